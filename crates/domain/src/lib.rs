@@ -1,0 +1,21 @@
+//! Samhand's clinical vocabulary and rules: pure types and decisions, no I/O, no
+//! async, no SQL. Everything clinical that can be decided from data lives here.
+
+pub mod access;
+pub mod arrangement;
+pub mod calendar;
+pub mod dispensing;
+pub mod dose;
+pub mod dose_order;
+pub mod format;
+pub mod ids;
+pub mod missed;
+pub mod national_id;
+pub mod organisation;
+pub mod patient;
+pub mod policy;
+pub mod schedule;
+pub mod stock;
+pub mod substance;
+pub mod time;
+pub mod validation;

@@ -1,0 +1,111 @@
+//! The clinical policy table: every threshold DOMAIN.md names, with its default. An
+//! organisation may change a value; the store keeps each change with who and when.
+
+use crate::dose::Dose;
+use crate::dose_order::DoseSafetyPolicy;
+use crate::missed::MissedDosePolicy;
+
+/// One setting: its key in the policy table, its default, and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicySetting {
+    pub key: &'static str,
+    pub default: i64,
+    pub description_nb: &'static str,
+}
+
+pub const SETTINGS: &[PolicySetting] = &[
+    PolicySetting {
+        key: "missed_dose.alert_after_days",
+        default: 1,
+        description_nb: "Antall dager på rad uten dose før forskriver og koordinator varsles",
+    },
+    PolicySetting {
+        key: "missed_dose.tolerated_days",
+        default: 4,
+        description_nb: "Antall dager på rad uten dose som tåles; én dag til sperrer ordinasjonen",
+    },
+    PolicySetting {
+        key: "methadone.max_increase_mg",
+        default: 10,
+        description_nb: "Største metadonøkning i ett steg uten bekreftelse (mg)",
+    },
+    PolicySetting {
+        key: "methadone.min_days_between_increases",
+        default: 14,
+        description_nb: "Minste antall dager mellom metadonøkninger i oppstartsfasen",
+    },
+    PolicySetting {
+        key: "holiday.warning_days",
+        default: 14,
+        description_nb: "Hvor mange dager fram lista varsler om udekte helligdager",
+    },
+];
+
+/// The policy in force, as typed values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClinicalPolicy {
+    pub missed: MissedDosePolicy,
+    pub dose_safety: DoseSafetyPolicy,
+    pub holiday_warning_days: i64,
+}
+
+impl Default for ClinicalPolicy {
+    fn default() -> Self {
+        Self::from_values(&[])
+    }
+}
+
+impl ClinicalPolicy {
+    /// Builds the policy from stored (key, value) rows; keys not given keep their
+    /// default, and values out of their sensible range fall back to the default.
+    pub fn from_values(values: &[(String, i64)]) -> Self {
+        let get = |key: &str| -> i64 {
+            let default = SETTINGS
+                .iter()
+                .find(|s| s.key == key)
+                .map(|s| s.default)
+                .expect("known key");
+            values
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| *v)
+                .filter(|v| (0..=365).contains(v))
+                .unwrap_or(default)
+        };
+        Self {
+            missed: MissedDosePolicy {
+                alert_after_days: get("missed_dose.alert_after_days") as u32,
+                tolerated_days: get("missed_dose.tolerated_days") as u32,
+            },
+            dose_safety: DoseSafetyPolicy {
+                methadone_max_increase: Dose::from_mg(get("methadone.max_increase_mg") as u64),
+                methadone_min_days_between_increases: get("methadone.min_days_between_increases"),
+            },
+            holiday_warning_days: get("holiday.warning_days"),
+        }
+    }
+}
+
+/// Whether a key names a known setting.
+pub fn is_known_setting(key: &str) -> bool {
+    SETTINGS.iter().any(|s| s.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_override_defaults_and_the_latest_wins() {
+        let policy = ClinicalPolicy::from_values(&[
+            ("missed_dose.tolerated_days".into(), 3),
+            ("missed_dose.tolerated_days".into(), 2),
+            ("holiday.warning_days".into(), -5),
+        ]);
+        assert_eq!(policy.missed.tolerated_days, 2);
+        assert_eq!(policy.missed.alert_after_days, 1);
+        assert_eq!(policy.holiday_warning_days, 14, "out-of-range value falls back");
+        assert_eq!(ClinicalPolicy::default().missed.tolerated_days, 4);
+    }
+}

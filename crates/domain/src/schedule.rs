@@ -1,0 +1,446 @@
+//! The schedule: from signed orders, the arrangement and any holiday covers, which
+//! doses a patient has on a day, and where and when each is collected. Today's list
+//! and the holiday warnings are both read off this.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::arrangement::{Arrangement, DayPlan, effective_arrangement};
+use crate::dose::Dose;
+use crate::dose_order::{SignedDoseOrder, dose_on};
+use crate::ids::{CoverId, DoseOrderId, OrganisationId, PatientId, UserId};
+use crate::patient::Episode;
+use crate::substance::{DosingInterval, Substance};
+use crate::time::{days_between, days_inclusive};
+
+/// How a day that the place is closed on (or any other day) is covered instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverKind {
+    /// The dose is handed over as a take-home dose on this earlier day.
+    TakeHomeFrom(Date),
+    /// The patient collects at another place that day (a holiday place).
+    AtPlace(OrganisationId),
+}
+
+/// A prescriber's decision for one day, overriding the weekly plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cover {
+    pub id: CoverId,
+    pub patient_id: PatientId,
+    pub date: Date,
+    pub kind: CoverKind,
+    pub decided_by: UserId,
+    pub decided_at: Timestamp,
+}
+
+/// Everything the schedule of one patient is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct PatientSchedule<'a> {
+    pub episode: &'a Episode,
+    pub orders: &'a [SignedDoseOrder],
+    pub arrangements: &'a [Arrangement],
+    pub covers: &'a [Cover],
+}
+
+/// One part of one day's dose: the unit that is dispensed exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DoseKey {
+    pub date: Date,
+    /// 1-based part of a split dose.
+    pub part: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledDose {
+    pub key: DoseKey,
+    pub dose: Dose,
+    pub substance: Substance,
+    pub order_id: DoseOrderId,
+    pub order_version: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeMode {
+    /// Taken at the place, under supervision, on its own day.
+    Supervised,
+    /// Handed over on an earlier day for a day at home.
+    TakeHome,
+    /// A depot injection given by health personnel.
+    Injection,
+}
+
+/// A dose due at an attendance: what staff hand over or watch being taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDose {
+    pub scheduled: ScheduledDose,
+    pub mode: IntakeMode,
+}
+
+/// Where and on which day a dose is collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attendance {
+    pub day: Date,
+    pub place: OrganisationId,
+}
+
+/// The longest stretch of take-home days handed over at once (one week).
+pub const MAX_DAYS_AHEAD: i64 = 7;
+
+impl<'a> PatientSchedule<'a> {
+    /// The doses of a day, one per part; empty when the episode is not running, no
+    /// signed order or arrangement is in effect, or a depot injection is not due.
+    pub fn doses_on(&self, date: Date) -> Vec<ScheduledDose> {
+        if !self.episode.is_active_on(date) || effective_arrangement(self.arrangements, date).is_none() {
+            return Vec::new();
+        }
+        let Some((order, daily)) = dose_on(self.orders, date) else {
+            return Vec::new();
+        };
+        let content = order.content();
+        if let DosingInterval::EveryDays(n) = content.substance.interval() {
+            if days_between(content.effective_from, date) % i64::from(n) != 0 {
+                return Vec::new();
+            }
+        }
+        daily
+            .parts()
+            .iter()
+            .enumerate()
+            .map(|(i, dose)| ScheduledDose {
+                key: DoseKey {
+                    date,
+                    part: (i + 1) as u8,
+                },
+                dose: *dose,
+                substance: content.substance,
+                order_id: order.order().id,
+                order_version: order.version(),
+            })
+            .collect()
+    }
+
+    /// Where and when the dose of `date` is collected.
+    pub fn attendance_for(&self, date: Date) -> Option<Attendance> {
+        let arrangement = effective_arrangement(self.arrangements, date)?;
+        let is_depot = dose_on(self.orders, date).is_some_and(|(o, _)| o.content().substance.is_depot());
+        if is_depot || arrangement.content.week.on(date) == DayPlan::Attend {
+            return Some(self.attendance_of_attend_day(date, arrangement));
+        }
+        let handover = arrangement.content.week.handover_day(date);
+        if handover < arrangement.content.valid_from {
+            // The arrangement started on a take-home day: nothing was handed over for
+            // it under the new plan, so the first day is taken at the place.
+            return Some(self.attendance_of_attend_day(date, arrangement));
+        }
+        if let Some(cover) = self.cover_on(date) {
+            return Some(self.resolve_cover(date, cover, arrangement));
+        }
+        Some(self.attendance_of_attend_day(handover, arrangement))
+    }
+
+    fn attendance_of_attend_day(&self, day: Date, arrangement: &Arrangement) -> Attendance {
+        match self.cover_on(day) {
+            Some(cover) => self.resolve_cover(day, cover, arrangement),
+            None => Attendance {
+                day,
+                place: arrangement.content.place_id,
+            },
+        }
+    }
+
+    fn resolve_cover(&self, day: Date, cover: &Cover, arrangement: &Arrangement) -> Attendance {
+        match cover.kind {
+            CoverKind::AtPlace(place) => Attendance { day, place },
+            CoverKind::TakeHomeFrom(from) => {
+                let place = effective_arrangement(self.arrangements, from)
+                    .map(|a| a.content.place_id)
+                    .unwrap_or(arrangement.content.place_id);
+                Attendance { day: from, place }
+            }
+        }
+    }
+
+    fn cover_on(&self, date: Date) -> Option<&Cover> {
+        self.covers
+            .iter()
+            .filter(|c| c.date == date)
+            .max_by_key(|c| c.decided_at)
+    }
+
+    /// The doses to hand over or supervise at a place on an attendance day: the day's
+    /// own dose, and take-home doses for the days ahead that are collected then.
+    pub fn due_at(&self, place: OrganisationId, day: Date) -> Vec<DueDose> {
+        let last = day
+            .checked_add(jiff::Span::new().days(MAX_DAYS_AHEAD))
+            .unwrap_or(day);
+        let mut due = Vec::new();
+        for date in days_inclusive(day, last) {
+            let doses = self.doses_on(date);
+            if doses.is_empty() {
+                continue;
+            }
+            if self.attendance_for(date) != Some(Attendance { day, place }) {
+                continue;
+            }
+            for scheduled in doses {
+                let mode = if scheduled.substance.is_depot() {
+                    IntakeMode::Injection
+                } else if date == day {
+                    IntakeMode::Supervised
+                } else {
+                    IntakeMode::TakeHome
+                };
+                due.push(DueDose { scheduled, mode });
+            }
+        }
+        due
+    }
+
+    /// Days from `from` to `to` whose doses would be collected on a day the place is
+    /// closed, with nothing covering them. `is_open` tells whether a place is open on a
+    /// date (public holidays and opening days).
+    pub fn uncovered_days(
+        &self,
+        from: Date,
+        to: Date,
+        is_open: &dyn Fn(OrganisationId, Date) -> bool,
+    ) -> Vec<UncoveredDay> {
+        let mut uncovered = Vec::new();
+        for date in days_inclusive(from, to) {
+            if self.doses_on(date).is_empty() {
+                continue;
+            }
+            if let Some(attendance) = self.attendance_for(date) {
+                if !is_open(attendance.place, attendance.day) {
+                    uncovered.push(UncoveredDay {
+                        dose_date: date,
+                        closed_day: attendance.day,
+                        place: attendance.place,
+                    });
+                }
+            }
+        }
+        uncovered
+    }
+}
+
+/// A dose that would have to be collected on a day the place is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UncoveredDay {
+    pub dose_date: Date,
+    pub closed_day: Date,
+    pub place: OrganisationId,
+}
+
+/// Whether a cover may be set: a take-home hand-over must come before the day it
+/// covers and not more than a week ahead (DOMAIN.md: at most one week of take-home).
+pub fn validate_cover(date: Date, kind: CoverKind) -> Result<(), &'static str> {
+    match kind {
+        CoverKind::TakeHomeFrom(from) if from >= date => {
+            Err("Ta-med-dosen må utleveres før dagen den dekker.")
+        }
+        CoverKind::TakeHomeFrom(from) if days_between(from, date) > MAX_DAYS_AHEAD - 1 => {
+            Err("Ta-med-doser kan ikke utleveres mer enn en uke før.")
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::arrangement::{ArrangementContent, TimeWindow, WeekPlan};
+    use crate::dose_order::DoseOrderContent;
+    use crate::dose_order::tests::{input, signed_history};
+    use crate::ids::{ArrangementId, EpisodeId};
+    use crate::patient::Phase;
+    use jiff::civil::{Time, date};
+
+    pub struct World {
+        pub episode: Episode,
+        pub orders: Vec<SignedDoseOrder>,
+        pub arrangements: Vec<Arrangement>,
+        pub covers: Vec<Cover>,
+        pub place: OrganisationId,
+    }
+
+    impl World {
+        pub fn schedule(&self) -> PatientSchedule<'_> {
+            PatientSchedule {
+                episode: &self.episode,
+                orders: &self.orders,
+                arrangements: &self.arrangements,
+                covers: &self.covers,
+            }
+        }
+    }
+
+    /// A patient enrolled 1 November 2026 on `parts` mg methadone, with the given week.
+    pub fn world(week: &str, parts: &[&str]) -> World {
+        let place = OrganisationId::new();
+        let patient_id = PatientId::new();
+        let episode = Episode {
+            id: EpisodeId::new(),
+            patient_id,
+            responsible_unit: OrganisationId::new(),
+            doctor: UserId::new(),
+            consultant: UserId::new(),
+            started_on: date(2026, 11, 1),
+            phase: Phase::Stabilisation,
+            ended: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        let content =
+            DoseOrderContent::parse(&input("methadone_oral_solution", parts, "2026-11-01")).expect("valid");
+        let arrangement = Arrangement {
+            id: ArrangementId::new(),
+            patient_id,
+            version: 1,
+            content: ArrangementContent {
+                place_id: place,
+                week: WeekPlan::from_code(week).expect("week"),
+                valid_from: date(2026, 11, 1),
+                review_on: date(2027, 2, 1),
+                group_id: None,
+                window: TimeWindow::new(Time::constant(8, 0, 0, 0), Time::constant(9, 30, 0, 0)),
+                reason: "Oppstart".into(),
+            },
+            decided_by: UserId::new(),
+            decided_at: Timestamp::UNIX_EPOCH,
+        };
+        World {
+            episode,
+            orders: signed_history(&[content]),
+            arrangements: vec![arrangement],
+            covers: vec![],
+            place,
+        }
+    }
+
+    fn modes(due: &[DueDose]) -> Vec<(Date, u8, IntakeMode)> {
+        due.iter()
+            .map(|d| (d.scheduled.key.date, d.scheduled.key.part, d.mode))
+            .collect()
+    }
+
+    #[test]
+    fn a_daily_supervised_patient_has_one_supervised_dose_each_day() {
+        let w = world("AAAAAAA", &["60"]);
+        let due = w.schedule().due_at(w.place, date(2026, 11, 23));
+        assert_eq!(modes(&due), vec![(date(2026, 11, 23), 1, IntakeMode::Supervised)]);
+        assert_eq!(due[0].scheduled.dose, Dose::from_mg(60));
+        assert!(
+            w.schedule().due_at(w.place, date(2026, 10, 31)).is_empty(),
+            "before the episode"
+        );
+    }
+
+    #[test]
+    fn friday_hands_over_the_weekend_and_take_home_days_have_nothing_to_collect() {
+        let w = world("ATATATT", &["60"]);
+        let friday = date(2026, 11, 27);
+        let due = w.schedule().due_at(w.place, friday);
+        assert_eq!(
+            modes(&due),
+            vec![
+                (friday, 1, IntakeMode::Supervised),
+                (date(2026, 11, 28), 1, IntakeMode::TakeHome),
+                (date(2026, 11, 29), 1, IntakeMode::TakeHome),
+            ]
+        );
+        assert!(w.schedule().due_at(w.place, date(2026, 11, 28)).is_empty());
+    }
+
+    #[test]
+    fn a_split_dose_is_several_scheduled_doses_on_one_day() {
+        let w = world("AAAAAAA", &["40", "20"]);
+        let due = w.schedule().due_at(w.place, date(2026, 11, 23));
+        assert_eq!(due.len(), 2);
+        assert_eq!(due[1].scheduled.key.part, 2);
+        assert_eq!(due[1].scheduled.dose, Dose::from_mg(20));
+    }
+
+    #[test]
+    fn an_ended_episode_has_no_doses_from_its_end_date() {
+        let mut w = world("AAAAAAA", &["60"]);
+        w.episode.ended = Some(crate::patient::EpisodeEnd {
+            on: date(2026, 11, 24),
+            reason: crate::patient::EndReason::VoluntaryDischarge,
+            note: String::new(),
+            decided_by: UserId::new(),
+        });
+        assert_eq!(w.schedule().doses_on(date(2026, 11, 23)).len(), 1);
+        assert!(w.schedule().doses_on(date(2026, 11, 24)).is_empty());
+    }
+
+    #[test]
+    fn christmas_day_is_uncovered_until_a_cover_is_decided() {
+        let mut w = world("AAAAAAA", &["60"]);
+        let christmas = date(2026, 12, 25);
+        let is_open = |_: OrganisationId, d: Date| crate::calendar::public_holiday(d).is_none();
+        let uncovered = w
+            .schedule()
+            .uncovered_days(date(2026, 12, 20), date(2026, 12, 27), &is_open);
+        let days: Vec<Date> = uncovered.iter().map(|u| u.dose_date).collect();
+        assert_eq!(days, vec![christmas, date(2026, 12, 26)]);
+
+        // Take-home for both holidays handed over on the 24th.
+        for d in [christmas, date(2026, 12, 26)] {
+            w.covers.push(Cover {
+                id: CoverId::new(),
+                patient_id: w.episode.patient_id,
+                date: d,
+                kind: CoverKind::TakeHomeFrom(date(2026, 12, 24)),
+                decided_by: UserId::new(),
+                decided_at: Timestamp::UNIX_EPOCH,
+            });
+        }
+        assert!(
+            w.schedule()
+                .uncovered_days(date(2026, 12, 20), date(2026, 12, 27), &is_open)
+                .is_empty()
+        );
+        let due = w.schedule().due_at(w.place, date(2026, 12, 24));
+        assert_eq!(
+            modes(&due),
+            vec![
+                (date(2026, 12, 24), 1, IntakeMode::Supervised),
+                (christmas, 1, IntakeMode::TakeHome),
+                (date(2026, 12, 26), 1, IntakeMode::TakeHome),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_holiday_place_takes_over_the_closed_day_and_its_hand_overs() {
+        let mut w = world("AAAATAT", &["60"]);
+        let holiday_place = OrganisationId::new();
+        // Saturday 26.12 is an attendance day handing over Sunday 27.12.
+        w.covers.push(Cover {
+            id: CoverId::new(),
+            patient_id: w.episode.patient_id,
+            date: date(2026, 12, 26),
+            kind: CoverKind::AtPlace(holiday_place),
+            decided_by: UserId::new(),
+            decided_at: Timestamp::UNIX_EPOCH,
+        });
+        let due = w.schedule().due_at(holiday_place, date(2026, 12, 26));
+        assert_eq!(
+            modes(&due),
+            vec![
+                (date(2026, 12, 26), 1, IntakeMode::Supervised),
+                (date(2026, 12, 27), 1, IntakeMode::TakeHome)
+            ]
+        );
+        assert!(w.schedule().due_at(w.place, date(2026, 12, 26)).is_empty());
+    }
+
+    #[test]
+    fn covers_must_hand_over_before_the_day_and_within_a_week() {
+        let day = date(2026, 12, 25);
+        assert!(validate_cover(day, CoverKind::TakeHomeFrom(date(2026, 12, 24))).is_ok());
+        assert!(validate_cover(day, CoverKind::TakeHomeFrom(day)).is_err());
+        assert!(validate_cover(day, CoverKind::TakeHomeFrom(date(2026, 12, 18))).is_err());
+        assert!(validate_cover(day, CoverKind::AtPlace(OrganisationId::new())).is_ok());
+    }
+}
