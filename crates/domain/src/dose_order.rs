@@ -368,28 +368,27 @@ pub fn dose_safety_warnings(
         .map(|(_, dose)| dose.total());
     let mut last_increase = last_methadone_increase(history, before);
     for (on, total) in new.planned_totals() {
-        if let Some(previous) = previous_total {
-            if total > previous {
-                if total.saturating_sub(previous) > policy.methadone_max_increase {
-                    warnings.push(DoseWarning::LargeMethadoneIncrease {
-                        from: previous,
-                        to: total,
-                        on,
-                    });
-                }
-                if let Some(previous_increase) = last_increase {
-                    if in_build_up
-                        && crate::time::days_between(previous_increase, on)
-                            < policy.methadone_min_days_between_increases
-                    {
-                        warnings.push(DoseWarning::MethadoneIncreaseTooSoon {
-                            on,
-                            previous_increase,
-                        });
-                    }
-                }
-                last_increase = Some(on);
+        if let Some(previous) = previous_total
+            && total > previous
+        {
+            if total.saturating_sub(previous) > policy.methadone_max_increase {
+                warnings.push(DoseWarning::LargeMethadoneIncrease {
+                    from: previous,
+                    to: total,
+                    on,
+                });
             }
+            if let Some(previous_increase) = last_increase
+                && in_build_up
+                && crate::time::days_between(previous_increase, on)
+                    < policy.methadone_min_days_between_increases
+            {
+                warnings.push(DoseWarning::MethadoneIncreaseTooSoon {
+                    on,
+                    previous_increase,
+                });
+            }
+            last_increase = Some(on);
         }
         previous_total = Some(total);
     }
@@ -409,10 +408,10 @@ fn last_methadone_increase(history: &[SignedDoseOrder], until: Date) -> Option<D
     let mut previous: Option<Dose> = None;
     for day in change_days {
         let total = dose_on(history, day).map(|(_, d)| d.total());
-        if let (Some(p), Some(t)) = (previous, total) {
-            if t > p {
-                last = Some(day);
-            }
+        if let (Some(p), Some(t)) = (previous, total)
+            && t > p
+        {
+            last = Some(day);
         }
         previous = total.or(previous);
     }

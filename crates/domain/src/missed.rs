@@ -79,12 +79,12 @@ pub fn assess(
     let mut outcomes = days.into_iter().peekable();
     let mut day = first;
     loop {
-        if let Some(blocked) = blocked_since {
-            if reassessments.iter().any(|r| *r == day && *r >= blocked) {
-                blocked_since = None;
-                count = 0;
-                since = None;
-            }
+        if let Some(blocked) = blocked_since
+            && reassessments.iter().any(|r| *r == day && *r >= blocked)
+        {
+            blocked_since = None;
+            count = 0;
+            since = None;
         }
         if day >= today {
             break;

@@ -94,7 +94,7 @@ impl NationalId {
 
     /// The register's legal sex: the ninth digit is even for women.
     pub fn is_female(&self) -> bool {
-        self.digits()[8] % 2 == 0
+        self.digits()[8].is_multiple_of(2)
     }
 
     /// Builds the synthetic fødselsnummer (month + 80) for a birth date and a 3-digit

@@ -97,10 +97,10 @@ impl<'a> PatientSchedule<'a> {
             return Vec::new();
         };
         let content = order.content();
-        if let DosingInterval::EveryDays(n) = content.substance.interval() {
-            if days_between(content.effective_from, date) % i64::from(n) != 0 {
-                return Vec::new();
-            }
+        if let DosingInterval::EveryDays(n) = content.substance.interval()
+            && days_between(content.effective_from, date) % i64::from(n) != 0
+        {
+            return Vec::new();
         }
         daily
             .parts()
@@ -210,14 +210,14 @@ impl<'a> PatientSchedule<'a> {
             if self.doses_on(date).is_empty() {
                 continue;
             }
-            if let Some(attendance) = self.attendance_for(date) {
-                if !is_open(attendance.place, attendance.day) {
-                    uncovered.push(UncoveredDay {
-                        dose_date: date,
-                        closed_day: attendance.day,
-                        place: attendance.place,
-                    });
-                }
+            if let Some(attendance) = self.attendance_for(date)
+                && !is_open(attendance.place, attendance.day)
+            {
+                uncovered.push(UncoveredDay {
+                    dose_date: date,
+                    closed_day: attendance.day,
+                    place: attendance.place,
+                });
             }
         }
         uncovered
