@@ -711,7 +711,7 @@ pub(crate) mod tests {
             &prescriber(unit),
             unit,
             &[],
-            &[warning.clone()],
+            std::slice::from_ref(&warning),
             Some("  "),
             now,
         );
