@@ -1,1 +1,15 @@
-//! placeholder
+//! Persistence: the SQL schema for SQLite and PostgreSQL, the queries, transactions
+//! and the audit log. Turns rows into domain types and back; decides nothing.
+
+pub mod audit;
+pub mod codec;
+pub mod db;
+pub mod dispensing;
+pub mod migrate;
+pub mod orders;
+pub mod organisations;
+pub mod patients;
+pub mod stock;
+pub mod users;
+
+pub use db::{Backend, Store, StoreError, WriteTx};

@@ -1,0 +1,271 @@
+//! The audit log: the only writer of `audit_log`. Every read and write of patient
+//! data is one entry; entries are append-only and hash chained, so an edited,
+//! removed or reordered entry is found by [`verify`].
+
+use jiff::Timestamp;
+use samhand_domain::access::{Action, DataCategory};
+use samhand_domain::ids::PatientId;
+use samhand_domain::organisation::StaffUser;
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::codec::{int, micros, text};
+use crate::db::{Result, Store};
+
+/// One access to record.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub at: Timestamp,
+    pub actor: &'a StaffUser,
+    pub patient: Option<PatientId>,
+    pub category: DataCategory,
+    pub action: Action,
+    pub allowed: bool,
+    /// The relation or reason that allowed it, or why it was denied.
+    pub relation: &'a str,
+    /// What was touched, e.g. "patient overview" or "dispensing recorded".
+    pub detail: &'a str,
+}
+
+/// The fields as hashed: a stable, unambiguous line.
+#[allow(clippy::too_many_arguments)]
+fn canonical(
+    seq: i64,
+    at: i64,
+    actor_id: &str,
+    role: &str,
+    org: &str,
+    patient: &str,
+    category: &str,
+    action: &str,
+    allowed: i64,
+    relation: &str,
+    detail: &str,
+    prev_hash: &str,
+) -> String {
+    let fields = [
+        seq.to_string(),
+        at.to_string(),
+        actor_id.into(),
+        role.into(),
+        org.into(),
+        patient.into(),
+        category.into(),
+        action.into(),
+        allowed.to_string(),
+        relation.into(),
+        detail.into(),
+        prev_hash.into(),
+    ];
+    // Length-prefixed, so no field can be shifted into its neighbour.
+    fields
+        .iter()
+        .map(|f| format!("{}:{f}", f.len()))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn hash(line: &str) -> String {
+    let digest = Sha256::digest(line.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Appends an entry within the caller's transaction, extending the chain.
+pub async fn append(store: &Store, conn: &mut AnyConnection, entry: &AuditEntry<'_>) -> Result<()> {
+    let head = sqlx::query(store.lock_audit_head_sql())
+        .fetch_one(&mut *conn)
+        .await?;
+    let prev_seq = int(&head, "seq")?;
+    let prev_hash = text(&head, "hash")?;
+    let seq = prev_seq + 1;
+    let at = micros(entry.at);
+    let actor_id = entry.actor.id.to_string();
+    let org = entry.actor.organisation_id.to_string();
+    let patient = entry.patient.map(|p| p.to_string()).unwrap_or_default();
+    let allowed = i64::from(entry.allowed);
+    let line = canonical(
+        seq,
+        at,
+        &actor_id,
+        entry.actor.role.code(),
+        &org,
+        &patient,
+        entry.category.code(),
+        entry.action.code(),
+        allowed,
+        entry.relation,
+        entry.detail,
+        &prev_hash,
+    );
+    let this_hash = hash(&line);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(actor_id)
+    .bind(entry.actor.role.code())
+    .bind(org)
+    .bind(entry.patient.map(|p| p.to_string()))
+    .bind(entry.category.code())
+    .bind(entry.action.code())
+    .bind(allowed)
+    .bind(entry.relation)
+    .bind(entry.detail)
+    .bind(&prev_hash)
+    .bind(&this_hash)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&this_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends one entry in a transaction of its own (for reads).
+pub async fn append_alone(store: &Store, entry: &AuditEntry<'_>) -> Result<()> {
+    let mut tx = store.write().await?;
+    append(store, &mut tx, entry).await?;
+    tx.commit().await
+}
+
+/// A stored entry, as read back.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor_id: String,
+    pub actor_role: String,
+    pub patient_id: Option<String>,
+    pub category: String,
+    pub action: String,
+    pub allowed: bool,
+    pub relation: String,
+    pub detail: String,
+}
+
+fn stored_from_row(row: &AnyRow) -> Result<StoredEntry> {
+    Ok(StoredEntry {
+        seq: int(row, "seq")?,
+        at: crate::codec::instant(row, "at")?,
+        actor_id: text(row, "actor_id")?,
+        actor_role: text(row, "actor_role")?,
+        patient_id: sqlx::Row::try_get(row, "patient_id")?,
+        category: text(row, "category")?,
+        action: text(row, "action")?,
+        allowed: int(row, "allowed")? != 0,
+        relation: text(row, "relation")?,
+        detail: text(row, "detail")?,
+    })
+}
+
+const SELECT: &str = "SELECT seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash FROM audit_log";
+
+/// The entries about one patient, newest first.
+pub async fn for_patient(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    limit: i64,
+) -> Result<Vec<StoredEntry>> {
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE patient_id = $1 ORDER BY seq DESC LIMIT $2"
+    ))
+    .bind(patient.to_string())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored_from_row).collect()
+}
+
+/// The newest entries of all.
+pub async fn latest(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredEntry>> {
+    let rows = sqlx::query(&format!("{SELECT} ORDER BY seq DESC LIMIT $1"))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(stored_from_row).collect()
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Intact {
+        entries: i64,
+    },
+    /// The first entry that does not fit the chain, and why.
+    Broken {
+        seq: i64,
+        problem: String,
+    },
+}
+
+/// Walks the whole chain and names the first entry that was edited, removed,
+/// inserted or reordered, or a head that does not match the last entry.
+pub async fn verify(store: &Store) -> Result<Verification> {
+    let mut conn = store.read().await?;
+    let rows = sqlx::query(&format!("{SELECT} ORDER BY seq"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut expected_prev = String::new();
+    let mut expected_seq = 1i64;
+    for row in &rows {
+        let seq = int(row, "seq")?;
+        if seq != expected_seq {
+            return Ok(Verification::Broken {
+                seq,
+                problem: format!("expected entry {expected_seq} here: an entry is missing or out of order"),
+            });
+        }
+        let prev_hash = text(row, "prev_hash")?;
+        if prev_hash != expected_prev {
+            return Ok(Verification::Broken {
+                seq,
+                problem: "does not follow the entry before it".into(),
+            });
+        }
+        let patient: Option<String> = sqlx::Row::try_get(row, "patient_id")?;
+        let line = canonical(
+            seq,
+            int(row, "at")?,
+            &text(row, "actor_id")?,
+            &text(row, "actor_role")?,
+            &text(row, "actor_organisation")?,
+            &patient.unwrap_or_default(),
+            &text(row, "category")?,
+            &text(row, "action")?,
+            int(row, "allowed")?,
+            &text(row, "relation")?,
+            &text(row, "detail")?,
+            &prev_hash,
+        );
+        let stored_hash = text(row, "hash")?;
+        if hash(&line) != stored_hash {
+            return Ok(Verification::Broken {
+                seq,
+                problem: "its content was changed after it was written".into(),
+            });
+        }
+        expected_prev = stored_hash;
+        expected_seq += 1;
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let head_seq = int(&head, "seq")?;
+    if head_seq != expected_seq - 1 || text(&head, "hash")? != expected_prev {
+        return Ok(Verification::Broken {
+            seq: expected_seq,
+            problem: format!(
+                "the log ends at entry {} but {head_seq} were written: entries were removed from the end",
+                expected_seq - 1
+            ),
+        });
+    }
+    Ok(Verification::Intact {
+        entries: expected_seq - 1,
+    })
+}

@@ -1,0 +1,195 @@
+//! The connection pool for either database, the write transaction, and the few
+//! places where SQLite and PostgreSQL differ.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A unique constraint refused the write; the name says which.
+    #[error("constraint {0} refused the write")]
+    Conflict(&'static str),
+    #[error("stored data could not be read back: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The constraints whose violation is an expected refusal, not a fault.
+const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
+    (
+        "dispensed_doses_once",
+        "dispensed_doses.patient_id, dispensed_doses.dose_date, dispensed_doses.part",
+    ),
+    (
+        "dispensing_events_idempotency_key_unique",
+        "dispensing_events.idempotency_key",
+    ),
+    ("patients_national_id_unique", "patients.national_id"),
+    ("users_username_unique", "users.username"),
+    (
+        "dose_order_signatures_version_unique",
+        "dose_order_signatures.patient_id, dose_order_signatures.version",
+    ),
+    ("dose_order_signatures_pkey", "dose_order_signatures.order_id"),
+    (
+        "arrangements_version_unique",
+        "arrangements.patient_id, arrangements.version",
+    ),
+    ("episode_ends_pkey", "episode_ends.episode_id"),
+];
+
+/// Turns a unique-constraint violation into [`StoreError::Conflict`] with the
+/// constraint's name; PostgreSQL names it, SQLite lists the columns instead.
+pub fn classify(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        if db.is_unique_violation() {
+            if let Some(name) = db.constraint() {
+                if let Some((known, _)) = NAMED_CONSTRAINTS.iter().find(|(n, _)| *n == name) {
+                    return StoreError::Conflict(known);
+                }
+            }
+            let message = db.message();
+            if let Some((known, _)) = NAMED_CONSTRAINTS.iter().find(|(_, cols)| message.ends_with(cols)) {
+                return StoreError::Conflict(known);
+            }
+        }
+    }
+    StoreError::Database(error)
+}
+
+/// Samhand's database: a pool, and for SQLite the single-writer lock.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time; taking this lock before a write transaction
+    /// queues writers here instead of failing them with "database is locked".
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction, holding the writer lock on SQLite until it ends.
+pub struct WriteTx {
+    pub tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await.map_err(classify)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl Store {
+    /// Connects to `database_url` (sqlite:… or postgres:…), with the SQLite pragmas
+    /// on every connection, and runs the migrations.
+    pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if database_url.starts_with("postgres") {
+            Backend::Postgres
+        } else if database_url.starts_with("sqlite") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Migration(format!(
+                "unsupported database url scheme in {database_url:?}"
+            )));
+        };
+        let options: AnyConnectOptions = database_url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite {
+                max_connections.min(8)
+            } else {
+                max_connections
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Durable commits, write-ahead log, enforced references, and a
+                        // wait instead of an error when another connection writes.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Self {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        };
+        crate::migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// The SQLite database file under the data directory.
+    pub fn sqlite_url(data_dir: &std::path::Path) -> String {
+        format!("sqlite://{}?mode=rwc", data_dir.join("samhand.db").display())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection for reads.
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Begins a write transaction.
+    pub async fn write(&self) -> Result<WriteTx> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// The statement that locks the audit chain's head row for this transaction.
+    pub(crate) fn lock_audit_head_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

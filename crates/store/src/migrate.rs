@@ -1,0 +1,74 @@
+//! Embedded migrations, one set per dialect, run at start. A migration is never
+//! edited after it lands; a change is a new file.
+
+use sqlx::{Executor, Row};
+
+use crate::db::{Backend, Store, StoreError, classify};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// Applies every migration not yet applied, each in its own transaction.
+pub async fn run(store: &Store) -> Result<(), StoreError> {
+    let mut conn = store.read().await?;
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    drop(conn);
+    for migration in MIGRATIONS {
+        let mut tx = store.write().await?;
+        let applied = sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
+            .bind(migration.version)
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get::<i64, _>("n")?;
+        if applied > 0 {
+            continue;
+        }
+        let sql = match store.backend() {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", migration.version, migration.name)))?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(jiff::Timestamp::now().as_microsecond())
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
+    }
+    Ok(())
+}
+
+/// The migrations applied, for `samhand migrate` to report.
+pub async fn applied(store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut conn = store.read().await?;
+    let rows = sqlx::query("SELECT version, name FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("version")?, r.try_get("name")?)))
+        .collect()
+}

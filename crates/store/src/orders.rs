@@ -1,0 +1,342 @@
+//! Dose orders with their signatures, dispensing arrangements and day covers: the
+//! versioned decisions the schedule is computed from. Nothing here is updated;
+//! every decision is a new row.
+
+use samhand_domain::arrangement::{Arrangement, ArrangementContent, TimeWindow, WeekPlan};
+use samhand_domain::dose_order::{
+    DailyDose, DoseOrder, DoseOrderContent, Signature, SignedDoseOrder, TitrationStep,
+};
+use samhand_domain::ids::{DoseOrderId, PatientId};
+use samhand_domain::schedule::{Cover, CoverKind};
+use samhand_domain::substance::{Form, Substance};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::codec::{
+    corrupt, date_text, doses_text, instant, instant_opt, int, micros, parse_doses, parsed, parsed_opt, text,
+    time_text,
+};
+use crate::db::{Result, classify};
+use crate::patients::in_list;
+
+const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, o.episode_id, o.substance, o.form, o.parts, o.effective_from,
+    o.titration, o.reason, o.created_by, o.created_at, s.version, s.signed_by, s.signed_at, s.warnings_confirmed
+    FROM dose_orders o LEFT JOIN dose_order_signatures s ON s.order_id = o.id";
+
+fn titration_text(steps: &[TitrationStep]) -> String {
+    steps
+        .iter()
+        .map(|s| format!("{}={}", s.from, doses_text(s.dose.parts())))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn parse_titration(text: &str) -> Result<Vec<TitrationStep>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(';')
+        .map(|step| {
+            let (from, doses) = step
+                .split_once('=')
+                .ok_or_else(|| corrupt(format!("titration {text:?}")))?;
+            Ok(TitrationStep {
+                from: from.parse().map_err(corrupt)?,
+                dose: DailyDose::new(parse_doses(doses)?).ok_or_else(|| corrupt("titration dose"))?,
+            })
+        })
+        .collect()
+}
+
+fn order_from_row(row: &AnyRow) -> Result<DoseOrder> {
+    let substance = text(row, "substance")?;
+    let form = text(row, "form")?;
+    let version: Option<i64> = row.try_get("version")?;
+    let signature = match version {
+        None => None,
+        Some(version) => Some(Signature {
+            version: u32::try_from(version).map_err(corrupt)?,
+            signed_by: parsed(row, "signed_by")?,
+            signed_at: instant_opt(row, "signed_at")?.ok_or_else(|| corrupt("signed_at"))?,
+            warnings_confirmed: row.try_get("warnings_confirmed")?,
+        }),
+    };
+    Ok(DoseOrder {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        episode_id: parsed(row, "episode_id")?,
+        content: DoseOrderContent {
+            substance: Substance::from_code(&substance)
+                .ok_or_else(|| corrupt(format!("substance {substance}")))?,
+            form: Form::from_code(&form).ok_or_else(|| corrupt(format!("form {form}")))?,
+            dose: DailyDose::new(parse_doses(&text(row, "parts")?)?).ok_or_else(|| corrupt("dose parts"))?,
+            effective_from: parsed(row, "effective_from")?,
+            titration: parse_titration(&text(row, "titration")?)?,
+            reason: text(row, "reason")?,
+        },
+        created_by: parsed(row, "created_by")?,
+        created_at: instant(row, "created_at")?,
+        signature,
+    })
+}
+
+pub async fn insert_draft(conn: &mut AnyConnection, order: &DoseOrder) -> Result<()> {
+    let c = &order.content;
+    sqlx::query(
+        "INSERT INTO dose_orders (id, patient_id, episode_id, substance, form, parts, effective_from, titration, reason, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(order.id.to_string())
+    .bind(order.patient_id.to_string())
+    .bind(order.episode_id.to_string())
+    .bind(c.substance.code())
+    .bind(c.form.code())
+    .bind(doses_text(c.dose.parts()))
+    .bind(date_text(c.effective_from))
+    .bind(titration_text(&c.titration))
+    .bind(&c.reason)
+    .bind(order.created_by.to_string())
+    .bind(micros(order.created_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Stores the signature of a signed order. The unique version per patient refuses a
+/// concurrent signing that computed the same version.
+pub async fn insert_signature(conn: &mut AnyConnection, order: &SignedDoseOrder) -> Result<()> {
+    let s = order.signature();
+    sqlx::query(
+        "INSERT INTO dose_order_signatures (order_id, patient_id, version, signed_by, signed_at, warnings_confirmed)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(order.order().id.to_string())
+    .bind(order.order().patient_id.to_string())
+    .bind(i64::from(s.version))
+    .bind(s.signed_by.to_string())
+    .bind(micros(s.signed_at))
+    .bind(s.warnings_confirmed.clone())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn order(conn: &mut AnyConnection, id: DoseOrderId) -> Result<Option<DoseOrder>> {
+    let row = sqlx::query(&format!("{ORDER_SELECT} WHERE o.id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(order_from_row).transpose()
+}
+
+/// Every order of a patient, drafts and signed, in the order written.
+pub async fn orders(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<DoseOrder>> {
+    let rows = sqlx::query(&format!(
+        "{ORDER_SELECT} WHERE o.patient_id = $1 ORDER BY o.created_at, o.id"
+    ))
+    .bind(patient.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(order_from_row).collect()
+}
+
+/// The signed versions of many patients.
+pub async fn signed_orders_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<Vec<SignedDoseOrder>> {
+    let mut all = Vec::new();
+    for chunk in patients.chunks(500) {
+        let sql = format!(
+            "{ORDER_SELECT} WHERE s.version IS NOT NULL AND o.patient_id IN ({})",
+            in_list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for p in chunk {
+            query = query.bind(p.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            all.extend(SignedDoseOrder::from_stored(order_from_row(&row)?));
+        }
+    }
+    Ok(all)
+}
+
+const ARRANGEMENT_SELECT: &str =
+    "SELECT id, patient_id, version, place_id, week, valid_from, review_on, group_id,
+    window_start, window_end, reason, decided_by, decided_at FROM arrangements";
+
+fn arrangement_from_row(row: &AnyRow) -> Result<Arrangement> {
+    let week = text(row, "week")?;
+    let start: Option<jiff::civil::Time> = parsed_opt(row, "window_start")?;
+    let end: Option<jiff::civil::Time> = parsed_opt(row, "window_end")?;
+    Ok(Arrangement {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        version: u32::try_from(int(row, "version")?).map_err(corrupt)?,
+        content: ArrangementContent {
+            place_id: parsed(row, "place_id")?,
+            week: WeekPlan::from_code(&week).ok_or_else(|| corrupt(format!("week {week}")))?,
+            valid_from: parsed(row, "valid_from")?,
+            review_on: parsed(row, "review_on")?,
+            group_id: parsed_opt(row, "group_id")?,
+            window: start.zip(end).and_then(|(s, e)| TimeWindow::new(s, e)),
+            reason: text(row, "reason")?,
+        },
+        decided_by: parsed(row, "decided_by")?,
+        decided_at: instant(row, "decided_at")?,
+    })
+}
+
+pub async fn insert_arrangement(conn: &mut AnyConnection, a: &Arrangement) -> Result<()> {
+    let c = &a.content;
+    sqlx::query(
+        "INSERT INTO arrangements (id, patient_id, version, place_id, week, valid_from, review_on, group_id, window_start, window_end, reason, decided_by, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(a.id.to_string())
+    .bind(a.patient_id.to_string())
+    .bind(i64::from(a.version))
+    .bind(c.place_id.to_string())
+    .bind(c.week.code())
+    .bind(date_text(c.valid_from))
+    .bind(date_text(c.review_on))
+    .bind(c.group_id.map(|g| g.to_string()))
+    .bind(c.window.map(|w| time_text(w.start)))
+    .bind(c.window.map(|w| time_text(w.end)))
+    .bind(&c.reason)
+    .bind(a.decided_by.to_string())
+    .bind(micros(a.decided_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn arrangements(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<Arrangement>> {
+    let rows = sqlx::query(&format!(
+        "{ARRANGEMENT_SELECT} WHERE patient_id = $1 ORDER BY version"
+    ))
+    .bind(patient.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(arrangement_from_row).collect()
+}
+
+pub async fn arrangements_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Arrangement>> {
+    let mut all = Vec::new();
+    for chunk in patients.chunks(500) {
+        let sql = format!(
+            "{ARRANGEMENT_SELECT} WHERE patient_id IN ({})",
+            in_list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for p in chunk {
+            query = query.bind(p.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            all.push(arrangement_from_row(&row)?);
+        }
+    }
+    Ok(all)
+}
+
+/// Every arrangement version (all patients), for the overdue-review list.
+pub async fn all_arrangements(conn: &mut AnyConnection) -> Result<Vec<Arrangement>> {
+    let rows = sqlx::query(&format!("{ARRANGEMENT_SELECT} ORDER BY patient_id, version"))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(arrangement_from_row).collect()
+}
+
+/// Patients who have, or have had, an arrangement at a place or a cover there from a
+/// date: the candidates for a place's list; the schedule decides who is due.
+pub async fn patients_at_place(
+    conn: &mut AnyConnection,
+    place: samhand_domain::ids::OrganisationId,
+    from: jiff::civil::Date,
+) -> Result<Vec<PatientId>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT patient_id FROM arrangements WHERE place_id = $1
+         UNION SELECT DISTINCT patient_id FROM covers WHERE place_id = $1 AND cover_date >= $2",
+    )
+    .bind(place.to_string())
+    .bind(date_text(from))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| parsed(r, "patient_id")).collect()
+}
+
+fn cover_from_row(row: &AnyRow) -> Result<Cover> {
+    let kind = text(row, "kind")?;
+    let kind = match kind.as_str() {
+        "take_home_from" => CoverKind::TakeHomeFrom(
+            parsed_opt(row, "take_home_from")?.ok_or_else(|| corrupt("cover without take_home_from"))?,
+        ),
+        "at_place" => {
+            CoverKind::AtPlace(parsed_opt(row, "place_id")?.ok_or_else(|| corrupt("cover without place"))?)
+        }
+        other => return Err(corrupt(format!("cover kind {other}"))),
+    };
+    Ok(Cover {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        date: parsed(row, "cover_date")?,
+        kind,
+        decided_by: parsed(row, "decided_by")?,
+        decided_at: instant(row, "decided_at")?,
+    })
+}
+
+pub async fn insert_cover(conn: &mut AnyConnection, cover: &Cover) -> Result<()> {
+    let (kind, from, place) = match cover.kind {
+        CoverKind::TakeHomeFrom(from) => ("take_home_from", Some(date_text(from)), None),
+        CoverKind::AtPlace(place) => ("at_place", None, Some(place.to_string())),
+    };
+    sqlx::query(
+        "INSERT INTO covers (id, patient_id, cover_date, kind, take_home_from, place_id, decided_by, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(cover.id.to_string())
+    .bind(cover.patient_id.to_string())
+    .bind(date_text(cover.date))
+    .bind(kind)
+    .bind(from)
+    .bind(place)
+    .bind(cover.decided_by.to_string())
+    .bind(micros(cover.decided_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn covers_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Cover>> {
+    let mut all = Vec::new();
+    for chunk in patients.chunks(500) {
+        let sql = format!(
+            "SELECT id, patient_id, cover_date, kind, take_home_from, place_id, decided_by, decided_at FROM covers
+             WHERE patient_id IN ({})",
+            in_list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for p in chunk {
+            query = query.bind(p.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            all.push(cover_from_row(&row)?);
+        }
+    }
+    Ok(all)
+}
+
+/// The next version number for a patient's arrangement.
+pub async fn next_arrangement_version(conn: &mut AnyConnection, patient: PatientId) -> Result<u32> {
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM arrangements WHERE patient_id = $1")
+        .bind(patient.to_string())
+        .fetch_one(conn)
+        .await?;
+    Ok(u32::try_from(int(&row, "v")?).map_err(corrupt)? + 1)
+}

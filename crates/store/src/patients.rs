@@ -1,0 +1,320 @@
+//! Patients, identity photos, LAR episodes, and the patient's relations to
+//! organisations that the access policy reads.
+
+use jiff::Timestamp;
+use samhand_domain::access::PatientRelations;
+use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId, UserId};
+use samhand_domain::national_id::NationalId;
+use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, Phase};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
+use crate::db::{Result, classify};
+
+const PATIENT_SELECT: &str = "SELECT p.id, p.national_id, p.given_name, p.family_name, p.phone, p.address,
+    (SELECT COUNT(*) FROM patient_photos ph WHERE ph.patient_id = p.id) AS photos FROM patients p";
+
+fn patient_from_row(row: &AnyRow) -> Result<Patient> {
+    let national_id = text(row, "national_id")?;
+    Ok(Patient {
+        id: parsed(row, "id")?,
+        national_id: NationalId::parse(&national_id).map_err(|_| corrupt("stored national id"))?,
+        given_name: text(row, "given_name")?,
+        family_name: text(row, "family_name")?,
+        phone: text(row, "phone")?,
+        address: text(row, "address")?,
+        has_photo: int(row, "photos")? > 0,
+    })
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    id: PatientId,
+    patient: &NewPatient,
+    by: UserId,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patients (id, national_id, given_name, family_name, phone, address, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id.to_string())
+    .bind(patient.national_id.as_str())
+    .bind(&patient.given_name)
+    .bind(&patient.family_name)
+    .bind(&patient.phone)
+    .bind(&patient.address)
+    .bind(by.to_string())
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut AnyConnection, id: PatientId) -> Result<Option<Patient>> {
+    let row = sqlx::query(&format!("{PATIENT_SELECT} WHERE p.id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(patient_from_row).transpose()
+}
+
+pub async fn by_national_id(conn: &mut AnyConnection, national_id: &NationalId) -> Result<Option<Patient>> {
+    let row = sqlx::query(&format!("{PATIENT_SELECT} WHERE p.national_id = $1"))
+        .bind(national_id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(patient_from_row).transpose()
+}
+
+/// Patients whose name or number matches, among those related to an organisation
+/// (responsible unit of an episode, or place of an arrangement): search never
+/// reaches outside the care relations; the access policy still decides each hit.
+pub async fn search(
+    conn: &mut AnyConnection,
+    query: &str,
+    org: OrganisationId,
+    limit: i64,
+) -> Result<Vec<Patient>> {
+    let pattern = format!("%{}%", query.trim().to_lowercase().replace(['%', '_'], ""));
+    let rows = sqlx::query(&format!(
+        "{PATIENT_SELECT} WHERE (LOWER(p.given_name) LIKE $1 OR LOWER(p.family_name) LIKE $1
+            OR LOWER(p.given_name || ' ' || p.family_name) LIKE $1 OR p.national_id LIKE $1)
+         AND (p.id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $2)
+              OR p.id IN (SELECT patient_id FROM arrangements WHERE place_id = $2))
+         ORDER BY p.family_name, p.given_name LIMIT $3"
+    ))
+    .bind(pattern)
+    .bind(org.to_string())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(patient_from_row).collect()
+}
+
+pub async fn insert_photo(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    content_type: &str,
+    bytes: &[u8],
+    by: UserId,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_photos (id, patient_id, content_type, bytes, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(patient.to_string())
+    .bind(content_type)
+    .bind(bytes.to_vec())
+    .bind(by.to_string())
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The newest identity photo.
+pub async fn photo(conn: &mut AnyConnection, patient: PatientId) -> Result<Option<(String, Vec<u8>)>> {
+    let row = sqlx::query(
+        "SELECT content_type, bytes FROM patient_photos WHERE patient_id = $1 ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(patient.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((text(&r, "content_type")?, r.try_get::<Vec<u8>, _>("bytes")?)))
+        .transpose()
+}
+
+const EPISODE_SELECT: &str = "SELECT e.id, e.patient_id, e.responsible_unit, e.doctor_id, e.consultant_id,
+    e.started_on, e.phase, e.created_at, x.ended_on, x.reason AS end_reason, x.note AS end_note,
+    x.decided_by AS end_by FROM episodes e LEFT JOIN episode_ends x ON x.episode_id = e.id";
+
+fn episode_from_row(row: &AnyRow) -> Result<Episode> {
+    let phase = text(row, "phase")?;
+    let ended_on: Option<String> = row.try_get("ended_on")?;
+    let ended = match ended_on {
+        None => None,
+        Some(on) => {
+            let reason = text(row, "end_reason")?;
+            Some(EpisodeEnd {
+                on: on.parse().map_err(corrupt)?,
+                reason: EndReason::from_code(&reason)
+                    .ok_or_else(|| corrupt(format!("end reason {reason}")))?,
+                note: text(row, "end_note")?,
+                decided_by: parsed(row, "end_by")?,
+            })
+        }
+    };
+    Ok(Episode {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        responsible_unit: parsed(row, "responsible_unit")?,
+        doctor: parsed(row, "doctor_id")?,
+        consultant: parsed(row, "consultant_id")?,
+        started_on: parsed(row, "started_on")?,
+        phase: Phase::from_code(&phase).ok_or_else(|| corrupt(format!("phase {phase}")))?,
+        ended,
+        created_at: instant(row, "created_at")?,
+    })
+}
+
+pub async fn insert_episode(conn: &mut AnyConnection, episode: &Episode, by: UserId) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO episodes (id, patient_id, responsible_unit, doctor_id, consultant_id, started_on, phase, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(episode.id.to_string())
+    .bind(episode.patient_id.to_string())
+    .bind(episode.responsible_unit.to_string())
+    .bind(episode.doctor.to_string())
+    .bind(episode.consultant.to_string())
+    .bind(date_text(episode.started_on))
+    .bind(episode.phase.code())
+    .bind(by.to_string())
+    .bind(micros(episode.created_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn end_episode(
+    conn: &mut AnyConnection,
+    episode: EpisodeId,
+    end: &EpisodeEnd,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO episode_ends (episode_id, ended_on, reason, note, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(episode.to_string())
+    .bind(date_text(end.on))
+    .bind(end.reason.code())
+    .bind(&end.note)
+    .bind(end.decided_by.to_string())
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// All episodes of a patient, oldest first.
+pub async fn episodes(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<Episode>> {
+    let rows = sqlx::query(&format!(
+        "{EPISODE_SELECT} WHERE e.patient_id = $1 ORDER BY e.started_on, e.created_at"
+    ))
+    .bind(patient.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(episode_from_row).collect()
+}
+
+pub async fn episode(conn: &mut AnyConnection, id: EpisodeId) -> Result<Option<Episode>> {
+    let row = sqlx::query(&format!("{EPISODE_SELECT} WHERE e.id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(episode_from_row).transpose()
+}
+
+/// Episodes of many patients at once (for today's list).
+pub async fn episodes_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Episode>> {
+    let mut all = Vec::new();
+    for chunk in patients.chunks(500) {
+        let list = in_list(chunk.len(), 1);
+        let sql = format!("{EPISODE_SELECT} WHERE e.patient_id IN ({list})");
+        let mut query = sqlx::query(&sql);
+        for p in chunk {
+            query = query.bind(p.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            all.push(episode_from_row(&row)?);
+        }
+    }
+    Ok(all)
+}
+
+pub async fn patients_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Patient>> {
+    let mut all = Vec::new();
+    for chunk in patients.chunks(500) {
+        let list = in_list(chunk.len(), 1);
+        let sql = format!("{PATIENT_SELECT} WHERE p.id IN ({list})");
+        let mut query = sqlx::query(&sql);
+        for p in chunk {
+            query = query.bind(p.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            all.push(patient_from_row(&row)?);
+        }
+    }
+    Ok(all)
+}
+
+/// `$n, $n+1, …` for an IN list of `len` values starting at placeholder `first`.
+pub fn in_list(len: usize, first: usize) -> String {
+    (first..first + len)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How the patient relates to organisations, for the access policy.
+pub async fn relations(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    today: jiff::civil::Date,
+) -> Result<PatientRelations> {
+    let units = sqlx::query("SELECT DISTINCT responsible_unit FROM episodes WHERE patient_id = $1")
+        .bind(patient.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    // The place of the arrangement version in effect today or starting later, and
+    // places covering days ahead.
+    let arrangement_rows = sqlx::query(
+        "SELECT place_id, version, valid_from FROM arrangements WHERE patient_id = $1 ORDER BY version",
+    )
+    .bind(patient.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let today_text = date_text(today);
+    let mut current: Option<(i64, String)> = None;
+    let mut places: Vec<OrganisationId> = Vec::new();
+    for row in &arrangement_rows {
+        let valid_from = text(row, "valid_from")?;
+        let version = int(row, "version")?;
+        let place = text(row, "place_id")?;
+        if valid_from <= today_text {
+            if current.as_ref().is_none_or(|(v, _)| version > *v) {
+                current = Some((version, place));
+            }
+        } else {
+            places.push(place.parse().map_err(corrupt)?);
+        }
+    }
+    if let Some((_, place)) = current {
+        places.push(place.parse().map_err(corrupt)?);
+    }
+    let covers = sqlx::query("SELECT DISTINCT place_id FROM covers WHERE patient_id = $1 AND place_id IS NOT NULL AND cover_date >= $2")
+        .bind(patient.to_string())
+        .bind(today_text)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &covers {
+        places.push(parsed(row, "place_id")?);
+    }
+    places.sort();
+    places.dedup();
+    Ok(PatientRelations {
+        responsible_units: units
+            .iter()
+            .map(|r| parsed(r, "responsible_unit"))
+            .collect::<Result<_>>()?,
+        dispensing_places: places,
+    })
+}
