@@ -56,17 +56,17 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
 /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the
 /// constraint's name; PostgreSQL names it, SQLite lists the columns instead.
 pub fn classify(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error {
-        if db.is_unique_violation() {
-            if let Some(name) = db.constraint() {
-                if let Some((known, _)) = NAMED_CONSTRAINTS.iter().find(|(n, _)| *n == name) {
-                    return StoreError::Conflict(known);
-                }
-            }
-            let message = db.message();
-            if let Some((known, _)) = NAMED_CONSTRAINTS.iter().find(|(_, cols)| message.ends_with(cols)) {
-                return StoreError::Conflict(known);
-            }
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        if let Some(name) = db.constraint()
+            && let Some((known, _)) = NAMED_CONSTRAINTS.iter().find(|(n, _)| *n == name)
+        {
+            return StoreError::Conflict(known);
+        }
+        let message = db.message();
+        if let Some((known, _)) = NAMED_CONSTRAINTS.iter().find(|(_, cols)| message.ends_with(cols)) {
+            return StoreError::Conflict(known);
         }
     }
     StoreError::Database(error)
