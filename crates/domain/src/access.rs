@@ -57,6 +57,41 @@ pub struct PatientRelations {
     pub dispensing_places: Vec<OrganisationId>,
 }
 
+/// The relations as they follow from the patient's episodes, arrangements and
+/// covers: every responsible unit, the place of the arrangement in effect today or
+/// decided for later, and places covering days from today.
+pub fn relations_from(
+    episodes: &[crate::patient::Episode],
+    arrangements: &[crate::arrangement::Arrangement],
+    covers: &[crate::schedule::Cover],
+    today: jiff::civil::Date,
+) -> PatientRelations {
+    let mut responsible_units: Vec<OrganisationId> = episodes.iter().map(|e| e.responsible_unit).collect();
+    responsible_units.sort();
+    responsible_units.dedup();
+    let mut dispensing_places: Vec<OrganisationId> = arrangements
+        .iter()
+        .filter(|a| a.content.valid_from > today)
+        .map(|a| a.content.place_id)
+        .chain(crate::arrangement::effective_arrangement(arrangements, today).map(|a| a.content.place_id))
+        .chain(
+            covers
+                .iter()
+                .filter(|c| c.date >= today)
+                .filter_map(|c| match c.kind {
+                    crate::schedule::CoverKind::AtPlace(place) => Some(place),
+                    crate::schedule::CoverKind::TakeHomeFrom(_) => None,
+                }),
+        )
+        .collect();
+    dispensing_places.sort();
+    dispensing_places.dedup();
+    PatientRelations {
+        responsible_units,
+        dispensing_places,
+    }
+}
+
 /// Why access was allowed: written to the audit log with the access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllowedBy {

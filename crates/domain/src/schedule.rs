@@ -196,6 +196,39 @@ impl<'a> PatientSchedule<'a> {
         due
     }
 
+    /// Each day's outcome for the missed-dose rule, from `from` to `to`: not
+    /// scheduled, dosed (per `dosed`, which says whether the patient had the medicine
+    /// that day), or without dose.
+    pub fn day_outcomes(
+        &self,
+        from: Date,
+        to: Date,
+        dosed: &dyn Fn(Date) -> bool,
+    ) -> Vec<(Date, crate::missed::DayOutcome)> {
+        use crate::missed::DayOutcome;
+        days_inclusive(from, to)
+            .map(|date| {
+                let outcome = if self.doses_on(date).is_empty() {
+                    DayOutcome::NotScheduled
+                } else if dosed(date) {
+                    DayOutcome::Dosed
+                } else {
+                    DayOutcome::WithoutDose
+                };
+                (date, outcome)
+            })
+            .collect()
+    }
+
+    /// The Oslo dates on which a version of the order was signed: the reassessments
+    /// that may clear a block.
+    pub fn signing_dates(&self) -> Vec<Date> {
+        self.orders
+            .iter()
+            .map(|o| crate::time::oslo_date(o.signature().signed_at))
+            .collect()
+    }
+
     /// Days from `from` to `to` whose doses would be collected on a day the place is
     /// closed, with nothing covering them. `is_open` tells whether a place is open on a
     /// date (public holidays and opening days).

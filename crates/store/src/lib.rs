@@ -13,3 +13,5 @@ pub mod stock;
 pub mod users;
 
 pub use db::{Backend, Store, StoreError, WriteTx};
+/// A database connection of either kind, as the query functions take it.
+pub use sqlx::AnyConnection as Conn;

@@ -2,7 +2,6 @@
 //! organisations that the access policy reads.
 
 use jiff::Timestamp;
-use samhand_domain::access::PatientRelations;
 use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId, UserId};
 use samhand_domain::national_id::NationalId;
 use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, Phase};
@@ -262,59 +261,4 @@ pub fn in_list(len: usize, first: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// How the patient relates to organisations, for the access policy.
-pub async fn relations(
-    conn: &mut AnyConnection,
-    patient: PatientId,
-    today: jiff::civil::Date,
-) -> Result<PatientRelations> {
-    let units = sqlx::query("SELECT DISTINCT responsible_unit FROM episodes WHERE patient_id = $1")
-        .bind(patient.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    // The place of the arrangement version in effect today or starting later, and
-    // places covering days ahead.
-    let arrangement_rows = sqlx::query(
-        "SELECT place_id, version, valid_from FROM arrangements WHERE patient_id = $1 ORDER BY version",
-    )
-    .bind(patient.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let today_text = date_text(today);
-    let mut current: Option<(i64, String)> = None;
-    let mut places: Vec<OrganisationId> = Vec::new();
-    for row in &arrangement_rows {
-        let valid_from = text(row, "valid_from")?;
-        let version = int(row, "version")?;
-        let place = text(row, "place_id")?;
-        if valid_from <= today_text {
-            if current.as_ref().is_none_or(|(v, _)| version > *v) {
-                current = Some((version, place));
-            }
-        } else {
-            places.push(place.parse().map_err(corrupt)?);
-        }
-    }
-    if let Some((_, place)) = current {
-        places.push(place.parse().map_err(corrupt)?);
-    }
-    let covers = sqlx::query("SELECT DISTINCT place_id FROM covers WHERE patient_id = $1 AND place_id IS NOT NULL AND cover_date >= $2")
-        .bind(patient.to_string())
-        .bind(today_text)
-        .fetch_all(&mut *conn)
-        .await?;
-    for row in &covers {
-        places.push(parsed(row, "place_id")?);
-    }
-    places.sort();
-    places.dedup();
-    Ok(PatientRelations {
-        responsible_units: units
-            .iter()
-            .map(|r| parsed(r, "responsible_unit"))
-            .collect::<Result<_>>()?,
-        dispensing_places: places,
-    })
 }

@@ -1,0 +1,249 @@
+//! Authentication: passwords (argon2id), login sessions in a cookie, CSRF tokens, API
+//! bearer tokens, and the typed extractors that say who is asking. A handler that
+//! takes [`Prescriber`] cannot run for someone who is not one.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use jiff::{SignedDuration, Timestamp};
+use samhand_domain::organisation::{Role, StaffUser};
+use samhand_store::users;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::{ApiError, AppError, PageError};
+
+pub const SESSION_COOKIE: &str = "samhand_session";
+pub const LOGIN_CSRF_COOKIE: &str = "samhand_login_csrf";
+/// A session ends after this long even when in use.
+const SESSION_MAX_HOURS: i64 = 12;
+
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt =
+        SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| AppError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash that no password matches, verified against when the user does not exist,
+/// so that a login for an unknown name takes as long as one for a known name.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("not a password").unwrap_or_default())
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    bytes
+}
+
+pub fn random_token() -> String {
+    hex(&random_bytes::<32>())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time comparison of two tokens.
+pub fn tokens_match(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: i64) -> String {
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}")
+}
+
+/// Checks a username and password; on success starts a session and returns the
+/// cookie token and the user. Failures are counted on the account.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<(String, StaffUser), AppError> {
+    let mut conn = state.store.read().await?;
+    let record = users::by_username(&mut conn, username.trim()).await?;
+    let Some(record) = record.filter(|r| r.active) else {
+        verify_password(password, dummy_hash());
+        return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
+    };
+    let ok = record
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| verify_password(password, h));
+    drop(conn);
+    let mut tx = state.store.write().await?;
+    users::record_login_attempt(&mut tx, record.user.id, ok).await?;
+    if !ok {
+        tx.commit().await?;
+        return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
+    }
+    let token = random_token();
+    let now = state.clock.now();
+    let expires = now + SignedDuration::from_hours(SESSION_MAX_HOURS);
+    users::insert_session(
+        &mut tx,
+        &token_hash(&token),
+        record.user.id,
+        &random_token(),
+        now,
+        expires,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((token, record.user))
+}
+
+pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+        let mut tx = state.store.write().await?;
+        users::delete_session(&mut tx, &token_hash(&token)).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Issues an API token for a user; the token itself is shown once and stored hashed.
+pub async fn issue_api_token(state: &AppState, username: &str) -> Result<(String, Timestamp), AppError> {
+    let mut conn = state.store.read().await?;
+    let record = users::by_username(&mut conn, username)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("brukeren {username}")))?;
+    drop(conn);
+    let token = format!("shd_{}", random_token());
+    let now = state.clock.now();
+    let expires = now + SignedDuration::from_hours(24 * state.config.token_days);
+    let mut tx = state.store.write().await?;
+    users::insert_api_token(&mut tx, &token_hash(&token), record.user.id, now, expires).await?;
+    tx.commit().await?;
+    Ok((token, expires))
+}
+
+/// A logged-in staff member of the web UI, with the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct UiStaff {
+    pub user: StaffUser,
+    pub csrf: String,
+}
+
+impl UiStaff {
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        if tokens_match(submitted, &self.csrf) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for UiStaff {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
+        let hash = token_hash(&token);
+        let mut conn = state.store.read().await.map_err(AppError::from)?;
+        let session = users::session(&mut conn, &hash)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::Unauthenticated)?;
+        let now = state.clock.now();
+        let idle_limit = session.last_seen_at + SignedDuration::from_mins(state.config.session_idle_minutes);
+        if now > session.expires_at || now > idle_limit {
+            return Err(AppError::Unauthenticated.into());
+        }
+        let record = users::by_id(&mut conn, session.user_id)
+            .await
+            .map_err(AppError::from)?
+            .filter(|r| r.active)
+            .ok_or(AppError::Unauthenticated)?;
+        drop(conn);
+        // Touching the session on every request would make each page view a write;
+        // a minute's resolution is enough for the idle timeout.
+        if now.duration_since(session.last_seen_at) > SignedDuration::from_mins(1) {
+            let mut tx = state.store.write().await.map_err(AppError::from)?;
+            users::touch_session(&mut tx, &hash, now)
+                .await
+                .map_err(AppError::from)?;
+            tx.commit().await.map_err(AppError::from)?;
+        }
+        Ok(Self {
+            user: record.user,
+            csrf: session.csrf_token,
+        })
+    }
+}
+
+/// A staff member calling the API with a bearer token.
+#[derive(Debug, Clone)]
+pub struct ApiStaff(pub StaffUser);
+
+impl FromRequestParts<AppState> for ApiStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AppError::Unauthenticated)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or(AppError::Unauthenticated)?
+            .trim();
+        let mut conn = state.store.read().await?;
+        let user_id = users::api_token_user(&mut conn, &token_hash(token), state.clock.now())
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let record = users::by_id(&mut conn, user_id)
+            .await?
+            .filter(|r| r.active)
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(Self(record.user))
+    }
+}
+
+/// Refuses anyone whose role is not one of `roles`.
+pub fn require_role(user: &StaffUser, roles: &[Role]) -> Result<(), AppError> {
+    if roles.contains(&user.role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Din rolle har ikke tilgang til dette.".into(),
+        ))
+    }
+}

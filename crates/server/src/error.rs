@@ -1,0 +1,154 @@
+//! The one application error, and how it answers: a Norwegian page for people,
+//! application/problem+json for the API. Internal detail is logged, never returned.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use samhand_domain::validation::FieldErrors;
+use samhand_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not logged in (or the session expired).
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// The access policy or the role said no. The message is for the user.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Input that does not pass the rules; every field's error.
+    #[error("invalid input: {0}")]
+    Invalid(FieldErrors),
+    /// The request clashes with what is recorded (e.g. a dose already dispensed).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A form was posted without the right CSRF token.
+    #[error("csrf token missing or wrong")]
+    Csrf,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(format!("{error}"))
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What a person is told, in Norwegian.
+    pub fn message_nb(&self) -> String {
+        match self {
+            Self::Unauthenticated => "Du må logge inn.".into(),
+            Self::Forbidden(message) => message.clone(),
+            Self::NotFound(what) => format!("Fant ikke {what}."),
+            Self::Invalid(errors) => {
+                let messages: Vec<&str> = errors.0.iter().map(|e| e.message.as_str()).collect();
+                format!("Skjemaet har feil: {}", messages.join(" "))
+            }
+            Self::Conflict(message) => message.clone(),
+            Self::Csrf => "Skjemaet var utløpt eller ugyldig. Last siden på nytt og prøv igjen.".into(),
+            Self::Internal(_) => {
+                "Noe gikk galt hos oss. Ingenting ble lagret. Prøv igjen, eller kontakt brukerstøtte.".into()
+            }
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "Ikke innlogget",
+            Self::Forbidden(_) | Self::Csrf => "Ingen tilgang",
+            Self::NotFound(_) => "Ikke funnet",
+            Self::Invalid(_) => "Ugyldige opplysninger",
+            Self::Conflict(_) => "Konflikt",
+            Self::Internal(_) => "Intern feil",
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            other => tracing::debug!(error = %other, "request refused"),
+        }
+    }
+}
+
+/// The API's answer: RFC 9457 problem details.
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        error.log();
+        let status = error.status();
+        let mut body = serde_json::json!({
+            "type": format!("https://samhand.no/problems/{}", status.as_u16()),
+            "title": error.title(),
+            "status": status.as_u16(),
+            "detail": error.message_nb(),
+        });
+        if let AppError::Invalid(errors) = &error {
+            body["errors"] = errors
+                .0
+                .iter()
+                .map(|e| serde_json::json!({"field": e.field, "message": e.message}))
+                .collect();
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+/// A page's answer: a Norwegian error page (or the login page when logged out).
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        error.log();
+        if matches!(error, AppError::Unauthenticated) {
+            return axum::response::Redirect::to("/login").into_response();
+        }
+        let page = crate::pages::layout::bare(
+            error.title(),
+            maud::html! {
+                main.narrow {
+                    h1 { (error.title()) }
+                    p.error role="alert" { (error.message_nb()) }
+                    p { a href="/" { "Til forsiden" } }
+                }
+            },
+        );
+        (error.status(), page).into_response()
+    }
+}

@@ -1,0 +1,72 @@
+//! The page frame: head, navigation by role, and the stylesheet. Built for a tablet
+//! at the dispensing window: large targets, high contrast, no scripts needed.
+
+use maud::{DOCTYPE, Markup, html};
+use samhand_domain::organisation::{Role, StaffUser};
+
+use crate::auth::UiStaff;
+
+pub const STYLESHEET: &str = include_str!("style.css");
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " – Samhand" }
+            link rel="stylesheet" href="/static/style.css";
+        }
+    }
+}
+
+/// A page without navigation (login, errors).
+pub fn bare(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="nb" {
+            (head(title))
+            body { (body) }
+        }
+    }
+}
+
+fn nav(user: &StaffUser, csrf: &str) -> Markup {
+    let dispenses = matches!(
+        user.role,
+        Role::DispensingStaff | Role::Leader | Role::Coordinator
+    ) && user.organisation_kind.can_dispense();
+    html! {
+        header.top {
+            nav aria-label="Hovedmeny" {
+                a.brand href="/" { "Samhand" }
+                @if dispenses {
+                    a href="/utlevering" { "Dagens liste" }
+                }
+                @if matches!(user.role, Role::DispensingStaff | Role::Leader) && user.organisation_kind.can_dispense() {
+                    a href="/lager" { "Lager" }
+                }
+                a href="/pasienter" { "Pasienter" }
+                a href="/revurderinger" { "Revurderinger" }
+            }
+            form.logout method="post" action="/logout" {
+                span.who { (user.display_name) }
+                input type="hidden" name="csrf" value=(csrf);
+                button.link type="submit" { "Logg ut" }
+            }
+        }
+    }
+}
+
+/// A page for a logged-in staff member.
+pub fn page(title: &str, staff: &UiStaff, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="nb" {
+            (head(title))
+            body {
+                (nav(&staff.user, &staff.csrf))
+                main { (body) }
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The one path to patient data: a per-request repository holding the actor, which
+//! asks the access policy before every read or write and writes the audit entry,
+//! allowed or denied. There is no second path.
+
+use samhand_domain::access::{self, Action, AllowedBy, DataCategory, Decision, PatientRelations};
+use samhand_domain::ids::PatientId;
+use samhand_domain::organisation::StaffUser;
+use samhand_store::Conn as AnyConnection;
+use samhand_store::audit::{self, AuditEntry};
+
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+
+/// Permission for one write, to be recorded in the write's transaction.
+#[derive(Debug, Clone)]
+pub struct WriteGrant {
+    pub patient: PatientId,
+    pub category: DataCategory,
+    pub decision: AllowedBy,
+    pub detail: String,
+}
+
+pub struct PatientRepo<'a> {
+    pub state: &'a AppState,
+    pub actor: &'a StaffUser,
+}
+
+/// The message when the policy says no.
+pub const DENIED_NB: &str = "Du har ikke tilgang til denne pasientens opplysninger.";
+
+impl<'a> PatientRepo<'a> {
+    pub fn new(state: &'a AppState, actor: &'a StaffUser) -> Self {
+        Self { state, actor }
+    }
+
+    pub async fn relations(&self, patient: PatientId) -> AppResult<PatientRelations> {
+        let mut conn = self.state.store.read().await?;
+        let episodes = samhand_store::patients::episodes(&mut conn, patient).await?;
+        let arrangements = samhand_store::orders::arrangements(&mut conn, patient).await?;
+        let covers = samhand_store::orders::covers_of(&mut conn, &[patient]).await?;
+        Ok(access::relations_from(
+            &episodes,
+            &arrangements,
+            &covers,
+            self.state.clock.today(),
+        ))
+    }
+
+    /// Decides a read and records it in its own transaction; the caller reads after.
+    pub async fn authorize_read(
+        &self,
+        patient: PatientId,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<AllowedBy> {
+        let relations = self.relations(patient).await?;
+        let decision = access::decide(self.actor, &relations, category, Action::Read);
+        let mut tx = self.state.store.write().await?;
+        self.audit(&mut tx, Some(patient), category, Action::Read, decision, detail)
+            .await?;
+        tx.commit().await?;
+        allowed(decision)
+    }
+
+    /// Decides a write before its transaction begins. A denial is recorded at once
+    /// and refused; an allowed write gets a [`WriteGrant`], recorded with the write
+    /// by [`Self::record_write`] in the same transaction, so both land or neither.
+    pub async fn authorize_write(
+        &self,
+        patient: PatientId,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<WriteGrant> {
+        let relations = self.relations(patient).await?;
+        let decision = access::decide(self.actor, &relations, category, Action::Write);
+        match decision {
+            Decision::Allow(by) => Ok(WriteGrant {
+                patient,
+                category,
+                decision: by,
+                detail: detail.to_string(),
+            }),
+            Decision::Deny => {
+                self.record_denial(patient, category, Action::Write, detail)
+                    .await?;
+                Err(AppError::Forbidden(DENIED_NB.into()))
+            }
+        }
+    }
+
+    /// Writes the audit entry of an allowed write inside the write's transaction.
+    pub async fn record_write(&self, tx: &mut AnyConnection, grant: &WriteGrant) -> AppResult<()> {
+        self.audit(
+            tx,
+            Some(grant.patient),
+            grant.category,
+            Action::Write,
+            Decision::Allow(grant.decision),
+            &grant.detail,
+        )
+        .await
+    }
+
+    /// Records a denied access in a transaction of its own, so that it stays even
+    /// though the request is refused.
+    pub async fn record_denial(
+        &self,
+        patient: PatientId,
+        category: DataCategory,
+        action: Action,
+        detail: &str,
+    ) -> AppResult<()> {
+        let mut tx = self.state.store.write().await?;
+        self.audit(&mut tx, Some(patient), category, action, Decision::Deny, detail)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Decides reads of several categories of one patient, recorded together; all
+    /// must be allowed.
+    pub async fn authorize_read_all(
+        &self,
+        patient: PatientId,
+        categories: &[DataCategory],
+        detail: &str,
+    ) -> AppResult<()> {
+        let relations = self.relations(patient).await?;
+        let mut tx = self.state.store.write().await?;
+        let mut denied = false;
+        for category in categories {
+            let decision = access::decide(self.actor, &relations, *category, Action::Read);
+            self.audit(&mut tx, Some(patient), *category, Action::Read, decision, detail)
+                .await?;
+            denied |= !decision.is_allowed();
+        }
+        tx.commit().await?;
+        if denied {
+            Err(AppError::Forbidden(DENIED_NB.into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reads for many patients at once (today's list): one decision and one audit
+    /// entry per patient, in one transaction. Returns the allowed ones.
+    pub async fn authorize_reads(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<Vec<PatientId>> {
+        let mut tx = self.state.store.write().await?;
+        let mut allowed_ids = Vec::new();
+        for (patient, relations) in patients {
+            let decision = access::decide(self.actor, relations, category, Action::Read);
+            self.audit(&mut tx, Some(*patient), category, Action::Read, decision, detail)
+                .await?;
+            if decision.is_allowed() {
+                allowed_ids.push(*patient);
+            }
+        }
+        tx.commit().await?;
+        Ok(allowed_ids)
+    }
+
+    pub async fn audit(
+        &self,
+        tx: &mut AnyConnection,
+        patient: Option<PatientId>,
+        category: DataCategory,
+        action: Action,
+        decision: Decision,
+        detail: &str,
+    ) -> AppResult<()> {
+        let relation = match decision {
+            Decision::Allow(by) => by.code(),
+            Decision::Deny => "denied",
+        };
+        audit::append(
+            &self.state.store,
+            tx,
+            &AuditEntry {
+                at: self.state.clock.now(),
+                actor: self.actor,
+                patient,
+                category,
+                action,
+                allowed: decision.is_allowed(),
+                relation,
+                detail,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn allowed(decision: Decision) -> AppResult<AllowedBy> {
+    match decision {
+        Decision::Allow(by) => Ok(by),
+        Decision::Deny => Err(AppError::Forbidden(DENIED_NB.into())),
+    }
+}

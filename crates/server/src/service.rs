@@ -1,0 +1,1443 @@
+//! Samhand's operations, shared by the web pages and the JSON API: each loads what
+//! it needs, asks `domain` to decide, goes through the [`PatientRepo`] for access and
+//! audit, and writes through `store`. Handlers only parse and render.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
+use samhand_domain::access::{self, DataCategory, PatientRelations};
+use samhand_domain::arrangement::{
+    Arrangement, ArrangementContent, ArrangementInput, PatientGroup, effective_arrangement,
+};
+use samhand_domain::dispensing::{DispenseRefusal, Outcome, plan_recording};
+use samhand_domain::dose::Dose;
+use samhand_domain::dose_order::{
+    DailyDose, DoseOrder, DoseOrderContent, DoseOrderInput, DoseWarning, SignError, SignedDoseOrder, dose_on,
+    dose_safety_warnings, effective_order,
+};
+use samhand_domain::ids::{
+    ArrangementId, CoverId, DispensingId, DoseOrderId, EpisodeId, OrganisationId, PatientId, UserId,
+};
+use samhand_domain::missed::{MissedDoseState, assess};
+use samhand_domain::organisation::{Organisation, Role, StaffUser};
+use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, PatientInput, Phase};
+use samhand_domain::policy::ClinicalPolicy;
+use samhand_domain::schedule::{
+    Cover, CoverKind, DoseKey, DueDose, IntakeMode, PatientSchedule, UncoveredDay, validate_cover,
+};
+use samhand_domain::stock::{StockMovement, balance, count_discrepancy, signed_mg_nb};
+use samhand_domain::substance::Substance;
+use samhand_domain::time::previous_day;
+use samhand_domain::validation::{FieldErrors, parse_date};
+use samhand_store::dispensing::{DispensedDose, DispensingEvent};
+use samhand_store::stock::{Deviation, StockEntry};
+use samhand_store::{
+    StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients, stock, users,
+};
+
+use crate::AppState;
+use crate::auth::require_role;
+use crate::error::{AppError, AppResult};
+use crate::repo::PatientRepo;
+
+/// How many days back the missed-dose rule looks.
+const MISSED_LOOKBACK_DAYS: i64 = 60;
+/// How many days of dispensing the overview shows.
+const OVERVIEW_DAYS: i64 = 14;
+
+pub struct Service<'a> {
+    pub state: &'a AppState,
+    pub actor: &'a StaffUser,
+    pub repo: PatientRepo<'a>,
+}
+
+/// Everything the schedule of one patient is computed from.
+#[derive(Debug, Clone, Default)]
+pub struct PatientData {
+    pub episodes: Vec<Episode>,
+    pub orders: Vec<SignedDoseOrder>,
+    pub arrangements: Vec<Arrangement>,
+    pub covers: Vec<Cover>,
+}
+
+impl PatientData {
+    /// The episode that runs on a date, or else the latest one.
+    pub fn episode_on(&self, date: Date) -> Option<&Episode> {
+        self.episodes
+            .iter()
+            .filter(|e| e.is_active_on(date))
+            .max_by_key(|e| e.started_on)
+            .or_else(|| self.episodes.iter().max_by_key(|e| e.started_on))
+    }
+
+    /// The signed orders of one episode.
+    pub fn orders_of(&self, episode: EpisodeId) -> Vec<SignedDoseOrder> {
+        self.orders
+            .iter()
+            .filter(|o| o.order().episode_id == episode)
+            .cloned()
+            .collect()
+    }
+
+    pub fn relations(&self, today: Date) -> PatientRelations {
+        access::relations_from(&self.episodes, &self.arrangements, &self.covers, today)
+    }
+}
+
+/// Computes the schedule of a patient on a date and hands it to `f`.
+pub fn with_schedule<T>(
+    data: &PatientData,
+    date: Date,
+    f: impl FnOnce(&PatientSchedule<'_>) -> T,
+) -> Option<T> {
+    let episode = data.episode_on(date)?;
+    let orders = data.orders_of(episode.id);
+    let schedule = PatientSchedule {
+        episode,
+        orders: &orders,
+        arrangements: &data.arrangements,
+        covers: &data.covers,
+    };
+    Some(f(&schedule))
+}
+
+/// The missed-dose state of a patient as of `today`, from their recorded doses.
+pub fn missed_state(
+    data: &PatientData,
+    recorded: &[DispensedDose],
+    today: Date,
+    policy: &ClinicalPolicy,
+) -> MissedDoseState {
+    let dosed_days: HashSet<Date> = recorded
+        .iter()
+        .filter(|d| d.outcome != "withheld")
+        .map(|d| d.key.date)
+        .collect();
+    let from = today
+        .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+        .unwrap_or(today);
+    with_schedule(data, today, |schedule| {
+        let days = schedule.day_outcomes(from, previous_day(today), &|d| dosed_days.contains(&d));
+        assess(&days, &schedule.signing_dates(), today, &policy.missed)
+    })
+    .unwrap_or_default()
+}
+
+/// Input to enrol a patient.
+#[derive(Debug, Clone, Default)]
+pub struct EnrolInput {
+    pub patient: PatientInput,
+    pub doctor_id: String,
+    pub consultant_id: String,
+    pub started_on: String,
+    pub phase: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The patient overview.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub patient: Patient,
+    pub data: PatientData,
+    pub episode: Option<Episode>,
+    /// All versions and drafts, newest first.
+    pub orders: Vec<DoseOrder>,
+    pub effective_order: Option<SignedDoseOrder>,
+    pub dose_today: Option<DailyDose>,
+    pub arrangement: Option<Arrangement>,
+    pub recent: Vec<DispensedDose>,
+    pub missed: MissedDoseState,
+    pub uncovered: Vec<UncoveredDay>,
+    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub names: HashMap<UserId, String>,
+    pub today: Date,
+}
+
+/// One patient on today's list.
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    pub patient: Patient,
+    pub window: Option<samhand_domain::arrangement::TimeWindow>,
+    pub group: Option<String>,
+    pub due: Vec<(DueDose, Option<DispensedDose>)>,
+    pub missed: MissedDoseState,
+}
+
+impl ListRow {
+    /// Whether every dose due here today is recorded.
+    pub fn done(&self) -> bool {
+        self.due.iter().all(|(_, recorded)| recorded.is_some())
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.missed.is_blocked()
+    }
+
+    pub fn substance(&self) -> Option<Substance> {
+        self.due.first().map(|(d, _)| d.scheduled.substance)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TodayList {
+    pub place: Organisation,
+    pub date: Date,
+    pub now: Timestamp,
+    /// Why the place is closed that day, if it is.
+    pub closed: Option<String>,
+    pub rows: Vec<ListRow>,
+    /// Patients with doses that would fall on a closed day in the coming days.
+    pub uncovered: Vec<(Patient, UncoveredDay)>,
+    pub names: HashMap<UserId, String>,
+}
+
+impl TodayList {
+    pub fn missing(&self) -> impl Iterator<Item = &ListRow> {
+        self.rows.iter().filter(|r| !r.done())
+    }
+}
+
+/// A recording at the window, as asked for.
+#[derive(Debug, Clone, Default)]
+pub struct DispenseRequest {
+    pub patient_id: String,
+    pub idempotency_key: String,
+    /// "given", "reduced" or "withheld".
+    pub outcome: String,
+    pub reason: String,
+    pub reduced_mg: String,
+    pub identity_confirmed: bool,
+    /// Which due doses; all when empty.
+    pub doses: Vec<DoseKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DispenseResult {
+    pub event: DispensingEvent,
+    pub doses: Vec<DispensedDose>,
+    /// The request repeated an earlier one (same idempotency key): nothing new was
+    /// recorded, and this is the earlier result.
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct StockView {
+    pub place: Organisation,
+    pub balances: Vec<(Substance, i64)>,
+    pub entries: Vec<StockEntry>,
+    pub deviations: Vec<Deviation>,
+    pub names: HashMap<UserId, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StockInput {
+    pub substance: String,
+    pub movement: String,
+    pub amount_mg: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct OverdueReview {
+    pub patient: Patient,
+    pub arrangement: Arrangement,
+    pub place_name: String,
+}
+
+fn field(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(FieldErrors::single(field, message))
+}
+
+fn conflict_from(error: StoreError, message: &str) -> AppError {
+    match error {
+        StoreError::Conflict(_) => AppError::Conflict(message.to_string()),
+        other => other.into(),
+    }
+}
+
+impl<'a> Service<'a> {
+    pub fn new(state: &'a AppState, actor: &'a StaffUser) -> Self {
+        Self {
+            state,
+            actor,
+            repo: PatientRepo::new(state, actor),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.state.clock.now()
+    }
+
+    fn today(&self) -> Date {
+        self.state.clock.today()
+    }
+
+    pub async fn policy(&self) -> AppResult<ClinicalPolicy> {
+        let mut conn = self.state.store.read().await?;
+        Ok(ClinicalPolicy::from_values(
+            &stock::policy_values(&mut conn).await?,
+        ))
+    }
+
+    pub async fn organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
+        let mut conn = self.state.store.read().await?;
+        Ok(organisations::all(&mut conn)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect())
+    }
+
+    pub async fn dispensing_places(&self) -> AppResult<Vec<Organisation>> {
+        let mut conn = self.state.store.read().await?;
+        Ok(organisations::all(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|o| o.kind.can_dispense())
+            .collect())
+    }
+
+    pub async fn groups(&self) -> AppResult<Vec<PatientGroup>> {
+        let mut conn = self.state.store.read().await?;
+        Ok(organisations::groups(&mut conn).await?)
+    }
+
+    /// Staff of the actor's own organisation.
+    pub async fn colleagues(&self) -> AppResult<Vec<StaffUser>> {
+        let mut conn = self.state.store.read().await?;
+        Ok(users::by_organisation(&mut conn, self.actor.organisation_id).await?)
+    }
+
+    async fn names(&self, ids: impl IntoIterator<Item = UserId>) -> AppResult<HashMap<UserId, String>> {
+        let mut conn = self.state.store.read().await?;
+        let mut names = HashMap::new();
+        for id in ids.into_iter().collect::<HashSet<_>>() {
+            if let Some(record) = users::by_id(&mut conn, id).await? {
+                names.insert(id, record.user.display_name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Loads the schedule data of some patients.
+    pub async fn load_data(&self, ids: &[PatientId]) -> AppResult<HashMap<PatientId, PatientData>> {
+        let mut conn = self.state.store.read().await?;
+        let mut data: HashMap<PatientId, PatientData> =
+            ids.iter().map(|id| (*id, PatientData::default())).collect();
+        for episode in patients::episodes_of(&mut conn, ids).await? {
+            data.entry(episode.patient_id).or_default().episodes.push(episode);
+        }
+        for order in order_store::signed_orders_of(&mut conn, ids).await? {
+            data.entry(order.order().patient_id)
+                .or_default()
+                .orders
+                .push(order);
+        }
+        for arrangement in order_store::arrangements_of(&mut conn, ids).await? {
+            data.entry(arrangement.patient_id)
+                .or_default()
+                .arrangements
+                .push(arrangement);
+        }
+        for cover in order_store::covers_of(&mut conn, ids).await? {
+            data.entry(cover.patient_id).or_default().covers.push(cover);
+        }
+        Ok(data)
+    }
+
+    async fn patient(&self, id: PatientId) -> AppResult<Patient> {
+        let mut conn = self.state.store.read().await?;
+        patients::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("pasienten".into()))
+    }
+
+    // ---------------------------------------------------------------- patients
+
+    /// Patients related to the actor's organisation whose name or number matches.
+    pub async fn search(&self, query: &str) -> AppResult<Vec<Patient>> {
+        if query.trim().chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let found = {
+            let mut conn = self.state.store.read().await?;
+            patients::search(&mut conn, query, self.actor.organisation_id, 50).await?
+        };
+        let ids: Vec<PatientId> = found.iter().map(|p| p.id).collect();
+        let data = self.load_data(&ids).await?;
+        let today = self.today();
+        let with_relations: Vec<(PatientId, PatientRelations)> = ids
+            .iter()
+            .map(|id| (*id, data.get(id).map(|d| d.relations(today)).unwrap_or_default()))
+            .collect();
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(&with_relations, DataCategory::Identity, "patient search")
+            .await?
+            .into_iter()
+            .collect();
+        Ok(found.into_iter().filter(|p| allowed.contains(&p.id)).collect())
+    }
+
+    /// Registers a patient and enrols them in LAR at the actor's unit.
+    pub async fn enrol(&self, input: &EnrolInput, photo: Option<Photo>) -> AppResult<PatientId> {
+        let decision = access::may_enrol(self.actor);
+        if !decision.is_allowed() {
+            return Err(AppError::Forbidden(
+                "Bare lege eller LAR-konsulent ved en LAR-enhet kan innskrive pasienter.".into(),
+            ));
+        }
+        let mut errors = FieldErrors::default();
+        let new_patient = NewPatient::parse(&input.patient, &mut errors);
+        let staff = self.colleagues().await?;
+        let doctor = staff
+            .iter()
+            .find(|u| u.id.to_string() == input.doctor_id.trim() && u.role == Role::Prescriber);
+        if doctor.is_none() {
+            errors.push("doctor_id", "Velg ansvarlig lege ved enheten.");
+        }
+        let consultant = staff
+            .iter()
+            .find(|u| u.id.to_string() == input.consultant_id.trim() && u.role == Role::LarConsultant);
+        if consultant.is_none() {
+            errors.push("consultant_id", "Velg LAR-konsulent ved enheten.");
+        }
+        let started_on = parse_date(&input.started_on);
+        if started_on.is_none() {
+            errors.push(
+                "started_on",
+                "Skriv inn en gyldig dato for innskrivning (dd.mm.åååå).",
+            );
+        }
+        let phase = Phase::from_code(input.phase.trim()).unwrap_or(Phase::Start);
+        if let Some(photo) = &photo {
+            if !matches!(
+                photo.content_type.as_str(),
+                "image/jpeg" | "image/png" | "image/webp"
+            ) {
+                errors.push("photo", "Bildet må være JPEG, PNG eller WebP.");
+            } else if photo.bytes.len() > 5 * 1024 * 1024 {
+                errors.push("photo", "Bildet kan være høyst 5 MB.");
+            }
+        }
+        if let Some(new_patient) = &new_patient {
+            let mut conn = self.state.store.read().await?;
+            if patients::by_national_id(&mut conn, &new_patient.national_id)
+                .await?
+                .is_some()
+            {
+                errors.push(
+                    "national_id",
+                    "En pasient med dette fødselsnummeret er allerede registrert.",
+                );
+            }
+        }
+        let (Some(new_patient), Some(doctor), Some(consultant), Some(started_on), true) =
+            (new_patient, doctor, consultant, started_on, errors.is_empty())
+        else {
+            return Err(AppError::Invalid(errors));
+        };
+        let patient_id = PatientId::new();
+        let now = self.now();
+        let episode = Episode {
+            id: EpisodeId::new(),
+            patient_id,
+            responsible_unit: self.actor.organisation_id,
+            doctor: doctor.id,
+            consultant: consultant.id,
+            started_on,
+            phase,
+            ended: None,
+            created_at: now,
+        };
+        let mut tx = self.state.store.write().await?;
+        patients::insert(&mut tx, patient_id, &new_patient, self.actor.id, now)
+            .await
+            .map_err(|e| conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert."))?;
+        if let Some(photo) = photo {
+            patients::insert_photo(
+                &mut tx,
+                patient_id,
+                &photo.content_type,
+                &photo.bytes,
+                self.actor.id,
+                now,
+            )
+            .await?;
+        }
+        patients::insert_episode(&mut tx, &episode, self.actor.id).await?;
+        let grant = crate::repo::WriteGrant {
+            patient: patient_id,
+            category: DataCategory::Identity,
+            decision: access::AllowedBy::Enrolment,
+            detail: "patient enrolled in LAR".into(),
+        };
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(patient_id)
+    }
+
+    /// The identity photo, read under the identity category.
+    pub async fn photo(&self, patient: PatientId) -> AppResult<Option<Photo>> {
+        self.repo
+            .authorize_read(patient, DataCategory::Identity, "identity photo")
+            .await?;
+        let mut conn = self.state.store.read().await?;
+        Ok(patients::photo(&mut conn, patient)
+            .await?
+            .map(|(content_type, bytes)| Photo { content_type, bytes }))
+    }
+
+    pub async fn overview(&self, patient_id: PatientId) -> AppResult<Overview> {
+        let patient = self.patient(patient_id).await?;
+        self.repo
+            .authorize_read_all(
+                patient_id,
+                &[
+                    DataCategory::Identity,
+                    DataCategory::Medication,
+                    DataCategory::Dispensing,
+                ],
+                "patient overview",
+            )
+            .await?;
+        let today = self.today();
+        let data = self
+            .load_data(&[patient_id])
+            .await?
+            .remove(&patient_id)
+            .unwrap_or_default();
+        let policy = self.policy().await?;
+        let (orders, recent, lookback) = {
+            let mut conn = self.state.store.read().await?;
+            let mut orders = order_store::orders(&mut conn, patient_id).await?;
+            orders.reverse();
+            let from = today
+                .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+                .unwrap_or(today);
+            let lookback = dispensing_store::doses_of(&mut conn, &[patient_id], from, today).await?;
+            let recent_from = today
+                .checked_sub(Span::new().days(OVERVIEW_DAYS))
+                .unwrap_or(today);
+            let recent: Vec<DispensedDose> = lookback
+                .iter()
+                .filter(|d| d.key.date >= recent_from)
+                .cloned()
+                .rev()
+                .collect();
+            (orders, recent, lookback)
+        };
+        let missed = missed_state(&data, &lookback, today, &policy);
+        let organisations = self.organisations().await?;
+        let is_open =
+            |place: OrganisationId, date: Date| organisations.get(&place).is_none_or(|o| o.is_open_on(date));
+        let horizon = today
+            .checked_add(Span::new().days(policy.holiday_warning_days))
+            .unwrap_or(today);
+        let uncovered =
+            with_schedule(&data, today, |s| s.uncovered_days(today, horizon, &is_open)).unwrap_or_default();
+        let episode = data.episode_on(today).cloned();
+        let episode_orders = episode.as_ref().map(|e| data.orders_of(e.id)).unwrap_or_default();
+        let effective = effective_order(&episode_orders, today).cloned();
+        let dose_today = dose_on(&episode_orders, today).map(|(_, d)| d.clone());
+        let arrangement = effective_arrangement(&data.arrangements, today).cloned();
+        let mut people: Vec<UserId> = orders.iter().map(|o| o.created_by).collect();
+        people.extend(
+            orders
+                .iter()
+                .filter_map(|o| o.signature.as_ref().map(|s| s.signed_by)),
+        );
+        people.extend(data.episodes.iter().flat_map(|e| [e.doctor, e.consultant]));
+        people.extend(recent.iter().map(|d| d.recorded_by));
+        people.extend(data.arrangements.iter().map(|a| a.decided_by));
+        let names = self.names(people).await?;
+        Ok(Overview {
+            patient,
+            episode,
+            orders,
+            effective_order: effective,
+            dose_today,
+            arrangement,
+            recent,
+            missed,
+            uncovered,
+            organisations,
+            names,
+            today,
+            data,
+        })
+    }
+
+    /// The current episode, for writes that need one.
+    async fn active_episode(&self, patient: PatientId) -> AppResult<Episode> {
+        let mut conn = self.state.store.read().await?;
+        let today = self.today();
+        patients::episodes(&mut conn, patient)
+            .await?
+            .into_iter()
+            .filter(|e| e.ended.as_ref().is_none_or(|end| end.on > today))
+            .max_by_key(|e| e.started_on)
+            .ok_or_else(|| AppError::Conflict("Pasienten har ingen pågående LAR-behandling.".into()))
+    }
+
+    pub async fn end_episode(&self, patient: PatientId, on: &str, reason: &str, note: &str) -> AppResult<()> {
+        require_role(self.actor, &[Role::Prescriber])?;
+        let grant = self
+            .repo
+            .authorize_write(patient, DataCategory::Medication, "LAR episode ended")
+            .await?;
+        let episode = self.active_episode(patient).await?;
+        let mut errors = FieldErrors::default();
+        let on = parse_date(on);
+        match on {
+            None => errors.push("ended_on", "Skriv inn en gyldig sluttdato (dd.mm.åååå)."),
+            Some(d) if d < episode.started_on => {
+                errors.push("ended_on", "Sluttdatoen kan ikke være før innskrivningen.")
+            }
+            _ => {}
+        }
+        let reason = EndReason::from_code(reason.trim());
+        if reason.is_none() {
+            errors.push("reason", "Velg årsak til avslutning.");
+        }
+        if reason == Some(EndReason::InvoluntaryDischarge) && note.trim().is_empty() {
+            errors.push(
+                "note",
+                "Ved ufrivillig avslutning skal det stå at pasienten er informert skriftlig om retten til ny vurdering og til å klage.",
+            );
+        }
+        let (Some(on), Some(reason), true) = (on, reason, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let end = EpisodeEnd {
+            on,
+            reason,
+            note: note.trim().to_string(),
+            decided_by: self.actor.id,
+        };
+        let mut tx = self.state.store.write().await?;
+        patients::end_episode(&mut tx, episode.id, &end, self.now())
+            .await
+            .map_err(|e| conflict_from(e, "Behandlingen er allerede avsluttet."))?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ orders
+
+    pub async fn order_history(&self, patient: PatientId) -> AppResult<Vec<DoseOrder>> {
+        self.patient(patient).await?;
+        self.repo
+            .authorize_read(patient, DataCategory::Medication, "dose order history")
+            .await?;
+        let mut conn = self.state.store.read().await?;
+        Ok(order_store::orders(&mut conn, patient).await?)
+    }
+
+    /// Writes a draft order; it has no effect until signed.
+    pub async fn create_draft(&self, patient: PatientId, input: &DoseOrderInput) -> AppResult<DoseOrder> {
+        require_role(self.actor, &[Role::Prescriber])?;
+        self.patient(patient).await?;
+        let grant = self
+            .repo
+            .authorize_write(patient, DataCategory::Medication, "dose order drafted")
+            .await?;
+        let content = DoseOrderContent::parse(input).map_err(AppError::Invalid)?;
+        let episode = self.active_episode(patient).await?;
+        if content.effective_from < episode.started_on {
+            return Err(field(
+                "effective_from",
+                "Startdatoen kan ikke være før innskrivningen.",
+            ));
+        }
+        let order = DoseOrder {
+            id: DoseOrderId::new(),
+            patient_id: patient,
+            episode_id: episode.id,
+            content,
+            created_by: self.actor.id,
+            created_at: self.now(),
+            signature: None,
+        };
+        let mut tx = self.state.store.write().await?;
+        order_store::insert_draft(&mut tx, &order).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    async fn order(&self, id: DoseOrderId) -> AppResult<DoseOrder> {
+        let mut conn = self.state.store.read().await?;
+        order_store::order(&mut conn, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("ordinasjonen".into()))
+    }
+
+    /// The dose-safety warnings a draft would raise if signed now.
+    pub async fn draft_warnings(&self, id: DoseOrderId) -> AppResult<(DoseOrder, Vec<DoseWarning>)> {
+        let draft = self.order(id).await?;
+        self.repo
+            .authorize_read(draft.patient_id, DataCategory::Medication, "dose order warnings")
+            .await?;
+        let warnings = self.warnings_for(&draft).await?;
+        Ok((draft, warnings))
+    }
+
+    async fn warnings_for(&self, draft: &DoseOrder) -> AppResult<Vec<DoseWarning>> {
+        let data = self
+            .load_data(&[draft.patient_id])
+            .await?
+            .remove(&draft.patient_id)
+            .unwrap_or_default();
+        let history = data.orders_of(draft.episode_id);
+        let episode = data.episodes.iter().find(|e| e.id == draft.episode_id);
+        let build_up = episode.is_some_and(|e| e.phase.is_build_up());
+        let policy = self.policy().await?;
+        Ok(dose_safety_warnings(
+            &history,
+            &draft.content,
+            build_up,
+            &policy.dose_safety,
+        ))
+    }
+
+    /// Signs a draft as the next version. A signing also counts as the prescriber's
+    /// reassessment, clearing a missed-dose block.
+    pub async fn sign(&self, id: DoseOrderId, confirmation: Option<&str>) -> AppResult<SignedDoseOrder> {
+        let draft = self.order(id).await?;
+        let grant = self
+            .repo
+            .authorize_write(draft.patient_id, DataCategory::Medication, "dose order signed")
+            .await?;
+        let episode = {
+            let mut conn = self.state.store.read().await?;
+            patients::episode(&mut conn, draft.episode_id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("episoden".into()))?
+        };
+        let warnings = self.warnings_for(&draft).await?;
+        let history = self
+            .load_data(&[draft.patient_id])
+            .await?
+            .remove(&draft.patient_id)
+            .unwrap_or_default()
+            .orders;
+        let signed = samhand_domain::dose_order::sign(
+            draft,
+            self.actor,
+            episode.responsible_unit,
+            &history,
+            &warnings,
+            confirmation,
+            self.now(),
+        )
+        .map_err(|e| match e {
+            SignError::NotAPrescriber => AppError::Forbidden("Bare lege kan signere ordinasjoner.".into()),
+            SignError::NotOfResponsibleUnit => {
+                AppError::Forbidden("Bare lege ved ansvarlig LAR-enhet kan signere ordinasjonen.".into())
+            }
+            SignError::AlreadySigned => AppError::Conflict("Ordinasjonen er allerede signert.".into()),
+            SignError::NeedsConfirmation(warnings) => {
+                let mut errors = FieldErrors::default();
+                for warning in &warnings {
+                    errors.push("confirmation", warning.message_nb());
+                }
+                errors.push("confirmation", "Bekreft med begrunnelse for å signere likevel.");
+                AppError::Invalid(errors)
+            }
+        })?;
+        let mut tx = self.state.store.write().await?;
+        order_store::insert_signature(&mut tx, &signed)
+            .await
+            .map_err(|e| {
+                conflict_from(
+                    e,
+                    "Ordinasjonen ble signert samtidig av noen andre. Last siden på nytt.",
+                )
+            })?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(signed)
+    }
+
+    // ------------------------------------------------------------ arrangements
+
+    pub async fn set_arrangement(
+        &self,
+        patient: PatientId,
+        input: &ArrangementInput,
+    ) -> AppResult<Arrangement> {
+        require_role(self.actor, &[Role::Prescriber])?;
+        self.patient(patient).await?;
+        let grant = self
+            .repo
+            .authorize_write(
+                patient,
+                DataCategory::Medication,
+                "dispensing arrangement decided",
+            )
+            .await?;
+        self.active_episode(patient).await?;
+        let places: Vec<OrganisationId> = self.dispensing_places().await?.iter().map(|o| o.id).collect();
+        let groups = self.groups().await?;
+        let content = ArrangementContent::parse(input, &places, &groups).map_err(AppError::Invalid)?;
+        let mut tx = self.state.store.write().await?;
+        let version = order_store::next_arrangement_version(&mut tx, patient).await?;
+        let arrangement = Arrangement {
+            id: ArrangementId::new(),
+            patient_id: patient,
+            version,
+            content,
+            decided_by: self.actor.id,
+            decided_at: self.now(),
+        };
+        order_store::insert_arrangement(&mut tx, &arrangement)
+            .await
+            .map_err(|e| {
+                conflict_from(
+                    e,
+                    "Ordningen ble endret samtidig av noen andre. Last siden på nytt.",
+                )
+            })?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(arrangement)
+    }
+
+    /// Covers one day: take-home from an earlier day, or another place.
+    pub async fn add_cover(
+        &self,
+        patient: PatientId,
+        date: &str,
+        from: &str,
+        place: &str,
+    ) -> AppResult<Cover> {
+        require_role(self.actor, &[Role::Prescriber])?;
+        self.patient(patient).await?;
+        let grant = self
+            .repo
+            .authorize_write(patient, DataCategory::Medication, "holiday cover decided")
+            .await?;
+        let mut errors = FieldErrors::default();
+        let date = parse_date(date);
+        if date.is_none() {
+            errors.push("cover_date", "Skriv inn datoen som skal dekkes (dd.mm.åååå).");
+        }
+        let kind = match (from.trim(), place.trim()) {
+            (from, "") if !from.is_empty() => match parse_date(from) {
+                Some(d) => Some(CoverKind::TakeHomeFrom(d)),
+                None => {
+                    errors.push(
+                        "take_home_from",
+                        "Skriv inn en gyldig dato for utlevering av ta-med-dose.",
+                    );
+                    None
+                }
+            },
+            ("", place) if !place.is_empty() => {
+                let places = self.dispensing_places().await?;
+                match places.iter().find(|p| p.id.to_string() == place) {
+                    Some(p) => Some(CoverKind::AtPlace(p.id)),
+                    None => {
+                        errors.push("place_id", "Velg et utleveringssted.");
+                        None
+                    }
+                }
+            }
+            _ => {
+                errors.push(
+                    "take_home_from",
+                    "Velg enten ta-med-dose fra en dato eller et annet utleveringssted.",
+                );
+                None
+            }
+        };
+        if let (Some(date), Some(kind)) = (date, kind) {
+            if let Err(message) = validate_cover(date, kind) {
+                errors.push("take_home_from", message);
+            }
+            if date < self.today() {
+                errors.push("cover_date", "Dagen som skal dekkes kan ikke ha vært.");
+            }
+        }
+        let (Some(date), Some(kind), true) = (date, kind, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let cover = Cover {
+            id: CoverId::new(),
+            patient_id: patient,
+            date,
+            kind,
+            decided_by: self.actor.id,
+            decided_at: self.now(),
+        };
+        let mut tx = self.state.store.write().await?;
+        order_store::insert_cover(&mut tx, &cover).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(cover)
+    }
+
+    /// Arrangements in effect today whose review date has passed, for the actor's unit
+    /// or place.
+    pub async fn overdue_reviews(&self) -> AppResult<Vec<OverdueReview>> {
+        let today = self.today();
+        let all = {
+            let mut conn = self.state.store.read().await?;
+            order_store::all_arrangements(&mut conn).await?
+        };
+        let mut by_patient: HashMap<PatientId, Vec<Arrangement>> = HashMap::new();
+        for a in all {
+            by_patient.entry(a.patient_id).or_default().push(a);
+        }
+        let overdue: Vec<Arrangement> = by_patient
+            .values()
+            .filter_map(|versions| effective_arrangement(versions, today))
+            .filter(|a| a.review_overdue(today))
+            .cloned()
+            .collect();
+        let ids: Vec<PatientId> = overdue.iter().map(|a| a.patient_id).collect();
+        let data = self.load_data(&ids).await?;
+        let related: Vec<(PatientId, PatientRelations)> = ids
+            .iter()
+            .filter_map(|id| {
+                let data = data.get(id)?;
+                // Only running episodes need a review.
+                data.episode_on(today).filter(|e| e.is_active_on(today))?;
+                let relations = data.relations(today);
+                let mine = relations.responsible_units.contains(&self.actor.organisation_id)
+                    || relations.dispensing_places.contains(&self.actor.organisation_id);
+                mine.then_some((*id, relations))
+            })
+            .collect();
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(&related, DataCategory::Medication, "overdue arrangement reviews")
+            .await?
+            .into_iter()
+            .collect();
+        let organisations = self.organisations().await?;
+        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+        let people = {
+            let mut conn = self.state.store.read().await?;
+            patients::patients_of(&mut conn, &allowed_ids).await?
+        };
+        let people: HashMap<PatientId, Patient> = people.into_iter().map(|p| (p.id, p)).collect();
+        let mut reviews: Vec<OverdueReview> = overdue
+            .into_iter()
+            .filter_map(|a| {
+                let patient = people.get(&a.patient_id)?.clone();
+                let place_name = organisations
+                    .get(&a.content.place_id)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default();
+                Some(OverdueReview {
+                    patient,
+                    arrangement: a,
+                    place_name,
+                })
+            })
+            .collect();
+        reviews.sort_by_key(|r| r.arrangement.content.review_on);
+        Ok(reviews)
+    }
+
+    // -------------------------------------------------------------- dispensing
+
+    /// The actor's own dispensing place.
+    pub async fn own_place(&self) -> AppResult<Organisation> {
+        let organisations = self.organisations().await?;
+        organisations
+            .get(&self.actor.organisation_id)
+            .filter(|o| o.kind.can_dispense())
+            .cloned()
+            .ok_or_else(|| AppError::Forbidden("Du arbeider ikke ved et utleveringssted.".into()))
+    }
+
+    /// Today's list (or another day's) at the actor's place.
+    pub async fn todays_list(&self, date: Option<Date>) -> AppResult<TodayList> {
+        require_role(
+            self.actor,
+            &[Role::DispensingStaff, Role::Leader, Role::Coordinator],
+        )?;
+        let place = self.own_place().await?;
+        let today = self.today();
+        let date = date.unwrap_or(today);
+        let policy = self.policy().await?;
+        let organisations = self.organisations().await?;
+        let candidates = {
+            let mut conn = self.state.store.read().await?;
+            order_store::patients_at_place(&mut conn, place.id, date.min(today)).await?
+        };
+        let data = self.load_data(&candidates).await?;
+        let due: Vec<(PatientId, Vec<DueDose>)> = candidates
+            .iter()
+            .filter_map(|id| {
+                let due = with_schedule(data.get(id)?, date, |s| s.due_at(place.id, date))?;
+                (!due.is_empty()).then_some((*id, due))
+            })
+            .collect();
+        // Uncovered days ahead, for patients whose doses this place hands out.
+        let is_open = |p: OrganisationId, d: Date| organisations.get(&p).is_none_or(|o| o.is_open_on(d));
+        let horizon = date
+            .checked_add(Span::new().days(policy.holiday_warning_days))
+            .unwrap_or(date);
+        let uncovered: Vec<(PatientId, UncoveredDay)> = candidates
+            .iter()
+            .flat_map(|id| {
+                data.get(id)
+                    .and_then(|d| with_schedule(d, date, |s| s.uncovered_days(date, horizon, &is_open)))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|u| u.place == place.id)
+                    .map(|u| (*id, u))
+            })
+            .collect();
+        let listed: HashSet<PatientId> = due
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(uncovered.iter().map(|(id, _)| *id))
+            .collect();
+        let with_relations: Vec<(PatientId, PatientRelations)> = listed
+            .iter()
+            .map(|id| (*id, data.get(id).map(|d| d.relations(today)).unwrap_or_default()))
+            .collect();
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(
+                &with_relations,
+                DataCategory::Dispensing,
+                "today's dispensing list",
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+        let from = date
+            .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+            .unwrap_or(date);
+        let to = date.checked_add(Span::new().days(7)).unwrap_or(date);
+        let (people, recorded, groups) = {
+            let mut conn = self.state.store.read().await?;
+            (
+                patients::patients_of(&mut conn, &allowed_ids).await?,
+                dispensing_store::doses_of(&mut conn, &allowed_ids, from, to).await?,
+                organisations::groups(&mut conn).await?,
+            )
+        };
+        let people: HashMap<PatientId, Patient> = people.into_iter().map(|p| (p.id, p)).collect();
+        let mut recorded_by_patient: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
+        for dose in recorded {
+            recorded_by_patient.entry(dose.patient_id).or_default().push(dose);
+        }
+        let mut rows = Vec::new();
+        for (id, due) in due {
+            let (Some(patient), Some(patient_data)) = (people.get(&id), data.get(&id)) else {
+                continue;
+            };
+            let recorded = recorded_by_patient
+                .get(&id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let missed = missed_state(patient_data, recorded, date, &policy);
+            let arrangement = effective_arrangement(&patient_data.arrangements, date);
+            let group = arrangement
+                .and_then(|a| a.content.group_id)
+                .and_then(|g| groups.iter().find(|x| x.id == g));
+            let window = arrangement
+                .and_then(|a| a.content.window)
+                .or(group.map(|g| g.window));
+            let due = due
+                .into_iter()
+                .map(|d| {
+                    let done = recorded.iter().find(|r| r.key == d.scheduled.key).cloned();
+                    (d, done)
+                })
+                .collect();
+            rows.push(ListRow {
+                patient: patient.clone(),
+                window,
+                group: group.map(|g| g.name.clone()),
+                due,
+                missed,
+            });
+        }
+        rows.sort_by(|a, b| {
+            (
+                a.window.map(|w| w.start),
+                &a.patient.family_name,
+                &a.patient.given_name,
+            )
+                .cmp(&(
+                    b.window.map(|w| w.start),
+                    &b.patient.family_name,
+                    &b.patient.given_name,
+                ))
+        });
+        let mut uncovered: Vec<(Patient, UncoveredDay)> = uncovered
+            .into_iter()
+            .filter_map(|(id, u)| people.get(&id).map(|p| (p.clone(), u)))
+            .collect();
+        uncovered.sort_by_key(|(p, u)| (u.dose_date, p.family_name.clone()));
+        let closed =
+            (!place.is_open_on(date)).then(|| match samhand_domain::calendar::public_holiday(date) {
+                Some(holiday) => format!("Stengt: {}", holiday.name_nb()),
+                None => "Stengt denne dagen".to_string(),
+            });
+        let names = self
+            .names(rows.iter().flat_map(|r| {
+                r.due
+                    .iter()
+                    .filter_map(|(_, d)| d.as_ref().map(|d| d.recorded_by))
+            }))
+            .await?;
+        Ok(TodayList {
+            place,
+            date,
+            now: self.now(),
+            closed,
+            rows,
+            uncovered,
+            names,
+        })
+    }
+
+    /// Records a dispensing at the actor's place, exactly once per scheduled dose.
+    pub async fn record_dispensing(&self, request: &DispenseRequest) -> AppResult<DispenseResult> {
+        require_role(self.actor, &[Role::DispensingStaff])?;
+        let place = self.own_place().await?;
+        let key = request.idempotency_key.trim();
+        if key.is_empty() || key.len() > 200 {
+            return Err(field(
+                "idempotency_key",
+                "Mangler idempotensnøkkel (Idempotency-Key).",
+            ));
+        }
+        let patient_id: PatientId = request
+            .patient_id
+            .parse()
+            .map_err(|_| field("patient_id", "Ukjent pasient."))?;
+        if let Some(replay) = self.replay(key, patient_id).await? {
+            return Ok(replay);
+        }
+        self.patient(patient_id).await?;
+        let grant = self
+            .repo
+            .authorize_write(patient_id, DataCategory::Dispensing, "dispensing recorded")
+            .await?;
+        let outcome = match request.outcome.trim() {
+            "given" | "" => Outcome::Given,
+            "withheld" => Outcome::Withheld {
+                reason: request.reason.trim().to_string(),
+            },
+            "reduced" => {
+                let given = Dose::parse_mg(&request.reduced_mg)
+                    .map_err(|_| field("reduced_mg", "Skriv inn redusert dose i mg, f.eks. 40."))?;
+                Outcome::Reduced {
+                    given,
+                    reason: request.reason.trim().to_string(),
+                }
+            }
+            _ => return Err(field("outcome", "Velg utlevert, redusert eller holdt tilbake.")),
+        };
+        let today = self.today();
+        let policy = self.policy().await?;
+        let data = self
+            .load_data(&[patient_id])
+            .await?
+            .remove(&patient_id)
+            .unwrap_or_default();
+        let due = with_schedule(&data, today, |s| s.due_at(place.id, today)).unwrap_or_default();
+        let recorded = {
+            let mut conn = self.state.store.read().await?;
+            let from = today
+                .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+                .unwrap_or(today);
+            let to = today.checked_add(Span::new().days(7)).unwrap_or(today);
+            dispensing_store::doses_of(&mut conn, &[patient_id], from, to).await?
+        };
+        let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
+        let blocked = missed_state(&data, &recorded, today, &policy).is_blocked();
+        let planned = plan_recording(
+            &due,
+            &request.doses,
+            &already,
+            &outcome,
+            request.identity_confirmed,
+            blocked,
+        )
+        .map_err(|refusal| self.refusal(refusal, &recorded))?;
+        let substance = due
+            .first()
+            .map(|d| d.scheduled.substance)
+            .ok_or_else(|| AppError::Conflict(DispenseRefusal::NothingDue.message_nb()))?;
+        let order_ids: Vec<DoseOrderId> = planned
+            .iter()
+            .map(|r| {
+                due.iter()
+                    .find(|d| d.scheduled.key == r.key)
+                    .map(|d| d.scheduled.order_id)
+                    .expect("planned from due")
+            })
+            .collect();
+        let event = DispensingEvent {
+            id: DispensingId::new(),
+            idempotency_key: key.to_string(),
+            patient_id,
+            place_id: place.id,
+            day: today,
+            outcome: outcome.code().to_string(),
+            reason: outcome.reason().map(str::to_string),
+            identity_confirmed_by: self.actor.id,
+            recorded_by: self.actor.id,
+            recorded_at: self.now(),
+        };
+        let mut tx = self.state.store.write().await?;
+        let written = async {
+            dispensing_store::insert(&mut tx, &event, &planned, substance, &order_ids).await?;
+            let given: Dose = planned.iter().map(|r| r.amount).sum();
+            if !given.is_zero() {
+                stock::insert_entry(
+                    &mut tx,
+                    place.id,
+                    substance,
+                    StockMovement::Dispensed,
+                    given,
+                    "",
+                    Some(event.id),
+                    self.actor.id,
+                    event.recorded_at,
+                )
+                .await?;
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match written {
+            Ok(()) => {
+                self.repo.record_write(&mut tx, &grant).await?;
+                tx.commit().await?;
+            }
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                // Another request got there first: the same request retried (same key)
+                // gets the first result; anything else is refused.
+                if let Some(replay) = self.replay(key, patient_id).await? {
+                    return Ok(replay);
+                }
+                let recorded = {
+                    let mut conn = self.state.store.read().await?;
+                    dispensing_store::doses_of(
+                        &mut conn,
+                        &[patient_id],
+                        today,
+                        today.checked_add(Span::new().days(7)).unwrap_or(today),
+                    )
+                    .await?
+                };
+                let first = planned.first().map(|p| p.key).expect("planned is not empty");
+                return Err(self.refusal(DispenseRefusal::AlreadyDispensed(first), &recorded));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        let doses = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, event.id).await?
+        };
+        Ok(DispenseResult {
+            event,
+            doses,
+            replayed: false,
+        })
+    }
+
+    /// The earlier result of a request with this idempotency key, if there was one.
+    async fn replay(&self, key: &str, patient: PatientId) -> AppResult<Option<DispenseResult>> {
+        let mut conn = self.state.store.read().await?;
+        let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
+            return Ok(None);
+        };
+        if event.patient_id != patient || event.place_id != self.actor.organisation_id {
+            return Err(AppError::Conflict(
+                "Idempotensnøkkelen er allerede brukt for en annen utlevering.".into(),
+            ));
+        }
+        let doses = dispensing_store::doses_of_event(&mut conn, event.id).await?;
+        Ok(Some(DispenseResult {
+            event,
+            doses,
+            replayed: true,
+        }))
+    }
+
+    /// A refusal as an error, naming when and by whom a dose was already recorded.
+    fn refusal(&self, refusal: DispenseRefusal, recorded: &[DispensedDose]) -> AppError {
+        match &refusal {
+            DispenseRefusal::AlreadyDispensed(key) => {
+                let when = recorded
+                    .iter()
+                    .find(|d| d.key == *key)
+                    .map(|d| {
+                        let at = samhand_domain::time::oslo_datetime(d.recorded_at);
+                        format!(" Registrert kl. {}.", samhand_domain::format::time_nb(at.time()))
+                    })
+                    .unwrap_or_default();
+                AppError::Conflict(format!("{}{when}", refusal.message_nb()))
+            }
+            DispenseRefusal::IdentityNotConfirmed => {
+                AppError::Invalid(FieldErrors::single("identity_confirmed", refusal.message_nb()))
+            }
+            DispenseRefusal::ReasonMissing => {
+                AppError::Invalid(FieldErrors::single("reason", refusal.message_nb()))
+            }
+            DispenseRefusal::ReductionNotLess | DispenseRefusal::ReductionNeedsOneSupervisedDose => {
+                AppError::Invalid(FieldErrors::single("reduced_mg", refusal.message_nb()))
+            }
+            DispenseRefusal::Blocked | DispenseRefusal::NothingDue | DispenseRefusal::NotDue(_) => {
+                AppError::Conflict(refusal.message_nb())
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------- stock
+
+    pub async fn stock(&self) -> AppResult<StockView> {
+        require_role(self.actor, &[Role::DispensingStaff, Role::Leader])?;
+        let place = self.own_place().await?;
+        let (entries, deviations) = {
+            let mut conn = self.state.store.read().await?;
+            (
+                stock::ledger(&mut conn, place.id).await?,
+                stock::deviations(&mut conn, place.id).await?,
+            )
+        };
+        let balances = Substance::ALL
+            .into_iter()
+            .filter(|s| entries.iter().any(|e| e.substance == *s))
+            .map(|s| {
+                let ledger: Vec<(StockMovement, Dose)> = entries
+                    .iter()
+                    .filter(|e| e.substance == s)
+                    .map(|e| (e.movement, e.amount))
+                    .collect();
+                (s, balance(&ledger))
+            })
+            .collect();
+        let names = self
+            .names(
+                entries
+                    .iter()
+                    .map(|e| e.recorded_by)
+                    .chain(deviations.iter().map(|d| d.reported_by)),
+            )
+            .await?;
+        Ok(StockView {
+            place,
+            balances,
+            entries,
+            deviations,
+            names,
+        })
+    }
+
+    /// Records a receipt, waste or count. A count that does not match the ledger
+    /// opens a deviation with the difference, which is returned.
+    pub async fn stock_movement(&self, input: &StockInput) -> AppResult<Option<Deviation>> {
+        require_role(self.actor, &[Role::DispensingStaff, Role::Leader])?;
+        let place = self.own_place().await?;
+        let mut errors = FieldErrors::default();
+        let substance = Substance::from_code(input.substance.trim());
+        if substance.is_none() {
+            errors.push("substance", "Velg legemiddel.");
+        }
+        let movement =
+            StockMovement::from_code(input.movement.trim()).filter(|m| *m != StockMovement::Dispensed);
+        if movement.is_none() {
+            errors.push("movement", "Velg mottak, svinn eller telling.");
+        }
+        let amount = match (Dose::parse_mg(&input.amount_mg), movement) {
+            (Ok(d), _) => Some(d),
+            // A count may find the shelf empty.
+            (Err(samhand_domain::dose::DoseError::NotPositive), Some(StockMovement::Counted)) => {
+                Some(Dose::default())
+            }
+            _ => {
+                errors.push("amount_mg", "Skriv inn mengden i mg.");
+                None
+            }
+        };
+        if movement == Some(StockMovement::Wasted) && input.note.trim().is_empty() {
+            errors.push("note", "Skriv hva som ble kassert og hvorfor.");
+        }
+        let (Some(substance), Some(movement), Some(amount), true) =
+            (substance, movement, amount, errors.is_empty())
+        else {
+            return Err(AppError::Invalid(errors));
+        };
+        let now = self.now();
+        let mut tx = self.state.store.write().await?;
+        // The balance is read inside the write transaction, so a dispensing cannot slip
+        // in between the count and its comparison.
+        let ledger: Vec<(StockMovement, Dose)> = stock::ledger(&mut tx, place.id)
+            .await?
+            .into_iter()
+            .filter(|e| e.substance == substance)
+            .map(|e| (e.movement, e.amount))
+            .collect();
+        let expected = balance(&ledger);
+        stock::insert_entry(
+            &mut tx,
+            place.id,
+            substance,
+            movement,
+            amount,
+            input.note.trim(),
+            None,
+            self.actor.id,
+            now,
+        )
+        .await?;
+        let deviation = match movement {
+            StockMovement::Counted => count_discrepancy(expected, amount).map(|difference| Deviation {
+                id: samhand_domain::ids::DeviationId::new().to_string(),
+                place_id: place.id,
+                kind: "stock_count_mismatch".into(),
+                substance: Some(substance),
+                difference_ug: Some(difference),
+                description: format!(
+                    "Telling av {} viste {}, beholdningen skulle være {}. Differanse {}.",
+                    substance.name(),
+                    amount,
+                    signed_mg_nb(expected),
+                    signed_mg_nb(difference)
+                ),
+                reported_by: self.actor.id,
+                reported_at: now,
+            }),
+            _ => None,
+        };
+        if let Some(deviation) = &deviation {
+            stock::insert_deviation(&mut tx, deviation).await?;
+        }
+        tx.commit().await?;
+        Ok(deviation)
+    }
+}
+
+/// What the take-home days handed over in one recording are, for a receipt.
+pub fn take_home_days(doses: &[DispensedDose]) -> Vec<Date> {
+    let mut days: Vec<Date> = doses
+        .iter()
+        .filter(|d| d.mode == IntakeMode::TakeHome)
+        .map(|d| d.key.date)
+        .collect();
+    days.dedup();
+    days
+}
