@@ -1091,13 +1091,8 @@ impl<'a> Service<'a> {
                 Some(holiday) => format!("Stengt: {}", holiday.name_nb()),
                 None => "Stengt denne dagen".to_string(),
             });
-        let names = self
-            .names(rows.iter().flat_map(|r| {
-                r.due
-                    .iter()
-                    .filter_map(|(_, d)| d.as_ref().map(|d| d.recorded_by))
-            }))
-            .await?;
+        let recorders = recorders_of(&rows);
+        let names = self.names(recorders).await?;
         Ok(TodayList {
             place,
             date,
@@ -1330,14 +1325,9 @@ impl<'a> Service<'a> {
                 (s, balance(&ledger))
             })
             .collect();
-        let names = self
-            .names(
-                entries
-                    .iter()
-                    .map(|e| e.recorded_by)
-                    .chain(deviations.iter().map(|d| d.reported_by)),
-            )
-            .await?;
+        let people: Vec<UserId> =
+            entries.iter().map(|e| e.recorded_by).chain(deviations.iter().map(|d| d.reported_by)).collect();
+        let names = self.names(people).await?;
         Ok(StockView {
             place,
             balances,
@@ -1429,6 +1419,19 @@ impl<'a> Service<'a> {
         tx.commit().await?;
         Ok(deviation)
     }
+}
+
+/// Who recorded the doses on the list (for their names).
+fn recorders_of(rows: &[ListRow]) -> Vec<UserId> {
+    let mut ids = Vec::new();
+    for row in rows {
+        for (_, recorded) in &row.due {
+            if let Some(recorded) = recorded {
+                ids.push(recorded.recorded_by);
+            }
+        }
+    }
+    ids
 }
 
 /// What the take-home days handed over in one recording are, for a receipt.

@@ -1,26 +1,52 @@
 //! The web UI: server-rendered pages in Norwegian bokmål. Each handler parses the
 //! request, calls `service`, and renders with maud. Forms show each error next to
-//! its field and keep what was typed.
+//! its field and keep what was typed; every form carries the session's CSRF token.
 
+pub mod dispensing;
+pub mod forms;
 pub mod layout;
+pub mod login;
+pub mod patients;
+pub mod stock;
 
 use axum::Router;
 use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use samhand_domain::organisation::Role;
 
 use crate::AppState;
+use crate::auth::UiStaff;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/static/style.css", get(stylesheet))
+    Router::new()
+        .route("/", get(home))
+        .route("/static/style.css", get(stylesheet))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/pasienter", get(patients::search))
+        .route("/pasienter/ny", get(patients::enrol_form).post(patients::enrol))
+        .route("/pasienter/{id}", get(patients::overview))
+        .route("/pasienter/{id}/foto", get(patients::photo))
+        .route("/pasienter/{id}/ordinasjon", get(patients::order_form).post(patients::create_order))
+        .route("/pasienter/{id}/ordning", get(patients::arrangement_form).post(patients::set_arrangement))
+        .route("/pasienter/{id}/dekning", get(patients::cover_form).post(patients::add_cover))
+        .route("/pasienter/{id}/avslutt", get(patients::end_form).post(patients::end_episode))
+        .route("/ordinasjoner/{id}", get(patients::order_detail))
+        .route("/ordinasjoner/{id}/signer", post(patients::sign_order))
+        .route("/utlevering", get(dispensing::list).post(dispensing::record))
+        .route("/lager", get(stock::show).post(stock::record))
+        .route("/revurderinger", get(patients::overdue_reviews))
+}
+
+async fn home(staff: UiStaff) -> Redirect {
+    if staff.user.role == Role::DispensingStaff && staff.user.organisation_kind.can_dispense() {
+        Redirect::to("/utlevering")
+    } else {
+        Redirect::to("/pasienter")
+    }
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=3600"),
-        ],
-        layout::STYLESHEET,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], layout::STYLESHEET)
 }

@@ -1,0 +1,98 @@
+//! Form plumbing for the pages: the submitted fields, and inputs that show their
+//! error next to them and keep what was typed.
+
+use maud::{Markup, html};
+use samhand_domain::validation::FieldErrors;
+
+/// The fields of a submitted form, in order; a name may repeat.
+#[derive(Debug, Clone, Default)]
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// The error list at the top of a form, linking each message to its field.
+pub fn error_summary(errors: &FieldErrors) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.error role="alert" {
+                strong { "Skjemaet har feil:" }
+                ul {
+                    @for error in &errors.0 {
+                        li { a href={ "#" (error.field) } { (error.message) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn field_error(errors: &FieldErrors, name: &str) -> Markup {
+    html! {
+        @if let Some(message) = errors.for_field(name) {
+            div.field-error id={ (name) "-error" } { (message) }
+        }
+    }
+}
+
+/// A labelled input.
+pub fn input(label: &str, name: &str, kind: &str, value: &str, errors: &FieldErrors, hint: Option<&str>) -> Markup {
+    let invalid = errors.for_field(name).is_some();
+    html! {
+        div {
+            label for=(name) { (label) }
+            @if let Some(hint) = hint { div.hint { (hint) } }
+            input type=(kind) id=(name) name=(name) value=(value) aria-invalid=(invalid)
+                aria-describedby=[invalid.then(|| format!("{name}-error"))];
+            (field_error(errors, name))
+        }
+    }
+}
+
+/// A labelled select; `options` are (value, text).
+pub fn select(label: &str, name: &str, options: &[(String, String)], selected: &str, errors: &FieldErrors) -> Markup {
+    let invalid = errors.for_field(name).is_some();
+    html! {
+        div {
+            label for=(name) { (label) }
+            select id=(name) name=(name) aria-invalid=(invalid) {
+                option value="" { "Velg …" }
+                @for (value, text) in options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
+            (field_error(errors, name))
+        }
+    }
+}
+
+pub fn textarea(label: &str, name: &str, value: &str, errors: &FieldErrors) -> Markup {
+    let invalid = errors.for_field(name).is_some();
+    html! {
+        div {
+            label for=(name) { (label) }
+            textarea id=(name) name=(name) rows="3" aria-invalid=(invalid) { (value) }
+            (field_error(errors, name))
+        }
+    }
+}
+
+pub fn csrf(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// The error of a field that has no input of its own (e.g. a group of checkboxes).
+pub fn group_error(errors: &FieldErrors, name: &str) -> Markup {
+    field_error(errors, name)
+}
