@@ -3,7 +3,7 @@
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::html;
 use samhand_domain::validation::FieldErrors;
 
@@ -49,10 +49,11 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
         Ok((token, _user)) => {
             let max_age = 12 * 3600;
             (
-                [
+                // Both cookies: insert-style headers would keep only the last.
+                AppendHeaders([
                     (header::SET_COOKIE, auth::set_cookie(&state, SESSION_COOKIE, &token, max_age)),
                     (header::SET_COOKIE, auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0)),
-                ],
+                ]),
                 Redirect::to("/"),
             )
                 .into_response()

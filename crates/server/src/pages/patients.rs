@@ -514,9 +514,9 @@ pub async fn create_order(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let id: PatientId = parse_id(&id)?;
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
+    let id: PatientId = parse_id(&id)?;
     let input = DoseOrderInput {
         substance: form.get("substance").into(),
         form: form.get("form").into(),
@@ -573,9 +573,9 @@ pub async fn sign_order(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let id: DoseOrderId = parse_id(&id)?;
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
+    let id: DoseOrderId = parse_id(&id)?;
     let confirmation = form.get("confirmation");
     match Service::new(&state, &staff.user).sign(id, Some(confirmation)).await {
         Ok(signed) => Ok(Redirect::to(&format!("/pasienter/{}", signed.order().patient_id)).into_response()),
@@ -669,9 +669,9 @@ pub async fn set_arrangement(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let id: PatientId = parse_id(&id)?;
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
+    let id: PatientId = parse_id(&id)?;
     let input = ArrangementInput {
         place_id: form.get("place_id").into(),
         days: std::array::from_fn(|i| form.get(&format!("day{i}")).to_string()),
@@ -729,9 +729,9 @@ pub async fn add_cover(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let id: PatientId = parse_id(&id)?;
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
+    let id: PatientId = parse_id(&id)?;
     let service = Service::new(&state, &staff.user);
     match service.add_cover(id, form.get("cover_date"), form.get("take_home_from"), form.get("place_id")).await {
         Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}")).into_response()),
@@ -776,9 +776,9 @@ pub async fn end_episode(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let id: PatientId = parse_id(&id)?;
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
+    let id: PatientId = parse_id(&id)?;
     match Service::new(&state, &staff.user).end_episode(id, form.get("ended_on"), form.get("reason"), form.get("note")).await {
         Ok(()) => Ok(Redirect::to(&format!("/pasienter/{id}")).into_response()),
         Err(AppError::Invalid(errors)) => end_page(&state, &staff, id, &form, &errors).await,

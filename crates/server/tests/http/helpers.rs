@@ -1,0 +1,423 @@
+//! The test app: the real server on port 0 against a fresh database (SQLite in a
+//! temporary directory, or a new PostgreSQL database when DATABASE_URL is set), a
+//! fixed clock, a small seeded world, and typed helpers to drive it.
+
+use std::sync::Arc;
+
+use jiff::civil::{Date, Time, date};
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use samhand_domain::arrangement::{PatientGroup, TimeWindow};
+use samhand_domain::ids::{OrganisationId, PatientGroupId, UserId};
+use samhand_domain::national_id::NationalId;
+use samhand_domain::organisation::{Organisation, OrganisationKind, Role};
+use samhand_domain::time::FixedClock;
+use samhand_server::{AppState, Config};
+use samhand_store::{Store, organisations, users};
+use serde_json::{Value, json};
+
+/// Monday 23 November 2026, 09:00 in Oslo, unless a test moves the clock.
+pub fn start_day() -> Date {
+    date(2026, 11, 23)
+}
+
+pub struct Staff {
+    pub id: UserId,
+    pub username: &'static str,
+    pub token: String,
+}
+
+pub struct World {
+    pub unit: OrganisationId,
+    pub other_unit: OrganisationId,
+    pub centre: OrganisationId,
+    pub other_centre: OrganisationId,
+    pub pharmacy: OrganisationId,
+    pub group: PatientGroupId,
+    pub lege: Staff,
+    pub konsulent: Staff,
+    pub utdeler: Staff,
+    pub utdeler2: Staff,
+    pub apotek: Staff,
+    pub koordinator: Staff,
+    pub leder: Staff,
+    pub admin: Staff,
+    pub fremmed_lege: Staff,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Arc<FixedClock>,
+    pub client: Client,
+    pub world: World,
+    pub database: String,
+    _dir: tempfile::TempDir,
+}
+
+pub const PASSWORD: &str = "riktig-passord";
+
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            // Logs only when asked, so a failing test's output stays readable.
+            eprintln!("TEST_LOG set: server errors are printed by the app's tracing if a subscriber is installed");
+        }
+    });
+}
+
+/// A fresh database URL: a temporary SQLite file, or a new PostgreSQL database.
+async fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let name = format!("samhand_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+            admin.close().await.ok();
+            let (base, _) = admin_url.rsplit_once('/').expect("database url has a path");
+            format!("{base}/{name}")
+        }
+        _ => Store::sqlite_url(dir),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    init_logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = fresh_database(dir.path()).await;
+    let store = Store::connect(&database, 10).await.expect("connect and migrate");
+    let clock = Arc::new(FixedClock::at_oslo(start_day(), Time::constant(9, 0, 0, 0)));
+    let config = Config::from_lookup(|key| match key {
+        "SAMHAND_COOKIE_SECURE" => Some("false".into()),
+        _ => None,
+    })
+    .expect("config");
+    let state = AppState::new(store.clone(), clock.clone(), config);
+    let world = seed(&state).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = samhand_server::router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serve");
+    });
+    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { base, state, clock, client, world, database, _dir: dir }
+}
+
+fn org(name: &str, kind: OrganisationKind, open_on_holidays: bool) -> Organisation {
+    Organisation {
+        id: OrganisationId::new(),
+        name: name.into(),
+        kind,
+        municipality: "Fjordvik".into(),
+        open_on_public_holidays: open_on_holidays,
+        open_weekdays: [true; 7],
+    }
+}
+
+async fn seed(state: &AppState) -> World {
+    let now = state.clock.now();
+    let unit = org("LAR-enheten Fjordvik", OrganisationKind::HealthTrustLarUnit, false);
+    let other_unit = org("LAR-enheten Nordvik", OrganisationKind::HealthTrustLarUnit, false);
+    let centre = org("LAR-senteret Sentrum", OrganisationKind::MunicipalLarCentre, false);
+    let other_centre = org("LAR-senteret Øst", OrganisationKind::MunicipalLarCentre, true);
+    let mut pharmacy = org("Apotek Torget", OrganisationKind::Pharmacy, false);
+    pharmacy.open_weekdays = [true, true, true, true, true, true, false];
+    let group = PatientGroup {
+        id: PatientGroupId::new(),
+        place_id: centre.id,
+        name: "Rehabilitering".into(),
+        window: TimeWindow::new(Time::constant(8, 0, 0, 0), Time::constant(9, 30, 0, 0)).expect("window"),
+    };
+    let hash = samhand_server::auth::hash_password(PASSWORD).expect("hash");
+    let mut tx = state.store.write().await.expect("tx");
+    for o in [&unit, &other_unit, &centre, &other_centre, &pharmacy] {
+        organisations::insert(&mut tx, o, now).await.expect("org");
+    }
+    organisations::insert_group(&mut tx, &group).await.expect("group");
+    let people = [
+        ("lege", "Lege Lise", Role::Prescriber, unit.id),
+        ("konsulent", "Konsulent Kari", Role::LarConsultant, unit.id),
+        ("utdeler", "Utdeler Ulla", Role::DispensingStaff, centre.id),
+        ("utdeler2", "Utdeler Ulf", Role::DispensingStaff, other_centre.id),
+        ("apotek", "Farmasøyt Frida", Role::DispensingStaff, pharmacy.id),
+        ("koordinator", "Koordinator Kåre", Role::Coordinator, centre.id),
+        ("leder", "Leder Lars", Role::Leader, unit.id),
+        ("admin", "Admin Anne", Role::Administrator, unit.id),
+        ("fremmed_lege", "Lege Nils Nord", Role::Prescriber, other_unit.id),
+    ];
+    let mut ids = Vec::new();
+    for (username, name, role, organisation_id) in people {
+        let id = UserId::new();
+        users::insert(
+            &mut tx,
+            &users::NewUser { id, username, display_name: name, role, organisation_id, password_hash: Some(&hash) },
+            now,
+        )
+        .await
+        .expect("user");
+        ids.push((id, username));
+    }
+    tx.commit().await.expect("commit");
+    let mut staff = Vec::new();
+    for (id, username) in ids {
+        let (token, _) = samhand_server::auth::issue_api_token(state, username).await.expect("token");
+        staff.push(Staff { id, username, token });
+    }
+    let mut staff = staff.into_iter();
+    let mut next = || staff.next().expect("staff");
+    World {
+        unit: unit.id,
+        other_unit: other_unit.id,
+        centre: centre.id,
+        other_centre: other_centre.id,
+        pharmacy: pharmacy.id,
+        group: group.id,
+        lege: next(),
+        konsulent: next(),
+        utdeler: next(),
+        utdeler2: next(),
+        apotek: next(),
+        koordinator: next(),
+        leder: next(),
+        admin: next(),
+        fremmed_lege: next(),
+    }
+}
+
+/// A synthetic fødselsnummer, different for each `n`.
+pub fn national_id(n: u16) -> String {
+    let birth = date(1970 + (n % 30) as i16, 1 + (n % 12) as i8, 1 + (n % 28) as i8);
+    (0..500u16)
+        .find_map(|i| NationalId::synthetic(birth, (n * 7 + i) % 500))
+        .expect("a synthetic number exists")
+        .as_str()
+        .to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, staff: &Staff, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(&staff.token)
+    }
+
+    pub fn post(&self, staff: &Staff, path: &str, body: &Value) -> RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(&staff.token).json(body)
+    }
+
+    pub fn today(&self) -> Date {
+        use samhand_domain::time::Clock;
+        self.clock.today()
+    }
+
+    /// Moves the clock to a wall-clock time in Oslo.
+    pub fn set_oslo_time(&self, day: Date, time: Time) {
+        self.clock.set(samhand_domain::time::oslo_timestamp(day.to_datetime(time)));
+    }
+
+    /// Enrols a patient through the API; returns the patient id.
+    pub async fn enrol(&self, n: u16, started_on: Date) -> String {
+        let body = json!({
+            "national_id": national_id(n),
+            "given_name": format!("Pasient{n}"),
+            "family_name": "Testesen",
+            "phone": "40000000",
+            "address": "Gata 1",
+            "doctor_id": self.world.lege.id.to_string(),
+            "consultant_id": self.world.konsulent.id.to_string(),
+            "started_on": started_on.to_string(),
+            "phase": "stabilisation",
+        });
+        let response = self.post(&self.world.lege, "/api/v1/patients", &body).send().await.expect("enrol");
+        let (status, json) = read(response).await;
+        assert_eq!(status, StatusCode::CREATED, "enrol: {json}");
+        json["id"].as_str().expect("id").to_string()
+    }
+
+    /// Drafts and signs an order of `mg` methadone from `from`.
+    pub async fn sign_methadone(&self, patient: &str, parts: &[&str], from: Date) -> Value {
+        let order = self.draft(patient, "methadone_oral_solution", "oral_solution", parts, from).await;
+        let id = order["id"].as_str().expect("order id");
+        let response = self
+            .post(&self.world.lege, &format!("/api/v1/dose-orders/{id}/sign"), &json!({"confirmation": "Vurdert"}))
+            .send()
+            .await
+            .expect("sign");
+        let (status, json) = read(response).await;
+        assert_eq!(status, StatusCode::OK, "sign: {json}");
+        json
+    }
+
+    pub async fn draft(&self, patient: &str, substance: &str, form: &str, parts: &[&str], from: Date) -> Value {
+        let body = json!({
+            "substance": substance,
+            "form": form,
+            "parts_mg": parts,
+            "effective_from": from.to_string(),
+            "reason": "Oppstart",
+        });
+        let response =
+            self.post(&self.world.lege, &format!("/api/v1/patients/{patient}/dose-orders"), &body).send().await.expect("draft");
+        let (status, json) = read(response).await;
+        assert_eq!(status, StatusCode::CREATED, "draft: {json}");
+        json
+    }
+
+    /// Sets an arrangement at the centre with a week code like "AAAAAAA".
+    pub async fn arrange(&self, patient: &str, place: OrganisationId, week: &str, from: Date) -> Value {
+        let days: Vec<&str> = week.chars().map(|c| if c == 'A' { "attend" } else { "take_home" }).collect();
+        let review = from.checked_add(jiff::Span::new().months(3)).expect("date");
+        let body = json!({
+            "place_id": place.to_string(),
+            "days": days,
+            "valid_from": from.to_string(),
+            "review_on": review.to_string(),
+            "window_start": "08.00",
+            "window_end": "09.30",
+            "reason": "Stabil",
+        });
+        let response = self
+            .post(&self.world.lege, &format!("/api/v1/patients/{patient}/arrangements"), &body)
+            .send()
+            .await
+            .expect("arrange");
+        let (status, json) = read(response).await;
+        assert_eq!(status, StatusCode::CREATED, "arrange: {json}");
+        json
+    }
+
+    /// A patient on 60 mg methadone, daily supervised at the centre, from the start day.
+    pub async fn patient_on_daily_methadone(&self, n: u16) -> String {
+        let patient = self.enrol(n, start_day()).await;
+        self.sign_methadone(&patient, &["60"], start_day()).await;
+        self.arrange(&patient, self.world.centre, "AAAAAAA", start_day()).await;
+        patient
+    }
+
+    pub async fn dispense(&self, staff: &Staff, patient: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        let mut body = body;
+        body["patient_id"] = json!(patient);
+        if body.get("identity_confirmed").is_none() {
+            body["identity_confirmed"] = json!(true);
+        }
+        let response = self
+            .post(staff, "/api/v1/dispensings", &body)
+            .header("Idempotency-Key", key)
+            .send()
+            .await
+            .expect("dispense");
+        read(response).await
+    }
+
+    pub async fn today_list(&self, staff: &Staff) -> Value {
+        let (status, json) = read(self.get(staff, "/api/v1/dispensing/today").send().await.expect("list")).await;
+        assert_eq!(status, StatusCode::OK, "list: {json}");
+        json
+    }
+
+    /// Logs in through the login form; returns a browser-like session.
+    pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Option<WebSession>) {
+        let page = self.client.get(self.url("/login")).send().await.expect("login page");
+        let login_cookie = set_cookie(&page, "samhand_login_csrf").expect("login csrf cookie");
+        let html = page.text().await.expect("html");
+        let csrf = csrf_in(&html).expect("csrf field");
+        let response = self
+            .client
+            .post(self.url("/login"))
+            .header("Cookie", format!("samhand_login_csrf={login_cookie}"))
+            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("login");
+        let status = response.status();
+        let Some(cookie) = set_cookie(&response, "samhand_session").filter(|c| !c.is_empty()) else {
+            return (status, None);
+        };
+        let mut session = WebSession { cookie, csrf: String::new() };
+        let html = self.page(&session, "/pasienter").await.1;
+        session.csrf = csrf_in(&html).expect("csrf on pages");
+        (status, Some(session))
+    }
+
+    pub async fn page(&self, session: &WebSession, path: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header("Cookie", format!("samhand_session={}", session.cookie))
+            .send()
+            .await
+            .expect("page");
+        (response.status(), response.text().await.expect("html"))
+    }
+
+    /// Posts a form with the session's CSRF token unless `fields` has its own.
+    pub async fn submit(&self, session: &WebSession, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        if !fields.iter().any(|(k, _)| *k == "csrf") {
+            form.push(("csrf", &session.csrf));
+        }
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("Cookie", format!("samhand_session={}", session.cookie))
+            .form(&form)
+            .send()
+            .await
+            .expect("submit");
+        let status = response.status();
+        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        (status, response.text().await.expect("body"), location)
+    }
+
+    /// Counts audit entries about a patient (allowed, denied).
+    pub async fn audit_counts(&self, patient: &str) -> (usize, usize) {
+        let mut conn = self.state.store.read().await.expect("conn");
+        let entries = samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 10_000)
+            .await
+            .expect("audit");
+        (entries.iter().filter(|e| e.allowed).count(), entries.iter().filter(|e| !e.allowed).count())
+    }
+}
+
+pub struct WebSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+pub async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let text = response.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if status.is_client_error() || status.is_server_error() {
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "an API error must be problem+json, got {content_type:?}: {json}"
+        );
+    }
+    (status, json)
+}

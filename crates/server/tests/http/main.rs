@@ -1,0 +1,7 @@
+//! HTTP-level tests: the real app on port 0 against a fresh database, on SQLite, and
+//! on PostgreSQL when DATABASE_URL is set. One test binary.
+
+mod helpers;
+
+mod dispensing;
+mod web;
