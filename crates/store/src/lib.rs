@@ -10,6 +10,7 @@ pub mod orders;
 pub mod organisations;
 pub mod patients;
 pub mod stock;
+pub mod testing;
 pub mod users;
 
 pub use db::{Backend, Store, StoreError, WriteTx};

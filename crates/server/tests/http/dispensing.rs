@@ -16,7 +16,10 @@ async fn a_signed_order_and_arrangement_put_the_patient_on_the_places_list_the_n
     app.arrange(&patient, app.world.centre, "AAAAAAA", tomorrow).await;
 
     let list = app.today_list(&app.world.utdeler).await;
-    assert!(list["rows"].as_array().expect("rows").is_empty(), "not before the order starts: {list}");
+    assert!(
+        list["rows"].as_array().expect("rows").is_empty(),
+        "not before the order starts: {list}"
+    );
 
     app.set_oslo_time(tomorrow, Time::constant(8, 15, 0, 0));
     let list = app.today_list(&app.world.utdeler).await;
@@ -27,7 +30,9 @@ async fn a_signed_order_and_arrangement_put_the_patient_on_the_places_list_the_n
     assert_eq!(rows[0]["due"][0]["mode"], json!("supervised"));
     assert!(rows[0]["due"][0]["recorded"].is_null());
 
-    let (status, body) = app.dispense(&app.world.utdeler, &patient, "key-1", json!({})).await;
+    let (status, body) = app
+        .dispense(&app.world.utdeler, &patient, "key-1", json!({}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["doses"].as_array().expect("doses").len(), 1);
     assert_eq!(body["doses"][0]["amount_mg"], json!(60.0));
@@ -40,8 +45,16 @@ async fn a_signed_order_and_arrangement_put_the_patient_on_the_places_list_the_n
 async fn an_unsigned_draft_never_puts_a_dose_on_the_list() {
     let app = spawn_app().await;
     let patient = app.enrol(2, start_day()).await;
-    app.draft(&patient, "methadone_oral_solution", "oral_solution", &["60"], start_day()).await;
-    app.arrange(&patient, app.world.centre, "AAAAAAA", start_day()).await;
+    app.draft(
+        &patient,
+        "methadone_oral_solution",
+        "oral_solution",
+        &["60"],
+        start_day(),
+    )
+    .await;
+    app.arrange(&patient, app.world.centre, "AAAAAAA", start_day())
+        .await;
     let list = app.today_list(&app.world.utdeler).await;
     assert!(list["rows"].as_array().expect("rows").is_empty(), "{list}");
     let (status, body) = app.dispense(&app.world.utdeler, &patient, "k", json!({})).await;
@@ -52,19 +65,36 @@ async fn an_unsigned_draft_never_puts_a_dose_on_the_list() {
 async fn a_retried_request_returns_the_first_result_and_a_second_attempt_is_refused() {
     let app = spawn_app().await;
     let patient = app.patient_on_daily_methadone(3).await;
-    let (first, body) = app.dispense(&app.world.utdeler, &patient, "same-key", json!({})).await;
+    let (first, body) = app
+        .dispense(&app.world.utdeler, &patient, "same-key", json!({}))
+        .await;
     assert_eq!(first, StatusCode::CREATED, "{body}");
-    let (again, replay) = app.dispense(&app.world.utdeler, &patient, "same-key", json!({})).await;
+    let (again, replay) = app
+        .dispense(&app.world.utdeler, &patient, "same-key", json!({}))
+        .await;
     assert_eq!(again, StatusCode::OK, "{replay}");
     assert_eq!(replay["id"], body["id"]);
     assert_eq!(replay["replayed"], json!(true));
-    let (other, refusal) = app.dispense(&app.world.utdeler, &patient, "another-key", json!({})).await;
+    let (other, refusal) = app
+        .dispense(&app.world.utdeler, &patient, "another-key", json!({}))
+        .await;
     assert_eq!(other, StatusCode::CONFLICT, "{refusal}");
-    assert!(refusal["detail"].as_str().expect("detail").contains("allerede registrert"), "{refusal}");
+    assert!(
+        refusal["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("allerede registrert"),
+        "{refusal}"
+    );
     let mut conn = app.state.store.read().await.expect("conn");
-    let doses = samhand_store::dispensing::doses_of(&mut conn, &[patient.parse().expect("id")], start_day(), start_day())
-        .await
-        .expect("doses");
+    let doses = samhand_store::dispensing::doses_of(
+        &mut conn,
+        &[patient.parse().expect("id")],
+        start_day(),
+        start_day(),
+    )
+    .await
+    .expect("doses");
     assert_eq!(doses.len(), 1);
 }
 
@@ -82,19 +112,49 @@ async fn another_place_cannot_dispense_a_dose_and_cannot_see_the_patient() {
 async fn dispensing_needs_confirmed_identity_and_a_reason_for_withholding() {
     let app = spawn_app().await;
     let patient = app.patient_on_daily_methadone(5).await;
-    let (status, body) = app.dispense(&app.world.utdeler, &patient, "a", json!({"identity_confirmed": false})).await;
+    let (status, body) = app
+        .dispense(
+            &app.world.utdeler,
+            &patient,
+            "a",
+            json!({"identity_confirmed": false}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["errors"][0]["field"], json!("identity_confirmed"));
-    let (status, body) = app.dispense(&app.world.utdeler, &patient, "b", json!({"outcome": "withheld", "reason": " "})).await;
+    let (status, body) = app
+        .dispense(
+            &app.world.utdeler,
+            &patient,
+            "b",
+            json!({"outcome": "withheld", "reason": " "}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) =
-        app.dispense(&app.world.utdeler, &patient, "c", json!({"outcome": "reduced", "reduced_mg": 80, "reason": "Sedert"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a reduction above the ordered dose: {body}");
+    let (status, body) = app
+        .dispense(
+            &app.world.utdeler,
+            &patient,
+            "c",
+            json!({"outcome": "reduced", "reduced_mg": 80, "reason": "Sedert"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reduction above the ordered dose: {body}"
+    );
     // Nothing was recorded by the refusals.
     let list = app.today_list(&app.world.utdeler).await;
     assert!(list["rows"][0]["due"][0]["recorded"].is_null(), "{list}");
-    let (status, body) =
-        app.dispense(&app.world.utdeler, &patient, "d", json!({"outcome": "reduced", "reduced_mg": "40", "reason": "Sedert"})).await;
+    let (status, body) = app
+        .dispense(
+            &app.world.utdeler,
+            &patient,
+            "d",
+            json!({"outcome": "reduced", "reduced_mg": "40", "reason": "Sedert"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["doses"][0]["amount_mg"], json!(40.0));
     assert_eq!(body["doses"][0]["ordered_mg"], json!(60.0));
@@ -105,7 +165,8 @@ async fn friday_hands_over_the_weekend_doses_which_count_as_dispensed_for_those_
     let app = spawn_app().await;
     let patient = app.enrol(6, start_day()).await;
     app.sign_methadone(&patient, &["60"], start_day()).await;
-    app.arrange(&patient, app.world.centre, "ATATATT", start_day()).await;
+    app.arrange(&patient, app.world.centre, "ATATATT", start_day())
+        .await;
     let friday = date(2026, 11, 27);
     app.set_oslo_time(friday, Time::constant(9, 0, 0, 0));
     let (status, body) = app.dispense(&app.world.utdeler, &patient, "fri", json!({})).await;
@@ -114,7 +175,12 @@ async fn friday_hands_over_the_weekend_doses_which_count_as_dispensed_for_those_
         .as_array()
         .expect("doses")
         .iter()
-        .map(|d| (d["date"].as_str().expect("date").to_string(), d["mode"].as_str().expect("mode").to_string()))
+        .map(|d| {
+            (
+                d["date"].as_str().expect("date").to_string(),
+                d["mode"].as_str().expect("mode").to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         modes,
@@ -144,15 +210,31 @@ async fn five_days_without_dose_block_the_order_until_a_prescriber_signs_a_reass
     let list = app.today_list(&app.world.utdeler).await;
     assert_eq!(list["rows"][0]["blocked"], json!(true), "{list}");
     assert_eq!(list["rows"][0]["missed_consecutive_days"], json!(5));
-    let (status, body) = app.dispense(&app.world.utdeler, &patient, "blocked", json!({})).await;
+    let (status, body) = app
+        .dispense(&app.world.utdeler, &patient, "blocked", json!({}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["detail"].as_str().expect("detail").contains("revurderes av lege"), "{body}");
-    let (_, overview) = read(app.get(&app.world.lege, &format!("/api/v1/patients/{patient}")).send().await.expect("get")).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("revurderes av lege"),
+        "{body}"
+    );
+    let (_, overview) = read(
+        app.get(&app.world.lege, &format!("/api/v1/patients/{patient}"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
     assert_eq!(overview["missed_doses"]["blocked"], json!(true), "{overview}");
 
     // A reassessment: a new signed order (here a lower dose) clears the block.
     app.sign_methadone(&patient, &["30"], saturday).await;
-    let (status, body) = app.dispense(&app.world.utdeler, &patient, "after", json!({})).await;
+    let (status, body) = app
+        .dispense(&app.world.utdeler, &patient, "after", json!({}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["doses"][0]["amount_mg"], json!(30.0));
 }
@@ -180,7 +262,11 @@ async fn many_simultaneous_requests_for_one_dose_give_exactly_one_dispensing() {
         let patient = patient.clone();
         tasks.spawn(async move {
             // Half retry one key (a double click), half come from other screens.
-            let key = if i % 2 == 0 { "double-click".to_string() } else { format!("screen-{i}") };
+            let key = if i % 2 == 0 {
+                "double-click".to_string()
+            } else {
+                format!("screen-{i}")
+            };
             app.dispense(&app.world.utdeler, &patient, &key, json!({})).await
         });
     }
@@ -202,10 +288,17 @@ async fn many_simultaneous_requests_for_one_dose_give_exactly_one_dispensing() {
     assert_eq!(created, 1, "exactly one dispensing");
     assert_eq!(created + replayed + refused, 24);
     let mut conn = app.state.store.read().await.expect("conn");
-    let doses = samhand_store::dispensing::doses_of(&mut conn, &[patient.parse().expect("id")], start_day(), start_day())
-        .await
-        .expect("doses");
+    let doses = samhand_store::dispensing::doses_of(
+        &mut conn,
+        &[patient.parse().expect("id")],
+        start_day(),
+        start_day(),
+    )
+    .await
+    .expect("doses");
     assert_eq!(doses.len(), 1);
-    let ledger = samhand_store::stock::ledger(&mut conn, app.world.centre).await.expect("ledger");
+    let ledger = samhand_store::stock::ledger(&mut conn, app.world.centre)
+        .await
+        .expect("ledger");
     assert_eq!(ledger.len(), 1, "one stock movement for one dispensing");
 }

@@ -61,32 +61,17 @@ fn init_logs() {
     ONCE.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
             // Logs only when asked, so a failing test's output stays readable.
-            eprintln!("TEST_LOG set: server errors are printed by the app's tracing if a subscriber is installed");
+            eprintln!(
+                "TEST_LOG set: server errors are printed by the app's tracing if a subscriber is installed"
+            );
         }
     });
-}
-
-/// A fresh database URL: a temporary SQLite file, or a new PostgreSQL database.
-async fn fresh_database(dir: &std::path::Path) -> String {
-    match std::env::var("DATABASE_URL") {
-        Ok(admin_url) if admin_url.starts_with("postgres") => {
-            use sqlx::Connection;
-            sqlx::any::install_default_drivers();
-            let name = format!("samhand_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to DATABASE_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
-            admin.close().await.ok();
-            let (base, _) = admin_url.rsplit_once('/').expect("database url has a path");
-            format!("{base}/{name}")
-        }
-        _ => Store::sqlite_url(dir),
-    }
 }
 
 pub async fn spawn_app() -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("tempdir");
-    let database = fresh_database(dir.path()).await;
+    let database = samhand_store::testing::fresh_database_url(dir.path()).await;
     let store = Store::connect(&database, 10).await.expect("connect and migrate");
     let clock = Arc::new(FixedClock::at_oslo(start_day(), Time::constant(9, 0, 0, 0)));
     let config = Config::from_lookup(|key| match key {
@@ -102,8 +87,19 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });
-    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { base, state, clock, client, world, database, _dir: dir }
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        base,
+        state,
+        clock,
+        client,
+        world,
+        database,
+        _dir: dir,
+    }
 }
 
 fn org(name: &str, kind: OrganisationKind, open_on_holidays: bool) -> Organisation {
@@ -119,9 +115,17 @@ fn org(name: &str, kind: OrganisationKind, open_on_holidays: bool) -> Organisati
 
 async fn seed(state: &AppState) -> World {
     let now = state.clock.now();
-    let unit = org("LAR-enheten Fjordvik", OrganisationKind::HealthTrustLarUnit, false);
+    let unit = org(
+        "LAR-enheten Fjordvik",
+        OrganisationKind::HealthTrustLarUnit,
+        false,
+    );
     let other_unit = org("LAR-enheten Nordvik", OrganisationKind::HealthTrustLarUnit, false);
-    let centre = org("LAR-senteret Sentrum", OrganisationKind::MunicipalLarCentre, false);
+    let centre = org(
+        "LAR-senteret Sentrum",
+        OrganisationKind::MunicipalLarCentre,
+        false,
+    );
     let other_centre = org("LAR-senteret Øst", OrganisationKind::MunicipalLarCentre, true);
     let mut pharmacy = org("Apotek Torget", OrganisationKind::Pharmacy, false);
     pharmacy.open_weekdays = [true, true, true, true, true, true, false];
@@ -153,7 +157,14 @@ async fn seed(state: &AppState) -> World {
         let id = UserId::new();
         users::insert(
             &mut tx,
-            &users::NewUser { id, username, display_name: name, role, organisation_id, password_hash: Some(&hash) },
+            &users::NewUser {
+                id,
+                username,
+                display_name: name,
+                role,
+                organisation_id,
+                password_hash: Some(&hash),
+            },
             now,
         )
         .await
@@ -163,7 +174,9 @@ async fn seed(state: &AppState) -> World {
     tx.commit().await.expect("commit");
     let mut staff = Vec::new();
     for (id, username) in ids {
-        let (token, _) = samhand_server::auth::issue_api_token(state, username).await.expect("token");
+        let (token, _) = samhand_server::auth::issue_api_token(state, username)
+            .await
+            .expect("token");
         staff.push(Staff { id, username, token });
     }
     let mut staff = staff.into_iter();
@@ -207,7 +220,10 @@ impl TestApp {
     }
 
     pub fn post(&self, staff: &Staff, path: &str, body: &Value) -> RequestBuilder {
-        self.client.post(self.url(path)).bearer_auth(&staff.token).json(body)
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&staff.token)
+            .json(body)
     }
 
     pub fn today(&self) -> Date {
@@ -217,7 +233,8 @@ impl TestApp {
 
     /// Moves the clock to a wall-clock time in Oslo.
     pub fn set_oslo_time(&self, day: Date, time: Time) {
-        self.clock.set(samhand_domain::time::oslo_timestamp(day.to_datetime(time)));
+        self.clock
+            .set(samhand_domain::time::oslo_timestamp(day.to_datetime(time)));
     }
 
     /// Enrols a patient through the API; returns the patient id.
@@ -233,7 +250,11 @@ impl TestApp {
             "started_on": started_on.to_string(),
             "phase": "stabilisation",
         });
-        let response = self.post(&self.world.lege, "/api/v1/patients", &body).send().await.expect("enrol");
+        let response = self
+            .post(&self.world.lege, "/api/v1/patients", &body)
+            .send()
+            .await
+            .expect("enrol");
         let (status, json) = read(response).await;
         assert_eq!(status, StatusCode::CREATED, "enrol: {json}");
         json["id"].as_str().expect("id").to_string()
@@ -241,10 +262,16 @@ impl TestApp {
 
     /// Drafts and signs an order of `mg` methadone from `from`.
     pub async fn sign_methadone(&self, patient: &str, parts: &[&str], from: Date) -> Value {
-        let order = self.draft(patient, "methadone_oral_solution", "oral_solution", parts, from).await;
+        let order = self
+            .draft(patient, "methadone_oral_solution", "oral_solution", parts, from)
+            .await;
         let id = order["id"].as_str().expect("order id");
         let response = self
-            .post(&self.world.lege, &format!("/api/v1/dose-orders/{id}/sign"), &json!({"confirmation": "Vurdert"}))
+            .post(
+                &self.world.lege,
+                &format!("/api/v1/dose-orders/{id}/sign"),
+                &json!({"confirmation": "Vurdert"}),
+            )
             .send()
             .await
             .expect("sign");
@@ -253,7 +280,14 @@ impl TestApp {
         json
     }
 
-    pub async fn draft(&self, patient: &str, substance: &str, form: &str, parts: &[&str], from: Date) -> Value {
+    pub async fn draft(
+        &self,
+        patient: &str,
+        substance: &str,
+        form: &str,
+        parts: &[&str],
+        from: Date,
+    ) -> Value {
         let body = json!({
             "substance": substance,
             "form": form,
@@ -261,8 +295,15 @@ impl TestApp {
             "effective_from": from.to_string(),
             "reason": "Oppstart",
         });
-        let response =
-            self.post(&self.world.lege, &format!("/api/v1/patients/{patient}/dose-orders"), &body).send().await.expect("draft");
+        let response = self
+            .post(
+                &self.world.lege,
+                &format!("/api/v1/patients/{patient}/dose-orders"),
+                &body,
+            )
+            .send()
+            .await
+            .expect("draft");
         let (status, json) = read(response).await;
         assert_eq!(status, StatusCode::CREATED, "draft: {json}");
         json
@@ -270,7 +311,10 @@ impl TestApp {
 
     /// Sets an arrangement at the centre with a week code like "AAAAAAA".
     pub async fn arrange(&self, patient: &str, place: OrganisationId, week: &str, from: Date) -> Value {
-        let days: Vec<&str> = week.chars().map(|c| if c == 'A' { "attend" } else { "take_home" }).collect();
+        let days: Vec<&str> = week
+            .chars()
+            .map(|c| if c == 'A' { "attend" } else { "take_home" })
+            .collect();
         let review = from.checked_add(jiff::Span::new().months(3)).expect("date");
         let body = json!({
             "place_id": place.to_string(),
@@ -282,7 +326,11 @@ impl TestApp {
             "reason": "Stabil",
         });
         let response = self
-            .post(&self.world.lege, &format!("/api/v1/patients/{patient}/arrangements"), &body)
+            .post(
+                &self.world.lege,
+                &format!("/api/v1/patients/{patient}/arrangements"),
+                &body,
+            )
             .send()
             .await
             .expect("arrange");
@@ -295,11 +343,18 @@ impl TestApp {
     pub async fn patient_on_daily_methadone(&self, n: u16) -> String {
         let patient = self.enrol(n, start_day()).await;
         self.sign_methadone(&patient, &["60"], start_day()).await;
-        self.arrange(&patient, self.world.centre, "AAAAAAA", start_day()).await;
+        self.arrange(&patient, self.world.centre, "AAAAAAA", start_day())
+            .await;
         patient
     }
 
-    pub async fn dispense(&self, staff: &Staff, patient: &str, key: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn dispense(
+        &self,
+        staff: &Staff,
+        patient: &str,
+        key: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let mut body = body;
         body["patient_id"] = json!(patient);
         if body.get("identity_confirmed").is_none() {
@@ -315,14 +370,25 @@ impl TestApp {
     }
 
     pub async fn today_list(&self, staff: &Staff) -> Value {
-        let (status, json) = read(self.get(staff, "/api/v1/dispensing/today").send().await.expect("list")).await;
+        let (status, json) = read(
+            self.get(staff, "/api/v1/dispensing/today")
+                .send()
+                .await
+                .expect("list"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "list: {json}");
         json
     }
 
     /// Logs in through the login form; returns a browser-like session.
     pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Option<WebSession>) {
-        let page = self.client.get(self.url("/login")).send().await.expect("login page");
+        let page = self
+            .client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login page");
         let login_cookie = set_cookie(&page, "samhand_login_csrf").expect("login csrf cookie");
         let html = page.text().await.expect("html");
         let csrf = csrf_in(&html).expect("csrf field");
@@ -330,7 +396,11 @@ impl TestApp {
             .client
             .post(self.url("/login"))
             .header("Cookie", format!("samhand_login_csrf={login_cookie}"))
-            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", username),
+                ("password", password),
+            ])
             .send()
             .await
             .expect("login");
@@ -338,7 +408,10 @@ impl TestApp {
         let Some(cookie) = set_cookie(&response, "samhand_session").filter(|c| !c.is_empty()) else {
             return (status, None);
         };
-        let mut session = WebSession { cookie, csrf: String::new() };
+        let mut session = WebSession {
+            cookie,
+            csrf: String::new(),
+        };
         let html = self.page(&session, "/pasienter").await.1;
         session.csrf = csrf_in(&html).expect("csrf on pages");
         (status, Some(session))
@@ -356,7 +429,12 @@ impl TestApp {
     }
 
     /// Posts a form with the session's CSRF token unless `fields` has its own.
-    pub async fn submit(&self, session: &WebSession, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    pub async fn submit(
+        &self,
+        session: &WebSession,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, Option<String>) {
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         if !fields.iter().any(|(k, _)| *k == "csrf") {
             form.push(("csrf", &session.csrf));
@@ -370,7 +448,11 @@ impl TestApp {
             .await
             .expect("submit");
         let status = response.status();
-        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         (status, response.text().await.expect("body"), location)
     }
 
@@ -380,7 +462,10 @@ impl TestApp {
         let entries = samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 10_000)
             .await
             .expect("audit");
-        (entries.iter().filter(|e| e.allowed).count(), entries.iter().filter(|e| !e.allowed).count())
+        (
+            entries.iter().filter(|e| e.allowed).count(),
+            entries.iter().filter(|e| !e.allowed).count(),
+        )
     }
 }
 
@@ -410,7 +495,12 @@ pub fn csrf_in(html: &str) -> Option<String> {
 
 pub async fn read(response: Response) -> (StatusCode, Value) {
     let status = response.status();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let text = response.text().await.expect("body");
     let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
     if status.is_client_error() || status.is_server_error() {

@@ -42,7 +42,15 @@ async fn a_form_without_the_sessions_csrf_token_is_refused_and_changes_nothing()
     let (_, session) = app.login("lege", PASSWORD).await;
     let session = session.expect("session");
     let (status, html, _) = app
-        .submit(&session, "/pasienter/x/avslutt", &[("csrf", "forfalsket"), ("ended_on", "2026-11-23"), ("reason", "other")])
+        .submit(
+            &session,
+            "/pasienter/x/avslutt",
+            &[
+                ("csrf", "forfalsket"),
+                ("ended_on", "2026-11-23"),
+                ("reason", "other"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
     assert!(html.contains("Skjemaet var utløpt eller ugyldig"));
@@ -53,10 +61,18 @@ async fn every_answer_carries_the_security_headers() {
     let app = spawn_app().await;
     let response = app.client.get(app.url("/login")).send().await.expect("get");
     let headers = response.headers();
-    assert!(headers["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     let cookie = headers["set-cookie"].to_str().expect("cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +99,10 @@ async fn a_wrong_national_id_is_refused_next_to_the_field_and_what_was_typed_is_
         .expect("post");
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.expect("html");
-    assert!(html.contains("Kontrollsifrene stemmer ikke") || html.contains("gyldig fødselsdato"), "{html}");
+    assert!(
+        html.contains("Kontrollsifrene stemmer ikke") || html.contains("gyldig fødselsdato"),
+        "{html}"
+    );
     assert!(html.contains("Skriv inn etternavn."), "{html}");
     assert!(html.contains("value=\"12345678901\""), "the typed number is kept");
     assert!(html.contains("value=\"Ola\""), "the typed name is kept");
@@ -108,7 +127,13 @@ async fn a_doctor_enrols_through_the_form_with_an_identity_photo() {
         .text("consultant_id", app.world.konsulent.id.to_string())
         .text("started_on", "2026-11-23")
         .text("phase", "start")
-        .part("photo", reqwest::multipart::Part::bytes(png.clone()).file_name("kari.png").mime_str("image/png").expect("mime"));
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(png.clone())
+                .file_name("kari.png")
+                .mime_str("image/png")
+                .expect("mime"),
+        );
     let response = app
         .client
         .post(app.url("/pasienter/ny"))
@@ -118,10 +143,16 @@ async fn a_doctor_enrols_through_the_form_with_an_identity_photo() {
         .await
         .expect("post");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let location = response.headers()["location"].to_str().expect("location").to_string();
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
     let (status, html) = app.page(&session, &location).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Kari Nordmann") && html.contains("Oppstart"), "{html}");
+    assert!(
+        html.contains("Kari Nordmann") && html.contains("Oppstart"),
+        "{html}"
+    );
     let photo = app
         .client
         .get(app.url(&format!("{location}/foto")))
@@ -156,7 +187,11 @@ async fn dispensing_from_the_list_records_once_even_when_the_form_is_sent_twice(
     let (status, _, _) = app.submit(&session, "/utlevering", &fields).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     // The list from another screen has a new key: refused with a clear message.
-    let other = [("patient_id", patient.as_str()), ("idempotency_key", "form-key-2"), ("identity_confirmed", "yes")];
+    let other = [
+        ("patient_id", patient.as_str()),
+        ("idempotency_key", "form-key-2"),
+        ("identity_confirmed", "yes"),
+    ];
     let (status, html, _) = app.submit(&session, "/utlevering", &other).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("allerede registrert"), "{html}");
@@ -170,7 +205,11 @@ async fn dispensing_without_confirming_identity_is_refused_in_norwegian() {
     let patient = app.patient_on_daily_methadone(42).await;
     let (_, session) = app.login("utdeler", PASSWORD).await;
     let session = session.expect("session");
-    let fields = [("patient_id", patient.as_str()), ("idempotency_key", "k"), ("outcome", "given")];
+    let fields = [
+        ("patient_id", patient.as_str()),
+        ("idempotency_key", "k"),
+        ("outcome", "given"),
+    ];
     let (status, html, _) = app.submit(&session, "/utlevering", &fields).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Bekreft pasientens identitet"), "{html}");

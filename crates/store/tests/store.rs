@@ -1,0 +1,150 @@
+//! Store tests on the real database (SQLite, or PostgreSQL when DATABASE_URL is set):
+//! connection settings, the exactly-once constraint, and audit-chain tamper detection.
+
+use jiff::Timestamp;
+use samhand_domain::access::{Action, DataCategory};
+use samhand_domain::ids::{OrganisationId, PatientId, UserId};
+use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
+use samhand_store::audit::{self, AuditEntry, Verification};
+use samhand_store::{Backend, Store};
+use sqlx::Row;
+
+async fn fresh() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = samhand_store::testing::fresh_database_url(dir.path()).await;
+    (Store::connect(&url, 4).await.expect("connect"), dir)
+}
+
+#[tokio::test]
+async fn sqlite_connections_use_wal_full_sync_and_foreign_keys() {
+    let (store, _dir) = fresh().await;
+    if store.backend() != Backend::Sqlite {
+        return;
+    }
+    let mut conn = store.read().await.expect("conn");
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("q")
+        .get(0);
+    let sync: i64 = sqlx::query("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("q")
+        .get(0);
+    let fk: i64 = sqlx::query("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("q")
+        .get(0);
+    assert_eq!(mode, "wal");
+    assert_eq!(sync, 2, "FULL");
+    assert_eq!(fk, 1);
+}
+
+#[tokio::test]
+async fn migrations_run_once_and_a_second_start_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = samhand_store::testing::fresh_database_url(dir.path()).await;
+    let store = Store::connect(&url, 2).await.expect("first");
+    store.close().await;
+    let store = Store::connect(&url, 2).await.expect("second");
+    let applied = samhand_store::migrate::applied(&store).await.expect("applied");
+    assert_eq!(applied, vec![(1, "foundation".to_string())]);
+}
+
+fn actor() -> StaffUser {
+    StaffUser {
+        id: UserId::new(),
+        username: "utdeler".into(),
+        display_name: "Utdeler".into(),
+        role: Role::DispensingStaff,
+        organisation_id: OrganisationId::new(),
+        organisation_kind: OrganisationKind::MunicipalLarCentre,
+    }
+}
+
+async fn write_entries(store: &Store, n: usize) {
+    let actor = actor();
+    for i in 0..n {
+        let detail = format!("entry {i}");
+        audit::append_alone(
+            store,
+            &AuditEntry {
+                at: Timestamp::from_second(1_800_000_000 + i as i64).expect("ts"),
+                actor: &actor,
+                patient: Some(PatientId::new()),
+                category: DataCategory::Dispensing,
+                action: Action::Read,
+                allowed: true,
+                relation: "dispensing_place",
+                detail: &detail,
+            },
+        )
+        .await
+        .expect("append");
+    }
+}
+
+async fn execute(store: &Store, sql: &str) {
+    let mut conn = store.read().await.expect("conn");
+    sqlx::query(sql).execute(&mut *conn).await.expect(sql);
+}
+
+#[tokio::test]
+async fn an_untouched_audit_log_verifies() {
+    let (store, _dir) = fresh().await;
+    write_entries(&store, 5).await;
+    assert_eq!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Intact { entries: 5 }
+    );
+}
+
+#[tokio::test]
+async fn an_edited_audit_entry_is_named() {
+    let (store, _dir) = fresh().await;
+    write_entries(&store, 5).await;
+    execute(
+        &store,
+        "UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 3",
+    )
+    .await;
+    assert!(matches!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Broken { seq: 3, .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_removed_audit_entry_is_named() {
+    let (store, _dir) = fresh().await;
+    write_entries(&store, 5).await;
+    execute(&store, "DELETE FROM audit_log WHERE seq = 2").await;
+    assert!(matches!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Broken { seq: 3, .. }
+    ));
+    // Removing the newest entry is found too, by the chain's head.
+    let (store, _dir) = fresh().await;
+    write_entries(&store, 5).await;
+    execute(&store, "DELETE FROM audit_log WHERE seq = 5").await;
+    assert!(matches!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Broken { seq: 5, .. }
+    ));
+}
+
+#[tokio::test]
+async fn swapped_audit_entries_are_named() {
+    let (store, _dir) = fresh().await;
+    write_entries(&store, 5).await;
+    // Swap the content of entries 2 and 3 (their sequence numbers stay in place).
+    execute(&store, "UPDATE audit_log SET seq = 100 WHERE seq = 2").await;
+    execute(&store, "UPDATE audit_log SET seq = 2 WHERE seq = 3").await;
+    execute(&store, "UPDATE audit_log SET seq = 3 WHERE seq = 100").await;
+    assert!(matches!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Broken { seq: 2, .. }
+    ));
+}
