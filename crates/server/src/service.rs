@@ -1325,8 +1325,11 @@ impl<'a> Service<'a> {
                 (s, balance(&ledger))
             })
             .collect();
-        let people: Vec<UserId> =
-            entries.iter().map(|e| e.recorded_by).chain(deviations.iter().map(|d| d.reported_by)).collect();
+        let people: Vec<UserId> = entries
+            .iter()
+            .map(|e| e.recorded_by)
+            .chain(deviations.iter().map(|d| d.reported_by))
+            .collect();
         let names = self.names(people).await?;
         Ok(StockView {
             place,

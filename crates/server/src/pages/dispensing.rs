@@ -51,7 +51,13 @@ struct RowMessage {
     ok: bool,
 }
 
-fn row_markup(list: &TodayList, row: &ListRow, staff: &UiStaff, message: Option<&RowMessage>, is_today: bool) -> Markup {
+fn row_markup(
+    list: &TodayList,
+    row: &ListRow,
+    staff: &UiStaff,
+    message: Option<&RowMessage>,
+    is_today: bool,
+) -> Markup {
     let done = row.done();
     let id = row.patient.id;
     let pending: Vec<_> = row.due.iter().filter(|(_, r)| r.is_none()).collect();
@@ -136,7 +142,12 @@ fn row_markup(list: &TodayList, row: &ListRow, staff: &UiStaff, message: Option<
     }
 }
 
-fn list_page(list: &TodayList, staff: &UiStaff, message: Option<&RowMessage>, today: jiff::civil::Date) -> Markup {
+fn list_page(
+    list: &TodayList,
+    staff: &UiStaff,
+    message: Option<&RowMessage>,
+    today: jiff::civil::Date,
+) -> Markup {
     let is_today = list.date == today;
     let missing: Vec<&ListRow> = list.missing().collect();
     let late_now = oslo_datetime(list.now).time();
@@ -202,21 +213,40 @@ fn list_page(list: &TodayList, staff: &UiStaff, message: Option<&RowMessage>, to
     }
 }
 
-pub async fn list(State(state): State<AppState>, staff: UiStaff, Query(query): Query<ListQuery>) -> Result<Response, PageError> {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
     let date = if query.dato.is_empty() {
         None
     } else {
         Some(parse_date(&query.dato).ok_or_else(|| {
-            AppError::Invalid(samhand_domain::validation::FieldErrors::single("dato", "Ugyldig dato."))
+            AppError::Invalid(samhand_domain::validation::FieldErrors::single(
+                "dato",
+                "Ugyldig dato.",
+            ))
         })?)
     };
     let list = Service::new(&state, &staff.user).todays_list(date).await?;
-    let message = (!query.registrert.is_empty())
-        .then(|| RowMessage { patient_id: query.registrert.clone(), text: "Registrert.".into(), ok: true });
-    Ok(page("Dagens liste", &staff, list_page(&list, &staff, message.as_ref(), state.clock.today())).into_response())
+    let message = (!query.registrert.is_empty()).then(|| RowMessage {
+        patient_id: query.registrert.clone(),
+        text: "Registrert.".into(),
+        ok: true,
+    });
+    Ok(page(
+        "Dagens liste",
+        &staff,
+        list_page(&list, &staff, message.as_ref(), state.clock.today()),
+    )
+    .into_response())
 }
 
-pub async fn record(State(state): State<AppState>, staff: UiStaff, Form(form): Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+pub async fn record(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
     let doses: Vec<DoseKey> = form
@@ -224,7 +254,10 @@ pub async fn record(State(state): State<AppState>, staff: UiStaff, Form(form): F
         .iter()
         .filter_map(|d| {
             let (date, part) = d.split_once(':')?;
-            Some(DoseKey { date: date.parse().ok()?, part: part.parse().ok()? })
+            Some(DoseKey {
+                date: date.parse().ok()?,
+                part: part.parse().ok()?,
+            })
         })
         .collect();
     let outcome = form.get("outcome").to_string();
@@ -241,19 +274,36 @@ pub async fn record(State(state): State<AppState>, staff: UiStaff, Form(form): F
     };
     let service = Service::new(&state, &staff.user);
     match service.record_dispensing(&request).await {
-        Ok(result) => {
-            Ok(Redirect::to(&format!("/utlevering?registrert={}#p-{}", result.event.patient_id, result.event.patient_id))
-                .into_response())
-        }
+        Ok(result) => Ok(Redirect::to(&format!(
+            "/utlevering?registrert={}#p-{}",
+            result.event.patient_id, result.event.patient_id
+        ))
+        .into_response()),
         Err(error @ (AppError::Conflict(_) | AppError::Invalid(_))) => {
             let text = match &error {
-                AppError::Invalid(errors) => errors.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" "),
+                AppError::Invalid(errors) => errors
+                    .0
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 other => other.message_nb(),
             };
-            let message = RowMessage { patient_id: request.patient_id.clone(), text, ok: false };
+            let message = RowMessage {
+                patient_id: request.patient_id.clone(),
+                text,
+                ok: false,
+            };
             let list = service.todays_list(None).await?;
             let status = error.status();
-            Ok((status, page("Dagens liste", &staff, list_page(&list, &staff, Some(&message), state.clock.today())))
+            Ok((
+                status,
+                page(
+                    "Dagens liste",
+                    &staff,
+                    list_page(&list, &staff, Some(&message), state.clock.today()),
+                ),
+            )
                 .into_response())
         }
         Err(other) => Err(other.into()),

@@ -10,11 +10,19 @@ pub struct FormData(pub Vec<(String, String)>);
 
 impl FormData {
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
 
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -47,7 +55,14 @@ fn field_error(errors: &FieldErrors, name: &str) -> Markup {
 }
 
 /// A labelled input.
-pub fn input(label: &str, name: &str, kind: &str, value: &str, errors: &FieldErrors, hint: Option<&str>) -> Markup {
+pub fn input(
+    label: &str,
+    name: &str,
+    kind: &str,
+    value: &str,
+    errors: &FieldErrors,
+    hint: Option<&str>,
+) -> Markup {
     let invalid = errors.for_field(name).is_some();
     html! {
         div {
@@ -61,7 +76,13 @@ pub fn input(label: &str, name: &str, kind: &str, value: &str, errors: &FieldErr
 }
 
 /// A labelled select; `options` are (value, text).
-pub fn select(label: &str, name: &str, options: &[(String, String)], selected: &str, errors: &FieldErrors) -> Markup {
+pub fn select(
+    label: &str,
+    name: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errors: &FieldErrors,
+) -> Markup {
     let invalid = errors.for_field(name).is_some();
     html! {
         div {

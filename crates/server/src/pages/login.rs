@@ -31,15 +31,31 @@ fn render(state: &AppState, username: &str, errors: &FieldErrors) -> Response {
             }
         },
     );
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNAUTHORIZED };
-    (status, [(header::SET_COOKIE, auth::set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600))], page).into_response()
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNAUTHORIZED
+    };
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600),
+        )],
+        page,
+    )
+        .into_response()
 }
 
 pub async fn show(State(state): State<AppState>) -> Response {
     render(&state, "", &FieldErrors::default())
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<Vec<(String, String)>>) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
     let form = FormData(form);
     let cookie_token = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if cookie_token.is_empty() || !auth::tokens_match(&cookie_token, form.get("csrf")) {
@@ -51,16 +67,24 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
             (
                 // Both cookies: insert-style headers would keep only the last.
                 AppendHeaders([
-                    (header::SET_COOKIE, auth::set_cookie(&state, SESSION_COOKIE, &token, max_age)),
-                    (header::SET_COOKIE, auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0)),
+                    (
+                        header::SET_COOKIE,
+                        auth::set_cookie(&state, SESSION_COOKIE, &token, max_age),
+                    ),
+                    (
+                        header::SET_COOKIE,
+                        auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0),
+                    ),
                 ]),
                 Redirect::to("/"),
             )
                 .into_response()
         }
-        Err(AppError::Forbidden(message)) => {
-            render(&state, form.get("username"), &FieldErrors::single("password", message))
-        }
+        Err(AppError::Forbidden(message)) => render(
+            &state,
+            form.get("username"),
+            &FieldErrors::single("password", message),
+        ),
         Err(other) => PageError(other).into_response(),
     }
 }
@@ -73,5 +97,12 @@ pub async fn logout(
 ) -> Result<Response, PageError> {
     staff.check_csrf(FormData(form).get("csrf"))?;
     auth::logout(&state, &headers).await?;
-    Ok(([(header::SET_COOKIE, auth::set_cookie(&state, SESSION_COOKIE, "", 0))], Redirect::to("/login")).into_response())
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(&state, SESSION_COOKIE, "", 0),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response())
 }

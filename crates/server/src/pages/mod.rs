@@ -28,10 +28,22 @@ pub fn routes() -> Router<AppState> {
         .route("/pasienter/ny", get(patients::enrol_form).post(patients::enrol))
         .route("/pasienter/{id}", get(patients::overview))
         .route("/pasienter/{id}/foto", get(patients::photo))
-        .route("/pasienter/{id}/ordinasjon", get(patients::order_form).post(patients::create_order))
-        .route("/pasienter/{id}/ordning", get(patients::arrangement_form).post(patients::set_arrangement))
-        .route("/pasienter/{id}/dekning", get(patients::cover_form).post(patients::add_cover))
-        .route("/pasienter/{id}/avslutt", get(patients::end_form).post(patients::end_episode))
+        .route(
+            "/pasienter/{id}/ordinasjon",
+            get(patients::order_form).post(patients::create_order),
+        )
+        .route(
+            "/pasienter/{id}/ordning",
+            get(patients::arrangement_form).post(patients::set_arrangement),
+        )
+        .route(
+            "/pasienter/{id}/dekning",
+            get(patients::cover_form).post(patients::add_cover),
+        )
+        .route(
+            "/pasienter/{id}/avslutt",
+            get(patients::end_form).post(patients::end_episode),
+        )
         .route("/ordinasjoner/{id}", get(patients::order_detail))
         .route("/ordinasjoner/{id}/signer", post(patients::sign_order))
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
@@ -48,5 +60,11 @@ async fn home(staff: UiStaff) -> Redirect {
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], layout::STYLESHEET)
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        layout::STYLESHEET,
+    )
 }

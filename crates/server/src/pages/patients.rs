@@ -27,11 +27,15 @@ use crate::service::{EnrolInput, Overview, Photo, Service};
 type PageResult = Result<Response, PageError>;
 
 fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
-    id.parse().map_err(|_| PageError(AppError::NotFound("siden".into())))
+    id.parse()
+        .map_err(|_| PageError(AppError::NotFound("siden".into())))
 }
 
 pub fn substance_options() -> Vec<(String, String)> {
-    Substance::ALL.iter().map(|s| (s.code().to_string(), s.name().to_string())).collect()
+    Substance::ALL
+        .iter()
+        .map(|s| (s.code().to_string(), s.name().to_string()))
+        .collect()
 }
 
 pub fn form_name(form: DoseForm) -> &'static str {
@@ -86,7 +90,11 @@ pub struct SearchQuery {
     q: String,
 }
 
-pub async fn search(State(state): State<AppState>, staff: UiStaff, Query(query): Query<SearchQuery>) -> PageResult {
+pub async fn search(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Query(query): Query<SearchQuery>,
+) -> PageResult {
     let service = Service::new(&state, &staff.user);
     let found = service.search(&query.q).await?;
     let may_enrol = access::may_enrol(&staff.user).is_allowed();
@@ -138,11 +146,21 @@ async fn enrol_page(state: &AppState, staff: &UiStaff, form: &FormData, errors: 
         .filter(|u| u.role == Role::LarConsultant)
         .map(|u| (u.id.to_string(), u.display_name.clone()))
         .collect();
-    let phases: Vec<(String, String)> =
-        Phase::ALL.iter().map(|p| (p.code().to_string(), phase_name(*p).to_string())).collect();
+    let phases: Vec<(String, String)> = Phase::ALL
+        .iter()
+        .map(|p| (p.code().to_string(), phase_name(*p).to_string()))
+        .collect();
     let today = state.clock.today().to_string();
-    let started = if form.has("started_on") { form.get("started_on") } else { &today };
-    let phase = if form.has("phase") { form.get("phase") } else { "start" };
+    let started = if form.has("started_on") {
+        form.get("started_on")
+    } else {
+        &today
+    };
+    let phase = if form.has("phase") {
+        form.get("phase")
+    } else {
+        "start"
+    };
     let body = html! {
         h1 { "Innskriv pasient i LAR" }
         (error_summary(errors))
@@ -166,13 +184,20 @@ async fn enrol_page(state: &AppState, staff: &UiStaff, form: &FormData, errors: 
             button type="submit" { "Innskriv" }
         }
     };
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, page("Innskriv pasient", staff, body)).into_response())
 }
 
 pub async fn enrol_form(State(state): State<AppState>, staff: UiStaff) -> PageResult {
     if !access::may_enrol(&staff.user).is_allowed() {
-        return Err(AppError::Forbidden("Bare lege eller LAR-konsulent ved en LAR-enhet kan innskrive pasienter.".into()).into());
+        return Err(AppError::Forbidden(
+            "Bare lege eller LAR-konsulent ved en LAR-enhet kan innskrive pasienter.".into(),
+        )
+        .into());
     }
     enrol_page(&state, &staff, &FormData::default(), &FieldErrors::default()).await
 }
@@ -180,11 +205,12 @@ pub async fn enrol_form(State(state): State<AppState>, staff: UiStaff) -> PageRe
 pub async fn enrol(State(state): State<AppState>, staff: UiStaff, mut multipart: Multipart) -> PageResult {
     let mut form = FormData::default();
     let mut photo = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::Invalid(FieldErrors::single("photo", "Skjemaet kunne ikke leses. Prøv igjen.")))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|_| {
+        AppError::Invalid(FieldErrors::single(
+            "photo",
+            "Skjemaet kunne ikke leses. Prøv igjen.",
+        ))
+    })? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "photo" {
             let content_type = field.content_type().unwrap_or_default().to_string();
@@ -193,7 +219,10 @@ pub async fn enrol(State(state): State<AppState>, staff: UiStaff, mut multipart:
                 .await
                 .map_err(|_| AppError::Invalid(FieldErrors::single("photo", "Bildet kunne ikke leses.")))?;
             if !bytes.is_empty() {
-                photo = Some(Photo { content_type, bytes: bytes.to_vec() });
+                photo = Some(Photo {
+                    content_type,
+                    bytes: bytes.to_vec(),
+                });
             }
         } else {
             let value = field.text().await.unwrap_or_default();
@@ -227,7 +256,10 @@ pub async fn photo(State(state): State<AppState>, staff: UiStaff, Path(id): Path
     let id: PatientId = parse_id(&id)?;
     match Service::new(&state, &staff.user).photo(id).await? {
         Some(photo) => Ok((
-            [(header::CONTENT_TYPE, photo.content_type), (header::CACHE_CONTROL, "private, max-age=300".into())],
+            [
+                (header::CONTENT_TYPE, photo.content_type),
+                (header::CACHE_CONTROL, "private, max-age=300".into()),
+            ],
             photo.bytes,
         )
             .into_response()),
@@ -274,7 +306,12 @@ fn order_summary(order: &DoseOrder) -> Markup {
 
 fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
     let name = |id| o.names.get(&id).cloned().unwrap_or_else(|| "ukjent".into());
-    let org = |id| o.organisations.get(&id).map(|x| x.name.clone()).unwrap_or_else(|| "ukjent sted".into());
+    let org = |id| {
+        o.organisations
+            .get(&id)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| "ukjent sted".into())
+    };
     let is_prescriber = staff.user.role == Role::Prescriber;
     let active = o.episode.as_ref().is_some_and(|e| e.is_active_on(o.today));
     html! {
@@ -424,21 +461,36 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
 pub async fn overview(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     let overview = Service::new(&state, &staff.user).overview(id).await?;
-    Ok(page(&overview.patient.full_name(), &staff, overview_body(&overview, &staff)).into_response())
+    Ok(page(
+        &overview.patient.full_name(),
+        &staff,
+        overview_body(&overview, &staff),
+    )
+    .into_response())
 }
 
 // ------------------------------------------------------------------ orders
 
-async fn order_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &FormData, errors: &FieldErrors) -> PageResult {
+async fn order_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
     let overview = Service::new(state, &staff.user).overview(id).await?;
     let current = overview.effective_order.as_ref().map(|o| o.content());
     let substance = if form.has("substance") {
         form.get("substance").to_string()
     } else {
-        current.map(|c| c.substance.code().to_string()).unwrap_or_default()
+        current
+            .map(|c| c.substance.code().to_string())
+            .unwrap_or_default()
     };
-    let forms: Vec<(String, String)> =
-        DoseForm::ALL.iter().map(|f| (f.code().to_string(), form_name(*f).to_string())).collect();
+    let forms: Vec<(String, String)> = DoseForm::ALL
+        .iter()
+        .map(|f| (f.code().to_string(), form_name(*f).to_string()))
+        .collect();
     let chosen_form = if form.has("form") {
         form.get("form").to_string()
     } else {
@@ -455,7 +507,11 @@ async fn order_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &For
             None => String::new(),
         }
     };
-    let from = if form.has("effective_from") { form.get("effective_from").to_string() } else { state.clock.today().to_string() };
+    let from = if form.has("effective_from") {
+        form.get("effective_from").to_string()
+    } else {
+        state.clock.today().to_string()
+    };
     let step_dates = form.all("step_from");
     let step_doses = form.all("step_dose");
     let body = html! {
@@ -499,7 +555,11 @@ async fn order_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &For
             button type="submit" { "Lagre utkast" }
         }
     };
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, page("Ny ordinasjon", staff, body)).into_response())
 }
 
@@ -522,7 +582,11 @@ pub async fn create_order(
         form: form.get("form").into(),
         parts: form.all("parts"),
         effective_from: form.get("effective_from").into(),
-        titration: form.all("step_from").into_iter().zip(form.all("step_dose")).collect(),
+        titration: form
+            .all("step_from")
+            .into_iter()
+            .zip(form.all("step_dose"))
+            .collect(),
         reason: form.get("reason").into(),
     };
     match Service::new(&state, &staff.user).create_draft(id, &input).await {
@@ -532,7 +596,13 @@ pub async fn create_order(
     }
 }
 
-async fn order_detail_page(state: &AppState, staff: &UiStaff, id: DoseOrderId, errors: &FieldErrors, confirmation: &str) -> PageResult {
+async fn order_detail_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: DoseOrderId,
+    errors: &FieldErrors,
+    confirmation: &str,
+) -> PageResult {
     let (order, warnings) = Service::new(state, &staff.user).draft_warnings(id).await?;
     let body = html! {
         h1 { "Ordinasjon" }
@@ -558,11 +628,19 @@ async fn order_detail_page(state: &AppState, staff: &UiStaff, id: DoseOrderId, e
             }
         }
     };
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, page("Ordinasjon", staff, body)).into_response())
 }
 
-pub async fn order_detail(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
+pub async fn order_detail(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Path(id): Path<String>,
+) -> PageResult {
     let id: DoseOrderId = parse_id(&id)?;
     order_detail_page(&state, &staff, id, &FieldErrors::default(), "").await
 }
@@ -577,7 +655,10 @@ pub async fn sign_order(
     staff.check_csrf(form.get("csrf"))?;
     let id: DoseOrderId = parse_id(&id)?;
     let confirmation = form.get("confirmation");
-    match Service::new(&state, &staff.user).sign(id, Some(confirmation)).await {
+    match Service::new(&state, &staff.user)
+        .sign(id, Some(confirmation))
+        .await
+    {
         Ok(signed) => Ok(Redirect::to(&format!("/pasienter/{}", signed.order().patient_id)).into_response()),
         Err(AppError::Invalid(errors)) => order_detail_page(&state, &staff, id, &errors, confirmation).await,
         Err(other) => Err(other.into()),
@@ -586,32 +667,83 @@ pub async fn sign_order(
 
 // ------------------------------------------------------------- arrangement
 
-async fn arrangement_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &FormData, errors: &FieldErrors) -> PageResult {
+async fn arrangement_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
     let service = Service::new(state, &staff.user);
     let overview = service.overview(id).await?;
-    let places: Vec<(String, String)> =
-        service.dispensing_places().await?.into_iter().map(|p| (p.id.to_string(), p.name)).collect();
+    let places: Vec<(String, String)> = service
+        .dispensing_places()
+        .await?
+        .into_iter()
+        .map(|p| (p.id.to_string(), p.name))
+        .collect();
     let groups = service.groups().await?;
     let organisations = &overview.organisations;
     let group_options: Vec<(String, String)> = groups
         .iter()
         .map(|g| {
-            let place = organisations.get(&g.place_id).map(|o| o.name.as_str()).unwrap_or("");
-            (g.id.to_string(), format!("{place}: {} {}–{}", g.name, time_nb(g.window.start), time_nb(g.window.end)))
+            let place = organisations
+                .get(&g.place_id)
+                .map(|o| o.name.as_str())
+                .unwrap_or("");
+            (
+                g.id.to_string(),
+                format!(
+                    "{place}: {} {}–{}",
+                    g.name,
+                    time_nb(g.window.start),
+                    time_nb(g.window.end)
+                ),
+            )
         })
         .collect();
     let current = overview.arrangement.as_ref().map(|a| &a.content);
-    let value = |name: &str, fallback: String| if form.has(name) { form.get(name).to_string() } else { fallback };
-    let place = value("place_id", current.map(|c| c.place_id.to_string()).unwrap_or_default());
-    let group = value("group_id", current.and_then(|c| c.group_id).map(|g| g.to_string()).unwrap_or_default());
+    let value = |name: &str, fallback: String| {
+        if form.has(name) {
+            form.get(name).to_string()
+        } else {
+            fallback
+        }
+    };
+    let place = value(
+        "place_id",
+        current.map(|c| c.place_id.to_string()).unwrap_or_default(),
+    );
+    let group = value(
+        "group_id",
+        current
+            .and_then(|c| c.group_id)
+            .map(|g| g.to_string())
+            .unwrap_or_default(),
+    );
     let today = state.clock.today();
     let valid_from = value("valid_from", today.to_string());
     let review = value(
         "review_on",
-        today.checked_add(jiff::Span::new().months(3)).map(|d| d.to_string()).unwrap_or_default(),
+        today
+            .checked_add(jiff::Span::new().months(3))
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
     );
-    let window_start = value("window_start", current.and_then(|c| c.window).map(|w| time_nb(w.start)).unwrap_or_default());
-    let window_end = value("window_end", current.and_then(|c| c.window).map(|w| time_nb(w.end)).unwrap_or_default());
+    let window_start = value(
+        "window_start",
+        current
+            .and_then(|c| c.window)
+            .map(|w| time_nb(w.start))
+            .unwrap_or_default(),
+    );
+    let window_end = value(
+        "window_end",
+        current
+            .and_then(|c| c.window)
+            .map(|w| time_nb(w.end))
+            .unwrap_or_default(),
+    );
     let day_value = |i: usize| -> String {
         let name = format!("day{i}");
         if form.has(&name) {
@@ -654,11 +786,19 @@ async fn arrangement_page(state: &AppState, staff: &UiStaff, id: PatientId, form
             button type="submit" { "Lagre ordning" }
         }
     };
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, page("Utleveringsordning", staff, body)).into_response())
 }
 
-pub async fn arrangement_form(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
+pub async fn arrangement_form(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Path(id): Path<String>,
+) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     arrangement_page(&state, &staff, id, &FormData::default(), &FieldErrors::default()).await
 }
@@ -682,7 +822,10 @@ pub async fn set_arrangement(
         window_end: form.get("window_end").into(),
         reason: form.get("reason").into(),
     };
-    match Service::new(&state, &staff.user).set_arrangement(id, &input).await {
+    match Service::new(&state, &staff.user)
+        .set_arrangement(id, &input)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}")).into_response()),
         Err(AppError::Invalid(errors)) => arrangement_page(&state, &staff, id, &form, &errors).await,
         Err(other) => Err(other.into()),
@@ -691,11 +834,21 @@ pub async fn set_arrangement(
 
 // ------------------------------------------------------------------ covers
 
-async fn cover_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &FormData, errors: &FieldErrors) -> PageResult {
+async fn cover_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
     let service = Service::new(state, &staff.user);
     let overview = service.overview(id).await?;
-    let places: Vec<(String, String)> =
-        service.dispensing_places().await?.into_iter().map(|p| (p.id.to_string(), p.name)).collect();
+    let places: Vec<(String, String)> = service
+        .dispensing_places()
+        .await?
+        .into_iter()
+        .map(|p| (p.id.to_string(), p.name))
+        .collect();
     let body = html! {
         h1 { "Dekning av enkeltdag for " (overview.patient.full_name()) }
         p.hint { "Når utleveringsstedet er stengt (helligdag), dekkes dosen av ta-med-dose utlevert en tidligere dag, eller av et annet utleveringssted." }
@@ -714,7 +867,11 @@ async fn cover_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &For
             button type="submit" { "Lagre dekning" }
         }
     };
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, page("Dekning", staff, body)).into_response())
 }
 
@@ -733,7 +890,15 @@ pub async fn add_cover(
     staff.check_csrf(form.get("csrf"))?;
     let id: PatientId = parse_id(&id)?;
     let service = Service::new(&state, &staff.user);
-    match service.add_cover(id, form.get("cover_date"), form.get("take_home_from"), form.get("place_id")).await {
+    match service
+        .add_cover(
+            id,
+            form.get("cover_date"),
+            form.get("take_home_from"),
+            form.get("place_id"),
+        )
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}")).into_response()),
         Err(AppError::Invalid(errors)) => cover_page(&state, &staff, id, &form, &errors).await,
         Err(other) => Err(other.into()),
@@ -742,10 +907,18 @@ pub async fn add_cover(
 
 // ------------------------------------------------------------- end episode
 
-async fn end_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &FormData, errors: &FieldErrors) -> PageResult {
+async fn end_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
     let overview = Service::new(state, &staff.user).overview(id).await?;
-    let reasons: Vec<(String, String)> =
-        EndReason::ALL.iter().map(|r| (r.code().to_string(), end_reason_name(*r).to_string())).collect();
+    let reasons: Vec<(String, String)> = EndReason::ALL
+        .iter()
+        .map(|r| (r.code().to_string(), end_reason_name(*r).to_string()))
+        .collect();
     let body = html! {
         h1 { "Avslutt LAR-behandling for " (overview.patient.full_name()) }
         div.warning {
@@ -761,7 +934,11 @@ async fn end_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &FormD
             button.danger type="submit" { "Avslutt behandlingen" }
         }
     };
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, page("Avslutt behandling", staff, body)).into_response())
 }
 
@@ -779,7 +956,10 @@ pub async fn end_episode(
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
     let id: PatientId = parse_id(&id)?;
-    match Service::new(&state, &staff.user).end_episode(id, form.get("ended_on"), form.get("reason"), form.get("note")).await {
+    match Service::new(&state, &staff.user)
+        .end_episode(id, form.get("ended_on"), form.get("reason"), form.get("note"))
+        .await
+    {
         Ok(()) => Ok(Redirect::to(&format!("/pasienter/{id}")).into_response()),
         Err(AppError::Invalid(errors)) => end_page(&state, &staff, id, &form, &errors).await,
         Err(other) => Err(other.into()),

@@ -27,12 +27,22 @@ fn movement_name(movement: StockMovement) -> &'static str {
     }
 }
 
-async fn render(state: &AppState, staff: &UiStaff, form: &FormData, errors: &FieldErrors, notice: Option<String>) -> Result<Response, PageError> {
+async fn render(
+    state: &AppState,
+    staff: &UiStaff,
+    form: &FormData,
+    errors: &FieldErrors,
+    notice: Option<String>,
+) -> Result<Response, PageError> {
     let view = Service::new(state, &staff.user).stock().await?;
-    let movements: Vec<(String, String)> = [StockMovement::Received, StockMovement::Wasted, StockMovement::Counted]
-        .iter()
-        .map(|m| (m.code().to_string(), movement_name(*m).to_string()))
-        .collect();
+    let movements: Vec<(String, String)> = [
+        StockMovement::Received,
+        StockMovement::Wasted,
+        StockMovement::Counted,
+    ]
+    .iter()
+    .map(|m| (m.code().to_string(), movement_name(*m).to_string()))
+    .collect();
     let name = |id| view.names.get(&id).cloned().unwrap_or_default();
     let body = html! {
         h1 { "Lager – " (view.place.name) }
@@ -90,15 +100,30 @@ async fn render(state: &AppState, staff: &UiStaff, form: &FormData, errors: &Fie
             }
         }
     };
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, page("Lager", staff, body)).into_response())
 }
 
 pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Response, PageError> {
-    render(&state, &staff, &FormData::default(), &FieldErrors::default(), None).await
+    render(
+        &state,
+        &staff,
+        &FormData::default(),
+        &FieldErrors::default(),
+        None,
+    )
+    .await
 }
 
-pub async fn record(State(state): State<AppState>, staff: UiStaff, Form(form): Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+pub async fn record(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
     let form = FormData(form);
     staff.check_csrf(form.get("csrf"))?;
     let input = StockInput {
@@ -108,8 +133,26 @@ pub async fn record(State(state): State<AppState>, staff: UiStaff, Form(form): F
         note: form.get("note").into(),
     };
     match Service::new(&state, &staff.user).stock_movement(&input).await {
-        Ok(Some(deviation)) => render(&state, &staff, &FormData::default(), &FieldErrors::default(), Some(format!("Avvik opprettet: {}", deviation.description))).await,
-        Ok(None) => render(&state, &staff, &FormData::default(), &FieldErrors::default(), Some("Registrert.".into())).await,
+        Ok(Some(deviation)) => {
+            render(
+                &state,
+                &staff,
+                &FormData::default(),
+                &FieldErrors::default(),
+                Some(format!("Avvik opprettet: {}", deviation.description)),
+            )
+            .await
+        }
+        Ok(None) => {
+            render(
+                &state,
+                &staff,
+                &FormData::default(),
+                &FieldErrors::default(),
+                Some("Registrert.".into()),
+            )
+            .await
+        }
         Err(AppError::Invalid(errors)) => render(&state, &staff, &form, &errors, None).await,
         Err(other) => Err(other.into()),
     }
