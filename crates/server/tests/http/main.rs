@@ -5,3 +5,5 @@ mod helpers;
 
 mod dispensing;
 mod web;
+mod calendar;
+mod stock;
