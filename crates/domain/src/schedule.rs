@@ -206,9 +206,18 @@ impl<'a> PatientSchedule<'a> {
         dosed: &dyn Fn(Date) -> bool,
     ) -> Vec<(Date, crate::missed::DayOutcome)> {
         use crate::missed::DayOutcome;
+        // Samhand expects a dose only from the day it was told of the arrangement: a
+        // day before that (an arrangement recorded with an earlier start) is unknown,
+        // and counting it as missed would block a patient the moment they are entered.
+        let known_from = self
+            .arrangements
+            .iter()
+            .map(|a| crate::time::oslo_date(a.decided_at))
+            .min();
         days_inclusive(from, to)
             .map(|date| {
-                let outcome = if self.doses_on(date).is_empty() {
+                let outcome = if self.doses_on(date).is_empty() || known_from.is_none_or(|known| date < known)
+                {
                     DayOutcome::NotScheduled
                 } else if dosed(date) {
                     DayOutcome::Dosed
@@ -466,6 +475,27 @@ pub(crate) mod tests {
             ]
         );
         assert!(w.schedule().due_at(w.place, date(2026, 12, 26)).is_empty());
+    }
+
+    #[test]
+    fn days_before_the_arrangement_was_recorded_are_not_counted_as_missed() {
+        use crate::missed::DayOutcome;
+        let mut w = world("AAAAAAA", &["60"]);
+        // Recorded on 20 November for an arrangement running since 1 November.
+        w.arrangements[0].decided_at = crate::time::start_of_oslo_day(date(2026, 11, 20));
+        let outcomes = w
+            .schedule()
+            .day_outcomes(date(2026, 11, 18), date(2026, 11, 21), &|_| false);
+        let kinds: Vec<DayOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                DayOutcome::NotScheduled,
+                DayOutcome::NotScheduled,
+                DayOutcome::WithoutDose,
+                DayOutcome::WithoutDose
+            ]
+        );
     }
 
     #[test]
