@@ -3,7 +3,7 @@
 
 mod helpers;
 
-mod dispensing;
-mod web;
 mod calendar;
+mod dispensing;
 mod stock;
+mod web;
