@@ -1,1 +1,470 @@
-fn main() {}
+//! The `samhand` binary: serve the web UI and API, run migrations, create the demo
+//! world, manage staff users and API tokens, and verify the audit log.
+
+mod demo;
+mod names;
+mod png;
+mod rng;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+use samhand_domain::ids::{OrganisationId, UserId};
+use samhand_domain::organisation::Role;
+use samhand_domain::time::{Clock, SystemClock};
+use samhand_server::config::{ConfigError, DEFAULT_DEMO_PASSWORD};
+use samhand_server::{AppState, Config};
+use samhand_store::audit::Verification;
+use samhand_store::{Store, StoreError, organisations, users};
+
+use crate::demo::DemoSize;
+
+#[derive(Parser)]
+#[command(
+    name = "samhand",
+    version,
+    about = "Samhand: the shared record and daily tool of Norwegian LAR",
+    long_about = "Samhand: the shared record and daily tool of Norwegian LAR.\n\n\
+                  Configuration comes from the environment: SAMHAND_DATA_DIR (SQLite database, default ./data), \
+                  DATABASE_URL (PostgreSQL instead), SAMHAND_ADDR, SAMHAND_LOG and the rest in .env.example."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the API on SAMHAND_ADDR (default 127.0.0.1:8080).
+    Serve {
+        /// Create the demo world first, if the database has no organisations yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply the database migrations and list those applied.
+    Migrate,
+    /// Create the demo world in an empty database and print what was made.
+    Demo {
+        /// How many patients (default 300).
+        #[arg(long, default_value_t = DemoSize::default().patients)]
+        patients: usize,
+    },
+    /// Staff users.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Issue an API bearer token for a user (printed as the last line), or revoke
+    /// all of a user's tokens.
+    Token {
+        /// The user's username.
+        #[arg(long)]
+        user: String,
+        /// Revoke every token of the user instead of issuing one.
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff user who logs in with a password.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Full name as shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// One of: prescriber, lar_consultant, dispensing_staff, coordinator, leader,
+        /// administrator.
+        #[arg(long)]
+        role: String,
+        /// The organisation's id, or its exact name.
+        #[arg(long)]
+        organisation: String,
+        /// The password; better given in SAMHAND_NEW_PASSWORD than on the command line.
+        #[arg(long, env = "SAMHAND_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List the active staff users per organisation.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first entry that does not fit.
+    Verify,
+}
+
+/// The least a new password must have.
+const MIN_PASSWORD_CHARS: usize = 12;
+
+/// How a command ended, beyond success.
+enum Failure {
+    /// Bad configuration: exit 2, like a usage error.
+    Config(ConfigError),
+    /// The command ran and found a problem (e.g. a broken audit log): exit 1 with
+    /// the message already printed.
+    Reported,
+    Error(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Error(error)
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self::Error(error.into())
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(error)) => {
+            eprintln!("{error}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Reported) => ExitCode::FAILURE,
+        Err(Failure::Error(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let config = Config::from_env()?;
+    init_tracing(&config)?;
+    match cli.command {
+        Command::Serve { demo } => serve(config, demo).await,
+        Command::Migrate => migrate(&config).await,
+        Command::Demo { patients } => create_demo(&config, DemoSize::with_patients(patients)).await,
+        Command::User {
+            action:
+                UserCommand::Add {
+                    username,
+                    name,
+                    role,
+                    organisation,
+                    password,
+                },
+        } => {
+            add_user(
+                &config,
+                &username,
+                &name,
+                &role,
+                &organisation,
+                password.as_deref(),
+            )
+            .await
+        }
+        Command::User {
+            action: UserCommand::List,
+        } => list_users(&config).await,
+        Command::Token { user, revoke: false } => issue_token(config, &user).await,
+        Command::Token { user, revoke: true } => revoke_tokens(&config, &user).await,
+        Command::Audit {
+            action: AuditCommand::Verify,
+        } => verify_audit(&config).await,
+    }
+}
+
+fn init_tracing(config: &Config) -> Result<(), ConfigError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| ConfigError {
+        key: "SAMHAND_LOG".into(),
+        problem: format!("not a log filter ({e}); try info or samhand_server=debug,info"),
+    })?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+async fn connect(config: &Config) -> Result<Store, Failure> {
+    let url = config.database_url()?;
+    let store = Store::connect(&url, config.db_max_connections)
+        .await
+        .with_context(|| format!("cannot open the database ({})", describe_database(config)))?;
+    Ok(store)
+}
+
+/// Which database, without the credentials in a PostgreSQL URL.
+fn describe_database(config: &Config) -> String {
+    match &config.database_url {
+        Some(url) => {
+            let url = url.expose();
+            let host = url.rsplit_once('@').map(|(_, host)| host).unwrap_or("…");
+            format!("PostgreSQL at {host}")
+        }
+        None => format!("SQLite in {}", config.data_dir.join("samhand.db").display()),
+    }
+}
+
+async fn serve(config: Config, with_demo: bool) -> Result<(), Failure> {
+    let store = connect(&config).await?;
+    if with_demo {
+        let started = Instant::now();
+        match demo::create_demo_world_if_empty(
+            &store,
+            &SystemClock,
+            config.demo_password.expose(),
+            DemoSize::default(),
+        )
+        .await
+        .context("create the demo world")?
+        {
+            Some(summary) => tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                patients = summary.patients,
+                "created the demo world; log in as lege, konsulent, utdeler, koordinator, leder or admin"
+            ),
+            None => tracing::info!("the database already has data; demo world not created again"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (SAMHAND_ADDR)", config.addr))?;
+    let addr = listener.local_addr().context("listening address")?;
+    tracing::info!(database = %describe_database(&config), "samhand listening on http://{addr}");
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    samhand_server::serve(listener, state)
+        .await
+        .context("server stopped")?;
+    store.close().await;
+    tracing::info!("samhand stopped");
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let applied = samhand_store::migrate::applied(&store).await?;
+    println!(
+        "{}: {} migrations applied",
+        describe_database(config),
+        applied.len()
+    );
+    for (version, name) in applied {
+        println!("  {version:04} {name}");
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn create_demo(config: &Config, size: DemoSize) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let started = Instant::now();
+    let created = demo::create_demo_world_if_empty(&store, &SystemClock, config.demo_password.expose(), size)
+        .await
+        .context("create the demo world")?;
+    let elapsed = started.elapsed();
+    store.close().await;
+    match created {
+        None => {
+            println!(
+                "{} already has organisations; the demo world is only created in an empty database. Nothing was changed.",
+                describe_database(config)
+            );
+        }
+        Some(summary) => {
+            println!(
+                "Created the demo world in {} in {:.2} s:",
+                describe_database(config),
+                elapsed.as_secs_f64()
+            );
+            print!("{summary}");
+            if config.demo_password.expose() == DEFAULT_DEMO_PASSWORD {
+                println!("password for every demo login: {DEFAULT_DEMO_PASSWORD}");
+            } else {
+                println!("password for every demo login: the one in SAMHAND_DEMO_PASSWORD");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn add_user(
+    config: &Config,
+    username: &str,
+    display_name: &str,
+    role: &str,
+    organisation: &str,
+    password: Option<&str>,
+) -> Result<(), Failure> {
+    let username = username.trim();
+    let display_name = display_name.trim();
+    if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
+        bail_failure("the username must be 1 to 64 characters without spaces")?;
+    }
+    if display_name.is_empty() {
+        bail_failure("give the user's full name with --name")?;
+    }
+    let Some(role) = Role::from_code(role.trim()) else {
+        let codes: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
+        return Err(anyhow!("unknown role {role:?}; use one of {}", codes.join(", ")).into());
+    };
+    let Some(password) = password else {
+        return Err(anyhow!("give the password with --password or in SAMHAND_NEW_PASSWORD").into());
+    };
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(anyhow!("the password must have at least {MIN_PASSWORD_CHARS} characters").into());
+    }
+    let store = connect(config).await?;
+    let mut conn = store.read().await?;
+    let all = organisations::all(&mut conn).await?;
+    let found = match organisation.trim().parse::<OrganisationId>() {
+        Ok(id) => all.iter().find(|o| o.id == id),
+        Err(_) => all.iter().find(|o| o.name == organisation.trim()),
+    };
+    let Some(org) = found.cloned() else {
+        let names: Vec<String> = all.iter().map(|o| format!("  {} ({})", o.name, o.id)).collect();
+        return Err(anyhow!(
+            "no organisation with the id or exact name {organisation:?}; the organisations are:\n{}",
+            if names.is_empty() {
+                "  (none yet: run `samhand demo`, or create them first)".to_string()
+            } else {
+                names.join("\n")
+            }
+        )
+        .into());
+    };
+    drop(conn);
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || samhand_server::auth::hash_password(&password))
+        .await
+        .context("password hashing task")?
+        .map_err(|e| anyhow!("cannot hash the password: {e}"))?;
+    let id = UserId::new();
+    let mut tx = store.write().await?;
+    let inserted = users::insert(
+        &mut tx,
+        &users::NewUser {
+            id,
+            username,
+            display_name,
+            role,
+            organisation_id: org.id,
+            password_hash: Some(&hash),
+        },
+        SystemClock.now(),
+    )
+    .await;
+    match inserted {
+        Ok(()) => tx.commit().await?,
+        Err(StoreError::Conflict("users_username_unique")) => {
+            return Err(anyhow!("a user named {username:?} already exists").into());
+        }
+        Err(other) => return Err(Failure::from(other)),
+    }
+    store.close().await;
+    println!(
+        "added {username} ({display_name}), {} at {}",
+        role.code(),
+        org.name
+    );
+    Ok(())
+}
+
+fn bail_failure(message: &str) -> Result<(), Failure> {
+    Err(Failure::Error(anyhow!("{message}")))
+}
+
+async fn list_users(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let mut conn = store.read().await?;
+    let all = organisations::all(&mut conn).await?;
+    for org in &all {
+        let staff = users::by_organisation(&mut conn, org.id).await?;
+        if staff.is_empty() {
+            continue;
+        }
+        println!("{} ({})", org.name, org.kind.code());
+        for user in staff {
+            println!(
+                "  {:<24} {:<17} {}",
+                user.username,
+                user.role.code(),
+                user.display_name
+            );
+        }
+    }
+    drop(conn);
+    store.close().await;
+    Ok(())
+}
+
+async fn issue_token(config: Config, username: &str) -> Result<(), Failure> {
+    let store = connect(&config).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    let (token, expires) = samhand_server::auth::issue_api_token(&state, username.trim())
+        .await
+        .map_err(|e| match e {
+            samhand_server::error::AppError::NotFound(_) => anyhow!("no user named {username:?}"),
+            other => anyhow!("cannot issue a token: {other}"),
+        })?;
+    store.close().await;
+    let expires = samhand_domain::time::oslo_datetime(expires);
+    println!(
+        "API token for {username}, valid until {} {} (Europe/Oslo). Send it as \"Authorization: Bearer <token>\". It is shown only now:",
+        samhand_domain::format::date_nb(expires.date()),
+        samhand_domain::format::time_nb(expires.time())
+    );
+    println!("{token}");
+    Ok(())
+}
+
+async fn revoke_tokens(config: &Config, username: &str) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let mut conn = store.read().await?;
+    let Some(record) = users::by_username(&mut conn, username.trim()).await? else {
+        return Err(anyhow!("no user named {username:?}").into());
+    };
+    drop(conn);
+    let mut tx = store.write().await?;
+    let revoked = users::revoke_api_tokens(&mut tx, record.user.id, SystemClock.now()).await?;
+    tx.commit().await?;
+    store.close().await;
+    println!(
+        "revoked {revoked} API token{} of {}",
+        if revoked == 1 { "" } else { "s" },
+        record.user.username
+    );
+    Ok(())
+}
+
+async fn verify_audit(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let verification = samhand_store::audit::verify(&store).await?;
+    store.close().await;
+    match verification {
+        Verification::Intact { entries } => {
+            println!("audit log intact: {entries} entries");
+            Ok(())
+        }
+        Verification::Broken { seq, problem } => {
+            println!("audit log broken at entry {seq}: {problem}");
+            Err(Failure::Reported)
+        }
+    }
+}

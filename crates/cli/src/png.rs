@@ -43,8 +43,8 @@ pub fn encode_rgb(width: u32, height: u32, pixels: &[Rgb]) -> Vec<u8> {
 /// A head-and-shoulders silhouette on a plain background, like an avatar placeholder.
 pub fn avatar(width: u32, height: u32, background: Rgb, figure: Rgb) -> Vec<u8> {
     let (w, h) = (width as i64, height as i64);
-    let head = (w / 2, h * 2 / 5, w / 5);
-    let shoulders = (w / 2, h + h / 6, w * 2 / 5);
+    let head = (w / 2, h * 19 / 50, w * 21 / 100);
+    let shoulders = (w / 2, h + h / 20, w / 2);
     let mut pixels = Vec::with_capacity((width * height) as usize);
     for y in 0..h {
         for x in 0..w {

@@ -126,12 +126,14 @@ impl Config {
         };
         let database_url = secret("DATABASE_URL")?;
         if let Some(url) = &database_url
-            && !url.expose().starts_with("postgres://") && !url.expose().starts_with("postgresql://") {
-                return Err(bad(
-                    "DATABASE_URL",
-                    "expected a postgres:// URL (leave it unset for the embedded SQLite database)",
-                ));
-            }
+            && !url.expose().starts_with("postgres://")
+            && !url.expose().starts_with("postgresql://")
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "expected a postgres:// URL (leave it unset for the embedded SQLite database)",
+            ));
+        }
         Ok(Self {
             addr,
             data_dir: PathBuf::from(get("SAMHAND_DATA_DIR").unwrap_or_else(|| "./data".into())),
