@@ -1,6 +1,7 @@
 //! The `samhand` binary: serve the web UI and API, run migrations, create the demo
 //! world, manage staff users and API tokens, and verify the audit log.
 
+mod bench;
 mod demo;
 mod names;
 mod png;
@@ -67,6 +68,9 @@ enum Command {
         #[arg(long)]
         revoke: bool,
     },
+    /// Build a country-sized world in a fresh database and measure dispensing,
+    /// today's list and the patient overview through HTTP (see BENCHMARKS.md).
+    Bench(bench::BenchOptions),
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -187,6 +191,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit {
             action: AuditCommand::Verify,
         } => verify_audit(&config).await,
+        Command::Bench(options) => bench::run(options).await.map_err(Failure::Error),
     }
 }
 

@@ -1,9 +1,323 @@
-//! The JSON API under /api/v1.
+//! The JSON API under /api/v1: thin handlers that parse JSON, call
+//! [`crate::service::Service`], and answer with the API's own serde types; every
+//! error is application/problem+json. The OpenAPI document is generated from the
+//! same handlers and served, without authentication, at /api/v1/openapi.json.
+//!
+//! [`route_table`] is the one list of routes: the router is built from it, and a test
+//! checks it against the document, so the two cannot drift apart.
+
+mod arrangements;
+mod base64;
+mod directory;
+mod dispensing;
+mod extract;
+mod orders;
+mod patients;
+mod problem;
+mod stock;
+mod wire;
+
+use std::sync::OnceLock;
 
 use axum::Router;
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
+use crate::error::{ApiError, AppError};
+use problem::{Problem, ProblemResponse};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    route_table()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            let filter = MethodFilter::try_from(route.method).expect("a method axum can route");
+            router.route(route.path, (route.handler)(filter))
+        })
+        .fallback(unknown_address)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// One route: method and path (relative to /api/v1) as the document names them, and
+/// the handler, routed for that method when the router is built.
+struct Route {
+    method: Method,
+    path: &'static str,
+    handler: Box<dyn FnOnce(MethodFilter) -> MethodRouter<AppState>>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        method,
+        path,
+        handler: Box::new(move |filter| axum::routing::on(filter, handler)),
+    }
+}
+
+fn route_table() -> Vec<Route> {
+    vec![
+        route(Method::GET, "/openapi.json", openapi_json),
+        route(Method::GET, "/patients", patients::search),
+        route(Method::POST, "/patients", patients::enrol),
+        route(Method::GET, "/patients/{id}", patients::overview),
+        route(Method::POST, "/patients/{id}/end", patients::end_episode),
+        route(Method::GET, "/patients/{id}/dose-orders", orders::history),
+        route(Method::POST, "/patients/{id}/dose-orders", orders::create_draft),
+        route(Method::GET, "/dose-orders/{id}/warnings", orders::warnings),
+        route(Method::POST, "/dose-orders/{id}/sign", orders::sign),
+        route(
+            Method::POST,
+            "/patients/{id}/arrangements",
+            arrangements::set_arrangement,
+        ),
+        route(Method::POST, "/patients/{id}/covers", arrangements::add_cover),
+        route(Method::GET, "/dispensing/today", dispensing::today),
+        route(Method::POST, "/dispensings", dispensing::record),
+        route(Method::GET, "/stock", stock::stock),
+        route(Method::POST, "/stock", stock::movement),
+        route(Method::GET, "/reviews/overdue", directory::overdue_reviews),
+        route(Method::GET, "/organisations", directory::organisations),
+        route(Method::GET, "/staff", directory::staff),
+    ]
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Samhand API",
+        description = "The JSON API of Samhand, the shared record and daily tool of Norwegian \
+            opioid agonist treatment (LAR). Authenticate with `Authorization: Bearer <token>` \
+            (issued with `samhand user token`). Amounts are mg as numbers, dates yyyy-mm-dd \
+            (days are Europe/Oslo days), instants RFC 3339. Errors are RFC 9457 problem details \
+            with a Norwegian `detail`; on 422, `errors` names each field."
+    ),
+    servers((url = "/api/v1")),
+    paths(
+        openapi_json,
+        patients::search,
+        patients::enrol,
+        patients::overview,
+        patients::end_episode,
+        orders::history,
+        orders::create_draft,
+        orders::warnings,
+        orders::sign,
+        arrangements::set_arrangement,
+        arrangements::add_cover,
+        dispensing::today,
+        dispensing::record,
+        stock::stock,
+        stock::movement,
+        directory::overdue_reviews,
+        directory::organisations,
+        directory::staff,
+    ),
+    components(schemas(Problem, wire::Amount), responses(ProblemResponse)),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "patients", description = "Enrolment, search, the overview, ending treatment"),
+        (name = "dose-orders", description = "Drafting and signing dose orders"),
+        (name = "arrangements", description = "Dispensing arrangements and covers for single days"),
+        (name = "dispensing", description = "Today's list and recording dispensings"),
+        (name = "stock", description = "The stock ledger of controlled substances"),
+        (name = "directory", description = "Organisations, colleagues, overdue reviews"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer scheme the operations' `security` refers to.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some("An API token: `samhand user token <username>`.".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    operation_id = "openapi_document",
+    summary = "This OpenAPI document (no authentication needed)",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
+)]
+async fn openapi_json() -> Response {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    });
+    let mut response = document.clone().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn unknown_address() -> ApiError {
+    ApiError(AppError::NotFound("adressen i API-et".into()))
+}
+
+async fn method_not_allowed() -> Response {
+    Problem::response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Metoden er ikke tillatt",
+        "Denne adressen tar ikke imot denne metoden.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use utoipa::openapi::path::{HttpMethod, PathItem};
+
+    use super::*;
+
+    fn operation_of<'a>(item: &'a PathItem, method: &Method) -> Option<&'a utoipa::openapi::path::Operation> {
+        match *method {
+            Method::GET => item.get.as_ref(),
+            Method::POST => item.post.as_ref(),
+            Method::PUT => item.put.as_ref(),
+            Method::PATCH => item.patch.as_ref(),
+            Method::DELETE => item.delete.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn documented_operations(document: &utoipa::openapi::OpenApi) -> BTreeSet<(String, String)> {
+        let methods = [
+            (HttpMethod::Get, "GET"),
+            (HttpMethod::Post, "POST"),
+            (HttpMethod::Put, "PUT"),
+            (HttpMethod::Patch, "PATCH"),
+            (HttpMethod::Delete, "DELETE"),
+        ];
+        document
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                methods.iter().filter_map(move |(_, name)| {
+                    let method = Method::from_bytes(name.as_bytes()).expect("method");
+                    operation_of(item, &method).map(|_| (name.to_string(), path.clone()))
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_registered_route_is_in_the_openapi_document_and_nothing_else_is() {
+        let document = ApiDoc::openapi();
+        let registered: BTreeSet<(String, String)> = route_table()
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        assert_eq!(
+            registered.len(),
+            route_table().len(),
+            "a route is registered twice"
+        );
+        assert_eq!(registered, documented_operations(&document));
+    }
+
+    #[test]
+    fn operation_ids_are_unique_so_generated_clients_get_one_method_each() {
+        let document = ApiDoc::openapi();
+        let ids: Vec<String> = route_table()
+            .iter()
+            .filter_map(|r| {
+                let item = document.paths.paths.get(r.path)?;
+                operation_of(item, &r.method)?.operation_id.clone()
+            })
+            .collect();
+        let unique: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(ids.len(), route_table().len(), "every operation has an id");
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    }
+
+    #[test]
+    fn every_operation_but_the_document_needs_a_bearer_token_and_answers_problems() {
+        let document = ApiDoc::openapi();
+        for route in route_table() {
+            let operation = document
+                .paths
+                .paths
+                .get(route.path)
+                .and_then(|item| operation_of(item, &route.method))
+                .expect("documented");
+            let secured = operation
+                .security
+                .as_ref()
+                .is_some_and(|requirements| !requirements.is_empty());
+            let problems = operation.responses.responses.contains_key("401")
+                && operation.responses.responses.contains_key("500");
+            if route.path == "/openapi.json" {
+                assert!(!secured, "the document is public");
+            } else {
+                assert!(secured, "{} {} has no security", route.method, route.path);
+                assert!(
+                    problems,
+                    "{} {} lacks problem responses",
+                    route.method, route.path
+                );
+            }
+        }
+    }
+
+    /// Collects every `$ref` in a JSON value.
+    fn references(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("$ref", serde_json::Value::String(reference)) => found.push(reference.clone()),
+                        _ => references(value, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_in_the_document_resolves_and_problems_are_problem_json() {
+        let document = serde_json::to_value(ApiDoc::openapi()).expect("json");
+        let mut found = Vec::new();
+        references(&document, &mut found);
+        assert!(!found.is_empty());
+        for reference in found {
+            let pointer = reference.strip_prefix('#').expect("a local reference");
+            assert!(
+                document.pointer(pointer).is_some(),
+                "{reference} does not resolve"
+            );
+        }
+        assert!(
+            document
+                .pointer("/components/responses/ProblemResponse/content/application~1problem+json")
+                .is_some(),
+            "{}",
+            document["components"]["responses"]
+        );
+        assert_eq!(
+            document["components"]["securitySchemes"]["bearer"]["scheme"],
+            serde_json::json!("bearer")
+        );
+    }
 }

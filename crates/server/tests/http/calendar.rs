@@ -121,7 +121,7 @@ async fn just_after_midnight_in_oslo_is_already_the_next_day_even_while_utc_is_s
 #[tokio::test]
 async fn the_list_is_right_on_the_days_daylight_saving_starts_and_ends() {
     let app = spawn_app().await;
-    let start = date(2027, 3, 20);
+    let start = date(2027, 3, 27);
     app.set_oslo_time(start, Time::constant(9, 0, 0, 0));
     let patient = app.enrol(23, start).await;
     app.sign_methadone(&patient, &["60"], start).await;
@@ -140,8 +140,15 @@ async fn the_list_is_right_on_the_days_daylight_saving_starts_and_ends() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["doses"][0]["date"], json!("2027-03-28"));
-    // 31 October 2027: 03:00 falls back to 02:00; the 25-hour day is one day.
-    app.set_oslo_time(date(2027, 10, 31), Time::constant(23, 45, 0, 0));
-    let list = app.today_list(&app.world.utdeler).await;
-    assert_eq!(list["date"], json!("2027-10-31"), "{list}");
+    // 31 October 2027: 03:00 falls back to 02:00; the 25-hour day is one day, from
+    // just after midnight to just before the next.
+    for time in [
+        Time::constant(0, 15, 0, 0),
+        Time::constant(2, 30, 0, 0),
+        Time::constant(23, 45, 0, 0),
+    ] {
+        app.set_oslo_time(date(2027, 10, 31), time);
+        let list = app.today_list(&app.world.utdeler).await;
+        assert_eq!(list["date"], json!("2027-10-31"), "{time}: {list}");
+    }
 }

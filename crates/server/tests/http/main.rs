@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access;
 mod calendar;
 mod dispensing;
 mod stock;

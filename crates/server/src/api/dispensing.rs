@@ -1,0 +1,343 @@
+//! The dispensing day: today's list at the caller's place, and recording a dispensing
+//! exactly once (an `Idempotency-Key` makes a retried request safe).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use samhand_domain::schedule::DoseKey;
+use samhand_domain::validation::parse_date;
+use samhand_store::dispensing::{DispensedDose, mode_code};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{ApiJson, ApiQuery};
+use super::problem::ProblemResponse;
+use super::wire::{self, Amount, NamedRef, Window};
+use crate::AppState;
+use crate::auth::ApiStaff;
+use crate::error::ApiError;
+use crate::service::{DispenseRequest, DispenseResult, ListRow, Service, TodayList};
+
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TodayQuery {
+    /// The day (yyyy-mm-dd); today in Europe/Oslo when left out.
+    #[param(format = Date)]
+    date: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TodayListDto {
+    pub place: NamedRef,
+    #[schema(format = Date)]
+    pub date: String,
+    /// Why the place is closed that day (e.g. a public holiday), or null.
+    pub closed: Option<String>,
+    pub rows: Vec<ListRowDto>,
+    /// Doses ahead that fall on a day this place is closed, with no cover decided.
+    pub uncovered: Vec<ListUncoveredDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListPatientDto {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub national_id: String,
+    pub has_photo: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListRowDto {
+    pub patient: ListPatientDto,
+    pub window: Option<Window>,
+    pub group: Option<String>,
+    /// The order is blocked by missed doses until a prescriber reassesses.
+    pub blocked: bool,
+    pub missed_consecutive_days: u32,
+    pub missed_alert: bool,
+    /// Every dose due here that day is recorded.
+    pub done: bool,
+    pub due: Vec<DueDoseDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueDoseDto {
+    #[schema(format = Date)]
+    pub date: String,
+    pub part: u8,
+    /// "supervised", "take_home" or "injection".
+    pub mode: String,
+    pub dose_mg: f64,
+    pub substance: String,
+    pub order_version: u32,
+    /// Null while not yet recorded.
+    pub recorded: Option<RecordedDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedDto {
+    /// "given", "reduced" or "withheld".
+    pub outcome: String,
+    pub amount_mg: f64,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    pub recorded_by_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListUncoveredDto {
+    #[schema(format = "uuid")]
+    pub patient_id: String,
+    pub name: String,
+    #[schema(format = Date)]
+    pub dose_date: String,
+    #[schema(format = Date)]
+    pub closed_day: String,
+}
+
+fn row_dto(row: &ListRow, list: &TodayList) -> ListRowDto {
+    let patient = &row.patient;
+    ListRowDto {
+        patient: ListPatientDto {
+            id: patient.id.to_string(),
+            given_name: patient.given_name.clone(),
+            family_name: patient.family_name.clone(),
+            national_id: patient.national_id.as_str().to_string(),
+            has_photo: patient.has_photo,
+        },
+        window: row.window.map(Window::from),
+        group: row.group.clone(),
+        blocked: row.is_blocked(),
+        missed_consecutive_days: row.missed.consecutive_days,
+        missed_alert: row.missed.alert,
+        done: row.done(),
+        due: row
+            .due
+            .iter()
+            .map(|(due, recorded)| DueDoseDto {
+                date: wire::date(due.scheduled.key.date),
+                part: due.scheduled.key.part,
+                mode: mode_code(due.mode).into(),
+                dose_mg: wire::mg(due.scheduled.dose),
+                substance: due.scheduled.substance.code().into(),
+                order_version: due.scheduled.order_version,
+                recorded: recorded.as_ref().map(|r| RecordedDto {
+                    outcome: r.outcome.clone(),
+                    amount_mg: wire::mg(r.amount),
+                    recorded_at: wire::instant(r.recorded_at),
+                    recorded_by_name: wire::name_of(&list.names, r.recorded_by),
+                }),
+            })
+            .collect(),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/dispensing/today",
+    tag = "dispensing",
+    operation_id = "todays_list",
+    summary = "The dispensing list of the caller's place for a day",
+    params(TodayQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The day's list", body = TodayListDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn today(
+    State(state): State<AppState>,
+    actor: ApiStaff,
+    ApiQuery(query): ApiQuery<TodayQuery>,
+) -> Result<Json<TodayListDto>, ApiError> {
+    let date = match query.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(text) => {
+            Some(parse_date(text).ok_or_else(|| wire::invalid("date", "Datoen må skrives som åååå-mm-dd."))?)
+        }
+    };
+    let list = Service::new(&state, &actor.0).todays_list(date).await?;
+    Ok(Json(TodayListDto {
+        place: NamedRef {
+            id: list.place.id.to_string(),
+            name: Some(list.place.name.clone()),
+        },
+        date: wire::date(list.date),
+        closed: list.closed.clone(),
+        rows: list.rows.iter().map(|row| row_dto(row, &list)).collect(),
+        uncovered: list
+            .uncovered
+            .iter()
+            .map(|(patient, day)| ListUncoveredDto {
+                patient_id: patient.id.to_string(),
+                name: patient.full_name(),
+                dose_date: wire::date(day.dose_date),
+                closed_day: wire::date(day.closed_day),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DispenseRequestDto {
+    #[serde(default)]
+    #[schema(required = true, format = "uuid")]
+    pub patient_id: String,
+    /// "given" (default), "reduced" or "withheld".
+    #[schema(example = "given")]
+    pub outcome: Option<String>,
+    /// Required when reduced or withheld.
+    pub reason: Option<String>,
+    /// The amount given when reduced.
+    pub reduced_mg: Option<Amount>,
+    /// The patient's identity was checked at the window.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub identity_confirmed: bool,
+    /// Which of the doses due today; all when left out.
+    pub doses: Option<Vec<DoseRefDto>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DoseRefDto {
+    #[schema(format = Date)]
+    pub date: String,
+    /// 1-based part of a split dose.
+    pub part: u8,
+}
+
+/// A recorded dispensing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispensingDto {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub patient_id: String,
+    #[schema(format = "uuid")]
+    pub place_id: String,
+    #[schema(format = Date)]
+    pub day: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    /// True when this answers a repeat of an earlier request with the same key.
+    pub replayed: bool,
+    pub doses: Vec<DispensedDoseDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispensedDoseDto {
+    #[schema(format = Date)]
+    pub date: String,
+    pub part: u8,
+    pub mode: String,
+    pub amount_mg: f64,
+    pub ordered_mg: f64,
+}
+
+impl From<&DispensedDose> for DispensedDoseDto {
+    fn from(d: &DispensedDose) -> Self {
+        Self {
+            date: wire::date(d.key.date),
+            part: d.key.part,
+            mode: mode_code(d.mode).into(),
+            amount_mg: wire::mg(d.amount),
+            ordered_mg: wire::mg(d.ordered),
+        }
+    }
+}
+
+impl From<&DispenseResult> for DispensingDto {
+    fn from(result: &DispenseResult) -> Self {
+        let event = &result.event;
+        Self {
+            id: event.id.to_string(),
+            patient_id: event.patient_id.to_string(),
+            place_id: event.place_id.to_string(),
+            day: wire::date(event.day),
+            outcome: event.outcome.clone(),
+            reason: event.reason.clone(),
+            recorded_at: wire::instant(event.recorded_at),
+            replayed: result.replayed,
+            doses: result.doses.iter().map(DispensedDoseDto::from).collect(),
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/dispensings",
+    tag = "dispensing",
+    operation_id = "record_dispensing",
+    summary = "Record a dispensing at the caller's place, exactly once per scheduled dose",
+    description = "Repeating a request with the same `Idempotency-Key` answers 200 with the first \
+        result (`replayed: true`); a dose already recorded under another key is 409.",
+    params((
+        "Idempotency-Key" = String,
+        Header,
+        description = "Chosen by the client, one per intended recording (at most 200 characters)"
+    )),
+    request_body = DispenseRequestDto,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = DispensingDto),
+        (status = 200, description = "The same request again: the first result", body = DispensingDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn record(
+    State(state): State<AppState>,
+    actor: ApiStaff,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<DispenseRequestDto>,
+) -> Result<(StatusCode, Json<DispensingDto>), ApiError> {
+    let doses = request
+        .doses
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            parse_date(&d.date)
+                .map(|date| DoseKey { date, part: d.part })
+                .ok_or_else(|| wire::invalid("doses", "Hver dose trenger dato (åååå-mm-dd) og del."))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let dispense = DispenseRequest {
+        patient_id: request.patient_id,
+        idempotency_key: headers
+            .get(IDEMPOTENCY_KEY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        outcome: request.outcome.unwrap_or_default(),
+        reason: request.reason.unwrap_or_default(),
+        reduced_mg: request
+            .reduced_mg
+            .as_ref()
+            .map(Amount::as_typed)
+            .unwrap_or_default(),
+        identity_confirmed: request.identity_confirmed,
+        doses,
+    };
+    let result = Service::new(&state, &actor.0)
+        .record_dispensing(&dispense)
+        .await?;
+    let status = if result.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(DispensingDto::from(&result))))
+}

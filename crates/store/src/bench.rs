@@ -1,0 +1,107 @@
+//! Bulk writes for `samhand bench`: a year of history for a country-sized world in
+//! multi-row inserts, and the raw durable-insert measurement's table. Not used by
+//! the application itself.
+
+use jiff::civil::{Date, Time};
+use samhand_domain::dose::Dose;
+use samhand_domain::ids::{DoseOrderId, OrganisationId, PatientId, UserId};
+use samhand_domain::substance::Substance;
+
+use crate::Conn;
+use crate::codec::{date_text, dose_ug, micros};
+use crate::db::Result;
+
+/// One patient's daily supervised dose, for the history.
+#[derive(Debug, Clone, Copy)]
+pub struct DailyHistory {
+    pub patient: PatientId,
+    pub place: OrganisationId,
+    pub staff: UserId,
+    pub order: DoseOrderId,
+    pub substance: Substance,
+    pub dose: Dose,
+}
+
+/// Rows per multi-row INSERT (well under both databases' bind limits).
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// `($1, $2, …), (…)` for `rows` rows of `columns` placeholders each.
+fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes a dispensing event and its dose for every patient and day from `from` to
+/// `to`, recorded at 09:00 Oslo time on the day.
+pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Date, to: Date) -> Result<()> {
+    let days: Vec<Date> = samhand_domain::time::days_inclusive(from, to).collect();
+    let rows: Vec<(&DailyHistory, Date, String)> = patients
+        .iter()
+        .flat_map(|p| {
+            days.iter()
+                .map(move |d| (p, *d, uuid::Uuid::now_v7().to_string()))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO dispensing_events (id, idempotency_key, patient_id, place_id, day, outcome, identity_confirmed_by, recorded_by, recorded_at) VALUES {}",
+            values(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for (p, day, id) in chunk {
+            let at = samhand_domain::time::oslo_timestamp(day.to_datetime(Time::constant(9, 0, 0, 0)));
+            query = query
+                .bind(id.clone())
+                .bind(format!("history-{id}"))
+                .bind(p.patient.to_string())
+                .bind(p.place.to_string())
+                .bind(date_text(*day))
+                .bind("given")
+                .bind(p.staff.to_string())
+                .bind(p.staff.to_string())
+                .bind(micros(at));
+        }
+        query.execute(&mut *conn).await?;
+
+        let sql = format!(
+            "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug) VALUES {}",
+            values(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for (p, day, id) in chunk {
+            query = query
+                .bind(id.clone())
+                .bind(p.patient.to_string())
+                .bind(date_text(*day))
+                .bind(1i64)
+                .bind("supervised")
+                .bind(p.substance.code())
+                .bind(p.order.to_string())
+                .bind(dose_ug(p.dose))
+                .bind(dose_ug(p.dose));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn create_raw_table(conn: &mut Conn) -> Result<()> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_raw(conn: &mut Conn, id: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT INTO bench_raw (id, value) VALUES ($1, $2)")
+        .bind(id)
+        .bind(value)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
