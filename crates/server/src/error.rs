@@ -115,10 +115,14 @@ impl IntoResponse for ApiError {
                 .collect();
         }
         let mut response = (status, axum::Json(body)).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/problem+json"),
         );
+        if matches!(error, AppError::Unauthenticated) {
+            headers.insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }
