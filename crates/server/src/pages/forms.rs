@@ -109,6 +109,15 @@ pub fn textarea(label: &str, name: &str, value: &str, errors: &FieldErrors) -> M
     }
 }
 
+/// A form page's status: 200 when shown fresh, 422 when shown again with errors.
+pub fn form_status(errors: &FieldErrors) -> axum::http::StatusCode {
+    if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 pub fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }

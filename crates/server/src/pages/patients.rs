@@ -20,7 +20,7 @@ use samhand_domain::validation::FieldErrors;
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{FormData, csrf, error_summary, group_error, input, select, textarea};
+use crate::pages::forms::{FormData, csrf, error_summary, form_status, group_error, input, select, textarea};
 use crate::pages::layout::page;
 use crate::service::{EnrolInput, Overview, Photo, Service};
 
@@ -184,11 +184,7 @@ async fn enrol_page(state: &AppState, staff: &UiStaff, form: &FormData, errors: 
             button type="submit" { "Innskriv" }
         }
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     Ok((status, page("Innskriv pasient", staff, body)).into_response())
 }
 
@@ -555,11 +551,7 @@ async fn order_page(
             button type="submit" { "Lagre utkast" }
         }
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     Ok((status, page("Ny ordinasjon", staff, body)).into_response())
 }
 
@@ -628,11 +620,7 @@ async fn order_detail_page(
             }
         }
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     Ok((status, page("Ordinasjon", staff, body)).into_response())
 }
 
@@ -786,11 +774,7 @@ async fn arrangement_page(
             button type="submit" { "Lagre ordning" }
         }
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     Ok((status, page("Utleveringsordning", staff, body)).into_response())
 }
 
@@ -867,11 +851,7 @@ async fn cover_page(
             button type="submit" { "Lagre dekning" }
         }
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     Ok((status, page("Dekning", staff, body)).into_response())
 }
 
@@ -934,11 +914,7 @@ async fn end_page(
             button.danger type="submit" { "Avslutt behandlingen" }
         }
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     Ok((status, page("Avslutt behandling", staff, body)).into_response())
 }
 

@@ -13,7 +13,7 @@ use samhand_domain::validation::FieldErrors;
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{FormData, csrf, error_summary, input, select};
+use crate::pages::forms::{FormData, csrf, error_summary, form_status, input, select};
 use crate::pages::layout::page;
 use crate::pages::patients::substance_options;
 use crate::service::{Service, StockInput};
@@ -100,11 +100,7 @@ async fn render(
             }
         }
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     Ok((status, page("Lager", staff, body)).into_response())
 }
 
