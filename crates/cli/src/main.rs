@@ -71,6 +71,11 @@ enum Command {
     /// Build a country-sized world in a fresh database and measure dispensing,
     /// today's list and the patient overview through HTTP (see BENCHMARKS.md).
     Bench(bench::BenchOptions),
+    /// The clinical policy table: thresholds such as the missed-dose block.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyCommand,
+    },
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -100,6 +105,20 @@ enum UserCommand {
     },
     /// List the active staff users per organisation.
     List,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Show every setting with its value in force and its default.
+    List,
+    /// Change a setting; the change is kept with who made it and when.
+    Set {
+        key: String,
+        value: i64,
+        /// The username of the person deciding the change.
+        #[arg(long)]
+        by: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,6 +210,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit {
             action: AuditCommand::Verify,
         } => verify_audit(&config).await,
+        Command::Policy {
+            action: PolicyCommand::List,
+        } => list_policy(&config).await,
+        Command::Policy {
+            action: PolicyCommand::Set { key, value, by },
+        } => set_policy(&config, &key, value, &by).await,
         Command::Bench(options) => bench::run(options).await.map_err(Failure::Error),
     }
 }
@@ -455,6 +480,52 @@ async fn revoke_tokens(config: &Config, username: &str) -> Result<(), Failure> {
         if revoked == 1 { "" } else { "s" },
         record.user.username
     );
+    Ok(())
+}
+
+async fn list_policy(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let mut conn = store.read().await?;
+    let values = samhand_store::stock::policy_values(&mut conn).await?;
+    drop(conn);
+    store.close().await;
+    for setting in samhand_domain::policy::SETTINGS {
+        let value = values
+            .iter()
+            .rev()
+            .find(|(k, _)| k == setting.key)
+            .map(|(_, v)| *v);
+        println!(
+            "{} = {} (default {}): {}",
+            setting.key,
+            value.unwrap_or(setting.default),
+            setting.default,
+            setting.description_nb
+        );
+    }
+    Ok(())
+}
+
+async fn set_policy(config: &Config, key: &str, value: i64, by: &str) -> Result<(), Failure> {
+    if !samhand_domain::policy::is_known_setting(key) {
+        let known: Vec<&str> = samhand_domain::policy::SETTINGS.iter().map(|s| s.key).collect();
+        return Err(anyhow!("unknown policy key {key:?}; the keys are: {}", known.join(", ")).into());
+    }
+    if !(0..=365).contains(&value) {
+        return Err(anyhow!("{key} must be from 0 to 365, got {value}").into());
+    }
+    let store = connect(config).await?;
+    let mut conn = store.read().await?;
+    let user = users::by_username(&mut conn, by)
+        .await?
+        .ok_or_else(|| anyhow!("no user {by:?}"))?;
+    drop(conn);
+    let mut tx = store.write().await?;
+    samhand_store::stock::set_policy_value(&mut tx, key, value, Some(user.user.id), SystemClock.now())
+        .await?;
+    tx.commit().await?;
+    store.close().await;
+    println!("{key} = {value}, decided by {}", user.user.display_name);
     Ok(())
 }
 

@@ -302,3 +302,28 @@ async fn many_simultaneous_requests_for_one_dose_give_exactly_one_dispensing() {
         .expect("ledger");
     assert_eq!(ledger.len(), 1, "one stock movement for one dispensing");
 }
+
+#[tokio::test]
+async fn the_block_threshold_comes_from_the_policy_table() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(10).await;
+    let mut tx = app.state.store.write().await.expect("tx");
+    samhand_store::stock::set_policy_value(
+        &mut tx,
+        "missed_dose.tolerated_days",
+        2,
+        Some(app.world.leder.id),
+        app.state.clock.now(),
+    )
+    .await
+    .expect("policy");
+    tx.commit().await.expect("commit");
+    // Monday to Wednesday without a dose: three days, more than the two now tolerated.
+    app.set_oslo_time(date(2026, 11, 26), Time::constant(9, 0, 0, 0));
+    let list = app.today_list(&app.world.utdeler).await;
+    assert_eq!(list["rows"][0]["blocked"], json!(true), "{list}");
+    let (status, _) = app
+        .dispense(&app.world.utdeler, &patient, "policy", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
