@@ -121,7 +121,10 @@ impl IntoResponse for ApiError {
             axum::http::HeaderValue::from_static("application/problem+json"),
         );
         if matches!(error, AppError::Unauthenticated) {
-            headers.insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            headers.insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }

@@ -243,6 +243,27 @@ pub struct StockInput {
     pub note: String,
 }
 
+/// Something about a patient that the prescriber should know today.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub patient: Patient,
+    pub kind: AlertKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertKind {
+    /// The order is blocked until reassessed.
+    Blocked { days: u32, since: Option<Date> },
+    /// Days without the medicine, not (yet) enough to block.
+    Missed { days: u32, since: Option<Date> },
+    /// A dose withheld or reduced at the pre-dose assessment today.
+    Assessed {
+        outcome: String,
+        reason: String,
+        place: OrganisationId,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct OverdueReview {
     pub patient: Patient,
@@ -947,6 +968,128 @@ impl<'a> Service<'a> {
             .collect();
         reviews.sort_by_key(|r| r.arrangement.content.review_on);
         Ok(reviews)
+    }
+
+    /// Today's alerts for the patients of the actor's LAR unit: blocked orders,
+    /// missed days (DOMAIN.md: one missed day alerts the prescriber the same day), and
+    /// doses withheld or reduced today.
+    pub async fn alerts(&self) -> AppResult<Vec<Alert>> {
+        let today = self.today();
+        if !self.actor.organisation_kind.is_lar_unit() {
+            return Ok(Vec::new());
+        }
+        let ids = {
+            let mut conn = self.state.store.read().await?;
+            patients::ids_of_unit(&mut conn, self.actor.organisation_id).await?
+        };
+        let data = self.load_data(&ids).await?;
+        let running: Vec<PatientId> = ids
+            .iter()
+            .filter(|id| {
+                data.get(id)
+                    .and_then(|d| d.episode_on(today))
+                    .is_some_and(|e| e.is_active_on(today))
+            })
+            .copied()
+            .collect();
+        let policy = self.policy().await?;
+        let from = today
+            .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+            .unwrap_or(today);
+        let recorded = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of(&mut conn, &running, from, today).await?
+        };
+        let mut by_patient: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
+        for dose in recorded {
+            by_patient.entry(dose.patient_id).or_default().push(dose);
+        }
+        let mut found: Vec<(PatientId, AlertKind)> = Vec::new();
+        for id in &running {
+            let (Some(patient_data), recorded) = (
+                data.get(id),
+                by_patient.get(id).map(Vec::as_slice).unwrap_or_default(),
+            ) else {
+                continue;
+            };
+            let missed = missed_state(patient_data, recorded, today, &policy);
+            if missed.is_blocked() {
+                found.push((
+                    *id,
+                    AlertKind::Blocked {
+                        days: missed.consecutive_days,
+                        since: missed.since,
+                    },
+                ));
+            } else if missed.alert {
+                found.push((
+                    *id,
+                    AlertKind::Missed {
+                        days: missed.consecutive_days,
+                        since: missed.since,
+                    },
+                ));
+            }
+            for dose in recorded
+                .iter()
+                .filter(|d| d.key.date == today && d.outcome != "given")
+            {
+                let events = {
+                    let mut conn = self.state.store.read().await?;
+                    dispensing_store::event_of(&mut conn, dose.event_id).await?
+                };
+                if let Some(event) = events {
+                    found.push((
+                        *id,
+                        AlertKind::Assessed {
+                            outcome: event.outcome,
+                            reason: event.reason.unwrap_or_default(),
+                            place: event.place_id,
+                        },
+                    ));
+                }
+            }
+        }
+        found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        let listed: Vec<(PatientId, PatientRelations)> = {
+            let mut seen = HashSet::new();
+            found
+                .iter()
+                .filter(|(id, _)| seen.insert(*id))
+                .map(|(id, _)| (*id, data.get(id).map(|d| d.relations(today)).unwrap_or_default()))
+                .collect()
+        };
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(&listed, DataCategory::Dispensing, "today's alerts")
+            .await?
+            .into_iter()
+            .collect();
+        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+        let people: HashMap<PatientId, Patient> = {
+            let mut conn = self.state.store.read().await?;
+            patients::patients_of(&mut conn, &allowed_ids)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect()
+        };
+        let mut alerts: Vec<Alert> = found
+            .into_iter()
+            .filter_map(|(id, kind)| {
+                people.get(&id).map(|p| Alert {
+                    patient: p.clone(),
+                    kind,
+                })
+            })
+            .collect();
+        alerts.sort_by_key(|a| {
+            (
+                !matches!(a.kind, AlertKind::Blocked { .. }),
+                a.patient.family_name.clone(),
+            )
+        });
+        Ok(alerts)
     }
 
     // -------------------------------------------------------------- dispensing

@@ -138,6 +138,16 @@ pub async fn event_by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<
     row.as_ref().map(event_from_row).transpose()
 }
 
+pub async fn event_of(conn: &mut AnyConnection, id: DispensingId) -> Result<Option<DispensingEvent>> {
+    let row = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM dispensing_events WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(event_from_row).transpose()
+}
+
 const DOSE_SELECT: &str =
     "SELECT d.event_id, d.patient_id, d.dose_date, d.part, d.mode, d.substance, d.order_id,
     d.amount_ug, d.ordered_ug, e.outcome, e.place_id, e.recorded_at, e.recorded_by

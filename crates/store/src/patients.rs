@@ -8,6 +8,7 @@ use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patien
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::Conn;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify};
 
@@ -261,4 +262,13 @@ pub fn in_list(len: usize, first: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Patients with an episode at a LAR unit (current or earlier).
+pub async fn ids_of_unit(conn: &mut Conn, unit: OrganisationId) -> Result<Vec<PatientId>> {
+    let rows = sqlx::query("SELECT DISTINCT patient_id FROM episodes WHERE responsible_unit = $1")
+        .bind(unit.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| parsed(r, "patient_id")).collect()
 }

@@ -138,3 +138,79 @@ pub async fn overdue_reviews(
             .collect(),
     ))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertDto {
+    #[schema(format = "uuid")]
+    pub patient_id: String,
+    pub name: String,
+    /// blocked, missed, withheld or reduced.
+    #[schema(example = "missed")]
+    pub kind: String,
+    /// Consecutive days without the medicine (blocked, missed).
+    pub days: Option<u32>,
+    #[schema(format = Date)]
+    pub since: Option<String>,
+    /// The pre-dose assessment's reason (withheld, reduced).
+    pub reason: Option<String>,
+    #[schema(format = "uuid")]
+    pub place_id: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/alerts",
+    tag = "directory",
+    operation_id = "todays_alerts",
+    summary = "Today's alerts for the patients of the caller's LAR unit: blocked orders, missed days, withheld or reduced doses",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The alerts, blocked orders first", body = Vec<AlertDto>),
+        (status = 401, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn alerts(State(state): State<AppState>, actor: ApiStaff) -> Result<Json<Vec<AlertDto>>, ApiError> {
+    use crate::service::AlertKind;
+    let alerts = Service::new(&state, &actor.0).alerts().await?;
+    Ok(Json(
+        alerts
+            .into_iter()
+            .map(|a| {
+                let base = AlertDto {
+                    patient_id: a.patient.id.to_string(),
+                    name: a.patient.full_name(),
+                    kind: String::new(),
+                    days: None,
+                    since: None,
+                    reason: None,
+                    place_id: None,
+                };
+                match a.kind {
+                    AlertKind::Blocked { days, since } => AlertDto {
+                        kind: "blocked".into(),
+                        days: Some(days),
+                        since: since.map(|d| d.to_string()),
+                        ..base
+                    },
+                    AlertKind::Missed { days, since } => AlertDto {
+                        kind: "missed".into(),
+                        days: Some(days),
+                        since: since.map(|d| d.to_string()),
+                        ..base
+                    },
+                    AlertKind::Assessed {
+                        outcome,
+                        reason,
+                        place,
+                    } => AlertDto {
+                        kind: outcome,
+                        reason: Some(reason),
+                        place_id: Some(place.to_string()),
+                        ..base
+                    },
+                }
+            })
+            .collect(),
+    ))
+}

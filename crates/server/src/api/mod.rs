@@ -84,6 +84,7 @@ fn route_table() -> Vec<Route> {
         route(Method::GET, "/stock", stock::stock),
         route(Method::POST, "/stock", stock::movement),
         route(Method::GET, "/reviews/overdue", directory::overdue_reviews),
+        route(Method::GET, "/alerts", directory::alerts),
         route(Method::GET, "/organisations", directory::organisations),
         route(Method::GET, "/staff", directory::staff),
     ]
@@ -117,6 +118,7 @@ fn route_table() -> Vec<Route> {
         stock::stock,
         stock::movement,
         directory::overdue_reviews,
+        directory::alerts,
         directory::organisations,
         directory::staff,
     ),

@@ -97,9 +97,23 @@ pub async fn search(
 ) -> PageResult {
     let service = Service::new(&state, &staff.user);
     let found = service.search(&query.q).await?;
+    let alerts = service.alerts().await?;
     let may_enrol = access::may_enrol(&staff.user).is_allowed();
     let body = html! {
         h1 { "Pasienter" }
+        @if !alerts.is_empty() {
+            section.card aria-labelledby="alerts" {
+                h2 #alerts style="margin-top:0" { "Varsler i dag" }
+                ul {
+                    @for alert in &alerts {
+                        li {
+                            a href={ "/pasienter/" (alert.patient.id) } { (alert.patient.full_name()) } ": "
+                            (alert_text(&alert.kind))
+                        }
+                    }
+                }
+            }
+        }
         form.inline method="get" action="/pasienter" role="search" {
             div {
                 label for="q" { "Søk på navn eller fødselsnummer" }
@@ -129,6 +143,25 @@ pub async fn search(
         }
     };
     Ok(page("Pasienter", &staff, body).into_response())
+}
+
+fn alert_text(kind: &crate::service::AlertKind) -> Markup {
+    use crate::service::AlertKind;
+    html! {
+        @match kind {
+            AlertKind::Blocked { days, .. } => {
+                span.blocked { "Må revurderes av lege" } " " (days) " dager på rad uten dose."
+            }
+            AlertKind::Missed { days, since } => {
+                span.badge.warn { "Uteblitt" } " " (days) " dag(er) på rad"
+                @if let Some(since) = since { " fra " (date_nb(*since)) }
+                "."
+            }
+            AlertKind::Assessed { outcome, reason, .. } => {
+                span.badge.bad { (crate::pages::dispensing::outcome_name(outcome)) } " i dag: " (reason)
+            }
+        }
+    }
 }
 
 // --------------------------------------------------------------- enrolment

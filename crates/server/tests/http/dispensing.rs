@@ -327,3 +327,58 @@ async fn the_block_threshold_comes_from_the_policy_table() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_prescriber_sees_missed_days_blocks_and_withheld_doses_the_same_day() {
+    let app = spawn_app().await;
+    let missing = app.patient_on_daily_methadone(11).await;
+    let withheld = app.patient_on_daily_methadone(12).await;
+    let fine = app.patient_on_daily_methadone(13).await;
+    // Tuesday: everyone missed Monday except `fine`.
+    app.set_oslo_time(start_day(), Time::constant(9, 0, 0, 0));
+    let (status, _) = app.dispense(&app.world.utdeler, &fine, "fine", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.set_oslo_time(date(2026, 11, 24), Time::constant(10, 0, 0, 0));
+    let (status, _) = app.dispense(&app.world.utdeler, &fine, "fine-2", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = app
+        .dispense(
+            &app.world.utdeler,
+            &withheld,
+            "w",
+            json!({"outcome": "withheld", "reason": "Ruset"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, alerts) = read(
+        app.get(&app.world.lege, "/api/v1/alerts")
+            .send()
+            .await
+            .expect("alerts"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{alerts}");
+    let kinds: Vec<(String, String)> = alerts
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| {
+            (
+                a["patient_id"].as_str().expect("id").to_string(),
+                a["kind"].as_str().expect("kind").to_string(),
+            )
+        })
+        .collect();
+    assert!(kinds.contains(&(missing.clone(), "missed".into())), "{alerts}");
+    assert!(kinds.contains(&(withheld.clone(), "withheld".into())), "{alerts}");
+    assert!(!kinds.iter().any(|(id, _)| *id == fine), "{alerts}");
+    // Another unit's doctor sees none of them.
+    let (_, none) = read(
+        app.get(&app.world.fremmed_lege, "/api/v1/alerts")
+            .send()
+            .await
+            .expect("alerts"),
+    )
+    .await;
+    assert!(none.as_array().expect("alerts").is_empty());
+}

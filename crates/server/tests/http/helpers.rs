@@ -506,3 +506,67 @@ pub async fn read(response: Response) -> (StatusCode, Value) {
     }
     (status, json)
 }
+
+/// The fields a 422 problem names, in order.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().expect("field").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl TestApp {
+    /// Posts JSON as `staff` and reads the answer.
+    pub async fn post_json(&self, staff: &Staff, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(self.post(staff, path, body).send().await.expect("post")).await
+    }
+
+    /// Gets JSON as `staff` and reads the answer.
+    pub async fn get_json(&self, staff: &Staff, path: &str) -> (StatusCode, Value) {
+        read(self.get(staff, path).send().await.expect("get")).await
+    }
+
+    /// The patient overview as the responsible doctor reads it through the API.
+    pub async fn overview(&self, patient: &str) -> Value {
+        let (status, json) = self
+            .get_json(&self.world.lege, &format!("/api/v1/patients/{patient}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "overview: {json}");
+        json
+    }
+
+    /// Every version and draft of the patient's dose orders, oldest first.
+    pub async fn order_history(&self, patient: &str) -> Vec<Value> {
+        let (status, json) = self
+            .get_json(
+                &self.world.lege,
+                &format!("/api/v1/patients/{patient}/dose-orders"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "history: {json}");
+        json.as_array().expect("a list of orders").clone()
+    }
+
+    /// The patient's row on `staff`'s list today, if they are on it.
+    pub async fn row_on_list(&self, staff: &Staff, patient: &str) -> Option<Value> {
+        let list = self.today_list(staff).await;
+        list["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|row| row["patient"]["id"] == json!(patient))
+            .cloned()
+    }
+
+    /// A logged-in browser session for one of the seeded users.
+    pub async fn session_of(&self, username: &str) -> WebSession {
+        let (status, session) = self.login(username, PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "login as {username}");
+        session.expect("session")
+    }
+}
