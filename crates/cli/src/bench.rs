@@ -209,7 +209,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     }
     let overview = Latencies(overview_latencies);
     println!(
-        "patient overview (a year of history): p50 {}, p99 {}",
+        "patient overview ({} days of history): p50 {}, p99 {}",
+        options.history_days,
         ms(overview.percentile(50.0)),
         ms(overview.percentile(99.0))
     );
@@ -317,7 +318,7 @@ fn plus(date: Date, days: i64) -> Date {
 /// arrangement with one signed order, and a year of daily dispensings.
 async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyhow::Result<BenchWorld> {
     let history_from = plus(today, -options.history_days);
-    let created = oslo_timestamp(plus(history_from, -30).to_datetime(Time::constant(8, 0, 0, 0)));
+    let created = oslo_timestamp(history_from.to_datetime(Time::constant(7, 0, 0, 0)));
     let unit = Organisation {
         id: OrganisationId::new(),
         name: "LAR-enheten (benk)".into(),
@@ -425,7 +426,7 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
                 responsible_unit: unit.id,
                 doctor,
                 consultant,
-                started_on: plus(history_from, -30),
+                started_on: history_from,
                 phase: Phase::Continuation,
                 ended: None,
                 created_at: created,
