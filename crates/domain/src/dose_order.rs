@@ -361,11 +361,15 @@ pub fn dose_safety_warnings(
     if !new.substance.is_methadone() {
         return warnings;
     }
-    // The daily totals before the new order, from the history, then the new plan.
+    // The daily total the patient had the day before the new order, or, when the new
+    // order replaces one that starts the same day, that order's dose; then the plan.
     let before = crate::time::previous_day(new.effective_from);
-    let mut previous_total = dose_on(history, before)
-        .filter(|(order, _)| order.content().substance.is_methadone())
-        .map(|(_, dose)| dose.total());
+    let methadone_total = |date| {
+        dose_on(history, date)
+            .filter(|(order, _)| order.content().substance.is_methadone())
+            .map(|(_, dose)| dose.total())
+    };
+    let mut previous_total = methadone_total(before).or_else(|| methadone_total(new.effective_from));
     let mut last_increase = last_methadone_increase(history, before);
     for (on, total) in new.planned_totals() {
         if let Some(previous) = previous_total
@@ -682,6 +686,13 @@ pub(crate) mod tests {
             "{soon:?}"
         );
         assert!(dose_safety_warnings(&history, &methadone("45", "2026-11-15"), false, &policy).is_empty());
+        // A correction of an order from its own first day is compared with that order.
+        let first_day = signed_history(&[methadone("60", "2026-11-23")]);
+        let same_day = dose_safety_warnings(&first_day, &methadone("80", "2026-11-23"), false, &policy);
+        assert!(
+            matches!(same_day.as_slice(), [DoseWarning::LargeMethadoneIncrease { .. }]),
+            "{same_day:?}"
+        );
         // Titration steps in the same order are checked one after the other.
         let mut typed = input("methadone_oral_solution", &["40"], "2026-11-20");
         typed.titration = vec![("2026-11-25".into(), "50".into())];

@@ -743,6 +743,11 @@ impl<'a> Service<'a> {
                 .await?
                 .ok_or_else(|| AppError::NotFound("episoden".into()))?
         };
+        if episode.ended.as_ref().is_some_and(|end| end.on <= self.today()) {
+            return Err(AppError::Conflict(
+                "Behandlingen er avsluttet. En ny ordinasjon krever ny innskrivning.".into(),
+            ));
+        }
         let warnings = self.warnings_for(&draft).await?;
         let history = self
             .load_data(&[draft.patient_id])

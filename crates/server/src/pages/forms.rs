@@ -47,9 +47,20 @@ pub fn error_summary(errors: &FieldErrors) -> Markup {
 }
 
 fn field_error(errors: &FieldErrors, name: &str) -> Markup {
+    let messages: Vec<&str> = errors
+        .0
+        .iter()
+        .filter(|e| e.field == name)
+        .map(|e| e.message.as_str())
+        .collect();
     html! {
-        @if let Some(message) = errors.for_field(name) {
-            div.field-error id={ (name) "-error" } { (message) }
+        @if !messages.is_empty() {
+            div.field-error id={ (name) "-error" } {
+                @for (i, message) in messages.iter().enumerate() {
+                    @if i > 0 { br; }
+                    (message)
+                }
+            }
         }
     }
 }

@@ -551,7 +551,7 @@ async fn order_page(
             (csrf(&staff.csrf))
             (select("Legemiddel", "substance", &substance_options(), &substance, errors))
             (select("Legemiddelform", "form", &forms, &chosen_form, errors))
-            fieldset {
+            fieldset id="dose" {
                 legend { "Dose i mg (del opp ved delt dose)" }
                 div.inline {
                     @for i in 0..4 {
@@ -564,7 +564,7 @@ async fn order_page(
                 (group_error(errors, "dose"))
             }
             (input("Gjelder fra", "effective_from", "date", &from, errors, None))
-            fieldset {
+            fieldset id="titration" {
                 legend { "Planlagte opptrappingstrinn (valgfritt)" }
                 @for i in 0..3 {
                     div.inline {
@@ -783,7 +783,7 @@ async fn arrangement_page(
         form.stack method="post" action={ "/pasienter/" (id) "/ordning" } {
             (csrf(&staff.csrf))
             (select("Utleveringssted", "place_id", &places, &place, errors))
-            fieldset {
+            fieldset id="days" {
                 legend { "Ukeplan" }
                 div.week {
                     @for i in 0..7 {

@@ -4,7 +4,12 @@
 mod helpers;
 
 mod access;
+mod arrangements;
 mod calendar;
 mod dispensing;
+mod episodes;
+mod forms;
+mod orders;
+mod regressions;
 mod stock;
 mod web;

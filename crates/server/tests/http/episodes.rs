@@ -1,0 +1,203 @@
+//! Ending a LAR episode through the API: the reason and, for an involuntary
+//! discharge, the note are required; the patient leaves the list on the end date; an
+//! episode ends once.
+
+use jiff::civil::{Time, date};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Staff, TestApp, error_fields, spawn_app, start_day};
+
+async fn end(app: &TestApp, staff: &Staff, patient: &str, body: &Value) -> (StatusCode, Value) {
+    app.post_json(staff, &format!("/api/v1/patients/{patient}/end"), body)
+        .await
+}
+
+#[tokio::test]
+async fn ending_treatment_with_bad_input_is_refused_with_the_fields_in_error_and_changes_nothing() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(130).await;
+    let cases: Vec<(&str, Value, &[&str])> = vec![
+        ("nothing", json!({}), &["ended_on", "reason"]),
+        (
+            "a date that does not exist",
+            json!({"ended_on": "2026-11-31", "reason": "other"}),
+            &["ended_on"],
+        ),
+        (
+            "an end before the enrolment",
+            json!({"ended_on": "2026-11-20", "reason": "voluntary_discharge"}),
+            &["ended_on"],
+        ),
+        (
+            "no reason",
+            json!({"ended_on": "2026-11-25", "reason": ""}),
+            &["reason"],
+        ),
+        (
+            "an unknown reason",
+            json!({"ended_on": "2026-11-25", "reason": "lei av det"}),
+            &["reason"],
+        ),
+        (
+            "an involuntary discharge without the note",
+            json!({"ended_on": "2026-11-25", "reason": "involuntary_discharge"}),
+            &["note"],
+        ),
+        (
+            "an involuntary discharge with a blank note",
+            json!({"ended_on": "2026-11-25", "reason": "involuntary_discharge", "note": "   "}),
+            &["note"],
+        ),
+    ];
+    for (what, body, expected) in cases {
+        let (status, problem) = end(&app, &app.world.lege, &patient, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {problem}");
+        assert_eq!(error_fields(&problem), *expected, "{what}: {problem}");
+    }
+    let (_, problem) = end(
+        &app,
+        &app.world.lege,
+        &patient,
+        &json!({"ended_on": "2026-11-25", "reason": "involuntary_discharge"}),
+    )
+    .await;
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("retten til ny vurdering og til å klage"),
+        "{problem}"
+    );
+
+    // Only a prescriber with a care relation ends treatment.
+    let body = json!({"ended_on": "2026-11-25", "reason": "voluntary_discharge"});
+    for staff in [&app.world.konsulent, &app.world.utdeler, &app.world.fremmed_lege] {
+        let (status, problem) = end(&app, staff, &patient, &body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{}: {problem}", staff.username);
+    }
+
+    let overview = app.overview(&patient).await;
+    assert!(overview["episode"]["ended"].is_null(), "{overview}");
+    assert!(app.row_on_list(&app.world.utdeler, &patient).await.is_some());
+}
+
+#[tokio::test]
+async fn an_involuntary_discharge_keeps_its_note_and_the_patient_leaves_the_list_on_the_end_date() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(131).await;
+    let note = "Skriftlig informert om rett til ny vurdering og klage, brev 23.11.";
+    let (status, ended) = end(
+        &app,
+        &app.world.lege,
+        &patient,
+        &json!({"ended_on": "25.11.2026", "reason": "involuntary_discharge", "note": note}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(
+        ended,
+        json!({"patient_id": patient, "ended_on": "2026-11-25", "reason": "involuntary_discharge"})
+    );
+    let overview = app.overview(&patient).await;
+    assert_eq!(
+        overview["episode"]["ended"],
+        json!({
+            "on": "2026-11-25",
+            "reason": "involuntary_discharge",
+            "note": note,
+            "decided_by": app.world.lege.id.to_string(),
+        })
+    );
+
+    // An episode ends once, also while its end date is still ahead.
+    let (status, again) = end(
+        &app,
+        &app.world.lege,
+        &patient,
+        &json!({"ended_on": "2026-11-24", "reason": "other"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert_eq!(
+        app.overview(&patient).await["episode"]["ended"]["on"],
+        json!("2026-11-25"),
+        "the first end stands"
+    );
+
+    // Doses run until the day before the end date.
+    for (day, key) in [(start_day(), "mon"), (date(2026, 11, 24), "tue")] {
+        app.set_oslo_time(day, Time::constant(9, 0, 0, 0));
+        assert!(app.row_on_list(&app.world.utdeler, &patient).await.is_some());
+        let (status, body) = app.dispense(&app.world.utdeler, &patient, key, json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{day}: {body}");
+    }
+    for day in [date(2026, 11, 25), date(2026, 11, 26)] {
+        app.set_oslo_time(day, Time::constant(9, 0, 0, 0));
+        assert!(
+            app.row_on_list(&app.world.utdeler, &patient).await.is_none(),
+            "off the list on {day}"
+        );
+        let (status, body) = app
+            .dispense(&app.world.utdeler, &patient, &format!("after-{day}"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{day}: {body}");
+    }
+
+    // After the end, nothing more can be ended, ordered or arranged.
+    let (status, again) = end(
+        &app,
+        &app.world.lege,
+        &patient,
+        &json!({"ended_on": "2026-11-26", "reason": "other"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let order = json!({"substance": "methadone_oral_solution", "form": "oral_solution",
+        "parts_mg": [60], "effective_from": "2026-11-26", "reason": "Ny start"});
+    let (status, body) = app
+        .post_json(
+            &app.world.lege,
+            &format!("/api/v1/patients/{patient}/dose-orders"),
+            &order,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let arrangement = json!({"place_id": app.world.centre.to_string(), "days": vec!["attend"; 7],
+        "valid_from": "2026-11-26", "review_on": "2027-02-26", "window_start": "08.00",
+        "window_end": "09.30", "reason": "Ny start"});
+    let (status, body) = app
+        .post_json(
+            &app.world.lege,
+            &format!("/api/v1/patients/{patient}/arrangements"),
+            &arrangement,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // Days after the end are not missed doses.
+    app.set_oslo_time(date(2026, 12, 7), Time::constant(9, 0, 0, 0));
+    let missed = &app.overview(&patient).await["missed_doses"];
+    assert_eq!(missed["consecutive_days"], json!(0), "{missed}");
+    assert_eq!(missed["alert"], json!(false));
+    assert_eq!(missed["blocked"], json!(false));
+}
+
+#[tokio::test]
+async fn ending_treatment_today_takes_the_patient_off_todays_list_at_once() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(132).await;
+    assert!(app.row_on_list(&app.world.utdeler, &patient).await.is_some());
+    let (status, ended) = end(
+        &app,
+        &app.world.lege,
+        &patient,
+        &json!({"ended_on": start_day().to_string(), "reason": "completed_taper"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert!(app.row_on_list(&app.world.utdeler, &patient).await.is_none());
+    let overview = app.overview(&patient).await;
+    assert_eq!(overview["episode"]["ended"]["reason"], json!("completed_taper"));
+    assert_eq!(overview["episode"]["ended"]["note"], json!(""));
+}
