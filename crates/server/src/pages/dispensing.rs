@@ -2,7 +2,6 @@
 //! recording, withheld and reduced doses with the pre-dose assessment's reason, who
 //! is missing, and the holiday warnings for the days ahead.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -14,7 +13,7 @@ use samhand_domain::validation::parse_date;
 use crate::AppState;
 use crate::auth::{UiStaff, random_token};
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{FormData, csrf};
+use crate::pages::forms::{StaffForm, csrf};
 use crate::pages::layout::page;
 use crate::pages::patients::photo_tag;
 use crate::service::{DispenseRequest, ListRow, Service, TodayList};
@@ -244,11 +243,8 @@ pub async fn list(
 
 pub async fn record(
     State(state): State<AppState>,
-    staff: UiStaff,
-    Form(form): Form<Vec<(String, String)>>,
+    StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    staff.check_csrf(form.get("csrf"))?;
     let doses: Vec<DoseKey> = form
         .all("dose")
         .iter()

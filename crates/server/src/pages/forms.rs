@@ -1,8 +1,41 @@
 //! Form plumbing for the pages: the submitted fields, and inputs that show their
 //! error next to them and keep what was typed.
 
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use maud::{Markup, html};
 use samhand_domain::validation::FieldErrors;
+
+use crate::AppState;
+use crate::auth::UiStaff;
+use crate::error::{AppError, PageError};
+
+/// A form posted by a logged-in staff member, its CSRF token already checked: a
+/// handler that takes one cannot forget the check.
+pub struct StaffForm {
+    pub staff: UiStaff,
+    pub form: FormData,
+}
+
+impl FromRequest<AppState> for StaffForm {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let staff = UiStaff::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let axum::Form(fields) = axum::Form::<Vec<(String, String)>>::from_request(request, state)
+            .await
+            .map_err(|_| {
+                AppError::Invalid(FieldErrors::single(
+                    "form",
+                    "Skjemaet kunne ikke leses. Prøv igjen.",
+                ))
+            })?;
+        let form = FormData(fields);
+        staff.check_csrf(form.get("csrf"))?;
+        Ok(Self { staff, form })
+    }
+}
 
 /// The fields of a submitted form, in order; a name may repeat.
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,6 @@
 //! Patient pages: search, enrolment, the overview, dose orders and signing, the
 //! dispensing arrangement, holiday covers, ending treatment, and overdue reviews.
 
-use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +19,9 @@ use samhand_domain::validation::FieldErrors;
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{FormData, csrf, error_summary, form_status, group_error, input, select, textarea};
+use crate::pages::forms::{
+    FormData, StaffForm, csrf, error_summary, form_status, group_error, input, select, textarea,
+};
 use crate::pages::layout::page;
 use crate::service::{EnrolInput, Overview, Photo, Service};
 
@@ -595,12 +596,9 @@ pub async fn order_form(State(state): State<AppState>, staff: UiStaff, Path(id):
 
 pub async fn create_order(
     State(state): State<AppState>,
-    staff: UiStaff,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let form = FormData(form);
-    staff.check_csrf(form.get("csrf"))?;
     let id: PatientId = parse_id(&id)?;
     let input = DoseOrderInput {
         substance: form.get("substance").into(),
@@ -668,12 +666,9 @@ pub async fn order_detail(
 
 pub async fn sign_order(
     State(state): State<AppState>,
-    staff: UiStaff,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let form = FormData(form);
-    staff.check_csrf(form.get("csrf"))?;
     let id: DoseOrderId = parse_id(&id)?;
     let confirmation = form.get("confirmation");
     match Service::new(&state, &staff.user)
@@ -822,12 +817,9 @@ pub async fn arrangement_form(
 
 pub async fn set_arrangement(
     State(state): State<AppState>,
-    staff: UiStaff,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let form = FormData(form);
-    staff.check_csrf(form.get("csrf"))?;
     let id: PatientId = parse_id(&id)?;
     let input = ArrangementInput {
         place_id: form.get("place_id").into(),
@@ -895,12 +887,9 @@ pub async fn cover_form(State(state): State<AppState>, staff: UiStaff, Path(id):
 
 pub async fn add_cover(
     State(state): State<AppState>,
-    staff: UiStaff,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let form = FormData(form);
-    staff.check_csrf(form.get("csrf"))?;
     let id: PatientId = parse_id(&id)?;
     let service = Service::new(&state, &staff.user);
     match service
@@ -958,12 +947,9 @@ pub async fn end_form(State(state): State<AppState>, staff: UiStaff, Path(id): P
 
 pub async fn end_episode(
     State(state): State<AppState>,
-    staff: UiStaff,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let form = FormData(form);
-    staff.check_csrf(form.get("csrf"))?;
     let id: PatientId = parse_id(&id)?;
     match Service::new(&state, &staff.user)
         .end_episode(id, form.get("ended_on"), form.get("reason"), form.get("note"))

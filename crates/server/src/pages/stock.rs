@@ -1,7 +1,6 @@
 //! The stock page of a dispensing place: balance per substance, the ledger, receipts,
 //! waste and counts, and the deviations a mismatched count opened.
 
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -13,7 +12,7 @@ use samhand_domain::validation::FieldErrors;
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{FormData, csrf, error_summary, form_status, input, select};
+use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, form_status, input, select};
 use crate::pages::layout::page;
 use crate::pages::patients::substance_options;
 use crate::service::{Service, StockInput};
@@ -117,11 +116,8 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
 
 pub async fn record(
     State(state): State<AppState>,
-    staff: UiStaff,
-    Form(form): Form<Vec<(String, String)>>,
+    StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
-    let form = FormData(form);
-    staff.check_csrf(form.get("csrf"))?;
     let input = StockInput {
         substance: form.get("substance").into(),
         movement: form.get("movement").into(),
