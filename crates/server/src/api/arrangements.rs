@@ -34,6 +34,10 @@ pub struct ArrangementDto {
     /// Monday first, seven entries: "attend" or "take_home".
     #[schema(example = json!(["attend", "attend", "attend", "attend", "attend", "take_home", "take_home"]))]
     pub week: Vec<String>,
+    /// Weekdays (monday … sunday) on which take-home doses are handed over for the
+    /// take-home days that follow.
+    #[schema(example = json!(["friday"]))]
+    pub handover_days: Vec<String>,
     #[schema(format = Date)]
     pub valid_from: String,
     #[schema(format = Date)]
@@ -61,6 +65,16 @@ pub struct ArrangementContext<'a> {
     pub names: &'a HashMap<UserId, String>,
 }
 
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
 pub fn arrangement_dto(arrangement: &Arrangement, context: &ArrangementContext<'_>) -> ArrangementDto {
     let content = &arrangement.content;
     let group = content
@@ -82,6 +96,12 @@ pub fn arrangement_dto(arrangement: &Arrangement, context: &ArrangementContext<'
                 DayPlan::Attend => "attend".to_string(),
                 DayPlan::TakeHome => "take_home".to_string(),
             })
+            .collect(),
+        handover_days: content
+            .week
+            .handover_weekdays()
+            .into_iter()
+            .map(|i| WEEKDAYS[i].to_string())
             .collect(),
         valid_from: wire::date(content.valid_from),
         review_on: wire::date(content.review_on),

@@ -410,6 +410,17 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                 @if let Some(a) = &o.arrangement {
                     p { strong { (org(a.content.place_id)) } }
                     p { (week_text(&a.content.week)) }
+                    @let handovers = a.content.week.handover_weekdays();
+                    @if !handovers.is_empty() {
+                        p.hint {
+                            "Ta-med-doser utleveres "
+                            @for (n, i) in handovers.iter().enumerate() {
+                                @if n > 0 { ", " }
+                                (WEEKDAYS_NB[*i])
+                            }
+                            "."
+                        }
+                    }
                     @if let Some(w) = a.content.window { p { "Tidsvindu " (time_nb(w.start)) "–" (time_nb(w.end)) } }
                     p {
                         "Revurderes " (date_nb(a.content.review_on))

@@ -167,6 +167,19 @@ async fn friday_hands_over_the_weekend_doses_which_count_as_dispensed_for_those_
     app.sign_methadone(&patient, &["60"], start_day()).await;
     app.arrange(&patient, app.world.centre, "ATATATT", start_day())
         .await;
+    let overview_path = format!("/api/v1/patients/{patient}");
+    let (_, overview) = read(
+        app.get(&app.world.lege, &overview_path)
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(
+        overview["arrangement"]["handover_days"],
+        json!(["monday", "wednesday", "friday"]),
+        "{overview}"
+    );
     let friday = date(2026, 11, 27);
     app.set_oslo_time(friday, Time::constant(9, 0, 0, 0));
     let (status, body) = app.dispense(&app.world.utdeler, &patient, "fri", json!({})).await;
