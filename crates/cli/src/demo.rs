@@ -1530,7 +1530,14 @@ impl Generator<'_> {
             if !place.org.is_open_on(day) {
                 continue;
             }
-            let due = schedule.due_at(place.org.id, day);
+            // Demo patients take a depot injection on its scheduled day (its window
+            // lets it be given a little early or late), and nothing twice.
+            let due: Vec<_> = schedule
+                .due_at(place.org.id, day)
+                .into_iter()
+                .filter(|d| !already.contains(&d.scheduled.key))
+                .filter(|d| d.mode != IntakeMode::Injection || d.scheduled.key.date == day)
+                .collect();
             if due.is_empty() {
                 continue;
             }

@@ -170,6 +170,11 @@ impl<'a> PatientSchedule<'a> {
     /// The doses to hand over or supervise at a place on an attendance day: the day's
     /// own dose, and take-home doses for the days ahead that are collected then.
     pub fn due_at(&self, place: OrganisationId, day: Date) -> Vec<DueDose> {
+        if let Some(window) =
+            dose_on(self.orders, day).and_then(|(order, _)| order.content().substance.injection_window_days())
+        {
+            return self.injections_due_at(place, day, window);
+        }
         let last = day
             .checked_add(jiff::Span::new().days(MAX_DAYS_AHEAD))
             .unwrap_or(day);
@@ -194,6 +199,24 @@ impl<'a> PatientSchedule<'a> {
             }
         }
         due
+    }
+
+    /// Depot injections whose window (`window` days either side of the scheduled
+    /// day) includes `day`, at the place of the scheduled day's arrangement.
+    fn injections_due_at(&self, place: OrganisationId, day: Date, window: i64) -> Vec<DueDose> {
+        let span = jiff::Span::new().days(window);
+        let (Ok(first), Ok(last)) = (day.checked_sub(span), day.checked_add(span)) else {
+            return Vec::new();
+        };
+        days_inclusive(first, last)
+            .filter(|date| self.attendance_for(*date).is_some_and(|a| a.place == place))
+            .flat_map(|date| self.doses_on(date))
+            .filter(|scheduled| scheduled.substance.is_depot())
+            .map(|scheduled| DueDose {
+                scheduled,
+                mode: IntakeMode::Injection,
+            })
+            .collect()
     }
 
     /// Each day's outcome for the missed-dose rule, from `from` to `to`: not
@@ -496,6 +519,43 @@ pub(crate) mod tests {
                 DayOutcome::WithoutDose
             ]
         );
+    }
+
+    #[test]
+    fn a_weekly_depot_injection_is_due_within_two_days_of_its_scheduled_day() {
+        let mut w = world("AAAAAAA", &["60"]);
+        let content = DoseOrderContent::parse(&crate::dose_order::tests::input(
+            "depot_buprenorphine_weekly",
+            &["16"],
+            "2026-11-02",
+        ))
+        .expect("valid");
+        w.orders = signed_history(&[content]);
+        let due_dates = |d: Date| -> Vec<Date> {
+            w.schedule()
+                .due_at(w.place, d)
+                .iter()
+                .map(|x| x.scheduled.key.date)
+                .collect()
+        };
+        // Scheduled Mondays from 2 November: the 9th, the 16th, the 23rd.
+        assert_eq!(due_dates(date(2026, 11, 9)), vec![date(2026, 11, 9)]);
+        assert_eq!(
+            due_dates(date(2026, 11, 11)),
+            vec![date(2026, 11, 9)],
+            "two days late is within the window"
+        );
+        assert!(
+            due_dates(date(2026, 11, 12)).is_empty(),
+            "three days late is outside it"
+        );
+        assert_eq!(
+            due_dates(date(2026, 11, 14)),
+            vec![date(2026, 11, 16)],
+            "two days early"
+        );
+        let due = w.schedule().due_at(w.place, date(2026, 11, 10));
+        assert_eq!(due[0].mode, IntakeMode::Injection);
     }
 
     #[test]

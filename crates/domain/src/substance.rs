@@ -136,6 +136,17 @@ impl Substance {
         }
     }
 
+    /// How many days before or after its scheduled day a depot injection may be given
+    /// (the product information's window: ±2 days weekly, ±1 week monthly); a missed
+    /// window is the depot's missed dose. None for daily substances.
+    pub fn injection_window_days(self) -> Option<i64> {
+        match self {
+            Self::DepotBuprenorphineWeekly => Some(2),
+            Self::DepotBuprenorphineMonthly => Some(7),
+            _ => None,
+        }
+    }
+
     /// Depot injections are given by health personnel and never handed over.
     pub fn is_depot(self) -> bool {
         matches!(

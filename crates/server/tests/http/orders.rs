@@ -527,14 +527,21 @@ async fn weekly_depot_buprenorphine_is_an_injection_on_the_list_every_seventh_da
         let Some(row) = app.row_on_list(&app.world.utdeler, &patient).await else {
             continue;
         };
-        injection_days.push(day.to_string());
         let due = row["due"].as_array().expect("due");
         assert_eq!(due.len(), 1, "{day}: {row}");
         assert_eq!(due[0]["mode"], json!("injection"), "{day}");
         assert_eq!(due[0]["dose_mg"], json!(16.0));
-        assert_eq!(due[0]["date"], json!(day.to_string()), "never handed over ahead");
         // The days between injections are not missed days.
         assert_eq!(row["missed_consecutive_days"], json!(0), "{day}: {row}");
+        if !due[0]["recorded"].is_null() {
+            // Given earlier in its window: shown as done, not due again.
+            continue;
+        }
+        if due[0]["date"] != json!(day.to_string()) {
+            // Due early, within its window: this patient comes on the day itself.
+            continue;
+        }
+        injection_days.push(day.to_string());
         let (status, given) = app
             .dispense(&app.world.utdeler, &patient, &format!("inj-{day}"), json!({}))
             .await;
@@ -546,4 +553,34 @@ async fn weekly_depot_buprenorphine_is_an_injection_on_the_list_every_seventh_da
         vec!["2026-11-24", "2026-12-01", "2026-12-08"],
         "every 7 days from the order's start"
     );
+}
+
+#[tokio::test]
+async fn a_weekly_depot_injection_can_be_given_two_days_late_but_not_three() {
+    let app = spawn_app().await;
+    let patient = app.enrol(109, start_day()).await;
+    let body = json!({
+        "substance": "depot_buprenorphine_weekly",
+        "form": "injection",
+        "parts_mg": [16],
+        "effective_from": start_day().to_string(),
+        "reason": "Over til depot",
+    });
+    draft_and_sign(&app, &patient, &body).await;
+    app.arrange(&patient, app.world.centre, "AAAAAAA", start_day())
+        .await;
+    // The injection of Monday 23 November, given on Wednesday the 25th.
+    app.set_oslo_time(date(2026, 11, 25), Time::constant(9, 0, 0, 0));
+    let (status, given) = app
+        .dispense(&app.world.utdeler, &patient, "late", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{given}");
+    assert_eq!(given["doses"][0]["date"], json!("2026-11-23"));
+    // The next one, of Monday 30 November, is not given until Thursday 3 December:
+    // its window has closed, and nothing is due.
+    app.set_oslo_time(date(2026, 12, 3), Time::constant(9, 0, 0, 0));
+    let (status, refused) = app
+        .dispense(&app.world.utdeler, &patient, "too-late", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
 }
