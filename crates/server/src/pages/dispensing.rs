@@ -13,7 +13,7 @@ use samhand_domain::validation::parse_date;
 use crate::AppState;
 use crate::auth::{UiStaff, random_token};
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{StaffForm, csrf};
+use crate::pages::forms::{FormData, StaffForm, csrf};
 use crate::pages::layout::page;
 use crate::pages::patients::photo_tag;
 use crate::service::{DispenseRequest, ListRow, Service, TodayList};
@@ -48,6 +48,8 @@ struct RowMessage {
     patient_id: String,
     text: String,
     ok: bool,
+    /// What was typed in the assessment form, shown again after a refusal.
+    typed: Option<FormData>,
 }
 
 fn row_markup(
@@ -113,7 +115,8 @@ fn row_markup(
                         label.checkbox { input type="checkbox" name="identity_confirmed" value="yes" required; "Identitet bekreftet" }
                         button.ok type="submit" disabled[row.is_blocked()] data-testid="dispense" { "Utlever" }
                     }
-                    details {
+                    @let typed = message.and_then(|m| m.typed.as_ref());
+                    details open[typed.is_some_and(|t| t.get("outcome") != "given")] {
                         summary { "Holdt tilbake / redusert" }
                         form method="post" action="/utlevering" {
                             (csrf(&staff.csrf))
@@ -123,15 +126,20 @@ fn row_markup(
                             label for={ "outcome-" (id) } { "Vurdering" }
                             select id={ "outcome-" (id) } name="outcome" {
                                 option value="withheld" { "Holdt tilbake" }
-                                @if supervised_today.is_some() && !row.is_blocked() { option value="reduced" { "Redusert dose" } }
+                                @if supervised_today.is_some() && !row.is_blocked() {
+                                    option value="reduced" selected[typed.is_some_and(|t| t.get("outcome") == "reduced")] { "Redusert dose" }
+                                }
                             }
                             @if let Some((d, _)) = supervised_today {
                                 input type="hidden" name="dose" value={ (d.scheduled.key.date) ":" (d.scheduled.key.part) };
                                 label for={ "reduced-" (id) } { "Redusert dose i mg" }
-                                input type="text" inputmode="decimal" id={ "reduced-" (id) } name="reduced_mg";
+                                input type="text" inputmode="decimal" id={ "reduced-" (id) } name="reduced_mg"
+                                    value=(typed.map(|t| t.get("reduced_mg")).unwrap_or_default());
                             }
                             label for={ "reason-" (id) } { "Begrunnelse (forsvarlighetsvurdering)" }
-                            textarea id={ "reason-" (id) } name="reason" rows="2" required {}
+                            textarea id={ "reason-" (id) } name="reason" rows="2" required {
+                                (typed.map(|t| t.get("reason")).unwrap_or_default())
+                            }
                             button.danger type="submit" { "Registrer" }
                         }
                     }
@@ -232,6 +240,7 @@ pub async fn list(
         patient_id: query.registrert.clone(),
         text: "Registrert.".into(),
         ok: true,
+        typed: None,
     });
     Ok(page(
         "Dagens liste",
@@ -289,6 +298,7 @@ pub async fn record(
                 patient_id: request.patient_id.clone(),
                 text,
                 ok: false,
+                typed: Some(form.clone()),
             };
             let list = service.todays_list(None).await?;
             let status = error.status();

@@ -214,3 +214,32 @@ async fn dispensing_without_confirming_identity_is_refused_in_norwegian() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Bekreft pasientens identitet"), "{html}");
 }
+
+#[tokio::test]
+async fn a_refused_reduction_at_the_window_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(43).await;
+    let (_, session) = app.login("utdeler", PASSWORD).await;
+    let session = session.expect("session");
+    let fields = [
+        ("patient_id", patient.as_str()),
+        ("idempotency_key", "reduce-1"),
+        ("identity_confirmed", "yes"),
+        ("outcome", "reduced"),
+        ("dose", "2026-11-23:1"),
+        ("reduced_mg", "80"),
+        ("reason", "Sedert ved oppmøte"),
+    ];
+    let (status, html, _) = app.submit(&session, "/utlevering", &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("Redusert dose må være mindre enn ordinert dose."),
+        "{html}"
+    );
+    assert!(html.contains("value=\"80\""), "the typed amount is kept: {html}");
+    assert!(
+        html.contains("Sedert ved oppmøte</textarea>"),
+        "the typed reason is kept"
+    );
+    assert!(html.contains("<details open"), "the assessment form stays open");
+}
