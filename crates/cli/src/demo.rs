@@ -1654,7 +1654,7 @@ impl Generator<'_> {
         let days = schedule.day_outcomes(from, self.yesterday, &|d| dosed.contains(&d));
         assess(
             &days,
-            &schedule.signing_dates(),
+            &schedule.reassessment_dates(),
             self.today,
             &MissedDosePolicy::default(),
         )

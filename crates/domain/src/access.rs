@@ -69,6 +69,17 @@ pub fn relations_from(
     let mut responsible_units: Vec<OrganisationId> = episodes.iter().map(|e| e.responsible_unit).collect();
     responsible_units.sort();
     responsible_units.dedup();
+    // A dispensing place's relation lasts while treatment does: once every episode
+    // has ended, the places the patient used to collect at see nothing more.
+    let in_treatment = episodes
+        .iter()
+        .any(|e| e.ended.as_ref().is_none_or(|end| end.on > today));
+    if !in_treatment {
+        return PatientRelations {
+            responsible_units,
+            dispensing_places: Vec::new(),
+        };
+    }
     let mut dispensing_places: Vec<OrganisationId> = arrangements
         .iter()
         .filter(|a| a.content.valid_from > today)

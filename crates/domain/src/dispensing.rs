@@ -96,6 +96,82 @@ impl DispenseRefusal {
     }
 }
 
+/// A dose recorded earlier, as far as what is still due depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PastDose {
+    pub key: DoseKey,
+    /// What was given or handed over (zero when withheld).
+    pub amount: Dose,
+    /// The Oslo day it was recorded.
+    pub recorded_on: jiff::civil::Date,
+    pub injection: bool,
+}
+
+/// What is still due of `due` (the schedule's doses at a place on `today`), given what
+/// was recorded before. Two protections beyond "each scheduled dose once":
+/// - A day's remaining parts are not due when, with what was already given that day,
+///   they would exceed the day's ordered total. This happens when a new version with
+///   other parts takes effect on a day part of whose dose was given under the old one
+///   (90 mg given, then 60 + 30 from today: the 30 is not given).
+/// - A depot injection is not due within `interval − window` days of the last one
+///   given, so a late injection followed by an early one cannot come too close.
+///
+/// Recorded doses stay in the result, so lists can show them as done.
+pub fn still_due(due: Vec<DueDose>, past: &[PastDose], today: jiff::civil::Date) -> Vec<DueDose> {
+    let recorded: HashSet<DoseKey> = past.iter().map(|p| p.key).collect();
+    let last_injection = past
+        .iter()
+        .filter(|p| p.injection && !p.amount.is_zero())
+        .map(|p| p.recorded_on)
+        .max();
+    let mut keep = Vec::with_capacity(due.len());
+    for dose in &due {
+        let key = dose.scheduled.key;
+        if recorded.contains(&key) {
+            keep.push(dose.clone());
+            continue;
+        }
+        if dose.mode == IntakeMode::Injection {
+            let substance = dose.scheduled.substance;
+            let too_soon = match (
+                substance.interval(),
+                substance.injection_window_days(),
+                last_injection,
+            ) {
+                (crate::substance::DosingInterval::EveryDays(n), Some(window), Some(last)) => {
+                    crate::time::days_between(last, today) < i64::from(n) - window
+                }
+                _ => false,
+            };
+            if too_soon {
+                continue;
+            }
+        }
+        let given_that_day: Dose = past
+            .iter()
+            .filter(|p| p.key.date == key.date)
+            .map(|p| p.amount)
+            .sum();
+        if !given_that_day.is_zero() {
+            let ordered_total: Dose = due
+                .iter()
+                .filter(|d| d.scheduled.key.date == key.date)
+                .map(|d| d.scheduled.dose)
+                .sum();
+            let pending: Dose = due
+                .iter()
+                .filter(|d| d.scheduled.key.date == key.date && !recorded.contains(&d.scheduled.key))
+                .map(|d| d.scheduled.dose)
+                .sum();
+            if given_that_day + pending > ordered_total {
+                continue;
+            }
+        }
+        keep.push(dose.clone());
+    }
+    keep
+}
+
 /// Decides what one recording writes. `due` is what the schedule says is due at this
 /// place today; `requested` narrows it to some of those doses (all when empty);
 /// `already` holds the keys recorded before. The result covers each key once.
@@ -119,6 +195,13 @@ pub fn plan_recording(
     let mut chosen: Vec<&DueDose> = Vec::new();
     if requested.is_empty() {
         chosen.extend(due.iter().filter(|d| !already.contains(&d.scheduled.key)));
+        // Withholding without a selection is about the dose to be taken now: the
+        // take-home doses stay due, so a patient who comes back fit can collect them.
+        if matches!(outcome, Outcome::Withheld { .. })
+            && chosen.iter().any(|d| d.mode != IntakeMode::TakeHome)
+        {
+            chosen.retain(|d| d.mode != IntakeMode::TakeHome);
+        }
         if chosen.is_empty() {
             return Err(match due.first() {
                 Some(first) => DispenseRefusal::AlreadyDispensed(first.scheduled.key),
@@ -297,6 +380,65 @@ mod tests {
         assert_eq!(
             plan_recording(&due, &[monday], &HashSet::new(), &Outcome::Given, true, false),
             Err(DispenseRefusal::NotDue(monday))
+        );
+    }
+
+    #[test]
+    fn a_new_split_from_today_does_not_add_to_a_dose_already_given_today() {
+        let w = world("AAAAAAA", &["60", "30"]);
+        let monday = date(2026, 11, 23);
+        let due = w.schedule().due_at(w.place, monday);
+        let given = |part: u8, mg: u64| PastDose {
+            key: DoseKey { date: monday, part },
+            amount: Dose::from_mg(mg),
+            recorded_on: monday,
+            injection: false,
+        };
+        // 90 mg given as one dose under the old order: part 2 of the new split is not due.
+        let left = still_due(due.clone(), &[given(1, 90)], monday);
+        assert_eq!(
+            left.iter().map(|d| d.scheduled.key.part).collect::<Vec<_>>(),
+            vec![1]
+        );
+        // Part 1 of the same split given: part 2 is still due.
+        let left = still_due(due.clone(), &[given(1, 60)], monday);
+        assert_eq!(left.len(), 2);
+        // A reduced part 1 leaves part 2 due.
+        let left = still_due(due, &[given(1, 40)], monday);
+        assert_eq!(left.len(), 2);
+    }
+
+    #[test]
+    fn a_depot_injection_is_not_due_too_soon_after_the_last_one() {
+        let mut w = world("AAAAAAA", &["60"]);
+        let content = crate::dose_order::DoseOrderContent::parse(&crate::dose_order::tests::input(
+            "depot_buprenorphine_weekly",
+            &["16"],
+            "2026-11-02",
+        ))
+        .expect("valid");
+        w.orders = crate::dose_order::tests::signed_history(&[content]);
+        // The injection of the 9th given late on the 11th; the 16th's may come early
+        // from the 14th by its window, but not sooner than five days after the last.
+        let past = [PastDose {
+            key: DoseKey {
+                date: date(2026, 11, 9),
+                part: 1,
+            },
+            amount: Dose::from_mg(16),
+            recorded_on: date(2026, 11, 11),
+            injection: true,
+        }];
+        let due_on = |d| still_due(w.schedule().due_at(w.place, d), &past, d);
+        assert!(
+            due_on(date(2026, 11, 14))
+                .iter()
+                .all(|d| d.scheduled.key.date != date(2026, 11, 16))
+        );
+        assert!(
+            due_on(date(2026, 11, 16))
+                .iter()
+                .any(|d| d.scheduled.key.date == date(2026, 11, 16))
         );
     }
 

@@ -127,9 +127,11 @@ impl<'a> PatientSchedule<'a> {
             return Some(self.attendance_of_attend_day(date, arrangement));
         }
         let handover = arrangement.content.week.handover_day(date);
-        if handover < arrangement.content.valid_from {
-            // The arrangement started on a take-home day: nothing was handed over for
-            // it under the new plan, so the first day is taken at the place.
+        let first_dose_day = self.orders.iter().map(|o| o.content().effective_from).min();
+        if handover < arrangement.content.valid_from || first_dose_day.is_some_and(|first| handover < first) {
+            // The arrangement or the treatment started on a take-home day: nothing was
+            // handed over for it, and a first dose is never a take-home dose, so the
+            // day is taken at the place.
             return Some(self.attendance_of_attend_day(date, arrangement));
         }
         if let Some(cover) = self.cover_on(date) {
@@ -252,12 +254,14 @@ impl<'a> PatientSchedule<'a> {
             .collect()
     }
 
-    /// The Oslo dates on which a version of the order was signed: the reassessments
-    /// that may clear a block.
-    pub fn signing_dates(&self) -> Vec<Date> {
+    /// The days from which each signed version counts as a reassessment that may
+    /// clear a block: the day it was signed or the day it takes effect, whichever is
+    /// later. An order signed today that starts tomorrow leaves today's old dose
+    /// blocked; the reassessed dose is the one given when the block lifts.
+    pub fn reassessment_dates(&self) -> Vec<Date> {
         self.orders
             .iter()
-            .map(|o| crate::time::oslo_date(o.signature().signed_at))
+            .map(|o| crate::time::oslo_date(o.signature().signed_at).max(o.content().effective_from))
             .collect()
     }
 
@@ -556,6 +560,22 @@ pub(crate) mod tests {
         );
         let due = w.schedule().due_at(w.place, date(2026, 11, 10));
         assert_eq!(due[0].mode, IntakeMode::Injection);
+    }
+
+    #[test]
+    fn the_first_dose_of_a_treatment_is_never_a_take_home_dose() {
+        let mut w = world("ATTTTTT", &["60"]);
+        // The order starts on Wednesday 25 November, a take-home day handed over on
+        // Monday: the first dose is taken at the place on the Wednesday instead.
+        let content =
+            DoseOrderContent::parse(&input("methadone_oral_solution", &["60"], "2026-11-25")).expect("valid");
+        w.orders = signed_history(&[content]);
+        assert!(w.schedule().due_at(w.place, date(2026, 11, 23)).is_empty());
+        let wednesday = w.schedule().due_at(w.place, date(2026, 11, 25));
+        assert_eq!(
+            modes(&wednesday),
+            vec![(date(2026, 11, 25), 1, IntakeMode::Supervised)]
+        );
     }
 
     #[test]

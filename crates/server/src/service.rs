@@ -43,6 +43,9 @@ use crate::repo::PatientRepo;
 
 /// How many days back the missed-dose rule looks.
 const MISSED_LOOKBACK_DAYS: i64 = 60;
+/// How far ahead a single day may be covered (a cover at another place gives that
+/// place access until the day).
+const MAX_COVER_DAYS_AHEAD: i64 = 90;
 /// How many days of dispensing the overview shows.
 const OVERVIEW_DAYS: i64 = 14;
 
@@ -119,7 +122,7 @@ pub fn missed_state(
         .unwrap_or(today);
     with_schedule(data, today, |schedule| {
         let days = schedule.day_outcomes(from, previous_day(today), &|d| dosed_days.contains(&d));
-        assess(&days, &schedule.signing_dates(), today, &policy.missed)
+        assess(&days, &schedule.reassessment_dates(), today, &policy.missed)
     })
     .unwrap_or_default()
 }
@@ -851,6 +854,7 @@ impl<'a> Service<'a> {
             .repo
             .authorize_write(patient, DataCategory::Medication, "holiday cover decided")
             .await?;
+        self.active_episode(patient).await?;
         let mut errors = FieldErrors::default();
         let date = parse_date(date);
         if date.is_none() {
@@ -889,8 +893,19 @@ impl<'a> Service<'a> {
             if let Err(message) = validate_cover(date, kind) {
                 errors.push("take_home_from", message);
             }
-            if date < self.today() {
+            let today = self.today();
+            if date < today {
                 errors.push("cover_date", "Dagen som skal dekkes kan ikke ha vært.");
+            } else if samhand_domain::time::days_between(today, date) > MAX_COVER_DAYS_AHEAD {
+                errors.push("cover_date", "Dekning kan legges inn for høyst 90 dager fram.");
+            }
+            if let CoverKind::TakeHomeFrom(from) = kind
+                && from < today
+            {
+                errors.push(
+                    "take_home_from",
+                    "Utleveringsdagen for ta-med-dosen kan ikke ha vært.",
+                );
             }
         }
         let (Some(date), Some(kind), true) = (date, kind, errors.is_empty()) else {
@@ -1194,7 +1209,8 @@ impl<'a> Service<'a> {
                 .get(&id)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let missed = missed_state(patient_data, recorded, date, &policy);
+            // A future day's list judges missed days as of today, not of that day.
+            let missed = missed_state(patient_data, recorded, date.min(today), &policy);
             let arrangement = effective_arrangement(&patient_data.arrangements, date);
             let group = arrangement
                 .and_then(|a| a.content.group_id)
@@ -1202,6 +1218,10 @@ impl<'a> Service<'a> {
             let window = arrangement
                 .and_then(|a| a.content.window)
                 .or(group.map(|g| g.window));
+            let due = samhand_domain::dispensing::still_due(due, &past_doses(recorded), date);
+            if due.is_empty() {
+                continue;
+            }
             let due = due
                 .into_iter()
                 .map(|d| {
@@ -1267,14 +1287,16 @@ impl<'a> Service<'a> {
             .patient_id
             .parse()
             .map_err(|_| field("patient_id", "Ukjent pasient."))?;
-        if let Some(replay) = self.replay(key, patient_id).await? {
-            return Ok(replay);
-        }
         self.patient(patient_id).await?;
+        // The access decision comes first, also for a retried request: a replay hands
+        // back dispensing data, which only those with the relation may see.
         let grant = self
             .repo
             .authorize_write(patient_id, DataCategory::Dispensing, "dispensing recorded")
             .await?;
+        if let Some(replay) = self.replay(key, patient_id, request).await? {
+            return Ok(replay);
+        }
         let outcome = match request.outcome.trim() {
             "given" | "" => Outcome::Given,
             "withheld" => Outcome::Withheld {
@@ -1307,6 +1329,7 @@ impl<'a> Service<'a> {
             dispensing_store::doses_of(&mut conn, &[patient_id], from, to).await?
         };
         let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
+        let due = samhand_domain::dispensing::still_due(due, &past_doses(&recorded), today);
         let blocked = missed_state(&data, &recorded, today, &policy).is_blocked();
         let planned = plan_recording(
             &due,
@@ -1372,7 +1395,7 @@ impl<'a> Service<'a> {
                 drop(tx);
                 // Another request got there first: the same request retried (same key)
                 // gets the first result; anything else is refused.
-                if let Some(replay) = self.replay(key, patient_id).await? {
+                if let Some(replay) = self.replay(key, patient_id, request).await? {
                     return Ok(replay);
                 }
                 let recorded = {
@@ -1402,12 +1425,26 @@ impl<'a> Service<'a> {
     }
 
     /// The earlier result of a request with this idempotency key, if there was one.
-    async fn replay(&self, key: &str, patient: PatientId) -> AppResult<Option<DispenseResult>> {
+    /// A key reused for another patient, place or outcome is refused rather than
+    /// answered with a result the caller did not ask for.
+    async fn replay(
+        &self,
+        key: &str,
+        patient: PatientId,
+        request: &DispenseRequest,
+    ) -> AppResult<Option<DispenseResult>> {
         let mut conn = self.state.store.read().await?;
         let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
             return Ok(None);
         };
-        if event.patient_id != patient || event.place_id != self.actor.organisation_id {
+        let outcome = match request.outcome.trim() {
+            "" => "given",
+            other => other,
+        };
+        if event.patient_id != patient
+            || event.place_id != self.actor.organisation_id
+            || event.outcome != outcome
+        {
             return Err(AppError::Conflict(
                 "Idempotensnøkkelen er allerede brukt for en annen utlevering.".into(),
             ));
@@ -1570,6 +1607,19 @@ impl<'a> Service<'a> {
         tx.commit().await?;
         Ok(deviation)
     }
+}
+
+/// Recorded doses as the still-due rule needs them.
+fn past_doses(recorded: &[DispensedDose]) -> Vec<samhand_domain::dispensing::PastDose> {
+    recorded
+        .iter()
+        .map(|d| samhand_domain::dispensing::PastDose {
+            key: d.key,
+            amount: d.amount,
+            recorded_on: samhand_domain::time::oslo_date(d.recorded_at),
+            injection: d.mode == IntakeMode::Injection,
+        })
+        .collect()
 }
 
 /// Who recorded the doses on the list (for their names).

@@ -72,26 +72,35 @@ pub async fn by_national_id(conn: &mut AnyConnection, national_id: &NationalId) 
 /// Patients whose name or number matches, among those related to an organisation
 /// (responsible unit of an episode, or place of an arrangement): search never
 /// reaches outside the care relations; the access policy still decides each hit.
+/// Names are compared in Rust, because SQLite's LOWER() folds only ASCII and
+/// Norwegian names have Æ, Ø and Å.
 pub async fn search(
     conn: &mut AnyConnection,
     query: &str,
     org: OrganisationId,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<Patient>> {
-    let pattern = format!("%{}%", query.trim().to_lowercase().replace(['%', '_'], ""));
+    let needle = query.trim().to_lowercase();
     let rows = sqlx::query(&format!(
-        "{PATIENT_SELECT} WHERE (LOWER(p.given_name) LIKE $1 OR LOWER(p.family_name) LIKE $1
-            OR LOWER(p.given_name || ' ' || p.family_name) LIKE $1 OR p.national_id LIKE $1)
-         AND (p.id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $2)
-              OR p.id IN (SELECT patient_id FROM arrangements WHERE place_id = $2))
-         ORDER BY p.family_name, p.given_name LIMIT $3"
+        "{PATIENT_SELECT} WHERE p.id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $1)
+              OR p.id IN (SELECT patient_id FROM arrangements WHERE place_id = $1)
+         ORDER BY p.family_name, p.given_name"
     ))
-    .bind(pattern)
     .bind(org.to_string())
-    .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(patient_from_row).collect()
+    let mut found = Vec::new();
+    for row in &rows {
+        let patient = patient_from_row(row)?;
+        let name = format!("{} {}", patient.given_name, patient.family_name).to_lowercase();
+        if name.contains(&needle) || patient.national_id.as_str().contains(&needle) {
+            found.push(patient);
+            if found.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(found)
 }
 
 pub async fn insert_photo(

@@ -447,14 +447,20 @@ async fn a_withheld_friday_hand_over_leaves_the_weekend_without_dose() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Only the dose to be taken now is withheld; the weekend's take-home doses stay
+    // due on Friday, for the patient to collect if they come back fit.
     assert_eq!(
         dates_and_modes(&body["doses"]),
-        pairs(&[
-            ("2026-11-27", "supervised"),
-            ("2026-11-28", "take_home"),
-            ("2026-11-29", "take_home"),
-        ])
+        pairs(&[("2026-11-27", "supervised")])
     );
+    let row = app.row_on_list(&app.world.utdeler, &patient).await.expect("row");
+    let pending: Vec<&Value> = row["due"]
+        .as_array()
+        .expect("due")
+        .iter()
+        .filter(|d| d["recorded"].is_null())
+        .collect();
+    assert_eq!(pending.len(), 2, "{row}");
     assert!(
         body["doses"]
             .as_array()

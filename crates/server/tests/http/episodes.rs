@@ -141,7 +141,8 @@ async fn an_involuntary_discharge_keeps_its_note_and_the_patient_leaves_the_list
         let (status, body) = app
             .dispense(&app.world.utdeler, &patient, &format!("after-{day}"), json!({}))
             .await;
-        assert_eq!(status, StatusCode::CONFLICT, "{day}: {body}");
+        // Once treatment has ended, the dispensing place no longer has the relation.
+        assert_eq!(status, StatusCode::FORBIDDEN, "{day}: {body}");
     }
 
     // After the end, nothing more can be ended, ordered or arranged.
