@@ -17,6 +17,9 @@ use crate::error::{ApiError, AppError, PageError};
 
 pub const SESSION_COOKIE: &str = "samhand_session";
 pub const LOGIN_CSRF_COOKIE: &str = "samhand_login_csrf";
+/// Failed logins in a row that lock an account for [`LOCKOUT_MINUTES`].
+const MAX_FAILED_LOGINS: i64 = 5;
+const LOCKOUT_MINUTES: i64 = 15;
 /// A session ends after this long even when in use.
 const SESSION_MAX_HOURS: i64 = 12;
 
@@ -100,19 +103,30 @@ pub async fn login(
         verify_password(password, dummy_hash());
         return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
     };
+    let now = state.clock.now();
+    let locked_until = record
+        .last_failed_login_at
+        .filter(|_| record.failed_logins >= MAX_FAILED_LOGINS)
+        .map(|last| last + SignedDuration::from_mins(LOCKOUT_MINUTES));
+    if locked_until.is_some_and(|until| now < until) {
+        // Not even the right password opens a locked account, so guessing gains nothing.
+        verify_password(password, dummy_hash());
+        return Err(AppError::Forbidden(format!(
+            "For mange mislykkede innlogginger. Kontoen er sperret i {LOCKOUT_MINUTES} minutter."
+        )));
+    }
     let ok = record
         .password_hash
         .as_deref()
         .is_some_and(|h| verify_password(password, h));
     drop(conn);
     let mut tx = state.store.write().await?;
-    users::record_login_attempt(&mut tx, record.user.id, ok).await?;
+    users::record_login_attempt(&mut tx, record.user.id, ok, now).await?;
     if !ok {
         tx.commit().await?;
         return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
     }
     let token = random_token();
-    let now = state.clock.now();
     let expires = now + SignedDuration::from_hours(SESSION_MAX_HOURS);
     users::insert_session(
         &mut tx,

@@ -12,12 +12,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "login_backoff",
+        sqlite: include_str!("../migrations/sqlite/0002_login_backoff.sql"),
+        postgres: include_str!("../migrations/postgres/0002_login_backoff.sql"),
+    },
+];
 
 /// Applies every migration not yet applied, each in its own transaction.
 pub async fn run(store: &Store) -> Result<(), StoreError> {

@@ -16,10 +16,11 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
     pub active: bool,
     pub failed_logins: i64,
+    pub last_failed_login_at: Option<Timestamp>,
 }
 
 const SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.organisation_id, o.kind AS org_kind,
-    u.password_hash, u.active, u.failed_logins FROM users u JOIN organisations o ON o.id = u.organisation_id";
+    u.password_hash, u.active, u.failed_logins, u.last_failed_login_at FROM users u JOIN organisations o ON o.id = u.organisation_id";
 
 fn from_row(row: &AnyRow) -> Result<UserRecord> {
     let role = text(row, "role")?;
@@ -37,6 +38,7 @@ fn from_row(row: &AnyRow) -> Result<UserRecord> {
         password_hash: sqlx::Row::try_get(row, "password_hash")?,
         active: int(row, "active")? != 0,
         failed_logins: int(row, "failed_logins")?,
+        last_failed_login_at: crate::codec::instant_opt(row, "last_failed_login_at")?,
     })
 }
 
@@ -94,13 +96,26 @@ pub async fn by_organisation(conn: &mut AnyConnection, org: OrganisationId) -> R
     rows.iter().map(|r| from_row(r).map(|u| u.user)).collect()
 }
 
-pub async fn record_login_attempt(conn: &mut AnyConnection, id: UserId, succeeded: bool) -> Result<()> {
-    let sql = if succeeded {
-        "UPDATE users SET failed_logins = 0 WHERE id = $1"
+pub async fn record_login_attempt(
+    conn: &mut AnyConnection,
+    id: UserId,
+    succeeded: bool,
+    at: Timestamp,
+) -> Result<()> {
+    if succeeded {
+        sqlx::query("UPDATE users SET failed_logins = 0, last_failed_login_at = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(conn)
+            .await?;
     } else {
-        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1"
-    };
-    sqlx::query(sql).bind(id.to_string()).execute(conn).await?;
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1, last_failed_login_at = $1 WHERE id = $2",
+        )
+        .bind(micros(at))
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -50,7 +50,10 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
     store.close().await;
     let store = Store::connect(&url, 2).await.expect("second");
     let applied = samhand_store::migrate::applied(&store).await.expect("applied");
-    assert_eq!(applied, vec![(1, "foundation".to_string())]);
+    assert_eq!(
+        applied,
+        vec![(1, "foundation".to_string()), (2, "login_backoff".to_string())]
+    );
 }
 
 fn actor() -> StaffUser {

@@ -243,3 +243,24 @@ async fn a_refused_reduction_at_the_window_keeps_what_was_typed() {
     );
     assert!(html.contains("<details open"), "the assessment form stays open");
 }
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        let (status, session) = app.login("utdeler", "feil-passord").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(session.is_none());
+    }
+    let (status, session) = app.login("utdeler", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "locked: even the right password is refused"
+    );
+    assert!(session.is_none());
+    app.clock.advance(jiff::SignedDuration::from_mins(16));
+    let (status, session) = app.login("utdeler", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(session.is_some());
+}
