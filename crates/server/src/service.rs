@@ -990,17 +990,24 @@ impl<'a> Service<'a> {
         Ok(reviews)
     }
 
-    /// Today's alerts for the patients of the actor's LAR unit: blocked orders,
+    /// Today's alerts for the patients of the actor's LAR unit (or, for a
+    /// coordinator, of their dispensing place): blocked orders,
     /// missed days (DOMAIN.md: one missed day alerts the prescriber the same day), and
     /// doses withheld or reduced today.
     pub async fn alerts(&self) -> AppResult<Vec<Alert>> {
         let today = self.today();
-        if !self.actor.organisation_kind.is_lar_unit() {
-            return Ok(Vec::new());
-        }
-        let ids = {
+        // The LAR unit sees its patients; a coordinator or leader at a dispensing
+        // place sees the patients who collect there (DOMAIN.md: the prescriber and
+        // the coordinator are alerted the same day).
+        let kind = self.actor.organisation_kind;
+        let ids = if kind.is_lar_unit() {
             let mut conn = self.state.store.read().await?;
             patients::ids_of_unit(&mut conn, self.actor.organisation_id).await?
+        } else if kind.can_dispense() && matches!(self.actor.role, Role::Coordinator | Role::Leader) {
+            let mut conn = self.state.store.read().await?;
+            order_store::patients_at_place(&mut conn, self.actor.organisation_id, today).await?
+        } else {
+            return Ok(Vec::new());
         };
         let data = self.load_data(&ids).await?;
         let running: Vec<PatientId> = ids

@@ -385,6 +385,32 @@ async fn the_prescriber_sees_missed_days_blocks_and_withheld_doses_the_same_day(
     assert!(kinds.contains(&(missing.clone(), "missed".into())), "{alerts}");
     assert!(kinds.contains(&(withheld.clone(), "withheld".into())), "{alerts}");
     assert!(!kinds.iter().any(|(id, _)| *id == fine), "{alerts}");
+    // The coordinator at the place is alerted too; dispensing staff get no alert list.
+    let (_, for_coordinator) = read(
+        app.get(&app.world.koordinator, "/api/v1/alerts")
+            .send()
+            .await
+            .expect("alerts"),
+    )
+    .await;
+    let ids: Vec<&str> = for_coordinator
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| a["patient_id"].as_str().expect("id"))
+        .collect();
+    assert!(
+        ids.contains(&missing.as_str()) && ids.contains(&withheld.as_str()),
+        "{for_coordinator}"
+    );
+    let (_, for_staff) = read(
+        app.get(&app.world.utdeler, "/api/v1/alerts")
+            .send()
+            .await
+            .expect("alerts"),
+    )
+    .await;
+    assert!(for_staff.as_array().expect("alerts").is_empty());
     // Another unit's doctor sees none of them.
     let (_, none) = read(
         app.get(&app.world.fremmed_lege, "/api/v1/alerts")
