@@ -126,15 +126,26 @@ impl<'a> PatientRepo<'a> {
         detail: &str,
     ) -> AppResult<()> {
         let relations = self.relations(patient).await?;
+        let decisions: Vec<(DataCategory, Decision)> = categories
+            .iter()
+            .map(|category| {
+                (
+                    *category,
+                    access::decide(self.actor, &relations, *category, Action::Read),
+                )
+            })
+            .collect();
+        let now = self.state.clock.now();
+        let entries: Vec<AuditEntry<'_>> = decisions
+            .iter()
+            .map(|(category, decision)| {
+                self.entry(now, Some(patient), *category, Action::Read, *decision, detail)
+            })
+            .collect();
         let mut tx = self.state.store.write().await?;
-        let mut denied = false;
-        for category in categories {
-            let decision = access::decide(self.actor, &relations, *category, Action::Read);
-            self.audit(&mut tx, Some(patient), *category, Action::Read, decision, detail)
-                .await?;
-            denied |= !decision.is_allowed();
-        }
+        audit::append_all(&self.state.store, &mut tx, &entries).await?;
         tx.commit().await?;
+        let denied = decisions.iter().any(|(_, d)| !d.is_allowed());
         if denied {
             Err(AppError::Forbidden(DENIED_NB.into()))
         } else {
@@ -150,18 +161,55 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<Vec<PatientId>> {
+        let decisions: Vec<(PatientId, Decision)> = patients
+            .iter()
+            .map(|(patient, relations)| {
+                (
+                    *patient,
+                    access::decide(self.actor, relations, category, Action::Read),
+                )
+            })
+            .collect();
+        let now = self.state.clock.now();
+        let entries: Vec<AuditEntry<'_>> = decisions
+            .iter()
+            .map(|(patient, decision)| {
+                self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
+            })
+            .collect();
         let mut tx = self.state.store.write().await?;
-        let mut allowed_ids = Vec::new();
-        for (patient, relations) in patients {
-            let decision = access::decide(self.actor, relations, category, Action::Read);
-            self.audit(&mut tx, Some(*patient), category, Action::Read, decision, detail)
-                .await?;
-            if decision.is_allowed() {
-                allowed_ids.push(*patient);
-            }
-        }
+        audit::append_all(&self.state.store, &mut tx, &entries).await?;
         tx.commit().await?;
-        Ok(allowed_ids)
+        Ok(decisions
+            .into_iter()
+            .filter(|(_, d)| d.is_allowed())
+            .map(|(p, _)| p)
+            .collect())
+    }
+
+    /// The audit entry of one decision.
+    fn entry<'e>(
+        &'e self,
+        at: jiff::Timestamp,
+        patient: Option<PatientId>,
+        category: DataCategory,
+        action: Action,
+        decision: Decision,
+        detail: &'e str,
+    ) -> AuditEntry<'e> {
+        AuditEntry {
+            at,
+            actor: self.actor,
+            patient,
+            category,
+            action,
+            allowed: decision.is_allowed(),
+            relation: match decision {
+                Decision::Allow(by) => by.code(),
+                Decision::Deny => "denied",
+            },
+            detail,
+        }
     }
 
     pub async fn audit(
@@ -173,25 +221,15 @@ impl<'a> PatientRepo<'a> {
         decision: Decision,
         detail: &str,
     ) -> AppResult<()> {
-        let relation = match decision {
-            Decision::Allow(by) => by.code(),
-            Decision::Deny => "denied",
-        };
-        audit::append(
-            &self.state.store,
-            tx,
-            &AuditEntry {
-                at: self.state.clock.now(),
-                actor: self.actor,
-                patient,
-                category,
-                action,
-                allowed: decision.is_allowed(),
-                relation,
-                detail,
-            },
-        )
-        .await?;
+        let entry = self.entry(
+            self.state.clock.now(),
+            patient,
+            category,
+            action,
+            decision,
+            detail,
+        );
+        audit::append(&self.state.store, tx, &entry).await?;
         Ok(())
     }
 }

@@ -73,54 +73,95 @@ fn hash(line: &str) -> String {
 
 /// Appends an entry within the caller's transaction, extending the chain.
 pub async fn append(store: &Store, conn: &mut AnyConnection, entry: &AuditEntry<'_>) -> Result<()> {
+    append_all(store, conn, std::slice::from_ref(entry)).await
+}
+
+/// Rows per multi-row INSERT of audit entries (13 binds each, under both databases'
+/// limits).
+const ROWS_PER_INSERT: usize = 200;
+
+/// Appends entries in order within the caller's transaction: the chain's head is
+/// read (and on PostgreSQL locked) once, each entry hashed onto the one before, the
+/// rows written in multi-row inserts, and the head moved once.
+pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[AuditEntry<'_>]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let head = sqlx::query(store.lock_audit_head_sql())
         .fetch_one(&mut *conn)
         .await?;
-    let prev_seq = int(&head, "seq")?;
-    let prev_hash = text(&head, "hash")?;
-    let seq = prev_seq + 1;
-    let at = micros(entry.at);
-    let actor_id = entry.actor.id.to_string();
-    let org = entry.actor.organisation_id.to_string();
-    let patient = entry.patient.map(|p| p.to_string()).unwrap_or_default();
-    let allowed = i64::from(entry.allowed);
-    let line = canonical(
-        seq,
-        at,
-        &actor_id,
-        entry.actor.role.code(),
-        &org,
-        &patient,
-        entry.category.code(),
-        entry.action.code(),
-        allowed,
-        entry.relation,
-        entry.detail,
-        &prev_hash,
-    );
-    let this_hash = hash(&line);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(actor_id)
-    .bind(entry.actor.role.code())
-    .bind(org)
-    .bind(entry.patient.map(|p| p.to_string()))
-    .bind(entry.category.code())
-    .bind(entry.action.code())
-    .bind(allowed)
-    .bind(entry.relation)
-    .bind(entry.detail)
-    .bind(&prev_hash)
-    .bind(&this_hash)
-    .execute(&mut *conn)
-    .await?;
+    let mut seq = int(&head, "seq")?;
+    let mut prev_hash = text(&head, "hash")?;
+    // (seq, at, actor, role, org, patient, category, action, allowed, relation, detail, prev, hash)
+    let mut rows = Vec::with_capacity(entries.len());
+    for entry in entries {
+        seq += 1;
+        let at = micros(entry.at);
+        let actor_id = entry.actor.id.to_string();
+        let org = entry.actor.organisation_id.to_string();
+        let patient = entry.patient.map(|p| p.to_string());
+        let allowed = i64::from(entry.allowed);
+        let line = canonical(
+            seq,
+            at,
+            &actor_id,
+            entry.actor.role.code(),
+            &org,
+            patient.as_deref().unwrap_or_default(),
+            entry.category.code(),
+            entry.action.code(),
+            allowed,
+            entry.relation,
+            entry.detail,
+            &prev_hash,
+        );
+        let this_hash = hash(&line);
+        rows.push((
+            seq,
+            at,
+            actor_id,
+            org,
+            patient,
+            allowed,
+            entry,
+            prev_hash,
+            this_hash.clone(),
+        ));
+        prev_hash = this_hash;
+    }
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let placeholders: Vec<String> = (1..=13).map(|c| format!("${}", r * 13 + c)).collect();
+                format!("({})", placeholders.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (seq, at, actor_id, org, patient, allowed, entry, prev, this) in chunk {
+            query = query
+                .bind(*seq)
+                .bind(*at)
+                .bind(actor_id.clone())
+                .bind(entry.actor.role.code())
+                .bind(org.clone())
+                .bind(patient.clone())
+                .bind(entry.category.code())
+                .bind(entry.action.code())
+                .bind(*allowed)
+                .bind(entry.relation)
+                .bind(entry.detail)
+                .bind(prev.clone())
+                .bind(this.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
-        .bind(&this_hash)
+        .bind(&prev_hash)
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -151,3 +151,39 @@ async fn swapped_audit_entries_are_named() {
         Verification::Broken { seq: 2, .. }
     ));
 }
+
+#[tokio::test]
+async fn entries_appended_together_chain_like_entries_appended_one_by_one() {
+    let (store, _dir) = fresh().await;
+    write_entries(&store, 3).await;
+    let actor = actor();
+    let details: Vec<String> = (0..450).map(|i| format!("list entry {i}")).collect();
+    let entries: Vec<AuditEntry<'_>> = details
+        .iter()
+        .map(|detail| AuditEntry {
+            at: Timestamp::from_second(1_800_000_100).expect("ts"),
+            actor: &actor,
+            patient: Some(PatientId::new()),
+            category: DataCategory::Dispensing,
+            action: Action::Read,
+            allowed: true,
+            relation: "dispensing_place",
+            detail,
+        })
+        .collect();
+    let mut tx = store.write().await.expect("tx");
+    audit::append_all(&store, &mut tx, &entries)
+        .await
+        .expect("append");
+    tx.commit().await.expect("commit");
+    write_entries(&store, 2).await;
+    assert_eq!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Intact { entries: 455 }
+    );
+    execute(&store, "UPDATE audit_log SET allowed = 0 WHERE seq = 300").await;
+    assert!(matches!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Broken { seq: 300, .. }
+    ));
+}
