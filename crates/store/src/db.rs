@@ -193,3 +193,32 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+/// Patients per query when rows of many patients are fetched at once.
+const IDS_PER_QUERY: usize = 500;
+
+/// Rows for many patients: runs `sql`, whose `{ids}` stands for the IN list, once
+/// per chunk of ids, binding `leading` (for `$1…$n` before the list) and then the ids.
+pub(crate) async fn rows_for_patients(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    leading: &[String],
+    patients: &[samhand_domain::ids::PatientId],
+) -> Result<Vec<sqlx::any::AnyRow>> {
+    let mut rows = Vec::new();
+    for chunk in patients.chunks(IDS_PER_QUERY) {
+        let list: Vec<String> = (leading.len() + 1..=leading.len() + chunk.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        let sql = sql.replace("{ids}", &list.join(", "));
+        let mut query = sqlx::query(&sql);
+        for value in leading {
+            query = query.bind(value.clone());
+        }
+        for patient in chunk {
+            query = query.bind(patient.to_string());
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}

@@ -12,8 +12,8 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, date_text, dose, dose_ug, instant, int, micros, parsed, text};
+use crate::db::rows_for_patients;
 use crate::db::{Result, classify};
-use crate::patients::in_list;
 
 /// One recording at the window, as stored.
 #[derive(Debug, Clone)]
@@ -193,19 +193,9 @@ pub async fn doses_of(
     from: Date,
     to: Date,
 ) -> Result<Vec<DispensedDose>> {
-    let mut all = Vec::new();
-    for chunk in patients.chunks(500) {
-        let sql = format!(
-            "{DOSE_SELECT} WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND d.patient_id IN ({}) ORDER BY d.dose_date, d.part",
-            in_list(chunk.len(), 3)
-        );
-        let mut query = sqlx::query(&sql).bind(date_text(from)).bind(date_text(to));
-        for p in chunk {
-            query = query.bind(p.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            all.push(dose_from_row(&row)?);
-        }
-    }
-    Ok(all)
+    let sql = format!(
+        "{DOSE_SELECT} WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND d.patient_id IN ({{ids}}) ORDER BY d.dose_date, d.part"
+    );
+    let rows = rows_for_patients(conn, &sql, &[date_text(from), date_text(to)], patients).await?;
+    rows.iter().map(dose_from_row).collect()
 }

@@ -16,8 +16,8 @@ use crate::codec::{
     corrupt, date_text, doses_text, instant, instant_opt, int, micros, parse_doses, parsed, parsed_opt, text,
     time_text,
 };
+use crate::db::rows_for_patients;
 use crate::db::{Result, classify};
-use crate::patients::in_list;
 
 const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, o.episode_id, o.substance, o.form, o.parts, o.effective_from,
     o.titration, o.reason, o.created_by, o.created_at, s.version, s.signed_by, s.signed_at, s.warnings_confirmed
@@ -147,21 +147,13 @@ pub async fn signed_orders_of(
     conn: &mut AnyConnection,
     patients: &[PatientId],
 ) -> Result<Vec<SignedDoseOrder>> {
-    let mut all = Vec::new();
-    for chunk in patients.chunks(500) {
-        let sql = format!(
-            "{ORDER_SELECT} WHERE s.version IS NOT NULL AND o.patient_id IN ({})",
-            in_list(chunk.len(), 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for p in chunk {
-            query = query.bind(p.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            all.extend(SignedDoseOrder::from_stored(order_from_row(&row)?));
-        }
+    let sql = format!("{ORDER_SELECT} WHERE s.version IS NOT NULL AND o.patient_id IN ({{ids}})");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    let mut signed = Vec::new();
+    for row in &rows {
+        signed.extend(SignedDoseOrder::from_stored(order_from_row(row)?));
     }
-    Ok(all)
+    Ok(signed)
 }
 
 const ARRANGEMENT_SELECT: &str =
@@ -226,21 +218,9 @@ pub async fn arrangements(conn: &mut AnyConnection, patient: PatientId) -> Resul
 }
 
 pub async fn arrangements_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Arrangement>> {
-    let mut all = Vec::new();
-    for chunk in patients.chunks(500) {
-        let sql = format!(
-            "{ARRANGEMENT_SELECT} WHERE patient_id IN ({})",
-            in_list(chunk.len(), 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for p in chunk {
-            query = query.bind(p.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            all.push(arrangement_from_row(&row)?);
-        }
-    }
-    Ok(all)
+    let sql = format!("{ARRANGEMENT_SELECT} WHERE patient_id IN ({{ids}})");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(arrangement_from_row).collect()
 }
 
 /// Every arrangement version (all patients), for the overdue-review list.
@@ -314,22 +294,9 @@ pub async fn insert_cover(conn: &mut AnyConnection, cover: &Cover) -> Result<()>
 }
 
 pub async fn covers_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Cover>> {
-    let mut all = Vec::new();
-    for chunk in patients.chunks(500) {
-        let sql = format!(
-            "SELECT id, patient_id, cover_date, kind, take_home_from, place_id, decided_by, decided_at FROM covers
-             WHERE patient_id IN ({})",
-            in_list(chunk.len(), 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for p in chunk {
-            query = query.bind(p.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            all.push(cover_from_row(&row)?);
-        }
-    }
-    Ok(all)
+    let sql = "SELECT id, patient_id, cover_date, kind, take_home_from, place_id, decided_by, decided_at FROM covers WHERE patient_id IN ({ids})";
+    let rows = rows_for_patients(conn, sql, &[], patients).await?;
+    rows.iter().map(cover_from_row).collect()
 }
 
 /// The next version number for a patient's arrangement.

@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::Conn;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
-use crate::db::{Result, classify};
+use crate::db::{Result, classify, rows_for_patients};
 
 const PATIENT_SELECT: &str = "SELECT p.id, p.national_id, p.given_name, p.family_name, p.phone, p.address,
     (SELECT COUNT(*) FROM patient_photos ph WHERE ph.patient_id = p.id) AS photos FROM patients p";
@@ -234,43 +234,15 @@ pub async fn episode(conn: &mut AnyConnection, id: EpisodeId) -> Result<Option<E
 
 /// Episodes of many patients at once (for today's list).
 pub async fn episodes_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Episode>> {
-    let mut all = Vec::new();
-    for chunk in patients.chunks(500) {
-        let list = in_list(chunk.len(), 1);
-        let sql = format!("{EPISODE_SELECT} WHERE e.patient_id IN ({list})");
-        let mut query = sqlx::query(&sql);
-        for p in chunk {
-            query = query.bind(p.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            all.push(episode_from_row(&row)?);
-        }
-    }
-    Ok(all)
+    let sql = format!("{EPISODE_SELECT} WHERE e.patient_id IN ({{ids}})");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(episode_from_row).collect()
 }
 
 pub async fn patients_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Patient>> {
-    let mut all = Vec::new();
-    for chunk in patients.chunks(500) {
-        let list = in_list(chunk.len(), 1);
-        let sql = format!("{PATIENT_SELECT} WHERE p.id IN ({list})");
-        let mut query = sqlx::query(&sql);
-        for p in chunk {
-            query = query.bind(p.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            all.push(patient_from_row(&row)?);
-        }
-    }
-    Ok(all)
-}
-
-/// `$n, $n+1, …` for an IN list of `len` values starting at placeholder `first`.
-pub fn in_list(len: usize, first: usize) -> String {
-    (first..first + len)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let sql = format!("{PATIENT_SELECT} WHERE p.id IN ({{ids}})");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(patient_from_row).collect()
 }
 
 /// Patients with an episode at a LAR unit (current or earlier).
