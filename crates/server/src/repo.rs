@@ -72,7 +72,20 @@ impl<'a> PatientRepo<'a> {
         detail: &str,
     ) -> AppResult<WriteGrant> {
         let relations = self.relations(patient).await?;
-        let decision = access::decide(self.actor, &relations, category, Action::Write);
+        self.authorize_write_with(patient, &relations, category, detail)
+            .await
+    }
+
+    /// As [`Self::authorize_write`], for a caller that has already loaded what the
+    /// relations follow from.
+    pub async fn authorize_write_with(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<WriteGrant> {
+        let decision = access::decide(self.actor, relations, category, Action::Write);
         match decision {
             Decision::Allow(by) => Ok(WriteGrant {
                 patient,
@@ -126,12 +139,24 @@ impl<'a> PatientRepo<'a> {
         detail: &str,
     ) -> AppResult<()> {
         let relations = self.relations(patient).await?;
+        self.authorize_read_all_with(patient, &relations, categories, detail)
+            .await
+    }
+
+    /// As [`Self::authorize_read_all`], with the relations already at hand.
+    pub async fn authorize_read_all_with(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        categories: &[DataCategory],
+        detail: &str,
+    ) -> AppResult<()> {
         let decisions: Vec<(DataCategory, Decision)> = categories
             .iter()
             .map(|category| {
                 (
                     *category,
-                    access::decide(self.actor, &relations, *category, Action::Read),
+                    access::decide(self.actor, relations, *category, Action::Read),
                 )
             })
             .collect();

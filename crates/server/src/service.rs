@@ -520,9 +520,17 @@ impl<'a> Service<'a> {
 
     pub async fn overview(&self, patient_id: PatientId) -> AppResult<Overview> {
         let patient = self.patient(patient_id).await?;
+        let today = self.today();
+        // What the relations follow from is also what the overview shows: loaded once.
+        let data = self
+            .load_data(&[patient_id])
+            .await?
+            .remove(&patient_id)
+            .unwrap_or_default();
         self.repo
-            .authorize_read_all(
+            .authorize_read_all_with(
                 patient_id,
+                &data.relations(today),
                 &[
                     DataCategory::Identity,
                     DataCategory::Medication,
@@ -531,12 +539,6 @@ impl<'a> Service<'a> {
                 "patient overview",
             )
             .await?;
-        let today = self.today();
-        let data = self
-            .load_data(&[patient_id])
-            .await?
-            .remove(&patient_id)
-            .unwrap_or_default();
         let policy = self.policy().await?;
         let (orders, recent, lookback) = {
             let mut conn = self.state.store.read().await?;
@@ -1295,11 +1297,23 @@ impl<'a> Service<'a> {
             .parse()
             .map_err(|_| field("patient_id", "Ukjent pasient."))?;
         self.patient(patient_id).await?;
+        let today = self.today();
+        // The schedule's inputs are also what the relations follow from: loaded once.
+        let data = self
+            .load_data(&[patient_id])
+            .await?
+            .remove(&patient_id)
+            .unwrap_or_default();
         // The access decision comes first, also for a retried request: a replay hands
         // back dispensing data, which only those with the relation may see.
         let grant = self
             .repo
-            .authorize_write(patient_id, DataCategory::Dispensing, "dispensing recorded")
+            .authorize_write_with(
+                patient_id,
+                &data.relations(today),
+                DataCategory::Dispensing,
+                "dispensing recorded",
+            )
             .await?;
         if let Some(replay) = self.replay(key, patient_id, request).await? {
             return Ok(replay);
@@ -1319,13 +1333,7 @@ impl<'a> Service<'a> {
             }
             _ => return Err(field("outcome", "Velg utlevert, redusert eller holdt tilbake.")),
         };
-        let today = self.today();
         let policy = self.policy().await?;
-        let data = self
-            .load_data(&[patient_id])
-            .await?
-            .remove(&patient_id)
-            .unwrap_or_default();
         let due = with_schedule(&data, today, |s| s.due_at(place.id, today)).unwrap_or_default();
         let recorded = {
             let mut conn = self.state.store.read().await?;
