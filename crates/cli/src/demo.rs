@@ -1867,6 +1867,7 @@ mod tests {
                         .cloned()
                         .collect(),
                     covers: covers.iter().filter(|c| c.patient_id == *id).cloned().collect(),
+                    privacy: Default::default(),
                 };
                 let recorded = doses.iter().filter(|d| d.patient_id == *id).cloned().collect();
                 (*id, data, recorded)

@@ -2,11 +2,14 @@
 //! (user, role, organisation, relation to the patient, category, action) → allow with
 //! the reason, or deny. Deny by default.
 
-use crate::ids::OrganisationId;
+use jiff::Timestamp;
+
+use crate::ids::{OrganisationId, PatientId, UserId};
 use crate::organisation::{OrganisationKind, Role, StaffUser};
+use crate::privacy::{PatientUser, PrivacyFacts};
 
 /// What part of the record is touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DataCategory {
     Identity,
     Medication,
@@ -16,9 +19,35 @@ pub enum DataCategory {
     HealthInformation,
     NavInformation,
     Notes,
+    /// Who may see what: the patient's consents, care team seats and access log.
+    Privacy,
 }
 
 impl DataCategory {
+    pub const ALL: [DataCategory; 9] = [
+        Self::Identity,
+        Self::Medication,
+        Self::Dispensing,
+        Self::DrugTests,
+        Self::PlanAndGoals,
+        Self::HealthInformation,
+        Self::NavInformation,
+        Self::Notes,
+        Self::Privacy,
+    ];
+
+    /// The categories a patient can consent to share with an organisation. Identity
+    /// comes with any relation; privacy is the patient's own.
+    pub const CONSENTABLE: [DataCategory; 7] = [
+        Self::Medication,
+        Self::Dispensing,
+        Self::DrugTests,
+        Self::PlanAndGoals,
+        Self::HealthInformation,
+        Self::NavInformation,
+        Self::Notes,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Identity => "identity",
@@ -29,7 +58,30 @@ impl DataCategory {
             Self::HealthInformation => "health_information",
             Self::NavInformation => "nav_information",
             Self::Notes => "notes",
+            Self::Privacy => "privacy",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::Identity => "Identitet",
+            Self::Medication => "Legemiddel og dose",
+            Self::Dispensing => "Utlevering",
+            Self::DrugTests => "Rusmiddeltester",
+            Self::PlanAndGoals => "Plan og mål",
+            Self::HealthInformation => "Helseopplysninger",
+            Self::NavInformation => "NAV-opplysninger",
+            Self::Notes => "Notater",
+            Self::Privacy => "Samtykker og innsynslogg",
+        }
+    }
+
+    pub fn is_consentable(self) -> bool {
+        Self::CONSENTABLE.contains(&self)
     }
 }
 
@@ -48,37 +100,142 @@ impl Action {
     }
 }
 
-/// How the patient is related to organisations, as the store finds it.
+/// Who is asking: a staff member, or the patient for themself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Staff(StaffUser),
+    Patient(PatientUser),
+}
+
+impl Actor {
+    pub fn id(&self) -> UserId {
+        match self {
+            Self::Staff(s) => s.id,
+            Self::Patient(p) => p.id,
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        match self {
+            Self::Staff(s) => &s.display_name,
+            Self::Patient(p) => &p.display_name,
+        }
+    }
+
+    /// The role as written to the audit log.
+    pub fn role_code(&self) -> &'static str {
+        match self {
+            Self::Staff(s) => s.role.code(),
+            Self::Patient(_) => "patient",
+        }
+    }
+
+    /// The organisation as written to the audit log; a patient acts for no one.
+    pub fn organisation_code(&self) -> String {
+        match self {
+            Self::Staff(s) => s.organisation_id.to_string(),
+            Self::Patient(_) => String::new(),
+        }
+    }
+
+    pub fn staff(&self) -> Option<&StaffUser> {
+        match self {
+            Self::Staff(s) => Some(s),
+            Self::Patient(_) => None,
+        }
+    }
+}
+
+impl From<&StaffUser> for Actor {
+    fn from(user: &StaffUser) -> Self {
+        Self::Staff(user.clone())
+    }
+}
+
+impl From<&Actor> for Actor {
+    fn from(actor: &Actor) -> Self {
+        actor.clone()
+    }
+}
+
+/// How the patient is related to organisations and people, as the store finds it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PatientRelations {
+    pub patient: Option<PatientId>,
     /// Responsible LAR units of the patient's episodes (current and earlier).
     pub responsible_units: Vec<OrganisationId>,
     /// Dispensing places of the current arrangement, and of covers in the coming days.
     pub dispensing_places: Vec<OrganisationId>,
+    /// Active care team seats: (user, the organisation they sit for).
+    pub care_team: Vec<(UserId, OrganisationId)>,
+    /// Consents in force: (recipient organisation, category).
+    pub consents: Vec<(OrganisationId, DataCategory)>,
+    /// Emergency accesses running now: (user, the organisation they acted for).
+    pub emergency_users: Vec<(UserId, OrganisationId)>,
+    /// Organisations whose staff made an emergency access not yet reviewed: their
+    /// leaders may see who the patient is, to review it.
+    pub emergency_reviewers: Vec<OrganisationId>,
 }
 
-/// The relations as they follow from the patient's episodes, arrangements and
-/// covers: every responsible unit, the place of the arrangement in effect today or
-/// decided for later, and places covering days from today.
+impl PatientRelations {
+    fn consented(&self, organisation: OrganisationId, category: DataCategory) -> bool {
+        self.consents.contains(&(organisation, category))
+    }
+}
+
+/// The relations as they follow from the patient's episodes, arrangements, covers
+/// and privacy records at a moment: every responsible unit, the place of the
+/// arrangement in effect today or decided for later, places covering days from
+/// today, active care team seats, consents in force and running emergency accesses.
 pub fn relations_from(
+    patient: PatientId,
     episodes: &[crate::patient::Episode],
     arrangements: &[crate::arrangement::Arrangement],
     covers: &[crate::schedule::Cover],
-    today: jiff::civil::Date,
+    privacy: &PrivacyFacts,
+    now: Timestamp,
 ) -> PatientRelations {
+    let today = crate::time::oslo_date(now);
     let mut responsible_units: Vec<OrganisationId> = episodes.iter().map(|e| e.responsible_unit).collect();
     responsible_units.sort();
     responsible_units.dedup();
+    let care_team = privacy
+        .care_team
+        .iter()
+        .filter(|m| m.is_active_at(now))
+        .map(|m| (m.user_id, m.organisation_id))
+        .collect();
+    let consents = crate::privacy::consents_in_force(&privacy.consents);
+    let emergency_users = privacy
+        .emergency
+        .iter()
+        .filter(|e| e.is_active_at(now))
+        .map(|e| (e.user_id, e.organisation_id))
+        .collect();
+    let mut emergency_reviewers: Vec<OrganisationId> = privacy
+        .emergency
+        .iter()
+        .filter(|e| e.review.is_none())
+        .map(|e| e.organisation_id)
+        .collect();
+    emergency_reviewers.sort();
+    emergency_reviewers.dedup();
+    let mut relations = PatientRelations {
+        patient: Some(patient),
+        responsible_units,
+        dispensing_places: Vec::new(),
+        care_team,
+        consents,
+        emergency_users,
+        emergency_reviewers,
+    };
     // A dispensing place's relation lasts while treatment does: once every episode
     // has ended, the places the patient used to collect at see nothing more.
     let in_treatment = episodes
         .iter()
         .any(|e| e.ended.as_ref().is_none_or(|end| end.on > today));
     if !in_treatment {
-        return PatientRelations {
-            responsible_units,
-            dispensing_places: Vec::new(),
-        };
+        return relations;
     }
     let mut dispensing_places: Vec<OrganisationId> = arrangements
         .iter()
@@ -97,17 +254,26 @@ pub fn relations_from(
         .collect();
     dispensing_places.sort();
     dispensing_places.dedup();
-    PatientRelations {
-        responsible_units,
-        dispensing_places,
-    }
+    relations.dispensing_places = dispensing_places;
+    relations
 }
 
 /// Why access was allowed: written to the audit log with the access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AllowedBy {
     ResponsibleLarUnit,
     DispensingPlace,
+    /// The dispensing place, for a category the patient consented to share with it.
+    DispensingPlaceConsent,
+    CareTeam,
+    /// A care team member, for a category the patient consented to share with the
+    /// member's organisation.
+    CareTeamConsent,
+    PatientSelf,
+    /// Akuttilgang: no relation, a reason given, time-limited.
+    EmergencyAccess,
+    /// A leader reviewing an emergency access made by their organisation's staff.
+    EmergencyReview,
     /// Registering a new patient: LAR-unit staff may create a record they will be
     /// responsible for.
     Enrolment,
@@ -118,8 +284,44 @@ impl AllowedBy {
         match self {
             Self::ResponsibleLarUnit => "responsible_lar_unit",
             Self::DispensingPlace => "dispensing_place",
+            Self::DispensingPlaceConsent => "dispensing_place+consent",
+            Self::CareTeam => "care_team",
+            Self::CareTeamConsent => "care_team+consent",
+            Self::PatientSelf => "patient_self",
+            Self::EmergencyAccess => "emergency_access",
+            Self::EmergencyReview => "emergency_review",
             Self::Enrolment => "enrolment",
         }
+    }
+
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::ResponsibleLarUnit => "ansvarlig LAR-enhet",
+            Self::DispensingPlace => "utleveringssted",
+            Self::DispensingPlaceConsent => "utleveringssted, med samtykke",
+            Self::CareTeam => "ansvarsgruppe",
+            Self::CareTeamConsent => "ansvarsgruppe, med samtykke",
+            Self::PatientSelf => "pasienten selv",
+            Self::EmergencyAccess => "AKUTTILGANG",
+            Self::EmergencyReview => "kontroll av akuttilgang",
+            Self::Enrolment => "registrering",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            Self::ResponsibleLarUnit,
+            Self::DispensingPlace,
+            Self::DispensingPlaceConsent,
+            Self::CareTeam,
+            Self::CareTeamConsent,
+            Self::PatientSelf,
+            Self::EmergencyAccess,
+            Self::EmergencyReview,
+            Self::Enrolment,
+        ]
+        .into_iter()
+        .find(|a| a.code() == code)
     }
 }
 
@@ -133,6 +335,18 @@ impl Decision {
     pub fn is_allowed(self) -> bool {
         matches!(self, Self::Allow(_))
     }
+
+    fn or_else(self, next: impl FnOnce() -> Decision) -> Decision {
+        if self.is_allowed() { self } else { next() }
+    }
+}
+
+fn allow_if(condition: bool, by: AllowedBy) -> Decision {
+    if condition {
+        Decision::Allow(by)
+    } else {
+        Decision::Deny
+    }
 }
 
 /// Roles that do clinical work with patients at a LAR unit.
@@ -143,8 +357,54 @@ fn is_clinical_at_lar_unit(role: Role) -> bool {
     )
 }
 
-/// The decision for one access.
+/// The categories an emergency access opens: what is needed to treat someone now.
+/// NAV information, notes and the patient's privacy records stay closed.
+const EMERGENCY_CATEGORIES: [DataCategory; 6] = [
+    DataCategory::Identity,
+    DataCategory::Medication,
+    DataCategory::Dispensing,
+    DataCategory::DrugTests,
+    DataCategory::HealthInformation,
+    DataCategory::PlanAndGoals,
+];
+
+/// Whether a staff member is health personnel who may use emergency access: not an
+/// administrator, and not at NAV (which is not a health service).
+pub fn may_use_emergency_access(actor: &StaffUser) -> bool {
+    actor.role != Role::Administrator && actor.organisation_kind != OrganisationKind::NavOffice
+}
+
+/// The decision for one access. Deny unless a relation, a consent on top of a
+/// relation, the patient themself, or a running emergency access allows it.
 pub fn decide(
+    actor: &Actor,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    match actor {
+        Actor::Patient(patient) => decide_for_patient(patient, relations, category, action),
+        Actor::Staff(staff) => decide_for_staff(staff, relations, category, action),
+    }
+}
+
+/// The patient reads all of their own record and writes their goals and consents.
+fn decide_for_patient(
+    patient: &PatientUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    let own = relations.patient == Some(patient.patient_id);
+    let allowed = own
+        && match action {
+            Action::Read => true,
+            Action::Write => matches!(category, DataCategory::PlanAndGoals | DataCategory::Privacy),
+        };
+    allow_if(allowed, AllowedBy::PatientSelf)
+}
+
+fn decide_for_staff(
     actor: &StaffUser,
     relations: &PatientRelations,
     category: DataCategory,
@@ -155,61 +415,168 @@ pub fn decide(
         // Administrators run the system; they do not treat patients.
         return Decision::Deny;
     }
+    let org = actor.organisation_id;
     if actor.organisation_kind == OrganisationKind::HealthTrustLarUnit
-        && relations.responsible_units.contains(&actor.organisation_id)
+        && relations.responsible_units.contains(&org)
         && is_clinical_at_lar_unit(actor.role)
     {
         let allowed = match action {
             Action::Read => true,
-            // Only prescribers write medication; leaders oversee but do not chart.
             Action::Write => match category {
+                // Only prescribers write medication.
                 Medication => actor.role == Role::Prescriber,
+                // Doses are recorded where they are handed out.
+                Dispensing => false,
+                // Leaders oversee but do not chart.
                 _ => actor.role != Role::Leader,
             },
         };
-        return if allowed {
-            Decision::Allow(AllowedBy::ResponsibleLarUnit)
-        } else {
-            Decision::Deny
-        };
+        return allow_if(allowed, AllowedBy::ResponsibleLarUnit);
     }
-    if actor.organisation_kind.can_dispense()
-        && relations.dispensing_places.contains(&actor.organisation_id)
+    let at_dispensing_place = actor.organisation_kind.can_dispense()
+        && relations.dispensing_places.contains(&org)
         && matches!(
             actor.role,
             Role::DispensingStaff | Role::Leader | Role::Coordinator
+        );
+    let in_care_team = relations.care_team.contains(&(actor.id, org));
+    let dispensing_place = || {
+        if !at_dispensing_place {
+            return Decision::Deny;
+        }
+        match (category, action) {
+            (Identity | Medication | Dispensing, Action::Read) => Decision::Allow(AllowedBy::DispensingPlace),
+            (Dispensing, Action::Write) => {
+                allow_if(actor.role == Role::DispensingStaff, AllowedBy::DispensingPlace)
+            }
+            (_, Action::Read) => allow_if(
+                category.is_consentable() && relations.consented(org, category),
+                AllowedBy::DispensingPlaceConsent,
+            ),
+            (_, Action::Write) => Decision::Deny,
+        }
+    };
+    let care_team = || {
+        if !in_care_team {
+            return Decision::Deny;
+        }
+        match (category, action) {
+            (Identity, Action::Read) => Decision::Allow(AllowedBy::CareTeam),
+            (_, Action::Read) => allow_if(
+                category.is_consentable() && relations.consented(org, category),
+                AllowedBy::CareTeamConsent,
+            ),
+            // Members contribute to the plan and write notes where the patient has
+            // shared those with their service.
+            (PlanAndGoals | Notes, Action::Write) => {
+                allow_if(relations.consented(org, category), AllowedBy::CareTeamConsent)
+            }
+            (_, Action::Write) => Decision::Deny,
+        }
+    };
+    let emergency = || {
+        allow_if(
+            action == Action::Read
+                && EMERGENCY_CATEGORIES.contains(&category)
+                && may_use_emergency_access(actor)
+                && relations.emergency_users.contains(&(actor.id, org)),
+            AllowedBy::EmergencyAccess,
         )
-    {
-        let allowed = match (category, action) {
-            (Identity | Medication, Action::Read) => true,
-            (Dispensing, Action::Read) => true,
-            (Dispensing, Action::Write) => actor.role == Role::DispensingStaff,
-            _ => false,
-        };
-        return if allowed {
-            Decision::Allow(AllowedBy::DispensingPlace)
-        } else {
-            Decision::Deny
-        };
-    }
-    Decision::Deny
+    };
+    let review = || {
+        allow_if(
+            action == Action::Read
+                && category == Identity
+                && actor.role == Role::Leader
+                && relations.emergency_reviewers.contains(&org),
+            AllowedBy::EmergencyReview,
+        )
+    };
+    dispensing_place()
+        .or_else(care_team)
+        .or_else(emergency)
+        .or_else(review)
 }
 
 /// Whether the actor may register a new patient and enrol them at their own unit.
 pub fn may_enrol(actor: &StaffUser) -> Decision {
-    if actor.organisation_kind == OrganisationKind::HealthTrustLarUnit
-        && matches!(actor.role, Role::Prescriber | Role::LarConsultant)
-    {
-        Decision::Allow(AllowedBy::Enrolment)
-    } else {
-        Decision::Deny
+    allow_if(
+        actor.organisation_kind == OrganisationKind::HealthTrustLarUnit
+            && matches!(actor.role, Role::Prescriber | Role::LarConsultant),
+        AllowedBy::Enrolment,
+    )
+}
+
+/// One line of "who can see what about me": an organisation (or one member of it),
+/// the relation, and the categories it can read now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharingLine {
+    pub organisation_id: OrganisationId,
+    /// Set when the access is one person's (a care team seat, an emergency access).
+    pub user_id: Option<UserId>,
+    pub relation: AllowedBy,
+    pub categories: Vec<DataCategory>,
+}
+
+/// Who can read what about the patient, derived from [`decide`] itself so that the
+/// summary the patient sees can never differ from what the policy does. `kinds`
+/// gives the kind of each organisation named in the relations.
+pub fn sharing_summary(
+    relations: &PatientRelations,
+    kinds: &std::collections::HashMap<OrganisationId, OrganisationKind>,
+) -> Vec<SharingLine> {
+    let readable = |actor: &StaffUser| -> Vec<(DataCategory, AllowedBy)> {
+        DataCategory::ALL
+            .into_iter()
+            .filter_map(|c| match decide_for_staff(actor, relations, c, Action::Read) {
+                Decision::Allow(by) => Some((c, by)),
+                Decision::Deny => None,
+            })
+            .collect()
+    };
+    let probe = |org: OrganisationId, role: Role, user: UserId| StaffUser {
+        id: user,
+        username: String::new(),
+        display_name: String::new(),
+        role,
+        organisation_id: org,
+        organisation_kind: kinds.get(&org).copied().unwrap_or(OrganisationKind::GpOffice),
+    };
+    let mut lines = Vec::new();
+    let mut push = |org: OrganisationId, user: Option<UserId>, found: Vec<(DataCategory, AllowedBy)>| {
+        if let Some((_, first)) = found.first() {
+            lines.push(SharingLine {
+                organisation_id: org,
+                user_id: user,
+                relation: *first,
+                categories: found.iter().map(|(c, _)| *c).collect(),
+            });
+        }
+    };
+    // A probe user id that no real user has: only organisation-wide relations apply.
+    let nobody = UserId::from_uuid(uuid::Uuid::nil());
+    for org in &relations.responsible_units {
+        push(*org, None, readable(&probe(*org, Role::LarConsultant, nobody)));
     }
+    for org in &relations.dispensing_places {
+        push(*org, None, readable(&probe(*org, Role::DispensingStaff, nobody)));
+    }
+    for (user, org) in &relations.care_team {
+        push(
+            *org,
+            Some(*user),
+            readable(&probe(*org, Role::Coordinator, *user)),
+        );
+    }
+    for (user, org) in &relations.emergency_users {
+        push(*org, Some(*user), readable(&probe(*org, Role::Prescriber, *user)));
+    }
+    lines
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::UserId;
     use proptest::prelude::*;
 
     fn staff(role: Role, kind: OrganisationKind, org: OrganisationId) -> StaffUser {
@@ -223,117 +590,440 @@ mod tests {
         }
     }
 
+    fn allowed(
+        actor: &StaffUser,
+        relations: &PatientRelations,
+        category: DataCategory,
+        action: Action,
+    ) -> bool {
+        decide(&Actor::Staff(actor.clone()), relations, category, action).is_allowed()
+    }
+
     #[test]
     fn access_follows_the_care_relation() {
         let unit = OrganisationId::new();
         let place = OrganisationId::new();
         let other = OrganisationId::new();
         let relations = PatientRelations {
+            patient: Some(PatientId::new()),
             responsible_units: vec![unit],
             dispensing_places: vec![place],
+            ..Default::default()
         };
         use Action::*;
         use DataCategory::*;
         use OrganisationKind::*;
         let cases = [
             (
-                staff(Role::Prescriber, HealthTrustLarUnit, unit),
+                Role::Prescriber,
+                HealthTrustLarUnit,
+                unit,
                 Medication,
                 Write,
                 true,
             ),
             (
-                staff(Role::LarConsultant, HealthTrustLarUnit, unit),
+                Role::LarConsultant,
+                HealthTrustLarUnit,
+                unit,
                 Medication,
                 Write,
                 false,
             ),
+            (Role::LarConsultant, HealthTrustLarUnit, unit, Notes, Read, true),
             (
-                staff(Role::LarConsultant, HealthTrustLarUnit, unit),
-                Notes,
-                Read,
+                Role::LarConsultant,
+                HealthTrustLarUnit,
+                unit,
+                Privacy,
+                Write,
                 true,
             ),
             (
-                staff(Role::Leader, HealthTrustLarUnit, unit),
-                Medication,
-                Read,
-                true,
+                Role::Prescriber,
+                HealthTrustLarUnit,
+                unit,
+                Dispensing,
+                Write,
+                false,
             ),
+            (Role::Leader, HealthTrustLarUnit, unit, Medication, Read, true),
+            (Role::Leader, HealthTrustLarUnit, unit, Privacy, Write, false),
             (
-                staff(Role::Administrator, HealthTrustLarUnit, unit),
+                Role::Administrator,
+                HealthTrustLarUnit,
+                unit,
                 Identity,
                 Read,
                 false,
             ),
             (
-                staff(Role::Prescriber, HealthTrustLarUnit, other),
+                Role::Prescriber,
+                HealthTrustLarUnit,
+                other,
                 Medication,
                 Read,
                 false,
             ),
             (
-                staff(Role::DispensingStaff, MunicipalLarCentre, place),
+                Role::DispensingStaff,
+                MunicipalLarCentre,
+                place,
                 Dispensing,
                 Write,
                 true,
             ),
             (
-                staff(Role::DispensingStaff, MunicipalLarCentre, place),
+                Role::DispensingStaff,
+                MunicipalLarCentre,
+                place,
                 Medication,
                 Read,
                 true,
             ),
             (
-                staff(Role::DispensingStaff, MunicipalLarCentre, place),
+                Role::DispensingStaff,
+                MunicipalLarCentre,
+                place,
                 Medication,
                 Write,
                 false,
             ),
             (
-                staff(Role::DispensingStaff, MunicipalLarCentre, place),
+                Role::DispensingStaff,
+                MunicipalLarCentre,
+                place,
                 HealthInformation,
                 Read,
                 false,
             ),
             (
-                staff(Role::DispensingStaff, MunicipalLarCentre, other),
-                Identity,
+                Role::DispensingStaff,
+                MunicipalLarCentre,
+                place,
+                Privacy,
                 Read,
                 false,
             ),
             (
-                staff(Role::DispensingStaff, NavOffice, place),
+                Role::DispensingStaff,
+                MunicipalLarCentre,
+                other,
                 Identity,
                 Read,
                 false,
             ),
+            (Role::DispensingStaff, NavOffice, place, Identity, Read, false),
         ];
-        for (actor, category, action, allowed) in cases {
+        for (role, kind, org, category, action, expected) in cases {
             assert_eq!(
-                decide(&actor, &relations, category, action).is_allowed(),
-                allowed,
-                "{:?} {:?} {category:?} {action:?}",
-                actor.role,
-                actor.organisation_kind
+                allowed(&staff(role, kind, org), &relations, category, action),
+                expected,
+                "{role:?} {kind:?} {category:?} {action:?}"
             );
         }
     }
 
+    #[test]
+    fn consent_widens_what_a_relation_sees_and_withdrawal_narrows_it_at_once() {
+        let place = OrganisationId::new();
+        let gp = OrganisationId::new();
+        let dispenser = staff(Role::DispensingStaff, OrganisationKind::Pharmacy, place);
+        let doctor = staff(Role::Prescriber, OrganisationKind::GpOffice, gp);
+        let colleague = staff(Role::Prescriber, OrganisationKind::GpOffice, gp);
+        let mut relations = PatientRelations {
+            patient: Some(PatientId::new()),
+            dispensing_places: vec![place],
+            care_team: vec![(doctor.id, gp)],
+            ..Default::default()
+        };
+        assert!(!allowed(
+            &dispenser,
+            &relations,
+            DataCategory::HealthInformation,
+            Action::Read
+        ));
+        assert!(allowed(&doctor, &relations, DataCategory::Identity, Action::Read));
+        assert!(!allowed(
+            &doctor,
+            &relations,
+            DataCategory::Medication,
+            Action::Read
+        ));
+        relations.consents = vec![
+            (place, DataCategory::HealthInformation),
+            (gp, DataCategory::Medication),
+            (gp, DataCategory::PlanAndGoals),
+        ];
+        assert_eq!(
+            decide(
+                &Actor::Staff(dispenser.clone()),
+                &relations,
+                DataCategory::HealthInformation,
+                Action::Read
+            ),
+            Decision::Allow(AllowedBy::DispensingPlaceConsent)
+        );
+        assert!(!allowed(
+            &dispenser,
+            &relations,
+            DataCategory::HealthInformation,
+            Action::Write
+        ));
+        assert_eq!(
+            decide(
+                &Actor::Staff(doctor.clone()),
+                &relations,
+                DataCategory::Medication,
+                Action::Read
+            ),
+            Decision::Allow(AllowedBy::CareTeamConsent)
+        );
+        assert!(allowed(
+            &doctor,
+            &relations,
+            DataCategory::PlanAndGoals,
+            Action::Write
+        ));
+        assert!(!allowed(
+            &doctor,
+            &relations,
+            DataCategory::Medication,
+            Action::Write
+        ));
+        // A colleague at the same office is not in the team: the office's consent
+        // gives them nothing.
+        for category in DataCategory::ALL {
+            assert!(
+                !allowed(&colleague, &relations, category, Action::Read),
+                "{category:?}"
+            );
+        }
+        relations.consents.clear();
+        assert!(!allowed(
+            &dispenser,
+            &relations,
+            DataCategory::HealthInformation,
+            Action::Read
+        ));
+        assert!(!allowed(
+            &doctor,
+            &relations,
+            DataCategory::Medication,
+            Action::Read
+        ));
+    }
+
+    #[test]
+    fn the_patient_sees_their_own_record_and_nobody_else_s() {
+        let me = PatientId::new();
+        let account = PatientUser {
+            id: UserId::new(),
+            patient_id: me,
+            display_name: "Meg".into(),
+        };
+        let mine = PatientRelations {
+            patient: Some(me),
+            ..Default::default()
+        };
+        let theirs = PatientRelations {
+            patient: Some(PatientId::new()),
+            ..Default::default()
+        };
+        let actor = Actor::Patient(account);
+        for category in DataCategory::ALL {
+            assert!(decide(&actor, &mine, category, Action::Read).is_allowed());
+            assert!(!decide(&actor, &theirs, category, Action::Read).is_allowed());
+            assert!(!decide(&actor, &theirs, category, Action::Write).is_allowed());
+        }
+        assert!(decide(&actor, &mine, DataCategory::Privacy, Action::Write).is_allowed());
+        assert!(decide(&actor, &mine, DataCategory::PlanAndGoals, Action::Write).is_allowed());
+        assert!(!decide(&actor, &mine, DataCategory::Medication, Action::Write).is_allowed());
+        assert!(!decide(&actor, &mine, DataCategory::Dispensing, Action::Write).is_allowed());
+    }
+
+    #[test]
+    fn emergency_access_opens_clinical_reads_only_and_not_for_nav() {
+        let hospital = OrganisationId::new();
+        let nav = OrganisationId::new();
+        let doctor = staff(Role::Prescriber, OrganisationKind::Institution, hospital);
+        let adviser = staff(Role::Coordinator, OrganisationKind::NavOffice, nav);
+        let relations = PatientRelations {
+            patient: Some(PatientId::new()),
+            emergency_users: vec![(doctor.id, hospital), (adviser.id, nav)],
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(
+                &Actor::Staff(doctor.clone()),
+                &relations,
+                DataCategory::Medication,
+                Action::Read
+            ),
+            Decision::Allow(AllowedBy::EmergencyAccess)
+        );
+        assert!(allowed(
+            &doctor,
+            &relations,
+            DataCategory::HealthInformation,
+            Action::Read
+        ));
+        assert!(!allowed(
+            &doctor,
+            &relations,
+            DataCategory::NavInformation,
+            Action::Read
+        ));
+        assert!(!allowed(&doctor, &relations, DataCategory::Notes, Action::Read));
+        assert!(!allowed(&doctor, &relations, DataCategory::Privacy, Action::Read));
+        assert!(!allowed(
+            &doctor,
+            &relations,
+            DataCategory::Medication,
+            Action::Write
+        ));
+        for category in DataCategory::ALL {
+            assert!(!allowed(&adviser, &relations, category, Action::Read));
+        }
+        // The same person acting for another organisation has no emergency access.
+        let mut moved = doctor.clone();
+        moved.organisation_id = OrganisationId::new();
+        assert!(!allowed(
+            &moved,
+            &relations,
+            DataCategory::Medication,
+            Action::Read
+        ));
+    }
+
+    #[test]
+    fn the_sharing_summary_is_what_the_policy_allows() {
+        let unit = OrganisationId::new();
+        let place = OrganisationId::new();
+        let gp = OrganisationId::new();
+        let member = UserId::new();
+        let relations = PatientRelations {
+            patient: Some(PatientId::new()),
+            responsible_units: vec![unit],
+            dispensing_places: vec![place],
+            care_team: vec![(member, gp)],
+            consents: vec![
+                (place, DataCategory::HealthInformation),
+                (gp, DataCategory::Medication),
+            ],
+            ..Default::default()
+        };
+        let kinds = [
+            (unit, OrganisationKind::HealthTrustLarUnit),
+            (place, OrganisationKind::MunicipalLarCentre),
+            (gp, OrganisationKind::GpOffice),
+        ]
+        .into_iter()
+        .collect();
+        let summary = sharing_summary(&relations, &kinds);
+        let line = |org| summary.iter().find(|l| l.organisation_id == org).unwrap();
+        assert_eq!(line(unit).categories, DataCategory::ALL.to_vec());
+        assert_eq!(
+            line(place).categories,
+            vec![
+                DataCategory::Identity,
+                DataCategory::Medication,
+                DataCategory::Dispensing,
+                DataCategory::HealthInformation
+            ]
+        );
+        assert_eq!(line(gp).user_id, Some(member));
+        assert_eq!(
+            line(gp).categories,
+            vec![DataCategory::Identity, DataCategory::Medication]
+        );
+    }
+
+    fn any_category() -> impl Strategy<Value = DataCategory> {
+        (0..DataCategory::ALL.len()).prop_map(|i| DataCategory::ALL[i])
+    }
+
+    fn any_action() -> impl Strategy<Value = Action> {
+        any::<bool>().prop_map(|w| if w { Action::Write } else { Action::Read })
+    }
+
+    /// Relations among organisations, users and patients drawn from pools that
+    /// never include the actor's own; consents may name anyone, the actor's
+    /// organisation included.
+    fn unrelated(
+        actor_org: OrganisationId,
+        pool_orgs: Vec<OrganisationId>,
+        pool_users: Vec<UserId>,
+        picks: Vec<(usize, usize, usize)>,
+    ) -> PatientRelations {
+        let org = |i: usize| pool_orgs[i % pool_orgs.len()];
+        let user = |i: usize| pool_users[i % pool_users.len()];
+        let mut consent_orgs = pool_orgs.clone();
+        consent_orgs.push(actor_org);
+        PatientRelations {
+            patient: Some(PatientId::new()),
+            responsible_units: picks.iter().map(|(a, _, _)| org(*a)).collect(),
+            dispensing_places: picks.iter().map(|(_, b, _)| org(*b)).collect(),
+            care_team: picks.iter().map(|(a, b, _)| (user(*a), org(*b))).collect(),
+            consents: picks
+                .iter()
+                .flat_map(|(a, _, c)| {
+                    let org = consent_orgs[(a + c) % consent_orgs.len()];
+                    DataCategory::ALL.into_iter().map(move |cat| (org, cat))
+                })
+                .collect(),
+            emergency_users: picks.iter().map(|(_, b, c)| (user(*c), org(*b))).collect(),
+            emergency_reviewers: picks.iter().map(|(_, _, c)| org(*c)).collect(),
+        }
+    }
+
     proptest! {
-        /// Without a relation, nobody gets anything.
+        /// Without a relation, consent on top of a relation, emergency access or being
+        /// the patient, nobody gets anything, whatever the role, organisation kind,
+        /// category, action and consents.
         #[test]
-        fn no_relation_means_no_access(role in 0usize..6, kind in 0usize..8, category in 0usize..8, write in any::<bool>()) {
-            let categories = [DataCategory::Identity, DataCategory::Medication, DataCategory::Dispensing,
-                DataCategory::DrugTests, DataCategory::PlanAndGoals, DataCategory::HealthInformation,
-                DataCategory::NavInformation, DataCategory::Notes];
-            let actor = staff(Role::ALL[role], OrganisationKind::ALL[kind], OrganisationId::new());
-            let relations = PatientRelations {
-                responsible_units: vec![OrganisationId::new()],
-                dispensing_places: vec![OrganisationId::new()],
+        fn no_relation_means_no_access(
+            role in 0usize..Role::ALL.len(),
+            kind in 0usize..OrganisationKind::ALL.len(),
+            category in any_category(),
+            action in any_action(),
+            picks in proptest::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..6),
+            as_patient in any::<bool>(),
+        ) {
+            let pool_orgs: Vec<OrganisationId> = (0..4).map(|_| OrganisationId::new()).collect();
+            let pool_users: Vec<UserId> = (0..4).map(|_| UserId::new()).collect();
+            let actor_staff = staff(Role::ALL[role], OrganisationKind::ALL[kind], OrganisationId::new());
+            let relations = unrelated(actor_staff.organisation_id, pool_orgs, pool_users, picks);
+            let actor = if as_patient {
+                Actor::Patient(PatientUser { id: actor_staff.id, patient_id: PatientId::new(), display_name: "P".into() })
+            } else {
+                Actor::Staff(actor_staff)
             };
-            let action = if write { Action::Write } else { Action::Read };
-            prop_assert_eq!(decide(&actor, &relations, categories[category], action), Decision::Deny);
+            prop_assert_eq!(decide(&actor, &relations, category, action), Decision::Deny);
+        }
+
+        /// Whatever the relations, withdrawing every consent never gives more.
+        #[test]
+        fn withdrawing_consent_never_widens_access(
+            role in 0usize..Role::ALL.len(),
+            kind in 0usize..OrganisationKind::ALL.len(),
+            category in any_category(),
+            action in any_action(),
+            in_team in any::<bool>(),
+            at_place in any::<bool>(),
+        ) {
+            let actor = staff(Role::ALL[role], OrganisationKind::ALL[kind], OrganisationId::new());
+            let mut relations = PatientRelations {
+                patient: Some(PatientId::new()),
+                consents: DataCategory::ALL.iter().map(|c| (actor.organisation_id, *c)).collect(),
+                ..Default::default()
+            };
+            if in_team { relations.care_team.push((actor.id, actor.organisation_id)); }
+            if at_place { relations.dispensing_places.push(actor.organisation_id); }
+            let with = allowed(&actor, &relations, category, action);
+            relations.consents.clear();
+            let without = allowed(&actor, &relations, category, action);
+            prop_assert!(with || !without);
         }
     }
 }

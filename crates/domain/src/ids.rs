@@ -61,4 +61,7 @@ id_type!(
     DeviationId,
     CoverId,
     BlockReassessmentId,
+    ConsentId,
+    CareTeamMemberId,
+    EmergencyAccessId,
 );

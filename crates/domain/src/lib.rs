@@ -14,6 +14,7 @@ pub mod national_id;
 pub mod organisation;
 pub mod patient;
 pub mod policy;
+pub mod privacy;
 pub mod schedule;
 pub mod stock;
 pub mod substance;

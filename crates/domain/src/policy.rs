@@ -39,6 +39,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 14,
         description_nb: "Hvor mange dager fram lista varsler om udekte helligdager",
     },
+    PolicySetting {
+        key: "emergency_access.hours",
+        default: 4,
+        description_nb: "Hvor mange timer en akuttilgang varer før den må begrunnes på nytt",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -47,6 +52,8 @@ pub struct ClinicalPolicy {
     pub missed: MissedDosePolicy,
     pub dose_safety: DoseSafetyPolicy,
     pub holiday_warning_days: i64,
+    /// How long an emergency access (akuttilgang) lasts.
+    pub emergency_access_hours: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -83,6 +90,8 @@ impl ClinicalPolicy {
                 methadone_min_days_between_increases: get("methadone.min_days_between_increases"),
             },
             holiday_warning_days: get("holiday.warning_days"),
+            // An access of zero hours would be useless; one hour is the least.
+            emergency_access_hours: get("emergency_access.hours").max(1),
         }
     }
 }

@@ -8,8 +8,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::{SignedDuration, Timestamp};
+use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::organisation::{Role, StaffUser};
-use samhand_store::users;
+use samhand_store::{privacy, users};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -157,11 +158,28 @@ pub async fn issue_api_token(state: &AppState, username: &str) -> Result<(String
         .await?
         .ok_or_else(|| AppError::NotFound(format!("brukeren {username}")))?;
     drop(conn);
-    let token = format!("shd_{}", random_token());
+    let token = format!("{STAFF_TOKEN_PREFIX}{}", random_token());
     let now = state.clock.now();
     let expires = now + SignedDuration::from_hours(24 * state.config.token_days);
     let mut tx = state.store.write().await?;
     users::insert_api_token(&mut tx, &token_hash(&token), record.user.id, now, expires).await?;
+    tx.commit().await?;
+    Ok((token, expires))
+}
+
+/// Issues an API token for a patient to use for themself, making their account if
+/// needed. The token is shown once and stored hashed.
+pub async fn issue_patient_token(
+    state: &AppState,
+    patient: samhand_domain::ids::PatientId,
+    issued_by: samhand_domain::ids::UserId,
+) -> Result<(String, Timestamp), AppError> {
+    let token = format!("{PATIENT_TOKEN_PREFIX}{}", random_token());
+    let now = state.clock.now();
+    let expires = now + SignedDuration::from_hours(24 * state.config.token_days);
+    let mut tx = state.store.write().await?;
+    let account = privacy::ensure_account(&mut tx, patient, issued_by, now).await?;
+    privacy::insert_patient_token(&mut tx, &token_hash(&token), account, now, expires).await?;
     tx.commit().await?;
     Ok((token, expires))
 }
@@ -222,7 +240,59 @@ impl FromRequestParts<AppState> for UiStaff {
     }
 }
 
-/// A staff member calling the API with a bearer token.
+/// The prefix of staff API tokens; patient tokens start with [`PATIENT_TOKEN_PREFIX`].
+pub const STAFF_TOKEN_PREFIX: &str = "shd_";
+pub const PATIENT_TOKEN_PREFIX: &str = "shp_";
+
+fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(header
+        .strip_prefix("Bearer ")
+        .ok_or(AppError::Unauthenticated)?
+        .trim())
+}
+
+/// Whoever holds a valid bearer token: a staff member or a patient.
+async fn api_actor(parts: &Parts, state: &AppState) -> Result<Actor, AppError> {
+    let token = bearer(parts)?;
+    let mut conn = state.store.read().await?;
+    let now = state.clock.now();
+    if token.starts_with(PATIENT_TOKEN_PREFIX) {
+        let patient = privacy::patient_by_token(&mut conn, &token_hash(token), now)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        return Ok(Actor::Patient(patient));
+    }
+    let user_id = users::api_token_user(&mut conn, &token_hash(token), now)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let record = users::by_id(&mut conn, user_id)
+        .await?
+        .filter(|r| r.active)
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(Actor::Staff(record.user))
+}
+
+/// Anyone calling the API with a bearer token, for endpoints about one patient's
+/// record, where the access policy decides between staff and the patient.
+#[derive(Debug, Clone)]
+pub struct ApiActor(pub Actor);
+
+impl FromRequestParts<AppState> for ApiActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(api_actor(parts, state).await?))
+    }
+}
+
+/// A staff member calling the API with a bearer token, for endpoints that work on
+/// an organisation's patients (lists, search, enrolment). A patient's token is
+/// refused, and the attempt is in the audit log.
 #[derive(Debug, Clone)]
 pub struct ApiStaff(pub StaffUser);
 
@@ -230,24 +300,16 @@ impl FromRequestParts<AppState> for ApiStaff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AppError::Unauthenticated)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or(AppError::Unauthenticated)?
-            .trim();
-        let mut conn = state.store.read().await?;
-        let user_id = users::api_token_user(&mut conn, &token_hash(token), state.clock.now())
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        let record = users::by_id(&mut conn, user_id)
-            .await?
-            .filter(|r| r.active)
-            .ok_or(AppError::Unauthenticated)?;
-        Ok(Self(record.user))
+        match api_actor(parts, state).await? {
+            Actor::Staff(user) => Ok(Self(user)),
+            actor @ Actor::Patient(_) => {
+                let detail = format!("staff endpoint {} {}", parts.method, parts.uri.path());
+                crate::repo::PatientRepo::new(state, &actor)
+                    .record_denial(None, DataCategory::Identity, Action::Read, &detail)
+                    .await?;
+                Err(AppError::Forbidden("Dette er bare for ansatte.".into()).into())
+            }
+        }
     }
 }
 

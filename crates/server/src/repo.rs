@@ -2,9 +2,8 @@
 //! asks the access policy before every read or write and writes the audit entry,
 //! allowed or denied. There is no second path.
 
-use samhand_domain::access::{self, Action, AllowedBy, DataCategory, Decision, PatientRelations};
+use samhand_domain::access::{self, Action, Actor, AllowedBy, DataCategory, Decision, PatientRelations};
 use samhand_domain::ids::PatientId;
-use samhand_domain::organisation::StaffUser;
 use samhand_store::Conn as AnyConnection;
 use samhand_store::audit::{self, AuditEntry};
 
@@ -22,15 +21,18 @@ pub struct WriteGrant {
 
 pub struct PatientRepo<'a> {
     pub state: &'a AppState,
-    pub actor: &'a StaffUser,
+    pub actor: Actor,
 }
 
 /// The message when the policy says no.
 pub const DENIED_NB: &str = "Du har ikke tilgang til denne pasientens opplysninger.";
 
 impl<'a> PatientRepo<'a> {
-    pub fn new(state: &'a AppState, actor: &'a StaffUser) -> Self {
-        Self { state, actor }
+    pub fn new(state: &'a AppState, actor: impl Into<Actor>) -> Self {
+        Self {
+            state,
+            actor: actor.into(),
+        }
     }
 
     pub async fn relations(&self, patient: PatientId) -> AppResult<PatientRelations> {
@@ -38,11 +40,17 @@ impl<'a> PatientRepo<'a> {
         let episodes = samhand_store::patients::episodes(&mut conn, patient).await?;
         let arrangements = samhand_store::orders::arrangements(&mut conn, patient).await?;
         let covers = samhand_store::orders::covers_of(&mut conn, &[patient]).await?;
+        let privacy = samhand_store::privacy::facts_of(&mut conn, &[patient])
+            .await?
+            .remove(&patient)
+            .unwrap_or_default();
         Ok(access::relations_from(
+            patient,
             &episodes,
             &arrangements,
             &covers,
-            self.state.clock.today(),
+            &privacy,
+            self.state.clock.now(),
         ))
     }
 
@@ -54,7 +62,7 @@ impl<'a> PatientRepo<'a> {
         detail: &str,
     ) -> AppResult<AllowedBy> {
         let relations = self.relations(patient).await?;
-        let decision = access::decide(self.actor, &relations, category, Action::Read);
+        let decision = access::decide(&self.actor, &relations, category, Action::Read);
         let mut tx = self.state.store.write().await?;
         self.audit(&mut tx, Some(patient), category, Action::Read, decision, detail)
             .await?;
@@ -85,7 +93,7 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<WriteGrant> {
-        let decision = access::decide(self.actor, relations, category, Action::Write);
+        let decision = access::decide(&self.actor, relations, category, Action::Write);
         match decision {
             Decision::Allow(by) => Ok(WriteGrant {
                 patient,
@@ -94,7 +102,7 @@ impl<'a> PatientRepo<'a> {
                 detail: detail.to_string(),
             }),
             Decision::Deny => {
-                self.record_denial(patient, category, Action::Write, detail)
+                self.record_denial(Some(patient), category, Action::Write, detail)
                     .await?;
                 Err(AppError::Forbidden(DENIED_NB.into()))
             }
@@ -118,13 +126,13 @@ impl<'a> PatientRepo<'a> {
     /// though the request is refused.
     pub async fn record_denial(
         &self,
-        patient: PatientId,
+        patient: Option<PatientId>,
         category: DataCategory,
         action: Action,
         detail: &str,
     ) -> AppResult<()> {
         let mut tx = self.state.store.write().await?;
-        self.audit(&mut tx, Some(patient), category, action, Decision::Deny, detail)
+        self.audit(&mut tx, patient, category, action, Decision::Deny, detail)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -156,7 +164,7 @@ impl<'a> PatientRepo<'a> {
             .map(|category| {
                 (
                     *category,
-                    access::decide(self.actor, relations, *category, Action::Read),
+                    access::decide(&self.actor, relations, *category, Action::Read),
                 )
             })
             .collect();
@@ -191,7 +199,7 @@ impl<'a> PatientRepo<'a> {
             .map(|(patient, relations)| {
                 (
                     *patient,
-                    access::decide(self.actor, relations, category, Action::Read),
+                    access::decide(&self.actor, relations, category, Action::Read),
                 )
             })
             .collect();
@@ -224,7 +232,7 @@ impl<'a> PatientRepo<'a> {
     ) -> AuditEntry<'e> {
         AuditEntry {
             at,
-            actor: self.actor,
+            actor: &self.actor,
             patient,
             category,
             action,

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
-use samhand_domain::access::{self, DataCategory, PatientRelations};
+use samhand_domain::access::{self, Actor, DataCategory, PatientRelations};
 use samhand_domain::arrangement::{
     Arrangement, ArrangementContent, ArrangementInput, PatientGroup, effective_arrangement,
 };
@@ -23,6 +23,7 @@ use samhand_domain::missed::{MissedDoseState, assess};
 use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, PatientInput, Phase};
 use samhand_domain::policy::ClinicalPolicy;
+use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::schedule::{
     Cover, CoverKind, DoseKey, DueDose, IntakeMode, PatientSchedule, UncoveredDay, validate_cover,
 };
@@ -33,7 +34,8 @@ use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::dispensing::{DispensedDose, DispensingEvent};
 use samhand_store::stock::{Deviation, StockEntry};
 use samhand_store::{
-    StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients, stock, users,
+    StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients,
+    privacy as privacy_store, stock, users,
 };
 
 use crate::AppState;
@@ -51,7 +53,6 @@ const OVERVIEW_DAYS: i64 = 14;
 
 pub struct Service<'a> {
     pub state: &'a AppState,
-    pub actor: &'a StaffUser,
     pub repo: PatientRepo<'a>,
 }
 
@@ -62,6 +63,7 @@ pub struct PatientData {
     pub orders: Vec<SignedDoseOrder>,
     pub arrangements: Vec<Arrangement>,
     pub covers: Vec<Cover>,
+    pub privacy: PrivacyFacts,
 }
 
 impl PatientData {
@@ -83,8 +85,15 @@ impl PatientData {
             .collect()
     }
 
-    pub fn relations(&self, today: Date) -> PatientRelations {
-        access::relations_from(&self.episodes, &self.arrangements, &self.covers, today)
+    pub fn relations(&self, patient: PatientId, now: Timestamp) -> PatientRelations {
+        access::relations_from(
+            patient,
+            &self.episodes,
+            &self.arrangements,
+            &self.covers,
+            &self.privacy,
+            now,
+        )
     }
 }
 
@@ -286,12 +295,23 @@ fn conflict_from(error: StoreError, message: &str) -> AppError {
 }
 
 impl<'a> Service<'a> {
-    pub fn new(state: &'a AppState, actor: &'a StaffUser) -> Self {
+    pub fn new(state: &'a AppState, actor: impl Into<Actor>) -> Self {
         Self {
             state,
-            actor,
             repo: PatientRepo::new(state, actor),
         }
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.repo.actor
+    }
+
+    /// The staff member acting, for work that only staff do; a patient is refused.
+    pub fn staff(&self) -> AppResult<&StaffUser> {
+        self.repo
+            .actor
+            .staff()
+            .ok_or_else(|| AppError::Forbidden("Dette er bare for ansatte.".into()))
     }
 
     fn now(&self) -> Timestamp {
@@ -335,7 +355,7 @@ impl<'a> Service<'a> {
     /// Staff of the actor's own organisation.
     pub async fn colleagues(&self) -> AppResult<Vec<StaffUser>> {
         let mut conn = self.state.store.read().await?;
-        Ok(users::by_organisation(&mut conn, self.actor.organisation_id).await?)
+        Ok(users::by_organisation(&mut conn, self.staff()?.organisation_id).await?)
     }
 
     async fn names(&self, ids: impl IntoIterator<Item = UserId>) -> AppResult<HashMap<UserId, String>> {
@@ -372,6 +392,9 @@ impl<'a> Service<'a> {
         for cover in order_store::covers_of(&mut conn, ids).await? {
             data.entry(cover.patient_id).or_default().covers.push(cover);
         }
+        for (patient, facts) in privacy_store::facts_of(&mut conn, ids).await? {
+            data.entry(patient).or_default().privacy = facts;
+        }
         Ok(data)
     }
 
@@ -391,14 +414,20 @@ impl<'a> Service<'a> {
         }
         let found = {
             let mut conn = self.state.store.read().await?;
-            patients::search(&mut conn, query, self.actor.organisation_id, 50).await?
+            patients::search(&mut conn, query, self.staff()?.organisation_id, 50).await?
         };
         let ids: Vec<PatientId> = found.iter().map(|p| p.id).collect();
         let data = self.load_data(&ids).await?;
-        let today = self.today();
         let with_relations: Vec<(PatientId, PatientRelations)> = ids
             .iter()
-            .map(|id| (*id, data.get(id).map(|d| d.relations(today)).unwrap_or_default()))
+            .map(|id| {
+                (
+                    *id,
+                    data.get(id)
+                        .map(|d| d.relations(*id, self.now()))
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
         let allowed: HashSet<PatientId> = self
             .repo
@@ -411,7 +440,7 @@ impl<'a> Service<'a> {
 
     /// Registers a patient and enrols them in LAR at the actor's unit.
     pub async fn enrol(&self, input: &EnrolInput, photo: Option<Photo>) -> AppResult<PatientId> {
-        let decision = access::may_enrol(self.actor);
+        let decision = access::may_enrol(self.staff()?);
         if !decision.is_allowed() {
             return Err(AppError::Forbidden(
                 "Bare lege eller LAR-konsulent ved en LAR-enhet kan innskrive pasienter.".into(),
@@ -472,7 +501,7 @@ impl<'a> Service<'a> {
         let episode = Episode {
             id: EpisodeId::new(),
             patient_id,
-            responsible_unit: self.actor.organisation_id,
+            responsible_unit: self.staff()?.organisation_id,
             doctor: doctor.id,
             consultant: consultant.id,
             started_on,
@@ -481,7 +510,7 @@ impl<'a> Service<'a> {
             created_at: now,
         };
         let mut tx = self.state.store.write().await?;
-        patients::insert(&mut tx, patient_id, &new_patient, self.actor.id, now)
+        patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
             .await
             .map_err(|e| conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert."))?;
         if let Some(photo) = photo {
@@ -490,12 +519,12 @@ impl<'a> Service<'a> {
                 patient_id,
                 &photo.content_type,
                 &photo.bytes,
-                self.actor.id,
+                self.actor().id(),
                 now,
             )
             .await?;
         }
-        patients::insert_episode(&mut tx, &episode, self.actor.id).await?;
+        patients::insert_episode(&mut tx, &episode, self.actor().id()).await?;
         let grant = crate::repo::WriteGrant {
             patient: patient_id,
             category: DataCategory::Identity,
@@ -530,7 +559,7 @@ impl<'a> Service<'a> {
         self.repo
             .authorize_read_all_with(
                 patient_id,
-                &data.relations(today),
+                &data.relations(patient_id, self.now()),
                 &[
                     DataCategory::Identity,
                     DataCategory::Medication,
@@ -613,7 +642,6 @@ impl<'a> Service<'a> {
     }
 
     pub async fn end_episode(&self, patient: PatientId, on: &str, reason: &str, note: &str) -> AppResult<()> {
-        require_role(self.actor, &[Role::Prescriber])?;
         let grant = self
             .repo
             .authorize_write(patient, DataCategory::Medication, "LAR episode ended")
@@ -645,7 +673,7 @@ impl<'a> Service<'a> {
             on,
             reason,
             note: note.trim().to_string(),
-            decided_by: self.actor.id,
+            decided_by: self.actor().id(),
         };
         let mut tx = self.state.store.write().await?;
         patients::end_episode(&mut tx, episode.id, &end, self.now())
@@ -669,7 +697,6 @@ impl<'a> Service<'a> {
 
     /// Writes a draft order; it has no effect until signed.
     pub async fn create_draft(&self, patient: PatientId, input: &DoseOrderInput) -> AppResult<DoseOrder> {
-        require_role(self.actor, &[Role::Prescriber])?;
         self.patient(patient).await?;
         let grant = self
             .repo
@@ -688,7 +715,7 @@ impl<'a> Service<'a> {
             patient_id: patient,
             episode_id: episode.id,
             content,
-            created_by: self.actor.id,
+            created_by: self.actor().id(),
             created_at: self.now(),
             signature: None,
         };
@@ -762,7 +789,7 @@ impl<'a> Service<'a> {
             .orders;
         let signed = samhand_domain::dose_order::sign(
             draft,
-            self.actor,
+            self.staff()?,
             episode.responsible_unit,
             &history,
             &warnings,
@@ -805,7 +832,6 @@ impl<'a> Service<'a> {
         patient: PatientId,
         input: &ArrangementInput,
     ) -> AppResult<Arrangement> {
-        require_role(self.actor, &[Role::Prescriber])?;
         self.patient(patient).await?;
         let grant = self
             .repo
@@ -826,7 +852,7 @@ impl<'a> Service<'a> {
             patient_id: patient,
             version,
             content,
-            decided_by: self.actor.id,
+            decided_by: self.actor().id(),
             decided_at: self.now(),
         };
         order_store::insert_arrangement(&mut tx, &arrangement)
@@ -850,7 +876,6 @@ impl<'a> Service<'a> {
         from: &str,
         place: &str,
     ) -> AppResult<Cover> {
-        require_role(self.actor, &[Role::Prescriber])?;
         self.patient(patient).await?;
         let grant = self
             .repo
@@ -918,7 +943,7 @@ impl<'a> Service<'a> {
             patient_id: patient,
             date,
             kind,
-            decided_by: self.actor.id,
+            decided_by: self.actor().id(),
             decided_at: self.now(),
         };
         let mut tx = self.state.store.write().await?;
@@ -948,15 +973,16 @@ impl<'a> Service<'a> {
             .collect();
         let ids: Vec<PatientId> = overdue.iter().map(|a| a.patient_id).collect();
         let data = self.load_data(&ids).await?;
+        let own = self.staff()?.organisation_id;
         let related: Vec<(PatientId, PatientRelations)> = ids
             .iter()
             .filter_map(|id| {
                 let data = data.get(id)?;
                 // Only running episodes need a review.
                 data.episode_on(today).filter(|e| e.is_active_on(today))?;
-                let relations = data.relations(today);
-                let mine = relations.responsible_units.contains(&self.actor.organisation_id)
-                    || relations.dispensing_places.contains(&self.actor.organisation_id);
+                let relations = data.relations(*id, self.now());
+                let mine =
+                    relations.responsible_units.contains(&own) || relations.dispensing_places.contains(&own);
                 mine.then_some((*id, relations))
             })
             .collect();
@@ -1001,13 +1027,13 @@ impl<'a> Service<'a> {
         // The LAR unit sees its patients; a coordinator or leader at a dispensing
         // place sees the patients who collect there (DOMAIN.md: the prescriber and
         // the coordinator are alerted the same day).
-        let kind = self.actor.organisation_kind;
+        let kind = self.staff()?.organisation_kind;
         let ids = if kind.is_lar_unit() {
             let mut conn = self.state.store.read().await?;
-            patients::ids_of_unit(&mut conn, self.actor.organisation_id).await?
-        } else if kind.can_dispense() && matches!(self.actor.role, Role::Coordinator | Role::Leader) {
+            patients::ids_of_unit(&mut conn, self.staff()?.organisation_id).await?
+        } else if kind.can_dispense() && matches!(self.staff()?.role, Role::Coordinator | Role::Leader) {
             let mut conn = self.state.store.read().await?;
-            order_store::patients_at_place(&mut conn, self.actor.organisation_id, today).await?
+            order_store::patients_at_place(&mut conn, self.staff()?.organisation_id, today).await?
         } else {
             return Ok(Vec::new());
         };
@@ -1085,7 +1111,14 @@ impl<'a> Service<'a> {
             found
                 .iter()
                 .filter(|(id, _)| seen.insert(*id))
-                .map(|(id, _)| (*id, data.get(id).map(|d| d.relations(today)).unwrap_or_default()))
+                .map(|(id, _)| {
+                    (
+                        *id,
+                        data.get(id)
+                            .map(|d| d.relations(*id, self.now()))
+                            .unwrap_or_default(),
+                    )
+                })
                 .collect()
         };
         let allowed: HashSet<PatientId> = self
@@ -1127,7 +1160,7 @@ impl<'a> Service<'a> {
     pub async fn own_place(&self) -> AppResult<Organisation> {
         let organisations = self.organisations().await?;
         organisations
-            .get(&self.actor.organisation_id)
+            .get(&self.staff()?.organisation_id)
             .filter(|o| o.kind.can_dispense())
             .cloned()
             .ok_or_else(|| AppError::Forbidden("Du arbeider ikke ved et utleveringssted.".into()))
@@ -1136,7 +1169,7 @@ impl<'a> Service<'a> {
     /// Today's list (or another day's) at the actor's place.
     pub async fn todays_list(&self, date: Option<Date>) -> AppResult<TodayList> {
         require_role(
-            self.actor,
+            self.staff()?,
             &[Role::DispensingStaff, Role::Leader, Role::Coordinator],
         )?;
         let place = self.own_place().await?;
@@ -1179,7 +1212,14 @@ impl<'a> Service<'a> {
             .collect();
         let with_relations: Vec<(PatientId, PatientRelations)> = listed
             .iter()
-            .map(|id| (*id, data.get(id).map(|d| d.relations(today)).unwrap_or_default()))
+            .map(|id| {
+                (
+                    *id,
+                    data.get(id)
+                        .map(|d| d.relations(*id, self.now()))
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
         let allowed: HashSet<PatientId> = self
             .repo
@@ -1283,15 +1323,6 @@ impl<'a> Service<'a> {
 
     /// Records a dispensing at the actor's place, exactly once per scheduled dose.
     pub async fn record_dispensing(&self, request: &DispenseRequest) -> AppResult<DispenseResult> {
-        require_role(self.actor, &[Role::DispensingStaff])?;
-        let place = self.own_place().await?;
-        let key = request.idempotency_key.trim();
-        if key.is_empty() || key.len() > 200 {
-            return Err(field(
-                "idempotency_key",
-                "Mangler idempotensnøkkel (Idempotency-Key).",
-            ));
-        }
         let patient_id: PatientId = request
             .patient_id
             .parse()
@@ -1310,11 +1341,19 @@ impl<'a> Service<'a> {
             .repo
             .authorize_write_with(
                 patient_id,
-                &data.relations(today),
+                &data.relations(patient_id, self.now()),
                 DataCategory::Dispensing,
                 "dispensing recorded",
             )
             .await?;
+        let place = self.own_place().await?;
+        let key = request.idempotency_key.trim();
+        if key.is_empty() || key.len() > 200 {
+            return Err(field(
+                "idempotency_key",
+                "Mangler idempotensnøkkel (Idempotency-Key).",
+            ));
+        }
         if let Some(replay) = self.replay(key, patient_id, request).await? {
             return Ok(replay);
         }
@@ -1376,8 +1415,8 @@ impl<'a> Service<'a> {
             day: today,
             outcome: outcome.code().to_string(),
             reason: outcome.reason().map(str::to_string),
-            identity_confirmed_by: self.actor.id,
-            recorded_by: self.actor.id,
+            identity_confirmed_by: self.actor().id(),
+            recorded_by: self.actor().id(),
             recorded_at: self.now(),
         };
         let mut tx = self.state.store.write().await?;
@@ -1393,7 +1432,7 @@ impl<'a> Service<'a> {
                     given,
                     "",
                     Some(event.id),
-                    self.actor.id,
+                    self.actor().id(),
                     event.recorded_at,
                 )
                 .await?;
@@ -1457,7 +1496,7 @@ impl<'a> Service<'a> {
             other => other,
         };
         if event.patient_id != patient
-            || event.place_id != self.actor.organisation_id
+            || event.place_id != self.staff()?.organisation_id
             || event.outcome != outcome
         {
             return Err(AppError::Conflict(
@@ -1504,7 +1543,7 @@ impl<'a> Service<'a> {
     // ------------------------------------------------------------------- stock
 
     pub async fn stock(&self) -> AppResult<StockView> {
-        require_role(self.actor, &[Role::DispensingStaff, Role::Leader])?;
+        require_role(self.staff()?, &[Role::DispensingStaff, Role::Leader])?;
         let place = self.own_place().await?;
         let (entries, deviations) = {
             let mut conn = self.state.store.read().await?;
@@ -1543,7 +1582,7 @@ impl<'a> Service<'a> {
     /// Records a receipt, waste or count. A count that does not match the ledger
     /// opens a deviation with the difference, which is returned.
     pub async fn stock_movement(&self, input: &StockInput) -> AppResult<Option<Deviation>> {
-        require_role(self.actor, &[Role::DispensingStaff, Role::Leader])?;
+        require_role(self.staff()?, &[Role::DispensingStaff, Role::Leader])?;
         let place = self.own_place().await?;
         let mut errors = FieldErrors::default();
         let substance = Substance::from_code(input.substance.trim());
@@ -1593,7 +1632,7 @@ impl<'a> Service<'a> {
             amount,
             input.note.trim(),
             None,
-            self.actor.id,
+            self.actor().id(),
             now,
         )
         .await?;
@@ -1611,7 +1650,7 @@ impl<'a> Service<'a> {
                     signed_mg_nb(expected),
                     signed_mg_nb(difference)
                 ),
-                reported_by: self.actor.id,
+                reported_by: self.actor().id(),
                 reported_at: now,
             }),
             _ => None,

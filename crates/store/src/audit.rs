@@ -3,9 +3,8 @@
 //! removed or reordered entry is found by [`verify`].
 
 use jiff::Timestamp;
-use samhand_domain::access::{Action, DataCategory};
+use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::ids::PatientId;
-use samhand_domain::organisation::StaffUser;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -17,7 +16,7 @@ use crate::db::{Result, Store};
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
     pub at: Timestamp,
-    pub actor: &'a StaffUser,
+    pub actor: &'a Actor,
     pub patient: Option<PatientId>,
     pub category: DataCategory,
     pub action: Action,
@@ -97,15 +96,15 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
     for entry in entries {
         seq += 1;
         let at = micros(entry.at);
-        let actor_id = entry.actor.id.to_string();
-        let org = entry.actor.organisation_id.to_string();
+        let actor_id = entry.actor.id().to_string();
+        let org = entry.actor.organisation_code();
         let patient = entry.patient.map(|p| p.to_string());
         let allowed = i64::from(entry.allowed);
         let line = canonical(
             seq,
             at,
             &actor_id,
-            entry.actor.role.code(),
+            entry.actor.role_code(),
             &org,
             patient.as_deref().unwrap_or_default(),
             entry.category.code(),
@@ -146,7 +145,7 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
                 .bind(*seq)
                 .bind(*at)
                 .bind(actor_id.clone())
-                .bind(entry.actor.role.code())
+                .bind(entry.actor.role_code())
                 .bind(org.clone())
                 .bind(patient.clone())
                 .bind(entry.category.code())
@@ -181,6 +180,8 @@ pub struct StoredEntry {
     pub at: Timestamp,
     pub actor_id: String,
     pub actor_role: String,
+    /// The organisation the actor acted for; empty for a patient.
+    pub actor_organisation: String,
     pub patient_id: Option<String>,
     pub category: String,
     pub action: String,
@@ -195,6 +196,7 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredEntry> {
         at: crate::codec::instant(row, "at")?,
         actor_id: text(row, "actor_id")?,
         actor_role: text(row, "actor_role")?,
+        actor_organisation: text(row, "actor_organisation")?,
         patient_id: sqlx::Row::try_get(row, "patient_id")?,
         category: text(row, "category")?,
         action: text(row, "action")?,

@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod orders;
 pub mod organisations;
 pub mod patients;
+pub mod privacy;
 pub mod stock;
 pub mod testing;
 pub mod users;

@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_login_backoff.sql"),
         postgres: include_str!("../migrations/postgres/0002_login_backoff.sql"),
     },
+    Migration {
+        version: 3,
+        name: "privacy",
+        sqlite: include_str!("../migrations/sqlite/0003_privacy.sql"),
+        postgres: include_str!("../migrations/postgres/0003_privacy.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -2,7 +2,7 @@
 //! connection settings, the exactly-once constraint, and audit-chain tamper detection.
 
 use jiff::Timestamp;
-use samhand_domain::access::{Action, DataCategory};
+use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::ids::{OrganisationId, PatientId, UserId};
 use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
 use samhand_store::audit::{self, AuditEntry, Verification};
@@ -52,19 +52,23 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
     let applied = samhand_store::migrate::applied(&store).await.expect("applied");
     assert_eq!(
         applied,
-        vec![(1, "foundation".to_string()), (2, "login_backoff".to_string())]
+        vec![
+            (1, "foundation".to_string()),
+            (2, "login_backoff".to_string()),
+            (3, "privacy".to_string())
+        ]
     );
 }
 
-fn actor() -> StaffUser {
-    StaffUser {
+fn actor() -> Actor {
+    Actor::Staff(StaffUser {
         id: UserId::new(),
         username: "utdeler".into(),
         display_name: "Utdeler".into(),
         role: Role::DispensingStaff,
         organisation_id: OrganisationId::new(),
         organisation_kind: OrganisationKind::MunicipalLarCentre,
-    }
+    })
 }
 
 async fn write_entries(store: &Store, n: usize) {

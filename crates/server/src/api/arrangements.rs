@@ -18,7 +18,7 @@ use super::extract::{ApiJson, PathId};
 use super::problem::ProblemResponse;
 use super::wire::{self, Window, with_api_fields};
 use crate::AppState;
-use crate::auth::ApiStaff;
+use crate::auth::ApiActor;
 use crate::error::ApiError;
 use crate::service::Service;
 
@@ -164,7 +164,7 @@ pub struct ArrangementRequest {
 )]
 pub async fn set_arrangement(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(patient): PathId<PatientId>,
     ApiJson(request): ApiJson<ArrangementRequest>,
 ) -> Result<(StatusCode, Json<ArrangementDto>), ApiError> {
@@ -190,7 +190,7 @@ pub async fn set_arrangement(
         today: state.clock.today(),
         organisations: &service.organisations().await?,
         groups: &service.groups().await?,
-        names: &HashMap::from([(actor.0.id, actor.0.display_name.clone())]),
+        names: &HashMap::from([(actor.0.id(), actor.0.display_name().to_string())]),
     };
     Ok((StatusCode::CREATED, Json(arrangement_dto(&arrangement, &context))))
 }
@@ -269,7 +269,7 @@ impl From<&Cover> for CoverDto {
 )]
 pub async fn add_cover(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(patient): PathId<PatientId>,
     ApiJson(request): ApiJson<CoverRequest>,
 ) -> Result<(StatusCode, Json<CoverDto>), ApiError> {

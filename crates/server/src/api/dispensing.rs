@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiQuery};
 use super::problem::ProblemResponse;
 use super::wire::{self, Amount, NamedRef, Window};
 use crate::AppState;
-use crate::auth::ApiStaff;
+use crate::auth::{ApiActor, ApiStaff};
 use crate::error::ApiError;
 use crate::service::{DispenseRequest, DispenseResult, ListRow, Service, TodayList};
 
@@ -300,7 +300,7 @@ impl From<&DispenseResult> for DispensingDto {
 )]
 pub async fn record(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     headers: HeaderMap,
     ApiJson(request): ApiJson<DispenseRequestDto>,
 ) -> Result<(StatusCode, Json<DispensingDto>), ApiError> {

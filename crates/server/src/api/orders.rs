@@ -15,7 +15,7 @@ use super::extract::{ApiJson, PathId};
 use super::problem::ProblemResponse;
 use super::wire::{self, Amount, with_api_fields};
 use crate::AppState;
-use crate::auth::ApiStaff;
+use crate::auth::ApiActor;
 use crate::error::ApiError;
 use crate::service::Service;
 
@@ -124,7 +124,7 @@ pub fn order_dto(order: &DoseOrder, names: &HashMap<UserId, String>) -> DoseOrde
 )]
 pub async fn history(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(patient): PathId<PatientId>,
 ) -> Result<Json<Vec<DoseOrderDto>>, ApiError> {
     let orders = Service::new(&state, &actor.0).order_history(patient).await?;
@@ -182,7 +182,7 @@ pub struct TitrationRequest {
 )]
 pub async fn create_draft(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(patient): PathId<PatientId>,
     ApiJson(request): ApiJson<DraftRequest>,
 ) -> Result<(StatusCode, Json<DoseOrderDto>), ApiError> {
@@ -248,7 +248,7 @@ fn warning_code(warning: &DoseWarning) -> &'static str {
 )]
 pub async fn warnings(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(id): PathId<DoseOrderId>,
 ) -> Result<Json<DraftWarningsDto>, ApiError> {
     let (order, warnings) = Service::new(&state, &actor.0).draft_warnings(id).await?;
@@ -293,7 +293,7 @@ pub struct SignRequest {
 )]
 pub async fn sign(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(id): PathId<DoseOrderId>,
     ApiJson(request): ApiJson<SignRequest>,
 ) -> Result<Json<DoseOrderDto>, ApiError> {
@@ -303,6 +303,6 @@ pub async fn sign(
         .map(str::trim)
         .filter(|c| !c.is_empty());
     let signed = Service::new(&state, &actor.0).sign(id, confirmation).await?;
-    let names = HashMap::from([(actor.0.id, actor.0.display_name.clone())]);
+    let names = HashMap::from([(actor.0.id(), actor.0.display_name().to_string())]);
     Ok(Json(order_dto(signed.order(), &names)))
 }

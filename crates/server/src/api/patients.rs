@@ -16,7 +16,7 @@ use super::orders::{DoseOrderDto, order_dto};
 use super::problem::ProblemResponse;
 use super::wire::{self, NamedRef};
 use crate::AppState;
-use crate::auth::ApiStaff;
+use crate::auth::{ApiActor, ApiStaff};
 use crate::error::ApiError;
 use crate::service::{EnrolInput, Overview, Photo, Service};
 
@@ -405,7 +405,7 @@ fn overview_dto(overview: &Overview, groups: &[samhand_domain::arrangement::Pati
 )]
 pub async fn overview(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(patient): PathId<PatientId>,
 ) -> Result<Json<OverviewDto>, ApiError> {
     let service = Service::new(&state, &actor.0);
@@ -458,7 +458,7 @@ pub struct EndedDto {
 )]
 pub async fn end_episode(
     State(state): State<AppState>,
-    actor: ApiStaff,
+    actor: ApiActor,
     PathId(patient): PathId<PatientId>,
     ApiJson(request): ApiJson<EndRequest>,
 ) -> Result<Json<EndedDto>, ApiError> {

@@ -406,6 +406,9 @@ async fn a_consultant_cannot_save_a_dose_order_through_the_form() {
         .submit(&session, &format!("/pasienter/{patient}/ordinasjon"), &fields)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
-    assert!(html.contains("Din rolle har ikke tilgang til dette."), "{html}");
+    assert!(
+        html.contains("Du har ikke tilgang til denne pasientens opplysninger."),
+        "{html}"
+    );
     assert!(app.order_history(&patient).await.is_empty());
 }

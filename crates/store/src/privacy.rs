@@ -1,0 +1,359 @@
+//! Consents, care team seats, emergency accesses and patient accounts: the records
+//! the access decision reads besides the clinical ones. Append-only, like them.
+
+use jiff::Timestamp;
+use samhand_domain::access::DataCategory;
+use samhand_domain::ids::{CareTeamMemberId, EmergencyAccessId, OrganisationId, PatientId, UserId};
+use samhand_domain::privacy::{
+    CareTeamMember, ConsentRecord, EmergencyAccess, EmergencyReview, MembershipEnd, PatientUser,
+    PrivacyFacts, TeamRole,
+};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::codec::{corrupt, instant, instant_opt, int, micros, parsed, text};
+use crate::db::{Result, classify, rows_for_patients};
+
+// ------------------------------------------------------------------ consents
+
+pub async fn insert_consent(conn: &mut AnyConnection, record: &ConsentRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO consents (id, patient_id, organisation_id, category, given, recorded_at, recorded_by, by_patient, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(record.id.to_string())
+    .bind(record.patient_id.to_string())
+    .bind(record.organisation_id.to_string())
+    .bind(record.category.code())
+    .bind(i64::from(record.given))
+    .bind(micros(record.recorded_at))
+    .bind(record.recorded_by.to_string())
+    .bind(i64::from(record.by_patient))
+    .bind(&record.note)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord> {
+    let category = text(row, "category")?;
+    Ok(ConsentRecord {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        organisation_id: parsed(row, "organisation_id")?,
+        category: DataCategory::from_code(&category)
+            .ok_or_else(|| corrupt(format!("category {category}")))?,
+        given: int(row, "given")? != 0,
+        recorded_at: instant(row, "recorded_at")?,
+        recorded_by: parsed(row, "recorded_by")?,
+        by_patient: int(row, "by_patient")? != 0,
+        note: text(row, "note")?,
+    })
+}
+
+/// Every consent decision of some patients, oldest first.
+pub async fn consents_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<ConsentRecord>> {
+    let rows = rows_for_patients(
+        conn,
+        "SELECT id, patient_id, organisation_id, category, given, recorded_at, recorded_by, by_patient, note
+         FROM consents WHERE patient_id IN ({ids}) ORDER BY recorded_at, id",
+        &[],
+        patients,
+    )
+    .await?;
+    rows.iter().map(consent_from_row).collect()
+}
+
+// ----------------------------------------------------------------- care team
+
+pub async fn insert_member(conn: &mut AnyConnection, member: &CareTeamMember) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO care_team_members (id, patient_id, user_id, organisation_id, team_role, added_at, added_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(member.id.to_string())
+    .bind(member.patient_id.to_string())
+    .bind(member.user_id.to_string())
+    .bind(member.organisation_id.to_string())
+    .bind(member.role.code())
+    .bind(micros(member.added_at))
+    .bind(member.added_by.to_string())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Ends a seat; a seat ends once (a second end is a conflict).
+pub async fn end_member(
+    conn: &mut AnyConnection,
+    member: CareTeamMemberId,
+    end: &MembershipEnd,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO care_team_member_ends (member_id, ended_at, ended_by, reason) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(member.to_string())
+    .bind(micros(end.at))
+    .bind(end.by.to_string())
+    .bind(&end.reason)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+fn member_from_row(row: &AnyRow) -> Result<CareTeamMember> {
+    let role = text(row, "team_role")?;
+    let ended = match instant_opt(row, "ended_at")? {
+        Some(at) => Some(MembershipEnd {
+            at,
+            by: parsed(row, "ended_by")?,
+            reason: text(row, "end_reason")?,
+        }),
+        None => None,
+    };
+    Ok(CareTeamMember {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        user_id: parsed(row, "user_id")?,
+        organisation_id: parsed(row, "organisation_id")?,
+        role: TeamRole::from_code(&role).ok_or_else(|| corrupt(format!("team role {role}")))?,
+        added_at: instant(row, "added_at")?,
+        added_by: parsed(row, "added_by")?,
+        ended,
+    })
+}
+
+/// Every care team seat of some patients, ended ones included, oldest first.
+pub async fn members_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<CareTeamMember>> {
+    let rows = rows_for_patients(
+        conn,
+        "SELECT m.id, m.patient_id, m.user_id, m.organisation_id, m.team_role, m.added_at, m.added_by,
+                e.ended_at, e.ended_by, e.reason AS end_reason
+         FROM care_team_members m LEFT JOIN care_team_member_ends e ON e.member_id = m.id
+         WHERE m.patient_id IN ({ids}) ORDER BY m.added_at, m.id",
+        &[],
+        patients,
+    )
+    .await?;
+    rows.iter().map(member_from_row).collect()
+}
+
+// ---------------------------------------------------------- emergency access
+
+pub async fn insert_emergency(conn: &mut AnyConnection, access: &EmergencyAccess) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO emergency_accesses (id, patient_id, user_id, organisation_id, reason, started_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(access.id.to_string())
+    .bind(access.patient_id.to_string())
+    .bind(access.user_id.to_string())
+    .bind(access.organisation_id.to_string())
+    .bind(&access.reason)
+    .bind(micros(access.started_at))
+    .bind(micros(access.expires_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Records a leader's review; an access is reviewed once.
+pub async fn insert_review(
+    conn: &mut AnyConnection,
+    access: EmergencyAccessId,
+    review: &EmergencyReview,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO emergency_access_reviews (access_id, reviewed_by, reviewed_at, note) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(access.to_string())
+    .bind(review.reviewed_by.to_string())
+    .bind(micros(review.reviewed_at))
+    .bind(&review.note)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+const EMERGENCY_SELECT: &str =
+    "SELECT a.id, a.patient_id, a.user_id, a.organisation_id, a.reason, a.started_at,
+    a.expires_at, r.reviewed_by, r.reviewed_at, r.note AS review_note
+    FROM emergency_accesses a LEFT JOIN emergency_access_reviews r ON r.access_id = a.id";
+
+fn emergency_from_row(row: &AnyRow) -> Result<EmergencyAccess> {
+    let review = match instant_opt(row, "reviewed_at")? {
+        Some(reviewed_at) => Some(EmergencyReview {
+            reviewed_by: parsed(row, "reviewed_by")?,
+            reviewed_at,
+            note: text(row, "review_note")?,
+        }),
+        None => None,
+    };
+    Ok(EmergencyAccess {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        user_id: parsed(row, "user_id")?,
+        organisation_id: parsed(row, "organisation_id")?,
+        reason: text(row, "reason")?,
+        started_at: instant(row, "started_at")?,
+        expires_at: instant(row, "expires_at")?,
+        review,
+    })
+}
+
+/// Every emergency access to some patients, oldest first.
+pub async fn emergency_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<EmergencyAccess>> {
+    let sql = format!("{EMERGENCY_SELECT} WHERE a.patient_id IN ({{ids}}) ORDER BY a.started_at, a.id");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(emergency_from_row).collect()
+}
+
+pub async fn emergency(conn: &mut AnyConnection, id: EmergencyAccessId) -> Result<Option<EmergencyAccess>> {
+    let sql = format!("{EMERGENCY_SELECT} WHERE a.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(emergency_from_row).transpose()
+}
+
+/// Emergency accesses a leader of `organisation` reviews: those its own staff made,
+/// and those made to patients it is the responsible LAR unit for. Newest first.
+pub async fn emergency_for_review(
+    conn: &mut AnyConnection,
+    organisation: OrganisationId,
+    limit: i64,
+) -> Result<Vec<EmergencyAccess>> {
+    let sql = format!(
+        "{EMERGENCY_SELECT} WHERE a.organisation_id = $1
+            OR a.patient_id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $1)
+         ORDER BY a.started_at DESC, a.id DESC LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(organisation.to_string())
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(emergency_from_row).collect()
+}
+
+/// Everything the access decision needs about some patients' privacy.
+pub async fn facts_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<std::collections::HashMap<PatientId, PrivacyFacts>> {
+    let mut facts: std::collections::HashMap<PatientId, PrivacyFacts> =
+        patients.iter().map(|p| (*p, PrivacyFacts::default())).collect();
+    for member in members_of(conn, patients).await? {
+        facts.entry(member.patient_id).or_default().care_team.push(member);
+    }
+    for consent in consents_of(conn, patients).await? {
+        facts
+            .entry(consent.patient_id)
+            .or_default()
+            .consents
+            .push(consent);
+    }
+    for access in emergency_of(conn, patients).await? {
+        facts.entry(access.patient_id).or_default().emergency.push(access);
+    }
+    Ok(facts)
+}
+
+// ---------------------------------------------------------- patient accounts
+
+/// The patient's account, made on first need; returns its id.
+pub async fn ensure_account(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    created_by: UserId,
+    now: Timestamp,
+) -> Result<UserId> {
+    let existing = sqlx::query("SELECT id FROM patient_accounts WHERE patient_id = $1")
+        .bind(patient.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = existing {
+        return parsed(&row, "id");
+    }
+    let id = UserId::new();
+    sqlx::query(
+        "INSERT INTO patient_accounts (id, patient_id, active, created_at, created_by) VALUES ($1, $2, 1, $3, $4)",
+    )
+    .bind(id.to_string())
+    .bind(patient.to_string())
+    .bind(micros(now))
+    .bind(created_by.to_string())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(id)
+}
+
+pub async fn insert_patient_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    account: UserId,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_api_tokens (id, token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(token_hash)
+    .bind(account.to_string())
+    .bind(micros(now))
+    .bind(micros(expires_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The active patient account of a valid (unexpired, unrevoked) patient token.
+pub async fn patient_by_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<PatientUser>> {
+    let row = sqlx::query(
+        "SELECT a.id, a.patient_id, p.given_name, p.family_name
+         FROM patient_api_tokens t JOIN patient_accounts a ON a.id = t.account_id JOIN patients p ON p.id = a.patient_id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND a.active = 1",
+    )
+    .bind(token_hash)
+    .bind(micros(now))
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(PatientUser {
+            id: parsed(&r, "id")?,
+            patient_id: parsed(&r, "patient_id")?,
+            display_name: format!("{} {}", text(&r, "given_name")?, text(&r, "family_name")?),
+        })
+    })
+    .transpose()
+}
+
+/// Revokes every token of a patient's account; returns how many were revoked.
+pub async fn revoke_patient_tokens(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    now: Timestamp,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE patient_api_tokens SET revoked_at = $1
+         WHERE revoked_at IS NULL AND account_id IN (SELECT id FROM patient_accounts WHERE patient_id = $2)",
+    )
+    .bind(micros(now))
+    .bind(patient.to_string())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
