@@ -91,6 +91,18 @@ impl Role {
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.code() == code)
     }
+
+    /// The role as people at work name it.
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::Prescriber => "Lege",
+            Self::LarConsultant => "LAR-konsulent",
+            Self::DispensingStaff => "Utdeler",
+            Self::Coordinator => "Koordinator",
+            Self::Leader => "Leder",
+            Self::Administrator => "Administrator",
+        }
+    }
 }
 
 /// An organisation as the rules need it.

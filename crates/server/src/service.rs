@@ -39,9 +39,12 @@ use samhand_store::{
 };
 
 use crate::AppState;
+
+mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
+pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 
 /// How many days back the missed-dose rule looks.
 const MISSED_LOOKBACK_DAYS: i64 = 60;

@@ -126,6 +126,20 @@ fn member_from_row(row: &AnyRow) -> Result<CareTeamMember> {
     })
 }
 
+/// One care team seat, ended or not.
+pub async fn member(conn: &mut AnyConnection, id: CareTeamMemberId) -> Result<Option<CareTeamMember>> {
+    let row = sqlx::query(
+        "SELECT m.id, m.patient_id, m.user_id, m.organisation_id, m.team_role, m.added_at, m.added_by,
+                e.ended_at, e.ended_by, e.reason AS end_reason
+         FROM care_team_members m LEFT JOIN care_team_member_ends e ON e.member_id = m.id
+         WHERE m.id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
 /// Every care team seat of some patients, ended ones included, oldest first.
 pub async fn members_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<CareTeamMember>> {
     let rows = rows_for_patients(

@@ -70,6 +70,14 @@ impl PathResource for DoseOrderId {
     const WHAT: &'static str = "ordinasjonen";
 }
 
+impl PathResource for samhand_domain::ids::CareTeamMemberId {
+    const WHAT: &'static str = "plassen i ansvarsgruppen";
+}
+
+impl PathResource for samhand_domain::ids::EmergencyAccessId {
+    const WHAT: &'static str = "akuttilgangen";
+}
+
 /// The `{id}` of the path. An id that is not a UUID cannot name anything: 404.
 pub struct PathId<T>(pub T);
 

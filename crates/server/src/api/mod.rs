@@ -13,6 +13,7 @@ mod dispensing;
 mod extract;
 mod orders;
 mod patients;
+mod privacy;
 mod problem;
 mod stock;
 mod wire;
@@ -87,6 +88,35 @@ fn route_table() -> Vec<Route> {
         route(Method::GET, "/alerts", directory::alerts),
         route(Method::GET, "/organisations", directory::organisations),
         route(Method::GET, "/staff", directory::staff),
+        route(Method::GET, "/patients/{id}/privacy", privacy::privacy),
+        route(Method::POST, "/patients/{id}/consents", privacy::record_consent),
+        route(
+            Method::POST,
+            "/patients/{id}/care-team",
+            privacy::add_care_team_member,
+        ),
+        route(
+            Method::POST,
+            "/care-team-members/{id}/end",
+            privacy::end_care_team_member,
+        ),
+        route(
+            Method::POST,
+            "/emergency-accesses",
+            privacy::open_emergency_access,
+        ),
+        route(Method::GET, "/emergency-accesses", privacy::emergency_accesses),
+        route(
+            Method::POST,
+            "/emergency-accesses/{id}/review",
+            privacy::review_emergency_access,
+        ),
+        route(Method::GET, "/patients/{id}/access-log", privacy::access_log),
+        route(
+            Method::POST,
+            "/patients/{id}/patient-token",
+            privacy::issue_patient_token,
+        ),
     ]
 }
 
@@ -121,6 +151,15 @@ fn route_table() -> Vec<Route> {
         directory::alerts,
         directory::organisations,
         directory::staff,
+        privacy::privacy,
+        privacy::record_consent,
+        privacy::add_care_team_member,
+        privacy::end_care_team_member,
+        privacy::open_emergency_access,
+        privacy::emergency_accesses,
+        privacy::review_emergency_access,
+        privacy::access_log,
+        privacy::issue_patient_token,
     ),
     components(schemas(Problem, wire::Amount), responses(ProblemResponse)),
     modifiers(&BearerScheme),
@@ -131,6 +170,7 @@ fn route_table() -> Vec<Route> {
         (name = "dispensing", description = "Today's list and recording dispensings"),
         (name = "stock", description = "The stock ledger of controlled substances"),
         (name = "directory", description = "Organisations, colleagues, overdue reviews"),
+        (name = "privacy", description = "Who can see what: consents, care team seats, emergency access, the access log"),
         (name = "meta", description = "This document"),
     )
 )]

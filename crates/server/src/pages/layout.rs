@@ -47,6 +47,12 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 }
                 a href="/pasienter" { "Pasienter" }
                 a href="/revurderinger" { "Revurderinger" }
+                @if user.role == Role::Leader {
+                    a href="/akuttilganger" { "Akuttilganger" }
+                }
+                @if samhand_domain::access::may_use_emergency_access(user) {
+                    a href="/akuttilgang" { "Akuttilgang" }
+                }
             }
             form.logout method="post" action="/logout" {
                 span.who { (user.display_name) }

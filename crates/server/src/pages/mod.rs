@@ -7,6 +7,7 @@ pub mod forms;
 pub mod layout;
 pub mod login;
 pub mod patients;
+pub mod privacy;
 pub mod stock;
 
 use axum::Router;
@@ -49,6 +50,17 @@ pub fn routes() -> Router<AppState> {
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/lager", get(stock::show).post(stock::record))
         .route("/revurderinger", get(patients::overdue_reviews))
+        .route("/pasienter/{id}/personvern", get(privacy::show))
+        .route("/pasienter/{id}/samtykke", post(privacy::record_consent))
+        .route("/pasienter/{id}/ansvarsgruppe", post(privacy::add_member))
+        .route("/ansvarsgruppe/{id}/avslutt", post(privacy::end_member))
+        .route("/pasienter/{id}/innsyn", get(privacy::access_log))
+        .route(
+            "/akuttilgang",
+            get(privacy::emergency_show).post(privacy::emergency_open),
+        )
+        .route("/akuttilganger", get(privacy::reviews))
+        .route("/akuttilganger/{id}/kontroll", post(privacy::review))
 }
 
 async fn home(staff: UiStaff) -> Redirect {

@@ -73,14 +73,7 @@ pub fn end_reason_name(reason: EndReason) -> &'static str {
 }
 
 fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Prescriber => "Lege",
-        Role::LarConsultant => "LAR-konsulent",
-        Role::DispensingStaff => "Utdeler",
-        Role::Coordinator => "Koordinator",
-        Role::Leader => "Leder",
-        Role::Administrator => "Administrator",
-    }
+    role.label_nb()
 }
 
 // ------------------------------------------------------------------ search
@@ -375,6 +368,11 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                 @if is_prescriber { a href={ "/pasienter/" (o.patient.id) "/dekning" } { "Legg inn dekning" } }
             }
         }
+        p.links {
+            a href={ "/pasienter/" (o.patient.id) "/personvern" } { "Personvern, samtykker og ansvarsgruppe" }
+            " · "
+            a href={ "/pasienter/" (o.patient.id) "/innsyn" } { "Hvem har sett journalen" }
+        }
         div.cards {
             section.card {
                 h2 { "LAR-behandling" }
@@ -501,13 +499,36 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
 
 pub async fn overview(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
     let id: PatientId = parse_id(&id)?;
-    let overview = Service::new(&state, &staff.user).overview(id).await?;
-    Ok(page(
-        &overview.patient.full_name(),
-        &staff,
-        overview_body(&overview, &staff),
+    let service = Service::new(&state, &staff.user);
+    let overview = match service.overview(id).await {
+        Ok(overview) => overview,
+        Err(AppError::Forbidden(message)) => return Ok(no_access_page(&staff, id, &message)),
+        Err(other) => return Err(other.into()),
+    };
+    let emergency = service.running_emergency_access(id).await?;
+    let body = html! {
+        @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
+        (overview_body(&overview, &staff))
+    };
+    Ok(page(&overview.patient.full_name(), &staff, body).into_response())
+}
+
+/// A refused record: the policy's message, and for health personnel the way to
+/// emergency access.
+fn no_access_page(staff: &UiStaff, id: PatientId, message: &str) -> Response {
+    let body = html! {
+        h1 { "Ingen tilgang" }
+        p.error role="alert" { (message) }
+        @if access::may_use_emergency_access(&staff.user) {
+            p { "Trenger du opplysningene for å gi helsehjelp nå, kan du åpne en tidsbegrenset akuttilgang med begrunnelse." }
+            p { a href={ "/akuttilgang?pasient=" (id) } { "Be om akuttilgang" } }
+        }
+    };
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        page("Ingen tilgang", staff, body),
     )
-    .into_response())
+        .into_response()
 }
 
 // ------------------------------------------------------------------ orders

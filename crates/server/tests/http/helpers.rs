@@ -42,6 +42,16 @@ pub struct World {
     pub leder: Staff,
     pub admin: Staff,
     pub fremmed_lege: Staff,
+    /// A GP (fastlege) at a GP office, and a colleague at the same office.
+    pub gp_office: OrganisationId,
+    pub fastlege: Staff,
+    pub fastlege2: Staff,
+    /// A doctor at a hospital's emergency department, with no relation to anyone.
+    pub hospital: OrganisationId,
+    pub akuttlege: Staff,
+    pub nav_office: OrganisationId,
+    pub nav: Staff,
+    pub hospital_leader: Staff,
 }
 
 pub struct TestApp {
@@ -129,6 +139,13 @@ async fn seed(state: &AppState) -> World {
     let other_centre = org("LAR-senteret Øst", OrganisationKind::MunicipalLarCentre, true);
     let mut pharmacy = org("Apotek Torget", OrganisationKind::Pharmacy, false);
     pharmacy.open_weekdays = [true, true, true, true, true, true, false];
+    let gp_office = org("Brygga legekontor", OrganisationKind::GpOffice, false);
+    let hospital = org(
+        "Fjordvik sykehus, akuttmottak",
+        OrganisationKind::Institution,
+        true,
+    );
+    let nav_office = org("NAV Fjordvik", OrganisationKind::NavOffice, false);
     let group = PatientGroup {
         id: PatientGroupId::new(),
         place_id: centre.id,
@@ -137,7 +154,16 @@ async fn seed(state: &AppState) -> World {
     };
     let hash = samhand_server::auth::hash_password(PASSWORD).expect("hash");
     let mut tx = state.store.write().await.expect("tx");
-    for o in [&unit, &other_unit, &centre, &other_centre, &pharmacy] {
+    for o in [
+        &unit,
+        &other_unit,
+        &centre,
+        &other_centre,
+        &pharmacy,
+        &gp_office,
+        &hospital,
+        &nav_office,
+    ] {
         organisations::insert(&mut tx, o, now).await.expect("org");
     }
     organisations::insert_group(&mut tx, &group).await.expect("group");
@@ -151,6 +177,11 @@ async fn seed(state: &AppState) -> World {
         ("leder", "Leder Lars", Role::Leader, unit.id),
         ("admin", "Admin Anne", Role::Administrator, unit.id),
         ("fremmed_lege", "Lege Nils Nord", Role::Prescriber, other_unit.id),
+        ("fastlege", "Fastlege Frode", Role::Prescriber, gp_office.id),
+        ("fastlege2", "Fastlege Guro", Role::Prescriber, gp_office.id),
+        ("akuttlege", "Akuttlege Astrid", Role::Prescriber, hospital.id),
+        ("nav", "NAV-veileder Nora", Role::Coordinator, nav_office.id),
+        ("sykehusleder", "Leder Siri", Role::Leader, hospital.id),
     ];
     let mut ids = Vec::new();
     for (username, name, role, organisation_id) in people {
@@ -197,6 +228,14 @@ async fn seed(state: &AppState) -> World {
         leder: next(),
         admin: next(),
         fremmed_lege: next(),
+        gp_office: gp_office.id,
+        fastlege: next(),
+        fastlege2: next(),
+        hospital: hospital.id,
+        akuttlege: next(),
+        nav_office: nav_office.id,
+        nav: next(),
+        hospital_leader: next(),
     }
 }
 

@@ -10,6 +10,7 @@ mod dispensing;
 mod episodes;
 mod forms;
 mod orders;
+mod privacy;
 mod regressions;
 mod stock;
 mod web;

@@ -1,0 +1,570 @@
+//! The privacy spine at HTTP level: the authorisation matrix over every endpoint that
+//! touches patient data, consents taking effect at once, emergency access and its
+//! review, the patient's access log, and the patient acting for themself.
+
+use reqwest::StatusCode;
+use samhand_domain::ids::UserId;
+use serde_json::{Value, json};
+
+use crate::helpers::{Staff, TestApp, read, spawn_app, start_day};
+
+impl TestApp {
+    /// A token for the patient themself, issued by the LAR doctor.
+    pub async fn patient_token(&self, patient: &str) -> Staff {
+        let (status, body) = self
+            .post_json(
+                &self.world.lege,
+                &format!("/api/v1/patients/{patient}/patient-token"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Staff {
+            id: UserId::new(),
+            username: "pasient",
+            token: body["token"].as_str().expect("token").to_string(),
+        }
+    }
+
+    pub async fn consent(
+        &self,
+        actor: &Staff,
+        patient: &str,
+        organisation: impl ToString,
+        category: &str,
+        give: bool,
+    ) {
+        let (status, body) = self
+            .post_json(
+                actor,
+                &format!("/api/v1/patients/{patient}/consents"),
+                &json!({
+                    "organisation_id": organisation.to_string(),
+                    "category": category,
+                    "decision": if give { "give" } else { "withdraw" },
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "consent: {body}");
+    }
+
+    pub async fn add_to_team(&self, patient: &str, username: &str, role: &str) -> Value {
+        let (status, body) = self
+            .post_json(
+                &self.world.konsulent,
+                &format!("/api/v1/patients/{patient}/care-team"),
+                &json!({"username": username, "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "care team: {body}");
+        body
+    }
+
+    pub async fn open_emergency(&self, staff: &Staff, patient: &str, reason: &str) -> (StatusCode, Value) {
+        self.post_json(
+            staff,
+            "/api/v1/emergency-accesses",
+            &json!({"patient_id": patient, "reason": reason}),
+        )
+        .await
+    }
+
+    /// How many entries the whole audit log has.
+    async fn audit_total(&self) -> usize {
+        let mut conn = self.state.store.read().await.expect("conn");
+        samhand_store::audit::latest(&mut conn, 1)
+            .await
+            .expect("audit")
+            .first()
+            .map_or(0, |e| e.seq as usize)
+    }
+}
+
+/// One request of the matrix.
+struct Call {
+    name: &'static str,
+    method: &'static str,
+    path: String,
+    body: Value,
+}
+
+fn get(name: &'static str, path: String) -> Call {
+    Call {
+        name,
+        method: "GET",
+        path,
+        body: Value::Null,
+    }
+}
+
+fn post(name: &'static str, path: String, body: Value) -> Call {
+    Call {
+        name,
+        method: "POST",
+        path,
+        body,
+    }
+}
+
+/// What an actor may do: `Allow` means any answer but 401/403 (a write may still be
+/// refused for a clinical reason such as "already dispensed"), `Deny` means 403.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    Allow,
+    Deny,
+}
+use Expect::{Allow, Deny};
+
+#[tokio::test]
+async fn the_authorisation_matrix_holds_for_every_patient_endpoint_and_every_attempt_is_audited() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(70).await;
+    let other = app.patient_on_daily_methadone(71).await;
+    // The GP sits in the care team, and the patient has shared medication and
+    // dispensing with the GP's office. The colleague at the same office has no seat.
+    app.add_to_team(&patient, "fastlege", "member").await;
+    app.consent(&w.konsulent, &patient, w.gp_office, "medication", true)
+        .await;
+    app.consent(&w.konsulent, &patient, w.gp_office, "dispensing", true)
+        .await;
+    let me = app.patient_token(&patient).await;
+    let someone_else = app.patient_token(&other).await;
+    let (status, body) = app
+        .open_emergency(
+            &w.akuttlege,
+            &patient,
+            "Innlagt bevisstløs, trenger legemiddelliste",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let draft = app
+        .draft(
+            &patient,
+            "methadone_oral_solution",
+            "oral_solution",
+            &["70"],
+            start_day(),
+        )
+        .await;
+    let draft_id = draft["id"].as_str().expect("draft id").to_string();
+
+    let p = &patient;
+    let calls = vec![
+        get("overview", format!("/api/v1/patients/{p}")),
+        get("dose order history", format!("/api/v1/patients/{p}/dose-orders")),
+        get(
+            "dose order warnings",
+            format!("/api/v1/dose-orders/{draft_id}/warnings"),
+        ),
+        get("privacy", format!("/api/v1/patients/{p}/privacy")),
+        get("access log", format!("/api/v1/patients/{p}/access-log")),
+        post(
+            "draft order",
+            format!("/api/v1/patients/{p}/dose-orders"),
+            json!({"substance": "methadone_oral_solution", "form": "oral_solution", "parts_mg": [65],
+                "effective_from": start_day().to_string(), "reason": "Justering"}),
+        ),
+        post(
+            "sign order",
+            format!("/api/v1/dose-orders/{draft_id}/sign"),
+            json!({}),
+        ),
+        post(
+            "arrangement",
+            format!("/api/v1/patients/{p}/arrangements"),
+            json!({"place_id": w.centre.to_string(), "days": vec!["attend"; 7], "valid_from": start_day().to_string(),
+                "review_on": "2027-02-01", "window_start": "08.00", "window_end": "09.30", "reason": "Ny ordning"}),
+        ),
+        post(
+            "cover",
+            format!("/api/v1/patients/{p}/covers"),
+            json!({"date": "2026-12-25", "take_home_from": "2026-12-24"}),
+        ),
+        post(
+            "consent",
+            format!("/api/v1/patients/{p}/consents"),
+            json!({"organisation_id": w.nav_office.to_string(), "category": "nav_information", "decision": "give"}),
+        ),
+        post(
+            "care team seat",
+            format!("/api/v1/patients/{p}/care-team"),
+            json!({"username": "nav", "role": "member"}),
+        ),
+        post(
+            "patient token",
+            format!("/api/v1/patients/{p}/patient-token"),
+            json!({}),
+        ),
+        post(
+            "record dispensing",
+            "/api/v1/dispensings".into(),
+            json!({"patient_id": p, "identity_confirmed": true}),
+        ),
+        post(
+            "end treatment",
+            format!("/api/v1/patients/{p}/end"),
+            json!({"ended_on": "2026-12-01", "reason": "voluntary_discharge"}),
+        ),
+    ];
+    // Columns: care-team member (with consent), dispensing place (no consent beyond
+    // its relation), unrelated staff of the care-team member's organisation, staff of
+    // another organisation, the patient, another patient, emergency access.
+    let actors: [(&str, &Staff); 7] = [
+        ("care team member", &w.fastlege),
+        ("dispensing place", &w.utdeler),
+        ("unrelated, same organisation", &w.fastlege2),
+        ("another organisation", &w.fremmed_lege),
+        ("patient self", &me),
+        ("another patient", &someone_else),
+        ("emergency access", &w.akuttlege),
+    ];
+    let expected: [[Expect; 7]; 14] = [
+        // care, place, same org, other org, self, other patient, emergency
+        [Allow, Allow, Deny, Deny, Allow, Deny, Allow], // overview
+        [Allow, Allow, Deny, Deny, Allow, Deny, Allow], // dose order history
+        [Allow, Allow, Deny, Deny, Allow, Deny, Allow], // dose order warnings
+        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // privacy
+        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // access log
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // draft order
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // sign order
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // arrangement
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // cover
+        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // consent
+        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // care team seat
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // patient token (staff of the LAR unit only)
+        [Deny, Allow, Deny, Deny, Deny, Deny, Deny],    // record dispensing
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // end treatment
+    ];
+    let mut failures = Vec::new();
+    for (call, row) in calls.iter().zip(expected) {
+        for ((actor_name, actor), expect) in actors.iter().zip(row) {
+            let before = app.audit_total().await;
+            let request = match call.method {
+                "GET" => app.get(actor, &call.path),
+                _ => app
+                    .post(actor, &call.path, &call.body)
+                    .header("Idempotency-Key", format!("{}-{actor_name}", call.name)),
+            };
+            let (status, body) = read(request.send().await.expect("send")).await;
+            let got = if status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED {
+                Deny
+            } else {
+                Allow
+            };
+            if got != expect || status.is_server_error() {
+                failures.push(format!(
+                    "{} as {actor_name}: expected {expect:?}, got {status} {body}",
+                    call.name
+                ));
+            }
+            let after = app.audit_total().await;
+            if after <= before {
+                failures.push(format!(
+                    "{} as {actor_name}: the attempt ({status}) is not in the audit log",
+                    call.name
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_consent_takes_effect_at_once_and_its_withdrawal_too() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(72).await;
+    let path = format!("/api/v1/patients/{patient}");
+    app.add_to_team(&patient, "fastlege", "member").await;
+    let (status, _) = app.get_json(&w.fastlege, &path).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a seat alone shows who the patient is, not the medication"
+    );
+    app.consent(&w.konsulent, &patient, w.gp_office, "medication", true)
+        .await;
+    app.consent(&w.konsulent, &patient, w.gp_office, "dispensing", true)
+        .await;
+    let (status, body) = app.get_json(&w.fastlege, &path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The patient withdraws it themself; the next request is refused.
+    let me = app.patient_token(&patient).await;
+    app.consent(&me, &patient, w.gp_office, "medication", false).await;
+    let (status, body) = app.get_json(&w.fastlege, &path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body["detail"],
+        json!("Du har ikke tilgang til denne pasientens opplysninger.")
+    );
+
+    let (status, privacy) = app
+        .get_json(&w.konsulent, &format!("/api/v1/patients/{patient}/privacy"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{privacy}");
+    let history = privacy["consent_history"].as_array().expect("history");
+    assert_eq!(history.len(), 3, "every decision is kept: {privacy}");
+    assert_eq!(history[0]["given"], json!(false));
+    assert_eq!(history[0]["by_patient"], json!(true));
+    let in_force: Vec<&str> = privacy["consents_in_force"]
+        .as_array()
+        .expect("in force")
+        .iter()
+        .map(|c| c["category"].as_str().expect("category"))
+        .collect();
+    assert_eq!(in_force, vec!["dispensing"]);
+    // The summary says what the GP can see now: identity and dispensing, not medication.
+    let gp_line = privacy["sharing"]
+        .as_array()
+        .expect("sharing")
+        .iter()
+        .find(|l| l["organisation"]["id"] == json!(w.gp_office.to_string()))
+        .expect("the GP's line")
+        .clone();
+    assert_eq!(gp_line["categories"], json!(["identity", "dispensing"]));
+    assert_eq!(gp_line["user"]["name"], json!("Fastlege Frode"));
+}
+
+#[tokio::test]
+async fn bad_consent_input_gets_field_errors_and_changes_nothing() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(73).await;
+    let (status, body) = app
+        .post_json(
+            &app.world.konsulent,
+            &format!("/api/v1/patients/{patient}/consents"),
+            &json!({"organisation_id": "nope", "category": "privacy", "decision": "maybe"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        crate::helpers::error_fields(&body),
+        vec!["organisation_id", "category", "decision"]
+    );
+    let (_, privacy) = app
+        .get_json(
+            &app.world.konsulent,
+            &format!("/api/v1/patients/{patient}/privacy"),
+        )
+        .await;
+    assert_eq!(privacy["consent_history"], json!([]));
+}
+
+#[tokio::test]
+async fn an_ended_care_team_seat_ends_the_access() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(74).await;
+    let seat = app.add_to_team(&patient, "fastlege", "coordinator").await;
+    app.consent(&w.konsulent, &patient, w.gp_office, "medication", true)
+        .await;
+    let history = format!("/api/v1/patients/{patient}/dose-orders");
+    assert_eq!(app.get_json(&w.fastlege, &history).await.0, StatusCode::OK);
+    // A second coordinator is refused while the first sits.
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &format!("/api/v1/patients/{patient}/care-team"),
+            &json!({"username": "fastlege2", "role": "coordinator"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let seat_id = seat["id"].as_str().expect("seat id");
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &format!("/api/v1/care-team-members/{seat_id}/end"),
+            &json!({"reason": "Byttet fastlege"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(app.get_json(&w.fastlege, &history).await.0, StatusCode::FORBIDDEN);
+    let (_, privacy) = app
+        .get_json(&w.konsulent, &format!("/api/v1/patients/{patient}/privacy"))
+        .await;
+    assert_eq!(privacy["care_team"][0]["end_reason"], json!("Byttet fastlege"));
+}
+
+#[tokio::test]
+async fn emergency_access_needs_a_reason_expires_is_flagged_shown_to_the_patient_and_reviewed() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(75).await;
+    let path = format!("/api/v1/patients/{patient}");
+    assert_eq!(app.get_json(&w.akuttlege, &path).await.0, StatusCode::FORBIDDEN);
+
+    // No reason, no access.
+    let (status, body) = app.open_emergency(&w.akuttlege, &patient, "akutt").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(crate::helpers::error_fields(&body), vec!["reason"]);
+    assert_eq!(app.get_json(&w.akuttlege, &path).await.0, StatusCode::FORBIDDEN);
+    // NAV is not health personnel; someone with a relation does not need it.
+    let (status, _) = app
+        .open_emergency(&w.nav, &patient, "Trenger å vite dosen nå")
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .open_emergency(&w.utdeler, &patient, "Trenger å vite dosen nå")
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // By national identity number, as at the emergency department.
+    let national_id = app.overview(&patient).await["patient"]["national_id"]
+        .as_str()
+        .expect("national id")
+        .to_string();
+    let (status, access) = app
+        .post_json(
+            &w.akuttlege,
+            "/api/v1/emergency-accesses",
+            &json!({"national_id": national_id, "reason": "Bevisstløs i akuttmottak, trenger dosen"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{access}");
+    assert_eq!(access["patient_id"], json!(patient));
+    assert_eq!(access["organisation"]["id"], json!(w.hospital.to_string()));
+    let (status, body) = app.get_json(&w.akuttlege, &path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Emergency access reads what treatment needs, and writes nothing.
+    assert_eq!(
+        app.get_json(&w.akuttlege, &format!("/api/v1/patients/{patient}/privacy"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Flagged in the audit log, under the emergency relation.
+    let mut conn = app.state.store.read().await.expect("conn");
+    let entries = samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 1000)
+        .await
+        .expect("audit");
+    drop(conn);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.relation == "emergency_access" && e.detail.contains("Bevisstløs i akuttmottak"))
+    );
+
+    // Shown to the patient, highlighted.
+    let me = app.patient_token(&patient).await;
+    let (status, log) = app
+        .get_json(&me, &format!("/api/v1/patients/{patient}/access-log"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let emergency: Vec<&Value> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter(|l| l["emergency"] == json!(true))
+        .collect();
+    assert!(!emergency.is_empty(), "{log}");
+    assert_eq!(emergency[0]["who"], json!("Akuttlege Astrid"));
+    assert_eq!(
+        emergency[0]["organisation"],
+        json!("Fjordvik sykehus, akuttmottak")
+    );
+
+    // The hospital's leader reviews it.
+    let (status, list) = app
+        .get_json(&w.hospital_leader, "/api/v1/emergency-accesses")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let items = list.as_array().expect("list");
+    assert_eq!(items.len(), 1, "{list}");
+    assert!(items[0]["reviewed_at"].is_null());
+    assert!(
+        items[0]["patient_name"].is_string(),
+        "the reviewer sees whose record: {list}"
+    );
+    let id = items[0]["id"].as_str().expect("id");
+    // Only a leader reviews, and only a leader of a unit involved.
+    for staff in [&w.koordinator, &w.akuttlege] {
+        let (status, _) = app
+            .post_json(
+                staff,
+                &format!("/api/v1/emergency-accesses/{id}/review"),
+                &json!({"note": "ok"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{}", staff.username);
+    }
+    let (status, body) = app
+        .post_json(
+            &w.hospital_leader,
+            &format!("/api/v1/emergency-accesses/{id}/review"),
+            &json!({"note": "Begrunnet: bevisstløs pasient"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, list) = app
+        .get_json(&w.hospital_leader, "/api/v1/emergency-accesses")
+        .await;
+    assert!(list[0]["reviewed_at"].is_string(), "{list}");
+    // The patient's LAR unit's leader sees it too.
+    let (_, list) = app.get_json(&w.leder, "/api/v1/emergency-accesses").await;
+    assert_eq!(list.as_array().expect("list").len(), 1);
+
+    // Time-limited: after the policy's hours, the access is gone.
+    app.clock.advance(jiff::SignedDuration::from_hours(5));
+    assert_eq!(app.get_json(&w.akuttlege, &path).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_access_log_names_readers_by_name_organisation_and_time_and_not_the_patient() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(76).await;
+    let me = app.patient_token(&patient).await;
+    app.get_json(&w.utdeler, &format!("/api/v1/patients/{patient}"))
+        .await;
+    app.get_json(&me, &format!("/api/v1/patients/{patient}")).await;
+    // A refused attempt is audited but is not a reading of the record.
+    app.get_json(&w.utdeler2, &format!("/api/v1/patients/{patient}"))
+        .await;
+    let (status, log) = app
+        .get_json(&me, &format!("/api/v1/patients/{patient}/access-log"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let lines = log.as_array().expect("lines");
+    let who: Vec<&str> = lines.iter().map(|l| l["who"].as_str().expect("who")).collect();
+    assert!(who.contains(&"Utdeler Ulla"), "{log}");
+    assert!(who.contains(&"Lege Lise"), "{log}");
+    assert!(!who.contains(&"Utdeler Ulf"), "{log}");
+    assert!(lines.iter().all(|l| l["role"] != json!("patient")));
+    let ulla = lines
+        .iter()
+        .find(|l| l["who"] == json!("Utdeler Ulla"))
+        .expect("Ulla");
+    assert_eq!(ulla["organisation"], json!("LAR-senteret Sentrum"));
+    assert_eq!(ulla["relation"], json!("dispensing_place"));
+    assert!(
+        ulla["at"].as_str().expect("at").starts_with("2026-11-23T08:00"),
+        "{ulla}"
+    );
+}
+
+#[tokio::test]
+async fn a_patient_token_is_refused_on_staff_endpoints_and_the_attempt_is_audited() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(77).await;
+    let me = app.patient_token(&patient).await;
+    for path in [
+        "/api/v1/dispensing/today",
+        "/api/v1/patients?q=ol",
+        "/api/v1/alerts",
+        "/api/v1/stock",
+    ] {
+        let (status, body) = app.get_json(&me, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+    }
+    let mut conn = app.state.store.read().await.expect("conn");
+    let latest = samhand_store::audit::latest(&mut conn, 10).await.expect("audit");
+    assert!(
+        latest
+            .iter()
+            .filter(|e| e.actor_role == "patient" && !e.allowed)
+            .count()
+            >= 4
+    );
+}
