@@ -63,5 +63,6 @@ id_type!(
     BlockReassessmentId,
     ConsentId,
     CareTeamMemberId,
+    HealthNoteId,
     EmergencyAccessId,
 );

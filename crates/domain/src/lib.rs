@@ -8,6 +8,7 @@ pub mod dispensing;
 pub mod dose;
 pub mod dose_order;
 pub mod format;
+pub mod health;
 pub mod ids;
 pub mod missed;
 pub mod national_id;

@@ -122,6 +122,24 @@ impl<'a> PatientRepo<'a> {
         .await
     }
 
+    /// Records a write the policy allowed but the clinical rules refused (a dose
+    /// already dispensed, nothing due), so that every attempt is in the log.
+    pub async fn record_refused_write(&self, grant: &WriteGrant, reason: &str) -> AppResult<()> {
+        let detail = format!("{} – refused: {reason}", grant.detail);
+        let mut tx = self.state.store.write().await?;
+        self.audit(
+            &mut tx,
+            Some(grant.patient),
+            grant.category,
+            Action::Write,
+            Decision::Allow(grant.decision),
+            &detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records a denied access in a transaction of its own, so that it stays even
     /// though the request is refused.
     pub async fn record_denial(
@@ -218,6 +236,41 @@ impl<'a> PatientRepo<'a> {
             .filter(|(_, d)| d.is_allowed())
             .map(|(p, _)| p)
             .collect())
+    }
+
+    /// Reads that a page adds when the policy allows them (health information on
+    /// today's list, say), where a refusal is no error: only the allowed reads
+    /// happen, so only they are audited. Returns the allowed patients.
+    pub async fn optional_reads(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<Vec<PatientId>> {
+        let allowed: Vec<(PatientId, Decision)> = patients
+            .iter()
+            .map(|(patient, relations)| {
+                (
+                    *patient,
+                    access::decide(&self.actor, relations, category, Action::Read),
+                )
+            })
+            .filter(|(_, decision)| decision.is_allowed())
+            .collect();
+        if allowed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.state.clock.now();
+        let entries: Vec<AuditEntry<'_>> = allowed
+            .iter()
+            .map(|(patient, decision)| {
+                self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
+            })
+            .collect();
+        let mut tx = self.state.store.write().await?;
+        audit::append_all(&self.state.store, &mut tx, &entries).await?;
+        tx.commit().await?;
+        Ok(allowed.into_iter().map(|(p, _)| p).collect())
     }
 
     /// The audit entry of one decision.

@@ -40,10 +40,12 @@ use samhand_store::{
 
 use crate::AppState;
 
+mod health;
 mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
+pub use health::HealthView;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 
 /// How many days back the missed-dose rule looks.
@@ -172,6 +174,8 @@ pub struct Overview {
     pub organisations: HashMap<OrganisationId, Organisation>,
     pub names: HashMap<UserId, String>,
     pub today: Date,
+    /// Health information in force, when the actor may read it.
+    pub health: Option<Vec<samhand_domain::health::HealthNote>>,
 }
 
 /// One patient on today's list.
@@ -182,6 +186,9 @@ pub struct ListRow {
     pub group: Option<String>,
     pub due: Vec<(DueDose, Option<DispensedDose>)>,
     pub missed: MissedDoseState,
+    /// Health information in force, when the patient shares it with the place;
+    /// `None` when not shared.
+    pub health: Option<Vec<samhand_domain::health::HealthNote>>,
 }
 
 impl ListRow {
@@ -615,7 +622,15 @@ impl<'a> Service<'a> {
         people.extend(recent.iter().map(|d| d.recorded_by));
         people.extend(data.arrangements.iter().map(|a| a.decided_by));
         let names = self.names(people).await?;
+        let health = self
+            .health_notes_where_shared(
+                &[(patient_id, data.relations(patient_id, self.now()))],
+                "patient overview: health information",
+            )
+            .await?
+            .remove(&patient_id);
         Ok(Overview {
+            health,
             patient,
             episode,
             orders,
@@ -1235,6 +1250,14 @@ impl<'a> Service<'a> {
             .into_iter()
             .collect();
         let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+        let shared_with_place: Vec<(PatientId, PatientRelations)> = with_relations
+            .iter()
+            .filter(|(id, _)| allowed.contains(id))
+            .cloned()
+            .collect();
+        let mut health = self
+            .health_notes_where_shared(&shared_with_place, "today's dispensing list: health information")
+            .await?;
         let from = date
             .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
             .unwrap_or(date);
@@ -1287,6 +1310,7 @@ impl<'a> Service<'a> {
                 group: group.map(|g| g.name.clone()),
                 due,
                 missed,
+                health: health.remove(&id),
             });
         }
         rows.sort_by(|a, b| {
@@ -1349,6 +1373,29 @@ impl<'a> Service<'a> {
                 "dispensing recorded",
             )
             .await?;
+        let result = self
+            .record_dispensing_granted(request, patient_id, &data, &grant, today)
+            .await;
+        if let Err(refusal) = &result
+            && !matches!(refusal, AppError::Internal(_))
+        {
+            // The policy allowed the attempt; the clinical rules refused it. It is
+            // an attempt all the same, so it is in the audit log with the reason.
+            self.repo
+                .record_refused_write(&grant, &refusal.message_nb())
+                .await?;
+        }
+        result
+    }
+
+    async fn record_dispensing_granted(
+        &self,
+        request: &DispenseRequest,
+        patient_id: PatientId,
+        data: &PatientData,
+        grant: &crate::repo::WriteGrant,
+        today: Date,
+    ) -> AppResult<DispenseResult> {
         let place = self.own_place().await?;
         let key = request.idempotency_key.trim();
         if key.is_empty() || key.len() > 200 {

@@ -51,6 +51,7 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "arrangements.patient_id, arrangements.version",
     ),
     ("episode_ends_pkey", "episode_ends.episode_id"),
+    ("health_notes_replaced_once", "health_notes.replaces"),
 ];
 
 /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod codec;
 pub mod db;
 pub mod dispensing;
+pub mod health;
 pub mod migrate;
 pub mod orders;
 pub mod organisations;

@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_privacy.sql"),
         postgres: include_str!("../migrations/postgres/0003_privacy.sql"),
     },
+    Migration {
+        version: 4,
+        name: "health",
+        sqlite: include_str!("../migrations/sqlite/0004_health.sql"),
+        postgres: include_str!("../migrations/postgres/0004_health.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -62,6 +62,9 @@ pub struct ListRowDto {
     /// Every dose due here that day is recorded.
     pub done: bool,
     pub due: Vec<DueDoseDto>,
+    /// Health information in force (epilepsy, diabetes, allergies, …), when the
+    /// patient shares it with this place; null when not shared.
+    pub health_information: Option<Vec<super::health::HealthNoteDto>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -115,6 +118,10 @@ fn row_dto(row: &ListRow, list: &TodayList) -> ListRowDto {
         missed_consecutive_days: row.missed.consecutive_days,
         missed_alert: row.missed.alert,
         done: row.done(),
+        health_information: row
+            .health
+            .as_ref()
+            .map(|notes| notes.iter().map(|n| super::health::note_dto(n, None)).collect()),
         due: row
             .due
             .iter()

@@ -11,6 +11,7 @@ mod base64;
 mod directory;
 mod dispensing;
 mod extract;
+mod health;
 mod orders;
 mod patients;
 mod privacy;
@@ -88,6 +89,16 @@ fn route_table() -> Vec<Route> {
         route(Method::GET, "/alerts", directory::alerts),
         route(Method::GET, "/organisations", directory::organisations),
         route(Method::GET, "/staff", directory::staff),
+        route(
+            Method::GET,
+            "/patients/{id}/health-information",
+            health::health_information,
+        ),
+        route(
+            Method::POST,
+            "/patients/{id}/health-information",
+            health::record_health_note,
+        ),
         route(Method::GET, "/patients/{id}/privacy", privacy::privacy),
         route(Method::POST, "/patients/{id}/consents", privacy::record_consent),
         route(
@@ -151,6 +162,8 @@ fn route_table() -> Vec<Route> {
         directory::alerts,
         directory::organisations,
         directory::staff,
+        health::health_information,
+        health::record_health_note,
         privacy::privacy,
         privacy::record_consent,
         privacy::add_care_team_member,
@@ -170,6 +183,7 @@ fn route_table() -> Vec<Route> {
         (name = "dispensing", description = "Today's list and recording dispensings"),
         (name = "stock", description = "The stock ledger of controlled substances"),
         (name = "directory", description = "Organisations, colleagues, overdue reviews"),
+        (name = "health", description = "Health information dispensing staff must know, under consent"),
         (name = "privacy", description = "Who can see what: consents, care team seats, emergency access, the access log"),
         (name = "meta", description = "This document"),
     )

@@ -297,6 +297,8 @@ pub struct OverviewDto {
     /// The last 14 days, newest first.
     pub recent_dispensings: Vec<RecentDispensingDto>,
     pub uncovered_days: Vec<UncoveredDayDto>,
+    /// Health information in force, when the caller may read it; null otherwise.
+    pub health_information: Option<Vec<super::health::HealthNoteDto>>,
 }
 
 fn episode_dto(episode: &Episode, overview: &Overview) -> EpisodeDto {
@@ -374,6 +376,10 @@ fn overview_dto(overview: &Overview, groups: &[samhand_domain::arrangement::Pati
                 place_name: place_name(d.place_id),
             })
             .collect(),
+        health_information: overview
+            .health
+            .as_ref()
+            .map(|notes| notes.iter().map(|n| super::health::note_dto(n, None)).collect()),
         uncovered_days: overview
             .uncovered
             .iter()

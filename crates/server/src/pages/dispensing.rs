@@ -76,6 +76,15 @@ fn row_markup(
                     @if let Some(w) = row.window { " · Tidsvindu " (time_nb(w.start)) "–" (time_nb(w.end)) }
                     @if let Some(g) = &row.group { " · " (g) }
                 }
+                @if let Some(notes) = &row.health {
+                    @if !notes.is_empty() {
+                        ul.health aria-label="Helseopplysninger" data-testid="health" {
+                            @for note in notes {
+                                li { span.badge.bad { (note.kind.label_nb()) } " " (note.text) }
+                            }
+                        }
+                    }
+                }
                 @if row.is_blocked() {
                     p { span.blocked { "Må revurderes av lege" } " " (row.missed.consecutive_days) " dager uten dose. Ikke gi dose." }
                 } @else if row.missed.alert {

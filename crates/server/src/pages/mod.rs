@@ -4,6 +4,7 @@
 
 pub mod dispensing;
 pub mod forms;
+pub mod health;
 pub mod layout;
 pub mod login;
 pub mod patients;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/lager", get(stock::show).post(stock::record))
         .route("/revurderinger", get(patients::overdue_reviews))
+        .route("/pasienter/{id}/helse", get(health::show).post(health::record))
         .route("/pasienter/{id}/personvern", get(privacy::show))
         .route("/pasienter/{id}/samtykke", post(privacy::record_consent))
         .route("/pasienter/{id}/ansvarsgruppe", post(privacy::add_member))

@@ -373,6 +373,21 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
             " · "
             a href={ "/pasienter/" (o.patient.id) "/innsyn" } { "Hvem har sett journalen" }
         }
+        @if let Some(notes) = &o.health {
+            section.card aria-labelledby="health" {
+                h2 #health { "Helseopplysninger for utlevering" }
+                @if notes.is_empty() {
+                    p { "Ingen registrerte helseopplysninger." }
+                } @else {
+                    ul.health data-testid="health" {
+                        @for note in notes {
+                            li { span.badge.bad { (note.kind.label_nb()) } " " (note.text) }
+                        }
+                    }
+                }
+                p { a href={ "/pasienter/" (o.patient.id) "/helse" } { "Se historikk og registrer" } }
+            }
+        }
         div.cards {
             section.card {
                 h2 { "LAR-behandling" }

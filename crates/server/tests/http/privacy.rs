@@ -128,6 +128,26 @@ async fn the_authorisation_matrix_holds_for_every_patient_endpoint_and_every_att
         .await;
     app.consent(&w.konsulent, &patient, w.gp_office, "dispensing", true)
         .await;
+    // The pharmacy covers a day next week and the patient shares health information
+    // with it; the centre, the place of the arrangement, has no such consent.
+    let (status, body) = app
+        .post_json(
+            &w.lege,
+            &format!("/api/v1/patients/{patient}/covers"),
+            &json!({"date": "2026-11-27", "place_id": w.pharmacy.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.consent(&w.konsulent, &patient, w.pharmacy, "health_information", true)
+        .await;
+    let (status, body) = app
+        .post_json(
+            &w.lege,
+            &format!("/api/v1/patients/{patient}/health-information"),
+            &json!({"kind": "epilepsy", "text": "Anfall ved abstinens; ring 113 ved anfall over 5 minutter"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let me = app.patient_token(&patient).await;
     let someone_else = app.patient_token(&other).await;
     let (status, body) = app
@@ -157,6 +177,10 @@ async fn the_authorisation_matrix_holds_for_every_patient_endpoint_and_every_att
             "dose order warnings",
             format!("/api/v1/dose-orders/{draft_id}/warnings"),
         ),
+        get(
+            "health information",
+            format!("/api/v1/patients/{p}/health-information"),
+        ),
         get("privacy", format!("/api/v1/patients/{p}/privacy")),
         get("access log", format!("/api/v1/patients/{p}/access-log")),
         post(
@@ -164,6 +188,11 @@ async fn the_authorisation_matrix_holds_for_every_patient_endpoint_and_every_att
             format!("/api/v1/patients/{p}/dose-orders"),
             json!({"substance": "methadone_oral_solution", "form": "oral_solution", "parts_mg": [65],
                 "effective_from": start_day().to_string(), "reason": "Justering"}),
+        ),
+        post(
+            "record health note",
+            format!("/api/v1/patients/{p}/health-information"),
+            json!({"kind": "allergy", "text": "Penicillin"}),
         ),
         post(
             "sign order",
@@ -210,32 +239,36 @@ async fn the_authorisation_matrix_holds_for_every_patient_endpoint_and_every_att
     // Columns: care-team member (with consent), dispensing place (no consent beyond
     // its relation), unrelated staff of the care-team member's organisation, staff of
     // another organisation, the patient, another patient, emergency access.
-    let actors: [(&str, &Staff); 7] = [
+    let actors: [(&str, &Staff); 8] = [
         ("care team member", &w.fastlege),
-        ("dispensing place", &w.utdeler),
+        ("dispensing place without consent", &w.utdeler),
+        ("dispensing place with consent", &w.apotek),
         ("unrelated, same organisation", &w.fastlege2),
         ("another organisation", &w.fremmed_lege),
         ("patient self", &me),
         ("another patient", &someone_else),
         ("emergency access", &w.akuttlege),
     ];
-    let expected: [[Expect; 7]; 14] = [
-        // care, place, same org, other org, self, other patient, emergency
-        [Allow, Allow, Deny, Deny, Allow, Deny, Allow], // overview
-        [Allow, Allow, Deny, Deny, Allow, Deny, Allow], // dose order history
-        [Allow, Allow, Deny, Deny, Allow, Deny, Allow], // dose order warnings
-        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // privacy
-        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // access log
-        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // draft order
-        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // sign order
-        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // arrangement
-        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // cover
-        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // consent
-        [Deny, Deny, Deny, Deny, Allow, Deny, Deny],    // care team seat
-        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // patient token (staff of the LAR unit only)
-        [Deny, Allow, Deny, Deny, Deny, Deny, Deny],    // record dispensing
-        [Deny, Deny, Deny, Deny, Deny, Deny, Deny],     // end treatment
+    let expected: [[Expect; 8]; 16] = [
+        // care, place, place+consent, same org, other org, self, other patient, emergency
+        [Allow, Allow, Allow, Deny, Deny, Allow, Deny, Allow], // overview
+        [Allow, Allow, Allow, Deny, Deny, Allow, Deny, Allow], // dose order history
+        [Allow, Allow, Allow, Deny, Deny, Allow, Deny, Allow], // dose order warnings
+        [Deny, Deny, Allow, Deny, Deny, Allow, Deny, Allow],   // health information
+        [Deny, Deny, Deny, Deny, Deny, Allow, Deny, Deny],     // privacy
+        [Deny, Deny, Deny, Deny, Deny, Allow, Deny, Deny],     // access log
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny, Deny],      // draft order
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny, Deny],      // record health note
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny, Deny],      // sign order
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny, Deny],      // arrangement
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny, Deny],      // cover
+        [Deny, Deny, Deny, Deny, Deny, Allow, Deny, Deny],     // consent
+        [Deny, Deny, Deny, Deny, Deny, Allow, Deny, Deny],     // care team seat
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny, Deny],      // patient token (LAR unit staff only)
+        [Deny, Allow, Allow, Deny, Deny, Deny, Deny, Deny], // record dispensing (the pharmacy: nothing due today, 409)
+        [Deny, Deny, Deny, Deny, Deny, Deny, Deny, Deny],   // end treatment
     ];
+    assert_eq!(calls.len(), expected.len(), "one row of expectations per call");
     let mut failures = Vec::new();
     for (call, row) in calls.iter().zip(expected) {
         for ((actor_name, actor), expect) in actors.iter().zip(row) {
@@ -567,4 +600,199 @@ async fn a_patient_token_is_refused_on_staff_endpoints_and_the_attempt_is_audite
             .count()
             >= 4
     );
+}
+
+#[tokio::test]
+async fn health_information_reaches_todays_list_only_with_the_patients_consent() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(78).await;
+    let path = format!("/api/v1/patients/{patient}/health-information");
+    let (status, note) = app
+        .post_json(
+            &w.lege,
+            &path,
+            &json!({"kind": "epilepsy", "text": "Kjent epilepsi; anfall ved abstinens"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    let row = app.row_on_list(&w.utdeler, &patient).await.expect("on the list");
+    assert_eq!(row["health_information"], Value::Null, "not shared: {row}");
+
+    app.consent(&w.konsulent, &patient, w.centre, "health_information", true)
+        .await;
+    let row = app.row_on_list(&w.utdeler, &patient).await.expect("on the list");
+    assert_eq!(row["health_information"][0]["kind"], json!("epilepsy"), "{row}");
+    assert_eq!(
+        row["health_information"][0]["text"],
+        json!("Kjent epilepsi; anfall ved abstinens")
+    );
+
+    // A correction is a new version; the list shows it, the history keeps both.
+    let (status, body) = app
+        .post_json(
+            &w.lege,
+            &path,
+            &json!({"kind": "epilepsy", "text": "Kjent epilepsi; bruker Lamictal", "replaces": note["id"],
+                "reason": "Oppdatert etter nevrolog"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let row = app.row_on_list(&w.utdeler, &patient).await.expect("on the list");
+    let notes = row["health_information"].as_array().expect("notes");
+    assert_eq!(notes.len(), 1, "{row}");
+    assert_eq!(notes[0]["text"], json!("Kjent epilepsi; bruker Lamictal"));
+    let (_, view) = app.get_json(&w.utdeler, &path).await;
+    assert_eq!(view["history"].as_array().expect("history").len(), 2, "{view}");
+    // Correcting the old version again would fork the history: refused.
+    let (status, body) = app
+        .post_json(
+            &w.lege,
+            &path,
+            &json!({"kind": "epilepsy", "text": "x", "replaces": note["id"], "reason": "y"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let me = app.patient_token(&patient).await;
+    app.consent(&me, &patient, w.centre, "health_information", false)
+        .await;
+    let row = app.row_on_list(&w.utdeler, &patient).await.expect("on the list");
+    assert_eq!(row["health_information"], Value::Null, "withdrawn: {row}");
+    assert_eq!(app.get_json(&w.utdeler, &path).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_privacy_page_records_a_consent_and_refuses_a_bad_one_in_norwegian() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(79).await;
+    let session = app.session_of("konsulent").await;
+    let path = format!("/pasienter/{patient}/personvern");
+    let (status, html) = app.page(&session, &path).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Hvem kan se hva nå"), "{html}");
+    assert!(
+        html.contains("LAR-senteret Sentrum"),
+        "the place of the arrangement is listed: {html}"
+    );
+
+    let (status, html, _) = app
+        .submit(
+            &session,
+            &format!("/pasienter/{patient}/samtykke"),
+            &[("note", "x")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Velg virksomheten samtykket gjelder."), "{html}");
+    assert!(
+        html.contains("Velg om samtykket gis eller trekkes tilbake."),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"x\"") || html.contains(">x</textarea>"),
+        "keeps what was typed: {html}"
+    );
+
+    let gp = w.gp_office.to_string();
+    let (status, _, location) = app
+        .submit(
+            &session,
+            &format!("/pasienter/{patient}/samtykke"),
+            &[
+                ("organisation", gp.as_str()),
+                ("category", "plan_and_goals"),
+                ("decision", "give"),
+                ("note", "Muntlig samtykke i samtale"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some(path.as_str()));
+    let (_, html) = app.page(&session, &path).await;
+    assert!(html.contains("Brygga legekontor: Plan og mål"), "{html}");
+    assert!(html.contains("Muntlig samtykke i samtale"), "{html}");
+
+    let (status, html, _) = app
+        .submit(
+            &session,
+            &format!("/pasienter/{patient}/ansvarsgruppe"),
+            &[("user", "fastlege"), ("role", "coordinator")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let (_, html) = app.page(&session, &path).await;
+    assert!(html.contains("Fastlege Frode"), "{html}");
+
+    // The dispensing place sees no privacy page, with a Norwegian refusal.
+    let utdeler = app.session_of("utdeler").await;
+    let (status, html) = app.page(&utdeler, &path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        html.contains("Du har ikke tilgang til denne pasientens opplysninger."),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn emergency_access_through_the_web_ui_shows_a_banner_and_reaches_the_leaders_review() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(80).await;
+    let session = app.session_of("akuttlege").await;
+    let overview = format!("/pasienter/{patient}");
+    let (status, html) = app.page(&session, &overview).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Be om akuttilgang"), "{html}");
+
+    let (status, html, _) = app
+        .submit(
+            &session,
+            "/akuttilgang",
+            &[("patient", patient.as_str()), ("reason", "kort")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Skriv en begrunnelse på minst 10 tegn."), "{html}");
+    assert_eq!(app.page(&session, &overview).await.0, StatusCode::FORBIDDEN);
+
+    let (status, _, location) = app
+        .submit(
+            &session,
+            "/akuttilgang",
+            &[
+                ("patient", patient.as_str()),
+                ("reason", "Innlagt etter overdose, trenger dosen"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some(overview.as_str()));
+    let (status, html) = app.page(&session, &overview).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Akuttilgang"), "{html}");
+    assert!(html.contains("Innlagt etter overdose, trenger dosen"), "{html}");
+
+    let leader = app.session_of("sykehusleder").await;
+    let (status, html) = app.page(&leader, "/akuttilganger").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Akuttlege Astrid"), "{html}");
+    let form_action = html
+        .split("action=\"")
+        .find_map(|rest| rest.split('"').next().filter(|a| a.ends_with("/kontroll")))
+        .expect("a review form")
+        .to_string();
+    let (status, _, _) = app.submit(&leader, &form_action, &[("note", "Begrunnet")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&leader, "/akuttilganger").await;
+    assert!(html.contains("Kontrollert"), "{html}");
+
+    // The LAR unit sees it in the access log, highlighted.
+    let konsulent = app.session_of("konsulent").await;
+    let (status, html) = app
+        .page(&konsulent, &format!("/pasienter/{patient}/innsyn"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("AKUTTILGANG"), "{html}");
+    assert!(html.contains("Fjordvik sykehus, akuttmottak"), "{html}");
 }
