@@ -1423,7 +1423,7 @@ impl<'a> Service<'a> {
             _ => return Err(field("outcome", "Velg utlevert, redusert eller holdt tilbake.")),
         };
         let policy = self.policy().await?;
-        let due = with_schedule(&data, today, |s| s.due_at(place.id, today)).unwrap_or_default();
+        let due = with_schedule(data, today, |s| s.due_at(place.id, today)).unwrap_or_default();
         let recorded = {
             let mut conn = self.state.store.read().await?;
             let from = today
@@ -1434,7 +1434,7 @@ impl<'a> Service<'a> {
         };
         let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
         let due = samhand_domain::dispensing::still_due(due, &past_doses(&recorded), today);
-        let blocked = missed_state(&data, &recorded, today, &policy).is_blocked();
+        let blocked = missed_state(data, &recorded, today, &policy).is_blocked();
         let planned = plan_recording(
             &due,
             &request.doses,
@@ -1492,7 +1492,7 @@ impl<'a> Service<'a> {
         .await;
         match written {
             Ok(()) => {
-                self.repo.record_write(&mut tx, &grant).await?;
+                self.repo.record_write(&mut tx, grant).await?;
                 tx.commit().await?;
             }
             Err(StoreError::Conflict(_)) => {
