@@ -294,7 +294,14 @@ pub async fn create_demo_world(
         blocked_patient,
     };
 
+    let privacy_patients: Vec<PatientId> = plans
+        .iter()
+        .filter(|p| p.place == 0 && !p.blocked)
+        .map(|p| p.id)
+        .take(6)
+        .collect();
     write_patients(store, plans).await?;
+    write_privacy(store, &world, &privacy_patients, today).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "demo: patients written");
 
     // Receipts, waste, counts and deviations, after the dispensings they balance.
@@ -319,6 +326,140 @@ pub async fn create_demo_world(
     }
     tx.commit().await.context("commit stock ledgers")?;
     Ok(summary)
+}
+
+/// Care team seats, consents, health information and one emergency access for a few
+/// patients at the first centre, so the demo shows the privacy spine at work.
+async fn write_privacy(
+    store: &Store,
+    world: &World,
+    patients: &[PatientId],
+    today: Date,
+) -> anyhow::Result<()> {
+    use samhand_domain::access::DataCategory;
+    use samhand_domain::health::{HealthConditionKind, HealthNote};
+    use samhand_domain::ids::{CareTeamMemberId, ConsentId, EmergencyAccessId, HealthNoteId};
+    use samhand_domain::privacy::{CareTeamMember, ConsentRecord, EmergencyAccess, TeamRole};
+    let by_name = |name: &str| {
+        world
+            .users
+            .iter()
+            .find(|u| u.username == name)
+            .ok_or_else(|| anyhow!("demo user {name}"))
+    };
+    let koordinator = by_name("koordinator")?;
+    let fastlege = by_name("fastlege")?;
+    let konsulent = by_name("konsulent")?;
+    let lege = by_name("lege")?;
+    let first_centre = world.places[0].org.id;
+    let gp_office = world.others[0].id;
+    let since = at(plus(today, -30), 10, 0);
+    let notes = [
+        (
+            HealthConditionKind::Epilepsy,
+            "Epilepsi. Anfall ved abstinens; ved anfall over 5 minutter ring 113.",
+        ),
+        (
+            HealthConditionKind::Diabetes,
+            "Diabetes type 1. Spør om måltid før dose; druesukker i skapet.",
+        ),
+        (HealthConditionKind::Allergy, "Allergi mot penicillin."),
+        (
+            HealthConditionKind::Pregnancy,
+            "Gravid, termin i april. Jordmor følger opp.",
+        ),
+    ];
+    let mut tx = store.write().await?;
+    for (i, patient) in patients.iter().enumerate() {
+        // The GP sits in every team but the last patient's: that record the GP opens
+        // by emergency access below.
+        let seats = if i + 1 < patients.len() {
+            vec![(koordinator, TeamRole::Coordinator), (fastlege, TeamRole::Member)]
+        } else {
+            vec![(koordinator, TeamRole::Coordinator)]
+        };
+        for (user, role) in seats {
+            samhand_store::privacy::insert_member(
+                &mut tx,
+                &CareTeamMember {
+                    id: CareTeamMemberId::new(),
+                    patient_id: *patient,
+                    user_id: user.id,
+                    organisation_id: user.organisation,
+                    role,
+                    added_at: since,
+                    added_by: konsulent.id,
+                    ended: None,
+                },
+            )
+            .await?;
+        }
+        let consents = [
+            (first_centre, DataCategory::HealthInformation),
+            (first_centre, DataCategory::PlanAndGoals),
+            (gp_office, DataCategory::Medication),
+            (gp_office, DataCategory::Dispensing),
+            (gp_office, DataCategory::HealthInformation),
+        ];
+        // One patient has not shared health information with the centre.
+        for (organisation, category) in consents
+            .into_iter()
+            .filter(|(o, c)| i != 1 || (*o, *c) != (first_centre, DataCategory::HealthInformation))
+        {
+            samhand_store::privacy::insert_consent(
+                &mut tx,
+                &ConsentRecord {
+                    id: ConsentId::new(),
+                    patient_id: *patient,
+                    organisation_id: organisation,
+                    category,
+                    given: true,
+                    recorded_at: since,
+                    recorded_by: konsulent.id,
+                    by_patient: false,
+                    note: "Samtykke gitt i samtale ved oppstart".into(),
+                },
+            )
+            .await?;
+        }
+        if let Some((kind, text)) = notes.get(i) {
+            samhand_store::health::insert(
+                &mut tx,
+                &HealthNote {
+                    id: HealthNoteId::new(),
+                    patient_id: *patient,
+                    kind: *kind,
+                    text: (*text).into(),
+                    active: true,
+                    replaces: None,
+                    reason: String::new(),
+                    recorded_by: lege.id,
+                    recorded_at: since,
+                },
+            )
+            .await?;
+        }
+    }
+    // The GP opened one record in an emergency; the unit's leader has it to review.
+    if let Some(patient) = patients.last() {
+        let opened = at(plus(today, -2), 22, 15);
+        samhand_store::privacy::insert_emergency(
+            &mut tx,
+            &EmergencyAccess {
+                id: EmergencyAccessId::new(),
+                patient_id: *patient,
+                user_id: fastlege.id,
+                organisation_id: fastlege.organisation,
+                reason: "Legevakt: pasienten kom inn døsig, måtte vite dagens dose".into(),
+                started_at: opened,
+                expires_at: opened + SignedDuration::from_hours(4),
+                review: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.context("commit demo privacy records")?;
+    Ok(())
 }
 
 async fn hash_passwords(password: &str, count: usize) -> anyhow::Result<Vec<String>> {
@@ -724,6 +865,8 @@ impl World {
             true,
         );
         user("leder", "Tor Egil Brekke", Role::Leader, unit.id, true);
+        user("fastlege", "Ingrid Solberg", Role::Prescriber, others[0].id, true);
+        user("nav", "Eirik Haugland", Role::Coordinator, others[1].id, true);
         user("admin", "Systemadministrator", Role::Administrator, unit.id, true);
         let haug = user("lege.haug", "Anders Haug", Role::Prescriber, unit.id, false);
         let moe = user("lege.moe", "Kristin Moe", Role::Prescriber, unit.id, false);
@@ -1881,7 +2024,7 @@ mod tests {
         let (_dir, store, clock, summary) = demo_on(today, DemoSize::default()).await;
         assert_eq!(summary.patients, 300);
         assert!((60..=80).contains(&summary.patients_at_first_centre));
-        assert_eq!(summary.logins.len(), 6);
+        assert_eq!(summary.logins.len(), 8);
 
         let stored = stored_patients(&store, today).await;
         assert_eq!(stored.len(), 300);
