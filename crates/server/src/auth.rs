@@ -9,8 +9,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::{SignedDuration, Timestamp};
 use samhand_domain::access::{Action, Actor, DataCategory};
+use samhand_domain::ids::UserId;
 use samhand_domain::organisation::{Role, StaffUser};
-use samhand_store::{privacy, users};
+use samhand_store::{WriteTx, privacy, users};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -18,6 +19,12 @@ use crate::error::{ApiError, AppError, PageError};
 
 pub const SESSION_COOKIE: &str = "samhand_session";
 pub const LOGIN_CSRF_COOKIE: &str = "samhand_login_csrf";
+/// Holds `state`, `nonce` and the PKCE verifier between `/login/oidc` and its callback.
+pub const OIDC_FLOW_COOKIE: &str = "samhand_oidc";
+/// The paths the OIDC flow cookie is sent to.
+const OIDC_FLOW_COOKIE_PATH: &str = "/login/oidc";
+/// How long a login at the OpenID provider may take, start to callback.
+pub const OIDC_FLOW_MINUTES: i64 = 10;
 /// Failed logins in a row that lock an account for [`LOCKOUT_MINUTES`].
 const MAX_FAILED_LOGINS: i64 = 5;
 const LOCKOUT_MINUTES: i64 = 15;
@@ -83,12 +90,52 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: i64) -> String {
+    cookie_header(state, name, value, "/", "Strict", max_age_seconds)
+}
+
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age_seconds: i64,
+) -> String {
     let secure = if state.config.cookie_secure {
         "; Secure"
     } else {
         ""
     };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}")
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_seconds}{secure}")
+}
+
+/// The session cookie for a token from [`login`] or [`login_with_identity`].
+pub fn session_cookie(state: &AppState, token: &str) -> String {
+    set_cookie(state, SESSION_COOKIE, token, SESSION_MAX_HOURS * 3600)
+}
+
+/// The OIDC flow cookie (an empty value with `max_age_seconds` 0 removes it). Lax,
+/// not Strict: the provider's redirect back to the callback is a cross-site
+/// navigation, and a Strict cookie would not come with it.
+pub fn oidc_flow_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> String {
+    cookie_header(
+        state,
+        OIDC_FLOW_COOKIE,
+        value,
+        OIDC_FLOW_COOKIE_PATH,
+        "Lax",
+        max_age_seconds,
+    )
+}
+
+/// Starts a login session for a user who has proved who they are, by password or at
+/// the OpenID provider; returns the token for the session cookie. The one way a
+/// session begins.
+async fn start_session(tx: &mut WriteTx, user: UserId, now: Timestamp) -> Result<String, AppError> {
+    let token = random_token();
+    let expires = now + SignedDuration::from_hours(SESSION_MAX_HOURS);
+    users::insert_session(tx, &token_hash(&token), user, &random_token(), now, expires).await?;
+    Ok(token)
 }
 
 /// Checks a username and password; on success starts a session and returns the
@@ -127,18 +174,35 @@ pub async fn login(
         tx.commit().await?;
         return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
     }
-    let token = random_token();
-    let expires = now + SignedDuration::from_hours(SESSION_MAX_HOURS);
-    users::insert_session(
-        &mut tx,
-        &token_hash(&token),
-        record.user.id,
-        &random_token(),
-        now,
-        expires,
-    )
-    .await?;
+    let token = start_session(&mut tx, record.user.id, now).await?;
     tx.commit().await?;
+    Ok((token, record.user))
+}
+
+/// Starts a session for the staff user whom the OpenID provider vouched for by
+/// username. The password's failure counter and lockout are left alone: they guard
+/// against guessing passwords, and no password was used.
+pub async fn login_with_identity(state: &AppState, username: &str) -> Result<(String, StaffUser), AppError> {
+    let mut conn = state.store.read().await?;
+    let record = users::by_username(&mut conn, username.trim()).await?;
+    drop(conn);
+    let Some(record) = record.filter(|r| r.active) else {
+        tracing::warn!(
+            username = username.trim(),
+            "OIDC login refused: no active Samhand user has this username"
+        );
+        return Err(AppError::Forbidden(format!(
+            "Du er logget inn hos HelseID som «{}», men har ingen aktiv brukerkonto i Samhand. Ingen økt ble startet. Kontakt en administrator om du skal ha tilgang.",
+            username.trim()
+        )));
+    };
+    let mut tx = state.store.write().await?;
+    let token = start_session(&mut tx, record.user.id, state.clock.now()).await?;
+    tx.commit().await?;
+    tracing::info!(
+        username = record.user.username.as_str(),
+        "staff user logged in through the OpenID provider"
+    );
     Ok((token, record.user))
 }
 

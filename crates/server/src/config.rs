@@ -6,6 +6,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use openidconnect::url::{self, Url};
+use openidconnect::{IssuerUrl, RedirectUrl};
+
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -46,6 +49,80 @@ pub struct Config {
     pub demo_password: Secret,
     /// SAMHAND_LOG: the log filter.
     pub log: String,
+    /// SAMHAND_OIDC_*: staff login through an OpenID provider such as HelseID; off
+    /// (`None`) when SAMHAND_OIDC_ISSUER is unset.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// Where and as whom Samhand logs staff in through an OpenID provider.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// SAMHAND_OIDC_ISSUER: the provider's issuer URL, exactly as the provider
+    /// spells it in its tokens; discovery is `{issuer}/.well-known/openid-configuration`.
+    pub issuer: IssuerUrl,
+    /// SAMHAND_OIDC_CLIENT_ID: Samhand's client id at the provider.
+    pub client_id: String,
+    /// SAMHAND_OIDC_CLIENT_SECRET (or _FILE).
+    pub client_secret: Secret,
+    /// SAMHAND_OIDC_REDIRECT_URL: `/login/oidc/callback` as the provider sees it.
+    pub redirect_url: RedirectUrl,
+    /// SAMHAND_OIDC_USERNAME_CLAIM: which claim names the Samhand user.
+    pub username_claim: UsernameClaim,
+}
+
+/// The claim of the provider's identity that is a Samhand username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernameClaim {
+    PreferredUsername,
+    Subject,
+}
+
+impl UsernameClaim {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PreferredUsername => "preferred_username",
+            Self::Subject => "sub",
+        }
+    }
+}
+
+/// The path of the OIDC callback route; the redirect URL must end with it.
+pub const OIDC_CALLBACK_PATH: &str = "/login/oidc/callback";
+
+/// The keys that mean nothing without SAMHAND_OIDC_ISSUER. (The username claim has
+/// a default, so it may stand in a configuration with OIDC login off.)
+const OIDC_KEYS: [&str; 4] = [
+    "SAMHAND_OIDC_CLIENT_ID",
+    "SAMHAND_OIDC_CLIENT_SECRET",
+    "SAMHAND_OIDC_CLIENT_SECRET_FILE",
+    "SAMHAND_OIDC_REDIRECT_URL",
+];
+
+/// An http(s) URL. Plain http only to this machine (for tests and development):
+/// anywhere else the client secret and the tokens would cross the network unencrypted.
+fn web_url(key: &str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|e| bad(key, format!("expected a URL, got {value:?} ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(bad(
+                key,
+                format!("expected an https:// URL (http:// only for localhost), got {value:?}"),
+            ));
+        }
+        _ => return Err(bad(key, format!("expected an https:// URL, got {value:?}"))),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(key, format!("expected a URL without ? or #, got {value:?}")));
+    }
+    Ok(url)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +211,65 @@ impl Config {
                 "expected a postgres:// URL (leave it unset for the embedded SQLite database)",
             ));
         }
+        let username_claim = match get("SAMHAND_OIDC_USERNAME_CLAIM").as_deref() {
+            None | Some("preferred_username") => UsernameClaim::PreferredUsername,
+            Some("sub") => UsernameClaim::Subject,
+            Some(other) => {
+                return Err(bad(
+                    "SAMHAND_OIDC_USERNAME_CLAIM",
+                    format!("expected preferred_username or sub, got {other:?}"),
+                ));
+            }
+        };
+        let oidc = match get("SAMHAND_OIDC_ISSUER") {
+            None => {
+                // A half-done setup should not silently leave OIDC login off.
+                if let Some(key) = OIDC_KEYS.iter().find(|key| get(key).is_some()) {
+                    return Err(bad(
+                        key,
+                        "is set but SAMHAND_OIDC_ISSUER is not; set the issuer to turn OIDC login on, or remove this key",
+                    ));
+                }
+                None
+            }
+            Some(issuer) => {
+                let required = |key: &str| {
+                    get(key).ok_or_else(|| bad(key, "must be set when SAMHAND_OIDC_ISSUER is set"))
+                };
+                web_url("SAMHAND_OIDC_ISSUER", &issuer)?;
+                // Kept as written: the issuer in the provider's tokens must match it
+                // character for character, and a parsed URL would gain a slash.
+                let issuer = IssuerUrl::new(issuer).map_err(|e| bad("SAMHAND_OIDC_ISSUER", e.to_string()))?;
+                let client_id = required("SAMHAND_OIDC_CLIENT_ID")?;
+                let client_secret = secret("SAMHAND_OIDC_CLIENT_SECRET")?.ok_or_else(|| {
+                    bad(
+                        "SAMHAND_OIDC_CLIENT_SECRET",
+                        "must be set (or SAMHAND_OIDC_CLIENT_SECRET_FILE) when SAMHAND_OIDC_ISSUER is set",
+                    )
+                })?;
+                let redirect_url = required("SAMHAND_OIDC_REDIRECT_URL")?;
+                if !web_url("SAMHAND_OIDC_REDIRECT_URL", &redirect_url)?
+                    .path()
+                    .ends_with(OIDC_CALLBACK_PATH)
+                {
+                    return Err(bad(
+                        "SAMHAND_OIDC_REDIRECT_URL",
+                        format!(
+                            "expected Samhand's callback, a URL ending in {OIDC_CALLBACK_PATH}, got {redirect_url}"
+                        ),
+                    ));
+                }
+                let redirect_url = RedirectUrl::new(redirect_url)
+                    .map_err(|e| bad("SAMHAND_OIDC_REDIRECT_URL", e.to_string()))?;
+                Some(OidcConfig {
+                    issuer,
+                    client_id,
+                    client_secret,
+                    redirect_url,
+                    username_claim,
+                })
+            }
+        };
         Ok(Self {
             addr,
             data_dir: PathBuf::from(get("SAMHAND_DATA_DIR").unwrap_or_else(|| "./data".into())),
@@ -145,6 +281,7 @@ impl Config {
             demo_password: secret("SAMHAND_DEMO_PASSWORD")?
                 .unwrap_or_else(|| Secret::new(DEFAULT_DEMO_PASSWORD)),
             log: get("SAMHAND_LOG").unwrap_or_else(|| "info".into()),
+            oidc,
         })
     }
 
@@ -214,5 +351,93 @@ mod tests {
             Some("postgres://u:hemmelig@localhost/db")
         );
         assert!(!format!("{c:?}").contains("hemmelig"));
+    }
+
+    const OIDC: [(&str, &str); 4] = [
+        ("SAMHAND_OIDC_ISSUER", "https://helseid-sts.nhn.no"),
+        ("SAMHAND_OIDC_CLIENT_ID", "samhand"),
+        ("SAMHAND_OIDC_CLIENT_SECRET", "hemmelig"),
+        (
+            "SAMHAND_OIDC_REDIRECT_URL",
+            "https://samhand.example.no/login/oidc/callback",
+        ),
+    ];
+
+    fn with(
+        base: &[(&'static str, &'static str)],
+        key: &'static str,
+        value: &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut vars: Vec<_> = base.iter().filter(|(k, _)| *k != key).copied().collect();
+        if !value.is_empty() {
+            vars.push((key, value));
+        }
+        vars
+    }
+
+    #[test]
+    fn oidc_login_is_off_without_an_issuer_and_on_with_a_complete_setup() {
+        assert!(config(&[]).expect("defaults").oidc.is_none());
+        let claim_only = config(&[("SAMHAND_OIDC_USERNAME_CLAIM", "preferred_username")]);
+        assert!(claim_only.expect("the claim's default alone").oidc.is_none());
+        let c = config(&OIDC).expect("oidc");
+        let oidc = c.oidc.as_ref().expect("oidc on");
+        assert_eq!(oidc.issuer.as_str(), "https://helseid-sts.nhn.no");
+        assert_eq!(oidc.username_claim, UsernameClaim::PreferredUsername);
+        assert!(!format!("{c:?}").contains("hemmelig"));
+        let by_sub = config(&with(&OIDC, "SAMHAND_OIDC_USERNAME_CLAIM", "sub")).expect("sub");
+        assert_eq!(by_sub.oidc.expect("oidc").username_claim, UsernameClaim::Subject);
+        let local = config(&with(
+            &with(&OIDC, "SAMHAND_OIDC_ISSUER", "http://127.0.0.1:4000"),
+            "SAMHAND_OIDC_REDIRECT_URL",
+            "http://localhost:8080/login/oidc/callback",
+        ));
+        assert!(local.is_ok(), "plain http is allowed to this machine: {local:?}");
+    }
+
+    #[test]
+    fn an_incomplete_or_wrong_oidc_setup_names_its_key() {
+        let cases = [
+            (
+                with(&OIDC, "SAMHAND_OIDC_CLIENT_ID", ""),
+                "SAMHAND_OIDC_CLIENT_ID",
+            ),
+            (
+                with(&OIDC, "SAMHAND_OIDC_CLIENT_SECRET", ""),
+                "SAMHAND_OIDC_CLIENT_SECRET",
+            ),
+            (
+                with(&OIDC, "SAMHAND_OIDC_REDIRECT_URL", ""),
+                "SAMHAND_OIDC_REDIRECT_URL",
+            ),
+            (
+                with(&OIDC, "SAMHAND_OIDC_ISSUER", "helseid"),
+                "SAMHAND_OIDC_ISSUER",
+            ),
+            (
+                with(&OIDC, "SAMHAND_OIDC_ISSUER", "http://helseid-sts.nhn.no"),
+                "SAMHAND_OIDC_ISSUER",
+            ),
+            (
+                with(&OIDC, "SAMHAND_OIDC_REDIRECT_URL", "https://samhand.example.no/"),
+                "SAMHAND_OIDC_REDIRECT_URL",
+            ),
+            (
+                with(&OIDC, "SAMHAND_OIDC_USERNAME_CLAIM", "email"),
+                "SAMHAND_OIDC_USERNAME_CLAIM",
+            ),
+            (
+                with(&OIDC, "SAMHAND_OIDC_CLIENT_SECRET_FILE", "/does/not/exist"),
+                "SAMHAND_OIDC_CLIENT_SECRET_FILE",
+            ),
+            (
+                vec![("SAMHAND_OIDC_CLIENT_ID", "samhand")],
+                "SAMHAND_OIDC_CLIENT_ID",
+            ),
+        ];
+        for (vars, named) in cases {
+            let error = config(&vars).expect_err(named);
+            assert_eq!(error.key, named, "{error}");
+        }
     }
 }

@@ -25,6 +25,15 @@ pub enum AppError {
     /// A form was posted without the right CSRF token.
     #[error("csrf token missing or wrong")]
     Csrf,
+    /// A login through the OpenID provider did not prove who is logging in (a
+    /// refusal at the provider, a wrong `state`, a token that does not verify). The
+    /// message is for the user; the detail was logged where it happened.
+    #[error("login failed: {0}")]
+    LoginFailed(String),
+    /// A service Samhand depends on (the OpenID provider) did not answer as it
+    /// should. The detail is logged, never returned.
+    #[error("upstream service failed: {0}")]
+    Upstream(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -46,6 +55,8 @@ impl AppError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Csrf => StatusCode::FORBIDDEN,
+            Self::LoginFailed(_) => StatusCode::UNAUTHORIZED,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +73,10 @@ impl AppError {
             }
             Self::Conflict(message) => message.clone(),
             Self::Csrf => "Skjemaet var utløpt eller ugyldig. Last siden på nytt og prøv igjen.".into(),
+            Self::LoginFailed(message) => message.clone(),
+            Self::Upstream(_) => {
+                "Innloggingstjenesten svarer ikke som den skal akkurat nå. Prøv igjen om litt, eller logg inn med brukernavn og passord.".into()
+            }
             Self::Internal(_) => {
                 "Noe gikk galt hos oss. Ingenting ble lagret. Prøv igjen, eller kontakt brukerstøtte.".into()
             }
@@ -75,6 +90,8 @@ impl AppError {
             Self::NotFound(_) => "Ikke funnet",
             Self::Invalid(_) => "Ugyldige opplysninger",
             Self::Conflict(_) => "Konflikt",
+            Self::LoginFailed(_) => "Innloggingen mislyktes",
+            Self::Upstream(_) => "Innloggingstjenesten svarer ikke",
             Self::Internal(_) => "Intern feil",
         }
     }
@@ -82,6 +99,7 @@ impl AppError {
     fn log(&self) {
         match self {
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            Self::Upstream(detail) => tracing::warn!(%detail, "upstream service failed"),
             other => tracing::debug!(error = %other, "request refused"),
         }
     }
@@ -152,7 +170,11 @@ impl IntoResponse for PageError {
                 main.narrow {
                     h1 { (error.title()) }
                     p.error role="alert" { (error.message_nb()) }
-                    p { a href="/" { "Til forsiden" } }
+                    @if matches!(error, AppError::LoginFailed(_) | AppError::Upstream(_)) {
+                        p { a href="/login" { "Tilbake til innlogging" } }
+                    } @else {
+                        p { a href="/" { "Til forsiden" } }
+                    }
                 }
             },
         );

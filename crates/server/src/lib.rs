@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod oidc;
 pub mod pages;
 pub mod repo;
 pub mod service;
@@ -25,14 +26,21 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
+    /// Login through the OpenID provider, when configured.
+    pub oidc: Option<Arc<oidc::OidcLogin>>,
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> Self {
+        let oidc = config
+            .oidc
+            .clone()
+            .map(|settings| Arc::new(oidc::OidcLogin::new(settings)));
         Self {
             store,
             clock,
             config: Arc::new(config),
+            oidc,
         }
     }
 }

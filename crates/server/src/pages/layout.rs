@@ -8,11 +8,14 @@ use crate::auth::UiStaff;
 
 pub const STYLESHEET: &str = include_str!("style.css");
 
-fn head(title: &str) -> Markup {
+fn head(title: &str, forward_to: Option<&str>) -> Markup {
     html! {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
+            @if let Some(path) = forward_to {
+                meta http-equiv="refresh" content={ "0; url=" (path) };
+            }
             title { (title) " – Samhand" }
             link rel="stylesheet" href="/static/style.css";
         }
@@ -21,10 +24,21 @@ fn head(title: &str) -> Markup {
 
 /// A page without navigation (login, errors).
 pub fn bare(title: &str, body: Markup) -> Markup {
+    bare_page(title, None, body)
+}
+
+/// A page without navigation that the browser leaves at once for `path` (a same-site
+/// path), as its own navigation: unlike a redirect, that one carries Strict cookies
+/// even when this page was reached from another site.
+pub fn bare_forwarding(title: &str, path: &str, body: Markup) -> Markup {
+    bare_page(title, Some(path), body)
+}
+
+fn bare_page(title: &str, forward_to: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="nb" {
-            (head(title))
+            (head(title, forward_to))
             body { (body) }
         }
     }
@@ -68,7 +82,7 @@ pub fn page(title: &str, staff: &UiStaff, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="nb" {
-            (head(title))
+            (head(title, None))
             body {
                 (nav(&staff.user, &staff.csrf))
                 main { (body) }

@@ -1,15 +1,17 @@
-//! Logging in and out of the staff UI.
+//! Logging in and out of the staff UI: with a password, or through the OpenID
+//! provider (HelseID) when one is configured.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::html;
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
-use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{self, LOGIN_CSRF_COOKIE, OIDC_FLOW_COOKIE, SESSION_COOKIE};
 use crate::error::{AppError, PageError};
+use crate::oidc::{Callback, PendingLogin};
 use crate::pages::forms::{FormData, StaffForm, error_summary, input};
 use crate::pages::layout;
 
@@ -27,6 +29,11 @@ fn render(state: &AppState, username: &str, errors: &FieldErrors) -> Response {
                     (input("Brukernavn", "username", "text", username, errors, None))
                     (input("Passord", "password", "password", "", errors, None))
                     button type="submit" { "Logg inn" }
+                }
+                @if state.oidc.is_some() {
+                    p.alternative {
+                        a.button href="/login/oidc" { "Logg inn med HelseID" }
+                    }
                 }
             }
         },
@@ -63,14 +70,10 @@ pub async fn submit(
     }
     match auth::login(&state, form.get("username"), form.get("password")).await {
         Ok((token, _user)) => {
-            let max_age = 12 * 3600;
             (
                 // Both cookies: insert-style headers would keep only the last.
                 AppendHeaders([
-                    (
-                        header::SET_COOKIE,
-                        auth::set_cookie(&state, SESSION_COOKIE, &token, max_age),
-                    ),
+                    (header::SET_COOKIE, auth::session_cookie(&state, &token)),
                     (
                         header::SET_COOKIE,
                         auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0),
@@ -104,4 +107,71 @@ pub async fn logout(
         Redirect::to("/login"),
     )
         .into_response())
+}
+
+/// Sends the browser to the OpenID provider to log in, with `state`, `nonce` and the
+/// PKCE verifier in a short-lived cookie for the callback to match. 404 when no
+/// provider is configured.
+pub async fn oidc_start(State(state): State<AppState>) -> Result<Response, PageError> {
+    let oidc = state
+        .oidc
+        .as_ref()
+        .ok_or_else(|| AppError::NotFound("siden".into()))?;
+    let (url, pending) = oidc.begin().await?;
+    let flow_cookie =
+        auth::oidc_flow_cookie(&state, &pending.to_cookie_value(), auth::OIDC_FLOW_MINUTES * 60);
+    Ok(([(header::SET_COOKIE, flow_cookie)], Redirect::to(url.as_str())).into_response())
+}
+
+/// The provider's redirect back: verifies the answer, maps the identity to an active
+/// staff user and starts a session, then forwards to the front page. The flow cookie
+/// is removed whatever the outcome.
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(callback): Query<Callback>,
+) -> Response {
+    let Some(oidc) = state.oidc.clone() else {
+        return PageError(AppError::NotFound("siden".into())).into_response();
+    };
+    let clear_flow_cookie = (header::SET_COOKIE, auth::oidc_flow_cookie(&state, "", 0));
+    let pending = auth::cookie(&headers, OIDC_FLOW_COOKIE)
+        .as_deref()
+        .and_then(PendingLogin::from_cookie_value);
+    let session = match oidc.finish(pending, &callback).await {
+        Ok(username) => auth::login_with_identity(&state, &username).await,
+        Err(error) => Err(error),
+    };
+    match session {
+        Ok((token, _user)) => (
+            // The same cookies as after a password login.
+            AppendHeaders([
+                (header::SET_COOKIE, auth::session_cookie(&state, &token)),
+                (
+                    header::SET_COOKIE,
+                    auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0),
+                ),
+                clear_flow_cookie,
+            ]),
+            signed_in_page(),
+        )
+            .into_response(),
+        Err(error) => ([clear_flow_cookie], PageError(error)).into_response(),
+    }
+}
+
+/// The answer to a successful callback. Not a redirect: the callback was reached
+/// from the provider's site, a redirect would stay that navigation, and the browser
+/// would leave the SameSite=Strict session cookie off the request for `/`.
+fn signed_in_page() -> maud::Markup {
+    layout::bare_forwarding(
+        "Innlogget",
+        "/",
+        html! {
+            main.narrow {
+                h1 { "Du er logget inn" }
+                p { a.button href="/" { "Gå videre til Samhand" } }
+            }
+        },
+    )
 }

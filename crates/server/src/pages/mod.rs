@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/static/style.css", get(stylesheet))
         .route("/login", get(login::show).post(login::submit))
+        .route("/login/oidc", get(login::oidc_start))
+        .route(crate::config::OIDC_CALLBACK_PATH, get(login::oidc_callback))
         .route("/logout", post(login::logout))
         .route("/pasienter", get(patients::search))
         .route("/pasienter/ny", get(patients::enrol_form).post(patients::enrol))

@@ -77,23 +77,47 @@ fn init_logs() {
     });
 }
 
+/// A free port for the app, bound before its configuration is built, so that the
+/// configuration (and an OpenID provider's client registration) can name the app's
+/// own address.
+pub struct AppListener {
+    listener: tokio::net::TcpListener,
+    pub base: String,
+}
+
+pub async fn app_listener() -> AppListener {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    AppListener { listener, base }
+}
+
 pub async fn spawn_app() -> TestApp {
+    spawn_app_on(app_listener().await, &[]).await
+}
+
+/// The app on `listener`, configured with the test defaults and `overrides`
+/// (configuration keys and values) on top.
+pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let database = samhand_store::testing::fresh_database_url(dir.path()).await;
     let store = Store::connect(&database, 10).await.expect("connect and migrate");
     let clock = Arc::new(FixedClock::at_oslo(start_day(), Time::constant(9, 0, 0, 0)));
-    let config = Config::from_lookup(|key| match key {
-        "SAMHAND_COOKIE_SECURE" => Some("false".into()),
-        // Tests move the clock months ahead; tokens must outlive that.
-        "SAMHAND_TOKEN_DAYS" => Some("366".into()),
-        _ => None,
+    let config = Config::from_lookup(|key| {
+        if let Some((_, value)) = overrides.iter().find(|(k, _)| *k == key) {
+            return Some(value.clone());
+        }
+        match key {
+            "SAMHAND_COOKIE_SECURE" => Some("false".into()),
+            // Tests move the clock months ahead; tokens must outlive that.
+            "SAMHAND_TOKEN_DAYS" => Some("366".into()),
+            _ => None,
+        }
     })
     .expect("config");
     let state = AppState::new(store.clone(), clock.clone(), config);
     let world = seed(&state).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let AppListener { listener, base } = listener;
     let router = samhand_server::router(state.clone());
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");

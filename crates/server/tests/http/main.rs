@@ -9,6 +9,7 @@ mod calendar;
 mod dispensing;
 mod episodes;
 mod forms;
+mod oidc;
 mod orders;
 mod privacy;
 mod regressions;
