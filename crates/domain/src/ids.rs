@@ -64,5 +64,6 @@ id_type!(
     ConsentId,
     CareTeamMemberId,
     HealthNoteId,
+    MessageId,
     EmergencyAccessId,
 );

@@ -10,6 +10,7 @@ pub mod dose_order;
 pub mod format;
 pub mod health;
 pub mod ids;
+pub mod message;
 pub mod missed;
 pub mod national_id;
 pub mod organisation;

@@ -40,6 +40,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         description_nb: "Hvor mange dager fram lista varsler om udekte helligdager",
     },
     PolicySetting {
+        key: "messages.escalate_after_hours",
+        default: 4,
+        description_nb: "Timer før en viktig, ulest melding eskaleres til mottakerenhetens leder",
+    },
+    PolicySetting {
         key: "emergency_access.hours",
         default: 4,
         description_nb: "Hvor mange timer en akuttilgang varer før den må begrunnes på nytt",
@@ -54,6 +59,8 @@ pub struct ClinicalPolicy {
     pub holiday_warning_days: i64,
     /// How long an emergency access (akuttilgang) lasts.
     pub emergency_access_hours: i64,
+    /// Hours before an important unread message escalates to the unit's leader.
+    pub message_escalation_hours: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -92,6 +99,7 @@ impl ClinicalPolicy {
             holiday_warning_days: get("holiday.warning_days"),
             // An access of zero hours would be useless; one hour is the least.
             emergency_access_hours: get("emergency_access.hours").max(1),
+            message_escalation_hours: get("messages.escalate_after_hours").max(1),
         }
     }
 }

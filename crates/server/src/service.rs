@@ -41,11 +41,13 @@ use samhand_store::{
 use crate::AppState;
 
 mod health;
+mod messages;
 mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use health::HealthView;
+pub use messages::{MessageView, PatientMessages, related_units};
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 
 /// How many days back the missed-dose rule looks.
@@ -829,6 +831,19 @@ impl<'a> Service<'a> {
                 AppError::Invalid(errors)
             }
         })?;
+        let relations = self.repo.relations(signed.order().patient_id).await?;
+        let content = signed.content();
+        let subject = format!(
+            "Ny dose fra {}: {} {}",
+            samhand_domain::format::date_nb(content.effective_from),
+            content.substance.name(),
+            content.dose.total()
+        );
+        let body = format!(
+            "Signert ordinasjon versjon {}. Begrunnelse: {}",
+            signed.version(),
+            content.reason
+        );
         let mut tx = self.state.store.write().await?;
         order_store::insert_signature(&mut tx, &signed)
             .await
@@ -839,6 +854,16 @@ impl<'a> Service<'a> {
                 )
             })?;
         self.repo.record_write(&mut tx, &grant).await?;
+        // The places that hand out the dose are told in the same transaction.
+        self.send_automatic(
+            &mut tx,
+            signed.order().patient_id,
+            samhand_domain::message::MessageKind::DoseChange,
+            subject,
+            body,
+            relations.dispensing_places.clone(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(signed)
     }
@@ -863,6 +888,7 @@ impl<'a> Service<'a> {
         let places: Vec<OrganisationId> = self.dispensing_places().await?.iter().map(|o| o.id).collect();
         let groups = self.groups().await?;
         let content = ArrangementContent::parse(input, &places, &groups).map_err(AppError::Invalid)?;
+        let previous_places = self.repo.relations(patient).await?.dispensing_places;
         let mut tx = self.state.store.write().await?;
         let version = order_store::next_arrangement_version(&mut tx, patient).await?;
         let arrangement = Arrangement {
@@ -882,6 +908,29 @@ impl<'a> Service<'a> {
                 )
             })?;
         self.repo.record_write(&mut tx, &grant).await?;
+        let place_name = self
+            .organisations()
+            .await?
+            .get(&arrangement.content.place_id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        let mut recipients = previous_places;
+        recipients.push(arrangement.content.place_id);
+        self.send_automatic(
+            &mut tx,
+            patient,
+            samhand_domain::message::MessageKind::ArrangementChange,
+            format!(
+                "Ny utleveringsordning fra {} ved {place_name}",
+                samhand_domain::format::date_nb(arrangement.content.valid_from)
+            ),
+            format!(
+                "Versjon {}. Begrunnelse: {}",
+                arrangement.version, arrangement.content.reason
+            ),
+            recipients,
+        )
+        .await?;
         tx.commit().await?;
         Ok(arrangement)
     }
@@ -1078,6 +1127,7 @@ impl<'a> Service<'a> {
             by_patient.entry(dose.patient_id).or_default().push(dose);
         }
         let mut found: Vec<(PatientId, AlertKind)> = Vec::new();
+        let mut blocked = Vec::new();
         for id in &running {
             let (Some(patient_data), recorded) = (
                 data.get(id),
@@ -1087,6 +1137,7 @@ impl<'a> Service<'a> {
             };
             let missed = missed_state(patient_data, recorded, today, &policy);
             if missed.is_blocked() {
+                blocked.push((*id, missed.since, missed.consecutive_days));
                 found.push((
                     *id,
                     AlertKind::Blocked {
@@ -1124,6 +1175,7 @@ impl<'a> Service<'a> {
             }
         }
         found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        self.notify_blocks(&blocked, &data).await?;
         let listed: Vec<(PatientId, PatientRelations)> = {
             let mut seen = HashSet::new();
             found
@@ -1335,6 +1387,14 @@ impl<'a> Service<'a> {
                 Some(holiday) => format!("Stengt: {}", holiday.name_nb()),
                 None => "Stengt denne dagen".to_string(),
             });
+        if date == today {
+            let blocked: Vec<(PatientId, Option<Date>, u32)> = rows
+                .iter()
+                .filter(|r| r.is_blocked())
+                .map(|r| (r.patient.id, r.missed.since, r.missed.consecutive_days))
+                .collect();
+            self.notify_blocks(&blocked, &data).await?;
+        }
         let recorders = recorders_of(&rows);
         let names = self.names(recorders).await?;
         Ok(TodayList {
@@ -1493,6 +1553,30 @@ impl<'a> Service<'a> {
         match written {
             Ok(()) => {
                 self.repo.record_write(&mut tx, grant).await?;
+                // A withheld or reduced dose: the prescriber's unit and the
+                // coordinator are told the same day (DOMAIN.md).
+                if let Some(reason) = outcome.reason() {
+                    let mut recipients = data.relations(patient_id, self.now()).responsible_units;
+                    recipients.extend(Self::coordinator_units(data, self.now()));
+                    let what = if matches!(outcome, samhand_domain::dispensing::Outcome::Withheld { .. }) {
+                        "Dose holdt tilbake"
+                    } else {
+                        "Dose redusert"
+                    };
+                    self.send_automatic(
+                        &mut tx,
+                        patient_id,
+                        samhand_domain::message::MessageKind::WithheldDose,
+                        format!(
+                            "{what} {} ved {}",
+                            samhand_domain::format::date_nb(today),
+                            place.name
+                        ),
+                        format!("Vurdering ved utlevering: {reason}"),
+                        recipients,
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
             }
             Err(StoreError::Conflict(_)) => {

@@ -52,6 +52,11 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
     ),
     ("episode_ends_pkey", "episode_ends.episode_id"),
     ("health_notes_replaced_once", "health_notes.replaces"),
+    ("messages_event_key_unique", "messages.event_key"),
+    (
+        "message_receipts_once",
+        "message_receipts.message_id, message_receipts.organisation_id",
+    ),
 ];
 
 /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the

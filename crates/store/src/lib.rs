@@ -7,6 +7,7 @@ pub mod codec;
 pub mod db;
 pub mod dispensing;
 pub mod health;
+pub mod messages;
 pub mod migrate;
 pub mod orders;
 pub mod organisations;

@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_health.sql"),
         postgres: include_str!("../migrations/postgres/0004_health.sql"),
     },
+    Migration {
+        version: 7,
+        name: "messages",
+        sqlite: include_str!("../migrations/sqlite/0007_messages.sql"),
+        postgres: include_str!("../migrations/postgres/0007_messages.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

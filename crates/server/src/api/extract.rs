@@ -74,6 +74,10 @@ impl PathResource for samhand_domain::ids::CareTeamMemberId {
     const WHAT: &'static str = "plassen i ansvarsgruppen";
 }
 
+impl PathResource for samhand_domain::ids::MessageId {
+    const WHAT: &'static str = "meldingen";
+}
+
 impl PathResource for samhand_domain::ids::EmergencyAccessId {
     const WHAT: &'static str = "akuttilgangen";
 }

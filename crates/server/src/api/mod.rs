@@ -12,6 +12,7 @@ mod directory;
 mod dispensing;
 mod extract;
 mod health;
+mod messages;
 mod orders;
 mod patients;
 mod privacy;
@@ -89,6 +90,10 @@ fn route_table() -> Vec<Route> {
         route(Method::GET, "/alerts", directory::alerts),
         route(Method::GET, "/organisations", directory::organisations),
         route(Method::GET, "/staff", directory::staff),
+        route(Method::GET, "/inbox", messages::inbox),
+        route(Method::POST, "/messages/{id}/read", messages::mark_read),
+        route(Method::GET, "/patients/{id}/messages", messages::patient_messages),
+        route(Method::POST, "/patients/{id}/messages", messages::send),
         route(
             Method::GET,
             "/patients/{id}/health-information",
@@ -162,6 +167,10 @@ fn route_table() -> Vec<Route> {
         directory::alerts,
         directory::organisations,
         directory::staff,
+        messages::inbox,
+        messages::mark_read,
+        messages::patient_messages,
+        messages::send,
         health::health_information,
         health::record_health_note,
         privacy::privacy,
@@ -183,6 +192,7 @@ fn route_table() -> Vec<Route> {
         (name = "dispensing", description = "Today's list and recording dispensings"),
         (name = "stock", description = "The stock ledger of controlled substances"),
         (name = "directory", description = "Organisations, colleagues, overdue reviews"),
+        (name = "messages", description = "Messages between services with read receipts; the unit's inbox"),
         (name = "health", description = "Health information dispensing staff must know, under consent"),
         (name = "privacy", description = "Who can see what: consents, care team seats, emergency access, the access log"),
         (name = "meta", description = "This document"),

@@ -60,6 +60,7 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                     a href="/lager" { "Lager" }
                 }
                 a href="/pasienter" { "Pasienter" }
+                a href="/innboks" { "Innboks" }
                 a href="/revurderinger" { "Revurderinger" }
                 @if user.role == Role::Leader {
                     a href="/akuttilganger" { "Akuttilganger" }

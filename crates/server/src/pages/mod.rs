@@ -7,6 +7,7 @@ pub mod forms;
 pub mod health;
 pub mod layout;
 pub mod login;
+pub mod messages;
 pub mod patients;
 pub mod privacy;
 pub mod stock;
@@ -53,6 +54,12 @@ pub fn routes() -> Router<AppState> {
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/lager", get(stock::show).post(stock::record))
         .route("/revurderinger", get(patients::overdue_reviews))
+        .route("/innboks", get(messages::inbox))
+        .route("/meldinger/{id}/lest", post(messages::mark_read))
+        .route(
+            "/pasienter/{id}/meldinger",
+            get(messages::patient_messages).post(messages::send),
+        )
         .route("/pasienter/{id}/helse", get(health::show).post(health::record))
         .route("/pasienter/{id}/personvern", get(privacy::show))
         .route("/pasienter/{id}/samtykke", post(privacy::record_consent))

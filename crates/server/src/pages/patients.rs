@@ -372,6 +372,8 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
             a href={ "/pasienter/" (o.patient.id) "/personvern" } { "Personvern, samtykker og ansvarsgruppe" }
             " · "
             a href={ "/pasienter/" (o.patient.id) "/innsyn" } { "Hvem har sett journalen" }
+            " · "
+            a href={ "/pasienter/" (o.patient.id) "/meldinger" } { "Meldinger" }
         }
         @if let Some(notes) = &o.health {
             section.card aria-labelledby="health" {

@@ -9,6 +9,7 @@ mod calendar;
 mod dispensing;
 mod episodes;
 mod forms;
+mod messages;
 mod oidc;
 mod orders;
 mod privacy;

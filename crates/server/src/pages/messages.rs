@@ -1,0 +1,200 @@
+//! Message pages: the unit's inbox with read receipts and escalations, and the
+//! messages about one patient with the form to write one.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
+use samhand_domain::message::{MessageInput, MessageKind};
+use samhand_domain::organisation::Organisation;
+use samhand_domain::validation::FieldErrors;
+
+use crate::AppState;
+use crate::auth::UiStaff;
+use crate::error::{AppError, PageError};
+use crate::pages::forms::{
+    FormData, StaffForm, csrf, error_summary, form_status, group_error, input, select, textarea,
+};
+use crate::pages::layout::page;
+use crate::pages::privacy::instant_nb;
+use crate::service::{MessageView, Service};
+
+type PageResult = Result<Response, PageError>;
+
+fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
+    id.parse()
+        .map_err(|_| PageError(AppError::NotFound("siden".into())))
+}
+
+fn message_card(
+    view: &MessageView,
+    organisations: &HashMap<OrganisationId, Organisation>,
+    staff: &UiStaff,
+    with_patient: bool,
+) -> Markup {
+    let m = &view.message;
+    let org = |id: &OrganisationId| {
+        organisations
+            .get(id)
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| "ukjent enhet".into())
+    };
+    let is_recipient = m.recipients.contains(&staff.user.organisation_id);
+    html! {
+        article.card.message data-testid="message" data-read=(view.read_here) {
+            p.hint {
+                (instant_nb(m.sent_at)) " · " (m.kind.label_nb())
+                @if m.important { " · " span.badge.warn { "Viktig" } }
+                @if view.escalated { " · " span.badge.bad { "Eskalert: ulest" } }
+            }
+            @if with_patient {
+                p {
+                    @if let Some(p) = &view.patient {
+                        a href={ "/pasienter/" (p.id) "/meldinger" } { (p.full_name()) }
+                    } @else {
+                        "En pasient du ikke lenger har tilgang til"
+                    }
+                }
+            }
+            @if view.readable {
+                h3 { (m.subject) }
+                p { (m.body) }
+            } @else {
+                p.muted { "Innholdet er ikke delt med din enhet." }
+            }
+            p.hint {
+                "Fra " (view.sender_name)
+                @if let Some(o) = &m.sender_organisation { ", " (org(o)) }
+            }
+            ul.receipts {
+                @for r in &m.recipients {
+                    li {
+                        (org(r)) ": "
+                        @if let Some(receipt) = view.receipts.iter().find(|x| x.organisation_id == *r) {
+                            span.badge.ok { "Lest " (instant_nb(receipt.read_at)) }
+                        } @else {
+                            span.badge.warn { "Ulest" }
+                        }
+                    }
+                }
+            }
+            @if is_recipient && !view.read_here {
+                form method="post" action={ "/meldinger/" (m.id) "/lest" } {
+                    (csrf(&staff.csrf))
+                    button type="submit" { "Merk som lest" }
+                }
+            }
+        }
+    }
+}
+
+pub async fn inbox(State(state): State<AppState>, staff: UiStaff) -> PageResult {
+    let service = Service::new(&state, &staff.user);
+    let views = service.inbox().await?;
+    let organisations = service.organisations().await?;
+    let unread = views.iter().filter(|v| !v.read_here).count();
+    let body = html! {
+        h1 { "Innboks" }
+        p { strong { (unread) } " uleste meldinger til din enhet." }
+        @if views.iter().any(|v| v.escalated) {
+            div.error role="alert" { "Viktige meldinger er ulest etter fristen og er eskalert til leder." }
+        }
+        @for view in &views { (message_card(view, &organisations, &staff, true)) }
+        @if views.is_empty() { p { "Ingen meldinger." } }
+    };
+    Ok(page("Innboks", &staff, body).into_response())
+}
+
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form: _ }: StaffForm,
+) -> PageResult {
+    let id: MessageId = parse_id(&id)?;
+    Service::new(&state, &staff.user).mark_read(id).await?;
+    Ok(Redirect::to("/innboks").into_response())
+}
+
+async fn patient_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(state, &staff.user);
+    let found = service.patient_messages(id).await?;
+    let organisations = service.organisations().await?;
+    let kinds: Vec<(String, String)> = MessageKind::ALL
+        .iter()
+        .map(|k| (k.code().to_string(), k.label_nb().to_string()))
+        .collect();
+    let chosen = form.all("recipients");
+    let body = html! {
+        h1 { "Meldinger om " (found.patient.full_name()) }
+        p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } }
+        h2 { "Ny melding" }
+        (error_summary(errors))
+        form.stack method="post" action={ "/pasienter/" (id) "/meldinger" } {
+            (csrf(&staff.csrf))
+            (select("Gjelder", "kind", &kinds, form.get("kind"), errors))
+            fieldset {
+                legend { "Mottakere" }
+                @for o in &found.recipients {
+                    label.checkbox {
+                        input type="checkbox" name="recipients" value=(o.id) checked[chosen.contains(&o.id.to_string())];
+                        (o.name)
+                    }
+                }
+                (group_error(errors, "recipients"))
+            }
+            (input("Emne", "subject", "text", form.get("subject"), errors, None))
+            (textarea("Melding", "body", form.get("body"), errors))
+            label.checkbox { input type="checkbox" name="important" value="1" checked[form.has("important")]; "Viktig (eskaleres til leder hvis den ikke leses)" }
+            button type="submit" { "Send" }
+        }
+        h2 { "Meldinger" }
+        @for view in &found.messages { (message_card(view, &organisations, staff, false)) }
+        @if found.messages.is_empty() { p { "Ingen meldinger." } }
+    };
+    Ok((form_status(errors), page("Meldinger", staff, body)).into_response())
+}
+
+pub async fn patient_messages(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    patient_page(&state, &staff, id, &FormData::default(), &FieldErrors::default()).await
+}
+
+pub async fn send(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let kind = form.get("kind");
+    let important = if form.has("important") {
+        Some(true)
+    } else {
+        // An unticked box keeps the kind's default (withheld dose, overdose, … are
+        // important).
+        MessageKind::from_code(kind).map(|k| k.important_by_default())
+    };
+    let input = MessageInput {
+        kind: kind.into(),
+        subject: form.get("subject").into(),
+        body: form.get("body").into(),
+        recipients: form.all("recipients"),
+        important,
+    };
+    match Service::new(&state, &staff.user).send_message(id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}/meldinger")).into_response()),
+        Err(AppError::Invalid(errors)) => patient_page(&state, &staff, id, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,446 @@
+//! Messages between services: sending, the inbox per unit with read receipts, the
+//! escalation of unread important messages to the unit's leader, and the messages
+//! Samhand sends itself on events (a signed dose change, a changed arrangement, a
+//! withheld dose, a block from missed doses).
+
+use std::collections::{HashMap, HashSet};
+
+use samhand_domain::access::{self, Action, DataCategory, Decision, PatientRelations};
+use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
+use samhand_domain::message::{self, Message, MessageInput, MessageKind, Receipt};
+use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::patient::Patient;
+use samhand_domain::privacy::TeamRole;
+use samhand_store::{Conn, StoreError, messages as message_store, patients};
+
+use super::Service;
+use crate::error::{AppError, AppResult};
+
+/// The units related to a patient: who may be sent a message about them.
+pub fn related_units(relations: &PatientRelations) -> Vec<OrganisationId> {
+    let mut units: Vec<OrganisationId> = relations
+        .responsible_units
+        .iter()
+        .chain(&relations.dispensing_places)
+        .copied()
+        .chain(relations.care_team.iter().map(|(_, org)| *org))
+        .collect();
+    units.sort();
+    units.dedup();
+    units
+}
+
+/// One message as a unit sees it.
+#[derive(Debug, Clone)]
+pub struct MessageView {
+    pub message: Message,
+    /// The patient, when the reader may see who it is about.
+    pub patient: Option<Patient>,
+    /// Whether the reader may see the content (the policy on the kind's category).
+    pub readable: bool,
+    pub receipts: Vec<Receipt>,
+    /// For the reading unit: read, and escalated (unread, important, past the time).
+    pub read_here: bool,
+    pub escalated: bool,
+    pub sender_name: String,
+}
+
+/// The messages of one patient, and the units one may write to.
+#[derive(Debug, Clone)]
+pub struct PatientMessages {
+    pub patient: Patient,
+    pub messages: Vec<MessageView>,
+    pub recipients: Vec<Organisation>,
+}
+
+impl Service<'_> {
+    /// Sends a message about a patient to units related to them. Anyone with a care
+    /// relation may write; the recipients see the content where the policy lets them.
+    pub async fn send_message(&self, patient: PatientId, input: &MessageInput) -> AppResult<Message> {
+        let staff = self.staff()?.clone();
+        self.patient(patient).await?;
+        let relations = self.repo.relations(patient).await?;
+        let decision = access::decide(self.actor(), &relations, DataCategory::Identity, Action::Read);
+        if !decision.is_allowed() {
+            self.repo
+                .record_denial(
+                    Some(patient),
+                    DataCategory::Notes,
+                    Action::Write,
+                    "message refused",
+                )
+                .await?;
+            return Err(AppError::Forbidden(crate::repo::DENIED_NB.into()));
+        }
+        let content = input
+            .parse(&related_units(&relations))
+            .map_err(AppError::Invalid)?;
+        let message = Message {
+            id: MessageId::new(),
+            patient_id: patient,
+            kind: content.kind,
+            subject: content.subject,
+            body: content.body,
+            important: content.important,
+            sent_by: Some(staff.id),
+            sender_organisation: Some(staff.organisation_id),
+            sent_at: self.now(),
+            recipients: content.recipients,
+            event_key: None,
+        };
+        let mut tx = self.state.store.write().await?;
+        message_store::insert(&mut tx, &message).await?;
+        self.repo
+            .audit(
+                &mut tx,
+                Some(patient),
+                message.kind.category(),
+                Action::Write,
+                decision,
+                &format!("message sent: {}", message.kind.code()),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    /// A message Samhand sends on an event, inside the event's own transaction so
+    /// that both land or neither. No recipients, no message.
+    pub(super) async fn send_automatic(
+        &self,
+        tx: &mut Conn,
+        patient: PatientId,
+        kind: MessageKind,
+        subject: String,
+        body: String,
+        recipients: Vec<OrganisationId>,
+    ) -> AppResult<()> {
+        let mut recipients = recipients;
+        recipients.sort();
+        recipients.dedup();
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let message = Message {
+            id: MessageId::new(),
+            patient_id: patient,
+            kind,
+            subject,
+            body,
+            important: kind.important_by_default(),
+            sent_by: None,
+            sender_organisation: self.actor().staff().map(|s| s.organisation_id),
+            sent_at: self.now(),
+            recipients,
+            event_key: None,
+        };
+        message_store::insert(tx, &message).await?;
+        Ok(())
+    }
+
+    /// The block from missed doses, told once per block to the LAR unit, the
+    /// coordinator's unit and the dispensing place; called wherever the block is
+    /// seen, so that the first one to see it sends it.
+    async fn notify_block(
+        &self,
+        patient: PatientId,
+        since: Option<jiff::civil::Date>,
+        days: u32,
+        relations: &PatientRelations,
+        coordinator_units: &[OrganisationId],
+    ) -> AppResult<()> {
+        let key = format!(
+            "missed_block:{patient}:{}",
+            since.map(|d| d.to_string()).unwrap_or_default()
+        );
+        {
+            let mut conn = self.state.store.read().await?;
+            if message_store::event_sent(&mut conn, &key).await? {
+                return Ok(());
+            }
+        }
+        let mut recipients: Vec<OrganisationId> = relations
+            .responsible_units
+            .iter()
+            .chain(&relations.dispensing_places)
+            .chain(coordinator_units)
+            .copied()
+            .collect();
+        recipients.sort();
+        recipients.dedup();
+        let since_text = since.map(samhand_domain::format::date_nb).unwrap_or_default();
+        let message = Message {
+            id: MessageId::new(),
+            patient_id: patient,
+            kind: MessageKind::MissedDoses,
+            subject: format!("Ordinasjonen er sperret etter {days} dager uten dose"),
+            body: format!(
+                "Pasienten har ikke fått dose siden {since_text}. Toleransen kan være redusert; \
+                 ordinasjonen er sperret til lege har revurdert dosen."
+            ),
+            important: true,
+            sent_by: None,
+            sender_organisation: None,
+            sent_at: self.now(),
+            recipients,
+            event_key: Some(key),
+        };
+        let mut tx = self.state.store.write().await?;
+        match message_store::insert(&mut tx, &message).await {
+            Ok(()) => {
+                tx.commit().await?;
+                Ok(())
+            }
+            // Someone else saw the block at the same moment and sent it.
+            Err(StoreError::Conflict(_)) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Tells of every block seen, once per block.
+    pub(super) async fn notify_blocks(
+        &self,
+        blocked: &[(PatientId, Option<jiff::civil::Date>, u32)],
+        data: &HashMap<PatientId, super::PatientData>,
+    ) -> AppResult<()> {
+        let now = self.now();
+        for (patient, since, days) in blocked {
+            let Some(patient_data) = data.get(patient) else {
+                continue;
+            };
+            let relations = patient_data.relations(*patient, now);
+            let coordinators = Self::coordinator_units(patient_data, now);
+            self.notify_block(*patient, *since, *days, &relations, &coordinators)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The units of the patient's care team coordinators.
+    pub(super) fn coordinator_units(data: &super::PatientData, now: jiff::Timestamp) -> Vec<OrganisationId> {
+        data.privacy
+            .care_team
+            .iter()
+            .filter(|m| m.role == TeamRole::Coordinator && m.is_active_at(now))
+            .map(|m| m.organisation_id)
+            .collect()
+    }
+
+    /// Views of messages for the actor: who each is about and its content where the
+    /// policy allows, each read audited.
+    async fn views(&self, messages: Vec<Message>, detail: &str) -> AppResult<Vec<MessageView>> {
+        let staff = self.staff()?.clone();
+        let mut patient_ids: Vec<PatientId> = messages.iter().map(|m| m.patient_id).collect();
+        patient_ids.sort();
+        patient_ids.dedup();
+        let data = self.load_data(&patient_ids).await?;
+        let now = self.now();
+        let relations: HashMap<PatientId, PatientRelations> = patient_ids
+            .iter()
+            .map(|id| {
+                (
+                    *id,
+                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let pairs = |ids: &mut dyn Iterator<Item = PatientId>| -> Vec<(PatientId, PatientRelations)> {
+            let mut seen = HashSet::new();
+            ids.filter(|id| seen.insert(*id))
+                .map(|id| (id, relations.get(&id).cloned().unwrap_or_default()))
+                .collect()
+        };
+        let who: HashSet<PatientId> = self
+            .repo
+            .optional_reads(
+                &pairs(&mut patient_ids.iter().copied()),
+                DataCategory::Identity,
+                detail,
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let mut readable: HashSet<(PatientId, DataCategory)> = HashSet::new();
+        for category in [
+            DataCategory::Medication,
+            DataCategory::Dispensing,
+            DataCategory::HealthInformation,
+            DataCategory::Notes,
+        ] {
+            let wanted = pairs(
+                &mut messages
+                    .iter()
+                    .filter(|m| m.kind.category() == category)
+                    .map(|m| m.patient_id),
+            );
+            if wanted.is_empty() {
+                continue;
+            }
+            for id in self.repo.optional_reads(&wanted, category, detail).await? {
+                readable.insert((id, category));
+            }
+        }
+        let found: HashMap<PatientId, Patient> = {
+            let mut conn = self.state.store.read().await?;
+            let visible: Vec<PatientId> = who.iter().copied().collect();
+            patients::patients_of(&mut conn, &visible)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect()
+        };
+        let receipts = {
+            let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+            let mut conn = self.state.store.read().await?;
+            message_store::receipts_of(&mut conn, &ids).await?
+        };
+        let hours = self.policy().await?.message_escalation_hours;
+        let names = self.names(messages.iter().filter_map(|m| m.sent_by)).await?;
+        Ok(messages
+            .into_iter()
+            .map(|m| {
+                let own = staff.organisation_id;
+                let mine: Vec<Receipt> = receipts
+                    .iter()
+                    .filter(|r| r.message_id == m.id)
+                    .cloned()
+                    .collect();
+                MessageView {
+                    patient: found.get(&m.patient_id).cloned(),
+                    readable: readable.contains(&(m.patient_id, m.kind.category())),
+                    read_here: message::is_read_by(&mine, m.id, own),
+                    escalated: message::is_escalated(&m, &mine, own, now, hours),
+                    sender_name: m
+                        .sent_by
+                        .and_then(|u| names.get(&u).cloned())
+                        .unwrap_or_else(|| "Samhand (automatisk)".into()),
+                    receipts: mine,
+                    message: m,
+                }
+            })
+            .collect())
+    }
+
+    /// The unit's inbox, unread first, then newest first. Escalated messages are
+    /// flagged for the unit's leader.
+    pub async fn inbox(&self) -> AppResult<Vec<MessageView>> {
+        let org = self.staff()?.organisation_id;
+        let messages = {
+            let mut conn = self.state.store.read().await?;
+            message_store::inbox(&mut conn, org, 300).await?
+        };
+        let mut views = self.views(messages, "inbox").await?;
+        views.sort_by_key(|v| (v.read_here, std::cmp::Reverse(v.message.sent_at)));
+        Ok(views)
+    }
+
+    /// Escalated messages of the leader's unit: important, unread past the time.
+    pub async fn escalated_messages(&self) -> AppResult<Vec<MessageView>> {
+        if self.staff()?.role != Role::Leader {
+            return Ok(Vec::new());
+        }
+        Ok(self.inbox().await?.into_iter().filter(|v| v.escalated).collect())
+    }
+
+    /// The messages about one patient the actor may see: to or from the actor's
+    /// unit, or all of them at the responsible LAR unit.
+    pub async fn patient_messages(&self, patient_id: PatientId) -> AppResult<PatientMessages> {
+        let staff = self.staff()?.clone();
+        let patient = self.patient(patient_id).await?;
+        let relations = self.repo.relations(patient_id).await?;
+        self.repo
+            .authorize_read_all_with(
+                patient_id,
+                &relations,
+                &[DataCategory::Identity],
+                "messages about the patient",
+            )
+            .await?;
+        let all = {
+            let mut conn = self.state.store.read().await?;
+            message_store::of_patients(&mut conn, &[patient_id]).await?
+        };
+        let responsible = relations.responsible_units.contains(&staff.organisation_id);
+        let concerning: Vec<Message> = all
+            .into_iter()
+            .filter(|m| {
+                responsible
+                    || m.recipients.contains(&staff.organisation_id)
+                    || m.sender_organisation == Some(staff.organisation_id)
+            })
+            .collect();
+        let messages = self.views(concerning, "messages about the patient").await?;
+        let organisations = self.organisations().await?;
+        let recipients = related_units(&relations)
+            .into_iter()
+            .filter_map(|id| organisations.get(&id).cloned())
+            .collect();
+        Ok(PatientMessages {
+            patient,
+            messages,
+            recipients,
+        })
+    }
+
+    /// Records that the actor's unit has read a message: once per unit.
+    pub async fn mark_read(&self, id: MessageId) -> AppResult<()> {
+        let staff = self.staff()?.clone();
+        let message = {
+            let mut conn = self.state.store.read().await?;
+            message_store::get(&mut conn, id).await?
+        }
+        .ok_or_else(|| AppError::NotFound("meldingen".into()))?;
+        if !message.recipients.contains(&staff.organisation_id) {
+            return Err(AppError::Forbidden(
+                "Meldingen er ikke sendt til din enhet.".into(),
+            ));
+        }
+        let relations = self.repo.relations(message.patient_id).await?;
+        let decision = access::decide(self.actor(), &relations, message.kind.category(), Action::Read);
+        let mut tx = self.state.store.write().await?;
+        self.repo
+            .audit(
+                &mut tx,
+                Some(message.patient_id),
+                message.kind.category(),
+                Action::Read,
+                decision,
+                &format!("message {id} read"),
+            )
+            .await?;
+        if decision == Decision::Deny {
+            tx.commit().await?;
+            return Err(AppError::Forbidden(crate::repo::DENIED_NB.into()));
+        }
+        let receipt = Receipt {
+            message_id: id,
+            organisation_id: staff.organisation_id,
+            read_by: staff.id,
+            read_at: self.now(),
+        };
+        match message_store::insert_receipt(&mut tx, &receipt).await {
+            Ok(()) => {}
+            // Read already by a colleague: the first receipt stands. PostgreSQL has
+            // aborted the transaction; the access is recorded on its own.
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                let mut tx = self.state.store.write().await?;
+                self.repo
+                    .audit(
+                        &mut tx,
+                        Some(message.patient_id),
+                        message.kind.category(),
+                        Action::Read,
+                        decision,
+                        &format!("message {id} read again"),
+                    )
+                    .await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+            Err(other) => return Err(other.into()),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

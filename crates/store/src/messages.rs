@@ -1,0 +1,179 @@
+//! Messages between services, their recipients and read receipts.
+
+use std::collections::HashMap;
+
+use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
+use samhand_domain::message::{Message, MessageKind, Receipt};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
+use crate::db::{Result, classify, rows_for_patients};
+
+/// Writes a message with its recipients. An automatic message whose event key is
+/// already used is a `Conflict("messages_event_key_unique")`.
+pub async fn insert(conn: &mut AnyConnection, message: &Message) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO messages (id, patient_id, kind, subject, body, important, sent_by, sender_organisation, sent_at, event_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(message.id.to_string())
+    .bind(message.patient_id.to_string())
+    .bind(message.kind.code())
+    .bind(&message.subject)
+    .bind(&message.body)
+    .bind(i64::from(message.important))
+    .bind(message.sent_by.map(|u| u.to_string()))
+    .bind(message.sender_organisation.map(|o| o.to_string()))
+    .bind(micros(message.sent_at))
+    .bind(message.event_key.clone())
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    for recipient in &message.recipients {
+        sqlx::query("INSERT INTO message_recipients (message_id, organisation_id) VALUES ($1, $2)")
+            .bind(message.id.to_string())
+            .bind(recipient.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+    }
+    Ok(())
+}
+
+/// Whether an automatic message for this event was already sent.
+pub async fn event_sent(conn: &mut AnyConnection, event_key: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE event_key = $1")
+        .bind(event_key)
+        .fetch_one(conn)
+        .await?;
+    Ok(int(&row, "n")? > 0)
+}
+
+pub async fn insert_receipt(conn: &mut AnyConnection, receipt: &Receipt) -> Result<()> {
+    sqlx::query("INSERT INTO message_receipts (message_id, organisation_id, read_by, read_at) VALUES ($1, $2, $3, $4)")
+        .bind(receipt.message_id.to_string())
+        .bind(receipt.organisation_id.to_string())
+        .bind(receipt.read_by.to_string())
+        .bind(micros(receipt.read_at))
+        .execute(conn)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT m.id, m.patient_id, m.kind, m.subject, m.body, m.important, m.sent_by,
+    m.sender_organisation, m.sent_at, m.event_key FROM messages m";
+
+fn from_row(row: &AnyRow) -> Result<Message> {
+    let kind = text(row, "kind")?;
+    Ok(Message {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        kind: MessageKind::from_code(&kind).ok_or_else(|| corrupt(format!("message kind {kind}")))?,
+        subject: text(row, "subject")?,
+        body: text(row, "body")?,
+        important: int(row, "important")? != 0,
+        sent_by: parsed_opt(row, "sent_by")?,
+        sender_organisation: parsed_opt(row, "sender_organisation")?,
+        sent_at: instant(row, "sent_at")?,
+        recipients: Vec::new(),
+        event_key: sqlx::Row::try_get(row, "event_key")?,
+    })
+}
+
+/// Fills in the recipients of messages.
+async fn with_recipients(conn: &mut AnyConnection, mut messages: Vec<Message>) -> Result<Vec<Message>> {
+    if messages.is_empty() {
+        return Ok(messages);
+    }
+    let mut by_message: HashMap<MessageId, Vec<OrganisationId>> = HashMap::new();
+    for chunk in messages.chunks(500) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT message_id, organisation_id FROM message_recipients WHERE message_id IN ({}) ORDER BY organisation_id",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for m in chunk {
+            query = query.bind(m.id.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            by_message
+                .entry(parsed(&row, "message_id")?)
+                .or_default()
+                .push(parsed(&row, "organisation_id")?);
+        }
+    }
+    for message in &mut messages {
+        message.recipients = by_message.remove(&message.id).unwrap_or_default();
+    }
+    Ok(messages)
+}
+
+/// Every message about some patients, newest first.
+pub async fn of_patients(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Message>> {
+    let sql = format!("{SELECT} WHERE m.patient_id IN ({{ids}}) ORDER BY m.sent_at DESC, m.id DESC");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    let messages = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    with_recipients(conn, messages).await
+}
+
+/// The messages a unit received, newest first.
+pub async fn inbox(
+    conn: &mut AnyConnection,
+    organisation: OrganisationId,
+    limit: i64,
+) -> Result<Vec<Message>> {
+    let sql = format!(
+        "{SELECT} JOIN message_recipients r ON r.message_id = m.id WHERE r.organisation_id = $1
+         ORDER BY m.sent_at DESC, m.id DESC LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(organisation.to_string())
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    let messages = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    with_recipients(conn, messages).await
+}
+
+pub async fn get(conn: &mut AnyConnection, id: MessageId) -> Result<Option<Message>> {
+    let sql = format!("{SELECT} WHERE m.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(with_recipients(conn, vec![from_row(&row)?]).await?.pop())
+}
+
+/// The read receipts of some messages.
+pub async fn receipts_of(conn: &mut AnyConnection, messages: &[MessageId]) -> Result<Vec<Receipt>> {
+    let mut receipts = Vec::new();
+    for chunk in messages.chunks(500) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT message_id, organisation_id, read_by, read_at FROM message_receipts WHERE message_id IN ({}) ORDER BY read_at",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for m in chunk {
+            query = query.bind(m.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            receipts.push(Receipt {
+                message_id: parsed(&row, "message_id")?,
+                organisation_id: parsed(&row, "organisation_id")?,
+                read_by: parsed(&row, "read_by")?,
+                read_at: instant(&row, "read_at")?,
+            });
+        }
+    }
+    Ok(receipts)
+}
