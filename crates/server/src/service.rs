@@ -42,12 +42,14 @@ use crate::AppState;
 
 mod health;
 mod messages;
+mod moving;
 mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use health::HealthView;
 pub use messages::{MessageView, PatientMessages, related_units};
+pub use moving::{MoveInput, Moved};
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 
 /// How many days back the missed-dose rule looks.

@@ -284,3 +284,80 @@ pub async fn add_cover(
         .map_err(|e| with_api_fields(e, &[("cover_date", "date")]))?;
     Ok((StatusCode::CREATED, Json(CoverDto::from(&cover))))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MoveRequest {
+    /// The new dispensing place.
+    #[schema(format = "uuid")]
+    pub place_id: String,
+    /// The first day the patient collects at the new place.
+    #[schema(format = Date)]
+    pub from: String,
+    pub reason: String,
+    /// Share with the new place what the patient shared with the old one (the
+    /// patient's wish, recorded as consents).
+    #[serde(default)]
+    pub carry_consents: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovedDto {
+    pub arrangement: ArrangementDto,
+    #[schema(format = "uuid")]
+    pub from_place_id: String,
+    /// Categories now shared with the new place.
+    pub carried_consents: Vec<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/move",
+    tag = "arrangements",
+    operation_id = "move_patient",
+    summary = "Move the patient to another dispensing place from a date: the old arrangement ends, the new one starts, no day twice or by nobody",
+    params(("id" = String, Path, format = "uuid", description = "The patient")),
+    request_body = MoveRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new arrangement", body = MovedDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn move_patient(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    PathId(patient): PathId<PatientId>,
+    ApiJson(request): ApiJson<MoveRequest>,
+) -> Result<(StatusCode, Json<MovedDto>), ApiError> {
+    let service = Service::new(&state, &actor.0);
+    let moved = service
+        .move_patient(
+            patient,
+            &crate::service::MoveInput {
+                place_id: request.place_id,
+                from: request.from,
+                reason: request.reason,
+                carry_consents: request.carry_consents,
+            },
+        )
+        .await?;
+    let context = ArrangementContext {
+        today: state.clock.today(),
+        organisations: &service.organisations().await?,
+        groups: &service.groups().await?,
+        names: &HashMap::from([(actor.0.id(), actor.0.display_name().to_string())]),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(MovedDto {
+            arrangement: arrangement_dto(&moved.arrangement, &context),
+            from_place_id: moved.from_place.to_string(),
+            carried_consents: moved.carried.iter().map(|c| c.code().to_string()).collect(),
+        }),
+    ))
+}

@@ -8,6 +8,7 @@ pub mod health;
 pub mod layout;
 pub mod login;
 pub mod messages;
+pub mod moving;
 pub mod patients;
 pub mod privacy;
 pub mod stock;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/lager", get(stock::show).post(stock::record))
         .route("/revurderinger", get(patients::overdue_reviews))
+        .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/innboks", get(messages::inbox))
         .route("/meldinger/{id}/lest", post(messages::mark_read))
         .route(

@@ -446,6 +446,9 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                 }
                 @if is_prescriber && active {
                     a.button href={ "/pasienter/" (o.patient.id) "/ordning" } { "Endre ordning" }
+                    @if o.arrangement.is_some() {
+                        " " a.button href={ "/pasienter/" (o.patient.id) "/flytt" } { "Flytt til annet sted" }
+                    }
                     " "
                     a href={ "/pasienter/" (o.patient.id) "/dekning" } { "Dekning av enkeltdag" }
                 }

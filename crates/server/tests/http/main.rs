@@ -10,6 +10,7 @@ mod dispensing;
 mod episodes;
 mod forms;
 mod messages;
+mod moving;
 mod oidc;
 mod orders;
 mod privacy;
