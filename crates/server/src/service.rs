@@ -41,6 +41,7 @@ use samhand_store::{
 use crate::AppState;
 
 mod health;
+mod leader;
 mod messages;
 mod moving;
 mod privacy;
@@ -48,6 +49,7 @@ use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use health::HealthView;
+pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};

@@ -12,6 +12,7 @@ mod directory;
 mod dispensing;
 mod extract;
 mod health;
+mod leader;
 mod messages;
 mod orders;
 mod patients;
@@ -91,6 +92,7 @@ fn route_table() -> Vec<Route> {
         route(Method::GET, "/alerts", directory::alerts),
         route(Method::GET, "/organisations", directory::organisations),
         route(Method::GET, "/staff", directory::staff),
+        route(Method::GET, "/leader/overview", leader::overview),
         route(Method::GET, "/inbox", messages::inbox),
         route(Method::POST, "/messages/{id}/read", messages::mark_read),
         route(Method::GET, "/patients/{id}/messages", messages::patient_messages),
@@ -169,6 +171,7 @@ fn route_table() -> Vec<Route> {
         directory::alerts,
         directory::organisations,
         directory::staff,
+        leader::overview,
         messages::inbox,
         messages::mark_read,
         messages::patient_messages,

@@ -63,6 +63,7 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 a href="/innboks" { "Innboks" }
                 a href="/revurderinger" { "Revurderinger" }
                 @if user.role == Role::Leader {
+                    a href="/leder" { "Leders oversikt" }
                     a href="/akuttilganger" { "Akuttilganger" }
                 }
                 @if samhand_domain::access::may_use_emergency_access(user) {

@@ -6,6 +6,7 @@ pub mod dispensing;
 pub mod forms;
 pub mod health;
 pub mod layout;
+pub mod leader;
 pub mod login;
 pub mod messages;
 pub mod moving;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/lager", get(stock::show).post(stock::record))
         .route("/revurderinger", get(patients::overdue_reviews))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
+        .route("/leder", get(leader::show))
         .route("/innboks", get(messages::inbox))
         .route("/meldinger/{id}/lest", post(messages::mark_read))
         .route(

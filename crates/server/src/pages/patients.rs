@@ -139,7 +139,7 @@ pub async fn search(
     Ok(page("Pasienter", &staff, body).into_response())
 }
 
-fn alert_text(kind: &crate::service::AlertKind) -> Markup {
+pub fn alert_text(kind: &crate::service::AlertKind) -> Markup {
     use crate::service::AlertKind;
     html! {
         @match kind {

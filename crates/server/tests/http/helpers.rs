@@ -52,6 +52,8 @@ pub struct World {
     pub nav_office: OrganisationId,
     pub nav: Staff,
     pub hospital_leader: Staff,
+    /// The leader of the first centre.
+    pub centre_leader: Staff,
 }
 
 pub struct TestApp {
@@ -206,6 +208,7 @@ async fn seed(state: &AppState) -> World {
         ("akuttlege", "Akuttlege Astrid", Role::Prescriber, hospital.id),
         ("nav", "NAV-veileder Nora", Role::Coordinator, nav_office.id),
         ("sykehusleder", "Leder Siri", Role::Leader, hospital.id),
+        ("stedleder", "Leder Sol", Role::Leader, centre.id),
     ];
     let mut ids = Vec::new();
     for (username, name, role, organisation_id) in people {
@@ -260,6 +263,7 @@ async fn seed(state: &AppState) -> World {
         nav_office: nav_office.id,
         nav: next(),
         hospital_leader: next(),
+        centre_leader: next(),
     }
 }
 

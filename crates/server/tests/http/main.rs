@@ -9,6 +9,7 @@ mod calendar;
 mod dispensing;
 mod episodes;
 mod forms;
+mod leader;
 mod messages;
 mod moving;
 mod oidc;

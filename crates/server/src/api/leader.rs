@@ -1,0 +1,99 @@
+//! The leader's overview of the unit.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::problem::ProblemResponse;
+use super::wire::NamedRef;
+use crate::AppState;
+use crate::auth::ApiStaff;
+use crate::error::ApiError;
+use crate::service::{AlertKind, Service};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlaceLoadDto {
+    pub place: NamedRef,
+    pub patients: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeaderOverviewDto {
+    pub unit: NamedRef,
+    /// Patients in treatment at the LAR unit, or collecting at the place today.
+    pub patients: usize,
+    /// For a LAR unit: its patients by today's dispensing place.
+    pub by_place: Vec<PlaceLoadDto>,
+    /// For a dispensing place: patients due today and how many are done.
+    pub today_expected: Option<usize>,
+    pub today_done: Option<usize>,
+    /// Patients whose order is blocked after missed doses.
+    pub blocked: Vec<NamedRef>,
+    /// Patients with missed days, not (yet) blocked.
+    pub missed: Vec<NamedRef>,
+    pub overdue_reviews: usize,
+    pub unread_messages: usize,
+    /// Important messages unread past the policy's hours.
+    #[schema(format = "uuid")]
+    pub escalated_messages: Vec<String>,
+    pub emergency_accesses_to_review: usize,
+    pub deviations: usize,
+}
+
+#[utoipa::path(
+    get,
+    path = "/leader/overview",
+    tag = "directory",
+    operation_id = "leader_overview",
+    summary = "The leader's overview: load, blocked and missed patients, overdue reviews, unread and escalated messages, emergency accesses to review, deviations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The overview of the caller's unit", body = LeaderOverviewDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn overview(
+    State(state): State<AppState>,
+    ApiStaff(staff): ApiStaff,
+) -> Result<Json<LeaderOverviewDto>, ApiError> {
+    let o = Service::new(&state, &staff).leader_overview().await?;
+    let named = |a: &crate::service::Alert| NamedRef {
+        id: a.patient.id.to_string(),
+        name: Some(a.patient.full_name()),
+    };
+    Ok(Json(LeaderOverviewDto {
+        unit: NamedRef {
+            id: o.unit.id.to_string(),
+            name: Some(o.unit.name.clone()),
+        },
+        patients: o.patients,
+        by_place: o
+            .by_place
+            .iter()
+            .map(|(place, n)| PlaceLoadDto {
+                place: NamedRef {
+                    id: place.id.to_string(),
+                    name: Some(place.name.clone()),
+                },
+                patients: *n,
+            })
+            .collect(),
+        today_expected: o.today_expected.map(|(e, _)| e),
+        today_done: o.today_expected.map(|(_, d)| d),
+        blocked: o
+            .blocked
+            .iter()
+            .filter(|a| matches!(a.kind, AlertKind::Blocked { .. }))
+            .map(named)
+            .collect(),
+        missed: o.missed.iter().map(named).collect(),
+        overdue_reviews: o.overdue_reviews.len(),
+        unread_messages: o.unread_messages,
+        escalated_messages: o.escalated.iter().map(|m| m.message.id.to_string()).collect(),
+        emergency_accesses_to_review: o.emergency_to_review,
+        deviations: o.deviations.len(),
+    }))
+}

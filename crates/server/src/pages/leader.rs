@@ -1,0 +1,80 @@
+//! The leader's overview page.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use samhand_domain::format::date_nb;
+
+use crate::AppState;
+use crate::auth::UiStaff;
+use crate::error::PageError;
+use crate::pages::layout::page;
+use crate::pages::patients::alert_text;
+use crate::pages::privacy::instant_nb;
+use crate::service::Service;
+
+pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Response, PageError> {
+    let o = Service::new(&state, &staff.user).leader_overview().await?;
+    let body = html! {
+        h1 { "Oversikt for leder: " (o.unit.name) }
+        div.cards {
+            section.card data-testid="load" {
+                h2 { "Belastning" }
+                p { strong { (o.patients) } @if o.unit.kind.is_lar_unit() { " pasienter i behandling" } @else { " pasienter henter her" } }
+                @if let Some((expected, done)) = o.today_expected {
+                    p { "I dag: " strong { (done) } " av " strong { (expected) } " ferdige" }
+                }
+                @if !o.by_place.is_empty() {
+                    table {
+                        thead { tr { th { "Utleveringssted" } th { "Pasienter" } } }
+                        tbody { @for (place, n) in &o.by_place { tr { td { (place.name) } td { (n) } } } }
+                    }
+                }
+            }
+            section.card {
+                h2 { "Varsler" }
+                p { strong { (o.blocked.len()) } " sperret etter uteblitte doser · " strong { (o.missed.len()) } " med uteblitte dager" }
+                ul {
+                    @for alert in o.blocked.iter().chain(&o.missed) {
+                        li { a href={ "/pasienter/" (alert.patient.id) } { (alert.patient.full_name()) } ": " (alert_text(&alert.kind)) }
+                    }
+                }
+            }
+            section.card data-testid="messages" {
+                h2 { "Meldinger" }
+                p { strong { (o.unread_messages) } " uleste i enhetens " a href="/innboks" { "innboks" } }
+                @if !o.escalated.is_empty() {
+                    div.error role="alert" { strong { (o.escalated.len()) } " viktige meldinger er ulest etter fristen og eskalert til deg." }
+                    ul {
+                        @for m in &o.escalated {
+                            li {
+                                (instant_nb(m.message.sent_at)) " · " (m.message.kind.label_nb())
+                                @if let Some(p) = &m.patient { " · " (p.full_name()) }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card {
+                h2 { "Revurderinger og akuttilganger" }
+                p { strong { (o.overdue_reviews.len()) } " forfalte revurderinger av utleveringsordning. " a href="/revurderinger" { "Se listen" } }
+                p { strong { (o.emergency_to_review) } " akuttilganger venter på kontroll. " a href="/akuttilganger" { "Kontroller" } }
+            }
+            @if o.unit.kind.can_dispense() {
+                section.card {
+                    h2 { "Avvik" }
+                    @if o.deviations.is_empty() {
+                        p { "Ingen registrerte avvik." }
+                    } @else {
+                        ul {
+                            @for d in &o.deviations {
+                                li { (date_nb(samhand_domain::time::oslo_date(d.reported_at))) ": " (d.description) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Leders oversikt", &staff, body).into_response())
+}

@@ -1,0 +1,139 @@
+//! The leader's overview of the unit: load (patients in treatment, by dispensing
+//! place, today's list), blocked and missed patients, overdue reviews, unread and
+//! escalated messages, emergency accesses to review, and stock deviations.
+
+use std::collections::{HashMap, HashSet};
+
+use samhand_domain::access::{DataCategory, PatientRelations};
+use samhand_domain::arrangement::effective_arrangement;
+use samhand_domain::ids::{OrganisationId, PatientId};
+use samhand_domain::organisation::{Organisation, Role};
+use samhand_store::stock::Deviation;
+use samhand_store::{orders as order_store, patients};
+
+use super::{Alert, AlertKind, MessageView, OverdueReview, Service};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone)]
+pub struct LeaderOverview {
+    pub unit: Organisation,
+    /// Patients in treatment at the LAR unit, or collecting at the place today.
+    pub patients: usize,
+    /// For a LAR unit: its patients by the dispensing place of today's arrangement.
+    pub by_place: Vec<(Organisation, usize)>,
+    /// For a dispensing place: doses due today, and how many are recorded.
+    pub today_expected: Option<(usize, usize)>,
+    pub blocked: Vec<Alert>,
+    pub missed: Vec<Alert>,
+    pub overdue_reviews: Vec<OverdueReview>,
+    pub unread_messages: usize,
+    pub escalated: Vec<MessageView>,
+    pub emergency_to_review: usize,
+    /// Stock deviations at the place.
+    pub deviations: Vec<Deviation>,
+}
+
+impl Service<'_> {
+    pub async fn leader_overview(&self) -> AppResult<LeaderOverview> {
+        let staff = self.staff()?.clone();
+        if staff.role != Role::Leader {
+            return Err(AppError::Forbidden("Oversikten er for ledere.".into()));
+        }
+        let organisations = self.organisations().await?;
+        let unit = organisations
+            .get(&staff.organisation_id)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound("enheten".into()))?;
+        let today = self.today();
+        let now = self.now();
+        let mut by_place = Vec::new();
+        let mut today_expected = None;
+        let patients_count;
+        if unit.kind.is_lar_unit() {
+            let ids = {
+                let mut conn = self.state.store.read().await?;
+                patients::ids_of_unit(&mut conn, unit.id).await?
+            };
+            let data = self.load_data(&ids).await?;
+            let running: Vec<(PatientId, PatientRelations)> = ids
+                .iter()
+                .filter_map(|id| {
+                    let d = data.get(id)?;
+                    d.episode_on(today).filter(|e| e.is_active_on(today))?;
+                    Some((*id, d.relations(*id, now)))
+                })
+                .collect();
+            // Counting by place reads each patient's arrangement: audited as such.
+            let allowed: HashSet<PatientId> = self
+                .repo
+                .authorize_reads(
+                    &running,
+                    DataCategory::Medication,
+                    "leader overview: load by place",
+                )
+                .await?
+                .into_iter()
+                .collect();
+            patients_count = allowed.len();
+            let mut counts: HashMap<OrganisationId, usize> = HashMap::new();
+            for id in &allowed {
+                if let Some(a) = data
+                    .get(id)
+                    .and_then(|d| effective_arrangement(&d.arrangements, today))
+                {
+                    *counts.entry(a.content.place_id).or_default() += 1;
+                }
+            }
+            by_place = counts
+                .into_iter()
+                .filter_map(|(id, n)| organisations.get(&id).map(|o| (o.clone(), n)))
+                .collect();
+            by_place.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.name.cmp(&b.0.name)));
+        } else {
+            patients_count = {
+                let mut conn = self.state.store.read().await?;
+                order_store::patients_at_place(&mut conn, unit.id, today)
+                    .await?
+                    .len()
+            };
+            if unit.kind.can_dispense() {
+                let list = self.todays_list(None).await?;
+                let done = list.rows.iter().filter(|r| r.done()).count();
+                today_expected = Some((list.rows.len(), done));
+            }
+        }
+        let alerts = self.alerts().await?;
+        let (blocked, missed): (Vec<Alert>, Vec<Alert>) = alerts
+            .into_iter()
+            .filter(|a| !matches!(a.kind, AlertKind::Assessed { .. }))
+            .partition(|a| matches!(a.kind, AlertKind::Blocked { .. }));
+        let overdue_reviews = self.overdue_reviews().await?;
+        let inbox = self.inbox().await?;
+        let unread_messages = inbox.iter().filter(|m| !m.read_here).count();
+        let escalated = inbox.into_iter().filter(|m| m.escalated).collect();
+        let emergency_to_review = self
+            .emergency_accesses_for_review()
+            .await?
+            .iter()
+            .filter(|e| e.access.review.is_none())
+            .count();
+        let deviations = if unit.kind.can_dispense() {
+            self.stock().await?.deviations
+        } else {
+            Vec::new()
+        };
+        Ok(LeaderOverview {
+            unit,
+            patients: patients_count,
+            by_place,
+            today_expected,
+            blocked,
+            missed,
+            overdue_reviews,
+            unread_messages,
+            escalated,
+            emergency_to_review,
+            deviations,
+        })
+    }
+}
