@@ -63,6 +63,10 @@ id_type!(
     BlockReassessmentId,
     ConsentId,
     CareTeamMemberId,
+    MeetingId,
+    TaskId,
+    TaskStatusId,
+    PlanVersionId,
     HealthNoteId,
     EmergencyAccessId,
 );
