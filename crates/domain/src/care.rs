@@ -350,6 +350,34 @@ pub fn next_meeting(meetings: &[Meeting], today: Date) -> Option<&Meeting> {
         .min_by_key(|m| m.at)
 }
 
+/// Whether someone the access policy lets write the plan may also convene the
+/// group and write its minutes: the coordinator, or clinical staff of the
+/// responsible LAR unit.
+pub fn may_convene(
+    actor: UserId,
+    allowed_by: crate::access::AllowedBy,
+    care_team: &[crate::privacy::CareTeamMember],
+    now: Timestamp,
+) -> bool {
+    allowed_by == crate::access::AllowedBy::ResponsibleLarUnit || is_coordinator(actor, care_team, now)
+}
+
+/// Whether the user holds the group's active coordinator seat.
+pub fn is_coordinator(actor: UserId, care_team: &[crate::privacy::CareTeamMember], now: Timestamp) -> bool {
+    care_team
+        .iter()
+        .any(|m| m.user_id == actor && m.role == crate::privacy::TeamRole::Coordinator && m.is_active_at(now))
+}
+
+/// The day the group got its coordinator, from which the first meeting falls due.
+pub fn group_formed(care_team: &[crate::privacy::CareTeamMember]) -> Option<Date> {
+    care_team
+        .iter()
+        .filter(|m| m.role == crate::privacy::TeamRole::Coordinator && m.ended.is_none())
+        .map(|m| crate::time::oslo_date(m.added_at))
+        .min()
+}
+
 // -------------------------------------------------------------------------- tasks
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -438,6 +466,18 @@ impl Task {
         }
         let seq = self.changes.iter().map(|c| c.seq).max().unwrap_or(0) + 1;
         Ok((status, seq))
+    }
+
+    /// Who may change the status: the owner, the coordinator, or the responsible
+    /// LAR unit.
+    pub fn may_change(
+        &self,
+        actor: UserId,
+        allowed_by: crate::access::AllowedBy,
+        care_team: &[crate::privacy::CareTeamMember],
+        now: Timestamp,
+    ) -> bool {
+        self.owner == actor || may_convene(actor, allowed_by, care_team, now)
     }
 }
 

@@ -40,11 +40,13 @@ use samhand_store::{
 
 use crate::AppState;
 
+mod collaboration;
 mod health;
 mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
+pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
 pub use health::HealthView;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 

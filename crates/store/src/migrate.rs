@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_health.sql"),
         postgres: include_str!("../migrations/postgres/0004_health.sql"),
     },
+    Migration {
+        version: 6,
+        name: "collaboration",
+        sqlite: include_str!("../migrations/sqlite/0006_collaboration.sql"),
+        postgres: include_str!("../migrations/postgres/0006_collaboration.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
