@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use samhand_domain::care::{
-    Invitation, LifeDomain, Measure, Meeting, Minutes, PlanGoal, PlanStatus, PlanVersion, Task,
-    TaskStatus, TaskStatusChange, lines,
+    Invitation, LifeDomain, Measure, Meeting, Minutes, PlanGoal, PlanStatus, PlanVersion, Task, TaskStatus,
+    TaskStatusChange, lines,
 };
 use samhand_domain::ids::{MeetingId, OrganisationId, PatientId, PlanVersionId, TaskId, UserId};
 use sqlx::AnyConnection;
@@ -255,7 +255,12 @@ fn change_from_row(row: &AnyRow) -> Result<TaskStatusChange> {
 /// Attaches each task's status changes.
 async fn with_changes(conn: &mut AnyConnection, mut tasks: Vec<Task>) -> Result<Vec<Task>> {
     let index: HashMap<TaskId, usize> = tasks.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
-    for chunk in tasks.iter().map(|t| t.id.to_string()).collect::<Vec<_>>().chunks(500) {
+    for chunk in tasks
+        .iter()
+        .map(|t| t.id.to_string())
+        .collect::<Vec<_>>()
+        .chunks(500)
+    {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, task_id, seq, status, note, changed_by, changed_at FROM care_task_statuses
@@ -281,7 +286,9 @@ async fn with_changes(conn: &mut AnyConnection, mut tasks: Vec<Task>) -> Result<
 pub async fn tasks_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Task>> {
     let rows = rows_for_patients(
         conn,
-        &format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.patient_id IN ({{ids}}) ORDER BY t.due_on, t.id"),
+        &format!(
+            "SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.patient_id IN ({{ids}}) ORDER BY t.due_on, t.id"
+        ),
         &[],
         patients,
     )
@@ -303,10 +310,12 @@ pub async fn tasks_owned_by(conn: &mut AnyConnection, owner: UserId) -> Result<V
 }
 
 pub async fn task(conn: &mut AnyConnection, id: TaskId) -> Result<Option<Task>> {
-    let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let task = task_from_row(&row)?;
     Ok(with_changes(conn, vec![task]).await?.pop())
@@ -451,7 +460,10 @@ pub async fn patients_coordinated_by(conn: &mut AnyConnection, user: UserId) -> 
 }
 
 /// Patients with an active care-team seat held for an organisation.
-pub async fn patients_with_seat_at(conn: &mut AnyConnection, organisation: OrganisationId) -> Result<Vec<PatientId>> {
+pub async fn patients_with_seat_at(
+    conn: &mut AnyConnection,
+    organisation: OrganisationId,
+) -> Result<Vec<PatientId>> {
     let rows = sqlx::query(
         "SELECT DISTINCT m.patient_id FROM care_team_members m
          LEFT JOIN care_team_member_ends e ON e.member_id = m.id

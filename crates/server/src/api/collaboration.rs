@@ -225,7 +225,11 @@ pub async fn meetings(
     let view = Service::new(&state, &actor.0).meetings(patient).await?;
     let name = view.patient.full_name();
     Ok(Json(MeetingsDto {
-        meetings: view.meetings.iter().map(|m| meeting_dto(m, &view.names)).collect(),
+        meetings: view
+            .meetings
+            .iter()
+            .map(|m| meeting_dto(m, &view.names))
+            .collect(),
         tasks: view
             .tasks
             .iter()
@@ -352,10 +356,9 @@ pub async fn write_minutes(
     let mut attended = Vec::new();
     for a in request.attendance.iter().filter(|a| a.present) {
         attended.push(
-            a.user_id
-                .trim()
-                .parse::<UserId>()
-                .map_err(|_| wire::invalid("attendance", "Bare inviterte medlemmer kan føres som til stede."))?,
+            a.user_id.trim().parse::<UserId>().map_err(|_| {
+                wire::invalid("attendance", "Bare inviterte medlemmer kan føres som til stede.")
+            })?,
         );
     }
     let input = MinutesInput {
@@ -396,7 +399,10 @@ pub async fn write_minutes(
         StatusCode::CREATED,
         Json(MinutesResultDto {
             meeting: meeting_dto(&meeting, &HashMap::new()),
-            tasks: tasks.iter().map(|t| task_dto(t, None, &HashMap::new(), today)).collect(),
+            tasks: tasks
+                .iter()
+                .map(|t| task_dto(t, None, &HashMap::new(), today))
+                .collect(),
         }),
     ))
 }
@@ -435,7 +441,10 @@ pub async fn create_task(
         .await
         .map_err(|e| wire::with_api_fields(e, &[("owner", "owner_id")]))?;
     let today = state.clock.today();
-    Ok((StatusCode::CREATED, Json(task_dto(&task, None, &HashMap::new(), today))))
+    Ok((
+        StatusCode::CREATED,
+        Json(task_dto(&task, None, &HashMap::new(), today)),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -475,7 +484,10 @@ pub async fn change_task_status(
         .change_task_status(task, &request.status, request.note.as_deref().unwrap_or(""))
         .await?;
     let today = state.clock.today();
-    Ok((StatusCode::CREATED, Json(task_dto(&task, None, &HashMap::new(), today))))
+    Ok((
+        StatusCode::CREATED,
+        Json(task_dto(&task, None, &HashMap::new(), today)),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -783,7 +795,11 @@ pub async fn coordinator_overview(
                     .collect(),
                 overdue_tasks: row.overdue_tasks(today).count(),
                 plan_status: row.plan.as_ref().map(|p| p.status.code().to_string()),
-                goals_due_for_evaluation: row.goals_due.iter().map(|g| g.domain.code().to_string()).collect(),
+                goals_due_for_evaluation: row
+                    .goals_due
+                    .iter()
+                    .map(|g| g.domain.code().to_string())
+                    .collect(),
             })
             .collect(),
     }))

@@ -150,7 +150,14 @@ fn tasks_table(tasks: &[Task], name: &dyn Fn(UserId) -> String, today: jiff::civ
 }
 
 pub async fn meetings(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
-    meetings_page(&state, &staff, parse_id(&id)?, &FormData::default(), &FieldErrors::default()).await
+    meetings_page(
+        &state,
+        &staff,
+        parse_id(&id)?,
+        &FormData::default(),
+        &FieldErrors::default(),
+    )
+    .await
 }
 
 pub async fn schedule(
@@ -165,7 +172,10 @@ pub async fn schedule(
         place: form.get("place").into(),
         agenda: vec![form.get("agenda").into()],
     };
-    match Service::new(&state, &staff.user).schedule_meeting(id, &input).await {
+    match Service::new(&state, &staff.user)
+        .schedule_meeting(id, &input)
+        .await
+    {
         Ok(meeting) => Ok(Redirect::to(&format!("/moter/{}", meeting.id)).into_response()),
         Err(AppError::Invalid(errors)) => meetings_page(&state, &staff, id, &form, &errors).await,
         Err(other) => Err(other.into()),
@@ -335,7 +345,14 @@ async fn meeting_page(
 }
 
 pub async fn meeting(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
-    meeting_page(&state, &staff, parse_id(&id)?, &FormData::default(), &FieldErrors::default()).await
+    meeting_page(
+        &state,
+        &staff,
+        parse_id(&id)?,
+        &FormData::default(),
+        &FieldErrors::default(),
+    )
+    .await
 }
 
 pub async fn write_minutes(
@@ -349,7 +366,8 @@ pub async fn write_minutes(
         match raw.parse::<UserId>() {
             Ok(user) => attended.push(user),
             Err(_) => {
-                let errors = FieldErrors::single("attendance", "Bare inviterte medlemmer kan føres som til stede.");
+                let errors =
+                    FieldErrors::single("attendance", "Bare inviterte medlemmer kan føres som til stede.");
                 return meeting_page(&state, &staff, id, &form, &errors).await;
             }
         }
@@ -467,7 +485,13 @@ fn goal_list(plan: &PlanVersion, view: &PlanView) -> Markup {
     }
 }
 
-async fn plan_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &FormData, errors: &FieldErrors) -> PageResult {
+async fn plan_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
     let view = Service::new(state, &staff.user).plan(id).await?;
     let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
     let mut organisations: Vec<(String, String)> = view
@@ -491,8 +515,16 @@ async fn plan_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &Form
         };
         match part {
             "goal" => goal.goal.clone(),
-            "measure" => goal.measures.first().map(|m| m.description.clone()).unwrap_or_default(),
-            "responsible" => goal.measures.first().map(|m| m.responsible.to_string()).unwrap_or_default(),
+            "measure" => goal
+                .measures
+                .first()
+                .map(|m| m.description.clone())
+                .unwrap_or_default(),
+            "responsible" => goal
+                .measures
+                .first()
+                .map(|m| m.responsible.to_string())
+                .unwrap_or_default(),
             "evaluate" => goal.evaluate_on.map(|d| d.to_string()).unwrap_or_default(),
             _ => String::new(),
         }
@@ -581,7 +613,14 @@ async fn plan_page(state: &AppState, staff: &UiStaff, id: PatientId, form: &Form
 }
 
 pub async fn plan(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
-    plan_page(&state, &staff, parse_id(&id)?, &FormData::default(), &FieldErrors::default()).await
+    plan_page(
+        &state,
+        &staff,
+        parse_id(&id)?,
+        &FormData::default(),
+        &FieldErrors::default(),
+    )
+    .await
 }
 
 pub async fn save_plan(
@@ -591,7 +630,11 @@ pub async fn save_plan(
 ) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     let action = form.get("action").to_string();
-    let reason = if action == "decline" { form.get("decline_reason") } else { form.get("reason") };
+    let reason = if action == "decline" {
+        form.get("decline_reason")
+    } else {
+        form.get("reason")
+    };
     let goals = LifeDomain::ALL
         .iter()
         .map(|d| GoalInput {
@@ -643,7 +686,9 @@ pub async fn plan_print(State(state): State<AppState>, staff: UiStaff, Path(id):
     let id: PatientId = parse_id(&id)?;
     let view = Service::new(&state, &staff.user).plan(id).await?;
     let Some(current) = &view.current else {
-        return Err(PageError(AppError::NotFound("en individuell plan for pasienten".into())));
+        return Err(PageError(AppError::NotFound(
+            "en individuell plan for pasienten".into(),
+        )));
     };
     let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
     let markup = html! {

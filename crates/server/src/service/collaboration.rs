@@ -10,7 +10,9 @@ use samhand_domain::care::{
     self, Invitation, Meeting, MeetingInput, MeetingOverdue, Minutes, MinutesInput, PlanGoal, PlanInput,
     PlanVersion, Task, TaskInput, TaskStatusChange,
 };
-use samhand_domain::ids::{MeetingId, OrganisationId, PatientId, PlanVersionId, TaskId, TaskStatusId, UserId};
+use samhand_domain::ids::{
+    MeetingId, OrganisationId, PatientId, PlanVersionId, TaskId, TaskStatusId, UserId,
+};
 use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::patient::Patient;
 use samhand_domain::privacy::CareTeamMember;
@@ -141,7 +143,12 @@ impl Service<'_> {
         let now = self.now();
         let relations = data.relations(patient_id, now);
         self.repo
-            .authorize_read_all_with(patient_id, &relations, &[DataCategory::PlanAndGoals], DETAIL_MEETINGS)
+            .authorize_read_all_with(
+                patient_id,
+                &relations,
+                &[DataCategory::PlanAndGoals],
+                DETAIL_MEETINGS,
+            )
             .await?;
         let (mut meetings, tasks) = {
             let mut conn = self.state.store.read().await?;
@@ -152,7 +159,12 @@ impl Service<'_> {
         };
         let today = self.today();
         let interval_days = self.policy().await?.meeting_interval_days;
-        let overdue = care::overdue_meetings(&meetings, care::group_formed(&data.privacy.care_team), interval_days, today);
+        let overdue = care::overdue_meetings(
+            &meetings,
+            care::group_formed(&data.privacy.care_team),
+            interval_days,
+            today,
+        );
         let next_due = meetings
             .iter()
             .filter(|m| m.is_held())
@@ -223,7 +235,12 @@ impl Service<'_> {
         data: &PatientData,
         what: &str,
     ) -> AppResult<()> {
-        if care::may_convene(self.actor().id(), grant.decision, &data.privacy.care_team, self.now()) {
+        if care::may_convene(
+            self.actor().id(),
+            grant.decision,
+            &data.privacy.care_team,
+            self.now(),
+        ) {
             return Ok(());
         }
         self.repo
@@ -242,7 +259,12 @@ impl Service<'_> {
         let relations = data.relations(patient, now);
         let grant = self
             .repo
-            .authorize_write_with(patient, &relations, DataCategory::PlanAndGoals, "meeting scheduled")
+            .authorize_write_with(
+                patient,
+                &relations,
+                DataCategory::PlanAndGoals,
+                "meeting scheduled",
+            )
             .await?;
         self.check_convener(&grant, &data, "meeting scheduled").await?;
         let content = input.parse(self.today()).map_err(AppError::Invalid)?;
@@ -299,7 +321,12 @@ impl Service<'_> {
         let relations = data.relations(patient, now);
         let grant = self
             .repo
-            .authorize_write_with(patient, &relations, DataCategory::PlanAndGoals, "meeting minutes written")
+            .authorize_write_with(
+                patient,
+                &relations,
+                DataCategory::PlanAndGoals,
+                "meeting minutes written",
+            )
             .await?;
         self.check_convener(&grant, &data, "meeting minutes").await?;
         let mut meeting = {
@@ -312,7 +339,10 @@ impl Service<'_> {
         let interval_days = self.policy().await?.meeting_interval_days;
         let owners: Vec<UserId> = self.task_owners(&data).await?.iter().map(|u| u.id).collect();
         let mut errors = FieldErrors::default();
-        let content = input.parse(&meeting, today, interval_days).map_err(|e| errors.0.extend(e.0)).ok();
+        let content = input
+            .parse(&meeting, today, interval_days)
+            .map_err(|e| errors.0.extend(e.0))
+            .ok();
         let mut new_tasks = Vec::new();
         for task in tasks.iter().filter(|t| !t.is_blank()) {
             match task.parse(&owners, today, ["task_description", "task_owner", "task_due_on"]) {
@@ -344,9 +374,12 @@ impl Service<'_> {
             recorded_at: now,
         };
         let mut tx = self.state.store.write().await?;
-        store::insert_minutes(&mut tx, &minutes)
-            .await
-            .map_err(|e| conflict_from(e, "Referatet er allerede skrevet av noen andre. Last siden på nytt."))?;
+        store::insert_minutes(&mut tx, &minutes).await.map_err(|e| {
+            conflict_from(
+                e,
+                "Referatet er allerede skrevet av noen andre. Last siden på nytt.",
+            )
+        })?;
         for task in &new_tasks {
             store::insert_task(&mut tx, task).await?;
         }
@@ -417,7 +450,10 @@ impl Service<'_> {
         }
         let (status, seq) = task.check_change(status).map_err(AppError::Invalid)?;
         if note.chars().count() > 1000 {
-            return Err(AppError::Invalid(FieldErrors::single("note", "Merknaden kan være høyst 1000 tegn.")));
+            return Err(AppError::Invalid(FieldErrors::single(
+                "note",
+                "Merknaden kan være høyst 1000 tegn.",
+            )));
         }
         let change = TaskStatusChange {
             id: TaskStatusId::new(),
@@ -452,7 +488,12 @@ impl Service<'_> {
         let now = self.now();
         let related: Vec<(PatientId, PatientRelations)> = ids
             .iter()
-            .map(|id| (*id, data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default()))
+            .map(|id| {
+                (
+                    *id,
+                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
+                )
+            })
             .collect();
         let allowed: HashSet<PatientId> = self
             .repo
@@ -555,7 +596,12 @@ impl Service<'_> {
         let today = self.today();
         let related: Vec<(PatientId, PatientRelations)> = ids
             .iter()
-            .map(|id| (*id, data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default()))
+            .map(|id| {
+                (
+                    *id,
+                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
+                )
+            })
             .collect();
         let allowed = self
             .repo
@@ -576,8 +622,11 @@ impl Service<'_> {
             .map(|patient| {
                 let id = patient.id;
                 let own: Vec<Meeting> = meetings.iter().filter(|m| m.patient_id == id).cloned().collect();
-                let formed = data.get(&id).and_then(|d| care::group_formed(&d.privacy.care_team));
-                let versions: Vec<PlanVersion> = plans.iter().filter(|p| p.patient_id == id).cloned().collect();
+                let formed = data
+                    .get(&id)
+                    .and_then(|d| care::group_formed(&d.privacy.care_team));
+                let versions: Vec<PlanVersion> =
+                    plans.iter().filter(|p| p.patient_id == id).cloned().collect();
                 let plan = care::current_plan(&versions).cloned();
                 let goals_due = plan
                     .as_ref()
@@ -644,7 +693,10 @@ impl Service<'_> {
 
     /// Overdue tasks of the patients with a care-team seat at an organisation, for a
     /// leader's overview.
-    pub async fn overdue_tasks_for_unit(&self, organisation: OrganisationId) -> AppResult<Vec<(Patient, Task)>> {
+    pub async fn overdue_tasks_for_unit(
+        &self,
+        organisation: OrganisationId,
+    ) -> AppResult<Vec<(Patient, Task)>> {
         let ids = {
             let mut conn = self.state.store.read().await?;
             store::patients_with_seat_at(&mut conn, organisation).await?
