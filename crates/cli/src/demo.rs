@@ -302,6 +302,7 @@ pub async fn create_demo_world(
         .collect();
     write_patients(store, plans).await?;
     write_privacy(store, &world, &privacy_patients, today).await?;
+    write_collaboration(store, &world, &privacy_patients, today).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "demo: patients written");
 
     // Receipts, waste, counts and deviations, after the dispensings they balance.
@@ -459,6 +460,186 @@ async fn write_privacy(
         .await?;
     }
     tx.commit().await.context("commit demo privacy records")?;
+    Ok(())
+}
+
+/// The responsibility group's work for the first patients the coordinator
+/// coordinates: a meeting held about five weeks ago with minutes and one open task,
+/// an upcoming meeting, and an individual plan with a few goals.
+async fn write_collaboration(
+    store: &Store,
+    world: &World,
+    patients: &[PatientId],
+    today: Date,
+) -> anyhow::Result<()> {
+    use samhand_domain::care::{
+        Invitation, LifeDomain, Measure, Meeting, Minutes, PlanGoal, PlanStatus, PlanVersion, Task,
+        next_meeting_date,
+    };
+    use samhand_domain::ids::{MeetingId, PlanVersionId, TaskId};
+    use samhand_domain::policy::ClinicalPolicy;
+    let by_name = |name: &str| {
+        world
+            .users
+            .iter()
+            .find(|u| u.username == name)
+            .ok_or_else(|| anyhow!("demo user {name}"))
+    };
+    let koordinator = by_name("koordinator")?;
+    let fastlege = by_name("fastlege")?;
+    let konsulent = by_name("konsulent")?;
+    let centre = world.places[0].org.id;
+    let nav = world
+        .others
+        .iter()
+        .find(|o| o.kind == OrganisationKind::NavOffice)
+        .map_or(centre, |o| o.id);
+    let interval = ClinicalPolicy::default().meeting_interval_days;
+    let mut tx = store.write().await?;
+    for patient in patients.iter().take(2) {
+        let held_on = plus(today, -35);
+        let invite = |id: MeetingId, at: Timestamp| {
+            vec![
+                Invitation {
+                    meeting_id: id,
+                    user_id: koordinator.id,
+                    organisation_id: koordinator.organisation,
+                    invited_at: at,
+                },
+                Invitation {
+                    meeting_id: id,
+                    user_id: fastlege.id,
+                    organisation_id: fastlege.organisation,
+                    invited_at: at,
+                },
+            ]
+        };
+        let held = MeetingId::new();
+        let scheduled_at = at(plus(held_on, -14), 9, 0);
+        let meeting = Meeting {
+            id: held,
+            patient_id: *patient,
+            at: held_on.at(10, 0, 0, 0),
+            place: "LAR-senteret, møterom 1".into(),
+            agenda: vec![
+                "Status i behandlingen".into(),
+                "Bolig".into(),
+                "Individuell plan".into(),
+            ],
+            scheduled_by: koordinator.id,
+            scheduled_at,
+            invitations: invite(held, scheduled_at),
+            minutes: None,
+        };
+        samhand_store::collaboration::insert_meeting(&mut tx, &meeting).await?;
+        samhand_store::collaboration::insert_minutes(
+            &mut tx,
+            &Minutes {
+                meeting_id: held,
+                patient_present: true,
+                attendance: vec![(koordinator.id, true), (fastlege.id, false)],
+                text: "Pasienten møtte og forteller om stabil hverdag. Ønsker egen bolig og noe å gjøre på dagtid."
+                    .into(),
+                decisions: vec!["Søke kommunal bolig".into(), "Starte individuell plan".into()],
+                next_meeting_proposed: next_meeting_date(held_on, interval),
+                recorded_by: koordinator.id,
+                recorded_at: at(held_on, 14, 0),
+            },
+        )
+        .await?;
+        samhand_store::collaboration::insert_task(
+            &mut tx,
+            &Task {
+                id: TaskId::new(),
+                patient_id: *patient,
+                meeting_id: Some(held),
+                description: "Sende søknad om kommunal bolig".into(),
+                owner: koordinator.id,
+                due_on: plus(today, 7),
+                created_by: koordinator.id,
+                created_at: at(held_on, 14, 0),
+                changes: Vec::new(),
+            },
+        )
+        .await?;
+        let upcoming = MeetingId::new();
+        let scheduled_at = at(plus(today, -3), 9, 0);
+        samhand_store::collaboration::insert_meeting(
+            &mut tx,
+            &Meeting {
+                id: upcoming,
+                patient_id: *patient,
+                at: plus(today, 7).at(10, 0, 0, 0),
+                place: "LAR-senteret, møterom 1".into(),
+                agenda: vec!["Oppfølging av boligsøknad".into(), "Evaluering av planen".into()],
+                scheduled_by: koordinator.id,
+                scheduled_at,
+                invitations: invite(upcoming, scheduled_at),
+                minutes: None,
+            },
+        )
+        .await?;
+        let initiated = at(plus(today, -60), 11, 0);
+        let first = PlanVersion {
+            id: PlanVersionId::new(),
+            patient_id: *patient,
+            version: 1,
+            status: PlanStatus::Active,
+            declined_on: None,
+            goals: Vec::new(),
+            reason: "Individuell plan tilbudt og startet ved oppstart".into(),
+            recorded_by: konsulent.id,
+            recorded_at: initiated,
+        };
+        samhand_store::collaboration::insert_plan_version(&mut tx, &first).await?;
+        let goals = vec![
+            PlanGoal {
+                domain: LifeDomain::SubstanceUse,
+                goal: "Holde meg unna piller og klare meg på medisinen".into(),
+                measures: vec![Measure {
+                    description: "Samtaler med LAR-konsulent hver fjortende dag".into(),
+                    responsible: world.unit.id,
+                }],
+                evaluate_on: Some(plus(today, 30)),
+            },
+            PlanGoal {
+                domain: LifeDomain::Housing,
+                goal: "Jeg vil ha min egen leilighet før sommeren".into(),
+                measures: vec![Measure {
+                    description: "Søke kommunal bolig".into(),
+                    responsible: centre,
+                }],
+                evaluate_on: Some(plus(today, -2)),
+            },
+            PlanGoal {
+                domain: LifeDomain::WorkActivity,
+                goal: "Ha noe å gå til på dagtid".into(),
+                measures: vec![Measure {
+                    description: "Arbeidstrening".into(),
+                    responsible: nav,
+                }],
+                evaluate_on: Some(plus(today, 60)),
+            },
+        ];
+        samhand_store::collaboration::insert_plan_version(
+            &mut tx,
+            &PlanVersion {
+                id: PlanVersionId::new(),
+                patient_id: *patient,
+                version: 2,
+                status: PlanStatus::Active,
+                declined_on: None,
+                goals,
+                reason: "Mål fra ansvarsgruppemøtet".into(),
+                recorded_by: koordinator.id,
+                recorded_at: at(held_on, 14, 30),
+            },
+        )
+        .await?;
+    }
+    tx.commit()
+        .await
+        .context("commit demo responsibility-group records")?;
     Ok(())
 }
 

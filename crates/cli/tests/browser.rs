@@ -1,6 +1,7 @@
-//! The browser test: the real `samhand serve --demo` binary on a free port, driven
-//! by tests/browser/dispense.mjs in Debian's headless Chromium, the way dispensing
-//! staff use it. SQLite in a temporary directory, or a fresh PostgreSQL database
+//! The browser tests: the real `samhand serve --demo` binary on a free port, driven
+//! by tests/browser/dispense.mjs (dispensing staff at the window) and
+//! tests/browser/meeting.mjs (a coordinator's meeting, minutes and task) in Debian's
+//! headless Chromium. SQLite in a temporary directory, or a fresh PostgreSQL database
 //! when DATABASE_URL points at a PostgreSQL server.
 //!
 //! Needs node and Debian's chromium (or SAMHAND_CHROMIUM); runs `npm ci` in
@@ -149,8 +150,9 @@ fn wait_until_healthy(server: &mut Server, port: u16) {
     }
 }
 
-#[test]
-fn dispensing_staff_record_a_dose_from_todays_list_in_chromium() {
+/// Starts `samhand serve --demo` on a free port and runs one script of
+/// tests/browser against it in Chromium; each test has its own server and database.
+fn run_browser_script(script: &str) {
     let root = repo_root();
     let browser_dir = root.join("tests/browser");
     let chromium = chromium();
@@ -175,19 +177,29 @@ fn dispensing_staff_record_a_dose_from_todays_list_in_chromium() {
 
     let browser_started = Instant::now();
     let status = Command::new("node")
-        .arg(browser_dir.join("dispense.mjs"))
+        .arg(browser_dir.join(script))
         .current_dir(&root)
         .env("BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("SAMHAND_CHROMIUM", &chromium)
         .status()
         .expect("run node (install Debian's nodejs)");
     eprintln!(
-        "browser test: dispense.mjs finished in {:.1} s",
+        "browser test: {script} finished in {:.1} s",
         browser_started.elapsed().as_secs_f64()
     );
     assert!(
         status.success(),
-        "tests/browser/dispense.mjs failed ({status}); server log:\n{}",
+        "tests/browser/{script} failed ({status}); server log:\n{}",
         server.log()
     );
+}
+
+#[test]
+fn dispensing_staff_record_a_dose_from_todays_list_in_chromium() {
+    run_browser_script("dispense.mjs");
+}
+
+#[test]
+fn a_coordinator_holds_a_meeting_with_a_task_and_its_owner_marks_it_done_in_chromium() {
+    run_browser_script("meeting.mjs");
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod arrangement;
 pub mod calendar;
+pub mod care;
 pub mod dispensing;
 pub mod dose;
 pub mod dose_order;

@@ -49,6 +49,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 4,
         description_nb: "Hvor mange timer en akuttilgang varer før den må begrunnes på nytt",
     },
+    PolicySetting {
+        key: "care_team.meeting_interval_days",
+        default: 42,
+        description_nb: "Antall dager mellom ansvarsgruppemøter før neste møte er forfalt",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -61,6 +66,8 @@ pub struct ClinicalPolicy {
     pub emergency_access_hours: i64,
     /// Hours before an important unread message escalates to the unit's leader.
     pub message_escalation_hours: i64,
+    /// Days between meetings of the responsibility group (ansvarsgruppemøte).
+    pub meeting_interval_days: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -100,6 +107,8 @@ impl ClinicalPolicy {
             // An access of zero hours would be useless; one hour is the least.
             emergency_access_hours: get("emergency_access.hours").max(1),
             message_escalation_hours: get("messages.escalate_after_hours").max(1),
+            // A group that meets every day is no cadence; one day is the least.
+            meeting_interval_days: get("care_team.meeting_interval_days").max(1),
         }
     }
 }
@@ -124,5 +133,6 @@ mod tests {
         assert_eq!(policy.missed.alert_after_days, 1);
         assert_eq!(policy.holiday_warning_days, 14, "out-of-range value falls back");
         assert_eq!(ClinicalPolicy::default().missed.tolerated_days, 4);
+        assert_eq!(ClinicalPolicy::default().meeting_interval_days, 42);
     }
 }

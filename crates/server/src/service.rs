@@ -40,6 +40,7 @@ use samhand_store::{
 
 use crate::AppState;
 
+mod collaboration;
 mod health;
 mod leader;
 mod messages;
@@ -48,6 +49,7 @@ mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
+pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
 pub use health::HealthView;
 pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};

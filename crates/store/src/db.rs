@@ -57,6 +57,15 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "message_receipts_once",
         "message_receipts.message_id, message_receipts.organisation_id",
     ),
+    ("care_meeting_minutes_pkey", "care_meeting_minutes.meeting_id"),
+    (
+        "care_task_statuses_seq_unique",
+        "care_task_statuses.task_id, care_task_statuses.seq",
+    ),
+    (
+        "plan_versions_version_unique",
+        "plan_versions.patient_id, plan_versions.version",
+    ),
 ];
 
 /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bench;
 pub mod codec;
+pub mod collaboration;
 pub mod db;
 pub mod dispensing;
 pub mod health;

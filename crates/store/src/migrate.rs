@@ -38,6 +38,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0004_health.sql"),
     },
     Migration {
+        version: 6,
+        name: "collaboration",
+        sqlite: include_str!("../migrations/sqlite/0006_collaboration.sql"),
+        postgres: include_str!("../migrations/postgres/0006_collaboration.sql"),
+    },
+    Migration {
         version: 7,
         name: "messages",
         sqlite: include_str!("../migrations/sqlite/0007_messages.sql"),

@@ -8,6 +8,7 @@
 
 mod arrangements;
 mod base64;
+mod collaboration;
 mod directory;
 mod dispensing;
 mod extract;
@@ -136,6 +137,31 @@ fn route_table() -> Vec<Route> {
             "/patients/{id}/patient-token",
             privacy::issue_patient_token,
         ),
+        route(Method::GET, "/patients/{id}/meetings", collaboration::meetings),
+        route(
+            Method::POST,
+            "/patients/{id}/meetings",
+            collaboration::schedule_meeting,
+        ),
+        route(
+            Method::POST,
+            "/meetings/{id}/minutes",
+            collaboration::write_minutes,
+        ),
+        route(Method::POST, "/patients/{id}/tasks", collaboration::create_task),
+        route(
+            Method::POST,
+            "/tasks/{id}/status",
+            collaboration::change_task_status,
+        ),
+        route(Method::GET, "/tasks/mine", collaboration::my_tasks),
+        route(Method::GET, "/patients/{id}/plan", collaboration::plan),
+        route(Method::POST, "/patients/{id}/plan", collaboration::save_plan),
+        route(
+            Method::GET,
+            "/coordinator/overview",
+            collaboration::coordinator_overview,
+        ),
     ]
 }
 
@@ -187,6 +213,15 @@ fn route_table() -> Vec<Route> {
         privacy::review_emergency_access,
         privacy::access_log,
         privacy::issue_patient_token,
+        collaboration::meetings,
+        collaboration::schedule_meeting,
+        collaboration::write_minutes,
+        collaboration::create_task,
+        collaboration::change_task_status,
+        collaboration::my_tasks,
+        collaboration::plan,
+        collaboration::save_plan,
+        collaboration::coordinator_overview,
     ),
     components(schemas(Problem, wire::Amount), responses(ProblemResponse)),
     modifiers(&BearerScheme),
@@ -200,6 +235,7 @@ fn route_table() -> Vec<Route> {
         (name = "messages", description = "Messages between services with read receipts; the unit's inbox"),
         (name = "health", description = "Health information dispensing staff must know, under consent"),
         (name = "privacy", description = "Who can see what: consents, care team seats, emergency access, the access log"),
+        (name = "collaboration", description = "The responsibility group: meetings, minutes, tasks, the individual plan, the coordinator's overview"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -62,6 +62,12 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 a href="/pasienter" { "Pasienter" }
                 a href="/innboks" { "Innboks" }
                 a href="/revurderinger" { "Revurderinger" }
+                @if user.role != Role::Administrator {
+                    a href="/oppgaver" { "Mine oppgaver" }
+                }
+                @if user.role == Role::Coordinator {
+                    a href="/koordinator" { "Koordinator" }
+                }
                 @if user.role == Role::Leader {
                     a href="/leder" { "Leders oversikt" }
                     a href="/akuttilganger" { "Akuttilganger" }

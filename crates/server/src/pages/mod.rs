@@ -2,6 +2,7 @@
 //! request, calls `service`, and renders with maud. Forms show each error next to
 //! its field and keep what was typed; every form carries the session's CSRF token.
 
+pub mod collaboration;
 pub mod dispensing;
 pub mod forms;
 pub mod health;
@@ -76,6 +77,21 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/akuttilganger", get(privacy::reviews))
         .route("/akuttilganger/{id}/kontroll", post(privacy::review))
+        .route(
+            "/pasienter/{id}/moter",
+            get(collaboration::meetings).post(collaboration::schedule),
+        )
+        .route("/pasienter/{id}/oppgaver", post(collaboration::create_task))
+        .route("/moter/{id}", get(collaboration::meeting))
+        .route("/moter/{id}/referat", post(collaboration::write_minutes))
+        .route("/oppgaver", get(collaboration::my_tasks))
+        .route("/oppgaver/{id}/status", post(collaboration::change_task_status))
+        .route(
+            "/pasienter/{id}/plan",
+            get(collaboration::plan).post(collaboration::save_plan),
+        )
+        .route("/pasienter/{id}/plan/utskrift", get(collaboration::plan_print))
+        .route("/koordinator", get(collaboration::coordinator))
 }
 
 async fn home(staff: UiStaff) -> Redirect {

@@ -374,6 +374,10 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
             a href={ "/pasienter/" (o.patient.id) "/innsyn" } { "Hvem har sett journalen" }
             " · "
             a href={ "/pasienter/" (o.patient.id) "/meldinger" } { "Meldinger" }
+            " · "
+            a href={ "/pasienter/" (o.patient.id) "/moter" } { "Ansvarsgruppe, møter og oppgaver" }
+            " · "
+            a href={ "/pasienter/" (o.patient.id) "/plan" } { "Individuell plan" }
         }
         @if let Some(notes) = &o.health {
             section.card aria-labelledby="health" {

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod arrangements;
 mod calendar;
+mod collaboration;
 mod dispensing;
 mod episodes;
 mod forms;

@@ -1,0 +1,764 @@
+//! The responsibility group's pages: meetings (schedule, invitations, minutes with
+//! attendance, decisions and tasks), "Mine oppgaver", the individual plan with its
+//! versions and a printable view, and the coordinator's overview.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use samhand_domain::care::{
+    GoalInput, LifeDomain, MeetingInput, MinutesInput, PlanStatus, PlanVersion, Task, TaskInput, TaskStatus,
+};
+use samhand_domain::format::{date_nb, time_nb};
+use samhand_domain::ids::{MeetingId, PatientId, TaskId, UserId};
+use samhand_domain::validation::FieldErrors;
+
+use crate::AppState;
+use crate::auth::UiStaff;
+use crate::error::{AppError, PageError};
+use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, form_status, input, select, textarea};
+use crate::pages::layout::page;
+use crate::pages::privacy::instant_nb;
+use crate::service::{MeetingsView, PlanView, Service};
+
+type PageResult = Result<Response, PageError>;
+
+fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
+    id.parse()
+        .map_err(|_| PageError(AppError::NotFound("siden".into())))
+}
+
+fn task_status_badge(task: &Task, today: jiff::civil::Date) -> Markup {
+    html! {
+        @if task.is_overdue(today) {
+            span.badge.bad { "Forfalt" }
+        } @else {
+            @match task.status() {
+                TaskStatus::Open => span.badge.warn { (TaskStatus::Open.label_nb()) },
+                TaskStatus::Done => span.badge.ok { (TaskStatus::Done.label_nb()) },
+                TaskStatus::Cancelled => span.badge { (TaskStatus::Cancelled.label_nb()) },
+            }
+        }
+    }
+}
+
+fn owner_options(view: &MeetingsView) -> Vec<(String, String)> {
+    view.task_owners
+        .iter()
+        .map(|u| (u.id.to_string(), u.display_name.clone()))
+        .collect()
+}
+
+// ------------------------------------------------------------------ meetings
+
+async fn meetings_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let view = Service::new(state, &staff.user).meetings(id).await?;
+    let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
+    let body = html! {
+        h1 { "Ansvarsgruppe: " (view.patient.full_name()) }
+        p.links {
+            a href={ "/pasienter/" (id) } { "Tilbake til oversikten" }
+            " · " a href={ "/pasienter/" (id) "/plan" } { "Individuell plan" }
+            " · " a href={ "/pasienter/" (id) "/personvern" } { "Medlemmer og samtykker" }
+        }
+        @for overdue in &view.overdue {
+            div.error role="alert" data-testid="meeting-overdue" { (overdue.label_nb()) }
+        }
+        p.hint {
+            "Møtes hver " (view.interval_days) ". dag. "
+            @if let Some(due) = view.next_due { "Neste møte bør holdes innen " (date_nb(due)) "." }
+        }
+        h2 { "Møter" }
+        @if view.meetings.is_empty() {
+            p { "Ingen møter er kalt inn." }
+        } @else {
+            table data-testid="meetings" {
+                thead { tr { th { "Dato" } th { "Tid" } th { "Sted" } th { "Status" } } }
+                tbody {
+                    @for m in &view.meetings {
+                        tr {
+                            td { a href={ "/moter/" (m.id) } { (date_nb(m.date())) } }
+                            td { (time_nb(m.at.time())) }
+                            td { (m.place) }
+                            td {
+                                @if m.is_held() { span.badge.ok { "Referat skrevet" } }
+                                @else if m.date() < view.today { span.badge.bad { "Mangler referat" } }
+                                @else { span.badge { "Planlagt" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if view.may_convene {
+            h2 { "Kall inn til møte" }
+            p.hint { "Alle aktive medlemmer av ansvarsgruppen blir invitert." }
+            (error_summary(errors))
+            form.stack method="post" action={ "/pasienter/" (id) "/moter" } {
+                (csrf(&staff.csrf))
+                (input("Dato", "date", "date", form.get("date"), errors, None))
+                (input("Klokkeslett", "time", "time", form.get("time"), errors, None))
+                (input("Sted", "place", "text", form.get("place"), errors, None))
+                (textarea("Saksliste (én sak per linje)", "agenda", form.get("agenda"), errors))
+                button type="submit" { "Kall inn" }
+            }
+        }
+        h2 { "Oppgaver" }
+        (tasks_table(&view.tasks, &name, view.today))
+        h3 { "Ny oppgave" }
+        form.stack method="post" action={ "/pasienter/" (id) "/oppgaver" } {
+            (csrf(&staff.csrf))
+            (input("Oppgave", "description", "text", form.get("description"), errors, None))
+            (select("Ansvarlig", "owner", &owner_options(&view), form.get("owner"), errors))
+            (input("Frist", "due_on", "date", form.get("due_on"), errors, None))
+            button type="submit" { "Legg til oppgave" }
+        }
+    };
+    Ok((form_status(errors), page("Ansvarsgruppe", staff, body)).into_response())
+}
+
+fn tasks_table(tasks: &[Task], name: &dyn Fn(UserId) -> String, today: jiff::civil::Date) -> Markup {
+    html! {
+        @if tasks.is_empty() {
+            p { "Ingen oppgaver." }
+        } @else {
+            table data-testid="tasks" {
+                thead { tr { th { "Oppgave" } th { "Ansvarlig" } th { "Frist" } th { "Status" } } }
+                tbody {
+                    @for t in tasks {
+                        tr {
+                            td { (t.description) }
+                            td { (name(t.owner)) }
+                            td { (date_nb(t.due_on)) }
+                            td {
+                                (task_status_badge(t, today))
+                                @if let Some(last) = t.changes.last() {
+                                    " " span.hint { (name(last.changed_by)) ", " (instant_nb(last.changed_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn meetings(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
+    meetings_page(
+        &state,
+        &staff,
+        parse_id(&id)?,
+        &FormData::default(),
+        &FieldErrors::default(),
+    )
+    .await
+}
+
+pub async fn schedule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let input = MeetingInput {
+        date: form.get("date").into(),
+        time: form.get("time").into(),
+        place: form.get("place").into(),
+        agenda: vec![form.get("agenda").into()],
+    };
+    match Service::new(&state, &staff.user)
+        .schedule_meeting(id, &input)
+        .await
+    {
+        Ok(meeting) => Ok(Redirect::to(&format!("/moter/{}", meeting.id)).into_response()),
+        Err(AppError::Invalid(errors)) => meetings_page(&state, &staff, id, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn create_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let input = TaskInput {
+        description: form.get("description").into(),
+        owner: form.get("owner").into(),
+        due_on: form.get("due_on").into(),
+    };
+    match Service::new(&state, &staff.user).create_task(id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}/moter")).into_response()),
+        Err(AppError::Invalid(errors)) => meetings_page(&state, &staff, id, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// How many task rows the minutes form offers.
+const TASK_ROWS: usize = 3;
+
+async fn meeting_page(
+    state: &AppState,
+    staff: &UiStaff,
+    meeting_id: MeetingId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(state, &staff.user);
+    let patient = service.meeting_patient(meeting_id).await?;
+    let view = service.meetings(patient).await?;
+    let meeting = view
+        .meeting(meeting_id)
+        .ok_or_else(|| PageError(AppError::NotFound("møtet".into())))?;
+    let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
+    let org = |id| {
+        view.organisations
+            .get(&id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    let tasks: Vec<Task> = view
+        .tasks
+        .iter()
+        .filter(|t| t.meeting_id == Some(meeting_id))
+        .cloned()
+        .collect();
+    let owners = owner_options(&view);
+    let descriptions = form.all("task_description");
+    let task_owners = form.all("task_owner");
+    let dues = form.all("task_due_on");
+    let at = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
+    let present_yes = form.get("patient_present") == "yes";
+    let present_no = form.get("patient_present") == "no";
+    let attended = form.all("attended");
+    let body = html! {
+        h1 { "Ansvarsgruppemøte " (date_nb(meeting.date())) " kl. " (time_nb(meeting.at.time())) }
+        p.links {
+            a href={ "/pasienter/" (patient) "/moter" } { "Alle møter for " (view.patient.full_name()) }
+            " · " a href={ "/pasienter/" (patient) "/plan" } { "Individuell plan" }
+        }
+        p { "Sted: " (meeting.place) ". Kalt inn av " (name(meeting.scheduled_by)) ", " (instant_nb(meeting.scheduled_at)) "." }
+        h2 { "Saksliste" }
+        ol { @for item in &meeting.agenda { li { (item) } } }
+        h2 { "Deltakere" }
+        @if meeting.invitations.is_empty() {
+            p { "Ansvarsgruppen hadde ingen aktive medlemmer da møtet ble kalt inn." }
+        } @else {
+            table data-testid="invitations" {
+                thead { tr { th { "Medlem" } th { "Tjeneste" } th { "Invitasjon" } @if meeting.is_held() { th { "Oppmøte" } } } }
+                tbody {
+                    @for i in &meeting.invitations {
+                        tr {
+                            td { (name(i.user_id)) }
+                            td { (org(i.organisation_id)) }
+                            td { span.badge { "Invitert" } " " (instant_nb(i.invited_at)) }
+                            @if let Some(minutes) = &meeting.minutes {
+                                td {
+                                    @if minutes.attendance.iter().any(|(u, p)| *u == i.user_id && *p) { span.badge.ok { "Til stede" } }
+                                    @else { span.badge { "Ikke til stede" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(minutes) = &meeting.minutes {
+            section.card data-testid="minutes" {
+                h2 { "Referat" }
+                p {
+                    strong { "Pasienten: " }
+                    @if minutes.patient_present { "til stede" } @else { "ikke til stede" }
+                }
+                p { (minutes.text) }
+                @if !minutes.decisions.is_empty() {
+                    h3 { "Vedtak" }
+                    ul { @for d in &minutes.decisions { li { (d) } } }
+                }
+                p.hint { "Skrevet av " (name(minutes.recorded_by)) ", " (instant_nb(minutes.recorded_at)) ". "
+                    "Forslag til neste møte: " strong data-testid="next-meeting" { (date_nb(minutes.next_meeting_proposed)) } "." }
+                @if !tasks.is_empty() {
+                    h3 { "Oppgaver fra møtet" }
+                    (tasks_table(&tasks, &name, view.today))
+                }
+            }
+        } @else if view.may_convene && meeting.date() <= view.today {
+            h2 { "Skriv referat" }
+            (error_summary(errors))
+            form.stack method="post" action={ "/moter/" (meeting_id) "/referat" } {
+                (csrf(&staff.csrf))
+                fieldset #patient_present {
+                    legend { "Var pasienten til stede?" }
+                    label.checkbox { input type="radio" name="patient_present" value="yes" checked[present_yes]; "Ja" }
+                    label.checkbox { input type="radio" name="patient_present" value="no" checked[present_no]; "Nei" }
+                    (crate::pages::forms::group_error(errors, "patient_present"))
+                }
+                @if !meeting.invitations.is_empty() {
+                    fieldset #attendance {
+                        legend { "Hvem av de inviterte var til stede?" }
+                        @for i in &meeting.invitations {
+                            label.checkbox {
+                                input type="checkbox" name="attended" value=(i.user_id) checked[attended.contains(&i.user_id.to_string())];
+                                (name(i.user_id))
+                            }
+                        }
+                        (crate::pages::forms::group_error(errors, "attendance"))
+                    }
+                }
+                (textarea("Referat", "text", form.get("text"), errors))
+                (textarea("Vedtak (ett per linje)", "decisions", form.get("decisions"), errors))
+                fieldset {
+                    legend { "Oppgaver (valgfritt)" }
+                    @for i in 0..TASK_ROWS {
+                        div.task-row {
+                            label for={ "task_description_" (i) } { "Oppgave " (i + 1) }
+                            input type="text" id={ "task_description_" (i) } name="task_description" value=(at(&descriptions, i));
+                            label for={ "task_owner_" (i) } { "Ansvarlig" }
+                            select id={ "task_owner_" (i) } name="task_owner" {
+                                option value="" { "Velg …" }
+                                @for (value, text) in &owners {
+                                    option value=(value) selected[*value == at(&task_owners, i)] { (text) }
+                                }
+                            }
+                            label for={ "task_due_on_" (i) } { "Frist" }
+                            input type="date" id={ "task_due_on_" (i) } name="task_due_on" value=(at(&dues, i));
+                        }
+                    }
+                    @for field in ["task_description", "task_owner", "task_due_on"] {
+                        (crate::pages::forms::group_error(errors, field))
+                    }
+                }
+                (crate::pages::forms::group_error(errors, "meeting"))
+                button type="submit" { "Lagre referat" }
+            }
+        } @else if meeting.date() > view.today {
+            p { "Referatet skrives etter møtet." }
+        }
+    };
+    Ok((form_status(errors), page("Ansvarsgruppemøte", staff, body)).into_response())
+}
+
+pub async fn meeting(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
+    meeting_page(
+        &state,
+        &staff,
+        parse_id(&id)?,
+        &FormData::default(),
+        &FieldErrors::default(),
+    )
+    .await
+}
+
+pub async fn write_minutes(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: MeetingId = parse_id(&id)?;
+    let mut attended = Vec::new();
+    for raw in form.all("attended") {
+        match raw.parse::<UserId>() {
+            Ok(user) => attended.push(user),
+            Err(_) => {
+                let errors =
+                    FieldErrors::single("attendance", "Bare inviterte medlemmer kan føres som til stede.");
+                return meeting_page(&state, &staff, id, &form, &errors).await;
+            }
+        }
+    }
+    let input = MinutesInput {
+        patient_present: form.get("patient_present").into(),
+        attended,
+        text: form.get("text").into(),
+        decisions: vec![form.get("decisions").into()],
+    };
+    let descriptions = form.all("task_description");
+    let owners = form.all("task_owner");
+    let dues = form.all("task_due_on");
+    let tasks: Vec<TaskInput> = (0..descriptions.len().max(owners.len()).max(dues.len()))
+        .map(|i| TaskInput {
+            description: descriptions.get(i).cloned().unwrap_or_default(),
+            owner: owners.get(i).cloned().unwrap_or_default(),
+            due_on: dues.get(i).cloned().unwrap_or_default(),
+        })
+        .collect();
+    match Service::new(&state, &staff.user)
+        .write_minutes(id, &input, &tasks)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/moter/{id}")).into_response()),
+        Err(AppError::Invalid(errors)) => meeting_page(&state, &staff, id, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+// ---------------------------------------------------------------------- tasks
+
+pub async fn my_tasks(State(state): State<AppState>, staff: UiStaff) -> PageResult {
+    let mine = Service::new(&state, &staff.user).my_tasks().await?;
+    let body = html! {
+        h1 { "Mine oppgaver" }
+        @if mine.tasks.is_empty() {
+            p { "Du har ingen oppgaver." }
+        } @else {
+            table data-testid="my-tasks" {
+                thead { tr { th { "Pasient" } th { "Oppgave" } th { "Frist" } th { "Status" } th {} } }
+                tbody {
+                    @for (task, patient) in &mine.tasks {
+                        tr {
+                            td { a href={ "/pasienter/" (patient.id) "/moter" } { (patient.full_name()) } }
+                            td { (task.description) }
+                            td { (date_nb(task.due_on)) }
+                            td { (task_status_badge(task, mine.today)) }
+                            td {
+                                @if task.status() == TaskStatus::Open {
+                                    form method="post" action={ "/oppgaver/" (task.id) "/status" } {
+                                        (csrf(&staff.csrf))
+                                        input type="hidden" name="status" value="done";
+                                        button type="submit" { "Merk som utført" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if mine.hidden > 0 {
+            p.hint { (mine.hidden) " oppgave(r) gjelder pasienter som ikke har samtykket til at du ser planen nå." }
+        }
+    };
+    Ok(page("Mine oppgaver", &staff, body).into_response())
+}
+
+pub async fn change_task_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: TaskId = parse_id(&id)?;
+    Service::new(&state, &staff.user)
+        .change_task_status(id, form.get("status"), form.get("note"))
+        .await?;
+    Ok(Redirect::to("/oppgaver").into_response())
+}
+
+// --------------------------------------------------------------- the plan
+
+fn goal_list(plan: &PlanVersion, view: &PlanView) -> Markup {
+    let org = |id| {
+        view.organisations
+            .get(&id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    html! {
+        @if plan.goals.is_empty() {
+            p { "Ingen mål er skrevet ennå." }
+        } @else {
+            @for goal in &plan.goals {
+                section.goal data-testid={ "goal-" (goal.domain.code()) } {
+                    h3 { (goal.domain.label_nb()) }
+                    blockquote { "«" (goal.goal) "»" }
+                    @if !goal.measures.is_empty() {
+                        ul {
+                            @for m in &goal.measures {
+                                li { (m.description) " – ansvar: " (org(m.responsible)) }
+                            }
+                        }
+                    }
+                    @if let Some(on) = goal.evaluate_on {
+                        p {
+                            "Evalueres " (date_nb(on))
+                            @if on <= view.today && plan.status == PlanStatus::Active { " " span.badge.warn { "Til evaluering" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn plan_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let view = Service::new(state, &staff.user).plan(id).await?;
+    let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
+    let mut organisations: Vec<(String, String)> = view
+        .organisations
+        .values()
+        .map(|o| (o.id.to_string(), o.name.clone()))
+        .collect();
+    organisations.sort_by(|a, b| a.1.cmp(&b.1));
+    // A fresh form shows the plan in force.
+    let fresh = form.0.is_empty();
+    let prefill = |domain: LifeDomain, part: &str| -> String {
+        if !fresh {
+            return form.get(&format!("{part}_{}", domain.code())).to_string();
+        }
+        let Some(goal) = view
+            .current
+            .as_ref()
+            .and_then(|c| c.goals.iter().find(|g| g.domain == domain))
+        else {
+            return String::new();
+        };
+        match part {
+            "goal" => goal.goal.clone(),
+            "measure" => goal
+                .measures
+                .first()
+                .map(|m| m.description.clone())
+                .unwrap_or_default(),
+            "responsible" => goal
+                .measures
+                .first()
+                .map(|m| m.responsible.to_string())
+                .unwrap_or_default(),
+            "evaluate" => goal.evaluate_on.map(|d| d.to_string()).unwrap_or_default(),
+            _ => String::new(),
+        }
+    };
+    let body = html! {
+        h1 { "Individuell plan: " (view.patient.full_name()) }
+        p.links {
+            a href={ "/pasienter/" (id) } { "Tilbake til oversikten" }
+            " · " a href={ "/pasienter/" (id) "/moter" } { "Ansvarsgruppe og møter" }
+            @if view.current.is_some() { " · " a href={ "/pasienter/" (id) "/plan/utskrift" } { "Utskriftsvennlig versjon" } }
+        }
+        p.hint { "Planen er pasientens: målene skrives med pasientens egne ord. Pasienten kan takke nei; det registreres, og kan endres senere." }
+        (error_summary(errors))
+        @match &view.current {
+            None => {
+                p { "Planen er ikke startet." }
+                form method="post" action={ "/pasienter/" (id) "/plan" } {
+                    (csrf(&staff.csrf))
+                    input type="hidden" name="action" value="initiate";
+                    button type="submit" { "Tilby og start individuell plan" }
+                }
+            }
+            Some(current) => {
+                p data-testid="plan-status" {
+                    "Versjon " (current.version) ". "
+                    @if current.status == PlanStatus::Declined {
+                        span.badge.bad { (current.status.label_nb()) }
+                        @if let Some(on) = current.declined_on { " " (date_nb(on)) ", registrert av " (name(current.recorded_by)) "." }
+                    } @else {
+                        span.badge.ok { (current.status.label_nb()) }
+                    }
+                }
+                (goal_list(current, &view))
+                @if current.status == PlanStatus::Declined {
+                    h2 { "Gjenoppta planen" }
+                    form.stack method="post" action={ "/pasienter/" (id) "/plan" } {
+                        (csrf(&staff.csrf))
+                        input type="hidden" name="action" value="resume";
+                        (input("Hvorfor", "reason", "text", form.get("reason"), errors, None))
+                        button type="submit" { "Gjenoppta" }
+                    }
+                } @else {
+                    h2 { "Endre planen" }
+                    p.hint { "Hver lagring blir en ny versjon; de tidligere kan leses under." }
+                    form.stack method="post" action={ "/pasienter/" (id) "/plan" } {
+                        (csrf(&staff.csrf))
+                        input type="hidden" name="action" value="save";
+                        @for domain in LifeDomain::ALL {
+                            fieldset {
+                                legend { (domain.label_nb()) }
+                                (textarea("Pasientens mål, med egne ord", &format!("goal_{}", domain.code()), &prefill(domain, "goal"), errors))
+                                (input("Tiltak", &format!("measure_{}", domain.code()), "text", &prefill(domain, "measure"), errors, None))
+                                (select("Ansvarlig tjeneste", &format!("responsible_{}", domain.code()), &organisations, &prefill(domain, "responsible"), errors))
+                                (input("Evalueres", &format!("evaluate_{}", domain.code()), "date", &prefill(domain, "evaluate"), errors, None))
+                            }
+                        }
+                        (crate::pages::forms::group_error(errors, "goals"))
+                        (crate::pages::forms::group_error(errors, "measures"))
+                        (crate::pages::forms::group_error(errors, "evaluate_on"))
+                        (input("Hva er endret", "reason", "text", if form.get("action") == "save" { form.get("reason") } else { "" }, errors, None))
+                        button type="submit" { "Lagre ny versjon" }
+                    }
+                    h2 { "Pasienten takker nei" }
+                    form.stack method="post" action={ "/pasienter/" (id) "/plan" } {
+                        (csrf(&staff.csrf))
+                        input type="hidden" name="action" value="decline";
+                        (input("Hva pasienten sa", "decline_reason", "text", form.get("decline_reason"), errors, None))
+                        button type="submit" { "Registrer at pasienten takker nei" }
+                    }
+                }
+            }
+        }
+        @if !view.history.is_empty() {
+            h2 { "Versjoner" }
+            @for v in &view.history {
+                details data-testid="plan-version" {
+                    summary {
+                        "Versjon " (v.version) " – " (v.status.label_nb()) " – " (instant_nb(v.recorded_at)) " – " (name(v.recorded_by)) ": " (v.reason)
+                    }
+                    (goal_list(v, &view))
+                }
+            }
+        }
+    };
+    Ok((form_status(errors), page("Individuell plan", staff, body)).into_response())
+}
+
+pub async fn plan(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
+    plan_page(
+        &state,
+        &staff,
+        parse_id(&id)?,
+        &FormData::default(),
+        &FieldErrors::default(),
+    )
+    .await
+}
+
+pub async fn save_plan(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let action = form.get("action").to_string();
+    let reason = if action == "decline" {
+        form.get("decline_reason")
+    } else {
+        form.get("reason")
+    };
+    let goals = LifeDomain::ALL
+        .iter()
+        .map(|d| GoalInput {
+            domain: d.code().into(),
+            goal: form.get(&format!("goal_{}", d.code())).into(),
+            measures: vec![(
+                form.get(&format!("measure_{}", d.code())).into(),
+                form.get(&format!("responsible_{}", d.code())).into(),
+            )],
+            evaluate_on: form.get(&format!("evaluate_{}", d.code())).into(),
+        })
+        .collect();
+    let input = samhand_domain::care::PlanInput {
+        action,
+        reason: reason.into(),
+        goals,
+    };
+    match Service::new(&state, &staff.user).save_plan(id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}/plan")).into_response()),
+        Err(AppError::Invalid(mut errors)) => {
+            // The decline form names its reason field apart from the save form's.
+            if input.action == "decline" {
+                for e in &mut errors.0 {
+                    if e.field == "reason" {
+                        e.field = "decline_reason";
+                    }
+                }
+            }
+            plan_page(&state, &staff, id, &form, &errors).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+const PRINT_STYLE: &str = "
+body { font-family: Georgia, 'Times New Roman', serif; max-width: 48rem; margin: 2rem auto; color: #000; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; border-bottom: 1px solid #999; }
+blockquote { font-style: italic; margin: .3rem 0 .3rem 1rem; }
+.meta { color: #444; font-size: .9rem; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 11pt; }
+  .noprint { display: none; }
+  section.goal { break-inside: avoid; }
+  a { color: #000; text-decoration: none; }
+}
+";
+
+pub async fn plan_print(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let view = Service::new(&state, &staff.user).plan(id).await?;
+    let Some(current) = &view.current else {
+        return Err(PageError(AppError::NotFound(
+            "en individuell plan for pasienten".into(),
+        )));
+    };
+    let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
+    let markup = html! {
+        (DOCTYPE)
+        html lang="nb" {
+            head {
+                meta charset="utf-8";
+                title { "Individuell plan – " (view.patient.full_name()) }
+                style { (PreEscaped(PRINT_STYLE)) }
+            }
+            body {
+                p.noprint { a href={ "/pasienter/" (id) "/plan" } { "Tilbake til planen" } }
+                h1 { "Individuell plan" }
+                p { strong { (view.patient.full_name()) } ", f.nr. " (view.patient.national_id.as_str()) }
+                p.meta {
+                    "Versjon " (current.version) ", " (instant_nb(current.recorded_at)) ", " (name(current.recorded_by)) ". "
+                    "Status: " (current.status.label_nb())
+                    @if let Some(on) = current.declined_on { " (" (date_nb(on)) ")" }
+                    "."
+                }
+                h2 { "Mål og tiltak" }
+                (goal_list(current, &view))
+                p.meta { "Utskrift " (instant_nb(state.clock.now())) "." }
+            }
+        }
+    };
+    Ok(markup.into_response())
+}
+
+// --------------------------------------------------------- the coordinator
+
+pub async fn coordinator(State(state): State<AppState>, staff: UiStaff) -> PageResult {
+    let overview = Service::new(&state, &staff.user).coordinator_overview().await?;
+    let today = overview.today;
+    let name = |user: UserId| overview.names.get(&user).cloned().unwrap_or_default();
+    let body = html! {
+        h1 { "Koordinator" }
+        p.hint { "Pasientene der du er koordinator i ansvarsgruppen. Møtene skal holdes minst hver " (overview.interval_days) ". dag." }
+        @if overview.rows.is_empty() {
+            p { "Du er ikke koordinator for noen pasienter." }
+        } @else {
+            table data-testid="coordinator" {
+                thead { tr { th { "Pasient" } th { "Neste møte" } th { "Forfalt" } th { "Åpne oppgaver" } th { "Plan" } } }
+                tbody {
+                    @for row in &overview.rows {
+                        tr {
+                            td { a href={ "/pasienter/" (row.patient.id) "/moter" } { (row.patient.full_name()) } }
+                            td {
+                                @if let Some(m) = &row.next_meeting {
+                                    a href={ "/moter/" (m.id) } { (date_nb(m.date())) " kl. " (time_nb(m.at.time())) }
+                                } @else { "Ingen innkalt" }
+                            }
+                            td {
+                                @for o in &row.overdue_meetings { div { span.badge.bad { "Møte" } " " (o.label_nb()) } }
+                                @for t in row.overdue_tasks(today) { div { span.badge.bad { "Oppgave" } " " (t.description) " (" (name(t.owner)) ", frist " (date_nb(t.due_on)) ")" } }
+                            }
+                            td {
+                                @for t in &row.open_tasks { div { (t.description) " – " (name(t.owner)) ", " (date_nb(t.due_on)) } }
+                            }
+                            td {
+                                a href={ "/pasienter/" (row.patient.id) "/plan" } {
+                                    @match &row.plan { None => "Ikke startet", Some(p) => (p.status.label_nb()) }
+                                }
+                                @for g in &row.goals_due { div { span.badge.warn { "Til evaluering" } " " (g.domain.label_nb()) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Koordinator", &staff, body).into_response())
+}

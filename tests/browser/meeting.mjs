@@ -1,0 +1,188 @@
+// Browser test: a coordinator schedules a responsibility-group meeting, writes the
+// minutes with a task, and the task's owner sees it under "Mine oppgaver" and
+// marks it done.
+//
+// Drives the real web UI of a running `samhand serve --demo` in Debian's
+// Chromium (SAMHAND_CHROMIUM, default /usr/bin/chromium) with playwright-core:
+// logs in as `koordinator`, opens the coordinator overview, picks a patient,
+// schedules a meeting for today (every member is invited), writes the minutes
+// (the patient present, a decision, a task for the LAR consultant), then logs in
+// as `konsulent` in a fresh context, finds the task and marks it done.
+// Screenshot in tests/browser/test-results/meeting.png.
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/meeting.mjs
+//
+// Env: BASE_URL (required), SAMHAND_DEMO_PASSWORD (default samhand-demo),
+// SAMHAND_CHROMIUM. Exits 1 with the failing step on any failure; prints one
+// summary line on success. Usually run by `cargo test -p samhand-cli --test browser`.
+
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const started = Date.now();
+const baseUrl = (process.env.BASE_URL || "").replace(/\/+$/, "");
+if (!baseUrl) {
+  console.error("meeting: FAILED: set BASE_URL, e.g. BASE_URL=http://127.0.0.1:8080");
+  process.exit(2);
+}
+const password = process.env.SAMHAND_DEMO_PASSWORD || "samhand-demo";
+const executablePath = process.env.SAMHAND_CHROMIUM || "/usr/bin/chromium";
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
+const screenshotPath = join(resultsDir, "meeting.png");
+const STEP_MS = 5000;
+// Today in Oslo, as the server counts days: yyyy-mm-dd.
+const today = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Oslo" }).format(new Date());
+const taskText = `Ringe boligkontoret (${Date.now()})`;
+
+let currentStep = "launch Chromium";
+function step(name) {
+  currentStep = name;
+}
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium
+  .launch({
+    executablePath,
+    headless: true,
+    timeout: 30000,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  })
+  .catch((error) => {
+    console.error(`meeting: FAILED to launch Chromium at ${executablePath}: ${error.message}`);
+    process.exit(1);
+  });
+
+async function logIn(username) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.setDefaultNavigationTimeout(STEP_MS * 2);
+  await page.goto(baseUrl + "/login");
+  await page.locator("input[name=username]").fill(username);
+  await page.locator("input[name=password]").fill(password);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname !== "/login"),
+    page.locator("form[action='/login'] button[type=submit]").click(),
+  ]);
+  return page;
+}
+
+let page;
+let exitCode = 0;
+try {
+  step("log in as koordinator");
+  page = await logIn("koordinator");
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+
+  step("the coordinator overview lists the coordinator's patients");
+  await page.locator("nav a[href='/koordinator']").click();
+  await page.waitForURL((url) => url.pathname === "/koordinator");
+  const rows = page.locator("table[data-testid=coordinator] tbody tr");
+  check((await rows.count()) > 0, "the coordinator overview has no patients");
+  const patientLink = rows.first().locator("td").first().locator("a");
+  const patientName = ((await patientLink.textContent()) || "").trim();
+
+  step(`open the responsibility group of ${patientName}`);
+  await Promise.all([page.waitForURL((url) => url.pathname.endsWith("/moter")), patientLink.click()]);
+
+  step("schedule a meeting for today");
+  const schedule = page.locator("form[action$='/moter']");
+  await schedule.locator("input[name=date]").fill(today);
+  await schedule.locator("input[name=time]").fill("10:00");
+  await schedule.locator("input[name=place]").fill("LAR-senteret, møterom 2");
+  await schedule.locator("textarea[name=agenda]").fill("Status i behandlingen\nBolig");
+  await Promise.all([
+    page.waitForURL((url) => url.pathname.startsWith("/moter/")),
+    schedule.locator("button[type=submit]").click(),
+  ]);
+  const meetingPath = new URL(page.url()).pathname;
+
+  step("every member is invited");
+  const invitations = page.locator("table[data-testid=invitations] tbody tr");
+  const invited = await invitations.count();
+  check(invited > 0, "no invitations on the meeting page");
+  check(
+    (await invitations.filter({ hasText: "Invitert" }).count()) === invited,
+    "an invitee is not marked Invitert",
+  );
+
+  step("write the minutes with a task for the LAR consultant");
+  const minutes = page.locator(`form[action='${meetingPath}/referat']`);
+  await minutes.getByLabel("Ja").check();
+  const attended = minutes.locator("input[name=attended]");
+  if ((await attended.count()) > 0) await attended.first().check();
+  await minutes.locator("textarea[name=text]").fill("Pasienten møtte. Boligsøknaden er sendt.");
+  await minutes.locator("textarea[name=decisions]").fill("Følge opp boligsøknaden");
+  await minutes.locator("#task_description_0").fill(taskText);
+  await minutes.locator("#task_owner_0").selectOption({ label: "Håkon Vik" });
+  await minutes.locator("#task_due_on_0").fill(today);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === meetingPath),
+    minutes.locator("button[type=submit]").click(),
+  ]);
+
+  step("the minutes show the patient present and the task");
+  const record = page.locator("[data-testid=minutes]");
+  await record.waitFor();
+  const text = (await record.textContent()) || "";
+  check(text.includes("til stede"), "the minutes do not say whether the patient was present");
+  check(text.includes(taskText), "the task is not in the minutes");
+  check((await page.locator("[data-testid=next-meeting]").count()) === 1, "no next meeting proposed");
+  mkdirSync(resultsDir, { recursive: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+  check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join("; ")}`);
+
+  step("log in as konsulent, the task's owner");
+  const owner = await logIn("konsulent");
+  await owner.locator("nav a[href='/oppgaver']").click();
+  await owner.waitForURL((url) => url.pathname === "/oppgaver");
+  const taskRow = owner.locator("table[data-testid=my-tasks] tbody tr").filter({ hasText: taskText });
+  check((await taskRow.count()) === 1, `the task "${taskText}" is not under Mine oppgaver`);
+  check(((await taskRow.textContent()) || "").includes(patientName), "the task does not name the patient");
+
+  step("mark the task done");
+  await Promise.all([
+    owner.waitForURL((url) => url.pathname === "/oppgaver"),
+    taskRow.getByRole("button", { name: "Merk som utført" }).click(),
+  ]);
+  const after = owner.locator("table[data-testid=my-tasks] tbody tr").filter({ hasText: taskText });
+  check(((await after.textContent()) || "").includes("Utført"), "the task is not shown as done");
+  check((await after.getByRole("button", { name: "Merk som utført" }).count()) === 0, "the done task can still be marked done");
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(
+    `meeting: ok: koordinator held a meeting for ${patientName} with ${invited} invited, ` +
+      `konsulent marked the task done; Chromium ${browser.version()}; ${seconds} s; screenshot ${screenshotPath}`,
+  );
+} catch (error) {
+  exitCode = 1;
+  console.error(`meeting: FAILED at step "${currentStep}": ${error.message}`);
+  if (page) {
+    console.error(`meeting: page was ${page.url()}`);
+    try {
+      mkdirSync(resultsDir, { recursive: true });
+      const failurePath = join(resultsDir, "meeting-failure.png");
+      await page.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
+      console.error(`meeting: screenshot of the failure in ${failurePath}`);
+    } catch {
+      // The failure message above is what matters.
+    }
+  }
+} finally {
+  await browser.close();
+}
+process.exit(exitCode);
