@@ -69,5 +69,6 @@ id_type!(
     PlanVersionId,
     HealthNoteId,
     MessageId,
+    NamedPersonId,
     EmergencyAccessId,
 );

@@ -112,6 +112,96 @@ impl CareTeamMember {
     }
 }
 
+/// How a person without a login is related to the patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonRelation {
+    /// Pårørende: family or someone close.
+    NextOfKin,
+    /// Likeperson: a peer with own experience.
+    Peer,
+    Other,
+}
+
+impl PersonRelation {
+    pub const ALL: [PersonRelation; 3] = [Self::NextOfKin, Self::Peer, Self::Other];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NextOfKin => "next_of_kin",
+            Self::Peer => "peer",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::NextOfKin => "Pårørende",
+            Self::Peer => "Likeperson",
+            Self::Other => "Annen",
+        }
+    }
+}
+
+/// A person the patient names: next of kin, a peer. They have no login and see
+/// nothing in Samhand; what they may be told is the patient's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPerson {
+    pub id: crate::ids::NamedPersonId,
+    pub patient_id: PatientId,
+    pub name: String,
+    pub relation: PersonRelation,
+    pub phone: String,
+    /// What they may be told, in the patient's words.
+    pub may_be_told: String,
+    /// Whether the patient wants them in the responsibility group.
+    pub in_care_team: bool,
+    pub added_at: Timestamp,
+    pub added_by: UserId,
+    pub ended: Option<MembershipEnd>,
+}
+
+/// A named person as typed.
+#[derive(Debug, Clone, Default)]
+pub struct NamedPersonInput {
+    pub name: String,
+    pub relation: String,
+    pub phone: String,
+    pub may_be_told: String,
+    pub in_care_team: bool,
+}
+
+impl NamedPersonInput {
+    pub fn parse(&self) -> Result<(String, PersonRelation, String, String), crate::validation::FieldErrors> {
+        let mut errors = crate::validation::FieldErrors::default();
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            errors.push("name", "Skriv navnet.");
+        } else if name.chars().count() > 200 {
+            errors.push("name", "Navnet kan være høyst 200 tegn.");
+        }
+        let relation = PersonRelation::from_code(self.relation.trim());
+        if relation.is_none() {
+            errors.push("relation", "Velg hvem personen er for pasienten.");
+        }
+        let phone = self.phone.trim().to_string();
+        if !phone.is_empty() && !phone.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '+') {
+            errors.push("phone", "Telefonnummeret kan bare ha sifre, mellomrom og +.");
+        }
+        let may_be_told = self.may_be_told.trim().to_string();
+        if may_be_told.chars().count() > 2000 {
+            errors.push("may_be_told", "Teksten kan være høyst 2000 tegn.");
+        }
+        match relation {
+            Some(relation) if errors.is_empty() => Ok((name, relation, phone, may_be_told)),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// An emergency access: a user without a relation opened the record, giving a reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmergencyAccess {
@@ -148,6 +238,8 @@ pub const MIN_EMERGENCY_REASON_CHARS: usize = 10;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrivacyFacts {
     pub care_team: Vec<CareTeamMember>,
+    /// Next of kin and others the patient named; they give no access.
+    pub people: Vec<NamedPerson>,
     pub consents: Vec<ConsentRecord>,
     pub emergency: Vec<EmergencyAccess>,
 }

@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_messages.sql"),
         postgres: include_str!("../migrations/postgres/0007_messages.sql"),
     },
+    Migration {
+        version: 8,
+        name: "named_people",
+        sqlite: include_str!("../migrations/sqlite/0008_named_people.sql"),
+        postgres: include_str!("../migrations/postgres/0008_named_people.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use samhand_domain::access::DataCategory;
 use samhand_domain::ids::{CareTeamMemberId, EmergencyAccessId, OrganisationId, PatientId, UserId};
 use samhand_domain::privacy::{
-    CareTeamMember, ConsentRecord, EmergencyAccess, EmergencyReview, MembershipEnd, PatientUser,
-    PrivacyFacts, TeamRole,
+    CareTeamMember, ConsentRecord, EmergencyAccess, EmergencyReview, MembershipEnd, NamedPerson, PatientUser,
+    PersonRelation, PrivacyFacts, TeamRole,
 };
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -256,6 +256,95 @@ pub async fn emergency_for_review(
     rows.iter().map(emergency_from_row).collect()
 }
 
+// -------------------------------------------------------------- named people
+
+pub async fn insert_person(conn: &mut AnyConnection, person: &NamedPerson) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO named_people (id, patient_id, name, relation, phone, may_be_told, in_care_team, added_at, added_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(person.id.to_string())
+    .bind(person.patient_id.to_string())
+    .bind(&person.name)
+    .bind(person.relation.code())
+    .bind(&person.phone)
+    .bind(&person.may_be_told)
+    .bind(i64::from(person.in_care_team))
+    .bind(micros(person.added_at))
+    .bind(person.added_by.to_string())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn end_person(
+    conn: &mut AnyConnection,
+    person: samhand_domain::ids::NamedPersonId,
+    end: &MembershipEnd,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO named_people_ends (person_id, ended_at, ended_by, reason) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(person.to_string())
+    .bind(micros(end.at))
+    .bind(end.by.to_string())
+    .bind(&end.reason)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+const PEOPLE_SELECT: &str =
+    "SELECT n.id, n.patient_id, n.name, n.relation, n.phone, n.may_be_told, n.in_care_team,
+    n.added_at, n.added_by, e.ended_at, e.ended_by, e.reason AS end_reason
+    FROM named_people n LEFT JOIN named_people_ends e ON e.person_id = n.id";
+
+fn person_from_row(row: &AnyRow) -> Result<NamedPerson> {
+    let relation = text(row, "relation")?;
+    let ended = match instant_opt(row, "ended_at")? {
+        Some(at) => Some(MembershipEnd {
+            at,
+            by: parsed(row, "ended_by")?,
+            reason: text(row, "end_reason")?,
+        }),
+        None => None,
+    };
+    Ok(NamedPerson {
+        id: parsed(row, "id")?,
+        patient_id: parsed(row, "patient_id")?,
+        name: text(row, "name")?,
+        relation: PersonRelation::from_code(&relation)
+            .ok_or_else(|| corrupt(format!("relation {relation}")))?,
+        phone: text(row, "phone")?,
+        may_be_told: text(row, "may_be_told")?,
+        in_care_team: int(row, "in_care_team")? != 0,
+        added_at: instant(row, "added_at")?,
+        added_by: parsed(row, "added_by")?,
+        ended,
+    })
+}
+
+/// Every person some patients named, ended ones included, oldest first.
+pub async fn people_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<NamedPerson>> {
+    let sql = format!("{PEOPLE_SELECT} WHERE n.patient_id IN ({{ids}}) ORDER BY n.added_at, n.id");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(person_from_row).collect()
+}
+
+pub async fn person(
+    conn: &mut AnyConnection,
+    id: samhand_domain::ids::NamedPersonId,
+) -> Result<Option<NamedPerson>> {
+    let sql = format!("{PEOPLE_SELECT} WHERE n.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(person_from_row).transpose()
+}
+
 /// Everything the access decision needs about some patients' privacy.
 pub async fn facts_of(
     conn: &mut AnyConnection,
@@ -275,6 +364,9 @@ pub async fn facts_of(
     }
     for access in emergency_of(conn, patients).await? {
         facts.entry(access.patient_id).or_default().emergency.push(access);
+    }
+    for person in people_of(conn, patients).await? {
+        facts.entry(person.patient_id).or_default().people.push(person);
     }
     Ok(facts)
 }

@@ -74,6 +74,10 @@ impl PathResource for samhand_domain::ids::CareTeamMemberId {
     const WHAT: &'static str = "plassen i ansvarsgruppen";
 }
 
+impl PathResource for samhand_domain::ids::NamedPersonId {
+    const WHAT: &'static str = "personen";
+}
+
 impl PathResource for samhand_domain::ids::MessageId {
     const WHAT: &'static str = "meldingen";
 }

@@ -120,6 +120,8 @@ fn route_table() -> Vec<Route> {
             "/care-team-members/{id}/end",
             privacy::end_care_team_member,
         ),
+        route(Method::POST, "/patients/{id}/people", privacy::add_named_person),
+        route(Method::POST, "/people/{id}/end", privacy::end_named_person),
         route(
             Method::POST,
             "/emergency-accesses",
@@ -208,6 +210,8 @@ fn route_table() -> Vec<Route> {
         privacy::record_consent,
         privacy::add_care_team_member,
         privacy::end_care_team_member,
+        privacy::add_named_person,
+        privacy::end_named_person,
         privacy::open_emergency_access,
         privacy::emergency_accesses,
         privacy::review_emergency_access,

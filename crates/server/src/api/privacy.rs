@@ -77,6 +77,35 @@ pub struct EmergencyAccessDto {
     pub review_note: Option<String>,
 }
 
+/// Next of kin or another person the patient named.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedPersonDto {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub name: String,
+    /// next_of_kin, peer or other.
+    pub relation: String,
+    pub phone: String,
+    /// What they may be told, in the patient's words.
+    pub may_be_told: String,
+    pub in_care_team: bool,
+    pub added_at: String,
+    pub ended_at: Option<String>,
+}
+
+fn person_dto(p: &samhand_domain::privacy::NamedPerson) -> NamedPersonDto {
+    NamedPersonDto {
+        id: p.id.to_string(),
+        name: p.name.clone(),
+        relation: p.relation.code().into(),
+        phone: p.phone.clone(),
+        may_be_told: p.may_be_told.clone(),
+        in_care_team: p.in_care_team,
+        added_at: wire::instant(p.added_at),
+        ended_at: p.ended.as_ref().map(|e| wire::instant(e.at)),
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PrivacyDto {
     #[schema(format = "uuid")]
@@ -89,6 +118,8 @@ pub struct PrivacyDto {
     pub care_team: Vec<CareTeamMemberDto>,
     /// Every emergency access, newest first.
     pub emergency_accesses: Vec<EmergencyAccessDto>,
+    /// Next of kin and others the patient named.
+    pub people: Vec<NamedPersonDto>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -185,6 +216,7 @@ fn privacy_dto(view: &PrivacyView) -> PrivacyDto {
             .map(|c| consent_dto(view, c))
             .collect(),
         care_team: view.care_team.iter().map(|m| member_dto(view, m)).collect(),
+        people: view.people.iter().map(person_dto).collect(),
         emergency_accesses: view
             .emergency
             .iter()
@@ -283,6 +315,11 @@ pub struct CareTeamRequest {
     pub username: String,
     /// coordinator or member.
     pub role: String,
+    /// Categories the patient consents to share with the member's organisation,
+    /// recorded with the seat. A member from another organisation than the
+    /// responsible LAR unit needs at least one, here or already in force.
+    #[serde(default)]
+    pub share: Vec<String>,
 }
 
 #[utoipa::path(
@@ -312,7 +349,7 @@ pub async fn add_care_team_member(
 ) -> Result<(StatusCode, Json<CareTeamMemberDto>), ApiError> {
     let service = Service::new(&state, &actor.0);
     let member = service
-        .add_care_team_member(patient, &request.username, &request.role)
+        .add_care_team_member(patient, &request.username, &request.role, &request.share)
         .await
         .map_err(|e| wire::with_api_fields(e, &[("user", "username")]))?;
     let view = service.privacy_view(patient).await?;
@@ -587,4 +624,85 @@ pub async fn issue_patient_token(
             expires_at: wire::instant(expires),
         }),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NamedPersonRequest {
+    pub name: String,
+    /// next_of_kin, peer or other.
+    pub relation: String,
+    pub phone: Option<String>,
+    /// What they may be told, in the patient's words.
+    pub may_be_told: Option<String>,
+    /// Whether the patient wants them in the responsibility group.
+    #[serde(default)]
+    pub in_care_team: bool,
+}
+
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/people",
+    tag = "privacy",
+    operation_id = "add_named_person",
+    summary = "Name next of kin or a peer for the patient, with what they may be told (the patient, or staff of the LAR unit)",
+    params(("id" = String, Path, format = "uuid", description = "The patient")),
+    request_body = NamedPersonRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The person is named", body = NamedPersonDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn add_named_person(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    PathId(patient): PathId<PatientId>,
+    ApiJson(request): ApiJson<NamedPersonRequest>,
+) -> Result<(StatusCode, Json<NamedPersonDto>), ApiError> {
+    let input = samhand_domain::privacy::NamedPersonInput {
+        name: request.name,
+        relation: request.relation,
+        phone: request.phone.unwrap_or_default(),
+        may_be_told: request.may_be_told.unwrap_or_default(),
+        in_care_team: request.in_care_team,
+    };
+    let person = Service::new(&state, &actor.0)
+        .add_named_person(patient, &input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(person_dto(&person))))
+}
+
+#[utoipa::path(
+    post,
+    path = "/people/{id}/end",
+    tag = "privacy",
+    operation_id = "end_named_person",
+    summary = "Remove a named person (kept in the history)",
+    params(("id" = String, Path, format = "uuid", description = "The named person")),
+    request_body = EndSeatRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn end_named_person(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    PathId(id): PathId<samhand_domain::ids::NamedPersonId>,
+    ApiJson(request): ApiJson<EndSeatRequest>,
+) -> Result<StatusCode, ApiError> {
+    Service::new(&state, &actor.0)
+        .end_named_person(id, &request.reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

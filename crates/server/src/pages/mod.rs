@@ -70,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/pasienter/{id}/samtykke", post(privacy::record_consent))
         .route("/pasienter/{id}/ansvarsgruppe", post(privacy::add_member))
         .route("/ansvarsgruppe/{id}/avslutt", post(privacy::end_member))
+        .route("/pasienter/{id}/personer", post(privacy::add_person))
+        .route("/personer/{id}/fjern", post(privacy::end_person))
         .route("/pasienter/{id}/innsyn", get(privacy::access_log))
         .route(
             "/akuttilgang",

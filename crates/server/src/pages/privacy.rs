@@ -73,6 +73,10 @@ fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &F
         ("give".to_string(), "Gir samtykke".to_string()),
         ("withdraw".to_string(), "Trekker samtykket tilbake".to_string()),
     ];
+    let relation_options: Vec<(String, String)> = samhand_domain::privacy::PersonRelation::ALL
+        .iter()
+        .map(|r| (r.code().to_string(), r.label_nb().to_string()))
+        .collect();
     let role_options = vec![
         (
             TeamRole::Member.code().to_string(),
@@ -182,7 +186,57 @@ fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &F
             (csrf(&staff.csrf))
             (input("Brukernavn", "user", "text", form.get("user"), errors, None))
             (select("Rolle", "role", &role_options, form.get("role"), errors))
+            fieldset {
+                legend { "Pasienten samtykker til å dele med medlemmets virksomhet" }
+                @for category in DataCategory::CONSENTABLE {
+                    label.checkbox {
+                        input type="checkbox" name="share" value=(category.code()) checked[form.all("share").iter().any(|c| c == category.code())];
+                        (category.label_nb())
+                    }
+                }
+                (crate::pages::forms::group_error(errors, "share"))
+            }
             button type="submit" { "Legg til" }
+        }
+
+        h2 { "Pårørende og andre pasienten har valgt" }
+        p.hint { "Pasienten bestemmer hvem som er med, og hva de kan få vite. De har ingen tilgang i Samhand." }
+        @if !view.people.is_empty() {
+            table {
+                thead { tr { th { "Navn" } th { "Hvem" } th { "Telefon" } th { "Kan få vite" } th { "I ansvarsgruppen" } th { "" } } }
+                tbody {
+                    @for person in &view.people {
+                        tr {
+                            td { (person.name) }
+                            td { (person.relation.label_nb()) }
+                            td { (person.phone) }
+                            td { (person.may_be_told) }
+                            td { @if person.in_care_team { "Ja" } @else { "Nei" } }
+                            td {
+                                @if let Some(end) = &person.ended {
+                                    "Fjernet " (instant_nb(end.at))
+                                } @else {
+                                    form.inline method="post" action={ "/personer/" (person.id) "/fjern" } {
+                                        (csrf(&staff.csrf))
+                                        label for={ "why-" (person.id) } { "Årsak" }
+                                        input type="text" id={ "why-" (person.id) } name="reason" required;
+                                        button.link type="submit" { "Fjern" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        form.stack method="post" action={ "/pasienter/" (id) "/personer" } {
+            (csrf(&staff.csrf))
+            (input("Navn", "name", "text", form.get("name"), errors, None))
+            (select("Hvem er personen for pasienten", "relation", &relation_options, form.get("relation"), errors))
+            (input("Telefon", "phone", "tel", form.get("phone"), errors, None))
+            (textarea("Hva kan personen få vite (pasientens ord)", "may_be_told", form.get("may_be_told"), errors))
+            label.checkbox { input type="checkbox" name="in_care_team" value="1" checked[form.has("in_care_team")]; "Med i ansvarsgruppen" }
+            button type="submit" { "Legg til person" }
         }
 
         h2 { "Akuttilganger" }
@@ -250,7 +304,7 @@ pub async fn add_member(
 ) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     match Service::new(&state, &staff.user)
-        .add_care_team_member(id, form.get("user"), form.get("role"))
+        .add_care_team_member(id, form.get("user"), form.get("role"), &form.all("share"))
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}/personvern")).into_response()),
@@ -428,4 +482,39 @@ pub async fn review(
         .review_emergency_access(id, form.get("note"))
         .await?;
     Ok(Redirect::to("/akuttilganger").into_response())
+}
+
+pub async fn add_person(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let input = samhand_domain::privacy::NamedPersonInput {
+        name: form.get("name").into(),
+        relation: form.get("relation").into(),
+        phone: form.get("phone").into(),
+        may_be_told: form.get("may_be_told").into(),
+        in_care_team: form.has("in_care_team"),
+    };
+    match Service::new(&state, &staff.user)
+        .add_named_person(id, &input)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}/personvern")).into_response()),
+        Err(AppError::Invalid(errors)) => privacy_page(&state, &staff, id, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn end_person(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let person: samhand_domain::ids::NamedPersonId = parse_id(&id)?;
+    let patient = Service::new(&state, &staff.user)
+        .end_named_person(person, form.get("reason"))
+        .await?;
+    Ok(Redirect::to(&format!("/pasienter/{patient}/personvern")).into_response())
 }

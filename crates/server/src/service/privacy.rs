@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use jiff::SignedDuration;
 use samhand_domain::access::{self, Action, Actor, AllowedBy, DataCategory, Decision, SharingLine};
+use samhand_domain::ids::NamedPersonId;
 use samhand_domain::ids::{
     CareTeamMemberId, ConsentId, EmergencyAccessId, OrganisationId, PatientId, UserId,
 };
@@ -15,7 +16,7 @@ use samhand_domain::organisation::{Organisation, Role};
 use samhand_domain::patient::Patient;
 use samhand_domain::privacy::{
     CareTeamMember, ConsentRecord, EmergencyAccess, EmergencyReview, MIN_EMERGENCY_REASON_CHARS,
-    MembershipEnd, TeamRole, consents_in_force,
+    MembershipEnd, NamedPerson, NamedPersonInput, TeamRole, consents_in_force,
 };
 use samhand_domain::validation::FieldErrors;
 use samhand_store::audit::{self, StoredEntry};
@@ -38,6 +39,8 @@ pub struct PrivacyView {
     pub care_team: Vec<CareTeamMember>,
     /// Every emergency access, newest first.
     pub emergency: Vec<EmergencyAccess>,
+    /// Next of kin and others the patient named, active ones first.
+    pub people: Vec<NamedPerson>,
     pub organisations: HashMap<OrganisationId, Organisation>,
     pub names: HashMap<UserId, String>,
     pub now: jiff::Timestamp,
@@ -116,6 +119,8 @@ impl Service<'_> {
         care_team.sort_by_key(|m| (!m.is_active_at(now), std::cmp::Reverse(m.added_at)));
         let mut emergency = facts.emergency.clone();
         emergency.reverse();
+        let mut named_people = facts.people.clone();
+        named_people.sort_by_key(|p| (p.ended.is_some(), std::cmp::Reverse(p.added_at)));
         let mut people: Vec<UserId> = care_team.iter().map(|m| m.user_id).collect();
         people.extend(emergency.iter().map(|e| e.user_id));
         people.extend(sharing.iter().filter_map(|l| l.user_id));
@@ -132,6 +137,7 @@ impl Service<'_> {
             consent_history,
             care_team,
             emergency,
+            people: named_people,
             organisations,
             names,
             now,
@@ -209,6 +215,7 @@ impl Service<'_> {
         patient: PatientId,
         username: &str,
         role: &str,
+        share: &[String],
     ) -> AppResult<CareTeamMember> {
         self.patient(patient).await?;
         let mut errors = FieldErrors::default();
@@ -229,6 +236,17 @@ impl Service<'_> {
         let role = TeamRole::from_code(role.trim());
         if role.is_none() {
             errors.push("role", "Velg rolle i ansvarsgruppen.");
+        }
+        let mut shared: Vec<DataCategory> = Vec::new();
+        for code in share {
+            match DataCategory::from_code(code.trim()).filter(|c| c.is_consentable()) {
+                Some(category) if !shared.contains(&category) => shared.push(category),
+                Some(_) => {}
+                None => {
+                    errors.push("share", "Velg opplysninger pasienten samtykker til å dele.");
+                    break;
+                }
+            }
         }
         let (Some(user), Some(role)) = (user, role) else {
             return Err(AppError::Invalid(errors));
@@ -264,6 +282,20 @@ impl Service<'_> {
                 user.display_name
             )));
         }
+        // A member from another organisation sees, beyond who the patient is, only
+        // what the patient consents to share with that organisation: the patient's
+        // consent comes with the seat, or is already in force.
+        let from_elsewhere = !relations.responsible_units.contains(&user.organisation_id);
+        let already_shared = relations
+            .consents
+            .iter()
+            .any(|(org, _)| *org == user.organisation_id);
+        if from_elsewhere && shared.is_empty() && !already_shared {
+            return Err(AppError::Invalid(FieldErrors::single(
+                "share",
+                "Pasienten må samtykke til hva medlemmet skal se. Velg hvilke opplysninger som deles med medlemmets virksomhet.",
+            )));
+        }
         if role == TeamRole::Coordinator && active.iter().any(|m| m.role == TeamRole::Coordinator) {
             return Err(AppError::Conflict(
                 "Ansvarsgruppen har allerede en koordinator. Avslutt den koordinatorens plass først.".into(),
@@ -281,6 +313,23 @@ impl Service<'_> {
         };
         let mut tx = self.state.store.write().await?;
         privacy_store::insert_member(&mut tx, &member).await?;
+        for category in &shared {
+            privacy_store::insert_consent(
+                &mut tx,
+                &ConsentRecord {
+                    id: ConsentId::new(),
+                    patient_id: patient,
+                    organisation_id: user.organisation_id,
+                    category: *category,
+                    given: true,
+                    recorded_at: now,
+                    recorded_by: self.actor().id(),
+                    by_patient: matches!(self.actor(), Actor::Patient(_)),
+                    note: format!("Gitt da {} ble med i ansvarsgruppen", user.display_name),
+                },
+            )
+            .await?;
+        }
         self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(member)
@@ -319,6 +368,67 @@ impl Service<'_> {
         };
         let mut tx = self.state.store.write().await?;
         privacy_store::end_member(&mut tx, member, &end).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(found.patient_id)
+    }
+
+    /// Names a person for the patient: next of kin or a peer, with what they may be
+    /// told, and whether the patient wants them in the responsibility group.
+    pub async fn add_named_person(
+        &self,
+        patient: PatientId,
+        input: &NamedPersonInput,
+    ) -> AppResult<NamedPerson> {
+        self.patient(patient).await?;
+        let grant = self
+            .repo
+            .authorize_write(patient, DataCategory::Privacy, "named person added")
+            .await?;
+        let (name, relation, phone, may_be_told) = input.parse().map_err(AppError::Invalid)?;
+        let person = NamedPerson {
+            id: NamedPersonId::new(),
+            patient_id: patient,
+            name,
+            relation,
+            phone,
+            may_be_told,
+            in_care_team: input.in_care_team,
+            added_at: self.now(),
+            added_by: self.actor().id(),
+            ended: None,
+        };
+        let mut tx = self.state.store.write().await?;
+        privacy_store::insert_person(&mut tx, &person).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(person)
+    }
+
+    pub async fn end_named_person(&self, id: NamedPersonId, reason: &str) -> AppResult<PatientId> {
+        let found = {
+            let mut conn = self.state.store.read().await?;
+            privacy_store::person(&mut conn, id).await?
+        }
+        .ok_or_else(|| AppError::NotFound("personen".into()))?;
+        let grant = self
+            .repo
+            .authorize_write(found.patient_id, DataCategory::Privacy, "named person ended")
+            .await?;
+        if found.ended.is_some() {
+            return Err(AppError::Conflict("Personen er allerede fjernet.".into()));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::Invalid(FieldErrors::single("reason", "Skriv hvorfor.")));
+        }
+        let end = MembershipEnd {
+            at: self.now(),
+            by: self.actor().id(),
+            reason: reason.to_string(),
+        };
+        let mut tx = self.state.store.write().await?;
+        privacy_store::end_person(&mut tx, id, &end).await?;
         self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(found.patient_id)

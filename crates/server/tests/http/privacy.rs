@@ -48,12 +48,14 @@ impl TestApp {
         assert_eq!(status, StatusCode::CREATED, "consent: {body}");
     }
 
+    /// Seats a member; the patient shares what they dispense with the member's
+    /// organisation (a seat from another organisation needs some consent).
     pub async fn add_to_team(&self, patient: &str, username: &str, role: &str) -> Value {
         let (status, body) = self
             .post_json(
                 &self.world.konsulent,
                 &format!("/api/v1/patients/{patient}/care-team"),
-                &json!({"username": username, "role": role}),
+                &json!({"username": username, "role": role, "share": ["dispensing"]}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "care team: {body}");
@@ -218,7 +220,7 @@ async fn the_authorisation_matrix_holds_for_every_patient_endpoint_and_every_att
         post(
             "care team seat",
             format!("/api/v1/patients/{p}/care-team"),
-            json!({"username": "nav", "role": "member"}),
+            json!({"username": "nav", "role": "member", "share": ["nav_information"]}),
         ),
         post(
             "patient token",
@@ -337,7 +339,8 @@ async fn a_consent_takes_effect_at_once_and_its_withdrawal_too() {
         .await;
     assert_eq!(status, StatusCode::OK, "{privacy}");
     let history = privacy["consent_history"].as_array().expect("history");
-    assert_eq!(history.len(), 3, "every decision is kept: {privacy}");
+    // One with the seat, two given, one withdrawn.
+    assert_eq!(history.len(), 4, "every decision is kept: {privacy}");
     assert_eq!(history[0]["given"], json!(false));
     assert_eq!(history[0]["by_patient"], json!(true));
     let in_force: Vec<&str> = privacy["consents_in_force"]
@@ -399,7 +402,7 @@ async fn an_ended_care_team_seat_ends_the_access() {
         .post_json(
             &w.konsulent,
             &format!("/api/v1/patients/{patient}/care-team"),
-            &json!({"username": "fastlege2", "role": "coordinator"}),
+            &json!({"username": "fastlege2", "role": "coordinator", "share": ["medication"]}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -718,7 +721,11 @@ async fn the_privacy_page_records_a_consent_and_refuses_a_bad_one_in_norwegian()
         .submit(
             &session,
             &format!("/pasienter/{patient}/ansvarsgruppe"),
-            &[("user", "fastlege"), ("role", "coordinator")],
+            &[
+                ("user", "fastlege"),
+                ("role", "coordinator"),
+                ("share", "plan_and_goals"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
@@ -795,4 +802,113 @@ async fn emergency_access_through_the_web_ui_shows_a_banner_and_reaches_the_lead
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("AKUTTILGANG"), "{html}");
     assert!(html.contains("Fjordvik sykehus, akuttmottak"), "{html}");
+}
+
+#[tokio::test]
+async fn a_member_from_another_organisation_needs_the_patients_consent_to_be_seated() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(81).await;
+    let path = format!("/api/v1/patients/{patient}/care-team");
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &path,
+            &json!({"username": "fastlege", "role": "member"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(crate::helpers::error_fields(&body), vec!["share"]);
+    let (_, privacy) = app
+        .get_json(&w.konsulent, &format!("/api/v1/patients/{patient}/privacy"))
+        .await;
+    assert_eq!(privacy["care_team"], json!([]), "nothing changed: {privacy}");
+    // A colleague at the LAR unit needs none: the unit is responsible.
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &path,
+            &json!({"username": "lege", "role": "member"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // With the consent given at the same time, the GP is seated and sees just that.
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &path,
+            &json!({"username": "fastlege", "role": "member", "share": ["medication", "dispensing"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        app.get_json(&w.fastlege, &format!("/api/v1/patients/{patient}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get_json(
+            &w.fastlege,
+            &format!("/api/v1/patients/{patient}/health-information")
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_patient_names_next_of_kin_and_what_they_may_be_told() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(82).await;
+    let me = app.patient_token(&patient).await;
+    let path = format!("/api/v1/patients/{patient}/people");
+    let (status, body) = app
+        .post_json(
+            &me,
+            &path,
+            &json!({"name": " ", "relation": "cousin", "phone": "abc"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        crate::helpers::error_fields(&body),
+        vec!["name", "relation", "phone"]
+    );
+    let (status, person) = app
+        .post_json(
+            &me,
+            &path,
+            &json!({"name": "Mor Berit", "relation": "next_of_kin", "phone": "+47 912 34 567",
+                "may_be_told": "At jeg er i behandling og hvor jeg henter. Ikke om rusmiddeltester.", "in_care_team": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    let (_, privacy) = app
+        .get_json(&w.konsulent, &format!("/api/v1/patients/{patient}/privacy"))
+        .await;
+    assert_eq!(privacy["people"][0]["name"], json!("Mor Berit"));
+    assert_eq!(privacy["people"][0]["in_care_team"], json!(true));
+    // Someone else's patient token cannot name people for this patient.
+    let other = app.patient_on_daily_methadone(83).await;
+    let theirs = app.patient_token(&other).await;
+    let (status, _) = app
+        .post_json(&theirs, &path, &json!({"name": "X", "relation": "peer"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let id = person["id"].as_str().expect("id");
+    let (status, _) = app
+        .post_json(
+            &me,
+            &format!("/api/v1/people/{id}/end"),
+            &json!({"reason": "Ikke lenger kontakt"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, privacy) = app
+        .get_json(&me, &format!("/api/v1/patients/{patient}/privacy"))
+        .await;
+    assert!(privacy["people"][0]["ended_at"].is_string(), "{privacy}");
 }
