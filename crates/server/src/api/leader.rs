@@ -39,6 +39,18 @@ pub struct LeaderOverviewDto {
     pub escalated_messages: Vec<String>,
     pub emergency_accesses_to_review: usize,
     pub deviations: usize,
+    /// Patients whose responsibility group (with a seat at the unit) has an overdue meeting.
+    pub overdue_meetings: Vec<NamedRef>,
+    /// Overdue tasks in those groups: (patient, task description).
+    pub overdue_tasks: Vec<OverdueTaskDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueTaskDto {
+    pub patient: NamedRef,
+    pub description: String,
+    #[schema(format = Date)]
+    pub due_on: String,
 }
 
 #[utoipa::path(
@@ -95,5 +107,25 @@ pub async fn overview(
         escalated_messages: o.escalated.iter().map(|m| m.message.id.to_string()).collect(),
         emergency_accesses_to_review: o.emergency_to_review,
         deviations: o.deviations.len(),
+        overdue_meetings: o
+            .overdue_meetings
+            .iter()
+            .map(|(p, _)| NamedRef {
+                id: p.id.to_string(),
+                name: Some(p.full_name()),
+            })
+            .collect(),
+        overdue_tasks: o
+            .overdue_tasks
+            .iter()
+            .map(|(p, t)| OverdueTaskDto {
+                patient: NamedRef {
+                    id: p.id.to_string(),
+                    name: Some(p.full_name()),
+                },
+                description: t.description.clone(),
+                due_on: t.due_on.to_string(),
+            })
+            .collect(),
     }))
 }

@@ -55,6 +55,18 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
                     }
                 }
             }
+            section.card data-testid="groups" {
+                h2 { "Ansvarsgrupper" }
+                p { strong { (o.overdue_meetings.len()) } " grupper med forfalt møte · " strong { (o.overdue_tasks.len()) } " forfalte oppgaver" }
+                ul {
+                    @for (patient, overdue) in &o.overdue_meetings {
+                        li { a href={ "/pasienter/" (patient.id) "/moter" } { (patient.full_name()) } ": " (overdue.len()) " forfalte møter" }
+                    }
+                    @for (patient, task) in &o.overdue_tasks {
+                        li { a href={ "/pasienter/" (patient.id) "/moter" } { (patient.full_name()) } ": " (task.description) " (frist " (date_nb(task.due_on)) ")" }
+                    }
+                }
+            }
             section.card {
                 h2 { "Revurderinger og akuttilganger" }
                 p { strong { (o.overdue_reviews.len()) } " forfalte revurderinger av utleveringsordning. " a href="/revurderinger" { "Se listen" } }

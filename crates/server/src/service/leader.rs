@@ -31,6 +31,13 @@ pub struct LeaderOverview {
     pub emergency_to_review: usize,
     /// Stock deviations at the place.
     pub deviations: Vec<Deviation>,
+    /// Responsibility groups with a seat at the unit whose meeting is overdue.
+    pub overdue_meetings: Vec<(
+        samhand_domain::patient::Patient,
+        Vec<samhand_domain::care::MeetingOverdue>,
+    )>,
+    /// Tasks past their due date in those groups.
+    pub overdue_tasks: Vec<(samhand_domain::patient::Patient, samhand_domain::care::Task)>,
 }
 
 impl Service<'_> {
@@ -122,7 +129,11 @@ impl Service<'_> {
         } else {
             Vec::new()
         };
+        let overdue_meetings = self.overdue_meetings_for_unit(unit.id).await?;
+        let overdue_tasks = self.overdue_tasks_for_unit(unit.id).await?;
         Ok(LeaderOverview {
+            overdue_meetings,
+            overdue_tasks,
             unit,
             patients: patients_count,
             by_place,

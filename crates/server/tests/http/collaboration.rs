@@ -353,33 +353,17 @@ async fn overdue_meetings_and_tasks_show_on_the_coordinator_overview_as_the_cloc
             .contains("Ingen møte siden 25.11.2026"),
         "{row}"
     );
-    // The unit lists for a leader's overview find the same.
-    let state = &app.state;
-    let koordinator = samhand_domain::organisation::StaffUser {
-        id: w.koordinator.id,
-        username: "koordinator".into(),
-        display_name: "Koordinator Kåre".into(),
-        role: samhand_domain::organisation::Role::Coordinator,
-        organisation_id: w.centre,
-        organisation_kind: samhand_domain::organisation::OrganisationKind::MunicipalLarCentre,
-    };
-    let service = samhand_server::service::Service::new(state, &koordinator);
+    // The centre's leader sees the same on the leader's overview.
+    let (status, o) = app.get_json(&w.centre_leader, "/api/v1/leader/overview").await;
+    assert_eq!(status, StatusCode::OK, "{o}");
+    assert_eq!(o["overdue_meetings"][0]["id"], json!(patient), "{o}");
     assert_eq!(
-        service
-            .overdue_meetings_for_unit(w.centre)
-            .await
-            .expect("meetings")
-            .len(),
-        1
+        o["overdue_tasks"][0]["description"],
+        json!("Ringe NAV om bostøtte"),
+        "{o}"
     );
-    assert_eq!(
-        service
-            .overdue_tasks_for_unit(w.centre)
-            .await
-            .expect("tasks")
-            .len(),
-        1
-    );
+    let (_, html) = app.page(&app.session_of("stedleder").await, "/leder").await;
+    assert!(html.contains("Ringe NAV om bostøtte"), "{html}");
 }
 
 #[tokio::test]
