@@ -18,11 +18,13 @@ pub enum MessageKind {
     Admission,
     Discharge,
     Overdose,
+    /// An invitation to a meeting of the responsibility group.
+    MeetingInvitation,
     FreeText,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         Self::DoseChange,
         Self::ArrangementChange,
         Self::WithheldDose,
@@ -30,6 +32,7 @@ impl MessageKind {
         Self::Admission,
         Self::Discharge,
         Self::Overdose,
+        Self::MeetingInvitation,
         Self::FreeText,
     ];
 
@@ -42,6 +45,7 @@ impl MessageKind {
             Self::Admission => "admission",
             Self::Discharge => "discharge",
             Self::Overdose => "overdose",
+            Self::MeetingInvitation => "meeting_invitation",
             Self::FreeText => "free_text",
         }
     }
@@ -59,6 +63,7 @@ impl MessageKind {
             Self::Admission => "Innleggelse",
             Self::Discharge => "Utskrivning",
             Self::Overdose => "Overdose",
+            Self::MeetingInvitation => "Innkalling til ansvarsgruppemøte",
             Self::FreeText => "Fritekst",
         }
     }
@@ -74,6 +79,7 @@ impl MessageKind {
             | Self::Admission
             | Self::Discharge => DataCategory::Dispensing,
             Self::Overdose => DataCategory::HealthInformation,
+            Self::MeetingInvitation => DataCategory::PlanAndGoals,
             Self::FreeText => DataCategory::Notes,
         }
     }

@@ -291,9 +291,28 @@ impl Service<'_> {
                 .collect(),
             minutes: None,
         };
+        let local = meeting.at;
+        let subject = format!(
+            "Ansvarsgruppemøte {} kl. {}",
+            samhand_domain::format::date_nb(local.date()),
+            samhand_domain::format::time_nb(local.time())
+        );
+        let body = format!("Sted: {}. Saker: {}", meeting.place, meeting.agenda.join("; "));
+        let invited_units: Vec<OrganisationId> =
+            meeting.invitations.iter().map(|i| i.organisation_id).collect();
         let mut tx = self.state.store.write().await?;
         store::insert_meeting(&mut tx, &meeting).await?;
         self.repo.record_write(&mut tx, &grant).await?;
+        // The invitation reaches each member's unit as a message with a receipt.
+        self.send_automatic(
+            &mut tx,
+            patient,
+            samhand_domain::message::MessageKind::MeetingInvitation,
+            subject,
+            body,
+            invited_units,
+        )
+        .await?;
         tx.commit().await?;
         Ok(meeting)
     }

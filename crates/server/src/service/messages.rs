@@ -261,12 +261,10 @@ impl Service<'_> {
             .into_iter()
             .collect();
         let mut readable: HashSet<(PatientId, DataCategory)> = HashSet::new();
-        for category in [
-            DataCategory::Medication,
-            DataCategory::Dispensing,
-            DataCategory::HealthInformation,
-            DataCategory::Notes,
-        ] {
+        let mut categories: Vec<DataCategory> = messages.iter().map(|m| m.kind.category()).collect();
+        categories.sort();
+        categories.dedup();
+        for category in categories {
             let wanted = pairs(
                 &mut messages
                     .iter()

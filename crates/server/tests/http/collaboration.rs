@@ -67,6 +67,19 @@ async fn a_meeting_invites_the_group_its_minutes_record_attendance_and_a_task_re
     assert_eq!(invited.len(), 2, "{meeting}");
     assert!(invited.contains(&koordinator.as_str()) && invited.contains(&fastlege.as_str()));
     let id = meeting["id"].as_str().expect("id");
+    // The invitation reaches the members' units as messages with read receipts; the
+    // GP's office, without consent to the plan, sees that it came but not its content.
+    for (staff, readable) in [(&w.koordinator, true), (&w.fastlege, false)] {
+        let (_, inbox) = app.get_json(staff, "/api/v1/inbox").await;
+        let invitation = inbox
+            .as_array()
+            .expect("inbox")
+            .iter()
+            .find(|m| m["kind"] == json!("meeting_invitation"))
+            .unwrap_or_else(|| panic!("{}: {inbox}", staff.username))
+            .clone();
+        assert_eq!(invitation["subject"].is_string(), readable, "{invitation}");
+    }
 
     let (status, body) = app
         .post_json(
