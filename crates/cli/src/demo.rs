@@ -459,6 +459,30 @@ async fn write_privacy(
         )
         .await?;
     }
+    // Yesterday afternoon the centre withheld a dose and told the LAR unit; nobody
+    // there has read it yet, so the unit's leader sees it escalated.
+    if let Some(patient) = patients.first() {
+        use samhand_domain::ids::MessageId;
+        use samhand_domain::message::{Message, MessageKind};
+        samhand_store::messages::insert(
+            &mut tx,
+            &Message {
+                id: MessageId::new(),
+                patient_id: *patient,
+                kind: MessageKind::WithheldDose,
+                subject: format!("Dose holdt tilbake {}", samhand_domain::format::date_nb(plus(today, -1))),
+                body: "Vurdering ved utlevering: virket sterkt påvirket, ustø og uklar. Bedt om å komme tilbake i morgen."
+                    .into(),
+                important: true,
+                sent_by: Some(by_name("utdeler")?.id),
+                sender_organisation: Some(first_centre),
+                sent_at: at(plus(today, -1), 15, 10),
+                recipients: vec![world.unit.id],
+                event_key: None,
+            },
+        )
+        .await?;
+    }
     tx.commit().await.context("commit demo privacy records")?;
     Ok(())
 }
