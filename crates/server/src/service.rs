@@ -550,6 +550,27 @@ impl<'a> Service<'a> {
             detail: "patient enrolled in LAR".into(),
         };
         self.repo.record_write(&mut tx, &grant).await?;
+        // The specialist service initiates the individual plan when treatment starts
+        // (DOMAIN.md); the patient may decline it later, which is recorded.
+        let plan = samhand_domain::care::PlanVersion {
+            id: samhand_domain::ids::PlanVersionId::new(),
+            patient_id,
+            version: 1,
+            status: samhand_domain::care::PlanStatus::Active,
+            declined_on: None,
+            goals: Vec::new(),
+            reason: "Individuell plan tilbudt ved innskrivning i LAR".into(),
+            recorded_by: self.actor().id(),
+            recorded_at: now,
+        };
+        samhand_store::collaboration::insert_plan_version(&mut tx, &plan).await?;
+        let plan_grant = crate::repo::WriteGrant {
+            patient: patient_id,
+            category: DataCategory::PlanAndGoals,
+            decision: access::AllowedBy::Enrolment,
+            detail: "individual plan initiated at enrolment".into(),
+        };
+        self.repo.record_write(&mut tx, &plan_grant).await?;
         tx.commit().await?;
         Ok(patient_id)
     }

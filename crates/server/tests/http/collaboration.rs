@@ -173,14 +173,11 @@ async fn a_member_from_another_service_sees_the_plan_and_meetings_only_with_the_
     let w = &app.world;
     let patient = app.patient_with_group(81).await;
     app.schedule(&patient, "2026-11-30").await;
-    let (status, body) = app
-        .post_json(
-            &w.konsulent,
-            &format!("/api/v1/patients/{patient}/plan"),
-            &json!({"action": "initiate"}),
-        )
+    // The plan was initiated at enrolment.
+    let (_, plan) = app
+        .get_json(&w.konsulent, &format!("/api/v1/patients/{patient}/plan"))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(plan["current"]["version"], json!(1), "{plan}");
     for path in [
         format!("/api/v1/patients/{patient}/plan"),
         format!("/api/v1/patients/{patient}/meetings"),
@@ -222,16 +219,22 @@ async fn the_plan_is_initiated_declined_resumed_and_every_save_is_a_version_with
     let w = &app.world;
     let patient = app.patient_with_group(82).await;
     let path = format!("/api/v1/patients/{patient}/plan");
+    // The LAR unit initiated the plan when treatment started.
     let (_, plan) = app.get_json(&w.konsulent, &path).await;
-    assert_eq!(plan["current"], Value::Null);
-    let (status, v1) = app
-        .post_json(&w.konsulent, &path, &json!({"action": "initiate"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{v1}");
+    let v1 = plan["current"].clone();
     assert_eq!(
         (v1["version"].clone(), v1["status"].clone()),
-        (json!(1), json!("active"))
+        (json!(1), json!("active")),
+        "{plan}"
     );
+    assert_eq!(
+        v1["reason"],
+        json!("Individuell plan tilbudt ved innskrivning i LAR")
+    );
+    let (status, body) = app
+        .post_json(&w.konsulent, &path, &json!({"action": "initiate"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "started once: {body}");
     // The patient declines; it is recorded with the day and who recorded it.
     let (status, v2) = app
         .post_json(
@@ -405,12 +408,10 @@ async fn bad_input_names_the_fields_and_changes_nothing() {
     assert_eq!(error_fields(&body), vec!["description", "owner_id", "due_on"]);
     let plan = format!("/api/v1/patients/{patient}/plan");
     let (status, body) = app
-        .post_json(&w.koordinator, &plan, &json!({"action": "save"}))
+        .post_json(&w.koordinator, &plan, &json!({"action": "start"}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_fields(&body), vec!["action"]);
-    app.post_json(&w.koordinator, &plan, &json!({"action": "initiate"}))
-        .await;
     let (status, body) = app
         .post_json(
             &w.koordinator,
