@@ -26,10 +26,10 @@ const OIDC_FLOW_COOKIE_PATH: &str = "/login/oidc";
 /// How long a login at the OpenID provider may take, start to callback.
 pub const OIDC_FLOW_MINUTES: i64 = 10;
 /// Failed logins in a row that lock an account for [`LOCKOUT_MINUTES`].
-const MAX_FAILED_LOGINS: i64 = 5;
-const LOCKOUT_MINUTES: i64 = 15;
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOCKOUT_MINUTES: i64 = 15;
 /// A session ends after this long even when in use.
-const SESSION_MAX_HOURS: i64 = 12;
+pub const SESSION_MAX_HOURS: i64 = 12;
 
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt =
@@ -50,7 +50,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// A hash that no password matches, verified against when the user does not exist,
 /// so that a login for an unknown name takes as long as one for a known name.
-fn dummy_hash() -> &'static str {
+pub fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_password("not a password").unwrap_or_default())
 }

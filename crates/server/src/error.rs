@@ -11,6 +11,9 @@ pub enum AppError {
     /// Not logged in (or the session expired).
     #[error("not authenticated")]
     Unauthenticated,
+    /// A patient not logged in to the portal (or the session expired).
+    #[error("not authenticated in the patient portal")]
+    PortalUnauthenticated,
     /// The access policy or the role said no. The message is for the user.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -49,7 +52,7 @@ impl From<StoreError> for AppError {
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::PortalUnauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -64,7 +67,7 @@ impl AppError {
     /// What a person is told, in Norwegian.
     pub fn message_nb(&self) -> String {
         match self {
-            Self::Unauthenticated => "Du må logge inn.".into(),
+            Self::Unauthenticated | Self::PortalUnauthenticated => "Du må logge inn.".into(),
             Self::Forbidden(message) => message.clone(),
             Self::NotFound(what) => format!("Fant ikke {what}."),
             Self::Invalid(errors) => {
@@ -85,7 +88,7 @@ impl AppError {
 
     fn title(&self) -> &'static str {
         match self {
-            Self::Unauthenticated => "Ikke innlogget",
+            Self::Unauthenticated | Self::PortalUnauthenticated => "Ikke innlogget",
             Self::Forbidden(_) | Self::Csrf => "Ingen tilgang",
             Self::NotFound(_) => "Ikke funnet",
             Self::Invalid(_) => "Ugyldige opplysninger",
@@ -163,6 +166,9 @@ impl IntoResponse for PageError {
         error.log();
         if matches!(error, AppError::Unauthenticated) {
             return axum::response::Redirect::to("/login").into_response();
+        }
+        if matches!(error, AppError::PortalUnauthenticated) {
+            return axum::response::Redirect::to("/portal/logg-inn").into_response();
         }
         let page = crate::pages::layout::bare(
             error.title(),

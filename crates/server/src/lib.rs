@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod oidc;
 pub mod pages;
+pub mod portal;
 pub mod repo;
 pub mod service;
 

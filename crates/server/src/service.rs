@@ -45,6 +45,7 @@ mod health;
 mod leader;
 mod messages;
 mod moving;
+mod portal;
 mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
@@ -54,6 +55,7 @@ pub use health::HealthView;
 pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
+pub use portal::PortalHome;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 
 /// How many days back the missed-dose rule looks.

@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod orders;
 pub mod organisations;
 pub mod patients;
+pub mod portal;
 pub mod privacy;
 pub mod stock;
 pub mod testing;

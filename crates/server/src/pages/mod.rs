@@ -12,6 +12,7 @@ pub mod login;
 pub mod messages;
 pub mod moving;
 pub mod patients;
+pub mod portal;
 pub mod privacy;
 pub mod stock;
 
@@ -59,6 +60,24 @@ pub fn routes() -> Router<AppState> {
         .route("/revurderinger", get(patients::overdue_reviews))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
+        .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
+        .route("/portal", get(portal::home))
+        .route(
+            "/portal/logg-inn",
+            get(portal::login_show).post(portal::login_submit),
+        )
+        .route(
+            "/portal/aktiver",
+            get(portal::activate_show).post(portal::activate_submit),
+        )
+        .route("/portal/logg-ut", post(portal::logout))
+        .route(
+            "/portal/samtykke",
+            get(portal::consents).post(portal::change_consent),
+        )
+        .route("/portal/innsyn", get(portal::access_log))
+        .route("/portal/parorende", get(portal::people).post(portal::add_person))
+        .route("/portal/parorende/{id}/fjern", post(portal::end_person))
         .route("/innboks", get(messages::inbox))
         .route("/meldinger/{id}/lest", post(messages::mark_read))
         .route(

@@ -239,6 +239,13 @@ fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &F
             button type="submit" { "Legg til person" }
         }
 
+        h2 { "Pasientportalen" }
+        p { "Pasienten logger inn på " code { "/portal" } " med fødselsnummer og eget passord. Første gang trengs en engangskode." }
+        form method="post" action={ "/pasienter/" (id) "/portalkode" } {
+            (csrf(&staff.csrf))
+            button type="submit" { "Lag engangskode for pasientportalen" }
+        }
+
         h2 { "Akuttilganger" }
         @if view.emergency.is_empty() {
             p { "Ingen akuttilganger." }
@@ -517,4 +524,21 @@ pub async fn end_person(
         .end_named_person(person, form.get("reason"))
         .await?;
     Ok(Redirect::to(&format!("/pasienter/{patient}/personvern")).into_response())
+}
+
+pub async fn portal_code(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form: _ }: StaffForm,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let (code, expires) = Service::new(&state, &staff.user).issue_portal_code(id).await?;
+    let body = html! {
+        h1 { "Engangskode for pasientportalen" }
+        p { "Gi koden til pasienten. Den vises bare nå, og gjelder til " (instant_nb(expires)) "." }
+        p.code data-testid="portal-code" { strong { (code) } }
+        p { "Pasienten går til " code { "/portal/aktiver" } ", skriver fødselsnummer og koden, og velger et eget passord." }
+        p { a href={ "/pasienter/" (id) "/personvern" } { "Tilbake" } }
+    };
+    Ok(page("Engangskode", &staff, body).into_response())
 }

@@ -536,7 +536,7 @@ pub struct WebSession {
     pub csrf: String,
 }
 
-fn set_cookie(response: &Response, name: &str) -> Option<String> {
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")

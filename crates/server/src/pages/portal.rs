@@ -1,0 +1,511 @@
+//! The patient's own Samhand: login with a one-time code and a password, the start
+//! page (medicine, where and when to collect, meetings, the plan), consents in the
+//! patient's hands, the access log, and next of kin. Mobile first, plain Norwegian.
+//! Every handler takes [`PortalPatient`] and acts as the patient, under the same
+//! access policy as staff.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+use samhand_domain::access::{AllowedBy, DataCategory};
+use samhand_domain::format::{WEEKDAYS_NB, date_nb, time_nb};
+use samhand_domain::ids::NamedPersonId;
+use samhand_domain::privacy::{NamedPersonInput, PersonRelation};
+use samhand_domain::validation::FieldErrors;
+
+use crate::AppState;
+use crate::auth::{self, LOGIN_CSRF_COOKIE};
+use crate::error::{AppError, PageError};
+use crate::pages::forms::{FormData, error_summary, form_status, input, select, textarea};
+use crate::pages::privacy::instant_nb;
+use crate::portal::{self, PORTAL_COOKIE, PatientForm, PortalPatient};
+use crate::service::{ConsentInput, Service};
+
+type PageResult = Result<Response, PageError>;
+
+/// A portal page: one column, large text, a short menu.
+fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="nb" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " – Samhand for deg" }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body.portal {
+                a.skip href="#innhold" { "Hopp til innholdet" }
+                header.top {
+                    nav aria-label="Meny" {
+                        a.brand href="/portal" { "Samhand for deg" }
+                        @if patient.is_some() {
+                            a href="/portal" { "Min side" }
+                            a href="/portal/samtykke" { "Hvem ser hva" }
+                            a href="/portal/innsyn" { "Hvem har lest" }
+                            a href="/portal/parorende" { "Pårørende" }
+                        }
+                    }
+                    @if let Some(p) = patient {
+                        form.logout method="post" action="/portal/logg-ut" {
+                            span.who { (p.user.display_name) }
+                            input type="hidden" name="csrf" value=(p.csrf);
+                            button.link type="submit" { "Logg ut" }
+                        }
+                    }
+                }
+                main #innhold { (body) }
+            }
+        }
+    }
+}
+
+fn login_cookie_page(
+    state: &AppState,
+    status: axum::http::StatusCode,
+    title: &str,
+    body: impl FnOnce(&str) -> Markup,
+) -> Response {
+    // Before login there is no session; the form's CSRF token is a cookie it echoes.
+    let token = auth::random_token();
+    let page = portal_page(title, None, body(&token));
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600),
+        )],
+        page,
+    )
+        .into_response()
+}
+
+fn login_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: Option<&str>) -> Response {
+    let status = if errors.is_empty() && message.is_none() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNAUTHORIZED
+    };
+    login_cookie_page(state, status, "Logg inn", |token| {
+        html! {
+            h1 { "Logg inn på Samhand for deg" }
+            p { "Her ser du medisinen din, når og hvor du henter, planen din og hvem som har lest journalen din." }
+            @if let Some(message) = message { p.error role="alert" { (message) } }
+            (error_summary(errors))
+            form.stack method="post" action="/portal/logg-inn" {
+                input type="hidden" name="csrf" value=(token);
+                (input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
+                (input("Passord", "password", "password", "", errors, None))
+                button type="submit" { "Logg inn" }
+            }
+            p { "Første gang? " a href="/portal/aktiver" { "Lag passord med koden du fikk av LAR-enheten" } }
+        }
+    })
+}
+
+fn login_csrf_ok(headers: &HeaderMap, form: &FormData) -> bool {
+    auth::cookie(headers, LOGIN_CSRF_COOKIE).is_some_and(|c| auth::tokens_match(&c, form.get("csrf")))
+}
+
+fn session_cookie(state: &AppState, token: &str) -> String {
+    auth::set_cookie(state, PORTAL_COOKIE, token, auth::SESSION_MAX_HOURS * 3600)
+}
+
+pub async fn login_show(State(state): State<AppState>) -> Response {
+    login_form(&state, &FormData::default(), &FieldErrors::default(), None)
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = FormData(fields);
+    if !login_csrf_ok(&headers, &form) {
+        return PageError(AppError::Csrf).into_response();
+    }
+    match portal::login(&state, form.get("national_id"), form.get("password")).await {
+        Ok(token) => (
+            [(header::SET_COOKIE, session_cookie(&state, &token))],
+            Redirect::to("/portal"),
+        )
+            .into_response(),
+        Err(AppError::Forbidden(message)) => {
+            login_form(&state, &form, &FieldErrors::default(), Some(&message))
+        }
+        Err(other) => PageError(other).into_response(),
+    }
+}
+
+fn activate_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: Option<&str>) -> Response {
+    let status = if errors.is_empty() && message.is_none() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    login_cookie_page(state, status, "Lag passord", |token| {
+        html! {
+            h1 { "Lag passord" }
+            p { "Du har fått en engangskode av LAR-enheten. Skriv den inn sammen med fødselsnummeret ditt, og velg et passord." }
+            @if let Some(message) = message { p.error role="alert" { (message) } }
+            (error_summary(errors))
+            form.stack method="post" action="/portal/aktiver" {
+                input type="hidden" name="csrf" value=(token);
+                (input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
+                (input("Engangskode", "code", "text", form.get("code"), errors, None))
+                (input("Nytt passord (minst 10 tegn)", "password", "password", "", errors, None))
+                (input("Skriv passordet en gang til", "repeated", "password", "", errors, None))
+                button type="submit" { "Lag passord og logg inn" }
+            }
+        }
+    })
+}
+
+pub async fn activate_show(State(state): State<AppState>) -> Response {
+    activate_form(&state, &FormData::default(), &FieldErrors::default(), None)
+}
+
+pub async fn activate_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = FormData(fields);
+    if !login_csrf_ok(&headers, &form) {
+        return PageError(AppError::Csrf).into_response();
+    }
+    match portal::activate(
+        &state,
+        form.get("national_id"),
+        form.get("code"),
+        form.get("password"),
+        form.get("repeated"),
+    )
+    .await
+    {
+        Ok(token) => (
+            [(header::SET_COOKIE, session_cookie(&state, &token))],
+            Redirect::to("/portal"),
+        )
+            .into_response(),
+        Err(AppError::Invalid(errors)) => activate_form(&state, &form, &errors, None),
+        Err(AppError::Forbidden(message)) => {
+            activate_form(&state, &form, &FieldErrors::default(), Some(&message))
+        }
+        Err(other) => PageError(other).into_response(),
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PatientForm { .. }: PatientForm,
+) -> Response {
+    let _ = portal::logout(&state, &headers).await;
+    (
+        [(header::SET_COOKIE, auth::set_cookie(&state, PORTAL_COOKIE, "", 0))],
+        Redirect::to("/portal/logg-inn"),
+    )
+        .into_response()
+}
+
+pub async fn home(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let home = service.portal_home().await?;
+    let o = &home.overview;
+    let place = o
+        .arrangement
+        .as_ref()
+        .and_then(|a| o.organisations.get(&a.content.place_id));
+    let upcoming: Vec<_> = home
+        .meetings
+        .meetings
+        .iter()
+        .filter(|m| m.date() >= o.today && m.minutes.is_none())
+        .collect();
+    let body = html! {
+        h1 { "Hei, " (o.patient.given_name) }
+        section.card aria-labelledby="medisin" {
+            h2 #medisin { "Medisinen din" }
+            @if let Some(order) = &o.effective_order {
+                p { strong { (order.content().substance.name()) } }
+                @if let Some(dose) = &o.dose_today { p { "Dose i dag: " strong { (dose.total()) } } }
+                p.hint { "Gjelder fra " (date_nb(order.content().effective_from)) "." }
+            } @else {
+                p { "Du har ingen dose i kraft nå." }
+            }
+            @if o.missed.is_blocked() {
+                p.error role="alert" { "Du har ikke hentet medisin på flere dager. Før du får dose igjen, må legen vurdere dosen på nytt, fordi toleransen kan ha gått ned. Ta kontakt med LAR-enheten." }
+            }
+        }
+        section.card aria-labelledby="henting" {
+            h2 #henting { "Hvor og når du henter" }
+            @if let (Some(a), Some(place)) = (&o.arrangement, place) {
+                p { strong { (place.name) } }
+                ul {
+                    @for (i, day) in a.content.week.days().iter().enumerate() {
+                        li {
+                            (WEEKDAYS_NB[i]) ": "
+                            @if *day == samhand_domain::arrangement::DayPlan::Attend { "oppmøte" } @else { "ta med hjem" }
+                            @if !place.open_weekdays[i] { " (stengt)" }
+                        }
+                    }
+                }
+                @if let Some(w) = a.content.window { p { "Tidspunkt: " (time_nb(w.start)) "–" (time_nb(w.end)) } }
+                p.hint { "Ordningen skal vurderes på nytt innen " (date_nb(a.content.review_on)) "." }
+            } @else {
+                p { "Ingen utleveringsordning er satt opp." }
+            }
+        }
+        section.card aria-labelledby="moter" {
+            h2 #moter { "Møter" }
+            @if upcoming.is_empty() {
+                p { "Ingen planlagte møter." }
+            } @else {
+                ul {
+                    @for m in &upcoming {
+                        li { (date_nb(m.date())) " kl. " (time_nb(m.at.time())) ", " (m.place) }
+                    }
+                }
+            }
+        }
+        section.card aria-labelledby="plan" {
+            h2 #plan { "Planen din" }
+            @if let Some(plan) = &home.plan.current {
+                @if plan.goals.is_empty() {
+                    p { "Planen har ingen mål ennå. Målene skal være dine egne; ta dem opp med koordinatoren eller på neste møte." }
+                } @else {
+                    ul {
+                        @for goal in &plan.goals {
+                            li { strong { (goal.domain.label_nb()) } ": " (goal.goal) }
+                        }
+                    }
+                }
+            } @else {
+                p { "Du har ingen individuell plan." }
+            }
+        }
+    };
+    Ok(portal_page("Min side", Some(&patient), body).into_response())
+}
+
+async fn consent_page(state: &AppState, patient: &PortalPatient, errors: &FieldErrors) -> PageResult {
+    let service = Service::new(
+        state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let view = service.privacy_view(patient.user.patient_id).await?;
+    let org = |id| {
+        view.organisations
+            .get(&id)
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| "ukjent".into())
+    };
+    // The services that can be given consent: those with a relation to the patient.
+    let mut services: Vec<samhand_domain::ids::OrganisationId> = view
+        .sharing
+        .iter()
+        .filter(|l| {
+            !matches!(
+                l.relation,
+                AllowedBy::ResponsibleLarUnit | AllowedBy::EmergencyAccess
+            )
+        })
+        .map(|l| l.organisation_id)
+        .collect();
+    services.sort();
+    services.dedup();
+    let body = html! {
+        h1 { "Hvem kan se hva om deg" }
+        p { "Slik er det nå. Du bestemmer hva som deles med tjenestene utover det de trenger for å gi deg medisinen. Endringer gjelder med en gang." }
+        (error_summary(errors))
+        @for line in &view.sharing {
+            section.card {
+                h2 { (org(line.organisation_id)) }
+                @if let Some(user) = line.user_id { p { (view.names.get(&user).cloned().unwrap_or_default()) } }
+                p.hint { (line.relation.label_nb()) }
+                p { "Kan se: " (line.categories.iter().map(|c| c.label_nb()).collect::<Vec<_>>().join(", ")) }
+            }
+        }
+        h2 { "Samtykke til deling" }
+        @for service_org in &services {
+            section.card aria-label=(org(*service_org)) {
+                h3 { (org(*service_org)) }
+                @for category in DataCategory::CONSENTABLE {
+                    @let given = view.consents.contains(&(*service_org, category));
+                    form.inline method="post" action="/portal/samtykke" {
+                        input type="hidden" name="csrf" value=(patient.csrf);
+                        input type="hidden" name="organisation" value=(service_org);
+                        input type="hidden" name="category" value=(category.code());
+                        span { (category.label_nb()) ": " strong { @if given { "deles" } @else { "deles ikke" } } }
+                        @if given {
+                            input type="hidden" name="decision" value="withdraw";
+                            button.danger type="submit" aria-label={ "Slutt å dele " (category.label_nb()) " med " (org(*service_org)) } { "Slutt å dele" }
+                        } @else {
+                            input type="hidden" name="decision" value="give";
+                            button type="submit" aria-label={ "Del " (category.label_nb()) " med " (org(*service_org)) } { "Del" }
+                        }
+                    }
+                }
+            }
+        }
+        @if !view.emergency.is_empty() {
+            h2 { "Akuttilgang" }
+            ul {
+                @for e in &view.emergency {
+                    li.emergency { (instant_nb(e.started_at)) ": " (view.names.get(&e.user_id).cloned().unwrap_or_default()) ", " (org(e.organisation_id)) ". Begrunnelse: " (e.reason) }
+                }
+            }
+        }
+    };
+    Ok((
+        form_status(errors),
+        portal_page("Hvem ser hva", Some(patient), body),
+    )
+        .into_response())
+}
+
+pub async fn consents(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    consent_page(&state, &patient, &FieldErrors::default()).await
+}
+
+pub async fn change_consent(
+    State(state): State<AppState>,
+    PatientForm { patient, form }: PatientForm,
+) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let input = ConsentInput {
+        organisation: form.get("organisation").into(),
+        category: form.get("category").into(),
+        decision: form.get("decision").into(),
+        note: String::new(),
+    };
+    match service.record_consent(patient.user.patient_id, &input).await {
+        Ok(_) => Ok(Redirect::to("/portal/samtykke").into_response()),
+        Err(AppError::Invalid(errors)) => consent_page(&state, &patient, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn access_log(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let lines = service.access_log(patient.user.patient_id).await?;
+    let body = html! {
+        h1 { "Hvem har lest journalen din" }
+        p { "Alle som har lest eller skrevet i journalen din, nyeste først. Akuttilgang er merket." }
+        @if lines.is_empty() {
+            p { "Ingen har lest journalen din ennå." }
+        } @else {
+            ul.log {
+                @for line in &lines {
+                    li class=[line.is_emergency().then_some("emergency")] {
+                        strong { (line.who) } ", " (line.organisation)
+                        br;
+                        span.hint { (instant_nb(line.at)) " · " (line.category.map(|c| c.label_nb()).unwrap_or("")) " · "
+                            @if line.is_emergency() { strong { "Akuttilgang" } } @else { (line.relation.map(|r| r.label_nb()).unwrap_or("")) } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(portal_page("Hvem har lest", Some(&patient), body).into_response())
+}
+
+async fn people_page(
+    state: &AppState,
+    patient: &PortalPatient,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(
+        state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let view = service.privacy_view(patient.user.patient_id).await?;
+    let relations: Vec<(String, String)> = PersonRelation::ALL
+        .iter()
+        .map(|r| (r.code().to_string(), r.label_nb().to_string()))
+        .collect();
+    let body = html! {
+        h1 { "Pårørende og andre du vil ha med" }
+        p { "Du bestemmer hvem som er med, og hva de kan få vite. De har ingen tilgang til journalen din." }
+        @for person in view.people.iter().filter(|p| p.ended.is_none()) {
+            section.card {
+                h2 { (person.name) }
+                p { (person.relation.label_nb()) @if !person.phone.is_empty() { " · " (person.phone) } }
+                @if !person.may_be_told.is_empty() { p { "Kan få vite: " (person.may_be_told) } }
+                p { @if person.in_care_team { "Er med i ansvarsgruppen." } @else { "Er ikke med i ansvarsgruppen." } }
+                form method="post" action={ "/portal/parorende/" (person.id) "/fjern" } {
+                    input type="hidden" name="csrf" value=(patient.csrf);
+                    button.link type="submit" { "Fjern " (person.name) }
+                }
+            }
+        }
+        h2 { "Legg til en person" }
+        (error_summary(errors))
+        form.stack method="post" action="/portal/parorende" {
+            input type="hidden" name="csrf" value=(patient.csrf);
+            (input("Navn", "name", "text", form.get("name"), errors, None))
+            (select("Hvem er det for deg", "relation", &relations, form.get("relation"), errors))
+            (input("Telefon", "phone", "tel", form.get("phone"), errors, None))
+            (textarea("Hva kan personen få vite", "may_be_told", form.get("may_be_told"), errors))
+            label.checkbox { input type="checkbox" name="in_care_team" value="1" checked[form.has("in_care_team")]; "Med i ansvarsgruppen" }
+            button type="submit" { "Legg til" }
+        }
+    };
+    Ok((form_status(errors), portal_page("Pårørende", Some(patient), body)).into_response())
+}
+
+pub async fn people(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    people_page(&state, &patient, &FormData::default(), &FieldErrors::default()).await
+}
+
+pub async fn add_person(
+    State(state): State<AppState>,
+    PatientForm { patient, form }: PatientForm,
+) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let input = NamedPersonInput {
+        name: form.get("name").into(),
+        relation: form.get("relation").into(),
+        phone: form.get("phone").into(),
+        may_be_told: form.get("may_be_told").into(),
+        in_care_team: form.has("in_care_team"),
+    };
+    match service.add_named_person(patient.user.patient_id, &input).await {
+        Ok(_) => Ok(Redirect::to("/portal/parorende").into_response()),
+        Err(AppError::Invalid(errors)) => people_page(&state, &patient, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn end_person(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    PatientForm { patient, .. }: PatientForm,
+) -> PageResult {
+    let id: NamedPersonId = id
+        .parse()
+        .map_err(|_| PageError(AppError::NotFound("siden".into())))?;
+    Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    )
+    .end_named_person(id, "Fjernet av pasienten")
+    .await?;
+    Ok(Redirect::to("/portal/parorende").into_response())
+}

@@ -1,0 +1,235 @@
+//! The patient portal's login: a local account the LAR unit sets up with a one-time
+//! code, a password the patient chooses, backoff after failed logins, and a portal
+//! session in a cookie of its own, separate from staff sessions. [`PortalPatient`]
+//! is the extractor of the portal pages: a handler that takes one cannot run for
+//! anyone but a logged-in patient, and acts as `Actor::Patient`.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use jiff::{SignedDuration, Timestamp};
+use samhand_domain::national_id::NationalId;
+use samhand_domain::privacy::PatientUser;
+use samhand_domain::validation::FieldErrors;
+use samhand_store::{patients, portal};
+
+use crate::AppState;
+use crate::auth::{
+    LOCKOUT_MINUTES, MAX_FAILED_LOGINS, SESSION_MAX_HOURS, cookie, dummy_hash, hash_password, random_token,
+    token_hash, tokens_match, verify_password,
+};
+use crate::error::{AppError, PageError};
+use crate::pages::forms::FormData;
+
+pub const PORTAL_COOKIE: &str = "samhand_portal";
+/// The shortest password a patient may choose.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// How long a one-time code from the LAR unit is valid.
+pub const CODE_DAYS: i64 = 14;
+
+/// A one-time code: eight characters without the ones people mix up (0/O, 1/I/L).
+pub fn new_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    crate::auth::random_bytes::<8>()
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Codes are typed by people: case and spaces do not matter.
+pub fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn refused() -> AppError {
+    AppError::Forbidden("Feil fødselsnummer, kode eller passord.".into())
+}
+
+async fn account_by_number(state: &AppState, national_id: &str) -> Result<Option<portal::Account>, AppError> {
+    let Ok(number) = NationalId::parse(national_id) else {
+        return Ok(None);
+    };
+    let mut conn = state.store.read().await?;
+    let Some(patient) = patients::by_national_id(&mut conn, &number).await? else {
+        return Ok(None);
+    };
+    Ok(portal::account_of_patient(&mut conn, patient.id)
+        .await?
+        .filter(|a| a.active))
+}
+
+/// Sets the password with the one-time code and starts a session; returns the
+/// session token.
+pub async fn activate(
+    state: &AppState,
+    national_id: &str,
+    code: &str,
+    password: &str,
+    repeated: &str,
+) -> Result<String, AppError> {
+    let mut errors = FieldErrors::default();
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        errors.push(
+            "password",
+            format!("Passordet må ha minst {MIN_PASSWORD_CHARS} tegn."),
+        );
+    }
+    if password != repeated {
+        errors.push("repeated", "Passordene er ikke like.");
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let now = state.clock.now();
+    let Some(account) = account_by_number(state, national_id).await? else {
+        return Err(refused());
+    };
+    let code_id = {
+        let mut conn = state.store.read().await?;
+        portal::valid_code(&mut conn, account.id, &token_hash(&normalise_code(code)), now).await?
+    };
+    let Some(code_id) = code_id else {
+        let mut tx = state.store.write().await?;
+        portal::record_login_attempt(&mut tx, account.id, false, now).await?;
+        tx.commit().await?;
+        return Err(refused());
+    };
+    let hash = hash_password(password)?;
+    let mut tx = state.store.write().await?;
+    if !portal::activate(&mut tx, &code_id, account.id, &hash, now).await? {
+        return Err(refused());
+    }
+    let token = start_session(&mut tx, account.id, now).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+async fn start_session(
+    tx: &mut samhand_store::Conn,
+    account: samhand_domain::ids::UserId,
+    now: Timestamp,
+) -> Result<String, AppError> {
+    let token = random_token();
+    portal::insert_session(
+        tx,
+        &token_hash(&token),
+        account,
+        &random_token(),
+        now,
+        now + SignedDuration::from_hours(SESSION_MAX_HOURS),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Logs a patient in with national identity number and password.
+pub async fn login(state: &AppState, national_id: &str, password: &str) -> Result<String, AppError> {
+    let now = state.clock.now();
+    let Some(account) = account_by_number(state, national_id).await? else {
+        verify_password(password, dummy_hash());
+        return Err(refused());
+    };
+    let locked_until = account
+        .last_failed_login_at
+        .filter(|_| account.failed_logins >= MAX_FAILED_LOGINS)
+        .map(|last| last + SignedDuration::from_mins(LOCKOUT_MINUTES));
+    if locked_until.is_some_and(|until| now < until) {
+        verify_password(password, dummy_hash());
+        return Err(AppError::Forbidden(format!(
+            "For mange mislykkede innlogginger. Prøv igjen om {LOCKOUT_MINUTES} minutter."
+        )));
+    }
+    let ok = account
+        .password_hash
+        .as_deref()
+        .is_some_and(|hash| verify_password(password, hash));
+    let mut tx = state.store.write().await?;
+    portal::record_login_attempt(&mut tx, account.id, ok, now).await?;
+    if !ok {
+        tx.commit().await?;
+        return Err(refused());
+    }
+    let token = start_session(&mut tx, account.id, now).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    if let Some(token) = cookie(headers, PORTAL_COOKIE) {
+        let mut tx = state.store.write().await?;
+        portal::delete_session(&mut tx, &token_hash(&token)).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// A logged-in patient of the portal, with the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct PortalPatient {
+    pub user: PatientUser,
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for PortalPatient {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthenticated = || PageError(AppError::PortalUnauthenticated);
+        let token = cookie(&parts.headers, PORTAL_COOKIE).ok_or_else(unauthenticated)?;
+        let hash = token_hash(&token);
+        let mut conn = state.store.read().await.map_err(AppError::from)?;
+        let session = portal::session(&mut conn, &hash)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(unauthenticated)?;
+        drop(conn);
+        let now = state.clock.now();
+        let idle_limit = session.last_seen_at + SignedDuration::from_mins(state.config.session_idle_minutes);
+        if now > session.expires_at || now > idle_limit {
+            return Err(unauthenticated());
+        }
+        if now.duration_since(session.last_seen_at) > SignedDuration::from_mins(1) {
+            let mut tx = state.store.write().await.map_err(AppError::from)?;
+            portal::touch_session(&mut tx, &hash, now)
+                .await
+                .map_err(AppError::from)?;
+            tx.commit().await.map_err(AppError::from)?;
+        }
+        Ok(Self {
+            user: session.patient,
+            csrf: session.csrf_token,
+        })
+    }
+}
+
+/// A form posted by a logged-in patient, its CSRF token already checked.
+pub struct PatientForm {
+    pub patient: PortalPatient,
+    pub form: FormData,
+}
+
+impl FromRequest<AppState> for PatientForm {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let patient = PortalPatient::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let axum::Form(fields) = axum::Form::<Vec<(String, String)>>::from_request(request, state)
+            .await
+            .map_err(|_| {
+                AppError::Invalid(FieldErrors::single(
+                    "form",
+                    "Skjemaet kunne ikke leses. Prøv igjen.",
+                ))
+            })?;
+        let form = FormData(fields);
+        if !tokens_match(form.get("csrf"), &patient.csrf) {
+            return Err(AppError::Csrf.into());
+        }
+        Ok(Self { patient, form })
+    }
+}

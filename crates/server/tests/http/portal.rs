@@ -1,0 +1,381 @@
+//! The patient portal at HTTP level: the one-time code from the LAR unit, the
+//! patient's own password and session, the start page with the patient's own data
+//! only, consents that take effect at once for staff, the access log, next of kin,
+//! and login backoff.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, csrf_in, national_id, set_cookie, spawn_app};
+
+/// A portal session: the cookie and the page's CSRF token.
+struct Portal {
+    cookie: String,
+    csrf: String,
+}
+
+impl TestApp {
+    /// The LAR consultant makes a one-time code on the privacy page.
+    async fn portal_code(&self, patient: &str) -> String {
+        let session = self.session_of("konsulent").await;
+        let (status, html, _) = self
+            .submit(&session, &format!("/pasienter/{patient}/portalkode"), &[])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let start = html.find("data-testid=\"portal-code\"").expect("the code");
+        let rest = &html[start..];
+        let code_start = rest.find("<strong>").expect("strong") + "<strong>".len();
+        let code_end = rest.find("</strong>").expect("end");
+        rest[code_start..code_end].to_string()
+    }
+
+    /// Posts a pre-login form of the portal (with its CSRF cookie) and returns the
+    /// status, the page and the portal cookie when one was set.
+    async fn portal_form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+        let page = self.client.get(self.url(path)).send().await.expect("page");
+        let login_cookie = set_cookie(&page, "samhand_login_csrf").expect("csrf cookie");
+        let csrf = csrf_in(&page.text().await.expect("html")).expect("csrf");
+        let mut form = fields.to_vec();
+        form.push(("csrf", &csrf));
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("Cookie", format!("samhand_login_csrf={login_cookie}"))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status();
+        let cookie = set_cookie(&response, "samhand_portal").filter(|c| !c.is_empty());
+        (status, response.text().await.expect("html"), cookie)
+    }
+
+    async fn portal_get(&self, portal: &Portal, path: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header("Cookie", format!("samhand_portal={}", portal.cookie))
+            .send()
+            .await
+            .expect("get");
+        (response.status(), response.text().await.expect("html"))
+    }
+
+    async fn portal_post(
+        &self,
+        portal: &Portal,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let mut form = fields.to_vec();
+        form.push(("csrf", &portal.csrf));
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("Cookie", format!("samhand_portal={}", portal.cookie))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        (response.status(), response.text().await.expect("html"))
+    }
+
+    async fn portal_session(&self, cookie: String) -> Portal {
+        let mut portal = Portal {
+            cookie,
+            csrf: String::new(),
+        };
+        let (status, html) = self.portal_get(&portal, "/portal").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        portal.csrf = csrf_in(&html).expect("csrf on the portal");
+        portal
+    }
+}
+
+fn number_of(n: u16) -> String {
+    national_id(n)
+}
+
+#[tokio::test]
+async fn a_patient_activates_with_the_code_logs_in_and_sees_their_own_medicine_place_and_plan() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(120).await;
+    let fnr = number_of(120);
+    let code = app.portal_code(&patient).await;
+    assert_eq!(code.len(), 8);
+
+    // A wrong code, a short password, then the right one.
+    let (status, html, cookie) = app
+        .portal_form(
+            "/portal/aktiver",
+            &[
+                ("national_id", &fnr),
+                ("code", "AAAAAAAA"),
+                ("password", "langt-passord-1"),
+                ("repeated", "langt-passord-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Feil fødselsnummer, kode eller passord."), "{html}");
+    assert!(cookie.is_none());
+    let (status, html, _) = app
+        .portal_form(
+            "/portal/aktiver",
+            &[
+                ("national_id", &fnr),
+                ("code", &code),
+                ("password", "kort"),
+                ("repeated", "kort"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Passordet må ha minst 10 tegn."), "{html}");
+    let lower = code.to_lowercase();
+    let (status, _, cookie) = app
+        .portal_form(
+            "/portal/aktiver",
+            &[
+                ("national_id", &fnr),
+                ("code", &lower),
+                ("password", "langt-passord-1"),
+                ("repeated", "langt-passord-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let portal = app.portal_session(cookie.expect("portal cookie")).await;
+    let (_, html) = app.portal_get(&portal, "/portal").await;
+    assert!(html.contains("Medisinen din") && html.contains("60 mg"), "{html}");
+    assert!(html.contains("LAR-senteret Sentrum"), "{html}");
+    assert!(html.contains("Planen din"), "{html}");
+
+    // The code works once.
+    let (status, _, cookie) = app
+        .portal_form(
+            "/portal/aktiver",
+            &[
+                ("national_id", &fnr),
+                ("code", &code),
+                ("password", "annet-passord-2"),
+                ("repeated", "annet-passord-2"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(cookie.is_none());
+    // The password logs in.
+    let (status, _, cookie) = app
+        .portal_form(
+            "/portal/logg-inn",
+            &[("national_id", &fnr), ("password", "langt-passord-1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cookie.is_some());
+
+    // The portal session is not a staff session, and without one the portal sends
+    // the patient to its own login.
+    let staff_page = app
+        .client
+        .get(app.url(&format!("/pasienter/{patient}")))
+        .header("Cookie", format!("samhand_portal={}", portal.cookie))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(staff_page.headers()["location"], "/login");
+    let anonymous = app.client.get(app.url("/portal")).send().await.expect("get");
+    assert_eq!(anonymous.headers()["location"], "/portal/logg-inn");
+}
+
+#[tokio::test]
+async fn a_consent_changed_in_the_portal_takes_effect_at_once_and_the_access_log_shows_readers() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(121).await;
+    let code = app.portal_code(&patient).await;
+    let fnr = number_of(121);
+    let (_, _, cookie) = app
+        .portal_form(
+            "/portal/aktiver",
+            &[
+                ("national_id", &fnr),
+                ("code", &code),
+                ("password", "langt-passord-1"),
+                ("repeated", "langt-passord-1"),
+            ],
+        )
+        .await;
+    let portal = app.portal_session(cookie.expect("cookie")).await;
+    let health = format!("/api/v1/patients/{patient}/health-information");
+    assert_eq!(app.get_json(&w.utdeler, &health).await.0, StatusCode::FORBIDDEN);
+
+    let centre = w.centre.to_string();
+    let (status, html) = app
+        .portal_post(
+            &portal,
+            "/portal/samtykke",
+            &[
+                ("organisation", &centre),
+                ("category", "health_information"),
+                ("decision", "give"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert_eq!(app.get_json(&w.utdeler, &health).await.0, StatusCode::OK);
+    let (_, html) = app.portal_get(&portal, "/portal/samtykke").await;
+    assert!(html.contains("Slutt å dele"), "{html}");
+    app.portal_post(
+        &portal,
+        "/portal/samtykke",
+        &[
+            ("organisation", &centre),
+            ("category", "health_information"),
+            ("decision", "withdraw"),
+        ],
+    )
+    .await;
+    assert_eq!(app.get_json(&w.utdeler, &health).await.0, StatusCode::FORBIDDEN);
+
+    let (status, html) = app.portal_get(&portal, "/portal/innsyn").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Utdeler Ulla") && html.contains("LAR-senteret Sentrum"),
+        "{html}"
+    );
+    // A form without the session's CSRF token changes nothing.
+    let response = app
+        .client
+        .post(app.url("/portal/samtykke"))
+        .header("Cookie", format!("samhand_portal={}", portal.cookie))
+        .form(&[
+            ("organisation", centre.as_str()),
+            ("category", "notes"),
+            ("decision", "give"),
+            ("csrf", "feil"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (_, privacy) = app
+        .get_json(&w.konsulent, &format!("/api/v1/patients/{patient}/privacy"))
+        .await;
+    assert!(
+        !privacy["consents_in_force"]
+            .as_array()
+            .expect("in force")
+            .iter()
+            .any(|c| c["category"] == json!("notes")),
+        "{privacy}"
+    );
+}
+
+#[tokio::test]
+async fn a_patient_names_next_of_kin_and_cannot_touch_another_patients() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(122).await;
+    let other = app.patient_on_daily_methadone(123).await;
+    let theirs = app.patient_token(&other).await;
+    let (status, person) = app
+        .post_json(
+            &theirs,
+            &format!("/api/v1/patients/{other}/people"),
+            &json!({"name": "Bror Bjørn", "relation": "next_of_kin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    let code = app.portal_code(&patient).await;
+    let fnr = number_of(122);
+    let (_, _, cookie) = app
+        .portal_form(
+            "/portal/aktiver",
+            &[
+                ("national_id", &fnr),
+                ("code", &code),
+                ("password", "langt-passord-1"),
+                ("repeated", "langt-passord-1"),
+            ],
+        )
+        .await;
+    let portal = app.portal_session(cookie.expect("cookie")).await;
+    let (status, html) = app
+        .portal_post(&portal, "/portal/parorende", &[("name", ""), ("relation", "")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Skriv navnet."), "{html}");
+    let (status, _) = app
+        .portal_post(
+            &portal,
+            "/portal/parorende",
+            &[
+                ("name", "Mor Berit"),
+                ("relation", "next_of_kin"),
+                ("may_be_told", "At jeg har det bra"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = app.portal_get(&portal, "/portal/parorende").await;
+    assert!(
+        html.contains("Mor Berit") && !html.contains("Bror Bjørn"),
+        "{html}"
+    );
+    // Another patient's person, by id: refused, and still there.
+    let id = person["id"].as_str().expect("id");
+    let (status, _) = app
+        .portal_post(&portal, &format!("/portal/parorende/{id}/fjern"), &[])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, privacy) = app
+        .get_json(&theirs, &format!("/api/v1/patients/{other}/privacy"))
+        .await;
+    assert!(privacy["people"][0]["ended_at"].is_null(), "{privacy}");
+}
+
+#[tokio::test]
+async fn five_wrong_portal_passwords_lock_the_account() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(124).await;
+    let code = app.portal_code(&patient).await;
+    let fnr = number_of(124);
+    app.portal_form(
+        "/portal/aktiver",
+        &[
+            ("national_id", &fnr),
+            ("code", &code),
+            ("password", "langt-passord-1"),
+            ("repeated", "langt-passord-1"),
+        ],
+    )
+    .await;
+    for _ in 0..5 {
+        let (status, _, _) = app
+            .portal_form(
+                "/portal/logg-inn",
+                &[("national_id", &fnr), ("password", "feil-passord")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, html, cookie) = app
+        .portal_form(
+            "/portal/logg-inn",
+            &[("national_id", &fnr), ("password", "langt-passord-1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(cookie.is_none());
+    assert!(html.contains("For mange mislykkede innlogginger"), "{html}");
+    app.clock.advance(jiff::SignedDuration::from_mins(16));
+    let (status, _, cookie) = app
+        .portal_form(
+            "/portal/logg-inn",
+            &[("national_id", &fnr), ("password", "langt-passord-1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cookie.is_some());
+}

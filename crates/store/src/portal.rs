@@ -1,0 +1,210 @@
+//! The patient portal's accounts: the password set with a one-time code, login
+//! counters, and portal sessions.
+
+use jiff::Timestamp;
+use samhand_domain::ids::{PatientId, UserId};
+use samhand_domain::privacy::PatientUser;
+use sqlx::AnyConnection;
+
+use crate::codec::{instant, instant_opt, int, micros, parsed, text};
+use crate::db::{Result, classify};
+
+/// A patient's account as the login needs it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: UserId,
+    pub patient_id: PatientId,
+    pub active: bool,
+    pub password_hash: Option<String>,
+    pub failed_logins: i64,
+    pub last_failed_login_at: Option<Timestamp>,
+}
+
+pub async fn account_of_patient(conn: &mut AnyConnection, patient: PatientId) -> Result<Option<Account>> {
+    let row = sqlx::query(
+        "SELECT id, patient_id, active, password_hash, failed_logins, last_failed_login_at
+         FROM patient_accounts WHERE patient_id = $1",
+    )
+    .bind(patient.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Account {
+            id: parsed(&r, "id")?,
+            patient_id: parsed(&r, "patient_id")?,
+            active: int(&r, "active")? != 0,
+            password_hash: sqlx::Row::try_get(&r, "password_hash")?,
+            failed_logins: int(&r, "failed_logins")?,
+            last_failed_login_at: instant_opt(&r, "last_failed_login_at")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn insert_code(
+    conn: &mut AnyConnection,
+    account: UserId,
+    code_hash: &str,
+    created_by: UserId,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_activation_codes (id, account_id, code_hash, created_at, created_by, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(account.to_string())
+    .bind(code_hash)
+    .bind(micros(now))
+    .bind(created_by.to_string())
+    .bind(micros(expires_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The id of an unused, unexpired code of the account with this hash.
+pub async fn valid_code(
+    conn: &mut AnyConnection,
+    account: UserId,
+    code_hash: &str,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT id FROM patient_activation_codes
+         WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(account.to_string())
+    .bind(code_hash)
+    .bind(micros(now))
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| text(&r, "id")).transpose()
+}
+
+/// Uses a code (once: a second use changes nothing) and sets the password.
+pub async fn activate(
+    conn: &mut AnyConnection,
+    code_id: &str,
+    account: UserId,
+    password_hash: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let used =
+        sqlx::query("UPDATE patient_activation_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(micros(now))
+            .bind(code_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if used == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE patient_accounts SET password_hash = $1, failed_logins = 0, last_failed_login_at = NULL WHERE id = $2",
+    )
+    .bind(password_hash)
+    .bind(account.to_string())
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+pub async fn record_login_attempt(
+    conn: &mut AnyConnection,
+    account: UserId,
+    ok: bool,
+    now: Timestamp,
+) -> Result<()> {
+    if ok {
+        sqlx::query(
+            "UPDATE patient_accounts SET failed_logins = 0, last_failed_login_at = NULL WHERE id = $1",
+        )
+        .bind(account.to_string())
+        .execute(conn)
+        .await?;
+    } else {
+        sqlx::query(
+            "UPDATE patient_accounts SET failed_logins = failed_logins + 1, last_failed_login_at = $1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(account.to_string())
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    account: UserId,
+    csrf: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_sessions (token_hash, account_id, csrf_token, created_at, last_seen_at, expires_at)
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(account.to_string())
+    .bind(csrf)
+    .bind(micros(now))
+    .bind(micros(expires_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// A portal session: the patient, the CSRF token, when last seen, when it expires.
+pub struct PortalSession {
+    pub patient: PatientUser,
+    pub csrf_token: String,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+pub async fn session(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<PortalSession>> {
+    let row = sqlx::query(
+        "SELECT a.id, a.patient_id, p.given_name, p.family_name, s.csrf_token, s.last_seen_at, s.expires_at
+         FROM patient_sessions s JOIN patient_accounts a ON a.id = s.account_id JOIN patients p ON p.id = a.patient_id
+         WHERE s.token_hash = $1 AND a.active = 1",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(PortalSession {
+            patient: PatientUser {
+                id: parsed(&r, "id")?,
+                patient_id: parsed(&r, "patient_id")?,
+                display_name: format!("{} {}", text(&r, "given_name")?, text(&r, "family_name")?),
+            },
+            csrf_token: text(&r, "csrf_token")?,
+            last_seen_at: instant(&r, "last_seen_at")?,
+            expires_at: instant(&r, "expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn touch_session(conn: &mut AnyConnection, token_hash: &str, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE patient_sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(micros(now))
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM patient_sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
