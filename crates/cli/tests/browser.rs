@@ -203,3 +203,8 @@ fn dispensing_staff_record_a_dose_from_todays_list_in_chromium() {
 fn a_coordinator_holds_a_meeting_with_a_task_and_its_owner_marks_it_done_in_chromium() {
     run_browser_script("meeting.mjs");
 }
+
+#[test]
+fn a_patient_sets_up_and_uses_the_portal_and_every_portal_page_passes_axe_in_chromium() {
+    run_browser_script("portal.mjs");
+}

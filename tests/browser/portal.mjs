@@ -1,0 +1,207 @@
+// Browser test: a patient sets up the portal with a one-time code and uses it on a
+// phone-sized screen; every portal page passes the axe-core WCAG 2.1 A/AA checks.
+//
+// Drives the real web UI of a running `samhand serve --demo` in Debian's Chromium
+// (SAMHAND_CHROMIUM, default /usr/bin/chromium) with playwright-core: logs in as
+// `lege`, opens a patient, makes a one-time code on the privacy page, then, as the
+// patient in a fresh phone-sized context, sets a password with the code, sees the
+// medicine on the start page, shares health information with a service and stops
+// again, reads who has read the record, and names a next of kin. axe-core
+// (npm, pinned) checks each page, logged out and in, against WCAG 2.0/2.1 A and AA.
+// Screenshot in tests/browser/test-results/portal.png.
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/portal.mjs
+//
+// Env: BASE_URL (required), SAMHAND_DEMO_PASSWORD (default samhand-demo),
+// SAMHAND_CHROMIUM. Exits 1 with the failing step on any failure; prints one
+// summary line on success. Usually run by `cargo test -p samhand-cli --test browser`.
+
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve("axe-core/axe.min.js");
+const started = Date.now();
+const baseUrl = (process.env.BASE_URL || "").replace(/\/+$/, "");
+if (!baseUrl) {
+  console.error("portal: FAILED: set BASE_URL, e.g. BASE_URL=http://127.0.0.1:8080");
+  process.exit(2);
+}
+const password = process.env.SAMHAND_DEMO_PASSWORD || "samhand-demo";
+const executablePath = process.env.SAMHAND_CHROMIUM || "/usr/bin/chromium";
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
+const screenshotPath = join(resultsDir, "portal.png");
+const STEP_MS = 5000;
+const patientPassword = "mitt-eget-passord-1";
+
+let currentStep = "launch Chromium";
+function step(name) {
+  currentStep = name;
+}
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium
+  .launch({
+    executablePath,
+    headless: true,
+    timeout: 30000,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  })
+  .catch((error) => {
+    console.error(`portal: FAILED to launch Chromium at ${executablePath}: ${error.message}`);
+    process.exit(1);
+  });
+
+async function newPage(viewport) {
+  // bypassCSP lets the test inject axe-core into pages whose policy forbids inline
+  // scripts; the pages themselves run no scripts.
+  const context = await browser.newContext({ viewport, bypassCSP: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.setDefaultNavigationTimeout(STEP_MS * 2);
+  return page;
+}
+
+/// Runs axe-core on the page and fails with every WCAG 2.x A/AA violation found.
+const checked = [];
+async function accessible(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  const problems = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`,
+  );
+  check(problems.length === 0, `${name} is not accessible:\n  ${problems.join("\n  ")}`);
+  checked.push(name);
+}
+
+let page;
+let exitCode = 0;
+try {
+  step("log in as lege");
+  const staff = await newPage({ width: 1280, height: 900 });
+  page = staff;
+  await staff.goto(baseUrl + "/login");
+  await staff.locator("input[name=username]").fill("lege");
+  await staff.locator("input[name=password]").fill(password);
+  await Promise.all([
+    staff.waitForURL((url) => url.pathname !== "/login"),
+    staff.locator("form[action='/login'] button[type=submit]").click(),
+  ]);
+
+  step("open a patient from the start page");
+  const link = staff.locator("main a[href^='/pasienter/']").first();
+  const href = await link.getAttribute("href");
+  const patientPath = href.split("/").slice(0, 3).join("/");
+  await staff.goto(baseUrl + patientPath);
+  const nationalId = ((await staff.locator("main p strong").first().textContent()) || "").trim();
+  check(/^\d{11}$/.test(nationalId), `no national identity number on the overview: "${nationalId}"`);
+
+  step("make a one-time code on the privacy page");
+  await staff.goto(baseUrl + patientPath + "/personvern");
+  await Promise.all([
+    staff.waitForURL((url) => url.pathname.endsWith("/portalkode")),
+    staff.getByRole("button", { name: "Lag engangskode for pasientportalen" }).click(),
+  ]);
+  const code = ((await staff.locator("[data-testid=portal-code] strong").textContent()) || "").trim();
+  check(code.length === 8, `no code shown: "${code}"`);
+
+  step("the logged-out portal pages are accessible");
+  const phone = await newPage({ width: 390, height: 844 });
+  page = phone;
+  await phone.goto(baseUrl + "/portal/logg-inn");
+  await accessible(phone, "/portal/logg-inn");
+  await phone.goto(baseUrl + "/portal/aktiver");
+  await accessible(phone, "/portal/aktiver");
+
+  step("set a password with the code, using the keyboard");
+  await phone.getByLabel("Fødselsnummer (11 siffer)").fill(nationalId);
+  await phone.getByLabel("Engangskode").fill(code.toLowerCase());
+  await phone.getByLabel("Nytt passord (minst 10 tegn)").fill(patientPassword);
+  await phone.getByLabel("Skriv passordet en gang til").fill(patientPassword);
+  await Promise.all([
+    phone.waitForURL((url) => url.pathname === "/portal"),
+    phone.getByLabel("Skriv passordet en gang til").press("Enter"),
+  ]);
+
+  step("the start page shows the medicine and is accessible");
+  await phone.getByRole("heading", { name: "Medisinen din" }).waitFor();
+  await accessible(phone, "/portal");
+  mkdirSync(resultsDir, { recursive: true });
+  await phone.screenshot({ path: screenshotPath, fullPage: true });
+
+  step("share health information with a service, then stop");
+  await phone.getByRole("link", { name: "Hvem ser hva" }).click();
+  await phone.waitForURL((url) => url.pathname === "/portal/samtykke");
+  await accessible(phone, "/portal/samtykke");
+  const share = phone.getByRole("button", { name: /^Del Helseopplysninger med / }).first();
+  const label = (await share.getAttribute("aria-label")) || "";
+  const service = label.replace(/^Del Helseopplysninger med /, "");
+  await Promise.all([phone.waitForURL((url) => url.pathname === "/portal/samtykke"), share.click()]);
+  const stop = phone.getByRole("button", { name: `Slutt å dele Helseopplysninger med ${service}` });
+  check((await stop.count()) === 1, `health information is not shown as shared with ${service}`);
+  await Promise.all([phone.waitForURL((url) => url.pathname === "/portal/samtykke"), stop.click()]);
+  check(
+    (await phone.getByRole("button", { name: `Del Helseopplysninger med ${service}` }).count()) === 1,
+    "withdrawing did not take effect",
+  );
+
+  step("who has read the record");
+  await phone.getByRole("link", { name: "Hvem har lest" }).click();
+  await phone.waitForURL((url) => url.pathname === "/portal/innsyn");
+  check(((await phone.locator("main").textContent()) || "").includes("Lege"), "the doctor's reading is not in the log");
+  await accessible(phone, "/portal/innsyn");
+
+  step("name a next of kin");
+  await phone.getByRole("link", { name: "Pårørende" }).click();
+  await phone.waitForURL((url) => url.pathname === "/portal/parorende");
+  await accessible(phone, "/portal/parorende");
+  await phone.getByLabel("Navn").fill("Mor Berit");
+  await phone.getByLabel("Hvem er det for deg").selectOption("next_of_kin");
+  await phone.getByLabel("Hva kan personen få vite").fill("At jeg er i behandling.");
+  await Promise.all([
+    phone.waitForURL((url) => url.pathname === "/portal/parorende"),
+    phone.getByRole("button", { name: "Legg til" }).click(),
+  ]);
+  await phone.getByRole("heading", { name: "Mor Berit" }).waitFor();
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(
+    `portal: ok: patient ${nationalId.slice(0, 6)}***** set a password with the code, shared and withdrew ` +
+      `health information with ${service}, named a next of kin; axe-core WCAG 2.1 AA clean on ${checked.length} pages ` +
+      `(${checked.join(", ")}); Chromium ${browser.version()}; ${seconds} s; screenshot ${screenshotPath}`,
+  );
+} catch (error) {
+  exitCode = 1;
+  console.error(`portal: FAILED at step "${currentStep}": ${error.message}`);
+  if (page) {
+    console.error(`portal: page was ${page.url()}`);
+    try {
+      mkdirSync(resultsDir, { recursive: true });
+      const failurePath = join(resultsDir, "portal-failure.png");
+      await page.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
+      console.error(`portal: screenshot of the failure in ${failurePath}`);
+    } catch {
+      // The failure message above is what matters.
+    }
+  }
+} finally {
+  await browser.close();
+}
+process.exit(exitCode);
