@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_portal.sql"),
         postgres: include_str!("../migrations/postgres/0010_portal.sql"),
     },
+    Migration {
+        version: 12,
+        name: "patient_requests",
+        sqlite: include_str!("../migrations/sqlite/0012_patient_requests.sql"),
+        postgres: include_str!("../migrations/postgres/0012_patient_requests.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -208,3 +208,40 @@ pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Resul
         .await?;
     Ok(())
 }
+
+/// Records that a task came from the patient's request.
+pub async fn insert_request(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    account: UserId,
+    kind: &str,
+    task: samhand_domain::ids::TaskId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_requests (id, patient_id, account_id, kind, task_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(patient.to_string())
+    .bind(account.to_string())
+    .bind(kind)
+    .bind(task.to_string())
+    .bind(micros(now))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The tasks that came from the patient's requests.
+pub async fn request_tasks(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+) -> Result<Vec<samhand_domain::ids::TaskId>> {
+    let rows =
+        sqlx::query("SELECT task_id FROM patient_requests WHERE patient_id = $1 ORDER BY created_at DESC")
+            .bind(patient.to_string())
+            .fetch_all(conn)
+            .await?;
+    rows.iter().map(|r| parsed(r, "task_id")).collect()
+}

@@ -76,6 +76,8 @@ pub fn routes() -> Router<AppState> {
             get(portal::consents).post(portal::change_consent),
         )
         .route("/portal/innsyn", get(portal::access_log))
+        .route("/portal/onsker", get(portal::requests).post(portal::send_request))
+        .route("/portal/melding", post(portal::send_message))
         .route("/portal/parorende", get(portal::people).post(portal::add_person))
         .route("/portal/parorende/{id}/fjern", post(portal::end_person))
         .route("/innboks", get(messages::inbox))

@@ -43,6 +43,7 @@ fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Ma
                         a.brand href="/portal" { "Samhand for deg" }
                         @if patient.is_some() {
                             a href="/portal" { "Min side" }
+                            a href="/portal/onsker" { "Ønsker og meldinger" }
                             a href="/portal/samtykke" { "Hvem ser hva" }
                             a href="/portal/innsyn" { "Hvem har lest" }
                             a href="/portal/parorende" { "Pårørende" }
@@ -278,7 +279,7 @@ pub async fn home(State(state): State<AppState>, patient: PortalPatient) -> Page
             h2 #plan { "Planen din" }
             @if let Some(plan) = &home.plan.current {
                 @if plan.goals.is_empty() {
-                    p { "Planen har ingen mål ennå. Målene skal være dine egne; ta dem opp med koordinatoren eller på neste møte." }
+                    p { "Planen har ingen mål ennå. Målene skal være dine egne; skriv dem under «Ønsker og meldinger» som en sak til neste møte, eller ta dem opp med koordinatoren." }
                 } @else {
                     ul {
                         @for goal in &plan.goals {
@@ -508,4 +509,103 @@ pub async fn end_person(
     .end_named_person(id, "Fjernet av pasienten")
     .await?;
     Ok(Redirect::to("/portal/parorende").into_response())
+}
+
+async fn requests_page(
+    state: &AppState,
+    patient: &PortalPatient,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(
+        state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let requests = service.patient_requests().await?;
+    let kinds = vec![
+        (
+            "arrangement_change".to_string(),
+            "Endre hvor eller når jeg henter".to_string(),
+        ),
+        (
+            "agenda_item".to_string(),
+            "En sak til neste ansvarsgruppemøte".to_string(),
+        ),
+    ];
+    let body = html! {
+        h1 { "Ønsker og meldinger" }
+        h2 { "Be om en endring" }
+        p { "Ønsket ditt går til LAR-enheten (eller koordinatoren for saker til møtet), som svarer deg her." }
+        (error_summary(errors))
+        form.stack method="post" action="/portal/onsker" {
+            input type="hidden" name="csrf" value=(patient.csrf);
+            (select("Hva ønsker du", "kind", &kinds, form.get("kind"), errors))
+            (textarea("Skriv ønsket ditt, og gjerne hvorfor", "text", form.get("text"), errors))
+            button type="submit" { "Send ønsket" }
+        }
+        @if !requests.is_empty() {
+            h2 { "Dine ønsker" }
+            @for task in &requests {
+                section.card data-testid="request" {
+                    p { (task.description) }
+                    p.hint { "Sendt " (instant_nb(task.created_at)) }
+                    @match task.changes.last() {
+                        Some(change) => {
+                            p { strong { (change.status.label_nb()) } @if !change.note.is_empty() { ": " (change.note) } }
+                        }
+                        None => { p { strong { "Ikke besvart ennå" } } }
+                    }
+                }
+            }
+        }
+        h2 { "Skriv til LAR-enheten" }
+        form.stack method="post" action="/portal/melding" {
+            input type="hidden" name="csrf" value=(patient.csrf);
+            (input("Emne", "subject", "text", form.get("subject"), errors, None))
+            (textarea("Melding", "body", form.get("body"), errors))
+            button type="submit" { "Send meldingen" }
+        }
+    };
+    Ok((
+        form_status(errors),
+        portal_page("Ønsker og meldinger", Some(patient), body),
+    )
+        .into_response())
+}
+
+pub async fn requests(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    requests_page(&state, &patient, &FormData::default(), &FieldErrors::default()).await
+}
+
+pub async fn send_request(
+    State(state): State<AppState>,
+    PatientForm { patient, form }: PatientForm,
+) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    match service.patient_request(form.get("kind"), form.get("text")).await {
+        Ok(_) => Ok(Redirect::to("/portal/onsker").into_response()),
+        Err(AppError::Invalid(errors)) => requests_page(&state, &patient, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn send_message(
+    State(state): State<AppState>,
+    PatientForm { patient, form }: PatientForm,
+) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    match service
+        .patient_message(form.get("subject"), form.get("body"))
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/portal/onsker").into_response()),
+        Err(AppError::Invalid(errors)) => requests_page(&state, &patient, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
 }

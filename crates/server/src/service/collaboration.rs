@@ -571,6 +571,13 @@ impl Service<'_> {
     /// Initiates, saves, declines or resumes the plan: always a new version.
     pub async fn save_plan(&self, patient: PatientId, input: &PlanInput) -> AppResult<PlanVersion> {
         self.patient(patient).await?;
+        // A plan version names a staff member as its author; the patient's own
+        // edits go through the coordinator for now (an agenda item in the portal).
+        if self.actor().staff().is_none() {
+            return Err(AppError::Forbidden(
+                "Planen endres sammen med koordinatoren. Send målene dine som en sak til neste møte.".into(),
+            ));
+        }
         let grant = self
             .repo
             .authorize_write(

@@ -69,3 +69,189 @@ impl Service<'_> {
         }
     }
 }
+
+/// What the patient asks for from the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatientRequestKind {
+    /// A change of dispensing arrangement or place: a task for the LAR consultant.
+    ArrangementChange,
+    /// An item for the next meeting of the responsibility group: a task for the
+    /// coordinator.
+    AgendaItem,
+}
+
+impl PatientRequestKind {
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "arrangement_change" => Some(Self::ArrangementChange),
+            "agenda_item" => Some(Self::AgendaItem),
+            _ => None,
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::ArrangementChange => "Ønske fra pasienten om endret utlevering",
+            Self::AgendaItem => "Sak til neste ansvarsgruppemøte fra pasienten",
+        }
+    }
+}
+
+impl Service<'_> {
+    /// A request from the patient becomes a task with an owner: the LAR consultant
+    /// for a change of arrangement, the coordinator (or else the consultant) for an
+    /// agenda item. The answer comes back as the task's status and note.
+    pub async fn patient_request(&self, kind: &str, text: &str) -> AppResult<samhand_domain::care::Task> {
+        let Some(patient) = self.actor_patient() else {
+            return Err(AppError::Forbidden("Siden er for pasienten selv.".into()));
+        };
+        let mut errors = samhand_domain::validation::FieldErrors::default();
+        let kind = PatientRequestKind::from_code(kind.trim());
+        if kind.is_none() {
+            errors.push("kind", "Velg hva du ønsker.");
+        }
+        if text.trim().is_empty() {
+            errors.push("text", "Skriv hva du ønsker, og gjerne hvorfor.");
+        }
+        let Some(kind) = kind.filter(|_| errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let data = self
+            .load_data(&[patient])
+            .await?
+            .remove(&patient)
+            .unwrap_or_default();
+        let today = self.today();
+        let episode = data
+            .episode_on(today)
+            .cloned()
+            .ok_or_else(|| AppError::Conflict("Du er ikke i LAR-behandling nå.".into()))?;
+        let coordinator = data
+            .privacy
+            .care_team
+            .iter()
+            .find(|m| m.role == samhand_domain::privacy::TeamRole::Coordinator && m.is_active_at(self.now()))
+            .map(|m| m.user_id);
+        let (owner, due_in_days) = match kind {
+            PatientRequestKind::ArrangementChange => (episode.consultant, 7),
+            PatientRequestKind::AgendaItem => (coordinator.unwrap_or(episode.consultant), 14),
+        };
+        let due = today
+            .checked_add(jiff::Span::new().days(due_in_days))
+            .unwrap_or(today);
+        let relations = data.relations(patient, self.now());
+        let grant = self
+            .repo
+            .authorize_write_with(
+                patient,
+                &relations,
+                DataCategory::PlanAndGoals,
+                "request from the patient",
+            )
+            .await?;
+        let content = samhand_domain::care::TaskInput {
+            description: format!("{}: {}", kind.prefix(), text.trim()),
+            owner: owner.to_string(),
+            due_on: due.to_string(),
+        }
+        .parse(&[owner], today, ["text", "kind", "text"])
+        .map_err(AppError::Invalid)?;
+        // A task names a staff user as its creator: the owner who receives it; the
+        // request row keeps that the patient asked.
+        let task = samhand_domain::care::Task {
+            id: samhand_domain::ids::TaskId::new(),
+            patient_id: patient,
+            meeting_id: None,
+            description: content.description,
+            owner: content.owner,
+            due_on: content.due_on,
+            created_by: owner,
+            created_at: self.now(),
+            changes: Vec::new(),
+        };
+        let code = match kind {
+            PatientRequestKind::ArrangementChange => "arrangement_change",
+            PatientRequestKind::AgendaItem => "agenda_item",
+        };
+        let mut tx = self.state.store.write().await?;
+        samhand_store::collaboration::insert_task(&mut tx, &task).await?;
+        portal_store::insert_request(&mut tx, patient, self.actor().id(), code, task.id, self.now()).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    /// The requests the patient made, with the answers: the tasks they created.
+    pub async fn patient_requests(&self) -> AppResult<Vec<samhand_domain::care::Task>> {
+        let Some(patient) = self.actor_patient() else {
+            return Err(AppError::Forbidden("Siden er for pasienten selv.".into()));
+        };
+        let mine = {
+            let mut conn = self.state.store.read().await?;
+            portal_store::request_tasks(&mut conn, patient).await?
+        };
+        let mut tasks: Vec<samhand_domain::care::Task> = self
+            .meetings(patient)
+            .await?
+            .tasks
+            .into_iter()
+            .filter(|t| mine.contains(&t.id))
+            .collect();
+        tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+        Ok(tasks)
+    }
+
+    /// A message from the patient to the LAR unit responsible for them.
+    pub async fn patient_message(
+        &self,
+        subject: &str,
+        body: &str,
+    ) -> AppResult<samhand_domain::message::Message> {
+        let Some(patient) = self.actor_patient() else {
+            return Err(AppError::Forbidden("Siden er for pasienten selv.".into()));
+        };
+        let relations = self.repo.relations(patient).await?;
+        let input = samhand_domain::message::MessageInput {
+            kind: "free_text".into(),
+            subject: subject.into(),
+            body: body.into(),
+            recipients: relations
+                .responsible_units
+                .iter()
+                .map(|u| u.to_string())
+                .collect(),
+            important: Some(false),
+        };
+        let content = input
+            .parse(&relations.responsible_units)
+            .map_err(AppError::Invalid)?;
+        let grant = self
+            .repo
+            .authorize_write_with(
+                patient,
+                &relations,
+                DataCategory::PlanAndGoals,
+                "message from the patient",
+            )
+            .await?;
+        let message = samhand_domain::message::Message {
+            id: samhand_domain::ids::MessageId::new(),
+            patient_id: patient,
+            kind: content.kind,
+            // Patients are not staff users: the subject says who wrote.
+            subject: format!("Fra pasienten: {}", content.subject),
+            body: content.body,
+            important: false,
+            sent_by: None,
+            sender_organisation: None,
+            sent_at: self.now(),
+            recipients: content.recipients,
+            event_key: None,
+        };
+        let mut tx = self.state.store.write().await?;
+        samhand_store::messages::insert(&mut tx, &message).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+}

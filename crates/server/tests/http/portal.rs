@@ -379,3 +379,113 @@ async fn five_wrong_portal_passwords_lock_the_account() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(cookie.is_some());
 }
+
+#[tokio::test]
+async fn a_patients_request_becomes_a_task_for_the_lar_unit_and_the_answer_comes_back() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(125).await;
+    let code = app.portal_code(&patient).await;
+    let fnr = number_of(125);
+    let (_, _, cookie) = app
+        .portal_form(
+            "/portal/aktiver",
+            &[
+                ("national_id", &fnr),
+                ("code", &code),
+                ("password", "langt-passord-1"),
+                ("repeated", "langt-passord-1"),
+            ],
+        )
+        .await;
+    let portal = app.portal_session(cookie.expect("cookie")).await;
+    let (status, html) = app
+        .portal_post(&portal, "/portal/onsker", &[("kind", ""), ("text", "")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Velg hva du ønsker."), "{html}");
+    let (status, _) = app
+        .portal_post(
+            &portal,
+            "/portal/onsker",
+            &[
+                ("kind", "arrangement_change"),
+                (
+                    "text",
+                    "Jeg har fått jobb og vil hente på apoteket etter klokka 16",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // The consultant who follows the patient gets the task.
+    let (_, mine) = app.get_json(&w.konsulent, "/api/v1/tasks/mine").await;
+    let task = mine["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["description"].as_str().is_some_and(|d| d.contains("fått jobb")))
+        .unwrap_or_else(|| panic!("{mine}"))
+        .clone();
+    let id = task["id"].as_str().expect("id");
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &format!("/api/v1/tasks/{id}/status"),
+            &json!({"status": "done", "note": "Legen har flyttet deg til Apotek Torget fra mandag."}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let (_, html) = app.portal_get(&portal, "/portal/onsker").await;
+    assert!(
+        html.contains("Legen har flyttet deg til Apotek Torget fra mandag."),
+        "{html}"
+    );
+
+    // A message to the LAR unit reaches its inbox, readable there.
+    let (status, _) = app
+        .portal_post(
+            &portal,
+            "/portal/melding",
+            &[
+                ("subject", "Time hos lege"),
+                ("body", "Kan jeg få en time neste uke?"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, inbox) = app.get_json(&w.konsulent, "/api/v1/inbox").await;
+    assert!(
+        inbox
+            .as_array()
+            .expect("inbox")
+            .iter()
+            .any(|m| m["subject"] == json!("Fra pasienten: Time hos lege")),
+        "{inbox}"
+    );
+
+    // An item for the next meeting goes to the coordinator, or the consultant when
+    // there is none; the plan itself is changed with the team.
+    let (status, _) = app
+        .portal_post(
+            &portal,
+            "/portal/onsker",
+            &[
+                ("kind", "agenda_item"),
+                ("text", "Mitt mål: egen leilighet før jul"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, mine) = app.get_json(&w.konsulent, "/api/v1/tasks/mine").await;
+    assert!(mine.to_string().contains("egen leilighet før jul"), "{mine}");
+    let me = app.patient_token(&patient).await;
+    let (status, body) = app
+        .post_json(
+            &me,
+            &format!("/api/v1/patients/{patient}/plan"),
+            &json!({"action": "save", "reason": "x", "goals": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
