@@ -22,10 +22,7 @@ use crate::service::{MeetingsView, PlanView, Service};
 
 type PageResult = Result<Response, PageError>;
 
-fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))
-}
+use crate::pages::forms::parse_id;
 
 fn task_status_badge(task: &Task, today: jiff::civil::Date) -> Markup {
     html! {

@@ -170,3 +170,9 @@ pub fn csrf(token: &str) -> Markup {
 pub fn group_error(errors: &FieldErrors, name: &str) -> Markup {
     field_error(errors, name)
 }
+
+/// An id from the address; one that does not parse names nothing: "not found".
+pub fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
+    id.parse()
+        .map_err(|_| PageError(AppError::NotFound("siden".into())))
+}

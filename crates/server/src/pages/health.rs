@@ -85,9 +85,7 @@ async fn health_page(
 }
 
 pub async fn show(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
-    let id: PatientId = id
-        .parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))?;
+    let id: PatientId = crate::pages::forms::parse_id(&id)?;
     health_page(&state, &staff, id, &FormData::default(), &FieldErrors::default()).await
 }
 
@@ -96,9 +94,7 @@ pub async fn record(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let id: PatientId = id
-        .parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))?;
+    let id: PatientId = crate::pages::forms::parse_id(&id)?;
     let replaces = match form.get("replaces").trim() {
         "" => None,
         raw => match raw.parse() {

@@ -23,10 +23,7 @@ use crate::service::{MessageView, Service};
 
 type PageResult = Result<Response, PageError>;
 
-fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))
-}
+use crate::pages::forms::parse_id;
 
 fn message_card(
     view: &MessageView,

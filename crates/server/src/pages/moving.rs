@@ -15,10 +15,7 @@ use crate::service::{MoveInput, Service};
 
 type PageResult = Result<Response, PageError>;
 
-fn parse_id(id: &str) -> Result<PatientId, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))
-}
+use crate::pages::forms::parse_id;
 
 async fn move_page(
     state: &AppState,
@@ -60,7 +57,7 @@ async fn move_page(
 }
 
 pub async fn show(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
-    let id = parse_id(&id)?;
+    let id: PatientId = parse_id(&id)?;
     move_page(&state, &staff, id, &FormData::default(), &FieldErrors::default()).await
 }
 
@@ -69,7 +66,7 @@ pub async fn submit(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let id = parse_id(&id)?;
+    let id: PatientId = parse_id(&id)?;
     let input = MoveInput {
         place_id: form.get("place_id").into(),
         from: form.get("from").into(),

@@ -27,10 +27,7 @@ use crate::service::{EnrolInput, Overview, Photo, Service};
 
 type PageResult = Result<Response, PageError>;
 
-fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))
-}
+use crate::pages::forms::parse_id;
 
 pub fn substance_options() -> Vec<(String, String)> {
     Substance::ALL

@@ -499,9 +499,7 @@ pub async fn end_person(
     Path(id): Path<String>,
     PatientForm { patient, .. }: PatientForm,
 ) -> PageResult {
-    let id: NamedPersonId = id
-        .parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))?;
+    let id: NamedPersonId = crate::pages::forms::parse_id(&id)?;
     Service::new(
         &state,
         samhand_domain::access::Actor::Patient(patient.user.clone()),

@@ -21,10 +21,7 @@ use crate::service::{ConsentInput, PrivacyView, Service};
 
 type PageResult = Result<Response, PageError>;
 
-fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))
-}
+use crate::pages::forms::parse_id;
 
 pub fn instant_nb(at: jiff::Timestamp) -> String {
     let local = oslo_datetime(at);

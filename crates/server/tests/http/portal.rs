@@ -80,6 +80,26 @@ impl TestApp {
         (response.status(), response.text().await.expect("html"))
     }
 
+    /// A patient on daily methadone with the portal set up and logged in.
+    async fn activated(&self, n: u16) -> (String, Portal) {
+        let patient = self.patient_on_daily_methadone(n).await;
+        let code = self.portal_code(&patient).await;
+        let fnr = number_of(n);
+        let (status, html, cookie) = self
+            .portal_form(
+                "/portal/aktiver",
+                &[
+                    ("national_id", &fnr),
+                    ("code", &code),
+                    ("password", "langt-passord-1"),
+                    ("repeated", "langt-passord-1"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        (patient, self.portal_session(cookie.expect("cookie")).await)
+    }
+
     async fn portal_session(&self, cookie: String) -> Portal {
         let mut portal = Portal {
             cookie,
@@ -193,21 +213,7 @@ async fn a_patient_activates_with_the_code_logs_in_and_sees_their_own_medicine_p
 async fn a_consent_changed_in_the_portal_takes_effect_at_once_and_the_access_log_shows_readers() {
     let app = spawn_app().await;
     let w = &app.world;
-    let patient = app.patient_on_daily_methadone(121).await;
-    let code = app.portal_code(&patient).await;
-    let fnr = number_of(121);
-    let (_, _, cookie) = app
-        .portal_form(
-            "/portal/aktiver",
-            &[
-                ("national_id", &fnr),
-                ("code", &code),
-                ("password", "langt-passord-1"),
-                ("repeated", "langt-passord-1"),
-            ],
-        )
-        .await;
-    let portal = app.portal_session(cookie.expect("cookie")).await;
+    let (patient, portal) = app.activated(121).await;
     let health = format!("/api/v1/patients/{patient}/health-information");
     assert_eq!(app.get_json(&w.utdeler, &health).await.0, StatusCode::FORBIDDEN);
 
@@ -384,21 +390,7 @@ async fn five_wrong_portal_passwords_lock_the_account() {
 async fn a_patients_request_becomes_a_task_for_the_lar_unit_and_the_answer_comes_back() {
     let app = spawn_app().await;
     let w = &app.world;
-    let patient = app.patient_on_daily_methadone(125).await;
-    let code = app.portal_code(&patient).await;
-    let fnr = number_of(125);
-    let (_, _, cookie) = app
-        .portal_form(
-            "/portal/aktiver",
-            &[
-                ("national_id", &fnr),
-                ("code", &code),
-                ("password", "langt-passord-1"),
-                ("repeated", "langt-passord-1"),
-            ],
-        )
-        .await;
-    let portal = app.portal_session(cookie.expect("cookie")).await;
+    let (patient, portal) = app.activated(125).await;
     let (status, html) = app
         .portal_post(&portal, "/portal/onsker", &[("kind", ""), ("text", "")])
         .await;
