@@ -1,0 +1,118 @@
+//! `samhand audit verify`, the real binary, on a database whose audit table was
+//! changed directly: an edited, a removed and two swapped entries are each found,
+//! and the first broken entry is named. SQLite in a temporary directory, or a fresh
+//! PostgreSQL database when DATABASE_URL points at a PostgreSQL server.
+
+use std::process::Command;
+
+use jiff::Timestamp;
+use samhand_domain::access::{Action, Actor, DataCategory};
+use samhand_domain::ids::{OrganisationId, PatientId, UserId};
+use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
+use samhand_store::Store;
+use samhand_store::audit::{self, AuditEntry};
+
+/// A database with five audit entries, tampered with by `sql` (none: untouched).
+async fn database_with_entries(dir: &std::path::Path, sql: &[&str]) -> String {
+    let url = samhand_store::testing::fresh_database_url(dir).await;
+    let store = Store::connect(&url, 2).await.expect("connect and migrate");
+    let actor = Actor::Staff(StaffUser {
+        id: UserId::new(),
+        username: "utdeler".into(),
+        display_name: "Utdeler".into(),
+        role: Role::DispensingStaff,
+        organisation_id: OrganisationId::new(),
+        organisation_kind: OrganisationKind::MunicipalLarCentre,
+    });
+    for i in 0..5 {
+        let detail = format!("entry {i}");
+        audit::append_alone(
+            &store,
+            &AuditEntry {
+                at: Timestamp::from_second(1_800_000_000 + i).expect("ts"),
+                actor: &actor,
+                patient: Some(PatientId::new()),
+                category: DataCategory::Dispensing,
+                action: Action::Read,
+                allowed: true,
+                relation: "dispensing_place",
+                detail: &detail,
+            },
+        )
+        .await
+        .expect("append");
+    }
+    let mut conn = store.read().await.expect("conn");
+    for statement in sql {
+        sqlx::query(statement).execute(&mut *conn).await.expect(statement);
+    }
+    drop(conn);
+    store.close().await;
+    url
+}
+
+/// Runs `samhand audit verify` against the database; (success, stdout).
+fn verify(dir: &std::path::Path, url: &str) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_samhand"));
+    command
+        .args(["audit", "verify"])
+        .env("SAMHAND_DATA_DIR", dir)
+        .env("SAMHAND_LOG", "warn");
+    if url.starts_with("postgres") {
+        command.env("DATABASE_URL", url);
+    } else {
+        command.env_remove("DATABASE_URL");
+    }
+    let output = command.output().expect("run samhand");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn audit_verify_passes_an_untouched_log_and_names_the_first_edited_removed_or_swapped_entry() {
+    let cases: [(&str, &[&str], Option<i64>); 4] = [
+        ("untouched", &[], None),
+        (
+            "edited",
+            &["UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 3"],
+            Some(3),
+        ),
+        ("removed", &["DELETE FROM audit_log WHERE seq = 2"], Some(3)),
+        (
+            "swapped",
+            &[
+                "UPDATE audit_log SET seq = 100 WHERE seq = 2",
+                "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+                "UPDATE audit_log SET seq = 3 WHERE seq = 100",
+            ],
+            Some(2),
+        ),
+    ];
+    for (name, sql, broken_at) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = runtime().block_on(database_with_entries(dir.path(), sql));
+        let (ok, stdout) = verify(dir.path(), &url);
+        match broken_at {
+            None => {
+                assert!(ok, "{name}: {stdout}");
+                assert!(stdout.contains("audit log intact: 5 entries"), "{name}: {stdout}");
+            }
+            Some(seq) => {
+                assert!(!ok, "{name}: verify must fail: {stdout}");
+                assert!(
+                    stdout.contains(&format!("audit log broken at entry {seq}")),
+                    "{name}: {stdout}"
+                );
+            }
+        }
+    }
+}
