@@ -54,6 +54,7 @@ id_type!(
     UserId,
     EpisodeId,
     DoseOrderId,
+    DrugTestId,
     ArrangementId,
     PatientGroupId,
     DispensingId,

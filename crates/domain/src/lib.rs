@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod dispensing;
 pub mod dose;
 pub mod dose_order;
+pub mod drug_test;
 pub mod format;
 pub mod health;
 pub mod ids;

@@ -40,6 +40,7 @@ use samhand_store::{
 
 use crate::AppState;
 
+mod fhir_support;
 mod health;
 mod leader;
 mod messages;
@@ -48,6 +49,7 @@ mod privacy;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
+pub use fhir_support::{Granted, PatientScope};
 pub use health::HealthView;
 pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};

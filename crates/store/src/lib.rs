@@ -6,6 +6,7 @@ pub mod bench;
 pub mod codec;
 pub mod db;
 pub mod dispensing;
+pub mod fhir;
 pub mod health;
 pub mod messages;
 pub mod migrate;

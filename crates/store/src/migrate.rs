@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_messages.sql"),
         postgres: include_str!("../migrations/postgres/0007_messages.sql"),
     },
+    Migration {
+        version: 9,
+        name: "fhir",
+        sqlite: include_str!("../migrations/sqlite/0009_fhir.sql"),
+        postgres: include_str!("../migrations/postgres/0009_fhir.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

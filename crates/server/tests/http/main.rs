@@ -8,6 +8,7 @@ mod arrangements;
 mod calendar;
 mod dispensing;
 mod episodes;
+mod fhir;
 mod forms;
 mod leader;
 mod messages;
