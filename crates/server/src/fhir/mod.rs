@@ -173,15 +173,13 @@ impl Kind {
         }
     }
 
-    /// Where the patient of one resource of this type is found, by its id.
-    fn owner(self, id: &str) -> Owner {
+    /// Where the patient of one resource of this type is found, by its id. (A
+    /// MedicationAdministration's id begins with its recording's id.)
+    fn owner(self) -> Owner {
         match self {
             Self::Patient | Self::CareTeam | Self::Flag => Owner::Patient,
             Self::EpisodeOfCare | Self::MedicationRequest => Owner::Table(OwnerTable::Episode),
-            Self::MedicationDispense => Owner::Table(OwnerTable::DispensingEvent),
-            Self::MedicationAdministration => {
-                // "{event}-{yyyymmdd}-{part}": the event's id is the first 36 characters.
-                let _ = id;
+            Self::MedicationDispense | Self::MedicationAdministration => {
                 Owner::Table(OwnerTable::DispensingEvent)
             }
             Self::Consent => Owner::Table(OwnerTable::Consent),
@@ -476,7 +474,7 @@ async fn versions_of(service: &Service<'_>, kind: Kind, id: &str) -> FhirResult<
     } else {
         id
     };
-    let patient: PatientId = match kind.owner(id) {
+    let patient: PatientId = match kind.owner() {
         Owner::Patient => id.parse().map_err(|_| not_found())?,
         Owner::Table(table) => service.fhir_owner(table, lookup).await?.ok_or_else(not_found)?,
     };
