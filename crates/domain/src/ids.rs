@@ -55,6 +55,7 @@ id_type!(
     EpisodeId,
     DoseOrderId,
     DrugTestId,
+    StayId,
     ArrangementId,
     PatientGroupId,
     DispensingId,

@@ -19,6 +19,7 @@ pub mod patient;
 pub mod policy;
 pub mod privacy;
 pub mod schedule;
+pub mod stay;
 pub mod stock;
 pub mod substance;
 pub mod time;

@@ -55,7 +55,10 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
         vec![
             (1, "foundation".to_string()),
             (2, "login_backoff".to_string()),
-            (3, "privacy".to_string())
+            (3, "privacy".to_string()),
+            (4, "health".to_string()),
+            (7, "messages".to_string()),
+            (9, "fhir".to_string())
         ]
     );
 }

@@ -57,7 +57,7 @@ fn resource(kind: Kind) -> Value {
         json!({"code": "history-instance"}),
         json!({"code": "search-type"}),
     ];
-    if kind == Kind::Observation {
+    if matches!(kind, Kind::Observation | Kind::Encounter) {
         interactions.push(json!({"code": "create"}));
     }
     let mut value = json!({
@@ -84,7 +84,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
         "status": "active",
         "date": "2026-11-30",
         "publisher": "Samhand",
-        "description": "Samhand, the shared record of Norwegian opioid agonist treatment (LAR), for other systems. Every read and write is decided by Samhand's access policy and audited. Not supported yet: CarePlan (the individual plan) and Encounter (stays); Patient create and update; Observation update.",
+        "description": "Samhand, the shared record of Norwegian opioid agonist treatment (LAR), for other systems. Every read and write is decided by Samhand's access policy and audited. Not supported yet: CarePlan (the individual plan); Patient create and update; updates of Observation and Encounter.",
         "kind": "instance",
         "software": {"name": "Samhand", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {"description": "Samhand FHIR API", "url": base},
@@ -92,7 +92,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Not supported: CarePlan, Encounter.",
+            "documentation": "Not supported: CarePlan.",
             "security": {
                 "cors": false,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],

@@ -1,11 +1,12 @@
 //! The HL7 FHIR R4 API (JSON) under /fhir: the CapabilityStatement, the OAuth2
 //! client-credentials token endpoint for system clients, read / search / history of
 //! the resources Samhand holds, a laboratory's drug test received as an
-//! Observation, and bulk export. Only this module knows FHIR JSON: it builds it by
+//! Observation, a stay reported as an Encounter, and bulk export. Only this module knows FHIR JSON: it builds it by
 //! hand from domain types with `serde_json`, and every read and write goes through
 //! [`crate::service::Service`] and so the policy and the audit log.
 
 mod communication;
+mod encounter;
 mod export;
 mod medication;
 mod metadata;
@@ -56,6 +57,10 @@ pub fn routes() -> Router<AppState> {
             "/Observation",
             post(observation::create).get(search::search_observation),
         )
+        .route(
+            "/Encounter",
+            post(encounter::create).get(search::search_encounter),
+        )
         .route("/{kind}", get(search::search))
         .route("/{kind}/{id}", get(read))
         .route("/{kind}/{id}/_history", get(history))
@@ -98,10 +103,11 @@ pub enum Kind {
     Communication,
     AuditEvent,
     Observation,
+    Encounter,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Self::Patient,
         Self::EpisodeOfCare,
         Self::MedicationRequest,
@@ -113,6 +119,7 @@ impl Kind {
         Self::Communication,
         Self::AuditEvent,
         Self::Observation,
+        Self::Encounter,
     ];
 
     pub fn name(self) -> &'static str {
@@ -128,6 +135,7 @@ impl Kind {
             Self::Communication => "Communication",
             Self::AuditEvent => "AuditEvent",
             Self::Observation => "Observation",
+            Self::Encounter => "Encounter",
         }
     }
 
@@ -138,7 +146,9 @@ impl Kind {
     /// The part of the record the policy decides a read of this type on.
     pub fn category(self) -> DataCategory {
         match self {
-            Self::Patient | Self::EpisodeOfCare | Self::Communication => DataCategory::Identity,
+            Self::Patient | Self::EpisodeOfCare | Self::Communication | Self::Encounter => {
+                DataCategory::Identity
+            }
             Self::MedicationRequest => DataCategory::Medication,
             Self::MedicationDispense | Self::MedicationAdministration | Self::Flag => {
                 DataCategory::Dispensing
@@ -152,7 +162,7 @@ impl Kind {
     pub fn date_element(self) -> Option<&'static str> {
         match self {
             Self::Patient => None,
-            Self::EpisodeOfCare | Self::CareTeam | Self::Flag => Some("period.start"),
+            Self::EpisodeOfCare | Self::CareTeam | Self::Flag | Self::Encounter => Some("period.start"),
             Self::MedicationRequest => Some("authoredOn"),
             Self::MedicationDispense => Some("whenHandedOver"),
             Self::MedicationAdministration => Some("effectiveDateTime"),
@@ -186,6 +196,7 @@ impl Kind {
             Self::Communication => Owner::Table(OwnerTable::Message),
             Self::AuditEvent => Owner::Table(OwnerTable::AuditEntry),
             Self::Observation => Owner::Table(OwnerTable::DrugTest),
+            Self::Encounter => Owner::Table(OwnerTable::Stay),
         }
     }
 }
@@ -256,6 +267,10 @@ async fn build(service: &Service<'_>, kind: Kind, grants: &[Granted]) -> FhirRes
         Kind::Flag => medication::flags(&service.fhir_blocks(grants).await?),
         Kind::AuditEvent => communication::audit_events(&service.fhir_audit_entries(grants).await?),
         Kind::Observation => observation::observations(&service.fhir_drug_tests(grants).await?),
+        Kind::Encounter => {
+            let organisations = service.fhir_organisations().await?;
+            encounter::encounters(&service.fhir_stays(grants).await?, &organisations, today)
+        }
         Kind::Communication => Vec::new(),
     })
 }

@@ -355,6 +355,15 @@ pub async fn search_observation(
     run_search(&state, &caller, &headers, Kind::Observation, &params(query)?).await
 }
 
+pub async fn search_encounter(
+    State(state): State<AppState>,
+    caller: FhirCaller,
+    headers: HeaderMap,
+    query: Params,
+) -> FhirResult<Response> {
+    run_search(&state, &caller, &headers, Kind::Encounter, &params(query)?).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

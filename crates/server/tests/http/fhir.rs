@@ -185,7 +185,28 @@ async fn fhir_world(app: &TestApp) -> (String, String) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .fhir_post(
+            &w.lege.token,
+            "/Encounter",
+            &stay(&a, "hospital", "2026-11-28").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     (a, b)
+}
+
+fn stay(patient: &str, kind: &str, start: &str) -> Value {
+    json!({
+        "resourceType": "Encounter",
+        "status": "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "type": [{"coding": [{"code": kind}]}],
+        "subject": {"reference": format!("Patient/{patient}")},
+        "period": {"start": start},
+        "serviceProvider": {"display": "Fjordvik sykehus, medisinsk avdeling"},
+        "extension": [{"url": "https://samhand.no/fhir/StructureDefinition/planned-end", "valueDate": "2026-12-04"}]
+    })
 }
 
 fn drug_test(patient: &str, fnr: Option<&str>, sampled: &str) -> Value {
@@ -238,7 +259,10 @@ async fn metadata_is_a_capability_statement_listing_what_is_supported_without_a_
     ] {
         assert!(types.contains(&wanted), "{types:?}");
     }
-    assert!(!types.contains(&"CarePlan") && !types.contains(&"Encounter"));
+    assert!(
+        !types.contains(&"CarePlan"),
+        "the individual plan is not in Samhand yet"
+    );
 }
 
 #[tokio::test]
@@ -273,6 +297,7 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
         format!("/Communication?patient={a}"),
         format!("/AuditEvent?patient={a}&_count=5"),
         format!("/Observation?patient={a}"),
+        format!("/Encounter?patient={a}&status=in-progress"),
     ];
     for path in &searches {
         let (status, bundle) = app.fhir_get(token, path).await;
@@ -335,6 +360,7 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
         "Communication",
         "AuditEvent",
         "Observation",
+        "Encounter",
     ] {
         assert!(types.contains(wanted), "no {wanted} was emitted: {types:?}");
     }

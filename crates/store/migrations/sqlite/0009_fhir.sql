@@ -45,3 +45,20 @@ CREATE TABLE drug_test_results (
     positive INTEGER NOT NULL,
     CONSTRAINT drug_test_results_once UNIQUE (drug_test_id, substance_code)
 );
+
+-- Stays (opphold): a patient admitted to an institution, a hospital or a prison,
+-- as another system reports it through the FHIR API as an Encounter. Kept simple
+-- on purpose: later work builds the transitions (pausing dispensing at home,
+-- discharge) on it. Append-only.
+CREATE TABLE stays (
+    id TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL REFERENCES patients(id),
+    kind TEXT NOT NULL,
+    institution TEXT NOT NULL,
+    institution_id TEXT REFERENCES organisations(id),
+    starts_on TEXT NOT NULL,
+    planned_end_on TEXT,
+    recorded_by TEXT NOT NULL REFERENCES users(id),
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX stays_patient ON stays (patient_id);
