@@ -40,6 +40,7 @@ use samhand_store::{
 
 use crate::AppState;
 
+mod drug_tests;
 mod fhir_support;
 mod health;
 mod leader;

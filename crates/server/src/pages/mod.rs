@@ -3,6 +3,7 @@
 //! its field and keep what was typed; every form carries the session's CSRF token.
 
 pub mod dispensing;
+pub mod drug_tests;
 pub mod forms;
 pub mod health;
 pub mod layout;

@@ -738,3 +738,24 @@ async fn bulk_export_runs_asynchronously_with_the_policy_and_serves_ndjson_to_th
         .expect("kick");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_overview_page_shows_received_drug_tests_read_only_to_those_the_policy_lets_see_them() {
+    let app = spawn_app().await;
+    let (a, _) = fhir_world(&app).await;
+    let lege = app.session_of("lege").await;
+    let (status, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Rusmiddeltester"), "{html}");
+    assert!(
+        html.contains("Cannabis: positiv") && html.contains("Amfetamin: negativ"),
+        "{html}"
+    );
+    assert!(html.contains("20.11.2026"));
+    // The dispensing place sees the overview but, without the patient's consent,
+    // not the drug tests.
+    let utdeler = app.session_of("utdeler").await;
+    let (status, html) = app.page(&utdeler, &format!("/pasienter/{a}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Rusmiddeltester"), "{html}");
+}
