@@ -33,7 +33,15 @@ fn search_params(kind: Kind) -> Vec<Value> {
             params.push(param("_id", "token", "the patient's id"));
         }
         _ => {
-            params.push(param("patient", "reference", "Patient/{id} or the id"));
+            params.push(param(
+                "patient",
+                "reference",
+                if kind == Kind::AuditEvent {
+                    "Patient/{id} or the id; required for AuditEvent"
+                } else {
+                    "Patient/{id} or the id"
+                },
+            ));
             params.push(param("subject", "reference", "the same as patient"));
             params.push(param(
                 "patient.identifier",

@@ -66,6 +66,18 @@ pub fn routes() -> Router<AppState> {
         .route("/{kind}/{id}/_history", get(history))
         .route("/{kind}/{id}/_history/{version}", get(version_read))
         .fallback(unknown)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> Response {
+    fhir_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &outcome::operation_outcome(vec![json!({
+            "severity": "error",
+            "code": "not-supported",
+            "diagnostics": "Samhand støtter ikke denne metoden her. Se /fhir/metadata.",
+        })]),
+    )
 }
 
 async fn unknown() -> FhirError {

@@ -271,6 +271,12 @@ pub async fn run_search(
 ) -> FhirResult<Response> {
     caller.require(state, kind, Action::Read, "search").await?;
     let request = SearchRequest::parse(kind, params)?;
+    // The audit log is long: it is searched one patient at a time.
+    if kind == Kind::AuditEvent && request.scope == PatientScope::Related {
+        return Err(FhirError::BadRequest(
+            "Søk i AuditEvent krever parameteren patient (eller patient.identifier).".into(),
+        ));
+    }
     if request.include_patient {
         caller
             .require(state, Kind::Patient, Action::Read, "search _include")

@@ -487,6 +487,11 @@ async fn through_fhir_the_policy_decides_patient_reads_order_searches_and_audit_
             );
         }
     }
+    // The audit log is searched one patient at a time; a wrong method is an outcome too.
+    let (status, _) = app.fhir_get(&w.konsulent.token, "/AuditEvent").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.fhir_post(&w.konsulent.token, "/Patient", "{}").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     // Without a patient named, a search returns only the caller's related patients.
     let (_, mine) = app.fhir_get(&w.fremmed_lege.token, "/Patient").await;
     assert_eq!(mine["total"], json!(0), "{mine}");
