@@ -81,6 +81,32 @@ enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// FHIR system clients (OAuth2 client credentials at /fhir/token).
+    FhirClient {
+        #[command(subcommand)]
+        action: FhirClientCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FhirClientCommand {
+    /// Register a system client acting for an organisation; prints the client id
+    /// and the secret, which is shown only now.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// The organisation's id, or its exact name.
+        #[arg(long)]
+        organisation: String,
+        /// Space-separated SMART scopes, e.g. "system/Patient.read system/Observation.write".
+        #[arg(long)]
+        scopes: String,
+        /// The role the client acts in at the organisation (the access policy treats
+        /// it as a staff member with this role): prescriber, lar_consultant,
+        /// dispensing_staff, coordinator or leader.
+        #[arg(long, default_value = "lar_consultant")]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -217,6 +243,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             action: PolicyCommand::Set { key, value, by },
         } => set_policy(&config, &key, value, &by).await,
         Command::Bench(options) => bench::run(options).await.map_err(Failure::Error),
+        Command::FhirClient {
+            action:
+                FhirClientCommand::Add {
+                    name,
+                    organisation,
+                    scopes,
+                    role,
+                },
+        } => add_fhir_client(config, &name, &organisation, &scopes, &role).await,
     }
 }
 
@@ -461,6 +496,28 @@ async fn issue_token(config: Config, username: &str) -> Result<(), Failure> {
         samhand_domain::format::time_nb(expires.time())
     );
     println!("{token}");
+    Ok(())
+}
+
+async fn add_fhir_client(
+    config: Config,
+    name: &str,
+    organisation: &str,
+    scopes: &str,
+    role: &str,
+) -> Result<(), Failure> {
+    let role = Role::from_code(role.trim()).ok_or_else(|| anyhow!("unknown role {role:?}"))?;
+    let store = connect(&config).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    let client = samhand_server::fhir::register_client(&state, name, organisation, role, scopes)
+        .await
+        .map_err(|e| anyhow!("cannot register the client: {}", e.message_nb()))?;
+    store.close().await;
+    println!(
+        "FHIR client {name:?} registered. Get a token at /fhir/token with grant_type=client_credentials."
+    );
+    println!("client_id: {}", client.client_id);
+    println!("client_secret (shown only now): {}", client.secret);
     Ok(())
 }
 

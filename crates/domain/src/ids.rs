@@ -54,6 +54,8 @@ id_type!(
     UserId,
     EpisodeId,
     DoseOrderId,
+    DrugTestId,
+    StayId,
     ArrangementId,
     PatientGroupId,
     DispensingId,

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fhir;
 pub mod oidc;
 pub mod pages;
 pub mod portal;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
+        .nest("/fhir", fhir::routes())
         .route("/healthz", axum::routing::get(healthz))
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(

@@ -41,6 +41,8 @@ use samhand_store::{
 use crate::AppState;
 
 mod collaboration;
+mod drug_tests;
+mod fhir_support;
 mod health;
 mod leader;
 mod messages;
@@ -51,6 +53,7 @@ use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
+pub use fhir_support::{Granted, PatientScope};
 pub use health::HealthView;
 pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod collaboration;
 pub mod db;
 pub mod dispensing;
+pub mod fhir;
 pub mod health;
 pub mod messages;
 pub mod migrate;

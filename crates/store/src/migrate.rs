@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_named_people.sql"),
     },
     Migration {
+        version: 9,
+        name: "fhir",
+        sqlite: include_str!("../migrations/sqlite/0009_fhir.sql"),
+        postgres: include_str!("../migrations/postgres/0009_fhir.sql"),
+    },
+    Migration {
         version: 10,
         name: "portal",
         sqlite: include_str!("../migrations/sqlite/0010_portal.sql"),

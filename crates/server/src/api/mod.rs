@@ -36,6 +36,9 @@ use crate::AppState;
 use crate::error::{ApiError, AppError};
 use problem::{Problem, ProblemResponse};
 
+/// Base64 for the FHIR token endpoint's HTTP Basic client authentication.
+pub(crate) use base64::decode as base64_decode;
+
 pub fn routes() -> Router<AppState> {
     route_table()
         .into_iter()

@@ -4,6 +4,7 @@
 
 pub mod collaboration;
 pub mod dispensing;
+pub mod drug_tests;
 pub mod forms;
 pub mod health;
 pub mod layout;

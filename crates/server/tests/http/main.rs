@@ -9,6 +9,7 @@ mod calendar;
 mod collaboration;
 mod dispensing;
 mod episodes;
+mod fhir;
 mod forms;
 mod leader;
 mod messages;

@@ -1,0 +1,639 @@
+//! The HL7 FHIR R4 API (JSON) under /fhir: the CapabilityStatement, the OAuth2
+//! client-credentials token endpoint for system clients, read / search / history of
+//! the resources Samhand holds, a laboratory's drug test received as an
+//! Observation, a stay reported as an Encounter, and bulk export. Only this module knows FHIR JSON: it builds it by
+//! hand from domain types with `serde_json`, and every read and write goes through
+//! [`crate::service::Service`] and so the policy and the audit log.
+
+mod communication;
+mod encounter;
+mod export;
+mod medication;
+mod metadata;
+mod observation;
+pub mod outcome;
+mod patient;
+mod search;
+pub mod token;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use samhand_domain::access::{Action, Actor, DataCategory};
+use samhand_domain::ids::PatientId;
+use samhand_domain::organisation::StaffUser;
+use samhand_store::fhir::OwnerTable;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{PATIENT_TOKEN_PREFIX, token_hash};
+use crate::error::AppError;
+use crate::repo::PatientRepo;
+use crate::service::{Granted, PatientScope, Service};
+use outcome::{FhirError, FhirResult};
+pub use token::{FHIR_TOKEN_PREFIX, register_client};
+
+/// The FHIR version Samhand speaks.
+pub const FHIR_VERSION: &str = "4.0.1";
+pub const FHIR_JSON: &str = "application/fhir+json";
+/// Identifier systems of Norwegian national identity numbers (Folkeregisteret).
+pub const FNR_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.4.1";
+pub const DNR_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.4.2";
+/// Samhand's own identifier and code systems.
+pub const SAMHAND_SYSTEM: &str = "https://samhand.no/fhir";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/metadata", get(metadata::capability_statement))
+        .route("/token", post(token::token))
+        .route("/$export", get(export::kick_off_system))
+        .route("/Group/{id}/$export", get(export::kick_off_group))
+        .route("/$export-status/{job}", get(export::status))
+        .route("/$export-file/{job}/{file}", get(export::file))
+        .route(
+            "/Observation",
+            post(observation::create).get(search::search_observation),
+        )
+        .route(
+            "/Encounter",
+            post(encounter::create).get(search::search_encounter),
+        )
+        .route("/{kind}", get(search::search))
+        .route("/{kind}/{id}", get(read))
+        .route("/{kind}/{id}/_history", get(history))
+        .route("/{kind}/{id}/_history/{version}", get(version_read))
+        .fallback(unknown)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> Response {
+    fhir_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &outcome::operation_outcome(vec![json!({
+            "severity": "error",
+            "code": "not-supported",
+            "diagnostics": "Samhand støtter ikke denne metoden her. Se /fhir/metadata.",
+        })]),
+    )
+}
+
+async fn unknown() -> FhirError {
+    FhirError::NotSupported("Samhand's FHIR API has no such address. See /fhir/metadata.".into())
+}
+
+/// A FHIR JSON answer with the status given.
+pub fn fhir_json_body(value: &Value) -> impl IntoResponse + use<> {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/fhir+json; charset=utf-8"),
+        )],
+        value.to_string(),
+    )
+}
+
+pub fn fhir_response(status: StatusCode, value: &Value) -> Response {
+    (status, fhir_json_body(value)).into_response()
+}
+
+// ------------------------------------------------------------------- resources
+
+/// The resource types Samhand serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Patient,
+    EpisodeOfCare,
+    MedicationRequest,
+    MedicationDispense,
+    MedicationAdministration,
+    CareTeam,
+    Consent,
+    Flag,
+    Communication,
+    AuditEvent,
+    Observation,
+    Encounter,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Self::Patient,
+        Self::EpisodeOfCare,
+        Self::MedicationRequest,
+        Self::MedicationDispense,
+        Self::MedicationAdministration,
+        Self::CareTeam,
+        Self::Consent,
+        Self::Flag,
+        Self::Communication,
+        Self::AuditEvent,
+        Self::Observation,
+        Self::Encounter,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Patient => "Patient",
+            Self::EpisodeOfCare => "EpisodeOfCare",
+            Self::MedicationRequest => "MedicationRequest",
+            Self::MedicationDispense => "MedicationDispense",
+            Self::MedicationAdministration => "MedicationAdministration",
+            Self::CareTeam => "CareTeam",
+            Self::Consent => "Consent",
+            Self::Flag => "Flag",
+            Self::Communication => "Communication",
+            Self::AuditEvent => "AuditEvent",
+            Self::Observation => "Observation",
+            Self::Encounter => "Encounter",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The part of the record the policy decides a read of this type on.
+    pub fn category(self) -> DataCategory {
+        match self {
+            Self::Patient | Self::EpisodeOfCare | Self::Communication | Self::Encounter => {
+                DataCategory::Identity
+            }
+            Self::MedicationRequest => DataCategory::Medication,
+            Self::MedicationDispense | Self::MedicationAdministration | Self::Flag => {
+                DataCategory::Dispensing
+            }
+            Self::CareTeam | Self::Consent | Self::AuditEvent => DataCategory::Privacy,
+            Self::Observation => DataCategory::DrugTests,
+        }
+    }
+
+    /// The element the `date` search parameter compares.
+    pub fn date_element(self) -> Option<&'static str> {
+        match self {
+            Self::Patient => None,
+            Self::EpisodeOfCare | Self::CareTeam | Self::Flag | Self::Encounter => Some("period.start"),
+            Self::MedicationRequest => Some("authoredOn"),
+            Self::MedicationDispense => Some("whenHandedOver"),
+            Self::MedicationAdministration => Some("effectiveDateTime"),
+            Self::Consent => Some("dateTime"),
+            Self::Communication => Some("sent"),
+            Self::AuditEvent => Some("recorded"),
+            Self::Observation => Some("effectiveDateTime"),
+        }
+    }
+
+    /// The element that holds the patient reference, for `_include=…:patient`.
+    pub fn patient_element(self) -> &'static str {
+        match self {
+            Self::Patient => "id",
+            Self::EpisodeOfCare | Self::Consent => "patient",
+            Self::AuditEvent => "entity",
+            _ => "subject",
+        }
+    }
+
+    /// Where the patient of one resource of this type is found, by its id. (A
+    /// MedicationAdministration's id begins with its recording's id.)
+    fn owner(self) -> Owner {
+        match self {
+            Self::Patient | Self::CareTeam | Self::Flag => Owner::Patient,
+            Self::EpisodeOfCare | Self::MedicationRequest => Owner::Table(OwnerTable::Episode),
+            Self::MedicationDispense | Self::MedicationAdministration => {
+                Owner::Table(OwnerTable::DispensingEvent)
+            }
+            Self::Consent => Owner::Table(OwnerTable::Consent),
+            Self::Communication => Owner::Table(OwnerTable::Message),
+            Self::AuditEvent => Owner::Table(OwnerTable::AuditEntry),
+            Self::Observation => Owner::Table(OwnerTable::DrugTest),
+            Self::Encounter => Owner::Table(OwnerTable::Stay),
+        }
+    }
+}
+
+enum Owner {
+    Patient,
+    Table(OwnerTable),
+}
+
+fn kind_of(name: &str) -> FhirResult<Kind> {
+    Kind::from_name(name).ok_or_else(|| {
+        FhirError::NotSupported(format!(
+            "Ressurstypen «{name}» støttes ikke. Se /fhir/metadata for det Samhand støtter."
+        ))
+    })
+}
+
+/// Every version of every resource of `kind` about the granted patients (or, for
+/// Communication, the patients in `scope`). Current versions are picked by
+/// [`current_versions`].
+pub async fn all_versions(
+    service: &Service<'_>,
+    kind: Kind,
+    scope: &PatientScope,
+    detail: &str,
+) -> FhirResult<Vec<Value>> {
+    if kind == Kind::Communication {
+        let messages = service.fhir_messages(scope).await?;
+        let organisations = service.fhir_organisations().await?;
+        return Ok(communication::communications(&messages, &organisations));
+    }
+    let grants = service.fhir_grants(scope, kind.category(), detail).await?;
+    build(service, kind, &grants).await
+}
+
+async fn build(service: &Service<'_>, kind: Kind, grants: &[Granted]) -> FhirResult<Vec<Value>> {
+    if grants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let today = samhand_domain::time::oslo_date(service.state.clock.now());
+    Ok(match kind {
+        Kind::Patient => patient::patients(&service.fhir_patients(grants).await?),
+        Kind::EpisodeOfCare => {
+            let organisations = service.fhir_organisations().await?;
+            patient::episodes(&service.fhir_episodes(grants).await?, &organisations, today)
+        }
+        Kind::CareTeam => {
+            let organisations = service.fhir_organisations().await?;
+            patient::care_teams(
+                &service.fhir_privacy(grants).await?,
+                &organisations,
+                service.state.clock.now(),
+            )
+        }
+        Kind::Consent => {
+            let organisations = service.fhir_organisations().await?;
+            patient::consents(&service.fhir_privacy(grants).await?, &organisations)
+        }
+        Kind::MedicationRequest => {
+            let (orders, episodes) = service.fhir_orders(grants).await?;
+            medication::requests(&orders, &episodes, today)
+        }
+        Kind::MedicationDispense => {
+            let organisations = service.fhir_organisations().await?;
+            medication::dispenses(&service.fhir_doses(grants).await?, &organisations)
+        }
+        Kind::MedicationAdministration => medication::administrations(&service.fhir_doses(grants).await?),
+        Kind::Flag => medication::flags(&service.fhir_blocks(grants).await?),
+        Kind::AuditEvent => communication::audit_events(&service.fhir_audit_entries(grants).await?),
+        Kind::Observation => observation::observations(&service.fhir_drug_tests(grants).await?),
+        Kind::Encounter => {
+            let organisations = service.fhir_organisations().await?;
+            encounter::encounters(&service.fhir_stays(grants).await?, &organisations, today)
+        }
+        Kind::Communication => Vec::new(),
+    })
+}
+
+fn version_of(resource: &Value) -> u64 {
+    resource["meta"]["versionId"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The newest version of each resource, in the order first seen.
+pub fn current_versions(all: Vec<Value>) -> Vec<Value> {
+    let mut current: Vec<Value> = Vec::new();
+    for resource in all {
+        match current.iter_mut().find(|c| c["id"] == resource["id"]) {
+            Some(existing) if version_of(existing) < version_of(&resource) => *existing = resource,
+            Some(_) => {}
+            None => current.push(resource),
+        }
+    }
+    current
+}
+
+// ------------------------------------------------------------------ the caller
+
+/// What a token may do: (resource type or "*", read, write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes(Vec<(String, bool, bool)>);
+
+impl Scopes {
+    /// Parses SMART scopes (`system/Patient.read`, `system/*.write`,
+    /// `system/Observation.*`, v2 `system/Patient.rs`); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut scopes = Vec::new();
+        for scope in text.split_whitespace() {
+            let (context, rest) = scope.split_once('/')?;
+            if !matches!(context, "system" | "user") {
+                return None;
+            }
+            let (resource, permission) = rest.split_once('.')?;
+            if resource != "*" && Kind::from_name(resource).is_none() {
+                return None;
+            }
+            let (read, write) = match permission {
+                "read" => (true, false),
+                "write" => (false, true),
+                "*" => (true, true),
+                letters if !letters.is_empty() && letters.chars().all(|c| "cruds".contains(c)) => (
+                    letters.contains('r') || letters.contains('s'),
+                    letters.contains('c') || letters.contains('u') || letters.contains('d'),
+                ),
+                _ => return None,
+            };
+            scopes.push((resource.to_string(), read, write));
+        }
+        Some(Self(scopes))
+    }
+
+    /// Everything: a staff member's own API token acts with the staff member's rights.
+    pub fn all() -> Self {
+        Self(vec![("*".into(), true, true)])
+    }
+
+    pub fn allows(&self, kind: Kind, action: Action) -> bool {
+        self.0.iter().any(|(resource, read, write)| {
+            (resource == "*" || resource == kind.name())
+                && match action {
+                    Action::Read => *read,
+                    Action::Write => *write,
+                }
+        })
+    }
+
+    /// Only the scopes of `self` that `granted` also allows (a client asks for no
+    /// more than it was registered with).
+    pub fn text(&self) -> String {
+        self.0
+            .iter()
+            .map(|(resource, read, write)| {
+                let permission = match (read, write) {
+                    (true, true) => "*",
+                    (true, false) => "read",
+                    _ => "write",
+                };
+                format!("system/{resource}.{permission}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The scopes asked for that the registration covers; `None` if one is not.
+    pub fn narrowed_to(&self, registered: &Scopes) -> Option<Scopes> {
+        let kinds = |resource: &str| -> Vec<Kind> {
+            if resource == "*" {
+                Kind::ALL.to_vec()
+            } else {
+                Kind::from_name(resource).into_iter().collect()
+            }
+        };
+        for (resource, read, write) in &self.0 {
+            for kind in kinds(resource) {
+                if (*read && !registered.allows(kind, Action::Read))
+                    || (*write && !registered.allows(kind, Action::Write))
+                {
+                    return None;
+                }
+            }
+        }
+        Some(self.clone())
+    }
+}
+
+/// Whoever calls the FHIR API: a registered system client acting as its service
+/// user, or a staff member with their own API token, with what the token allows.
+#[derive(Debug, Clone)]
+pub struct FhirCaller {
+    pub user: StaffUser,
+    pub scopes: Scopes,
+}
+
+impl FhirCaller {
+    pub fn actor(&self) -> Actor {
+        Actor::Staff(self.user.clone())
+    }
+
+    /// Refuses, and records in the audit log, an interaction the token's scopes do
+    /// not cover, whatever the policy would say.
+    pub async fn require(&self, state: &AppState, kind: Kind, action: Action, what: &str) -> FhirResult<()> {
+        if self.scopes.allows(kind, action) {
+            return Ok(());
+        }
+        let detail = format!(
+            "FHIR {what}: refused, the token has no {} scope for {}",
+            action.code(),
+            kind.name()
+        );
+        PatientRepo::new(state, self.actor())
+            .record_denial(None, kind.category(), action, &detail)
+            .await?;
+        Err(FhirError::MissingScope(format!(
+            "Tokenet gir ikke tilgang til å {} {}. Be om scope system/{}.{}.",
+            if action == Action::Read { "lese" } else { "skrive" },
+            kind.name(),
+            kind.name(),
+            action.code()
+        )))
+    }
+}
+
+impl FromRequestParts<AppState> for FhirCaller {
+    type Rejection = FhirError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(AppError::Unauthenticated)?;
+        let now = state.clock.now();
+        let mut conn = state.store.read().await.map_err(AppError::from)?;
+        let (user_id, scopes) = if token.starts_with(FHIR_TOKEN_PREFIX) {
+            let (user, scopes) = samhand_store::fhir::token(&mut conn, &token_hash(token), now)
+                .await
+                .map_err(AppError::from)?
+                .ok_or(AppError::Unauthenticated)?;
+            (user, Scopes::parse(&scopes).unwrap_or(Scopes(Vec::new())))
+        } else if token.starts_with(PATIENT_TOKEN_PREFIX) {
+            return Err(AppError::Forbidden(
+                "FHIR-API-et er for virksomheter og ansatte; pasienter bruker /api/v1.".into(),
+            )
+            .into());
+        } else {
+            let user = samhand_store::users::api_token_user(&mut conn, &token_hash(token), now)
+                .await
+                .map_err(AppError::from)?
+                .ok_or(AppError::Unauthenticated)?;
+            (user, Scopes::all())
+        };
+        let record = samhand_store::users::by_id(&mut conn, user_id)
+            .await
+            .map_err(AppError::from)?
+            .filter(|r| r.active)
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(Self {
+            user: record.user,
+            scopes,
+        })
+    }
+}
+
+/// The base URL of the FHIR API as the caller reached it, for fullUrl and links.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| *s == "https" || *s == "http")
+        .unwrap_or("http");
+    format!("{scheme}://{host}/fhir")
+}
+
+// ------------------------------------------------------------- read, history
+
+/// Every version of one resource, after the policy allowed reading its patient's
+/// record: 404 when there is no such resource, 403 (audited) when denied.
+async fn versions_of(service: &Service<'_>, kind: Kind, id: &str) -> FhirResult<Vec<Value>> {
+    let not_found = || FhirError::App(AppError::NotFound(format!("{}/{id}", kind.name())));
+    let lookup = if kind == Kind::MedicationAdministration {
+        id.get(..36).unwrap_or(id)
+    } else {
+        id
+    };
+    let patient: PatientId = match kind.owner() {
+        Owner::Patient => id.parse().map_err(|_| not_found())?,
+        Owner::Table(table) => service.fhir_owner(table, lookup).await?.ok_or_else(not_found)?,
+    };
+    let detail = format!("FHIR read {}/{id}", kind.name());
+    let all = if kind == Kind::Communication {
+        let messages = service.patient_messages(patient).await?;
+        let organisations = service.fhir_organisations().await?;
+        communication::communications(&[messages], &organisations)
+    } else {
+        let grant = service.fhir_grant(patient, kind.category(), &detail).await?;
+        build(service, kind, &[grant]).await?
+    };
+    let versions: Vec<Value> = all.into_iter().filter(|r| r["id"] == json!(id)).collect();
+    if versions.is_empty() {
+        return Err(not_found());
+    }
+    Ok(versions)
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: FhirCaller,
+    Path((kind, id)): Path<(String, String)>,
+) -> FhirResult<Response> {
+    let kind = kind_of(&kind)?;
+    caller.require(&state, kind, Action::Read, "read").await?;
+    let service = Service::new(&state, caller.actor());
+    let current = current_versions(versions_of(&service, kind, &id).await?);
+    let resource = current
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::NotFound(id.clone()))?;
+    Ok(with_etag(fhir_response(StatusCode::OK, &resource), &resource))
+}
+
+async fn version_read(
+    State(state): State<AppState>,
+    caller: FhirCaller,
+    Path((kind, id, version)): Path<(String, String, String)>,
+) -> FhirResult<Response> {
+    let kind = kind_of(&kind)?;
+    caller.require(&state, kind, Action::Read, "vread").await?;
+    let service = Service::new(&state, caller.actor());
+    let resource = versions_of(&service, kind, &id)
+        .await?
+        .into_iter()
+        .find(|r| r["meta"]["versionId"] == json!(version))
+        .ok_or_else(|| AppError::NotFound(format!("{}/{id}/_history/{version}", kind.name())))?;
+    Ok(with_etag(fhir_response(StatusCode::OK, &resource), &resource))
+}
+
+async fn history(
+    State(state): State<AppState>,
+    caller: FhirCaller,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+) -> FhirResult<Response> {
+    let kind = kind_of(&kind)?;
+    caller.require(&state, kind, Action::Read, "history").await?;
+    let service = Service::new(&state, caller.actor());
+    let mut versions = versions_of(&service, kind, &id).await?;
+    versions.sort_by_key(|r| std::cmp::Reverse(version_of(r)));
+    let base = base_url(&headers);
+    let entries: Vec<Value> = versions
+        .iter()
+        .map(|r| {
+            json!({
+                "fullUrl": format!("{base}/{}/{id}", kind.name()),
+                "resource": r,
+                "request": {"method": if version_of(r) == 1 { "POST" } else { "PUT" }, "url": format!("{}/{id}", kind.name())},
+                "response": {"status": if version_of(r) == 1 { "201 Created" } else { "200 OK" }},
+            })
+        })
+        .collect();
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": entries.len(),
+        "link": [{"relation": "self", "url": format!("{base}/{}/{id}/_history", kind.name())}],
+        "entry": entries,
+    });
+    Ok(fhir_response(StatusCode::OK, &bundle))
+}
+
+fn with_etag(mut response: Response, resource: &Value) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("W/\"{}\"", version_of(resource))) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+// ---------------------------------------------------------- shared JSON pieces
+
+/// A reference to a Patient resource Samhand serves.
+pub fn patient_reference(patient: PatientId) -> Value {
+    json!({"reference": format!("Patient/{patient}")})
+}
+
+/// A reference by identifier to an organisation (Samhand serves no Organization
+/// resources, so no literal reference that would lead nowhere).
+pub fn organisation_reference(
+    id: samhand_domain::ids::OrganisationId,
+    organisations: &std::collections::HashMap<
+        samhand_domain::ids::OrganisationId,
+        samhand_domain::organisation::Organisation,
+    >,
+) -> Value {
+    let mut reference = json!({
+        "type": "Organization",
+        "identifier": {"system": format!("{SAMHAND_SYSTEM}/organisation"), "value": id.to_string()},
+    });
+    if let Some(org) = organisations.get(&id) {
+        reference["display"] = json!(org.name);
+    }
+    reference
+}
+
+/// A reference by identifier to a Samhand user (no Practitioner resources yet).
+pub fn user_reference(id: samhand_domain::ids::UserId) -> Value {
+    json!({
+        "type": "Practitioner",
+        "identifier": {"system": format!("{SAMHAND_SYSTEM}/user"), "value": id.to_string()},
+    })
+}
+
+/// An instant as FHIR writes it (UTC, seconds).
+pub fn instant(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A quantity in milligrams (UCUM).
+pub fn mg(dose: samhand_domain::dose::Dose) -> Value {
+    let value = dose.micrograms() as f64 / 1000.0;
+    json!({"value": value, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"})
+}

@@ -1,0 +1,222 @@
+//! Observation: drug tests (rusmiddeltester). A laboratory posts its result; it is
+//! read back, with one component per substance (positive or negative, SNOMED CT).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use samhand_domain::access::Action;
+use samhand_domain::drug_test::{DrugTest, DrugTestInput};
+use samhand_domain::ids::PatientId;
+use samhand_domain::validation::FieldErrors;
+use serde_json::{Value, json};
+
+use super::outcome::{FhirError, FhirResult};
+use super::{
+    DNR_SYSTEM, FNR_SYSTEM, FhirCaller, Kind, SAMHAND_SYSTEM, base_url, fhir_response, instant,
+    patient_reference,
+};
+use crate::AppState;
+use crate::error::AppError;
+use crate::service::Service;
+
+const SNOMED: &str = "http://snomed.info/sct";
+const POSITIVE: &str = "10828004";
+const NEGATIVE: &str = "260385009";
+
+pub fn observations(tests: &[DrugTest]) -> Vec<Value> {
+    tests.iter().map(observation).collect()
+}
+
+fn observation(t: &DrugTest) -> Value {
+    let components: Vec<Value> = t
+        .results
+        .iter()
+        .map(|r| {
+            json!({
+                "code": {
+                    "coding": [{"system": format!("{SAMHAND_SYSTEM}/CodeSystem/drug-test-substance"), "code": r.code, "display": r.name}],
+                    "text": r.name
+                },
+                "valueCodeableConcept": {
+                    "coding": [if r.positive {
+                        json!({"system": SNOMED, "code": POSITIVE, "display": "Positive"})
+                    } else {
+                        json!({"system": SNOMED, "code": NEGATIVE, "display": "Negative"})
+                    }],
+                    "text": if r.positive { "Positiv" } else { "Negativ" }
+                },
+            })
+        })
+        .collect();
+    json!({
+        "resourceType": "Observation",
+        "id": t.id.to_string(),
+        "meta": {"versionId": "1", "lastUpdated": instant(t.recorded_at)},
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory", "display": "Laboratory"}]}],
+        "code": {
+            "coding": [{"system": format!("{SAMHAND_SYSTEM}/CodeSystem/observation"), "code": "drug-test", "display": "Rusmiddeltest"}],
+            "text": "Rusmiddeltest"
+        },
+        "subject": patient_reference(t.patient_id),
+        "effectiveDateTime": t.sample_date.to_string(),
+        "issued": instant(t.recorded_at),
+        "performer": [{"display": t.lab}],
+        "method": {
+            "coding": [{
+                "system": format!("{SAMHAND_SYSTEM}/CodeSystem/sampling"),
+                "code": if t.supervised { "supervised" } else { "unsupervised" }
+            }],
+            "text": if t.supervised { "Overvåket prøvetaking" } else { "Ikke overvåket prøvetaking" }
+        },
+        "component": components,
+    })
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> FhirError {
+    FhirError::App(AppError::Invalid(FieldErrors::single(field, message)))
+}
+
+/// What a received Observation says, before the service checks it.
+struct Received {
+    patient: Option<PatientId>,
+    national_id: Option<String>,
+    input: DrugTestInput,
+}
+
+fn read_observation(body: &Value) -> FhirResult<Received> {
+    if !body.is_object() {
+        return Err(FhirError::BadRequest(
+            "Innholdet må være en FHIR-ressurs (et JSON-objekt).".into(),
+        ));
+    }
+    match body["resourceType"].as_str() {
+        Some("Observation") => {}
+        other => {
+            return Err(FhirError::BadRequest(format!(
+                "Her tas bare imot Observation, ikke {}.",
+                other.unwrap_or("en ressurs uten resourceType")
+            )));
+        }
+    }
+    let subject = &body["subject"];
+    let patient = match subject["reference"].as_str() {
+        Some(reference) => Some(
+            reference
+                .strip_prefix("Patient/")
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| {
+                    invalid(
+                        "subject.reference",
+                        "subject må vise til en pasient: Patient/{id}.",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let national_id = match &subject["identifier"] {
+        Value::Null => None,
+        identifier => {
+            let system = identifier["system"].as_str().unwrap_or("");
+            if system != FNR_SYSTEM && system != DNR_SYSTEM {
+                return Err(invalid(
+                    "subject.identifier.system",
+                    format!(
+                        "Pasienten identifiseres med fødselsnummer ({FNR_SYSTEM}) eller D-nummer ({DNR_SYSTEM})."
+                    ),
+                ));
+            }
+            let value = identifier["value"].as_str().unwrap_or("");
+            samhand_domain::national_id::NationalId::parse(value).map_err(|e| {
+                invalid(
+                    "subject.identifier.value",
+                    samhand_domain::patient::national_id_message(e),
+                )
+            })?;
+            Some(value.to_string())
+        }
+    };
+    if patient.is_none() && national_id.is_none() {
+        return Err(invalid(
+            "subject",
+            "Prøvesvaret sier ikke hvilken pasient det gjelder.",
+        ));
+    }
+    let effective = body["effectiveDateTime"].as_str().unwrap_or("");
+    let sample_date = effective.get(..10).and_then(|d| d.parse().ok());
+    let lab = body["performer"]
+        .as_array()
+        .and_then(|p| p.iter().find_map(|p| p["display"].as_str()))
+        .unwrap_or("")
+        .to_string();
+    let supervised = body["method"]["coding"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["code"] == json!("supervised")));
+    let results = body["component"]
+        .as_array()
+        .map(|components| {
+            components
+                .iter()
+                .map(|c| {
+                    let coding = &c["code"]["coding"][0];
+                    let code = coding["code"].as_str().unwrap_or("").to_string();
+                    let name = coding["display"]
+                        .as_str()
+                        .or(c["code"]["text"].as_str())
+                        .unwrap_or("")
+                        .to_string();
+                    let answer = c["valueCodeableConcept"]["coding"]
+                        .as_array()
+                        .and_then(|codings| {
+                            codings.iter().find_map(|v| match v["code"].as_str() {
+                                Some(POSITIVE) => Some(true),
+                                Some(NEGATIVE) => Some(false),
+                                _ => None,
+                            })
+                        });
+                    (code, name, answer)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Received {
+        patient,
+        national_id,
+        input: DrugTestInput {
+            sample_date,
+            lab,
+            supervised,
+            results,
+        },
+    })
+}
+
+/// `POST /fhir/Observation`: a laboratory's drug test result.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: FhirCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> FhirResult<Response> {
+    caller
+        .require(&state, Kind::Observation, Action::Write, "create")
+        .await?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| FhirError::BadRequest(format!("Innholdet er ikke gyldig JSON ({e}).")))?;
+    let received = read_observation(&body)?;
+    let service = Service::new(&state, caller.actor());
+    let test = service
+        .fhir_record_drug_test(received.patient, received.national_id.as_deref(), &received.input)
+        .await?;
+    let resource = observation(&test);
+    let mut response = fhir_response(StatusCode::CREATED, &resource);
+    let location = format!("{}/Observation/{}/_history/1", base_url(&headers), test.id);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::ETAG, HeaderValue::from_static("W/\"1\""));
+    Ok(response)
+}

@@ -1,0 +1,367 @@
+//! What the FHIR API asks of Samhand, in Samhand's terms: which patients a search
+//! may return (each decided by the policy and audited, allowed or denied), reads of
+//! one patient, the loaders behind them, and a laboratory's drug test received.
+//!
+//! A loader only takes [`Granted`] reads, which only this module makes, after the
+//! [`crate::repo::PatientRepo`] has decided and recorded them: there is no way to
+//! load a category of a patient's record for FHIR without the policy's yes.
+
+use std::collections::HashMap;
+
+use jiff::Span;
+use jiff::civil::date;
+use samhand_domain::access::{DataCategory, PatientRelations};
+use samhand_domain::dose_order::SignedDoseOrder;
+use samhand_domain::drug_test::{DrugTest, DrugTestInput};
+use samhand_domain::ids::{OrganisationId, PatientId};
+use samhand_domain::missed::MissedDoseState;
+use samhand_domain::national_id::NationalId;
+use samhand_domain::organisation::Organisation;
+use samhand_domain::patient::{Episode, Patient};
+use samhand_domain::privacy::PrivacyFacts;
+use samhand_domain::stay::{Stay, StayInput};
+use samhand_domain::validation::FieldErrors;
+use samhand_store::audit::{self, StoredEntry};
+use samhand_store::dispensing::DispensedDose;
+use samhand_store::{dispensing as dispensing_store, fhir as fhir_store, patients};
+
+use super::{PatientMessages, Service, missed_state};
+use crate::error::{AppError, AppResult};
+
+/// Which patients a FHIR search is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatientScope {
+    /// `patient=Patient/{id}`, or a read of one resource.
+    One(PatientId),
+    /// `identifier=urn:oid:…|{fødselsnummer or D-nummer}`.
+    NationalId(NationalId),
+    /// No patient named: everyone the caller's organisation (or the caller, by a
+    /// care team seat) is related to.
+    Related,
+}
+
+/// A read of one category of one patient's record that the policy allowed and the
+/// audit log holds. Made only in this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted {
+    patient: PatientId,
+    category: DataCategory,
+}
+
+impl Granted {
+    pub fn patient(&self) -> PatientId {
+        self.patient
+    }
+}
+
+/// The patients of some grants, if every grant is for `category`.
+fn patients_for(grants: &[Granted], category: DataCategory) -> AppResult<Vec<PatientId>> {
+    if let Some(other) = grants.iter().find(|g| g.category != category) {
+        return Err(AppError::Internal(format!(
+            "a FHIR loader for {} was given a grant for {}",
+            category.code(),
+            other.category.code()
+        )));
+    }
+    Ok(grants.iter().map(|g| g.patient).collect())
+}
+
+/// How many audit entries one AuditEvent search reads per patient at most.
+const AUDIT_EVENT_LIMIT: i64 = 2000;
+
+impl Service<'_> {
+    /// The patients in `scope` whom the policy lets the actor read `category` of:
+    /// one decision and one audit entry per candidate, in one transaction. Denied
+    /// patients are absent from the answer (and in the audit log).
+    pub async fn fhir_grants(
+        &self,
+        scope: &PatientScope,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<Vec<Granted>> {
+        let staff = self.staff()?.clone();
+        let candidates: Vec<PatientId> = {
+            let mut conn = self.state.store.read().await?;
+            match scope {
+                PatientScope::One(id) => patients::get(&mut conn, *id)
+                    .await?
+                    .map(|p| vec![p.id])
+                    .unwrap_or_default(),
+                PatientScope::NationalId(national_id) => patients::by_national_id(&mut conn, national_id)
+                    .await?
+                    .map(|p| vec![p.id])
+                    .unwrap_or_default(),
+                PatientScope::Related => {
+                    fhir_store::candidate_patients(&mut conn, staff.organisation_id, staff.id).await?
+                }
+            }
+        };
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let data = self.load_data(&candidates).await?;
+        let with_relations: Vec<(PatientId, PatientRelations)> = candidates
+            .iter()
+            .map(|id| {
+                (
+                    *id,
+                    data.get(id)
+                        .map(|d| d.relations(*id, self.now()))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        let allowed = self
+            .repo
+            .authorize_reads(&with_relations, category, detail)
+            .await?;
+        Ok(allowed
+            .into_iter()
+            .map(|patient| Granted { patient, category })
+            .collect())
+    }
+
+    /// A read of one patient's `category`: not found when there is no such patient,
+    /// forbidden (and audited) when the policy says no.
+    pub async fn fhir_grant(
+        &self,
+        patient: PatientId,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<Granted> {
+        self.patient(patient).await?;
+        self.repo.authorize_read(patient, category, detail).await?;
+        Ok(Granted { patient, category })
+    }
+
+    /// Who the patients are (Identity grants).
+    pub async fn fhir_patients(&self, grants: &[Granted]) -> AppResult<Vec<Patient>> {
+        let ids = patients_for(grants, DataCategory::Identity)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(patients::patients_of(&mut conn, &ids).await?)
+    }
+
+    /// The patients' LAR episodes (Identity grants: being in LAR comes with any
+    /// relation to the patient).
+    pub async fn fhir_episodes(&self, grants: &[Granted]) -> AppResult<Vec<Episode>> {
+        let ids = patients_for(grants, DataCategory::Identity)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(patients::episodes_of(&mut conn, &ids).await?)
+    }
+
+    /// The signed dose orders, every version, with the episodes they belong to
+    /// (Medication grants).
+    pub async fn fhir_orders(&self, grants: &[Granted]) -> AppResult<(Vec<SignedDoseOrder>, Vec<Episode>)> {
+        let ids = patients_for(grants, DataCategory::Medication)?;
+        let mut conn = self.state.store.read().await?;
+        let orders = samhand_store::orders::signed_orders_of(&mut conn, &ids).await?;
+        let episodes = patients::episodes_of(&mut conn, &ids).await?;
+        Ok((orders, episodes))
+    }
+
+    /// Every recorded dose of the patients, up to today (Dispensing grants).
+    pub async fn fhir_doses(&self, grants: &[Granted]) -> AppResult<Vec<DispensedDose>> {
+        let ids = patients_for(grants, DataCategory::Dispensing)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(dispensing_store::doses_of(&mut conn, &ids, date(1900, 1, 1), self.today()).await?)
+    }
+
+    /// The missed-dose state of each patient whose order is blocked today
+    /// (Dispensing grants).
+    pub async fn fhir_blocks(&self, grants: &[Granted]) -> AppResult<Vec<(PatientId, MissedDoseState)>> {
+        let ids = patients_for(grants, DataCategory::Dispensing)?;
+        let today = self.today();
+        let policy = self.policy().await?;
+        let data = self.load_data(&ids).await?;
+        let from = today.checked_sub(Span::new().days(60)).unwrap_or(today);
+        let recorded = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of(&mut conn, &ids, from, today).await?
+        };
+        let mut blocks = Vec::new();
+        for id in ids {
+            let Some(patient_data) = data.get(&id) else {
+                continue;
+            };
+            let own: Vec<DispensedDose> = recorded.iter().filter(|d| d.patient_id == id).cloned().collect();
+            let state = missed_state(patient_data, &own, today, &policy);
+            if state.is_blocked() {
+                blocks.push((id, state));
+            }
+        }
+        Ok(blocks)
+    }
+
+    /// Consents and care team seats (Privacy grants).
+    pub async fn fhir_privacy(&self, grants: &[Granted]) -> AppResult<HashMap<PatientId, PrivacyFacts>> {
+        let ids = patients_for(grants, DataCategory::Privacy)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(samhand_store::privacy::facts_of(&mut conn, &ids).await?)
+    }
+
+    /// The audit log entries about the patients, newest first (Privacy grants:
+    /// among staff, only the responsible LAR unit reads them).
+    pub async fn fhir_audit_entries(&self, grants: &[Granted]) -> AppResult<Vec<StoredEntry>> {
+        let ids = patients_for(grants, DataCategory::Privacy)?;
+        let mut conn = self.state.store.read().await?;
+        let mut entries = Vec::new();
+        for id in ids {
+            entries.extend(audit::for_patient(&mut conn, id, AUDIT_EVENT_LIMIT).await?);
+        }
+        Ok(entries)
+    }
+
+    /// The drug tests of the patients (DrugTests grants).
+    pub async fn fhir_drug_tests(&self, grants: &[Granted]) -> AppResult<Vec<DrugTest>> {
+        let ids = patients_for(grants, DataCategory::DrugTests)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(fhir_store::drug_tests_of(&mut conn, &ids).await?)
+    }
+
+    /// The messages about each patient in `scope` that the actor may see, through
+    /// the messages' own operation (which decides and audits each patient). Denied
+    /// patients are left out.
+    pub async fn fhir_messages(&self, scope: &PatientScope) -> AppResult<Vec<PatientMessages>> {
+        let ids: Vec<PatientId> = match scope {
+            PatientScope::One(id) => vec![*id],
+            PatientScope::NationalId(national_id) => {
+                let mut conn = self.state.store.read().await?;
+                patients::by_national_id(&mut conn, national_id)
+                    .await?
+                    .map(|p| vec![p.id])
+                    .unwrap_or_default()
+            }
+            PatientScope::Related => {
+                let staff = self.staff()?.clone();
+                let mut conn = self.state.store.read().await?;
+                fhir_store::candidate_patients(&mut conn, staff.organisation_id, staff.id).await?
+            }
+        };
+        let mut found = Vec::new();
+        for id in ids {
+            match self.patient_messages(id).await {
+                Ok(messages) => found.push(messages),
+                Err(AppError::Forbidden(_) | AppError::NotFound(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(found)
+    }
+
+    /// The patients' stays at institutions (Identity grants: whoever has a relation
+    /// needs to know the patient is admitted elsewhere).
+    pub async fn fhir_stays(&self, grants: &[Granted]) -> AppResult<Vec<Stay>> {
+        let ids = patients_for(grants, DataCategory::Identity)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(fhir_store::stays_of(&mut conn, &ids).await?)
+    }
+
+    /// Records that a patient is admitted to an institution (an Encounter from
+    /// another system). Written as an Identity write: the responsible LAR unit's
+    /// clinical staff (and systems acting as them) record where the patient is.
+    pub async fn fhir_record_stay(&self, patient_id: PatientId, input: &StayInput) -> AppResult<Stay> {
+        let exists = {
+            let mut conn = self.state.store.read().await?;
+            patients::get(&mut conn, patient_id).await?.is_some()
+        };
+        if !exists {
+            return Err(AppError::Invalid(FieldErrors::single(
+                "subject",
+                "Pasienten oppholdet gjelder finnes ikke i Samhand.",
+            )));
+        }
+        let grant = self
+            .repo
+            .authorize_write(
+                patient_id,
+                DataCategory::Identity,
+                "stay reported (FHIR Encounter)",
+            )
+            .await?;
+        let stay = input
+            .parse(patient_id, self.actor().id(), self.now())
+            .map_err(AppError::Invalid)?;
+        let mut tx = self.state.store.write().await?;
+        fhir_store::insert_stay(&mut tx, &stay).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(stay)
+    }
+
+    /// Every organisation, for names and references.
+    pub async fn fhir_organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
+        self.organisations().await
+    }
+
+    /// Records a laboratory's drug test for a patient, named by id, by national
+    /// identity number, or both. When both are given they must be the same person:
+    /// a result that names two different people is refused, never attached to
+    /// either.
+    pub async fn fhir_record_drug_test(
+        &self,
+        patient_id: Option<PatientId>,
+        named_national_id: Option<&str>,
+        input: &DrugTestInput,
+    ) -> AppResult<DrugTest> {
+        let unknown = || {
+            AppError::Invalid(FieldErrors::single(
+                "subject",
+                "Pasienten prøvesvaret gjelder finnes ikke i Samhand.",
+            ))
+        };
+        let patient = {
+            let mut conn = self.state.store.read().await?;
+            match (patient_id, named_national_id) {
+                (Some(id), _) => patients::get(&mut conn, id).await?,
+                (None, Some(number)) => {
+                    let number = NationalId::parse(number).map_err(|_| unknown())?;
+                    patients::by_national_id(&mut conn, &number).await?
+                }
+                (None, None) => None,
+            }
+        }
+        .ok_or_else(unknown)?;
+        let patient_id = patient.id;
+        let grant = self
+            .repo
+            .authorize_write(
+                patient_id,
+                DataCategory::DrugTests,
+                "drug test received (FHIR Observation)",
+            )
+            .await?;
+        if let Some(named) = named_national_id {
+            let same = NationalId::parse(named).is_ok_and(|n| n == patient.national_id);
+            if !same {
+                self.repo
+                    .record_refused_write(&grant, "the national identity number does not match the patient")
+                    .await?;
+                return Err(AppError::Invalid(FieldErrors::single(
+                    "subject.identifier",
+                    "Fødselsnummeret i prøvesvaret stemmer ikke med pasienten det er sendt til. Ingenting ble lagret.",
+                )));
+            }
+        }
+        let test = input
+            .parse(patient_id, self.today(), self.actor().id(), self.now())
+            .map_err(AppError::Invalid)?;
+        let mut tx = self.state.store.write().await?;
+        fhir_store::insert_drug_test(&mut tx, &test).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(test)
+    }
+}
+
+impl Service<'_> {
+    /// The patient a FHIR resource belongs to, found by the resource's id, so that
+    /// a read can be decided before anything of the resource is loaded.
+    pub async fn fhir_owner(
+        &self,
+        table: samhand_store::fhir::OwnerTable,
+        id: &str,
+    ) -> AppResult<Option<PatientId>> {
+        let mut conn = self.state.store.read().await?;
+        Ok(fhir_store::patient_of(&mut conn, table, id).await?)
+    }
+}

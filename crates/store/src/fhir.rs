@@ -1,0 +1,278 @@
+//! What the FHIR API needs stored: system clients and their access tokens (stored
+//! hashed, looked up by hash; which scopes mean what is the server's business),
+//! drug tests received from laboratories, stays reported by institutions, and the
+//! candidate patients of a search.
+
+use jiff::Timestamp;
+use samhand_domain::drug_test::{DrugTest, SubstanceResult};
+use samhand_domain::ids::{OrganisationId, PatientId, UserId};
+use samhand_domain::stay::{Stay, StayKind};
+use sqlx::AnyConnection;
+
+use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text};
+use crate::db::{Result, classify, rows_for_patients};
+
+/// A registered client as stored.
+#[derive(Debug, Clone)]
+pub struct FhirClient {
+    pub id: String,
+    pub name: String,
+    pub user_id: UserId,
+    pub secret_hash: String,
+    pub scopes: String,
+}
+
+pub async fn insert_client(conn: &mut AnyConnection, client: &FhirClient, at: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO fhir_clients (id, name, user_id, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&client.id)
+    .bind(&client.name)
+    .bind(client.user_id.to_string())
+    .bind(&client.secret_hash)
+    .bind(&client.scopes)
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// A client that has not been revoked.
+pub async fn active_client(conn: &mut AnyConnection, id: &str) -> Result<Option<FhirClient>> {
+    let row = sqlx::query(
+        "SELECT id, name, user_id, secret_hash, scopes FROM fhir_clients WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(FhirClient {
+            id: text(&r, "id")?,
+            name: text(&r, "name")?,
+            user_id: parsed(&r, "user_id")?,
+            secret_hash: text(&r, "secret_hash")?,
+            scopes: text(&r, "scopes")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn insert_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    client_id: &str,
+    scopes: &str,
+    issued_at: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO fhir_tokens (token_hash, client_id, scopes, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(client_id)
+    .bind(scopes)
+    .bind(micros(issued_at))
+    .bind(micros(expires_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The service user and granted scopes of a valid token of an active client.
+pub async fn token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<(UserId, String)>> {
+    let row = sqlx::query(
+        "SELECT c.user_id, t.scopes FROM fhir_tokens t JOIN fhir_clients c ON c.id = t.client_id
+         WHERE t.token_hash = $1 AND t.expires_at > $2 AND c.revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(micros(now))
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((parsed(&r, "user_id")?, text(&r, "scopes")?)))
+        .transpose()
+}
+
+/// Patients an organisation or a user is related to by any stored relation: an
+/// episode at the unit, an arrangement or a cover at the place, a care team seat.
+/// The candidates of a search without a patient; the policy decides each.
+pub async fn candidate_patients(
+    conn: &mut AnyConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> Result<Vec<PatientId>> {
+    let rows = sqlx::query(
+        "SELECT patient_id FROM episodes WHERE responsible_unit = $1
+         UNION SELECT patient_id FROM arrangements WHERE place_id = $1
+         UNION SELECT patient_id FROM covers WHERE place_id = $1
+         UNION SELECT patient_id FROM care_team_members WHERE user_id = $2
+         ORDER BY patient_id",
+    )
+    .bind(org.to_string())
+    .bind(user.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| parsed(r, "patient_id")).collect()
+}
+
+pub async fn insert_drug_test(conn: &mut AnyConnection, test: &DrugTest) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO drug_tests (id, patient_id, sample_date, lab, supervised, recorded_by, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(test.id.to_string())
+    .bind(test.patient_id.to_string())
+    .bind(date_text(test.sample_date))
+    .bind(&test.lab)
+    .bind(i64::from(test.supervised))
+    .bind(test.recorded_by.to_string())
+    .bind(micros(test.recorded_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    for result in &test.results {
+        sqlx::query(
+            "INSERT INTO drug_test_results (drug_test_id, substance_code, substance_name, positive) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(test.id.to_string())
+        .bind(&result.code)
+        .bind(&result.name)
+        .bind(i64::from(result.positive))
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    }
+    Ok(())
+}
+
+/// The drug tests of some patients, oldest sample first.
+pub async fn drug_tests_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<DrugTest>> {
+    let rows = rows_for_patients(
+        conn,
+        "SELECT t.id, t.patient_id, t.sample_date, t.lab, t.supervised, t.recorded_by, t.recorded_at,
+                r.substance_code, r.substance_name, r.positive
+         FROM drug_tests t JOIN drug_test_results r ON r.drug_test_id = t.id
+         WHERE t.patient_id IN ({ids})
+         ORDER BY t.sample_date, t.recorded_at, t.id, r.substance_code",
+        &[],
+        patients,
+    )
+    .await?;
+    let mut tests: Vec<DrugTest> = Vec::new();
+    for row in &rows {
+        let id = parsed(row, "id")?;
+        let result = SubstanceResult {
+            code: text(row, "substance_code")?,
+            name: text(row, "substance_name")?,
+            positive: int(row, "positive")? != 0,
+        };
+        match tests.last_mut() {
+            Some(last) if last.id == id => last.results.push(result),
+            _ => tests.push(DrugTest {
+                id,
+                patient_id: parsed(row, "patient_id")?,
+                sample_date: parsed(row, "sample_date")?,
+                lab: text(row, "lab")?,
+                supervised: int(row, "supervised")? != 0,
+                results: vec![result],
+                recorded_by: parsed(row, "recorded_by")?,
+                recorded_at: instant(row, "recorded_at")?,
+            }),
+        }
+    }
+    Ok(tests)
+}
+
+/// Where the patient of a FHIR resource is found, by the resource's own id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerTable {
+    Episode,
+    DispensingEvent,
+    Consent,
+    Message,
+    AuditEntry,
+    DrugTest,
+    Stay,
+}
+
+/// The patient a record belongs to; nothing else of it. For deciding a read of one
+/// resource before anything of it is loaded.
+pub async fn patient_of(conn: &mut AnyConnection, table: OwnerTable, id: &str) -> Result<Option<PatientId>> {
+    let sql = match table {
+        OwnerTable::Episode => "SELECT patient_id FROM episodes WHERE id = $1",
+        OwnerTable::DispensingEvent => "SELECT patient_id FROM dispensing_events WHERE id = $1",
+        OwnerTable::Consent => "SELECT patient_id FROM consents WHERE id = $1",
+        OwnerTable::Message => "SELECT patient_id FROM messages WHERE id = $1",
+        OwnerTable::DrugTest => "SELECT patient_id FROM drug_tests WHERE id = $1",
+        OwnerTable::Stay => "SELECT patient_id FROM stays WHERE id = $1",
+        OwnerTable::AuditEntry => {
+            let Ok(seq) = id.parse::<i64>() else {
+                return Ok(None);
+            };
+            let row = sqlx::query("SELECT patient_id FROM audit_log WHERE seq = $1")
+                .bind(seq)
+                .fetch_optional(conn)
+                .await?;
+            let patient: Option<String> = match row {
+                Some(r) => sqlx::Row::try_get(&r, "patient_id")?,
+                None => None,
+            };
+            return Ok(patient.and_then(|p| p.parse().ok()));
+        }
+    };
+    let row = sqlx::query(sql).bind(id).fetch_optional(conn).await?;
+    row.map(|r| parsed(&r, "patient_id")).transpose()
+}
+
+pub async fn insert_stay(conn: &mut AnyConnection, stay: &Stay) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stays (id, patient_id, kind, institution, institution_id, starts_on, planned_end_on, recorded_by, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(stay.id.to_string())
+    .bind(stay.patient_id.to_string())
+    .bind(stay.kind.code())
+    .bind(&stay.institution)
+    .bind(stay.institution_id.map(|id| id.to_string()))
+    .bind(date_text(stay.starts_on))
+    .bind(stay.planned_end_on.map(date_text))
+    .bind(stay.recorded_by.to_string())
+    .bind(micros(stay.recorded_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The stays of some patients, oldest start first.
+pub async fn stays_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Stay>> {
+    let rows = rows_for_patients(
+        conn,
+        "SELECT id, patient_id, kind, institution, institution_id, starts_on, planned_end_on, recorded_by, recorded_at
+         FROM stays WHERE patient_id IN ({ids}) ORDER BY starts_on, recorded_at, id",
+        &[],
+        patients,
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let kind = text(row, "kind")?;
+            Ok(Stay {
+                id: parsed(row, "id")?,
+                patient_id: parsed(row, "patient_id")?,
+                kind: StayKind::from_code(&kind).ok_or_else(|| corrupt(format!("stay kind {kind}")))?,
+                institution: text(row, "institution")?,
+                institution_id: parsed_opt(row, "institution_id")?,
+                starts_on: parsed(row, "starts_on")?,
+                planned_end_on: parsed_opt(row, "planned_end_on")?,
+                recorded_by: parsed(row, "recorded_by")?,
+                recorded_at: instant(row, "recorded_at")?,
+            })
+        })
+        .collect()
+}
