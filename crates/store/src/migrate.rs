@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_named_people.sql"),
         postgres: include_str!("../migrations/postgres/0008_named_people.sql"),
     },
+    Migration {
+        version: 11,
+        name: "overdose",
+        sqlite: include_str!("../migrations/sqlite/0011_overdose.sql"),
+        postgres: include_str!("../migrations/postgres/0011_overdose.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

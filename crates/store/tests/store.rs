@@ -60,6 +60,7 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
             (6, "collaboration".to_string()),
             (7, "messages".to_string()),
             (8, "named_people".to_string()),
+            (11, "overdose".to_string()),
         ]
     );
 }

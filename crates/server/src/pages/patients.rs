@@ -530,9 +530,11 @@ pub async fn overview(State(state): State<AppState>, staff: UiStaff, Path(id): P
         Err(other) => return Err(other.into()),
     };
     let emergency = service.running_emergency_access(id).await?;
+    let overdose = service.overdose_summary(id, &overview.data).await?;
     let body = html! {
         @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
         (overview_body(&overview, &staff))
+        (crate::pages::overdose::overview_section(id, &overdose))
     };
     Ok(page(&overview.patient.full_name(), &staff, body).into_response())
 }

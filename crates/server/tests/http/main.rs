@@ -15,6 +15,7 @@ mod messages;
 mod moving;
 mod oidc;
 mod orders;
+mod overdose;
 mod privacy;
 mod regressions;
 mod stock;
