@@ -48,6 +48,9 @@ macro_rules! id_type {
     )*};
 }
 
+// Modules that own a kind of record may declare its id beside it.
+pub(crate) use id_type;
+
 id_type!(
     PatientId,
     OrganisationId,

@@ -16,6 +16,7 @@ pub mod message;
 pub mod missed;
 pub mod national_id;
 pub mod organisation;
+pub mod overdose;
 pub mod patient;
 pub mod policy;
 pub mod privacy;

@@ -47,6 +47,7 @@ mod health;
 mod leader;
 mod messages;
 mod moving;
+mod overdose;
 mod portal;
 mod privacy;
 use crate::auth::require_role;
@@ -58,6 +59,7 @@ pub use health::HealthView;
 pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
+pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary, OverdosesView};
 pub use portal::PortalHome;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 
@@ -727,10 +729,13 @@ impl<'a> Service<'a> {
             note: note.trim().to_string(),
             decided_by: self.actor().id(),
         };
+        // Ending LAR raises the same overdose follow-up as a discharge (DOMAIN.md).
+        let follow_up = self.prepare_end_follow_up(patient, &episode, &end).await?;
         let mut tx = self.state.store.write().await?;
         patients::end_episode(&mut tx, episode.id, &end, self.now())
             .await
             .map_err(|e| conflict_from(e, "Behandlingen er allerede avsluttet."))?;
+        self.write_end_follow_up(&mut tx, follow_up).await?;
         self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())

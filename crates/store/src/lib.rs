@@ -13,6 +13,7 @@ pub mod messages;
 pub mod migrate;
 pub mod orders;
 pub mod organisations;
+pub mod overdose;
 pub mod patients;
 pub mod portal;
 pub mod privacy;

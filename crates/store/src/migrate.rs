@@ -68,6 +68,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0010_portal.sql"),
     },
     Migration {
+        version: 11,
+        name: "overdose",
+        sqlite: include_str!("../migrations/sqlite/0011_overdose.sql"),
+        postgres: include_str!("../migrations/postgres/0011_overdose.sql"),
+    },
+    Migration {
         version: 12,
         name: "patient_requests",
         sqlite: include_str!("../migrations/sqlite/0012_patient_requests.sql"),

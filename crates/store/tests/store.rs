@@ -62,6 +62,7 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
             (8, "named_people".to_string()),
             (9, "fhir".to_string()),
             (10, "portal".to_string()),
+            (11, "overdose".to_string()),
             (12, "patient_requests".to_string()),
         ]
     );

@@ -43,6 +43,8 @@ pub struct LeaderOverviewDto {
     pub overdue_meetings: Vec<NamedRef>,
     /// Overdue tasks in those groups: (patient, task description).
     pub overdue_tasks: Vec<OverdueTaskDto>,
+    /// Overdoses (fatal or not) in the last twelve months among the unit's patients.
+    pub overdoses_last_12_months: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,6 +79,7 @@ pub async fn overview(
         name: Some(a.patient.full_name()),
     };
     Ok(Json(LeaderOverviewDto {
+        overdoses_last_12_months: o.overdoses_last_year,
         unit: NamedRef {
             id: o.unit.id.to_string(),
             name: Some(o.unit.name.clone()),

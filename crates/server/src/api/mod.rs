@@ -16,6 +16,7 @@ mod health;
 mod leader;
 mod messages;
 mod orders;
+mod overdose;
 mod patients;
 mod privacy;
 mod problem;
@@ -167,6 +168,21 @@ fn route_table() -> Vec<Route> {
             "/coordinator/overview",
             collaboration::coordinator_overview,
         ),
+        route(Method::GET, "/patients/{id}/crisis-plan", overdose::crisis_plan),
+        route(
+            Method::POST,
+            "/patients/{id}/crisis-plan",
+            overdose::save_crisis_plan,
+        ),
+        route(Method::GET, "/patients/{id}/naloxone", overdose::naloxone),
+        route(Method::POST, "/patients/{id}/naloxone", overdose::record_naloxone),
+        route(Method::GET, "/naloxone", overdose::naloxone_report),
+        route(Method::GET, "/patients/{id}/overdoses", overdose::overdoses),
+        route(
+            Method::POST,
+            "/patients/{id}/overdoses",
+            overdose::register_overdose,
+        ),
     ]
 }
 
@@ -229,6 +245,13 @@ fn route_table() -> Vec<Route> {
         collaboration::plan,
         collaboration::save_plan,
         collaboration::coordinator_overview,
+        overdose::crisis_plan,
+        overdose::save_crisis_plan,
+        overdose::naloxone,
+        overdose::record_naloxone,
+        overdose::naloxone_report,
+        overdose::overdoses,
+        overdose::register_overdose,
     ),
     components(schemas(Problem, wire::Amount), responses(ProblemResponse)),
     modifiers(&BearerScheme),
@@ -243,6 +266,7 @@ fn route_table() -> Vec<Route> {
         (name = "health", description = "Health information dispensing staff must know, under consent"),
         (name = "privacy", description = "Who can see what: consents, care team seats, emergency access, the access log"),
         (name = "collaboration", description = "The responsibility group: meetings, minutes, tasks, the individual plan, the coordinator's overview"),
+        (name = "overdose", description = "Overdose prevention: the crisis plan, naloxone hand-outs and the report per place, overdose events"),
         (name = "meta", description = "This document"),
     )
 )]

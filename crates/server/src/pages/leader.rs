@@ -67,6 +67,10 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
                     }
                 }
             }
+            section.card data-testid="overdoses" {
+                h2 { "Overdoser" }
+                p { strong { (o.overdoses_last_year) } " overdoser siste 12 måneder blant enhetens pasienter." }
+            }
             section.card {
                 h2 { "Revurderinger og akuttilganger" }
                 p { strong { (o.overdue_reviews.len()) } " forfalte revurderinger av utleveringsordning. " a href="/revurderinger" { "Se listen" } }

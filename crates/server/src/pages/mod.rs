@@ -12,6 +12,7 @@ pub mod leader;
 pub mod login;
 pub mod messages;
 pub mod moving;
+pub mod overdose;
 pub mod patients;
 pub mod portal;
 pub mod privacy;
@@ -116,6 +117,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/pasienter/{id}/plan/utskrift", get(collaboration::plan_print))
         .route("/koordinator", get(collaboration::coordinator))
+        .route(
+            "/pasienter/{id}/kriseplan",
+            get(overdose::crisis_plan).post(overdose::save_crisis_plan),
+        )
+        .route(
+            "/pasienter/{id}/overdose",
+            get(overdose::show).post(overdose::register_overdose),
+        )
+        .route("/pasienter/{id}/nalokson", post(overdose::record_naloxone))
 }
 
 async fn home(staff: UiStaff) -> Redirect {

@@ -528,10 +528,12 @@ pub async fn overview(State(state): State<AppState>, staff: UiStaff, Path(id): P
     };
     let emergency = service.running_emergency_access(id).await?;
     let drug_tests = service.drug_tests_where_allowed(id).await?;
+    let overdose = service.overdose_summary(id, &overview.data).await?;
     let body = html! {
         @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
         (overview_body(&overview, &staff))
         @if let Some(tests) = &drug_tests { (crate::pages::drug_tests::section(tests)) }
+        (crate::pages::overdose::overview_section(id, &overdose))
     };
     Ok(page(&overview.patient.full_name(), &staff, body).into_response())
 }

@@ -38,6 +38,8 @@ pub struct LeaderOverview {
     )>,
     /// Tasks past their due date in those groups.
     pub overdue_tasks: Vec<(samhand_domain::patient::Patient, samhand_domain::care::Task)>,
+    /// Overdoses in the last twelve months among the unit's patients.
+    pub overdoses_last_year: usize,
 }
 
 impl Service<'_> {
@@ -131,7 +133,9 @@ impl Service<'_> {
         };
         let overdue_meetings = self.overdue_meetings_for_unit(unit.id).await?;
         let overdue_tasks = self.overdue_tasks_for_unit(unit.id).await?;
+        let overdoses_last_year = self.overdoses_last_year_for_unit(&unit).await?;
         Ok(LeaderOverview {
+            overdoses_last_year,
             overdue_meetings,
             overdue_tasks,
             unit,

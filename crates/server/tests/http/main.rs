@@ -16,6 +16,7 @@ mod messages;
 mod moving;
 mod oidc;
 mod orders;
+mod overdose;
 mod portal;
 mod privacy;
 mod regressions;
