@@ -162,6 +162,20 @@ try {
     "withdrawing did not take effect",
   );
 
+  step("the crisis plan page is accessible and saves the patient's plan");
+  await phone.getByRole("link", { name: "Kriseplan" }).click();
+  await phone.waitForURL((url) => url.pathname === "/portal/kriseplan");
+  await accessible(phone, "/portal/kriseplan");
+  await phone.getByLabel("Varseltegn").fill("Sover dårlig, svarer ikke på telefon");
+  await phone.getByLabel("Dette hjelper meg").fill("Gå tur, ringe søster");
+  await phone.getByLabel("Navn 1").fill("Søster Siri");
+  await phone.getByLabel("Telefon 1").fill("+47 900 11 222");
+  await Promise.all([
+    phone.waitForURL((url) => url.pathname === "/portal/kriseplan"),
+    phone.getByRole("button", { name: "Lagre kriseplanen" }).click(),
+  ]);
+  check(((await phone.locator("main").textContent()) || "").includes("av deg"), "the crisis plan was not saved by the patient");
+
   step("who has read the record");
   await phone.getByRole("link", { name: "Hvem har lest" }).click();
   await phone.waitForURL((url) => url.pathname === "/portal/innsyn");

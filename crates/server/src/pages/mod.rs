@@ -78,6 +78,10 @@ pub fn routes() -> Router<AppState> {
             get(portal::consents).post(portal::change_consent),
         )
         .route("/portal/innsyn", get(portal::access_log))
+        .route(
+            "/portal/kriseplan",
+            get(portal::crisis_plan).post(portal::save_crisis_plan),
+        )
         .route("/portal/onsker", get(portal::requests).post(portal::send_request))
         .route("/portal/melding", post(portal::send_message))
         .route("/portal/parorende", get(portal::people).post(portal::add_person))

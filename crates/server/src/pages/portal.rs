@@ -43,6 +43,7 @@ fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Ma
                         a.brand href="/portal" { "Samhand for deg" }
                         @if patient.is_some() {
                             a href="/portal" { "Min side" }
+                            a href="/portal/kriseplan" { "Kriseplan" }
                             a href="/portal/onsker" { "Ønsker og meldinger" }
                             a href="/portal/samtykke" { "Hvem ser hva" }
                             a href="/portal/innsyn" { "Hvem har lest" }
@@ -274,6 +275,9 @@ pub async fn home(State(state): State<AppState>, patient: PortalPatient) -> Page
                     }
                 }
             }
+        }
+        @if !home.drug_tests.is_empty() {
+            (crate::pages::drug_tests::section(&home.drug_tests))
         }
         section.card aria-labelledby="plan" {
             h2 #plan { "Planen din" }
@@ -604,6 +608,109 @@ pub async fn send_message(
     {
         Ok(_) => Ok(Redirect::to("/portal/onsker").into_response()),
         Err(AppError::Invalid(errors)) => requests_page(&state, &patient, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn crisis_page(
+    state: &AppState,
+    patient: &PortalPatient,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(
+        state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let view = service.crisis_plan(patient.user.patient_id).await?;
+    let current = view.current.as_ref();
+    // Shown again with what was typed after an error; otherwise the plan as it is.
+    let value = |field: &str, stored: &str| -> String {
+        if form.0.is_empty() {
+            stored.to_string()
+        } else {
+            form.get(field).to_string()
+        }
+    };
+    let contacts: Vec<(String, String)> = if form.0.is_empty() {
+        current
+            .map(|p| {
+                p.contacts
+                    .iter()
+                    .map(|c| (c.name.clone(), c.phone.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        form.all("contact_name")
+            .into_iter()
+            .zip(form.all("contact_phone"))
+            .collect()
+    };
+    let mut rows = contacts;
+    while rows.len() < 3 {
+        rows.push((String::new(), String::new()));
+    }
+    let body = html! {
+        h1 { "Kriseplanen min" }
+        p { "Hva du kjenner igjen når det begynner å gå galt, hva som hjelper, og hvem du og andre kan ringe. Du kan endre den når du vil; alle versjoner tas vare på." }
+        @if let Some(plan) = current {
+            p.hint { "Sist endret " (instant_nb(plan.recorded_at)) @if plan.by_patient { " av deg" } "." }
+        }
+        (error_summary(errors))
+        form.stack method="post" action="/portal/kriseplan" {
+            input type="hidden" name="csrf" value=(patient.csrf);
+            (textarea("Varseltegn", "warning_signs", &value("warning_signs", current.map(|p| p.warning_signs.as_str()).unwrap_or("")), errors))
+            (textarea("Dette hjelper meg", "what_helps", &value("what_helps", current.map(|p| p.what_helps.as_str()).unwrap_or("")), errors))
+            fieldset {
+                legend { "Hvem kan ringes" }
+                @for (i, (name, phone)) in rows.iter().enumerate() {
+                    div.inline {
+                        div {
+                            label for={ "contact_name_" (i) } { "Navn " (i + 1) }
+                            input type="text" id={ "contact_name_" (i) } name="contact_name" value=(name);
+                        }
+                        div {
+                            label for={ "contact_phone_" (i) } { "Telefon " (i + 1) }
+                            input type="tel" id={ "contact_phone_" (i) } name="contact_phone" value=(phone);
+                        }
+                    }
+                }
+                (crate::pages::forms::group_error(errors, "contact_name"))
+                (crate::pages::forms::group_error(errors, "contact_phone"))
+                (crate::pages::forms::group_error(errors, "contacts"))
+            }
+            button type="submit" { "Lagre kriseplanen" }
+        }
+        p { "Er det akutt, ring " strong { "113" } "." }
+    };
+    Ok((form_status(errors), portal_page("Kriseplan", Some(patient), body)).into_response())
+}
+
+pub async fn crisis_plan(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    crisis_page(&state, &patient, &FormData::default(), &FieldErrors::default()).await
+}
+
+pub async fn save_crisis_plan(
+    State(state): State<AppState>,
+    PatientForm { patient, form }: PatientForm,
+) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let input = samhand_domain::overdose::CrisisPlanInput {
+        warning_signs: form.get("warning_signs").into(),
+        what_helps: form.get("what_helps").into(),
+        contacts: form
+            .all("contact_name")
+            .into_iter()
+            .zip(form.all("contact_phone"))
+            .collect(),
+    };
+    match service.save_crisis_plan(patient.user.patient_id, &input).await {
+        Ok(_) => Ok(Redirect::to("/portal/kriseplan").into_response()),
+        Err(AppError::Invalid(errors)) => crisis_page(&state, &patient, &form, &errors).await,
         Err(other) => Err(other.into()),
     }
 }

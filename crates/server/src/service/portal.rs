@@ -18,6 +18,8 @@ pub struct PortalHome {
     pub overview: super::Overview,
     pub meetings: MeetingsView,
     pub plan: PlanView,
+    /// Drug-test results the laboratory reported.
+    pub drug_tests: Vec<samhand_domain::drug_test::DrugTest>,
 }
 
 impl Service<'_> {
@@ -58,6 +60,7 @@ impl Service<'_> {
             overview: self.overview(patient).await?,
             meetings: self.meetings(patient).await?,
             plan: self.plan(patient).await?,
+            drug_tests: self.drug_tests_where_allowed(patient).await?.unwrap_or_default(),
         })
     }
 

@@ -481,3 +481,49 @@ async fn a_patients_request_becomes_a_task_for_the_lar_unit_and_the_answer_comes
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }
+
+#[tokio::test]
+async fn the_patient_writes_the_crisis_plan_in_the_portal_and_the_team_sees_it() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (patient, portal) = app.activated(126).await;
+    let (status, html) = app
+        .portal_post(
+            &portal,
+            "/portal/kriseplan",
+            &[
+                ("warning_signs", ""),
+                ("what_helps", "Gå tur"),
+                ("contact_name", "Mor"),
+                ("contact_phone", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("Skriv hvilke varseltegn pasienten kjenner igjen."),
+        "{html}"
+    );
+    assert!(html.contains("Gå tur"), "keeps what was typed: {html}");
+    let (status, html) = app
+        .portal_post(
+            &portal,
+            "/portal/kriseplan",
+            &[
+                ("warning_signs", "Slutter å svare på telefon, sover dårlig"),
+                ("what_helps", "Gå tur med hunden, ringe søster"),
+                ("contact_name", "Søster Siri"),
+                ("contact_phone", "+47 900 11 222"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let (status, plan) = app
+        .get_json(&w.konsulent, &format!("/api/v1/patients/{patient}/crisis-plan"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert!(plan.to_string().contains("Søster Siri"), "{plan}");
+    assert!(plan.to_string().contains("\"by_patient\":true"), "{plan}");
+    let (_, html) = app.portal_get(&portal, "/portal/kriseplan").await;
+    assert!(html.contains("av deg") && html.contains("Søster Siri"), "{html}");
+}
