@@ -162,6 +162,17 @@ try {
     "withdrawing did not take effect",
   );
 
+  step("my goals in my own words");
+  await phone.getByRole("link", { name: "Mine mål" }).click();
+  await phone.waitForURL((url) => url.pathname === "/portal/mal");
+  await accessible(phone, "/portal/mal");
+  await phone.locator("#housing").fill("Egen leilighet før jul");
+  await Promise.all([
+    phone.waitForURL((url) => url.pathname === "/portal/mal"),
+    phone.getByRole("button", { name: "Lagre målene mine" }).click(),
+  ]);
+  check((await phone.locator("#housing").inputValue()) === "Egen leilighet før jul", "the goal was not saved");
+
   step("the crisis plan page is accessible and saves the patient's plan");
   await phone.getByRole("link", { name: "Kriseplan" }).click();
   await phone.waitForURL((url) => url.pathname === "/portal/kriseplan");

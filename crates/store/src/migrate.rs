@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_patient_requests.sql"),
         postgres: include_str!("../migrations/postgres/0012_patient_requests.sql"),
     },
+    Migration {
+        version: 13,
+        name: "patient_goals",
+        sqlite: include_str!("../migrations/sqlite/0013_patient_goals.sql"),
+        postgres: include_str!("../migrations/postgres/0013_patient_goals.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

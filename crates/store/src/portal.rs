@@ -245,3 +245,55 @@ pub async fn request_tasks(
             .await?;
     rows.iter().map(|r| parsed(r, "task_id")).collect()
 }
+
+/// What the patient wrote in their own words for one life domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnWords {
+    pub domain: String,
+    pub goal: String,
+    pub comment: String,
+    pub written_at: Timestamp,
+}
+
+pub async fn insert_own_words(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    account: UserId,
+    words: &OwnWords,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO plan_patient_words (id, patient_id, account_id, domain, goal, comment, written_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(patient.to_string())
+    .bind(account.to_string())
+    .bind(&words.domain)
+    .bind(&words.goal)
+    .bind(&words.comment)
+    .bind(micros(words.written_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Every version of the patient's own words, oldest first.
+pub async fn own_words(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<OwnWords>> {
+    let rows = sqlx::query(
+        "SELECT domain, goal, comment, written_at FROM plan_patient_words WHERE patient_id = $1 ORDER BY written_at, id",
+    )
+    .bind(patient.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OwnWords {
+                domain: text(r, "domain")?,
+                goal: text(r, "goal")?,
+                comment: text(r, "comment")?,
+                written_at: instant(r, "written_at")?,
+            })
+        })
+        .collect()
+}

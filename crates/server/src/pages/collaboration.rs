@@ -490,6 +490,7 @@ async fn plan_page(
     errors: &FieldErrors,
 ) -> PageResult {
     let view = Service::new(state, &staff.user).plan(id).await?;
+    let own_words = Service::new(state, &staff.user).own_words(id).await?;
     let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
     let mut organisations: Vec<(String, String)> = view
         .organisations
@@ -605,6 +606,24 @@ async fn plan_page(
                 }
             }
         }
+    };
+    let body = html! {
+        @if !own_words.is_empty() {
+            section.card data-testid="own-words" {
+                h2 { "Pasientens egne ord" }
+                p.hint { "Skrevet av pasienten i portalen. Ta dem med inn i planen sammen med pasienten." }
+                ul {
+                    @for (domain, words) in &own_words {
+                        li {
+                            strong { (domain.label_nb()) } ": " (words.goal)
+                            @if !words.comment.is_empty() { " — " em { (words.comment) } }
+                            span.hint { " (" (instant_nb(words.written_at)) ")" }
+                        }
+                    }
+                }
+            }
+        }
+        (body)
     };
     Ok((form_status(errors), page("Individuell plan", staff, body)).into_response())
 }

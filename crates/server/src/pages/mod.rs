@@ -83,6 +83,7 @@ pub fn routes() -> Router<AppState> {
             get(portal::crisis_plan).post(portal::save_crisis_plan),
         )
         .route("/portal/onsker", get(portal::requests).post(portal::send_request))
+        .route("/portal/mal", get(portal::goals).post(portal::save_goals))
         .route("/portal/melding", post(portal::send_message))
         .route("/portal/parorende", get(portal::people).post(portal::add_person))
         .route("/portal/parorende/{id}/fjern", post(portal::end_person))

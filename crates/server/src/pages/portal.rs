@@ -43,6 +43,7 @@ fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Ma
                         a.brand href="/portal" { "Samhand for deg" }
                         @if patient.is_some() {
                             a href="/portal" { "Min side" }
+                            a href="/portal/mal" { "Mine mål" }
                             a href="/portal/kriseplan" { "Kriseplan" }
                             a href="/portal/onsker" { "Ønsker og meldinger" }
                             a href="/portal/samtykke" { "Hvem ser hva" }
@@ -711,6 +712,65 @@ pub async fn save_crisis_plan(
     match service.save_crisis_plan(patient.user.patient_id, &input).await {
         Ok(_) => Ok(Redirect::to("/portal/kriseplan").into_response()),
         Err(AppError::Invalid(errors)) => crisis_page(&state, &patient, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn goals_page(state: &AppState, patient: &PortalPatient, errors: &FieldErrors) -> PageResult {
+    let service = Service::new(
+        state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let plan = service.plan(patient.user.patient_id).await?;
+    let words = service.own_words(patient.user.patient_id).await?;
+    let body = html! {
+        h1 { "Mine mål" }
+        p { "Skriv målene dine med dine egne ord, og en kommentar hvis du vil. Teamet ser dem ved planen og tar dem med inn i den sammen med deg." }
+        (error_summary(errors))
+        form.stack method="post" action="/portal/mal" {
+            input type="hidden" name="csrf" value=(patient.csrf);
+            @for domain in samhand_domain::care::LifeDomain::ALL {
+                @let mine = words.iter().find(|(d, _)| *d == domain).map(|(_, w)| w);
+                @let in_plan = plan.current.as_ref().and_then(|p| p.goals.iter().find(|g| g.domain == domain));
+                fieldset {
+                    legend { (domain.label_nb()) }
+                    @if let Some(goal) = in_plan { p.hint { "I planen nå: " (goal.goal) } }
+                    (textarea("Mitt mål", domain.code(), mine.map(|w| w.goal.as_str()).unwrap_or(""), errors))
+                    (textarea("Kommentar", &format!("{}_comment", domain.code()), mine.map(|w| w.comment.as_str()).unwrap_or(""), errors))
+                }
+            }
+            button type="submit" { "Lagre målene mine" }
+        }
+    };
+    Ok((form_status(errors), portal_page("Mine mål", Some(patient), body)).into_response())
+}
+
+pub async fn goals(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    goals_page(&state, &patient, &FieldErrors::default()).await
+}
+
+pub async fn save_goals(
+    State(state): State<AppState>,
+    PatientForm { patient, form }: PatientForm,
+) -> PageResult {
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let words: Vec<(samhand_domain::care::LifeDomain, String, String)> =
+        samhand_domain::care::LifeDomain::ALL
+            .into_iter()
+            .map(|d| {
+                (
+                    d,
+                    form.get(d.code()).to_string(),
+                    form.get(&format!("{}_comment", d.code())).to_string(),
+                )
+            })
+            .collect();
+    match service.save_own_words(&words).await {
+        Ok(_) => Ok(Redirect::to("/portal/mal").into_response()),
+        Err(AppError::Invalid(errors)) => goals_page(&state, &patient, &errors).await,
         Err(other) => Err(other.into()),
     }
 }

@@ -258,3 +258,94 @@ impl Service<'_> {
         Ok(message)
     }
 }
+
+impl Service<'_> {
+    /// The patient's own words per life domain, as they stand now (the latest per
+    /// domain; an emptied goal and comment is the patient taking it back).
+    pub async fn own_words(
+        &self,
+        patient: PatientId,
+    ) -> AppResult<Vec<(samhand_domain::care::LifeDomain, portal_store::OwnWords)>> {
+        self.patient(patient).await?;
+        self.repo
+            .authorize_read(
+                patient,
+                DataCategory::PlanAndGoals,
+                "the patient's own words in the plan",
+            )
+            .await?;
+        let all = {
+            let mut conn = self.state.store.read().await?;
+            portal_store::own_words(&mut conn, patient).await?
+        };
+        Ok(samhand_domain::care::LifeDomain::ALL
+            .into_iter()
+            .filter_map(|d| {
+                all.iter()
+                    .rev()
+                    .find(|w| w.domain == d.code())
+                    .filter(|w| !w.goal.is_empty() || !w.comment.is_empty())
+                    .map(|w| (d, w.clone()))
+            })
+            .collect())
+    }
+
+    /// The patient writes or edits their goals and comments in their own words; a
+    /// domain whose text changed gets a new row.
+    pub async fn save_own_words(
+        &self,
+        words: &[(samhand_domain::care::LifeDomain, String, String)],
+    ) -> AppResult<usize> {
+        let Some(patient) = self.actor_patient() else {
+            return Err(AppError::Forbidden("Siden er for pasienten selv.".into()));
+        };
+        let mut errors = samhand_domain::validation::FieldErrors::default();
+        for (domain, goal, comment) in words {
+            if goal.chars().count() > 2000 || comment.chars().count() > 2000 {
+                errors.push(domain.code(), "Teksten kan være høyst 2000 tegn.");
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let grant = self
+            .repo
+            .authorize_write(
+                patient,
+                DataCategory::PlanAndGoals,
+                "the patient's own words in the plan",
+            )
+            .await?;
+        let now_words = self.own_words(patient).await?;
+        let now = self.now();
+        let mut tx = self.state.store.write().await?;
+        let mut changed = 0;
+        for (domain, goal, comment) in words {
+            let (goal, comment) = (goal.trim().to_string(), comment.trim().to_string());
+            let before = now_words.iter().find(|(d, _)| d == domain).map(|(_, w)| w);
+            let same = match before {
+                Some(w) => w.goal == goal && w.comment == comment,
+                None => goal.is_empty() && comment.is_empty(),
+            };
+            if same {
+                continue;
+            }
+            portal_store::insert_own_words(
+                &mut tx,
+                patient,
+                self.actor().id(),
+                &portal_store::OwnWords {
+                    domain: domain.code().to_string(),
+                    goal,
+                    comment,
+                    written_at: now,
+                },
+            )
+            .await?;
+            changed += 1;
+        }
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}

@@ -527,3 +527,43 @@ async fn the_patient_writes_the_crisis_plan_in_the_portal_and_the_team_sees_it()
     let (_, html) = app.portal_get(&portal, "/portal/kriseplan").await;
     assert!(html.contains("av deg") && html.contains("Søster Siri"), "{html}");
 }
+
+#[tokio::test]
+async fn the_patient_writes_goals_in_their_own_words_and_the_team_sees_them_by_the_plan() {
+    let app = spawn_app().await;
+    let (patient, portal) = app.activated(127).await;
+    let (status, html) = app
+        .portal_post(
+            &portal,
+            "/portal/mal",
+            &[
+                ("housing", "Egen leilighet før jul"),
+                ("housing_comment", "Helst nær jobben"),
+                ("work_activity", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let (_, html) = app.portal_get(&portal, "/portal/mal").await;
+    assert!(
+        html.contains("Egen leilighet før jul") && html.contains("Helst nær jobben"),
+        "{html}"
+    );
+    // The coordinator (here the LAR consultant) sees them beside the plan.
+    let session = app.session_of("konsulent").await;
+    let (status, html) = app.page(&session, &format!("/pasienter/{patient}/plan")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Pasientens egne ord") && html.contains("Egen leilighet før jul"),
+        "{html}"
+    );
+    // Taking a goal back is a new row too: it disappears from what stands now.
+    app.portal_post(
+        &portal,
+        "/portal/mal",
+        &[("housing", ""), ("housing_comment", "")],
+    )
+    .await;
+    let (_, html) = app.page(&session, &format!("/pasienter/{patient}/plan")).await;
+    assert!(!html.contains("Egen leilighet før jul"), "{html}");
+}
