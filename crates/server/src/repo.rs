@@ -212,30 +212,7 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<Vec<PatientId>> {
-        let decisions: Vec<(PatientId, Decision)> = patients
-            .iter()
-            .map(|(patient, relations)| {
-                (
-                    *patient,
-                    access::decide(&self.actor, relations, category, Action::Read),
-                )
-            })
-            .collect();
-        let now = self.state.clock.now();
-        let entries: Vec<AuditEntry<'_>> = decisions
-            .iter()
-            .map(|(patient, decision)| {
-                self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
-            })
-            .collect();
-        let mut tx = self.state.store.write().await?;
-        audit::append_all(&self.state.store, &mut tx, &entries).await?;
-        tx.commit().await?;
-        Ok(decisions
-            .into_iter()
-            .filter(|(_, d)| d.is_allowed())
-            .map(|(p, _)| p)
-            .collect())
+        self.decide_reads(patients, category, detail, true).await
     }
 
     /// Reads that a page adds when the policy allows them (health information on
@@ -247,7 +224,19 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<Vec<PatientId>> {
-        let allowed: Vec<(PatientId, Decision)> = patients
+        self.decide_reads(patients, category, detail, false).await
+    }
+
+    /// One read decision per patient, audited in one transaction (the denied ones
+    /// too when `audit_denied`); returns the allowed patients.
+    async fn decide_reads(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+        detail: &str,
+        audit_denied: bool,
+    ) -> AppResult<Vec<PatientId>> {
+        let decisions: Vec<(PatientId, Decision)> = patients
             .iter()
             .map(|(patient, relations)| {
                 (
@@ -255,22 +244,25 @@ impl<'a> PatientRepo<'a> {
                     access::decide(&self.actor, relations, category, Action::Read),
                 )
             })
-            .filter(|(_, decision)| decision.is_allowed())
+            .filter(|(_, decision)| audit_denied || decision.is_allowed())
             .collect();
-        if allowed.is_empty() {
-            return Ok(Vec::new());
+        if !decisions.is_empty() {
+            let now = self.state.clock.now();
+            let entries: Vec<AuditEntry<'_>> = decisions
+                .iter()
+                .map(|(patient, decision)| {
+                    self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
+                })
+                .collect();
+            let mut tx = self.state.store.write().await?;
+            audit::append_all(&self.state.store, &mut tx, &entries).await?;
+            tx.commit().await?;
         }
-        let now = self.state.clock.now();
-        let entries: Vec<AuditEntry<'_>> = allowed
-            .iter()
-            .map(|(patient, decision)| {
-                self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
-            })
-            .collect();
-        let mut tx = self.state.store.write().await?;
-        audit::append_all(&self.state.store, &mut tx, &entries).await?;
-        tx.commit().await?;
-        Ok(allowed.into_iter().map(|(p, _)| p).collect())
+        Ok(decisions
+            .into_iter()
+            .filter(|(_, d)| d.is_allowed())
+            .map(|(p, _)| p)
+            .collect())
     }
 
     /// The audit entry of one decision.

@@ -602,10 +602,12 @@ impl<'a> Service<'a> {
             .await?
             .remove(&patient_id)
             .unwrap_or_default();
+        // The relations decide the overview's reads and, below, its health information.
+        let relations = data.relations(patient_id, self.now());
         self.repo
             .authorize_read_all_with(
                 patient_id,
-                &data.relations(patient_id, self.now()),
+                &relations,
                 &[
                     DataCategory::Identity,
                     DataCategory::Medication,
@@ -659,10 +661,7 @@ impl<'a> Service<'a> {
         people.extend(data.arrangements.iter().map(|a| a.decided_by));
         let names = self.names(people).await?;
         let health = self
-            .health_notes_where_shared(
-                &[(patient_id, data.relations(patient_id, self.now()))],
-                "patient overview: health information",
-            )
+            .health_notes_where_shared(&[(patient_id, relations)], "patient overview: health information")
             .await?
             .remove(&patient_id);
         Ok(Overview {

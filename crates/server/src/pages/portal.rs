@@ -67,13 +67,19 @@ fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Ma
 
 fn login_cookie_page(
     state: &AppState,
-    status: axum::http::StatusCode,
     title: &str,
+    fresh: bool,
+    failure: axum::http::StatusCode,
     body: impl FnOnce(&str) -> Markup,
 ) -> Response {
     // Before login there is no session; the form's CSRF token is a cookie it echoes.
     let token = auth::random_token();
     let page = portal_page(title, None, body(&token));
+    let status = if fresh {
+        axum::http::StatusCode::OK
+    } else {
+        failure
+    };
     (
         status,
         [(
@@ -86,26 +92,27 @@ fn login_cookie_page(
 }
 
 fn login_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: Option<&str>) -> Response {
-    let status = if errors.is_empty() && message.is_none() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNAUTHORIZED
-    };
-    login_cookie_page(state, status, "Logg inn", |token| {
-        html! {
-            h1 { "Logg inn på Samhand for deg" }
-            p { "Her ser du medisinen din, når og hvor du henter, planen din og hvem som har lest journalen din." }
-            @if let Some(message) = message { p.error role="alert" { (message) } }
-            (error_summary(errors))
-            form.stack method="post" action="/portal/logg-inn" {
-                input type="hidden" name="csrf" value=(token);
-                (input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
-                (input("Passord", "password", "password", "", errors, None))
-                button type="submit" { "Logg inn" }
+    login_cookie_page(
+        state,
+        "Logg inn",
+        errors.is_empty() && message.is_none(),
+        axum::http::StatusCode::UNAUTHORIZED,
+        |token| {
+            html! {
+                h1 { "Logg inn på Samhand for deg" }
+                p { "Her ser du medisinen din, når og hvor du henter, planen din og hvem som har lest journalen din." }
+                @if let Some(message) = message { p.error role="alert" { (message) } }
+                (error_summary(errors))
+                form.stack method="post" action="/portal/logg-inn" {
+                    input type="hidden" name="csrf" value=(token);
+                    (input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
+                    (input("Passord", "password", "password", "", errors, None))
+                    button type="submit" { "Logg inn" }
+                }
+                p { "Første gang? " a href="/portal/aktiver" { "Lag passord med koden du fikk av LAR-enheten" } }
             }
-            p { "Første gang? " a href="/portal/aktiver" { "Lag passord med koden du fikk av LAR-enheten" } }
-        }
-    })
+        },
+    )
 }
 
 fn login_csrf_ok(headers: &HeaderMap, form: &FormData) -> bool {
@@ -143,27 +150,28 @@ pub async fn login_submit(
 }
 
 fn activate_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: Option<&str>) -> Response {
-    let status = if errors.is_empty() && message.is_none() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    login_cookie_page(state, status, "Lag passord", |token| {
-        html! {
-            h1 { "Lag passord" }
-            p { "Du har fått en engangskode av LAR-enheten. Skriv den inn sammen med fødselsnummeret ditt, og velg et passord." }
-            @if let Some(message) = message { p.error role="alert" { (message) } }
-            (error_summary(errors))
-            form.stack method="post" action="/portal/aktiver" {
-                input type="hidden" name="csrf" value=(token);
-                (input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
-                (input("Engangskode", "code", "text", form.get("code"), errors, None))
-                (input("Nytt passord (minst 10 tegn)", "password", "password", "", errors, None))
-                (input("Skriv passordet en gang til", "repeated", "password", "", errors, None))
-                button type="submit" { "Lag passord og logg inn" }
+    login_cookie_page(
+        state,
+        "Lag passord",
+        errors.is_empty() && message.is_none(),
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        |token| {
+            html! {
+                h1 { "Lag passord" }
+                p { "Du har fått en engangskode av LAR-enheten. Skriv den inn sammen med fødselsnummeret ditt, og velg et passord." }
+                @if let Some(message) = message { p.error role="alert" { (message) } }
+                (error_summary(errors))
+                form.stack method="post" action="/portal/aktiver" {
+                    input type="hidden" name="csrf" value=(token);
+                    (input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
+                    (input("Engangskode", "code", "text", form.get("code"), errors, None))
+                    (input("Nytt passord (minst 10 tegn)", "password", "password", "", errors, None))
+                    (input("Skriv passordet en gang til", "repeated", "password", "", errors, None))
+                    button type="submit" { "Lag passord og logg inn" }
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 pub async fn activate_show(State(state): State<AppState>) -> Response {
