@@ -416,6 +416,16 @@ impl Service<'_> {
             read_by: staff.id,
             read_at: self.now(),
         };
+        // Read already by a colleague: the first receipt stands. Checked before the
+        // insert, so the usual case never fails a statement inside the transaction.
+        let already = message_store::receipts_of(&mut tx, &[id])
+            .await?
+            .iter()
+            .any(|r| r.organisation_id == staff.organisation_id);
+        if already {
+            tx.commit().await?;
+            return Ok(());
+        }
         match message_store::insert_receipt(&mut tx, &receipt).await {
             Ok(()) => {}
             // Read already by a colleague: the first receipt stands. PostgreSQL has
