@@ -1797,6 +1797,7 @@ impl Generator<'_> {
             orders: &plan.orders,
             arrangements: &plan.arrangements,
             covers: &[],
+            stays: &[],
         };
         let decided_ahead = self.rng.chance(0.7);
         let mut covers = Vec::new();
@@ -1853,6 +1854,7 @@ impl Generator<'_> {
             orders: &plan.orders,
             arrangements: &plan.arrangements,
             covers: &plan.covers,
+            stays: &[],
         };
         // The patient's own place, and the holiday place if a cover sends them there.
         let mut place_indexes = vec![plan.place];
@@ -1989,6 +1991,7 @@ impl Generator<'_> {
             orders: &plan.orders,
             arrangements: &plan.arrangements,
             covers: &plan.covers,
+            stays: &[],
         };
         let dosed: HashSet<Date> = plan
             .events

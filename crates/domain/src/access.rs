@@ -175,6 +175,11 @@ pub struct PatientRelations {
     /// Organisations whose staff made an emergency access not yet reviewed: their
     /// leaders may see who the patient is, to review it.
     pub emergency_reviewers: Vec<OrganisationId>,
+    /// Institutions where the patient is admitted (from the admission is recorded to
+    /// the discharge day): during a stay they have the medication.
+    pub stay_institutions: Vec<OrganisationId>,
+    /// Services prescribing responsibility was handed over to: their prescribers.
+    pub prescribing_services: Vec<OrganisationId>,
 }
 
 impl PatientRelations {
@@ -220,6 +225,21 @@ pub fn relations_from(
         .collect();
     emergency_reviewers.sort();
     emergency_reviewers.dedup();
+    let mut stay_institutions: Vec<OrganisationId> = privacy
+        .stays
+        .iter()
+        .filter(|s| s.discharge().is_none_or(|d| today <= d.on))
+        .filter_map(|s| s.stay.institution_id)
+        .collect();
+    stay_institutions.sort();
+    stay_institutions.dedup();
+    // The latest hand-over holds: prescribing moved to its receiving service.
+    let prescribing_services = privacy
+        .handovers
+        .iter()
+        .max_by_key(|h| h.recorded_at)
+        .map(|h| vec![h.to_organisation])
+        .unwrap_or_default();
     let mut relations = PatientRelations {
         patient: Some(patient),
         responsible_units,
@@ -228,6 +248,8 @@ pub fn relations_from(
         consents,
         emergency_users,
         emergency_reviewers,
+        stay_institutions,
+        prescribing_services,
     };
     // A dispensing place's relation lasts while treatment does: once every episode
     // has ended, the places the patient used to collect at see nothing more.
@@ -277,6 +299,12 @@ pub enum AllowedBy {
     /// Registering a new patient: LAR-unit staff may create a record they will be
     /// responsible for.
     Enrolment,
+    /// The institution where the patient is admitted, during the stay.
+    StayInstitution,
+    /// An institution registering an admission (a new relation, like enrolment).
+    Admission,
+    /// The service prescribing responsibility was handed over to.
+    PrescribingHandover,
 }
 
 impl AllowedBy {
@@ -291,6 +319,9 @@ impl AllowedBy {
             Self::EmergencyAccess => "emergency_access",
             Self::EmergencyReview => "emergency_review",
             Self::Enrolment => "enrolment",
+            Self::StayInstitution => "stay_institution",
+            Self::Admission => "admission",
+            Self::PrescribingHandover => "prescribing_handover",
         }
     }
 
@@ -305,6 +336,9 @@ impl AllowedBy {
             Self::EmergencyAccess => "AKUTTILGANG",
             Self::EmergencyReview => "kontroll av akuttilgang",
             Self::Enrolment => "registrering",
+            Self::StayInstitution => "institusjon under opphold",
+            Self::Admission => "innleggelse",
+            Self::PrescribingHandover => "overtatt forskrivning",
         }
     }
 
@@ -319,6 +353,9 @@ impl AllowedBy {
             Self::EmergencyAccess,
             Self::EmergencyReview,
             Self::Enrolment,
+            Self::StayInstitution,
+            Self::Admission,
+            Self::PrescribingHandover,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -492,10 +529,56 @@ fn decide_for_staff(
             AllowedBy::EmergencyReview,
         )
     };
+    let stay_institution = || {
+        if !relations.stay_institutions.contains(&org) || !actor.organisation_kind.is_institution() {
+            return Decision::Deny;
+        }
+        match (category, action) {
+            // The institution has the medication during the stay and carries the
+            // overdose-prevention bundle (crisis plan, stay records).
+            (Identity | Medication | Dispensing | PlanAndGoals, Action::Read) => {
+                Decision::Allow(AllowedBy::StayInstitution)
+            }
+            (_, Action::Read) => allow_if(
+                category.is_consentable() && relations.consented(org, category),
+                AllowedBy::DispensingPlaceConsent,
+            ),
+            (Medication, Action::Write) => {
+                allow_if(actor.role == Role::Prescriber, AllowedBy::StayInstitution)
+            }
+            (Identity | Dispensing | PlanAndGoals, Action::Write) => {
+                allow_if(actor.role != Role::Leader, AllowedBy::StayInstitution)
+            }
+            (_, Action::Write) => Decision::Deny,
+        }
+    };
+    let handover = || {
+        allow_if(
+            actor.role == Role::Prescriber
+                && relations.prescribing_services.contains(&org)
+                && match action {
+                    Action::Read => matches!(category, Identity | Medication | Dispensing),
+                    Action::Write => category == Medication,
+                },
+            AllowedBy::PrescribingHandover,
+        )
+    };
     dispensing_place()
+        .or_else(stay_institution)
+        .or_else(handover)
         .or_else(care_team)
         .or_else(emergency)
         .or_else(review)
+}
+
+/// Whether the actor may register an admission to their own institution for a
+/// patient they have no relation with yet (the admission makes the relation, as
+/// enrolment does for a LAR unit; it is audited and the LAR unit is told).
+pub fn may_admit(actor: &StaffUser) -> Decision {
+    allow_if(
+        actor.organisation_kind.is_institution() && actor.role != Role::Administrator,
+        AllowedBy::Admission,
+    )
 }
 
 /// Whether the actor may register a new patient and enrol them at their own unit.
@@ -567,6 +650,12 @@ pub fn sharing_summary(
             Some(*user),
             readable(&probe(*org, Role::Coordinator, *user)),
         );
+    }
+    for org in &relations.stay_institutions {
+        push(*org, None, readable(&probe(*org, Role::Prescriber, nobody)));
+    }
+    for org in &relations.prescribing_services {
+        push(*org, None, readable(&probe(*org, Role::Prescriber, nobody)));
     }
     for (user, org) in &relations.emergency_users {
         push(*org, Some(*user), readable(&probe(*org, Role::Prescriber, *user)));
@@ -843,6 +932,96 @@ mod tests {
     }
 
     #[test]
+    fn the_institution_of_a_stay_has_the_medication_and_the_bundle_and_nothing_after_discharge() {
+        let institution = OrganisationId::new();
+        let nurse = staff(Role::DispensingStaff, OrganisationKind::Institution, institution);
+        let doctor = staff(Role::Prescriber, OrganisationKind::Institution, institution);
+        let during = PatientRelations {
+            patient: Some(PatientId::new()),
+            stay_institutions: vec![institution],
+            ..Default::default()
+        };
+        for category in [
+            DataCategory::Identity,
+            DataCategory::Medication,
+            DataCategory::Dispensing,
+            DataCategory::PlanAndGoals,
+        ] {
+            assert!(allowed(&nurse, &during, category, Action::Read), "{category:?}");
+        }
+        assert!(allowed(
+            &nurse,
+            &during,
+            DataCategory::PlanAndGoals,
+            Action::Write
+        ));
+        assert!(!allowed(&nurse, &during, DataCategory::Medication, Action::Write));
+        assert!(allowed(&doctor, &during, DataCategory::Medication, Action::Write));
+        // Health information only with consent; NAV information and notes never.
+        assert!(!allowed(
+            &nurse,
+            &during,
+            DataCategory::HealthInformation,
+            Action::Read
+        ));
+        assert!(!allowed(
+            &nurse,
+            &during,
+            DataCategory::NavInformation,
+            Action::Read
+        ));
+        let consented = PatientRelations {
+            consents: vec![(institution, DataCategory::HealthInformation)],
+            ..during.clone()
+        };
+        assert!(allowed(
+            &nurse,
+            &consented,
+            DataCategory::HealthInformation,
+            Action::Read
+        ));
+        // A pharmacy named as the institution of a stay gets nothing through it.
+        let pharmacy = staff(Role::DispensingStaff, OrganisationKind::Pharmacy, institution);
+        assert!(!allowed(
+            &pharmacy,
+            &during,
+            DataCategory::PlanAndGoals,
+            Action::Read
+        ));
+        // After the discharge the relation is gone.
+        let after = PatientRelations {
+            stay_institutions: vec![],
+            ..during
+        };
+        for category in DataCategory::ALL {
+            assert!(!allowed(&doctor, &after, category, Action::Read));
+        }
+    }
+
+    #[test]
+    fn the_receiving_prescriber_of_a_hand_over_prescribes_and_nobody_else_there() {
+        let gp_office = OrganisationId::new();
+        let gp = staff(Role::Prescriber, OrganisationKind::GpOffice, gp_office);
+        let secretary = staff(Role::Coordinator, OrganisationKind::GpOffice, gp_office);
+        let relations = PatientRelations {
+            patient: Some(PatientId::new()),
+            prescribing_services: vec![gp_office],
+            ..Default::default()
+        };
+        assert!(allowed(&gp, &relations, DataCategory::Medication, Action::Write));
+        assert!(allowed(&gp, &relations, DataCategory::Dispensing, Action::Read));
+        assert!(!allowed(
+            &gp,
+            &relations,
+            DataCategory::HealthInformation,
+            Action::Read
+        ));
+        for category in DataCategory::ALL {
+            assert!(!allowed(&secretary, &relations, category, Action::Read));
+        }
+    }
+
+    #[test]
     fn emergency_access_opens_clinical_reads_only_and_not_for_nav() {
         let hospital = OrganisationId::new();
         let nav = OrganisationId::new();
@@ -974,6 +1153,8 @@ mod tests {
                 .collect(),
             emergency_users: picks.iter().map(|(_, b, c)| (user(*c), org(*b))).collect(),
             emergency_reviewers: picks.iter().map(|(_, _, c)| org(*c)).collect(),
+            stay_institutions: picks.iter().map(|(a, _, _)| org(*a)).collect(),
+            prescribing_services: picks.iter().map(|(_, _, c)| org(*c)).collect(),
         }
     }
 

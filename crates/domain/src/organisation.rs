@@ -50,6 +50,12 @@ impl OrganisationKind {
         !matches!(self, Self::HealthTrustLarUnit | Self::NavOffice)
     }
 
+    /// Whether patients are admitted here for a stay (TSB inpatient, detox, prison
+    /// health service).
+    pub fn is_institution(self) -> bool {
+        matches!(self, Self::Institution | Self::PrisonHealthService)
+    }
+
     /// Whether this is where LAR is run from: the responsible unit of an episode.
     pub fn is_lar_unit(self) -> bool {
         matches!(self, Self::HealthTrustLarUnit)

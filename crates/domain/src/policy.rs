@@ -54,6 +54,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 42,
         description_nb: "Antall dager mellom ansvarsgruppemøter før neste møte er forfalt",
     },
+    PolicySetting {
+        key: "stays.planning_notice_days",
+        default: 14,
+        description_nb: "Antall dager før planlagt utskrivning kommune, koordinator og LAR-enhet varsles på nytt",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -68,6 +73,8 @@ pub struct ClinicalPolicy {
     pub message_escalation_hours: i64,
     /// Days between meetings of the responsibility group (ansvarsgruppemøte).
     pub meeting_interval_days: i64,
+    /// Days before a planned discharge that the units are told again.
+    pub stay_planning_notice_days: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -109,6 +116,7 @@ impl ClinicalPolicy {
             message_escalation_hours: get("messages.escalate_after_hours").max(1),
             // A group that meets every day is no cadence; one day is the least.
             meeting_interval_days: get("care_team.meeting_interval_days").max(1),
+            stay_planning_notice_days: get("stays.planning_notice_days"),
         }
     }
 }

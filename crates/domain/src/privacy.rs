@@ -242,6 +242,11 @@ pub struct PrivacyFacts {
     pub people: Vec<NamedPerson>,
     pub consents: Vec<ConsentRecord>,
     pub emergency: Vec<EmergencyAccess>,
+    /// Stays at institutions: an institution has a relation while the patient is
+    /// there (and pausing the home schedule reads them).
+    pub stays: Vec<crate::stay::StayRecord>,
+    /// Prescribing hand-overs: the receiving service's prescribers have a relation.
+    pub handovers: Vec<crate::stay::Handover>,
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::dose::Dose;
 use crate::dose_order::{SignedDoseOrder, dose_on};
 use crate::ids::{CoverId, DoseOrderId, OrganisationId, PatientId, UserId};
 use crate::patient::Episode;
+use crate::stay::{StayRecord, pausing_stay};
 use crate::substance::{DosingInterval, Substance};
 use crate::time::{days_between, days_inclusive};
 
@@ -40,6 +41,9 @@ pub struct PatientSchedule<'a> {
     pub orders: &'a [SignedDoseOrder],
     pub arrangements: &'a [Arrangement],
     pub covers: &'a [Cover],
+    /// Stays at institutions: their days are the institution's, and dispensing at
+    /// home pauses.
+    pub stays: &'a [StayRecord],
 }
 
 /// One part of one day's dose: the unit that is dispensed exactly once.
@@ -119,8 +123,18 @@ impl<'a> PatientSchedule<'a> {
             .collect()
     }
 
-    /// Where and when the dose of `date` is collected.
+    /// Whether dispensing at home pauses on a date (the patient is at an
+    /// institution, which has the day's medication).
+    pub fn is_paused(&self, date: Date) -> bool {
+        pausing_stay(self.stays, date).is_some()
+    }
+
+    /// Where and when the dose of `date` is collected; `None` while a stay pauses
+    /// dispensing at home.
     pub fn attendance_for(&self, date: Date) -> Option<Attendance> {
+        if self.is_paused(date) {
+            return None;
+        }
         let arrangement = effective_arrangement(self.arrangements, date)?;
         let is_depot = dose_on(self.orders, date).is_some_and(|(o, _)| o.content().substance.is_depot());
         if is_depot || arrangement.content.week.on(date) == DayPlan::Attend {
@@ -128,10 +142,13 @@ impl<'a> PatientSchedule<'a> {
         }
         let handover = arrangement.content.week.handover_day(date);
         let first_dose_day = self.orders.iter().map(|o| o.content().effective_from).min();
-        if handover < arrangement.content.valid_from || first_dose_day.is_some_and(|first| handover < first) {
-            // The arrangement or the treatment started on a take-home day: nothing was
-            // handed over for it, and a first dose is never a take-home dose, so the
-            // day is taken at the place.
+        if handover < arrangement.content.valid_from
+            || first_dose_day.is_some_and(|first| handover < first)
+            || self.is_paused(handover)
+        {
+            // The arrangement or the treatment started on a take-home day, or the
+            // hand-over day fell in a stay: nothing was handed over for it, and a first
+            // dose is never a take-home dose, so the day is taken at the place.
             return Some(self.attendance_of_attend_day(date, arrangement));
         }
         if let Some(cover) = self.cover_on(date) {
@@ -153,6 +170,12 @@ impl<'a> PatientSchedule<'a> {
     fn resolve_cover(&self, day: Date, cover: &Cover, arrangement: &Arrangement) -> Attendance {
         match cover.kind {
             CoverKind::AtPlace(place) => Attendance { day, place },
+            // A hand-over day that fell in a stay never happened: the day is taken at
+            // the place.
+            CoverKind::TakeHomeFrom(from) if self.is_paused(from) => Attendance {
+                day,
+                place: arrangement.content.place_id,
+            },
             CoverKind::TakeHomeFrom(from) => {
                 let place = effective_arrangement(self.arrangements, from)
                     .map(|a| a.content.place_id)
@@ -244,6 +267,15 @@ impl<'a> PatientSchedule<'a> {
                 let outcome = if self.doses_on(date).is_empty() || known_from.is_none_or(|known| date < known)
                 {
                     DayOutcome::NotScheduled
+                } else if let Some(stay) = pausing_stay(self.stays, date) {
+                    // A day at an institution counts as dosed only when the usual
+                    // substitution dose was given (there, or at home before admission):
+                    // a stay without it lowers tolerance exactly as missed days do.
+                    if stay.substitution_on(date) || dosed(date) {
+                        DayOutcome::Dosed
+                    } else {
+                        DayOutcome::WithoutDose
+                    }
                 } else if dosed(date) {
                     DayOutcome::Dosed
                 } else {
@@ -330,6 +362,7 @@ pub(crate) mod tests {
         pub orders: Vec<SignedDoseOrder>,
         pub arrangements: Vec<Arrangement>,
         pub covers: Vec<Cover>,
+        pub stays: Vec<StayRecord>,
         pub place: OrganisationId,
     }
 
@@ -340,6 +373,7 @@ pub(crate) mod tests {
                 orders: &self.orders,
                 arrangements: &self.arrangements,
                 covers: &self.covers,
+                stays: &self.stays,
             }
         }
     }
@@ -382,8 +416,112 @@ pub(crate) mod tests {
             orders: signed_history(&[content]),
             arrangements: vec![arrangement],
             covers: vec![],
+            stays: vec![],
             place,
         }
+    }
+
+    /// A stay from `from`, without the substitution dose, discharged on `out` with
+    /// home dispensing resuming on `resume` (still at the institution when `None`).
+    fn stay(w: &World, from: Date, out: Option<(Date, Date)>) -> StayRecord {
+        use crate::stay::{Discharge, Stay, StayEvent, StayEventId, StayEventKind, StayKind};
+        let stay = Stay {
+            id: crate::ids::StayId::new(),
+            patient_id: w.episode.patient_id,
+            kind: StayKind::Institution,
+            institution: "Fjordvik behandlingssenter".into(),
+            institution_id: None,
+            starts_on: from,
+            planned_end_on: None,
+            opioid_use: true,
+            substitution_continued: false,
+            recorded_by: UserId::new(),
+            recorded_at: Timestamp::UNIX_EPOCH,
+        };
+        let mut record = StayRecord::new(stay);
+        if let Some((on, resume_on)) = out {
+            record.events.push(StayEvent {
+                id: StayEventId::new(),
+                stay_id: record.stay.id,
+                kind: StayEventKind::Discharged(Discharge {
+                    on,
+                    planned: true,
+                    resume_on,
+                }),
+                reason: String::new(),
+                recorded_by: UserId::new(),
+                recorded_at: Timestamp::UNIX_EPOCH,
+            });
+        }
+        record
+    }
+
+    #[test]
+    fn a_stay_pauses_home_dispensing_and_it_resumes_on_the_agreed_day_with_no_day_twice_or_by_nobody() {
+        // Attend Monday to Friday, take-home for the weekend handed over on Friday.
+        let mut w = world("AAAAATT", &["60"]);
+        // Admitted Thursday 12 November, discharged Tuesday 17th, home from Wednesday.
+        w.stays = vec![stay(
+            &w,
+            date(2026, 11, 12),
+            Some((date(2026, 11, 17), date(2026, 11, 18))),
+        )];
+        let s = w.schedule();
+        let mut handed_over: Vec<Date> = Vec::new();
+        for day in crate::time::days_inclusive(date(2026, 11, 2), date(2026, 11, 30)) {
+            for due in s.due_at(w.place, day) {
+                handed_over.push(due.scheduled.key.date);
+            }
+        }
+        for day in crate::time::days_inclusive(date(2026, 11, 2), date(2026, 11, 30)) {
+            let times = handed_over.iter().filter(|d| **d == day).count();
+            let at_institution = (date(2026, 11, 12)..date(2026, 11, 18)).contains(&day);
+            assert_eq!(
+                times,
+                usize::from(!at_institution),
+                "{day}: handed over {times} times"
+            );
+            assert_eq!(s.attendance_for(day).is_none(), at_institution, "{day}");
+        }
+        // Friday the 13th, at the institution, is no hand-over day for the weekend.
+        assert!(s.due_at(w.place, date(2026, 11, 13)).is_empty());
+    }
+
+    #[test]
+    fn a_take_home_day_whose_hand_over_fell_in_the_stay_is_taken_at_the_place() {
+        let mut w = world("AAAAATT", &["60"]);
+        // At the institution over Friday 13th; home from Saturday 14th.
+        w.stays = vec![stay(
+            &w,
+            date(2026, 11, 11),
+            Some((date(2026, 11, 14), date(2026, 11, 14))),
+        )];
+        let s = w.schedule();
+        let saturday = s.attendance_for(date(2026, 11, 14)).expect("collected");
+        assert_eq!(saturday.day, date(2026, 11, 14));
+        let sunday = s.attendance_for(date(2026, 11, 15)).expect("collected");
+        assert_eq!(sunday.day, date(2026, 11, 15));
+    }
+
+    #[test]
+    fn stay_days_without_the_substitution_dose_block_the_order_after_more_than_four() {
+        use crate::missed::{MissedDosePolicy, assess};
+        let run = |out: Date| {
+            let mut w = world("AAAAAAA", &["60"]);
+            w.stays = vec![stay(&w, date(2026, 11, 16), Some((out, out)))];
+            let s = w.schedule();
+            let before = |d: Date| d < date(2026, 11, 16);
+            let days = s.day_outcomes(date(2026, 11, 2), crate::time::previous_day(out), &before);
+            assess(&days, &s.reassessment_dates(), out, &MissedDosePolicy::default())
+        };
+        // Five days at the institution without the dose: blocked at discharge.
+        let five = run(date(2026, 11, 21));
+        assert_eq!(five.consecutive_days, 5);
+        assert_eq!(five.blocked_since, Some(date(2026, 11, 21)));
+        // Three days: counted, not blocked (the discharge gives the warning instead).
+        let three = run(date(2026, 11, 19));
+        assert_eq!(three.consecutive_days, 3);
+        assert!(!three.is_blocked());
     }
 
     fn modes(due: &[DueDose]) -> Vec<(Date, u8, IntakeMode)> {

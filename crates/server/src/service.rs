@@ -50,6 +50,7 @@ mod moving;
 mod overdose;
 mod portal;
 mod privacy;
+mod transitions;
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
@@ -62,6 +63,9 @@ pub use moving::{MoveInput, Moved};
 pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary, OverdosesView};
 pub use portal::PortalHome;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
+pub use transitions::{
+    AdmitInput, HandoverInput, RegisterInput, StayView, StaysView, block_follows_stay, pause_note, stay_kinds,
+};
 
 /// How many days back the missed-dose rule looks.
 const MISSED_LOOKBACK_DAYS: i64 = 60;
@@ -130,6 +134,7 @@ pub fn with_schedule<T>(
         orders: &orders,
         arrangements: &data.arrangements,
         covers: &data.covers,
+        stays: &data.privacy.stays,
     };
     Some(f(&schedule))
 }
@@ -201,6 +206,8 @@ pub struct ListRow {
     pub group: Option<String>,
     pub due: Vec<(DueDose, Option<DispensedDose>)>,
     pub missed: MissedDoseState,
+    /// The block (if any) is reduced tolerance after a stay at an institution.
+    pub after_stay: bool,
     /// Health information in force, when the patient shares it with the place;
     /// `None` when not shared.
     pub health: Option<Vec<samhand_domain::health::HealthNote>>,
@@ -231,6 +238,8 @@ pub struct TodayList {
     pub rows: Vec<ListRow>,
     /// Patients with doses that would fall on a closed day in the coming days.
     pub uncovered: Vec<(Patient, UncoveredDay)>,
+    /// Patients whose dispensing here pauses today for a stay, with why.
+    pub paused: Vec<(Patient, String)>,
     pub names: HashMap<UserId, String>,
 }
 
@@ -1311,10 +1320,24 @@ impl<'a> Service<'a> {
                     .map(|u| (*id, u))
             })
             .collect();
+        // Patients whose place this is, at an institution today: the list says why
+        // they are not on it.
+        let paused: Vec<(PatientId, String)> = candidates
+            .iter()
+            .filter_map(|id| {
+                let d = data.get(id)?;
+                let here = effective_arrangement(&d.arrangements, date)
+                    .is_some_and(|a| a.content.place_id == place.id);
+                let stay = samhand_domain::stay::pausing_stay(&d.privacy.stays, date)?;
+                (here && d.episode_on(date).is_some_and(|e| e.is_active_on(date)))
+                    .then(|| (*id, transitions::pause_note(stay)))
+            })
+            .collect();
         let listed: HashSet<PatientId> = due
             .iter()
             .map(|(id, _)| *id)
             .chain(uncovered.iter().map(|(id, _)| *id))
+            .chain(paused.iter().map(|(id, _)| *id))
             .collect();
         let with_relations: Vec<(PatientId, PatientRelations)> = listed
             .iter()
@@ -1397,6 +1420,7 @@ impl<'a> Service<'a> {
                 window,
                 group: group.map(|g| g.name.clone()),
                 due,
+                after_stay: transitions::block_follows_stay(&patient_data.privacy.stays, &missed),
                 missed,
                 health: health.remove(&id),
             });
@@ -1418,6 +1442,11 @@ impl<'a> Service<'a> {
             .filter_map(|(id, u)| people.get(&id).map(|p| (p.clone(), u)))
             .collect();
         uncovered.sort_by_key(|(p, u)| (u.dose_date, p.family_name.clone()));
+        let mut paused: Vec<(Patient, String)> = paused
+            .into_iter()
+            .filter_map(|(id, note)| people.get(&id).map(|p| (p.clone(), note)))
+            .collect();
+        paused.sort_by(|a, b| a.0.family_name.cmp(&b.0.family_name));
         let closed =
             (!place.is_open_on(date)).then(|| match samhand_domain::calendar::public_holiday(date) {
                 Some(holiday) => format!("Stengt: {}", holiday.name_nb()),
@@ -1440,6 +1469,7 @@ impl<'a> Service<'a> {
             closed,
             rows,
             uncovered,
+            paused,
             names,
         })
     }

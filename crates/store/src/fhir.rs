@@ -1,15 +1,14 @@
 //! What the FHIR API needs stored: system clients and their access tokens (stored
 //! hashed, looked up by hash; which scopes mean what is the server's business),
-//! drug tests received from laboratories, stays reported by institutions, and the
-//! candidate patients of a search.
+//! drug tests received from laboratories, and the candidate patients of a search.
+//! Stays are in [`crate::stays`].
 
 use jiff::Timestamp;
 use samhand_domain::drug_test::{DrugTest, SubstanceResult};
 use samhand_domain::ids::{OrganisationId, PatientId, UserId};
-use samhand_domain::stay::{Stay, StayKind};
 use sqlx::AnyConnection;
 
-use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text};
+use crate::codec::{date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
 
 /// A registered client as stored.
@@ -227,52 +226,4 @@ pub async fn patient_of(conn: &mut AnyConnection, table: OwnerTable, id: &str) -
     };
     let row = sqlx::query(sql).bind(id).fetch_optional(conn).await?;
     row.map(|r| parsed(&r, "patient_id")).transpose()
-}
-
-pub async fn insert_stay(conn: &mut AnyConnection, stay: &Stay) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO stays (id, patient_id, kind, institution, institution_id, starts_on, planned_end_on, recorded_by, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(stay.id.to_string())
-    .bind(stay.patient_id.to_string())
-    .bind(stay.kind.code())
-    .bind(&stay.institution)
-    .bind(stay.institution_id.map(|id| id.to_string()))
-    .bind(date_text(stay.starts_on))
-    .bind(stay.planned_end_on.map(date_text))
-    .bind(stay.recorded_by.to_string())
-    .bind(micros(stay.recorded_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
-    Ok(())
-}
-
-/// The stays of some patients, oldest start first.
-pub async fn stays_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Stay>> {
-    let rows = rows_for_patients(
-        conn,
-        "SELECT id, patient_id, kind, institution, institution_id, starts_on, planned_end_on, recorded_by, recorded_at
-         FROM stays WHERE patient_id IN ({ids}) ORDER BY starts_on, recorded_at, id",
-        &[],
-        patients,
-    )
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let kind = text(row, "kind")?;
-            Ok(Stay {
-                id: parsed(row, "id")?,
-                patient_id: parsed(row, "patient_id")?,
-                kind: StayKind::from_code(&kind).ok_or_else(|| corrupt(format!("stay kind {kind}")))?,
-                institution: text(row, "institution")?,
-                institution_id: parsed_opt(row, "institution_id")?,
-                starts_on: parsed(row, "starts_on")?,
-                planned_end_on: parsed_opt(row, "planned_end_on")?,
-                recorded_by: parsed(row, "recorded_by")?,
-                recorded_at: instant(row, "recorded_at")?,
-            })
-        })
-        .collect()
 }

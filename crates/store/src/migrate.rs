@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_patient_goals.sql"),
         postgres: include_str!("../migrations/postgres/0013_patient_goals.sql"),
     },
+    Migration {
+        version: 14,
+        name: "transitions",
+        sqlite: include_str!("../migrations/sqlite/0014_transitions.sql"),
+        postgres: include_str!("../migrations/postgres/0014_transitions.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -368,6 +368,16 @@ pub async fn facts_of(
     for person in people_of(conn, patients).await? {
         facts.entry(person.patient_id).or_default().people.push(person);
     }
+    for stay in crate::stays::stays_of(conn, patients).await? {
+        facts.entry(stay.stay.patient_id).or_default().stays.push(stay);
+    }
+    for handover in crate::stays::handovers_of(conn, patients).await? {
+        facts
+            .entry(handover.patient_id)
+            .or_default()
+            .handovers
+            .push(handover);
+    }
     Ok(facts)
 }
 

@@ -38,6 +38,17 @@ pub struct TodayListDto {
     pub rows: Vec<ListRowDto>,
     /// Doses ahead that fall on a day this place is closed, with no cover decided.
     pub uncovered: Vec<ListUncoveredDto>,
+    /// Patients of this place at an institution that day: dispensing here pauses.
+    pub paused: Vec<ListPausedDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListPausedDto {
+    #[schema(format = "uuid")]
+    pub patient_id: String,
+    pub name: String,
+    /// Why, in Norwegian: where, since when, and when dispensing here resumes.
+    pub note: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,6 +68,8 @@ pub struct ListRowDto {
     pub group: Option<String>,
     /// The order is blocked by missed doses until a prescriber reassesses.
     pub blocked: bool,
+    /// The block is reduced tolerance after a stay at an institution.
+    pub blocked_after_stay: bool,
     pub missed_consecutive_days: u32,
     pub missed_alert: bool,
     /// Every dose due here that day is recorded.
@@ -115,6 +128,7 @@ fn row_dto(row: &ListRow, list: &TodayList) -> ListRowDto {
         window: row.window.map(Window::from),
         group: row.group.clone(),
         blocked: row.is_blocked(),
+        blocked_after_stay: row.is_blocked() && row.after_stay,
         missed_consecutive_days: row.missed.consecutive_days,
         missed_alert: row.missed.alert,
         done: row.done(),
@@ -187,6 +201,15 @@ pub async fn today(
                 name: patient.full_name(),
                 dose_date: wire::date(day.dose_date),
                 closed_day: wire::date(day.closed_day),
+            })
+            .collect(),
+        paused: list
+            .paused
+            .iter()
+            .map(|(patient, note)| ListPausedDto {
+                patient_id: patient.id.to_string(),
+                name: patient.full_name(),
+                note: note.clone(),
             })
             .collect(),
     }))

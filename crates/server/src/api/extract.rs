@@ -86,6 +86,18 @@ impl PathResource for samhand_domain::ids::EmergencyAccessId {
     const WHAT: &'static str = "akuttilgangen";
 }
 
+impl PathResource for samhand_domain::ids::StayId {
+    const WHAT: &'static str = "oppholdet";
+}
+
+impl PathResource for samhand_domain::stay::AppointmentId {
+    const WHAT: &'static str = "timen";
+}
+
+impl PathResource for samhand_domain::stay::HandoverId {
+    const WHAT: &'static str = "overføringen";
+}
+
 /// The `{id}` of the path. An id that is not a UUID cannot name anything: 404.
 pub struct PathId<T>(pub T);
 

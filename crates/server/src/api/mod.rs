@@ -20,6 +20,7 @@ mod overdose;
 mod patients;
 mod privacy;
 mod problem;
+mod stays;
 mod stock;
 mod wire;
 
@@ -183,6 +184,24 @@ fn route_table() -> Vec<Route> {
             "/patients/{id}/overdoses",
             overdose::register_overdose,
         ),
+        route(Method::GET, "/patients/{id}/stays", stays::stays),
+        route(Method::POST, "/patients/{id}/stays", stays::admit),
+        route(Method::POST, "/stays/{id}/extension", stays::extend),
+        route(Method::POST, "/stays/{id}/substitution", stays::substitution),
+        route(Method::POST, "/stays/{id}/bundle", stays::bundle),
+        route(Method::POST, "/stays/{id}/appointments", stays::add_appointment),
+        route(
+            Method::POST,
+            "/appointments/{id}/outcome",
+            stays::appointment_outcome,
+        ),
+        route(Method::POST, "/stays/{id}/discharge", stays::discharge),
+        route(Method::POST, "/stays/{id}/handovers", stays::hand_over),
+        route(
+            Method::POST,
+            "/handovers/{id}/acknowledgement",
+            stays::acknowledge_handover,
+        ),
     ]
 }
 
@@ -252,6 +271,16 @@ fn route_table() -> Vec<Route> {
         overdose::naloxone_report,
         overdose::overdoses,
         overdose::register_overdose,
+        stays::stays,
+        stays::admit,
+        stays::extend,
+        stays::substitution,
+        stays::bundle,
+        stays::add_appointment,
+        stays::appointment_outcome,
+        stays::discharge,
+        stays::hand_over,
+        stays::acknowledge_handover,
     ),
     components(schemas(Problem, wire::Amount), responses(ProblemResponse)),
     modifiers(&BearerScheme),
@@ -267,6 +296,7 @@ fn route_table() -> Vec<Route> {
         (name = "privacy", description = "Who can see what: consents, care team seats, emergency access, the access log"),
         (name = "collaboration", description = "The responsibility group: meetings, minutes, tasks, the individual plan, the coordinator's overview"),
         (name = "overdose", description = "Overdose prevention: the crisis plan, naloxone hand-outs and the report per place, overdose events"),
+        (name = "stays", description = "Stays at institutions, the discharge bundle, «time i hånden», prescribing hand-over"),
         (name = "meta", description = "This document"),
     )
 )]

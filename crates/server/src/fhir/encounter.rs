@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use samhand_domain::access::Action;
 use samhand_domain::ids::{OrganisationId, PatientId};
 use samhand_domain::organisation::Organisation;
-use samhand_domain::stay::{Stay, StayInput};
+use samhand_domain::stay::{StayInput, StayRecord};
 use samhand_domain::validation::FieldErrors;
 use serde_json::{Value, json};
 
@@ -27,20 +27,24 @@ use crate::service::Service;
 const PLANNED_END: &str = "https://samhand.no/fhir/StructureDefinition/planned-end";
 
 pub fn encounters(
-    stays: &[Stay],
+    stays: &[StayRecord],
     organisations: &HashMap<OrganisationId, Organisation>,
     today: Date,
 ) -> Vec<Value> {
     stays
         .iter()
-        .map(|s| {
-            let status = if s.starts_on > today {
-                "planned"
-            } else if s.planned_end_on.is_some_and(|end| end < today) {
+        .map(|record| {
+            let s = &record.stay;
+            let discharge = record.discharge();
+            let status = if discharge.is_some() {
                 "finished"
+            } else if s.starts_on > today {
+                "planned"
             } else {
                 "in-progress"
             };
+            let version = 1 + record.events.len();
+            let last_updated = record.events.last().map_or(s.recorded_at, |e| e.recorded_at);
             let provider = match s.institution_id {
                 Some(id) => organisation_reference(id, organisations),
                 None => json!({"display": s.institution}),
@@ -48,7 +52,7 @@ pub fn encounters(
             let mut resource = json!({
                 "resourceType": "Encounter",
                 "id": s.id.to_string(),
-                "meta": {"versionId": "1", "lastUpdated": instant(s.recorded_at)},
+                "meta": {"versionId": version.to_string(), "lastUpdated": instant(last_updated)},
                 "status": status,
                 "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP", "display": "inpatient encounter"},
                 "type": [{
@@ -59,7 +63,18 @@ pub fn encounters(
                 "period": {"start": s.starts_on.to_string()},
                 "serviceProvider": provider,
             });
-            if let Some(end) = s.planned_end_on {
+            if let Some(d) = discharge {
+                resource["period"]["end"] = json!(d.on.to_string());
+                resource["hospitalization"] = json!({
+                    "dischargeDisposition": {
+                        "coding": [{
+                            "system": format!("{SAMHAND_SYSTEM}/CodeSystem/discharge"),
+                            "code": if d.planned { "planned" } else { "unplanned" },
+                            "display": if d.planned { "Planlagt utskrivning" } else { "Brudd i opphold" },
+                        }]
+                    }
+                });
+            } else if let Some(end) = record.planned_end() {
                 resource["extension"] = json!([{"url": PLANNED_END, "valueDate": end.to_string()}]);
             }
             resource
@@ -119,6 +134,12 @@ fn read_encounter(body: &Value) -> FhirResult<(PatientId, StayInput)> {
             institution_id,
             starts_on: date(&body["period"]["start"]),
             planned_end_on: planned_end,
+            // Another system's admission says nothing of these: opioid use is
+            // assumed (the bundle applies; the LAR rule sets it anyway), and the
+            // substitution dose is assumed not given until someone records it is,
+            // the safe side for tolerance.
+            opioid_use: true,
+            substitution_continued: false,
         },
     ))
 }
@@ -140,7 +161,7 @@ pub async fn create(
     let stay = service.fhir_record_stay(patient, &input).await?;
     let organisations = service.fhir_organisations().await?;
     let today = samhand_domain::time::oslo_date(state.clock.now());
-    let resource = encounters(std::slice::from_ref(&stay), &organisations, today).remove(0);
+    let resource = encounters(&[StayRecord::new(stay.clone())], &organisations, today).remove(0);
     let mut response = fhir_response(StatusCode::CREATED, &resource);
     let location = format!("{}/Encounter/{}/_history/1", base_url(&headers), stay.id);
     if let Ok(value) = HeaderValue::from_str(&location) {

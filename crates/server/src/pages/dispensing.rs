@@ -85,7 +85,9 @@ fn row_markup(
                         }
                     }
                 }
-                @if row.is_blocked() {
+                @if row.is_blocked() && row.after_stay {
+                    p data-testid="blocked-after-stay" { span.blocked { "Redusert toleranse etter opphold" } " " (row.missed.consecutive_days) " dager uten vanlig dose. Lege må revurdere dosen. Ikke gi dose." }
+                } @else if row.is_blocked() {
                     p { span.blocked { "Må revurderes av lege" } " " (row.missed.consecutive_days) " dager uten dose. Ikke gi dose." }
                 } @else if row.missed.alert {
                     p { span.badge.warn { "Uteblitt " (row.missed.consecutive_days) " dag(er)" } }
@@ -183,6 +185,16 @@ fn list_page(
         @if let Some(m) = message {
             @if !list.rows.iter().any(|r| r.patient.id.to_string() == m.patient_id) {
                 div.notice[m.ok].error[!m.ok] role="status" { (m.text) }
+            }
+        }
+        @if !list.paused.is_empty() {
+            div.notice data-testid="paused" {
+                strong { "Innlagt – ikke utlevering her i dag:" }
+                ul {
+                    @for (patient, note) in &list.paused {
+                        li { a href={ "/pasienter/" (patient.id) } { (patient.full_name()) } ": " (note) }
+                    }
+                }
             }
         }
         @if !list.uncovered.is_empty() {

@@ -110,7 +110,7 @@ impl Service<'_> {
 
     /// Staff who can own a task on the patient: the active care team and clinical
     /// staff of the responsible LAR units.
-    async fn task_owners(&self, data: &PatientData) -> AppResult<Vec<StaffUser>> {
+    pub(super) async fn task_owners(&self, data: &PatientData) -> AppResult<Vec<StaffUser>> {
         let now = self.now();
         let mut conn = self.state.store.read().await?;
         let mut owners: Vec<StaffUser> = Vec::new();

@@ -19,7 +19,7 @@ use samhand_domain::national_id::NationalId;
 use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::{Episode, Patient};
 use samhand_domain::privacy::PrivacyFacts;
-use samhand_domain::stay::{Stay, StayInput};
+use samhand_domain::stay::{Stay, StayInput, StayRecord};
 use samhand_domain::validation::FieldErrors;
 use samhand_store::audit::{self, StoredEntry};
 use samhand_store::dispensing::DispensedDose;
@@ -250,15 +250,14 @@ impl Service<'_> {
 
     /// The patients' stays at institutions (Identity grants: whoever has a relation
     /// needs to know the patient is admitted elsewhere).
-    pub async fn fhir_stays(&self, grants: &[Granted]) -> AppResult<Vec<Stay>> {
+    pub async fn fhir_stays(&self, grants: &[Granted]) -> AppResult<Vec<StayRecord>> {
         let ids = patients_for(grants, DataCategory::Identity)?;
         let mut conn = self.state.store.read().await?;
-        Ok(fhir_store::stays_of(&mut conn, &ids).await?)
+        Ok(samhand_store::stays::stays_of(&mut conn, &ids).await?)
     }
 
     /// Records that a patient is admitted to an institution (an Encounter from
-    /// another system). Written as an Identity write: the responsible LAR unit's
-    /// clinical staff (and systems acting as them) record where the patient is.
+    /// another system), through the same admission as the UI's.
     pub async fn fhir_record_stay(&self, patient_id: PatientId, input: &StayInput) -> AppResult<Stay> {
         let exists = {
             let mut conn = self.state.store.read().await?;
@@ -270,22 +269,7 @@ impl Service<'_> {
                 "Pasienten oppholdet gjelder finnes ikke i Samhand.",
             )));
         }
-        let grant = self
-            .repo
-            .authorize_write(
-                patient_id,
-                DataCategory::Identity,
-                "stay reported (FHIR Encounter)",
-            )
-            .await?;
-        let stay = input
-            .parse(patient_id, self.actor().id(), self.now())
-            .map_err(AppError::Invalid)?;
-        let mut tx = self.state.store.write().await?;
-        fhir_store::insert_stay(&mut tx, &stay).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
-        tx.commit().await?;
-        Ok(stay)
+        self.admit_stay(patient_id, input).await
     }
 
     /// Every organisation, for names and references.

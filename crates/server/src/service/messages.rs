@@ -323,6 +323,8 @@ impl Service<'_> {
     /// flagged for the unit's leader.
     pub async fn inbox(&self) -> AppResult<Vec<MessageView>> {
         let org = self.staff()?.organisation_id;
+        // Planning notices fall due by the calendar: the first look sends them.
+        self.send_planning_notices().await?;
         let messages = {
             let mut conn = self.state.store.read().await?;
             message_store::inbox(&mut conn, org, 300).await?

@@ -20,5 +20,6 @@ mod overdose;
 mod portal;
 mod privacy;
 mod regressions;
+mod stays;
 mod stock;
 mod web;

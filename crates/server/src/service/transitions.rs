@@ -1,0 +1,1201 @@
+//! Transitions (DOMAIN.md, "Transitions and overdose prevention"): stays at an
+//! institution, a hospital or a prison that pause dispensing at home, the bundle "I
+//! trygge hender 24/7" bound to each stay, planned and unplanned discharge, the
+//! follow-up appointment («time i hånden») whose no-show gives its owner an outreach
+//! task, planning notices to the municipality, coordinator and LAR unit, and the
+//! prescribing hand-over the receiving prescriber acknowledges.
+
+use std::collections::HashMap;
+
+use jiff::Span;
+use jiff::civil::Date;
+use samhand_domain::access::{self, Action, DataCategory, Decision, PatientRelations};
+use samhand_domain::care::Task;
+use samhand_domain::format::date_nb;
+use samhand_domain::ids::{MessageId, OrganisationId, PatientId, StayId, TaskId, UserId};
+use samhand_domain::message::{Message, MessageKind};
+use samhand_domain::organisation::{Organisation, Role, StaffUser};
+use samhand_domain::patient::{NewPatient, Patient, PatientInput};
+use samhand_domain::stay::{
+    self, Appointment, AppointmentId, AppointmentInput, BundleEntry, BundleEntryId, BundleEntryInput,
+    BundleEvidence, BundleItem, DischargeInput, Handover, HandoverId, ItemState, Stay, StayEvent,
+    StayEventId, StayEventKind, StayInput, StayKind, StayRecord,
+};
+use samhand_domain::validation::{FieldErrors, parse_date};
+use samhand_store::{
+    StoreError, collaboration as task_store, messages as message_store, overdose as overdose_store, patients,
+    stays as store,
+};
+
+use super::{PatientData, Service, conflict_from, missed_state, related_units};
+use crate::error::{AppError, AppResult};
+use crate::repo::WriteGrant;
+
+const DETAIL_STAYS: &str = "stays and the discharge bundle";
+
+/// One stay as its page shows it.
+#[derive(Debug, Clone)]
+pub struct StayView {
+    pub record: StayRecord,
+    pub checklist: Vec<(BundleItem, ItemState)>,
+    pub open: Vec<BundleItem>,
+    /// The overdose-risk warning from days without opioids, as of the discharge (or
+    /// today, while the stay lasts).
+    pub warning: Option<String>,
+    pub appointments: Vec<Appointment>,
+    pub handovers: Vec<Handover>,
+}
+
+/// A patient's stays, newest first, with what the forms need.
+#[derive(Debug, Clone)]
+pub struct StaysView {
+    pub patient: Patient,
+    pub stays: Vec<StayView>,
+    /// Why the dose order is blocked now, when it is (reduced tolerance or missed
+    /// days): the discharge screen says it.
+    pub blocked: Option<String>,
+    pub in_lar: bool,
+    pub names: HashMap<UserId, String>,
+    pub organisations: HashMap<OrganisationId, Organisation>,
+    /// Institutions a stay may be at.
+    pub institutions: Vec<Organisation>,
+    /// Who may own a follow-up appointment or a task.
+    pub owners: Vec<StaffUser>,
+    /// Services prescribing may be handed over to.
+    pub handover_targets: Vec<Organisation>,
+    pub today: Date,
+}
+
+impl StaysView {
+    pub fn stay(&self, id: StayId) -> Option<&StayView> {
+        self.stays.iter().find(|s| s.record.stay.id == id)
+    }
+}
+
+/// An admission as typed in the UI or the API.
+#[derive(Debug, Clone, Default)]
+pub struct AdmitInput {
+    pub kind: String,
+    /// An institution Samhand knows; empty for one it does not (then `institution`).
+    pub institution_id: String,
+    pub institution: String,
+    pub starts_on: String,
+    pub planned_end_on: String,
+    pub substitution_continued: bool,
+    pub opioid_use: bool,
+}
+
+/// A person not (yet) in LAR registered at the institution, with the admission.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterInput {
+    pub patient: PatientInput,
+    pub admission: AdmitInput,
+}
+
+/// A prescribing hand-over as typed.
+#[derive(Debug, Clone, Default)]
+pub struct HandoverInput {
+    pub to_organisation: String,
+    pub order_summary: String,
+    pub taper_plan: String,
+}
+
+impl Service<'_> {
+    async fn transition_data(&self, patient: PatientId) -> AppResult<PatientData> {
+        Ok(self
+            .load_data(&[patient])
+            .await?
+            .remove(&patient)
+            .unwrap_or_default())
+    }
+
+    async fn stay_and_data(&self, stay_id: StayId) -> AppResult<(PatientId, PatientData, StayRecord)> {
+        let patient = {
+            let mut conn = self.state.store.read().await?;
+            store::patient_of_stay(&mut conn, stay_id).await?
+        }
+        .ok_or_else(|| AppError::NotFound("oppholdet".into()))?;
+        let data = self.transition_data(patient).await?;
+        let record = data
+            .privacy
+            .stays
+            .iter()
+            .find(|s| s.stay.id == stay_id)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound("oppholdet".into()))?;
+        Ok((patient, data, record))
+    }
+
+    /// The patient's stays with their bundles (a plan-and-goals read).
+    pub async fn stays(&self, patient_id: PatientId) -> AppResult<StaysView> {
+        let patient = self.patient(patient_id).await?;
+        self.repo
+            .authorize_read(patient_id, DataCategory::PlanAndGoals, DETAIL_STAYS)
+            .await?;
+        self.send_planning_notices().await?;
+        let data = self.transition_data(patient_id).await?;
+        let today = self.today();
+        let (entries, kits, plans, appointments, recorded) = {
+            let mut conn = self.state.store.read().await?;
+            let from = today.checked_sub(Span::new().days(70)).unwrap_or(today);
+            (
+                store::bundle_entries_of(&mut conn, &[patient_id]).await?,
+                overdose_store::naloxone_of(&mut conn, &[patient_id]).await?,
+                overdose_store::crisis_plans_of(&mut conn, &[patient_id]).await?,
+                store::appointments_of(&mut conn, &[patient_id]).await?,
+                samhand_store::dispensing::doses_of(&mut conn, &[patient_id], from, today).await?,
+            )
+        };
+        let mut stays: Vec<StayView> = data
+            .privacy
+            .stays
+            .iter()
+            .map(|record| {
+                let since = record.stay.starts_on;
+                let evidence = BundleEvidence {
+                    naloxone: kits
+                        .iter()
+                        .filter(|k| k.handed_out_on >= since)
+                        .map(|k| (k.handed_out_on, k.training_given))
+                        .collect(),
+                    crisis_plans: plans
+                        .iter()
+                        .map(|p| samhand_domain::time::oslo_date(p.recorded_at))
+                        .filter(|d| *d >= since)
+                        .collect(),
+                    appointments: appointments
+                        .iter()
+                        .filter(|a| a.stay_id == Some(record.stay.id))
+                        .map(|a| a.at.date())
+                        .collect(),
+                };
+                let own: Vec<BundleEntry> = entries
+                    .iter()
+                    .filter(|e| e.stay_id == record.stay.id)
+                    .cloned()
+                    .collect();
+                let checklist = stay::checklist(&own, &evidence);
+                let open = stay::open_items(&checklist);
+                let until = record.discharge().map_or(today, |d| d.on);
+                StayView {
+                    warning: stay::reduced_tolerance_warning(record, until),
+                    checklist,
+                    open,
+                    appointments: appointments
+                        .iter()
+                        .filter(|a| a.stay_id == Some(record.stay.id))
+                        .cloned()
+                        .collect(),
+                    handovers: data
+                        .privacy
+                        .handovers
+                        .iter()
+                        .filter(|h| h.stay_id == Some(record.stay.id))
+                        .cloned()
+                        .collect(),
+                    record: record.clone(),
+                }
+            })
+            .collect();
+        stays.reverse();
+        let policy = self.policy().await?;
+        let missed = missed_state(&data, &recorded, today, &policy);
+        let blocked = missed.blocked_since.map(|since| {
+            if block_follows_stay(&data.privacy.stays, &missed) {
+                format!(
+                    "Dosen er sperret fra {} på grunn av redusert toleranse: {} dager uten vanlig substitusjonsdose \
+                     (opphold). Lege må revurdere dosen før neste utlevering.",
+                    date_nb(since),
+                    missed.consecutive_days
+                )
+            } else {
+                format!(
+                    "Dosen er sperret fra {} etter {} dager uten dose. Lege må revurdere dosen.",
+                    date_nb(since),
+                    missed.consecutive_days
+                )
+            }
+        });
+        let organisations = self.organisations().await?;
+        let mut institutions: Vec<Organisation> = organisations
+            .values()
+            .filter(|o| o.kind.is_institution())
+            .cloned()
+            .collect();
+        institutions.sort_by(|a, b| a.name.cmp(&b.name));
+        let relations = data.relations(patient_id, self.now());
+        let mut handover_targets: Vec<Organisation> = relations
+            .responsible_units
+            .iter()
+            .chain(relations.care_team.iter().map(|(_, org)| org))
+            .filter_map(|id| organisations.get(id))
+            .filter(|o| {
+                o.kind.is_lar_unit() || o.kind == samhand_domain::organisation::OrganisationKind::GpOffice
+            })
+            .cloned()
+            .collect();
+        handover_targets.sort_by(|a, b| a.name.cmp(&b.name));
+        handover_targets.dedup_by_key(|o| o.id);
+        let owners = self.follow_up_owners(&data).await?;
+        let names = self
+            .names(
+                stays
+                    .iter()
+                    .flat_map(|s| {
+                        s.record
+                            .events
+                            .iter()
+                            .map(|e| e.recorded_by)
+                            .chain(std::iter::once(s.record.stay.recorded_by))
+                            .chain(s.checklist.iter().filter_map(|(_, st)| match st {
+                                ItemState::Waived { by, .. } => Some(*by),
+                                _ => None,
+                            }))
+                            .chain(s.appointments.iter().map(|a| a.owner))
+                            .chain(s.handovers.iter().filter_map(|h| h.acknowledged.map(|(u, _)| u)))
+                            .collect::<Vec<_>>()
+                    })
+                    .chain(owners.iter().map(|o| o.id)),
+            )
+            .await?;
+        Ok(StaysView {
+            patient,
+            stays,
+            blocked,
+            in_lar: data.episodes.iter().any(|e| e.is_active_on(today)),
+            names,
+            organisations,
+            institutions,
+            owners,
+            handover_targets,
+            today,
+        })
+    }
+
+    /// Staff who may own a follow-up: the task owners of the patient, and the
+    /// actor themself (an institution's staff follow up their own discharges).
+    async fn follow_up_owners(&self, data: &PatientData) -> AppResult<Vec<StaffUser>> {
+        let mut owners = self.task_owners(data).await?;
+        if let Some(staff) = self.actor().staff()
+            && !owners.iter().any(|o| o.id == staff.id)
+        {
+            owners.push(staff.clone());
+        }
+        Ok(owners)
+    }
+
+    // ------------------------------------------------------------------ admission
+
+    /// Admits a patient to a stay, from the UI or the API: the LAR unit (or anyone
+    /// who may write the patient's identity) records it, or an institution records
+    /// an admission to itself, which makes it a relation. One stay at a time.
+    pub async fn admit(&self, patient_id: PatientId, input: &AdmitInput) -> AppResult<Stay> {
+        let stay_input = self.stay_input(input)?;
+        self.admit_stay(patient_id, &stay_input).await
+    }
+
+    fn stay_input(&self, input: &AdmitInput) -> AppResult<StayInput> {
+        let own_institution = self
+            .actor()
+            .staff()
+            .filter(|s| s.organisation_kind.is_institution())
+            .map(|s| s.organisation_id);
+        let institution_id = match own_institution {
+            Some(own) => Some(own),
+            None if input.institution_id.trim().is_empty() => None,
+            None => Some(input.institution_id.trim().parse().map_err(|_| {
+                AppError::Invalid(FieldErrors::single(
+                    "institution_id",
+                    "Velg institusjonen fra lista.",
+                ))
+            })?),
+        };
+        Ok(StayInput {
+            kind: input.kind.clone(),
+            institution: input.institution.clone(),
+            institution_id,
+            starts_on: parse_date(&input.starts_on),
+            planned_end_on: if input.planned_end_on.trim().is_empty() {
+                None
+            } else {
+                Some(parse_date(&input.planned_end_on).ok_or_else(|| {
+                    AppError::Invalid(FieldErrors::single(
+                        "planned_end_on",
+                        "Skriv planlagt utskrivningsdato (åååå-mm-dd), eller la feltet stå tomt.",
+                    ))
+                })?)
+            },
+            opioid_use: input.opioid_use,
+            substitution_continued: input.substitution_continued,
+        })
+    }
+
+    /// The admission itself, shared by the UI, the API and FHIR Encounter.
+    pub async fn admit_stay(&self, patient_id: PatientId, input: &StayInput) -> AppResult<Stay> {
+        let patient = self.patient(patient_id).await?;
+        let data = self.transition_data(patient_id).await?;
+        let relations = data.relations(patient_id, self.now());
+        let grant = self.admission_grant(patient_id, &relations, input).await?;
+        let organisations = self.organisations().await?;
+        let mut input = input.clone();
+        if let Some(id) = input.institution_id {
+            match organisations.get(&id) {
+                Some(o) => input.institution = o.name.clone(),
+                None => {
+                    return Err(AppError::Invalid(FieldErrors::single(
+                        "institution_id",
+                        "Institusjonen finnes ikke i Samhand.",
+                    )));
+                }
+            }
+        }
+        let today = self.today();
+        let in_lar = data.episodes.iter().any(|e| e.is_active_on(today));
+        // Everyone in LAR uses opioids: the bundle applies to them always.
+        input.opioid_use = input.opioid_use || in_lar;
+        let stay = input
+            .parse(patient_id, self.actor().id(), self.now())
+            .map_err(AppError::Invalid)?;
+        if let Some(ongoing) = data.privacy.stays.iter().find(|s| s.discharge().is_none()) {
+            self.repo
+                .record_refused_write(&grant, "an ongoing stay exists")
+                .await?;
+            return Err(AppError::Conflict(format!(
+                "{} {} er allerede innlagt ved {} fra {}. Registrer utskrivningen før et nytt opphold.",
+                patient.given_name,
+                patient.family_name,
+                ongoing.stay.institution,
+                date_nb(ongoing.stay.starts_on)
+            )));
+        }
+        let mut recipients = related_units(&relations);
+        recipients.extend(Self::coordinator_units(&data, self.now()));
+        let planned = stay
+            .planned_end_on
+            .map(|end| {
+                format!(
+                    " Planlagt utskrivning {}: kommunen, koordinator og LAR-enheten bør nå planlegge bolig og første \
+                     time etter utskrivning.",
+                    date_nb(end)
+                )
+            })
+            .unwrap_or_default();
+        let pause = if in_lar {
+            " Utlevering på utleveringsstedet stanser under oppholdet og starter igjen på datoen som avtales ved \
+             utskrivning."
+        } else {
+            ""
+        };
+        let body = format!(
+            "{} {} er innlagt ({}) ved {} fra {}.{pause}{planned}",
+            patient.given_name,
+            patient.family_name,
+            stay.kind.label_nb().to_lowercase(),
+            stay.institution,
+            date_nb(stay.starts_on),
+        );
+        let mut tx = self.state.store.write().await?;
+        store::insert_stay(&mut tx, &stay).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        self.send_keyed(
+            &mut tx,
+            patient_id,
+            MessageKind::Admission,
+            format!("Innleggelse: {}", stay.institution),
+            body,
+            recipients,
+            format!("stay:{}:admitted", stay.id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(stay)
+    }
+
+    /// May the actor record this admission: as anyone who writes the patient's
+    /// identity, or as staff of the institution admitting the patient to itself.
+    async fn admission_grant(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        input: &StayInput,
+    ) -> AppResult<WriteGrant> {
+        let detail = "admission recorded";
+        if let Decision::Allow(by) =
+            access::decide(self.actor(), relations, DataCategory::Identity, Action::Write)
+        {
+            return Ok(WriteGrant {
+                patient,
+                category: DataCategory::Identity,
+                decision: by,
+                detail: detail.into(),
+            });
+        }
+        if let Some(staff) = self.actor().staff()
+            && let Decision::Allow(by) = access::may_admit(staff)
+            && input.institution_id == Some(staff.organisation_id)
+        {
+            return Ok(WriteGrant {
+                patient,
+                category: DataCategory::Identity,
+                decision: by,
+                detail: detail.into(),
+            });
+        }
+        self.repo
+            .record_denial(Some(patient), DataCategory::Identity, Action::Write, detail)
+            .await?;
+        Err(AppError::Forbidden(crate::repo::DENIED_NB.into()))
+    }
+
+    /// A person not (yet) in LAR, registered at the institution with the admission:
+    /// the bundle applies to them too when opioid use is registered.
+    pub async fn register_and_admit(&self, input: &RegisterInput) -> AppResult<PatientId> {
+        let staff = self.staff()?.clone();
+        if !access::may_admit(&staff).is_allowed() {
+            return Err(AppError::Forbidden(
+                "Bare ansatte ved en institusjon kan registrere en ny person ved innleggelse.".into(),
+            ));
+        }
+        let mut errors = FieldErrors::default();
+        let person = NewPatient::parse(&input.patient, &mut errors);
+        let stay_input = self.stay_input(&input.admission)?;
+        let patient_id = PatientId::new();
+        let stay = stay_input.parse(patient_id, staff.id, self.now());
+        if let Err(stay_errors) = &stay {
+            errors.0.extend(stay_errors.0.iter().cloned());
+        }
+        if let Some(person) = &person {
+            let mut conn = self.state.store.read().await?;
+            if patients::by_national_id(&mut conn, &person.national_id)
+                .await?
+                .is_some()
+            {
+                errors.push(
+                    "national_id",
+                    "Personen er allerede registrert i Samhand. Søk opp personen og registrer innleggelsen der.",
+                );
+            }
+        }
+        let (Some(person), Ok(mut stay), true) = (person, stay, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        if let Some(org) = self.organisations().await?.get(&staff.organisation_id) {
+            stay.institution = org.name.clone();
+        }
+        let mut tx = self.state.store.write().await?;
+        patients::insert(&mut tx, patient_id, &person, staff.id, self.now())
+            .await
+            .map_err(|e| conflict_from(e, "Personen er allerede registrert i Samhand."))?;
+        store::insert_stay(&mut tx, &stay).await?;
+        for detail in ["person registered at admission", "admission recorded"] {
+            let grant = WriteGrant {
+                patient: patient_id,
+                category: DataCategory::Identity,
+                decision: access::AllowedBy::Admission,
+                detail: detail.into(),
+            };
+            self.repo.record_write(&mut tx, &grant).await?;
+        }
+        tx.commit().await?;
+        Ok(patient_id)
+    }
+
+    // ------------------------------------------------------------------ during
+
+    async fn stay_write(
+        &self,
+        stay_id: StayId,
+        detail: &str,
+    ) -> AppResult<(PatientId, PatientData, StayRecord, WriteGrant)> {
+        let (patient, data, record) = self.stay_and_data(stay_id).await?;
+        let relations = data.relations(patient, self.now());
+        let grant = self
+            .repo
+            .authorize_write_with(patient, &relations, DataCategory::PlanAndGoals, detail)
+            .await?;
+        Ok((patient, data, record, grant))
+    }
+
+    fn event(&self, stay: StayId, kind: StayEventKind, reason: &str) -> StayEvent {
+        StayEvent {
+            id: StayEventId::new(),
+            stay_id: stay,
+            kind,
+            reason: reason.trim().to_string(),
+            recorded_by: self.actor().id(),
+            recorded_at: self.now(),
+        }
+    }
+
+    /// A new planned discharge date, with the reason; the units are told again.
+    pub async fn extend_stay(&self, stay_id: StayId, planned_end_on: &str, reason: &str) -> AppResult<()> {
+        let (patient, data, record, grant) = self.stay_write(stay_id, "stay extended").await?;
+        let mut errors = FieldErrors::default();
+        let end = parse_date(planned_end_on);
+        match end {
+            None => errors.push(
+                "planned_end_on",
+                "Skriv ny planlagt utskrivningsdato (åååå-mm-dd).",
+            ),
+            Some(end) if end < record.stay.starts_on => {
+                errors.push("planned_end_on", "Utskrivningen kan ikke være før innleggelsen.")
+            }
+            Some(end) if end < self.today() => {
+                errors.push("planned_end_on", "Datoen kan ikke være tilbake i tid.")
+            }
+            _ => {}
+        }
+        if reason.trim().chars().count() < 5 {
+            errors.push("reason", "Skriv hvorfor oppholdet forlenges (minst 5 tegn).");
+        }
+        if record.discharge().is_some() {
+            errors.push("planned_end_on", "Oppholdet er allerede avsluttet.");
+        }
+        let (Some(end), true) = (end, errors.is_empty()) else {
+            self.repo
+                .record_refused_write(&grant, "invalid extension")
+                .await?;
+            return Err(AppError::Invalid(errors));
+        };
+        let event = self.event(stay_id, StayEventKind::Extended { planned_end_on: end }, reason);
+        let relations = data.relations(patient, self.now());
+        let mut recipients = related_units(&relations);
+        recipients.extend(Self::coordinator_units(&data, self.now()));
+        let mut tx = self.state.store.write().await?;
+        store::insert_event(&mut tx, &event).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        self.send_keyed(
+            &mut tx,
+            patient,
+            MessageKind::Admission,
+            format!("Oppholdet er forlenget til {}", date_nb(end)),
+            format!(
+                "Oppholdet ved {} er forlenget. Ny planlagt utskrivning: {}. Begrunnelse: {}. Planlegg bolig og \
+                 første time etter utskrivning ut fra den nye datoen.",
+                record.stay.institution,
+                date_nb(end),
+                reason.trim()
+            ),
+            recipients,
+            format!("stay:{stay_id}:extended:{end}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// From a date, the institution gives (or no longer gives) the usual dose.
+    pub async fn set_substitution(
+        &self,
+        stay_id: StayId,
+        from: &str,
+        continued: bool,
+        reason: &str,
+    ) -> AppResult<()> {
+        let (_, _, record, grant) = self.stay_write(stay_id, "substitution during stay").await?;
+        let Some(from) = parse_date(from).filter(|d| *d >= record.stay.starts_on && *d <= self.today())
+        else {
+            self.repo.record_refused_write(&grant, "invalid date").await?;
+            return Err(AppError::Invalid(FieldErrors::single(
+                "from",
+                "Skriv en dato i oppholdet, ikke fram i tid (åååå-mm-dd).",
+            )));
+        };
+        let event = self.event(stay_id, StayEventKind::Substitution { from, continued }, reason);
+        let mut tx = self.state.store.write().await?;
+        store::insert_event(&mut tx, &event).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks a bundle item done by hand, or waives it with a reason.
+    pub async fn mark_bundle_item(&self, stay_id: StayId, input: &BundleEntryInput) -> AppResult<()> {
+        let (_, _, record, grant) = self.stay_write(stay_id, "discharge bundle item").await?;
+        let (item, waived, on, note) = match input.parse(&record, self.today()) {
+            Ok(parsed) => parsed,
+            Err(errors) => {
+                self.repo
+                    .record_refused_write(&grant, "invalid bundle entry")
+                    .await?;
+                return Err(AppError::Invalid(errors));
+            }
+        };
+        let entry = BundleEntry {
+            id: BundleEntryId::new(),
+            stay_id,
+            item,
+            waived,
+            on,
+            note,
+            recorded_by: self.actor().id(),
+            recorded_at: self.now(),
+        };
+        let mut tx = self.state.store.write().await?;
+        store::insert_bundle_entry(&mut tx, &entry).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ follow-up
+
+    /// Registers «time i hånden» for the stay.
+    pub async fn add_appointment(&self, stay_id: StayId, input: &AppointmentInput) -> AppResult<Appointment> {
+        let (patient, data, _, grant) = self.stay_write(stay_id, "follow-up appointment").await?;
+        let owners: Vec<UserId> = self.follow_up_owners(&data).await?.iter().map(|o| o.id).collect();
+        let content = match input.parse(&owners, self.today()) {
+            Ok(content) => content,
+            Err(errors) => {
+                self.repo
+                    .record_refused_write(&grant, "invalid appointment")
+                    .await?;
+                return Err(AppError::Invalid(errors));
+            }
+        };
+        let appointment = Appointment {
+            id: AppointmentId::new(),
+            patient_id: patient,
+            stay_id: Some(stay_id),
+            with_whom: content.with_whom,
+            at: content.at,
+            place: content.place,
+            owner: content.owner,
+            recorded_by: self.actor().id(),
+            recorded_at: self.now(),
+            attended: None,
+        };
+        let mut tx = self.state.store.write().await?;
+        store::insert_appointment(&mut tx, &appointment).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(appointment)
+    }
+
+    /// Records whether the patient came. A no-show gives the appointment's owner an
+    /// outreach task due the same day.
+    pub async fn appointment_outcome(&self, id: AppointmentId, attended: bool) -> AppResult<Option<Task>> {
+        let patient = {
+            let mut conn = self.state.store.read().await?;
+            store::patient_of_appointment(&mut conn, id).await?
+        }
+        .ok_or_else(|| AppError::NotFound("timen".into()))?;
+        let grant = self
+            .repo
+            .authorize_write(
+                patient,
+                DataCategory::PlanAndGoals,
+                "follow-up appointment outcome",
+            )
+            .await?;
+        let appointment = {
+            let mut conn = self.state.store.read().await?;
+            store::appointments_of(&mut conn, &[patient]).await?
+        }
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| AppError::NotFound("timen".into()))?;
+        let today = self.today();
+        if appointment.at.date() > today {
+            self.repo
+                .record_refused_write(&grant, "appointment in the future")
+                .await?;
+            return Err(AppError::Invalid(FieldErrors::single(
+                "attended",
+                "Oppmøte kan registreres fra dagen timen er.",
+            )));
+        }
+        let task = (!attended).then(|| Task {
+            id: TaskId::new(),
+            patient_id: patient,
+            meeting_id: None,
+            description: format!(
+                "Oppsøk pasienten i dag: møtte ikke til time hos {} {} kl. {} ({}). Høy risiko for overdose etter \
+                 utskrivning.",
+                appointment.with_whom,
+                date_nb(appointment.at.date()),
+                appointment.at.time().strftime("%H:%M"),
+                appointment.place
+            ),
+            owner: appointment.owner,
+            due_on: today,
+            created_by: self.actor().id(),
+            created_at: self.now(),
+            changes: Vec::new(),
+        });
+        let mut tx = self.state.store.write().await?;
+        store::insert_outcome(&mut tx, id, attended, self.actor().id(), self.now()).await?;
+        if let Some(task) = &task {
+            task_store::insert_task(&mut tx, task).await?;
+        }
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    // ------------------------------------------------------------------ discharge
+
+    /// Discharges the patient. A planned discharge is refused while a bundle item is
+    /// open and not waived; an unplanned one is recorded at once, alerts the LAR
+    /// unit, the coordinator and the municipality, and turns each open item into a
+    /// task with an owner. Either way the units are told when home dispensing
+    /// resumes, with the overdose-risk warning when the stay warrants it.
+    pub async fn discharge(&self, stay_id: StayId, input: &DischargeInput) -> AppResult<StayEvent> {
+        let (patient_id, data, record, grant) = self.stay_write(stay_id, "discharge").await?;
+        let view = self.stays(patient_id).await?;
+        let open = view.stay(stay_id).map(|s| s.open.clone()).unwrap_or_default();
+        let today = self.today();
+        let discharge = match input.parse(&record, &open, today) {
+            Ok(discharge) => discharge,
+            Err(errors) => {
+                self.repo
+                    .record_refused_write(&grant, "discharge refused")
+                    .await?;
+                return Err(AppError::Invalid(errors));
+            }
+        };
+        let event = self.event(stay_id, StayEventKind::Discharged(discharge), &input.reason);
+        let relations = data.relations(patient_id, self.now());
+        let mut recipients = related_units(&relations);
+        recipients.extend(Self::coordinator_units(&data, self.now()));
+        let patient = &view.patient;
+        let mut discharged = record.clone();
+        discharged.events.push(event.clone());
+        let warning = stay::reduced_tolerance_warning(&discharged, discharge.on);
+        let (week, months) = samhand_domain::overdose::risk_window(discharge.on);
+        let mut body = if discharge.planned {
+            format!(
+                "{} {} er skrevet ut fra {} {}.",
+                patient.given_name,
+                patient.family_name,
+                record.stay.institution,
+                date_nb(discharge.on)
+            )
+        } else {
+            format!(
+                "BRUDD I OPPHOLD: {} {} forlot {} {} før planlagt. Hva skjedde: {}.",
+                patient.given_name,
+                patient.family_name,
+                record.stay.institution,
+                date_nb(discharge.on),
+                input.reason.trim()
+            )
+        };
+        if view.in_lar {
+            body.push_str(&format!(
+                " Utlevering på utleveringsstedet starter igjen {}.",
+                date_nb(discharge.resume_on)
+            ));
+        }
+        if let Some(warning) = &warning {
+            body.push(' ');
+            body.push_str(warning);
+        }
+        body.push_str(&format!(
+            " Høyest risiko for overdose til og med {}, økt risiko til og med {}.",
+            date_nb(week),
+            date_nb(months)
+        ));
+        let owner = self.open_item_owner(&data).await?;
+        let tasks: Vec<Task> = if discharge.planned {
+            Vec::new()
+        } else {
+            open.iter()
+                .map(|item| Task {
+                    id: TaskId::new(),
+                    patient_id,
+                    meeting_id: None,
+                    description: item.task_nb(),
+                    owner,
+                    due_on: today,
+                    created_by: self.actor().id(),
+                    created_at: self.now(),
+                    changes: Vec::new(),
+                })
+                .collect()
+        };
+        if !tasks.is_empty() {
+            let owner_name = self.names([owner]).await?.remove(&owner).unwrap_or_default();
+            body.push_str(&format!(
+                " Åpne punkter i tiltakspakken er gitt som oppgaver til {owner_name} med frist i dag."
+            ));
+        }
+        let mut tx = self.state.store.write().await?;
+        store::insert_event(&mut tx, &event)
+            .await
+            .map_err(|e| conflict_from(e, "Utskrivningen er allerede registrert."))?;
+        for task in &tasks {
+            task_store::insert_task(&mut tx, task).await?;
+        }
+        self.repo.record_write(&mut tx, &grant).await?;
+        let subject = if discharge.planned {
+            format!("Utskrevet {}", date_nb(discharge.on))
+        } else {
+            format!(
+                "Brudd i opphold {}: høy risiko for overdose",
+                date_nb(discharge.on)
+            )
+        };
+        let message = Message {
+            id: MessageId::new(),
+            patient_id,
+            kind: MessageKind::Discharge,
+            subject,
+            body,
+            // An unplanned discharge is urgent: unread, it escalates to the leader.
+            important: !discharge.planned || warning.is_some(),
+            sent_by: None,
+            sender_organisation: self.actor().staff().map(|s| s.organisation_id),
+            sent_at: self.now(),
+            recipients: dedup(recipients),
+            event_key: Some(format!("stay:{stay_id}:discharged")),
+        };
+        if !message.recipients.is_empty() {
+            message_store::insert(&mut tx, &message).await?;
+        }
+        tx.commit().await?;
+        Ok(event)
+    }
+
+    /// Who owns the tasks an unplanned discharge leaves: the care team's
+    /// coordinator, else the LAR consultant, else the one who records it.
+    async fn open_item_owner(&self, data: &PatientData) -> AppResult<UserId> {
+        let now = self.now();
+        if let Some(coordinator) = data
+            .privacy
+            .care_team
+            .iter()
+            .find(|m| m.role == samhand_domain::privacy::TeamRole::Coordinator && m.is_active_at(now))
+        {
+            return Ok(coordinator.user_id);
+        }
+        if let Some(episode) = data.episode_on(self.today()) {
+            return Ok(episode.consultant);
+        }
+        Ok(self.actor().id())
+    }
+
+    // ------------------------------------------------------------------ hand-over
+
+    /// Prescribing moves to another service (the GP or the LAR unit): the order as
+    /// it stands and any taper plan go with it; the receiving service is told and
+    /// its prescriber acknowledges.
+    pub async fn hand_over(&self, stay_id: StayId, input: &HandoverInput) -> AppResult<Handover> {
+        let (patient, data, _, _) = self.stay_and_data(stay_id).await.map(|(p, d, r)| (p, d, r, ()))?;
+        let relations = data.relations(patient, self.now());
+        let grant = self
+            .repo
+            .authorize_write_with(
+                patient,
+                &relations,
+                DataCategory::Medication,
+                "prescribing hand-over",
+            )
+            .await?;
+        let view = self.stays(patient).await?;
+        let mut errors = FieldErrors::default();
+        let to = input
+            .to_organisation
+            .trim()
+            .parse::<OrganisationId>()
+            .ok()
+            .filter(|id| view.handover_targets.iter().any(|o| o.id == *id));
+        if to.is_none() {
+            errors.push(
+                "to_organisation",
+                "Velg hvem som overtar forskrivningen: fastlegen i ansvarsgruppen eller LAR-enheten.",
+            );
+        }
+        let order_summary = samhand_domain::validation::required_text(
+            &mut errors,
+            "order_summary",
+            &input.order_summary,
+            "Skriv legemiddel og dose slik de er nå.",
+        );
+        let (Some(to), true) = (to, errors.is_empty()) else {
+            self.repo
+                .record_refused_write(&grant, "invalid hand-over")
+                .await?;
+            return Err(AppError::Invalid(errors));
+        };
+        let handover = Handover {
+            id: HandoverId::new(),
+            patient_id: patient,
+            stay_id: Some(stay_id),
+            from_organisation: self.staff()?.organisation_id,
+            to_organisation: to,
+            order_summary,
+            taper_plan: input.taper_plan.trim().to_string(),
+            recorded_by: self.actor().id(),
+            recorded_at: self.now(),
+            acknowledged: None,
+        };
+        let from_name = view
+            .organisations
+            .get(&handover.from_organisation)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        let mut tx = self.state.store.write().await?;
+        store::insert_handover(&mut tx, &handover).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        self.send_keyed(
+            &mut tx,
+            patient,
+            MessageKind::Discharge,
+            "Forskrivning overføres til dere: bekreft overtakelse".into(),
+            format!(
+                "{from_name} overfører forskrivningen. Ordinasjon nå: {}.{} Lege hos dere må bekrefte at dere \
+                 overtar, på pasientens oppholdsside.",
+                handover.order_summary,
+                if handover.taper_plan.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Nedtrappingsplan: {}.", handover.taper_plan)
+                }
+            ),
+            vec![to],
+            format!("handover:{}", handover.id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(handover)
+    }
+
+    /// The receiving prescriber takes prescribing over.
+    pub async fn acknowledge_handover(&self, id: HandoverId) -> AppResult<()> {
+        let patient = {
+            let mut conn = self.state.store.read().await?;
+            store::patient_of_handover(&mut conn, id).await?
+        }
+        .ok_or_else(|| AppError::NotFound("overføringen".into()))?;
+        let data = self.transition_data(patient).await?;
+        let handover = data
+            .privacy
+            .handovers
+            .iter()
+            .find(|h| h.id == id)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound("overføringen".into()))?;
+        let relations = data.relations(patient, self.now());
+        let grant = self
+            .repo
+            .authorize_write_with(
+                patient,
+                &relations,
+                DataCategory::Medication,
+                "prescribing hand-over acknowledged",
+            )
+            .await?;
+        let staff = self.staff()?;
+        if staff.organisation_id != handover.to_organisation || staff.role != Role::Prescriber {
+            self.repo
+                .record_refused_write(&grant, "not the receiving prescriber")
+                .await?;
+            return Err(AppError::Forbidden(
+                "Bare lege hos tjenesten som overtar kan bekrefte overtakelsen.".into(),
+            ));
+        }
+        if handover.acknowledged.is_some() {
+            self.repo
+                .record_refused_write(&grant, "already acknowledged")
+                .await?;
+            return Err(AppError::Conflict("Overtakelsen er allerede bekreftet.".into()));
+        }
+        let mut tx = self.state.store.write().await?;
+        store::acknowledge_handover(&mut tx, id, staff.id, self.now())
+            .await
+            .map_err(|e| conflict_from(e, "Overtakelsen er allerede bekreftet."))?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ notices
+
+    /// Tells the LAR unit, the coordinator and the municipality a set time before a
+    /// planned discharge (default 14 days), once per planned date: called wherever
+    /// the units look (their inbox, a patient's stays), so the first look sends it.
+    pub async fn send_planning_notices(&self) -> AppResult<()> {
+        let today = self.today();
+        let days = self.policy().await?.stay_planning_notice_days;
+        let horizon = today.checked_add(Span::new().days(days)).unwrap_or(today);
+        let candidates = {
+            let mut conn = self.state.store.read().await?;
+            store::planned_discharges_until(&mut conn, horizon).await?
+        };
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let data = self.load_data(&candidates).await?;
+        let now = self.now();
+        for (patient, patient_data) in &data {
+            for record in patient_data
+                .privacy
+                .stays
+                .iter()
+                .filter(|s| s.discharge().is_none())
+            {
+                let Some(end) = record.planned_end() else { continue };
+                if end > horizon || end < today {
+                    continue;
+                }
+                let key = format!("stay:{}:planning:{end}", record.stay.id);
+                {
+                    let mut conn = self.state.store.read().await?;
+                    if message_store::event_sent(&mut conn, &key).await? {
+                        continue;
+                    }
+                }
+                let relations = patient_data.relations(*patient, now);
+                let mut recipients = related_units(&relations);
+                recipients.extend(Self::coordinator_units(patient_data, now));
+                let message = Message {
+                    id: MessageId::new(),
+                    patient_id: *patient,
+                    kind: MessageKind::Discharge,
+                    subject: format!(
+                        "Planlagt utskrivning {}: forbered bolig og første time",
+                        date_nb(end)
+                    ),
+                    body: format!(
+                        "Pasienten skal etter planen skrives ut fra {} {}. Sørg for bolig, første time etter \
+                         utskrivning («time i hånden») og at utleveringen er klar. Tiltakspakken må være fullført \
+                         eller fravalgt med begrunnelse før utskrivningen.",
+                        record.stay.institution,
+                        date_nb(end)
+                    ),
+                    important: true,
+                    sent_by: None,
+                    sender_organisation: record.stay.institution_id,
+                    sent_at: now,
+                    recipients: dedup(recipients),
+                    event_key: Some(key),
+                };
+                if message.recipients.is_empty() {
+                    continue;
+                }
+                let mut tx = self.state.store.write().await?;
+                match message_store::insert(&mut tx, &message).await {
+                    Ok(()) => tx.commit().await?,
+                    // Someone else looked at the same moment and sent it.
+                    Err(StoreError::Conflict(_)) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An automatic message sent once per event key, in the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_keyed(
+        &self,
+        tx: &mut samhand_store::Conn,
+        patient: PatientId,
+        kind: MessageKind,
+        subject: String,
+        body: String,
+        recipients: Vec<OrganisationId>,
+        key: String,
+    ) -> AppResult<()> {
+        let recipients = dedup(recipients);
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let message = Message {
+            id: MessageId::new(),
+            patient_id: patient,
+            kind,
+            subject,
+            body,
+            important: true,
+            sent_by: None,
+            sender_organisation: self.actor().staff().map(|s| s.organisation_id),
+            sent_at: self.now(),
+            recipients,
+            event_key: Some(key),
+        };
+        message_store::insert(tx, &message).await?;
+        Ok(())
+    }
+
+    /// Stays under way at the actor's institution (its «innlagte» list).
+    pub async fn admitted_here(&self) -> AppResult<Vec<(Patient, StayRecord)>> {
+        let staff = self.staff()?.clone();
+        let ids = {
+            let mut conn = self.state.store.read().await?;
+            store::patients_at_institution(&mut conn, staff.organisation_id).await?
+        };
+        let data = self.load_data(&ids).await?;
+        let now = self.now();
+        let related: Vec<(PatientId, PatientRelations)> = ids
+            .iter()
+            .map(|id| {
+                (
+                    *id,
+                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let allowed = self
+            .repo
+            .optional_reads(&related, DataCategory::Identity, "institution: admitted patients")
+            .await?;
+        let people = {
+            let mut conn = self.state.store.read().await?;
+            patients::patients_of(&mut conn, &allowed).await?
+        };
+        let mut rows: Vec<(Patient, StayRecord)> = people
+            .into_iter()
+            .filter_map(|p| {
+                let stay = data.get(&p.id)?.privacy.stays.iter().find(|s| {
+                    s.stay.institution_id == Some(staff.organisation_id) && s.discharge().is_none()
+                })?;
+                Some((p, stay.clone()))
+            })
+            .collect();
+        rows.sort_by_key(|(p, s)| (s.planned_end(), p.family_name.clone()));
+        Ok(rows)
+    }
+}
+
+fn dedup(mut units: Vec<OrganisationId>) -> Vec<OrganisationId> {
+    units.sort();
+    units.dedup();
+    units
+}
+
+/// Whether a run of days without dose began in, or runs into, a stay: the block
+/// is then reduced tolerance after the stay.
+pub fn block_follows_stay(stays: &[StayRecord], missed: &samhand_domain::missed::MissedDoseState) -> bool {
+    missed.since.is_some_and(|run| {
+        stays
+            .iter()
+            .any(|s| s.pauses_home_on(run) || s.stay.starts_on >= run)
+    })
+}
+
+/// The note today's list shows for a patient whose dispensing pauses for a stay.
+pub fn pause_note(stay: &StayRecord) -> String {
+    let mut note = format!(
+        "{} ved {} fra {}: utlevering her er stanset",
+        stay.stay.kind.label_nb(),
+        stay.stay.institution,
+        date_nb(stay.stay.starts_on)
+    );
+    match (stay.discharge(), stay.planned_end()) {
+        (Some(d), _) => note.push_str(&format!(", starter igjen {}", date_nb(d.resume_on))),
+        (None, Some(end)) => note.push_str(&format!(
+            " til utskrivning er registrert (planlagt {})",
+            date_nb(end)
+        )),
+        (None, None) => note.push_str(" til utskrivning er registrert"),
+    }
+    note.push('.');
+    note
+}
+
+/// The kinds of stay, for forms.
+pub fn stay_kinds() -> [StayKind; 3] {
+    StayKind::ALL
+}
