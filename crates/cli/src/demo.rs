@@ -303,6 +303,9 @@ pub async fn create_demo_world(
     write_patients(store, plans).await?;
     write_privacy(store, &world, &privacy_patients, today).await?;
     write_collaboration(store, &world, &privacy_patients, today).await?;
+    if let Some(admitted) = privacy_patients.last() {
+        write_stay(store, &world, *admitted, today).await?;
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "demo: patients written");
 
     // Receipts, waste, counts and deviations, after the dispensings they balance.
@@ -769,6 +772,51 @@ async fn write_patient(conn: &mut samhand_store::Conn, plan: &PatientPlan) -> an
     Ok(())
 }
 
+/// One patient admitted today to the treatment centre for ten days, with the usual
+/// dose given there and the admission conversation held: the centre's list shows
+/// them paused, and the discharge checklist has items open.
+async fn write_stay(store: &Store, world: &World, patient: PatientId, today: Date) -> anyhow::Result<()> {
+    use samhand_domain::stay::{BundleEntry, BundleEntryId, BundleItem, Stay, StayKind};
+    let doctor = world
+        .users
+        .iter()
+        .find(|u| u.username == "institusjon")
+        .ok_or_else(|| anyhow!("demo user institusjon"))?;
+    let centre = world
+        .places
+        .iter()
+        .find(|p| p.org.id == doctor.organisation)
+        .ok_or_else(|| anyhow!("the treatment centre"))?;
+    let stay = Stay {
+        id: samhand_domain::ids::StayId::new(),
+        patient_id: patient,
+        kind: StayKind::Institution,
+        institution: centre.org.name.clone(),
+        institution_id: Some(centre.org.id),
+        starts_on: today,
+        planned_end_on: Some(plus(today, 10)),
+        opioid_use: true,
+        substitution_continued: true,
+        recorded_by: doctor.id,
+        recorded_at: at(today, 8, 0),
+    };
+    let entry = BundleEntry {
+        id: BundleEntryId::new(),
+        stay_id: stay.id,
+        item: BundleItem::AdmissionConversation,
+        waived: false,
+        on: today,
+        note: "Kartlagt rusbruk og informert om overdoserisiko".into(),
+        recorded_by: doctor.id,
+        recorded_at: at(today, 8, 30),
+    };
+    let mut tx = store.write().await?;
+    samhand_store::stays::insert_stay(&mut tx, &stay).await?;
+    samhand_store::stays::insert_bundle_entry(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 // ------------------------------------------------------------------ the world
 
 struct DemoUser {
@@ -1070,6 +1118,13 @@ impl World {
             true,
         );
         user("leder", "Tor Egil Brekke", Role::Leader, unit.id, true);
+        // A doctor at the treatment centre, who admits and discharges.
+        let institution = places
+            .iter()
+            .find(|p| p.org.kind == Institution)
+            .map(|p| p.org.id)
+            .expect("a treatment centre");
+        user("institusjon", "Eva Lunde", Role::Prescriber, institution, true);
         user("fastlege", "Ingrid Solberg", Role::Prescriber, others[0].id, true);
         user("nav", "Eirik Haugland", Role::Coordinator, others[1].id, true);
         user("admin", "Systemadministrator", Role::Administrator, unit.id, true);

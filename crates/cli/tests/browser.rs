@@ -1,6 +1,7 @@
 //! The browser tests: the real `samhand serve --demo` binary on a free port, driven
 //! by tests/browser/dispense.mjs (dispensing staff at the window) and
-//! tests/browser/meeting.mjs (a coordinator's meeting, minutes and task) in Debian's
+//! tests/browser/meeting.mjs (a coordinator's meeting, minutes and task),
+//! tests/browser/discharge.mjs (the discharge checklist) in Debian's
 //! headless Chromium. SQLite in a temporary directory, or a fresh PostgreSQL database
 //! when DATABASE_URL points at a PostgreSQL server.
 //!
@@ -202,6 +203,11 @@ fn dispensing_staff_record_a_dose_from_todays_list_in_chromium() {
 #[test]
 fn a_coordinator_holds_a_meeting_with_a_task_and_its_owner_marks_it_done_in_chromium() {
     run_browser_script("meeting.mjs");
+}
+
+#[test]
+fn an_institution_completes_the_discharge_checklist_before_a_planned_discharge_in_chromium() {
+    run_browser_script("discharge.mjs");
 }
 
 #[test]

@@ -59,6 +59,9 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 @if matches!(user.role, Role::DispensingStaff | Role::Leader) && user.organisation_kind.can_dispense() {
                     a href="/lager" { "Lager" }
                 }
+                @if user.organisation_kind.is_institution() {
+                    a href="/innlagte" { "Innlagte" }
+                }
                 a href="/pasienter" { "Pasienter" }
                 a href="/innboks" { "Innboks" }
                 a href="/revurderinger" { "Revurderinger" }

@@ -16,6 +16,7 @@ pub mod overdose;
 pub mod patients;
 pub mod portal;
 pub mod privacy;
+pub mod stays;
 pub mod stock;
 
 use axum::Router;
@@ -131,6 +132,17 @@ pub fn routes() -> Router<AppState> {
             get(overdose::show).post(overdose::register_overdose),
         )
         .route("/pasienter/{id}/nalokson", post(overdose::record_naloxone))
+        .route("/pasienter/{id}/opphold", get(stays::stays).post(stays::admit))
+        .route("/opphold/{id}", get(stays::show))
+        .route("/opphold/{id}/punkt", post(stays::bundle))
+        .route("/opphold/{id}/utskrivning", post(stays::discharge))
+        .route("/opphold/{id}/forleng", post(stays::extend))
+        .route("/opphold/{id}/substitusjon", post(stays::substitution))
+        .route("/opphold/{id}/time", post(stays::appointment))
+        .route("/opphold/{id}/overforing", post(stays::hand_over))
+        .route("/timer/{id}/oppmote", post(stays::outcome))
+        .route("/overforinger/{id}/bekreft", post(stays::acknowledge))
+        .route("/innlagte", get(stays::admitted))
 }
 
 async fn home(staff: UiStaff) -> Redirect {

@@ -81,6 +81,8 @@ pub fn overview_section(patient: PatientId, summary: &OverdoseSummary) -> Markup
                 a href={ "/pasienter/" (patient) "/kriseplan" } { "Kriseplan" }
                 " · "
                 a href={ "/pasienter/" (patient) "/overdose" } { "Nalokson og overdoser" }
+                " · "
+                a href={ "/pasienter/" (patient) "/opphold" } { "Opphold og utskrivning" }
             }
         }
     }

@@ -1,0 +1,188 @@
+// Browser test: the discharge checklist. A doctor at the treatment centre opens
+// the patient admitted there (demo data), tries a planned discharge while bundle
+// items are open and is refused with the open items named, marks the discharge
+// conversation done, registers «time i hånden», waives the rest with a reason,
+// and completes the planned discharge.
+//
+// Drives the real web UI of a running `samhand serve --demo` in Debian's
+// Chromium (SAMHAND_CHROMIUM, default /usr/bin/chromium) with playwright-core.
+// Screenshot in tests/browser/test-results/discharge.png.
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/discharge.mjs
+//
+// Env: BASE_URL (required), SAMHAND_DEMO_PASSWORD (default samhand-demo),
+// SAMHAND_CHROMIUM. Exits 1 with the failing step on any failure; prints one
+// summary line on success. Usually run by `cargo test -p samhand-cli --test browser`.
+
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const started = Date.now();
+const baseUrl = (process.env.BASE_URL || "").replace(/\/+$/, "");
+if (!baseUrl) {
+  console.error("discharge: FAILED: set BASE_URL, e.g. BASE_URL=http://127.0.0.1:8080");
+  process.exit(2);
+}
+const password = process.env.SAMHAND_DEMO_PASSWORD || "samhand-demo";
+const executablePath = process.env.SAMHAND_CHROMIUM || "/usr/bin/chromium";
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
+const screenshotPath = join(resultsDir, "discharge.png");
+const STEP_MS = 5000;
+// Today in Oslo, as the server counts days: yyyy-mm-dd.
+const today = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Oslo" }).format(new Date());
+
+let currentStep = "launch Chromium";
+function step(name) {
+  currentStep = name;
+}
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium
+  .launch({
+    executablePath,
+    headless: true,
+    timeout: 30000,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  })
+  .catch((error) => {
+    console.error(`discharge: FAILED to launch Chromium at ${executablePath}: ${error.message}`);
+    process.exit(1);
+  });
+
+async function logIn(username) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.setDefaultNavigationTimeout(STEP_MS * 2);
+  await page.goto(baseUrl + "/login");
+  await page.locator("input[name=username]").fill(username);
+  await page.locator("input[name=password]").fill(password);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname !== "/login"),
+    page.locator("form[action='/login'] button[type=submit]").click(),
+  ]);
+  return page;
+}
+
+let page;
+let exitCode = 0;
+try {
+  step("log in as institusjon");
+  page = await logIn("institusjon");
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+
+  step("the centre's list of admitted patients");
+  await page.locator("nav a[href='/innlagte']").click();
+  await page.waitForURL((url) => url.pathname === "/innlagte");
+  const rows = page.locator("table[data-testid=admitted] tbody tr");
+  check((await rows.count()) > 0, "no admitted patients at the centre");
+  const link = rows.first().locator("a");
+  const patientName = ((await link.textContent()) || "").trim();
+
+  step(`open the stay of ${patientName}`);
+  await Promise.all([page.waitForURL((url) => url.pathname.startsWith("/opphold/")), link.click()]);
+  const stayPath = new URL(page.url()).pathname;
+  const checklist = page.locator("[data-testid=checklist]");
+  await checklist.waitFor();
+  check((await checklist.locator("li[data-item=admission_conversation]").textContent()).includes("Gjort"),
+    "the admission conversation is not shown done");
+
+  step("a planned discharge with items open is refused and names them");
+  const discharge = page.locator("form[data-testid=discharge-form]");
+  await discharge.locator("select[name=planned]").selectOption("ja");
+  await discharge.locator("input[name=on]").fill(today);
+  await discharge.locator("button[type=submit]").click();
+  await page.locator(".error-summary, [role=alert]").first().waitFor();
+  const refused = (await page.textContent("body")) || "";
+  check(refused.includes("kan ikke fullføres"), "the refusal does not say the discharge cannot be completed");
+  check(refused.includes("Kriseplan"), "the refusal does not name the open crisis plan");
+  check((await page.locator("[data-testid=discharged]").count()) === 0, "the refused discharge was recorded");
+
+  step("mark the discharge conversation done");
+  await page.goto(baseUrl + stayPath);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === stayPath),
+    page.locator("li[data-item=discharge_conversation]").getByRole("button", { name: "Merk som gjort" }).click(),
+  ]);
+  check((await page.locator("li[data-item=discharge_conversation]").textContent()).includes("Gjort"),
+    "the discharge conversation is not done");
+
+  step("register «time i hånden»");
+  const appointment = page.locator(`form[action='${stayPath}/time']`);
+  await appointment.locator("input[name=with_whom]").fill("Fastlege Ingrid Solberg");
+  await appointment.locator("input[name=date]").fill(today);
+  await appointment.locator("input[name=time]").fill("23:30");
+  await appointment.locator("input[name=place]").fill("Fjordvik legekontor");
+  await appointment.locator("select[name=owner]").selectOption({ index: 1 });
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === stayPath),
+    appointment.locator("button[type=submit]").click(),
+  ]);
+  check((await page.locator("li[data-item=follow_up_appointment]").textContent()).includes("Gjort"),
+    "the appointment does not tick «time i hånden»");
+
+  step("waive the remaining items with a reason");
+  for (const item of ["naloxone_training", "naloxone_kit", "crisis_plan"]) {
+    const row = page.locator(`li[data-item=${item}]`);
+    if (((await row.textContent()) || "").includes("Åpent")) {
+      await row.locator("input[name=note]").fill("Pasienten ønsket ikke dette nå, tilbys ved første time");
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === stayPath),
+        row.getByRole("button", { name: "Fravelg" }).click(),
+      ]);
+      check(((await page.locator(`li[data-item=${item}]`).textContent()) || "").includes("Fravalgt"), `${item} not waived`);
+    }
+  }
+
+  step("the planned discharge is completed");
+  const again = page.locator("form[data-testid=discharge-form]");
+  await again.locator("select[name=planned]").selectOption("ja");
+  await again.locator("input[name=on]").fill(today);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === stayPath),
+    again.locator("button[type=submit]").click(),
+  ]);
+  const done = page.locator("[data-testid=discharged]");
+  await done.waitFor();
+  check(((await done.textContent()) || "").includes("Utskrevet"), "the discharge is not shown");
+  mkdirSync(resultsDir, { recursive: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+  check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join("; ")}`);
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(
+    `discharge: ok: institusjon discharged ${patientName} after the checklist; Chromium ${browser.version()}; ` +
+      `${seconds} s; screenshot ${screenshotPath}`,
+  );
+} catch (error) {
+  exitCode = 1;
+  console.error(`discharge: FAILED at step "${currentStep}": ${error.message}`);
+  if (page) {
+    console.error(`discharge: page was ${page.url()}`);
+    try {
+      mkdirSync(resultsDir, { recursive: true });
+      const failurePath = join(resultsDir, "discharge-failure.png");
+      await page.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
+      console.error(`discharge: screenshot of the failure in ${failurePath}`);
+    } catch {
+      // The failure message above is what matters.
+    }
+  }
+} finally {
+  await browser.close();
+}
+process.exit(exitCode);
