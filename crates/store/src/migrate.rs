@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_patient_goals.sql"),
         postgres: include_str!("../migrations/postgres/0013_patient_goals.sql"),
     },
+    Migration {
+        version: 15,
+        name: "identity_versions",
+        sqlite: include_str!("../migrations/sqlite/0015_identity_versions.sql"),
+        postgres: include_str!("../migrations/postgres/0015_identity_versions.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
