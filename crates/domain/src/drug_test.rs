@@ -38,7 +38,10 @@ pub struct DrugTest {
 pub enum CorrectionError {
     /// Made from an older version than the current: someone else corrected the
     /// result in between.
-    Stale { expected: i64, current: i64 },
+    Stale {
+        expected: i64,
+        current: i64,
+    },
     Invalid(FieldErrors),
 }
 
@@ -207,14 +210,36 @@ mod tests {
         changed.results[0].2 = Some(true);
         let today = date(2026, 11, 23);
         let by = UserId::new();
-        let second = correct(&first, Some(1), &changed, "Feil i analysen", today, by, Timestamp::UNIX_EPOCH)
-            .expect("valid");
-        assert_eq!((second.id, second.patient_id, second.version), (first.id, first.patient_id, 2));
+        let second = correct(
+            &first,
+            Some(1),
+            &changed,
+            "Feil i analysen",
+            today,
+            by,
+            Timestamp::UNIX_EPOCH,
+        )
+        .expect("valid");
+        assert_eq!(
+            (second.id, second.patient_id, second.version),
+            (first.id, first.patient_id, 2)
+        );
         assert!(second.results[0].positive);
         assert_eq!(second.reason, "Feil i analysen");
         assert_eq!(
-            correct(&second, Some(1), &changed, "Igjen", today, by, Timestamp::UNIX_EPOCH),
-            Err(CorrectionError::Stale { expected: 1, current: 2 })
+            correct(
+                &second,
+                Some(1),
+                &changed,
+                "Igjen",
+                today,
+                by,
+                Timestamp::UNIX_EPOCH
+            ),
+            Err(CorrectionError::Stale {
+                expected: 1,
+                current: 2
+            })
         );
         let Err(CorrectionError::Invalid(errors)) =
             correct(&second, None, &changed, " ", today, by, Timestamp::UNIX_EPOCH)

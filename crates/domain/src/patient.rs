@@ -118,7 +118,12 @@ impl IdentityVersion {
 
     fn same_content(&self, other: &Self) -> bool {
         (&self.given_name, &self.family_name, &self.phone, &self.address)
-            == (&other.given_name, &other.family_name, &other.phone, &other.address)
+            == (
+                &other.given_name,
+                &other.family_name,
+                &other.phone,
+                &other.address,
+            )
     }
 }
 
@@ -139,7 +144,10 @@ pub struct IdentityChangeInput {
 pub enum IdentityChangeError {
     /// The change was made from an earlier version than the current one: someone
     /// else corrected the identity in between.
-    Stale { expected: i64, current: i64 },
+    Stale {
+        expected: i64,
+        current: i64,
+    },
     Invalid(FieldErrors),
 }
 
@@ -375,7 +383,10 @@ mod tests {
         assert_eq!((next.recorded_by, next.reason.as_str()), (by, "Giftet seg"));
         let mut same = input(&c);
         same.family_name = c.family_name.clone();
-        assert_eq!(next_identity(&c, None, &same, by, Timestamp::UNIX_EPOCH), Ok(None));
+        assert_eq!(
+            next_identity(&c, None, &same, by, Timestamp::UNIX_EPOCH),
+            Ok(None)
+        );
     }
 
     #[test]
@@ -391,11 +402,16 @@ mod tests {
         );
         let mut other = input(&c);
         other.national_id = Some(number(1981).as_str().to_string());
-        let Err(IdentityChangeError::Invalid(errors)) = next_identity(&c, None, &other, by, Timestamp::UNIX_EPOCH)
+        let Err(IdentityChangeError::Invalid(errors)) =
+            next_identity(&c, None, &other, by, Timestamp::UNIX_EPOCH)
         else {
             panic!("a changed number is refused");
         };
-        assert!(errors.for_field("national_id").is_some_and(|m| m.contains("kan ikke endres")));
+        assert!(
+            errors
+                .for_field("national_id")
+                .is_some_and(|m| m.contains("kan ikke endres"))
+        );
         let mut no_reason = input(&c);
         no_reason.reason = "  ".into();
         let Err(IdentityChangeError::Invalid(errors)) =

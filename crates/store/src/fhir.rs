@@ -174,11 +174,18 @@ pub async fn drug_tests_of(conn: &mut AnyConnection, patients: &[PatientId]) -> 
 }
 
 /// Every version of the drug tests of some patients, the corrected ones included.
-pub async fn drug_test_versions_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<DrugTest>> {
+pub async fn drug_test_versions_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<Vec<DrugTest>> {
     drug_test_rows(conn, patients, "").await
 }
 
-async fn drug_test_rows(conn: &mut AnyConnection, patients: &[PatientId], only: &str) -> Result<Vec<DrugTest>> {
+async fn drug_test_rows(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    only: &str,
+) -> Result<Vec<DrugTest>> {
     let rows = rows_for_patients(
         conn,
         &format!(

@@ -100,7 +100,10 @@ pub async fn insert_identity_version(conn: &mut AnyConnection, v: &IdentityVersi
 }
 
 /// Every version of the identity of some patients, oldest first per patient.
-pub async fn identity_versions_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<IdentityVersion>> {
+pub async fn identity_versions_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<Vec<IdentityVersion>> {
     let rows = rows_for_patients(
         conn,
         "SELECT patient_id, version, national_id, given_name, family_name, phone, address, reason, recorded_by, recorded_at

@@ -82,7 +82,12 @@ pub fn care_plans(
                 .map(|p| p.recorded_at)
                 .min()
                 .unwrap_or(v.recorded_at);
-            care_plan(v, first, words.get(&v.patient_id).map(Vec::as_slice).unwrap_or(&[]), organisations)
+            care_plan(
+                v,
+                first,
+                words.get(&v.patient_id).map(Vec::as_slice).unwrap_or(&[]),
+                organisations,
+            )
         })
         .collect()
 }
@@ -159,4 +164,66 @@ fn care_plan(
         resource["activity"] = json!(activities);
     }
     resource
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+    use samhand_domain::ids::{PlanVersionId, UserId};
+
+    use super::*;
+
+    fn version(patient: PatientId, n: i64, at: i64) -> PlanVersion {
+        PlanVersion {
+            id: PlanVersionId::new(),
+            patient_id: patient,
+            version: n,
+            status: PlanStatus::Active,
+            declined_on: None,
+            goals: Vec::new(),
+            reason: format!("Versjon {n}"),
+            recorded_by: UserId::new(),
+            recorded_at: Timestamp::from_second(at).expect("instant"),
+        }
+    }
+
+    fn words(goal: &str, at: i64) -> OwnWords {
+        OwnWords {
+            domain: "housing".into(),
+            goal: goal.into(),
+            comment: "Helst nær jobben".into(),
+            written_at: Timestamp::from_second(at).expect("instant"),
+        }
+    }
+
+    #[test]
+    fn each_version_carries_the_patients_own_words_as_they_stood_when_it_was_saved() {
+        let patient = PatientId::new();
+        let plans = [version(patient, 1, 100), version(patient, 2, 300)];
+        let own = HashMap::from([(patient, vec![words("Egen leilighet", 200), words("", 400)])]);
+        let resources = care_plans(&plans, &own, &HashMap::new());
+        assert!(
+            resources[0].get("contained").is_none(),
+            "nothing was written before v1"
+        );
+        let goal = &resources[1]["contained"][0];
+        assert_eq!(goal["description"]["text"], json!("Egen leilighet"));
+        assert_eq!(
+            goal["expressedBy"]["reference"],
+            json!(format!("Patient/{patient}"))
+        );
+        assert_eq!(goal["note"][0]["text"], json!("Helst nær jobben"));
+        assert_eq!(resources[1]["goal"][0]["reference"], json!("#own-6"));
+        // Both versions start when the plan was first offered.
+        assert_eq!(resources[0]["period"], resources[1]["period"]);
+        // Taking the goal back (after v2) leaves v2 as it was.
+        let later = [version(patient, 3, 500)];
+        let v3 = care_plans(&later, &own, &HashMap::new());
+        let v3_goal = &v3[0]["contained"][0];
+        assert_eq!(
+            v3_goal["description"]["text"],
+            json!("Helst nær jobben"),
+            "the comment stays when the goal is emptied"
+        );
+    }
 }

@@ -20,12 +20,12 @@ mod search;
 pub mod token;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::body::Bytes;
 use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::ids::PatientId;
 use samhand_domain::organisation::StaffUser;
@@ -633,9 +633,7 @@ pub fn if_match(headers: &HeaderMap) -> FhirResult<Option<i64>> {
         .parse::<i64>()
         .map(Some)
         .map_err(|_| {
-            FhirError::BadRequest(format!(
-                "If-Match må være en versjon som W/\"3\", ikke «{text}»."
-            ))
+            FhirError::BadRequest(format!("If-Match må være en versjon som W/\"3\", ikke «{text}»."))
         })
 }
 
@@ -668,7 +666,9 @@ pub fn resource_body(body: &[u8], kind: Kind) -> FhirResult<Value> {
         return Err(FhirError::BadRequest(format!(
             "Her tas bare imot {}, ikke {}.",
             kind.name(),
-            value["resourceType"].as_str().unwrap_or("en ressurs uten resourceType")
+            value["resourceType"]
+                .as_str()
+                .unwrap_or("en ressurs uten resourceType")
         )));
     }
     Ok(value)

@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::outcome::{FhirError, FhirResult};
 use super::{
-    DNR_SYSTEM, FNR_SYSTEM, FhirCaller, Kind, current_versions, if_match, patient,
-    provenance_reason, require_same_id, resource_body, written,
+    DNR_SYSTEM, FNR_SYSTEM, FhirCaller, Kind, current_versions, if_match, patient, provenance_reason,
+    require_same_id, resource_body, written,
 };
 use crate::AppState;
 use crate::error::AppError;
@@ -177,9 +177,11 @@ fn already_registered(number: &str) -> FhirError {
 /// The patient as the caller may read them now (the current version).
 async fn current_patient(service: &Service<'_>, id: PatientId, detail: &str) -> FhirResult<Value> {
     let grant = service.fhir_grant(id, DataCategory::Identity, detail).await?;
-    current_versions(patient::patients(&service.fhir_identity_versions(&[grant]).await?))
-        .pop()
-        .ok_or_else(|| FhirError::App(AppError::NotFound(format!("Patient/{id}"))))
+    current_versions(patient::patients(
+        &service.fhir_identity_versions(&[grant]).await?,
+    ))
+    .pop()
+    .ok_or_else(|| FhirError::App(AppError::NotFound(format!("Patient/{id}"))))
 }
 
 /// The number a conditional create names: `If-None-Exist: identifier=system|value`,
@@ -225,7 +227,9 @@ pub async fn create(
 ) -> FhirResult<Response> {
     let Query(query) =
         query.map_err(|e| FhirError::BadRequest(format!("Parameterne kunne ikke leses ({e}).")))?;
-    caller.require(&state, Kind::Patient, Action::Write, "create").await?;
+    caller
+        .require(&state, Kind::Patient, Action::Write, "create")
+        .await?;
     let body = resource_body(&body, Kind::Patient)?;
     let service = Service::new(&state, caller.actor());
     // Whoever cannot enrol is refused (and audited) before anything is looked up.
@@ -235,7 +239,8 @@ pub async fn create(
     {
         // FHIR's conditional create: one match is answered with it, not created
         // again; a patient the caller may not read is only named as registered.
-        return match current_patient(&service, existing, "FHIR conditional create: already registered").await {
+        return match current_patient(&service, existing, "FHIR conditional create: already registered").await
+        {
             Ok(resource) => Ok(written(StatusCode::OK, &headers, &resource)),
             Err(FhirError::App(AppError::Forbidden(_))) => Err(already_registered(number.as_str())),
             Err(other) => Err(other),
@@ -279,7 +284,9 @@ pub async fn update(
     id: &str,
     body: &Bytes,
 ) -> FhirResult<Response> {
-    caller.require(state, Kind::Patient, Action::Write, "update").await?;
+    caller
+        .require(state, Kind::Patient, Action::Write, "update")
+        .await?;
     let patient_id: PatientId = id
         .parse()
         .map_err(|_| FhirError::App(AppError::NotFound(format!("Patient/{id}"))))?;
@@ -322,7 +329,10 @@ mod tests {
         });
         let r = read_patient(&body);
         assert_eq!(r.national_id.as_deref(), Some("15838012345"));
-        assert_eq!((r.given_name.as_str(), r.family_name.as_str()), ("Kari Anne", "Nordmann"));
+        assert_eq!(
+            (r.given_name.as_str(), r.family_name.as_str()),
+            ("Kari Anne", "Nordmann")
+        );
         assert_eq!(r.phone, "40000000");
         assert_eq!(r.address, "Gata 1, 9000 Fjordvik");
     }

@@ -24,7 +24,13 @@ use crate::service::Service;
 type PageResult = Result<Response, PageError>;
 
 /// The correction form, filled with `current` unless `form` holds what was typed.
-pub fn form(id: PatientId, current: &IdentityVersion, staff: &UiStaff, form: &FormData, errors: &FieldErrors) -> Markup {
+pub fn form(
+    id: PatientId,
+    current: &IdentityVersion,
+    staff: &UiStaff,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> Markup {
     let value = |name: &str, stored: &str| -> String {
         if form.has(name) {
             form.get(name).to_string()
@@ -112,7 +118,15 @@ async fn identity_page(
 
 pub async fn show(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
     let id: PatientId = parse_id(&id)?;
-    identity_page(&state, &staff, id, &FormData::default(), &FieldErrors::default(), None).await
+    identity_page(
+        &state,
+        &staff,
+        id,
+        &FormData::default(),
+        &FieldErrors::default(),
+        None,
+    )
+    .await
 }
 
 pub async fn correct(

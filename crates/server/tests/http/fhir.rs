@@ -73,7 +73,13 @@ impl TestApp {
     }
 
     /// A PUT, with `If-Match` when `version` is given.
-    pub async fn fhir_put(&self, token: &str, path: &str, body: &str, version: Option<&str>) -> (StatusCode, Value) {
+    pub async fn fhir_put(
+        &self,
+        token: &str,
+        path: &str,
+        body: &str,
+        version: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .client
             .put(self.url(&format!("/fhir{path}")))
@@ -191,6 +197,19 @@ async fn fhir_world(app: &TestApp) -> (String, String) {
     app.consent(&w.lege, &a, w.gp_office, "drug_tests", true).await;
     app.consent(&w.lege, &a, w.gp_office, "drug_tests", false).await;
     app.add_to_team(&a, "fastlege", "member").await;
+    // The individual plan: a goal in the patient's words with a measure.
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &format!("/api/v1/patients/{a}/plan"),
+            &json!({"action": "save", "reason": "Mål fra møtet", "goals": [
+                {"domain": "housing", "goal": "Jeg vil ha min egen leilighet",
+                 "measures": [{"description": "Søke kommunal bolig", "responsible_organisation_id": w.centre.to_string()}],
+                 "evaluate_on": "2027-03-01"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = app
         .fhir_post(
             &w.lege.token,
@@ -291,7 +310,10 @@ async fn metadata_is_a_capability_statement_listing_what_is_supported_without_a_
     };
     for kind in ["Patient", "Observation"] {
         let codes = interactions(kind);
-        assert!(codes.contains(&"create".into()) && codes.contains(&"update".into()), "{kind}: {codes:?}");
+        assert!(
+            codes.contains(&"create".into()) && codes.contains(&"update".into()),
+            "{kind}: {codes:?}"
+        );
     }
     assert!(!interactions("Encounter").contains(&"update".into()));
     assert!(!interactions("CarePlan").contains(&"create".into()));
@@ -333,6 +355,7 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
         format!("/AuditEvent?patient={a}&_count=5"),
         format!("/Observation?patient={a}"),
         format!("/Encounter?patient={a}&status=in-progress"),
+        format!("/CarePlan?patient={a}&status=active&date=ge2026-01-01&_include=CarePlan:patient"),
     ];
     for path in &searches {
         let (status, bundle) = app.fhir_get(token, path).await;
@@ -375,6 +398,56 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
     let (status, patient) = app.fhir_get(token, &format!("/Patient/{a}")).await;
     assert_eq!(status, StatusCode::OK);
     save(&patient);
+    // The individual plan in versions: initiated at enrolment, then saved with goals.
+    let (status, plans) = app.fhir_get(token, &format!("/CarePlan/{a}/_history")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(plans["total"], json!(2), "{plans}");
+    save(&plans);
+    let (_, plan) = app.fhir_get(token, &format!("/CarePlan/{a}")).await;
+    assert_eq!(plan["meta"]["versionId"], json!("2"));
+    assert_eq!(
+        plan["contained"][0]["description"]["text"],
+        json!("Jeg vil ha min egen leilighet")
+    );
+    assert_eq!(
+        plan["activity"][0]["detail"]["description"],
+        json!("Søke kommunal bolig")
+    );
+    save(&plan);
+    // A patient registered and then corrected through FHIR, and a corrected result.
+    let (status, created) = app
+        .fhir_post(
+            token,
+            "/Patient",
+            &new_patient(&app, &national_id(303), "Nordmann").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    save(&created);
+    let id = created["id"].as_str().expect("id");
+    let mut changed = created.clone();
+    changed["address"] = json!([{"use": "home", "text": "Nygata 3, 9000 Fjordvik"}]);
+    let (status, updated) = app
+        .fhir_put(token, &format!("/Patient/{id}"), &changed.to_string(), Some("1"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    save(&updated);
+    let (_, history) = app.fhir_get(token, &format!("/Patient/{id}/_history")).await;
+    assert_eq!(history["total"], json!(2));
+    save(&history);
+    let (_, tests) = app.fhir_get(token, &format!("/Observation?patient={a}")).await;
+    let mut test = entries(&tests)[0].clone();
+    test["note"] = json!([{"text": "Feil prøve analysert"}]);
+    let (status, corrected) = app
+        .fhir_put(
+            token,
+            &format!("/Observation/{}", test["id"].as_str().expect("id")),
+            &test.to_string(),
+            Some("1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    save(&corrected);
     let (status, missing) = app
         .fhir_get(token, "/Patient/00000000-0000-7000-8000-000000000000")
         .await;
@@ -396,6 +469,7 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
         "AuditEvent",
         "Observation",
         "Encounter",
+        "CarePlan",
     ] {
         assert!(types.contains(wanted), "no {wanted} was emitted: {types:?}");
     }
@@ -415,12 +489,18 @@ async fn a_real_fhir_client_gets_a_token_finds_the_patient_reads_the_order_posts
             "Laboratoriet",
             "LAR-enheten Fjordvik",
             Role::LarConsultant,
-            "system/*.read system/Observation.write",
+            "system/*.read system/Observation.write system/Patient.write",
         )
         .await;
     let (ok, stdout, stderr) = run_python(
         "client_scenario.py",
-        vec![app.url("/fhir"), client_id, secret, national_id(301)],
+        vec![
+            app.url("/fhir"),
+            client_id,
+            secret,
+            national_id(301),
+            national_id(305),
+        ],
     )
     .await;
     assert!(ok, "the fhirpy scenario failed:\n{stdout}\n{stderr}");
@@ -437,6 +517,17 @@ async fn a_real_fhir_client_gets_a_token_finds_the_patient_reads_the_order_posts
         "one per dose (two a day from Wednesday's split order); the client followed the next links: {result}"
     );
     assert_eq!(result["pages"]["MedicationDispense"]["all"], json!(1));
+    assert_eq!(result["observation_version"], json!("2"));
+    assert_eq!(result["registered_version"], json!("2"));
+    // The registered patient exists once, enrolled at the client's unit.
+    let (_, found) = app
+        .fhir_get(
+            &app.world.lege.token,
+            &format!("/Patient?identifier={FNR}|{}", national_id(305)),
+        )
+        .await;
+    assert_eq!(found["total"], json!(1), "{found}");
+    assert_eq!(entries(&found)[0]["id"], result["registered"]);
     // The lab's result is stored once more (fhir_world posted one), for patient A.
     let (_, tests) = app
         .fhir_get(&app.world.lege.token, &format!("/Observation?patient={a}"))
@@ -727,7 +818,10 @@ async fn bulk_export_runs_asynchronously_with_the_policy_and_serves_ndjson_to_th
     );
     let response = kick_off(
         &w.konsulent,
-        &format!("/Group/{}/$export?_type=Patient,MedicationRequest", w.unit),
+        &format!(
+            "/Group/{}/$export?_type=Patient,MedicationRequest,CarePlan",
+            w.unit
+        ),
     )
     .await
     .expect("kick");
@@ -758,7 +852,11 @@ async fn bulk_export_runs_asynchronously_with_the_policy_and_serves_ndjson_to_th
         .as_array()
         .expect("a finished manifest")
         .clone();
-    assert_eq!(outputs.len(), 2, "{manifest}");
+    assert_eq!(outputs.len(), 3, "{manifest}");
+    assert!(
+        outputs.iter().any(|o| o["type"] == json!("CarePlan")),
+        "the individual plans are exported: {manifest}"
+    );
     let patient_file = outputs
         .iter()
         .find(|o| o["type"] == json!("Patient"))
@@ -848,7 +946,8 @@ fn new_patient(app: &TestApp, fnr: &str, family: &str) -> Value {
 }
 
 #[tokio::test]
-async fn a_system_registers_a_patient_at_its_own_lar_unit_once_and_a_duplicate_is_refused_naming_the_number() {
+async fn a_system_registers_a_patient_at_its_own_lar_unit_once_and_a_duplicate_is_refused_naming_the_number()
+{
     let app = spawn_app().await;
     let w = &app.world;
     let (_, _, journal) = app
@@ -883,7 +982,10 @@ async fn a_system_registers_a_patient_at_its_own_lar_unit_once_and_a_duplicate_i
     let (status, created) = fhir_read(response).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().expect("id").to_string();
-    assert!(location.ends_with(&format!("/Patient/{id}/_history/1")), "{location}");
+    assert!(
+        location.ends_with(&format!("/Patient/{id}/_history/1")),
+        "{location}"
+    );
     assert_eq!(created["identifier"][0]["value"], json!(fnr));
     assert_eq!(created["address"][0]["text"], json!("Storgata 2, 9000 Fjordvik"));
     // Enrolled at the client's unit, like the enrolment form: an episode with the
@@ -1030,7 +1132,8 @@ async fn a_patient_update_is_a_new_version_checked_by_if_match_and_the_identity_
         .header("If-Match", "W/\"1\"")
         .header(
             "X-Provenance",
-            json!({"resourceType": "Provenance", "reason": [{"text": "Navneendring etter giftermål"}]}).to_string(),
+            json!({"resourceType": "Provenance", "reason": [{"text": "Navneendring etter giftermål"}]})
+                .to_string(),
         )
         .body(with("Giftesen", "40000000"))
         .send()
@@ -1047,21 +1150,39 @@ async fn a_patient_update_is_a_new_version_checked_by_if_match_and_the_identity_
     // A stale If-Match (made from version 1) is refused and changes nothing.
     let before = app.audit_counts(&a).await;
     let (status, outcome) = app
-        .fhir_put(&journal, &format!("/Patient/{a}"), &with("Overskrevet", "40000000"), Some("1"))
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &with("Overskrevet", "40000000"),
+            Some("1"),
+        )
         .await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{outcome}");
-    assert!(app.audit_counts(&a).await.0 > before.0, "the refused write is audited");
+    assert!(
+        app.audit_counts(&a).await.0 > before.0,
+        "the refused write is audited"
+    );
     let (_, now) = app.fhir_get(&journal, &format!("/Patient/{a}")).await;
     assert_eq!(now["name"][0]["family"], json!("Giftesen"), "{now}");
     // Without If-Match: the next version, from the current one.
     let (status, v3) = app
-        .fhir_put(&journal, &format!("/Patient/{a}"), &with("Giftesen", "99999999"), None)
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &with("Giftesen", "99999999"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{v3}");
     assert_eq!(v3["meta"]["versionId"], json!("3"));
     // The same again changes nothing: no new version.
     let (status, same) = app
-        .fhir_put(&journal, &format!("/Patient/{a}"), &with("Giftesen", "99999999"), None)
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &with("Giftesen", "99999999"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(same["meta"]["versionId"], json!("3"));
@@ -1069,7 +1190,12 @@ async fn a_patient_update_is_a_new_version_checked_by_if_match_and_the_identity_
     let mut other_number = original.clone();
     other_number["identifier"][0]["value"] = json!(national_id(412));
     let (status, outcome) = app
-        .fhir_put(&journal, &format!("/Patient/{a}"), &other_number.to_string(), None)
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &other_number.to_string(),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
     assert_eq!(outcome["issue"][0]["expression"][0], json!("Patient.identifier"));
@@ -1101,7 +1227,12 @@ async fn a_patient_update_is_a_new_version_checked_by_if_match_and_the_identity_
     // Without a relation that lets them write the identity, or without the scope:
     // refused and audited, nothing changed.
     let (_, _, reader) = app
-        .fhir_client("Leser", "LAR-enheten Fjordvik", Role::LarConsultant, "system/Patient.read")
+        .fhir_client(
+            "Leser",
+            "LAR-enheten Fjordvik",
+            Role::LarConsultant,
+            "system/Patient.read",
+        )
         .await;
     for (who, token) in [
         ("the dispensing place", w.utdeler.token.as_str()),
@@ -1134,7 +1265,11 @@ async fn a_lab_corrects_a_drug_test_as_a_new_version_and_the_overview_shows_the_
         )
         .await;
     let (status, created) = app
-        .fhir_post(&lab, "/Observation", &drug_test(&a, None, "2026-11-20").to_string())
+        .fhir_post(
+            &lab,
+            "/Observation",
+            &drug_test(&a, None, "2026-11-20").to_string(),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().expect("id").to_string();
@@ -1150,23 +1285,53 @@ async fn a_lab_corrects_a_drug_test_as_a_new_version_and_the_overview_shows_the_
     };
     let path = format!("/Observation/{id}");
     let (status, v2) = app
-        .fhir_put(&lab, &path, &corrected(&a, Some("Feil prøve analysert")), Some("1"))
+        .fhir_put(
+            &lab,
+            &path,
+            &corrected(&a, Some("Feil prøve analysert")),
+            Some("1"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{v2}");
     assert_eq!(v2["meta"]["versionId"], json!("2"));
     assert_eq!(v2["status"], json!("corrected"));
-    assert!(v2["note"][0]["text"].as_str().is_some_and(|t| t.contains("Feil prøve analysert")));
+    assert!(
+        v2["note"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Feil prøve analysert"))
+    );
     // Stale, another patient, or no reason: refused, nothing stored.
     for (what, body, version, expected) in [
-        ("stale", corrected(&a, Some("Igjen")), Some("1"), StatusCode::PRECONDITION_FAILED),
-        ("another patient", corrected(&other, Some("Feil")), None, StatusCode::UNPROCESSABLE_ENTITY),
-        ("no reason", corrected(&a, None), None, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "stale",
+            corrected(&a, Some("Igjen")),
+            Some("1"),
+            StatusCode::PRECONDITION_FAILED,
+        ),
+        (
+            "another patient",
+            corrected(&other, Some("Feil")),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "no reason",
+            corrected(&a, None),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let (status, outcome) = app.fhir_put(&lab, &path, &body, version).await;
         assert_eq!(status, expected, "{what}: {outcome}");
     }
-    let (status, outcome) = app.fhir_put(&w.utdeler.token, &path, &corrected(&a, Some("x")), None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a dispensing place may not: {outcome}");
+    let (status, outcome) = app
+        .fhir_put(&w.utdeler.token, &path, &corrected(&a, Some("x")), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a dispensing place may not: {outcome}"
+    );
     let (_, history) = app.fhir_get(&lab, &format!("{path}/_history")).await;
     assert_eq!(history["total"], json!(2), "{history}");
     let (_, first) = app.fhir_get(&lab, &format!("{path}/_history/1")).await;
@@ -1177,15 +1342,25 @@ async fn a_lab_corrects_a_drug_test_as_a_new_version_and_the_overview_shows_the_
         "the first version stays as it was"
     );
     let (_, found) = app.fhir_get(&lab, &format!("/Observation?patient={a}")).await;
-    assert_eq!(found["total"], json!(1), "one test, at its latest version: {found}");
+    assert_eq!(
+        found["total"],
+        json!(1),
+        "one test, at its latest version: {found}"
+    );
     assert_eq!(entries(&found)[0]["meta"]["versionId"], json!("2"));
     let (_, others) = app.fhir_get(&lab, &format!("/Observation?patient={other}")).await;
     assert_eq!(others["total"], json!(0));
     // The overview shows the latest, marked as corrected.
     let lege = app.session_of("lege").await;
     let (_, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
-    assert!(html.contains("Cannabis: negativ") && !html.contains("Cannabis: positiv"), "{html}");
-    assert!(html.contains("Korrigert") && html.contains("Feil prøve analysert"), "{html}");
+    assert!(
+        html.contains("Cannabis: negativ") && !html.contains("Cannabis: positiv"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Korrigert") && html.contains("Feil prøve analysert"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -1211,12 +1386,19 @@ async fn staff_correct_name_phone_and_address_on_the_overview_with_a_reason_and_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Skriv hvorfor opplysningene endres."), "{html}");
     let (status, _, location) = app
-        .submit(&lege, &path, &fields("1", "Nyesen", "Feil etternavn ved innskrivning"))
+        .submit(
+            &lege,
+            &path,
+            &fields("1", "Nyesen", "Feil etternavn ved innskrivning"),
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location.as_deref(), Some(format!("/pasienter/{a}").as_str()));
     let (_, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
-    assert!(html.contains("Pasient431 Nyesen") && html.contains("Nygata 3"), "{html}");
+    assert!(
+        html.contains("Pasient431 Nyesen") && html.contains("Nygata 3"),
+        "{html}"
+    );
     // A second form loaded at version 1 would overwrite that correction: refused.
     let konsulent = app.session_of("konsulent").await;
     let (status, html, _) = app
