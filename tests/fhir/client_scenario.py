@@ -1,12 +1,18 @@
 """A real FHIR client (fhirpy) against a running Samhand.
 
-Usage: client_scenario.py BASE CLIENT_ID CLIENT_SECRET FNR
+Usage: client_scenario.py BASE CLIENT_ID CLIENT_SECRET FNR NEW_FNR
   1. gets a token by OAuth2 client credentials (client_secret_basic),
   2. finds the patient by fødselsnummer (identifier search),
   3. reads the patient's dose order (MedicationRequest),
   4. posts a laboratory's drug test result (Observation) and reads it back,
   5. pages through the dispensing history (MedicationAdministration and
-     MedicationDispense, _count=2, following the next links).
+     MedicationDispense, _count=2, following the next links),
+  6. registers a new patient (NEW_FNR) with a conditional create, twice: the
+     second answers with the first,
+  7. updates the new patient's phone (a new version), and sees a stale update
+     (If-Match on the old version) refused,
+  8. corrects the drug test result (an update: a new version, status corrected)
+     and reads the first version back (vread).
 Prints what it found as one JSON object on the last line.
 """
 
@@ -17,13 +23,17 @@ import urllib.parse
 import urllib.request
 
 from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import MultipleResourcesFound
 
 FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
 
 
 def token(base, client_id, secret):
     body = urllib.parse.urlencode(
-        {"grant_type": "client_credentials", "scope": "system/*.read system/Observation.write"}
+        {
+            "grant_type": "client_credentials",
+            "scope": "system/*.read system/Observation.write system/Patient.write",
+        }
     ).encode()
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     request = urllib.request.Request(
@@ -37,8 +47,9 @@ def token(base, client_id, secret):
     return answer["access_token"]
 
 
-def main(base, client_id, secret, fnr):
-    client = SyncFHIRClient(base, authorization=f"Bearer {token(base, client_id, secret)}")
+def main(base, client_id, secret, fnr, new_fnr):
+    bearer = f"Bearer {token(base, client_id, secret)}"
+    client = SyncFHIRClient(base, authorization=bearer)
     patients = client.resources("Patient").search(identifier=f"{FNR_SYSTEM}|{fnr}").fetch()
     assert len(patients) == 1, patients
     patient = patients[0]
@@ -78,6 +89,52 @@ def main(base, client_id, secret, fnr):
         assert len(first_page) <= 2
         pages[resource_type] = {"first_page": len(first_page), "all": len(everything)}
 
+    # 6. Register a person (conditional create on the identifier: fhirpy sends it
+    # as a query parameter), then the same again: answered with the first.
+    def new_person():
+        return client.resource(
+            "Patient",
+            identifier=[{"system": FNR_SYSTEM, "value": new_fnr}],
+            name=[{"use": "official", "family": "Nyregistrert", "given": ["Nina"]}],
+            telecom=[{"system": "phone", "value": "41000000"}],
+            address=[{"use": "home", "text": "Storgata 2, 9000 Fjordvik"}],
+            extension=[
+                {"url": "https://samhand.no/fhir/StructureDefinition/lar-doctor", "valueIdentifier": {"value": "lege"}},
+                {"url": "https://samhand.no/fhir/StructureDefinition/lar-consultant", "valueIdentifier": {"value": "konsulent"}},
+            ],
+        )
+
+    registered = new_person().create(identifier=f"{FNR_SYSTEM}|{new_fnr}")
+    assert registered.id and registered["meta"]["versionId"] == "1", registered
+    again = new_person().create(identifier=f"{FNR_SYSTEM}|{new_fnr}")
+    assert again.id == registered.id, (again.id, registered.id)
+
+    # 7. Update the phone: a new version. A client that still holds version 1
+    # (If-Match W/"1") is refused with 412.
+    registered["telecom"] = [{"system": "phone", "value": "42000000", "use": "mobile"}]
+    registered.save()
+    assert registered["meta"]["versionId"] == "2", registered
+    stale_client = SyncFHIRClient(base, authorization=bearer, extra_headers={"If-Match": 'W/"1"'})
+    stale = stale_client.resource("Patient", **{k: v for k, v in registered.items() if k != "resourceType"})
+    stale["telecom"] = [{"system": "phone", "value": "43000000"}]
+    try:
+        stale.save()
+        raise AssertionError("a stale update was accepted")
+    except MultipleResourcesFound:  # fhirpy's name for a 412
+        pass
+    current = client.reference("Patient", registered.id).to_resource()
+    assert current["telecom"][0]["value"] == "42000000", current
+
+    # 8. Correct the drug test: positive after all, with why.
+    stored["component"][0]["valueCodeableConcept"] = {
+        "coding": [{"system": "http://snomed.info/sct", "code": "10828004"}]
+    }
+    stored["note"] = [{"text": "Feil i første analyse"}]
+    stored.save()
+    assert stored["status"] == "corrected" and stored["meta"]["versionId"] == "2", stored
+    first = client.execute(f"Observation/{observation.id}/_history/1", method="get")
+    assert first["component"][0]["valueCodeableConcept"]["coding"][0]["code"] == "260385009", first
+
     print(
         json.dumps(
             {
@@ -85,6 +142,9 @@ def main(base, client_id, secret, fnr):
                 "order": order.id,
                 "daily_mg": daily_mg,
                 "observation": observation.id,
+                "observation_version": stored["meta"]["versionId"],
+                "registered": registered.id,
+                "registered_version": current["meta"]["versionId"],
                 "pages": pages,
             }
         )
@@ -92,4 +152,4 @@ def main(base, client_id, secret, fnr):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

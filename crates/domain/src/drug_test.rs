@@ -25,8 +25,59 @@ pub struct DrugTest {
     pub lab: String,
     pub supervised: bool,
     pub results: Vec<SubstanceResult>,
+    /// 1 as first reported; one more for each correction, which keeps the id.
+    pub version: i64,
+    /// Why this version corrects the one before; empty on the first.
+    pub reason: String,
     pub recorded_by: UserId,
     pub recorded_at: Timestamp,
+}
+
+/// Why a correction of a result was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorrectionError {
+    /// Made from an older version than the current: someone else corrected the
+    /// result in between.
+    Stale {
+        expected: i64,
+        current: i64,
+    },
+    Invalid(FieldErrors),
+}
+
+/// A laboratory's correction of a result: the next version of the same test, for
+/// the same patient, with why. `expected` is the version the correction was made
+/// from (an HTTP If-Match); a correction from an older version is refused. The
+/// earlier versions stay as they were.
+pub fn correct(
+    current: &DrugTest,
+    expected: Option<i64>,
+    input: &DrugTestInput,
+    reason: &str,
+    today: Date,
+    by: UserId,
+    at: Timestamp,
+) -> Result<DrugTest, CorrectionError> {
+    if let Some(expected) = expected
+        && expected != current.version
+    {
+        return Err(CorrectionError::Stale {
+            expected,
+            current: current.version,
+        });
+    }
+    let reason = reason.trim();
+    let parsed = input.parse(current.patient_id, today, by, at);
+    if reason.is_empty() {
+        let mut errors = parsed.err().unwrap_or_default();
+        errors.push("note", "Skriv hvorfor prøvesvaret korrigeres.");
+        return Err(CorrectionError::Invalid(errors));
+    }
+    let mut next = parsed.map_err(CorrectionError::Invalid)?;
+    next.id = current.id;
+    next.version = current.version + 1;
+    next.reason = reason.to_string();
+    Ok(next)
 }
 
 /// A result as received, before it is checked.
@@ -100,6 +151,8 @@ impl DrugTestInput {
                 lab: self.lab.trim().to_string(),
                 supervised: self.supervised,
                 results,
+                version: 1,
+                reason: String::new(),
                 recorded_by,
                 recorded_at,
             }),
@@ -148,6 +201,52 @@ mod tests {
         bad.results.push(("AMPH".into(), "Amfetamin".into(), Some(true)));
         let errors = parse(&bad).expect_err("invalid");
         assert_eq!(errors.0.len(), 4, "{errors:?}");
+    }
+
+    #[test]
+    fn a_correction_keeps_the_id_and_patient_needs_a_reason_and_the_current_version() {
+        let first = parse(&input()).expect("valid");
+        let mut changed = input();
+        changed.results[0].2 = Some(true);
+        let today = date(2026, 11, 23);
+        let by = UserId::new();
+        let second = correct(
+            &first,
+            Some(1),
+            &changed,
+            "Feil i analysen",
+            today,
+            by,
+            Timestamp::UNIX_EPOCH,
+        )
+        .expect("valid");
+        assert_eq!(
+            (second.id, second.patient_id, second.version),
+            (first.id, first.patient_id, 2)
+        );
+        assert!(second.results[0].positive);
+        assert_eq!(second.reason, "Feil i analysen");
+        assert_eq!(
+            correct(
+                &second,
+                Some(1),
+                &changed,
+                "Igjen",
+                today,
+                by,
+                Timestamp::UNIX_EPOCH
+            ),
+            Err(CorrectionError::Stale {
+                expected: 1,
+                current: 2
+            })
+        );
+        let Err(CorrectionError::Invalid(errors)) =
+            correct(&second, None, &changed, " ", today, by, Timestamp::UNIX_EPOCH)
+        else {
+            panic!("a correction without a reason is refused");
+        };
+        assert!(errors.for_field("note").is_some());
     }
 
     #[test]

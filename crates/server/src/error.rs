@@ -25,6 +25,11 @@ pub enum AppError {
     /// The request clashes with what is recorded (e.g. a dose already dispensed).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A change made from a version that is no longer the current one (an HTTP
+    /// If-Match that does not match): someone else changed the record in between.
+    /// The message is for the user.
+    #[error("stale version: {0}")]
+    Stale(String),
     /// A form was posted without the right CSRF token.
     #[error("csrf token missing or wrong")]
     Csrf,
@@ -57,6 +62,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Stale(_) => StatusCode::PRECONDITION_FAILED,
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::LoginFailed(_) => StatusCode::UNAUTHORIZED,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -74,7 +80,7 @@ impl AppError {
                 let messages: Vec<&str> = errors.0.iter().map(|e| e.message.as_str()).collect();
                 format!("Skjemaet har feil: {}", messages.join(" "))
             }
-            Self::Conflict(message) => message.clone(),
+            Self::Conflict(message) | Self::Stale(message) => message.clone(),
             Self::Csrf => "Skjemaet var utløpt eller ugyldig. Last siden på nytt og prøv igjen.".into(),
             Self::LoginFailed(message) => message.clone(),
             Self::Upstream(_) => {
@@ -93,6 +99,7 @@ impl AppError {
             Self::NotFound(_) => "Ikke funnet",
             Self::Invalid(_) => "Ugyldige opplysninger",
             Self::Conflict(_) => "Konflikt",
+            Self::Stale(_) => "Endret av noen andre",
             Self::LoginFailed(_) => "Innloggingen mislyktes",
             Self::Upstream(_) => "Innloggingstjenesten svarer ikke",
             Self::Internal(_) => "Intern feil",

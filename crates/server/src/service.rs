@@ -44,6 +44,7 @@ mod collaboration;
 mod drug_tests;
 mod fhir_support;
 mod health;
+mod identity;
 mod leader;
 mod messages;
 mod moving;
@@ -57,6 +58,7 @@ use crate::repo::PatientRepo;
 pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
 pub use fhir_support::{Granted, PatientScope};
 pub use health::HealthView;
+pub use identity::{IdentityChange, Registration};
 pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
@@ -196,6 +198,8 @@ pub struct Overview {
     pub today: Date,
     /// Health information in force, when the actor may read it.
     pub health: Option<Vec<samhand_domain::health::HealthNote>>,
+    /// Every version of who the patient is, oldest first; the last is `patient`.
+    pub identity: Vec<samhand_domain::patient::IdentityVersion>,
 }
 
 /// One patient on today's list.
@@ -392,7 +396,7 @@ impl<'a> Service<'a> {
         Ok(users::by_organisation(&mut conn, self.staff()?.organisation_id).await?)
     }
 
-    async fn names(&self, ids: impl IntoIterator<Item = UserId>) -> AppResult<HashMap<UserId, String>> {
+    pub async fn names(&self, ids: impl IntoIterator<Item = UserId>) -> AppResult<HashMap<UserId, String>> {
         let mut conn = self.state.store.read().await?;
         let mut names = HashMap::new();
         for id in ids.into_iter().collect::<HashSet<_>>() {
@@ -474,12 +478,7 @@ impl<'a> Service<'a> {
 
     /// Registers a patient and enrols them in LAR at the actor's unit.
     pub async fn enrol(&self, input: &EnrolInput, photo: Option<Photo>) -> AppResult<PatientId> {
-        let decision = access::may_enrol(self.staff()?);
-        if !decision.is_allowed() {
-            return Err(AppError::Forbidden(
-                "Bare lege eller LAR-konsulent ved en LAR-enhet kan innskrive pasienter.".into(),
-            ));
-        }
+        self.require_enrolment("patient enrolment").await?;
         let mut errors = FieldErrors::default();
         let new_patient = NewPatient::parse(&input.patient, &mut errors);
         let staff = self.colleagues().await?;
@@ -626,8 +625,9 @@ impl<'a> Service<'a> {
             )
             .await?;
         let policy = self.policy().await?;
-        let (orders, recent, lookback) = {
+        let (orders, recent, lookback, identity) = {
             let mut conn = self.state.store.read().await?;
+            let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
             let mut orders = order_store::orders(&mut conn, patient_id).await?;
             orders.reverse();
             let from = today
@@ -643,7 +643,7 @@ impl<'a> Service<'a> {
                 .cloned()
                 .rev()
                 .collect();
-            (orders, recent, lookback)
+            (orders, recent, lookback, identity)
         };
         let missed = missed_state(&data, &lookback, today, &policy);
         let organisations = self.organisations().await?;
@@ -675,6 +675,7 @@ impl<'a> Service<'a> {
             .remove(&patient_id);
         Ok(Overview {
             health,
+            identity,
             patient,
             episode,
             orders,

@@ -66,6 +66,14 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "plan_versions_version_unique",
         "plan_versions.patient_id, plan_versions.version",
     ),
+    (
+        "patient_identity_versions_once",
+        "patient_identity_versions.patient_id, patient_identity_versions.version",
+    ),
+    (
+        "drug_tests_version_once",
+        "drug_tests.series_id, drug_tests.version",
+    ),
 ];
 
 /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the

@@ -119,18 +119,30 @@ pub async fn candidate_patients(
     rows.iter().map(|r| parsed(r, "patient_id")).collect()
 }
 
+/// Stores a drug test result: the first version (its row id is the test's id), or
+/// a correction (a new row of the same series with the next version and why). A
+/// version that already exists is [`crate::StoreError::Conflict`]
+/// (`drug_tests_version_once`): someone else corrected the result first.
 pub async fn insert_drug_test(conn: &mut AnyConnection, test: &DrugTest) -> Result<()> {
+    let row_id = if test.version == 1 {
+        test.id.to_string()
+    } else {
+        uuid::Uuid::now_v7().to_string()
+    };
     sqlx::query(
-        "INSERT INTO drug_tests (id, patient_id, sample_date, lab, supervised, recorded_by, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO drug_tests (id, patient_id, sample_date, lab, supervised, recorded_by, recorded_at, series_id, version, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(test.id.to_string())
+    .bind(&row_id)
     .bind(test.patient_id.to_string())
     .bind(date_text(test.sample_date))
     .bind(&test.lab)
     .bind(i64::from(test.supervised))
     .bind(test.recorded_by.to_string())
     .bind(micros(test.recorded_at))
+    .bind(test.id.to_string())
+    .bind(test.version)
+    .bind(&test.reason)
     .execute(&mut *conn)
     .await
     .map_err(classify)?;
@@ -138,7 +150,7 @@ pub async fn insert_drug_test(conn: &mut AnyConnection, test: &DrugTest) -> Resu
         sqlx::query(
             "INSERT INTO drug_test_results (drug_test_id, substance_code, substance_name, positive) VALUES ($1, $2, $3, $4)",
         )
-        .bind(test.id.to_string())
+        .bind(&row_id)
         .bind(&result.code)
         .bind(&result.name)
         .bind(i64::from(result.positive))
@@ -149,42 +161,71 @@ pub async fn insert_drug_test(conn: &mut AnyConnection, test: &DrugTest) -> Resu
     Ok(())
 }
 
-/// The drug tests of some patients, oldest sample first.
+/// The drug tests of some patients as they stand now (the latest version of
+/// each), oldest sample first.
 pub async fn drug_tests_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<DrugTest>> {
+    drug_test_rows(
+        conn,
+        patients,
+        "AND t.version = (SELECT MAX(l.version) FROM drug_tests l WHERE l.series_id = t.series_id)",
+    )
+    .await
+}
+
+/// Every version of the drug tests of some patients, the corrected ones included.
+pub async fn drug_test_versions_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<Vec<DrugTest>> {
+    drug_test_rows(conn, patients, "").await
+}
+
+async fn drug_test_rows(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    only: &str,
+) -> Result<Vec<DrugTest>> {
     let rows = rows_for_patients(
         conn,
-        "SELECT t.id, t.patient_id, t.sample_date, t.lab, t.supervised, t.recorded_by, t.recorded_at,
-                r.substance_code, r.substance_name, r.positive
-         FROM drug_tests t JOIN drug_test_results r ON r.drug_test_id = t.id
-         WHERE t.patient_id IN ({ids})
-         ORDER BY t.sample_date, t.recorded_at, t.id, r.substance_code",
+        &format!(
+            "SELECT t.id AS row_id, t.series_id, t.version, t.reason, t.patient_id, t.sample_date, t.lab,
+                    t.supervised, t.recorded_by, t.recorded_at, r.substance_code, r.substance_name, r.positive
+             FROM drug_tests t JOIN drug_test_results r ON r.drug_test_id = t.id
+             WHERE t.patient_id IN ({{ids}}) {only}
+             ORDER BY t.sample_date, t.series_id, t.version, r.substance_code"
+        ),
         &[],
         patients,
     )
     .await?;
-    let mut tests: Vec<DrugTest> = Vec::new();
+    let mut tests: Vec<(String, DrugTest)> = Vec::new();
     for row in &rows {
-        let id = parsed(row, "id")?;
+        let row_id = text(row, "row_id")?;
         let result = SubstanceResult {
             code: text(row, "substance_code")?,
             name: text(row, "substance_name")?,
             positive: int(row, "positive")? != 0,
         };
         match tests.last_mut() {
-            Some(last) if last.id == id => last.results.push(result),
-            _ => tests.push(DrugTest {
-                id,
-                patient_id: parsed(row, "patient_id")?,
-                sample_date: parsed(row, "sample_date")?,
-                lab: text(row, "lab")?,
-                supervised: int(row, "supervised")? != 0,
-                results: vec![result],
-                recorded_by: parsed(row, "recorded_by")?,
-                recorded_at: instant(row, "recorded_at")?,
-            }),
+            Some((last, test)) if *last == row_id => test.results.push(result),
+            _ => tests.push((
+                row_id,
+                DrugTest {
+                    id: parsed(row, "series_id")?,
+                    patient_id: parsed(row, "patient_id")?,
+                    sample_date: parsed(row, "sample_date")?,
+                    lab: text(row, "lab")?,
+                    supervised: int(row, "supervised")? != 0,
+                    results: vec![result],
+                    version: int(row, "version")?,
+                    reason: text(row, "reason")?,
+                    recorded_by: parsed(row, "recorded_by")?,
+                    recorded_at: instant(row, "recorded_at")?,
+                },
+            )),
         }
     }
-    Ok(tests)
+    Ok(tests.into_iter().map(|(_, t)| t).collect())
 }
 
 /// Where the patient of a FHIR resource is found, by the resource's own id.
@@ -207,7 +248,7 @@ pub async fn patient_of(conn: &mut AnyConnection, table: OwnerTable, id: &str) -
         OwnerTable::DispensingEvent => "SELECT patient_id FROM dispensing_events WHERE id = $1",
         OwnerTable::Consent => "SELECT patient_id FROM consents WHERE id = $1",
         OwnerTable::Message => "SELECT patient_id FROM messages WHERE id = $1",
-        OwnerTable::DrugTest => "SELECT patient_id FROM drug_tests WHERE id = $1",
+        OwnerTable::DrugTest => "SELECT patient_id FROM drug_tests WHERE id = $1 AND version = 1",
         OwnerTable::Stay => "SELECT patient_id FROM stays WHERE id = $1",
         OwnerTable::AuditEntry => {
             let Ok(seq) = id.parse::<i64>() else {

@@ -91,6 +91,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_transitions.sql"),
         postgres: include_str!("../migrations/postgres/0014_transitions.sql"),
     },
+    Migration {
+        version: 15,
+        name: "identity_versions",
+        sqlite: include_str!("../migrations/sqlite/0015_identity_versions.sql"),
+        postgres: include_str!("../migrations/postgres/0015_identity_versions.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

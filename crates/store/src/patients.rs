@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId, UserId};
 use samhand_domain::national_id::NationalId;
-use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, Phase};
+use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, IdentityVersion, NewPatient, Patient, Phase};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -28,6 +28,8 @@ fn patient_from_row(row: &AnyRow) -> Result<Patient> {
     })
 }
 
+/// Registers a patient: the current projection in `patients` and the first
+/// version of the identity, together.
 pub async fn insert(
     conn: &mut AnyConnection,
     id: PatientId,
@@ -47,10 +49,86 @@ pub async fn insert(
     .bind(&patient.address)
     .bind(by.to_string())
     .bind(micros(at))
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    insert_identity_row(conn, &IdentityVersion::first(id, patient, by, at)).await
+}
+
+async fn insert_identity_row(conn: &mut AnyConnection, v: &IdentityVersion) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_identity_versions
+            (patient_id, version, national_id, given_name, family_name, phone, address, reason, recorded_by, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(v.patient_id.to_string())
+    .bind(v.version)
+    .bind(v.national_id.as_str())
+    .bind(&v.given_name)
+    .bind(&v.family_name)
+    .bind(&v.phone)
+    .bind(&v.address)
+    .bind(&v.reason)
+    .bind(v.recorded_by.to_string())
+    .bind(micros(v.recorded_at))
     .execute(conn)
     .await
     .map_err(classify)?;
     Ok(())
+}
+
+/// A correction of the identity: the next version, and the `patients` row (the
+/// current projection every query reads) set to it, in the caller's transaction.
+/// A version that already exists is [`crate::StoreError::Conflict`]
+/// (`patient_identity_versions_once`): someone else changed the identity first.
+pub async fn insert_identity_version(conn: &mut AnyConnection, v: &IdentityVersion) -> Result<()> {
+    insert_identity_row(conn, v).await?;
+    sqlx::query(
+        "UPDATE patients SET given_name = $1, family_name = $2, phone = $3, address = $4
+         WHERE id = $5 AND national_id = $6",
+    )
+    .bind(&v.given_name)
+    .bind(&v.family_name)
+    .bind(&v.phone)
+    .bind(&v.address)
+    .bind(v.patient_id.to_string())
+    .bind(v.national_id.as_str())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Every version of the identity of some patients, oldest first per patient.
+pub async fn identity_versions_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<Vec<IdentityVersion>> {
+    let rows = rows_for_patients(
+        conn,
+        "SELECT patient_id, version, national_id, given_name, family_name, phone, address, reason, recorded_by, recorded_at
+         FROM patient_identity_versions WHERE patient_id IN ({ids}) ORDER BY patient_id, version",
+        &[],
+        patients,
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let national_id = text(row, "national_id")?;
+            Ok(IdentityVersion {
+                patient_id: parsed(row, "patient_id")?,
+                version: int(row, "version")?,
+                national_id: NationalId::parse(&national_id).map_err(|_| corrupt("stored national id"))?,
+                given_name: text(row, "given_name")?,
+                family_name: text(row, "family_name")?,
+                phone: text(row, "phone")?,
+                address: text(row, "address")?,
+                reason: text(row, "reason")?,
+                recorded_by: parsed(row, "recorded_by")?,
+                recorded_at: instant(row, "recorded_at")?,
+            })
+        })
+        .collect()
 }
 
 pub async fn get(conn: &mut AnyConnection, id: PatientId) -> Result<Option<Patient>> {

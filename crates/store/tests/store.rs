@@ -66,6 +66,7 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
             (12, "patient_requests".to_string()),
             (13, "patient_goals".to_string()),
             (14, "transitions".to_string()),
+            (15, "identity_versions".to_string()),
         ]
     );
 }

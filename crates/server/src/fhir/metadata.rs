@@ -65,16 +65,46 @@ fn resource(kind: Kind) -> Value {
         json!({"code": "history-instance"}),
         json!({"code": "search-type"}),
     ];
-    if matches!(kind, Kind::Observation | Kind::Encounter) {
+    if matches!(kind, Kind::Observation | Kind::Encounter | Kind::Patient) {
         interactions.push(json!({"code": "create"}));
+    }
+    let updatable = matches!(kind, Kind::Observation | Kind::Patient);
+    if updatable {
+        interactions.push(json!({"code": "update"}));
     }
     let mut value = json!({
         "type": kind.name(),
         "interaction": interactions,
-        "versioning": "versioned",
-        "readHistory": kind == Kind::MedicationRequest,
+        "versioning": if updatable { "versioned-update" } else { "versioned" },
+        "readHistory": matches!(kind, Kind::MedicationRequest | Kind::Patient | Kind::Observation | Kind::CarePlan),
         "searchParam": search_params(kind),
     });
+    if updatable {
+        value["updateCreate"] = json!(false);
+    }
+    match kind {
+        Kind::Patient => {
+            value["conditionalCreate"] = json!(true);
+            value["documentation"] = json!(format!(
+                "create registers a person with fødselsnummer or D-nummer and enrols them in LAR at the caller's own LAR unit (only a LAR unit's doctors and consultants, or a client registered as one, may): the extensions {} and {} (valueIdentifier: a Samhand user id or username) name the responsible doctor and consultant; {} (valueDate, default today) and {} (valueCode) are optional. A number already registered is a 409 naming it; If-None-Exist: identifier=system|value answers with the registered patient. update corrects name, telecom (phone) and address as a new version (reason from an X-Provenance header's Provenance.reason); the identifier never changes; If-Match W/\"n\" is checked (412 when stale).",
+                super::patient_write::LAR_DOCTOR,
+                super::patient_write::LAR_CONSULTANT,
+                super::patient_write::LAR_START,
+                super::patient_write::LAR_PHASE,
+            ));
+        }
+        Kind::Observation => {
+            value["documentation"] = json!(
+                "A laboratory's drug test. update corrects a result as a new version (status corrected) of the same test for the same patient, with why from X-Provenance or the Observation's note; If-Match W/\"n\" is checked (412 when stale); earlier versions stay readable (vread, _history)."
+            );
+        }
+        Kind::CarePlan => {
+            value["documentation"] = json!(
+                "The individual plan (individuell plan), one per patient (its id is the patient's); every saved version of the plan is a version. Goals per life domain and the patient's own words (expressedBy Patient) are contained Goals; measures are activities with the responsible service. Read only."
+            );
+        }
+        _ => {}
+    }
     if kind != Kind::Patient {
         value["searchInclude"] = json!([format!("{}:patient", kind.name())]);
     }
@@ -92,7 +122,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
         "status": "active",
         "date": "2026-11-30",
         "publisher": "Samhand",
-        "description": "Samhand, the shared record of Norwegian opioid agonist treatment (LAR), for other systems. Every read and write is decided by Samhand's access policy and audited. Not supported yet: CarePlan (the individual plan); Patient create and update; updates of Observation and Encounter.",
+        "description": "Samhand, the shared record of Norwegian opioid agonist treatment (LAR), for other systems. Every read and write is decided by Samhand's access policy and audited. Create: Patient (registration and enrolment at the caller's LAR unit), Observation (drug tests), Encounter (stays). Update: Patient (name, phone, address) and Observation (a corrected result), as new versions with If-Match. Not supported: update of Encounter, delete of anything (clinical records are never deleted).",
         "kind": "instance",
         "software": {"name": "Samhand", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {"description": "Samhand FHIR API", "url": base},
@@ -100,7 +130,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Not supported: CarePlan.",
+            "documentation": "Not supported: update of Encounter; delete; transaction and batch Bundles.",
             "security": {
                 "cors": false,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],

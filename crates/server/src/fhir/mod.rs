@@ -1,10 +1,12 @@
 //! The HL7 FHIR R4 API (JSON) under /fhir: the CapabilityStatement, the OAuth2
 //! client-credentials token endpoint for system clients, read / search / history of
-//! the resources Samhand holds, a laboratory's drug test received as an
+//! the resources Samhand holds, a person registered or their identity corrected
+//! as a Patient, a laboratory's drug test received or corrected as an
 //! Observation, a stay reported as an Encounter, and bulk export. Only this module knows FHIR JSON: it builds it by
 //! hand from domain types with `serde_json`, and every read and write goes through
 //! [`crate::service::Service`] and so the policy and the audit log.
 
+mod careplan;
 mod communication;
 mod encounter;
 mod export;
@@ -13,10 +15,12 @@ mod metadata;
 mod observation;
 pub mod outcome;
 mod patient;
+mod patient_write;
 mod search;
 pub mod token;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -61,8 +65,12 @@ pub fn routes() -> Router<AppState> {
             "/Encounter",
             post(encounter::create).get(search::search_encounter),
         )
+        .route(
+            "/Patient",
+            post(patient_write::create).get(search::search_patient),
+        )
         .route("/{kind}", get(search::search))
-        .route("/{kind}/{id}", get(read))
+        .route("/{kind}/{id}", get(read).put(update))
         .route("/{kind}/{id}/_history", get(history))
         .route("/{kind}/{id}/_history/{version}", get(version_read))
         .fallback(unknown)
@@ -116,10 +124,11 @@ pub enum Kind {
     AuditEvent,
     Observation,
     Encounter,
+    CarePlan,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Self::Patient,
         Self::EpisodeOfCare,
         Self::MedicationRequest,
@@ -132,6 +141,7 @@ impl Kind {
         Self::AuditEvent,
         Self::Observation,
         Self::Encounter,
+        Self::CarePlan,
     ];
 
     pub fn name(self) -> &'static str {
@@ -148,6 +158,7 @@ impl Kind {
             Self::AuditEvent => "AuditEvent",
             Self::Observation => "Observation",
             Self::Encounter => "Encounter",
+            Self::CarePlan => "CarePlan",
         }
     }
 
@@ -167,6 +178,7 @@ impl Kind {
             }
             Self::CareTeam | Self::Consent | Self::AuditEvent => DataCategory::Privacy,
             Self::Observation => DataCategory::DrugTests,
+            Self::CarePlan => DataCategory::PlanAndGoals,
         }
     }
 
@@ -174,7 +186,9 @@ impl Kind {
     pub fn date_element(self) -> Option<&'static str> {
         match self {
             Self::Patient => None,
-            Self::EpisodeOfCare | Self::CareTeam | Self::Flag | Self::Encounter => Some("period.start"),
+            Self::EpisodeOfCare | Self::CareTeam | Self::Flag | Self::Encounter | Self::CarePlan => {
+                Some("period.start")
+            }
             Self::MedicationRequest => Some("authoredOn"),
             Self::MedicationDispense => Some("whenHandedOver"),
             Self::MedicationAdministration => Some("effectiveDateTime"),
@@ -199,7 +213,7 @@ impl Kind {
     /// MedicationAdministration's id begins with its recording's id.)
     fn owner(self) -> Owner {
         match self {
-            Self::Patient | Self::CareTeam | Self::Flag => Owner::Patient,
+            Self::Patient | Self::CareTeam | Self::Flag | Self::CarePlan => Owner::Patient,
             Self::EpisodeOfCare | Self::MedicationRequest => Owner::Table(OwnerTable::Episode),
             Self::MedicationDispense | Self::MedicationAdministration => {
                 Owner::Table(OwnerTable::DispensingEvent)
@@ -250,7 +264,12 @@ async fn build(service: &Service<'_>, kind: Kind, grants: &[Granted]) -> FhirRes
     }
     let today = samhand_domain::time::oslo_date(service.state.clock.now());
     Ok(match kind {
-        Kind::Patient => patient::patients(&service.fhir_patients(grants).await?),
+        Kind::Patient => patient::patients(&service.fhir_identity_versions(grants).await?),
+        Kind::CarePlan => {
+            let organisations = service.fhir_organisations().await?;
+            let (plans, words) = service.fhir_plans(grants).await?;
+            careplan::care_plans(&plans, &words, &organisations)
+        }
         Kind::EpisodeOfCare => {
             let organisations = service.fhir_organisations().await?;
             patient::episodes(&service.fhir_episodes(grants).await?, &organisations, today)
@@ -584,6 +603,110 @@ async fn history(
         "entry": entries,
     });
     Ok(fhir_response(StatusCode::OK, &bundle))
+}
+
+/// `PUT /fhir/{type}/{id}`: an update, for the types another system corrects
+/// (Patient and Observation); others answer 405.
+async fn update(
+    State(state): State<AppState>,
+    caller: FhirCaller,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+    body: Bytes,
+) -> FhirResult<Response> {
+    match kind_of(&kind)? {
+        Kind::Patient => patient_write::update(&state, &caller, &headers, &id, &body).await,
+        Kind::Observation => observation::update(&state, &caller, &headers, &id, &body).await,
+        _ => Ok(method_not_allowed().await),
+    }
+}
+
+/// The version an update was made from, from `If-Match: W/"n"` (or `"n"`).
+pub fn if_match(headers: &HeaderMap) -> FhirResult<Option<i64>> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    text.strip_prefix("W/")
+        .unwrap_or(text)
+        .trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| {
+            FhirError::BadRequest(format!("If-Match må være en versjon som W/\"3\", ikke «{text}»."))
+        })
+}
+
+/// Why a write is made, from the `X-Provenance` header (a Provenance resource,
+/// as FHIR R4 lets a client send with a create or update): its first reason's
+/// text or display.
+pub fn provenance_reason(headers: &HeaderMap) -> Option<String> {
+    // Read as UTF-8: a reason is written in Norwegian (HeaderValue::to_str only
+    // takes ASCII).
+    let provenance: Value = serde_json::from_slice(headers.get("x-provenance")?.as_bytes()).ok()?;
+    let reason = &provenance["reason"][0];
+    reason["text"]
+        .as_str()
+        .or_else(|| reason["coding"][0]["display"].as_str())
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+}
+
+/// Reads a request body as one FHIR resource of `kind`.
+pub fn resource_body(body: &[u8], kind: Kind) -> FhirResult<Value> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| FhirError::BadRequest(format!("Innholdet er ikke gyldig JSON ({e}).")))?;
+    if !value.is_object() {
+        return Err(FhirError::BadRequest(
+            "Innholdet må være en FHIR-ressurs (et JSON-objekt).".into(),
+        ));
+    }
+    if value["resourceType"].as_str() != Some(kind.name()) {
+        return Err(FhirError::BadRequest(format!(
+            "Her tas bare imot {}, ikke {}.",
+            kind.name(),
+            value["resourceType"]
+                .as_str()
+                .unwrap_or("en ressurs uten resourceType")
+        )));
+    }
+    Ok(value)
+}
+
+/// An update's body names the resource it updates: its `id` must be the one in the
+/// address.
+pub fn require_same_id(body: &Value, id: &str) -> FhirResult<()> {
+    match body["id"].as_str() {
+        Some(given) if given == id => Ok(()),
+        Some(given) => Err(FhirError::BadRequest(format!(
+            "Ressursens id ({given}) er ikke den i adressen ({id})."
+        ))),
+        None => Err(FhirError::BadRequest(
+            "En oppdatering må ha ressursens id i innholdet.".into(),
+        )),
+    }
+}
+
+/// A created or updated resource's answer: the resource, its ETag and where it is.
+pub fn written(status: StatusCode, headers: &HeaderMap, resource: &Value) -> Response {
+    let mut response = with_etag(fhir_response(status, resource), resource);
+    let location = format!(
+        "{}/{}/{}/_history/{}",
+        base_url(headers),
+        resource["resourceType"].as_str().unwrap_or(""),
+        resource["id"].as_str().unwrap_or(""),
+        version_of(resource)
+    );
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        let name = if status == StatusCode::CREATED {
+            header::LOCATION
+        } else {
+            header::CONTENT_LOCATION
+        };
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 fn with_etag(mut response: Response, resource: &Value) -> Response {

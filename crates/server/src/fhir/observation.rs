@@ -1,5 +1,7 @@
-//! Observation: drug tests (rusmiddeltester). A laboratory posts its result; it is
-//! read back, with one component per substance (positive or negative, SNOMED CT).
+//! Observation: drug tests (rusmiddeltester). A laboratory posts its result, and
+//! may correct it later (an update: a new version, status `corrected`, with why in
+//! a note; the earlier versions stay readable); it is read back with one component
+//! per substance (positive or negative, SNOMED CT).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -7,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use samhand_domain::access::Action;
 use samhand_domain::drug_test::{DrugTest, DrugTestInput};
-use samhand_domain::ids::PatientId;
+use samhand_domain::ids::{DrugTestId, PatientId};
 use samhand_domain::validation::FieldErrors;
 use serde_json::{Value, json};
 
@@ -49,11 +51,11 @@ fn observation(t: &DrugTest) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut resource = json!({
         "resourceType": "Observation",
         "id": t.id.to_string(),
-        "meta": {"versionId": "1", "lastUpdated": instant(t.recorded_at)},
-        "status": "final",
+        "meta": {"versionId": t.version.to_string(), "lastUpdated": instant(t.recorded_at)},
+        "status": if t.version > 1 { "corrected" } else { "final" },
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory", "display": "Laboratory"}]}],
         "code": {
             "coding": [{"system": format!("{SAMHAND_SYSTEM}/CodeSystem/observation"), "code": "drug-test", "display": "Rusmiddeltest"}],
@@ -71,7 +73,14 @@ fn observation(t: &DrugTest) -> Value {
             "text": if t.supervised { "Overvåket prøvetaking" } else { "Ikke overvåket prøvetaking" }
         },
         "component": components,
-    })
+    });
+    if t.version > 1 {
+        resource["note"] = json!([{
+            "time": instant(t.recorded_at),
+            "text": format!("Korrigert (versjon {}): {}", t.version, t.reason),
+        }]);
+    }
+    resource
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> FhirError {
@@ -219,4 +228,47 @@ pub async fn create(
         .headers_mut()
         .insert(header::ETAG, HeaderValue::from_static("W/\"1\""));
     Ok(response)
+}
+
+/// `PUT /fhir/Observation/{id}`: a laboratory corrects a result it sent. The
+/// correction is the next version of the same test for the same patient, with
+/// why (an `X-Provenance` reason, or the Observation's note); a stale `If-Match`
+/// is refused with 412.
+pub async fn update(
+    state: &AppState,
+    caller: &FhirCaller,
+    headers: &HeaderMap,
+    id: &str,
+    body: &Bytes,
+) -> FhirResult<Response> {
+    caller
+        .require(state, Kind::Observation, Action::Write, "update")
+        .await?;
+    let test: DrugTestId = id
+        .parse()
+        .map_err(|_| FhirError::App(AppError::NotFound(format!("Observation/{id}"))))?;
+    let body: Value = super::resource_body(body, Kind::Observation)?;
+    super::require_same_id(&body, id)?;
+    let expected = super::if_match(headers)?;
+    let received = read_observation(&body)?;
+    let reason = super::provenance_reason(headers)
+        .or_else(|| {
+            body["note"]
+                .as_array()
+                .and_then(|n| n.iter().rev().find_map(|n| n["text"].as_str()))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let service = Service::new(state, caller.actor());
+    let corrected = service
+        .fhir_correct_drug_test(
+            test,
+            received.patient,
+            received.national_id.as_deref(),
+            expected,
+            &received.input,
+            &reason,
+        )
+        .await?;
+    Ok(super::written(StatusCode::OK, headers, &observation(&corrected)))
 }

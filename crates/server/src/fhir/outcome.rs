@@ -1,6 +1,7 @@
 //! Errors as FHIR OperationOutcome, with the HTTP status the FHIR REST API gives
 //! each: 400 for what cannot be read, 401 without a valid token, 403 for a refusal
-//! (the policy or a missing scope), 404, 409, 422 for content that breaks the rules.
+//! (the policy or a missing scope), 404, 409 (a duplicate), 412 (a stale If-Match),
+//! 422 for content that breaks the rules.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,9 @@ pub enum FhirError {
     MissingScope(String),
     /// A resource type or interaction Samhand does not support.
     NotSupported(String),
+    /// What was sent is already recorded (a national identity number already
+    /// registered): 409, naming the element.
+    Duplicate { element: &'static str, message: String },
 }
 
 pub type FhirResult<T> = Result<T, FhirError>;
@@ -37,6 +41,7 @@ impl FhirError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::MissingScope(_) => StatusCode::FORBIDDEN,
             Self::NotSupported(_) => StatusCode::NOT_FOUND,
+            Self::Duplicate { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -62,7 +67,7 @@ impl FhirError {
                     AppError::Unauthenticated | AppError::PortalUnauthenticated => "login",
                     AppError::Forbidden(_) | AppError::Csrf => "forbidden",
                     AppError::NotFound(_) => "not-found",
-                    AppError::Conflict(_) => "conflict",
+                    AppError::Conflict(_) | AppError::Stale(_) => "conflict",
                     AppError::Invalid(_) => "invalid",
                     AppError::LoginFailed(_) => "security",
                     AppError::Upstream(_) | AppError::Internal(_) => "exception",
@@ -72,6 +77,13 @@ impl FhirError {
             Self::BadRequest(text) => vec![issue("structure", text.clone())],
             Self::MissingScope(text) => vec![issue("forbidden", text.clone())],
             Self::NotSupported(text) => vec![issue("not-supported", text.clone())],
+            Self::Duplicate { element, message } => vec![json!({
+                "severity": "error",
+                "code": "duplicate",
+                "diagnostics": message,
+                "details": {"text": message},
+                "expression": [element],
+            })],
         }
     }
 }

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use samhand_domain::ids::{OrganisationId, PatientId};
 use samhand_domain::national_id::NationalIdKind;
 use samhand_domain::organisation::Organisation;
-use samhand_domain::patient::{Episode, Patient};
+use samhand_domain::patient::{Episode, IdentityVersion};
 use samhand_domain::privacy::{PrivacyFacts, consents_in_force};
 use serde_json::{Value, json};
 
@@ -17,19 +17,20 @@ use super::{
     user_reference,
 };
 
-pub fn patients(patients: &[Patient]) -> Vec<Value> {
-    patients.iter().map(patient).collect()
+/// Every version of who the patients are, one Patient resource version each.
+pub fn patients(versions: &[IdentityVersion]) -> Vec<Value> {
+    versions.iter().map(patient).collect()
 }
 
-pub fn patient(p: &Patient) -> Value {
+pub fn patient(p: &IdentityVersion) -> Value {
     let system = match p.national_id.kind() {
         NationalIdKind::Fodselsnummer => FNR_SYSTEM,
         NationalIdKind::DNummer => DNR_SYSTEM,
     };
     let mut resource = json!({
         "resourceType": "Patient",
-        "id": p.id.to_string(),
-        "meta": {"versionId": "1"},
+        "id": p.patient_id.to_string(),
+        "meta": {"versionId": p.version.to_string(), "lastUpdated": instant(p.recorded_at)},
         "identifier": [{"use": "official", "system": system, "value": p.national_id.as_str()}],
         "active": true,
         "name": [{"use": "official", "family": p.family_name, "given": [p.given_name], "text": p.full_name()}],

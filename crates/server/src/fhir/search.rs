@@ -257,7 +257,9 @@ async fn included_patients(service: &Service<'_>, kind: Kind, page: &[Value]) ->
                 &format!("FHIR search {}: _include patient", kind.name()),
             )
             .await?;
-        patients.extend(super::patient::patients(&service.fhir_patients(&grants).await?));
+        patients.extend(super::current_versions(super::patient::patients(
+            &service.fhir_identity_versions(&grants).await?,
+        )));
     }
     Ok(patients)
 }
@@ -359,6 +361,15 @@ pub async fn search_observation(
     query: Params,
 ) -> FhirResult<Response> {
     run_search(&state, &caller, &headers, Kind::Observation, &params(query)?).await
+}
+
+pub async fn search_patient(
+    State(state): State<AppState>,
+    caller: FhirCaller,
+    headers: HeaderMap,
+    query: Params,
+) -> FhirResult<Response> {
+    run_search(&state, &caller, &headers, Kind::Patient, &params(query)?).await
 }
 
 pub async fn search_encounter(

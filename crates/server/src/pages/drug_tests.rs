@@ -1,5 +1,6 @@
 //! The drug tests section of the patient overview: read-only, as the laboratories
-//! reported them through the FHIR API.
+//! reported them through the FHIR API; a corrected result shows its latest version,
+//! marked as corrected with the laboratory's reason.
 
 use maud::{Markup, html};
 use samhand_domain::drug_test::DrugTest;
@@ -17,7 +18,12 @@ pub fn section(tests: &[DrugTest]) -> Markup {
                     tbody {
                         @for test in tests {
                             tr {
-                                td { (date_nb(test.sample_date)) }
+                                td {
+                                    (date_nb(test.sample_date))
+                                    @if test.version > 1 {
+                                        br; span.badge { "Korrigert" } " " small { (test.reason) }
+                                    }
+                                }
                                 td { (test.lab) }
                                 td { @if test.supervised { "Overvåket" } @else { "Ikke overvåket" } }
                                 td {

@@ -7,6 +7,7 @@ pub mod dispensing;
 pub mod drug_tests;
 pub mod forms;
 pub mod health;
+pub mod identity;
 pub mod layout;
 pub mod leader;
 pub mod login;
@@ -40,6 +41,10 @@ pub fn routes() -> Router<AppState> {
         .route("/pasienter/ny", get(patients::enrol_form).post(patients::enrol))
         .route("/pasienter/{id}", get(patients::overview))
         .route("/pasienter/{id}/foto", get(patients::photo))
+        .route(
+            "/pasienter/{id}/personopplysninger",
+            get(identity::show).post(identity::correct),
+        )
         .route(
             "/pasienter/{id}/ordinasjon",
             get(patients::order_form).post(patients::create_order),

@@ -532,6 +532,7 @@ pub async fn overview(State(state): State<AppState>, staff: UiStaff, Path(id): P
     let body = html! {
         @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
         (overview_body(&overview, &staff))
+        (crate::pages::identity::overview_section(id, &overview.identity, &staff))
         @if let Some(tests) = &drug_tests { (crate::pages::drug_tests::section(tests)) }
         (crate::pages::overdose::overview_section(id, &overdose))
     };

@@ -11,18 +11,20 @@ use std::collections::HashMap;
 use jiff::Span;
 use jiff::civil::date;
 use samhand_domain::access::{DataCategory, PatientRelations};
+use samhand_domain::care::PlanVersion;
 use samhand_domain::dose_order::SignedDoseOrder;
-use samhand_domain::drug_test::{DrugTest, DrugTestInput};
-use samhand_domain::ids::{OrganisationId, PatientId};
+use samhand_domain::drug_test::{self, CorrectionError, DrugTest, DrugTestInput};
+use samhand_domain::ids::{DrugTestId, OrganisationId, PatientId};
 use samhand_domain::missed::MissedDoseState;
 use samhand_domain::national_id::NationalId;
 use samhand_domain::organisation::Organisation;
-use samhand_domain::patient::{Episode, Patient};
+use samhand_domain::patient::{Episode, IdentityVersion};
 use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::stay::{Stay, StayInput, StayRecord};
 use samhand_domain::validation::FieldErrors;
 use samhand_store::audit::{self, StoredEntry};
 use samhand_store::dispensing::DispensedDose;
+use samhand_store::portal::OwnWords;
 use samhand_store::{dispensing as dispensing_store, fhir as fhir_store, patients};
 
 use super::{PatientMessages, Service, missed_state};
@@ -134,13 +136,6 @@ impl Service<'_> {
         Ok(Granted { patient, category })
     }
 
-    /// Who the patients are (Identity grants).
-    pub async fn fhir_patients(&self, grants: &[Granted]) -> AppResult<Vec<Patient>> {
-        let ids = patients_for(grants, DataCategory::Identity)?;
-        let mut conn = self.state.store.read().await?;
-        Ok(patients::patients_of(&mut conn, &ids).await?)
-    }
-
     /// The patients' LAR episodes (Identity grants: being in LAR comes with any
     /// relation to the patient).
     pub async fn fhir_episodes(&self, grants: &[Granted]) -> AppResult<Vec<Episode>> {
@@ -211,11 +206,123 @@ impl Service<'_> {
         Ok(entries)
     }
 
-    /// The drug tests of the patients (DrugTests grants).
+    /// Every version of the drug tests of the patients, corrections included
+    /// (DrugTests grants).
     pub async fn fhir_drug_tests(&self, grants: &[Granted]) -> AppResult<Vec<DrugTest>> {
         let ids = patients_for(grants, DataCategory::DrugTests)?;
         let mut conn = self.state.store.read().await?;
-        Ok(fhir_store::drug_tests_of(&mut conn, &ids).await?)
+        Ok(fhir_store::drug_test_versions_of(&mut conn, &ids).await?)
+    }
+
+    /// Every version of who the patients are (Identity grants).
+    pub async fn fhir_identity_versions(&self, grants: &[Granted]) -> AppResult<Vec<IdentityVersion>> {
+        let ids = patients_for(grants, DataCategory::Identity)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(patients::identity_versions_of(&mut conn, &ids).await?)
+    }
+
+    /// Every version of the patients' individual plans, and every version of what
+    /// each patient wrote in their own words (PlanAndGoals grants).
+    pub async fn fhir_plans(
+        &self,
+        grants: &[Granted],
+    ) -> AppResult<(Vec<PlanVersion>, HashMap<PatientId, Vec<OwnWords>>)> {
+        let ids = patients_for(grants, DataCategory::PlanAndGoals)?;
+        let mut conn = self.state.store.read().await?;
+        let plans = samhand_store::collaboration::plans_of(&mut conn, &ids).await?;
+        let mut words = HashMap::new();
+        for id in ids {
+            words.insert(id, samhand_store::portal::own_words(&mut conn, id).await?);
+        }
+        Ok((plans, words))
+    }
+
+    /// A laboratory's correction of a drug test result (a FHIR Observation
+    /// update): the next version of the same test, with why, for the same patient
+    /// only. `expected` is the version it was made from (If-Match).
+    pub async fn fhir_correct_drug_test(
+        &self,
+        test: DrugTestId,
+        named_patient: Option<PatientId>,
+        named_national_id: Option<&str>,
+        expected: Option<i64>,
+        input: &DrugTestInput,
+        reason: &str,
+    ) -> AppResult<DrugTest> {
+        let not_found = || AppError::NotFound(format!("Observation/{test}"));
+        let patient_id = {
+            let mut conn = self.state.store.read().await?;
+            fhir_store::patient_of(&mut conn, fhir_store::OwnerTable::DrugTest, &test.to_string()).await?
+        }
+        .ok_or_else(not_found)?;
+        let grant = self
+            .repo
+            .authorize_write(
+                patient_id,
+                DataCategory::DrugTests,
+                "drug test corrected (FHIR Observation update)",
+            )
+            .await?;
+        let patient = self.patient(patient_id).await?;
+        let same_person = named_patient.is_none_or(|p| p == patient_id)
+            && named_national_id.is_none_or(|n| NationalId::parse(n).is_ok_and(|n| n == patient.national_id));
+        if !same_person {
+            self.repo
+                .record_refused_write(&grant, "the correction names another patient")
+                .await?;
+            return Err(AppError::Invalid(FieldErrors::single(
+                "subject",
+                "Et korrigert prøvesvar må gjelde samme pasient som svaret det retter. Ingenting ble lagret.",
+            )));
+        }
+        let current = {
+            let mut conn = self.state.store.read().await?;
+            fhir_store::drug_tests_of(&mut conn, &[patient_id]).await?
+        }
+        .into_iter()
+        .find(|t| t.id == test)
+        .ok_or_else(not_found)?;
+        let stale = |current: i64| {
+            AppError::Stale(format!(
+                "Prøvesvaret er korrigert av noen andre siden dere hentet det (nå versjon {current}). Hent det på nytt; ingenting ble lagret."
+            ))
+        };
+        let next = match drug_test::correct(
+            &current,
+            expected,
+            input,
+            reason,
+            self.today(),
+            self.actor().id(),
+            self.now(),
+        ) {
+            Ok(next) => next,
+            Err(CorrectionError::Stale { expected, current }) => {
+                self.repo
+                    .record_refused_write(
+                        &grant,
+                        &format!("made from version {expected}, the current is {current}"),
+                    )
+                    .await?;
+                return Err(stale(current));
+            }
+            Err(CorrectionError::Invalid(errors)) => return Err(AppError::Invalid(errors)),
+        };
+        let mut tx = self.state.store.write().await?;
+        match fhir_store::insert_drug_test(&mut tx, &next).await {
+            Ok(()) => {}
+            Err(samhand_store::StoreError::Conflict(_)) => {
+                drop(tx);
+                self.repo
+                    .record_refused_write(&grant, "another correction was saved first")
+                    .await?;
+                return Err(stale(next.version));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(next)
     }
 
     /// The messages about each patient in `scope` that the actor may see, through

@@ -72,6 +72,26 @@ impl TestApp {
         fhir_read(response).await
     }
 
+    /// A PUT, with `If-Match` when `version` is given.
+    pub async fn fhir_put(
+        &self,
+        token: &str,
+        path: &str,
+        body: &str,
+        version: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .put(self.url(&format!("/fhir{path}")))
+            .bearer_auth(token)
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string());
+        if let Some(version) = version {
+            request = request.header("If-Match", format!("W/\"{version}\""));
+        }
+        fhir_read(request.send().await.expect("fhir put")).await
+    }
+
     pub async fn fhir_post(&self, token: &str, path: &str, body: &str) -> (StatusCode, Value) {
         let response = self
             .client
@@ -177,6 +197,19 @@ async fn fhir_world(app: &TestApp) -> (String, String) {
     app.consent(&w.lege, &a, w.gp_office, "drug_tests", true).await;
     app.consent(&w.lege, &a, w.gp_office, "drug_tests", false).await;
     app.add_to_team(&a, "fastlege", "member").await;
+    // The individual plan: a goal in the patient's words with a measure.
+    let (status, body) = app
+        .post_json(
+            &w.konsulent,
+            &format!("/api/v1/patients/{a}/plan"),
+            &json!({"action": "save", "reason": "Mål fra møtet", "goals": [
+                {"domain": "housing", "goal": "Jeg vil ha min egen leilighet",
+                 "measures": [{"description": "Søke kommunal bolig", "responsible_organisation_id": w.centre.to_string()}],
+                 "evaluate_on": "2027-03-01"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = app
         .fhir_post(
             &w.lege.token,
@@ -256,13 +289,37 @@ async fn metadata_is_a_capability_statement_listing_what_is_supported_without_a_
         "MedicationDispense",
         "Observation",
         "AuditEvent",
+        "CarePlan",
     ] {
         assert!(types.contains(&wanted), "{types:?}");
     }
-    assert!(
-        !types.contains(&"CarePlan"),
-        "the individual plan is not in Samhand yet"
-    );
+    // The interactions are stated honestly: Patient and Observation are created and
+    // updated; Encounter is created but not updated; nothing is deleted.
+    let interactions = |kind: &str| -> Vec<String> {
+        statement["rest"][0]["resource"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["type"] == json!(kind))
+            .expect("the type")["interaction"]
+            .as_array()
+            .expect("interactions")
+            .iter()
+            .map(|i| i["code"].as_str().expect("code").to_string())
+            .collect()
+    };
+    for kind in ["Patient", "Observation"] {
+        let codes = interactions(kind);
+        assert!(
+            codes.contains(&"create".into()) && codes.contains(&"update".into()),
+            "{kind}: {codes:?}"
+        );
+    }
+    assert!(!interactions("Encounter").contains(&"update".into()));
+    assert!(!interactions("CarePlan").contains(&"create".into()));
+    for kind in ["Patient", "Observation", "CarePlan", "Encounter"] {
+        assert!(!interactions(kind).contains(&"delete".into()));
+    }
 }
 
 #[tokio::test]
@@ -298,6 +355,7 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
         format!("/AuditEvent?patient={a}&_count=5"),
         format!("/Observation?patient={a}"),
         format!("/Encounter?patient={a}&status=in-progress"),
+        format!("/CarePlan?patient={a}&status=active&date=ge2026-01-01&_include=CarePlan:patient"),
     ];
     for path in &searches {
         let (status, bundle) = app.fhir_get(token, path).await;
@@ -340,6 +398,56 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
     let (status, patient) = app.fhir_get(token, &format!("/Patient/{a}")).await;
     assert_eq!(status, StatusCode::OK);
     save(&patient);
+    // The individual plan in versions: initiated at enrolment, then saved with goals.
+    let (status, plans) = app.fhir_get(token, &format!("/CarePlan/{a}/_history")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(plans["total"], json!(2), "{plans}");
+    save(&plans);
+    let (_, plan) = app.fhir_get(token, &format!("/CarePlan/{a}")).await;
+    assert_eq!(plan["meta"]["versionId"], json!("2"));
+    assert_eq!(
+        plan["contained"][0]["description"]["text"],
+        json!("Jeg vil ha min egen leilighet")
+    );
+    assert_eq!(
+        plan["activity"][0]["detail"]["description"],
+        json!("Søke kommunal bolig")
+    );
+    save(&plan);
+    // A patient registered and then corrected through FHIR, and a corrected result.
+    let (status, created) = app
+        .fhir_post(
+            token,
+            "/Patient",
+            &new_patient(&app, &national_id(303), "Nordmann").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    save(&created);
+    let id = created["id"].as_str().expect("id");
+    let mut changed = created.clone();
+    changed["address"] = json!([{"use": "home", "text": "Nygata 3, 9000 Fjordvik"}]);
+    let (status, updated) = app
+        .fhir_put(token, &format!("/Patient/{id}"), &changed.to_string(), Some("1"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    save(&updated);
+    let (_, history) = app.fhir_get(token, &format!("/Patient/{id}/_history")).await;
+    assert_eq!(history["total"], json!(2));
+    save(&history);
+    let (_, tests) = app.fhir_get(token, &format!("/Observation?patient={a}")).await;
+    let mut test = entries(&tests)[0].clone();
+    test["note"] = json!([{"text": "Feil prøve analysert"}]);
+    let (status, corrected) = app
+        .fhir_put(
+            token,
+            &format!("/Observation/{}", test["id"].as_str().expect("id")),
+            &test.to_string(),
+            Some("1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    save(&corrected);
     let (status, missing) = app
         .fhir_get(token, "/Patient/00000000-0000-7000-8000-000000000000")
         .await;
@@ -361,6 +469,7 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
         "AuditEvent",
         "Observation",
         "Encounter",
+        "CarePlan",
     ] {
         assert!(types.contains(wanted), "no {wanted} was emitted: {types:?}");
     }
@@ -380,12 +489,18 @@ async fn a_real_fhir_client_gets_a_token_finds_the_patient_reads_the_order_posts
             "Laboratoriet",
             "LAR-enheten Fjordvik",
             Role::LarConsultant,
-            "system/*.read system/Observation.write",
+            "system/*.read system/Observation.write system/Patient.write",
         )
         .await;
     let (ok, stdout, stderr) = run_python(
         "client_scenario.py",
-        vec![app.url("/fhir"), client_id, secret, national_id(301)],
+        vec![
+            app.url("/fhir"),
+            client_id,
+            secret,
+            national_id(301),
+            national_id(305),
+        ],
     )
     .await;
     assert!(ok, "the fhirpy scenario failed:\n{stdout}\n{stderr}");
@@ -402,6 +517,17 @@ async fn a_real_fhir_client_gets_a_token_finds_the_patient_reads_the_order_posts
         "one per dose (two a day from Wednesday's split order); the client followed the next links: {result}"
     );
     assert_eq!(result["pages"]["MedicationDispense"]["all"], json!(1));
+    assert_eq!(result["observation_version"], json!("2"));
+    assert_eq!(result["registered_version"], json!("2"));
+    // The registered patient exists once, enrolled at the client's unit.
+    let (_, found) = app
+        .fhir_get(
+            &app.world.lege.token,
+            &format!("/Patient?identifier={FNR}|{}", national_id(305)),
+        )
+        .await;
+    assert_eq!(found["total"], json!(1), "{found}");
+    assert_eq!(entries(&found)[0]["id"], result["registered"]);
     // The lab's result is stored once more (fhir_world posted one), for patient A.
     let (_, tests) = app
         .fhir_get(&app.world.lege.token, &format!("/Observation?patient={a}"))
@@ -429,22 +555,41 @@ async fn through_fhir_the_policy_decides_patient_reads_order_searches_and_audit_
             "system/Observation.write",
         )
         .await;
-    // (who, token, Patient read, MedicationRequest search, AuditEvent search)
-    let rows: [(&str, &str, [Expect; 3]); 6] = [
-        ("responsible LAR unit", &w.konsulent.token, [Allow, Allow, Allow]),
+    // The patient shares the plan (PlanAndGoals) with the dispensing place only.
+    app.consent(&w.lege, &a, w.centre, "plan_and_goals", true).await;
+    // (who, token, Patient read, MedicationRequest search, AuditEvent search,
+    // CarePlan search)
+    let rows: [(&str, &str, [Expect; 4]); 6] = [
         (
-            "care team member with consent to medication",
-            &w.fastlege.token,
-            [Allow, Allow, Deny],
+            "responsible LAR unit",
+            &w.konsulent.token,
+            [Allow, Allow, Allow, Allow],
         ),
-        ("dispensing place", &w.utdeler.token, [Allow, Allow, Deny]),
+        (
+            "care team member with consent to medication, not the plan",
+            &w.fastlege.token,
+            [Allow, Allow, Deny, Deny],
+        ),
+        (
+            "dispensing place, with consent to the plan",
+            &w.utdeler.token,
+            [Allow, Allow, Deny, Allow],
+        ),
         (
             "unrelated staff, same organisation as a member",
             &w.fastlege2.token,
-            [Deny, Deny, Deny],
+            [Deny, Deny, Deny, Deny],
         ),
-        ("another organisation", &w.fremmed_lege.token, [Deny, Deny, Deny]),
-        ("client without the read scope", &scopeless, [Deny, Deny, Deny]),
+        (
+            "another organisation",
+            &w.fremmed_lege.token,
+            [Deny, Deny, Deny, Deny],
+        ),
+        (
+            "client without the read scope",
+            &scopeless,
+            [Deny, Deny, Deny, Deny],
+        ),
     ];
     for (who, token, expected) in rows {
         let before = app.audit_len().await;
@@ -459,7 +604,7 @@ async fn through_fhir_the_policy_decides_patient_reads_order_searches_and_audit_
             "{who}: the Patient read is audited"
         );
 
-        for (index, kind) in [(1, "MedicationRequest"), (2, "AuditEvent")] {
+        for (index, kind) in [(1, "MedicationRequest"), (2, "AuditEvent"), (3, "CarePlan")] {
             let before = app.audit_len().await;
             let (status, body) = app.fhir_get(token, &format!("/{kind}?patient={a}")).await;
             let got = if status == StatusCode::OK && body["total"].as_u64() > Some(0) {
@@ -490,8 +635,17 @@ async fn through_fhir_the_policy_decides_patient_reads_order_searches_and_audit_
     // The audit log is searched one patient at a time; a wrong method is an outcome too.
     let (status, _) = app.fhir_get(&w.konsulent.token, "/AuditEvent").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = app.fhir_post(&w.konsulent.token, "/Patient", "{}").await;
+    let (status, _) = app
+        .fhir_post(&w.konsulent.token, "/MedicationRequest", "{}")
+        .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, _) = app
+        .fhir_put(&w.konsulent.token, &format!("/CarePlan/{a}"), "{}", None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // The plan's read is decided the same way: the GP without consent is refused.
+    let (status, _) = app.fhir_get(&w.fastlege.token, &format!("/CarePlan/{a}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // Without a patient named, a search returns only the caller's related patients.
     let (_, mine) = app.fhir_get(&w.fremmed_lege.token, "/Patient").await;
     assert_eq!(mine["total"], json!(0), "{mine}");
@@ -664,7 +818,10 @@ async fn bulk_export_runs_asynchronously_with_the_policy_and_serves_ndjson_to_th
     );
     let response = kick_off(
         &w.konsulent,
-        &format!("/Group/{}/$export?_type=Patient,MedicationRequest", w.unit),
+        &format!(
+            "/Group/{}/$export?_type=Patient,MedicationRequest,CarePlan",
+            w.unit
+        ),
     )
     .await
     .expect("kick");
@@ -695,7 +852,11 @@ async fn bulk_export_runs_asynchronously_with_the_policy_and_serves_ndjson_to_th
         .as_array()
         .expect("a finished manifest")
         .clone();
-    assert_eq!(outputs.len(), 2, "{manifest}");
+    assert_eq!(outputs.len(), 3, "{manifest}");
+    assert!(
+        outputs.iter().any(|o| o["type"] == json!("CarePlan")),
+        "the individual plans are exported: {manifest}"
+    );
     let patient_file = outputs
         .iter()
         .find(|o| o["type"] == json!("Patient"))
@@ -763,4 +924,498 @@ async fn the_overview_page_shows_received_drug_tests_read_only_to_those_the_poli
     let (status, html) = app.page(&utdeler, &format!("/pasienter/{a}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!html.contains("Rusmiddeltester"), "{html}");
+}
+
+const LAR_DOCTOR: &str = "https://samhand.no/fhir/StructureDefinition/lar-doctor";
+const LAR_CONSULTANT: &str = "https://samhand.no/fhir/StructureDefinition/lar-consultant";
+
+/// A Patient as a journal system sends it: the person, and the LAR unit's doctor
+/// (by username) and consultant (by user id) who take responsibility.
+fn new_patient(app: &TestApp, fnr: &str, family: &str) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "identifier": [{"system": FNR, "value": fnr}],
+        "name": [{"use": "official", "family": family, "given": ["Kari"]}],
+        "telecom": [{"system": "phone", "value": "41000000"}],
+        "address": [{"line": ["Storgata 2"], "postalCode": "9000", "city": "Fjordvik"}],
+        "extension": [
+            {"url": LAR_DOCTOR, "valueIdentifier": {"value": "lege"}},
+            {"url": LAR_CONSULTANT, "valueIdentifier": {"value": app.world.konsulent.id.to_string()}},
+        ],
+    })
+}
+
+#[tokio::test]
+async fn a_system_registers_a_patient_at_its_own_lar_unit_once_and_a_duplicate_is_refused_naming_the_number()
+{
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (_, _, journal) = app
+        .fhir_client(
+            "Journalsystem",
+            "LAR-enheten Fjordvik",
+            Role::LarConsultant,
+            "system/Patient.*",
+        )
+        .await;
+    let fnr = national_id(401);
+    let body = new_patient(&app, &fnr, "Nordmann").to_string();
+    let response = app
+        .client
+        .post(app.url("/fhir/Patient"))
+        .bearer_auth(&journal)
+        .header("Content-Type", "application/fhir+json")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(
+        response.headers().get("etag").and_then(|v| v.to_str().ok()),
+        Some("W/\"1\"")
+    );
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_string();
+    let (status, created) = fhir_read(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert!(
+        location.ends_with(&format!("/Patient/{id}/_history/1")),
+        "{location}"
+    );
+    assert_eq!(created["identifier"][0]["value"], json!(fnr));
+    assert_eq!(created["address"][0]["text"], json!("Storgata 2, 9000 Fjordvik"));
+    // Enrolled at the client's unit, like the enrolment form: an episode with the
+    // named doctor, and the individual plan initiated.
+    let (_, episodes) = app
+        .fhir_get(&w.lege.token, &format!("/EpisodeOfCare?patient={id}"))
+        .await;
+    assert_eq!(episodes["total"], json!(1), "{episodes}");
+    assert_eq!(
+        entries(&episodes)[0]["careManager"]["identifier"]["value"],
+        json!(w.lege.id.to_string())
+    );
+    let (status, plan) = app.fhir_get(&w.lege.token, &format!("/CarePlan/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert!(app.audit_counts(&id).await.0 > 0, "the enrolment is audited");
+
+    // The same number again: refused, naming it; nothing new.
+    let (status, outcome) = app.fhir_post(&journal, "/Patient", &body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{outcome}");
+    assert_eq!(outcome["issue"][0]["code"], json!("duplicate"));
+    assert_eq!(outcome["issue"][0]["expression"][0], json!("Patient.identifier"));
+    assert!(
+        outcome["issue"][0]["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.contains(&fnr)),
+        "{outcome}"
+    );
+    // Conditional create: the registered patient is the answer, not a second one.
+    let conditional = |token: &str, number: &str, body: String| {
+        app.client
+            .post(app.url("/fhir/Patient"))
+            .bearer_auth(token)
+            .header("Content-Type", "application/fhir+json")
+            .header("If-None-Exist", format!("identifier={FNR}|{number}"))
+            .body(body)
+            .send()
+    };
+    let (status, existing) = fhir_read(conditional(&journal, &fnr, body.clone()).await.expect("post")).await;
+    assert_eq!(status, StatusCode::OK, "{existing}");
+    assert_eq!(existing["id"], json!(id));
+    let (_, found) = app
+        .fhir_get(&w.lege.token, &format!("/Patient?identifier={FNR}|{fnr}"))
+        .await;
+    assert_eq!(found["total"], json!(1), "registered once: {found}");
+    // Another LAR unit's doctor may enrol, but not read this patient: told only
+    // that the number is registered.
+    let (status, outcome) = fhir_read(
+        conditional(&w.fremmed_lege.token, &fnr, body.clone())
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{outcome}");
+    assert!(outcome.get("id").is_none() && !outcome.to_string().contains(&id));
+    // A new number with If-None-Exist is created.
+    let other = national_id(402);
+    let (status, second) = fhir_read(
+        conditional(&journal, &other, new_patient(&app, &other, "Hansen").to_string())
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_ne!(second["id"], json!(id));
+
+    // Bad content: an invalid number, no doctor named.
+    let (status, outcome) = app
+        .fhir_post(
+            &journal,
+            "/Patient",
+            &new_patient(&app, "12345678901", "Feil").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert_eq!(outcome["issue"][0]["expression"][0], json!("Patient.identifier"));
+    let mut no_doctor = new_patient(&app, &national_id(403), "Uten");
+    no_doctor["extension"].as_array_mut().expect("ext").remove(0);
+    let (status, outcome) = app.fhir_post(&journal, "/Patient", &no_doctor.to_string()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert!(outcome.to_string().contains(LAR_DOCTOR), "{outcome}");
+
+    // A client whose organisation cannot enrol (a dispensing place), and one
+    // without the write scope, are refused; both refusals are audited.
+    let (_, _, centre) = app
+        .fhir_client(
+            "Senterets system",
+            "LAR-senteret Sentrum",
+            Role::DispensingStaff,
+            "system/Patient.*",
+        )
+        .await;
+    let (_, _, reader) = app
+        .fhir_client(
+            "Leser",
+            "LAR-enheten Fjordvik",
+            Role::LarConsultant,
+            "system/Patient.read",
+        )
+        .await;
+    for (who, token) in [("a dispensing place", &centre), ("no write scope", &reader)] {
+        let before = app.audit_len().await;
+        let fresh = new_patient(&app, &national_id(404), "Nektet").to_string();
+        let (status, outcome) = app.fhir_post(token, "/Patient", &fresh).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {outcome}");
+        assert!(app.audit_len().await > before, "{who}: the refusal is audited");
+    }
+    let (_, found) = app
+        .fhir_get(
+            &w.lege.token,
+            &format!("/Patient?identifier={FNR}|{}", national_id(404)),
+        )
+        .await;
+    assert_eq!(found["total"], json!(0), "nothing was registered: {found}");
+}
+
+#[tokio::test]
+async fn a_patient_update_is_a_new_version_checked_by_if_match_and_the_identity_number_never_changes() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let a = app.enrol(411, start_day()).await;
+    let (_, _, journal) = app
+        .fhir_client(
+            "Journalsystem",
+            "LAR-enheten Fjordvik",
+            Role::LarConsultant,
+            "system/Patient.*",
+        )
+        .await;
+    let (status, original) = app.fhir_get(&journal, &format!("/Patient/{a}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(original["meta"]["versionId"], json!("1"));
+    let with = |family: &str, phone: &str| {
+        let mut p = original.clone();
+        p["name"][0]["family"] = json!(family);
+        p["telecom"][0]["value"] = json!(phone);
+        p.to_string()
+    };
+    // With If-Match at the current version and a reason: version 2.
+    let response = app
+        .client
+        .put(app.url(&format!("/fhir/Patient/{a}")))
+        .bearer_auth(&journal)
+        .header("Content-Type", "application/fhir+json")
+        .header("If-Match", "W/\"1\"")
+        .header(
+            "X-Provenance",
+            json!({"resourceType": "Provenance", "reason": [{"text": "Navneendring etter giftermål"}]})
+                .to_string(),
+        )
+        .body(with("Giftesen", "40000000"))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(
+        response.headers().get("etag").and_then(|v| v.to_str().ok()),
+        Some("W/\"2\"")
+    );
+    let (status, v2) = fhir_read(response).await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(v2["meta"]["versionId"], json!("2"));
+    assert_eq!(v2["name"][0]["family"], json!("Giftesen"));
+    // A stale If-Match (made from version 1) is refused and changes nothing.
+    let before = app.audit_counts(&a).await;
+    let (status, outcome) = app
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &with("Overskrevet", "40000000"),
+            Some("1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{outcome}");
+    assert!(
+        app.audit_counts(&a).await.0 > before.0,
+        "the refused write is audited"
+    );
+    let (_, now) = app.fhir_get(&journal, &format!("/Patient/{a}")).await;
+    assert_eq!(now["name"][0]["family"], json!("Giftesen"), "{now}");
+    // Without If-Match: the next version, from the current one.
+    let (status, v3) = app
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &with("Giftesen", "99999999"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v3}");
+    assert_eq!(v3["meta"]["versionId"], json!("3"));
+    // The same again changes nothing: no new version.
+    let (status, same) = app
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &with("Giftesen", "99999999"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(same["meta"]["versionId"], json!("3"));
+    // The identity number never changes; a body for another id is refused.
+    let mut other_number = original.clone();
+    other_number["identifier"][0]["value"] = json!(national_id(412));
+    let (status, outcome) = app
+        .fhir_put(
+            &journal,
+            &format!("/Patient/{a}"),
+            &other_number.to_string(),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert_eq!(outcome["issue"][0]["expression"][0], json!("Patient.identifier"));
+    assert!(outcome.to_string().contains("kan ikke endres"), "{outcome}");
+    let mut wrong_id = original.clone();
+    wrong_id["id"] = json!(w.unit.to_string());
+    let (status, _) = app
+        .fhir_put(&journal, &format!("/Patient/{a}"), &wrong_id.to_string(), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // History and vread show the real versions.
+    let (_, history) = app.fhir_get(&journal, &format!("/Patient/{a}/_history")).await;
+    assert_eq!(history["total"], json!(3), "{history}");
+    let (_, first) = app.fhir_get(&journal, &format!("/Patient/{a}/_history/1")).await;
+    assert_eq!(first["name"][0]["family"], json!("Testesen"));
+    assert_eq!(first["telecom"][0]["value"], json!("40000000"));
+    let (_, second) = app.fhir_get(&journal, &format!("/Patient/{a}/_history/2")).await;
+    assert_eq!(second["name"][0]["family"], json!("Giftesen"));
+    // The staff see who changed it and why.
+    let lege = app.session_of("lege").await;
+    let (status, html) = app
+        .page(&lege, &format!("/pasienter/{a}/personopplysninger"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Navneendring etter giftermål") && html.contains("Journalsystem"),
+        "{html}"
+    );
+    // Without a relation that lets them write the identity, or without the scope:
+    // refused and audited, nothing changed.
+    let (_, _, reader) = app
+        .fhir_client(
+            "Leser",
+            "LAR-enheten Fjordvik",
+            Role::LarConsultant,
+            "system/Patient.read",
+        )
+        .await;
+    for (who, token) in [
+        ("the dispensing place", w.utdeler.token.as_str()),
+        ("another LAR unit", w.fremmed_lege.token.as_str()),
+        ("a client without the write scope", reader.as_str()),
+    ] {
+        let before = app.audit_len().await;
+        let (status, outcome) = app
+            .fhir_put(token, &format!("/Patient/{a}"), &with("Uvedkommende", "1"), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {outcome}");
+        assert!(app.audit_len().await > before, "{who}: audited");
+    }
+    let (_, now) = app.fhir_get(&journal, &format!("/Patient/{a}")).await;
+    assert_eq!(now["meta"]["versionId"], json!("3"));
+}
+
+#[tokio::test]
+async fn a_lab_corrects_a_drug_test_as_a_new_version_and_the_overview_shows_the_latest() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let a = app.patient_on_daily_methadone(421).await;
+    let other = app.patient_on_daily_methadone(422).await;
+    let (_, _, lab) = app
+        .fhir_client(
+            "Laboratoriet",
+            "LAR-enheten Fjordvik",
+            Role::LarConsultant,
+            "system/Observation.*",
+        )
+        .await;
+    let (status, created) = app
+        .fhir_post(
+            &lab,
+            "/Observation",
+            &drug_test(&a, None, "2026-11-20").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    let corrected = |patient: &str, note: Option<&str>| {
+        let mut o = drug_test(patient, None, "2026-11-20");
+        o["id"] = json!(id);
+        // Cannabis was a mix-up: negative.
+        o["component"][1]["valueCodeableConcept"]["coding"][0]["code"] = json!("260385009");
+        if let Some(note) = note {
+            o["note"] = json!([{"text": note}]);
+        }
+        o.to_string()
+    };
+    let path = format!("/Observation/{id}");
+    let (status, v2) = app
+        .fhir_put(
+            &lab,
+            &path,
+            &corrected(&a, Some("Feil prøve analysert")),
+            Some("1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(v2["meta"]["versionId"], json!("2"));
+    assert_eq!(v2["status"], json!("corrected"));
+    assert!(
+        v2["note"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Feil prøve analysert"))
+    );
+    // Stale, another patient, or no reason: refused, nothing stored.
+    for (what, body, version, expected) in [
+        (
+            "stale",
+            corrected(&a, Some("Igjen")),
+            Some("1"),
+            StatusCode::PRECONDITION_FAILED,
+        ),
+        (
+            "another patient",
+            corrected(&other, Some("Feil")),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "no reason",
+            corrected(&a, None),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, outcome) = app.fhir_put(&lab, &path, &body, version).await;
+        assert_eq!(status, expected, "{what}: {outcome}");
+    }
+    let (status, outcome) = app
+        .fhir_put(&w.utdeler.token, &path, &corrected(&a, Some("x")), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a dispensing place may not: {outcome}"
+    );
+    let (_, history) = app.fhir_get(&lab, &format!("{path}/_history")).await;
+    assert_eq!(history["total"], json!(2), "{history}");
+    let (_, first) = app.fhir_get(&lab, &format!("{path}/_history/1")).await;
+    assert_eq!(first["status"], json!("final"));
+    assert_eq!(
+        first["component"][1]["valueCodeableConcept"]["coding"][0]["code"],
+        json!("10828004"),
+        "the first version stays as it was"
+    );
+    let (_, found) = app.fhir_get(&lab, &format!("/Observation?patient={a}")).await;
+    assert_eq!(
+        found["total"],
+        json!(1),
+        "one test, at its latest version: {found}"
+    );
+    assert_eq!(entries(&found)[0]["meta"]["versionId"], json!("2"));
+    let (_, others) = app.fhir_get(&lab, &format!("/Observation?patient={other}")).await;
+    assert_eq!(others["total"], json!(0));
+    // The overview shows the latest, marked as corrected.
+    let lege = app.session_of("lege").await;
+    let (_, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
+    assert!(
+        html.contains("Cannabis: negativ") && !html.contains("Cannabis: positiv"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Korrigert") && html.contains("Feil prøve analysert"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn staff_correct_name_phone_and_address_on_the_overview_with_a_reason_and_a_stale_form_is_refused() {
+    let app = spawn_app().await;
+    let a = app.enrol(431, start_day()).await;
+    let lege = app.session_of("lege").await;
+    let (_, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
+    assert!(html.contains("Rett navn, telefon eller adresse"), "{html}");
+    let path = format!("/pasienter/{a}/personopplysninger");
+    let fields = |version: &'static str, family: &'static str, reason: &'static str| {
+        vec![
+            ("version", version),
+            ("given_name", "Pasient431"),
+            ("family_name", family),
+            ("phone", "45000000"),
+            ("address", "Nygata 3"),
+            ("reason", reason),
+        ]
+    };
+    // Without a reason: a Norwegian error, nothing changed.
+    let (status, html, _) = app.submit(&lege, &path, &fields("1", "Nyesen", "")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Skriv hvorfor opplysningene endres."), "{html}");
+    let (status, _, location) = app
+        .submit(
+            &lege,
+            &path,
+            &fields("1", "Nyesen", "Feil etternavn ved innskrivning"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some(format!("/pasienter/{a}").as_str()));
+    let (_, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
+    assert!(
+        html.contains("Pasient431 Nyesen") && html.contains("Nygata 3"),
+        "{html}"
+    );
+    // A second form loaded at version 1 would overwrite that correction: refused.
+    let konsulent = app.session_of("konsulent").await;
+    let (status, html, _) = app
+        .submit(&konsulent, &path, &fields("1", "Overskrevet", "Retter navnet"))
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    assert!(html.contains("endret av noen andre"), "{html}");
+    let (_, html) = app.page(&lege, &path).await;
+    assert!(!html.contains("Overskrevet"), "{html}");
+    assert!(
+        html.contains("Feil etternavn ved innskrivning") && html.contains("Pasient431 Testesen"),
+        "both versions are listed: {html}"
+    );
+    // The dispensing place may not change who the patient is.
+    let utdeler = app.session_of("utdeler").await;
+    let (status, _, _) = app
+        .submit(&utdeler, &path, &fields("2", "Uvedkommende", "Prøver"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
