@@ -65,6 +65,7 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
             (11, "overdose".to_string()),
             (12, "patient_requests".to_string()),
             (13, "patient_goals".to_string()),
+            (16, "patient_conversation".to_string()),
         ]
     );
 }
