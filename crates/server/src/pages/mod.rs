@@ -73,6 +73,11 @@ pub fn routes() -> Router<AppState> {
             get(portal::activate_show).post(portal::activate_submit),
         )
         .route("/portal/logg-ut", post(portal::logout))
+        .route("/portal/oidc", get(portal::oidc_start))
+        .route(
+            crate::config::PORTAL_OIDC_CALLBACK_PATH,
+            get(portal::oidc_callback),
+        )
         .route(
             "/portal/samtykke",
             get(portal::consents).post(portal::change_consent),

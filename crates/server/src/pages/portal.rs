@@ -111,6 +111,11 @@ fn login_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: 
                     button type="submit" { "Logg inn" }
                 }
                 p { "Første gang? " a href="/portal/aktiver" { "Lag passord med koden du fikk av LAR-enheten" } }
+                @if state.portal_oidc.is_some() {
+                    p.alternative {
+                        a.button href="/portal/oidc" { "Logg inn med ID-porten" }
+                    }
+                }
             }
         },
     )
@@ -147,6 +152,44 @@ pub async fn login_submit(
             login_form(&state, &form, &FieldErrors::default(), Some(&message))
         }
         Err(other) => PageError(other).into_response(),
+    }
+}
+
+/// The patient logs in through ID-porten: 404 when it is not configured.
+pub async fn oidc_start(State(state): State<AppState>) -> PageResult {
+    let oidc = state
+        .portal_oidc
+        .clone()
+        .ok_or_else(|| AppError::NotFound("siden".into()))?;
+    crate::pages::login::begin_oidc(&state, &oidc).await
+}
+
+/// ID-porten's redirect back: the answer checked, the `pid` mapped to the patient's
+/// portal account, and the same portal session as after a password login.
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(callback): axum::extract::Query<crate::oidc::Callback>,
+) -> Response {
+    let Some(oidc) = state.portal_oidc.clone() else {
+        return PageError(AppError::NotFound("siden".into())).into_response();
+    };
+    let (clear_flow_cookie, identity) =
+        crate::pages::login::finish_oidc(&state, &oidc, &headers, &callback).await;
+    let session = match identity {
+        Ok(pid) => portal::login_with_national_id(&state, &pid).await,
+        Err(error) => Err(error),
+    };
+    match session {
+        Ok(token) => (
+            axum::response::AppendHeaders([
+                (header::SET_COOKIE, session_cookie(&state, &token)),
+                clear_flow_cookie,
+            ]),
+            crate::pages::login::signed_in_page("/portal", "Gå videre til Samhand for deg"),
+        )
+            .into_response(),
+        Err(error) => ([clear_flow_cookie], PageError(error)).into_response(),
     }
 }
 

@@ -16,7 +16,7 @@ struct Portal {
 
 impl TestApp {
     /// The LAR consultant makes a one-time code on the privacy page.
-    async fn portal_code(&self, patient: &str) -> String {
+    pub(crate) async fn portal_code(&self, patient: &str) -> String {
         let session = self.session_of("konsulent").await;
         let (status, html, _) = self
             .submit(&session, &format!("/pasienter/{patient}/portalkode"), &[])
