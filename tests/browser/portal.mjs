@@ -6,7 +6,9 @@
 // `lege`, opens a patient, makes a one-time code on the privacy page, then, as the
 // patient in a fresh phone-sized context, sets a password with the code, sees the
 // medicine on the start page, shares health information with a service and stops
-// again, reads who has read the record, and names a next of kin. axe-core
+// again, reads a message the doctor wrote from the staff side and answers it (the
+// doctor then sees «Lest av pasienten»), reads who has read the record, and names
+// a next of kin. axe-core
 // (npm, pinned) checks each page, logged out and in, against WCAG 2.0/2.1 A and AA.
 // Screenshot in tests/browser/test-results/portal.png.
 //
@@ -122,6 +124,19 @@ try {
   const code = ((await staff.locator("[data-testid=portal-code] strong").textContent()) || "").trim();
   check(code.length === 8, `no code shown: "${code}"`);
 
+  step("write to the patient from the staff side");
+  await staff.goto(baseUrl + patientPath + "/meldinger/pasienten");
+  await staff.getByLabel("Emne").fill("Ny time hos legen");
+  await staff.getByLabel("Melding").fill("Du har time hos meg tirsdag kl. 10. Si fra om det ikke passer.");
+  await Promise.all([
+    staff.waitForURL((url) => url.pathname.endsWith("/meldinger/pasienten")),
+    staff.getByRole("button", { name: "Send til pasienten" }).click(),
+  ]);
+  check(
+    ((await staff.locator("main").textContent()) || "").includes("Ikke lest av pasienten ennå"),
+    "the message to the patient is not shown as unread on the staff side",
+  );
+
   step("the logged-out portal pages are accessible");
   const phone = await newPage({ width: 390, height: 844 });
   page = phone;
@@ -145,6 +160,37 @@ try {
   await accessible(phone, "/portal");
   mkdirSync(resultsDir, { recursive: true });
   await phone.screenshot({ path: screenshotPath, fullPage: true });
+
+  step("the start page counts the unread message; read it and answer");
+  check(
+    ((await phone.locator("[data-testid=unread]").textContent()) || "").includes("Du har 1 ulest melding"),
+    "the unread message is not counted on the start page",
+  );
+  await phone.getByRole("link", { name: "Meldinger", exact: true }).click();
+  await phone.waitForURL((url) => url.pathname === "/portal/meldinger");
+  await accessible(phone, "/portal/meldinger");
+  await Promise.all([
+    phone.waitForURL((url) => /^\/portal\/meldinger\/[^/]+$/.test(url.pathname)),
+    phone.getByRole("link", { name: "Ny time hos legen" }).click(),
+  ]);
+  check(
+    ((await phone.locator("main").textContent()) || "").includes("Du har time hos meg tirsdag kl. 10."),
+    "the message from the doctor is not shown",
+  );
+  await accessible(phone, "/portal/meldinger/{id}");
+  await phone.getByLabel("Svaret ditt").fill("Det passer fint, jeg kommer.");
+  await Promise.all([
+    phone.waitForURL((url) => /^\/portal\/meldinger\/[^/]+$/.test(url.pathname)),
+    phone.getByRole("button", { name: "Send svaret" }).click(),
+  ]);
+  check(
+    (await phone.locator("[data-testid=thread-message]").count()) === 2,
+    "the answer is not in the conversation",
+  );
+  await staff.goto(baseUrl + patientPath + "/meldinger/pasienten");
+  const staffView = (await staff.locator("main").textContent()) || "";
+  check(staffView.includes("Lest av pasienten"), "the staff side does not see that the patient read it");
+  check(staffView.includes("Det passer fint, jeg kommer."), "the staff side does not see the answer");
 
   step("share health information with a service, then stop");
   await phone.getByRole("link", { name: "Hvem ser hva" }).click();
@@ -208,7 +254,8 @@ try {
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
-    `portal: ok: patient ${nationalId.slice(0, 6)}***** set a password with the code, shared and withdrew ` +
+    `portal: ok: patient ${nationalId.slice(0, 6)}***** set a password with the code, read and answered the ` +
+      `doctor's message, shared and withdrew ` +
       `health information with ${service}, named a next of kin; axe-core WCAG 2.1 AA clean on ${checked.length} pages ` +
       `(${checked.join(", ")}); Chromium ${browser.version()}; ${seconds} s; screenshot ${screenshotPath}`,
   );

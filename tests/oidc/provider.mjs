@@ -3,7 +3,13 @@
 // development login and consent pages, where any login name is an account whose
 // `preferred_username` is that name.
 //
-//   node tests/oidc/provider.mjs REDIRECT_URI [PORT]
+// With --idporten it behaves as ID-porten does for the patient portal: the client
+// is `samhand-portal`, no consent page is shown, the ID token carries `pid` (the
+// login name, which the test makes a fødselsnummer) and `acr`, the level of
+// assurance, chosen in the login page's password field: `high` gives
+// idporten-loa-high, `low` idporten-loa-low, anything else idporten-loa-substantial.
+//
+//   node tests/oidc/provider.mjs REDIRECT_URI [PORT] [--idporten]
 //
 // PORT defaults to 0 (a free port). When listening, prints one line of JSON to
 // stdout, {"issuer": "...", "client_id": "...", "client_secret": "..."}, and
@@ -15,15 +21,19 @@ import { createServer } from 'node:http';
 
 import Provider from 'oidc-provider';
 
-const [redirectUri, portArgument] = process.argv.slice(2);
+const idporten = process.argv.includes('--idporten');
+const [redirectUri, portArgument] = process.argv.slice(2).filter((a) => a !== '--idporten');
 if (!redirectUri) {
   console.error('usage: node provider.mjs REDIRECT_URI [PORT]');
   process.exit(2);
 }
 const port = Number(portArgument ?? process.env.PORT ?? 0);
 
+const LEVELS = { high: 'idporten-loa-high', low: 'idporten-loa-low' };
+const SUBSTANTIAL = 'idporten-loa-substantial';
+
 const client = {
-  client_id: 'samhand',
+  client_id: idporten ? 'samhand-portal' : 'samhand',
   client_secret: randomBytes(24).toString('base64url'),
   redirect_uris: [redirectUri],
   response_types: ['code'],
@@ -42,9 +52,24 @@ server.listen(port, '127.0.0.1', () => {
     clients: [client],
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
-    claims: {
-      openid: ['sub'],
-      profile: ['preferred_username', 'name'],
+    claims: idporten
+      ? { openid: ['sub', 'pid'], profile: ['name'] }
+      : { openid: ['sub'], profile: ['preferred_username', 'name'] },
+    // ID-porten puts `pid` in the ID token itself.
+    conformIdTokenClaims: !idporten,
+    acrValues: idporten ? ['idporten-loa-low', SUBSTANTIAL, 'idporten-loa-high'] : [],
+    // ID-porten asks no consent: a grant is made at once for the portal's client.
+    async loadExistingGrant(ctx) {
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      if (!idporten) return undefined;
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client.clientId,
+        accountId: ctx.oidc.session.accountId,
+      });
+      grant.addOIDCScope('openid profile');
+      await grant.save();
+      return grant;
     },
     features: {
       devInteractions: { enabled: true },
@@ -62,12 +87,37 @@ server.listen(port, '127.0.0.1', () => {
       return {
         accountId,
         async claims() {
-          return { sub: accountId, preferred_username: accountId, name: accountId };
+          return idporten
+            ? { sub: `pairwise-${accountId}`, pid: accountId, name: accountId }
+            : { sub: accountId, preferred_username: accountId, name: accountId };
         },
       };
     },
   });
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  server.on('request', async (req, res) => {
+    // In ID-porten mode the login form's submission is answered here, so that the
+    // login carries its level of assurance (the development login sets none).
+    if (idporten && req.method === 'POST' && /^\/interaction\/[^/?]+$/.test(req.url)) {
+      try {
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        const form = new URLSearchParams(body);
+        const acr = LEVELS[form.get('password')] ?? SUBSTANTIAL;
+        await provider.interactionFinished(
+          req,
+          res,
+          { login: { accountId: form.get('login'), acr } },
+          { mergeWithLastSubmission: false },
+        );
+      } catch (error) {
+        res.statusCode = 500;
+        res.end(String(error));
+      }
+      return;
+    }
+    callback(req, res);
+  });
   process.stdout.write(
     `${JSON.stringify({ issuer, client_id: client.client_id, client_secret: client.client_secret })}\n`,
   );

@@ -482,6 +482,8 @@ async fn write_privacy(
                 sent_at: at(plus(today, -1), 15, 10),
                 recipients: vec![world.unit.id],
                 event_key: None,
+                party: samhand_domain::message::Party::Services,
+                in_reply_to: None,
             },
         )
         .await?;

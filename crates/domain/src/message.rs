@@ -93,6 +93,38 @@ impl MessageKind {
     }
 }
 
+/// Who a message passes between: services, or the team and the patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Party {
+    /// Between units about the patient (the patient does not see it).
+    Services,
+    /// From a staff member to the patient, read in the portal.
+    ToPatient,
+    /// From the patient to units of the team.
+    FromPatient,
+}
+
+impl Party {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Services => "services",
+            Self::ToPatient => "to_patient",
+            Self::FromPatient => "from_patient",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Services, Self::ToPatient, Self::FromPatient]
+            .into_iter()
+            .find(|p| p.code() == code)
+    }
+
+    /// Whether the patient sees the message in the portal.
+    pub fn is_conversation(self) -> bool {
+        self != Self::Services
+    }
+}
+
 /// A message, as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -110,6 +142,25 @@ pub struct Message {
     pub recipients: Vec<OrganisationId>,
     /// For automatic messages: one message per event (e.g. one per block).
     pub event_key: Option<String>,
+    /// Between services, or between the team and the patient.
+    pub party: Party,
+    /// The message this one answers, in a conversation with the patient.
+    pub in_reply_to: Option<MessageId>,
+}
+
+impl Message {
+    /// Whether the message belongs to this patient's conversation with the team:
+    /// the only messages the patient may open.
+    pub fn is_in_conversation_of(&self, patient: PatientId) -> bool {
+        self.patient_id == patient && self.party.is_conversation()
+    }
+}
+
+/// The patient's read receipt of a message from the team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientReceipt {
+    pub message_id: MessageId,
+    pub read_at: Timestamp,
 }
 
 /// A recipient unit's read receipt.
@@ -150,18 +201,7 @@ impl MessageInput {
         if kind.is_none() {
             errors.push("kind", "Velg hva meldingen gjelder.");
         }
-        let subject = self.subject.trim().to_string();
-        if subject.is_empty() {
-            errors.push("subject", "Skriv et emne.");
-        } else if subject.chars().count() > 200 {
-            errors.push("subject", "Emnet kan være høyst 200 tegn.");
-        }
-        let body = self.body.trim().to_string();
-        if body.is_empty() {
-            errors.push("body", "Skriv meldingen.");
-        } else if body.chars().count() > 5000 {
-            errors.push("body", "Meldingen kan være høyst 5000 tegn.");
-        }
+        let (subject, body) = checked_text(&self.subject, &self.body, &mut errors);
         let mut recipients = Vec::new();
         for raw in &self.recipients {
             match raw.trim().parse::<OrganisationId>() {
@@ -192,6 +232,71 @@ impl MessageInput {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// The subject and body of a message, trimmed, with their errors.
+fn checked_text(subject: &str, body: &str, errors: &mut FieldErrors) -> (String, String) {
+    let subject = subject.trim().to_string();
+    if subject.is_empty() {
+        errors.push("subject", "Skriv et emne.");
+    } else if subject.chars().count() > SUBJECT_MAX_CHARS {
+        errors.push("subject", "Emnet kan være høyst 200 tegn.");
+    }
+    let body = body.trim().to_string();
+    if body.is_empty() {
+        errors.push("body", "Skriv meldingen.");
+    } else if body.chars().count() > 5000 {
+        errors.push("body", "Meldingen kan være høyst 5000 tegn.");
+    }
+    (subject, body)
+}
+
+const SUBJECT_MAX_CHARS: usize = 200;
+
+/// A message between the team and the patient, as typed: the subject and body.
+/// `Ok((subject, body))` when both are there and not too long.
+pub fn parse_conversation_text(subject: &str, body: &str) -> Result<(String, String), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let text = checked_text(subject, body, &mut errors);
+    if errors.is_empty() { Ok(text) } else { Err(errors) }
+}
+
+/// The subject of an answer: "Svar: " and the original's, once, within the limit.
+pub fn reply_subject(original: &str) -> String {
+    let base = original.strip_prefix("Svar: ").unwrap_or(original);
+    format!("Svar: {base}").chars().take(SUBJECT_MAX_CHARS).collect()
+}
+
+/// The units a message from the patient goes to: the responsible LAR unit, and the
+/// coordinator's unit when the patient shares notes with it (the coordinator could
+/// not read the message otherwise). Sorted, without repeats.
+pub fn patient_message_recipients(
+    responsible_units: &[OrganisationId],
+    coordinator_units: &[OrganisationId],
+    consents: &[(OrganisationId, DataCategory)],
+) -> Vec<OrganisationId> {
+    let mut units: Vec<OrganisationId> = responsible_units
+        .iter()
+        .copied()
+        .chain(
+            coordinator_units
+                .iter()
+                .copied()
+                .filter(|c| consents.contains(&(*c, DataCategory::Notes))),
+        )
+        .collect();
+    units.sort();
+    units.dedup();
+    units
+}
+
+/// The units the patient's answer to `original` goes to: the unit that wrote, when
+/// it is still among the units the patient writes to (`usual`), else the usual ones.
+pub fn reply_recipients(original: &Message, usual: &[OrganisationId]) -> Vec<OrganisationId> {
+    match original.sender_organisation {
+        Some(unit) if usual.contains(&unit) => vec![unit],
+        _ => usual.to_vec(),
     }
 }
 
@@ -240,6 +345,8 @@ mod tests {
             sent_at: Timestamp::from_second(1_800_000_000).unwrap(),
             recipients,
             event_key: None,
+            party: Party::Services,
+            in_reply_to: None,
         }
     }
 
@@ -309,5 +416,56 @@ mod tests {
         .unwrap();
         assert_eq!(ok.recipients, vec![related]);
         assert!(!ok.important, "free text is not important by default");
+    }
+
+    #[test]
+    fn the_patient_writes_to_the_lar_unit_and_to_the_coordinator_only_where_notes_are_shared() {
+        let (lar, centre, gp) = (
+            OrganisationId::new(),
+            OrganisationId::new(),
+            OrganisationId::new(),
+        );
+        assert_eq!(patient_message_recipients(&[lar], &[centre], &[]), vec![lar]);
+        let shared = [(centre, DataCategory::Notes), (gp, DataCategory::Notes)];
+        let mut both = vec![lar, centre];
+        both.sort();
+        assert_eq!(patient_message_recipients(&[lar], &[centre], &shared), both);
+        assert_eq!(
+            patient_message_recipients(&[lar], &[centre], &[(centre, DataCategory::PlanAndGoals)]),
+            vec![lar],
+            "another category shared is not notes shared"
+        );
+    }
+
+    #[test]
+    fn an_answer_goes_to_the_unit_that_wrote_while_the_patient_still_writes_to_it() {
+        let (lar, centre) = (OrganisationId::new(), OrganisationId::new());
+        let mut original = message(false, Vec::new());
+        original.party = Party::ToPatient;
+        original.sender_organisation = Some(centre);
+        assert_eq!(reply_recipients(&original, &[lar, centre]), vec![centre]);
+        assert_eq!(
+            reply_recipients(&original, &[lar]),
+            vec![lar],
+            "no longer shared with"
+        );
+        original.sender_organisation = None;
+        assert_eq!(reply_recipients(&original, &[lar]), vec![lar]);
+        assert_eq!(reply_subject("Svar: Time"), "Svar: Time");
+        assert_eq!(reply_subject(&"x".repeat(300)).chars().count(), 200);
+    }
+
+    #[test]
+    fn a_patient_opens_only_their_own_conversation() {
+        let mut m = message(false, Vec::new());
+        assert!(!m.is_in_conversation_of(m.patient_id), "between services");
+        m.party = Party::ToPatient;
+        assert!(m.is_in_conversation_of(m.patient_id));
+        assert!(!m.is_in_conversation_of(PatientId::new()), "another patient's");
+        assert!(parse_conversation_text(" ", "").is_err());
+        assert_eq!(
+            parse_conversation_text(" Hei ", " Tekst ").unwrap(),
+            ("Hei".into(), "Tekst".into())
+        );
     }
 }

@@ -19,10 +19,6 @@ use crate::error::{ApiError, AppError, PageError};
 
 pub const SESSION_COOKIE: &str = "samhand_session";
 pub const LOGIN_CSRF_COOKIE: &str = "samhand_login_csrf";
-/// Holds `state`, `nonce` and the PKCE verifier between `/login/oidc` and its callback.
-pub const OIDC_FLOW_COOKIE: &str = "samhand_oidc";
-/// The paths the OIDC flow cookie is sent to.
-const OIDC_FLOW_COOKIE_PATH: &str = "/login/oidc";
 /// How long a login at the OpenID provider may take, start to callback.
 pub const OIDC_FLOW_MINUTES: i64 = 10;
 /// Failed logins in a row that lock an account for [`LOCKOUT_MINUTES`].
@@ -117,12 +113,17 @@ pub fn session_cookie(state: &AppState, token: &str) -> String {
 /// The OIDC flow cookie (an empty value with `max_age_seconds` 0 removes it). Lax,
 /// not Strict: the provider's redirect back to the callback is a cross-site
 /// navigation, and a Strict cookie would not come with it.
-pub fn oidc_flow_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> String {
+pub fn oidc_flow_cookie(
+    state: &AppState,
+    kind: crate::oidc::LoginKind,
+    value: &str,
+    max_age_seconds: i64,
+) -> String {
     cookie_header(
         state,
-        OIDC_FLOW_COOKIE,
+        kind.flow_cookie_name(),
         value,
-        OIDC_FLOW_COOKIE_PATH,
+        kind.flow_cookie_path(),
         "Lax",
         max_age_seconds,
     )

@@ -52,22 +52,28 @@ pub struct Config {
     /// SAMHAND_OIDC_*: staff login through an OpenID provider such as HelseID; off
     /// (`None`) when SAMHAND_OIDC_ISSUER is unset.
     pub oidc: Option<OidcConfig>,
+    /// SAMHAND_OIDC_USERNAME_CLAIM: which claim names the Samhand staff user.
+    pub oidc_username_claim: UsernameClaim,
+    /// SAMHAND_PORTAL_OIDC_*: the patients' login to the portal through ID-porten
+    /// (or another OpenID provider that sends the fødselsnummer as `pid`); off
+    /// (`None`) when SAMHAND_PORTAL_OIDC_ISSUER is unset.
+    pub portal_oidc: Option<OidcConfig>,
 }
 
-/// Where and as whom Samhand logs staff in through an OpenID provider.
+/// Samhand as a client of one OpenID provider (`{prefix}` is SAMHAND_OIDC for
+/// staff, SAMHAND_PORTAL_OIDC for patients).
 #[derive(Debug, Clone)]
 pub struct OidcConfig {
-    /// SAMHAND_OIDC_ISSUER: the provider's issuer URL, exactly as the provider
-    /// spells it in its tokens; discovery is `{issuer}/.well-known/openid-configuration`.
+    /// {prefix}_ISSUER: the provider's issuer URL, exactly as the provider spells
+    /// it in its tokens; discovery is `{issuer}/.well-known/openid-configuration`.
     pub issuer: IssuerUrl,
-    /// SAMHAND_OIDC_CLIENT_ID: Samhand's client id at the provider.
+    /// {prefix}_CLIENT_ID: Samhand's client id at the provider.
     pub client_id: String,
-    /// SAMHAND_OIDC_CLIENT_SECRET (or _FILE).
+    /// {prefix}_CLIENT_SECRET (or _FILE).
     pub client_secret: Secret,
-    /// SAMHAND_OIDC_REDIRECT_URL: `/login/oidc/callback` as the provider sees it.
+    /// {prefix}_REDIRECT_URL: the callback (`/login/oidc/callback`, or
+    /// `/portal/oidc/callback`) as the provider sees it.
     pub redirect_url: RedirectUrl,
-    /// SAMHAND_OIDC_USERNAME_CLAIM: which claim names the Samhand user.
-    pub username_claim: UsernameClaim,
 }
 
 /// The claim of the provider's identity that is a Samhand username.
@@ -86,17 +92,69 @@ impl UsernameClaim {
     }
 }
 
-/// The path of the OIDC callback route; the redirect URL must end with it.
+/// The path of the staff OIDC callback route; the redirect URL must end with it.
 pub const OIDC_CALLBACK_PATH: &str = "/login/oidc/callback";
+/// The path of the portal's OIDC callback route.
+pub const PORTAL_OIDC_CALLBACK_PATH: &str = "/portal/oidc/callback";
 
-/// The keys that mean nothing without SAMHAND_OIDC_ISSUER. (The username claim has
-/// a default, so it may stand in a configuration with OIDC login off.)
-const OIDC_KEYS: [&str; 4] = [
-    "SAMHAND_OIDC_CLIENT_ID",
-    "SAMHAND_OIDC_CLIENT_SECRET",
-    "SAMHAND_OIDC_CLIENT_SECRET_FILE",
-    "SAMHAND_OIDC_REDIRECT_URL",
-];
+/// Reads one OpenID client's settings under `prefix`: off (`None`) without
+/// `{prefix}_ISSUER`; a half-done setup stops the start naming its key.
+fn oidc_client(
+    prefix: &str,
+    callback_path: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+    secret: &dyn Fn(&str) -> Result<Option<Secret>, ConfigError>,
+) -> Result<Option<OidcConfig>, ConfigError> {
+    let key = |name: &str| format!("{prefix}_{name}");
+    let issuer_key = key("ISSUER");
+    let Some(issuer) = get(&issuer_key) else {
+        // A half-done setup should not silently leave OIDC login off.
+        for name in ["CLIENT_ID", "CLIENT_SECRET", "CLIENT_SECRET_FILE", "REDIRECT_URL"] {
+            if get(&key(name)).is_some() {
+                return Err(bad(
+                    &key(name),
+                    format!(
+                        "is set but {issuer_key} is not; set the issuer to turn this OIDC login on, or remove this key"
+                    ),
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let required = |name: &str| {
+        get(&key(name)).ok_or_else(|| bad(&key(name), format!("must be set when {issuer_key} is set")))
+    };
+    web_url(&issuer_key, &issuer)?;
+    // Kept as written: the issuer in the provider's tokens must match it
+    // character for character, and a parsed URL would gain a slash.
+    let issuer = IssuerUrl::new(issuer).map_err(|e| bad(&issuer_key, e.to_string()))?;
+    let client_id = required("CLIENT_ID")?;
+    let secret_key = key("CLIENT_SECRET");
+    let client_secret = secret(&secret_key)?.ok_or_else(|| {
+        bad(
+            &secret_key,
+            format!("must be set (or {secret_key}_FILE) when {issuer_key} is set"),
+        )
+    })?;
+    let redirect_key = key("REDIRECT_URL");
+    let redirect_url = required("REDIRECT_URL")?;
+    if !web_url(&redirect_key, &redirect_url)?
+        .path()
+        .ends_with(callback_path)
+    {
+        return Err(bad(
+            &redirect_key,
+            format!("expected Samhand's callback, a URL ending in {callback_path}, got {redirect_url}"),
+        ));
+    }
+    let redirect_url = RedirectUrl::new(redirect_url).map_err(|e| bad(&redirect_key, e.to_string()))?;
+    Ok(Some(OidcConfig {
+        issuer,
+        client_id,
+        client_secret,
+        redirect_url,
+    }))
+}
 
 /// An http(s) URL. Plain http only to this machine (for tests and development):
 /// anywhere else the client secret and the tokens would cross the network unencrypted.
@@ -221,55 +279,8 @@ impl Config {
                 ));
             }
         };
-        let oidc = match get("SAMHAND_OIDC_ISSUER") {
-            None => {
-                // A half-done setup should not silently leave OIDC login off.
-                if let Some(key) = OIDC_KEYS.iter().find(|key| get(key).is_some()) {
-                    return Err(bad(
-                        key,
-                        "is set but SAMHAND_OIDC_ISSUER is not; set the issuer to turn OIDC login on, or remove this key",
-                    ));
-                }
-                None
-            }
-            Some(issuer) => {
-                let required = |key: &str| {
-                    get(key).ok_or_else(|| bad(key, "must be set when SAMHAND_OIDC_ISSUER is set"))
-                };
-                web_url("SAMHAND_OIDC_ISSUER", &issuer)?;
-                // Kept as written: the issuer in the provider's tokens must match it
-                // character for character, and a parsed URL would gain a slash.
-                let issuer = IssuerUrl::new(issuer).map_err(|e| bad("SAMHAND_OIDC_ISSUER", e.to_string()))?;
-                let client_id = required("SAMHAND_OIDC_CLIENT_ID")?;
-                let client_secret = secret("SAMHAND_OIDC_CLIENT_SECRET")?.ok_or_else(|| {
-                    bad(
-                        "SAMHAND_OIDC_CLIENT_SECRET",
-                        "must be set (or SAMHAND_OIDC_CLIENT_SECRET_FILE) when SAMHAND_OIDC_ISSUER is set",
-                    )
-                })?;
-                let redirect_url = required("SAMHAND_OIDC_REDIRECT_URL")?;
-                if !web_url("SAMHAND_OIDC_REDIRECT_URL", &redirect_url)?
-                    .path()
-                    .ends_with(OIDC_CALLBACK_PATH)
-                {
-                    return Err(bad(
-                        "SAMHAND_OIDC_REDIRECT_URL",
-                        format!(
-                            "expected Samhand's callback, a URL ending in {OIDC_CALLBACK_PATH}, got {redirect_url}"
-                        ),
-                    ));
-                }
-                let redirect_url = RedirectUrl::new(redirect_url)
-                    .map_err(|e| bad("SAMHAND_OIDC_REDIRECT_URL", e.to_string()))?;
-                Some(OidcConfig {
-                    issuer,
-                    client_id,
-                    client_secret,
-                    redirect_url,
-                    username_claim,
-                })
-            }
-        };
+        let oidc = oidc_client("SAMHAND_OIDC", OIDC_CALLBACK_PATH, &get, &secret)?;
+        let portal_oidc = oidc_client("SAMHAND_PORTAL_OIDC", PORTAL_OIDC_CALLBACK_PATH, &get, &secret)?;
         Ok(Self {
             addr,
             data_dir: PathBuf::from(get("SAMHAND_DATA_DIR").unwrap_or_else(|| "./data".into())),
@@ -282,6 +293,8 @@ impl Config {
                 .unwrap_or_else(|| Secret::new(DEFAULT_DEMO_PASSWORD)),
             log: get("SAMHAND_LOG").unwrap_or_else(|| "info".into()),
             oidc,
+            oidc_username_claim: username_claim,
+            portal_oidc,
         })
     }
 
@@ -383,10 +396,11 @@ mod tests {
         let c = config(&OIDC).expect("oidc");
         let oidc = c.oidc.as_ref().expect("oidc on");
         assert_eq!(oidc.issuer.as_str(), "https://helseid-sts.nhn.no");
-        assert_eq!(oidc.username_claim, UsernameClaim::PreferredUsername);
+        assert_eq!(c.oidc_username_claim, UsernameClaim::PreferredUsername);
+        assert!(c.portal_oidc.is_none(), "the portal's login is set up apart");
         assert!(!format!("{c:?}").contains("hemmelig"));
         let by_sub = config(&with(&OIDC, "SAMHAND_OIDC_USERNAME_CLAIM", "sub")).expect("sub");
-        assert_eq!(by_sub.oidc.expect("oidc").username_claim, UsernameClaim::Subject);
+        assert_eq!(by_sub.oidc_username_claim, UsernameClaim::Subject);
         let local = config(&with(
             &with(&OIDC, "SAMHAND_OIDC_ISSUER", "http://127.0.0.1:4000"),
             "SAMHAND_OIDC_REDIRECT_URL",
@@ -433,6 +447,48 @@ mod tests {
             (
                 vec![("SAMHAND_OIDC_CLIENT_ID", "samhand")],
                 "SAMHAND_OIDC_CLIENT_ID",
+            ),
+        ];
+        for (vars, named) in cases {
+            let error = config(&vars).expect_err(named);
+            assert_eq!(error.key, named, "{error}");
+        }
+    }
+
+    const PORTAL_OIDC: [(&str, &str); 4] = [
+        ("SAMHAND_PORTAL_OIDC_ISSUER", "https://idporten.no"),
+        ("SAMHAND_PORTAL_OIDC_CLIENT_ID", "samhand-portal"),
+        ("SAMHAND_PORTAL_OIDC_CLIENT_SECRET", "hemmelig"),
+        (
+            "SAMHAND_PORTAL_OIDC_REDIRECT_URL",
+            "https://samhand.example.no/portal/oidc/callback",
+        ),
+    ];
+
+    #[test]
+    fn the_portals_id_porten_login_is_its_own_client_and_names_its_keys() {
+        let c = config(&PORTAL_OIDC).expect("portal oidc");
+        assert!(c.oidc.is_none(), "staff OIDC stays off");
+        let portal = c.portal_oidc.expect("portal oidc on");
+        assert_eq!(portal.issuer.as_str(), "https://idporten.no");
+        assert_eq!(portal.client_id, "samhand-portal");
+        assert!(!format!("{portal:?}").contains("hemmelig"));
+        let cases = [
+            (
+                with(
+                    &PORTAL_OIDC,
+                    "SAMHAND_PORTAL_OIDC_REDIRECT_URL",
+                    "https://samhand.example.no/login/oidc/callback",
+                ),
+                "SAMHAND_PORTAL_OIDC_REDIRECT_URL",
+            ),
+            (
+                with(&PORTAL_OIDC, "SAMHAND_PORTAL_OIDC_CLIENT_SECRET", ""),
+                "SAMHAND_PORTAL_OIDC_CLIENT_SECRET",
+            ),
+            (
+                vec![("SAMHAND_PORTAL_OIDC_CLIENT_ID", "samhand-portal")],
+                "SAMHAND_PORTAL_OIDC_CLIENT_ID",
             ),
         ];
         for (vars, named) in cases {

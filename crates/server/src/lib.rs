@@ -28,21 +28,30 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
-    /// Login through the OpenID provider, when configured.
+    /// Staff login through the OpenID provider, when configured.
     pub oidc: Option<Arc<oidc::OidcLogin>>,
+    /// The patients' portal login through ID-porten, when configured.
+    pub portal_oidc: Option<Arc<oidc::OidcLogin>>,
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> Self {
-        let oidc = config
-            .oidc
+        let oidc = config.oidc.clone().map(|settings| {
+            Arc::new(oidc::OidcLogin::new(
+                settings,
+                oidc::LoginKind::Staff(config.oidc_username_claim),
+            ))
+        });
+        let portal_oidc = config
+            .portal_oidc
             .clone()
-            .map(|settings| Arc::new(oidc::OidcLogin::new(settings)));
+            .map(|settings| Arc::new(oidc::OidcLogin::new(settings, oidc::LoginKind::Patient)));
         Self {
             store,
             clock,
             config: Arc::new(config),
             oidc,
+            portal_oidc,
         }
     }
 }

@@ -1,24 +1,97 @@
-//! Staff login through an OpenID provider (HelseID, or any OpenID Connect provider):
-//! the authorization code flow with PKCE, `state` and `nonce`; the ID token verified
-//! against the provider's keys, issuer, audience, expiry and nonce; and the username
-//! claim that names the Samhand user. Only this module talks to the provider; starting
-//! the session is `auth`'s.
+//! Login through an OpenID provider: staff through HelseID (or any OpenID Connect
+//! provider), patients to the portal through ID-porten. One flow for both: the
+//! authorization code flow with PKCE, `state` and `nonce`; the ID token verified
+//! against the provider's keys, issuer, audience, expiry and nonce. What differs is
+//! [`LoginKind`]: the identity it yields (a staff username from the configured
+//! claim; a patient's fødselsnummer from ID-porten's `pid`, at a level of assurance
+//! of substantial or high). Only this module talks to the provider; starting the
+//! session is `auth`'s (staff) or `portal`'s (patients).
 
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdTokenClaims, CoreProviderMetadata,
-    CoreTokenResponse, CoreUserInfoClaims,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClientAuthMethod, CoreErrorResponseType,
+    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse,
+    CoreTokenType, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessTokenHash, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RequestTokenError, Scope, TokenResponse, UserInfoError, reqwest,
+    AccessTokenHash, AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError, Client,
+    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IdTokenClaims, IdTokenFields, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RequestTokenError, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse, UserInfoError,
+    reqwest,
 };
 use tokio::sync::Mutex;
 
 use crate::auth::tokens_match;
 use crate::config::{OidcConfig, UsernameClaim};
+
+/// Which login this provider is for, and so which identity it yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginKind {
+    /// Staff through HelseID: the username from this claim.
+    Staff(UsernameClaim),
+    /// Patients to the portal through ID-porten: the fødselsnummer from `pid`.
+    Patient,
+}
+
+impl LoginKind {
+    /// The provider's name, as people know it.
+    pub fn provider_name(self) -> &'static str {
+        match self {
+            Self::Staff(_) => "HelseID",
+            Self::Patient => "ID-porten",
+        }
+    }
+
+    /// The cookie that holds `state`, `nonce` and the PKCE verifier between the
+    /// start of the login and its callback, one per login so the two never mix.
+    pub fn flow_cookie_name(self) -> &'static str {
+        match self {
+            Self::Staff(_) => "samhand_oidc",
+            Self::Patient => "samhand_portal_oidc",
+        }
+    }
+
+    /// The paths the flow cookie is sent to: the start and the callback.
+    pub fn flow_cookie_path(self) -> &'static str {
+        match self {
+            Self::Staff(_) => "/login/oidc",
+            Self::Patient => "/portal/oidc",
+        }
+    }
+}
+
+/// The levels of assurance (`acr`) ID-porten may report that open the portal:
+/// substantial (MinID, for instance) and high (BankID, Buypass, Commfides).
+pub const PORTAL_ACCEPTED_ACR: [&str; 2] = ["idporten-loa-substantial", "idporten-loa-high"];
+
+/// The level the portal asks ID-porten for; a higher one satisfies it.
+const PORTAL_REQUESTED_ACR: &str = "idporten-loa-substantial";
+
+/// The claims beyond the standard ones Samhand reads from an ID token: ID-porten's
+/// `pid`, the person's fødselsnummer or D-nummer.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct SamhandClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+}
+
+impl AdditionalClaims for SamhandClaims {}
+
+type IdClaims = IdTokenClaims<SamhandClaims, CoreGenderClaim>;
+
+type Tokens = StandardTokenResponse<
+    IdTokenFields<
+        SamhandClaims,
+        EmptyExtraTokenFields,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    >,
+    CoreTokenType,
+>;
 use crate::error::AppError;
 
 /// How long the provider's metadata and keys are used before they are fetched
@@ -27,7 +100,18 @@ const METADATA_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// The client built from the provider's metadata: the authorization endpoint is
 /// always known, the token and userinfo endpoints only if the provider names them.
-type ProviderClient = CoreClient<
+type ProviderClient = Client<
+    SamhandClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    Tokens,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
@@ -41,6 +125,7 @@ type ProviderClient = CoreClient<
 /// login, so a provider that is down does not stop Samhand from starting).
 pub struct OidcLogin {
     config: OidcConfig,
+    kind: LoginKind,
     http: reqwest::Client,
     discovered: Mutex<Option<(Instant, CoreProviderMetadata)>>,
 }
@@ -98,7 +183,7 @@ fn refused(message: &str) -> AppError {
 const TRY_AGAIN: &str = "Prøv å logge inn på nytt.";
 
 impl OidcLogin {
-    pub fn new(config: OidcConfig) -> Self {
+    pub fn new(config: OidcConfig, kind: LoginKind) -> Self {
         let http = reqwest::Client::builder()
             // The library's advice: following redirects would let a provider's
             // answer send Samhand's requests anywhere.
@@ -109,9 +194,14 @@ impl OidcLogin {
             .expect("an HTTP client with rustls and the bundled roots builds");
         Self {
             config,
+            kind,
             http,
             discovered: Mutex::new(None),
         }
+    }
+
+    pub fn kind(&self) -> LoginKind {
+        self.kind
     }
 
     /// The provider's metadata and keys: from the cache when fresh, else discovered.
@@ -148,7 +238,7 @@ impl OidcLogin {
             }
             _ => AuthType::BasicAuth,
         };
-        CoreClient::from_provider_metadata(
+        ProviderClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
             Some(ClientSecret::new(self.config.client_secret.expose().to_string())),
@@ -168,8 +258,17 @@ impl OidcLogin {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge);
-        if self.config.username_claim == UsernameClaim::PreferredUsername {
-            request = request.add_scope(Scope::new("profile".into()));
+        match self.kind {
+            LoginKind::Staff(UsernameClaim::PreferredUsername) => {
+                request = request.add_scope(Scope::new("profile".into()));
+            }
+            LoginKind::Staff(UsernameClaim::Subject) => {}
+            // As ID-porten asks: `profile` for `pid`, and the least level wanted.
+            LoginKind::Patient => {
+                request = request
+                    .add_scope(Scope::new("profile".into()))
+                    .add_extra_param("acr_values", PORTAL_REQUESTED_ACR);
+            }
         }
         let (url, state, nonce) = request.url();
         let pending = PendingLogin {
@@ -181,8 +280,9 @@ impl OidcLogin {
     }
 
     /// Checks the provider's answer, exchanges the code, verifies the ID token and
-    /// returns the username it vouches for. Every refusal is logged here, with the
-    /// reason and without tokens.
+    /// returns the identity it vouches for: a staff username, or a patient's
+    /// fødselsnummer. Every refusal is logged here, with the reason and without
+    /// tokens.
     pub async fn finish(
         &self,
         pending: Option<PendingLogin>,
@@ -194,11 +294,12 @@ impl OidcLogin {
                 "Innloggingen tok for lang tid, eller ble startet i en annen nettleser. Prøv å logge inn på nytt.",
             ));
         };
+        let provider = self.kind.provider_name();
         if !tokens_match(callback.state.as_deref().unwrap_or_default(), &pending.state) {
             tracing::warn!("OIDC callback refused: its state is not the one this browser was given");
-            return Err(refused(
-                "Innloggingen kunne ikke bekreftes: svaret fra HelseID hørte ikke til denne innloggingen. Prøv å logge inn på nytt.",
-            ));
+            return Err(refused(&format!(
+                "Innloggingen kunne ikke bekreftes: svaret fra {provider} hørte ikke til denne innloggingen. {TRY_AGAIN}"
+            )));
         }
         if let Some(error) = &callback.error {
             tracing::warn!(
@@ -207,7 +308,7 @@ impl OidcLogin {
                 "the OpenID provider did not log the user in"
             );
             return Err(refused(&format!(
-                "HelseID fullførte ikke innloggingen. {TRY_AGAIN}"
+                "{provider} fullførte ikke innloggingen. {TRY_AGAIN}"
             )));
         }
         if let Some(iss) = &callback.iss
@@ -221,7 +322,7 @@ impl OidcLogin {
         let Some(code) = callback.code.clone().filter(|c| !c.is_empty()) else {
             tracing::warn!("OIDC callback refused: no authorization code");
             return Err(refused(&format!(
-                "Svaret fra HelseID manglet innloggingskoden. {TRY_AGAIN}"
+                "Svaret fra {provider} manglet innloggingskoden. {TRY_AGAIN}"
             )));
         };
         let metadata = self.metadata(false).await?;
@@ -239,10 +340,13 @@ impl OidcLogin {
         .map_err(|e| {
             tracing::warn!(error = %e, "OIDC login refused: the ID token does not verify");
             refused(&format!(
-                "Identiteten fra HelseID kunne ikke bekreftes. {TRY_AGAIN}"
+                "Identiteten fra {provider} kunne ikke bekreftes. {TRY_AGAIN}"
             ))
         })?;
-        self.username(&client, &tokens, &claims).await
+        match self.kind {
+            LoginKind::Staff(claim) => self.username(claim, &client, &tokens, &claims).await,
+            LoginKind::Patient => patient_national_id(&claims),
+        }
     }
 
     async fn exchange(
@@ -250,7 +354,7 @@ impl OidcLogin {
         client: &ProviderClient,
         code: String,
         pkce_verifier: String,
-    ) -> Result<CoreTokenResponse, AppError> {
+    ) -> Result<Tokens, AppError> {
         let request = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| AppError::Upstream(format!("the provider names no token endpoint: {e}")))?;
@@ -268,7 +372,10 @@ impl OidcLogin {
                             .unwrap_or_default(),
                         "OIDC login refused: the token endpoint refused the code"
                     );
-                    refused(&format!("HelseID godtok ikke innloggingen. {TRY_AGAIN}"))
+                    refused(&format!(
+                        "{} godtok ikke innloggingen. {TRY_AGAIN}",
+                        self.kind.provider_name()
+                    ))
                 }
                 // The parser's message may quote the answer, and the answer holds tokens.
                 RequestTokenError::Parse(e, _) => {
@@ -283,11 +390,11 @@ impl OidcLogin {
     /// tokens small do with profile claims).
     async fn username(
         &self,
+        claim: UsernameClaim,
         client: &ProviderClient,
-        tokens: &CoreTokenResponse,
-        claims: &CoreIdTokenClaims,
+        tokens: &Tokens,
+        claims: &IdClaims,
     ) -> Result<String, AppError> {
-        let claim = self.config.username_claim;
         let from_id_token = match claim {
             UsernameClaim::Subject => Some(claims.subject().to_string()),
             UsernameClaim::PreferredUsername => claims.preferred_username().map(|u| u.to_string()),
@@ -333,9 +440,9 @@ impl OidcLogin {
 /// injected clock.
 fn verified_claims(
     client: &ProviderClient,
-    tokens: &CoreTokenResponse,
+    tokens: &Tokens,
     nonce: &Nonce,
-) -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
+) -> Result<IdClaims, ClaimsVerificationError> {
     let id_token = tokens
         .id_token()
         .ok_or_else(|| ClaimsVerificationError::Other("the token response has no ID token".into()))?;
@@ -357,6 +464,31 @@ fn verified_claims(
         }
     }
     Ok(claims)
+}
+
+/// The patient's fødselsnummer from ID-porten's `pid`, when the login was at a
+/// level of assurance the portal accepts. (Whether it names a patient with portal
+/// access is `portal`'s to decide.)
+fn patient_national_id(claims: &IdClaims) -> Result<String, AppError> {
+    let acr = claims.auth_context_ref().map(|a| a.as_str().to_string());
+    if !acr.as_deref().is_some_and(|a| PORTAL_ACCEPTED_ACR.contains(&a)) {
+        tracing::warn!(
+            acr = acr.as_deref().unwrap_or("(none)"),
+            "portal OIDC login refused: the level of assurance is too low"
+        );
+        return Err(refused(
+            "Innloggingen hos ID-porten hadde for lavt sikkerhetsnivå for pasientportalen. Logg inn med MinID, BankID, Buypass eller Commfides.",
+        ));
+    }
+    claims
+        .additional_claims()
+        .pid
+        .clone()
+        .filter(|pid| !pid.trim().is_empty())
+        .ok_or_else(|| {
+            tracing::warn!("portal OIDC login refused: the ID token has no pid");
+            refused(&format!("ID-porten oppga ikke fødselsnummeret ditt. {TRY_AGAIN}"))
+        })
 }
 
 /// An error and its causes on one line, for the log.

@@ -157,6 +157,61 @@ pub async fn login(state: &AppState, national_id: &str, password: &str) -> Resul
     Ok(token)
 }
 
+/// Starts a portal session for the patient whose fødselsnummer ID-porten vouched
+/// for (`pid`), when the LAR unit has set up their portal account and it is active.
+/// A refusal says so in Norwegian and is audited: under the patient when the number
+/// names one, else without. The password's counters are left alone: no password was
+/// used.
+pub async fn login_with_national_id(state: &AppState, pid: &str) -> Result<String, AppError> {
+    let patient = match NationalId::parse(pid.trim()) {
+        Ok(number) => {
+            let mut conn = state.store.read().await?;
+            patients::by_national_id(&mut conn, &number).await?
+        }
+        Err(_) => None,
+    };
+    let account = match &patient {
+        Some(p) => {
+            let mut conn = state.store.read().await?;
+            portal::account_of_patient(&mut conn, p.id).await?
+        }
+        None => None,
+    };
+    let Some(account) = account.filter(|a| a.active) else {
+        // Nobody is logged in: the refusal is recorded as an unnamed patient's.
+        let nobody = PatientUser {
+            id: samhand_domain::ids::UserId::from_uuid(uuid::Uuid::nil()),
+            patient_id: patient
+                .as_ref()
+                .map(|p| p.id)
+                .unwrap_or_else(|| samhand_domain::ids::PatientId::from_uuid(uuid::Uuid::nil())),
+            display_name: "Innlogging med ID-porten".into(),
+        };
+        let detail = if patient.is_some() {
+            "portal login through ID-porten refused: no active portal account"
+        } else {
+            "portal login through ID-porten refused: no patient has this national identity number"
+        };
+        crate::repo::PatientRepo::new(state, samhand_domain::access::Actor::Patient(nobody))
+            .record_denial(
+                patient.as_ref().map(|p| p.id),
+                samhand_domain::access::DataCategory::Privacy,
+                samhand_domain::access::Action::Read,
+                detail,
+            )
+            .await?;
+        tracing::warn!("{detail}");
+        return Err(AppError::Forbidden(
+            "Du er logget inn hos ID-porten, men har ikke tilgang til pasientportalen i Samhand. Ingen økt ble startet. Tilgangen settes opp av LAR-enheten din; spør dem om en engangskode.".into(),
+        ));
+    };
+    let mut tx = state.store.write().await?;
+    let token = start_session(&mut tx, account.id, state.clock.now()).await?;
+    tx.commit().await?;
+    tracing::info!("patient logged in to the portal through ID-porten");
+    Ok(token)
+}
+
 pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     if let Some(token) = cookie(headers, PORTAL_COOKIE) {
         let mut tx = state.store.write().await?;

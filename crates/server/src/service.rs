@@ -41,6 +41,7 @@ use samhand_store::{
 use crate::AppState;
 
 mod collaboration;
+mod conversation;
 mod drug_tests;
 mod fhir_support;
 mod health;
@@ -56,6 +57,7 @@ use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
+pub use conversation::ConversationItem;
 pub use fhir_support::{Granted, PatientScope};
 pub use health::HealthView;
 pub use identity::{IdentityChange, Registration};

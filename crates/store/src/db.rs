@@ -40,6 +40,10 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "dispensing_events.idempotency_key",
     ),
     ("patients_national_id_unique", "patients.national_id"),
+    (
+        "message_patient_receipts_once",
+        "message_patient_receipts.message_id",
+    ),
     ("users_username_unique", "users.username"),
     (
         "dose_order_signatures_version_unique",

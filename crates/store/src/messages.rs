@@ -1,9 +1,11 @@
-//! Messages between services, their recipients and read receipts.
+//! Messages between services and between the team and the patient, their
+//! recipients, and read receipts (per unit, and the patient's own).
 
 use std::collections::HashMap;
 
-use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
-use samhand_domain::message::{Message, MessageKind, Receipt};
+use jiff::Timestamp;
+use samhand_domain::ids::{MessageId, OrganisationId, PatientId, UserId};
+use samhand_domain::message::{Message, MessageKind, Party, PatientReceipt, Receipt};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -14,8 +16,8 @@ use crate::db::{Result, classify, rows_for_patients};
 /// already used is a `Conflict("messages_event_key_unique")`.
 pub async fn insert(conn: &mut AnyConnection, message: &Message) -> Result<()> {
     sqlx::query(
-        "INSERT INTO messages (id, patient_id, kind, subject, body, important, sent_by, sender_organisation, sent_at, event_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO messages (id, patient_id, kind, subject, body, important, sent_by, sender_organisation, sent_at, event_key, party, in_reply_to)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(message.id.to_string())
     .bind(message.patient_id.to_string())
@@ -27,6 +29,8 @@ pub async fn insert(conn: &mut AnyConnection, message: &Message) -> Result<()> {
     .bind(message.sender_organisation.map(|o| o.to_string()))
     .bind(micros(message.sent_at))
     .bind(message.event_key.clone())
+    .bind(message.party.code())
+    .bind(message.in_reply_to.map(|m| m.to_string()))
     .execute(&mut *conn)
     .await
     .map_err(classify)?;
@@ -63,10 +67,11 @@ pub async fn insert_receipt(conn: &mut AnyConnection, receipt: &Receipt) -> Resu
 }
 
 const SELECT: &str = "SELECT m.id, m.patient_id, m.kind, m.subject, m.body, m.important, m.sent_by,
-    m.sender_organisation, m.sent_at, m.event_key FROM messages m";
+    m.sender_organisation, m.sent_at, m.event_key, m.party, m.in_reply_to FROM messages m";
 
 fn from_row(row: &AnyRow) -> Result<Message> {
     let kind = text(row, "kind")?;
+    let party = text(row, "party")?;
     Ok(Message {
         id: parsed(row, "id")?,
         patient_id: parsed(row, "patient_id")?,
@@ -79,6 +84,8 @@ fn from_row(row: &AnyRow) -> Result<Message> {
         sent_at: instant(row, "sent_at")?,
         recipients: Vec::new(),
         event_key: sqlx::Row::try_get(row, "event_key")?,
+        party: Party::from_code(&party).ok_or_else(|| corrupt(format!("message party {party}")))?,
+        in_reply_to: parsed_opt(row, "in_reply_to")?,
     })
 }
 
@@ -171,6 +178,57 @@ pub async fn receipts_of(conn: &mut AnyConnection, messages: &[MessageId]) -> Re
                 message_id: parsed(&row, "message_id")?,
                 organisation_id: parsed(&row, "organisation_id")?,
                 read_by: parsed(&row, "read_by")?,
+                read_at: instant(&row, "read_at")?,
+            });
+        }
+    }
+    Ok(receipts)
+}
+
+/// The patient's read receipt of a message from the team. A second one is a
+/// `Conflict("message_patient_receipts_once")`.
+pub async fn insert_patient_receipt(
+    conn: &mut AnyConnection,
+    message: MessageId,
+    patient: PatientId,
+    account: UserId,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO message_patient_receipts (message_id, patient_id, read_by, read_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(message.to_string())
+    .bind(patient.to_string())
+    .bind(account.to_string())
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The patients' read receipts of some messages.
+pub async fn patient_receipts_of(
+    conn: &mut AnyConnection,
+    messages: &[MessageId],
+) -> Result<Vec<PatientReceipt>> {
+    let mut receipts = Vec::new();
+    for chunk in messages.chunks(500) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT message_id, read_at FROM message_patient_receipts WHERE message_id IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for m in chunk {
+            query = query.bind(m.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            receipts.push(PatientReceipt {
+                message_id: parsed(&row, "message_id")?,
                 read_at: instant(&row, "read_at")?,
             });
         }

@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_identity_versions.sql"),
         postgres: include_str!("../migrations/postgres/0015_identity_versions.sql"),
     },
+    Migration {
+        version: 16,
+        name: "patient_conversation",
+        sqlite: include_str!("../migrations/sqlite/0016_patient_conversation.sql"),
+        postgres: include_str!("../migrations/postgres/0016_patient_conversation.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

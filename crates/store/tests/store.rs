@@ -67,6 +67,7 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
             (13, "patient_goals".to_string()),
             (14, "transitions".to_string()),
             (15, "identity_versions".to_string()),
+            (16, "patient_conversation".to_string()),
         ]
     );
 }

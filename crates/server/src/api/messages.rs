@@ -1,4 +1,5 @@
-//! Messages between services: send about a patient, the unit's inbox, read receipts.
+//! Messages between services: send about a patient, the unit's inbox, read receipts;
+//! and messages to the patient, read in the portal, with the patient's receipt.
 
 use std::collections::HashMap;
 
@@ -51,6 +52,14 @@ pub struct MessageDto {
     pub read_here: bool,
     /// Important, unread by the caller's unit past the policy's hours.
     pub escalated: bool,
+    /// services (between units), to_patient (read by the patient in the portal) or
+    /// from_patient (written by the patient in the portal).
+    pub party: String,
+    /// The message this one answers, in a conversation with the patient.
+    #[schema(format = "uuid")]
+    pub in_reply_to: Option<String>,
+    /// For a message to the patient: when the patient opened it; null while unread.
+    pub read_by_patient_at: Option<String>,
 }
 
 fn org(organisations: &HashMap<OrganisationId, Organisation>, id: OrganisationId) -> NamedRef {
@@ -89,6 +98,9 @@ fn message_dto(view: &MessageView, organisations: &HashMap<OrganisationId, Organ
             .collect(),
         read_here: view.read_here,
         escalated: view.escalated,
+        party: m.party.code().into(),
+        in_reply_to: m.in_reply_to.map(|id| id.to_string()),
+        read_by_patient_at: view.read_by_patient_at.map(wire::instant),
     }
 }
 
@@ -244,6 +256,63 @@ pub async fn send(
         read_here: false,
         escalated: false,
         sender_name: staff.display_name.clone(),
+        read_by_patient_at: None,
+        message,
+    };
+    Ok((StatusCode::CREATED, Json(message_dto(&view, &organisations))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ToPatientRequest {
+    pub subject: String,
+    pub body: String,
+    /// The patient's message this answers, if any.
+    #[schema(format = "uuid")]
+    pub in_reply_to: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/messages/to-patient",
+    tag = "messages",
+    operation_id = "write_to_patient",
+    summary = "Write to the patient, who reads it in the portal (the responsible LAR unit, or a care team member the patient shares notes with)",
+    params(("id" = String, Path, format = "uuid", description = "The patient")),
+    request_body = ToPatientRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Sent; read_by_patient_at is set when the patient opens it", body = MessageDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn write_to_patient(
+    State(state): State<AppState>,
+    ApiStaff(staff): ApiStaff,
+    PathId(patient): PathId<PatientId>,
+    ApiJson(request): ApiJson<ToPatientRequest>,
+) -> Result<(StatusCode, Json<MessageDto>), ApiError> {
+    let service = Service::new(&state, &staff);
+    let message = service
+        .write_to_patient(
+            patient,
+            &request.subject,
+            &request.body,
+            request.in_reply_to.as_deref(),
+        )
+        .await?;
+    let organisations = service.organisations().await?;
+    let view = MessageView {
+        patient: None,
+        readable: true,
+        receipts: Vec::new(),
+        read_here: false,
+        escalated: false,
+        sender_name: staff.display_name.clone(),
+        read_by_patient_at: None,
         message,
     };
     Ok((StatusCode::CREATED, Json(message_dto(&view, &organisations))))

@@ -104,6 +104,11 @@ fn route_table() -> Vec<Route> {
         route(Method::GET, "/patients/{id}/messages", messages::patient_messages),
         route(Method::POST, "/patients/{id}/messages", messages::send),
         route(
+            Method::POST,
+            "/patients/{id}/messages/to-patient",
+            messages::write_to_patient,
+        ),
+        route(
             Method::GET,
             "/patients/{id}/health-information",
             health::health_information,
@@ -242,6 +247,7 @@ fn route_table() -> Vec<Route> {
         messages::mark_read,
         messages::patient_messages,
         messages::send,
+        messages::write_to_patient,
         health::health_information,
         health::record_health_note,
         privacy::privacy,

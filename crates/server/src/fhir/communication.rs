@@ -36,7 +36,14 @@ pub fn communications(
                 "sent": instant(m.sent_at),
                 "recipient": m.recipients.iter().map(|r| organisation_reference(*r, organisations)).collect::<Vec<_>>(),
             });
-            if let Some(sender) = m.sender_organisation {
+            // A message to the patient is received by the patient; one from the
+            // patient is sent by them.
+            if m.party == samhand_domain::message::Party::ToPatient {
+                resource["recipient"] = json!([patient_reference(m.patient_id)]);
+            }
+            if m.party == samhand_domain::message::Party::FromPatient {
+                resource["sender"] = patient_reference(m.patient_id);
+            } else if let Some(sender) = m.sender_organisation {
                 resource["sender"] = organisation_reference(sender, organisations);
             } else {
                 resource["sender"] = json!({"display": "Samhand (automatisk melding)"});

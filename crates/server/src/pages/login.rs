@@ -9,9 +9,9 @@ use maud::html;
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
-use crate::auth::{self, LOGIN_CSRF_COOKIE, OIDC_FLOW_COOKIE, SESSION_COOKIE};
+use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{AppError, PageError};
-use crate::oidc::{Callback, PendingLogin};
+use crate::oidc::{Callback, OidcLogin, PendingLogin};
 use crate::pages::forms::{FormData, StaffForm, error_summary, input};
 use crate::pages::layout;
 
@@ -110,17 +110,43 @@ pub async fn logout(
 }
 
 /// Sends the browser to the OpenID provider to log in, with `state`, `nonce` and the
-/// PKCE verifier in a short-lived cookie for the callback to match. 404 when no
-/// provider is configured.
+/// PKCE verifier in a short-lived cookie for the callback to match. The staff login
+/// and the portal's share it.
+pub async fn begin_oidc(state: &AppState, oidc: &OidcLogin) -> Result<Response, PageError> {
+    let (url, pending) = oidc.begin().await?;
+    let flow_cookie = auth::oidc_flow_cookie(
+        state,
+        oidc.kind(),
+        &pending.to_cookie_value(),
+        auth::OIDC_FLOW_MINUTES * 60,
+    );
+    Ok(([(header::SET_COOKIE, flow_cookie)], Redirect::to(url.as_str())).into_response())
+}
+
+/// The provider's redirect back, checked against the flow cookie: the identity the
+/// provider vouches for, and the header that removes the flow cookie (to send
+/// whatever the outcome, so the same answer cannot be tried twice).
+pub async fn finish_oidc(
+    state: &AppState,
+    oidc: &OidcLogin,
+    headers: &HeaderMap,
+    callback: &Callback,
+) -> ((header::HeaderName, String), Result<String, AppError>) {
+    let kind = oidc.kind();
+    let clear_flow_cookie = (header::SET_COOKIE, auth::oidc_flow_cookie(state, kind, "", 0));
+    let pending = auth::cookie(headers, kind.flow_cookie_name())
+        .as_deref()
+        .and_then(PendingLogin::from_cookie_value);
+    (clear_flow_cookie, oidc.finish(pending, callback).await)
+}
+
+/// Staff login through the OpenID provider; 404 when none is configured.
 pub async fn oidc_start(State(state): State<AppState>) -> Result<Response, PageError> {
     let oidc = state
         .oidc
-        .as_ref()
+        .clone()
         .ok_or_else(|| AppError::NotFound("siden".into()))?;
-    let (url, pending) = oidc.begin().await?;
-    let flow_cookie =
-        auth::oidc_flow_cookie(&state, &pending.to_cookie_value(), auth::OIDC_FLOW_MINUTES * 60);
-    Ok(([(header::SET_COOKIE, flow_cookie)], Redirect::to(url.as_str())).into_response())
+    begin_oidc(&state, &oidc).await
 }
 
 /// The provider's redirect back: verifies the answer, maps the identity to an active
@@ -134,11 +160,8 @@ pub async fn oidc_callback(
     let Some(oidc) = state.oidc.clone() else {
         return PageError(AppError::NotFound("siden".into())).into_response();
     };
-    let clear_flow_cookie = (header::SET_COOKIE, auth::oidc_flow_cookie(&state, "", 0));
-    let pending = auth::cookie(&headers, OIDC_FLOW_COOKIE)
-        .as_deref()
-        .and_then(PendingLogin::from_cookie_value);
-    let session = match oidc.finish(pending, &callback).await {
+    let (clear_flow_cookie, identity) = finish_oidc(&state, &oidc, &headers, &callback).await;
+    let session = match identity {
         Ok(username) => auth::login_with_identity(&state, &username).await,
         Err(error) => Err(error),
     };
@@ -153,7 +176,7 @@ pub async fn oidc_callback(
                 ),
                 clear_flow_cookie,
             ]),
-            signed_in_page(),
+            signed_in_page("/", "Gå videre til Samhand"),
         )
             .into_response(),
         Err(error) => ([clear_flow_cookie], PageError(error)).into_response(),
@@ -163,14 +186,14 @@ pub async fn oidc_callback(
 /// The answer to a successful callback. Not a redirect: the callback was reached
 /// from the provider's site, a redirect would stay that navigation, and the browser
 /// would leave the SameSite=Strict session cookie off the request for `/`.
-fn signed_in_page() -> maud::Markup {
+pub fn signed_in_page(path: &str, onward: &str) -> maud::Markup {
     layout::bare_forwarding(
         "Innlogget",
-        "/",
+        path,
         html! {
             main.narrow {
                 h1 { "Du er logget inn" }
-                p { a.button href="/" { "Gå videre til Samhand" } }
+                p { a.button href=(path) { (onward) } }
             }
         },
     )

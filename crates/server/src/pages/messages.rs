@@ -1,5 +1,6 @@
-//! Message pages: the unit's inbox with read receipts and escalations, and the
-//! messages about one patient with the form to write one.
+//! Message pages: the unit's inbox with read receipts and escalations, the
+//! messages about one patient with the form to write one, and the conversation with
+//! the patient (write to the patient, answer, see when the patient has read it).
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
-use samhand_domain::message::{MessageInput, MessageKind};
+use samhand_domain::message::{MessageInput, MessageKind, Party};
 use samhand_domain::organisation::Organisation;
 use samhand_domain::validation::FieldErrors;
 
@@ -64,6 +65,21 @@ fn message_card(
             p.hint {
                 "Fra " (view.sender_name)
                 @if let Some(o) = &m.sender_organisation { ", " (org(o)) }
+            }
+            @if m.party == Party::ToPatient {
+                p data-testid="patient-receipt" {
+                    "Til pasienten · "
+                    @if let Some(at) = view.read_by_patient_at {
+                        span.badge.ok { "Lest av pasienten " (instant_nb(at)) }
+                    } @else {
+                        span.badge.warn { "Ikke lest av pasienten ennå" }
+                    }
+                }
+            }
+            @if m.party == Party::FromPatient && view.readable {
+                p {
+                    a href={ "/pasienter/" (m.patient_id) "/meldinger/pasienten?svar=" (m.id) } { "Svar pasienten" }
+                }
             }
             ul.receipts {
                 @for r in &m.recipients {
@@ -131,7 +147,11 @@ async fn patient_page(
     let chosen = form.all("recipients");
     let body = html! {
         h1 { "Meldinger om " (found.patient.full_name()) }
-        p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } }
+        p {
+            a href={ "/pasienter/" (id) } { "Tilbake til oversikten" }
+            " · "
+            a href={ "/pasienter/" (id) "/meldinger/pasienten" } { "Skriv til pasienten" }
+        }
         h2 { "Ny melding" }
         (error_summary(errors))
         form.stack method="post" action={ "/pasienter/" (id) "/meldinger" } {
@@ -192,6 +212,90 @@ pub async fn send(
     match Service::new(&state, &staff.user).send_message(id, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}/meldinger")).into_response()),
         Err(AppError::Invalid(errors)) => patient_page(&state, &staff, id, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The conversation with the patient: the form to write to them (or answer the
+/// message `svar`), and the messages to and from the patient with the receipts.
+async fn conversation_page(
+    state: &AppState,
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(state, &staff.user);
+    let found = service.patient_messages(id).await?;
+    let organisations = service.organisations().await?;
+    let conversation: Vec<&MessageView> = found
+        .messages
+        .iter()
+        .filter(|v| v.message.party.is_conversation())
+        .collect();
+    let answering = conversation
+        .iter()
+        .find(|v| v.message.id.to_string() == form.get("in_reply_to"))
+        .filter(|v| v.readable);
+    let body = html! {
+        h1 { "Samtale med " (found.patient.full_name()) }
+        p {
+            a href={ "/pasienter/" (id) "/meldinger" } { "Alle meldinger om pasienten" }
+        }
+        p { "Pasienten leser meldingen i pasientportalen og kan svare der. Du ser her når pasienten har lest den." }
+        h2 { @if answering.is_some() { "Svar pasienten" } @else { "Skriv til pasienten" } }
+        (error_summary(errors))
+        form.stack method="post" action={ "/pasienter/" (id) "/meldinger/pasienten" } {
+            (csrf(&staff.csrf))
+            @if let Some(original) = answering {
+                input type="hidden" name="in_reply_to" value=(original.message.id);
+                p.hint { "Svar på: " (original.message.subject) }
+            }
+            (input("Emne", "subject", "text",
+                if form.get("subject").is_empty() {
+                    answering.map(|v| samhand_domain::message::reply_subject(&v.message.subject)).unwrap_or_default()
+                } else { form.get("subject").to_string() }.as_str(),
+                errors, None))
+            (textarea("Melding", "body", form.get("body"), errors))
+            button type="submit" { "Send til pasienten" }
+        }
+        h2 { "Meldinger mellom pasienten og behandlerne" }
+        @for view in &conversation { (message_card(view, &organisations, staff, false)) }
+        @if conversation.is_empty() { p { "Ingen meldinger ennå." } }
+    };
+    Ok((form_status(errors), page("Samtale med pasienten", staff, body)).into_response())
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AnswerQuery {
+    #[serde(default)]
+    pub svar: String,
+}
+
+pub async fn conversation(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<AnswerQuery>,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let form = FormData(vec![("in_reply_to".to_string(), query.svar)]);
+    conversation_page(&state, &staff, id, &form, &FieldErrors::default()).await
+}
+
+pub async fn write_to_patient(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: PatientId = parse_id(&id)?;
+    let in_reply_to = Some(form.get("in_reply_to")).filter(|s| !s.is_empty());
+    match Service::new(&state, &staff.user)
+        .write_to_patient(id, form.get("subject"), form.get("body"), in_reply_to)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}/meldinger/pasienten")).into_response()),
+        Err(AppError::Invalid(errors)) => conversation_page(&state, &staff, id, &form, &errors).await,
         Err(other) => Err(other.into()),
     }
 }

@@ -79,6 +79,11 @@ pub fn routes() -> Router<AppState> {
             get(portal::activate_show).post(portal::activate_submit),
         )
         .route("/portal/logg-ut", post(portal::logout))
+        .route("/portal/oidc", get(portal::oidc_start))
+        .route(
+            crate::config::PORTAL_OIDC_CALLBACK_PATH,
+            get(portal::oidc_callback),
+        )
         .route(
             "/portal/samtykke",
             get(portal::consents).post(portal::change_consent),
@@ -91,6 +96,9 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/onsker", get(portal::requests).post(portal::send_request))
         .route("/portal/mal", get(portal::goals).post(portal::save_goals))
         .route("/portal/melding", post(portal::send_message))
+        .route("/portal/meldinger", get(portal::messages))
+        .route("/portal/meldinger/{id}", get(portal::open_message))
+        .route("/portal/meldinger/{id}/svar", post(portal::reply))
         .route("/portal/parorende", get(portal::people).post(portal::add_person))
         .route("/portal/parorende/{id}/fjern", post(portal::end_person))
         .route("/innboks", get(messages::inbox))
@@ -98,6 +106,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/pasienter/{id}/meldinger",
             get(messages::patient_messages).post(messages::send),
+        )
+        .route(
+            "/pasienter/{id}/meldinger/pasienten",
+            get(messages::conversation).post(messages::write_to_patient),
         )
         .route("/pasienter/{id}/helse", get(health::show).post(health::record))
         .route("/pasienter/{id}/personvern", get(privacy::show))

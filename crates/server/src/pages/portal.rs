@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use samhand_domain::access::{AllowedBy, DataCategory};
 use samhand_domain::format::{WEEKDAYS_NB, date_nb, time_nb};
-use samhand_domain::ids::NamedPersonId;
+use samhand_domain::ids::{MessageId, NamedPersonId};
 use samhand_domain::privacy::{NamedPersonInput, PersonRelation};
 use samhand_domain::validation::FieldErrors;
 
@@ -21,7 +21,7 @@ use crate::error::{AppError, PageError};
 use crate::pages::forms::{FormData, error_summary, form_status, input, select, textarea};
 use crate::pages::privacy::instant_nb;
 use crate::portal::{self, PORTAL_COOKIE, PatientForm, PortalPatient};
-use crate::service::{ConsentInput, Service};
+use crate::service::{ConsentInput, ConversationItem, Service};
 
 type PageResult = Result<Response, PageError>;
 
@@ -45,7 +45,8 @@ fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Ma
                             a href="/portal" { "Min side" }
                             a href="/portal/mal" { "Mine mål" }
                             a href="/portal/kriseplan" { "Kriseplan" }
-                            a href="/portal/onsker" { "Ønsker og meldinger" }
+                            a href="/portal/meldinger" { "Meldinger" }
+                            a href="/portal/onsker" { "Ønsker" }
                             a href="/portal/samtykke" { "Hvem ser hva" }
                             a href="/portal/innsyn" { "Hvem har lest" }
                             a href="/portal/parorende" { "Pårørende" }
@@ -110,6 +111,11 @@ fn login_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: 
                     button type="submit" { "Logg inn" }
                 }
                 p { "Første gang? " a href="/portal/aktiver" { "Lag passord med koden du fikk av LAR-enheten" } }
+                @if state.portal_oidc.is_some() {
+                    p.alternative {
+                        a.button href="/portal/oidc" { "Logg inn med ID-porten" }
+                    }
+                }
             }
         },
     )
@@ -146,6 +152,44 @@ pub async fn login_submit(
             login_form(&state, &form, &FieldErrors::default(), Some(&message))
         }
         Err(other) => PageError(other).into_response(),
+    }
+}
+
+/// The patient logs in through ID-porten: 404 when it is not configured.
+pub async fn oidc_start(State(state): State<AppState>) -> PageResult {
+    let oidc = state
+        .portal_oidc
+        .clone()
+        .ok_or_else(|| AppError::NotFound("siden".into()))?;
+    crate::pages::login::begin_oidc(&state, &oidc).await
+}
+
+/// ID-porten's redirect back: the answer checked, the `pid` mapped to the patient's
+/// portal account, and the same portal session as after a password login.
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(callback): axum::extract::Query<crate::oidc::Callback>,
+) -> Response {
+    let Some(oidc) = state.portal_oidc.clone() else {
+        return PageError(AppError::NotFound("siden".into())).into_response();
+    };
+    let (clear_flow_cookie, identity) =
+        crate::pages::login::finish_oidc(&state, &oidc, &headers, &callback).await;
+    let session = match identity {
+        Ok(pid) => portal::login_with_national_id(&state, &pid).await,
+        Err(error) => Err(error),
+    };
+    match session {
+        Ok(token) => (
+            axum::response::AppendHeaders([
+                (header::SET_COOKIE, session_cookie(&state, &token)),
+                clear_flow_cookie,
+            ]),
+            crate::pages::login::signed_in_page("/portal", "Gå videre til Samhand for deg"),
+        )
+            .into_response(),
+        Err(error) => ([clear_flow_cookie], PageError(error)).into_response(),
     }
 }
 
@@ -241,6 +285,15 @@ pub async fn home(State(state): State<AppState>, patient: PortalPatient) -> Page
         .collect();
     let body = html! {
         h1 { "Hei, " (o.patient.given_name) }
+        section.card aria-labelledby="meldinger" data-testid="unread" {
+            h2 #meldinger { "Meldinger" }
+            @match home.unread_messages {
+                0 => { p { "Du har ingen uleste meldinger fra behandlerne." } }
+                1 => { p { strong { "Du har 1 ulest melding" } " fra behandlerne." } }
+                n => { p { strong { "Du har " (n) " uleste meldinger" } " fra behandlerne." } }
+            }
+            p { a href="/portal/meldinger" { "Les og skriv meldinger" } }
+        }
         section.card aria-labelledby="medisin" {
             h2 #medisin { "Medisinen din" }
             @if let Some(order) = &o.effective_order {
@@ -544,7 +597,7 @@ async fn requests_page(
         ),
     ];
     let body = html! {
-        h1 { "Ønsker og meldinger" }
+        h1 { "Ønsker" }
         h2 { "Be om en endring" }
         p { "Ønsket ditt går til LAR-enheten (eller koordinatoren for saker til møtet), som svarer deg her." }
         (error_summary(errors))
@@ -569,19 +622,9 @@ async fn requests_page(
                 }
             }
         }
-        h2 { "Skriv til LAR-enheten" }
-        form.stack method="post" action="/portal/melding" {
-            input type="hidden" name="csrf" value=(patient.csrf);
-            (input("Emne", "subject", "text", form.get("subject"), errors, None))
-            (textarea("Melding", "body", form.get("body"), errors))
-            button type="submit" { "Send meldingen" }
-        }
+        p { "Vil du skrive til behandlerne dine? Gå til " a href="/portal/meldinger" { "Meldinger" } "." }
     };
-    Ok((
-        form_status(errors),
-        portal_page("Ønsker og meldinger", Some(patient), body),
-    )
-        .into_response())
+    Ok((form_status(errors), portal_page("Ønsker", Some(patient), body)).into_response())
 }
 
 pub async fn requests(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
@@ -615,8 +658,151 @@ pub async fn send_message(
         .patient_message(form.get("subject"), form.get("body"))
         .await
     {
-        Ok(_) => Ok(Redirect::to("/portal/onsker").into_response()),
-        Err(AppError::Invalid(errors)) => requests_page(&state, &patient, &form, &errors).await,
+        Ok(_) => Ok(Redirect::to("/portal/meldinger").into_response()),
+        Err(AppError::Invalid(errors)) => messages_page(&state, &patient, &form, &errors).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Who wrote a message of the conversation, as the patient reads it.
+fn written_by(item: &ConversationItem) -> String {
+    match (&item.sender_name, &item.sender_unit) {
+        _ if !item.from_team() => "deg".into(),
+        (Some(name), Some(unit)) => format!("{name}, {unit}"),
+        (Some(name), None) => name.clone(),
+        (None, Some(unit)) => unit.clone(),
+        (None, None) => "behandlerne".into(),
+    }
+}
+
+/// Whether the units a message of the patient went to have read it.
+fn unit_receipts(item: &ConversationItem) -> Markup {
+    html! {
+        @if !item.from_team() {
+            ul.receipts {
+                @for (unit, read) in &item.units {
+                    li {
+                        @match read {
+                            Some(at) => { "Lest av " (unit) " " (instant_nb(*at)) }
+                            None => { "Ikke lest ennå av " (unit) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn messages_page(
+    state: &AppState,
+    patient: &PortalPatient,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(
+        state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let items = service.conversation().await?;
+    let body = html! {
+        h1 { "Meldinger" }
+        p { "Meldinger mellom deg og behandlerne dine, de nyeste først. Behandlerne ser når du har lest en melding fra dem." }
+        h2 { "Skriv til behandlerne" }
+        p.hint { "Meldingen går til LAR-enheten din, og til koordinatoren din hvis du deler notater med koordinatorens tjeneste." }
+        (error_summary(errors))
+        form.stack method="post" action="/portal/melding" {
+            input type="hidden" name="csrf" value=(patient.csrf);
+            (input("Emne", "subject", "text", form.get("subject"), errors, None))
+            (textarea("Melding", "body", form.get("body"), errors))
+            button type="submit" { "Send meldingen" }
+        }
+        h2 { "Meldingene dine" }
+        @if items.is_empty() { p { "Ingen meldinger ennå." } }
+        @for item in &items {
+            article.card data-testid="conversation-message" data-unread=(item.unread()) {
+                h3 {
+                    a href={ "/portal/meldinger/" (item.message.id) } { (item.message.subject) }
+                    @if item.unread() { " " span.badge.warn { "Ulest" } }
+                }
+                p.hint { "Fra " (written_by(item)) " · " (instant_nb(item.message.sent_at)) }
+                (unit_receipts(item))
+            }
+        }
+    };
+    Ok((form_status(errors), portal_page("Meldinger", Some(patient), body)).into_response())
+}
+
+pub async fn messages(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
+    messages_page(&state, &patient, &FormData::default(), &FieldErrors::default()).await
+}
+
+async fn thread_page(
+    state: &AppState,
+    patient: &PortalPatient,
+    id: MessageId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(
+        state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    let thread = service.open_conversation_message(id).await?;
+    let title = thread
+        .first()
+        .map(|i| i.message.subject.clone())
+        .unwrap_or_else(|| "Melding".into());
+    let body = html! {
+        p { a href="/portal/meldinger" { "Tilbake til meldingene" } }
+        h1 { (title) }
+        @for item in &thread {
+            article.card data-testid="thread-message" {
+                h2 { "Fra " (written_by(item)) }
+                p.hint { (instant_nb(item.message.sent_at)) }
+                p.message-body { (item.message.body) }
+                (unit_receipts(item))
+            }
+        }
+        h2 { "Svar" }
+        (error_summary(errors))
+        form.stack method="post" action={ "/portal/meldinger/" (id) "/svar" } {
+            input type="hidden" name="csrf" value=(patient.csrf);
+            (textarea("Svaret ditt", "body", form.get("body"), errors))
+            button type="submit" { "Send svaret" }
+        }
+    };
+    Ok((form_status(errors), portal_page(&title, Some(patient), body)).into_response())
+}
+
+pub async fn open_message(
+    State(state): State<AppState>,
+    patient: PortalPatient,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id: MessageId = crate::pages::forms::parse_id(&id)?;
+    thread_page(
+        &state,
+        &patient,
+        id,
+        &FormData::default(),
+        &FieldErrors::default(),
+    )
+    .await
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    PatientForm { patient, form }: PatientForm,
+) -> PageResult {
+    let id: MessageId = crate::pages::forms::parse_id(&id)?;
+    let service = Service::new(
+        &state,
+        samhand_domain::access::Actor::Patient(patient.user.clone()),
+    );
+    match service.patient_reply(id, form.get("body")).await {
+        Ok(_) => Ok(Redirect::to(&format!("/portal/meldinger/{id}")).into_response()),
+        Err(AppError::Invalid(errors)) => thread_page(&state, &patient, id, &form, &errors).await,
         Err(other) => Err(other.into()),
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use samhand_domain::access::{self, Action, DataCategory, Decision, PatientRelations};
 use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
-use samhand_domain::message::{self, Message, MessageInput, MessageKind, Receipt};
+use samhand_domain::message::{self, Message, MessageInput, MessageKind, Party, Receipt};
 use samhand_domain::organisation::{Organisation, Role};
 use samhand_domain::patient::Patient;
 use samhand_domain::privacy::TeamRole;
@@ -43,6 +43,8 @@ pub struct MessageView {
     pub read_here: bool,
     pub escalated: bool,
     pub sender_name: String,
+    /// For a message to the patient: when the patient opened it in the portal.
+    pub read_by_patient_at: Option<jiff::Timestamp>,
 }
 
 /// The messages of one patient, and the units one may write to.
@@ -87,6 +89,8 @@ impl Service<'_> {
             sent_at: self.now(),
             recipients: content.recipients,
             event_key: None,
+            party: Party::Services,
+            in_reply_to: None,
         };
         let mut tx = self.state.store.write().await?;
         message_store::insert(&mut tx, &message).await?;
@@ -133,6 +137,8 @@ impl Service<'_> {
             sent_at: self.now(),
             recipients,
             event_key: None,
+            party: Party::Services,
+            in_reply_to: None,
         };
         message_store::insert(tx, &message).await?;
         Ok(())
@@ -184,6 +190,8 @@ impl Service<'_> {
             sent_at: self.now(),
             recipients,
             event_key: Some(key),
+            party: Party::Services,
+            in_reply_to: None,
         };
         let mut tx = self.state.store.write().await?;
         match message_store::insert(&mut tx, &message).await {
@@ -287,10 +295,13 @@ impl Service<'_> {
                 .map(|p| (p.id, p))
                 .collect()
         };
-        let receipts = {
+        let (receipts, patient_receipts) = {
             let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
             let mut conn = self.state.store.read().await?;
-            message_store::receipts_of(&mut conn, &ids).await?
+            (
+                message_store::receipts_of(&mut conn, &ids).await?,
+                message_store::patient_receipts_of(&mut conn, &ids).await?,
+            )
         };
         let hours = self.policy().await?.message_escalation_hours;
         let names = self.names(messages.iter().filter_map(|m| m.sent_by)).await?;
@@ -308,10 +319,15 @@ impl Service<'_> {
                     readable: readable.contains(&(m.patient_id, m.kind.category())),
                     read_here: message::is_read_by(&mine, m.id, own),
                     escalated: message::is_escalated(&m, &mine, own, now, hours),
-                    sender_name: m
-                        .sent_by
-                        .and_then(|u| names.get(&u).cloned())
-                        .unwrap_or_else(|| "Samhand (automatisk)".into()),
+                    sender_name: match (m.party, m.sent_by) {
+                        (Party::FromPatient, _) => "Pasienten".into(),
+                        (_, Some(u)) => names.get(&u).cloned().unwrap_or_default(),
+                        (_, None) => "Samhand (automatisk)".into(),
+                    },
+                    read_by_patient_at: patient_receipts
+                        .iter()
+                        .find(|r| r.message_id == m.id)
+                        .map(|r| r.read_at),
                     receipts: mine,
                     message: m,
                 }

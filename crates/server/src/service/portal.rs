@@ -20,6 +20,8 @@ pub struct PortalHome {
     pub plan: PlanView,
     /// Drug-test results the laboratory reported.
     pub drug_tests: Vec<samhand_domain::drug_test::DrugTest>,
+    /// Messages from the team the patient has not opened.
+    pub unread_messages: usize,
 }
 
 impl Service<'_> {
@@ -61,6 +63,7 @@ impl Service<'_> {
             meetings: self.meetings(patient).await?,
             plan: self.plan(patient).await?,
             drug_tests: self.drug_tests_where_allowed(patient).await?.unwrap_or_default(),
+            unread_messages: self.unread_from_team().await?,
         })
     }
 
@@ -202,60 +205,6 @@ impl Service<'_> {
             .collect();
         tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at));
         Ok(tasks)
-    }
-
-    /// A message from the patient to the LAR unit responsible for them.
-    pub async fn patient_message(
-        &self,
-        subject: &str,
-        body: &str,
-    ) -> AppResult<samhand_domain::message::Message> {
-        let Some(patient) = self.actor_patient() else {
-            return Err(AppError::Forbidden("Siden er for pasienten selv.".into()));
-        };
-        let relations = self.repo.relations(patient).await?;
-        let input = samhand_domain::message::MessageInput {
-            kind: "free_text".into(),
-            subject: subject.into(),
-            body: body.into(),
-            recipients: relations
-                .responsible_units
-                .iter()
-                .map(|u| u.to_string())
-                .collect(),
-            important: Some(false),
-        };
-        let content = input
-            .parse(&relations.responsible_units)
-            .map_err(AppError::Invalid)?;
-        let grant = self
-            .repo
-            .authorize_write_with(
-                patient,
-                &relations,
-                DataCategory::PlanAndGoals,
-                "message from the patient",
-            )
-            .await?;
-        let message = samhand_domain::message::Message {
-            id: samhand_domain::ids::MessageId::new(),
-            patient_id: patient,
-            kind: content.kind,
-            // Patients are not staff users: the subject says who wrote.
-            subject: format!("Fra pasienten: {}", content.subject),
-            body: content.body,
-            important: false,
-            sent_by: None,
-            sender_organisation: None,
-            sent_at: self.now(),
-            recipients: content.recipients,
-            event_key: None,
-        };
-        let mut tx = self.state.store.write().await?;
-        samhand_store::messages::insert(&mut tx, &message).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
-        tx.commit().await?;
-        Ok(message)
     }
 }
 

@@ -848,6 +848,8 @@ impl Service<'_> {
             sender_organisation: self.actor().staff().map(|s| s.organisation_id),
             sent_at: self.now(),
             recipients: dedup(recipients),
+            party: samhand_domain::message::Party::Services,
+            in_reply_to: None,
             event_key: Some(format!("stay:{stay_id}:discharged")),
         };
         if !message.recipients.is_empty() {
@@ -1069,6 +1071,8 @@ impl Service<'_> {
                     sender_organisation: record.stay.institution_id,
                     sent_at: now,
                     recipients: dedup(recipients),
+                    party: samhand_domain::message::Party::Services,
+                    in_reply_to: None,
                     event_key: Some(key),
                 };
                 if message.recipients.is_empty() {
@@ -1113,6 +1117,8 @@ impl Service<'_> {
             sender_organisation: self.actor().staff().map(|s| s.organisation_id),
             sent_at: self.now(),
             recipients,
+            party: samhand_domain::message::Party::Services,
+            in_reply_to: None,
             event_key: Some(key),
         };
         message_store::insert(tx, &message).await?;

@@ -1,7 +1,8 @@
-//! Staff login through a real OpenID provider: the certified `oidc-provider` package
-//! (tests/oidc/provider.mjs, run with node) on a free port, and the whole
-//! authorization code flow driven over HTTP by a browser-like client that keeps
-//! cookies and posts the provider's login and consent forms.
+//! Staff login, and the patients' portal login as through ID-porten, through a real
+//! OpenID provider: the certified `oidc-provider` package (tests/oidc/provider.mjs,
+//! run with node) on a free port, and the whole authorization code flow driven over
+//! HTTP by a browser-like client that keeps cookies and posts the provider's login
+//! and consent forms.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::time::Duration;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, StatusCode, Url};
 
-use crate::helpers::{TestApp, app_listener, spawn_app, spawn_app_on};
+use crate::helpers::{TestApp, app_listener, national_id, spawn_app, spawn_app_on};
 
 /// How long node may take to start the provider.
 const PROVIDER_START: Duration = Duration::from_secs(30);
@@ -60,10 +61,16 @@ fn ensure_node_modules() {
 /// Starts the provider with Samhand's callback as its client's redirect URI, and
 /// waits until its discovery document answers.
 async fn start_provider(redirect_uri: String) -> Provider {
+    start_provider_as(redirect_uri, false).await
+}
+
+/// As [`start_provider`]; with `idporten`, the provider acts as ID-porten does.
+async fn start_provider_as(redirect_uri: String, idporten: bool) -> Provider {
     ensure_node_modules();
     let mut child = Command::new("node")
         .arg(oidc_dir().join("provider.mjs"))
         .arg(&redirect_uri)
+        .args(idporten.then_some("--idporten"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -141,6 +148,25 @@ async fn app_with_provider_and(more: &[(&str, String)]) -> (TestApp, Provider) {
         ("SAMHAND_OIDC_REDIRECT_URL", redirect),
     ];
     config.extend(more.iter().cloned());
+    let app = spawn_app_on(listener, &config).await;
+    (app, provider)
+}
+
+/// The app configured to log patients in to the portal through a fresh provider
+/// acting as ID-porten (and with no staff OIDC login).
+async fn app_with_id_porten() -> (TestApp, Provider) {
+    let listener = app_listener().await;
+    let redirect = format!("{}/portal/oidc/callback", listener.base);
+    let provider = start_provider_as(redirect.clone(), true).await;
+    let config = vec![
+        ("SAMHAND_PORTAL_OIDC_ISSUER", provider.issuer.clone()),
+        ("SAMHAND_PORTAL_OIDC_CLIENT_ID", provider.client_id.clone()),
+        (
+            "SAMHAND_PORTAL_OIDC_CLIENT_SECRET",
+            provider.client_secret.clone(),
+        ),
+        ("SAMHAND_PORTAL_OIDC_REDIRECT_URL", redirect),
+    ];
     let app = spawn_app_on(listener, &config).await;
     (app, provider)
 }
@@ -476,7 +502,22 @@ async fn without_an_issuer_there_is_no_oidc_login() {
         .await
         .expect("html");
     assert!(!login_page.contains("HelseID"), "{login_page}");
-    for path in ["/login/oidc", "/login/oidc/callback?code=x&state=y"] {
+    let portal_login = app
+        .client
+        .get(app.url("/portal/logg-inn"))
+        .send()
+        .await
+        .expect("portal login")
+        .text()
+        .await
+        .expect("html");
+    assert!(!portal_login.contains("ID-porten"), "{portal_login}");
+    for path in [
+        "/login/oidc",
+        "/login/oidc/callback?code=x&state=y",
+        "/portal/oidc",
+        "/portal/oidc/callback?code=x&state=y",
+    ] {
         let response = app.client.get(app.url(path)).send().await.expect("get");
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
@@ -510,4 +551,210 @@ async fn a_provider_that_does_not_answer_gives_a_norwegian_page_and_the_password
     let (status, session) = app.login("utdeler", crate::helpers::PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(session.is_some());
+}
+
+/// From the portal's login through "ID-porten" as the person `pid`, at the level
+/// `level` (high, substantial or low), up to the provider's redirect back to the
+/// portal's callback, not followed.
+async fn log_in_at_id_porten(
+    app: &TestApp,
+    provider: &Provider,
+    browser: &Browser,
+    pid: &str,
+    level: &str,
+) -> Url {
+    let start = browser.get(&app.url("/portal/oidc")).await;
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let to_provider = redirect_target(&start).expect("a redirect to the provider");
+    let query: Vec<(String, String)> = to_provider.query_pairs().into_owned().collect();
+    for (name, value) in [
+        ("response_type", "code"),
+        ("client_id", "samhand-portal"),
+        ("code_challenge_method", "S256"),
+        ("acr_values", "idporten-loa-substantial"),
+    ] {
+        assert!(
+            query.iter().any(|(k, v)| k == name && v == value),
+            "{name}={value} in {to_provider}"
+        );
+    }
+    for name in ["state", "nonce", "code_challenge"] {
+        assert!(query.iter().any(|(k, _)| k == name), "{name} in {to_provider}");
+    }
+    assert!(
+        browser
+            .cookie(&app.url("/portal/oidc/callback"), "samhand_portal_oidc")
+            .is_some(),
+        "the portal's own flow cookie"
+    );
+    let is_provider = |url: &Url| url.as_str().starts_with(&provider.issuer);
+    let login_page = browser.follow_while(start, is_provider).await;
+    assert_eq!(login_page.status(), StatusCode::OK, "the provider's login page");
+    let after_login = browser
+        .submit_form(login_page, &[("login", pid), ("password", level)])
+        .await;
+    let back = browser.follow_while(after_login, is_provider).await;
+    let callback = redirect_target(&back).unwrap_or_else(|| panic!("back to Samhand: {}", back.url()));
+    assert!(
+        callback.as_str().starts_with(&app.url("/portal/oidc/callback?")),
+        "{callback}"
+    );
+    callback
+}
+
+/// A patient on daily methadone whose LAR unit has set up the portal (a one-time
+/// code made, never used: ID-porten needs no password).
+async fn patient_with_portal_access(app: &TestApp, n: u16) -> String {
+    let patient = app.patient_on_daily_methadone(n).await;
+    app.portal_code(&patient).await;
+    patient
+}
+
+#[tokio::test]
+async fn a_patient_logs_in_to_the_portal_through_id_porten_and_gets_the_same_session_as_with_a_password() {
+    let (app, provider) = app_with_id_porten().await;
+    patient_with_portal_access(&app, 140).await;
+    let browser = Browser::new();
+    let login_page = browser
+        .get(&app.url("/portal/logg-inn"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        login_page.contains("href=\"/portal/oidc\"") && login_page.contains("Logg inn med ID-porten"),
+        "{login_page}"
+    );
+    let staff_login = browser.get(&app.url("/login")).await.text().await.expect("html");
+    assert!(
+        !staff_login.contains("HelseID"),
+        "the staff login is set up apart"
+    );
+
+    let callback = log_in_at_id_porten(&app, &provider, &browser, &national_id(140), "high").await;
+    let answer = browser.get(callback.as_str()).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let portal_cookie = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("samhand_portal=") && !c.starts_with("samhand_portal=;"))
+        .expect("a portal session cookie")
+        .to_string();
+    assert!(
+        portal_cookie.contains("HttpOnly") && portal_cookie.contains("SameSite=Strict"),
+        "the same cookie as a password login sets: {portal_cookie}"
+    );
+    assert!(
+        answer
+            .text()
+            .await
+            .expect("html")
+            .contains("http-equiv=\"refresh\" content=\"0; url=/portal\"")
+    );
+    assert_eq!(
+        browser.cookie(&app.url("/portal/oidc/callback"), "samhand_portal_oidc"),
+        None,
+        "the flow cookie is gone"
+    );
+    let home = browser.get(&app.url("/portal")).await;
+    assert_eq!(home.status(), StatusCode::OK);
+    let html = home.text().await.expect("html");
+    assert!(
+        html.contains("Hei, Pasient140") && html.contains("Medisinen din"),
+        "{html}"
+    );
+    // A staff session it is not.
+    let staff = browser.get(&app.url("/pasienter")).await;
+    assert_eq!(staff.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn id_porten_logins_without_portal_access_or_below_substantial_are_refused_in_norwegian_and_audited() {
+    let (app, provider) = app_with_id_porten().await;
+    let with_access = patient_with_portal_access(&app, 141).await;
+    let without_access = app.patient_on_daily_methadone(142).await;
+    let refused = "men har ikke tilgang til pasientportalen i Samhand. Ingen økt ble startet.";
+    // A number no patient has, and a patient whose LAR unit never set up the portal.
+    for (n, patient) in [(143, None), (142, Some(&without_access))] {
+        let denied_before = match patient {
+            Some(p) => app.audit_counts(p).await.1,
+            None => 0,
+        };
+        let browser = Browser::new();
+        let callback = log_in_at_id_porten(&app, &provider, &browser, &national_id(n), "substantial").await;
+        let answer = browser.get(callback.as_str()).await;
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{n}");
+        let html = answer.text().await.expect("html");
+        assert!(html.contains(refused), "{html}");
+        assert_eq!(browser.cookie(&app.url("/portal"), "samhand_portal"), None);
+        if let Some(p) = patient {
+            assert_eq!(
+                app.audit_counts(p).await.1,
+                denied_before + 1,
+                "audited under the patient"
+            );
+        }
+    }
+    let mut conn = app.state.store.read().await.expect("conn");
+    let unnamed: i64 = sqlx::Row::get(
+        &sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_log WHERE patient_id IS NULL AND allowed = 0 AND detail LIKE '%ID-porten refused%'",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count"),
+        "n",
+    );
+    drop(conn);
+    assert_eq!(unnamed, 1, "the unknown number's attempt is audited too");
+
+    // A login below substantial does not open the portal, even with access.
+    let browser = Browser::new();
+    let callback = log_in_at_id_porten(&app, &provider, &browser, &national_id(141), "low").await;
+    let answer = browser.get(callback.as_str()).await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        answer
+            .text()
+            .await
+            .expect("html")
+            .contains("for lavt sikkerhetsnivå"),
+        "{with_access}"
+    );
+    assert_eq!(browser.cookie(&app.url("/portal"), "samhand_portal"), None);
+}
+
+#[tokio::test]
+async fn a_portal_callback_whose_state_was_tampered_with_is_refused_and_starts_no_session() {
+    let (app, provider) = app_with_id_porten().await;
+    patient_with_portal_access(&app, 144).await;
+    let browser = Browser::new();
+    let mut callback = log_in_at_id_porten(&app, &provider, &browser, &national_id(144), "high").await;
+    let tampered: Vec<(String, String)> = callback
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                format!("{v}x")
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    callback.query_pairs_mut().clear().extend_pairs(tampered);
+    let answer = browser.get(callback.as_str()).await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    let html = answer.text().await.expect("html");
+    assert!(
+        html.contains("svaret fra ID-porten hørte ikke til denne innloggingen"),
+        "{html}"
+    );
+    assert_eq!(browser.cookie(&app.url("/portal"), "samhand_portal"), None);
+    assert_eq!(
+        browser.cookie(&app.url("/portal/oidc/callback"), "samhand_portal_oidc"),
+        None,
+        "the flow is over"
+    );
 }

@@ -16,7 +16,7 @@ struct Portal {
 
 impl TestApp {
     /// The LAR consultant makes a one-time code on the privacy page.
-    async fn portal_code(&self, patient: &str) -> String {
+    pub(crate) async fn portal_code(&self, patient: &str) -> String {
         let session = self.session_of("konsulent").await;
         let (status, html, _) = self
             .submit(&session, &format!("/pasienter/{patient}/portalkode"), &[])
@@ -452,7 +452,7 @@ async fn a_patients_request_becomes_a_task_for_the_lar_unit_and_the_answer_comes
             .as_array()
             .expect("inbox")
             .iter()
-            .any(|m| m["subject"] == json!("Fra pasienten: Time hos lege")),
+            .any(|m| m["subject"] == json!("Time hos lege") && m["sender"] == json!("Pasienten")),
         "{inbox}"
     );
 
@@ -566,4 +566,202 @@ async fn the_patient_writes_goals_in_their_own_words_and_the_team_sees_them_by_t
     .await;
     let (_, html) = app.page(&session, &format!("/pasienter/{patient}/plan")).await;
     assert!(!html.contains("Egen leilighet før jul"), "{html}");
+}
+
+/// The messages between the patient and the team, as a staff member's API sees them.
+async fn messages_about(
+    app: &TestApp,
+    staff: &crate::helpers::Staff,
+    patient: &str,
+) -> Vec<serde_json::Value> {
+    let (status, body) = app
+        .get_json(staff, &format!("/api/v1/patients/{patient}/messages"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["party"] != json!("services"))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_team_writes_to_the_patient_who_alone_reads_it_and_answers_and_the_team_sees_when_it_was_read() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (patient, portal) = app.activated(130).await;
+    let (_other, other_portal) = app.activated(131).await;
+
+    // Bad input is refused with the fields named, and nothing is sent.
+    let path = format!("/api/v1/patients/{patient}/messages/to-patient");
+    let (status, problem) = app
+        .post_json(&w.konsulent, &path, &json!({"subject": " ", "body": ""}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let mut fields = crate::helpers::error_fields(&problem);
+    fields.sort();
+    assert_eq!(fields, vec!["body".to_string(), "subject".to_string()]);
+    assert!(messages_about(&app, &w.konsulent, &patient).await.is_empty());
+
+    let (status, sent) = app
+        .post_json(
+            &w.konsulent,
+            &path,
+            &json!({"subject": "Ny time", "body": "Du har time hos legen tirsdag kl. 10."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["party"], json!("to_patient"));
+    assert_eq!(sent["read_by_patient_at"], json!(null));
+    let id = sent["id"].as_str().expect("id").to_string();
+
+    // Another patient sees nothing of it: not in the list, not by its id.
+    let (_, html) = app.portal_get(&other_portal, "/portal/meldinger").await;
+    assert!(!html.contains("Ny time"), "{html}");
+    let (_, html) = app.portal_get(&other_portal, "/portal").await;
+    assert!(html.contains("ingen uleste meldinger"), "{html}");
+    let (_, denied_before) = app.audit_counts(&patient).await;
+    let (status, html) = app
+        .portal_get(&other_portal, &format!("/portal/meldinger/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("tirsdag kl. 10"), "{html}");
+    let (status, _) = app
+        .portal_post(
+            &other_portal,
+            &format!("/portal/meldinger/{id}/svar"),
+            &[("body", "Jeg er ikke den du tror")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, denied_after) = app.audit_counts(&patient).await;
+    assert_eq!(denied_after, denied_before + 2, "both attempts are in the log");
+    let message = messages_about(&app, &w.konsulent, &patient).await;
+    assert_eq!(message.len(), 1, "no answer was stored");
+    assert_eq!(
+        message[0]["read_by_patient_at"],
+        json!(null),
+        "not read by the other patient"
+    );
+
+    // The patient sees it as unread on the start page, then opens it.
+    let (_, home) = app.portal_get(&portal, "/portal").await;
+    assert!(home.contains("Du har 1 ulest melding"), "{home}");
+    let (_, list) = app.portal_get(&portal, "/portal/meldinger").await;
+    assert!(list.contains("Ny time") && list.contains("Ulest"), "{list}");
+    assert!(
+        list.contains("Fra Konsulent Kari, LAR-enheten Fjordvik"),
+        "who wrote, and from where: {list}"
+    );
+    let (status, opened) = app.portal_get(&portal, &format!("/portal/meldinger/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{opened}");
+    assert!(
+        opened.contains("Du har time hos legen tirsdag kl. 10."),
+        "{opened}"
+    );
+    let (_, home) = app.portal_get(&portal, "/portal").await;
+    assert!(home.contains("ingen uleste meldinger"), "{home}");
+
+    // The team sees when the patient read it.
+    let message = messages_about(&app, &w.konsulent, &patient).await;
+    assert!(message[0]["read_by_patient_at"].is_string(), "{message:?}");
+    let session = app.session_of("konsulent").await;
+    let (_, page) = app
+        .page(&session, &format!("/pasienter/{patient}/meldinger/pasienten"))
+        .await;
+    assert!(page.contains("Lest av pasienten"), "{page}");
+
+    // An empty answer is refused; the answer reaches the unit's inbox, threaded.
+    let (status, html) = app
+        .portal_post(&portal, &format!("/portal/meldinger/{id}/svar"), &[("body", " ")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Skriv meldingen."), "{html}");
+    let (status, _) = app
+        .portal_post(
+            &portal,
+            &format!("/portal/meldinger/{id}/svar"),
+            &[("body", "Det passer fint, jeg kommer.")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, inbox) = app.get_json(&w.konsulent, "/api/v1/inbox").await;
+    let answer = inbox
+        .as_array()
+        .expect("inbox")
+        .iter()
+        .find(|m| m["subject"] == json!("Svar: Ny time"))
+        .unwrap_or_else(|| panic!("{inbox}"))
+        .clone();
+    assert_eq!(answer["party"], json!("from_patient"));
+    assert_eq!(answer["sender"], json!("Pasienten"));
+    assert_eq!(answer["in_reply_to"], json!(id));
+    assert_eq!(answer["body"], json!("Det passer fint, jeg kommer."));
+    assert_eq!(answer["read_here"], json!(false));
+    let (_, thread) = app.portal_get(&portal, &format!("/portal/meldinger/{id}")).await;
+    assert!(
+        thread.contains("Det passer fint, jeg kommer.")
+            && thread.contains("Ikke lest ennå av LAR-enheten Fjordvik"),
+        "{thread}"
+    );
+    let (_, thread) = app.portal_get(&other_portal, "/portal/meldinger").await;
+    assert!(!thread.contains("Svar: Ny time"), "{thread}");
+}
+
+#[tokio::test]
+async fn staff_without_a_right_to_write_notes_cannot_write_to_the_patient_and_are_audited() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (patient, portal) = app.activated(132).await;
+    let path = format!("/api/v1/patients/{patient}/messages/to-patient");
+    let body = json!({"subject": "Hei", "body": "Fra noen uten relasjon"});
+    // Another LAR unit, the dispensing place (which reads the dose but writes no
+    // notes), and a care team member before the patient shares notes with them.
+    app.add_to_team(&patient, "koordinator", "coordinator").await;
+    for staff in [&w.fremmed_lege, &w.utdeler, &w.koordinator, &w.admin] {
+        let (_, denied_before) = app.audit_counts(&patient).await;
+        let (status, problem) = app.post_json(staff, &path, &body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{}: {problem}", staff.username);
+        let (_, denied_after) = app.audit_counts(&patient).await;
+        assert_eq!(denied_after, denied_before + 1, "{} audited", staff.username);
+    }
+    let (_, html) = app.portal_get(&portal, "/portal/meldinger").await;
+    assert!(!html.contains("Fra noen uten relasjon"), "{html}");
+
+    // Once the patient shares notes with the coordinator's service, the
+    // coordinator may write, and the patient's own messages go there too.
+    app.consent(&w.konsulent, &patient, w.centre, "notes", true).await;
+    let (status, sent) = app
+        .post_json(
+            &w.koordinator,
+            &path,
+            &json!({"subject": "Møtet", "body": "Vi sees på torsdag."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let (status, _) = app
+        .portal_post(
+            &portal,
+            "/portal/melding",
+            &[("subject", "Spørsmål"), ("body", "Kan NAV være med på møtet?")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    for staff in [&w.konsulent, &w.koordinator] {
+        let (_, inbox) = app.get_json(staff, "/api/v1/inbox").await;
+        assert!(
+            inbox.as_array().expect("inbox").iter().any(
+                |m| m["subject"] == json!("Spørsmål") && m["body"] == json!("Kan NAV være med på møtet?")
+            ),
+            "{}: {inbox}",
+            staff.username
+        );
+    }
+    let (_, html) = app.portal_get(&portal, "/portal/meldinger").await;
+    assert!(
+        html.contains("Fra Koordinator Kåre, LAR-senteret Sentrum") && html.contains("Fra deg"),
+        "{html}"
+    );
 }
