@@ -438,6 +438,15 @@ impl<'a> Service<'a> {
         Ok(data)
     }
 
+    /// The schedule data of one patient.
+    async fn patient_data(&self, patient: PatientId) -> AppResult<PatientData> {
+        Ok(self
+            .load_data(&[patient])
+            .await?
+            .remove(&patient)
+            .unwrap_or_default())
+    }
+
     async fn patient(&self, id: PatientId) -> AppResult<Patient> {
         let mut conn = self.state.store.read().await?;
         patients::get(&mut conn, id)
@@ -607,11 +616,7 @@ impl<'a> Service<'a> {
         let patient = self.patient(patient_id).await?;
         let today = self.today();
         // What the relations follow from is also what the overview shows: loaded once.
-        let data = self
-            .load_data(&[patient_id])
-            .await?
-            .remove(&patient_id)
-            .unwrap_or_default();
+        let data = self.patient_data(patient_id).await?;
         // The relations decide the overview's reads and, below, its health information.
         let relations = data.relations(patient_id, self.now());
         self.repo
@@ -812,11 +817,7 @@ impl<'a> Service<'a> {
     }
 
     async fn warnings_for(&self, draft: &DoseOrder) -> AppResult<Vec<DoseWarning>> {
-        let data = self
-            .load_data(&[draft.patient_id])
-            .await?
-            .remove(&draft.patient_id)
-            .unwrap_or_default();
+        let data = self.patient_data(draft.patient_id).await?;
         let history = data.orders_of(draft.episode_id);
         let episode = data.episodes.iter().find(|e| e.id == draft.episode_id);
         let build_up = episode.is_some_and(|e| e.phase.is_build_up());
@@ -849,12 +850,7 @@ impl<'a> Service<'a> {
             ));
         }
         let warnings = self.warnings_for(&draft).await?;
-        let history = self
-            .load_data(&[draft.patient_id])
-            .await?
-            .remove(&draft.patient_id)
-            .unwrap_or_default()
-            .orders;
+        let history = self.patient_data(draft.patient_id).await?.orders;
         let signed = samhand_domain::dose_order::sign(
             draft,
             self.staff()?,
@@ -1486,11 +1482,7 @@ impl<'a> Service<'a> {
         self.patient(patient_id).await?;
         let today = self.today();
         // The schedule's inputs are also what the relations follow from: loaded once.
-        let data = self
-            .load_data(&[patient_id])
-            .await?
-            .remove(&patient_id)
-            .unwrap_or_default();
+        let data = self.patient_data(patient_id).await?;
         // The access decision comes first, also for a retried request: a replay hands
         // back dispensing data, which only those with the relation may see.
         let grant = self

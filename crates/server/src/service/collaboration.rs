@@ -100,14 +100,6 @@ pub struct CoordinatorOverview {
 const DETAIL_MEETINGS: &str = "responsibility group: meetings and tasks";
 
 impl Service<'_> {
-    async fn patient_data(&self, patient: PatientId) -> AppResult<PatientData> {
-        Ok(self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default())
-    }
-
     /// Staff who can own a task on the patient: the active care team and clinical
     /// staff of the responsible LAR units.
     pub(super) async fn task_owners(&self, data: &PatientData) -> AppResult<Vec<StaffUser>> {

@@ -124,11 +124,7 @@ impl Service<'_> {
         &self,
         patient: PatientId,
     ) -> AppResult<(access::PatientRelations, Vec<OrganisationId>)> {
-        let data = self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default();
+        let data = self.patient_data(patient).await?;
         let now = self.now();
         let relations = data.relations(patient, now);
         let coordinators = Self::coordinator_units(&data, now);

@@ -40,11 +40,7 @@ impl Service<'_> {
     pub async fn move_patient(&self, patient: PatientId, input: &MoveInput) -> AppResult<Moved> {
         self.patient(patient).await?;
         let today = self.today();
-        let data = self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default();
+        let data = self.patient_data(patient).await?;
         let mut errors = FieldErrors::default();
         let from = parse_date(&input.from);
         match from {

@@ -84,14 +84,6 @@ pub struct EndFollowUp {
 const DETAIL_CRISIS_PLAN: &str = "crisis plan";
 
 impl Service<'_> {
-    async fn overdose_data(&self, patient: PatientId) -> AppResult<PatientData> {
-        Ok(self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default())
-    }
-
     fn follow_up_task(&self, patient: PatientId, owner: UserId, description: String, due_on: Date) -> Task {
         Task {
             id: TaskId::new(),
@@ -325,7 +317,7 @@ impl Service<'_> {
     ) -> AppResult<OverdoseEvent> {
         let staff = self.staff()?.clone();
         self.patient(patient).await?;
-        let data = self.overdose_data(patient).await?;
+        let data = self.patient_data(patient).await?;
         let relations = data.relations(patient, self.now());
         let grant = self
             .repo
@@ -480,7 +472,7 @@ impl Service<'_> {
             return Ok(None);
         }
         let today = self.today();
-        let data = self.overdose_data(patient).await?;
+        let data = self.patient_data(patient).await?;
         let relations = data.relations(patient, self.now());
         let (plans, kits) = {
             let mut conn = self.state.store.read().await?;

@@ -122,11 +122,7 @@ impl Service<'_> {
         let Some(kind) = kind.filter(|_| errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-        let data = self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default();
+        let data = self.patient_data(patient).await?;
         let today = self.today();
         let episode = data
             .episode_on(today)

@@ -94,11 +94,7 @@ impl Service<'_> {
     /// accesses.
     pub async fn privacy_view(&self, patient_id: PatientId) -> AppResult<PrivacyView> {
         let patient = self.patient(patient_id).await?;
-        let data = self
-            .load_data(&[patient_id])
-            .await?
-            .remove(&patient_id)
-            .unwrap_or_default();
+        let data = self.patient_data(patient_id).await?;
         let now = self.now();
         let relations = data.relations(patient_id, now);
         self.repo
@@ -254,11 +250,7 @@ impl Service<'_> {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let data = self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default();
+        let data = self.patient_data(patient).await?;
         let now = self.now();
         let relations = data.relations(patient, now);
         let grant = self

@@ -101,21 +101,13 @@ pub struct HandoverInput {
 }
 
 impl Service<'_> {
-    async fn transition_data(&self, patient: PatientId) -> AppResult<PatientData> {
-        Ok(self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default())
-    }
-
     async fn stay_and_data(&self, stay_id: StayId) -> AppResult<(PatientId, PatientData, StayRecord)> {
         let patient = {
             let mut conn = self.state.store.read().await?;
             store::patient_of_stay(&mut conn, stay_id).await?
         }
         .ok_or_else(|| AppError::NotFound("oppholdet".into()))?;
-        let data = self.transition_data(patient).await?;
+        let data = self.patient_data(patient).await?;
         let record = data
             .privacy
             .stays
@@ -133,7 +125,7 @@ impl Service<'_> {
             .authorize_read(patient_id, DataCategory::PlanAndGoals, DETAIL_STAYS)
             .await?;
         self.send_planning_notices().await?;
-        let data = self.transition_data(patient_id).await?;
+        let data = self.patient_data(patient_id).await?;
         let today = self.today();
         let (entries, kits, plans, appointments, recorded) = {
             let mut conn = self.state.store.read().await?;
@@ -333,7 +325,7 @@ impl Service<'_> {
     /// The admission itself, shared by the UI, the API and FHIR Encounter.
     pub async fn admit_stay(&self, patient_id: PatientId, input: &StayInput) -> AppResult<Stay> {
         let patient = self.patient(patient_id).await?;
-        let data = self.transition_data(patient_id).await?;
+        let data = self.patient_data(patient_id).await?;
         let relations = data.relations(patient_id, self.now());
         let grant = self.admission_grant(patient_id, &relations, input).await?;
         let organisations = self.organisations().await?;
@@ -970,7 +962,7 @@ impl Service<'_> {
             store::patient_of_handover(&mut conn, id).await?
         }
         .ok_or_else(|| AppError::NotFound("overføringen".into()))?;
-        let data = self.transition_data(patient).await?;
+        let data = self.patient_data(patient).await?;
         let handover = data
             .privacy
             .handovers
