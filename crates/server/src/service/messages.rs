@@ -119,13 +119,26 @@ impl Service<'_> {
         body: String,
         recipients: Vec<OrganisationId>,
     ) -> AppResult<()> {
-        let mut recipients = recipients;
+        if let Some(message) = self.automatic_message(patient, kind, subject, body, recipients) {
+            message_store::insert(tx, &message).await?;
+        }
+        Ok(())
+    }
+
+    /// The message Samhand sends on an event: from the actor's unit, to each
+    /// recipient once, as important as its kind; `None` when there is nobody to
+    /// tell. Callers set an event key (and importance) where the event needs it.
+    pub(super) fn automatic_message(
+        &self,
+        patient: PatientId,
+        kind: MessageKind,
+        subject: String,
+        body: String,
+        mut recipients: Vec<OrganisationId>,
+    ) -> Option<Message> {
         recipients.sort();
         recipients.dedup();
-        if recipients.is_empty() {
-            return Ok(());
-        }
-        let message = Message {
+        (!recipients.is_empty()).then(|| Message {
             id: MessageId::new(),
             patient_id: patient,
             kind,
@@ -139,9 +152,30 @@ impl Service<'_> {
             event_key: None,
             party: Party::Services,
             in_reply_to: None,
-        };
-        message_store::insert(tx, &message).await?;
-        Ok(())
+        })
+    }
+
+    /// Sends a message keyed to an event, in a transaction of its own, unless one
+    /// with that key was sent already: for events seen by whoever looks first (a
+    /// block, a planning notice), where two may look at the same moment.
+    pub(super) async fn send_once(&self, key: String, mut message: Message) -> AppResult<()> {
+        {
+            let mut conn = self.state.store.read().await?;
+            if message_store::event_sent(&mut conn, &key).await? {
+                return Ok(());
+            }
+        }
+        message.event_key = Some(key);
+        let mut tx = self.state.store.write().await?;
+        match message_store::insert(&mut tx, &message).await {
+            Ok(()) => {
+                tx.commit().await?;
+                Ok(())
+            }
+            // Someone else saw the event at the same moment and sent it.
+            Err(StoreError::Conflict(_)) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// The block from missed doses, told once per block to the LAR unit, the
@@ -159,12 +193,6 @@ impl Service<'_> {
             "missed_block:{patient}:{}",
             since.map(|d| d.to_string()).unwrap_or_default()
         );
-        {
-            let mut conn = self.state.store.read().await?;
-            if message_store::event_sent(&mut conn, &key).await? {
-                return Ok(());
-            }
-        }
         let mut recipients: Vec<OrganisationId> = relations
             .responsible_units
             .iter()
@@ -189,20 +217,11 @@ impl Service<'_> {
             sender_organisation: None,
             sent_at: self.now(),
             recipients,
-            event_key: Some(key),
+            event_key: None,
             party: Party::Services,
             in_reply_to: None,
         };
-        let mut tx = self.state.store.write().await?;
-        match message_store::insert(&mut tx, &message).await {
-            Ok(()) => {
-                tx.commit().await?;
-                Ok(())
-            }
-            // Someone else saw the block at the same moment and sent it.
-            Err(StoreError::Conflict(_)) => Ok(()),
-            Err(other) => Err(other.into()),
-        }
+        self.send_once(key, message).await
     }
 
     /// Tells of every block seen, once per block.

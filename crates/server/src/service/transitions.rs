@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use samhand_domain::access::{self, Action, DataCategory, Decision, PatientRelations};
 use samhand_domain::care::Task;
 use samhand_domain::format::date_nb;
-use samhand_domain::ids::{MessageId, OrganisationId, PatientId, StayId, TaskId, UserId};
+use samhand_domain::ids::{OrganisationId, PatientId, StayId, TaskId, UserId};
 use samhand_domain::message::{Message, MessageKind};
 use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::patient::{NewPatient, Patient, PatientInput};
@@ -23,7 +23,7 @@ use samhand_domain::stay::{
 };
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::{
-    StoreError, collaboration as task_store, messages as message_store, overdose as overdose_store, patients,
+    collaboration as task_store, messages as message_store, overdose as overdose_store, patients,
     stays as store,
 };
 
@@ -389,16 +389,15 @@ impl Service<'_> {
         let mut tx = self.state.store.write().await?;
         store::insert_stay(&mut tx, &stay).await?;
         self.repo.record_write(&mut tx, &grant).await?;
-        self.send_keyed(
-            &mut tx,
+        let message = self.automatic_message(
             patient_id,
             MessageKind::Admission,
             format!("Innleggelse: {}", stay.institution),
             body,
             recipients,
-            format!("stay:{}:admitted", stay.id),
-        )
-        .await?;
+        );
+        self.send_keyed(&mut tx, format!("stay:{}:admitted", stay.id), message)
+            .await?;
         tx.commit().await?;
         Ok(stay)
     }
@@ -556,22 +555,17 @@ impl Service<'_> {
         let mut tx = self.state.store.write().await?;
         store::insert_event(&mut tx, &event).await?;
         self.repo.record_write(&mut tx, &grant).await?;
-        self.send_keyed(
-            &mut tx,
-            patient,
-            MessageKind::Admission,
-            format!("Oppholdet er forlenget til {}", date_nb(end)),
-            format!(
-                "Oppholdet ved {} er forlenget. Ny planlagt utskrivning: {}. Begrunnelse: {}. Planlegg bolig og \
-                 første time etter utskrivning ut fra den nye datoen.",
-                record.stay.institution,
-                date_nb(end),
-                reason.trim()
-            ),
-            recipients,
-            format!("stay:{stay_id}:extended:{end}"),
-        )
-        .await?;
+        let subject = format!("Oppholdet er forlenget til {}", date_nb(end));
+        let body = format!(
+            "Oppholdet ved {} er forlenget. Ny planlagt utskrivning: {}. Begrunnelse: {}. Planlegg bolig og \
+             første time etter utskrivning ut fra den nye datoen.",
+            record.stay.institution,
+            date_nb(end),
+            reason.trim()
+        );
+        let message = self.automatic_message(patient, MessageKind::Admission, subject, body, recipients);
+        self.send_keyed(&mut tx, format!("stay:{stay_id}:extended:{end}"), message)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -828,25 +822,15 @@ impl Service<'_> {
                 date_nb(discharge.on)
             )
         };
-        let message = Message {
-            id: MessageId::new(),
-            patient_id,
-            kind: MessageKind::Discharge,
-            subject,
-            body,
-            // An unplanned discharge is urgent: unread, it escalates to the leader.
-            important: !discharge.planned || warning.is_some(),
-            sent_by: None,
-            sender_organisation: self.actor().staff().map(|s| s.organisation_id),
-            sent_at: self.now(),
-            recipients: dedup(recipients),
-            party: samhand_domain::message::Party::Services,
-            in_reply_to: None,
-            event_key: Some(format!("stay:{stay_id}:discharged")),
-        };
-        if !message.recipients.is_empty() {
-            message_store::insert(&mut tx, &message).await?;
-        }
+        let message = self
+            .automatic_message(patient_id, MessageKind::Discharge, subject, body, recipients)
+            .map(|m| Message {
+                // An unplanned discharge is urgent: unread, it escalates to the leader.
+                important: !discharge.planned || warning.is_some(),
+                ..m
+            });
+        self.send_keyed(&mut tx, format!("stay:{stay_id}:discharged"), message)
+            .await?;
         tx.commit().await?;
         Ok(event)
     }
@@ -932,25 +916,20 @@ impl Service<'_> {
         let mut tx = self.state.store.write().await?;
         store::insert_handover(&mut tx, &handover).await?;
         self.repo.record_write(&mut tx, &grant).await?;
-        self.send_keyed(
-            &mut tx,
-            patient,
-            MessageKind::Discharge,
-            "Forskrivning overføres til dere: bekreft overtakelse".into(),
-            format!(
-                "{from_name} overfører forskrivningen. Ordinasjon nå: {}.{} Lege hos dere må bekrefte at dere \
-                 overtar, på pasientens oppholdsside.",
-                handover.order_summary,
-                if handover.taper_plan.is_empty() {
-                    String::new()
-                } else {
-                    format!(" Nedtrappingsplan: {}.", handover.taper_plan)
-                }
-            ),
-            vec![to],
-            format!("handover:{}", handover.id),
-        )
-        .await?;
+        let taper = if handover.taper_plan.is_empty() {
+            String::new()
+        } else {
+            format!(" Nedtrappingsplan: {}.", handover.taper_plan)
+        };
+        let body = format!(
+            "{from_name} overfører forskrivningen. Ordinasjon nå: {}.{taper} Lege hos dere må bekrefte at dere \
+             overtar, på pasientens oppholdsside.",
+            handover.order_summary,
+        );
+        let subject = "Forskrivning overføres til dere: bekreft overtakelse".to_string();
+        let message = self.automatic_message(patient, MessageKind::Discharge, subject, body, vec![to]);
+        self.send_keyed(&mut tx, format!("handover:{}", handover.id), message)
+            .await?;
         tx.commit().await?;
         Ok(handover)
     }
@@ -1033,87 +1012,51 @@ impl Service<'_> {
                 if end > horizon || end < today {
                     continue;
                 }
-                let key = format!("stay:{}:planning:{end}", record.stay.id);
-                {
-                    let mut conn = self.state.store.read().await?;
-                    if message_store::event_sent(&mut conn, &key).await? {
-                        continue;
-                    }
-                }
                 let relations = patient_data.relations(*patient, now);
                 let mut recipients = related_units(&relations);
                 recipients.extend(Self::coordinator_units(patient_data, now));
-                let message = Message {
-                    id: MessageId::new(),
-                    patient_id: *patient,
-                    kind: MessageKind::Discharge,
-                    subject: format!(
-                        "Planlagt utskrivning {}: forbered bolig og første time",
-                        date_nb(end)
-                    ),
-                    body: format!(
-                        "Pasienten skal etter planen skrives ut fra {} {}. Sørg for bolig, første time etter \
-                         utskrivning («time i hånden») og at utleveringen er klar. Tiltakspakken må være fullført \
-                         eller fravalgt med begrunnelse før utskrivningen.",
-                        record.stay.institution,
-                        date_nb(end)
-                    ),
-                    important: true,
-                    sent_by: None,
-                    sender_organisation: record.stay.institution_id,
-                    sent_at: now,
-                    recipients: dedup(recipients),
-                    party: samhand_domain::message::Party::Services,
-                    in_reply_to: None,
-                    event_key: Some(key),
-                };
-                if message.recipients.is_empty() {
-                    continue;
-                }
-                let mut tx = self.state.store.write().await?;
-                match message_store::insert(&mut tx, &message).await {
-                    Ok(()) => tx.commit().await?,
-                    // Someone else looked at the same moment and sent it.
-                    Err(StoreError::Conflict(_)) => {}
-                    Err(other) => return Err(other.into()),
+                let subject = format!(
+                    "Planlagt utskrivning {}: forbered bolig og første time",
+                    date_nb(end)
+                );
+                let body = format!(
+                    "Pasienten skal etter planen skrives ut fra {} {}. Sørg for bolig, første time etter \
+                     utskrivning («time i hånden») og at utleveringen er klar. Tiltakspakken må være fullført \
+                     eller fravalgt med begrunnelse før utskrivningen.",
+                    record.stay.institution,
+                    date_nb(end)
+                );
+                // Sent by whoever looks first, on the institution's behalf.
+                if let Some(message) =
+                    self.automatic_message(*patient, MessageKind::Discharge, subject, body, recipients)
+                {
+                    let message = Message {
+                        sender_organisation: record.stay.institution_id,
+                        ..message
+                    };
+                    self.send_once(format!("stay:{}:planning:{end}", record.stay.id), message)
+                        .await?;
                 }
             }
         }
         Ok(())
     }
 
-    /// An automatic message sent once per event key, in the caller's transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// An automatic message keyed to its event (one per key), in the caller's
+    /// transaction; nothing when there is nobody to tell.
     async fn send_keyed(
         &self,
         tx: &mut samhand_store::Conn,
-        patient: PatientId,
-        kind: MessageKind,
-        subject: String,
-        body: String,
-        recipients: Vec<OrganisationId>,
         key: String,
+        message: Option<Message>,
     ) -> AppResult<()> {
-        let recipients = dedup(recipients);
-        if recipients.is_empty() {
-            return Ok(());
+        if let Some(message) = message {
+            let message = Message {
+                event_key: Some(key),
+                ..message
+            };
+            message_store::insert(tx, &message).await?;
         }
-        let message = Message {
-            id: MessageId::new(),
-            patient_id: patient,
-            kind,
-            subject,
-            body,
-            important: true,
-            sent_by: None,
-            sender_organisation: self.actor().staff().map(|s| s.organisation_id),
-            sent_at: self.now(),
-            recipients,
-            party: samhand_domain::message::Party::Services,
-            in_reply_to: None,
-            event_key: Some(key),
-        };
-        message_store::insert(tx, &message).await?;
         Ok(())
     }
 
@@ -1155,12 +1098,6 @@ impl Service<'_> {
         rows.sort_by_key(|(p, s)| (s.planned_end(), p.family_name.clone()));
         Ok(rows)
     }
-}
-
-fn dedup(mut units: Vec<OrganisationId>) -> Vec<OrganisationId> {
-    units.sort();
-    units.dedup();
-    units
 }
 
 /// Whether a run of days without dose began in, or runs into, a stay: the block
