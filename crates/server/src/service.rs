@@ -68,7 +68,7 @@ pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary
 pub use portal::PortalHome;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 pub use transitions::{
-    AdmitInput, HandoverInput, RegisterInput, StayView, StaysView, block_follows_stay, pause_note, stay_kinds,
+    AdmitInput, HandoverInput, RegisterInput, StayView, StaysView, block_follows_stay, pause_note,
 };
 
 /// How many days back the missed-dose rule looks.

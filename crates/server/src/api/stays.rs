@@ -239,12 +239,8 @@ async fn after(
     Ok((status, Json(stays_dto(&view))))
 }
 
-async fn patient_of(state: &AppState, stay: StayId) -> Result<PatientId, ApiError> {
-    let mut conn = state.store.read().await.map_err(crate::error::AppError::from)?;
-    samhand_store::stays::patient_of_stay(&mut conn, stay)
-        .await
-        .map_err(crate::error::AppError::from)?
-        .ok_or_else(|| ApiError(crate::error::AppError::NotFound("oppholdet".into())))
+async fn patient_of(state: &AppState, staff: &ApiStaff, stay: StayId) -> Result<PatientId, ApiError> {
+    Ok(Service::new(state, &staff.0).stay_patient(stay).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -347,7 +343,7 @@ pub async fn extend(
     PathId(stay): PathId<StayId>,
     ApiJson(request): ApiJson<ExtendRequest>,
 ) -> Result<(StatusCode, Json<StaysDto>), ApiError> {
-    let patient = patient_of(&state, stay).await?;
+    let patient = patient_of(&state, &staff, stay).await?;
     Service::new(&state, &staff.0)
         .extend_stay(stay, &request.planned_end_on, &request.reason)
         .await?;
@@ -389,7 +385,7 @@ pub async fn substitution(
     PathId(stay): PathId<StayId>,
     ApiJson(request): ApiJson<SubstitutionRequest>,
 ) -> Result<(StatusCode, Json<StaysDto>), ApiError> {
-    let patient = patient_of(&state, stay).await?;
+    let patient = patient_of(&state, &staff, stay).await?;
     Service::new(&state, &staff.0)
         .set_substitution(stay, &request.from, request.continued, &request.reason)
         .await?;
@@ -435,7 +431,7 @@ pub async fn bundle(
     PathId(stay): PathId<StayId>,
     ApiJson(request): ApiJson<BundleRequest>,
 ) -> Result<(StatusCode, Json<StaysDto>), ApiError> {
-    let patient = patient_of(&state, stay).await?;
+    let patient = patient_of(&state, &staff, stay).await?;
     let input = BundleEntryInput {
         item: request.item,
         waived: request.waived,
@@ -489,7 +485,7 @@ pub async fn add_appointment(
     PathId(stay): PathId<StayId>,
     ApiJson(request): ApiJson<AppointmentRequest>,
 ) -> Result<(StatusCode, Json<StaysDto>), ApiError> {
-    let patient = patient_of(&state, stay).await?;
+    let patient = patient_of(&state, &staff, stay).await?;
     let input = AppointmentInput {
         with_whom: request.with_whom,
         date: request.date,
@@ -588,7 +584,7 @@ pub async fn discharge(
     PathId(stay): PathId<StayId>,
     ApiJson(request): ApiJson<DischargeRequest>,
 ) -> Result<(StatusCode, Json<StaysDto>), ApiError> {
-    let patient = patient_of(&state, stay).await?;
+    let patient = patient_of(&state, &staff, stay).await?;
     let input = DischargeInput {
         on: request.on,
         planned: request.planned,
@@ -634,7 +630,7 @@ pub async fn hand_over(
     PathId(stay): PathId<StayId>,
     ApiJson(request): ApiJson<HandoverRequest>,
 ) -> Result<(StatusCode, Json<StaysDto>), ApiError> {
-    let patient = patient_of(&state, stay).await?;
+    let patient = patient_of(&state, &staff, stay).await?;
     let input = HandoverInput {
         to_organisation: request.to_organisation,
         order_summary: request.order_summary,

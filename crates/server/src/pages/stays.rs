@@ -10,7 +10,7 @@ use maud::html;
 use samhand_domain::format::date_nb;
 use samhand_domain::ids::{PatientId, StayId};
 use samhand_domain::organisation::Role;
-use samhand_domain::stay::{AppointmentInput, BundleEntryInput, DischargeInput, ItemState};
+use samhand_domain::stay::{AppointmentInput, BundleEntryInput, DischargeInput, ItemState, StayKind};
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
@@ -18,7 +18,7 @@ use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
 use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, form_status, input, select, textarea};
 use crate::pages::layout::page;
-use crate::service::{AdmitInput, HandoverInput, Service, StaysView, stay_kinds};
+use crate::service::{AdmitInput, HandoverInput, Service, StaysView};
 
 type PageResult = Result<Response, PageError>;
 
@@ -40,7 +40,7 @@ async fn stays_page(
 ) -> PageResult {
     let view = Service::new(state, &staff.user).stays(id).await?;
     let at_institution = staff.user.organisation_kind.is_institution();
-    let kinds: Vec<(String, String)> = stay_kinds()
+    let kinds: Vec<(String, String)> = StayKind::ALL
         .iter()
         .map(|k| (k.code().to_string(), k.label_nb().to_string()))
         .collect();
@@ -160,14 +160,9 @@ async fn stay_page(
     form: &FormData,
     errors: &FieldErrors,
 ) -> PageResult {
-    let patient = {
-        let mut conn = state.store.read().await.map_err(AppError::from)?;
-        samhand_store::stays::patient_of_stay(&mut conn, stay_id)
-            .await
-            .map_err(AppError::from)?
-    }
-    .ok_or_else(|| AppError::NotFound("oppholdet".into()))?;
-    let view: StaysView = Service::new(state, &staff.user).stays(patient).await?;
+    let service = Service::new(state, &staff.user);
+    let patient = service.stay_patient(stay_id).await?;
+    let view: StaysView = service.stays(patient).await?;
     let s = view
         .stay(stay_id)
         .ok_or_else(|| AppError::NotFound("oppholdet".into()))?;

@@ -19,7 +19,7 @@ use samhand_domain::patient::{NewPatient, Patient, PatientInput};
 use samhand_domain::stay::{
     self, Appointment, AppointmentId, AppointmentInput, BundleEntry, BundleEntryId, BundleEntryInput,
     BundleEvidence, BundleItem, DischargeInput, Handover, HandoverId, ItemState, Stay, StayEvent,
-    StayEventId, StayEventKind, StayInput, StayKind, StayRecord,
+    StayEventId, StayEventKind, StayInput, StayRecord,
 };
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::{
@@ -101,12 +101,16 @@ pub struct HandoverInput {
 }
 
 impl Service<'_> {
+    /// The patient a stay belongs to.
+    pub async fn stay_patient(&self, stay_id: StayId) -> AppResult<PatientId> {
+        let mut conn = self.state.store.read().await?;
+        store::patient_of_stay(&mut conn, stay_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("oppholdet".into()))
+    }
+
     async fn stay_and_data(&self, stay_id: StayId) -> AppResult<(PatientId, PatientData, StayRecord)> {
-        let patient = {
-            let mut conn = self.state.store.read().await?;
-            store::patient_of_stay(&mut conn, stay_id).await?
-        }
-        .ok_or_else(|| AppError::NotFound("oppholdet".into()))?;
+        let patient = self.stay_patient(stay_id).await?;
         let data = self.patient_data(patient).await?;
         let record = data
             .privacy
@@ -126,6 +130,13 @@ impl Service<'_> {
             .await?;
         self.send_planning_notices().await?;
         let data = self.patient_data(patient_id).await?;
+        self.stays_view(patient, &data).await
+    }
+
+    /// The stays view from data already loaded and a read already decided: the
+    /// page's, and what a discharge or a hand-over checks against.
+    async fn stays_view(&self, patient: Patient, data: &PatientData) -> AppResult<StaysView> {
+        let patient_id = patient.id;
         let today = self.today();
         let (entries, kits, plans, appointments, recorded) = {
             let mut conn = self.state.store.read().await?;
@@ -191,7 +202,7 @@ impl Service<'_> {
             .collect();
         stays.reverse();
         let policy = self.policy().await?;
-        let missed = missed_state(&data, &recorded, today, &policy);
+        let missed = missed_state(data, &recorded, today, &policy);
         let blocked = missed.blocked_since.map(|since| {
             if block_follows_stay(&data.privacy.stays, &missed) {
                 format!(
@@ -228,7 +239,7 @@ impl Service<'_> {
             .collect();
         handover_targets.sort_by(|a, b| a.name.cmp(&b.name));
         handover_targets.dedup_by_key(|o| o.id);
-        let owners = self.follow_up_owners(&data).await?;
+        let owners = self.follow_up_owners(data).await?;
         let names = self
             .names(
                 stays
@@ -728,7 +739,7 @@ impl Service<'_> {
     /// resumes, with the overdose-risk warning when the stay warrants it.
     pub async fn discharge(&self, stay_id: StayId, input: &DischargeInput) -> AppResult<StayEvent> {
         let (patient_id, data, record, grant) = self.stay_write(stay_id, "discharge").await?;
-        let view = self.stays(patient_id).await?;
+        let view = self.stays_view(self.patient(patient_id).await?, &data).await?;
         let open = view.stay(stay_id).map(|s| s.open.clone()).unwrap_or_default();
         let today = self.today();
         let discharge = match input.parse(&record, &open, today) {
@@ -859,7 +870,7 @@ impl Service<'_> {
     /// it stands and any taper plan go with it; the receiving service is told and
     /// its prescriber acknowledges.
     pub async fn hand_over(&self, stay_id: StayId, input: &HandoverInput) -> AppResult<Handover> {
-        let (patient, data, _, _) = self.stay_and_data(stay_id).await.map(|(p, d, r)| (p, d, r, ()))?;
+        let (patient, data, _) = self.stay_and_data(stay_id).await?;
         let relations = data.relations(patient, self.now());
         let grant = self
             .repo
@@ -870,7 +881,7 @@ impl Service<'_> {
                 "prescribing hand-over",
             )
             .await?;
-        let view = self.stays(patient).await?;
+        let view = self.stays_view(self.patient(patient).await?, &data).await?;
         let mut errors = FieldErrors::default();
         let to = input
             .to_organisation
@@ -1128,9 +1139,4 @@ pub fn pause_note(stay: &StayRecord) -> String {
     }
     note.push('.');
     note
-}
-
-/// The kinds of stay, for forms.
-pub fn stay_kinds() -> [StayKind; 3] {
-    StayKind::ALL
 }
