@@ -140,7 +140,9 @@ impl Service<'_> {
         let today = self.today();
         let (entries, kits, plans, appointments, recorded) = {
             let mut conn = self.state.store.read().await?;
-            let from = today.checked_sub(Span::new().days(70)).unwrap_or(today);
+            let from = today
+                .checked_sub(Span::new().days(super::MISSED_LOOKBACK_DAYS))
+                .unwrap_or(today);
             (
                 store::bundle_entries_of(&mut conn, &[patient_id]).await?,
                 overdose_store::naloxone_of(&mut conn, &[patient_id]).await?,
@@ -155,6 +157,11 @@ impl Service<'_> {
             .iter()
             .map(|record| {
                 let since = record.stay.starts_on;
+                let own_appointments: Vec<Appointment> = appointments
+                    .iter()
+                    .filter(|a| a.stay_id == Some(record.stay.id))
+                    .cloned()
+                    .collect();
                 let evidence = BundleEvidence {
                     naloxone: kits
                         .iter()
@@ -166,11 +173,7 @@ impl Service<'_> {
                         .map(|p| samhand_domain::time::oslo_date(p.recorded_at))
                         .filter(|d| *d >= since)
                         .collect(),
-                    appointments: appointments
-                        .iter()
-                        .filter(|a| a.stay_id == Some(record.stay.id))
-                        .map(|a| a.at.date())
-                        .collect(),
+                    appointments: own_appointments.iter().map(|a| a.at.date()).collect(),
                 };
                 let own: Vec<BundleEntry> = entries
                     .iter()
@@ -184,11 +187,7 @@ impl Service<'_> {
                     warning: stay::reduced_tolerance_warning(record, until),
                     checklist,
                     open,
-                    appointments: appointments
-                        .iter()
-                        .filter(|a| a.stay_id == Some(record.stay.id))
-                        .cloned()
-                        .collect(),
+                    appointments: own_appointments,
                     handovers: data
                         .privacy
                         .handovers
