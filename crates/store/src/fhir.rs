@@ -228,7 +228,8 @@ async fn drug_test_rows(
     Ok(tests.into_iter().map(|(_, t)| t).collect())
 }
 
-/// Where the patient of a FHIR resource is found, by the resource's own id.
+/// Where the patient of a record is found, by the record's own id (a FHIR
+/// resource's, or a stay's follow-up appointment or hand-over).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerTable {
     Episode,
@@ -238,6 +239,8 @@ pub enum OwnerTable {
     AuditEntry,
     DrugTest,
     Stay,
+    Appointment,
+    Handover,
 }
 
 /// The patient a record belongs to; nothing else of it. For deciding a read of one
@@ -250,6 +253,8 @@ pub async fn patient_of(conn: &mut AnyConnection, table: OwnerTable, id: &str) -
         OwnerTable::Message => "SELECT patient_id FROM messages WHERE id = $1",
         OwnerTable::DrugTest => "SELECT patient_id FROM drug_tests WHERE id = $1 AND version = 1",
         OwnerTable::Stay => "SELECT patient_id FROM stays WHERE id = $1",
+        OwnerTable::Appointment => "SELECT patient_id FROM follow_up_appointments WHERE id = $1",
+        OwnerTable::Handover => "SELECT patient_id FROM prescribing_handovers WHERE id = $1",
         OwnerTable::AuditEntry => {
             let Ok(seq) = id.parse::<i64>() else {
                 return Ok(None);

@@ -177,15 +177,6 @@ pub async fn stays_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Resul
     Ok(stays)
 }
 
-/// The patient a stay belongs to.
-pub async fn patient_of_stay(conn: &mut AnyConnection, stay: StayId) -> Result<Option<PatientId>> {
-    let row = sqlx::query("SELECT patient_id FROM stays WHERE id = $1")
-        .bind(stay.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| parsed(&r, "patient_id")).transpose()
-}
-
 /// Every stay not yet discharged whose planned end is on or before `until`, with its
 /// patient: for the planning notices.
 pub async fn planned_discharges_until(
@@ -363,18 +354,6 @@ pub async fn appointments_of(conn: &mut AnyConnection, patients: &[PatientId]) -
     Ok(appointments)
 }
 
-/// The patient an appointment belongs to.
-pub async fn patient_of_appointment(
-    conn: &mut AnyConnection,
-    id: AppointmentId,
-) -> Result<Option<PatientId>> {
-    let row = sqlx::query("SELECT patient_id FROM follow_up_appointments WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| parsed(&r, "patient_id")).transpose()
-}
-
 // ------------------------------------------------------------------ hand-overs
 
 pub async fn insert_handover(conn: &mut AnyConnection, handover: &Handover) -> Result<()> {
@@ -447,13 +426,4 @@ pub async fn handovers_of(conn: &mut AnyConnection, patients: &[PatientId]) -> R
             })
         })
         .collect()
-}
-
-/// The patient a hand-over belongs to.
-pub async fn patient_of_handover(conn: &mut AnyConnection, id: HandoverId) -> Result<Option<PatientId>> {
-    let row = sqlx::query("SELECT patient_id FROM prescribing_handovers WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| parsed(&r, "patient_id")).transpose()
 }

@@ -22,6 +22,7 @@ use samhand_domain::stay::{
     StayEventId, StayEventKind, StayInput, StayRecord,
 };
 use samhand_domain::validation::{FieldErrors, parse_date};
+use samhand_store::fhir::OwnerTable;
 use samhand_store::{
     collaboration as task_store, messages as message_store, overdose as overdose_store, patients,
     stays as store,
@@ -104,7 +105,7 @@ impl Service<'_> {
     /// The patient a stay belongs to.
     pub async fn stay_patient(&self, stay_id: StayId) -> AppResult<PatientId> {
         let mut conn = self.state.store.read().await?;
-        store::patient_of_stay(&mut conn, stay_id)
+        samhand_store::fhir::patient_of(&mut conn, OwnerTable::Stay, &stay_id.to_string())
             .await?
             .ok_or_else(|| AppError::NotFound("oppholdet".into()))
     }
@@ -673,7 +674,7 @@ impl Service<'_> {
     pub async fn appointment_outcome(&self, id: AppointmentId, attended: bool) -> AppResult<Option<Task>> {
         let patient = {
             let mut conn = self.state.store.read().await?;
-            store::patient_of_appointment(&mut conn, id).await?
+            samhand_store::fhir::patient_of(&mut conn, OwnerTable::Appointment, &id.to_string()).await?
         }
         .ok_or_else(|| AppError::NotFound("timen".into()))?;
         let grant = self
@@ -948,7 +949,7 @@ impl Service<'_> {
     pub async fn acknowledge_handover(&self, id: HandoverId) -> AppResult<()> {
         let patient = {
             let mut conn = self.state.store.read().await?;
-            store::patient_of_handover(&mut conn, id).await?
+            samhand_store::fhir::patient_of(&mut conn, OwnerTable::Handover, &id.to_string()).await?
         }
         .ok_or_else(|| AppError::NotFound("overføringen".into()))?;
         let data = self.patient_data(patient).await?;
