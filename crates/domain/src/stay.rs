@@ -202,13 +202,13 @@ impl StayRecord {
     }
 
     pub fn discharge(&self) -> Option<&Discharge> {
-        self.events.iter().find_map(|e| match &e.kind {
+        match &self.discharge_event()?.kind {
             StayEventKind::Discharged(d) => Some(d),
             _ => None,
-        })
+        }
     }
 
-    /// The recorded reason of the discharge event.
+    /// The discharge event, with who recorded it and why.
     pub fn discharge_event(&self) -> Option<&StayEvent> {
         self.events
             .iter()

@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
 use crate::pages::forms::{
-    FormData, StaffForm, csrf, error_summary, form_status, group_error, input, select, textarea,
+    FormData, StaffForm, csrf, error_summary, form_status, group_error, input, parse_id, select, textarea,
 };
 use crate::pages::layout::page;
 use crate::pages::privacy::instant_nb;
@@ -24,11 +24,6 @@ type PageResult = Result<Response, PageError>;
 
 /// Rows for people to call on the crisis plan form.
 const CONTACT_ROWS: usize = 4;
-
-fn parse_id(id: &str) -> Result<PatientId, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))
-}
 
 fn yes_no(value: bool) -> &'static str {
     if value { "ja" } else { "nei" }

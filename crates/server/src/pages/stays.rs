@@ -16,16 +16,13 @@ use samhand_domain::validation::FieldErrors;
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, form_status, input, select, textarea};
+use crate::pages::forms::{
+    FormData, StaffForm, csrf, error_summary, form_status, input, parse_id, select, textarea,
+};
 use crate::pages::layout::page;
 use crate::service::{AdmitInput, HandoverInput, Service, StaysView};
 
 type PageResult = Result<Response, PageError>;
-
-fn parse<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("siden".into())))
-}
 
 fn yes_no() -> Vec<(String, String)> {
     vec![("ja".into(), "Ja".into()), ("nei".into(), "Nei".into())]
@@ -114,7 +111,7 @@ pub async fn stays(State(state): State<AppState>, staff: UiStaff, Path(id): Path
     stays_page(
         &state,
         &staff,
-        parse(&id)?,
+        parse_id(&id)?,
         &FormData::default(),
         &FieldErrors::default(),
     )
@@ -126,7 +123,7 @@ pub async fn admit(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let id: PatientId = parse(&id)?;
+    let id: PatientId = parse_id(&id)?;
     let input = AdmitInput {
         kind: form.get("kind").into(),
         institution_id: form.get("institution_id").into(),
@@ -343,7 +340,7 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff, Path(id): Path<
     stay_page(
         &state,
         &staff,
-        parse(&id)?,
+        parse_id(&id)?,
         &FormData::default(),
         &FieldErrors::default(),
     )
@@ -373,7 +370,7 @@ pub async fn bundle(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let stay: StayId = parse(&id)?;
+    let stay: StayId = parse_id(&id)?;
     let input = BundleEntryInput {
         item: form.get("item").into(),
         waived: form.get("waived") == "ja",
@@ -391,7 +388,7 @@ pub async fn discharge(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let stay: StayId = parse(&id)?;
+    let stay: StayId = parse_id(&id)?;
     let input = DischargeInput {
         on: form.get("on").into(),
         planned: form.get("planned") != "nei",
@@ -407,7 +404,7 @@ pub async fn extend(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let stay: StayId = parse(&id)?;
+    let stay: StayId = parse_id(&id)?;
     let (end, reason) = (
         form.get("planned_end_on").to_string(),
         form.get("extension_reason").to_string(),
@@ -423,7 +420,7 @@ pub async fn substitution(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let stay: StayId = parse(&id)?;
+    let stay: StayId = parse_id(&id)?;
     let from = form.get("from").to_string();
     let continued = form.get("continued") == "ja";
     let result = Service::new(&state, &staff.user)
@@ -437,7 +434,7 @@ pub async fn appointment(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let stay: StayId = parse(&id)?;
+    let stay: StayId = parse_id(&id)?;
     let input = AppointmentInput {
         with_whom: form.get("with_whom").into(),
         date: form.get("date").into(),
@@ -456,7 +453,7 @@ pub async fn hand_over(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let stay: StayId = parse(&id)?;
+    let stay: StayId = parse_id(&id)?;
     let input = HandoverInput {
         to_organisation: form.get("to_organisation").into(),
         order_summary: form.get("order_summary").into(),
@@ -471,7 +468,7 @@ pub async fn outcome(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm,
 ) -> PageResult {
-    let appointment = parse(&id)?;
+    let appointment = parse_id(&id)?;
     let attended = form.get("attended") == "ja";
     Service::new(&state, &staff.user)
         .appointment_outcome(appointment, attended)
@@ -484,7 +481,7 @@ pub async fn acknowledge(
     Path(id): Path<String>,
     StaffForm { staff, form: _ }: StaffForm,
 ) -> PageResult {
-    let handover = parse(&id)?;
+    let handover = parse_id(&id)?;
     Service::new(&state, &staff.user)
         .acknowledge_handover(handover)
         .await?;
