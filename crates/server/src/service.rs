@@ -68,7 +68,8 @@ pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary
 pub use portal::PortalHome;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 pub use transitions::{
-    AdmitInput, HandoverInput, RegisterInput, StayView, StaysView, block_follows_stay, pause_note,
+    AdmitInput, HandoverInput, RegisterInput, StayChange, StayView, StaysView, SystemStayUpdate,
+    block_follows_stay, pause_note,
 };
 
 /// How many days back the missed-dose rule looks.

@@ -9,9 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use jiff::civil::Date;
 use samhand_domain::access::Action;
+use samhand_domain::ids::StayId;
 use samhand_domain::ids::{OrganisationId, PatientId};
 use samhand_domain::organisation::Organisation;
-use samhand_domain::stay::{StayInput, StayRecord};
+use samhand_domain::stay::{DischargeInput, StayInput, StayRecord};
 use samhand_domain::validation::FieldErrors;
 use serde_json::{Value, json};
 
@@ -22,9 +23,12 @@ use super::{
 };
 use crate::AppState;
 use crate::error::AppError;
-use crate::service::Service;
+use crate::service::{Service, StayChange, SystemStayUpdate};
 
-const PLANNED_END: &str = "https://samhand.no/fhir/StructureDefinition/planned-end";
+pub const PLANNED_END_URL: &str = "https://samhand.no/fhir/StructureDefinition/planned-end";
+/// The day dispensing at home resumes after a discharge (the discharge day or the
+/// day after).
+pub const RESUME_ON_URL: &str = "https://samhand.no/fhir/StructureDefinition/resume-on";
 
 pub fn encounters(
     stays: &[StayRecord],
@@ -65,17 +69,20 @@ pub fn encounters(
             });
             if let Some(d) = discharge {
                 resource["period"]["end"] = json!(d.on.to_string());
+                resource["extension"] = json!([{"url": RESUME_ON_URL, "valueDate": d.resume_on.to_string()}]);
                 resource["hospitalization"] = json!({
                     "dischargeDisposition": {
                         "coding": [{
                             "system": format!("{SAMHAND_SYSTEM}/CodeSystem/discharge"),
                             "code": if d.planned { "planned" } else { "unplanned" },
                             "display": if d.planned { "Planlagt utskrivning" } else { "Brudd i opphold" },
-                        }]
+                        }],
+                        "text": record.discharge_event().map(|e| e.reason.clone()).filter(|r| !r.is_empty())
+                            .unwrap_or_else(|| if d.planned { "Planlagt utskrivning" } else { "Brudd i opphold" }.to_string()),
                     }
                 });
             } else if let Some(end) = record.planned_end() {
-                resource["extension"] = json!([{"url": PLANNED_END, "valueDate": end.to_string()}]);
+                resource["extension"] = json!([{"url": PLANNED_END_URL, "valueDate": end.to_string()}]);
             }
             resource
         })
@@ -122,7 +129,7 @@ fn read_encounter(body: &Value) -> FhirResult<(PatientId, StayInput)> {
         .and_then(|v| v.parse().ok());
     let planned_end = body["extension"]
         .as_array()
-        .and_then(|e| e.iter().find(|e| e["url"] == json!(PLANNED_END)))
+        .and_then(|e| e.iter().find(|e| e["url"] == json!(PLANNED_END_URL)))
         .map(|e| &e["valueDate"])
         .or(Some(&body["period"]["end"]))
         .and_then(date);
@@ -168,4 +175,111 @@ pub async fn create(
         response.headers_mut().insert(header::LOCATION, value);
     }
     Ok(response)
+}
+
+/// `PUT /fhir/Encounter/{id}`: another system reports what became of a stay: a
+/// new planned end (an extension, re-notified) or the discharge (`status`
+/// finished with `period.end`; `hospitalization.dischargeDisposition` coded
+/// `unplanned` for a patient who left; the resume-on extension, else the discharge
+/// day). Through the same service as the UI: a planned discharge with bundle items
+/// open is refused (422 naming them). Why from `X-Provenance` (an extension needs
+/// it; for an unplanned discharge the disposition's text will do). The start, kind
+/// and place of a stay do not change. `If-Match` is checked (412 when stale).
+pub async fn update(
+    state: &AppState,
+    caller: &FhirCaller,
+    headers: &HeaderMap,
+    id: &str,
+    body: &Bytes,
+) -> FhirResult<Response> {
+    caller
+        .require(state, Kind::Encounter, Action::Write, "update")
+        .await?;
+    let stay_id: StayId = id
+        .parse()
+        .map_err(|_| FhirError::App(AppError::NotFound(format!("Encounter/{id}"))))?;
+    let body = super::resource_body(body, Kind::Encounter)?;
+    super::require_same_id(&body, id)?;
+    let expected = super::if_match(headers)?;
+    let (_, received) = read_encounter(&body)?;
+    let disposition = &body["hospitalization"]["dischargeDisposition"];
+    let reason = super::provenance_reason(headers)
+        .or_else(|| disposition["text"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let change = match body["status"].as_str() {
+        Some("finished") => {
+            let ext_date = |url: &str| {
+                body["extension"]
+                    .as_array()
+                    .and_then(|e| e.iter().find(|e| e["url"] == json!(url)))
+                    .and_then(|e| e["valueDate"].as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let unplanned = disposition["coding"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["code"] == json!("unplanned")));
+            StayChange::Discharge(DischargeInput {
+                on: body["period"]["end"]
+                    .as_str()
+                    .unwrap_or("")
+                    .chars()
+                    .take(10)
+                    .collect(),
+                planned: !unplanned,
+                resume_on: ext_date(RESUME_ON_URL),
+                reason: reason.clone(),
+            })
+        }
+        Some("planned" | "arrived" | "in-progress") => match received.planned_end_on {
+            Some(end) => StayChange::PlannedEnd(end),
+            None => {
+                return Err(invalid(
+                    "extension",
+                    "Et opphold som fortsetter, oppdateres med ny planlagt slutt.",
+                ));
+            }
+        },
+        _ => {
+            return Err(invalid(
+                "status",
+                "Status må være in-progress (ny planlagt slutt) eller finished (utskrivning).",
+            ));
+        }
+    };
+    let service = Service::new(state, caller.actor());
+    let update = SystemStayUpdate {
+        expected,
+        starts_on: received.starts_on,
+        kind: received.kind,
+        change,
+        reason,
+    };
+    let record = service
+        .update_stay_from_system(stay_id, update)
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid(errors) => AppError::Invalid(FieldErrors(
+                errors
+                    .0
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = match e.field {
+                            "on" => "period.end",
+                            "resume_on" => "extension",
+                            "reason" => "X-Provenance",
+                            "planned_end_on" => "extension",
+                            "bundle" => "hospitalization.dischargeDisposition",
+                            other => other,
+                        };
+                        e
+                    })
+                    .collect(),
+            )),
+            other => other,
+        })?;
+    let organisations = service.fhir_organisations().await?;
+    let today = samhand_domain::time::oslo_date(state.clock.now());
+    let resource = encounters(std::slice::from_ref(&record), &organisations, today).remove(0);
+    Ok(super::written(StatusCode::OK, headers, &resource))
 }

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::encounter::{PLANNED_END_URL, RESUME_ON_URL};
 use super::{FHIR_VERSION, Kind, base_url, fhir_response};
 
 /// The search parameters of a type, beyond the common ones.
@@ -68,7 +69,7 @@ fn resource(kind: Kind) -> Value {
     if matches!(kind, Kind::Observation | Kind::Encounter | Kind::Patient) {
         interactions.push(json!({"code": "create"}));
     }
-    let updatable = matches!(kind, Kind::Observation | Kind::Patient);
+    let updatable = matches!(kind, Kind::Observation | Kind::Patient | Kind::Encounter);
     if updatable {
         interactions.push(json!({"code": "update"}));
     }
@@ -98,6 +99,12 @@ fn resource(kind: Kind) -> Value {
                 "A laboratory's drug test. update corrects a result as a new version (status corrected) of the same test for the same patient, with why from X-Provenance or the Observation's note; If-Match W/\"n\" is checked (412 when stale); earlier versions stay readable (vread, _history)."
             );
         }
+        Kind::Encounter => {
+            value["documentation"] = json!(format!(
+                "A stay at an institution, a hospital or a prison (opphold). create admits the patient (dispensing at home pauses; the units are told). update reports what became of it: status in-progress with a new planned end (extension {}; why from X-Provenance) or status finished with period.end (the discharge; hospitalization.dischargeDisposition coded unplanned for a patient who left, the extension {} for the day home dispensing resumes, the discharge day or the next). A planned discharge with items of the overdose-prevention bundle open is refused (422 naming them). Start and kind do not change. If-Match W/\"n\" is checked (412 when stale); the version is 1 plus one per event.",
+                PLANNED_END_URL, RESUME_ON_URL
+            ));
+        }
         Kind::CarePlan => {
             value["documentation"] = json!(
                 "The individual plan (individuell plan), one per patient (its id is the patient's); every saved version of the plan is a version. Goals per life domain and the patient's own words (expressedBy Patient) are contained Goals; measures are activities with the responsible service. Read only."
@@ -122,7 +129,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
         "status": "active",
         "date": "2026-11-30",
         "publisher": "Samhand",
-        "description": "Samhand, the shared record of Norwegian opioid agonist treatment (LAR), for other systems. Every read and write is decided by Samhand's access policy and audited. Create: Patient (registration and enrolment at the caller's LAR unit), Observation (drug tests), Encounter (stays). Update: Patient (name, phone, address) and Observation (a corrected result), as new versions with If-Match. Not supported: update of Encounter, delete of anything (clinical records are never deleted).",
+        "description": "Samhand, the shared record of Norwegian opioid agonist treatment (LAR), for other systems. Every read and write is decided by Samhand's access policy and audited. Create: Patient (registration and enrolment at the caller's LAR unit), Observation (drug tests), Encounter (stays). Update: Patient (name, phone, address), Observation (a corrected result) and Encounter (an extension or the discharge), as new versions with If-Match. Not supported: delete of anything (clinical records are never deleted).",
         "kind": "instance",
         "software": {"name": "Samhand", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {"description": "Samhand FHIR API", "url": base},
@@ -130,7 +137,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Not supported: update of Encounter; delete; transaction and batch Bundles.",
+            "documentation": "Not supported: delete; transaction and batch Bundles.",
             "security": {
                 "cors": false,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],

@@ -605,8 +605,8 @@ async fn history(
     Ok(fhir_response(StatusCode::OK, &bundle))
 }
 
-/// `PUT /fhir/{type}/{id}`: an update, for the types another system corrects
-/// (Patient and Observation); others answer 405.
+/// `PUT /fhir/{type}/{id}`: an update, for the types another system corrects or
+/// follows up (Patient, Observation, Encounter); others answer 405.
 async fn update(
     State(state): State<AppState>,
     caller: FhirCaller,
@@ -617,6 +617,7 @@ async fn update(
     match kind_of(&kind)? {
         Kind::Patient => patient_write::update(&state, &caller, &headers, &id, &body).await,
         Kind::Observation => observation::update(&state, &caller, &headers, &id, &body).await,
+        Kind::Encounter => encounter::update(&state, &caller, &headers, &id, &body).await,
         _ => Ok(method_not_allowed().await),
     }
 }

@@ -93,6 +93,25 @@ pub struct RegisterInput {
     pub admission: AdmitInput,
 }
 
+/// What a system reports of a stay: its planned end as it now stands, or the
+/// discharge.
+#[derive(Debug, Clone)]
+pub enum StayChange {
+    PlannedEnd(Date),
+    Discharge(DischargeInput),
+}
+
+/// A stay as another system reports it now, against the version it last saw
+/// (admission 1, each event one more).
+#[derive(Debug, Clone)]
+pub struct SystemStayUpdate {
+    pub expected: Option<i64>,
+    pub starts_on: Option<Date>,
+    pub kind: String,
+    pub change: StayChange,
+    pub reason: String,
+}
+
 /// A prescribing hand-over as typed.
 #[derive(Debug, Clone, Default)]
 pub struct HandoverInput {
@@ -992,6 +1011,59 @@ impl Service<'_> {
         self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    // ------------------------------------------------------------------ systems
+
+    /// What another system reports of a stay (a FHIR Encounter update), through the
+    /// same extension and discharge as the UI's: a planned discharge with bundle
+    /// items open is refused here too. A stale version, or a changed start or kind
+    /// of stay, is refused (and audited as refused).
+    pub async fn update_stay_from_system(
+        &self,
+        stay_id: StayId,
+        update: SystemStayUpdate,
+    ) -> AppResult<StayRecord> {
+        let (patient, data, record) = self.stay_and_data(stay_id).await?;
+        // Decided first, so that a refusal below tells nothing to someone without access.
+        let relations = data.relations(patient, self.now());
+        let grant = self
+            .repo
+            .authorize_write_with(
+                patient,
+                &relations,
+                DataCategory::PlanAndGoals,
+                "stay updated by a system",
+            )
+            .await?;
+        let version = 1 + record.events.len() as i64;
+        if let Some(expected) = update.expected.filter(|e| *e != version) {
+            self.repo.record_refused_write(&grant, "stale version").await?;
+            return Err(AppError::Stale(format!(
+                "Oppholdet er endret siden versjon {expected}; gjeldende versjon er {version}. Les det på nytt."
+            )));
+        }
+        if update.starts_on != Some(record.stay.starts_on) || update.kind != record.stay.kind.code() {
+            self.repo
+                .record_refused_write(&grant, "start or kind changed")
+                .await?;
+            return Err(AppError::Invalid(FieldErrors::single(
+                "period.start",
+                "Start og type opphold endres ikke. Registrer et nytt opphold om det var feil.",
+            )));
+        }
+        match update.change {
+            StayChange::PlannedEnd(end) if Some(end) != record.planned_end() => {
+                self.extend_stay(stay_id, &end.to_string(), &update.reason)
+                    .await?
+            }
+            StayChange::PlannedEnd(_) => {}
+            StayChange::Discharge(input) => {
+                self.discharge(stay_id, &input).await?;
+            }
+        }
+        let (_, _, record) = self.stay_and_data(stay_id).await?;
+        Ok(record)
     }
 
     // ------------------------------------------------------------------ notices

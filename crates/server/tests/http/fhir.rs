@@ -293,8 +293,8 @@ async fn metadata_is_a_capability_statement_listing_what_is_supported_without_a_
     ] {
         assert!(types.contains(&wanted), "{types:?}");
     }
-    // The interactions are stated honestly: Patient and Observation are created and
-    // updated; Encounter is created but not updated; nothing is deleted.
+    // The interactions are stated honestly: Patient, Observation and Encounter are
+    // created and updated; CarePlan is read only; nothing is deleted.
     let interactions = |kind: &str| -> Vec<String> {
         statement["rest"][0]["resource"]
             .as_array()
@@ -308,14 +308,13 @@ async fn metadata_is_a_capability_statement_listing_what_is_supported_without_a_
             .map(|i| i["code"].as_str().expect("code").to_string())
             .collect()
     };
-    for kind in ["Patient", "Observation"] {
+    for kind in ["Patient", "Observation", "Encounter"] {
         let codes = interactions(kind);
         assert!(
             codes.contains(&"create".into()) && codes.contains(&"update".into()),
             "{kind}: {codes:?}"
         );
     }
-    assert!(!interactions("Encounter").contains(&"update".into()));
     assert!(!interactions("CarePlan").contains(&"create".into()));
     for kind in ["Patient", "Observation", "CarePlan", "Encounter"] {
         assert!(!interactions(kind).contains(&"delete".into()));
@@ -1418,4 +1417,94 @@ async fn staff_correct_name_phone_and_address_on_the_overview_with_a_reason_and_
         .submit(&utdeler, &path, &fields("2", "Uvedkommende", "Prøver"))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_system_reports_an_extension_and_a_discharge_as_encounter_updates_through_the_bundle() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let a = app.patient_on_daily_methadone(412).await;
+    let token = &w.lege.token;
+    let mut admission = stay(&a, "institution", "2026-11-20");
+    let (status, created) = app.fhir_post(token, "/Encounter", &admission.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    admission["id"] = json!(id);
+    let put = |body: &Value, version: &str, reason: Option<&str>| {
+        let mut request = app
+            .client
+            .put(app.url(&format!("/fhir/Encounter/{id}")))
+            .bearer_auth(token)
+            .header("Content-Type", "application/fhir+json")
+            .header("If-Match", format!("W/\"{version}\""))
+            .body(body.to_string());
+        if let Some(reason) = reason {
+            request = request.header(
+                "X-Provenance",
+                json!({"resourceType": "Provenance", "reason": [{"text": reason}]}).to_string(),
+            );
+        }
+        request.send()
+    };
+
+    // An extension: version 2 with the new planned end.
+    let mut extended = admission.clone();
+    extended["extension"][0]["valueDate"] = json!("2026-12-18");
+    let (status, v2) = fhir_read(
+        put(&extended, "1", Some("Trenger lengre stabilisering"))
+            .await
+            .expect("put"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(v2["meta"]["versionId"], json!("2"));
+    assert_eq!(v2["extension"][0]["valueDate"], json!("2026-12-18"));
+    // From a stale version: refused, nothing changed.
+    extended["extension"][0]["valueDate"] = json!("2027-01-08");
+    let (status, body) = fhir_read(put(&extended, "1", Some("Enda lengre")).await.expect("put")).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    // The start of a stay does not change.
+    let mut moved = extended.clone();
+    moved["period"]["start"] = json!("2026-11-19");
+    let (status, _) = fhir_read(put(&moved, "2", Some("Feil dato")).await.expect("put")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A planned discharge with the bundle open is refused, naming the open items.
+    let mut finished = admission.clone();
+    finished["status"] = json!("finished");
+    finished["period"]["end"] = json!("2026-11-23");
+    finished["extension"] = json!([]);
+    let (status, body) = fhir_read(put(&finished, "2", None).await.expect("put")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["resourceType"], json!("OperationOutcome"));
+    assert!(body.to_string().contains("Kriseplan"), "{body}");
+    let (_, still) = app.fhir_get(token, &format!("/Encounter/{id}")).await;
+    assert_eq!(still["status"], json!("in-progress"));
+
+    // The patient left: an unplanned discharge is recorded at once, and alerts.
+    finished["hospitalization"] = json!({"dischargeDisposition": {
+        "coding": [{"system": "https://samhand.no/fhir/CodeSystem/discharge", "code": "unplanned"}],
+        "text": "Forlot avdelingen i natt"
+    }});
+    let (status, v3) = fhir_read(put(&finished, "2", None).await.expect("put")).await;
+    assert_eq!(status, StatusCode::OK, "{v3}");
+    assert_eq!(v3["status"], json!("finished"));
+    assert_eq!(v3["meta"]["versionId"], json!("3"));
+    assert_eq!(v3["period"]["end"], json!("2026-11-23"));
+    assert_eq!(
+        v3["hospitalization"]["dischargeDisposition"]["coding"][0]["code"],
+        json!("unplanned")
+    );
+    assert_eq!(
+        v3["hospitalization"]["dischargeDisposition"]["text"],
+        json!("Forlot avdelingen i natt")
+    );
+    let (status, inbox) = app.get_json(&w.konsulent, "/api/v1/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(inbox.to_string().contains("Brudd i opphold"), "{inbox}");
+    // The discharged Encounter validates against the independent R4 models.
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("encounter.json"), v3.to_string()).expect("write");
+    let (ok, stdout, stderr) = run_python("validate.py", vec![dir.path().display().to_string()]).await;
+    assert!(ok, "validate.py: {stdout}{stderr}");
 }
