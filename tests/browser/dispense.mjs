@@ -15,62 +15,17 @@
 // summary line on success. Usually run by `cargo test -p samhand-cli --test browser`.
 
 import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 
-const started = Date.now();
-const baseUrl = (process.env.BASE_URL || "").replace(/\/+$/, "");
-if (!baseUrl) {
-  console.error("dispense: FAILED: set BASE_URL, e.g. BASE_URL=http://127.0.0.1:8080");
-  process.exit(2);
-}
+import { harness } from "./harness.mjs";
+
+const t = await harness("dispense");
+const { baseUrl, password, browser, resultsDir, screenshotPath, step, check, newPage, run } = t;
 const username = "utdeler";
-const password = process.env.SAMHAND_DEMO_PASSWORD || "samhand-demo";
-const executablePath = process.env.SAMHAND_CHROMIUM || "/usr/bin/chromium";
-const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
-const screenshotPath = join(resultsDir, "dispense.png");
-// Each step gets a few seconds; a broken page fails fast instead of hanging.
-const STEP_MS = 5000;
 
-let currentStep = "launch Chromium";
-function step(name) {
-  currentStep = name;
-}
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-// Launch options as in smoke.mjs: launch() makes its own temporary profile, so
-// no --user-data-dir here.
-const browser = await chromium
-  .launch({
-    executablePath,
-    headless: true,
-    timeout: 30000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  })
-  .catch((error) => {
-    console.error(`dispense: FAILED to launch Chromium at ${executablePath}: ${error.message}`);
-    process.exit(1);
-  });
-
-let page;
-let exitCode = 0;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.setDefaultNavigationTimeout(STEP_MS * 2);
+await run(async () => {
+  let page;
+  page = await newPage();
+  const context = page.context();
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
 
@@ -182,27 +137,10 @@ try {
   await page.screenshot({ path: screenshotPath, fullPage: false });
 
   check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join("; ")}`);
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const seconds = t.seconds();
   console.log(
     `dispense: ok: ${username} recorded a dose for patient ${patientId} (${patientName}) ` +
       `from ${rowCount} rows, ${blockedCount} blocked; session cookie Secure=${session.secure}; ` +
       `Chromium ${browser.version()}; ${seconds} s; screenshot ${screenshotPath}`,
   );
-} catch (error) {
-  exitCode = 1;
-  console.error(`dispense: FAILED at step "${currentStep}": ${error.message}`);
-  if (page) {
-    console.error(`dispense: page was ${page.url()}`);
-    try {
-      mkdirSync(resultsDir, { recursive: true });
-      const failurePath = join(resultsDir, "dispense-failure.png");
-      await page.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
-      console.error(`dispense: screenshot of the failure in ${failurePath}`);
-    } catch {
-      // The failure message above is what matters.
-    }
-  }
-} finally {
-  await browser.close();
-}
-process.exit(exitCode);
+});

@@ -17,72 +17,15 @@
 // summary line on success. Usually run by `cargo test -p samhand-cli --test browser`.
 
 import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 
-const started = Date.now();
-const baseUrl = (process.env.BASE_URL || "").replace(/\/+$/, "");
-if (!baseUrl) {
-  console.error("meeting: FAILED: set BASE_URL, e.g. BASE_URL=http://127.0.0.1:8080");
-  process.exit(2);
-}
-const password = process.env.SAMHAND_DEMO_PASSWORD || "samhand-demo";
-const executablePath = process.env.SAMHAND_CHROMIUM || "/usr/bin/chromium";
-const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
-const screenshotPath = join(resultsDir, "meeting.png");
-const STEP_MS = 5000;
-// Today in Oslo, as the server counts days: yyyy-mm-dd.
-const today = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Oslo" }).format(new Date());
+import { harness } from "./harness.mjs";
+
+const t = await harness("meeting");
+const { browser, resultsDir, screenshotPath, today, step, check, logIn, run } = t;
 const taskText = `Ringe boligkontoret (${Date.now()})`;
 
-let currentStep = "launch Chromium";
-function step(name) {
-  currentStep = name;
-}
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const browser = await chromium
-  .launch({
-    executablePath,
-    headless: true,
-    timeout: 30000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  })
-  .catch((error) => {
-    console.error(`meeting: FAILED to launch Chromium at ${executablePath}: ${error.message}`);
-    process.exit(1);
-  });
-
-async function logIn(username) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.setDefaultNavigationTimeout(STEP_MS * 2);
-  await page.goto(baseUrl + "/login");
-  await page.locator("input[name=username]").fill(username);
-  await page.locator("input[name=password]").fill(password);
-  await Promise.all([
-    page.waitForURL((url) => url.pathname !== "/login"),
-    page.locator("form[action='/login'] button[type=submit]").click(),
-  ]);
-  return page;
-}
-
-let page;
-let exitCode = 0;
-try {
+await run(async () => {
+  let page;
   step("log in as koordinator");
   page = await logIn("koordinator");
   const pageErrors = [];
@@ -163,26 +106,9 @@ try {
   check(((await after.textContent()) || "").includes("Utført"), "the task is not shown as done");
   check((await after.getByRole("button", { name: "Merk som utført" }).count()) === 0, "the done task can still be marked done");
 
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const seconds = t.seconds();
   console.log(
     `meeting: ok: koordinator held a meeting for ${patientName} with ${invited} invited, ` +
       `konsulent marked the task done; Chromium ${browser.version()}; ${seconds} s; screenshot ${screenshotPath}`,
   );
-} catch (error) {
-  exitCode = 1;
-  console.error(`meeting: FAILED at step "${currentStep}": ${error.message}`);
-  if (page) {
-    console.error(`meeting: page was ${page.url()}`);
-    try {
-      mkdirSync(resultsDir, { recursive: true });
-      const failurePath = join(resultsDir, "meeting-failure.png");
-      await page.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
-      console.error(`meeting: screenshot of the failure in ${failurePath}`);
-    } catch {
-      // The failure message above is what matters.
-    }
-  }
-} finally {
-  await browser.close();
-}
-process.exit(exitCode);
+});

@@ -20,63 +20,18 @@
 
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+
+import { harness } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve("axe-core/axe.min.js");
-const started = Date.now();
-const baseUrl = (process.env.BASE_URL || "").replace(/\/+$/, "");
-if (!baseUrl) {
-  console.error("portal: FAILED: set BASE_URL, e.g. BASE_URL=http://127.0.0.1:8080");
-  process.exit(2);
-}
-const password = process.env.SAMHAND_DEMO_PASSWORD || "samhand-demo";
-const executablePath = process.env.SAMHAND_CHROMIUM || "/usr/bin/chromium";
-const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
-const screenshotPath = join(resultsDir, "portal.png");
-const STEP_MS = 5000;
+const t = await harness("portal");
+const { baseUrl, browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
 const patientPassword = "mitt-eget-passord-1";
 
-let currentStep = "launch Chromium";
-function step(name) {
-  currentStep = name;
-}
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const browser = await chromium
-  .launch({
-    executablePath,
-    headless: true,
-    timeout: 30000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  })
-  .catch((error) => {
-    console.error(`portal: FAILED to launch Chromium at ${executablePath}: ${error.message}`);
-    process.exit(1);
-  });
-
-async function newPage(viewport) {
-  // bypassCSP lets the test inject axe-core into pages whose policy forbids inline
-  // scripts; the pages themselves run no scripts.
-  const context = await browser.newContext({ viewport, bypassCSP: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.setDefaultNavigationTimeout(STEP_MS * 2);
-  return page;
-}
+// bypassCSP lets the test inject axe-core into pages whose policy forbids inline
+// scripts; the pages themselves run no scripts.
+const newPage = (viewport) => t.newPage(viewport, { bypassCSP: true });
 
 /// Runs axe-core on the page and fails with every WCAG 2.x A/AA violation found.
 const checked = [];
@@ -93,19 +48,11 @@ async function accessible(page, name) {
   checked.push(name);
 }
 
-let page;
-let exitCode = 0;
-try {
+await run(async () => {
+  let page;
   step("log in as lege");
-  const staff = await newPage({ width: 1280, height: 900 });
+  const staff = await logIn("lege", { bypassCSP: true });
   page = staff;
-  await staff.goto(baseUrl + "/login");
-  await staff.locator("input[name=username]").fill("lege");
-  await staff.locator("input[name=password]").fill(password);
-  await Promise.all([
-    staff.waitForURL((url) => url.pathname !== "/login"),
-    staff.locator("form[action='/login'] button[type=submit]").click(),
-  ]);
 
   step("open a patient from the start page");
   const link = staff.locator("main a[href^='/pasienter/']").first();
@@ -252,28 +199,11 @@ try {
   ]);
   await phone.getByRole("heading", { name: "Mor Berit" }).waitFor();
 
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const seconds = t.seconds();
   console.log(
     `portal: ok: patient ${nationalId.slice(0, 6)}***** set a password with the code, read and answered the ` +
       `doctor's message, shared and withdrew ` +
       `health information with ${service}, named a next of kin; axe-core WCAG 2.1 AA clean on ${checked.length} pages ` +
       `(${checked.join(", ")}); Chromium ${browser.version()}; ${seconds} s; screenshot ${screenshotPath}`,
   );
-} catch (error) {
-  exitCode = 1;
-  console.error(`portal: FAILED at step "${currentStep}": ${error.message}`);
-  if (page) {
-    console.error(`portal: page was ${page.url()}`);
-    try {
-      mkdirSync(resultsDir, { recursive: true });
-      const failurePath = join(resultsDir, "portal-failure.png");
-      await page.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
-      console.error(`portal: screenshot of the failure in ${failurePath}`);
-    } catch {
-      // The failure message above is what matters.
-    }
-  }
-} finally {
-  await browser.close();
-}
-process.exit(exitCode);
+});

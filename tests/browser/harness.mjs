@@ -1,0 +1,119 @@
+// What every browser test shares: its configuration from the environment,
+// Chromium launched as smoke.mjs does (launch() makes its own temporary profile,
+// so no --user-data-dir), the current step for the failure message, pages with a
+// few seconds per step, a staff login, and the failure report with a screenshot
+// of the page last opened.
+//
+// Env: BASE_URL (required), SAMHAND_DEMO_PASSWORD (default samhand-demo),
+// SAMHAND_CHROMIUM (default /usr/bin/chromium).
+
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+// Each step gets a few seconds; a broken page fails fast instead of hanging.
+export const STEP_MS = 5000;
+
+/// Starts the test called `name`: exits 2 without BASE_URL, 1 when Chromium does not start.
+export async function harness(name) {
+  const started = Date.now();
+  const baseUrl = (process.env.BASE_URL || "").replace(/\/+$/, "");
+  if (!baseUrl) {
+    console.error(`${name}: FAILED: set BASE_URL, e.g. BASE_URL=http://127.0.0.1:8080`);
+    process.exit(2);
+  }
+  const password = process.env.SAMHAND_DEMO_PASSWORD || "samhand-demo";
+  const executablePath = process.env.SAMHAND_CHROMIUM || "/usr/bin/chromium";
+  const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
+  let currentStep = "launch Chromium";
+  let lastPage;
+  const browser = await chromium
+    .launch({
+      executablePath,
+      headless: true,
+      timeout: 30000,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    })
+    .catch((error) => {
+      console.error(`${name}: FAILED to launch Chromium at ${executablePath}: ${error.message}`);
+      process.exit(1);
+    });
+
+  const t = {
+    started,
+    baseUrl,
+    password,
+    browser,
+    resultsDir,
+    screenshotPath: join(resultsDir, `${name}.png`),
+    // Today in Oslo, as the server counts days: yyyy-mm-dd.
+    today: new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Oslo" }).format(new Date()),
+    step(stepName) {
+      currentStep = stepName;
+    },
+    check(condition, message) {
+      if (!condition) throw new Error(message);
+    },
+    seconds() {
+      return ((Date.now() - started) / 1000).toFixed(1);
+    },
+    /// A page in a fresh context (its own cookies); `options` go to the context.
+    async newPage(viewport = { width: 1280, height: 900 }, options = {}) {
+      const context = await browser.newContext({ viewport, ...options });
+      const page = await context.newPage();
+      page.setDefaultTimeout(STEP_MS);
+      page.setDefaultNavigationTimeout(STEP_MS * 2);
+      lastPage = page;
+      return page;
+    },
+    /// A staff member logged in through the login form, in a fresh context
+    /// (`options` go to the context).
+    async logIn(username, options = {}) {
+      const page = await t.newPage(undefined, options);
+      await page.goto(baseUrl + "/login");
+      await page.locator("input[name=username]").fill(username);
+      await page.locator("input[name=password]").fill(password);
+      await Promise.all([
+        page.waitForURL((url) => url.pathname !== "/login"),
+        page.locator("form[action='/login'] button[type=submit]").click(),
+      ]);
+      return page;
+    },
+    /// Runs the test's steps, reports a failure with the step and a screenshot,
+    /// closes the browser and exits 0 or 1.
+    async run(steps) {
+      let exitCode = 0;
+      try {
+        await steps();
+      } catch (error) {
+        exitCode = 1;
+        console.error(`${name}: FAILED at step "${currentStep}": ${error.message}`);
+        if (lastPage) {
+          console.error(`${name}: page was ${lastPage.url()}`);
+          try {
+            mkdirSync(resultsDir, { recursive: true });
+            const failurePath = join(resultsDir, `${name}-failure.png`);
+            await lastPage.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
+            console.error(`${name}: screenshot of the failure in ${failurePath}`);
+          } catch {
+            // The failure message above is what matters.
+          }
+        }
+      } finally {
+        await browser.close();
+      }
+      process.exit(exitCode);
+    },
+  };
+  return t;
+}
