@@ -126,6 +126,23 @@ impl PatientData {
     }
 }
 
+/// Each patient's relations at `now`, from their loaded data (none where nothing
+/// was loaded), as the batch reads of the repo take them.
+pub fn relations_of(
+    data: &HashMap<PatientId, PatientData>,
+    ids: &[PatientId],
+    now: Timestamp,
+) -> Vec<(PatientId, PatientRelations)> {
+    ids.iter()
+        .map(|id| {
+            (
+                *id,
+                data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 /// Computes the schedule of a patient on a date and hands it to `f`.
 pub fn with_schedule<T>(
     data: &PatientData,
@@ -468,17 +485,7 @@ impl<'a> Service<'a> {
         };
         let ids: Vec<PatientId> = found.iter().map(|p| p.id).collect();
         let data = self.load_data(&ids).await?;
-        let with_relations: Vec<(PatientId, PatientRelations)> = ids
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id)
-                        .map(|d| d.relations(*id, self.now()))
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
+        let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(&data, &ids, self.now());
         let allowed: HashSet<PatientId> = self
             .repo
             .authorize_reads(&with_relations, DataCategory::Identity, "patient search")
@@ -1339,17 +1346,8 @@ impl<'a> Service<'a> {
             .chain(uncovered.iter().map(|(id, _)| *id))
             .chain(paused.iter().map(|(id, _)| *id))
             .collect();
-        let with_relations: Vec<(PatientId, PatientRelations)> = listed
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id)
-                        .map(|d| d.relations(*id, self.now()))
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
+        let with_relations: Vec<(PatientId, PatientRelations)> =
+            relations_of(&data, &listed.iter().copied().collect::<Vec<_>>(), self.now());
         let allowed: HashSet<PatientId> = self
             .repo
             .authorize_reads(

@@ -497,15 +497,7 @@ impl Service<'_> {
         ids.dedup();
         let data = self.load_data(&ids).await?;
         let now = self.now();
-        let related: Vec<(PatientId, PatientRelations)> = ids
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let related: Vec<(PatientId, PatientRelations)> = super::relations_of(&data, &ids, now);
         let allowed: HashSet<PatientId> = self
             .repo
             .optional_reads(&related, DataCategory::PlanAndGoals, "my tasks")
@@ -612,15 +604,7 @@ impl Service<'_> {
         let data = self.load_data(ids).await?;
         let now = self.now();
         let today = self.today();
-        let related: Vec<(PatientId, PatientRelations)> = ids
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let related: Vec<(PatientId, PatientRelations)> = super::relations_of(&data, ids, now);
         let allowed = self
             .repo
             .authorize_reads(&related, DataCategory::PlanAndGoals, detail)

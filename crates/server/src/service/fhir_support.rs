@@ -102,17 +102,8 @@ impl Service<'_> {
             return Ok(Vec::new());
         }
         let data = self.load_data(&candidates).await?;
-        let with_relations: Vec<(PatientId, PatientRelations)> = candidates
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id)
-                        .map(|d| d.relations(*id, self.now()))
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
+        let with_relations: Vec<(PatientId, PatientRelations)> =
+            super::relations_of(&data, &candidates, self.now());
         let allowed = self
             .repo
             .authorize_reads(&with_relations, category, detail)

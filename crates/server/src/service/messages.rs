@@ -262,14 +262,8 @@ impl Service<'_> {
         patient_ids.dedup();
         let data = self.load_data(&patient_ids).await?;
         let now = self.now();
-        let relations: HashMap<PatientId, PatientRelations> = patient_ids
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
-                )
-            })
+        let relations: HashMap<PatientId, PatientRelations> = super::relations_of(&data, &patient_ids, now)
+            .into_iter()
             .collect();
         let pairs = |ids: &mut dyn Iterator<Item = PatientId>| -> Vec<(PatientId, PatientRelations)> {
             let mut seen = HashSet::new();

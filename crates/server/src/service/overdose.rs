@@ -257,15 +257,7 @@ impl Service<'_> {
         };
         let data = self.load_data(&ids).await?;
         let now = self.now();
-        let related: Vec<(PatientId, PatientRelations)> = ids
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let related: Vec<(PatientId, PatientRelations)> = super::relations_of(&data, &ids, now);
         let allowed: HashSet<PatientId> = self
             .repo
             .optional_reads(&related, DataCategory::Dispensing, "naloxone report")
@@ -431,15 +423,7 @@ impl Service<'_> {
         with_events.dedup();
         let data = self.load_data(&with_events).await?;
         let now = self.now();
-        let related: Vec<(PatientId, PatientRelations)> = with_events
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let related: Vec<(PatientId, PatientRelations)> = super::relations_of(&data, &with_events, now);
         let allowed: HashSet<PatientId> = self
             .repo
             .optional_reads(

@@ -554,15 +554,7 @@ impl Service<'_> {
         patient_ids.dedup();
         let data = self.load_data(&patient_ids).await?;
         let now = self.now();
-        let with_relations: Vec<_> = patient_ids
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let with_relations: Vec<_> = super::relations_of(&data, &patient_ids, now);
         let visible: std::collections::HashSet<PatientId> = self
             .repo
             .authorize_reads(

@@ -1152,15 +1152,7 @@ impl Service<'_> {
         };
         let data = self.load_data(&ids).await?;
         let now = self.now();
-        let related: Vec<(PatientId, PatientRelations)> = ids
-            .iter()
-            .map(|id| {
-                (
-                    *id,
-                    data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let related: Vec<(PatientId, PatientRelations)> = super::relations_of(&data, &ids, now);
         let allowed = self
             .repo
             .optional_reads(&related, DataCategory::Identity, "institution: admitted patients")
