@@ -192,15 +192,11 @@ pub async fn update(
     id: &str,
     body: &Bytes,
 ) -> FhirResult<Response> {
-    caller
-        .require(state, Kind::Encounter, Action::Write, "update")
-        .await?;
-    let stay_id: StayId = id
-        .parse()
-        .map_err(|_| FhirError::App(AppError::NotFound(format!("Encounter/{id}"))))?;
-    let body = super::resource_body(body, Kind::Encounter)?;
-    super::require_same_id(&body, id)?;
-    let expected = super::if_match(headers)?;
+    let super::UpdateRequest {
+        id: stay_id,
+        body,
+        expected,
+    } = super::update_request::<StayId>(state, caller, Kind::Encounter, headers, id, body).await?;
     let (_, received) = read_encounter(&body)?;
     let disposition = &body["hospitalization"]["dischargeDisposition"];
     let reason = super::provenance_reason(headers)

@@ -622,6 +622,37 @@ async fn update(
     }
 }
 
+/// What every update starts with, checked in this order: the caller's scope to
+/// write the type, the id from the address (one that does not parse names nothing:
+/// 404), the body as one resource of the type with that same id, and the version
+/// it was made from (`If-Match`).
+pub struct UpdateRequest<T> {
+    pub id: T,
+    pub body: Value,
+    pub expected: Option<i64>,
+}
+
+pub async fn update_request<T: std::str::FromStr>(
+    state: &AppState,
+    caller: &FhirCaller,
+    kind: Kind,
+    headers: &HeaderMap,
+    id: &str,
+    body: &[u8],
+) -> FhirResult<UpdateRequest<T>> {
+    caller.require(state, kind, Action::Write, "update").await?;
+    let parsed: T = id
+        .parse()
+        .map_err(|_| FhirError::App(AppError::NotFound(format!("{}/{id}", kind.name()))))?;
+    let body = resource_body(body, kind)?;
+    require_same_id(&body, id)?;
+    Ok(UpdateRequest {
+        id: parsed,
+        body,
+        expected: if_match(headers)?,
+    })
+}
+
 /// The version an update was made from, from `If-Match: W/"n"` (or `"n"`).
 pub fn if_match(headers: &HeaderMap) -> FhirResult<Option<i64>> {
     let Some(value) = headers.get(header::IF_MATCH) else {

@@ -241,15 +241,11 @@ pub async fn update(
     id: &str,
     body: &Bytes,
 ) -> FhirResult<Response> {
-    caller
-        .require(state, Kind::Observation, Action::Write, "update")
-        .await?;
-    let test: DrugTestId = id
-        .parse()
-        .map_err(|_| FhirError::App(AppError::NotFound(format!("Observation/{id}"))))?;
-    let body: Value = super::resource_body(body, Kind::Observation)?;
-    super::require_same_id(&body, id)?;
-    let expected = super::if_match(headers)?;
+    let super::UpdateRequest {
+        id: test,
+        body,
+        expected,
+    } = super::update_request::<DrugTestId>(state, caller, Kind::Observation, headers, id, body).await?;
     let received = read_observation(&body)?;
     let reason = super::provenance_reason(headers)
         .or_else(|| {

@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::outcome::{FhirError, FhirResult};
 use super::{
-    DNR_SYSTEM, FNR_SYSTEM, FhirCaller, Kind, current_versions, if_match, patient, provenance_reason,
-    require_same_id, resource_body, written,
+    DNR_SYSTEM, FNR_SYSTEM, FhirCaller, Kind, current_versions, patient, provenance_reason, resource_body,
+    written,
 };
 use crate::AppState;
 use crate::error::AppError;
@@ -284,15 +284,11 @@ pub async fn update(
     id: &str,
     body: &Bytes,
 ) -> FhirResult<Response> {
-    caller
-        .require(state, Kind::Patient, Action::Write, "update")
-        .await?;
-    let patient_id: PatientId = id
-        .parse()
-        .map_err(|_| FhirError::App(AppError::NotFound(format!("Patient/{id}"))))?;
-    let body = resource_body(body, Kind::Patient)?;
-    require_same_id(&body, id)?;
-    let expected = if_match(headers)?;
+    let super::UpdateRequest {
+        id: patient_id,
+        body,
+        expected,
+    } = super::update_request::<PatientId>(state, caller, Kind::Patient, headers, id, body).await?;
     let received = read_patient(&body);
     let reason = provenance_reason(headers)
         .unwrap_or_else(|| format!("Endret av {} gjennom FHIR-API-et", caller.user.display_name));
