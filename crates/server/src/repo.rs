@@ -140,6 +140,23 @@ impl<'a> PatientRepo<'a> {
         Ok(())
     }
 
+    /// A write's input as the clinical rules judged it: the value, or, when they
+    /// refused it, the refusal audited and the errors as the answer.
+    pub async fn checked<T>(
+        &self,
+        grant: &WriteGrant,
+        reason: &str,
+        judged: Result<T, samhand_domain::validation::FieldErrors>,
+    ) -> AppResult<T> {
+        match judged {
+            Ok(value) => Ok(value),
+            Err(errors) => {
+                self.record_refused_write(grant, reason).await?;
+                Err(AppError::Invalid(errors))
+            }
+        }
+    }
+
     /// Records a denied access in a transaction of its own, so that it stays even
     /// though the request is refused.
     pub async fn record_denial(

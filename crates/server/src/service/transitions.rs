@@ -628,15 +628,10 @@ impl Service<'_> {
     /// Marks a bundle item done by hand, or waives it with a reason.
     pub async fn mark_bundle_item(&self, stay_id: StayId, input: &BundleEntryInput) -> AppResult<()> {
         let (_, _, record, grant) = self.stay_write(stay_id, "discharge bundle item").await?;
-        let (item, waived, on, note) = match input.parse(&record, self.today()) {
-            Ok(parsed) => parsed,
-            Err(errors) => {
-                self.repo
-                    .record_refused_write(&grant, "invalid bundle entry")
-                    .await?;
-                return Err(AppError::Invalid(errors));
-            }
-        };
+        let (item, waived, on, note) = self
+            .repo
+            .checked(&grant, "invalid bundle entry", input.parse(&record, self.today()))
+            .await?;
         let entry = BundleEntry {
             id: BundleEntryId::new(),
             stay_id,
@@ -660,15 +655,10 @@ impl Service<'_> {
     pub async fn add_appointment(&self, stay_id: StayId, input: &AppointmentInput) -> AppResult<Appointment> {
         let (patient, data, _, grant) = self.stay_write(stay_id, "follow-up appointment").await?;
         let owners: Vec<UserId> = self.follow_up_owners(&data).await?.iter().map(|o| o.id).collect();
-        let content = match input.parse(&owners, self.today()) {
-            Ok(content) => content,
-            Err(errors) => {
-                self.repo
-                    .record_refused_write(&grant, "invalid appointment")
-                    .await?;
-                return Err(AppError::Invalid(errors));
-            }
-        };
+        let content = self
+            .repo
+            .checked(&grant, "invalid appointment", input.parse(&owners, self.today()))
+            .await?;
         let appointment = Appointment {
             id: AppointmentId::new(),
             patient_id: patient,
@@ -761,15 +751,10 @@ impl Service<'_> {
         let view = self.stays_view(self.patient(patient_id).await?, &data).await?;
         let open = view.stay(stay_id).map(|s| s.open.clone()).unwrap_or_default();
         let today = self.today();
-        let discharge = match input.parse(&record, &open, today) {
-            Ok(discharge) => discharge,
-            Err(errors) => {
-                self.repo
-                    .record_refused_write(&grant, "discharge refused")
-                    .await?;
-                return Err(AppError::Invalid(errors));
-            }
-        };
+        let discharge = self
+            .repo
+            .checked(&grant, "discharge refused", input.parse(&record, &open, today))
+            .await?;
         let event = self.event(stay_id, StayEventKind::Discharged(discharge), &input.reason);
         let relations = data.relations(patient_id, self.now());
         let mut recipients = related_units(&relations);
