@@ -2027,7 +2027,7 @@ impl Generator<'_> {
                     patient_id: plan.id,
                     place_id: place.org.id,
                     day,
-                    outcome: outcome.code().to_string(),
+                    outcome: outcome.kind(),
                     reason: outcome.reason().map(str::to_string),
                     identity_confirmed_by: staff,
                     recorded_by: staff,
@@ -2053,7 +2053,7 @@ impl Generator<'_> {
         let dosed: HashSet<Date> = plan
             .events
             .iter()
-            .filter(|e| e.event.outcome != "withheld")
+            .filter(|e| e.event.outcome.is_dosed())
             .flat_map(|e| e.doses.iter().map(|d| d.key.date))
             .collect();
         // From a week into the history: the days before may have had take-home doses

@@ -89,6 +89,9 @@ impl DataCategory {
 pub enum Action {
     Read,
     Write,
+    /// Correcting a record written earlier, perhaps by someone else (a recording at
+    /// the window). For every category but dispensing it is the same as a write.
+    Correct,
 }
 
 impl Action {
@@ -96,6 +99,7 @@ impl Action {
         match self {
             Self::Read => "read",
             Self::Write => "write",
+            Self::Correct => "correct",
         }
     }
 }
@@ -419,9 +423,36 @@ pub fn decide(
     category: DataCategory,
     action: Action,
 ) -> Decision {
-    match actor {
-        Actor::Patient(patient) => decide_for_patient(patient, relations, category, action),
-        Actor::Staff(staff) => decide_for_staff(staff, relations, category, action),
+    match (actor, action) {
+        (Actor::Staff(staff), Action::Correct) => decide_correction(staff, relations, category),
+        (_, Action::Correct) => decide(actor, relations, category, Action::Write),
+        (Actor::Patient(patient), _) => decide_for_patient(patient, relations, category, action),
+        (Actor::Staff(staff), _) => decide_for_staff(staff, relations, category, action),
+    }
+}
+
+/// A correction of a recording at the window: those who record there, and also the
+/// place's leader and a prescriber of the responsible LAR unit, who are the ones to
+/// correct once the recorders' own window has passed (`dispensing::may_correct`).
+/// Any other correction is a write.
+fn decide_correction(actor: &StaffUser, relations: &PatientRelations, category: DataCategory) -> Decision {
+    let write = decide_for_staff(actor, relations, category, Action::Write);
+    if category != DataCategory::Dispensing || write.is_allowed() {
+        return write;
+    }
+    let org = actor.organisation_id;
+    let place_leader = actor.role == Role::Leader
+        && actor.organisation_kind.can_dispense()
+        && relations.dispensing_places.contains(&org);
+    let prescriber = actor.role == Role::Prescriber
+        && actor.organisation_kind == OrganisationKind::HealthTrustLarUnit
+        && relations.responsible_units.contains(&org);
+    if place_leader {
+        Decision::Allow(AllowedBy::DispensingPlace)
+    } else if prescriber {
+        Decision::Allow(AllowedBy::ResponsibleLarUnit)
+    } else {
+        Decision::Deny
     }
 }
 
@@ -436,7 +467,9 @@ fn decide_for_patient(
     let allowed = own
         && match action {
             Action::Read => true,
-            Action::Write => matches!(category, DataCategory::PlanAndGoals | DataCategory::Privacy),
+            Action::Write | Action::Correct => {
+                matches!(category, DataCategory::PlanAndGoals | DataCategory::Privacy)
+            }
         };
     allow_if(allowed, AllowedBy::PatientSelf)
 }
@@ -459,7 +492,7 @@ fn decide_for_staff(
     {
         let allowed = match action {
             Action::Read => true,
-            Action::Write => match category {
+            Action::Write | Action::Correct => match category {
                 // Only prescribers write medication.
                 Medication => actor.role == Role::Prescriber,
                 // Doses are recorded where they are handed out.
@@ -483,14 +516,14 @@ fn decide_for_staff(
         }
         match (category, action) {
             (Identity | Medication | Dispensing, Action::Read) => Decision::Allow(AllowedBy::DispensingPlace),
-            (Dispensing, Action::Write) => {
+            (Dispensing, Action::Write | Action::Correct) => {
                 allow_if(actor.role == Role::DispensingStaff, AllowedBy::DispensingPlace)
             }
             (_, Action::Read) => allow_if(
                 category.is_consentable() && relations.consented(org, category),
                 AllowedBy::DispensingPlaceConsent,
             ),
-            (_, Action::Write) => Decision::Deny,
+            (_, Action::Write | Action::Correct) => Decision::Deny,
         }
     };
     let care_team = || {
@@ -505,10 +538,10 @@ fn decide_for_staff(
             ),
             // Members contribute to the plan and write notes where the patient has
             // shared those with their service.
-            (PlanAndGoals | Notes, Action::Write) => {
+            (PlanAndGoals | Notes, Action::Write | Action::Correct) => {
                 allow_if(relations.consented(org, category), AllowedBy::CareTeamConsent)
             }
-            (_, Action::Write) => Decision::Deny,
+            (_, Action::Write | Action::Correct) => Decision::Deny,
         }
     };
     let emergency = || {
@@ -543,13 +576,13 @@ fn decide_for_staff(
                 category.is_consentable() && relations.consented(org, category),
                 AllowedBy::DispensingPlaceConsent,
             ),
-            (Medication, Action::Write) => {
+            (Medication, Action::Write | Action::Correct) => {
                 allow_if(actor.role == Role::Prescriber, AllowedBy::StayInstitution)
             }
-            (Identity | Dispensing | PlanAndGoals, Action::Write) => {
+            (Identity | Dispensing | PlanAndGoals, Action::Write | Action::Correct) => {
                 allow_if(actor.role != Role::Leader, AllowedBy::StayInstitution)
             }
-            (_, Action::Write) => Decision::Deny,
+            (_, Action::Write | Action::Correct) => Decision::Deny,
         }
     };
     let handover = || {
@@ -558,7 +591,7 @@ fn decide_for_staff(
                 && relations.prescribing_services.contains(&org)
                 && match action {
                     Action::Read => matches!(category, Identity | Medication | Dispensing),
-                    Action::Write => category == Medication,
+                    Action::Write | Action::Correct => category == Medication,
                 },
             AllowedBy::PrescribingHandover,
         )
@@ -1123,7 +1156,11 @@ mod tests {
     }
 
     fn any_action() -> impl Strategy<Value = Action> {
-        any::<bool>().prop_map(|w| if w { Action::Write } else { Action::Read })
+        (0..3u8).prop_map(|i| match i {
+            0 => Action::Read,
+            1 => Action::Write,
+            _ => Action::Correct,
+        })
     }
 
     /// Relations among organisations, users and patients drawn from pools that

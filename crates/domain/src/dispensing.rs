@@ -4,8 +4,14 @@
 
 use std::collections::HashSet;
 
+use jiff::Timestamp;
+use jiff::civil::Date;
+
 use crate::dose::Dose;
+use crate::ids::{OrganisationId, UserId};
+use crate::organisation::{Role, StaffUser};
 use crate::schedule::{DoseKey, DueDose, IntakeMode};
+use crate::validation::FieldErrors;
 
 /// What the pre-dose assessment (forsvarlighetsvurdering) decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,12 +25,36 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Given => "given",
-            Self::Reduced { .. } => "reduced",
-            Self::Withheld { .. } => "withheld",
+    /// The outcome a recording asks for, from its code (`given` when empty), the
+    /// assessment's reason and, for a reduction, the amount given.
+    pub fn parse(code: &str, reason: &str, reduced_mg: &str) -> Result<Self, FieldErrors> {
+        let reason = reason.trim().to_string();
+        match code.trim() {
+            "given" | "" => Ok(Self::Given),
+            "withheld" => Ok(Self::Withheld { reason }),
+            "reduced" => {
+                let given = Dose::parse_mg(reduced_mg).map_err(|_| {
+                    FieldErrors::single("reduced_mg", "Skriv inn redusert dose i mg, f.eks. 40.")
+                })?;
+                Ok(Self::Reduced { given, reason })
+            }
+            _ => Err(FieldErrors::single(
+                "outcome",
+                "Velg utlevert, redusert eller holdt tilbake.",
+            )),
         }
+    }
+
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Self::Given => OutcomeKind::Given,
+            Self::Reduced { .. } => OutcomeKind::Reduced,
+            Self::Withheld { .. } => OutcomeKind::Withheld,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 
     /// Whether the patient had the medicine for the days recorded.
@@ -36,6 +66,51 @@ impl Outcome {
         match self {
             Self::Given => None,
             Self::Reduced { reason, .. } | Self::Withheld { reason } => Some(reason),
+        }
+    }
+}
+
+/// What a stored recording at the window was: the outcome of a recording, or a
+/// correction of an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutcomeKind {
+    Given,
+    Reduced,
+    Withheld,
+    /// A correction of an earlier recording; its doses (if any) are what was
+    /// actually given.
+    Corrected,
+}
+
+impl OutcomeKind {
+    pub const ALL: [OutcomeKind; 4] = [Self::Given, Self::Reduced, Self::Withheld, Self::Corrected];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Given => "given",
+            Self::Reduced => "reduced",
+            Self::Withheld => "withheld",
+            Self::Corrected => "corrected",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// Whether the patient had the medicine (an amount above zero was recorded).
+    pub fn is_dosed(self) -> bool {
+        self != Self::Withheld
+    }
+
+    /// As dispensing staff read it; an injection is «Satt», not «Utlevert».
+    pub fn label_nb(self, mode: IntakeMode) -> &'static str {
+        match (self, mode) {
+            (Self::Given, IntakeMode::Injection) => "Satt",
+            (Self::Given, _) => "Utlevert",
+            (Self::Reduced, _) => "Redusert",
+            (Self::Withheld, _) => "Holdt tilbake",
+            (Self::Corrected, _) => "Korrigert",
         }
     }
 }
@@ -68,6 +143,8 @@ pub enum DispenseRefusal {
     ReductionNotLess,
     #[error("a reduction applies to exactly one supervised dose")]
     ReductionNeedsOneSupervisedDose,
+    #[error("the take-home doses are held with today's withheld or reduced dose")]
+    TakeHomeHeld(TakeHomeHold),
 }
 
 impl DispenseRefusal {
@@ -92,19 +169,71 @@ impl DispenseRefusal {
             Self::ReductionNeedsOneSupervisedDose => {
                 "Reduksjon gjelder én dose som tas under tilsyn i dag.".into()
             }
+            Self::TakeHomeHeld(hold) => format!(
+                "Dagens dose ble {} kl. {}. Ta-med-dosene holdes derfor også tilbake. \
+                 Skal de likevel utleveres, skriv en begrunnelse (lege får beskjed).",
+                match hold.cause {
+                    OutcomeKind::Reduced => "redusert",
+                    _ => "holdt tilbake",
+                },
+                crate::format::time_nb(crate::time::oslo_datetime(hold.at).time())
+            ),
         }
     }
 }
 
-/// A dose recorded earlier, as far as what is still due depends on it.
+/// Today's supervised dose (or injection) was withheld or reduced at the pre-dose
+/// assessment: the day's take-home hand-over is held with it, unless staff choose
+/// deliberately otherwise with a written reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakeHomeHold {
+    pub cause: OutcomeKind,
+    /// When today's dose was withheld or reduced.
+    pub at: Timestamp,
+}
+
+/// The hold on today's take-home hand-over, if today's own dose was withheld or
+/// reduced (the latest such recording counts).
+pub fn take_home_hold(past: &[PastDose], today: Date) -> Option<TakeHomeHold> {
+    past.iter()
+        .filter(|p| p.key.date == today && p.mode != IntakeMode::TakeHome)
+        .filter(|p| matches!(p.outcome, OutcomeKind::Withheld | OutcomeKind::Reduced))
+        .max_by_key(|p| p.recorded_at)
+        .map(|p| TakeHomeHold {
+            cause: p.outcome,
+            at: p.recorded_at,
+        })
+}
+
+/// Whether a planned recording may hand over take-home doses under a hold: only
+/// with a written reason (`override_reason`). Withholding them needs none.
+pub fn check_take_home_hold(
+    planned: &[RecordedDose],
+    outcome: &Outcome,
+    hold: Option<TakeHomeHold>,
+    override_reason: &str,
+) -> Result<(), DispenseRefusal> {
+    let hands_over_take_home = outcome.is_dosed() && planned.iter().any(|r| r.mode == IntakeMode::TakeHome);
+    match hold {
+        Some(hold) if hands_over_take_home && override_reason.trim().is_empty() => {
+            Err(DispenseRefusal::TakeHomeHeld(hold))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A dose recorded earlier (and not voided by a correction), as far as what is still
+/// due depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PastDose {
     pub key: DoseKey,
+    pub mode: IntakeMode,
+    pub outcome: OutcomeKind,
     /// What was given or handed over (zero when withheld).
     pub amount: Dose,
     /// The Oslo day it was recorded.
     pub recorded_on: jiff::civil::Date,
-    pub injection: bool,
+    pub recorded_at: Timestamp,
 }
 
 /// What is still due of `due` (the schedule's doses at a place on `today`), given what
@@ -121,14 +250,20 @@ pub fn still_due(due: Vec<DueDose>, past: &[PastDose], today: jiff::civil::Date)
     let recorded: HashSet<DoseKey> = past.iter().map(|p| p.key).collect();
     let last_injection = past
         .iter()
-        .filter(|p| p.injection && !p.amount.is_zero())
+        .filter(|p| p.mode == IntakeMode::Injection && !p.amount.is_zero())
         .map(|p| p.recorded_on)
         .max();
     let mut keep = Vec::with_capacity(due.len());
     for dose in &due {
         let key = dose.scheduled.key;
         if recorded.contains(&key) {
-            keep.push(dose.clone());
+            // A late injection given on an earlier day is not shown again as done.
+            let shown_today = dose.mode != IntakeMode::Injection
+                || key.date == today
+                || past.iter().any(|p| p.key == key && p.recorded_on == today);
+            if shown_today {
+                keep.push(dose.clone());
+            }
             continue;
         }
         if dose.mode == IntakeMode::Injection {
@@ -265,6 +400,215 @@ pub fn plan_recording(
     }
 }
 
+/// How a recording at the window was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrectionKind {
+    /// Recorded but not given: the wrong patient's row, or a dose recorded and not
+    /// taken. The doses are freed for a new recording.
+    NotGiven,
+    /// Given, but another amount than recorded.
+    WrongAmount { actual: Dose },
+}
+
+impl CorrectionKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotGiven => "not_given",
+            Self::WrongAmount { .. } => "wrong_amount",
+        }
+    }
+
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::NotGiven => "Ikke gitt",
+            Self::WrongAmount { .. } => "Feil mengde",
+        }
+    }
+}
+
+/// A correction as asked for, checked for form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    pub kind: CorrectionKind,
+    pub reason: String,
+}
+
+/// The shortest reason a correction takes.
+pub const CORRECTION_REASON_MIN_CHARS: usize = 5;
+
+impl Correction {
+    /// Reads a correction from its kind code (`not_given` or `wrong_amount`), the
+    /// actual amount for a wrong amount, and the reason.
+    pub fn parse(kind: &str, actual_mg: &str, reason: &str) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let kind = match kind.trim() {
+            "not_given" => Some(CorrectionKind::NotGiven),
+            "wrong_amount" => match Dose::parse_mg(actual_mg) {
+                Ok(actual) => Some(CorrectionKind::WrongAmount { actual }),
+                Err(_) => {
+                    errors.push("actual_mg", "Skriv inn mengden som faktisk ble gitt, i mg.");
+                    None
+                }
+            },
+            _ => {
+                errors.push("kind", "Velg hva som var feil: ikke gitt eller feil mengde.");
+                None
+            }
+        };
+        let reason = reason.trim().to_string();
+        if reason.chars().count() < CORRECTION_REASON_MIN_CHARS {
+            errors.push(
+                "reason",
+                "Skriv hvorfor registreringen korrigeres (minst 5 tegn).",
+            );
+        }
+        match kind {
+            Some(kind) if errors.is_empty() => Ok(Self { kind, reason }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CorrectionRefusal {
+    #[error("only staff at the place may correct within the window")]
+    NotAtPlace,
+    #[error("after the window only the place's leader or a prescriber may correct")]
+    WindowPassed { window_days: i64 },
+    #[error("the recording is already corrected")]
+    AlreadyCorrected,
+    #[error("a wrong amount is corrected for one dose at a time")]
+    AmountNeedsOneDose,
+    #[error("the amount is the one recorded")]
+    SameAmount,
+    #[error("a withheld dose is corrected by recording it anew")]
+    NothingGiven,
+}
+
+impl CorrectionRefusal {
+    pub fn message_nb(&self) -> String {
+        match self {
+            Self::NotAtPlace => {
+                "Bare den som registrerte, eller en kollega ved utleveringsstedet, kan korrigere.".into()
+            }
+            Self::WindowPassed { window_days } => format!(
+                "Fristen for å korrigere selv er ute ({}). Nå kan bare leder ved stedet eller lege korrigere.",
+                match window_days {
+                    0 => "samme dag".to_string(),
+                    1 => "1 dag".to_string(),
+                    n => format!("{n} dager"),
+                }
+            ),
+            Self::AlreadyCorrected => "Registreringen er allerede korrigert.".into(),
+            Self::AmountNeedsOneDose => {
+                "Feil mengde rettes for én dose om gangen. Korriger som «ikke gitt» og registrer på nytt."
+                    .into()
+            }
+            Self::SameAmount => "Mengden er den som allerede er registrert.".into(),
+            Self::NothingGiven => "En tilbakeholdt dose korrigeres ved å registrere dosen på nytt.".into(),
+        }
+    }
+}
+
+/// The recording a correction is about, as far as the rules for who may correct it
+/// depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorrectedRecording {
+    pub place: OrganisationId,
+    pub recorded_by: UserId,
+    /// The Oslo day it was recorded.
+    pub recorded_on: Date,
+}
+
+/// Who may correct a recording (the access policy has already allowed the actor to
+/// correct dispensing for the patient): within `window_days` of the recording (0:
+/// the same day), the recorder or a colleague at the place; after it, only the
+/// place's leader or a prescriber.
+pub fn may_correct(
+    actor: &StaffUser,
+    recording: CorrectedRecording,
+    today: Date,
+    window_days: i64,
+) -> Result<(), CorrectionRefusal> {
+    let at_place = actor.organisation_id == recording.place;
+    let within = crate::time::days_between(recording.recorded_on, today) <= window_days;
+    let overseer = (at_place && actor.role == Role::Leader) || actor.role == Role::Prescriber;
+    if overseer {
+        return Ok(());
+    }
+    if !at_place {
+        return Err(CorrectionRefusal::NotAtPlace);
+    }
+    if !within {
+        return Err(CorrectionRefusal::WindowPassed { window_days });
+    }
+    if actor.id == recording.recorded_by || actor.role == Role::DispensingStaff {
+        Ok(())
+    } else {
+        Err(CorrectionRefusal::NotAtPlace)
+    }
+}
+
+/// A live dose of the recording to correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveDose {
+    pub key: DoseKey,
+    pub mode: IntakeMode,
+    pub amount: Dose,
+    pub ordered: Dose,
+    pub outcome: OutcomeKind,
+}
+
+/// What a correction writes: the doses it voids, and for a wrong amount the dose as
+/// it was actually given (recorded anew under the correction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrectionPlan {
+    pub voids: Vec<DoseKey>,
+    pub replacement: Option<RecordedDose>,
+}
+
+/// Plans a correction of a recording whose doses not yet voided are `live`.
+pub fn plan_correction(
+    live: &[LiveDose],
+    correction: &Correction,
+) -> Result<CorrectionPlan, CorrectionRefusal> {
+    if live.is_empty() {
+        return Err(CorrectionRefusal::AlreadyCorrected);
+    }
+    let voids = live.iter().map(|d| d.key).collect();
+    match correction.kind {
+        CorrectionKind::NotGiven => {
+            if live.iter().all(|d| d.amount.is_zero()) {
+                return Err(CorrectionRefusal::NothingGiven);
+            }
+            Ok(CorrectionPlan {
+                voids,
+                replacement: None,
+            })
+        }
+        CorrectionKind::WrongAmount { actual } => {
+            let [only] = live else {
+                return Err(CorrectionRefusal::AmountNeedsOneDose);
+            };
+            if only.amount.is_zero() {
+                return Err(CorrectionRefusal::NothingGiven);
+            }
+            if only.amount == actual {
+                return Err(CorrectionRefusal::SameAmount);
+            }
+            Ok(CorrectionPlan {
+                voids,
+                replacement: Some(RecordedDose {
+                    key: only.key,
+                    mode: only.mode,
+                    amount: actual,
+                    ordered: only.ordered,
+                }),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,9 +734,11 @@ mod tests {
         let due = w.schedule().due_at(w.place, monday);
         let given = |part: u8, mg: u64| PastDose {
             key: DoseKey { date: monday, part },
+            mode: IntakeMode::Supervised,
+            outcome: OutcomeKind::Given,
             amount: Dose::from_mg(mg),
             recorded_on: monday,
-            injection: false,
+            recorded_at: Timestamp::UNIX_EPOCH,
         };
         // 90 mg given as one dose under the old order: part 2 of the new split is not due.
         let left = still_due(due.clone(), &[given(1, 90)], monday);
@@ -418,28 +764,215 @@ mod tests {
         ))
         .expect("valid");
         w.orders = crate::dose_order::tests::signed_history(&[content]);
-        // The injection of the 9th given late on the 11th; the 16th's may come early
-        // from the 14th by its window, but not sooner than five days after the last.
-        let past = [PastDose {
+        // The injection of the 2nd given late on the 4th; the 9th's is on the list
+        // from the 9th, five days after: not sooner than `interval − window`.
+        let given = |planned, on| PastDose {
             key: DoseKey {
-                date: date(2026, 11, 9),
+                date: planned,
                 part: 1,
             },
+            mode: IntakeMode::Injection,
+            outcome: OutcomeKind::Given,
             amount: Dose::from_mg(16),
-            recorded_on: date(2026, 11, 11),
-            injection: true,
-        }];
-        let due_on = |d| still_due(w.schedule().due_at(w.place, d), &past, d);
+            recorded_on: on,
+            recorded_at: Timestamp::UNIX_EPOCH,
+        };
+        let past = [given(date(2026, 11, 2), date(2026, 11, 4))];
+        let due_on = |d, past: &[PastDose]| still_due(w.schedule().due_at(w.place, d), past, d);
         assert!(
-            due_on(date(2026, 11, 14))
+            due_on(date(2026, 11, 9), &past)
                 .iter()
-                .all(|d| d.scheduled.key.date != date(2026, 11, 16))
+                .any(|d| d.scheduled.key.date == date(2026, 11, 9))
+        );
+        // Given on the 9th: on the 9th it shows as done, on the 10th and 11th (still
+        // in its window) it is gone from the list.
+        let past = [given(date(2026, 11, 9), date(2026, 11, 9))];
+        assert_eq!(due_on(date(2026, 11, 9), &past).len(), 1);
+        assert!(due_on(date(2026, 11, 10), &past).is_empty());
+        // Given late on the 11th: shown as done that day only.
+        let past = [given(date(2026, 11, 9), date(2026, 11, 11))];
+        assert_eq!(due_on(date(2026, 11, 11), &past).len(), 1);
+        assert!(
+            due_on(date(2026, 11, 16), &past)
+                .iter()
+                .all(|d| d.scheduled.key.date == date(2026, 11, 16))
+        );
+    }
+
+    #[test]
+    fn a_withheld_or_reduced_dose_today_holds_the_days_take_home_hand_over() {
+        let due = friday_due();
+        let friday = date(2026, 11, 27);
+        let at = Timestamp::from_second(1_800_000_000).expect("instant");
+        let recorded = |mode, outcome, day| PastDose {
+            key: DoseKey { date: day, part: 1 },
+            mode,
+            outcome,
+            amount: Dose::default(),
+            recorded_on: friday,
+            recorded_at: at,
+        };
+        // Today's supervised dose withheld: held. A take-home dose withheld on its
+        // own, or yesterday's withheld dose, holds nothing.
+        let hold = take_home_hold(
+            &[recorded(IntakeMode::Supervised, OutcomeKind::Withheld, friday)],
+            friday,
+        );
+        assert_eq!(
+            hold,
+            Some(TakeHomeHold {
+                cause: OutcomeKind::Withheld,
+                at
+            })
         );
         assert!(
-            due_on(date(2026, 11, 16))
-                .iter()
-                .any(|d| d.scheduled.key.date == date(2026, 11, 16))
+            take_home_hold(
+                &[recorded(IntakeMode::Supervised, OutcomeKind::Reduced, friday)],
+                friday
+            )
+            .is_some()
         );
+        assert!(
+            take_home_hold(
+                &[recorded(IntakeMode::TakeHome, OutcomeKind::Withheld, friday)],
+                friday
+            )
+            .is_none()
+        );
+        assert!(
+            take_home_hold(
+                &[recorded(IntakeMode::Supervised, OutcomeKind::Given, friday)],
+                friday
+            )
+            .is_none()
+        );
+        let thursday = date(2026, 11, 26);
+        assert!(
+            take_home_hold(
+                &[recorded(IntakeMode::Supervised, OutcomeKind::Withheld, thursday)],
+                friday
+            )
+            .is_none()
+        );
+
+        // The weekend's doses under the hold: refused plainly, allowed with a reason,
+        // and withholding them needs no override.
+        let already: HashSet<DoseKey> = [due[0].scheduled.key].into_iter().collect();
+        let take_home = plan_recording(&due, &[], &already, &Outcome::Given, true, false).expect("plans");
+        assert!(take_home.iter().all(|r| r.mode == IntakeMode::TakeHome));
+        assert_eq!(
+            check_take_home_hold(&take_home, &Outcome::Given, hold, " "),
+            Err(DispenseRefusal::TakeHomeHeld(hold.expect("hold")))
+        );
+        assert_eq!(
+            check_take_home_hold(
+                &take_home,
+                &Outcome::Given,
+                hold,
+                "Lege kontaktet, vurdert som klar"
+            ),
+            Ok(())
+        );
+        let withheld = Outcome::Withheld {
+            reason: "Følger dagens vurdering".into(),
+        };
+        assert_eq!(check_take_home_hold(&take_home, &withheld, hold, ""), Ok(()));
+        assert_eq!(
+            check_take_home_hold(&take_home, &Outcome::Given, None, ""),
+            Ok(())
+        );
+        assert!(
+            DispenseRefusal::TakeHomeHeld(hold.expect("hold"))
+                .message_nb()
+                .contains("holdes derfor også tilbake")
+        );
+    }
+
+    fn staff(role: Role, place: OrganisationId) -> StaffUser {
+        StaffUser {
+            id: UserId::new(),
+            username: "x".into(),
+            display_name: "X".into(),
+            role,
+            organisation_id: place,
+            organisation_kind: crate::organisation::OrganisationKind::MunicipalLarCentre,
+        }
+    }
+
+    #[test]
+    fn within_the_window_the_place_corrects_after_it_only_its_leader_or_a_prescriber() {
+        let place = OrganisationId::new();
+        let recorder = staff(Role::DispensingStaff, place);
+        let recording = CorrectedRecording {
+            place,
+            recorded_by: recorder.id,
+            recorded_on: date(2026, 11, 27),
+        };
+        let same_day = date(2026, 11, 27);
+        let next_day = date(2026, 11, 28);
+        let colleague = staff(Role::DispensingStaff, place);
+        let leader = staff(Role::Leader, place);
+        let prescriber = staff(Role::Prescriber, OrganisationId::new());
+        let elsewhere = staff(Role::DispensingStaff, OrganisationId::new());
+        assert_eq!(may_correct(&recorder, recording, same_day, 0), Ok(()));
+        assert_eq!(may_correct(&colleague, recording, same_day, 0), Ok(()));
+        assert_eq!(
+            may_correct(&colleague, recording, next_day, 0),
+            Err(CorrectionRefusal::WindowPassed { window_days: 0 })
+        );
+        assert_eq!(may_correct(&colleague, recording, next_day, 1), Ok(()));
+        assert_eq!(may_correct(&leader, recording, next_day, 0), Ok(()));
+        assert_eq!(may_correct(&prescriber, recording, next_day, 0), Ok(()));
+        assert_eq!(
+            may_correct(&elsewhere, recording, same_day, 0),
+            Err(CorrectionRefusal::NotAtPlace)
+        );
+    }
+
+    #[test]
+    fn a_correction_voids_what_was_recorded_and_records_what_was_given() {
+        let key = DoseKey {
+            date: date(2026, 11, 27),
+            part: 1,
+        };
+        let live = |amount| LiveDose {
+            key,
+            mode: IntakeMode::Supervised,
+            amount: Dose::from_mg(amount),
+            ordered: Dose::from_mg(90),
+            outcome: OutcomeKind::Given,
+        };
+        let not_given = Correction::parse("not_given", "", "Feil pasient").expect("valid");
+        assert_eq!(
+            plan_correction(&[live(90)], &not_given),
+            Ok(CorrectionPlan {
+                voids: vec![key],
+                replacement: None
+            })
+        );
+        let wrong = Correction::parse("wrong_amount", "30", "Ga 30 mg, ikke 90").expect("valid");
+        let plan = plan_correction(&[live(90)], &wrong).expect("plans");
+        assert_eq!(plan.replacement.expect("replacement").amount, Dose::from_mg(30));
+        assert_eq!(
+            plan_correction(&[live(30)], &wrong),
+            Err(CorrectionRefusal::SameAmount)
+        );
+        assert_eq!(
+            plan_correction(&[live(90), live(90)], &wrong),
+            Err(CorrectionRefusal::AmountNeedsOneDose)
+        );
+        assert_eq!(
+            plan_correction(&[], &not_given),
+            Err(CorrectionRefusal::AlreadyCorrected)
+        );
+        assert_eq!(
+            plan_correction(&[live(0)], &not_given),
+            Err(CorrectionRefusal::NothingGiven)
+        );
+        let refused = Correction::parse("wrong_amount", "abc", "kort").expect_err("invalid");
+        assert!(refused.for_field("actual_mg").is_some());
+        assert!(refused.for_field("reason").is_some());
+        assert!(Correction::parse("deleted", "", "Feil pasient").is_err());
     }
 
     proptest! {

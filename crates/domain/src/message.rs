@@ -14,6 +14,8 @@ pub enum MessageKind {
     DoseChange,
     ArrangementChange,
     WithheldDose,
+    /// A recording at the window corrected after the fact.
+    DispensingCorrection,
     MissedDoses,
     Admission,
     Discharge,
@@ -24,10 +26,11 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 9] = [
+    pub const ALL: [MessageKind; 10] = [
         Self::DoseChange,
         Self::ArrangementChange,
         Self::WithheldDose,
+        Self::DispensingCorrection,
         Self::MissedDoses,
         Self::Admission,
         Self::Discharge,
@@ -41,6 +44,7 @@ impl MessageKind {
             Self::DoseChange => "dose_change",
             Self::ArrangementChange => "arrangement_change",
             Self::WithheldDose => "withheld_dose",
+            Self::DispensingCorrection => "dispensing_correction",
             Self::MissedDoses => "missed_doses",
             Self::Admission => "admission",
             Self::Discharge => "discharge",
@@ -59,6 +63,7 @@ impl MessageKind {
             Self::DoseChange => "Doseendring",
             Self::ArrangementChange => "Endret utleveringsordning",
             Self::WithheldDose => "Holdt tilbake eller redusert dose",
+            Self::DispensingCorrection => "Korrigert utlevering",
             Self::MissedDoses => "Uteblitte doser",
             Self::Admission => "Innleggelse",
             Self::Discharge => "Utskrivning",
@@ -75,6 +80,7 @@ impl MessageKind {
             Self::DoseChange => DataCategory::Medication,
             Self::ArrangementChange
             | Self::WithheldDose
+            | Self::DispensingCorrection
             | Self::MissedDoses
             | Self::Admission
             | Self::Discharge => DataCategory::Dispensing,
@@ -88,7 +94,12 @@ impl MessageKind {
     pub fn important_by_default(self) -> bool {
         matches!(
             self,
-            Self::WithheldDose | Self::MissedDoses | Self::Admission | Self::Discharge | Self::Overdose
+            Self::WithheldDose
+                | Self::DispensingCorrection
+                | Self::MissedDoses
+                | Self::Admission
+                | Self::Discharge
+                | Self::Overdose
         )
     }
 }

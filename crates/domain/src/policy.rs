@@ -59,6 +59,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 14,
         description_nb: "Antall dager før planlagt utskrivning kommune, koordinator og LAR-enhet varsles på nytt",
     },
+    PolicySetting {
+        key: "dispensing.correction_window_days",
+        default: 0,
+        description_nb: "Dager etter en registrering som den som registrerte eller en kollega ved stedet kan korrigere den (0: samme dag); deretter bare leder ved stedet eller lege",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -75,6 +80,9 @@ pub struct ClinicalPolicy {
     pub meeting_interval_days: i64,
     /// Days before a planned discharge that the units are told again.
     pub stay_planning_notice_days: i64,
+    /// Days after a recording at the window that staff at the place may correct it
+    /// (0: the same day); after that only the place's leader or a prescriber.
+    pub correction_window_days: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -117,6 +125,7 @@ impl ClinicalPolicy {
             // A group that meets every day is no cadence; one day is the least.
             meeting_interval_days: get("care_team.meeting_interval_days").max(1),
             stay_planning_notice_days: get("stays.planning_notice_days"),
+            correction_window_days: get("dispensing.correction_window_days"),
         }
     }
 }

@@ -226,14 +226,15 @@ impl<'a> PatientSchedule<'a> {
         due
     }
 
-    /// Depot injections whose window (`window` days either side of the scheduled
-    /// day) includes `day`, at the place of the scheduled day's arrangement.
+    /// Depot injections planned for `day`, or planned up to `window` days before it
+    /// and (as far as the schedule knows) not yet given: an injection is on the list
+    /// from its planned day until its window closes, never before it.
     fn injections_due_at(&self, place: OrganisationId, day: Date, window: i64) -> Vec<DueDose> {
         let span = jiff::Span::new().days(window);
-        let (Ok(first), Ok(last)) = (day.checked_sub(span), day.checked_add(span)) else {
+        let Ok(first) = day.checked_sub(span) else {
             return Vec::new();
         };
-        days_inclusive(first, last)
+        days_inclusive(first, day)
             .filter(|date| self.attendance_for(*date).is_some_and(|a| a.place == place))
             .flat_map(|date| self.doses_on(date))
             .filter(|scheduled| scheduled.substance.is_depot())
@@ -664,7 +665,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_weekly_depot_injection_is_due_within_two_days_of_its_scheduled_day() {
+    fn a_weekly_depot_injection_is_due_from_its_planned_day_until_two_days_after() {
         let mut w = world("AAAAAAA", &["60"]);
         let content = DoseOrderContent::parse(&crate::dose_order::tests::input(
             "depot_buprenorphine_weekly",
@@ -691,11 +692,11 @@ pub(crate) mod tests {
             due_dates(date(2026, 11, 12)).is_empty(),
             "three days late is outside it"
         );
-        assert_eq!(
-            due_dates(date(2026, 11, 14)),
-            vec![date(2026, 11, 16)],
-            "two days early"
+        assert!(
+            due_dates(date(2026, 11, 14)).is_empty(),
+            "not before its planned day"
         );
+        assert_eq!(due_dates(date(2026, 11, 16)), vec![date(2026, 11, 16)]);
         let due = w.schedule().due_at(w.place, date(2026, 11, 10));
         assert_eq!(due[0].mode, IntakeMode::Injection);
     }

@@ -15,6 +15,8 @@ use crate::error::{AppError, AppResult};
 pub struct WriteGrant {
     pub patient: PatientId,
     pub category: DataCategory,
+    /// A write, or a correction of an earlier record.
+    pub action: Action,
     pub decision: AllowedBy,
     pub detail: String,
 }
@@ -93,16 +95,41 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<WriteGrant> {
-        let decision = access::decide(&self.actor, relations, category, Action::Write);
-        match decision {
+        self.grant(patient, relations, category, Action::Write, detail)
+            .await
+    }
+
+    /// As [`Self::authorize_write_with`], for a correction of an earlier record
+    /// (`Action::Correct`: at the window, also the place's leader and a prescriber).
+    pub async fn authorize_correction_with(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<WriteGrant> {
+        self.grant(patient, relations, category, Action::Correct, detail)
+            .await
+    }
+
+    async fn grant(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        category: DataCategory,
+        action: Action,
+        detail: &str,
+    ) -> AppResult<WriteGrant> {
+        match access::decide(&self.actor, relations, category, action) {
             Decision::Allow(by) => Ok(WriteGrant {
                 patient,
                 category,
+                action,
                 decision: by,
                 detail: detail.to_string(),
             }),
             Decision::Deny => {
-                self.record_denial(Some(patient), category, Action::Write, detail)
+                self.record_denial(Some(patient), category, action, detail)
                     .await?;
                 Err(AppError::Forbidden(DENIED_NB.into()))
             }
@@ -115,7 +142,7 @@ impl<'a> PatientRepo<'a> {
             tx,
             Some(grant.patient),
             grant.category,
-            Action::Write,
+            grant.action,
             Decision::Allow(grant.decision),
             &grant.detail,
         )
@@ -131,7 +158,7 @@ impl<'a> PatientRepo<'a> {
             &mut tx,
             Some(grant.patient),
             grant.category,
-            Action::Write,
+            grant.action,
             Decision::Allow(grant.decision),
             &detail,
         )

@@ -10,28 +10,26 @@ use samhand_domain::access::{self, Actor, DataCategory, PatientRelations};
 use samhand_domain::arrangement::{
     Arrangement, ArrangementContent, ArrangementInput, PatientGroup, effective_arrangement,
 };
-use samhand_domain::dispensing::{DispenseRefusal, Outcome, plan_recording};
+use samhand_domain::dispensing::OutcomeKind;
 use samhand_domain::dose::Dose;
 use samhand_domain::dose_order::{
     DailyDose, DoseOrder, DoseOrderContent, DoseOrderInput, DoseWarning, SignError, SignedDoseOrder, dose_on,
     dose_safety_warnings, effective_order,
 };
 use samhand_domain::ids::{
-    ArrangementId, CoverId, DispensingId, DoseOrderId, EpisodeId, OrganisationId, PatientId, UserId,
+    ArrangementId, CoverId, DoseOrderId, EpisodeId, OrganisationId, PatientId, UserId,
 };
 use samhand_domain::missed::{MissedDoseState, assess};
 use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, PatientInput, Phase};
 use samhand_domain::policy::ClinicalPolicy;
 use samhand_domain::privacy::PrivacyFacts;
-use samhand_domain::schedule::{
-    Cover, CoverKind, DoseKey, DueDose, IntakeMode, PatientSchedule, UncoveredDay, validate_cover,
-};
+use samhand_domain::schedule::{Cover, CoverKind, PatientSchedule, UncoveredDay, validate_cover};
 use samhand_domain::stock::{StockMovement, balance, count_discrepancy, signed_mg_nb};
 use samhand_domain::substance::Substance;
 use samhand_domain::time::previous_day;
 use samhand_domain::validation::{FieldErrors, parse_date};
-use samhand_store::dispensing::{DispensedDose, DispensingEvent};
+use samhand_store::dispensing::DispensedDose;
 use samhand_store::stock::{Deviation, StockEntry};
 use samhand_store::{
     StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients,
@@ -42,6 +40,7 @@ use crate::AppState;
 
 mod collaboration;
 mod conversation;
+mod dispensing;
 mod drug_tests;
 mod fhir_support;
 mod health;
@@ -58,6 +57,9 @@ use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
 pub use conversation::ConversationItem;
+pub use dispensing::{
+    CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList, take_home_days,
+};
 pub use fhir_support::{Granted, PatientScope};
 pub use health::HealthView;
 pub use identity::{IdentityChange, Registration};
@@ -170,7 +172,7 @@ pub fn missed_state(
 ) -> MissedDoseState {
     let dosed_days: HashSet<Date> = recorded
         .iter()
-        .filter(|d| d.outcome != "withheld")
+        .filter(|d| d.outcome.is_dosed())
         .map(|d| d.key.date)
         .collect();
     let from = today
@@ -222,80 +224,6 @@ pub struct Overview {
     pub identity: Vec<samhand_domain::patient::IdentityVersion>,
 }
 
-/// One patient on today's list.
-#[derive(Debug, Clone)]
-pub struct ListRow {
-    pub patient: Patient,
-    pub window: Option<samhand_domain::arrangement::TimeWindow>,
-    pub group: Option<String>,
-    pub due: Vec<(DueDose, Option<DispensedDose>)>,
-    pub missed: MissedDoseState,
-    /// The block (if any) is reduced tolerance after a stay at an institution.
-    pub after_stay: bool,
-    /// Health information in force, when the patient shares it with the place;
-    /// `None` when not shared.
-    pub health: Option<Vec<samhand_domain::health::HealthNote>>,
-}
-
-impl ListRow {
-    /// Whether every dose due here today is recorded.
-    pub fn done(&self) -> bool {
-        self.due.iter().all(|(_, recorded)| recorded.is_some())
-    }
-
-    pub fn is_blocked(&self) -> bool {
-        self.missed.is_blocked()
-    }
-
-    pub fn substance(&self) -> Option<Substance> {
-        self.due.first().map(|(d, _)| d.scheduled.substance)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct TodayList {
-    pub place: Organisation,
-    pub date: Date,
-    pub now: Timestamp,
-    /// Why the place is closed that day, if it is.
-    pub closed: Option<String>,
-    pub rows: Vec<ListRow>,
-    /// Patients with doses that would fall on a closed day in the coming days.
-    pub uncovered: Vec<(Patient, UncoveredDay)>,
-    /// Patients whose dispensing here pauses today for a stay, with why.
-    pub paused: Vec<(Patient, String)>,
-    pub names: HashMap<UserId, String>,
-}
-
-impl TodayList {
-    pub fn missing(&self) -> impl Iterator<Item = &ListRow> {
-        self.rows.iter().filter(|r| !r.done())
-    }
-}
-
-/// A recording at the window, as asked for.
-#[derive(Debug, Clone, Default)]
-pub struct DispenseRequest {
-    pub patient_id: String,
-    pub idempotency_key: String,
-    /// "given", "reduced" or "withheld".
-    pub outcome: String,
-    pub reason: String,
-    pub reduced_mg: String,
-    pub identity_confirmed: bool,
-    /// Which due doses; all when empty.
-    pub doses: Vec<DoseKey>,
-}
-
-#[derive(Debug, Clone)]
-pub struct DispenseResult {
-    pub event: DispensingEvent,
-    pub doses: Vec<DispensedDose>,
-    /// The request repeated an earlier one (same idempotency key): nothing new was
-    /// recorded, and this is the earlier result.
-    pub replayed: bool,
-}
-
 #[derive(Debug, Clone)]
 pub struct StockView {
     pub place: Organisation,
@@ -328,7 +256,7 @@ pub enum AlertKind {
     Missed { days: u32, since: Option<Date> },
     /// A dose withheld or reduced at the pre-dose assessment today.
     Assessed {
-        outcome: String,
+        outcome: OutcomeKind,
         reason: String,
         place: OrganisationId,
     },
@@ -580,6 +508,7 @@ impl<'a> Service<'a> {
         let grant = crate::repo::WriteGrant {
             patient: patient_id,
             category: DataCategory::Identity,
+            action: samhand_domain::access::Action::Write,
             decision: access::AllowedBy::Enrolment,
             detail: "patient enrolled in LAR".into(),
         };
@@ -601,6 +530,7 @@ impl<'a> Service<'a> {
         let plan_grant = crate::repo::WriteGrant {
             patient: patient_id,
             category: DataCategory::PlanAndGoals,
+            action: samhand_domain::access::Action::Write,
             decision: access::AllowedBy::Enrolment,
             detail: "individual plan initiated at enrolment".into(),
         };
@@ -1208,22 +1138,16 @@ impl<'a> Service<'a> {
             }
             for dose in recorded
                 .iter()
-                .filter(|d| d.key.date == today && d.outcome != "given")
+                .filter(|d| d.key.date == today && d.outcome != OutcomeKind::Given)
             {
-                let events = {
-                    let mut conn = self.state.store.read().await?;
-                    dispensing_store::event_of(&mut conn, dose.event_id).await?
-                };
-                if let Some(event) = events {
-                    found.push((
-                        *id,
-                        AlertKind::Assessed {
-                            outcome: event.outcome,
-                            reason: event.reason.unwrap_or_default(),
-                            place: event.place_id,
-                        },
-                    ));
-                }
+                found.push((
+                    *id,
+                    AlertKind::Assessed {
+                        outcome: dose.outcome,
+                        reason: dose.reason.clone().unwrap_or_default(),
+                        place: dose.place_id,
+                    },
+                ));
             }
         }
         found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
@@ -1274,464 +1198,6 @@ impl<'a> Service<'a> {
             )
         });
         Ok(alerts)
-    }
-
-    // -------------------------------------------------------------- dispensing
-
-    /// The actor's own dispensing place.
-    pub async fn own_place(&self) -> AppResult<Organisation> {
-        let organisations = self.organisations().await?;
-        organisations
-            .get(&self.staff()?.organisation_id)
-            .filter(|o| o.kind.can_dispense())
-            .cloned()
-            .ok_or_else(|| AppError::Forbidden("Du arbeider ikke ved et utleveringssted.".into()))
-    }
-
-    /// Today's list (or another day's) at the actor's place.
-    pub async fn todays_list(&self, date: Option<Date>) -> AppResult<TodayList> {
-        require_role(
-            self.staff()?,
-            &[Role::DispensingStaff, Role::Leader, Role::Coordinator],
-        )?;
-        let place = self.own_place().await?;
-        let today = self.today();
-        let date = date.unwrap_or(today);
-        let policy = self.policy().await?;
-        let organisations = self.organisations().await?;
-        let candidates = {
-            let mut conn = self.state.store.read().await?;
-            order_store::patients_at_place(&mut conn, place.id, date.min(today)).await?
-        };
-        let data = self.load_data(&candidates).await?;
-        let due: Vec<(PatientId, Vec<DueDose>)> = candidates
-            .iter()
-            .filter_map(|id| {
-                let due = with_schedule(data.get(id)?, date, |s| s.due_at(place.id, date))?;
-                (!due.is_empty()).then_some((*id, due))
-            })
-            .collect();
-        // Uncovered days ahead, for patients whose doses this place hands out.
-        let is_open = |p: OrganisationId, d: Date| organisations.get(&p).is_none_or(|o| o.is_open_on(d));
-        let horizon = date
-            .checked_add(Span::new().days(policy.holiday_warning_days))
-            .unwrap_or(date);
-        let uncovered: Vec<(PatientId, UncoveredDay)> = candidates
-            .iter()
-            .flat_map(|id| {
-                data.get(id)
-                    .and_then(|d| with_schedule(d, date, |s| s.uncovered_days(date, horizon, &is_open)))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|u| u.place == place.id)
-                    .map(|u| (*id, u))
-            })
-            .collect();
-        // Patients whose place this is, at an institution today: the list says why
-        // they are not on it.
-        let paused: Vec<(PatientId, String)> = candidates
-            .iter()
-            .filter_map(|id| {
-                let d = data.get(id)?;
-                let here = effective_arrangement(&d.arrangements, date)
-                    .is_some_and(|a| a.content.place_id == place.id);
-                let stay = samhand_domain::stay::pausing_stay(&d.privacy.stays, date)?;
-                (here && d.episode_on(date).is_some_and(|e| e.is_active_on(date)))
-                    .then(|| (*id, transitions::pause_note(stay)))
-            })
-            .collect();
-        let listed: HashSet<PatientId> = due
-            .iter()
-            .map(|(id, _)| *id)
-            .chain(uncovered.iter().map(|(id, _)| *id))
-            .chain(paused.iter().map(|(id, _)| *id))
-            .collect();
-        let with_relations: Vec<(PatientId, PatientRelations)> =
-            relations_of(&data, &listed.iter().copied().collect::<Vec<_>>(), self.now());
-        let allowed: HashSet<PatientId> = self
-            .repo
-            .authorize_reads(
-                &with_relations,
-                DataCategory::Dispensing,
-                "today's dispensing list",
-            )
-            .await?
-            .into_iter()
-            .collect();
-        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
-        let shared_with_place: Vec<(PatientId, PatientRelations)> = with_relations
-            .iter()
-            .filter(|(id, _)| allowed.contains(id))
-            .cloned()
-            .collect();
-        let mut health = self
-            .health_notes_where_shared(&shared_with_place, "today's dispensing list: health information")
-            .await?;
-        let from = date
-            .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
-            .unwrap_or(date);
-        let to = date.checked_add(Span::new().days(7)).unwrap_or(date);
-        let (people, recorded, groups) = {
-            let mut conn = self.state.store.read().await?;
-            (
-                patients::patients_of(&mut conn, &allowed_ids).await?,
-                dispensing_store::doses_of(&mut conn, &allowed_ids, from, to).await?,
-                organisations::groups(&mut conn).await?,
-            )
-        };
-        let people: HashMap<PatientId, Patient> = people.into_iter().map(|p| (p.id, p)).collect();
-        let mut recorded_by_patient: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
-        for dose in recorded {
-            recorded_by_patient.entry(dose.patient_id).or_default().push(dose);
-        }
-        let mut rows = Vec::new();
-        for (id, due) in due {
-            let (Some(patient), Some(patient_data)) = (people.get(&id), data.get(&id)) else {
-                continue;
-            };
-            let recorded = recorded_by_patient
-                .get(&id)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            // A future day's list judges missed days as of today, not of that day.
-            let missed = missed_state(patient_data, recorded, date.min(today), &policy);
-            let arrangement = effective_arrangement(&patient_data.arrangements, date);
-            let group = arrangement
-                .and_then(|a| a.content.group_id)
-                .and_then(|g| groups.iter().find(|x| x.id == g));
-            let window = arrangement
-                .and_then(|a| a.content.window)
-                .or(group.map(|g| g.window));
-            let due = samhand_domain::dispensing::still_due(due, &past_doses(recorded), date);
-            if due.is_empty() {
-                continue;
-            }
-            let due = due
-                .into_iter()
-                .map(|d| {
-                    let done = recorded.iter().find(|r| r.key == d.scheduled.key).cloned();
-                    (d, done)
-                })
-                .collect();
-            rows.push(ListRow {
-                patient: patient.clone(),
-                window,
-                group: group.map(|g| g.name.clone()),
-                due,
-                after_stay: transitions::block_follows_stay(&patient_data.privacy.stays, &missed),
-                missed,
-                health: health.remove(&id),
-            });
-        }
-        rows.sort_by(|a, b| {
-            (
-                a.window.map(|w| w.start),
-                &a.patient.family_name,
-                &a.patient.given_name,
-            )
-                .cmp(&(
-                    b.window.map(|w| w.start),
-                    &b.patient.family_name,
-                    &b.patient.given_name,
-                ))
-        });
-        let mut uncovered: Vec<(Patient, UncoveredDay)> = uncovered
-            .into_iter()
-            .filter_map(|(id, u)| people.get(&id).map(|p| (p.clone(), u)))
-            .collect();
-        uncovered.sort_by_key(|(p, u)| (u.dose_date, p.family_name.clone()));
-        let mut paused: Vec<(Patient, String)> = paused
-            .into_iter()
-            .filter_map(|(id, note)| people.get(&id).map(|p| (p.clone(), note)))
-            .collect();
-        paused.sort_by(|a, b| a.0.family_name.cmp(&b.0.family_name));
-        let closed =
-            (!place.is_open_on(date)).then(|| match samhand_domain::calendar::public_holiday(date) {
-                Some(holiday) => format!("Stengt: {}", holiday.name_nb()),
-                None => "Stengt denne dagen".to_string(),
-            });
-        if date == today {
-            let blocked: Vec<(PatientId, Option<Date>, u32)> = rows
-                .iter()
-                .filter(|r| r.is_blocked())
-                .map(|r| (r.patient.id, r.missed.since, r.missed.consecutive_days))
-                .collect();
-            self.notify_blocks(&blocked, &data).await?;
-        }
-        let recorders = recorders_of(&rows);
-        let names = self.names(recorders).await?;
-        Ok(TodayList {
-            place,
-            date,
-            now: self.now(),
-            closed,
-            rows,
-            uncovered,
-            paused,
-            names,
-        })
-    }
-
-    /// Records a dispensing at the actor's place, exactly once per scheduled dose.
-    pub async fn record_dispensing(&self, request: &DispenseRequest) -> AppResult<DispenseResult> {
-        let patient_id: PatientId = request
-            .patient_id
-            .parse()
-            .map_err(|_| field("patient_id", "Ukjent pasient."))?;
-        self.patient(patient_id).await?;
-        let today = self.today();
-        // The schedule's inputs are also what the relations follow from: loaded once.
-        let data = self.patient_data(patient_id).await?;
-        // The access decision comes first, also for a retried request: a replay hands
-        // back dispensing data, which only those with the relation may see.
-        let grant = self
-            .repo
-            .authorize_write_with(
-                patient_id,
-                &data.relations(patient_id, self.now()),
-                DataCategory::Dispensing,
-                "dispensing recorded",
-            )
-            .await?;
-        let result = self
-            .record_dispensing_granted(request, patient_id, &data, &grant, today)
-            .await;
-        if let Err(refusal) = &result
-            && !matches!(refusal, AppError::Internal(_))
-        {
-            // The policy allowed the attempt; the clinical rules refused it. It is
-            // an attempt all the same, so it is in the audit log with the reason.
-            self.repo
-                .record_refused_write(&grant, &refusal.message_nb())
-                .await?;
-        }
-        result
-    }
-
-    async fn record_dispensing_granted(
-        &self,
-        request: &DispenseRequest,
-        patient_id: PatientId,
-        data: &PatientData,
-        grant: &crate::repo::WriteGrant,
-        today: Date,
-    ) -> AppResult<DispenseResult> {
-        let place = self.own_place().await?;
-        let key = request.idempotency_key.trim();
-        if key.is_empty() || key.len() > 200 {
-            return Err(field(
-                "idempotency_key",
-                "Mangler idempotensnøkkel (Idempotency-Key).",
-            ));
-        }
-        if let Some(replay) = self.replay(key, patient_id, request).await? {
-            return Ok(replay);
-        }
-        let outcome = match request.outcome.trim() {
-            "given" | "" => Outcome::Given,
-            "withheld" => Outcome::Withheld {
-                reason: request.reason.trim().to_string(),
-            },
-            "reduced" => {
-                let given = Dose::parse_mg(&request.reduced_mg)
-                    .map_err(|_| field("reduced_mg", "Skriv inn redusert dose i mg, f.eks. 40."))?;
-                Outcome::Reduced {
-                    given,
-                    reason: request.reason.trim().to_string(),
-                }
-            }
-            _ => return Err(field("outcome", "Velg utlevert, redusert eller holdt tilbake.")),
-        };
-        let policy = self.policy().await?;
-        let due = with_schedule(data, today, |s| s.due_at(place.id, today)).unwrap_or_default();
-        let recorded = {
-            let mut conn = self.state.store.read().await?;
-            let from = today
-                .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
-                .unwrap_or(today);
-            let to = today.checked_add(Span::new().days(7)).unwrap_or(today);
-            dispensing_store::doses_of(&mut conn, &[patient_id], from, to).await?
-        };
-        let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
-        let due = samhand_domain::dispensing::still_due(due, &past_doses(&recorded), today);
-        let blocked = missed_state(data, &recorded, today, &policy).is_blocked();
-        let planned = plan_recording(
-            &due,
-            &request.doses,
-            &already,
-            &outcome,
-            request.identity_confirmed,
-            blocked,
-        )
-        .map_err(|refusal| self.refusal(refusal, &recorded))?;
-        let substance = due
-            .first()
-            .map(|d| d.scheduled.substance)
-            .ok_or_else(|| AppError::Conflict(DispenseRefusal::NothingDue.message_nb()))?;
-        let order_ids: Vec<DoseOrderId> = planned
-            .iter()
-            .map(|r| {
-                due.iter()
-                    .find(|d| d.scheduled.key == r.key)
-                    .map(|d| d.scheduled.order_id)
-                    .expect("planned from due")
-            })
-            .collect();
-        let event = DispensingEvent {
-            id: DispensingId::new(),
-            idempotency_key: key.to_string(),
-            patient_id,
-            place_id: place.id,
-            day: today,
-            outcome: outcome.code().to_string(),
-            reason: outcome.reason().map(str::to_string),
-            identity_confirmed_by: self.actor().id(),
-            recorded_by: self.actor().id(),
-            recorded_at: self.now(),
-        };
-        let mut tx = self.state.store.write().await?;
-        let written = async {
-            dispensing_store::insert(&mut tx, &event, &planned, substance, &order_ids).await?;
-            let given: Dose = planned.iter().map(|r| r.amount).sum();
-            if !given.is_zero() {
-                stock::insert_entry(
-                    &mut tx,
-                    place.id,
-                    substance,
-                    StockMovement::Dispensed,
-                    given,
-                    "",
-                    Some(event.id),
-                    self.actor().id(),
-                    event.recorded_at,
-                )
-                .await?;
-            }
-            Ok::<(), StoreError>(())
-        }
-        .await;
-        match written {
-            Ok(()) => {
-                self.repo.record_write(&mut tx, grant).await?;
-                // A withheld or reduced dose: the prescriber's unit and the
-                // coordinator are told the same day (DOMAIN.md).
-                if let Some(reason) = outcome.reason() {
-                    let mut recipients = data.relations(patient_id, self.now()).responsible_units;
-                    recipients.extend(Self::coordinator_units(data, self.now()));
-                    let what = if matches!(outcome, samhand_domain::dispensing::Outcome::Withheld { .. }) {
-                        "Dose holdt tilbake"
-                    } else {
-                        "Dose redusert"
-                    };
-                    self.send_automatic(
-                        &mut tx,
-                        patient_id,
-                        samhand_domain::message::MessageKind::WithheldDose,
-                        format!(
-                            "{what} {} ved {}",
-                            samhand_domain::format::date_nb(today),
-                            place.name
-                        ),
-                        format!("Vurdering ved utlevering: {reason}"),
-                        recipients,
-                    )
-                    .await?;
-                }
-                tx.commit().await?;
-            }
-            Err(StoreError::Conflict(_)) => {
-                drop(tx);
-                // Another request got there first: the same request retried (same key)
-                // gets the first result; anything else is refused.
-                if let Some(replay) = self.replay(key, patient_id, request).await? {
-                    return Ok(replay);
-                }
-                let recorded = {
-                    let mut conn = self.state.store.read().await?;
-                    dispensing_store::doses_of(
-                        &mut conn,
-                        &[patient_id],
-                        today,
-                        today.checked_add(Span::new().days(7)).unwrap_or(today),
-                    )
-                    .await?
-                };
-                let first = planned.first().map(|p| p.key).expect("planned is not empty");
-                return Err(self.refusal(DispenseRefusal::AlreadyDispensed(first), &recorded));
-            }
-            Err(other) => return Err(other.into()),
-        }
-        let doses = {
-            let mut conn = self.state.store.read().await?;
-            dispensing_store::doses_of_event(&mut conn, event.id).await?
-        };
-        Ok(DispenseResult {
-            event,
-            doses,
-            replayed: false,
-        })
-    }
-
-    /// The earlier result of a request with this idempotency key, if there was one.
-    /// A key reused for another patient, place or outcome is refused rather than
-    /// answered with a result the caller did not ask for.
-    async fn replay(
-        &self,
-        key: &str,
-        patient: PatientId,
-        request: &DispenseRequest,
-    ) -> AppResult<Option<DispenseResult>> {
-        let mut conn = self.state.store.read().await?;
-        let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
-            return Ok(None);
-        };
-        let outcome = match request.outcome.trim() {
-            "" => "given",
-            other => other,
-        };
-        if event.patient_id != patient
-            || event.place_id != self.staff()?.organisation_id
-            || event.outcome != outcome
-        {
-            return Err(AppError::Conflict(
-                "Idempotensnøkkelen er allerede brukt for en annen utlevering.".into(),
-            ));
-        }
-        let doses = dispensing_store::doses_of_event(&mut conn, event.id).await?;
-        Ok(Some(DispenseResult {
-            event,
-            doses,
-            replayed: true,
-        }))
-    }
-
-    /// A refusal as an error, naming when and by whom a dose was already recorded.
-    fn refusal(&self, refusal: DispenseRefusal, recorded: &[DispensedDose]) -> AppError {
-        match &refusal {
-            DispenseRefusal::AlreadyDispensed(key) => {
-                let when = recorded
-                    .iter()
-                    .find(|d| d.key == *key)
-                    .map(|d| {
-                        let at = samhand_domain::time::oslo_datetime(d.recorded_at);
-                        format!(" Registrert kl. {}.", samhand_domain::format::time_nb(at.time()))
-                    })
-                    .unwrap_or_default();
-                AppError::Conflict(format!("{}{when}", refusal.message_nb()))
-            }
-            DispenseRefusal::IdentityNotConfirmed => {
-                AppError::Invalid(FieldErrors::single("identity_confirmed", refusal.message_nb()))
-            }
-            DispenseRefusal::ReasonMissing => {
-                AppError::Invalid(FieldErrors::single("reason", refusal.message_nb()))
-            }
-            DispenseRefusal::ReductionNotLess | DispenseRefusal::ReductionNeedsOneSupervisedDose => {
-                AppError::Invalid(FieldErrors::single("reduced_mg", refusal.message_nb()))
-            }
-            DispenseRefusal::Blocked | DispenseRefusal::NothingDue | DispenseRefusal::NotDue(_) => {
-                AppError::Conflict(refusal.message_nb())
-            }
-        }
     }
 
     // ------------------------------------------------------------------- stock
@@ -1855,41 +1321,4 @@ impl<'a> Service<'a> {
         tx.commit().await?;
         Ok(deviation)
     }
-}
-
-/// Recorded doses as the still-due rule needs them.
-fn past_doses(recorded: &[DispensedDose]) -> Vec<samhand_domain::dispensing::PastDose> {
-    recorded
-        .iter()
-        .map(|d| samhand_domain::dispensing::PastDose {
-            key: d.key,
-            amount: d.amount,
-            recorded_on: samhand_domain::time::oslo_date(d.recorded_at),
-            injection: d.mode == IntakeMode::Injection,
-        })
-        .collect()
-}
-
-/// Who recorded the doses on the list (for their names).
-fn recorders_of(rows: &[ListRow]) -> Vec<UserId> {
-    let mut ids = Vec::new();
-    for row in rows {
-        for (_, recorded) in &row.due {
-            if let Some(recorded) = recorded {
-                ids.push(recorded.recorded_by);
-            }
-        }
-    }
-    ids
-}
-
-/// What the take-home days handed over in one recording are, for a receipt.
-pub fn take_home_days(doses: &[DispensedDose]) -> Vec<Date> {
-    let mut days: Vec<Date> = doses
-        .iter()
-        .filter(|d| d.mode == IntakeMode::TakeHome)
-        .map(|d| d.key.date)
-        .collect();
-    days.dedup();
-    days
 }

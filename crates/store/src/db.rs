@@ -33,7 +33,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
     (
         "dispensed_doses_once",
-        "dispensed_doses.patient_id, dispensed_doses.dose_date, dispensed_doses.part",
+        "dispensed_doses.patient_id, dispensed_doses.dose_date, dispensed_doses.part, dispensed_doses.generation",
+    ),
+    (
+        "dispensing_voids_once",
+        "dispensing_voids.patient_id, dispensing_voids.dose_date, dispensing_voids.part, dispensing_voids.generation",
+    ),
+    (
+        "dispensing_corrections_once",
+        "dispensing_corrections.corrects_event_id",
     ),
     (
         "dispensing_events_idempotency_key_unique",
@@ -79,6 +87,21 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "drug_tests.series_id, drug_tests.version",
     ),
 ];
+
+/// How often a write transaction's begin is retried when SQLite stays busy.
+const BUSY_RETRIES: u64 = 5;
+
+/// Whether SQLite refused because another connection holds the lock
+/// (SQLITE_BUSY, 5, or SQLITE_LOCKED, 6, with their extended codes).
+fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6)),
+        _ => false,
+    }
+}
 
 /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the
 /// constraint's name; PostgreSQL names it, SQLite lists the columns instead.
@@ -198,14 +221,35 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
-    /// Begins a write transaction.
+    /// Begins a write transaction. On SQLite it takes the database's write lock up
+    /// front (`BEGIN IMMEDIATE`), after this process's own writer lock, so that no
+    /// statement inside it can fail with "database is locked" halfway; should another
+    /// process hold the lock for longer than the busy timeout, the begin is retried.
     pub async fn write(&self) -> Result<WriteTx> {
-        let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
+        let Some(lock) = &self.write_lock else {
+            return Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _guard: None,
+            });
         };
-        let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, _guard: guard })
+        let guard = lock.clone().lock_owned().await;
+        let mut attempt = 0;
+        loop {
+            match self.pool.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => {
+                    return Ok(WriteTx {
+                        tx,
+                        _guard: Some(guard),
+                    });
+                }
+                Err(error) if is_busy(&error) && attempt < BUSY_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(attempt, "SQLite busy at BEGIN IMMEDIATE; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// The statement that locks the audit chain's head row for this transaction.

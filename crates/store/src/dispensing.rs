@@ -1,9 +1,11 @@
-//! Dispensing events and the scheduled doses they cover. The unique constraint
-//! `dispensed_doses_once` makes a second recording of a dose fail in the database.
+//! Dispensing events and the scheduled doses they cover, and corrections of them.
+//! The unique constraint `dispensed_doses_once` makes a second recording of a dose
+//! fail in the database; a correction voids a dose's generation (never deletes it),
+//! and the dose is then recorded again under the next one.
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use samhand_domain::dispensing::RecordedDose;
+use samhand_domain::dispensing::{CorrectionKind, OutcomeKind, RecordedDose};
 use samhand_domain::dose::Dose;
 use samhand_domain::ids::{DispensingId, DoseOrderId, OrganisationId, PatientId, UserId};
 use samhand_domain::schedule::{DoseKey, IntakeMode};
@@ -11,7 +13,7 @@ use samhand_domain::substance::Substance;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::codec::{corrupt, date_text, dose, dose_ug, instant, int, micros, parsed, text};
+use crate::codec::{corrupt, date_text, dose, dose_ug, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::rows_for_patients;
 use crate::db::{Result, classify};
 
@@ -23,7 +25,10 @@ pub struct DispensingEvent {
     pub patient_id: PatientId,
     pub place_id: OrganisationId,
     pub day: Date,
-    pub outcome: String,
+    pub outcome: OutcomeKind,
+    /// The pre-dose assessment's reason for a withheld or reduced dose, the reason
+    /// for handing over take-home doses held by today's withheld dose, or the reason
+    /// of a correction.
     pub reason: Option<String>,
     pub identity_confirmed_by: UserId,
     pub recorded_by: UserId,
@@ -41,11 +46,17 @@ pub struct DispensedDose {
     pub order_id: DoseOrderId,
     pub amount: Dose,
     pub ordered: Dose,
+    /// The how-manieth recording of this (patient, day, part): 0, and one more after
+    /// each correction that voided the one before.
+    pub generation: i64,
     /// From the event.
-    pub outcome: String,
+    pub outcome: OutcomeKind,
+    pub reason: Option<String>,
     pub place_id: OrganisationId,
     pub recorded_at: Timestamp,
     pub recorded_by: UserId,
+    /// The correction event that voided this dose, if one did.
+    pub voided_by: Option<DispensingId>,
 }
 
 pub fn mode_code(mode: IntakeMode) -> &'static str {
@@ -66,6 +77,12 @@ fn mode_from_code(code: &str) -> Result<IntakeMode> {
 }
 
 const EVENT_COLUMNS: &str = "id, idempotency_key, patient_id, place_id, day, outcome, reason, identity_confirmed_by, recorded_by, recorded_at";
+const EVENT_COLUMNS_E: &str = "e.id, e.idempotency_key, e.patient_id, e.place_id, e.day, e.outcome, e.reason, e.identity_confirmed_by, e.recorded_by, e.recorded_at";
+
+fn outcome_of(row: &AnyRow) -> Result<OutcomeKind> {
+    let code = text(row, "outcome")?;
+    OutcomeKind::from_code(&code).ok_or_else(|| corrupt(format!("outcome {code}")))
+}
 
 fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
     Ok(DispensingEvent {
@@ -74,7 +91,7 @@ fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
         patient_id: parsed(row, "patient_id")?,
         place_id: parsed(row, "place_id")?,
         day: parsed(row, "day")?,
-        outcome: text(row, "outcome")?,
+        outcome: outcome_of(row)?,
         reason: sqlx::Row::try_get(row, "reason")?,
         identity_confirmed_by: parsed(row, "identity_confirmed_by")?,
         recorded_by: parsed(row, "recorded_by")?,
@@ -91,6 +108,11 @@ pub async fn insert(
     substance: Substance,
     order_ids: &[DoseOrderId],
 ) -> Result<()> {
+    insert_event(conn, event).await?;
+    insert_doses(conn, event, doses, substance, order_ids).await
+}
+
+async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO dispensing_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
@@ -99,7 +121,7 @@ pub async fn insert(
     .bind(event.patient_id.to_string())
     .bind(event.place_id.to_string())
     .bind(date_text(event.day))
-    .bind(&event.outcome)
+    .bind(event.outcome.code())
     .bind(event.reason.clone())
     .bind(event.identity_confirmed_by.to_string())
     .bind(event.recorded_by.to_string())
@@ -107,10 +129,31 @@ pub async fn insert(
     .execute(&mut *conn)
     .await
     .map_err(classify)?;
+    Ok(())
+}
+
+/// Writes the doses of an event, each under the generation after its last voided one.
+async fn insert_doses(
+    conn: &mut AnyConnection,
+    event: &DispensingEvent,
+    doses: &[RecordedDose],
+    substance: Substance,
+    order_ids: &[DoseOrderId],
+) -> Result<()> {
     for (recorded, order_id) in doses.iter().zip(order_ids) {
+        let generation = sqlx::query(
+            "SELECT COUNT(*) AS n FROM dispensing_voids WHERE patient_id = $1 AND dose_date = $2 AND part = $3",
+        )
+        .bind(event.patient_id.to_string())
+        .bind(date_text(recorded.key.date))
+        .bind(i64::from(recorded.key.part))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(classify)?;
+        let generation = int(&generation, "n")?;
         sqlx::query(
-            "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug, generation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(event.id.to_string())
         .bind(event.patient_id.to_string())
@@ -121,11 +164,106 @@ pub async fn insert(
         .bind(order_id.to_string())
         .bind(dose_ug(recorded.amount))
         .bind(dose_ug(recorded.ordered))
+        .bind(generation)
         .execute(&mut *conn)
         .await
         .map_err(classify)?;
     }
     Ok(())
+}
+
+/// A correction as stored: its own event, the event it corrects, and how.
+#[derive(Debug, Clone)]
+pub struct CorrectionRecord {
+    pub event: DispensingEvent,
+    pub corrects: DispensingId,
+    pub kind: String,
+}
+
+/// Writes a correction (in the caller's transaction): its event, the link to the
+/// event it corrects, the voids of that event's doses, and for a wrong amount the
+/// dose as actually given. A second correction of the same event fails with
+/// [`crate::StoreError::Conflict`], as does a void of a dose voided meanwhile.
+pub async fn insert_correction(
+    conn: &mut AnyConnection,
+    event: &DispensingEvent,
+    corrects: DispensingId,
+    kind: CorrectionKind,
+    voided: &[DispensedDose],
+    replacement: Option<(&RecordedDose, Substance, DoseOrderId)>,
+) -> Result<()> {
+    insert_event(conn, event).await?;
+    sqlx::query("INSERT INTO dispensing_corrections (event_id, corrects_event_id, kind) VALUES ($1, $2, $3)")
+        .bind(event.id.to_string())
+        .bind(corrects.to_string())
+        .bind(kind.code())
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    for dose in voided {
+        sqlx::query(
+            "INSERT INTO dispensing_voids (correction_event_id, patient_id, dose_date, part, generation) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(event.id.to_string())
+        .bind(dose.patient_id.to_string())
+        .bind(date_text(dose.key.date))
+        .bind(i64::from(dose.key.part))
+        .bind(dose.generation)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    }
+    if let Some((dose, substance, order)) = replacement {
+        insert_doses(conn, event, std::slice::from_ref(dose), substance, &[order]).await?;
+    }
+    Ok(())
+}
+
+/// The corrections of some patients' recordings made on days in [from, to].
+pub async fn corrections_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: Date,
+    to: Date,
+) -> Result<Vec<CorrectionRecord>> {
+    let sql = format!(
+        "SELECT {cols}, c.corrects_event_id, c.kind FROM dispensing_corrections c JOIN dispensing_events e ON e.id = c.event_id
+         WHERE e.day >= $1 AND e.day <= $2 AND e.patient_id IN ({{ids}}) ORDER BY e.recorded_at",
+        cols = EVENT_COLUMNS_E
+    );
+    let rows = rows_for_patients(conn, &sql, &[date_text(from), date_text(to)], patients).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CorrectionRecord {
+                event: event_from_row(row)?,
+                corrects: parsed(row, "corrects_event_id")?,
+                kind: text(row, "kind")?,
+            })
+        })
+        .collect()
+}
+
+/// The correction of an event, if it has been corrected.
+pub async fn correction_of_event(
+    conn: &mut AnyConnection,
+    event: DispensingId,
+) -> Result<Option<CorrectionRecord>> {
+    let row = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS_E}, c.corrects_event_id, c.kind FROM dispensing_corrections c JOIN dispensing_events e ON e.id = c.event_id
+         WHERE c.corrects_event_id = $1"
+    ))
+    .bind(event.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref()
+        .map(|row| {
+            Ok(CorrectionRecord {
+                event: event_from_row(row)?,
+                corrects: parsed(row, "corrects_event_id")?,
+                kind: text(row, "kind")?,
+            })
+        })
+        .transpose()
 }
 
 pub async fn event_by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<DispensingEvent>> {
@@ -148,10 +286,14 @@ pub async fn event_of(conn: &mut AnyConnection, id: DispensingId) -> Result<Opti
     row.as_ref().map(event_from_row).transpose()
 }
 
+/// Every recorded dose with its event and, when voided, the correction that voided it.
 const DOSE_SELECT: &str =
     "SELECT d.event_id, d.patient_id, d.dose_date, d.part, d.mode, d.substance, d.order_id,
-    d.amount_ug, d.ordered_ug, e.outcome, e.place_id, e.recorded_at, e.recorded_by
-    FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id";
+    d.amount_ug, d.ordered_ug, d.generation, e.outcome, e.reason, e.place_id, e.recorded_at, e.recorded_by,
+    v.correction_event_id AS voided_by
+    FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
+    LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
+        AND v.part = d.part AND v.generation = d.generation";
 
 fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
     let substance = text(row, "substance")?;
@@ -168,14 +310,18 @@ fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
         order_id: parsed(row, "order_id")?,
         amount: dose(row, "amount_ug")?,
         ordered: dose(row, "ordered_ug")?,
-        outcome: text(row, "outcome")?,
+        generation: int(row, "generation")?,
+        outcome: outcome_of(row)?,
+        reason: sqlx::Row::try_get(row, "reason")?,
         place_id: parsed(row, "place_id")?,
         recorded_at: instant(row, "recorded_at")?,
         recorded_by: parsed(row, "recorded_by")?,
+        voided_by: parsed_opt(row, "voided_by")?,
     })
 }
 
-/// The doses recorded for an event (what a retried request gets back).
+/// The doses recorded for an event, voided ones included (what a retried request
+/// gets back, and what a correction takes back).
 pub async fn doses_of_event(conn: &mut AnyConnection, event: DispensingId) -> Result<Vec<DispensedDose>> {
     let rows = sqlx::query(&format!(
         "{DOSE_SELECT} WHERE d.event_id = $1 ORDER BY d.dose_date, d.part"
@@ -186,7 +332,8 @@ pub async fn doses_of_event(conn: &mut AnyConnection, event: DispensingId) -> Re
     rows.iter().map(dose_from_row).collect()
 }
 
-/// Recorded doses of some patients for dose dates in [from, to].
+/// Recorded doses of some patients for dose dates in [from, to], as they stand:
+/// doses voided by a correction are left out.
 pub async fn doses_of(
     conn: &mut AnyConnection,
     patients: &[PatientId],
@@ -194,8 +341,39 @@ pub async fn doses_of(
     to: Date,
 ) -> Result<Vec<DispensedDose>> {
     let sql = format!(
-        "{DOSE_SELECT} WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND d.patient_id IN ({{ids}}) ORDER BY d.dose_date, d.part"
+        "{DOSE_SELECT} WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND d.patient_id IN ({{ids}})
+         AND v.correction_event_id IS NULL ORDER BY d.dose_date, d.part"
     );
     let rows = rows_for_patients(conn, &sql, &[date_text(from), date_text(to)], patients).await?;
     rows.iter().map(dose_from_row).collect()
+}
+
+/// Every recorded dose of some patients for dose dates in [from, to], voided ones
+/// included: the history, where a correction shows beside what it corrected.
+pub async fn dose_history_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: Date,
+    to: Date,
+) -> Result<Vec<DispensedDose>> {
+    let sql = format!(
+        "{DOSE_SELECT} WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND d.patient_id IN ({{ids}})
+         ORDER BY d.dose_date, d.part, d.generation"
+    );
+    let rows = rows_for_patients(conn, &sql, &[date_text(from), date_text(to)], patients).await?;
+    rows.iter().map(dose_from_row).collect()
+}
+
+/// Which of some patients have ever had a dose recorded that stands (given, reduced
+/// or corrected to an amount): the others' next dose is their first.
+pub async fn ever_dosed(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<std::collections::HashSet<PatientId>> {
+    let sql = "SELECT DISTINCT d.patient_id FROM dispensed_doses d
+        LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
+            AND v.part = d.part AND v.generation = d.generation
+        WHERE d.amount_ug > 0 AND v.correction_event_id IS NULL AND d.patient_id IN ({ids})";
+    let rows = rows_for_patients(conn, sql, &[], patients).await?;
+    rows.iter().map(|row| parsed(row, "patient_id")).collect()
 }

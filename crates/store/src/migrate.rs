@@ -103,6 +103,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_patient_conversation.sql"),
         postgres: include_str!("../migrations/postgres/0016_patient_conversation.sql"),
     },
+    Migration {
+        version: 19,
+        name: "dispensing_corrections",
+        sqlite: include_str!("../migrations/sqlite/0019_dispensing_corrections.sql"),
+        postgres: include_str!("../migrations/postgres/0019_dispensing_corrections.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -204,7 +204,7 @@ pub async fn alerts(State(state): State<AppState>, actor: ApiStaff) -> Result<Js
                         reason,
                         place,
                     } => AlertDto {
-                        kind: outcome,
+                        kind: outcome.code().into(),
                         reason: Some(reason),
                         place_id: Some(place.to_string()),
                         ..base

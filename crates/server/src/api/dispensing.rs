@@ -4,19 +4,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use samhand_domain::ids::DispensingId;
 use samhand_domain::schedule::DoseKey;
 use samhand_domain::validation::parse_date;
 use samhand_store::dispensing::{DispensedDose, mode_code};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, PathId};
 use super::problem::ProblemResponse;
 use super::wire::{self, Amount, NamedRef, Window};
 use crate::AppState;
 use crate::auth::{ApiActor, ApiStaff};
 use crate::error::ApiError;
-use crate::service::{DispenseRequest, DispenseResult, ListRow, Service, TodayList};
+use crate::service::{CorrectionRequest, DispenseRequest, DispenseResult, ListRow, Service, TodayList};
 
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
@@ -72,12 +73,40 @@ pub struct ListRowDto {
     pub blocked_after_stay: bool,
     pub missed_consecutive_days: u32,
     pub missed_alert: bool,
-    /// Every dose due here that day is recorded.
+    /// Nothing is left to do here that day: every dose due is recorded, or the only
+    /// ones left are take-home doses held with today's withheld or reduced dose.
     pub done: bool,
+    /// The patient has never had a dose recorded: this is the first (check identity).
+    pub first_dose: bool,
+    /// Today's own dose was withheld or reduced, so the take-home hand-over is held
+    /// too; handing it over needs `override_reason`. Null when there is no hold.
+    pub take_home_held: Option<TakeHomeHoldDto>,
     pub due: Vec<DueDoseDto>,
+    /// Corrections of this patient's recordings made that day.
+    pub corrections: Vec<ListCorrectionDto>,
     /// Health information in force (epilepsy, diabetes, allergies, …), when the
     /// patient shares it with this place; null when not shared.
     pub health_information: Option<Vec<super::health::HealthNoteDto>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TakeHomeHoldDto {
+    /// "withheld" or "reduced": what happened to today's dose.
+    pub cause: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListCorrectionDto {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub corrects: String,
+    pub reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    pub recorded_by_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,15 +119,23 @@ pub struct DueDoseDto {
     pub dose_mg: f64,
     pub substance: String,
     pub order_version: u32,
-    /// Null while not yet recorded.
+    /// Null while not yet recorded (or when a correction took the recording back).
     pub recorded: Option<RecordedDto>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordedDto {
-    /// "given", "reduced" or "withheld".
+    /// The recording (dispensing event) this dose belongs to; correct it at
+    /// `POST /dispensings/{id}/corrections`.
+    #[schema(format = "uuid")]
+    pub dispensing_id: String,
+    /// "given", "reduced", "withheld", or "corrected" (the amount given as corrected).
     pub outcome: String,
+    /// What was given or handed over (0 when withheld).
     pub amount_mg: f64,
+    /// What the order said when it was recorded.
+    pub ordered_mg: f64,
+    pub reason: Option<String>,
     #[schema(format = DateTime)]
     pub recorded_at: String,
     pub recorded_by_name: Option<String>,
@@ -132,6 +169,22 @@ fn row_dto(row: &ListRow, list: &TodayList) -> ListRowDto {
         missed_consecutive_days: row.missed.consecutive_days,
         missed_alert: row.missed.alert,
         done: row.done(),
+        first_dose: row.first_dose,
+        take_home_held: row.hold.map(|h| TakeHomeHoldDto {
+            cause: h.cause.code().into(),
+            at: wire::instant(h.at),
+        }),
+        corrections: row
+            .corrections
+            .iter()
+            .map(|c| ListCorrectionDto {
+                id: c.event.id.to_string(),
+                corrects: c.corrects.to_string(),
+                reason: c.event.reason.clone(),
+                recorded_at: wire::instant(c.event.recorded_at),
+                recorded_by_name: wire::name_of(&list.names, c.event.recorded_by),
+            })
+            .collect(),
         health_information: row
             .health
             .as_ref()
@@ -147,8 +200,11 @@ fn row_dto(row: &ListRow, list: &TodayList) -> ListRowDto {
                 substance: due.scheduled.substance.code().into(),
                 order_version: due.scheduled.order_version,
                 recorded: recorded.as_ref().map(|r| RecordedDto {
-                    outcome: r.outcome.clone(),
+                    dispensing_id: r.event_id.to_string(),
+                    outcome: r.outcome.code().into(),
                     amount_mg: wire::mg(r.amount),
+                    ordered_mg: wire::mg(r.ordered),
+                    reason: r.reason.clone(),
                     recorded_at: wire::instant(r.recorded_at),
                     recorded_by_name: wire::name_of(&list.names, r.recorded_by),
                 }),
@@ -233,6 +289,10 @@ pub struct DispenseRequestDto {
     pub identity_confirmed: bool,
     /// Which of the doses due today; all when left out.
     pub doses: Option<Vec<DoseRefDto>>,
+    /// Why take-home doses are handed over although today's dose was withheld or
+    /// reduced (the prescriber is told). Without it such a request is refused with
+    /// 409 naming the withheld dose.
+    pub override_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -293,7 +353,7 @@ impl From<&DispenseResult> for DispensingDto {
             patient_id: event.patient_id.to_string(),
             place_id: event.place_id.to_string(),
             day: wire::date(event.day),
-            outcome: event.outcome.clone(),
+            outcome: event.outcome.code().into(),
             reason: event.reason.clone(),
             recorded_at: wire::instant(event.recorded_at),
             replayed: result.replayed,
@@ -360,6 +420,7 @@ pub async fn record(
             .unwrap_or_default(),
         identity_confirmed: request.identity_confirmed,
         doses,
+        override_reason: request.override_reason.unwrap_or_default(),
     };
     let result = Service::new(&state, &actor.0)
         .record_dispensing(&dispense)
@@ -370,4 +431,108 @@ pub async fn record(
         StatusCode::CREATED
     };
     Ok((status, Json(DispensingDto::from(&result))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CorrectionRequestDto {
+    /// "not_given" (recorded but not given: the wrong patient's row, or not taken;
+    /// the doses are freed to be recorded again) or "wrong_amount".
+    #[serde(default)]
+    #[schema(required = true, example = "not_given")]
+    pub kind: String,
+    /// For a wrong amount: what was actually given.
+    pub actual_mg: Option<Amount>,
+    /// Why (at least 5 characters).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub reason: String,
+}
+
+/// A correction of a recording: a new event referencing the one it corrects.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CorrectionDto {
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// The recording corrected.
+    #[schema(format = "uuid")]
+    pub corrects: String,
+    pub reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    /// True when this answers a repeat of an earlier request with the same key.
+    pub replayed: bool,
+    /// The doses taken back (they stay in the history, marked as corrected).
+    pub voided: Vec<DispensedDoseDto>,
+    /// For a wrong amount: the dose as actually given.
+    pub recorded: Vec<DispensedDoseDto>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/dispensings/{id}/corrections",
+    tag = "dispensing",
+    operation_id = "correct_dispensing",
+    summary = "Correct a recording made by mistake",
+    description = "Within `dispensing.correction_window_days` (default 0: the same day) the recorder \
+        or a colleague at the place may correct; after it only the place's leader or a prescriber. \
+        The stock movement is reversed, the prescriber told, and nothing is deleted. Repeating the \
+        request with the same `Idempotency-Key` answers 200 with the first result.",
+    params(
+        ("id" = String, Path, format = "uuid", description = "The recording (dispensing) to correct"),
+        ("Idempotency-Key" = String, Header, description = "Chosen by the client, one per intended correction"),
+    ),
+    request_body = CorrectionRequestDto,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Corrected", body = CorrectionDto),
+        (status = 200, description = "The same request again: the first result", body = CorrectionDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn correct(
+    State(state): State<AppState>,
+    staff: ApiStaff,
+    PathId(id): PathId<DispensingId>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CorrectionRequestDto>,
+) -> Result<(StatusCode, Json<CorrectionDto>), ApiError> {
+    let correction = CorrectionRequest {
+        idempotency_key: headers
+            .get(IDEMPOTENCY_KEY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        kind: request.kind,
+        actual_mg: request
+            .actual_mg
+            .as_ref()
+            .map(Amount::as_typed)
+            .unwrap_or_default(),
+        reason: request.reason,
+    };
+    let result = Service::new(&state, &staff.0)
+        .correct_dispensing(id, &correction)
+        .await?;
+    let status = if result.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(CorrectionDto {
+            id: result.correction.id.to_string(),
+            corrects: result.corrects.to_string(),
+            reason: result.correction.reason.clone(),
+            recorded_at: wire::instant(result.correction.recorded_at),
+            replayed: result.replayed,
+            voided: result.voided.iter().map(DispensedDoseDto::from).collect(),
+            recorded: result.recorded.iter().map(DispensedDoseDto::from).collect(),
+        }),
+    ))
 }

@@ -86,6 +86,10 @@ impl PathResource for samhand_domain::ids::EmergencyAccessId {
     const WHAT: &'static str = "akuttilgangen";
 }
 
+impl PathResource for samhand_domain::ids::DispensingId {
+    const WHAT: &'static str = "registreringen";
+}
+
 impl PathResource for samhand_domain::ids::StayId {
     const WHAT: &'static str = "oppholdet";
 }

@@ -366,7 +366,7 @@ fn overview_dto(overview: &Overview, groups: &[samhand_domain::arrangement::Pati
                 date: wire::date(d.key.date),
                 part: d.key.part,
                 mode: samhand_store::dispensing::mode_code(d.mode).into(),
-                outcome: d.outcome.clone(),
+                outcome: d.outcome.code().into(),
                 substance: d.substance.code().into(),
                 amount_mg: wire::mg(d.amount),
                 ordered_mg: wire::mg(d.ordered),

@@ -160,7 +160,7 @@ pub fn dispenses(
             let mut days: Vec<Date> = list.iter().map(|d| d.key.date).collect();
             days.sort();
             days.dedup();
-            let withheld = first.outcome == "withheld";
+            let withheld = first.outcome == samhand_domain::dispensing::OutcomeKind::Withheld;
             let instructions: Vec<Value> = list
                 .iter()
                 .enumerate()
@@ -205,7 +205,7 @@ pub fn administrations(doses: &[DispensedDose]) -> Vec<Value> {
         .filter(|d| is_administered(d.mode))
         .map(|d| {
             let id = format!("{}-{}-{}", d.event_id, d.key.date.strftime("%Y%m%d"), d.key.part);
-            let withheld = d.outcome == "withheld";
+            let withheld = d.outcome == samhand_domain::dispensing::OutcomeKind::Withheld;
             let mut resource = json!({
                 "resourceType": "MedicationAdministration",
                 "id": id,

@@ -371,7 +371,7 @@ impl Scopes {
             (resource == "*" || resource == kind.name())
                 && match action {
                     Action::Read => *read,
-                    Action::Write => *write,
+                    Action::Write | Action::Correct => *write,
                 }
         })
     }

@@ -5,6 +5,7 @@
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use samhand_domain::dispensing::OutcomeKind;
 use samhand_domain::format::{date_nb, time_nb, weekday_nb};
 use samhand_domain::schedule::{DoseKey, IntakeMode};
 use samhand_domain::time::oslo_datetime;
@@ -99,8 +100,8 @@ fn row_markup(
                             @if due.mode == IntakeMode::TakeHome { " for " (weekday_nb(due.scheduled.key.date)) " " (date_nb(due.scheduled.key.date)) }
                             @if due.scheduled.key.part > 1 { " (del " (due.scheduled.key.part) ")" }
                             @if let Some(r) = recorded {
-                                " " span.badge.ok[r.outcome == "given"].warn[r.outcome != "given"] {
-                                    (outcome_name(&r.outcome)) " kl. " (time_nb(oslo_datetime(r.recorded_at).time())) " av " (name(r.recorded_by))
+                                " " span.badge.ok[r.outcome == OutcomeKind::Given].warn[r.outcome != OutcomeKind::Given] {
+                                    (r.outcome.label_nb(r.mode)) " kl. " (time_nb(oslo_datetime(r.recorded_at).time())) " av " (name(r.recorded_by))
                                     @if r.amount != r.ordered { " (" (r.amount) ")" }
                                 }
                             }
@@ -297,6 +298,7 @@ pub async fn record(
         reason: form.get("reason").into(),
         reduced_mg: form.get("reduced_mg").into(),
         identity_confirmed: form.get("identity_confirmed") == "yes",
+        override_reason: form.get("override_reason").into(),
     };
     let service = Service::new(&state, &staff.user);
     match service.record_dispensing(&request).await {

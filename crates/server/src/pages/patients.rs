@@ -149,7 +149,7 @@ pub fn alert_text(kind: &crate::service::AlertKind) -> Markup {
                 "."
             }
             AlertKind::Assessed { outcome, reason, .. } => {
-                span.badge.bad { (crate::pages::dispensing::outcome_name(outcome)) } " i dag: " (reason)
+                span.badge.bad { (outcome.label_nb(samhand_domain::schedule::IntakeMode::Supervised)) } " i dag: " (reason)
             }
         }
     }
@@ -466,7 +466,7 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                         tr {
                             td { (date_nb(d.key.date)) @if d.key.part > 1 { " (del " (d.key.part) ")" } }
                             td { (crate::pages::dispensing::mode_name(d.mode)) }
-                            td { (crate::pages::dispensing::outcome_name(&d.outcome)) }
+                            td { (d.outcome.label_nb(d.mode)) }
                             td { (d.amount) @if d.amount != d.ordered { " av " (d.ordered) } }
                             td { (date_nb(oslo_datetime(d.recorded_at).date())) " " (time_nb(oslo_datetime(d.recorded_at).time())) " " (name(d.recorded_by)) }
                             td { (org(d.place_id)) }

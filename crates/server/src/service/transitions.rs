@@ -447,6 +447,7 @@ impl Service<'_> {
             return Ok(WriteGrant {
                 patient,
                 category: DataCategory::Identity,
+                action: samhand_domain::access::Action::Write,
                 decision: by,
                 detail: detail.into(),
             });
@@ -458,6 +459,7 @@ impl Service<'_> {
             return Ok(WriteGrant {
                 patient,
                 category: DataCategory::Identity,
+                action: samhand_domain::access::Action::Write,
                 decision: by,
                 detail: detail.into(),
             });
@@ -512,6 +514,7 @@ impl Service<'_> {
             let grant = WriteGrant {
                 patient: patient_id,
                 category: DataCategory::Identity,
+                action: samhand_domain::access::Action::Write,
                 decision: access::AllowedBy::Admission,
                 detail: detail.into(),
             };

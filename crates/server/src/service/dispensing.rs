@@ -1,0 +1,980 @@
+//! The dispensing window: today's list at the actor's place, recording a dispensing
+//! exactly once, the hold on take-home doses after today's dose was withheld or
+//! reduced, and corrections of a recording made by mistake.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
+use samhand_domain::access::{DataCategory, PatientRelations};
+use samhand_domain::arrangement::effective_arrangement;
+use samhand_domain::dispensing::{
+    CorrectedRecording, Correction, CorrectionKind, DispenseRefusal, LiveDose, Outcome, OutcomeKind,
+    PastDose, TakeHomeHold, check_take_home_hold, may_correct, plan_correction, plan_recording,
+    take_home_hold,
+};
+use samhand_domain::dose::Dose;
+use samhand_domain::ids::{DispensingId, DoseOrderId, OrganisationId, PatientId, UserId};
+use samhand_domain::message::MessageKind;
+use samhand_domain::missed::MissedDoseState;
+use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::patient::Patient;
+use samhand_domain::schedule::{DoseKey, DueDose, IntakeMode, UncoveredDay};
+use samhand_domain::stock::StockMovement;
+use samhand_domain::substance::Substance;
+use samhand_domain::validation::FieldErrors;
+use samhand_store::dispensing::{CorrectionRecord, DispensedDose, DispensingEvent};
+use samhand_store::{
+    StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients, stock,
+};
+
+use super::{
+    MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state, relations_of, transitions, with_schedule,
+};
+use crate::auth::require_role;
+use crate::error::{AppError, AppResult};
+
+/// One patient on today's list.
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    pub patient: Patient,
+    pub window: Option<samhand_domain::arrangement::TimeWindow>,
+    pub group: Option<String>,
+    /// Each dose due here that day, with its recording as it stands (a recording a
+    /// correction took back is not one).
+    pub due: Vec<(DueDose, Option<DispensedDose>)>,
+    pub missed: MissedDoseState,
+    /// The block (if any) is reduced tolerance after a stay at an institution.
+    pub after_stay: bool,
+    /// Health information in force, when the patient shares it with the place;
+    /// `None` when not shared.
+    pub health: Option<Vec<samhand_domain::health::HealthNote>>,
+    /// Today's own dose was withheld or reduced: the take-home doses are held too.
+    pub hold: Option<TakeHomeHold>,
+    /// The patient has never had a dose recorded: the identity check is the first.
+    pub first_dose: bool,
+    /// Corrections of this patient's recordings made that day.
+    pub corrections: Vec<CorrectionRecord>,
+}
+
+impl ListRow {
+    /// Whether nothing is left to do for the patient here: every dose due is
+    /// recorded, or the only ones left are take-home doses held with today's dose.
+    pub fn done(&self) -> bool {
+        self.due.iter().all(|(due, recorded)| {
+            recorded.is_some() || (self.hold.is_some() && due.mode == IntakeMode::TakeHome)
+        })
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.missed.is_blocked()
+    }
+
+    pub fn substance(&self) -> Option<Substance> {
+        self.due.first().map(|(d, _)| d.scheduled.substance)
+    }
+
+    /// Take-home doses not yet recorded and held by today's withheld or reduced dose.
+    pub fn held_take_home(&self) -> impl Iterator<Item = &DueDose> {
+        self.due
+            .iter()
+            .filter(|(d, r)| self.hold.is_some() && d.mode == IntakeMode::TakeHome && r.is_none())
+            .map(|(d, _)| d)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TodayList {
+    pub place: Organisation,
+    pub date: Date,
+    pub now: Timestamp,
+    /// Why the place is closed that day, if it is.
+    pub closed: Option<String>,
+    /// The public holiday that day, if it is one (open or not).
+    pub holiday: Option<&'static str>,
+    pub rows: Vec<ListRow>,
+    /// Patients with doses that would fall on a closed day in the coming days.
+    pub uncovered: Vec<(Patient, UncoveredDay)>,
+    /// Patients whose dispensing here pauses today for a stay, with why.
+    pub paused: Vec<(Patient, String)>,
+    pub names: HashMap<UserId, String>,
+}
+
+impl TodayList {
+    pub fn missing(&self) -> impl Iterator<Item = &ListRow> {
+        self.rows.iter().filter(|r| !r.done())
+    }
+}
+
+/// A recording at the window, as asked for.
+#[derive(Debug, Clone, Default)]
+pub struct DispenseRequest {
+    pub patient_id: String,
+    pub idempotency_key: String,
+    /// "given", "reduced" or "withheld".
+    pub outcome: String,
+    pub reason: String,
+    pub reduced_mg: String,
+    pub identity_confirmed: bool,
+    /// Which due doses; all when empty.
+    pub doses: Vec<DoseKey>,
+    /// Why take-home doses are handed over although today's dose was withheld or
+    /// reduced; empty when not overriding the hold.
+    pub override_reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DispenseResult {
+    pub event: DispensingEvent,
+    pub doses: Vec<DispensedDose>,
+    /// The request repeated an earlier one (same idempotency key): nothing new was
+    /// recorded, and this is the earlier result.
+    pub replayed: bool,
+}
+
+/// A correction of a recording, as asked for.
+#[derive(Debug, Clone, Default)]
+pub struct CorrectionRequest {
+    pub idempotency_key: String,
+    /// "not_given" or "wrong_amount".
+    pub kind: String,
+    /// For a wrong amount: what was actually given, in mg.
+    pub actual_mg: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CorrectionResult {
+    pub correction: DispensingEvent,
+    pub corrects: DispensingId,
+    /// The doses taken back.
+    pub voided: Vec<DispensedDose>,
+    /// For a wrong amount, the dose as actually given.
+    pub recorded: Vec<DispensedDose>,
+    pub replayed: bool,
+}
+
+/// The days of recorded doses the window needs about a day: the missed-dose rule's
+/// lookback before the day it is judged on (never a future day) up to a week ahead.
+fn recorded_range(date: Date, today: Date) -> (Date, Date) {
+    let judged = date.min(today);
+    let from = judged
+        .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+        .unwrap_or(judged);
+    let to = date.max(today).checked_add(Span::new().days(7)).unwrap_or(date);
+    (from, to)
+}
+
+impl Service<'_> {
+    /// The actor's own dispensing place.
+    pub async fn own_place(&self) -> AppResult<Organisation> {
+        let organisations = self.organisations().await?;
+        organisations
+            .get(&self.staff()?.organisation_id)
+            .filter(|o| o.kind.can_dispense())
+            .cloned()
+            .ok_or_else(|| AppError::Forbidden("Du arbeider ikke ved et utleveringssted.".into()))
+    }
+
+    /// Today's list (or another day's) at the actor's place.
+    pub async fn todays_list(&self, date: Option<Date>) -> AppResult<TodayList> {
+        require_role(
+            self.staff()?,
+            &[Role::DispensingStaff, Role::Leader, Role::Coordinator],
+        )?;
+        let place = self.own_place().await?;
+        let today = self.today();
+        let date = date.unwrap_or(today);
+        let candidates = {
+            let mut conn = self.state.store.read().await?;
+            order_store::patients_at_place(&mut conn, place.id, date.min(today)).await?
+        };
+        let data = self.load_data(&candidates).await?;
+        let due: Vec<(PatientId, Vec<DueDose>)> = candidates
+            .iter()
+            .filter_map(|id| {
+                let due = with_schedule(data.get(id)?, date, |s| s.due_at(place.id, date))?;
+                (!due.is_empty()).then_some((*id, due))
+            })
+            .collect();
+        let uncovered = self.uncovered_at(&place, &candidates, &data, date).await?;
+        let paused = paused_at(&place, &candidates, &data, date);
+        let listed: Vec<PatientId> = due
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(uncovered.iter().map(|(id, _)| *id))
+            .chain(paused.iter().map(|(id, _)| *id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(&data, &listed, self.now());
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(
+                &with_relations,
+                DataCategory::Dispensing,
+                "today's dispensing list",
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+        let shared_with_place: Vec<(PatientId, PatientRelations)> = with_relations
+            .into_iter()
+            .filter(|(id, _)| allowed.contains(id))
+            .collect();
+        let health = self
+            .health_notes_where_shared(&shared_with_place, "today's dispensing list: health information")
+            .await?;
+        let (from, to) = recorded_range(date, today);
+        let (people, recorded, corrections, ever_dosed, groups) = {
+            let mut conn = self.state.store.read().await?;
+            (
+                patients::patients_of(&mut conn, &allowed_ids).await?,
+                dispensing_store::doses_of(&mut conn, &allowed_ids, from, to).await?,
+                dispensing_store::corrections_of(&mut conn, &allowed_ids, date, date).await?,
+                dispensing_store::ever_dosed(&mut conn, &allowed_ids).await?,
+                organisations::groups(&mut conn).await?,
+            )
+        };
+        let people: HashMap<PatientId, Patient> = people.into_iter().map(|p| (p.id, p)).collect();
+        let recorded_by_patient = by_patient(recorded, |d| d.patient_id);
+        let mut corrections_by_patient = by_patient(corrections, |c| c.event.patient_id);
+        let policy = self.policy().await?;
+        let mut health = health;
+        let mut rows = Vec::new();
+        for (id, due) in due {
+            let (Some(patient), Some(patient_data)) = (people.get(&id), data.get(&id)) else {
+                continue;
+            };
+            let recorded = recorded_by_patient
+                .get(&id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // A future day's list judges missed days as of today, not of that day.
+            let missed = missed_state(patient_data, recorded, date.min(today), &policy);
+            let arrangement = effective_arrangement(&patient_data.arrangements, date);
+            let group = arrangement
+                .and_then(|a| a.content.group_id)
+                .and_then(|g| groups.iter().find(|x| x.id == g));
+            let window = arrangement
+                .and_then(|a| a.content.window)
+                .or(group.map(|g| g.window));
+            let past = past_doses(recorded);
+            let due = samhand_domain::dispensing::still_due(due, &past, date);
+            if due.is_empty() {
+                continue;
+            }
+            let due = due
+                .into_iter()
+                .map(|d| {
+                    let done = recorded.iter().find(|r| r.key == d.scheduled.key).cloned();
+                    (d, done)
+                })
+                .collect();
+            rows.push(ListRow {
+                patient: patient.clone(),
+                window,
+                group: group.map(|g| g.name.clone()),
+                due,
+                after_stay: transitions::block_follows_stay(&patient_data.privacy.stays, &missed),
+                missed,
+                health: health.remove(&id),
+                hold: take_home_hold(&past, date),
+                first_dose: !ever_dosed.contains(&id),
+                corrections: corrections_by_patient.remove(&id).unwrap_or_default(),
+            });
+        }
+        rows.sort_by(|a, b| {
+            (
+                a.window.map(|w| w.start),
+                &a.patient.family_name,
+                &a.patient.given_name,
+            )
+                .cmp(&(
+                    b.window.map(|w| w.start),
+                    &b.patient.family_name,
+                    &b.patient.given_name,
+                ))
+        });
+        let mut uncovered: Vec<(Patient, UncoveredDay)> = uncovered
+            .into_iter()
+            .filter_map(|(id, u)| people.get(&id).map(|p| (p.clone(), u)))
+            .collect();
+        uncovered.sort_by_key(|(p, u)| (u.dose_date, p.family_name.clone()));
+        let mut paused: Vec<(Patient, String)> = paused
+            .into_iter()
+            .filter_map(|(id, note)| people.get(&id).map(|p| (p.clone(), note)))
+            .collect();
+        paused.sort_by(|a, b| a.0.family_name.cmp(&b.0.family_name));
+        let holiday = samhand_domain::calendar::public_holiday(date).map(|h| h.name_nb());
+        let closed = (!place.is_open_on(date)).then(|| match holiday {
+            Some(holiday) => format!("Stengt: {holiday}"),
+            None => "Stengt denne dagen".to_string(),
+        });
+        if date == today {
+            let blocked: Vec<(PatientId, Option<Date>, u32)> = rows
+                .iter()
+                .filter(|r| r.is_blocked())
+                .map(|r| (r.patient.id, r.missed.since, r.missed.consecutive_days))
+                .collect();
+            self.notify_blocks(&blocked, &data).await?;
+        }
+        let names = self.names(recorders_of(&rows)).await?;
+        Ok(TodayList {
+            place,
+            date,
+            now: self.now(),
+            closed,
+            holiday,
+            rows,
+            uncovered,
+            paused,
+            names,
+        })
+    }
+
+    /// Doses in the days ahead that this place hands out but would fall on a day it
+    /// is closed, with nothing covering them.
+    async fn uncovered_at(
+        &self,
+        place: &Organisation,
+        candidates: &[PatientId],
+        data: &HashMap<PatientId, PatientData>,
+        date: Date,
+    ) -> AppResult<Vec<(PatientId, UncoveredDay)>> {
+        let policy = self.policy().await?;
+        let organisations = self.organisations().await?;
+        let is_open = |p: OrganisationId, d: Date| organisations.get(&p).is_none_or(|o| o.is_open_on(d));
+        let horizon = date
+            .checked_add(Span::new().days(policy.holiday_warning_days))
+            .unwrap_or(date);
+        Ok(candidates
+            .iter()
+            .flat_map(|id| {
+                data.get(id)
+                    .and_then(|d| with_schedule(d, date, |s| s.uncovered_days(date, horizon, &is_open)))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|u| u.place == place.id)
+                    .map(|u| (*id, u))
+            })
+            .collect())
+    }
+
+    /// Records a dispensing at the actor's place, exactly once per scheduled dose.
+    pub async fn record_dispensing(&self, request: &DispenseRequest) -> AppResult<DispenseResult> {
+        let patient_id: PatientId = request
+            .patient_id
+            .parse()
+            .map_err(|_| field("patient_id", "Ukjent pasient."))?;
+        self.patient(patient_id).await?;
+        let today = self.today();
+        // The schedule's inputs are also what the relations follow from: loaded once.
+        let data = self.patient_data(patient_id).await?;
+        // The access decision comes first, also for a retried request: a replay hands
+        // back dispensing data, which only those with the relation may see.
+        let grant = self
+            .repo
+            .authorize_write_with(
+                patient_id,
+                &data.relations(patient_id, self.now()),
+                DataCategory::Dispensing,
+                "dispensing recorded",
+            )
+            .await?;
+        let result = self
+            .record_dispensing_granted(request, patient_id, &data, &grant, today)
+            .await;
+        self.audit_refusal(&grant, &result).await?;
+        result
+    }
+
+    /// The policy allowed the attempt; if the clinical rules refused it, it is an
+    /// attempt all the same, so it is in the audit log with the reason.
+    async fn audit_refusal<T>(
+        &self,
+        grant: &crate::repo::WriteGrant,
+        result: &AppResult<T>,
+    ) -> AppResult<()> {
+        if let Err(refusal) = result
+            && !matches!(refusal, AppError::Internal(_))
+        {
+            self.repo
+                .record_refused_write(grant, &refusal.message_nb())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn record_dispensing_granted(
+        &self,
+        request: &DispenseRequest,
+        patient_id: PatientId,
+        data: &PatientData,
+        grant: &crate::repo::WriteGrant,
+        today: Date,
+    ) -> AppResult<DispenseResult> {
+        let place = self.own_place().await?;
+        let key = idempotency_key(&request.idempotency_key)?;
+        if let Some(replay) = self.replay(key, patient_id, request).await? {
+            return Ok(replay);
+        }
+        let outcome = Outcome::parse(&request.outcome, &request.reason, &request.reduced_mg)
+            .map_err(AppError::Invalid)?;
+        let policy = self.policy().await?;
+        let due = with_schedule(data, today, |s| s.due_at(place.id, today)).unwrap_or_default();
+        let recorded = {
+            let mut conn = self.state.store.read().await?;
+            let (from, to) = recorded_range(today, today);
+            dispensing_store::doses_of(&mut conn, &[patient_id], from, to).await?
+        };
+        let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
+        let past = past_doses(&recorded);
+        let due = samhand_domain::dispensing::still_due(due, &past, today);
+        let blocked = missed_state(data, &recorded, today, &policy).is_blocked();
+        let planned = plan_recording(
+            &due,
+            &request.doses,
+            &already,
+            &outcome,
+            request.identity_confirmed,
+            blocked,
+        )
+        .and_then(|planned| {
+            let hold = take_home_hold(&past, today);
+            check_take_home_hold(&planned, &outcome, hold, &request.override_reason).map(|()| planned)
+        })
+        .map_err(|refusal| self.refusal(refusal, &recorded))?;
+        let overriding_hold = take_home_hold(&past, today).is_some()
+            && outcome.is_dosed()
+            && planned.iter().any(|r| r.mode == IntakeMode::TakeHome);
+        let substance = due
+            .first()
+            .map(|d| d.scheduled.substance)
+            .ok_or_else(|| AppError::Conflict(DispenseRefusal::NothingDue.message_nb()))?;
+        let order_ids: Vec<DoseOrderId> = planned
+            .iter()
+            .map(|r| {
+                due.iter()
+                    .find(|d| d.scheduled.key == r.key)
+                    .map(|d| d.scheduled.order_id)
+                    .expect("planned from due")
+            })
+            .collect();
+        let reason = match (&outcome, overriding_hold) {
+            (Outcome::Given, true) => Some(request.override_reason.trim().to_string()),
+            _ => outcome.reason().map(str::to_string),
+        };
+        let event = DispensingEvent {
+            id: DispensingId::new(),
+            idempotency_key: key.to_string(),
+            patient_id,
+            place_id: place.id,
+            day: today,
+            outcome: outcome.kind(),
+            reason,
+            identity_confirmed_by: self.actor().id(),
+            recorded_by: self.actor().id(),
+            recorded_at: self.now(),
+        };
+        let mut tx = self.state.store.write().await?;
+        let written = async {
+            dispensing_store::insert(&mut tx, &event, &planned, substance, &order_ids).await?;
+            let given: Dose = planned.iter().map(|r| r.amount).sum();
+            take_from_stock(
+                &mut tx,
+                place.id,
+                substance,
+                given,
+                event.id,
+                self.actor().id(),
+                event.recorded_at,
+            )
+            .await
+        }
+        .await;
+        match written {
+            Ok(()) => {
+                self.repo.record_write(&mut tx, grant).await?;
+                // A withheld or reduced dose, or take-home doses handed over despite
+                // one: the prescriber's unit and the coordinator are told the same day.
+                let told = match (&outcome, overriding_hold) {
+                    (Outcome::Withheld { reason }, _) => Some(("Dose holdt tilbake", reason.clone())),
+                    (Outcome::Reduced { reason, .. }, _) => Some(("Dose redusert", reason.clone())),
+                    (Outcome::Given, true) => Some((
+                        "Ta-med-doser utlevert tross tilbakeholdt dagsdose",
+                        request.override_reason.trim().to_string(),
+                    )),
+                    (Outcome::Given, false) => None,
+                };
+                if let Some((what, reason)) = told {
+                    self.send_automatic(
+                        &mut tx,
+                        patient_id,
+                        MessageKind::WithheldDose,
+                        format!(
+                            "{what} {} ved {}",
+                            samhand_domain::format::date_nb(today),
+                            place.name
+                        ),
+                        format!("Vurdering ved utlevering: {reason}"),
+                        self.prescriber_and_coordinator(data, patient_id),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                // Another request got there first: the same request retried (same key)
+                // gets the first result; anything else is refused.
+                if let Some(replay) = self.replay(key, patient_id, request).await? {
+                    return Ok(replay);
+                }
+                let recorded = {
+                    let mut conn = self.state.store.read().await?;
+                    let (from, to) = recorded_range(today, today);
+                    dispensing_store::doses_of(&mut conn, &[patient_id], from, to).await?
+                };
+                let first = planned.first().map(|p| p.key).expect("planned is not empty");
+                return Err(self.refusal(DispenseRefusal::AlreadyDispensed(first), &recorded));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        let doses = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, event.id).await?
+        };
+        Ok(DispenseResult {
+            event,
+            doses,
+            replayed: false,
+        })
+    }
+
+    /// Who is told of what happened at the window: the responsible LAR unit (the
+    /// prescriber) and the coordinator's unit.
+    fn prescriber_and_coordinator(&self, data: &PatientData, patient: PatientId) -> Vec<OrganisationId> {
+        let mut recipients = data.relations(patient, self.now()).responsible_units;
+        recipients.extend(Self::coordinator_units(data, self.now()));
+        recipients
+    }
+
+    /// The earlier result of a request with this idempotency key, if there was one.
+    /// A key reused for another patient, place or outcome is refused rather than
+    /// answered with a result the caller did not ask for.
+    async fn replay(
+        &self,
+        key: &str,
+        patient: PatientId,
+        request: &DispenseRequest,
+    ) -> AppResult<Option<DispenseResult>> {
+        let mut conn = self.state.store.read().await?;
+        let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
+            return Ok(None);
+        };
+        let outcome = match request.outcome.trim() {
+            "" => "given",
+            other => other,
+        };
+        if event.patient_id != patient
+            || event.place_id != self.staff()?.organisation_id
+            || event.outcome.code() != outcome
+        {
+            return Err(AppError::Conflict(
+                "Idempotensnøkkelen er allerede brukt for en annen utlevering.".into(),
+            ));
+        }
+        let doses = dispensing_store::doses_of_event(&mut conn, event.id).await?;
+        Ok(Some(DispenseResult {
+            event,
+            doses,
+            replayed: true,
+        }))
+    }
+
+    /// A refusal as an error, naming when and by whom a dose was already recorded.
+    fn refusal(&self, refusal: DispenseRefusal, recorded: &[DispensedDose]) -> AppError {
+        match &refusal {
+            DispenseRefusal::AlreadyDispensed(key) => {
+                let when = recorded
+                    .iter()
+                    .find(|d| d.key == *key)
+                    .map(|d| {
+                        let at = samhand_domain::time::oslo_datetime(d.recorded_at);
+                        format!(" Registrert kl. {}.", samhand_domain::format::time_nb(at.time()))
+                    })
+                    .unwrap_or_default();
+                AppError::Conflict(format!("{}{when}", refusal.message_nb()))
+            }
+            DispenseRefusal::IdentityNotConfirmed => {
+                AppError::Invalid(FieldErrors::single("identity_confirmed", refusal.message_nb()))
+            }
+            DispenseRefusal::ReasonMissing => {
+                AppError::Invalid(FieldErrors::single("reason", refusal.message_nb()))
+            }
+            DispenseRefusal::ReductionNotLess | DispenseRefusal::ReductionNeedsOneSupervisedDose => {
+                AppError::Invalid(FieldErrors::single("reduced_mg", refusal.message_nb()))
+            }
+            DispenseRefusal::Blocked
+            | DispenseRefusal::NothingDue
+            | DispenseRefusal::NotDue(_)
+            | DispenseRefusal::TakeHomeHeld(_) => AppError::Conflict(refusal.message_nb()),
+        }
+    }
+
+    // ------------------------------------------------------------- corrections
+
+    /// Corrects a recording made by mistake: a new event that references it, with
+    /// the reason, which takes back its doses (and their stock movement), records
+    /// the amount actually given for a wrong amount, and tells the prescriber. A
+    /// dose corrected as not given is free to be recorded again.
+    pub async fn correct_dispensing(
+        &self,
+        original: DispensingId,
+        request: &CorrectionRequest,
+    ) -> AppResult<CorrectionResult> {
+        let event = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::event_of(&mut conn, original).await?
+        }
+        .ok_or_else(|| AppError::NotFound("Fant ikke registreringen.".into()))?;
+        let patient_id = event.patient_id;
+        let data = self.patient_data(patient_id).await?;
+        let grant = self
+            .repo
+            .authorize_correction_with(
+                patient_id,
+                &data.relations(patient_id, self.now()),
+                DataCategory::Dispensing,
+                "dispensing corrected",
+            )
+            .await?;
+        let result = self
+            .correct_dispensing_granted(&event, request, &data, &grant)
+            .await;
+        self.audit_refusal(&grant, &result).await?;
+        result
+    }
+
+    async fn correct_dispensing_granted(
+        &self,
+        original: &DispensingEvent,
+        request: &CorrectionRequest,
+        data: &PatientData,
+        grant: &crate::repo::WriteGrant,
+    ) -> AppResult<CorrectionResult> {
+        let key = idempotency_key(&request.idempotency_key)?;
+        if let Some(replay) = self.correction_replay(key, original.id).await? {
+            return Ok(replay);
+        }
+        let correction = Correction::parse(&request.kind, &request.actual_mg, &request.reason)
+            .map_err(AppError::Invalid)?;
+        let staff = self.staff()?;
+        let policy = self.policy().await?;
+        let today = self.today();
+        may_correct(
+            staff,
+            CorrectedRecording {
+                place: original.place_id,
+                recorded_by: original.recorded_by,
+                recorded_on: samhand_domain::time::oslo_date(original.recorded_at),
+            },
+            today,
+            policy.correction_window_days,
+        )
+        .map_err(|refusal| AppError::Forbidden(refusal.message_nb()))?;
+        let doses = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, original.id).await?
+        };
+        let live: Vec<&DispensedDose> = doses.iter().filter(|d| d.voided_by.is_none()).collect();
+        let plan = plan_correction(
+            &live
+                .iter()
+                .map(|d| LiveDose {
+                    key: d.key,
+                    mode: d.mode,
+                    amount: d.amount,
+                    ordered: d.ordered,
+                    outcome: d.outcome,
+                })
+                .collect::<Vec<_>>(),
+            &correction,
+        )
+        .map_err(|refusal| AppError::Conflict(refusal.message_nb()))?;
+        let voided: Vec<DispensedDose> = live
+            .iter()
+            .filter(|d| plan.voids.contains(&d.key))
+            .map(|d| (*d).clone())
+            .collect();
+        let replacement = plan.replacement.as_ref().and_then(|r| {
+            voided
+                .iter()
+                .find(|d| d.key == r.key)
+                .map(|d| (r, d.substance, d.order_id))
+        });
+        let event = DispensingEvent {
+            id: DispensingId::new(),
+            idempotency_key: key.to_string(),
+            patient_id: original.patient_id,
+            place_id: original.place_id,
+            day: today,
+            outcome: OutcomeKind::Corrected,
+            reason: Some(correction.reason.clone()),
+            identity_confirmed_by: self.actor().id(),
+            recorded_by: self.actor().id(),
+            recorded_at: self.now(),
+        };
+        let mut tx = self.state.store.write().await?;
+        let written = async {
+            dispensing_store::insert_correction(
+                &mut tx,
+                &event,
+                original.id,
+                correction.kind,
+                &voided,
+                replacement,
+            )
+            .await?;
+            return_to_stock(&mut tx, original, &voided, &event).await?;
+            if let Some((dose, substance, _)) = replacement {
+                take_from_stock(
+                    &mut tx,
+                    original.place_id,
+                    substance,
+                    dose.amount,
+                    event.id,
+                    event.recorded_by,
+                    event.recorded_at,
+                )
+                .await?;
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match written {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                if let Some(replay) = self.correction_replay(key, original.id).await? {
+                    return Ok(replay);
+                }
+                return Err(AppError::Conflict(
+                    samhand_domain::dispensing::CorrectionRefusal::AlreadyCorrected.message_nb(),
+                ));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        self.repo.record_write(&mut tx, grant).await?;
+        let what = match correction.kind {
+            CorrectionKind::NotGiven => "registrert, men ikke gitt".to_string(),
+            CorrectionKind::WrongAmount { actual } => format!("gitt {actual}, ikke det som ble registrert"),
+        };
+        let place = self
+            .organisations()
+            .await?
+            .get(&original.place_id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        self.send_automatic(
+            &mut tx,
+            original.patient_id,
+            MessageKind::DispensingCorrection,
+            format!(
+                "Utlevering {} ved {place} korrigert",
+                samhand_domain::format::date_nb(original.day)
+            ),
+            format!(
+                "Registreringen kl. {} er korrigert: {what}. Begrunnelse: {}",
+                samhand_domain::format::time_nb(
+                    samhand_domain::time::oslo_datetime(original.recorded_at).time()
+                ),
+                correction.reason
+            ),
+            self.prescriber_and_coordinator(data, original.patient_id),
+        )
+        .await?;
+        tx.commit().await?;
+        let recorded = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, event.id).await?
+        };
+        Ok(CorrectionResult {
+            correction: event,
+            corrects: original.id,
+            voided,
+            recorded,
+            replayed: false,
+        })
+    }
+
+    /// The earlier result of a correction with this key; a key used for anything
+    /// else is refused.
+    async fn correction_replay(
+        &self,
+        key: &str,
+        original: DispensingId,
+    ) -> AppResult<Option<CorrectionResult>> {
+        let mut conn = self.state.store.read().await?;
+        let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
+            return Ok(None);
+        };
+        let correction = dispensing_store::correction_of_event(&mut conn, original).await?;
+        let Some(correction) = correction.filter(|c| c.event.id == event.id) else {
+            return Err(AppError::Conflict(
+                "Idempotensnøkkelen er allerede brukt for en annen registrering.".into(),
+            ));
+        };
+        let voided = dispensing_store::doses_of_event(&mut conn, original)
+            .await?
+            .into_iter()
+            .filter(|d| d.voided_by == Some(event.id))
+            .collect();
+        let recorded = dispensing_store::doses_of_event(&mut conn, event.id).await?;
+        Ok(Some(CorrectionResult {
+            correction: correction.event,
+            corrects: original,
+            voided,
+            recorded,
+            replayed: true,
+        }))
+    }
+}
+
+/// The idempotency key of a request, checked for form.
+fn idempotency_key(key: &str) -> AppResult<&str> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(field(
+            "idempotency_key",
+            "Mangler idempotensnøkkel (Idempotency-Key).",
+        ));
+    }
+    Ok(key)
+}
+
+/// Patients whose place this is, at an institution that day: the list says why
+/// they are not on it.
+fn paused_at(
+    place: &Organisation,
+    candidates: &[PatientId],
+    data: &HashMap<PatientId, PatientData>,
+    date: Date,
+) -> Vec<(PatientId, String)> {
+    candidates
+        .iter()
+        .filter_map(|id| {
+            let d = data.get(id)?;
+            let here =
+                effective_arrangement(&d.arrangements, date).is_some_and(|a| a.content.place_id == place.id);
+            let stay = samhand_domain::stay::pausing_stay(&d.privacy.stays, date)?;
+            (here && d.episode_on(date).is_some_and(|e| e.is_active_on(date)))
+                .then(|| (*id, transitions::pause_note(stay)))
+        })
+        .collect()
+}
+
+/// Groups rows by patient, keeping their order.
+fn by_patient<T>(rows: Vec<T>, patient: impl Fn(&T) -> PatientId) -> HashMap<PatientId, Vec<T>> {
+    let mut grouped: HashMap<PatientId, Vec<T>> = HashMap::new();
+    for row in rows {
+        grouped.entry(patient(&row)).or_default().push(row);
+    }
+    grouped
+}
+
+/// Takes what a recording gave from the place's stock (nothing when nothing was given).
+async fn take_from_stock(
+    conn: &mut samhand_store::Conn,
+    place: OrganisationId,
+    substance: Substance,
+    amount: Dose,
+    event: DispensingId,
+    actor: UserId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    stock::insert_entry(
+        conn,
+        place,
+        substance,
+        StockMovement::Dispensed,
+        amount,
+        "",
+        Some(event),
+        actor,
+        at,
+    )
+    .await
+}
+
+/// Puts back into stock what a corrected recording took from it: what its voided
+/// doses gave.
+async fn return_to_stock(
+    conn: &mut samhand_store::Conn,
+    original: &DispensingEvent,
+    voided: &[DispensedDose],
+    correction: &DispensingEvent,
+) -> Result<(), StoreError> {
+    let Some(substance) = voided.first().map(|d| d.substance) else {
+        return Ok(());
+    };
+    let amount: Dose = voided.iter().map(|d| d.amount).sum();
+    if amount.is_zero() {
+        return Ok(());
+    }
+    stock::insert_entry(
+        conn,
+        original.place_id,
+        substance,
+        StockMovement::Received,
+        amount,
+        "Tilbakeført ved korrigert utlevering",
+        Some(correction.id),
+        correction.recorded_by,
+        correction.recorded_at,
+    )
+    .await
+}
+
+/// Recorded doses as the still-due rule needs them.
+fn past_doses(recorded: &[DispensedDose]) -> Vec<PastDose> {
+    recorded
+        .iter()
+        .map(|d| PastDose {
+            key: d.key,
+            mode: d.mode,
+            outcome: d.outcome,
+            amount: d.amount,
+            recorded_on: samhand_domain::time::oslo_date(d.recorded_at),
+            recorded_at: d.recorded_at,
+        })
+        .collect()
+}
+
+/// Who recorded the doses on the list, and who corrected them (for their names).
+fn recorders_of(rows: &[ListRow]) -> Vec<UserId> {
+    rows.iter()
+        .flat_map(|row| {
+            row.due
+                .iter()
+                .filter_map(|(_, recorded)| recorded.as_ref().map(|r| r.recorded_by))
+                .chain(row.corrections.iter().map(|c| c.event.recorded_by))
+        })
+        .collect()
+}
+
+/// What the take-home days handed over in one recording are, for a receipt.
+pub fn take_home_days(doses: &[DispensedDose]) -> Vec<Date> {
+    let mut days: Vec<Date> = doses
+        .iter()
+        .filter(|d| d.mode == IntakeMode::TakeHome)
+        .map(|d| d.key.date)
+        .collect();
+    days.dedup();
+    days
+}
