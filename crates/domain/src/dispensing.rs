@@ -403,8 +403,8 @@ pub fn plan_recording(
 /// How a recording at the window was wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CorrectionKind {
-    /// Recorded but not given: the wrong patient's row, or a dose recorded and not
-    /// taken. The doses are freed for a new recording.
+    /// Recorded in error: the wrong patient's row, or a dose recorded and not taken
+    /// (or withheld on the wrong row). The doses are freed for a new recording.
     NotGiven,
     /// Given, but another amount than recorded.
     WrongAmount { actual: Dose },
@@ -420,7 +420,7 @@ impl CorrectionKind {
 
     pub fn label_nb(self) -> &'static str {
         match self {
-            Self::NotGiven => "Ikke gitt",
+            Self::NotGiven => "Registrert ved feil – ikke gitt",
             Self::WrongAmount { .. } => "Feil mengde",
         }
     }
@@ -481,8 +481,6 @@ pub enum CorrectionRefusal {
     AmountNeedsOneDose,
     #[error("the amount is the one recorded")]
     SameAmount,
-    #[error("a withheld dose is corrected by recording it anew")]
-    NothingGiven,
 }
 
 impl CorrectionRefusal {
@@ -505,7 +503,6 @@ impl CorrectionRefusal {
                     .into()
             }
             Self::SameAmount => "Mengden er den som allerede er registrert.".into(),
-            Self::NothingGiven => "En tilbakeholdt dose korrigeres ved å registrere dosen på nytt.".into(),
         }
     }
 }
@@ -577,22 +574,15 @@ pub fn plan_correction(
     }
     let voids = live.iter().map(|d| d.key).collect();
     match correction.kind {
-        CorrectionKind::NotGiven => {
-            if live.iter().all(|d| d.amount.is_zero()) {
-                return Err(CorrectionRefusal::NothingGiven);
-            }
-            Ok(CorrectionPlan {
-                voids,
-                replacement: None,
-            })
-        }
+        // Also a withholding recorded on the wrong row: the dose is freed.
+        CorrectionKind::NotGiven => Ok(CorrectionPlan {
+            voids,
+            replacement: None,
+        }),
         CorrectionKind::WrongAmount { actual } => {
             let [only] = live else {
                 return Err(CorrectionRefusal::AmountNeedsOneDose);
             };
-            if only.amount.is_zero() {
-                return Err(CorrectionRefusal::NothingGiven);
-            }
             if only.amount == actual {
                 return Err(CorrectionRefusal::SameAmount);
             }
@@ -965,10 +955,8 @@ mod tests {
             plan_correction(&[], &not_given),
             Err(CorrectionRefusal::AlreadyCorrected)
         );
-        assert_eq!(
-            plan_correction(&[live(0)], &not_given),
-            Err(CorrectionRefusal::NothingGiven)
-        );
+        // A withholding on the wrong row is taken back too, freeing the dose.
+        assert!(plan_correction(&[live(0)], &not_given).is_ok());
         let refused = Correction::parse("wrong_amount", "abc", "kort").expect_err("invalid");
         assert!(refused.for_field("actual_mg").is_some());
         assert!(refused.for_field("reason").is_some());

@@ -167,6 +167,25 @@ impl<'a> PatientRepo<'a> {
         Ok(())
     }
 
+    /// Records a repeated request (the same idempotency key) answered with what was
+    /// stored the first time: nothing new is written, but it is an attempt all the
+    /// same, and it hands back the record.
+    pub async fn record_repeat(&self, grant: &WriteGrant) -> AppResult<()> {
+        let detail = format!("{} – repeated, answered with the first result", grant.detail);
+        let mut tx = self.state.store.write().await?;
+        self.audit(
+            &mut tx,
+            Some(grant.patient),
+            grant.category,
+            grant.action,
+            Decision::Allow(grant.decision),
+            &detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A write's input as the clinical rules judged it: the value, or, when they
     /// refused it, the refusal audited and the errors as the answer.
     pub async fn checked<T>(

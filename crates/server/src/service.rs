@@ -210,7 +210,10 @@ pub struct Overview {
     /// All versions and drafts, newest first.
     pub orders: Vec<DoseOrder>,
     pub effective_order: Option<SignedDoseOrder>,
+    /// The dose scheduled today: for a depot, only on an injection day.
     pub dose_today: Option<DailyDose>,
+    /// For a depot: the next planned injection day (today or later) and its dose.
+    pub next_injection: Option<(Date, Dose)>,
     pub arrangement: Option<Arrangement>,
     pub recent: Vec<DispensedDose>,
     pub missed: MissedDoseState,
@@ -602,7 +605,29 @@ impl<'a> Service<'a> {
         let episode = data.episode_on(today).cloned();
         let episode_orders = episode.as_ref().map(|e| data.orders_of(e.id)).unwrap_or_default();
         let effective = effective_order(&episode_orders, today).cloned();
-        let dose_today = dose_on(&episode_orders, today).map(|(_, d)| d.clone());
+        let injection_on = |date: Date| {
+            with_schedule(&data, date, |s| {
+                s.doses_on(date).iter().map(|d| d.dose).sum::<Dose>()
+            })
+            .filter(|dose| !dose.is_zero())
+        };
+        // A depot's dose is on its injection day only, and the overview says when
+        // the next one is (also before a depot order takes effect).
+        let depot_today = effective
+            .as_ref()
+            .is_some_and(|o| o.content().substance.is_depot());
+        let dose_today = dose_on(&episode_orders, today)
+            .map(|(_, d)| d.clone())
+            .filter(|_| !depot_today || injection_on(today).is_some());
+        let next_injection = episode_orders
+            .iter()
+            .any(|o| o.content().substance.is_depot())
+            .then(|| {
+                (0..=35)
+                    .filter_map(|n| today.checked_add(Span::new().days(n)).ok())
+                    .find_map(|date| injection_on(date).map(|dose| (date, dose)))
+            })
+            .flatten();
         let arrangement = effective_arrangement(&data.arrangements, today).cloned();
         let mut people: Vec<UserId> = orders.iter().map(|o| o.created_by).collect();
         people.extend(
@@ -626,6 +651,7 @@ impl<'a> Service<'a> {
             orders,
             effective_order: effective,
             dose_today,
+            next_injection,
             arrangement,
             recent,
             missed,

@@ -36,6 +36,8 @@ pub struct TodayListDto {
     pub date: String,
     /// Why the place is closed that day (e.g. a public holiday), or null.
     pub closed: Option<String>,
+    /// The public holiday that day (open or not), or null.
+    pub holiday: Option<String>,
     pub rows: Vec<ListRowDto>,
     /// Doses ahead that fall on a day this place is closed, with no cover decided.
     pub uncovered: Vec<ListUncoveredDto>,
@@ -248,6 +250,7 @@ pub async fn today(
         },
         date: wire::date(list.date),
         closed: list.closed.clone(),
+        holiday: list.holiday.map(str::to_string),
         rows: list.rows.iter().map(|row| row_dto(row, &list)).collect(),
         uncovered: list
             .uncovered

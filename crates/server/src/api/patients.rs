@@ -289,7 +289,11 @@ pub struct OverviewDto {
     /// The signed version in effect today.
     pub effective_order: Option<DoseOrderDto>,
     /// Today's daily dose (titration applied).
+    /// The dose scheduled today (for a depot, only on an injection day).
     pub dose_today_mg: Option<f64>,
+    /// For a depot: the next planned injection day (today or later).
+    #[schema(format = Date)]
+    pub next_injection_on: Option<String>,
     /// How many unsigned drafts the patient has.
     pub drafts: usize,
     pub arrangement: Option<ArrangementDto>,
@@ -346,6 +350,7 @@ fn overview_dto(overview: &Overview, groups: &[samhand_domain::arrangement::Pati
             .as_ref()
             .map(|o| order_dto(o.order(), &overview.names)),
         dose_today_mg: overview.dose_today.as_ref().map(|d| wire::mg(d.total())),
+        next_injection_on: overview.next_injection.map(|(date, _)| wire::date(date)),
         drafts: overview.orders.iter().filter(|o| o.signature.is_none()).count(),
         arrangement: overview
             .arrangement

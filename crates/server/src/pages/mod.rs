@@ -64,6 +64,9 @@ pub fn routes() -> Router<AppState> {
         .route("/ordinasjoner/{id}", get(patients::order_detail))
         .route("/ordinasjoner/{id}/signer", post(patients::sign_order))
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
+        .route("/utlevering/korriger", post(dispensing::correct))
+        .route("/utlevering/utskrift", get(dispensing::print))
+        .route("/static/list.js", get(list_script))
         .route("/lager", get(stock::show).post(stock::record))
         .route("/revurderinger", get(patients::overdue_reviews))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
@@ -168,6 +171,16 @@ async fn home(staff: UiStaff) -> Redirect {
     } else {
         Redirect::to("/pasienter")
     }
+}
+
+async fn list_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        dispensing::LIST_SCRIPT,
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -412,6 +412,9 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                 @if let Some(order) = &o.effective_order {
                     p { (order_summary(order.order())) }
                     @if let Some(dose) = &o.dose_today { p { "I dag: " strong { (dose.total()) } } }
+                    @if let Some((date, dose)) = o.next_injection.filter(|(d, _)| *d > o.today) {
+                        p data-testid="next-injection" { "Neste injeksjon: " strong { (date_nb(date)) } " (" (dose) ")" }
+                    }
                     p.hint { "Versjon " (order.version()) ", signert av " (name(order.signature().signed_by)) " "
                         (date_nb(oslo_datetime(order.signature().signed_at).date())) }
                 } @else {

@@ -299,6 +299,9 @@ pub async fn home(State(state): State<AppState>, patient: PortalPatient) -> Page
             @if let Some(order) = &o.effective_order {
                 p { strong { (order.content().substance.name()) } }
                 @if let Some(dose) = &o.dose_today { p { "Dose i dag: " strong { (dose.total()) } } }
+                @if let Some((date, dose)) = o.next_injection.filter(|(d, _)| *d > o.today) {
+                    p { "Neste injeksjon: " strong { (samhand_domain::format::date_nb(date)) } " (" (dose) ")" }
+                }
                 p.hint { "Gjelder fra " (date_nb(order.content().effective_from)) "." }
             } @else {
                 p { "Du har ingen dose i kraft nå." }

@@ -386,25 +386,23 @@ impl Service<'_> {
         let result = self
             .record_dispensing_granted(request, patient_id, &data, &grant, today)
             .await;
-        self.audit_refusal(&grant, &result).await?;
+        self.audit_attempt(&grant, &result).await?;
         result
     }
 
-    /// The policy allowed the attempt; if the clinical rules refused it, it is an
-    /// attempt all the same, so it is in the audit log with the reason.
-    async fn audit_refusal<T>(
+    /// The policy allowed the attempt; if the clinical rules refused it, or it was
+    /// a repeat answered with the first result, it is an attempt all the same, so it
+    /// is in the audit log (a refusal with its reason).
+    async fn audit_attempt<T: Repeatable>(
         &self,
         grant: &crate::repo::WriteGrant,
         result: &AppResult<T>,
     ) -> AppResult<()> {
-        if let Err(refusal) = result
-            && !matches!(refusal, AppError::Internal(_))
-        {
-            self.repo
-                .record_refused_write(grant, &refusal.message_nb())
-                .await?;
+        match result {
+            Ok(done) if done.replayed() => self.repo.record_repeat(grant).await,
+            Ok(_) | Err(AppError::Internal(_)) => Ok(()),
+            Err(refusal) => self.repo.record_refused_write(grant, &refusal.message_nb()).await,
         }
-        Ok(())
     }
 
     async fn record_dispensing_granted(
@@ -654,7 +652,7 @@ impl Service<'_> {
         let result = self
             .correct_dispensing_granted(&event, request, &data, &grant)
             .await;
-        self.audit_refusal(&grant, &result).await?;
+        self.audit_attempt(&grant, &result).await?;
         result
     }
 
@@ -840,6 +838,23 @@ impl Service<'_> {
             recorded,
             replayed: true,
         }))
+    }
+}
+
+/// A result that may answer a repeated request.
+trait Repeatable {
+    fn replayed(&self) -> bool;
+}
+
+impl Repeatable for DispenseResult {
+    fn replayed(&self) -> bool {
+        self.replayed
+    }
+}
+
+impl Repeatable for CorrectionResult {
+    fn replayed(&self) -> bool {
+        self.replayed
     }
 }
 

@@ -23,3 +23,4 @@ mod regressions;
 mod stays;
 mod stock;
 mod web;
+mod window;
