@@ -29,7 +29,7 @@ use samhand_domain::national_id::NationalId;
 use samhand_domain::organisation::{Organisation, OrganisationKind, Role};
 use samhand_domain::patient::{Episode, NewPatient, Phase};
 use samhand_domain::schedule::{
-    Cover, CoverKind, DoseKey, IntakeMode, MAX_DAYS_AHEAD, PatientSchedule, validate_cover,
+    Attendance, Cover, CoverKind, DoseKey, IntakeMode, MAX_DAYS_AHEAD, PatientSchedule, validate_cover,
 };
 use samhand_domain::stock::{StockMovement, balance, signed_mg_nb};
 use samhand_domain::substance::{Form, Substance};
@@ -1284,7 +1284,55 @@ impl Generator<'_> {
             };
             plans.push(self.patient(place, habits)?);
         }
+        self.take_home_from_today(&mut plans);
         Ok(plans)
+    }
+
+    /// One patient at the first centre, who would come tomorrow, takes tomorrow's
+    /// dose home today by a cover the doctor decided yesterday: whatever the weekday,
+    /// the window has a take-home hand-over to show (and to hold with a withheld dose).
+    fn take_home_from_today(&self, plans: &mut [PatientPlan]) {
+        let (today, tomorrow) = (self.today, plus(self.today, 1));
+        let first_place = &self.world.places[0].org;
+        if !first_place.is_open_on(today) || validate_cover(tomorrow, CoverKind::TakeHomeFrom(today)).is_err()
+        {
+            return;
+        }
+        // The first patients carry the demo's other stories (blocked, missed days,
+        // care teams, the admission): the cover goes to one after them.
+        let chosen = plans.iter_mut().skip(8).find(|plan| {
+            let schedule = PatientSchedule {
+                episode: &plan.episode,
+                orders: &plan.orders,
+                arrangements: &plan.arrangements,
+                covers: &plan.covers,
+                stays: &[],
+            };
+            let here = |day| {
+                Some(Attendance {
+                    day,
+                    place: first_place.id,
+                })
+            };
+            plan.place == 0
+                && !plan.blocked
+                && plan.covers.iter().all(|c| c.date != tomorrow)
+                && schedule.doses_on(today).iter().all(|d| !d.substance.is_depot())
+                && !schedule.doses_on(today).is_empty()
+                && !schedule.doses_on(tomorrow).is_empty()
+                && schedule.attendance_for(today) == here(today)
+                && schedule.attendance_for(tomorrow) == here(tomorrow)
+        });
+        if let Some(plan) = chosen {
+            plan.covers.push(Cover {
+                id: CoverId::new(),
+                patient_id: plan.id,
+                date: tomorrow,
+                kind: CoverKind::TakeHomeFrom(today),
+                decided_by: plan.episode.doctor,
+                decided_at: at(self.yesterday, 11, 0),
+            });
+        }
     }
 
     fn national_id(&mut self, woman: bool) -> NationalId {

@@ -214,3 +214,8 @@ fn an_institution_completes_the_discharge_checklist_before_a_planned_discharge_i
 fn a_patient_sets_up_and_uses_the_portal_and_every_portal_page_passes_axe_in_chromium() {
     run_browser_script("portal.mjs");
 }
+
+#[test]
+fn a_nurse_withholds_holds_the_take_home_doses_corrects_searches_and_prints_at_a_tablet_in_chromium() {
+    run_browser_script("window.mjs");
+}
