@@ -215,6 +215,8 @@ pub struct Overview {
     /// For a depot: the next planned injection day (today or later) and its dose.
     pub next_injection: Option<(Date, Dose)>,
     pub arrangement: Option<Arrangement>,
+    /// The last days' recordings, newest first, those a correction took back
+    /// included (`voided_by`).
     pub recent: Vec<DispensedDose>,
     pub missed: MissedDoseState,
     pub uncovered: Vec<UncoveredDay>,
@@ -585,12 +587,10 @@ impl<'a> Service<'a> {
             let recent_from = today
                 .checked_sub(Span::new().days(OVERVIEW_DAYS))
                 .unwrap_or(today);
-            let recent: Vec<DispensedDose> = lookback
-                .iter()
-                .filter(|d| d.key.date >= recent_from)
-                .cloned()
-                .rev()
-                .collect();
+            // The history shows corrected recordings too, beside their corrections.
+            let mut recent =
+                dispensing_store::dose_history_of(&mut conn, &[patient_id], recent_from, today).await?;
+            recent.reverse();
             (orders, recent, lookback, identity)
         };
         let missed = missed_state(&data, &lookback, today, &policy);

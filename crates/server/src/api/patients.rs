@@ -264,6 +264,9 @@ pub struct RecentDispensingDto {
     #[schema(format = "uuid")]
     pub place_id: String,
     pub place_name: Option<String>,
+    /// The correction that took this recording back (it no longer counts), or null.
+    #[schema(format = "uuid")]
+    pub corrected_by: Option<String>,
 }
 
 /// A dose that would fall on a day its place is closed, with no cover decided.
@@ -378,6 +381,7 @@ fn overview_dto(overview: &Overview, groups: &[samhand_domain::arrangement::Pati
                 recorded_at: wire::instant(d.recorded_at),
                 recorded_by_name: wire::name_of(&overview.names, d.recorded_by),
                 place_id: d.place_id.to_string(),
+                corrected_by: d.voided_by.map(|id| id.to_string()),
                 place_name: place_name(d.place_id),
             })
             .collect(),

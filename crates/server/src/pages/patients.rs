@@ -469,7 +469,11 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                         tr {
                             td { (date_nb(d.key.date)) @if d.key.part > 1 { " (del " (d.key.part) ")" } }
                             td { (crate::pages::dispensing::mode_name(d.mode)) }
-                            td { (d.outcome.label_nb(d.mode)) }
+                            td {
+                                (d.outcome.label_nb(d.mode))
+                                @if d.voided_by.is_some() { " " span.badge.warn { "Korrigert – gjelder ikke" } }
+                                @if let Some(reason) = &d.reason { br; span.hint { "«" (reason) "»" } }
+                            }
                             td { (d.amount) @if d.amount != d.ordered { " av " (d.ordered) } }
                             td { (date_nb(oslo_datetime(d.recorded_at).date())) " " (time_nb(oslo_datetime(d.recorded_at).time())) " " (name(d.recorded_by)) }
                             td { (org(d.place_id)) }

@@ -319,6 +319,13 @@ async fn a_wrong_recording_is_corrected_as_a_new_event_which_frees_the_dose_and_
     assert_eq!(history.len(), 2, "the voided dose and the new one");
     assert!(history[0].voided_by.is_some() && history[1].voided_by.is_none());
     drop(conn);
+    let overview = app.overview(&patient).await;
+    let recent = overview["recent_dispensings"].as_array().expect("recent");
+    assert_eq!(recent.len(), 2, "{overview}");
+    assert!(
+        recent.iter().any(|d| d["corrected_by"] == correction["id"]),
+        "the overview's history shows the corrected recording: {overview}"
+    );
     // The prescriber is told, and the correction is audited as a correction.
     let told = app
         .messages_about(&w.lege, &patient, "dispensing_correction")
