@@ -4,86 +4,10 @@
 
 use jiff::Timestamp;
 
+pub use crate::category::DataCategory;
 use crate::ids::{OrganisationId, PatientId, UserId};
 use crate::organisation::{OrganisationKind, Role, StaffUser};
 use crate::privacy::{PatientUser, PrivacyFacts};
-
-/// What part of the record is touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DataCategory {
-    Identity,
-    Medication,
-    Dispensing,
-    DrugTests,
-    PlanAndGoals,
-    HealthInformation,
-    NavInformation,
-    Notes,
-    /// Who may see what: the patient's consents, care team seats and access log.
-    Privacy,
-}
-
-impl DataCategory {
-    pub const ALL: [DataCategory; 9] = [
-        Self::Identity,
-        Self::Medication,
-        Self::Dispensing,
-        Self::DrugTests,
-        Self::PlanAndGoals,
-        Self::HealthInformation,
-        Self::NavInformation,
-        Self::Notes,
-        Self::Privacy,
-    ];
-
-    /// The categories a patient can consent to share with an organisation. Identity
-    /// comes with any relation; privacy is the patient's own.
-    pub const CONSENTABLE: [DataCategory; 7] = [
-        Self::Medication,
-        Self::Dispensing,
-        Self::DrugTests,
-        Self::PlanAndGoals,
-        Self::HealthInformation,
-        Self::NavInformation,
-        Self::Notes,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Identity => "identity",
-            Self::Medication => "medication",
-            Self::Dispensing => "dispensing",
-            Self::DrugTests => "drug_tests",
-            Self::PlanAndGoals => "plan_and_goals",
-            Self::HealthInformation => "health_information",
-            Self::NavInformation => "nav_information",
-            Self::Notes => "notes",
-            Self::Privacy => "privacy",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    pub fn label_nb(self) -> &'static str {
-        match self {
-            Self::Identity => "Identitet",
-            Self::Medication => "Legemiddel og dose",
-            Self::Dispensing => "Utlevering",
-            Self::DrugTests => "Rusmiddeltester",
-            Self::PlanAndGoals => "Plan og mål",
-            Self::HealthInformation => "Helseopplysninger",
-            Self::NavInformation => "NAV-opplysninger",
-            Self::Notes => "Notater",
-            Self::Privacy => "Samtykker og innsynslogg",
-        }
-    }
-
-    pub fn is_consentable(self) -> bool {
-        Self::CONSENTABLE.contains(&self)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {

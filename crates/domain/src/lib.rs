@@ -5,6 +5,7 @@ pub mod access;
 pub mod arrangement;
 pub mod calendar;
 pub mod care;
+pub mod category;
 pub mod dispensing;
 pub mod dose;
 pub mod dose_order;

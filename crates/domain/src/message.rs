@@ -5,7 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::access::DataCategory;
+use crate::category::DataCategory;
 use crate::ids::{MessageId, OrganisationId, PatientId, UserId};
 use crate::validation::FieldErrors;
 

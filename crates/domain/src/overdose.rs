@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use uuid::Uuid;
 
-use crate::access::DataCategory;
+use crate::category::DataCategory;
 use crate::ids::{OrganisationId, PatientId, UserId, id_type};
 use crate::organisation::OrganisationKind;
 use crate::patient::EndReason;

@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 
-use crate::access::DataCategory;
+use crate::category::DataCategory;
 use crate::ids::{CareTeamMemberId, ConsentId, EmergencyAccessId, OrganisationId, PatientId, UserId};
 
 /// A patient acting for themself (through the API now, the portal later).
