@@ -24,7 +24,7 @@ use samhand_domain::ids::{
     ArrangementId, CoverId, DeviationId, DispensingId, DoseOrderId, EpisodeId, OrganisationId,
     PatientGroupId, PatientId, UserId,
 };
-use samhand_domain::missed::{MissedDosePolicy, assess};
+use samhand_domain::missed::MissedDosePolicy;
 use samhand_domain::national_id::NationalId;
 use samhand_domain::organisation::{Organisation, OrganisationKind, Role};
 use samhand_domain::patient::{Episode, NewPatient, Phase};
@@ -2107,14 +2107,14 @@ impl Generator<'_> {
         // From a week into the history: the days before may have had take-home doses
         // handed over before the history starts.
         let from = plus(self.history_from, 7);
-        let days = schedule.day_outcomes(from, self.yesterday, &|d| dosed.contains(&d));
-        assess(
-            &days,
-            &schedule.reassessment_dates(),
-            self.today,
-            &MissedDosePolicy::default(),
-        )
-        .is_blocked()
+        schedule
+            .missed_state_from(
+                from,
+                self.today,
+                &|d| dosed.contains(&d),
+                &MissedDosePolicy::default(),
+            )
+            .is_blocked()
     }
 }
 

@@ -6,6 +6,17 @@ use jiff::civil::Date;
 
 use crate::time::next_day;
 
+/// How many days back the missed-dose rule looks. A run of days without dose longer
+/// than this is still a block: the run fills the whole window.
+pub const LOOKBACK_DAYS: i64 = 60;
+
+/// The first day the rule looks at when judging the state as of `today`.
+pub fn lookback_from(today: Date) -> Date {
+    today
+        .checked_sub(jiff::Span::new().days(LOOKBACK_DAYS))
+        .unwrap_or(today)
+}
+
 /// What happened on one past day, as far as the medicine is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DayOutcome {

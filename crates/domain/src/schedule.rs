@@ -287,6 +287,33 @@ impl<'a> PatientSchedule<'a> {
             .collect()
     }
 
+    /// The missed-dose state as of `today` (before today's dose): each day of the
+    /// rule's lookback judged by `dosed` (whether the patient had the medicine that
+    /// day), assessed against the reassessments. The one composition of the rule that
+    /// the list, the alerts, FHIR and the demo all use.
+    pub fn missed_state(
+        &self,
+        today: Date,
+        dosed: &dyn Fn(Date) -> bool,
+        policy: &crate::missed::MissedDosePolicy,
+    ) -> crate::missed::MissedDoseState {
+        self.missed_state_from(crate::missed::lookback_from(today), today, dosed, policy)
+    }
+
+    /// As [`Self::missed_state`], looking back only to `from` when that is later than
+    /// the lookback (a history known only from then).
+    pub fn missed_state_from(
+        &self,
+        from: Date,
+        today: Date,
+        dosed: &dyn Fn(Date) -> bool,
+        policy: &crate::missed::MissedDosePolicy,
+    ) -> crate::missed::MissedDoseState {
+        let from = from.max(crate::missed::lookback_from(today));
+        let days = self.day_outcomes(from, crate::time::previous_day(today), dosed);
+        crate::missed::assess(&days, &self.reassessment_dates(), today, policy)
+    }
+
     /// The days from which each signed version counts as a reassessment that may
     /// clear a block: the day it was signed or the day it takes effect, whichever is
     /// later. An order signed today that starts tomorrow leaves today's old dose

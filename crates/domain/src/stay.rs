@@ -697,6 +697,39 @@ pub struct Handover {
     pub acknowledged: Option<(UserId, Timestamp)>,
 }
 
+/// Whether a run of days without dose began in, or runs into, a stay: the block
+/// is then reduced tolerance after the stay.
+pub fn block_follows_stay(stays: &[StayRecord], missed: &crate::missed::MissedDoseState) -> bool {
+    missed.since.is_some_and(|run| {
+        stays
+            .iter()
+            .any(|s| s.pauses_home_on(run) || s.stay.starts_on >= run)
+    })
+}
+
+/// The note today's list shows for a patient whose dispensing pauses for a stay.
+pub fn pause_note(stay: &StayRecord) -> String {
+    let mut note = format!(
+        "{} ved {} fra {}: utlevering her er stanset",
+        stay.stay.kind.label_nb(),
+        stay.stay.institution,
+        crate::format::date_nb(stay.stay.starts_on)
+    );
+    match (stay.discharge(), stay.planned_end()) {
+        (Some(d), _) => note.push_str(&format!(
+            ", starter igjen {}",
+            crate::format::date_nb(d.resume_on)
+        )),
+        (None, Some(end)) => note.push_str(&format!(
+            " til utskrivning er registrert (planlagt {})",
+            crate::format::date_nb(end)
+        )),
+        (None, None) => note.push_str(" til utskrivning er registrert"),
+    }
+    note.push('.');
+    note
+}
+
 #[cfg(test)]
 mod tests {
     use jiff::civil::date;
@@ -942,5 +975,49 @@ mod tests {
             .parse(PatientId::new(), UserId::new(), Timestamp::UNIX_EPOCH)
             .expect_err("invalid");
         assert_eq!(errors.0.len(), 3, "{errors:?}");
+    }
+
+    #[test]
+    fn a_block_follows_a_stay_when_the_run_without_dose_began_in_or_after_it() {
+        let stay = record(date(2026, 11, 23), false);
+        let run_from = |since| crate::missed::MissedDoseState {
+            consecutive_days: 5,
+            since: Some(since),
+            blocked_since: Some(date(2026, 11, 28)),
+            alert: true,
+        };
+        assert!(block_follows_stay(
+            std::slice::from_ref(&stay),
+            &run_from(date(2026, 11, 24))
+        ));
+        assert!(block_follows_stay(
+            std::slice::from_ref(&stay),
+            &run_from(date(2026, 11, 20))
+        ));
+        assert!(!block_follows_stay(&[], &run_from(date(2026, 11, 24))));
+        assert!(!block_follows_stay(
+            std::slice::from_ref(&stay),
+            &crate::missed::MissedDoseState::default()
+        ));
+    }
+
+    #[test]
+    fn the_pause_note_says_where_since_when_and_when_dispensing_resumes() {
+        let stay = record(date(2026, 11, 23), false);
+        let note = pause_note(&stay);
+        assert!(
+            note.starts_with("Sykehusinnleggelse ved Fjordvik sykehus fra 23.11.2026"),
+            "{note}"
+        );
+        assert!(
+            note.contains("til utskrivning er registrert (planlagt 30.11.2026)"),
+            "{note}"
+        );
+        let home = discharged(stay, date(2026, 11, 29), date(2026, 11, 30));
+        assert!(
+            pause_note(&home).ends_with("starter igjen 30.11.2026."),
+            "{}",
+            pause_note(&home)
+        );
     }
 }

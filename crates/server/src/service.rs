@@ -19,7 +19,7 @@ use samhand_domain::dose_order::{
 use samhand_domain::ids::{
     ArrangementId, CoverId, DoseOrderId, EpisodeId, OrganisationId, PatientId, UserId,
 };
-use samhand_domain::missed::{MissedDoseState, assess};
+use samhand_domain::missed::MissedDoseState;
 use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, PatientInput, Phase};
 use samhand_domain::policy::ClinicalPolicy;
@@ -27,7 +27,6 @@ use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::schedule::{Cover, CoverKind, PatientSchedule, UncoveredDay, validate_cover};
 use samhand_domain::stock::{StockMovement, balance, count_discrepancy, signed_mg_nb};
 use samhand_domain::substance::Substance;
-use samhand_domain::time::previous_day;
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::dispensing::DispensedDose;
 use samhand_store::stock::{Deviation, StockEntry};
@@ -71,11 +70,10 @@ pub use portal::PortalHome;
 pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
 pub use transitions::{
     AdmitInput, HandoverInput, RegisterInput, StayChange, StayView, StaysView, SystemStayUpdate,
-    block_follows_stay, pause_note,
 };
 
 /// How many days back the missed-dose rule looks.
-const MISSED_LOOKBACK_DAYS: i64 = 60;
+const MISSED_LOOKBACK_DAYS: i64 = samhand_domain::missed::LOOKBACK_DAYS;
 /// How far ahead a single day may be covered (a cover at another place gives that
 /// place access until the day).
 const MAX_COVER_DAYS_AHEAD: i64 = 90;
@@ -163,7 +161,8 @@ pub fn with_schedule<T>(
     Some(f(&schedule))
 }
 
-/// The missed-dose state of a patient as of `today`, from their recorded doses.
+/// The missed-dose state of a patient as of `today`, from their recorded doses
+/// (`PatientSchedule::missed_state` holds the rule and its lookback).
 pub fn missed_state(
     data: &PatientData,
     recorded: &[DispensedDose],
@@ -175,12 +174,8 @@ pub fn missed_state(
         .filter(|d| d.outcome.is_dosed())
         .map(|d| d.key.date)
         .collect();
-    let from = today
-        .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
-        .unwrap_or(today);
     with_schedule(data, today, |schedule| {
-        let days = schedule.day_outcomes(from, previous_day(today), &|d| dosed_days.contains(&d));
-        assess(&days, &schedule.reassessment_dates(), today, &policy.missed)
+        schedule.missed_state(today, &|d| dosed_days.contains(&d), &policy.missed)
     })
     .unwrap_or_default()
 }

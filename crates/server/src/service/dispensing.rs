@@ -28,9 +28,7 @@ use samhand_store::{
     StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients, stock,
 };
 
-use super::{
-    MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state, relations_of, transitions, with_schedule,
-};
+use super::{MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state, relations_of, with_schedule};
 use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 
@@ -277,7 +275,7 @@ impl Service<'_> {
                 window,
                 group: group.map(|g| g.name.clone()),
                 due,
-                after_stay: transitions::block_follows_stay(&patient_data.privacy.stays, &missed),
+                after_stay: samhand_domain::stay::block_follows_stay(&patient_data.privacy.stays, &missed),
                 missed,
                 health: health.remove(&id),
                 hold: take_home_hold(&past, date),
@@ -886,7 +884,7 @@ fn paused_at(
                 effective_arrangement(&d.arrangements, date).is_some_and(|a| a.content.place_id == place.id);
             let stay = samhand_domain::stay::pausing_stay(&d.privacy.stays, date)?;
             (here && d.episode_on(date).is_some_and(|e| e.is_active_on(date)))
-                .then(|| (*id, transitions::pause_note(stay)))
+                .then(|| (*id, samhand_domain::stay::pause_note(stay)))
         })
         .collect()
 }

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use jiff::Span;
 use jiff::civil::date;
 use samhand_domain::access::{DataCategory, PatientRelations};
 use samhand_domain::care::PlanVersion;
@@ -159,7 +158,7 @@ impl Service<'_> {
         let today = self.today();
         let policy = self.policy().await?;
         let data = self.load_data(&ids).await?;
-        let from = today.checked_sub(Span::new().days(60)).unwrap_or(today);
+        let from = samhand_domain::missed::lookback_from(today);
         let recorded = {
             let mut conn = self.state.store.read().await?;
             dispensing_store::doses_of(&mut conn, &ids, from, today).await?

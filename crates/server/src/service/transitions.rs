@@ -223,7 +223,7 @@ impl Service<'_> {
         let policy = self.policy().await?;
         let missed = missed_state(data, &recorded, today, &policy);
         let blocked = missed.blocked_since.map(|since| {
-            if block_follows_stay(&data.privacy.stays, &missed) {
+            if samhand_domain::stay::block_follows_stay(&data.privacy.stays, &missed) {
                 format!(
                     "Dosen er sperret fra {} på grunn av redusert toleranse: {} dager uten vanlig substitusjonsdose \
                      (opphold). Lege må revurdere dosen før neste utlevering.",
@@ -1161,34 +1161,4 @@ impl Service<'_> {
         rows.sort_by_key(|(p, s)| (s.planned_end(), p.family_name.clone()));
         Ok(rows)
     }
-}
-
-/// Whether a run of days without dose began in, or runs into, a stay: the block
-/// is then reduced tolerance after the stay.
-pub fn block_follows_stay(stays: &[StayRecord], missed: &samhand_domain::missed::MissedDoseState) -> bool {
-    missed.since.is_some_and(|run| {
-        stays
-            .iter()
-            .any(|s| s.pauses_home_on(run) || s.stay.starts_on >= run)
-    })
-}
-
-/// The note today's list shows for a patient whose dispensing pauses for a stay.
-pub fn pause_note(stay: &StayRecord) -> String {
-    let mut note = format!(
-        "{} ved {} fra {}: utlevering her er stanset",
-        stay.stay.kind.label_nb(),
-        stay.stay.institution,
-        date_nb(stay.stay.starts_on)
-    );
-    match (stay.discharge(), stay.planned_end()) {
-        (Some(d), _) => note.push_str(&format!(", starter igjen {}", date_nb(d.resume_on))),
-        (None, Some(end)) => note.push_str(&format!(
-            " til utskrivning er registrert (planlagt {})",
-            date_nb(end)
-        )),
-        (None, None) => note.push_str(" til utskrivning er registrert"),
-    }
-    note.push('.');
-    note
 }
