@@ -13,6 +13,7 @@ pub mod drug_test;
 pub mod format;
 pub mod health;
 pub mod ids;
+pub mod login;
 pub mod message;
 pub mod missed;
 pub mod national_id;

@@ -21,9 +21,6 @@ pub const SESSION_COOKIE: &str = "samhand_session";
 pub const LOGIN_CSRF_COOKIE: &str = "samhand_login_csrf";
 /// How long a login at the OpenID provider may take, start to callback.
 pub const OIDC_FLOW_MINUTES: i64 = 10;
-/// Failed logins in a row that lock an account for [`LOCKOUT_MINUTES`].
-pub const MAX_FAILED_LOGINS: i64 = 5;
-pub const LOCKOUT_MINUTES: i64 = 15;
 /// A session ends after this long even when in use.
 pub const SESSION_MAX_HOURS: i64 = 12;
 
@@ -153,16 +150,10 @@ pub async fn login(
         return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
     };
     let now = state.clock.now();
-    let locked_until = record
-        .last_failed_login_at
-        .filter(|_| record.failed_logins >= MAX_FAILED_LOGINS)
-        .map(|last| last + SignedDuration::from_mins(LOCKOUT_MINUTES));
-    if locked_until.is_some_and(|until| now < until) {
+    if samhand_domain::login::is_locked(record.failed_logins, record.last_failed_login_at, now) {
         // Not even the right password opens a locked account, so guessing gains nothing.
         verify_password(password, dummy_hash());
-        return Err(AppError::Forbidden(format!(
-            "For mange mislykkede innlogginger. Kontoen er sperret i {LOCKOUT_MINUTES} minutter."
-        )));
+        return Err(AppError::Forbidden(samhand_domain::login::locked_message_nb()));
     }
     let ok = record
         .password_hash

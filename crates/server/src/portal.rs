@@ -15,8 +15,8 @@ use samhand_store::{patients, portal};
 
 use crate::AppState;
 use crate::auth::{
-    LOCKOUT_MINUTES, MAX_FAILED_LOGINS, SESSION_MAX_HOURS, cookie, dummy_hash, hash_password, random_token,
-    token_hash, tokens_match, verify_password,
+    SESSION_MAX_HOURS, cookie, dummy_hash, hash_password, random_token, token_hash, tokens_match,
+    verify_password,
 };
 use crate::error::{AppError, PageError};
 use crate::pages::forms::FormData;
@@ -132,15 +132,9 @@ pub async fn login(state: &AppState, national_id: &str, password: &str) -> Resul
         verify_password(password, dummy_hash());
         return Err(refused());
     };
-    let locked_until = account
-        .last_failed_login_at
-        .filter(|_| account.failed_logins >= MAX_FAILED_LOGINS)
-        .map(|last| last + SignedDuration::from_mins(LOCKOUT_MINUTES));
-    if locked_until.is_some_and(|until| now < until) {
+    if samhand_domain::login::is_locked(account.failed_logins, account.last_failed_login_at, now) {
         verify_password(password, dummy_hash());
-        return Err(AppError::Forbidden(format!(
-            "For mange mislykkede innlogginger. Prøv igjen om {LOCKOUT_MINUTES} minutter."
-        )));
+        return Err(AppError::Forbidden(samhand_domain::login::locked_message_nb()));
     }
     let ok = account
         .password_hash
