@@ -1,6 +1,16 @@
-//! Embedded migrations, one set per dialect, run at start. A migration is never
-//! edited after it lands; a change is a new file.
+//! Embedded migrations, one source per migration for both databases, run at start.
+//! A migration is never edited after it lands; a change is a new file.
+//!
+//! The source is SQL in the subset both databases take. Where they differ it is
+//! marked: `{integer}` and `{blob}` are SQLite's INTEGER and BLOB and PostgreSQL's
+//! BIGINT and BYTEA, and a block between `-- [sqlite]` or `-- [postgres]` and the
+//! next marker (`-- [end]` returns to shared text) is for that database only.
+//!
+//! Each applied migration is recorded with the SHA-256 of the SQL that ran; at every
+//! start the embedded files are checked against it, and a changed file stops the
+//! start (an edited migration would leave databases that differ without saying so).
 
+use sha2::{Digest, Sha256};
 use sqlx::{Executor, Row};
 
 use crate::db::{Backend, Store, StoreError, classify};
@@ -8,142 +18,143 @@ use crate::db::{Backend, Store, StoreError, classify};
 struct Migration {
     version: i64,
     name: &'static str,
-    sqlite: &'static str,
-    postgres: &'static str,
+    source: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "login_backoff",
-        sqlite: include_str!("../migrations/sqlite/0002_login_backoff.sql"),
-        postgres: include_str!("../migrations/postgres/0002_login_backoff.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "privacy",
-        sqlite: include_str!("../migrations/sqlite/0003_privacy.sql"),
-        postgres: include_str!("../migrations/postgres/0003_privacy.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "health",
-        sqlite: include_str!("../migrations/sqlite/0004_health.sql"),
-        postgres: include_str!("../migrations/postgres/0004_health.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "collaboration",
-        sqlite: include_str!("../migrations/sqlite/0006_collaboration.sql"),
-        postgres: include_str!("../migrations/postgres/0006_collaboration.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "messages",
-        sqlite: include_str!("../migrations/sqlite/0007_messages.sql"),
-        postgres: include_str!("../migrations/postgres/0007_messages.sql"),
-    },
-    Migration {
-        version: 8,
-        name: "named_people",
-        sqlite: include_str!("../migrations/sqlite/0008_named_people.sql"),
-        postgres: include_str!("../migrations/postgres/0008_named_people.sql"),
-    },
-    Migration {
-        version: 9,
-        name: "fhir",
-        sqlite: include_str!("../migrations/sqlite/0009_fhir.sql"),
-        postgres: include_str!("../migrations/postgres/0009_fhir.sql"),
-    },
-    Migration {
-        version: 10,
-        name: "portal",
-        sqlite: include_str!("../migrations/sqlite/0010_portal.sql"),
-        postgres: include_str!("../migrations/postgres/0010_portal.sql"),
-    },
-    Migration {
-        version: 11,
-        name: "overdose",
-        sqlite: include_str!("../migrations/sqlite/0011_overdose.sql"),
-        postgres: include_str!("../migrations/postgres/0011_overdose.sql"),
-    },
-    Migration {
-        version: 12,
-        name: "patient_requests",
-        sqlite: include_str!("../migrations/sqlite/0012_patient_requests.sql"),
-        postgres: include_str!("../migrations/postgres/0012_patient_requests.sql"),
-    },
-    Migration {
-        version: 13,
-        name: "patient_goals",
-        sqlite: include_str!("../migrations/sqlite/0013_patient_goals.sql"),
-        postgres: include_str!("../migrations/postgres/0013_patient_goals.sql"),
-    },
-    Migration {
-        version: 14,
-        name: "transitions",
-        sqlite: include_str!("../migrations/sqlite/0014_transitions.sql"),
-        postgres: include_str!("../migrations/postgres/0014_transitions.sql"),
-    },
-    Migration {
-        version: 15,
-        name: "identity_versions",
-        sqlite: include_str!("../migrations/sqlite/0015_identity_versions.sql"),
-        postgres: include_str!("../migrations/postgres/0015_identity_versions.sql"),
-    },
-    Migration {
-        version: 16,
-        name: "patient_conversation",
-        sqlite: include_str!("../migrations/sqlite/0016_patient_conversation.sql"),
-        postgres: include_str!("../migrations/postgres/0016_patient_conversation.sql"),
-    },
-    Migration {
-        version: 19,
-        name: "dispensing_corrections",
-        sqlite: include_str!("../migrations/sqlite/0019_dispensing_corrections.sql"),
-        postgres: include_str!("../migrations/postgres/0019_dispensing_corrections.sql"),
-    },
+macro_rules! migrations {
+    ($(($version:literal, $name:literal, $file:literal)),* $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            name: $name,
+            source: include_str!(concat!("../migrations/", $file)),
+        }),*]
+    };
+}
+
+const MIGRATIONS: &[Migration] = migrations![
+    (1, "foundation", "0001_foundation.sql"),
+    (2, "login_backoff", "0002_login_backoff.sql"),
+    (3, "privacy", "0003_privacy.sql"),
+    (4, "health", "0004_health.sql"),
+    (6, "collaboration", "0006_collaboration.sql"),
+    (7, "messages", "0007_messages.sql"),
+    (8, "named_people", "0008_named_people.sql"),
+    (9, "fhir", "0009_fhir.sql"),
+    (10, "portal", "0010_portal.sql"),
+    (11, "overdose", "0011_overdose.sql"),
+    (12, "patient_requests", "0012_patient_requests.sql"),
+    (13, "patient_goals", "0013_patient_goals.sql"),
+    (14, "transitions", "0014_transitions.sql"),
+    (15, "identity_versions", "0015_identity_versions.sql"),
+    (16, "patient_conversation", "0016_patient_conversation.sql"),
+    (19, "dispensing_corrections", "0019_dispensing_corrections.sql"),
 ];
 
-/// Applies every migration not yet applied, each in its own transaction.
+/// The SQL a migration's source gives for one database.
+pub fn render(source: &str, backend: Backend) -> String {
+    let (integer, blob) = match backend {
+        Backend::Sqlite => ("INTEGER", "BLOB"),
+        Backend::Postgres => ("BIGINT", "BYTEA"),
+    };
+    let mut keep = true;
+    let mut out = String::with_capacity(source.len());
+    for line in source.lines() {
+        match line.trim() {
+            "-- [sqlite]" => keep = backend == Backend::Sqlite,
+            "-- [postgres]" => keep = backend == Backend::Postgres,
+            "-- [end]" => keep = true,
+            _ if keep => {
+                out.push_str(&line.replace("{integer}", integer).replace("{blob}", blob));
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn checksum(sql: &str) -> String {
+    Sha256::digest(sql.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Applies every migration not yet applied, each in its own transaction, after
+/// checking that those applied before are the ones embedded now.
 pub async fn run(store: &Store) -> Result<(), StoreError> {
     let mut conn = store.read().await?;
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
     .await?;
+    // Databases from before checksums were recorded get the column; their rows are
+    // filled in below, from the files as they are now.
+    let has_checksum = match store.backend() {
+        Backend::Sqlite => {
+            sqlx::query("SELECT COUNT(*) AS n FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get::<i64, _>("n")?
+        }
+        Backend::Postgres => {
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_name = 'schema_migrations' AND column_name = 'checksum'",
+            )
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get::<i64, _>("n")?
+        }
+    } > 0;
+    if !has_checksum {
+        conn.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")
+            .await?;
+    }
     drop(conn);
     for migration in MIGRATIONS {
+        let sql = render(migration.source, store.backend());
+        let sum = checksum(&sql);
         let mut tx = store.write().await?;
-        let applied = sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
+        let applied = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
             .bind(migration.version)
-            .fetch_one(&mut *tx.tx)
+            .fetch_optional(&mut *tx.tx)
             .await?
-            .try_get::<i64, _>("n")?;
-        if applied > 0 {
-            continue;
+            .map(|row| row.try_get::<Option<String>, _>("checksum"))
+            .transpose()?;
+        match applied {
+            Some(Some(recorded)) if recorded == sum => continue,
+            Some(Some(recorded)) => {
+                return Err(StoreError::Migration(format!(
+                    "migration {} ({}) was changed after it was applied: the database recorded checksum {recorded}, \
+                     the file now gives {sum}. Restore the file and add the change as a new migration.",
+                    migration.version, migration.name
+                )));
+            }
+            Some(None) => {
+                sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
+                    .bind(&sum)
+                    .bind(migration.version)
+                    .execute(&mut *tx.tx)
+                    .await?;
+                tx.commit().await?;
+                continue;
+            }
+            None => {}
         }
-        let sql = match store.backend() {
-            Backend::Sqlite => migration.sqlite,
-            Backend::Postgres => migration.postgres,
-        };
-        sqlx::raw_sql(sql)
+        sqlx::raw_sql(&sql)
             .execute(&mut *tx.tx)
             .await
             .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", migration.version, migration.name)))?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(jiff::Timestamp::now().as_microsecond())
-            .execute(&mut *tx.tx)
-            .await
-            .map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(jiff::Timestamp::now().as_microsecond())
+        .bind(&sum)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(classify)?;
         tx.commit().await?;
         tracing::info!(
             version = migration.version,
@@ -152,6 +163,11 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
         );
     }
     Ok(())
+}
+
+/// The migrations this build carries, in order: (version, name).
+pub fn embedded() -> impl Iterator<Item = (i64, &'static str)> {
+    MIGRATIONS.iter().map(|m| (m.version, m.name))
 }
 
 /// The migrations applied, for `samhand migrate` to report.
@@ -163,4 +179,41 @@ pub async fn applied(store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
     rows.iter()
         .map(|r| Ok((r.try_get("version")?, r.try_get("name")?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_renders_the_types_and_blocks_of_each_database() {
+        let source = "CREATE TABLE t (a {integer}, b {blob});\n-- [sqlite]\nSELECT 1;\n-- [postgres]\nSELECT 2;\n-- [end]\nSELECT 3;\n";
+        assert_eq!(
+            render(source, Backend::Sqlite),
+            "CREATE TABLE t (a INTEGER, b BLOB);\nSELECT 1;\nSELECT 3;\n"
+        );
+        assert_eq!(
+            render(source, Backend::Postgres),
+            "CREATE TABLE t (a BIGINT, b BYTEA);\nSELECT 2;\nSELECT 3;\n"
+        );
+    }
+
+    #[test]
+    fn every_migration_renders_without_markers_and_versions_ascend() {
+        for pair in MIGRATIONS.windows(2) {
+            assert!(
+                pair[0].version < pair[1].version,
+                "{} after {}",
+                pair[1].name,
+                pair[0].name
+            );
+        }
+        for migration in MIGRATIONS {
+            for backend in [Backend::Sqlite, Backend::Postgres] {
+                let sql = render(migration.source, backend);
+                assert!(!sql.contains('{'), "{}: an unknown placeholder", migration.name);
+                assert!(!sql.contains("-- ["), "{}: a marker left", migration.name);
+            }
+        }
+    }
 }

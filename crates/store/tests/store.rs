@@ -50,25 +50,14 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
     store.close().await;
     let store = Store::connect(&url, 2).await.expect("second");
     let applied = samhand_store::migrate::applied(&store).await.expect("applied");
-    assert_eq!(
-        applied,
-        vec![
-            (1, "foundation".to_string()),
-            (2, "login_backoff".to_string()),
-            (3, "privacy".to_string()),
-            (4, "health".to_string()),
-            (6, "collaboration".to_string()),
-            (7, "messages".to_string()),
-            (8, "named_people".to_string()),
-            (9, "fhir".to_string()),
-            (10, "portal".to_string()),
-            (11, "overdose".to_string()),
-            (12, "patient_requests".to_string()),
-            (13, "patient_goals".to_string()),
-            (14, "transitions".to_string()),
-            (15, "identity_versions".to_string()),
-            (16, "patient_conversation".to_string()),
-        ]
+    let embedded: Vec<(i64, String)> = samhand_store::migrate::embedded()
+        .map(|(version, name)| (version, name.to_string()))
+        .collect();
+    assert_eq!(applied, embedded, "each migration applied once");
+    assert!(
+        applied
+            .iter()
+            .any(|(v, n)| *v == 19 && n == "dispensing_corrections")
     );
 }
 

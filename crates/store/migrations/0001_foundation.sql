@@ -11,8 +11,8 @@ CREATE TABLE organisations (
     municipality TEXT NOT NULL,
     -- Seven Y/N letters, Monday first.
     open_weekdays TEXT NOT NULL DEFAULT 'YYYYYYY',
-    open_on_public_holidays INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
+    open_on_public_holidays {integer} NOT NULL DEFAULT 0,
+    created_at {integer} NOT NULL
 );
 
 CREATE TABLE users (
@@ -22,9 +22,9 @@ CREATE TABLE users (
     role TEXT NOT NULL,
     organisation_id TEXT NOT NULL REFERENCES organisations(id),
     password_hash TEXT,
-    active INTEGER NOT NULL DEFAULT 1,
-    failed_logins INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL,
+    active {integer} NOT NULL DEFAULT 1,
+    failed_logins {integer} NOT NULL DEFAULT 0,
+    created_at {integer} NOT NULL,
     CONSTRAINT users_username_unique UNIQUE (username)
 );
 
@@ -32,18 +32,18 @@ CREATE TABLE sessions (
     token_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id),
     csrf_token TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    last_seen_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    created_at {integer} NOT NULL,
+    last_seen_at {integer} NOT NULL,
+    expires_at {integer} NOT NULL
 );
 
 CREATE TABLE api_tokens (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
     user_id TEXT NOT NULL REFERENCES users(id),
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    created_at {integer} NOT NULL,
+    expires_at {integer} NOT NULL,
+    revoked_at {integer}
 );
 
 CREATE TABLE patients (
@@ -54,7 +54,7 @@ CREATE TABLE patients (
     phone TEXT NOT NULL,
     address TEXT NOT NULL,
     created_by TEXT NOT NULL REFERENCES users(id),
-    created_at INTEGER NOT NULL,
+    created_at {integer} NOT NULL,
     CONSTRAINT patients_national_id_unique UNIQUE (national_id)
 );
 CREATE INDEX patients_family_name ON patients (family_name);
@@ -64,9 +64,9 @@ CREATE TABLE patient_photos (
     id TEXT PRIMARY KEY,
     patient_id TEXT NOT NULL REFERENCES patients(id),
     content_type TEXT NOT NULL,
-    bytes BLOB NOT NULL,
+    bytes {blob} NOT NULL,
     created_by TEXT NOT NULL REFERENCES users(id),
-    created_at INTEGER NOT NULL
+    created_at {integer} NOT NULL
 );
 CREATE INDEX patient_photos_patient ON patient_photos (patient_id, created_at);
 
@@ -79,7 +79,7 @@ CREATE TABLE episodes (
     started_on TEXT NOT NULL,
     phase TEXT NOT NULL,
     created_by TEXT NOT NULL REFERENCES users(id),
-    created_at INTEGER NOT NULL
+    created_at {integer} NOT NULL
 );
 CREATE INDEX episodes_patient ON episodes (patient_id);
 
@@ -90,7 +90,7 @@ CREATE TABLE episode_ends (
     reason TEXT NOT NULL,
     note TEXT NOT NULL,
     decided_by TEXT NOT NULL REFERENCES users(id),
-    decided_at INTEGER NOT NULL
+    decided_at {integer} NOT NULL
 );
 
 CREATE TABLE dose_orders (
@@ -106,7 +106,7 @@ CREATE TABLE dose_orders (
     titration TEXT NOT NULL,
     reason TEXT NOT NULL,
     created_by TEXT NOT NULL REFERENCES users(id),
-    created_at INTEGER NOT NULL
+    created_at {integer} NOT NULL
 );
 CREATE INDEX dose_orders_patient ON dose_orders (patient_id);
 
@@ -115,9 +115,9 @@ CREATE INDEX dose_orders_patient ON dose_orders (patient_id);
 CREATE TABLE dose_order_signatures (
     order_id TEXT PRIMARY KEY REFERENCES dose_orders(id),
     patient_id TEXT NOT NULL REFERENCES patients(id),
-    version INTEGER NOT NULL,
+    version {integer} NOT NULL,
     signed_by TEXT NOT NULL REFERENCES users(id),
-    signed_at INTEGER NOT NULL,
+    signed_at {integer} NOT NULL,
     warnings_confirmed TEXT,
     CONSTRAINT dose_order_signatures_version_unique UNIQUE (patient_id, version)
 );
@@ -133,7 +133,7 @@ CREATE TABLE patient_groups (
 CREATE TABLE arrangements (
     id TEXT PRIMARY KEY,
     patient_id TEXT NOT NULL REFERENCES patients(id),
-    version INTEGER NOT NULL,
+    version {integer} NOT NULL,
     place_id TEXT NOT NULL REFERENCES organisations(id),
     -- Seven letters, Monday first: A attend, T take-home.
     week TEXT NOT NULL,
@@ -144,7 +144,7 @@ CREATE TABLE arrangements (
     window_end TEXT,
     reason TEXT NOT NULL,
     decided_by TEXT NOT NULL REFERENCES users(id),
-    decided_at INTEGER NOT NULL,
+    decided_at {integer} NOT NULL,
     CONSTRAINT arrangements_version_unique UNIQUE (patient_id, version)
 );
 CREATE INDEX arrangements_place ON arrangements (place_id);
@@ -158,7 +158,7 @@ CREATE TABLE covers (
     take_home_from TEXT,
     place_id TEXT REFERENCES organisations(id),
     decided_by TEXT NOT NULL REFERENCES users(id),
-    decided_at INTEGER NOT NULL
+    decided_at {integer} NOT NULL
 );
 CREATE INDEX covers_patient ON covers (patient_id, cover_date);
 CREATE INDEX covers_place ON covers (place_id, cover_date);
@@ -175,7 +175,7 @@ CREATE TABLE dispensing_events (
     reason TEXT,
     identity_confirmed_by TEXT NOT NULL REFERENCES users(id),
     recorded_by TEXT NOT NULL REFERENCES users(id),
-    recorded_at INTEGER NOT NULL,
+    recorded_at {integer} NOT NULL,
     CONSTRAINT dispensing_events_idempotency_key_unique UNIQUE (idempotency_key)
 );
 CREATE INDEX dispensing_events_place_day ON dispensing_events (place_id, day);
@@ -186,12 +186,12 @@ CREATE TABLE dispensed_doses (
     event_id TEXT NOT NULL REFERENCES dispensing_events(id),
     patient_id TEXT NOT NULL REFERENCES patients(id),
     dose_date TEXT NOT NULL,
-    part INTEGER NOT NULL,
+    part {integer} NOT NULL,
     mode TEXT NOT NULL,
     substance TEXT NOT NULL,
     order_id TEXT NOT NULL REFERENCES dose_orders(id),
-    amount_ug INTEGER NOT NULL,
-    ordered_ug INTEGER NOT NULL,
+    amount_ug {integer} NOT NULL,
+    ordered_ug {integer} NOT NULL,
     CONSTRAINT dispensed_doses_once UNIQUE (patient_id, dose_date, part)
 );
 CREATE INDEX dispensed_doses_event ON dispensed_doses (event_id);
@@ -201,11 +201,11 @@ CREATE TABLE stock_entries (
     place_id TEXT NOT NULL REFERENCES organisations(id),
     substance TEXT NOT NULL,
     movement TEXT NOT NULL,
-    amount_ug INTEGER NOT NULL,
+    amount_ug {integer} NOT NULL,
     note TEXT NOT NULL,
     dispensing_event_id TEXT REFERENCES dispensing_events(id),
     recorded_by TEXT NOT NULL REFERENCES users(id),
-    recorded_at INTEGER NOT NULL
+    recorded_at {integer} NOT NULL
 );
 CREATE INDEX stock_entries_place ON stock_entries (place_id, substance, recorded_at);
 
@@ -214,10 +214,10 @@ CREATE TABLE deviations (
     place_id TEXT NOT NULL REFERENCES organisations(id),
     kind TEXT NOT NULL,
     substance TEXT,
-    difference_ug INTEGER,
+    difference_ug {integer},
     description TEXT NOT NULL,
     reported_by TEXT NOT NULL REFERENCES users(id),
-    reported_at INTEGER NOT NULL
+    reported_at {integer} NOT NULL
 );
 CREATE INDEX deviations_place ON deviations (place_id, reported_at);
 
@@ -225,23 +225,23 @@ CREATE INDEX deviations_place ON deviations (place_id, reported_at);
 CREATE TABLE policy_settings (
     id TEXT PRIMARY KEY,
     key TEXT NOT NULL,
-    value INTEGER NOT NULL,
+    value {integer} NOT NULL,
     set_by TEXT REFERENCES users(id),
-    set_at INTEGER NOT NULL
+    set_at {integer} NOT NULL
 );
 
 -- Every read and write of patient data. Append-only and hash chained: each row's
 -- hash covers its content and the previous row's hash.
 CREATE TABLE audit_log (
-    seq INTEGER PRIMARY KEY,
-    at INTEGER NOT NULL,
+    seq {integer} PRIMARY KEY,
+    at {integer} NOT NULL,
     actor_id TEXT NOT NULL,
     actor_role TEXT NOT NULL,
     actor_organisation TEXT NOT NULL,
     patient_id TEXT,
     category TEXT NOT NULL,
     action TEXT NOT NULL,
-    allowed INTEGER NOT NULL,
+    allowed {integer} NOT NULL,
     relation TEXT NOT NULL,
     detail TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
@@ -251,8 +251,8 @@ CREATE INDEX audit_log_patient ON audit_log (patient_id, at);
 
 -- One row holding the chain's head (SQLite serialises writers; PostgreSQL locks it).
 CREATE TABLE audit_head (
-    id INTEGER PRIMARY KEY,
-    seq INTEGER NOT NULL,
+    id {integer} PRIMARY KEY,
+    seq {integer} NOT NULL,
     hash TEXT NOT NULL
 );
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');

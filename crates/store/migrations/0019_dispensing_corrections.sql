@@ -15,14 +15,16 @@ CREATE TABLE dispensing_voids (
     correction_event_id TEXT NOT NULL REFERENCES dispensing_events(id),
     patient_id TEXT NOT NULL REFERENCES patients(id),
     dose_date TEXT NOT NULL,
-    part INTEGER NOT NULL,
-    generation INTEGER NOT NULL,
+    part BIGINT NOT NULL,
+    generation BIGINT NOT NULL,
     CONSTRAINT dispensing_voids_once UNIQUE (patient_id, dose_date, part, generation)
 );
 CREATE INDEX dispensing_voids_correction ON dispensing_voids (correction_event_id);
 
--- SQLite cannot change a table's constraint: the table is rebuilt with the
--- generation in the unique key (every row so far is generation 0).
+-- The generation joins the unique key of dispensed_doses (every row so far is
+-- generation 0).
+-- [sqlite]
+-- SQLite cannot change a table's constraint: the table is rebuilt.
 CREATE TABLE dispensed_doses_v2 (
     event_id TEXT NOT NULL REFERENCES dispensing_events(id),
     patient_id TEXT NOT NULL REFERENCES patients(id),
@@ -41,3 +43,8 @@ INSERT INTO dispensed_doses_v2 (event_id, patient_id, dose_date, part, mode, sub
 DROP TABLE dispensed_doses;
 ALTER TABLE dispensed_doses_v2 RENAME TO dispensed_doses;
 CREATE INDEX dispensed_doses_event ON dispensed_doses (event_id);
+-- [postgres]
+ALTER TABLE dispensed_doses ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE dispensed_doses DROP CONSTRAINT dispensed_doses_once;
+ALTER TABLE dispensed_doses ADD CONSTRAINT dispensed_doses_once UNIQUE (patient_id, dose_date, part, generation);
+-- [end]
