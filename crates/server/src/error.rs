@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use samhand_domain::validation::FieldErrors;
 use samhand_store::StoreError;
+use samhand_store::Violation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -48,13 +49,61 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The store's errors, mapped once for every caller: a unique constraint refusing a
+/// write is a conflict (409), a reference to something that is not there is invalid
+/// input (422), and anything else is internal, with its whole source chain for the
+/// log. A caller that has a better message for a conflict says so
+/// ([`AppError::conflict_as`]).
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        Self::Internal(format!("{error}"))
+        match error.violation() {
+            Some(Violation::Unique(constraint)) => Self::Conflict(conflict_nb(constraint)),
+            Some(Violation::Reference) => Self::Invalid(FieldErrors::single(
+                "reference",
+                "Noe skjemaet viser til, finnes ikke (lenger). Last siden på nytt og prøv igjen.",
+            )),
+            None => Self::Internal(source_chain(&error)),
+        }
     }
 }
 
+/// What a person is told when a unique constraint refused the write.
+fn conflict_nb(constraint: &str) -> String {
+    match constraint {
+        "dispensed_doses_once" => "Dosen er allerede registrert. Ingen ny utlevering ble gjort.",
+        "dispensing_events_idempotency_key_unique" => "Denne registreringen er allerede sendt.",
+        "patients_national_id_unique" => "En pasient med dette fødselsnummeret er allerede registrert.",
+        "users_username_unique" => "Brukernavnet er allerede i bruk.",
+        "dispensing_corrections_once" | "dispensing_voids_once" => "Registreringen er allerede korrigert.",
+        _ => "Dette ble nettopp registrert eller endret av noen andre. Last siden på nytt.",
+    }
+    .to_string()
+}
+
+/// An error with every source it carries, for the log.
+fn source_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl AppError {
+    /// A conflict told in the caller's words (the store's own for anything else).
+    pub fn conflict_as(self, message: &str) -> Self {
+        match self {
+            Self::Conflict(_) => Self::Conflict(message.to_string()),
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthenticated | Self::PortalUnauthenticated => StatusCode::UNAUTHORIZED,
@@ -192,5 +241,26 @@ impl IntoResponse for PageError {
             },
         );
         (error.status(), page).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_conflict_is_a_409_in_norwegian_and_a_fault_keeps_its_detail() {
+        let conflict = AppError::from(StoreError::Conflict("dispensed_doses_once"));
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert!(conflict.message_nb().contains("allerede registrert"));
+        let told = AppError::from(StoreError::Conflict("users_username_unique")).conflict_as("Opptatt.");
+        assert_eq!(told.message_nb(), "Opptatt.");
+        let fault = AppError::from(StoreError::Corrupt("dose -5".into()));
+        assert_eq!(fault.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(matches!(&fault, AppError::Internal(detail) if detail.contains("dose -5")));
+        assert!(
+            !fault.message_nb().contains("dose -5"),
+            "the detail is logged, not shown"
+        );
     }
 }

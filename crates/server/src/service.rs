@@ -274,10 +274,7 @@ fn field(field: &'static str, message: impl Into<String>) -> AppError {
 }
 
 fn conflict_from(error: StoreError, message: &str) -> AppError {
-    match error {
-        StoreError::Conflict(_) => AppError::Conflict(message.to_string()),
-        other => other.into(),
-    }
+    AppError::from(error).conflict_as(message)
 }
 
 impl<'a> Service<'a> {

@@ -29,6 +29,31 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A write the schema refused, as far as callers answer it differently from a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    /// A unique constraint; its name when it is one of the named ones, else "".
+    Unique(&'static str),
+    /// A reference to a row that does not exist.
+    Reference,
+}
+
+impl StoreError {
+    /// The constraint this error is the refusal of, if it is one.
+    pub fn violation(&self) -> Option<Violation> {
+        match self {
+            Self::Conflict(name) => Some(Violation::Unique(name)),
+            Self::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Some(Violation::Unique(""))
+            }
+            Self::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                Some(Violation::Reference)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The constraints whose violation is an expected refusal, not a fault.
 const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
     (

@@ -22,6 +22,6 @@ pub mod stock;
 pub mod testing;
 pub mod users;
 
-pub use db::{Backend, Store, StoreError, WriteTx};
+pub use db::{Backend, Store, StoreError, Violation, WriteTx};
 /// A database connection of either kind, as the query functions take it.
 pub use sqlx::AnyConnection as Conn;
