@@ -9,22 +9,14 @@ use crate::ids::{OrganisationId, PatientId, UserId};
 use crate::organisation::{OrganisationKind, Role, StaffUser};
 use crate::privacy::{PatientUser, PrivacyFacts};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Read,
-    Write,
-    /// Correcting a record written earlier, perhaps by someone else (a recording at
-    /// the window). For every category but dispensing it is the same as a write.
-    Correct,
-}
-
-impl Action {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Write => "write",
-            Self::Correct => "correct",
-        }
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Action {
+        Read = "read",
+        Write = "write",
+        /// Correcting a record written earlier, perhaps by someone else (a recording at
+        /// the window). For every category but dispensing it is the same as a write.
+        Correct = "correct",
     }
 }
 

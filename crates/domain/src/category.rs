@@ -3,34 +3,24 @@
 //! module so that `access` (the decision) and `privacy` (the consents) both build on
 //! it without depending on each other.
 
-/// What part of the record is touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DataCategory {
-    Identity,
-    Medication,
-    Dispensing,
-    DrugTests,
-    PlanAndGoals,
-    HealthInformation,
-    NavInformation,
-    Notes,
-    /// Who may see what: the patient's consents, care team seats and access log.
-    Privacy,
+crate::coded! {
+    /// What part of the record is touched.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum DataCategory {
+        Identity = "identity",
+        Medication = "medication",
+        Dispensing = "dispensing",
+        DrugTests = "drug_tests",
+        PlanAndGoals = "plan_and_goals",
+        HealthInformation = "health_information",
+        NavInformation = "nav_information",
+        Notes = "notes",
+        /// Who may see what: the patient's consents, care team seats and access log.
+        Privacy = "privacy",
+    }
 }
 
 impl DataCategory {
-    pub const ALL: [DataCategory; 9] = [
-        Self::Identity,
-        Self::Medication,
-        Self::Dispensing,
-        Self::DrugTests,
-        Self::PlanAndGoals,
-        Self::HealthInformation,
-        Self::NavInformation,
-        Self::Notes,
-        Self::Privacy,
-    ];
-
     /// The categories a patient can consent to share with an organisation. Identity
     /// comes with any relation; privacy is the patient's own.
     pub const CONSENTABLE: [DataCategory; 7] = [
@@ -42,24 +32,6 @@ impl DataCategory {
         Self::NavInformation,
         Self::Notes,
     ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Identity => "identity",
-            Self::Medication => "medication",
-            Self::Dispensing => "dispensing",
-            Self::DrugTests => "drug_tests",
-            Self::PlanAndGoals => "plan_and_goals",
-            Self::HealthInformation => "health_information",
-            Self::NavInformation => "nav_information",
-            Self::Notes => "notes",
-            Self::Privacy => "privacy",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.code() == code)
-    }
 
     pub fn label_nb(self) -> &'static str {
         match self {

@@ -70,34 +70,21 @@ impl Outcome {
     }
 }
 
-/// What a stored recording at the window was: the outcome of a recording, or a
-/// correction of an earlier one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OutcomeKind {
-    Given,
-    Reduced,
-    Withheld,
-    /// A correction of an earlier recording; its doses (if any) are what was
-    /// actually given.
-    Corrected,
+crate::coded! {
+    /// What a stored recording at the window was: the outcome of a recording, or a
+    /// correction of an earlier one.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum OutcomeKind {
+        Given = "given",
+        Reduced = "reduced",
+        Withheld = "withheld",
+        /// A correction of an earlier recording; its doses (if any) are what was
+        /// actually given.
+        Corrected = "corrected",
+    }
 }
 
 impl OutcomeKind {
-    pub const ALL: [OutcomeKind; 4] = [Self::Given, Self::Reduced, Self::Withheld, Self::Corrected];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Given => "given",
-            Self::Reduced => "reduced",
-            Self::Withheld => "withheld",
-            Self::Corrected => "corrected",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
     /// Whether the patient had the medicine (an amount above zero was recorded).
     pub fn is_dosed(self) -> bool {
         self != Self::Withheld

@@ -8,42 +8,20 @@ use jiff::Timestamp;
 use crate::ids::{HealthNoteId, PatientId, UserId};
 use crate::validation::FieldErrors;
 
-/// What kind of condition a note is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HealthConditionKind {
-    Epilepsy,
-    Diabetes,
-    Allergy,
-    Pregnancy,
-    InteractingMedication,
-    Other,
+crate::coded! {
+    /// What kind of condition a note is about.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum HealthConditionKind {
+        Epilepsy = "epilepsy",
+        Diabetes = "diabetes",
+        Allergy = "allergy",
+        Pregnancy = "pregnancy",
+        InteractingMedication = "interacting_medication",
+        Other = "other",
+    }
 }
 
 impl HealthConditionKind {
-    pub const ALL: [HealthConditionKind; 6] = [
-        Self::Epilepsy,
-        Self::Diabetes,
-        Self::Allergy,
-        Self::Pregnancy,
-        Self::InteractingMedication,
-        Self::Other,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Epilepsy => "epilepsy",
-            Self::Diabetes => "diabetes",
-            Self::Allergy => "allergy",
-            Self::Pregnancy => "pregnancy",
-            Self::InteractingMedication => "interacting_medication",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::Epilepsy => "Epilepsi",

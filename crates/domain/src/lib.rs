@@ -6,6 +6,7 @@ pub mod arrangement;
 pub mod calendar;
 pub mod care;
 pub mod category;
+pub mod code;
 pub mod dispensing;
 pub mod dose;
 pub mod dose_order;

@@ -9,55 +9,25 @@ use crate::category::DataCategory;
 use crate::ids::{MessageId, OrganisationId, PatientId, UserId};
 use crate::validation::FieldErrors;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    DoseChange,
-    ArrangementChange,
-    WithheldDose,
-    /// A recording at the window corrected after the fact.
-    DispensingCorrection,
-    MissedDoses,
-    Admission,
-    Discharge,
-    Overdose,
-    /// An invitation to a meeting of the responsibility group.
-    MeetingInvitation,
-    FreeText,
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum MessageKind {
+        DoseChange = "dose_change",
+        ArrangementChange = "arrangement_change",
+        WithheldDose = "withheld_dose",
+        /// A recording at the window corrected after the fact.
+        DispensingCorrection = "dispensing_correction",
+        MissedDoses = "missed_doses",
+        Admission = "admission",
+        Discharge = "discharge",
+        Overdose = "overdose",
+        /// An invitation to a meeting of the responsibility group.
+        MeetingInvitation = "meeting_invitation",
+        FreeText = "free_text",
+    }
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 10] = [
-        Self::DoseChange,
-        Self::ArrangementChange,
-        Self::WithheldDose,
-        Self::DispensingCorrection,
-        Self::MissedDoses,
-        Self::Admission,
-        Self::Discharge,
-        Self::Overdose,
-        Self::MeetingInvitation,
-        Self::FreeText,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::DoseChange => "dose_change",
-            Self::ArrangementChange => "arrangement_change",
-            Self::WithheldDose => "withheld_dose",
-            Self::DispensingCorrection => "dispensing_correction",
-            Self::MissedDoses => "missed_doses",
-            Self::Admission => "admission",
-            Self::Discharge => "discharge",
-            Self::Overdose => "overdose",
-            Self::MeetingInvitation => "meeting_invitation",
-            Self::FreeText => "free_text",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::DoseChange => "Doseendring",
@@ -104,32 +74,20 @@ impl MessageKind {
     }
 }
 
-/// Who a message passes between: services, or the team and the patient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Party {
-    /// Between units about the patient (the patient does not see it).
-    Services,
-    /// From a staff member to the patient, read in the portal.
-    ToPatient,
-    /// From the patient to units of the team.
-    FromPatient,
+crate::coded! {
+    /// Who a message passes between: services, or the team and the patient.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Party {
+        /// Between units about the patient (the patient does not see it).
+        Services = "services",
+        /// From a staff member to the patient, read in the portal.
+        ToPatient = "to_patient",
+        /// From the patient to units of the team.
+        FromPatient = "from_patient",
+    }
 }
 
 impl Party {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Services => "services",
-            Self::ToPatient => "to_patient",
-            Self::FromPatient => "from_patient",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Services, Self::ToPatient, Self::FromPatient]
-            .into_iter()
-            .find(|p| p.code() == code)
-    }
-
     /// Whether the patient sees the message in the portal.
     pub fn is_conversation(self) -> bool {
         self != Self::Services

@@ -2,48 +2,22 @@
 
 use crate::ids::{OrganisationId, UserId};
 
-/// The kinds of organisation that take part in LAR (DOMAIN.md, vocabulary).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrganisationKind {
-    HealthTrustLarUnit,
-    MunicipalLarCentre,
-    Pharmacy,
-    HomeService,
-    GpOffice,
-    NavOffice,
-    Institution,
-    PrisonHealthService,
+crate::coded! {
+    /// The kinds of organisation that take part in LAR (DOMAIN.md, vocabulary).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum OrganisationKind {
+        HealthTrustLarUnit = "health_trust_lar_unit",
+        MunicipalLarCentre = "municipal_lar_centre",
+        Pharmacy = "pharmacy",
+        HomeService = "home_service",
+        GpOffice = "gp_office",
+        NavOffice = "nav_office",
+        Institution = "institution",
+        PrisonHealthService = "prison_health_service",
+    }
 }
 
 impl OrganisationKind {
-    pub const ALL: [OrganisationKind; 8] = [
-        Self::HealthTrustLarUnit,
-        Self::MunicipalLarCentre,
-        Self::Pharmacy,
-        Self::HomeService,
-        Self::GpOffice,
-        Self::NavOffice,
-        Self::Institution,
-        Self::PrisonHealthService,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::HealthTrustLarUnit => "health_trust_lar_unit",
-            Self::MunicipalLarCentre => "municipal_lar_centre",
-            Self::Pharmacy => "pharmacy",
-            Self::HomeService => "home_service",
-            Self::GpOffice => "gp_office",
-            Self::NavOffice => "nav_office",
-            Self::Institution => "institution",
-            Self::PrisonHealthService => "prison_health_service",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
     /// Whether doses can be dispensed here (DOMAIN.md: LAR centre, pharmacy, home
     /// service, GP office, institution, prison health service).
     pub fn can_dispense(self) -> bool {
@@ -62,42 +36,20 @@ impl OrganisationKind {
     }
 }
 
-/// What a staff user does in Samhand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Prescriber,
-    LarConsultant,
-    DispensingStaff,
-    Coordinator,
-    Leader,
-    Administrator,
+crate::coded! {
+    /// What a staff user does in Samhand.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Role {
+        Prescriber = "prescriber",
+        LarConsultant = "lar_consultant",
+        DispensingStaff = "dispensing_staff",
+        Coordinator = "coordinator",
+        Leader = "leader",
+        Administrator = "administrator",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Self::Prescriber,
-        Self::LarConsultant,
-        Self::DispensingStaff,
-        Self::Coordinator,
-        Self::Leader,
-        Self::Administrator,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Prescriber => "prescriber",
-            Self::LarConsultant => "lar_consultant",
-            Self::DispensingStaff => "dispensing_staff",
-            Self::Coordinator => "coordinator",
-            Self::Leader => "leader",
-            Self::Administrator => "administrator",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
-    }
-
     /// The role as people at work name it.
     pub fn label_nb(self) -> &'static str {
         match self {

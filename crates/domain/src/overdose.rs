@@ -283,26 +283,15 @@ pub fn naloxone_report(kits: &[NaloxoneKit], from: Date, to: Date) -> Vec<Naloxo
 
 // --------------------------------------------------------------- overdose events
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverdoseOutcome {
-    NonFatal,
-    Fatal,
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum OverdoseOutcome {
+        NonFatal = "non_fatal",
+        Fatal = "fatal",
+    }
 }
 
 impl OverdoseOutcome {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::NonFatal => "non_fatal",
-            Self::Fatal => "fatal",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [Self::NonFatal, Self::Fatal]
-            .into_iter()
-            .find(|o| o.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::NonFatal => "Ikke dødelig",

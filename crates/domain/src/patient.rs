@@ -226,81 +226,35 @@ pub fn national_id_message(error: crate::national_id::NationalIdError) -> &'stat
     }
 }
 
-/// The phases of a LAR episode (DOMAIN.md, after Lossius 2011).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Referral,
-    Planning,
-    Start,
-    Stabilisation,
-    Continuation,
-    Ending,
+crate::coded! {
+    /// The phases of a LAR episode (DOMAIN.md, after Lossius 2011).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Phase {
+        Referral = "referral",
+        Planning = "planning",
+        Start = "start",
+        Stabilisation = "stabilisation",
+        Continuation = "continuation",
+        Ending = "ending",
+    }
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
-        Self::Referral,
-        Self::Planning,
-        Self::Start,
-        Self::Stabilisation,
-        Self::Continuation,
-        Self::Ending,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Referral => "referral",
-            Self::Planning => "planning",
-            Self::Start => "start",
-            Self::Stabilisation => "stabilisation",
-            Self::Continuation => "continuation",
-            Self::Ending => "ending",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.code() == code)
-    }
-
     /// Whether the dose is being built up (the start regime's checks apply).
     pub fn is_build_up(self) -> bool {
         matches!(self, Self::Start)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    CompletedTaper,
-    VoluntaryDischarge,
-    InvoluntaryDischarge,
-    TransferredToOtherUnit,
-    Death,
-    Other,
-}
-
-impl EndReason {
-    pub const ALL: [EndReason; 6] = [
-        Self::CompletedTaper,
-        Self::VoluntaryDischarge,
-        Self::InvoluntaryDischarge,
-        Self::TransferredToOtherUnit,
-        Self::Death,
-        Self::Other,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::CompletedTaper => "completed_taper",
-            Self::VoluntaryDischarge => "voluntary_discharge",
-            Self::InvoluntaryDischarge => "involuntary_discharge",
-            Self::TransferredToOtherUnit => "transferred",
-            Self::Death => "death",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum EndReason {
+        CompletedTaper = "completed_taper",
+        VoluntaryDischarge = "voluntary_discharge",
+        InvoluntaryDischarge = "involuntary_discharge",
+        TransferredToOtherUnit = "transferred",
+        Death = "death",
+        Other = "other",
     }
 }
 

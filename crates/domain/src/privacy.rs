@@ -56,27 +56,16 @@ pub fn consents_in_force(history: &[ConsentRecord]) -> Vec<(OrganisationId, Data
     given
 }
 
-/// What a member does in the care team.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TeamRole {
-    Coordinator,
-    Member,
+crate::coded! {
+    /// What a member does in the care team.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum TeamRole {
+        Coordinator = "coordinator",
+        Member = "member",
+    }
 }
 
 impl TeamRole {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Coordinator => "coordinator",
-            Self::Member => "member",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Coordinator, Self::Member]
-            .into_iter()
-            .find(|r| r.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::Coordinator => "Koordinator",
@@ -112,31 +101,19 @@ impl CareTeamMember {
     }
 }
 
-/// How a person without a login is related to the patient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PersonRelation {
-    /// Pårørende: family or someone close.
-    NextOfKin,
-    /// Likeperson: a peer with own experience.
-    Peer,
-    Other,
+crate::coded! {
+    /// How a person without a login is related to the patient.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PersonRelation {
+        /// Pårørende: family or someone close.
+        NextOfKin = "next_of_kin",
+        /// Likeperson: a peer with own experience.
+        Peer = "peer",
+        Other = "other",
+    }
 }
 
 impl PersonRelation {
-    pub const ALL: [PersonRelation; 3] = [Self::NextOfKin, Self::Peer, Self::Other];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::NextOfKin => "next_of_kin",
-            Self::Peer => "peer",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::NextOfKin => "Pårørende",

@@ -63,14 +63,16 @@ pub struct ScheduledDose {
     pub order_version: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntakeMode {
-    /// Taken at the place, under supervision, on its own day.
-    Supervised,
-    /// Handed over on an earlier day for a day at home.
-    TakeHome,
-    /// A depot injection given by health personnel.
-    Injection,
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum IntakeMode {
+        /// Taken at the place, under supervision, on its own day.
+        Supervised = "supervised",
+        /// Handed over on an earlier day for a day at home.
+        TakeHome = "take_home",
+        /// A depot injection given by health personnel.
+        Injection = "injection",
+    }
 }
 
 /// A dose due at an attendance: what staff hand over or watch being taken.

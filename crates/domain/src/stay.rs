@@ -17,29 +17,17 @@ use crate::ids::{OrganisationId, PatientId, StayId, UserId, id_type};
 id_type!(StayEventId, BundleEntryId, AppointmentId, HandoverId);
 use crate::validation::FieldErrors;
 
-/// Where the patient stays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StayKind {
-    Hospital,
-    Institution,
-    Prison,
+crate::coded! {
+    /// Where the patient stays.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum StayKind {
+        Hospital = "hospital",
+        Institution = "institution",
+        Prison = "prison",
+    }
 }
 
 impl StayKind {
-    pub const ALL: [StayKind; 3] = [Self::Hospital, Self::Institution, Self::Prison];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Hospital => "hospital",
-            Self::Institution => "institution",
-            Self::Prison => "prison",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::Hospital => "Sykehusinnleggelse",
@@ -377,45 +365,23 @@ impl DischargeInput {
 
 // ------------------------------------------------------------------ the bundle
 
-/// The items of the bundle "I trygge hender 24/7", in the order they happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum BundleItem {
-    /// Admission conversation: substance use mapped, overdose risk explained.
-    AdmissionConversation,
-    NaloxoneTraining,
-    NaloxoneKit,
-    /// Crisis plan made with the patient.
-    CrisisPlan,
-    DischargeConversation,
-    /// «Time i hånden»: the follow-up appointment outside.
-    FollowUpAppointment,
+crate::coded! {
+    /// The items of the bundle "I trygge hender 24/7", in the order they happen.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum BundleItem {
+        /// Admission conversation: substance use mapped, overdose risk explained.
+        AdmissionConversation = "admission_conversation",
+        NaloxoneTraining = "naloxone_training",
+        NaloxoneKit = "naloxone_kit",
+        /// Crisis plan made with the patient.
+        CrisisPlan = "crisis_plan",
+        DischargeConversation = "discharge_conversation",
+        /// «Time i hånden»: the follow-up appointment outside.
+        FollowUpAppointment = "follow_up_appointment",
+    }
 }
 
 impl BundleItem {
-    pub const ALL: [BundleItem; 6] = [
-        Self::AdmissionConversation,
-        Self::NaloxoneTraining,
-        Self::NaloxoneKit,
-        Self::CrisisPlan,
-        Self::DischargeConversation,
-        Self::FollowUpAppointment,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::AdmissionConversation => "admission_conversation",
-            Self::NaloxoneTraining => "naloxone_training",
-            Self::NaloxoneKit => "naloxone_kit",
-            Self::CrisisPlan => "crisis_plan",
-            Self::DischargeConversation => "discharge_conversation",
-            Self::FollowUpAppointment => "follow_up_appointment",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|i| i.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::AdmissionConversation => "Innkomstsamtale med informasjon om overdoserisiko",

@@ -3,50 +3,28 @@
 
 use crate::dose::Dose;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Substance {
-    MethadoneOralSolution,
-    BuprenorphineSublingual,
-    BuprenorphineNaloxone,
-    DepotBuprenorphineWeekly,
-    DepotBuprenorphineMonthly,
-    SlowReleaseMorphine,
-    Levomethadone,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Form {
-    OralSolution,
-    SublingualTablet,
-    SublingualFilm,
-    Injection,
-    ExtendedReleaseCapsule,
-    ExtendedReleaseTablet,
-}
-
-impl Form {
-    pub const ALL: [Form; 6] = [
-        Self::OralSolution,
-        Self::SublingualTablet,
-        Self::SublingualFilm,
-        Self::Injection,
-        Self::ExtendedReleaseCapsule,
-        Self::ExtendedReleaseTablet,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::OralSolution => "oral_solution",
-            Self::SublingualTablet => "sublingual_tablet",
-            Self::SublingualFilm => "sublingual_film",
-            Self::Injection => "injection",
-            Self::ExtendedReleaseCapsule => "extended_release_capsule",
-            Self::ExtendedReleaseTablet => "extended_release_tablet",
-        }
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Substance {
+        MethadoneOralSolution = "methadone_oral_solution",
+        BuprenorphineSublingual = "buprenorphine_sublingual",
+        BuprenorphineNaloxone = "buprenorphine_naloxone",
+        DepotBuprenorphineWeekly = "depot_buprenorphine_weekly",
+        DepotBuprenorphineMonthly = "depot_buprenorphine_monthly",
+        SlowReleaseMorphine = "slow_release_morphine",
+        Levomethadone = "levomethadone",
     }
+}
 
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.code() == code)
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Form {
+        OralSolution = "oral_solution",
+        SublingualTablet = "sublingual_tablet",
+        SublingualFilm = "sublingual_film",
+        Injection = "injection",
+        ExtendedReleaseCapsule = "extended_release_capsule",
+        ExtendedReleaseTablet = "extended_release_tablet",
     }
 }
 
@@ -59,32 +37,6 @@ pub enum DosingInterval {
 }
 
 impl Substance {
-    pub const ALL: [Substance; 7] = [
-        Self::MethadoneOralSolution,
-        Self::BuprenorphineSublingual,
-        Self::BuprenorphineNaloxone,
-        Self::DepotBuprenorphineWeekly,
-        Self::DepotBuprenorphineMonthly,
-        Self::SlowReleaseMorphine,
-        Self::Levomethadone,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::MethadoneOralSolution => "methadone_oral_solution",
-            Self::BuprenorphineSublingual => "buprenorphine_sublingual",
-            Self::BuprenorphineNaloxone => "buprenorphine_naloxone",
-            Self::DepotBuprenorphineWeekly => "depot_buprenorphine_weekly",
-            Self::DepotBuprenorphineMonthly => "depot_buprenorphine_monthly",
-            Self::SlowReleaseMorphine => "slow_release_morphine",
-            Self::Levomethadone => "levomethadone",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// The name staff know it by.
     pub fn name(self) -> &'static str {
         match self {

@@ -89,3 +89,10 @@ pub fn doses_text(doses: &[Dose]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// A column holding a domain code (`samhand_domain::code::Code`): the value, or a
+/// corrupt-data error naming the column and the text found.
+pub fn coded<T: samhand_domain::code::Code>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    let code = text(row, column)?;
+    T::from_code(&code).ok_or_else(|| corrupt(format!("{column} {code} is no {}", T::NAME)))
+}

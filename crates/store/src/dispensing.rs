@@ -13,7 +13,9 @@ use samhand_domain::substance::Substance;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::codec::{corrupt, date_text, dose, dose_ug, instant, int, micros, parsed, parsed_opt, text};
+use crate::codec::{
+    coded, corrupt, date_text, dose, dose_ug, instant, int, micros, parsed, parsed_opt, text,
+};
 use crate::db::rows_for_patients;
 use crate::db::{Result, classify};
 
@@ -59,29 +61,11 @@ pub struct DispensedDose {
     pub voided_by: Option<DispensingId>,
 }
 
-pub fn mode_code(mode: IntakeMode) -> &'static str {
-    match mode {
-        IntakeMode::Supervised => "supervised",
-        IntakeMode::TakeHome => "take_home",
-        IntakeMode::Injection => "injection",
-    }
-}
-
-fn mode_from_code(code: &str) -> Result<IntakeMode> {
-    match code {
-        "supervised" => Ok(IntakeMode::Supervised),
-        "take_home" => Ok(IntakeMode::TakeHome),
-        "injection" => Ok(IntakeMode::Injection),
-        other => Err(corrupt(format!("mode {other}"))),
-    }
-}
-
 const EVENT_COLUMNS: &str = "id, idempotency_key, patient_id, place_id, day, outcome, reason, identity_confirmed_by, recorded_by, recorded_at";
 const EVENT_COLUMNS_E: &str = "e.id, e.idempotency_key, e.patient_id, e.place_id, e.day, e.outcome, e.reason, e.identity_confirmed_by, e.recorded_by, e.recorded_at";
 
 fn outcome_of(row: &AnyRow) -> Result<OutcomeKind> {
-    let code = text(row, "outcome")?;
-    OutcomeKind::from_code(&code).ok_or_else(|| corrupt(format!("outcome {code}")))
+    coded(row, "outcome")
 }
 
 fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
@@ -159,7 +143,7 @@ async fn insert_doses(
         .bind(event.patient_id.to_string())
         .bind(date_text(recorded.key.date))
         .bind(i64::from(recorded.key.part))
-        .bind(mode_code(recorded.mode))
+        .bind(recorded.mode.code())
         .bind(substance.code())
         .bind(order_id.to_string())
         .bind(dose_ug(recorded.amount))
@@ -304,7 +288,7 @@ fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
             date: parsed(row, "dose_date")?,
             part: u8::try_from(int(row, "part")?).map_err(corrupt)?,
         },
-        mode: mode_from_code(&text(row, "mode")?)?,
+        mode: coded(row, "mode")?,
         substance: Substance::from_code(&substance)
             .ok_or_else(|| corrupt(format!("substance {substance}")))?,
         order_id: parsed(row, "order_id")?,

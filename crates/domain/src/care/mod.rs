@@ -12,54 +12,24 @@ const MAX_LINE: usize = 300;
 
 // ------------------------------------------------------------------ life domains
 
-/// The life domains of the individual plan (DOMAIN.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LifeDomain {
-    SubstanceUse,
-    MentalHealth,
-    SomaticHealth,
-    DentalHealth,
-    Nutrition,
-    Housing,
-    WorkActivity,
-    Economy,
-    Network,
-    ParticipationRights,
+crate::coded! {
+    /// The life domains of the individual plan (DOMAIN.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum LifeDomain {
+        SubstanceUse = "substance_use",
+        MentalHealth = "mental_health",
+        SomaticHealth = "somatic_health",
+        DentalHealth = "dental_health",
+        Nutrition = "nutrition",
+        Housing = "housing",
+        WorkActivity = "work_activity",
+        Economy = "economy",
+        Network = "network",
+        ParticipationRights = "participation_rights",
+    }
 }
 
 impl LifeDomain {
-    pub const ALL: [LifeDomain; 10] = [
-        Self::SubstanceUse,
-        Self::MentalHealth,
-        Self::SomaticHealth,
-        Self::DentalHealth,
-        Self::Nutrition,
-        Self::Housing,
-        Self::WorkActivity,
-        Self::Economy,
-        Self::Network,
-        Self::ParticipationRights,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::SubstanceUse => "substance_use",
-            Self::MentalHealth => "mental_health",
-            Self::SomaticHealth => "somatic_health",
-            Self::DentalHealth => "dental_health",
-            Self::Nutrition => "nutrition",
-            Self::Housing => "housing",
-            Self::WorkActivity => "work_activity",
-            Self::Economy => "economy",
-            Self::Network => "network",
-            Self::ParticipationRights => "participation_rights",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::SubstanceUse => "Rusmestring",

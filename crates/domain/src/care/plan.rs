@@ -9,27 +9,16 @@ use super::{LifeDomain, MAX_LINE, MAX_TEXT};
 use crate::ids::{OrganisationId, PatientId, PlanVersionId, UserId};
 use crate::validation::{FieldErrors, parse_date};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanStatus {
-    Active,
-    /// The patient declined the plan; recorded, not overridden.
-    Declined,
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PlanStatus {
+        Active = "active",
+        /// The patient declined the plan; recorded, not overridden.
+        Declined = "declined",
+    }
 }
 
 impl PlanStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Declined => "declined",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Active, Self::Declined]
-            .into_iter()
-            .find(|s| s.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::Active => "Aktiv",

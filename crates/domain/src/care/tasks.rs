@@ -8,28 +8,16 @@ use super::{MAX_LINE, may_convene};
 use crate::ids::{MeetingId, PatientId, TaskId, TaskStatusId, UserId};
 use crate::validation::{FieldErrors, parse_date};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TaskStatus {
-    Open,
-    Done,
-    Cancelled,
+crate::coded! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TaskStatus {
+        Open = "open",
+        Done = "done",
+        Cancelled = "cancelled",
+    }
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 3] = [Self::Open, Self::Done, Self::Cancelled];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Done => "done",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     pub fn label_nb(self) -> &'static str {
         match self {
             Self::Open => "Åpen",

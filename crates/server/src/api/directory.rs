@@ -20,6 +20,7 @@ pub struct OrganisationDto {
     pub name: String,
     /// health_trust_lar_unit, municipal_lar_centre, pharmacy, home_service, gp_office,
     /// nav_office, institution or prison_health_service.
+    #[schema(schema_with = super::wire::codes::<samhand_domain::organisation::OrganisationKind>)]
     #[schema(example = "municipal_lar_centre")]
     pub kind: String,
     pub municipality: String,
@@ -64,6 +65,7 @@ pub struct StaffDto {
     pub username: String,
     pub display_name: String,
     /// prescriber, lar_consultant, dispensing_staff, coordinator, leader or administrator.
+    #[schema(schema_with = super::wire::codes::<samhand_domain::organisation::Role>)]
     #[schema(example = "prescriber")]
     pub role: String,
 }

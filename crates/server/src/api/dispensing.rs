@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use samhand_domain::ids::DispensingId;
 use samhand_domain::schedule::DoseKey;
 use samhand_domain::validation::parse_date;
-use samhand_store::dispensing::{DispensedDose, mode_code};
+use samhand_store::dispensing::DispensedDose;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -117,8 +117,10 @@ pub struct DueDoseDto {
     pub date: String,
     pub part: u8,
     /// "supervised", "take_home" or "injection".
+    #[schema(schema_with = super::wire::codes::<samhand_domain::schedule::IntakeMode>)]
     pub mode: String,
     pub dose_mg: f64,
+    #[schema(schema_with = super::wire::codes::<samhand_domain::substance::Substance>)]
     pub substance: String,
     pub order_version: u32,
     /// Null while not yet recorded (or when a correction took the recording back).
@@ -132,6 +134,7 @@ pub struct RecordedDto {
     #[schema(format = "uuid")]
     pub dispensing_id: String,
     /// "given", "reduced", "withheld", or "corrected" (the amount given as corrected).
+    #[schema(schema_with = super::wire::codes::<samhand_domain::dispensing::OutcomeKind>)]
     pub outcome: String,
     /// What was given or handed over (0 when withheld).
     pub amount_mg: f64,
@@ -197,7 +200,7 @@ fn row_dto(row: &ListRow, list: &TodayList) -> ListRowDto {
             .map(|(due, recorded)| DueDoseDto {
                 date: wire::date(due.scheduled.key.date),
                 part: due.scheduled.key.part,
-                mode: mode_code(due.mode).into(),
+                mode: due.mode.code().into(),
                 dose_mg: wire::mg(due.scheduled.dose),
                 substance: due.scheduled.substance.code().into(),
                 order_version: due.scheduled.order_version,
@@ -317,6 +320,7 @@ pub struct DispensingDto {
     pub place_id: String,
     #[schema(format = Date)]
     pub day: String,
+    #[schema(schema_with = super::wire::codes::<samhand_domain::dispensing::OutcomeKind>)]
     pub outcome: String,
     pub reason: Option<String>,
     #[schema(format = DateTime)]
@@ -331,6 +335,7 @@ pub struct DispensedDoseDto {
     #[schema(format = Date)]
     pub date: String,
     pub part: u8,
+    #[schema(schema_with = super::wire::codes::<samhand_domain::schedule::IntakeMode>)]
     pub mode: String,
     pub amount_mg: f64,
     pub ordered_mg: f64,
@@ -341,7 +346,7 @@ impl From<&DispensedDose> for DispensedDoseDto {
         Self {
             date: wire::date(d.key.date),
             part: d.key.part,
-            mode: mode_code(d.mode).into(),
+            mode: d.mode.code().into(),
             amount_mg: wire::mg(d.amount),
             ordered_mg: wire::mg(d.ordered),
         }

@@ -23,6 +23,7 @@ pub struct HealthNoteDto {
     #[schema(format = "uuid")]
     pub id: String,
     /// epilepsy, diabetes, allergy, pregnancy, interacting_medication or other.
+    #[schema(schema_with = super::wire::codes::<samhand_domain::health::HealthConditionKind>)]
     pub kind: String,
     pub text: String,
     /// False on a version that records that the condition no longer applies.
@@ -89,6 +90,7 @@ pub async fn health_information(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct HealthNoteRequest {
+    #[schema(schema_with = super::wire::codes::<samhand_domain::health::HealthConditionKind>)]
     pub kind: String,
     pub text: String,
     /// The note this version corrects or resolves.

@@ -37,6 +37,7 @@ pub struct MessageDto {
     pub patient: Option<NamedRef>,
     /// dose_change, arrangement_change, withheld_dose, missed_doses, admission,
     /// discharge, overdose or free_text.
+    #[schema(schema_with = super::wire::codes::<samhand_domain::message::MessageKind>)]
     pub kind: String,
     /// Subject and body are null where the policy does not let the reader see the
     /// kind's category of information.
@@ -205,6 +206,7 @@ pub async fn patient_messages(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendRequest {
+    #[schema(schema_with = super::wire::codes::<samhand_domain::message::MessageKind>)]
     pub kind: String,
     pub subject: String,
     pub body: String,

@@ -34,6 +34,7 @@ pub struct DoseOrderDto {
     /// The version number; null for a draft.
     pub version: Option<u32>,
     #[schema(example = "methadone_oral_solution")]
+    #[schema(schema_with = super::wire::codes::<samhand_domain::substance::Substance>)]
     pub substance: String,
     #[schema(example = "Metadon mikstur")]
     pub substance_name: String,
@@ -136,6 +137,7 @@ pub async fn history(
 pub struct DraftRequest {
     #[serde(default)]
     #[schema(required = true, example = "methadone_oral_solution")]
+    #[schema(schema_with = super::wire::codes::<samhand_domain::substance::Substance>)]
     pub substance: String,
     #[serde(default)]
     #[schema(required = true, example = "oral_solution")]

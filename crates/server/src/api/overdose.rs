@@ -365,6 +365,7 @@ pub struct OverdoseDto {
     #[schema(format = Date)]
     pub occurred_on: String,
     /// non_fatal or fatal.
+    #[schema(schema_with = super::wire::codes::<samhand_domain::overdose::OverdoseOutcome>)]
     pub outcome: String,
     pub place_description: String,
     pub substances: String,

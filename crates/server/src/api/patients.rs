@@ -216,6 +216,7 @@ pub struct EpisodeDto {
     #[schema(format = Date)]
     pub started_on: String,
     #[schema(example = "stabilisation")]
+    #[schema(schema_with = super::wire::codes::<samhand_domain::patient::Phase>)]
     pub phase: String,
     pub ended: Option<EpisodeEndDto>,
 }
@@ -252,9 +253,12 @@ pub struct RecentDispensingDto {
     pub date: String,
     pub part: u8,
     /// "supervised", "take_home" or "injection".
+    #[schema(schema_with = super::wire::codes::<samhand_domain::schedule::IntakeMode>)]
     pub mode: String,
     /// "given", "reduced" or "withheld".
+    #[schema(schema_with = super::wire::codes::<samhand_domain::dispensing::OutcomeKind>)]
     pub outcome: String,
+    #[schema(schema_with = super::wire::codes::<samhand_domain::substance::Substance>)]
     pub substance: String,
     pub amount_mg: f64,
     pub ordered_mg: f64,
@@ -373,7 +377,7 @@ fn overview_dto(overview: &Overview, groups: &[samhand_domain::arrangement::Pati
                 dispensing_id: d.event_id.to_string(),
                 date: wire::date(d.key.date),
                 part: d.key.part,
-                mode: samhand_store::dispensing::mode_code(d.mode).into(),
+                mode: d.mode.code().into(),
                 outcome: d.outcome.code().into(),
                 substance: d.substance.code().into(),
                 amount_mg: wire::mg(d.amount),

@@ -16,6 +16,15 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 
 use crate::error::{ApiError, AppError};
 
+/// The schema of a field that holds one of `T`'s codes: a string whose values the
+/// OpenAPI document lists, from the domain's own list, so it cannot go stale.
+pub fn codes<T: samhand_domain::code::Code>() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(T::codes()))
+        .build()
+}
+
 pub fn mg(dose: Dose) -> f64 {
     dose.micrograms() as f64 / 1000.0
 }

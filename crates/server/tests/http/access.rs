@@ -208,6 +208,22 @@ async fn the_openapi_document_is_served_and_names_the_dispensing_operation() {
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     assert!(doc["paths"]["/dispensings"]["post"].is_object(), "{doc}");
+    assert!(doc["paths"]["/dispensings/{id}/corrections"]["post"].is_object());
+    // Coded fields list their values, from the domain's own lists.
+    let schemas = &doc["components"]["schemas"];
+    let kinds = schemas["MessageDto"]["properties"]["kind"]["enum"]
+        .as_array()
+        .expect("message kinds listed");
+    let expected: Vec<serde_json::Value> = samhand_domain::message::MessageKind::ALL
+        .iter()
+        .map(|k| serde_json::json!(k.code()))
+        .collect();
+    assert_eq!(kinds, &expected);
+    assert!(kinds.contains(&serde_json::json!("meeting_invitation")));
+    let outcomes = schemas["RecordedDto"]["properties"]["outcome"]["enum"]
+        .as_array()
+        .expect("outcomes listed");
+    assert_eq!(outcomes.len(), samhand_domain::dispensing::OutcomeKind::ALL.len());
 }
 
 #[tokio::test]
