@@ -87,6 +87,7 @@ mod tests {
         holds::<access::Action>();
         holds::<category::DataCategory>();
         holds::<care::LifeDomain>();
+        holds::<care::PatientRequestKind>();
         holds::<care::PlanStatus>();
         holds::<care::TaskStatus>();
         holds::<dispensing::OutcomeKind>();

@@ -141,7 +141,7 @@ impl AppError {
         }
     }
 
-    fn title(&self) -> &'static str {
+    pub(crate) fn title(&self) -> &'static str {
         match self {
             Self::Unauthenticated | Self::PortalUnauthenticated => "Ikke innlogget",
             Self::Forbidden(_) | Self::Csrf => "Ingen tilgang",
@@ -155,7 +155,7 @@ impl AppError {
         }
     }
 
-    fn log(&self) {
+    pub(crate) fn log(&self) {
         match self {
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
             Self::Upstream(detail) => tracing::warn!(%detail, "upstream service failed"),
@@ -207,40 +207,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A page's answer: a Norwegian error page (or the login page when logged out).
+/// A page's answer: a Norwegian error page (or the login page when logged out). The
+/// page layer renders it (`pages::error_page`); this module knows no pages.
 pub struct PageError(pub AppError);
 
 impl<E: Into<AppError>> From<E> for PageError {
     fn from(error: E) -> Self {
         Self(error.into())
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let error = self.0;
-        error.log();
-        if matches!(error, AppError::Unauthenticated) {
-            return axum::response::Redirect::to("/login").into_response();
-        }
-        if matches!(error, AppError::PortalUnauthenticated) {
-            return axum::response::Redirect::to("/portal/logg-inn").into_response();
-        }
-        let page = crate::pages::layout::bare(
-            error.title(),
-            maud::html! {
-                main.narrow {
-                    h1 { (error.title()) }
-                    p.error role="alert" { (error.message_nb()) }
-                    @if matches!(error, AppError::LoginFailed(_) | AppError::Upstream(_)) {
-                        p { a href="/login" { "Tilbake til innlogging" } }
-                    } @else {
-                        p { a href="/" { "Til forsiden" } }
-                    }
-                }
-            },
-        );
-        (error.status(), page).into_response()
     }
 }
 

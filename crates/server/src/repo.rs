@@ -56,6 +56,60 @@ impl<'a> PatientRepo<'a> {
         ))
     }
 
+    /// The policy's decision, not itself an access: for what to offer (may the actor
+    /// convene the group), whom an access is about (is there a relation already), or
+    /// a decision the caller audits itself with [`Self::audit`] together with the
+    /// read it allows. Every decision in the server is made here.
+    pub fn decision(&self, relations: &PatientRelations, category: DataCategory, action: Action) -> Decision {
+        access::decide(&self.actor, relations, category, action)
+    }
+
+    /// A write of a record that creates the patient's relation in the same
+    /// transaction (an enrolment, a registration at admission): no relation exists
+    /// to decide on before it, so the grant names what allowed it, and the caller's
+    /// own checks (role, organisation) stand in for the decision.
+    pub fn creation_grant(
+        &self,
+        patient: PatientId,
+        category: DataCategory,
+        by: AllowedBy,
+        detail: &str,
+    ) -> WriteGrant {
+        WriteGrant {
+            patient,
+            category,
+            action: Action::Write,
+            decision: by,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// May the actor record an admission: as anyone who writes the patient's
+    /// identity, or as staff of the institution admitting the patient to itself
+    /// (`institution`). A denial is recorded and refused.
+    pub async fn authorize_admission(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        institution: Option<samhand_domain::ids::OrganisationId>,
+    ) -> AppResult<WriteGrant> {
+        let detail = "admission recorded";
+        if let Decision::Allow(by) =
+            access::decide(&self.actor, relations, DataCategory::Identity, Action::Write)
+        {
+            return Ok(self.creation_grant(patient, DataCategory::Identity, by, detail));
+        }
+        if let Actor::Staff(staff) = &self.actor
+            && let Decision::Allow(by) = access::may_admit(staff)
+            && institution == Some(staff.organisation_id)
+        {
+            return Ok(self.creation_grant(patient, DataCategory::Identity, by, detail));
+        }
+        self.record_denial(Some(patient), DataCategory::Identity, Action::Write, detail)
+            .await?;
+        Err(AppError::Forbidden(DENIED_NB.into()))
+    }
+
     /// Decides a read and records it in its own transaction; the caller reads after.
     pub async fn authorize_read(
         &self,

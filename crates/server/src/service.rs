@@ -502,13 +502,12 @@ impl<'a> Service<'a> {
             .await?;
         }
         patients::insert_episode(&mut tx, &episode, self.actor().id()).await?;
-        let grant = crate::repo::WriteGrant {
-            patient: patient_id,
-            category: DataCategory::Identity,
-            action: samhand_domain::access::Action::Write,
-            decision: access::AllowedBy::Enrolment,
-            detail: "patient enrolled in LAR".into(),
-        };
+        let grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::Identity,
+            access::AllowedBy::Enrolment,
+            "patient enrolled in LAR",
+        );
         self.repo.record_write(&mut tx, &grant).await?;
         // The specialist service initiates the individual plan when treatment starts
         // (DOMAIN.md); the patient may decline it later, which is recorded.
@@ -524,13 +523,12 @@ impl<'a> Service<'a> {
             recorded_at: now,
         };
         samhand_store::collaboration::insert_plan_version(&mut tx, &plan).await?;
-        let plan_grant = crate::repo::WriteGrant {
-            patient: patient_id,
-            category: DataCategory::PlanAndGoals,
-            action: samhand_domain::access::Action::Write,
-            decision: access::AllowedBy::Enrolment,
-            detail: "individual plan initiated at enrolment".into(),
-        };
+        let plan_grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::PlanAndGoals,
+            access::AllowedBy::Enrolment,
+            "individual plan initiated at enrolment",
+        );
         self.repo.record_write(&mut tx, &plan_grant).await?;
         tx.commit().await?;
         Ok(patient_id)

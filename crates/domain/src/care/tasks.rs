@@ -163,6 +163,36 @@ impl TaskInput {
     }
 }
 
+crate::coded! {
+    /// What the patient asks for from the portal; each becomes a task.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PatientRequestKind {
+        /// A change of dispensing arrangement or place: a task for the LAR consultant.
+        ArrangementChange = "arrangement_change",
+        /// An item for the next meeting of the responsibility group: a task for the
+        /// coordinator.
+        AgendaItem = "agenda_item",
+    }
+}
+
+impl PatientRequestKind {
+    /// How the task the request becomes begins.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::ArrangementChange => "Ønske fra pasienten om endret utlevering",
+            Self::AgendaItem => "Sak til neste ansvarsgruppemøte fra pasienten",
+        }
+    }
+
+    /// What the patient chooses between, in their words.
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::ArrangementChange => "Endre hvor eller når jeg henter",
+            Self::AgendaItem => "En sak til neste ansvarsgruppemøte",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -324,13 +324,13 @@ fn row_markup(
                             (csrf(&staff.csrf))
                             input type="hidden" name="patient_id" value=(id);
                             input type="hidden" name="idempotency_key" value=(random_token());
-                            input type="hidden" name="outcome" value="given";
+                            input type="hidden" name="outcome" value=(OutcomeKind::Given.code());
                             label.checkbox { input type="checkbox" name="identity_confirmed" value="yes" required data-testid="identity"; "Identitet bekreftet" }
                             button.ok type="submit" disabled[row.is_blocked()] data-testid="dispense" {
                                 @if pending.iter().all(|d| d.mode == IntakeMode::Injection) { "Registrer satt" } @else { "Utlever" }
                             }
                         }
-                        details open[typed.is_some_and(|t| matches!(t.get("outcome"), "withheld" | "reduced") && t.get("scope") != "take_home")] {
+                        details open[typed.is_some_and(|t| asked(t) != Some(OutcomeKind::Given) && t.get("scope") != "take_home")] {
                             summary { "Holdt tilbake / redusert" }
                             form method="post" action="/utlevering" {
                                 (csrf(&staff.csrf))
@@ -339,9 +339,9 @@ fn row_markup(
                                 label.checkbox { input type="checkbox" name="identity_confirmed" value="yes" required; "Identitet bekreftet" }
                                 label for={ "outcome-" (id) } { "Vurdering" }
                                 select id={ "outcome-" (id) } name="outcome" {
-                                    option value="withheld" { "Holdt tilbake" }
+                                    option value=(OutcomeKind::Withheld.code()) { "Holdt tilbake" }
                                     @if supervised_today.is_some() && !row.is_blocked() {
-                                        option value="reduced" selected[typed.is_some_and(|t| t.get("outcome") == "reduced")] { "Redusert dose" }
+                                        option value=(OutcomeKind::Reduced.code()) selected[typed.is_some_and(|t| asked(t) == Some(OutcomeKind::Reduced))] { "Redusert dose" }
                                     }
                                 }
                                 @if let Some(d) = supervised_today {
@@ -373,6 +373,11 @@ fn row_markup(
     }
 }
 
+/// The outcome a posted form asked for.
+fn asked(form: &FormData) -> Option<OutcomeKind> {
+    OutcomeKind::from_code(form.get("outcome"))
+}
+
 fn dose_ref(key: DoseKey) -> String {
     format!("{}:{}", key.date, key.part)
 }
@@ -387,20 +392,20 @@ fn held_actions(row: &ListRow, held: &[&DueDose], staff: &UiStaff, typed: Option
             (csrf(&staff.csrf))
             input type="hidden" name="patient_id" value=(id);
             input type="hidden" name="idempotency_key" value=(random_token());
-            input type="hidden" name="outcome" value="withheld";
+            input type="hidden" name="outcome" value=(OutcomeKind::Withheld.code());
             input type="hidden" name="scope" value="take_home";
             input type="hidden" name="identity_confirmed" value="yes";
             input type="hidden" name="reason" value="Holdt tilbake sammen med dagens dose.";
             @for d in held { input type="hidden" name="dose" value=(dose_ref(d.scheduled.key)); }
             button.danger type="submit" { "Registrer ta-med-dosene som holdt tilbake" }
         }
-        details open[typed.is_some_and(|t| t.get("outcome") == "given")] {
+        details open[typed.is_some_and(|t| asked(t) == Some(OutcomeKind::Given))] {
             summary { "Utlever ta-med-dosene likevel" }
             form method="post" action="/utlevering" data-testid="override-take-home" {
                 (csrf(&staff.csrf))
                 input type="hidden" name="patient_id" value=(id);
                 input type="hidden" name="idempotency_key" value=(random_token());
-                input type="hidden" name="outcome" value="given";
+                input type="hidden" name="outcome" value=(OutcomeKind::Given.code());
                 input type="hidden" name="scope" value="take_home";
                 @for d in held { input type="hidden" name="dose" value=(dose_ref(d.scheduled.key)); }
                 label.checkbox { input type="checkbox" name="identity_confirmed" value="yes" required; "Identitet bekreftet" }

@@ -5,6 +5,7 @@
 pub mod collaboration;
 pub mod dispensing;
 pub mod drug_tests;
+mod error_page;
 pub mod forms;
 pub mod health;
 pub mod identity;

@@ -589,16 +589,10 @@ async fn requests_page(
         samhand_domain::access::Actor::Patient(patient.user.clone()),
     );
     let requests = service.patient_requests().await?;
-    let kinds = vec![
-        (
-            "arrangement_change".to_string(),
-            "Endre hvor eller når jeg henter".to_string(),
-        ),
-        (
-            "agenda_item".to_string(),
-            "En sak til neste ansvarsgruppemøte".to_string(),
-        ),
-    ];
+    let kinds: Vec<(String, String)> = samhand_domain::care::PatientRequestKind::ALL
+        .iter()
+        .map(|kind| (kind.code().to_string(), kind.label_nb().to_string()))
+        .collect();
     let body = html! {
         h1 { "Ønsker" }
         h2 { "Be om en endring" }

@@ -165,8 +165,7 @@ impl Service<'_> {
             .map(|d| care::next_meeting_date(d, interval_days));
         let may_convene = match self.actor().staff() {
             Some(staff) => {
-                let decision = samhand_domain::access::decide(
-                    self.actor(),
+                let decision = self.repo.decision(
                     &relations,
                     DataCategory::PlanAndGoals,
                     samhand_domain::access::Action::Write,

@@ -241,7 +241,7 @@ impl Service<'_> {
         }
         .ok_or_else(not_found)?;
         let relations = self.repo.relations(found.patient_id).await?;
-        let decision = access::decide(self.actor(), &relations, DataCategory::Notes, Action::Read);
+        let decision = self.repo.decision(&relations, DataCategory::Notes, Action::Read);
         let own = found.is_in_conversation_of(patient);
         let decision = if own { decision } else { Decision::Deny };
         if !decision.is_allowed() {
@@ -329,7 +329,7 @@ impl Service<'_> {
             .own_conversation_message(patient, id, "message opened")
             .await?;
         let relations = self.repo.relations(patient).await?;
-        let decision = access::decide(self.actor(), &relations, DataCategory::Notes, Action::Read);
+        let decision = self.repo.decision(&relations, DataCategory::Notes, Action::Read);
         let now = self.now();
         let mut tx = self.state.store.write().await?;
         self.repo

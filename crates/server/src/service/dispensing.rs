@@ -570,13 +570,13 @@ impl Service<'_> {
         let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
             return Ok(None);
         };
-        let outcome = match request.outcome.trim() {
-            "" => "given",
-            other => other,
+        let asked = match request.outcome.trim() {
+            "" => Some(OutcomeKind::Given),
+            code => OutcomeKind::from_code(code),
         };
         if event.patient_id != patient
             || event.place_id != self.staff()?.organisation_id
-            || event.outcome.code() != outcome
+            || Some(event.outcome) != asked
         {
             return Err(AppError::Conflict(
                 "Idempotensnøkkelen er allerede brukt for en annen utlevering.".into(),

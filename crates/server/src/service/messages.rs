@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use samhand_domain::access::{self, Action, DataCategory, Decision, PatientRelations};
+use samhand_domain::access::{Action, DataCategory, Decision, PatientRelations};
 use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
 use samhand_domain::message::{self, Message, MessageInput, MessageKind, Party, Receipt};
 use samhand_domain::organisation::{Organisation, Role};
@@ -62,7 +62,9 @@ impl Service<'_> {
         let staff = self.staff()?.clone();
         self.patient(patient).await?;
         let relations = self.repo.relations(patient).await?;
-        let decision = access::decide(self.actor(), &relations, DataCategory::Identity, Action::Read);
+        let decision = self
+            .repo
+            .decision(&relations, DataCategory::Identity, Action::Read);
         if !decision.is_allowed() {
             self.repo
                 .record_denial(
@@ -425,7 +427,9 @@ impl Service<'_> {
             ));
         }
         let relations = self.repo.relations(message.patient_id).await?;
-        let decision = access::decide(self.actor(), &relations, message.kind.category(), Action::Read);
+        let decision = self
+            .repo
+            .decision(&relations, message.kind.category(), Action::Read);
         let mut tx = self.state.store.write().await?;
         self.repo
             .audit(

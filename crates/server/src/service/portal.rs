@@ -5,6 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use samhand_domain::access::DataCategory;
+use samhand_domain::care::PatientRequestKind;
 use samhand_domain::ids::PatientId;
 use samhand_store::{portal as portal_store, privacy as privacy_store};
 
@@ -72,33 +73,6 @@ impl Service<'_> {
         match self.actor() {
             samhand_domain::access::Actor::Patient(p) => Some(p.patient_id),
             samhand_domain::access::Actor::Staff(_) => None,
-        }
-    }
-}
-
-/// What the patient asks for from the portal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatientRequestKind {
-    /// A change of dispensing arrangement or place: a task for the LAR consultant.
-    ArrangementChange,
-    /// An item for the next meeting of the responsibility group: a task for the
-    /// coordinator.
-    AgendaItem,
-}
-
-impl PatientRequestKind {
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "arrangement_change" => Some(Self::ArrangementChange),
-            "agenda_item" => Some(Self::AgendaItem),
-            _ => None,
-        }
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            Self::ArrangementChange => "Ønske fra pasienten om endret utlevering",
-            Self::AgendaItem => "Sak til neste ansvarsgruppemøte fra pasienten",
         }
     }
 }
@@ -171,10 +145,7 @@ impl Service<'_> {
             created_at: self.now(),
             changes: Vec::new(),
         };
-        let code = match kind {
-            PatientRequestKind::ArrangementChange => "arrangement_change",
-            PatientRequestKind::AgendaItem => "agenda_item",
-        };
+        let code = kind.code();
         let mut tx = self.state.store.write().await?;
         samhand_store::collaboration::insert_task(&mut tx, &task).await?;
         portal_store::insert_request(&mut tx, patient, self.actor().id(), code, task.id, self.now()).await?;

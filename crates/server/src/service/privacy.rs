@@ -483,8 +483,9 @@ impl Service<'_> {
             return Err(AppError::Invalid(errors));
         }
         let relations = self.repo.relations(patient).await?;
-        let actor = Actor::Staff(staff.clone());
-        if let Decision::Allow(by) = access::decide(&actor, &relations, DataCategory::Identity, Action::Read)
+        if let Decision::Allow(by) = self
+            .repo
+            .decision(&relations, DataCategory::Identity, Action::Read)
         {
             return Err(AppError::Conflict(format!(
                 "Du har allerede tilgang til pasienten ({}); akuttilgang trengs ikke.",

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use jiff::Span;
 use jiff::civil::Date;
-use samhand_domain::access::{self, Action, DataCategory, Decision, PatientRelations};
+use samhand_domain::access::{self, DataCategory, PatientRelations};
 use samhand_domain::care::Task;
 use samhand_domain::format::date_nb;
 use samhand_domain::ids::{OrganisationId, PatientId, StayId, TaskId, UserId};
@@ -357,7 +357,10 @@ impl Service<'_> {
         let patient = self.patient(patient_id).await?;
         let data = self.patient_data(patient_id).await?;
         let relations = data.relations(patient_id, self.now());
-        let grant = self.admission_grant(patient_id, &relations, input).await?;
+        let grant = self
+            .repo
+            .authorize_admission(patient_id, &relations, input.institution_id)
+            .await?;
         let organisations = self.organisations().await?;
         let mut input = input.clone();
         if let Some(id) = input.institution_id {
@@ -432,44 +435,6 @@ impl Service<'_> {
         Ok(stay)
     }
 
-    /// May the actor record this admission: as anyone who writes the patient's
-    /// identity, or as staff of the institution admitting the patient to itself.
-    async fn admission_grant(
-        &self,
-        patient: PatientId,
-        relations: &PatientRelations,
-        input: &StayInput,
-    ) -> AppResult<WriteGrant> {
-        let detail = "admission recorded";
-        if let Decision::Allow(by) =
-            access::decide(self.actor(), relations, DataCategory::Identity, Action::Write)
-        {
-            return Ok(WriteGrant {
-                patient,
-                category: DataCategory::Identity,
-                action: samhand_domain::access::Action::Write,
-                decision: by,
-                detail: detail.into(),
-            });
-        }
-        if let Some(staff) = self.actor().staff()
-            && let Decision::Allow(by) = access::may_admit(staff)
-            && input.institution_id == Some(staff.organisation_id)
-        {
-            return Ok(WriteGrant {
-                patient,
-                category: DataCategory::Identity,
-                action: samhand_domain::access::Action::Write,
-                decision: by,
-                detail: detail.into(),
-            });
-        }
-        self.repo
-            .record_denial(Some(patient), DataCategory::Identity, Action::Write, detail)
-            .await?;
-        Err(AppError::Forbidden(crate::repo::DENIED_NB.into()))
-    }
-
     /// A person not (yet) in LAR, registered at the institution with the admission:
     /// the bundle applies to them too when opioid use is registered.
     pub async fn register_and_admit(&self, input: &RegisterInput) -> AppResult<PatientId> {
@@ -511,13 +476,12 @@ impl Service<'_> {
             .map_err(|e| conflict_from(e, "Personen er allerede registrert i Samhand."))?;
         store::insert_stay(&mut tx, &stay).await?;
         for detail in ["person registered at admission", "admission recorded"] {
-            let grant = WriteGrant {
-                patient: patient_id,
-                category: DataCategory::Identity,
-                action: samhand_domain::access::Action::Write,
-                decision: access::AllowedBy::Admission,
-                detail: detail.into(),
-            };
+            let grant = self.repo.creation_grant(
+                patient_id,
+                DataCategory::Identity,
+                access::AllowedBy::Admission,
+                detail,
+            );
             self.repo.record_write(&mut tx, &grant).await?;
         }
         tx.commit().await?;
