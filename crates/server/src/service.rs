@@ -49,6 +49,7 @@ mod identity;
 mod leader;
 mod messages;
 mod moving;
+mod orders;
 mod overdose;
 mod portal;
 mod privacy;
@@ -66,7 +67,9 @@ pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
 pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary, OverdosesView};
 pub use portal::PortalHome;
-pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
+pub use privacy::{
+    AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
+};
 pub use transitions::{
     AdmitInput, HandoverInput, RegisterInput, StayChange, StayView, StaysView, SystemStayUpdate,
     block_follows_stay, pause_note,
@@ -799,6 +802,7 @@ impl<'a> Service<'a> {
             created_by: self.actor().id(),
             created_at: self.now(),
             signature: None,
+            discard: None,
         };
         let mut tx = self.state.store.write().await?;
         order_store::insert_draft(&mut tx, &order).await?;
@@ -874,6 +878,7 @@ impl<'a> Service<'a> {
                 AppError::Forbidden("Bare lege ved ansvarlig LAR-enhet kan signere ordinasjonen.".into())
             }
             SignError::AlreadySigned => AppError::Conflict("Ordinasjonen er allerede signert.".into()),
+            SignError::Discarded => AppError::Conflict("Utkastet er forkastet og kan ikke signeres.".into()),
             SignError::NeedsConfirmation(warnings) => {
                 let mut errors = FieldErrors::default();
                 for warning in &warnings {
@@ -902,7 +907,7 @@ impl<'a> Service<'a> {
             .map_err(|e| {
                 conflict_from(
                     e,
-                    "Ordinasjonen ble signert samtidig av noen andre. Last siden på nytt.",
+                    "Ordinasjonen ble signert eller forkastet samtidig av noen andre. Last siden på nytt.",
                 )
             })?;
         self.repo.record_write(&mut tx, &grant).await?;

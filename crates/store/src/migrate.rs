@@ -103,6 +103,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_patient_conversation.sql"),
         postgres: include_str!("../migrations/postgres/0016_patient_conversation.sql"),
     },
+    Migration {
+        version: 18,
+        name: "dose_order_discards",
+        sqlite: include_str!("../migrations/sqlite/0018_dose_order_discards.sql"),
+        postgres: include_str!("../migrations/postgres/0018_dose_order_discards.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
