@@ -37,10 +37,10 @@ export async function harness(name) {
   const watch = (page) => {
     page.on("console", (message) => {
       if (message.type() !== "error") return;
-      const text = message.text();
-      if (expectedErrors.some((pattern) => pattern.test(text))) return;
       const where = message.location()?.url || page.url();
-      consoleErrors.push(`[${currentStep}] console error on ${where}: ${text}`);
+      const text = `${where}: ${message.text()}`;
+      if (expectedErrors.some((pattern) => pattern.test(text))) return;
+      consoleErrors.push(`[${currentStep}] console error on ${text}`);
     });
     page.on("pageerror", (error) => {
       consoleErrors.push(`[${currentStep}] page error on ${page.url()}: ${error.message}`);
@@ -82,8 +82,8 @@ export async function harness(name) {
     check(condition, message) {
       if (!condition) throw new Error(message);
     },
-    /// Lets console errors matching `pattern` pass, from now on (for a step that
-    /// provokes one on purpose).
+    /// Lets console errors matching `pattern` ("<url>: <message>") pass, from now
+    /// on: for a step that provokes one on purpose, such as a refused form's 422.
     expectConsoleError(pattern) {
       expectedErrors.push(pattern);
     },

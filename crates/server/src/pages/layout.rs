@@ -72,11 +72,7 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
     // The daily work stays in the bar; the rest is under «Mer», so the header fits
     // one line on a tablet (1024 px) whatever the role.
     let mut more: Vec<(&str, &str)> = vec![("/revurderinger", "Revurderinger")];
-    if user.role == Role::Coordinator {
-        more.push(("/koordinator", "Koordinator"));
-    }
     if user.role == Role::Leader {
-        more.push(("/leder", "Leders oversikt"));
         more.push(("/akuttilganger", "Kontroll av akuttilganger"));
     }
     if samhand_domain::access::may_use_emergency_access(user) {
@@ -99,6 +95,12 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 a href="/innboks" { "Innboks" }
                 @if user.role != Role::Administrator {
                     a href="/oppgaver" { "Oppgaver" }
+                }
+                @if user.role == Role::Coordinator {
+                    a href="/koordinator" { "Koordinator" }
+                }
+                @if user.role == Role::Leader {
+                    a href="/leder" { "Leders oversikt" }
                 }
                 details.more {
                     summary { "Mer" }
