@@ -2,7 +2,9 @@
 // Chromium launched as smoke.mjs does (launch() makes its own temporary profile,
 // so no --user-data-dir), the current step for the failure message, pages with a
 // few seconds per step, a staff login, and the failure report with a screenshot
-// of the page last opened.
+// of the page last opened. Every page it opens is watched: a console error (a CSP
+// refusal, a failed script) or an uncaught page error fails the test at the end,
+// with the list, unless the test said it expects that one (`t.expectConsoleError`).
 //
 // Env: BASE_URL (required), SAMHAND_DEMO_PASSWORD (default samhand-demo),
 // SAMHAND_CHROMIUM (default /usr/bin/chromium).
@@ -28,6 +30,22 @@ export async function harness(name) {
   const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "test-results");
   let currentStep = "launch Chromium";
   let lastPage;
+  // Console errors and page errors of every page, with the step they came in.
+  const consoleErrors = [];
+  // Patterns of console errors a step causes on purpose (say a refused form's 4xx).
+  const expectedErrors = [];
+  const watch = (page) => {
+    page.on("console", (message) => {
+      if (message.type() !== "error") return;
+      const where = message.location()?.url || page.url();
+      const text = `${where}: ${message.text()}`;
+      if (expectedErrors.some((pattern) => pattern.test(text))) return;
+      consoleErrors.push(`[${currentStep}] console error on ${text}`);
+    });
+    page.on("pageerror", (error) => {
+      consoleErrors.push(`[${currentStep}] page error on ${page.url()}: ${error.message}`);
+    });
+  };
   const browser = await chromium
     .launch({
       executablePath,
@@ -64,12 +82,23 @@ export async function harness(name) {
     check(condition, message) {
       if (!condition) throw new Error(message);
     },
+    /// Lets console errors matching `pattern` ("<url>: <message>") pass, from now
+    /// on: for a step that provokes one on purpose, such as a refused form's 422.
+    expectConsoleError(pattern) {
+      expectedErrors.push(pattern);
+    },
+    /// The console and page errors so far.
+    consoleErrors() {
+      return [...consoleErrors];
+    },
     seconds() {
       return ((Date.now() - started) / 1000).toFixed(1);
     },
     /// A page in a fresh context (its own cookies); `options` go to the context.
     async newPage(viewport = { width: 1280, height: 900 }, options = {}) {
       const context = await browser.newContext({ viewport, ...options });
+      // Every page of the context is watched, this one and any the test opens later.
+      context.on("page", watch);
       const page = await context.newPage();
       page.setDefaultTimeout(STEP_MS);
       page.setDefaultNavigationTimeout(STEP_MS * 2);
@@ -95,6 +124,12 @@ export async function harness(name) {
       let exitCode = 0;
       try {
         await steps();
+        currentStep = "no console errors";
+        if (consoleErrors.length > 0) {
+          throw new Error(
+            `${consoleErrors.length} console or page error(s):\n  ${consoleErrors.join("\n  ")}`,
+          );
+        }
       } catch (error) {
         exitCode = 1;
         console.error(`${name}: FAILED at step "${currentStep}": ${error.message}`);

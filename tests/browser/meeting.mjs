@@ -31,6 +31,18 @@ await run(async () => {
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
 
+  step("on a 1024 px tablet the header is one line and «Mer» holds the rest");
+  await page.setViewportSize({ width: 1024, height: 768 });
+  const header = await page.evaluate(() => ({
+    height: document.querySelector("header.top").getBoundingClientRect().height,
+    scrollWidth: document.documentElement.scrollWidth,
+  }));
+  check(header.height <= 72, `the header wraps at 1024 px: ${header.height} px high`);
+  check(header.scrollWidth <= 1024, `the page scrolls sideways at 1024 px: ${header.scrollWidth} px`);
+  await page.locator("header.top details.more > summary").click();
+  await page.locator("header.top details.more a[href='/revurderinger']").waitFor();
+  await page.locator("header.top details.more > summary").click();
+
   step("the coordinator overview lists the coordinator's patients");
   await page.locator("nav a[href='/koordinator']").click();
   await page.waitForURL((url) => url.pathname === "/koordinator");

@@ -6,10 +6,14 @@
 // `lege`, opens a patient, makes a one-time code on the privacy page, then, as the
 // patient in a fresh phone-sized context, sets a password with the code, sees the
 // medicine on the start page, shares health information with a service and stops
-// again, reads a message the doctor wrote from the staff side and answers it (the
-// doctor then sees «Lest av pasienten»), reads who has read the record, and names
-// a next of kin. axe-core
-// (npm, pinned) checks each page, logged out and in, against WCAG 2.0/2.1 A and AA.
+// again with the category's switch (its state in words, and a confirmation after
+// each change), reads a message the doctor wrote from the staff side and answers it
+// (the doctor then sees «Lest av pasienten»), reads who has read the record, and
+// names a next of kin; the menu is one «Meny» button. axe-core (npm, pinned) checks
+// each page, logged out and in, against WCAG 2.0/2.1 A and AA; every logged-in page
+// (menu open and closed) is checked for sideways scrolling at 360 and 390 px; the
+// browser's own message for a required field is Norwegian (/static/skjema.js, with
+// the CSP enforced).
 // Screenshot in tests/browser/test-results/portal.png.
 //
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/portal.mjs
@@ -32,6 +36,37 @@ const patientPassword = "mitt-eget-passord-1";
 // bypassCSP lets the test inject axe-core into pages whose policy forbids inline
 // scripts; the pages themselves run no scripts.
 const newPage = (viewport) => t.newPage(viewport, { bypassCSP: true });
+
+/// Opens the portal's menu and follows the link called `name`.
+async function follow(page, name, path) {
+  await page.locator("details.portal-menu > summary").click();
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === path),
+    page.locator("details.portal-menu nav").getByRole("link", { name, exact: true }).click(),
+  ]);
+}
+
+/// Fails when the page is wider than the screen (it would scroll sideways).
+async function fitsTheScreen(page, name) {
+  const { scrollWidth, clientWidth, widest } = await page.evaluate(() => {
+    const root = document.documentElement;
+    // The element reaching furthest right, to say what overflows.
+    let widest = "";
+    let right = root.clientWidth;
+    for (const element of document.body.querySelectorAll("*")) {
+      const box = element.getBoundingClientRect();
+      if (box.right > right + 0.5) {
+        right = box.right;
+        widest = `${element.tagName.toLowerCase()}${element.id ? "#" + element.id : ""}${element.className ? "." + String(element.className).split(" ").join(".") : ""} (${Math.round(box.right)} px)`;
+      }
+    }
+    return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, widest };
+  });
+  check(
+    scrollWidth <= clientWidth,
+    `${name} scrolls sideways at ${clientWidth} px: ${scrollWidth} px wide; widest: ${widest}`,
+  );
+}
 
 /// Runs axe-core on the page and fails with every WCAG 2.x A/AA violation found.
 const checked = [];
@@ -84,6 +119,23 @@ await run(async () => {
     "the message to the patient is not shown as unread on the staff side",
   );
 
+  step("the browser's own message for a required field is Norwegian, with the CSP enforced");
+  const strict = await t.newPage({ width: 390, height: 844 });
+  for (const [path, field] of [
+    ["/portal/logg-inn", "national_id"],
+    ["/login", "username"],
+  ]) {
+    await strict.goto(baseUrl + path);
+    await strict.waitForFunction(() => document.readyState === "complete");
+    const message = await strict.locator(`input[name=${field}]`).evaluate((input) => {
+      input.value = "";
+      input.checkValidity();
+      return input.validationMessage;
+    });
+    check(message === "Fyll ut dette feltet.", `${path}: the message for an empty ${field} is "${message}"`);
+  }
+  await strict.close();
+
   step("the logged-out portal pages are accessible");
   const phone = await newPage({ width: 390, height: 844 });
   page = phone;
@@ -113,8 +165,7 @@ await run(async () => {
     ((await phone.locator("[data-testid=unread]").textContent()) || "").includes("Du har 1 ulest melding"),
     "the unread message is not counted on the start page",
   );
-  await phone.getByRole("link", { name: "Meldinger", exact: true }).click();
-  await phone.waitForURL((url) => url.pathname === "/portal/meldinger");
+  await follow(phone, "Meldinger", "/portal/meldinger");
   await accessible(phone, "/portal/meldinger");
   await Promise.all([
     phone.waitForURL((url) => /^\/portal\/meldinger\/[^/]+$/.test(url.pathname)),
@@ -139,25 +190,39 @@ await run(async () => {
   check(staffView.includes("Lest av pasienten"), "the staff side does not see that the patient read it");
   check(staffView.includes("Det passer fint, jeg kommer."), "the staff side does not see the answer");
 
-  step("share health information with a service, then stop");
-  await phone.getByRole("link", { name: "Hvem ser hva" }).click();
-  await phone.waitForURL((url) => url.pathname === "/portal/samtykke");
+  step("share health information with a service with its switch, then stop");
+  await follow(phone, "Hvem ser hva", "/portal/samtykke");
   await accessible(phone, "/portal/samtykke");
-  const share = phone.getByRole("button", { name: /^Del Helseopplysninger med / }).first();
-  const label = (await share.getAttribute("aria-label")) || "";
+  const first = phone.getByRole("switch", { name: /^Del Helseopplysninger med / }).first();
+  const label = (await first.getAttribute("aria-label")) || "";
   const service = label.replace(/^Del Helseopplysninger med /, "");
-  await Promise.all([phone.waitForURL((url) => url.pathname === "/portal/samtykke"), share.click()]);
-  const stop = phone.getByRole("button", { name: `Slutt å dele Helseopplysninger med ${service}` });
-  check((await stop.count()) === 1, `health information is not shown as shared with ${service}`);
-  await Promise.all([phone.waitForURL((url) => url.pathname === "/portal/samtykke"), stop.click()]);
+  const toggle = () => phone.getByRole("switch", { name: `Del Helseopplysninger med ${service}` });
+  const stateText = async () => {
+    const id = await toggle().getAttribute("aria-describedby");
+    return ((await phone.locator(`[id="${id}"]`).textContent()) || "").trim();
+  };
+  check((await toggle().getAttribute("aria-checked")) === "false", "health information starts unshared");
+  check((await stateText()) === "Deles ikke", `the state in words is "${await stateText()}"`);
+  await Promise.all([phone.waitForURL((url) => url.pathname === "/portal/samtykke"), toggle().click()]);
+  check((await toggle().getAttribute("aria-checked")) === "true", `health information is not shared with ${service}`);
+  check((await stateText()) === `Deles med ${service}`, `the state in words is "${await stateText()}"`);
+  const shared = ((await phone.locator("[role=status]").textContent()) || "").trim();
   check(
-    (await phone.getByRole("button", { name: `Del Helseopplysninger med ${service}` }).count()) === 1,
-    "withdrawing did not take effect",
+    shared === `Lagret: Du deler nå helseopplysninger med ${service}.`,
+    `no confirmation after sharing: "${shared}"`,
+  );
+  await accessible(phone, "/portal/samtykke (after a change)");
+  await Promise.all([phone.waitForURL((url) => url.pathname === "/portal/samtykke"), toggle().click()]);
+  check((await toggle().getAttribute("aria-checked")) === "false", "withdrawing did not take effect");
+  check((await stateText()) === "Deles ikke", `the state in words is "${await stateText()}"`);
+  const withdrawn = ((await phone.locator("[role=status]").textContent()) || "").trim();
+  check(
+    withdrawn === `Lagret: Du deler ikke lenger helseopplysninger med ${service}.`,
+    `no confirmation after withdrawing: "${withdrawn}"`,
   );
 
   step("my goals in my own words");
-  await phone.getByRole("link", { name: "Mine mål" }).click();
-  await phone.waitForURL((url) => url.pathname === "/portal/mal");
+  await follow(phone, "Mine mål", "/portal/mal");
   await accessible(phone, "/portal/mal");
   await phone.locator("#housing").fill("Egen leilighet før jul");
   await Promise.all([
@@ -167,8 +232,7 @@ await run(async () => {
   check((await phone.locator("#housing").inputValue()) === "Egen leilighet før jul", "the goal was not saved");
 
   step("the crisis plan page is accessible and saves the patient's plan");
-  await phone.getByRole("link", { name: "Kriseplan" }).click();
-  await phone.waitForURL((url) => url.pathname === "/portal/kriseplan");
+  await follow(phone, "Kriseplan", "/portal/kriseplan");
   await accessible(phone, "/portal/kriseplan");
   await phone.getByLabel("Varseltegn").fill("Sover dårlig, svarer ikke på telefon");
   await phone.getByLabel("Dette hjelper meg").fill("Gå tur, ringe søster");
@@ -181,14 +245,12 @@ await run(async () => {
   check(((await phone.locator("main").textContent()) || "").includes("av deg"), "the crisis plan was not saved by the patient");
 
   step("who has read the record");
-  await phone.getByRole("link", { name: "Hvem har lest" }).click();
-  await phone.waitForURL((url) => url.pathname === "/portal/innsyn");
+  await follow(phone, "Hvem har lest", "/portal/innsyn");
   check(((await phone.locator("main").textContent()) || "").includes("Lege"), "the doctor's reading is not in the log");
   await accessible(phone, "/portal/innsyn");
 
   step("name a next of kin");
-  await phone.getByRole("link", { name: "Pårørende" }).click();
-  await phone.waitForURL((url) => url.pathname === "/portal/parorende");
+  await follow(phone, "Pårørende", "/portal/parorende");
   await accessible(phone, "/portal/parorende");
   await phone.getByLabel("Navn").fill("Mor Berit");
   await phone.getByLabel("Hvem er det for deg").selectOption("next_of_kin");
@@ -199,11 +261,41 @@ await run(async () => {
   ]);
   await phone.getByRole("heading", { name: "Mor Berit" }).waitFor();
 
+  step("no logged-in portal page scrolls sideways at 360 or 390 px, menu closed or open");
+  const threadPath = await (async () => {
+    await phone.goto(baseUrl + "/portal/meldinger");
+    const href = await phone.locator("[data-testid=conversation-message] a").first().getAttribute("href");
+    return href;
+  })();
+  const loggedIn = [
+    "/portal",
+    "/portal/meldinger",
+    threadPath,
+    "/portal/mal",
+    "/portal/kriseplan",
+    "/portal/onsker",
+    "/portal/samtykke",
+    "/portal/innsyn",
+    "/portal/parorende",
+  ];
+  let widthChecks = 0;
+  for (const width of [360, 390]) {
+    await phone.setViewportSize({ width, height: 800 });
+    for (const path of loggedIn) {
+      await phone.goto(baseUrl + path);
+      await fitsTheScreen(phone, `${path} at ${width} px`);
+      await phone.locator("details.portal-menu > summary").click();
+      await fitsTheScreen(phone, `${path} at ${width} px with the menu open`);
+      widthChecks += 2;
+    }
+  }
+
   const seconds = t.seconds();
   console.log(
     `portal: ok: patient ${nationalId.slice(0, 6)}***** set a password with the code, read and answered the ` +
       `doctor's message, shared and withdrew ` +
       `health information with ${service}, named a next of kin; axe-core WCAG 2.1 AA clean on ${checked.length} pages ` +
+      `and no sideways scrolling in ${widthChecks} checks at 360 and 390 px ` +
       `(${checked.join(", ")}); Chromium ${browser.version()}; ${seconds} s; screenshot ${screenshotPath}`,
   );
 });

@@ -9,7 +9,7 @@
 // second tab at its row and in the focused error summary at the top; and opens
 // the printable list. axe-core (WCAG 2.1 A/AA) on the list, after a refusal, and on
 // the printable list. Fails on any console error or page error (a blocked inline
-// style or script shows as one).
+// style or script shows as one; the harness watches every page).
 //
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/window.mjs
 //
@@ -29,23 +29,6 @@ const t = await harness("window");
 const { baseUrl, resultsDir, screenshotPath, step, check, run } = t;
 const tablet = { width: 1024, height: 768 };
 
-const consoleErrors = [];
-// The one error a page may log: Chromium reports the status of a refused form post
-// (a 409 page, answered on purpose, which the test provokes once) as a failed load.
-let expectedRefusals = 0;
-function watch(page) {
-  page.on("console", (message) => {
-    if (message.type() !== "error") return;
-    if (expectedRefusals > 0 && /status of 409/.test(message.text())) {
-      expectedRefusals -= 1;
-      return;
-    }
-    consoleErrors.push(`${page.url()}: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
-  return page;
-}
-
 const checked = [];
 async function accessible(page, name) {
   await page.evaluate(axeSource);
@@ -62,7 +45,7 @@ async function accessible(page, name) {
 
 await run(async () => {
   step("log in as utdeler on a tablet");
-  const page = watch(await t.logIn("utdeler", { viewport: tablet }));
+  const page = await t.logIn("utdeler", { viewport: tablet });
   await page.goto(baseUrl + "/utlevering");
   const rows = page.locator("article[data-testid=list-row]");
   const rowCount = await rows.count();
@@ -103,7 +86,7 @@ await run(async () => {
   );
 
   step("open a second tab on the list (it goes stale below)");
-  const stale = watch(await page.context().newPage());
+  const stale = await page.context().newPage();
   await stale.setViewportSize(tablet);
   await stale.goto(baseUrl + "/utlevering");
 
@@ -152,7 +135,8 @@ await run(async () => {
   const staleRow = stale.locator(`article[data-patient="${patientId}"]`);
   const staleForm = staleRow.locator("form:has([data-testid=dispense])");
   await staleForm.getByLabel("Identitet bekreftet").check();
-  expectedRefusals += 1;
+  // Chromium logs the refused post's 409 page as a failed load: answered on purpose.
+  t.expectConsoleError(/status of 409/);
   await Promise.all([stale.waitForLoadState("load"), staleForm.locator("[data-testid=dispense]").click()]);
   await stale.locator("#error-summary").waitFor();
   const summaryFocused = await stale.evaluate(() => document.activeElement?.id === "error-summary");
@@ -178,7 +162,7 @@ await run(async () => {
 
   step("the printable list");
   const printHref = await page.locator("[data-testid=print-link]").getAttribute("href");
-  const printPage = watch(await page.context().newPage());
+  const printPage = await page.context().newPage();
   await printPage.goto(baseUrl + printHref);
   const table = printPage.locator("[data-testid=print-list]");
   await table.waitFor();
@@ -188,11 +172,10 @@ await run(async () => {
   await accessible(printPage, "the printable list");
   await printPage.close();
 
-  step("screenshot, and no console errors");
+  step("screenshot");
   mkdirSync(resultsDir, { recursive: true });
   await row.scrollIntoViewIfNeeded();
   await page.screenshot({ path: screenshotPath, fullPage: false });
-  check(consoleErrors.length === 0, `console errors:\n  ${consoleErrors.join("\n  ")}`);
   console.log(
     `window: ok: ${name}: withheld, take-home held, refused without a reason and handed over with one, ` +
       `a stale tab refused with a focused summary, corrected, printed; axe clean on ${checked.length} pages; ` +

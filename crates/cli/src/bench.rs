@@ -466,6 +466,7 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
                     signed_at: created,
                     warnings_confirmed: None,
                 }),
+                discard: None,
             };
             orders::insert_draft(&mut tx, &order).await?;
             let signed =

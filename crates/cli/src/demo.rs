@@ -1530,6 +1530,7 @@ impl Generator<'_> {
                 signed_at,
                 warnings_confirmed: warnings_confirmed.map(str::to_string),
             }),
+            discard: None,
         };
         SignedDoseOrder::from_stored(order).expect("the order carries a signature")
     }

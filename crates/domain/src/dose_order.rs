@@ -207,6 +207,8 @@ fn split_like(total: Dose, parts: usize) -> DailyDose {
 pub enum DoseOrderStatus {
     Draft,
     Signed,
+    /// A draft that was set aside unsigned; it stays in the history.
+    Discarded,
 }
 
 /// A dose order as stored: a draft, or a signed version.
@@ -219,6 +221,17 @@ pub struct DoseOrder {
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub signature: Option<Signature>,
+    /// Set when the draft was discarded instead of signed.
+    pub discard: Option<Discard>,
+}
+
+/// Who set a draft aside unsigned, when, and why (the reason may be empty). The
+/// draft is kept; the discard is a record of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discard {
+    pub discarded_by: UserId,
+    pub discarded_at: Timestamp,
+    pub reason: String,
 }
 
 /// Who signed a version, when, and the reason they gave for overriding dose-safety
@@ -233,10 +246,10 @@ pub struct Signature {
 
 impl DoseOrder {
     pub fn status(&self) -> DoseOrderStatus {
-        if self.signature.is_some() {
-            DoseOrderStatus::Signed
-        } else {
-            DoseOrderStatus::Draft
+        match (&self.signature, &self.discard) {
+            (Some(_), _) => DoseOrderStatus::Signed,
+            (None, Some(_)) => DoseOrderStatus::Discarded,
+            (None, None) => DoseOrderStatus::Draft,
         }
     }
 }
@@ -291,29 +304,46 @@ pub fn dose_on(versions: &[SignedDoseOrder], date: Date) -> Option<(&SignedDoseO
 /// A dose-safety concern that needs an explicit confirmation with a reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DoseWarning {
-    /// A methadone increase larger than the policy's step.
-    LargeMethadoneIncrease { from: Dose, to: Dose, on: Date },
-    /// A methadone increase sooner after the last one than the policy allows in build-up.
-    MethadoneIncreaseTooSoon { on: Date, previous_increase: Date },
+    /// A methadone increase larger than the policy's step (`limit`).
+    LargeMethadoneIncrease {
+        from: Dose,
+        to: Dose,
+        on: Date,
+        limit: Dose,
+    },
+    /// A methadone increase sooner after the last one than the policy allows in
+    /// build-up (`min_days`).
+    MethadoneIncreaseTooSoon {
+        on: Date,
+        previous_increase: Date,
+        min_days: i64,
+    },
     /// A daily dose above the substance's usual range.
     AboveUsualRange { dose: Dose, usual_max: Dose },
 }
 
 impl DoseWarning {
-    /// The warning as the prescriber reads it.
+    /// The warning as the prescriber reads it, with the limit it applies.
     pub fn message_nb(&self) -> String {
+        use crate::format::{count_nb, date_nb};
         match self {
-            Self::LargeMethadoneIncrease { from, to, on } => format!(
-                "Metadonøkning fra {from} til {to} fra {} er større enn anbefalt steg.",
-                crate::format::date_nb(*on)
+            Self::LargeMethadoneIncrease { from, to, on, limit } => format!(
+                "Metadonøkning fra {from} til {to} fra {} er større enn anbefalt steg: \
+                 økningen er {}, grensen er {limit} per økning.",
+                date_nb(*on),
+                to.saturating_sub(*from)
             ),
             Self::MethadoneIncreaseTooSoon {
                 on,
                 previous_increase,
+                min_days,
             } => format!(
-                "Metadonøkning {} kommer mindre enn anbefalt tid etter forrige økning ({}).",
-                crate::format::date_nb(*on),
-                crate::format::date_nb(*previous_increase)
+                "Metadonøkning {} kommer {} etter forrige økning ({}): \
+                 i oppstartsfasen skal det gå minst {} mellom økningene.",
+                date_nb(*on),
+                count_nb(crate::time::days_between(*previous_increase, *on), "dag", "dager"),
+                date_nb(*previous_increase),
+                count_nb(*min_days, "dag", "dager")
             ),
             Self::AboveUsualRange { dose, usual_max } => {
                 format!("Dosen {dose} er over vanlig maksimum ({usual_max}) for legemiddelet.")
@@ -380,6 +410,7 @@ pub fn dose_safety_warnings(
                     from: previous,
                     to: total,
                     on,
+                    limit: policy.methadone_max_increase,
                 });
             }
             if let Some(previous_increase) = last_increase
@@ -390,6 +421,7 @@ pub fn dose_safety_warnings(
                 warnings.push(DoseWarning::MethadoneIncreaseTooSoon {
                     on,
                     previous_increase,
+                    min_days: policy.methadone_min_days_between_increases,
                 });
             }
             last_increase = Some(on);
@@ -430,8 +462,47 @@ pub enum SignError {
     NotOfResponsibleUnit,
     #[error("the order is already signed")]
     AlreadySigned,
+    #[error("the draft was discarded")]
+    Discarded,
     #[error("dose-safety warnings need a confirmation with a reason")]
     NeedsConfirmation(Vec<DoseWarning>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiscardError {
+    #[error("a signed order cannot be discarded")]
+    AlreadySigned,
+    #[error("the draft is already discarded")]
+    AlreadyDiscarded,
+    #[error("only a prescriber of the responsible unit or the draft's author may discard it")]
+    NotAllowed,
+}
+
+/// Sets a draft aside unsigned. Only a draft can be: a signed version is part of
+/// the treatment and is replaced by a new version, never withdrawn. A prescriber
+/// of the responsible unit, or whoever wrote the draft, may discard it.
+pub fn discard(
+    draft: &DoseOrder,
+    actor: &StaffUser,
+    responsible_unit: OrganisationId,
+    reason: &str,
+    now: Timestamp,
+) -> Result<Discard, DiscardError> {
+    if draft.signature.is_some() {
+        return Err(DiscardError::AlreadySigned);
+    }
+    if draft.discard.is_some() {
+        return Err(DiscardError::AlreadyDiscarded);
+    }
+    let prescriber_of_unit = actor.role == Role::Prescriber && actor.organisation_id == responsible_unit;
+    if !prescriber_of_unit && actor.id != draft.created_by {
+        return Err(DiscardError::NotAllowed);
+    }
+    Ok(Discard {
+        discarded_by: actor.id,
+        discarded_at: now,
+        reason: reason.trim().to_string(),
+    })
 }
 
 /// Signs a draft, making it the next version. The signer must be a prescriber of the
@@ -447,6 +518,9 @@ pub fn sign(
 ) -> Result<SignedDoseOrder, SignError> {
     if draft.signature.is_some() {
         return Err(SignError::AlreadySigned);
+    }
+    if draft.discard.is_some() {
+        return Err(SignError::Discarded);
     }
     if signer.role != Role::Prescriber {
         return Err(SignError::NotAPrescriber);
@@ -512,6 +586,7 @@ pub(crate) mod tests {
             created_by: UserId::new(),
             created_at: Timestamp::UNIX_EPOCH,
             signature: None,
+            discard: None,
         }
     }
 
@@ -705,6 +780,88 @@ pub(crate) mod tests {
                 [DoseWarning::MethadoneIncreaseTooSoon { .. }]
             ),
             "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_dose_safety_warning_states_the_limit_it_applies() {
+        let policy = DoseSafetyPolicy {
+            methadone_max_increase: Dose::from_mg(15),
+            methadone_min_days_between_increases: 21,
+        };
+        let history = signed_history(&[methadone("30", "2026-11-01"), methadone("40", "2026-11-10")]);
+        let messages: Vec<String> =
+            dose_safety_warnings(&history, &methadone("60", "2026-11-15"), true, &policy)
+                .iter()
+                .map(DoseWarning::message_nb)
+                .collect();
+        assert_eq!(
+            messages,
+            vec![
+                "Metadonøkning fra 40 mg til 60 mg fra 15.11.2026 er større enn anbefalt steg: \
+                 økningen er 20 mg, grensen er 15 mg per økning."
+                    .to_string(),
+                "Metadonøkning 15.11.2026 kommer 5 dager etter forrige økning (10.11.2026): \
+                 i oppstartsfasen skal det gå minst 21 dager mellom økningene."
+                    .to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_a_draft_can_be_discarded_and_a_discarded_draft_cannot_be_signed() {
+        let unit = OrganisationId::new();
+        let lege = prescriber(unit);
+        let now = Timestamp::UNIX_EPOCH;
+        let mut order = draft(methadone("60", "2026-11-24"));
+        assert_eq!(order.status(), DoseOrderStatus::Draft);
+
+        let mut consultant = prescriber(unit);
+        consultant.role = Role::LarConsultant;
+        assert_eq!(
+            discard(&order, &consultant, unit, "", now),
+            Err(DiscardError::NotAllowed),
+            "neither a prescriber nor the author"
+        );
+        assert_eq!(
+            discard(&order, &prescriber(OrganisationId::new()), unit, "", now),
+            Err(DiscardError::NotAllowed),
+            "a prescriber of another unit"
+        );
+        consultant.id = order.created_by;
+        assert!(
+            discard(&order, &consultant, unit, "", now).is_ok(),
+            "the author may"
+        );
+
+        let discarded = discard(&order, &lege, unit, "  Feil legemiddelform  ", now).expect("a draft");
+        assert_eq!(discarded.reason, "Feil legemiddelform");
+        assert_eq!(discarded.discarded_by, lege.id);
+        order.discard = Some(discarded);
+        assert_eq!(order.status(), DoseOrderStatus::Discarded);
+        assert_eq!(
+            discard(&order, &lege, unit, "", now),
+            Err(DiscardError::AlreadyDiscarded)
+        );
+        assert_eq!(
+            sign(order, &lege, unit, &[], &[], None, now),
+            Err(SignError::Discarded)
+        );
+
+        let signed = sign(
+            draft(methadone("60", "2026-11-24")),
+            &lege,
+            unit,
+            &[],
+            &[],
+            None,
+            now,
+        )
+        .expect("signs")
+        .into_order();
+        assert_eq!(
+            discard(&signed, &lege, unit, "", now),
+            Err(DiscardError::AlreadySigned)
         );
     }
 

@@ -1,4 +1,5 @@
-//! How dates and times are written for Norwegian readers: dd.mm.yyyy and 24-hour time.
+//! How dates, times and counts are written for Norwegian readers: dd.mm.yyyy,
+//! 24-hour time, and «1 dag» / «3 dager» instead of «dag(er)».
 
 use jiff::civil::{Date, Time};
 
@@ -19,10 +20,53 @@ pub const WEEKDAYS_NB: [&str; 7] = [
     "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag",
 ];
 
+/// The singular or the plural of a word for a count: `plural_nb(1, "dag", "dager")`
+/// is «dag», any other count (0 included, as Norwegian says «0 dager») the plural.
+pub fn plural_nb<'a, N>(n: N, one: &'a str, many: &'a str) -> &'a str
+where
+    N: PartialEq + From<u8>,
+{
+    if n == N::from(1) { one } else { many }
+}
+
+/// A count with its word: `count_nb(3, "dag", "dager")` is «3 dager».
+pub fn count_nb<N>(n: N, one: &str, many: &str) -> String
+where
+    N: PartialEq + From<u8> + std::fmt::Display + Copy,
+{
+    format!("{n} {}", plural_nb(n, one, many))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use jiff::civil::{date, time};
+
+    #[test]
+    fn a_count_takes_the_singular_only_for_one() {
+        let cases: [(i64, &str); 5] = [
+            (0, "0 dager"),
+            (1, "1 dag"),
+            (2, "2 dager"),
+            (21, "21 dager"),
+            (-1, "-1 dager"),
+        ];
+        for (n, expected) in cases {
+            assert_eq!(count_nb(n, "dag", "dager"), expected, "{n}");
+        }
+        assert_eq!(
+            plural_nb(1usize, "viktig melding", "viktige meldinger"),
+            "viktig melding"
+        );
+        assert_eq!(
+            plural_nb(4u32, "viktig melding", "viktige meldinger"),
+            "viktige meldinger"
+        );
+        assert_eq!(
+            count_nb(1usize, "forfalt møte", "forfalte møter"),
+            "1 forfalt møte"
+        );
+    }
 
     #[test]
     fn dates_and_times_are_written_the_norwegian_way() {

@@ -267,9 +267,10 @@ pub fn reduced_tolerance_warning(stay: &StayRecord, on: Date) -> Option<String> 
     let days = stay.days_without_substitution(on);
     (stay.bundle_applies() && days >= WARNING_DAYS_WITHOUT_OPIOIDS).then(|| {
         format!(
-            "Redusert toleranse: {days} dager uten opioider under oppholdet. Høy risiko for overdose etter \
+            "Redusert toleranse: {} uten opioider under oppholdet. Høy risiko for overdose etter \
              utskrivning, særlig den første uken. Gi nalokson og informer pasienten om at en vanlig dose kan \
-             være dødelig nå."
+             være dødelig nå.",
+            crate::format::count_nb(days, "dag", "dager")
         )
     })
 }

@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .nest("/fhir", fhir::routes())
         .route("/healthz", axum::routing::get(healthz))
+        .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

@@ -47,6 +47,7 @@ mod identity;
 mod leader;
 mod messages;
 mod moving;
+mod orders;
 mod overdose;
 mod portal;
 mod privacy;
@@ -67,7 +68,9 @@ pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
 pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary, OverdosesView};
 pub use portal::PortalHome;
-pub use privacy::{AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView};
+pub use privacy::{
+    AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
+};
 pub use transitions::{
     AdmitInput, HandoverInput, RegisterInput, StayChange, StayView, StaysView, SystemStayUpdate,
 };
@@ -745,6 +748,7 @@ impl<'a> Service<'a> {
             created_by: self.actor().id(),
             created_at: self.now(),
             signature: None,
+            discard: None,
         };
         let mut tx = self.state.store.write().await?;
         order_store::insert_draft(&mut tx, &order).await?;
@@ -820,6 +824,7 @@ impl<'a> Service<'a> {
                 AppError::Forbidden("Bare lege ved ansvarlig LAR-enhet kan signere ordinasjonen.".into())
             }
             SignError::AlreadySigned => AppError::Conflict("Ordinasjonen er allerede signert.".into()),
+            SignError::Discarded => AppError::Conflict("Utkastet er forkastet og kan ikke signeres.".into()),
             SignError::NeedsConfirmation(warnings) => {
                 let mut errors = FieldErrors::default();
                 for warning in &warnings {
@@ -848,7 +853,7 @@ impl<'a> Service<'a> {
             .map_err(|e| {
                 conflict_from(
                     e,
-                    "Ordinasjonen ble signert samtidig av noen andre. Last siden på nytt.",
+                    "Ordinasjonen ble signert eller forkastet samtidig av noen andre. Last siden på nytt.",
                 )
             })?;
         self.repo.record_write(&mut tx, &grant).await?;

@@ -83,6 +83,7 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "dose_order_signatures.patient_id, dose_order_signatures.version",
     ),
     ("dose_order_signatures_pkey", "dose_order_signatures.order_id"),
+    ("dose_order_discards_pkey", "dose_order_discards.order_id"),
     (
         "arrangements_version_unique",
         "arrangements.patient_id, arrangements.version",

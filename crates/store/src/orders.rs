@@ -4,7 +4,7 @@
 
 use samhand_domain::arrangement::{Arrangement, ArrangementContent, TimeWindow, WeekPlan};
 use samhand_domain::dose_order::{
-    DailyDose, DoseOrder, DoseOrderContent, Signature, SignedDoseOrder, TitrationStep,
+    DailyDose, Discard, DoseOrder, DoseOrderContent, Signature, SignedDoseOrder, TitrationStep,
 };
 use samhand_domain::ids::{DoseOrderId, PatientId};
 use samhand_domain::schedule::{Cover, CoverKind};
@@ -17,11 +17,13 @@ use crate::codec::{
     time_text,
 };
 use crate::db::rows_for_patients;
-use crate::db::{Result, classify};
+use crate::db::{Result, StoreError, classify};
 
 const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, o.episode_id, o.substance, o.form, o.parts, o.effective_from,
-    o.titration, o.reason, o.created_by, o.created_at, s.version, s.signed_by, s.signed_at, s.warnings_confirmed
-    FROM dose_orders o LEFT JOIN dose_order_signatures s ON s.order_id = o.id";
+    o.titration, o.reason, o.created_by, o.created_at, s.version, s.signed_by, s.signed_at, s.warnings_confirmed,
+    d.discarded_by, d.discarded_at, d.reason AS discard_reason
+    FROM dose_orders o LEFT JOIN dose_order_signatures s ON s.order_id = o.id
+    LEFT JOIN dose_order_discards d ON d.order_id = o.id";
 
 fn titration_text(steps: &[TitrationStep]) -> String {
     steps
@@ -61,6 +63,16 @@ fn order_from_row(row: &AnyRow) -> Result<DoseOrder> {
             warnings_confirmed: row.try_get("warnings_confirmed")?,
         }),
     };
+    let discard = match instant_opt(row, "discarded_at")? {
+        None => None,
+        Some(discarded_at) => Some(Discard {
+            discarded_by: parsed(row, "discarded_by")?,
+            discarded_at,
+            reason: row
+                .try_get::<Option<String>, _>("discard_reason")?
+                .unwrap_or_default(),
+        }),
+    };
     Ok(DoseOrder {
         id: parsed(row, "id")?,
         patient_id: parsed(row, "patient_id")?,
@@ -77,6 +89,7 @@ fn order_from_row(row: &AnyRow) -> Result<DoseOrder> {
         created_by: parsed(row, "created_by")?,
         created_at: instant(row, "created_at")?,
         signature,
+        discard,
     })
 }
 
@@ -104,12 +117,14 @@ pub async fn insert_draft(conn: &mut AnyConnection, order: &DoseOrder) -> Result
 }
 
 /// Stores the signature of a signed order. The unique version per patient refuses a
-/// concurrent signing that computed the same version.
+/// concurrent signing that computed the same version; a draft discarded in the
+/// meantime is not signed (a conflict).
 pub async fn insert_signature(conn: &mut AnyConnection, order: &SignedDoseOrder) -> Result<()> {
     let s = order.signature();
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO dose_order_signatures (order_id, patient_id, version, signed_by, signed_at, warnings_confirmed)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS BIGINT), CAST($4 AS TEXT), CAST($5 AS BIGINT), CAST($6 AS TEXT)
+         WHERE NOT EXISTS (SELECT 1 FROM dose_order_discards WHERE order_id = $1)",
     )
     .bind(order.order().id.to_string())
     .bind(order.order().patient_id.to_string())
@@ -120,6 +135,31 @@ pub async fn insert_signature(conn: &mut AnyConnection, order: &SignedDoseOrder)
     .execute(conn)
     .await
     .map_err(classify)?;
+    if written.rows_affected() == 0 {
+        return Err(StoreError::Conflict("dose_order_discarded"));
+    }
+    Ok(())
+}
+
+/// Stores the discard of a draft, once, and only while the order has no signature:
+/// a draft signed in the meantime, or discarded twice, is a conflict.
+pub async fn insert_discard(conn: &mut AnyConnection, order: &DoseOrder, discard: &Discard) -> Result<()> {
+    let written = sqlx::query(
+        "INSERT INTO dose_order_discards (order_id, patient_id, discarded_by, discarded_at, reason)
+         SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT)
+         WHERE NOT EXISTS (SELECT 1 FROM dose_order_signatures WHERE order_id = $1)",
+    )
+    .bind(order.id.to_string())
+    .bind(order.patient_id.to_string())
+    .bind(discard.discarded_by.to_string())
+    .bind(micros(discard.discarded_at))
+    .bind(&discard.reason)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    if written.rows_affected() == 0 {
+        return Err(StoreError::Conflict("dose_order_signed"));
+    }
     Ok(())
 }
 

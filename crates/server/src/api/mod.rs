@@ -83,6 +83,7 @@ fn route_table() -> Vec<Route> {
         route(Method::POST, "/patients/{id}/dose-orders", orders::create_draft),
         route(Method::GET, "/dose-orders/{id}/warnings", orders::warnings),
         route(Method::POST, "/dose-orders/{id}/sign", orders::sign),
+        route(Method::POST, "/dose-orders/{id}/discard", orders::discard),
         route(
             Method::POST,
             "/patients/{id}/arrangements",
@@ -232,6 +233,7 @@ fn route_table() -> Vec<Route> {
         orders::create_draft,
         orders::warnings,
         orders::sign,
+        orders::discard,
         arrangements::set_arrangement,
         arrangements::add_cover,
         arrangements::move_patient,
@@ -294,7 +296,7 @@ fn route_table() -> Vec<Route> {
     modifiers(&BearerScheme),
     tags(
         (name = "patients", description = "Enrolment, search, the overview, ending treatment"),
-        (name = "dose-orders", description = "Drafting and signing dose orders"),
+        (name = "dose-orders", description = "Drafting, signing and discarding dose orders"),
         (name = "arrangements", description = "Dispensing arrangements and covers for single days"),
         (name = "dispensing", description = "Today's list and recording dispensings"),
         (name = "stock", description = "The stock ledger of controlled substances"),

@@ -1,5 +1,5 @@
 //! Dose orders: the history of versions and drafts, drafting, the dose-safety
-//! warnings of a draft, and signing.
+//! warnings of a draft, signing, and discarding a draft.
 
 use std::collections::HashMap;
 
@@ -28,7 +28,7 @@ pub struct DoseOrderDto {
     pub patient_id: String,
     #[schema(format = "uuid")]
     pub episode_id: String,
-    /// "draft" or "signed".
+    /// "draft", "signed" or "discarded" (a draft set aside unsigned).
     #[schema(example = "signed")]
     pub status: String,
     /// The version number; null for a draft.
@@ -59,6 +59,13 @@ pub struct DoseOrderDto {
     pub signed_at: Option<String>,
     /// The reason given for signing despite dose-safety warnings.
     pub warnings_confirmed: Option<String>,
+    /// Who discarded the draft; null unless discarded.
+    #[schema(format = "uuid")]
+    pub discarded_by: Option<String>,
+    #[schema(format = DateTime)]
+    pub discarded_at: Option<String>,
+    /// Why the draft was discarded (may be empty).
+    pub discard_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,6 +86,7 @@ pub fn order_dto(order: &DoseOrder, names: &HashMap<UserId, String>) -> DoseOrde
         status: match order.status() {
             DoseOrderStatus::Draft => "draft",
             DoseOrderStatus::Signed => "signed",
+            DoseOrderStatus::Discarded => "discarded",
         }
         .into(),
         version: signature.map(|s| s.version),
@@ -104,6 +112,9 @@ pub fn order_dto(order: &DoseOrder, names: &HashMap<UserId, String>) -> DoseOrde
         signed_by_name: signature.and_then(|s| wire::name_of(names, s.signed_by)),
         signed_at: signature.map(|s| wire::instant(s.signed_at)),
         warnings_confirmed: signature.and_then(|s| s.warnings_confirmed.clone()),
+        discarded_by: order.discard.as_ref().map(|d| d.discarded_by.to_string()),
+        discarded_at: order.discard.as_ref().map(|d| wire::instant(d.discarded_at)),
+        discard_reason: order.discard.as_ref().map(|d| d.reason.clone()),
     }
 }
 
@@ -307,4 +318,42 @@ pub async fn sign(
     let signed = Service::new(&state, &actor.0).sign(id, confirmation).await?;
     let names = HashMap::from([(actor.0.id(), actor.0.display_name().to_string())]);
     Ok(Json(order_dto(signed.order(), &names)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DiscardRequest {
+    /// Why the draft is set aside (optional).
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/dose-orders/{id}/discard",
+    tag = "dose-orders",
+    operation_id = "discard_dose_order",
+    summary = "Discard a draft: it stays in the history as discarded and can no longer be signed",
+    description = "Only a draft can be discarded, by a prescriber of the responsible unit or the \
+        draft's author; a signed or already discarded order is refused with 409. Nothing is deleted: \
+        the discard is recorded with who and when, and audited.",
+    params(("id" = String, Path, format = "uuid", description = "The dose order")),
+    request_body(content = Option<DiscardRequest>, description = "May be empty"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The discarded draft", body = DoseOrderDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn discard(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    PathId(id): PathId<DoseOrderId>,
+    ApiJson(request): ApiJson<DiscardRequest>,
+) -> Result<Json<DoseOrderDto>, ApiError> {
+    let reason = request.reason.unwrap_or_default();
+    let discarded = Service::new(&state, &actor.0).discard_draft(id, &reason).await?;
+    Ok(Json(order_dto(&discarded, &HashMap::new())))
 }

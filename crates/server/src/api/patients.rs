@@ -358,7 +358,11 @@ fn overview_dto(overview: &Overview, groups: &[samhand_domain::arrangement::Pati
             .map(|o| order_dto(o.order(), &overview.names)),
         dose_today_mg: overview.dose_today.as_ref().map(|d| wire::mg(d.total())),
         next_injection_on: overview.next_injection.map(|(date, _)| wire::date(date)),
-        drafts: overview.orders.iter().filter(|o| o.signature.is_none()).count(),
+        drafts: overview
+            .orders
+            .iter()
+            .filter(|o| o.status() == samhand_domain::dose_order::DoseOrderStatus::Draft)
+            .count(),
         arrangement: overview
             .arrangement
             .as_ref()

@@ -89,6 +89,11 @@ async fn method_not_allowed() -> Response {
 }
 
 async fn unknown() -> FhirError {
+    unknown_address()
+}
+
+/// The OperationOutcome for an address under /fhir that does not exist.
+pub(crate) fn unknown_address() -> FhirError {
     FhirError::NotSupported("Samhand's FHIR API has no such address. See /fhir/metadata.".into())
 }
 

@@ -4,11 +4,11 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use samhand_domain::care::{
     GoalInput, LifeDomain, MeetingInput, MinutesInput, PlanStatus, PlanVersion, Task, TaskInput, TaskStatus,
 };
-use samhand_domain::format::{date_nb, time_nb};
+use samhand_domain::format::{count_nb, date_nb, plural_nb, time_nb};
 use samhand_domain::ids::{MeetingId, PatientId, TaskId, UserId};
 use samhand_domain::validation::FieldErrors;
 
@@ -428,7 +428,10 @@ pub async fn my_tasks(State(state): State<AppState>, staff: UiStaff) -> PageResu
             }
         }
         @if mine.hidden > 0 {
-            p.hint { (mine.hidden) " oppgave(r) gjelder pasienter som ikke har samtykket til at du ser planen nå." }
+            p.hint {
+                (count_nb(mine.hidden, "oppgave", "oppgaver")) " gjelder "
+                (plural_nb(mine.hidden, "en pasient", "pasienter")) " som ikke har samtykket til at du ser planen nå."
+            }
         }
     };
     Ok(page("Mine oppgaver", &staff, body).into_response())
@@ -685,19 +688,6 @@ pub async fn save_plan(
     }
 }
 
-const PRINT_STYLE: &str = "
-body { font-family: Georgia, 'Times New Roman', serif; max-width: 48rem; margin: 2rem auto; color: #000; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; border-bottom: 1px solid #999; }
-blockquote { font-style: italic; margin: .3rem 0 .3rem 1rem; }
-.meta { color: #444; font-size: .9rem; }
-@media print {
-  body { margin: 0; max-width: none; font-size: 11pt; }
-  .noprint { display: none; }
-  section.goal { break-inside: avoid; }
-  a { color: #000; text-decoration: none; }
-}
-";
-
 pub async fn plan_print(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     let view = Service::new(&state, &staff.user).plan(id).await?;
@@ -712,22 +702,31 @@ pub async fn plan_print(State(state): State<AppState>, staff: UiStaff, Path(id):
         html lang="nb" {
             head {
                 meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Individuell plan – " (view.patient.full_name()) }
-                style { (PreEscaped(PRINT_STYLE)) }
+                link rel="stylesheet" href="/static/utskrift.css";
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
             }
-            body {
-                p.noprint { a href={ "/pasienter/" (id) "/plan" } { "Tilbake til planen" } }
-                h1 { "Individuell plan" }
-                p { strong { (view.patient.full_name()) } ", f.nr. " (view.patient.national_id.as_str()) }
-                p.meta {
-                    "Versjon " (current.version) ", " (instant_nb(current.recorded_at)) ", " (name(current.recorded_by)) ". "
-                    "Status: " (current.status.label_nb())
-                    @if let Some(on) = current.declined_on { " (" (date_nb(on)) ")" }
-                    "."
+            body.printout {
+                nav.toolbar aria-label="Utskrift" {
+                    a href={ "/pasienter/" (id) "/plan" } { "Tilbake til planen" }
+                    span { "Skriv ut med nettleserens utskrift (Ctrl+P). Siden er lagd for A4." }
                 }
-                h2 { "Mål og tiltak" }
-                (goal_list(current, &view))
-                p.meta { "Utskrift " (instant_nb(state.clock.now())) "." }
+                main {
+                    header.sheet {
+                        h1 { "Individuell plan" }
+                        p.patient { strong { (view.patient.full_name()) } ", f.nr. " (view.patient.national_id.as_str()) }
+                        p.meta {
+                            "Versjon " (current.version) ", " (instant_nb(current.recorded_at)) ", " (name(current.recorded_by)) ". "
+                            "Status: " (current.status.label_nb())
+                            @if let Some(on) = current.declined_on { " (" (date_nb(on)) ")" }
+                            "."
+                        }
+                    }
+                    h2 { "Mål og tiltak" }
+                    (goal_list(current, &view))
+                    footer.sheet { "Utskrift fra Samhand " (instant_nb(state.clock.now())) ". Inneholder taushetsbelagte opplysninger." }
+                }
             }
         }
     };

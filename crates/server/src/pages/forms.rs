@@ -119,6 +119,28 @@ pub fn input(
     }
 }
 
+/// A labelled input the browser also requires before sending (its message in
+/// Norwegian through /static/skjema.js); the server checks it again.
+pub fn required_input(
+    label: &str,
+    name: &str,
+    kind: &str,
+    value: &str,
+    errors: &FieldErrors,
+    hint: Option<&str>,
+) -> Markup {
+    let invalid = errors.for_field(name).is_some();
+    html! {
+        div {
+            label for=(name) { (label) }
+            @if let Some(hint) = hint { div.hint { (hint) } }
+            input type=(kind) id=(name) name=(name) value=(value) required aria-invalid=(invalid)
+                aria-describedby=[invalid.then(|| format!("{name}-error"))];
+            (field_error(errors, name))
+        }
+    }
+}
+
 /// A labelled select; `options` are (value, text).
 pub fn select(
     label: &str,

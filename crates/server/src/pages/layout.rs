@@ -1,5 +1,6 @@
-//! The page frame: head, navigation by role, and the stylesheet. Built for a tablet
-//! at the dispensing window: large targets, high contrast, no scripts needed.
+//! The page frame: head, navigation by role, the stylesheet and the one small script
+//! (Norwegian messages for the browser's own form validation). Built for a tablet at
+//! the dispensing window: large targets, high contrast, nothing needs the script.
 
 use maud::{DOCTYPE, Markup, html};
 use samhand_domain::organisation::{Role, StaffUser};
@@ -7,6 +8,21 @@ use samhand_domain::organisation::{Role, StaffUser};
 use crate::auth::UiStaff;
 
 pub const STYLESHEET: &str = include_str!("style.css");
+
+/// The print stylesheet of printouts such as the individual plan (A4).
+pub const PRINT_STYLESHEET: &str = include_str!("print.css");
+
+/// Sets Norwegian messages on the browser's own validation (`required`, types,
+/// patterns, ranges); served as a file, since the CSP allows no inline script.
+pub const VALIDATION_SCRIPT: &str = include_str!("validation.js");
+
+/// The icon browsers show in the tab (and ask for as /favicon.ico).
+pub const FAVICON: &str = include_str!("favicon.svg");
+
+/// The script tag every page carries.
+pub fn validation_script() -> Markup {
+    html! { script src="/static/skjema.js" defer {} }
+}
 
 fn head(title: &str, forward_to: Option<&str>) -> Markup {
     html! {
@@ -18,6 +34,8 @@ fn head(title: &str, forward_to: Option<&str>) -> Markup {
             }
             title { (title) " – Samhand" }
             link rel="stylesheet" href="/static/style.css";
+            link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
+            (validation_script())
         }
     }
 }
@@ -49,14 +67,25 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
         user.role,
         Role::DispensingStaff | Role::Leader | Role::Coordinator
     ) && user.organisation_kind.can_dispense();
+    let keeps_stock =
+        matches!(user.role, Role::DispensingStaff | Role::Leader) && user.organisation_kind.can_dispense();
+    // The daily work stays in the bar; the rest is under «Mer», so the header fits
+    // one line on a tablet (1024 px) whatever the role.
+    let mut more: Vec<(&str, &str)> = vec![("/revurderinger", "Revurderinger")];
+    if user.role == Role::Leader {
+        more.push(("/akuttilganger", "Kontroll av akuttilganger"));
+    }
+    if samhand_domain::access::may_use_emergency_access(user) {
+        more.push(("/akuttilgang", "Akuttilgang til journal"));
+    }
     html! {
         header.top {
-            nav aria-label="Hovedmeny" {
+            nav.main aria-label="Hovedmeny" {
                 a.brand href="/" { "Samhand" }
                 @if dispenses {
                     a href="/utlevering" { "Dagens liste" }
                 }
-                @if matches!(user.role, Role::DispensingStaff | Role::Leader) && user.organisation_kind.can_dispense() {
+                @if keeps_stock {
                     a href="/lager" { "Lager" }
                 }
                 @if user.organisation_kind.is_institution() {
@@ -64,23 +93,26 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 }
                 a href="/pasienter" { "Pasienter" }
                 a href="/innboks" { "Innboks" }
-                a href="/revurderinger" { "Revurderinger" }
                 @if user.role != Role::Administrator {
-                    a href="/oppgaver" { "Mine oppgaver" }
+                    a href="/oppgaver" { "Oppgaver" }
                 }
                 @if user.role == Role::Coordinator {
                     a href="/koordinator" { "Koordinator" }
                 }
                 @if user.role == Role::Leader {
                     a href="/leder" { "Leders oversikt" }
-                    a href="/akuttilganger" { "Akuttilganger" }
                 }
-                @if samhand_domain::access::may_use_emergency_access(user) {
-                    a href="/akuttilgang" { "Akuttilgang" }
+                details.more {
+                    summary { "Mer" }
+                    ul {
+                        @for (href, label) in &more {
+                            li { a href=(href) { (label) } }
+                        }
+                    }
                 }
             }
             form.logout method="post" action="/logout" {
-                span.who { (user.display_name) }
+                span.who title=(user.display_name) { (user.display_name) }
                 input type="hidden" name="csrf" value=(csrf);
                 button.link type="submit" { "Logg ut" }
             }
@@ -99,5 +131,19 @@ pub fn page(title: &str, staff: &UiStaff, body: Markup) -> Markup {
                 main { (body) }
             }
         }
+    }
+}
+
+/// The page for an address that does not exist: in the staff frame when someone is
+/// logged in, otherwise a plain page with the way back.
+pub fn not_found(staff: Option<&UiStaff>, home: &str) -> Markup {
+    let body = html! {
+        h1 { "Fant ikke siden" }
+        p { "Adressen finnes ikke i Samhand. Den kan være skrevet feil, eller siden kan være flyttet." }
+        p { a href=(home) { "Til forsiden" } }
+    };
+    match staff {
+        Some(staff) => page("Fant ikke siden", staff, body),
+        None => bare("Fant ikke siden", html! { main.narrow { (body) } }),
     }
 }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use samhand_domain::format::date_nb;
+use samhand_domain::format::{count_nb, date_nb, plural_nb};
 
 use crate::AppState;
 use crate::auth::UiStaff;
@@ -20,7 +20,7 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
         div.cards {
             section.card data-testid="load" {
                 h2 { "Belastning" }
-                p { strong { (o.patients) } @if o.unit.kind.is_lar_unit() { " pasienter i behandling" } @else { " pasienter henter her" } }
+                p { strong { (o.patients) } " " (plural_nb(o.patients, "pasient", "pasienter")) @if o.unit.kind.is_lar_unit() { " i behandling" } @else { " henter her" } }
                 @if let Some((expected, done)) = o.today_expected {
                     p { "I dag: " strong { (done) } " av " strong { (expected) } " ferdige" }
                 }
@@ -42,9 +42,12 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
             }
             section.card data-testid="messages" {
                 h2 { "Meldinger" }
-                p { strong { (o.unread_messages) } " uleste i enhetens " a href="/innboks" { "innboks" } }
+                p { strong { (o.unread_messages) } " " (plural_nb(o.unread_messages, "ulest", "uleste")) " i enhetens " a href="/innboks" { "innboks" } }
                 @if !o.escalated.is_empty() {
-                    div.error role="alert" { strong { (o.escalated.len()) } " viktige meldinger er ulest etter fristen og eskalert til deg." }
+                    div.error role="alert" {
+                        strong { (count_nb(o.escalated.len(), "viktig melding", "viktige meldinger")) }
+                        " er ulest etter fristen og eskalert til deg."
+                    }
                     ul {
                         @for m in &o.escalated {
                             li {
@@ -57,10 +60,13 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
             }
             section.card data-testid="groups" {
                 h2 { "Ansvarsgrupper" }
-                p { strong { (o.overdue_meetings.len()) } " grupper med forfalt møte · " strong { (o.overdue_tasks.len()) } " forfalte oppgaver" }
+                p {
+                    strong { (count_nb(o.overdue_meetings.len(), "gruppe", "grupper")) } " med forfalt møte · "
+                    strong { (count_nb(o.overdue_tasks.len(), "forfalt oppgave", "forfalte oppgaver")) }
+                }
                 ul {
                     @for (patient, overdue) in &o.overdue_meetings {
-                        li { a href={ "/pasienter/" (patient.id) "/moter" } { (patient.full_name()) } ": " (overdue.len()) " forfalte møter" }
+                        li { a href={ "/pasienter/" (patient.id) "/moter" } { (patient.full_name()) } ": " (count_nb(overdue.len(), "forfalt møte", "forfalte møter")) }
                     }
                     @for (patient, task) in &o.overdue_tasks {
                         li { a href={ "/pasienter/" (patient.id) "/moter" } { (patient.full_name()) } ": " (task.description) " (frist " (date_nb(task.due_on)) ")" }
@@ -69,12 +75,16 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
             }
             section.card data-testid="overdoses" {
                 h2 { "Overdoser" }
-                p { strong { (o.overdoses_last_year) } " overdoser siste 12 måneder blant enhetens pasienter." }
+                p { strong { (count_nb(o.overdoses_last_year, "overdose", "overdoser")) } " siste 12 måneder blant enhetens pasienter." }
             }
             section.card {
                 h2 { "Revurderinger og akuttilganger" }
-                p { strong { (o.overdue_reviews.len()) } " forfalte revurderinger av utleveringsordning. " a href="/revurderinger" { "Se listen" } }
-                p { strong { (o.emergency_to_review) } " akuttilganger venter på kontroll. " a href="/akuttilganger" { "Kontroller" } }
+                p { strong { (count_nb(o.overdue_reviews.len(), "forfalt revurdering", "forfalte revurderinger")) } " av utleveringsordning. " a href="/revurderinger" { "Se listen" } }
+                p {
+                    strong { (count_nb(o.emergency_to_review, "akuttilgang", "akuttilganger")) }
+                    " venter på kontroll. "
+                    a href="/akuttilganger" { "Kontroll av akuttilganger" }
+                }
             }
             @if o.unit.kind.can_dispense() {
                 section.card {

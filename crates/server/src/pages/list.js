@@ -44,24 +44,6 @@
       }
     });
   }
-  // The browser's own messages for a missing field are in its language; the
-  // window's are in Norwegian.
-  document.addEventListener(
-    "invalid",
-    (event) => {
-      const field = event.target;
-      if (field.validity.valueMissing) {
-        field.setCustomValidity(
-          field.type === "checkbox" ? "Kryss av før du går videre." : field.type === "radio" ? "Velg ett av valgene." : "Fyll ut dette feltet.",
-        );
-      } else if (field.validity.tooShort) {
-        field.setCustomValidity(`Skriv minst ${field.minLength} tegn.`);
-      }
-    },
-    true,
-  );
-  document.addEventListener("input", (event) => event.target.setCustomValidity?.(""), true);
-  document.addEventListener("change", (event) => event.target.setCustomValidity?.(""), true);
   document.addEventListener("keydown", (event) => {
     const active = document.activeElement;
     const typing = active && /^(input|textarea|select)$/i.test(active.tagName);

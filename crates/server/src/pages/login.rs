@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{AppError, PageError};
 use crate::oidc::{Callback, OidcLogin, PendingLogin};
-use crate::pages::forms::{FormData, StaffForm, error_summary, input};
+use crate::pages::forms::{FormData, StaffForm, error_summary, required_input};
 use crate::pages::layout;
 
 fn render(state: &AppState, username: &str, errors: &FieldErrors) -> Response {
@@ -26,8 +26,8 @@ fn render(state: &AppState, username: &str, errors: &FieldErrors) -> Response {
                 (error_summary(errors))
                 form.stack method="post" action="/login" {
                     input type="hidden" name="csrf" value=(token);
-                    (input("Brukernavn", "username", "text", username, errors, None))
-                    (input("Passord", "password", "password", "", errors, None))
+                    (required_input("Brukernavn", "username", "text", username, errors, None))
+                    (required_input("Passord", "password", "password", "", errors, None))
                     button type="submit" { "Logg inn" }
                 }
                 @if state.oidc.is_some() {

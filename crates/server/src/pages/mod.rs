@@ -22,8 +22,9 @@ pub mod stays;
 pub mod stock;
 
 use axum::Router;
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use samhand_domain::organisation::Role;
 
@@ -34,6 +35,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/static/style.css", get(stylesheet))
+        .route("/static/utskrift.css", get(print_stylesheet))
+        .route("/static/skjema.js", get(validation_script))
+        .route("/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/login", get(login::show).post(login::submit))
         .route("/login/oidc", get(login::oidc_start))
         .route(crate::config::OIDC_CALLBACK_PATH, get(login::oidc_callback))
@@ -64,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/ordinasjoner/{id}", get(patients::order_detail))
         .route("/ordinasjoner/{id}/signer", post(patients::sign_order))
+        .route("/ordinasjoner/{id}/forkast", post(patients::discard_order))
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/utlevering/korriger", post(dispensing::correct))
         .route("/utlevering/utskrift", get(dispensing::print))
@@ -185,11 +191,53 @@ async fn list_script() -> impl IntoResponse {
 }
 
 async fn stylesheet() -> impl IntoResponse {
+    static_file("text/css; charset=utf-8", layout::STYLESHEET)
+}
+
+async fn print_stylesheet() -> impl IntoResponse {
+    static_file("text/css; charset=utf-8", layout::PRINT_STYLESHEET)
+}
+
+async fn validation_script() -> impl IntoResponse {
+    static_file("text/javascript; charset=utf-8", layout::VALIDATION_SCRIPT)
+}
+
+async fn favicon() -> impl IntoResponse {
+    static_file("image/svg+xml", layout::FAVICON)
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
-        layout::STYLESHEET,
+        body,
     )
+}
+
+/// Any address no route knows. The API and FHIR keep their own error bodies
+/// (problem+json, OperationOutcome) for addresses under them; people get a
+/// Norwegian page, in the staff frame when logged in.
+pub async fn not_found(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return crate::error::ApiError(crate::error::AppError::NotFound("adressen i API-et".into()))
+            .into_response();
+    }
+    if path == "/fhir" || path.starts_with("/fhir/") {
+        return crate::fhir::unknown_address().into_response();
+    }
+    let home = if path == "/portal" || path.starts_with("/portal/") {
+        "/portal"
+    } else {
+        "/"
+    };
+    let (mut parts, _) = request.into_parts();
+    let staff = if home == "/" {
+        UiStaff::from_request_parts(&mut parts, &state).await.ok()
+    } else {
+        None
+    };
+    (StatusCode::NOT_FOUND, layout::not_found(staff.as_ref(), home)).into_response()
 }

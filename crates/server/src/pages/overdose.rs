@@ -68,7 +68,7 @@ pub fn overview_section(patient: PatientId, summary: &OverdoseSummary) -> Markup
             }
             @if let Some(events) = &summary.overdoses {
                 @if !events.is_empty() {
-                    p { strong { (events.len()) } " registrerte overdoser, sist " (date_nb(events[0].occurred_on))
+                    p { strong { (samhand_domain::format::count_nb(events.len(), "registrert overdose", "registrerte overdoser")) } ", sist " (date_nb(events[0].occurred_on))
                         @if events[0].outcome == OverdoseOutcome::Fatal { " " span.badge.bad { "Dødelig" } } "." }
                 }
             }

@@ -1,5 +1,6 @@
-//! Patient pages: search, enrolment, the overview, dose orders and signing, the
-//! dispensing arrangement, holiday covers, ending treatment, and overdue reviews.
+//! Patient pages: search, enrolment, the overview, dose orders with signing and
+//! discarding, the dispensing arrangement, holiday covers, ending treatment, and
+//! overdue reviews. A saved change comes back to the overview with a notice.
 
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header;
@@ -8,7 +9,7 @@ use maud::{Markup, html};
 use samhand_domain::access;
 use samhand_domain::arrangement::{ArrangementInput, DayPlan};
 use samhand_domain::dose_order::{DoseOrder, DoseOrderInput};
-use samhand_domain::format::{WEEKDAYS_NB, date_nb, time_nb};
+use samhand_domain::format::{WEEKDAYS_NB, count_nb, date_nb, time_nb, weekday_nb};
 use samhand_domain::ids::{DoseOrderId, PatientId};
 use samhand_domain::organisation::Role;
 use samhand_domain::patient::{EndReason, Phase};
@@ -94,7 +95,7 @@ pub async fn search(
         h1 { "Pasienter" }
         @if !alerts.is_empty() {
             section.card aria-labelledby="alerts" {
-                h2 #alerts style="margin-top:0" { "Varsler i dag" }
+                h2.card-title #alerts { "Varsler i dag" }
                 ul {
                     @for alert in &alerts {
                         li {
@@ -141,10 +142,10 @@ pub fn alert_text(kind: &crate::service::AlertKind) -> Markup {
     html! {
         @match kind {
             AlertKind::Blocked { days, .. } => {
-                span.blocked { "Må revurderes av lege" } " " (days) " dager på rad uten dose."
+                span.blocked { "Må revurderes av lege" } " " (count_nb(*days, "dag", "dager")) " på rad uten dose."
             }
             AlertKind::Missed { days, since } => {
-                span.badge.warn { "Uteblitt" } " " (days) " dag(er) på rad"
+                span.badge.warn { "Uteblitt" } " " (count_nb(*days, "dag", "dager")) " på rad"
                 @if let Some(since) = since { " fra " (date_nb(*since)) }
                 "."
             }
@@ -335,7 +336,7 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
     let is_prescriber = staff.user.role == Role::Prescriber;
     let active = o.episode.as_ref().is_some_and(|e| e.is_active_on(o.today));
     html! {
-        div.row style="grid-template-columns: 96px 1fr" {
+        div.row.identity {
             (photo_tag(&o.patient))
             div {
                 h1 { (o.patient.full_name()) }
@@ -345,13 +346,13 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
         @if o.missed.is_blocked() {
             div.error role="alert" {
                 span.blocked { "Må revurderes av lege" }
-                " Ordinasjonen er sperret etter " (o.missed.consecutive_days) " dager på rad uten dose"
+                " Ordinasjonen er sperret etter " (count_nb(o.missed.consecutive_days, "dag", "dager")) " på rad uten dose"
                 @if let Some(since) = o.missed.since { " (fra " (date_nb(since)) ")" }
                 ". Toleransen kan være redusert. En signert ny vurdering av dosen opphever sperren."
             }
         } @else if o.missed.alert {
             div.warning role="status" {
-                "Uteblitt " (o.missed.consecutive_days) " dag(er) på rad"
+                "Uteblitt " (count_nb(o.missed.consecutive_days, "dag", "dager")) " på rad"
                 @if let Some(since) = o.missed.since { " fra " (date_nb(since)) }
                 "."
             }
@@ -457,6 +458,7 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                     a href={ "/pasienter/" (o.patient.id) "/dekning" } { "Dekning av enkeltdag" }
                 }
             }
+            (upcoming_covers(o))
         }
         h2 { "Utlevering siste 14 dager" }
         @if o.recent.is_empty() {
@@ -495,9 +497,13 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
                             @if let Some(s) = &order.signature {
                                 "Signert " (date_nb(oslo_datetime(s.signed_at).date())) " av " (name(s.signed_by))
                                 @if let Some(c) = &s.warnings_confirmed { br; span.hint { "Advarsel bekreftet: " (c) } }
+                            } @else if let Some(d) = &order.discard {
+                                span.badge data-testid="discarded" { "Forkastet" } " "
+                                (date_nb(oslo_datetime(d.discarded_at).date())) " av " (name(d.discarded_by))
+                                @if !d.reason.is_empty() { br; span.hint { "Begrunnelse: " (d.reason) } }
                             } @else {
                                 span.badge.warn { "Utkast" } " "
-                                @if is_prescriber { a href={ "/ordinasjoner/" (order.id) } { "Se og signer" } }
+                                a href={ "/ordinasjoner/" (order.id) } { @if is_prescriber { "Se og signer" } @else { "Se utkastet" } }
                             }
                         }
                     }
@@ -525,7 +531,77 @@ fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
     }
 }
 
-pub async fn overview(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
+/// What was just saved, when a form comes back to the overview (`?lagret=…`).
+#[derive(serde::Deserialize, Default)]
+pub struct SavedQuery {
+    #[serde(default)]
+    lagret: String,
+}
+
+/// The confirmation for a change just saved; unknown values show nothing.
+fn saved_notice(saved: &str) -> Option<&'static str> {
+    match saved {
+        "ordinasjon" => Some("Ordinasjonen er signert og står under «Gjeldende dose»."),
+        "forkastet" => {
+            Some("Utkastet er forkastet. Det står som «Forkastet» i historikken og kan ikke signeres.")
+        }
+        "ordning" => {
+            Some("Utleveringsordningen er lagret som en ny versjon. Utleveringsstedet har fått melding.")
+        }
+        "dekning" => Some("Dekningen er lagret og står under «Kommende dekninger»."),
+        _ => None,
+    }
+}
+
+/// A confirmation notice, read out by screen readers when the page opens.
+pub fn notice(text: &str) -> Markup {
+    html! { div.notice role="status" data-testid="notice" { (text) } }
+}
+
+/// The covers of single days from today on: the date, and where the dose is
+/// collected (a take-home handed over earlier, or another place).
+fn upcoming_covers(o: &Overview) -> Markup {
+    let mut covers: Vec<&samhand_domain::schedule::Cover> =
+        o.data.covers.iter().filter(|c| c.date >= o.today).collect();
+    covers.sort_by_key(|c| (c.date, c.decided_at));
+    let org = |id| {
+        o.organisations
+            .get(&id)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| "ukjent sted".into())
+    };
+    let home_place = o.arrangement.as_ref().map(|a| org(a.content.place_id));
+    html! {
+        @if !covers.is_empty() {
+            section.card aria-labelledby="covers" data-testid="covers" {
+                h2 #covers { "Kommende dekninger" }
+                ul {
+                    @for c in &covers {
+                        li {
+                            strong { (weekday_nb(c.date)) " " (date_nb(c.date)) } ": "
+                            @match c.kind {
+                                samhand_domain::schedule::CoverKind::AtPlace(place) => {
+                                    "hentes ved " (org(place))
+                                }
+                                samhand_domain::schedule::CoverKind::TakeHomeFrom(from) => {
+                                    "ta-med-dose utleveres " (weekday_nb(from)) " " (date_nb(from))
+                                    @if let Some(place) = &home_place { " ved " (place) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Path(id): Path<String>,
+    Query(saved): Query<SavedQuery>,
+) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     let service = Service::new(&state, &staff.user);
     let overview = match service.overview(id).await {
@@ -537,6 +613,7 @@ pub async fn overview(State(state): State<AppState>, staff: UiStaff, Path(id): P
     let drug_tests = service.drug_tests_where_allowed(id).await?;
     let overdose = service.overdose_summary(id, &overview.data).await?;
     let body = html! {
+        @if let Some(text) = saved_notice(&saved.lagret) { (notice(text)) }
         @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
         (overview_body(&overview, &staff))
         (crate::pages::identity::overview_section(id, &overview.identity, &staff))
@@ -699,6 +776,9 @@ async fn order_detail_page(
         p { a href={ "/pasienter/" (order.patient_id) } { "Til pasientoversikten" } }
         @if let Some(s) = &order.signature {
             p.notice { "Signert som versjon " (s.version) "." }
+        } @else if let Some(d) = &order.discard {
+            p.notice { "Forkastet " (date_nb(oslo_datetime(d.discarded_at).date())) ". Utkastet kan ikke signeres."
+                @if !d.reason.is_empty() { " Begrunnelse: " (d.reason) } }
         } @else {
             (error_summary(errors))
             @if !warnings.is_empty() {
@@ -713,6 +793,15 @@ async fn order_detail_page(
                     (textarea("Begrunnelse for å signere likevel", "confirmation", confirmation, errors))
                 }
                 button.ok type="submit" { "Signer ordinasjonen" }
+            }
+            details.discard {
+                summary { "Forkast utkastet" }
+                form.stack method="post" action={ "/ordinasjoner/" (id) "/forkast" } {
+                    (csrf(&staff.csrf))
+                    p.hint { "Utkastet slettes ikke: det står som «Forkastet» i historikken, med hvem og når." }
+                    (textarea("Begrunnelse (valgfritt)", "discard_reason", "", errors))
+                    button.danger type="submit" { "Forkast utkastet" }
+                }
             }
         }
     };
@@ -740,10 +829,27 @@ pub async fn sign_order(
         .sign(id, Some(confirmation))
         .await
     {
-        Ok(signed) => Ok(Redirect::to(&format!("/pasienter/{}", signed.order().patient_id)).into_response()),
+        Ok(signed) => Ok(Redirect::to(&format!(
+            "/pasienter/{}?lagret=ordinasjon",
+            signed.order().patient_id
+        ))
+        .into_response()),
         Err(AppError::Invalid(errors)) => order_detail_page(&state, &staff, id, &errors, confirmation).await,
         Err(other) => Err(other.into()),
     }
+}
+
+/// Discards a draft; back to the overview with a notice.
+pub async fn discard_order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: DoseOrderId = parse_id(&id)?;
+    let discarded = Service::new(&state, &staff.user)
+        .discard_draft(id, form.get("discard_reason"))
+        .await?;
+    Ok(Redirect::to(&format!("/pasienter/{}?lagret=forkastet", discarded.patient_id)).into_response())
 }
 
 // ------------------------------------------------------------- arrangement
@@ -900,7 +1006,7 @@ pub async fn set_arrangement(
         .set_arrangement(id, &input)
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}?lagret=ordning")).into_response()),
         Err(AppError::Invalid(errors)) => arrangement_page(&state, &staff, id, &form, &errors).await,
         Err(other) => Err(other.into()),
     }
@@ -966,7 +1072,7 @@ pub async fn add_cover(
         )
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/pasienter/{id}?lagret=dekning")).into_response()),
         Err(AppError::Invalid(errors)) => cover_page(&state, &staff, id, &form, &errors).await,
         Err(other) => Err(other.into()),
     }

@@ -18,14 +18,28 @@ use samhand_domain::validation::FieldErrors;
 use crate::AppState;
 use crate::auth::{self, LOGIN_CSRF_COOKIE};
 use crate::error::{AppError, PageError};
-use crate::pages::forms::{FormData, error_summary, form_status, input, select, textarea};
+use crate::pages::forms::{FormData, error_summary, form_status, input, required_input, select, textarea};
 use crate::pages::privacy::instant_nb;
 use crate::portal::{self, PORTAL_COOKIE, PatientForm, PortalPatient};
 use crate::service::{ConsentInput, ConversationItem, Service};
 
 type PageResult = Result<Response, PageError>;
 
-/// A portal page: one column, large text, a short menu.
+/// The portal's pages, in the order of the menu; each page's title is its label.
+const PORTAL_MENU: [(&str, &str); 8] = [
+    ("/portal", "Min side"),
+    ("/portal/meldinger", "Meldinger"),
+    ("/portal/mal", "Mine mål"),
+    ("/portal/kriseplan", "Kriseplan"),
+    ("/portal/onsker", "Ønsker"),
+    ("/portal/samtykke", "Hvem ser hva"),
+    ("/portal/innsyn", "Hvem har lest"),
+    ("/portal/parorende", "Pårørende"),
+];
+
+/// A portal page: one column, large text. Phone first: the menu is one button
+/// («Meny») that opens the list of pages, so the header fits 360 px; the page
+/// open is marked in the list.
 fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -35,28 +49,30 @@ fn portal_page(title: &str, patient: Option<&PortalPatient>, body: Markup) -> Ma
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " – Samhand for deg" }
                 link rel="stylesheet" href="/static/style.css";
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
+                (crate::pages::layout::validation_script())
             }
             body.portal {
                 a.skip href="#innhold" { "Hopp til innholdet" }
-                header.top {
-                    nav aria-label="Meny" {
-                        a.brand href="/portal" { "Samhand for deg" }
-                        @if patient.is_some() {
-                            a href="/portal" { "Min side" }
-                            a href="/portal/mal" { "Mine mål" }
-                            a href="/portal/kriseplan" { "Kriseplan" }
-                            a href="/portal/meldinger" { "Meldinger" }
-                            a href="/portal/onsker" { "Ønsker" }
-                            a href="/portal/samtykke" { "Hvem ser hva" }
-                            a href="/portal/innsyn" { "Hvem har lest" }
-                            a href="/portal/parorende" { "Pårørende" }
-                        }
-                    }
+                header.top.portal-top {
+                    a.brand href="/portal" { "Samhand for deg" }
                     @if let Some(p) = patient {
-                        form.logout method="post" action="/portal/logg-ut" {
-                            span.who { (p.user.display_name) }
-                            input type="hidden" name="csrf" value=(p.csrf);
-                            button.link type="submit" { "Logg ut" }
+                        details.portal-menu {
+                            summary { "Meny" }
+                            nav aria-label="Meny" {
+                                ul {
+                                    @for (href, label) in PORTAL_MENU {
+                                        li {
+                                            a href=(href) aria-current=[(label == title).then_some("page")] { (label) }
+                                        }
+                                    }
+                                }
+                                form.logout method="post" action="/portal/logg-ut" {
+                                    span.who { "Innlogget som " (p.user.display_name) }
+                                    input type="hidden" name="csrf" value=(p.csrf);
+                                    button.link type="submit" { "Logg ut" }
+                                }
+                            }
                         }
                     }
                 }
@@ -106,8 +122,8 @@ fn login_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: 
                 (error_summary(errors))
                 form.stack method="post" action="/portal/logg-inn" {
                     input type="hidden" name="csrf" value=(token);
-                    (input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
-                    (input("Passord", "password", "password", "", errors, None))
+                    (required_input("Fødselsnummer (11 siffer)", "national_id", "text", form.get("national_id"), errors, None))
+                    (required_input("Passord", "password", "password", "", errors, None))
                     button type="submit" { "Logg inn" }
                 }
                 p { "Første gang? " a href="/portal/aktiver" { "Lag passord med koden du fikk av LAR-enheten" } }
@@ -364,7 +380,24 @@ pub async fn home(State(state): State<AppState>, patient: PortalPatient) -> Page
     Ok(portal_page("Min side", Some(&patient), body).into_response())
 }
 
-async fn consent_page(state: &AppState, patient: &PortalPatient, errors: &FieldErrors) -> PageResult {
+/// What the consent page was just asked to change, from the address after a change
+/// (`?endret=give&kategori=…&virksomhet=…`), for the confirmation.
+#[derive(serde::Deserialize, Default)]
+pub struct ConsentChanged {
+    #[serde(default)]
+    endret: String,
+    #[serde(default)]
+    kategori: String,
+    #[serde(default)]
+    virksomhet: String,
+}
+
+async fn consent_page(
+    state: &AppState,
+    patient: &PortalPatient,
+    errors: &FieldErrors,
+    changed: &ConsentChanged,
+) -> PageResult {
     let service = Service::new(
         state,
         samhand_domain::access::Actor::Patient(patient.user.clone()),
@@ -390,8 +423,34 @@ async fn consent_page(state: &AppState, patient: &PortalPatient, errors: &FieldE
         .collect();
     services.sort();
     services.dedup();
+    // The confirmation names what changed, from the consents as they are now.
+    let confirmation = services
+        .iter()
+        .find(|o| o.to_string() == changed.virksomhet)
+        .zip(
+            DataCategory::CONSENTABLE
+                .into_iter()
+                .find(|c| c.code() == changed.kategori),
+        )
+        .and_then(|(service_org, category)| {
+            let given = view.consents.contains(&(*service_org, category));
+            match (changed.endret.as_str(), given) {
+                ("give", true) => Some(format!(
+                    "Lagret: Du deler nå {} med {}.",
+                    category.label_nb().to_lowercase(),
+                    org(*service_org)
+                )),
+                ("withdraw", false) => Some(format!(
+                    "Lagret: Du deler ikke lenger {} med {}.",
+                    category.label_nb().to_lowercase(),
+                    org(*service_org)
+                )),
+                _ => None,
+            }
+        });
     let body = html! {
         h1 { "Hvem kan se hva om deg" }
+        @if let Some(text) = confirmation { (crate::pages::patients::notice(&text)) }
         p { "Slik er det nå. Du bestemmer hva som deles med tjenestene utover det de trenger for å gi deg medisinen. Endringer gjelder med en gang." }
         (error_summary(errors))
         @for line in &view.sharing {
@@ -402,23 +461,35 @@ async fn consent_page(state: &AppState, patient: &PortalPatient, errors: &FieldE
                 p { "Kan se: " (line.categories.iter().map(|c| c.label_nb()).collect::<Vec<_>>().join(", ")) }
             }
         }
-        h2 { "Samtykke til deling" }
-        @for service_org in &services {
-            section.card aria-label=(org(*service_org)) {
-                h3 { (org(*service_org)) }
-                @for category in DataCategory::CONSENTABLE {
-                    @let given = view.consents.contains(&(*service_org, category));
-                    form.inline method="post" action="/portal/samtykke" {
-                        input type="hidden" name="csrf" value=(patient.csrf);
-                        input type="hidden" name="organisation" value=(service_org);
-                        input type="hidden" name="category" value=(category.code());
-                        span { (category.label_nb()) ": " strong { @if given { "deles" } @else { "deles ikke" } } }
-                        @if given {
-                            input type="hidden" name="decision" value="withdraw";
-                            button.danger type="submit" aria-label={ "Slutt å dele " (category.label_nb()) " med " (org(*service_org)) } { "Slutt å dele" }
-                        } @else {
-                            input type="hidden" name="decision" value="give";
-                            button type="submit" aria-label={ "Del " (category.label_nb()) " med " (org(*service_org)) } { "Del" }
+        h2 #samtykke { "Samtykke til deling" }
+        p.hint { "Én bryter per opplysning. Trykk på bryteren for å dele eller slutte å dele." }
+        @for (n, service_org) in services.iter().enumerate() {
+            @let org_name = org(*service_org);
+            section.card.consents aria-labelledby={ "tjeneste-" (n) } {
+                h3 #{ "tjeneste-" (n) } { (org_name) }
+                ul.consent-list {
+                    @for category in DataCategory::CONSENTABLE {
+                        @let given = view.consents.contains(&(*service_org, category));
+                        @let state_id = format!("status-{n}-{}", category.code());
+                        li.consent data-testid="consent" {
+                            form.consent-switch method="post" action="/portal/samtykke" {
+                                input type="hidden" name="csrf" value=(patient.csrf);
+                                input type="hidden" name="organisation" value=(service_org);
+                                input type="hidden" name="category" value=(category.code());
+                                input type="hidden" name="decision" value=(if given { "withdraw" } else { "give" });
+                                span.consent-text {
+                                    span.consent-category { (category.label_nb()) }
+                                    span.consent-state.on[given] id=(state_id) {
+                                        @if given { "Deles med " (org_name) } @else { "Deles ikke" }
+                                    }
+                                }
+                                button.switch type="submit" role="switch" aria-checked=(if given { "true" } else { "false" })
+                                    aria-label={ "Del " (category.label_nb()) " med " (org_name) }
+                                    aria-describedby=(state_id) {
+                                    span.track aria-hidden="true" { span.knob {} }
+                                    span.switch-word aria-hidden="true" { @if given { "På" } @else { "Av" } }
+                                }
+                            }
                         }
                     }
                 }
@@ -440,8 +511,12 @@ async fn consent_page(state: &AppState, patient: &PortalPatient, errors: &FieldE
         .into_response())
 }
 
-pub async fn consents(State(state): State<AppState>, patient: PortalPatient) -> PageResult {
-    consent_page(&state, &patient, &FieldErrors::default()).await
+pub async fn consents(
+    State(state): State<AppState>,
+    patient: PortalPatient,
+    axum::extract::Query(changed): axum::extract::Query<ConsentChanged>,
+) -> PageResult {
+    consent_page(&state, &patient, &FieldErrors::default(), &changed).await
 }
 
 pub async fn change_consent(
@@ -459,8 +534,30 @@ pub async fn change_consent(
         note: String::new(),
     };
     match service.record_consent(patient.user.patient_id, &input).await {
-        Ok(_) => Ok(Redirect::to("/portal/samtykke").into_response()),
-        Err(AppError::Invalid(errors)) => consent_page(&state, &patient, &errors).await,
+        Ok(_) => {
+            // Codes and an id, accepted by the service just now; anything else is left out.
+            let safe = |value: &str| -> String {
+                let value = value.trim();
+                if value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    value.to_string()
+                } else {
+                    String::new()
+                }
+            };
+            Ok(Redirect::to(&format!(
+                "/portal/samtykke?endret={}&kategori={}&virksomhet={}",
+                safe(&input.decision),
+                safe(&input.category),
+                safe(&input.organisation)
+            ))
+            .into_response())
+        }
+        Err(AppError::Invalid(errors)) => {
+            consent_page(&state, &patient, &errors, &ConsentChanged::default()).await
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -471,19 +568,22 @@ pub async fn access_log(State(state): State<AppState>, patient: PortalPatient) -
         samhand_domain::access::Actor::Patient(patient.user.clone()),
     );
     let lines = service.access_log(patient.user.patient_id).await?;
+    let groups = crate::service::group_access_log(&lines);
     let body = html! {
         h1 { "Hvem har lest journalen din" }
-        p { "Alle som har lest eller skrevet i journalen din, nyeste først. Akuttilgang er merket." }
-        @if lines.is_empty() {
+        p { "Alle som har lest eller skrevet i journalen din, nyeste først. Det én person så på samme tid, står på én linje. Akuttilgang er merket." }
+        @if groups.is_empty() {
             p { "Ingen har lest journalen din ennå." }
         } @else {
-            ul.log {
-                @for line in &lines {
-                    li class=[line.is_emergency().then_some("emergency")] {
-                        strong { (line.who) } ", " (line.organisation)
+            ul.log data-testid="access-log" {
+                @for group in &groups {
+                    li class=[group.emergency.then_some("emergency")] {
+                        strong { (group.who) } ", " (group.organisation)
                         br;
-                        span.hint { (instant_nb(line.at)) " · " (line.category.map(|c| c.label_nb()).unwrap_or("")) " · "
-                            @if line.is_emergency() { strong { "Akuttilgang" } } @else { (line.relation.map(|r| r.label_nb()).unwrap_or("")) } }
+                        span.hint {
+                            (instant_nb(group.at)) " · " (group.action_nb()) ": " (group.categories_nb()) " · "
+                            @if group.emergency { strong { "Akuttilgang" } } @else { (group.relation.map(|r| r.label_nb()).unwrap_or("")) }
+                        }
                     }
                 }
             }

@@ -332,29 +332,30 @@ pub async fn end_member(
 pub async fn access_log(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     let lines = Service::new(&state, &staff.user).access_log(id).await?;
+    let groups = crate::service::group_access_log(&lines);
     let body = html! {
         h1 { "Hvem har sett journalen" }
         p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } }
-        p.hint { "Alle oppslag og registreringer andre enn pasienten har gjort, nyeste først. Akuttilganger er uthevet." }
-        @if lines.is_empty() {
+        p.hint { "Alle oppslag og registreringer andre enn pasienten har gjort, nyeste først. Det samme oppslaget (én person, én virksomhet, samme minutt) står på én linje. Akuttilganger er uthevet." }
+        @if groups.is_empty() {
             p { "Ingen har sett journalen ennå." }
         } @else {
-            table {
+            table data-testid="access-log" {
                 thead { tr { th { "Tidspunkt" } th { "Hvem" } th { "Rolle" } th { "Virksomhet" } th { "Hva" } th { "Grunnlag" } } }
                 tbody {
-                    @for line in &lines {
-                        tr class=[line.is_emergency().then_some("emergency")] {
-                            td { (instant_nb(line.at)) }
-                            td { (line.who) }
-                            td { (line.role) }
-                            td { (line.organisation) }
+                    @for group in &groups {
+                        tr class=[group.emergency.then_some("emergency")] {
+                            td { (instant_nb(group.at)) }
+                            td { (group.who) }
+                            td { (group.role) }
+                            td { (group.organisation) }
                             td {
-                                (line.category.map(|c| c.label_nb()).unwrap_or("")) " "
-                                span.muted { @if line.action == "write" { "(registrert)" } @else { "(lest)" } }
+                                (group.categories_nb()) " "
+                                span.muted { "(" (group.action_nb()) ")" }
                             }
                             td {
-                                @if line.is_emergency() { span.badge.bad { "AKUTTILGANG" } }
-                                @else { (line.relation.map(|r| r.label_nb()).unwrap_or("")) }
+                                @if group.emergency { span.badge.bad { "AKUTTILGANG" } }
+                                @else { (group.relation.map(|r| r.label_nb()).unwrap_or("")) }
                             }
                         }
                     }

@@ -78,7 +78,7 @@ async fn stays_page(
                                     None => { span.badge.warn { "Innlagt" } }
                                 }
                             }
-                            td { @if s.open.is_empty() { "Fullført" } @else { (s.open.len()) " åpne punkter" } }
+                            td { @if s.open.is_empty() { "Fullført" } @else { (samhand_domain::format::count_nb(s.open.len(), "åpent punkt", "åpne punkter")) } }
                         }
                     }
                 }

@@ -209,7 +209,10 @@ impl Service<'_> {
             id: MessageId::new(),
             patient_id: patient,
             kind: MessageKind::MissedDoses,
-            subject: format!("Ordinasjonen er sperret etter {days} dager uten dose"),
+            subject: format!(
+                "Ordinasjonen er sperret etter {} uten dose",
+                samhand_domain::format::count_nb(days, "dag", "dager")
+            ),
             body: format!(
                 "Pasienten har ikke fått dose siden {since_text}. Toleransen kan være redusert; \
                  ordinasjonen er sperret til lege har revurdert dosen."

@@ -60,6 +60,8 @@ pub struct ConsentInput {
 #[derive(Debug, Clone)]
 pub struct AccessLogLine {
     pub at: jiff::Timestamp,
+    /// The user's id as the audit log has it (to group one person's lines).
+    pub actor_id: String,
     pub who: String,
     pub role: String,
     pub organisation: String,
@@ -73,6 +75,96 @@ impl AccessLogLine {
     pub fn is_emergency(&self) -> bool {
         self.relation == Some(AllowedBy::EmergencyAccess)
     }
+}
+
+/// The access log as people read it: one page view writes an entry per category
+/// read, so the entries of one person, for one organisation, within one minute
+/// are one line saying what was seen. An emergency access is never merged with
+/// ordinary reads, so it stays marked.
+#[derive(Debug, Clone)]
+pub struct AccessLogGroup {
+    /// The newest entry's time.
+    pub at: jiff::Timestamp,
+    pub who: String,
+    pub role: String,
+    pub organisation: String,
+    /// What was seen or written, in the order first met, each once.
+    pub categories: Vec<DataCategory>,
+    pub read: bool,
+    pub wrote: bool,
+    pub relation: Option<AllowedBy>,
+    pub emergency: bool,
+    /// How many audit entries the line stands for.
+    pub entries: usize,
+}
+
+impl AccessLogGroup {
+    /// «Medisinering, Utlevering», or «journalen» when no category is named.
+    pub fn categories_nb(&self) -> String {
+        if self.categories.is_empty() {
+            return "journalen".into();
+        }
+        self.categories
+            .iter()
+            .map(|c| c.label_nb())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// «lest», «registrert» or «lest og registrert».
+    pub fn action_nb(&self) -> &'static str {
+        match (self.read, self.wrote) {
+            (true, true) => "lest og registrert",
+            (false, true) => "registrert",
+            _ => "lest",
+        }
+    }
+}
+
+/// Groups the log's lines (newest first): consecutive lines of the same person,
+/// organisation, minute and kind of access (emergency or not) become one.
+pub fn group_access_log(lines: &[AccessLogLine]) -> Vec<AccessLogGroup> {
+    let minute = |at: jiff::Timestamp| at.as_second().div_euclid(60);
+    let mut groups: Vec<(AccessLogGroup, String, i64)> = Vec::new();
+    for line in lines {
+        let same = groups.last().is_some_and(|(g, actor, m)| {
+            *actor == line.actor_id
+                && g.organisation == line.organisation
+                && *m == minute(line.at)
+                && g.emergency == line.is_emergency()
+        });
+        if !same {
+            groups.push((
+                AccessLogGroup {
+                    at: line.at,
+                    who: line.who.clone(),
+                    role: line.role.clone(),
+                    organisation: line.organisation.clone(),
+                    categories: Vec::new(),
+                    read: false,
+                    wrote: false,
+                    relation: line.relation,
+                    emergency: line.is_emergency(),
+                    entries: 0,
+                },
+                line.actor_id.clone(),
+                minute(line.at),
+            ));
+        }
+        let (group, _, _) = groups.last_mut().expect("a group was just pushed");
+        group.entries += 1;
+        if line.action == "write" {
+            group.wrote = true;
+        } else {
+            group.read = true;
+        }
+        if let Some(category) = line.category
+            && !group.categories.contains(&category)
+        {
+            group.categories.push(category);
+        }
+    }
+    groups.into_iter().map(|(g, _, _)| g).collect()
 }
 
 /// An emergency access as a leader reviews it.
@@ -694,6 +786,7 @@ impl Service<'_> {
                     .unwrap_or_default();
                 AccessLogLine {
                     at: entry.at,
+                    actor_id: entry.actor_id,
                     who,
                     role: Role::from_code(&entry.actor_role)
                         .map(|r| r.label_nb().to_string())

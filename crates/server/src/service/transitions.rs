@@ -225,16 +225,16 @@ impl Service<'_> {
         let blocked = missed.blocked_since.map(|since| {
             if samhand_domain::stay::block_follows_stay(&data.privacy.stays, &missed) {
                 format!(
-                    "Dosen er sperret fra {} på grunn av redusert toleranse: {} dager uten vanlig substitusjonsdose \
+                    "Dosen er sperret fra {} på grunn av redusert toleranse: {} uten vanlig substitusjonsdose \
                      (opphold). Lege må revurdere dosen før neste utlevering.",
                     date_nb(since),
-                    missed.consecutive_days
+                    samhand_domain::format::count_nb(missed.consecutive_days, "dag", "dager")
                 )
             } else {
                 format!(
-                    "Dosen er sperret fra {} etter {} dager uten dose. Lege må revurdere dosen.",
+                    "Dosen er sperret fra {} etter {} uten dose. Lege må revurdere dosen.",
                     date_nb(since),
-                    missed.consecutive_days
+                    samhand_domain::format::count_nb(missed.consecutive_days, "dag", "dager")
                 )
             }
         });

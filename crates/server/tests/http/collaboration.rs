@@ -302,7 +302,29 @@ async fn the_plan_is_initiated_declined_resumed_and_every_save_is_a_version_with
         .page(&session, &format!("/pasienter/{patient}/plan/utskrift"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(print.contains("@media print"), "print styles");
+    // The print stylesheet is a file (the CSP refuses inline styles): A4, no
+    // navigation or buttons on paper.
+    assert!(
+        print.contains("<link rel=\"stylesheet\" href=\"/static/utskrift.css\">"),
+        "{print}"
+    );
+    assert!(
+        !print.contains("<style") && !print.contains("style=\""),
+        "{print}"
+    );
+    let css = app
+        .client
+        .get(app.url("/static/utskrift.css"))
+        .send()
+        .await
+        .expect("css")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        css.contains("@page { size: A4") && css.contains("@media print"),
+        "{css}"
+    );
     assert!(!print.contains("Hovedmeny"), "no navigation on the printout");
     assert!(print.contains("Egen leilighet, gjerne i sentrum") && print.contains("Bolig"));
     // Evaluation falls due on its date.

@@ -122,7 +122,13 @@ async fn the_new_dose_order_form_shows_errors_next_to_the_fields_keeps_the_typed
     assert!(!html.contains("Dosesikkerhet"), "{html}");
     let (status, _, after) = app.submit(&session, &format!("{location}/signer"), &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(after.as_deref(), Some(format!("/pasienter/{patient}").as_str()));
+    let after = after.expect("back to the overview");
+    assert_eq!(after, format!("/pasienter/{patient}?lagret=ordinasjon"));
+    let (_, html) = app.page(&session, &after).await;
+    assert!(
+        html.contains("role=\"status\"") && html.contains("Ordinasjonen er signert"),
+        "signing is confirmed: {html}"
+    );
     assert_eq!(app.order_history(&patient).await[0]["version"], json!(1));
     let (_, html) = app.page(&session, &location).await;
     assert!(html.contains("Signert som versjon 1."), "{html}");
@@ -147,7 +153,8 @@ async fn signing_in_the_form_despite_dose_safety_warnings_needs_a_written_reason
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let location = location.expect("location");
-    let warning = "Metadonøkning fra 60 mg til 90 mg fra 25.11.2026 er større enn anbefalt steg.";
+    let warning = "Metadonøkning fra 60 mg til 90 mg fra 25.11.2026 er større enn anbefalt steg: \
+                   økningen er 30 mg, grensen er 10 mg per økning.";
     let (status, html) = app.page(&session, &location).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Dosesikkerhet"), "{html}");
@@ -181,7 +188,10 @@ async fn signing_in_the_form_despite_dose_safety_warnings_needs_a_written_reason
     let reason = "Tett oppfølging avtalt, ny vurdering om en uke";
     let (status, _, after) = app.submit(&session, &sign, &[("confirmation", reason)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(after.as_deref(), Some(format!("/pasienter/{patient}").as_str()));
+    assert_eq!(
+        after.as_deref(),
+        Some(format!("/pasienter/{patient}?lagret=ordinasjon").as_str())
+    );
     let (_, html) = app.page(&session, &format!("/pasienter/{patient}")).await;
     assert!(html.contains(&format!("Advarsel bekreftet: {reason}")), "{html}");
     let overview = app.overview(&patient).await;
@@ -272,7 +282,7 @@ async fn the_arrangement_form_shows_errors_next_to_the_fields_and_keeps_the_type
     assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
     assert_eq!(
         location.as_deref(),
-        Some(format!("/pasienter/{patient}").as_str())
+        Some(format!("/pasienter/{patient}?lagret=ordning").as_str())
     );
     let arrangement = &app.overview(&patient).await["arrangement"];
     assert_eq!(arrangement["version"], json!(1));
@@ -411,4 +421,151 @@ async fn a_consultant_cannot_save_a_dose_order_through_the_form() {
         "{html}"
     );
     assert!(app.order_history(&patient).await.is_empty());
+}
+
+/// The text of the confirmation notice on a page, if it has one.
+fn notice_of(html: &str) -> Option<String> {
+    let marker = "data-testid=\"notice\">";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find("</div>")? + start;
+    Some(html[start..end].to_string())
+}
+
+#[tokio::test]
+async fn a_saved_arrangement_and_a_saved_cover_are_confirmed_and_the_cover_is_on_the_overview() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(143).await;
+    let session = app.session_of("lege").await;
+    let overview_path = format!("/pasienter/{patient}");
+    let (_, html) = app.page(&session, &overview_path).await;
+    assert_eq!(notice_of(&html), None, "no notice without a change");
+    assert!(!html.contains("Kommende dekninger"), "{html}");
+
+    let centre = app.world.centre.to_string();
+    let mut fields: Vec<(String, String)> = vec![("place_id".into(), centre)];
+    fields.extend((0..7).map(|i| {
+        let plan = if i == 6 { "take_home" } else { "attend" };
+        (format!("day{i}"), plan.to_string())
+    }));
+    fields.extend(
+        [
+            ("valid_from", "2026-11-30"),
+            ("review_on", "2027-02-28"),
+            ("window_start", "08.00"),
+            ("window_end", "09.30"),
+            ("reason", "Stabil, søndag hjemme"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, html, location) = app
+        .submit(&session, &format!("/pasienter/{patient}/ordning"), &fields)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let location = location.expect("back to the overview");
+    assert_eq!(location, format!("{overview_path}?lagret=ordning"));
+    let (_, html) = app.page(&session, &location).await;
+    assert_eq!(
+        notice_of(&html).as_deref(),
+        Some("Utleveringsordningen er lagret som en ny versjon. Utleveringsstedet har fått melding.")
+    );
+
+    // Christmas Day: the centre is closed, the other centre is open.
+    let other_centre = app.world.other_centre.to_string();
+    let (status, html, location) = app
+        .submit(
+            &session,
+            &format!("/pasienter/{patient}/dekning"),
+            &[
+                ("cover_date", "2026-12-25"),
+                ("take_home_from", ""),
+                ("place_id", &other_centre),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let location = location.expect("back to the overview");
+    assert_eq!(location, format!("{overview_path}?lagret=dekning"));
+    let (_, html) = app.page(&session, &location).await;
+    assert_eq!(
+        notice_of(&html).as_deref(),
+        Some("Dekningen er lagret og står under «Kommende dekninger».")
+    );
+    let covers = html
+        .split("data-testid=\"covers\"")
+        .nth(1)
+        .expect("the upcoming covers on the overview");
+    let covers = &covers[..covers.find("</section>").expect("end of the section")];
+    assert!(covers.contains("Kommende dekninger"), "{covers}");
+    assert!(
+        covers.contains("fredag 25.12.2026") && covers.contains("hentes ved LAR-senteret Øst"),
+        "{covers}"
+    );
+
+    // A cover in the past is no longer upcoming.
+    app.set_oslo_time(date(2026, 12, 26), Time::constant(9, 0, 0, 0));
+    let session = app.session_of("lege").await;
+    let (_, html) = app.page(&session, &overview_path).await;
+    assert!(!html.contains("Kommende dekninger"), "{html}");
+}
+
+#[tokio::test]
+async fn a_draft_is_discarded_from_its_page_and_shown_as_discarded_in_the_history() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(144).await;
+    let draft = app
+        .draft(
+            &patient,
+            "methadone_oral_solution",
+            "oral_solution",
+            &["65"],
+            start_day(),
+        )
+        .await;
+    let id = draft["id"].as_str().expect("id");
+    let session = app.session_of("lege").await;
+    let order_path = format!("/ordinasjoner/{id}");
+    let (_, html) = app.page(&session, &order_path).await;
+    assert!(html.contains("Forkast utkastet"), "{html}");
+    assert!(html.contains("Signer ordinasjonen"), "{html}");
+
+    let (status, html, location) = app
+        .submit(
+            &session,
+            &format!("{order_path}/forkast"),
+            &[("discard_reason", "Skrevet på feil pasient")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let location = location.expect("back to the overview");
+    assert_eq!(location, format!("/pasienter/{patient}?lagret=forkastet"));
+    let (_, html) = app.page(&session, &location).await;
+    assert_eq!(
+        notice_of(&html).as_deref(),
+        Some("Utkastet er forkastet. Det står som «Forkastet» i historikken og kan ikke signeres.")
+    );
+    assert!(
+        html.contains("data-testid=\"discarded\">Forkastet</span>"),
+        "{html}"
+    );
+    assert!(html.contains("Begrunnelse: Skrevet på feil pasient"), "{html}");
+    assert!(
+        !html.contains("Se og signer"),
+        "the draft is no longer offered: {html}"
+    );
+
+    // The order's own page no longer offers signing, and signing is refused.
+    let (_, html) = app.page(&session, &order_path).await;
+    assert!(html.contains("Forkastet"), "{html}");
+    assert!(!html.contains("Signer ordinasjonen"), "{html}");
+    let (status, html, _) = app.submit(&session, &format!("{order_path}/signer"), &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(
+        html.contains("Utkastet er forkastet og kan ikke signeres."),
+        "{html}"
+    );
+    assert_eq!(
+        app.overview(&patient).await["effective_order"]["version"],
+        json!(1)
+    );
 }

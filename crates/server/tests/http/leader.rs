@@ -67,7 +67,19 @@ async fn the_lar_units_leader_sees_load_by_place_blocks_escalations_and_emergenc
     let (status, html) = app.page(&session, "/leder").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("eskalert til deg"), "{html}");
-    assert!(html.contains("akuttilganger venter på kontroll"), "{html}");
+    // Counts take the singular for one: «1 akuttilgang», never «1 akuttilganger».
+    assert!(
+        html.contains("<strong>1 akuttilgang</strong> venter på kontroll"),
+        "{html}"
+    );
+    assert!(!html.contains("1 akuttilganger"), "{html}");
+    let escalated = o["escalated_messages"].as_array().expect("escalated").len();
+    let expected = if escalated == 1 {
+        "<strong>1 viktig melding</strong> er ulest".to_string()
+    } else {
+        format!("<strong>{escalated} viktige meldinger</strong> er ulest")
+    };
+    assert!(html.contains(&expected), "{expected}: {html}");
 }
 
 #[tokio::test]

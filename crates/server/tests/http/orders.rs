@@ -301,7 +301,10 @@ async fn a_methadone_increase_above_ten_mg_is_signed_only_with_a_confirmation_th
         .await;
     assert_eq!(
         warnings["warnings"][0]["message"],
-        json!("Metadonøkning fra 60 mg til 80 mg fra 25.11.2026 er større enn anbefalt steg."),
+        json!(
+            "Metadonøkning fra 60 mg til 80 mg fra 25.11.2026 er større enn anbefalt steg: \
+             økningen er 20 mg, grensen er 10 mg per økning."
+        ),
         "{warnings}"
     );
 
@@ -583,4 +586,120 @@ async fn a_weekly_depot_injection_can_be_given_two_days_late_but_not_three() {
         .dispense(&app.world.utdeler, &patient, "too-late", json!({}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+}
+
+/// Discards an order through the API as `staff`.
+async fn discard_as(
+    app: &TestApp,
+    staff: &crate::helpers::Staff,
+    order: &Value,
+    body: &Value,
+) -> (StatusCode, Value) {
+    let id = order["id"].as_str().expect("order id");
+    app.post_json(staff, &format!("/api/v1/dose-orders/{id}/discard"), body)
+        .await
+}
+
+/// The audit entries about a patient whose detail starts with `detail`, oldest
+/// first: (allowed, detail).
+async fn audited(app: &TestApp, patient: &str, detail: &str) -> Vec<(bool, String)> {
+    let mut conn = app.state.store.read().await.expect("conn");
+    let mut entries = samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 10_000)
+        .await
+        .expect("audit");
+    entries.reverse();
+    entries
+        .into_iter()
+        .filter(|e| e.action == "write" && e.detail.starts_with(detail))
+        .map(|e| (e.allowed, e.detail))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_discarded_draft_stays_in_the_history_as_discarded_and_can_no_longer_be_signed() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(108).await;
+    let draft = app
+        .draft(
+            &patient,
+            "methadone_oral_solution",
+            "oral_solution",
+            &["70"],
+            start_day(),
+        )
+        .await;
+    assert_eq!(app.overview(&patient).await["drafts"], json!(1));
+
+    // Dispensing staff are refused by the access policy, and the refusal is audited.
+    let (status, problem) = discard_as(&app, &app.world.utdeler, &draft, &json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let denied = audited(&app, &patient, "dose order discarded").await;
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert!(!denied[0].0, "{denied:?}");
+
+    let (status, discarded) = discard_as(
+        &app,
+        &app.world.lege,
+        &draft,
+        &json!({"reason": "Feil legemiddelform"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{discarded}");
+    assert_eq!(discarded["status"], json!("discarded"));
+    assert_eq!(discarded["discarded_by"], json!(app.world.lege.id.to_string()));
+    assert_eq!(discarded["discard_reason"], json!("Feil legemiddelform"));
+    assert!(discarded["discarded_at"].is_string(), "{discarded}");
+    let entries = audited(&app, &patient, "dose order discarded").await;
+    assert_eq!(
+        entries.last(),
+        Some(&(true, "dose order discarded".to_string())),
+        "{entries:?}"
+    );
+
+    // Nothing is deleted: the history still has the draft, now discarded.
+    let history = app.order_history(&patient).await;
+    let kept = history
+        .iter()
+        .find(|o| o["id"] == draft["id"])
+        .expect("the discarded draft is kept");
+    assert_eq!(kept["status"], json!("discarded"), "{kept}");
+    assert_eq!(kept["version"], Value::Null);
+    assert_eq!(app.overview(&patient).await["drafts"], json!(0));
+
+    // It can be neither signed nor discarded again.
+    let (status, problem) = sign_with(&app, &draft, &json!({"confirmation": "Vurdert"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        json!("Utkastet er forkastet og kan ikke signeres.")
+    );
+    let (status, problem) = discard_as(&app, &app.world.lege, &draft, &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let overview = app.overview(&patient).await;
+    assert_eq!(overview["effective_order"]["version"], json!(1), "{overview}");
+    assert_eq!(overview["dose_today_mg"], json!(60.0));
+}
+
+#[tokio::test]
+async fn a_signed_dose_order_cannot_be_discarded() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(109).await;
+    let signed = app.order_history(&patient).await.remove(0);
+    assert_eq!(signed["status"], json!("signed"));
+
+    let (status, problem) = discard_as(&app, &app.world.lege, &signed, &json!({"reason": "Angret"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        json!("Ordinasjonen er signert og kan ikke forkastes. Lag en ny ordinasjon for å endre dosen.")
+    );
+    let history = app.order_history(&patient).await;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["status"], json!("signed"));
+    assert_eq!(history[0]["discarded_at"], Value::Null);
+    assert_eq!(app.overview(&patient).await["dose_today_mg"], json!(60.0));
+    // The refused attempt is audited as refused, not as a discard.
+    let entries = audited(&app, &patient, "dose order discarded").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].1.contains("refused"), "{entries:?}");
 }

@@ -232,7 +232,8 @@ async fn a_consent_changed_in_the_portal_takes_effect_at_once_and_the_access_log
     assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
     assert_eq!(app.get_json(&w.utdeler, &health).await.0, StatusCode::OK);
     let (_, html) = app.portal_get(&portal, "/portal/samtykke").await;
-    assert!(html.contains("Slutt å dele"), "{html}");
+    assert!(html.contains("Deles med LAR-senteret Sentrum"), "{html}");
+    assert!(html.contains("aria-checked=\"true\""), "{html}");
     app.portal_post(
         &portal,
         "/portal/samtykke",

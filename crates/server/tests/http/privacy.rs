@@ -912,3 +912,92 @@ async fn the_patient_names_next_of_kin_and_what_they_may_be_told() {
         .await;
     assert!(privacy["people"][0]["ended_at"].is_string(), "{privacy}");
 }
+
+/// The rows of the access-log table on the staff page, as the text of their cells.
+fn access_log_rows(html: &str) -> Vec<Vec<String>> {
+    let table = html
+        .split("data-testid=\"access-log\"")
+        .nth(1)
+        .expect("the access log table");
+    let body = &table[table.find("<tbody>").expect("tbody")..table.find("</tbody>").expect("end")];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<td>")
+                .skip(1)
+                .map(|cell| {
+                    // The cell's text without its inner tags.
+                    let cell = &cell[..cell.find("</td>").unwrap_or(cell.len())];
+                    let mut text = String::new();
+                    let mut in_tag = false;
+                    for c in cell.chars() {
+                        match c {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => text.push(c),
+                            _ => {}
+                        }
+                    }
+                    text
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn one_page_view_is_one_line_of_the_access_log_saying_what_was_seen() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(78).await;
+    let day = start_day();
+    let overview = format!("/pasienter/{patient}");
+
+    // Ulla opens the overview twice, a few minutes apart.
+    app.set_oslo_time(day, jiff::civil::Time::constant(10, 0, 5, 0));
+    let ulla = app.session_of("utdeler").await;
+    let (status, _) = app.page(&ulla, &overview).await;
+    assert_eq!(status, StatusCode::OK);
+    app.set_oslo_time(day, jiff::civil::Time::constant(10, 4, 0, 0));
+    app.page(&ulla, &overview).await;
+
+    // The raw log has an entry per category read; the page has a line per view.
+    let me = app.patient_token(&patient).await;
+    let (_, raw) = app
+        .get_json(&me, &format!("/api/v1/patients/{patient}/access-log"))
+        .await;
+    let ulla_entries: Vec<&Value> = raw
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|l| l["who"] == json!("Utdeler Ulla"))
+        .collect();
+    assert!(
+        ulla_entries.len() >= 4,
+        "each view is several entries (one per category): {raw}"
+    );
+
+    app.set_oslo_time(day, jiff::civil::Time::constant(11, 0, 0, 0));
+    let konsulent = app.session_of("konsulent").await;
+    let (status, html) = app
+        .page(&konsulent, &format!("/pasienter/{patient}/innsyn"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let rows = access_log_rows(&html);
+    let ulla_rows: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] == "Utdeler Ulla").collect();
+    assert_eq!(ulla_rows.len(), 2, "one line per page view: {rows:?}");
+    for row in &ulla_rows {
+        assert_eq!(row[3], "LAR-senteret Sentrum", "{row:?}");
+        assert!(
+            row[4].contains("Identitet")
+                && row[4].contains("Legemiddel og dose")
+                && row[4].contains("Utlevering")
+                && row[4].contains("(lest)"),
+            "the line says what was seen: {row:?}"
+        );
+    }
+    assert_eq!(ulla_rows[0][0], "23.11.2026 10.04", "newest first: {rows:?}");
+    assert_eq!(ulla_rows[1][0], "23.11.2026 10.00", "{rows:?}");
+    // The doctor's writes at 09.00 are theirs, not merged with anyone else's.
+    assert!(rows.iter().any(|r| r[1] == "Lege Lise"), "{rows:?}");
+    assert!(rows.len() < raw.as_array().expect("lines").len(), "{rows:?}");
+}

@@ -264,3 +264,112 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(session.is_some());
 }
+
+#[tokio::test]
+async fn an_unknown_address_gets_a_norwegian_page_while_the_api_and_fhir_keep_their_formats() {
+    let app = spawn_app().await;
+
+    // Logged out: a plain Norwegian page with the way home.
+    let response = app.client.get(app.url("/finnes-ikke")).send().await.expect("get");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .to_string();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = response.text().await.expect("html");
+    assert!(html.contains("<html lang=\"nb\">"), "{html}");
+    assert!(html.contains("Fant ikke siden"), "{html}");
+    assert!(html.contains("href=\"/\""), "{html}");
+    assert!(html.contains("/static/style.css"), "styled: {html}");
+    assert!(
+        !html.contains("Hovedmeny"),
+        "no staff menu when logged out: {html}"
+    );
+
+    // Logged in: the same in the staff frame.
+    let session = app.session_of("lege").await;
+    let (status, html) = app.page(&session, "/pasienter/x/finnes-ikke").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        html.contains("Fant ikke siden") && html.contains("Hovedmeny"),
+        "{html}"
+    );
+
+    // The API answers problem+json, under /api/v1 and beside it.
+    for path in ["/api/v1/finnes-ikke", "/api/finnes-ikke", "/api"] {
+        let response = app.client.get(app.url(path)).send().await.expect("get");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let problem: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(problem["status"], serde_json::json!(404), "{path}: {problem}");
+    }
+
+    // FHIR answers an OperationOutcome (an address no FHIR route has).
+    let response = app
+        .client
+        .get(app.url("/fhir/Patient/x/_history/1/finnes-ikke"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("application/fhir+json")
+    );
+    let outcome: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(outcome["resourceType"], serde_json::json!("OperationOutcome"));
+}
+
+#[tokio::test]
+async fn the_pages_load_the_norwegian_validation_script_and_print_stylesheet_as_files() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/login")).send().await.expect("get");
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    let html = response.text().await.expect("html");
+    assert!(
+        html.contains("<script src=\"/static/skjema.js\" defer></script>"),
+        "{html}"
+    );
+    assert!(!html.contains("style=\""), "no inline style: {html}");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+
+    let response = app
+        .client
+        .get(app.url("/static/skjema.js"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/javascript")
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .expect("js")
+            .contains("Fyll ut dette feltet.")
+    );
+
+    let response = app
+        .client
+        .get(app.url("/static/utskrift.css"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.expect("css").contains("size: A4"));
+}
