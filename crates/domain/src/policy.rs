@@ -59,6 +59,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 14,
         description_nb: "Antall dager før planlagt utskrivning kommune, koordinator og LAR-enhet varsles på nytt",
     },
+    PolicySetting {
+        key: "stock.count_deviation_threshold_mg",
+        default: 5,
+        description_nb: "Største forskjell i mg mellom telling og lagerregnskap før tellingen blir et avvik som må følges opp (en hel tablett eller sprøyte er alltid avvik)",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -75,6 +80,8 @@ pub struct ClinicalPolicy {
     pub meeting_interval_days: i64,
     /// Days before a planned discharge that the units are told again.
     pub stay_planning_notice_days: i64,
+    /// A count that differs from the ledger by more than this is a deviation.
+    pub stock_count_deviation_threshold: Dose,
 }
 
 impl Default for ClinicalPolicy {
@@ -117,6 +124,7 @@ impl ClinicalPolicy {
             // A group that meets every day is no cadence; one day is the least.
             meeting_interval_days: get("care_team.meeting_interval_days").max(1),
             stay_planning_notice_days: get("stays.planning_notice_days"),
+            stock_count_deviation_threshold: Dose::from_mg(get("stock.count_deviation_threshold_mg") as u64),
         }
     }
 }
@@ -142,5 +150,9 @@ mod tests {
         assert_eq!(policy.holiday_warning_days, 14, "out-of-range value falls back");
         assert_eq!(ClinicalPolicy::default().missed.tolerated_days, 4);
         assert_eq!(ClinicalPolicy::default().meeting_interval_days, 42);
+        assert_eq!(
+            ClinicalPolicy::default().stock_count_deviation_threshold,
+            Dose::from_mg(5)
+        );
     }
 }

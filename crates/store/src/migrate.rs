@@ -103,6 +103,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_patient_conversation.sql"),
         postgres: include_str!("../migrations/postgres/0016_patient_conversation.sql"),
     },
+    Migration {
+        version: 17,
+        name: "stock_products",
+        sqlite: include_str!("../migrations/sqlite/0017_stock_products.sql"),
+        postgres: include_str!("../migrations/postgres/0017_stock_products.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

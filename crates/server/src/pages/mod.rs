@@ -65,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ordinasjoner/{id}/signer", post(patients::sign_order))
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/lager", get(stock::show).post(stock::record))
+        .route("/lager/telling", get(stock::count_form).post(stock::count))
+        .route("/avvik/{id}", get(stock::deviation).post(stock::follow_up))
         .route("/revurderinger", get(patients::overdue_reviews))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
