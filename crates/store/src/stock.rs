@@ -438,3 +438,109 @@ pub async fn set_policy_value(
         .map_err(classify)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use samhand_domain::organisation::{Organisation, OrganisationKind, Role};
+
+    use super::*;
+    use crate::users::{self, NewUser};
+    use crate::{Backend, Store, organisations};
+
+    /// The statement of migration 0017 that copies the old ledger, as it stands in
+    /// the migration file of the backend.
+    fn backfill(backend: Backend) -> &'static str {
+        let migration = match backend {
+            Backend::Sqlite => include_str!("../migrations/sqlite/0017_stock_products.sql"),
+            Backend::Postgres => include_str!("../migrations/postgres/0017_stock_products.sql"),
+        };
+        let start = migration.find("INSERT INTO stock_ledger").expect("the copy");
+        let end = migration[start..].find("FROM stock_entries;").expect("its end")
+            + start
+            + "FROM stock_entries".len();
+        &migration[start..end]
+    }
+
+    #[tokio::test]
+    async fn migration_0017_carries_each_substances_mg_balance_over_to_its_default_product() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, 2)
+            .await
+            .expect("store");
+        let at = Timestamp::from_second(1_795_000_000).expect("instant");
+        let place = Organisation {
+            id: OrganisationId::new(),
+            name: "LAR-senteret".into(),
+            kind: OrganisationKind::MunicipalLarCentre,
+            municipality: "Fjordvik".into(),
+            open_on_public_holidays: false,
+            open_weekdays: [true; 7],
+        };
+        let nurse = UserId::new();
+        let mut tx = store.write().await.expect("tx");
+        organisations::insert(&mut tx, &place, at).await.expect("place");
+        let user = NewUser {
+            id: nurse,
+            username: "utdeler",
+            display_name: "Utdeler",
+            role: Role::DispensingStaff,
+            organisation_id: place.id,
+            password_hash: None,
+        };
+        users::insert(&mut tx, &user, at).await.expect("user");
+        // What the ledger held in mg before products.
+        let old = [
+            ("methadone_oral_solution", "received", 1_000_000),
+            ("methadone_oral_solution", "dispensed", 60_000),
+            ("buprenorphine_naloxone", "received", 56_000),
+            ("buprenorphine_naloxone", "counted", 40_000),
+            ("depot_buprenorphine_weekly", "dispensed", 16_000),
+            ("levomethadone", "received", 12_500),
+        ];
+        for (i, (substance, movement, ug)) in old.into_iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO stock_entries (id, place_id, substance, movement, amount_ug, note, recorded_by, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, '', $6, $7)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(place.id.to_string())
+            .bind(substance)
+            .bind(movement)
+            .bind(ug as i64)
+            .bind(nurse.to_string())
+            .bind(micros(at) + i as i64)
+            .execute(&mut *tx)
+            .await
+            .expect("old entry");
+        }
+        sqlx::raw_sql(backfill(store.backend()))
+            .execute(&mut *tx)
+            .await
+            .expect("the migration's copy");
+        tx.commit().await.expect("commit");
+
+        let mut conn = store.read().await.expect("conn");
+        let balances: Vec<(&str, i64, i64)> = balances(&mut conn, place.id)
+            .await
+            .expect("balances")
+            .into_iter()
+            .map(|(p, q)| (p.code, q.milli(), p.micrograms(q)))
+            .collect();
+        assert_eq!(
+            balances,
+            [
+                ("methadone_solution_1mg_ml", 940_000, 940_000),
+                ("levomethadone_solution_5mg_ml", 2_500, 12_500),
+                ("buprenorphine_naloxone_tablet_2mg", 20_000, 40_000),
+                ("depot_weekly_8mg", -2_000, -16_000),
+            ]
+        );
+        let lines = ledger(&mut conn, place.id).await.expect("ledger");
+        assert_eq!(lines.len(), 6);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.amount_ug == l.product.micrograms(l.quantity))
+        );
+    }
+}
