@@ -154,50 +154,62 @@ pub async fn recent_lines(
     rows.iter().map(line_from_row).collect()
 }
 
-/// What the ledger says each product at a place holds, in catalogue order: the
-/// last count and everything after it, summed by the database so that a year of
-/// dispensings is not read at every dispensing.
+/// What the ledger says each product at a place holds, in catalogue order: its last
+/// count and everything after it, summed by the database per product, so that a
+/// year of dispensings is not read at every dispensing.
 pub async fn balances(
     conn: &mut AnyConnection,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
-    let rows = sqlx::query(
-        "SELECT l.product, l.movement, CAST(SUM(l.quantity_milli) AS BIGINT) AS total
-         FROM stock_ledger l
-         WHERE l.place_id = $1
-           AND NOT EXISTS (
-               SELECT 1 FROM stock_ledger c
-               WHERE c.place_id = l.place_id AND c.product = l.product AND c.movement = 'counted'
-                 AND (c.recorded_at > l.recorded_at OR (c.recorded_at = l.recorded_at AND c.id > l.id)))
-         GROUP BY l.product, l.movement",
-    )
-    .bind(place.to_string())
-    .fetch_all(conn)
-    .await?;
-    let mut sums: Vec<(&'static Product, StockMovement, Quantity)> = Vec::new();
+    let rows = sqlx::query("SELECT DISTINCT product FROM stock_ledger WHERE place_id = $1")
+        .bind(place.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut products = Vec::new();
     for row in &rows {
-        let product = text(row, "product")?;
-        let movement = text(row, "movement")?;
-        sums.push((
-            Product::from_code(&product).ok_or_else(|| corrupt(format!("product {product}")))?,
-            StockMovement::from_code(&movement).ok_or_else(|| corrupt(format!("movement {movement}")))?,
-            Quantity::from_milli(int(row, "total")?),
-        ));
+        let code = text(row, "product")?;
+        products.push(Product::from_code(&code).ok_or_else(|| corrupt(format!("product {code}")))?);
     }
-    Ok(Product::ALL
-        .iter()
-        .filter(|p| sums.iter().any(|(q, _, _)| q.code == p.code))
-        .map(|p| {
-            // The count (at most one line after the filter) first, then the rest.
-            let mut entries: Vec<(StockMovement, Quantity)> = sums
-                .iter()
-                .filter(|(q, _, _)| q.code == p.code)
-                .map(|(_, m, q)| (*m, *q))
-                .collect();
-            entries.sort_by_key(|(m, _)| *m != StockMovement::Counted);
-            (p, samhand_domain::stock::balance(&entries))
-        })
-        .collect())
+    products.sort_by_key(|p| Product::ALL.iter().position(|c| c.code == p.code));
+    let mut balances = Vec::new();
+    for product in products {
+        let last_count = sqlx::query(
+            "SELECT recorded_at, id FROM stock_ledger
+             WHERE place_id = $1 AND product = $2 AND movement = 'counted'
+             ORDER BY recorded_at DESC, id DESC LIMIT 1",
+        )
+        .bind(place.to_string())
+        .bind(product.code)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (since, from_id) = match &last_count {
+            Some(row) => (int(row, "recorded_at")?, text(row, "id")?),
+            None => (i64::MIN, String::new()),
+        };
+        let sums = sqlx::query(
+            "SELECT movement, CAST(SUM(quantity_milli) AS BIGINT) AS total FROM stock_ledger
+             WHERE place_id = $1 AND product = $2 AND (recorded_at > $3 OR (recorded_at = $3 AND id >= $4))
+             GROUP BY movement",
+        )
+        .bind(place.to_string())
+        .bind(product.code)
+        .bind(since)
+        .bind(from_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut entries = Vec::new();
+        for row in &sums {
+            let movement = text(row, "movement")?;
+            entries.push((
+                StockMovement::from_code(&movement).ok_or_else(|| corrupt(format!("movement {movement}")))?,
+                Quantity::from_milli(int(row, "total")?),
+            ));
+        }
+        // The count (the only one from its instant on) first, then what came after.
+        entries.sort_by_key(|(m, _)| *m != StockMovement::Counted);
+        balances.push((product, samhand_domain::stock::balance(&entries)));
+    }
+    Ok(balances)
 }
 
 /// The lines a dispensing took from the place's stock (movement `dispensed`).

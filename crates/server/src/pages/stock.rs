@@ -39,9 +39,9 @@ const QUANTITY_HINT: &str = "I produktets enhet: ml for mikstur, antall for tabl
 fn deviation_status(d: &DeviationView) -> Markup {
     html! {
         @if let Some(closed) = d.closed_by() {
-            span.tag { "Lukket " (date_nb(samhand_domain::time::oslo_date(closed.written_at))) }
+            span.badge.ok { "Lukket " (date_nb(samhand_domain::time::oslo_date(closed.written_at))) }
         } @else {
-            strong.tag.warning { "Åpent" }
+            span.badge.warn { "Åpent" }
         }
     }
 }
@@ -112,6 +112,7 @@ async fn render(
         @if view.counts.is_empty() {
             p { "Ingen tellinger ennå." }
         } @else {
+            div.scroll role="region" aria-label="Tellinger" tabindex="0" {
             table.stock data-testid="counts" {
                 thead { tr { th { "Når" } th { "Produkt" } th { "Talt" } th { "Regnskap" } th { "Differanse" } th { "Talt av" } th { "Kontrollert av" } } }
                 tbody {
@@ -128,8 +129,10 @@ async fn render(
                     }
                 }
             }
+            }
         }
         h2 { "Siste bevegelser" }
+        div.scroll role="region" aria-label="Siste bevegelser" tabindex="0" {
         table.stock {
             thead { tr { th { "Når" } th { "Produkt" } th { "Hendelse" } th { "Mengde" } th { "Merknad" } th { "Av" } } }
             tbody {
@@ -144,6 +147,7 @@ async fn render(
                     }
                 }
             }
+        }
         }
     };
     let status = form_status(errors);
@@ -307,7 +311,7 @@ async fn render_deviation(
             form.stack method="post" action={ "/avvik/" (d.id) } {
                 (csrf(&staff.csrf))
                 (textarea("Hva er undersøkt eller gjort", "note", form.get("note"), errors))
-                div.actions {
+                div.buttons {
                     button type="submit" { "Lagre oppfølging" }
                     @if may_close {
                         button type="submit" name="close" value="1" { "Lagre og lukk avviket" }

@@ -51,6 +51,8 @@ CREATE TABLE stock_ledger (
 );
 CREATE INDEX stock_ledger_place ON stock_ledger (place_id, product, recorded_at);
 CREATE INDEX stock_ledger_event ON stock_ledger (dispensing_event_id);
+-- The last count of a product, where its balance starts.
+CREATE INDEX stock_ledger_counts ON stock_ledger (place_id, product, movement, recorded_at);
 CREATE UNIQUE INDEX stock_ledger_reversed_once ON stock_ledger (reverses_line_id);
 
 INSERT INTO stock_ledger (id, place_id, product, substance, movement, quantity_milli, amount_ug, note,
