@@ -2475,6 +2475,38 @@ mod tests {
             .collect();
         assert_eq!(blocked.len(), 1, "exactly one patient must be reassessed");
 
+        // Stock in real units: every count signed by two, one deviation open, and
+        // the first centre's first methadone delivery above 12 000 mg.
+        let mut conn = store.read().await.expect("connection");
+        let mut open = 0;
+        let mut largest_delivery = 0;
+        for org in organisations::all(&mut conn).await.expect("organisations") {
+            for count in stock::counts(&mut conn, org.id).await.expect("counts") {
+                assert_ne!(count.counted_by, count.witnessed_by, "a count is signed by two");
+            }
+            let closed: Vec<String> = stock::follow_ups(&mut conn, org.id)
+                .await
+                .expect("follow-ups")
+                .into_iter()
+                .filter(|f| f.closes)
+                .map(|f| f.deviation_id)
+                .collect();
+            open += stock::deviations(&mut conn, org.id)
+                .await
+                .expect("deviations")
+                .iter()
+                .filter(|d| !closed.contains(&d.id))
+                .count();
+            for line in stock::ledger(&mut conn, org.id).await.expect("ledger") {
+                if line.movement == StockMovement::Received {
+                    largest_delivery = largest_delivery.max(line.amount_ug);
+                }
+            }
+        }
+        drop(conn);
+        assert_eq!(open, 1, "one open deviation");
+        assert!(largest_delivery > 12_000_000, "{largest_delivery} µg");
+
         let again =
             create_demo_world_if_empty(&store, &clock, "demo-password-for-tests", DemoSize::default())
                 .await
