@@ -246,6 +246,7 @@ pub fn deviation_dto(v: &DeviationView, names: &HashMap<UserId, String>) -> Devi
     responses(
         (status = 200, description = "The products", body = [ProductDto]),
         (status = 401, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
     )
 )]
 pub async fn products(_actor: ApiStaff) -> Json<Vec<ProductDto>> {
@@ -457,6 +458,7 @@ pub async fn count(
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
     )
 )]
 pub async fn deviation(
@@ -497,6 +499,7 @@ pub struct FollowUpRequest {
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
     )
 )]
 pub async fn follow_up(
