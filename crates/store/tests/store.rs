@@ -68,6 +68,7 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
             (14, "transitions".to_string()),
             (15, "identity_versions".to_string()),
             (16, "patient_conversation".to_string()),
+            (17, "stock_products".to_string()),
         ]
     );
 }
