@@ -31,11 +31,13 @@ use samhand_domain::patient::{Episode, NewPatient, Phase};
 use samhand_domain::schedule::{
     Attendance, Cover, CoverKind, DoseKey, IntakeMode, MAX_DAYS_AHEAD, PatientSchedule, validate_cover,
 };
-use samhand_domain::stock::{StockMovement, balance, signed_mg_nb};
+use samhand_domain::stock::{
+    Product, Quantity, StockMovement, Take, balance, is_deviation, products_for_dose,
+};
 use samhand_domain::substance::{Form, Substance};
 use samhand_domain::time::{Clock, days_inclusive, oslo_timestamp};
 use samhand_store::dispensing::DispensingEvent;
-use samhand_store::stock::Deviation;
+use samhand_store::stock::{Deviation, FollowUp, NewStockLine, StockCount};
 use samhand_store::users::NewUser;
 use samhand_store::{Backend, Store, dispensing, orders, organisations, patients, stock, users};
 
@@ -210,6 +212,8 @@ pub async fn create_demo_world(
         "{} {} at {}",
         blocked[0].patient.given_name, blocked[0].patient.family_name, world.places[0].org.name
     );
+    let mut plans = plans;
+    StockPlan::take_from_shelves(&world, &mut plans);
     let stock_plan = StockPlan::from_patients(&world, &plans, history_from, yesterday);
     let hashes = hash_passwords(password, world.users.iter().filter(|u| u.login).count()).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "demo: planned, passwords hashed");
@@ -285,8 +289,8 @@ pub async fn create_demo_world(
         stock_entries: plans
             .iter()
             .flat_map(|p| &p.events)
-            .filter(|e| !e.given().is_zero())
-            .count()
+            .map(|e| e.takes.len())
+            .sum::<usize>()
             + stock_plan.entries.len(),
         deviations: stock_plan.deviations.len(),
         history_from,
@@ -310,23 +314,35 @@ pub async fn create_demo_world(
 
     // Receipts, waste, counts and deviations, after the dispensings they balance.
     let mut tx = store.write().await?;
+    for count in &stock_plan.counts {
+        stock::insert_count(&mut tx, count)
+            .await
+            .context("insert stock count")?;
+    }
     for entry in &stock_plan.entries {
-        stock::insert_entry(
+        stock::insert_line(
             &mut tx,
-            entry.place,
-            entry.substance,
-            entry.movement,
-            entry.amount,
-            &entry.note,
-            None,
-            entry.by,
-            entry.at,
+            &NewStockLine {
+                count: entry.count.as_deref(),
+                ..NewStockLine::new(
+                    entry.place,
+                    entry.product,
+                    entry.movement,
+                    entry.quantity,
+                    &entry.note,
+                    entry.by,
+                    entry.at,
+                )
+            },
         )
         .await
-        .context("insert stock entry")?;
+        .context("insert stock line")?;
     }
     for deviation in &stock_plan.deviations {
         stock::insert_deviation(&mut tx, deviation).await?;
+    }
+    for follow_up in &stock_plan.follow_ups {
+        stock::insert_follow_up(&mut tx, follow_up).await?;
     }
     tx.commit().await.context("commit stock ledgers")?;
     Ok(summary)
@@ -755,18 +771,21 @@ async fn write_patient(conn: &mut samhand_store::Conn, plan: &PatientPlan) -> an
             &planned.order_ids,
         )
         .await?;
-        let given = planned.given();
-        if !given.is_zero() {
-            stock::insert_entry(
+        for take in &planned.takes {
+            stock::insert_line(
                 conn,
-                planned.event.place_id,
-                planned.substance,
-                StockMovement::Dispensed,
-                given,
-                "",
-                Some(planned.event.id),
-                planned.event.recorded_by,
-                planned.event.recorded_at,
+                &NewStockLine {
+                    dispensing: Some(planned.event.id),
+                    ..NewStockLine::new(
+                        planned.event.place_id,
+                        take.product,
+                        StockMovement::Dispensed,
+                        take.quantity,
+                        "",
+                        planned.event.recorded_by,
+                        planned.event.recorded_at,
+                    )
+                },
             )
             .await?;
         }
@@ -836,6 +855,8 @@ struct Place {
     groups: Vec<PatientGroup>,
     /// Dispensing staff who record at this place.
     staff: Vec<UserId>,
+    /// A second staff member, who witnesses the counts.
+    witness: UserId,
     /// Share of the patients who collect here.
     share: f64,
     /// The patient's own time window when not in a group.
@@ -1046,12 +1067,28 @@ impl World {
             "Hanne Skjold",
             "Aud Vatne",
         ];
+        // The second nurse at each place (the first centre's is Tone Aasland).
+        let witness_names = [
+            "Tone Aasland",
+            "Eirik Sandvik",
+            "Marit Holmen",
+            "Jon Are Lid",
+            "Randi Økland",
+            "Bjørn Tveiten",
+            "Sara Mjelde",
+            "Knut Haldorsen",
+            "Ingvild Rasmussen",
+            "Trine Hjelle",
+            "Arne Dyrnes",
+            "Gunn Solbakken",
+        ];
         let mut coordinator_place = None;
         for (i, (name, kind, municipality, days, holidays, share, postcode, slug)) in
             specs.into_iter().enumerate()
         {
             let org = organisation(name, kind, municipality, days, holidays);
             let mut staff = Vec::new();
+            let witness;
             if i == 0 {
                 staff.push(user(
                     "utdeler",
@@ -1060,13 +1097,15 @@ impl World {
                     org.id,
                     true,
                 ));
-                staff.push(user(
+                // A login, so that a count at the first centre can be witnessed.
+                witness = user(
                     "sykepleier.fjordvik",
                     "Tone Aasland",
                     Role::DispensingStaff,
                     org.id,
-                    false,
-                ));
+                    true,
+                );
+                staff.push(witness);
                 coordinator_place = Some(org.id);
             } else {
                 staff.push(user(
@@ -1076,6 +1115,14 @@ impl World {
                     org.id,
                     false,
                 ));
+                // Not among the recorders, so that the history stays as it was.
+                witness = user(
+                    &format!("sykepleier.{slug}"),
+                    witness_names[i],
+                    Role::DispensingStaff,
+                    org.id,
+                    false,
+                );
             }
             let groups = if kind == MunicipalLarCentre {
                 let mut windows = vec![
@@ -1107,6 +1154,7 @@ impl World {
                 org,
                 groups,
                 staff,
+                witness,
                 share,
                 own_window,
                 postcode,
@@ -1166,6 +1214,8 @@ struct PlannedEvent {
     doses: Vec<RecordedDose>,
     substance: Substance,
     order_ids: Vec<DoseOrderId>,
+    /// The products the dose was taken from ([`StockPlan::take_from_shelves`]).
+    takes: Vec<Take>,
 }
 
 impl PlannedEvent {
@@ -2085,6 +2135,7 @@ impl Generator<'_> {
                 substance: due[0].scheduled.substance,
                 doses: recorded,
                 order_ids,
+                takes: Vec::new(),
             });
         }
         Ok(events)
@@ -2123,22 +2174,83 @@ impl Generator<'_> {
 
 struct PlannedEntry {
     place: OrganisationId,
-    substance: Substance,
+    product: &'static Product,
     movement: StockMovement,
-    amount: Dose,
+    quantity: Quantity,
     note: String,
+    /// The count a counted line belongs to.
+    count: Option<String>,
     by: UserId,
     at: Timestamp,
 }
 
 struct StockPlan {
     entries: Vec<PlannedEntry>,
+    counts: Vec<StockCount>,
     deviations: Vec<Deviation>,
+    follow_ups: Vec<FollowUp>,
+}
+
+/// What a demo place keeps of a substance: pharmacies dispense methadone from the
+/// 5 mg/ml solution, the others from 1 mg/ml; tablets in two or three strengths;
+/// depot syringes and capsules in every strength. Balances are nominal: the choice
+/// only needs to know what is there.
+fn demo_shelf(kind: OrganisationKind, substance: Substance) -> Vec<(&'static Product, Quantity)> {
+    let codes: &[&str] = match (kind, substance) {
+        (OrganisationKind::Pharmacy, Substance::MethadoneOralSolution) => &["methadone_solution_5mg_ml"],
+        (_, Substance::MethadoneOralSolution) => &["methadone_solution_1mg_ml"],
+        (OrganisationKind::MunicipalLarCentre, Substance::BuprenorphineNaloxone) => &[
+            "buprenorphine_naloxone_tablet_2mg",
+            "buprenorphine_naloxone_tablet_8mg",
+            "buprenorphine_naloxone_tablet_16mg",
+        ],
+        (_, Substance::BuprenorphineNaloxone) => &[
+            "buprenorphine_naloxone_tablet_2mg",
+            "buprenorphine_naloxone_tablet_8mg",
+        ],
+        (_, Substance::BuprenorphineSublingual) => &["buprenorphine_tablet_2mg", "buprenorphine_tablet_8mg"],
+        _ => &[],
+    };
+    let products: Vec<&'static Product> = if codes.is_empty() {
+        Product::of(substance).collect()
+    } else {
+        codes.iter().filter_map(|c| Product::from_code(c)).collect()
+    };
+    products
+        .into_iter()
+        .map(|p| (p, Quantity::whole(1_000_000)))
+        .collect()
+}
+
+/// How a delivery is rounded up: whole litre bottles of solution, packs of 28
+/// tablets, 30 capsules, syringes in fives.
+fn pack(product: &Product) -> i64 {
+    match product.unit {
+        samhand_domain::stock::Unit::Millilitre => 1_000_000,
+        samhand_domain::stock::Unit::Tablet => 28_000,
+        samhand_domain::stock::Unit::Capsule => 30_000,
+        samhand_domain::stock::Unit::Syringe => 5_000,
+    }
 }
 
 impl StockPlan {
-    /// Deliveries every fortnight sized to what was dispensed, one spill, a count at
-    /// every place yesterday evening (one of which does not match), and a near miss.
+    /// Which products each recorded dose was taken from, as the server's
+    /// `take_for_dispensing` decides it from what the place keeps.
+    fn take_from_shelves(world: &World, plans: &mut [PatientPlan]) {
+        let kinds: HashMap<OrganisationId, OrganisationKind> =
+            world.places.iter().map(|p| (p.org.id, p.org.kind)).collect();
+        for plan in plans {
+            for e in &mut plan.events {
+                let shelf = demo_shelf(kinds[&e.event.place_id], e.substance);
+                e.takes = products_for_dose(e.substance, e.given(), &shelf);
+            }
+        }
+    }
+
+    /// Deliveries every fortnight sized to what was dispensed (the first centre's
+    /// first methadone delivery is a round 12 000 ml on top), one spill, a count of
+    /// every product at every place yesterday evening signed by two (one short,
+    /// which is the open deviation), and a near miss followed up and closed.
     fn from_patients(world: &World, plans: &[PatientPlan], from: Date, yesterday: Date) -> Self {
         let place_index: HashMap<OrganisationId, usize> = world
             .places
@@ -2146,121 +2258,182 @@ impl StockPlan {
             .enumerate()
             .map(|(i, p)| (p.org.id, i))
             .collect();
-        let mut dispensed: HashMap<(usize, Substance), Vec<(Date, u64)>> = HashMap::new();
+        let mut dispensed: HashMap<(usize, &'static str), Vec<(Date, Quantity)>> = HashMap::new();
         for plan in plans {
             for e in &plan.events {
-                let given = e.given().micrograms();
-                if given > 0 {
+                for take in &e.takes {
                     dispensed
-                        .entry((place_index[&e.event.place_id], e.substance))
+                        .entry((place_index[&e.event.place_id], take.product.code))
                         .or_default()
-                        .push((e.event.day, given));
+                        .push((e.event.day, take.quantity));
                 }
             }
         }
-        let mut keys: Vec<(usize, Substance)> = dispensed.keys().copied().collect();
-        keys.sort_by_key(|(place, substance)| (*place, substance.code()));
+        let mut keys: Vec<(usize, &'static str)> = dispensed.keys().copied().collect();
+        keys.sort_by_key(|(place, code)| (*place, Product::ALL.iter().position(|p| p.code == *code)));
         let mut entries = Vec::new();
+        let mut counts = Vec::new();
         let mut deviations = Vec::new();
-        let round_up = |ug: u64, to_mg: u64| ug.div_ceil(to_mg * 1000) * to_mg * 1000;
-        for (place_index, substance) in keys {
+        let threshold = samhand_domain::policy::ClinicalPolicy::default().stock_count_deviation_threshold;
+        for (place_index, code) in keys {
             let place = &world.places[place_index];
+            let product = Product::from_code(code).expect("a catalogue product");
             let by = place.staff[0];
-            let movements = &dispensed[&(place_index, substance)];
-            let mut ledger: Vec<(StockMovement, Dose)> = Vec::new();
+            let movements = &dispensed[&(place_index, code)];
+            let mut ledger: Vec<(StockMovement, Quantity)> = Vec::new();
             let mut period_start = from;
             let mut first = true;
             while period_start <= yesterday {
                 let period_end = plus(period_start, 14);
-                let need: u64 = movements
+                let need: i64 = movements
                     .iter()
                     .filter(|(d, _)| *d >= period_start && *d < period_end)
-                    .map(|(_, ug)| ug)
+                    .map(|(_, q)| q.milli())
                     .sum();
                 // The first delivery also builds a buffer of a week's use.
-                let amount = round_up(need * if first { 16 } else { 11 } / 10, 100);
-                if amount > 0 {
+                let wanted = need * if first { 16 } else { 11 } / 10;
+                let mut milli = (wanted + pack(product) - 1) / pack(product) * pack(product);
+                if first && place_index == 0 && code == "methadone_solution_1mg_ml" {
+                    milli += 12_000_000;
+                }
+                if milli > 0 {
                     let delivery = PlannedEntry {
                         place: place.org.id,
-                        substance,
+                        product,
                         movement: StockMovement::Received,
-                        amount: Dose::from_micrograms(amount),
+                        quantity: Quantity::from_milli(milli),
                         note: "Levert fra sykehusapoteket.".into(),
+                        count: None,
                         by,
                         at: at(period_start, 7, 30),
                     };
-                    ledger.push((delivery.movement, delivery.amount));
+                    ledger.push((delivery.movement, delivery.quantity));
                     entries.push(delivery);
                 }
                 first = false;
                 period_start = period_end;
             }
-            ledger.extend(
-                movements
-                    .iter()
-                    .map(|(_, ug)| (StockMovement::Dispensed, Dose::from_micrograms(*ug))),
-            );
-            if place_index == 0 && substance == Substance::MethadoneOralSolution {
+            ledger.extend(movements.iter().map(|(_, q)| (StockMovement::Dispensed, *q)));
+            if place_index == 0 && code == "methadone_solution_1mg_ml" {
                 let spill = PlannedEntry {
                     place: place.org.id,
-                    substance,
+                    product,
                     movement: StockMovement::Wasted,
-                    amount: mg(5),
+                    quantity: Quantity::whole(5),
                     note: "Sølt under utmåling; kassert i påsyn av kollega.".into(),
+                    count: None,
                     by,
                     at: at(plus(yesterday, -9), 9, 12),
                 };
-                ledger.push((spill.movement, spill.amount));
+                ledger.push((spill.movement, spill.quantity));
                 entries.push(spill);
             }
             let expected = balance(&ledger);
-            let short = place_index == 1 && substance == Substance::MethadoneOralSolution;
-            let counted = (expected - if short { 30_000 } else { 0 }).max(0) as u64;
+            let short = place_index == 1 && product.substance == Substance::MethadoneOralSolution;
+            let counted = Quantity::from_milli((expected.milli() - if short { 30_000 } else { 0 }).max(0));
             let counted_at = at(yesterday, 20, 0);
+            let count = StockCount {
+                id: uuid::Uuid::now_v7().to_string(),
+                place_id: place.org.id,
+                product,
+                counted,
+                expected,
+                note: "Ukentlig telling ved stengetid.".into(),
+                counted_by: by,
+                witnessed_by: place.witness,
+                counted_at,
+            };
             entries.push(PlannedEntry {
                 place: place.org.id,
-                substance,
+                product,
                 movement: StockMovement::Counted,
-                amount: Dose::from_micrograms(counted),
-                note: "Ukentlig telling ved stengetid.".into(),
+                quantity: counted,
+                note: count.note.clone(),
+                count: Some(count.id.clone()),
                 by,
                 at: counted_at,
             });
-            if short {
-                let difference = counted as i64 - expected;
+            let difference = counted - expected;
+            if is_deviation(product, difference, threshold) {
+                let name = |id: UserId| {
+                    world
+                        .users
+                        .iter()
+                        .find(|u| u.id == id)
+                        .map_or("", |u| u.display_name.as_str())
+                };
                 deviations.push(Deviation {
                     id: DeviationId::new().to_string(),
                     place_id: place.org.id,
                     kind: "stock_count_mismatch".into(),
-                    substance: Some(substance),
-                    difference_ug: Some(difference),
+                    substance: Some(product.substance),
+                    product: Some(product),
+                    count_id: Some(count.id.clone()),
+                    difference_ug: Some(product.micrograms(difference)),
                     description: format!(
-                        "Telling av {} viste {}, beholdningen skulle være {}. Differanse {}.",
-                        substance.name(),
-                        Dose::from_micrograms(counted),
-                        signed_mg_nb(expected),
-                        signed_mg_nb(difference)
+                        "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {}, kontrollert av {}.",
+                        product.name_nb,
+                        product.quantity_with_mg_nb(counted),
+                        product.quantity_with_mg_nb(expected),
+                        product.quantity_with_mg_nb(difference),
+                        name(by),
+                        name(place.witness)
                     ),
                     reported_by: by,
                     reported_at: counted_at,
                 });
             }
+            counts.push(count);
         }
         let first = &world.places[0];
-        deviations.push(Deviation {
+        let near_miss = Deviation {
             id: DeviationId::new().to_string(),
             place_id: first.org.id,
             kind: "near_miss".into(),
             substance: None,
+            product: None,
+            count_id: None,
             difference_ug: None,
             description: "Nestenhendelse: to pasienter med samme etternavn sto i kø samtidig, og feil dose ble \
                           tatt fram. Identiteten ble kontrollert mot bildet før utlevering, og riktig dose ble \
-                          gitt. Rutinen for opprop med fullt navn og fødselsdato er gjennomgått på personalmøtet."
+                          gitt."
                 .into(),
             reported_by: first.staff[0],
             reported_at: at(plus(yesterday, -11), 10, 40),
-        });
-        Self { entries, deviations }
+        };
+        let leader = world
+            .users
+            .iter()
+            .find(|u| u.username == "leder")
+            .map(|u| u.id)
+            .expect("the demo has a leader");
+        let follow_ups = vec![
+            FollowUp {
+                id: uuid::Uuid::now_v7().to_string(),
+                deviation_id: near_miss.id.clone(),
+                note: "Gjennomgått på personalmøtet samme uke.".into(),
+                closes: false,
+                written_by: first.staff[0],
+                written_at: at(plus(yesterday, -10), 14, 0),
+            },
+            FollowUp {
+                id: uuid::Uuid::now_v7().to_string(),
+                deviation_id: near_miss.id.clone(),
+                note: "Rutinen for opprop med fullt navn og fødselsdato er innskjerpet og lagt i \
+                       internkontrollsystemet. Lukket."
+                    .into(),
+                closes: true,
+                written_by: leader,
+                written_at: at(plus(yesterday, -8), 11, 15),
+            },
+        ];
+        deviations.push(near_miss);
+        Self {
+            entries,
+            counts,
+            deviations,
+            follow_ups,
+        }
     }
 }
 
@@ -2338,7 +2511,7 @@ mod tests {
         let (_dir, store, clock, summary) = demo_on(today, DemoSize::default()).await;
         assert_eq!(summary.patients, 300);
         assert!((60..=80).contains(&summary.patients_at_first_centre));
-        assert_eq!(summary.logins.len(), 9);
+        assert_eq!(summary.logins.len(), 10);
 
         let stored = stored_patients(&store, today).await;
         assert_eq!(stored.len(), 300);
@@ -2350,6 +2523,38 @@ mod tests {
             .map(|(id, _, _)| *id)
             .collect();
         assert_eq!(blocked.len(), 1, "exactly one patient must be reassessed");
+
+        // Stock in real units: every count signed by two, one deviation open, and
+        // the first centre's first methadone delivery above 12 000 mg.
+        let mut conn = store.read().await.expect("connection");
+        let mut open = 0;
+        let mut largest_delivery = 0;
+        for org in organisations::all(&mut conn).await.expect("organisations") {
+            for count in stock::counts(&mut conn, org.id).await.expect("counts") {
+                assert_ne!(count.counted_by, count.witnessed_by, "a count is signed by two");
+            }
+            let closed: Vec<String> = stock::follow_ups(&mut conn, org.id)
+                .await
+                .expect("follow-ups")
+                .into_iter()
+                .filter(|f| f.closes)
+                .map(|f| f.deviation_id)
+                .collect();
+            open += stock::deviations(&mut conn, org.id)
+                .await
+                .expect("deviations")
+                .iter()
+                .filter(|d| !closed.contains(&d.id))
+                .count();
+            for line in stock::ledger(&mut conn, org.id).await.expect("ledger") {
+                if line.movement == StockMovement::Received {
+                    largest_delivery = largest_delivery.max(line.amount_ug);
+                }
+            }
+        }
+        drop(conn);
+        assert_eq!(open, 1, "one open deviation");
+        assert!(largest_delivery > 12_000_000, "{largest_delivery} µg");
 
         let again =
             create_demo_world_if_empty(&store, &clock, "demo-password-for-tests", DemoSize::default())

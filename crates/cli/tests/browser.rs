@@ -1,7 +1,8 @@
 //! The browser tests: the real `samhand serve --demo` binary on a free port, driven
-//! by tests/browser/dispense.mjs (dispensing staff at the window) and
-//! tests/browser/meeting.mjs (a coordinator's meeting, minutes and task),
-//! tests/browser/discharge.mjs (the discharge checklist) in Debian's
+//! by the scripts of tests/browser: dispense.mjs (dispensing staff at the window),
+//! meeting.mjs (a coordinator's meeting, minutes and task), discharge.mjs (the
+//! discharge checklist), portal.mjs (the patient portal) and stock.mjs (a stock
+//! count with a witness, at tablet size), in Debian's
 //! headless Chromium. SQLite in a temporary directory, or a fresh PostgreSQL database
 //! when DATABASE_URL points at a PostgreSQL server.
 //!
@@ -224,4 +225,9 @@ fn a_patient_sets_up_and_uses_the_portal_and_every_portal_page_passes_axe_in_chr
 #[test]
 fn a_nurse_withholds_holds_the_take_home_doses_corrects_searches_and_prints_at_a_tablet_in_chromium() {
     run_browser_script("window.mjs");
+}
+
+#[test]
+fn dispensing_staff_record_a_stock_count_a_colleague_witnesses_at_tablet_size_in_chromium() {
+    run_browser_script("stock.mjs");
 }

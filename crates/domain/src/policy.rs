@@ -64,6 +64,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 0,
         description_nb: "Dager etter en registrering som den som registrerte eller en kollega ved stedet kan korrigere den (0: samme dag); deretter bare leder ved stedet eller lege",
     },
+    PolicySetting {
+        key: "stock.count_deviation_threshold_mg",
+        default: 5,
+        description_nb: "Største forskjell i mg mellom telling og lagerregnskap før tellingen blir et avvik som må følges opp (en hel tablett eller sprøyte er alltid avvik)",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -83,6 +88,8 @@ pub struct ClinicalPolicy {
     /// Days after a recording at the window that staff at the place may correct it
     /// (0: the same day); after that only the place's leader or a prescriber.
     pub correction_window_days: i64,
+    /// A count that differs from the ledger by more than this is a deviation.
+    pub stock_count_deviation_threshold: Dose,
 }
 
 impl Default for ClinicalPolicy {
@@ -126,6 +133,7 @@ impl ClinicalPolicy {
             meeting_interval_days: get("care_team.meeting_interval_days").max(1),
             stay_planning_notice_days: get("stays.planning_notice_days"),
             correction_window_days: get("dispensing.correction_window_days"),
+            stock_count_deviation_threshold: Dose::from_mg(get("stock.count_deviation_threshold_mg") as u64),
         }
     }
 }
@@ -151,5 +159,9 @@ mod tests {
         assert_eq!(policy.holiday_warning_days, 14, "out-of-range value falls back");
         assert_eq!(ClinicalPolicy::default().missed.tolerated_days, 4);
         assert_eq!(ClinicalPolicy::default().meeting_interval_days, 42);
+        assert_eq!(
+            ClinicalPolicy::default().stock_count_deviation_threshold,
+            Dose::from_mg(5)
+        );
     }
 }

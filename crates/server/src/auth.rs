@@ -143,6 +143,20 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<(String, StaffUser), AppError> {
+    let user = check_password(state, username, password).await?;
+    let mut tx = state.store.write().await?;
+    let token = start_session(&mut tx, user.id, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok((token, user))
+}
+
+/// The one password check, for a login and for a witness who confirms a stock count
+/// on a colleague's screen, so that neither is a password oracle: an unknown or
+/// inactive user takes as long as a known one, every attempt is counted on the
+/// account (in a transaction of its own, which stays when the request is refused),
+/// and [`MAX_FAILED_LOGINS`] failures lock it for [`LOCKOUT_MINUTES`], when not even
+/// the right password opens it.
+pub async fn check_password(state: &AppState, username: &str, password: &str) -> Result<StaffUser, AppError> {
     let mut conn = state.store.read().await?;
     let record = users::by_username(&mut conn, username.trim()).await?;
     let Some(record) = record.filter(|r| r.active) else {
@@ -162,13 +176,11 @@ pub async fn login(
     drop(conn);
     let mut tx = state.store.write().await?;
     users::record_login_attempt(&mut tx, record.user.id, ok, now).await?;
+    tx.commit().await?;
     if !ok {
-        tx.commit().await?;
         return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
     }
-    let token = start_session(&mut tx, record.user.id, now).await?;
-    tx.commit().await?;
-    Ok((token, record.user))
+    Ok(record.user)
 }
 
 /// Starts a session for the staff user whom the OpenID provider vouched for by

@@ -25,14 +25,11 @@ use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patien
 use samhand_domain::policy::ClinicalPolicy;
 use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::schedule::{Cover, CoverKind, PatientSchedule, UncoveredDay, validate_cover};
-use samhand_domain::stock::{StockMovement, balance, count_discrepancy, signed_mg_nb};
-use samhand_domain::substance::Substance;
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::dispensing::DispensedDose;
-use samhand_store::stock::{Deviation, StockEntry};
 use samhand_store::{
     StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients,
-    privacy as privacy_store, stock, users,
+    privacy as privacy_store, users,
 };
 
 use crate::AppState;
@@ -51,8 +48,8 @@ mod orders;
 mod overdose;
 mod portal;
 mod privacy;
+mod stock;
 mod transitions;
-use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
@@ -71,6 +68,7 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
+pub use stock::{CountInput, CountResult, DeviationView, FollowUpInput, StockInput, StockView};
 pub use transitions::{
     AdmitInput, HandoverInput, RegisterInput, StayChange, StayView, StaysView, SystemStayUpdate,
 };
@@ -227,23 +225,6 @@ pub struct Overview {
     pub identity: Vec<samhand_domain::patient::IdentityVersion>,
 }
 
-#[derive(Debug, Clone)]
-pub struct StockView {
-    pub place: Organisation,
-    pub balances: Vec<(Substance, i64)>,
-    pub entries: Vec<StockEntry>,
-    pub deviations: Vec<Deviation>,
-    pub names: HashMap<UserId, String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StockInput {
-    pub substance: String,
-    pub movement: String,
-    pub amount_mg: String,
-    pub note: String,
-}
-
 /// Something about a patient that the prescriber should know today.
 #[derive(Debug, Clone)]
 pub struct Alert {
@@ -311,7 +292,7 @@ impl<'a> Service<'a> {
     pub async fn policy(&self) -> AppResult<ClinicalPolicy> {
         let mut conn = self.state.store.read().await?;
         Ok(ClinicalPolicy::from_values(
-            &stock::policy_values(&mut conn).await?,
+            &samhand_store::stock::policy_values(&mut conn).await?,
         ))
     }
 
@@ -1219,127 +1200,5 @@ impl<'a> Service<'a> {
             )
         });
         Ok(alerts)
-    }
-
-    // ------------------------------------------------------------------- stock
-
-    pub async fn stock(&self) -> AppResult<StockView> {
-        require_role(self.staff()?, &[Role::DispensingStaff, Role::Leader])?;
-        let place = self.own_place().await?;
-        let (entries, deviations) = {
-            let mut conn = self.state.store.read().await?;
-            (
-                stock::ledger(&mut conn, place.id).await?,
-                stock::deviations(&mut conn, place.id).await?,
-            )
-        };
-        let balances = Substance::ALL
-            .into_iter()
-            .filter(|s| entries.iter().any(|e| e.substance == *s))
-            .map(|s| {
-                let ledger: Vec<(StockMovement, Dose)> = entries
-                    .iter()
-                    .filter(|e| e.substance == s)
-                    .map(|e| (e.movement, e.amount))
-                    .collect();
-                (s, balance(&ledger))
-            })
-            .collect();
-        let people: Vec<UserId> = entries
-            .iter()
-            .map(|e| e.recorded_by)
-            .chain(deviations.iter().map(|d| d.reported_by))
-            .collect();
-        let names = self.names(people).await?;
-        Ok(StockView {
-            place,
-            balances,
-            entries,
-            deviations,
-            names,
-        })
-    }
-
-    /// Records a receipt, waste or count. A count that does not match the ledger
-    /// opens a deviation with the difference, which is returned.
-    pub async fn stock_movement(&self, input: &StockInput) -> AppResult<Option<Deviation>> {
-        require_role(self.staff()?, &[Role::DispensingStaff, Role::Leader])?;
-        let place = self.own_place().await?;
-        let mut errors = FieldErrors::default();
-        let substance = Substance::from_code(input.substance.trim());
-        if substance.is_none() {
-            errors.push("substance", "Velg legemiddel.");
-        }
-        let movement =
-            StockMovement::from_code(input.movement.trim()).filter(|m| *m != StockMovement::Dispensed);
-        if movement.is_none() {
-            errors.push("movement", "Velg mottak, svinn eller telling.");
-        }
-        let amount = match (Dose::parse_mg(&input.amount_mg), movement) {
-            (Ok(d), _) => Some(d),
-            // A count may find the shelf empty.
-            (Err(samhand_domain::dose::DoseError::NotPositive), Some(StockMovement::Counted)) => {
-                Some(Dose::default())
-            }
-            _ => {
-                errors.push("amount_mg", "Skriv inn mengden i mg.");
-                None
-            }
-        };
-        if movement == Some(StockMovement::Wasted) && input.note.trim().is_empty() {
-            errors.push("note", "Skriv hva som ble kassert og hvorfor.");
-        }
-        let (Some(substance), Some(movement), Some(amount), true) =
-            (substance, movement, amount, errors.is_empty())
-        else {
-            return Err(AppError::Invalid(errors));
-        };
-        let now = self.now();
-        let mut tx = self.state.store.write().await?;
-        // The balance is read inside the write transaction, so a dispensing cannot slip
-        // in between the count and its comparison.
-        let ledger: Vec<(StockMovement, Dose)> = stock::ledger(&mut tx, place.id)
-            .await?
-            .into_iter()
-            .filter(|e| e.substance == substance)
-            .map(|e| (e.movement, e.amount))
-            .collect();
-        let expected = balance(&ledger);
-        stock::insert_entry(
-            &mut tx,
-            place.id,
-            substance,
-            movement,
-            amount,
-            input.note.trim(),
-            None,
-            self.actor().id(),
-            now,
-        )
-        .await?;
-        let deviation = match movement {
-            StockMovement::Counted => count_discrepancy(expected, amount).map(|difference| Deviation {
-                id: samhand_domain::ids::DeviationId::new().to_string(),
-                place_id: place.id,
-                kind: "stock_count_mismatch".into(),
-                substance: Some(substance),
-                difference_ug: Some(difference),
-                description: format!(
-                    "Telling av {} viste {}, beholdningen skulle være {}. Differanse {}.",
-                    substance.name(),
-                    amount,
-                    signed_mg_nb(expected),
-                    signed_mg_nb(difference)
-                ),
-                reported_by: self.actor().id(),
-                reported_at: now,
-            }),
-            _ => None,
-        };
-        if let Some(deviation) = &deviation {
-            stock::insert_deviation(&mut tx, deviation).await?;
-        }
-        tx.commit().await?;
-        Ok(deviation)
     }
 }

@@ -112,6 +112,8 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "drug_tests_version_once",
         "drug_tests.series_id, drug_tests.version",
     ),
+    ("stock_ledger_reversed_once", "stock_ledger.reverses_line_id"),
+    ("deviation_closed_once", "deviation_follow_ups.deviation_id"),
 ];
 
 /// How often a write transaction's begin is retried when SQLite stays busy.

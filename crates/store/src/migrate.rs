@@ -47,6 +47,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (14, "transitions", "0014_transitions.sql"),
     (15, "identity_versions", "0015_identity_versions.sql"),
     (16, "patient_conversation", "0016_patient_conversation.sql"),
+    (17, "stock_products", "0017_stock_products.sql"),
     (18, "dose_order_discards", "0018_dose_order_discards.sql"),
     (19, "dispensing_corrections", "0019_dispensing_corrections.sql"),
 ];

@@ -70,6 +70,10 @@ impl PathResource for DoseOrderId {
     const WHAT: &'static str = "ordinasjonen";
 }
 
+impl PathResource for samhand_domain::ids::DeviationId {
+    const WHAT: &'static str = "avviket";
+}
+
 impl PathResource for samhand_domain::ids::CareTeamMemberId {
     const WHAT: &'static str = "plassen i ansvarsgruppen";
 }

@@ -38,13 +38,31 @@ pub struct LeaderOverviewDto {
     #[schema(format = "uuid")]
     pub escalated_messages: Vec<String>,
     pub emergency_accesses_to_review: usize,
+    /// How many open deviations the leader oversees (listed in `open_deviations`).
     pub deviations: usize,
+    /// Open deviations: those at the leader's own place, or for a LAR unit's leader
+    /// at the places where the unit's patients have their current arrangement.
+    /// Closed by a follow-up note.
+    pub open_deviations: Vec<OpenDeviationDto>,
     /// Patients whose responsibility group (with a seat at the unit) has an overdue meeting.
     pub overdue_meetings: Vec<NamedRef>,
     /// Overdue tasks in those groups: (patient, task description).
     pub overdue_tasks: Vec<OverdueTaskDto>,
     /// Overdoses (fatal or not) in the last twelve months among the unit's patients.
     pub overdoses_last_12_months: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenDeviationDto {
+    /// GET /deviations/{id} for its follow-ups.
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub place: NamedRef,
+    #[schema(example = "stock_count_mismatch")]
+    pub kind: String,
+    pub description: String,
+    #[schema(format = DateTime)]
+    pub reported_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,6 +128,20 @@ pub async fn overview(
         escalated_messages: o.escalated.iter().map(|m| m.message.id.to_string()).collect(),
         emergency_accesses_to_review: o.emergency_to_review,
         deviations: o.deviations.len(),
+        open_deviations: o
+            .deviations
+            .iter()
+            .map(|d| OpenDeviationDto {
+                id: d.deviation.id.clone(),
+                place: NamedRef {
+                    id: d.deviation.place_id.to_string(),
+                    name: Some(d.place_name.clone()),
+                },
+                kind: d.deviation.kind.clone(),
+                description: d.deviation.description.clone(),
+                reported_at: super::wire::instant(d.deviation.reported_at),
+            })
+            .collect(),
         overdue_meetings: o
             .overdue_meetings
             .iter()

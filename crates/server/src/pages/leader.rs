@@ -86,15 +86,19 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
                     a href="/akuttilganger" { "Kontroll av akuttilganger" }
                 }
             }
-            @if o.unit.kind.can_dispense() {
-                section.card {
-                    h2 { "Avvik" }
-                    @if o.deviations.is_empty() {
-                        p { "Ingen registrerte avvik." }
-                    } @else {
-                        ul {
-                            @for d in &o.deviations {
-                                li { (date_nb(samhand_domain::time::oslo_date(d.reported_at))) ": " (d.description) }
+            section.card data-testid="deviations" {
+                h2 { "Åpne avvik" }
+                @if o.deviations.is_empty() {
+                    p { "Ingen åpne avvik." }
+                } @else {
+                    p { strong { (o.deviations.len()) } " avvik venter på oppfølging." }
+                    ul {
+                        @for d in &o.deviations {
+                            li {
+                                a href={ "/avvik/" (d.deviation.id) } {
+                                    (date_nb(samhand_domain::time::oslo_date(d.deviation.reported_at))) " · " (d.place_name)
+                                }
+                                ": " (d.deviation.description)
                             }
                         }
                     }

@@ -75,6 +75,8 @@ pub fn routes() -> Router<AppState> {
         .route("/utlevering/utskrift", get(dispensing::print))
         .route("/static/list.js", get(list_script))
         .route("/lager", get(stock::show).post(stock::record))
+        .route("/lager/telling", get(stock::count_form).post(stock::count))
+        .route("/avvik/{id}", get(stock::deviation).post(stock::follow_up))
         .route("/revurderinger", get(patients::overdue_reviews))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))

@@ -20,12 +20,11 @@ use samhand_domain::missed::MissedDoseState;
 use samhand_domain::organisation::{Organisation, Role};
 use samhand_domain::patient::Patient;
 use samhand_domain::schedule::{DoseKey, DueDose, IntakeMode, UncoveredDay};
-use samhand_domain::stock::StockMovement;
 use samhand_domain::substance::Substance;
 use samhand_domain::validation::FieldErrors;
 use samhand_store::dispensing::{CorrectionRecord, DispensedDose, DispensingEvent};
 use samhand_store::{
-    StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients, stock,
+    StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients,
 };
 
 use super::{MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state, relations_of, with_schedule};
@@ -478,7 +477,10 @@ impl Service<'_> {
         let written = async {
             dispensing_store::insert(&mut tx, &event, &planned, substance, &order_ids).await?;
             let given: Dose = planned.iter().map(|r| r.amount).sum();
-            take_from_stock(
+            if given.is_zero() {
+                return Ok(());
+            }
+            super::stock::take_for_dispensing(
                 &mut tx,
                 place.id,
                 substance,
@@ -734,9 +736,17 @@ impl Service<'_> {
                 replacement,
             )
             .await?;
-            return_to_stock(&mut tx, original, &voided, &event).await?;
+            super::stock::return_for_correction(
+                &mut tx,
+                original.place_id,
+                original.id,
+                event.id,
+                event.recorded_by,
+                event.recorded_at,
+            )
+            .await?;
             if let Some((dose, substance, _)) = replacement {
-                take_from_stock(
+                super::stock::take_for_dispensing(
                     &mut tx,
                     original.place_id,
                     substance,
@@ -896,62 +906,6 @@ fn by_patient<T>(rows: Vec<T>, patient: impl Fn(&T) -> PatientId) -> HashMap<Pat
         grouped.entry(patient(&row)).or_default().push(row);
     }
     grouped
-}
-
-/// Takes what a recording gave from the place's stock (nothing when nothing was given).
-async fn take_from_stock(
-    conn: &mut samhand_store::Conn,
-    place: OrganisationId,
-    substance: Substance,
-    amount: Dose,
-    event: DispensingId,
-    actor: UserId,
-    at: Timestamp,
-) -> Result<(), StoreError> {
-    if amount.is_zero() {
-        return Ok(());
-    }
-    stock::insert_entry(
-        conn,
-        place,
-        substance,
-        StockMovement::Dispensed,
-        amount,
-        "",
-        Some(event),
-        actor,
-        at,
-    )
-    .await
-}
-
-/// Puts back into stock what a corrected recording took from it: what its voided
-/// doses gave.
-async fn return_to_stock(
-    conn: &mut samhand_store::Conn,
-    original: &DispensingEvent,
-    voided: &[DispensedDose],
-    correction: &DispensingEvent,
-) -> Result<(), StoreError> {
-    let Some(substance) = voided.first().map(|d| d.substance) else {
-        return Ok(());
-    };
-    let amount: Dose = voided.iter().map(|d| d.amount).sum();
-    if amount.is_zero() {
-        return Ok(());
-    }
-    stock::insert_entry(
-        conn,
-        original.place_id,
-        substance,
-        StockMovement::Received,
-        amount,
-        "Tilbakeført ved korrigert utlevering",
-        Some(correction.id),
-        correction.recorded_by,
-        correction.recorded_at,
-    )
-    .await
 }
 
 /// Recorded doses as the still-due rule needs them.

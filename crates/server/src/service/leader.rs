@@ -8,10 +8,9 @@ use samhand_domain::access::{DataCategory, PatientRelations};
 use samhand_domain::arrangement::effective_arrangement;
 use samhand_domain::ids::{OrganisationId, PatientId};
 use samhand_domain::organisation::{Organisation, Role};
-use samhand_store::stock::Deviation;
 use samhand_store::{orders as order_store, patients};
 
-use super::{Alert, AlertKind, MessageView, OverdueReview, Service};
+use super::{Alert, AlertKind, DeviationView, MessageView, OverdueReview, Service};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone)]
@@ -29,8 +28,9 @@ pub struct LeaderOverview {
     pub unread_messages: usize,
     pub escalated: Vec<MessageView>,
     pub emergency_to_review: usize,
-    /// Stock deviations at the place.
-    pub deviations: Vec<Deviation>,
+    /// Open deviations the leader oversees: those at their own place, or for a LAR
+    /// unit those at the places its patients collect from (`service::stock`).
+    pub deviations: Vec<DeviationView>,
     /// Responsibility groups with a seat at the unit whose meeting is overdue.
     pub overdue_meetings: Vec<(
         samhand_domain::patient::Patient,
@@ -126,11 +126,7 @@ impl Service<'_> {
             .iter()
             .filter(|e| e.access.review.is_none())
             .count();
-        let deviations = if unit.kind.can_dispense() {
-            self.stock().await?.deviations
-        } else {
-            Vec::new()
-        };
+        let deviations = self.open_deviations_overseen().await?;
         let overdue_meetings = self.overdue_meetings_for_unit(unit.id).await?;
         let overdue_tasks = self.overdue_tasks_for_unit(unit.id).await?;
         let overdoses_last_year = self.overdoses_last_year_for_unit(&unit).await?;

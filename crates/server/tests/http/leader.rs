@@ -92,8 +92,13 @@ async fn a_places_leader_sees_todays_list_and_stock_deviations() {
     let (status, body) = app
         .post_json(
             &w.utdeler,
-            "/api/v1/stock",
-            &json!({"substance": "methadone_oral_solution", "movement": "counted", "amount_mg": "5", "note": "Telling"}),
+            "/api/v1/stock/counts",
+            &json!({
+                "product": "methadone_solution_1mg_ml",
+                "quantity": "5",
+                "note": "Telling",
+                "witness": {"username": "koordinator", "password": crate::helpers::PASSWORD},
+            }),
         )
         .await;
     assert!(status.is_success(), "{status} {body}");

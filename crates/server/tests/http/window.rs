@@ -53,14 +53,20 @@ impl TestApp {
         .await
     }
 
-    /// The place's stock balance of methadone in mg, from the API.
+    /// The place's stock of methadone, all products, in mg.
     async fn methadone_stock_mg(&self) -> f64 {
         let mut conn = self.state.store.read().await.expect("conn");
-        let ledger = samhand_store::stock::ledger(&mut conn, self.world.centre)
+        let balances = samhand_store::stock::balances(&mut conn, self.world.centre)
             .await
-            .expect("ledger");
-        let entries: Vec<_> = ledger.iter().map(|e| (e.movement, e.amount)).collect();
-        samhand_domain::stock::balance(&entries) as f64 / 1000.0
+            .expect("balances");
+        balances
+            .iter()
+            .filter(|(product, _)| {
+                product.substance == samhand_domain::substance::Substance::MethadoneOralSolution
+            })
+            .map(|(product, quantity)| product.micrograms(*quantity))
+            .sum::<i64>() as f64
+            / 1000.0
     }
 }
 
