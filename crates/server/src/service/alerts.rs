@@ -1,0 +1,174 @@
+//! Today's alerts for the prescriber and the coordinator: blocked orders, missed
+//! days, and doses withheld or reduced today.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Span;
+use jiff::civil::Date;
+use samhand_domain::access::{DataCategory, PatientRelations};
+use samhand_domain::dispensing::OutcomeKind;
+use samhand_domain::ids::{OrganisationId, PatientId};
+use samhand_domain::organisation::Role;
+use samhand_domain::patient::Patient;
+use samhand_store::dispensing::DispensedDose;
+use samhand_store::{dispensing as dispensing_store, orders as order_store, patients};
+
+use crate::error::AppResult;
+
+use super::{MISSED_LOOKBACK_DAYS, Service, missed_state};
+
+/// Something about a patient that the prescriber should know today.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub patient: Patient,
+    pub kind: AlertKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertKind {
+    /// The order is blocked until reassessed.
+    Blocked { days: u32, since: Option<Date> },
+    /// Days without the medicine, not (yet) enough to block.
+    Missed { days: u32, since: Option<Date> },
+    /// A dose withheld or reduced at the pre-dose assessment today.
+    Assessed {
+        outcome: OutcomeKind,
+        reason: String,
+        place: OrganisationId,
+    },
+}
+
+impl Service<'_> {
+    /// Today's alerts for the patients of the actor's LAR unit (or, for a
+    /// coordinator, of their dispensing place): blocked orders,
+    /// missed days (DOMAIN.md: one missed day alerts the prescriber the same day), and
+    /// doses withheld or reduced today.
+    pub async fn alerts(&self) -> AppResult<Vec<Alert>> {
+        let today = self.today();
+        // The LAR unit sees its patients; a coordinator or leader at a dispensing
+        // place sees the patients who collect there (DOMAIN.md: the prescriber and
+        // the coordinator are alerted the same day).
+        let kind = self.staff()?.organisation_kind;
+        let ids = if kind.is_lar_unit() {
+            let mut conn = self.state.store.read().await?;
+            patients::ids_of_unit(&mut conn, self.staff()?.organisation_id).await?
+        } else if kind.can_dispense() && matches!(self.staff()?.role, Role::Coordinator | Role::Leader) {
+            let mut conn = self.state.store.read().await?;
+            order_store::patients_at_place(&mut conn, self.staff()?.organisation_id, today).await?
+        } else {
+            return Ok(Vec::new());
+        };
+        let data = self.load_data(&ids).await?;
+        let running: Vec<PatientId> = ids
+            .iter()
+            .filter(|id| {
+                data.get(id)
+                    .and_then(|d| d.episode_on(today))
+                    .is_some_and(|e| e.is_active_on(today))
+            })
+            .copied()
+            .collect();
+        let policy = self.policy().await?;
+        let from = today
+            .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+            .unwrap_or(today);
+        let recorded = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of(&mut conn, &running, from, today).await?
+        };
+        let mut by_patient: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
+        for dose in recorded {
+            by_patient.entry(dose.patient_id).or_default().push(dose);
+        }
+        let mut found: Vec<(PatientId, AlertKind)> = Vec::new();
+        let mut blocked = Vec::new();
+        for id in &running {
+            let (Some(patient_data), recorded) = (
+                data.get(id),
+                by_patient.get(id).map(Vec::as_slice).unwrap_or_default(),
+            ) else {
+                continue;
+            };
+            let missed = missed_state(patient_data, recorded, today, &policy);
+            if missed.is_blocked() {
+                blocked.push((*id, missed.since, missed.consecutive_days));
+                found.push((
+                    *id,
+                    AlertKind::Blocked {
+                        days: missed.consecutive_days,
+                        since: missed.since,
+                    },
+                ));
+            } else if missed.alert {
+                found.push((
+                    *id,
+                    AlertKind::Missed {
+                        days: missed.consecutive_days,
+                        since: missed.since,
+                    },
+                ));
+            }
+            for dose in recorded
+                .iter()
+                .filter(|d| d.key.date == today && d.outcome != OutcomeKind::Given)
+            {
+                found.push((
+                    *id,
+                    AlertKind::Assessed {
+                        outcome: dose.outcome,
+                        reason: dose.reason.clone().unwrap_or_default(),
+                        place: dose.place_id,
+                    },
+                ));
+            }
+        }
+        found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        self.notify_blocks(&blocked, &data).await?;
+        let listed: Vec<(PatientId, PatientRelations)> = {
+            let mut seen = HashSet::new();
+            found
+                .iter()
+                .filter(|(id, _)| seen.insert(*id))
+                .map(|(id, _)| {
+                    (
+                        *id,
+                        data.get(id)
+                            .map(|d| d.relations(*id, self.now()))
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        };
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(&listed, DataCategory::Dispensing, "today's alerts")
+            .await?
+            .into_iter()
+            .collect();
+        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+        let people: HashMap<PatientId, Patient> = {
+            let mut conn = self.state.store.read().await?;
+            patients::patients_of(&mut conn, &allowed_ids)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect()
+        };
+        let mut alerts: Vec<Alert> = found
+            .into_iter()
+            .filter_map(|(id, kind)| {
+                people.get(&id).map(|p| Alert {
+                    patient: p.clone(),
+                    kind,
+                })
+            })
+            .collect();
+        alerts.sort_by_key(|a| {
+            (
+                !matches!(a.kind, AlertKind::Blocked { .. }),
+                a.patient.family_name.clone(),
+            )
+        });
+        Ok(alerts)
+    }
+}

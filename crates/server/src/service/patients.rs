@@ -1,0 +1,384 @@
+//! Patients: search, enrolment with the photo and the individual plan offered,
+//! the overview, and ending an episode.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Span;
+use jiff::civil::Date;
+use samhand_domain::access::{self, DataCategory, PatientRelations};
+use samhand_domain::arrangement::{Arrangement, effective_arrangement};
+use samhand_domain::dose::Dose;
+use samhand_domain::dose_order::{DailyDose, DoseOrder, SignedDoseOrder, dose_on, effective_order};
+use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId, UserId};
+use samhand_domain::missed::MissedDoseState;
+use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, PatientInput, Phase};
+use samhand_domain::schedule::UncoveredDay;
+use samhand_domain::validation::{FieldErrors, parse_date};
+use samhand_store::dispensing::DispensedDose;
+use samhand_store::{dispensing as dispensing_store, orders as order_store, patients};
+
+use crate::error::{AppError, AppResult};
+
+use super::{
+    MISSED_LOOKBACK_DAYS, OVERVIEW_DAYS, PatientData, Service, conflict_from, missed_state, relations_of,
+    with_schedule,
+};
+
+/// Input to enrol a patient.
+#[derive(Debug, Clone, Default)]
+pub struct EnrolInput {
+    pub patient: PatientInput,
+    pub doctor_id: String,
+    pub consultant_id: String,
+    pub started_on: String,
+    pub phase: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The patient overview.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub patient: Patient,
+    pub data: PatientData,
+    pub episode: Option<Episode>,
+    /// All versions and drafts, newest first.
+    pub orders: Vec<DoseOrder>,
+    pub effective_order: Option<SignedDoseOrder>,
+    /// The dose scheduled today: for a depot, only on an injection day.
+    pub dose_today: Option<DailyDose>,
+    /// For a depot: the next planned injection day (today or later) and its dose.
+    pub next_injection: Option<(Date, Dose)>,
+    pub arrangement: Option<Arrangement>,
+    /// The last days' recordings, newest first, those a correction took back
+    /// included (`voided_by`).
+    pub recent: Vec<DispensedDose>,
+    pub missed: MissedDoseState,
+    pub uncovered: Vec<UncoveredDay>,
+    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub names: HashMap<UserId, String>,
+    pub today: Date,
+    /// Health information in force, when the actor may read it.
+    pub health: Option<Vec<samhand_domain::health::HealthNote>>,
+    /// Every version of who the patient is, oldest first; the last is `patient`.
+    pub identity: Vec<samhand_domain::patient::IdentityVersion>,
+}
+
+impl Service<'_> {
+    /// Patients related to the actor's organisation whose name or number matches.
+    pub async fn search(&self, query: &str) -> AppResult<Vec<Patient>> {
+        if query.trim().chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let found = {
+            let mut conn = self.state.store.read().await?;
+            patients::search(&mut conn, query, self.staff()?.organisation_id, 50).await?
+        };
+        let ids: Vec<PatientId> = found.iter().map(|p| p.id).collect();
+        let data = self.load_data(&ids).await?;
+        let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(&data, &ids, self.now());
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(&with_relations, DataCategory::Identity, "patient search")
+            .await?
+            .into_iter()
+            .collect();
+        Ok(found.into_iter().filter(|p| allowed.contains(&p.id)).collect())
+    }
+
+    /// Registers a patient and enrols them in LAR at the actor's unit.
+    pub async fn enrol(&self, input: &EnrolInput, photo: Option<Photo>) -> AppResult<PatientId> {
+        self.require_enrolment("patient enrolment").await?;
+        let mut errors = FieldErrors::default();
+        let new_patient = NewPatient::parse(&input.patient, &mut errors);
+        let staff = self.colleagues().await?;
+        let doctor = staff
+            .iter()
+            .find(|u| u.id.to_string() == input.doctor_id.trim() && u.role == Role::Prescriber);
+        if doctor.is_none() {
+            errors.push("doctor_id", "Velg ansvarlig lege ved enheten.");
+        }
+        let consultant = staff
+            .iter()
+            .find(|u| u.id.to_string() == input.consultant_id.trim() && u.role == Role::LarConsultant);
+        if consultant.is_none() {
+            errors.push("consultant_id", "Velg LAR-konsulent ved enheten.");
+        }
+        let started_on = parse_date(&input.started_on);
+        if started_on.is_none() {
+            errors.push(
+                "started_on",
+                "Skriv inn en gyldig dato for innskrivning (dd.mm.åååå).",
+            );
+        }
+        let phase = Phase::from_code(input.phase.trim()).unwrap_or(Phase::Start);
+        if let Some(photo) = &photo {
+            if !matches!(
+                photo.content_type.as_str(),
+                "image/jpeg" | "image/png" | "image/webp"
+            ) {
+                errors.push("photo", "Bildet må være JPEG, PNG eller WebP.");
+            } else if photo.bytes.len() > 5 * 1024 * 1024 {
+                errors.push("photo", "Bildet kan være høyst 5 MB.");
+            }
+        }
+        if let Some(new_patient) = &new_patient {
+            let mut conn = self.state.store.read().await?;
+            if patients::by_national_id(&mut conn, &new_patient.national_id)
+                .await?
+                .is_some()
+            {
+                errors.push(
+                    "national_id",
+                    "En pasient med dette fødselsnummeret er allerede registrert.",
+                );
+            }
+        }
+        let (Some(new_patient), Some(doctor), Some(consultant), Some(started_on), true) =
+            (new_patient, doctor, consultant, started_on, errors.is_empty())
+        else {
+            return Err(AppError::Invalid(errors));
+        };
+        let patient_id = PatientId::new();
+        let now = self.now();
+        let episode = Episode {
+            id: EpisodeId::new(),
+            patient_id,
+            responsible_unit: self.staff()?.organisation_id,
+            doctor: doctor.id,
+            consultant: consultant.id,
+            started_on,
+            phase,
+            ended: None,
+            created_at: now,
+        };
+        let mut tx = self.state.store.write().await?;
+        patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
+            .await
+            .map_err(|e| conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert."))?;
+        if let Some(photo) = photo {
+            patients::insert_photo(
+                &mut tx,
+                patient_id,
+                &photo.content_type,
+                &photo.bytes,
+                self.actor().id(),
+                now,
+            )
+            .await?;
+        }
+        patients::insert_episode(&mut tx, &episode, self.actor().id()).await?;
+        let grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::Identity,
+            access::AllowedBy::Enrolment,
+            "patient enrolled in LAR",
+        );
+        self.repo.record_write(&mut tx, &grant).await?;
+        // The specialist service initiates the individual plan when treatment starts
+        // (DOMAIN.md); the patient may decline it later, which is recorded.
+        let plan = samhand_domain::care::PlanVersion {
+            id: samhand_domain::ids::PlanVersionId::new(),
+            patient_id,
+            version: 1,
+            status: samhand_domain::care::PlanStatus::Active,
+            declined_on: None,
+            goals: Vec::new(),
+            reason: "Individuell plan tilbudt ved innskrivning i LAR".into(),
+            recorded_by: self.actor().id(),
+            recorded_at: now,
+        };
+        samhand_store::collaboration::insert_plan_version(&mut tx, &plan).await?;
+        let plan_grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::PlanAndGoals,
+            access::AllowedBy::Enrolment,
+            "individual plan initiated at enrolment",
+        );
+        self.repo.record_write(&mut tx, &plan_grant).await?;
+        tx.commit().await?;
+        Ok(patient_id)
+    }
+
+    /// The identity photo, read under the identity category.
+    pub async fn photo(&self, patient: PatientId) -> AppResult<Option<Photo>> {
+        self.repo
+            .authorize_read(patient, DataCategory::Identity, "identity photo")
+            .await?;
+        let mut conn = self.state.store.read().await?;
+        Ok(patients::photo(&mut conn, patient)
+            .await?
+            .map(|(content_type, bytes)| Photo { content_type, bytes }))
+    }
+
+    pub async fn overview(&self, patient_id: PatientId) -> AppResult<Overview> {
+        let patient = self.patient(patient_id).await?;
+        let today = self.today();
+        // What the relations follow from is also what the overview shows: loaded once.
+        let data = self.patient_data(patient_id).await?;
+        // The relations decide the overview's reads and, below, its health information.
+        let relations = data.relations(patient_id, self.now());
+        self.repo
+            .authorize_read_all_with(
+                patient_id,
+                &relations,
+                &[
+                    DataCategory::Identity,
+                    DataCategory::Medication,
+                    DataCategory::Dispensing,
+                ],
+                "patient overview",
+            )
+            .await?;
+        let policy = self.policy().await?;
+        let (orders, recent, lookback, identity) = {
+            let mut conn = self.state.store.read().await?;
+            let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
+            let mut orders = order_store::orders(&mut conn, patient_id).await?;
+            orders.reverse();
+            let from = today
+                .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+                .unwrap_or(today);
+            let lookback = dispensing_store::doses_of(&mut conn, &[patient_id], from, today).await?;
+            let recent_from = today
+                .checked_sub(Span::new().days(OVERVIEW_DAYS))
+                .unwrap_or(today);
+            // The history shows corrected recordings too, beside their corrections.
+            let mut recent =
+                dispensing_store::dose_history_of(&mut conn, &[patient_id], recent_from, today).await?;
+            recent.reverse();
+            (orders, recent, lookback, identity)
+        };
+        let missed = missed_state(&data, &lookback, today, &policy);
+        let organisations = self.organisations().await?;
+        let is_open =
+            |place: OrganisationId, date: Date| organisations.get(&place).is_none_or(|o| o.is_open_on(date));
+        let horizon = today
+            .checked_add(Span::new().days(policy.holiday_warning_days))
+            .unwrap_or(today);
+        let uncovered =
+            with_schedule(&data, today, |s| s.uncovered_days(today, horizon, &is_open)).unwrap_or_default();
+        let episode = data.episode_on(today).cloned();
+        let episode_orders = episode.as_ref().map(|e| data.orders_of(e.id)).unwrap_or_default();
+        let effective = effective_order(&episode_orders, today).cloned();
+        let injection_on = |date: Date| {
+            with_schedule(&data, date, |s| {
+                s.doses_on(date).iter().map(|d| d.dose).sum::<Dose>()
+            })
+            .filter(|dose| !dose.is_zero())
+        };
+        // A depot's dose is on its injection day only, and the overview says when
+        // the next one is (also before a depot order takes effect).
+        let depot_today = effective
+            .as_ref()
+            .is_some_and(|o| o.content().substance.is_depot());
+        let dose_today = dose_on(&episode_orders, today)
+            .map(|(_, d)| d.clone())
+            .filter(|_| !depot_today || injection_on(today).is_some());
+        let next_injection = episode_orders
+            .iter()
+            .any(|o| o.content().substance.is_depot())
+            .then(|| {
+                (0..=35)
+                    .filter_map(|n| today.checked_add(Span::new().days(n)).ok())
+                    .find_map(|date| injection_on(date).map(|dose| (date, dose)))
+            })
+            .flatten();
+        let arrangement = effective_arrangement(&data.arrangements, today).cloned();
+        let mut people: Vec<UserId> = orders.iter().map(|o| o.created_by).collect();
+        people.extend(
+            orders
+                .iter()
+                .filter_map(|o| o.signature.as_ref().map(|s| s.signed_by)),
+        );
+        people.extend(data.episodes.iter().flat_map(|e| [e.doctor, e.consultant]));
+        people.extend(recent.iter().map(|d| d.recorded_by));
+        people.extend(data.arrangements.iter().map(|a| a.decided_by));
+        let names = self.names(people).await?;
+        let health = self
+            .health_notes_where_shared(&[(patient_id, relations)], "patient overview: health information")
+            .await?
+            .remove(&patient_id);
+        Ok(Overview {
+            health,
+            identity,
+            patient,
+            episode,
+            orders,
+            effective_order: effective,
+            dose_today,
+            next_injection,
+            arrangement,
+            recent,
+            missed,
+            uncovered,
+            organisations,
+            names,
+            today,
+            data,
+        })
+    }
+
+    /// The current episode, for writes that need one.
+    pub(super) async fn active_episode(&self, patient: PatientId) -> AppResult<Episode> {
+        let mut conn = self.state.store.read().await?;
+        let today = self.today();
+        patients::episodes(&mut conn, patient)
+            .await?
+            .into_iter()
+            .filter(|e| e.ended.as_ref().is_none_or(|end| end.on > today))
+            .max_by_key(|e| e.started_on)
+            .ok_or_else(|| AppError::Conflict("Pasienten har ingen pågående LAR-behandling.".into()))
+    }
+
+    pub async fn end_episode(&self, patient: PatientId, on: &str, reason: &str, note: &str) -> AppResult<()> {
+        let grant = self
+            .repo
+            .authorize_write(patient, DataCategory::Medication, "LAR episode ended")
+            .await?;
+        let episode = self.active_episode(patient).await?;
+        let mut errors = FieldErrors::default();
+        let on = parse_date(on);
+        match on {
+            None => errors.push("ended_on", "Skriv inn en gyldig sluttdato (dd.mm.åååå)."),
+            Some(d) if d < episode.started_on => {
+                errors.push("ended_on", "Sluttdatoen kan ikke være før innskrivningen.")
+            }
+            _ => {}
+        }
+        let reason = EndReason::from_code(reason.trim());
+        if reason.is_none() {
+            errors.push("reason", "Velg årsak til avslutning.");
+        }
+        if reason == Some(EndReason::InvoluntaryDischarge) && note.trim().is_empty() {
+            errors.push(
+                "note",
+                "Ved ufrivillig avslutning skal det stå at pasienten er informert skriftlig om retten til ny vurdering og til å klage.",
+            );
+        }
+        let (Some(on), Some(reason), true) = (on, reason, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let end = EpisodeEnd {
+            on,
+            reason,
+            note: note.trim().to_string(),
+            decided_by: self.actor().id(),
+        };
+        // Ending LAR raises the same overdose follow-up as a discharge (DOMAIN.md).
+        let follow_up = self.prepare_end_follow_up(patient, &episode, &end).await?;
+        let mut tx = self.state.store.write().await?;
+        patients::end_episode(&mut tx, episode.id, &end, self.now())
+            .await
+            .map_err(|e| conflict_from(e, "Behandlingen er allerede avsluttet."))?;
+        self.write_end_follow_up(&mut tx, follow_up).await?;
+        self.repo.record_write(&mut tx, &grant).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
