@@ -206,84 +206,15 @@ impl Service<'_> {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(&data, &listed, self.now());
-        let allowed: HashSet<PatientId> = self
-            .repo
-            .authorize_reads(
-                &with_relations,
-                DataCategory::Dispensing,
-                "today's dispensing list",
-            )
-            .await?
-            .into_iter()
-            .collect();
-        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
-        let shared_with_place: Vec<(PatientId, PatientRelations)> = with_relations
-            .into_iter()
-            .filter(|(id, _)| allowed.contains(id))
-            .collect();
-        let health = self
-            .health_notes_where_shared(&shared_with_place, "today's dispensing list: health information")
-            .await?;
-        let (from, to) = recorded_range(date, today);
-        let (people, recorded, corrections, ever_dosed, groups) = {
-            let mut conn = self.state.store.read().await?;
-            (
-                patients::patients_of(&mut conn, &allowed_ids).await?,
-                dispensing_store::doses_of(&mut conn, &allowed_ids, from, to).await?,
-                dispensing_store::corrections_of(&mut conn, &allowed_ids, date, date).await?,
-                dispensing_store::ever_dosed(&mut conn, &allowed_ids).await?,
-                organisations::groups(&mut conn).await?,
-            )
-        };
-        let people: HashMap<PatientId, Patient> = people.into_iter().map(|p| (p.id, p)).collect();
-        let recorded_by_patient = by_patient(recorded, |d| d.patient_id);
-        let mut corrections_by_patient = by_patient(corrections, |c| c.event.patient_id);
+        let mut facts = self.list_facts(&listed, &data, date).await?;
         let policy = self.policy().await?;
-        let mut health = health;
-        let mut rows = Vec::new();
-        for (id, due) in due {
-            let (Some(patient), Some(patient_data)) = (people.get(&id), data.get(&id)) else {
-                continue;
-            };
-            let recorded = recorded_by_patient
-                .get(&id)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            // A future day's list judges missed days as of today, not of that day.
-            let missed = missed_state(patient_data, recorded, date.min(today), &policy);
-            let arrangement = effective_arrangement(&patient_data.arrangements, date);
-            let group = arrangement
-                .and_then(|a| a.content.group_id)
-                .and_then(|g| groups.iter().find(|x| x.id == g));
-            let window = arrangement
-                .and_then(|a| a.content.window)
-                .or(group.map(|g| g.window));
-            let past = past_doses(recorded);
-            let due = samhand_domain::dispensing::still_due(due, &past, date);
-            if due.is_empty() {
-                continue;
-            }
-            let due = due
-                .into_iter()
-                .map(|d| {
-                    let done = recorded.iter().find(|r| r.key == d.scheduled.key).cloned();
-                    (d, done)
-                })
-                .collect();
-            rows.push(ListRow {
-                patient: patient.clone(),
-                window,
-                group: group.map(|g| g.name.clone()),
-                due,
-                after_stay: samhand_domain::stay::block_follows_stay(&patient_data.privacy.stays, &missed),
-                missed,
-                health: health.remove(&id),
-                hold: take_home_hold(&past, date),
-                first_dose: !ever_dosed.contains(&id),
-                corrections: corrections_by_patient.remove(&id).unwrap_or_default(),
-            });
-        }
+        let mut rows: Vec<ListRow> = due
+            .into_iter()
+            .filter_map(|(id, due)| {
+                let judged_on = date.min(today);
+                list_row(id, due, data.get(&id)?, &mut facts, date, judged_on, &policy)
+            })
+            .collect();
         rows.sort_by(|a, b| {
             (
                 a.window.map(|w| w.start),
@@ -296,15 +227,9 @@ impl Service<'_> {
                     &b.patient.given_name,
                 ))
         });
-        let mut uncovered: Vec<(Patient, UncoveredDay)> = uncovered
-            .into_iter()
-            .filter_map(|(id, u)| people.get(&id).map(|p| (p.clone(), u)))
-            .collect();
+        let mut uncovered = facts.with_people(uncovered);
         uncovered.sort_by_key(|(p, u)| (u.dose_date, p.family_name.clone()));
-        let mut paused: Vec<(Patient, String)> = paused
-            .into_iter()
-            .filter_map(|(id, note)| people.get(&id).map(|p| (p.clone(), note)))
-            .collect();
+        let mut paused = facts.with_people(paused);
         paused.sort_by(|a, b| a.0.family_name.cmp(&b.0.family_name));
         let holiday = samhand_domain::calendar::public_holiday(date).map(|h| h.name_nb());
         let closed = (!place.is_open_on(date)).then(|| match holiday {
@@ -330,6 +255,56 @@ impl Service<'_> {
             uncovered,
             paused,
             names,
+        })
+    }
+
+    /// What the list shows of the patients on it, read as the policy allows: the
+    /// read decided and audited for each (dispensing), the health information the
+    /// patient shares with the place, and their recordings around `date`.
+    async fn list_facts(
+        &self,
+        listed: &[PatientId],
+        data: &HashMap<PatientId, PatientData>,
+        date: Date,
+    ) -> AppResult<ListFacts> {
+        let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(data, listed, self.now());
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(
+                &with_relations,
+                DataCategory::Dispensing,
+                "today's dispensing list",
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+        let shared_with_place: Vec<(PatientId, PatientRelations)> = with_relations
+            .into_iter()
+            .filter(|(id, _)| allowed.contains(id))
+            .collect();
+        let health = self
+            .health_notes_where_shared(&shared_with_place, "today's dispensing list: health information")
+            .await?;
+        let (from, to) = recorded_range(date, self.today());
+        let mut conn = self.state.store.read().await?;
+        Ok(ListFacts {
+            people: patients::patients_of(&mut conn, &allowed_ids)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect(),
+            recorded: by_patient(
+                dispensing_store::doses_of(&mut conn, &allowed_ids, from, to).await?,
+                |d| d.patient_id,
+            ),
+            corrections: by_patient(
+                dispensing_store::corrections_of(&mut conn, &allowed_ids, date, date).await?,
+                |c| c.event.patient_id,
+            ),
+            ever_dosed: dispensing_store::ever_dosed(&mut conn, &allowed_ids).await?,
+            groups: organisations::groups(&mut conn).await?,
+            health,
         })
     }
 
@@ -497,48 +472,15 @@ impl Service<'_> {
         match written {
             Ok(()) => {
                 self.repo.record_write(&mut tx, grant).await?;
-                // A withheld or reduced dose, or take-home doses handed over despite
-                // one: the prescriber's unit and the coordinator are told the same day.
-                let told = match (&outcome, overriding_hold) {
-                    (Outcome::Withheld { reason }, _) => Some(("Dose holdt tilbake", reason.clone())),
-                    (Outcome::Reduced { reason, .. }, _) => Some(("Dose redusert", reason.clone())),
-                    (Outcome::Given, true) => Some((
-                        "Ta-med-doser utlevert tross tilbakeholdt dagsdose",
-                        request.override_reason.trim().to_string(),
-                    )),
-                    (Outcome::Given, false) => None,
-                };
-                if let Some((what, reason)) = told {
-                    self.send_automatic(
-                        &mut tx,
-                        patient_id,
-                        MessageKind::WithheldDose,
-                        format!(
-                            "{what} {} ved {}",
-                            samhand_domain::format::date_nb(today),
-                            place.name
-                        ),
-                        format!("Vurdering ved utlevering: {reason}"),
-                        self.prescriber_and_coordinator(data, patient_id),
-                    )
+                let told = told_of(&outcome, overriding_hold, &request.override_reason);
+                self.tell_of_recording(&mut tx, data, patient_id, &place, today, told)
                     .await?;
-                }
                 tx.commit().await?;
             }
             Err(StoreError::Conflict(_)) => {
                 drop(tx);
-                // Another request got there first: the same request retried (same key)
-                // gets the first result; anything else is refused.
-                if let Some(replay) = self.replay(key, patient_id, request).await? {
-                    return Ok(replay);
-                }
-                let recorded = {
-                    let mut conn = self.state.store.read().await?;
-                    let (from, to) = recorded_range(today, today);
-                    dispensing_store::doses_of(&mut conn, &[patient_id], from, to).await?
-                };
                 let first = planned.first().map(|p| p.key).expect("planned is not empty");
-                return Err(self.refusal(DispenseRefusal::AlreadyDispensed(first), &recorded));
+                return self.taken_meanwhile(key, patient_id, request, first, today).await;
             }
             Err(other) => return Err(other.into()),
         }
@@ -551,6 +493,57 @@ impl Service<'_> {
             doses,
             replayed: false,
         })
+    }
+
+    /// Another request recorded the dose between the decision and the write: the same
+    /// request retried (same key) gets the first result; anything else is refused,
+    /// naming when the dose was recorded.
+    async fn taken_meanwhile(
+        &self,
+        key: &str,
+        patient: PatientId,
+        request: &DispenseRequest,
+        first: DoseKey,
+        today: Date,
+    ) -> AppResult<DispenseResult> {
+        if let Some(replay) = self.replay(key, patient, request).await? {
+            return Ok(replay);
+        }
+        let recorded = {
+            let mut conn = self.state.store.read().await?;
+            let (from, to) = recorded_range(today, today);
+            dispensing_store::doses_of(&mut conn, &[patient], from, to).await?
+        };
+        Err(self.refusal(DispenseRefusal::AlreadyDispensed(first), &recorded))
+    }
+
+    /// Tells the prescriber's unit and the coordinator the same day of a withheld or
+    /// reduced dose, or of take-home doses handed over despite one.
+    async fn tell_of_recording(
+        &self,
+        tx: &mut samhand_store::Conn,
+        data: &PatientData,
+        patient: PatientId,
+        place: &Organisation,
+        today: Date,
+        told: Option<(&'static str, String)>,
+    ) -> AppResult<()> {
+        let Some((what, reason)) = told else {
+            return Ok(());
+        };
+        self.send_automatic(
+            tx,
+            patient,
+            MessageKind::WithheldDose,
+            format!(
+                "{what} {} ved {}",
+                samhand_domain::format::date_nb(today),
+                place.name
+            ),
+            format!("Vurdering ved utlevering: {reason}"),
+            self.prescriber_and_coordinator(data, patient),
+        )
+        .await
     }
 
     /// Who is told of what happened at the window: the responsible LAR unit (the
@@ -656,6 +649,93 @@ fn idempotency_key(key: &str) -> AppResult<&str> {
         ));
     }
     Ok(key)
+}
+
+/// What the prescriber is told of a recording, if anything: a withheld or reduced
+/// dose with the assessment's reason, or take-home doses handed over despite one
+/// with the nurse's reason.
+fn told_of(
+    outcome: &Outcome,
+    overriding_hold: bool,
+    override_reason: &str,
+) -> Option<(&'static str, String)> {
+    match (outcome, overriding_hold) {
+        (Outcome::Withheld { reason }, _) => Some(("Dose holdt tilbake", reason.clone())),
+        (Outcome::Reduced { reason, .. }, _) => Some(("Dose redusert", reason.clone())),
+        (Outcome::Given, true) => Some((
+            "Ta-med-doser utlevert tross tilbakeholdt dagsdose",
+            override_reason.trim().to_string(),
+        )),
+        (Outcome::Given, false) => None,
+    }
+}
+
+/// What the list knows of the patients the policy let the place read.
+struct ListFacts {
+    people: HashMap<PatientId, Patient>,
+    recorded: HashMap<PatientId, Vec<DispensedDose>>,
+    corrections: HashMap<PatientId, Vec<CorrectionRecord>>,
+    ever_dosed: HashSet<PatientId>,
+    groups: Vec<samhand_domain::arrangement::PatientGroup>,
+    health: HashMap<PatientId, Vec<samhand_domain::health::HealthNote>>,
+}
+
+impl ListFacts {
+    /// Items about patients, with each patient the place may read.
+    fn with_people<T>(&self, items: Vec<(PatientId, T)>) -> Vec<(Patient, T)> {
+        items
+            .into_iter()
+            .filter_map(|(id, item)| self.people.get(&id).map(|p| (p.clone(), item)))
+            .collect()
+    }
+}
+
+/// One patient's row: what is still due with what was recorded, the missed-dose
+/// state as of `judged_on`, the time window, the hold and the identity-check marks.
+/// `None` when the place may not read the patient or nothing is left to show.
+fn list_row(
+    id: PatientId,
+    due: Vec<DueDose>,
+    data: &PatientData,
+    facts: &mut ListFacts,
+    date: Date,
+    judged_on: Date,
+    policy: &samhand_domain::policy::ClinicalPolicy,
+) -> Option<ListRow> {
+    let patient = facts.people.get(&id)?.clone();
+    let recorded = facts.recorded.get(&id).map(Vec::as_slice).unwrap_or_default();
+    let missed = missed_state(data, recorded, judged_on, policy);
+    let arrangement = effective_arrangement(&data.arrangements, date);
+    let group = arrangement
+        .and_then(|a| a.content.group_id)
+        .and_then(|g| facts.groups.iter().find(|x| x.id == g));
+    let window = arrangement
+        .and_then(|a| a.content.window)
+        .or(group.map(|g| g.window));
+    let past = past_doses(recorded);
+    let due = samhand_domain::dispensing::still_due(due, &past, date);
+    if due.is_empty() {
+        return None;
+    }
+    let due = due
+        .into_iter()
+        .map(|d| {
+            let done = recorded.iter().find(|r| r.key == d.scheduled.key).cloned();
+            (d, done)
+        })
+        .collect();
+    Some(ListRow {
+        patient,
+        window,
+        group: group.map(|g| g.name.clone()),
+        due,
+        after_stay: samhand_domain::stay::block_follows_stay(&data.privacy.stays, &missed),
+        missed,
+        health: facts.health.remove(&id),
+        hold: take_home_hold(&past, date),
+        first_dose: !facts.ever_dosed.contains(&id),
+        corrections: facts.corrections.remove(&id).unwrap_or_default(),
+    })
 }
 
 /// Patients whose place this is, at an institution that day: the list says why

@@ -50,44 +50,8 @@ impl Service<'_> {
         }
         let correction = Correction::parse(&request.kind, &request.actual_mg, &request.reason)
             .map_err(AppError::Invalid)?;
-        let staff = self.staff()?;
-        let policy = self.policy().await?;
         let today = self.today();
-        may_correct(
-            staff,
-            CorrectedRecording {
-                place: original.place_id,
-                recorded_by: original.recorded_by,
-                recorded_on: samhand_domain::time::oslo_date(original.recorded_at),
-            },
-            today,
-            policy.correction_window_days,
-        )
-        .map_err(|refusal| AppError::Forbidden(refusal.message_nb()))?;
-        let doses = {
-            let mut conn = self.state.store.read().await?;
-            dispensing_store::doses_of_event(&mut conn, original.id).await?
-        };
-        let live: Vec<&DispensedDose> = doses.iter().filter(|d| d.voided_by.is_none()).collect();
-        let plan = plan_correction(
-            &live
-                .iter()
-                .map(|d| LiveDose {
-                    key: d.key,
-                    mode: d.mode,
-                    amount: d.amount,
-                    ordered: d.ordered,
-                    outcome: d.outcome,
-                })
-                .collect::<Vec<_>>(),
-            &correction,
-        )
-        .map_err(|refusal| AppError::Conflict(refusal.message_nb()))?;
-        let voided: Vec<DispensedDose> = live
-            .iter()
-            .filter(|d| plan.voids.contains(&d.key))
-            .map(|d| (*d).clone())
-            .collect();
+        let (voided, plan) = self.judge_correction(original, &correction, today).await?;
         let replacement = plan.replacement.as_ref().and_then(|r| {
             voided
                 .iter()
@@ -155,34 +119,8 @@ impl Service<'_> {
             Err(other) => return Err(other.into()),
         }
         self.repo.record_write(&mut tx, grant).await?;
-        let what = match correction.kind {
-            CorrectionKind::NotGiven => "registrert, men ikke gitt".to_string(),
-            CorrectionKind::WrongAmount { actual } => format!("gitt {actual}, ikke det som ble registrert"),
-        };
-        let place = self
-            .organisations()
-            .await?
-            .get(&original.place_id)
-            .map(|o| o.name.clone())
-            .unwrap_or_default();
-        self.send_automatic(
-            &mut tx,
-            original.patient_id,
-            MessageKind::DispensingCorrection,
-            format!(
-                "Utlevering {} ved {place} korrigert",
-                samhand_domain::format::date_nb(original.day)
-            ),
-            format!(
-                "Registreringen kl. {} er korrigert: {what}. Begrunnelse: {}",
-                samhand_domain::format::time_nb(
-                    samhand_domain::time::oslo_datetime(original.recorded_at).time()
-                ),
-                correction.reason
-            ),
-            self.prescriber_and_coordinator(data, original.patient_id),
-        )
-        .await?;
+        self.tell_of_correction(&mut tx, original, &correction, data)
+            .await?;
         tx.commit().await?;
         let recorded = {
             let mut conn = self.state.store.read().await?;
@@ -227,5 +165,84 @@ impl Service<'_> {
             recorded,
             replayed: true,
         }))
+    }
+
+    /// Tells the prescriber's unit and the coordinator of a correction, with what was
+    /// wrong and why.
+    async fn tell_of_correction(
+        &self,
+        tx: &mut samhand_store::Conn,
+        original: &DispensingEvent,
+        correction: &Correction,
+        data: &PatientData,
+    ) -> AppResult<()> {
+        let what = match correction.kind {
+            CorrectionKind::NotGiven => "registrert, men ikke gitt".to_string(),
+            CorrectionKind::WrongAmount { actual } => format!("gitt {actual}, ikke det som ble registrert"),
+        };
+        let place = self
+            .organisations()
+            .await?
+            .get(&original.place_id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        let at = samhand_domain::time::oslo_datetime(original.recorded_at).time();
+        self.send_automatic(
+            tx,
+            original.patient_id,
+            MessageKind::DispensingCorrection,
+            format!(
+                "Utlevering {} ved {place} korrigert",
+                samhand_domain::format::date_nb(original.day)
+            ),
+            format!(
+                "Registreringen kl. {} er korrigert: {what}. Begrunnelse: {}",
+                samhand_domain::format::time_nb(at),
+                correction.reason
+            ),
+            self.prescriber_and_coordinator(data, original.patient_id),
+        )
+        .await
+    }
+
+    /// Whether the actor may make this correction now, and what it takes back: the
+    /// recording's doses not yet voided, as the domain plans it.
+    async fn judge_correction(
+        &self,
+        original: &DispensingEvent,
+        correction: &Correction,
+        today: jiff::civil::Date,
+    ) -> AppResult<(Vec<DispensedDose>, samhand_domain::dispensing::CorrectionPlan)> {
+        let policy = self.policy().await?;
+        may_correct(
+            self.staff()?,
+            CorrectedRecording {
+                place: original.place_id,
+                recorded_by: original.recorded_by,
+                recorded_on: samhand_domain::time::oslo_date(original.recorded_at),
+            },
+            today,
+            policy.correction_window_days,
+        )
+        .map_err(|refusal| AppError::Forbidden(refusal.message_nb()))?;
+        let doses = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, original.id).await?
+        };
+        let live: Vec<DispensedDose> = doses.into_iter().filter(|d| d.voided_by.is_none()).collect();
+        let as_live: Vec<LiveDose> = live
+            .iter()
+            .map(|d| LiveDose {
+                key: d.key,
+                mode: d.mode,
+                amount: d.amount,
+                ordered: d.ordered,
+                outcome: d.outcome,
+            })
+            .collect();
+        let plan = plan_correction(&as_live, correction)
+            .map_err(|refusal| AppError::Conflict(refusal.message_nb()))?;
+        let voided = live.into_iter().filter(|d| plan.voids.contains(&d.key)).collect();
+        Ok((voided, plan))
     }
 }
