@@ -1,46 +1,17 @@
-//! A small base64 decoder for photos sent in JSON, so that the API needs no extra
-//! crate for one field. Accepts the standard and the URL-safe alphabet, with or
-//! without padding, and ignores whitespace (line-wrapped base64).
+//! Base64 for photos sent in JSON (the `base64` crate): the standard and the URL-safe
+//! alphabet, with or without padding, whitespace (line-wrapped base64) ignored.
+
+use base64::Engine;
+use base64::alphabet::{STANDARD, URL_SAFE};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 /// The bytes of a base64 text, or `None` if it is not base64.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(text.len() / 4 * 3 + 3);
-    let mut buffer: u32 = 0;
-    let mut bits = 0u32;
-    let mut symbols = 0usize;
-    let mut padding = 0usize;
-    for byte in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
-        if byte == b'=' {
-            padding += 1;
-            continue;
-        }
-        if padding > 0 {
-            return None;
-        }
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        symbols += 1;
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    // One symbol left over carries only six bits, not a byte; the bits left over
-    // after the last byte must be zero; padding must fill the last group exactly.
-    let whole_groups = padding == 0 || (symbols + padding).is_multiple_of(4);
-    if bits == 6 || buffer != 0 || padding > 2 || !whole_groups {
-        return None;
-    }
-    Some(bytes)
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    [STANDARD, URL_SAFE]
+        .iter()
+        .find_map(|alphabet| GeneralPurpose::new(alphabet, config).decode(&compact).ok())
 }
 
 /// Splits a data URL (`data:image/png;base64,...`) into its content type and payload;

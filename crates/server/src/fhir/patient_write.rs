@@ -195,9 +195,12 @@ fn if_none_exist(headers: &HeaderMap, query: &[(String, String)]) -> FhirResult<
                 FhirError::BadRequest(format!(
                     "If-None-Exist støtter bare identifier={FNR_SYSTEM}|{{fødselsnummer}}, ikke «{text}»."
                 ))
+            })
+            .map(|criteria| {
+                percent_encoding::percent_decode_str(criteria)
+                    .decode_utf8_lossy()
+                    .into_owned()
             })?
-            .replace("%7C", "|")
-            .replace("%7c", "|")
     } else if let Some((_, value)) = query.iter().find(|(k, _)| k == "identifier") {
         value.clone()
     } else {
