@@ -27,6 +27,34 @@ pub fn locked_message_nb() -> String {
     format!("For mange mislykkede innlogginger. Kontoen er sperret i {LOCKOUT_MINUTES} minutter.")
 }
 
+/// What a session is at `now`, staff and portal alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Past its end, or idle longer than allowed: log in again.
+    Ended,
+    /// In use; `touch` when its last use is to be moved to now. A minute's
+    /// resolution is enough for the idle timeout, so not every request writes.
+    Live { touch: bool },
+}
+
+/// Judges a session that was last used at `last_seen` and ends at `expires`, with
+/// `idle_minutes` of idleness allowed.
+pub fn session_state(
+    last_seen: Timestamp,
+    expires: Timestamp,
+    now: Timestamp,
+    idle_minutes: i64,
+) -> SessionState {
+    let idle_limit = last_seen + SignedDuration::from_mins(idle_minutes);
+    if now > expires || now > idle_limit {
+        SessionState::Ended
+    } else {
+        SessionState::Live {
+            touch: now.duration_since(last_seen) > SignedDuration::from_mins(1),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +75,28 @@ mod tests {
         assert!(!is_locked(7, None, at(1)), "no failure time, no lock");
         assert_eq!(locked_until(6, Some(at(10))), Some(at(25)));
         assert!(locked_message_nb().contains("15 minutter"));
+    }
+
+    #[test]
+    fn a_session_ends_when_idle_or_expired_and_is_touched_at_most_once_a_minute() {
+        let expires = at(12 * 60);
+        assert_eq!(
+            session_state(at(0), expires, at(0), 30),
+            SessionState::Live { touch: false }
+        );
+        assert_eq!(
+            session_state(at(0), expires, at(2), 30),
+            SessionState::Live { touch: true }
+        );
+        assert_eq!(
+            session_state(at(0), expires, at(31), 30),
+            SessionState::Ended,
+            "idle too long"
+        );
+        assert_eq!(
+            session_state(at(700), expires, at(721), 30),
+            SessionState::Ended,
+            "past its end"
+        );
     }
 }

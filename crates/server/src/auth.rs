@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, header};
 use jiff::{SignedDuration, Timestamp};
 use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::ids::UserId;
+use samhand_domain::login::{SessionState, session_state};
 use samhand_domain::organisation::{Role, StaffUser};
 use samhand_store::{WriteTx, privacy, users};
 use sha2::{Digest, Sha256};
@@ -283,19 +284,18 @@ impl FromRequestParts<AppState> for UiStaff {
             .map_err(AppError::from)?
             .ok_or(AppError::Unauthenticated)?;
         let now = state.clock.now();
-        let idle_limit = session.last_seen_at + SignedDuration::from_mins(state.config.session_idle_minutes);
-        if now > session.expires_at || now > idle_limit {
+        let idle = state.config.session_idle_minutes;
+        let SessionState::Live { touch } = session_state(session.last_seen_at, session.expires_at, now, idle)
+        else {
             return Err(AppError::Unauthenticated.into());
-        }
+        };
         let record = users::by_id(&mut conn, session.user_id)
             .await
             .map_err(AppError::from)?
             .filter(|r| r.active)
             .ok_or(AppError::Unauthenticated)?;
         drop(conn);
-        // Touching the session on every request would make each page view a write;
-        // a minute's resolution is enough for the idle timeout.
-        if now.duration_since(session.last_seen_at) > SignedDuration::from_mins(1) {
+        if touch {
             let mut tx = state.store.write().await.map_err(AppError::from)?;
             users::touch_session(&mut tx, &hash, now)
                 .await

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use jiff::{SignedDuration, Timestamp};
+use samhand_domain::login::{SessionState, session_state};
 use samhand_domain::national_id::NationalId;
 use samhand_domain::privacy::PatientUser;
 use samhand_domain::validation::FieldErrors;
@@ -236,11 +237,12 @@ impl FromRequestParts<AppState> for PortalPatient {
             .ok_or_else(unauthenticated)?;
         drop(conn);
         let now = state.clock.now();
-        let idle_limit = session.last_seen_at + SignedDuration::from_mins(state.config.session_idle_minutes);
-        if now > session.expires_at || now > idle_limit {
+        let idle = state.config.session_idle_minutes;
+        let SessionState::Live { touch } = session_state(session.last_seen_at, session.expires_at, now, idle)
+        else {
             return Err(unauthenticated());
-        }
-        if now.duration_since(session.last_seen_at) > SignedDuration::from_mins(1) {
+        };
+        if touch {
             let mut tx = state.store.write().await.map_err(AppError::from)?;
             portal::touch_session(&mut tx, &hash, now)
                 .await
