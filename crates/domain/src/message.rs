@@ -297,6 +297,36 @@ pub fn is_escalated(
         && escalates_at(message, after_hours).is_some_and(|at| now >= at)
 }
 
+/// The units told the same day of what happens at the window (a withheld or
+/// reduced dose, take-home doses handed over despite one, a correction) and around
+/// a stay: the responsible LAR units (the prescriber) and the units of the patient's
+/// coordinators, each once.
+pub fn prescriber_and_coordinators(
+    relations: &crate::access::PatientRelations,
+    care_team: &[crate::privacy::CareTeamMember],
+    now: Timestamp,
+) -> Vec<OrganisationId> {
+    let mut units = relations.responsible_units.clone();
+    for unit in coordinator_units(care_team, now) {
+        if !units.contains(&unit) {
+            units.push(unit);
+        }
+    }
+    units
+}
+
+/// The units of the patient's active coordinators.
+pub fn coordinator_units(
+    care_team: &[crate::privacy::CareTeamMember],
+    now: Timestamp,
+) -> Vec<OrganisationId> {
+    care_team
+        .iter()
+        .filter(|m| m.role == crate::privacy::TeamRole::Coordinator && m.is_active_at(now))
+        .map(|m| m.organisation_id)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +465,44 @@ mod tests {
         assert_eq!(
             parse_conversation_text(" Hei ", " Tekst ").unwrap(),
             ("Hei".into(), "Tekst".into())
+        );
+    }
+
+    #[test]
+    fn the_prescriber_and_the_active_coordinators_are_told_each_once() {
+        use crate::ids::{CareTeamMemberId, PatientId, UserId};
+        use crate::privacy::{CareTeamMember, MembershipEnd, TeamRole};
+        let unit = OrganisationId::new();
+        let centre = OrganisationId::new();
+        let gone = OrganisationId::new();
+        let now = Timestamp::from_second(1_800_000_000).expect("instant");
+        let seat = |org, role, ended: Option<Timestamp>| CareTeamMember {
+            id: CareTeamMemberId::new(),
+            patient_id: PatientId::new(),
+            user_id: UserId::new(),
+            organisation_id: org,
+            role,
+            added_at: Timestamp::UNIX_EPOCH,
+            added_by: UserId::new(),
+            ended: ended.map(|at| MembershipEnd {
+                at,
+                by: UserId::new(),
+                reason: String::new(),
+            }),
+        };
+        let relations = crate::access::PatientRelations {
+            responsible_units: vec![unit],
+            ..Default::default()
+        };
+        let team = [
+            seat(centre, TeamRole::Coordinator, None),
+            seat(unit, TeamRole::Coordinator, None),
+            seat(gone, TeamRole::Coordinator, Some(Timestamp::UNIX_EPOCH)),
+            seat(OrganisationId::new(), TeamRole::Member, None),
+        ];
+        assert_eq!(
+            prescriber_and_coordinators(&relations, &team, now),
+            vec![unit, centre]
         );
     }
 }

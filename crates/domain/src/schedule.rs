@@ -377,6 +377,82 @@ pub fn validate_cover(date: Date, kind: CoverKind) -> Result<(), &'static str> {
     }
 }
 
+/// How far ahead a single day may be covered (a cover at another place gives that
+/// place access until the day).
+pub const MAX_COVER_DAYS_AHEAD: i64 = 90;
+
+/// A cover as typed: the day to cover, and either the day its take-home dose is
+/// handed over or another place (its id, one of `places`).
+pub struct CoverInput<'a> {
+    pub date: &'a str,
+    pub take_home_from: &'a str,
+    pub place: &'a str,
+}
+
+/// Reads and checks a cover on `today`: a day not past and at most
+/// [`MAX_COVER_DAYS_AHEAD`] ahead; a take-home hand-over before the day, within a
+/// week, and not past; or one of the dispensing `places`. Every field's error.
+pub fn parse_cover(
+    input: &CoverInput<'_>,
+    places: &[OrganisationId],
+    today: Date,
+) -> Result<(Date, CoverKind), crate::validation::FieldErrors> {
+    use crate::validation::parse_date;
+    let mut errors = crate::validation::FieldErrors::default();
+    let date = parse_date(input.date);
+    if date.is_none() {
+        errors.push("cover_date", "Skriv inn datoen som skal dekkes (dd.mm.åååå).");
+    }
+    let kind = match (input.take_home_from.trim(), input.place.trim()) {
+        (from, "") if !from.is_empty() => match parse_date(from) {
+            Some(d) => Some(CoverKind::TakeHomeFrom(d)),
+            None => {
+                errors.push(
+                    "take_home_from",
+                    "Skriv inn en gyldig dato for utlevering av ta-med-dose.",
+                );
+                None
+            }
+        },
+        ("", place) if !place.is_empty() => match places.iter().find(|p| p.to_string() == place) {
+            Some(p) => Some(CoverKind::AtPlace(*p)),
+            None => {
+                errors.push("place_id", "Velg et utleveringssted.");
+                None
+            }
+        },
+        _ => {
+            errors.push(
+                "take_home_from",
+                "Velg enten ta-med-dose fra en dato eller et annet utleveringssted.",
+            );
+            None
+        }
+    };
+    if let (Some(date), Some(kind)) = (date, kind) {
+        if let Err(message) = validate_cover(date, kind) {
+            errors.push("take_home_from", message);
+        }
+        if date < today {
+            errors.push("cover_date", "Dagen som skal dekkes kan ikke ha vært.");
+        } else if days_between(today, date) > MAX_COVER_DAYS_AHEAD {
+            errors.push("cover_date", "Dekning kan legges inn for høyst 90 dager fram.");
+        }
+        if let CoverKind::TakeHomeFrom(from) = kind
+            && from < today
+        {
+            errors.push(
+                "take_home_from",
+                "Utleveringsdagen for ta-med-dosen kan ikke ha vært.",
+            );
+        }
+    }
+    match (date, kind) {
+        (Some(date), Some(kind)) if errors.is_empty() => Ok((date, kind)),
+        _ => Err(errors),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -753,5 +829,40 @@ pub(crate) mod tests {
         assert!(validate_cover(day, CoverKind::TakeHomeFrom(day)).is_err());
         assert!(validate_cover(day, CoverKind::TakeHomeFrom(date(2026, 12, 18))).is_err());
         assert!(validate_cover(day, CoverKind::AtPlace(OrganisationId::new())).is_ok());
+    }
+
+    #[test]
+    fn a_cover_is_read_with_its_limits() {
+        let today = date(2026, 12, 20);
+        let place = OrganisationId::new();
+        let cover = |d, from, at: &str| {
+            parse_cover(
+                &CoverInput {
+                    date: d,
+                    take_home_from: from,
+                    place: at,
+                },
+                &[place],
+                today,
+            )
+        };
+        assert_eq!(
+            cover("25.12.2026", "24.12.2026", ""),
+            Ok((date(2026, 12, 25), CoverKind::TakeHomeFrom(date(2026, 12, 24))))
+        );
+        assert_eq!(
+            cover("25.12.2026", "", &place.to_string()),
+            Ok((date(2026, 12, 25), CoverKind::AtPlace(place)))
+        );
+        let refused = |d, from, at: &str, field| {
+            let errors = cover(d, from, at).expect_err("refused");
+            assert!(errors.for_field(field).is_some(), "{d} {from} {at}: {errors:?}");
+        };
+        refused("19.12.2026", "18.12.2026", "", "cover_date");
+        refused("01.06.2027", "31.05.2027", "", "cover_date");
+        refused("25.12.2026", "25.12.2026", "", "take_home_from");
+        refused("25.12.2026", "", "", "take_home_from");
+        refused("25.12.2026", "", "no-such-place", "place_id");
+        refused("ikke en dato", "24.12.2026", "", "cover_date");
     }
 }

@@ -72,9 +72,6 @@ pub use transitions::{
 
 /// How many days back the missed-dose rule looks.
 const MISSED_LOOKBACK_DAYS: i64 = samhand_domain::missed::LOOKBACK_DAYS;
-/// How far ahead a single day may be covered (a cover at another place gives that
-/// place access until the day).
-const MAX_COVER_DAYS_AHEAD: i64 = 90;
 /// How many days of dispensing the overview shows.
 const OVERVIEW_DAYS: i64 = 14;
 

@@ -7,13 +7,12 @@ use samhand_domain::access::{DataCategory, PatientRelations};
 use samhand_domain::arrangement::{Arrangement, ArrangementContent, ArrangementInput, effective_arrangement};
 use samhand_domain::ids::{ArrangementId, CoverId, OrganisationId, PatientId};
 use samhand_domain::patient::Patient;
-use samhand_domain::schedule::{Cover, CoverKind, validate_cover};
-use samhand_domain::validation::{FieldErrors, parse_date};
+use samhand_domain::schedule::Cover;
 use samhand_store::{orders as order_store, patients};
 
 use crate::error::{AppError, AppResult};
 
-use super::{MAX_COVER_DAYS_AHEAD, Service, conflict_from};
+use super::{Service, conflict_from};
 
 #[derive(Debug, Clone)]
 pub struct OverdueReview {
@@ -102,62 +101,15 @@ impl Service<'_> {
             .authorize_write(patient, DataCategory::Medication, "holiday cover decided")
             .await?;
         self.active_episode(patient).await?;
-        let mut errors = FieldErrors::default();
-        let date = parse_date(date);
-        if date.is_none() {
-            errors.push("cover_date", "Skriv inn datoen som skal dekkes (dd.mm.åååå).");
-        }
-        let kind = match (from.trim(), place.trim()) {
-            (from, "") if !from.is_empty() => match parse_date(from) {
-                Some(d) => Some(CoverKind::TakeHomeFrom(d)),
-                None => {
-                    errors.push(
-                        "take_home_from",
-                        "Skriv inn en gyldig dato for utlevering av ta-med-dose.",
-                    );
-                    None
-                }
-            },
-            ("", place) if !place.is_empty() => {
-                let places = self.dispensing_places().await?;
-                match places.iter().find(|p| p.id.to_string() == place) {
-                    Some(p) => Some(CoverKind::AtPlace(p.id)),
-                    None => {
-                        errors.push("place_id", "Velg et utleveringssted.");
-                        None
-                    }
-                }
-            }
-            _ => {
-                errors.push(
-                    "take_home_from",
-                    "Velg enten ta-med-dose fra en dato eller et annet utleveringssted.",
-                );
-                None
-            }
+        let places: Vec<samhand_domain::ids::OrganisationId> =
+            self.dispensing_places().await?.iter().map(|p| p.id).collect();
+        let input = samhand_domain::schedule::CoverInput {
+            date,
+            take_home_from: from,
+            place,
         };
-        if let (Some(date), Some(kind)) = (date, kind) {
-            if let Err(message) = validate_cover(date, kind) {
-                errors.push("take_home_from", message);
-            }
-            let today = self.today();
-            if date < today {
-                errors.push("cover_date", "Dagen som skal dekkes kan ikke ha vært.");
-            } else if samhand_domain::time::days_between(today, date) > MAX_COVER_DAYS_AHEAD {
-                errors.push("cover_date", "Dekning kan legges inn for høyst 90 dager fram.");
-            }
-            if let CoverKind::TakeHomeFrom(from) = kind
-                && from < today
-            {
-                errors.push(
-                    "take_home_from",
-                    "Utleveringsdagen for ta-med-dosen kan ikke ha vært.",
-                );
-            }
-        }
-        let (Some(date), Some(kind), true) = (date, kind, errors.is_empty()) else {
-            return Err(AppError::Invalid(errors));
-        };
+        let (date, kind) = samhand_domain::schedule::parse_cover(&input, &places, self.today())
+            .map_err(AppError::Invalid)?;
         let cover = Cover {
             id: CoverId::new(),
             patient_id: patient,

@@ -553,9 +553,11 @@ impl Service<'_> {
         data: &PatientData,
         patient: PatientId,
     ) -> Vec<OrganisationId> {
-        let mut recipients = data.relations(patient, self.now()).responsible_units;
-        recipients.extend(Self::coordinator_units(data, self.now()));
-        recipients
+        samhand_domain::message::prescriber_and_coordinators(
+            &data.relations(patient, self.now()),
+            &data.privacy.care_team,
+            self.now(),
+        )
     }
 
     /// The earlier result of a request with this idempotency key, if there was one.

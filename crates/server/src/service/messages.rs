@@ -10,7 +10,6 @@ use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
 use samhand_domain::message::{self, Message, MessageInput, MessageKind, Party, Receipt};
 use samhand_domain::organisation::{Organisation, Role};
 use samhand_domain::patient::Patient;
-use samhand_domain::privacy::TeamRole;
 use samhand_store::{Conn, StoreError, messages as message_store, patients};
 
 use super::Service;
@@ -250,12 +249,7 @@ impl Service<'_> {
 
     /// The units of the patient's care team coordinators.
     pub(super) fn coordinator_units(data: &super::PatientData, now: jiff::Timestamp) -> Vec<OrganisationId> {
-        data.privacy
-            .care_team
-            .iter()
-            .filter(|m| m.role == TeamRole::Coordinator && m.is_active_at(now))
-            .map(|m| m.organisation_id)
-            .collect()
+        samhand_domain::message::coordinator_units(&data.privacy.care_team, now)
     }
 
     /// Views of messages for the actor: who each is about and its content where the
