@@ -80,48 +80,22 @@ impl Service<'_> {
         for dose in recorded {
             by_patient.entry(dose.patient_id).or_default().push(dose);
         }
-        let mut found: Vec<(PatientId, AlertKind)> = Vec::new();
-        let mut blocked = Vec::new();
-        for id in &running {
-            let (Some(patient_data), recorded) = (
-                data.get(id),
-                by_patient.get(id).map(Vec::as_slice).unwrap_or_default(),
-            ) else {
-                continue;
-            };
-            let missed = missed_state(patient_data, recorded, today, &policy);
-            if missed.is_blocked() {
-                blocked.push((*id, missed.since, missed.consecutive_days));
-                found.push((
-                    *id,
-                    AlertKind::Blocked {
-                        days: missed.consecutive_days,
-                        since: missed.since,
-                    },
-                ));
-            } else if missed.alert {
-                found.push((
-                    *id,
-                    AlertKind::Missed {
-                        days: missed.consecutive_days,
-                        since: missed.since,
-                    },
-                ));
-            }
-            for dose in recorded
-                .iter()
-                .filter(|d| d.key.date == today && d.outcome != OutcomeKind::Given)
-            {
-                found.push((
-                    *id,
-                    AlertKind::Assessed {
-                        outcome: dose.outcome,
-                        reason: dose.reason.clone().unwrap_or_default(),
-                        place: dose.place_id,
-                    },
-                ));
-            }
-        }
+        let found: Vec<(PatientId, AlertKind)> = running
+            .iter()
+            .filter_map(|id| {
+                let recorded = by_patient.get(id).map(Vec::as_slice).unwrap_or_default();
+                Some(alerts_of(*id, data.get(id)?, recorded, today, &policy))
+            })
+            .flatten()
+            .collect();
+        let blocked: Vec<(PatientId, Option<Date>, u32)> = found
+            .iter()
+            .filter_map(|(id, kind)| match kind {
+                AlertKind::Blocked { days, since } => Some((*id, *since, *days)),
+                _ => None,
+            })
+            .collect();
+        let mut found = found;
         found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         self.notify_blocks(&blocked, &data).await?;
         let listed: Vec<(PatientId, PatientRelations)> = {
@@ -171,4 +145,48 @@ impl Service<'_> {
         });
         Ok(alerts)
     }
+}
+
+/// One patient's alerts today: a block or missed days by the missed-dose rule, and
+/// each dose withheld, reduced or corrected today with its reason.
+fn alerts_of(
+    id: PatientId,
+    data: &super::PatientData,
+    recorded: &[DispensedDose],
+    today: Date,
+    policy: &samhand_domain::policy::ClinicalPolicy,
+) -> Vec<(PatientId, AlertKind)> {
+    let missed = missed_state(data, recorded, today, policy);
+    let mut found = Vec::new();
+    if missed.is_blocked() {
+        found.push((
+            id,
+            AlertKind::Blocked {
+                days: missed.consecutive_days,
+                since: missed.since,
+            },
+        ));
+    } else if missed.alert {
+        found.push((
+            id,
+            AlertKind::Missed {
+                days: missed.consecutive_days,
+                since: missed.since,
+            },
+        ));
+    }
+    for dose in recorded
+        .iter()
+        .filter(|d| d.key.date == today && d.outcome != OutcomeKind::Given)
+    {
+        found.push((
+            id,
+            AlertKind::Assessed {
+                outcome: dose.outcome,
+                reason: dose.reason.clone().unwrap_or_default(),
+                place: dose.place_id,
+            },
+        ));
+    }
+    found
 }
