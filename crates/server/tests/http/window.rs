@@ -657,3 +657,66 @@ async fn two_hundred_concurrent_recordings_of_one_dose_give_no_server_error_and_
         after_allowed - before_allowed
     );
 }
+
+#[tokio::test]
+async fn a_recording_that_fails_midway_says_the_outcome_is_unknown_and_retries_with_the_same_key() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(215).await;
+    let session = app.session_of(w.utdeler.username).await;
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    // The stock ledger goes missing: the recording's transaction fails after its
+    // first statements, as a database failure would.
+    {
+        let mut tx = app.state.store.write().await.expect("tx");
+        sqlx::query(&rename("stock_ledger", "stock_ledger_away"))
+            .execute(&mut *tx.tx)
+            .await
+            .expect("rename");
+        tx.commit().await.expect("commit");
+    }
+    let fields = [
+        ("patient_id", patient.as_str()),
+        ("idempotency_key", "tap-once"),
+        ("outcome", "given"),
+        ("identity_confirmed", "yes"),
+    ];
+    let (status, html, _) = app.submit(&session, "/utlevering", &fields).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        html.contains("Vi vet ikke om dette ble lagret – sjekk listen"),
+        "{html}"
+    );
+    assert!(!html.contains("Ingenting ble lagret"));
+    assert!(
+        html.contains("name=\"idempotency_key\" value=\"tap-once\""),
+        "the retry carries the same key"
+    );
+    {
+        let mut tx = app.state.store.write().await.expect("tx");
+        sqlx::query(&rename("stock_ledger_away", "stock_ledger"))
+            .execute(&mut *tx.tx)
+            .await
+            .expect("rename back");
+        tx.commit().await.expect("commit");
+    }
+    // «Prøv igjen» posts the same fields: recorded once; a second retry is answered
+    // by what was stored, not recorded twice.
+    for _ in 0..2 {
+        let (status, _, location) = app.submit(&session, "/utlevering", &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(location.expect("location").contains("registrert="));
+    }
+    let row = app.row_on_list(&w.utdeler, &patient).await.expect("row");
+    assert_eq!(row["done"], json!(true));
+    let mut conn = app.state.store.read().await.expect("conn");
+    let doses = samhand_store::dispensing::doses_of(
+        &mut conn,
+        &[patient.parse().expect("id")],
+        start_day(),
+        start_day(),
+    )
+    .await
+    .expect("doses");
+    assert_eq!(doses.len(), 1);
+}
