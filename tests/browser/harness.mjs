@@ -9,10 +9,15 @@
 // Env: BASE_URL (required), SAMHAND_DEMO_PASSWORD (default samhand-demo),
 // SAMHAND_CHROMIUM (default /usr/bin/chromium).
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+
+// axe-core is evaluated through the DevTools protocol, which a page's CSP does not
+// govern: pages keep their real policy, so a blocked inline style still shows.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 // Each step gets a few seconds; a broken page fails fast instead of hanging.
 export const STEP_MS = 5000;
@@ -86,6 +91,21 @@ export async function harness(name) {
     /// on: for a step that provokes one on purpose, such as a refused form's 422.
     expectConsoleError(pattern) {
       expectedErrors.push(pattern);
+    },
+    /// The pages axe-core checked, by name.
+    checked: [],
+    /// Runs axe-core (WCAG 2.1 A and AA) on the page; fails with every violation.
+    async accessible(page, name) {
+      await page.evaluate(axeSource);
+      const result = await page.evaluate(async () =>
+        // eslint-disable-next-line no-undef
+        axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+      );
+      const problems = result.violations.map(
+        (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`,
+      );
+      t.check(problems.length === 0, `${name} is not accessible:\n  ${problems.join("\n  ")}`);
+      t.checked.push(name);
     },
     /// The console and page errors so far.
     consoleErrors() {

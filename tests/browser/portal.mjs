@@ -22,15 +22,10 @@
 // SAMHAND_CHROMIUM. Exits 1 with the failing step on any failure; prints one
 // summary line on success. Usually run by `cargo test -p samhand-cli --test browser`.
 
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 
 import { harness } from "./harness.mjs";
 
-const require = createRequire(import.meta.url);
-// Evaluated through the DevTools protocol, which the page's CSP does not govern: the
-// pages keep their real policy, so a blocked inline style still shows as an error.
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const t = await harness("portal");
 const { baseUrl, browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
 const patientPassword = "mitt-eget-passord-1";
@@ -69,20 +64,8 @@ async function fitsTheScreen(page, name) {
   );
 }
 
-/// Runs axe-core on the page and fails with every WCAG 2.x A/AA violation found.
-const checked = [];
-async function accessible(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
-  );
-  const problems = result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`,
-  );
-  check(problems.length === 0, `${name} is not accessible:\n  ${problems.join("\n  ")}`);
-  checked.push(name);
-}
+const checked = t.checked;
+const accessible = (page, name) => t.accessible(page, name);
 
 await run(async () => {
   let page;

@@ -16,32 +16,16 @@
 // Env: BASE_URL (required), SAMHAND_DEMO_PASSWORD (default samhand-demo),
 // SAMHAND_CHROMIUM. Usually run by `cargo test -p samhand-cli --test browser`.
 
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 
 import { harness } from "./harness.mjs";
 
-const require = createRequire(import.meta.url);
-// Evaluated through the DevTools protocol, which the page's CSP does not govern:
-// the page keeps its real policy, so a blocked inline style still shows as an error.
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const t = await harness("window");
 const { baseUrl, resultsDir, screenshotPath, step, check, run } = t;
 const tablet = { width: 1024, height: 768 };
 
-const checked = [];
-async function accessible(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
-  );
-  const problems = result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`,
-  );
-  check(problems.length === 0, `${name} is not accessible:\n  ${problems.join("\n  ")}`);
-  checked.push(name);
-}
+const checked = t.checked;
+const accessible = (page, name) => t.accessible(page, name);
 
 await run(async () => {
   step("log in as utdeler on a tablet");

@@ -206,26 +206,23 @@ impl<'a> PatientRepo<'a> {
     /// Records a write the policy allowed but the clinical rules refused (a dose
     /// already dispensed, nothing due), so that every attempt is in the log.
     pub async fn record_refused_write(&self, grant: &WriteGrant, reason: &str) -> AppResult<()> {
-        let detail = format!("{} – refused: {reason}", grant.detail);
-        let mut tx = self.state.store.write().await?;
-        self.audit(
-            &mut tx,
-            Some(grant.patient),
-            grant.category,
-            grant.action,
-            Decision::Allow(grant.decision),
-            &detail,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_attempt(grant, &format!("{} – refused: {reason}", grant.detail))
+            .await
     }
 
     /// Records a repeated request (the same idempotency key) answered with what was
     /// stored the first time: nothing new is written, but it is an attempt all the
     /// same, and it hands back the record.
     pub async fn record_repeat(&self, grant: &WriteGrant) -> AppResult<()> {
-        let detail = format!("{} – repeated, answered with the first result", grant.detail);
+        self.record_attempt(
+            grant,
+            &format!("{} – repeated, answered with the first result", grant.detail),
+        )
+        .await
+    }
+
+    /// An allowed attempt that wrote nothing, in a transaction of its own.
+    async fn record_attempt(&self, grant: &WriteGrant, detail: &str) -> AppResult<()> {
         let mut tx = self.state.store.write().await?;
         self.audit(
             &mut tx,
@@ -233,7 +230,7 @@ impl<'a> PatientRepo<'a> {
             grant.category,
             grant.action,
             Decision::Allow(grant.decision),
-            &detail,
+            detail,
         )
         .await?;
         tx.commit().await?;

@@ -203,6 +203,14 @@ pub async fn insert_correction(
     Ok(())
 }
 
+fn correction_from_row(row: &AnyRow) -> Result<CorrectionRecord> {
+    Ok(CorrectionRecord {
+        event: event_from_row(row)?,
+        corrects: parsed(row, "corrects_event_id")?,
+        kind: text(row, "kind")?,
+    })
+}
+
 /// The corrections of some patients' recordings made on days in [from, to].
 pub async fn corrections_of(
     conn: &mut AnyConnection,
@@ -216,15 +224,7 @@ pub async fn corrections_of(
         cols = EVENT_COLUMNS_E
     );
     let rows = rows_for_patients(conn, &sql, &[date_text(from), date_text(to)], patients).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(CorrectionRecord {
-                event: event_from_row(row)?,
-                corrects: parsed(row, "corrects_event_id")?,
-                kind: text(row, "kind")?,
-            })
-        })
-        .collect()
+    rows.iter().map(correction_from_row).collect()
 }
 
 /// The correction of an event, if it has been corrected.
@@ -239,15 +239,7 @@ pub async fn correction_of_event(
     .bind(event.to_string())
     .fetch_optional(conn)
     .await?;
-    row.as_ref()
-        .map(|row| {
-            Ok(CorrectionRecord {
-                event: event_from_row(row)?,
-                corrects: parsed(row, "corrects_event_id")?,
-                kind: text(row, "kind")?,
-            })
-        })
-        .transpose()
+    row.as_ref().map(correction_from_row).transpose()
 }
 
 pub async fn event_by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<DispensingEvent>> {

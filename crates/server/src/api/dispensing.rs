@@ -21,6 +21,15 @@ use crate::service::{CorrectionRequest, DispenseRequest, DispenseResult, ListRow
 
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
+/// The request's `Idempotency-Key` (empty when missing; the service says so).
+fn idempotency_key(headers: &HeaderMap) -> String {
+    headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TodayQuery {
@@ -414,11 +423,7 @@ pub async fn record(
         .collect::<Result<Vec<_>, _>>()?;
     let dispense = DispenseRequest {
         patient_id: request.patient_id,
-        idempotency_key: headers
-            .get(IDEMPOTENCY_KEY)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string(),
+        idempotency_key: idempotency_key(&headers),
         outcome: request.outcome.unwrap_or_default(),
         reason: request.reason.unwrap_or_default(),
         reduced_mg: request
@@ -510,11 +515,7 @@ pub async fn correct(
     ApiJson(request): ApiJson<CorrectionRequestDto>,
 ) -> Result<(StatusCode, Json<CorrectionDto>), ApiError> {
     let correction = CorrectionRequest {
-        idempotency_key: headers
-            .get(IDEMPOTENCY_KEY)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string(),
+        idempotency_key: idempotency_key(&headers),
         kind: request.kind,
         actual_mg: request
             .actual_mg
