@@ -2365,7 +2365,7 @@ impl StockPlan {
                 deviations.push(Deviation {
                     id: DeviationId::new().to_string(),
                     place_id: place.org.id,
-                    kind: "stock_count_mismatch".into(),
+                    kind: samhand_domain::stock::DeviationKind::StockCountMismatch,
                     substance: Some(product.substance),
                     product: Some(product),
                     count_id: Some(count.id.clone()),
@@ -2389,7 +2389,7 @@ impl StockPlan {
         let near_miss = Deviation {
             id: DeviationId::new().to_string(),
             place_id: first.org.id,
-            kind: "near_miss".into(),
+            kind: samhand_domain::stock::DeviationKind::NearMiss,
             substance: None,
             product: None,
             count_id: None,

@@ -104,6 +104,9 @@ mod tests {
         holds::<schedule::IntakeMode>();
         holds::<stay::BundleItem>();
         holds::<stay::StayKind>();
+        holds::<stock::DeviationKind>();
+        holds::<stock::StockMovement>();
+        holds::<stock::Unit>();
         holds::<substance::Form>();
         holds::<substance::Substance>();
     }

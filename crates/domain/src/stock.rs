@@ -7,26 +7,19 @@
 use crate::dose::Dose;
 use crate::substance::{Form, Substance};
 
-/// The unit a product is kept in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Unit {
-    Millilitre,
-    Tablet,
-    Capsule,
-    /// A prefilled syringe of a depot injection.
-    Syringe,
+crate::coded! {
+    /// The unit a product is kept in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Unit {
+        Millilitre = "ml",
+        Tablet = "tablet",
+        Capsule = "capsule",
+        /// A prefilled syringe of a depot injection.
+        Syringe = "syringe",
+    }
 }
 
 impl Unit {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Millilitre => "ml",
-            Self::Tablet => "tablet",
-            Self::Capsule => "capsule",
-            Self::Syringe => "syringe",
-        }
-    }
-
     /// The unit's Norwegian name, in the singular or the plural.
     pub fn name_nb(self, plural: bool) -> &'static str {
         match (self, plural) {
@@ -539,42 +532,42 @@ pub fn mg_nb(micrograms: i64) -> String {
     format!("{} mg", number_nb(micrograms))
 }
 
-/// What moves stock in or out of a product's ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StockMovement {
-    Received,
-    Dispensed,
-    Wasted,
-    /// A physical count, signed by the counter and a witness; it sets the balance to
-    /// what was counted.
-    Counted,
-    /// A dispensing corrected after the fact: what it took is put back.
-    Returned,
+crate::coded! {
+    /// What a deviation (avvik) at a place is about.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum DeviationKind {
+        /// A count that differs from the ledger beyond the policy's threshold.
+        StockCountMismatch = "stock_count_mismatch",
+        /// Something that nearly went wrong, reported and followed up.
+        NearMiss = "near_miss",
+    }
+}
+
+impl DeviationKind {
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::StockCountMismatch => "Telleavvik",
+            Self::NearMiss => "Nestenulykke",
+        }
+    }
+}
+
+crate::coded! {
+    /// What moves stock in or out of a product's ledger.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum StockMovement {
+        Received = "received",
+        Dispensed = "dispensed",
+        Wasted = "wasted",
+        /// A physical count, signed by the counter and a witness; it sets the balance to
+        /// what was counted.
+        Counted = "counted",
+        /// A dispensing corrected after the fact: what it took is put back.
+        Returned = "returned",
+    }
 }
 
 impl StockMovement {
-    pub const ALL: [StockMovement; 5] = [
-        Self::Received,
-        Self::Dispensed,
-        Self::Wasted,
-        Self::Counted,
-        Self::Returned,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Dispensed => "dispensed",
-            Self::Wasted => "wasted",
-            Self::Counted => "counted",
-            Self::Returned => "returned",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.code() == code)
-    }
-
     pub fn name_nb(self) -> &'static str {
         match self {
             Self::Received => "Mottatt",

@@ -97,6 +97,11 @@ fn outcomes_and_kinds_are_typed_outside_domain() {
             .map(|k| (k.code(), "message kind")),
     );
     codes.extend(
+        samhand_domain::stock::DeviationKind::ALL
+            .iter()
+            .map(|k| (k.code(), "deviation kind")),
+    );
+    codes.extend(
         samhand_domain::care::PatientRequestKind::ALL
             .iter()
             .map(|k| (k.code(), "patient request kind")),

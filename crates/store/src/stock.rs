@@ -295,7 +295,7 @@ pub async fn counts(conn: &mut AnyConnection, place: OrganisationId) -> Result<V
 pub struct Deviation {
     pub id: String,
     pub place_id: OrganisationId,
-    pub kind: String,
+    pub kind: samhand_domain::stock::DeviationKind,
     pub substance: Option<Substance>,
     pub product: Option<&'static Product>,
     /// The count that found it.
@@ -314,7 +314,7 @@ pub async fn insert_deviation(conn: &mut AnyConnection, d: &Deviation) -> Result
     )
     .bind(&d.id)
     .bind(d.place_id.to_string())
-    .bind(&d.kind)
+    .bind(d.kind.code())
     .bind(d.substance.map(|s| s.code()))
     .bind(d.product.map(|p| p.code))
     .bind(d.count_id.clone())
@@ -337,7 +337,7 @@ fn deviation_from_row(row: &AnyRow) -> Result<Deviation> {
     Ok(Deviation {
         id: text(row, "id")?,
         place_id: parsed(row, "place_id")?,
-        kind: text(row, "kind")?,
+        kind: crate::codec::coded(row, "kind")?,
         substance: substance.and_then(|s| Substance::from_code(&s)),
         product: product.and_then(|p| Product::from_code(&p)),
         count_id: sqlx::Row::try_get(row, "count_id")?,

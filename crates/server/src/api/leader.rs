@@ -58,7 +58,7 @@ pub struct OpenDeviationDto {
     #[schema(format = "uuid")]
     pub id: String,
     pub place: NamedRef,
-    #[schema(example = "stock_count_mismatch")]
+    #[schema(schema_with = super::wire::codes::<samhand_domain::stock::DeviationKind>)]
     pub kind: String,
     pub description: String,
     #[schema(format = DateTime)]
@@ -137,7 +137,7 @@ pub async fn overview(
                     id: d.deviation.place_id.to_string(),
                     name: Some(d.place_name.clone()),
                 },
-                kind: d.deviation.kind.clone(),
+                kind: d.deviation.kind.code().into(),
                 description: d.deviation.description.clone(),
                 reported_at: super::wire::instant(d.deviation.reported_at),
             })

@@ -169,7 +169,7 @@ fn count_dto(c: &StockCount, names: &HashMap<UserId, String>) -> CountDto {
 pub struct DeviationDto {
     pub id: String,
     pub place: NamedRef,
-    #[schema(example = "stock_count_mismatch")]
+    #[schema(schema_with = super::wire::codes::<samhand_domain::stock::DeviationKind>)]
     pub kind: String,
     pub substance: Option<String>,
     pub product: Option<String>,
@@ -222,7 +222,7 @@ pub fn deviation_dto(v: &DeviationView, names: &HashMap<UserId, String>) -> Devi
             id: d.place_id.to_string(),
             name: Some(v.place_name.clone()),
         },
-        kind: d.kind.clone(),
+        kind: d.kind.code().into(),
         substance: d.substance.map(|s| s.code().to_string()),
         product: d.product.map(|p| p.code.to_string()),
         count: d.count_id.clone(),

@@ -31,7 +31,6 @@ use crate::error::{AppError, AppResult};
 const RECENT_LINES: i64 = 50;
 
 /// The kind of deviation a count opens.
-pub const COUNT_DEVIATION: &str = "stock_count_mismatch";
 
 #[derive(Debug, Clone)]
 pub struct StockView {
@@ -284,7 +283,7 @@ impl Service<'_> {
             is_deviation(product, difference, policy.stock_count_deviation_threshold).then(|| Deviation {
                 id: DeviationId::new().to_string(),
                 place_id: place.id,
-                kind: COUNT_DEVIATION.into(),
+                kind: samhand_domain::stock::DeviationKind::StockCountMismatch,
                 substance: Some(product.substance),
                 product: Some(product),
                 count_id: Some(count.id.clone()),
