@@ -9,6 +9,7 @@ mod error_page;
 pub mod forms;
 pub mod health;
 pub mod identity;
+pub mod labels;
 pub mod layout;
 pub mod leader;
 pub mod login;
@@ -26,10 +27,14 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use samhand_domain::organisation::Role;
+use samhand_domain::access;
 
 use crate::AppState;
 use crate::auth::UiStaff;
+use crate::error::PageError;
+
+/// What a page handler answers: the page, or an error rendered as a page.
+pub type PageResult = Result<Response, PageError>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,32 +49,35 @@ pub fn routes() -> Router<AppState> {
         .route(crate::config::OIDC_CALLBACK_PATH, get(login::oidc_callback))
         .route("/logout", post(login::logout))
         .route("/pasienter", get(patients::search))
-        .route("/pasienter/ny", get(patients::enrol_form).post(patients::enrol))
-        .route("/pasienter/{id}", get(patients::overview))
-        .route("/pasienter/{id}/foto", get(patients::photo))
+        .route(
+            "/pasienter/ny",
+            get(patients::enrol::form).post(patients::enrol::submit),
+        )
+        .route("/pasienter/{id}", get(patients::overview::show))
+        .route("/pasienter/{id}/foto", get(patients::overview::photo))
         .route(
             "/pasienter/{id}/personopplysninger",
             get(identity::show).post(identity::correct),
         )
         .route(
             "/pasienter/{id}/ordinasjon",
-            get(patients::order_form).post(patients::create_order),
+            get(patients::orders::form).post(patients::orders::create),
         )
         .route(
             "/pasienter/{id}/ordning",
-            get(patients::arrangement_form).post(patients::set_arrangement),
+            get(patients::arrangements::form).post(patients::arrangements::save),
         )
         .route(
             "/pasienter/{id}/dekning",
-            get(patients::cover_form).post(patients::add_cover),
+            get(patients::arrangements::cover_form).post(patients::arrangements::add_cover),
         )
         .route(
             "/pasienter/{id}/avslutt",
-            get(patients::end_form).post(patients::end_episode),
+            get(patients::ending::form).post(patients::ending::submit),
         )
-        .route("/ordinasjoner/{id}", get(patients::order_detail))
-        .route("/ordinasjoner/{id}/signer", post(patients::sign_order))
-        .route("/ordinasjoner/{id}/forkast", post(patients::discard_order))
+        .route("/ordinasjoner/{id}", get(patients::orders::detail))
+        .route("/ordinasjoner/{id}/signer", post(patients::orders::sign))
+        .route("/ordinasjoner/{id}/forkast", post(patients::orders::discard))
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/utlevering/korriger", post(dispensing::correct))
         .route("/utlevering/utskrift", get(dispensing::print))
@@ -77,7 +85,7 @@ pub fn routes() -> Router<AppState> {
         .route("/lager", get(stock::show).post(stock::record))
         .route("/lager/telling", get(stock::count_form).post(stock::count))
         .route("/avvik/{id}", get(stock::deviation).post(stock::follow_up))
-        .route("/revurderinger", get(patients::overdue_reviews))
+        .route("/revurderinger", get(patients::reviews::overdue))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
         .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
@@ -175,7 +183,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn home(staff: UiStaff) -> Redirect {
-    if staff.user.role == Role::DispensingStaff && staff.user.organisation_kind.can_dispense() {
+    if access::may_record_dispensing(&staff.user) {
         Redirect::to("/utlevering")
     } else {
         Redirect::to("/pasienter")

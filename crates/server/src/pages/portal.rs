@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::{self, LOGIN_CSRF_COOKIE};
 use crate::error::{AppError, PageError};
 use crate::pages::forms::{FormData, error_summary, form_status, input, required_input, select, textarea};
-use crate::pages::privacy::instant_nb;
+use crate::pages::labels::instant_nb;
 use crate::portal::{self, PORTAL_COOKIE, PatientForm, PortalPatient};
 use crate::service::{ConsentInput, ConversationItem, Service};
 
@@ -450,7 +450,7 @@ async fn consent_page(
         });
     let body = html! {
         h1 { "Hvem kan se hva om deg" }
-        @if let Some(text) = confirmation { (crate::pages::patients::notice(&text)) }
+        @if let Some(text) = confirmation { (crate::pages::layout::notice(&text)) }
         p { "Slik er det nå. Du bestemmer hva som deles med tjenestene utover det de trenger for å gi deg medisinen. Endringer gjelder med en gang." }
         (error_summary(errors))
         @for line in &view.sharing {

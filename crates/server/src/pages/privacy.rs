@@ -6,27 +6,21 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use samhand_domain::access::{AllowedBy, DataCategory};
-use samhand_domain::format::{date_nb, time_nb};
 use samhand_domain::ids::{CareTeamMemberId, EmergencyAccessId, PatientId};
 use samhand_domain::privacy::{MIN_EMERGENCY_REASON_CHARS, TeamRole};
-use samhand_domain::time::oslo_datetime;
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
 use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, form_status, input, select, textarea};
+use crate::pages::labels::{categories_text, instant_nb};
 use crate::pages::layout::page;
 use crate::service::{ConsentInput, PrivacyView, Service};
 
 type PageResult = Result<Response, PageError>;
 
 use crate::pages::forms::parse_id;
-
-pub fn instant_nb(at: jiff::Timestamp) -> String {
-    let local = oslo_datetime(at);
-    format!("{} {}", date_nb(local.date()), time_nb(local.time()))
-}
 
 /// The banner on every page of a record opened by emergency access.
 pub fn emergency_banner(access: &samhand_domain::privacy::EmergencyAccess) -> Markup {
@@ -37,14 +31,6 @@ pub fn emergency_banner(access: &samhand_domain::privacy::EmergencyAccess) -> Ma
             "Tilgangen er logget, vises for pasienten og kontrolleres av leder."
         }
     }
-}
-
-fn categories_text(categories: &[DataCategory]) -> String {
-    categories
-        .iter()
-        .map(|c| c.label_nb())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &FieldErrors) -> Markup {
