@@ -92,35 +92,44 @@ pub fn routes() -> Router<AppState> {
         .route("/portal", get(portal::home))
         .route(
             "/portal/logg-inn",
-            get(portal::login_show).post(portal::login_submit),
+            get(portal::login::show).post(portal::login::submit),
         )
         .route(
             "/portal/aktiver",
-            get(portal::activate_show).post(portal::activate_submit),
+            get(portal::login::activate_show).post(portal::login::activate_submit),
         )
-        .route("/portal/logg-ut", post(portal::logout))
-        .route("/portal/oidc", get(portal::oidc_start))
+        .route("/portal/logg-ut", post(portal::login::logout))
+        .route("/portal/oidc", get(portal::login::oidc_start))
         .route(
             crate::config::PORTAL_OIDC_CALLBACK_PATH,
-            get(portal::oidc_callback),
+            get(portal::login::oidc_callback),
         )
         .route(
             "/portal/samtykke",
-            get(portal::consents).post(portal::change_consent),
+            get(portal::privacy::consents).post(portal::privacy::change_consent),
         )
-        .route("/portal/innsyn", get(portal::access_log))
+        .route("/portal/innsyn", get(portal::privacy::access_log))
         .route(
             "/portal/kriseplan",
-            get(portal::crisis_plan).post(portal::save_crisis_plan),
+            get(portal::plan::crisis_plan).post(portal::plan::save_crisis_plan),
         )
-        .route("/portal/onsker", get(portal::requests).post(portal::send_request))
-        .route("/portal/mal", get(portal::goals).post(portal::save_goals))
-        .route("/portal/melding", post(portal::send_message))
-        .route("/portal/meldinger", get(portal::messages))
-        .route("/portal/meldinger/{id}", get(portal::open_message))
-        .route("/portal/meldinger/{id}/svar", post(portal::reply))
-        .route("/portal/parorende", get(portal::people).post(portal::add_person))
-        .route("/portal/parorende/{id}/fjern", post(portal::end_person))
+        .route(
+            "/portal/onsker",
+            get(portal::messages::requests).post(portal::messages::send_request),
+        )
+        .route(
+            "/portal/mal",
+            get(portal::plan::goals).post(portal::plan::save_goals),
+        )
+        .route("/portal/melding", post(portal::messages::send_message))
+        .route("/portal/meldinger", get(portal::messages::list))
+        .route("/portal/meldinger/{id}", get(portal::messages::open))
+        .route("/portal/meldinger/{id}/svar", post(portal::messages::reply))
+        .route(
+            "/portal/parorende",
+            get(portal::privacy::people).post(portal::privacy::add_person),
+        )
+        .route("/portal/parorende/{id}/fjern", post(portal::privacy::end_person))
         .route("/innboks", get(messages::inbox))
         .route("/meldinger/{id}/lest", post(messages::mark_read))
         .route(
