@@ -217,8 +217,6 @@ fn list_page(
     filters: &Filters,
 ) -> Markup {
     let is_today = list.date == today;
-    let missing: Vec<&ListRow> = list.missing().collect();
-    let late_now = oslo_datetime(list.now).time();
     let mut shown: Vec<&ListRow> = list.rows.iter().filter(|r| filters.keeps(r)).collect();
     if filters.by_name {
         shown.sort_by(|a, b| {
@@ -226,9 +224,34 @@ fn list_page(
                 .cmp(&(&b.patient.family_name, &b.patient.given_name))
         });
     }
-    let tomorrow = list.date.tomorrow().unwrap_or(list.date);
     html! {
         h1 { "Utlevering " (weekday_nb(list.date)) " " (date_nb(list.date)) " – " (list.place.name) }
+        (day_notices(list, message, is_today))
+        (arrivals(list, is_today))
+        (filters_form(list, filters))
+        p.hint #search-count aria-live="polite" data-testid="shown-count" {
+            @if filters.is_narrowed() { "Viser " (shown.len()) " av " (list.rows.len()) "." }
+        }
+        div #rows {
+            @for row in &shown {
+                (row_markup(list, row, staff, message.filter(|m| m.patient_id == row.patient.id.to_string()), is_today))
+            }
+        }
+        @if list.rows.is_empty() {
+            p { "Ingen pasienter skal hente her denne dagen." }
+        } @else if shown.is_empty() {
+            p data-testid="no-match" { "Ingen pasienter passer søket." }
+        }
+        script src="/static/list.js" defer {}
+    }
+}
+
+/// Above the list: a refusal in a summary, the day to show and print, the holiday,
+/// a closed place, a message, the patients admitted elsewhere, and the days ahead
+/// that are not covered.
+fn day_notices(list: &TodayList, message: Option<&RowMessage>, is_today: bool) -> Markup {
+    let tomorrow = list.date.tomorrow().unwrap_or(list.date);
+    html! {
         @if let Some(m) = message.filter(|m| !m.ok) {
             div.error #error-summary role="alert" tabindex="-1" autofocus data-testid="error-summary" {
                 strong { "Ikke registrert: " }
@@ -281,6 +304,14 @@ fn list_page(
                 }
             }
         }
+    }
+}
+
+/// How many are expected, done and left, and who has not come yet.
+fn arrivals(list: &TodayList, is_today: bool) -> Markup {
+    let missing: Vec<&ListRow> = list.missing().collect();
+    let late_now = oslo_datetime(list.now).time();
+    html! {
         p {
             strong { (list.rows.len()) } " pasienter forventet · "
             strong { (list.rows.len() - missing.len()) } " ferdige · "
@@ -302,21 +333,6 @@ fn list_page(
                 }
             }
         }
-        (filters_form(list, filters))
-        p.hint #search-count aria-live="polite" data-testid="shown-count" {
-            @if filters.is_narrowed() { "Viser " (shown.len()) " av " (list.rows.len()) "." }
-        }
-        div #rows {
-            @for row in &shown {
-                (row_markup(list, row, staff, message.filter(|m| m.patient_id == row.patient.id.to_string()), is_today))
-            }
-        }
-        @if list.rows.is_empty() {
-            p { "Ingen pasienter skal hente her denne dagen." }
-        } @else if shown.is_empty() {
-            p data-testid="no-match" { "Ingen pasienter passer søket." }
-        }
-        script src="/static/list.js" defer {}
     }
 }
 

@@ -2,12 +2,15 @@
 //! take-home days, the review date, the time window) saved as a new version, and
 //! the cover of a single day when the place is closed.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use maud::html;
-use samhand_domain::arrangement::{ArrangementInput, DayPlan};
+use maud::{Markup, html};
+use samhand_domain::arrangement::{ArrangementContent, ArrangementInput, DayPlan, PatientGroup};
 use samhand_domain::format::{WEEKDAYS_NB, date_nb, time_nb};
-use samhand_domain::ids::PatientId;
+use samhand_domain::ids::{OrganisationId, PatientId};
+use samhand_domain::organisation::Organisation;
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
@@ -19,6 +22,31 @@ use crate::pages::forms::{
 };
 use crate::pages::layout::page;
 use crate::service::Service;
+
+/// The patient groups as choices: «place: name 08.00–09.30».
+fn group_options(
+    groups: &[PatientGroup],
+    organisations: &HashMap<OrganisationId, Organisation>,
+) -> Vec<(String, String)> {
+    groups
+        .iter()
+        .map(|g| {
+            let place = organisations
+                .get(&g.place_id)
+                .map(|o| o.name.as_str())
+                .unwrap_or("");
+            (
+                g.id.to_string(),
+                format!(
+                    "{place}: {} {}–{}",
+                    g.name,
+                    time_nb(g.window.start),
+                    time_nb(g.window.end)
+                ),
+            )
+        })
+        .collect()
+}
 
 async fn arrangement_page(
     state: &AppState,
@@ -36,25 +64,7 @@ async fn arrangement_page(
         .map(|p| (p.id.to_string(), p.name))
         .collect();
     let groups = service.groups().await?;
-    let organisations = &overview.organisations;
-    let group_options: Vec<(String, String)> = groups
-        .iter()
-        .map(|g| {
-            let place = organisations
-                .get(&g.place_id)
-                .map(|o| o.name.as_str())
-                .unwrap_or("");
-            (
-                g.id.to_string(),
-                format!(
-                    "{place}: {} {}–{}",
-                    g.name,
-                    time_nb(g.window.start),
-                    time_nb(g.window.end)
-                ),
-            )
-        })
-        .collect();
+    let group_options = group_options(&groups, &overview.organisations);
     let current = overview.arrangement.as_ref().map(|a| &a.content);
     let value = |name: &str, fallback: String| {
         if form.has(name) {
@@ -97,17 +107,6 @@ async fn arrangement_page(
             .map(|w| time_nb(w.end))
             .unwrap_or_default(),
     );
-    let day_value = |i: usize| -> String {
-        let name = format!("day{i}");
-        if form.has(&name) {
-            form.get(&name).to_string()
-        } else {
-            match current.map(|c| c.week.days()[i]) {
-                Some(DayPlan::TakeHome) => "take_home".into(),
-                _ => "attend".into(),
-            }
-        }
-    };
     let body = html! {
         h1 { "Utleveringsordning for " (overview.patient.full_name()) }
         p.hint { "En endring lagres som en ny versjon med begrunnelse. Typisk stige: daglig inntak under tilsyn de første tre månedene, deretter færre oppmøter med ta-med-doser imellom (høyst én uke)." }
@@ -115,19 +114,7 @@ async fn arrangement_page(
         form.stack method="post" action={ "/pasienter/" (id) "/ordning" } {
             (csrf(&staff.csrf))
             (select("Utleveringssted", "place_id", &places, &place, errors))
-            fieldset id="days" {
-                legend { "Ukeplan" }
-                div.week {
-                    @for i in 0..7 {
-                        fieldset {
-                            legend { (WEEKDAYS_NB[i]) }
-                            label.checkbox { input type="radio" name={ "day" (i) } value="attend" checked[day_value(i) == "attend"]; "Oppmøte" }
-                            label.checkbox { input type="radio" name={ "day" (i) } value="take_home" checked[day_value(i) == "take_home"]; "Ta med" }
-                        }
-                    }
-                }
-                (group_error(errors, "days"))
-            }
+            (week_fieldset(form, current, errors))
             (input("Gjelder fra", "valid_from", "date", &valid_from, errors, None))
             (input("Revurderes innen", "review_on", "date", &review, errors, None))
             (select("Pasientgruppe (tidsvindu)", "group_id", &group_options, &group, errors))
@@ -141,6 +128,36 @@ async fn arrangement_page(
     };
     let status = form_status(errors);
     Ok((status, page("Utleveringsordning", staff, body)).into_response())
+}
+
+/// The week plan: attend or take home for each weekday, as typed or as it is now.
+fn week_fieldset(form: &FormData, current: Option<&ArrangementContent>, errors: &FieldErrors) -> Markup {
+    let day_value = |i: usize| -> String {
+        let name = format!("day{i}");
+        if form.has(&name) {
+            form.get(&name).to_string()
+        } else {
+            match current.map(|c| c.week.days()[i]) {
+                Some(DayPlan::TakeHome) => "take_home".into(),
+                _ => "attend".into(),
+            }
+        }
+    };
+    html! {
+    fieldset id="days" {
+        legend { "Ukeplan" }
+        div.week {
+            @for i in 0..7 {
+                fieldset {
+                    legend { (WEEKDAYS_NB[i]) }
+                    label.checkbox { input type="radio" name={ "day" (i) } value="attend" checked[day_value(i) == "attend"]; "Oppmøte" }
+                    label.checkbox { input type="radio" name={ "day" (i) } value="take_home" checked[day_value(i) == "take_home"]; "Ta med" }
+                }
+            }
+        }
+        (group_error(errors, "days"))
+    }
+    }
 }
 
 pub async fn form(State(state): State<AppState>, staff: UiStaff, Path(id): Path<String>) -> PageResult {
