@@ -598,9 +598,10 @@ pub fn may_take_tasks(actor: &StaffUser) -> bool {
     actor.role != Role::Administrator
 }
 
-/// Whether the actor's place admits patients for stays, so that the actor sees
-/// who is admitted there. Registering an admission is [`may_admit`].
-pub fn may_see_admitted(actor: &StaffUser) -> bool {
+/// Whether the actor's place admits patients for stays: the actor sees who is
+/// admitted there, and an admission they register is to their own place. Whether
+/// they may register one for a new patient is [`may_admit`].
+pub fn admits_patients(actor: &StaffUser) -> bool {
     actor.organisation_kind.is_institution()
 }
 
@@ -788,13 +789,13 @@ mod tests {
     }
 
     #[test]
-    fn the_admitted_are_seen_at_institutions_and_prisons() {
+    fn institutions_and_prisons_admit_patients() {
         for actor in everyone() {
             let expected = matches!(
                 actor.organisation_kind,
                 OrganisationKind::Institution | OrganisationKind::PrisonHealthService
             );
-            assert_eq!(may_see_admitted(&actor), expected, "{actor:?}");
+            assert_eq!(admits_patients(&actor), expected, "{actor:?}");
         }
     }
 

@@ -83,7 +83,7 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 @if access::may_keep_stock(user) {
                     a href="/lager" { "Lager" }
                 }
-                @if access::may_see_admitted(user) {
+                @if access::admits_patients(user) {
                     a href="/innlagte" { "Innlagte" }
                 }
                 a href="/pasienter" { "Pasienter" }

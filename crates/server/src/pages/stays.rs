@@ -33,7 +33,8 @@ async fn stays_page(
     errors: &FieldErrors,
 ) -> PageResult {
     let view = Service::new(state, &staff.user).stays(id).await?;
-    let at_institution = staff.user.organisation_kind.is_institution();
+    // An admission by an institution is to itself; others name the institution.
+    let at_institution = access::admits_patients(&staff.user);
     let kinds: Vec<(String, String)> = StayKind::ALL
         .iter()
         .map(|k| (k.code().to_string(), k.label_nb().to_string()))
