@@ -539,6 +539,72 @@ pub fn may_enrol(actor: &StaffUser) -> Decision {
     )
 }
 
+// What a staff member's role and place let them do at all, before any patient.
+// Pages ask these to decide which links and buttons to offer, so that a page and
+// the policy cannot disagree; whether an action is allowed for one patient is
+// still `decide`'s, through the repository.
+
+/// Whether the actor prescribes: drafts, signs and discards dose orders, changes
+/// arrangements and covers, ends treatment, and hands prescribing over. For one
+/// patient it is `decide` over `Medication` that allows it.
+pub fn may_prescribe(actor: &StaffUser) -> bool {
+    actor.role == Role::Prescriber
+}
+
+/// Whether the actor may acknowledge a prescribing hand-over to `receiving`: a
+/// prescriber of the receiving service.
+pub fn may_take_over_prescribing(actor: &StaffUser, receiving: OrganisationId) -> bool {
+    may_prescribe(actor) && actor.organisation_id == receiving
+}
+
+/// Whether the actor works at a dispensing window: sees the place's list of the
+/// day (dispensing staff, and the place's leader and coordinator).
+pub fn works_at_window(actor: &StaffUser) -> bool {
+    actor.organisation_kind.can_dispense()
+        && matches!(
+            actor.role,
+            Role::DispensingStaff | Role::Leader | Role::Coordinator
+        )
+}
+
+/// Whether the actor records doses at the window: dispensing staff at a place that
+/// dispenses, the only ones `decide` lets write `Dispensing`. Their day starts at
+/// the list.
+pub fn may_record_dispensing(actor: &StaffUser) -> bool {
+    actor.organisation_kind.can_dispense() && actor.role == Role::DispensingStaff
+}
+
+/// Whether the actor keeps the place's stock: receives, counts and witnesses
+/// counts (dispensing staff and the place's leader).
+pub fn may_keep_stock(actor: &StaffUser) -> bool {
+    actor.organisation_kind.can_dispense() && matches!(actor.role, Role::DispensingStaff | Role::Leader)
+}
+
+/// Whether the actor leads their service: sees the leader's overview and reviews
+/// the emergency accesses opened there.
+pub fn may_lead(actor: &StaffUser) -> bool {
+    actor.role == Role::Leader
+}
+
+/// Whether the actor coordinates responsibility groups and has the coordinator's
+/// overview.
+pub fn may_coordinate(actor: &StaffUser) -> bool {
+    actor.role == Role::Coordinator
+}
+
+/// Whether the actor may be given tasks from responsibility groups: everyone who
+/// works with patients, that is everyone but administrators.
+pub fn may_take_tasks(actor: &StaffUser) -> bool {
+    actor.role != Role::Administrator
+}
+
+/// Whether the actor's place admits patients for stays: the actor sees who is
+/// admitted there, and an admission they register is to their own place. Whether
+/// they may register one for a new patient is [`may_admit`].
+pub fn admits_patients(actor: &StaffUser) -> bool {
+    actor.organisation_kind.is_institution()
+}
+
 /// One line of "who can see what about me": an organisation (or one member of it),
 /// the relation, and the categories it can read now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -635,6 +701,102 @@ mod tests {
         action: Action,
     ) -> bool {
         decide(&Actor::Staff(actor.clone()), relations, category, action).is_allowed()
+    }
+
+    /// Every role at every kind of place, for the capability tables below.
+    fn everyone() -> Vec<StaffUser> {
+        OrganisationKind::ALL
+            .iter()
+            .flat_map(|kind| {
+                Role::ALL
+                    .iter()
+                    .map(|role| staff(*role, *kind, OrganisationId::new()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_prescribers_prescribe_and_take_over_prescribing_for_their_own_service() {
+        for actor in everyone() {
+            assert_eq!(may_prescribe(&actor), actor.role == Role::Prescriber, "{actor:?}");
+            assert_eq!(
+                may_take_over_prescribing(&actor, actor.organisation_id),
+                actor.role == Role::Prescriber,
+                "{actor:?}"
+            );
+            assert!(
+                !may_take_over_prescribing(&actor, OrganisationId::new()),
+                "{actor:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_window_is_for_dispensing_places_and_only_dispensing_staff_record_there() {
+        use OrganisationKind::*;
+        use Role::*;
+        let cases = [
+            (DispensingStaff, Pharmacy, true, true, true),
+            (DispensingStaff, MunicipalLarCentre, true, true, true),
+            (Leader, HomeService, true, false, true),
+            (Coordinator, MunicipalLarCentre, true, false, false),
+            (Prescriber, MunicipalLarCentre, false, false, false),
+            (Administrator, Pharmacy, false, false, false),
+            (DispensingStaff, HealthTrustLarUnit, false, false, false),
+            (Leader, NavOffice, false, false, false),
+        ];
+        for (role, kind, window, record, stock) in cases {
+            let actor = staff(role, kind, OrganisationId::new());
+            assert_eq!(works_at_window(&actor), window, "{role:?} at {kind:?}");
+            assert_eq!(may_record_dispensing(&actor), record, "{role:?} at {kind:?}");
+            assert_eq!(may_keep_stock(&actor), stock, "{role:?} at {kind:?}");
+        }
+    }
+
+    #[test]
+    fn recording_at_the_window_is_what_the_policy_lets_write_dispensing() {
+        // Whoever may record at the window is let write `Dispensing` by `decide`
+        // at a place that dispenses to the patient, and nobody else is.
+        for actor in everyone() {
+            let relations = PatientRelations {
+                patient: Some(PatientId::new()),
+                dispensing_places: vec![actor.organisation_id],
+                ..Default::default()
+            };
+            assert_eq!(
+                may_record_dispensing(&actor),
+                allowed(&actor, &relations, DataCategory::Dispensing, Action::Write),
+                "{actor:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn leaders_lead_coordinators_coordinate_and_administrators_take_no_tasks() {
+        for actor in everyone() {
+            assert_eq!(may_lead(&actor), actor.role == Role::Leader, "{actor:?}");
+            assert_eq!(
+                may_coordinate(&actor),
+                actor.role == Role::Coordinator,
+                "{actor:?}"
+            );
+            assert_eq!(
+                may_take_tasks(&actor),
+                actor.role != Role::Administrator,
+                "{actor:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn institutions_and_prisons_admit_patients() {
+        for actor in everyone() {
+            let expected = matches!(
+                actor.organisation_kind,
+                OrganisationKind::Institution | OrganisationKind::PrisonHealthService
+            );
+            assert_eq!(admits_patients(&actor), expected, "{actor:?}");
+        }
     }
 
     #[test]

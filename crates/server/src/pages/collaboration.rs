@@ -16,8 +16,8 @@ use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
 use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, form_status, input, select, textarea};
+use crate::pages::labels::instant_nb;
 use crate::pages::layout::page;
-use crate::pages::privacy::instant_nb;
 use crate::service::{MeetingsView, PlanView, Service};
 
 type PageResult = Result<Response, PageError>;

@@ -3,7 +3,8 @@
 //! the dispensing window: large targets, high contrast, nothing needs the script.
 
 use maud::{DOCTYPE, Markup, html};
-use samhand_domain::organisation::{Role, StaffUser};
+use samhand_domain::access;
+use samhand_domain::organisation::StaffUser;
 
 use crate::auth::UiStaff;
 
@@ -63,43 +64,37 @@ fn bare_page(title: &str, forward_to: Option<&str>, body: Markup) -> Markup {
 }
 
 fn nav(user: &StaffUser, csrf: &str) -> Markup {
-    let dispenses = matches!(
-        user.role,
-        Role::DispensingStaff | Role::Leader | Role::Coordinator
-    ) && user.organisation_kind.can_dispense();
-    let keeps_stock =
-        matches!(user.role, Role::DispensingStaff | Role::Leader) && user.organisation_kind.can_dispense();
     // The daily work stays in the bar; the rest is under «Mer», so the header fits
     // one line on a tablet (1024 px) whatever the role.
     let mut more: Vec<(&str, &str)> = vec![("/revurderinger", "Revurderinger")];
-    if user.role == Role::Leader {
+    if access::may_lead(user) {
         more.push(("/akuttilganger", "Kontroll av akuttilganger"));
     }
-    if samhand_domain::access::may_use_emergency_access(user) {
+    if access::may_use_emergency_access(user) {
         more.push(("/akuttilgang", "Akuttilgang til journal"));
     }
     html! {
         header.top {
             nav.main aria-label="Hovedmeny" {
                 a.brand href="/" { "Samhand" }
-                @if dispenses {
+                @if access::works_at_window(user) {
                     a href="/utlevering" { "Dagens liste" }
                 }
-                @if keeps_stock {
+                @if access::may_keep_stock(user) {
                     a href="/lager" { "Lager" }
                 }
-                @if user.organisation_kind.is_institution() {
+                @if access::admits_patients(user) {
                     a href="/innlagte" { "Innlagte" }
                 }
                 a href="/pasienter" { "Pasienter" }
                 a href="/innboks" { "Innboks" }
-                @if user.role != Role::Administrator {
+                @if access::may_take_tasks(user) {
                     a href="/oppgaver" { "Oppgaver" }
                 }
-                @if user.role == Role::Coordinator {
+                @if access::may_coordinate(user) {
                     a href="/koordinator" { "Koordinator" }
                 }
-                @if user.role == Role::Leader {
+                @if access::may_lead(user) {
                     a href="/leder" { "Leders oversikt" }
                 }
                 details.more {
@@ -146,4 +141,9 @@ pub fn not_found(staff: Option<&UiStaff>, home: &str) -> Markup {
         Some(staff) => page("Fant ikke siden", staff, body),
         None => bare("Fant ikke siden", html! { main.narrow { (body) } }),
     }
+}
+
+/// A confirmation notice, read out by screen readers when the page opens.
+pub fn notice(text: &str) -> Markup {
+    html! { div.notice role="status" data-testid="notice" { (text) } }
 }

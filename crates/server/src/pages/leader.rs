@@ -8,9 +8,9 @@ use samhand_domain::format::{count_nb, date_nb, plural_nb};
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::PageError;
+use crate::pages::labels::alert_text;
+use crate::pages::labels::instant_nb;
 use crate::pages::layout::page;
-use crate::pages::patients::alert_text;
-use crate::pages::privacy::instant_nb;
 use crate::service::Service;
 
 pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Response, PageError> {

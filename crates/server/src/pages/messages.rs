@@ -18,8 +18,8 @@ use crate::error::{AppError, PageError};
 use crate::pages::forms::{
     FormData, StaffForm, csrf, error_summary, form_status, group_error, input, select, textarea,
 };
+use crate::pages::labels::instant_nb;
 use crate::pages::layout::page;
-use crate::pages::privacy::instant_nb;
 use crate::service::{MessageView, Service};
 
 type PageResult = Result<Response, PageError>;

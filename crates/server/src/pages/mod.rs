@@ -9,6 +9,7 @@ mod error_page;
 pub mod forms;
 pub mod health;
 pub mod identity;
+pub mod labels;
 pub mod layout;
 pub mod leader;
 pub mod login;
@@ -26,10 +27,14 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use samhand_domain::organisation::Role;
+use samhand_domain::access;
 
 use crate::AppState;
 use crate::auth::UiStaff;
+use crate::error::PageError;
+
+/// What a page handler answers: the page, or an error rendered as a page.
+pub type PageResult = Result<Response, PageError>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,32 +49,35 @@ pub fn routes() -> Router<AppState> {
         .route(crate::config::OIDC_CALLBACK_PATH, get(login::oidc_callback))
         .route("/logout", post(login::logout))
         .route("/pasienter", get(patients::search))
-        .route("/pasienter/ny", get(patients::enrol_form).post(patients::enrol))
-        .route("/pasienter/{id}", get(patients::overview))
-        .route("/pasienter/{id}/foto", get(patients::photo))
+        .route(
+            "/pasienter/ny",
+            get(patients::enrol::form).post(patients::enrol::submit),
+        )
+        .route("/pasienter/{id}", get(patients::overview::show))
+        .route("/pasienter/{id}/foto", get(patients::overview::photo))
         .route(
             "/pasienter/{id}/personopplysninger",
             get(identity::show).post(identity::correct),
         )
         .route(
             "/pasienter/{id}/ordinasjon",
-            get(patients::order_form).post(patients::create_order),
+            get(patients::orders::form).post(patients::orders::create),
         )
         .route(
             "/pasienter/{id}/ordning",
-            get(patients::arrangement_form).post(patients::set_arrangement),
+            get(patients::arrangements::form).post(patients::arrangements::save),
         )
         .route(
             "/pasienter/{id}/dekning",
-            get(patients::cover_form).post(patients::add_cover),
+            get(patients::arrangements::cover_form).post(patients::arrangements::add_cover),
         )
         .route(
             "/pasienter/{id}/avslutt",
-            get(patients::end_form).post(patients::end_episode),
+            get(patients::ending::form).post(patients::ending::submit),
         )
-        .route("/ordinasjoner/{id}", get(patients::order_detail))
-        .route("/ordinasjoner/{id}/signer", post(patients::sign_order))
-        .route("/ordinasjoner/{id}/forkast", post(patients::discard_order))
+        .route("/ordinasjoner/{id}", get(patients::orders::detail))
+        .route("/ordinasjoner/{id}/signer", post(patients::orders::sign))
+        .route("/ordinasjoner/{id}/forkast", post(patients::orders::discard))
         .route("/utlevering", get(dispensing::list).post(dispensing::record))
         .route("/utlevering/korriger", post(dispensing::correct))
         .route("/utlevering/utskrift", get(dispensing::print))
@@ -77,42 +85,51 @@ pub fn routes() -> Router<AppState> {
         .route("/lager", get(stock::show).post(stock::record))
         .route("/lager/telling", get(stock::count_form).post(stock::count))
         .route("/avvik/{id}", get(stock::deviation).post(stock::follow_up))
-        .route("/revurderinger", get(patients::overdue_reviews))
+        .route("/revurderinger", get(patients::reviews::overdue))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
         .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
         .route("/portal", get(portal::home))
         .route(
             "/portal/logg-inn",
-            get(portal::login_show).post(portal::login_submit),
+            get(portal::login::show).post(portal::login::submit),
         )
         .route(
             "/portal/aktiver",
-            get(portal::activate_show).post(portal::activate_submit),
+            get(portal::login::activate_show).post(portal::login::activate_submit),
         )
-        .route("/portal/logg-ut", post(portal::logout))
-        .route("/portal/oidc", get(portal::oidc_start))
+        .route("/portal/logg-ut", post(portal::login::logout))
+        .route("/portal/oidc", get(portal::login::oidc_start))
         .route(
             crate::config::PORTAL_OIDC_CALLBACK_PATH,
-            get(portal::oidc_callback),
+            get(portal::login::oidc_callback),
         )
         .route(
             "/portal/samtykke",
-            get(portal::consents).post(portal::change_consent),
+            get(portal::privacy::consents).post(portal::privacy::change_consent),
         )
-        .route("/portal/innsyn", get(portal::access_log))
+        .route("/portal/innsyn", get(portal::privacy::access_log))
         .route(
             "/portal/kriseplan",
-            get(portal::crisis_plan).post(portal::save_crisis_plan),
+            get(portal::plan::crisis_plan).post(portal::plan::save_crisis_plan),
         )
-        .route("/portal/onsker", get(portal::requests).post(portal::send_request))
-        .route("/portal/mal", get(portal::goals).post(portal::save_goals))
-        .route("/portal/melding", post(portal::send_message))
-        .route("/portal/meldinger", get(portal::messages))
-        .route("/portal/meldinger/{id}", get(portal::open_message))
-        .route("/portal/meldinger/{id}/svar", post(portal::reply))
-        .route("/portal/parorende", get(portal::people).post(portal::add_person))
-        .route("/portal/parorende/{id}/fjern", post(portal::end_person))
+        .route(
+            "/portal/onsker",
+            get(portal::messages::requests).post(portal::messages::send_request),
+        )
+        .route(
+            "/portal/mal",
+            get(portal::plan::goals).post(portal::plan::save_goals),
+        )
+        .route("/portal/melding", post(portal::messages::send_message))
+        .route("/portal/meldinger", get(portal::messages::list))
+        .route("/portal/meldinger/{id}", get(portal::messages::open))
+        .route("/portal/meldinger/{id}/svar", post(portal::messages::reply))
+        .route(
+            "/portal/parorende",
+            get(portal::privacy::people).post(portal::privacy::add_person),
+        )
+        .route("/portal/parorende/{id}/fjern", post(portal::privacy::end_person))
         .route("/innboks", get(messages::inbox))
         .route("/meldinger/{id}/lest", post(messages::mark_read))
         .route(
@@ -175,7 +192,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn home(staff: UiStaff) -> Redirect {
-    if staff.user.role == Role::DispensingStaff && staff.user.organisation_kind.can_dispense() {
+    if access::may_record_dispensing(&staff.user) {
         Redirect::to("/utlevering")
     } else {
         Redirect::to("/pasienter")

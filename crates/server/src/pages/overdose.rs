@@ -16,18 +16,14 @@ use crate::error::{AppError, PageError};
 use crate::pages::forms::{
     FormData, StaffForm, csrf, error_summary, form_status, group_error, input, parse_id, select, textarea,
 };
+use crate::pages::labels::{instant_nb, yes_no, yes_no_options};
 use crate::pages::layout::page;
-use crate::pages::privacy::instant_nb;
 use crate::service::{OverdoseSummary, Service};
 
 type PageResult = Result<Response, PageError>;
 
 /// Rows for people to call on the crisis plan form.
 const CONTACT_ROWS: usize = 4;
-
-fn yes_no(value: bool) -> &'static str {
-    if value { "ja" } else { "nei" }
-}
 
 /// A yes/no answer from a form: "ja", "nei" or nothing.
 fn answer(form: &FormData, name: &str) -> Option<bool> {
@@ -36,10 +32,6 @@ fn answer(form: &FormData, name: &str) -> Option<bool> {
         "nei" => Some(false),
         _ => None,
     }
-}
-
-fn yes_no_options() -> Vec<(String, String)> {
-    vec![("ja".into(), "Ja".into()), ("nei".into(), "Nei".into())]
 }
 
 /// The overview's section about overdose risk.

@@ -6,27 +6,21 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use samhand_domain::access::{AllowedBy, DataCategory};
-use samhand_domain::format::{date_nb, time_nb};
-use samhand_domain::ids::{CareTeamMemberId, EmergencyAccessId, PatientId};
+use samhand_domain::ids::{CareTeamMemberId, EmergencyAccessId, OrganisationId, PatientId};
 use samhand_domain::privacy::{MIN_EMERGENCY_REASON_CHARS, TeamRole};
-use samhand_domain::time::oslo_datetime;
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
 use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
 use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, form_status, input, select, textarea};
+use crate::pages::labels::{categories_text, instant_nb};
 use crate::pages::layout::page;
 use crate::service::{ConsentInput, PrivacyView, Service};
 
 type PageResult = Result<Response, PageError>;
 
 use crate::pages::forms::parse_id;
-
-pub fn instant_nb(at: jiff::Timestamp) -> String {
-    let local = oslo_datetime(at);
-    format!("{} {}", date_nb(local.date()), time_nb(local.time()))
-}
 
 /// The banner on every page of a record opened by emergency access.
 pub fn emergency_banner(access: &samhand_domain::privacy::EmergencyAccess) -> Markup {
@@ -39,55 +33,32 @@ pub fn emergency_banner(access: &samhand_domain::privacy::EmergencyAccess) -> Ma
     }
 }
 
-fn categories_text(categories: &[DataCategory]) -> String {
-    categories
-        .iter()
-        .map(|c| c.label_nb())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &FieldErrors) -> Markup {
-    let org = |id| {
-        view.organisations
-            .get(&id)
-            .map(|o| o.name.clone())
-            .unwrap_or_else(|| "ukjent virksomhet".into())
-    };
-    let name = |id| view.names.get(&id).cloned().unwrap_or_else(|| "ukjent".into());
     let id = view.patient.id;
-    let mut organisation_options: Vec<(String, String)> = view
-        .organisations
-        .values()
-        .map(|o| (o.id.to_string(), o.name.clone()))
-        .collect();
-    organisation_options.sort_by(|a, b| a.1.cmp(&b.1));
-    let category_options: Vec<(String, String)> = DataCategory::CONSENTABLE
-        .iter()
-        .map(|c| (c.code().to_string(), c.label_nb().to_string()))
-        .collect();
-    let decision_options = vec![
-        ("give".to_string(), "Gir samtykke".to_string()),
-        ("withdraw".to_string(), "Trekker samtykket tilbake".to_string()),
-    ];
-    let relation_options: Vec<(String, String)> = samhand_domain::privacy::PersonRelation::ALL
-        .iter()
-        .map(|r| (r.code().to_string(), r.label_nb().to_string()))
-        .collect();
-    let role_options = vec![
-        (
-            TeamRole::Member.code().to_string(),
-            TeamRole::Member.label_nb().to_string(),
-        ),
-        (
-            TeamRole::Coordinator.code().to_string(),
-            TeamRole::Coordinator.label_nb().to_string(),
-        ),
-    ];
     html! {
         h1 { "Personvern: " (view.patient.full_name()) }
         p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } " · " a href={ "/pasienter/" (id) "/innsyn" } { "Hvem har sett journalen" } }
+        (sharing_section(view))
+        (consents_section(view, staff, form, errors))
+        (care_team_section(view, staff, form, errors))
+        (people_section(view, staff, form, errors))
+        (portal_and_emergency_section(view, staff))
+    }
+}
 
+/// An organisation's name, or «ukjent virksomhet».
+fn organisation_name(view: &PrivacyView, id: OrganisationId) -> String {
+    view.organisations
+        .get(&id)
+        .map(|o| o.name.clone())
+        .unwrap_or_else(|| "ukjent virksomhet".into())
+}
+
+/// Who can see what now, derived from the policy itself.
+fn sharing_section(view: &PrivacyView) -> Markup {
+    let org = |id| organisation_name(view, id);
+    let name = |id| view.names.get(&id).cloned().unwrap_or_else(|| "ukjent".into());
+    html! {
         h2 { "Hvem kan se hva nå" }
         p.hint { "Utledet av tilgangsreglene selv: slik systemet faktisk avgjør tilgang i dag." }
         table {
@@ -106,7 +77,29 @@ fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &F
                 }
             }
         }
+    }
+}
 
+/// The consents, the form to record one on the patient's behalf, and their history.
+fn consents_section(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &FieldErrors) -> Markup {
+    let org = |id| organisation_name(view, id);
+    let name = |id| view.names.get(&id).cloned().unwrap_or_else(|| "ukjent".into());
+    let id = view.patient.id;
+    let mut organisation_options: Vec<(String, String)> = view
+        .organisations
+        .values()
+        .map(|o| (o.id.to_string(), o.name.clone()))
+        .collect();
+    organisation_options.sort_by(|a, b| a.1.cmp(&b.1));
+    let category_options: Vec<(String, String)> = DataCategory::CONSENTABLE
+        .iter()
+        .map(|c| (c.code().to_string(), c.label_nb().to_string()))
+        .collect();
+    let decision_options = vec![
+        ("give".to_string(), "Gir samtykke".to_string()),
+        ("withdraw".to_string(), "Trekker samtykket tilbake".to_string()),
+    ];
+    html! {
         h2 { "Samtykker" }
         @if view.consents.is_empty() {
             p { "Pasienten har ikke gitt samtykke til deling utover det behandlingsrelasjonene gir." }
@@ -146,7 +139,25 @@ fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &F
                 }
             }
         }
+    }
+}
 
+/// The care team and the form to add a member.
+fn care_team_section(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &FieldErrors) -> Markup {
+    let org = |id| organisation_name(view, id);
+    let name = |id| view.names.get(&id).cloned().unwrap_or_else(|| "ukjent".into());
+    let id = view.patient.id;
+    let role_options = vec![
+        (
+            TeamRole::Member.code().to_string(),
+            TeamRole::Member.label_nb().to_string(),
+        ),
+        (
+            TeamRole::Coordinator.code().to_string(),
+            TeamRole::Coordinator.label_nb().to_string(),
+        ),
+    ];
+    html! {
         h2 { "Ansvarsgruppe" }
         @if view.care_team.is_empty() {
             p { "Ingen er lagt til i ansvarsgruppen ennå." }
@@ -195,7 +206,17 @@ fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &F
             }
             button type="submit" { "Legg til" }
         }
+    }
+}
 
+/// Next of kin and others the patient has chosen, and the form to add one.
+fn people_section(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &FieldErrors) -> Markup {
+    let id = view.patient.id;
+    let relation_options: Vec<(String, String)> = samhand_domain::privacy::PersonRelation::ALL
+        .iter()
+        .map(|r| (r.code().to_string(), r.label_nb().to_string()))
+        .collect();
+    html! {
         h2 { "Pårørende og andre pasienten har valgt" }
         p.hint { "Pasienten bestemmer hvem som er med, og hva de kan få vite. De har ingen tilgang i Samhand." }
         @if !view.people.is_empty() {
@@ -235,7 +256,15 @@ fn privacy_body(view: &PrivacyView, staff: &UiStaff, form: &FormData, errors: &F
             label.checkbox { input type="checkbox" name="in_care_team" value="1" checked[form.has("in_care_team")]; "Med i ansvarsgruppen" }
             button type="submit" { "Legg til person" }
         }
+    }
+}
 
+/// The portal code, and the emergency accesses opened to the record.
+fn portal_and_emergency_section(view: &PrivacyView, staff: &UiStaff) -> Markup {
+    let org = |id| organisation_name(view, id);
+    let name = |id| view.names.get(&id).cloned().unwrap_or_else(|| "ukjent".into());
+    let id = view.patient.id;
+    html! {
         h2 { "Pasientportalen" }
         p { "Pasienten logger inn på " code { "/portal" } " med fødselsnummer og eget passord. Første gang trengs en engangskode." }
         form method="post" action={ "/pasienter/" (id) "/portalkode" } {

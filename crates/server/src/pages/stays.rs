@@ -7,9 +7,9 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
+use samhand_domain::access;
 use samhand_domain::format::date_nb;
 use samhand_domain::ids::{PatientId, StayId};
-use samhand_domain::organisation::Role;
 use samhand_domain::stay::{AppointmentInput, BundleEntryInput, DischargeInput, ItemState, StayKind};
 use samhand_domain::validation::FieldErrors;
 
@@ -19,14 +19,11 @@ use crate::error::{AppError, PageError};
 use crate::pages::forms::{
     FormData, StaffForm, csrf, error_summary, form_status, input, parse_id, select, textarea,
 };
+use crate::pages::labels::yes_no_options;
 use crate::pages::layout::page;
 use crate::service::{AdmitInput, HandoverInput, Service, StaysView};
 
 type PageResult = Result<Response, PageError>;
-
-fn yes_no() -> Vec<(String, String)> {
-    vec![("ja".into(), "Ja".into()), ("nei".into(), "Nei".into())]
-}
 
 async fn stays_page(
     state: &AppState,
@@ -36,7 +33,8 @@ async fn stays_page(
     errors: &FieldErrors,
 ) -> PageResult {
     let view = Service::new(state, &staff.user).stays(id).await?;
-    let at_institution = staff.user.organisation_kind.is_institution();
+    // An admission by an institution is to itself; others name the institution.
+    let at_institution = access::admits_patients(&staff.user);
     let kinds: Vec<(String, String)> = StayKind::ALL
         .iter()
         .map(|k| (k.code().to_string(), k.label_nb().to_string()))
@@ -96,9 +94,9 @@ async fn stays_page(
                 }
                 (input("Innlagt fra", "starts_on", "date", &value("starts_on", &today), errors, None))
                 (input("Planlagt utskrivning", "planned_end_on", "date", form.get("planned_end_on"), errors, Some("Kan stå tom til datoen er kjent.")))
-                (select("Gir institusjonen vanlig substitusjonsdose?", "substitution_continued", &yes_no(), &value("substitution_continued", "nei"), errors))
+                (select("Gir institusjonen vanlig substitusjonsdose?", "substitution_continued", &yes_no_options(), &value("substitution_continued", "nei"), errors))
                 @if !view.in_lar {
-                    (select("Registrert opioidbruk?", "opioid_use", &yes_no(), &value("opioid_use", "ja"), errors))
+                    (select("Registrert opioidbruk?", "opioid_use", &yes_no_options(), &value("opioid_use", "ja"), errors))
                 }
                 button type="submit" { "Registrer innleggelse" }
             }
@@ -296,7 +294,7 @@ async fn stay_page(
                 form.stack method="post" action={ (base) "/substitusjon" } {
                     (csrf(&staff.csrf))
                     (input("Fra dato", "from", "date", &value("from", &today), errors, None))
-                    (select("Gir institusjonen vanlig dose?", "continued", &yes_no(), form.get("continued"), errors))
+                    (select("Gir institusjonen vanlig dose?", "continued", &yes_no_options(), form.get("continued"), errors))
                     button type="submit" { "Registrer" }
                 }
             }
@@ -312,7 +310,7 @@ async fn stay_page(
                         Some((by, _)) => { span.badge.ok { "Overtatt av " (name(by)) } }
                         None => {
                             span.badge.warn { "Ikke bekreftet" }
-                            @if staff.user.role == Role::Prescriber && staff.user.organisation_id == h.to_organisation {
+                            @if access::may_take_over_prescribing(&staff.user, h.to_organisation) {
                                 form.inline method="post" action={ "/overforinger/" (h.id) "/bekreft" } {
                                     (csrf(&staff.csrf))
                                     button type="submit" { "Bekreft at vi overtar" }
@@ -322,7 +320,7 @@ async fn stay_page(
                     }
                 }
             }
-            @if staff.user.role == Role::Prescriber {
+            @if access::may_prescribe(&staff.user) {
                 form.stack method="post" action={ (base) "/overforing" } {
                     (csrf(&staff.csrf))
                     (select("Overføres til", "to_organisation", &targets, form.get("to_organisation"), errors))
