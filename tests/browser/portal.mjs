@@ -161,10 +161,12 @@ await run(async () => {
   );
   await accessible(phone, "/portal/meldinger/{id}");
   await phone.getByLabel("Svaret ditt").fill("Det passer fint, jeg kommer.");
+  // The answer posts back to the same address: wait for the page that has it.
   await Promise.all([
-    phone.waitForURL((url) => /^\/portal\/meldinger\/[^/]+$/.test(url.pathname)),
+    phone.waitForResponse((response) => response.request().method() === "POST"),
     phone.getByRole("button", { name: "Send svaret" }).click(),
   ]);
+  await phone.locator("[data-testid=thread-message]").nth(1).waitFor();
   check(
     (await phone.locator("[data-testid=thread-message]").count()) === 2,
     "the answer is not in the conversation",
