@@ -7,8 +7,8 @@
 // written reason (in Norwegian), and allowed with one; corrects that hand-over as
 // recorded in error, which frees the doses again; sees a refusal from a stale
 // second tab at its row and in the focused error summary at the top; and opens
-// the printable list. axe-core (WCAG 2.1 A/AA) on the list, after a refusal, and on
-// the printable list. Fails on any console error or page error (a blocked inline
+// the printable list, and on a phone that nothing scrolls sideways. axe-core (WCAG
+// 2.1 A/AA) on the list, after a refusal, on the printable list and on a phone. Fails on any console error or page error (a blocked inline
 // style or script shows as one; the harness watches every page).
 //
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/window.mjs
@@ -155,6 +155,19 @@ await run(async () => {
   await printPage.emulateMedia({ media: "print" });
   await accessible(printPage, "the printable list");
   await printPage.close();
+
+  step("on a phone (390 px) nothing scrolls sideways: the list, the printable list, the stock");
+  const phone = await t.logIn("utdeler", { viewport: { width: 390, height: 844 } });
+  for (const path of ["/utlevering", printHref, "/lager"]) {
+    await phone.goto(baseUrl + path);
+    const [scroll, client] = await phone.evaluate(() => [
+      document.documentElement.scrollWidth,
+      document.documentElement.clientWidth,
+    ]);
+    check(scroll <= client, `${path} is ${scroll} px wide on a ${client} px phone`);
+  }
+  await phone.goto(baseUrl + "/utlevering");
+  await accessible(phone, "today's list on a phone");
 
   step("screenshot");
   mkdirSync(resultsDir, { recursive: true });

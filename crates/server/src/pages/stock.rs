@@ -66,14 +66,16 @@ async fn render(
         @if view.balances.is_empty() {
             p { "Ingen varer registrert ennå." }
         } @else {
-            table.stock data-testid="balances" {
-                thead { tr { th { "Produkt" } th { "Beholdning" } th { "Tilsvarer" } } }
-                tbody {
-                    @for (product, balance) in &view.balances {
-                        tr {
-                            td { (product.name_nb) }
-                            td.amount { (product.quantity_nb(*balance)) }
-                            td.amount { (samhand_domain::stock::mg_nb(product.micrograms(*balance))) }
+            div.scroll role="region" aria-label="Beholdning per produkt" tabindex="0" {
+                table.stock data-testid="balances" {
+                    thead { tr { th { "Produkt" } th { "Beholdning" } th { "Tilsvarer" } } }
+                    tbody {
+                        @for (product, balance) in &view.balances {
+                            tr {
+                                td { (product.name_nb) }
+                                td.amount { (product.quantity_nb(*balance)) }
+                                td.amount { (samhand_domain::stock::mg_nb(product.micrograms(*balance))) }
+                            }
                         }
                     }
                 }
@@ -94,15 +96,17 @@ async fn render(
         @if view.deviations.is_empty() {
             p { "Ingen avvik." }
         } @else {
-            table data-testid="deviations" {
-                thead { tr { th { "Når" } th { "Beskrivelse" } th { "Meldt av" } th { "Status" } } }
-                tbody {
-                    @for d in &view.deviations {
-                        tr {
-                            td { a href={ "/avvik/" (d.deviation.id) } { (when(d.deviation.reported_at)) } }
-                            td { (d.deviation.description) }
-                            td { (name(d.deviation.reported_by)) }
-                            td { (deviation_status(d)) }
+            div.scroll role="region" aria-label="Avvik" tabindex="0" {
+                table data-testid="deviations" {
+                    thead { tr { th { "Når" } th { "Beskrivelse" } th { "Meldt av" } th { "Status" } } }
+                    tbody {
+                        @for d in &view.deviations {
+                            tr {
+                                td { a href={ "/avvik/" (d.deviation.id) } { (when(d.deviation.reported_at)) } }
+                                td { (d.deviation.description) }
+                                td { (name(d.deviation.reported_by)) }
+                                td { (deviation_status(d)) }
+                            }
                         }
                     }
                 }

@@ -51,22 +51,24 @@ pub async fn print(
                     @if let Some(holiday) = list.holiday { p { strong { "Helligdag: " (holiday) } } }
                     @if let Some(closed) = &list.closed { p { strong { (closed) } } }
                     p.hint { "Reserveliste ved nettverksbrudd. Det som gis på papir, registreres i Samhand når nettet er tilbake." }
-                    table.print-list data-testid="print-list" {
-                        thead {
-                            tr {
-                                th scope="col" { "Pasient" }
-                                th scope="col" { "Født" }
-                                th scope="col" { "Dose" }
-                                th scope="col" { "Ta med for" }
-                                th scope="col" { "Tid" }
-                                th scope="col" { "Merknad" }
-                                th scope="col" { "Gitt (mg)" }
-                                th scope="col" { "Signatur" }
+                    div.scroll role="region" aria-label="Utleveringsliste" tabindex="0" {
+                        table.print-list data-testid="print-list" {
+                            thead {
+                                tr {
+                                    th scope="col" { "Pasient" }
+                                    th scope="col" { "Født" }
+                                    th scope="col" { "Dose" }
+                                    th scope="col" { "Ta med for" }
+                                    th scope="col" { "Tid" }
+                                    th scope="col" { "Merknad" }
+                                    th scope="col" { "Gitt (mg)" }
+                                    th scope="col" { "Signatur" }
+                                }
                             }
-                        }
-                        tbody {
-                            @for row in &list.rows {
-                                (print_row(row))
+                            tbody {
+                                @for row in &list.rows {
+                                    (print_row(row))
+                                }
                             }
                         }
                     }
