@@ -383,6 +383,19 @@ impl FromRequestParts<AppState> for ApiStaff {
 }
 
 /// Refuses anyone whose role is not one of `roles`.
+/// Refuses unless `allowed`, a capability the access policy gives the actor
+/// (`domain::access::may_keep_stock(staff)` and the like), so that a service and the
+/// page showing its button cannot disagree.
+pub fn require(allowed: bool) -> Result<(), AppError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Din rolle har ikke tilgang til dette.".into(),
+        ))
+    }
+}
+
 pub fn require_role(user: &StaffUser, roles: &[Role]) -> Result<(), AppError> {
     if roles.contains(&user.role) {
         Ok(())

@@ -17,7 +17,7 @@ use samhand_domain::dose::Dose;
 use samhand_domain::ids::{DispensingId, DoseOrderId, OrganisationId, PatientId, UserId};
 use samhand_domain::message::MessageKind;
 use samhand_domain::missed::MissedDoseState;
-use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::Patient;
 use samhand_domain::schedule::{DoseKey, DueDose, IntakeMode, UncoveredDay};
 use samhand_domain::substance::Substance;
@@ -28,7 +28,6 @@ use samhand_store::{
 };
 
 use super::{MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state, relations_of, with_schedule};
-use crate::auth::require_role;
 use crate::error::{AppError, AppResult};
 
 mod corrections;
@@ -177,10 +176,7 @@ impl Service<'_> {
 
     /// Today's list (or another day's) at the actor's place.
     pub async fn todays_list(&self, date: Option<Date>) -> AppResult<TodayList> {
-        require_role(
-            self.staff()?,
-            &[Role::DispensingStaff, Role::Leader, Role::Coordinator],
-        )?;
+        crate::auth::require(samhand_domain::access::works_at_window(self.staff()?))?;
         let place = self.own_place().await?;
         let today = self.today();
         let date = date.unwrap_or(today);

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use samhand_domain::access::{DataCategory, PatientRelations};
 use samhand_domain::arrangement::effective_arrangement;
 use samhand_domain::ids::{OrganisationId, PatientId};
-use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::organisation::Organisation;
 use samhand_store::{orders as order_store, patients};
 
 use super::{Alert, AlertKind, DeviationView, MessageView, OverdueReview, Service};
@@ -45,7 +45,7 @@ pub struct LeaderOverview {
 impl Service<'_> {
     pub async fn leader_overview(&self) -> AppResult<LeaderOverview> {
         let staff = self.staff()?.clone();
-        if staff.role != Role::Leader {
+        if !samhand_domain::access::may_lead(&staff) {
             return Err(AppError::Forbidden("Oversikten er for ledere.".into()));
         }
         let organisations = self.organisations().await?;

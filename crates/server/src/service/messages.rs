@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use samhand_domain::access::{Action, DataCategory, Decision, PatientRelations};
 use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
 use samhand_domain::message::{self, Message, MessageInput, MessageKind, Party, Receipt};
-use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::Patient;
 use samhand_store::{Conn, StoreError, messages as message_store, patients};
 
@@ -364,7 +364,7 @@ impl Service<'_> {
 
     /// Escalated messages of the leader's unit: important, unread past the time.
     pub async fn escalated_messages(&self) -> AppResult<Vec<MessageView>> {
-        if self.staff()?.role != Role::Leader {
+        if !samhand_domain::access::may_lead(self.staff()?) {
             return Ok(Vec::new());
         }
         Ok(self.inbox().await?.into_iter().filter(|v| v.escalated).collect())

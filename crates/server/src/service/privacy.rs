@@ -633,7 +633,7 @@ impl Service<'_> {
     /// patients of the leader's LAR unit. Newest first.
     pub async fn emergency_accesses_for_review(&self) -> AppResult<Vec<EmergencyForReview>> {
         let staff = self.staff()?;
-        if staff.role != Role::Leader {
+        if !access::may_lead(staff) {
             return Err(AppError::Forbidden(
                 "Bare leder kan kontrollere akuttilganger.".into(),
             ));

@@ -24,7 +24,7 @@ use samhand_store::stock::{self as stock_store, Deviation, FollowUp, NewStockLin
 use samhand_store::{StoreError, orders as order_store, patients};
 
 use super::Service;
-use crate::auth::{check_password, require_role};
+use crate::auth::check_password;
 use crate::error::{AppError, AppResult};
 
 /// How many ledger lines the stock page shows.
@@ -113,7 +113,7 @@ impl Service<'_> {
     /// The stock of the actor's place: balances per product, the latest ledger
     /// lines, the counts and the deviations with their follow-ups.
     pub async fn stock(&self) -> AppResult<StockView> {
-        require_role(self.staff()?, &[Role::DispensingStaff, Role::Leader])?;
+        crate::auth::require(samhand_domain::access::may_keep_stock(self.staff()?))?;
         let place = self.own_place().await?;
         let (balances, lines, counts) = {
             let mut conn = self.state.store.read().await?;
@@ -163,7 +163,7 @@ impl Service<'_> {
 
     /// Records a receipt or waste of a product at the actor's place.
     pub async fn stock_movement(&self, input: &StockInput) -> AppResult<()> {
-        require_role(self.staff()?, &[Role::DispensingStaff, Role::Leader])?;
+        crate::auth::require(samhand_domain::access::may_keep_stock(self.staff()?))?;
         let place = self.own_place().await?;
         let mut errors = FieldErrors::default();
         let product = product_field(&input.product, &mut errors);
@@ -210,7 +210,7 @@ impl Service<'_> {
     /// written. A difference beyond the policy's threshold opens a deviation.
     pub async fn stock_count(&self, input: &CountInput) -> AppResult<CountResult> {
         let counter = self.staff()?.clone();
-        require_role(&counter, &[Role::DispensingStaff, Role::Leader])?;
+        crate::auth::require(samhand_domain::access::may_keep_stock(&counter))?;
         let place = self.own_place().await?;
         let mut errors = FieldErrors::default();
         let product = product_field(&input.product, &mut errors);
@@ -404,7 +404,7 @@ impl Service<'_> {
     /// their own place, or for a LAR unit's leader at the places it oversees.
     pub async fn open_deviations_overseen(&self) -> AppResult<Vec<DeviationView>> {
         let leader = self.staff()?.clone();
-        if leader.role != Role::Leader {
+        if !samhand_domain::access::may_lead(&leader) {
             return Ok(Vec::new());
         }
         let mut open = Vec::new();

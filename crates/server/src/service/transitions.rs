@@ -14,7 +14,7 @@ use samhand_domain::care::Task;
 use samhand_domain::format::date_nb;
 use samhand_domain::ids::{OrganisationId, PatientId, StayId, TaskId, UserId};
 use samhand_domain::message::{Message, MessageKind};
-use samhand_domain::organisation::{Organisation, Role, StaffUser};
+use samhand_domain::organisation::{Organisation, StaffUser};
 use samhand_domain::patient::{NewPatient, Patient, PatientInput};
 use samhand_domain::stay::{
     self, Appointment, AppointmentId, AppointmentInput, BundleEntry, BundleEntryId, BundleEntryInput,

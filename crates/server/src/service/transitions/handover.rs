@@ -110,7 +110,7 @@ impl Service<'_> {
             )
             .await?;
         let staff = self.staff()?;
-        if staff.organisation_id != handover.to_organisation || staff.role != Role::Prescriber {
+        if !samhand_domain::access::may_take_over_prescribing(staff, handover.to_organisation) {
             self.repo
                 .record_refused_write(&grant, "not the receiving prescriber")
                 .await?;
