@@ -153,3 +153,27 @@ fn the_error_type_renders_no_page_and_access_and_privacy_do_not_import_each_othe
     }
     assert_none(found, "an import circle");
 }
+
+/// Rooms stay small: no source file has more than this many lines before its tests.
+const MAX_CODE_LINES: usize = 850;
+
+#[test]
+fn no_source_file_outgrows_its_room() {
+    let found = [
+        "crates/domain/src",
+        "crates/store/src",
+        "crates/server/src",
+        "crates/cli/src",
+    ]
+    .iter()
+    .flat_map(|dir| sources(dir))
+    .filter_map(|(name, text)| {
+        let lines = text
+            .lines()
+            .take_while(|line| line.trim() != "#[cfg(test)]")
+            .count();
+        (lines > MAX_CODE_LINES).then(|| format!("{name}: {lines} lines before its tests"))
+    })
+    .collect();
+    assert_none(found, "a file larger than a room (split it by area)");
+}

@@ -1,0 +1,531 @@
+//! The demo world: a fictional health trust's LAR unit, municipal LAR centres,
+//! pharmacies, a home service and an institution, staff with demo logins, and
+//! synthetic patients with signed dose orders, dispensing arrangements, ten weeks of
+//! dispensing history, stock ledgers and deviations. Written straight through
+//! `samhand_store` in a few large transactions; the schedule and the missed-dose rule
+//! from `samhand_domain` decide what was due and check the result. Creating the demo
+//! is a system action, not a person reading a record, so it writes no audit entries.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use anyhow::{Context, anyhow, bail, ensure};
+use jiff::civil::{Date, Time};
+use jiff::{SignedDuration, Span, Timestamp};
+use samhand_domain::arrangement::{
+    Arrangement, ArrangementContent, PatientGroup, TimeWindow, WeekPlan, effective_arrangement,
+};
+use samhand_domain::dispensing::{Outcome, RecordedDose, plan_recording};
+use samhand_domain::dose::Dose;
+use samhand_domain::dose_order::{
+    DailyDose, DoseOrder, DoseOrderContent, Signature, SignedDoseOrder, TitrationStep,
+};
+use samhand_domain::ids::{
+    ArrangementId, CoverId, DeviationId, DispensingId, DoseOrderId, EpisodeId, OrganisationId,
+    PatientGroupId, PatientId, UserId,
+};
+use samhand_domain::missed::MissedDosePolicy;
+use samhand_domain::national_id::NationalId;
+use samhand_domain::organisation::{Organisation, OrganisationKind, Role};
+use samhand_domain::patient::{Episode, NewPatient, Phase};
+use samhand_domain::schedule::{
+    Attendance, Cover, CoverKind, DoseKey, IntakeMode, MAX_DAYS_AHEAD, PatientSchedule, validate_cover,
+};
+use samhand_domain::stock::{
+    Product, Quantity, StockMovement, Take, balance, is_deviation, products_for_dose,
+};
+use samhand_domain::substance::{Form, Substance};
+use samhand_domain::time::{Clock, days_inclusive, oslo_timestamp};
+use samhand_store::dispensing::DispensingEvent;
+use samhand_store::stock::{Deviation, FollowUp, NewStockLine, StockCount};
+use samhand_store::users::NewUser;
+use samhand_store::{
+    Backend, Store, dispensing, orders, organisations, patients, stock as stock_store, users,
+};
+
+use crate::names;
+use crate::png;
+use crate::rng::Rng;
+
+mod generator;
+mod history;
+mod stock;
+mod world;
+mod write;
+
+use generator::*;
+use stock::*;
+use world::*;
+use write::*;
+
+/// How big a world to make. The default is a realistic municipality-sized service; a
+/// benchmark can ask for more patients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSize {
+    pub patients: usize,
+    /// Days of dispensing history up to yesterday. Ten weeks: the missed-dose rule
+    /// looks 60 days back (service.rs), and a day in that window without a recorded
+    /// dose counts as missed, so the history covers the window and the week of
+    /// take-home doses handed over just before it.
+    pub history_days: i64,
+}
+
+impl Default for DemoSize {
+    fn default() -> Self {
+        Self {
+            patients: 300,
+            history_days: 70,
+        }
+    }
+}
+
+impl DemoSize {
+    pub fn with_patients(patients: usize) -> Self {
+        Self {
+            patients,
+            ..Self::default()
+        }
+    }
+}
+
+/// What was created.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub organisations: usize,
+    pub users: usize,
+    pub logins: Vec<(String, String, String)>,
+    pub patients: usize,
+    pub first_centre: String,
+    pub patients_at_first_centre: usize,
+    pub dose_orders: usize,
+    pub arrangements: usize,
+    pub overdue_reviews: usize,
+    /// Days covered by an earlier hand-over or the holiday place because the place is
+    /// closed.
+    pub covers: usize,
+    pub dispensing_events: usize,
+    pub dispensed_doses: usize,
+    pub stock_entries: usize,
+    pub deviations: usize,
+    pub history_from: Date,
+    pub history_to: Date,
+    pub blocked_patient: String,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let date = samhand_domain::format::date_nb;
+        writeln!(
+            f,
+            "{} organisations, {} users, {} patients ({} at {})",
+            self.organisations, self.users, self.patients, self.patients_at_first_centre, self.first_centre
+        )?;
+        writeln!(
+            f,
+            "{} signed dose order versions, {} arrangement versions ({} with the review overdue), {} closed days covered",
+            self.dose_orders, self.arrangements, self.overdue_reviews, self.covers
+        )?;
+        writeln!(
+            f,
+            "{} dispensings covering {} doses, {}–{}",
+            self.dispensing_events,
+            self.dispensed_doses,
+            date(self.history_from),
+            date(self.history_to)
+        )?;
+        writeln!(
+            f,
+            "{} stock ledger entries, {} deviations",
+            self.stock_entries, self.deviations
+        )?;
+        writeln!(
+            f,
+            "blocked after missed doses (må revurderes av lege): {}",
+            self.blocked_patient
+        )?;
+        writeln!(f, "demo logins:")?;
+        for (username, role, organisation) in &self.logins {
+            writeln!(f, "  {username:<11} {role:<17} {organisation}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Refused: the database already holds organisations, so it is not a fresh database.
+#[derive(Debug)]
+pub struct NotEmpty;
+
+impl fmt::Display for NotEmpty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "the database already has organisations; the demo world is only created in an empty database",
+        )
+    }
+}
+
+impl std::error::Error for NotEmpty {}
+
+/// Creates the demo world when the database has no organisations yet; `None` when it
+/// has (so that a second `serve --demo` neither fails nor duplicates).
+pub async fn create_demo_world_if_empty(
+    store: &Store,
+    clock: &dyn Clock,
+    password: &str,
+    size: DemoSize,
+) -> anyhow::Result<Option<Summary>> {
+    match create_demo_world(store, clock, password, size).await {
+        Ok(summary) => Ok(Some(summary)),
+        Err(error) if error.is::<NotEmpty>() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Creates the demo world in an empty database; fails with [`NotEmpty`] otherwise.
+pub async fn create_demo_world(
+    store: &Store,
+    clock: &dyn Clock,
+    password: &str,
+    size: DemoSize,
+) -> anyhow::Result<Summary> {
+    ensure!(
+        size.history_days >= 14,
+        "the demo needs at least 14 days of history"
+    );
+    ensure!(size.patients >= 3, "the demo needs at least 3 patients");
+    let today = clock.today();
+    let history_from = plus(today, -size.history_days);
+    let yesterday = plus(today, -1);
+    {
+        let mut conn = store.read().await?;
+        if !organisations::all(&mut conn).await?.is_empty() {
+            return Err(NotEmpty.into());
+        }
+    }
+
+    // Everything is computed in memory and checked against the missed-dose rule
+    // before anything is written.
+    let started = std::time::Instant::now();
+    let world = World::new();
+    let mut generator = Generator {
+        rng: Rng::new(0x5A4D_4841_4E44),
+        world: &world,
+        today,
+        yesterday,
+        history_from,
+        used_numbers: HashSet::new(),
+    };
+    let plans = generator.patients(size.patients)?;
+    let blocked: Vec<&PatientPlan> = plans.iter().filter(|p| p.blocked).collect();
+    ensure!(
+        blocked.len() == 1,
+        "the demo should have exactly one blocked patient, found {}",
+        blocked.len()
+    );
+    let blocked_patient = format!(
+        "{} {} at {}",
+        blocked[0].patient.given_name, blocked[0].patient.family_name, world.places[0].org.name
+    );
+    let mut plans = plans;
+    StockPlan::take_from_shelves(&world, &mut plans);
+    let stock_plan = StockPlan::from_patients(&world, &plans, history_from, yesterday);
+    let hashes = hash_passwords(password, world.users.iter().filter(|u| u.login).count()).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "demo: planned, passwords hashed");
+
+    // Organisations, groups and staff: one transaction.
+    {
+        let mut tx = store.write().await.context("begin the demo transaction")?;
+        if !organisations::all(&mut tx).await?.is_empty() {
+            return Err(NotEmpty.into());
+        }
+        let created = plus(history_from, -400);
+        let created_at = at(created, 8, 0);
+        for org in world.all_organisations() {
+            organisations::insert(&mut tx, org, created_at)
+                .await
+                .with_context(|| format!("insert organisation {}", org.name))?;
+        }
+        for place in &world.places {
+            for group in &place.groups {
+                organisations::insert_group(&mut tx, group).await?;
+            }
+        }
+        let mut hashes = hashes.iter();
+        for user in &world.users {
+            let hash = if user.login { hashes.next() } else { None };
+            users::insert(
+                &mut tx,
+                &NewUser {
+                    id: user.id,
+                    username: &user.username,
+                    display_name: &user.display_name,
+                    role: user.role,
+                    organisation_id: user.organisation,
+                    password_hash: hash.map(String::as_str),
+                },
+                created_at,
+            )
+            .await
+            .with_context(|| format!("insert user {}", user.username))?;
+        }
+        tx.commit().await.context("commit organisations and users")?;
+    }
+
+    let summary = Summary {
+        organisations: world.all_organisations().count(),
+        users: world.users.len(),
+        logins: world
+            .users
+            .iter()
+            .filter(|u| u.login)
+            .map(|u| {
+                (
+                    u.username.clone(),
+                    u.role.code().to_string(),
+                    world.organisation_name(u.organisation).to_string(),
+                )
+            })
+            .collect(),
+        patients: plans.len(),
+        first_centre: world.places[0].org.name.clone(),
+        patients_at_first_centre: plans.iter().filter(|p| p.place == 0).count(),
+        dose_orders: plans.iter().map(|p| p.orders.len()).sum(),
+        arrangements: plans.iter().map(|p| p.arrangements.len()).sum(),
+        overdue_reviews: plans
+            .iter()
+            .filter(|p| {
+                effective_arrangement(&p.arrangements, today).is_some_and(|a| a.review_overdue(today))
+            })
+            .count(),
+        covers: plans.iter().map(|p| p.covers.len()).sum(),
+        dispensing_events: plans.iter().map(|p| p.events.len()).sum(),
+        dispensed_doses: plans.iter().flat_map(|p| &p.events).map(|e| e.doses.len()).sum(),
+        stock_entries: plans
+            .iter()
+            .flat_map(|p| &p.events)
+            .map(|e| e.takes.len())
+            .sum::<usize>()
+            + stock_plan.entries.len(),
+        deviations: stock_plan.deviations.len(),
+        history_from,
+        history_to: yesterday,
+        blocked_patient,
+    };
+
+    let privacy_patients: Vec<PatientId> = plans
+        .iter()
+        .filter(|p| p.place == 0 && !p.blocked)
+        .map(|p| p.id)
+        .take(6)
+        .collect();
+    write_patients(store, plans).await?;
+    write_privacy(store, &world, &privacy_patients, today).await?;
+    write_collaboration(store, &world, &privacy_patients, today).await?;
+    if let Some(admitted) = privacy_patients.last() {
+        write_stay(store, &world, *admitted, today).await?;
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), "demo: patients written");
+
+    // Receipts, waste, counts and deviations, after the dispensings they balance.
+    let mut tx = store.write().await?;
+    for count in &stock_plan.counts {
+        stock_store::insert_count(&mut tx, count)
+            .await
+            .context("insert stock count")?;
+    }
+    for entry in &stock_plan.entries {
+        stock_store::insert_line(
+            &mut tx,
+            &NewStockLine {
+                count: entry.count.as_deref(),
+                ..NewStockLine::new(
+                    entry.place,
+                    entry.product,
+                    entry.movement,
+                    entry.quantity,
+                    &entry.note,
+                    entry.by,
+                    entry.at,
+                )
+            },
+        )
+        .await
+        .context("insert stock line")?;
+    }
+    for deviation in &stock_plan.deviations {
+        stock_store::insert_deviation(&mut tx, deviation).await?;
+    }
+    for follow_up in &stock_plan.follow_ups {
+        stock_store::insert_follow_up(&mut tx, follow_up).await?;
+    }
+    tx.commit().await.context("commit stock ledgers")?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samhand_domain::policy::ClinicalPolicy;
+    use samhand_domain::time::FixedClock;
+    use samhand_server::service::{PatientData, missed_state, with_schedule};
+
+    async fn demo_on(day: Date, size: DemoSize) -> (tempfile::TempDir, Store, FixedClock, Summary) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Store::connect(&Store::sqlite_url(dir.path()), 4)
+            .await
+            .expect("open SQLite");
+        let clock = FixedClock::at_oslo(day, Time::constant(12, 0, 0, 0));
+        let summary = create_demo_world(&store, &clock, "demo-password-for-tests", size)
+            .await
+            .expect("demo world");
+        (dir, store, clock, summary)
+    }
+
+    /// Every patient's data as the service loads it, and their recorded doses.
+    async fn stored_patients(
+        store: &Store,
+        today: Date,
+    ) -> Vec<(PatientId, PatientData, Vec<dispensing::DispensedDose>)> {
+        let mut conn = store.read().await.expect("connection");
+        let mut ids = Vec::new();
+        for org in organisations::all(&mut conn).await.expect("organisations") {
+            for id in orders::patients_at_place(&mut conn, org.id, plus(today, -400))
+                .await
+                .expect("patients")
+            {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        let episodes = patients::episodes_of(&mut conn, &ids).await.expect("episodes");
+        let signed = orders::signed_orders_of(&mut conn, &ids).await.expect("orders");
+        let arrangements = orders::arrangements_of(&mut conn, &ids)
+            .await
+            .expect("arrangements");
+        let covers = orders::covers_of(&mut conn, &ids).await.expect("covers");
+        let doses = dispensing::doses_of(&mut conn, &ids, plus(today, -80), plus(today, 7))
+            .await
+            .expect("doses");
+        ids.iter()
+            .map(|id| {
+                let data = PatientData {
+                    episodes: episodes.iter().filter(|e| e.patient_id == *id).cloned().collect(),
+                    orders: signed
+                        .iter()
+                        .filter(|o| o.order().patient_id == *id)
+                        .cloned()
+                        .collect(),
+                    arrangements: arrangements
+                        .iter()
+                        .filter(|a| a.patient_id == *id)
+                        .cloned()
+                        .collect(),
+                    covers: covers.iter().filter(|c| c.patient_id == *id).cloned().collect(),
+                    privacy: Default::default(),
+                };
+                let recorded = doses.iter().filter(|d| d.patient_id == *id).cloned().collect();
+                (*id, data, recorded)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_demo_world_blocks_exactly_one_patient_and_is_created_only_once() {
+        let today = jiff::civil::date(2026, 11, 23);
+        let (_dir, store, clock, summary) = demo_on(today, DemoSize::default()).await;
+        assert_eq!(summary.patients, 300);
+        assert!((60..=80).contains(&summary.patients_at_first_centre));
+        assert_eq!(summary.logins.len(), 10);
+
+        let stored = stored_patients(&store, today).await;
+        assert_eq!(stored.len(), 300);
+        let blocked: Vec<PatientId> = stored
+            .iter()
+            .filter(|(_, data, recorded)| {
+                missed_state(data, recorded, today, &ClinicalPolicy::default()).is_blocked()
+            })
+            .map(|(id, _, _)| *id)
+            .collect();
+        assert_eq!(blocked.len(), 1, "exactly one patient must be reassessed");
+
+        // Stock in real units: every count signed by two, one deviation open, and
+        // the first centre's first methadone delivery above 12 000 mg.
+        let mut conn = store.read().await.expect("connection");
+        let mut open = 0;
+        let mut largest_delivery = 0;
+        for org in organisations::all(&mut conn).await.expect("organisations") {
+            for count in stock_store::counts(&mut conn, org.id).await.expect("counts") {
+                assert_ne!(count.counted_by, count.witnessed_by, "a count is signed by two");
+            }
+            let closed: Vec<String> = stock_store::follow_ups(&mut conn, org.id)
+                .await
+                .expect("follow-ups")
+                .into_iter()
+                .filter(|f| f.closes)
+                .map(|f| f.deviation_id)
+                .collect();
+            open += stock_store::deviations(&mut conn, org.id)
+                .await
+                .expect("deviations")
+                .iter()
+                .filter(|d| !closed.contains(&d.id))
+                .count();
+            for line in stock_store::ledger(&mut conn, org.id).await.expect("ledger") {
+                if line.movement == StockMovement::Received {
+                    largest_delivery = largest_delivery.max(line.amount_ug);
+                }
+            }
+        }
+        drop(conn);
+        assert_eq!(open, 1, "one open deviation");
+        assert!(largest_delivery > 12_000_000, "{largest_delivery} µg");
+
+        let again =
+            create_demo_world_if_empty(&store, &clock, "demo-password-for-tests", DemoSize::default())
+                .await
+                .expect("second run");
+        assert!(again.is_none(), "a second run changes nothing");
+        assert_eq!(stored_patients(&store, today).await.len(), 300);
+    }
+
+    #[tokio::test]
+    async fn the_demo_history_covers_every_day_a_place_was_closed_around_the_holidays() {
+        // After Christmas, Easter Monday itself, after Easter, and after 17 May.
+        for today in [
+            jiff::civil::date(2026, 12, 28),
+            jiff::civil::date(2027, 3, 29),
+            jiff::civil::date(2027, 4, 6),
+            jiff::civil::date(2027, 5, 18),
+        ] {
+            let (_dir, store, _clock, summary) = demo_on(today, DemoSize::with_patients(120)).await;
+            let mut conn = store.read().await.expect("connection");
+            let places: HashMap<OrganisationId, Organisation> = organisations::all(&mut conn)
+                .await
+                .expect("organisations")
+                .into_iter()
+                .map(|o| (o.id, o))
+                .collect();
+            drop(conn);
+            let is_open = |p: OrganisationId, d: Date| places.get(&p).is_some_and(|o| o.is_open_on(d));
+            assert!(summary.covers > 0, "{today}: some places were closed");
+            let stored = stored_patients(&store, today).await;
+            let mut blocked = 0;
+            for (id, data, recorded) in &stored {
+                let uncovered = with_schedule(data, plus(today, -1), |s| {
+                    s.uncovered_days(summary.history_from, plus(today, -1), &is_open)
+                })
+                .unwrap_or_default();
+                assert!(
+                    uncovered
+                        .iter()
+                        .all(|u| u.dose_date < plus(summary.history_from, 7)),
+                    "{today}: patient {id} has uncovered past days {uncovered:?}"
+                );
+                if missed_state(data, recorded, today, &ClinicalPolicy::default()).is_blocked() {
+                    blocked += 1;
+                }
+            }
+            assert_eq!(blocked, 1, "{today}: exactly one blocked patient");
+        }
+    }
+}

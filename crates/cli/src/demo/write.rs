@@ -1,0 +1,500 @@
+//! Writing the demo world to the store: the patients with their orders, arrangements,
+//! covers and history, the privacy facts, the responsibility groups, the stay, and
+//! the staff's password hashes.
+
+use super::*;
+
+/// Care team seats, consents, health information and one emergency access for a few
+/// patients at the first centre, so the demo shows the privacy spine at work.
+pub(super) async fn write_privacy(
+    store: &Store,
+    world: &World,
+    patients: &[PatientId],
+    today: Date,
+) -> anyhow::Result<()> {
+    use samhand_domain::access::DataCategory;
+    use samhand_domain::health::{HealthConditionKind, HealthNote};
+    use samhand_domain::ids::{CareTeamMemberId, ConsentId, EmergencyAccessId, HealthNoteId};
+    use samhand_domain::privacy::{CareTeamMember, ConsentRecord, EmergencyAccess, TeamRole};
+    let by_name = |name: &str| {
+        world
+            .users
+            .iter()
+            .find(|u| u.username == name)
+            .ok_or_else(|| anyhow!("demo user {name}"))
+    };
+    let koordinator = by_name("koordinator")?;
+    let fastlege = by_name("fastlege")?;
+    let konsulent = by_name("konsulent")?;
+    let lege = by_name("lege")?;
+    let first_centre = world.places[0].org.id;
+    let gp_office = world.others[0].id;
+    let since = at(plus(today, -30), 10, 0);
+    let notes = [
+        (
+            HealthConditionKind::Epilepsy,
+            "Epilepsi. Anfall ved abstinens; ved anfall over 5 minutter ring 113.",
+        ),
+        (
+            HealthConditionKind::Diabetes,
+            "Diabetes type 1. Spør om måltid før dose; druesukker i skapet.",
+        ),
+        (HealthConditionKind::Allergy, "Allergi mot penicillin."),
+        (
+            HealthConditionKind::Pregnancy,
+            "Gravid, termin i april. Jordmor følger opp.",
+        ),
+    ];
+    let mut tx = store.write().await?;
+    for (i, patient) in patients.iter().enumerate() {
+        // The GP sits in every team but the last patient's: that record the GP opens
+        // by emergency access below.
+        let seats = if i + 1 < patients.len() {
+            vec![(koordinator, TeamRole::Coordinator), (fastlege, TeamRole::Member)]
+        } else {
+            vec![(koordinator, TeamRole::Coordinator)]
+        };
+        for (user, role) in seats {
+            samhand_store::privacy::insert_member(
+                &mut tx,
+                &CareTeamMember {
+                    id: CareTeamMemberId::new(),
+                    patient_id: *patient,
+                    user_id: user.id,
+                    organisation_id: user.organisation,
+                    role,
+                    added_at: since,
+                    added_by: konsulent.id,
+                    ended: None,
+                },
+            )
+            .await?;
+        }
+        let consents = [
+            (first_centre, DataCategory::HealthInformation),
+            (first_centre, DataCategory::PlanAndGoals),
+            (gp_office, DataCategory::Medication),
+            (gp_office, DataCategory::Dispensing),
+            (gp_office, DataCategory::HealthInformation),
+        ];
+        // One patient has not shared health information with the centre.
+        for (organisation, category) in consents
+            .into_iter()
+            .filter(|(o, c)| i != 1 || (*o, *c) != (first_centre, DataCategory::HealthInformation))
+        {
+            samhand_store::privacy::insert_consent(
+                &mut tx,
+                &ConsentRecord {
+                    id: ConsentId::new(),
+                    patient_id: *patient,
+                    organisation_id: organisation,
+                    category,
+                    given: true,
+                    recorded_at: since,
+                    recorded_by: konsulent.id,
+                    by_patient: false,
+                    note: "Samtykke gitt i samtale ved oppstart".into(),
+                },
+            )
+            .await?;
+        }
+        if let Some((kind, text)) = notes.get(i) {
+            samhand_store::health::insert(
+                &mut tx,
+                &HealthNote {
+                    id: HealthNoteId::new(),
+                    patient_id: *patient,
+                    kind: *kind,
+                    text: (*text).into(),
+                    active: true,
+                    replaces: None,
+                    reason: String::new(),
+                    recorded_by: lege.id,
+                    recorded_at: since,
+                },
+            )
+            .await?;
+        }
+    }
+    // The GP opened one record in an emergency; the unit's leader has it to review.
+    if let Some(patient) = patients.last() {
+        let opened = at(plus(today, -2), 22, 15);
+        samhand_store::privacy::insert_emergency(
+            &mut tx,
+            &EmergencyAccess {
+                id: EmergencyAccessId::new(),
+                patient_id: *patient,
+                user_id: fastlege.id,
+                organisation_id: fastlege.organisation,
+                reason: "Legevakt: pasienten kom inn døsig, måtte vite dagens dose".into(),
+                started_at: opened,
+                expires_at: opened + SignedDuration::from_hours(4),
+                review: None,
+            },
+        )
+        .await?;
+    }
+    // Yesterday afternoon the centre withheld a dose and told the LAR unit; nobody
+    // there has read it yet, so the unit's leader sees it escalated.
+    if let Some(patient) = patients.first() {
+        use samhand_domain::ids::MessageId;
+        use samhand_domain::message::{Message, MessageKind};
+        samhand_store::messages::insert(
+            &mut tx,
+            &Message {
+                id: MessageId::new(),
+                patient_id: *patient,
+                kind: MessageKind::WithheldDose,
+                subject: format!("Dose holdt tilbake {}", samhand_domain::format::date_nb(plus(today, -1))),
+                body: "Vurdering ved utlevering: virket sterkt påvirket, ustø og uklar. Bedt om å komme tilbake i morgen."
+                    .into(),
+                important: true,
+                sent_by: Some(by_name("utdeler")?.id),
+                sender_organisation: Some(first_centre),
+                sent_at: at(plus(today, -1), 15, 10),
+                recipients: vec![world.unit.id],
+                event_key: None,
+                party: samhand_domain::message::Party::Services,
+                in_reply_to: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.context("commit demo privacy records")?;
+    Ok(())
+}
+
+/// The responsibility group's work for the first patients the coordinator
+/// coordinates: a meeting held about five weeks ago with minutes and one open task,
+/// an upcoming meeting, and an individual plan with a few goals.
+pub(super) async fn write_collaboration(
+    store: &Store,
+    world: &World,
+    patients: &[PatientId],
+    today: Date,
+) -> anyhow::Result<()> {
+    use samhand_domain::care::{
+        Invitation, LifeDomain, Measure, Meeting, Minutes, PlanGoal, PlanStatus, PlanVersion, Task,
+        next_meeting_date,
+    };
+    use samhand_domain::ids::{MeetingId, PlanVersionId, TaskId};
+    use samhand_domain::policy::ClinicalPolicy;
+    let by_name = |name: &str| {
+        world
+            .users
+            .iter()
+            .find(|u| u.username == name)
+            .ok_or_else(|| anyhow!("demo user {name}"))
+    };
+    let koordinator = by_name("koordinator")?;
+    let fastlege = by_name("fastlege")?;
+    let konsulent = by_name("konsulent")?;
+    let centre = world.places[0].org.id;
+    let nav = world
+        .others
+        .iter()
+        .find(|o| o.kind == OrganisationKind::NavOffice)
+        .map_or(centre, |o| o.id);
+    let interval = ClinicalPolicy::default().meeting_interval_days;
+    let mut tx = store.write().await?;
+    for patient in patients.iter().take(2) {
+        let held_on = plus(today, -35);
+        let invite = |id: MeetingId, at: Timestamp| {
+            vec![
+                Invitation {
+                    meeting_id: id,
+                    user_id: koordinator.id,
+                    organisation_id: koordinator.organisation,
+                    invited_at: at,
+                },
+                Invitation {
+                    meeting_id: id,
+                    user_id: fastlege.id,
+                    organisation_id: fastlege.organisation,
+                    invited_at: at,
+                },
+            ]
+        };
+        let held = MeetingId::new();
+        let scheduled_at = at(plus(held_on, -14), 9, 0);
+        let meeting = Meeting {
+            id: held,
+            patient_id: *patient,
+            at: held_on.at(10, 0, 0, 0),
+            place: "LAR-senteret, møterom 1".into(),
+            agenda: vec![
+                "Status i behandlingen".into(),
+                "Bolig".into(),
+                "Individuell plan".into(),
+            ],
+            scheduled_by: koordinator.id,
+            scheduled_at,
+            invitations: invite(held, scheduled_at),
+            minutes: None,
+        };
+        samhand_store::collaboration::insert_meeting(&mut tx, &meeting).await?;
+        samhand_store::collaboration::insert_minutes(
+            &mut tx,
+            &Minutes {
+                meeting_id: held,
+                patient_present: true,
+                attendance: vec![(koordinator.id, true), (fastlege.id, false)],
+                text: "Pasienten møtte og forteller om stabil hverdag. Ønsker egen bolig og noe å gjøre på dagtid."
+                    .into(),
+                decisions: vec!["Søke kommunal bolig".into(), "Starte individuell plan".into()],
+                next_meeting_proposed: next_meeting_date(held_on, interval),
+                recorded_by: koordinator.id,
+                recorded_at: at(held_on, 14, 0),
+            },
+        )
+        .await?;
+        samhand_store::collaboration::insert_task(
+            &mut tx,
+            &Task {
+                id: TaskId::new(),
+                patient_id: *patient,
+                meeting_id: Some(held),
+                description: "Sende søknad om kommunal bolig".into(),
+                owner: koordinator.id,
+                due_on: plus(today, 7),
+                created_by: koordinator.id,
+                created_at: at(held_on, 14, 0),
+                changes: Vec::new(),
+            },
+        )
+        .await?;
+        let upcoming = MeetingId::new();
+        let scheduled_at = at(plus(today, -3), 9, 0);
+        samhand_store::collaboration::insert_meeting(
+            &mut tx,
+            &Meeting {
+                id: upcoming,
+                patient_id: *patient,
+                at: plus(today, 7).at(10, 0, 0, 0),
+                place: "LAR-senteret, møterom 1".into(),
+                agenda: vec!["Oppfølging av boligsøknad".into(), "Evaluering av planen".into()],
+                scheduled_by: koordinator.id,
+                scheduled_at,
+                invitations: invite(upcoming, scheduled_at),
+                minutes: None,
+            },
+        )
+        .await?;
+        let initiated = at(plus(today, -60), 11, 0);
+        let first = PlanVersion {
+            id: PlanVersionId::new(),
+            patient_id: *patient,
+            version: 1,
+            status: PlanStatus::Active,
+            declined_on: None,
+            goals: Vec::new(),
+            reason: "Individuell plan tilbudt og startet ved oppstart".into(),
+            recorded_by: konsulent.id,
+            recorded_at: initiated,
+        };
+        samhand_store::collaboration::insert_plan_version(&mut tx, &first).await?;
+        let goals = vec![
+            PlanGoal {
+                domain: LifeDomain::SubstanceUse,
+                goal: "Holde meg unna piller og klare meg på medisinen".into(),
+                measures: vec![Measure {
+                    description: "Samtaler med LAR-konsulent hver fjortende dag".into(),
+                    responsible: world.unit.id,
+                }],
+                evaluate_on: Some(plus(today, 30)),
+            },
+            PlanGoal {
+                domain: LifeDomain::Housing,
+                goal: "Jeg vil ha min egen leilighet før sommeren".into(),
+                measures: vec![Measure {
+                    description: "Søke kommunal bolig".into(),
+                    responsible: centre,
+                }],
+                evaluate_on: Some(plus(today, -2)),
+            },
+            PlanGoal {
+                domain: LifeDomain::WorkActivity,
+                goal: "Ha noe å gå til på dagtid".into(),
+                measures: vec![Measure {
+                    description: "Arbeidstrening".into(),
+                    responsible: nav,
+                }],
+                evaluate_on: Some(plus(today, 60)),
+            },
+        ];
+        samhand_store::collaboration::insert_plan_version(
+            &mut tx,
+            &PlanVersion {
+                id: PlanVersionId::new(),
+                patient_id: *patient,
+                version: 2,
+                status: PlanStatus::Active,
+                declined_on: None,
+                goals,
+                reason: "Mål fra ansvarsgruppemøtet".into(),
+                recorded_by: koordinator.id,
+                recorded_at: at(held_on, 14, 30),
+            },
+        )
+        .await?;
+    }
+    tx.commit()
+        .await
+        .context("commit demo responsibility-group records")?;
+    Ok(())
+}
+
+pub(super) async fn hash_passwords(password: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        (0..count)
+            .map(|_| {
+                samhand_server::auth::hash_password(&password).map_err(|e| anyhow!("hash password: {e}"))
+            })
+            .collect()
+    })
+    .await
+    .context("password hashing task")?
+}
+
+/// Writes the patients in transactions of a few dozen, several at once on
+/// PostgreSQL (where each statement is a network round trip) and one after another
+/// on SQLite (which has one writer).
+pub(super) async fn write_patients(store: &Store, plans: Vec<PatientPlan>) -> anyhow::Result<()> {
+    const PER_TRANSACTION: usize = 50;
+    let workers = match store.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 6,
+    };
+    let mut batches: Vec<Vec<Vec<PatientPlan>>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut plans = plans.into_iter().peekable();
+    let mut next = 0;
+    while plans.peek().is_some() {
+        let chunk: Vec<PatientPlan> = plans.by_ref().take(PER_TRANSACTION).collect();
+        batches[next % workers].push(chunk);
+        next += 1;
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for batch in batches {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for chunk in batch {
+                let mut tx = store.write().await?;
+                for plan in &chunk {
+                    write_patient(&mut tx, plan).await.with_context(|| {
+                        format!("write demo patient {}", plan.patient.national_id.as_str())
+                    })?;
+                }
+                tx.commit().await.context("commit demo patients")?;
+            }
+            Ok::<(), anyhow::Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("demo writer task")??;
+    }
+    Ok(())
+}
+
+pub(super) async fn write_patient(conn: &mut samhand_store::Conn, plan: &PatientPlan) -> anyhow::Result<()> {
+    patients::insert(conn, plan.id, &plan.patient, plan.created_by, plan.created_at).await?;
+    patients::insert_photo(
+        conn,
+        plan.id,
+        "image/png",
+        &plan.photo,
+        plan.created_by,
+        plan.created_at,
+    )
+    .await?;
+    patients::insert_episode(conn, &plan.episode, plan.created_by).await?;
+    for order in &plan.orders {
+        orders::insert_draft(conn, order.order()).await?;
+        orders::insert_signature(conn, order).await?;
+    }
+    for arrangement in &plan.arrangements {
+        orders::insert_arrangement(conn, arrangement).await?;
+    }
+    for cover in &plan.covers {
+        orders::insert_cover(conn, cover).await?;
+    }
+    for planned in &plan.events {
+        dispensing::insert(
+            conn,
+            &planned.event,
+            &planned.doses,
+            planned.substance,
+            &planned.order_ids,
+        )
+        .await?;
+        for take in &planned.takes {
+            stock_store::insert_line(
+                conn,
+                &NewStockLine {
+                    dispensing: Some(planned.event.id),
+                    ..NewStockLine::new(
+                        planned.event.place_id,
+                        take.product,
+                        StockMovement::Dispensed,
+                        take.quantity,
+                        "",
+                        planned.event.recorded_by,
+                        planned.event.recorded_at,
+                    )
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// One patient admitted today to the treatment centre for ten days, with the usual
+/// dose given there and the admission conversation held: the centre's list shows
+/// them paused, and the discharge checklist has items open.
+pub(super) async fn write_stay(
+    store: &Store,
+    world: &World,
+    patient: PatientId,
+    today: Date,
+) -> anyhow::Result<()> {
+    use samhand_domain::stay::{BundleEntry, BundleEntryId, BundleItem, Stay, StayKind};
+    let doctor = world
+        .users
+        .iter()
+        .find(|u| u.username == "institusjon")
+        .ok_or_else(|| anyhow!("demo user institusjon"))?;
+    let centre = world
+        .places
+        .iter()
+        .find(|p| p.org.id == doctor.organisation)
+        .ok_or_else(|| anyhow!("the treatment centre"))?;
+    let stay = Stay {
+        id: samhand_domain::ids::StayId::new(),
+        patient_id: patient,
+        kind: StayKind::Institution,
+        institution: centre.org.name.clone(),
+        institution_id: Some(centre.org.id),
+        starts_on: today,
+        planned_end_on: Some(plus(today, 10)),
+        opioid_use: true,
+        substitution_continued: true,
+        recorded_by: doctor.id,
+        recorded_at: at(today, 8, 0),
+    };
+    let entry = BundleEntry {
+        id: BundleEntryId::new(),
+        stay_id: stay.id,
+        item: BundleItem::AdmissionConversation,
+        waived: false,
+        on: today,
+        note: "Kartlagt rusbruk og informert om overdoserisiko".into(),
+        recorded_by: doctor.id,
+        recorded_at: at(today, 8, 30),
+    };
+    let mut tx = store.write().await?;
+    samhand_store::stays::insert_stay(&mut tx, &stay).await?;
+    samhand_store::stays::insert_bundle_entry(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
