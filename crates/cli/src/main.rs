@@ -3,8 +3,6 @@
 
 mod bench;
 mod demo;
-mod names;
-mod png;
 mod rng;
 
 use std::process::ExitCode;

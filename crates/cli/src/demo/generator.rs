@@ -1,24 +1,28 @@
-//! The generator of synthetic patients: identities, episodes, dose orders by stage,
-//! arrangements up the ladder, and the one take-home hand-over of today.
+//! The [`Generator`]: synthetic patients, each with an episode, signed dose order
+//! versions (in `orders.rs`), arrangement versions on the take-home ladder and covers
+//! for the days their place is closed, drawn from one seeded random sequence so that
+//! the demo world is the same on every run of the same day.
 
-use super::*;
+use std::collections::HashSet;
 
-// ------------------------------------------------------------------ patients
+use anyhow::bail;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use samhand_domain::arrangement::{Arrangement, ArrangementContent, TimeWindow, WeekPlan};
+use samhand_domain::dose_order::SignedDoseOrder;
+use samhand_domain::ids::{ArrangementId, CoverId, EpisodeId, PatientId, UserId};
+use samhand_domain::national_id::NationalId;
+use samhand_domain::organisation::OrganisationKind;
+use samhand_domain::patient::{Episode, NewPatient, Phase};
+use samhand_domain::schedule::{
+    Attendance, Cover, CoverKind, MAX_DAYS_AHEAD, PatientSchedule, validate_cover,
+};
+use samhand_domain::time::days_inclusive;
 
-pub(super) struct PlannedEvent {
-    pub(super) event: DispensingEvent,
-    pub(super) doses: Vec<RecordedDose>,
-    pub(super) substance: Substance,
-    pub(super) order_ids: Vec<DoseOrderId>,
-    /// The products the dose was taken from ([`StockPlan::take_from_shelves`]).
-    pub(super) takes: Vec<Take>,
-}
-
-impl PlannedEvent {
-    pub(super) fn given(&self) -> Dose {
-        self.doses.iter().map(|d| d.amount).sum()
-    }
-}
+use super::history::PlannedEvent;
+use super::world::{Place, World};
+use super::{at, names, plus, png};
+use crate::rng::Rng;
 
 pub(super) struct PatientPlan {
     pub(super) id: PatientId,
@@ -69,32 +73,14 @@ pub(super) struct Generator<'a> {
     pub(super) used_numbers: HashSet<String>,
 }
 
-pub(super) fn plus(date: Date, days: i64) -> Date {
-    date.checked_add(Span::new().days(days))
-        .expect("demo dates are within the supported range")
-}
-
-/// An Oslo wall-clock time on a date, as an instant.
-pub(super) fn at(date: Date, hour: i8, minute: i8) -> Timestamp {
-    oslo_timestamp(date.at(hour, minute, 0, 0))
-}
-
-pub(super) fn mg(amount: u64) -> Dose {
-    Dose::from_mg(amount)
-}
-
-pub(super) fn daily(parts_mg: &[u64]) -> DailyDose {
-    DailyDose::new(parts_mg.iter().map(|m| mg(*m)).collect()).expect("demo doses are valid")
-}
-
 /// The week codes of the arrangement ladder (2010 guideline), most supervised first.
-pub(super) const DAILY: &str = "AAAAAAA";
+const DAILY: &str = "AAAAAAA";
 /// Monday to Saturday at the place, Sunday's dose handed over on Saturday: for places
 /// closed on Sundays.
-pub(super) const SIX_DAYS: &str = "AAAAAAT";
-pub(super) const THREE_A_WEEK: &str = "ATATATT";
-pub(super) const TWICE_A_WEEK: &str = "ATTATTT";
-pub(super) const ONCE_A_WEEK: &str = "ATTTTTT";
+const SIX_DAYS: &str = "AAAAAAT";
+const THREE_A_WEEK: &str = "ATATATT";
+const TWICE_A_WEEK: &str = "ATTATTT";
+const ONCE_A_WEEK: &str = "ATTTTTT";
 
 impl Generator<'_> {
     pub(super) fn patients(&mut self, count: usize) -> anyhow::Result<Vec<PatientPlan>> {
@@ -137,7 +123,7 @@ impl Generator<'_> {
     /// One patient at the first centre, who would come tomorrow, takes tomorrow's
     /// dose home today by a cover the doctor decided yesterday: whatever the weekday,
     /// the window has a take-home hand-over to show (and to hold with a withheld dose).
-    pub(super) fn take_home_from_today(&self, plans: &mut [PatientPlan]) {
+    fn take_home_from_today(&self, plans: &mut [PatientPlan]) {
         let (today, tomorrow) = (self.today, plus(self.today, 1));
         let first_place = &self.world.places[0].org;
         if !first_place.is_open_on(today) || validate_cover(tomorrow, CoverKind::TakeHomeFrom(today)).is_err()
@@ -181,7 +167,7 @@ impl Generator<'_> {
         }
     }
 
-    pub(super) fn national_id(&mut self, woman: bool) -> NationalId {
+    fn national_id(&mut self, woman: bool) -> NationalId {
         loop {
             let age = self.rng.between(25, 65) as i16;
             let year = self.today.year() - age;
@@ -206,13 +192,47 @@ impl Generator<'_> {
         }
     }
 
-    pub(super) fn patient(&mut self, place_index: usize, habits: Habits) -> anyhow::Result<PatientPlan> {
+    fn patient(&mut self, place_index: usize, habits: Habits) -> anyhow::Result<PatientPlan> {
         let world = self.world;
         let place = &world.places[place_index];
         let is_centre = place.org.kind == OrganisationKind::MunicipalLarCentre;
         let id = PatientId::new();
+        let (patient, photo) = self.person(place);
+        let (episode, stage) = self.episode(id, habits, place);
+        let orders = self.orders(&episode, stage, is_centre && !habits.stopped_coming);
+        let arrangements = self.arrangements(&episode, stage, place_index, &orders, habits);
 
-        // Who.
+        let mut plan = PatientPlan {
+            id,
+            patient,
+            photo,
+            created_by: episode.consultant,
+            created_at: at(plus(episode.started_on, -21), 10, 15),
+            episode,
+            orders,
+            arrangements,
+            covers: Vec::new(),
+            events: Vec::new(),
+            place: place_index,
+            blocked: false,
+        };
+        plan.covers = self.covers(&plan);
+        plan.events = self.history(&plan, habits)?;
+        plan.blocked = self.is_blocked(&plan);
+        if plan.blocked != habits.stopped_coming {
+            bail!(
+                "demo patient {} {} is {} by the missed-dose rule, which the demo did not intend",
+                plan.patient.given_name,
+                plan.patient.family_name,
+                if plan.blocked { "blocked" } else { "not blocked" }
+            );
+        }
+        Ok(plan)
+    }
+
+    /// Who the patient is: name, national identity number, phone, an address near
+    /// the place, and an identity photo.
+    fn person(&mut self, place: &Place) -> (NewPatient, Vec<u8>) {
         let woman = self.rng.chance(0.3);
         let given_name = if woman {
             *self.rng.pick(names::WOMEN)
@@ -258,8 +278,20 @@ impl Generator<'_> {
             backgrounds[hue],
             figures[(hue + self.rng.below(3) as usize) % 6],
         );
+        let patient = NewPatient {
+            national_id,
+            given_name: given_name.to_string(),
+            family_name: family_name.to_string(),
+            phone,
+            address,
+        };
+        (patient, photo)
+    }
 
-        // The episode.
+    /// The treatment episode: how far into treatment the patient is, since when, and
+    /// the doctor and consultant who follow them up.
+    fn episode(&mut self, id: PatientId, habits: Habits, place: &Place) -> (Episode, Stage) {
+        let world = self.world;
         let stage = if habits.stopped_coming || habits.missed_yesterday {
             Stage::Continuation
         } else if place.org.kind == OrganisationKind::Institution && self.rng.chance(0.5) {
@@ -293,311 +325,12 @@ impl Generator<'_> {
             ended: None,
             created_at: at(started_on, 9, 0),
         };
-
-        let orders = self.orders(&episode, stage, is_centre && !habits.stopped_coming);
-        let arrangements = self.arrangements(&episode, stage, place_index, &orders, habits);
-
-        let mut plan = PatientPlan {
-            id,
-            patient: NewPatient {
-                national_id,
-                given_name: given_name.to_string(),
-                family_name: family_name.to_string(),
-                phone,
-                address,
-            },
-            photo,
-            created_by: consultant,
-            created_at: at(plus(started_on, -21), 10, 15),
-            episode,
-            orders,
-            arrangements,
-            covers: Vec::new(),
-            events: Vec::new(),
-            place: place_index,
-            blocked: false,
-        };
-        plan.covers = self.covers(&plan);
-        plan.events = self.history(&plan, habits)?;
-        plan.blocked = self.is_blocked(&plan);
-        if plan.blocked != habits.stopped_coming {
-            bail!(
-                "demo patient {} {} is {} by the missed-dose rule, which the demo did not intend",
-                plan.patient.given_name,
-                plan.patient.family_name,
-                if plan.blocked { "blocked" } else { "not blocked" }
-            );
-        }
-        Ok(plan)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn order(
-        &mut self,
-        episode: &Episode,
-        version: u32,
-        substance: Substance,
-        form: Form,
-        dose: DailyDose,
-        effective_from: Date,
-        titration: Vec<(Date, u64)>,
-        reason: &str,
-        warnings_confirmed: Option<&str>,
-    ) -> SignedDoseOrder {
-        let signed_on = if version == 1 {
-            plus(effective_from, -1)
-        } else {
-            plus(effective_from, -self.rng.between(1, 3))
-        };
-        let signed_at = at(signed_on, 13, self.rng.between(0, 59) as i8);
-        let order = DoseOrder {
-            id: DoseOrderId::new(),
-            patient_id: episode.patient_id,
-            episode_id: episode.id,
-            content: DoseOrderContent {
-                substance,
-                form,
-                dose,
-                effective_from,
-                titration: titration
-                    .into_iter()
-                    .map(|(from, amount)| TitrationStep {
-                        from,
-                        dose: daily(&[amount]),
-                    })
-                    .collect(),
-                reason: reason.to_string(),
-            },
-            created_by: episode.doctor,
-            created_at: signed_at - SignedDuration::from_mins(25),
-            signature: Some(Signature {
-                version,
-                signed_by: episode.doctor,
-                signed_at,
-                warnings_confirmed: warnings_confirmed.map(str::to_string),
-            }),
-            discard: None,
-        };
-        SignedDoseOrder::from_stored(order).expect("the order carries a signature")
-    }
-
-    /// The signed versions of the patient's dose order, oldest first.
-    pub(super) fn orders(
-        &mut self,
-        episode: &Episode,
-        stage: Stage,
-        may_have_depot: bool,
-    ) -> Vec<SignedDoseOrder> {
-        let start = episode.started_on;
-        let roll = self.rng.below(100);
-        let mut versions = Vec::new();
-        let methadone_start = |g: &mut Self, versions: &mut Vec<SignedDoseOrder>, target: u64| {
-            // The 2010 start regime: 30 mg, then 10 mg more every 14 days.
-            let steps: Vec<(Date, u64)> = (1..)
-                .map(|k| (plus(start, 14 * k), 30 + 10 * k as u64))
-                .take_while(|(_, dose)| *dose <= target.max(40))
-                .collect();
-            let order = g.order(
-                episode,
-                1,
-                Substance::MethadoneOralSolution,
-                Form::OralSolution,
-                daily(&[30]),
-                start,
-                steps,
-                "Oppstart i LAR med metadon etter vurdering av rusmiddelbruk og tidligere behandling. Opptrapping etter plan.",
-                None,
-            );
-            versions.push(order);
-        };
-        let buprenorphine_start =
-            |g: &mut Self, versions: &mut Vec<SignedDoseOrder>, substance: Substance| {
-                let form = if substance == Substance::BuprenorphineNaloxone {
-                    Form::SublingualFilm
-                } else {
-                    Form::SublingualTablet
-                };
-                let order = g.order(
-                    episode,
-                    1,
-                    substance,
-                    form,
-                    daily(&[8]),
-                    start,
-                    vec![(plus(start, 1), 12), (plus(start, 3), 16)],
-                    "Oppstart i LAR med buprenorfin. Opptrapping over de første dagene.",
-                    None,
-                );
-                versions.push(order);
-            };
-        match stage {
-            Stage::Start => {
-                if roll < 45 {
-                    let target = 60 + 10 * self.rng.below(3);
-                    methadone_start(self, &mut versions, target);
-                } else {
-                    buprenorphine_start(self, &mut versions, Substance::BuprenorphineNaloxone);
-                }
-                return versions;
-            }
-            Stage::Stabilisation | Stage::Continuation => {}
-        }
-        let long = stage == Stage::Continuation;
-        let settle = plus(start, if long { self.rng.between(60, 150) } else { 60 });
-        if may_have_depot && roll < 8 {
-            // Buprenorphine first, then depot injections given at the centre.
-            buprenorphine_start(self, &mut versions, Substance::BuprenorphineNaloxone);
-            let depot_from = if long {
-                plus(self.today, -self.rng.between(90, 400)).max(plus(settle, 14))
-            } else {
-                settle
-            };
-            let weekly = roll < 5;
-            let (substance, amount) = if weekly {
-                (
-                    Substance::DepotBuprenorphineWeekly,
-                    8 * self.rng.between(2, 4) as u64,
-                )
-            } else {
-                (
-                    Substance::DepotBuprenorphineMonthly,
-                    *self.rng.pick(&[96, 128, 160]),
-                )
-            };
-            let order = self.order(
-                episode,
-                2,
-                substance,
-                Form::Injection,
-                daily(&[amount]),
-                depot_from,
-                Vec::new(),
-                "Overgang til depotinjeksjon etter pasientens ønske; settes av helsepersonell ved LAR-senteret.",
-                None,
-            );
-            versions.push(order);
-        } else if roll < 11 {
-            // Slow-release morphine where methadone and buprenorphine did not suit.
-            let order = self.order(
-                episode,
-                1,
-                Substance::SlowReleaseMorphine,
-                Form::ExtendedReleaseCapsule,
-                daily(&[300]),
-                start,
-                Vec::new(),
-                "Oppstart med depotmorfin etter bivirkninger av metadon i tidligere behandling.",
-                None,
-            );
-            versions.push(order);
-            let dose = 100 * self.rng.between(4, 8) as u64;
-            let order = self.order(
-                episode,
-                2,
-                Substance::SlowReleaseMorphine,
-                Form::ExtendedReleaseCapsule,
-                daily(&[dose]),
-                settle,
-                Vec::new(),
-                "Dosejustering etter stabilisering.",
-                Some("Gradvis opptrapping gjennomført; pasienten er tolerant for dosen."),
-            );
-            versions.push(order);
-        } else if roll < 51 {
-            let target = 5 * self.rng.between(12, 24) as u64;
-            methadone_start(self, &mut versions, target);
-            let split = self.rng.chance(0.08) && target >= 80;
-            let dose = if split {
-                let morning = (target * 3 / 5) / 5 * 5;
-                daily(&[morning, target - morning])
-            } else {
-                daily(&[target])
-            };
-            let order = self.order(
-                episode,
-                2,
-                Substance::MethadoneOralSolution,
-                Form::OralSolution,
-                dose,
-                settle,
-                Vec::new(),
-                if split {
-                    "Stabil dose, delt i morgen- og ettermiddagsdose pga. rask metabolisme."
-                } else {
-                    "Stabil dose etter opptrapping; god effekt uten sedasjon."
-                },
-                None,
-            );
-            versions.push(order);
-            if long && self.rng.chance(0.35) {
-                let changed = if self.rng.chance(0.5) {
-                    target + 10
-                } else {
-                    target - 10
-                };
-                let from = plus(self.today, -self.rng.between(20, 300));
-                let from = from.max(plus(settle, 30));
-                let order = self.order(
-                    episode,
-                    3,
-                    Substance::MethadoneOralSolution,
-                    Form::OralSolution,
-                    daily(&[changed]),
-                    from,
-                    Vec::new(),
-                    if changed > target {
-                        "Økt dose etter abstinensplager og sug."
-                    } else {
-                        "Redusert dose etter pasientens ønske om nedtrapping på sikt."
-                    },
-                    None,
-                );
-                versions.push(order);
-            }
-        } else {
-            let substance = if roll < 85 {
-                Substance::BuprenorphineNaloxone
-            } else {
-                Substance::BuprenorphineSublingual
-            };
-            buprenorphine_start(self, &mut versions, substance);
-            let target = 2 * self.rng.between(4, 12) as u64;
-            let form = versions[0].content().form;
-            let order = self.order(
-                episode,
-                2,
-                substance,
-                form,
-                daily(&[target]),
-                settle,
-                Vec::new(),
-                "Dosejustering etter stabilisering.",
-                None,
-            );
-            versions.push(order);
-            if long && self.rng.chance(0.25) {
-                let changed = if target >= 12 { target - 2 } else { target + 2 };
-                let from = plus(self.today, -self.rng.between(20, 300)).max(plus(settle, 30));
-                let order = self.order(
-                    episode,
-                    3,
-                    substance,
-                    form,
-                    daily(&[changed]),
-                    from,
-                    Vec::new(),
-                    "Justert dose etter samtale om søvn og sug.",
-                    None,
-                );
-                versions.push(order);
-            }
-        }
-        versions
+        (episode, stage)
     }
 
     /// The arrangement versions: daily supervised intake at first, then a step on the
     /// ladder for those who have been stable for a while.
-    pub(super) fn arrangements(
+    fn arrangements(
         &mut self,
         episode: &Episode,
         stage: Stage,
@@ -605,9 +338,8 @@ impl Generator<'_> {
         orders: &[SignedDoseOrder],
         habits: Habits,
     ) -> Vec<Arrangement> {
-        let place = &self.world.places[place_index];
-        let closed_sundays = !place.org.open_weekdays[6];
-        let first_week = if closed_sundays { SIX_DAYS } else { DAILY };
+        let world = self.world;
+        let place = &world.places[place_index];
         let group = if !place.groups.is_empty() && self.rng.chance(0.8) {
             Some(self.rng.pick(&place.groups).clone())
         } else {
@@ -619,92 +351,7 @@ impl Generator<'_> {
         } else {
             None
         };
-        let start = episode.started_on;
-        let mut versions: Vec<(String, Date, String)> = vec![(
-            first_week.to_string(),
-            start,
-            "Daglig overvåket inntak i oppstarten.".to_string(),
-        )];
-        let depot_from = orders
-            .iter()
-            .find(|o| o.content().substance.is_depot())
-            .map(|o| o.content().effective_from);
-        if let Some(from) = depot_from {
-            versions.push((
-                ONCE_A_WEEK.to_string(),
-                from,
-                "Depotinjeksjon ved senteret; ingen ta-med-doser å utlevere.".to_string(),
-            ));
-        } else if stage == Stage::Continuation && !habits.stopped_coming && !habits.missed_yesterday {
-            let ladder: &[(&str, u64)] = if place_index == 0 {
-                &[
-                    (DAILY, 50),
-                    (THREE_A_WEEK, 20),
-                    (TWICE_A_WEEK, 15),
-                    (ONCE_A_WEEK, 15),
-                ]
-            } else if closed_sundays {
-                &[
-                    (SIX_DAYS, 30),
-                    (THREE_A_WEEK, 25),
-                    (TWICE_A_WEEK, 25),
-                    (ONCE_A_WEEK, 20),
-                ]
-            } else if place.org.kind == OrganisationKind::MunicipalLarCentre {
-                &[
-                    (DAILY, 30),
-                    (THREE_A_WEEK, 25),
-                    (TWICE_A_WEEK, 25),
-                    (ONCE_A_WEEK, 20),
-                ]
-            } else {
-                &[(DAILY, 100)]
-            };
-            let mut roll = self.rng.below(100);
-            let week = ladder
-                .iter()
-                .find(|(_, weight)| {
-                    if roll < *weight {
-                        true
-                    } else {
-                        roll -= weight;
-                        false
-                    }
-                })
-                .map(|(week, _)| *week)
-                .unwrap_or(DAILY);
-            if week != first_week {
-                // Most moved up the ladder long ago; a few in the last weeks.
-                let from = if self.rng.chance(0.1) {
-                    plus(self.today, -self.rng.between(10, 40))
-                } else {
-                    plus(start, self.rng.between(90, 200)).min(plus(self.today, -45))
-                };
-                versions.push((
-                    week.to_string(),
-                    from,
-                    "Stabil i behandlingen, rusfrie prøver og god oppfølging; flere ta-med-doser."
-                        .to_string(),
-                ));
-                if week != DAILY && self.rng.chance(0.08) {
-                    versions.push((
-                        first_week.to_string(),
-                        plus(self.today, -self.rng.between(3, 30)).max(plus(from, 7)),
-                        "Tilbakefall; tilbake til daglig overvåket inntak inntil ny vurdering.".to_string(),
-                    ));
-                }
-            }
-        } else if stage == Stage::Stabilisation && self.rng.chance(0.4) {
-            let week = if closed_sundays { SIX_DAYS } else { THREE_A_WEEK };
-            if week != first_week {
-                versions.push((
-                    week.to_string(),
-                    plus(start, 90),
-                    "Tre måneder med daglig inntak uten bekymring; første trinn med ta-med-doser."
-                        .to_string(),
-                ));
-            }
-        }
+        let versions = self.arrangement_weeks(episode, stage, place_index, orders, habits);
         let count = versions.len();
         versions
             .into_iter()
@@ -738,5 +385,177 @@ impl Generator<'_> {
                 }
             })
             .collect()
+    }
+
+    /// The week code of each arrangement version, from when it holds and why: daily
+    /// from the start, then depot injections, a step up the ladder (and now and then
+    /// back down after a relapse), or a first step with take-home doses.
+    fn arrangement_weeks(
+        &mut self,
+        episode: &Episode,
+        stage: Stage,
+        place_index: usize,
+        orders: &[SignedDoseOrder],
+        habits: Habits,
+    ) -> Vec<(String, Date, String)> {
+        let world = self.world;
+        let place = &world.places[place_index];
+        let closed_sundays = !place.org.open_weekdays[6];
+        let first_week = if closed_sundays { SIX_DAYS } else { DAILY };
+        let start = episode.started_on;
+        let mut versions: Vec<(String, Date, String)> = vec![(
+            first_week.to_string(),
+            start,
+            "Daglig overvåket inntak i oppstarten.".to_string(),
+        )];
+        let depot_from = orders
+            .iter()
+            .find(|o| o.content().substance.is_depot())
+            .map(|o| o.content().effective_from);
+        if let Some(from) = depot_from {
+            versions.push((
+                ONCE_A_WEEK.to_string(),
+                from,
+                "Depotinjeksjon ved senteret; ingen ta-med-doser å utlevere.".to_string(),
+            ));
+        } else if stage == Stage::Continuation && !habits.stopped_coming && !habits.missed_yesterday {
+            let week = self.ladder_week(place_index);
+            if week != first_week {
+                // Most moved up the ladder long ago; a few in the last weeks.
+                let from = if self.rng.chance(0.1) {
+                    plus(self.today, -self.rng.between(10, 40))
+                } else {
+                    plus(start, self.rng.between(90, 200)).min(plus(self.today, -45))
+                };
+                versions.push((
+                    week.to_string(),
+                    from,
+                    "Stabil i behandlingen, rusfrie prøver og god oppfølging; flere ta-med-doser."
+                        .to_string(),
+                ));
+                if week != DAILY && self.rng.chance(0.08) {
+                    versions.push((
+                        first_week.to_string(),
+                        plus(self.today, -self.rng.between(3, 30)).max(plus(from, 7)),
+                        "Tilbakefall; tilbake til daglig overvåket inntak inntil ny vurdering.".to_string(),
+                    ));
+                }
+            }
+        } else if stage == Stage::Stabilisation && self.rng.chance(0.4) {
+            let week = if closed_sundays { SIX_DAYS } else { THREE_A_WEEK };
+            if week != first_week {
+                versions.push((
+                    week.to_string(),
+                    plus(start, 90),
+                    "Tre måneder med daglig inntak uten bekymring; første trinn med ta-med-doser."
+                        .to_string(),
+                ));
+            }
+        }
+        versions
+    }
+
+    /// The step on the ladder a patient in continuation has reached, drawn with
+    /// weights that suit the place.
+    fn ladder_week(&mut self, place_index: usize) -> &'static str {
+        let place = &self.world.places[place_index];
+        let closed_sundays = !place.org.open_weekdays[6];
+        let ladder: &[(&'static str, u64)] = if place_index == 0 {
+            &[
+                (DAILY, 50),
+                (THREE_A_WEEK, 20),
+                (TWICE_A_WEEK, 15),
+                (ONCE_A_WEEK, 15),
+            ]
+        } else if closed_sundays {
+            &[
+                (SIX_DAYS, 30),
+                (THREE_A_WEEK, 25),
+                (TWICE_A_WEEK, 25),
+                (ONCE_A_WEEK, 20),
+            ]
+        } else if place.org.kind == OrganisationKind::MunicipalLarCentre {
+            &[
+                (DAILY, 30),
+                (THREE_A_WEEK, 25),
+                (TWICE_A_WEEK, 25),
+                (ONCE_A_WEEK, 20),
+            ]
+        } else {
+            &[(DAILY, 100)]
+        };
+        let mut roll = self.rng.below(100);
+        ladder
+            .iter()
+            .find(|(_, weight)| {
+                if roll < *weight {
+                    true
+                } else {
+                    roll -= weight;
+                    false
+                }
+            })
+            .map(|(week, _)| *week)
+            .unwrap_or(DAILY)
+    }
+
+    /// Covers for the days whose dose would be collected when the place is closed (a
+    /// public holiday, or a pharmacy's Sunday): take-home doses handed over on the
+    /// last open day before, within the week that take-home doses may span; else on
+    /// the first open day after; else at the holiday place. Every past day is covered;
+    /// for the coming two weeks most patients are, and the rest show as warnings on
+    /// the list until the prescriber decides.
+    fn covers(&mut self, plan: &PatientPlan) -> Vec<Cover> {
+        let world = self.world;
+        let place = &world.places[plan.place];
+        let schedule = PatientSchedule {
+            episode: &plan.episode,
+            orders: &plan.orders,
+            arrangements: &plan.arrangements,
+            covers: &[],
+            stays: &[],
+        };
+        let decided_ahead = self.rng.chance(0.7);
+        let mut covers = Vec::new();
+        for date in days_inclusive(self.history_from, plus(self.today, 14)) {
+            if schedule.doses_on(date).is_empty() {
+                continue;
+            }
+            let Some(attendance) = schedule.attendance_for(date) else {
+                continue;
+            };
+            if place.org.is_open_on(attendance.day) || (date >= self.today && !decided_ahead) {
+                continue;
+            }
+            let earliest = plus(date, -(MAX_DAYS_AHEAD - 1));
+            let before = days_inclusive(earliest, plus(attendance.day, -1))
+                .filter(|d| place.org.is_open_on(*d))
+                .last();
+            let after =
+                days_inclusive(plus(attendance.day, 1), plus(date, -1)).find(|d| place.org.is_open_on(*d));
+            let kind = match before.or(after) {
+                Some(from) => CoverKind::TakeHomeFrom(from),
+                None => CoverKind::AtPlace(world.places[0].org.id),
+            };
+            let kind = if validate_cover(date, kind).is_ok() {
+                kind
+            } else {
+                CoverKind::AtPlace(world.places[0].org.id)
+            };
+            let decided_on = match kind {
+                CoverKind::TakeHomeFrom(from) => from,
+                CoverKind::AtPlace(_) => date,
+            }
+            .min(self.today);
+            covers.push(Cover {
+                id: CoverId::new(),
+                patient_id: plan.id,
+                date,
+                kind,
+                decided_by: plan.episode.doctor,
+                decided_at: at(plus(decided_on, -self.rng.between(3, 10)), 11, 0),
+            });
+        }
+        covers
     }
 }

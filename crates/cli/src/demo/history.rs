@@ -1,69 +1,43 @@
-//! The patients' past: covers for the days a place was closed, the dispensing
-//! history, and the missed-dose rule applied to it.
+//! The dispensing history of each demo patient, from the start of the history to
+//! yesterday, and the missed-dose check of it: the demo is only written when the
+//! rule blocks exactly the patient it means to.
 
-use super::*;
+use std::collections::HashSet;
+
+use anyhow::anyhow;
+use jiff::SignedDuration;
+use jiff::civil::Date;
+use samhand_domain::arrangement::{Arrangement, TimeWindow, effective_arrangement};
+use samhand_domain::dispensing::{Outcome, RecordedDose, plan_recording};
+use samhand_domain::dose::Dose;
+use samhand_domain::ids::{DispensingId, DoseOrderId};
+use samhand_domain::missed::MissedDosePolicy;
+use samhand_domain::schedule::{CoverKind, DoseKey, DueDose, IntakeMode, PatientSchedule};
+use samhand_domain::stock::Take;
+use samhand_domain::substance::Substance;
+use samhand_domain::time::{days_inclusive, oslo_timestamp};
+use samhand_store::dispensing::DispensingEvent;
+
+use super::generator::{Generator, Habits, PatientPlan};
+use super::plus;
+use super::world::Place;
+
+pub(super) struct PlannedEvent {
+    pub(super) event: DispensingEvent,
+    pub(super) doses: Vec<RecordedDose>,
+    pub(super) substance: Substance,
+    pub(super) order_ids: Vec<DoseOrderId>,
+    /// The products the dose was taken from ([`StockPlan::take_from_shelves`](super::stock::StockPlan::take_from_shelves)).
+    pub(super) takes: Vec<Take>,
+}
+
+impl PlannedEvent {
+    pub(super) fn given(&self) -> Dose {
+        self.doses.iter().map(|d| d.amount).sum()
+    }
+}
 
 impl Generator<'_> {
-    /// Covers for the days whose dose would be collected when the place is closed (a
-    /// public holiday, or a pharmacy's Sunday): take-home doses handed over on the
-    /// last open day before, within the week that take-home doses may span; else on
-    /// the first open day after; else at the holiday place. Every past day is covered;
-    /// for the coming two weeks most patients are, and the rest show as warnings on
-    /// the list until the prescriber decides.
-    pub(super) fn covers(&mut self, plan: &PatientPlan) -> Vec<Cover> {
-        let world = self.world;
-        let place = &world.places[plan.place];
-        let schedule = PatientSchedule {
-            episode: &plan.episode,
-            orders: &plan.orders,
-            arrangements: &plan.arrangements,
-            covers: &[],
-            stays: &[],
-        };
-        let decided_ahead = self.rng.chance(0.7);
-        let mut covers = Vec::new();
-        for date in days_inclusive(self.history_from, plus(self.today, 14)) {
-            if schedule.doses_on(date).is_empty() {
-                continue;
-            }
-            let Some(attendance) = schedule.attendance_for(date) else {
-                continue;
-            };
-            if place.org.is_open_on(attendance.day) || (date >= self.today && !decided_ahead) {
-                continue;
-            }
-            let earliest = plus(date, -(MAX_DAYS_AHEAD - 1));
-            let before = days_inclusive(earliest, plus(attendance.day, -1))
-                .filter(|d| place.org.is_open_on(*d))
-                .last();
-            let after =
-                days_inclusive(plus(attendance.day, 1), plus(date, -1)).find(|d| place.org.is_open_on(*d));
-            let kind = match before.or(after) {
-                Some(from) => CoverKind::TakeHomeFrom(from),
-                None => CoverKind::AtPlace(world.places[0].org.id),
-            };
-            let kind = if validate_cover(date, kind).is_ok() {
-                kind
-            } else {
-                CoverKind::AtPlace(world.places[0].org.id)
-            };
-            let decided_on = match kind {
-                CoverKind::TakeHomeFrom(from) => from,
-                CoverKind::AtPlace(_) => date,
-            }
-            .min(self.today);
-            covers.push(Cover {
-                id: CoverId::new(),
-                patient_id: plan.id,
-                date,
-                kind,
-                decided_by: plan.episode.doctor,
-                decided_at: at(plus(decided_on, -self.rng.between(3, 10)), 11, 0),
-            });
-        }
-        covers
-    }
-
     /// The dispensings from the start of the history to yesterday: what the schedule
     /// says was due at the place each day, mostly given, now and then withheld,
     /// reduced or not collected. A run of days without dose is kept to three, so that
@@ -116,21 +90,7 @@ impl Generator<'_> {
             if due.is_empty() {
                 continue;
             }
-            let window = if place_index == plan.place {
-                arrangement.content.window.or_else(|| {
-                    place
-                        .groups
-                        .iter()
-                        .find(|g| Some(g.id) == arrangement.content.group_id)
-                        .map(|g| g.window)
-                })
-            } else {
-                None
-            }
-            .unwrap_or(TimeWindow {
-                start: place.own_window.0,
-                end: place.own_window.1,
-            });
+            let window = window_at(place, arrangement, place_index == plan.place);
             let dates: HashSet<Date> = due.iter().map(|d| d.scheduled.key.date).collect();
             let single_supervised = due.len() == 1 && due[0].mode == IntakeMode::Supervised;
             let may_go_without = run_without + dates.len() <= 3;
@@ -143,26 +103,7 @@ impl Generator<'_> {
                 run_without += dates.len();
                 continue;
             }
-            let outcome = if habits.stopped_coming {
-                Outcome::Given
-            } else if single_supervised && may_go_without && self.rng.chance(0.004) {
-                Outcome::Withheld {
-                    reason: self.rng.pick(&[
-                        "Tydelig ruset ved forsvarlighetsvurderingen (sluddrete tale, ustø). Dosen holdt tilbake; lege varslet.",
-                        "Pasienten virket sterkt påvirket av benzodiazepiner. Dosen holdt tilbake etter samtale; lege varslet samme dag.",
-                    ])
-                    .to_string(),
-                }
-            } else if single_supervised && self.rng.chance(0.004) {
-                let ordered = due[0].scheduled.dose.micrograms();
-                let half = (ordered / 2 / 1000).max(1) * 1000;
-                Outcome::Reduced {
-                    given: Dose::from_micrograms(half),
-                    reason: "Påvirket ved oppmøte, men ikke tydelig ruset. Halv dose etter samtale med lege på telefon.".to_string(),
-                }
-            } else {
-                Outcome::Given
-            };
+            let outcome = self.outcome(habits, &due, single_supervised, may_go_without);
             if outcome.is_dosed() {
                 run_without = 0;
             } else {
@@ -171,43 +112,90 @@ impl Generator<'_> {
             let recorded = plan_recording(&due, &[], &already, &outcome, true, false)
                 .map_err(|refusal| anyhow!("demo dispensing refused: {refusal}"))?;
             already.extend(recorded.iter().map(|r| r.key));
-            let order_ids = recorded
-                .iter()
-                .map(|r| {
-                    due.iter()
-                        .find(|d| d.scheduled.key == r.key)
-                        .map(|d| d.scheduled.order_id)
-                        .expect("recorded from what was due")
-                })
-                .collect();
-            let minutes = window.end.duration_since(window.start).as_mins();
-            let arrived = window
-                .start
-                .checked_add(SignedDuration::from_mins(self.rng.between(0, minutes)))
-                .expect("within the day");
-            let recorded_at = oslo_timestamp(day.to_datetime(arrived));
-            let staff = *self.rng.pick(&place.staff);
-            let id = DispensingId::new();
-            events.push(PlannedEvent {
-                event: DispensingEvent {
-                    id,
-                    idempotency_key: format!("demo-{id}"),
-                    patient_id: plan.id,
-                    place_id: place.org.id,
-                    day,
-                    outcome: outcome.kind(),
-                    reason: outcome.reason().map(str::to_string),
-                    identity_confirmed_by: staff,
-                    recorded_by: staff,
-                    recorded_at,
-                },
-                substance: due[0].scheduled.substance,
-                doses: recorded,
-                order_ids,
-                takes: Vec::new(),
-            });
+            events.push(self.planned_event(plan, place, day, window, &due, recorded, &outcome));
         }
         Ok(events)
+    }
+
+    /// What happened at the window: mostly given; now and then withheld or reduced
+    /// after the assessment, where a missed day does not risk a block.
+    fn outcome(
+        &mut self,
+        habits: Habits,
+        due: &[DueDose],
+        single_supervised: bool,
+        may_go_without: bool,
+    ) -> Outcome {
+        if habits.stopped_coming {
+            Outcome::Given
+        } else if single_supervised && may_go_without && self.rng.chance(0.004) {
+            Outcome::Withheld {
+                reason: self.rng.pick(&[
+                    "Tydelig ruset ved forsvarlighetsvurderingen (sluddrete tale, ustø). Dosen holdt tilbake; lege varslet.",
+                    "Pasienten virket sterkt påvirket av benzodiazepiner. Dosen holdt tilbake etter samtale; lege varslet samme dag.",
+                ])
+                .to_string(),
+            }
+        } else if single_supervised && self.rng.chance(0.004) {
+            let ordered = due[0].scheduled.dose.micrograms();
+            let half = (ordered / 2 / 1000).max(1) * 1000;
+            Outcome::Reduced {
+                given: Dose::from_micrograms(half),
+                reason: "Påvirket ved oppmøte, men ikke tydelig ruset. Halv dose etter samtale med lege på telefon.".to_string(),
+            }
+        } else {
+            Outcome::Given
+        }
+    }
+
+    /// The recorded dispensing: by one of the place's staff, at a time within the
+    /// window, with the products taken from stock filled in later.
+    #[allow(clippy::too_many_arguments)]
+    fn planned_event(
+        &mut self,
+        plan: &PatientPlan,
+        place: &Place,
+        day: Date,
+        window: TimeWindow,
+        due: &[DueDose],
+        recorded: Vec<RecordedDose>,
+        outcome: &Outcome,
+    ) -> PlannedEvent {
+        let order_ids = recorded
+            .iter()
+            .map(|r| {
+                due.iter()
+                    .find(|d| d.scheduled.key == r.key)
+                    .map(|d| d.scheduled.order_id)
+                    .expect("recorded from what was due")
+            })
+            .collect();
+        let minutes = window.end.duration_since(window.start).as_mins();
+        let arrived = window
+            .start
+            .checked_add(SignedDuration::from_mins(self.rng.between(0, minutes)))
+            .expect("within the day");
+        let recorded_at = oslo_timestamp(day.to_datetime(arrived));
+        let staff = *self.rng.pick(&place.staff);
+        let id = DispensingId::new();
+        PlannedEvent {
+            event: DispensingEvent {
+                id,
+                idempotency_key: format!("demo-{id}"),
+                patient_id: plan.id,
+                place_id: place.org.id,
+                day,
+                outcome: outcome.kind(),
+                reason: outcome.reason().map(str::to_string),
+                identity_confirmed_by: staff,
+                recorded_by: staff,
+                recorded_at,
+            },
+            substance: due[0].scheduled.substance,
+            doses: recorded,
+            order_ids,
+            takes: Vec::new(),
+        }
     }
 
     /// The missed-dose rule applied to the history, as today's list will apply it.
@@ -237,4 +225,24 @@ impl Generator<'_> {
             )
             .is_blocked()
     }
+}
+
+/// The window the patient comes in: their own or their group's at their own place,
+/// the place's usual one at the holiday place.
+fn window_at(place: &Place, arrangement: &Arrangement, own_place: bool) -> TimeWindow {
+    if own_place {
+        arrangement.content.window.or_else(|| {
+            place
+                .groups
+                .iter()
+                .find(|g| Some(g.id) == arrangement.content.group_id)
+                .map(|g| g.window)
+        })
+    } else {
+        None
+    }
+    .unwrap_or(TimeWindow {
+        start: place.own_window.0,
+        end: place.own_window.1,
+    })
 }

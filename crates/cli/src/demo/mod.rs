@@ -5,58 +5,41 @@
 //! `samhand_store` in a few large transactions; the schedule and the missed-dose rule
 //! from `samhand_domain` decide what was due and check the result. Creating the demo
 //! is a system action, not a person reading a record, so it writes no audit entries.
-
-use std::collections::{HashMap, HashSet};
-use std::fmt;
-
-use anyhow::{Context, anyhow, bail, ensure};
-use jiff::civil::{Date, Time};
-use jiff::{SignedDuration, Span, Timestamp};
-use samhand_domain::arrangement::{
-    Arrangement, ArrangementContent, PatientGroup, TimeWindow, WeekPlan, effective_arrangement,
-};
-use samhand_domain::dispensing::{Outcome, RecordedDose, plan_recording};
-use samhand_domain::dose::Dose;
-use samhand_domain::dose_order::{
-    DailyDose, DoseOrder, DoseOrderContent, Signature, SignedDoseOrder, TitrationStep,
-};
-use samhand_domain::ids::{
-    ArrangementId, CoverId, DeviationId, DispensingId, DoseOrderId, EpisodeId, OrganisationId,
-    PatientGroupId, PatientId, UserId,
-};
-use samhand_domain::missed::MissedDosePolicy;
-use samhand_domain::national_id::NationalId;
-use samhand_domain::organisation::{Organisation, OrganisationKind, Role};
-use samhand_domain::patient::{Episode, NewPatient, Phase};
-use samhand_domain::schedule::{
-    Attendance, Cover, CoverKind, DoseKey, IntakeMode, MAX_DAYS_AHEAD, PatientSchedule, validate_cover,
-};
-use samhand_domain::stock::{
-    Product, Quantity, StockMovement, Take, balance, is_deviation, products_for_dose,
-};
-use samhand_domain::substance::{Form, Substance};
-use samhand_domain::time::{Clock, days_inclusive, oslo_timestamp};
-use samhand_store::dispensing::DispensingEvent;
-use samhand_store::stock::{Deviation, FollowUp, NewStockLine, StockCount};
-use samhand_store::users::NewUser;
-use samhand_store::{
-    Backend, Store, dispensing, orders, organisations, patients, stock as stock_store, users,
-};
-
-use crate::names;
-use crate::png;
-use crate::rng::Rng;
+//!
+//! The rooms: [`world`] (organisations, places, users, groups), [`generator`]
+//! (patients, arrangements, covers) with [`orders`] (their dose orders),
+//! [`history`] (the dispensing history and its missed-dose check), [`stock`] (the
+//! stock plan and ledger) and [`write`] (everything to the store); [`names`] and
+//! [`png`] supply names and photos.
 
 mod generator;
 mod history;
+mod names;
+mod orders;
+mod png;
 mod stock;
 mod world;
 mod write;
 
-use generator::*;
-use stock::*;
-use world::*;
-use write::*;
+use std::collections::HashSet;
+use std::fmt;
+
+use anyhow::ensure;
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
+use samhand_domain::arrangement::effective_arrangement;
+use samhand_domain::ids::PatientId;
+use samhand_domain::time::{Clock, oslo_timestamp};
+use samhand_store::{Store, organisations};
+
+use crate::rng::Rng;
+use generator::{Generator, PatientPlan};
+use stock::StockPlan;
+use world::World;
+use write::{
+    hash_passwords, write_collaboration, write_organisations_and_users, write_patients, write_privacy,
+    write_stay, write_stock,
+};
 
 /// How big a world to make. The default is a realistic municipality-sized service; a
 /// benchmark can ask for more patients.
@@ -231,85 +214,15 @@ pub async fn create_demo_world(
     let hashes = hash_passwords(password, world.users.iter().filter(|u| u.login).count()).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "demo: planned, passwords hashed");
 
-    // Organisations, groups and staff: one transaction.
-    {
-        let mut tx = store.write().await.context("begin the demo transaction")?;
-        if !organisations::all(&mut tx).await?.is_empty() {
-            return Err(NotEmpty.into());
-        }
-        let created = plus(history_from, -400);
-        let created_at = at(created, 8, 0);
-        for org in world.all_organisations() {
-            organisations::insert(&mut tx, org, created_at)
-                .await
-                .with_context(|| format!("insert organisation {}", org.name))?;
-        }
-        for place in &world.places {
-            for group in &place.groups {
-                organisations::insert_group(&mut tx, group).await?;
-            }
-        }
-        let mut hashes = hashes.iter();
-        for user in &world.users {
-            let hash = if user.login { hashes.next() } else { None };
-            users::insert(
-                &mut tx,
-                &NewUser {
-                    id: user.id,
-                    username: &user.username,
-                    display_name: &user.display_name,
-                    role: user.role,
-                    organisation_id: user.organisation,
-                    password_hash: hash.map(String::as_str),
-                },
-                created_at,
-            )
-            .await
-            .with_context(|| format!("insert user {}", user.username))?;
-        }
-        tx.commit().await.context("commit organisations and users")?;
-    }
-
-    let summary = Summary {
-        organisations: world.all_organisations().count(),
-        users: world.users.len(),
-        logins: world
-            .users
-            .iter()
-            .filter(|u| u.login)
-            .map(|u| {
-                (
-                    u.username.clone(),
-                    u.role.code().to_string(),
-                    world.organisation_name(u.organisation).to_string(),
-                )
-            })
-            .collect(),
-        patients: plans.len(),
-        first_centre: world.places[0].org.name.clone(),
-        patients_at_first_centre: plans.iter().filter(|p| p.place == 0).count(),
-        dose_orders: plans.iter().map(|p| p.orders.len()).sum(),
-        arrangements: plans.iter().map(|p| p.arrangements.len()).sum(),
-        overdue_reviews: plans
-            .iter()
-            .filter(|p| {
-                effective_arrangement(&p.arrangements, today).is_some_and(|a| a.review_overdue(today))
-            })
-            .count(),
-        covers: plans.iter().map(|p| p.covers.len()).sum(),
-        dispensing_events: plans.iter().map(|p| p.events.len()).sum(),
-        dispensed_doses: plans.iter().flat_map(|p| &p.events).map(|e| e.doses.len()).sum(),
-        stock_entries: plans
-            .iter()
-            .flat_map(|p| &p.events)
-            .map(|e| e.takes.len())
-            .sum::<usize>()
-            + stock_plan.entries.len(),
-        deviations: stock_plan.deviations.len(),
-        history_from,
-        history_to: yesterday,
+    write_organisations_and_users(store, &world, &hashes, history_from).await?;
+    let summary = Summary::of(
+        &world,
+        &plans,
+        &stock_plan,
+        today,
+        (history_from, yesterday),
         blocked_patient,
-    };
+    );
 
     let privacy_patients: Vec<PatientId> = plans
         .iter()
@@ -324,45 +237,83 @@ pub async fn create_demo_world(
         write_stay(store, &world, *admitted, today).await?;
     }
     tracing::debug!(elapsed = ?started.elapsed(), "demo: patients written");
-
-    // Receipts, waste, counts and deviations, after the dispensings they balance.
-    let mut tx = store.write().await?;
-    for count in &stock_plan.counts {
-        stock_store::insert_count(&mut tx, count)
-            .await
-            .context("insert stock count")?;
-    }
-    for entry in &stock_plan.entries {
-        stock_store::insert_line(
-            &mut tx,
-            &NewStockLine {
-                count: entry.count.as_deref(),
-                ..NewStockLine::new(
-                    entry.place,
-                    entry.product,
-                    entry.movement,
-                    entry.quantity,
-                    &entry.note,
-                    entry.by,
-                    entry.at,
-                )
-            },
-        )
-        .await
-        .context("insert stock line")?;
-    }
-    for deviation in &stock_plan.deviations {
-        stock_store::insert_deviation(&mut tx, deviation).await?;
-    }
-    for follow_up in &stock_plan.follow_ups {
-        stock_store::insert_follow_up(&mut tx, follow_up).await?;
-    }
-    tx.commit().await.context("commit stock ledgers")?;
+    write_stock(store, &stock_plan).await?;
     Ok(summary)
+}
+
+impl Summary {
+    /// What the world and the plans hold, counted.
+    fn of(
+        world: &World,
+        plans: &[PatientPlan],
+        stock_plan: &StockPlan,
+        today: Date,
+        (history_from, history_to): (Date, Date),
+        blocked_patient: String,
+    ) -> Self {
+        Self {
+            organisations: world.all_organisations().count(),
+            users: world.users.len(),
+            logins: world
+                .users
+                .iter()
+                .filter(|u| u.login)
+                .map(|u| {
+                    (
+                        u.username.clone(),
+                        u.role.code().to_string(),
+                        world.organisation_name(u.organisation).to_string(),
+                    )
+                })
+                .collect(),
+            patients: plans.len(),
+            first_centre: world.places[0].org.name.clone(),
+            patients_at_first_centre: plans.iter().filter(|p| p.place == 0).count(),
+            dose_orders: plans.iter().map(|p| p.orders.len()).sum(),
+            arrangements: plans.iter().map(|p| p.arrangements.len()).sum(),
+            overdue_reviews: plans
+                .iter()
+                .filter(|p| {
+                    effective_arrangement(&p.arrangements, today).is_some_and(|a| a.review_overdue(today))
+                })
+                .count(),
+            covers: plans.iter().map(|p| p.covers.len()).sum(),
+            dispensing_events: plans.iter().map(|p| p.events.len()).sum(),
+            dispensed_doses: plans.iter().flat_map(|p| &p.events).map(|e| e.doses.len()).sum(),
+            stock_entries: plans
+                .iter()
+                .flat_map(|p| &p.events)
+                .map(|e| e.takes.len())
+                .sum::<usize>()
+                + stock_plan.entries.len(),
+            deviations: stock_plan.deviations.len(),
+            history_from,
+            history_to,
+            blocked_patient,
+        }
+    }
+}
+
+fn plus(date: Date, days: i64) -> Date {
+    date.checked_add(Span::new().days(days))
+        .expect("demo dates are within the supported range")
+}
+
+/// An Oslo wall-clock time on a date, as an instant.
+fn at(date: Date, hour: i8, minute: i8) -> Timestamp {
+    oslo_timestamp(date.at(hour, minute, 0, 0))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use jiff::civil::Time;
+    use samhand_domain::ids::OrganisationId;
+    use samhand_domain::organisation::Organisation;
+    use samhand_domain::stock::StockMovement;
+    use samhand_store::{dispensing, orders, patients, stock};
+
     use super::*;
     use samhand_domain::policy::ClinicalPolicy;
     use samhand_domain::time::FixedClock;
@@ -454,23 +405,23 @@ mod tests {
         let mut open = 0;
         let mut largest_delivery = 0;
         for org in organisations::all(&mut conn).await.expect("organisations") {
-            for count in stock_store::counts(&mut conn, org.id).await.expect("counts") {
+            for count in stock::counts(&mut conn, org.id).await.expect("counts") {
                 assert_ne!(count.counted_by, count.witnessed_by, "a count is signed by two");
             }
-            let closed: Vec<String> = stock_store::follow_ups(&mut conn, org.id)
+            let closed: Vec<String> = stock::follow_ups(&mut conn, org.id)
                 .await
                 .expect("follow-ups")
                 .into_iter()
                 .filter(|f| f.closes)
                 .map(|f| f.deviation_id)
                 .collect();
-            open += stock_store::deviations(&mut conn, org.id)
+            open += stock::deviations(&mut conn, org.id)
                 .await
                 .expect("deviations")
                 .iter()
                 .filter(|d| !closed.contains(&d.id))
                 .count();
-            for line in stock_store::ledger(&mut conn, org.id).await.expect("ledger") {
+            for line in stock::ledger(&mut conn, org.id).await.expect("ledger") {
                 if line.movement == StockMovement::Received {
                     largest_delivery = largest_delivery.max(line.amount_ug);
                 }

@@ -1,9 +1,22 @@
-//! The places' stock: deliveries, what the history dispensed, counts witnessed by a
-//! second nurse, and the deviations they found.
+//! The stock plan of the demo world: which products each dispensing took from the
+//! place's shelf, fortnightly deliveries, a spill, an evening count of every product
+//! signed by two (one short, the open deviation), and a near miss followed up and
+//! closed.
 
-use super::*;
+use std::collections::HashMap;
 
-// ------------------------------------------------------------------ stock
+use jiff::Timestamp;
+use jiff::civil::Date;
+use samhand_domain::dose::Dose;
+use samhand_domain::ids::{DeviationId, OrganisationId, UserId};
+use samhand_domain::organisation::OrganisationKind;
+use samhand_domain::stock::{Product, Quantity, StockMovement, balance, is_deviation, products_for_dose};
+use samhand_domain::substance::Substance;
+use samhand_store::stock::{Deviation, FollowUp, StockCount};
+
+use super::generator::PatientPlan;
+use super::world::{Place, World};
+use super::{at, plus};
 
 pub(super) struct PlannedEntry {
     pub(super) place: OrganisationId,
@@ -28,7 +41,7 @@ pub(super) struct StockPlan {
 /// 5 mg/ml solution, the others from 1 mg/ml; tablets in two or three strengths;
 /// depot syringes and capsules in every strength. Balances are nominal: the choice
 /// only needs to know what is there.
-pub(super) fn demo_shelf(kind: OrganisationKind, substance: Substance) -> Vec<(&'static Product, Quantity)> {
+fn demo_shelf(kind: OrganisationKind, substance: Substance) -> Vec<(&'static Product, Quantity)> {
     let codes: &[&str] = match (kind, substance) {
         (OrganisationKind::Pharmacy, Substance::MethadoneOralSolution) => &["methadone_solution_5mg_ml"],
         (_, Substance::MethadoneOralSolution) => &["methadone_solution_1mg_ml"],
@@ -57,7 +70,7 @@ pub(super) fn demo_shelf(kind: OrganisationKind, substance: Substance) -> Vec<(&
 
 /// How a delivery is rounded up: whole litre bottles of solution, packs of 28
 /// tablets, 30 capsules, syringes in fives.
-pub(super) fn pack(product: &Product) -> i64 {
+fn pack(product: &Product) -> i64 {
     match product.unit {
         samhand_domain::stock::Unit::Millilitre => 1_000_000,
         samhand_domain::stock::Unit::Tablet => 28_000,
@@ -85,23 +98,7 @@ impl StockPlan {
     /// every product at every place yesterday evening signed by two (one short,
     /// which is the open deviation), and a near miss followed up and closed.
     pub(super) fn from_patients(world: &World, plans: &[PatientPlan], from: Date, yesterday: Date) -> Self {
-        let place_index: HashMap<OrganisationId, usize> = world
-            .places
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.org.id, i))
-            .collect();
-        let mut dispensed: HashMap<(usize, &'static str), Vec<(Date, Quantity)>> = HashMap::new();
-        for plan in plans {
-            for e in &plan.events {
-                for take in &e.takes {
-                    dispensed
-                        .entry((place_index[&e.event.place_id], take.product.code))
-                        .or_default()
-                        .push((e.event.day, take.quantity));
-                }
-            }
-        }
+        let dispensed = dispensed_by_place_and_product(world, plans);
         let mut keys: Vec<(usize, &'static str)> = dispensed.keys().copied().collect();
         keys.sort_by_key(|(place, code)| (*place, Product::ALL.iter().position(|p| p.code == *code)));
         let mut entries = Vec::new();
@@ -114,37 +111,9 @@ impl StockPlan {
             let by = place.staff[0];
             let movements = &dispensed[&(place_index, code)];
             let mut ledger: Vec<(StockMovement, Quantity)> = Vec::new();
-            let mut period_start = from;
-            let mut first = true;
-            while period_start <= yesterday {
-                let period_end = plus(period_start, 14);
-                let need: i64 = movements
-                    .iter()
-                    .filter(|(d, _)| *d >= period_start && *d < period_end)
-                    .map(|(_, q)| q.milli())
-                    .sum();
-                // The first delivery also builds a buffer of a week's use.
-                let wanted = need * if first { 16 } else { 11 } / 10;
-                let mut milli = (wanted + pack(product) - 1) / pack(product) * pack(product);
-                if first && place_index == 0 && code == "methadone_solution_1mg_ml" {
-                    milli += 12_000_000;
-                }
-                if milli > 0 {
-                    let delivery = PlannedEntry {
-                        place: place.org.id,
-                        product,
-                        movement: StockMovement::Received,
-                        quantity: Quantity::from_milli(milli),
-                        note: "Levert fra sykehusapoteket.".into(),
-                        count: None,
-                        by,
-                        at: at(period_start, 7, 30),
-                    };
-                    ledger.push((delivery.movement, delivery.quantity));
-                    entries.push(delivery);
-                }
-                first = false;
-                period_start = period_end;
+            for delivery in deliveries(place_index, place, product, movements, from, yesterday) {
+                ledger.push((delivery.movement, delivery.quantity));
+                entries.push(delivery);
             }
             ledger.extend(movements.iter().map(|(_, q)| (StockMovement::Dispensed, *q)));
             if place_index == 0 && code == "methadone_solution_1mg_ml" {
@@ -186,80 +155,12 @@ impl StockPlan {
                 by,
                 at: counted_at,
             });
-            let difference = counted - expected;
-            if is_deviation(product, difference, threshold) {
-                let name = |id: UserId| {
-                    world
-                        .users
-                        .iter()
-                        .find(|u| u.id == id)
-                        .map_or("", |u| u.display_name.as_str())
-                };
-                deviations.push(Deviation {
-                    id: DeviationId::new().to_string(),
-                    place_id: place.org.id,
-                    kind: samhand_domain::stock::DeviationKind::StockCountMismatch,
-                    substance: Some(product.substance),
-                    product: Some(product),
-                    count_id: Some(count.id.clone()),
-                    difference_ug: Some(product.micrograms(difference)),
-                    description: format!(
-                        "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {}, kontrollert av {}.",
-                        product.name_nb,
-                        product.quantity_with_mg_nb(counted),
-                        product.quantity_with_mg_nb(expected),
-                        product.quantity_with_mg_nb(difference),
-                        name(by),
-                        name(place.witness)
-                    ),
-                    reported_by: by,
-                    reported_at: counted_at,
-                });
+            if let Some(deviation) = count_deviation(world, &count, threshold) {
+                deviations.push(deviation);
             }
             counts.push(count);
         }
-        let first = &world.places[0];
-        let near_miss = Deviation {
-            id: DeviationId::new().to_string(),
-            place_id: first.org.id,
-            kind: samhand_domain::stock::DeviationKind::NearMiss,
-            substance: None,
-            product: None,
-            count_id: None,
-            difference_ug: None,
-            description: "Nestenhendelse: to pasienter med samme etternavn sto i kø samtidig, og feil dose ble \
-                          tatt fram. Identiteten ble kontrollert mot bildet før utlevering, og riktig dose ble \
-                          gitt."
-                .into(),
-            reported_by: first.staff[0],
-            reported_at: at(plus(yesterday, -11), 10, 40),
-        };
-        let leader = world
-            .users
-            .iter()
-            .find(|u| u.username == "leder")
-            .map(|u| u.id)
-            .expect("the demo has a leader");
-        let follow_ups = vec![
-            FollowUp {
-                id: uuid::Uuid::now_v7().to_string(),
-                deviation_id: near_miss.id.clone(),
-                note: "Gjennomgått på personalmøtet samme uke.".into(),
-                closes: false,
-                written_by: first.staff[0],
-                written_at: at(plus(yesterday, -10), 14, 0),
-            },
-            FollowUp {
-                id: uuid::Uuid::now_v7().to_string(),
-                deviation_id: near_miss.id.clone(),
-                note: "Rutinen for opprop med fullt navn og fødselsdato er innskjerpet og lagt i \
-                       internkontrollsystemet. Lukket."
-                    .into(),
-                closes: true,
-                written_by: leader,
-                written_at: at(plus(yesterday, -8), 11, 15),
-            },
-        ];
+        let (near_miss, follow_ups) = near_miss(world, yesterday);
         deviations.push(near_miss);
         Self {
             entries,
@@ -268,4 +169,158 @@ impl StockPlan {
             follow_ups,
         }
     }
+}
+
+/// What each place dispensed of each product, by day.
+fn dispensed_by_place_and_product(
+    world: &World,
+    plans: &[PatientPlan],
+) -> HashMap<(usize, &'static str), Vec<(Date, Quantity)>> {
+    let place_index: HashMap<OrganisationId, usize> = world
+        .places
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.org.id, i))
+        .collect();
+    let mut dispensed: HashMap<(usize, &'static str), Vec<(Date, Quantity)>> = HashMap::new();
+    for plan in plans {
+        for e in &plan.events {
+            for take in &e.takes {
+                dispensed
+                    .entry((place_index[&e.event.place_id], take.product.code))
+                    .or_default()
+                    .push((e.event.day, take.quantity));
+            }
+        }
+    }
+    dispensed
+}
+
+/// The fortnightly deliveries of one product to one place, each rounded up to whole
+/// packs; the first also builds a buffer.
+fn deliveries(
+    place_index: usize,
+    place: &Place,
+    product: &'static Product,
+    movements: &[(Date, Quantity)],
+    from: Date,
+    yesterday: Date,
+) -> Vec<PlannedEntry> {
+    let mut deliveries = Vec::new();
+    let mut period_start = from;
+    let mut first = true;
+    while period_start <= yesterday {
+        let period_end = plus(period_start, 14);
+        let need: i64 = movements
+            .iter()
+            .filter(|(d, _)| *d >= period_start && *d < period_end)
+            .map(|(_, q)| q.milli())
+            .sum();
+        // The first delivery also builds a buffer of a week's use.
+        let wanted = need * if first { 16 } else { 11 } / 10;
+        let mut milli = (wanted + pack(product) - 1) / pack(product) * pack(product);
+        if first && place_index == 0 && product.code == "methadone_solution_1mg_ml" {
+            milli += 12_000_000;
+        }
+        if milli > 0 {
+            deliveries.push(PlannedEntry {
+                place: place.org.id,
+                product,
+                movement: StockMovement::Received,
+                quantity: Quantity::from_milli(milli),
+                note: "Levert fra sykehusapoteket.".into(),
+                count: None,
+                by: place.staff[0],
+                at: at(period_start, 7, 30),
+            });
+        }
+        first = false;
+        period_start = period_end;
+    }
+    deliveries
+}
+
+/// The deviation a count reports when what was counted differs from the ledger by
+/// more than the threshold.
+fn count_deviation(world: &World, count: &StockCount, threshold: Dose) -> Option<Deviation> {
+    let product = count.product;
+    let difference = count.counted - count.expected;
+    if !is_deviation(product, difference, threshold) {
+        return None;
+    }
+    let name = |id: UserId| {
+        world
+            .users
+            .iter()
+            .find(|u| u.id == id)
+            .map_or("", |u| u.display_name.as_str())
+    };
+    Some(Deviation {
+        id: DeviationId::new().to_string(),
+        place_id: count.place_id,
+        kind: samhand_domain::stock::DeviationKind::StockCountMismatch,
+        substance: Some(product.substance),
+        product: Some(product),
+        count_id: Some(count.id.clone()),
+        difference_ug: Some(product.micrograms(difference)),
+        description: format!(
+            "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {}, kontrollert av {}.",
+            product.name_nb,
+            product.quantity_with_mg_nb(count.counted),
+            product.quantity_with_mg_nb(count.expected),
+            product.quantity_with_mg_nb(difference),
+            name(count.counted_by),
+            name(count.witnessed_by)
+        ),
+        reported_by: count.counted_by,
+        reported_at: count.counted_at,
+    })
+}
+
+/// A near miss at the first centre, followed up at the staff meeting and closed by
+/// the leader.
+fn near_miss(world: &World, yesterday: Date) -> (Deviation, Vec<FollowUp>) {
+    let first = &world.places[0];
+    let near_miss = Deviation {
+        id: DeviationId::new().to_string(),
+        place_id: first.org.id,
+        kind: samhand_domain::stock::DeviationKind::NearMiss,
+        substance: None,
+        product: None,
+        count_id: None,
+        difference_ug: None,
+        description: "Nestenhendelse: to pasienter med samme etternavn sto i kø samtidig, og feil dose ble \
+                      tatt fram. Identiteten ble kontrollert mot bildet før utlevering, og riktig dose ble \
+                      gitt."
+            .into(),
+        reported_by: first.staff[0],
+        reported_at: at(plus(yesterday, -11), 10, 40),
+    };
+    let leader = world
+        .users
+        .iter()
+        .find(|u| u.username == "leder")
+        .map(|u| u.id)
+        .expect("the demo has a leader");
+    let follow_ups = vec![
+        FollowUp {
+            id: uuid::Uuid::now_v7().to_string(),
+            deviation_id: near_miss.id.clone(),
+            note: "Gjennomgått på personalmøtet samme uke.".into(),
+            closes: false,
+            written_by: first.staff[0],
+            written_at: at(plus(yesterday, -10), 14, 0),
+        },
+        FollowUp {
+            id: uuid::Uuid::now_v7().to_string(),
+            deviation_id: near_miss.id.clone(),
+            note: "Rutinen for opprop med fullt navn og fødselsdato er innskjerpet og lagt i \
+                   internkontrollsystemet. Lukket."
+                .into(),
+            closes: true,
+            written_by: leader,
+            written_at: at(plus(yesterday, -8), 11, 15),
+        },
+    ];
+    (near_miss, follow_ups)
 }

@@ -1,8 +1,81 @@
-//! Writing the demo world to the store: the patients with their orders, arrangements,
-//! covers and history, the privacy facts, the responsibility groups, the stay, and
-//! the staff's password hashes.
+//! Writing the demo world to the store: organisations, groups and staff; the
+//! patients with their orders, arrangements, covers and dispensings; the privacy
+//! records (care teams, consents, health notes, an emergency access) and a message;
+//! the responsibility group's meetings and plans; a stay; and the stock ledgers.
 
-use super::*;
+use anyhow::{Context, anyhow};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use samhand_domain::access::DataCategory;
+use samhand_domain::care::{
+    Invitation, LifeDomain, Measure, Meeting, Minutes, PlanGoal, PlanStatus, PlanVersion, Task,
+    next_meeting_date,
+};
+use samhand_domain::health::{HealthConditionKind, HealthNote};
+use samhand_domain::ids::{
+    CareTeamMemberId, ConsentId, EmergencyAccessId, HealthNoteId, MeetingId, MessageId, PatientId,
+    PlanVersionId, TaskId, UserId,
+};
+use samhand_domain::message::{Message, MessageKind, Party};
+use samhand_domain::organisation::OrganisationKind;
+use samhand_domain::policy::ClinicalPolicy;
+use samhand_domain::privacy::{CareTeamMember, ConsentRecord, EmergencyAccess, TeamRole};
+use samhand_domain::stay::{BundleEntry, BundleEntryId, BundleItem, Stay, StayKind};
+use samhand_domain::stock::StockMovement;
+use samhand_store::stock::NewStockLine;
+use samhand_store::users::NewUser;
+use samhand_store::{Backend, Conn, Store, dispensing, orders, organisations, patients, stock, users};
+
+use super::generator::PatientPlan;
+use super::stock::StockPlan;
+use super::world::World;
+use super::{NotEmpty, at, plus};
+
+/// Organisations, groups and staff, in one transaction; the demo logins get the
+/// password `hashes` in order.
+pub(super) async fn write_organisations_and_users(
+    store: &Store,
+    world: &World,
+    hashes: &[String],
+    history_from: Date,
+) -> anyhow::Result<()> {
+    let mut tx = store.write().await.context("begin the demo transaction")?;
+    if !organisations::all(&mut tx).await?.is_empty() {
+        return Err(NotEmpty.into());
+    }
+    let created = plus(history_from, -400);
+    let created_at = at(created, 8, 0);
+    for org in world.all_organisations() {
+        organisations::insert(&mut tx, org, created_at)
+            .await
+            .with_context(|| format!("insert organisation {}", org.name))?;
+    }
+    for place in &world.places {
+        for group in &place.groups {
+            organisations::insert_group(&mut tx, group).await?;
+        }
+    }
+    let mut hashes = hashes.iter();
+    for user in &world.users {
+        let hash = if user.login { hashes.next() } else { None };
+        users::insert(
+            &mut tx,
+            &NewUser {
+                id: user.id,
+                username: &user.username,
+                display_name: &user.display_name,
+                role: user.role,
+                organisation_id: user.organisation,
+                password_hash: hash.map(String::as_str),
+            },
+            created_at,
+        )
+        .await
+        .with_context(|| format!("insert user {}", user.username))?;
+    }
+    tx.commit().await.context("commit organisations and users")?;
+    Ok(())
+}
 
 /// Care team seats, consents, health information and one emergency access for a few
 /// patients at the first centre, so the demo shows the privacy spine at work.
@@ -12,43 +85,52 @@ pub(super) async fn write_privacy(
     patients: &[PatientId],
     today: Date,
 ) -> anyhow::Result<()> {
-    use samhand_domain::access::DataCategory;
-    use samhand_domain::health::{HealthConditionKind, HealthNote};
-    use samhand_domain::ids::{CareTeamMemberId, ConsentId, EmergencyAccessId, HealthNoteId};
-    use samhand_domain::privacy::{CareTeamMember, ConsentRecord, EmergencyAccess, TeamRole};
-    let by_name = |name: &str| {
-        world
-            .users
-            .iter()
-            .find(|u| u.username == name)
-            .ok_or_else(|| anyhow!("demo user {name}"))
-    };
-    let koordinator = by_name("koordinator")?;
-    let fastlege = by_name("fastlege")?;
-    let konsulent = by_name("konsulent")?;
-    let lege = by_name("lege")?;
+    let mut tx = store.write().await?;
+    write_care_teams(&mut tx, world, patients, today).await?;
+    // The GP opened one record in an emergency; the unit's leader has it to review.
+    if let Some(patient) = patients.last() {
+        let fastlege = world.user_named("fastlege")?;
+        let opened = at(plus(today, -2), 22, 15);
+        samhand_store::privacy::insert_emergency(
+            &mut tx,
+            &EmergencyAccess {
+                id: EmergencyAccessId::new(),
+                patient_id: *patient,
+                user_id: fastlege.id,
+                organisation_id: fastlege.organisation,
+                reason: "Legevakt: pasienten kom inn døsig, måtte vite dagens dose".into(),
+                started_at: opened,
+                expires_at: opened + SignedDuration::from_hours(4),
+                review: None,
+            },
+        )
+        .await?;
+    }
+    if let Some(patient) = patients.first() {
+        write_withheld_dose_message(&mut tx, world, *patient, today).await?;
+    }
+    tx.commit().await.context("commit demo privacy records")?;
+    Ok(())
+}
+
+/// Each patient's care team (the coordinator, and the GP in all teams but the
+/// last), their consents, and a health note for the first few.
+async fn write_care_teams(
+    conn: &mut Conn,
+    world: &World,
+    patients: &[PatientId],
+    today: Date,
+) -> anyhow::Result<()> {
+    let koordinator = world.user_named("koordinator")?;
+    let fastlege = world.user_named("fastlege")?;
+    let konsulent = world.user_named("konsulent")?;
+    let lege = world.user_named("lege")?;
     let first_centre = world.places[0].org.id;
     let gp_office = world.others[0].id;
     let since = at(plus(today, -30), 10, 0);
-    let notes = [
-        (
-            HealthConditionKind::Epilepsy,
-            "Epilepsi. Anfall ved abstinens; ved anfall over 5 minutter ring 113.",
-        ),
-        (
-            HealthConditionKind::Diabetes,
-            "Diabetes type 1. Spør om måltid før dose; druesukker i skapet.",
-        ),
-        (HealthConditionKind::Allergy, "Allergi mot penicillin."),
-        (
-            HealthConditionKind::Pregnancy,
-            "Gravid, termin i april. Jordmor følger opp.",
-        ),
-    ];
-    let mut tx = store.write().await?;
     for (i, patient) in patients.iter().enumerate() {
         // The GP sits in every team but the last patient's: that record the GP opens
-        // by emergency access below.
+        // by emergency access.
         let seats = if i + 1 < patients.len() {
             vec![(koordinator, TeamRole::Coordinator), (fastlege, TeamRole::Member)]
         } else {
@@ -56,7 +138,7 @@ pub(super) async fn write_privacy(
         };
         for (user, role) in seats {
             samhand_store::privacy::insert_member(
-                &mut tx,
+                conn,
                 &CareTeamMember {
                     id: CareTeamMemberId::new(),
                     patient_id: *patient,
@@ -83,7 +165,7 @@ pub(super) async fn write_privacy(
             .filter(|(o, c)| i != 1 || (*o, *c) != (first_centre, DataCategory::HealthInformation))
         {
             samhand_store::privacy::insert_consent(
-                &mut tx,
+                conn,
                 &ConsentRecord {
                     id: ConsentId::new(),
                     patient_id: *patient,
@@ -98,69 +180,83 @@ pub(super) async fn write_privacy(
             )
             .await?;
         }
-        if let Some((kind, text)) = notes.get(i) {
-            samhand_store::health::insert(
-                &mut tx,
-                &HealthNote {
-                    id: HealthNoteId::new(),
-                    patient_id: *patient,
-                    kind: *kind,
-                    text: (*text).into(),
-                    active: true,
-                    replaces: None,
-                    reason: String::new(),
-                    recorded_by: lege.id,
-                    recorded_at: since,
-                },
-            )
-            .await?;
-        }
+        write_health_note(conn, *patient, i, lege.id, since).await?;
     }
-    // The GP opened one record in an emergency; the unit's leader has it to review.
-    if let Some(patient) = patients.last() {
-        let opened = at(plus(today, -2), 22, 15);
-        samhand_store::privacy::insert_emergency(
-            &mut tx,
-            &EmergencyAccess {
-                id: EmergencyAccessId::new(),
-                patient_id: *patient,
-                user_id: fastlege.id,
-                organisation_id: fastlege.organisation,
-                reason: "Legevakt: pasienten kom inn døsig, måtte vite dagens dose".into(),
-                started_at: opened,
-                expires_at: opened + SignedDuration::from_hours(4),
-                review: None,
+    Ok(())
+}
+
+/// The `index`th of a few health notes the dispensing staff need to know about, if
+/// there is one.
+async fn write_health_note(
+    conn: &mut Conn,
+    patient: PatientId,
+    index: usize,
+    recorded_by: UserId,
+    recorded_at: Timestamp,
+) -> anyhow::Result<()> {
+    let notes = [
+        (
+            HealthConditionKind::Epilepsy,
+            "Epilepsi. Anfall ved abstinens; ved anfall over 5 minutter ring 113.",
+        ),
+        (
+            HealthConditionKind::Diabetes,
+            "Diabetes type 1. Spør om måltid før dose; druesukker i skapet.",
+        ),
+        (HealthConditionKind::Allergy, "Allergi mot penicillin."),
+        (
+            HealthConditionKind::Pregnancy,
+            "Gravid, termin i april. Jordmor følger opp.",
+        ),
+    ];
+    if let Some((kind, text)) = notes.get(index) {
+        samhand_store::health::insert(
+            conn,
+            &HealthNote {
+                id: HealthNoteId::new(),
+                patient_id: patient,
+                kind: *kind,
+                text: (*text).into(),
+                active: true,
+                replaces: None,
+                reason: String::new(),
+                recorded_by,
+                recorded_at,
             },
         )
         .await?;
     }
-    // Yesterday afternoon the centre withheld a dose and told the LAR unit; nobody
-    // there has read it yet, so the unit's leader sees it escalated.
-    if let Some(patient) = patients.first() {
-        use samhand_domain::ids::MessageId;
-        use samhand_domain::message::{Message, MessageKind};
-        samhand_store::messages::insert(
-            &mut tx,
-            &Message {
-                id: MessageId::new(),
-                patient_id: *patient,
-                kind: MessageKind::WithheldDose,
-                subject: format!("Dose holdt tilbake {}", samhand_domain::format::date_nb(plus(today, -1))),
-                body: "Vurdering ved utlevering: virket sterkt påvirket, ustø og uklar. Bedt om å komme tilbake i morgen."
-                    .into(),
-                important: true,
-                sent_by: Some(by_name("utdeler")?.id),
-                sender_organisation: Some(first_centre),
-                sent_at: at(plus(today, -1), 15, 10),
-                recipients: vec![world.unit.id],
-                event_key: None,
-                party: samhand_domain::message::Party::Services,
-                in_reply_to: None,
-            },
-        )
-        .await?;
-    }
-    tx.commit().await.context("commit demo privacy records")?;
+    Ok(())
+}
+
+/// Yesterday afternoon the centre withheld a dose and told the LAR unit; nobody
+/// there has read it yet, so the unit's leader sees it escalated.
+async fn write_withheld_dose_message(
+    conn: &mut Conn,
+    world: &World,
+    patient: PatientId,
+    today: Date,
+) -> anyhow::Result<()> {
+    samhand_store::messages::insert(
+        conn,
+        &Message {
+            id: MessageId::new(),
+            patient_id: patient,
+            kind: MessageKind::WithheldDose,
+            subject: format!("Dose holdt tilbake {}", samhand_domain::format::date_nb(plus(today, -1))),
+            body: "Vurdering ved utlevering: virket sterkt påvirket, ustø og uklar. Bedt om å komme tilbake i morgen."
+                .into(),
+            important: true,
+            sent_by: Some(world.user_named("utdeler")?.id),
+            sender_organisation: Some(world.places[0].org.id),
+            sent_at: at(plus(today, -1), 15, 10),
+            recipients: vec![world.unit.id],
+            event_key: None,
+            party: Party::Services,
+            in_reply_to: None,
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -173,174 +269,189 @@ pub(super) async fn write_collaboration(
     patients: &[PatientId],
     today: Date,
 ) -> anyhow::Result<()> {
-    use samhand_domain::care::{
-        Invitation, LifeDomain, Measure, Meeting, Minutes, PlanGoal, PlanStatus, PlanVersion, Task,
-        next_meeting_date,
+    let mut tx = store.write().await?;
+    for patient in patients.iter().take(2) {
+        let held_on = plus(today, -35);
+        write_meetings(&mut tx, world, *patient, held_on, today).await?;
+        write_individual_plan(&mut tx, world, *patient, held_on, today).await?;
+    }
+    tx.commit()
+        .await
+        .context("commit demo responsibility-group records")?;
+    Ok(())
+}
+
+/// The meeting held on `held_on`, with minutes and the task it gave the
+/// coordinator, and the next meeting, a week from today.
+async fn write_meetings(
+    conn: &mut Conn,
+    world: &World,
+    patient: PatientId,
+    held_on: Date,
+    today: Date,
+) -> anyhow::Result<()> {
+    let koordinator = world.user_named("koordinator")?;
+    let fastlege = world.user_named("fastlege")?;
+    let interval = ClinicalPolicy::default().meeting_interval_days;
+    let invite = |id: MeetingId, at: Timestamp| {
+        vec![
+            Invitation {
+                meeting_id: id,
+                user_id: koordinator.id,
+                organisation_id: koordinator.organisation,
+                invited_at: at,
+            },
+            Invitation {
+                meeting_id: id,
+                user_id: fastlege.id,
+                organisation_id: fastlege.organisation,
+                invited_at: at,
+            },
+        ]
     };
-    use samhand_domain::ids::{MeetingId, PlanVersionId, TaskId};
-    use samhand_domain::policy::ClinicalPolicy;
-    let by_name = |name: &str| {
-        world
-            .users
-            .iter()
-            .find(|u| u.username == name)
-            .ok_or_else(|| anyhow!("demo user {name}"))
+    let held = MeetingId::new();
+    let scheduled_at = at(plus(held_on, -14), 9, 0);
+    let meeting = Meeting {
+        id: held,
+        patient_id: patient,
+        at: held_on.at(10, 0, 0, 0),
+        place: "LAR-senteret, møterom 1".into(),
+        agenda: vec![
+            "Status i behandlingen".into(),
+            "Bolig".into(),
+            "Individuell plan".into(),
+        ],
+        scheduled_by: koordinator.id,
+        scheduled_at,
+        invitations: invite(held, scheduled_at),
+        minutes: None,
     };
-    let koordinator = by_name("koordinator")?;
-    let fastlege = by_name("fastlege")?;
-    let konsulent = by_name("konsulent")?;
+    samhand_store::collaboration::insert_meeting(conn, &meeting).await?;
+    samhand_store::collaboration::insert_minutes(
+        conn,
+        &Minutes {
+            meeting_id: held,
+            patient_present: true,
+            attendance: vec![(koordinator.id, true), (fastlege.id, false)],
+            text:
+                "Pasienten møtte og forteller om stabil hverdag. Ønsker egen bolig og noe å gjøre på dagtid."
+                    .into(),
+            decisions: vec!["Søke kommunal bolig".into(), "Starte individuell plan".into()],
+            next_meeting_proposed: next_meeting_date(held_on, interval),
+            recorded_by: koordinator.id,
+            recorded_at: at(held_on, 14, 0),
+        },
+    )
+    .await?;
+    samhand_store::collaboration::insert_task(
+        conn,
+        &Task {
+            id: TaskId::new(),
+            patient_id: patient,
+            meeting_id: Some(held),
+            description: "Sende søknad om kommunal bolig".into(),
+            owner: koordinator.id,
+            due_on: plus(today, 7),
+            created_by: koordinator.id,
+            created_at: at(held_on, 14, 0),
+            changes: Vec::new(),
+        },
+    )
+    .await?;
+    let upcoming = MeetingId::new();
+    let scheduled_at = at(plus(today, -3), 9, 0);
+    samhand_store::collaboration::insert_meeting(
+        conn,
+        &Meeting {
+            id: upcoming,
+            patient_id: patient,
+            at: plus(today, 7).at(10, 0, 0, 0),
+            place: "LAR-senteret, møterom 1".into(),
+            agenda: vec!["Oppfølging av boligsøknad".into(), "Evaluering av planen".into()],
+            scheduled_by: koordinator.id,
+            scheduled_at,
+            invitations: invite(upcoming, scheduled_at),
+            minutes: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The individual plan: started at the first conversation, with goals from the
+/// meeting held on `held_on`.
+async fn write_individual_plan(
+    conn: &mut Conn,
+    world: &World,
+    patient: PatientId,
+    held_on: Date,
+    today: Date,
+) -> anyhow::Result<()> {
+    let koordinator = world.user_named("koordinator")?;
+    let konsulent = world.user_named("konsulent")?;
     let centre = world.places[0].org.id;
     let nav = world
         .others
         .iter()
         .find(|o| o.kind == OrganisationKind::NavOffice)
         .map_or(centre, |o| o.id);
-    let interval = ClinicalPolicy::default().meeting_interval_days;
-    let mut tx = store.write().await?;
-    for patient in patients.iter().take(2) {
-        let held_on = plus(today, -35);
-        let invite = |id: MeetingId, at: Timestamp| {
-            vec![
-                Invitation {
-                    meeting_id: id,
-                    user_id: koordinator.id,
-                    organisation_id: koordinator.organisation,
-                    invited_at: at,
-                },
-                Invitation {
-                    meeting_id: id,
-                    user_id: fastlege.id,
-                    organisation_id: fastlege.organisation,
-                    invited_at: at,
-                },
-            ]
-        };
-        let held = MeetingId::new();
-        let scheduled_at = at(plus(held_on, -14), 9, 0);
-        let meeting = Meeting {
-            id: held,
-            patient_id: *patient,
-            at: held_on.at(10, 0, 0, 0),
-            place: "LAR-senteret, møterom 1".into(),
-            agenda: vec![
-                "Status i behandlingen".into(),
-                "Bolig".into(),
-                "Individuell plan".into(),
-            ],
-            scheduled_by: koordinator.id,
-            scheduled_at,
-            invitations: invite(held, scheduled_at),
-            minutes: None,
-        };
-        samhand_store::collaboration::insert_meeting(&mut tx, &meeting).await?;
-        samhand_store::collaboration::insert_minutes(
-            &mut tx,
-            &Minutes {
-                meeting_id: held,
-                patient_present: true,
-                attendance: vec![(koordinator.id, true), (fastlege.id, false)],
-                text: "Pasienten møtte og forteller om stabil hverdag. Ønsker egen bolig og noe å gjøre på dagtid."
-                    .into(),
-                decisions: vec!["Søke kommunal bolig".into(), "Starte individuell plan".into()],
-                next_meeting_proposed: next_meeting_date(held_on, interval),
-                recorded_by: koordinator.id,
-                recorded_at: at(held_on, 14, 0),
-            },
-        )
-        .await?;
-        samhand_store::collaboration::insert_task(
-            &mut tx,
-            &Task {
-                id: TaskId::new(),
-                patient_id: *patient,
-                meeting_id: Some(held),
-                description: "Sende søknad om kommunal bolig".into(),
-                owner: koordinator.id,
-                due_on: plus(today, 7),
-                created_by: koordinator.id,
-                created_at: at(held_on, 14, 0),
-                changes: Vec::new(),
-            },
-        )
-        .await?;
-        let upcoming = MeetingId::new();
-        let scheduled_at = at(plus(today, -3), 9, 0);
-        samhand_store::collaboration::insert_meeting(
-            &mut tx,
-            &Meeting {
-                id: upcoming,
-                patient_id: *patient,
-                at: plus(today, 7).at(10, 0, 0, 0),
-                place: "LAR-senteret, møterom 1".into(),
-                agenda: vec!["Oppfølging av boligsøknad".into(), "Evaluering av planen".into()],
-                scheduled_by: koordinator.id,
-                scheduled_at,
-                invitations: invite(upcoming, scheduled_at),
-                minutes: None,
-            },
-        )
-        .await?;
-        let initiated = at(plus(today, -60), 11, 0);
-        let first = PlanVersion {
+    let initiated = at(plus(today, -60), 11, 0);
+    let first = PlanVersion {
+        id: PlanVersionId::new(),
+        patient_id: patient,
+        version: 1,
+        status: PlanStatus::Active,
+        declined_on: None,
+        goals: Vec::new(),
+        reason: "Individuell plan tilbudt og startet ved oppstart".into(),
+        recorded_by: konsulent.id,
+        recorded_at: initiated,
+    };
+    samhand_store::collaboration::insert_plan_version(conn, &first).await?;
+    let goals = vec![
+        PlanGoal {
+            domain: LifeDomain::SubstanceUse,
+            goal: "Holde meg unna piller og klare meg på medisinen".into(),
+            measures: vec![Measure {
+                description: "Samtaler med LAR-konsulent hver fjortende dag".into(),
+                responsible: world.unit.id,
+            }],
+            evaluate_on: Some(plus(today, 30)),
+        },
+        PlanGoal {
+            domain: LifeDomain::Housing,
+            goal: "Jeg vil ha min egen leilighet før sommeren".into(),
+            measures: vec![Measure {
+                description: "Søke kommunal bolig".into(),
+                responsible: centre,
+            }],
+            evaluate_on: Some(plus(today, -2)),
+        },
+        PlanGoal {
+            domain: LifeDomain::WorkActivity,
+            goal: "Ha noe å gå til på dagtid".into(),
+            measures: vec![Measure {
+                description: "Arbeidstrening".into(),
+                responsible: nav,
+            }],
+            evaluate_on: Some(plus(today, 60)),
+        },
+    ];
+    samhand_store::collaboration::insert_plan_version(
+        conn,
+        &PlanVersion {
             id: PlanVersionId::new(),
-            patient_id: *patient,
-            version: 1,
+            patient_id: patient,
+            version: 2,
             status: PlanStatus::Active,
             declined_on: None,
-            goals: Vec::new(),
-            reason: "Individuell plan tilbudt og startet ved oppstart".into(),
-            recorded_by: konsulent.id,
-            recorded_at: initiated,
-        };
-        samhand_store::collaboration::insert_plan_version(&mut tx, &first).await?;
-        let goals = vec![
-            PlanGoal {
-                domain: LifeDomain::SubstanceUse,
-                goal: "Holde meg unna piller og klare meg på medisinen".into(),
-                measures: vec![Measure {
-                    description: "Samtaler med LAR-konsulent hver fjortende dag".into(),
-                    responsible: world.unit.id,
-                }],
-                evaluate_on: Some(plus(today, 30)),
-            },
-            PlanGoal {
-                domain: LifeDomain::Housing,
-                goal: "Jeg vil ha min egen leilighet før sommeren".into(),
-                measures: vec![Measure {
-                    description: "Søke kommunal bolig".into(),
-                    responsible: centre,
-                }],
-                evaluate_on: Some(plus(today, -2)),
-            },
-            PlanGoal {
-                domain: LifeDomain::WorkActivity,
-                goal: "Ha noe å gå til på dagtid".into(),
-                measures: vec![Measure {
-                    description: "Arbeidstrening".into(),
-                    responsible: nav,
-                }],
-                evaluate_on: Some(plus(today, 60)),
-            },
-        ];
-        samhand_store::collaboration::insert_plan_version(
-            &mut tx,
-            &PlanVersion {
-                id: PlanVersionId::new(),
-                patient_id: *patient,
-                version: 2,
-                status: PlanStatus::Active,
-                declined_on: None,
-                goals,
-                reason: "Mål fra ansvarsgruppemøtet".into(),
-                recorded_by: koordinator.id,
-                recorded_at: at(held_on, 14, 30),
-            },
-        )
-        .await?;
-    }
-    tx.commit()
-        .await
-        .context("commit demo responsibility-group records")?;
+            goals,
+            reason: "Mål fra ansvarsgruppemøtet".into(),
+            recorded_by: koordinator.id,
+            recorded_at: at(held_on, 14, 30),
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -396,7 +507,7 @@ pub(super) async fn write_patients(store: &Store, plans: Vec<PatientPlan>) -> an
     Ok(())
 }
 
-pub(super) async fn write_patient(conn: &mut samhand_store::Conn, plan: &PatientPlan) -> anyhow::Result<()> {
+async fn write_patient(conn: &mut Conn, plan: &PatientPlan) -> anyhow::Result<()> {
     patients::insert(conn, plan.id, &plan.patient, plan.created_by, plan.created_at).await?;
     patients::insert_photo(
         conn,
@@ -428,7 +539,7 @@ pub(super) async fn write_patient(conn: &mut samhand_store::Conn, plan: &Patient
         )
         .await?;
         for take in &planned.takes {
-            stock_store::insert_line(
+            stock::insert_line(
                 conn,
                 &NewStockLine {
                     dispensing: Some(planned.event.id),
@@ -458,12 +569,7 @@ pub(super) async fn write_stay(
     patient: PatientId,
     today: Date,
 ) -> anyhow::Result<()> {
-    use samhand_domain::stay::{BundleEntry, BundleEntryId, BundleItem, Stay, StayKind};
-    let doctor = world
-        .users
-        .iter()
-        .find(|u| u.username == "institusjon")
-        .ok_or_else(|| anyhow!("demo user institusjon"))?;
+    let doctor = world.user_named("institusjon")?;
     let centre = world
         .places
         .iter()
@@ -496,5 +602,42 @@ pub(super) async fn write_stay(
     samhand_store::stays::insert_stay(&mut tx, &stay).await?;
     samhand_store::stays::insert_bundle_entry(&mut tx, &entry).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Receipts, waste, counts and deviations, after the dispensings they balance.
+pub(super) async fn write_stock(store: &Store, stock_plan: &StockPlan) -> anyhow::Result<()> {
+    let mut tx = store.write().await?;
+    for count in &stock_plan.counts {
+        stock::insert_count(&mut tx, count)
+            .await
+            .context("insert stock count")?;
+    }
+    for entry in &stock_plan.entries {
+        stock::insert_line(
+            &mut tx,
+            &NewStockLine {
+                count: entry.count.as_deref(),
+                ..NewStockLine::new(
+                    entry.place,
+                    entry.product,
+                    entry.movement,
+                    entry.quantity,
+                    &entry.note,
+                    entry.by,
+                    entry.at,
+                )
+            },
+        )
+        .await
+        .context("insert stock line")?;
+    }
+    for deviation in &stock_plan.deviations {
+        stock::insert_deviation(&mut tx, deviation).await?;
+    }
+    for follow_up in &stock_plan.follow_ups {
+        stock::insert_follow_up(&mut tx, follow_up).await?;
+    }
+    tx.commit().await.context("commit stock ledgers")?;
     Ok(())
 }
