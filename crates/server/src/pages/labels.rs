@@ -15,6 +15,18 @@ use samhand_domain::time::oslo_datetime;
 use crate::service::AlertKind;
 
 /// The substances as choices for a select: code and name.
+/// The dispensing places as the options of a select: (id, name).
+pub async fn place_options(
+    service: &crate::service::Service<'_>,
+) -> crate::error::AppResult<Vec<(String, String)>> {
+    Ok(service
+        .dispensing_places()
+        .await?
+        .into_iter()
+        .map(|p| (p.id.to_string(), p.name))
+        .collect())
+}
+
 pub fn substance_options() -> Vec<(String, String)> {
     Substance::ALL
         .iter()

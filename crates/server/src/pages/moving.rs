@@ -26,12 +26,7 @@ async fn move_page(
 ) -> PageResult {
     let service = Service::new(state, &staff.user);
     let overview = service.overview(id).await?;
-    let places: Vec<(String, String)> = service
-        .dispensing_places()
-        .await?
-        .into_iter()
-        .map(|o| (o.id.to_string(), o.name))
-        .collect();
+    let places = crate::pages::labels::place_options(&service).await?;
     let current = overview
         .arrangement
         .as_ref()

@@ -401,6 +401,7 @@ impl Service<'_> {
         let past = past_doses(&recorded);
         let due = samhand_domain::dispensing::still_due(due, &past, today);
         let blocked = missed_state(data, &recorded, today, &policy).is_blocked();
+        let hold = take_home_hold(&past, today);
         let planned = plan_recording(
             &due,
             &request.doses,
@@ -410,13 +411,11 @@ impl Service<'_> {
             blocked,
         )
         .and_then(|planned| {
-            let hold = take_home_hold(&past, today);
             check_take_home_hold(&planned, &outcome, hold, &request.override_reason).map(|()| planned)
         })
         .map_err(|refusal| self.refusal(refusal, &recorded))?;
-        let overriding_hold = take_home_hold(&past, today).is_some()
-            && outcome.is_dosed()
-            && planned.iter().any(|r| r.mode == IntakeMode::TakeHome);
+        let overriding_hold =
+            hold.is_some() && outcome.is_dosed() && planned.iter().any(|r| r.mode == IntakeMode::TakeHome);
         let substance = due
             .first()
             .map(|d| d.scheduled.substance)

@@ -57,12 +57,7 @@ async fn arrangement_page(
 ) -> PageResult {
     let service = Service::new(state, &staff.user);
     let overview = service.overview(id).await?;
-    let places: Vec<(String, String)> = service
-        .dispensing_places()
-        .await?
-        .into_iter()
-        .map(|p| (p.id.to_string(), p.name))
-        .collect();
+    let places = crate::pages::labels::place_options(&service).await?;
     let groups = service.groups().await?;
     let group_options = group_options(&groups, &overview.organisations);
     let current = overview.arrangement.as_ref().map(|a| &a.content);
@@ -202,12 +197,7 @@ async fn cover_page(
 ) -> PageResult {
     let service = Service::new(state, &staff.user);
     let overview = service.overview(id).await?;
-    let places: Vec<(String, String)> = service
-        .dispensing_places()
-        .await?
-        .into_iter()
-        .map(|p| (p.id.to_string(), p.name))
-        .collect();
+    let places = crate::pages::labels::place_options(&service).await?;
     let body = html! {
         h1 { "Dekning av enkeltdag for " (overview.patient.full_name()) }
         p.hint { "Når utleveringsstedet er stengt (helligdag), dekkes dosen av ta-med-dose utlevert en tidligere dag, eller av et annet utleveringssted." }
