@@ -45,8 +45,12 @@ await run(async () => {
     page.locator("form[action='/login'] button[type=submit]").click(),
   ]);
   const cookies = await context.cookies(baseUrl);
-  const session = cookies.find((c) => c.name === "samhand_session");
-  check(session, `no session cookie after login; cookies: ${cookies.map((c) => c.name).join(", ") || "none"}`);
+  // Served with SAMHAND_COOKIE_SECURE=true: the session is a __Host- cookie, Secure,
+  // HttpOnly, SameSite=Strict, for the whole host.
+  const session = cookies.find((c) => c.name === "__Host-samhand_session");
+  check(session, `no __Host-samhand_session cookie after login; cookies: ${cookies.map((c) => c.name).join(", ") || "none"}`);
+  check(session.secure && session.httpOnly && session.sameSite === "Strict" && session.path === "/",
+    `the session cookie is not Secure, HttpOnly, SameSite=Strict, Path=/: ${JSON.stringify(session)}`);
 
   step("today's list is shown");
   const heading = (await page.locator("h1").first().textContent()) || "";

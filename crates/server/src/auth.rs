@@ -1,29 +1,25 @@
-//! Authentication: passwords (argon2id), login sessions in a cookie, CSRF tokens, API
-//! bearer tokens, and the typed extractors that say who is asking. A handler that
+//! Authentication: passwords (argon2id), the staff login (sessions themselves are in
+//! [`crate::session`]), CSRF tokens, API bearer tokens, and the typed extractors
+//! that say who is asking. A handler that
 //! takes [`Prescriber`] cannot run for someone who is not one.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use jiff::{SignedDuration, Timestamp};
 use samhand_domain::access::{Action, Actor, DataCategory};
-use samhand_domain::ids::UserId;
-use samhand_domain::login::{SessionState, session_state};
 use samhand_domain::organisation::{Role, StaffUser};
-use samhand_store::{WriteTx, privacy, users};
+use samhand_store::{privacy, users};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::{ApiError, AppError, PageError};
+use crate::session::{self, AccountKind, PasswordAccount};
 
-pub const SESSION_COOKIE: &str = "samhand_session";
-pub const LOGIN_CSRF_COOKIE: &str = "samhand_login_csrf";
 /// How long a login at the OpenID provider may take, start to callback.
 pub const OIDC_FLOW_MINUTES: i64 = 10;
-/// A session ends after this long even when in use.
-pub const SESSION_MAX_HOURS: i64 = 12;
 
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt =
@@ -73,73 +69,8 @@ pub fn tokens_match(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: i64) -> String {
-    cookie_header(state, name, value, "/", "Strict", max_age_seconds)
-}
-
-fn cookie_header(
-    state: &AppState,
-    name: &str,
-    value: &str,
-    path: &str,
-    same_site: &str,
-    max_age_seconds: i64,
-) -> String {
-    let secure = if state.config.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_seconds}{secure}")
-}
-
-/// The session cookie for a token from [`login`] or [`login_with_identity`].
-pub fn session_cookie(state: &AppState, token: &str) -> String {
-    set_cookie(state, SESSION_COOKIE, token, SESSION_MAX_HOURS * 3600)
-}
-
-/// The OIDC flow cookie (an empty value with `max_age_seconds` 0 removes it). Lax,
-/// not Strict: the provider's redirect back to the callback is a cross-site
-/// navigation, and a Strict cookie would not come with it.
-pub fn oidc_flow_cookie(
-    state: &AppState,
-    kind: crate::oidc::LoginKind,
-    value: &str,
-    max_age_seconds: i64,
-) -> String {
-    cookie_header(
-        state,
-        kind.flow_cookie_name(),
-        value,
-        kind.flow_cookie_path(),
-        "Lax",
-        max_age_seconds,
-    )
-}
-
-/// Starts a login session for a user who has proved who they are, by password or at
-/// the OpenID provider; returns the token for the session cookie. The one way a
-/// session begins.
-async fn start_session(tx: &mut WriteTx, user: UserId, now: Timestamp) -> Result<String, AppError> {
-    let token = random_token();
-    let expires = now + SignedDuration::from_hours(SESSION_MAX_HOURS);
-    users::insert_session(tx, &token_hash(&token), user, &random_token(), now, expires).await?;
-    Ok(token)
-}
-
 /// Checks a username and password; on success starts a session and returns the
-/// cookie token and the user. Failures are counted on the account.
+/// cookie token and the user.
 pub async fn login(
     state: &AppState,
     username: &str,
@@ -147,42 +78,32 @@ pub async fn login(
 ) -> Result<(String, StaffUser), AppError> {
     let user = check_password(state, username, password).await?;
     let mut tx = state.store.write().await?;
-    let token = start_session(&mut tx, user.id, state.clock.now()).await?;
+    let token = session::start(&mut tx, AccountKind::Staff, user.id, state.clock.now()).await?;
     tx.commit().await?;
     Ok((token, user))
 }
 
-/// The one password check, for a login and for a witness who confirms a stock count
-/// on a colleague's screen, so that neither is a password oracle: an unknown or
-/// inactive user takes as long as a known one, every attempt is counted on the
-/// account (in a transaction of its own, which stays when the request is refused),
-/// and [`MAX_FAILED_LOGINS`] failures lock it for [`LOCKOUT_MINUTES`], when not even
-/// the right password opens it.
+fn wrong_username_or_password() -> AppError {
+    AppError::Forbidden("Feil brukernavn eller passord.".into())
+}
+
+/// A staff member's password, for a login and for a witness who confirms a stock
+/// count on a colleague's screen, through the one check of [`session::check_password`].
 pub async fn check_password(state: &AppState, username: &str, password: &str) -> Result<StaffUser, AppError> {
     let mut conn = state.store.read().await?;
-    let record = users::by_username(&mut conn, username.trim()).await?;
-    let Some(record) = record.filter(|r| r.active) else {
-        verify_password(password, dummy_hash());
-        return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
-    };
-    let now = state.clock.now();
-    if samhand_domain::login::is_locked(record.failed_logins, record.last_failed_login_at, now) {
-        // Not even the right password opens a locked account, so guessing gains nothing.
-        verify_password(password, dummy_hash());
-        return Err(AppError::Forbidden(samhand_domain::login::locked_message_nb()));
-    }
-    let ok = record
-        .password_hash
-        .as_deref()
-        .is_some_and(|h| verify_password(password, h));
+    let record = users::by_username(&mut conn, username.trim())
+        .await?
+        .filter(|r| r.active);
     drop(conn);
-    let mut tx = state.store.write().await?;
-    users::record_login_attempt(&mut tx, record.user.id, ok, now).await?;
-    tx.commit().await?;
-    if !ok {
-        return Err(AppError::Forbidden("Feil brukernavn eller passord.".into()));
-    }
-    Ok(record.user)
+    let account = record.as_ref().map(|r| PasswordAccount {
+        kind: AccountKind::Staff,
+        id: r.user.id,
+        password_hash: r.password_hash.clone(),
+        failed_logins: r.failed_logins,
+        last_failed_login_at: r.last_failed_login_at,
+    });
+    session::check_password(state, account, password, wrong_username_or_password).await?;
+    record.map(|r| r.user).ok_or_else(wrong_username_or_password)
 }
 
 /// Starts a session for the staff user whom the OpenID provider vouched for by
@@ -203,22 +124,13 @@ pub async fn login_with_identity(state: &AppState, username: &str) -> Result<(St
         )));
     };
     let mut tx = state.store.write().await?;
-    let token = start_session(&mut tx, record.user.id, state.clock.now()).await?;
+    let token = session::start(&mut tx, AccountKind::Staff, record.user.id, state.clock.now()).await?;
     tx.commit().await?;
     tracing::info!(
         username = record.user.username.as_str(),
         "staff user logged in through the OpenID provider"
     );
     Ok((token, record.user))
-}
-
-pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        let mut tx = state.store.write().await?;
-        users::delete_session(&mut tx, &token_hash(&token)).await?;
-        tx.commit().await?;
-    }
-    Ok(())
 }
 
 /// Issues an API token for a user; the token itself is shown once and stored hashed.
@@ -276,35 +188,18 @@ impl FromRequestParts<AppState> for UiStaff {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
-        let hash = token_hash(&token);
-        let mut conn = state.store.read().await.map_err(AppError::from)?;
-        let session = users::session(&mut conn, &hash)
-            .await
-            .map_err(AppError::from)?
+        let live = session::resume(state, AccountKind::Staff, &parts.headers)
+            .await?
             .ok_or(AppError::Unauthenticated)?;
-        let now = state.clock.now();
-        let idle = state.config.session_idle_minutes;
-        let SessionState::Live { touch } = session_state(session.last_seen_at, session.expires_at, now, idle)
-        else {
-            return Err(AppError::Unauthenticated.into());
-        };
-        let record = users::by_id(&mut conn, session.user_id)
+        let mut conn = state.store.read().await.map_err(AppError::from)?;
+        let record = users::by_id(&mut conn, live.account)
             .await
             .map_err(AppError::from)?
             .filter(|r| r.active)
             .ok_or(AppError::Unauthenticated)?;
-        drop(conn);
-        if touch {
-            let mut tx = state.store.write().await.map_err(AppError::from)?;
-            users::touch_session(&mut tx, &hash, now)
-                .await
-                .map_err(AppError::from)?;
-            tx.commit().await.map_err(AppError::from)?;
-        }
         Ok(Self {
             user: record.user,
-            csrf: session.csrf_token,
+            csrf: live.csrf,
         })
     }
 }

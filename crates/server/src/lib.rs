@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod cookies;
 pub mod error;
 pub mod fhir;
 pub mod oidc;
@@ -11,6 +12,7 @@ pub mod pages;
 pub mod portal;
 pub mod repo;
 pub mod service;
+pub mod session;
 
 use std::sync::Arc;
 

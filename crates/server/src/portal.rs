@@ -1,28 +1,22 @@
 //! The patient portal's login: a local account the LAR unit sets up with a one-time
-//! code, a password the patient chooses, backoff after failed logins, and a portal
-//! session in a cookie of its own, separate from staff sessions. [`PortalPatient`]
+//! code, a password the patient chooses, the same lockout as staff (the one password
+//! check of [`crate::session`]), and a portal session in a cookie of its own. [`PortalPatient`]
 //! is the extractor of the portal pages: a handler that takes one cannot run for
 //! anyone but a logged-in patient, and acts as `Actor::Patient`.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use jiff::{SignedDuration, Timestamp};
-use samhand_domain::login::{SessionState, session_state};
 use samhand_domain::national_id::NationalId;
 use samhand_domain::privacy::PatientUser;
 use samhand_domain::validation::FieldErrors;
 use samhand_store::{patients, portal};
 
 use crate::AppState;
-use crate::auth::{
-    SESSION_MAX_HOURS, cookie, dummy_hash, hash_password, random_token, token_hash, tokens_match,
-    verify_password,
-};
+use crate::auth::{hash_password, token_hash, tokens_match};
 use crate::error::{AppError, PageError};
 use crate::pages::forms::FormData;
+use crate::session::{self, AccountKind, PasswordAccount};
 
-pub const PORTAL_COOKIE: &str = "samhand_portal";
 /// The shortest password a patient may choose.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// How long a one-time code from the LAR unit is valid.
@@ -93,9 +87,7 @@ pub async fn activate(
         portal::valid_code(&mut conn, account.id, &token_hash(&normalise_code(code)), now).await?
     };
     let Some(code_id) = code_id else {
-        let mut tx = state.store.write().await?;
-        portal::record_login_attempt(&mut tx, account.id, false, now).await?;
-        tx.commit().await?;
+        session::record_failed_attempt(state, AccountKind::Patient, account.id).await?;
         return Err(refused());
     };
     let hash = hash_password(password)?;
@@ -103,51 +95,25 @@ pub async fn activate(
     if !portal::activate(&mut tx, &code_id, account.id, &hash, now).await? {
         return Err(refused());
     }
-    let token = start_session(&mut tx, account.id, now).await?;
+    let token = session::start(&mut tx, AccountKind::Patient, account.id, now).await?;
     tx.commit().await?;
-    Ok(token)
-}
-
-async fn start_session(
-    tx: &mut samhand_store::Conn,
-    account: samhand_domain::ids::UserId,
-    now: Timestamp,
-) -> Result<String, AppError> {
-    let token = random_token();
-    portal::insert_session(
-        tx,
-        &token_hash(&token),
-        account,
-        &random_token(),
-        now,
-        now + SignedDuration::from_hours(SESSION_MAX_HOURS),
-    )
-    .await?;
     Ok(token)
 }
 
 /// Logs a patient in with national identity number and password.
 pub async fn login(state: &AppState, national_id: &str, password: &str) -> Result<String, AppError> {
-    let now = state.clock.now();
-    let Some(account) = account_by_number(state, national_id).await? else {
-        verify_password(password, dummy_hash());
-        return Err(refused());
-    };
-    if samhand_domain::login::is_locked(account.failed_logins, account.last_failed_login_at, now) {
-        verify_password(password, dummy_hash());
-        return Err(AppError::Forbidden(samhand_domain::login::locked_message_nb()));
-    }
-    let ok = account
-        .password_hash
-        .as_deref()
-        .is_some_and(|hash| verify_password(password, hash));
+    let account = account_by_number(state, national_id)
+        .await?
+        .map(|a| PasswordAccount {
+            kind: AccountKind::Patient,
+            id: a.id,
+            password_hash: a.password_hash,
+            failed_logins: a.failed_logins,
+            last_failed_login_at: a.last_failed_login_at,
+        });
+    let account = session::check_password(state, account, password, refused).await?;
     let mut tx = state.store.write().await?;
-    portal::record_login_attempt(&mut tx, account.id, ok, now).await?;
-    if !ok {
-        tx.commit().await?;
-        return Err(refused());
-    }
-    let token = start_session(&mut tx, account.id, now).await?;
+    let token = session::start(&mut tx, AccountKind::Patient, account, state.clock.now()).await?;
     tx.commit().await?;
     Ok(token)
 }
@@ -201,19 +167,10 @@ pub async fn login_with_national_id(state: &AppState, pid: &str) -> Result<Strin
         ));
     };
     let mut tx = state.store.write().await?;
-    let token = start_session(&mut tx, account.id, state.clock.now()).await?;
+    let token = session::start(&mut tx, AccountKind::Patient, account.id, state.clock.now()).await?;
     tx.commit().await?;
     tracing::info!("patient logged in to the portal through ID-porten");
     Ok(token)
-}
-
-pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    if let Some(token) = cookie(headers, PORTAL_COOKIE) {
-        let mut tx = state.store.write().await?;
-        portal::delete_session(&mut tx, &token_hash(&token)).await?;
-        tx.commit().await?;
-    }
-    Ok(())
 }
 
 /// A logged-in patient of the portal, with the session's CSRF token.
@@ -228,30 +185,17 @@ impl FromRequestParts<AppState> for PortalPatient {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let unauthenticated = || PageError(AppError::PortalUnauthenticated);
-        let token = cookie(&parts.headers, PORTAL_COOKIE).ok_or_else(unauthenticated)?;
-        let hash = token_hash(&token);
+        let live = session::resume(state, AccountKind::Patient, &parts.headers)
+            .await?
+            .ok_or_else(unauthenticated)?;
         let mut conn = state.store.read().await.map_err(AppError::from)?;
-        let session = portal::session(&mut conn, &hash)
+        let user = portal::patient_user(&mut conn, live.account)
             .await
             .map_err(AppError::from)?
             .ok_or_else(unauthenticated)?;
-        drop(conn);
-        let now = state.clock.now();
-        let idle = state.config.session_idle_minutes;
-        let SessionState::Live { touch } = session_state(session.last_seen_at, session.expires_at, now, idle)
-        else {
-            return Err(unauthenticated());
-        };
-        if touch {
-            let mut tx = state.store.write().await.map_err(AppError::from)?;
-            portal::touch_session(&mut tx, &hash, now)
-                .await
-                .map_err(AppError::from)?;
-            tx.commit().await.map_err(AppError::from)?;
-        }
         Ok(Self {
-            user: session.patient,
-            csrf: session.csrf_token,
+            user,
+            csrf: live.csrf,
         })
     }
 }

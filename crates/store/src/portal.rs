@@ -1,5 +1,5 @@
-//! The patient portal's accounts: the password set with a one-time code, login
-//! counters, and portal sessions.
+//! The patient portal's accounts: the password set with a one-time code and the
+//! login counters. Sessions and login attempts are in [`crate::sessions`].
 
 use jiff::Timestamp;
 use samhand_domain::ids::{PatientId, UserId};
@@ -8,6 +8,26 @@ use sqlx::AnyConnection;
 
 use crate::codec::{instant, instant_opt, int, micros, parsed, text};
 use crate::db::{Result, classify};
+
+/// The patient behind an active portal account, as the portal acts for them.
+pub async fn patient_user(conn: &mut AnyConnection, account: UserId) -> Result<Option<PatientUser>> {
+    let row = sqlx::query(
+        "SELECT a.id, a.patient_id, p.given_name, p.family_name
+         FROM patient_accounts a JOIN patients p ON p.id = a.patient_id
+         WHERE a.id = $1 AND a.active = 1",
+    )
+    .bind(account.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(PatientUser {
+            id: parsed(&r, "id")?,
+            patient_id: parsed(&r, "patient_id")?,
+            display_name: format!("{} {}", text(&r, "given_name")?, text(&r, "family_name")?),
+        })
+    })
+    .transpose()
+}
 
 /// A patient's account as the login needs it.
 #[derive(Debug, Clone)]
@@ -110,103 +130,6 @@ pub async fn activate(
     .execute(conn)
     .await?;
     Ok(true)
-}
-
-pub async fn record_login_attempt(
-    conn: &mut AnyConnection,
-    account: UserId,
-    ok: bool,
-    now: Timestamp,
-) -> Result<()> {
-    if ok {
-        sqlx::query(
-            "UPDATE patient_accounts SET failed_logins = 0, last_failed_login_at = NULL WHERE id = $1",
-        )
-        .bind(account.to_string())
-        .execute(conn)
-        .await?;
-    } else {
-        sqlx::query(
-            "UPDATE patient_accounts SET failed_logins = failed_logins + 1, last_failed_login_at = $1 WHERE id = $2",
-        )
-        .bind(micros(now))
-        .bind(account.to_string())
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
-}
-
-pub async fn insert_session(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    account: UserId,
-    csrf: &str,
-    now: Timestamp,
-    expires_at: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO patient_sessions (token_hash, account_id, csrf_token, created_at, last_seen_at, expires_at)
-         VALUES ($1, $2, $3, $4, $4, $5)",
-    )
-    .bind(token_hash)
-    .bind(account.to_string())
-    .bind(csrf)
-    .bind(micros(now))
-    .bind(micros(expires_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
-    Ok(())
-}
-
-/// A portal session: the patient, the CSRF token, when last seen, when it expires.
-pub struct PortalSession {
-    pub patient: PatientUser,
-    pub csrf_token: String,
-    pub last_seen_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-pub async fn session(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<PortalSession>> {
-    let row = sqlx::query(
-        "SELECT a.id, a.patient_id, p.given_name, p.family_name, s.csrf_token, s.last_seen_at, s.expires_at
-         FROM patient_sessions s JOIN patient_accounts a ON a.id = s.account_id JOIN patients p ON p.id = a.patient_id
-         WHERE s.token_hash = $1 AND a.active = 1",
-    )
-    .bind(token_hash)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| {
-        Ok(PortalSession {
-            patient: PatientUser {
-                id: parsed(&r, "id")?,
-                patient_id: parsed(&r, "patient_id")?,
-                display_name: format!("{} {}", text(&r, "given_name")?, text(&r, "family_name")?),
-            },
-            csrf_token: text(&r, "csrf_token")?,
-            last_seen_at: instant(&r, "last_seen_at")?,
-            expires_at: instant(&r, "expires_at")?,
-        })
-    })
-    .transpose()
-}
-
-pub async fn touch_session(conn: &mut AnyConnection, token_hash: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE patient_sessions SET last_seen_at = $1 WHERE token_hash = $2")
-        .bind(micros(now))
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM patient_sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Records that a task came from the patient's request.

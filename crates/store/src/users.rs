@@ -96,100 +96,10 @@ pub async fn by_organisation(conn: &mut AnyConnection, org: OrganisationId) -> R
     rows.iter().map(|r| from_row(r).map(|u| u.user)).collect()
 }
 
-pub async fn record_login_attempt(
-    conn: &mut AnyConnection,
-    id: UserId,
-    succeeded: bool,
-    at: Timestamp,
-) -> Result<()> {
-    if succeeded {
-        sqlx::query("UPDATE users SET failed_logins = 0, last_failed_login_at = NULL WHERE id = $1")
-            .bind(id.to_string())
-            .execute(conn)
-            .await?;
-    } else {
-        sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, last_failed_login_at = $1 WHERE id = $2",
-        )
-        .bind(micros(at))
-        .bind(id.to_string())
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
-}
-
 pub async fn set_password(conn: &mut AnyConnection, id: UserId, hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0 WHERE id = $2")
         .bind(hash)
         .bind(id.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// A login session: the cookie holds a random token; only its hash is stored.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub user_id: UserId,
-    pub csrf_token: String,
-    pub last_seen_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-pub async fn insert_session(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    user_id: UserId,
-    csrf_token: &str,
-    now: Timestamp,
-    expires_at: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
-         VALUES ($1, $2, $3, $4, $4, $5)",
-    )
-    .bind(token_hash)
-    .bind(user_id.to_string())
-    .bind(csrf_token)
-    .bind(micros(now))
-    .bind(micros(expires_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
-    Ok(())
-}
-
-pub async fn session(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<Session>> {
-    let row = sqlx::query(
-        "SELECT user_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| {
-        Ok(Session {
-            user_id: parsed(&r, "user_id")?,
-            csrf_token: text(&r, "csrf_token")?,
-            last_seen_at: crate::codec::instant(&r, "last_seen_at")?,
-            expires_at: crate::codec::instant(&r, "expires_at")?,
-        })
-    })
-    .transpose()
-}
-
-pub async fn touch_session(conn: &mut AnyConnection, token_hash: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-        .bind(micros(now))
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
         .execute(conn)
         .await?;
     Ok(())

@@ -9,11 +9,25 @@ use maud::html;
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
-use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth;
+use crate::cookies::{self, LOGIN_CSRF};
 use crate::error::{AppError, PageError};
 use crate::oidc::{Callback, OidcLogin, PendingLogin};
 use crate::pages::forms::{FormData, StaffForm, error_summary, required_input};
 use crate::pages::layout;
+use crate::session::{self, AccountKind};
+
+/// A login form has no session yet: its CSRF token is in a cookie the form echoes.
+/// The `Set-Cookie` value for a new form's token.
+pub fn login_csrf_cookie(state: &AppState, token: &str) -> String {
+    cookies::set(state, LOGIN_CSRF, token, 3600)
+}
+
+/// Whether the login form's echoed token is the one in its cookie.
+pub fn login_csrf_ok(state: &AppState, headers: &HeaderMap, form: &FormData) -> bool {
+    cookies::get(state, headers, LOGIN_CSRF)
+        .is_some_and(|c| !c.is_empty() && auth::tokens_match(&c, form.get("csrf")))
+}
 
 fn render(state: &AppState, username: &str, errors: &FieldErrors) -> Response {
     // The login form has no session yet; its CSRF token is a cookie the form echoes.
@@ -45,10 +59,7 @@ fn render(state: &AppState, username: &str, errors: &FieldErrors) -> Response {
     };
     (
         status,
-        [(
-            header::SET_COOKIE,
-            auth::set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600),
-        )],
+        [(header::SET_COOKIE, login_csrf_cookie(state, &token))],
         page,
     )
         .into_response()
@@ -64,8 +75,7 @@ pub async fn submit(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let form = FormData(form);
-    let cookie_token = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if cookie_token.is_empty() || !auth::tokens_match(&cookie_token, form.get("csrf")) {
+    if !login_csrf_ok(&state, &headers, &form) {
         return PageError(AppError::Csrf).into_response();
     }
     match auth::login(&state, form.get("username"), form.get("password")).await {
@@ -73,11 +83,11 @@ pub async fn submit(
             (
                 // Both cookies: insert-style headers would keep only the last.
                 AppendHeaders([
-                    (header::SET_COOKIE, auth::session_cookie(&state, &token)),
                     (
                         header::SET_COOKIE,
-                        auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0),
+                        session::cookie(&state, AccountKind::Staff, &token),
                     ),
+                    (header::SET_COOKIE, cookies::clear(&state, LOGIN_CSRF)),
                 ]),
                 Redirect::to("/"),
             )
@@ -98,11 +108,11 @@ pub async fn logout(
     // Taken for its CSRF check: logging someone out is a state change too.
     _form: StaffForm,
 ) -> Result<Response, PageError> {
-    auth::logout(&state, &headers).await?;
+    session::end(&state, AccountKind::Staff, &headers).await?;
     Ok((
         [(
             header::SET_COOKIE,
-            auth::set_cookie(&state, SESSION_COOKIE, "", 0),
+            session::clear_cookie(&state, AccountKind::Staff),
         )],
         Redirect::to("/login"),
     )
@@ -114,7 +124,7 @@ pub async fn logout(
 /// and the portal's share it.
 pub async fn begin_oidc(state: &AppState, oidc: &OidcLogin) -> Result<Response, PageError> {
     let (url, pending) = oidc.begin().await?;
-    let flow_cookie = auth::oidc_flow_cookie(
+    let flow_cookie = cookies::oidc_flow(
         state,
         oidc.kind(),
         &pending.to_cookie_value(),
@@ -133,8 +143,8 @@ pub async fn finish_oidc(
     callback: &Callback,
 ) -> ((header::HeaderName, String), Result<String, AppError>) {
     let kind = oidc.kind();
-    let clear_flow_cookie = (header::SET_COOKIE, auth::oidc_flow_cookie(state, kind, "", 0));
-    let pending = auth::cookie(headers, kind.flow_cookie_name())
+    let clear_flow_cookie = (header::SET_COOKIE, cookies::oidc_flow(state, kind, "", 0));
+    let pending = cookies::oidc_flow_value(state, headers, kind)
         .as_deref()
         .and_then(PendingLogin::from_cookie_value);
     (clear_flow_cookie, oidc.finish(pending, callback).await)
@@ -169,11 +179,11 @@ pub async fn oidc_callback(
         Ok((token, _user)) => (
             // The same cookies as after a password login.
             AppendHeaders([
-                (header::SET_COOKIE, auth::session_cookie(&state, &token)),
                 (
                     header::SET_COOKIE,
-                    auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0),
+                    session::cookie(&state, AccountKind::Staff, &token),
                 ),
+                (header::SET_COOKIE, cookies::clear(&state, LOGIN_CSRF)),
                 clear_flow_cookie,
             ]),
             signed_in_page("/", "Gå videre til Samhand"),

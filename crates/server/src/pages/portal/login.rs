@@ -11,11 +11,13 @@ use samhand_domain::validation::FieldErrors;
 
 use super::portal_page;
 use crate::AppState;
-use crate::auth::{self, LOGIN_CSRF_COOKIE};
+use crate::auth;
 use crate::error::{AppError, PageError};
 use crate::pages::PageResult;
 use crate::pages::forms::{FormData, error_summary, input, required_input};
-use crate::portal::{self, PORTAL_COOKIE, PatientForm};
+use crate::pages::login::{login_csrf_cookie, login_csrf_ok};
+use crate::portal::{self, PatientForm};
+use crate::session::{self, AccountKind};
 
 fn login_cookie_page(
     state: &AppState,
@@ -30,10 +32,7 @@ fn login_cookie_page(
     let status = if fresh { StatusCode::OK } else { failure };
     (
         status,
-        [(
-            header::SET_COOKIE,
-            auth::set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600),
-        )],
+        [(header::SET_COOKIE, login_csrf_cookie(state, &token))],
         page,
     )
         .into_response()
@@ -68,12 +67,8 @@ fn login_form(state: &AppState, form: &FormData, errors: &FieldErrors, message: 
     )
 }
 
-fn login_csrf_ok(headers: &HeaderMap, form: &FormData) -> bool {
-    auth::cookie(headers, LOGIN_CSRF_COOKIE).is_some_and(|c| auth::tokens_match(&c, form.get("csrf")))
-}
-
 fn session_cookie(state: &AppState, token: &str) -> String {
-    auth::set_cookie(state, PORTAL_COOKIE, token, auth::SESSION_MAX_HOURS * 3600)
+    session::cookie(state, AccountKind::Patient, token)
 }
 
 pub async fn show(State(state): State<AppState>) -> Response {
@@ -86,7 +81,7 @@ pub async fn submit(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let form = FormData(fields);
-    if !login_csrf_ok(&headers, &form) {
+    if !login_csrf_ok(&state, &headers, &form) {
         return PageError(AppError::Csrf).into_response();
     }
     match portal::login(&state, form.get("national_id"), form.get("password")).await {
@@ -175,7 +170,7 @@ pub async fn activate_submit(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let form = FormData(fields);
-    if !login_csrf_ok(&headers, &form) {
+    if !login_csrf_ok(&state, &headers, &form) {
         return PageError(AppError::Csrf).into_response();
     }
     match portal::activate(
@@ -205,9 +200,12 @@ pub async fn logout(
     headers: HeaderMap,
     PatientForm { .. }: PatientForm,
 ) -> Response {
-    let _ = portal::logout(&state, &headers).await;
+    let _ = session::end(&state, AccountKind::Patient, &headers).await;
     (
-        [(header::SET_COOKIE, auth::set_cookie(&state, PORTAL_COOKIE, "", 0))],
+        [(
+            header::SET_COOKIE,
+            session::clear_cookie(&state, AccountKind::Patient),
+        )],
         Redirect::to("/portal/logg-inn"),
     )
         .into_response()
