@@ -51,6 +51,11 @@ enum Command {
         #[arg(long, default_value_t = DemoSize::default().patients)]
         patients: usize,
     },
+    /// Organisations: LAR units, municipal places, pharmacies, GP offices, …
+    Organisation {
+        #[command(subcommand)]
+        action: OrganisationCommand,
+    },
     /// Staff users.
     User {
         #[command(subcommand)]
@@ -108,6 +113,38 @@ enum FhirClientCommand {
 }
 
 #[derive(Subcommand)]
+enum OrganisationCommand {
+    /// Register an organisation; prints its id.
+    Add {
+        /// The name, unique in Samhand.
+        #[arg(long)]
+        name: String,
+        /// One of: health_trust_lar_unit, municipal_lar_centre, pharmacy,
+        /// home_service, gp_office, nav_office, institution, prison_health_service.
+        #[arg(long)]
+        kind: String,
+        /// The organisation number (9 digits, modulus-11 check digit).
+        #[arg(long)]
+        org_number: Option<String>,
+        /// The HER-id in the address register.
+        #[arg(long)]
+        her_id: Option<String>,
+        /// The responsible LAR unit of a municipal place: its id or exact name.
+        #[arg(long)]
+        responsible_unit: Option<String>,
+        /// The municipality it serves or lies in.
+        #[arg(long, default_value = "")]
+        municipality: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        #[arg(long, default_value = "")]
+        phone: String,
+    },
+    /// List the organisations.
+    List,
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Add a staff user who logs in with a password.
     Add {
@@ -129,6 +166,25 @@ enum UserCommand {
     },
     /// List the active staff users per organisation.
     List,
+    /// Cut a user off at once: every session and API token ends, and they can no
+    /// longer log in. Their name stays on everything they did.
+    Deactivate {
+        /// The user's username.
+        #[arg(long)]
+        user: String,
+        /// Why, kept in the user's history.
+        #[arg(long, default_value = "Deaktivert fra kommandolinjen")]
+        reason: String,
+    },
+    /// Give a deactivated user their access back.
+    Reactivate {
+        /// The user's username.
+        #[arg(long)]
+        user: String,
+        /// Why, kept in the user's history.
+        #[arg(long, default_value = "Reaktivert fra kommandolinjen")]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -229,6 +285,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::User {
             action: UserCommand::List,
         } => list_users(&config).await,
+        Command::User {
+            action: UserCommand::Deactivate { user, reason },
+        } => set_user_active(config, &user, false, &reason).await,
+        Command::User {
+            action: UserCommand::Reactivate { user, reason },
+        } => set_user_active(config, &user, true, &reason).await,
+        Command::Organisation {
+            action:
+                OrganisationCommand::Add {
+                    name,
+                    kind,
+                    org_number,
+                    her_id,
+                    responsible_unit,
+                    municipality,
+                    address,
+                    phone,
+                },
+        } => {
+            let input = samhand_server::admin::OrganisationInput {
+                name,
+                kind,
+                municipality,
+                org_number: org_number.unwrap_or_default(),
+                her_id: her_id.unwrap_or_default(),
+                address,
+                phone,
+                responsible_unit: responsible_unit.unwrap_or_default(),
+            };
+            add_organisation(config, &input).await
+        }
+        Command::Organisation {
+            action: OrganisationCommand::List,
+        } => list_organisations(&config).await,
         Command::Token { user, revoke: false } => issue_token(config, &user).await,
         Command::Token { user, revoke: true } => revoke_tokens(&config, &user).await,
         Command::Audit {
@@ -405,7 +495,7 @@ async fn add_user(
         return Err(anyhow!(
             "no organisation with the id or exact name {organisation:?}; the organisations are:\n{}",
             if names.is_empty() {
-                "  (none yet: run `samhand demo`, or create them first)".to_string()
+                "  (none yet: add one with `samhand organisation add`, or run `samhand demo`)".to_string()
             } else {
                 names.join("\n")
             }
@@ -474,6 +564,77 @@ async fn list_users(config: &Config) -> Result<(), Failure> {
     }
     drop(conn);
     store.close().await;
+    Ok(())
+}
+
+/// An error of the server's operations as the command line says it: the Norwegian
+/// message the pages would show, field by field.
+fn app_failure(error: samhand_server::error::AppError) -> Failure {
+    use samhand_server::error::AppError;
+    match error {
+        AppError::Invalid(errors) => {
+            let lines: Vec<String> = errors
+                .0
+                .iter()
+                .map(|e| format!("  --{}: {}", e.field.replace('_', "-"), e.message))
+                .collect();
+            Failure::Error(anyhow!("the input was refused:\n{}", lines.join("\n")))
+        }
+        other => Failure::Error(anyhow!("{}", other.message_nb())),
+    }
+}
+
+async fn add_organisation(
+    config: Config,
+    input: &samhand_server::admin::OrganisationInput,
+) -> Result<(), Failure> {
+    let store = connect(&config).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    let added = samhand_server::admin::add_organisation(&state, None, input).await;
+    store.close().await;
+    let (organisation, registration) = added.map_err(app_failure)?;
+    println!(
+        "added {} ({}){}",
+        organisation.name,
+        organisation.kind.code(),
+        registration
+            .org_number
+            .map(|n| format!(", organisation number {}", n.as_str()))
+            .unwrap_or_default()
+    );
+    println!("{}", organisation.id);
+    Ok(())
+}
+
+async fn list_organisations(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let mut conn = store.read().await?;
+    let all = organisations::all(&mut conn).await?;
+    drop(conn);
+    store.close().await;
+    for org in all {
+        println!("{}  {:<22} {}", org.id, org.kind.code(), org.name);
+    }
+    Ok(())
+}
+
+async fn set_user_active(config: Config, username: &str, active: bool, reason: &str) -> Result<(), Failure> {
+    let store = connect(&config).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    let changed = samhand_server::admin::set_user_active(&state, None, username, active, reason).await;
+    store.close().await;
+    let user = changed.map_err(app_failure)?;
+    if active {
+        println!(
+            "reactivated {} ({}); they can log in again",
+            user.username, user.display_name
+        );
+    } else {
+        println!(
+            "deactivated {} ({}): every session and API token has ended, and they can no longer log in",
+            user.username, user.display_name
+        );
+    }
     Ok(())
 }
 

@@ -592,6 +592,12 @@ pub fn may_coordinate(actor: &StaffUser) -> bool {
     actor.role == Role::Coordinator
 }
 
+/// Whether the actor administers Samhand: organisations, dispensing places, users,
+/// system clients and the policy thresholds. No patient data comes with it.
+pub fn may_administer(actor: &StaffUser) -> bool {
+    actor.role == Role::Administrator
+}
+
 /// Whether the actor may be given tasks from responsibility groups: everyone who
 /// works with patients, that is everyone but administrators.
 pub fn may_take_tasks(actor: &StaffUser) -> bool {

@@ -1,6 +1,7 @@
 //! The web server: HTML pages, the JSON API, authentication and the access policy's
 //! enforcement. Handlers parse, call `service`, and render; rules live in `domain`.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod config;

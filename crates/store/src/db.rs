@@ -78,6 +78,16 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "message_patient_receipts.message_id",
     ),
     ("users_username_unique", "users.username"),
+    ("organisations_org_number_unique", "organisations.org_number"),
+    ("organisations_name_unique", "organisations.name"),
+    (
+        "place_closed_days_once",
+        "place_closed_days.place_id, place_closed_days.closed_on",
+    ),
+    (
+        "user_roles_once",
+        "user_roles.user_id, user_roles.organisation_id, user_roles.role",
+    ),
     (
         "dose_order_signatures_version_unique",
         "dose_order_signatures.patient_id, dose_order_signatures.version",

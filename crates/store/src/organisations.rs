@@ -2,7 +2,7 @@
 
 use samhand_domain::arrangement::{PatientGroup, TimeWindow};
 use samhand_domain::ids::{OrganisationId, PatientGroupId};
-use samhand_domain::organisation::{Organisation, OrganisationKind};
+use samhand_domain::organisation::{HerId, OrgNumber, Organisation, OrganisationKind, Registration};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -107,4 +107,61 @@ pub async fn group(conn: &mut AnyConnection, id: PatientGroupId) -> Result<Optio
             .fetch_optional(conn)
             .await?;
     row.as_ref().map(group_from_row).transpose()
+}
+
+/// The organisation of this exact name.
+pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Organisation>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations WHERE name = $1"))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Sets what the register and the address book know of an organisation.
+pub async fn set_registration(
+    conn: &mut AnyConnection,
+    id: OrganisationId,
+    registration: &Registration,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE organisations SET org_number = $1, her_id = $2, address = $3, phone = $4, responsible_unit_id = $5
+         WHERE id = $6",
+    )
+    .bind(registration.org_number.as_ref().map(|n| n.as_str().to_string()))
+    .bind(registration.her_id.as_ref().map(|n| n.as_str().to_string()))
+    .bind(&registration.address)
+    .bind(&registration.phone)
+    .bind(registration.responsible_unit.map(|u| u.to_string()))
+    .bind(id.to_string())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// What the register and the address book know of an organisation.
+pub async fn registration(conn: &mut AnyConnection, id: OrganisationId) -> Result<Option<Registration>> {
+    let row = sqlx::query(
+        "SELECT org_number, her_id, address, phone, responsible_unit_id FROM organisations WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        let org_number: Option<String> = sqlx::Row::try_get(&r, "org_number")?;
+        let her_id: Option<String> = sqlx::Row::try_get(&r, "her_id")?;
+        Ok(Registration {
+            org_number: org_number
+                .map(|n| OrgNumber::parse(&n).map_err(|_| corrupt(format!("organisation number {n}"))))
+                .transpose()?,
+            her_id: her_id
+                .map(|n| HerId::parse(&n).map_err(|_| corrupt(format!("HER-id {n}"))))
+                .transpose()?,
+            address: text(&r, "address")?,
+            phone: text(&r, "phone")?,
+            responsible_unit: crate::codec::parsed_opt(&r, "responsible_unit_id")?,
+        })
+    })
+    .transpose()
 }

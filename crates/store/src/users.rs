@@ -150,3 +150,72 @@ pub async fn revoke_api_tokens(conn: &mut AnyConnection, user_id: UserId, now: T
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Deactivates or reactivates a user, with who (`None`: on the server's command
+/// line), when and why in `user_status_changes`. The caller ends the sessions and
+/// tokens of a deactivated user in the same transaction.
+pub async fn set_active(
+    conn: &mut AnyConnection,
+    id: UserId,
+    active: bool,
+    reason: &str,
+    by: Option<UserId>,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+        .bind(i64::from(active))
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO user_status_changes (id, user_id, active, reason, changed_by, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(id.to_string())
+    .bind(i64::from(active))
+    .bind(reason)
+    .bind(by.map(|u| u.to_string()))
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// One deactivation or reactivation.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub active: bool,
+    pub reason: String,
+    pub changed_by: Option<UserId>,
+    pub changed_at: Timestamp,
+}
+
+/// A user's deactivations and reactivations, oldest first.
+pub async fn status_changes(conn: &mut AnyConnection, id: UserId) -> Result<Vec<StatusChange>> {
+    let rows = sqlx::query(
+        "SELECT active, reason, changed_by, changed_at FROM user_status_changes WHERE user_id = $1 ORDER BY changed_at, id",
+    )
+    .bind(id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StatusChange {
+                active: int(r, "active")? != 0,
+                reason: text(r, "reason")?,
+                changed_by: crate::codec::parsed_opt(r, "changed_by")?,
+                changed_at: crate::codec::instant(r, "changed_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Every user, active or not, with their organisation's name, by name.
+pub async fn all(conn: &mut AnyConnection) -> Result<Vec<UserRecord>> {
+    let rows = sqlx::query(&format!("{SELECT} ORDER BY u.display_name, u.username"))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
