@@ -45,6 +45,10 @@ pub struct Config {
     pub cookie_secure: bool,
     /// SAMHAND_TOKEN_DAYS: how long an API token from `samhand token` lives.
     pub token_days: i64,
+    /// SAMHAND_SCHEDULER_SECONDS: how often the scheduler looks for due work
+    /// (planning notices, missed-dose notices, expired sessions); 0 turns it off
+    /// in this server (another server on the same database may run it).
+    pub scheduler_seconds: u64,
     /// SAMHAND_DEMO_PASSWORD (or _FILE): the password of the demo logins.
     pub demo_password: Secret,
     /// SAMHAND_LOG: the log filter.
@@ -289,6 +293,7 @@ impl Config {
             session_idle_minutes: number("SAMHAND_SESSION_IDLE_MINUTES", 30, 1, 24 * 60)?,
             cookie_secure: flag("SAMHAND_COOKIE_SECURE", true)?,
             token_days: number("SAMHAND_TOKEN_DAYS", 30, 1, 366)?,
+            scheduler_seconds: number("SAMHAND_SCHEDULER_SECONDS", 30, 0, 3600)? as u64,
             demo_password: secret("SAMHAND_DEMO_PASSWORD")?
                 .unwrap_or_else(|| Secret::new(DEFAULT_DEMO_PASSWORD)),
             log: get("SAMHAND_LOG").unwrap_or_else(|| "info".into()),

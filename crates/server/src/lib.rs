@@ -12,6 +12,7 @@ pub mod oidc;
 pub mod pages;
 pub mod portal;
 pub mod repo;
+pub mod scheduler;
 pub mod service;
 pub mod session;
 
@@ -88,14 +89,42 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 }
 
 /// Serves until the listener fails or ctrl-c.
+/// How long a stopping server lets running requests and the scheduler's run finish
+/// before it ends them.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves until SIGTERM or Ctrl-C, with the scheduler running beside. On the
+/// signal it stops taking connections, lets running requests and the scheduler's
+/// run finish for at most [`SHUTDOWN_GRACE`], then ends whatever still runs (a long
+/// export, say) and returns.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = scheduler::spawn(state.clone(), stop_rx.clone());
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing running requests");
+        let _ = stop_tx.send(true);
+    });
+    let mut stopping = stop_rx;
+    let deadline = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let served = tokio::select! {
+        served = server => served,
+        () = deadline => {
+            tracing::warn!(seconds = SHUTDOWN_GRACE.as_secs(), "requests still running at shutdown were ended");
+            Ok(())
+        }
+    };
+    if let Some(scheduler) = scheduler
+        && tokio::time::timeout(SHUTDOWN_GRACE, scheduler).await.is_err()
+    {
+        tracing::warn!("the scheduler's run was ended at shutdown");
+    }
+    served
 }
 
-/// Ctrl-C or SIGTERM (as sent by systemd and container runtimes) ends the server
-/// after the requests in flight are answered.
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

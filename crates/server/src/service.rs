@@ -43,6 +43,7 @@ mod patients;
 mod portal;
 mod privacy;
 mod stock;
+pub mod timed;
 mod transitions;
 use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
@@ -212,10 +213,7 @@ impl<'a> Service<'a> {
     }
 
     pub async fn policy(&self) -> AppResult<ClinicalPolicy> {
-        let mut conn = self.state.store.read().await?;
-        Ok(ClinicalPolicy::from_values(
-            &samhand_store::stock::policy_values(&mut conn).await?,
-        ))
+        clinical_policy(self.state).await
     }
 
     pub async fn organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
@@ -260,31 +258,7 @@ impl<'a> Service<'a> {
 
     /// Loads the schedule data of some patients.
     pub async fn load_data(&self, ids: &[PatientId]) -> AppResult<HashMap<PatientId, PatientData>> {
-        let mut conn = self.state.store.read().await?;
-        let mut data: HashMap<PatientId, PatientData> =
-            ids.iter().map(|id| (*id, PatientData::default())).collect();
-        for episode in patient_store::episodes_of(&mut conn, ids).await? {
-            data.entry(episode.patient_id).or_default().episodes.push(episode);
-        }
-        for order in order_store::signed_orders_of(&mut conn, ids).await? {
-            data.entry(order.order().patient_id)
-                .or_default()
-                .orders
-                .push(order);
-        }
-        for arrangement in order_store::arrangements_of(&mut conn, ids).await? {
-            data.entry(arrangement.patient_id)
-                .or_default()
-                .arrangements
-                .push(arrangement);
-        }
-        for cover in order_store::covers_of(&mut conn, ids).await? {
-            data.entry(cover.patient_id).or_default().covers.push(cover);
-        }
-        for (patient, facts) in privacy_store::facts_of(&mut conn, ids).await? {
-            data.entry(patient).or_default().privacy = facts;
-        }
-        Ok(data)
+        load_patient_data(self.state, ids).await
     }
 
     /// The schedule data of one patient.
@@ -302,4 +276,46 @@ impl<'a> Service<'a> {
             .await?
             .ok_or_else(|| AppError::NotFound("pasienten".into()))
     }
+}
+
+/// The clinical policy in force.
+pub(crate) async fn clinical_policy(state: &AppState) -> AppResult<ClinicalPolicy> {
+    let mut conn = state.store.read().await?;
+    Ok(ClinicalPolicy::from_values(
+        &samhand_store::stock::policy_values(&mut conn).await?,
+    ))
+}
+
+/// Loads the schedule data of some patients, without an access decision: for the
+/// operations, which decide before they show anything, and for the clock's work
+/// ([`timed`]), which shows nothing.
+pub(crate) async fn load_patient_data(
+    state: &AppState,
+    ids: &[PatientId],
+) -> AppResult<HashMap<PatientId, PatientData>> {
+    let mut conn = state.store.read().await?;
+    let mut data: HashMap<PatientId, PatientData> =
+        ids.iter().map(|id| (*id, PatientData::default())).collect();
+    for episode in patient_store::episodes_of(&mut conn, ids).await? {
+        data.entry(episode.patient_id).or_default().episodes.push(episode);
+    }
+    for order in order_store::signed_orders_of(&mut conn, ids).await? {
+        data.entry(order.order().patient_id)
+            .or_default()
+            .orders
+            .push(order);
+    }
+    for arrangement in order_store::arrangements_of(&mut conn, ids).await? {
+        data.entry(arrangement.patient_id)
+            .or_default()
+            .arrangements
+            .push(arrangement);
+    }
+    for cover in order_store::covers_of(&mut conn, ids).await? {
+        data.entry(cover.patient_id).or_default().covers.push(cover);
+    }
+    for (patient, facts) in privacy_store::facts_of(&mut conn, ids).await? {
+        data.entry(patient).or_default().privacy = facts;
+    }
+    Ok(data)
 }

@@ -17,6 +17,7 @@ pub mod overdose;
 pub mod patients;
 pub mod portal;
 pub mod privacy;
+pub mod scheduler;
 pub mod sessions;
 pub mod stays;
 pub mod stock;

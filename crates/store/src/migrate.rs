@@ -51,6 +51,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (18, "dose_order_discards", "0018_dose_order_discards.sql"),
     (19, "dispensing_corrections", "0019_dispensing_corrections.sql"),
     (20, "administration", "0020_administration.sql"),
+    (21, "scheduler", "0021_scheduler.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

@@ -131,6 +131,26 @@ pub async fn delete_all_of(conn: &mut AnyConnection, kind: AccountKind, account:
     Ok(done.rows_affected())
 }
 
+/// Ends the sessions that expired, or were last used before `idle_since`; returns
+/// how many.
+pub async fn delete_expired(
+    conn: &mut AnyConnection,
+    kind: AccountKind,
+    now: Timestamp,
+    idle_since: Timestamp,
+) -> Result<u64> {
+    let sql = format!(
+        "DELETE FROM {} WHERE expires_at <= $1 OR last_seen_at < $2",
+        kind.sessions()
+    );
+    let done = sqlx::query(&sql)
+        .bind(micros(now))
+        .bind(micros(idle_since))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Counts a login attempt on the account: a success clears the failures, a failure
 /// adds one and notes when (the lockout rule in `domain::login` reads both).
 pub async fn record_login_attempt(

@@ -58,46 +58,9 @@ impl Service<'_> {
         } else {
             return Ok(Vec::new());
         };
-        let data = self.load_data(&ids).await?;
-        let running: Vec<PatientId> = ids
-            .iter()
-            .filter(|id| {
-                data.get(id)
-                    .and_then(|d| d.episode_on(today))
-                    .is_some_and(|e| e.is_active_on(today))
-            })
-            .copied()
-            .collect();
-        let policy = self.policy().await?;
-        let from = today
-            .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
-            .unwrap_or(today);
-        let recorded = {
-            let mut conn = self.state.store.read().await?;
-            dispensing_store::doses_of(&mut conn, &running, from, today).await?
-        };
-        let mut by_patient: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
-        for dose in recorded {
-            by_patient.entry(dose.patient_id).or_default().push(dose);
-        }
-        let found: Vec<(PatientId, AlertKind)> = running
-            .iter()
-            .filter_map(|id| {
-                let recorded = by_patient.get(id).map(Vec::as_slice).unwrap_or_default();
-                Some(alerts_of(*id, data.get(id)?, recorded, today, &policy))
-            })
-            .flatten()
-            .collect();
-        let blocked: Vec<(PatientId, Option<Date>, u32)> = found
-            .iter()
-            .filter_map(|(id, kind)| match kind {
-                AlertKind::Blocked { days, since } => Some((*id, *since, *days)),
-                _ => None,
-            })
-            .collect();
+        let (found, data) = alerts_today(self.state, &ids, today).await?;
         let mut found = found;
         found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        self.notify_blocks(&blocked, &data).await?;
         let listed: Vec<(PatientId, PatientRelations)> = {
             let mut seen = HashSet::new();
             found
@@ -145,6 +108,50 @@ impl Service<'_> {
         });
         Ok(alerts)
     }
+}
+
+/// The alerts of these patients today, with the data they were found in: what the
+/// alert list shows and what the clock's missed-dose notices send
+/// ([`super::timed`]). No access decision: the caller decides what to show.
+pub(super) async fn alerts_today(
+    state: &crate::AppState,
+    ids: &[PatientId],
+    today: Date,
+) -> AppResult<(
+    Vec<(PatientId, AlertKind)>,
+    HashMap<PatientId, super::PatientData>,
+)> {
+    let data = super::load_patient_data(state, ids).await?;
+    let running: Vec<PatientId> = ids
+        .iter()
+        .filter(|id| {
+            data.get(id)
+                .and_then(|d| d.episode_on(today))
+                .is_some_and(|e| e.is_active_on(today))
+        })
+        .copied()
+        .collect();
+    let policy = super::clinical_policy(state).await?;
+    let from = today
+        .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+        .unwrap_or(today);
+    let recorded = {
+        let mut conn = state.store.read().await?;
+        dispensing_store::doses_of(&mut conn, &running, from, today).await?
+    };
+    let mut by_patient: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
+    for dose in recorded {
+        by_patient.entry(dose.patient_id).or_default().push(dose);
+    }
+    let found = running
+        .iter()
+        .filter_map(|id| {
+            let recorded = by_patient.get(id).map(Vec::as_slice).unwrap_or_default();
+            Some(alerts_of(*id, data.get(id)?, recorded, today, &policy))
+        })
+        .flatten()
+        .collect();
+    Ok((found, data))
 }
 
 /// One patient's alerts today: a block or missed days by the missed-dose rule, and

@@ -232,14 +232,6 @@ impl Service<'_> {
             Some(holiday) => format!("Stengt: {holiday}"),
             None => "Stengt denne dagen".to_string(),
         });
-        if date == today {
-            let blocked: Vec<(PatientId, Option<Date>, u32)> = rows
-                .iter()
-                .filter(|r| r.is_blocked())
-                .map(|r| (r.patient.id, r.missed.since, r.missed.consecutive_days))
-                .collect();
-            self.notify_blocks(&blocked, &data).await?;
-        }
         let names = self.names(recorders_of(&rows)).await?;
         Ok(TodayList {
             place,

@@ -156,97 +156,6 @@ impl Service<'_> {
         })
     }
 
-    /// Sends a message keyed to an event, in a transaction of its own, unless one
-    /// with that key was sent already: for events seen by whoever looks first (a
-    /// block, a planning notice), where two may look at the same moment.
-    pub(super) async fn send_once(&self, key: String, mut message: Message) -> AppResult<()> {
-        {
-            let mut conn = self.state.store.read().await?;
-            if message_store::event_sent(&mut conn, &key).await? {
-                return Ok(());
-            }
-        }
-        message.event_key = Some(key);
-        let mut tx = self.state.store.write().await?;
-        match message_store::insert(&mut tx, &message).await {
-            Ok(()) => {
-                tx.commit().await?;
-                Ok(())
-            }
-            // Someone else saw the event at the same moment and sent it.
-            Err(StoreError::Conflict(_)) => Ok(()),
-            Err(other) => Err(other.into()),
-        }
-    }
-
-    /// The block from missed doses, told once per block to the LAR unit, the
-    /// coordinator's unit and the dispensing place; called wherever the block is
-    /// seen, so that the first one to see it sends it.
-    async fn notify_block(
-        &self,
-        patient: PatientId,
-        since: Option<jiff::civil::Date>,
-        days: u32,
-        relations: &PatientRelations,
-        coordinator_units: &[OrganisationId],
-    ) -> AppResult<()> {
-        let key = format!(
-            "missed_block:{patient}:{}",
-            since.map(|d| d.to_string()).unwrap_or_default()
-        );
-        let mut recipients: Vec<OrganisationId> = relations
-            .responsible_units
-            .iter()
-            .chain(&relations.dispensing_places)
-            .chain(coordinator_units)
-            .copied()
-            .collect();
-        recipients.sort();
-        recipients.dedup();
-        let since_text = since.map(samhand_domain::format::date_nb).unwrap_or_default();
-        let message = Message {
-            id: MessageId::new(),
-            patient_id: patient,
-            kind: MessageKind::MissedDoses,
-            subject: format!(
-                "Ordinasjonen er sperret etter {} uten dose",
-                samhand_domain::format::count_nb(days, "dag", "dager")
-            ),
-            body: format!(
-                "Pasienten har ikke fått dose siden {since_text}. Toleransen kan være redusert; \
-                 ordinasjonen er sperret til lege har revurdert dosen."
-            ),
-            important: true,
-            sent_by: None,
-            sender_organisation: None,
-            sent_at: self.now(),
-            recipients,
-            event_key: None,
-            party: Party::Services,
-            in_reply_to: None,
-        };
-        self.send_once(key, message).await
-    }
-
-    /// Tells of every block seen, once per block.
-    pub(super) async fn notify_blocks(
-        &self,
-        blocked: &[(PatientId, Option<jiff::civil::Date>, u32)],
-        data: &HashMap<PatientId, super::PatientData>,
-    ) -> AppResult<()> {
-        let now = self.now();
-        for (patient, since, days) in blocked {
-            let Some(patient_data) = data.get(patient) else {
-                continue;
-            };
-            let relations = patient_data.relations(*patient, now);
-            let coordinators = Self::coordinator_units(patient_data, now);
-            self.notify_block(*patient, *since, *days, &relations, &coordinators)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// The units of the patient's care team coordinators.
     pub(super) fn coordinator_units(data: &super::PatientData, now: jiff::Timestamp) -> Vec<OrganisationId> {
         samhand_domain::message::coordinator_units(&data.privacy.care_team, now)
@@ -351,8 +260,6 @@ impl Service<'_> {
     /// flagged for the unit's leader.
     pub async fn inbox(&self) -> AppResult<Vec<MessageView>> {
         let org = self.staff()?.organisation_id;
-        // Planning notices fall due by the calendar: the first look sends them.
-        self.send_planning_notices().await?;
         let messages = {
             let mut conn = self.state.store.read().await?;
             message_store::inbox(&mut conn, org, 300).await?

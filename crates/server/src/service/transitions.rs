@@ -154,7 +154,6 @@ impl Service<'_> {
         self.repo
             .authorize_read(patient_id, DataCategory::PlanAndGoals, DETAIL_STAYS)
             .await?;
-        self.send_planning_notices().await?;
         let data = self.patient_data(patient_id).await?;
         self.stays_view(patient, &data).await
     }

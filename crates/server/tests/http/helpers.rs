@@ -58,6 +58,8 @@ pub struct World {
 
 pub struct TestApp {
     pub base: String,
+    /// The database's URL, for a second server on the same database.
+    pub database_url: String,
     pub state: AppState,
     pub clock: Arc<FixedClock>,
     pub client: Client,
@@ -130,6 +132,7 @@ pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -
         .expect("client");
     TestApp {
         base,
+        database_url: database,
         state,
         clock,
         client,
@@ -628,6 +631,17 @@ impl TestApp {
             .iter()
             .find(|row| row["patient"]["id"] == json!(patient))
             .cloned()
+    }
+
+    /// Runs the scheduler's due jobs once at the test clock's time, as the server's
+    /// scheduler would on its next tick; what each job did.
+    pub async fn run_scheduler(&self) -> Vec<(&'static str, u64)> {
+        samhand_server::scheduler::run_due(&self.state, "test")
+            .await
+            .expect("the scheduler runs")
+            .into_iter()
+            .map(|ran| (ran.job.name(), ran.outcome.expect("the job succeeds")))
+            .collect()
     }
 
     /// A logged-in browser session for one of the seeded users.

@@ -24,9 +24,10 @@ async fn the_lar_units_leader_sees_load_by_place_blocks_escalations_and_emergenc
     assert_eq!(status, StatusCode::CREATED);
 
     // Saturday: nobody has collected since Monday's start, so both are blocked; the
-    // block messages are unread by the unit for more than four hours.
+    // scheduler tells of the blocks, and the messages are unread by the unit for
+    // more than four hours.
     app.set_oslo_time(date(2026, 11, 28), Time::constant(9, 0, 0, 0));
-    app.today_list(&w.utdeler).await;
+    app.run_scheduler().await;
     app.clock.advance(SignedDuration::from_hours(5));
 
     let (status, o) = app.get_json(&w.leder, "/api/v1/leader/overview").await;

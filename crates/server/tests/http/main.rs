@@ -20,6 +20,7 @@ mod overdose;
 mod portal;
 mod privacy;
 mod regressions;
+mod scheduler;
 mod stays;
 mod stock;
 mod web;

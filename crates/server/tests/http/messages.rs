@@ -141,9 +141,18 @@ async fn a_block_from_missed_doses_is_told_once_to_the_lar_unit() {
     app.set_oslo_time(date(2026, 11, 28), Time::constant(9, 0, 0, 0));
     let list = app.today_list(&w.utdeler).await;
     assert_eq!(list["rows"][0]["blocked"], json!(true), "{list}");
-    app.today_list(&w.utdeler).await;
     let (status, _) = app.get_json(&w.lege, "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::OK);
+    // Looking writes nothing: the scheduler tells, on its clock.
+    assert!(
+        app.inbox_about(&w.lege, &patient, "missed_doses")
+            .await
+            .is_empty()
+    );
+    app.run_scheduler().await;
+    // A later run at a later time tells of the same block no more.
+    app.set_oslo_time(date(2026, 11, 28), Time::constant(10, 0, 0, 0));
+    app.run_scheduler().await;
     let found = app.inbox_about(&w.lege, &patient, "missed_doses").await;
     assert_eq!(found.len(), 1, "one message per block: {found:?}");
     assert!(found[0]["subject"].as_str().expect("subject").contains("5 dager"));

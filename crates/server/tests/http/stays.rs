@@ -416,10 +416,20 @@ async fn planning_notices_come_at_admission_and_fourteen_days_before_and_again_a
     };
     // Not yet: more than 14 days ahead.
     app.on(date(2026, 12, 31));
+    app.run_scheduler().await;
     assert_eq!(planning(&app.inbox_subjects(&w.konsulent, &patient).await), 0);
-    // 14 days before: told once, however often anyone looks.
+    // 14 days before: told by the scheduler, once, however often it runs and
+    // anyone looks.
     app.on(date(2027, 1, 1));
+    assert_eq!(
+        planning(&app.inbox_subjects(&w.konsulent, &patient).await),
+        0,
+        "a look does not send"
+    );
+    app.run_scheduler().await;
     assert_eq!(planning(&app.inbox_subjects(&w.konsulent, &patient).await), 1);
+    app.set_oslo_time(date(2027, 1, 1), Time::constant(12, 0, 0, 0));
+    app.run_scheduler().await;
     assert_eq!(planning(&app.inbox_subjects(&w.utdeler, &patient).await), 1);
     assert_eq!(planning(&app.inbox_subjects(&w.konsulent, &patient).await), 1);
     // Extended: told at once, and again 14 days before the new date.
@@ -438,6 +448,7 @@ async fn planning_notices_come_at_admission_and_fourteen_days_before_and_again_a
         "{told:?}"
     );
     app.on(date(2027, 1, 29));
+    app.run_scheduler().await;
     assert_eq!(planning(&app.inbox_subjects(&w.konsulent, &patient).await), 2);
     // An extension needs a reason, and changes nothing without one.
     let (status, body) = app

@@ -186,65 +186,6 @@ impl Service<'_> {
         Ok(record)
     }
 
-    // ------------------------------------------------------------------ notices
-
-    /// Tells the LAR unit, the coordinator and the municipality a set time before a
-    /// planned discharge (default 14 days), once per planned date: called wherever
-    /// the units look (their inbox, a patient's stays), so the first look sends it.
-    pub async fn send_planning_notices(&self) -> AppResult<()> {
-        let today = self.today();
-        let days = self.policy().await?.stay_planning_notice_days;
-        let horizon = today.checked_add(Span::new().days(days)).unwrap_or(today);
-        let candidates = {
-            let mut conn = self.state.store.read().await?;
-            store::planned_discharges_until(&mut conn, horizon).await?
-        };
-        if candidates.is_empty() {
-            return Ok(());
-        }
-        let data = self.load_data(&candidates).await?;
-        let now = self.now();
-        for (patient, patient_data) in &data {
-            for record in patient_data
-                .privacy
-                .stays
-                .iter()
-                .filter(|s| s.discharge().is_none())
-            {
-                let Some(end) = record.planned_end() else { continue };
-                if end > horizon || end < today {
-                    continue;
-                }
-                let relations = patient_data.relations(*patient, now);
-                let mut recipients = related_units(&relations);
-                recipients.extend(Self::coordinator_units(patient_data, now));
-                let subject = format!(
-                    "Planlagt utskrivning {}: forbered bolig og første time",
-                    date_nb(end)
-                );
-                let body = format!(
-                    "Pasienten skal etter planen skrives ut fra {} {}. Sørg for bolig, første time etter \
-                     utskrivning («time i hånden») og at utleveringen er klar. Tiltakspakken må være fullført \
-                     eller fravalgt med begrunnelse før utskrivningen.",
-                    record.stay.institution,
-                    date_nb(end)
-                );
-                // Sent by whoever looks first, on the institution's behalf.
-                if let Some(message) =
-                    self.automatic_message(*patient, MessageKind::Discharge, subject, body, recipients)
-                {
-                    let message = Message {
-                        sender_organisation: record.stay.institution_id,
-                        ..message
-                    };
-                    self.send_once(format!("stay:{}:planning:{end}", record.stay.id), message)
-                        .await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// An automatic message keyed to its event (one per key), in the caller's
     /// transaction; nothing when there is nobody to tell.
     pub(super) async fn send_keyed(

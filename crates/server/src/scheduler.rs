@@ -1,0 +1,160 @@
+//! The scheduler: time-driven work on a clock inside the server (the jobs are in
+//! [`crate::service::timed`]). Every `SAMHAND_SCHEDULER_SECONDS` it runs the jobs
+//! that are due. A job runs only under its lease in the database
+//! (`store::scheduler::take_lease`), so with two servers on one database each due
+//! run happens in one of them; what a job sends is keyed to its event and sent
+//! once regardless. A failed run is logged and tried again at the next interval.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use samhand_store::scheduler as store;
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::error::AppResult;
+use crate::service::timed;
+
+/// A job's lease: long enough for any run; a server that dies mid-run frees it
+/// when this has passed.
+const LEASE: SignedDuration = SignedDuration::from_mins(10);
+
+/// The time-driven work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Notices to the units before a planned discharge.
+    PlanningNotices,
+    /// Notices of orders blocked by missed doses.
+    MissedDoseNotices,
+    /// Sessions past their idle or absolute limit are removed.
+    ExpiredSessions,
+}
+
+impl Job {
+    pub const ALL: [Job; 3] = [
+        Self::PlanningNotices,
+        Self::MissedDoseNotices,
+        Self::ExpiredSessions,
+    ];
+
+    /// The job's name in the database, the logs and the metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PlanningNotices => "planning_notices",
+            Self::MissedDoseNotices => "missed_dose_notices",
+            Self::ExpiredSessions => "expired_sessions",
+        }
+    }
+
+    /// How long after a run the job is due again.
+    pub fn every(self) -> SignedDuration {
+        match self {
+            Self::PlanningNotices => SignedDuration::from_mins(15),
+            Self::MissedDoseNotices => SignedDuration::from_mins(5),
+            Self::ExpiredSessions => SignedDuration::from_mins(60),
+        }
+    }
+
+    async fn run(self, state: &AppState) -> AppResult<u64> {
+        Ok(match self {
+            Self::PlanningNotices => timed::send_planning_notices(state).await? as u64,
+            Self::MissedDoseNotices => timed::send_missed_dose_notices(state).await? as u64,
+            Self::ExpiredSessions => timed::end_expired_sessions(state).await?,
+        })
+    }
+}
+
+/// How one job's run went: how many things it did, or why it failed.
+#[derive(Debug)]
+pub struct Ran {
+    pub job: Job,
+    pub outcome: Result<u64, String>,
+}
+
+/// Counters for `/metrics`: runs, failures, and what the runs did, since start.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub runs: AtomicU64,
+    pub failures: AtomicU64,
+    pub done: AtomicU64,
+}
+
+pub static COUNTERS: Counters = Counters {
+    runs: AtomicU64::new(0),
+    failures: AtomicU64::new(0),
+    done: AtomicU64::new(0),
+};
+
+/// Runs every job that is due now and whose lease `holder` gets; the runs made.
+pub async fn run_due(state: &AppState, holder: &str) -> AppResult<Vec<Ran>> {
+    let mut ran = Vec::new();
+    for job in Job::ALL {
+        let now = state.clock.now();
+        let taken = {
+            let mut tx = state.store.write().await?;
+            let taken = store::take_lease(&mut tx, job.name(), holder, now, now + LEASE).await?;
+            tx.commit().await?;
+            taken
+        };
+        if !taken {
+            continue;
+        }
+        let outcome = job.run(state).await.map_err(|e| e.to_string());
+        COUNTERS.runs.fetch_add(1, Ordering::Relaxed);
+        let summary = match &outcome {
+            Ok(done) => {
+                COUNTERS.done.fetch_add(*done, Ordering::Relaxed);
+                tracing::info!(job = job.name(), done, "scheduled job ran");
+                format!("ok: {done}")
+            }
+            Err(error) => {
+                COUNTERS.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(job = job.name(), error = error.as_str(), "scheduled job failed");
+                format!("failed: {error}")
+            }
+        };
+        let finished = state.clock.now();
+        let mut tx = state.store.write().await?;
+        store::finish(
+            &mut tx,
+            job.name(),
+            holder,
+            finished,
+            finished + job.every(),
+            &summary,
+        )
+        .await?;
+        tx.commit().await?;
+        ran.push(Ran { job, outcome });
+    }
+    Ok(ran)
+}
+
+/// Starts the scheduler in the background, unless `SAMHAND_SCHEDULER_SECONDS` is 0;
+/// it stops when `stop` turns true, finishing the run in progress.
+pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
+    let seconds = state.config.scheduler_seconds;
+    if seconds == 0 {
+        tracing::info!("scheduler off in this server (SAMHAND_SCHEDULER_SECONDS=0)");
+        return None;
+    }
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+            if let Err(error) = run_due(&state, &holder).await {
+                tracing::error!(error = %error, "the scheduler could not run its jobs");
+            }
+        }
+        tracing::info!("scheduler stopped");
+    }))
+}

@@ -1,0 +1,242 @@
+//! The clock's work: what falls due by the calendar rather than by someone's action.
+//! The scheduler ([`crate::scheduler`]) runs it on a clock, so that a quiet unit is
+//! told on time and no page or API read writes. Each notice is keyed to its event
+//! and sent once (`messages.event_key` is unique), however many servers run it.
+//! Nothing here reads patient data for anyone to see: it decides who is told, and
+//! the message is read under the policy.
+
+use jiff::Span;
+use jiff::civil::Date;
+use samhand_domain::access::PatientRelations;
+use samhand_domain::format::{count_nb, date_nb};
+use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
+use samhand_domain::message::{Message, MessageKind, Party};
+use samhand_store::{StoreError, messages as message_store, organisations, patients, sessions, stays};
+
+use super::alerts::{AlertKind, alerts_today};
+use super::{PatientData, clinical_policy, load_patient_data, related_units};
+use crate::AppState;
+use crate::error::AppResult;
+
+/// How many patients the missed-dose notices load at a time.
+const CHUNK: usize = 500;
+
+/// Sends a message keyed to an event, in a transaction of its own, unless one with
+/// that key was sent already; whether it was sent now.
+async fn send_once(state: &AppState, key: String, mut message: Message) -> AppResult<bool> {
+    {
+        let mut conn = state.store.read().await?;
+        if message_store::event_sent(&mut conn, &key).await? {
+            return Ok(false);
+        }
+    }
+    message.event_key = Some(key);
+    let mut tx = state.store.write().await?;
+    match message_store::insert(&mut tx, &message).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(true)
+        }
+        // Another server sent it at the same moment.
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// An automatic message from Samhand (nobody signs it), or none when there is
+/// nobody to tell.
+fn automatic(
+    state: &AppState,
+    patient: PatientId,
+    kind: MessageKind,
+    subject: String,
+    body: String,
+    sender: Option<OrganisationId>,
+    mut recipients: Vec<OrganisationId>,
+) -> Option<Message> {
+    recipients.sort();
+    recipients.dedup();
+    (!recipients.is_empty()).then(|| Message {
+        id: MessageId::new(),
+        patient_id: patient,
+        kind,
+        subject,
+        body,
+        important: kind.important_by_default(),
+        sent_by: None,
+        sender_organisation: sender,
+        sent_at: state.clock.now(),
+        recipients,
+        event_key: None,
+        party: Party::Services,
+        in_reply_to: None,
+    })
+}
+
+fn coordinator_units(data: &PatientData, now: jiff::Timestamp) -> Vec<OrganisationId> {
+    samhand_domain::message::coordinator_units(&data.privacy.care_team, now)
+}
+
+/// Tells the LAR unit, the coordinators and the municipality a set time before a
+/// planned discharge (`stays.planning_notice_days`, default 14), once per planned
+/// date; returns how many notices were sent now.
+pub async fn send_planning_notices(state: &AppState) -> AppResult<usize> {
+    let today = state.clock.today();
+    let days = clinical_policy(state).await?.stay_planning_notice_days;
+    let horizon = today.checked_add(Span::new().days(days)).unwrap_or(today);
+    let candidates = {
+        let mut conn = state.store.read().await?;
+        stays::planned_discharges_until(&mut conn, horizon).await?
+    };
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let data = load_patient_data(state, &candidates).await?;
+    let now = state.clock.now();
+    let mut sent = 0;
+    for (patient, patient_data) in &data {
+        for record in patient_data
+            .privacy
+            .stays
+            .iter()
+            .filter(|s| s.discharge().is_none())
+        {
+            let Some(end) = record.planned_end() else { continue };
+            if end > horizon || end < today {
+                continue;
+            }
+            let relations = patient_data.relations(*patient, now);
+            let mut recipients = related_units(&relations);
+            recipients.extend(coordinator_units(patient_data, now));
+            let subject = format!(
+                "Planlagt utskrivning {}: forbered bolig og første time",
+                date_nb(end)
+            );
+            let body = format!(
+                "Pasienten skal etter planen skrives ut fra {} {}. Sørg for bolig, første time etter \
+                 utskrivning («time i hånden») og at utleveringen er klar. Tiltakspakken må være fullført \
+                 eller fravalgt med begrunnelse før utskrivningen.",
+                record.stay.institution,
+                date_nb(end)
+            );
+            // On the institution's behalf.
+            let sender = record.stay.institution_id;
+            if let Some(message) = automatic(
+                state,
+                *patient,
+                MessageKind::Discharge,
+                subject,
+                body,
+                sender,
+                recipients,
+            ) && send_once(state, format!("stay:{}:planning:{end}", record.stay.id), message).await?
+            {
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Tells of every order blocked by missed doses today, once per block, to the LAR
+/// unit, the coordinators' units and the dispensing place; returns how many were
+/// sent now.
+pub async fn send_missed_dose_notices(state: &AppState) -> AppResult<usize> {
+    let today = state.clock.today();
+    let mut ids: Vec<PatientId> = Vec::new();
+    {
+        let mut conn = state.store.read().await?;
+        for unit in organisations::all(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|o| o.kind.is_lar_unit())
+        {
+            ids.extend(patients::ids_of_unit(&mut conn, unit.id).await?);
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    let mut sent = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let (found, data) = alerts_today(state, chunk, today).await?;
+        for (patient, kind) in found {
+            let AlertKind::Blocked { days, since } = kind else {
+                continue;
+            };
+            let Some(patient_data) = data.get(&patient) else {
+                continue;
+            };
+            if notify_block(state, patient, since, days, patient_data).await? {
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// The block from missed doses, told once per block.
+async fn notify_block(
+    state: &AppState,
+    patient: PatientId,
+    since: Option<Date>,
+    days: u32,
+    data: &PatientData,
+) -> AppResult<bool> {
+    let now = state.clock.now();
+    let relations: PatientRelations = data.relations(patient, now);
+    let key = format!(
+        "missed_block:{patient}:{}",
+        since.map(|d| d.to_string()).unwrap_or_default()
+    );
+    let recipients: Vec<OrganisationId> = relations
+        .responsible_units
+        .iter()
+        .chain(&relations.dispensing_places)
+        .copied()
+        .chain(coordinator_units(data, now))
+        .collect();
+    let since_text = since.map(date_nb).unwrap_or_default();
+    let message = automatic(
+        state,
+        patient,
+        MessageKind::MissedDoses,
+        format!(
+            "Ordinasjonen er sperret etter {} uten dose",
+            count_nb(days, "dag", "dager")
+        ),
+        format!(
+            "Pasienten har ikke fått dose siden {since_text}. Toleransen kan være redusert; \
+             ordinasjonen er sperret til lege har revurdert dosen."
+        ),
+        None,
+        recipients,
+    );
+    match message {
+        Some(message) => {
+            send_once(
+                state,
+                key,
+                Message {
+                    important: true,
+                    ..message
+                },
+            )
+            .await
+        }
+        None => Ok(false),
+    }
+}
+
+/// Ends sessions past their limits (idle or absolute) for both kinds of account;
+/// returns how many. They no longer open anything already; this clears them away.
+pub async fn end_expired_sessions(state: &AppState) -> AppResult<u64> {
+    let now = state.clock.now();
+    let idle_since = now - jiff::SignedDuration::from_mins(state.config.session_idle_minutes);
+    let mut tx = state.store.write().await?;
+    let mut ended = 0;
+    for kind in [sessions::AccountKind::Staff, sessions::AccountKind::Patient] {
+        ended += sessions::delete_expired(&mut tx, kind, now, idle_since).await?;
+    }
+    tx.commit().await?;
+    Ok(ended)
+}

@@ -1,0 +1,121 @@
+//! The scheduler: time-driven work runs on its clock, not when someone looks; two
+//! servers on one database run each due job in one of them, and each notice is
+//! sent once.
+
+use std::sync::Arc;
+
+use jiff::civil::{Time, date};
+use reqwest::StatusCode;
+use samhand_server::{AppState, Config};
+use samhand_store::Store;
+use serde_json::{Value, json};
+
+use crate::helpers::{Staff, TestApp, spawn_app};
+
+impl TestApp {
+    async fn missed_dose_notices(&self, staff: &Staff, patient: &str) -> usize {
+        let (status, inbox) = self.get_json(staff, "/api/v1/inbox").await;
+        assert_eq!(status, StatusCode::OK, "{inbox}");
+        inbox
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|m: &&Value| m["patient"]["id"] == json!(patient) && m["kind"] == json!("missed_doses"))
+            .count()
+    }
+
+    /// A second server on the same database and the same clock.
+    async fn second_server(&self) -> AppState {
+        let store = Store::connect(&self.database_url, 5).await.expect("connect");
+        let config = Config::from_lookup(|key| (key == "SAMHAND_COOKIE_SECURE").then(|| "false".to_string()))
+            .expect("config");
+        AppState::new(store, self.clock.clone() as Arc<_>, config)
+    }
+}
+
+#[tokio::test]
+async fn two_servers_run_each_due_job_once_and_each_block_is_told_once() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let first = app.patient_on_daily_methadone(401).await;
+    let second = app.patient_on_daily_methadone(402).await;
+    // Saturday: nobody has collected since Monday, both orders are blocked.
+    app.set_oslo_time(date(2026, 11, 28), Time::constant(9, 0, 0, 0));
+    let list = app.today_list(&w.utdeler).await;
+    assert_eq!(list["rows"][0]["blocked"], json!(true), "{list}");
+    assert_eq!(
+        app.missed_dose_notices(&w.lege, &first).await,
+        0,
+        "a look sends nothing"
+    );
+
+    let other = app.second_server().await;
+    let (a, b) = tokio::join!(
+        samhand_server::scheduler::run_due(&app.state, "server-a"),
+        samhand_server::scheduler::run_due(&other, "server-b"),
+    );
+    let (a, b) = (a.expect("server a runs"), b.expect("server b runs"));
+    for job in samhand_server::scheduler::Job::ALL {
+        let runs = a.iter().chain(&b).filter(|ran| ran.job == job).count();
+        assert_eq!(
+            runs,
+            1,
+            "{} ran once across the two servers: {a:?} {b:?}",
+            job.name()
+        );
+    }
+    let told: u64 = a
+        .iter()
+        .chain(&b)
+        .filter(|ran| ran.job == samhand_server::scheduler::Job::MissedDoseNotices)
+        .map(|ran| *ran.outcome.as_ref().expect("the job succeeded"))
+        .sum();
+    assert_eq!(told, 2, "one notice per blocked patient");
+    assert_eq!(app.missed_dose_notices(&w.lege, &first).await, 1);
+    assert_eq!(app.missed_dose_notices(&w.lege, &second).await, 1);
+
+    // Not due again at once: a run a minute later does nothing.
+    app.clock.advance(jiff::SignedDuration::from_mins(1));
+    let again = samhand_server::scheduler::run_due(&other, "server-b")
+        .await
+        .expect("runs");
+    assert!(again.is_empty(), "{again:?}");
+
+    // Due again later, in either server, and still each block once.
+    app.clock.advance(jiff::SignedDuration::from_hours(2));
+    let (a, b) = tokio::join!(
+        samhand_server::scheduler::run_due(&app.state, "server-a"),
+        samhand_server::scheduler::run_due(&other, "server-b"),
+    );
+    let runs = a.expect("a").len() + b.expect("b").len();
+    assert_eq!(runs, samhand_server::scheduler::Job::ALL.len());
+    assert_eq!(app.missed_dose_notices(&w.lege, &first).await, 1);
+    assert_eq!(app.missed_dose_notices(&w.utdeler, &second).await, 1);
+}
+
+#[tokio::test]
+async fn a_server_that_died_holding_a_lease_is_taken_over_when_the_lease_has_run_out() {
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    // Server a took the lease and died before finishing.
+    let mut tx = app.state.store.write().await.expect("tx");
+    let taken = samhand_store::scheduler::take_lease(
+        &mut tx,
+        "planning_notices",
+        "server-a",
+        now,
+        now + jiff::SignedDuration::from_mins(10),
+    )
+    .await
+    .expect("lease");
+    tx.commit().await.expect("commit");
+    assert!(taken);
+    let ran = app.run_scheduler().await;
+    assert!(
+        !ran.iter().any(|(job, _)| *job == "planning_notices"),
+        "the lease still runs: {ran:?}"
+    );
+    app.clock.advance(jiff::SignedDuration::from_mins(11));
+    let ran = app.run_scheduler().await;
+    assert!(ran.iter().any(|(job, _)| *job == "planning_notices"), "{ran:?}");
+}
