@@ -19,6 +19,7 @@ mod orders;
 mod overdose;
 mod portal;
 mod privacy;
+mod reads;
 mod regressions;
 mod scheduler;
 mod stays;
