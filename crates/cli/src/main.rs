@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
-use samhand_domain::ids::{OrganisationId, UserId};
 use samhand_domain::organisation::Role;
 use samhand_domain::time::{Clock, SystemClock};
 use samhand_server::config::{ConfigError, DEFAULT_DEMO_PASSWORD};
@@ -160,7 +159,12 @@ enum UserCommand {
         /// The organisation's id, or its exact name.
         #[arg(long)]
         organisation: String,
-        /// The password; better given in SAMHAND_NEW_PASSWORD than on the command line.
+        /// The number in the Health Personnel Register, for health personnel.
+        #[arg(long)]
+        hpr: Option<String>,
+        /// The first password (at least 12 characters); better given in
+        /// SAMHAND_NEW_PASSWORD than on the command line. Without one, a one-time
+        /// invitation link is printed, with which the user chooses their own.
         #[arg(long, env = "SAMHAND_NEW_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
@@ -206,9 +210,6 @@ enum AuditCommand {
     /// Walk the hash chain and report the first entry that does not fit.
     Verify,
 }
-
-/// The least a new password must have.
-const MIN_PASSWORD_CHARS: usize = 12;
 
 /// How a command ended, beyond success.
 enum Failure {
@@ -269,18 +270,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     name,
                     role,
                     organisation,
+                    hpr,
                     password,
                 },
         } => {
-            add_user(
-                &config,
-                &username,
-                &name,
-                &role,
-                &organisation,
-                password.as_deref(),
-            )
-            .await
+            let input = samhand_server::admin::NewUserInput {
+                username,
+                name,
+                role,
+                organisation,
+                hpr_number: hpr.unwrap_or_default(),
+                password,
+            };
+            add_user(config, &input).await
         }
         Command::User {
             action: UserCommand::List,
@@ -457,90 +459,28 @@ async fn create_demo(config: &Config, size: DemoSize) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn add_user(
-    config: &Config,
-    username: &str,
-    display_name: &str,
-    role: &str,
-    organisation: &str,
-    password: Option<&str>,
-) -> Result<(), Failure> {
-    let username = username.trim();
-    let display_name = display_name.trim();
-    if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
-        bail_failure("the username must be 1 to 64 characters without spaces")?;
-    }
-    if display_name.is_empty() {
-        bail_failure("give the user's full name with --name")?;
-    }
-    let Some(role) = Role::from_code(role.trim()) else {
-        let codes: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
-        return Err(anyhow!("unknown role {role:?}; use one of {}", codes.join(", ")).into());
-    };
-    let Some(password) = password else {
-        return Err(anyhow!("give the password with --password or in SAMHAND_NEW_PASSWORD").into());
-    };
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(anyhow!("the password must have at least {MIN_PASSWORD_CHARS} characters").into());
-    }
-    let store = connect(config).await?;
-    let mut conn = store.read().await?;
-    let all = organisations::all(&mut conn).await?;
-    let found = match organisation.trim().parse::<OrganisationId>() {
-        Ok(id) => all.iter().find(|o| o.id == id),
-        Err(_) => all.iter().find(|o| o.name == organisation.trim()),
-    };
-    let Some(org) = found.cloned() else {
-        let names: Vec<String> = all.iter().map(|o| format!("  {} ({})", o.name, o.id)).collect();
-        return Err(anyhow!(
-            "no organisation with the id or exact name {organisation:?}; the organisations are:\n{}",
-            if names.is_empty() {
-                "  (none yet: add one with `samhand organisation add`, or run `samhand demo`)".to_string()
-            } else {
-                names.join("\n")
-            }
-        )
-        .into());
-    };
-    drop(conn);
-    let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || samhand_server::auth::hash_password(&password))
-        .await
-        .context("password hashing task")?
-        .map_err(|e| anyhow!("cannot hash the password: {e}"))?;
-    let id = UserId::new();
-    let mut tx = store.write().await?;
-    let inserted = users::insert(
-        &mut tx,
-        &users::NewUser {
-            id,
-            username,
-            display_name,
-            role,
-            organisation_id: org.id,
-            password_hash: Some(&hash),
-        },
-        SystemClock.now(),
-    )
-    .await;
-    match inserted {
-        Ok(()) => tx.commit().await?,
-        Err(StoreError::Conflict("users_username_unique")) => {
-            return Err(anyhow!("a user named {username:?} already exists").into());
-        }
-        Err(other) => return Err(Failure::from(other)),
-    }
+async fn add_user(config: Config, input: &samhand_server::admin::NewUserInput) -> Result<(), Failure> {
+    let store = connect(&config).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    let added = samhand_server::admin::add_user(&state, None, input).await;
     store.close().await;
+    let added = added.map_err(app_failure)?;
+    let user = &added.user;
     println!(
-        "added {username} ({display_name}), {} at {}",
-        role.code(),
-        org.name
+        "added {} ({}), {} at {}",
+        user.username,
+        user.display_name,
+        user.role.code(),
+        input.organisation.trim()
     );
+    if let Some(token) = added.invitation {
+        println!(
+            "no password given: send the user this one-time link (valid {} days) to choose one:",
+            samhand_server::admin::INVITATION_DAYS
+        );
+        println!("/invitasjon/{token}");
+    }
     Ok(())
-}
-
-fn bail_failure(message: &str) -> Result<(), Failure> {
-    Err(Failure::Error(anyhow!("{message}")))
 }
 
 async fn list_users(config: &Config) -> Result<(), Failure> {

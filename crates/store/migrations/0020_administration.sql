@@ -61,3 +61,8 @@ CREATE TABLE user_invitations (
     used_at {integer}
 );
 CREATE INDEX user_invitations_user ON user_invitations (user_id);
+
+-- The organisation and role a session acts in, when the user holds roles at more
+-- than one organisation (NULL: the user's home organisation and role).
+ALTER TABLE sessions ADD COLUMN acting_organisation_id TEXT REFERENCES organisations(id);
+ALTER TABLE sessions ADD COLUMN acting_role TEXT;

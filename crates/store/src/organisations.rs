@@ -165,3 +165,96 @@ pub async fn registration(conn: &mut AnyConnection, id: OrganisationId) -> Resul
     })
     .transpose()
 }
+
+/// A dispensing place's opening hours and capacity, beside its opening days.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlaceSettings {
+    pub opens_at: Option<jiff::civil::Time>,
+    pub closes_at: Option<jiff::civil::Time>,
+    pub capacity: Option<i64>,
+}
+
+/// Sets a place's opening days (Monday first), whether it keeps open on public
+/// holidays, its opening hours and its capacity.
+pub async fn set_place(
+    conn: &mut AnyConnection,
+    id: OrganisationId,
+    open_weekdays: [bool; 7],
+    open_on_public_holidays: bool,
+    settings: &PlaceSettings,
+) -> Result<()> {
+    let weekdays: String = open_weekdays.iter().map(|o| if *o { 'Y' } else { 'N' }).collect();
+    sqlx::query(
+        "UPDATE organisations SET open_weekdays = $1, open_on_public_holidays = $2, opens_at = $3,
+             closes_at = $4, capacity = $5
+         WHERE id = $6",
+    )
+    .bind(weekdays)
+    .bind(i64::from(open_on_public_holidays))
+    .bind(settings.opens_at.map(time_text))
+    .bind(settings.closes_at.map(time_text))
+    .bind(settings.capacity)
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn place_settings(conn: &mut AnyConnection, id: OrganisationId) -> Result<PlaceSettings> {
+    let row = sqlx::query("SELECT opens_at, closes_at, capacity FROM organisations WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(PlaceSettings::default());
+    };
+    Ok(PlaceSettings {
+        opens_at: crate::codec::parsed_opt(&row, "opens_at")?,
+        closes_at: crate::codec::parsed_opt(&row, "closes_at")?,
+        capacity: sqlx::Row::try_get(&row, "capacity")?,
+    })
+}
+
+/// A day a place is closed beyond the public holidays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedDay {
+    pub place_id: OrganisationId,
+    pub date: jiff::civil::Date,
+    pub reason: String,
+}
+
+pub async fn insert_closed_day(
+    conn: &mut AnyConnection,
+    day: &ClosedDay,
+    by: Option<samhand_domain::ids::UserId>,
+    at: jiff::Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO place_closed_days (place_id, closed_on, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(day.place_id.to_string())
+    .bind(day.date.to_string())
+    .bind(&day.reason)
+    .bind(by.map(|u| u.to_string()))
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Every place's closed days, by date.
+pub async fn closed_days(conn: &mut AnyConnection) -> Result<Vec<ClosedDay>> {
+    let rows = sqlx::query("SELECT place_id, closed_on, reason FROM place_closed_days ORDER BY closed_on")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ClosedDay {
+                place_id: parsed(r, "place_id")?,
+                date: parsed(r, "closed_on")?,
+                reason: text(r, "reason")?,
+            })
+        })
+        .collect()
+}

@@ -219,3 +219,127 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<UserRecord>> {
         .await?;
     rows.iter().map(from_row).collect()
 }
+
+pub async fn set_hpr_number(conn: &mut AnyConnection, id: UserId, hpr: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE users SET hpr_number = $1 WHERE id = $2")
+        .bind(hpr.map(str::to_string))
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn hpr_number(conn: &mut AnyConnection, id: UserId) -> Result<Option<String>> {
+    let hpr: Option<Option<String>> = sqlx::query_scalar("SELECT hpr_number FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(hpr.flatten())
+}
+
+/// A one-time invitation: its hash, whose, and until when.
+pub async fn insert_invitation(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    user: UserId,
+    by: Option<UserId>,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO user_invitations (token_hash, user_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(user.to_string())
+    .bind(by.map(|u| u.to_string()))
+    .bind(micros(now))
+    .bind(micros(expires_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The user an unused, unexpired invitation is for.
+pub async fn invitation_user(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<UserId>> {
+    let user: Option<String> = sqlx::query_scalar(
+        "SELECT user_id FROM user_invitations WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(micros(now))
+    .fetch_optional(conn)
+    .await?;
+    user.map(|u| u.parse().map_err(|_| corrupt(format!("user id {u}"))))
+        .transpose()
+}
+
+/// Uses an invitation up; whether it was still unused (one statement, so it is used
+/// once).
+pub async fn use_invitation(conn: &mut AnyConnection, token_hash: &str, now: Timestamp) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE user_invitations SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
+            .bind(micros(now))
+            .bind(token_hash)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A role at another organisation than the user's home one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraRole {
+    pub organisation_id: OrganisationId,
+    pub organisation_kind: OrganisationKind,
+    pub organisation_name: String,
+    pub role: Role,
+}
+
+pub async fn insert_role(
+    conn: &mut AnyConnection,
+    user: UserId,
+    organisation: OrganisationId,
+    role: Role,
+    by: Option<UserId>,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO user_roles (user_id, organisation_id, role, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user.to_string())
+    .bind(organisation.to_string())
+    .bind(role.code())
+    .bind(by.map(|u| u.to_string()))
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The user's roles at other organisations.
+pub async fn extra_roles(conn: &mut AnyConnection, user: UserId) -> Result<Vec<ExtraRole>> {
+    let rows = sqlx::query(
+        "SELECT r.organisation_id, r.role, o.kind, o.name FROM user_roles r JOIN organisations o ON o.id = r.organisation_id
+         WHERE r.user_id = $1 ORDER BY o.name, r.role",
+    )
+    .bind(user.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let role = text(r, "role")?;
+            let kind = text(r, "kind")?;
+            Ok(ExtraRole {
+                organisation_id: parsed(r, "organisation_id")?,
+                organisation_kind: OrganisationKind::from_code(&kind)
+                    .ok_or_else(|| corrupt(format!("kind {kind}")))?,
+                organisation_name: text(r, "name")?,
+                role: Role::from_code(&role).ok_or_else(|| corrupt(format!("role {role}")))?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,358 @@
+//! Users: adding them with an invitation or a first password, their roles at more
+//! organisations, deactivating and reactivating them.
+
+use jiff::SignedDuration;
+use samhand_domain::ids::UserId;
+use samhand_domain::organisation::{HprNumber, Role, StaffUser};
+use samhand_domain::validation::FieldErrors;
+use samhand_store::{sessions, users};
+
+use super::{AppResult, check_administrator, find_organisation, optional};
+use crate::AppState;
+use crate::auth::{hash_password, random_token, token_hash};
+use crate::error::AppError;
+
+/// The shortest reason for a deactivation or reactivation.
+pub const MIN_REASON_CHARS: usize = 5;
+
+/// Deactivates (`active` false) or reactivates a user. A deactivation ends every
+/// session and API token of the user at once, in the same transaction; the user can
+/// no longer log in; their name stays on everything they did. An administrator
+/// cannot deactivate themself (someone must be left to undo it).
+pub async fn set_user_active(
+    state: &AppState,
+    by: Option<&StaffUser>,
+    username: &str,
+    active: bool,
+    reason: &str,
+) -> AppResult<StaffUser> {
+    check_administrator(by)?;
+    let reason = reason.trim();
+    if reason.chars().count() < MIN_REASON_CHARS {
+        return Err(AppError::Invalid(FieldErrors::single(
+            "reason",
+            format!("Skriv hvorfor (minst {MIN_REASON_CHARS} tegn)."),
+        )));
+    }
+    let mut conn = state.store.read().await?;
+    let record = users::by_username(&mut conn, username.trim())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("brukeren «{}»", username.trim())))?;
+    drop(conn);
+    if by.is_some_and(|b| b.id == record.user.id) && !active {
+        return Err(AppError::Conflict("Du kan ikke deaktivere deg selv.".into()));
+    }
+    if record.active == active {
+        return Err(AppError::Conflict(if active {
+            format!("{} er allerede aktiv.", record.user.display_name)
+        } else {
+            format!("{} er allerede deaktivert.", record.user.display_name)
+        }));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.write().await?;
+    users::set_active(&mut tx, record.user.id, active, reason, by.map(|b| b.id), now).await?;
+    if !active {
+        sessions::delete_all_of(&mut tx, sessions::AccountKind::Staff, record.user.id).await?;
+        users::revoke_api_tokens(&mut tx, record.user.id, now).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        user = record.user.username.as_str(),
+        active,
+        by = by.map(|u| u.username.as_str()).unwrap_or("command line"),
+        "user {}",
+        if active { "reactivated" } else { "deactivated" }
+    );
+    Ok(record.user)
+}
+
+/// How long an invitation link is valid.
+pub const INVITATION_DAYS: i64 = 7;
+/// The least a password must have.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A new user as typed. With a `password`, the user logs in with it; without, an
+/// invitation link is made, with which they choose their own.
+#[derive(Debug, Clone, Default)]
+pub struct NewUserInput {
+    pub username: String,
+    pub name: String,
+    /// The role's code.
+    pub role: String,
+    /// The organisation's id or exact name.
+    pub organisation: String,
+    pub hpr_number: String,
+    pub password: Option<String>,
+}
+
+/// What adding a user gave: the user, and the invitation token when one was made
+/// (shown once: the link is `/invitasjon/{token}`).
+#[derive(Debug, Clone)]
+pub struct AddedUser {
+    pub user: StaffUser,
+    pub invitation: Option<String>,
+}
+
+fn check_password_rules(password: &str, errors: &mut FieldErrors) {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        errors.push(
+            "password",
+            format!("Passordet må ha minst {MIN_PASSWORD_CHARS} tegn."),
+        );
+    }
+}
+
+/// Adds a staff user at an organisation, with a first password or an invitation.
+pub async fn add_user(
+    state: &AppState,
+    by: Option<&StaffUser>,
+    input: &NewUserInput,
+) -> AppResult<AddedUser> {
+    check_administrator(by)?;
+    let mut errors = FieldErrors::default();
+    let username = input.username.trim();
+    if username.is_empty() || username.chars().count() > 64 || username.chars().any(char::is_whitespace) {
+        errors.push("username", "Brukernavnet har 1 til 64 tegn uten mellomrom.");
+    }
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push("name", "Skriv hele navnet.");
+    }
+    let role = Role::from_code(input.role.trim());
+    if role.is_none() {
+        errors.push("role", "Velg en rolle.");
+    }
+    let hpr = optional(&input.hpr_number)
+        .map(HprNumber::parse)
+        .transpose()
+        .unwrap_or_else(|e| {
+            errors.push("hpr_number", e);
+            None
+        });
+    if let Some(password) = &input.password {
+        check_password_rules(password, &mut errors);
+    }
+    let organisation = {
+        let mut conn = state.store.read().await?;
+        match optional(&input.organisation) {
+            Some(key) => find_organisation(&mut conn, key).await?,
+            None => None,
+        }
+    };
+    if organisation.is_none() {
+        let message = if optional(&input.organisation).is_some() {
+            format!(
+                "Fant ingen organisasjon som heter «{}». Legg den til først (`samhand organisation add`).",
+                input.organisation.trim()
+            )
+        } else {
+            "Velg organisasjonen. Finnes den ikke ennå, legg den til først (`samhand organisation add`)."
+                .to_string()
+        };
+        errors.push("organisation", message);
+    }
+    let (Some(role), Some(organisation)) = (role, organisation.filter(|_| errors.is_empty())) else {
+        return Err(AppError::Invalid(errors));
+    };
+    let hash = match &input.password {
+        Some(password) => {
+            let password = password.clone();
+            Some(
+                tokio::task::spawn_blocking(move || hash_password(&password))
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))??,
+            )
+        }
+        None => None,
+    };
+    let id = UserId::new();
+    let now = state.clock.now();
+    let invitation = input.password.is_none().then(random_token);
+    let mut tx = state.store.write().await?;
+    users::insert(
+        &mut tx,
+        &users::NewUser {
+            id,
+            username,
+            display_name: name,
+            role,
+            organisation_id: organisation.id,
+            password_hash: hash.as_deref(),
+        },
+        now,
+    )
+    .await
+    .map_err(|e| AppError::from(e).conflict_as("Brukernavnet er opptatt."))?;
+    users::set_hpr_number(&mut tx, id, hpr.as_ref().map(HprNumber::as_str)).await?;
+    if let Some(token) = &invitation {
+        let expires = now + SignedDuration::from_hours(24 * INVITATION_DAYS);
+        users::insert_invitation(&mut tx, &token_hash(token), id, by.map(|b| b.id), now, expires).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        user = username,
+        role = role.code(),
+        organisation = organisation.name.as_str(),
+        by = by.map(|u| u.username.as_str()).unwrap_or("command line"),
+        "user added"
+    );
+    Ok(AddedUser {
+        user: StaffUser {
+            id,
+            username: username.to_string(),
+            display_name: name.to_string(),
+            role,
+            organisation_id: organisation.id,
+            organisation_kind: organisation.kind,
+        },
+        invitation,
+    })
+}
+
+/// Makes a new invitation link for a user who has not yet chosen a password (or
+/// lost it); the old links stay valid until they expire or are used.
+pub async fn invite_again(state: &AppState, by: Option<&StaffUser>, username: &str) -> AppResult<String> {
+    check_administrator(by)?;
+    let mut conn = state.store.read().await?;
+    let record = users::by_username(&mut conn, username.trim())
+        .await?
+        .filter(|r| r.active)
+        .ok_or_else(|| AppError::NotFound(format!("en aktiv bruker «{}»", username.trim())))?;
+    drop(conn);
+    let token = random_token();
+    let now = state.clock.now();
+    let mut tx = state.store.write().await?;
+    users::insert_invitation(
+        &mut tx,
+        &token_hash(&token),
+        record.user.id,
+        by.map(|b| b.id),
+        now,
+        now + SignedDuration::from_hours(24 * INVITATION_DAYS),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The user an invitation link is for, while it is valid.
+pub async fn invited_user(state: &AppState, token: &str) -> AppResult<StaffUser> {
+    let mut conn = state.store.read().await?;
+    let user = users::invitation_user(&mut conn, &token_hash(token), state.clock.now())
+        .await?
+        .ok_or_else(invitation_gone)?;
+    users::by_id(&mut conn, user)
+        .await?
+        .filter(|r| r.active)
+        .map(|r| r.user)
+        .ok_or_else(invitation_gone)
+}
+
+fn invitation_gone() -> AppError {
+    AppError::NotFound(
+        "invitasjonen (lenken er brukt, utløpt eller feil; be administratoren om en ny)".into(),
+    )
+}
+
+/// The invited user chooses their password; the invitation is used up.
+pub async fn accept_invitation(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    repeated: &str,
+) -> AppResult<StaffUser> {
+    let user = invited_user(state, token).await?;
+    let mut errors = FieldErrors::default();
+    check_password_rules(password, &mut errors);
+    if password != repeated {
+        errors.push("repeated", "Passordene er ikke like.");
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let mut tx = state.store.write().await?;
+    if !users::use_invitation(&mut tx, &token_hash(token), state.clock.now()).await? {
+        return Err(invitation_gone());
+    }
+    users::set_password(&mut tx, user.id, &hash).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Gives a user a role at another organisation than their home one; they choose
+/// which one they act in after login.
+pub async fn add_role(
+    state: &AppState,
+    by: Option<&StaffUser>,
+    username: &str,
+    organisation: &str,
+    role: &str,
+) -> AppResult<()> {
+    check_administrator(by)?;
+    let mut errors = FieldErrors::default();
+    let role = Role::from_code(role.trim());
+    if role.is_none() {
+        errors.push("extra_role", "Velg en rolle.");
+    }
+    let mut conn = state.store.read().await?;
+    let record = users::by_username(&mut conn, username.trim())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("brukeren «{}»", username.trim())))?;
+    let organisation = find_organisation(&mut conn, organisation).await?;
+    drop(conn);
+    if organisation.is_none() {
+        errors.push("extra_organisation", "Velg organisasjonen.");
+    }
+    let (Some(role), Some(organisation)) = (role, organisation.filter(|_| errors.is_empty())) else {
+        return Err(AppError::Invalid(errors));
+    };
+    if organisation.id == record.user.organisation_id && role == record.user.role {
+        return Err(AppError::Conflict(
+            "Brukeren har allerede denne rollen her.".into(),
+        ));
+    }
+    let mut tx = state.store.write().await?;
+    users::insert_role(
+        &mut tx,
+        record.user.id,
+        organisation.id,
+        role,
+        by.map(|b| b.id),
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| AppError::from(e).conflict_as("Brukeren har allerede denne rollen her."))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A user as the administrator sees them.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub record: users::UserRecord,
+    pub hpr_number: Option<String>,
+    pub extra_roles: Vec<users::ExtraRole>,
+    pub history: Vec<users::StatusChange>,
+}
+
+/// Every user, active or not.
+pub async fn users_view(state: &AppState, by: &StaffUser) -> AppResult<Vec<UserView>> {
+    check_administrator(Some(by))?;
+    let mut conn = state.store.read().await?;
+    let mut views = Vec::new();
+    for record in users::all(&mut conn).await? {
+        let id = record.user.id;
+        views.push(UserView {
+            hpr_number: users::hpr_number(&mut conn, id).await?,
+            extra_roles: users::extra_roles(&mut conn, id).await?,
+            history: users::status_changes(&mut conn, id).await?,
+            record,
+        });
+    }
+    Ok(views)
+}
