@@ -598,10 +598,16 @@ pub fn may_administer(actor: &StaffUser) -> bool {
     actor.role == Role::Administrator
 }
 
-/// Whether the actor may be given tasks from responsibility groups: everyone who
-/// works with patients, that is everyone but administrators.
-pub fn may_take_tasks(actor: &StaffUser) -> bool {
+/// Whether the actor works with patients: everyone but administrators, who run
+/// the system. Patient search, the inbox and reviews are theirs.
+pub fn works_with_patients(actor: &StaffUser) -> bool {
     actor.role != Role::Administrator
+}
+
+/// Whether the actor may be given tasks from responsibility groups: everyone who
+/// works with patients.
+pub fn may_take_tasks(actor: &StaffUser) -> bool {
+    works_with_patients(actor)
 }
 
 /// Whether the actor's place admits patients for stays: the actor sees who is

@@ -57,6 +57,51 @@ pub async fn active_client(conn: &mut AnyConnection, id: &str) -> Result<Option<
     .transpose()
 }
 
+/// A registered client as the administrator lists it.
+#[derive(Debug, Clone)]
+pub struct ClientListing {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub organisation_name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Every client, revoked or not, by name.
+pub async fn clients(conn: &mut AnyConnection) -> Result<Vec<ClientListing>> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.name, c.scopes, c.created_at, c.revoked_at, o.name AS organisation_name
+         FROM fhir_clients c JOIN users u ON u.id = c.user_id JOIN organisations o ON o.id = u.organisation_id
+         ORDER BY c.name",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ClientListing {
+                id: text(r, "id")?,
+                name: text(r, "name")?,
+                scopes: text(r, "scopes")?,
+                organisation_name: text(r, "organisation_name")?,
+                created_at: instant(r, "created_at")?,
+                revoked_at: crate::codec::instant_opt(r, "revoked_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes a client: its tokens stop at once (they are looked up with the client).
+/// Whether it was active.
+pub async fn revoke_client(conn: &mut AnyConnection, id: &str, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE fhir_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(micros(at))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn insert_token(
     conn: &mut AnyConnection,
     token_hash: &str,

@@ -432,6 +432,32 @@ pub async fn policy_values(conn: &mut AnyConnection) -> Result<Vec<(String, i64)
         .collect()
 }
 
+/// One change of a policy setting: what, to which value, by whom, when.
+#[derive(Debug, Clone)]
+pub struct PolicyChange {
+    pub key: String,
+    pub value: i64,
+    pub set_by: Option<UserId>,
+    pub set_at: Timestamp,
+}
+
+/// Every change of the policy settings, oldest first.
+pub async fn policy_changes(conn: &mut AnyConnection) -> Result<Vec<PolicyChange>> {
+    let rows = sqlx::query("SELECT key, value, set_by, set_at FROM policy_settings ORDER BY set_at, id")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PolicyChange {
+                key: text(r, "key")?,
+                value: crate::codec::int(r, "value")?,
+                set_by: crate::codec::parsed_opt(r, "set_by")?,
+                set_at: crate::codec::instant(r, "set_at")?,
+            })
+        })
+        .collect()
+}
+
 pub async fn set_policy_value(
     conn: &mut AnyConnection,
     key: &str,

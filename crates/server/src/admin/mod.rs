@@ -49,3 +49,50 @@ pub async fn find_organisation(conn: &mut Conn, id_or_name: &str) -> AppResult<O
     }
     Ok(org_store::by_name(conn, key).await?)
 }
+
+/// The FHIR system clients, revoked or not.
+pub async fn fhir_clients(
+    state: &crate::AppState,
+    by: &StaffUser,
+) -> AppResult<Vec<samhand_store::fhir::ClientListing>> {
+    check_administrator(Some(by))?;
+    let mut conn = state.store.read().await?;
+    Ok(samhand_store::fhir::clients(&mut conn).await?)
+}
+
+/// Revokes a FHIR system client; its tokens stop at once.
+pub async fn revoke_fhir_client(state: &crate::AppState, by: Option<&StaffUser>, id: &str) -> AppResult<()> {
+    check_administrator(by)?;
+    let mut tx = state.store.write().await?;
+    if !samhand_store::fhir::revoke_client(&mut tx, id, state.clock.now()).await? {
+        return Err(AppError::NotFound("en aktiv klient med denne id-en".into()));
+    }
+    tx.commit().await?;
+    tracing::info!(client = id, "FHIR client revoked");
+    Ok(())
+}
+
+/// Changes a policy threshold, kept with who decided it and when.
+pub async fn set_policy(state: &crate::AppState, by: &StaffUser, key: &str, value: &str) -> AppResult<()> {
+    check_administrator(Some(by))?;
+    let setting = samhand_domain::policy::SETTINGS
+        .iter()
+        .find(|s| s.key == key)
+        .ok_or_else(|| AppError::NotFound(format!("innstillingen {key}")))?;
+    let value = match value.trim().parse::<i64>() {
+        Ok(v) if (0..=365).contains(&v) => v,
+        _ => {
+            return Err(AppError::Invalid(
+                samhand_domain::validation::FieldErrors::single(
+                    "value",
+                    "Verdien er et helt tall fra 0 til 365.",
+                ),
+            ));
+        }
+    };
+    let mut tx = state.store.write().await?;
+    samhand_store::stock::set_policy_value(&mut tx, setting.key, value, Some(by.id), state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -106,6 +106,14 @@ impl PathResource for samhand_domain::stay::HandoverId {
     const WHAT: &'static str = "overføringen";
 }
 
+impl PathResource for samhand_domain::ids::OrganisationId {
+    const WHAT: &'static str = "organisasjonen";
+}
+
+impl PathResource for samhand_domain::ids::UserId {
+    const WHAT: &'static str = "brukeren";
+}
+
 /// The `{id}` of the path. An id that is not a UUID cannot name anything: 404.
 pub struct PathId<T>(pub T);
 

@@ -6,6 +6,7 @@
 //! [`route_table`] is the one list of routes: the router is built from it, and a test
 //! checks it against the document, so the two cannot drift apart.
 
+mod admin;
 mod arrangements;
 mod base64;
 mod collaboration;
@@ -213,6 +214,25 @@ fn route_table() -> Vec<Route> {
             "/handovers/{id}/acknowledgement",
             stays::acknowledge_handover,
         ),
+        route(Method::GET, "/admin/organisations", admin::organisations),
+        route(Method::POST, "/admin/organisations", admin::add_organisation),
+        route(Method::PUT, "/admin/organisations/{id}/place", admin::set_place),
+        route(
+            Method::POST,
+            "/admin/organisations/{id}/closed-days",
+            admin::add_closed_day,
+        ),
+        route(Method::POST, "/admin/organisations/{id}/groups", admin::add_group),
+        route(Method::GET, "/admin/users", admin::users),
+        route(Method::POST, "/admin/users", admin::add_user),
+        route(Method::POST, "/admin/users/{id}/deactivation", admin::deactivate),
+        route(Method::POST, "/admin/users/{id}/reactivation", admin::reactivate),
+        route(Method::GET, "/admin/fhir-clients", admin::fhir_clients),
+        route(
+            Method::POST,
+            "/admin/fhir-clients/{id}/revocation",
+            admin::revoke_fhir_client,
+        ),
     ]
 }
 
@@ -299,6 +319,17 @@ fn route_table() -> Vec<Route> {
         stays::discharge,
         stays::hand_over,
         stays::acknowledge_handover,
+        admin::organisations,
+        admin::add_organisation,
+        admin::set_place,
+        admin::add_closed_day,
+        admin::add_group,
+        admin::users,
+        admin::add_user,
+        admin::deactivate,
+        admin::reactivate,
+        admin::fhir_clients,
+        admin::revoke_fhir_client,
     ),
     components(schemas(Problem, wire::Amount), responses(ProblemResponse)),
     modifiers(&BearerScheme),
@@ -315,6 +346,7 @@ fn route_table() -> Vec<Route> {
         (name = "collaboration", description = "The responsibility group: meetings, minutes, tasks, the individual plan, the coordinator's overview"),
         (name = "overdose", description = "Overdose prevention: the crisis plan, naloxone hand-outs and the report per place, overdose events"),
         (name = "stays", description = "Stays at institutions, the discharge bundle, «time i hånden», prescribing hand-over"),
+        (name = "admin", description = "Administration: organisations, dispensing places, users, FHIR system clients"),
         (name = "meta", description = "This document"),
     )
 )]

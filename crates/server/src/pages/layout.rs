@@ -66,7 +66,10 @@ fn bare_page(title: &str, forward_to: Option<&str>, body: Markup) -> Markup {
 fn nav(user: &StaffUser, csrf: &str) -> Markup {
     // The daily work stays in the bar; the rest is under «Mer», so the header fits
     // one line on a tablet (1024 px) whatever the role.
-    let mut more: Vec<(&str, &str)> = vec![("/revurderinger", "Revurderinger")];
+    let mut more: Vec<(&str, &str)> = Vec::new();
+    if access::works_with_patients(user) {
+        more.push(("/revurderinger", "Revurderinger"));
+    }
     if access::may_lead(user) {
         more.push(("/akuttilganger", "Kontroll av akuttilganger"));
     }
@@ -86,8 +89,10 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 @if access::admits_patients(user) {
                     a href="/innlagte" { "Innlagte" }
                 }
-                a href="/pasienter" { "Pasienter" }
-                a href="/innboks" { "Innboks" }
+                @if access::works_with_patients(user) {
+                    a href="/pasienter" { "Pasienter" }
+                    a href="/innboks" { "Innboks" }
+                }
                 @if access::may_take_tasks(user) {
                     a href="/oppgaver" { "Oppgaver" }
                 }
@@ -97,11 +102,16 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
                 @if access::may_lead(user) {
                     a href="/leder" { "Leders oversikt" }
                 }
-                details.more {
-                    summary { "Mer" }
-                    ul {
-                        @for (href, label) in &more {
-                            li { a href=(href) { (label) } }
+                @if access::may_administer(user) {
+                    a href="/admin" { "Administrasjon" }
+                }
+                @if !more.is_empty() {
+                    details.more {
+                        summary { "Mer" }
+                        ul {
+                            @for (href, label) in &more {
+                                li { a href=(href) { (label) } }
+                            }
                         }
                     }
                 }

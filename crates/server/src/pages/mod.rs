@@ -2,6 +2,7 @@
 //! request, calls `service`, and renders with maud. Forms show each error next to
 //! its field and keep what was typed; every form carries the session's CSRF token.
 
+pub mod admin;
 pub mod collaboration;
 pub mod dispensing;
 pub mod drug_tests;
@@ -38,6 +39,7 @@ pub type PageResult = Result<Response, PageError>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(admin::routes())
         .route("/", get(home))
         .route("/static/style.css", get(stylesheet))
         .route("/static/utskrift.css", get(print_stylesheet))
@@ -192,7 +194,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn home(staff: UiStaff) -> Redirect {
-    if access::may_record_dispensing(&staff.user) {
+    if access::may_administer(&staff.user) {
+        Redirect::to("/admin")
+    } else if access::may_record_dispensing(&staff.user) {
         Redirect::to("/utlevering")
     } else {
         Redirect::to("/pasienter")
