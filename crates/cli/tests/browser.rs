@@ -203,6 +203,11 @@ fn run_browser_script(script: &str) {
 }
 
 #[test]
+fn an_administrator_sets_up_a_place_invites_a_user_and_cuts_them_off_in_chromium() {
+    run_browser_script("admin.mjs");
+}
+
+#[test]
 fn dispensing_staff_record_a_dose_from_todays_list_in_chromium() {
     run_browser_script("dispense.mjs");
 }
