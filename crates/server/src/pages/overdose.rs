@@ -35,7 +35,7 @@ fn answer(form: &FormData, name: &str) -> Option<bool> {
 }
 
 /// The overview's section about overdose risk.
-pub fn overview_section(patient: PatientId, summary: &OverdoseSummary) -> Markup {
+pub fn overview_section(patient: PatientId, summary: &OverdoseSummary, may_enrol: bool) -> Markup {
     html! {
         section.card aria-labelledby="overdose" data-testid="overdose" {
             h2 #overdose { "Overdoseforebygging" }
@@ -43,8 +43,12 @@ pub fn overview_section(patient: PatientId, summary: &OverdoseSummary) -> Markup
                 @if let Some(label) = risk.label_nb(ended_on) {
                     div.error role="alert" { strong { (label) } }
                 }
-                p { "LAR ble avsluttet " (date_nb(ended_on)) ". Pasienten kan raskt komme tilbake i behandling: "
-                    a href="/pasienter/ny" { "skriv inn pasienten på nytt" } "." }
+                p { "LAR ble avsluttet " (date_nb(ended_on)) "."
+                    @if may_enrol {
+                        " Pasienten kan raskt komme tilbake i behandling: "
+                        a href={ "/pasienter/ny?pasient=" (patient) } { "skriv inn pasienten på nytt" } "."
+                    }
+                }
             }
             @match &summary.crisis_plan {
                 Some(Some(plan)) => p { "Kriseplan: versjon " (plan.version) ", lagret " (instant_nb(plan.recorded_at)) "." },

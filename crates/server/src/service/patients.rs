@@ -127,24 +127,19 @@ impl Service<'_> {
                 errors.push("photo", "Bildet kan være høyst 5 MB.");
             }
         }
-        if let Some(new_patient) = &new_patient {
-            let mut conn = self.state.store.read().await?;
-            if patients::by_national_id(&mut conn, &new_patient.national_id)
-                .await?
-                .is_some()
-            {
-                errors.push(
-                    "national_id",
-                    "En pasient med dette fødselsnummeret er allerede registrert.",
-                );
+        let returning = match &new_patient {
+            Some(new_patient) => {
+                self.returning_patient(new_patient, started_on, &mut errors)
+                    .await?
             }
-        }
+            None => None,
+        };
         let (Some(new_patient), Some(doctor), Some(consultant), Some(started_on), true) =
             (new_patient, doctor, consultant, started_on, errors.is_empty())
         else {
             return Err(AppError::Invalid(errors));
         };
-        let patient_id = PatientId::new();
+        let patient_id = returning.unwrap_or_else(PatientId::new);
         let now = self.now();
         let episode = Episode {
             id: EpisodeId::new(),
@@ -158,9 +153,13 @@ impl Service<'_> {
             created_at: now,
         };
         let mut tx = self.state.store.write().await?;
-        patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
-            .await
-            .map_err(|e| conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert."))?;
+        if returning.is_none() {
+            patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
+                .await
+                .map_err(|e| {
+                    conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert.")
+                })?;
+        }
         if let Some(photo) = photo {
             patients::insert_photo(
                 &mut tx,
@@ -177,9 +176,19 @@ impl Service<'_> {
             patient_id,
             DataCategory::Identity,
             access::AllowedBy::Enrolment,
-            "patient enrolled in LAR",
+            if returning.is_some() {
+                "patient enrolled in LAR again: a new episode"
+            } else {
+                "patient enrolled in LAR"
+            },
         );
         self.repo.record_write(&mut tx, &grant).await?;
+        if returning.is_some() {
+            // The earlier episode, its orders and history stay as they were; the
+            // individual plan goes on in its versions.
+            tx.commit().await?;
+            return Ok(patient_id);
+        }
         // The specialist service initiates the individual plan when treatment starts
         // (DOMAIN.md); the patient may decline it later, which is recorded.
         let plan = samhand_domain::care::PlanVersion {
@@ -203,6 +212,54 @@ impl Service<'_> {
         self.repo.record_write(&mut tx, &plan_grant).await?;
         tx.commit().await?;
         Ok(patient_id)
+    }
+
+    /// The patient already registered with this number, coming back after LAR ended:
+    /// enrolment starts a new episode for them. Refused, into `errors`, while an
+    /// episode still runs, or when the new start is before the last end.
+    async fn returning_patient(
+        &self,
+        new_patient: &samhand_domain::patient::NewPatient,
+        started_on: Option<Date>,
+        errors: &mut FieldErrors,
+    ) -> AppResult<Option<PatientId>> {
+        let mut conn = self.state.store.read().await?;
+        let Some(existing) = patients::by_national_id(&mut conn, &new_patient.national_id).await? else {
+            return Ok(None);
+        };
+        let episodes = patients::episodes(&mut conn, existing.id).await?;
+        if episodes.iter().any(|e| e.ended.is_none()) {
+            errors.push(
+                "national_id",
+                "Pasienten er allerede i LAR. En ny innskrivning kan først gjøres når behandlingen er avsluttet.",
+            );
+            return Ok(None);
+        }
+        let last_end = episodes
+            .iter()
+            .filter_map(|e| e.ended.as_ref().map(|end| end.on))
+            .max();
+        if let (Some(start), Some(end)) = (started_on, last_end)
+            && start < end
+        {
+            errors.push(
+                "started_on",
+                format!(
+                    "Den nye innskrivningen kan ikke starte før forrige behandling ble avsluttet ({}).",
+                    samhand_domain::format::date_nb(end)
+                ),
+            );
+        }
+        Ok(Some(existing.id))
+    }
+
+    /// Who the patient is, read under the identity category: for the enrolment form
+    /// of a patient coming back to LAR.
+    pub async fn identity_of(&self, patient: PatientId) -> AppResult<Patient> {
+        self.repo
+            .authorize_read(patient, DataCategory::Identity, "enrolment form for a returning patient")
+            .await?;
+        self.patient(patient).await
     }
 
     /// The identity photo, read under the identity category.

@@ -202,3 +202,75 @@ async fn ending_treatment_today_takes_the_patient_off_todays_list_at_once() {
     assert_eq!(overview["episode"]["ended"]["reason"], json!("completed_taper"));
     assert_eq!(overview["episode"]["ended"]["note"], json!(""));
 }
+
+#[tokio::test]
+async fn a_patient_whose_lar_ended_is_enrolled_again_as_a_new_episode_and_the_old_one_stays() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(137).await;
+    let enrol_again = |started_on: &str| {
+        json!({
+            "national_id": crate::helpers::national_id(137),
+            "given_name": "Pasient137",
+            "family_name": "Testesen",
+            "phone": "40000000",
+            "address": "Gata 1",
+            "doctor_id": w.lege.id.to_string(),
+            "consultant_id": w.konsulent.id.to_string(),
+            "started_on": started_on,
+            "phase": "start",
+        })
+    };
+    // While the episode runs, a second enrolment is refused.
+    let (status, problem) = app
+        .post_json(&w.lege, "/api/v1/patients", &enrol_again("2026-11-24"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.to_string().contains("allerede i LAR"), "{problem}");
+
+    let (status, _) = end(
+        &app,
+        &w.lege,
+        &patient,
+        &json!({"ended_on": "25.11.2026", "reason": "voluntary_discharge", "note": "Ønsket å avslutte"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Not before the last end.
+    let (status, problem) = app
+        .post_json(&w.lege, "/api/v1/patients", &enrol_again("2026-11-24"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.to_string().contains("started_on"), "{problem}");
+
+    // The day after, the overview offers it, with the form filled in from who the
+    // patient is.
+    app.set_oslo_time(jiff::civil::date(2026, 11, 26), jiff::civil::Time::constant(9, 0, 0, 0));
+    let session = app.session_of("lege").await;
+    let link = format!("/pasienter/ny?pasient={patient}");
+    let (_, html) = app.page(&session, &format!("/pasienter/{patient}")).await;
+    assert!(html.contains(&link.replace('&', "&amp;")), "{html}");
+    let (status, html) = app.page(&session, &link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&crate::helpers::national_id(137)), "the form is filled in: {html}");
+
+    // Back in LAR: the same person, a new episode; the old one and its orders stay.
+    let (status, again) = app
+        .post_json(&w.lege, "/api/v1/patients", &enrol_again("2026-11-26"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again["id"], json!(patient), "the same patient");
+    app.set_oslo_time(
+        jiff::civil::date(2026, 11, 26),
+        jiff::civil::Time::constant(9, 0, 0, 0),
+    );
+    let overview = app.overview(&patient).await;
+    assert_eq!(
+        overview["episode"]["started_on"],
+        json!("2026-11-26"),
+        "{overview}"
+    );
+    assert!(overview["episode"]["ended"].is_null(), "{overview}");
+    let orders = app.order_history(&patient).await;
+    assert!(!orders.is_empty(), "the earlier orders are still readable");
+}

@@ -74,14 +74,37 @@ async fn enrol_page(state: &AppState, staff: &UiStaff, form: &FormData, errors: 
     Ok((status, page("Innskriv pasient", staff, body)).into_response())
 }
 
-pub async fn form(State(state): State<AppState>, staff: UiStaff) -> PageResult {
+#[derive(serde::Deserialize, Default)]
+pub struct EnrolQuery {
+    /// A patient coming back after LAR ended: the form is filled in from who they are.
+    #[serde(default)]
+    pasient: String,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    axum::extract::Query(query): axum::extract::Query<EnrolQuery>,
+) -> PageResult {
     if !access::may_enrol(&staff.user).is_allowed() {
         return Err(AppError::Forbidden(
             "Bare lege eller LAR-konsulent ved en LAR-enhet kan innskrive pasienter.".into(),
         )
         .into());
     }
-    enrol_page(&state, &staff, &FormData::default(), &FieldErrors::default()).await
+    let mut form = FormData::default();
+    if !query.pasient.is_empty() {
+        let id = crate::pages::forms::parse_id(&query.pasient)?;
+        let patient = Service::new(&state, &staff.user).identity_of(id).await?;
+        form.0 = vec![
+            ("national_id".into(), patient.national_id.as_str().to_string()),
+            ("given_name".into(), patient.given_name),
+            ("family_name".into(), patient.family_name),
+            ("phone".into(), patient.phone),
+            ("address".into(), patient.address),
+        ];
+    }
+    enrol_page(&state, &staff, &form, &FieldErrors::default()).await
 }
 
 pub async fn submit(State(state): State<AppState>, staff: UiStaff, mut multipart: Multipart) -> PageResult {

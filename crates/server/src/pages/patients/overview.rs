@@ -410,7 +410,7 @@ pub async fn show(
         (overview_body(&overview, &staff))
         (crate::pages::identity::overview_section(id, &overview.identity, &staff))
         @if let Some(tests) = &drug_tests { (crate::pages::drug_tests::section(tests)) }
-        (crate::pages::overdose::overview_section(id, &overdose))
+        (crate::pages::overdose::overview_section(id, &overdose, samhand_domain::access::may_enrol(&staff.user).is_allowed()))
     };
     Ok(page(&overview.patient.full_name(), &staff, body).into_response())
 }
