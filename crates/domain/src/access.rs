@@ -98,6 +98,11 @@ pub struct PatientRelations {
     /// Institutions where the patient is admitted (from the admission is recorded to
     /// the discharge day): during a stay they have the medication.
     pub stay_institutions: Vec<OrganisationId>,
+    /// Messages about the patient addressed to a unit: (the unit, the message's
+    /// category). Filled in only where messages are read: the unit reads who the
+    /// patient is and the message, for the purpose it was sent, even when its
+    /// relation has ended (a place told of high overdose risk after LAR ended).
+    pub addressed_messages: Vec<(OrganisationId, DataCategory)>,
     /// Services prescribing responsibility was handed over to: their prescribers.
     pub prescribing_services: Vec<OrganisationId>,
 }
@@ -170,6 +175,7 @@ pub fn relations_from(
         emergency_reviewers,
         stay_institutions,
         prescribing_services,
+        addressed_messages: Vec::new(),
     };
     // A dispensing place's relation lasts while treatment does: once every episode
     // has ended, the places the patient used to collect at see nothing more.
@@ -225,6 +231,8 @@ pub enum AllowedBy {
     Admission,
     /// The service prescribing responsibility was handed over to.
     PrescribingHandover,
+    /// The unit a message about the patient was sent to, reading that message.
+    AddressedMessage,
 }
 
 impl AllowedBy {
@@ -242,6 +250,7 @@ impl AllowedBy {
             Self::StayInstitution => "stay_institution",
             Self::Admission => "admission",
             Self::PrescribingHandover => "prescribing_handover",
+            Self::AddressedMessage => "addressed_message",
         }
     }
 
@@ -259,6 +268,7 @@ impl AllowedBy {
             Self::StayInstitution => "institusjon under opphold",
             Self::Admission => "innleggelse",
             Self::PrescribingHandover => "overtatt forskrivning",
+            Self::AddressedMessage => "melding til enheten",
         }
     }
 
@@ -276,6 +286,7 @@ impl AllowedBy {
             Self::StayInstitution,
             Self::Admission,
             Self::PrescribingHandover,
+            Self::AddressedMessage,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -512,12 +523,23 @@ fn decide_for_staff(
             AllowedBy::PrescribingHandover,
         )
     };
+    let addressed = || {
+        let to_us = relations.addressed_messages.iter().any(|(unit, _)| *unit == org);
+        allow_if(
+            action == Action::Read
+                && to_us
+                && actor.role != Role::Administrator
+                && (category == Identity || relations.addressed_messages.contains(&(org, category))),
+            AllowedBy::AddressedMessage,
+        )
+    };
     dispensing_place()
         .or_else(stay_institution)
         .or_else(handover)
         .or_else(care_team)
         .or_else(emergency)
         .or_else(review)
+        .or_else(addressed)
 }
 
 /// Whether the actor may register an admission to their own institution for a
@@ -1282,7 +1304,58 @@ mod tests {
             emergency_reviewers: picks.iter().map(|(_, _, c)| org(*c)).collect(),
             stay_institutions: picks.iter().map(|(a, _, _)| org(*a)).collect(),
             prescribing_services: picks.iter().map(|(_, _, c)| org(*c)).collect(),
+            addressed_messages: picks
+                .iter()
+                .map(|(_, b, _)| (org(*b), DataCategory::Identity))
+                .collect(),
         }
+    }
+
+    #[test]
+    fn a_unit_reads_a_message_addressed_to_it_and_who_it_is_about_but_nothing_else() {
+        let place = OrganisationId::new();
+        let staff = |org| StaffUser {
+            id: UserId::new(),
+            username: "u".into(),
+            display_name: "U".into(),
+            role: Role::DispensingStaff,
+            organisation_id: org,
+            organisation_kind: OrganisationKind::MunicipalLarCentre,
+        };
+        let relations = PatientRelations {
+            patient: Some(PatientId::new()),
+            addressed_messages: vec![(place, DataCategory::Notes)],
+            ..PatientRelations::default()
+        };
+        let at_place = Actor::Staff(staff(place));
+        for (category, action, allowed) in [
+            (DataCategory::Identity, Action::Read, true),
+            (DataCategory::Notes, Action::Read, true),
+            (DataCategory::Medication, Action::Read, false),
+            (DataCategory::Notes, Action::Write, false),
+        ] {
+            assert_eq!(
+                decide(&at_place, &relations, category, action)
+                    == Decision::Allow(AllowedBy::AddressedMessage),
+                allowed,
+                "{category:?} {action:?}"
+            );
+        }
+        let elsewhere = Actor::Staff(staff(OrganisationId::new()));
+        assert_eq!(
+            decide(&elsewhere, &relations, DataCategory::Identity, Action::Read),
+            Decision::Deny
+        );
+        assert_eq!(
+            decide(
+                &at_place,
+                &PatientRelations::default(),
+                DataCategory::Identity,
+                Action::Read
+            ),
+            Decision::Deny,
+            "without the message, nothing"
+        );
     }
 
     proptest! {

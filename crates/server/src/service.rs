@@ -49,7 +49,7 @@ use crate::error::{AppError, AppResult};
 use crate::repo::PatientRepo;
 pub use alerts::{Alert, AlertKind};
 pub use arrangements::OverdueReview;
-pub use collaboration::{CoordinatorOverview, GroupStatus, MeetingsView, MyTasks, PlanView};
+pub use collaboration::{CoordinatorOverview, GroupStatus, InvitationView, MeetingsView, MyTasks, PlanView};
 pub use conversation::ConversationItem;
 pub use dispensing::{
     CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList, take_home_days,

@@ -142,26 +142,15 @@ pub async fn token(
         .transpose()
 }
 
-/// Patients an organisation or a user is related to by any stored relation: an
-/// episode at the unit, an arrangement or a cover at the place, a care team seat.
-/// The candidates of a search without a patient; the policy decides each.
+/// Patients an organisation or a user is related to by any stored relation: the
+/// candidates of a FHIR search without a patient; the policy decides each. The same
+/// relations as the staff search ([`crate::patients::related_to`]).
 pub async fn candidate_patients(
     conn: &mut AnyConnection,
     org: OrganisationId,
     user: UserId,
 ) -> Result<Vec<PatientId>> {
-    let rows = sqlx::query(
-        "SELECT patient_id FROM episodes WHERE responsible_unit = $1
-         UNION SELECT patient_id FROM arrangements WHERE place_id = $1
-         UNION SELECT patient_id FROM covers WHERE place_id = $1
-         UNION SELECT patient_id FROM care_team_members WHERE user_id = $2
-         ORDER BY patient_id",
-    )
-    .bind(org.to_string())
-    .bind(user.to_string())
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(|r| parsed(r, "patient_id")).collect()
+    crate::patients::related_to(conn, org, user).await
 }
 
 /// Stores a drug test result: the first version (its row id is the test's id), or

@@ -147,24 +147,49 @@ pub async fn by_national_id(conn: &mut AnyConnection, national_id: &NationalId) 
     row.as_ref().map(patient_from_row).transpose()
 }
 
-/// Patients whose name or number matches, among those related to an organisation
-/// (responsible unit of an episode, or place of an arrangement): search never
-/// reaches outside the care relations; the access policy still decides each hit.
-/// Names are compared in Rust, because SQLite's LOWER() folds only ASCII and
-/// Norwegian names have Æ, Ø and Å.
+/// The patients a staff member may have a relation to, by any stored relation of
+/// theirs or their organisation's: an episode at the unit, an arrangement or a cover
+/// at the place, a seat in the care team, a stay at the institution, a prescribing
+/// hand-over to the service. The candidates of a search and of a FHIR search; the
+/// access policy decides each.
+const RELATED: &str = "SELECT patient_id FROM episodes WHERE responsible_unit = $1
+     UNION SELECT patient_id FROM arrangements WHERE place_id = $1
+     UNION SELECT patient_id FROM covers WHERE place_id = $1
+     UNION SELECT patient_id FROM care_team_members WHERE user_id = $2 OR organisation_id = $1
+     UNION SELECT patient_id FROM stays WHERE institution_id = $1
+     UNION SELECT patient_id FROM prescribing_handovers WHERE to_organisation = $1";
+
+/// The ids of the patients related to a staff member ([`RELATED`]).
+pub async fn related_to(
+    conn: &mut AnyConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> Result<Vec<PatientId>> {
+    let rows = sqlx::query(&format!("{RELATED} ORDER BY patient_id"))
+        .bind(org.to_string())
+        .bind(user.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| parsed(r, "patient_id")).collect()
+}
+
+/// Patients whose name or number matches, among those related to a staff member
+/// ([`RELATED`]): search never reaches outside the care relations; the access
+/// policy still decides each hit. Names are compared in Rust, because SQLite's
+/// LOWER() folds only ASCII and Norwegian names have Æ, Ø and Å.
 pub async fn search(
     conn: &mut AnyConnection,
     query: &str,
     org: OrganisationId,
+    user: UserId,
     limit: usize,
 ) -> Result<Vec<Patient>> {
     let needle = query.trim().to_lowercase();
     let rows = sqlx::query(&format!(
-        "{PATIENT_SELECT} WHERE p.id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $1)
-              OR p.id IN (SELECT patient_id FROM arrangements WHERE place_id = $1)
-         ORDER BY p.family_name, p.given_name"
+        "{PATIENT_SELECT} WHERE p.id IN ({RELATED}) ORDER BY p.family_name, p.given_name"
     ))
     .bind(org.to_string())
+    .bind(user.to_string())
     .fetch_all(conn)
     .await?;
     let mut found = Vec::new();

@@ -200,6 +200,27 @@ pub async fn create_task(
 /// How many task rows the minutes form offers.
 const TASK_ROWS: usize = 3;
 
+/// The meeting as an invitee sees it when the plan is not shared with their
+/// service: when, where, who; not the agenda or the minutes.
+fn invitation_body(view: &crate::service::InvitationView) -> Markup {
+    let meeting = &view.meeting;
+    let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
+    let org = |id| {
+        view.organisations
+            .get(&id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    html! {
+        h1 { "Ansvarsgruppemøte " (date_nb(meeting.date())) " kl. " (time_nb(meeting.at.time())) }
+        p { "Du er invitert som medlem av ansvarsgruppen til " strong { (view.patient.full_name()) } "." }
+        p { "Sted: " (meeting.place) ". Kalt inn av " (name(meeting.scheduled_by)) ", " (instant_nb(meeting.scheduled_at)) "." }
+        p.warning { "Sakslisten og referatet vises bare når pasienten har samtykket til at plan og mål deles med tjenesten din." }
+        h2 { "Invitert" }
+        ul { @for i in &meeting.invitations { li { (name(i.user_id)) ", " (org(i.organisation_id)) } } }
+    }
+}
+
 async fn meeting_page(
     state: &AppState,
     staff: &UiStaff,
@@ -208,7 +229,11 @@ async fn meeting_page(
     errors: &FieldErrors,
 ) -> PageResult {
     let service = Service::new(state, &staff.user);
-    let patient = service.meeting_patient(meeting_id).await?;
+    let (patient, in_full) = service.meeting_in_full(meeting_id).await?;
+    if !in_full {
+        let invitation = service.meeting_invitation(meeting_id).await?;
+        return Ok(page("Ansvarsgruppemøte", staff, invitation_body(&invitation)).into_response());
+    }
     let view = service.meetings(patient).await?;
     let meeting = view
         .meeting(meeting_id)

@@ -50,6 +50,16 @@ impl MeetingsView {
     }
 }
 
+/// A meeting as an invitee without the plan shared sees it.
+#[derive(Debug, Clone)]
+pub struct InvitationView {
+    pub patient: Patient,
+    /// The agenda and minutes are not shown from it.
+    pub meeting: Meeting,
+    pub names: HashMap<UserId, String>,
+    pub organisations: HashMap<OrganisationId, Organisation>,
+}
+
 /// The tasks a staff member owns.
 #[derive(Debug, Clone)]
 pub struct MyTasks {
@@ -306,6 +316,70 @@ impl Service<'_> {
         .await?;
         tx.commit().await?;
         Ok(meeting)
+    }
+
+    /// Whether the actor reads this meeting in full (the plan shared with them) or as
+    /// an invitee ([`Self::meeting_invitation`]); the patient it belongs to.
+    pub async fn meeting_in_full(&self, meeting_id: MeetingId) -> AppResult<(PatientId, bool)> {
+        let patient_id = self.meeting_patient(meeting_id).await?;
+        let data = self.patient_data(patient_id).await?;
+        let relations = data.relations(patient_id, self.now());
+        let full = self
+            .repo
+            .decision(
+                &relations,
+                DataCategory::PlanAndGoals,
+                samhand_domain::access::Action::Read,
+            )
+            .is_allowed();
+        Ok((patient_id, full))
+    }
+
+    /// A meeting as an invitee sees it when the plan is not shared with their service:
+    /// when and where, who called it and who is invited, not the agenda or minutes.
+    /// Read under the identity category, which the care-team seat gives; only for
+    /// those invited.
+    pub async fn meeting_invitation(&self, meeting_id: MeetingId) -> AppResult<InvitationView> {
+        let patient_id = self.meeting_patient(meeting_id).await?;
+        let meeting = {
+            let mut conn = self.state.store.read().await?;
+            store::meetings_of(&mut conn, &[patient_id])
+                .await?
+                .into_iter()
+                .find(|m| m.id == meeting_id)
+                .ok_or_else(|| AppError::NotFound("møtet".into()))?
+        };
+        if !meeting.invitations.iter().any(|i| i.user_id == self.actor().id()) {
+            // Not invited: the plan-and-goals read decides, and is audited, as for
+            // anyone else.
+            self.repo
+                .authorize_read(patient_id, DataCategory::PlanAndGoals, DETAIL_MEETINGS)
+                .await?;
+        }
+        self.repo
+            .authorize_read(
+                patient_id,
+                DataCategory::Identity,
+                "meeting invitation: time and place",
+            )
+            .await?;
+        let patient = self.patient(patient_id).await?;
+        let names = self
+            .names(
+                meeting
+                    .invitations
+                    .iter()
+                    .map(|i| i.user_id)
+                    .chain([meeting.scheduled_by]),
+            )
+            .await?;
+        let organisations = self.organisations().await?;
+        Ok(InvitationView {
+            patient,
+            meeting,
+            names,
+            organisations,
+        })
     }
 
     /// The patient a meeting belongs to.

@@ -170,9 +170,22 @@ impl Service<'_> {
         patient_ids.dedup();
         let data = self.load_data(&patient_ids).await?;
         let now = self.now();
-        let relations: HashMap<PatientId, PatientRelations> = super::relations_of(&data, &patient_ids, now)
-            .into_iter()
-            .collect();
+        let mut relations: HashMap<PatientId, PatientRelations> =
+            super::relations_of(&data, &patient_ids, now)
+                .into_iter()
+                .collect();
+        // A message sent to the actor's unit is readable there for its purpose, with
+        // who it is about, whatever the unit's relation now (`AllowedBy::AddressedMessage`).
+        for m in messages
+            .iter()
+            .filter(|m| m.recipients.contains(&staff.organisation_id))
+        {
+            relations
+                .entry(m.patient_id)
+                .or_default()
+                .addressed_messages
+                .push((staff.organisation_id, m.kind.category()));
+        }
         let pairs = |ids: &mut dyn Iterator<Item = PatientId>| -> Vec<(PatientId, PatientRelations)> {
             let mut seen = HashSet::new();
             ids.filter(|id| seen.insert(*id))

@@ -77,7 +77,8 @@ impl Service<'_> {
         }
         let found = {
             let mut conn = self.state.store.read().await?;
-            patients::search(&mut conn, query, self.staff()?.organisation_id, 50).await?
+            let staff = self.staff()?;
+            patients::search(&mut conn, query, staff.organisation_id, staff.id, 50).await?
         };
         let ids: Vec<PatientId> = found.iter().map(|p| p.id).collect();
         let data = self.load_data(&ids).await?;
@@ -257,7 +258,11 @@ impl Service<'_> {
     /// of a patient coming back to LAR.
     pub async fn identity_of(&self, patient: PatientId) -> AppResult<Patient> {
         self.repo
-            .authorize_read(patient, DataCategory::Identity, "enrolment form for a returning patient")
+            .authorize_read(
+                patient,
+                DataCategory::Identity,
+                "enrolment form for a returning patient",
+            )
             .await?;
         self.patient(patient).await
     }

@@ -476,3 +476,41 @@ async fn bad_input_names_the_fields_and_changes_nothing() {
     let (_, view) = app.get_json(&w.koordinator, &meetings).await;
     assert_eq!(view["meetings"], json!([]));
 }
+
+#[tokio::test]
+async fn a_gp_in_the_care_team_finds_the_patient_by_search_and_opens_the_meeting_she_is_invited_to() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_with_group(84).await;
+    let number = crate::helpers::national_id(84);
+    // Found by full number and by name, through the care-team seat.
+    for query in [number.as_str(), "Pasient84"] {
+        let (status, found) = app
+            .get_json(&w.fastlege, &format!("/api/v1/patients?q={query}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert!(found.to_string().contains(&patient), "{query}: {found}");
+    }
+    // A doctor with no relation finds nothing.
+    let (_, found) = app
+        .get_json(&w.fremmed_lege, &format!("/api/v1/patients?q={number}"))
+        .await;
+    assert!(!found.to_string().contains(&patient), "{found}");
+
+    // Invited without the plan shared: the page opens with time, place and who, not
+    // the agenda.
+    let meeting = app.schedule(&patient, "2026-11-30").await;
+    let id = meeting["id"].as_str().expect("id");
+    let gp = app.session_of("fastlege").await;
+    let (status, html) = app.page(&gp, &format!("/moter/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Rådhuset, møterom 2"), "{html}");
+    assert!(
+        !html.contains("Status i behandlingen"),
+        "the agenda is not shown: {html}"
+    );
+    // Someone not invited and without a relation is refused.
+    let stranger = app.session_of("fremmed_lege").await;
+    let (status, _) = app.page(&stranger, &format!("/moter/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -245,14 +245,20 @@ async fn a_patient_whose_lar_ended_is_enrolled_again_as_a_new_episode_and_the_ol
 
     // The day after, the overview offers it, with the form filled in from who the
     // patient is.
-    app.set_oslo_time(jiff::civil::date(2026, 11, 26), jiff::civil::Time::constant(9, 0, 0, 0));
+    app.set_oslo_time(
+        jiff::civil::date(2026, 11, 26),
+        jiff::civil::Time::constant(9, 0, 0, 0),
+    );
     let session = app.session_of("lege").await;
     let link = format!("/pasienter/ny?pasient={patient}");
     let (_, html) = app.page(&session, &format!("/pasienter/{patient}")).await;
     assert!(html.contains(&link.replace('&', "&amp;")), "{html}");
     let (status, html) = app.page(&session, &link).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains(&crate::helpers::national_id(137)), "the form is filled in: {html}");
+    assert!(
+        html.contains(&crate::helpers::national_id(137)),
+        "the form is filled in: {html}"
+    );
 
     // Back in LAR: the same person, a new episode; the old one and its orders stay.
     let (status, again) = app
@@ -273,4 +279,56 @@ async fn a_patient_whose_lar_ended_is_enrolled_again_as_a_new_episode_and_the_ol
     assert!(overview["episode"]["ended"].is_null(), "{overview}");
     let orders = app.order_history(&patient).await;
     assert!(!orders.is_empty(), "the earlier orders are still readable");
+}
+
+#[tokio::test]
+async fn the_place_reads_the_overdose_risk_message_sent_to_it_when_lar_ends() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(139).await;
+    let (status, _) = end(
+        &app,
+        &w.lege,
+        &patient,
+        &json!({"ended_on": "24.11.2026", "reason": "voluntary_discharge", "note": "Ønsket å avslutte"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    app.set_oslo_time(
+        jiff::civil::date(2026, 11, 26),
+        jiff::civil::Time::constant(9, 0, 0, 0),
+    );
+    let (status, inbox) = app.get_json(&w.utdeler, "/api/v1/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    let message = inbox
+        .as_array()
+        .expect("inbox")
+        .iter()
+        .find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("høy risiko for overdose"))
+        })
+        .unwrap_or_else(|| panic!("the place reads the message: {inbox}"))
+        .clone();
+    assert_eq!(
+        message["patient"]["id"],
+        json!(patient),
+        "and whom it is about: {message}"
+    );
+    let session = app.session_of("utdeler").await;
+    let (_, html) = app.page(&session, "/innboks").await;
+    assert!(
+        !html.contains("En pasient du ikke lenger har tilgang til"),
+        "{html}"
+    );
+    // The read is audited with what allowed it.
+    let mut conn = app.state.store.read().await.expect("conn");
+    let entries = samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 1000)
+        .await
+        .expect("audit");
+    assert!(
+        entries.iter().any(|e| e.relation == "addressed_message"),
+        "the access is audited as a message to the unit"
+    );
 }
