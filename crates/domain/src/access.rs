@@ -100,8 +100,9 @@ pub struct PatientRelations {
     pub stay_institutions: Vec<OrganisationId>,
     /// Messages about the patient addressed to a unit: (the unit, the message's
     /// category). Filled in only where messages are read: the unit reads who the
-    /// patient is and the message, for the purpose it was sent, even when its
-    /// relation has ended (a place told of high overdose risk after LAR ended).
+    /// patient is and, for medication and dispensing, the message, for the purpose it
+    /// was sent, even when its relation has ended (a place told of high overdose risk
+    /// after LAR ended). Notes, plans and health information still need consent.
     pub addressed_messages: Vec<(OrganisationId, DataCategory)>,
     /// Services prescribing responsibility was handed over to: their prescribers.
     pub prescribing_services: Vec<OrganisationId>,
@@ -529,7 +530,9 @@ fn decide_for_staff(
             action == Action::Read
                 && to_us
                 && actor.role != Role::Administrator
-                && (category == Identity || relations.addressed_messages.contains(&(org, category))),
+                && (category == Identity
+                    || (matches!(category, Medication | Dispensing)
+                        && relations.addressed_messages.contains(&(org, category)))),
             AllowedBy::AddressedMessage,
         )
     };
@@ -1324,15 +1327,17 @@ mod tests {
         };
         let relations = PatientRelations {
             patient: Some(PatientId::new()),
-            addressed_messages: vec![(place, DataCategory::Notes)],
+            addressed_messages: vec![(place, DataCategory::Dispensing), (place, DataCategory::Notes)],
             ..PatientRelations::default()
         };
         let at_place = Actor::Staff(staff(place));
         for (category, action, allowed) in [
             (DataCategory::Identity, Action::Read, true),
-            (DataCategory::Notes, Action::Read, true),
+            (DataCategory::Dispensing, Action::Read, true),
+            // Notes are shared by consent, whoever they are addressed to.
+            (DataCategory::Notes, Action::Read, false),
             (DataCategory::Medication, Action::Read, false),
-            (DataCategory::Notes, Action::Write, false),
+            (DataCategory::Dispensing, Action::Write, false),
         ] {
             assert_eq!(
                 decide(&at_place, &relations, category, action)

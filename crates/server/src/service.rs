@@ -61,7 +61,7 @@ pub use leader::LeaderOverview;
 pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
 pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary, OverdosesView};
-pub use patients::{EnrolInput, Overview, Photo};
+pub use patients::{EnrolInput, Offers, Overview, Photo};
 pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,

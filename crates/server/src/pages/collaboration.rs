@@ -54,14 +54,16 @@ async fn meetings_page(
     form: &FormData,
     errors: &FieldErrors,
 ) -> PageResult {
-    let view = Service::new(state, &staff.user).meetings(id).await?;
+    let service = Service::new(state, &staff.user);
+    let view = service.meetings(id).await?;
+    let offers = service.offers(id).await?;
     let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
     let body = html! {
         h1 { "Ansvarsgruppe: " (view.patient.full_name()) }
         p.links {
             a href={ "/pasienter/" (id) } { "Tilbake til oversikten" }
             " · " a href={ "/pasienter/" (id) "/plan" } { "Individuell plan" }
-            " · " a href={ "/pasienter/" (id) "/personvern" } { "Medlemmer og samtykker" }
+            @if offers.privacy { " · " a href={ "/pasienter/" (id) "/personvern" } { "Medlemmer og samtykker" } }
         }
         @for overdue in &view.overdue {
             div.error role="alert" data-testid="meeting-overdue" { (overdue.label_nb()) }
@@ -107,13 +109,15 @@ async fn meetings_page(
         }
         h2 { "Oppgaver" }
         (tasks_table(&view.tasks, &name, view.today))
-        h3 { "Ny oppgave" }
-        form.stack method="post" action={ "/pasienter/" (id) "/oppgaver" } {
-            (csrf(&staff.csrf))
-            (input("Oppgave", "description", "text", form.get("description"), errors, None))
-            (select("Ansvarlig", "owner", &owner_options(&view), form.get("owner"), errors))
-            (input("Frist", "due_on", "date", form.get("due_on"), errors, None))
-            button type="submit" { "Legg til oppgave" }
+        @if offers.write_plan {
+            h3 { "Ny oppgave" }
+            form.stack method="post" action={ "/pasienter/" (id) "/oppgaver" } {
+                (csrf(&staff.csrf))
+                (input("Oppgave", "description", "text", form.get("description"), errors, None))
+                (select("Ansvarlig", "owner", &owner_options(&view), form.get("owner"), errors))
+                (input("Frist", "due_on", "date", form.get("due_on"), errors, None))
+                button type="submit" { "Legg til oppgave" }
+            }
         }
     };
     Ok((form_status(errors), page("Ansvarsgruppe", staff, body)).into_response())
@@ -519,6 +523,7 @@ async fn plan_page(
 ) -> PageResult {
     let view = Service::new(state, &staff.user).plan(id).await?;
     let own_words = Service::new(state, &staff.user).own_words(id).await?;
+    let may_write = Service::new(state, &staff.user).offers(id).await?.write_plan;
     let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
     let mut organisations: Vec<(String, String)> = view
         .organisations
@@ -567,11 +572,11 @@ async fn plan_page(
         @match &view.current {
             None => {
                 p { "Planen er ikke startet." }
-                form method="post" action={ "/pasienter/" (id) "/plan" } {
+                @if may_write { form method="post" action={ "/pasienter/" (id) "/plan" } {
                     (csrf(&staff.csrf))
                     input type="hidden" name="action" value="initiate";
                     button type="submit" { "Tilby og start individuell plan" }
-                }
+                } }
             }
             Some(current) => {
                 p data-testid="plan-status" {
@@ -584,7 +589,7 @@ async fn plan_page(
                     }
                 }
                 (goal_list(current, &view))
-                @if current.status == PlanStatus::Declined {
+                @if may_write && current.status == PlanStatus::Declined {
                     h2 { "Gjenoppta planen" }
                     form.stack method="post" action={ "/pasienter/" (id) "/plan" } {
                         (csrf(&staff.csrf))
@@ -592,7 +597,7 @@ async fn plan_page(
                         (input("Hvorfor", "reason", "text", form.get("reason"), errors, None))
                         button type="submit" { "Gjenoppta" }
                     }
-                } @else {
+                } @else if may_write {
                     h2 { "Endre planen" }
                     p.hint { "Hver lagring blir en ny versjon; de tidligere kan leses under." }
                     form.stack method="post" action={ "/pasienter/" (id) "/plan" } {

@@ -25,7 +25,9 @@ async fn health_page(
     form: &FormData,
     errors: &FieldErrors,
 ) -> PageResult {
-    let view = Service::new(state, &staff.user).health_information(id).await?;
+    let service = Service::new(state, &staff.user);
+    let view = service.health_information(id).await?;
+    let may_record = service.offers(id).await?.record_health;
     let name = |user| view.names.get(&user).cloned().unwrap_or_default();
     let kinds: Vec<(String, String)> = HealthConditionKind::ALL
         .iter()
@@ -49,6 +51,7 @@ async fn health_page(
                 }
             }
         }
+        @if may_record {
         h2 { "Registrer" }
         (error_summary(errors))
         form.stack method="post" action={ "/pasienter/" (id) "/helse" } {
@@ -61,6 +64,7 @@ async fn health_page(
                 (input("Hvorfor rettes eller avsluttes den", "reason", "text", form.get("reason"), errors, None))
             }
             button type="submit" { "Lagre" }
+        }
         }
         @if !view.history.is_empty() {
             h2 { "Historikk" }

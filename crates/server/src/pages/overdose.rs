@@ -35,7 +35,12 @@ fn answer(form: &FormData, name: &str) -> Option<bool> {
 }
 
 /// The overview's section about overdose risk.
-pub fn overview_section(patient: PatientId, summary: &OverdoseSummary, may_enrol: bool) -> Markup {
+pub fn overview_section(
+    patient: PatientId,
+    summary: &OverdoseSummary,
+    may_enrol: bool,
+    plan: bool,
+) -> Markup {
     html! {
         section.card aria-labelledby="overdose" data-testid="overdose" {
             h2 #overdose { "Overdoseforebygging" }
@@ -68,12 +73,22 @@ pub fn overview_section(patient: PatientId, summary: &OverdoseSummary, may_enrol
                         @if events[0].outcome == OverdoseOutcome::Fatal { " " span.badge.bad { "Dødelig" } } "." }
                 }
             }
-            p {
-                a href={ "/pasienter/" (patient) "/kriseplan" } { "Kriseplan" }
-                " · "
-                a href={ "/pasienter/" (patient) "/overdose" } { "Nalokson og overdoser" }
-                " · "
-                a href={ "/pasienter/" (patient) "/opphold" } { "Opphold og utskrivning" }
+            @let links: Vec<(&str, &str)> = [
+                (summary.crisis_plan.is_some(), "kriseplan", "Kriseplan"),
+                (summary.naloxone.is_some() && summary.overdoses.is_some(), "overdose", "Nalokson og overdoser"),
+                (plan, "opphold", "Opphold og utskrivning"),
+            ]
+            .into_iter()
+            .filter(|(shown, _, _)| *shown)
+            .map(|(_, path, label)| (path, label))
+            .collect();
+            @if !links.is_empty() {
+                p {
+                    @for (i, (path, label)) in links.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        a href={ "/pasienter/" (patient) "/" (path) } { (label) }
+                    }
+                }
             }
         }
     }
@@ -89,6 +104,7 @@ async fn crisis_plan_page(
     errors: &FieldErrors,
 ) -> PageResult {
     let view = Service::new(state, &staff.user).crisis_plan(id).await?;
+    let may_write = Service::new(state, &staff.user).offers(id).await?.write_plan;
     let name = |user| {
         view.names
             .get(&user)
@@ -119,6 +135,7 @@ async fn crisis_plan_page(
         h1 { "Kriseplan for " (view.patient.full_name()) }
         p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } }
         p.hint { "Kriseplanen skrives sammen med pasienten, som også kan endre den selv. Hver lagring blir en ny versjon." }
+        @if may_write {
         h2 { "Lagre ny versjon" }
         (error_summary(errors))
         form.stack method="post" action={ "/pasienter/" (id) "/kriseplan" } {
@@ -139,6 +156,7 @@ async fn crisis_plan_page(
                 }
             }
             button type="submit" { "Lagre kriseplan" }
+        }
         }
         h2 { "Historikk" }
         @if view.history.is_empty() {
@@ -214,6 +232,7 @@ async fn overdose_page(
     let service = Service::new(state, &staff.user);
     let kits = readable(service.naloxone(id).await)?;
     let events = readable(service.overdoses(id).await)?;
+    let offers = service.offers(id).await?;
     let today = state.clock.today().to_string();
     let value = |name: &str, default: &str| {
         if form.0.is_empty() {
@@ -231,7 +250,7 @@ async fn overdose_page(
         p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } }
         (error_summary(errors))
         div.cards {
-            section.card {
+            @if offers.record_health { section.card {
                 h2 { "Registrer overdose" }
                 p.hint { "LAR-enheten, ansvarsgruppen og utleveringsstedet varsles straks, og LAR-konsulenten får en oppfølgingsoppgave." }
                 form.stack method="post" action={ "/pasienter/" (id) "/overdose" } {
@@ -244,8 +263,8 @@ async fn overdose_page(
                     (input("Meldt av", "reported_by", "text", form.get("reported_by"), errors, None))
                     button type="submit" { "Registrer overdose" }
                 }
-            }
-            section.card {
+            } }
+            @if offers.record_dispensing { section.card {
                 h2 { "Nalokson nesespray utdelt" }
                 form.stack method="post" action={ "/pasienter/" (id) "/nalokson" } {
                     (csrf(&staff.csrf))
@@ -255,7 +274,7 @@ async fn overdose_page(
                     (textarea("Merknad", "note", form.get("note"), errors))
                     button type="submit" { "Registrer utdeling" }
                 }
-            }
+            } }
         }
         @if let Some(view) = &events {
             h2 { "Overdoser" }

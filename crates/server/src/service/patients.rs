@@ -67,6 +67,56 @@ pub struct Overview {
     pub health: Option<Vec<samhand_domain::health::HealthNote>>,
     /// Every version of who the patient is, oldest first; the last is `patient`.
     pub identity: Vec<samhand_domain::patient::IdentityVersion>,
+    /// What the page may offer the actor for this patient.
+    pub offers: Offers,
+}
+
+/// What the actor may do with one patient by the access policy: the links and forms
+/// a page offers (the service decides again, and audits, when they are used). A
+/// read-only emergency access offers no writes; a page that would answer 403 is not
+/// linked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offers {
+    /// Orders, arrangements, covers, moving and ending: a prescriber whose service
+    /// may write the medication.
+    pub prescribe: bool,
+    /// Consents, the care team, named people and the access log.
+    pub privacy: bool,
+    /// Meetings, tasks, the individual plan, the crisis plan and stays.
+    pub plan: bool,
+    /// Recording health information.
+    pub record_health: bool,
+    /// Correcting name, phone or address.
+    pub correct_identity: bool,
+    /// Writing to the plan: the individual plan, meetings and tasks, the crisis plan,
+    /// stays.
+    pub write_plan: bool,
+    /// Recording a naloxone hand-out.
+    pub record_dispensing: bool,
+    /// The overview (medication and dispensing); without it, who the patient is
+    /// and the links above.
+    pub overview: bool,
+}
+
+impl Offers {
+    pub fn of(repo: &crate::repo::PatientRepo<'_>, relations: &PatientRelations) -> Self {
+        use samhand_domain::access::Action;
+        let may = |category, action| repo.decision(relations, category, action).is_allowed();
+        let staff = repo.actor.staff();
+        Self {
+            prescribe: staff.is_some_and(access::may_prescribe)
+                && may(DataCategory::Medication, Action::Write),
+            privacy: may(DataCategory::Privacy, Action::Read),
+            plan: may(DataCategory::PlanAndGoals, Action::Read),
+            record_health: may(DataCategory::HealthInformation, Action::Write),
+            correct_identity: may(DataCategory::Identity, Action::Correct),
+            write_plan: may(DataCategory::PlanAndGoals, Action::Write),
+            record_dispensing: may(DataCategory::Dispensing, Action::Write),
+            overview: may(DataCategory::Identity, Action::Read)
+                && may(DataCategory::Medication, Action::Read)
+                && may(DataCategory::Dispensing, Action::Read),
+        }
+    }
 }
 
 impl Service<'_> {
@@ -254,6 +304,13 @@ impl Service<'_> {
         Ok(Some(existing.id))
     }
 
+    /// What the pages may offer the actor for this patient (decisions only: nothing
+    /// is read, so nothing is audited; each use is decided and audited again).
+    pub async fn offers(&self, patient: PatientId) -> AppResult<Offers> {
+        let relations = self.repo.relations(patient).await?;
+        Ok(Offers::of(&self.repo, &relations))
+    }
+
     /// Who the patient is, read under the identity category: for the enrolment form
     /// of a patient coming back to LAR.
     pub async fn identity_of(&self, patient: PatientId) -> AppResult<Patient> {
@@ -362,6 +419,7 @@ impl Service<'_> {
         people.extend(recent.iter().map(|d| d.recorded_by));
         people.extend(data.arrangements.iter().map(|a| a.decided_by));
         let names = self.names(people).await?;
+        let offers = Offers::of(&self.repo, &relations);
         let health = self
             .health_notes_where_shared(&[(patient_id, relations)], "patient overview: health information")
             .await?
@@ -383,6 +441,7 @@ impl Service<'_> {
             names,
             today,
             data,
+            offers,
         })
     }
 

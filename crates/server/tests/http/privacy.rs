@@ -1001,3 +1001,85 @@ async fn one_page_view_is_one_line_of_the_access_log_saying_what_was_seen() {
     assert!(rows.iter().any(|r| r[1] == "Lege Lise"), "{rows:?}");
     assert!(rows.len() < raw.as_array().expect("lines").len(), "{rows:?}");
 }
+
+/// The patient's pages reachable from the overview, followed one level: every link
+/// a page offers opens (no 403), and the post forms it shows.
+async fn offered(app: &TestApp, username: &str, patient: &str) -> (Vec<(String, StatusCode)>, Vec<String>) {
+    let session = app.session_of(username).await;
+    let (status, overview) = app.page(&session, &format!("/pasienter/{patient}")).await;
+    assert_eq!(status, StatusCode::OK, "{username}: {overview}");
+    let mut pages = vec![format!("/pasienter/{patient}")];
+    for link in overview
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+    {
+        let link = link.replace("&amp;", "&");
+        if link.contains(patient) && !pages.contains(&link) {
+            pages.push(link);
+        }
+    }
+    let mut statuses = Vec::new();
+    let mut forms = Vec::new();
+    for path in &pages {
+        let (status, html) = app.page(&session, path).await;
+        statuses.push((path.clone(), status));
+        for action in html
+            .split("method=\"post\" action=\"")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+        {
+            if action != "/logout" {
+                forms.push(action.to_string());
+            }
+        }
+    }
+    (statuses, forms)
+}
+
+#[tokio::test]
+async fn links_and_forms_are_offered_only_where_the_policy_allows_them() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(141).await;
+    app.add_to_team(&patient, "fastlege", "member").await;
+    let (status, _) = app
+        .open_emergency(
+            &w.akuttlege,
+            &patient,
+            "Innlagt bevisstløs, trenger legemiddellisten",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for username in ["akuttlege", "fastlege", "utdeler", "lege"] {
+        let (statuses, forms) = offered(&app, username, &patient).await;
+        let refused: Vec<&(String, StatusCode)> = statuses
+            .iter()
+            .filter(|(_, s)| *s == StatusCode::FORBIDDEN)
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "{username} is linked to pages that refuse: {refused:?}"
+        );
+        match username {
+            // Emergency access reads the record and writes none of it: no form for
+            // it is offered. (A message to the units, and an admission to the
+            // doctor's own institution, are allowed, and offered.)
+            "akuttlege" => {
+                let record_forms: Vec<&String> = forms
+                    .iter()
+                    .filter(|f| !f.ends_with("/meldinger") && !f.ends_with("/opphold"))
+                    .collect();
+                assert!(
+                    record_forms.is_empty(),
+                    "emergency access offers record forms: {record_forms:?}"
+                );
+            }
+            "lege" => assert!(
+                forms.iter().any(|f| f.ends_with("/helse")),
+                "the prescriber records health information: {forms:?}"
+            ),
+            _ => {}
+        }
+    }
+}

@@ -70,10 +70,10 @@ fn place_of(o: &Overview, id: OrganisationId) -> String {
         .unwrap_or_else(|| "ukjent sted".into())
 }
 
-fn overview_body(o: &Overview, staff: &UiStaff) -> Markup {
-    // The links to prescribe are shown to those the policy lets prescribe; the
-    // service decides again for this patient when the form is used.
-    let may_prescribe = access::may_prescribe(&staff.user);
+fn overview_body(o: &Overview) -> Markup {
+    // The links to prescribe are shown to those the policy lets prescribe for this
+    // patient; the service decides again when the form is used.
+    let may_prescribe = o.offers.prescribe;
     html! {
         (identity_and_warnings(o, may_prescribe))
         div.cards {
@@ -126,15 +126,19 @@ fn identity_and_warnings(o: &Overview, may_prescribe: bool) -> Markup {
             }
         }
         p.links {
-            a href={ "/pasienter/" (o.patient.id) "/personvern" } { "Personvern, samtykker og ansvarsgruppe" }
-            " · "
-            a href={ "/pasienter/" (o.patient.id) "/innsyn" } { "Hvem har sett journalen" }
-            " · "
+            @if o.offers.privacy {
+                a href={ "/pasienter/" (o.patient.id) "/personvern" } { "Personvern, samtykker og ansvarsgruppe" }
+                " · "
+                a href={ "/pasienter/" (o.patient.id) "/innsyn" } { "Hvem har sett journalen" }
+                " · "
+            }
             a href={ "/pasienter/" (o.patient.id) "/meldinger" } { "Meldinger" }
-            " · "
-            a href={ "/pasienter/" (o.patient.id) "/moter" } { "Ansvarsgruppe, møter og oppgaver" }
-            " · "
-            a href={ "/pasienter/" (o.patient.id) "/plan" } { "Individuell plan" }
+            @if o.offers.plan {
+                " · "
+                a href={ "/pasienter/" (o.patient.id) "/moter" } { "Ansvarsgruppe, møter og oppgaver" }
+                " · "
+                a href={ "/pasienter/" (o.patient.id) "/plan" } { "Individuell plan" }
+            }
         }
         @if let Some(notes) = &o.health {
             section.card aria-labelledby="health" {
@@ -148,7 +152,9 @@ fn identity_and_warnings(o: &Overview, may_prescribe: bool) -> Markup {
                         }
                     }
                 }
-                p { a href={ "/pasienter/" (o.patient.id) "/helse" } { "Se historikk og registrer" } }
+                p { a href={ "/pasienter/" (o.patient.id) "/helse" } {
+                    @if o.offers.record_health { "Se historikk og registrer" } @else { "Se historikk" }
+                } }
             }
         }
     }
@@ -396,6 +402,10 @@ pub async fn show(
 ) -> PageResult {
     let id: PatientId = parse_id(&id)?;
     let service = Service::new(&state, &staff.user);
+    let offers = service.offers(id).await?;
+    if !offers.overview {
+        return limited_page(&service, &staff, id, offers).await;
+    }
     let overview = match service.overview(id).await {
         Ok(overview) => overview,
         Err(AppError::Forbidden(message)) => return Ok(no_access_page(&staff, id, &message)),
@@ -407,12 +417,47 @@ pub async fn show(
     let body = html! {
         @if let Some(text) = saved_notice(&saved.lagret) { (notice(text)) }
         @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
-        (overview_body(&overview, &staff))
-        (crate::pages::identity::overview_section(id, &overview.identity, &staff))
+        (overview_body(&overview))
+        @if overview.offers.correct_identity {
+            (crate::pages::identity::overview_section(id, &overview.identity, &staff))
+        }
         @if let Some(tests) = &drug_tests { (crate::pages::drug_tests::section(tests)) }
-        (crate::pages::overdose::overview_section(id, &overdose, samhand_domain::access::may_enrol(&staff.user).is_allowed()))
+        (crate::pages::overdose::overview_section(id, &overdose, access::may_enrol(&staff.user).is_allowed(), overview.offers.plan))
     };
     Ok(page(&overview.patient.full_name(), &staff, body).into_response())
+}
+
+/// The record of a patient whose medication the actor may not read, though their
+/// relation lets them read who the patient is (a GP in the care team, say): who
+/// the patient is, and the pages their relation opens. Without even that, the
+/// refusal.
+async fn limited_page(
+    service: &Service<'_>,
+    staff: &UiStaff,
+    id: PatientId,
+    offers: crate::service::Offers,
+) -> PageResult {
+    let patient = match service.identity_of(id).await {
+        Ok(patient) => patient,
+        Err(AppError::Forbidden(message)) => return Ok(no_access_page(staff, id, &message)),
+        Err(other) => return Err(other.into()),
+    };
+    let body = html! {
+        h1 { (patient.full_name()) }
+        p { "Fødselsnummer " strong { (patient.national_id.as_str()) } }
+        p.hint { "Legemidler og utlevering deles ikke med tjenesten din. Her er det du har tilgang til:" }
+        ul {
+            li { a href={ "/pasienter/" (id) "/meldinger" } { "Meldinger" } }
+            @if offers.plan {
+                li { a href={ "/pasienter/" (id) "/moter" } { "Ansvarsgruppe, møter og oppgaver" } }
+                li { a href={ "/pasienter/" (id) "/plan" } { "Individuell plan" } }
+            }
+            @if offers.privacy {
+                li { a href={ "/pasienter/" (id) "/personvern" } { "Personvern, samtykker og ansvarsgruppe" } }
+            }
+        }
+    };
+    Ok(page(&patient.full_name(), staff, body).into_response())
 }
 
 /// A refused record: the policy's message, and for health personnel the way to
