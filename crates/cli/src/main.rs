@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod ops;
 mod rng;
 
 use std::process::ExitCode;
@@ -77,6 +78,23 @@ enum Command {
     Policy {
         #[command(subcommand)]
         action: PolicyCommand,
+    },
+    /// A consistent copy of the SQLite database, taken while the server runs
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database in SAMHAND_DATA_DIR, after
+    /// checking it (migrations, audit chain). Stop the server first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database that is there (it is kept beside it, renamed).
+        #[arg(long)]
+        force: bool,
     },
     /// The tamper-evident audit log.
     Audit {
@@ -212,7 +230,7 @@ enum AuditCommand {
 }
 
 /// How a command ended, beyond success.
-enum Failure {
+pub(crate) enum Failure {
     /// Bad configuration: exit 2, like a usage error.
     Config(ConfigError),
     /// The command ran and found a problem (e.g. a broken audit log): exit 1 with
@@ -326,6 +344,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit {
             action: AuditCommand::Verify,
         } => verify_audit(&config).await,
+        Command::Backup { to } => ops::backup(&config, &to).await,
+        Command::Restore { from, force } => ops::restore(&config, &from, force).await,
         Command::Policy {
             action: PolicyCommand::List,
         } => list_policy(&config).await,
@@ -357,7 +377,7 @@ fn init_tracing(config: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
-async fn connect(config: &Config) -> Result<Store, Failure> {
+pub(crate) async fn connect(config: &Config) -> Result<Store, Failure> {
     let url = config.database_url()?;
     let store = Store::connect(&url, config.db_max_connections)
         .await
@@ -366,7 +386,7 @@ async fn connect(config: &Config) -> Result<Store, Failure> {
 }
 
 /// Which database, without the credentials in a PostgreSQL URL.
-fn describe_database(config: &Config) -> String {
+pub(crate) fn describe_database(config: &Config) -> String {
     match &config.database_url {
         Some(url) => {
             let url = url.expose();

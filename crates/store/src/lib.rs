@@ -2,6 +2,7 @@
 //! and the audit log. Turns rows into domain types and back; decides nothing.
 
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod codec;
 pub mod collaboration;

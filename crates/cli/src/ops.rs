@@ -1,0 +1,119 @@
+//! Operations on the database itself: `samhand backup` and `samhand restore`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use samhand_server::Config;
+use samhand_store::Store;
+use samhand_store::audit::Verification;
+use samhand_store::backup::{DATABASE_FILE, backup_sqlite, replaced_name};
+
+use crate::{Failure, connect, describe_database};
+
+const POSTGRES_BACKUP: &str = "Samhand on PostgreSQL is backed up with PostgreSQL's own tools: \
+    pg_dump --format=custom --file=samhand.dump \"$DATABASE_URL\", and restored into an empty database with \
+    pg_restore --dbname=\"$DATABASE_URL\" samhand.dump (see README, «Running it»)";
+
+/// `samhand backup --to FILE`: a consistent copy of the running database.
+pub async fn backup(config: &Config, target: &Path) -> Result<(), Failure> {
+    if config.database_url.is_some() {
+        return Err(anyhow!(POSTGRES_BACKUP).into());
+    }
+    let store = connect(config).await?;
+    let size = backup_sqlite(&store, target).await;
+    store.close().await;
+    let size = size.map_err(|e| anyhow!("the backup failed: {e}"))?;
+    println!(
+        "backed up {} to {} ({:.1} MB)",
+        describe_database(config),
+        target.display(),
+        size as f64 / 1_000_000.0
+    );
+    Ok(())
+}
+
+/// `samhand restore --from FILE [--force]`: checks the copy (a Samhand database whose
+/// migrations apply and whose audit chain is intact), then puts it in place of the
+/// database in SAMHAND_DATA_DIR; a database already there is kept beside it, renamed,
+/// and only with `--force`. The server must be stopped.
+pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<(), Failure> {
+    if config.database_url.is_some() {
+        return Err(anyhow!(POSTGRES_BACKUP).into());
+    }
+    if !source.is_file() {
+        return Err(anyhow!("{} is not a file", source.display()).into());
+    }
+    let target = config.data_dir.join(DATABASE_FILE);
+    if target.exists() && !force {
+        return Err(anyhow!(
+            "{} exists; stop the server and give --force to replace it (it is kept beside, renamed)",
+            target.display()
+        )
+        .into());
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let staging = config.data_dir.join(format!("{DATABASE_FILE}.restoring-{stamp}"));
+    std::fs::copy(source, &staging).with_context(|| format!("cannot copy {}", source.display()))?;
+    let checked = check_copy(&staging).await;
+    let (entries, dispensings) = match checked {
+        Ok(found) => found,
+        Err(error) => {
+            let _ = std::fs::remove_file(&staging);
+            return Err(error);
+        }
+    };
+    if target.exists() {
+        let kept = replaced_name(&target, &stamp);
+        std::fs::rename(&target, &kept).with_context(|| format!("cannot move {} aside", target.display()))?;
+        for suffix in ["-wal", "-shm"] {
+            let side = sidecar(&target, suffix);
+            if side.exists() {
+                std::fs::rename(&side, sidecar(&kept, suffix)).context("cannot move the old WAL aside")?;
+            }
+        }
+        println!("kept the database it replaces as {}", kept.display());
+    }
+    std::fs::rename(&staging, &target)
+        .with_context(|| format!("cannot put the copy in {}", target.display()))?;
+    println!(
+        "restored {} into {}: the audit log is intact ({entries} entries), {dispensings} dispensings",
+        source.display(),
+        target.display()
+    );
+    Ok(())
+}
+
+fn sidecar(database: &Path, suffix: &str) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Opens the copy (migrating it if it is older), verifies its audit chain, and
+/// counts its dispensings.
+async fn check_copy(path: &Path) -> Result<(i64, i64), Failure> {
+    let url = format!("sqlite://{}?mode=rw", path.display());
+    let store = Store::connect(&url, 2).await.map_err(|e| {
+        anyhow!(
+            "{} is not a Samhand database that can be opened: {e}",
+            path.display()
+        )
+    })?;
+    let verification = samhand_store::audit::verify(&store).await;
+    let dispensings = samhand_store::backup::dispensing_count(&store).await;
+    store.close().await;
+    let entries = match verification.map_err(|e| anyhow!("cannot verify the audit log: {e}"))? {
+        Verification::Intact { entries } => entries,
+        Verification::Broken { seq, problem } => {
+            return Err(
+                anyhow!("the copy's audit log is broken at entry {seq}: {problem}; not restored").into(),
+            );
+        }
+    };
+    Ok((
+        entries,
+        dispensings.map_err(|e| anyhow!("cannot read the copy: {e}"))?,
+    ))
+}
