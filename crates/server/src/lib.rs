@@ -8,6 +8,7 @@ pub mod config;
 pub mod cookies;
 pub mod error;
 pub mod fhir;
+pub mod observe;
 pub mod oidc;
 pub mod pages;
 pub mod portal;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub oidc: Option<Arc<oidc::OidcLogin>>,
     /// The patients' portal login through ID-porten, when configured.
     pub portal_oidc: Option<Arc<oidc::OidcLogin>>,
+    /// This server's counters for `/metrics`.
+    pub metrics: Arc<observe::Metrics>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             config: Arc::new(config),
             oidc,
             portal_oidc,
+            metrics: Arc::default(),
         }
     }
 }
@@ -66,8 +70,11 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .nest("/fhir", fhir::routes())
-        .route("/healthz", axum::routing::get(healthz))
+        .route("/healthz", axum::routing::get(observe::healthz))
+        .route("/readyz", axum::routing::get(observe::readyz))
+        .route("/metrics", axum::routing::get(observe::metrics))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::track))
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -81,14 +88,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::http::StatusCode {
-    match state.store.read().await {
-        Ok(_) => axum::http::StatusCode::OK,
-        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
-    }
-}
-
-/// Serves until the listener fails or ctrl-c.
 /// How long a stopping server lets running requests and the scheduler's run finish
 /// before it ends them.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);

@@ -5,7 +5,7 @@
 //! run happens in one of them; what a job sends is keyed to its event and sent
 //! once regardless. A failed run is logged and tried again at the next interval.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use jiff::SignedDuration;
@@ -72,20 +72,6 @@ pub struct Ran {
     pub outcome: Result<u64, String>,
 }
 
-/// Counters for `/metrics`: runs, failures, and what the runs did, since start.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub runs: AtomicU64,
-    pub failures: AtomicU64,
-    pub done: AtomicU64,
-}
-
-pub static COUNTERS: Counters = Counters {
-    runs: AtomicU64::new(0),
-    failures: AtomicU64::new(0),
-    done: AtomicU64::new(0),
-};
-
 /// Runs every job that is due now and whose lease `holder` gets; the runs made.
 pub async fn run_due(state: &AppState, holder: &str) -> AppResult<Vec<Ran>> {
     let mut ran = Vec::new();
@@ -101,15 +87,14 @@ pub async fn run_due(state: &AppState, holder: &str) -> AppResult<Vec<Ran>> {
             continue;
         }
         let outcome = job.run(state).await.map_err(|e| e.to_string());
-        COUNTERS.runs.fetch_add(1, Ordering::Relaxed);
+        state.metrics.scheduler_runs.fetch_add(1, Ordering::Relaxed);
         let summary = match &outcome {
             Ok(done) => {
-                COUNTERS.done.fetch_add(*done, Ordering::Relaxed);
                 tracing::info!(job = job.name(), done, "scheduled job ran");
                 format!("ok: {done}")
             }
             Err(error) => {
-                COUNTERS.failures.fetch_add(1, Ordering::Relaxed);
+                state.metrics.scheduler_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(job = job.name(), error = error.as_str(), "scheduled job failed");
                 format!("failed: {error}")
             }

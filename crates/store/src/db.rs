@@ -254,6 +254,13 @@ impl Store {
         &self.pool
     }
 
+    /// Whether the database answers a query.
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("SELECT 1").execute(&mut *conn).await?;
+        Ok(())
+    }
+
     /// A connection for reads.
     pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)

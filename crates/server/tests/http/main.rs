@@ -16,6 +16,7 @@ mod leader;
 mod messages;
 mod moving;
 mod oidc;
+mod ops;
 mod orders;
 mod overdose;
 mod portal;
