@@ -185,6 +185,35 @@ pub async fn applied(store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
         .collect()
 }
 
+/// What keeps the database from being ready for this build: each migration it
+/// lacks or that changed after it was applied, named. Empty when ready. Reads only.
+pub async fn readiness(store: &Store) -> Result<Vec<String>, StoreError> {
+    let mut conn = store.read().await?;
+    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut recorded = std::collections::HashMap::new();
+    for row in &rows {
+        let version: i64 = row.try_get("version")?;
+        let sum: Option<String> = row.try_get("checksum")?;
+        recorded.insert(version, sum);
+    }
+    Ok(MIGRATIONS
+        .iter()
+        .filter_map(|m| {
+            let sum = checksum(&render(m.source, store.backend()));
+            match recorded.get(&m.version) {
+                None => Some(format!("migration {} ({}) is not applied", m.version, m.name)),
+                Some(Some(r)) if *r != sum => Some(format!(
+                    "migration {} ({}) changed after it was applied",
+                    m.version, m.name
+                )),
+                _ => None,
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,33 +249,4 @@ mod tests {
             }
         }
     }
-}
-
-/// What keeps the database from being ready for this build: each migration it
-/// lacks or that changed after it was applied, named. Empty when ready. Reads only.
-pub async fn readiness(store: &Store) -> Result<Vec<String>, StoreError> {
-    let mut conn = store.read().await?;
-    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations")
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut recorded = std::collections::HashMap::new();
-    for row in &rows {
-        let version: i64 = row.try_get("version")?;
-        let sum: Option<String> = row.try_get("checksum")?;
-        recorded.insert(version, sum);
-    }
-    Ok(MIGRATIONS
-        .iter()
-        .filter_map(|m| {
-            let sum = checksum(&render(m.source, store.backend()));
-            match recorded.get(&m.version) {
-                None => Some(format!("migration {} ({}) is not applied", m.version, m.name)),
-                Some(Some(r)) if *r != sum => Some(format!(
-                    "migration {} ({}) changed after it was applied",
-                    m.version, m.name
-                )),
-                _ => None,
-            }
-        })
-        .collect())
 }
