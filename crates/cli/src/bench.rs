@@ -326,6 +326,7 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
         municipality: "Benk".into(),
         open_on_public_holidays: true,
         open_weekdays: [true; 7],
+        closed_days: Vec::new(),
     };
     let places: Vec<Organisation> = (0..options.places)
         .map(|i| Organisation {
@@ -335,6 +336,7 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
             municipality: format!("Kommune {i:02}"),
             open_on_public_holidays: true,
             open_weekdays: [true; 7],
+            closed_days: Vec::new(),
         })
         .collect();
     let hash = samhand_server::auth::hash_password("benk-passord-123").map_err(|e| anyhow::anyhow!("{e}"))?;

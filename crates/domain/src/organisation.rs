@@ -75,6 +75,8 @@ pub struct Organisation {
     pub open_on_public_holidays: bool,
     /// Weekdays the place is open, Monday first.
     pub open_weekdays: [bool; 7],
+    /// Days the place is closed beyond the public holidays (a staff day, a move).
+    pub closed_days: Vec<jiff::civil::Date>,
 }
 
 impl Organisation {
@@ -82,7 +84,7 @@ impl Organisation {
     pub fn is_open_on(&self, date: jiff::civil::Date) -> bool {
         let weekday_open = self.open_weekdays[weekday_index(date)];
         let holiday = crate::calendar::public_holiday(date).is_some();
-        weekday_open && (!holiday || self.open_on_public_holidays)
+        weekday_open && (!holiday || self.open_on_public_holidays) && !self.closed_days.contains(&date)
     }
 }
 
@@ -267,6 +269,7 @@ mod registration_tests {
             municipality: "Fjordvik".into(),
             open_on_public_holidays: false,
             open_weekdays: [true; 7],
+            closed_days: Vec::new(),
         };
         let unit = org(OrganisationKind::HealthTrustLarUnit);
         let pharmacy = org(OrganisationKind::Pharmacy);

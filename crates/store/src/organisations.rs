@@ -26,7 +26,24 @@ fn from_row(row: &AnyRow) -> Result<Organisation> {
         municipality: text(row, "municipality")?,
         open_on_public_holidays: int(row, "open_on_public_holidays")? != 0,
         open_weekdays,
+        closed_days: Vec::new(),
     })
+}
+
+/// Fills in the closed days of the organisations read.
+async fn with_closed_days(
+    conn: &mut AnyConnection,
+    mut orgs: Vec<Organisation>,
+) -> Result<Vec<Organisation>> {
+    if orgs.is_empty() {
+        return Ok(orgs);
+    }
+    for day in closed_days(conn).await? {
+        if let Some(org) = orgs.iter_mut().find(|o| o.id == day.place_id) {
+            org.closed_days.push(day.date);
+        }
+    }
+    Ok(orgs)
 }
 
 pub async fn insert(conn: &mut AnyConnection, org: &Organisation, at: jiff::Timestamp) -> Result<()> {
@@ -54,17 +71,19 @@ pub async fn insert(conn: &mut AnyConnection, org: &Organisation, at: jiff::Time
 
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Organisation>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations ORDER BY name"))
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(from_row).collect()
+    let orgs = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    with_closed_days(conn, orgs).await
 }
 
 pub async fn get(conn: &mut AnyConnection, id: OrganisationId) -> Result<Option<Organisation>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations WHERE id = $1"))
         .bind(id.to_string())
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    let org = row.as_ref().map(from_row).transpose()?;
+    Ok(with_closed_days(conn, org.into_iter().collect()).await?.pop())
 }
 
 fn group_from_row(row: &AnyRow) -> Result<PatientGroup> {
@@ -113,9 +132,10 @@ pub async fn group(conn: &mut AnyConnection, id: PatientGroupId) -> Result<Optio
 pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Organisation>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations WHERE name = $1"))
         .bind(name)
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    let org = row.as_ref().map(from_row).transpose()?;
+    Ok(with_closed_days(conn, org.into_iter().collect()).await?.pop())
 }
 
 /// Sets what the register and the address book know of an organisation.

@@ -231,6 +231,7 @@ fn organisation(
         municipality: municipality.to_string(),
         open_on_public_holidays,
         open_weekdays,
+        closed_days: Vec::new(),
     }
 }
 

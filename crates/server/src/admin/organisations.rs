@@ -102,6 +102,7 @@ async fn checked_organisation(
         municipality: input.municipality.trim().to_string(),
         open_on_public_holidays: false,
         open_weekdays: [true; 7],
+        closed_days: Vec::new(),
     };
     Ok((organisation, registration))
 }

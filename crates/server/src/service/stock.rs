@@ -627,6 +627,7 @@ mod tests {
             municipality: "Fjordvik".into(),
             open_on_public_holidays: false,
             open_weekdays: [true; 7],
+            closed_days: Vec::new(),
         };
         let nurse = UserId::new();
         let patient = PatientId::new();

@@ -283,3 +283,29 @@ async fn the_administrator_sees_only_administration_and_changes_a_threshold_from
         Some(&("missed_dose.tolerated_days".to_string(), 3))
     );
 }
+
+#[tokio::test]
+async fn a_closed_day_set_by_the_administrator_closes_the_list_and_asks_for_a_cover() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(171).await;
+    let (status, body) = app
+        .post_json(
+            &w.admin,
+            &format!("/api/v1/admin/organisations/{}/closed-days", w.centre),
+            &json!({"date": "26.11.2026", "reason": "Personaldag"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The patient's dose for that day is uncovered until a cover is decided.
+    let overview = app.overview(&patient).await;
+    let uncovered = overview["uncovered_days"].to_string();
+    assert!(uncovered.contains("2026-11-26"), "{overview}");
+    // On the day, the list says the place is closed.
+    app.set_oslo_time(
+        jiff::civil::date(2026, 11, 26),
+        jiff::civil::Time::constant(9, 0, 0, 0),
+    );
+    let list = app.today_list(&w.utdeler).await;
+    assert!(list["closed"].is_string(), "{list}");
+}

@@ -149,6 +149,7 @@ fn org(name: &str, kind: OrganisationKind, open_on_holidays: bool) -> Organisati
         municipality: "Fjordvik".into(),
         open_on_public_holidays: open_on_holidays,
         open_weekdays: [true; 7],
+        closed_days: Vec::new(),
     }
 }
 
