@@ -6,10 +6,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use samhand_domain::care::{
-    GoalInput, LifeDomain, MeetingInput, MinutesInput, PlanStatus, PlanVersion, Task, TaskInput, TaskStatus,
+    GoalInput, LifeDomain, Meeting, MeetingInput, Minutes, MinutesInput, PlanStatus, PlanVersion, Task,
+    TaskInput, TaskStatus,
 };
 use samhand_domain::format::{count_nb, date_nb, plural_nb, time_nb};
-use samhand_domain::ids::{MeetingId, PatientId, TaskId, UserId};
+use samhand_domain::ids::{MeetingId, OrganisationId, PatientId, TaskId, UserId};
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
@@ -225,53 +226,13 @@ fn invitation_body(view: &crate::service::InvitationView) -> Markup {
     }
 }
 
-async fn meeting_page(
-    state: &AppState,
-    staff: &UiStaff,
-    meeting_id: MeetingId,
-    form: &FormData,
-    errors: &FieldErrors,
-) -> PageResult {
-    let service = Service::new(state, &staff.user);
-    let (patient, in_full) = service.meeting_in_full(meeting_id).await?;
-    if !in_full {
-        let invitation = service.meeting_invitation(meeting_id).await?;
-        return Ok(page("Ansvarsgruppemøte", staff, invitation_body(&invitation)).into_response());
-    }
-    let view = service.meetings(patient).await?;
-    let meeting = view
-        .meeting(meeting_id)
-        .ok_or_else(|| PageError(AppError::NotFound("møtet".into())))?;
-    let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
-    let org = |id| {
-        view.organisations
-            .get(&id)
-            .map(|o| o.name.clone())
-            .unwrap_or_default()
-    };
-    let tasks: Vec<Task> = view
-        .tasks
-        .iter()
-        .filter(|t| t.meeting_id == Some(meeting_id))
-        .cloned()
-        .collect();
-    let owners = owner_options(&view);
-    let descriptions = form.all("task_description");
-    let task_owners = form.all("task_owner");
-    let dues = form.all("task_due_on");
-    let at = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
-    let present_yes = form.get("patient_present") == "yes";
-    let present_no = form.get("patient_present") == "no";
-    let attended = form.all("attended");
-    let body = html! {
-        h1 { "Ansvarsgruppemøte " (date_nb(meeting.date())) " kl. " (time_nb(meeting.at.time())) }
-        p.links {
-            a href={ "/pasienter/" (patient) "/moter" } { "Alle møter for " (view.patient.full_name()) }
-            " · " a href={ "/pasienter/" (patient) "/plan" } { "Individuell plan" }
-        }
-        p { "Sted: " (meeting.place) ". Kalt inn av " (name(meeting.scheduled_by)) ", " (instant_nb(meeting.scheduled_at)) "." }
-        h2 { "Saksliste" }
-        ol { @for item in &meeting.agenda { li { (item) } } }
+/// Who was invited to a meeting, and who came once the minutes are written.
+fn participants(
+    meeting: &Meeting,
+    name: &dyn Fn(UserId) -> String,
+    org: &dyn Fn(OrganisationId) -> String,
+) -> Markup {
+    html! {
         h2 { "Deltakere" }
         @if meeting.invitations.is_empty() {
             p { "Ansvarsgruppen hadde ingen aktive medlemmer da møtet ble kalt inn." }
@@ -295,7 +256,17 @@ async fn meeting_page(
                 }
             }
         }
-        @if let Some(minutes) = &meeting.minutes {
+    }
+}
+
+/// The minutes of a held meeting, with the tasks agreed.
+fn minutes_record(
+    minutes: &Minutes,
+    tasks: &[Task],
+    name: &dyn Fn(UserId) -> String,
+    today: jiff::civil::Date,
+) -> Markup {
+    html! {
             section.card data-testid="minutes" {
                 h2 { "Referat" }
                 p {
@@ -311,10 +282,31 @@ async fn meeting_page(
                     "Forslag til neste møte: " strong data-testid="next-meeting" { (date_nb(minutes.next_meeting_proposed)) } "." }
                 @if !tasks.is_empty() {
                     h3 { "Oppgaver fra møtet" }
-                    (tasks_table(&tasks, &name, view.today))
+                    (tasks_table(tasks, name, today))
                 }
             }
-        } @else if view.may_convene && meeting.date() <= view.today {
+    }
+}
+
+/// The form for the minutes: the patient's presence, who came, the text, the
+/// decisions and the tasks agreed.
+fn minutes_form(
+    meeting: &Meeting,
+    staff: &UiStaff,
+    form: &FormData,
+    errors: &FieldErrors,
+    owners: &[(String, String)],
+    name: &dyn Fn(UserId) -> String,
+) -> Markup {
+    let meeting_id = meeting.id;
+    let descriptions = form.all("task_description");
+    let task_owners = form.all("task_owner");
+    let dues = form.all("task_due_on");
+    let at = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
+    let present_yes = form.get("patient_present") == "yes";
+    let present_no = form.get("patient_present") == "no";
+    let attended = form.all("attended");
+    html! {
             h2 { "Skriv referat" }
             (error_summary(errors))
             form.stack method="post" action={ "/moter/" (meeting_id) "/referat" } {
@@ -348,7 +340,7 @@ async fn meeting_page(
                             label for={ "task_owner_" (i) } { "Ansvarlig" }
                             select id={ "task_owner_" (i) } name="task_owner" {
                                 option value="" { "Velg …" }
-                                @for (value, text) in &owners {
+                                @for (value, text) in owners {
                                     option value=(value) selected[*value == at(&task_owners, i)] { (text) }
                                 }
                             }
@@ -363,6 +355,53 @@ async fn meeting_page(
                 (crate::pages::forms::group_error(errors, "meeting"))
                 button type="submit" { "Lagre referat" }
             }
+    }
+}
+
+async fn meeting_page(
+    state: &AppState,
+    staff: &UiStaff,
+    meeting_id: MeetingId,
+    form: &FormData,
+    errors: &FieldErrors,
+) -> PageResult {
+    let service = Service::new(state, &staff.user);
+    let (patient, in_full) = service.meeting_in_full(meeting_id).await?;
+    if !in_full {
+        let invitation = service.meeting_invitation(meeting_id).await?;
+        return Ok(page("Ansvarsgruppemøte", staff, invitation_body(&invitation)).into_response());
+    }
+    let view = service.meetings(patient).await?;
+    let meeting = view
+        .meeting(meeting_id)
+        .ok_or_else(|| PageError(AppError::NotFound("møtet".into())))?;
+    let name = |user: UserId| view.names.get(&user).cloned().unwrap_or_default();
+    let org = |id| {
+        view.organisations
+            .get(&id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    let tasks: Vec<Task> = view
+        .tasks
+        .iter()
+        .filter(|t| t.meeting_id == Some(meeting_id))
+        .cloned()
+        .collect();
+    let body = html! {
+        h1 { "Ansvarsgruppemøte " (date_nb(meeting.date())) " kl. " (time_nb(meeting.at.time())) }
+        p.links {
+            a href={ "/pasienter/" (patient) "/moter" } { "Alle møter for " (view.patient.full_name()) }
+            " · " a href={ "/pasienter/" (patient) "/plan" } { "Individuell plan" }
+        }
+        p { "Sted: " (meeting.place) ". Kalt inn av " (name(meeting.scheduled_by)) ", " (instant_nb(meeting.scheduled_at)) "." }
+        h2 { "Saksliste" }
+        ol { @for item in &meeting.agenda { li { (item) } } }
+        (participants(meeting, &name, &org))
+        @if let Some(minutes) = &meeting.minutes {
+            (minutes_record(minutes, &tasks, &name, view.today))
+        } @else if view.may_convene && meeting.date() <= view.today {
+            (minutes_form(meeting, staff, form, errors, &owner_options(&view), &name))
         } @else if meeting.date() > view.today {
             p { "Referatet skrives etter møtet." }
         }

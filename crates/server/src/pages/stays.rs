@@ -6,10 +6,10 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
 use samhand_domain::access;
 use samhand_domain::format::date_nb;
-use samhand_domain::ids::{PatientId, StayId};
+use samhand_domain::ids::{PatientId, StayId, UserId};
 use samhand_domain::stay::{AppointmentInput, BundleEntryInput, DischargeInput, ItemState, StayKind};
 use samhand_domain::validation::FieldErrors;
 
@@ -21,7 +21,7 @@ use crate::pages::forms::{
 };
 use crate::pages::labels::yes_no_options;
 use crate::pages::layout::page;
-use crate::service::{AdmitInput, HandoverInput, Service, StaysView};
+use crate::service::{AdmitInput, HandoverInput, Service, StayView, StaysView};
 
 type PageResult = Result<Response, PageError>;
 
@@ -148,6 +148,210 @@ pub async fn admit(
     }
 }
 
+/// What the sections of a stay's page share: the stays view, the stay, who asks,
+/// and the form sent back with its errors.
+struct StayPage<'a> {
+    view: &'a StaysView,
+    s: &'a StayView,
+    staff: &'a UiStaff,
+    form: &'a FormData,
+    errors: &'a FieldErrors,
+    patient: PatientId,
+    base: String,
+}
+
+impl StayPage<'_> {
+    fn name(&self, id: UserId) -> String {
+        self.view.names.get(&id).cloned().unwrap_or_default()
+    }
+
+    /// A field as sent back, or its default on a fresh page.
+    fn value(&self, field: &str, default: &str) -> String {
+        if self.form.0.is_empty() {
+            default.to_string()
+        } else {
+            self.form.get(field).to_string()
+        }
+    }
+
+    fn owners(&self) -> Vec<(String, String)> {
+        self.view
+            .owners
+            .iter()
+            .map(|o| (o.id.to_string(), o.display_name.clone()))
+            .collect()
+    }
+
+    fn targets(&self) -> Vec<(String, String)> {
+        self.view
+            .handover_targets
+            .iter()
+            .map(|o| (o.id.to_string(), o.name.clone()))
+            .collect()
+    }
+
+    /// The overdose-prevention bundle, item by item.
+    fn bundle(&self) -> Markup {
+        let record = &self.s.record;
+        let s = self.s;
+        html! {
+        @if record.bundle_applies() {
+            section.card {
+                h2 { "Tiltakspakken «I trygge hender 24/7»" }
+                ul.checklist data-testid="checklist" {
+                    @for (item, state) in &s.checklist {
+                        li data-item=(item.code()) {
+                            @match state {
+                                ItemState::Done { on, source } => { span.badge.ok { "Gjort" } " " (item.label_nb()) " – " (date_nb(*on)) @if !source.is_empty() { " (" (source) ")" } }
+                                ItemState::Waived { reason, by } => { span.badge.warn { "Fravalgt" } " " (item.label_nb()) ": " (reason) " – " (self.name(*by)) }
+                                ItemState::Open => {
+                                    span.badge.bad { "Åpent" } " " (item.label_nb())
+                                    @if record.discharge().is_none() {
+                                        @if !item.is_derived() {
+                                            form.inline method="post" action={ (self.base) "/punkt" } {
+                                                (csrf(&self.staff.csrf))
+                                                input type="hidden" name="item" value=(item.code());
+                                                button type="submit" { "Merk som gjort" }
+                                            }
+                                        }
+                                        form.inline method="post" action={ (self.base) "/punkt" } {
+                                            (csrf(&self.staff.csrf))
+                                            input type="hidden" name="item" value=(item.code());
+                                            input type="hidden" name="waived" value="ja";
+                                            label for={ "waive-" (item.code()) } { "Begrunnelse for å fravelge" }
+                                            input type="text" id={ "waive-" (item.code()) } name="note";
+                                            button type="submit" { "Fravelg" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.hint { "Nalokson og kriseplan krysses av når de registreres: "
+                    a href={ "/pasienter/" (self.patient) "/overdose" } { "nalokson" } ", "
+                    a href={ "/pasienter/" (self.patient) "/kriseplan" } { "kriseplan" } "." }
+            }
+        }
+        }
+    }
+
+    /// «Time i hånden»: the appointments and their outcome, and a new one.
+    fn appointments(&self) -> Markup {
+        let record = &self.s.record;
+        let s = self.s;
+        html! {
+        section.card {
+            h2 { "Time i hånden" }
+            @for a in &s.appointments {
+                p {
+                    (a.with_whom) " " (date_nb(a.at.date())) " kl. " (a.at.time().strftime("%H:%M")) ", " (a.place) ". Ansvarlig: " (self.name(a.owner)) ". "
+                    @match a.attended {
+                        Some(true) => { span.badge.ok { "Møtte" } }
+                        Some(false) => { span.badge.bad { "Møtte ikke – oppsøkende oppgave gitt" } }
+                        None => {
+                            form.inline method="post" action={ "/timer/" (a.id) "/oppmote" } {
+                                (csrf(&self.staff.csrf))
+                                button type="submit" name="attended" value="ja" { "Møtte" }
+                                button type="submit" name="attended" value="nei" { "Møtte ikke" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if record.discharge().is_none() || s.appointments.is_empty() {
+                form.stack method="post" action={ (self.base) "/time" } {
+                    (csrf(&self.staff.csrf))
+                    (input("Hos hvem", "with_whom", "text", self.form.get("with_whom"), self.errors, Some("Fastlege, poliklinikk eller kommunal konsulent.")))
+                    (input("Dato", "date", "date", self.form.get("date"), self.errors, None))
+                    (input("Klokkeslett", "time", "time", self.form.get("time"), self.errors, None))
+                    (input("Hvor", "place", "text", self.form.get("place"), self.errors, None))
+                    (select("Følges opp av ved uteblivelse", "owner", &self.owners(), self.form.get("owner"), self.errors))
+                    button type="submit" { "Registrer time" }
+                }
+            }
+        }
+        }
+    }
+
+    /// Discharge, extension and the substitution dose, while the stay runs.
+    fn discharge(&self) -> Markup {
+        let record = &self.s.record;
+        let today = self.view.today.to_string();
+        html! {
+        @if record.discharge().is_none() {
+            section.card {
+                h2 { "Utskrivning" }
+                form.stack method="post" action={ (self.base) "/utskrivning" } data-testid="discharge-form" {
+                    (csrf(&self.staff.csrf))
+                    (select("Type utskrivning", "planned", &[("ja".into(), "Planlagt".into()), ("nei".into(), "Brudd i opphold (uplanlagt)".into())], &self.value("planned", "ja"), self.errors))
+                    (input("Utskrevet", "on", "date", &self.value("on", &today), self.errors, None))
+                    (input("Utlevering hjemme starter igjen", "resume_on", "date", self.form.get("resume_on"), self.errors, Some("Utskrivningsdagen eller dagen etter. Tom: utskrivningsdagen.")))
+                    (textarea("Hva skjedde (ved brudd)", "reason", self.form.get("reason"), self.errors))
+                    button type="submit" { "Registrer utskrivning" }
+                }
+            }
+            section.card {
+                h2 { "Forleng oppholdet" }
+                form.stack method="post" action={ (self.base) "/forleng" } {
+                    (csrf(&self.staff.csrf))
+                    (input("Ny planlagt utskrivning", "planned_end_on", "date", self.form.get("planned_end_on"), self.errors, None))
+                    (input("Begrunnelse", "extension_reason", "text", self.form.get("extension_reason"), self.errors, None))
+                    button type="submit" { "Forleng" }
+                }
+            }
+            section.card {
+                h2 { "Substitusjonsdose under oppholdet" }
+                form.stack method="post" action={ (self.base) "/substitusjon" } {
+                    (csrf(&self.staff.csrf))
+                    (input("Fra dato", "from", "date", &self.value("from", &today), self.errors, None))
+                    (select("Gir institusjonen vanlig dose?", "continued", &yes_no_options(), self.form.get("continued"), self.errors))
+                    button type="submit" { "Registrer" }
+                }
+            }
+        }
+        }
+    }
+
+    /// The prescribing hand-overs and a new one.
+    fn handovers(&self) -> Markup {
+        let s = self.s;
+        html! {
+        section.card {
+            h2 { "Overføring av forskrivning" }
+            @for h in &s.handovers {
+                p {
+                    "Til " (self.view.organisations.get(&h.to_organisation).map(|o| o.name.clone()).unwrap_or_default()) ": " (h.order_summary)
+                    @if !h.taper_plan.is_empty() { ". Nedtrapping: " (h.taper_plan) }
+                    ". "
+                    @match h.acknowledged {
+                        Some((by, _)) => { span.badge.ok { "Overtatt av " (self.name(by)) } }
+                        None => {
+                            span.badge.warn { "Ikke bekreftet" }
+                            @if access::may_take_over_prescribing(&self.staff.user, h.to_organisation) {
+                                form.inline method="post" action={ "/overforinger/" (h.id) "/bekreft" } {
+                                    (csrf(&self.staff.csrf))
+                                    button type="submit" { "Bekreft at vi overtar" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if access::may_prescribe(&self.staff.user) {
+                form.stack method="post" action={ (self.base) "/overforing" } {
+                    (csrf(&self.staff.csrf))
+                    (select("Overføres til", "to_organisation", &self.targets(), self.form.get("to_organisation"), self.errors))
+                    (input("Ordinasjon nå", "order_summary", "text", self.form.get("order_summary"), self.errors, Some("Legemiddel og dose.")))
+                    (input("Nedtrappingsplan", "taper_plan", "text", self.form.get("taper_plan"), self.errors, None))
+                    button type="submit" { "Overfør" }
+                }
+            }
+        }
+        }
+    }
+}
+
 async fn stay_page(
     state: &AppState,
     staff: &UiStaff,
@@ -162,26 +366,15 @@ async fn stay_page(
         .stay(stay_id)
         .ok_or_else(|| AppError::NotFound("oppholdet".into()))?;
     let record = &s.record;
-    let name = |id| view.names.get(&id).cloned().unwrap_or_default();
-    let today = view.today.to_string();
-    let value = |field: &str, default: &str| {
-        if form.0.is_empty() {
-            default.to_string()
-        } else {
-            form.get(field).to_string()
-        }
+    let sections = StayPage {
+        view: &view,
+        s,
+        staff,
+        form,
+        errors,
+        patient,
+        base: format!("/opphold/{stay_id}"),
     };
-    let owners: Vec<(String, String)> = view
-        .owners
-        .iter()
-        .map(|o| (o.id.to_string(), o.display_name.clone()))
-        .collect();
-    let targets: Vec<(String, String)> = view
-        .handover_targets
-        .iter()
-        .map(|o| (o.id.to_string(), o.name.clone()))
-        .collect();
-    let base = format!("/opphold/{stay_id}");
     let body = html! {
         h1 { (record.stay.kind.label_nb()) ": " (view.patient.full_name()) }
         p { a href={ "/pasienter/" (patient) "/opphold" } { "Alle opphold" } " · " a href={ "/pasienter/" (patient) } { "Oversikten" } }
@@ -200,136 +393,10 @@ async fn stay_page(
                 (date_nb(d.on)) ". Utlevering hjemme fra " (date_nb(d.resume_on)) "."
             }
         }
-        @if record.bundle_applies() {
-            section.card {
-                h2 { "Tiltakspakken «I trygge hender 24/7»" }
-                ul.checklist data-testid="checklist" {
-                    @for (item, state) in &s.checklist {
-                        li data-item=(item.code()) {
-                            @match state {
-                                ItemState::Done { on, source } => { span.badge.ok { "Gjort" } " " (item.label_nb()) " – " (date_nb(*on)) @if !source.is_empty() { " (" (source) ")" } }
-                                ItemState::Waived { reason, by } => { span.badge.warn { "Fravalgt" } " " (item.label_nb()) ": " (reason) " – " (name(*by)) }
-                                ItemState::Open => {
-                                    span.badge.bad { "Åpent" } " " (item.label_nb())
-                                    @if record.discharge().is_none() {
-                                        @if !item.is_derived() {
-                                            form.inline method="post" action={ (base) "/punkt" } {
-                                                (csrf(&staff.csrf))
-                                                input type="hidden" name="item" value=(item.code());
-                                                button type="submit" { "Merk som gjort" }
-                                            }
-                                        }
-                                        form.inline method="post" action={ (base) "/punkt" } {
-                                            (csrf(&staff.csrf))
-                                            input type="hidden" name="item" value=(item.code());
-                                            input type="hidden" name="waived" value="ja";
-                                            label for={ "waive-" (item.code()) } { "Begrunnelse for å fravelge" }
-                                            input type="text" id={ "waive-" (item.code()) } name="note";
-                                            button type="submit" { "Fravelg" }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                p.hint { "Nalokson og kriseplan krysses av når de registreres: "
-                    a href={ "/pasienter/" (patient) "/overdose" } { "nalokson" } ", "
-                    a href={ "/pasienter/" (patient) "/kriseplan" } { "kriseplan" } "." }
-            }
-        }
-        section.card {
-            h2 { "Time i hånden" }
-            @for a in &s.appointments {
-                p {
-                    (a.with_whom) " " (date_nb(a.at.date())) " kl. " (a.at.time().strftime("%H:%M")) ", " (a.place) ". Ansvarlig: " (name(a.owner)) ". "
-                    @match a.attended {
-                        Some(true) => { span.badge.ok { "Møtte" } }
-                        Some(false) => { span.badge.bad { "Møtte ikke – oppsøkende oppgave gitt" } }
-                        None => {
-                            form.inline method="post" action={ "/timer/" (a.id) "/oppmote" } {
-                                (csrf(&staff.csrf))
-                                button type="submit" name="attended" value="ja" { "Møtte" }
-                                button type="submit" name="attended" value="nei" { "Møtte ikke" }
-                            }
-                        }
-                    }
-                }
-            }
-            @if record.discharge().is_none() || s.appointments.is_empty() {
-                form.stack method="post" action={ (base) "/time" } {
-                    (csrf(&staff.csrf))
-                    (input("Hos hvem", "with_whom", "text", form.get("with_whom"), errors, Some("Fastlege, poliklinikk eller kommunal konsulent.")))
-                    (input("Dato", "date", "date", form.get("date"), errors, None))
-                    (input("Klokkeslett", "time", "time", form.get("time"), errors, None))
-                    (input("Hvor", "place", "text", form.get("place"), errors, None))
-                    (select("Følges opp av ved uteblivelse", "owner", &owners, form.get("owner"), errors))
-                    button type="submit" { "Registrer time" }
-                }
-            }
-        }
-        @if record.discharge().is_none() {
-            section.card {
-                h2 { "Utskrivning" }
-                form.stack method="post" action={ (base) "/utskrivning" } data-testid="discharge-form" {
-                    (csrf(&staff.csrf))
-                    (select("Type utskrivning", "planned", &[("ja".into(), "Planlagt".into()), ("nei".into(), "Brudd i opphold (uplanlagt)".into())], &value("planned", "ja"), errors))
-                    (input("Utskrevet", "on", "date", &value("on", &today), errors, None))
-                    (input("Utlevering hjemme starter igjen", "resume_on", "date", form.get("resume_on"), errors, Some("Utskrivningsdagen eller dagen etter. Tom: utskrivningsdagen.")))
-                    (textarea("Hva skjedde (ved brudd)", "reason", form.get("reason"), errors))
-                    button type="submit" { "Registrer utskrivning" }
-                }
-            }
-            section.card {
-                h2 { "Forleng oppholdet" }
-                form.stack method="post" action={ (base) "/forleng" } {
-                    (csrf(&staff.csrf))
-                    (input("Ny planlagt utskrivning", "planned_end_on", "date", form.get("planned_end_on"), errors, None))
-                    (input("Begrunnelse", "extension_reason", "text", form.get("extension_reason"), errors, None))
-                    button type="submit" { "Forleng" }
-                }
-            }
-            section.card {
-                h2 { "Substitusjonsdose under oppholdet" }
-                form.stack method="post" action={ (base) "/substitusjon" } {
-                    (csrf(&staff.csrf))
-                    (input("Fra dato", "from", "date", &value("from", &today), errors, None))
-                    (select("Gir institusjonen vanlig dose?", "continued", &yes_no_options(), form.get("continued"), errors))
-                    button type="submit" { "Registrer" }
-                }
-            }
-        }
-        section.card {
-            h2 { "Overføring av forskrivning" }
-            @for h in &s.handovers {
-                p {
-                    "Til " (view.organisations.get(&h.to_organisation).map(|o| o.name.clone()).unwrap_or_default()) ": " (h.order_summary)
-                    @if !h.taper_plan.is_empty() { ". Nedtrapping: " (h.taper_plan) }
-                    ". "
-                    @match h.acknowledged {
-                        Some((by, _)) => { span.badge.ok { "Overtatt av " (name(by)) } }
-                        None => {
-                            span.badge.warn { "Ikke bekreftet" }
-                            @if access::may_take_over_prescribing(&staff.user, h.to_organisation) {
-                                form.inline method="post" action={ "/overforinger/" (h.id) "/bekreft" } {
-                                    (csrf(&staff.csrf))
-                                    button type="submit" { "Bekreft at vi overtar" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            @if access::may_prescribe(&staff.user) {
-                form.stack method="post" action={ (base) "/overforing" } {
-                    (csrf(&staff.csrf))
-                    (select("Overføres til", "to_organisation", &targets, form.get("to_organisation"), errors))
-                    (input("Ordinasjon nå", "order_summary", "text", form.get("order_summary"), errors, Some("Legemiddel og dose.")))
-                    (input("Nedtrappingsplan", "taper_plan", "text", form.get("taper_plan"), errors, None))
-                    button type="submit" { "Overfør" }
-                }
-            }
-        }
+        (sections.bundle())
+        (sections.appointments())
+        (sections.discharge())
+        (sections.handovers())
     };
     Ok((form_status(errors), page("Opphold", staff, body)).into_response())
 }
