@@ -553,6 +553,74 @@ fn goal_list(plan: &PlanVersion, view: &PlanView) -> Markup {
     }
 }
 
+/// What a field of the plan form shows: what was sent back, or on a fresh form the
+/// plan in force.
+fn plan_prefill(view: &PlanView, form: &FormData, domain: LifeDomain, part: &str) -> String {
+    if !form.0.is_empty() {
+        return form.get(&format!("{part}_{}", domain.code())).to_string();
+    }
+    let Some(goal) = view
+        .current
+        .as_ref()
+        .and_then(|c| c.goals.iter().find(|g| g.domain == domain))
+    else {
+        return String::new();
+    };
+    match part {
+        "goal" => goal.goal.clone(),
+        "measure" => goal
+            .measures
+            .first()
+            .map(|m| m.description.clone())
+            .unwrap_or_default(),
+        "responsible" => goal
+            .measures
+            .first()
+            .map(|m| m.responsible.to_string())
+            .unwrap_or_default(),
+        "evaluate" => goal.evaluate_on.map(|d| d.to_string()).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// Every earlier version of the plan, each with its goals.
+fn plan_versions(view: &PlanView, name: &dyn Fn(UserId) -> String) -> Markup {
+    html! {
+        @if !view.history.is_empty() {
+            h2 { "Versjoner" }
+            @for v in &view.history {
+                details data-testid="plan-version" {
+                    summary {
+                        "Versjon " (v.version) " – " (v.status.label_nb()) " – " (instant_nb(v.recorded_at)) " – " (name(v.recorded_by)) ": " (v.reason)
+                    }
+                    (goal_list(v, view))
+                }
+            }
+        }
+    }
+}
+
+/// What the patient wrote in the portal, to bring into the plan.
+fn own_words_section(own_words: &[(LifeDomain, samhand_store::portal::OwnWords)]) -> Markup {
+    html! {
+        @if !own_words.is_empty() {
+            section.card data-testid="own-words" {
+                h2 { "Pasientens egne ord" }
+                p.hint { "Skrevet av pasienten i portalen. Ta dem med inn i planen sammen med pasienten." }
+                ul {
+                    @for (domain, words) in own_words {
+                        li {
+                            strong { (domain.label_nb()) } ": " (words.goal)
+                            @if !words.comment.is_empty() { " — " em { (words.comment) } }
+                            span.hint { " (" (instant_nb(words.written_at)) ")" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn plan_page(
     state: &AppState,
     staff: &UiStaff,
@@ -570,35 +638,7 @@ async fn plan_page(
         .map(|o| (o.id.to_string(), o.name.clone()))
         .collect();
     organisations.sort_by(|a, b| a.1.cmp(&b.1));
-    // A fresh form shows the plan in force.
-    let fresh = form.0.is_empty();
-    let prefill = |domain: LifeDomain, part: &str| -> String {
-        if !fresh {
-            return form.get(&format!("{part}_{}", domain.code())).to_string();
-        }
-        let Some(goal) = view
-            .current
-            .as_ref()
-            .and_then(|c| c.goals.iter().find(|g| g.domain == domain))
-        else {
-            return String::new();
-        };
-        match part {
-            "goal" => goal.goal.clone(),
-            "measure" => goal
-                .measures
-                .first()
-                .map(|m| m.description.clone())
-                .unwrap_or_default(),
-            "responsible" => goal
-                .measures
-                .first()
-                .map(|m| m.responsible.to_string())
-                .unwrap_or_default(),
-            "evaluate" => goal.evaluate_on.map(|d| d.to_string()).unwrap_or_default(),
-            _ => String::new(),
-        }
-    };
+    let prefill = |domain: LifeDomain, part: &str| plan_prefill(&view, form, domain, part);
     let body = html! {
         h1 { "Individuell plan: " (view.patient.full_name()) }
         p.links {
@@ -667,34 +707,10 @@ async fn plan_page(
                 }
             }
         }
-        @if !view.history.is_empty() {
-            h2 { "Versjoner" }
-            @for v in &view.history {
-                details data-testid="plan-version" {
-                    summary {
-                        "Versjon " (v.version) " – " (v.status.label_nb()) " – " (instant_nb(v.recorded_at)) " – " (name(v.recorded_by)) ": " (v.reason)
-                    }
-                    (goal_list(v, &view))
-                }
-            }
-        }
+        (plan_versions(&view, &name))
     };
     let body = html! {
-        @if !own_words.is_empty() {
-            section.card data-testid="own-words" {
-                h2 { "Pasientens egne ord" }
-                p.hint { "Skrevet av pasienten i portalen. Ta dem med inn i planen sammen med pasienten." }
-                ul {
-                    @for (domain, words) in &own_words {
-                        li {
-                            strong { (domain.label_nb()) } ": " (words.goal)
-                            @if !words.comment.is_empty() { " — " em { (words.comment) } }
-                            span.hint { " (" (instant_nb(words.written_at)) ")" }
-                        }
-                    }
-                }
-            }
-        }
+        (own_words_section(&own_words))
         (body)
     };
     Ok((form_status(errors), page("Individuell plan", staff, body)).into_response())
