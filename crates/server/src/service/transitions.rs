@@ -163,16 +163,18 @@ impl Service<'_> {
     pub(super) async fn stays_view(&self, patient: Patient, data: &PatientData) -> AppResult<StaysView> {
         let patient_id = patient.id;
         let today = self.today();
-        let (entries, kits, plans, appointments, recorded) = {
+        let (loaded, recorded) = {
             let mut conn = self.state.store.read().await?;
             let from = today
                 .checked_sub(Span::new().days(super::MISSED_LOOKBACK_DAYS))
                 .unwrap_or(today);
             (
-                store::bundle_entries_of(&mut conn, &[patient_id]).await?,
-                overdose_store::naloxone_of(&mut conn, &[patient_id]).await?,
-                overdose_store::crisis_plans_of(&mut conn, &[patient_id]).await?,
-                store::appointments_of(&mut conn, &[patient_id]).await?,
+                StayEvidence {
+                    entries: store::bundle_entries_of(&mut conn, &[patient_id]).await?,
+                    kits: overdose_store::naloxone_of(&mut conn, &[patient_id]).await?,
+                    plans: overdose_store::crisis_plans_of(&mut conn, &[patient_id]).await?,
+                    appointments: store::appointments_of(&mut conn, &[patient_id]).await?,
+                },
                 samhand_store::dispensing::doses_of(&mut conn, &[patient_id], from, today).await?,
             )
         };
@@ -180,69 +182,12 @@ impl Service<'_> {
             .privacy
             .stays
             .iter()
-            .map(|record| {
-                let since = record.stay.starts_on;
-                let own_appointments: Vec<Appointment> = appointments
-                    .iter()
-                    .filter(|a| a.stay_id == Some(record.stay.id))
-                    .cloned()
-                    .collect();
-                let evidence = BundleEvidence {
-                    naloxone: kits
-                        .iter()
-                        .filter(|k| k.handed_out_on >= since)
-                        .map(|k| (k.handed_out_on, k.training_given))
-                        .collect(),
-                    crisis_plans: plans
-                        .iter()
-                        .map(|p| samhand_domain::time::oslo_date(p.recorded_at))
-                        .filter(|d| *d >= since)
-                        .collect(),
-                    appointments: own_appointments.iter().map(|a| a.at.date()).collect(),
-                };
-                let own: Vec<BundleEntry> = entries
-                    .iter()
-                    .filter(|e| e.stay_id == record.stay.id)
-                    .cloned()
-                    .collect();
-                let checklist = stay::checklist(&own, &evidence);
-                let open = stay::open_items(&checklist);
-                let until = record.discharge().map_or(today, |d| d.on);
-                StayView {
-                    warning: stay::reduced_tolerance_warning(record, until),
-                    checklist,
-                    open,
-                    appointments: own_appointments,
-                    handovers: data
-                        .privacy
-                        .handovers
-                        .iter()
-                        .filter(|h| h.stay_id == Some(record.stay.id))
-                        .cloned()
-                        .collect(),
-                    record: record.clone(),
-                }
-            })
+            .map(|record| stay_view(record, &loaded, data, today))
             .collect();
         stays.reverse();
         let policy = self.policy().await?;
         let missed = missed_state(data, &recorded, today, &policy);
-        let blocked = missed.blocked_since.map(|since| {
-            if samhand_domain::stay::block_follows_stay(&data.privacy.stays, &missed) {
-                format!(
-                    "Dosen er sperret fra {} på grunn av redusert toleranse: {} uten vanlig substitusjonsdose \
-                     (opphold). Lege må revurdere dosen før neste utlevering.",
-                    date_nb(since),
-                    samhand_domain::format::count_nb(missed.consecutive_days, "dag", "dager")
-                )
-            } else {
-                format!(
-                    "Dosen er sperret fra {} etter {} uten dose. Lege må revurdere dosen.",
-                    date_nb(since),
-                    samhand_domain::format::count_nb(missed.consecutive_days, "dag", "dager")
-                )
-            }
-        });
+        let blocked = block_text(data, &missed);
         let organisations = self.organisations().await?;
         let mut institutions: Vec<Organisation> = organisations
             .values()
@@ -250,40 +195,10 @@ impl Service<'_> {
             .cloned()
             .collect();
         institutions.sort_by(|a, b| a.name.cmp(&b.name));
-        let relations = data.relations(patient_id, self.now());
-        let mut handover_targets: Vec<Organisation> = relations
-            .responsible_units
-            .iter()
-            .chain(relations.care_team.iter().map(|(_, org)| org))
-            .filter_map(|id| organisations.get(id))
-            .filter(|o| {
-                o.kind.is_lar_unit() || o.kind == samhand_domain::organisation::OrganisationKind::GpOffice
-            })
-            .cloned()
-            .collect();
-        handover_targets.sort_by(|a, b| a.name.cmp(&b.name));
-        handover_targets.dedup_by_key(|o| o.id);
+        let handover_targets = handover_targets(data, patient_id, self.now(), &organisations);
         let owners = self.follow_up_owners(data).await?;
         let names = self
-            .names(
-                stays
-                    .iter()
-                    .flat_map(|s| {
-                        s.record
-                            .events
-                            .iter()
-                            .map(|e| e.recorded_by)
-                            .chain(std::iter::once(s.record.stay.recorded_by))
-                            .chain(s.checklist.iter().filter_map(|(_, st)| match st {
-                                ItemState::Waived { by, .. } => Some(*by),
-                                _ => None,
-                            }))
-                            .chain(s.appointments.iter().map(|a| a.owner))
-                            .chain(s.handovers.iter().filter_map(|h| h.acknowledged.map(|(u, _)| u)))
-                            .collect::<Vec<_>>()
-                    })
-                    .chain(owners.iter().map(|o| o.id)),
-            )
+            .names(people_of(&stays).chain(owners.iter().map(|o| o.id)))
             .await?;
         Ok(StaysView {
             patient,
@@ -620,4 +535,126 @@ impl Service<'_> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// What a stay's checklist is ticked from, loaded once for all the patient's stays.
+struct StayEvidence {
+    entries: Vec<BundleEntry>,
+    kits: Vec<samhand_domain::overdose::NaloxoneKit>,
+    plans: Vec<samhand_domain::overdose::CrisisPlanVersion>,
+    appointments: Vec<Appointment>,
+}
+
+/// One stay with its checklist, appointments, hand-overs and tolerance warning.
+fn stay_view(record: &StayRecord, loaded: &StayEvidence, data: &PatientData, today: Date) -> StayView {
+    let StayEvidence {
+        entries,
+        kits,
+        plans,
+        appointments,
+    } = loaded;
+    let since = record.stay.starts_on;
+    let own_appointments: Vec<Appointment> = appointments
+        .iter()
+        .filter(|a| a.stay_id == Some(record.stay.id))
+        .cloned()
+        .collect();
+    let evidence = BundleEvidence {
+        naloxone: kits
+            .iter()
+            .filter(|k| k.handed_out_on >= since)
+            .map(|k| (k.handed_out_on, k.training_given))
+            .collect(),
+        crisis_plans: plans
+            .iter()
+            .map(|p| samhand_domain::time::oslo_date(p.recorded_at))
+            .filter(|d| *d >= since)
+            .collect(),
+        appointments: own_appointments.iter().map(|a| a.at.date()).collect(),
+    };
+    let own: Vec<BundleEntry> = entries
+        .iter()
+        .filter(|e| e.stay_id == record.stay.id)
+        .cloned()
+        .collect();
+    let checklist = stay::checklist(&own, &evidence);
+    let open = stay::open_items(&checklist);
+    let until = record.discharge().map_or(today, |d| d.on);
+    StayView {
+        warning: stay::reduced_tolerance_warning(record, until),
+        checklist,
+        open,
+        appointments: own_appointments,
+        handovers: data
+            .privacy
+            .handovers
+            .iter()
+            .filter(|h| h.stay_id == Some(record.stay.id))
+            .cloned()
+            .collect(),
+        record: record.clone(),
+    }
+}
+
+/// Why the order is blocked, when it is: after a stay (reduced tolerance) or after
+/// days without a dose.
+fn block_text(data: &PatientData, missed: &samhand_domain::missed::MissedDoseState) -> Option<String> {
+    missed.blocked_since.map(|since| {
+        if samhand_domain::stay::block_follows_stay(&data.privacy.stays, missed) {
+            format!(
+                "Dosen er sperret fra {} på grunn av redusert toleranse: {} uten vanlig substitusjonsdose \
+                 (opphold). Lege må revurdere dosen før neste utlevering.",
+                date_nb(since),
+                samhand_domain::format::count_nb(missed.consecutive_days, "dag", "dager")
+            )
+        } else {
+            format!(
+                "Dosen er sperret fra {} etter {} uten dose. Lege må revurdere dosen.",
+                date_nb(since),
+                samhand_domain::format::count_nb(missed.consecutive_days, "dag", "dager")
+            )
+        }
+    })
+}
+
+/// The services prescribing may be handed over to: the patient's LAR units and
+/// GP offices in the care team.
+fn handover_targets(
+    data: &PatientData,
+    patient: PatientId,
+    now: jiff::Timestamp,
+    organisations: &HashMap<OrganisationId, Organisation>,
+) -> Vec<Organisation> {
+    let relations = data.relations(patient, now);
+    let mut targets: Vec<Organisation> = relations
+        .responsible_units
+        .iter()
+        .chain(relations.care_team.iter().map(|(_, org)| org))
+        .filter_map(|id| organisations.get(id))
+        .filter(|o| {
+            o.kind.is_lar_unit() || o.kind == samhand_domain::organisation::OrganisationKind::GpOffice
+        })
+        .cloned()
+        .collect();
+    targets.sort_by(|a, b| a.name.cmp(&b.name));
+    targets.dedup_by_key(|o| o.id);
+    targets
+}
+
+/// Everyone named on the stays: who recorded, waived, follows up, acknowledged.
+fn people_of(stays: &[StayView]) -> impl Iterator<Item = UserId> + '_ {
+    stays.iter().flat_map(|s| {
+        s.record
+            .events
+            .iter()
+            .map(|e| e.recorded_by)
+            .chain(std::iter::once(s.record.stay.recorded_by))
+            .chain(s.checklist.iter().filter_map(|(_, st)| match st {
+                ItemState::Waived { by, .. } => Some(*by),
+                _ => None,
+            }))
+            .chain(s.appointments.iter().map(|a| a.owner))
+            .chain(s.handovers.iter().filter_map(|h| h.acknowledged.map(|(u, _)| u)))
+            .collect::<Vec<_>>()
+    })
 }
