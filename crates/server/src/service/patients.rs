@@ -148,15 +148,11 @@ impl Service<'_> {
         let mut errors = FieldErrors::default();
         let new_patient = NewPatient::parse(&input.patient, &mut errors);
         let staff = self.colleagues().await?;
-        let doctor = staff
-            .iter()
-            .find(|u| u.id.to_string() == input.doctor_id.trim() && u.role == Role::Prescriber);
+        let doctor = colleague(&staff, &input.doctor_id, Role::Prescriber);
         if doctor.is_none() {
             errors.push("doctor_id", "Velg ansvarlig lege ved enheten.");
         }
-        let consultant = staff
-            .iter()
-            .find(|u| u.id.to_string() == input.consultant_id.trim() && u.role == Role::LarConsultant);
+        let consultant = colleague(&staff, &input.consultant_id, Role::LarConsultant);
         if consultant.is_none() {
             errors.push("consultant_id", "Velg LAR-konsulent ved enheten.");
         }
@@ -169,14 +165,7 @@ impl Service<'_> {
         }
         let phase = Phase::from_code(input.phase.trim()).unwrap_or(Phase::Start);
         if let Some(photo) = &photo {
-            if !matches!(
-                photo.content_type.as_str(),
-                "image/jpeg" | "image/png" | "image/webp"
-            ) {
-                errors.push("photo", "Bildet må være JPEG, PNG eller WebP.");
-            } else if photo.bytes.len() > 5 * 1024 * 1024 {
-                errors.push("photo", "Bildet kan være høyst 5 MB.");
-            }
+            check_photo(photo, &mut errors);
         }
         let returning = match &new_patient {
             Some(new_patient) => {
@@ -240,27 +229,7 @@ impl Service<'_> {
             tx.commit().await?;
             return Ok(patient_id);
         }
-        // The specialist service initiates the individual plan when treatment starts
-        // (DOMAIN.md); the patient may decline it later, which is recorded.
-        let plan = samhand_domain::care::PlanVersion {
-            id: samhand_domain::ids::PlanVersionId::new(),
-            patient_id,
-            version: 1,
-            status: samhand_domain::care::PlanStatus::Active,
-            declined_on: None,
-            goals: Vec::new(),
-            reason: "Individuell plan tilbudt ved innskrivning i LAR".into(),
-            recorded_by: self.actor().id(),
-            recorded_at: now,
-        };
-        samhand_store::collaboration::insert_plan_version(&mut tx, &plan).await?;
-        let plan_grant = self.repo.creation_grant(
-            patient_id,
-            DataCategory::PlanAndGoals,
-            access::AllowedBy::Enrolment,
-            "individual plan initiated at enrolment",
-        );
-        self.repo.record_write(&mut tx, &plan_grant).await?;
+        self.initiate_plan(&mut tx, patient_id, now).await?;
         tx.commit().await?;
         Ok(patient_id)
     }
@@ -309,6 +278,36 @@ impl Service<'_> {
     pub async fn offers(&self, patient: PatientId) -> AppResult<Offers> {
         let relations = self.repo.relations(patient).await?;
         Ok(Offers::of(&self.repo, &relations))
+    }
+
+    /// The specialist service initiates the individual plan when treatment starts
+    /// (DOMAIN.md); the patient may decline it later, which is recorded.
+    async fn initiate_plan(
+        &self,
+        tx: &mut samhand_store::Conn,
+        patient_id: PatientId,
+        now: jiff::Timestamp,
+    ) -> AppResult<()> {
+        let plan = samhand_domain::care::PlanVersion {
+            id: samhand_domain::ids::PlanVersionId::new(),
+            patient_id,
+            version: 1,
+            status: samhand_domain::care::PlanStatus::Active,
+            declined_on: None,
+            goals: Vec::new(),
+            reason: "Individuell plan tilbudt ved innskrivning i LAR".into(),
+            recorded_by: self.actor().id(),
+            recorded_at: now,
+        };
+        samhand_store::collaboration::insert_plan_version(tx, &plan).await?;
+        let plan_grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::PlanAndGoals,
+            access::AllowedBy::Enrolment,
+            "individual plan initiated at enrolment",
+        );
+        self.repo.record_write(tx, &plan_grant).await?;
+        Ok(())
     }
 
     /// Who the patient is, read under the identity category: for the enrolment form
@@ -501,5 +500,28 @@ impl Service<'_> {
         self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The colleague with this id and role, as a form names them.
+fn colleague<'a>(
+    staff: &'a [samhand_domain::organisation::StaffUser],
+    id: &str,
+    role: Role,
+) -> Option<&'a samhand_domain::organisation::StaffUser> {
+    staff
+        .iter()
+        .find(|u| u.id.to_string() == id.trim() && u.role == role)
+}
+
+/// An identity photo must be JPEG, PNG or WebP, at most 5 MB.
+fn check_photo(photo: &Photo, errors: &mut FieldErrors) {
+    if !matches!(
+        photo.content_type.as_str(),
+        "image/jpeg" | "image/png" | "image/webp"
+    ) {
+        errors.push("photo", "Bildet må være JPEG, PNG eller WebP.");
+    } else if photo.bytes.len() > 5 * 1024 * 1024 {
+        errors.push("photo", "Bildet kan være høyst 5 MB.");
     }
 }
