@@ -319,6 +319,61 @@ fn plus(date: Date, days: i64) -> Date {
 async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyhow::Result<BenchWorld> {
     let history_from = plus(today, -options.history_days);
     let created = oslo_timestamp(history_from.to_datetime(Time::constant(7, 0, 0, 0)));
+    let staff = write_organisations_and_staff(store, options, created).await?;
+    let mut rng = Rng::new(0xBE4C);
+    let mut patients = Vec::with_capacity(options.patients);
+    let rest = options.patients - options.big_place_patients;
+    for i in 0..options.patients {
+        let place = if i < options.big_place_patients {
+            0
+        } else {
+            1 + (i - options.big_place_patients) * (options.places - 1) / rest.max(1)
+        };
+        patients.push((place.min(options.places - 1), PatientId::new()));
+    }
+    let world = PatientWorld {
+        unit: staff.unit,
+        places: &staff.places,
+        staff_ids: &staff.staff_ids,
+        doctor: staff.doctor,
+        consultant: staff.consultant,
+        history_from,
+        today,
+        created,
+        window: TimeWindow::new(Time::constant(8, 0, 0, 0), Time::constant(11, 30, 0, 0)),
+    };
+    let mut used = std::collections::HashSet::new();
+    for chunk in patients.chunks(500) {
+        let mut tx = store.write().await?;
+        let mut doses = Vec::new();
+        for (place, patient_id) in chunk {
+            doses.push(write_patient(&mut tx, &world, *place, *patient_id, &mut rng, &mut used).await?);
+        }
+        samhand_store::bench::insert_history(&mut tx, &doses, history_from, plus(today, -1)).await?;
+        tx.commit().await?;
+    }
+    Ok(BenchWorld {
+        patients,
+        staff_usernames: staff.staff_usernames,
+    })
+}
+
+/// The bench's LAR unit, its places and its staff, as written.
+struct BenchStaff {
+    unit: OrganisationId,
+    places: Vec<Organisation>,
+    doctor: UserId,
+    consultant: UserId,
+    staff_usernames: Vec<String>,
+    staff_ids: Vec<UserId>,
+}
+
+/// Writes the LAR unit, the places and a dispensing staff member at each.
+async fn write_organisations_and_staff(
+    store: &Store,
+    options: &BenchOptions,
+    created: jiff::Timestamp,
+) -> anyhow::Result<BenchStaff> {
     let unit = Organisation {
         id: OrganisationId::new(),
         name: "LAR-enheten (benk)".into(),
@@ -385,129 +440,137 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
         tx.commit().await?;
     }
 
-    let mut rng = Rng::new(0xBE4C);
-    let mut patients = Vec::with_capacity(options.patients);
-    let rest = options.patients - options.big_place_patients;
-    for i in 0..options.patients {
-        let place = if i < options.big_place_patients {
-            0
-        } else {
-            1 + (i - options.big_place_patients) * (options.places - 1) / rest.max(1)
-        };
-        patients.push((place.min(options.places - 1), PatientId::new()));
-    }
-    let mut used = std::collections::HashSet::new();
-    let window = TimeWindow::new(Time::constant(8, 0, 0, 0), Time::constant(11, 30, 0, 0));
-    for chunk in patients.chunks(500) {
-        let mut tx = store.write().await?;
-        let mut doses = Vec::new();
-        for (place, patient_id) in chunk {
-            let national_id = loop {
-                let birth = jiff::civil::date(
-                    1960 + rng.below(40) as i16,
-                    1 + rng.below(12) as i8,
-                    1 + rng.below(28) as i8,
-                );
-                if let Some(id) = NationalId::synthetic(birth, rng.below(500) as u16)
-                    && used.insert(id.as_str().to_string())
-                {
-                    break id;
-                }
-            };
-            let new = NewPatient {
-                national_id,
-                given_name: format!("Benk{}", rng.below(100_000)),
-                family_name: "Pasient".into(),
-                phone: "40000000".into(),
-                address: "Benkveien 1".into(),
-            };
-            patients::insert(&mut tx, *patient_id, &new, doctor, created).await?;
-            let episode = Episode {
-                id: EpisodeId::new(),
-                patient_id: *patient_id,
-                responsible_unit: unit.id,
-                doctor,
-                consultant,
-                started_on: history_from,
-                phase: Phase::Continuation,
-                ended: None,
-                created_at: created,
-            };
-            patients::insert_episode(&mut tx, &episode, doctor).await?;
-            let methadone = rng.chance(0.4);
-            let (substance, form, dose) = if methadone {
-                (
-                    Substance::MethadoneOralSolution,
-                    Form::OralSolution,
-                    Dose::from_mg(60 + 10 * rng.below(6)),
-                )
-            } else {
-                (
-                    Substance::BuprenorphineNaloxone,
-                    Form::SublingualTablet,
-                    Dose::from_mg(8 + 4 * rng.below(4)),
-                )
-            };
-            let order = DoseOrder {
-                id: DoseOrderId::new(),
-                patient_id: *patient_id,
-                episode_id: episode.id,
-                content: DoseOrderContent {
-                    substance,
-                    form,
-                    dose: DailyDose::new(vec![dose]).expect("dose"),
-                    effective_from: episode.started_on,
-                    titration: Vec::new(),
-                    reason: "Benk".into(),
-                },
-                created_by: doctor,
-                created_at: created,
-                signature: Some(Signature {
-                    version: 1,
-                    signed_by: doctor,
-                    signed_at: created,
-                    warnings_confirmed: None,
-                }),
-                discard: None,
-            };
-            orders::insert_draft(&mut tx, &order).await?;
-            let signed =
-                samhand_domain::dose_order::SignedDoseOrder::from_stored(order.clone()).expect("signed");
-            orders::insert_signature(&mut tx, &signed).await?;
-            orders::insert_arrangement(
-                &mut tx,
-                &Arrangement {
-                    id: ArrangementId::new(),
-                    patient_id: *patient_id,
-                    version: 1,
-                    content: ArrangementContent {
-                        place_id: places[*place].id,
-                        week: WeekPlan::daily_supervised(),
-                        valid_from: episode.started_on,
-                        review_on: plus(today, 90),
-                        group_id: None,
-                        window,
-                        reason: "Benk".into(),
-                    },
-                    decided_by: doctor,
-                    decided_at: created,
-                },
-            )
-            .await?;
-            doses.push(samhand_store::bench::DailyHistory {
-                patient: *patient_id,
-                place: places[*place].id,
-                staff: staff_ids[*place],
-                order: order.id,
-                substance,
-                dose,
-            });
-        }
-        samhand_store::bench::insert_history(&mut tx, &doses, history_from, plus(today, -1)).await?;
-        tx.commit().await?;
-    }
-    Ok(BenchWorld {
-        patients,
+    Ok(BenchStaff {
+        unit: unit.id,
+        places,
+        doctor,
+        consultant,
         staff_usernames,
+        staff_ids,
+    })
+}
+
+/// What every bench patient shares.
+struct PatientWorld<'a> {
+    unit: OrganisationId,
+    places: &'a [Organisation],
+    staff_ids: &'a [UserId],
+    doctor: UserId,
+    consultant: UserId,
+    history_from: Date,
+    today: Date,
+    created: jiff::Timestamp,
+    window: Option<TimeWindow>,
+}
+
+/// Writes one patient: identity, episode, a signed order and a daily arrangement at
+/// `place`; the history of daily doses to write with the others.
+async fn write_patient(
+    tx: &mut samhand_store::WriteTx,
+    w: &PatientWorld<'_>,
+    place: usize,
+    patient_id: PatientId,
+    rng: &mut Rng,
+    used: &mut std::collections::HashSet<String>,
+) -> anyhow::Result<samhand_store::bench::DailyHistory> {
+    let national_id = loop {
+        let birth = jiff::civil::date(
+            1960 + rng.below(40) as i16,
+            1 + rng.below(12) as i8,
+            1 + rng.below(28) as i8,
+        );
+        if let Some(id) = NationalId::synthetic(birth, rng.below(500) as u16)
+            && used.insert(id.as_str().to_string())
+        {
+            break id;
+        }
+    };
+    let new = NewPatient {
+        national_id,
+        given_name: format!("Benk{}", rng.below(100_000)),
+        family_name: "Pasient".into(),
+        phone: "40000000".into(),
+        address: "Benkveien 1".into(),
+    };
+    patients::insert(&mut *tx, patient_id, &new, w.doctor, w.created).await?;
+    let episode = Episode {
+        id: EpisodeId::new(),
+        patient_id: patient_id,
+        responsible_unit: w.unit,
+        doctor: w.doctor,
+        consultant: w.consultant,
+        started_on: w.history_from,
+        phase: Phase::Continuation,
+        ended: None,
+        created_at: w.created,
+    };
+    patients::insert_episode(&mut *tx, &episode, w.doctor).await?;
+    let methadone = rng.chance(0.4);
+    let (substance, form, dose) = if methadone {
+        (
+            Substance::MethadoneOralSolution,
+            Form::OralSolution,
+            Dose::from_mg(60 + 10 * rng.below(6)),
+        )
+    } else {
+        (
+            Substance::BuprenorphineNaloxone,
+            Form::SublingualTablet,
+            Dose::from_mg(8 + 4 * rng.below(4)),
+        )
+    };
+    let order = DoseOrder {
+        id: DoseOrderId::new(),
+        patient_id: patient_id,
+        episode_id: episode.id,
+        content: DoseOrderContent {
+            substance,
+            form,
+            dose: DailyDose::new(vec![dose]).expect("dose"),
+            effective_from: episode.started_on,
+            titration: Vec::new(),
+            reason: "Benk".into(),
+        },
+        created_by: w.doctor,
+        created_at: w.created,
+        signature: Some(Signature {
+            version: 1,
+            signed_by: w.doctor,
+            signed_at: w.created,
+            warnings_confirmed: None,
+        }),
+        discard: None,
+    };
+    orders::insert_draft(&mut *tx, &order).await?;
+    let signed =
+        samhand_domain::dose_order::SignedDoseOrder::from_stored(order.clone()).expect("signed");
+    orders::insert_signature(&mut *tx, &signed).await?;
+    orders::insert_arrangement(
+        &mut *tx,
+        &Arrangement {
+            id: ArrangementId::new(),
+            patient_id: patient_id,
+            version: 1,
+            content: ArrangementContent {
+                place_id: w.places[place].id,
+                week: WeekPlan::daily_supervised(),
+                valid_from: episode.started_on,
+                review_on: plus(w.today, 90),
+                group_id: None,
+                window: w.window,
+                reason: "Benk".into(),
+            },
+            decided_by: w.doctor,
+            decided_at: w.created,
+        },
+    )
+    .await?;
+    Ok(samhand_store::bench::DailyHistory {
+        patient: patient_id,
+        place: w.places[place].id,
+        staff: w.staff_ids[place],
+        order: order.id,
+        substance,
+        dose,
     })
 }

@@ -168,11 +168,16 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     state.metrics.record(method, status, seconds);
+    // Every answer is logged; the ordinary ones at debug, so that a busy window
+    // does not drown the log at the default level (SAMHAND_LOG=info).
     span.in_scope(|| {
+        let ms = seconds * 1000.0;
         if status >= 500 {
-            tracing::error!(status, ms = seconds * 1000.0, "answered");
+            tracing::error!(status, ms, "answered");
+        } else if status >= 400 || seconds > 1.0 {
+            tracing::info!(status, ms, "answered");
         } else {
-            tracing::info!(status, ms = seconds * 1000.0, "answered");
+            tracing::debug!(status, ms, "answered");
         }
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
