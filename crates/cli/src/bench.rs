@@ -495,7 +495,7 @@ async fn write_patient(
     patients::insert(&mut *tx, patient_id, &new, w.doctor, w.created).await?;
     let episode = Episode {
         id: EpisodeId::new(),
-        patient_id: patient_id,
+        patient_id,
         responsible_unit: w.unit,
         doctor: w.doctor,
         consultant: w.consultant,
@@ -521,7 +521,7 @@ async fn write_patient(
     };
     let order = DoseOrder {
         id: DoseOrderId::new(),
-        patient_id: patient_id,
+        patient_id,
         episode_id: episode.id,
         content: DoseOrderContent {
             substance,
@@ -549,7 +549,7 @@ async fn write_patient(
         &mut *tx,
         &Arrangement {
             id: ArrangementId::new(),
-            patient_id: patient_id,
+            patient_id,
             version: 1,
             content: ArrangementContent {
                 place_id: w.places[place].id,
