@@ -111,7 +111,12 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         options.concurrency
     );
 
-    let config = Config::from_lookup(|key| (key == "SAMHAND_COOKIE_SECURE").then(|| "false".to_string()))?;
+    // No scheduler in the measured server: its jobs would run beside the measurements.
+    let config = Config::from_lookup(|key| match key {
+        "SAMHAND_COOKIE_SECURE" => Some("false".to_string()),
+        "SAMHAND_SCHEDULER_SECONDS" => Some("0".to_string()),
+        _ => None,
+    })?;
     let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -140,29 +145,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         .take(options.dispensings)
         .copied()
         .collect();
-    let (job_client, job_base, job_tokens) = (client.clone(), base.clone(), Arc::new(place_tokens.clone()));
     let (elapsed, latencies) =
-        run_concurrently(options.concurrency, jobs.clone(), move |(place, patient)| {
-            let (client, base, place_tokens) = (job_client.clone(), job_base.clone(), job_tokens.clone());
-            let url = format!("{base}/api/v1/dispensings");
-            let token = place_tokens[place].clone();
-            async move {
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .header("Idempotency-Key", format!("bench-{patient}"))
-                    .json(&serde_json::json!({"patient_id": patient.to_string(), "identity_confirmed": true}))
-                    .send()
-                    .await?;
-                ensure!(
-                    response.status() == reqwest::StatusCode::CREATED,
-                    "dispense: {}",
-                    response.text().await?
-                );
-                Ok(())
-            }
-        })
-        .await?;
+        record_dispensings(&client, &base, &place_tokens, &jobs, options.concurrency).await?;
     let rate = jobs.len() as f64 / elapsed.as_secs_f64();
     println!(
         "dispensing via HTTP: {} recordings in {:.2} s = {rate:.0}/s; p50 {}, p99 {}; ratio to raw durable inserts {:.2}",
@@ -173,13 +157,55 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         rate / raw
     );
 
-    // Today's list at the big place (every view writes one audit entry per patient).
+    measure_list(&client, &base, &place_tokens[0]).await?;
+    measure_overview(&client, &base, &doctor_token, &world, options.history_days).await?;
+    Ok(())
+}
+
+/// Records today's dose of each `(place, patient)` through HTTP, `concurrency` at
+/// a time; the total time and each recording's latency.
+async fn record_dispensings(
+    client: &reqwest::Client,
+    base: &str,
+    place_tokens: &[String],
+    jobs: &[(usize, PatientId)],
+    concurrency: usize,
+) -> anyhow::Result<(std::time::Duration, Latencies)> {
+    let (job_client, job_base, job_tokens) =
+        (client.clone(), base.to_string(), Arc::new(place_tokens.to_vec()));
+    let (elapsed, latencies) = run_concurrently(concurrency, jobs.to_vec(), move |(place, patient)| {
+        let (client, base, place_tokens) = (job_client.clone(), job_base.clone(), job_tokens.clone());
+        let url = format!("{base}/api/v1/dispensings");
+        let token = place_tokens[place].clone();
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("bench-{patient}"))
+                .json(&serde_json::json!({"patient_id": patient.to_string(), "identity_confirmed": true}))
+                .send()
+                .await?;
+            ensure!(
+                response.status() == reqwest::StatusCode::CREATED,
+                "dispense: {}",
+                response.text().await?
+            );
+            Ok(())
+        }
+    })
+    .await?;
+    Ok((elapsed, latencies))
+}
+
+/// Today's list at the big place, twenty times (every view writes one audit entry
+/// per patient).
+async fn measure_list(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<()> {
     let list_url = format!("{base}/api/v1/dispensing/today");
     let mut list_latencies = Vec::new();
     let mut rows = 0;
     for _ in 0..20 {
         let t = Instant::now();
-        let response = client.get(&list_url).bearer_auth(&place_tokens[0]).send().await?;
+        let response = client.get(&list_url).bearer_auth(token).send().await?;
         ensure!(response.status().is_success(), "list: {}", response.status());
         let body: serde_json::Value = response.json().await?;
         list_latencies.push(t.elapsed());
@@ -192,7 +218,17 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         ms(list.percentile(99.0))
     );
 
-    // The patient overview, as the prescriber.
+    Ok(())
+}
+
+/// The patient overview as the prescriber reads it, for 200 random patients.
+async fn measure_overview(
+    client: &reqwest::Client,
+    base: &str,
+    doctor_token: &str,
+    world: &BenchWorld,
+    history_days: i64,
+) -> anyhow::Result<()> {
     let mut rng = Rng::new(7);
     let mut overview_latencies = Vec::new();
     for _ in 0..200 {
@@ -200,7 +236,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         let t = Instant::now();
         let response = client
             .get(format!("{base}/api/v1/patients/{patient}"))
-            .bearer_auth(&doctor_token)
+            .bearer_auth(doctor_token)
             .send()
             .await?;
         ensure!(response.status().is_success(), "overview: {}", response.status());
@@ -210,7 +246,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let overview = Latencies(overview_latencies);
     println!(
         "patient overview ({} days of history): p50 {}, p99 {}",
-        options.history_days,
+        history_days,
         ms(overview.percentile(50.0)),
         ms(overview.percentile(99.0))
     );
@@ -542,8 +578,7 @@ async fn write_patient(
         discard: None,
     };
     orders::insert_draft(&mut *tx, &order).await?;
-    let signed =
-        samhand_domain::dose_order::SignedDoseOrder::from_stored(order.clone()).expect("signed");
+    let signed = samhand_domain::dose_order::SignedDoseOrder::from_stored(order.clone()).expect("signed");
     orders::insert_signature(&mut *tx, &signed).await?;
     orders::insert_arrangement(
         &mut *tx,

@@ -90,7 +90,11 @@ pub async fn run_due(state: &AppState, holder: &str) -> AppResult<Vec<Ran>> {
         state.metrics.scheduler_runs.fetch_add(1, Ordering::Relaxed);
         let summary = match &outcome {
             Ok(done) => {
-                tracing::info!(job = job.name(), done, "scheduled job ran");
+                if *done > 0 {
+                    tracing::info!(job = job.name(), done, "scheduled job ran");
+                } else {
+                    tracing::debug!(job = job.name(), "scheduled job ran; nothing was due");
+                }
                 format!("ok: {done}")
             }
             Err(error) => {
