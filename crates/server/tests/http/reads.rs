@@ -28,7 +28,7 @@ impl TestApp {
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             }
             Backend::Postgres => {
-                "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+                "SELECT CAST(tablename AS TEXT) AS name FROM pg_tables WHERE schemaname = current_schema()"
             }
         };
         let names: Vec<String> = sqlx::query_scalar(list)
