@@ -81,6 +81,18 @@ await run(async () => {
   await page.locator("p.notice[role=status]").filter({ hasText: "Gruppen er lagt til" }).waitFor();
   check((await page.locator("main").textContent()).includes("Morgengruppe: 08.00–09.30"), "the group is not listed");
 
+  step("a CSV import is tried first: a report per row, nothing changed");
+  await page.goto(baseUrl + "/admin/import");
+  await t.accessible(page, "import");
+  const csv = `type;name;kind;municipality\norganisation;Apotek Import ${stamp};pharmacy;Testvik\nuser;Uten Brukernavn;;`;
+  await page.locator("textarea[name=csv]").fill(csv);
+  await page.getByRole("button", { name: "Prøv (ingen endringer)" }).click();
+  const report = page.locator("[data-testid=import-report]");
+  await report.waitFor();
+  check((await report.textContent()).includes("1 kan opprettes, 1 avvises"), `the dry run's report: ${await report.textContent()}`);
+  check((await page.locator("[data-testid=import-rows] tbody tr").count()) === 2, "a row per line");
+  await t.accessible(page, "the import's report");
+
   step("invite a user at the new place");
   await page.goto(baseUrl + "/admin/brukere");
   await t.accessible(page, "users");

@@ -56,6 +56,17 @@ enum Command {
         #[command(subcommand)]
         action: OrganisationCommand,
     },
+    /// Import organisations and users from a CSV file: a dry run unless --apply.
+    /// Columns: type (organisation or user), name, kind, municipality, org_number,
+    /// her_id, address, phone, responsible_unit, username, role, organisation,
+    /// hpr_number; `;` or `,` between them.
+    Import {
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Write what the dry run reported; without it nothing changes.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Staff users.
     User {
         #[command(subcommand)]
@@ -345,6 +356,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             action: AuditCommand::Verify,
         } => verify_audit(&config).await,
         Command::Backup { to } => ops::backup(&config, &to).await,
+        Command::Import { file, apply } => ops::import(config, &file, apply).await,
         Command::Restore { from, force } => ops::restore(&config, &from, force).await,
         Command::Policy {
             action: PolicyCommand::List,
@@ -529,7 +541,7 @@ async fn list_users(config: &Config) -> Result<(), Failure> {
 
 /// An error of the server's operations as the command line says it: the Norwegian
 /// message the pages would show, field by field.
-fn app_failure(error: samhand_server::error::AppError) -> Failure {
+pub(crate) fn app_failure(error: samhand_server::error::AppError) -> Failure {
     use samhand_server::error::AppError;
     match error {
         AppError::Invalid(errors) => {

@@ -1,4 +1,5 @@
-//! Operations on the database itself: `samhand backup` and `samhand restore`.
+//! Operations on the database itself: `samhand backup`, `samhand restore` and
+//! `samhand import`.
 
 use std::path::{Path, PathBuf};
 
@@ -116,4 +117,49 @@ async fn check_copy(path: &Path) -> Result<(i64, i64), Failure> {
         entries,
         dispensings.map_err(|e| anyhow!("cannot read the copy: {e}"))?,
     ))
+}
+
+/// `samhand import --file F [--apply]`: a dry run, or the import; the report either
+/// way, a line per row.
+pub async fn import(config: Config, file: &Path, apply: bool) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let store = connect(&config).await?;
+    let state = samhand_server::AppState::new(
+        store.clone(),
+        std::sync::Arc::new(samhand_domain::time::SystemClock),
+        config,
+    );
+    let report = samhand_server::admin::import(&state, None, &text, apply).await;
+    store.close().await;
+    let report = report.map_err(crate::app_failure)?;
+    for row in &report.rows {
+        match &row.result {
+            Ok(invitation) => println!(
+                "line {}: {} {}{}",
+                row.line,
+                row.what,
+                if apply { "created" } else { "would be created" },
+                invitation
+                    .as_deref()
+                    .map(|i| format!("; invitation {i}"))
+                    .unwrap_or_default()
+            ),
+            Err(why) => println!("line {}: {} refused: {why}", row.line, row.what),
+        }
+    }
+    println!(
+        "{}: {} {}, {} refused",
+        if apply {
+            "imported"
+        } else {
+            "dry run, nothing changed"
+        },
+        report.created(),
+        if apply { "created" } else { "would be created" },
+        report.refused()
+    );
+    if report.refused() > 0 && !apply {
+        return Err(Failure::Reported);
+    }
+    Ok(())
 }

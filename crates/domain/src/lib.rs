@@ -14,6 +14,7 @@ pub mod drug_test;
 pub mod format;
 pub mod health;
 pub mod ids;
+pub mod import;
 pub mod login;
 pub mod message;
 pub mod missed;

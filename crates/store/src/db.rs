@@ -160,6 +160,12 @@ pub fn classify(error: sqlx::Error) -> StoreError {
     StoreError::Database(error)
 }
 
+/// Runs a statement without parameters or rows, such as a savepoint.
+pub async fn execute(conn: &mut sqlx::AnyConnection, statement: &str) -> Result<()> {
+    sqlx::query(statement).execute(conn).await?;
+    Ok(())
+}
+
 /// Samhand's database: a pool, and for SQLite the single-writer lock.
 #[derive(Clone)]
 pub struct Store {
@@ -179,6 +185,12 @@ pub struct WriteTx {
 impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await.map_err(classify)
+    }
+
+    /// Undoes everything the transaction wrote (a dry run).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
     }
 }
 

@@ -5,9 +5,11 @@
 //! commands there holds the database anyway); the history names them either way.
 //! No patient data is read or written here.
 
+mod import;
 mod organisations;
 mod users;
 
+pub use import::{ImportReport, RowOutcome, import};
 pub use organisations::{
     OrganisationInput, OrganisationView, PlaceInput, add_closed_day, add_group, add_organisation,
     organisations_view, set_place, update_registration,

@@ -119,26 +119,31 @@ pub async fn add_organisation(
     input: &OrganisationInput,
 ) -> AppResult<(Organisation, Registration)> {
     check_administrator(by)?;
-    let (organisation, registration) = {
-        let mut conn = state.store.read().await?;
-        checked_organisation(&mut conn, input).await?
-    };
     let mut tx = state.store.write().await?;
-    organisations::insert(&mut tx, &organisation, state.clock.now())
-        .await
-        .map_err(|e| {
-            AppError::from(e).conflict_as("Det finnes allerede en organisasjon med dette navnet.")
-        })?;
-    organisations::set_registration(&mut tx, organisation.id, &registration)
-        .await
-        .map_err(number_taken)?;
+    let added = insert_organisation(&mut tx, input, state.clock.now()).await?;
     tx.commit().await?;
     tracing::info!(
-        organisation = organisation.name.as_str(),
-        kind = organisation.kind.code(),
+        organisation = added.0.name.as_str(),
+        kind = added.0.kind.code(),
         by = by.map(|u| u.username.as_str()).unwrap_or("command line"),
         "organisation registered"
     );
+    Ok(added)
+}
+
+/// Checks and writes an organisation in the caller's transaction.
+pub(crate) async fn insert_organisation(
+    tx: &mut Conn,
+    input: &OrganisationInput,
+    now: jiff::Timestamp,
+) -> AppResult<(Organisation, Registration)> {
+    let (organisation, registration) = checked_organisation(tx, input).await?;
+    organisations::insert(tx, &organisation, now).await.map_err(|e| {
+        AppError::from(e).conflict_as("Det finnes allerede en organisasjon med dette navnet.")
+    })?;
+    organisations::set_registration(tx, organisation.id, &registration)
+        .await
+        .map_err(number_taken)?;
     Ok((organisation, registration))
 }
 

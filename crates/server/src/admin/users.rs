@@ -110,6 +110,45 @@ pub async fn add_user(
     input: &NewUserInput,
 ) -> AppResult<AddedUser> {
     check_administrator(by)?;
+    {
+        // Checked before the password is hashed, which takes a while.
+        let mut conn = state.store.read().await?;
+        checked_user(&mut conn, input).await?;
+    }
+    let hash = match &input.password {
+        Some(password) => {
+            let password = password.clone();
+            Some(
+                tokio::task::spawn_blocking(move || hash_password(&password))
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))??,
+            )
+        }
+        None => None,
+    };
+    let mut tx = state.store.write().await?;
+    let added = insert_user(&mut tx, by, input, hash.as_deref(), state.clock.now()).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user = added.user.username.as_str(),
+        role = added.user.role.code(),
+        by = by.map(|u| u.username.as_str()).unwrap_or("command line"),
+        "user added"
+    );
+    Ok(added)
+}
+
+/// A new user as checked: username, name, role, organisation, HPR number.
+struct CheckedUser {
+    username: String,
+    name: String,
+    role: Role,
+    organisation: samhand_domain::organisation::Organisation,
+    hpr: Option<HprNumber>,
+}
+
+/// Checks a new user field by field; every problem is named at once.
+async fn checked_user(conn: &mut samhand_store::Conn, input: &NewUserInput) -> AppResult<CheckedUser> {
     let mut errors = FieldErrors::default();
     let username = input.username.trim();
     if username.is_empty() || username.chars().count() > 64 || username.chars().any(char::is_whitespace) {
@@ -133,12 +172,9 @@ pub async fn add_user(
     if let Some(password) = &input.password {
         check_password_rules(password, &mut errors);
     }
-    let organisation = {
-        let mut conn = state.store.read().await?;
-        match optional(&input.organisation) {
-            Some(key) => find_organisation(&mut conn, key).await?,
-            None => None,
-        }
+    let organisation = match optional(&input.organisation) {
+        Some(key) => find_organisation(conn, key).await?,
+        None => None,
     };
     if organisation.is_none() {
         let message = if optional(&input.organisation).is_some() {
@@ -155,56 +191,54 @@ pub async fn add_user(
     let (Some(role), Some(organisation)) = (role, organisation.filter(|_| errors.is_empty())) else {
         return Err(AppError::Invalid(errors));
     };
-    let hash = match &input.password {
-        Some(password) => {
-            let password = password.clone();
-            Some(
-                tokio::task::spawn_blocking(move || hash_password(&password))
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))??,
-            )
-        }
-        None => None,
-    };
+    Ok(CheckedUser {
+        username: username.to_string(),
+        name: name.to_string(),
+        role,
+        organisation,
+        hpr,
+    })
+}
+
+/// Writes a new user in the caller's transaction: with the password's hash, or an
+/// invitation.
+pub(crate) async fn insert_user(
+    tx: &mut samhand_store::Conn,
+    by: Option<&StaffUser>,
+    input: &NewUserInput,
+    hash: Option<&str>,
+    now: jiff::Timestamp,
+) -> AppResult<AddedUser> {
+    let checked = checked_user(tx, input).await?;
     let id = UserId::new();
-    let now = state.clock.now();
-    let invitation = input.password.is_none().then(random_token);
-    let mut tx = state.store.write().await?;
+    let invitation = hash.is_none().then(random_token);
     users::insert(
-        &mut tx,
+        tx,
         &users::NewUser {
             id,
-            username,
-            display_name: name,
-            role,
-            organisation_id: organisation.id,
-            password_hash: hash.as_deref(),
+            username: &checked.username,
+            display_name: &checked.name,
+            role: checked.role,
+            organisation_id: checked.organisation.id,
+            password_hash: hash,
         },
         now,
     )
     .await
     .map_err(|e| AppError::from(e).conflict_as("Brukernavnet er opptatt."))?;
-    users::set_hpr_number(&mut tx, id, hpr.as_ref().map(HprNumber::as_str)).await?;
+    users::set_hpr_number(tx, id, checked.hpr.as_ref().map(HprNumber::as_str)).await?;
     if let Some(token) = &invitation {
         let expires = now + SignedDuration::from_hours(24 * INVITATION_DAYS);
-        users::insert_invitation(&mut tx, &token_hash(token), id, by.map(|b| b.id), now, expires).await?;
+        users::insert_invitation(tx, &token_hash(token), id, by.map(|b| b.id), now, expires).await?;
     }
-    tx.commit().await?;
-    tracing::info!(
-        user = username,
-        role = role.code(),
-        organisation = organisation.name.as_str(),
-        by = by.map(|u| u.username.as_str()).unwrap_or("command line"),
-        "user added"
-    );
     Ok(AddedUser {
         user: StaffUser {
             id,
-            username: username.to_string(),
-            display_name: name.to_string(),
-            role,
-            organisation_id: organisation.id,
-            organisation_kind: organisation.kind,
+            username: checked.username,
+            display_name: checked.name,
+            role: checked.role,
+            organisation_id: checked.organisation.id,
+            organisation_kind: checked.organisation.kind,
         },
         invitation,
     })

@@ -620,3 +620,74 @@ pub async fn revoke_fhir_client(
     admin::revoke_fhir_client(&state, Some(&staff.0), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ImportRequest {
+    /// The CSV file's text: headers first, `;` or `,` between fields; the column
+    /// `type` is organisation or user.
+    #[serde(default)]
+    pub csv: String,
+    /// Write it; without, a dry run that changes nothing.
+    #[serde(default)]
+    pub apply: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRowDto {
+    pub line: usize,
+    pub what: String,
+    /// Created (or, in a dry run, would be).
+    pub created: bool,
+    /// A new user's one-time invitation path, shown only now.
+    pub invitation_path: Option<String>,
+    /// Why the row was refused.
+    pub refused: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReportDto {
+    pub applied: bool,
+    pub created: usize,
+    pub refused: usize,
+    pub rows: Vec<ImportRowDto>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/admin/import",
+    tag = "admin",
+    operation_id = "admin_import",
+    summary = "Import organisations and users from CSV: a dry run unless apply is true; a report per row",
+    request_body = ImportRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report", body = ImportReportDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn import(
+    State(state): State<AppState>,
+    staff: ApiStaff,
+    ApiJson(request): ApiJson<ImportRequest>,
+) -> Result<Json<ImportReportDto>, ApiError> {
+    let report = admin::import(&state, Some(&staff.0), &request.csv, request.apply).await?;
+    Ok(Json(ImportReportDto {
+        applied: report.applied,
+        created: report.created(),
+        refused: report.refused(),
+        rows: report
+            .rows
+            .into_iter()
+            .map(|row| ImportRowDto {
+                line: row.line,
+                what: row.what,
+                created: row.result.is_ok(),
+                invitation_path: row.result.clone().ok().flatten(),
+                refused: row.result.err(),
+            })
+            .collect(),
+    }))
+}

@@ -233,6 +233,7 @@ fn route_table() -> Vec<Route> {
             "/admin/fhir-clients/{id}/revocation",
             admin::revoke_fhir_client,
         ),
+        route(Method::POST, "/admin/import", admin::import),
     ]
 }
 
@@ -330,6 +331,7 @@ fn route_table() -> Vec<Route> {
         admin::reactivate,
         admin::fhir_clients,
         admin::revoke_fhir_client,
+        admin::import,
     ),
     components(schemas(Problem, wire::Amount), responses(ProblemResponse)),
     modifiers(&BearerScheme),

@@ -309,3 +309,79 @@ async fn a_closed_day_set_by_the_administrator_closes_the_list_and_asks_for_a_co
     let list = app.today_list(&w.utdeler).await;
     assert!(list["closed"].is_string(), "{list}");
 }
+
+#[tokio::test]
+async fn an_import_is_tried_first_without_changing_anything_then_applied_with_a_report_per_row() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let csv = "type;name;kind;org_number;responsible_unit;municipality;username;role;organisation;hpr_number\n\
+        organisation;LAR Import;health_trust_lar_unit;974760673;;;;;;\n\
+        organisation;LAR-senteret Import;municipal_lar_centre;;LAR Import;Importvik;;;;\n\
+        user;Ida Import;;;;;ida.import;prescriber;LAR Import;9144900\n\
+        user;Feil Rolle;;;;;feil.rolle;wizard;LAR Import;\n";
+    let (status, report) = app
+        .post_json(&w.admin, "/api/v1/admin/import", &json!({"csv": csv}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["applied"], json!(false));
+    assert_eq!(
+        (report["created"].clone(), report["refused"].clone()),
+        (json!(3), json!(1)),
+        "{report}"
+    );
+    assert_eq!(report["rows"][3]["line"], json!(5));
+    assert!(
+        report["rows"][3]["refused"]
+            .as_str()
+            .expect("why")
+            .contains("role"),
+        "{report}"
+    );
+    assert!(
+        report["rows"][2]["invitation_path"].is_null(),
+        "a dry run shows no invitation"
+    );
+    assert!(
+        app.organisation_named("LAR Import").await.is_none(),
+        "the dry run changed nothing"
+    );
+
+    let (status, report) = app
+        .post_json(
+            &w.admin,
+            "/api/v1/admin/import",
+            &json!({"csv": csv, "apply": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["created"], json!(3), "{report}");
+    let centre = app
+        .organisation_named("LAR-senteret Import")
+        .await
+        .expect("imported");
+    let unit = app.organisation_named("LAR Import").await.expect("imported");
+    assert_eq!(
+        centre["responsible_unit_id"], unit["id"],
+        "a later row sees an earlier one"
+    );
+    let link = report["rows"][2]["invitation_path"]
+        .as_str()
+        .expect("an invitation")
+        .to_string();
+    assert!(link.starts_with("/invitasjon/"));
+
+    // Not readable as CSV: refused whole, with the reason.
+    let (status, problem) = app
+        .post_json(
+            &w.admin,
+            "/api/v1/admin/import",
+            &json!({"csv": "name,kind\nX,pharmacy", "apply": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    // Only an administrator imports.
+    let (status, _) = app
+        .post_json(&w.lege, "/api/v1/admin/import", &json!({"csv": csv}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -3,6 +3,7 @@
 //! from a CSV file. Only an administrator opens them (`admin` checks); no patient
 //! data is shown here.
 
+pub mod import;
 pub mod organisations;
 pub mod settings;
 pub mod users;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/systemklienter/{id}/trekk-tilbake",
             post(settings::revoke_client),
         )
+        .route("/admin/import", get(import::show).post(import::submit))
         .route(
             "/admin/terskler",
             get(settings::policy).post(settings::set_policy),
@@ -72,6 +74,10 @@ async fn home(State(state): State<AppState>, staff: UiStaff) -> PageResult {
             section.card {
                 h2.card-title { a href="/admin/systemklienter" { "Systemklienter (FHIR)" } }
                 p { "Andre systemer som leser og skriver gjennom FHIR-grensesnittet." }
+            }
+            section.card {
+                h2.card-title { a href="/admin/import" { "Import" } }
+                p { "Organisasjoner og brukere fra en CSV-fil, med prøvekjøring først." }
             }
             section.card {
                 h2.card-title { a href="/admin/terskler" { "Kliniske terskler" } }
