@@ -3,6 +3,11 @@
 // development login and consent pages, where any login name is an account whose
 // `preferred_username` is that name.
 //
+// With --private-key-jwt the client authenticates at the token endpoint as HelseID
+// requires, with a JWT signed by its own key (RFC 7523): the provider makes the
+// key pair, registers the public key with the client, and prints the private key
+// as a JWK (`client_jwk`) instead of a client secret.
+//
 // With --idporten it behaves as ID-porten does for the patient portal: the client
 // is `samhand-portal`, no consent page is shown, the ID token carries `pid` (the
 // login name, which the test makes a fødselsnummer) and `acr`, the level of
@@ -22,7 +27,8 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
 const idporten = process.argv.includes('--idporten');
-const [redirectUri, portArgument] = process.argv.slice(2).filter((a) => a !== '--idporten');
+const privateKeyJwt = process.argv.includes('--private-key-jwt');
+const [redirectUri, portArgument] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (!redirectUri) {
   console.error('usage: node provider.mjs REDIRECT_URI [PORT]');
   process.exit(2);
@@ -40,6 +46,17 @@ const client = {
   grant_types: ['authorization_code'],
   token_endpoint_auth_method: 'client_secret_basic',
 };
+// The client's own key pair, for private_key_jwt.
+let clientJwk;
+if (privateKeyJwt) {
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  clientJwk = { ...pair.privateKey.export({ format: 'jwk' }), kid: 'samhand-client', alg: 'RS256', use: 'sig' };
+  const { d, p, q, dp, dq, qi, ...publicJwk } = clientJwk;
+  delete client.client_secret;
+  client.token_endpoint_auth_method = 'private_key_jwt';
+  client.token_endpoint_auth_signing_alg = 'RS256';
+  client.jwks = { keys: [publicJwk] };
+}
 
 // A fresh RS256 signing key each run, so the relying party must fetch the JWKS.
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -119,7 +136,7 @@ server.listen(port, '127.0.0.1', () => {
     callback(req, res);
   });
   process.stdout.write(
-    `${JSON.stringify({ issuer, client_id: client.client_id, client_secret: client.client_secret })}\n`,
+    `${JSON.stringify({ issuer, client_id: client.client_id, client_secret: client.client_secret ?? '', client_jwk: clientJwk ?? null })}\n`,
   );
 });
 

@@ -73,11 +73,22 @@ pub struct OidcConfig {
     pub issuer: IssuerUrl,
     /// {prefix}_CLIENT_ID: Samhand's client id at the provider.
     pub client_id: String,
-    /// {prefix}_CLIENT_SECRET (or _FILE).
-    pub client_secret: Secret,
+    /// How Samhand proves it is the client at the token endpoint.
+    pub client_auth: ClientAuth,
     /// {prefix}_REDIRECT_URL: the callback (`/login/oidc/callback`, or
     /// `/portal/oidc/callback`) as the provider sees it.
     pub redirect_url: RedirectUrl,
+}
+
+/// How the client authenticates at the provider's token endpoint.
+#[derive(Debug, Clone)]
+pub enum ClientAuth {
+    /// {prefix}_CLIENT_SECRET (or _FILE): a shared secret (client_secret_basic or
+    /// client_secret_post, as the provider offers).
+    Secret(Secret),
+    /// {prefix}_CLIENT_JWK_FILE: a JWT signed with Samhand's own private key
+    /// (private_key_jwt), as HelseID requires in production.
+    PrivateKeyJwt(std::sync::Arc<crate::client_key::ClientKey>),
 }
 
 /// The claim of the provider's identity that is a Samhand username.
@@ -113,7 +124,13 @@ fn oidc_client(
     let issuer_key = key("ISSUER");
     let Some(issuer) = get(&issuer_key) else {
         // A half-done setup should not silently leave OIDC login off.
-        for name in ["CLIENT_ID", "CLIENT_SECRET", "CLIENT_SECRET_FILE", "REDIRECT_URL"] {
+        for name in [
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "CLIENT_SECRET_FILE",
+            "CLIENT_JWK_FILE",
+            "REDIRECT_URL",
+        ] {
             if get(&key(name)).is_some() {
                 return Err(bad(
                     &key(name),
@@ -134,12 +151,30 @@ fn oidc_client(
     let issuer = IssuerUrl::new(issuer).map_err(|e| bad(&issuer_key, e.to_string()))?;
     let client_id = required("CLIENT_ID")?;
     let secret_key = key("CLIENT_SECRET");
-    let client_secret = secret(&secret_key)?.ok_or_else(|| {
-        bad(
-            &secret_key,
-            format!("must be set (or {secret_key}_FILE) when {issuer_key} is set"),
-        )
-    })?;
+    let jwk_key = key("CLIENT_JWK_FILE");
+    let client_auth = match (get(&jwk_key), secret(&secret_key)?) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                &jwk_key,
+                format!("set either {jwk_key} (private_key_jwt) or {secret_key}, not both"),
+            ));
+        }
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad(&jwk_key, format!("cannot read {path}: {e}")))?;
+            let client_key = crate::client_key::ClientKey::from_jwk(&text).map_err(|e| bad(&jwk_key, e))?;
+            ClientAuth::PrivateKeyJwt(std::sync::Arc::new(client_key))
+        }
+        (None, Some(client_secret)) => ClientAuth::Secret(client_secret),
+        (None, None) => {
+            return Err(bad(
+                &secret_key,
+                format!(
+                    "must be set (or {secret_key}_FILE, or {jwk_key} for private_key_jwt) when {issuer_key} is set"
+                ),
+            ));
+        }
+    };
     let redirect_key = key("REDIRECT_URL");
     let redirect_url = required("REDIRECT_URL")?;
     if !web_url(&redirect_key, &redirect_url)?
@@ -155,7 +190,7 @@ fn oidc_client(
     Ok(Some(OidcConfig {
         issuer,
         client_id,
-        client_secret,
+        client_auth,
         redirect_url,
     }))
 }
@@ -380,6 +415,31 @@ mod tests {
             "https://samhand.example.no/login/oidc/callback",
         ),
     ];
+
+    #[test]
+    fn private_key_jwt_takes_a_jwk_file_instead_of_the_secret_never_both() {
+        let both = with(&OIDC, "SAMHAND_OIDC_CLIENT_JWK_FILE", "/no/such.jwk");
+        let error = config(&both).expect_err("both");
+        assert_eq!(error.key, "SAMHAND_OIDC_CLIENT_JWK_FILE");
+        let missing = with(
+            &with(&OIDC, "SAMHAND_OIDC_CLIENT_SECRET", ""),
+            "SAMHAND_OIDC_CLIENT_JWK_FILE",
+            "/no/such.jwk",
+        );
+        let error = config(&missing).expect_err("no file");
+        assert!(error.problem.contains("cannot read"), "{error:?}");
+        let dir = tempfile::tempdir().expect("dir");
+        let public_only = dir.path().join("public.jwk");
+        std::fs::write(&public_only, r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#).expect("write");
+        let path: &'static str = Box::leak(public_only.display().to_string().into_boxed_str());
+        let error = config(&with(
+            &with(&OIDC, "SAMHAND_OIDC_CLIENT_SECRET", ""),
+            "SAMHAND_OIDC_CLIENT_JWK_FILE",
+            path,
+        ))
+        .expect_err("a public key cannot sign");
+        assert!(error.problem.contains("`d`"), "{error:?}");
+    }
 
     fn with(
         base: &[(&'static str, &'static str)],

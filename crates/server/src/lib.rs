@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod client_key;
 pub mod config;
 pub mod cookies;
 pub mod error;

@@ -25,7 +25,7 @@ use openidconnect::{
 use tokio::sync::Mutex;
 
 use crate::auth::tokens_match;
-use crate::config::{OidcConfig, UsernameClaim};
+use crate::config::{ClientAuth, OidcConfig, UsernameClaim};
 
 /// Which login this provider is for, and so which identity it yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,9 @@ impl LoginKind {
         }
     }
 }
+
+/// RFC 7523's client assertion type, for private_key_jwt.
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The levels of assurance (`acr`) ID-porten may report that open the portal:
 /// substantial (MinID, for instance) and high (BankID, Buypass, Commfides).
@@ -228,23 +231,27 @@ impl OidcLogin {
     }
 
     fn client(&self, metadata: CoreProviderMetadata) -> ProviderClient {
-        // client_secret_basic is the default when the provider does not say.
-        let auth_type = match metadata.token_endpoint_auth_methods_supported() {
-            Some(methods)
-                if !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
-                    && methods.contains(&CoreClientAuthMethod::ClientSecretPost) =>
-            {
-                AuthType::RequestBody
+        let client_id = ClientId::new(self.config.client_id.clone());
+        let (secret, auth_type) = match &self.config.client_auth {
+            // The assertion goes in the body with the client id (see `exchange`).
+            ClientAuth::PrivateKeyJwt(_) => (None, AuthType::RequestBody),
+            ClientAuth::Secret(secret) => {
+                // client_secret_basic is the default when the provider does not say.
+                let auth_type = match metadata.token_endpoint_auth_methods_supported() {
+                    Some(methods)
+                        if !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
+                            && methods.contains(&CoreClientAuthMethod::ClientSecretPost) =>
+                    {
+                        AuthType::RequestBody
+                    }
+                    _ => AuthType::BasicAuth,
+                };
+                (Some(ClientSecret::new(secret.expose().to_string())), auth_type)
             }
-            _ => AuthType::BasicAuth,
         };
-        ProviderClient::from_provider_metadata(
-            metadata,
-            ClientId::new(self.config.client_id.clone()),
-            Some(ClientSecret::new(self.config.client_secret.expose().to_string())),
-        )
-        .set_redirect_uri(self.config.redirect_url.clone())
-        .set_auth_type(auth_type)
+        ProviderClient::from_provider_metadata(metadata, client_id, secret)
+            .set_redirect_uri(self.config.redirect_url.clone())
+            .set_auth_type(auth_type)
     }
 
     /// Where to send the browser to log in, and what its callback must match.
@@ -355,9 +362,21 @@ impl OidcLogin {
         code: String,
         pkce_verifier: String,
     ) -> Result<Tokens, AppError> {
-        let request = client
+        let mut request = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| AppError::Upstream(format!("the provider names no token endpoint: {e}")))?;
+        if let ClientAuth::PrivateKeyJwt(key) = &self.config.client_auth {
+            let audience = client
+                .token_uri()
+                .map(|u| u.as_str().to_string())
+                .ok_or_else(|| AppError::Upstream("the provider names no token endpoint".into()))?;
+            let assertion = key
+                .assertion(&self.config.client_id, &audience, jiff::Timestamp::now())
+                .map_err(|e| AppError::Internal(format!("private_key_jwt: {e}")))?;
+            request = request
+                .add_extra_param("client_assertion_type", CLIENT_ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion);
+        }
         request
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
             .request_async(&self.http)

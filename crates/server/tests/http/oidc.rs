@@ -26,6 +26,8 @@ struct Provider {
     issuer: String,
     client_id: String,
     client_secret: String,
+    /// With --private-key-jwt: the client's private key as a JWK.
+    client_jwk: Option<String>,
 }
 
 impl Drop for Provider {
@@ -66,11 +68,17 @@ async fn start_provider(redirect_uri: String) -> Provider {
 
 /// As [`start_provider`]; with `idporten`, the provider acts as ID-porten does.
 async fn start_provider_as(redirect_uri: String, idporten: bool) -> Provider {
+    start_provider_with(redirect_uri, if idporten { &["--idporten"] } else { &[] }).await
+}
+
+/// As [`start_provider`], with the provider's options (`--idporten`,
+/// `--private-key-jwt`).
+async fn start_provider_with(redirect_uri: String, options: &[&str]) -> Provider {
     ensure_node_modules();
     let mut child = Command::new("node")
         .arg(oidc_dir().join("provider.mjs"))
         .arg(&redirect_uri)
-        .args(idporten.then_some("--idporten"))
+        .args(options)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -108,6 +116,7 @@ async fn start_provider_as(redirect_uri: String, idporten: bool) -> Provider {
         issuer: String::new(),
         client_id: String::new(),
         client_secret: String::new(),
+        client_jwk: None,
     };
     let started: serde_json::Value = serde_json::from_str(&first_line).unwrap_or_else(|_| {
         panic!(
@@ -118,6 +127,9 @@ async fn start_provider_as(redirect_uri: String, idporten: bool) -> Provider {
     provider.issuer = field("issuer");
     provider.client_id = field("client_id");
     provider.client_secret = field("client_secret");
+    provider.client_jwk = started["client_jwk"]
+        .is_object()
+        .then(|| started["client_jwk"].to_string());
     let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
     let client = Client::new();
     for _ in 0..100 {
@@ -379,6 +391,82 @@ async fn a_staff_user_logs_in_through_the_openid_provider_and_gets_the_same_sess
     let html = front.text().await.expect("html");
     assert!(html.contains("Utdeler Ulla"), "{html}");
     assert!(html.contains("LAR-senteret Sentrum"), "{html}");
+}
+
+#[tokio::test]
+async fn with_private_key_jwt_samhand_authenticates_with_its_own_key_as_helseid_requires() {
+    let listener = app_listener().await;
+    let redirect = format!("{}/login/oidc/callback", listener.base);
+    let provider = start_provider_with(redirect.clone(), &["--private-key-jwt"]).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let key_file = dir.path().join("samhand-client.jwk");
+    std::fs::write(
+        &key_file,
+        provider.client_jwk.as_deref().expect("the client's key"),
+    )
+    .expect("write");
+    let config = vec![
+        ("SAMHAND_OIDC_ISSUER", provider.issuer.clone()),
+        ("SAMHAND_OIDC_CLIENT_ID", provider.client_id.clone()),
+        ("SAMHAND_OIDC_CLIENT_JWK_FILE", key_file.display().to_string()),
+        ("SAMHAND_OIDC_REDIRECT_URL", redirect),
+    ];
+    let app = spawn_app_on(listener, &config).await;
+    let browser = Browser::new();
+    let callback = log_in_at_provider(&app, &provider, &browser, "lege").await;
+    // The provider only takes the code with an assertion signed by the registered key.
+    let answer = browser.get(callback.as_str()).await;
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "{}",
+        answer.text().await.unwrap_or_default()
+    );
+    let front = browser.follow(browser.get(&app.url("/")).await).await;
+    assert_eq!(front.url().path(), "/pasienter");
+    assert!(front.text().await.expect("html").contains("Lege Lise"));
+}
+
+#[tokio::test]
+async fn with_a_key_the_provider_does_not_know_the_login_is_refused_and_starts_no_session() {
+    let listener = app_listener().await;
+    let redirect = format!("{}/login/oidc/callback", listener.base);
+    let provider = start_provider_with(redirect.clone(), &["--private-key-jwt"]).await;
+    // Another provider's key: well formed, but not the one registered.
+    let other = start_provider_with(redirect.clone(), &["--private-key-jwt"]).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let key_file = dir.path().join("wrong.jwk");
+    std::fs::write(&key_file, other.client_jwk.as_deref().expect("a key")).expect("write");
+    let config = vec![
+        ("SAMHAND_OIDC_ISSUER", provider.issuer.clone()),
+        ("SAMHAND_OIDC_CLIENT_ID", provider.client_id.clone()),
+        ("SAMHAND_OIDC_CLIENT_JWK_FILE", key_file.display().to_string()),
+        ("SAMHAND_OIDC_REDIRECT_URL", redirect),
+    ];
+    let app = spawn_app_on(listener, &config).await;
+    let browser = Browser::new();
+    let callback = log_in_at_provider(&app, &provider, &browser, "lege").await;
+    let answer = browser.get(callback.as_str()).await;
+    assert_ne!(answer.status(), StatusCode::OK);
+    let cookies: Vec<String> = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    assert!(
+        !cookies
+            .iter()
+            .any(|c| c.starts_with("samhand_session=") && !c.starts_with("samhand_session=;")),
+        "no session: {cookies:?}"
+    );
+    assert!(
+        answer
+            .text()
+            .await
+            .expect("html")
+            .contains("godtok ikke innloggingen")
+    );
 }
 
 #[tokio::test]
