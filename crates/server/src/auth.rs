@@ -166,11 +166,71 @@ pub async fn issue_patient_token(
     Ok((token, expires))
 }
 
-/// A logged-in staff member of the web UI, with the session's CSRF token.
+/// A logged-in staff member of the web UI, with the session's CSRF token. `user`
+/// is the member as they act now: in their home role, or in one of their roles at
+/// another organisation that they chose (`roles` lists them all, when there is more
+/// than one).
 #[derive(Debug, Clone)]
 pub struct UiStaff {
     pub user: StaffUser,
     pub csrf: String,
+    pub roles: Vec<RoleChoice>,
+    /// The hash of the session's token.
+    pub session: String,
+}
+
+/// One of the roles a user holds: where, as what, and whether they act in it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleChoice {
+    pub organisation_id: samhand_domain::ids::OrganisationId,
+    pub organisation_name: String,
+    pub role: Role,
+    pub current: bool,
+}
+
+/// The user as they act in the session: in a chosen role at another organisation
+/// while they still hold it, else at home; and every role they hold, when more
+/// than one.
+async fn acting_as(
+    conn: &mut samhand_store::Conn,
+    home: StaffUser,
+    acting: Option<&(samhand_domain::ids::OrganisationId, String)>,
+) -> Result<(StaffUser, Vec<RoleChoice>), AppError> {
+    let extra = users::extra_roles(conn, home.id).await?;
+    if extra.is_empty() {
+        return Ok((home, Vec::new()));
+    }
+    let chosen = acting.and_then(|(org, role)| {
+        extra
+            .iter()
+            .find(|r| r.organisation_id == *org && r.role.code() == role)
+    });
+    let home_name = samhand_store::organisations::get(conn, home.organisation_id)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let mut roles = vec![RoleChoice {
+        organisation_id: home.organisation_id,
+        organisation_name: home_name,
+        role: home.role,
+        current: chosen.is_none(),
+    }];
+    roles.extend(extra.iter().map(|r| RoleChoice {
+        organisation_id: r.organisation_id,
+        organisation_name: r.organisation_name.clone(),
+        role: r.role,
+        current: chosen == Some(r),
+    }));
+    let user = match chosen {
+        Some(r) => StaffUser {
+            organisation_id: r.organisation_id,
+            organisation_kind: r.organisation_kind,
+            role: r.role,
+            ..home
+        },
+        None => home,
+    };
+    Ok((user, roles))
 }
 
 impl UiStaff {
@@ -197,9 +257,12 @@ impl FromRequestParts<AppState> for UiStaff {
             .map_err(AppError::from)?
             .filter(|r| r.active)
             .ok_or(AppError::Unauthenticated)?;
+        let (user, roles) = acting_as(&mut conn, record.user, live.acting.as_ref()).await?;
         Ok(Self {
-            user: record.user,
+            user,
             csrf: live.csrf,
+            roles,
+            session: live.token_hash,
         })
     }
 }

@@ -65,6 +65,10 @@ pub fn clear_cookie(state: &AppState, kind: AccountKind) -> String {
 pub struct Live {
     pub account: UserId,
     pub csrf: String,
+    /// The hash of the session's token, to change what it acts as.
+    pub token_hash: String,
+    /// The organisation and role (code) the session acts in, when not the home ones.
+    pub acting: Option<(samhand_domain::ids::OrganisationId, String)>,
 }
 
 /// The live session the request's cookie names, if any; a session still in use has
@@ -97,6 +101,8 @@ pub async fn resume(
     Ok(Some(Live {
         account: session.account,
         csrf: session.csrf_token,
+        token_hash: hash,
+        acting: session.acting,
     }))
 }
 

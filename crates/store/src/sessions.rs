@@ -4,7 +4,7 @@
 //! its own account table), and [`AccountKind`] says which.
 
 use jiff::Timestamp;
-use samhand_domain::ids::UserId;
+use samhand_domain::ids::{OrganisationId, UserId};
 use sqlx::AnyConnection;
 
 use crate::codec::{instant, micros, parsed, text};
@@ -49,6 +49,9 @@ pub struct Session {
     pub csrf_token: String,
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
+    /// For a staff session: the organisation and role (code) it acts in, when the
+    /// user chose one of their roles at another organisation.
+    pub acting: Option<(OrganisationId, String)>,
 }
 
 pub async fn insert(
@@ -79,21 +82,48 @@ pub async fn insert(
 }
 
 pub async fn find(conn: &mut AnyConnection, kind: AccountKind, token_hash: &str) -> Result<Option<Session>> {
+    let acting = match kind {
+        AccountKind::Staff => ", acting_organisation_id, acting_role",
+        AccountKind::Patient => "",
+    };
     let sql = format!(
-        "SELECT {owner} AS account, csrf_token, last_seen_at, expires_at FROM {table} WHERE token_hash = $1",
+        "SELECT {owner} AS account, csrf_token, last_seen_at, expires_at{acting} FROM {table} WHERE token_hash = $1",
         owner = kind.owner_column(),
         table = kind.sessions()
     );
     let row = sqlx::query(&sql).bind(token_hash).fetch_optional(conn).await?;
     row.map(|r| {
+        let (organisation, role): (Option<OrganisationId>, Option<String>) = match kind {
+            AccountKind::Staff => (
+                crate::codec::parsed_opt(&r, "acting_organisation_id")?,
+                sqlx::Row::try_get(&r, "acting_role")?,
+            ),
+            AccountKind::Patient => (None, None),
+        };
         Ok(Session {
             account: parsed(&r, "account")?,
             csrf_token: text(&r, "csrf_token")?,
             last_seen_at: instant(&r, "last_seen_at")?,
             expires_at: instant(&r, "expires_at")?,
+            acting: organisation.zip(role),
         })
     })
     .transpose()
+}
+
+/// Sets the organisation and role a staff session acts in (`None`: the home ones).
+pub async fn set_acting(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    acting: Option<(OrganisationId, &str)>,
+) -> Result<()> {
+    sqlx::query("UPDATE sessions SET acting_organisation_id = $1, acting_role = $2 WHERE token_hash = $3")
+        .bind(acting.map(|(org, _)| org.to_string()))
+        .bind(acting.map(|(_, role)| role.to_string()))
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn touch(

@@ -63,6 +63,26 @@ fn bare_page(title: &str, forward_to: Option<&str>, body: Markup) -> Markup {
     }
 }
 
+/// The roles to choose between, for a user who holds more than one.
+fn role_switch(staff: &UiStaff) -> Markup {
+    html! {
+        @if staff.roles.len() > 1 {
+            form.role-switch method="post" action="/rolle" {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                label for="acting-role" { "Arbeider som" }
+                select #acting-role name="role" {
+                    @for (i, choice) in staff.roles.iter().enumerate() {
+                        option value=(if i == 0 { "home".to_string() } else { format!("{}:{}", choice.organisation_id, choice.role.code()) }) selected[choice.current] {
+                            (choice.role.label_nb()) ", " (choice.organisation_name)
+                        }
+                    }
+                }
+                button.link type="submit" { "Bytt" }
+            }
+        }
+    }
+}
+
 fn nav(user: &StaffUser, csrf: &str) -> Markup {
     // The daily work stays in the bar; the rest is under «Mer», so the header fits
     // one line on a tablet (1024 px) whatever the role.
@@ -133,6 +153,7 @@ pub fn page(title: &str, staff: &UiStaff, body: Markup) -> Markup {
             (head(title, None))
             body {
                 (nav(&staff.user, &staff.csrf))
+                (role_switch(staff))
                 main { (body) }
             }
         }

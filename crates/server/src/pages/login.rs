@@ -208,3 +208,33 @@ pub fn signed_in_page(path: &str, onward: &str) -> maud::Markup {
         },
     )
 }
+
+/// Chooses which of their roles a user acts in: `home`, or `{organisation}:{role}`
+/// of one they hold at another organisation. Anything else is refused.
+pub async fn switch_role(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    let wanted = form.get("role");
+    let choice = staff.roles.iter().enumerate().find(|(i, c)| {
+        if *i == 0 {
+            wanted == "home"
+        } else {
+            wanted == format!("{}:{}", c.organisation_id, c.role.code())
+        }
+    });
+    let Some((i, choice)) = choice else {
+        return Err(AppError::Forbidden("Du har ikke denne rollen.".into()).into());
+    };
+    let acting = (i > 0).then(|| (choice.organisation_id, choice.role.code()));
+    let mut tx = state.store.write().await?;
+    samhand_store::sessions::set_acting(&mut tx, &staff.session, acting).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user = staff.user.username.as_str(),
+        role = choice.role.code(),
+        organisation = choice.organisation_name.as_str(),
+        "acting in another role"
+    );
+    Ok(Redirect::to("/").into_response())
+}

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login/oidc", get(login::oidc_start))
         .route(crate::config::OIDC_CALLBACK_PATH, get(login::oidc_callback))
         .route("/logout", post(login::logout))
+        .route("/rolle", post(login::switch_role))
         .route("/pasienter", get(patients::search))
         .route(
             "/pasienter/ny",

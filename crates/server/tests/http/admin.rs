@@ -385,3 +385,51 @@ async fn an_import_is_tried_first_without_changing_anything_then_applied_with_a_
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_user_with_roles_at_two_organisations_chooses_which_one_to_act_in() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let session = app.session_of("konsulent").await;
+    let (_, html) = app.page(&session, "/pasienter").await;
+    assert!(!html.contains("action=\"/rolle\""), "one role: no choice offered");
+
+    let admin = app.session_of("admin").await;
+    let (status, html, _) = app
+        .submit(
+            &admin,
+            &format!("/admin/brukere/{}/rolle", w.konsulent.id),
+            &[
+                ("extra_organisation", &w.centre.to_string()),
+                ("extra_role", "dispensing_staff"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (_, html) = app.page(&session, "/pasienter").await;
+    assert!(
+        html.contains("action=\"/rolle\"") && html.contains("LAR-senteret Sentrum"),
+        "{html}"
+    );
+
+    // Acting as dispensing staff at the centre: the front page is today's list there.
+    let choice = format!("{}:dispensing_staff", w.centre);
+    let (status, _, location) = app.submit(&session, "/rolle", &[("role", &choice)]).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
+    let (status, html) = app.page(&session, "/utlevering").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("LAR-senteret Sentrum"), "{html}");
+    // A role the user does not hold is refused, and changes nothing.
+    let forged = format!("{}:leader", w.centre);
+    let (status, _, _) = app.submit(&session, "/rolle", &[("role", &forged)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Back home.
+    let (status, _, _) = app.submit(&session, "/rolle", &[("role", "home")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = app.page(&session, "/utlevering").await;
+    assert_ne!(
+        status,
+        StatusCode::OK,
+        "the consultant does not work at the window"
+    );
+}
