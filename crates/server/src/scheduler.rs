@@ -27,14 +27,17 @@ pub enum Job {
     PlanningNotices,
     /// Notices of orders blocked by missed doses.
     MissedDoseNotices,
+    /// Notices of a «time i hånden» passed without a recorded outcome.
+    UnrecordedAppointments,
     /// Sessions past their idle or absolute limit are removed.
     ExpiredSessions,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [
+    pub const ALL: [Job; 4] = [
         Self::PlanningNotices,
         Self::MissedDoseNotices,
+        Self::UnrecordedAppointments,
         Self::ExpiredSessions,
     ];
 
@@ -43,6 +46,7 @@ impl Job {
         match self {
             Self::PlanningNotices => "planning_notices",
             Self::MissedDoseNotices => "missed_dose_notices",
+            Self::UnrecordedAppointments => "unrecorded_appointments",
             Self::ExpiredSessions => "expired_sessions",
         }
     }
@@ -52,6 +56,7 @@ impl Job {
         match self {
             Self::PlanningNotices => SignedDuration::from_mins(15),
             Self::MissedDoseNotices => SignedDuration::from_mins(5),
+            Self::UnrecordedAppointments => SignedDuration::from_mins(15),
             Self::ExpiredSessions => SignedDuration::from_mins(60),
         }
     }
@@ -60,6 +65,7 @@ impl Job {
         Ok(match self {
             Self::PlanningNotices => timed::send_planning_notices(state).await? as u64,
             Self::MissedDoseNotices => timed::send_missed_dose_notices(state).await? as u64,
+            Self::UnrecordedAppointments => timed::send_unrecorded_appointment_notices(state).await? as u64,
             Self::ExpiredSessions => timed::end_expired_sessions(state).await?,
         })
     }

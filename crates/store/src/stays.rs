@@ -427,3 +427,22 @@ pub async fn handovers_of(conn: &mut AnyConnection, patients: &[PatientId]) -> R
         })
         .collect()
 }
+
+/// The patients with a follow-up appointment between two local times
+/// (yyyy-mm-ddThh:mm, Europe/Oslo): for the scheduler's look at appointments whose
+/// outcome was never recorded.
+pub async fn patients_with_appointments_between(
+    conn: &mut AnyConnection,
+    from: DateTime,
+    until: DateTime,
+) -> Result<Vec<PatientId>> {
+    let local = |t: DateTime| t.strftime("%Y-%m-%dT%H:%M").to_string();
+    let rows = sqlx::query(
+        "SELECT DISTINCT patient_id FROM follow_up_appointments WHERE at_local >= $1 AND at_local <= $2 ORDER BY patient_id",
+    )
+    .bind(local(from))
+    .bind(local(until))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| parsed(r, "patient_id")).collect()
+}

@@ -227,6 +227,76 @@ async fn notify_block(
     }
 }
 
+/// How long after a «time i hånden» its outcome must be recorded before the owner's
+/// unit is told.
+const APPOINTMENT_GRACE_HOURS: i64 = 2;
+/// How far back the scheduler looks for appointments without an outcome.
+const APPOINTMENT_LOOKBACK_DAYS: i64 = 14;
+
+/// Tells the owner's unit, once per appointment, of a «time i hånden» whose time
+/// has passed without anyone recording whether the patient came: after a discharge
+/// tolerance is low, and a no-show must be followed up the same day. Returns how
+/// many were sent.
+pub async fn send_unrecorded_appointment_notices(state: &AppState) -> AppResult<usize> {
+    let now = state.clock.now();
+    let local_now = samhand_domain::time::oslo_datetime(now);
+    let until = local_now
+        .checked_sub(Span::new().hours(APPOINTMENT_GRACE_HOURS))
+        .unwrap_or(local_now);
+    let from = local_now
+        .checked_sub(Span::new().days(APPOINTMENT_LOOKBACK_DAYS))
+        .unwrap_or(local_now);
+    let (appointments, owners) = {
+        let mut conn = state.store.read().await?;
+        let patients = stays::patients_with_appointments_between(&mut conn, from, until).await?;
+        let appointments: Vec<_> = stays::appointments_of(&mut conn, &patients)
+            .await?
+            .into_iter()
+            .filter(|a| a.attended.is_none() && a.at >= from && a.at <= until)
+            .collect();
+        let mut owners = std::collections::HashMap::new();
+        for a in &appointments {
+            if let Some(record) = samhand_store::users::by_id(&mut conn, a.owner).await? {
+                owners.insert(a.owner, record.user.organisation_id);
+            }
+        }
+        (appointments, owners)
+    };
+    let mut sent = 0;
+    for a in appointments {
+        let Some(unit) = owners.get(&a.owner).copied() else {
+            continue;
+        };
+        let when = format!("{} kl. {}", date_nb(a.at.date()), a.at.time().strftime("%H.%M"));
+        let message = automatic(
+            state,
+            a.patient_id,
+            MessageKind::Discharge,
+            format!("Time i hånden uten registrert oppmøte: {} {when}", a.with_whom),
+            format!(
+                "Timen hos {} {when} ({}) har ikke fått registrert om pasienten møtte. Registrer oppmøtet på                  oppholdet. Møtte pasienten ikke, skal pasienten oppsøkes samme dag: toleransen er lav etter utskrivning.",
+                a.with_whom, a.place
+            ),
+            None,
+            vec![unit],
+        );
+        if let Some(message) = message
+            && send_once(
+                state,
+                format!("appointment:{}:unrecorded", a.id),
+                Message {
+                    important: true,
+                    ..message
+                },
+            )
+            .await?
+        {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
 /// Ends sessions past their limits (idle or absolute) for both kinds of account;
 /// returns how many. They no longer open anything already; this clears them away.
 pub async fn end_expired_sessions(state: &AppState) -> AppResult<u64> {

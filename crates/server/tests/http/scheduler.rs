@@ -119,3 +119,50 @@ async fn a_server_that_died_holding_a_lease_is_taken_over_when_the_lease_has_run
     let ran = app.run_scheduler().await;
     assert!(ran.iter().any(|(job, _)| *job == "planning_notices"), "{ran:?}");
 }
+
+#[tokio::test]
+async fn a_time_in_hand_passed_without_a_recorded_outcome_is_told_to_the_owners_unit_once() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(403).await;
+    let (status, body) = app
+        .post_json(
+            &w.akuttlege,
+            &format!("/api/v1/patients/{patient}/stays"),
+            &json!({"kind": "institution", "starts_on": "2026-11-23", "planned_end_on": "2026-11-30"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stay = body["stays"][0]["id"].as_str().expect("stay").to_string();
+    let (status, body) = app
+        .post_json(
+            &w.akuttlege,
+            &format!("/api/v1/stays/{stay}/appointments"),
+            &json!({"with_whom": "Fastlege", "date": "2026-11-25", "time": "10:00",
+                    "place": "Legekontoret", "owner": w.konsulent.id.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let told = |inbox: &Value| {
+        inbox
+            .as_array()
+            .expect("inbox")
+            .iter()
+            .filter(|m| {
+                m["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("Time i hånden uten registrert oppmøte"))
+            })
+            .count()
+    };
+    // Within the grace after the time: nothing yet.
+    app.set_oslo_time(date(2026, 11, 25), Time::constant(11, 0, 0, 0));
+    app.run_scheduler().await;
+    assert_eq!(told(&app.get_json(&w.konsulent, "/api/v1/inbox").await.1), 0);
+    // Past it, with nothing recorded: the owner's unit is told, once.
+    app.set_oslo_time(date(2026, 11, 25), Time::constant(13, 0, 0, 0));
+    app.run_scheduler().await;
+    app.set_oslo_time(date(2026, 11, 25), Time::constant(14, 0, 0, 0));
+    app.run_scheduler().await;
+    assert_eq!(told(&app.get_json(&w.konsulent, "/api/v1/inbox").await.1), 1);
+}
