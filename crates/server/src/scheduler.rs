@@ -29,7 +29,8 @@ pub enum Job {
     MissedDoseNotices,
     /// Notices of a «time i hånden» passed without a recorded outcome.
     UnrecordedAppointments,
-    /// Sessions past their idle or absolute limit are removed.
+    /// Sessions past their idle or absolute limit, and expired one-time codes and
+    /// invitations, are removed.
     ExpiredSessions,
 }
 

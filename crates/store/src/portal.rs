@@ -220,3 +220,12 @@ pub async fn own_words(conn: &mut AnyConnection, patient: PatientId) -> Result<V
         })
         .collect()
 }
+
+/// Removes one-time codes that expired unused more than a day ago; how many.
+pub async fn delete_expired_codes(conn: &mut AnyConnection, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM patient_activation_codes WHERE used_at IS NULL AND expires_at < $1")
+        .bind(micros(now - jiff::SignedDuration::from_hours(24)))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -343,3 +343,12 @@ pub async fn extra_roles(conn: &mut AnyConnection, user: UserId) -> Result<Vec<E
         })
         .collect()
 }
+
+/// Removes invitations that expired unused more than a day ago; how many.
+pub async fn delete_expired_invitations(conn: &mut AnyConnection, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM user_invitations WHERE used_at IS NULL AND expires_at < $1")
+        .bind(micros(now - jiff::SignedDuration::from_hours(24)))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

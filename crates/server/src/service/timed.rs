@@ -297,8 +297,11 @@ pub async fn send_unrecorded_appointment_notices(state: &AppState) -> AppResult<
     Ok(sent)
 }
 
-/// Ends sessions past their limits (idle or absolute) for both kinds of account;
-/// returns how many. They no longer open anything already; this clears them away.
+/// Ends sessions past their limits (idle or absolute) for both kinds of account,
+/// and removes one-time codes and invitations that expired unused; returns how
+/// many. None of them opens anything any more; this clears them away. (Emergency
+/// accesses end by their time in the access policy, and stay for the leader's
+/// review.)
 pub async fn end_expired_sessions(state: &AppState) -> AppResult<u64> {
     let now = state.clock.now();
     let idle_since = now - jiff::SignedDuration::from_mins(state.config.session_idle_minutes);
@@ -307,6 +310,8 @@ pub async fn end_expired_sessions(state: &AppState) -> AppResult<u64> {
     for kind in [sessions::AccountKind::Staff, sessions::AccountKind::Patient] {
         ended += sessions::delete_expired(&mut tx, kind, now, idle_since).await?;
     }
+    ended += samhand_store::portal::delete_expired_codes(&mut tx, now).await?;
+    ended += samhand_store::users::delete_expired_invitations(&mut tx, now).await?;
     tx.commit().await?;
     Ok(ended)
 }
