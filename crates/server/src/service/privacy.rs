@@ -12,7 +12,7 @@ use samhand_domain::ids::{
     CareTeamMemberId, ConsentId, EmergencyAccessId, OrganisationId, PatientId, UserId,
 };
 use samhand_domain::national_id::NationalId;
-use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::patient::Patient;
 use samhand_domain::privacy::{
     CareTeamMember, ConsentRecord, EmergencyAccess, EmergencyReview, MIN_EMERGENCY_REASON_CHARS,
@@ -298,14 +298,14 @@ impl Service<'_> {
     /// Gives a staff member a seat in the patient's care team, for the organisation
     /// they work at. The seat shows who the patient is; anything more follows the
     /// patient's consents to that organisation.
-    pub async fn add_care_team_member(
+    /// Who is to sit, as what, and what the patient consents to share with their
+    /// organisation, checked field by field.
+    async fn seat_input(
         &self,
-        patient: PatientId,
         username: &str,
         role: &str,
         share: &[String],
-    ) -> AppResult<CareTeamMember> {
-        self.patient(patient).await?;
+    ) -> AppResult<(StaffUser, TeamRole, Vec<DataCategory>)> {
         let mut errors = FieldErrors::default();
         let user = {
             let mut conn = self.state.store.read().await?;
@@ -342,6 +342,18 @@ impl Service<'_> {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
+        Ok((user, role, shared))
+    }
+
+    pub async fn add_care_team_member(
+        &self,
+        patient: PatientId,
+        username: &str,
+        role: &str,
+        share: &[String],
+    ) -> AppResult<CareTeamMember> {
+        self.patient(patient).await?;
+        let (user, role, shared) = self.seat_input(username, role, share).await?;
         let data = self.patient_data(patient).await?;
         let now = self.now();
         let relations = data.relations(patient, now);
@@ -354,37 +366,7 @@ impl Service<'_> {
                 &format!("care team: {} added as {}", user.username, role.code()),
             )
             .await?;
-        let active: Vec<&CareTeamMember> = data
-            .privacy
-            .care_team
-            .iter()
-            .filter(|m| m.is_active_at(now))
-            .collect();
-        if active.iter().any(|m| m.user_id == user.id) {
-            return Err(AppError::Conflict(format!(
-                "{} er allerede med i ansvarsgruppen.",
-                user.display_name
-            )));
-        }
-        // A member from another organisation sees, beyond who the patient is, only
-        // what the patient consents to share with that organisation: the patient's
-        // consent comes with the seat, or is already in force.
-        let from_elsewhere = !relations.responsible_units.contains(&user.organisation_id);
-        let already_shared = relations
-            .consents
-            .iter()
-            .any(|(org, _)| *org == user.organisation_id);
-        if from_elsewhere && shared.is_empty() && !already_shared {
-            return Err(AppError::Invalid(FieldErrors::single(
-                "share",
-                "Pasienten må samtykke til hva medlemmet skal se. Velg hvilke opplysninger som deles med medlemmets virksomhet.",
-            )));
-        }
-        if role == TeamRole::Coordinator && active.iter().any(|m| m.role == TeamRole::Coordinator) {
-            return Err(AppError::Conflict(
-                "Ansvarsgruppen har allerede en koordinator. Avslutt den koordinatorens plass først.".into(),
-            ));
-        }
+        seat_allowed(&data, &relations, &user, role, &shared, now)?;
         let member = CareTeamMember {
             id: CareTeamMemberId::new(),
             patient_id: patient,
@@ -816,4 +798,48 @@ impl Service<'_> {
         tx.commit().await?;
         Ok((token, expires))
     }
+}
+
+/// Whether the seat may be added: not twice, a member from another organisation
+/// only with the patient's consent to what they see, one coordinator.
+fn seat_allowed(
+    data: &super::PatientData,
+    relations: &samhand_domain::access::PatientRelations,
+    user: &StaffUser,
+    role: TeamRole,
+    shared: &[DataCategory],
+    now: jiff::Timestamp,
+) -> AppResult<()> {
+    let active: Vec<&CareTeamMember> = data
+        .privacy
+        .care_team
+        .iter()
+        .filter(|m| m.is_active_at(now))
+        .collect();
+    if active.iter().any(|m| m.user_id == user.id) {
+        return Err(AppError::Conflict(format!(
+            "{} er allerede med i ansvarsgruppen.",
+            user.display_name
+        )));
+    }
+    // A member from another organisation sees, beyond who the patient is, only
+    // what the patient consents to share with that organisation: the patient's
+    // consent comes with the seat, or is already in force.
+    let from_elsewhere = !relations.responsible_units.contains(&user.organisation_id);
+    let already_shared = relations
+        .consents
+        .iter()
+        .any(|(org, _)| *org == user.organisation_id);
+    if from_elsewhere && shared.is_empty() && !already_shared {
+        return Err(AppError::Invalid(FieldErrors::single(
+            "share",
+            "Pasienten må samtykke til hva medlemmet skal se. Velg hvilke opplysninger som deles med medlemmets virksomhet.",
+        )));
+    }
+    if role == TeamRole::Coordinator && active.iter().any(|m| m.role == TeamRole::Coordinator) {
+        return Err(AppError::Conflict(
+            "Ansvarsgruppen har allerede en koordinator. Avslutt den koordinatorens plass først.".into(),
+        ));
+    }
+    Ok(())
 }
