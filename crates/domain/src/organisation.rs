@@ -135,6 +135,19 @@ impl OrgNumber {
     }
 }
 
+/// A number in one of the national registers: a positive whole number of 1 to 9
+/// digits, without a leading zero; else `message`.
+fn register_number(text: &str, message: &str) -> Result<String, String> {
+    let text = text.trim();
+    let valid =
+        (1..=9).contains(&text.len()) && text.chars().all(|c| c.is_ascii_digit()) && !text.starts_with('0');
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(message.into())
+    }
+}
+
 /// An identifier in the address register (Adresseregisteret, HER): a positive whole
 /// number of at most nine digits, for an organisation or a communication party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,15 +155,7 @@ pub struct HerId(String);
 
 impl HerId {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let valid = (1..=9).contains(&text.len())
-            && text.chars().all(|c| c.is_ascii_digit())
-            && !text.starts_with('0');
-        if valid {
-            Ok(Self(text.to_string()))
-        } else {
-            Err("HER-id er et tall med 1 til 9 siffer.".into())
-        }
+        register_number(text, "HER-id er et tall med 1 til 9 siffer.").map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -165,15 +170,7 @@ pub struct HprNumber(String);
 
 impl HprNumber {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let valid = (1..=9).contains(&text.len())
-            && text.chars().all(|c| c.is_ascii_digit())
-            && !text.starts_with('0');
-        if valid {
-            Ok(Self(text.to_string()))
-        } else {
-            Err("HPR-nummeret er et tall med 1 til 9 siffer.".into())
-        }
+        register_number(text, "HPR-nummeret er et tall med 1 til 9 siffer.").map(Self)
     }
 
     pub fn as_str(&self) -> &str {

@@ -135,25 +135,10 @@ impl Service<'_> {
         kind: MessageKind,
         subject: String,
         body: String,
-        mut recipients: Vec<OrganisationId>,
+        recipients: Vec<OrganisationId>,
     ) -> Option<Message> {
-        recipients.sort();
-        recipients.dedup();
-        (!recipients.is_empty()).then(|| Message {
-            id: MessageId::new(),
-            patient_id: patient,
-            kind,
-            subject,
-            body,
-            important: kind.important_by_default(),
-            sent_by: None,
-            sender_organisation: self.actor().staff().map(|s| s.organisation_id),
-            sent_at: self.now(),
-            recipients,
-            event_key: None,
-            party: Party::Services,
-            in_reply_to: None,
-        })
+        let sender = self.actor().staff().map(|s| s.organisation_id);
+        super::timed::automatic(self.state, patient, kind, subject, body, sender, recipients)
     }
 
     /// The units of the patient's care team coordinators.

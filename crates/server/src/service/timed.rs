@@ -44,8 +44,8 @@ async fn send_once(state: &AppState, key: String, mut message: Message) -> AppRe
 }
 
 /// An automatic message from Samhand (nobody signs it), or none when there is
-/// nobody to tell.
-fn automatic(
+/// nobody to tell: the clock's notices, and those the operations send on events.
+pub(super) fn automatic(
     state: &AppState,
     patient: PatientId,
     kind: MessageKind,
