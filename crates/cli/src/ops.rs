@@ -20,7 +20,11 @@ pub async fn backup(config: &Config, target: &Path) -> Result<(), Failure> {
     if config.database_url.is_some() {
         return Err(anyhow!(POSTGRES_BACKUP).into());
     }
-    let store = connect(config).await?;
+    // Opened as it is: a backup never migrates the database a server runs on.
+    let url = config.database_url()?;
+    let store = Store::open(&url, 2)
+        .await
+        .with_context(|| format!("cannot open the database ({})", describe_database(config)))?;
     let size = backup_sqlite(&store, target).await;
     store.close().await;
     let size = size.map_err(|e| anyhow!("the backup failed: {e}"))?;
@@ -65,6 +69,17 @@ pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<(), 
             return Err(error);
         }
     };
+    // Write-ahead files beside the target belong to the database they were made
+    // for; SQLite would read them into the restored one.
+    if !target.exists() {
+        for suffix in ["-wal", "-shm"] {
+            let side = sidecar(&target, suffix);
+            if side.exists() {
+                std::fs::remove_file(&side)
+                    .with_context(|| format!("cannot remove the stale {}", side.display()))?;
+            }
+        }
+    }
     if target.exists() {
         let kept = replaced_name(&target, &stamp);
         std::fs::rename(&target, &kept).with_context(|| format!("cannot move {} aside", target.display()))?;
@@ -92,16 +107,35 @@ fn sidecar(database: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Opens the copy (migrating it if it is older), verifies its audit chain, and
-/// counts its dispensings.
+/// Opens the copy as it is, without migrating it: it must be a Samhand database
+/// (its migrations recorded, none changed since it was applied; an older copy
+/// lacking the newest is migrated when the server starts); then verifies its audit
+/// chain and counts its dispensings.
 async fn check_copy(path: &Path) -> Result<(i64, i64), Failure> {
     let url = format!("sqlite://{}?mode=rw", path.display());
-    let store = Store::connect(&url, 2).await.map_err(|e| {
-        anyhow!(
-            "{} is not a Samhand database that can be opened: {e}",
+    let store = Store::open(&url, 2)
+        .await
+        .map_err(|e| anyhow!("{} cannot be opened as a database: {e}", path.display()))?;
+    let problems = samhand_store::migrate::readiness(&store).await;
+    let refusal = match &problems {
+        Err(_) => Some(format!(
+            "{} is not a Samhand database (it has no migrations)",
             path.display()
-        )
-    })?;
+        )),
+        Ok(problems) if problems.iter().any(|p| p.contains("changed")) => Some(format!(
+            "the copy does not fit this Samhand: {}",
+            problems.join("; ")
+        )),
+        Ok(problems) if problems.len() == samhand_store::migrate::embedded().count() => Some(format!(
+            "{} is not a Samhand database (no migration applied)",
+            path.display()
+        )),
+        Ok(_) => None,
+    };
+    if let Some(refusal) = refusal {
+        store.close().await;
+        return Err(anyhow!("{refusal}; not restored").into());
+    }
     let verification = samhand_store::audit::verify(&store).await;
     let dispensings = samhand_store::backup::dispensing_count(&store).await;
     store.close().await;

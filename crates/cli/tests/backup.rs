@@ -206,6 +206,37 @@ async fn a_backup_under_write_load_restores_with_every_acknowledged_dispensing_a
     drop(conn);
     store.close().await;
 
+    // What is not a Samhand database is refused, and nothing is put in place.
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let empty = elsewhere.path().join("empty.db");
+    std::fs::write(&empty, b"").expect("write");
+    let other = elsewhere.path().join("other.db");
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", other.display()))
+            .await
+            .expect("sqlite");
+        sqlx::query("CREATE TABLE notes (text TEXT)")
+            .execute(&mut conn)
+            .await
+            .expect("table");
+        conn.close().await.expect("close");
+    }
+    for file in [&empty, &other] {
+        let fresh = tempfile::tempdir().expect("dir");
+        let refused = samhand(fresh.path(), &["restore", "--from", &file.display().to_string()]);
+        assert!(!refused.status.success(), "{} was restored", file.display());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("not a Samhand database"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(
+            !fresh.path().join("samhand.db").exists(),
+            "nothing was put in place"
+        );
+    }
+
     // A restore does not replace a database without --force, and keeps it with it.
     let refused = samhand(
         restored.path(),

@@ -211,6 +211,14 @@ impl Store {
     /// Connects to `database_url` (sqlite:… or postgres:…), with the SQLite pragmas
     /// on every connection, and runs the migrations.
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self> {
+        let store = Self::open(database_url, max_connections).await?;
+        crate::migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Connects without running the migrations: for a backup of a database a
+    /// server runs on, and for checking a copy before it is restored.
+    pub async fn open(database_url: &str, max_connections: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if database_url.starts_with("postgres") {
             Backend::Postgres
@@ -249,7 +257,6 @@ impl Store {
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
         };
-        crate::migrate::run(&store).await?;
         Ok(store)
     }
 
