@@ -52,6 +52,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (19, "dispensing_corrections", "0019_dispensing_corrections.sql"),
     (20, "administration", "0020_administration.sql"),
     (21, "scheduler", "0021_scheduler.sql"),
+    (22, "append_only", "0022_append_only.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

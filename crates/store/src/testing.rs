@@ -25,3 +25,22 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
         _ => crate::Store::sqlite_url(dir),
     }
 }
+
+/// Lets a test change the audit log directly, as an insider with the database's
+/// owner rights could (they can drop the append-only triggers too): for tests that
+/// `audit verify` finds what was changed.
+pub async fn allow_tampering_with_the_audit_log(conn: &mut sqlx::AnyConnection, backend: crate::Backend) {
+    let statements: &[&str] = match backend {
+        crate::Backend::Sqlite => &[
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+        ],
+        crate::Backend::Postgres => &["DROP TRIGGER audit_log_append_only ON audit_log"],
+    };
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut *conn)
+            .await
+            .expect("drop the append-only trigger");
+    }
+}

@@ -94,9 +94,43 @@ async fn write_entries(store: &Store, n: usize) {
     }
 }
 
+/// Changes the audit log behind Samhand's back, as an insider who owns the
+/// database could: the append-only triggers dropped first.
 async fn execute(store: &Store, sql: &str) {
     let mut conn = store.read().await.expect("conn");
+    let still_guarded = sqlx::query("UPDATE audit_log SET detail = detail WHERE seq = 1")
+        .execute(&mut *conn)
+        .await
+        .is_err();
+    if still_guarded {
+        samhand_store::testing::allow_tampering_with_the_audit_log(&mut conn, store.backend()).await;
+    }
     sqlx::query(sql).execute(&mut *conn).await.expect(sql);
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_change_or_delete_the_audit_log() {
+    let (store, _dir) = fresh().await;
+    write_entries(&store, 3).await;
+    let mut conn = store.read().await.expect("conn");
+    for sql in [
+        "UPDATE audit_log SET detail = 'x' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 3",
+        "DELETE FROM audit_log",
+    ] {
+        let refused = sqlx::query(sql).execute(&mut *conn).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("append-only")),
+            "{sql}: {refused:?}"
+        );
+    }
+    drop(conn);
+    assert_eq!(
+        audit::verify(&store).await.expect("verify"),
+        Verification::Intact { entries: 3 }
+    );
 }
 
 #[tokio::test]

@@ -217,3 +217,34 @@ async fn search_finds_norwegian_letters_whatever_their_case() {
         assert_eq!(found.as_array().expect("list").len(), 1, "{query}");
     }
 }
+
+#[tokio::test]
+async fn the_database_refuses_to_change_or_delete_a_recorded_dispensing_or_order() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(611).await;
+    let (status, body) = app
+        .dispense(
+            &app.world.utdeler,
+            &patient,
+            "append-only-1",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    let mut conn = app.state.store.read().await.expect("conn");
+    for sql in [
+        "DELETE FROM dispensing_events",
+        "UPDATE dispensed_doses SET part = 2",
+        "DELETE FROM dose_order_signatures",
+        "UPDATE arrangements SET reason = 'endret'",
+        "DELETE FROM episodes",
+    ] {
+        let refused = sqlx::query(sql).execute(&mut *conn).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("append-only")),
+            "{sql}: {refused:?}"
+        );
+    }
+}
