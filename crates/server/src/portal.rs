@@ -82,6 +82,12 @@ pub async fn activate(
     let Some(account) = account_by_number(state, national_id).await? else {
         return Err(refused());
     };
+    // The one-time code has the password's attempt limit: after
+    // `MAX_FAILED_LOGINS` wrong codes not even the right one opens the account
+    // until the lockout has passed, so a code cannot be guessed.
+    if samhand_domain::login::is_locked(account.failed_logins, account.last_failed_login_at, now) {
+        return Err(AppError::Forbidden(samhand_domain::login::locked_message_nb()));
+    }
     let code_id = {
         let mut conn = state.store.read().await?;
         portal::valid_code(&mut conn, account.id, &token_hash(&normalise_code(code)), now).await?

@@ -766,3 +766,41 @@ async fn staff_without_a_right_to_write_notes_cannot_write_to_the_patient_and_ar
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_one_time_code_cannot_be_guessed_five_wrong_codes_lock_it_for_a_while() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(124).await;
+    let fnr = number_of(124);
+    let code = app.portal_code(&patient).await;
+    let attempt = |code: String| {
+        let fnr = fnr.clone();
+        let app = &app;
+        async move {
+            app.portal_form(
+                "/portal/aktiver",
+                &[
+                    ("national_id", &fnr),
+                    ("code", &code),
+                    ("password", "langt-passord-1"),
+                    ("repeated", "langt-passord-1"),
+                ],
+            )
+            .await
+        }
+    };
+    for guess in ["AAAAAAAA", "BBBBBBBB", "CCCCCCCC", "DDDDDDDD", "EEEEEEEE"] {
+        let (status, _, cookie) = attempt(guess.to_string()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(cookie.is_none());
+    }
+    // Locked: not even the right code opens it now.
+    let (status, html, cookie) = attempt(code.clone()).await;
+    assert_ne!(status, StatusCode::SEE_OTHER, "{html}");
+    assert!(cookie.is_none());
+    // After the lockout the right code works.
+    app.clock.advance(jiff::SignedDuration::from_mins(16));
+    let (status, _, cookie) = attempt(code).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cookie.is_some());
+}
