@@ -329,7 +329,11 @@ async fn a_new_health_trust_goes_live_without_the_demo_and_cuts_a_leaver_off_at_
     let (lege, konsulent) = (id_of("lege"), id_of("konsulent"));
 
     // 6. The first patient and the first signed dose order.
-    let today = jiff::Zoned::now().date();
+    // Today as the server counts days: in Oslo.
+    let today = jiff::Timestamp::now()
+        .in_tz("Europe/Oslo")
+        .expect("the Oslo time zone")
+        .date();
     let (status, patient) = api(
         &client,
         &token,
