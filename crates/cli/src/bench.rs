@@ -499,16 +499,8 @@ struct PatientWorld<'a> {
     window: Option<TimeWindow>,
 }
 
-/// Writes one patient: identity, episode, a signed order and a daily arrangement at
-/// `place`; the history of daily doses to write with the others.
-async fn write_patient(
-    tx: &mut samhand_store::WriteTx,
-    w: &PatientWorld<'_>,
-    place: usize,
-    patient_id: PatientId,
-    rng: &mut Rng,
-    used: &mut std::collections::HashSet<String>,
-) -> anyhow::Result<samhand_store::bench::DailyHistory> {
+/// A synthetic patient with a national identity number not used before.
+fn synthetic_patient(rng: &mut Rng, used: &mut std::collections::HashSet<String>) -> NewPatient {
     let national_id = loop {
         let birth = jiff::civil::date(
             1960 + rng.below(40) as i16,
@@ -521,28 +513,18 @@ async fn write_patient(
             break id;
         }
     };
-    let new = NewPatient {
+    NewPatient {
         national_id,
         given_name: format!("Benk{}", rng.below(100_000)),
         family_name: "Pasient".into(),
         phone: "40000000".into(),
         address: "Benkveien 1".into(),
-    };
-    patients::insert(&mut *tx, patient_id, &new, w.doctor, w.created).await?;
-    let episode = Episode {
-        id: EpisodeId::new(),
-        patient_id,
-        responsible_unit: w.unit,
-        doctor: w.doctor,
-        consultant: w.consultant,
-        started_on: w.history_from,
-        phase: Phase::Continuation,
-        ended: None,
-        created_at: w.created,
-    };
-    patients::insert_episode(&mut *tx, &episode, w.doctor).await?;
-    let methadone = rng.chance(0.4);
-    let (substance, form, dose) = if methadone {
+    }
+}
+
+/// Methadone or buprenorphine-naloxone, at a daily dose in its usual range.
+fn random_regimen(rng: &mut Rng) -> (Substance, Form, Dose) {
+    if rng.chance(0.4) {
         (
             Substance::MethadoneOralSolution,
             Form::OralSolution,
@@ -554,10 +536,20 @@ async fn write_patient(
             Form::SublingualTablet,
             Dose::from_mg(8 + 4 * rng.below(4)),
         )
-    };
-    let order = DoseOrder {
+    }
+}
+
+/// One daily dose from the episode's start, signed by the doctor as written.
+fn signed_daily_order(
+    w: &PatientWorld<'_>,
+    episode: &Episode,
+    substance: Substance,
+    form: Form,
+    dose: Dose,
+) -> DoseOrder {
+    DoseOrder {
         id: DoseOrderId::new(),
-        patient_id,
+        patient_id: episode.patient_id,
         episode_id: episode.id,
         content: DoseOrderContent {
             substance,
@@ -576,7 +568,35 @@ async fn write_patient(
             warnings_confirmed: None,
         }),
         discard: None,
+    }
+}
+
+/// Writes one patient: identity, episode, a signed order and a daily arrangement at
+/// `place`; the history of daily doses to write with the others.
+async fn write_patient(
+    tx: &mut samhand_store::WriteTx,
+    w: &PatientWorld<'_>,
+    place: usize,
+    patient_id: PatientId,
+    rng: &mut Rng,
+    used: &mut std::collections::HashSet<String>,
+) -> anyhow::Result<samhand_store::bench::DailyHistory> {
+    let new = synthetic_patient(rng, used);
+    patients::insert(&mut *tx, patient_id, &new, w.doctor, w.created).await?;
+    let episode = Episode {
+        id: EpisodeId::new(),
+        patient_id,
+        responsible_unit: w.unit,
+        doctor: w.doctor,
+        consultant: w.consultant,
+        started_on: w.history_from,
+        phase: Phase::Continuation,
+        ended: None,
+        created_at: w.created,
     };
+    patients::insert_episode(&mut *tx, &episode, w.doctor).await?;
+    let (substance, form, dose) = random_regimen(rng);
+    let order = signed_daily_order(w, &episode, substance, form, dose);
     orders::insert_draft(&mut *tx, &order).await?;
     let signed = samhand_domain::dose_order::SignedDoseOrder::from_stored(order.clone()).expect("signed");
     orders::insert_signature(&mut *tx, &signed).await?;

@@ -431,118 +431,181 @@ fn decide_for_staff(
         };
         return allow_if(allowed, AllowedBy::ResponsibleLarUnit);
     }
+    // Otherwise each relation the actor's service may have with the patient, in turn.
+    by_dispensing_place(actor, relations, category, action)
+        .or_else(|| by_stay_institution(actor, relations, category, action))
+        .or_else(|| by_prescribing_handover(actor, relations, category, action))
+        .or_else(|| by_care_team(actor, relations, category, action))
+        .or_else(|| by_emergency_access(actor, relations, category, action))
+        .or_else(|| by_emergency_review(actor, relations, category, action))
+        .or_else(|| by_addressed_message(actor, relations, category, action))
+}
+
+/// Staff at the place the patient collects from: what the window needs, and more
+/// where the patient consents.
+fn by_dispensing_place(
+    actor: &StaffUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    use DataCategory::*;
+    let org = actor.organisation_id;
     let at_dispensing_place = actor.organisation_kind.can_dispense()
         && relations.dispensing_places.contains(&org)
         && matches!(
             actor.role,
             Role::DispensingStaff | Role::Leader | Role::Coordinator
         );
-    let in_care_team = relations.care_team.contains(&(actor.id, org));
-    let dispensing_place = || {
-        if !at_dispensing_place {
-            return Decision::Deny;
+    if !at_dispensing_place {
+        return Decision::Deny;
+    }
+    match (category, action) {
+        (Identity | Medication | Dispensing, Action::Read) => Decision::Allow(AllowedBy::DispensingPlace),
+        (Dispensing, Action::Write | Action::Correct) => {
+            allow_if(actor.role == Role::DispensingStaff, AllowedBy::DispensingPlace)
         }
-        match (category, action) {
-            (Identity | Medication | Dispensing, Action::Read) => Decision::Allow(AllowedBy::DispensingPlace),
-            (Dispensing, Action::Write | Action::Correct) => {
-                allow_if(actor.role == Role::DispensingStaff, AllowedBy::DispensingPlace)
-            }
-            (_, Action::Read) => allow_if(
-                category.is_consentable() && relations.consented(org, category),
-                AllowedBy::DispensingPlaceConsent,
-            ),
-            (_, Action::Write | Action::Correct) => Decision::Deny,
+        (_, Action::Read) => allow_if(
+            category.is_consentable() && relations.consented(org, category),
+            AllowedBy::DispensingPlaceConsent,
+        ),
+        (_, Action::Write | Action::Correct) => Decision::Deny,
+    }
+}
+
+/// A member of the patient's care team: who the patient is, and what the patient
+/// shares with the member's service.
+fn by_care_team(
+    actor: &StaffUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    use DataCategory::*;
+    let org = actor.organisation_id;
+    if !relations.care_team.contains(&(actor.id, org)) {
+        return Decision::Deny;
+    }
+    match (category, action) {
+        (Identity, Action::Read) => Decision::Allow(AllowedBy::CareTeam),
+        (_, Action::Read) => allow_if(
+            category.is_consentable() && relations.consented(org, category),
+            AllowedBy::CareTeamConsent,
+        ),
+        // Members contribute to the plan and write notes where the patient has
+        // shared those with their service.
+        (PlanAndGoals | Notes, Action::Write | Action::Correct) => {
+            allow_if(relations.consented(org, category), AllowedBy::CareTeamConsent)
         }
-    };
-    let care_team = || {
-        if !in_care_team {
-            return Decision::Deny;
+        (_, Action::Write | Action::Correct) => Decision::Deny,
+    }
+}
+
+/// A running emergency access: reads of what an emergency needs.
+fn by_emergency_access(
+    actor: &StaffUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    allow_if(
+        action == Action::Read
+            && EMERGENCY_CATEGORIES.contains(&category)
+            && may_use_emergency_access(actor)
+            && relations
+                .emergency_users
+                .contains(&(actor.id, actor.organisation_id)),
+        AllowedBy::EmergencyAccess,
+    )
+}
+
+/// The leader who reviews an emergency access: who the patient is.
+fn by_emergency_review(
+    actor: &StaffUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    allow_if(
+        action == Action::Read
+            && category == DataCategory::Identity
+            && actor.role == Role::Leader
+            && relations.emergency_reviewers.contains(&actor.organisation_id),
+        AllowedBy::EmergencyReview,
+    )
+}
+
+/// The institution of a stay in progress.
+fn by_stay_institution(
+    actor: &StaffUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    use DataCategory::*;
+    let org = actor.organisation_id;
+    if !relations.stay_institutions.contains(&org) || !actor.organisation_kind.is_institution() {
+        return Decision::Deny;
+    }
+    match (category, action) {
+        // The institution has the medication during the stay and carries the
+        // overdose-prevention bundle (crisis plan, stay records).
+        (Identity | Medication | Dispensing | PlanAndGoals, Action::Read) => {
+            Decision::Allow(AllowedBy::StayInstitution)
         }
-        match (category, action) {
-            (Identity, Action::Read) => Decision::Allow(AllowedBy::CareTeam),
-            (_, Action::Read) => allow_if(
-                category.is_consentable() && relations.consented(org, category),
-                AllowedBy::CareTeamConsent,
-            ),
-            // Members contribute to the plan and write notes where the patient has
-            // shared those with their service.
-            (PlanAndGoals | Notes, Action::Write | Action::Correct) => {
-                allow_if(relations.consented(org, category), AllowedBy::CareTeamConsent)
-            }
-            (_, Action::Write | Action::Correct) => Decision::Deny,
+        (_, Action::Read) => allow_if(
+            category.is_consentable() && relations.consented(org, category),
+            AllowedBy::DispensingPlaceConsent,
+        ),
+        (Medication, Action::Write | Action::Correct) => {
+            allow_if(actor.role == Role::Prescriber, AllowedBy::StayInstitution)
         }
-    };
-    let emergency = || {
-        allow_if(
-            action == Action::Read
-                && EMERGENCY_CATEGORIES.contains(&category)
-                && may_use_emergency_access(actor)
-                && relations.emergency_users.contains(&(actor.id, org)),
-            AllowedBy::EmergencyAccess,
-        )
-    };
-    let review = || {
-        allow_if(
-            action == Action::Read
-                && category == Identity
-                && actor.role == Role::Leader
-                && relations.emergency_reviewers.contains(&org),
-            AllowedBy::EmergencyReview,
-        )
-    };
-    let stay_institution = || {
-        if !relations.stay_institutions.contains(&org) || !actor.organisation_kind.is_institution() {
-            return Decision::Deny;
+        (Identity | Dispensing | PlanAndGoals, Action::Write | Action::Correct) => {
+            allow_if(actor.role != Role::Leader, AllowedBy::StayInstitution)
         }
-        match (category, action) {
-            // The institution has the medication during the stay and carries the
-            // overdose-prevention bundle (crisis plan, stay records).
-            (Identity | Medication | Dispensing | PlanAndGoals, Action::Read) => {
-                Decision::Allow(AllowedBy::StayInstitution)
-            }
-            (_, Action::Read) => allow_if(
-                category.is_consentable() && relations.consented(org, category),
-                AllowedBy::DispensingPlaceConsent,
-            ),
-            (Medication, Action::Write | Action::Correct) => {
-                allow_if(actor.role == Role::Prescriber, AllowedBy::StayInstitution)
-            }
-            (Identity | Dispensing | PlanAndGoals, Action::Write | Action::Correct) => {
-                allow_if(actor.role != Role::Leader, AllowedBy::StayInstitution)
-            }
-            (_, Action::Write | Action::Correct) => Decision::Deny,
-        }
-    };
-    let handover = || {
-        allow_if(
-            actor.role == Role::Prescriber
-                && relations.prescribing_services.contains(&org)
-                && match action {
-                    Action::Read => matches!(category, Identity | Medication | Dispensing),
-                    Action::Write | Action::Correct => category == Medication,
-                },
-            AllowedBy::PrescribingHandover,
-        )
-    };
-    let addressed = || {
-        let to_us = relations.addressed_messages.iter().any(|(unit, _)| *unit == org);
-        allow_if(
-            action == Action::Read
-                && to_us
-                && actor.role != Role::Administrator
-                && (category == Identity
-                    || (matches!(category, Medication | Dispensing)
-                        && relations.addressed_messages.contains(&(org, category)))),
-            AllowedBy::AddressedMessage,
-        )
-    };
-    dispensing_place()
-        .or_else(stay_institution)
-        .or_else(handover)
-        .or_else(care_team)
-        .or_else(emergency)
-        .or_else(review)
-        .or_else(addressed)
+        (_, Action::Write | Action::Correct) => Decision::Deny,
+    }
+}
+
+/// A prescriber at a service the prescribing was handed over to.
+fn by_prescribing_handover(
+    actor: &StaffUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    use DataCategory::*;
+    allow_if(
+        actor.role == Role::Prescriber
+            && relations.prescribing_services.contains(&actor.organisation_id)
+            && match action {
+                Action::Read => matches!(category, Identity | Medication | Dispensing),
+                Action::Write | Action::Correct => category == Medication,
+            },
+        AllowedBy::PrescribingHandover,
+    )
+}
+
+/// A unit a message about the patient was sent to: who the patient is, and what the
+/// message is about.
+fn by_addressed_message(
+    actor: &StaffUser,
+    relations: &PatientRelations,
+    category: DataCategory,
+    action: Action,
+) -> Decision {
+    use DataCategory::*;
+    let org = actor.organisation_id;
+    let to_us = relations.addressed_messages.iter().any(|(unit, _)| *unit == org);
+    allow_if(
+        action == Action::Read
+            && to_us
+            && actor.role != Role::Administrator
+            && (category == Identity
+                || (matches!(category, Medication | Dispensing)
+                    && relations.addressed_messages.contains(&(org, category)))),
+        AllowedBy::AddressedMessage,
+    )
 }
 
 /// Whether the actor may register an admission to their own institution for a

@@ -156,34 +156,7 @@ impl ArrangementContent {
         if place_id.is_none() {
             errors.push("place_id", "Velg et utleveringssted.");
         }
-        let days: Option<Vec<DayPlan>> = input
-            .days
-            .iter()
-            .map(|d| match d.trim() {
-                "attend" => Some(DayPlan::Attend),
-                "take_home" => Some(DayPlan::TakeHome),
-                _ => None,
-            })
-            .collect();
-        let week = match days {
-            None => {
-                errors.push("days", "Velg oppmøte eller ta-med-dose for hver ukedag.");
-                None
-            }
-            Some(days) => {
-                let days: [DayPlan; 7] = days.try_into().expect("seven days");
-                let week = WeekPlan::new(days);
-                if week.is_none() {
-                    errors.push(
-                        "days",
-                        "Minst én dag i uken må være oppmøte med inntak under tilsyn.",
-                    );
-                } else if longest_take_home_run(&days) > MAX_CONSECUTIVE_TAKE_HOME_DAYS {
-                    errors.push("days", "Høyst seks ta-med-doser på rad.");
-                }
-                week
-            }
-        };
+        let week = week_field(&input.days, &mut errors);
         let valid_from = crate::validation::parse_date(&input.valid_from);
         if valid_from.is_none() {
             errors.push("valid_from", "Skriv inn en gyldig startdato (dd.mm.åååå).");
@@ -196,37 +169,8 @@ impl ArrangementContent {
             }
             _ => {}
         }
-        let group = if input.group_id.trim().is_empty() {
-            None
-        } else {
-            let found = groups.iter().find(|g| g.id.to_string() == input.group_id.trim());
-            match (found, place_id) {
-                (None, _) => {
-                    errors.push("group_id", "Ukjent pasientgruppe.");
-                    None
-                }
-                (Some(g), Some(p)) if g.place_id != p => {
-                    errors.push("group_id", "Gruppen hører til et annet utleveringssted.");
-                    None
-                }
-                (Some(g), _) => Some(g),
-            }
-        };
-        let window = match (input.window_start.trim(), input.window_end.trim()) {
-            ("", "") => None,
-            (start, end) => {
-                let parsed = crate::validation::parse_time(start)
-                    .zip(crate::validation::parse_time(end))
-                    .and_then(|(s, e)| TimeWindow::new(s, e));
-                if parsed.is_none() {
-                    errors.push(
-                        "window_start",
-                        "Skriv tidsvinduet som fra–til, f.eks. 08.00 og 09.30.",
-                    );
-                }
-                parsed
-            }
-        };
+        let group = group_field(&input.group_id, groups, place_id, &mut errors);
+        let window = window_field(&input.window_start, &input.window_end, &mut errors);
         if window.is_none() && group.is_none() && errors.for_field("window_start").is_none() {
             errors.push("window_start", "Velg en pasientgruppe eller et eget tidsvindu.");
         }
@@ -248,6 +192,81 @@ impl ArrangementContent {
             window,
             reason,
         })
+    }
+}
+
+/// The week from one plan per weekday: each day chosen, at least one day of
+/// supervised intake, and not too many take-home days in a row.
+fn week_field(days: &[String; 7], errors: &mut FieldErrors) -> Option<WeekPlan> {
+    let days: Option<Vec<DayPlan>> = days
+        .iter()
+        .map(|d| match d.trim() {
+            "attend" => Some(DayPlan::Attend),
+            "take_home" => Some(DayPlan::TakeHome),
+            _ => None,
+        })
+        .collect();
+    match days {
+        None => {
+            errors.push("days", "Velg oppmøte eller ta-med-dose for hver ukedag.");
+            None
+        }
+        Some(days) => {
+            let days: [DayPlan; 7] = days.try_into().expect("seven days");
+            let week = WeekPlan::new(days);
+            if week.is_none() {
+                errors.push(
+                    "days",
+                    "Minst én dag i uken må være oppmøte med inntak under tilsyn.",
+                );
+            } else if longest_take_home_run(&days) > MAX_CONSECUTIVE_TAKE_HOME_DAYS {
+                errors.push("days", "Høyst seks ta-med-doser på rad.");
+            }
+            week
+        }
+    }
+}
+
+/// The patient group chosen, if any: one that exists, at the place chosen.
+fn group_field<'a>(
+    group_id: &str,
+    groups: &'a [PatientGroup],
+    place_id: Option<OrganisationId>,
+    errors: &mut FieldErrors,
+) -> Option<&'a PatientGroup> {
+    if group_id.trim().is_empty() {
+        return None;
+    }
+    let found = groups.iter().find(|g| g.id.to_string() == group_id.trim());
+    match (found, place_id) {
+        (None, _) => {
+            errors.push("group_id", "Ukjent pasientgruppe.");
+            None
+        }
+        (Some(g), Some(p)) if g.place_id != p => {
+            errors.push("group_id", "Gruppen hører til et annet utleveringssted.");
+            None
+        }
+        (Some(g), _) => Some(g),
+    }
+}
+
+/// The patient's own time window, if one is given: both ends, start before end.
+fn window_field(start: &str, end: &str, errors: &mut FieldErrors) -> Option<TimeWindow> {
+    match (start.trim(), end.trim()) {
+        ("", "") => None,
+        (start, end) => {
+            let parsed = crate::validation::parse_time(start)
+                .zip(crate::validation::parse_time(end))
+                .and_then(|(s, e)| TimeWindow::new(s, e));
+            if parsed.is_none() {
+                errors.push(
+                    "window_start",
+                    "Skriv tidsvinduet som fra–til, f.eks. 08.00 og 09.30.",
+                );
+            }
+            parsed
+        }
     }
 }
 

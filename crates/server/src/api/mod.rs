@@ -74,8 +74,24 @@ where
 }
 
 fn route_table() -> Vec<Route> {
+    [
+        vec![route(Method::GET, "/openapi.json", openapi_json)],
+        patient_routes(),
+        directory_and_message_routes(),
+        privacy_routes(),
+        collaboration_routes(),
+        stay_routes(),
+        admin_routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The patients, their dose orders and arrangements, the dispensing window and the
+/// stock.
+fn patient_routes() -> Vec<Route> {
     vec![
-        route(Method::GET, "/openapi.json", openapi_json),
         route(Method::GET, "/patients", patients::search),
         route(Method::POST, "/patients", patients::enrol),
         route(Method::GET, "/patients/{id}", patients::overview),
@@ -101,6 +117,12 @@ fn route_table() -> Vec<Route> {
         route(Method::POST, "/stock/counts", stock::count),
         route(Method::GET, "/deviations/{id}", stock::deviation),
         route(Method::POST, "/deviations/{id}/follow-ups", stock::follow_up),
+    ]
+}
+
+/// The directory, the leader's overview, messages and health information.
+fn directory_and_message_routes() -> Vec<Route> {
+    vec![
         route(Method::GET, "/reviews/overdue", directory::overdue_reviews),
         route(Method::GET, "/alerts", directory::alerts),
         route(Method::GET, "/organisations", directory::organisations),
@@ -125,6 +147,12 @@ fn route_table() -> Vec<Route> {
             "/patients/{id}/health-information",
             health::record_health_note,
         ),
+    ]
+}
+
+/// Consents, the care team, named people, emergency access and the access log.
+fn privacy_routes() -> Vec<Route> {
+    vec![
         route(Method::GET, "/patients/{id}/privacy", privacy::privacy),
         route(Method::POST, "/patients/{id}/consents", privacy::record_consent),
         route(
@@ -156,6 +184,12 @@ fn route_table() -> Vec<Route> {
             "/patients/{id}/patient-token",
             privacy::issue_patient_token,
         ),
+    ]
+}
+
+/// Meetings, tasks, the individual plan, the crisis plan, naloxone and overdoses.
+fn collaboration_routes() -> Vec<Route> {
+    vec![
         route(Method::GET, "/patients/{id}/meetings", collaboration::meetings),
         route(
             Method::POST,
@@ -196,6 +230,12 @@ fn route_table() -> Vec<Route> {
             "/patients/{id}/overdoses",
             overdose::register_overdose,
         ),
+    ]
+}
+
+/// Stays, the discharge bundle, follow-up appointments and hand-overs.
+fn stay_routes() -> Vec<Route> {
+    vec![
         route(Method::GET, "/patients/{id}/stays", stays::stays),
         route(Method::POST, "/patients/{id}/stays", stays::admit),
         route(Method::POST, "/stays/{id}/extension", stays::extend),
@@ -214,6 +254,12 @@ fn route_table() -> Vec<Route> {
             "/handovers/{id}/acknowledgement",
             stays::acknowledge_handover,
         ),
+    ]
+}
+
+/// The administration: organisations, users, FHIR clients and the import.
+fn admin_routes() -> Vec<Route> {
+    vec![
         route(Method::GET, "/admin/organisations", admin::organisations),
         route(Method::POST, "/admin/organisations", admin::add_organisation),
         route(Method::PUT, "/admin/organisations/{id}/place", admin::set_place),

@@ -95,21 +95,53 @@ struct Received {
 }
 
 fn read_observation(body: &Value) -> FhirResult<Received> {
+    check_resource_type(body)?;
+    let (patient, national_id) = read_subject(&body["subject"])?;
+    let effective = body["effectiveDateTime"].as_str().unwrap_or("");
+    let sample_date = effective.get(..10).and_then(|d| d.parse().ok());
+    let lab = body["performer"]
+        .as_array()
+        .and_then(|p| p.iter().find_map(|p| p["display"].as_str()))
+        .unwrap_or("")
+        .to_string();
+    let supervised = body["method"]["coding"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["code"] == json!("supervised")));
+    let results = body["component"]
+        .as_array()
+        .map(|components| components.iter().map(read_component).collect())
+        .unwrap_or_default();
+    Ok(Received {
+        patient,
+        national_id,
+        input: DrugTestInput {
+            sample_date,
+            lab,
+            supervised,
+            results,
+        },
+    })
+}
+
+/// Whether the body is an Observation at all.
+fn check_resource_type(body: &Value) -> FhirResult<()> {
     if !body.is_object() {
         return Err(FhirError::BadRequest(
             "Innholdet må være en FHIR-ressurs (et JSON-objekt).".into(),
         ));
     }
     match body["resourceType"].as_str() {
-        Some("Observation") => {}
-        other => {
-            return Err(FhirError::BadRequest(format!(
-                "Her tas bare imot Observation, ikke {}.",
-                other.unwrap_or("en ressurs uten resourceType")
-            )));
-        }
+        Some("Observation") => Ok(()),
+        other => Err(FhirError::BadRequest(format!(
+            "Her tas bare imot Observation, ikke {}.",
+            other.unwrap_or("en ressurs uten resourceType")
+        ))),
     }
-    let subject = &body["subject"];
+}
+
+/// Who the result is about: a reference to a patient here, a national identity
+/// number, or both; at least one.
+fn read_subject(subject: &Value) -> FhirResult<(Option<PatientId>, Option<String>)> {
     let patient = match subject["reference"].as_str() {
         Some(reference) => Some(
             reference
@@ -152,53 +184,29 @@ fn read_observation(body: &Value) -> FhirResult<Received> {
             "Prøvesvaret sier ikke hvilken pasient det gjelder.",
         ));
     }
-    let effective = body["effectiveDateTime"].as_str().unwrap_or("");
-    let sample_date = effective.get(..10).and_then(|d| d.parse().ok());
-    let lab = body["performer"]
-        .as_array()
-        .and_then(|p| p.iter().find_map(|p| p["display"].as_str()))
+    Ok((patient, national_id))
+}
+
+/// One substance's result: its code, its name, and positive or negative when the
+/// answer is one of the two SNOMED CT codes.
+fn read_component(c: &Value) -> (String, String, Option<bool>) {
+    let coding = &c["code"]["coding"][0];
+    let code = coding["code"].as_str().unwrap_or("").to_string();
+    let name = coding["display"]
+        .as_str()
+        .or(c["code"]["text"].as_str())
         .unwrap_or("")
         .to_string();
-    let supervised = body["method"]["coding"]
+    let answer = c["valueCodeableConcept"]["coding"]
         .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["code"] == json!("supervised")));
-    let results = body["component"]
-        .as_array()
-        .map(|components| {
-            components
-                .iter()
-                .map(|c| {
-                    let coding = &c["code"]["coding"][0];
-                    let code = coding["code"].as_str().unwrap_or("").to_string();
-                    let name = coding["display"]
-                        .as_str()
-                        .or(c["code"]["text"].as_str())
-                        .unwrap_or("")
-                        .to_string();
-                    let answer = c["valueCodeableConcept"]["coding"]
-                        .as_array()
-                        .and_then(|codings| {
-                            codings.iter().find_map(|v| match v["code"].as_str() {
-                                Some(POSITIVE) => Some(true),
-                                Some(NEGATIVE) => Some(false),
-                                _ => None,
-                            })
-                        });
-                    (code, name, answer)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Received {
-        patient,
-        national_id,
-        input: DrugTestInput {
-            sample_date,
-            lab,
-            supervised,
-            results,
-        },
-    })
+        .and_then(|codings| {
+            codings.iter().find_map(|v| match v["code"].as_str() {
+                Some(POSITIVE) => Some(true),
+                Some(NEGATIVE) => Some(false),
+                _ => None,
+            })
+        });
+    (code, name, answer)
 }
 
 /// `POST /fhir/Observation`: a laboratory's drug test result.

@@ -40,6 +40,16 @@ pub type PageResult = Result<Response, PageError>;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(admin::routes())
+        .merge(static_and_login_routes())
+        .merge(patient_routes())
+        .merge(portal_routes())
+        .merge(message_and_privacy_routes())
+        .merge(collaboration_and_stay_routes())
+}
+
+/// The start page, static files, logging in and out, and the role acted in.
+fn static_and_login_routes() -> Router<AppState> {
+    Router::new()
         .route("/", get(home))
         .route("/static/style.css", get(stylesheet))
         .route("/static/utskrift.css", get(print_stylesheet))
@@ -51,6 +61,12 @@ pub fn routes() -> Router<AppState> {
         .route(crate::config::OIDC_CALLBACK_PATH, get(login::oidc_callback))
         .route("/logout", post(login::logout))
         .route("/rolle", post(login::switch_role))
+}
+
+/// The patients, their dose orders and arrangements, the dispensing window, the stock
+/// and the leader's overview.
+fn patient_routes() -> Router<AppState> {
+    Router::new()
         .route("/pasienter", get(patients::search))
         .route(
             "/pasienter/ny",
@@ -92,6 +108,11 @@ pub fn routes() -> Router<AppState> {
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
         .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
+}
+
+/// The patients' own portal.
+fn portal_routes() -> Router<AppState> {
+    Router::new()
         .route("/portal", get(portal::home))
         .route(
             "/portal/logg-inn",
@@ -133,6 +154,12 @@ pub fn routes() -> Router<AppState> {
             get(portal::privacy::people).post(portal::privacy::add_person),
         )
         .route("/portal/parorende/{id}/fjern", post(portal::privacy::end_person))
+}
+
+/// Messages, health information, consents, the care team, named people and emergency
+/// access.
+fn message_and_privacy_routes() -> Router<AppState> {
+    Router::new()
         .route("/innboks", get(messages::inbox))
         .route("/meldinger/{id}/lest", post(messages::mark_read))
         .route(
@@ -157,6 +184,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/akuttilganger", get(privacy::reviews))
         .route("/akuttilganger/{id}/kontroll", post(privacy::review))
+}
+
+/// Meetings, tasks, the individual plan, the crisis plan, overdoses, and stays with
+/// their bundle.
+fn collaboration_and_stay_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/pasienter/{id}/moter",
             get(collaboration::meetings).post(collaboration::schedule),

@@ -18,7 +18,7 @@ use crate::pages::forms::{
 };
 use crate::pages::labels::{instant_nb, yes_no, yes_no_options};
 use crate::pages::layout::page;
-use crate::service::{OverdoseSummary, Service};
+use crate::service::{NaloxoneView, OverdoseSummary, OverdosesView, Service};
 
 type PageResult = Result<Response, PageError>;
 
@@ -222,6 +222,121 @@ fn readable<T>(result: Result<T, AppError>) -> Result<Option<T>, AppError> {
     }
 }
 
+/// What the form holds, or `default` on a fresh form.
+fn value_or(form: &FormData, name: &str, default: &str) -> String {
+    if form.0.is_empty() {
+        default.to_string()
+    } else {
+        form.get(name).to_string()
+    }
+}
+
+/// The form to register an overdose.
+fn overdose_form(
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+    today: &str,
+) -> Markup {
+    let outcomes: Vec<(String, String)> = [OverdoseOutcome::NonFatal, OverdoseOutcome::Fatal]
+        .iter()
+        .map(|o| (o.code().to_string(), o.label_nb().to_string()))
+        .collect();
+    html! {
+        section.card {
+            h2 { "Registrer overdose" }
+            p.hint { "LAR-enheten, ansvarsgruppen og utleveringsstedet varsles straks, og LAR-konsulenten får en oppfølgingsoppgave." }
+            form.stack method="post" action={ "/pasienter/" (id) "/overdose" } {
+                (csrf(&staff.csrf))
+                (input("Dato", "occurred_on", "date", &value_or(form, "occurred_on", today), errors, None))
+                (select("Utfall", "outcome", &outcomes, form.get("outcome"), errors))
+                (input("Hvor det skjedde", "place_description", "text", form.get("place_description"), errors, None))
+                (input("Rusmidler", "substances", "text", form.get("substances"), errors, Some("Skriv «ukjent» om det ikke er kjent.")))
+                (select("Ble det gitt nalokson?", "naloxone_used", &yes_no_options(), form.get("naloxone_used"), errors))
+                (input("Meldt av", "reported_by", "text", form.get("reported_by"), errors, None))
+                button type="submit" { "Registrer overdose" }
+            }
+        }
+    }
+}
+
+/// The form to record a naloxone hand-out.
+fn naloxone_form(
+    staff: &UiStaff,
+    id: PatientId,
+    form: &FormData,
+    errors: &FieldErrors,
+    today: &str,
+) -> Markup {
+    html! {
+        section.card {
+            h2 { "Nalokson nesespray utdelt" }
+            form.stack method="post" action={ "/pasienter/" (id) "/nalokson" } {
+                (csrf(&staff.csrf))
+                (input("Dato", "handed_out_on", "date", &value_or(form, "handed_out_on", today), errors, None))
+                (input("Antall sett", "kits", "number", &value_or(form, "kits", "1"), errors, None))
+                (select("Opplæring i kameratredning gitt?", "training_given", &yes_no_options(), form.get("training_given"), errors))
+                (textarea("Merknad", "note", form.get("note"), errors))
+                button type="submit" { "Registrer utdeling" }
+            }
+        }
+    }
+}
+
+/// The patient's overdoses.
+fn overdoses_section(view: &OverdosesView) -> Markup {
+    html! {
+        h2 { "Overdoser" }
+        @if view.events.is_empty() {
+            p { "Ingen registrerte overdoser." }
+        } @else {
+            table {
+                thead { tr { th { "Dato" } th { "Utfall" } th { "Sted" } th { "Rusmidler" } th { "Nalokson" } th { "Meldt av" } th { "Registrert" } } }
+                tbody {
+                    @for e in &view.events {
+                        tr {
+                            td { (date_nb(e.occurred_on)) }
+                            td { @if e.outcome == OverdoseOutcome::Fatal { span.badge.bad { "Dødelig" } } @else { "Ikke dødelig" } }
+                            td { (e.place_description) }
+                            td { (e.substances) }
+                            td { (yes_no(e.naloxone_used)) }
+                            td { (e.reported_by) }
+                            td { (instant_nb(e.recorded_at)) " " (view.names.get(&e.recorded_by).cloned().unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The naloxone kits handed out to the patient.
+fn naloxone_section(view: &NaloxoneView) -> Markup {
+    html! {
+        h2 { "Utdelt nalokson" }
+        @if view.kits.is_empty() {
+            p { "Ikke utdelt." }
+        } @else {
+            table {
+                thead { tr { th { "Dato" } th { "Sted" } th { "Sett" } th { "Opplæring" } th { "Utdelt av" } th { "Merknad" } } }
+                tbody {
+                    @for k in &view.kits {
+                        tr {
+                            td { (date_nb(k.handed_out_on)) }
+                            td { (view.organisations.get(&k.place_id).map(|o| o.name.clone()).unwrap_or_default()) }
+                            td { (k.kits) }
+                            td { (yes_no(k.training_given)) }
+                            td { (view.names.get(&k.handed_out_by).cloned().unwrap_or_default()) }
+                            td { (k.note) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn overdose_page(
     state: &AppState,
     staff: &UiStaff,
@@ -234,93 +349,16 @@ async fn overdose_page(
     let events = readable(service.overdoses(id).await)?;
     let offers = service.offers(id).await?;
     let today = state.clock.today().to_string();
-    let value = |name: &str, default: &str| {
-        if form.0.is_empty() {
-            default.to_string()
-        } else {
-            form.get(name).to_string()
-        }
-    };
-    let outcomes: Vec<(String, String)> = [OverdoseOutcome::NonFatal, OverdoseOutcome::Fatal]
-        .iter()
-        .map(|o| (o.code().to_string(), o.label_nb().to_string()))
-        .collect();
     let body = html! {
         h1 { "Nalokson og overdoser" }
         p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } }
         (error_summary(errors))
         div.cards {
-            @if offers.record_health { section.card {
-                h2 { "Registrer overdose" }
-                p.hint { "LAR-enheten, ansvarsgruppen og utleveringsstedet varsles straks, og LAR-konsulenten får en oppfølgingsoppgave." }
-                form.stack method="post" action={ "/pasienter/" (id) "/overdose" } {
-                    (csrf(&staff.csrf))
-                    (input("Dato", "occurred_on", "date", &value("occurred_on", &today), errors, None))
-                    (select("Utfall", "outcome", &outcomes, form.get("outcome"), errors))
-                    (input("Hvor det skjedde", "place_description", "text", form.get("place_description"), errors, None))
-                    (input("Rusmidler", "substances", "text", form.get("substances"), errors, Some("Skriv «ukjent» om det ikke er kjent.")))
-                    (select("Ble det gitt nalokson?", "naloxone_used", &yes_no_options(), form.get("naloxone_used"), errors))
-                    (input("Meldt av", "reported_by", "text", form.get("reported_by"), errors, None))
-                    button type="submit" { "Registrer overdose" }
-                }
-            } }
-            @if offers.record_dispensing { section.card {
-                h2 { "Nalokson nesespray utdelt" }
-                form.stack method="post" action={ "/pasienter/" (id) "/nalokson" } {
-                    (csrf(&staff.csrf))
-                    (input("Dato", "handed_out_on", "date", &value("handed_out_on", &today), errors, None))
-                    (input("Antall sett", "kits", "number", &value("kits", "1"), errors, None))
-                    (select("Opplæring i kameratredning gitt?", "training_given", &yes_no_options(), form.get("training_given"), errors))
-                    (textarea("Merknad", "note", form.get("note"), errors))
-                    button type="submit" { "Registrer utdeling" }
-                }
-            } }
+            @if offers.record_health { (overdose_form(staff, id, form, errors, &today)) }
+            @if offers.record_dispensing { (naloxone_form(staff, id, form, errors, &today)) }
         }
-        @if let Some(view) = &events {
-            h2 { "Overdoser" }
-            @if view.events.is_empty() {
-                p { "Ingen registrerte overdoser." }
-            } @else {
-                table {
-                    thead { tr { th { "Dato" } th { "Utfall" } th { "Sted" } th { "Rusmidler" } th { "Nalokson" } th { "Meldt av" } th { "Registrert" } } }
-                    tbody {
-                        @for e in &view.events {
-                            tr {
-                                td { (date_nb(e.occurred_on)) }
-                                td { @if e.outcome == OverdoseOutcome::Fatal { span.badge.bad { "Dødelig" } } @else { "Ikke dødelig" } }
-                                td { (e.place_description) }
-                                td { (e.substances) }
-                                td { (yes_no(e.naloxone_used)) }
-                                td { (e.reported_by) }
-                                td { (instant_nb(e.recorded_at)) " " (view.names.get(&e.recorded_by).cloned().unwrap_or_default()) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        @if let Some(view) = &kits {
-            h2 { "Utdelt nalokson" }
-            @if view.kits.is_empty() {
-                p { "Ikke utdelt." }
-            } @else {
-                table {
-                    thead { tr { th { "Dato" } th { "Sted" } th { "Sett" } th { "Opplæring" } th { "Utdelt av" } th { "Merknad" } } }
-                    tbody {
-                        @for k in &view.kits {
-                            tr {
-                                td { (date_nb(k.handed_out_on)) }
-                                td { (view.organisations.get(&k.place_id).map(|o| o.name.clone()).unwrap_or_default()) }
-                                td { (k.kits) }
-                                td { (yes_no(k.training_given)) }
-                                td { (view.names.get(&k.handed_out_by).cloned().unwrap_or_default()) }
-                                td { (k.note) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        @if let Some(view) = &events { (overdoses_section(view)) }
+        @if let Some(view) = &kits { (naloxone_section(view)) }
     };
     Ok((form_status(errors), page("Nalokson og overdoser", staff, body)).into_response())
 }

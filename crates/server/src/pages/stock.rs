@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use maud::{Markup, html};
 use samhand_domain::format::{date_nb, time_nb};
-use samhand_domain::ids::DeviationId;
+use samhand_domain::ids::{DeviationId, UserId};
 use samhand_domain::stock::{Product, StockMovement};
 use samhand_domain::time::oslo_datetime;
 use samhand_domain::validation::FieldErrors;
@@ -20,7 +20,7 @@ use crate::pages::forms::{
     FormData, StaffForm, csrf, error_summary, form_status, input, parse_id, select, textarea,
 };
 use crate::pages::layout::page;
-use crate::service::{CountInput, DeviationView, FollowUpInput, Service, StockInput};
+use crate::service::{CountInput, DeviationView, FollowUpInput, Service, StockInput, StockView};
 
 fn when(at: Timestamp) -> String {
     let local = oslo_datetime(at);
@@ -46,22 +46,14 @@ fn deviation_status(d: &DeviationView) -> Markup {
     }
 }
 
-async fn render(
-    state: &AppState,
-    staff: &UiStaff,
-    form: &FormData,
-    errors: &FieldErrors,
-    notice: Option<String>,
-) -> Result<Response, PageError> {
-    let view = Service::new(state, &staff.user).stock().await?;
-    let movements: Vec<(String, String)> = [StockMovement::Received, StockMovement::Wasted]
-        .iter()
-        .map(|m| (m.code().to_string(), m.name_nb().to_string()))
-        .collect();
-    let name = |id| view.names.get(&id).cloned().unwrap_or_default();
-    let body = html! {
-        h1 { "Lager – " (view.place.name) }
-        @if let Some(n) = notice { div.notice role="status" { (n) } }
+/// The name of a member of staff the stock view names.
+fn name_of(view: &StockView, id: UserId) -> String {
+    view.names.get(&id).cloned().unwrap_or_default()
+}
+
+/// What the ledger says the place holds, per product, with the mg beside it.
+fn balances_section(view: &StockView) -> Markup {
+    html! {
         h2 { "Beholdning etter regnskapet" }
         @if view.balances.is_empty() {
             p { "Ingen varer registrert ennå." }
@@ -81,7 +73,16 @@ async fn render(
                 }
             }
         }
-        p { a.button href="/lager/telling" { "Registrer telling med kontrollør" } }
+    }
+}
+
+/// The form for a receipt or waste.
+fn movement_form(staff: &UiStaff, form: &FormData, errors: &FieldErrors) -> Markup {
+    let movements: Vec<(String, String)> = [StockMovement::Received, StockMovement::Wasted]
+        .iter()
+        .map(|m| (m.code().to_string(), m.name_nb().to_string()))
+        .collect();
+    html! {
         h2 { "Registrer mottak eller svinn" }
         (error_summary(errors))
         form.stack method="post" action="/lager" {
@@ -92,6 +93,12 @@ async fn render(
             (input("Merknad", "note", "text", form.get("note"), errors, Some("Ved svinn: hva som ble kassert og hvorfor")))
             button type="submit" { "Registrer" }
         }
+    }
+}
+
+/// The place's deviations, each linked to its page.
+fn deviations_section(view: &StockView) -> Markup {
+    html! {
         h2 { "Avvik" }
         @if view.deviations.is_empty() {
             p { "Ingen avvik." }
@@ -104,7 +111,7 @@ async fn render(
                             tr {
                                 td { a href={ "/avvik/" (d.deviation.id) } { (when(d.deviation.reported_at)) } }
                                 td { (d.deviation.description) }
-                                td { (name(d.deviation.reported_by)) }
+                                td { (name_of(view, d.deviation.reported_by)) }
                                 td { (deviation_status(d)) }
                             }
                         }
@@ -112,47 +119,79 @@ async fn render(
                 }
             }
         }
+    }
+}
+
+/// The latest counts, with who counted and who witnessed.
+fn counts_section(view: &StockView) -> Markup {
+    html! {
         h2 { "Tellinger" }
         @if view.counts.is_empty() {
             p { "Ingen tellinger ennå." }
         } @else {
             div.scroll role="region" aria-label="Tellinger" tabindex="0" {
-            table.stock data-testid="counts" {
-                thead { tr { th { "Når" } th { "Produkt" } th { "Talt" } th { "Regnskap" } th { "Differanse" } th { "Talt av" } th { "Kontrollert av" } } }
-                tbody {
-                    @for c in view.counts.iter().take(20) {
-                        tr {
-                            td { (when(c.counted_at)) }
-                            td { (c.product.name_nb) }
-                            td.amount { (c.product.quantity_with_mg_nb(c.counted)) }
-                            td.amount { (c.product.quantity_with_mg_nb(c.expected)) }
-                            td.amount { (c.product.quantity_with_mg_nb(c.counted - c.expected)) }
-                            td { (name(c.counted_by)) }
-                            td { (name(c.witnessed_by)) }
+                table.stock data-testid="counts" {
+                    thead { tr { th { "Når" } th { "Produkt" } th { "Talt" } th { "Regnskap" } th { "Differanse" } th { "Talt av" } th { "Kontrollert av" } } }
+                    tbody {
+                        @for c in view.counts.iter().take(20) {
+                            tr {
+                                td { (when(c.counted_at)) }
+                                td { (c.product.name_nb) }
+                                td.amount { (c.product.quantity_with_mg_nb(c.counted)) }
+                                td.amount { (c.product.quantity_with_mg_nb(c.expected)) }
+                                td.amount { (c.product.quantity_with_mg_nb(c.counted - c.expected)) }
+                                td { (name_of(view, c.counted_by)) }
+                                td { (name_of(view, c.witnessed_by)) }
+                            }
                         }
                     }
                 }
             }
-            }
         }
+    }
+}
+
+/// The latest ledger lines.
+fn ledger_section(view: &StockView) -> Markup {
+    html! {
         h2 { "Siste bevegelser" }
         div.scroll role="region" aria-label="Siste bevegelser" tabindex="0" {
-        table.stock {
-            thead { tr { th { "Når" } th { "Produkt" } th { "Hendelse" } th { "Mengde" } th { "Merknad" } th { "Av" } } }
-            tbody {
-                @for l in &view.lines {
-                    tr {
-                        td { (when(l.recorded_at)) }
-                        td { (l.product.name_nb) }
-                        td { (l.movement.name_nb()) }
-                        td.amount { (l.product.quantity_with_mg_nb(l.quantity)) }
-                        td { (l.note) }
-                        td { (name(l.recorded_by)) }
+            table.stock {
+                thead { tr { th { "Når" } th { "Produkt" } th { "Hendelse" } th { "Mengde" } th { "Merknad" } th { "Av" } } }
+                tbody {
+                    @for l in &view.lines {
+                        tr {
+                            td { (when(l.recorded_at)) }
+                            td { (l.product.name_nb) }
+                            td { (l.movement.name_nb()) }
+                            td.amount { (l.product.quantity_with_mg_nb(l.quantity)) }
+                            td { (l.note) }
+                            td { (name_of(view, l.recorded_by)) }
+                        }
                     }
                 }
             }
         }
-        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    staff: &UiStaff,
+    form: &FormData,
+    errors: &FieldErrors,
+    notice: Option<String>,
+) -> Result<Response, PageError> {
+    let view = Service::new(state, &staff.user).stock().await?;
+    let body = html! {
+        h1 { "Lager – " (view.place.name) }
+        @if let Some(n) = notice { div.notice role="status" { (n) } }
+        (balances_section(&view))
+        p { a.button href="/lager/telling" { "Registrer telling med kontrollør" } }
+        (movement_form(staff, form, errors))
+        (deviations_section(&view))
+        (counts_section(&view))
+        (ledger_section(&view))
     };
     let status = form_status(errors);
     Ok((status, page("Lager", staff, body)).into_response())

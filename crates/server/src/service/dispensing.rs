@@ -10,7 +10,7 @@ use samhand_domain::access::{DataCategory, PatientRelations};
 use samhand_domain::arrangement::effective_arrangement;
 use samhand_domain::dispensing::{
     CorrectedRecording, Correction, CorrectionKind, DispenseRefusal, LiveDose, Outcome, OutcomeKind,
-    PastDose, TakeHomeHold, check_take_home_hold, may_correct, plan_correction, plan_recording,
+    PastDose, RecordedDose, TakeHomeHold, check_take_home_hold, may_correct, plan_correction, plan_recording,
     take_home_hold,
 };
 use samhand_domain::dose::Dose;
@@ -161,6 +161,16 @@ fn recorded_range(date: Date, today: Date) -> (Date, Date) {
         .unwrap_or(judged);
     let to = date.max(today).checked_add(Span::new().days(7)).unwrap_or(date);
     (from, to)
+}
+
+/// What a recording writes, as decided before the write.
+struct PlannedDispensing {
+    doses: Vec<RecordedDose>,
+    substance: Substance,
+    /// The order of each dose, in the order of `doses`.
+    order_ids: Vec<DoseOrderId>,
+    /// Take-home doses are handed over despite today's withheld or reduced dose.
+    overriding_hold: bool,
 }
 
 impl Service<'_> {
@@ -382,8 +392,66 @@ impl Service<'_> {
         }
         let outcome = Outcome::parse(&request.outcome, &request.reason, &request.reduced_mg)
             .map_err(AppError::Invalid)?;
+        let plan = self
+            .plan_dispensing(request, patient_id, data, place.id, &outcome, today)
+            .await?;
+        let reason = match (&outcome, plan.overriding_hold) {
+            (Outcome::Given, true) => Some(request.override_reason.trim().to_string()),
+            _ => outcome.reason().map(str::to_string),
+        };
+        let event = DispensingEvent {
+            id: DispensingId::new(),
+            idempotency_key: key.to_string(),
+            patient_id,
+            place_id: place.id,
+            day: today,
+            outcome: outcome.kind(),
+            reason,
+            identity_confirmed_by: self.actor().id(),
+            recorded_by: self.actor().id(),
+            recorded_at: self.now(),
+        };
+        let mut tx = self.state.store.write().await?;
+        match self.write_dispensing(&mut tx, &event, &plan).await {
+            Ok(()) => {
+                self.repo.record_write(&mut tx, grant).await?;
+                let told = told_of(&outcome, plan.overriding_hold, &request.override_reason);
+                self.tell_of_recording(&mut tx, data, patient_id, &place, today, told)
+                    .await?;
+                tx.commit().await?;
+            }
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                let first = plan.doses.first().map(|p| p.key).expect("planned is not empty");
+                return self.taken_meanwhile(key, patient_id, request, first, today).await;
+            }
+            Err(other) => return Err(other.into()),
+        }
+        let doses = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, event.id).await?
+        };
+        Ok(DispenseResult {
+            event,
+            doses,
+            replayed: false,
+        })
+    }
+
+    /// Decides what the recording writes from the doses due today and those already
+    /// recorded, refusing it when the rules (identity, a block, the take-home hold) say
+    /// so.
+    async fn plan_dispensing(
+        &self,
+        request: &DispenseRequest,
+        patient_id: PatientId,
+        data: &PatientData,
+        place: OrganisationId,
+        outcome: &Outcome,
+        today: Date,
+    ) -> AppResult<PlannedDispensing> {
         let policy = self.policy().await?;
-        let due = with_schedule(data, today, |s| s.due_at(place.id, today)).unwrap_or_default();
+        let due = with_schedule(data, today, |s| s.due_at(place, today)).unwrap_or_default();
         let recorded = {
             let mut conn = self.state.store.read().await?;
             let (from, to) = recorded_range(today, today);
@@ -398,12 +466,12 @@ impl Service<'_> {
             &due,
             &request.doses,
             &already,
-            &outcome,
+            outcome,
             request.identity_confirmed,
             blocked,
         )
         .and_then(|planned| {
-            check_take_home_hold(&planned, &outcome, hold, &request.override_reason).map(|()| planned)
+            check_take_home_hold(&planned, outcome, hold, &request.override_reason).map(|()| planned)
         })
         .map_err(|refusal| self.refusal(refusal, &recorded))?;
         let overriding_hold =
@@ -421,65 +489,37 @@ impl Service<'_> {
                     .expect("planned from due")
             })
             .collect();
-        let reason = match (&outcome, overriding_hold) {
-            (Outcome::Given, true) => Some(request.override_reason.trim().to_string()),
-            _ => outcome.reason().map(str::to_string),
-        };
-        let event = DispensingEvent {
-            id: DispensingId::new(),
-            idempotency_key: key.to_string(),
-            patient_id,
-            place_id: place.id,
-            day: today,
-            outcome: outcome.kind(),
-            reason,
-            identity_confirmed_by: self.actor().id(),
-            recorded_by: self.actor().id(),
-            recorded_at: self.now(),
-        };
-        let mut tx = self.state.store.write().await?;
-        let written = async {
-            dispensing_store::insert(&mut tx, &event, &planned, substance, &order_ids).await?;
-            let given: Dose = planned.iter().map(|r| r.amount).sum();
-            if given.is_zero() {
-                return Ok(());
-            }
-            super::stock::take_for_dispensing(
-                &mut tx,
-                place.id,
-                substance,
-                given,
-                event.id,
-                self.actor().id(),
-                event.recorded_at,
-            )
-            .await
-        }
-        .await;
-        match written {
-            Ok(()) => {
-                self.repo.record_write(&mut tx, grant).await?;
-                let told = told_of(&outcome, overriding_hold, &request.override_reason);
-                self.tell_of_recording(&mut tx, data, patient_id, &place, today, told)
-                    .await?;
-                tx.commit().await?;
-            }
-            Err(StoreError::Conflict(_)) => {
-                drop(tx);
-                let first = planned.first().map(|p| p.key).expect("planned is not empty");
-                return self.taken_meanwhile(key, patient_id, request, first, today).await;
-            }
-            Err(other) => return Err(other.into()),
-        }
-        let doses = {
-            let mut conn = self.state.store.read().await?;
-            dispensing_store::doses_of_event(&mut conn, event.id).await?
-        };
-        Ok(DispenseResult {
-            event,
-            doses,
-            replayed: false,
+        Ok(PlannedDispensing {
+            doses: planned,
+            substance,
+            order_ids,
+            overriding_hold,
         })
+    }
+
+    /// Writes the recording and takes what was given from the place's stock; a
+    /// conflict means another request recorded one of the doses first.
+    async fn write_dispensing(
+        &self,
+        tx: &mut samhand_store::Conn,
+        event: &DispensingEvent,
+        plan: &PlannedDispensing,
+    ) -> Result<(), StoreError> {
+        dispensing_store::insert(tx, event, &plan.doses, plan.substance, &plan.order_ids).await?;
+        let given: Dose = plan.doses.iter().map(|r| r.amount).sum();
+        if given.is_zero() {
+            return Ok(());
+        }
+        super::stock::take_for_dispensing(
+            tx,
+            event.place_id,
+            plan.substance,
+            given,
+            event.id,
+            self.actor().id(),
+            event.recorded_at,
+        )
+        .await
     }
 
     /// Another request recorded the dose between the decision and the write: the same

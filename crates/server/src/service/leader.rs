@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use jiff::Timestamp;
+use jiff::civil::Date;
 use samhand_domain::access::{DataCategory, PatientRelations};
 use samhand_domain::arrangement::effective_arrangement;
 use samhand_domain::ids::{OrganisationId, PatientId};
@@ -55,62 +57,11 @@ impl Service<'_> {
             .ok_or_else(|| AppError::NotFound("enheten".into()))?;
         let today = self.today();
         let now = self.now();
-        let mut by_place = Vec::new();
-        let mut today_expected = None;
-        let patients_count;
-        if unit.kind.is_lar_unit() {
-            let ids = {
-                let mut conn = self.state.store.read().await?;
-                patients::ids_of_unit(&mut conn, unit.id).await?
-            };
-            let data = self.load_data(&ids).await?;
-            let running: Vec<(PatientId, PatientRelations)> = ids
-                .iter()
-                .filter_map(|id| {
-                    let d = data.get(id)?;
-                    d.episode_on(today).filter(|e| e.is_active_on(today))?;
-                    Some((*id, d.relations(*id, now)))
-                })
-                .collect();
-            // Counting by place reads each patient's arrangement: audited as such.
-            let allowed: HashSet<PatientId> = self
-                .repo
-                .authorize_reads(
-                    &running,
-                    DataCategory::Medication,
-                    "leader overview: load by place",
-                )
-                .await?
-                .into_iter()
-                .collect();
-            patients_count = allowed.len();
-            let mut counts: HashMap<OrganisationId, usize> = HashMap::new();
-            for id in &allowed {
-                if let Some(a) = data
-                    .get(id)
-                    .and_then(|d| effective_arrangement(&d.arrangements, today))
-                {
-                    *counts.entry(a.content.place_id).or_default() += 1;
-                }
-            }
-            by_place = counts
-                .into_iter()
-                .filter_map(|(id, n)| organisations.get(&id).map(|o| (o.clone(), n)))
-                .collect();
-            by_place.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.name.cmp(&b.0.name)));
+        let load = if unit.kind.is_lar_unit() {
+            self.lar_unit_load(&unit, &organisations, today, now).await?
         } else {
-            patients_count = {
-                let mut conn = self.state.store.read().await?;
-                order_store::patients_at_place(&mut conn, unit.id, today)
-                    .await?
-                    .len()
-            };
-            if unit.kind.can_dispense() {
-                let list = self.todays_list(None).await?;
-                let done = list.rows.iter().filter(|r| r.done()).count();
-                today_expected = Some((list.rows.len(), done));
-            }
-        }
+            self.place_load(&unit, today).await?
+        };
         let alerts = self.alerts().await?;
         let (blocked, missed): (Vec<Alert>, Vec<Alert>) = alerts
             .into_iter()
@@ -135,9 +86,9 @@ impl Service<'_> {
             overdue_meetings,
             overdue_tasks,
             unit,
-            patients: patients_count,
-            by_place,
-            today_expected,
+            patients: load.patients,
+            by_place: load.by_place,
+            today_expected: load.today_expected,
             blocked,
             missed,
             overdue_reviews,
@@ -147,4 +98,87 @@ impl Service<'_> {
             deviations,
         })
     }
+
+    /// A LAR unit's patients in treatment, counted by the dispensing place of today's
+    /// arrangement.
+    async fn lar_unit_load(
+        &self,
+        unit: &Organisation,
+        organisations: &HashMap<OrganisationId, Organisation>,
+        today: Date,
+        now: Timestamp,
+    ) -> AppResult<UnitLoad> {
+        let ids = {
+            let mut conn = self.state.store.read().await?;
+            patients::ids_of_unit(&mut conn, unit.id).await?
+        };
+        let data = self.load_data(&ids).await?;
+        let running: Vec<(PatientId, PatientRelations)> = ids
+            .iter()
+            .filter_map(|id| {
+                let d = data.get(id)?;
+                d.episode_on(today).filter(|e| e.is_active_on(today))?;
+                Some((*id, d.relations(*id, now)))
+            })
+            .collect();
+        // Counting by place reads each patient's arrangement: audited as such.
+        let allowed: HashSet<PatientId> = self
+            .repo
+            .authorize_reads(
+                &running,
+                DataCategory::Medication,
+                "leader overview: load by place",
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let mut counts: HashMap<OrganisationId, usize> = HashMap::new();
+        for id in &allowed {
+            if let Some(a) = data
+                .get(id)
+                .and_then(|d| effective_arrangement(&d.arrangements, today))
+            {
+                *counts.entry(a.content.place_id).or_default() += 1;
+            }
+        }
+        let mut by_place: Vec<(Organisation, usize)> = counts
+            .into_iter()
+            .filter_map(|(id, n)| organisations.get(&id).map(|o| (o.clone(), n)))
+            .collect();
+        by_place.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.name.cmp(&b.0.name)));
+        Ok(UnitLoad {
+            patients: allowed.len(),
+            by_place,
+            today_expected: None,
+        })
+    }
+
+    /// A place's patients collecting there today and, where it dispenses, how much of
+    /// today's list is done.
+    async fn place_load(&self, unit: &Organisation, today: Date) -> AppResult<UnitLoad> {
+        let patients = {
+            let mut conn = self.state.store.read().await?;
+            order_store::patients_at_place(&mut conn, unit.id, today)
+                .await?
+                .len()
+        };
+        let mut today_expected = None;
+        if unit.kind.can_dispense() {
+            let list = self.todays_list(None).await?;
+            let done = list.rows.iter().filter(|r| r.done()).count();
+            today_expected = Some((list.rows.len(), done));
+        }
+        Ok(UnitLoad {
+            patients,
+            by_place: Vec::new(),
+            today_expected,
+        })
+    }
+}
+
+/// The load part of the overview (see [`LeaderOverview`]'s fields of the same names).
+struct UnitLoad {
+    patients: usize,
+    by_place: Vec<(Organisation, usize)>,
+    today_expected: Option<(usize, usize)>,
 }

@@ -155,56 +155,10 @@ impl Service<'_> {
         patient_ids.dedup();
         let data = self.load_data(&patient_ids).await?;
         let now = self.now();
-        let mut relations: HashMap<PatientId, PatientRelations> =
-            super::relations_of(&data, &patient_ids, now)
-                .into_iter()
-                .collect();
-        // A message sent to the actor's unit is readable there for its purpose, with
-        // who it is about, whatever the unit's relation now (`AllowedBy::AddressedMessage`).
-        for m in messages
-            .iter()
-            .filter(|m| m.recipients.contains(&staff.organisation_id))
-        {
-            relations
-                .entry(m.patient_id)
-                .or_default()
-                .addressed_messages
-                .push((staff.organisation_id, m.kind.category()));
-        }
-        let pairs = |ids: &mut dyn Iterator<Item = PatientId>| -> Vec<(PatientId, PatientRelations)> {
-            let mut seen = HashSet::new();
-            ids.filter(|id| seen.insert(*id))
-                .map(|id| (id, relations.get(&id).cloned().unwrap_or_default()))
-                .collect()
-        };
-        let who: HashSet<PatientId> = self
-            .repo
-            .optional_reads(
-                &pairs(&mut patient_ids.iter().copied()),
-                DataCategory::Identity,
-                detail,
-            )
-            .await?
-            .into_iter()
-            .collect();
-        let mut readable: HashSet<(PatientId, DataCategory)> = HashSet::new();
-        let mut categories: Vec<DataCategory> = messages.iter().map(|m| m.kind.category()).collect();
-        categories.sort();
-        categories.dedup();
-        for category in categories {
-            let wanted = pairs(
-                &mut messages
-                    .iter()
-                    .filter(|m| m.kind.category() == category)
-                    .map(|m| m.patient_id),
-            );
-            if wanted.is_empty() {
-                continue;
-            }
-            for id in self.repo.optional_reads(&wanted, category, detail).await? {
-                readable.insert((id, category));
-            }
-        }
+        let relations = message_relations(&messages, &data, &patient_ids, staff.organisation_id, now);
+        let (who, readable) = self
+            .readable_in_messages(&messages, &patient_ids, &relations, detail)
+            .await?;
         let found: HashMap<PatientId, Patient> = {
             let mut conn = self.state.store.read().await?;
             let visible: Vec<PatientId> = who.iter().copied().collect();
@@ -252,6 +206,52 @@ impl Service<'_> {
                 }
             })
             .collect())
+    }
+
+    /// What the actor may read of the messages, each read audited: who each patient
+    /// is, and each message's content by its category.
+    async fn readable_in_messages(
+        &self,
+        messages: &[Message],
+        patient_ids: &[PatientId],
+        relations: &HashMap<PatientId, PatientRelations>,
+        detail: &str,
+    ) -> AppResult<(HashSet<PatientId>, HashSet<(PatientId, DataCategory)>)> {
+        let pairs = |ids: &mut dyn Iterator<Item = PatientId>| -> Vec<(PatientId, PatientRelations)> {
+            let mut seen = HashSet::new();
+            ids.filter(|id| seen.insert(*id))
+                .map(|id| (id, relations.get(&id).cloned().unwrap_or_default()))
+                .collect()
+        };
+        let who: HashSet<PatientId> = self
+            .repo
+            .optional_reads(
+                &pairs(&mut patient_ids.iter().copied()),
+                DataCategory::Identity,
+                detail,
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let mut readable: HashSet<(PatientId, DataCategory)> = HashSet::new();
+        let mut categories: Vec<DataCategory> = messages.iter().map(|m| m.kind.category()).collect();
+        categories.sort();
+        categories.dedup();
+        for category in categories {
+            let wanted = pairs(
+                &mut messages
+                    .iter()
+                    .filter(|m| m.kind.category() == category)
+                    .map(|m| m.patient_id),
+            );
+            if wanted.is_empty() {
+                continue;
+            }
+            for id in self.repo.optional_reads(&wanted, category, detail).await? {
+                readable.insert((id, category));
+            }
+        }
+        Ok((who, readable))
     }
 
     /// The unit's inbox, unread first, then newest first. Escalated messages are
@@ -388,4 +388,26 @@ impl Service<'_> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The relations to each patient the messages are about, with the messages sent to
+/// the actor's unit: readable there for their purpose, with who they are about,
+/// whatever the unit's relation now (`AllowedBy::AddressedMessage`).
+fn message_relations(
+    messages: &[Message],
+    data: &HashMap<PatientId, super::PatientData>,
+    patient_ids: &[PatientId],
+    own: OrganisationId,
+    now: jiff::Timestamp,
+) -> HashMap<PatientId, PatientRelations> {
+    let mut relations: HashMap<PatientId, PatientRelations> =
+        super::relations_of(data, patient_ids, now).into_iter().collect();
+    for m in messages.iter().filter(|m| m.recipients.contains(&own)) {
+        relations
+            .entry(m.patient_id)
+            .or_default()
+            .addressed_messages
+            .push((own, m.kind.category()));
+    }
+    relations
 }

@@ -7,14 +7,18 @@
 //! place is shared with the new one where the patient agrees.
 
 use jiff::Span;
+use jiff::civil::Date;
 use samhand_domain::access::DataCategory;
-use samhand_domain::arrangement::{Arrangement, ArrangementInput, DayPlan, effective_arrangement};
+use samhand_domain::arrangement::{
+    Arrangement, ArrangementContent, ArrangementInput, DayPlan, effective_arrangement,
+};
 use samhand_domain::ids::{OrganisationId, PatientId};
+use samhand_domain::organisation::Organisation;
 use samhand_domain::privacy::consents_in_force;
 use samhand_domain::validation::{FieldErrors, parse_date};
 
-use super::Service;
 use super::privacy::ConsentInput;
+use super::{PatientData, Service};
 use crate::error::{AppError, AppResult};
 
 /// A move as asked for.
@@ -85,6 +89,32 @@ impl Service<'_> {
             return Err(AppError::Invalid(errors));
         }
         let old = &current.content;
+        let arrangement_input = self
+            .arrangement_at_new_place(old, new_place, from, input.reason.trim())
+            .await?;
+        let arrangement = self.set_arrangement(patient, &arrangement_input).await?;
+        let carried = if input.carry_consents {
+            self.carry_consents(patient, &data, old.place_id, new_place.id)
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok(Moved {
+            arrangement,
+            from_place: old.place_id,
+            carried,
+        })
+    }
+
+    /// The new place's arrangement: the old one's week, window and review day from
+    /// the day of the move.
+    async fn arrangement_at_new_place(
+        &self,
+        old: &ArrangementContent,
+        new_place: &Organisation,
+        from: Date,
+        reason: &str,
+    ) -> AppResult<ArrangementInput> {
         // The group belongs to the old place; its window goes with the patient as their own.
         let groups = self.groups().await?;
         let window = old.window.or_else(|| {
@@ -97,7 +127,7 @@ impl Service<'_> {
         } else {
             from.checked_add(Span::new().months(1)).unwrap_or(from)
         };
-        let arrangement_input = ArrangementInput {
+        Ok(ArrangementInput {
             place_id: new_place.id.to_string(),
             days: old.week.days().map(|d| match d {
                 DayPlan::Attend => "attend".to_string(),
@@ -112,30 +142,34 @@ impl Service<'_> {
             window_end: window
                 .map(|w| w.end.strftime("%H:%M").to_string())
                 .unwrap_or_default(),
-            reason: format!("Flytting til {}: {}", new_place.name, input.reason.trim()),
-        };
-        let arrangement = self.set_arrangement(patient, &arrangement_input).await?;
-        let mut carried = Vec::new();
-        if input.carry_consents {
-            let shared = consents_in_force(&data.privacy.consents);
-            for (_, category) in shared.iter().filter(|(org, _)| *org == old.place_id) {
-                self.record_consent(
-                    patient,
-                    &ConsentInput {
-                        organisation: new_place.id.to_string(),
-                        category: category.code().to_string(),
-                        decision: "give".into(),
-                        note: "Overført ved flytting av utleveringssted, etter pasientens ønske".into(),
-                    },
-                )
-                .await?;
-                carried.push(*category);
-            }
-        }
-        Ok(Moved {
-            arrangement,
-            from_place: old.place_id,
-            carried,
+            reason: format!("Flytting til {}: {}", new_place.name, reason),
         })
+    }
+
+    /// Shares with the new place what the patient shared with the old one, consent by
+    /// consent, and says which categories were carried.
+    async fn carry_consents(
+        &self,
+        patient: PatientId,
+        data: &PatientData,
+        old_place: OrganisationId,
+        new_place: OrganisationId,
+    ) -> AppResult<Vec<DataCategory>> {
+        let mut carried = Vec::new();
+        let shared = consents_in_force(&data.privacy.consents);
+        for (_, category) in shared.iter().filter(|(org, _)| *org == old_place) {
+            self.record_consent(
+                patient,
+                &ConsentInput {
+                    organisation: new_place.to_string(),
+                    category: category.code().to_string(),
+                    decision: "give".into(),
+                    note: "Overført ved flytting av utleveringssted, etter pasientens ønske".into(),
+                },
+            )
+            .await?;
+            carried.push(*category);
+        }
+        Ok(carried)
     }
 }

@@ -354,24 +354,12 @@ impl Service<'_> {
             )
             .await?;
         let policy = self.policy().await?;
-        let (orders, recent, lookback, identity) = {
-            let mut conn = self.state.store.read().await?;
-            let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
-            let mut orders = order_store::orders(&mut conn, patient_id).await?;
-            orders.reverse();
-            let from = today
-                .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
-                .unwrap_or(today);
-            let lookback = dispensing_store::doses_of(&mut conn, &[patient_id], from, today).await?;
-            let recent_from = today
-                .checked_sub(Span::new().days(OVERVIEW_DAYS))
-                .unwrap_or(today);
-            // The history shows corrected recordings too, beside their corrections.
-            let mut recent =
-                dispensing_store::dose_history_of(&mut conn, &[patient_id], recent_from, today).await?;
-            recent.reverse();
-            (orders, recent, lookback, identity)
-        };
+        let OverviewRecords {
+            orders,
+            recent,
+            lookback,
+            identity,
+        } = self.overview_records(patient_id, today).await?;
         let missed = missed_state(&data, &lookback, today, &policy);
         let organisations = self.organisations().await?;
         let is_open =
@@ -384,40 +372,10 @@ impl Service<'_> {
         let episode = data.episode_on(today).cloned();
         let episode_orders = episode.as_ref().map(|e| data.orders_of(e.id)).unwrap_or_default();
         let effective = effective_order(&episode_orders, today).cloned();
-        let injection_on = |date: Date| {
-            with_schedule(&data, date, |s| {
-                s.doses_on(date).iter().map(|d| d.dose).sum::<Dose>()
-            })
-            .filter(|dose| !dose.is_zero())
-        };
-        // A depot's dose is on its injection day only, and the overview says when
-        // the next one is (also before a depot order takes effect).
-        let depot_today = effective
-            .as_ref()
-            .is_some_and(|o| o.content().substance.is_depot());
-        let dose_today = dose_on(&episode_orders, today)
-            .map(|(_, d)| d.clone())
-            .filter(|_| !depot_today || injection_on(today).is_some());
-        let next_injection = episode_orders
-            .iter()
-            .any(|o| o.content().substance.is_depot())
-            .then(|| {
-                (0..=35)
-                    .filter_map(|n| today.checked_add(Span::new().days(n)).ok())
-                    .find_map(|date| injection_on(date).map(|dose| (date, dose)))
-            })
-            .flatten();
+        let (dose_today, next_injection) =
+            dose_today_and_next_injection(&data, &episode_orders, effective.as_ref(), today);
         let arrangement = effective_arrangement(&data.arrangements, today).cloned();
-        let mut people: Vec<UserId> = orders.iter().map(|o| o.created_by).collect();
-        people.extend(
-            orders
-                .iter()
-                .filter_map(|o| o.signature.as_ref().map(|s| s.signed_by)),
-        );
-        people.extend(data.episodes.iter().flat_map(|e| [e.doctor, e.consultant]));
-        people.extend(recent.iter().map(|d| d.recorded_by));
-        people.extend(data.arrangements.iter().map(|a| a.decided_by));
-        let names = self.names(people).await?;
+        let names = self.names(named_in_overview(&orders, &recent, &data)).await?;
         let offers = Offers::of(&self.repo, &relations);
         let health = self
             .health_notes_where_shared(&[(patient_id, relations)], "patient overview: health information")
@@ -441,6 +399,32 @@ impl Service<'_> {
             today,
             data,
             offers,
+        })
+    }
+
+    /// The overview's reads from the store: who the patient has been, the orders
+    /// (newest first), the missed-dose rule's lookback and the last days' history.
+    async fn overview_records(&self, patient_id: PatientId, today: Date) -> AppResult<OverviewRecords> {
+        let mut conn = self.state.store.read().await?;
+        let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
+        let mut orders = order_store::orders(&mut conn, patient_id).await?;
+        orders.reverse();
+        let from = today
+            .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+            .unwrap_or(today);
+        let lookback = dispensing_store::doses_of(&mut conn, &[patient_id], from, today).await?;
+        let recent_from = today
+            .checked_sub(Span::new().days(OVERVIEW_DAYS))
+            .unwrap_or(today);
+        // The history shows corrected recordings too, beside their corrections.
+        let mut recent =
+            dispensing_store::dose_history_of(&mut conn, &[patient_id], recent_from, today).await?;
+        recent.reverse();
+        Ok(OverviewRecords {
+            orders,
+            recent,
+            lookback,
+            identity,
         })
     }
 
@@ -524,4 +508,62 @@ fn check_photo(photo: &Photo, errors: &mut FieldErrors) {
     } else if photo.bytes.len() > 5 * 1024 * 1024 {
         errors.push("photo", "Bildet kan være høyst 5 MB.");
     }
+}
+
+/// What the overview reads from the store besides the patient's data.
+struct OverviewRecords {
+    /// All versions and drafts, newest first.
+    orders: Vec<DoseOrder>,
+    /// The last days' recordings, newest first, corrected ones included.
+    recent: Vec<DispensedDose>,
+    /// The recordings the missed-dose rule looks back on.
+    lookback: Vec<DispensedDose>,
+    identity: Vec<samhand_domain::patient::IdentityVersion>,
+}
+
+/// The dose scheduled today and, for a depot, the next injection day with its dose.
+/// A depot's dose is on its injection day only, and the overview says when the next
+/// one is (also before a depot order takes effect).
+fn dose_today_and_next_injection(
+    data: &PatientData,
+    episode_orders: &[SignedDoseOrder],
+    effective: Option<&SignedDoseOrder>,
+    today: Date,
+) -> (Option<DailyDose>, Option<(Date, Dose)>) {
+    let injection_on = |date: Date| {
+        with_schedule(data, date, |s| {
+            s.doses_on(date).iter().map(|d| d.dose).sum::<Dose>()
+        })
+        .filter(|dose| !dose.is_zero())
+    };
+    let depot_today = effective.is_some_and(|o| o.content().substance.is_depot());
+    let dose_today = dose_on(episode_orders, today)
+        .map(|(_, d)| d.clone())
+        .filter(|_| !depot_today || injection_on(today).is_some());
+    let next_injection = episode_orders
+        .iter()
+        .any(|o| o.content().substance.is_depot())
+        .then(|| {
+            (0..=35)
+                .filter_map(|n| today.checked_add(Span::new().days(n)).ok())
+                .find_map(|date| injection_on(date).map(|dose| (date, dose)))
+        })
+        .flatten();
+    (dose_today, next_injection)
+}
+
+/// Everyone the overview names: who wrote and signed the orders, the episodes'
+/// doctors and consultants, who recorded the last days' doses and who decided the
+/// arrangements.
+fn named_in_overview(orders: &[DoseOrder], recent: &[DispensedDose], data: &PatientData) -> Vec<UserId> {
+    let mut people: Vec<UserId> = orders.iter().map(|o| o.created_by).collect();
+    people.extend(
+        orders
+            .iter()
+            .filter_map(|o| o.signature.as_ref().map(|s| s.signed_by)),
+    );
+    people.extend(data.episodes.iter().flat_map(|e| [e.doctor, e.consultant]));
+    people.extend(recent.iter().map(|d| d.recorded_by));
+    people.extend(data.arrangements.iter().map(|a| a.decided_by));
+    people
 }

@@ -109,6 +109,71 @@ fn product_field(code: &str, errors: &mut FieldErrors) -> Option<&'static Produc
     product
 }
 
+/// A count's fields checked: the product, the quantity counted in its unit, and the
+/// witness's username (someone other than the counter, with a password given).
+fn count_fields<'a>(
+    input: &'a CountInput,
+    counter: &StaffUser,
+) -> AppResult<(&'static Product, Quantity, &'a str)> {
+    let mut errors = FieldErrors::default();
+    let product = product_field(&input.product, &mut errors);
+    let counted = product.and_then(|product| {
+        Quantity::parse(&input.quantity, product.unit)
+            .map_err(|e| errors.push("quantity", e.message_nb(product)))
+            .ok()
+    });
+    let witness_name = input.witness_username.trim();
+    if witness_name.is_empty() {
+        errors.push(
+            "witness_username",
+            "Skriv brukernavnet til den som kontrollerer tellingen.",
+        );
+    } else if witness_name.eq_ignore_ascii_case(&counter.username) {
+        errors.push(
+            "witness_username",
+            "Vitnet må være en annen enn den som teller. Be en kollega kontrollere tellingen.",
+        );
+    }
+    if input.witness_password.is_empty() {
+        errors.push("witness_password", "Vitnet skriver inn sitt eget passord.");
+    }
+    let (Some(product), Some(counted), true) = (product, counted, errors.is_empty()) else {
+        return Err(AppError::Invalid(errors));
+    };
+    Ok((product, counted, witness_name))
+}
+
+/// The deviation a count opens when it differs from the ledger beyond the threshold.
+fn count_deviation(
+    count: &StockCount,
+    threshold: Dose,
+    counter: &StaffUser,
+    witness: &StaffUser,
+) -> Option<Deviation> {
+    let product = count.product;
+    let difference = count.counted - count.expected;
+    is_deviation(product, difference, threshold).then(|| Deviation {
+        id: DeviationId::new().to_string(),
+        place_id: count.place_id,
+        kind: samhand_domain::stock::DeviationKind::StockCountMismatch,
+        substance: Some(product.substance),
+        product: Some(product),
+        count_id: Some(count.id.clone()),
+        difference_ug: Some(product.micrograms(difference)),
+        description: format!(
+            "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {}, kontrollert av {}.",
+            product.name_nb,
+            product.quantity_with_mg_nb(count.counted),
+            product.quantity_with_mg_nb(count.expected),
+            product.quantity_with_mg_nb(difference),
+            counter.display_name,
+            witness.display_name
+        ),
+        reported_by: counter.id,
+        reported_at: count.counted_at,
+    })
+}
+
 impl Service<'_> {
     /// The stock of the actor's place: balances per product, the latest ledger
     /// lines, the counts and the deviations with their follow-ups.
@@ -212,31 +277,7 @@ impl Service<'_> {
         let counter = self.staff()?.clone();
         crate::auth::require(samhand_domain::access::may_keep_stock(&counter))?;
         let place = self.own_place().await?;
-        let mut errors = FieldErrors::default();
-        let product = product_field(&input.product, &mut errors);
-        let counted = product.and_then(|product| {
-            Quantity::parse(&input.quantity, product.unit)
-                .map_err(|e| errors.push("quantity", e.message_nb(product)))
-                .ok()
-        });
-        let witness_name = input.witness_username.trim();
-        if witness_name.is_empty() {
-            errors.push(
-                "witness_username",
-                "Skriv brukernavnet til den som kontrollerer tellingen.",
-            );
-        } else if witness_name.eq_ignore_ascii_case(&counter.username) {
-            errors.push(
-                "witness_username",
-                "Vitnet må være en annen enn den som teller. Be en kollega kontrollere tellingen.",
-            );
-        }
-        if input.witness_password.is_empty() {
-            errors.push("witness_password", "Vitnet skriver inn sitt eget passord.");
-        }
-        let (Some(product), Some(counted), true) = (product, counted, errors.is_empty()) else {
-            return Err(AppError::Invalid(errors));
-        };
+        let (product, counted, witness_name) = count_fields(input, &counter)?;
         let witness = self
             .confirm_witness(&place, witness_name, &input.witness_password)
             .await?;
@@ -278,28 +319,7 @@ impl Service<'_> {
             },
         )
         .await?;
-        let difference = counted - expected;
-        let deviation =
-            is_deviation(product, difference, policy.stock_count_deviation_threshold).then(|| Deviation {
-                id: DeviationId::new().to_string(),
-                place_id: place.id,
-                kind: samhand_domain::stock::DeviationKind::StockCountMismatch,
-                substance: Some(product.substance),
-                product: Some(product),
-                count_id: Some(count.id.clone()),
-                difference_ug: Some(product.micrograms(difference)),
-                description: format!(
-                    "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {}, kontrollert av {}.",
-                    product.name_nb,
-                    product.quantity_with_mg_nb(counted),
-                    product.quantity_with_mg_nb(expected),
-                    product.quantity_with_mg_nb(difference),
-                    counter.display_name,
-                    witness.display_name
-                ),
-                reported_by: counter.id,
-                reported_at: now,
-            });
+        let deviation = count_deviation(&count, policy.stock_count_deviation_threshold, &counter, &witness);
         if let Some(deviation) = &deviation {
             stock_store::insert_deviation(&mut tx, deviation).await?;
         }

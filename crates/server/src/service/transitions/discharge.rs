@@ -113,61 +113,15 @@ impl Service<'_> {
         let relations = data.relations(patient_id, self.now());
         let mut recipients = related_units(&relations);
         recipients.extend(Self::coordinator_units(&data, self.now()));
-        let patient = &view.patient;
         let mut discharged = record.clone();
         discharged.events.push(event.clone());
         let warning = stay::reduced_tolerance_warning(&discharged, discharge.on);
-        let (week, months) = samhand_domain::overdose::risk_window(discharge.on);
-        let mut body = if discharge.planned {
-            format!(
-                "{} {} er skrevet ut fra {} {}.",
-                patient.given_name,
-                patient.family_name,
-                record.stay.institution,
-                date_nb(discharge.on)
-            )
-        } else {
-            format!(
-                "BRUDD I OPPHOLD: {} {} forlot {} {} før planlagt. Hva skjedde: {}.",
-                patient.given_name,
-                patient.family_name,
-                record.stay.institution,
-                date_nb(discharge.on),
-                input.reason.trim()
-            )
-        };
-        if view.in_lar {
-            body.push_str(&format!(
-                " Utlevering på utleveringsstedet starter igjen {}.",
-                date_nb(discharge.resume_on)
-            ));
-        }
-        if let Some(warning) = &warning {
-            body.push(' ');
-            body.push_str(warning);
-        }
-        body.push_str(&format!(
-            " Høyest risiko for overdose til og med {}, økt risiko til og med {}.",
-            date_nb(week),
-            date_nb(months)
-        ));
+        let mut body = discharge_notice(&view, &record, discharge, input.reason.trim(), warning.as_deref());
         let owner = self.open_item_owner(&data).await?;
         let tasks: Vec<Task> = if discharge.planned {
             Vec::new()
         } else {
-            open.iter()
-                .map(|item| Task {
-                    id: TaskId::new(),
-                    patient_id,
-                    meeting_id: None,
-                    description: item.task_nb(),
-                    owner,
-                    due_on: today,
-                    created_by: self.actor().id(),
-                    created_at: self.now(),
-                    changes: Vec::new(),
-                })
-                .collect()
+            self.open_item_tasks(patient_id, &open, owner, today)
         };
         if !tasks.is_empty() {
             let owner_name = self.names([owner]).await?.remove(&owner).unwrap_or_default();
@@ -183,16 +137,14 @@ impl Service<'_> {
             task_store::insert_task(&mut tx, task).await?;
         }
         self.repo.record_write(&mut tx, &grant).await?;
-        let subject = if discharge.planned {
-            format!("Utskrevet {}", date_nb(discharge.on))
-        } else {
-            format!(
-                "Brudd i opphold {}: høy risiko for overdose",
-                date_nb(discharge.on)
-            )
-        };
         let message = self
-            .automatic_message(patient_id, MessageKind::Discharge, subject, body, recipients)
+            .automatic_message(
+                patient_id,
+                MessageKind::Discharge,
+                discharge_subject(discharge),
+                body,
+                recipients,
+            )
             .map(|m| Message {
                 // An unplanned discharge is urgent: unread, it escalates to the leader.
                 important: !discharge.planned || warning.is_some(),
@@ -202,6 +154,30 @@ impl Service<'_> {
             .await?;
         tx.commit().await?;
         Ok(event)
+    }
+
+    /// The tasks an unplanned discharge leaves: one per open item of the bundle, due
+    /// today.
+    fn open_item_tasks(
+        &self,
+        patient_id: PatientId,
+        open: &[BundleItem],
+        owner: UserId,
+        today: Date,
+    ) -> Vec<Task> {
+        open.iter()
+            .map(|item| Task {
+                id: TaskId::new(),
+                patient_id,
+                meeting_id: None,
+                description: item.task_nb(),
+                owner,
+                due_on: today,
+                created_by: self.actor().id(),
+                created_at: self.now(),
+                changes: Vec::new(),
+            })
+            .collect()
     }
 
     /// Who owns the tasks an unplanned discharge leaves: the care team's
@@ -220,5 +196,64 @@ impl Service<'_> {
             return Ok(episode.consultant);
         }
         Ok(self.actor().id())
+    }
+}
+
+/// What the units are told of a discharge: planned or a break, when dispensing at
+/// the place resumes, the reduced-tolerance warning, and the overdose-risk window.
+fn discharge_notice(
+    view: &StaysView,
+    record: &StayRecord,
+    discharge: stay::Discharge,
+    reason: &str,
+    warning: Option<&str>,
+) -> String {
+    let patient = &view.patient;
+    let (week, months) = samhand_domain::overdose::risk_window(discharge.on);
+    let mut body = if discharge.planned {
+        format!(
+            "{} {} er skrevet ut fra {} {}.",
+            patient.given_name,
+            patient.family_name,
+            record.stay.institution,
+            date_nb(discharge.on)
+        )
+    } else {
+        format!(
+            "BRUDD I OPPHOLD: {} {} forlot {} {} før planlagt. Hva skjedde: {}.",
+            patient.given_name,
+            patient.family_name,
+            record.stay.institution,
+            date_nb(discharge.on),
+            reason
+        )
+    };
+    if view.in_lar {
+        body.push_str(&format!(
+            " Utlevering på utleveringsstedet starter igjen {}.",
+            date_nb(discharge.resume_on)
+        ));
+    }
+    if let Some(warning) = warning {
+        body.push(' ');
+        body.push_str(warning);
+    }
+    body.push_str(&format!(
+        " Høyest risiko for overdose til og med {}, økt risiko til og med {}.",
+        date_nb(week),
+        date_nb(months)
+    ));
+    body
+}
+
+/// The subject of the discharge message.
+fn discharge_subject(discharge: stay::Discharge) -> String {
+    if discharge.planned {
+        format!("Utskrevet {}", date_nb(discharge.on))
+    } else {
+        format!(
+            "Brudd i opphold {}: høy risiko for overdose",
+            date_nb(discharge.on)
+        )
     }
 }
