@@ -16,7 +16,7 @@ use samhand_domain::organisation::Role;
 use samhand_domain::time::{Clock, SystemClock};
 use samhand_server::config::{ConfigError, DEFAULT_DEMO_PASSWORD};
 use samhand_server::{AppState, Config};
-use samhand_store::audit::Verification;
+use samhand_store::anchor::{self, Verification};
 use samhand_store::{Store, StoreError, organisations, users};
 
 use crate::demo::DemoSize;
@@ -236,8 +236,11 @@ enum PolicyCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain and report the first entry that does not fit.
+    /// Walk the keyed chain, check it against the signed checkpoints, and report
+    /// the first entry (or checkpoint) that does not fit.
     Verify,
+    /// Write a signed checkpoint of the chain's head now.
+    Checkpoint,
 }
 
 /// How a command ended, beyond success.
@@ -355,6 +358,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit {
             action: AuditCommand::Verify,
         } => verify_audit(&config).await,
+        Command::Audit {
+            action: AuditCommand::Checkpoint,
+        } => checkpoint_audit(&config).await,
         Command::Backup { to } => ops::backup(&config, &to).await,
         Command::Import { file, apply } => ops::import(config, &file, apply).await,
         Command::Restore { from, force } => ops::restore(&config, &from, force).await,
@@ -389,7 +395,14 @@ fn init_tracing(config: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Connects (and migrates) with the audit key, created in the data directory at
+/// the first start when none is configured.
 pub(crate) async fn connect(config: &Config) -> Result<Store, Failure> {
+    let key = config.audit_key(true)?.expect("a created key");
+    Ok(connect_without_key(config).await?.with_audit_key(key))
+}
+
+pub(crate) async fn connect_without_key(config: &Config) -> Result<Store, Failure> {
     let url = config.database_url()?;
     let store = Store::connect(&url, config.db_max_connections)
         .await
@@ -436,9 +449,11 @@ async fn serve(config: Config, with_demo: bool) -> Result<(), Failure> {
     let addr = listener.local_addr().context("listening address")?;
     tracing::info!(database = %describe_database(&config), "samhand listening on http://{addr}");
     let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
-    samhand_server::serve(listener, state)
+    samhand_server::serve(listener, state.clone())
         .await
         .context("server stopped")?;
+    // The last entries of the run are anchored before the process ends.
+    samhand_server::scheduler::checkpoint_audit(&state).await;
     store.close().await;
     tracing::info!("samhand stopped");
     Ok(())
@@ -717,18 +732,73 @@ async fn set_policy(config: &Config, key: &str, value: i64, by: &str) -> Result<
     Ok(())
 }
 
+/// `samhand audit verify`: the chain against its key and the checkpoints. The key
+/// is not created here: a log that needs one it cannot find is an error.
 async fn verify_audit(config: &Config) -> Result<(), Failure> {
-    let store = connect(config).await?;
-    let verification = samhand_store::audit::verify(&store).await?;
+    let mut store = connect_without_key(config).await?;
+    if let Some(key) = config.audit_key(false)? {
+        store = store.with_audit_key(key);
+    }
+    let checkpoints = config.audit_checkpoints();
+    let verification = anchor::verify(&store, Some(&checkpoints)).await;
     store.close().await;
-    match verification {
-        Verification::Intact { entries } => {
+    match verification.context("cannot verify the audit log")? {
+        Verification::Intact {
+            entries,
+            unkeyed,
+            checkpoints: checked,
+        } => {
             println!("audit log intact: {entries} entries");
+            if unkeyed > 0 {
+                println!(
+                    "  the first {unkeyed} entries were written before the audit key was set: chained, not keyed"
+                );
+            }
+            if checked == 0 {
+                println!(
+                    "  no checkpoints in {}: removals from the end cannot be told",
+                    checkpoints.display()
+                );
+            } else {
+                println!(
+                    "  checked against {checked} checkpoints in {}",
+                    checkpoints.display()
+                );
+            }
             Ok(())
         }
-        Verification::Broken { seq, problem } => {
+        Verification::Broken {
+            seq: Some(seq),
+            problem,
+        } => {
             println!("audit log broken at entry {seq}: {problem}");
             Err(Failure::Reported)
         }
+        Verification::Broken { seq: None, problem } => {
+            println!("audit checkpoints broken: {problem}");
+            Err(Failure::Reported)
+        }
     }
+}
+
+/// `samhand audit checkpoint`: writes a signed checkpoint of the chain's head now
+/// (the scheduler does so on its own while the server runs).
+async fn checkpoint_audit(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let dir = config.audit_checkpoints();
+    let written = anchor::write_checkpoint(&store, &dir, SystemClock.now()).await;
+    store.close().await;
+    match written.context("cannot write the audit checkpoint")? {
+        Some(checkpoint) => println!(
+            "audit checkpoint written to {}: entry {} at {}",
+            dir.display(),
+            checkpoint.seq,
+            checkpoint.at
+        ),
+        None => println!(
+            "no new audit entries since the last checkpoint in {}",
+            dir.display()
+        ),
+    }
+    Ok(())
 }

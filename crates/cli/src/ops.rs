@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use samhand_server::Config;
 use samhand_store::Store;
-use samhand_store::audit::Verification;
+use samhand_store::anchor::{self, AuditKey, Verification};
 use samhand_store::backup::{DATABASE_FILE, backup_sqlite, replaced_name};
 
 use crate::{Failure, connect, describe_database};
@@ -61,7 +61,7 @@ pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<(), 
     let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
     let staging = config.data_dir.join(format!("{DATABASE_FILE}.restoring-{stamp}"));
     std::fs::copy(source, &staging).with_context(|| format!("cannot copy {}", source.display()))?;
-    let checked = check_copy(&staging).await;
+    let checked = check_copy(&staging, config.audit_key(false)?).await;
     let (entries, dispensings) = match checked {
         Ok(found) => found,
         Err(error) => {
@@ -93,11 +93,28 @@ pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<(), 
     }
     std::fs::rename(&staging, &target)
         .with_context(|| format!("cannot put the copy in {}", target.display()))?;
+    set_checkpoints_aside(config, &stamp)?;
     println!(
         "restored {} into {}: the audit log is intact ({entries} entries), {dispensings} dispensings",
         source.display(),
         target.display()
     );
+    Ok(())
+}
+
+/// The checkpoints saw the log of the database that was replaced, which may reach
+/// further than the copy's: they are kept beside, renamed, and the server starts
+/// a new file with its first checkpoint.
+fn set_checkpoints_aside(config: &Config, stamp: &str) -> Result<(), Failure> {
+    let file = config.audit_checkpoints().join(anchor::CHECKPOINT_FILE);
+    if file.exists() {
+        let kept = sidecar(&file, &format!(".before-restore-{stamp}"));
+        std::fs::rename(&file, &kept).with_context(|| format!("cannot move {} aside", file.display()))?;
+        println!(
+            "kept the audit checkpoints of the replaced database as {}",
+            kept.display()
+        );
+    }
     Ok(())
 }
 
@@ -111,11 +128,14 @@ fn sidecar(database: &Path, suffix: &str) -> PathBuf {
 /// (its migrations recorded, none changed since it was applied; an older copy
 /// lacking the newest is migrated when the server starts); then verifies its audit
 /// chain and counts its dispensings.
-async fn check_copy(path: &Path) -> Result<(i64, i64), Failure> {
+async fn check_copy(path: &Path, key: Option<AuditKey>) -> Result<(i64, i64), Failure> {
     let url = format!("sqlite://{}?mode=rw", path.display());
-    let store = Store::open(&url, 2)
+    let mut store = Store::open(&url, 2)
         .await
         .map_err(|e| anyhow!("{} cannot be opened as a database: {e}", path.display()))?;
+    if let Some(key) = key {
+        store = store.with_audit_key(key);
+    }
     let problems = samhand_store::migrate::readiness(&store).await;
     let refusal = match &problems {
         Err(_) => Some(format!(
@@ -136,15 +156,16 @@ async fn check_copy(path: &Path) -> Result<(i64, i64), Failure> {
         store.close().await;
         return Err(anyhow!("{refusal}; not restored").into());
     }
-    let verification = samhand_store::audit::verify(&store).await;
+    // The copy is older than this installation's checkpoints: its chain is checked
+    // against the key alone.
+    let verification = anchor::verify(&store, None).await;
     let dispensings = samhand_store::backup::dispensing_count(&store).await;
     store.close().await;
     let entries = match verification.map_err(|e| anyhow!("cannot verify the audit log: {e}"))? {
-        Verification::Intact { entries } => entries,
+        Verification::Intact { entries, .. } => entries,
         Verification::Broken { seq, problem } => {
-            return Err(
-                anyhow!("the copy's audit log is broken at entry {seq}: {problem}; not restored").into(),
-            );
+            let at = seq.map(|seq| format!(" at entry {seq}")).unwrap_or_default();
+            return Err(anyhow!("the copy's audit log is broken{at}: {problem}; not restored").into());
         }
     };
     Ok((

@@ -15,7 +15,18 @@ use samhand_store::audit::{self, AuditEntry};
 /// A database with five audit entries, tampered with by `sql` (none: untouched).
 async fn database_with_entries(dir: &std::path::Path, sql: &[&str]) -> String {
     let url = samhand_store::testing::fresh_database_url(dir).await;
-    let store = Store::connect(&url, 2).await.expect("connect and migrate");
+    append_and_tamper(dir, &url, sql).await;
+    url
+}
+
+/// Appends five entries to the database at `url` (with the data directory's audit
+/// key when there is one, as the server does), then runs `sql` on it.
+async fn append_and_tamper(dir: &std::path::Path, url: &str, sql: &[&str]) {
+    let mut store = Store::connect(url, 2).await.expect("connect and migrate");
+    let key_file = dir.join("audit.key");
+    if key_file.exists() {
+        store = store.with_audit_key(samhand_store::anchor::AuditKey::from_file(&key_file).expect("the key"));
+    }
     let actor = Actor::Staff(StaffUser {
         id: UserId::new(),
         username: "utdeler".into(),
@@ -53,14 +64,18 @@ async fn database_with_entries(dir: &std::path::Path, sql: &[&str]) -> String {
     }
     drop(conn);
     store.close().await;
-    url
 }
 
 /// Runs `samhand audit verify` against the database; (success, stdout).
 fn verify(dir: &std::path::Path, url: &str) -> (bool, String) {
+    samhand(dir, url, "verify")
+}
+
+/// Runs `samhand audit <action>` against the database; (success, stdout).
+fn samhand(dir: &std::path::Path, url: &str, action: &str) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_samhand"));
     command
-        .args(["audit", "verify"])
+        .args(["audit", action])
         .env("SAMHAND_DATA_DIR", dir)
         .env("SAMHAND_LOG", "warn");
     if url.starts_with("postgres") {
@@ -120,4 +135,42 @@ fn audit_verify_passes_an_untouched_log_and_names_the_first_edited_removed_or_sw
             }
         }
     }
+}
+
+#[test]
+fn removing_the_last_entries_and_rewriting_the_head_row_is_reported_against_the_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = runtime().block_on(samhand_store::testing::fresh_database_url(dir.path()));
+    // The first command creates the data directory's audit key, as `serve` does.
+    let (ok, stdout) = samhand(dir.path(), &url, "checkpoint");
+    assert!(ok && stdout.contains("no new audit entries"), "{stdout}");
+    assert!(dir.path().join("audit.key").exists());
+    runtime().block_on(append_and_tamper(dir.path(), &url, &[]));
+    let (ok, stdout) = samhand(dir.path(), &url, "checkpoint");
+    assert!(ok && stdout.contains("entry 5"), "{stdout}");
+    let (ok, stdout) = verify(dir.path(), &url);
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains("checked against 1 checkpoints"), "{stdout}");
+
+    // An insider removes the last two entries and makes the head row fit.
+    runtime().block_on(async {
+        let store = Store::connect(&url, 2).await.expect("connect");
+        let mut conn = store.read().await.expect("conn");
+        samhand_store::testing::allow_tampering_with_the_audit_log(&mut conn, store.backend()).await;
+        for statement in [
+            "DELETE FROM audit_log WHERE seq > 3",
+            "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3) WHERE id = 1",
+        ] {
+            sqlx::query(statement).execute(&mut *conn).await.expect(statement);
+        }
+        drop(conn);
+        store.close().await;
+    });
+    let (ok, stdout) = verify(dir.path(), &url);
+    assert!(!ok, "verify must fail: {stdout}");
+    assert!(stdout.contains("audit log broken at entry 4"), "{stdout}");
+    assert!(
+        stdout.contains("checkpoint") && stdout.contains("saw entry 5"),
+        "{stdout}"
+    );
 }

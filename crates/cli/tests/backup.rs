@@ -177,7 +177,21 @@ async fn a_backup_under_write_load_restores_with_every_acknowledged_dispensing_a
 
     // Restored into a fresh data directory: every dispensing acknowledged before the
     // backup began is there, and the audit chain is intact.
+    // The copy's audit chain is keyed: without the installation's audit key it
+    // cannot be checked, and is not restored.
     let restored = tempfile::tempdir().expect("dir");
+    let keyless = samhand(
+        restored.path(),
+        &["restore", "--from", &copy.display().to_string()],
+    );
+    assert!(!keyless.status.success(), "restored without the audit key");
+    assert!(
+        String::from_utf8_lossy(&keyless.stderr).contains("audit key is needed"),
+        "{}",
+        String::from_utf8_lossy(&keyless.stderr)
+    );
+    assert!(!restored.path().join("samhand.db").exists());
+    std::fs::copy(live.path().join("audit.key"), restored.path().join("audit.key")).expect("the key");
     let report = ok(
         &samhand(
             restored.path(),

@@ -75,16 +75,24 @@ pub fn required_text(errors: &mut FieldErrors, field: &'static str, value: &str,
 /// Parses a date typed as dd.mm.yyyy (Norwegian) or yyyy-mm-dd (HTML date input, API).
 pub fn parse_date(value: &str) -> Option<jiff::civil::Date> {
     let value = value.trim();
-    if let Ok(date) = value.parse::<jiff::civil::Date>() {
-        return Some(date);
-    }
-    let mut parts = value.split('.');
-    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
+    let date = match value.parse::<jiff::civil::Date>() {
+        Ok(date) => date,
+        Err(_) => {
+            let mut parts = value.split('.');
+            let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() {
+                return None;
+            }
+            jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()?
+        }
+    };
+    // No date in Samhand's records is before 1900 or after 2199: the year 0002 or
+    // 9999 is a typing error (or a probe), not a plan.
+    (SENSIBLE_YEARS.contains(&date.year())).then_some(date)
 }
+
+/// The years a date entered in Samhand may have.
+pub const SENSIBLE_YEARS: std::ops::RangeInclusive<i16> = 1900..=2199;
 
 /// Parses a time of day typed as 08.00, 08:00 or 8.
 pub fn parse_time(value: &str) -> Option<jiff::civil::Time> {
@@ -104,6 +112,16 @@ mod tests {
         assert_eq!(parse_date("2026-12-24"), Some(date(2026, 12, 24)));
         assert_eq!(parse_date("31.02.2026"), None);
         assert_eq!(parse_date("i morgen"), None);
+    }
+
+    #[test]
+    fn dates_outside_sensible_years_are_refused() {
+        assert_eq!(parse_date("9999-12-31"), None);
+        assert_eq!(parse_date("0002-01-01"), None);
+        assert_eq!(parse_date("-000001-01-01"), None);
+        assert_eq!(parse_date("31.12.1899"), None);
+        assert_eq!(parse_date("01.01.1900"), Some(date(1900, 1, 1)));
+        assert_eq!(parse_date("2199-12-31"), Some(date(2199, 12, 31)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use openidconnect::url::{self, Url};
 use openidconnect::{IssuerUrl, RedirectUrl};
+use samhand_store::anchor::AuditKey;
 
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,6 +63,13 @@ pub struct Config {
     /// (or another OpenID provider that sends the fødselsnummer as `pid`); off
     /// (`None`) when SAMHAND_PORTAL_OIDC_ISSUER is unset.
     pub portal_oidc: Option<OidcConfig>,
+    /// SAMHAND_AUDIT_KEY_FILE: the key the audit chain and its checkpoints are
+    /// MACed with, kept outside the database. Unset: `audit.key` in the data
+    /// directory, created at the first start (see [`Config::audit_key`]).
+    pub audit_key_file: Option<PathBuf>,
+    /// SAMHAND_AUDIT_CHECKPOINT_DIR: where the scheduler writes the signed audit
+    /// checkpoints. Unset: `audit-checkpoints` in the data directory.
+    pub audit_checkpoint_dir: Option<PathBuf>,
 }
 
 /// Samhand as a client of one OpenID provider (`{prefix}` is SAMHAND_OIDC for
@@ -335,7 +343,40 @@ impl Config {
             oidc,
             oidc_username_claim: username_claim,
             portal_oidc,
+            audit_key_file: get("SAMHAND_AUDIT_KEY_FILE").map(PathBuf::from),
+            audit_checkpoint_dir: get("SAMHAND_AUDIT_CHECKPOINT_DIR").map(PathBuf::from),
         })
+    }
+
+    /// Where the audit checkpoints are written.
+    pub fn audit_checkpoints(&self) -> PathBuf {
+        self.audit_checkpoint_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoints"))
+    }
+
+    /// The audit key. From SAMHAND_AUDIT_KEY_FILE when set (it must exist);
+    /// otherwise from `audit.key` in the data directory, which is created with 32
+    /// random bytes (readable by the owner only) when `create` is true and it is
+    /// missing. `None` only when it is missing and not to be created: a check of a
+    /// log written without a key.
+    pub fn audit_key(&self, create: bool) -> Result<Option<AuditKey>, ConfigError> {
+        let key_error = |problem: String| bad("SAMHAND_AUDIT_KEY_FILE", problem);
+        if let Some(path) = &self.audit_key_file {
+            return AuditKey::from_file(path).map(Some).map_err(key_error);
+        }
+        let path = self.data_dir.join("audit.key");
+        if !path.exists() {
+            if !create {
+                return Ok(None);
+            }
+            create_key_file(&path).map_err(key_error)?;
+            tracing::warn!(
+                path = %path.display(),
+                "created an audit key in the data directory; in production keep it outside, in SAMHAND_AUDIT_KEY_FILE"
+            );
+        }
+        AuditKey::from_file(&path).map(Some).map_err(key_error)
     }
 
     /// The database to connect to: PostgreSQL when configured, else SQLite in the data
@@ -354,6 +395,28 @@ impl Config {
             }
         }
     }
+}
+
+/// Writes a new random key (64 hex characters) to `path`, which must not exist,
+/// readable and writable by the owner only.
+fn create_key_file(path: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for the audit key: {e}"))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    writeln!(file, "{hex}")
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

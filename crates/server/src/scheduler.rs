@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use jiff::SignedDuration;
+use samhand_store::anchor;
 use samhand_store::scheduler as store;
 use tokio::sync::watch;
 
@@ -124,7 +125,29 @@ pub async fn run_due(state: &AppState, holder: &str) -> AppResult<Vec<Ran>> {
         tx.commit().await?;
         ran.push(Ran { job, outcome });
     }
+    checkpoint_audit(state).await;
     Ok(ran)
+}
+
+/// Writes a signed checkpoint of the audit chain's head to this server's
+/// checkpoint directory when the head has moved since the last one. Every server
+/// does so in its own directory, so it runs without a lease; a store without an
+/// audit key (a test world) writes none.
+pub async fn checkpoint_audit(state: &AppState) {
+    if state.store.audit_key().is_none() {
+        return;
+    }
+    let dir = state.config.audit_checkpoints();
+    match anchor::write_checkpoint(&state.store, &dir, state.clock.now()).await {
+        Ok(Some(checkpoint)) => {
+            tracing::debug!(seq = checkpoint.seq, dir = %dir.display(), "audit checkpoint written");
+        }
+        Ok(None) => {}
+        Err(error) => {
+            state.metrics.scheduler_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %error, dir = %dir.display(), "the audit checkpoint could not be written");
+        }
+    }
 }
 
 /// Starts the scheduler in the background, unless `SAMHAND_SCHEDULER_SECONDS` is 0;

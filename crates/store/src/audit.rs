@@ -1,6 +1,7 @@
 //! The audit log: the only writer of `audit_log`. Every read and write of patient
-//! data is one entry; entries are append-only and hash chained, so an edited,
-//! removed or reordered entry is found by [`verify`].
+//! data is one entry; entries are append-only and chained by a MAC under the audit
+//! key, so an edited, removed or reordered entry is found by
+//! [`crate::anchor::verify`].
 
 use jiff::Timestamp;
 use samhand_domain::access::{Action, Actor, DataCategory};
@@ -65,9 +66,28 @@ fn canonical(
         .join("|")
 }
 
-fn hash(line: &str) -> String {
-    let digest = Sha256::digest(line.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// The hash of an entry written without a key (before one was configured).
+pub(crate) fn plain_hash(line: &str) -> String {
+    crate::anchor::hex(&Sha256::digest(line.as_bytes()))
+}
+
+/// The line a stored entry was hashed from.
+pub(crate) fn canonical_row(row: &AnyRow) -> Result<String> {
+    let patient: Option<String> = sqlx::Row::try_get(row, "patient_id")?;
+    Ok(canonical(
+        int(row, "seq")?,
+        int(row, "at")?,
+        &text(row, "actor_id")?,
+        &text(row, "actor_role")?,
+        &text(row, "actor_organisation")?,
+        &patient.unwrap_or_default(),
+        &text(row, "category")?,
+        &text(row, "action")?,
+        int(row, "allowed")?,
+        &text(row, "relation")?,
+        &text(row, "detail")?,
+        &text(row, "prev_hash")?,
+    ))
 }
 
 /// Appends an entry within the caller's transaction, extending the chain.
@@ -75,7 +95,10 @@ pub async fn append(store: &Store, conn: &mut AnyConnection, entry: &AuditEntry<
     append_all(store, conn, std::slice::from_ref(entry)).await
 }
 
-/// Rows per multi-row INSERT of audit entries (13 binds each, under both databases'
+/// Columns written per audit entry.
+const COLUMNS: usize = 14;
+
+/// Rows per multi-row INSERT of audit entries (14 binds each, under both databases'
 /// limits).
 const ROWS_PER_INSERT: usize = 200;
 
@@ -114,7 +137,10 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
             entry.detail,
             &prev_hash,
         );
-        let this_hash = hash(&line);
+        let this_hash = match store.audit_key() {
+            Some(key) => key.mac(&line),
+            None => plain_hash(&line),
+        };
         rows.push((
             seq,
             at,
@@ -128,15 +154,17 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
         ));
         prev_hash = this_hash;
     }
+    let keyed = i64::from(store.audit_key().is_some());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|r| {
-                let placeholders: Vec<String> = (1..=13).map(|c| format!("${}", r * 13 + c)).collect();
+                let placeholders: Vec<String> =
+                    (1..=COLUMNS).map(|c| format!("${}", r * COLUMNS + c)).collect();
                 format!("({})", placeholders.join(", "))
             })
             .collect();
         let sql = format!(
-            "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash) VALUES {}",
+            "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed) VALUES {}",
             values.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -154,7 +182,8 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
                 .bind(entry.relation)
                 .bind(entry.detail)
                 .bind(prev.clone())
-                .bind(this.clone());
+                .bind(this.clone())
+                .bind(keyed);
         }
         query.execute(&mut *conn).await?;
     }
@@ -206,7 +235,7 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredEntry> {
     })
 }
 
-const SELECT: &str = "SELECT seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash FROM audit_log";
+pub(crate) const SELECT: &str = "SELECT seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed FROM audit_log";
 
 /// The entries about one patient, newest first.
 pub async fn for_patient(
@@ -231,84 +260,4 @@ pub async fn latest(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredEn
         .fetch_all(conn)
         .await?;
     rows.iter().map(stored_from_row).collect()
-}
-
-/// What [`verify`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verification {
-    Intact {
-        entries: i64,
-    },
-    /// The first entry that does not fit the chain, and why.
-    Broken {
-        seq: i64,
-        problem: String,
-    },
-}
-
-/// Walks the whole chain and names the first entry that was edited, removed,
-/// inserted or reordered, or a head that does not match the last entry.
-pub async fn verify(store: &Store) -> Result<Verification> {
-    let mut conn = store.read().await?;
-    let rows = sqlx::query(&format!("{SELECT} ORDER BY seq"))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut expected_prev = String::new();
-    let mut expected_seq = 1i64;
-    for row in &rows {
-        let seq = int(row, "seq")?;
-        if seq != expected_seq {
-            return Ok(Verification::Broken {
-                seq,
-                problem: format!("expected entry {expected_seq} here: an entry is missing or out of order"),
-            });
-        }
-        let prev_hash = text(row, "prev_hash")?;
-        if prev_hash != expected_prev {
-            return Ok(Verification::Broken {
-                seq,
-                problem: "does not follow the entry before it".into(),
-            });
-        }
-        let patient: Option<String> = sqlx::Row::try_get(row, "patient_id")?;
-        let line = canonical(
-            seq,
-            int(row, "at")?,
-            &text(row, "actor_id")?,
-            &text(row, "actor_role")?,
-            &text(row, "actor_organisation")?,
-            &patient.unwrap_or_default(),
-            &text(row, "category")?,
-            &text(row, "action")?,
-            int(row, "allowed")?,
-            &text(row, "relation")?,
-            &text(row, "detail")?,
-            &prev_hash,
-        );
-        let stored_hash = text(row, "hash")?;
-        if hash(&line) != stored_hash {
-            return Ok(Verification::Broken {
-                seq,
-                problem: "its content was changed after it was written".into(),
-            });
-        }
-        expected_prev = stored_hash;
-        expected_seq += 1;
-    }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(&mut *conn)
-        .await?;
-    let head_seq = int(&head, "seq")?;
-    if head_seq != expected_seq - 1 || text(&head, "hash")? != expected_prev {
-        return Ok(Verification::Broken {
-            seq: expected_seq,
-            problem: format!(
-                "the log ends at entry {} but {head_seq} were written: entries were removed from the end",
-                expected_seq - 1
-            ),
-        });
-    }
-    Ok(Verification::Intact {
-        entries: expected_seq - 1,
-    })
 }

@@ -25,6 +25,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The audit key or the checkpoint directory could not be used.
+    #[error("{0}")]
+    Anchor(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -174,6 +177,9 @@ pub struct Store {
     /// SQLite has one writer at a time; taking this lock before a write transaction
     /// queues writers here instead of failing them with "database is locked".
     write_lock: Option<Arc<Mutex<()>>>,
+    /// The key the audit chain is MACed with; without one, entries are chained
+    /// with plain SHA-256 (tests and tools that write no real log).
+    audit_key: Option<Arc<crate::anchor::AuditKey>>,
 }
 
 /// A write transaction, holding the writer lock on SQLite until it ends.
@@ -256,6 +262,7 @@ impl Store {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            audit_key: None,
         };
         Ok(store)
     }
@@ -322,6 +329,16 @@ impl Store {
             Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
             Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
         }
+    }
+
+    /// This store with the audit key: every entry appended from now on is MACed.
+    pub fn with_audit_key(mut self, key: crate::anchor::AuditKey) -> Self {
+        self.audit_key = Some(Arc::new(key));
+        self
+    }
+
+    pub fn audit_key(&self) -> Option<&crate::anchor::AuditKey> {
+        self.audit_key.as_deref()
     }
 
     pub async fn close(&self) {

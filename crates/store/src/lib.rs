@@ -1,6 +1,7 @@
 //! Persistence: the SQL schema for SQLite and PostgreSQL, the queries, transactions
 //! and the audit log. Turns rows into domain types and back; decides nothing.
 
+pub mod anchor;
 pub mod audit;
 pub mod backup;
 pub mod bench;

@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (20, "administration", "0020_administration.sql"),
     (21, "scheduler", "0021_scheduler.sql"),
     (22, "append_only", "0022_append_only.sql"),
+    (24, "audit_keyed", "0024_audit_keyed.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.
@@ -89,10 +90,28 @@ fn checksum(sql: &str) -> String {
 /// checking that those applied before are the ones embedded now.
 pub async fn run(store: &Store) -> Result<(), StoreError> {
     let mut conn = store.read().await?;
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    )
-    .await?;
+    // Created only when missing: a server connecting as an application role
+    // without the right to change the schema (deploy/postgres-app-role.sql) finds
+    // it there and every migration applied.
+    let exists = match store.backend() {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+        }
+    };
+    if sqlx::query(exists)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>("n")?
+        == 0
+    {
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+    }
     // Databases from before checksums were recorded get the column; their rows are
     // filled in below, from the files as they are now.
     let has_checksum = match store.backend() {

@@ -44,3 +44,9 @@ pub async fn allow_tampering_with_the_audit_log(conn: &mut sqlx::AnyConnection, 
             .expect("drop the append-only trigger");
     }
 }
+
+/// The audit key of test worlds (never a real one).
+pub fn audit_key() -> crate::anchor::AuditKey {
+    crate::anchor::AuditKey::from_bytes(b"samhand test audit key: not for any real log")
+        .expect("a long enough key")
+}

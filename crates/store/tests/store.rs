@@ -5,14 +5,38 @@ use jiff::Timestamp;
 use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::ids::{OrganisationId, PatientId, UserId};
 use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
-use samhand_store::audit::{self, AuditEntry, Verification};
+use samhand_store::anchor::{self, Verification};
+use samhand_store::audit::{self, AuditEntry};
 use samhand_store::{Backend, Store};
 use sqlx::Row;
 
+/// A fresh database whose audit chain is keyed, as a server's is.
 async fn fresh() -> (Store, tempfile::TempDir) {
+    let (store, _, dir) = fresh_with_url().await;
+    (store, dir)
+}
+
+async fn fresh_with_url() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = samhand_store::testing::fresh_database_url(dir.path()).await;
-    (Store::connect(&url, 4).await.expect("connect"), dir)
+    let store = Store::connect(&url, 4)
+        .await
+        .expect("connect")
+        .with_audit_key(samhand_store::testing::audit_key());
+    (store, url, dir)
+}
+
+/// The chain checked against its key alone (no checkpoints).
+async fn verify(store: &Store) -> Verification {
+    anchor::verify(store, None).await.expect("verify")
+}
+
+fn intact(entries: i64) -> Verification {
+    Verification::Intact {
+        entries,
+        unkeyed: 0,
+        checkpoints: 0,
+    }
 }
 
 #[tokio::test]
@@ -127,20 +151,14 @@ async fn the_database_refuses_to_change_or_delete_the_audit_log() {
         );
     }
     drop(conn);
-    assert_eq!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Intact { entries: 3 }
-    );
+    assert_eq!(verify(&store).await, intact(3));
 }
 
 #[tokio::test]
 async fn an_untouched_audit_log_verifies() {
     let (store, _dir) = fresh().await;
     write_entries(&store, 5).await;
-    assert_eq!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Intact { entries: 5 }
-    );
+    assert_eq!(verify(&store).await, intact(5));
 }
 
 #[tokio::test]
@@ -153,8 +171,8 @@ async fn an_edited_audit_entry_is_named() {
     )
     .await;
     assert!(matches!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Broken { seq: 3, .. }
+        verify(&store).await,
+        Verification::Broken { seq: Some(3), .. }
     ));
 }
 
@@ -164,16 +182,16 @@ async fn a_removed_audit_entry_is_named() {
     write_entries(&store, 5).await;
     execute(&store, "DELETE FROM audit_log WHERE seq = 2").await;
     assert!(matches!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Broken { seq: 3, .. }
+        verify(&store).await,
+        Verification::Broken { seq: Some(3), .. }
     ));
     // Removing the newest entry is found too, by the chain's head.
     let (store, _dir) = fresh().await;
     write_entries(&store, 5).await;
     execute(&store, "DELETE FROM audit_log WHERE seq = 5").await;
     assert!(matches!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Broken { seq: 5, .. }
+        verify(&store).await,
+        Verification::Broken { seq: Some(5), .. }
     ));
 }
 
@@ -186,8 +204,8 @@ async fn swapped_audit_entries_are_named() {
     execute(&store, "UPDATE audit_log SET seq = 2 WHERE seq = 3").await;
     execute(&store, "UPDATE audit_log SET seq = 3 WHERE seq = 100").await;
     assert!(matches!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Broken { seq: 2, .. }
+        verify(&store).await,
+        Verification::Broken { seq: Some(2), .. }
     ));
 }
 
@@ -216,13 +234,213 @@ async fn entries_appended_together_chain_like_entries_appended_one_by_one() {
         .expect("append");
     tx.commit().await.expect("commit");
     write_entries(&store, 2).await;
-    assert_eq!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Intact { entries: 455 }
-    );
+    assert_eq!(verify(&store).await, intact(455));
     execute(&store, "UPDATE audit_log SET allowed = 0 WHERE seq = 300").await;
     assert!(matches!(
-        audit::verify(&store).await.expect("verify"),
-        Verification::Broken { seq: 300, .. }
+        verify(&store).await,
+        Verification::Broken { seq: Some(300), .. }
     ));
+}
+
+/// The chain checked against its key and the checkpoints in `dir`.
+async fn verify_with_checkpoints(store: &Store, dir: &std::path::Path) -> Verification {
+    anchor::verify(store, Some(dir)).await.expect("verify")
+}
+
+async fn checkpoint(store: &Store, dir: &std::path::Path) -> Option<anchor::Checkpoint> {
+    anchor::write_checkpoint(store, dir, Timestamp::from_second(1_900_000_000).expect("ts"))
+        .await
+        .expect("checkpoint")
+}
+
+fn broken_at(verification: &Verification, seq: i64, says: &str) -> bool {
+    matches!(verification, Verification::Broken { seq: Some(at), problem } if *at == seq && problem.contains(says))
+}
+
+#[tokio::test]
+async fn removing_the_last_entries_and_rewriting_the_head_row_is_found_by_the_checkpoint() {
+    let (store, dir) = fresh().await;
+    let checkpoints = dir.path().join("checkpoints");
+    write_entries(&store, 5).await;
+    assert!(checkpoint(&store, &checkpoints).await.is_some());
+    let mut conn = store.read().await.expect("conn");
+    let third: String = sqlx::query("SELECT hash FROM audit_log WHERE seq = 3")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("entry 3")
+        .get("hash");
+    drop(conn);
+    execute(&store, "DELETE FROM audit_log WHERE seq > 3").await;
+    execute(
+        &store,
+        &format!("UPDATE audit_head SET seq = 3, hash = '{third}' WHERE id = 1"),
+    )
+    .await;
+    // The database alone no longer tells: the chain and its head agree.
+    assert_eq!(verify(&store).await, intact(3));
+    let found = verify_with_checkpoints(&store, &checkpoints).await;
+    assert!(broken_at(&found, 4, "saw entry 5"), "{found:?}");
+    // Everything removed is found the same way.
+    execute(&store, "DELETE FROM audit_log").await;
+    execute(&store, "UPDATE audit_head SET seq = 0, hash = '' WHERE id = 1").await;
+    let found = verify_with_checkpoints(&store, &checkpoints).await;
+    assert!(broken_at(&found, 1, "the log ends at entry 0"), "{found:?}");
+}
+
+#[tokio::test]
+async fn a_log_rewritten_without_the_key_is_found_by_its_mac_or_the_checkpoint() {
+    let (store, url, dir) = fresh_with_url().await;
+    let checkpoints = dir.path().join("checkpoints");
+    write_entries(&store, 5).await;
+    checkpoint(&store, &checkpoints).await;
+    // An insider without the key writes one more entry the plain way…
+    let keyless = Store::connect(&url, 2).await.expect("connect without the key");
+    write_entries(&keyless, 1).await;
+    let found = verify_with_checkpoints(&store, &checkpoints).await;
+    assert!(broken_at(&found, 6, "not keyed"), "{found:?}");
+    // …or replaces the whole log with one chained without a key.
+    execute(&store, "DELETE FROM audit_log").await;
+    execute(&store, "UPDATE audit_head SET seq = 0, hash = '' WHERE id = 1").await;
+    write_entries(&keyless, 5).await;
+    let found = verify_with_checkpoints(&store, &checkpoints).await;
+    assert!(broken_at(&found, 5, "checkpoint"), "{found:?}");
+    // Without the key, a keyed log cannot be verified at all.
+    execute(&store, "DELETE FROM audit_log").await;
+    execute(&store, "UPDATE audit_head SET seq = 0, hash = '' WHERE id = 1").await;
+    write_entries(&store, 2).await;
+    let refused = anchor::verify(&keyless, None).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("audit key is needed")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_edited_checkpoint_is_named_and_checkpoints_follow_the_head() {
+    let (store, dir) = fresh().await;
+    let checkpoints = dir.path().join("checkpoints");
+    assert_eq!(
+        checkpoint(&store, &checkpoints).await,
+        None,
+        "nothing to anchor yet"
+    );
+    write_entries(&store, 3).await;
+    assert_eq!(checkpoint(&store, &checkpoints).await.map(|c| c.seq), Some(3));
+    assert_eq!(
+        checkpoint(&store, &checkpoints).await,
+        None,
+        "the head has not moved"
+    );
+    write_entries(&store, 2).await;
+    assert_eq!(checkpoint(&store, &checkpoints).await.map(|c| c.seq), Some(5));
+    assert!(matches!(
+        verify_with_checkpoints(&store, &checkpoints).await,
+        Verification::Intact {
+            entries: 5,
+            checkpoints: 2,
+            ..
+        }
+    ));
+    let file = checkpoints.join(anchor::CHECKPOINT_FILE);
+    let text = std::fs::read_to_string(&file).expect("checkpoints");
+    std::fs::write(&file, text.replacen("seq=5", "seq=4", 1)).expect("edit");
+    let found = verify_with_checkpoints(&store, &checkpoints).await;
+    assert!(
+        matches!(&found, Verification::Broken { seq: None, problem } if problem.contains("line 2")),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_long_log_is_verified_page_by_page() {
+    let (store, dir) = fresh().await;
+    let actor = actor();
+    let details: Vec<String> = (0..12_000).map(|i| format!("entry {i}")).collect();
+    let entries: Vec<AuditEntry<'_>> = details
+        .iter()
+        .map(|detail| AuditEntry {
+            at: Timestamp::from_second(1_800_000_100).expect("ts"),
+            actor: &actor,
+            patient: None,
+            category: DataCategory::Dispensing,
+            action: Action::Read,
+            allowed: true,
+            relation: "dispensing_place",
+            detail,
+        })
+        .collect();
+    let mut tx = store.write().await.expect("tx");
+    audit::append_all(&store, &mut tx, &entries)
+        .await
+        .expect("append");
+    tx.commit().await.expect("commit");
+    let checkpoints = dir.path().join("checkpoints");
+    checkpoint(&store, &checkpoints).await;
+    assert!(matches!(
+        verify_with_checkpoints(&store, &checkpoints).await,
+        Verification::Intact {
+            entries: 12_000,
+            checkpoints: 1,
+            ..
+        }
+    ));
+    execute(&store, "UPDATE audit_log SET detail = 'x' WHERE seq = 11000").await;
+    let found = verify_with_checkpoints(&store, &checkpoints).await;
+    assert!(broken_at(&found, 11_000, "MAC"), "{found:?}");
+}
+
+/// PostgreSQL: the application role of deploy/postgres-app-role.sql may add to the
+/// audit log and the record but not change, remove or unguard them; the server
+/// connects as it (the migrations already applied) and works.
+#[tokio::test]
+async fn the_postgres_application_role_cannot_change_the_append_only_tables() {
+    let (owner, url, _dir) = fresh_with_url().await;
+    if owner.backend() != Backend::Postgres {
+        return;
+    }
+    write_entries(&owner, 2).await;
+    let mut conn = owner.read().await.expect("conn");
+    sqlx::raw_sql(include_str!("../../../deploy/postgres-app-role.sql"))
+        .execute(&mut *conn)
+        .await
+        .expect("the documented grants apply");
+    sqlx::query("ALTER ROLE samhand_app PASSWORD 'samhand-app-test'")
+        .execute(&mut *conn)
+        .await
+        .expect("password");
+    drop(conn);
+    let (_, at_host) = url.split_once('@').expect("a URL with credentials");
+    let app_url = format!("postgres://samhand_app:samhand-app-test@{at_host}");
+    let app = Store::connect(&app_url, 2)
+        .await
+        .expect("the application role connects; nothing to migrate")
+        .with_audit_key(samhand_store::testing::audit_key());
+    write_entries(&app, 2).await;
+    assert_eq!(verify(&app).await, intact(4));
+    let mut conn = app.read().await.expect("conn");
+    for sql in [
+        "UPDATE audit_log SET detail = 'x' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 4",
+        "TRUNCATE audit_log",
+        "DELETE FROM dose_orders",
+        "DROP TRIGGER audit_log_append_only ON audit_log",
+        "CREATE TABLE intruder (id BIGINT)",
+        "DELETE FROM schema_migrations",
+    ] {
+        let refused = sqlx::query(sql).execute(&mut *conn).await;
+        assert!(
+            refused.as_ref().is_err_and(|e| {
+                let e = e.to_string();
+                e.contains("permission denied") || e.contains("must be owner")
+            }),
+            "{sql}: {refused:?}"
+        );
+    }
+    // What is updated in place stays writable.
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+        .execute(&mut *conn)
+        .await
+        .expect("the audit head moves");
 }

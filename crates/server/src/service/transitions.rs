@@ -459,6 +459,14 @@ impl Service<'_> {
         if record.discharge().is_some() {
             errors.push("planned_end_on", "Oppholdet er allerede avsluttet.");
         }
+        if errors.is_empty() && end.is_some() && end == record.planned_end() {
+            self.repo
+                .record_refused_write(&grant, "extension repeated")
+                .await?;
+            return Err(AppError::Conflict(
+                "Planlagt utskrivning er allerede denne datoen.".into(),
+            ));
+        }
         let (Some(end), true) = (end, errors.is_empty()) else {
             self.repo
                 .record_refused_write(&grant, "invalid extension")

@@ -105,8 +105,12 @@ pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -
     init_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let database = samhand_store::testing::fresh_database_url(dir.path()).await;
-    let store = Store::connect(&database, 10).await.expect("connect and migrate");
+    let store = Store::connect(&database, 10)
+        .await
+        .expect("connect and migrate")
+        .with_audit_key(samhand_store::testing::audit_key());
     let clock = Arc::new(FixedClock::at_oslo(start_day(), Time::constant(9, 0, 0, 0)));
+    let data_dir = dir.path().display().to_string();
     let config = Config::from_lookup(|key| {
         if let Some((_, value)) = overrides.iter().find(|(k, _)| *k == key) {
             return Some(value.clone());
@@ -115,6 +119,7 @@ pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -
             "SAMHAND_COOKIE_SECURE" => Some("false".into()),
             // Tests move the clock months ahead; tokens must outlive that.
             "SAMHAND_TOKEN_DAYS" => Some("366".into()),
+            "SAMHAND_DATA_DIR" => Some(data_dir.clone()),
             _ => None,
         }
     })

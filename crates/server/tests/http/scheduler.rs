@@ -166,3 +166,37 @@ async fn a_time_in_hand_passed_without_a_recorded_outcome_is_told_to_the_owners_
     app.run_scheduler().await;
     assert_eq!(told(&app.get_json(&w.konsulent, "/api/v1/inbox").await.1), 1);
 }
+
+#[tokio::test]
+async fn the_scheduler_anchors_the_audit_log_in_signed_checkpoints_outside_the_database() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    app.patient_on_daily_methadone(403).await;
+    app.today_list(&w.utdeler).await;
+    app.run_scheduler().await;
+    let dir = app.state.config.audit_checkpoints();
+    let first = samhand_store::anchor::read_checkpoints(&dir, &samhand_store::testing::audit_key())
+        .expect("checkpoints")
+        .into_iter()
+        .map(|line| line.expect("signed with the key"))
+        .collect::<Vec<_>>();
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Reading the list again writes entries; the next run anchors them.
+    app.today_list(&w.utdeler).await;
+    app.run_scheduler().await;
+    let verified = samhand_store::anchor::verify(&app.state.store, Some(&dir))
+        .await
+        .expect("verify");
+    match verified {
+        samhand_store::anchor::Verification::Intact {
+            entries,
+            unkeyed,
+            checkpoints,
+        } => {
+            assert_eq!(checkpoints, 2);
+            assert_eq!(unkeyed, 0, "a server's entries are keyed");
+            assert!(entries > first[0].seq, "{entries} after {:?}", first[0]);
+        }
+        broken => panic!("{broken:?}"),
+    }
+}

@@ -447,6 +447,27 @@ async fn planning_notices_come_at_admission_and_fourteen_days_before_and_again_a
         told.iter().any(|(s, _)| s.contains("forlenget til 12.02.2027")),
         "{told:?}"
     );
+    // The same extension again (a double click, a retry) is a conflict, not a fault,
+    // and tells nobody twice.
+    let (status, body) = app
+        .post_json(
+            &w.akuttlege,
+            &format!("/api/v1/stays/{stay}/extension"),
+            &json!({"planned_end_on": "2027-02-12", "reason": "Trenger lengre stabilisering"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let told_again = app.inbox_subjects(&w.konsulent, &patient).await;
+    assert_eq!(told_again.len(), told.len(), "{told_again:?}");
+    // A date no stay has is refused as invalid.
+    let (status, body) = app
+        .post_json(
+            &w.akuttlege,
+            &format!("/api/v1/stays/{stay}/extension"),
+            &json!({"planned_end_on": "9999-12-31", "reason": "Trenger lengre stabilisering"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     app.on(date(2027, 1, 29));
     app.run_scheduler().await;
     assert_eq!(planning(&app.inbox_subjects(&w.konsulent, &patient).await), 2);
