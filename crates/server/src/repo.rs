@@ -10,20 +10,36 @@ use samhand_store::audit::{self, AuditEntry};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 
-/// Permission for one write, to be recorded in the write's transaction.
+/// Permission for one write, to be recorded in the write's transaction. Only the
+/// repository makes one (its fields are private to this module), from a decision
+/// of the policy or a rule it names, and only the repository records it.
 #[derive(Debug, Clone)]
 pub struct WriteGrant {
-    pub patient: PatientId,
-    pub category: DataCategory,
+    patient: PatientId,
+    category: DataCategory,
     /// A write, or a correction of an earlier record.
-    pub action: Action,
-    pub decision: AllowedBy,
-    pub detail: String,
+    action: Action,
+    decision: AllowedBy,
+    detail: String,
 }
 
+impl WriteGrant {
+    pub fn patient(&self) -> PatientId {
+        self.patient
+    }
+
+    /// What allowed the write.
+    pub fn allowed_by(&self) -> AllowedBy {
+        self.decision
+    }
+}
+
+/// The one path to patient data for one actor. Its state and actor are private: a
+/// caller gets a decision, a grant, or an audited read from it, never the means
+/// to write an audit entry of its own.
 pub struct PatientRepo<'a> {
-    pub state: &'a AppState,
-    pub actor: Actor,
+    state: &'a AppState,
+    actor: Actor,
 }
 
 /// The message when the policy says no.
@@ -35,6 +51,10 @@ impl<'a> PatientRepo<'a> {
             state,
             actor: actor.into(),
         }
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
     }
 
     pub async fn relations(&self, patient: PatientId) -> AppResult<PatientRelations> {
@@ -56,10 +76,11 @@ impl<'a> PatientRepo<'a> {
         ))
     }
 
-    /// The policy's decision, not itself an access: for what to offer (may the actor
-    /// convene the group), whom an access is about (is there a relation already), or
-    /// a decision the caller audits itself with [`Self::audit`] together with the
-    /// read it allows. Every decision in the server is made here.
+    /// The policy's decision, not itself an access and not audited: for what to
+    /// offer (may the actor convene the group) or whom an access is about (is there
+    /// a relation already). An access is decided and recorded together, by the
+    /// `authorize_*` methods or [`Self::record_read`]. Every decision in the server
+    /// is made here.
     pub fn decision(&self, relations: &PatientRelations, category: DataCategory, action: Action) -> Decision {
         access::decide(&self.actor, relations, category, action)
     }
@@ -75,13 +96,45 @@ impl<'a> PatientRepo<'a> {
         by: AllowedBy,
         detail: &str,
     ) -> WriteGrant {
+        self.rule_grant(patient, category, Action::Write, by, detail)
+    }
+
+    /// An access a rule of its own allows rather than a care relation: opening
+    /// emergency access (the rule: a reason, no relation already) and a leader's
+    /// review of one. The caller has checked the rule; the grant names it, and is
+    /// recorded with [`Self::record_write`] like any other.
+    pub fn rule_grant(
+        &self,
+        patient: PatientId,
+        category: DataCategory,
+        action: Action,
+        by: AllowedBy,
+        detail: &str,
+    ) -> WriteGrant {
         WriteGrant {
             patient,
             category,
-            action: Action::Write,
+            action,
             decision: by,
             detail: detail.to_string(),
         }
+    }
+
+    /// Decides a read of one patient and records it in the caller's transaction
+    /// (with what the read goes with, such as a read receipt); the decision, for the
+    /// caller to refuse on.
+    pub async fn record_read(
+        &self,
+        tx: &mut AnyConnection,
+        patient: PatientId,
+        relations: &PatientRelations,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<Decision> {
+        let decision = access::decide(&self.actor, relations, category, Action::Read);
+        self.audit(tx, Some(patient), category, Action::Read, decision, detail)
+            .await?;
+        Ok(decision)
     }
 
     /// May the actor record an admission: as anyone who writes the patient's
@@ -404,7 +457,7 @@ impl<'a> PatientRepo<'a> {
         }
     }
 
-    pub async fn audit(
+    async fn audit(
         &self,
         tx: &mut AnyConnection,
         patient: Option<PatientId>,

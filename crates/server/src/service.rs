@@ -76,9 +76,12 @@ const MISSED_LOOKBACK_DAYS: i64 = samhand_domain::missed::LOOKBACK_DAYS;
 /// How many days of dispensing the overview shows.
 const OVERVIEW_DAYS: i64 = 14;
 
+/// The clinical work of one request for one actor. Its state and repository are
+/// private to the service's modules: pages, the API and FHIR reach patient data
+/// only through its methods, and those through the repository.
 pub struct Service<'a> {
-    pub state: &'a AppState,
-    pub repo: PatientRepo<'a>,
+    state: &'a AppState,
+    repo: PatientRepo<'a>,
 }
 
 /// Everything the schedule of one patient is computed from.
@@ -193,18 +196,18 @@ impl<'a> Service<'a> {
     }
 
     pub fn actor(&self) -> &Actor {
-        &self.repo.actor
+        self.repo.actor()
     }
 
     /// The staff member acting, for work that only staff do; a patient is refused.
     pub fn staff(&self) -> AppResult<&StaffUser> {
         self.repo
-            .actor
+            .actor()
             .staff()
             .ok_or_else(|| AppError::Forbidden("Dette er bare for ansatte.".into()))
     }
 
-    fn now(&self) -> Timestamp {
+    pub fn now(&self) -> Timestamp {
         self.state.clock.now()
     }
 

@@ -267,7 +267,7 @@ async fn build(service: &Service<'_>, kind: Kind, grants: &[Granted]) -> FhirRes
     if grants.is_empty() {
         return Ok(Vec::new());
     }
-    let today = samhand_domain::time::oslo_date(service.state.clock.now());
+    let today = samhand_domain::time::oslo_date(service.now());
     Ok(match kind {
         Kind::Patient => patient::patients(&service.fhir_identity_versions(grants).await?),
         Kind::CarePlan => {
@@ -284,7 +284,7 @@ async fn build(service: &Service<'_>, kind: Kind, grants: &[Granted]) -> FhirRes
             patient::care_teams(
                 &service.fhir_privacy(grants).await?,
                 &organisations,
-                service.state.clock.now(),
+                service.now(),
             )
         }
         Kind::Consent => {

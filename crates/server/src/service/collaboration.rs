@@ -238,7 +238,7 @@ impl Service<'_> {
     ) -> AppResult<()> {
         if care::may_convene(
             self.actor().id(),
-            grant.decision,
+            grant.allowed_by(),
             &data.privacy.care_team,
             self.now(),
         ) {
@@ -524,7 +524,12 @@ impl Service<'_> {
                 &format!("task {task_id}: status {}", status.trim()),
             )
             .await?;
-        if !task.may_change(self.actor().id(), grant.decision, &data.privacy.care_team, now) {
+        if !task.may_change(
+            self.actor().id(),
+            grant.allowed_by(),
+            &data.privacy.care_team,
+            now,
+        ) {
             self.repo
                 .record_refused_write(&grant, "not the owner, the coordinator or the LAR unit")
                 .await?;

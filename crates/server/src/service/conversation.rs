@@ -329,16 +329,14 @@ impl Service<'_> {
             .own_conversation_message(patient, id, "message opened")
             .await?;
         let relations = self.repo.relations(patient).await?;
-        let decision = self.repo.decision(&relations, DataCategory::Notes, Action::Read);
         let now = self.now();
         let mut tx = self.state.store.write().await?;
         self.repo
-            .audit(
+            .record_read(
                 &mut tx,
-                Some(patient),
+                patient,
+                &relations,
                 DataCategory::Notes,
-                Action::Read,
-                decision,
                 &format!("message {id} opened by the patient"),
             )
             .await?;
@@ -359,12 +357,11 @@ impl Service<'_> {
                 drop(tx);
                 let mut tx = self.state.store.write().await?;
                 self.repo
-                    .audit(
+                    .record_read(
                         &mut tx,
-                        Some(patient),
+                        patient,
+                        &relations,
                         DataCategory::Notes,
-                        Action::Read,
-                        decision,
                         &format!("message {id} opened by the patient again"),
                     )
                     .await?;

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use samhand_domain::access::{Action, DataCategory, Decision, PatientRelations};
+use samhand_domain::access::{DataCategory, Decision, PatientRelations};
 use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
 use samhand_domain::message::{self, Message, MessageInput, MessageKind, Party, Receipt};
 use samhand_domain::organisation::Organisation;
@@ -61,23 +61,20 @@ impl Service<'_> {
         let staff = self.staff()?.clone();
         self.patient(patient).await?;
         let relations = self.repo.relations(patient).await?;
-        let decision = self
+        // The message is written into its kind's category (a dose change is
+        // medication information): the policy decides the write of that category,
+        // and the audit entry records the same decision.
+        let kind = MessageKind::from_code(input.kind.trim());
+        let category = kind.map_or(DataCategory::Notes, MessageKind::category);
+        let detail = format!("message sent: {}", kind.map_or("unknown kind", MessageKind::code));
+        let grant = self
             .repo
-            .decision(&relations, DataCategory::Identity, Action::Read);
-        if !decision.is_allowed() {
-            self.repo
-                .record_denial(
-                    Some(patient),
-                    DataCategory::Notes,
-                    Action::Write,
-                    "message refused",
-                )
-                .await?;
-            return Err(AppError::Forbidden(crate::repo::DENIED_NB.into()));
-        }
-        let content = input
-            .parse(&related_units(&relations))
-            .map_err(AppError::Invalid)?;
+            .authorize_write_with(patient, &relations, category, &detail)
+            .await?;
+        let content = self
+            .repo
+            .checked(&grant, "invalid message", input.parse(&related_units(&relations)))
+            .await?;
         let message = Message {
             id: MessageId::new(),
             patient_id: patient,
@@ -95,16 +92,7 @@ impl Service<'_> {
         };
         let mut tx = self.state.store.write().await?;
         message_store::insert(&mut tx, &message).await?;
-        self.repo
-            .audit(
-                &mut tx,
-                Some(patient),
-                message.kind.category(),
-                Action::Write,
-                decision,
-                &format!("message sent: {}", message.kind.code()),
-            )
-            .await?;
+        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(message)
     }
@@ -329,17 +317,14 @@ impl Service<'_> {
             ));
         }
         let relations = self.repo.relations(message.patient_id).await?;
+        let mut tx = self.state.store.write().await?;
         let decision = self
             .repo
-            .decision(&relations, message.kind.category(), Action::Read);
-        let mut tx = self.state.store.write().await?;
-        self.repo
-            .audit(
+            .record_read(
                 &mut tx,
-                Some(message.patient_id),
+                message.patient_id,
+                &relations,
                 message.kind.category(),
-                Action::Read,
-                decision,
                 &format!("message {id} read"),
             )
             .await?;
@@ -371,12 +356,11 @@ impl Service<'_> {
                 drop(tx);
                 let mut tx = self.state.store.write().await?;
                 self.repo
-                    .audit(
+                    .record_read(
                         &mut tx,
-                        Some(message.patient_id),
+                        message.patient_id,
+                        &relations,
                         message.kind.category(),
-                        Action::Read,
-                        decision,
                         &format!("message {id} read again"),
                     )
                     .await?;

@@ -102,7 +102,7 @@ impl Offers {
     pub fn of(repo: &crate::repo::PatientRepo<'_>, relations: &PatientRelations) -> Self {
         use samhand_domain::access::Action;
         let may = |category, action| repo.decision(relations, category, action).is_allowed();
-        let staff = repo.actor.staff();
+        let staff = repo.actor().staff();
         Self {
             prescribe: staff.is_some_and(access::may_prescribe)
                 && may(DataCategory::Medication, Action::Write),

@@ -580,16 +580,14 @@ impl Service<'_> {
         };
         let mut tx = self.state.store.write().await?;
         privacy_store::insert_emergency(&mut tx, &opened).await?;
-        self.repo
-            .audit(
-                &mut tx,
-                Some(patient),
-                DataCategory::Identity,
-                Action::Read,
-                Decision::Allow(AllowedBy::EmergencyAccess),
-                &format!("emergency access opened: {reason}"),
-            )
-            .await?;
+        let grant = self.repo.rule_grant(
+            patient,
+            DataCategory::Identity,
+            Action::Read,
+            AllowedBy::EmergencyAccess,
+            &format!("emergency access opened: {reason}"),
+        );
+        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(opened)
     }
@@ -719,16 +717,14 @@ impl Service<'_> {
         };
         let mut tx = self.state.store.write().await?;
         privacy_store::insert_review(&mut tx, id, &review).await?;
-        self.repo
-            .audit(
-                &mut tx,
-                Some(found.patient_id),
-                DataCategory::Privacy,
-                Action::Write,
-                Decision::Allow(AllowedBy::EmergencyReview),
-                &format!("emergency access {id} reviewed"),
-            )
-            .await?;
+        let grant = self.repo.rule_grant(
+            found.patient_id,
+            DataCategory::Privacy,
+            Action::Write,
+            AllowedBy::EmergencyReview,
+            &format!("emergency access {id} reviewed"),
+        );
+        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -208,3 +208,59 @@ async fn a_message_goes_only_to_related_units_and_its_content_only_where_the_pol
     assert_eq!(got[0]["subject"], json!("Samtale om bolig"));
     assert_eq!(got[0]["sender"], json!("Konsulent Kari"));
 }
+
+#[tokio::test]
+async fn a_message_is_decided_and_audited_as_a_write_of_its_kinds_category() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(94).await;
+    let path = format!("/api/v1/patients/{patient}/messages");
+    // The place's dispensing staff know the patient, but do not write medication
+    // information: a "dose change" message from them is refused, and the refusal is
+    // recorded as the write it was.
+    let (status, body) = app
+        .post_json(
+            &w.utdeler,
+            &path,
+            &json!({"kind": "dose_change", "subject": "Ny dose", "body": "Øk til 90 mg", "recipients": [w.unit.to_string()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let latest =
+        |entries: Vec<samhand_store::audit::StoredEntry>| entries.into_iter().next().expect("an entry");
+    let mut conn = app.state.store.read().await.expect("conn");
+    let refused = latest(
+        samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 1)
+            .await
+            .expect("audit"),
+    );
+    drop(conn);
+    assert!(!refused.allowed, "{refused:?}");
+    assert_eq!(
+        (refused.category.as_str(), refused.action.as_str()),
+        ("medication", "write"),
+        "{refused:?}"
+    );
+    // What they may write, they may send; the entry is a write of that category.
+    let (status, body) = app
+        .post_json(
+            &w.utdeler,
+            &path,
+            &json!({"kind": "withheld_dose", "subject": "Ikke utlevert", "body": "Virket påvirket", "recipients": [w.unit.to_string()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut conn = app.state.store.read().await.expect("conn");
+    let sent = latest(
+        samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 1)
+            .await
+            .expect("audit"),
+    );
+    assert!(sent.allowed, "{sent:?}");
+    assert_eq!(
+        (sent.category.as_str(), sent.action.as_str()),
+        ("dispensing", "write"),
+        "{sent:?}"
+    );
+    assert_eq!(sent.detail, "message sent: withheld_dose");
+}
