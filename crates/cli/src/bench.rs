@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use jiff::Span;
 use jiff::civil::{Date, Time};
+use samhand_domain::access::Actor;
 use samhand_domain::arrangement::{Arrangement, ArrangementContent, TimeWindow, WeekPlan};
 use samhand_domain::dose::Dose;
 use samhand_domain::dose_order::{DailyDose, DoseOrder, DoseOrderContent, Signature};
 use samhand_domain::ids::{ArrangementId, DoseOrderId, EpisodeId, OrganisationId, PatientId, UserId};
 use samhand_domain::national_id::NationalId;
-use samhand_domain::organisation::{Organisation, OrganisationKind, Role};
+use samhand_domain::organisation::{Organisation, OrganisationKind, Role, StaffUser};
 use samhand_domain::patient::{Episode, NewPatient, Phase};
 use samhand_domain::substance::{Form, Substance};
 use samhand_domain::time::{Clock, SystemClock, oslo_timestamp};
@@ -379,8 +380,24 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
         window: TimeWindow::new(Time::constant(8, 0, 0, 0), Time::constant(11, 30, 0, 0)),
     };
     let mut used = std::collections::HashSet::new();
+    let actor = Actor::Staff(StaffUser {
+        id: staff.doctor,
+        username: "bench".into(),
+        display_name: "Benk".into(),
+        role: Role::Prescriber,
+        organisation_id: staff.unit,
+        organisation_kind: OrganisationKind::HealthTrustLarUnit,
+    });
     for chunk in patients.chunks(500) {
-        let mut tx = store.write().await?;
+        let ids: Vec<PatientId> = chunk.iter().map(|(_, id)| *id).collect();
+        let mut tx = samhand_store::PatientWrite::synthetic_history(
+            store,
+            &actor,
+            &ids,
+            created,
+            "bench history written",
+        )
+        .await?;
         let mut doses = Vec::new();
         for (place, patient_id) in chunk {
             doses.push(write_patient(&mut tx, &world, *place, *patient_id, &mut rng, &mut used).await?);
@@ -574,7 +591,7 @@ fn signed_daily_order(
 /// Writes one patient: identity, episode, a signed order and a daily arrangement at
 /// `place`; the history of daily doses to write with the others.
 async fn write_patient(
-    tx: &mut samhand_store::WriteTx,
+    tx: &mut samhand_store::PatientWrite,
     w: &PatientWorld<'_>,
     place: usize,
     patient_id: PatientId,
@@ -597,11 +614,11 @@ async fn write_patient(
     patients::insert_episode(&mut *tx, &episode, w.doctor).await?;
     let (substance, form, dose) = random_regimen(rng);
     let order = signed_daily_order(w, &episode, substance, form, dose);
-    orders::insert_draft(&mut *tx, &order).await?;
+    orders::insert_draft(tx, &order).await?;
     let signed = samhand_domain::dose_order::SignedDoseOrder::from_stored(order.clone()).expect("signed");
-    orders::insert_signature(&mut *tx, &signed).await?;
+    orders::insert_signature(tx, &signed).await?;
     orders::insert_arrangement(
-        &mut *tx,
+        tx,
         &Arrangement {
             id: ArrangementId::new(),
             patient_id,

@@ -5,6 +5,7 @@
 use samhand_domain::access::{self, Action, Actor, AllowedBy, DataCategory, Decision, PatientRelations};
 use samhand_domain::ids::PatientId;
 use samhand_store::Conn as AnyConnection;
+use samhand_store::PatientWrite;
 use samhand_store::audit::{self, AuditEntry};
 
 use crate::AppState;
@@ -243,7 +244,27 @@ impl<'a> PatientRepo<'a> {
         }
     }
 
-    /// Writes the audit entry of an allowed write inside the write's transaction.
+    /// Begins the transaction of an allowed write with its audit entry: the
+    /// [`PatientWrite`] the store's functions for the clinical record require, and
+    /// only for this grant's patient.
+    pub async fn begin_write(&self, grant: &WriteGrant) -> AppResult<PatientWrite> {
+        let entry = self.grant_entry(grant, &grant.detail);
+        Ok(PatientWrite::begin(&self.state.store, std::slice::from_ref(&entry)).await?)
+    }
+
+    fn grant_entry<'e>(&'e self, grant: &'e WriteGrant, detail: &'e str) -> AuditEntry<'e> {
+        self.entry(
+            self.state.clock.now(),
+            Some(grant.patient),
+            grant.category,
+            grant.action,
+            Decision::Allow(grant.decision),
+            detail,
+        )
+    }
+
+    /// Writes the audit entry of an allowed write inside the write's transaction
+    /// (for records the store does not yet take a [`PatientWrite`] for).
     pub async fn record_write(&self, tx: &mut AnyConnection, grant: &WriteGrant) -> AppResult<()> {
         self.audit(
             tx,

@@ -88,6 +88,29 @@ fn write_grants_are_made_only_by_the_repo() {
 }
 
 #[test]
+fn a_patient_write_is_begun_only_by_the_repo_or_for_synthetic_history() {
+    let found = server_store_cli()
+        .iter()
+        .flat_map(|(name, text)| {
+            code_lines(text)
+                .filter(|(_, line)| {
+                    let begun =
+                        line.contains("PatientWrite::begin(") && !name.ends_with("server/src/repo.rs");
+                    let synthetic = line.contains("PatientWrite::synthetic_history(")
+                        && !name.contains("cli/src/demo/")
+                        && !name.ends_with("cli/src/bench.rs");
+                    begun || synthetic
+                })
+                .map(move |(n, line)| format!("{name}:{n}: {}", line.trim()))
+        })
+        .collect();
+    assert_none(
+        found,
+        "a PatientWrite begun outside PatientRepo (or the demo and bench)",
+    );
+}
+
+#[test]
 fn outcomes_and_kinds_are_typed_outside_domain() {
     use samhand_domain::code::Code;
     let mut codes: Vec<(&str, &str)> = Vec::new();

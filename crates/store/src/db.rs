@@ -28,6 +28,10 @@ pub enum StoreError {
     /// The audit key or the checkpoint directory could not be used.
     #[error("{0}")]
     Anchor(String),
+    /// A record was to be written without an allowed access to its patient recorded
+    /// in the same transaction (a defect in the caller, never the user's doing).
+    #[error("unrecorded write: {0}")]
+    Unrecorded(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -13,6 +13,7 @@ use samhand_domain::substance::Substance;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::PatientWrite;
 use crate::codec::{
     coded, corrupt, date_text, dose, dose_ug, instant, int, micros, parsed, parsed_opt, text,
 };
@@ -86,12 +87,13 @@ fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
 /// Writes the event and its doses (in the caller's transaction). A dose recorded
 /// before, or a reused idempotency key, fails with [`crate::StoreError::Conflict`].
 pub async fn insert(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     event: &DispensingEvent,
     doses: &[RecordedDose],
     substance: Substance,
     order_ids: &[DoseOrderId],
 ) -> Result<()> {
+    let conn = write.of(event.patient_id)?;
     insert_event(conn, event).await?;
     insert_doses(conn, event, doses, substance, order_ids).await
 }
@@ -169,13 +171,14 @@ pub struct CorrectionRecord {
 /// dose as actually given. A second correction of the same event fails with
 /// [`crate::StoreError::Conflict`], as does a void of a dose voided meanwhile.
 pub async fn insert_correction(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     event: &DispensingEvent,
     corrects: DispensingId,
     kind: CorrectionKind,
     voided: &[DispensedDose],
     replacement: Option<(&RecordedDose, Substance, DoseOrderId)>,
 ) -> Result<()> {
+    let conn = write.of(event.patient_id)?;
     insert_event(conn, event).await?;
     sqlx::query("INSERT INTO dispensing_corrections (event_id, corrects_event_id, kind) VALUES ($1, $2, $3)")
         .bind(event.id.to_string())

@@ -8,6 +8,7 @@ use samhand_domain::drug_test::{DrugTest, SubstanceResult};
 use samhand_domain::ids::{OrganisationId, PatientId, UserId};
 use sqlx::AnyConnection;
 
+use crate::PatientWrite;
 use crate::codec::{date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
 
@@ -157,7 +158,8 @@ pub async fn candidate_patients(
 /// a correction (a new row of the same series with the next version and why). A
 /// version that already exists is [`crate::StoreError::Conflict`]
 /// (`drug_tests_version_once`): someone else corrected the result first.
-pub async fn insert_drug_test(conn: &mut AnyConnection, test: &DrugTest) -> Result<()> {
+pub async fn insert_drug_test(write: &mut PatientWrite, test: &DrugTest) -> Result<()> {
+    let conn = write.of(test.patient_id)?;
     let row_id = if test.version == 1 {
         test.id.to_string()
     } else {

@@ -5,10 +5,12 @@ use samhand_domain::ids::PatientId;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::PatientWrite;
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify, rows_for_patients};
 
-pub async fn insert(conn: &mut AnyConnection, note: &HealthNote) -> Result<()> {
+pub async fn insert(write: &mut PatientWrite, note: &HealthNote) -> Result<()> {
+    let conn = write.of(note.patient_id)?;
     sqlx::query(
         "INSERT INTO health_notes (id, patient_id, kind, text, active, replaces, reason, recorded_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod orders;
 pub mod organisations;
 pub mod overdose;
+pub mod patient_write;
 pub mod patients;
 pub mod portal;
 pub mod privacy;
@@ -27,5 +28,6 @@ pub mod testing;
 pub mod users;
 
 pub use db::{Backend, Store, StoreError, Violation, WriteTx};
+pub use patient_write::PatientWrite;
 /// A database connection of either kind, as the query functions take it.
 pub use sqlx::AnyConnection as Conn;

@@ -12,6 +12,7 @@ use samhand_domain::substance::{Form, Substance};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::PatientWrite;
 use crate::codec::{
     corrupt, date_text, doses_text, instant, instant_opt, int, micros, parse_doses, parsed, parsed_opt, text,
     time_text,
@@ -93,7 +94,8 @@ fn order_from_row(row: &AnyRow) -> Result<DoseOrder> {
     })
 }
 
-pub async fn insert_draft(conn: &mut AnyConnection, order: &DoseOrder) -> Result<()> {
+pub async fn insert_draft(write: &mut PatientWrite, order: &DoseOrder) -> Result<()> {
+    let conn = write.of(order.patient_id)?;
     let c = &order.content;
     sqlx::query(
         "INSERT INTO dose_orders (id, patient_id, episode_id, substance, form, parts, effective_from, titration, reason, created_by, created_at)
@@ -119,7 +121,8 @@ pub async fn insert_draft(conn: &mut AnyConnection, order: &DoseOrder) -> Result
 /// Stores the signature of a signed order. The unique version per patient refuses a
 /// concurrent signing that computed the same version; a draft discarded in the
 /// meantime is not signed (a conflict).
-pub async fn insert_signature(conn: &mut AnyConnection, order: &SignedDoseOrder) -> Result<()> {
+pub async fn insert_signature(write: &mut PatientWrite, order: &SignedDoseOrder) -> Result<()> {
+    let conn = write.of(order.order().patient_id)?;
     let s = order.signature();
     let written = sqlx::query(
         "INSERT INTO dose_order_signatures (order_id, patient_id, version, signed_by, signed_at, warnings_confirmed)
@@ -143,7 +146,8 @@ pub async fn insert_signature(conn: &mut AnyConnection, order: &SignedDoseOrder)
 
 /// Stores the discard of a draft, once, and only while the order has no signature:
 /// a draft signed in the meantime, or discarded twice, is a conflict.
-pub async fn insert_discard(conn: &mut AnyConnection, order: &DoseOrder, discard: &Discard) -> Result<()> {
+pub async fn insert_discard(write: &mut PatientWrite, order: &DoseOrder, discard: &Discard) -> Result<()> {
+    let conn = write.of(order.patient_id)?;
     let written = sqlx::query(
         "INSERT INTO dose_order_discards (order_id, patient_id, discarded_by, discarded_at, reason)
          SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT)
@@ -222,7 +226,8 @@ fn arrangement_from_row(row: &AnyRow) -> Result<Arrangement> {
     })
 }
 
-pub async fn insert_arrangement(conn: &mut AnyConnection, a: &Arrangement) -> Result<()> {
+pub async fn insert_arrangement(write: &mut PatientWrite, a: &Arrangement) -> Result<()> {
+    let conn = write.of(a.patient_id)?;
     let c = &a.content;
     sqlx::query(
         "INSERT INTO arrangements (id, patient_id, version, place_id, week, valid_from, review_on, group_id, window_start, window_end, reason, decided_by, decided_at)
@@ -310,7 +315,8 @@ fn cover_from_row(row: &AnyRow) -> Result<Cover> {
     })
 }
 
-pub async fn insert_cover(conn: &mut AnyConnection, cover: &Cover) -> Result<()> {
+pub async fn insert_cover(write: &mut PatientWrite, cover: &Cover) -> Result<()> {
+    let conn = write.of(cover.patient_id)?;
     let (kind, from, place) = match cover.kind {
         CoverKind::TakeHomeFrom(from) => ("take_home_from", Some(date_text(from)), None),
         CoverKind::AtPlace(place) => ("at_place", None, Some(place.to_string())),

@@ -11,12 +11,14 @@ use samhand_domain::privacy::{
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::PatientWrite;
 use crate::codec::{corrupt, instant, instant_opt, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
 
 // ------------------------------------------------------------------ consents
 
-pub async fn insert_consent(conn: &mut AnyConnection, record: &ConsentRecord) -> Result<()> {
+pub async fn insert_consent(write: &mut PatientWrite, record: &ConsentRecord) -> Result<()> {
+    let conn = write.of(record.patient_id)?;
     sqlx::query(
         "INSERT INTO consents (id, patient_id, organisation_id, category, given, recorded_at, recorded_by, by_patient, note)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

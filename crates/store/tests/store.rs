@@ -444,3 +444,65 @@ async fn the_postgres_application_role_cannot_change_the_append_only_tables() {
         .await
         .expect("the audit head moves");
 }
+
+/// The clinical record is written only through a `PatientWrite`, which carries an
+/// allowed, recorded access to the patient: another patient's record is refused,
+/// and what is committed comes with its audit entry.
+#[tokio::test]
+async fn a_record_is_written_only_with_an_allowed_access_to_its_patient_recorded() {
+    use samhand_domain::health::{HealthConditionKind, HealthNote};
+    use samhand_domain::ids::HealthNoteId;
+    use samhand_store::{PatientWrite, StoreError};
+
+    let (store, _dir) = fresh().await;
+    let actor = actor();
+    let (allowed, other) = (PatientId::new(), PatientId::new());
+    let access = |patient, allowed| AuditEntry {
+        at: Timestamp::from_second(1_800_000_000).expect("ts"),
+        actor: &actor,
+        patient: Some(patient),
+        category: DataCategory::HealthInformation,
+        action: Action::Write,
+        allowed,
+        relation: "dispensing_place",
+        detail: "health note recorded",
+    };
+    let note = |patient| HealthNote {
+        id: HealthNoteId::new(),
+        patient_id: patient,
+        kind: HealthConditionKind::Epilepsy,
+        text: "Epilepsi".into(),
+        active: true,
+        replaces: None,
+        reason: String::new(),
+        recorded_by: UserId::new(),
+        recorded_at: Timestamp::from_second(1_800_000_000).expect("ts"),
+    };
+    let refused = PatientWrite::begin(&store, &[access(allowed, false)]).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unrecorded(_))),
+        "a denial grants no write"
+    );
+    let mut write = PatientWrite::begin(&store, &[access(allowed, true)])
+        .await
+        .expect("begin");
+    let wrong = samhand_store::health::insert(&mut write, &note(other)).await;
+    assert!(matches!(wrong, Err(StoreError::Unrecorded(_))), "{wrong:?}");
+    drop(write);
+    assert_eq!(
+        verify(&store).await,
+        intact(0),
+        "a write not committed leaves no entry"
+    );
+    let write = PatientWrite::begin(&store, &[access(allowed, true)])
+        .await
+        .expect("begin");
+    write.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    let entries = audit::for_patient(&mut conn, allowed, 10).await.expect("entries");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].category.as_str(), entries[0].action.as_str()),
+        ("health_information", "write")
+    );
+}

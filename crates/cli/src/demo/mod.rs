@@ -230,7 +230,7 @@ pub async fn create_demo_world(
         .map(|p| p.id)
         .take(6)
         .collect();
-    write_patients(store, plans).await?;
+    write_patients(store, &world.actor(world.user_named("lege")?), plans).await?;
     write_privacy(store, &world, &privacy_patients, today).await?;
     write_collaboration(store, &world, &privacy_patients, today).await?;
     if let Some(admitted) = privacy_patients.last() {

@@ -320,6 +320,22 @@ impl World {
     }
 
     /// The demo user with this username.
+    /// A demo user as the actor of what the demo writes in their name.
+    pub(super) fn actor(&self, user: &DemoUser) -> samhand_domain::access::Actor {
+        let organisation_kind = self
+            .all_organisations()
+            .find(|o| o.id == user.organisation)
+            .map_or(OrganisationKind::HealthTrustLarUnit, |o| o.kind);
+        samhand_domain::access::Actor::Staff(samhand_domain::organisation::StaffUser {
+            id: user.id,
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            role: user.role,
+            organisation_id: user.organisation,
+            organisation_kind,
+        })
+    }
+
     pub(super) fn user_named(&self, username: &str) -> anyhow::Result<&DemoUser> {
         self.users
             .iter()

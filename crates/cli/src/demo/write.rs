@@ -6,7 +6,7 @@
 use anyhow::{Context, anyhow};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
-use samhand_domain::access::DataCategory;
+use samhand_domain::access::{Actor, DataCategory};
 use samhand_domain::care::{
     Invitation, LifeDomain, Measure, Meeting, Minutes, PlanGoal, PlanStatus, PlanVersion, Task,
     next_meeting_date,
@@ -24,7 +24,9 @@ use samhand_domain::stay::{BundleEntry, BundleEntryId, BundleItem, Stay, StayKin
 use samhand_domain::stock::StockMovement;
 use samhand_store::stock::NewStockLine;
 use samhand_store::users::NewUser;
-use samhand_store::{Backend, Conn, Store, dispensing, orders, organisations, patients, stock, users};
+use samhand_store::{
+    Backend, Conn, PatientWrite, Store, dispensing, orders, organisations, patients, stock, users,
+};
 
 use super::generator::PatientPlan;
 use super::stock::StockPlan;
@@ -85,7 +87,15 @@ pub(super) async fn write_privacy(
     patients: &[PatientId],
     today: Date,
 ) -> anyhow::Result<()> {
-    let mut tx = store.write().await?;
+    let lege = world.user_named("lege")?;
+    let mut tx = PatientWrite::synthetic_history(
+        store,
+        &world.actor(lege),
+        patients,
+        at(plus(today, -30), 10, 0),
+        "demo: care teams, consents and health notes written",
+    )
+    .await?;
     write_care_teams(&mut tx, world, patients, today).await?;
     // The GP opened one record in an emergency; the unit's leader has it to review.
     if let Some(patient) = patients.last() {
@@ -116,7 +126,7 @@ pub(super) async fn write_privacy(
 /// Each patient's care team (the coordinator, and the GP in all teams but the
 /// last), their consents, and a health note for the first few.
 async fn write_care_teams(
-    conn: &mut Conn,
+    conn: &mut PatientWrite,
     world: &World,
     patients: &[PatientId],
     today: Date,
@@ -188,7 +198,7 @@ async fn write_care_teams(
 /// The `index`th of a few health notes the dispensing staff need to know about, if
 /// there is one.
 async fn write_health_note(
-    conn: &mut Conn,
+    conn: &mut PatientWrite,
     patient: PatientId,
     index: usize,
     recorded_by: UserId,
@@ -471,7 +481,11 @@ pub(super) async fn hash_passwords(password: &str, count: usize) -> anyhow::Resu
 /// Writes the patients in transactions of a few dozen, several at once on
 /// PostgreSQL (where each statement is a network round trip) and one after another
 /// on SQLite (which has one writer).
-pub(super) async fn write_patients(store: &Store, plans: Vec<PatientPlan>) -> anyhow::Result<()> {
+pub(super) async fn write_patients(
+    store: &Store,
+    actor: &Actor,
+    plans: Vec<PatientPlan>,
+) -> anyhow::Result<()> {
     const PER_TRANSACTION: usize = 50;
     let workers = match store.backend() {
         Backend::Sqlite => 1,
@@ -488,9 +502,19 @@ pub(super) async fn write_patients(store: &Store, plans: Vec<PatientPlan>) -> an
     let mut tasks = tokio::task::JoinSet::new();
     for batch in batches {
         let store = store.clone();
+        let actor = actor.clone();
         tasks.spawn(async move {
             for chunk in batch {
-                let mut tx = store.write().await?;
+                let ids: Vec<PatientId> = chunk.iter().map(|plan| plan.id).collect();
+                let written_at = chunk.first().map_or_else(Timestamp::now, |plan| plan.created_at);
+                let mut tx = PatientWrite::synthetic_history(
+                    &store,
+                    &actor,
+                    &ids,
+                    written_at,
+                    "demo: history written",
+                )
+                .await?;
                 for plan in &chunk {
                     write_patient(&mut tx, plan).await.with_context(|| {
                         format!("write demo patient {}", plan.patient.national_id.as_str())
@@ -507,7 +531,7 @@ pub(super) async fn write_patients(store: &Store, plans: Vec<PatientPlan>) -> an
     Ok(())
 }
 
-async fn write_patient(conn: &mut Conn, plan: &PatientPlan) -> anyhow::Result<()> {
+async fn write_patient(conn: &mut PatientWrite, plan: &PatientPlan) -> anyhow::Result<()> {
     patients::insert(conn, plan.id, &plan.patient, plan.created_by, plan.created_at).await?;
     patients::insert_photo(
         conn,

@@ -41,7 +41,7 @@ impl Service<'_> {
         let groups = self.groups().await?;
         let content = ArrangementContent::parse(input, &places, &groups).map_err(AppError::Invalid)?;
         let previous_places = self.repo.relations(patient).await?.dispensing_places;
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         let version = order_store::next_arrangement_version(&mut tx, patient).await?;
         let arrangement = Arrangement {
             id: ArrangementId::new(),
@@ -59,7 +59,6 @@ impl Service<'_> {
                     "Ordningen ble endret samtidig av noen andre. Last siden på nytt.",
                 )
             })?;
-        self.repo.record_write(&mut tx, &grant).await?;
         let place_name = self
             .organisations()
             .await?
@@ -118,9 +117,8 @@ impl Service<'_> {
             decided_by: self.actor().id(),
             decided_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         order_store::insert_cover(&mut tx, &cover).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(cover)
     }

@@ -411,10 +411,9 @@ impl Service<'_> {
             recorded_by: self.actor().id(),
             recorded_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(grant).await?;
         match self.write_dispensing(&mut tx, &event, &plan).await {
             Ok(()) => {
-                self.repo.record_write(&mut tx, grant).await?;
                 let told = told_of(&outcome, plan.overriding_hold, &request.override_reason);
                 self.tell_of_recording(&mut tx, data, patient_id, &place, today, told)
                     .await?;
@@ -501,7 +500,7 @@ impl Service<'_> {
     /// conflict means another request recorded one of the doses first.
     async fn write_dispensing(
         &self,
-        tx: &mut samhand_store::Conn,
+        tx: &mut samhand_store::PatientWrite,
         event: &DispensingEvent,
         plan: &PlannedDispensing,
     ) -> Result<(), StoreError> {

@@ -298,7 +298,7 @@ impl Service<'_> {
             }
             Err(CorrectionError::Invalid(errors)) => return Err(AppError::Invalid(errors)),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         match fhir_store::insert_drug_test(&mut tx, &next).await {
             Ok(()) => {}
             Err(samhand_store::StoreError::Conflict(_)) => {
@@ -310,7 +310,6 @@ impl Service<'_> {
             }
             Err(other) => return Err(other.into()),
         }
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(next)
     }
@@ -426,9 +425,8 @@ impl Service<'_> {
         let test = input
             .parse(patient_id, self.today(), self.actor().id(), self.now())
             .map_err(AppError::Invalid)?;
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         fhir_store::insert_drug_test(&mut tx, &test).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(test)
     }

@@ -99,14 +99,13 @@ impl Service<'_> {
             recorded_by: self.actor().id(),
             recorded_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         health_store::insert(&mut tx, &note).await.map_err(|e| {
             conflict_from(
                 e,
                 "Opplysningen er allerede rettet av noen andre. Last siden på nytt.",
             )
         })?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(note)
     }

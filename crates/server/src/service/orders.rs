@@ -50,9 +50,8 @@ impl Service<'_> {
             signature: None,
             discard: None,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         order_store::insert_draft(&mut tx, &order).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(order)
     }
@@ -147,7 +146,7 @@ impl Service<'_> {
             signed.version(),
             content.reason
         );
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         order_store::insert_signature(&mut tx, &signed)
             .await
             .map_err(|e| {
@@ -156,7 +155,6 @@ impl Service<'_> {
                     "Ordinasjonen ble signert eller forkastet samtidig av noen andre. Last siden på nytt.",
                 )
             })?;
-        self.repo.record_write(&mut tx, &grant).await?;
         // The places that hand out the dose are told in the same transaction.
         self.send_automatic(
             &mut tx,
@@ -210,7 +208,7 @@ impl Service<'_> {
                 "Bare lege ved ansvarlig LAR-enhet, eller den som skrev utkastet, kan forkaste det.".into(),
             ),
         })?;
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         order_store::insert_discard(&mut tx, &order, &discard)
             .await
             .map_err(|e| {
@@ -219,7 +217,6 @@ impl Service<'_> {
                     "Utkastet ble signert eller forkastet samtidig av noen andre. Last siden på nytt.",
                 )
             })?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         order.discard = Some(discard);
         Ok(order)

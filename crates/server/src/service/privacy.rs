@@ -288,9 +288,8 @@ impl Service<'_> {
             by_patient: matches!(self.actor(), Actor::Patient(_)),
             note: input.note.trim().to_string(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         privacy_store::insert_consent(&mut tx, &record).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -377,7 +376,7 @@ impl Service<'_> {
             added_by: self.actor().id(),
             ended: None,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         privacy_store::insert_member(&mut tx, &member).await?;
         for category in &shared {
             privacy_store::insert_consent(
@@ -396,7 +395,6 @@ impl Service<'_> {
             )
             .await?;
         }
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(member)
     }

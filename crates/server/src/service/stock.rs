@@ -610,7 +610,7 @@ mod tests {
     use super::*;
 
     async fn dispensing_of(
-        conn: &mut AnyConnection,
+        conn: &mut samhand_store::PatientWrite,
         place: OrganisationId,
         patient: PatientId,
         by: UserId,
@@ -651,7 +651,27 @@ mod tests {
         };
         let nurse = UserId::new();
         let patient = PatientId::new();
-        let mut tx = store.write().await.expect("tx");
+        let actor = samhand_domain::access::Actor::Staff(samhand_domain::organisation::StaffUser {
+            id: nurse,
+            username: "utdeler".into(),
+            display_name: "Utdeler Ulla".into(),
+            role: Role::DispensingStaff,
+            organisation_id: place.id,
+            organisation_kind: place.kind,
+        });
+        let recorded = samhand_store::audit::AuditEntry {
+            at,
+            actor: &actor,
+            patient: Some(patient),
+            category: samhand_domain::access::DataCategory::Dispensing,
+            action: samhand_domain::access::Action::Write,
+            allowed: true,
+            relation: "dispensing_place",
+            detail: "dispensing recorded",
+        };
+        let mut tx = samhand_store::PatientWrite::begin(&store, &[recorded])
+            .await
+            .expect("tx");
         organisations::insert(&mut tx, &place, at).await.expect("place");
         users::insert(
             &mut tx,

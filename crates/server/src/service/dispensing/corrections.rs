@@ -70,7 +70,7 @@ impl Service<'_> {
             recorded_by: self.actor().id(),
             recorded_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(grant).await?;
         let written = async {
             dispensing_store::insert_correction(
                 &mut tx,
@@ -118,7 +118,6 @@ impl Service<'_> {
             }
             Err(other) => return Err(other.into()),
         }
-        self.repo.record_write(&mut tx, grant).await?;
         self.tell_of_correction(&mut tx, original, &correction, data)
             .await?;
         tx.commit().await?;
