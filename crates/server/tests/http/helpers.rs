@@ -115,6 +115,8 @@ pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -
             "SAMHAND_COOKIE_SECURE" => Some("false".into()),
             // Tests move the clock months ahead; tokens must outlive that.
             "SAMHAND_TOKEN_DAYS" => Some("366".into()),
+            // Files the server writes (FHIR exports) stay in the test's directory.
+            "SAMHAND_DATA_DIR" => Some(dir.path().display().to_string()),
             _ => None,
         }
     })
