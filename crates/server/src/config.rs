@@ -50,6 +50,15 @@ pub struct Config {
     /// (planning notices, missed-dose notices, expired sessions); 0 turns it off
     /// in this server (another server on the same database may run it).
     pub scheduler_seconds: u64,
+    /// SAMHAND_EXPORT_JOBS: how many FHIR bulk exports may run at once in this
+    /// server, all clients together; a further kick-off is answered 429.
+    pub export_jobs: usize,
+    /// SAMHAND_EXPORT_JOBS_PER_CLIENT: how many of them one client (or staff
+    /// member) may have running at once.
+    pub export_jobs_per_client: usize,
+    /// SAMHAND_EXPORT_EXPIRE_MINUTES: how long a finished export's files are kept
+    /// (in `<data_dir>/exports/`) before they are removed and its URLs answer 404.
+    pub export_expire_minutes: i64,
     /// SAMHAND_DEMO_PASSWORD (or _FILE): the password of the demo logins.
     pub demo_password: Secret,
     /// SAMHAND_LOG: the log filter.
@@ -337,6 +346,9 @@ impl Config {
             cookie_secure: flag("SAMHAND_COOKIE_SECURE", true)?,
             token_days: number("SAMHAND_TOKEN_DAYS", 30, 1, 366)?,
             scheduler_seconds: number("SAMHAND_SCHEDULER_SECONDS", 30, 0, 3600)? as u64,
+            export_jobs: number("SAMHAND_EXPORT_JOBS", 4, 1, 64)? as usize,
+            export_jobs_per_client: number("SAMHAND_EXPORT_JOBS_PER_CLIENT", 1, 1, 64)? as usize,
+            export_expire_minutes: number("SAMHAND_EXPORT_EXPIRE_MINUTES", 60, 1, 7 * 24 * 60)?,
             demo_password: secret("SAMHAND_DEMO_PASSWORD")?
                 .unwrap_or_else(|| Secret::new(DEFAULT_DEMO_PASSWORD)),
             log: get("SAMHAND_LOG").unwrap_or_else(|| "info".into()),

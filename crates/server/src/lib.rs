@@ -40,6 +40,8 @@ pub struct AppState {
     pub portal_oidc: Option<Arc<oidc::OidcLogin>>,
     /// This server's counters for `/metrics`.
     pub metrics: Arc<observe::Metrics>,
+    /// This server's FHIR bulk export jobs.
+    pub exports: Arc<fhir::ExportJobs>,
 }
 
 impl AppState {
@@ -54,9 +56,18 @@ impl AppState {
             .portal_oidc
             .clone()
             .map(|settings| Arc::new(oidc::OidcLogin::new(settings, oidc::LoginKind::Patient)));
+        let exports = Arc::new(fhir::ExportJobs::new(
+            &config.data_dir,
+            fhir::ExportLimits {
+                per_client: config.export_jobs_per_client,
+                overall: config.export_jobs,
+                expire_after: jiff::SignedDuration::from_mins(config.export_expire_minutes),
+            },
+        ));
         Self {
             store,
             clock,
+            exports,
             config: Arc::new(config),
             oidc,
             portal_oidc,
@@ -98,6 +109,7 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 /// run finish for at most [`SHUTDOWN_GRACE`], then ends whatever still runs (a long
 /// export, say) and returns.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    state.exports.remove_stale_files();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = scheduler::spawn(state.clone(), stop_rx.clone());
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {

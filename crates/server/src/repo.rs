@@ -415,6 +415,57 @@ impl<'a> PatientRepo<'a> {
         self.decide_reads(patients, category, detail, false).await
     }
 
+    /// The policy's read decision for each patient, recorded nowhere yet: for a
+    /// search that returns only some of the allowed patients. Whatever is returned
+    /// of them must then be recorded with [`Self::record_reads`] before it leaves the
+    /// server, and a search that may return no one with [`Self::record_denial`].
+    pub fn permitted_reads(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+    ) -> Vec<(PatientId, AllowedBy)> {
+        patients
+            .iter()
+            .filter_map(|(patient, relations)| {
+                match access::decide(&self.actor, relations, category, Action::Read) {
+                    Decision::Allow(by) => Some((*patient, by)),
+                    Decision::Deny => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Records reads the policy allowed ([`Self::permitted_reads`]) of the patients
+    /// whose data is returned, in one transaction.
+    pub async fn record_reads(
+        &self,
+        reads: &[(PatientId, AllowedBy)],
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<()> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let now = self.state.clock.now();
+        let entries: Vec<AuditEntry<'_>> = reads
+            .iter()
+            .map(|(patient, by)| {
+                self.entry(
+                    now,
+                    Some(*patient),
+                    category,
+                    Action::Read,
+                    Decision::Allow(*by),
+                    detail,
+                )
+            })
+            .collect();
+        let mut tx = self.state.store.write().await?;
+        audit::append_all(&self.state.store, &mut tx, &entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// One read decision per patient, audited in one transaction (the denied ones
     /// too when `audit_denied`); returns the allowed patients.
     async fn decide_reads(

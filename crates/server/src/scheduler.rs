@@ -173,6 +173,12 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> Option<tokio::
             if let Err(error) = run_due(&state, &holder).await {
                 tracing::error!(error = %error, "the scheduler could not run its jobs");
             }
+            // This server's own expired exports (files in its data directory, so no
+            // lease: every server sweeps its own).
+            let expired = state.exports.sweep(state.clock.now());
+            if expired > 0 {
+                tracing::info!(expired, "expired FHIR exports removed");
+            }
         }
         tracing::info!("scheduler stopped");
     }))

@@ -253,6 +253,44 @@ pub async fn for_patient(
     rows.iter().map(stored_from_row).collect()
 }
 
+/// The entries about one patient made in [from, until), newest first, at most `limit`.
+pub async fn for_patient_between(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    from: Timestamp,
+    until: Timestamp,
+    limit: i64,
+) -> Result<Vec<StoredEntry>> {
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE patient_id = $1 AND at >= $2 AND at < $3 ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(patient.to_string())
+    .bind(micros(from))
+    .bind(micros(until))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored_from_row).collect()
+}
+
+/// The next `limit` entries about some patients after sequence number `after`, in
+/// the log's order: for paging through the log without loading it.
+pub async fn for_patients_after(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEntry>> {
+    // Each chunk of ids gives its first `limit`; the first `limit` of them all are
+    // among those.
+    let sql = format!("{SELECT} WHERE seq > {after} AND patient_id IN ({{ids}}) ORDER BY seq LIMIT {limit}");
+    let rows = crate::db::rows_for_patients(conn, &sql, &[], patients).await?;
+    let mut entries = rows.iter().map(stored_from_row).collect::<Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| e.seq);
+    entries.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(entries)
+}
+
 /// The newest entries of all.
 pub async fn latest(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredEntry>> {
     let rows = sqlx::query(&format!("{SELECT} ORDER BY seq DESC LIMIT $1"))

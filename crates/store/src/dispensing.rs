@@ -327,6 +327,27 @@ pub async fn doses_of(
     rows.iter().map(dose_from_row).collect()
 }
 
+/// Recorded doses of some patients recorded in [from, until) for dose dates up to
+/// `to_date`, as they stand (voided doses left out): a FHIR search's date range,
+/// filtered here rather than after loading every dose. The instants are
+/// microseconds written into the statement (numbers, never text from a request).
+pub async fn doses_recorded_in(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: Timestamp,
+    until: Timestamp,
+    to_date: Date,
+) -> Result<Vec<DispensedDose>> {
+    let sql = format!(
+        "{DOSE_SELECT} WHERE e.recorded_at >= {} AND e.recorded_at < {} AND d.dose_date <= $1
+         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL ORDER BY d.dose_date, d.part",
+        micros(from),
+        micros(until)
+    );
+    let rows = rows_for_patients(conn, &sql, &[date_text(to_date)], patients).await?;
+    rows.iter().map(dose_from_row).collect()
+}
+
 /// Every recorded dose of some patients for dose dates in [from, to], voided ones
 /// included: the history, where a correction shows beside what it corrected.
 pub async fn dose_history_of(

@@ -216,6 +216,49 @@ pub async fn drug_test_versions_of(
     drug_test_rows(conn, patients, "").await
 }
 
+/// Every version of the drug tests of some patients of which any version was
+/// sampled in [from, to]: a search's date range in the database, whole series so
+/// that the current version is always among them.
+pub async fn drug_test_versions_sampled_in(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Result<Vec<DrugTest>> {
+    // Dates as text compare as dates (ISO 8601); they are formatted here, not taken
+    // from the request.
+    drug_test_rows(
+        conn,
+        patients,
+        &format!(
+            "AND t.series_id IN (SELECT s.series_id FROM drug_tests s WHERE s.sample_date >= '{}' AND s.sample_date <= '{}')",
+            date_text(from),
+            date_text(to)
+        ),
+    )
+    .await
+}
+
+/// Which of some patients have any message about them.
+pub async fn patients_with_messages(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<Vec<PatientId>> {
+    let rows = rows_for_patients(
+        conn,
+        "SELECT DISTINCT patient_id FROM messages WHERE patient_id IN ({ids})",
+        &[],
+        patients,
+    )
+    .await?;
+    let mut ids = rows
+        .iter()
+        .map(|r| parsed(r, "patient_id"))
+        .collect::<Result<Vec<PatientId>>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
 async fn drug_test_rows(
     conn: &mut AnyConnection,
     patients: &[PatientId],

@@ -156,7 +156,7 @@ pub async fn create(
     State(state): State<AppState>,
     caller: FhirCaller,
     headers: HeaderMap,
-    body: Bytes,
+    super::body::FhirBody(body): super::body::FhirBody,
 ) -> FhirResult<Response> {
     caller
         .require(&state, Kind::Encounter, Action::Write, "create")

@@ -15,9 +15,13 @@ fn search_params(kind: Kind) -> Vec<Value> {
         param(
             "_lastUpdated",
             "date",
-            "ge/le/gt/lt/eq; compared as text at the shorter precision (UTC)",
+            "ge/le/gt/lt/eq; compared as text at the shorter precision (UTC); years 1900-2200, otherwise 400",
         ),
-        param("_count", "number", "page size, at most 500"),
+        param(
+            "_count",
+            "number",
+            "page size, default 50, at most 100 (a larger value is taken as 100)",
+        ),
         param(
             "_offset",
             "number",
@@ -51,10 +55,21 @@ fn search_params(kind: Kind) -> Vec<Value> {
             ));
             params.push(param("_id", "token", "the resource's id"));
             params.push(param("status", "token", "the resource's status"));
+            if kind == Kind::MedicationRequest {
+                params.push(param(
+                    "identifier",
+                    "token",
+                    "[system|]value of the dose order's identifier (https://samhand.no/fhir/dose-order)",
+                ));
+            }
         }
     }
     if let Some(element) = kind.date_element() {
-        params.push(param("date", "date", &format!("compares {element}")));
+        params.push(param(
+            "date",
+            "date",
+            &format!("compares {element}; years 1900-2200, otherwise 400"),
+        ));
     }
     params
 }
@@ -137,7 +152,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Not supported: delete; transaction and batch Bundles.",
+            "documentation": "Search: unknown parameters, and parameters a type does not support, are ignored (the self link shows what was used) unless the request says Prefer: handling=strict, which answers 400 with an OperationOutcome. Creates and updates take Content-Type application/fhir+json or application/json (415 otherwise). Not supported: delete; transaction and batch Bundles.",
             "security": {
                 "cors": false,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
@@ -151,7 +166,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
             "operation": [{
                 "name": "export",
                 "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
-                "documentation": "GET [base]/$export or [base]/Group/{organisation id}/$export with Prefer: respond-async; the caller's related patients, policy applied."
+                "documentation": "GET [base]/$export or [base]/Group/{organisation id}/$export with Prefer: respond-async; the caller's related patients, policy applied. _type is a comma-separated list of the types above (an unknown type is 400). At most SAMHAND_EXPORT_JOBS_PER_CLIENT running exports per client and SAMHAND_EXPORT_JOBS in all (429 with Retry-After otherwise). DELETE on the status URL cancels an export and deletes its files; a finished export's files expire after SAMHAND_EXPORT_EXPIRE_MINUTES (404 after)."
             }],
         }],
     });

@@ -6,10 +6,12 @@
 //! hand from domain types with `serde_json`, and every read and write goes through
 //! [`crate::service::Service`] and so the policy and the audit log.
 
+mod body;
 mod careplan;
 mod communication;
 mod encounter;
 mod export;
+mod load;
 mod medication;
 mod metadata;
 mod observation;
@@ -17,10 +19,10 @@ pub mod outcome;
 mod patient;
 mod patient_write;
 mod search;
+mod search_params;
 pub mod token;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -36,7 +38,9 @@ use crate::AppState;
 use crate::auth::{PATIENT_TOKEN_PREFIX, token_hash};
 use crate::error::AppError;
 use crate::repo::PatientRepo;
-use crate::service::{Granted, PatientScope, Service};
+use crate::service::{Period, Service};
+pub use export::jobs::{Jobs as ExportJobs, Limits as ExportLimits};
+pub use load::{current_versions, version_of};
 use outcome::{FhirError, FhirResult};
 pub use token::{FHIR_TOKEN_PREFIX, register_client};
 
@@ -55,7 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route("/token", post(token::token))
         .route("/$export", get(export::kick_off_system))
         .route("/Group/{id}/$export", get(export::kick_off_group))
-        .route("/$export-status/{job}", get(export::status))
+        .route(
+            "/$export-status/{job}",
+            get(export::status).delete(export::cancel),
+        )
         .route("/$export-file/{job}/{file}", get(export::file))
         .route(
             "/Observation",
@@ -243,92 +250,6 @@ fn kind_of(name: &str) -> FhirResult<Kind> {
             "Ressurstypen «{name}» støttes ikke. Se /fhir/metadata for det Samhand støtter."
         ))
     })
-}
-
-/// Every version of every resource of `kind` about the granted patients (or, for
-/// Communication, the patients in `scope`). Current versions are picked by
-/// [`current_versions`].
-pub async fn all_versions(
-    service: &Service<'_>,
-    kind: Kind,
-    scope: &PatientScope,
-    detail: &str,
-) -> FhirResult<Vec<Value>> {
-    if kind == Kind::Communication {
-        let messages = service.fhir_messages(scope).await?;
-        let organisations = service.fhir_organisations().await?;
-        return Ok(communication::communications(&messages, &organisations));
-    }
-    let grants = service.fhir_grants(scope, kind.category(), detail).await?;
-    build(service, kind, &grants).await
-}
-
-async fn build(service: &Service<'_>, kind: Kind, grants: &[Granted]) -> FhirResult<Vec<Value>> {
-    if grants.is_empty() {
-        return Ok(Vec::new());
-    }
-    let today = samhand_domain::time::oslo_date(service.now());
-    Ok(match kind {
-        Kind::Patient => patient::patients(&service.fhir_identity_versions(grants).await?),
-        Kind::CarePlan => {
-            let organisations = service.fhir_organisations().await?;
-            let (plans, words) = service.fhir_plans(grants).await?;
-            careplan::care_plans(&plans, &words, &organisations)
-        }
-        Kind::EpisodeOfCare => {
-            let organisations = service.fhir_organisations().await?;
-            patient::episodes(&service.fhir_episodes(grants).await?, &organisations, today)
-        }
-        Kind::CareTeam => {
-            let organisations = service.fhir_organisations().await?;
-            patient::care_teams(
-                &service.fhir_privacy(grants).await?,
-                &organisations,
-                service.now(),
-            )
-        }
-        Kind::Consent => {
-            let organisations = service.fhir_organisations().await?;
-            patient::consents(&service.fhir_privacy(grants).await?, &organisations)
-        }
-        Kind::MedicationRequest => {
-            let (orders, episodes) = service.fhir_orders(grants).await?;
-            medication::requests(&orders, &episodes, today)
-        }
-        Kind::MedicationDispense => {
-            let organisations = service.fhir_organisations().await?;
-            medication::dispenses(&service.fhir_doses(grants).await?, &organisations)
-        }
-        Kind::MedicationAdministration => medication::administrations(&service.fhir_doses(grants).await?),
-        Kind::Flag => medication::flags(&service.fhir_blocks(grants).await?),
-        Kind::AuditEvent => communication::audit_events(&service.fhir_audit_entries(grants).await?),
-        Kind::Observation => observation::observations(&service.fhir_drug_tests(grants).await?),
-        Kind::Encounter => {
-            let organisations = service.fhir_organisations().await?;
-            encounter::encounters(&service.fhir_stays(grants).await?, &organisations, today)
-        }
-        Kind::Communication => Vec::new(),
-    })
-}
-
-fn version_of(resource: &Value) -> u64 {
-    resource["meta"]["versionId"]
-        .as_str()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-}
-
-/// The newest version of each resource, in the order first seen.
-pub fn current_versions(all: Vec<Value>) -> Vec<Value> {
-    let mut current: Vec<Value> = Vec::new();
-    for resource in all {
-        match current.iter_mut().find(|c| c["id"] == resource["id"]) {
-            Some(existing) if version_of(existing) < version_of(&resource) => *existing = resource,
-            Some(_) => {}
-            None => current.push(resource),
-        }
-    }
-    current
 }
 
 // ------------------------------------------------------------------ the caller
@@ -536,7 +457,7 @@ async fn versions_of(service: &Service<'_>, kind: Kind, id: &str) -> FhirResult<
         communication::communications(&[messages], &organisations)
     } else {
         let grant = service.fhir_grant(patient, kind.category(), &detail).await?;
-        build(service, kind, &[grant]).await?
+        load::build(service, kind, &[grant], Period::ALL).await?
     };
     let versions: Vec<Value> = all.into_iter().filter(|r| r["id"] == json!(id)).collect();
     if versions.is_empty() {
@@ -617,7 +538,7 @@ async fn update(
     caller: FhirCaller,
     headers: HeaderMap,
     Path((kind, id)): Path<(String, String)>,
-    body: Bytes,
+    body::FhirBody(body): body::FhirBody,
 ) -> FhirResult<Response> {
     match kind_of(&kind)? {
         Kind::Patient => patient_write::update(&state, &caller, &headers, &id, &body).await,

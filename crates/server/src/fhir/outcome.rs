@@ -1,7 +1,8 @@
 //! Errors as FHIR OperationOutcome, with the HTTP status the FHIR REST API gives
 //! each: 400 for what cannot be read, 401 without a valid token, 403 for a refusal
 //! (the policy or a missing scope), 404, 409 (a duplicate), 412 (a stale If-Match),
-//! 422 for content that breaks the rules.
+//! 415 for a write that is not FHIR JSON, 422 for content that breaks the rules,
+//! 429 (with `Retry-After`) when too many exports are running.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,14 @@ pub enum FhirError {
     /// What was sent is already recorded (a national identity number already
     /// registered): 409, naming the element.
     Duplicate { element: &'static str, message: String },
+    /// Too much is running already (bulk exports): 429, try again after the
+    /// seconds given.
+    Busy {
+        message: String,
+        retry_after_seconds: u32,
+    },
+    /// A write whose body is not FHIR JSON (`Content-Type`): 415.
+    UnsupportedMediaType(String),
 }
 
 pub type FhirResult<T> = Result<T, FhirError>;
@@ -42,6 +51,8 @@ impl FhirError {
             Self::MissingScope(_) => StatusCode::FORBIDDEN,
             Self::NotSupported(_) => StatusCode::NOT_FOUND,
             Self::Duplicate { .. } => StatusCode::CONFLICT,
+            Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -76,7 +87,10 @@ impl FhirError {
             }
             Self::BadRequest(text) => vec![issue("structure", text.clone())],
             Self::MissingScope(text) => vec![issue("forbidden", text.clone())],
-            Self::NotSupported(text) => vec![issue("not-supported", text.clone())],
+            Self::NotSupported(text) | Self::UnsupportedMediaType(text) => {
+                vec![issue("not-supported", text.clone())]
+            }
+            Self::Busy { message, .. } => vec![issue("throttled", message.clone())],
             Self::Duplicate { element, message } => vec![json!({
                 "severity": "error",
                 "code": "duplicate",
@@ -102,6 +116,13 @@ impl IntoResponse for FhirError {
         }
         let status = self.status();
         let mut response = (status, super::fhir_json_body(&operation_outcome(self.issues()))).into_response();
+        if let Self::Busy {
+            retry_after_seconds, ..
+        } = &self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -226,7 +226,7 @@ pub async fn create(
     caller: FhirCaller,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    body: Bytes,
+    super::body::FhirBody(body): super::body::FhirBody,
 ) -> FhirResult<Response> {
     let Query(query) =
         query.map_err(|e| FhirError::BadRequest(format!("Parameterne kunne ikke leses ({e}).")))?;

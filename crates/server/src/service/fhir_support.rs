@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use jiff::civil::date;
-use samhand_domain::access::{DataCategory, PatientRelations};
+use samhand_domain::access::{Action, AllowedBy, DataCategory, PatientRelations};
 use samhand_domain::care::PlanVersion;
 use samhand_domain::dose_order::SignedDoseOrder;
 use samhand_domain::drug_test::{self, CorrectionError, DrugTest, DrugTestInput};
@@ -39,19 +39,59 @@ pub enum PatientScope {
     /// No patient named: everyone the caller's organisation (or the caller, by a
     /// care team seat) is related to.
     Related,
+    /// These patients (a batch of an export, the patients an `_include` names).
+    Listed(Vec<PatientId>),
 }
 
-/// A read of one category of one patient's record that the policy allowed and the
-/// audit log holds. Made only in this module.
+/// A read of one category of one patient's record that the policy allowed. Made
+/// only in this module, from [`crate::repo::PatientRepo`]'s decision; what is
+/// returned of it is recorded with [`Service::fhir_record_reads`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granted {
     patient: PatientId,
     category: DataCategory,
+    by: AllowedBy,
 }
 
 impl Granted {
     pub fn patient(&self) -> PatientId {
         self.patient
+    }
+}
+
+/// The candidate patients of a FHIR search, with the relations the policy decides on.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates(Vec<(PatientId, PatientRelations)>);
+
+impl Candidates {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The UTC days a search asks for, both ends included, for the loaders that
+/// filter in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: jiff::civil::Date,
+    pub to: jiff::civil::Date,
+}
+
+impl Period {
+    /// The widest period a search may ask for.
+    pub const ALL: Period = Period {
+        from: date(1900, 1, 1),
+        to: date(2200, 12, 31),
+    };
+
+    fn instants(self) -> (jiff::Timestamp, jiff::Timestamp) {
+        let at = |day: jiff::civil::Date| {
+            day.to_zoned(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp())
+                .unwrap_or(jiff::Timestamp::MIN)
+        };
+        let until = self.to.tomorrow().map(at).unwrap_or(jiff::Timestamp::MAX);
+        (at(self.from), until)
     }
 }
 
@@ -71,46 +111,83 @@ fn patients_for(grants: &[Granted], category: DataCategory) -> AppResult<Vec<Pat
 const AUDIT_EVENT_LIMIT: i64 = 2000;
 
 impl Service<'_> {
-    /// The patients in `scope` whom the policy lets the actor read `category` of:
-    /// one decision and one audit entry per candidate, in one transaction. Denied
-    /// patients are absent from the answer (and in the audit log).
-    pub async fn fhir_grants(
+    /// The candidate patients in `scope`: nothing is decided or read of their record.
+    pub async fn fhir_candidate_ids(&self, scope: &PatientScope) -> AppResult<Vec<PatientId>> {
+        let staff = self.staff()?.clone();
+        let mut conn = self.state.store.read().await?;
+        Ok(match scope {
+            PatientScope::One(id) => patients::get(&mut conn, *id)
+                .await?
+                .map(|p| vec![p.id])
+                .unwrap_or_default(),
+            PatientScope::NationalId(national_id) => patients::by_national_id(&mut conn, national_id)
+                .await?
+                .map(|p| vec![p.id])
+                .unwrap_or_default(),
+            PatientScope::Related => {
+                fhir_store::candidate_patients(&mut conn, staff.organisation_id, staff.id).await?
+            }
+            PatientScope::Listed(ids) => ids.clone(),
+        })
+    }
+
+    /// The candidate patients in `scope`, with their relations; nothing is decided
+    /// or read of their record yet.
+    pub async fn fhir_candidates(&self, scope: &PatientScope) -> AppResult<Candidates> {
+        let ids = self.fhir_candidate_ids(scope).await?;
+        if ids.is_empty() {
+            return Ok(Candidates::default());
+        }
+        let data = self.load_data(&ids).await?;
+        Ok(Candidates(super::relations_of(&data, &ids, self.now())))
+    }
+
+    /// The candidates whom the policy lets the actor read `category` of, decided
+    /// one by one. Nothing is recorded yet: the caller records the patients whose
+    /// data it returns ([`Self::fhir_record_reads`]), or that nothing was allowed
+    /// ([`Self::fhir_record_nothing_allowed`]).
+    pub fn fhir_permitted(&self, candidates: &Candidates, category: DataCategory) -> Vec<Granted> {
+        self.repo
+            .permitted_reads(&candidates.0, category)
+            .into_iter()
+            .map(|(patient, by)| Granted {
+                patient,
+                category,
+                by,
+            })
+            .collect()
+    }
+
+    /// Records the reads of the patients whose data a search or export returns:
+    /// one audit entry per patient, in one transaction.
+    pub async fn fhir_record_reads(&self, grants: &[Granted], detail: &str) -> AppResult<()> {
+        let Some(first) = grants.first() else {
+            return Ok(());
+        };
+        let reads: Vec<(PatientId, AllowedBy)> = grants.iter().map(|g| (g.patient, g.by)).collect();
+        patients_for(grants, first.category)?;
+        self.repo.record_reads(&reads, first.category, detail).await
+    }
+
+    /// Records one refused read for a search that returns nothing because the
+    /// policy allows none of its candidates (naming the patient when one was named).
+    pub async fn fhir_record_nothing_allowed(
         &self,
-        scope: &PatientScope,
+        candidates: &Candidates,
         category: DataCategory,
         detail: &str,
-    ) -> AppResult<Vec<Granted>> {
-        let staff = self.staff()?.clone();
-        let candidates: Vec<PatientId> = {
-            let mut conn = self.state.store.read().await?;
-            match scope {
-                PatientScope::One(id) => patients::get(&mut conn, *id)
-                    .await?
-                    .map(|p| vec![p.id])
-                    .unwrap_or_default(),
-                PatientScope::NationalId(national_id) => patients::by_national_id(&mut conn, national_id)
-                    .await?
-                    .map(|p| vec![p.id])
-                    .unwrap_or_default(),
-                PatientScope::Related => {
-                    fhir_store::candidate_patients(&mut conn, staff.organisation_id, staff.id).await?
-                }
-            }
+    ) -> AppResult<()> {
+        let patient = match candidates.0.as_slice() {
+            [(only, _)] => Some(*only),
+            _ => None,
         };
-        if candidates.is_empty() {
-            return Ok(Vec::new());
-        }
-        let data = self.load_data(&candidates).await?;
-        let with_relations: Vec<(PatientId, PatientRelations)> =
-            super::relations_of(&data, &candidates, self.now());
-        let allowed = self
-            .repo
-            .authorize_reads(&with_relations, category, detail)
-            .await?;
-        Ok(allowed
-            .into_iter()
-            .map(|patient| Granted { patient, category })
-            .collect())
+        let detail = format!(
+            "{detail}: refused, the policy allows none of {} candidate patients",
+            candidates.0.len()
+        );
+        self.repo
+            .record_denial(patient, category, Action::Read, &detail)
+            .await
     }
 
     /// A read of one patient's `category`: not found when there is no such patient,
@@ -122,8 +199,12 @@ impl Service<'_> {
         detail: &str,
     ) -> AppResult<Granted> {
         self.patient(patient).await?;
-        self.repo.authorize_read(patient, category, detail).await?;
-        Ok(Granted { patient, category })
+        let by = self.repo.authorize_read(patient, category, detail).await?;
+        Ok(Granted {
+            patient,
+            category,
+            by,
+        })
     }
 
     /// The patients' LAR episodes (Identity grants: being in LAR comes with any
@@ -144,11 +225,13 @@ impl Service<'_> {
         Ok((orders, episodes))
     }
 
-    /// Every recorded dose of the patients, up to today (Dispensing grants).
-    pub async fn fhir_doses(&self, grants: &[Granted]) -> AppResult<Vec<DispensedDose>> {
+    /// The recorded doses of the patients, up to today, recorded within `period`
+    /// (Dispensing grants): filtered in the database.
+    pub async fn fhir_doses(&self, grants: &[Granted], period: Period) -> AppResult<Vec<DispensedDose>> {
         let ids = patients_for(grants, DataCategory::Dispensing)?;
+        let (from, until) = period.instants();
         let mut conn = self.state.store.read().await?;
-        Ok(dispensing_store::doses_of(&mut conn, &ids, date(1900, 1, 1), self.today()).await?)
+        Ok(dispensing_store::doses_recorded_in(&mut conn, &ids, from, until, self.today()).await?)
     }
 
     /// The missed-dose state of each patient whose order is blocked today
@@ -184,24 +267,43 @@ impl Service<'_> {
         Ok(samhand_store::privacy::facts_of(&mut conn, &ids).await?)
     }
 
-    /// The audit log entries about the patients, newest first (Privacy grants:
-    /// among staff, only the responsible LAR unit reads them).
-    pub async fn fhir_audit_entries(&self, grants: &[Granted]) -> AppResult<Vec<StoredEntry>> {
+    /// The audit log entries about the patients within `period`, newest first, at
+    /// most [`AUDIT_EVENT_LIMIT`] per patient (Privacy grants: among staff, only
+    /// the responsible LAR unit reads them).
+    pub async fn fhir_audit_entries(
+        &self,
+        grants: &[Granted],
+        period: Period,
+    ) -> AppResult<Vec<StoredEntry>> {
         let ids = patients_for(grants, DataCategory::Privacy)?;
+        let (from, until) = period.instants();
         let mut conn = self.state.store.read().await?;
         let mut entries = Vec::new();
         for id in ids {
-            entries.extend(audit::for_patient(&mut conn, id, AUDIT_EVENT_LIMIT).await?);
+            entries.extend(audit::for_patient_between(&mut conn, id, from, until, AUDIT_EVENT_LIMIT).await?);
         }
         Ok(entries)
     }
 
-    /// Every version of the drug tests of the patients, corrections included
-    /// (DrugTests grants).
-    pub async fn fhir_drug_tests(&self, grants: &[Granted]) -> AppResult<Vec<DrugTest>> {
+    /// The next `limit` audit entries about the patients after sequence number
+    /// `after`, in the log's order (Privacy grants): an export pages through them.
+    pub async fn fhir_audit_page(
+        &self,
+        grants: &[Granted],
+        after: i64,
+        limit: i64,
+    ) -> AppResult<Vec<StoredEntry>> {
+        let ids = patients_for(grants, DataCategory::Privacy)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(audit::for_patients_after(&mut conn, &ids, after, limit).await?)
+    }
+
+    /// Every version of the drug tests of the patients sampled within `period`
+    /// (any version), corrections included (DrugTests grants).
+    pub async fn fhir_drug_tests(&self, grants: &[Granted], period: Period) -> AppResult<Vec<DrugTest>> {
         let ids = patients_for(grants, DataCategory::DrugTests)?;
         let mut conn = self.state.store.read().await?;
-        Ok(fhir_store::drug_test_versions_of(&mut conn, &ids).await?)
+        Ok(fhir_store::drug_test_versions_sampled_in(&mut conn, &ids, period.from, period.to).await?)
     }
 
     /// Every version of who the patients are (Identity grants).
@@ -314,27 +416,17 @@ impl Service<'_> {
         Ok(next)
     }
 
-    /// The messages about each patient in `scope` that the actor may see, through
-    /// the messages' own operation (which decides and audits each patient). Denied
-    /// patients are left out.
-    pub async fn fhir_messages(&self, scope: &PatientScope) -> AppResult<Vec<PatientMessages>> {
-        let ids: Vec<PatientId> = match scope {
-            PatientScope::One(id) => vec![*id],
-            PatientScope::NationalId(national_id) => {
-                let mut conn = self.state.store.read().await?;
-                patients::by_national_id(&mut conn, national_id)
-                    .await?
-                    .map(|p| vec![p.id])
-                    .unwrap_or_default()
-            }
-            PatientScope::Related => {
-                let staff = self.staff()?.clone();
-                let mut conn = self.state.store.read().await?;
-                fhir_store::candidate_patients(&mut conn, staff.organisation_id, staff.id).await?
-            }
+    /// The messages about the granted patients that the actor may see, through the
+    /// messages' own operation (which decides and audits each patient), for the
+    /// patients that have any messages at all (Identity grants).
+    pub async fn fhir_messages(&self, grants: &[Granted]) -> AppResult<Vec<PatientMessages>> {
+        let ids = patients_for(grants, DataCategory::Identity)?;
+        let with_messages = {
+            let mut conn = self.state.store.read().await?;
+            fhir_store::patients_with_messages(&mut conn, &ids).await?
         };
         let mut found = Vec::new();
-        for id in ids {
+        for id in with_messages {
             match self.patient_messages(id).await {
                 Ok(messages) => found.push(messages),
                 Err(AppError::Forbidden(_) | AppError::NotFound(_)) => {}

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Staff, TestApp, national_id, spawn_app, start_day};
 
-const FNR: &str = "urn:oid:2.16.578.1.12.4.1.4.1";
+pub const FNR: &str = "urn:oid:2.16.578.1.12.4.1.4.1";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -130,7 +130,7 @@ impl TestApp {
         (client.client_id, client.secret, token)
     }
 
-    async fn audit_len(&self) -> i64 {
+    pub async fn audit_len(&self) -> i64 {
         let mut conn = self.state.store.read().await.expect("conn");
         samhand_store::audit::latest(&mut conn, 1)
             .await
@@ -140,7 +140,7 @@ impl TestApp {
     }
 }
 
-async fn fhir_read(response: reqwest::Response) -> (StatusCode, Value) {
+pub async fn fhir_read(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let content_type = response
         .headers()
@@ -162,7 +162,7 @@ async fn fhir_read(response: reqwest::Response) -> (StatusCode, Value) {
     (status, json)
 }
 
-fn entries(bundle: &Value) -> Vec<Value> {
+pub fn entries(bundle: &Value) -> Vec<Value> {
     bundle["entry"]
         .as_array()
         .map(|e| e.iter().map(|e| e["resource"].clone()).collect())
@@ -178,7 +178,7 @@ fn day(d: i8) -> Date {
 /// to Friday (Friday with the weekend's take-home doses); consents, a care team
 /// seat, a drug test. Patient B never comes and is blocked by Saturday, when the
 /// clock stops. Returns (A, B).
-async fn fhir_world(app: &TestApp) -> (String, String) {
+pub async fn fhir_world(app: &TestApp) -> (String, String) {
     let w = &app.world;
     let a = app.enrol(301, start_day()).await;
     app.sign_methadone(&a, &["60"], start_day()).await;
@@ -242,7 +242,7 @@ fn stay(patient: &str, kind: &str, start: &str) -> Value {
     })
 }
 
-fn drug_test(patient: &str, fnr: Option<&str>, sampled: &str) -> Value {
+pub fn drug_test(patient: &str, fnr: Option<&str>, sampled: &str) -> Value {
     let mut subject = json!({"reference": format!("Patient/{patient}")});
     if let Some(fnr) = fnr {
         subject["identifier"] = json!({"system": FNR, "value": fnr});

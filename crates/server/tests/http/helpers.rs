@@ -119,6 +119,8 @@ pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -
             "SAMHAND_COOKIE_SECURE" => Some("false".into()),
             // Tests move the clock months ahead; tokens must outlive that.
             "SAMHAND_TOKEN_DAYS" => Some("366".into()),
+            // Files the server writes (FHIR exports, audit checkpoints) stay in the
+            // test's directory.
             "SAMHAND_DATA_DIR" => Some(data_dir.clone()),
             _ => None,
         }

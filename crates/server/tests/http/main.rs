@@ -11,6 +11,8 @@ mod collaboration;
 mod dispensing;
 mod episodes;
 mod fhir;
+mod fhir_export;
+mod fhir_hardening;
 mod forms;
 mod leader;
 mod messages;

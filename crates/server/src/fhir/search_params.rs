@@ -1,0 +1,424 @@
+//! The search parameters Samhand supports (`patient`/`subject`, `identifier`,
+//! `patient.identifier`, `_id`, `status`, `date`, `_lastUpdated`, `_count`,
+//! `_offset`, `_include`), parsed and bounded: at most [`MAX_COUNT`] per page, dates
+//! in the years [`FIRST_YEAR`]–[`LAST_YEAR`]. An unknown parameter, or one the type
+//! does not support, is ignored in lenient handling (FHIR's default; the `self`
+//! link then shows what was used) and refused with `Prefer: handling=strict`. A
+//! value that does not parse is refused in either.
+
+use axum::http::HeaderMap;
+use jiff::civil::Date;
+use samhand_domain::ids::PatientId;
+use samhand_domain::national_id::NationalId;
+use serde_json::{Value, json};
+
+use super::outcome::{FhirError, FhirResult};
+use super::{DNR_SYSTEM, FNR_SYSTEM, Kind};
+use crate::service::{PatientScope, Period};
+
+/// The searchset's page size unless `_count` says otherwise, and the most it may say.
+pub const DEFAULT_COUNT: usize = 50;
+pub const MAX_COUNT: usize = 100;
+/// The years a date parameter may name.
+pub const FIRST_YEAR: i16 = 1900;
+pub const LAST_YEAR: i16 = 2200;
+
+/// How unknown parameters are handled (`Prefer: handling=strict|lenient`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    Lenient,
+    Strict,
+}
+
+impl Handling {
+    pub fn of(headers: &HeaderMap) -> Self {
+        let strict = headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split([',', ';']))
+            .any(|p| p.trim().eq_ignore_ascii_case("handling=strict"));
+        if strict { Self::Strict } else { Self::Lenient }
+    }
+}
+
+/// A comparison prefix of a date parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    Eq,
+    Ge,
+    Gt,
+    Le,
+    Lt,
+}
+
+/// A date condition: the prefix, the value as given, and the UTC days it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateCondition {
+    prefix: Prefix,
+    value: String,
+    first: Date,
+    last: Date,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub scope: PatientScope,
+    /// The patient's national id did not parse, or named no one: nothing matches.
+    pub no_match: bool,
+    ids: Vec<String>,
+    statuses: Vec<String>,
+    /// `identifier` on a type other than Patient: (system, value).
+    identifiers: Vec<(Option<String>, String)>,
+    dates: Vec<DateCondition>,
+    last_updated: Vec<DateCondition>,
+    pub count: usize,
+    pub offset: usize,
+    pub include_patient: bool,
+    /// The parameters used, without paging, for the links.
+    echo: Vec<(String, String)>,
+}
+
+fn bad_date(value: &str) -> FhirError {
+    FhirError::BadRequest(format!(
+        "«{value}» er ikke en dato mellom år {FIRST_YEAR} og {LAST_YEAR} (åååå, åååå-mm, åååå-mm-dd eller et tidspunkt, eventuelt med prefiks ge, gt, le, lt eller eq)."
+    ))
+}
+
+/// The first and last day a FHIR date or dateTime covers (UTC), if it is one
+/// within the bounded years.
+fn days_of(text: &str) -> Option<(Date, Date)> {
+    let year: i16 = text.get(..4)?.parse().ok()?;
+    if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+        return None;
+    }
+    let (first, last) = match text.len() {
+        4 => (Date::new(year, 1, 1).ok()?, Date::new(year, 12, 31).ok()?),
+        7 => {
+            let first: Date = format!("{text}-01").parse().ok()?;
+            (first, first.last_of_month())
+        }
+        10 => {
+            let day: Date = text.parse().ok()?;
+            (day, day)
+        }
+        _ => {
+            // A dateTime must be a whole instant (with its offset). It is compared
+            // as text, so it covers its written day and its UTC day.
+            let at: jiff::Timestamp = text.parse().ok()?;
+            let utc = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+            let written: Date = text.get(..10)?.parse().ok()?;
+            (utc.min(written), utc.max(written))
+        }
+    };
+    Some((first, last))
+}
+
+fn parse_date_param(value: &str) -> FhirResult<DateCondition> {
+    let (prefix, rest) = match value.get(..2) {
+        Some("eq") => (Prefix::Eq, &value[2..]),
+        Some("ge") => (Prefix::Ge, &value[2..]),
+        Some("gt") => (Prefix::Gt, &value[2..]),
+        Some("le") => (Prefix::Le, &value[2..]),
+        Some("lt") => (Prefix::Lt, &value[2..]),
+        _ => (Prefix::Eq, value),
+    };
+    let (first, last) = days_of(rest).ok_or_else(|| bad_date(value))?;
+    Ok(DateCondition {
+        prefix,
+        value: rest.to_string(),
+        first,
+        last,
+    })
+}
+
+/// Whether a resource's date (a date or an instant) meets a condition. Both are
+/// compared at the precision of the shorter, as text: FHIR dates sort as text.
+fn date_matches(value: &str, condition: &DateCondition) -> bool {
+    let n = value.len().min(condition.value.len());
+    let (a, b) = (&value[..n], &condition.value[..n]);
+    match condition.prefix {
+        Prefix::Eq => a == b,
+        Prefix::Ge => a >= b,
+        Prefix::Gt => a > b,
+        Prefix::Le => a <= b,
+        Prefix::Lt => a < b,
+    }
+}
+
+pub fn element<'v>(resource: &'v Value, path: &str) -> &'v Value {
+    path.split('.').fold(resource, |v, key| &v[key])
+}
+
+fn parse_patient_reference(value: &str) -> FhirResult<PatientId> {
+    let id = value.strip_prefix("Patient/").unwrap_or(value);
+    id.parse().map_err(|_| {
+        FhirError::BadRequest(format!("«{value}» er ikke en pasientreferanse (Patient/{{id}})."))
+    })
+}
+
+fn number(key: &str, value: &str) -> FhirResult<usize> {
+    value
+        .parse()
+        .map_err(|_| FhirError::BadRequest(format!("{key} må være et tall, ikke «{value}».")))
+}
+
+/// The types whose resources carry an `identifier` the search matches.
+fn has_identifier(kind: Kind) -> bool {
+    matches!(kind, Kind::Patient | Kind::MedicationRequest)
+}
+
+impl SearchRequest {
+    fn empty() -> Self {
+        Self {
+            scope: PatientScope::Related,
+            no_match: false,
+            ids: Vec::new(),
+            statuses: Vec::new(),
+            identifiers: Vec::new(),
+            dates: Vec::new(),
+            last_updated: Vec::new(),
+            count: DEFAULT_COUNT,
+            offset: 0,
+            include_patient: false,
+            echo: Vec::new(),
+        }
+    }
+
+    pub fn parse(kind: Kind, params: &[(String, String)], handling: Handling) -> FhirResult<Self> {
+        let mut request = Self::empty();
+        for (key, value) in params {
+            if !request.apply(kind, key, value)? {
+                if handling == Handling::Strict {
+                    return Err(FhirError::BadRequest(format!(
+                        "Søkeparameteren «{key}» støttes ikke for {} (Prefer: handling=strict). Se /fhir/metadata.",
+                        kind.name()
+                    )));
+                }
+                // Ignored, as FHIR's lenient handling allows; not echoed in the
+                // self link, so the caller can see it.
+                continue;
+            }
+            if !matches!(key.as_str(), "_count" | "_offset") {
+                request.echo.push((key.clone(), value.clone()));
+            }
+        }
+        Ok(request)
+    }
+
+    /// Applies one parameter; `false` when the type does not support it.
+    fn apply(&mut self, kind: Kind, key: &str, value: &str) -> FhirResult<bool> {
+        match key {
+            "patient" | "subject" if kind != Kind::Patient => {
+                self.scope = PatientScope::One(parse_patient_reference(value)?);
+            }
+            "_id" if kind == Kind::Patient => self.scope = PatientScope::One(parse_patient_reference(value)?),
+            "_id" => self.ids.extend(value.split(',').map(str::to_string)),
+            "identifier" if kind == Kind::Patient => self.national_id(value),
+            "patient.identifier" if kind != Kind::Patient => self.national_id(value),
+            "identifier" if has_identifier(kind) => {
+                let (system, token) = match value.split_once('|') {
+                    Some((system, token)) if !system.is_empty() => (Some(system.to_string()), token),
+                    Some((_, token)) => (None, token),
+                    None => (None, value),
+                };
+                self.identifiers.push((system, token.to_string()));
+            }
+            "status" => self.statuses.extend(value.split(',').map(str::to_string)),
+            "date" if kind.date_element().is_some() => self.dates.push(parse_date_param(value)?),
+            "_lastUpdated" => self.last_updated.push(parse_date_param(value)?),
+            "_count" => self.count = number(key, value)?.clamp(1, MAX_COUNT),
+            "_offset" => self.offset = number(key, value)?,
+            "_include" => {
+                let wanted = format!("{}:patient", kind.name());
+                let subject = format!("{}:subject", kind.name());
+                if value == wanted || value == subject || value == "*" {
+                    self.include_patient = kind != Kind::Patient;
+                } else {
+                    return Err(FhirError::BadRequest(format!(
+                        "_include={value} støttes ikke; bruk _include={wanted}."
+                    )));
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `identifier=[system|]number`: a fødselsnummer or D-nummer names the patient.
+    fn national_id(&mut self, value: &str) {
+        let (system, number) = value.split_once('|').unwrap_or(("", value));
+        if !system.is_empty() && system != FNR_SYSTEM && system != DNR_SYSTEM {
+            self.no_match = true;
+        }
+        match NationalId::parse(number) {
+            Ok(id) => self.scope = PatientScope::NationalId(id),
+            Err(_) => self.no_match = true,
+        }
+    }
+
+    /// The UTC days the `date` conditions can match, for the store to filter by
+    /// (the conditions themselves are applied exactly by [`Self::keeps`]).
+    pub fn period(&self) -> Period {
+        let mut period = Period::ALL;
+        for condition in &self.dates {
+            if matches!(condition.prefix, Prefix::Eq | Prefix::Ge | Prefix::Gt) {
+                period.from = period.from.max(condition.first);
+            }
+            if matches!(condition.prefix, Prefix::Eq | Prefix::Le | Prefix::Lt) {
+                period.to = period.to.min(condition.last);
+            }
+        }
+        period
+    }
+
+    pub fn keeps(&self, kind: Kind, resource: &Value) -> bool {
+        let id_ok = self.ids.is_empty() || self.ids.iter().any(|id| resource["id"] == json!(id));
+        let status_ok =
+            self.statuses.is_empty() || self.statuses.iter().any(|s| resource["status"] == json!(s));
+        let identifier_ok = self.identifiers.iter().all(|(system, value)| {
+            resource["identifier"].as_array().is_some_and(|ids| {
+                ids.iter().any(|i| {
+                    i["value"] == json!(value) && system.as_ref().is_none_or(|s| i["system"] == json!(s))
+                })
+            })
+        });
+        let date_ok = match kind.date_element() {
+            Some(path) => self.dates.iter().all(|condition| {
+                element(resource, path)
+                    .as_str()
+                    .is_some_and(|v| date_matches(v, condition))
+            }),
+            None => true,
+        };
+        let updated_ok = self.last_updated.iter().all(|condition| {
+            resource["meta"]["lastUpdated"]
+                .as_str()
+                .is_some_and(|v| date_matches(v, condition))
+        });
+        id_ok && status_ok && identifier_ok && date_ok && updated_ok
+    }
+
+    pub fn link(&self, base: &str, kind: Kind, offset: usize) -> String {
+        let mut query: Vec<String> = self
+            .echo
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        query.push(format!("_count={}", self.count));
+        query.push(format!("_offset={offset}"));
+        format!("{base}/{}?{}", kind.name(), query.join("&"))
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lenient(kind: Kind, key: &str, value: &str) -> FhirResult<SearchRequest> {
+        SearchRequest::parse(kind, &[(key.into(), value.into())], Handling::Lenient)
+    }
+
+    #[test]
+    fn dates_compare_at_the_shorter_precision() {
+        let ge = parse_date_param("ge2026-11-23").expect("date");
+        assert!(date_matches("2026-11-23T08:00:00Z", &ge));
+        assert!(!date_matches("2026-11-22T23:00:00Z", &ge));
+        let le = parse_date_param("le2026-11").expect("date");
+        assert!(date_matches("2026-11-30", &le));
+        assert!(!date_matches("2026-12-01", &le));
+    }
+
+    #[test]
+    fn a_bad_date_or_count_is_a_bad_request() {
+        assert!(lenient(Kind::MedicationRequest, "date", "ge-i-går").is_err());
+        assert!(lenient(Kind::MedicationRequest, "_count", "mange").is_err());
+        assert!(lenient(Kind::MedicationRequest, "date", "2026-13-01").is_err());
+    }
+
+    #[test]
+    fn dates_outside_the_bounded_years_are_refused() {
+        for value in [
+            "ge1899-12-31",
+            "le2201-01-01",
+            "ge0001",
+            "9999-01-01",
+            "ge2026-11-23T08:00",
+        ] {
+            assert!(
+                lenient(Kind::MedicationDispense, "date", value).is_err(),
+                "{value}"
+            );
+        }
+        for value in [
+            "ge1900-01-01",
+            "le2200-12-31",
+            "2026",
+            "2026-11",
+            "ge2026-11-23T08:00:00Z",
+        ] {
+            assert!(
+                lenient(Kind::MedicationDispense, "date", value).is_ok(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_period_for_the_store_covers_every_condition() {
+        let request = SearchRequest::parse(
+            Kind::MedicationDispense,
+            &[
+                ("date".into(), "ge2026-11".into()),
+                ("date".into(), "lt2026-11-25".into()),
+            ],
+            Handling::Lenient,
+        )
+        .expect("parses");
+        assert_eq!(
+            request.period(),
+            Period {
+                from: jiff::civil::date(2026, 11, 1),
+                to: jiff::civil::date(2026, 11, 25)
+            }
+        );
+    }
+
+    #[test]
+    fn the_page_size_is_capped() {
+        assert_eq!(
+            lenient(Kind::Patient, "_count", "100000").expect("parses").count,
+            MAX_COUNT
+        );
+    }
+
+    #[test]
+    fn an_unknown_parameter_is_ignored_leniently_and_refused_strictly() {
+        let params = [("_sort".to_string(), "date".to_string())];
+        let request = SearchRequest::parse(Kind::Observation, &params, Handling::Lenient).expect("lenient");
+        assert!(!request.link("b", Kind::Observation, 0).contains("_sort"));
+        assert!(SearchRequest::parse(Kind::Observation, &params, Handling::Strict).is_err());
+        let date_on_patient = [("date".to_string(), "2026".to_string())];
+        assert!(SearchRequest::parse(Kind::Patient, &date_on_patient, Handling::Strict).is_err());
+        let identifier_on_flag = [("identifier".to_string(), "x".to_string())];
+        assert!(SearchRequest::parse(Kind::Flag, &identifier_on_flag, Handling::Strict).is_err());
+    }
+
+    #[test]
+    fn an_invalid_national_id_matches_no_one() {
+        let request =
+            lenient(Kind::Patient, "identifier", &format!("{FNR_SYSTEM}|12345678901")).expect("parses");
+        assert!(request.no_match);
+    }
+}
