@@ -13,6 +13,7 @@ mod episodes;
 mod fhir;
 mod forms;
 mod leader;
+mod login;
 mod messages;
 mod moving;
 mod oidc;
