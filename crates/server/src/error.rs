@@ -43,6 +43,9 @@ pub enum AppError {
     /// should. The detail is logged, never returned.
     #[error("upstream service failed: {0}")]
     Upstream(String),
+    /// A request body larger than the route takes; the message is for the user.
+    #[error("request body too large: {0}")]
+    TooLarge(String),
     /// Too many attempts from one address or at one account (the login's rate
     /// limits); answered 429 with `Retry-After`.
     #[error("too many requests; retry after {retry_after_seconds} s")]
@@ -120,6 +123,7 @@ impl AppError {
             Self::LoginFailed(_) => StatusCode::UNAUTHORIZED,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,7 +138,7 @@ impl AppError {
                 let messages: Vec<&str> = errors.0.iter().map(|e| e.message.as_str()).collect();
                 format!("Skjemaet har feil: {}", messages.join(" "))
             }
-            Self::Conflict(message) | Self::Stale(message) => message.clone(),
+            Self::Conflict(message) | Self::Stale(message) | Self::TooLarge(message) => message.clone(),
             Self::Csrf => "Skjemaet var utløpt eller ugyldig. Last siden på nytt og prøv igjen.".into(),
             Self::LoginFailed(message) => message.clone(),
             Self::Upstream(_) => {
@@ -160,6 +164,7 @@ impl AppError {
             Self::LoginFailed(_) => "Innloggingen mislyktes",
             Self::Upstream(_) => "Innloggingstjenesten svarer ikke",
             Self::TooManyRequests { .. } => "For mange forsøk",
+            Self::TooLarge(_) => "For stort innhold",
             Self::Internal(_) => "Intern feil",
         }
     }

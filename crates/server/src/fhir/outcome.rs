@@ -71,6 +71,7 @@ impl FhirError {
                     AppError::Invalid(_) => "invalid",
                     AppError::LoginFailed(_) => "security",
                     AppError::TooManyRequests { .. } => "throttled",
+                    AppError::TooLarge(_) => "too-long",
                     AppError::Upstream(_) | AppError::Internal(_) => "exception",
                 };
                 vec![issue(code, error.message_nb())]

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod admin;
 mod arrangements;
+mod bounds;
 mod calendar;
 mod collaboration;
 mod dispensing;
