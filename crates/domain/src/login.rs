@@ -1,7 +1,10 @@
 //! The lockout rule for password logins, staff and patients alike: after
-//! [`MAX_FAILED_LOGINS`] failures in a row an account is locked for
-//! [`LOCKOUT_MINUTES`] from the last failure, and while locked not even the right
-//! password opens it, so guessing gains nothing.
+//! [`MAX_FAILED_LOGINS`] failures in a row from one client address an account is
+//! locked for that address for [`LOCKOUT_MINUTES`] from the last failure, and while
+//! locked not even the right password opens it from there, so guessing gains
+//! nothing. Failures are counted per address so that someone spraying wrong
+//! passwords from one address cannot lock the staff out everywhere else; failures
+//! further apart than the lockout do not count together.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -20,6 +23,18 @@ pub fn locked_until(failed_logins: i64, last_failed_at: Option<Timestamp>) -> Op
 /// Whether the account is locked at `now`.
 pub fn is_locked(failed_logins: i64, last_failed_at: Option<Timestamp>, now: Timestamp) -> bool {
     locked_until(failed_logins, last_failed_at).is_some_and(|until| now < until)
+}
+
+/// Whether an attempt may go on to the password check, when it is the
+/// `attempts_in_a_row`th from its address (itself included, counted before the
+/// check so that concurrent attempts cannot pass the limit together).
+pub fn attempt_allowed(attempts_in_a_row: i64) -> bool {
+    attempts_in_a_row <= MAX_FAILED_LOGINS
+}
+
+/// Failures before this moment no longer count towards a lockout at `now`.
+pub fn failures_count_since(now: Timestamp) -> Timestamp {
+    now - SignedDuration::from_mins(LOCKOUT_MINUTES)
 }
 
 /// What a person trying to log in to a locked account is told.
@@ -75,6 +90,14 @@ mod tests {
         assert!(!is_locked(7, None, at(1)), "no failure time, no lock");
         assert_eq!(locked_until(6, Some(at(10))), Some(at(25)));
         assert!(locked_message_nb().contains("15 minutter"));
+    }
+
+    #[test]
+    fn the_fifth_attempt_in_a_row_is_checked_and_the_sixth_is_not() {
+        assert!(attempt_allowed(1));
+        assert!(attempt_allowed(MAX_FAILED_LOGINS));
+        assert!(!attempt_allowed(MAX_FAILED_LOGINS + 1));
+        assert_eq!(failures_count_since(at(20)), at(5));
     }
 
     #[test]

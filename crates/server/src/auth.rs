@@ -3,6 +3,8 @@
 //! that say who is asking. A handler that
 //! takes [`Prescriber`] cannot run for someone who is not one.
 
+use std::net::IpAddr;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
@@ -16,11 +18,13 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::{ApiError, AppError, PageError};
-use crate::session::{self, AccountKind, PasswordAccount};
+use crate::session::{self, AccountKind, LoginAttempt, PasswordAccount};
 
 /// How long a login at the OpenID provider may take, start to callback.
 pub const OIDC_FLOW_MINUTES: i64 = 10;
 
+/// Hashes a password with argon2id. It takes tens of milliseconds of CPU: from a
+/// request use [`hash_password_off_thread`], so the async workers stay free.
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt =
         SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -30,7 +34,7 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
+fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| {
         Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -38,9 +42,34 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// [`hash_password`] on the blocking pool.
+pub async fn hash_password_off_thread(password: &str) -> Result<String, AppError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?
+}
+
+/// Whether `password` matches `hash`, verified on the blocking pool (argon2 would
+/// hold an async worker for tens of milliseconds). Without a hash (an unknown
+/// account, or one without a password) a hash no password matches is verified
+/// instead, so that the answer takes as long.
+pub async fn verify_password_off_thread(password: &str, hash: Option<String>) -> Result<bool, AppError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => verify_password(&password, &hash),
+        None => {
+            verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password check task: {e}")))
+}
+
 /// A hash that no password matches, verified against when the user does not exist,
 /// so that a login for an unknown name takes as long as one for a known name.
-pub fn dummy_hash() -> &'static str {
+fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_password("not a password").unwrap_or_default())
 }
@@ -69,14 +98,15 @@ pub fn tokens_match(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// Checks a username and password; on success starts a session and returns the
-/// cookie token and the user.
+/// Checks a username and password from `client`; on success starts a session and
+/// returns the cookie token and the user.
 pub async fn login(
     state: &AppState,
+    client: IpAddr,
     username: &str,
     password: &str,
 ) -> Result<(String, StaffUser), AppError> {
-    let user = check_password(state, username, password).await?;
+    let user = check_password(state, client, username, password).await?;
     let mut tx = state.store.write().await?;
     let token = session::start(&mut tx, AccountKind::Staff, user.id, state.clock.now()).await?;
     tx.commit().await?;
@@ -89,20 +119,28 @@ fn wrong_username_or_password() -> AppError {
 
 /// A staff member's password, for a login and for a witness who confirms a stock
 /// count on a colleague's screen, through the one check of [`session::check_password`].
-pub async fn check_password(state: &AppState, username: &str, password: &str) -> Result<StaffUser, AppError> {
+pub async fn check_password(
+    state: &AppState,
+    client: IpAddr,
+    username: &str,
+    password: &str,
+) -> Result<StaffUser, AppError> {
+    let username = username.trim();
     let mut conn = state.store.read().await?;
-    let record = users::by_username(&mut conn, username.trim())
+    let record = users::by_username(&mut conn, username)
         .await?
         .filter(|r| r.active);
     drop(conn);
     let account = record.as_ref().map(|r| PasswordAccount {
-        kind: AccountKind::Staff,
         id: r.user.id,
         password_hash: r.password_hash.clone(),
-        failed_logins: r.failed_logins,
-        last_failed_login_at: r.last_failed_login_at,
     });
-    session::check_password(state, account, password, wrong_username_or_password).await?;
+    let attempt = LoginAttempt {
+        kind: AccountKind::Staff,
+        name: username,
+        client,
+    };
+    session::check_password(state, attempt, account, password, wrong_username_or_password).await?;
     record.map(|r| r.user).ok_or_else(wrong_username_or_password)
 }
 

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use openidconnect::url::{self, Url};
+
+pub use crate::client::TrustedProxies;
 use openidconnect::{IssuerUrl, RedirectUrl};
 use samhand_store::anchor::AuditKey;
 
@@ -79,6 +81,32 @@ pub struct Config {
     /// SAMHAND_AUDIT_CHECKPOINT_DIR: where the scheduler writes the signed audit
     /// checkpoints. Unset: `audit-checkpoints` in the data directory.
     pub audit_checkpoint_dir: Option<PathBuf>,
+    /// SAMHAND_TRUSTED_PROXIES: reverse proxies (addresses or networks, comma
+    /// separated) whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed;
+    /// none by default (`crate::client`).
+    pub trusted_proxies: TrustedProxies,
+    /// SAMHAND_LOGIN_ATTEMPTS_PER_ADDRESS: login attempts one client address may
+    /// make per minute (all accounts together) before it is answered 429.
+    pub login_attempts_per_address: u32,
+    /// SAMHAND_LOGIN_ATTEMPTS_PER_ACCOUNT: password checks one account may have per
+    /// minute (from all addresses together) before it is answered 429.
+    pub login_attempts_per_account: u32,
+    /// The connections the server takes (`crate::serve`).
+    pub connections: ConnectionLimits,
+}
+
+/// How the server bounds its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// SAMHAND_MAX_CONNECTIONS: open connections at most; at the cap the one that
+    /// has waited longest for a request is closed to make room.
+    pub max_connections: usize,
+    /// SAMHAND_HEADER_TIMEOUT_SECONDS: how long a client may take to send a
+    /// request's head, from its first byte (or from the connection's opening).
+    pub header_timeout: std::time::Duration,
+    /// SAMHAND_IDLE_TIMEOUT_SECONDS: how long a kept-alive connection may wait
+    /// for its next request.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// Samhand as a client of one OpenID provider (`{prefix}` is SAMHAND_OIDC for
@@ -335,6 +363,18 @@ impl Config {
                 ));
             }
         };
+        let trusted_proxies = TrustedProxies::parse(&get("SAMHAND_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|problem| bad("SAMHAND_TRUSTED_PROXIES", problem))?;
+        let seconds = |key: &str, default: i64, max: i64| -> Result<std::time::Duration, ConfigError> {
+            Ok(std::time::Duration::from_secs(
+                number(key, default, 1, max)? as u64
+            ))
+        };
+        let connections = ConnectionLimits {
+            max_connections: number("SAMHAND_MAX_CONNECTIONS", 1000, 2, 100_000)? as usize,
+            header_timeout: seconds("SAMHAND_HEADER_TIMEOUT_SECONDS", 10, 300)?,
+            idle_timeout: seconds("SAMHAND_IDLE_TIMEOUT_SECONDS", 75, 3600)?,
+        };
         let oidc = oidc_client("SAMHAND_OIDC", OIDC_CALLBACK_PATH, &get, &secret)?;
         let portal_oidc = oidc_client("SAMHAND_PORTAL_OIDC", PORTAL_OIDC_CALLBACK_PATH, &get, &secret)?;
         Ok(Self {
@@ -357,6 +397,10 @@ impl Config {
             portal_oidc,
             audit_key_file: get("SAMHAND_AUDIT_KEY_FILE").map(PathBuf::from),
             audit_checkpoint_dir: get("SAMHAND_AUDIT_CHECKPOINT_DIR").map(PathBuf::from),
+            trusted_proxies,
+            login_attempts_per_address: number("SAMHAND_LOGIN_ATTEMPTS_PER_ADDRESS", 60, 1, 100_000)? as u32,
+            login_attempts_per_account: number("SAMHAND_LOGIN_ATTEMPTS_PER_ACCOUNT", 10, 1, 100_000)? as u32,
+            connections,
         })
     }
 
@@ -448,6 +492,8 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert!(c.database_url.is_none());
         assert_eq!(c.session_idle_minutes, 30);
+        assert!(c.trusted_proxies.is_empty(), "no header is believed by default");
+        assert_eq!(c.connections.max_connections, 1000);
     }
 
     #[test]
@@ -459,6 +505,15 @@ mod tests {
                 "SAMHAND_SESSION_IDLE_MINUTES",
             ),
             (("SAMHAND_COOKIE_SECURE", "perhaps"), "SAMHAND_COOKIE_SECURE"),
+            (
+                ("SAMHAND_TRUSTED_PROXIES", "10.0.0.0/8, proxy"),
+                "SAMHAND_TRUSTED_PROXIES",
+            ),
+            (("SAMHAND_MAX_CONNECTIONS", "1"), "SAMHAND_MAX_CONNECTIONS"),
+            (
+                ("SAMHAND_HEADER_TIMEOUT_SECONDS", "0"),
+                "SAMHAND_HEADER_TIMEOUT_SECONDS",
+            ),
             (("DATABASE_URL", "mysql://x"), "DATABASE_URL"),
             (("DATABASE_URL_FILE", "/does/not/exist"), "DATABASE_URL_FILE"),
         ];

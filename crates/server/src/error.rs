@@ -43,6 +43,13 @@ pub enum AppError {
     /// should. The detail is logged, never returned.
     #[error("upstream service failed: {0}")]
     Upstream(String),
+    /// A request body larger than the route takes; the message is for the user.
+    #[error("request body too large: {0}")]
+    TooLarge(String),
+    /// Too many attempts from one address or at one account (the login's rate
+    /// limits); answered 429 with `Retry-After`.
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -115,6 +122,8 @@ impl AppError {
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::LoginFailed(_) => StatusCode::UNAUTHORIZED,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,12 +138,15 @@ impl AppError {
                 let messages: Vec<&str> = errors.0.iter().map(|e| e.message.as_str()).collect();
                 format!("Skjemaet har feil: {}", messages.join(" "))
             }
-            Self::Conflict(message) | Self::Stale(message) => message.clone(),
+            Self::Conflict(message) | Self::Stale(message) | Self::TooLarge(message) => message.clone(),
             Self::Csrf => "Skjemaet var utløpt eller ugyldig. Last siden på nytt og prøv igjen.".into(),
             Self::LoginFailed(message) => message.clone(),
             Self::Upstream(_) => {
                 "Innloggingstjenesten svarer ikke som den skal akkurat nå. Prøv igjen om litt, eller logg inn med brukernavn og passord.".into()
             }
+            Self::TooManyRequests { retry_after_seconds } => format!(
+                "For mange forsøk på kort tid. Vent {retry_after_seconds} sekunder og prøv igjen."
+            ),
             Self::Internal(_) => {
                 "Noe gikk galt hos oss. Ingenting ble lagret. Prøv igjen, eller kontakt brukerstøtte.".into()
             }
@@ -151,7 +163,20 @@ impl AppError {
             Self::Stale(_) => "Endret av noen andre",
             Self::LoginFailed(_) => "Innloggingen mislyktes",
             Self::Upstream(_) => "Innloggingstjenesten svarer ikke",
+            Self::TooManyRequests { .. } => "For mange forsøk",
+            Self::TooLarge(_) => "For stort innhold",
             Self::Internal(_) => "Intern feil",
+        }
+    }
+
+    /// The `Retry-After` header a 429 carries.
+    pub fn retry_after(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
+        match self {
+            Self::TooManyRequests { retry_after_seconds } => Some((
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_seconds),
+            )),
+            _ => None,
         }
     }
 
@@ -202,6 +227,9 @@ impl IntoResponse for ApiError {
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let Some((name, value)) = error.retry_after() {
+            headers.insert(name, value);
         }
         response
     }

@@ -4,11 +4,14 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod client_key;
 pub mod config;
+pub mod connections;
 pub mod cookies;
 pub mod error;
 pub mod fhir;
+pub mod limits;
 pub mod observe;
 pub mod oidc;
 pub mod pages;
@@ -42,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<observe::Metrics>,
     /// This server's FHIR bulk export jobs.
     pub exports: Arc<fhir::ExportJobs>,
+    /// The login's rate limits (per client address, per account).
+    pub login_limits: Arc<limits::LoginLimits>,
 }
 
 impl AppState {
@@ -64,10 +69,15 @@ impl AppState {
                 expire_after: jiff::SignedDuration::from_mins(config.export_expire_minutes),
             },
         ));
+        let login_limits = Arc::new(limits::LoginLimits::new(
+            config.login_attempts_per_address,
+            config.login_attempts_per_account,
+        ));
         Self {
             store,
             clock,
             exports,
+            login_limits,
             config: Arc::new(config),
             oidc,
             portal_oidc,
@@ -75,6 +85,15 @@ impl AppState {
         }
     }
 }
+
+/// The largest request body a route takes unless it says otherwise: forms and
+/// JSON are small. The routes that take files (a photo, an import, a FHIR
+/// resource) raise it for themselves ([`UPLOAD_LIMIT`], [`FHIR_WRITE_LIMIT`]).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// The body limit of the routes that take a photo or a CSV file.
+pub const UPLOAD_LIMIT: usize = 8 * 1024 * 1024;
+/// The body limit of FHIR writes (one resource).
+pub const FHIR_WRITE_LIMIT: usize = 1024 * 1024;
 
 /// All routes, with the security headers every answer carries.
 pub fn router(state: AppState) -> Router {
@@ -87,7 +106,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(observe::metrics))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::track))
-        .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::identify))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -112,11 +132,12 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     state.exports.remove_stale_files();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = scheduler::spawn(state.clone(), stop_rx.clone());
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("stopping: finishing running requests");
         let _ = stop_tx.send(true);
     });
+    let server = serve_app(listener, state, stop_rx.clone());
     let mut stopping = stop_rx;
     let deadline = async move {
         let _ = stopping.wait_for(|stop| *stop).await;
@@ -135,6 +156,18 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         tracing::warn!("the scheduler's run was ended at shutdown");
     }
     served
+}
+
+/// Serves the app's routes on `listener` within the configured connection limits
+/// (`connections`), until `stop` turns true; without the scheduler or the signal
+/// handling of [`serve`] (tests serve this way).
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let limits = state.config.connections;
+    connections::serve(listener, router(state), limits, stop).await
 }
 
 async fn shutdown_signal() {

@@ -4,6 +4,8 @@
 //! is the extractor of the portal pages: a handler that takes one cannot run for
 //! anyone but a logged-in patient, and acts as `Actor::Patient`.
 
+use std::net::IpAddr;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use samhand_domain::national_id::NationalId;
@@ -12,10 +14,10 @@ use samhand_domain::validation::FieldErrors;
 use samhand_store::{patients, portal};
 
 use crate::AppState;
-use crate::auth::{hash_password, token_hash, tokens_match};
+use crate::auth::{hash_password_off_thread, token_hash, tokens_match};
 use crate::error::{AppError, PageError};
 use crate::pages::forms::FormData;
-use crate::session::{self, AccountKind, PasswordAccount};
+use crate::session::{self, AccountKind, LoginAttempt, PasswordAccount};
 
 /// The shortest password a patient may choose.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -56,10 +58,23 @@ async fn account_by_number(state: &AppState, national_id: &str) -> Result<Option
         .filter(|a| a.active))
 }
 
+/// The attempt's identity for the lockout: the number as typed, without spaces.
+fn attempt<'a>(national_id: &'a str, client: IpAddr) -> LoginAttempt<'a> {
+    LoginAttempt {
+        kind: AccountKind::Patient,
+        name: national_id.trim(),
+        client,
+    }
+}
+
 /// Sets the password with the one-time code and starts a session; returns the
-/// session token.
+/// session token. The code has the password's limits and lockout
+/// ([`session::admit`]): after `MAX_FAILED_LOGINS` wrong codes from an address not
+/// even the right one opens the account from there until the lockout has passed,
+/// so a code cannot be guessed.
 pub async fn activate(
     state: &AppState,
+    client: IpAddr,
     national_id: &str,
     code: &str,
     password: &str,
@@ -79,45 +94,45 @@ pub async fn activate(
         return Err(AppError::Invalid(errors));
     }
     let now = state.clock.now();
-    let Some(account) = account_by_number(state, national_id).await? else {
+    let attempt = attempt(national_id, client);
+    let account = account_by_number(state, national_id).await?;
+    let admitted = session::admit(state, &attempt, account.as_ref().map(|a| a.id)).await?;
+    let Some(account) = account else {
         return Err(refused());
     };
-    // The one-time code has the password's attempt limit: after
-    // `MAX_FAILED_LOGINS` wrong codes not even the right one opens the account
-    // until the lockout has passed, so a code cannot be guessed.
-    if samhand_domain::login::is_locked(account.failed_logins, account.last_failed_login_at, now) {
-        return Err(AppError::Forbidden(samhand_domain::login::locked_message_nb()));
-    }
     let code_id = {
         let mut conn = state.store.read().await?;
         portal::valid_code(&mut conn, account.id, &token_hash(&normalise_code(code)), now).await?
     };
     let Some(code_id) = code_id else {
-        session::record_failed_attempt(state, AccountKind::Patient, account.id).await?;
         return Err(refused());
     };
-    let hash = hash_password(password)?;
+    let hash = hash_password_off_thread(password).await?;
     let mut tx = state.store.write().await?;
     if !portal::activate(&mut tx, &code_id, account.id, &hash, now).await? {
         return Err(refused());
     }
     let token = session::start(&mut tx, AccountKind::Patient, account.id, now).await?;
     tx.commit().await?;
+    admitted.succeeded(state).await?;
     Ok(token)
 }
 
-/// Logs a patient in with national identity number and password.
-pub async fn login(state: &AppState, national_id: &str, password: &str) -> Result<String, AppError> {
+/// Logs a patient in with national identity number and password from `client`.
+pub async fn login(
+    state: &AppState,
+    client: IpAddr,
+    national_id: &str,
+    password: &str,
+) -> Result<String, AppError> {
     let account = account_by_number(state, national_id)
         .await?
         .map(|a| PasswordAccount {
-            kind: AccountKind::Patient,
             id: a.id,
             password_hash: a.password_hash,
-            failed_logins: a.failed_logins,
-            last_failed_login_at: a.last_failed_login_at,
         });
-    let account = session::check_password(state, account, password, refused).await?;
+    let attempt = attempt(national_id, client);
+    let account = session::check_password(state, attempt, account, password, refused).await?;
     let mut tx = state.store.write().await?;
     let token = session::start(&mut tx, AccountKind::Patient, account, state.clock.now()).await?;
     tx.commit().await?;

@@ -2,19 +2,26 @@
 //! staff users and patients' portal accounts ([`AccountKind`]). A session starts
 //! only here, is resumed only here (the idle and absolute limits of
 //! `domain::login::session_state`), and ends here; a password is checked only by
-//! [`check_password`], with the same lockout for both kinds.
+//! [`check_password`] (a one-time code by the portal, through the same [`admit`]),
+//! with the same rate limits and lockout per client address for both kinds.
+
+use std::net::IpAddr;
 
 use axum::http::HeaderMap;
 use jiff::{SignedDuration, Timestamp};
 use samhand_domain::ids::UserId;
-use samhand_domain::login::{SessionState, is_locked, locked_message_nb, session_state};
+use samhand_domain::login::{
+    MAX_FAILED_LOGINS, SessionState, attempt_allowed, failures_count_since, locked_message_nb, session_state,
+};
 pub use samhand_store::sessions::AccountKind;
+use samhand_store::sessions::LoginSource;
 use samhand_store::{Conn, sessions};
 
 use crate::AppState;
-use crate::auth::{dummy_hash, random_token, token_hash, verify_password};
+use crate::auth::{random_token, token_hash, verify_password_off_thread};
 use crate::cookies;
 use crate::error::AppError;
+use crate::limits::too_many;
 
 /// A session ends after this long even when in use.
 pub const SESSION_MAX_HOURS: i64 = 12;
@@ -119,52 +126,120 @@ pub async fn end(state: &AppState, kind: AccountKind, headers: &HeaderMap) -> Re
 /// An account as the password check needs it.
 #[derive(Debug, Clone)]
 pub struct PasswordAccount {
-    pub kind: AccountKind,
     pub id: UserId,
     pub password_hash: Option<String>,
-    pub failed_logins: i64,
-    pub last_failed_login_at: Option<Timestamp>,
+}
+
+/// A login attempt: which kind of account, the name typed for it (a username, a
+/// fødselsnummer), and the client address it comes from (`crate::client`).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    pub kind: AccountKind,
+    pub name: &'a str,
+    pub client: IpAddr,
+}
+
+/// An attempt let through to its check, counted in the lockout from its address.
+#[derive(Debug)]
+pub struct Admitted {
+    kind: AccountKind,
+    account_key: String,
+    address: String,
+}
+
+impl Admitted {
+    fn source(&self) -> LoginSource<'_> {
+        LoginSource {
+            kind: self.kind,
+            account_key: &self.account_key,
+            address: &self.address,
+        }
+    }
+
+    /// Forgets the failures from this address after a right password or code.
+    pub async fn succeeded(&self, state: &AppState) -> Result<(), AppError> {
+        let mut tx = state.store.write().await?;
+        sessions::clear_login_failures(&mut tx, self.source()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The lockout's key for an account, or, for a name that names none, a hash of
+/// the name: an unknown name is counted and locked exactly as a known one.
+fn account_key(attempt: &LoginAttempt<'_>, account: Option<UserId>) -> String {
+    match account {
+        Some(id) => id.to_string(),
+        None => format!(
+            "unknown:{}",
+            token_hash(&format!("{:?}:{}", attempt.kind, attempt.name))
+        ),
+    }
+}
+
+/// Lets an attempt through to its check of a password or a one-time code, or
+/// refuses it: 429 past the rate limit of its address or of the account, and the
+/// lockout message when [`MAX_FAILED_LOGINS`] attempts in a row from its address
+/// were wrong (`domain::login`; other addresses are not locked). The attempt is
+/// counted as a failure before the check, in one statement, so that concurrent
+/// guesses cannot pass the limit together; [`Admitted::succeeded`] takes it back.
+pub async fn admit(
+    state: &AppState,
+    attempt: &LoginAttempt<'_>,
+    account: Option<UserId>,
+) -> Result<Admitted, AppError> {
+    let now = state.clock.now();
+    let limits = &state.login_limits;
+    let address = attempt.client.to_string();
+    limits.by_address.take(&address, now).map_err(too_many)?;
+    let account_key = account_key(attempt, account);
+    let bucket = format!("{:?}:{account_key}", attempt.kind);
+    // Only looked at here, used after the lockout: attempts an address makes at an
+    // account locked for it do not use up the account's attempts elsewhere.
+    limits.by_account.check(&bucket, now).map_err(too_many)?;
+    let admitted = Admitted {
+        kind: attempt.kind,
+        account_key,
+        address,
+    };
+    let mut tx = state.store.write().await?;
+    let attempts = sessions::reserve_login_attempt(
+        &mut tx,
+        admitted.source(),
+        now,
+        failures_count_since(now),
+        MAX_FAILED_LOGINS,
+    )
+    .await?;
+    tx.commit().await?;
+    if !attempt_allowed(attempts) {
+        tracing::info!(client = %attempt.client, "login refused: locked for this address after failed attempts");
+        return Err(AppError::Forbidden(locked_message_nb()));
+    }
+    limits.by_account.take(&bucket, now).map_err(too_many)?;
+    Ok(admitted)
 }
 
 /// The one password check, for staff and patients, so that it is never a password
-/// oracle: an unknown or inactive account (`None`) takes as long as a known one,
-/// every attempt is counted on the account (in a transaction of its own, which
-/// stays when the request is refused), and a locked account (`domain::login`) is
-/// not opened even by the right password. `refused` is the answer for a wrong
+/// oracle: an unknown or inactive account (`None`) is counted, limited and locked
+/// as a known one and takes as long; every attempt passes [`admit`] first; the
+/// hash is verified off the async workers. `refused` is the answer for a wrong
 /// password or an unknown account, the same for both.
 pub async fn check_password(
     state: &AppState,
+    attempt: LoginAttempt<'_>,
     account: Option<PasswordAccount>,
     password: &str,
     refused: fn() -> AppError,
 ) -> Result<UserId, AppError> {
-    let Some(account) = account else {
-        verify_password(password, dummy_hash());
-        return Err(refused());
-    };
-    let now = state.clock.now();
-    if is_locked(account.failed_logins, account.last_failed_login_at, now) {
-        verify_password(password, dummy_hash());
-        return Err(AppError::Forbidden(locked_message_nb()));
+    let admitted = admit(state, &attempt, account.as_ref().map(|a| a.id)).await?;
+    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let matches = verify_password_off_thread(password, hash).await?;
+    match account {
+        Some(account) if matches => {
+            admitted.succeeded(state).await?;
+            Ok(account.id)
+        }
+        _ => Err(refused()),
     }
-    let ok = account
-        .password_hash
-        .as_deref()
-        .is_some_and(|hash| verify_password(password, hash));
-    let mut tx = state.store.write().await?;
-    sessions::record_login_attempt(&mut tx, account.kind, account.id, ok, now).await?;
-    tx.commit().await?;
-    if ok { Ok(account.id) } else { Err(refused()) }
-}
-
-/// Counts a failed attempt that was not a password (a wrong one-time code).
-pub async fn record_failed_attempt(
-    state: &AppState,
-    kind: AccountKind,
-    account: UserId,
-) -> Result<(), AppError> {
-    let mut tx = state.store.write().await?;
-    sessions::record_login_attempt(&mut tx, kind, account, false, state.clock.now()).await?;
-    tx.commit().await?;
-    Ok(())
 }

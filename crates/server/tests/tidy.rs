@@ -74,6 +74,30 @@ fn the_access_policy_is_asked_only_through_the_repo() {
 }
 
 #[test]
+fn passwords_are_hashed_and_verified_off_the_async_workers() {
+    // argon2 holds a thread for tens of milliseconds: the server calls it only
+    // through `auth::hash_password_off_thread` and `auth::verify_password_off_thread`
+    // (spawn_blocking). The command line (`cli`) may block: it serves no requests.
+    let found = sources("crates/server/src")
+        .iter()
+        .filter(|(name, _)| !name.ends_with("server/src/auth.rs"))
+        .flat_map(|(name, text)| {
+            code_lines(text)
+                .filter(|(_, line)| {
+                    line.contains("hash_password(")
+                        || line.contains("verify_password(")
+                        || line.contains("Argon2")
+                })
+                .map(move |(n, line)| format!("{name}:{n}: {}", line.trim()))
+        })
+        .collect();
+    assert_none(
+        found,
+        "argon2 called on an async worker (use the *_off_thread helpers)",
+    );
+}
+
+#[test]
 fn write_grants_are_made_only_by_the_repo() {
     let found = server_store_cli()
         .iter()

@@ -85,6 +85,10 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "message_patient_receipts.message_id",
     ),
     ("users_username_unique", "users.username"),
+    (
+        "login_failures_once",
+        "login_failures.account_kind, login_failures.account_key, login_failures.client_address",
+    ),
     ("organisations_org_number_unique", "organisations.org_number"),
     ("organisations_name_unique", "organisations.name"),
     (

@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (20, "administration", "0020_administration.sql"),
     (21, "scheduler", "0021_scheduler.sql"),
     (22, "append_only", "0022_append_only.sql"),
+    (23, "login_failures", "0023_login_failures.sql"),
     (24, "audit_keyed", "0024_audit_keyed.sql"),
 ];
 

@@ -1,5 +1,5 @@
-//! Login sessions and login attempts, one store for both kinds of account: staff
-//! users and patients' portal accounts. The cookie holds a random token; only its
+//! Login sessions and failed login attempts (per account and client address), one
+//! store for both kinds of account: staff users and patients' portal accounts. The cookie holds a random token; only its
 //! hash is stored. The two kinds keep their own tables (a session names a row of
 //! its own account table), and [`AccountKind`] says which.
 
@@ -33,10 +33,11 @@ impl AccountKind {
         }
     }
 
-    fn accounts(self) -> &'static str {
+    /// The kind's text in `login_failures`.
+    fn code(self) -> &'static str {
         match self {
-            Self::Staff => "users",
-            Self::Patient => "patient_accounts",
+            Self::Staff => "staff",
+            Self::Patient => "patient",
         }
     }
 }
@@ -181,28 +182,98 @@ pub async fn delete_expired(
     Ok(done.rows_affected())
 }
 
-/// Counts a login attempt on the account: a success clears the failures, a failure
-/// adds one and notes when (the lockout rule in `domain::login` reads both).
-pub async fn record_login_attempt(
+/// One account as seen from one client address, for the login's lockout: the
+/// account's id (or, for a name that names no account, a hash of the name) and
+/// the address the attempts come from.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginSource<'a> {
+    pub kind: AccountKind,
+    pub account_key: &'a str,
+    pub address: &'a str,
+}
+
+/// Counts one attempt from `source` before its password (or one-time code) is
+/// checked, in one statement, so that concurrent attempts are each counted: the
+/// count goes up by one, or starts again at one when the last failure was before
+/// `window_start`. While `max` or more are counted within the window the time of
+/// the last failure stays, so the lockout runs from the failure that set it.
+/// Returns the count with this attempt; a right password then removes the row
+/// ([`clear_login_failures`]).
+pub async fn reserve_login_attempt(
+    conn: &mut AnyConnection,
+    source: LoginSource<'_>,
+    now: Timestamp,
+    window_start: Timestamp,
+    max: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO login_failures (account_kind, account_key, client_address, failures, last_failed_at)
+         VALUES ($1, $2, $3, 1, $4)
+         ON CONFLICT (account_kind, account_key, client_address) DO UPDATE SET
+             failures = CASE WHEN login_failures.last_failed_at < $5 THEN 1
+                             ELSE login_failures.failures + 1 END,
+             last_failed_at = CASE WHEN login_failures.failures >= $6 AND login_failures.last_failed_at >= $5
+                                   THEN login_failures.last_failed_at ELSE $4 END
+         RETURNING failures",
+    )
+    .bind(source.kind.code())
+    .bind(source.account_key)
+    .bind(source.address)
+    .bind(micros(now))
+    .bind(micros(window_start))
+    .bind(max)
+    .fetch_one(conn)
+    .await
+    .map_err(classify)?;
+    crate::codec::int(&row, "failures")
+}
+
+/// Forgets the failures from `source` after a right password.
+pub async fn clear_login_failures(conn: &mut AnyConnection, source: LoginSource<'_>) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM login_failures WHERE account_kind = $1 AND account_key = $2 AND client_address = $3",
+    )
+    .bind(source.kind.code())
+    .bind(source.account_key)
+    .bind(source.address)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets an account's failures from every address (a new password was set).
+pub async fn clear_all_login_failures(
     conn: &mut AnyConnection,
     kind: AccountKind,
     account: UserId,
-    succeeded: bool,
-    at: Timestamp,
 ) -> Result<()> {
-    let table = kind.accounts();
-    if succeeded {
-        let sql = format!("UPDATE {table} SET failed_logins = 0, last_failed_login_at = NULL WHERE id = $1");
-        sqlx::query(&sql).bind(account.to_string()).execute(conn).await?;
-    } else {
-        let sql = format!(
-            "UPDATE {table} SET failed_logins = failed_logins + 1, last_failed_login_at = $1 WHERE id = $2"
-        );
-        sqlx::query(&sql)
-            .bind(micros(at))
-            .bind(account.to_string())
-            .execute(conn)
-            .await?;
-    }
+    sqlx::query("DELETE FROM login_failures WHERE account_kind = $1 AND account_key = $2")
+        .bind(kind.code())
+        .bind(account.to_string())
+        .execute(conn)
+        .await?;
     Ok(())
+}
+
+/// The failures counted on an account, from all addresses together.
+pub async fn login_failures_of(conn: &mut AnyConnection, kind: AccountKind, account: UserId) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) AS failures FROM login_failures
+         WHERE account_kind = $1 AND account_key = $2",
+    )
+    .bind(kind.code())
+    .bind(account.to_string())
+    .fetch_one(conn)
+    .await?;
+    crate::codec::int(&row, "failures")
+}
+
+/// Removes the failures whose last one was before `before` (they no longer lock
+/// anything); returns how many rows.
+pub async fn prune_login_failures(conn: &mut AnyConnection, before: Timestamp) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM login_failures WHERE last_failed_at < $1")
+        .bind(micros(before))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }

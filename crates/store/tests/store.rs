@@ -506,3 +506,68 @@ async fn a_record_is_written_only_with_an_allowed_access_to_its_patient_recorded
         ("health_information", "write")
     );
 }
+
+#[tokio::test]
+async fn concurrent_login_attempts_from_one_address_are_each_counted_once() {
+    use samhand_store::sessions::{AccountKind, LoginSource, reserve_login_attempt};
+    let (store, _dir) = fresh().await;
+    let now = Timestamp::from_second(1_800_000_000).expect("time");
+    let window_start = now - jiff::SignedDuration::from_mins(15);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let source = LoginSource {
+                kind: AccountKind::Staff,
+                account_key: "account-1",
+                address: "192.0.2.66",
+            };
+            let mut tx = store.write().await.expect("tx");
+            let count = reserve_login_attempt(&mut tx, source, now, window_start, 5)
+                .await
+                .expect("reserve");
+            tx.commit().await.expect("commit");
+            count
+        });
+    }
+    let mut counts = Vec::new();
+    while let Some(count) = tasks.join_next().await {
+        counts.push(count.expect("task"));
+    }
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=40).collect::<Vec<i64>>(),
+        "every attempt counted once"
+    );
+
+    // Another address starts from nothing; after the window the count starts again.
+    let mut tx = store.write().await.expect("tx");
+    let other = LoginSource {
+        kind: AccountKind::Staff,
+        account_key: "account-1",
+        address: "198.51.100.10",
+    };
+    assert_eq!(
+        reserve_login_attempt(&mut tx, other, now, window_start, 5)
+            .await
+            .expect("r"),
+        1
+    );
+    let later = now + jiff::SignedDuration::from_mins(16);
+    let source = LoginSource {
+        address: "192.0.2.66",
+        ..other
+    };
+    let count = reserve_login_attempt(
+        &mut tx,
+        source,
+        later,
+        later - jiff::SignedDuration::from_mins(15),
+        5,
+    )
+    .await
+    .expect("reserve");
+    assert_eq!(count, 1, "the lockout ran from the fifth failure and has passed");
+    tx.commit().await.expect("commit");
+}

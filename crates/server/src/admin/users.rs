@@ -9,8 +9,9 @@ use samhand_store::{sessions, users};
 
 use super::{AppResult, check_administrator, find_organisation, optional};
 use crate::AppState;
-use crate::auth::{hash_password, random_token, token_hash};
+use crate::auth::{hash_password_off_thread, random_token, token_hash};
 use crate::error::AppError;
+use crate::session::AccountKind;
 
 /// The shortest reason for a deactivation or reactivation.
 pub const MIN_REASON_CHARS: usize = 5;
@@ -116,14 +117,7 @@ pub async fn add_user(
         checked_user(&mut conn, input).await?;
     }
     let hash = match &input.password {
-        Some(password) => {
-            let password = password.clone();
-            Some(
-                tokio::task::spawn_blocking(move || hash_password(&password))
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))??,
-            )
-        }
+        Some(password) => Some(hash_password_off_thread(password).await?),
         None => None,
     };
     let mut tx = state.store.write().await?;
@@ -305,15 +299,14 @@ pub async fn accept_invitation(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let hash = hash_password_off_thread(password).await?;
     let mut tx = state.store.write().await?;
     if !users::use_invitation(&mut tx, &token_hash(token), state.clock.now()).await? {
         return Err(invitation_gone());
     }
     users::set_password(&mut tx, user.id, &hash).await?;
+    // A new password opens the account from every address at once.
+    samhand_store::sessions::clear_all_login_failures(&mut tx, AccountKind::Staff, user.id).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use samhand_domain::ids::{DoseOrderId, PatientId};
 use samhand_domain::validation::FieldErrors;
 use serde::de::DeserializeOwned;
@@ -32,9 +32,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.split(';').next())
             .map(|v| v.trim().to_ascii_lowercase())
             .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| invalid("body", format!("Innholdet kunne ikke leses ({}).", e.body_text())))?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError(AppError::TooLarge(
+                    "Innholdet er større enn denne adressen tar imot.".into(),
+                ))
+            } else {
+                invalid("body", format!("Innholdet kunne ikke leses ({}).", e.body_text()))
+            }
+        })?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else if !is_json {

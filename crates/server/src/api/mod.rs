@@ -46,12 +46,23 @@ pub fn routes() -> Router<AppState> {
     route_table()
         .into_iter()
         .fold(Router::new(), |router, route| {
-            let filter = MethodFilter::try_from(route.method).expect("a method axum can route");
-            router.route(route.path, (route.handler)(filter))
+            let filter = MethodFilter::try_from(route.method.clone()).expect("a method axum can route");
+            let mut handler = (route.handler)(filter);
+            if UPLOADS
+                .iter()
+                .any(|(method, path)| *method == route.method && *path == route.path)
+            {
+                handler = handler.layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT));
+            }
+            router.route(route.path, handler)
         })
         .fallback(unknown_address)
         .method_not_allowed_fallback(method_not_allowed)
 }
+
+/// The routes that take a file (a photo in base64, a CSV import), with
+/// [`crate::UPLOAD_LIMIT`]; every other route takes at most [`crate::BODY_LIMIT`].
+const UPLOADS: &[(Method, &str)] = &[(Method::POST, "/patients"), (Method::POST, "/admin/import")];
 
 /// One route: method and path (relative to /api/v1) as the document names them, and
 /// the handler, routed for that method when the router is built.

@@ -402,6 +402,7 @@ pub struct CountResultDto {
 pub async fn count(
     State(state): State<AppState>,
     actor: ApiStaff,
+    client: crate::client::Client,
     ApiJson(request): ApiJson<CountRequest>,
 ) -> Result<(StatusCode, Json<CountResultDto>), ApiError> {
     let (witness_username, witness_password) = request
@@ -418,6 +419,7 @@ pub async fn count(
         note: request.note,
         witness_username,
         witness_password,
+        client: client.address,
     };
     let service = Service::new(&state, &actor.0);
     let result = service.stock_count(&input).await.map_err(|e| {

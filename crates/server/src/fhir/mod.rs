@@ -66,22 +66,33 @@ pub fn routes() -> Router<AppState> {
         .route("/$export-file/{job}/{file}", get(export::file))
         .route(
             "/Observation",
-            post(observation::create).get(search::search_observation),
+            post(observation::create)
+                .layer(write_limit())
+                .get(search::search_observation),
         )
         .route(
             "/Encounter",
-            post(encounter::create).get(search::search_encounter),
+            post(encounter::create)
+                .layer(write_limit())
+                .get(search::search_encounter),
         )
         .route(
             "/Patient",
-            post(patient_write::create).get(search::search_patient),
+            post(patient_write::create)
+                .layer(write_limit())
+                .get(search::search_patient),
         )
         .route("/{kind}", get(search::search))
-        .route("/{kind}/{id}", get(read).put(update))
+        .route("/{kind}/{id}", get(read).put(update).layer(write_limit()))
         .route("/{kind}/{id}/_history", get(history))
         .route("/{kind}/{id}/_history/{version}", get(version_read))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A FHIR write takes one resource, more than a form but no file.
+fn write_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(crate::FHIR_WRITE_LIMIT)
 }
 
 async fn method_not_allowed() -> Response {

@@ -81,6 +81,8 @@ impl FhirError {
                     AppError::Conflict(_) | AppError::Stale(_) => "conflict",
                     AppError::Invalid(_) => "invalid",
                     AppError::LoginFailed(_) => "security",
+                    AppError::TooManyRequests { .. } => "throttled",
+                    AppError::TooLarge(_) => "too-long",
                     AppError::Upstream(_) | AppError::Internal(_) => "exception",
                 };
                 vec![issue(code, error.message_nb())]
@@ -128,6 +130,11 @@ impl IntoResponse for FhirError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"samhand-fhir\""),
             );
+        }
+        if let Self::App(error) = &self
+            && let Some((name, value)) = error.retry_after()
+        {
+            response.headers_mut().insert(name, value);
         }
         response
     }

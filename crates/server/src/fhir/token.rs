@@ -20,7 +20,9 @@ use serde_json::json;
 use super::Scopes;
 use crate::AppState;
 use crate::auth::{random_token, token_hash, tokens_match};
-use crate::error::{AppError, AppResult};
+use crate::client::Client;
+use crate::error::{ApiError, AppError, AppResult};
+use crate::limits::too_many;
 
 /// The prefix of FHIR access tokens (staff API tokens start with `shd_`).
 pub const FHIR_TOKEN_PREFIX: &str = "shf_";
@@ -135,8 +137,16 @@ fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> Op
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
+    // The login's limit per client address: a client that guesses secrets is
+    // slowed down whatever it names. (The secrets are random 256-bit values; there
+    // is no lockout per client, which would let anyone lock a client out.)
+    let address = client.address.to_string();
+    if let Err(seconds) = state.login_limits.by_address.take(&address, state.clock.now()) {
+        return ApiError(too_many(seconds)).into_response();
+    }
     let Ok(Form(form)) = form else {
         return oauth_error(
             StatusCode::BAD_REQUEST,

@@ -29,6 +29,10 @@ impl IntoResponse for PageError {
                 }
             },
         );
-        (error.status(), page).into_response()
+        let mut response = (error.status(), page).into_response();
+        if let Some((name, value)) = error.retry_after() {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }

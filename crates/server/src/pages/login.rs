@@ -10,6 +10,7 @@ use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
 use crate::auth;
+use crate::client::Client;
 use crate::cookies::{self, LOGIN_CSRF};
 use crate::error::{AppError, PageError};
 use crate::oidc::{Callback, OidcLogin, PendingLogin};
@@ -69,16 +70,36 @@ pub async fn show(State(state): State<AppState>) -> Response {
     render(&state, "", &FieldErrors::default())
 }
 
+/// A refusal shown on the login form itself: the lockout or a wrong password (the
+/// same words for an unknown user), or too many attempts (429 with `Retry-After`).
+pub fn refused_on_form(error: AppError, form: impl FnOnce(String) -> Response) -> Response {
+    let retry_after = error.retry_after();
+    let status = error.status();
+    match error {
+        AppError::Forbidden(message) => form(message),
+        error @ AppError::TooManyRequests { .. } => {
+            let mut response = form(error.message_nb());
+            *response.status_mut() = status;
+            if let Some((name, value)) = retry_after {
+                response.headers_mut().insert(name, value);
+            }
+            response
+        }
+        other => PageError(other).into_response(),
+    }
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let form = FormData(form);
     if !login_csrf_ok(&state, &headers, &form) {
         return PageError(AppError::Csrf).into_response();
     }
-    match auth::login(&state, form.get("username"), form.get("password")).await {
+    match auth::login(&state, client.address, form.get("username"), form.get("password")).await {
         Ok((token, _user)) => {
             (
                 // Both cookies: insert-style headers would keep only the last.
@@ -93,12 +114,13 @@ pub async fn submit(
             )
                 .into_response()
         }
-        Err(AppError::Forbidden(message)) => render(
-            &state,
-            form.get("username"),
-            &FieldErrors::single("password", message),
-        ),
-        Err(other) => PageError(other).into_response(),
+        Err(error) => refused_on_form(error, |message| {
+            render(
+                &state,
+                form.get("username"),
+                &FieldErrors::single("password", message),
+            )
+        }),
     }
 }
 

@@ -70,7 +70,9 @@ fn patient_routes() -> Router<AppState> {
         .route("/pasienter", get(patients::search))
         .route(
             "/pasienter/ny",
-            get(patients::enrol::form).post(patients::enrol::submit),
+            get(patients::enrol::form)
+                .post(patients::enrol::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
         .route("/pasienter/{id}", get(patients::overview::show))
         .route("/pasienter/{id}/foto", get(patients::overview::photo))

@@ -269,6 +269,7 @@ pub async fn count_form(State(state): State<AppState>, staff: UiStaff) -> Result
 
 pub async fn count(
     State(state): State<AppState>,
+    client: crate::client::Client,
     StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
     let input = CountInput {
@@ -277,6 +278,7 @@ pub async fn count(
         note: form.get("note").into(),
         witness_username: form.get("witness_username").into(),
         witness_password: form.get("witness_password").into(),
+        client: client.address,
     };
     let service = Service::new(&state, &staff.user);
     match service.stock_count(&input).await {

@@ -77,13 +77,16 @@ pub struct StockInput {
 }
 
 /// A count, as typed, with the witness's username and password.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CountInput {
     pub product: String,
     pub quantity: String,
     pub note: String,
     pub witness_username: String,
     pub witness_password: String,
+    /// The client address the count is sent from: the witness's password is
+    /// checked with the login's limits and lockout from there.
+    pub client: std::net::IpAddr,
 }
 
 #[derive(Debug, Clone)]
@@ -279,7 +282,7 @@ impl Service<'_> {
         let place = self.own_place().await?;
         let (product, counted, witness_name) = count_fields(input, &counter)?;
         let witness = self
-            .confirm_witness(&place, witness_name, &input.witness_password)
+            .confirm_witness(&place, input.client, witness_name, &input.witness_password)
             .await?;
         let policy = self.policy().await?;
         let now = self.now();
@@ -341,11 +344,12 @@ impl Service<'_> {
     async fn confirm_witness(
         &self,
         place: &Organisation,
+        client: std::net::IpAddr,
         username: &str,
         password: &str,
     ) -> AppResult<StaffUser> {
         let refused = |message: String| AppError::Invalid(FieldErrors::single("witness_password", message));
-        let witness = match check_password(self.state, username, password).await {
+        let witness = match check_password(self.state, client, username, password).await {
             Ok(witness) => witness,
             Err(AppError::Forbidden(message)) => {
                 self.audit_refused_witness(place, username, "wrong username or password, or locked")

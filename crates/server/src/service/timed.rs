@@ -298,8 +298,8 @@ pub async fn send_unrecorded_appointment_notices(state: &AppState) -> AppResult<
 }
 
 /// Ends sessions past their limits (idle or absolute) for both kinds of account,
-/// and removes one-time codes and invitations that expired unused; returns how
-/// many. None of them opens anything any more; this clears them away. (Emergency
+/// and removes one-time codes and invitations that expired unused and failed
+/// logins too old to lock anything; returns how many. None of them opens anything any more; this clears them away. (Emergency
 /// accesses end by their time in the access policy, and stay for the leader's
 /// review.)
 pub async fn end_expired_sessions(state: &AppState) -> AppResult<u64> {
@@ -312,6 +312,8 @@ pub async fn end_expired_sessions(state: &AppState) -> AppResult<u64> {
     }
     ended += samhand_store::portal::delete_expired_codes(&mut tx, now).await?;
     ended += samhand_store::users::delete_expired_invitations(&mut tx, now).await?;
+    ended +=
+        sessions::prune_login_failures(&mut tx, samhand_domain::login::failures_count_since(now)).await?;
     tx.commit().await?;
     Ok(ended)
 }

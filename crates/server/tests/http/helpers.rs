@@ -99,6 +99,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(app_listener().await, &[]).await
 }
 
+/// The app behind a reverse proxy on this machine (`SAMHAND_TRUSTED_PROXIES` is
+/// 127.0.0.1), so that a test names each request's client address in
+/// `X-Forwarded-For` (see [`TestApp::login_from`]), with `overrides` on top.
+pub async fn spawn_app_behind_proxy(overrides: &[(&str, String)]) -> TestApp {
+    let mut all = vec![("SAMHAND_TRUSTED_PROXIES", "127.0.0.1".to_string())];
+    all.extend(overrides.iter().cloned());
+    spawn_app_on(app_listener().await, &all).await
+}
+
 /// The app on `listener`, configured with the test defaults and `overrides`
 /// (configuration keys and values) on top.
 pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -> TestApp {
@@ -129,10 +138,10 @@ pub async fn spawn_app_on(listener: AppListener, overrides: &[(&str, String)]) -
     let state = AppState::new(store.clone(), clock.clone(), config);
     let world = seed(&state).await;
     let AppListener { listener, base } = listener;
-    let router = samhand_server::router(state.clone());
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
-    });
+    // Served as `samhand serve` serves: each request knows its peer address, within
+    // the connection limits. The stop sender is dropped: this server never stops.
+    let (_, never_stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(samhand_server::serve_app(listener, state.clone(), never_stop));
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -456,6 +465,19 @@ impl TestApp {
 
     /// Logs in through the login form; returns a browser-like session.
     pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Option<WebSession>) {
+        let (status, _, session) = self.login_from(None, username, password).await;
+        (status, session)
+    }
+
+    /// Logs in through the login form, as from `client` when given (in
+    /// `X-Forwarded-For`, which counts only behind [`spawn_app_behind_proxy`]);
+    /// returns the status, the page's text and the session.
+    pub async fn login_from(
+        &self,
+        client: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> (StatusCode, String, Option<WebSession>) {
         let page = self
             .client
             .get(self.url("/login"))
@@ -465,10 +487,14 @@ impl TestApp {
         let login_cookie = set_cookie(&page, "samhand_login_csrf").expect("login csrf cookie");
         let html = page.text().await.expect("html");
         let csrf = csrf_in(&html).expect("csrf field");
-        let response = self
+        let mut request = self
             .client
             .post(self.url("/login"))
-            .header("Cookie", format!("samhand_login_csrf={login_cookie}"))
+            .header("Cookie", format!("samhand_login_csrf={login_cookie}"));
+        if let Some(client) = client {
+            request = request.header("X-Forwarded-For", client);
+        }
+        let response = request
             .form(&[
                 ("csrf", csrf.as_str()),
                 ("username", username),
@@ -479,7 +505,12 @@ impl TestApp {
             .expect("login");
         let status = response.status();
         let Some(cookie) = set_cookie(&response, "samhand_session").filter(|c| !c.is_empty()) else {
-            return (status, None);
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| format!("Retry-After: {}\n", v.to_str().unwrap_or("")))
+                .unwrap_or_default();
+            return (status, retry_after + &response.text().await.expect("html"), None);
         };
         let mut session = WebSession {
             cookie,
@@ -487,7 +518,7 @@ impl TestApp {
         };
         let html = self.page(&session, "/pasienter").await.1;
         session.csrf = csrf_in(&html).expect("csrf on pages");
-        (status, Some(session))
+        (status, String::new(), Some(session))
     }
 
     pub async fn page(&self, session: &WebSession, path: &str) -> (StatusCode, String) {

@@ -31,7 +31,11 @@ impl TestApp {
 
     /// Posts a pre-login form of the portal (with its CSRF cookie) and returns the
     /// status, the page and the portal cookie when one was set.
-    async fn portal_form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    pub(crate) async fn portal_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, Option<String>) {
         let page = self.client.get(self.url(path)).send().await.expect("page");
         let login_cookie = set_cookie(&page, "samhand_login_csrf").expect("csrf cookie");
         let csrf = csrf_in(&page.text().await.expect("html")).expect("csrf");
@@ -112,7 +116,7 @@ impl TestApp {
     }
 }
 
-fn number_of(n: u16) -> String {
+pub(crate) fn number_of(n: u16) -> String {
     national_id(n)
 }
 

@@ -43,11 +43,17 @@ async fn count(app: &TestApp, quantity: &str, witness: &str, password: &str) -> 
 
 async fn failed_logins(app: &TestApp, username: &str) -> i64 {
     let mut conn = app.state.store.read().await.expect("conn");
-    samhand_store::users::by_username(&mut conn, username)
+    let user = samhand_store::users::by_username(&mut conn, username)
         .await
         .expect("user")
-        .expect("exists")
-        .failed_logins
+        .expect("exists");
+    samhand_store::sessions::login_failures_of(
+        &mut conn,
+        samhand_store::sessions::AccountKind::Staff,
+        user.user.id,
+    )
+    .await
+    .expect("failures")
 }
 
 async fn counts_and_lines(app: &TestApp) -> (usize, usize) {

@@ -45,7 +45,12 @@ pub fn routes() -> Router<AppState> {
             "/admin/systemklienter/{id}/trekk-tilbake",
             post(settings::revoke_client),
         )
-        .route("/admin/import", get(import::show).post(import::submit))
+        .route(
+            "/admin/import",
+            get(import::show)
+                .post(import::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
+        )
         .route(
             "/admin/terskler",
             get(settings::policy).post(settings::set_policy),

@@ -12,10 +12,11 @@ use samhand_domain::validation::FieldErrors;
 use super::portal_page;
 use crate::AppState;
 use crate::auth;
+use crate::client::Client;
 use crate::error::{AppError, PageError};
 use crate::pages::PageResult;
 use crate::pages::forms::{FormData, error_summary, input, required_input};
-use crate::pages::login::{login_csrf_cookie, login_csrf_ok};
+use crate::pages::login::{login_csrf_cookie, login_csrf_ok, refused_on_form};
 use crate::portal::{self, PatientForm};
 use crate::session::{self, AccountKind};
 
@@ -78,22 +79,29 @@ pub async fn show(State(state): State<AppState>) -> Response {
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let form = FormData(fields);
     if !login_csrf_ok(&state, &headers, &form) {
         return PageError(AppError::Csrf).into_response();
     }
-    match portal::login(&state, form.get("national_id"), form.get("password")).await {
+    match portal::login(
+        &state,
+        client.address,
+        form.get("national_id"),
+        form.get("password"),
+    )
+    .await
+    {
         Ok(token) => (
             [(header::SET_COOKIE, session_cookie(&state, &token))],
             Redirect::to("/portal"),
         )
             .into_response(),
-        Err(AppError::Forbidden(message)) => {
+        Err(error) => refused_on_form(error, |message| {
             login_form(&state, &form, &FieldErrors::default(), Some(&message))
-        }
-        Err(other) => PageError(other).into_response(),
+        }),
     }
 }
 
@@ -167,6 +175,7 @@ pub async fn activate_show(State(state): State<AppState>) -> Response {
 pub async fn activate_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let form = FormData(fields);
@@ -175,6 +184,7 @@ pub async fn activate_submit(
     }
     match portal::activate(
         &state,
+        client.address,
         form.get("national_id"),
         form.get("code"),
         form.get("password"),
@@ -188,10 +198,9 @@ pub async fn activate_submit(
         )
             .into_response(),
         Err(AppError::Invalid(errors)) => activate_form(&state, &form, &errors, None),
-        Err(AppError::Forbidden(message)) => {
+        Err(error) => refused_on_form(error, |message| {
             activate_form(&state, &form, &FieldErrors::default(), Some(&message))
-        }
-        Err(other) => PageError(other).into_response(),
+        }),
     }
 }
 
