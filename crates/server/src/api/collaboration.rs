@@ -268,6 +268,7 @@ pub struct ScheduleMeetingRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -343,6 +344,7 @@ pub struct MinutesResultDto {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -421,6 +423,7 @@ pub async fn write_minutes(
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -470,6 +473,7 @@ pub struct TaskStatusRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -682,6 +686,7 @@ pub struct PlanRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )

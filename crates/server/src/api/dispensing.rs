@@ -395,12 +395,13 @@ impl From<&DispenseResult> for DispensingDto {
     request_body = DispenseRequestDto,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Recorded", body = DispensingDto),
         (status = 200, description = "The same request again: the first result", body = DispensingDto),
+        (status = 201, description = "Recorded", body = DispensingDto),
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -497,12 +498,13 @@ pub struct CorrectionDto {
     request_body = CorrectionRequestDto,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Corrected", body = CorrectionDto),
         (status = 200, description = "The same request again: the first result", body = CorrectionDto),
+        (status = 201, description = "Corrected", body = CorrectionDto),
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )

@@ -543,6 +543,18 @@ mod tests {
                 .is_some_and(|requirements| !requirements.is_empty());
             let problems = operation.responses.responses.contains_key("401")
                 && operation.responses.responses.contains_key("500");
+            if operation.request_body.is_some() {
+                // A body that does not parse, or breaks a rule, is 422; one over the
+                // route's limit is 413. Both are answers the client must expect.
+                for status in ["413", "422"] {
+                    assert!(
+                        operation.responses.responses.contains_key(status),
+                        "{} {} takes a body but does not document {status}",
+                        route.method,
+                        route.path
+                    );
+                }
+            }
             if route.path == "/openapi.json" {
                 assert!(!secured, "the document is public");
             } else {

@@ -189,6 +189,7 @@ pub struct TitrationRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -300,6 +301,7 @@ pub struct SignRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -344,6 +346,8 @@ pub struct DiscardRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
 )]

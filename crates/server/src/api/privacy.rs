@@ -284,6 +284,7 @@ pub struct ConsentRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -337,6 +338,7 @@ pub struct CareTeamRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -376,6 +378,7 @@ pub struct EndSeatRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -417,6 +420,7 @@ pub struct EmergencyRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -518,6 +522,7 @@ pub struct ReviewRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -653,6 +658,7 @@ pub struct NamedPersonRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -691,6 +697,7 @@ pub async fn add_named_person(
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )

@@ -284,6 +284,7 @@ pub struct AdmitRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -333,6 +334,7 @@ pub struct ExtendRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -375,6 +377,7 @@ pub struct SubstitutionRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -421,6 +424,7 @@ pub struct BundleRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -475,6 +479,7 @@ pub struct AppointmentRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -525,6 +530,7 @@ pub struct OutcomeDto {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -574,6 +580,7 @@ pub struct DischargeRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -620,6 +627,7 @@ pub struct HandoverRequest {
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )

@@ -323,6 +323,7 @@ pub struct StockMovementRequest {
         (status = 204, description = "Recorded"),
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -395,6 +396,7 @@ pub struct CountResultDto {
         (status = 201, description = "Counted", body = CountResultDto),
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
@@ -500,6 +502,7 @@ pub struct FollowUpRequest {
         (status = 403, response = ProblemResponse),
         (status = 404, response = ProblemResponse),
         (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
     )
