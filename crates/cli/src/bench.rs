@@ -27,6 +27,9 @@ use samhand_store::{Store, orders, organisations, patients, users};
 
 use crate::rng::Rng;
 
+mod phases;
+pub mod probe;
+
 /// The size of the world and of the measurements.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
@@ -51,9 +54,18 @@ pub struct BenchOptions {
     /// Rows for the raw durable-insert measurement.
     #[arg(long, default_value_t = 4_000)]
     pub raw_inserts: usize,
+    /// Overview reads in the read phase (per core used).
+    #[arg(long, default_value_t = 4_000)]
+    pub reads: usize,
+    /// Requests in the mixed phase (four reads to one dispensing).
+    #[arg(long, default_value_t = 4_000)]
+    pub mixed: usize,
     /// Keep the database here instead of a temporary directory (SQLite).
     #[arg(long)]
     pub data_dir: Option<std::path::PathBuf>,
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 struct Latencies(Vec<Duration>);
@@ -105,102 +117,195 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         options.history_days,
         started.elapsed().as_secs_f64()
     );
-
     let raw = raw_insert_rate(&store, options.raw_inserts, options.concurrency).await?;
     println!(
         "raw durable inserts: {raw:.0} rows/s (one row per committed transaction, {} in flight)",
         options.concurrency
     );
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), bench_config()?);
+    let base = spawn_server(&url)?;
+    let target = Arc::new(target(&state, base, &world, &options).await?);
+    let figures = measure(&target, &world, &options, raw).await?;
+    if options.json {
+        println!("{}", serde_json::json!(figures));
+    }
+    Ok(())
+}
 
-    // No scheduler in the measured server: its jobs would run beside the measurements.
-    let config = Config::from_lookup(|key| match key {
+/// The measured server's configuration: no scheduler, whose jobs would run beside
+/// the measurements.
+fn bench_config() -> anyhow::Result<Config> {
+    Ok(Config::from_lookup(|key| match key {
         "SAMHAND_COOKIE_SECURE" => Some("false".to_string()),
         "SAMHAND_SCHEDULER_SECONDS" => Some("0".to_string()),
         _ => None,
-    })?;
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(samhand_server::serve(listener, state.clone()));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.concurrency * 2)
-        .build()?;
+    })?)
+}
 
-    // Tokens: one per place's dispensing staff, and the prescriber's.
+/// Serves the database at `url` on a loopback port from a runtime of its own (two
+/// workers, threads named [`probe::SERVER_THREADS`], its own connection pool), so
+/// that its CPU time is told apart from the load generator's; its base URL.
+fn spawn_server(url: &str) -> anyhow::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let url = url.to_string();
+    let (ready_tx, ready) = std::sync::mpsc::channel::<anyhow::Result<()>>();
+    std::thread::Builder::new()
+        .name(probe::SERVER_THREADS.into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(probe::SERVER_THREADS)
+                .enable_all()
+                .build()
+                .expect("the server's runtime");
+            runtime.block_on(async move {
+                let started = async {
+                    let store = Store::connect(&url, 32).await?;
+                    let state = AppState::new(store, Arc::new(SystemClock), bench_config()?);
+                    Ok::<_, anyhow::Error>((tokio::net::TcpListener::from_std(listener)?, state))
+                }
+                .await;
+                match started {
+                    Ok((listener, state)) => {
+                        let _ = ready_tx.send(Ok(()));
+                        let _ = samhand_server::serve(listener, state).await;
+                    }
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(error));
+                    }
+                }
+            });
+        })?;
+    ready.recv()??;
+    Ok(base)
+}
+
+/// Tokens for each place's dispensing staff and the prescriber.
+async fn target(
+    state: &AppState,
+    base: String,
+    world: &BenchWorld,
+    options: &BenchOptions,
+) -> anyhow::Result<phases::Target> {
     let mut place_tokens = Vec::new();
     for username in &world.staff_usernames {
-        let (token, _) = samhand_server::auth::issue_api_token(&state, username)
+        let (token, _) = samhand_server::auth::issue_api_token(state, username)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         place_tokens.push(token);
     }
-    let (doctor_token, _) = samhand_server::auth::issue_api_token(&state, "bench.lege")
+    let (doctor_token, _) = samhand_server::auth::issue_api_token(state, "bench.lege")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-
-    // Recording dispensings: today's dose of distinct patients, spread over places.
-    let jobs: Vec<(usize, PatientId)> = world
-        .patients
-        .iter()
-        .filter(|(place, _)| *place != 0)
-        .take(options.dispensings)
-        .copied()
-        .collect();
-    let (elapsed, latencies) =
-        record_dispensings(&client, &base, &place_tokens, &jobs, options.concurrency).await?;
-    let rate = jobs.len() as f64 / elapsed.as_secs_f64();
-    println!(
-        "dispensing via HTTP: {} recordings in {:.2} s = {rate:.0}/s; p50 {}, p99 {}; ratio to raw durable inserts {:.2}",
-        jobs.len(),
-        elapsed.as_secs_f64(),
-        ms(latencies.percentile(50.0)),
-        ms(latencies.percentile(99.0)),
-        rate / raw
-    );
-
-    measure_list(&client, &base, &place_tokens[0]).await?;
-    measure_overview(&client, &base, &doctor_token, &world, options.history_days).await?;
-    Ok(())
+    Ok(phases::Target {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(options.concurrency * 2)
+            .build()?,
+        base,
+        place_tokens: Arc::new(place_tokens),
+        doctor_token,
+        patients: Arc::new(world.patients.clone()),
+        concurrency: options.concurrency,
+    })
 }
 
-/// Records today's dose of each `(place, patient)` through HTTP, `concurrency` at
-/// a time; the total time and each recording's latency.
-async fn record_dispensings(
-    client: &reqwest::Client,
-    base: &str,
-    place_tokens: &[String],
-    jobs: &[(usize, PatientId)],
-    concurrency: usize,
-) -> anyhow::Result<(std::time::Duration, Latencies)> {
-    let (job_client, job_base, job_tokens) =
-        (client.clone(), base.to_string(), Arc::new(place_tokens.to_vec()));
-    let (elapsed, latencies) = run_concurrently(concurrency, jobs.to_vec(), move |(place, patient)| {
-        let (client, base, place_tokens) = (job_client.clone(), job_base.clone(), job_tokens.clone());
-        let url = format!("{base}/api/v1/dispensings");
-        let token = place_tokens[place].clone();
-        async move {
-            let response = client
-                .post(url)
-                .bearer_auth(token)
-                .header("Idempotency-Key", format!("bench-{patient}"))
-                .json(&serde_json::json!({"patient_id": patient.to_string(), "identity_confirmed": true}))
-                .send()
-                .await?;
-            ensure!(
-                response.status() == reqwest::StatusCode::CREATED,
-                "dispense: {}",
-                response.text().await?
-            );
-            Ok(())
-        }
+/// The figures of a run, as `--json` prints them.
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    raw_inserts_per_s: f64,
+    dispensings_per_s: f64,
+    dispensing_ratio: f64,
+    dispensing_p50_ms: f64,
+    dispensing_p99_ms: f64,
+    list_p50_ms: f64,
+    list_p99_ms: f64,
+    overview_p50_ms: f64,
+    overview_p99_ms: f64,
+    reads_per_core: f64,
+    reads_p99_ms: f64,
+    mixed_per_core: f64,
+    mixed_p99_ms: f64,
+    alerts_ms: f64,
+    alerts_patients: usize,
+    rss_mb: f64,
+    statements_dispensing: f64,
+    statements_overview: f64,
+}
+
+/// Every phase, in order, printed as it finishes.
+async fn measure(
+    target: &Arc<phases::Target>,
+    world: &BenchWorld,
+    options: &BenchOptions,
+    raw: f64,
+) -> anyhow::Result<Figures> {
+    // Today's dose of distinct patients away from the big place, each used once:
+    // the dispensing phase, the mixed phase, then the statement count.
+    let mut undispensed = world.patients.iter().filter(|(place, _)| *place != 0).copied();
+    let dispensings: Vec<_> = undispensed.by_ref().take(options.dispensings).collect();
+    let requests = dispensings
+        .iter()
+        .map(|(place, patient)| phases::Request::Dispense(*place, *patient));
+    let dispensing = target.load(requests.collect()).await?;
+    println!(
+        "{}; ratio to raw durable inserts {:.2}",
+        dispensing.describe("dispensing via HTTP"),
+        dispensing.per_second() / raw
+    );
+    let list = measure_list(&target.client, &target.base, &target.place_tokens[0]).await?;
+    let overview = measure_overview(target).await?;
+    let reads = target.load(target.overviews(options.reads, 5)).await?;
+    println!("{}", reads.describe("overview reads"));
+    let for_mixed: Vec<_> = undispensed.by_ref().take(options.mixed / 5 + 1).collect();
+    let mixed = target
+        .load(phases::mixed(target, options.mixed, &for_mixed))
+        .await?;
+    println!("{}", mixed.describe("mixed, 80 % reads and 20 % dispensings"));
+    let (alerts, alerts_shown) = target.alerts(5).await?;
+    println!(
+        "the prescriber's alerts over {} patients: p50 {} ({alerts_shown} alerts)",
+        world.patients.len(),
+        ms(alerts.percentile(50.0))
+    );
+    let counted: Vec<_> = undispensed
+        .take(10)
+        .map(|(place, patient)| phases::Request::Dispense(place, patient))
+        .collect();
+    let statements_dispensing = target.statements_per_request(&counted).await?;
+    let statements_overview = target.statements_per_request(&target.overviews(10, 13)).await?;
+    println!(
+        "statements per request: dispensing {statements_dispensing:.1}, overview {statements_overview:.1}"
+    );
+    let rss_mb = probe::rss_mb();
+    println!("resident memory after the run: {rss_mb:.0} MB (the server and the load generator)");
+    let millis = |d: Duration| d.as_secs_f64() * 1000.0;
+    Ok(Figures {
+        raw_inserts_per_s: raw,
+        dispensings_per_s: dispensing.per_second(),
+        dispensing_ratio: dispensing.per_second() / raw,
+        dispensing_p50_ms: dispensing.p50_ms(),
+        dispensing_p99_ms: dispensing.p99_ms(),
+        list_p50_ms: millis(list.percentile(50.0)),
+        list_p99_ms: millis(list.percentile(99.0)),
+        overview_p50_ms: millis(overview.percentile(50.0)),
+        overview_p99_ms: millis(overview.percentile(99.0)),
+        reads_per_core: reads.per_core(),
+        reads_p99_ms: reads.p99_ms(),
+        mixed_per_core: mixed.per_core(),
+        mixed_p99_ms: mixed.p99_ms(),
+        alerts_ms: millis(alerts.percentile(50.0)),
+        alerts_patients: world.patients.len(),
+        rss_mb,
+        statements_dispensing,
+        statements_overview,
     })
-    .await?;
-    Ok((elapsed, latencies))
 }
 
 /// Today's list at the big place, twenty times (every view writes one audit entry
 /// per patient).
-async fn measure_list(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<()> {
+async fn measure_list(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<Latencies> {
     let list_url = format!("{base}/api/v1/dispensing/today");
     let mut list_latencies = Vec::new();
     let mut rows = 0;
@@ -218,40 +323,34 @@ async fn measure_list(client: &reqwest::Client, base: &str, token: &str) -> anyh
         ms(list.percentile(50.0)),
         ms(list.percentile(99.0))
     );
-
-    Ok(())
+    Ok(list)
 }
 
-/// The patient overview as the prescriber reads it, for 200 random patients.
-async fn measure_overview(
-    client: &reqwest::Client,
-    base: &str,
-    doctor_token: &str,
-    world: &BenchWorld,
-    history_days: i64,
-) -> anyhow::Result<()> {
-    let mut rng = Rng::new(7);
-    let mut overview_latencies = Vec::new();
-    for _ in 0..200 {
-        let (_, patient) = world.patients[rng.below(world.patients.len() as u64) as usize];
-        let t = Instant::now();
-        let response = client
-            .get(format!("{base}/api/v1/patients/{patient}"))
-            .bearer_auth(doctor_token)
-            .send()
-            .await?;
-        ensure!(response.status().is_success(), "overview: {}", response.status());
-        let _: serde_json::Value = response.json().await?;
-        overview_latencies.push(t.elapsed());
+/// The patient overview as the prescriber reads it, for 200 random patients, one
+/// after another.
+async fn measure_overview(target: &phases::Target) -> anyhow::Result<Latencies> {
+    let mut latencies = Vec::new();
+    for request in target.overviews(200, 7) {
+        let started = Instant::now();
+        if let phases::Request::Overview(patient) = request {
+            let response = target
+                .client
+                .get(format!("{}/api/v1/patients/{patient}", target.base))
+                .bearer_auth(&target.doctor_token)
+                .send()
+                .await?;
+            ensure!(response.status().is_success(), "overview: {}", response.status());
+            let _: serde_json::Value = response.json().await?;
+        }
+        latencies.push(started.elapsed());
     }
-    let overview = Latencies(overview_latencies);
+    let overview = Latencies(latencies);
     println!(
-        "patient overview ({} days of history): p50 {}, p99 {}",
-        history_days,
+        "patient overview, one at a time: p50 {}, p99 {}",
         ms(overview.percentile(50.0)),
         ms(overview.percentile(99.0))
     );
-    Ok(())
+    Ok(overview)
 }
 
 /// Runs `job` for every item with at most `concurrency` in flight; the total time

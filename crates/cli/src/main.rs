@@ -388,9 +388,18 @@ fn init_tracing(config: &Config) -> Result<(), ConfigError> {
         key: "SAMHAND_LOG".into(),
         problem: format!("not a log filter ({e}); try info or samhand_server=debug,info"),
     })?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // The log as configured, and beside it the bench's statement counter (which
+    // asks for sqlx's statement events only while the bench counts).
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(bench::probe::statement_counter())
         .init();
     Ok(())
 }

@@ -1,0 +1,96 @@
+//! What the bench reads about the process it measures: the CPU time of the server's
+//! threads, the resident memory, and the SQL statements the server runs.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tracing::Metadata;
+use tracing_subscriber::filter::DynFilterFn;
+use tracing_subscriber::layer::{Context, Layer};
+
+/// The name the bench gives the server runtime's threads.
+pub const SERVER_THREADS: &str = "samhand-srv";
+
+/// Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU seconds (user and system) used so far by the server's threads: the runtime's
+/// workers and blocking threads, and SQLite's connection threads (where SQLite's
+/// work is done). PostgreSQL's own processes are not counted.
+pub fn server_cpu_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let mut ticks = 0u64;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let comm = comm.trim();
+        if !(comm.starts_with(SERVER_THREADS) || comm.starts_with("sqlx-sqlite")) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // After "pid (comm) ": state is field 0, utime field 11, stime field 12.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        ticks += field(11) + field(12);
+    }
+    ticks as f64 / TICKS_PER_SECOND
+}
+
+/// The process's resident memory, in MB.
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// A tracing layer that counts sqlx's statement events while counting is on (and
+/// asks sqlx for them only then, so the other phases pay nothing).
+pub fn statement_counter<S>() -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let filter = DynFilterFn::new(|metadata: &Metadata<'_>, _| {
+        metadata.target() == "sqlx::query" && COUNTING.load(Ordering::Relaxed)
+    })
+    .with_callsite_filter(|metadata| {
+        if metadata.target() == "sqlx::query" {
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    });
+    Counter.with_filter(filter)
+}
+
+struct Counter;
+
+impl<S: tracing::Subscriber> Layer<S> for Counter {
+    fn on_event(&self, _event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts the statements `work` makes the server run (nothing else may run then).
+pub async fn statements_of<F, T>(work: F) -> (u64, T)
+where
+    F: std::future::Future<Output = T>,
+{
+    STATEMENTS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let result = work.await;
+    COUNTING.store(false, Ordering::Relaxed);
+    (STATEMENTS.load(Ordering::Relaxed), result)
+}

@@ -1,0 +1,66 @@
+//! `samhand bench --json`, the real binary on a tiny world: every phase runs, and
+//! the last line is one JSON object with the figures an outside check reads.
+//! (Speed itself is measured by running the bench, into BENCHMARKS.md, never
+//! asserted here.)
+
+use std::process::Command;
+
+#[test]
+fn bench_json_prints_every_figure_of_every_phase_on_its_last_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_samhand"))
+        .args([
+            "bench",
+            "--patients",
+            "60",
+            "--places",
+            "3",
+            "--big-place-patients",
+            "20",
+            "--history-days",
+            "7",
+            "--dispensings",
+            "10",
+            "--reads",
+            "20",
+            "--mixed",
+            "20",
+            "--raw-inserts",
+            "20",
+            "--concurrency",
+            "4",
+            "--json",
+        ])
+        .env("SAMHAND_DATA_DIR", dir.path())
+        .env("SAMHAND_LOG", "warn")
+        .output()
+        .expect("run samhand bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let last = stdout.lines().last().expect("output");
+    let figures: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    for key in [
+        "raw_inserts_per_s",
+        "dispensings_per_s",
+        "dispensing_ratio",
+        "list_p50_ms",
+        "list_p99_ms",
+        "overview_p50_ms",
+        "reads_per_core",
+        "mixed_per_core",
+        "alerts_ms",
+        "rss_mb",
+        "statements_dispensing",
+        "statements_overview",
+    ] {
+        let value = figures[key].as_f64().unwrap_or_else(|| panic!("{key} in {last}"));
+        assert!(value > 0.0, "{key} = {value} in {last}");
+    }
+    assert_eq!(figures["alerts_patients"], 60, "{last}");
+    // A dispensing is at least its write and its audit entry; the counter sees them.
+    assert!(figures["statements_dispensing"].as_f64() >= Some(2.0), "{last}");
+}
