@@ -64,6 +64,19 @@ async fn sqlite_connections_use_wal_full_sync_and_foreign_keys() {
     assert_eq!(mode, "wal");
     assert_eq!(sync, 2, "FULL");
     assert_eq!(fk, 1);
+    // Built without the global memory statistics (.cargo/config.toml): their mutex
+    // serialised every allocation under load.
+    let options: Vec<String> = sqlx::query("PRAGMA compile_options")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("q")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "{options:?}"
+    );
 }
 
 #[tokio::test]
