@@ -3,6 +3,8 @@
 //! and the first broken entry is named. SQLite in a temporary directory, or a fresh
 //! PostgreSQL database when DATABASE_URL points at a PostgreSQL server.
 
+mod support;
+
 use std::process::Command;
 
 use jiff::Timestamp;
@@ -173,4 +175,81 @@ fn removing_the_last_entries_and_rewriting_the_head_row_is_reported_against_the_
         stdout.contains("checkpoint") && stdout.contains("saw entry 5"),
         "{stdout}"
     );
+}
+
+/// The outside check, from start to end: a server with the demo runs and is read,
+/// then dies without a chance to say anything (SIGKILL); an insider removes the
+/// newest audit entries and rewrites the head row to fit. The checkpoint the
+/// running server wrote on its own tells.
+#[test]
+fn entries_removed_after_the_server_died_are_found_by_the_checkpoint_it_wrote_while_running() {
+    use support::demo_server::{free_port, fresh_postgres_database, start_server_with, wait_until_healthy};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = fresh_postgres_database(dir.path());
+    let port = free_port();
+    let mut server = start_server_with(
+        port,
+        dir.path(),
+        database_url.as_deref(),
+        &[("SAMHAND_AUDIT_CHECKPOINT_SECONDS", "1")],
+    );
+    wait_until_healthy(&mut server, port);
+    let url = database_url.unwrap_or_else(|| samhand_store::Store::sqlite_url(dir.path()));
+    let (ok, _) = samhand(dir.path(), &url, "verify");
+    assert!(ok, "the demo's log verifies");
+    // Reads write audit entries; the running server anchors them within a second.
+    let token = {
+        let output = Command::new(env!("CARGO_BIN_EXE_samhand"))
+            .args(["token", "--user", "utdeler"])
+            .env("SAMHAND_DATA_DIR", dir.path())
+            .env("SAMHAND_LOG", "warn")
+            .envs(url.starts_with("postgres").then(|| ("DATABASE_URL", url.clone())))
+            .output()
+            .expect("token");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .expect("a token")
+            .trim()
+            .to_string()
+    };
+    // Today's list: one audit entry per listed patient.
+    let listed = runtime().block_on(async {
+        let response = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/api/v1/dispensing/today"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("the list");
+        assert!(response.status().is_success(), "{}", response.status());
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["rows"].as_array().map_or(0, Vec::len)
+    });
+    assert!(listed > 3, "the demo place lists its patients: {listed}");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    server.child.kill().expect("SIGKILL");
+    let _ = server.child.wait();
+    runtime().block_on(async {
+        let store = Store::connect(&url, 2).await.expect("connect");
+        let mut conn = store.read().await.expect("conn");
+        samhand_store::testing::allow_tampering_with_the_audit_log(&mut conn, store.backend()).await;
+        let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("last");
+        for statement in [
+            format!("DELETE FROM audit_log WHERE seq > {}", last - 3),
+            format!(
+                "UPDATE audit_head SET seq = {0}, hash = (SELECT hash FROM audit_log WHERE seq = {0}) WHERE id = 1",
+                last - 3
+            ),
+        ] {
+            sqlx::query(&statement).execute(&mut *conn).await.expect("tamper");
+        }
+        drop(conn);
+        store.close().await;
+    });
+    let (ok, stdout) = samhand(dir.path(), &url, "verify");
+    assert!(!ok, "verify must fail: {stdout}");
+    assert!(stdout.contains("entries were removed from the end"), "{stdout}");
 }

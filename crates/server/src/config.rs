@@ -81,6 +81,11 @@ pub struct Config {
     /// SAMHAND_AUDIT_CHECKPOINT_DIR: where the scheduler writes the signed audit
     /// checkpoints. Unset: `audit-checkpoints` in the data directory.
     pub audit_checkpoint_dir: Option<PathBuf>,
+    /// SAMHAND_AUDIT_CHECKPOINT_SECONDS: how often a server checkpoints the audit
+    /// chain when it has grown (default 10; 0: only at the scheduler's runs and
+    /// at shutdown). Entries after the last checkpoint are the ones whose removal
+    /// from the end cannot be told.
+    pub audit_checkpoint_seconds: u64,
     /// SAMHAND_TRUSTED_PROXIES: reverse proxies (addresses or networks, comma
     /// separated) whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed;
     /// none by default (`crate::client`).
@@ -397,6 +402,7 @@ impl Config {
             portal_oidc,
             audit_key_file: get("SAMHAND_AUDIT_KEY_FILE").map(PathBuf::from),
             audit_checkpoint_dir: get("SAMHAND_AUDIT_CHECKPOINT_DIR").map(PathBuf::from),
+            audit_checkpoint_seconds: number("SAMHAND_AUDIT_CHECKPOINT_SECONDS", 10, 0, 3600)? as u64,
             trusted_proxies,
             login_attempts_per_address: number("SAMHAND_LOGIN_ATTEMPTS_PER_ADDRESS", 60, 1, 100_000)? as u32,
             login_attempts_per_account: number("SAMHAND_LOGIN_ATTEMPTS_PER_ACCOUNT", 10, 1, 100_000)? as u32,

@@ -132,6 +132,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     state.exports.remove_stale_files();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = scheduler::spawn(state.clone(), stop_rx.clone());
+    let checkpoints = scheduler::spawn_checkpoints(state.clone(), stop_rx.clone());
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("stopping: finishing running requests");
@@ -154,6 +155,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         && tokio::time::timeout(SHUTDOWN_GRACE, scheduler).await.is_err()
     {
         tracing::warn!("the scheduler's run was ended at shutdown");
+    }
+    if let Some(checkpoints) = checkpoints {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, checkpoints).await;
     }
     served
 }

@@ -150,6 +150,35 @@ pub async fn checkpoint_audit(state: &AppState) {
     }
 }
 
+/// Starts the audit checkpoints in the background, every
+/// `SAMHAND_AUDIT_CHECKPOINT_SECONDS` (unless 0, when the scheduler's runs and the
+/// shutdown write them): independent of the scheduler and its leases, since every
+/// server anchors its own directory. A checkpoint is written only when the head
+/// has moved, so an idle server writes nothing.
+pub fn spawn_checkpoints(
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let seconds = state.config.audit_checkpoint_seconds;
+    if seconds == 0 || state.store.audit_key().is_none() {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+            checkpoint_audit(&state).await;
+        }
+    }))
+}
+
 /// Starts the scheduler in the background, unless `SAMHAND_SCHEDULER_SECONDS` is 0;
 /// it stops when `stop` turns true, finishing the run in progress.
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {

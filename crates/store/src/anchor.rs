@@ -144,10 +144,7 @@ pub async fn write_checkpoint(store: &Store, dir: &Path, at: Timestamp) -> Resul
         hash: text(&head, "hash")?,
         at,
     };
-    let last = read_checkpoints(dir, &key)?
-        .into_iter()
-        .rev()
-        .find_map(|line| line.ok());
+    let last = last_checkpoint(dir, &key)?;
     if checkpoint.seq == 0 || last.is_some_and(|last| last.seq == checkpoint.seq) {
         return Ok(None);
     }
@@ -161,6 +158,27 @@ pub async fn write_checkpoint(store: &Store, dir: &Path, at: Timestamp) -> Resul
     writeln!(file, "{}", checkpoint.line(&key)).map_err(io)?;
     file.sync_all().map_err(io)?;
     Ok(Some(checkpoint))
+}
+
+/// The newest checkpoint in `dir` whose MAC holds, read from the end of the file
+/// (the file grows for as long as the server runs; this stays cheap).
+fn last_checkpoint(dir: &Path, key: &AuditKey) -> Result<Option<Checkpoint>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 4096;
+    let path = checkpoint_file(dir);
+    let mut file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::Anchor(format!("cannot read {}: {e}", path.display()))),
+    };
+    let io = |e: std::io::Error| StoreError::Anchor(format!("cannot read {}: {e}", path.display()));
+    let length = file.metadata().map_err(io)?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))
+        .map_err(io)?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(io)?;
+    let tail = String::from_utf8_lossy(&tail);
+    Ok(tail.lines().rev().find_map(|line| Checkpoint::parse(line, key)))
 }
 
 /// One line of the checkpoint file: a checkpoint whose MAC holds, or the number

@@ -73,10 +73,7 @@ async fn sqlite_connections_use_wal_full_sync_and_foreign_keys() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert!(
-        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
-        "{options:?}"
-    );
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
 }
 
 #[tokio::test]

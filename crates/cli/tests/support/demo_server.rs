@@ -75,6 +75,16 @@ pub fn fresh_postgres_database(data_dir: &Path) -> Option<String> {
 }
 
 pub fn start_server(port: u16, data_dir: &Path, database_url: Option<&str>) -> Server {
+    start_server_with(port, data_dir, database_url, &[])
+}
+
+/// As [`start_server`], with more environment for the server.
+pub fn start_server_with(
+    port: u16,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> Server {
     let log = data_dir.join("server.log");
     let out = File::create(&log).expect("server log file");
     let err = out.try_clone().expect("server log file");
@@ -96,6 +106,7 @@ pub fn start_server(port: u16, data_dir: &Path, database_url: Option<&str>) -> S
         Some(url) => command.env("DATABASE_URL", url),
         None => command.env_remove("DATABASE_URL").env_remove("DATABASE_URL_FILE"),
     };
+    command.envs(env.iter().copied());
     let child = command.spawn().expect("start samhand serve --demo");
     Server { child, log }
 }
