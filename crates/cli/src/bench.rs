@@ -232,6 +232,9 @@ struct Figures {
     rss_mb: f64,
     statements_dispensing: f64,
     statements_overview: f64,
+    export_s: f64,
+    export_resources: usize,
+    export_peak_rss_mb: f64,
 }
 
 /// Every phase, in order, printed as it finishes.
@@ -278,6 +281,14 @@ async fn measure(
     println!(
         "statements per request: dispensing {statements_dispensing:.1}, overview {statements_overview:.1}"
     );
+    let export = target.export().await?;
+    println!(
+        "FHIR bulk export of {} patients: {} resources in {:.1} s, peak resident memory {:.0} MB",
+        world.patients.len(),
+        export.resources,
+        export.elapsed.as_secs_f64(),
+        export.peak_rss_mb
+    );
     let rss_mb = probe::rss_mb();
     println!("resident memory after the run: {rss_mb:.0} MB (the server and the load generator)");
     let millis = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -300,6 +311,9 @@ async fn measure(
         rss_mb,
         statements_dispensing,
         statements_overview,
+        export_s: export.elapsed.as_secs_f64(),
+        export_resources: export.resources,
+        export_peak_rss_mb: export.peak_rss_mb,
     })
 }
 

@@ -56,11 +56,16 @@ fn bench_json_prints_every_figure_of_every_phase_on_its_last_line() {
         "rss_mb",
         "statements_dispensing",
         "statements_overview",
+        "export_s",
+        "export_resources",
+        "export_peak_rss_mb",
     ] {
         let value = figures[key].as_f64().unwrap_or_else(|| panic!("{key} in {last}"));
         assert!(value > 0.0, "{key} = {value} in {last}");
     }
     assert_eq!(figures["alerts_patients"], 60, "{last}");
+    // Each patient's identity, order and episode came out of the export.
+    assert!(figures["export_resources"].as_u64() >= Some(180), "{last}");
     // A dispensing is at least its write and its audit entry; the counter sees them.
     assert!(figures["statements_dispensing"].as_f64() >= Some(2.0), "{last}");
 }

@@ -132,6 +132,79 @@ impl Target {
     }
 }
 
+/// How a bulk export went.
+pub(super) struct Export {
+    pub elapsed: Duration,
+    /// NDJSON lines downloaded, all types together.
+    pub resources: usize,
+    /// The process's peak resident memory during the export and the download.
+    pub peak_rss_mb: f64,
+}
+
+impl Target {
+    /// A FHIR bulk export of every patient the prescriber is responsible for
+    /// (identity, orders, episodes, care teams), from kick-off to the last file
+    /// downloaded, streamed and counted line by line.
+    pub async fn export(&self) -> anyhow::Result<Export> {
+        probe::reset_peak_rss();
+        let started = Instant::now();
+        let kick_off = self
+            .client
+            .get(format!(
+                "{}/fhir/$export?_type=Patient,MedicationRequest,EpisodeOfCare,CareTeam",
+                self.base
+            ))
+            .bearer_auth(&self.doctor_token)
+            .header("Prefer", "respond-async")
+            .header("Accept", "application/fhir+json")
+            .send()
+            .await?;
+        ensure!(
+            kick_off.status() == reqwest::StatusCode::ACCEPTED,
+            "export: {}",
+            kick_off.text().await?
+        );
+        let status_url = kick_off
+            .headers()
+            .get("content-location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| anyhow::anyhow!("export: no Content-Location"))?
+            .to_string();
+        let manifest: serde_json::Value = loop {
+            let status = self
+                .client
+                .get(&status_url)
+                .bearer_auth(&self.doctor_token)
+                .send()
+                .await?;
+            match status.status() {
+                reqwest::StatusCode::ACCEPTED => tokio::time::sleep(Duration::from_millis(200)).await,
+                reqwest::StatusCode::OK => break status.json().await?,
+                other => anyhow::bail!("export status: {other}: {}", status.text().await?),
+            }
+        };
+        let mut resources = 0;
+        for output in manifest["output"].as_array().into_iter().flatten() {
+            let url = output["url"].as_str().unwrap_or_default();
+            let mut file = self
+                .client
+                .get(url)
+                .bearer_auth(&self.doctor_token)
+                .send()
+                .await?;
+            ensure!(file.status().is_success(), "export file: {}", file.status());
+            while let Some(chunk) = file.chunk().await? {
+                resources += chunk.iter().filter(|b| **b == b'\n').count();
+            }
+        }
+        Ok(Export {
+            elapsed: started.elapsed(),
+            resources,
+            peak_rss_mb: probe::peak_rss_mb(),
+        })
+    }
+}
+
 /// How one load went.
 pub(super) struct Load {
     pub count: usize,
