@@ -198,21 +198,8 @@ fn entries_removed_after_the_server_died_are_found_by_the_checkpoint_it_wrote_wh
     let (ok, _) = samhand(dir.path(), &url, "verify");
     assert!(ok, "the demo's log verifies");
     // Reads write audit entries; the running server anchors them within a second.
-    let token = {
-        let output = Command::new(env!("CARGO_BIN_EXE_samhand"))
-            .args(["token", "--user", "utdeler"])
-            .env("SAMHAND_DATA_DIR", dir.path())
-            .env("SAMHAND_LOG", "warn")
-            .envs(url.starts_with("postgres").then(|| ("DATABASE_URL", url.clone())))
-            .output()
-            .expect("token");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .last()
-            .expect("a token")
-            .trim()
-            .to_string()
-    };
+    let postgres = url.starts_with("postgres").then_some(url.as_str());
+    let token = support::demo_server::token(dir.path(), postgres, "utdeler");
     // Today's list: one audit entry per listed patient.
     let listed = runtime().block_on(async {
         let response = reqwest::Client::new()

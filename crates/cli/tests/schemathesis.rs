@@ -18,35 +18,12 @@ mod support;
 use std::process::Command;
 use std::time::Instant;
 
-use support::demo_server::{free_port, fresh_postgres_database, repo_root, start_server, wait_until_healthy};
+use support::demo_server::{
+    free_port, fresh_postgres_database, repo_root, start_server, token, wait_until_healthy,
+};
 
 /// The seed of the generated data, fixed so that a failure can be replayed.
 const DEFAULT_SEED: &str = "20261204";
-
-/// An API token for a demo user, from `samhand token` (its last line).
-fn token(data_dir: &std::path::Path, database_url: Option<&str>, user: &str) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_samhand"));
-    command
-        .args(["token", "--user", user])
-        .env("SAMHAND_DATA_DIR", data_dir)
-        .env("SAMHAND_LOG", "warn");
-    match database_url {
-        Some(url) => command.env("DATABASE_URL", url),
-        None => command.env_remove("DATABASE_URL").env_remove("DATABASE_URL_FILE"),
-    };
-    let output = command.output().expect("run samhand token");
-    assert!(
-        output.status.success(),
-        "samhand token --user {user}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .expect("a token")
-        .trim()
-        .to_string()
-}
 
 #[test]
 fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_document() {

@@ -157,31 +157,41 @@ pub async fn checkpoint_audit(state: &AppState) {
 /// has moved, so an idle server writes nothing.
 pub fn spawn_checkpoints(
     state: AppState,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let seconds = state.config.audit_checkpoint_seconds;
     if seconds == 0 || state.store.audit_key().is_none() {
         return None;
     }
     Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(seconds));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            if *stop.borrow() {
-                break;
-            }
-            checkpoint_audit(&state).await;
-        }
+        every(seconds, stop, || checkpoint_audit(&state)).await;
     }))
+}
+
+/// Runs `work` at once and then every `seconds`, until `stop` turns true (a run in
+/// progress is finished first).
+async fn every<F, Fut>(seconds: u64, mut stop: watch::Receiver<bool>, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        work().await;
+    }
 }
 
 /// Starts the scheduler in the background, unless `SAMHAND_SCHEDULER_SECONDS` is 0;
 /// it stops when `stop` turns true, finishing the run in progress.
-pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
+pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
     let seconds = state.config.scheduler_seconds;
     if seconds == 0 {
         tracing::info!("scheduler off in this server (SAMHAND_SCHEDULER_SECONDS=0)");
@@ -189,16 +199,7 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> Option<tokio::
     }
     let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(seconds));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            if *stop.borrow() {
-                break;
-            }
+        every(seconds, stop, || async {
             if let Err(error) = run_due(&state, &holder).await {
                 tracing::error!(error = %error, "the scheduler could not run its jobs");
             }
@@ -208,7 +209,8 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> Option<tokio::
             if expired > 0 {
                 tracing::info!(expired, "expired FHIR exports removed");
             }
-        }
+        })
+        .await;
         tracing::info!("scheduler stopped");
     }))
 }

@@ -128,6 +128,28 @@ async fn write_entries(store: &Store, n: usize) {
     }
 }
 
+/// Appends `n` entries in one transaction, as a list view does.
+async fn append_together(store: &Store, n: usize) {
+    let actor = actor();
+    let details: Vec<String> = (0..n).map(|i| format!("list entry {i}")).collect();
+    let entries: Vec<AuditEntry<'_>> = details
+        .iter()
+        .map(|detail| AuditEntry {
+            at: Timestamp::from_second(1_800_000_100).expect("ts"),
+            actor: &actor,
+            patient: Some(PatientId::new()),
+            category: DataCategory::Dispensing,
+            action: Action::Read,
+            allowed: true,
+            relation: "dispensing_place",
+            detail,
+        })
+        .collect();
+    let mut tx = store.write().await.expect("tx");
+    audit::append_all(store, &mut tx, &entries).await.expect("append");
+    tx.commit().await.expect("commit");
+}
+
 /// Changes the audit log behind Samhand's back, as an insider who owns the
 /// database could: the append-only triggers dropped first.
 async fn execute(store: &Store, sql: &str) {
@@ -223,26 +245,7 @@ async fn swapped_audit_entries_are_named() {
 async fn entries_appended_together_chain_like_entries_appended_one_by_one() {
     let (store, _dir) = fresh().await;
     write_entries(&store, 3).await;
-    let actor = actor();
-    let details: Vec<String> = (0..450).map(|i| format!("list entry {i}")).collect();
-    let entries: Vec<AuditEntry<'_>> = details
-        .iter()
-        .map(|detail| AuditEntry {
-            at: Timestamp::from_second(1_800_000_100).expect("ts"),
-            actor: &actor,
-            patient: Some(PatientId::new()),
-            category: DataCategory::Dispensing,
-            action: Action::Read,
-            allowed: true,
-            relation: "dispensing_place",
-            detail,
-        })
-        .collect();
-    let mut tx = store.write().await.expect("tx");
-    audit::append_all(&store, &mut tx, &entries)
-        .await
-        .expect("append");
-    tx.commit().await.expect("commit");
+    append_together(&store, 450).await;
     write_entries(&store, 2).await;
     assert_eq!(verify(&store).await, intact(455));
     execute(&store, "UPDATE audit_log SET allowed = 0 WHERE seq = 300").await;
@@ -366,26 +369,7 @@ async fn an_edited_checkpoint_is_named_and_checkpoints_follow_the_head() {
 #[tokio::test]
 async fn a_long_log_is_verified_page_by_page() {
     let (store, dir) = fresh().await;
-    let actor = actor();
-    let details: Vec<String> = (0..12_000).map(|i| format!("entry {i}")).collect();
-    let entries: Vec<AuditEntry<'_>> = details
-        .iter()
-        .map(|detail| AuditEntry {
-            at: Timestamp::from_second(1_800_000_100).expect("ts"),
-            actor: &actor,
-            patient: None,
-            category: DataCategory::Dispensing,
-            action: Action::Read,
-            allowed: true,
-            relation: "dispensing_place",
-            detail,
-        })
-        .collect();
-    let mut tx = store.write().await.expect("tx");
-    audit::append_all(&store, &mut tx, &entries)
-        .await
-        .expect("append");
-    tx.commit().await.expect("commit");
+    append_together(&store, 12_000).await;
     let checkpoints = dir.path().join("checkpoints");
     checkpoint(&store, &checkpoints).await;
     assert!(matches!(

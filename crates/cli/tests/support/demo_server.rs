@@ -129,3 +129,28 @@ pub fn wait_until_healthy(server: &mut Server, port: u16) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// An API token for a user of the database (the last line of `samhand token`).
+pub fn token(data_dir: &Path, database_url: Option<&str>, user: &str) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_samhand"));
+    command
+        .args(["token", "--user", user])
+        .env("SAMHAND_DATA_DIR", data_dir)
+        .env("SAMHAND_LOG", "warn");
+    match database_url {
+        Some(url) => command.env("DATABASE_URL", url),
+        None => command.env_remove("DATABASE_URL").env_remove("DATABASE_URL_FILE"),
+    };
+    let output = command.output().expect("run samhand token");
+    assert!(
+        output.status.success(),
+        "samhand token --user {user}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .expect("a token")
+        .trim()
+        .to_string()
+}
