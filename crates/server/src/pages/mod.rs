@@ -45,6 +45,40 @@ pub fn routes() -> Router<AppState> {
         .merge(portal_routes())
         .merge(message_and_privacy_routes())
         .merge(collaboration_and_stay_routes())
+        .layer(axum::middleware::map_response(readable_rejection))
+}
+
+/// A form the framework refused before a handler saw it (a body over the limit, a
+/// body that is not a form) answers in plain English text; a person gets the
+/// Norwegian error page instead, with the same status.
+async fn readable_rejection(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !plain {
+        return response;
+    }
+    let error = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => crate::error::AppError::TooLarge(
+            "Innholdet er for stort. Et bilde kan være på høyst 8 MB; annet skjemainnhold er mye mindre."
+                .into(),
+        ),
+        StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {
+            crate::error::AppError::Invalid(samhand_domain::validation::FieldErrors::single(
+                "skjema",
+                "Skjemaet kunne ikke leses. Gå tilbake, last siden på nytt og prøv igjen.",
+            ))
+        }
+        _ => return response,
+    };
+    let status = response.status();
+    let mut page = crate::error::PageError(error).into_response();
+    *page.status_mut() = status;
+    page
 }
 
 /// The start page, static files, logging in and out, and the role acted in.

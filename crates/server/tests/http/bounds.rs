@@ -164,6 +164,28 @@ async fn bodies_are_bounded_per_route_and_only_uploads_take_large_ones() {
         .await
         .expect("post");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A person is told so in Norwegian, on a page.
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|v| v.starts_with("text/html")),
+        "{:?}",
+        response.headers()
+    );
+    let page = response.text().await.expect("page");
+    assert!(page.contains("For stort innhold"), "{page}");
+    // So is a body that is not a form at all.
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let page = response.text().await.expect("page");
+    assert!(page.contains("Skjemaet kunne ikke leses"), "{page}");
 
     // Enrolment with a photo of 300 KiB is taken (and judged on its content):
     // base64 of zeros.
