@@ -712,7 +712,7 @@ async fn write_patient(
     used: &mut std::collections::HashSet<String>,
 ) -> anyhow::Result<samhand_store::bench::DailyHistory> {
     let new = synthetic_patient(rng, used);
-    patients::insert(&mut *tx, patient_id, &new, w.doctor, w.created).await?;
+    patients::insert(tx, patient_id, &new, w.doctor, w.created).await?;
     let episode = Episode {
         id: EpisodeId::new(),
         patient_id,
@@ -724,7 +724,7 @@ async fn write_patient(
         ended: None,
         created_at: w.created,
     };
-    patients::insert_episode(&mut *tx, &episode, w.doctor).await?;
+    patients::insert_episode(tx, &episode, w.doctor).await?;
     let (substance, form, dose) = random_regimen(rng);
     let order = signed_daily_order(w, &episode, substance, form, dose);
     orders::insert_draft(tx, &order).await?;

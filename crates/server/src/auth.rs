@@ -188,19 +188,19 @@ pub async fn issue_api_token(state: &AppState, username: &str) -> Result<(String
 }
 
 /// Issues an API token for a patient to use for themself, making their account if
-/// needed. The token is shown once and stored hashed.
+/// needed, in the caller's write of that patient. The token is shown once and
+/// stored hashed.
 pub async fn issue_patient_token(
     state: &AppState,
+    tx: &mut samhand_store::PatientWrite,
     patient: samhand_domain::ids::PatientId,
     issued_by: samhand_domain::ids::UserId,
 ) -> Result<(String, Timestamp), AppError> {
     let token = format!("{PATIENT_TOKEN_PREFIX}{}", random_token());
     let now = state.clock.now();
     let expires = now + SignedDuration::from_hours(24 * state.config.token_days);
-    let mut tx = state.store.write().await?;
-    let account = privacy::ensure_account(&mut tx, patient, issued_by, now).await?;
-    privacy::insert_patient_token(&mut tx, &token_hash(&token), account, now, expires).await?;
-    tx.commit().await?;
+    let account = privacy::ensure_account(tx, patient, issued_by, now).await?;
+    privacy::insert_patient_token(tx, &token_hash(&token), account, now, expires).await?;
     Ok((token, expires))
 }
 

@@ -103,7 +103,7 @@ impl<'a> PatientRepo<'a> {
     /// An access a rule of its own allows rather than a care relation: opening
     /// emergency access (the rule: a reason, no relation already) and a leader's
     /// review of one. The caller has checked the rule; the grant names it, and is
-    /// recorded with [`Self::record_write`] like any other.
+    /// recorded by [`Self::begin_write`] like any other.
     pub fn rule_grant(
         &self,
         patient: PatientId,
@@ -182,7 +182,7 @@ impl<'a> PatientRepo<'a> {
 
     /// Decides a write before its transaction begins. A denial is recorded at once
     /// and refused; an allowed write gets a [`WriteGrant`], recorded with the write
-    /// by [`Self::record_write`] in the same transaction, so both land or neither.
+    /// by the [`PatientWrite`] [`Self::begin_write`] begins, so both land or neither.
     pub async fn authorize_write(
         &self,
         patient: PatientId,
@@ -263,18 +263,13 @@ impl<'a> PatientRepo<'a> {
         )
     }
 
-    /// Writes the audit entry of an allowed write inside the write's transaction
-    /// (for records the store does not yet take a [`PatientWrite`] for).
-    pub async fn record_write(&self, tx: &mut AnyConnection, grant: &WriteGrant) -> AppResult<()> {
-        self.audit(
-            tx,
-            Some(grant.patient),
-            grant.category,
-            grant.action,
-            Decision::Allow(grant.decision),
-            &grant.detail,
-        )
-        .await
+    /// Adds a further allowed write to a write already begun, recorded with it at
+    /// the commit: one transaction that writes under two grants (an enrolment
+    /// and the individual plan it initiates, a registration and the admission).
+    pub fn record_write_also(&self, write: &mut PatientWrite, grant: &WriteGrant) -> AppResult<()> {
+        let entry = self.grant_entry(grant, &grant.detail);
+        write.record(std::slice::from_ref(&entry))?;
+        Ok(())
     }
 
     /// Records a write the policy allowed but the clinical rules refused (a dose

@@ -134,6 +134,167 @@ fn a_patient_write_is_begun_only_by_the_repo_or_for_synthetic_history() {
     );
 }
 
+/// The tables that hold a patient's record: every table the migrations create with
+/// a `patient_id` column, and `patients` itself.
+fn patient_tables() -> Vec<String> {
+    let mut tables = vec!["patients".to_string()];
+    let dir = root().join("crates/store/migrations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read migrations")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    for file in files {
+        let sql = std::fs::read_to_string(&file).expect("read migration");
+        for statement in sql.split(';') {
+            let Some(at) = statement.find("CREATE TABLE ") else {
+                continue;
+            };
+            let rest = statement[at + "CREATE TABLE ".len()..].trim_start_matches("IF NOT EXISTS ");
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if statement.contains("patient_id") && !tables.contains(&name) {
+                tables.push(name);
+            }
+        }
+    }
+    tables
+}
+
+/// The tables a piece of SQL inserts into or updates.
+fn written_tables(text: &str) -> Vec<String> {
+    ["INSERT INTO ", "UPDATE "]
+        .iter()
+        .flat_map(|verb| text.match_indices(verb).map(move |(at, _)| at + verb.len()))
+        .map(|at| {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The store's public functions: (name, parameters, body), each from its
+/// `pub async fn` / `pub fn` line to the closing brace in the first column.
+fn public_store_functions(text: &str) -> Vec<(String, String, String)> {
+    let code: Vec<&str> = text
+        .lines()
+        .take_while(|line| line.trim() != "#[cfg(test)]")
+        .collect();
+    let mut found = Vec::new();
+    for (i, line) in code.iter().enumerate() {
+        let Some(rest) = line
+            .strip_prefix("pub async fn ")
+            .or_else(|| line.strip_prefix("pub fn "))
+        else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let end = code[i..]
+            .iter()
+            .position(|l| *l == "}")
+            .map_or(code.len(), |n| i + n);
+        let body = code[i..end].join("\n");
+        let params = body
+            .split_once('(')
+            .map_or("", |(_, after)| after)
+            .split(") ->")
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        found.push((name, params, body));
+    }
+    found
+}
+
+/// Store functions that write a patient's table with a bare connection among their
+/// parameters, on purpose: (file, function, why).
+const WRITES_WITHOUT_A_PATIENT_WRITE: &[(&str, &str, &str)] = &[
+    (
+        "store/src/audit.rs",
+        "append_all",
+        "the audit log itself: PatientWrite::commit and the repository write it",
+    ),
+    (
+        "store/src/bench.rs",
+        "insert_history",
+        "the bench's bulk synthetic history, under the PatientWrite of its patients",
+    ),
+    (
+        "store/src/messages.rs",
+        "insert_patient_receipt",
+        "a read receipt, recorded with the read it goes with (PatientRepo::record_read)",
+    ),
+    (
+        "store/src/portal.rs",
+        "activate",
+        "the patient sets their own password with a one-time code: an account, not the record",
+    ),
+];
+
+#[test]
+fn a_patients_table_is_written_only_through_a_patient_write() {
+    let tables = patient_tables();
+    assert!(
+        ["stays", "messages", "care_tasks", "episodes"]
+            .iter()
+            .all(|t| tables.iter().any(|found| found == t)),
+        "the migrations were not read: {tables:?}"
+    );
+    let found: Vec<String> = sources("crates/store/src")
+        .iter()
+        .flat_map(|(name, text)| {
+            let tables = &tables;
+            public_store_functions(text)
+                .into_iter()
+                .filter(move |(function, params, body)| {
+                    let bare = params.contains("AnyConnection") || params.contains("Conn");
+                    let writes = written_tables(body).iter().any(|t| tables.contains(t));
+                    let excepted = WRITES_WITHOUT_A_PATIENT_WRITE
+                        .iter()
+                        .any(|(file, f, _)| name.ends_with(file) && f == function);
+                    bare && writes && !excepted
+                })
+                .map(move |(function, params, _)| format!("{name}: {function}({params})"))
+        })
+        .collect();
+    assert_none(
+        found,
+        "a store function writes a patient's table on a bare connection (take &mut PatientWrite \
+         and begin with write.of(patient))",
+    );
+}
+
+#[test]
+fn only_the_scheduler_sends_a_notice_outside_a_patient_write() {
+    let found = server_store_cli()
+        .iter()
+        .filter(|(name, _)| {
+            !name.ends_with("server/src/service/timed.rs") && !name.ends_with("store/src/messages.rs")
+        })
+        .flat_map(|(name, text)| {
+            code_lines(text)
+                .filter(|(_, line)| line.contains("insert_notice("))
+                .map(move |(n, line)| format!("{name}:{n}: {}", line.trim()))
+        })
+        .collect();
+    assert_none(
+        found,
+        "a message sent as Samhand's own notice outside the scheduler (send it in the PatientWrite)",
+    );
+}
+
 #[test]
 fn outcomes_and_kinds_are_typed_outside_domain() {
     use samhand_domain::code::Code;

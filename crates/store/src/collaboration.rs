@@ -14,11 +14,13 @@ use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text, time_text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::patient_write::{Owner, PatientWrite};
 
 // ------------------------------------------------------------------- meetings
 
 /// Inserts a meeting with its invitations.
-pub async fn insert_meeting(conn: &mut AnyConnection, meeting: &Meeting) -> Result<()> {
+pub async fn insert_meeting(write: &mut PatientWrite, meeting: &Meeting) -> Result<()> {
+    let conn = write.of(meeting.patient_id)?;
     sqlx::query(
         "INSERT INTO care_meetings (id, patient_id, meeting_date, meeting_time, place, agenda, scheduled_by, scheduled_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -51,7 +53,10 @@ pub async fn insert_meeting(conn: &mut AnyConnection, meeting: &Meeting) -> Resu
 }
 
 /// Inserts the minutes of a meeting with the attendance; a second set is a conflict.
-pub async fn insert_minutes(conn: &mut AnyConnection, minutes: &Minutes) -> Result<()> {
+pub async fn insert_minutes(write: &mut PatientWrite, minutes: &Minutes) -> Result<()> {
+    let conn = write
+        .of_owner(Owner::Meeting, &minutes.meeting_id.to_string())
+        .await?;
     sqlx::query(
         "INSERT INTO care_meeting_minutes (meeting_id, patient_present, text, decisions, next_meeting_proposed, recorded_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -181,7 +186,8 @@ pub async fn meeting_patient(conn: &mut AnyConnection, meeting: MeetingId) -> Re
 
 // ---------------------------------------------------------------------- tasks
 
-pub async fn insert_task(conn: &mut AnyConnection, task: &Task) -> Result<()> {
+pub async fn insert_task(write: &mut PatientWrite, task: &Task) -> Result<()> {
+    let conn = write.of(task.patient_id)?;
     sqlx::query(
         "INSERT INTO care_tasks (id, patient_id, meeting_id, description, owner_id, due_on, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -198,13 +204,19 @@ pub async fn insert_task(conn: &mut AnyConnection, task: &Task) -> Result<()> {
     .await
     .map_err(classify)?;
     for change in &task.changes {
-        insert_task_status(conn, change).await?;
+        insert_status_row(conn, change).await?;
     }
     Ok(())
 }
 
 /// A status change; two changes with the same seq are a conflict.
-pub async fn insert_task_status(conn: &mut AnyConnection, change: &TaskStatusChange) -> Result<()> {
+pub async fn insert_task_status(write: &mut PatientWrite, change: &TaskStatusChange) -> Result<()> {
+    let conn = write.of_owner(Owner::Task, &change.task_id.to_string()).await?;
+    insert_status_row(conn, change).await
+}
+
+/// A status change of a task whose patient the caller has checked.
+async fn insert_status_row(conn: &mut AnyConnection, change: &TaskStatusChange) -> Result<()> {
     sqlx::query(
         "INSERT INTO care_task_statuses (id, task_id, seq, status, note, changed_by, changed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -325,7 +337,8 @@ pub async fn task(conn: &mut AnyConnection, id: TaskId) -> Result<Option<Task>> 
 
 /// Inserts one version of the whole plan; a second version with the same number is
 /// a conflict (someone else saved first).
-pub async fn insert_plan_version(conn: &mut AnyConnection, plan: &PlanVersion) -> Result<()> {
+pub async fn insert_plan_version(write: &mut PatientWrite, plan: &PlanVersion) -> Result<()> {
+    let conn = write.of(plan.patient_id)?;
     sqlx::query(
         "INSERT INTO plan_versions (id, patient_id, version, status, declined_on, reason, recorded_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

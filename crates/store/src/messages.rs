@@ -9,12 +9,29 @@ use samhand_domain::message::{Message, MessageKind, Party, PatientReceipt, Recei
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::PatientWrite;
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify, rows_for_patients};
 
-/// Writes a message with its recipients. An automatic message whose event key is
-/// already used is a `Conflict("messages_event_key_unique")`.
-pub async fn insert(conn: &mut AnyConnection, message: &Message) -> Result<()> {
+/// Writes a message about a patient with its recipients, in a write that holds an
+/// access to that patient: one a person sends, or one Samhand sends on a person's
+/// write (a signed dose change, a discharge). An automatic message whose event key
+/// is already used is a `Conflict("messages_event_key_unique")`.
+pub async fn insert(write: &mut PatientWrite, message: &Message) -> Result<()> {
+    let conn = write.of(message.patient_id)?;
+    insert_row(conn, message).await
+}
+
+/// Writes a notice Samhand sends by itself on the clock (a block from missed
+/// doses, an appointment without an outcome), keyed to its event like
+/// [`insert`]. Nobody writes it, so there is no person's access to record, and
+/// it is read under the policy like any message. Only the scheduler's jobs
+/// (`server::service::timed`) send one; a tidy test holds that.
+pub async fn insert_notice(conn: &mut AnyConnection, message: &Message) -> Result<()> {
+    insert_row(conn, message).await
+}
+
+async fn insert_row(conn: &mut AnyConnection, message: &Message) -> Result<()> {
     sqlx::query(
         "INSERT INTO messages (id, patient_id, kind, subject, body, important, sent_by, sender_organisation, sent_at, event_key, party, in_reply_to)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",

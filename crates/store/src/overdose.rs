@@ -11,6 +11,7 @@ use samhand_domain::overdose::{
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::PatientWrite;
 use crate::StoreError;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
@@ -36,7 +37,8 @@ fn classify_plan(error: sqlx::Error) -> StoreError {
 
 /// Inserts one version with its contacts; a second version with the same number is
 /// a `Conflict` (someone else saved first).
-pub async fn insert_crisis_plan(conn: &mut AnyConnection, plan: &CrisisPlanVersion) -> Result<()> {
+pub async fn insert_crisis_plan(write: &mut PatientWrite, plan: &CrisisPlanVersion) -> Result<()> {
+    let conn = write.of(plan.patient_id)?;
     sqlx::query(
         "INSERT INTO crisis_plan_versions (id, patient_id, version, warning_signs, what_helps, recorded_by, by_patient, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -119,7 +121,8 @@ pub async fn crisis_plans_of(
 
 // --------------------------------------------------------------------- naloxone
 
-pub async fn insert_naloxone(conn: &mut AnyConnection, kit: &NaloxoneKit) -> Result<()> {
+pub async fn insert_naloxone(write: &mut PatientWrite, kit: &NaloxoneKit) -> Result<()> {
+    let conn = write.of(kit.patient_id)?;
     sqlx::query(
         "INSERT INTO naloxone_kits (id, patient_id, handed_out_on, place_id, kits, training_given, note, handed_out_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -190,7 +193,8 @@ pub async fn naloxone_patients_at(
 
 // --------------------------------------------------------------- overdose events
 
-pub async fn insert_overdose(conn: &mut AnyConnection, event: &OverdoseEvent) -> Result<()> {
+pub async fn insert_overdose(write: &mut PatientWrite, event: &OverdoseEvent) -> Result<()> {
+    let conn = write.of(event.patient_id)?;
     sqlx::query(
         "INSERT INTO overdose_events (id, patient_id, occurred_on, outcome, place_description, substances, naloxone_used, reported_by, recorded_by, recorded_organisation, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",

@@ -14,7 +14,39 @@ use samhand_domain::ids::PatientId;
 use sqlx::AnyConnection;
 
 use crate::audit::{self, AuditEntry};
+use crate::codec::parsed;
 use crate::db::{Result, Store, StoreError, WriteTx};
+
+/// A row that records hang on without a patient of their own (a stay's events, a
+/// meeting's minutes, the end of a seat): the write looks its patient up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owner {
+    Stay,
+    Appointment,
+    Handover,
+    Meeting,
+    Task,
+    CareTeamMember,
+    NamedPerson,
+    EmergencyAccess,
+    Episode,
+}
+
+impl Owner {
+    fn patient_query(self) -> &'static str {
+        match self {
+            Self::Stay => "SELECT patient_id FROM stays WHERE id = $1",
+            Self::Appointment => "SELECT patient_id FROM follow_up_appointments WHERE id = $1",
+            Self::Handover => "SELECT patient_id FROM prescribing_handovers WHERE id = $1",
+            Self::Meeting => "SELECT patient_id FROM care_meetings WHERE id = $1",
+            Self::Task => "SELECT patient_id FROM care_tasks WHERE id = $1",
+            Self::CareTeamMember => "SELECT patient_id FROM care_team_members WHERE id = $1",
+            Self::NamedPerson => "SELECT patient_id FROM named_people WHERE id = $1",
+            Self::EmergencyAccess => "SELECT patient_id FROM emergency_accesses WHERE id = $1",
+            Self::Episode => "SELECT patient_id FROM episodes WHERE id = $1",
+        }
+    }
+}
 
 /// An allowed access, kept until the commit.
 struct Recorded {
@@ -107,6 +139,23 @@ impl PatientWrite {
             )));
         }
         Ok(&mut self.tx)
+    }
+
+    /// The connection, for a record that hangs on the row `id` of `owner`: the
+    /// row's patient is read in this transaction, then checked as by [`Self::of`].
+    /// The caller cannot name the patient, so it cannot name the wrong one.
+    pub(crate) async fn of_owner(&mut self, owner: Owner, id: &str) -> Result<&mut AnyConnection> {
+        let row = sqlx::query(owner.patient_query())
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::Unrecorded(format!(
+                "no {owner:?} {id} whose patient the record belongs to"
+            )));
+        };
+        let patient: PatientId = parsed(&row, "patient_id")?;
+        self.of(patient)
     }
 
     /// Appends the audit entries, then commits: the records and their entries

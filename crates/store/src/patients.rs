@@ -11,6 +11,7 @@ use sqlx::{AnyConnection, Row};
 use crate::Conn;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::patient_write::{Owner, PatientWrite};
 
 const PATIENT_SELECT: &str = "SELECT p.id, p.national_id, p.given_name, p.family_name, p.phone, p.address,
     (SELECT COUNT(*) FROM patient_photos ph WHERE ph.patient_id = p.id) AS photos FROM patients p";
@@ -31,12 +32,13 @@ fn patient_from_row(row: &AnyRow) -> Result<Patient> {
 /// Registers a patient: the current projection in `patients` and the first
 /// version of the identity, together.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     id: PatientId,
     patient: &NewPatient,
     by: UserId,
     at: Timestamp,
 ) -> Result<()> {
+    let conn = write.of(id)?;
     sqlx::query(
         "INSERT INTO patients (id, national_id, given_name, family_name, phone, address, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -81,7 +83,8 @@ async fn insert_identity_row(conn: &mut AnyConnection, v: &IdentityVersion) -> R
 /// current projection every query reads) set to it, in the caller's transaction.
 /// A version that already exists is [`crate::StoreError::Conflict`]
 /// (`patient_identity_versions_once`): someone else changed the identity first.
-pub async fn insert_identity_version(conn: &mut AnyConnection, v: &IdentityVersion) -> Result<()> {
+pub async fn insert_identity_version(write: &mut PatientWrite, v: &IdentityVersion) -> Result<()> {
+    let conn = write.of(v.patient_id)?;
     insert_identity_row(conn, v).await?;
     sqlx::query(
         "UPDATE patients SET given_name = $1, family_name = $2, phone = $3, address = $4
@@ -207,13 +210,14 @@ pub async fn search(
 }
 
 pub async fn insert_photo(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     patient: PatientId,
     content_type: &str,
     bytes: &[u8],
     by: UserId,
     at: Timestamp,
 ) -> Result<()> {
+    let conn = write.of(patient)?;
     sqlx::query(
         "INSERT INTO patient_photos (id, patient_id, content_type, bytes, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -275,7 +279,8 @@ fn episode_from_row(row: &AnyRow) -> Result<Episode> {
     })
 }
 
-pub async fn insert_episode(conn: &mut AnyConnection, episode: &Episode, by: UserId) -> Result<()> {
+pub async fn insert_episode(write: &mut PatientWrite, episode: &Episode, by: UserId) -> Result<()> {
+    let conn = write.of(episode.patient_id)?;
     sqlx::query(
         "INSERT INTO episodes (id, patient_id, responsible_unit, doctor_id, consultant_id, started_on, phase, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -296,11 +301,12 @@ pub async fn insert_episode(conn: &mut AnyConnection, episode: &Episode, by: Use
 }
 
 pub async fn end_episode(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     episode: EpisodeId,
     end: &EpisodeEnd,
     at: Timestamp,
 ) -> Result<()> {
+    let conn = write.of_owner(Owner::Episode, &episode.to_string()).await?;
     sqlx::query(
         "INSERT INTO episode_ends (episode_id, ended_on, reason, note, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )

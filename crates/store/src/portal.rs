@@ -6,6 +6,7 @@ use samhand_domain::ids::{PatientId, UserId};
 use samhand_domain::privacy::PatientUser;
 use sqlx::AnyConnection;
 
+use crate::PatientWrite;
 use crate::codec::{instant, instant_opt, int, micros, parsed, text};
 use crate::db::{Result, classify};
 
@@ -134,13 +135,14 @@ pub async fn activate(
 
 /// Records that a task came from the patient's request.
 pub async fn insert_request(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     patient: PatientId,
     account: UserId,
     kind: &str,
     task: samhand_domain::ids::TaskId,
     now: Timestamp,
 ) -> Result<()> {
+    let conn = write.of(patient)?;
     sqlx::query(
         "INSERT INTO patient_requests (id, patient_id, account_id, kind, task_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -179,11 +181,12 @@ pub struct OwnWords {
 }
 
 pub async fn insert_own_words(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     patient: PatientId,
     account: UserId,
     words: &OwnWords,
 ) -> Result<()> {
+    let conn = write.of(patient)?;
     sqlx::query(
         "INSERT INTO plan_patient_words (id, patient_id, account_id, domain, goal, comment, written_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -14,6 +14,7 @@ use sqlx::any::AnyRow;
 use crate::PatientWrite;
 use crate::codec::{corrupt, instant, instant_opt, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::patient_write::Owner;
 
 // ------------------------------------------------------------------ consents
 
@@ -69,7 +70,8 @@ pub async fn consents_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Re
 
 // ----------------------------------------------------------------- care team
 
-pub async fn insert_member(conn: &mut AnyConnection, member: &CareTeamMember) -> Result<()> {
+pub async fn insert_member(write: &mut PatientWrite, member: &CareTeamMember) -> Result<()> {
+    let conn = write.of(member.patient_id)?;
     sqlx::query(
         "INSERT INTO care_team_members (id, patient_id, user_id, organisation_id, team_role, added_at, added_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -89,10 +91,11 @@ pub async fn insert_member(conn: &mut AnyConnection, member: &CareTeamMember) ->
 
 /// Ends a seat; a seat ends once (a second end is a conflict).
 pub async fn end_member(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     member: CareTeamMemberId,
     end: &MembershipEnd,
 ) -> Result<()> {
+    let conn = write.of_owner(Owner::CareTeamMember, &member.to_string()).await?;
     sqlx::query(
         "INSERT INTO care_team_member_ends (member_id, ended_at, ended_by, reason) VALUES ($1, $2, $3, $4)",
     )
@@ -159,7 +162,8 @@ pub async fn members_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Res
 
 // ---------------------------------------------------------- emergency access
 
-pub async fn insert_emergency(conn: &mut AnyConnection, access: &EmergencyAccess) -> Result<()> {
+pub async fn insert_emergency(write: &mut PatientWrite, access: &EmergencyAccess) -> Result<()> {
+    let conn = write.of(access.patient_id)?;
     sqlx::query(
         "INSERT INTO emergency_accesses (id, patient_id, user_id, organisation_id, reason, started_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -179,10 +183,13 @@ pub async fn insert_emergency(conn: &mut AnyConnection, access: &EmergencyAccess
 
 /// Records a leader's review; an access is reviewed once.
 pub async fn insert_review(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     access: EmergencyAccessId,
     review: &EmergencyReview,
 ) -> Result<()> {
+    let conn = write
+        .of_owner(Owner::EmergencyAccess, &access.to_string())
+        .await?;
     sqlx::query(
         "INSERT INTO emergency_access_reviews (access_id, reviewed_by, reviewed_at, note) VALUES ($1, $2, $3, $4)",
     )
@@ -260,7 +267,8 @@ pub async fn emergency_for_review(
 
 // -------------------------------------------------------------- named people
 
-pub async fn insert_person(conn: &mut AnyConnection, person: &NamedPerson) -> Result<()> {
+pub async fn insert_person(write: &mut PatientWrite, person: &NamedPerson) -> Result<()> {
+    let conn = write.of(person.patient_id)?;
     sqlx::query(
         "INSERT INTO named_people (id, patient_id, name, relation, phone, may_be_told, in_care_team, added_at, added_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -281,10 +289,11 @@ pub async fn insert_person(conn: &mut AnyConnection, person: &NamedPerson) -> Re
 }
 
 pub async fn end_person(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     person: samhand_domain::ids::NamedPersonId,
     end: &MembershipEnd,
 ) -> Result<()> {
+    let conn = write.of_owner(Owner::NamedPerson, &person.to_string()).await?;
     sqlx::query(
         "INSERT INTO named_people_ends (person_id, ended_at, ended_by, reason) VALUES ($1, $2, $3, $4)",
     )
@@ -387,11 +396,12 @@ pub async fn facts_of(
 
 /// The patient's account, made on first need; returns its id.
 pub async fn ensure_account(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     patient: PatientId,
     created_by: UserId,
     now: Timestamp,
 ) -> Result<UserId> {
+    let conn = write.of(patient)?;
     let existing = sqlx::query("SELECT id FROM patient_accounts WHERE patient_id = $1")
         .bind(patient.to_string())
         .fetch_optional(&mut *conn)

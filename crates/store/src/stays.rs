@@ -19,6 +19,7 @@ use sqlx::any::AnyRow;
 use crate::StoreError;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::patient_write::{Owner, PatientWrite};
 
 /// The unique index that allows one discharge per stay.
 pub const ONE_DISCHARGE: &str = "stay_events_one_discharge";
@@ -37,7 +38,8 @@ fn int_opt(row: &AnyRow, column: &str) -> Result<Option<i64>> {
     Ok(row.try_get::<Option<i64>, _>(column)?)
 }
 
-pub async fn insert_stay(conn: &mut AnyConnection, stay: &Stay) -> Result<()> {
+pub async fn insert_stay(write: &mut PatientWrite, stay: &Stay) -> Result<()> {
+    let conn = write.of(stay.patient_id)?;
     sqlx::query(
         "INSERT INTO stays (id, patient_id, kind, institution, institution_id, starts_on, planned_end_on,
                             opioid_use, substitution_continued, recorded_by, recorded_at)
@@ -61,7 +63,8 @@ pub async fn insert_stay(conn: &mut AnyConnection, stay: &Stay) -> Result<()> {
 }
 
 /// Appends an event; a second discharge of a stay is a `Conflict`.
-pub async fn insert_event(conn: &mut AnyConnection, event: &StayEvent) -> Result<()> {
+pub async fn insert_event(write: &mut PatientWrite, event: &StayEvent) -> Result<()> {
+    let conn = write.of_owner(Owner::Stay, &event.stay_id.to_string()).await?;
     let (on_date, planned_end_on, continued, planned, resume_on) = match &event.kind {
         StayEventKind::Extended { planned_end_on } => {
             (None, Some(date_text(*planned_end_on)), None, None, None)
@@ -213,7 +216,8 @@ pub async fn patients_at_institution(
 
 // ------------------------------------------------------------------ the bundle
 
-pub async fn insert_bundle_entry(conn: &mut AnyConnection, entry: &BundleEntry) -> Result<()> {
+pub async fn insert_bundle_entry(write: &mut PatientWrite, entry: &BundleEntry) -> Result<()> {
+    let conn = write.of_owner(Owner::Stay, &entry.stay_id.to_string()).await?;
     sqlx::query(
         "INSERT INTO bundle_entries (id, stay_id, item, waived, done_on, note, recorded_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -262,7 +266,8 @@ pub async fn bundle_entries_of(conn: &mut AnyConnection, patients: &[PatientId])
 
 // ------------------------------------------------------------------ appointments
 
-pub async fn insert_appointment(conn: &mut AnyConnection, appointment: &Appointment) -> Result<()> {
+pub async fn insert_appointment(write: &mut PatientWrite, appointment: &Appointment) -> Result<()> {
+    let conn = write.of(appointment.patient_id)?;
     sqlx::query(
         "INSERT INTO follow_up_appointments (id, patient_id, stay_id, with_whom, at_local, place, owner_id, recorded_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -283,12 +288,15 @@ pub async fn insert_appointment(conn: &mut AnyConnection, appointment: &Appointm
 }
 
 pub async fn insert_outcome(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     appointment: AppointmentId,
     attended: bool,
     by: samhand_domain::ids::UserId,
     at: jiff::Timestamp,
 ) -> Result<()> {
+    let conn = write
+        .of_owner(Owner::Appointment, &appointment.to_string())
+        .await?;
     sqlx::query(
         "INSERT INTO appointment_outcomes (id, appointment_id, attended, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -356,7 +364,8 @@ pub async fn appointments_of(conn: &mut AnyConnection, patients: &[PatientId]) -
 
 // ------------------------------------------------------------------ hand-overs
 
-pub async fn insert_handover(conn: &mut AnyConnection, handover: &Handover) -> Result<()> {
+pub async fn insert_handover(write: &mut PatientWrite, handover: &Handover) -> Result<()> {
+    let conn = write.of(handover.patient_id)?;
     sqlx::query(
         "INSERT INTO prescribing_handovers (id, patient_id, stay_id, from_organisation, to_organisation, order_summary, taper_plan, recorded_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -378,11 +387,12 @@ pub async fn insert_handover(conn: &mut AnyConnection, handover: &Handover) -> R
 
 /// Records the acknowledgement; a second one is a `Conflict`.
 pub async fn acknowledge_handover(
-    conn: &mut AnyConnection,
+    write: &mut PatientWrite,
     id: HandoverId,
     by: samhand_domain::ids::UserId,
     at: jiff::Timestamp,
 ) -> Result<()> {
+    let conn = write.of_owner(Owner::Handover, &id.to_string()).await?;
     sqlx::query("INSERT INTO handover_acknowledgements (handover_id, acknowledged_by, acknowledged_at) VALUES ($1, $2, $3)")
         .bind(id.to_string())
         .bind(by.to_string())

@@ -501,6 +501,106 @@ async fn a_record_is_written_only_with_an_allowed_access_to_its_patient_recorded
     );
 }
 
+/// A record that hangs on another row (an event of a stay) is checked against the
+/// patient of that row, read in the write: the write of one patient cannot add to
+/// another patient's stay.
+#[tokio::test]
+async fn a_record_on_another_patients_stay_is_refused() {
+    use samhand_domain::ids::StayId;
+    use samhand_domain::national_id::NationalId;
+    use samhand_domain::patient::NewPatient;
+    use samhand_domain::stay::{Stay, StayEvent, StayEventId, StayEventKind, StayKind};
+    use samhand_store::{PatientWrite, StoreError, patients, stays};
+
+    let (store, _dir) = fresh().await;
+    let actor = actor();
+    let at = Timestamp::from_second(1_800_000_000).expect("ts");
+    let day = jiff::civil::date(2027, 1, 15);
+    let (admitted, other) = (PatientId::new(), PatientId::new());
+    let begin = |patients: Vec<PatientId>| {
+        let (store, actor) = (&store, &actor);
+        async move {
+            PatientWrite::synthetic_history(store, actor, &patients, at, "test history")
+                .await
+                .expect("begin")
+        }
+    };
+    let mut write = begin(vec![admitted, other]).await;
+    let Actor::Staff(staff) = &actor else {
+        unreachable!("the test actor is staff")
+    };
+    let place = samhand_domain::organisation::Organisation {
+        id: staff.organisation_id,
+        name: "LAR-senteret".into(),
+        kind: staff.organisation_kind,
+        municipality: "Fjordvik".into(),
+        open_on_public_holidays: false,
+        open_weekdays: [true; 7],
+        closed_days: Vec::new(),
+    };
+    samhand_store::organisations::insert(&mut write, &place, at)
+        .await
+        .expect("place");
+    let user = samhand_store::users::NewUser {
+        id: staff.id,
+        username: &staff.username,
+        display_name: &staff.display_name,
+        role: staff.role,
+        organisation_id: staff.organisation_id,
+        password_hash: None,
+    };
+    samhand_store::users::insert(&mut write, &user, at)
+        .await
+        .expect("user");
+    for (born, patient) in [(1, admitted), (2, other)] {
+        let national_id = (0..500)
+            .find_map(|n| NationalId::synthetic(jiff::civil::date(1990, 1, born), n))
+            .expect("a synthetic national id");
+        let person = NewPatient {
+            national_id,
+            given_name: "Test".into(),
+            family_name: "Testesen".into(),
+            phone: String::new(),
+            address: String::new(),
+        };
+        patients::insert(&mut write, patient, &person, actor.id(), at)
+            .await
+            .expect("patient");
+    }
+    let stay = Stay {
+        id: StayId::new(),
+        patient_id: admitted,
+        kind: StayKind::Hospital,
+        institution: "Sykehuset".into(),
+        institution_id: None,
+        starts_on: day,
+        planned_end_on: None,
+        opioid_use: true,
+        substitution_continued: true,
+        recorded_by: actor.id(),
+        recorded_at: at,
+    };
+    stays::insert_stay(&mut write, &stay).await.expect("stay");
+    write.commit().await.expect("commit");
+    let event = StayEvent {
+        id: StayEventId::new(),
+        stay_id: stay.id,
+        kind: StayEventKind::Extended { planned_end_on: day },
+        reason: "Trenger lengre tid".into(),
+        recorded_by: actor.id(),
+        recorded_at: at,
+    };
+    let mut write = begin(vec![other]).await;
+    let refused = stays::insert_event(&mut write, &event).await;
+    assert!(matches!(refused, Err(StoreError::Unrecorded(_))), "{refused:?}");
+    drop(write);
+    let mut write = begin(vec![admitted]).await;
+    stays::insert_event(&mut write, &event)
+        .await
+        .expect("an event of the patient's own stay");
+    write.commit().await.expect("commit");
+}
+
 #[tokio::test]
 async fn concurrent_login_attempts_from_one_address_are_each_counted_once() {
     use samhand_store::sessions::{AccountKind, LoginSource, reserve_login_attempt};

@@ -319,7 +319,6 @@ impl World {
         }
     }
 
-    /// The demo user with this username.
     /// A demo user as the actor of what the demo writes in their name.
     pub(super) fn actor(&self, user: &DemoUser) -> samhand_domain::access::Actor {
         let organisation_kind = self
@@ -336,6 +335,7 @@ impl World {
         })
     }
 
+    /// The demo user with this username.
     pub(super) fn user_named(&self, username: &str) -> anyhow::Result<&DemoUser> {
         self.users
             .iter()

@@ -25,7 +25,7 @@ use samhand_domain::stock::StockMovement;
 use samhand_store::stock::NewStockLine;
 use samhand_store::users::NewUser;
 use samhand_store::{
-    Backend, Conn, PatientWrite, Store, dispensing, orders, organisations, patients, stock, users,
+    Backend, PatientWrite, Store, dispensing, orders, organisations, patients, stock, users,
 };
 
 use super::generator::PatientPlan;
@@ -242,7 +242,7 @@ async fn write_health_note(
 /// Yesterday afternoon the centre withheld a dose and told the LAR unit; nobody
 /// there has read it yet, so the unit's leader sees it escalated.
 async fn write_withheld_dose_message(
-    conn: &mut Conn,
+    conn: &mut PatientWrite,
     world: &World,
     patient: PatientId,
     today: Date,
@@ -279,8 +279,16 @@ pub(super) async fn write_collaboration(
     patients: &[PatientId],
     today: Date,
 ) -> anyhow::Result<()> {
-    let mut tx = store.write().await?;
-    for patient in patients.iter().take(2) {
+    let coordinated: Vec<PatientId> = patients.iter().take(2).copied().collect();
+    let mut tx = PatientWrite::synthetic_history(
+        store,
+        &world.actor(world.user_named("koordinator")?),
+        &coordinated,
+        at(plus(today, -60), 11, 0),
+        "demo: responsibility group's meetings, tasks and plan written",
+    )
+    .await?;
+    for patient in &coordinated {
         let held_on = plus(today, -35);
         write_meetings(&mut tx, world, *patient, held_on, today).await?;
         write_individual_plan(&mut tx, world, *patient, held_on, today).await?;
@@ -294,7 +302,7 @@ pub(super) async fn write_collaboration(
 /// The meeting held on `held_on`, with minutes and the task it gave the
 /// coordinator, and the next meeting, a week from today.
 async fn write_meetings(
-    conn: &mut Conn,
+    conn: &mut PatientWrite,
     world: &World,
     patient: PatientId,
     held_on: Date,
@@ -391,7 +399,7 @@ async fn write_meetings(
 /// The individual plan: started at the first conversation, with goals from the
 /// meeting held on `held_on`.
 async fn write_individual_plan(
-    conn: &mut Conn,
+    conn: &mut PatientWrite,
     world: &World,
     patient: PatientId,
     held_on: Date,
@@ -622,7 +630,14 @@ pub(super) async fn write_stay(
         recorded_by: doctor.id,
         recorded_at: at(today, 8, 30),
     };
-    let mut tx = store.write().await?;
+    let mut tx = PatientWrite::synthetic_history(
+        store,
+        &world.actor(doctor),
+        &[patient],
+        stay.recorded_at,
+        "demo: admission written",
+    )
+    .await?;
     samhand_store::stays::insert_stay(&mut tx, &stay).await?;
     samhand_store::stays::insert_bundle_entry(&mut tx, &entry).await?;
     tx.commit().await?;

@@ -301,9 +301,8 @@ impl Service<'_> {
         let body = format!("Sted: {}. Saker: {}", meeting.place, meeting.agenda.join("; "));
         let invited_units: Vec<OrganisationId> =
             meeting.invitations.iter().map(|i| i.organisation_id).collect();
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_meeting(&mut tx, &meeting).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         // The invitation reaches each member's unit as a message with a receipt.
         self.send_automatic(
             &mut tx,
@@ -457,7 +456,7 @@ impl Service<'_> {
             recorded_by: self.actor().id(),
             recorded_at: now,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_minutes(&mut tx, &minutes).await.map_err(|e| {
             conflict_from(
                 e,
@@ -467,7 +466,6 @@ impl Service<'_> {
         for task in &new_tasks {
             store::insert_task(&mut tx, task).await?;
         }
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         meeting.minutes = Some(minutes);
         Ok((meeting, new_tasks))
@@ -497,9 +495,8 @@ impl Service<'_> {
             created_at: self.now(),
             changes: Vec::new(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_task(&mut tx, &task).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(task)
     }
@@ -553,11 +550,10 @@ impl Service<'_> {
             changed_by: self.actor().id(),
             changed_at: now,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_task_status(&mut tx, &change)
             .await
             .map_err(|e| conflict_from(e, "Oppgaven er nettopp endret av noen andre. Last siden på nytt."))?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         task.changes.push(change);
         Ok(task)
@@ -667,11 +663,10 @@ impl Service<'_> {
             recorded_by: self.actor().id(),
             recorded_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_plan_version(&mut tx, &version)
             .await
             .map_err(|e| conflict_from(e, "Planen er nettopp lagret av noen andre. Last siden på nytt."))?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(version)
     }

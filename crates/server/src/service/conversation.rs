@@ -111,9 +111,8 @@ impl Service<'_> {
             party: Party::ToPatient,
             in_reply_to: answered,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         message_store::insert(&mut tx, &message).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(message)
     }
@@ -218,9 +217,8 @@ impl Service<'_> {
             party: Party::FromPatient,
             in_reply_to,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         message_store::insert(&mut tx, &message).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(message)
     }

@@ -547,7 +547,7 @@ impl Service<'_> {
     /// reduced dose, or of take-home doses handed over despite one.
     async fn tell_of_recording(
         &self,
-        tx: &mut samhand_store::Conn,
+        tx: &mut samhand_store::PatientWrite,
         data: &PatientData,
         patient: PatientId,
         place: &Organisation,

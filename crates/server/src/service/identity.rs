@@ -97,7 +97,7 @@ impl Service<'_> {
                 return Err(AppError::Invalid(errors));
             }
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         match patients::insert_identity_version(&mut tx, &next).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
@@ -109,7 +109,6 @@ impl Service<'_> {
             }
             Err(other) => return Err(other.into()),
         }
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(IdentityChange::Changed(next))
     }

@@ -10,7 +10,7 @@ use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
 use samhand_domain::message::{self, Message, MessageInput, MessageKind, Party, Receipt};
 use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::Patient;
-use samhand_store::{Conn, StoreError, messages as message_store, patients};
+use samhand_store::{StoreError, messages as message_store, patients};
 
 use super::Service;
 use crate::error::{AppError, AppResult};
@@ -90,9 +90,8 @@ impl Service<'_> {
             party: Party::Services,
             in_reply_to: None,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         message_store::insert(&mut tx, &message).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(message)
     }
@@ -101,7 +100,7 @@ impl Service<'_> {
     /// that both land or neither. No recipients, no message.
     pub(super) async fn send_automatic(
         &self,
-        tx: &mut Conn,
+        tx: &mut samhand_store::PatientWrite,
         patient: PatientId,
         kind: MessageKind,
         subject: String,

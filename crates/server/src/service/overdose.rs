@@ -19,7 +19,7 @@ use samhand_domain::overdose::{
 };
 use samhand_domain::patient::{Episode, EpisodeEnd, Patient};
 use samhand_domain::validation::{FieldErrors, parse_date};
-use samhand_store::{Conn, collaboration as task_store, orders as order_store, overdose as store, patients};
+use samhand_store::{collaboration as task_store, orders as order_store, overdose as store, patients};
 
 use super::{PatientData, Service, conflict_from, related_units};
 use crate::error::{AppError, AppResult};
@@ -149,14 +149,13 @@ impl Service<'_> {
             by_patient: matches!(self.actor(), Actor::Patient(_)),
             recorded_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_crisis_plan(&mut tx, &version).await.map_err(|e| {
             conflict_from(
                 e,
                 "Kriseplanen er nettopp lagret av noen andre. Last siden på nytt.",
             )
         })?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(version)
     }
@@ -206,9 +205,8 @@ impl Service<'_> {
             handed_out_by: staff.id,
             recorded_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_naloxone(&mut tx, &kit).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(kit)
     }
@@ -379,7 +377,7 @@ impl Service<'_> {
                 date_nb(tomorrow)
             ));
         }
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_overdose(&mut tx, &event).await?;
         if let Some(task) = &task {
             task_store::insert_task(&mut tx, task).await?;
@@ -393,7 +391,6 @@ impl Service<'_> {
             related_units(&relations),
         )
         .await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(event)
     }
@@ -503,7 +500,7 @@ impl Service<'_> {
     /// Writes the prepared alert and tasks in the end's own transaction.
     pub(super) async fn write_end_follow_up(
         &self,
-        tx: &mut Conn,
+        tx: &mut samhand_store::PatientWrite,
         follow_up: Option<EndFollowUp>,
     ) -> AppResult<()> {
         let Some(follow_up) = follow_up else {

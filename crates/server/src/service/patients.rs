@@ -192,7 +192,17 @@ impl Service<'_> {
             ended: None,
             created_at: now,
         };
-        let mut tx = self.state.store.write().await?;
+        let grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::Identity,
+            access::AllowedBy::Enrolment,
+            if returning.is_some() {
+                "patient enrolled in LAR again: a new episode"
+            } else {
+                "patient enrolled in LAR"
+            },
+        );
+        let mut tx = self.repo.begin_write(&grant).await?;
         if returning.is_none() {
             patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
                 .await
@@ -212,17 +222,6 @@ impl Service<'_> {
             .await?;
         }
         patients::insert_episode(&mut tx, &episode, self.actor().id()).await?;
-        let grant = self.repo.creation_grant(
-            patient_id,
-            DataCategory::Identity,
-            access::AllowedBy::Enrolment,
-            if returning.is_some() {
-                "patient enrolled in LAR again: a new episode"
-            } else {
-                "patient enrolled in LAR"
-            },
-        );
-        self.repo.record_write(&mut tx, &grant).await?;
         if returning.is_some() {
             // The earlier episode, its orders and history stay as they were; the
             // individual plan goes on in its versions.
@@ -284,7 +283,7 @@ impl Service<'_> {
     /// (DOMAIN.md); the patient may decline it later, which is recorded.
     async fn initiate_plan(
         &self,
-        tx: &mut samhand_store::Conn,
+        tx: &mut samhand_store::PatientWrite,
         patient_id: PatientId,
         now: jiff::Timestamp,
     ) -> AppResult<()> {
@@ -299,14 +298,14 @@ impl Service<'_> {
             recorded_by: self.actor().id(),
             recorded_at: now,
         };
-        samhand_store::collaboration::insert_plan_version(tx, &plan).await?;
         let plan_grant = self.repo.creation_grant(
             patient_id,
             DataCategory::PlanAndGoals,
             access::AllowedBy::Enrolment,
             "individual plan initiated at enrolment",
         );
-        self.repo.record_write(tx, &plan_grant).await?;
+        self.repo.record_write_also(tx, &plan_grant)?;
+        samhand_store::collaboration::insert_plan_version(tx, &plan).await?;
         Ok(())
     }
 
@@ -476,12 +475,11 @@ impl Service<'_> {
         };
         // Ending LAR raises the same overdose follow-up as a discharge (DOMAIN.md).
         let follow_up = self.prepare_end_follow_up(patient, &episode, &end).await?;
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         patients::end_episode(&mut tx, episode.id, &end, self.now())
             .await
             .map_err(|e| conflict_from(e, "Behandlingen er allerede avsluttet."))?;
         self.write_end_follow_up(&mut tx, follow_up).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())
     }

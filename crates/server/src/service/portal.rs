@@ -38,7 +38,7 @@ impl Service<'_> {
         let code = crate::portal::new_code();
         let now = self.now();
         let expires = now + SignedDuration::from_hours(24 * crate::portal::CODE_DAYS);
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         let account = privacy_store::ensure_account(&mut tx, patient, staff.id, now).await?;
         portal_store::insert_code(
             &mut tx,
@@ -49,7 +49,6 @@ impl Service<'_> {
             expires,
         )
         .await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok((code, expires))
     }
@@ -146,10 +145,9 @@ impl Service<'_> {
             changes: Vec::new(),
         };
         let code = kind.code();
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         samhand_store::collaboration::insert_task(&mut tx, &task).await?;
         portal_store::insert_request(&mut tx, patient, self.actor().id(), code, task.id, self.now()).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(task)
     }
@@ -234,7 +232,7 @@ impl Service<'_> {
             .await?;
         let now_words = self.own_words(patient).await?;
         let now = self.now();
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         let mut changed = 0;
         for (domain, goal, comment) in words {
             let (goal, comment) = (goal.trim().to_string(), comment.trim().to_string());
@@ -260,7 +258,6 @@ impl Service<'_> {
             .await?;
             changed += 1;
         }
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(changed)
     }

@@ -430,9 +430,8 @@ impl Service<'_> {
             by: self.actor().id(),
             reason: reason.to_string(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         privacy_store::end_member(&mut tx, member, &end).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(found.patient_id)
     }
@@ -462,9 +461,8 @@ impl Service<'_> {
             added_by: self.actor().id(),
             ended: None,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         privacy_store::insert_person(&mut tx, &person).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(person)
     }
@@ -491,9 +489,8 @@ impl Service<'_> {
             by: self.actor().id(),
             reason: reason.to_string(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         privacy_store::end_person(&mut tx, id, &end).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(found.patient_id)
     }
@@ -576,8 +573,6 @@ impl Service<'_> {
             expires_at: now + SignedDuration::from_hours(policy.emergency_access_hours),
             review: None,
         };
-        let mut tx = self.state.store.write().await?;
-        privacy_store::insert_emergency(&mut tx, &opened).await?;
         let grant = self.repo.rule_grant(
             patient,
             DataCategory::Identity,
@@ -585,7 +580,8 @@ impl Service<'_> {
             AllowedBy::EmergencyAccess,
             &format!("emergency access opened: {reason}"),
         );
-        self.repo.record_write(&mut tx, &grant).await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
+        privacy_store::insert_emergency(&mut tx, &opened).await?;
         tx.commit().await?;
         Ok(opened)
     }
@@ -713,8 +709,6 @@ impl Service<'_> {
             reviewed_at: self.now(),
             note: note.to_string(),
         };
-        let mut tx = self.state.store.write().await?;
-        privacy_store::insert_review(&mut tx, id, &review).await?;
         let grant = self.repo.rule_grant(
             found.patient_id,
             DataCategory::Privacy,
@@ -722,7 +716,8 @@ impl Service<'_> {
             AllowedBy::EmergencyReview,
             &format!("emergency access {id} reviewed"),
         );
-        self.repo.record_write(&mut tx, &grant).await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
+        privacy_store::insert_review(&mut tx, id, &review).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -785,10 +780,9 @@ impl Service<'_> {
             .repo
             .authorize_write(patient, DataCategory::Privacy, "patient access token issued")
             .await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         let (token, expires) =
-            crate::auth::issue_patient_token(self.state, patient, self.actor().id()).await?;
-        let mut tx = self.state.store.write().await?;
-        self.repo.record_write(&mut tx, &grant).await?;
+            crate::auth::issue_patient_token(self.state, &mut tx, patient, self.actor().id()).await?;
         tx.commit().await?;
         Ok((token, expires))
     }

@@ -32,7 +32,7 @@ async fn send_once(state: &AppState, key: String, mut message: Message) -> AppRe
     }
     message.event_key = Some(key);
     let mut tx = state.store.write().await?;
-    match message_store::insert(&mut tx, &message).await {
+    match message_store::insert_notice(&mut tx, &message).await {
         Ok(()) => {
             tx.commit().await?;
             Ok(true)

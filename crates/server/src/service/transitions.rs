@@ -339,9 +339,8 @@ impl Service<'_> {
             stay.institution,
             date_nb(stay.starts_on),
         );
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_stay(&mut tx, &stay).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         let message = self.automatic_message(
             patient_id,
             MessageKind::Admission,
@@ -390,20 +389,20 @@ impl Service<'_> {
         if let Some(org) = self.organisations().await?.get(&staff.organisation_id) {
             stay.institution = org.name.clone();
         }
-        let mut tx = self.state.store.write().await?;
-        patients::insert(&mut tx, patient_id, &person, staff.id, self.now())
-            .await
-            .map_err(|e| conflict_from(e, "Personen er allerede registrert i Samhand."))?;
-        store::insert_stay(&mut tx, &stay).await?;
-        for detail in ["person registered at admission", "admission recorded"] {
-            let grant = self.repo.creation_grant(
+        let [registered, admitted] = ["person registered at admission", "admission recorded"].map(|detail| {
+            self.repo.creation_grant(
                 patient_id,
                 DataCategory::Identity,
                 access::AllowedBy::Admission,
                 detail,
-            );
-            self.repo.record_write(&mut tx, &grant).await?;
-        }
+            )
+        });
+        let mut tx = self.repo.begin_write(&registered).await?;
+        self.repo.record_write_also(&mut tx, &admitted)?;
+        patients::insert(&mut tx, patient_id, &person, staff.id, self.now())
+            .await
+            .map_err(|e| conflict_from(e, "Personen er allerede registrert i Samhand."))?;
+        store::insert_stay(&mut tx, &stay).await?;
         tx.commit().await?;
         Ok(patient_id)
     }
@@ -477,9 +476,8 @@ impl Service<'_> {
         let relations = data.relations(patient, self.now());
         let mut recipients = related_units(&relations);
         recipients.extend(Self::coordinator_units(&data, self.now()));
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_event(&mut tx, &event).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         let subject = format!("Oppholdet er forlenget til {}", date_nb(end));
         let body = format!(
             "Oppholdet ved {} er forlenget. Ny planlagt utskrivning: {}. Begrunnelse: {}. Planlegg bolig og \
@@ -513,9 +511,8 @@ impl Service<'_> {
             )));
         };
         let event = self.event(stay_id, StayEventKind::Substitution { from, continued }, reason);
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_event(&mut tx, &event).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -537,9 +534,8 @@ impl Service<'_> {
             recorded_by: self.actor().id(),
             recorded_at: self.now(),
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_bundle_entry(&mut tx, &entry).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())
     }

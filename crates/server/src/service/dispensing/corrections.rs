@@ -170,7 +170,7 @@ impl Service<'_> {
     /// wrong and why.
     async fn tell_of_correction(
         &self,
-        tx: &mut samhand_store::Conn,
+        tx: &mut samhand_store::PatientWrite,
         original: &DispensingEvent,
         correction: &Correction,
         data: &PatientData,

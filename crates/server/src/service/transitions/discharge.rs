@@ -25,9 +25,8 @@ impl Service<'_> {
             recorded_at: self.now(),
             attended: None,
         };
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_appointment(&mut tx, &appointment).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(appointment)
     }
@@ -83,12 +82,11 @@ impl Service<'_> {
             created_at: self.now(),
             changes: Vec::new(),
         });
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_outcome(&mut tx, id, attended, self.actor().id(), self.now()).await?;
         if let Some(task) = &task {
             task_store::insert_task(&mut tx, task).await?;
         }
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(task)
     }
@@ -129,14 +127,13 @@ impl Service<'_> {
                 " Åpne punkter i tiltakspakken er gitt som oppgaver til {owner_name} med frist i dag."
             ));
         }
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_event(&mut tx, &event)
             .await
             .map_err(|e| conflict_from(e, "Utskrivningen er allerede registrert."))?;
         for task in &tasks {
             task_store::insert_task(&mut tx, task).await?;
         }
-        self.repo.record_write(&mut tx, &grant).await?;
         let message = self
             .automatic_message(
                 patient_id,

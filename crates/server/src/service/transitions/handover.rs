@@ -63,9 +63,8 @@ impl Service<'_> {
             .get(&handover.from_organisation)
             .map(|o| o.name.clone())
             .unwrap_or_default();
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_handover(&mut tx, &handover).await?;
-        self.repo.record_write(&mut tx, &grant).await?;
         let taper = if handover.taper_plan.is_empty() {
             String::new()
         } else {
@@ -124,11 +123,10 @@ impl Service<'_> {
                 .await?;
             return Err(AppError::Conflict("Overtakelsen er allerede bekreftet.".into()));
         }
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.repo.begin_write(&grant).await?;
         store::acknowledge_handover(&mut tx, id, staff.id, self.now())
             .await
             .map_err(|e| conflict_from(e, "Overtakelsen er allerede bekreftet."))?;
-        self.repo.record_write(&mut tx, &grant).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -190,7 +188,7 @@ impl Service<'_> {
     /// transaction; nothing when there is nobody to tell.
     pub(super) async fn send_keyed(
         &self,
-        tx: &mut samhand_store::Conn,
+        tx: &mut samhand_store::PatientWrite,
         key: String,
         message: Option<Message>,
     ) -> AppResult<()> {
