@@ -122,8 +122,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         "raw durable inserts: {raw:.0} rows/s (one row per committed transaction, {} in flight)",
         options.concurrency
     );
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), bench_config()?);
-    let base = spawn_server(&url)?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), bench_config(&data_dir)?);
+    let base = spawn_server(&url, &data_dir)?;
     let target = Arc::new(target(&state, base, &world, &options).await?);
     let figures = measure(&target, &world, &options, raw).await?;
     if options.json {
@@ -133,11 +133,12 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
 }
 
 /// The measured server's configuration: no scheduler, whose jobs would run beside
-/// the measurements.
-fn bench_config() -> anyhow::Result<Config> {
+/// the measurements; its files (exports) in the bench's data directory.
+fn bench_config(data_dir: &std::path::Path) -> anyhow::Result<Config> {
     Ok(Config::from_lookup(|key| match key {
         "SAMHAND_COOKIE_SECURE" => Some("false".to_string()),
         "SAMHAND_SCHEDULER_SECONDS" => Some("0".to_string()),
+        "SAMHAND_DATA_DIR" => Some(data_dir.display().to_string()),
         _ => None,
     })?)
 }
@@ -145,11 +146,12 @@ fn bench_config() -> anyhow::Result<Config> {
 /// Serves the database at `url` on a loopback port from a runtime of its own (two
 /// workers, threads named [`probe::SERVER_THREADS`], its own connection pool), so
 /// that its CPU time is told apart from the load generator's; its base URL.
-fn spawn_server(url: &str) -> anyhow::Result<String> {
+fn spawn_server(url: &str, data_dir: &std::path::Path) -> anyhow::Result<String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let base = format!("http://{}", listener.local_addr()?);
     let url = url.to_string();
+    let config = bench_config(data_dir)?;
     let (ready_tx, ready) = std::sync::mpsc::channel::<anyhow::Result<()>>();
     std::thread::Builder::new()
         .name(probe::SERVER_THREADS.into())
@@ -163,7 +165,7 @@ fn spawn_server(url: &str) -> anyhow::Result<String> {
             runtime.block_on(async move {
                 let started = async {
                     let store = Store::connect(&url, 32).await?;
-                    let state = AppState::new(store, Arc::new(SystemClock), bench_config()?);
+                    let state = AppState::new(store, Arc::new(SystemClock), config);
                     Ok::<_, anyhow::Error>((tokio::net::TcpListener::from_std(listener)?, state))
                 }
                 .await;
