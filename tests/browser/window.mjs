@@ -40,9 +40,11 @@ await run(async () => {
   let patientId = null;
   for (let i = 0; i < rowCount && !patientId; i++) {
     const row = rows.nth(i);
-    const text = (await row.textContent()) || "";
     const enabled = (await row.locator("[data-testid=dispense]:not([disabled])").count()) > 0;
-    if (enabled && text.includes("Ta-med-dose") && text.includes("Inntak under tilsyn")) {
+    // By the dose lines themselves: a note about a take-home dose collected before
+    // (say on a Saturday, for the Sunday the place is closed) is not one to hand over.
+    const open = (mode) => row.locator(`ul.doses li[data-mode=${mode}]:not([data-recorded])`).count();
+    if (enabled && (await open("take_home")) > 0 && (await open("supervised")) > 0) {
       patientId = await row.getAttribute("data-patient");
     }
   }

@@ -47,6 +47,11 @@ pub struct AppState {
     pub exports: Arc<fhir::ExportJobs>,
     /// The login's rate limits (per client address, per account).
     pub login_limits: Arc<limits::LoginLimits>,
+    /// Work over a whole place or unit at once (today's list, the alerts) runs
+    /// under one of these permits: one fewer than the cores, at least one, so that
+    /// a core stays free for everything else (the dispensing itself, /healthz)
+    /// however many lists are asked for at opening time.
+    pub heavy_work: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -78,6 +83,7 @@ impl AppState {
             clock,
             exports,
             login_limits,
+            heavy_work: Arc::new(tokio::sync::Semaphore::new(heavy_work_permits())),
             config: Arc::new(config),
             oidc,
             portal_oidc,
@@ -118,6 +124,11 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .with_state(state)
+}
+
+/// One fewer than the cores, at least one.
+fn heavy_work_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1))
 }
 
 /// How long a stopping server lets running requests and the scheduler's run finish

@@ -207,6 +207,17 @@ impl<'a> Service<'a> {
             .ok_or_else(|| AppError::Forbidden("Dette er bare for ansatte.".into()))
     }
 
+    /// Waits for a permit for work over a whole place or unit
+    /// ([`AppState::heavy_work`]); the work runs while it is held.
+    pub(crate) async fn heavy_work(&self) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+        self.state
+            .heavy_work
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Internal("the server is stopping".into()))
+    }
+
     pub fn now(&self) -> Timestamp {
         self.state.clock.now()
     }

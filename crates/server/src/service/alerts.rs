@@ -44,6 +44,7 @@ impl Service<'_> {
     /// missed days (DOMAIN.md: one missed day alerts the prescriber the same day), and
     /// doses withheld or reduced today.
     pub async fn alerts(&self) -> AppResult<Vec<Alert>> {
+        let _heavy = self.heavy_work().await?;
         let today = self.today();
         // The LAR unit sees its patients; a coordinator or leader at a dispensing
         // place sees the patients who collect there (DOMAIN.md: the prescriber and

@@ -187,6 +187,7 @@ impl Service<'_> {
     /// Today's list (or another day's) at the actor's place.
     pub async fn todays_list(&self, date: Option<Date>) -> AppResult<TodayList> {
         crate::auth::require(samhand_domain::access::works_at_window(self.staff()?))?;
+        let _heavy = self.heavy_work().await?;
         let place = self.own_place().await?;
         let today = self.today();
         let date = date.unwrap_or(today);

@@ -290,3 +290,38 @@ async fn hsts_is_sent_when_served_over_tls_by_configuration_or_a_trusted_proxys_
         .expect("get");
     assert!(!claimed.headers().contains_key("strict-transport-security"));
 }
+
+/// Today's list and the alerts are work over a whole place or unit; however many
+/// are asked for at once, they take at most the heavy-work permits (one core
+/// fewer than the machine has), so the rest of the server keeps answering. Here
+/// every permit is held: a list waits, while /healthz and a patient's overview
+/// answer; when a permit comes free, the list is served.
+#[tokio::test]
+async fn lists_wait_for_a_heavy_work_permit_while_everything_else_answers() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let patient = app.patient_on_daily_methadone(151).await;
+    let permits = app.state.heavy_work.available_permits();
+    assert!(permits >= 1);
+    let held = app
+        .state
+        .heavy_work
+        .clone()
+        .acquire_many_owned(permits as u32)
+        .await
+        .expect("every permit");
+    let list = tokio::spawn({
+        let app = app.clone();
+        async move { app.today_list(&app.world.utdeler).await }
+    });
+    let healthz = app.client.get(app.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(healthz.status(), StatusCode::OK);
+    let (status, overview) = app
+        .get_json(&app.world.lege, &format!("/api/v1/patients/{patient}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{overview}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!list.is_finished(), "the list waits for a permit");
+    drop(held);
+    let list = list.await.expect("the list");
+    assert_eq!(list["rows"].as_array().map(Vec::len), Some(1), "{list}");
+}
