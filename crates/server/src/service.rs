@@ -66,7 +66,9 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
-pub use stock::{CountInput, CountResult, DeviationView, FollowUpInput, StockInput, StockView};
+pub use stock::{
+    CountInput, CountResult, DeviationView, FollowUpInput, StockInput, StockView, count_deviation,
+};
 pub use transitions::{
     AdmitInput, HandoverInput, RegisterInput, StayChange, StayView, StaysView, SystemStayUpdate,
 };

@@ -36,7 +36,7 @@ fn millis(d: Duration) -> f64 {
 }
 
 impl Target {
-    async fn send(&self, request: Request) -> anyhow::Result<()> {
+    pub async fn send(&self, request: Request) -> anyhow::Result<()> {
         match request {
             Request::Overview(patient) => {
                 let response = self

@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use samhand_domain::dose::Dose;
 use samhand_domain::ids::{DeviationId, OrganisationId, UserId};
 use samhand_domain::organisation::OrganisationKind;
-use samhand_domain::stock::{Product, Quantity, StockMovement, balance, is_deviation, products_for_dose};
+use samhand_domain::stock::{Product, Quantity, StockMovement, balance, products_for_dose};
 use samhand_domain::substance::Substance;
 use samhand_store::stock::{Deviation, FollowUp, StockCount};
 
@@ -240,14 +240,9 @@ fn deliveries(
     deliveries
 }
 
-/// The deviation a count reports when what was counted differs from the ledger by
-/// more than the threshold.
+/// The deviation a count reports, as the server writes it, with the demo staff's
+/// names.
 fn count_deviation(world: &World, count: &StockCount, threshold: Dose) -> Option<Deviation> {
-    let product = count.product;
-    let difference = count.counted - count.expected;
-    if !is_deviation(product, difference, threshold) {
-        return None;
-    }
     let name = |id: UserId| {
         world
             .users
@@ -255,26 +250,12 @@ fn count_deviation(world: &World, count: &StockCount, threshold: Dose) -> Option
             .find(|u| u.id == id)
             .map_or("", |u| u.display_name.as_str())
     };
-    Some(Deviation {
-        id: DeviationId::new().to_string(),
-        place_id: count.place_id,
-        kind: samhand_domain::stock::DeviationKind::StockCountMismatch,
-        substance: Some(product.substance),
-        product: Some(product),
-        count_id: Some(count.id.clone()),
-        difference_ug: Some(product.micrograms(difference)),
-        description: format!(
-            "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {}, kontrollert av {}.",
-            product.name_nb,
-            product.quantity_with_mg_nb(count.counted),
-            product.quantity_with_mg_nb(count.expected),
-            product.quantity_with_mg_nb(difference),
-            name(count.counted_by),
-            name(count.witnessed_by)
-        ),
-        reported_by: count.counted_by,
-        reported_at: count.counted_at,
-    })
+    samhand_server::service::count_deviation(
+        count,
+        threshold,
+        name(count.counted_by),
+        name(count.witnessed_by),
+    )
 }
 
 /// A near miss at the first centre, followed up at the staff meeting and closed by

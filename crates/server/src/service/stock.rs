@@ -146,12 +146,14 @@ fn count_fields<'a>(
     Ok((product, counted, witness_name))
 }
 
-/// The deviation a count opens when it differs from the ledger beyond the threshold.
-fn count_deviation(
+/// The deviation a count opens when it differs from the ledger beyond the threshold,
+/// naming who counted and who witnessed (the demo writes its counts' deviations with
+/// it too).
+pub fn count_deviation(
     count: &StockCount,
     threshold: Dose,
-    counter: &StaffUser,
-    witness: &StaffUser,
+    counter: &str,
+    witness: &str,
 ) -> Option<Deviation> {
     let product = count.product;
     let difference = count.counted - count.expected;
@@ -164,15 +166,13 @@ fn count_deviation(
         count_id: Some(count.id.clone()),
         difference_ug: Some(product.micrograms(difference)),
         description: format!(
-            "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {}, kontrollert av {}.",
+            "Telling av {}: talt {}, regnskapet sa {}. Differanse {}. Talt av {counter}, kontrollert av {witness}.",
             product.name_nb,
             product.quantity_with_mg_nb(count.counted),
             product.quantity_with_mg_nb(count.expected),
             product.quantity_with_mg_nb(difference),
-            counter.display_name,
-            witness.display_name
         ),
-        reported_by: counter.id,
+        reported_by: count.counted_by,
         reported_at: count.counted_at,
     })
 }
@@ -322,7 +322,12 @@ impl Service<'_> {
             },
         )
         .await?;
-        let deviation = count_deviation(&count, policy.stock_count_deviation_threshold, &counter, &witness);
+        let deviation = count_deviation(
+            &count,
+            policy.stock_count_deviation_threshold,
+            &counter.display_name,
+            &witness.display_name,
+        );
         if let Some(deviation) = &deviation {
             stock_store::insert_deviation(&mut tx, deviation).await?;
         }
