@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sqlx::{AnyPool, Executor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -32,6 +31,9 @@ pub enum StoreError {
     /// in the same transaction (a defect in the caller, never the user's doing).
     #[error("unrecorded write: {0}")]
     Unrecorded(String),
+    /// The write was in a batch whose commit failed; nothing of the batch landed.
+    #[error("the write's batch did not commit: {0}")]
+    Batch(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -137,12 +139,9 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
     ("deviation_closed_once", "deviation_follow_ups.deviation_id"),
 ];
 
-/// How often a write transaction's begin is retried when SQLite stays busy.
-const BUSY_RETRIES: u64 = 5;
-
 /// Whether SQLite refused because another connection holds the lock
 /// (SQLITE_BUSY, 5, or SQLITE_LOCKED, 6, with their extended codes).
-fn is_busy(error: &sqlx::Error) -> bool {
+pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => db
             .code()
@@ -177,49 +176,19 @@ pub async fn execute(conn: &mut sqlx::AnyConnection, statement: &str) -> Result<
     Ok(())
 }
 
-/// Samhand's database: a pool, and for SQLite the single-writer lock.
+/// Samhand's database: a pool, and the process's writer (see [`crate::group`]).
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer at a time; taking this lock before a write transaction
-    /// queues writers here instead of failing them with "database is locked".
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// Write transactions queue here and commit in batches.
+    writer: Arc<crate::group::Writer>,
     /// The key the audit chain is MACed with; without one, entries are chained
     /// with plain SHA-256 (tests and tools that write no real log).
     audit_key: Option<Arc<crate::anchor::AuditKey>>,
 }
 
-/// A write transaction, holding the writer lock on SQLite until it ends.
-pub struct WriteTx {
-    pub tx: Transaction<'static, Any>,
-    _guard: Option<OwnedMutexGuard<()>>,
-}
-
-impl WriteTx {
-    pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await.map_err(classify)
-    }
-
-    /// Undoes everything the transaction wrote (a dry run).
-    pub async fn rollback(self) -> Result<()> {
-        self.tx.rollback().await?;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
-    }
-}
+pub use crate::group::{WriteStats, WriteTx};
 
 impl Store {
     /// Connects to `database_url` (sqlite:… or postgres:…), with the SQLite pragmas
@@ -267,9 +236,9 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Self {
+            writer: crate::group::Writer::new(pool.clone(), backend),
             pool,
             backend,
-            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             audit_key: None,
         };
         Ok(store)
@@ -296,39 +265,31 @@ impl Store {
     }
 
     /// A connection for reads.
-    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.pool.acquire().await?)
     }
 
-    /// Begins a write transaction. On SQLite it takes the database's write lock up
-    /// front (`BEGIN IMMEDIATE`), after this process's own writer lock, so that no
-    /// statement inside it can fail with "database is locked" halfway; should another
-    /// process hold the lock for longer than the busy timeout, the begin is retried.
+    /// Begins a write transaction: a part of the process's next batch of writes,
+    /// all or nothing by itself, durable when its commit returns (see
+    /// [`crate::group`]).
     pub async fn write(&self) -> Result<WriteTx> {
-        let Some(lock) = &self.write_lock else {
-            return Ok(WriteTx {
-                tx: self.pool.begin().await?,
-                _guard: None,
-            });
-        };
-        let guard = lock.clone().lock_owned().await;
-        let mut attempt = 0;
-        loop {
-            match self.pool.begin_with("BEGIN IMMEDIATE").await {
-                Ok(tx) => {
-                    return Ok(WriteTx {
-                        tx,
-                        _guard: Some(guard),
-                    });
-                }
-                Err(error) if is_busy(&error) && attempt < BUSY_RETRIES => {
-                    attempt += 1;
-                    tracing::warn!(attempt, "SQLite busy at BEGIN IMMEDIATE; retrying");
-                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
+        self.writer.begin().await
+    }
+
+    /// Waits until every write committed so far is durable and visible to reads on
+    /// other connections: after a conflict, before reading who wrote first.
+    pub async fn settle(&self) {
+        self.writer.settle().await;
+    }
+
+    /// Batches committed by this process, and the writes in them.
+    pub fn write_stats(&self) -> crate::group::WriteStats {
+        self.writer.stats()
+    }
+
+    /// Writers waiting for their turn at the batch now (for tests that line them up).
+    pub fn writers_queued(&self) -> usize {
+        self.writer.queued()
     }
 
     /// The statement that locks the audit chain's head row for this transaction.

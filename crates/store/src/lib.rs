@@ -10,6 +10,7 @@ pub mod collaboration;
 pub mod db;
 pub mod dispensing;
 pub mod fhir;
+mod group;
 pub mod health;
 pub mod messages;
 pub mod migrate;
@@ -27,7 +28,7 @@ pub mod stock;
 pub mod testing;
 pub mod users;
 
-pub use db::{Backend, Store, StoreError, Violation, WriteTx};
+pub use db::{Backend, Store, StoreError, Violation, WriteStats, WriteTx};
 pub use patient_write::PatientWrite;
 /// A database connection of either kind, as the query functions take it.
 pub use sqlx::AnyConnection as Conn;

@@ -142,7 +142,7 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
         let mut tx = store.write().await?;
         let applied = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
             .bind(migration.version)
-            .fetch_optional(&mut *tx.tx)
+            .fetch_optional(&mut *tx)
             .await?
             .map(|row| row.try_get::<Option<String>, _>("checksum"))
             .transpose()?;
@@ -159,7 +159,7 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
                 sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
                     .bind(&sum)
                     .bind(migration.version)
-                    .execute(&mut *tx.tx)
+                    .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
                 continue;
@@ -167,7 +167,7 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
             None => {}
         }
         sqlx::raw_sql(&sql)
-            .execute(&mut *tx.tx)
+            .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", migration.version, migration.name)))?;
         sqlx::query(
@@ -177,7 +177,7 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
         .bind(migration.name)
         .bind(jiff::Timestamp::now().as_microsecond())
         .bind(&sum)
-        .execute(&mut *tx.tx)
+        .execute(&mut *tx)
         .await
         .map_err(classify)?;
         tx.commit().await?;

@@ -421,7 +421,10 @@ impl Service<'_> {
                 tx.commit().await?;
             }
             Err(StoreError::Conflict(_)) => {
+                // Another request recorded the dose first, maybe in the batch
+                // still being written: read it once it is committed.
                 drop(tx);
+                self.state.store.settle().await;
                 let first = plan.doses.first().map(|p| p.key).expect("planned is not empty");
                 return self.taken_meanwhile(key, patient_id, request, first, today).await;
             }

@@ -670,7 +670,7 @@ async fn a_recording_that_fails_midway_says_the_outcome_is_unknown_and_retries_w
     {
         let mut tx = app.state.store.write().await.expect("tx");
         sqlx::query(&rename("stock_ledger", "stock_ledger_away"))
-            .execute(&mut *tx.tx)
+            .execute(&mut *tx)
             .await
             .expect("rename");
         tx.commit().await.expect("commit");
@@ -695,7 +695,7 @@ async fn a_recording_that_fails_midway_says_the_outcome_is_unknown_and_retries_w
     {
         let mut tx = app.state.store.write().await.expect("tx");
         sqlx::query(&rename("stock_ledger_away", "stock_ledger"))
-            .execute(&mut *tx.tx)
+            .execute(&mut *tx)
             .await
             .expect("rename back");
         tx.commit().await.expect("commit");

@@ -109,6 +109,7 @@ impl Service<'_> {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 drop(tx);
+                self.state.store.settle().await;
                 if let Some(replay) = self.correction_replay(key, original.id).await? {
                     return Ok(replay);
                 }

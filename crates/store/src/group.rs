@@ -1,0 +1,324 @@
+//! Group commit: the process's write transactions share one database transaction,
+//! so that a burst of writes (dispensings at opening time, the audit entry of every
+//! read) costs one durable commit instead of one each.
+//!
+//! One writer at a time holds the batch. Each write runs inside a savepoint of the
+//! batch's transaction: a write that fails or is dropped is rolled back to its
+//! savepoint and leaves the others untouched, so each request is still all or
+//! nothing. A write that commits releases its savepoint and waits for the batch to
+//! commit; the writer that finds nobody queued behind it commits the batch for all.
+//! Nobody is answered before the commit that makes their write durable.
+//!
+//! The audit chain's head is read and moved inside the batch, so on PostgreSQL the
+//! head row is locked once per batch rather than once per request, and two server
+//! processes on one database still take turns at it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+
+use crate::db::{Backend, Result, StoreError, classify};
+
+/// Writes in one batch at most, so a steady stream of writers still commits.
+const MAX_BATCH: usize = 64;
+
+/// How often a batch's begin is retried when SQLite stays busy (another process).
+const BUSY_RETRIES: u64 = 5;
+
+/// The savepoint each write runs in.
+const SAVEPOINT: &str = "SAVEPOINT samhand_write";
+const RELEASE: &str = "RELEASE SAVEPOINT samhand_write";
+const UNDO: &str = "ROLLBACK TO SAVEPOINT samhand_write";
+
+/// The outcome a waiting write is told: the batch committed, or why not.
+type Outcome = std::result::Result<(), String>;
+
+/// How well writes were grouped: batches committed and the writes in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStats {
+    pub batches: u64,
+    pub writes: u64,
+}
+
+/// The open batch.
+#[derive(Default)]
+pub(crate) struct Batch {
+    tx: Option<Transaction<'static, Any>>,
+    /// Writes whose savepoints were released into `tx`, waiting for its commit.
+    waiting: Vec<oneshot::Sender<Outcome>>,
+}
+
+/// The process's writer: the batch behind a fair lock, and how many wait for it.
+pub(crate) struct Writer {
+    batch: Arc<Mutex<Batch>>,
+    queued: AtomicUsize,
+    /// Batches committed, and the writes in them, since the store was opened.
+    batches: AtomicU64,
+    writes: AtomicU64,
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Counts a writer as queued until it holds the batch (or gives up waiting).
+struct Queued<'a> {
+    writer: &'a Arc<Writer>,
+    holding: bool,
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.writer.queued.fetch_sub(1, Ordering::SeqCst);
+        if !self.holding {
+            // Given up while queued: whoever left the batch to this writer may have
+            // left it open with writes waiting; make sure it is committed.
+            self.writer.settle_later();
+        }
+    }
+}
+
+impl Writer {
+    pub(crate) fn new(pool: AnyPool, backend: Backend) -> Arc<Self> {
+        Arc::new(Self {
+            batch: Arc::new(Mutex::new(Batch::default())),
+            queued: AtomicUsize::new(0),
+            batches: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            pool,
+            backend,
+        })
+    }
+
+    /// Takes the batch, opening its transaction if none is open, and starts a write
+    /// in a savepoint of it.
+    pub(crate) async fn begin(self: &Arc<Self>) -> Result<WriteTx> {
+        let mut guard = self.hold().await;
+        if guard.tx.is_none() {
+            guard.tx = Some(self.begin_batch().await?);
+        }
+        // The first write of a batch needs no savepoint: undoing it is rolling the
+        // batch back.
+        let savepoint = !guard.waiting.is_empty();
+        if savepoint {
+            let tx = guard.tx.as_mut().expect("opened above");
+            if let Err(error) = crate::db::execute(tx, SAVEPOINT).await {
+                self.abort(&mut guard, &error.to_string()).await;
+                return Err(error);
+            }
+        }
+        Ok(WriteTx {
+            guard: Some(guard),
+            writer: self.clone(),
+            savepoint,
+        })
+    }
+
+    /// The batch, after the writers queued before this one.
+    async fn hold(self: &Arc<Self>) -> OwnedMutexGuard<Batch> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut queued = Queued {
+            writer: self,
+            holding: false,
+        };
+        let guard = self.batch.clone().lock_owned().await;
+        queued.holding = true;
+        guard
+    }
+
+    /// Begins the batch's transaction. On SQLite it takes the database's write lock
+    /// up front (`BEGIN IMMEDIATE`), so that no statement inside it can fail with
+    /// "database is locked" halfway; should another process hold the lock for longer
+    /// than the busy timeout, the begin is retried.
+    async fn begin_batch(&self) -> Result<Transaction<'static, Any>> {
+        if self.backend == Backend::Postgres {
+            return Ok(self.pool.begin().await?);
+        }
+        let mut attempt = 0;
+        loop {
+            match self.pool.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => return Ok(tx),
+                Err(error) if crate::db::is_busy(&error) && attempt < BUSY_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(attempt, "SQLite busy at BEGIN IMMEDIATE; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Commits the batch if nobody is queued to add to it (or it is full): every
+    /// write in it is told the outcome.
+    async fn commit_if_last(&self, guard: &mut Batch) {
+        let full = guard.waiting.len() >= MAX_BATCH;
+        if self.queued.load(Ordering::SeqCst) == 0 || full {
+            self.commit(guard).await;
+        }
+    }
+
+    /// Commits the batch's transaction and tells every write in it.
+    async fn commit(&self, guard: &mut Batch) {
+        let Some(tx) = guard.tx.take() else {
+            return;
+        };
+        let outcome = tx.commit().await.map_err(|e| classify(e).to_string());
+        if outcome.is_ok() {
+            self.batches.fetch_add(1, Ordering::Relaxed);
+            self.writes
+                .fetch_add(guard.waiting.len() as u64, Ordering::Relaxed);
+        }
+        for waiter in guard.waiting.drain(..) {
+            let _ = waiter.send(outcome.clone());
+        }
+    }
+
+    /// Rolls the whole batch back after its transaction failed: every write in it
+    /// is told why.
+    async fn abort(&self, guard: &mut Batch, why: &str) {
+        if let Some(tx) = guard.tx.take() {
+            let _ = tx.rollback().await;
+        }
+        for waiter in guard.waiting.drain(..) {
+            let _ = waiter.send(Err(format!("the batch was rolled back: {why}")));
+        }
+    }
+
+    /// Commits what the batch holds, once the writers queued now are through.
+    pub(crate) async fn settle(self: &Arc<Self>) {
+        let mut guard = self.hold().await;
+        self.commit(&mut guard).await;
+    }
+
+    /// Batches committed and the writes in them so far.
+    pub(crate) fn stats(&self) -> WriteStats {
+        WriteStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Writers waiting for the batch now.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    /// [`Self::settle`] from where nothing can be awaited (a drop).
+    fn settle_later(self: &Arc<Self>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let writer = self.clone();
+            runtime.spawn(async move { writer.settle().await });
+        }
+    }
+}
+
+/// A write transaction: a savepoint of the batch, holding the batch until it ends.
+pub struct WriteTx {
+    guard: Option<OwnedMutexGuard<Batch>>,
+    writer: Arc<Writer>,
+    /// Whether it runs in a savepoint (other writes are in the batch already).
+    savepoint: bool,
+}
+
+impl WriteTx {
+    /// Makes the write part of the batch and waits until the batch is durably
+    /// committed: Ok means this write is in the database.
+    pub async fn commit(mut self) -> Result<()> {
+        let mut guard = self.guard.take().expect("a write holds the batch until it ends");
+        if self.savepoint {
+            let tx = guard.tx.as_mut().expect("a held batch is open");
+            if let Err(error) = crate::db::execute(tx, RELEASE).await {
+                self.writer.abort(&mut guard, &error.to_string()).await;
+                return Err(error);
+            }
+        }
+        let (told, outcome) = oneshot::channel();
+        guard.waiting.push(told);
+        self.writer.commit_if_last(&mut guard).await;
+        drop(guard);
+        match outcome.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(StoreError::Batch(why)),
+            Err(_) => Err(StoreError::Batch("the batch ended without a commit".into())),
+        }
+    }
+
+    /// Undoes everything this write wrote (a dry run, or a refusal found midway);
+    /// the batch's other writes stand.
+    pub async fn rollback(mut self) -> Result<()> {
+        let guard = self.guard.take().expect("a write holds the batch until it ends");
+        undo(&self.writer, guard, self.savepoint).await
+    }
+}
+
+/// Rolls a write back to its savepoint, then commits the batch if it was the last;
+/// a batch's first write is undone by rolling the batch back.
+async fn undo(writer: &Arc<Writer>, mut guard: OwnedMutexGuard<Batch>, savepoint: bool) -> Result<()> {
+    if !savepoint {
+        if let Some(tx) = guard.tx.take() {
+            tx.rollback().await?;
+        }
+        return Ok(());
+    }
+    let Some(tx) = guard.tx.as_mut() else {
+        return Ok(());
+    };
+    let undone = match crate::db::execute(tx, UNDO).await {
+        Ok(()) => crate::db::execute(tx, RELEASE).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = &undone {
+        writer.abort(&mut guard, &error.to_string()).await;
+    } else {
+        writer.commit_if_last(&mut guard).await;
+    }
+    undone
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        // Dropped without a commit (an error returned midway, or the request went
+        // away): undo it, holding the batch until that is done.
+        let writer = self.writer.clone();
+        let savepoint = self.savepoint;
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = undo(&writer, guard, savepoint).await;
+                });
+            }
+            // No runtime left to undo it on: the process is stopping. Dropping the
+            // transaction rolls the whole batch back; its writers are told.
+            Err(_) => {
+                let mut guard = guard;
+                drop(guard.tx.take());
+                for waiter in guard.waiting.drain(..) {
+                    let _ = waiter.send(Err("the process stopped before the commit".into()));
+                }
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        self.guard
+            .as_ref()
+            .and_then(|g| g.tx.as_deref())
+            .expect("a held batch is open")
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.guard
+            .as_mut()
+            .and_then(|g| g.tx.as_deref_mut())
+            .expect("a held batch is open")
+    }
+}

@@ -1,0 +1,209 @@
+//! Group commit on the real database (SQLite, or PostgreSQL when DATABASE_URL is
+//! set): writes queued behind one another share a commit, each is still all or
+//! nothing, nobody is told "done" before the commit, and the audit chain stays whole.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use samhand_domain::access::{Action, Actor, DataCategory};
+use samhand_domain::ids::{OrganisationId, PatientId, UserId};
+use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
+use samhand_store::anchor::{self, Verification};
+use samhand_store::audit::{self, AuditEntry};
+use samhand_store::{Store, StoreError, WriteTx};
+use sqlx::Row;
+
+async fn fresh() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = samhand_store::testing::fresh_database_url(dir.path()).await;
+    let store = Store::connect(&url, 8)
+        .await
+        .expect("connect")
+        .with_audit_key(samhand_store::testing::audit_key());
+    let mut tx = store.write().await.expect("tx");
+    sqlx::query("CREATE TABLE probe (id TEXT PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await
+        .expect("create");
+    tx.commit().await.expect("commit");
+    (store, dir)
+}
+
+fn actor() -> Actor {
+    Actor::Staff(StaffUser {
+        id: UserId::new(),
+        username: "utdeler".into(),
+        display_name: "Utdeler".into(),
+        role: Role::DispensingStaff,
+        organisation_id: OrganisationId::new(),
+        organisation_kind: OrganisationKind::MunicipalLarCentre,
+    })
+}
+
+/// Writes a probe row and its audit entry in `tx`.
+async fn write_probe(store: &Store, tx: &mut WriteTx, id: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO probe (id) VALUES ($1)")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(samhand_store::db::classify)?;
+    let actor = actor();
+    let detail = format!("probe {id}");
+    audit::append(
+        store,
+        tx,
+        &AuditEntry {
+            at: Timestamp::from_second(1_800_000_000).expect("ts"),
+            actor: &actor,
+            patient: Some(PatientId::new()),
+            category: DataCategory::Dispensing,
+            action: Action::Write,
+            allowed: true,
+            relation: "dispensing_place",
+            detail: &detail,
+        },
+    )
+    .await
+}
+
+/// The probe rows as other connections see them.
+async fn committed(store: &Store) -> Vec<String> {
+    let mut conn = store.read().await.expect("conn");
+    let mut ids: Vec<String> = sqlx::query("SELECT id FROM probe")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.get::<String, _>("id"))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Waits until `n` writers are queued behind the one holding the batch.
+async fn until_queued(store: &Store, n: usize) {
+    for _ in 0..500 {
+        if store.writers_queued() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} writers never queued (now {})", store.writers_queued());
+}
+
+async fn entries(store: &Store) -> i64 {
+    match anchor::verify(store, None).await.expect("verify") {
+        Verification::Intact { entries, .. } => entries,
+        broken => panic!("the chain is broken: {broken:?}"),
+    }
+}
+
+#[tokio::test]
+async fn writes_queued_behind_one_another_share_one_commit_and_each_lands() {
+    let (store, _dir) = fresh().await;
+    let before = store.write_stats();
+    let mut first = store.write().await.expect("tx");
+    write_probe(&store, &mut first, "a00").await.expect("write");
+    let writers: Vec<_> = (1..=10)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.write().await?;
+                write_probe(&store, &mut tx, &format!("a{i:02}")).await?;
+                tx.commit().await
+            })
+        })
+        .collect();
+    until_queued(&store, 10).await;
+    let first_done = tokio::spawn(first.commit());
+    // Not durable yet, so not told: the batch waits for the writers queued behind.
+    for writer in writers {
+        writer.await.expect("join").expect("committed");
+    }
+    first_done.await.expect("join").expect("committed");
+    let after = store.write_stats();
+    assert_eq!(after.batches - before.batches, 1, "one commit for eleven writes");
+    assert_eq!(after.writes - before.writes, 11);
+    assert_eq!(committed(&store).await.len(), 11);
+    assert_eq!(entries(&store).await, 11);
+}
+
+#[tokio::test]
+async fn a_write_that_fails_or_is_dropped_in_a_batch_takes_back_only_itself() {
+    let (store, _dir) = fresh().await;
+    let mut first = store.write().await.expect("tx");
+    write_probe(&store, &mut first, "ok-0").await.expect("write");
+    let mut writers = Vec::new();
+    for (i, how) in ["ok", "duplicate", "ok", "dropped", "rolled back", "ok"]
+        .into_iter()
+        .enumerate()
+    {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            let id = if how == "ok" {
+                format!("ok-{}", i + 1)
+            } else {
+                format!("no-{i}")
+            };
+            write_probe(&store, &mut tx, &id).await?;
+            match how {
+                // The unique key refuses the second row; on PostgreSQL this aborts
+                // the statement's transaction unless the savepoint takes it back.
+                "duplicate" => {
+                    write_probe(&store, &mut tx, "ok-0").await?;
+                    tx.commit().await
+                }
+                "dropped" => {
+                    drop(tx);
+                    Err(StoreError::Batch("dropped".into()))
+                }
+                "rolled back" => tx
+                    .rollback()
+                    .await
+                    .and(Err(StoreError::Batch("rolled back".into()))),
+                _ => tx.commit().await,
+            }
+        }));
+    }
+    until_queued(&store, 6).await;
+    first.commit().await.expect("committed");
+    let outcomes: Vec<bool> = futures_outcomes(writers).await;
+    assert_eq!(outcomes, [true, false, true, false, false, true]);
+    assert_eq!(committed(&store).await, ["ok-0", "ok-1", "ok-3", "ok-6"]);
+    assert_eq!(entries(&store).await, 4, "only the landed writes' audit entries");
+}
+
+async fn futures_outcomes(writers: Vec<tokio::task::JoinHandle<Result<(), StoreError>>>) -> Vec<bool> {
+    let mut outcomes = Vec::new();
+    for writer in writers {
+        outcomes.push(writer.await.expect("join").is_ok());
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn after_a_conflict_settling_shows_the_write_that_came_first() {
+    let (store, _dir) = fresh().await;
+    let mut first = store.write().await.expect("tx");
+    write_probe(&store, &mut first, "dose").await.expect("write");
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await.expect("tx");
+            let refused = write_probe(&store, &mut tx, "dose").await;
+            assert!(matches!(
+                refused,
+                Err(StoreError::Database(_) | StoreError::Conflict(_))
+            ));
+            drop(tx);
+            // The first write is in the batch, not yet committed: settle, then read.
+            store.settle().await;
+            committed(&store).await
+        })
+    };
+    until_queued(&store, 1).await;
+    let first_done = tokio::spawn(first.commit());
+    assert_eq!(second.await.expect("join"), ["dose"]);
+    first_done.await.expect("join").expect("committed");
+}
