@@ -170,13 +170,26 @@ pub fn missed_state(
     today: Date,
     policy: &ClinicalPolicy,
 ) -> MissedDoseState {
-    let dosed_days: HashSet<Date> = recorded
+    let mut dosed_days: Vec<Date> = recorded
         .iter()
         .filter(|d| d.outcome.is_dosed())
         .map(|d| d.key.date)
         .collect();
+    dosed_days.sort();
+    dosed_days.dedup();
+    missed_state_on(data, &dosed_days, today, policy)
+}
+
+/// As [`missed_state`], from the days the patient had a dose (ascending), as
+/// [`samhand_store::dispensing::RecentDoses`] holds them.
+pub fn missed_state_on(
+    data: &PatientData,
+    dosed_days: &[Date],
+    today: Date,
+    policy: &ClinicalPolicy,
+) -> MissedDoseState {
     with_schedule(data, today, |schedule| {
-        schedule.missed_state(today, &|d| dosed_days.contains(&d), &policy.missed)
+        schedule.missed_state(today, &|d| dosed_days.binary_search(&d).is_ok(), &policy.missed)
     })
     .unwrap_or_default()
 }

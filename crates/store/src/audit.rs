@@ -156,16 +156,9 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
     }
     let keyed = i64::from(store.audit_key().is_some());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let placeholders: Vec<String> =
-                    (1..=COLUMNS).map(|c| format!("${}", r * COLUMNS + c)).collect();
-                format!("({})", placeholders.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed) VALUES {}",
-            values.join(", ")
+            crate::db::row_placeholders(conn, chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for (seq, at, actor_id, org, patient, allowed, entry, prev, this) in chunk {

@@ -25,17 +25,6 @@ pub struct DailyHistory {
 /// Rows per multi-row INSERT (well under both databases' bind limits).
 const ROWS_PER_STATEMENT: usize = 400;
 
-/// `($1, $2, …), (…)` for `rows` rows of `columns` placeholders each.
-fn values(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-            format!("({})", row.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Writes a dispensing event and its dose for every patient and day from `from` to
 /// `to`, recorded at 09:00 Oslo time on the day.
 pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Date, to: Date) -> Result<()> {
@@ -50,7 +39,7 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO dispensing_events (id, idempotency_key, patient_id, place_id, day, outcome, identity_confirmed_by, recorded_by, recorded_at) VALUES {}",
-            values(chunk.len(), 9)
+            crate::db::row_placeholders(conn, chunk.len(), 9)
         );
         let mut query = sqlx::query(&sql);
         for (p, day, id) in chunk {
@@ -70,7 +59,7 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
 
         let sql = format!(
             "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug) VALUES {}",
-            values(chunk.len(), 9)
+            crate::db::row_placeholders(conn, chunk.len(), 9)
         );
         let mut query = sqlx::query(&sql);
         for (p, day, id) in chunk {
@@ -97,11 +86,14 @@ pub async fn create_raw_table(conn: &mut Conn) -> Result<()> {
     Ok(())
 }
 
-pub async fn insert_raw(conn: &mut Conn, id: &str, value: &str) -> Result<()> {
+/// Inserts one row in a transaction of its own on a connection of the pool: the
+/// database's own durable-insert rate, outside Samhand's grouped writes.
+pub async fn insert_raw(store: &crate::Store, id: &str, value: &str) -> Result<()> {
+    let mut conn = store.read().await?;
     sqlx::query("INSERT INTO bench_raw (id, value) VALUES ($1, $2)")
         .bind(id)
         .bind(value)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

@@ -267,28 +267,14 @@ fn change_from_row(row: &AnyRow) -> Result<TaskStatusChange> {
 /// Attaches each task's status changes.
 async fn with_changes(conn: &mut AnyConnection, mut tasks: Vec<Task>) -> Result<Vec<Task>> {
     let index: HashMap<TaskId, usize> = tasks.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
-    for chunk in tasks
-        .iter()
-        .map(|t| t.id.to_string())
-        .collect::<Vec<_>>()
-        .chunks(500)
-    {
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT id, task_id, seq, status, note, changed_by, changed_at FROM care_task_statuses
-             WHERE task_id IN ({}) ORDER BY seq",
-            list.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(id.clone());
-        }
-        let rows = query.fetch_all(&mut *conn).await?;
-        let changes: Vec<TaskStatusChange> = rows.iter().map(change_from_row).collect::<Result<_>>()?;
-        for change in changes {
-            if let Some(i) = index.get(&change.task_id) {
-                tasks[*i].changes.push(change);
-            }
+    let ids: Vec<String> = tasks.iter().map(|t| t.id.to_string()).collect();
+    let sql = "SELECT id, task_id, seq, status, note, changed_by, changed_at FROM care_task_statuses
+         WHERE task_id IN ({ids}) ORDER BY seq";
+    let rows = crate::db::rows_for_ids(conn, sql, &[], &ids).await?;
+    let changes: Vec<TaskStatusChange> = rows.iter().map(change_from_row).collect::<Result<_>>()?;
+    for change in changes {
+        if let Some(i) = index.get(&change.task_id) {
+            tasks[*i].changes.push(change);
         }
     }
     Ok(tasks)

@@ -315,8 +315,48 @@ impl Store {
     }
 }
 
-/// Patients per query when rows of many patients are fetched at once.
-const IDS_PER_QUERY: usize = 500;
+/// Ids per query when rows of many are fetched at once: one bound JSON array each,
+/// so the size only bounds the memory of one answer.
+const IDS_PER_QUERY: usize = 5_000;
+
+/// Whether the connection is to PostgreSQL (else SQLite).
+fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// `(…), (…)`: the placeholders of a multi-row INSERT of `rows` rows of `columns`
+/// values, bound in order. On SQLite they are anonymous (`?`): it looks named ones
+/// up in a list, which for thousands of them costs more than the insert.
+pub(crate) fn row_placeholders(conn: &sqlx::AnyConnection, rows: usize, columns: usize) -> String {
+    let postgres = is_postgres(conn);
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns)
+                .map(|c| {
+                    if postgres {
+                        format!("${}", r * columns + c)
+                    } else {
+                        "?".into()
+                    }
+                })
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The subquery that stands for the list of ids bound as a JSON array at `$n`.
+/// One bound value instead of one per id: SQLite looks bound parameters up by name
+/// in a list, so a statement with hundreds of them costs time quadratic in their
+/// number to bind.
+fn id_list_subquery(conn: &sqlx::AnyConnection, n: usize) -> String {
+    if is_postgres(conn) {
+        format!("SELECT json_array_elements_text(${n}::json)")
+    } else {
+        format!("SELECT value FROM json_each(${n})")
+    }
+}
 
 /// Rows for many patients: runs `sql`, whose `{ids}` stands for the IN list, once
 /// per chunk of ids, binding `leading` (for `$1…$n` before the list) and then the ids.
@@ -326,20 +366,28 @@ pub(crate) async fn rows_for_patients(
     leading: &[String],
     patients: &[samhand_domain::ids::PatientId],
 ) -> Result<Vec<sqlx::any::AnyRow>> {
+    let ids: Vec<String> = patients.iter().map(ToString::to_string).collect();
+    rows_for_ids(conn, sql, leading, &ids).await
+}
+
+/// Rows for many ids: runs `sql`, whose `{ids}` stands for the IN list (as in
+/// `id IN ({ids})`), once per chunk of ids, binding `leading` (for `$1…$n` before
+/// the list) and then the chunk.
+pub(crate) async fn rows_for_ids(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    leading: &[String],
+    ids: &[String],
+) -> Result<Vec<sqlx::any::AnyRow>> {
     let mut rows = Vec::new();
-    for chunk in patients.chunks(IDS_PER_QUERY) {
-        let list: Vec<String> = (leading.len() + 1..=leading.len() + chunk.len())
-            .map(|i| format!("${i}"))
-            .collect();
-        let sql = sql.replace("{ids}", &list.join(", "));
+    let sql = sql.replace("{ids}", &id_list_subquery(conn, leading.len() + 1));
+    for chunk in ids.chunks(IDS_PER_QUERY) {
         let mut query = sqlx::query(&sql);
         for value in leading {
             query = query.bind(value.clone());
         }
-        for patient in chunk {
-            query = query.bind(patient.to_string());
-        }
-        rows.extend(query.fetch_all(&mut *conn).await?);
+        let list = serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        rows.extend(query.bind(list).fetch_all(&mut *conn).await?);
     }
     Ok(rows)
 }

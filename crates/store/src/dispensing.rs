@@ -377,3 +377,75 @@ pub async fn ever_dosed(
     let rows = rows_for_patients(conn, sql, &[], patients).await?;
     rows.iter().map(|row| parsed(row, "patient_id")).collect()
 }
+
+/// Some patients' recorded doses as the window and the missed-dose rule read them
+/// around a day: every dose near the day in full, and of the weeks before only what
+/// the rules look at (depot injections in full, the other doses as the days dosed),
+/// so a list of hundreds of patients does not copy months of rows.
+#[derive(Debug, Clone, Default)]
+pub struct RecentDoses {
+    /// Doses from the near day to the last day in full, and depot injections of the
+    /// whole range; voided doses left out.
+    pub doses: Vec<DispensedDose>,
+    /// Each patient's days in the whole range with a dose had (given, reduced or
+    /// handed over; not withheld, not voided), ascending.
+    pub dosed_days: std::collections::HashMap<PatientId, Vec<Date>>,
+}
+
+/// The recorded doses of some patients for dose dates in [from, to], in full from
+/// `near` on (see [`RecentDoses`]).
+pub async fn recent_doses_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: Date,
+    near: Date,
+    to: Date,
+) -> Result<RecentDoses> {
+    let near = near.clamp(from, to);
+    let mut doses = doses_of(conn, patients, near, to).await?;
+    let injections = format!(
+        "{DOSE_SELECT} WHERE d.dose_date >= $1 AND d.dose_date < $2 AND d.mode = $3
+         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL ORDER BY d.dose_date, d.part"
+    );
+    let leading = [
+        date_text(from),
+        date_text(near),
+        IntakeMode::Injection.code().to_string(),
+    ];
+    let earlier = rows_for_patients(conn, &injections, &leading, patients).await?;
+    let mut all = earlier.iter().map(dose_from_row).collect::<Result<Vec<_>>>()?;
+    all.append(&mut doses);
+    let aggregate = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        "string_agg(DISTINCT d.dose_date, ',')"
+    } else {
+        "group_concat(DISTINCT d.dose_date)"
+    };
+    let days = format!(
+        "SELECT d.patient_id, {aggregate} AS days
+         FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
+         LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
+             AND v.part = d.part AND v.generation = d.generation
+         WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND e.outcome <> $3
+         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
+         GROUP BY d.patient_id"
+    );
+    let leading = [
+        date_text(from),
+        date_text(to),
+        OutcomeKind::Withheld.code().to_string(),
+    ];
+    let mut dosed_days = std::collections::HashMap::new();
+    for row in rows_for_patients(conn, &days, &leading, patients).await? {
+        let list = text(&row, "days")?;
+        let mut days = list
+            .split(',')
+            .map(|d| d.parse::<Date>().map_err(corrupt))
+            .collect::<Result<Vec<_>>>()?;
+        days.sort();
+        dosed_days.insert(parsed(&row, "patient_id")?, days);
+    }
+    Ok(RecentDoses {
+        doses: all,
+        dosed_days,
+    })
+}

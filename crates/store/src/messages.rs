@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 
 use crate::PatientWrite;
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, classify, rows_for_ids, rows_for_patients};
 
 /// Writes a message about a patient with its recipients, in a write that holds an
 /// access to that patient: one a person sends, or one Samhand sends on a person's
@@ -112,22 +112,13 @@ async fn with_recipients(conn: &mut AnyConnection, mut messages: Vec<Message>) -
         return Ok(messages);
     }
     let mut by_message: HashMap<MessageId, Vec<OrganisationId>> = HashMap::new();
-    for chunk in messages.chunks(500) {
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT message_id, organisation_id FROM message_recipients WHERE message_id IN ({}) ORDER BY organisation_id",
-            list.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for m in chunk {
-            query = query.bind(m.id.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            by_message
-                .entry(parsed(&row, "message_id")?)
-                .or_default()
-                .push(parsed(&row, "organisation_id")?);
-        }
+    let ids: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
+    let sql = "SELECT message_id, organisation_id FROM message_recipients WHERE message_id IN ({ids}) ORDER BY organisation_id";
+    for row in rows_for_ids(conn, sql, &[], &ids).await? {
+        by_message
+            .entry(parsed(&row, "message_id")?)
+            .or_default()
+            .push(parsed(&row, "organisation_id")?);
     }
     for message in &mut messages {
         message.recipients = by_message.remove(&message.id).unwrap_or_default();
@@ -176,30 +167,20 @@ pub async fn get(conn: &mut AnyConnection, id: MessageId) -> Result<Option<Messa
 
 /// The read receipts of some messages.
 pub async fn receipts_of(conn: &mut AnyConnection, messages: &[MessageId]) -> Result<Vec<Receipt>> {
-    let mut receipts = Vec::new();
-    for chunk in messages.chunks(500) {
-        if chunk.is_empty() {
-            continue;
-        }
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT message_id, organisation_id, read_by, read_at FROM message_receipts WHERE message_id IN ({}) ORDER BY read_at",
-            list.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for m in chunk {
-            query = query.bind(m.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            receipts.push(Receipt {
-                message_id: parsed(&row, "message_id")?,
-                organisation_id: parsed(&row, "organisation_id")?,
-                read_by: parsed(&row, "read_by")?,
-                read_at: instant(&row, "read_at")?,
-            });
-        }
-    }
-    Ok(receipts)
+    let ids: Vec<String> = messages.iter().map(ToString::to_string).collect();
+    let sql = "SELECT message_id, organisation_id, read_by, read_at FROM message_receipts WHERE message_id IN ({ids}) ORDER BY read_at";
+    rows_for_ids(conn, sql, &[], &ids)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Receipt {
+                message_id: parsed(row, "message_id")?,
+                organisation_id: parsed(row, "organisation_id")?,
+                read_by: parsed(row, "read_by")?,
+                read_at: instant(row, "read_at")?,
+            })
+        })
+        .collect()
 }
 
 /// The patient's read receipt of a message from the team. A second one is a
@@ -229,26 +210,16 @@ pub async fn patient_receipts_of(
     conn: &mut AnyConnection,
     messages: &[MessageId],
 ) -> Result<Vec<PatientReceipt>> {
-    let mut receipts = Vec::new();
-    for chunk in messages.chunks(500) {
-        if chunk.is_empty() {
-            continue;
-        }
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT message_id, read_at FROM message_patient_receipts WHERE message_id IN ({})",
-            list.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for m in chunk {
-            query = query.bind(m.to_string());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            receipts.push(PatientReceipt {
-                message_id: parsed(&row, "message_id")?,
-                read_at: instant(&row, "read_at")?,
-            });
-        }
-    }
-    Ok(receipts)
+    let ids: Vec<String> = messages.iter().map(ToString::to_string).collect();
+    let sql = "SELECT message_id, read_at FROM message_patient_receipts WHERE message_id IN ({ids})";
+    rows_for_ids(conn, sql, &[], &ids)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(PatientReceipt {
+                message_id: parsed(row, "message_id")?,
+                read_at: instant(row, "read_at")?,
+            })
+        })
+        .collect()
 }

@@ -15,7 +15,7 @@ use samhand_store::{dispensing as dispensing_store, orders as order_store, patie
 
 use crate::error::AppResult;
 
-use super::{MISSED_LOOKBACK_DAYS, Service, missed_state};
+use super::{MISSED_LOOKBACK_DAYS, Service, missed_state_on};
 
 /// Something about a patient that the prescriber should know today.
 #[derive(Debug, Clone)]
@@ -136,19 +136,20 @@ pub(super) async fn alerts_today(
     let from = today
         .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
         .unwrap_or(today);
-    let recorded = {
+    let recent = {
         let mut conn = state.store.read().await?;
-        dispensing_store::doses_of(&mut conn, &running, from, today).await?
+        dispensing_store::recent_doses_of(&mut conn, &running, from, today, today).await?
     };
-    let mut by_patient: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
-    for dose in recorded {
-        by_patient.entry(dose.patient_id).or_default().push(dose);
+    let mut today_doses: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
+    for dose in recent.doses.into_iter().filter(|d| d.key.date == today) {
+        today_doses.entry(dose.patient_id).or_default().push(dose);
     }
     let found = running
         .iter()
         .filter_map(|id| {
-            let recorded = by_patient.get(id).map(Vec::as_slice).unwrap_or_default();
-            Some(alerts_of(*id, data.get(id)?, recorded, today, &policy))
+            let recorded = today_doses.get(id).map(Vec::as_slice).unwrap_or_default();
+            let dosed = recent.dosed_days.get(id).map(Vec::as_slice).unwrap_or_default();
+            Some(alerts_of(*id, data.get(id)?, recorded, dosed, today, &policy))
         })
         .flatten()
         .collect();
@@ -161,10 +162,11 @@ fn alerts_of(
     id: PatientId,
     data: &super::PatientData,
     recorded: &[DispensedDose],
+    dosed_days: &[Date],
     today: Date,
     policy: &samhand_domain::policy::ClinicalPolicy,
 ) -> Vec<(PatientId, AlertKind)> {
-    let missed = missed_state(data, recorded, today, policy);
+    let missed = missed_state_on(data, dosed_days, today, policy);
     let mut found = Vec::new();
     if missed.is_blocked() {
         found.push((

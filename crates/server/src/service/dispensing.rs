@@ -27,7 +27,9 @@ use samhand_store::{
     StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients,
 };
 
-use super::{MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state, relations_of, with_schedule};
+use super::{
+    MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state_on, relations_of, with_schedule,
+};
 use crate::error::{AppError, AppResult};
 
 mod corrections;
@@ -163,6 +165,14 @@ fn recorded_range(date: Date, today: Date) -> (Date, Date) {
     (from, to)
 }
 
+/// The first day whose recorded doses the window reads in full (for the rest of
+/// the lookback, the days dosed and the depot injections are enough): a week before
+/// the day judged on, for late doses and the take-home hold.
+fn near_days(date: Date, today: Date) -> Date {
+    let judged = date.min(today);
+    judged.checked_sub(Span::new().days(7)).unwrap_or(judged)
+}
+
 /// What a recording writes, as decided before the write.
 struct PlannedDispensing {
     doses: Vec<RecordedDose>,
@@ -287,16 +297,22 @@ impl Service<'_> {
             .await?;
         let (from, to) = recorded_range(date, self.today());
         let mut conn = self.state.store.read().await?;
+        let recent = dispensing_store::recent_doses_of(
+            &mut conn,
+            &allowed_ids,
+            from,
+            near_days(date, self.today()),
+            to,
+        )
+        .await?;
         Ok(ListFacts {
             people: patients::patients_of(&mut conn, &allowed_ids)
                 .await?
                 .into_iter()
                 .map(|p| (p.id, p))
                 .collect(),
-            recorded: by_patient(
-                dispensing_store::doses_of(&mut conn, &allowed_ids, from, to).await?,
-                |d| d.patient_id,
-            ),
+            recorded: by_patient(recent.doses, |d| d.patient_id),
+            dosed_days: recent.dosed_days,
             corrections: by_patient(
                 dispensing_store::corrections_of(&mut conn, &allowed_ids, date, date).await?,
                 |c| c.event.patient_id,
@@ -455,15 +471,18 @@ impl Service<'_> {
     ) -> AppResult<PlannedDispensing> {
         let policy = self.policy().await?;
         let due = with_schedule(data, today, |s| s.due_at(place, today)).unwrap_or_default();
-        let recorded = {
+        let mut recent = {
             let mut conn = self.state.store.read().await?;
             let (from, to) = recorded_range(today, today);
-            dispensing_store::doses_of(&mut conn, &[patient_id], from, to).await?
+            dispensing_store::recent_doses_of(&mut conn, &[patient_id], from, near_days(today, today), to)
+                .await?
         };
+        let recorded = recent.doses;
         let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
         let past = past_doses(&recorded);
         let due = samhand_domain::dispensing::still_due(due, &past, today);
-        let blocked = missed_state(data, &recorded, today, &policy).is_blocked();
+        let dosed_days = recent.dosed_days.remove(&patient_id).unwrap_or_default();
+        let blocked = missed_state_on(data, &dosed_days, today, &policy).is_blocked();
         let hold = take_home_hold(&past, today);
         let planned = plan_recording(
             &due,
@@ -705,7 +724,10 @@ fn told_of(
 /// What the list knows of the patients the policy let the place read.
 struct ListFacts {
     people: HashMap<PatientId, Patient>,
+    /// Recorded doses in full: near the day, and depot injections of the lookback.
     recorded: HashMap<PatientId, Vec<DispensedDose>>,
+    /// The days of the lookback each patient had a dose, ascending.
+    dosed_days: HashMap<PatientId, Vec<Date>>,
     corrections: HashMap<PatientId, Vec<CorrectionRecord>>,
     ever_dosed: HashSet<PatientId>,
     groups: Vec<samhand_domain::arrangement::PatientGroup>,
@@ -736,7 +758,8 @@ fn list_row(
 ) -> Option<ListRow> {
     let patient = facts.people.get(&id)?.clone();
     let recorded = facts.recorded.get(&id).map(Vec::as_slice).unwrap_or_default();
-    let missed = missed_state(data, recorded, judged_on, policy);
+    let dosed_days = facts.dosed_days.get(&id).map(Vec::as_slice).unwrap_or_default();
+    let missed = missed_state_on(data, dosed_days, judged_on, policy);
     let arrangement = effective_arrangement(&data.arrangements, date);
     let group = arrangement
         .and_then(|a| a.content.group_id)
