@@ -26,6 +26,7 @@ mod overdose;
 mod portal;
 mod privacy;
 mod reads;
+mod recent_doses;
 mod regressions;
 mod scheduler;
 mod stays;
