@@ -231,10 +231,11 @@ pub struct RoleChoice {
 /// than one.
 async fn acting_as(
     conn: &mut samhand_store::Conn,
+    directory: &crate::directory::Snapshot,
     home: StaffUser,
     acting: Option<&(samhand_domain::ids::OrganisationId, String)>,
 ) -> Result<(StaffUser, Vec<RoleChoice>), AppError> {
-    let extra = users::extra_roles(conn, home.id).await?;
+    let extra = directory.extra_roles(conn, home.id).await?;
     if extra.is_empty() {
         return Ok((home, Vec::new()));
     }
@@ -243,9 +244,11 @@ async fn acting_as(
             .iter()
             .find(|r| r.organisation_id == *org && r.role.code() == role)
     });
-    let home_name = samhand_store::organisations::get(conn, home.organisation_id)
+    let home_name = directory
+        .organisations(conn)
         .await?
-        .map(|o| o.name)
+        .get(&home.organisation_id)
+        .map(|o| o.name.clone())
         .unwrap_or_default();
     let mut roles = vec![RoleChoice {
         organisation_id: home.organisation_id,
@@ -290,12 +293,13 @@ impl FromRequestParts<AppState> for UiStaff {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let mut conn = state.store.read().await.map_err(AppError::from)?;
-        let record = users::by_id(&mut conn, live.account)
-            .await
-            .map_err(AppError::from)?
+        let directory = state.directory.current(&mut conn).await?;
+        let record = directory
+            .user(&mut conn, live.account)
+            .await?
             .filter(|r| r.active)
             .ok_or(AppError::Unauthenticated)?;
-        let (user, roles) = acting_as(&mut conn, record.user, live.acting.as_ref()).await?;
+        let (user, roles) = acting_as(&mut conn, &directory, record.user, live.acting.as_ref()).await?;
         Ok(Self {
             user,
             csrf: live.csrf,
@@ -332,10 +336,13 @@ async fn api_actor(parts: &Parts, state: &AppState) -> Result<Actor, AppError> {
             .ok_or(AppError::Unauthenticated)?;
         return Ok(Actor::Patient(patient));
     }
-    let user_id = users::api_token_user(&mut conn, &token_hash(token), now)
+    let directory = state.directory.current(&mut conn).await?;
+    let user_id = directory
+        .token_user(&mut conn, &token_hash(token), now)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let record = users::by_id(&mut conn, user_id)
+    let record = directory
+        .user(&mut conn, user_id)
         .await?
         .filter(|r| r.active)
         .ok_or(AppError::Unauthenticated)?;

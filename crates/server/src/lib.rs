@@ -9,6 +9,7 @@ pub mod client_key;
 pub mod config;
 pub mod connections;
 pub mod cookies;
+pub mod directory;
 pub mod error;
 pub mod fhir;
 pub mod limits;
@@ -52,6 +53,9 @@ pub struct AppState {
     /// a core stays free for everything else (the dispensing itself, /healthz)
     /// however many lists are asked for at opening time.
     pub heavy_work: Arc<tokio::sync::Semaphore>,
+    /// Organisations, groups, policy, users and tokens kept in memory while the
+    /// database's version of them stands still.
+    pub directory: Arc<directory::Directory>,
 }
 
 impl AppState {
@@ -84,6 +88,7 @@ impl AppState {
             exports,
             login_limits,
             heavy_work: Arc::new(tokio::sync::Semaphore::new(heavy_work_permits())),
+            directory: Arc::default(),
             config: Arc::new(config),
             oidc,
             portal_oidc,

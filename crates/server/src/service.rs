@@ -19,8 +19,7 @@ use samhand_domain::schedule::{Cover, PatientSchedule};
 use samhand_domain::validation::FieldErrors;
 use samhand_store::dispensing::DispensedDose;
 use samhand_store::{
-    StoreError, orders as order_store, organisations, patients as patient_store, privacy as privacy_store,
-    users,
+    StoreError, orders as order_store, patients as patient_store, privacy as privacy_store, users,
 };
 
 use crate::AppState;
@@ -84,6 +83,8 @@ const OVERVIEW_DAYS: i64 = 14;
 pub struct Service<'a> {
     state: &'a AppState,
     repo: PatientRepo<'a>,
+    /// The directory as this request first read it (organisations, policy, users).
+    directory: tokio::sync::OnceCell<std::sync::Arc<crate::directory::Snapshot>>,
 }
 
 /// Everything the schedule of one patient is computed from.
@@ -207,6 +208,7 @@ impl<'a> Service<'a> {
         Self {
             state,
             repo: PatientRepo::new(state, actor),
+            directory: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -241,31 +243,43 @@ impl<'a> Service<'a> {
         self.state.clock.today()
     }
 
+    /// The directory as of this request (its version read once per request).
+    async fn directory(
+        &self,
+        conn: &mut samhand_store::Conn,
+    ) -> AppResult<std::sync::Arc<crate::directory::Snapshot>> {
+        let snapshot = self
+            .directory
+            .get_or_try_init(|| self.state.directory.current(conn))
+            .await?;
+        Ok(snapshot.clone())
+    }
+
     pub async fn policy(&self) -> AppResult<ClinicalPolicy> {
-        clinical_policy(self.state).await
+        let mut conn = self.state.store.read().await?;
+        self.directory(&mut conn).await?.policy(&mut conn).await
     }
 
     pub async fn organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
         let mut conn = self.state.store.read().await?;
-        Ok(organisations::all(&mut conn)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o))
-            .collect())
+        let all = self.directory(&mut conn).await?.organisations(&mut conn).await?;
+        Ok((*all).clone())
     }
 
     pub async fn dispensing_places(&self) -> AppResult<Vec<Organisation>> {
-        let mut conn = self.state.store.read().await?;
-        Ok(organisations::all(&mut conn)
+        let mut places: Vec<Organisation> = self
+            .organisations()
             .await?
-            .into_iter()
+            .into_values()
             .filter(|o| o.kind.can_dispense())
-            .collect())
+            .collect();
+        places.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(places)
     }
 
     pub async fn groups(&self) -> AppResult<Vec<PatientGroup>> {
         let mut conn = self.state.store.read().await?;
-        Ok(organisations::groups(&mut conn).await?)
+        Ok((*self.directory(&mut conn).await?.groups(&mut conn).await?).clone())
     }
 
     /// Staff of the actor's own organisation.
@@ -275,14 +289,16 @@ impl<'a> Service<'a> {
     }
 
     pub async fn names(&self, ids: impl IntoIterator<Item = UserId>) -> AppResult<HashMap<UserId, String>> {
-        let mut conn = self.state.store.read().await?;
-        let mut names = HashMap::new();
-        for id in ids.into_iter().collect::<HashSet<_>>() {
-            if let Some(record) = users::by_id(&mut conn, id).await? {
-                names.insert(id, record.user.display_name);
-            }
+        let ids: Vec<UserId> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
         }
-        Ok(names)
+        let mut conn = self.state.store.read().await?;
+        let found = self.directory(&mut conn).await?.users(&mut conn, &ids).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(id, record)| Some((id, record?.user.display_name)))
+            .collect())
     }
 
     /// Loads the schedule data of some patients.
@@ -310,9 +326,7 @@ impl<'a> Service<'a> {
 /// The clinical policy in force.
 pub(crate) async fn clinical_policy(state: &AppState) -> AppResult<ClinicalPolicy> {
     let mut conn = state.store.read().await?;
-    Ok(ClinicalPolicy::from_values(
-        &samhand_store::stock::policy_values(&mut conn).await?,
-    ))
+    state.directory.current(&mut conn).await?.policy(&mut conn).await
 }
 
 /// Loads the schedule data of some patients, without an access decision: for the

@@ -55,6 +55,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (22, "append_only", "0022_append_only.sql"),
     (23, "login_failures", "0023_login_failures.sql"),
     (24, "audit_keyed", "0024_audit_keyed.sql"),
+    (25, "config_version", "0025_config_version.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

@@ -352,3 +352,31 @@ pub async fn delete_expired_invitations(conn: &mut AnyConnection, now: Timestamp
         .await?;
     Ok(done.rows_affected())
 }
+
+/// The user and expiry of an API token that is not revoked (expired or not).
+pub async fn api_token(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<(UserId, Timestamp)>> {
+    let row = sqlx::query(
+        "SELECT user_id, expires_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((parsed(&r, "user_id")?, crate::codec::instant(&r, "expires_at")?)))
+        .transpose()
+}
+
+/// The version of the organisations, groups, policy, users, roles and API tokens:
+/// moved on by the database at every change of them (migration 0025).
+pub async fn config_version(conn: &mut AnyConnection) -> Result<i64> {
+    let row = sqlx::query("SELECT version FROM config_version WHERE id = 1")
+        .fetch_one(conn)
+        .await?;
+    crate::codec::int(&row, "version")
+}
+
+/// Users by id, in one query (those not found are left out).
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[UserId]) -> Result<Vec<UserRecord>> {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows = crate::db::rows_for_ids(conn, &format!("{SELECT} WHERE u.id IN ({{ids}})"), &[], &ids).await?;
+    rows.iter().map(from_row).collect()
+}

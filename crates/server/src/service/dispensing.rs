@@ -23,9 +23,7 @@ use samhand_domain::schedule::{DoseKey, DueDose, IntakeMode, UncoveredDay};
 use samhand_domain::substance::Substance;
 use samhand_domain::validation::FieldErrors;
 use samhand_store::dispensing::{CorrectionRecord, DispensedDose, DispensingEvent};
-use samhand_store::{
-    StoreError, dispensing as dispensing_store, orders as order_store, organisations, patients,
-};
+use samhand_store::{StoreError, dispensing as dispensing_store, orders as order_store, patients};
 
 use super::{
     MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state_on, relations_of, with_schedule,
@@ -318,7 +316,7 @@ impl Service<'_> {
                 |c| c.event.patient_id,
             ),
             ever_dosed: dispensing_store::ever_dosed(&mut conn, &allowed_ids).await?,
-            groups: organisations::groups(&mut conn).await?,
+            groups: (*self.directory(&mut conn).await?.groups(&mut conn).await?).clone(),
             health,
         })
     }

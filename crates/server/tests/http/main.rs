@@ -9,6 +9,7 @@ mod arrangements;
 mod bounds;
 mod calendar;
 mod collaboration;
+mod directory;
 mod dispensing;
 mod episodes;
 mod fhir;
