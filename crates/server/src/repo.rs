@@ -4,7 +4,6 @@
 
 use samhand_domain::access::{self, Action, Actor, AllowedBy, DataCategory, Decision, PatientRelations};
 use samhand_domain::ids::PatientId;
-use samhand_store::Conn as AnyConnection;
 use samhand_store::PatientWrite;
 use samhand_store::audit::{self, AuditEntry};
 
@@ -126,7 +125,7 @@ impl<'a> PatientRepo<'a> {
     /// caller to refuse on.
     pub async fn record_read(
         &self,
-        tx: &mut AnyConnection,
+        tx: &mut samhand_store::WriteTx,
         patient: PatientId,
         relations: &PatientRelations,
         category: DataCategory,
@@ -526,7 +525,7 @@ impl<'a> PatientRepo<'a> {
 
     async fn audit(
         &self,
-        tx: &mut AnyConnection,
+        tx: &mut samhand_store::WriteTx,
         patient: Option<PatientId>,
         category: DataCategory,
         action: Action,

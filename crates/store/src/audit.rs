@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{int, micros, text};
-use crate::db::{Result, Store};
+use crate::db::{Result, Store, WriteTx};
 
 /// One access to record.
 #[derive(Debug, Clone)]
@@ -91,8 +91,8 @@ pub(crate) fn canonical_row(row: &AnyRow) -> Result<String> {
 }
 
 /// Appends an entry within the caller's transaction, extending the chain.
-pub async fn append(store: &Store, conn: &mut AnyConnection, entry: &AuditEntry<'_>) -> Result<()> {
-    append_all(store, conn, std::slice::from_ref(entry)).await
+pub async fn append(store: &Store, tx: &mut WriteTx, entry: &AuditEntry<'_>) -> Result<()> {
+    append_all(store, tx, std::slice::from_ref(entry)).await
 }
 
 /// Columns written per audit entry.
@@ -103,17 +103,14 @@ const COLUMNS: usize = 14;
 const ROWS_PER_INSERT: usize = 200;
 
 /// Appends entries in order within the caller's transaction: the chain's head is
-/// read (and on PostgreSQL locked) once, each entry hashed onto the one before, the
-/// rows written in multi-row inserts, and the head moved once.
-pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[AuditEntry<'_>]) -> Result<()> {
+/// read (and on PostgreSQL locked) once per batch of writes, each entry hashed onto
+/// the one before, the rows written in multi-row inserts, and the head row written
+/// once, when the batch commits ([`crate::group`]).
+pub async fn append_all(store: &Store, tx: &mut WriteTx, entries: &[AuditEntry<'_>]) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let head = sqlx::query(store.lock_audit_head_sql())
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut seq = int(&head, "seq")?;
-    let mut prev_hash = text(&head, "hash")?;
+    let (mut seq, mut prev_hash) = tx.audit_head(store.lock_audit_head_sql()).await?;
     // (seq, at, actor, role, org, patient, category, action, allowed, relation, detail, prev, hash)
     let mut rows = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -158,7 +155,7 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed) VALUES {}",
-            crate::db::row_placeholders(conn, chunk.len(), COLUMNS)
+            crate::db::row_placeholders(tx, chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for (seq, at, actor_id, org, patient, allowed, entry, prev, this) in chunk {
@@ -178,13 +175,9 @@ pub async fn append_all(store: &Store, conn: &mut AnyConnection, entries: &[Audi
                 .bind(this.clone())
                 .bind(keyed);
         }
-        query.execute(&mut *conn).await?;
+        query.execute(&mut **tx).await?;
     }
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(&prev_hash)
-        .execute(&mut *conn)
-        .await?;
+    tx.move_audit_head(seq, prev_hash);
     Ok(())
 }
 

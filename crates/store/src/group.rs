@@ -43,12 +43,24 @@ pub struct WriteStats {
     pub writes: u64,
 }
 
+/// The audit chain's head as the batch has moved it.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+    /// Whether entries were appended since it was read (the row is written once,
+    /// just before the batch commits).
+    pub moved: bool,
+}
+
 /// The open batch.
 #[derive(Default)]
 pub(crate) struct Batch {
     tx: Option<Transaction<'static, Any>>,
     /// Writes whose savepoints were released into `tx`, waiting for its commit.
     waiting: Vec<oneshot::Sender<Outcome>>,
+    /// The audit head, once the batch has read (and on PostgreSQL locked) it.
+    audit_head: Option<AuditHead>,
 }
 
 /// The process's writer: the batch behind a fair lock, and how many wait for it.
@@ -108,10 +120,12 @@ impl Writer {
                 return Err(error);
             }
         }
+        let head_at_start = guard.audit_head.clone();
         Ok(WriteTx {
             guard: Some(guard),
             writer: self.clone(),
             savepoint,
+            head_at_start,
         })
     }
 
@@ -158,12 +172,29 @@ impl Writer {
         }
     }
 
-    /// Commits the batch's transaction and tells every write in it.
+    /// Commits the batch's transaction, with the audit head where its entries
+    /// moved it, and tells every write in it.
     async fn commit(&self, guard: &mut Batch) {
-        let Some(tx) = guard.tx.take() else {
+        let Some(mut tx) = guard.tx.take() else {
             return;
         };
-        let outcome = tx.commit().await.map_err(|e| classify(e).to_string());
+        let outcome = match guard.audit_head.take() {
+            Some(head) if head.moved => sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(head.seq)
+                .bind(head.hash)
+                .execute(&mut *tx)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            _ => Ok(()),
+        };
+        let outcome = match outcome {
+            Ok(()) => tx.commit().await.map_err(|e| classify(e).to_string()),
+            Err(why) => {
+                let _ = tx.rollback().await;
+                Err(why)
+            }
+        };
         if outcome.is_ok() {
             self.batches.fetch_add(1, Ordering::Relaxed);
             self.writes
@@ -177,6 +208,7 @@ impl Writer {
     /// Rolls the whole batch back after its transaction failed: every write in it
     /// is told why.
     async fn abort(&self, guard: &mut Batch, why: &str) {
+        guard.audit_head = None;
         if let Some(tx) = guard.tx.take() {
             let _ = tx.rollback().await;
         }
@@ -219,6 +251,8 @@ pub struct WriteTx {
     writer: Arc<Writer>,
     /// Whether it runs in a savepoint (other writes are in the batch already).
     savepoint: bool,
+    /// The batch's audit head when this write began, to go back to if it is undone.
+    head_at_start: Option<AuditHead>,
 }
 
 impl WriteTx {
@@ -248,19 +282,56 @@ impl WriteTx {
     /// the batch's other writes stand.
     pub async fn rollback(mut self) -> Result<()> {
         let guard = self.guard.take().expect("a write holds the batch until it ends");
-        undo(&self.writer, guard, self.savepoint).await
+        undo(&self.writer, guard, self.savepoint, self.head_at_start.take()).await
+    }
+
+    /// The audit chain's head as this batch has it: read (and on PostgreSQL
+    /// locked until the commit) by the batch's first entry.
+    pub(crate) async fn audit_head(&mut self, lock_sql: &str) -> Result<(i64, String)> {
+        let batch = self.guard.as_mut().expect("a held batch");
+        if let Some(head) = &batch.audit_head {
+            return Ok((head.seq, head.hash.clone()));
+        }
+        let tx = batch.tx.as_mut().expect("a held batch is open");
+        let row = sqlx::query(lock_sql).fetch_one(&mut **tx).await?;
+        let head = AuditHead {
+            seq: crate::codec::int(&row, "seq")?,
+            hash: crate::codec::text(&row, "hash")?,
+            moved: false,
+        };
+        let found = (head.seq, head.hash.clone());
+        batch.audit_head = Some(head);
+        Ok(found)
+    }
+
+    /// Moves the audit head after appending entries up to `seq`.
+    pub(crate) fn move_audit_head(&mut self, seq: i64, hash: String) {
+        let batch = self.guard.as_mut().expect("a held batch");
+        batch.audit_head = Some(AuditHead {
+            seq,
+            hash,
+            moved: true,
+        });
     }
 }
 
 /// Rolls a write back to its savepoint, then commits the batch if it was the last;
 /// a batch's first write is undone by rolling the batch back.
-async fn undo(writer: &Arc<Writer>, mut guard: OwnedMutexGuard<Batch>, savepoint: bool) -> Result<()> {
+async fn undo(
+    writer: &Arc<Writer>,
+    mut guard: OwnedMutexGuard<Batch>,
+    savepoint: bool,
+    head_at_start: Option<AuditHead>,
+) -> Result<()> {
     if !savepoint {
+        guard.audit_head = None;
         if let Some(tx) = guard.tx.take() {
             tx.rollback().await?;
         }
         return Ok(());
     }
+    // The entries it appended are undone with it: the head goes back too.
+    guard.audit_head = head_at_start;
     let Some(tx) = guard.tx.as_mut() else {
         return Ok(());
     };
@@ -285,10 +356,11 @@ impl Drop for WriteTx {
         // away): undo it, holding the batch until that is done.
         let writer = self.writer.clone();
         let savepoint = self.savepoint;
+        let head_at_start = self.head_at_start.take();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
-                    let _ = undo(&writer, guard, savepoint).await;
+                    let _ = undo(&writer, guard, savepoint, head_at_start).await;
                 });
             }
             // No runtime left to undo it on: the process is stopping. Dropping the
