@@ -163,12 +163,13 @@ fn recorded_range(date: Date, today: Date) -> (Date, Date) {
     (from, to)
 }
 
-/// The first day whose recorded doses the window reads in full (for the rest of
-/// the lookback, the days dosed and the depot injections are enough): a week before
-/// the day judged on, for late doses and the take-home hold.
+/// The first day whose recorded doses the window reads in full: the day before
+/// the day judged on. Before it, the days dosed (the missed-dose rule) and the
+/// depot injections (their interval) are all the window looks at; the take-home
+/// hold and the doses on the list are of the day itself and the days after.
 fn near_days(date: Date, today: Date) -> Date {
     let judged = date.min(today);
-    judged.checked_sub(Span::new().days(7)).unwrap_or(judged)
+    judged.checked_sub(Span::new().days(1)).unwrap_or(judged)
 }
 
 /// What a recording writes, as decided before the write.
