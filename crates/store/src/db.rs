@@ -176,6 +176,16 @@ pub async fn execute(conn: &mut sqlx::AnyConnection, statement: &str) -> Result<
     Ok(())
 }
 
+/// How much of the SQLite file is read through a memory map: `SAMHAND_SQLITE_MMAP_MB`
+/// (default 1024; 0 turns it off).
+fn sqlite_mmap_bytes() -> Option<u64> {
+    let megabytes = std::env::var("SAMHAND_SQLITE_MMAP_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1024);
+    (megabytes > 0).then_some(megabytes * 1024 * 1024)
+}
+
 /// Samhand's database: a pool, and the process's writer (see [`crate::group`]).
 #[derive(Clone)]
 pub struct Store {
@@ -229,6 +239,13 @@ impl Store {
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // Every commit by another connection empties a reader's own page
+                        // cache (and every request commits its audit entry): reads
+                        // through the memory map use the system's page cache instead.
+                        if let Some(bytes) = sqlite_mmap_bytes() {
+                            conn.execute(format!("PRAGMA mmap_size = {bytes}").as_str())
+                                .await?;
+                        }
                     }
                     Ok(())
                 })
