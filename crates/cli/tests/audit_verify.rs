@@ -8,9 +8,8 @@ mod support;
 use std::process::Command;
 
 use jiff::Timestamp;
-use samhand_domain::access::{Action, Actor, DataCategory};
-use samhand_domain::ids::{OrganisationId, PatientId, UserId};
-use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
+use samhand_domain::access::{Action, DataCategory};
+use samhand_domain::ids::PatientId;
 use samhand_store::Store;
 use samhand_store::audit::{self, AuditEntry};
 
@@ -29,14 +28,7 @@ async fn append_and_tamper(dir: &std::path::Path, url: &str, sql: &[&str]) {
     if key_file.exists() {
         store = store.with_audit_key(samhand_store::anchor::AuditKey::from_file(&key_file).expect("the key"));
     }
-    let actor = Actor::Staff(StaffUser {
-        id: UserId::new(),
-        username: "utdeler".into(),
-        display_name: "Utdeler".into(),
-        role: Role::DispensingStaff,
-        organisation_id: OrganisationId::new(),
-        organisation_kind: OrganisationKind::MunicipalLarCentre,
-    });
+    let actor = samhand_store::testing::dispensing_staff();
     for i in 0..5 {
         let detail = format!("entry {i}");
         audit::append_alone(

@@ -50,3 +50,17 @@ pub fn audit_key() -> crate::anchor::AuditKey {
     crate::anchor::AuditKey::from_bytes(b"samhand test audit key: not for any real log")
         .expect("a long enough key")
 }
+
+/// A member of a dispensing place's staff, for entries written by tests.
+pub fn dispensing_staff() -> samhand_domain::access::Actor {
+    use samhand_domain::ids::{OrganisationId, UserId};
+    use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
+    samhand_domain::access::Actor::Staff(StaffUser {
+        id: UserId::new(),
+        username: "utdeler".into(),
+        display_name: "Utdeler".into(),
+        role: Role::DispensingStaff,
+        organisation_id: OrganisationId::new(),
+        organisation_kind: OrganisationKind::MunicipalLarCentre,
+    })
+}

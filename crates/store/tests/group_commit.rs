@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use samhand_domain::access::{Action, Actor, DataCategory};
-use samhand_domain::ids::{OrganisationId, PatientId, UserId};
-use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
+use samhand_domain::ids::PatientId;
 use samhand_store::anchor::{self, Verification};
 use samhand_store::audit::{self, AuditEntry};
 use samhand_store::{Store, StoreError, WriteTx};
@@ -30,14 +29,7 @@ async fn fresh() -> (Store, tempfile::TempDir) {
 }
 
 fn actor() -> Actor {
-    Actor::Staff(StaffUser {
-        id: UserId::new(),
-        username: "utdeler".into(),
-        display_name: "Utdeler".into(),
-        role: Role::DispensingStaff,
-        organisation_id: OrganisationId::new(),
-        organisation_kind: OrganisationKind::MunicipalLarCentre,
-    })
+    samhand_store::testing::dispensing_staff()
 }
 
 /// Writes a probe row and its audit entry in `tx`.

@@ -3,8 +3,7 @@
 
 use jiff::Timestamp;
 use samhand_domain::access::{Action, Actor, DataCategory};
-use samhand_domain::ids::{OrganisationId, PatientId, UserId};
-use samhand_domain::organisation::{OrganisationKind, Role, StaffUser};
+use samhand_domain::ids::{PatientId, UserId};
 use samhand_store::anchor::{self, Verification};
 use samhand_store::audit::{self, AuditEntry};
 use samhand_store::{Backend, Store};
@@ -96,14 +95,7 @@ async fn migrations_run_once_and_a_second_start_changes_nothing() {
 }
 
 fn actor() -> Actor {
-    Actor::Staff(StaffUser {
-        id: UserId::new(),
-        username: "utdeler".into(),
-        display_name: "Utdeler".into(),
-        role: Role::DispensingStaff,
-        organisation_id: OrganisationId::new(),
-        organisation_kind: OrganisationKind::MunicipalLarCentre,
-    })
+    samhand_store::testing::dispensing_staff()
 }
 
 async fn write_entries(store: &Store, n: usize) {
