@@ -359,30 +359,47 @@ impl<'a> PatientRepo<'a> {
         categories: &[DataCategory],
         detail: &str,
     ) -> AppResult<()> {
-        let decisions: Vec<(DataCategory, Decision)> = categories
-            .iter()
-            .map(|category| {
-                (
-                    *category,
-                    access::decide(&self.actor, relations, *category, Action::Read),
-                )
-            })
-            .collect();
+        self.authorize_read_all_and_optional(patient, relations, categories, None, detail)
+            .await
+            .map(|_| ())
+    }
+
+    /// As [`Self::authorize_read_all_with`], and also a read the page adds when the
+    /// policy allows it (as [`Self::optional_reads`], with `optional_detail`),
+    /// recorded in the same transaction: whether that one was allowed. Nothing of
+    /// the optional read is recorded when the required ones are refused.
+    pub async fn authorize_read_all_and_optional(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        categories: &[DataCategory],
+        optional: Option<(DataCategory, &str)>,
+        detail: &str,
+    ) -> AppResult<bool> {
+        let decide = |category: DataCategory| access::decide(&self.actor, relations, category, Action::Read);
+        let decisions: Vec<(DataCategory, Decision)> = categories.iter().map(|c| (*c, decide(*c))).collect();
+        let denied = decisions.iter().any(|(_, d)| !d.is_allowed());
+        let optional = optional
+            .filter(|_| !denied)
+            .map(|(category, detail)| (category, decide(category), detail))
+            .filter(|(_, decision, _)| decision.is_allowed());
         let now = self.state.clock.now();
         let entries: Vec<AuditEntry<'_>> = decisions
             .iter()
             .map(|(category, decision)| {
                 self.entry(now, Some(patient), *category, Action::Read, *decision, detail)
             })
+            .chain(optional.iter().map(|(category, decision, detail)| {
+                self.entry(now, Some(patient), *category, Action::Read, *decision, detail)
+            }))
             .collect();
         let mut tx = self.state.store.write().await?;
         audit::append_all(&self.state.store, &mut tx, &entries).await?;
         tx.commit().await?;
-        let denied = decisions.iter().any(|(_, d)| !d.is_allowed());
         if denied {
             Err(AppError::Forbidden(DENIED_NB.into()))
         } else {
-            Ok(())
+            Ok(optional.is_some())
         }
     }
 

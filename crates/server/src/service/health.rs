@@ -53,6 +53,15 @@ impl Service<'_> {
             .repo
             .optional_reads(patients, DataCategory::HealthInformation, detail)
             .await?;
+        self.health_notes_of_allowed(&allowed).await
+    }
+
+    /// The health notes in force of patients whose read the caller has already
+    /// decided and recorded.
+    pub(super) async fn health_notes_of_allowed(
+        &self,
+        allowed: &[PatientId],
+    ) -> AppResult<HashMap<PatientId, Vec<HealthNote>>> {
         let mut shared: HashMap<PatientId, Vec<HealthNote>> =
             allowed.iter().map(|p| (*p, Vec::new())).collect();
         if allowed.is_empty() {
@@ -60,7 +69,7 @@ impl Service<'_> {
         }
         let history = {
             let mut conn = self.state.store.read().await?;
-            health_store::notes_of(&mut conn, &allowed).await?
+            health_store::notes_of(&mut conn, allowed).await?
         };
         for note in health::current(&history) {
             shared.entry(note.patient_id).or_default().push(note.clone());

@@ -340,8 +340,10 @@ impl Service<'_> {
         let data = self.patient_data(patient_id).await?;
         // The relations decide the overview's reads and, below, its health information.
         let relations = data.relations(patient_id, self.now());
-        self.repo
-            .authorize_read_all_with(
+        // The health information the patient shares is read in the same record.
+        let health_shared = self
+            .repo
+            .authorize_read_all_and_optional(
                 patient_id,
                 &relations,
                 &[
@@ -349,6 +351,10 @@ impl Service<'_> {
                     DataCategory::Medication,
                     DataCategory::Dispensing,
                 ],
+                Some((
+                    DataCategory::HealthInformation,
+                    "patient overview: health information",
+                )),
                 "patient overview",
             )
             .await?;
@@ -376,10 +382,13 @@ impl Service<'_> {
         let arrangement = effective_arrangement(&data.arrangements, today).cloned();
         let names = self.names(named_in_overview(&orders, &recent, &data)).await?;
         let offers = Offers::of(&self.repo, &relations);
-        let health = self
-            .health_notes_where_shared(&[(patient_id, relations)], "patient overview: health information")
-            .await?
-            .remove(&patient_id);
+        let health = match health_shared {
+            true => self
+                .health_notes_of_allowed(&[patient_id])
+                .await?
+                .remove(&patient_id),
+            false => None,
+        };
         Ok(Overview {
             health,
             identity,
