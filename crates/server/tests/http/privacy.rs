@@ -1083,3 +1083,48 @@ async fn links_and_forms_are_offered_only_where_the_policy_allows_them() {
         }
     }
 }
+
+/// The audit entries about a patient with this detail.
+async fn entries_with(app: &TestApp, patient: &str, detail: &str) -> usize {
+    let mut conn = app.state.store.read().await.expect("conn");
+    samhand_store::audit::for_patient(&mut conn, patient.parse().expect("id"), 1000)
+        .await
+        .expect("entries")
+        .iter()
+        .filter(|e| e.detail == detail)
+        .count()
+}
+
+#[tokio::test]
+async fn the_overview_shows_and_records_health_information_only_where_it_may_be_read() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(79).await;
+    let path = format!("/api/v1/patients/{patient}/health-information");
+    let (status, note) = app
+        .post_json(
+            &w.lege,
+            &path,
+            &json!({"kind": "diabetes", "text": "Type 1-diabetes"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    let detail = "patient overview: health information";
+    // The prescriber reads it: shown and recorded, with the overview's reads.
+    let overview = app.overview(&patient).await;
+    assert_eq!(
+        overview["health_information"][0]["kind"],
+        json!("diabetes"),
+        "{overview}"
+    );
+    assert_eq!(entries_with(&app, &patient, detail).await, 1);
+    assert_eq!(entries_with(&app, &patient, "patient overview").await, 3);
+    // The place's staff without the patient's consent: the overview without it,
+    // and no read of it recorded.
+    let (status, seen) = app
+        .get_json(&w.utdeler, &format!("/api/v1/patients/{patient}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert!(seen["health_information"].is_null(), "{seen}");
+    assert_eq!(entries_with(&app, &patient, detail).await, 1);
+}
