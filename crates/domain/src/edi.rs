@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::national_id::NationalId;
+pub use crate::organisation::HerId;
 
 const NS_MSGHEAD: &str = "http://www.kith.no/xmlstds/msghead/2006-05-24";
 const NS_DIALOG: &str = "http://www.kith.no/xmlstds/dialog/2013-01-23";
@@ -25,37 +26,6 @@ const OID_NOTE_TOPIC: &str = "2.16.578.1.12.4.1.1.9282";
 const OID_QUESTION_TYPE: &str = "2.16.578.1.12.4.1.1.9034";
 /// Code system of AppRec error codes (T01, T02, E21, X99 …).
 const OID_APPREC_ERROR: &str = "2.16.578.1.12.4.1.1.8221";
-
-/// A HER-id: an organisation's id in the national address register (Adresseregisteret),
-/// a positive whole number. Set by the administrator on organisations outside Samhand.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HerId(String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("HER-id må være et tall med 1–9 siffer")]
-pub struct HerIdError;
-
-impl HerId {
-    /// Parses a HER-id: 1–9 digits, no leading zero, surrounding spaces ignored.
-    pub fn parse(input: &str) -> Result<Self, HerIdError> {
-        let s = input.trim();
-        let digits = !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits || s.starts_with('0') {
-            return Err(HerIdError);
-        }
-        Ok(Self(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for HerId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// An addressable organisation: its name and HER-id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +127,7 @@ fn organisation(out: &mut String, party: &EdiParty) {
          <Ident><Id>{}</Id><TypeId V=\"HER\" S=\"{OID_ORG_IDENT}\" DN=\"HER-id\"/></Ident>\
          </Organisation>",
         escape(&party.name),
-        party.her_id
+        party.her_id.as_str()
     ));
 }
 
@@ -313,7 +283,7 @@ fn apprec_party(tag: &str, party: &EdiParty) -> String {
         "<{tag}><HCP><Inst><Name>{}</Name><Id>{}</Id><TypeId V=\"HER\" DN=\"HER-id\"/></Inst>\
          </HCP></{tag}>",
         escape(&party.name),
-        party.her_id
+        party.her_id.as_str()
     )
 }
 
@@ -361,14 +331,6 @@ pub fn apprec(r: &AppRec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn her_id_is_digits_without_leading_zero() {
-        assert_eq!(HerId::parse(" 123456 ").unwrap().as_str(), "123456");
-        for bad in ["", "0123", "12a", "1234567890", "-5"] {
-            assert_eq!(HerId::parse(bad), Err(HerIdError), "{bad}");
-        }
-    }
 
     #[test]
     fn escape_handles_markup_and_control_characters() {
