@@ -81,7 +81,7 @@ fn apprec_ok_and_error_validate() {
         id: Uuid::new_v4(),
         generated: "2026-03-02T09:16:00Z".parse().unwrap(),
         sender: party("LAR Vest", "8100001"),
-        receiver: party("Torget legekontor", "8100042"),
+        receiver: Some(party("Torget legekontor", "8100042")),
         original: Original {
             msg_type: "DIALOG_NOTAT".into(),
             issued: "2026-03-02T09:15:00Z".parse().unwrap(),
@@ -102,6 +102,13 @@ fn apprec_ok_and_error_validate() {
     let xml = apprec(&rejected);
     validate("apprec-error.xml", &xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
     assert!(xml.contains("<Status V=\"2\"") && xml.contains("V=\"T02\"") && xml.contains("V=\"E35\""));
+    // A receipt for a file too broken to name its sender still validates.
+    let xml = apprec(&AppRec {
+        receiver: None,
+        errors: vec![(AppRecError::NotXml, "ikke XML".into())],
+        ..rejected
+    });
+    validate("apprec-unknown-sender.xml", &xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
 }
 
 /// The validator is not a rubber stamp: a document missing a required element fails.

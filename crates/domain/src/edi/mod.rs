@@ -11,7 +11,10 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::national_id::NationalId;
+
+mod read;
 pub use crate::organisation::HerId;
+pub use read::{Inbound, ReceivedAppRec, ReceivedDialog, ReceivedPatient, Rejection, read_message};
 
 const NS_MSGHEAD: &str = "http://www.kith.no/xmlstds/msghead/2006-05-24";
 const NS_DIALOG: &str = "http://www.kith.no/xmlstds/dialog/2013-01-23";
@@ -271,20 +274,24 @@ pub struct AppRec {
     pub generated: Timestamp,
     /// Samhand's unit that received the original.
     pub sender: EdiParty,
-    /// Who sent the original; the receipt goes back to them.
-    pub receiver: EdiParty,
+    /// Who sent the original; the receipt goes back to them. None when the original
+    /// was too broken to name its sender.
+    pub receiver: Option<EdiParty>,
     pub original: Original,
     /// Empty: status 1 OK. Otherwise status 2 (rejected) with these errors.
     pub errors: Vec<(AppRecError, String)>,
 }
 
-fn apprec_party(tag: &str, party: &EdiParty) -> String {
-    format!(
-        "<{tag}><HCP><Inst><Name>{}</Name><Id>{}</Id><TypeId V=\"HER\" DN=\"HER-id\"/></Inst>\
-         </HCP></{tag}>",
-        escape(&party.name),
-        party.her_id.as_str()
-    )
+fn apprec_party(tag: &str, party: Option<&EdiParty>) -> String {
+    let inst = match party {
+        Some(p) => format!(
+            "<Name>{}</Name><Id>{}</Id><TypeId V=\"HER\" DN=\"HER-id\"/>",
+            escape(&p.name),
+            p.her_id.as_str()
+        ),
+        None => "<Name>Ukjent avsender</Name>".to_owned(),
+    };
+    format!("<{tag}><HCP><Inst>{inst}</Inst></HCP></{tag}>")
 }
 
 /// Writes an AppRec 1.1 document. Message type and status are plain codes (type CS: no
@@ -303,8 +310,8 @@ pub fn apprec(r: &AppRec) -> String {
          <SoftwareName>Samhand</SoftwareName><GenDate>{}</GenDate><Id>{}</Id>",
         r.generated, r.id
     ));
-    out.push_str(&apprec_party("Sender", &r.sender));
-    out.push_str(&apprec_party("Receiver", &r.receiver));
+    out.push_str(&apprec_party("Sender", Some(&r.sender)));
+    out.push_str(&apprec_party("Receiver", r.receiver.as_ref()));
     out.push_str(&format!("<Status V=\"{status}\" DN=\"{status_text}\"/>"));
     for (error, detail) in &r.errors {
         let dn = if detail.is_empty() {
