@@ -65,6 +65,8 @@ impl StoreError {
 
 /// The constraints whose violation is an expected refusal, not a fault.
 const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
+    ("edi_inbox_files_once", "edi_inbox_files.file_hash"),
+    ("edi_sent_once", "edi_sent.msg_id"),
     (
         "dispensed_doses_once",
         "dispensed_doses.patient_id, dispensed_doses.dose_date, dispensed_doses.part, dispensed_doses.generation",

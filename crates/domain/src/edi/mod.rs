@@ -30,6 +30,16 @@ const OID_QUESTION_TYPE: &str = "2.16.578.1.12.4.1.1.9034";
 /// Code system of AppRec error codes (T01, T02, E21, X99 …).
 const OID_APPREC_ERROR: &str = "2.16.578.1.12.4.1.1.8221";
 
+crate::coded! {
+    /// What became of a received file: read and stored with an OK receipt, or refused
+    /// with an error receipt. Either way it is not processed again.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum InboxOutcome {
+        Processed = "processed",
+        Rejected = "rejected",
+    }
+}
+
 /// An addressable organisation: its name and HER-id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdiParty {

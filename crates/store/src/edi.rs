@@ -1,0 +1,138 @@
+//! The EDI transport's bookkeeping (migration 0035): received files processed exactly
+//! once, messages sent, and the application receipts that answered them.
+
+use jiff::Timestamp;
+use samhand_domain::edi::InboxOutcome;
+use samhand_domain::ids::OrganisationId;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::codec::{corrupt, instant, micros, parsed, text};
+use crate::db::{Result, classify};
+
+/// A received file that has been dealt with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxFileRecord {
+    pub file_hash: String,
+    pub file_name: String,
+    pub msg_id: Option<String>,
+    pub outcome: InboxOutcome,
+    pub processed_at: Timestamp,
+}
+
+/// A message written to the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRecord {
+    pub msg_id: String,
+    pub msg_type: String,
+    pub sender_id: OrganisationId,
+    pub receiver_her_id: String,
+    pub receiver_name: String,
+    pub file_name: String,
+    pub sent_at: Timestamp,
+}
+
+/// An application receipt received for a message Samhand sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRecord {
+    pub receipt_id: String,
+    pub original_msg_id: String,
+    pub ok: bool,
+    /// «code: text», one a line.
+    pub errors: String,
+    pub received_at: Timestamp,
+}
+
+/// What became of the file with this hash, if it has been processed.
+pub async fn processed(conn: &mut AnyConnection, file_hash: &str) -> Result<Option<InboxOutcome>> {
+    let row = sqlx::query("SELECT outcome FROM edi_inbox_files WHERE file_hash = $1")
+        .bind(file_hash)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| {
+        let code = text(&r, "outcome")?;
+        InboxOutcome::from_code(&code).ok_or_else(|| corrupt(format!("inbox outcome {code}")))
+    })
+    .transpose()
+}
+
+/// Records a processed file, in the transaction that stores what it said. A file
+/// already recorded is a `Conflict("edi_inbox_files_once")`: the transaction is
+/// then to be rolled back, since another run has processed it.
+pub async fn record_processed(conn: &mut AnyConnection, file: &InboxFileRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO edi_inbox_files (file_hash, file_name, msg_id, outcome, processed_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&file.file_hash)
+    .bind(&file.file_name)
+    .bind(file.msg_id.as_deref())
+    .bind(file.outcome.code())
+    .bind(micros(file.processed_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn record_sent(conn: &mut AnyConnection, sent: &SentRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO edi_sent (msg_id, msg_type, sender_id, receiver_her_id, receiver_name, file_name, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&sent.msg_id)
+    .bind(&sent.msg_type)
+    .bind(sent.sender_id.to_string())
+    .bind(&sent.receiver_her_id)
+    .bind(&sent.receiver_name)
+    .bind(&sent.file_name)
+    .bind(micros(sent.sent_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn record_receipt(conn: &mut AnyConnection, receipt: &ReceiptRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO edi_receipts (receipt_id, original_msg_id, ok, errors, received_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&receipt.receipt_id)
+    .bind(&receipt.original_msg_id)
+    .bind(i64::from(receipt.ok))
+    .bind(&receipt.errors)
+    .bind(micros(receipt.received_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+fn sent_from_row(row: &AnyRow) -> Result<SentRecord> {
+    Ok(SentRecord {
+        msg_id: text(row, "msg_id")?,
+        msg_type: text(row, "msg_type")?,
+        sender_id: parsed(row, "sender_id")?,
+        receiver_her_id: text(row, "receiver_her_id")?,
+        receiver_name: text(row, "receiver_name")?,
+        file_name: text(row, "file_name")?,
+        sent_at: instant(row, "sent_at")?,
+    })
+}
+
+/// Messages sent before `sent_before` that no receipt has answered, oldest first:
+/// the ones to flag (the policy's time without receipt has passed).
+pub async fn unanswered(conn: &mut AnyConnection, sent_before: Timestamp) -> Result<Vec<SentRecord>> {
+    let rows = sqlx::query(
+        "SELECT s.msg_id, s.msg_type, s.sender_id, s.receiver_her_id, s.receiver_name, s.file_name, s.sent_at
+         FROM edi_sent s
+         WHERE s.sent_at < $1
+           AND NOT EXISTS (SELECT 1 FROM edi_receipts r WHERE r.original_msg_id = s.msg_id)
+         ORDER BY s.sent_at",
+    )
+    .bind(micros(sent_before))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(sent_from_row).collect()
+}
