@@ -81,6 +81,12 @@ pub struct Config {
     /// SAMHAND_AUDIT_CHECKPOINT_DIR: where the scheduler writes the signed audit
     /// checkpoints. Unset: `audit-checkpoints` in the data directory.
     pub audit_checkpoint_dir: Option<PathBuf>,
+    /// SAMHAND_EDI_OUTBOX: where outgoing EDI messages (Hodemelding, AppRec) are
+    /// written for the communication module. Unset: `edi/out` in the data directory.
+    pub edi_outbox: Option<PathBuf>,
+    /// SAMHAND_EDI_INBOX: where received EDI messages are read from. Unset: `edi/in`
+    /// in the data directory.
+    pub edi_inbox: Option<PathBuf>,
     /// SAMHAND_AUDIT_CHECKPOINT_SECONDS: how often a server checkpoints the audit
     /// chain when it has grown (default 10; 0: only at the scheduler's runs and
     /// at shutdown). Entries after the last checkpoint are the ones whose removal
@@ -402,6 +408,8 @@ impl Config {
             portal_oidc,
             audit_key_file: get("SAMHAND_AUDIT_KEY_FILE").map(PathBuf::from),
             audit_checkpoint_dir: get("SAMHAND_AUDIT_CHECKPOINT_DIR").map(PathBuf::from),
+            edi_outbox: get("SAMHAND_EDI_OUTBOX").map(PathBuf::from),
+            edi_inbox: get("SAMHAND_EDI_INBOX").map(PathBuf::from),
             audit_checkpoint_seconds: number("SAMHAND_AUDIT_CHECKPOINT_SECONDS", 10, 0, 3600)? as u64,
             trusted_proxies,
             login_attempts_per_address: number("SAMHAND_LOGIN_ATTEMPTS_PER_ADDRESS", 60, 1, 100_000)? as u32,
@@ -415,6 +423,20 @@ impl Config {
         self.audit_checkpoint_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-checkpoints"))
+    }
+
+    /// The EDI outbox and inbox directories.
+    pub fn edi_dirs(&self) -> crate::edi::EdiDirs {
+        crate::edi::EdiDirs {
+            outbox: self
+                .edi_outbox
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("edi").join("out")),
+            inbox: self
+                .edi_inbox
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("edi").join("in")),
+        }
     }
 
     /// The audit key. From SAMHAND_AUDIT_KEY_FILE when set (it must exist);

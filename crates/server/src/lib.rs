@@ -10,6 +10,7 @@ pub mod config;
 pub mod connections;
 pub mod cookies;
 pub mod directory;
+pub mod edi;
 pub mod error;
 pub mod fhir;
 pub mod limits;
