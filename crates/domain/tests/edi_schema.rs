@@ -80,7 +80,7 @@ fn apprec_ok_and_error_validate() {
     let ok = AppRec {
         id: Uuid::new_v4(),
         generated: "2026-03-02T09:16:00Z".parse().unwrap(),
-        sender: party("LAR Vest", "8100001"),
+        sender: Some(party("LAR Vest", "8100001")),
         receiver: Some(party("Torget legekontor", "8100042")),
         original: Original {
             msg_type: "DIALOG_NOTAT".into(),

@@ -33,14 +33,17 @@ pub enum Job {
     /// Sessions past their idle or absolute limit, and expired one-time codes and
     /// invitations, are removed.
     ExpiredSessions,
+    /// Received EDI messages in the inbox are read and answered (AppRec).
+    EdiInbox,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Self::PlanningNotices,
         Self::MissedDoseNotices,
         Self::UnrecordedAppointments,
         Self::ExpiredSessions,
+        Self::EdiInbox,
     ];
 
     /// The job's name in the database, the logs and the metrics.
@@ -50,6 +53,7 @@ impl Job {
             Self::MissedDoseNotices => "missed_dose_notices",
             Self::UnrecordedAppointments => "unrecorded_appointments",
             Self::ExpiredSessions => "expired_sessions",
+            Self::EdiInbox => "edi_inbox",
         }
     }
 
@@ -60,6 +64,7 @@ impl Job {
             Self::MissedDoseNotices => SignedDuration::from_mins(5),
             Self::UnrecordedAppointments => SignedDuration::from_mins(15),
             Self::ExpiredSessions => SignedDuration::from_mins(60),
+            Self::EdiInbox => SignedDuration::from_mins(2),
         }
     }
 
@@ -69,6 +74,7 @@ impl Job {
             Self::MissedDoseNotices => timed::send_missed_dose_notices(state).await? as u64,
             Self::UnrecordedAppointments => timed::send_unrecorded_appointment_notices(state).await? as u64,
             Self::ExpiredSessions => timed::end_expired_sessions(state).await?,
+            Self::EdiInbox => crate::service::edi::process_inbox(state).await?,
         })
     }
 }

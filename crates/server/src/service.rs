@@ -30,6 +30,7 @@ mod collaboration;
 mod conversation;
 mod dispensing;
 mod drug_tests;
+pub mod edi;
 mod fhir_support;
 mod health;
 mod identity;

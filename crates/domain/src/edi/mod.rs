@@ -282,8 +282,9 @@ pub struct Original {
 pub struct AppRec {
     pub id: Uuid,
     pub generated: Timestamp,
-    /// Samhand's unit that received the original.
-    pub sender: EdiParty,
+    /// Samhand's unit that received the original (None when the original was too
+    /// broken to say whom it was for).
+    pub sender: Option<EdiParty>,
     /// Who sent the original; the receipt goes back to them. None when the original
     /// was too broken to name its sender.
     pub receiver: Option<EdiParty>,
@@ -320,7 +321,7 @@ pub fn apprec(r: &AppRec) -> String {
          <SoftwareName>Samhand</SoftwareName><GenDate>{}</GenDate><Id>{}</Id>",
         r.generated, r.id
     ));
-    out.push_str(&apprec_party("Sender", Some(&r.sender)));
+    out.push_str(&apprec_party("Sender", r.sender.as_ref()));
     out.push_str(&apprec_party("Receiver", r.receiver.as_ref()));
     out.push_str(&format!("<Status V=\"{status}\" DN=\"{status_text}\"/>"));
     for (error, detail) in &r.errors {

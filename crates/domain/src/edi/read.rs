@@ -60,6 +60,8 @@ pub struct Rejection {
     pub original: Option<Original>,
     /// Its sender when it could be read: the error receipt goes there.
     pub sender: Option<EdiParty>,
+    /// Whom it was addressed to, when that could be read: the receipt's sender.
+    pub receiver: Option<EdiParty>,
 }
 
 fn child<'a, 'i>(node: Node<'a, 'i>, ns: &[&str], name: &str) -> Option<Node<'a, 'i>> {
@@ -134,6 +136,7 @@ fn reject(error: AppRecError, detail: impl Into<String>) -> Rejection {
         detail: detail.into(),
         original: None,
         sender: None,
+        receiver: None,
     }
 }
 
@@ -161,6 +164,7 @@ fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
     let msg_id = text(child(info, ns, "MsgId"));
     let generated = timestamp(&text(child(info, ns, "GenDate")));
     let sender = organisation(path(info, ns, &["Sender", "Organisation"]));
+    let receiver = organisation(path(info, ns, &["Receiver", "Organisation"]));
     let original = generated.filter(|_| !msg_id.is_empty()).map(|issued| Original {
         msg_type: msg_type.clone(),
         issued,
@@ -171,6 +175,7 @@ fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
         detail: detail.to_owned(),
         original: original.clone(),
         sender: sender.clone(),
+        receiver: receiver.clone(),
     };
     let Some(kind) = DialogKind::from_code(&msg_type) else {
         return Err(fail(
@@ -187,7 +192,7 @@ fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
     let Some(sender) = sender.clone() else {
         return Err(fail(AppRecError::Invalid, "avsender mangler HER-id"));
     };
-    let Some(receiver) = organisation(path(info, ns, &["Receiver", "Organisation"])) else {
+    let Some(receiver) = receiver.clone() else {
         return Err(fail(AppRecError::Invalid, "mottaker mangler HER-id"));
     };
     let dialog_ns = &[NS_DIALOG, NS_DIALOG_V1_0];
@@ -320,7 +325,7 @@ mod tests {
         let rec = super::super::AppRec {
             id: uuid::Uuid::new_v4(),
             generated: "2026-03-02T09:16:00Z".parse().unwrap(),
-            sender: party("Torget legekontor", "8100042"),
+            sender: Some(party("Torget legekontor", "8100042")),
             receiver: Some(party("LAR Vest", "8100001")),
             original: Original {
                 msg_type: "DIALOG_NOTAT".into(),

@@ -11,6 +11,7 @@ mod calendar;
 mod collaboration;
 mod directory;
 mod dispensing;
+mod edi;
 mod episodes;
 mod fhir;
 mod fhir_export;

@@ -1,0 +1,166 @@
+//! Received EDI through the inbox directory (issue 18): a malformed message gets an
+//! error AppRec in the outbox that validates against the official schemas, a
+//! receipt for a sent message is recorded, a Dialogmelding waits for patient
+//! linking, and a restart (a new server over the same database and directories)
+//! processes nothing twice.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use samhand_server::{AppState, Config};
+use samhand_store::Store;
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn xmllint_validates(file: &Path) -> Result<(), String> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/standards/kith-edi/edi-all.xsd");
+    let out = Command::new("xmllint")
+        .args(["--nonet", "--noout", "--schema"])
+        .arg(schema)
+        .arg(file)
+        .output()
+        .expect("xmllint must be installed (Debian package libxml2-utils)");
+    out.status
+        .success()
+        .then_some(())
+        .ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A new server over the app's database and EDI directories, named by the
+/// configuration keys the issue fixes.
+async fn restarted(app: &TestApp) -> AppState {
+    let dirs = app.state.config.edi_dirs();
+    let (inbox, outbox) = (
+        dirs.inbox.display().to_string(),
+        dirs.outbox.display().to_string(),
+    );
+    let config = Config::from_lookup(|key| match key {
+        "SAMHAND_COOKIE_SECURE" => Some("false".to_string()),
+        "SAMHAND_EDI_INBOX" => Some(inbox.clone()),
+        "SAMHAND_EDI_OUTBOX" => Some(outbox.clone()),
+        _ => None,
+    })
+    .expect("config");
+    let store = Store::connect(&app.database_url, 5).await.expect("connect");
+    AppState::new(store, app.state.clock.clone(), config)
+}
+
+const APPREC_FOR_OURS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<AppRec xmlns="http://www.kith.no/xmlstds/apprec/2012-02-15"><MsgType V="APPREC"/><MIGversion>v1.1 2012-02-15</MIGversion><GenDate>2026-03-02T09:16:00Z</GenDate><Id>r-1</Id><Sender><HCP><Inst><Name>Torget legekontor</Name><Id>8100042</Id></Inst></HCP></Sender><Receiver><HCP><Inst><Name>LAR</Name><Id>8100001</Id></Inst></HCP></Receiver><Status V="1" DN="OK"/><OriginalMsgId><MsgType V="DIALOG_NOTAT"/><IssueDate>2026-03-02T09:15:00Z</IssueDate><Id>m-1</Id></OriginalMsgId></AppRec>"#;
+
+#[tokio::test]
+async fn the_inbox_is_answered_once_and_a_malformed_message_gets_an_error_receipt() {
+    let app = spawn_app().await;
+    let dirs = app.state.config.edi_dirs();
+    assert!(
+        dirs.inbox.ends_with("edi/in") && dirs.outbox.ends_with("edi/out"),
+        "{dirs:?}"
+    );
+    std::fs::create_dir_all(&dirs.inbox).unwrap();
+    std::fs::write(dirs.inbox.join("1-ødelagt.xml"), "dette er ikke <xml").unwrap();
+    std::fs::write(dirs.inbox.join("2-kvittering.xml"), APPREC_FOR_OURS).unwrap();
+
+    let done = samhand_server::service::edi::process_inbox(&app.state)
+        .await
+        .expect("process");
+    assert_eq!(done, 2);
+    let out = files(&dirs.outbox);
+    assert_eq!(out.len(), 1, "one error receipt, none for a receipt: {out:?}");
+    let receipt = std::fs::read_to_string(&out[0]).unwrap();
+    assert!(
+        receipt.contains("<Status V=\"2\"") && receipt.contains("V=\"T01\""),
+        "{receipt}"
+    );
+    xmllint_validates(&out[0]).unwrap_or_else(|e| panic!("{e}\n{receipt}"));
+    assert_eq!(files(&dirs.inbox.join("rejected")).len(), 1);
+    assert_eq!(files(&dirs.inbox.join("processed")).len(), 1);
+    assert!(files(&dirs.inbox).is_empty());
+
+    // The receipt answered m-1: it is not among the unanswered.
+    let mut conn = app.state.store.read().await.unwrap();
+    let count: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM edi_receipts WHERE original_msg_id = 'm-1' AND ok = 1")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap(),
+        "n",
+    );
+    assert_eq!(count, 1);
+    drop(conn);
+
+    // A crash between the commit and the move leaves the same file in the inbox: a
+    // restarted server moves it without answering or recording it again.
+    let rejected = files(&dirs.inbox.join("rejected")).remove(0);
+    std::fs::copy(&rejected, dirs.inbox.join("1-ødelagt.xml")).unwrap();
+    std::fs::write(dirs.inbox.join("2-kvittering.xml"), APPREC_FOR_OURS).unwrap();
+    std::fs::remove_file(&out[0]).unwrap();
+    let again = restarted(&app).await;
+    assert_eq!(again.config.edi_dirs(), dirs);
+    samhand_server::service::edi::process_inbox(&again)
+        .await
+        .expect("process again");
+    assert!(files(&dirs.outbox).is_empty(), "no second receipt");
+    assert!(files(&dirs.inbox).is_empty());
+    assert_eq!(
+        files(&dirs.inbox.join("rejected")).len(),
+        2,
+        "kept beside the first"
+    );
+    let mut conn = again.store.read().await.unwrap();
+    let receipts: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM edi_receipts")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap(),
+        "n",
+    );
+    assert_eq!(receipts, 1, "the receipt is recorded once");
+}
+
+#[tokio::test]
+async fn a_dialogmelding_waits_in_the_inbox_until_it_can_be_linked() {
+    let app = spawn_app().await;
+    let dirs = app.state.config.edi_dirs();
+    std::fs::create_dir_all(&dirs.inbox).unwrap();
+    let dialog = samhand_domain::edi::hodemelding(&samhand_domain::edi::Dialog {
+        kind: samhand_domain::edi::DialogKind::Notat,
+        msg_id: uuid::Uuid::new_v4(),
+        generated: app.state.clock.now(),
+        sender: party("Torget legekontor", "8100042"),
+        receiver: party("LAR", "8100001"),
+        patient: samhand_domain::edi::EdiPatient {
+            family_name: "Nordmann".into(),
+            given_name: "Kari".into(),
+            national_id: samhand_domain::national_id::NationalId::synthetic(
+                jiff::civil::date(1985, 4, 12),
+                123,
+            )
+            .unwrap(),
+        },
+        conversation: None,
+        topic: "Til orientering".into(),
+        text: "Hun har vært hos oss i dag.".into(),
+    });
+    std::fs::write(dirs.inbox.join("notat.xml"), dialog).unwrap();
+    let done = samhand_server::service::edi::process_inbox(&app.state)
+        .await
+        .expect("process");
+    assert_eq!(done, 0);
+    assert_eq!(files(&dirs.inbox).len(), 1, "not refused, not linked silently");
+    assert!(files(&dirs.outbox).is_empty());
+}
+
+fn party(name: &str, her: &str) -> samhand_domain::edi::EdiParty {
+    samhand_domain::edi::EdiParty {
+        name: name.into(),
+        her_id: samhand_domain::edi::HerId::parse(her).unwrap(),
+    }
+}
