@@ -47,7 +47,7 @@ pub struct ReceivedAppRec {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
-    Dialog(ReceivedDialog),
+    Dialog(Box<ReceivedDialog>),
     AppRec(ReceivedAppRec),
 }
 
@@ -130,18 +130,18 @@ fn patient(node: Option<Node<'_, '_>>) -> Option<ReceivedPatient> {
     })
 }
 
-fn reject(error: AppRecError, detail: impl Into<String>) -> Rejection {
-    Rejection {
+fn reject(error: AppRecError, detail: impl Into<String>) -> Box<Rejection> {
+    Box::new(Rejection {
         error,
         detail: detail.into(),
         original: None,
         sender: None,
         receiver: None,
-    }
+    })
 }
 
 /// Reads one received file's text.
-pub fn read_message(xml: &str) -> Result<Inbound, Rejection> {
+pub fn read_message(xml: &str) -> Result<Inbound, Box<Rejection>> {
     let doc = Document::parse(xml).map_err(|e| reject(AppRecError::NotXml, e.to_string()))?;
     let root = doc.root_element();
     match (root.tag_name().namespace(), root.tag_name().name()) {
@@ -154,7 +154,7 @@ pub fn read_message(xml: &str) -> Result<Inbound, Rejection> {
     }
 }
 
-fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
+fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Box<Rejection>> {
     let ns = &[NS_MSGHEAD];
     let info = child(root, ns, "MsgInfo").ok_or_else(|| reject(AppRecError::Invalid, "mangler MsgInfo"))?;
     let msg_type = child(info, ns, "Type")
@@ -170,12 +170,14 @@ fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
         issued,
         msg_id: msg_id.clone(),
     });
-    let fail = |error, detail: &str| Rejection {
-        error,
-        detail: detail.to_owned(),
-        original: original.clone(),
-        sender: sender.clone(),
-        receiver: receiver.clone(),
+    let fail = |error, detail: &str| {
+        Box::new(Rejection {
+            error,
+            detail: detail.to_owned(),
+            original: original.clone(),
+            sender: sender.clone(),
+            receiver: receiver.clone(),
+        })
     };
     let Some(kind) = DialogKind::from_code(&msg_type) else {
         return Err(fail(
@@ -230,7 +232,7 @@ fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
         parent: text(child(c, ns, "RefToParent")),
         conversation: text(child(c, ns, "RefToConversation")),
     });
-    Ok(Inbound::Dialog(ReceivedDialog {
+    Ok(Inbound::Dialog(Box::new(ReceivedDialog {
         kind,
         msg_id,
         generated,
@@ -240,10 +242,10 @@ fn read_msghead(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
         conversation,
         topic,
         text: text_content,
-    }))
+    })))
 }
 
-fn read_apprec(root: Node<'_, '_>) -> Result<Inbound, Rejection> {
+fn read_apprec(root: Node<'_, '_>) -> Result<Inbound, Box<Rejection>> {
     let ns = &[NS_APPREC];
     let original_msg_id = text(path(root, ns, &["OriginalMsgId", "Id"]));
     let status = child(root, ns, "Status").and_then(|s| s.attribute("V"));

@@ -69,12 +69,14 @@ fn error_receipt(state: &AppState, file: &InboxFile, rejection: &Rejection) -> S
 /// Reads one new file and records it; where it goes, or None to leave it.
 async fn process_file(state: &AppState, dirs: &EdiDirs, file: &InboxFile) -> AppResult<Option<InboxOutcome>> {
     let read = std::str::from_utf8(&file.bytes)
-        .map_err(|e| Rejection {
-            error: AppRecError::NotXml,
-            detail: format!("ikke UTF-8: {e}"),
-            original: None,
-            sender: None,
-            receiver: None,
+        .map_err(|e| {
+            Box::new(Rejection {
+                error: AppRecError::NotXml,
+                detail: format!("ikke UTF-8: {e}"),
+                original: None,
+                sender: None,
+                receiver: None,
+            })
         })
         .and_then(read_message);
     let now = state.clock.now();
