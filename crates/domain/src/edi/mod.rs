@@ -55,38 +55,27 @@ pub struct EdiPatient {
     pub national_id: NationalId,
 }
 
-/// The three Dialogmelding functions Samhand sends and receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DialogKind {
-    /// DIALOG_NOTAT: information, no answer expected.
-    Notat,
-    /// DIALOG_FORESPORSEL: a question that expects a DIALOG_SVAR.
-    Foresporsel,
-    /// DIALOG_SVAR: the answer to a question (refers to it by conversation).
-    Svar,
+crate::coded! {
+    /// The three Dialogmelding functions Samhand sends and receives (the code is the
+    /// message type in the Hodemelding).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum DialogKind {
+        /// Information, no answer expected.
+        Notat = "DIALOG_NOTAT",
+        /// A question that expects a DIALOG_SVAR.
+        Foresporsel = "DIALOG_FORESPORSEL",
+        /// The answer to a question (refers to it by conversation).
+        Svar = "DIALOG_SVAR",
+    }
 }
 
 impl DialogKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Notat => "DIALOG_NOTAT",
-            Self::Foresporsel => "DIALOG_FORESPORSEL",
-            Self::Svar => "DIALOG_SVAR",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Notat => "Notat",
             Self::Foresporsel => "Forespørsel",
             Self::Svar => "Svar på forespørsel",
         }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Notat, Self::Foresporsel, Self::Svar]
-            .into_iter()
-            .find(|k| k.code() == code)
     }
 }
 
@@ -213,35 +202,26 @@ pub fn hodemelding(d: &Dialog) -> String {
     out
 }
 
-/// The standard AppRec error codes (code system 8221) Samhand uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppRecError {
-    /// T01: not XML, not well formed, unreadable.
-    NotXml,
-    /// T02: XML that does not validate against the schema.
-    Invalid,
-    /// T10: a message format Samhand does not support.
-    Unsupported,
-    /// E21: the receiver is not found at the given address.
-    UnknownReceiver,
-    /// E35: the patient is not found in the receiving system.
-    UnknownPatient,
-    /// X99: other error.
-    Other,
+crate::coded! {
+    /// The standard AppRec error codes (code system 8221) Samhand uses.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum AppRecError {
+        /// Not XML, not well formed, unreadable.
+        NotXml = "T01",
+        /// XML that does not validate against the schema.
+        Invalid = "T02",
+        /// A message format Samhand does not support.
+        Unsupported = "T10",
+        /// The receiver is not found at the given address.
+        UnknownReceiver = "E21",
+        /// The patient is not found in the receiving system.
+        UnknownPatient = "E35",
+        /// Other error.
+        Other = "X99",
+    }
 }
 
 impl AppRecError {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::NotXml => "T01",
-            Self::Invalid => "T02",
-            Self::Unsupported => "T10",
-            Self::UnknownReceiver => "E21",
-            Self::UnknownPatient => "E35",
-            Self::Other => "X99",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::NotXml => "Ikke XML / ikke «well formed» / uleselig",
@@ -251,20 +231,6 @@ impl AppRecError {
             Self::UnknownPatient => "Pasienten finnes ikke i mottakersystemet",
             Self::Other => "Annen feil",
         }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        use AppRecError::*;
-        [
-            NotXml,
-            Invalid,
-            Unsupported,
-            UnknownReceiver,
-            UnknownPatient,
-            Other,
-        ]
-        .into_iter()
-        .find(|e| e.code() == code)
     }
 }
 
