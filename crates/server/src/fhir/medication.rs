@@ -232,6 +232,32 @@ pub fn administrations(doses: &[DispensedDose]) -> Vec<Value> {
         .collect()
 }
 
+/// The version and the instant of the last change of a block: it changes at the
+/// start of each Oslo day it lasts (the count of days without dose grows), from
+/// the day it began.
+fn block_version(state: &MissedDoseState) -> (i64, String) {
+    let began = state.blocked_since.unwrap_or(Date::MIN);
+    let counted_to = state
+        .since
+        .and_then(|first| {
+            first
+                .checked_add(jiff::Span::new().days(i64::from(state.consecutive_days)))
+                .ok()
+        })
+        .unwrap_or(began)
+        .max(began);
+    let version = began
+        .until(counted_to)
+        .map(|span| i64::from(span.get_days()))
+        .unwrap_or(0)
+        + 1;
+    let changed = counted_to
+        .to_zoned(samhand_domain::time::oslo().clone())
+        .map(|z| instant(z.timestamp()))
+        .unwrap_or_default();
+    (version, changed)
+}
+
 /// An active Flag for each patient whose order is blocked by missed doses; the id
 /// is the patient's (one block at a time).
 pub fn flags(blocks: &[(PatientId, MissedDoseState)]) -> Vec<Value> {
@@ -239,10 +265,11 @@ pub fn flags(blocks: &[(PatientId, MissedDoseState)]) -> Vec<Value> {
         .iter()
         .map(|(patient, state)| {
             let since = state.blocked_since.map(|d| d.to_string()).unwrap_or_default();
+            let (version, changed) = block_version(state);
             json!({
                 "resourceType": "Flag",
                 "id": patient.to_string(),
-                "meta": {"versionId": "1"},
+                "meta": {"versionId": version.to_string(), "lastUpdated": changed},
                 "status": "active",
                 "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/flag-category", "code": "clinical", "display": "Clinical"}]}],
                 "code": {

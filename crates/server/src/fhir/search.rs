@@ -161,7 +161,7 @@ pub async fn run_search(
         json!({"relation": "self", "url": request.link(&base, kind, request.offset)}),
         json!({"relation": "first", "url": request.link(&base, kind, 0)}),
     ];
-    if request.offset + request.count < total {
+    if request.count > 0 && request.offset + request.count < total {
         links.push(
             json!({"relation": "next", "url": request.link(&base, kind, request.offset + request.count)}),
         );
@@ -170,13 +170,16 @@ pub async fn run_search(
         let previous = request.offset.saturating_sub(request.count);
         links.push(json!({"relation": "previous", "url": request.link(&base, kind, previous)}));
     }
-    let bundle = json!({
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
         "link": links,
-        "entry": entries,
     });
+    // FHIR JSON has no empty arrays: an empty page has no `entry`.
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
     Ok(fhir_response(StatusCode::OK, &bundle))
 }
 

@@ -1,0 +1,194 @@
+//! Sync-safe FHIR search (issue 21): dates compared as instants with their offsets
+//! (a date without time is the Oslo day), `meta.lastUpdated` on every resource and
+//! `Last-Modified` on reads, `_count=0`, no empty arrays, content negotiation, the
+//! base with a slash, and a CapabilityStatement listing only R4's parameters.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::fhir::{entries, fhir_read, fhir_world};
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn dates_and_last_updated_compare_instants_with_offsets_and_a_date_is_the_oslo_day() {
+    let app = spawn_app().await;
+    let (a, _) = fhir_world(&app).await;
+    let token = &app.world.konsulent.token;
+    let (_, all) = app
+        .fhir_get(token, &format!("/MedicationDispense?patient={a}"))
+        .await;
+    let last = entries(&all)
+        .iter()
+        .map(|d| d["whenHandedOver"].as_str().expect("handed over").to_string())
+        .max()
+        .expect("dispenses");
+    // The latest was handed over at 09:00 in Oslo, written in UTC; asked for with
+    // the Oslo offset it is found (as text it sorted before and was missed).
+    let at: jiff::Timestamp = last.parse().expect("instant");
+    let oslo = at
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(1)))
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    for (query, expected) in [
+        (format!("whenhandedover=ge{oslo}"), 1),
+        (format!("date=ge{oslo}"), 1),
+        (format!("date=gt{oslo}"), 0),
+        (format!("date=lt{oslo}"), entries(&all).len() - 1),
+        (format!("date={}", &oslo[..10]), 1),
+    ] {
+        let path = format!("/MedicationDispense?patient={a}&{}", query.replace('+', "%2B"));
+        let (status, bundle) = app.fhir_get(token, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        assert_eq!(bundle["total"], json!(expected), "{path}: {bundle}");
+    }
+    for found in entries(&all) {
+        let updated = found["meta"]["lastUpdated"]
+            .as_str()
+            .expect("lastUpdated")
+            .to_string();
+        let at: jiff::Timestamp = updated.parse().expect("instant");
+        let written = at
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(1)))
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+            .replace('+', "%2B");
+        let path = format!(
+            "/MedicationDispense?patient={a}&_lastUpdated=ge{written}&_id={}",
+            found["id"].as_str().expect("id")
+        );
+        let (_, bundle) = app.fhir_get(token, &path).await;
+        assert_eq!(bundle["total"], json!(1), "{path}: {bundle}");
+    }
+}
+
+#[tokio::test]
+async fn every_resource_has_last_updated_reads_carry_last_modified_and_count_zero_is_the_total() {
+    let app = spawn_app().await;
+    let (a, b) = fhir_world(&app).await;
+    let token = &app.world.konsulent.token;
+    let (status, flags) = app.fhir_get(token, &format!("/Flag?patient={b}")).await;
+    assert_eq!(status, StatusCode::OK, "{flags}");
+    let flag = &entries(&flags)[0];
+    assert!(flag["meta"]["lastUpdated"].is_string(), "{flag}");
+    let response = app
+        .client
+        .get(app.url(&format!("/fhir/Patient/{a}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("read");
+    let modified = response
+        .headers()
+        .get("last-modified")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let etag = response.headers().get("etag").cloned();
+    let (status, patient) = fhir_read(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(etag.is_some());
+    let updated: jiff::Timestamp = patient["meta"]["lastUpdated"]
+        .as_str()
+        .expect("lastUpdated")
+        .parse()
+        .expect("instant");
+    assert_eq!(
+        modified.as_deref(),
+        Some(updated.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string().as_str())
+    );
+    let (status, counted) = app
+        .fhir_get(token, &format!("/MedicationDispense?patient={a}&_count=0"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counted}");
+    assert!(counted["total"].as_u64().expect("total") > 0, "{counted}");
+    assert!(counted.get("entry").is_none(), "{counted}");
+    assert!(
+        !counted["link"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .any(|l| l["relation"] == "next")
+    );
+    let (_, empty) = app
+        .fhir_get(token, &format!("/MedicationDispense?patient={a}&date=1950"))
+        .await;
+    assert_eq!(empty["total"], json!(0));
+    assert!(empty.get("entry").is_none(), "no empty arrays: {empty}");
+}
+
+#[tokio::test]
+async fn xml_is_not_acceptable_the_base_with_a_slash_answers_alike_and_only_r4_parameters_are_listed() {
+    let app = spawn_app().await;
+    let (a, _) = fhir_world(&app).await;
+    let token = &app.world.konsulent.token;
+    let get = |path: &str, accept: &str| {
+        app.client
+            .get(app.url(&format!("/fhir{path}")))
+            .bearer_auth(token)
+            .header("Accept", accept.to_string())
+            .send()
+    };
+    for (path, accept) in [
+        (format!("/Patient/{a}"), "application/fhir+xml"),
+        (format!("/Patient/{a}"), "application/xml, text/xml"),
+        (format!("/Patient/{a}?_format=xml"), "*/*"),
+        ("/metadata".to_string(), "application/fhir+xml"),
+    ] {
+        let (status, outcome) = fhir_read(get(&path, accept).await.expect("get")).await;
+        assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{path} {accept}: {outcome}");
+        assert_eq!(outcome["resourceType"], json!("OperationOutcome"));
+    }
+    for accept in [
+        "application/fhir+json",
+        "application/json",
+        "*/*",
+        "application/fhir+xml, application/fhir+json;q=0.9",
+    ] {
+        let (status, _) = fhir_read(get(&format!("/Patient/{a}"), accept).await.expect("get")).await;
+        assert_eq!(status, StatusCode::OK, "{accept}");
+    }
+    let bare = app
+        .client
+        .get(app.url("/fhir"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    let slash = app
+        .client
+        .get(app.url("/fhir/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(bare.status(), slash.status());
+    let (bare, slash) = (fhir_read(bare).await.1, fhir_read(slash).await.1);
+    assert_eq!(bare["resourceType"], slash["resourceType"], "{bare} {slash}");
+    let (_, metadata) = fhir_read(
+        app.client
+            .get(app.url("/fhir/metadata"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    let names = |kind: &str| -> Vec<String> {
+        metadata["rest"][0]["resource"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["type"] == json!(kind))
+            .map(|r| r["searchParam"].as_array().cloned().unwrap_or_default())
+            .unwrap_or_default()
+            .iter()
+            .map(|p: &Value| p["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(
+        !names("AuditEvent").contains(&"status".to_string()),
+        "{:?}",
+        names("AuditEvent")
+    );
+    assert!(!names("Consent").contains(&"subject".to_string()));
+    assert!(names("MedicationDispense").contains(&"whenhandedover".to_string()));
+    assert!(!names("MedicationDispense").contains(&"date".to_string()));
+}
