@@ -55,7 +55,8 @@ pub enum Prefix {
 }
 
 /// A date condition: the prefix, the value as given, the instants it covers
-/// (from, inclusive, to until, exclusive) and the UTC days they fall on.
+/// (from, inclusive, to until, exclusive) and the days they fall on, in UTC or
+/// in Oslo (the first day in UTC, the last in Oslo: the store's period covers both).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateCondition {
     prefix: Prefix,
@@ -156,7 +157,8 @@ fn parse_date_param(value: &str) -> FhirResult<DateCondition> {
         value: rest.to_string(),
         range,
         first: utc_date(range.from),
-        last: utc_date(last),
+        // Oslo is ahead of UTC: its date is the later, for columns holding Oslo days.
+        last: samhand_domain::time::oslo_date(last),
     })
 }
 
@@ -295,7 +297,8 @@ impl SearchRequest {
         }
     }
 
-    /// The UTC days the `date` conditions can match, for the store to filter by
+    /// The days the `date` conditions can match (a day wider than the instants:
+    /// the first in UTC, the last in Oslo), for the store to filter by
     /// (the conditions themselves are applied exactly by [`Self::keeps`]).
     pub fn period(&self) -> Period {
         let mut period = Period::ALL;
@@ -448,8 +451,9 @@ mod tests {
         .expect("parses");
         assert_eq!(
             request.period(),
+            // The Oslo month begins at 23:00Z on 31 October.
             Period {
-                from: jiff::civil::date(2026, 11, 1),
+                from: jiff::civil::date(2026, 10, 31),
                 to: jiff::civil::date(2026, 11, 25)
             }
         );

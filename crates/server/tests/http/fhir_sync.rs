@@ -1,13 +1,17 @@
 //! Sync-safe FHIR search (issue 21): dates compared as instants with their offsets
 //! (a date without time is the Oslo day), `meta.lastUpdated` on every resource and
 //! `Last-Modified` on reads, `_count=0`, no empty arrays, content negotiation, the
-//! base with a slash, and a CapabilityStatement listing only R4's parameters.
+//! base with a slash, a CapabilityStatement listing only R4's parameters, a real
+//! client (fhirpy, tests/fhir/sync_poll.py) polling across a change, and `$export`
+//! with `_since`.
 
+use jiff::civil::{Time, date};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::fhir::{entries, fhir_read, fhir_world};
-use crate::helpers::spawn_app;
+use crate::fhir::{drug_test, entries, fhir_read, fhir_world};
+use crate::helpers::{TestApp, spawn_app};
+use crate::venv::{self, repo_root};
 
 #[tokio::test]
 async fn dates_and_last_updated_compare_instants_with_offsets_and_a_date_is_the_oslo_day() {
@@ -191,4 +195,90 @@ async fn xml_is_not_acceptable_the_base_with_a_slash_answers_alike_and_only_r4_p
     assert!(!names("Consent").contains(&"subject".to_string()));
     assert!(names("MedicationDispense").contains(&"whenhandedover".to_string()));
     assert!(!names("MedicationDispense").contains(&"date".to_string()));
+}
+
+/// One poll by `sync_poll.py` (fhirpy): per type, (id, versionId) of what changed
+/// at or after `since`.
+async fn poll(app: &TestApp, patient: &str, since: &str, kinds: &[&str]) -> Value {
+    let mut args = vec![
+        app.url("/fhir"),
+        app.world.konsulent.token.clone(),
+        patient.to_string(),
+        since.to_string(),
+    ];
+    args.extend(kinds.iter().map(|k| k.to_string()));
+    let script = repo_root().join("tests/fhir/sync_poll.py").display().to_string();
+    let (ok, stdout, stderr) = venv::run("fhir", "python", [vec![script], args].concat()).await;
+    assert!(ok, "the fhirpy poll failed:\n{stdout}\n{stderr}");
+    serde_json::from_str(stdout.lines().last().expect("a result line")).expect("json")
+}
+
+#[tokio::test]
+async fn a_client_polling_by_last_updated_with_an_oslo_offset_misses_no_change_and_since_exports_only_the_changed()
+ {
+    let app = spawn_app().await;
+    let (a, _) = fhir_world(&app).await;
+    let kinds = [
+        "Observation",
+        "MedicationDispense",
+        "Encounter",
+        "MedicationRequest",
+    ];
+    // The last poll was at 14:00 in Oslo (13:00Z), written with its offset.
+    app.set_oslo_time(date(2026, 11, 28), Time::constant(14, 0, 0, 0));
+    let since = "2026-11-28T14:00:00+01:00";
+    let before = poll(&app, &a, since, &kinds).await;
+    for kind in kinds {
+        assert_eq!(
+            before[kind],
+            json!([]),
+            "nothing changed after the poll: {before}"
+        );
+    }
+    // A change a few minutes later (13:56Z would be missed comparing text with
+    // 14:00+01:00).
+    app.set_oslo_time(date(2026, 11, 28), Time::constant(14, 56, 0, 0));
+    let (status, body) = app
+        .fhir_post(
+            &app.world.lege.token,
+            "/Observation",
+            &drug_test(&a, None, "2026-11-27").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let after = poll(&app, &a, since, &kinds).await;
+    assert_eq!(after["Observation"].as_array().map(Vec::len), Some(1), "{after}");
+    assert_eq!(after["Observation"][0][0], body["id"], "{after}");
+    for kind in ["MedicationDispense", "Encounter", "MedicationRequest"] {
+        assert_eq!(after[kind], json!([]), "{after}");
+    }
+    // Bulk export with the same `_since`: only the change, and the query kept.
+    let w = &app.world;
+    let response = app
+        .kick_off(
+            &w.konsulent,
+            "?_type=Observation,MedicationDispense&_since=2026-11-28T14:00:00%2B01:00",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let status_url = response
+        .headers()
+        .get("content-location")
+        .and_then(|v| v.to_str().ok())
+        .expect("Content-Location")
+        .to_string();
+    let manifest = app.manifest(&w.konsulent, &status_url).await;
+    let request = manifest["request"].as_str().expect("request");
+    assert!(
+        request.ends_with(
+            "/fhir/$export?_type=Observation,MedicationDispense&_since=2026-11-28T14:00:00%2B01:00"
+        ),
+        "{manifest}"
+    );
+    let output = manifest["output"].as_array().expect("output");
+    assert_eq!(output.len(), 1, "only Observation changed: {manifest}");
+    assert_eq!(output[0]["type"], json!("Observation"));
+    assert_eq!(output[0]["count"], json!(1), "{manifest}");
+    let response = app.kick_off(&w.konsulent, "?_since=yesterday").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
