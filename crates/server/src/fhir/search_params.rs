@@ -87,6 +87,10 @@ pub struct SearchRequest {
     pub count: usize,
     pub offset: usize,
     pub include_patient: bool,
+    /// AuditEvent: the newest entry the search's first page could see (`_snapshot`,
+    /// carried by the paging links), so that the reads each page records do not
+    /// shift the pages after it or change the total.
+    pub snapshot: Option<i64>,
     /// The parameters used, without paging, for the links.
     echo: Vec<(String, String)>,
 }
@@ -215,6 +219,7 @@ impl SearchRequest {
             count: DEFAULT_COUNT,
             offset: 0,
             include_patient: false,
+            snapshot: None,
             echo: Vec::new(),
         }
     }
@@ -269,6 +274,7 @@ impl SearchRequest {
             "_format" => {}
             "_count" => self.count = number(key, value)?.min(MAX_COUNT),
             "_offset" => self.offset = number(key, value)?,
+            "_snapshot" if kind == Kind::AuditEvent => self.snapshot = Some(number(key, value)? as i64),
             "_include" => {
                 let wanted = format!("{}:patient", kind.name());
                 let subject = format!("{}:subject", kind.name());
@@ -313,7 +319,24 @@ impl SearchRequest {
         period
     }
 
+    /// Fixes the snapshot of an AuditEvent search at the newest entry found, if
+    /// the request has none yet (its first page).
+    pub fn fix_snapshot(&mut self, found: &[Value]) {
+        if self.snapshot.is_some() {
+            return;
+        }
+        let newest = found.iter().filter_map(audit_seq).max().unwrap_or(0);
+        self.snapshot = Some(newest);
+        self.echo.push(("_snapshot".into(), newest.to_string()));
+    }
+
     pub fn keeps(&self, kind: Kind, resource: &Value) -> bool {
+        if kind == Kind::AuditEvent
+            && let Some(snapshot) = self.snapshot
+            && audit_seq(resource).is_none_or(|seq| seq > snapshot)
+        {
+            return false;
+        }
         let id_ok = self.ids.is_empty() || self.ids.iter().any(|id| resource["id"] == json!(id));
         let status_ok =
             self.statuses.is_empty() || self.statuses.iter().any(|s| resource["status"] == json!(s));
@@ -350,6 +373,11 @@ impl SearchRequest {
         query.push(format!("_offset={offset}"));
         format!("{base}/{}?{}", kind.name(), query.join("&"))
     }
+}
+
+/// The sequence number of an AuditEvent (its id).
+fn audit_seq(resource: &Value) -> Option<i64> {
+    resource["id"].as_str().and_then(|id| id.parse().ok())
 }
 
 fn encode(text: &str) -> String {

@@ -282,3 +282,50 @@ async fn a_client_polling_by_last_updated_with_an_oslo_offset_misses_no_change_a
     let response = app.kick_off(&w.konsulent, "?_since=yesterday").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn paging_through_the_audit_log_is_stable_though_each_page_is_itself_audited() {
+    let app = spawn_app().await;
+    let (a, _) = fhir_world(&app).await;
+    let token = &app.world.konsulent.token;
+    let mut path = format!("/AuditEvent?patient={a}&_count=3");
+    let (mut seen, mut totals) = (Vec::new(), Vec::new());
+    loop {
+        let (status, bundle) = app.fhir_get(token, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        totals.push(bundle["total"].clone());
+        seen.extend(
+            entries(&bundle)
+                .iter()
+                .map(|e| e["id"].as_str().expect("id").to_string()),
+        );
+        let Some(next) = bundle["link"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .find(|l| l["relation"] == "next")
+        else {
+            break;
+        };
+        let url = next["url"].as_str().expect("url");
+        path = url[url.find("/AuditEvent").expect("path")..].to_string();
+    }
+    assert!(totals.len() > 2, "several pages: {totals:?}");
+    assert!(
+        totals.iter().all(|t| *t == totals[0]),
+        "the total holds: {totals:?}"
+    );
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no entry twice: {seen:?}");
+    assert_eq!(json!(seen.len()), totals[0]);
+    // Newest first, by sequence number.
+    let seqs: Vec<i64> = seen.iter().map(|s| s.parse().expect("seq")).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
+    // A new search sees the reads the paging recorded.
+    let (_, again) = app
+        .fhir_get(token, &format!("/AuditEvent?patient={a}&_count=3"))
+        .await;
+    assert!(again["total"].as_u64() > totals[0].as_u64(), "{again}");
+}
