@@ -894,7 +894,7 @@ const LAR_CONSULTANT: &str = "https://samhand.no/fhir/StructureDefinition/lar-co
 
 /// A Patient as a journal system sends it: the person, and the LAR unit's doctor
 /// (by username) and consultant (by user id) who take responsibility.
-fn new_patient(app: &TestApp, fnr: &str, family: &str) -> Value {
+pub fn new_patient(app: &TestApp, fnr: &str, family: &str) -> Value {
     json!({
         "resourceType": "Patient",
         "identifier": [{"system": FNR, "value": fnr}],

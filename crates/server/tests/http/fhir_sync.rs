@@ -9,7 +9,7 @@ use jiff::civil::{Time, date};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::fhir::{drug_test, entries, fhir_read, fhir_world};
+use crate::fhir::{drug_test, entries, fhir_read, fhir_world, new_patient};
 use crate::helpers::{TestApp, spawn_app};
 use crate::venv::{self, repo_root};
 
@@ -328,4 +328,38 @@ async fn paging_through_the_audit_log_is_stable_though_each_page_is_itself_audit
         .fhir_get(token, &format!("/AuditEvent?patient={a}&_count=3"))
         .await;
     assert!(again["total"].as_u64() > totals[0].as_u64(), "{again}");
+}
+
+#[tokio::test]
+async fn a_number_born_in_the_future_is_refused_and_one_written_with_a_hyphen_is_registered_compact() {
+    let app = spawn_app().await;
+    let token = &app.world.konsulent.token;
+    // Synthetic: born 15 January 2027, after the test's today.
+    let (status, outcome) = app
+        .fhir_post(
+            token,
+            "/Patient",
+            &new_patient(&app, "15812750019", "Framtid").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert!(outcome.to_string().contains("fram i tid"), "{outcome}");
+    let (_, none) = app.fhir_get(token, "/Patient?identifier=15812750019").await;
+    assert_eq!(none["total"], json!(0), "nothing was stored: {none}");
+    // Synthetic: born 15 January 1870, written in two groups.
+    let (status, created) = app
+        .fhir_post(
+            token,
+            "/Patient",
+            &new_patient(&app, "158170-50023", "Bindestrek").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["identifier"][0]["value"],
+        json!("15817050023"),
+        "{created}"
+    );
+    let (_, found) = app.fhir_get(token, "/Patient?identifier=158170-50023").await;
+    assert_eq!(found["total"], json!(1), "{found}");
 }
