@@ -38,6 +38,45 @@ fn medication(substance: Substance) -> Value {
     })
 }
 
+/// The route of a substance (SNOMED CT): how it is taken, not where or watched by
+/// whom.
+fn route(substance: Substance) -> Value {
+    let (code, display, text) = match substance {
+        Substance::MethadoneOralSolution | Substance::SlowReleaseMorphine | Substance::Levomethadone => {
+            ("26643006", "Oral route", "Munnen")
+        }
+        Substance::BuprenorphineSublingual | Substance::BuprenorphineNaloxone => {
+            ("37839007", "Sublingual route", "Under tungen")
+        }
+        Substance::DepotBuprenorphineWeekly | Substance::DepotBuprenorphineMonthly => {
+            ("34206005", "Subcutaneous route", "Injeksjon under huden")
+        }
+    };
+    json!({"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}], "text": text})
+}
+
+/// How a dose was taken at the place: watched (supervised intake) or given as an
+/// injection by health personnel; the category of a MedicationAdministration.
+fn administration_category(mode: IntakeMode) -> Value {
+    let (code, text) = if mode == IntakeMode::Injection {
+        ("injection", "Injeksjon gitt av helsepersonell")
+    } else {
+        ("supervised", "Inntak under tilsyn")
+    };
+    json!({"coding": [{"system": format!("{SAMHAND_SYSTEM}/CodeSystem/intake-mode"), "code": code, "display": text}], "text": text})
+}
+
+/// The dispense type of take-home doses (v3 ActPharmacySupplyType): a day's supply
+/// is a daily fill, more days a refill of the standing order.
+fn dispense_type(days: usize) -> Value {
+    let (code, display) = if days <= 1 {
+        ("DF", "Daily Fill")
+    } else {
+        ("RF", "Refill")
+    };
+    json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code, "display": display}], "text": "Utlevering av medisin til hjemmebruk"})
+}
+
 fn per_day() -> Value {
     json!({"value": 1, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"})
 }
@@ -169,6 +208,7 @@ pub fn dispenses(
                         "sequence": i + 1,
                         "text": format!("{} del {}: {}", d.key.date, d.key.part, d.amount),
                         "timing": {"event": [d.key.date.to_string()]},
+                        "route": route(d.substance),
                         "doseAndRate": [{"doseQuantity": mg(d.amount)}],
                     })
                 })
@@ -182,7 +222,7 @@ pub fn dispenses(
                 "subject": patient_reference(first.patient_id),
                 "performer": [{"actor": user_reference(first.recorded_by)}],
                 "authorizingPrescription": [dose_order_reference(first.order_id)],
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "FFC", "display": "First Fill - Complete"}], "text": "Utlevering av medisin til hjemmebruk"},
+                "type": dispense_type(days.len()),
                 "quantity": mg(total(&list)),
                 "daysSupply": {"value": days.len(), "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"},
                 "whenHandedOver": instant(first.recorded_at),
@@ -216,16 +256,18 @@ pub fn administrations(doses: &[DispensedDose]) -> Vec<Value> {
                 "effectiveDateTime": instant(d.recorded_at),
                 "performer": [{"actor": user_reference(d.recorded_by)}],
                 "request": dose_order_reference(d.order_id),
+                "category": administration_category(d.mode),
                 "dosage": {
                     "text": format!("{} del {}: {}", d.key.date, d.key.part, d.amount),
-                    "route": {"text": if d.mode == IntakeMode::Injection { "Injeksjon" } else { "Inntak under tilsyn" }},
+                    "route": route(d.substance),
                     "dose": mg(d.amount),
                 },
             });
             if withheld {
                 resource["statusReason"] = json!([{"text": "Holdt tilbake ved vurdering før utlevering"}]);
             } else if d.amount != d.ordered {
-                resource["note"] = json!([{"text": format!("Redusert dose: ordinert {}, gitt {}", d.ordered, d.amount)}]);
+                resource["note"] =
+                    json!([{"text": format!("Redusert dose: ordinert {}, gitt {}", d.ordered, d.amount)}]);
             }
             resource
         })

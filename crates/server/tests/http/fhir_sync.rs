@@ -363,3 +363,36 @@ async fn a_number_born_in_the_future_is_refused_and_one_written_with_a_hyphen_is
     let (_, found) = app.fhir_get(token, "/Patient?identifier=158170-50023").await;
     assert_eq!(found["total"], json!(1), "{found}");
 }
+
+#[tokio::test]
+async fn supervised_intake_is_a_category_not_a_route_and_take_home_dispenses_are_daily_fills_or_refills() {
+    let app = spawn_app().await;
+    let (a, _) = fhir_world(&app).await;
+    let token = &app.world.konsulent.token;
+    let (_, given) = app
+        .fhir_get(token, &format!("/MedicationAdministration?patient={a}"))
+        .await;
+    for resource in entries(&given) {
+        let route = &resource["dosage"]["route"]["coding"][0];
+        assert_eq!(route["system"], json!("http://snomed.info/sct"), "{resource}");
+        assert_eq!(
+            route["code"],
+            json!("26643006"),
+            "methadone is taken by mouth: {resource}"
+        );
+        assert_eq!(
+            resource["category"]["coding"][0]["code"],
+            json!("supervised"),
+            "{resource}"
+        );
+    }
+    let (_, handed) = app
+        .fhir_get(token, &format!("/MedicationDispense?patient={a}"))
+        .await;
+    assert!(!entries(&handed).is_empty());
+    for resource in entries(&handed) {
+        let days = resource["daysSupply"]["value"].as_u64().expect("days");
+        let code = &resource["type"]["coding"][0]["code"];
+        assert_eq!(*code, json!(if days == 1 { "DF" } else { "RF" }), "{resource}");
+    }
+}
