@@ -25,15 +25,17 @@ async fn run_python(script: &str, args: Vec<String>) -> (bool, String, String) {
 }
 
 impl TestApp {
+    /// A GET under /fhir, with a token if one is given; the answer as it came.
+    pub async fn fhir_raw(&self, token: Option<&str>, path: &str) -> reqwest::Response {
+        let mut request = self.client.get(self.url(&format!("/fhir{path}")));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("fhir get")
+    }
+
     pub async fn fhir_get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.url(&format!("/fhir{path}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("fhir get");
-        fhir_read(response).await
+        fhir_read(self.fhir_raw(Some(token), path).await).await
     }
 
     /// A PUT, with `If-Match` when `version` is given.

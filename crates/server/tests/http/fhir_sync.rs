@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fhir::{drug_test, entries, fhir_read, fhir_world, new_patient};
+use crate::fhir_export::status_url;
 use crate::helpers::{TestApp, spawn_app};
 use crate::venv::{self, repo_root};
 
@@ -74,13 +75,7 @@ async fn every_resource_has_last_updated_reads_carry_last_modified_and_count_zer
     assert_eq!(status, StatusCode::OK, "{flags}");
     let flag = &entries(&flags)[0];
     assert!(flag["meta"]["lastUpdated"].is_string(), "{flag}");
-    let response = app
-        .client
-        .get(app.url(&format!("/fhir/Patient/{a}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("read");
+    let response = app.fhir_raw(Some(token), &format!("/Patient/{a}")).await;
     let modified = response
         .headers()
         .get("last-modified")
@@ -150,31 +145,12 @@ async fn xml_is_not_acceptable_the_base_with_a_slash_answers_alike_and_only_r4_p
         let (status, _) = fhir_read(get(&format!("/Patient/{a}"), accept).await.expect("get")).await;
         assert_eq!(status, StatusCode::OK, "{accept}");
     }
-    let bare = app
-        .client
-        .get(app.url("/fhir"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get");
-    let slash = app
-        .client
-        .get(app.url("/fhir/"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get");
+    let bare = app.fhir_raw(Some(token), "").await;
+    let slash = app.fhir_raw(Some(token), "/").await;
     assert_eq!(bare.status(), slash.status());
     let (bare, slash) = (fhir_read(bare).await.1, fhir_read(slash).await.1);
     assert_eq!(bare["resourceType"], slash["resourceType"], "{bare} {slash}");
-    let (_, metadata) = fhir_read(
-        app.client
-            .get(app.url("/fhir/metadata"))
-            .send()
-            .await
-            .expect("get"),
-    )
-    .await;
+    let (_, metadata) = fhir_read(app.fhir_raw(None, "/metadata").await).await;
     let names = |kind: &str| -> Vec<String> {
         metadata["rest"][0]["resource"]
             .as_array()
@@ -261,13 +237,7 @@ async fn a_client_polling_by_last_updated_with_an_oslo_offset_misses_no_change_a
         )
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let status_url = response
-        .headers()
-        .get("content-location")
-        .and_then(|v| v.to_str().ok())
-        .expect("Content-Location")
-        .to_string();
-    let manifest = app.manifest(&w.konsulent, &status_url).await;
+    let manifest = app.manifest(&w.konsulent, &status_url(&response)).await;
     let request = manifest["request"].as_str().expect("request");
     assert!(
         request.ends_with(

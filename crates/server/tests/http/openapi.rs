@@ -3,21 +3,28 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{read, spawn_app};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, read, spawn_app};
 use crate::venv;
+
+/// The OpenAPI document, fetched without a token as a client would.
+pub async fn openapi_document(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("get");
+    let (status, document) = read(response).await;
+    assert_eq!(status, StatusCode::OK);
+    document
+}
 
 #[tokio::test]
 async fn the_openapi_document_is_valid_by_openapi_spec_validator() {
     let app = spawn_app().await;
-    let (status, document) = read(
-        app.client
-            .get(app.url("/api/v1/openapi.json"))
-            .send()
-            .await
-            .expect("get"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let document = openapi_document(&app).await;
     // The report's range is a query, not a path, parameter (it was declared required
     // path parameters, which no path of the document has).
     let params = document["paths"]["/naloxone"]["get"]["parameters"]
