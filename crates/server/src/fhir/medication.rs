@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use samhand_domain::dose::Dose;
 use samhand_domain::dose_order::SignedDoseOrder;
-use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId};
+use samhand_domain::ids::{DoseOrderId, EpisodeId, OrganisationId, PatientId};
 use samhand_domain::missed::MissedDoseState;
 use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::Episode;
@@ -81,11 +81,20 @@ fn per_day() -> Value {
     json!({"value": 1, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"})
 }
 
-fn dose_order_reference(order: samhand_domain::ids::DoseOrderId) -> Value {
-    json!({
+/// The episode of each dose order: the MedicationRequest a dispensing followed.
+pub type OrderEpisodes = HashMap<DoseOrderId, EpisodeId>;
+
+/// The MedicationRequest a dose followed: by `reference` (the episode's dose
+/// order, which a receiver can read) and by `identifier` (the signed version).
+fn dose_order_reference(order: DoseOrderId, episodes: &OrderEpisodes) -> Value {
+    let mut reference = json!({
         "type": "MedicationRequest",
         "identifier": {"system": format!("{SAMHAND_SYSTEM}/dose-order"), "value": order.to_string()},
-    })
+    });
+    if let Some(episode) = episodes.get(&order) {
+        reference["reference"] = json!(format!("MedicationRequest/{episode}"));
+    }
+    reference
 }
 
 /// Every signed version of every episode's order. The resource is the episode's
@@ -183,6 +192,7 @@ fn total(doses: &[&DispensedDose]) -> Dose {
 /// over several days).
 pub fn dispenses(
     doses: &[DispensedDose],
+    episodes: &OrderEpisodes,
     organisations: &HashMap<OrganisationId, Organisation>,
 ) -> Vec<Value> {
     let mut events: Vec<(samhand_domain::ids::DispensingId, Vec<&DispensedDose>)> = Vec::new();
@@ -221,7 +231,7 @@ pub fn dispenses(
                 "medicationCodeableConcept": medication(first.substance),
                 "subject": patient_reference(first.patient_id),
                 "performer": [{"actor": user_reference(first.recorded_by)}],
-                "authorizingPrescription": [dose_order_reference(first.order_id)],
+                "authorizingPrescription": [dose_order_reference(first.order_id, episodes)],
                 "type": dispense_type(days.len()),
                 "quantity": mg(total(&list)),
                 "daysSupply": {"value": days.len(), "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"},
@@ -239,7 +249,7 @@ pub fn dispenses(
 
 /// Supervised intake and injections: one MedicationAdministration per dose, with
 /// the id "{recording}-{yyyymmdd}-{part}".
-pub fn administrations(doses: &[DispensedDose]) -> Vec<Value> {
+pub fn administrations(doses: &[DispensedDose], episodes: &OrderEpisodes) -> Vec<Value> {
     doses
         .iter()
         .filter(|d| is_administered(d.mode))
@@ -255,7 +265,7 @@ pub fn administrations(doses: &[DispensedDose]) -> Vec<Value> {
                 "subject": patient_reference(d.patient_id),
                 "effectiveDateTime": instant(d.recorded_at),
                 "performer": [{"actor": user_reference(d.recorded_by)}],
-                "request": dose_order_reference(d.order_id),
+                "request": dose_order_reference(d.order_id, episodes),
                 "category": administration_category(d.mode),
                 "dosage": {
                     "text": format!("{} del {}: {}", d.key.date, d.key.part, d.amount),

@@ -364,5 +364,12 @@ async fn supervised_intake_is_a_category_not_a_route_and_take_home_dispenses_are
         let days = resource["daysSupply"]["value"].as_u64().expect("days");
         let code = &resource["type"]["coding"][0]["code"];
         assert_eq!(*code, json!(if days == 1 { "DF" } else { "RF" }), "{resource}");
+        let order = &resource["authorizingPrescription"][0]["reference"];
+        assert!(
+            order
+                .as_str()
+                .is_some_and(|r| r.starts_with("MedicationRequest/")),
+            "{resource}"
+        );
     }
 }
