@@ -1,5 +1,12 @@
 //! Norwegian national identity numbers (fødselsnummer and D-nummer): parsing, the
 //! birth date and sex they encode, and building synthetic numbers for demo and test data.
+//!
+//! Numbers issued from 1 January 2032 follow a new rule (Skatteetaten, «Nytt
+//! fødselsnummer fra 2032»): the first check digit may leave a remainder of 0, 1,
+//! 2 or 3 in the modulus-11 check (only 0 before), the second is as before, and the
+//! number says nothing of sex, nor (by its individual number) of the century: both
+//! must come from Folkeregisteret. A number whose remainder is 1–3 can only be a
+//! 2032-rule number; one with remainder 0 may be either.
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,14 +47,35 @@ pub enum NationalIdError {
     InvalidDate,
     #[error("the check digits of the national identity number do not match; it is probably mistyped")]
     CheckDigits,
+    #[error("the national identity number's birth date lies in the future")]
+    FutureBirthDate,
 }
 
+/// Which check-digit rule a number follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckRule {
+    /// The rule before 2032 (the first check digit leaves remainder 0); the
+    /// individual number gives the century, its last digit the sex.
+    Classic,
+    /// The rule from 2032 (remainder 1, 2 or 3): no sex, no century in the number.
+    From2032,
+}
+
+/// The day the 2032 rule took effect.
+pub const RULE_2032_FROM: Date = jiff::civil::date(2032, 1, 1);
+
 impl NationalId {
-    /// Parses a fødselsnummer or D-nummer, real or synthetic. Surrounding whitespace
-    /// and spaces inside (as in "010180 12345") are ignored, because people often
-    /// type the number in two groups.
+    /// Parses a fødselsnummer or D-nummer, real or synthetic, by either check-digit
+    /// rule. Surrounding whitespace, and spaces or a hyphen inside (as in
+    /// "010180 12345" or "010180-12345"), are ignored, because people often write
+    /// the number in two groups. The birth date is not compared with today: see
+    /// [`Self::parse_on`].
     pub fn parse(input: &str) -> Result<Self, NationalIdError> {
-        let compact: String = input.trim().chars().filter(|c| *c != ' ').collect();
+        let trimmed = input.trim();
+        if trimmed.matches('-').count() > 1 {
+            return Err(NationalIdError::NotDigits);
+        }
+        let compact: String = trimmed.chars().filter(|c| *c != ' ' && *c != '-').collect();
         // Non-digits are reported before the length, since "not a number at all" is
         // the more useful message for input such as a name in the wrong field.
         if !compact.chars().all(|c| c.is_ascii_digit()) {
@@ -61,11 +89,28 @@ impl NationalId {
             .map_err(|_| NationalIdError::WrongLength)?;
         // Check digits come first: a mistyped digit is far more common than a number
         // that is well formed but names an impossible date.
-        if check_digits(&digits[..9]) != Some((digits[9], digits[10])) {
+        if rule_of(&digits).is_none() {
             return Err(NationalIdError::CheckDigits);
         }
         decode_birth_date(&digits)?;
         Ok(Self(compact))
+    }
+
+    /// [`Self::parse`], and refuses a number whose birth date lies after `today`
+    /// (Oslo). From 2032 a number that reads as born in the future may be a
+    /// 2032-rule number (whose individual number no longer gives the century), so
+    /// it is refused only before then.
+    pub fn parse_on(input: &str, today: Date) -> Result<Self, NationalIdError> {
+        let id = Self::parse(input)?;
+        if id.birth_date() > today && today < RULE_2032_FROM {
+            return Err(NationalIdError::FutureBirthDate);
+        }
+        Ok(id)
+    }
+
+    /// The check-digit rule the number follows (a remainder of 0 reads as classic).
+    pub fn rule(&self) -> CheckRule {
+        rule_of(&self.digits()).unwrap_or(CheckRule::Classic)
     }
 
     /// The 11 digits, without spaces.
@@ -87,14 +132,20 @@ impl NationalId {
         self.digits()[2] >= 8
     }
 
+    /// The birth date the number encodes. For a 2032-rule number the century is
+    /// read by the classic table and may be wrong: Folkeregisteret holds the date.
     pub fn birth_date(&self) -> Date {
         decode_birth_date(&self.digits())
             .expect("a NationalId is only built from digits that encode a valid birth date")
     }
 
-    /// The register's legal sex: the ninth digit is even for women.
-    pub fn is_female(&self) -> bool {
-        self.digits()[8].is_multiple_of(2)
+    /// The register's legal sex as the number encodes it (the ninth digit is even
+    /// for women); `None` for a 2032-rule number, which encodes none.
+    pub fn is_female(&self) -> Option<bool> {
+        match self.rule() {
+            CheckRule::Classic => Some(self.digits()[8].is_multiple_of(2)),
+            CheckRule::From2032 => None,
+        }
     }
 
     /// Builds the synthetic fødselsnummer (month + 80) for a birth date and a 3-digit
@@ -143,6 +194,27 @@ impl FromStr for NationalId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
+    }
+}
+
+/// The rule whose check digits the number has, if either: the second check digit
+/// as always, the first leaving remainder 0 (classic) or 1–3 (from 2032).
+fn rule_of(digits: &[u8; 11]) -> Option<CheckRule> {
+    let weighted = |weights: &[u32]| -> u32 {
+        digits
+            .iter()
+            .zip(weights)
+            .map(|(&digit, &weight)| u32::from(digit) * weight)
+            .sum()
+    };
+    let second = mod11_check_digit(&digits[..10], &SECOND_CHECK_WEIGHTS)?;
+    if second != digits[10] {
+        return None;
+    }
+    match (weighted(&FIRST_CHECK_WEIGHTS) + u32::from(digits[9])) % 11 {
+        0 => Some(CheckRule::Classic),
+        1..=3 => Some(CheckRule::From2032),
+        _ => None,
     }
 }
 
@@ -224,6 +296,8 @@ mod tests {
             ("01818012337", date(1980, 1, 1), Fodselsnummer, true, false),
             ("018180 12337", date(1980, 1, 1), Fodselsnummer, true, false),
             ("  0181 8012 337 ", date(1980, 1, 1), Fodselsnummer, true, false),
+            ("018180-12337", date(1980, 1, 1), Fodselsnummer, true, false),
+            ("018180 - 12337", date(1980, 1, 1), Fodselsnummer, true, false),
             ("29820050043", date(2000, 2, 29), Fodselsnummer, true, true),
             ("01815095088", date(1950, 1, 1), Fodselsnummer, true, true),
             ("31929970007", date(1899, 12, 31), Fodselsnummer, true, true),
@@ -236,12 +310,61 @@ mod tests {
         ];
         for &(input, birth_date, kind, synthetic, female) in cases {
             let id = NationalId::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
-            assert_eq!(id.as_str(), input.replace(' ', ""), "{input}");
+            assert_eq!(id.as_str(), input.replace([' ', '-'], ""), "{input}");
             assert_eq!(id.birth_date(), birth_date, "{input}");
             assert_eq!(id.kind(), kind, "{input}");
             assert_eq!(id.is_synthetic(), synthetic, "{input}");
-            assert_eq!(id.is_female(), female, "{input}");
+            assert_eq!(id.is_female(), Some(female), "{input}");
         }
+    }
+
+    /// The identity-number table of issue 21: the 2032 rule (Skatteetaten's
+    /// examples), a birth date in the future, and written forms.
+    #[test]
+    fn the_2032_rule_the_future_and_written_forms() {
+        use CheckRule::{Classic, From2032};
+        use NationalIdError::{CheckDigits, FutureBirthDate};
+        let today = date(2026, 12, 5);
+        let after_2032 = date(2033, 6, 1);
+        // (input, today, rule or the error)
+        let cases: &[(&str, Date, Result<CheckRule, NationalIdError>)] = &[
+            // Skatteetaten: born 2 January 2032, individual 999, remainder 0.
+            ("02013299997", after_2032, Ok(Classic)),
+            // ... the same born in the future, as seen today.
+            ("02013299997", today, Err(FutureBirthDate)),
+            // Skatteetaten: born 30.10.1982, given a number in 2032: remainder 0,
+            // then remainder 1 (first check digit 3).
+            ("30108299920", today, Ok(Classic)),
+            ("30108299939", today, Ok(From2032)),
+            ("301082 99939", after_2032, Ok(From2032)),
+            ("301082-99939", after_2032, Ok(From2032)),
+            // Remainder 2 and 3 (first check digit 4 and 5, second recomputed).
+            ("30108299947", today, Ok(From2032)),
+            ("30108299955", today, Ok(From2032)),
+            // Remainder 4 is no rule's.
+            ("30108299963", today, Err(CheckDigits)),
+            // The second check digit is checked as always.
+            ("30108299938", today, Err(CheckDigits)),
+            // Born yesterday and today are fine; tomorrow is not (synthetic, 2026).
+            ("04922650026", today, Ok(Classic)),
+            ("05922650065", today, Ok(Classic)),
+            ("06922650185", today, Err(FutureBirthDate)),
+            // From 2032, a classic-looking future date may be a 2032-rule number
+            // whose century the register knows.
+            ("31123990008", today, Err(FutureBirthDate)),
+            ("31123990008", after_2032, Ok(Classic)),
+        ];
+        for &(input, on, expected) in cases {
+            let got = NationalId::parse_on(input, on).map(|id| id.rule());
+            assert_eq!(got, expected, "{input} on {on}");
+        }
+        // A 2032-rule number says nothing of sex.
+        let new = NationalId::parse("30108299939").expect("2032 rule");
+        assert_eq!(new.is_female(), None);
+        assert_eq!(
+            NationalId::parse("30108299920").expect("classic").is_female(),
+            Some(false)
+        );
     }
 
     #[test]
@@ -253,7 +376,8 @@ mod tests {
             ("0181801233", WrongLength),
             ("018180123370", WrongLength),
             ("0181801233x", NotDigits),
-            ("018180-12337", NotDigits),
+            ("0181-80-12337", NotDigits),
+            ("018180–12337", NotDigits), // an en dash is not a hyphen
             ("Ola Nordmann", NotDigits),
             ("٠١٨١٨٠١٢٣٣٧", NotDigits),
             ("01818012338", CheckDigits),
@@ -342,7 +466,7 @@ mod tests {
                 prop_assert_eq!(parsed.birth_date(), birth_date);
                 prop_assert!(parsed.is_synthetic());
                 prop_assert_eq!(parsed.kind(), NationalIdKind::Fodselsnummer);
-                prop_assert_eq!(parsed.is_female(), individual % 2 == 0);
+                prop_assert_eq!(parsed.is_female(), Some(individual % 2 == 0));
             } else {
                 // The only other reason for `None` is a check digit of 10.
                 let first_nine = &id_digits_without_check(birth_date, individual);

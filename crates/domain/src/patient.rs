@@ -44,8 +44,10 @@ pub struct NewPatient {
 }
 
 impl NewPatient {
-    pub fn parse(input: &PatientInput, errors: &mut FieldErrors) -> Option<Self> {
-        let national_id = match NationalId::parse(&input.national_id) {
+    /// Parses a new person's details; the national id's birth date may not lie
+    /// after `today`.
+    pub fn parse(input: &PatientInput, today: Date, errors: &mut FieldErrors) -> Option<Self> {
+        let national_id = match NationalId::parse_on(&input.national_id, today) {
             Ok(id) => Some(id),
             Err(e) => {
                 errors.push("national_id", national_id_message(e));
@@ -181,6 +183,7 @@ pub fn next_identity(
             Ok(_) => {}
         }
     }
+    // The number is the one already recorded: it is not checked against today.
     let parsed = NewPatient::parse(
         &PatientInput {
             national_id: current.national_id.as_str().to_string(),
@@ -189,6 +192,7 @@ pub fn next_identity(
             phone: input.phone.clone(),
             address: input.address.clone(),
         },
+        Date::MAX,
         &mut errors,
     );
     let reason = input.reason.trim().to_string();
@@ -223,6 +227,7 @@ pub fn national_id_message(error: crate::national_id::NationalIdError) -> &'stat
         NotDigits => "Fødselsnummeret kan bare inneholde sifre.",
         InvalidDate => "De seks første sifrene er ikke en gyldig fødselsdato.",
         CheckDigits => "Kontrollsifrene stemmer ikke. Sjekk at nummeret er skrevet riktig.",
+        FutureBirthDate => "Fødselsdatoen i nummeret er fram i tid. Sjekk at nummeret er skrevet riktig.",
     }
 }
 

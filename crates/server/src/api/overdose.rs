@@ -285,6 +285,7 @@ pub async fn record_naloxone(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// yyyy-mm-dd; the first of the month a year ago when left out.
     #[serde(default)]

@@ -53,10 +53,16 @@ pub async fn build(
         }
         Kind::MedicationDispense => {
             let organisations = service.fhir_organisations().await?;
-            medication::dispenses(&service.fhir_doses(grants, period).await?, &organisations)
+            let episodes = service.fhir_order_episodes(grants).await?;
+            medication::dispenses(
+                &service.fhir_doses(grants, period).await?,
+                &episodes,
+                &organisations,
+            )
         }
         Kind::MedicationAdministration => {
-            medication::administrations(&service.fhir_doses(grants, period).await?)
+            let episodes = service.fhir_order_episodes(grants).await?;
+            medication::administrations(&service.fhir_doses(grants, period).await?, &episodes)
         }
         Kind::Flag => medication::flags(&service.fhir_blocks(grants).await?),
         Kind::AuditEvent => communication::audit_events(&service.fhir_audit_entries(grants, period).await?),

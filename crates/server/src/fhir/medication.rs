@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use samhand_domain::dose::Dose;
 use samhand_domain::dose_order::SignedDoseOrder;
-use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId};
+use samhand_domain::ids::{DoseOrderId, EpisodeId, OrganisationId, PatientId};
 use samhand_domain::missed::MissedDoseState;
 use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::Episode;
@@ -38,15 +38,63 @@ fn medication(substance: Substance) -> Value {
     })
 }
 
+/// The route of a substance (SNOMED CT): how it is taken, not where or watched by
+/// whom.
+fn route(substance: Substance) -> Value {
+    let (code, display, text) = match substance {
+        Substance::MethadoneOralSolution | Substance::SlowReleaseMorphine | Substance::Levomethadone => {
+            ("26643006", "Oral route", "Munnen")
+        }
+        Substance::BuprenorphineSublingual | Substance::BuprenorphineNaloxone => {
+            ("37839007", "Sublingual route", "Under tungen")
+        }
+        Substance::DepotBuprenorphineWeekly | Substance::DepotBuprenorphineMonthly => {
+            ("34206005", "Subcutaneous route", "Injeksjon under huden")
+        }
+    };
+    json!({"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}], "text": text})
+}
+
+/// How a dose was taken at the place: watched (supervised intake) or given as an
+/// injection by health personnel; the category of a MedicationAdministration.
+fn administration_category(mode: IntakeMode) -> Value {
+    let (code, text) = if mode == IntakeMode::Injection {
+        ("injection", "Injeksjon gitt av helsepersonell")
+    } else {
+        ("supervised", "Inntak under tilsyn")
+    };
+    json!({"coding": [{"system": format!("{SAMHAND_SYSTEM}/CodeSystem/intake-mode"), "code": code, "display": text}], "text": text})
+}
+
+/// The dispense type of take-home doses (v3 ActPharmacySupplyType): a day's supply
+/// is a daily fill, more days a refill of the standing order.
+fn dispense_type(days: usize) -> Value {
+    let (code, display) = if days <= 1 {
+        ("DF", "Daily Fill")
+    } else {
+        ("RF", "Refill")
+    };
+    json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code, "display": display}], "text": "Utlevering av medisin til hjemmebruk"})
+}
+
 fn per_day() -> Value {
     json!({"value": 1, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"})
 }
 
-fn dose_order_reference(order: samhand_domain::ids::DoseOrderId) -> Value {
-    json!({
+/// The episode of each dose order: the MedicationRequest a dispensing followed.
+pub type OrderEpisodes = HashMap<DoseOrderId, EpisodeId>;
+
+/// The MedicationRequest a dose followed: by `reference` (the episode's dose
+/// order, which a receiver can read) and by `identifier` (the signed version).
+fn dose_order_reference(order: DoseOrderId, episodes: &OrderEpisodes) -> Value {
+    let mut reference = json!({
         "type": "MedicationRequest",
         "identifier": {"system": format!("{SAMHAND_SYSTEM}/dose-order"), "value": order.to_string()},
-    })
+    });
+    if let Some(episode) = episodes.get(&order) {
+        reference["reference"] = json!(format!("MedicationRequest/{episode}"));
+    }
+    reference
 }
 
 /// Every signed version of every episode's order. The resource is the episode's
@@ -144,6 +192,7 @@ fn total(doses: &[&DispensedDose]) -> Dose {
 /// over several days).
 pub fn dispenses(
     doses: &[DispensedDose],
+    episodes: &OrderEpisodes,
     organisations: &HashMap<OrganisationId, Organisation>,
 ) -> Vec<Value> {
     let mut events: Vec<(samhand_domain::ids::DispensingId, Vec<&DispensedDose>)> = Vec::new();
@@ -169,6 +218,7 @@ pub fn dispenses(
                         "sequence": i + 1,
                         "text": format!("{} del {}: {}", d.key.date, d.key.part, d.amount),
                         "timing": {"event": [d.key.date.to_string()]},
+                        "route": route(d.substance),
                         "doseAndRate": [{"doseQuantity": mg(d.amount)}],
                     })
                 })
@@ -181,8 +231,8 @@ pub fn dispenses(
                 "medicationCodeableConcept": medication(first.substance),
                 "subject": patient_reference(first.patient_id),
                 "performer": [{"actor": user_reference(first.recorded_by)}],
-                "authorizingPrescription": [dose_order_reference(first.order_id)],
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "FFC", "display": "First Fill - Complete"}], "text": "Utlevering av medisin til hjemmebruk"},
+                "authorizingPrescription": [dose_order_reference(first.order_id, episodes)],
+                "type": dispense_type(days.len()),
                 "quantity": mg(total(&list)),
                 "daysSupply": {"value": days.len(), "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"},
                 "whenHandedOver": instant(first.recorded_at),
@@ -199,7 +249,7 @@ pub fn dispenses(
 
 /// Supervised intake and injections: one MedicationAdministration per dose, with
 /// the id "{recording}-{yyyymmdd}-{part}".
-pub fn administrations(doses: &[DispensedDose]) -> Vec<Value> {
+pub fn administrations(doses: &[DispensedDose], episodes: &OrderEpisodes) -> Vec<Value> {
     doses
         .iter()
         .filter(|d| is_administered(d.mode))
@@ -215,21 +265,49 @@ pub fn administrations(doses: &[DispensedDose]) -> Vec<Value> {
                 "subject": patient_reference(d.patient_id),
                 "effectiveDateTime": instant(d.recorded_at),
                 "performer": [{"actor": user_reference(d.recorded_by)}],
-                "request": dose_order_reference(d.order_id),
+                "request": dose_order_reference(d.order_id, episodes),
+                "category": administration_category(d.mode),
                 "dosage": {
                     "text": format!("{} del {}: {}", d.key.date, d.key.part, d.amount),
-                    "route": {"text": if d.mode == IntakeMode::Injection { "Injeksjon" } else { "Inntak under tilsyn" }},
+                    "route": route(d.substance),
                     "dose": mg(d.amount),
                 },
             });
             if withheld {
                 resource["statusReason"] = json!([{"text": "Holdt tilbake ved vurdering før utlevering"}]);
             } else if d.amount != d.ordered {
-                resource["note"] = json!([{"text": format!("Redusert dose: ordinert {}, gitt {}", d.ordered, d.amount)}]);
+                resource["note"] =
+                    json!([{"text": format!("Redusert dose: ordinert {}, gitt {}", d.ordered, d.amount)}]);
             }
             resource
         })
         .collect()
+}
+
+/// The version and the instant of the last change of a block: it changes at the
+/// start of each Oslo day it lasts (the count of days without dose grows), from
+/// the day it began.
+fn block_version(state: &MissedDoseState) -> (i64, String) {
+    let began = state.blocked_since.unwrap_or(Date::MIN);
+    let counted_to = state
+        .since
+        .and_then(|first| {
+            first
+                .checked_add(jiff::Span::new().days(i64::from(state.consecutive_days)))
+                .ok()
+        })
+        .unwrap_or(began)
+        .max(began);
+    let version = began
+        .until(counted_to)
+        .map(|span| i64::from(span.get_days()))
+        .unwrap_or(0)
+        + 1;
+    let changed = counted_to
+        .to_zoned(samhand_domain::time::oslo().clone())
+        .map(|z| instant(z.timestamp()))
+        .unwrap_or_default();
+    (version, changed)
 }
 
 /// An active Flag for each patient whose order is blocked by missed doses; the id
@@ -239,10 +317,11 @@ pub fn flags(blocks: &[(PatientId, MissedDoseState)]) -> Vec<Value> {
         .iter()
         .map(|(patient, state)| {
             let since = state.blocked_since.map(|d| d.to_string()).unwrap_or_default();
+            let (version, changed) = block_version(state);
             json!({
                 "resourceType": "Flag",
                 "id": patient.to_string(),
-                "meta": {"versionId": "1"},
+                "meta": {"versionId": version.to_string(), "lastUpdated": changed},
                 "status": "active",
                 "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/flag-category", "code": "clinical", "display": "Clinical"}]}],
                 "code": {

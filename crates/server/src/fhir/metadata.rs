@@ -15,7 +15,7 @@ fn search_params(kind: Kind) -> Vec<Value> {
         param(
             "_lastUpdated",
             "date",
-            "ge/le/gt/lt/eq; compared as text at the shorter precision (UTC); years 1900-2200, otherwise 400",
+            "ge/le/gt/lt/eq; compared as instants (an offset such as +01:00 is honoured; a date without time is the Oslo day); years 1900-2200, otherwise 400",
         ),
         param(
             "_count",
@@ -47,14 +47,19 @@ fn search_params(kind: Kind) -> Vec<Value> {
                     "Patient/{id} or the id"
                 },
             ));
-            params.push(param("subject", "reference", "the same as patient"));
+            // R4 defines no `subject` on these, and AuditEvent has no `status`.
+            if !matches!(kind, Kind::EpisodeOfCare | Kind::Consent | Kind::AuditEvent) {
+                params.push(param("subject", "reference", "the same as patient"));
+            }
             params.push(param(
                 "patient.identifier",
                 "token",
                 "the patient's fødselsnummer or D-nummer",
             ));
             params.push(param("_id", "token", "the resource's id"));
-            params.push(param("status", "token", "the resource's status"));
+            if kind != Kind::AuditEvent {
+                params.push(param("status", "token", "the resource's status"));
+            }
             if kind == Kind::MedicationRequest {
                 params.push(param(
                     "identifier",
@@ -66,9 +71,9 @@ fn search_params(kind: Kind) -> Vec<Value> {
     }
     if let Some(element) = kind.date_element() {
         params.push(param(
+            kind.date_param(),
             "date",
-            "date",
-            &format!("compares {element}; years 1900-2200, otherwise 400"),
+            &format!("compares {element} as instants (a date without time is the Oslo day); years 1900-2200, otherwise 400"),
         ));
     }
     params

@@ -88,6 +88,49 @@ pub fn routes() -> Router<AppState> {
         .route("/{kind}/{id}/_history/{version}", get(version_read))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(negotiate))
+}
+
+/// Whether a media type (of `Accept` or `_format`) asks for XML.
+fn is_xml(media: &str) -> bool {
+    let media = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    media == "xml" || media.ends_with("/xml") || media.ends_with("+xml")
+}
+
+/// Whether a media type of `Accept` is one Samhand writes (JSON, NDJSON, a
+/// wildcard).
+fn is_served(media: &str) -> bool {
+    let media = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    media.is_empty() || media.contains("json") || media.ends_with("/*")
+}
+
+/// Content negotiation: Samhand writes FHIR JSON only, so a request that asks for
+/// XML only (`Accept`, or `_format`) is answered 406 with an OperationOutcome,
+/// before anything is read.
+async fn negotiate(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let accepts: Vec<String> = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::to_string)
+        .collect();
+    let xml_accept = accepts.iter().any(|m| is_xml(m)) && !accepts.iter().any(|m| is_served(m));
+    let xml_format =
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(request.uri()).is_ok_and(|query| {
+            query
+                .0
+                .iter()
+                .any(|(key, value)| key == "_format" && is_xml(value))
+        });
+    if xml_accept || xml_format {
+        return FhirError::NotAcceptable(
+            "Samhand svarer bare med FHIR JSON (application/fhir+json); XML støttes ikke.".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// A FHIR write takes one resource, more than a form but no file.
@@ -219,6 +262,18 @@ impl Kind {
             Self::Communication => Some("sent"),
             Self::AuditEvent => Some("recorded"),
             Self::Observation => Some("effectiveDateTime"),
+        }
+    }
+
+    /// The name R4 gives the search parameter on [`Self::date_element`] (`date`
+    /// is taken too, as Samhand's first versions named them all).
+    pub fn date_param(self) -> &'static str {
+        match self {
+            Self::MedicationRequest => "authoredon",
+            Self::MedicationDispense => "whenhandedover",
+            Self::MedicationAdministration => "effective-time",
+            Self::Communication => "sent",
+            _ => "date",
         }
     }
 
@@ -678,9 +733,17 @@ pub fn written(status: StatusCode, headers: &HeaderMap, resource: &Value) -> Res
     response
 }
 
+/// The version as a weak ETag, and the last change as Last-Modified (HTTP date).
 fn with_etag(mut response: Response, resource: &Value) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!("W/\"{}\"", version_of(resource))) {
         response.headers_mut().insert(header::ETAG, value);
+    }
+    let modified = resource["meta"]["lastUpdated"]
+        .as_str()
+        .and_then(|text| text.parse::<jiff::Timestamp>().ok())
+        .map(|at| at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string());
+    if let Some(value) = modified.and_then(|text| HeaderValue::from_str(&text).ok()) {
+        response.headers_mut().insert(header::LAST_MODIFIED, value);
     }
     response
 }

@@ -33,6 +33,8 @@ pub enum FhirError {
     },
     /// A write whose body is not FHIR JSON (`Content-Type`): 415.
     UnsupportedMediaType(String),
+    /// An answer asked for in a format Samhand does not write (XML): 406.
+    NotAcceptable(String),
 }
 
 pub type FhirResult<T> = Result<T, FhirError>;
@@ -53,6 +55,7 @@ impl FhirError {
             Self::Duplicate { .. } => StatusCode::CONFLICT,
             Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
         }
     }
 
@@ -89,7 +92,7 @@ impl FhirError {
             }
             Self::BadRequest(text) => vec![issue("structure", text.clone())],
             Self::MissingScope(text) => vec![issue("forbidden", text.clone())],
-            Self::NotSupported(text) | Self::UnsupportedMediaType(text) => {
+            Self::NotSupported(text) | Self::UnsupportedMediaType(text) | Self::NotAcceptable(text) => {
                 vec![issue("not-supported", text.clone())]
             }
             Self::Busy { message, .. } => vec![issue("throttled", message.clone())],

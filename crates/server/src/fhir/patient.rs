@@ -34,7 +34,12 @@ pub fn patient(p: &IdentityVersion) -> Value {
         "identifier": [{"use": "official", "system": system, "value": p.national_id.as_str()}],
         "active": true,
         "name": [{"use": "official", "family": p.family_name, "given": [p.given_name], "text": p.full_name()}],
-        "gender": if p.national_id.is_female() { "female" } else { "male" },
+        // A 2032-rule number encodes no sex: unknown until Folkeregisteret says.
+        "gender": match p.national_id.is_female() {
+            Some(true) => "female",
+            Some(false) => "male",
+            None => "unknown",
+        },
         "birthDate": p.national_id.birth_date().to_string(),
     });
     if !p.phone.trim().is_empty() {

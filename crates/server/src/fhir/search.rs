@@ -31,11 +31,14 @@ pub async fn matching(
     let all = current_versions(build(service, kind, grants, request.period()).await?);
     let mut found: Vec<Value> = all.into_iter().filter(|r| request.keeps(kind, r)).collect();
     if let Some(path) = kind.date_element() {
+        // Newest first, then by id (a number, the AuditEvent's, by its value).
+        let id = |r: &Value| {
+            let id = r["id"].as_str().unwrap_or("").to_string();
+            (id.len(), id)
+        };
         found.sort_by(|a, b| {
             let key = |r: &Value| element(r, path).as_str().unwrap_or("").to_string();
-            key(b)
-                .cmp(&key(a))
-                .then_with(|| b["id"].as_str().unwrap_or("").cmp(a["id"].as_str().unwrap_or("")))
+            key(b).cmp(&key(a)).then_with(|| id(b).cmp(&id(a)))
         });
     }
     Ok(found)
@@ -82,7 +85,7 @@ async fn included_patients(service: &Service<'_>, kind: Kind, page: &[Value]) ->
 async fn page_of(
     service: &Service<'_>,
     kind: Kind,
-    request: &SearchRequest,
+    request: &mut SearchRequest,
 ) -> FhirResult<(usize, Vec<Value>)> {
     let detail = format!("FHIR search {}", kind.name());
     if request.no_match {
@@ -97,6 +100,10 @@ async fn page_of(
         return Ok((0, Vec::new()));
     }
     let found = matching(service, kind, request, &grants).await?;
+    if kind == Kind::AuditEvent {
+        // Before this search records its reads: the pages see no newer entry.
+        request.fix_snapshot(&found);
+    }
     let total = found.len();
     let page: Vec<Value> = found
         .into_iter()
@@ -123,7 +130,7 @@ pub async fn run_search(
     params: &[(String, String)],
 ) -> FhirResult<Response> {
     caller.require(state, kind, Action::Read, "search").await?;
-    let request = SearchRequest::parse(kind, params, Handling::of(headers))?;
+    let mut request = SearchRequest::parse(kind, params, Handling::of(headers))?;
     // The audit log is long: it is searched one patient at a time.
     if kind == Kind::AuditEvent && request.scope == PatientScope::Related {
         return Err(FhirError::BadRequest(
@@ -136,7 +143,7 @@ pub async fn run_search(
             .await?;
     }
     let service = Service::new(state, caller.actor());
-    let (total, page) = page_of(&service, kind, &request).await?;
+    let (total, page) = page_of(&service, kind, &mut request).await?;
     let base = base_url(headers);
     let mut entries: Vec<Value> = page
         .iter()
@@ -161,7 +168,7 @@ pub async fn run_search(
         json!({"relation": "self", "url": request.link(&base, kind, request.offset)}),
         json!({"relation": "first", "url": request.link(&base, kind, 0)}),
     ];
-    if request.offset + request.count < total {
+    if request.count > 0 && request.offset + request.count < total {
         links.push(
             json!({"relation": "next", "url": request.link(&base, kind, request.offset + request.count)}),
         );
@@ -170,13 +177,16 @@ pub async fn run_search(
         let previous = request.offset.saturating_sub(request.count);
         links.push(json!({"relation": "previous", "url": request.link(&base, kind, previous)}));
     }
-    let bundle = json!({
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
         "link": links,
-        "entry": entries,
     });
+    // FHIR JSON has no empty arrays: an empty page has no `entry`.
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
     Ok(fhir_response(StatusCode::OK, &bundle))
 }
 

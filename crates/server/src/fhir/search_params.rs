@@ -1,5 +1,5 @@
 //! The search parameters Samhand supports (`patient`/`subject`, `identifier`,
-//! `patient.identifier`, `_id`, `status`, `date`, `_lastUpdated`, `_count`,
+//! `patient.identifier`, `_id`, `status`, `date` (or the R4 name of the type's date parameter), `_lastUpdated`, `_count`,
 //! `_offset`, `_include`), parsed and bounded: at most [`MAX_COUNT`] per page, dates
 //! in the years [`FIRST_YEAR`]–[`LAST_YEAR`]. An unknown parameter, or one the type
 //! does not support, is ignored in lenient handling (FHIR's default; the `self`
@@ -7,9 +7,11 @@
 //! value that does not parse is refused in either.
 
 use axum::http::HeaderMap;
+use jiff::Timestamp;
 use jiff::civil::Date;
 use samhand_domain::ids::PatientId;
 use samhand_domain::national_id::NationalId;
+use samhand_domain::time::oslo;
 use serde_json::{Value, json};
 
 use super::outcome::{FhirError, FhirResult};
@@ -52,13 +54,23 @@ pub enum Prefix {
     Lt,
 }
 
-/// A date condition: the prefix, the value as given, and the UTC days it covers.
+/// A date condition: the prefix, the value as given, the instants it covers
+/// (from, inclusive, to until, exclusive) and the days they fall on, in UTC or
+/// in Oslo (the first day in UTC, the last in Oslo: the store's period covers both).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateCondition {
     prefix: Prefix,
     value: String,
+    range: Range,
     first: Date,
     last: Date,
+}
+
+/// The instants a FHIR date or dateTime covers: `[from, until)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Range {
+    from: Timestamp,
+    until: Timestamp,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +87,10 @@ pub struct SearchRequest {
     pub count: usize,
     pub offset: usize,
     pub include_patient: bool,
+    /// AuditEvent: the newest entry the search's first page could see (`_snapshot`,
+    /// carried by the paging links), so that the reads each page records do not
+    /// shift the pages after it or change the total.
+    pub snapshot: Option<i64>,
     /// The parameters used, without paging, for the links.
     echo: Vec<(String, String)>,
 }
@@ -85,33 +101,45 @@ fn bad_date(value: &str) -> FhirError {
     ))
 }
 
-/// The first and last day a FHIR date or dateTime covers (UTC), if it is one
-/// within the bounded years.
-fn days_of(text: &str) -> Option<(Date, Date)> {
+/// The start of a day in Oslo.
+fn oslo_start(day: Date) -> Option<Timestamp> {
+    day.to_zoned(oslo().clone()).ok().map(|z| z.timestamp())
+}
+
+/// The instants a FHIR date or dateTime covers, if it is one within the bounded
+/// years: a date without time (year, month or day) is the Oslo days it names, a
+/// dateTime must be a whole instant with its offset and covers that instant.
+fn range_of(text: &str) -> Option<Range> {
     let year: i16 = text.get(..4)?.parse().ok()?;
     if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
         return None;
     }
-    let (first, last) = match text.len() {
-        4 => (Date::new(year, 1, 1).ok()?, Date::new(year, 12, 31).ok()?),
+    let (first, after) = match text.len() {
+        4 => (Date::new(year, 1, 1).ok()?, Date::new(year + 1, 1, 1).ok()?),
         7 => {
             let first: Date = format!("{text}-01").parse().ok()?;
-            (first, first.last_of_month())
+            (first, first.last_of_month().tomorrow().ok()?)
         }
         10 => {
             let day: Date = text.parse().ok()?;
-            (day, day)
+            (day, day.tomorrow().ok()?)
         }
         _ => {
-            // A dateTime must be a whole instant (with its offset). It is compared
-            // as text, so it covers its written day and its UTC day.
-            let at: jiff::Timestamp = text.parse().ok()?;
-            let utc = at.to_zoned(jiff::tz::TimeZone::UTC).date();
-            let written: Date = text.get(..10)?.parse().ok()?;
-            (utc.min(written), utc.max(written))
+            let at: Timestamp = text.parse().ok()?;
+            return Some(Range {
+                from: at,
+                until: at.checked_add(jiff::SignedDuration::from_nanos(1)).ok()?,
+            });
         }
     };
-    Some((first, last))
+    Some(Range {
+        from: oslo_start(first)?,
+        until: oslo_start(after)?,
+    })
+}
+
+fn utc_date(at: Timestamp) -> Date {
+    at.to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
 fn parse_date_param(value: &str) -> FhirResult<DateCondition> {
@@ -123,26 +151,36 @@ fn parse_date_param(value: &str) -> FhirResult<DateCondition> {
         Some("lt") => (Prefix::Lt, &value[2..]),
         _ => (Prefix::Eq, value),
     };
-    let (first, last) = days_of(rest).ok_or_else(|| bad_date(value))?;
+    let range = range_of(rest).ok_or_else(|| bad_date(value))?;
+    let last = range
+        .until
+        .checked_sub(jiff::SignedDuration::from_nanos(1))
+        .map_err(|_| bad_date(value))?;
     Ok(DateCondition {
         prefix,
         value: rest.to_string(),
-        first,
-        last,
+        range,
+        first: utc_date(range.from),
+        // Oslo is ahead of UTC: its date is the later, for columns holding Oslo days.
+        last: samhand_domain::time::oslo_date(last),
     })
 }
 
-/// Whether a resource's date (a date or an instant) meets a condition. Both are
-/// compared at the precision of the shorter, as text: FHIR dates sort as text.
+/// Whether a resource's date (a date, an Oslo day, or an instant) meets a
+/// condition, compared as the instants both cover (FHIR's ranges): `ge` and `gt`
+/// when the resource reaches at or after the value's start or end, `le` and `lt`
+/// when it begins before the value's end or start, `eq` when it lies within.
 fn date_matches(value: &str, condition: &DateCondition) -> bool {
-    let n = value.len().min(condition.value.len());
-    let (a, b) = (&value[..n], &condition.value[..n]);
+    let Some(r) = range_of(value) else {
+        return false;
+    };
+    let c = condition.range;
     match condition.prefix {
-        Prefix::Eq => a == b,
-        Prefix::Ge => a >= b,
-        Prefix::Gt => a > b,
-        Prefix::Le => a <= b,
-        Prefix::Lt => a < b,
+        Prefix::Eq => r.from >= c.from && r.until <= c.until,
+        Prefix::Ge => r.until > c.from,
+        Prefix::Gt => r.until > c.until,
+        Prefix::Le => r.from < c.until,
+        Prefix::Lt => r.from < c.from,
     }
 }
 
@@ -181,6 +219,7 @@ impl SearchRequest {
             count: DEFAULT_COUNT,
             offset: 0,
             include_patient: false,
+            snapshot: None,
             echo: Vec::new(),
         }
     }
@@ -224,11 +263,18 @@ impl SearchRequest {
                 };
                 self.identifiers.push((system, token.to_string()));
             }
-            "status" => self.statuses.extend(value.split(',').map(str::to_string)),
-            "date" if kind.date_element().is_some() => self.dates.push(parse_date_param(value)?),
+            "status" if kind != Kind::AuditEvent => {
+                self.statuses.extend(value.split(',').map(str::to_string))
+            }
+            _ if (key == "date" || key == kind.date_param()) && kind.date_element().is_some() => {
+                self.dates.push(parse_date_param(value)?)
+            }
             "_lastUpdated" => self.last_updated.push(parse_date_param(value)?),
-            "_count" => self.count = number(key, value)?.clamp(1, MAX_COUNT),
+            // Checked by content negotiation; JSON is all Samhand writes.
+            "_format" => {}
+            "_count" => self.count = number(key, value)?.min(MAX_COUNT),
             "_offset" => self.offset = number(key, value)?,
+            "_snapshot" if kind == Kind::AuditEvent => self.snapshot = Some(number(key, value)? as i64),
             "_include" => {
                 let wanted = format!("{}:patient", kind.name());
                 let subject = format!("{}:subject", kind.name());
@@ -257,7 +303,8 @@ impl SearchRequest {
         }
     }
 
-    /// The UTC days the `date` conditions can match, for the store to filter by
+    /// The days the `date` conditions can match (a day wider than the instants:
+    /// the first in UTC, the last in Oslo), for the store to filter by
     /// (the conditions themselves are applied exactly by [`Self::keeps`]).
     pub fn period(&self) -> Period {
         let mut period = Period::ALL;
@@ -272,7 +319,24 @@ impl SearchRequest {
         period
     }
 
+    /// Fixes the snapshot of an AuditEvent search at the newest entry found, if
+    /// the request has none yet (its first page).
+    pub fn fix_snapshot(&mut self, found: &[Value]) {
+        if self.snapshot.is_some() {
+            return;
+        }
+        let newest = found.iter().filter_map(audit_seq).max().unwrap_or(0);
+        self.snapshot = Some(newest);
+        self.echo.push(("_snapshot".into(), newest.to_string()));
+    }
+
     pub fn keeps(&self, kind: Kind, resource: &Value) -> bool {
+        if kind == Kind::AuditEvent
+            && let Some(snapshot) = self.snapshot
+            && audit_seq(resource).is_none_or(|seq| seq > snapshot)
+        {
+            return false;
+        }
         let id_ok = self.ids.is_empty() || self.ids.iter().any(|id| resource["id"] == json!(id));
         let status_ok =
             self.statuses.is_empty() || self.statuses.iter().any(|s| resource["status"] == json!(s));
@@ -311,6 +375,11 @@ impl SearchRequest {
     }
 }
 
+/// The sequence number of an AuditEvent (its id).
+fn audit_seq(resource: &Value) -> Option<i64> {
+    resource["id"].as_str().and_then(|id| id.parse().ok())
+}
+
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -331,10 +400,32 @@ mod tests {
     }
 
     #[test]
-    fn dates_compare_at_the_shorter_precision() {
+    fn instants_compare_with_their_offsets_and_a_date_is_the_oslo_day() {
+        // 13:56Z is 14:56 in Oslo (winter): after 14:00+01:00.
+        let ge = parse_date_param("ge2026-12-04T14:00:00+01:00").expect("instant");
+        assert!(date_matches("2026-12-04T13:56:00Z", &ge));
+        assert!(!date_matches("2026-12-04T12:59:59Z", &ge));
+        let gt = parse_date_param("gt2026-12-04T13:00:00Z").expect("instant");
+        assert!(!date_matches("2026-12-04T14:00:00+01:00", &gt));
+        assert!(date_matches("2026-12-04T14:00:00.001+01:00", &gt));
+        // The Oslo day 4 December runs from 23:00Z on the 3rd.
+        let day = parse_date_param("2026-12-04").expect("day");
+        assert!(date_matches("2026-12-03T23:30:00Z", &day));
+        assert!(!date_matches("2026-12-04T23:00:00Z", &day));
+        let lt = parse_date_param("lt2026-12-04").expect("day");
+        assert!(date_matches("2026-12-03T22:59:59Z", &lt));
+        assert!(!date_matches("2026-12-03T23:00:00Z", &lt));
+        assert_eq!(
+            (day.first, day.last),
+            (jiff::civil::date(2026, 12, 3), jiff::civil::date(2026, 12, 4))
+        );
+    }
+
+    #[test]
+    fn dates_compare_as_the_ranges_they_cover() {
         let ge = parse_date_param("ge2026-11-23").expect("date");
         assert!(date_matches("2026-11-23T08:00:00Z", &ge));
-        assert!(!date_matches("2026-11-22T23:00:00Z", &ge));
+        assert!(!date_matches("2026-11-22T22:59:59Z", &ge));
         let le = parse_date_param("le2026-11").expect("date");
         assert!(date_matches("2026-11-30", &le));
         assert!(!date_matches("2026-12-01", &le));
@@ -388,11 +479,17 @@ mod tests {
         .expect("parses");
         assert_eq!(
             request.period(),
+            // The Oslo month begins at 23:00Z on 31 October.
             Period {
-                from: jiff::civil::date(2026, 11, 1),
+                from: jiff::civil::date(2026, 10, 31),
                 to: jiff::civil::date(2026, 11, 25)
             }
         );
+    }
+
+    #[test]
+    fn a_count_of_zero_asks_for_the_total_only() {
+        assert_eq!(lenient(Kind::Patient, "_count", "0").expect("parses").count, 0);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use samhand_domain::access::{Action, AllowedBy, DataCategory, PatientRelations};
 use samhand_domain::care::PlanVersion;
 use samhand_domain::dose_order::SignedDoseOrder;
 use samhand_domain::drug_test::{self, CorrectionError, DrugTest, DrugTestInput};
-use samhand_domain::ids::{DrugTestId, OrganisationId, PatientId};
+use samhand_domain::ids::{DoseOrderId, DrugTestId, EpisodeId, OrganisationId, PatientId};
 use samhand_domain::missed::MissedDoseState;
 use samhand_domain::national_id::NationalId;
 use samhand_domain::organisation::Organisation;
@@ -223,6 +223,22 @@ impl Service<'_> {
         let orders = samhand_store::orders::signed_orders_of(&mut conn, &ids).await?;
         let episodes = patients::episodes_of(&mut conn, &ids).await?;
         Ok((orders, episodes))
+    }
+
+    /// The episode of each signed dose order of the patients (Dispensing grants):
+    /// a dispensing references the MedicationRequest (the episode's dose order)
+    /// it followed. Only the ids are given out.
+    pub async fn fhir_order_episodes(
+        &self,
+        grants: &[Granted],
+    ) -> AppResult<HashMap<DoseOrderId, EpisodeId>> {
+        let ids = patients_for(grants, DataCategory::Dispensing)?;
+        let mut conn = self.state.store.read().await?;
+        let orders = samhand_store::orders::signed_orders_of(&mut conn, &ids).await?;
+        Ok(orders
+            .iter()
+            .map(|o| (o.order().id, o.order().episode_id))
+            .collect())
     }
 
     /// The recorded doses of the patients, up to today, recorded within `period`

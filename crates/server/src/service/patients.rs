@@ -146,7 +146,7 @@ impl Service<'_> {
     pub async fn enrol(&self, input: &EnrolInput, photo: Option<Photo>) -> AppResult<PatientId> {
         self.require_enrolment("patient enrolment").await?;
         let mut errors = FieldErrors::default();
-        let new_patient = NewPatient::parse(&input.patient, &mut errors);
+        let new_patient = NewPatient::parse(&input.patient, self.today(), &mut errors);
         let staff = self.colleagues().await?;
         let doctor = colleague(&staff, &input.doctor_id, Role::Prescriber);
         if doctor.is_none() {

@@ -364,7 +364,7 @@ impl Service<'_> {
             ));
         }
         let mut errors = FieldErrors::default();
-        let person = NewPatient::parse(&input.patient, &mut errors);
+        let person = NewPatient::parse(&input.patient, self.today(), &mut errors);
         let stay_input = self.stay_input(&input.admission)?;
         let patient_id = PatientId::new();
         let stay = stay_input.parse(patient_id, staff.id, self.now());

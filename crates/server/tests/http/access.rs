@@ -197,15 +197,7 @@ async fn the_api_refuses_missing_and_revoked_tokens_with_problem_json() {
 #[tokio::test]
 async fn the_openapi_document_is_served_and_names_the_dispensing_operation() {
     let app = spawn_app().await;
-    let (status, doc) = read(
-        app.client
-            .get(app.url("/api/v1/openapi.json"))
-            .send()
-            .await
-            .expect("get"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let doc = crate::openapi::openapi_document(&app).await;
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     assert!(doc["paths"]["/dispensings"]["post"].is_object(), "{doc}");
     assert!(doc["paths"]["/dispensings/{id}/corrections"]["post"].is_object());

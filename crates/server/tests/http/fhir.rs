@@ -4,8 +4,6 @@
 //! the access matrix through FHIR, the token endpoint, bulk export, and bad input.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use jiff::civil::{Date, Time, date};
 use reqwest::StatusCode;
@@ -13,63 +11,31 @@ use samhand_domain::organisation::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{Staff, TestApp, national_id, spawn_app, start_day};
+use crate::venv::{self, repo_root};
 
 pub const FNR: &str = "urn:oid:2.16.578.1.12.4.1.4.1";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Installs tests/fhir/.venv once (tests/fhir/setup.sh does nothing when it is
-/// complete) and returns its python.
-fn fhir_python() -> PathBuf {
-    static SETUP: Mutex<bool> = Mutex::new(false);
-    let mut done = SETUP.lock().unwrap_or_else(|p| p.into_inner());
-    let root = repo_root();
-    if !*done {
-        let status = std::process::Command::new("bash")
-            .arg(root.join("tests/fhir/setup.sh"))
-            .status()
-            .expect("run tests/fhir/setup.sh");
-        assert!(
-            status.success(),
-            "tests/fhir/setup.sh failed: the FHIR tests need python3 and PyPI"
-        );
-        *done = true;
-    }
-    root.join("tests/fhir/.venv/bin/python")
-}
 
 /// Runs a script of tests/fhir with the venv's python, off the async runtime so
 /// that the app keeps answering; returns (success, stdout, stderr).
 async fn run_python(script: &str, args: Vec<String>) -> (bool, String, String) {
     let script = repo_root().join("tests/fhir").join(script);
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(fhir_python())
-            .arg(script)
-            .args(args)
-            .output()
-            .expect("run python");
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).to_string(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
-    })
-    .await
-    .expect("python task")
+    let mut all = vec![script.display().to_string()];
+    all.extend(args);
+    venv::run("fhir", "python", all).await
 }
 
 impl TestApp {
+    /// A GET under /fhir, with a token if one is given; the answer as it came.
+    pub async fn fhir_raw(&self, token: Option<&str>, path: &str) -> reqwest::Response {
+        let mut request = self.client.get(self.url(&format!("/fhir{path}")));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("fhir get")
+    }
+
     pub async fn fhir_get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.url(&format!("/fhir{path}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("fhir get");
-        fhir_read(response).await
+        fhir_read(self.fhir_raw(Some(token), path).await).await
     }
 
     /// A PUT, with `If-Match` when `version` is given.
@@ -930,7 +896,7 @@ const LAR_CONSULTANT: &str = "https://samhand.no/fhir/StructureDefinition/lar-co
 
 /// A Patient as a journal system sends it: the person, and the LAR unit's doctor
 /// (by username) and consultant (by user id) who take responsibility.
-fn new_patient(app: &TestApp, fnr: &str, family: &str) -> Value {
+pub fn new_patient(app: &TestApp, fnr: &str, family: &str) -> Value {
     json!({
         "resourceType": "Patient",
         "identifier": [{"system": FNR, "value": fnr}],

@@ -75,7 +75,7 @@ impl TestApp {
     }
 }
 
-fn status_url(response: &reqwest::Response) -> String {
+pub fn status_url(response: &reqwest::Response) -> String {
     response
         .headers()
         .get("content-location")

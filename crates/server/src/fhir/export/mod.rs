@@ -16,8 +16,9 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use samhand_domain::access::Action;
 use samhand_domain::ids::OrganisationId;
 use serde_json::{Value, json};
@@ -50,9 +51,10 @@ pub async fn kick_off_system(
     State(state): State<AppState>,
     caller: FhirCaller,
     headers: HeaderMap,
+    uri: Uri,
     query: Params,
 ) -> FhirResult<Response> {
-    kick_off(state, caller, headers, query, None).await
+    kick_off(state, caller, (headers, uri), query, None).await
 }
 
 pub async fn kick_off_group(
@@ -60,12 +62,13 @@ pub async fn kick_off_group(
     caller: FhirCaller,
     headers: HeaderMap,
     Path(group): Path<String>,
+    uri: Uri,
     query: Params,
 ) -> FhirResult<Response> {
     let group: OrganisationId = group
         .parse()
         .map_err(|_| FhirError::App(AppError::NotFound(format!("Group/{group}"))))?;
-    kick_off(state, caller, headers, query, Some(group)).await
+    kick_off(state, caller, (headers, uri), query, Some(group)).await
 }
 
 /// The types asked for by `_type` (each once, in the order first named), or all;
@@ -108,10 +111,23 @@ fn busy(why: Busy) -> FhirError {
     }
 }
 
+/// `_since`: only resources changed at or after this instant (their
+/// `meta.lastUpdated`); it must be a FHIR instant, with its offset.
+fn requested_since(params: &[(String, String)]) -> FhirResult<Option<Timestamp>> {
+    let Some((_, text)) = params.iter().find(|(k, _)| k == "_since") else {
+        return Ok(None);
+    };
+    text.parse().map(Some).map_err(|_| {
+        FhirError::BadRequest(format!(
+            "_since må være et tidspunkt med tidssone, som 2026-12-04T14:00:00+01:00, ikke «{text}»."
+        ))
+    })
+}
+
 async fn kick_off(
     state: AppState,
     caller: FhirCaller,
-    headers: HeaderMap,
+    (headers, uri): (HeaderMap, Uri),
     query: Params,
     group: Option<OrganisationId>,
 ) -> FhirResult<Response> {
@@ -135,6 +151,7 @@ async fn kick_off(
     let Query(params) =
         query.map_err(|e| FhirError::BadRequest(format!("Parameterne kunne ikke leses ({e}).")))?;
     let mut kinds = requested_kinds(&params)?;
+    let since = requested_since(&params)?;
     // Only what the token may read; the rest is left out, not refused.
     kinds.retain(|k| caller.scopes.allows(*k, Action::Read));
     if kinds.is_empty() {
@@ -148,13 +165,17 @@ async fn kick_off(
     let job = Job {
         id: random_token(),
         owner: caller.user.id,
-        request: format!("{base}/$export"),
+        // The kick-off as asked, query and all (Bulk Data's `request`).
+        request: format!(
+            "{base}{}",
+            uri.path_and_query().map(|p| p.as_str()).unwrap_or("/$export")
+        ),
         started: now,
         state: JobState::Running,
     };
     let id = job.id.clone();
     state.exports.start(job).map_err(busy)?;
-    let task = tokio::spawn(run_job(state.clone(), caller, kinds, id.clone()));
+    let task = tokio::spawn(run_job(state.clone(), caller, (kinds, since), id.clone()));
     state.exports.attach(&id, task.abort_handle());
     let mut response = (
         StatusCode::ACCEPTED,
@@ -169,9 +190,14 @@ async fn kick_off(
     Ok(response)
 }
 
-async fn run_job(state: AppState, caller: FhirCaller, kinds: Vec<Kind>, id: String) {
+async fn run_job(
+    state: AppState,
+    caller: FhirCaller,
+    (kinds, since): (Vec<Kind>, Option<Timestamp>),
+    id: String,
+) {
     let dir = state.exports.dir(&id);
-    let result = run::run(&state, &caller, &kinds, dir).await;
+    let result = run::run(&state, &caller, (&kinds, since), dir).await;
     let finished = state.clock.now();
     state.exports.finish(
         &id,

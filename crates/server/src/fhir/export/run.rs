@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::super::load::{build, current_versions};
@@ -68,11 +69,25 @@ impl Files {
     }
 }
 
-/// Runs the export into `dir`; the files and how many resources each holds.
+/// Whether a resource changed at or after `since` (`_since`; all when none). At
+/// or after, not only after: a change in the same instant as the last export's
+/// `transactionTime` is sent again rather than missed.
+fn changed_since(resource: &Value, since: Option<Timestamp>) -> bool {
+    let Some(since) = since else {
+        return true;
+    };
+    resource["meta"]["lastUpdated"]
+        .as_str()
+        .and_then(|text| text.parse::<Timestamp>().ok())
+        .is_none_or(|updated| updated >= since)
+}
+
+/// Runs the export of `kinds` changed since `since` into `dir`; the files and how
+/// many resources each holds.
 pub async fn run(
     state: &AppState,
     caller: &FhirCaller,
-    kinds: &[Kind],
+    (kinds, since): (&[Kind], Option<Timestamp>),
     dir: PathBuf,
 ) -> FhirResult<Vec<(Kind, u64)>> {
     std::fs::create_dir_all(&dir)
@@ -93,10 +108,11 @@ pub async fn run(
                 continue;
             }
             if *kind == Kind::AuditEvent {
-                export_audit_log(&service, &grants, &mut files).await?;
+                export_audit_log(&service, (&grants, since), &mut files).await?;
                 continue;
             }
-            let resources = current_versions(build(&service, *kind, &grants, Period::ALL).await?);
+            let mut resources = current_versions(build(&service, *kind, &grants, Period::ALL).await?);
+            resources.retain(|r| changed_since(r, since));
             // Communication is read through the messages' own operation, which
             // has recorded each patient it read.
             if *kind != Kind::Communication {
@@ -112,7 +128,11 @@ pub async fn run(
 }
 
 /// The audit log of a batch's patients, paged through in sequence order.
-async fn export_audit_log(service: &Service<'_>, grants: &[Granted], files: &mut Files) -> FhirResult<()> {
+async fn export_audit_log(
+    service: &Service<'_>,
+    (grants, since): (&[Granted], Option<Timestamp>),
+    files: &mut Files,
+) -> FhirResult<()> {
     let mut after = 0;
     let mut read: Vec<Granted> = Vec::new();
     loop {
@@ -121,7 +141,8 @@ async fn export_audit_log(service: &Service<'_>, grants: &[Granted], files: &mut
             break;
         };
         after = last.seq;
-        let events = communication::audit_events(&page);
+        let mut events = communication::audit_events(&page);
+        events.retain(|e| changed_since(e, since));
         for grant in grants_returned(Kind::AuditEvent, &events, grants) {
             if !read.contains(&grant) {
                 read.push(grant);
