@@ -66,7 +66,7 @@ async fn two_servers_on_one_database_run_each_due_job_once() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let mut conn = store.read().await.expect("conn");
         let jobs = samhand_store::scheduler::jobs(&mut conn).await.expect("jobs");
-        if jobs.len() == 4 && jobs.iter().all(|j| j.runs > 0) {
+        if jobs.len() == 5 && jobs.iter().all(|j| j.runs > 0) {
             break jobs;
         }
         assert!(Instant::now() < deadline, "the schedulers did not run: {jobs:?}");

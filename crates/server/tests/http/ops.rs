@@ -96,7 +96,7 @@ async fn metrics_are_prometheus_text_and_count_the_requests_made() {
         .text()
         .await
         .expect("text");
-    assert!(text.contains("samhand_scheduler_runs_total 4"), "{text}");
+    assert!(text.contains("samhand_scheduler_runs_total 5"), "{text}");
 }
 
 #[tokio::test]
