@@ -1,5 +1,5 @@
 //! Every EDI document Samhand writes validates against the official KITH schemas
-//! (shared/standards/kith-edi/edi-all.xsd), checked by an independent validator: xmllint
+//! (standards/kith-edi/edi-all.xsd), checked by an independent validator: xmllint
 //! (Debian's libxml2-utils; .ci/run installs it).
 
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 fn schema() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // The repository sits next to `shared` (…/main/crates/domain → …/shared).
-    manifest.join("../../../shared/standards/kith-edi/edi-all.xsd")
+    manifest.join("../../standards/kith-edi/edi-all.xsd")
 }
 
 /// Validates `xml` with xmllint; returns xmllint's complaint when it does not validate.

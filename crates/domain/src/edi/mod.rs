@@ -5,7 +5,7 @@
 //! transport's business, so this module returns the XML text and never touches a file.
 //!
 //! Every document built here validates against the official schemas in
-//! `shared/standards/kith-edi/edi-all.xsd` (tested with xmllint in tests/edi_schema.rs).
+//! `standards/kith-edi/edi-all.xsd` (tested with xmllint in tests/edi_schema.rs).
 
 use jiff::Timestamp;
 use uuid::Uuid;
