@@ -9,9 +9,14 @@
 //! commit; the writer that finds nobody queued behind it commits the batch for all.
 //! Nobody is answered before the commit that makes their write durable.
 //!
-//! The audit chain's head is read and moved inside the batch, so on PostgreSQL the
-//! head row is locked once per batch rather than once per request, and two server
-//! processes on one database still take turns at it.
+//! The audit chain's head is read and moved inside the batch, and written once as
+//! the batch commits.
+//!
+//! That is SQLite, which has one writer at a time anyway. On PostgreSQL each write
+//! is a transaction of its own ([`Writer::begin_alone`]): its statements run beside
+//! other writes', PostgreSQL groups the commits, and only the audit head row is
+//! taken in turn (locked by a write's first entry until it commits), also between
+//! two server processes on one database.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -106,6 +111,9 @@ impl Writer {
     /// Takes the batch, opening its transaction if none is open, and starts a write
     /// in a savepoint of it.
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<WriteTx> {
+        if self.backend == Backend::Postgres {
+            return self.begin_alone().await;
+        }
         let mut guard = self.hold().await;
         if guard.tx.is_none() {
             guard.tx = Some(self.begin_batch().await?);
@@ -126,6 +134,27 @@ impl Writer {
             writer: self.clone(),
             savepoint,
             head_at_start,
+            alone: false,
+        })
+    }
+
+    /// On PostgreSQL each write is a transaction of its own, run beside the others:
+    /// PostgreSQL groups concurrent commits itself, and a shared batch would run
+    /// every write's statements one after another on one connection (measured
+    /// slower: BENCHMARKS.md, 5 December). Only the audit head is taken in turn, at
+    /// the end of each write.
+    async fn begin_alone(self: &Arc<Self>) -> Result<WriteTx> {
+        let batch = Batch {
+            tx: Some(self.pool.begin().await?),
+            ..Batch::default()
+        };
+        let guard = Arc::new(Mutex::new(batch)).lock_owned().await;
+        Ok(WriteTx {
+            guard: Some(guard),
+            writer: self.clone(),
+            savepoint: false,
+            head_at_start: None,
+            alone: true,
         })
     }
 
@@ -253,6 +282,8 @@ pub struct WriteTx {
     savepoint: bool,
     /// The batch's audit head when this write began, to go back to if it is undone.
     head_at_start: Option<AuditHead>,
+    /// A transaction of its own (PostgreSQL), committed by its own commit.
+    alone: bool,
 }
 
 impl WriteTx {
@@ -269,7 +300,11 @@ impl WriteTx {
         }
         let (told, outcome) = oneshot::channel();
         guard.waiting.push(told);
-        self.writer.commit_if_last(&mut guard).await;
+        if self.alone {
+            self.writer.commit(&mut guard).await;
+        } else {
+            self.writer.commit_if_last(&mut guard).await;
+        }
         drop(guard);
         match outcome.await {
             Ok(Ok(())) => Ok(()),
