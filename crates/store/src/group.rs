@@ -140,8 +140,8 @@ impl Writer {
 
     /// On PostgreSQL each write is a transaction of its own, run beside the others:
     /// PostgreSQL groups concurrent commits itself, and a shared batch would run
-    /// every write's statements one after another on one connection (measured
-    /// slower: BENCHMARKS.md, 5 December). Only the audit head is taken in turn, at
+    /// every write's statements one after another on one connection (measured no
+    /// faster: BENCHMARKS.md, 5 December). Only the audit head is taken in turn, at
     /// the end of each write.
     async fn begin_alone(self: &Arc<Self>) -> Result<WriteTx> {
         let batch = Batch {
