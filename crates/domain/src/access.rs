@@ -234,6 +234,9 @@ pub enum AllowedBy {
     PrescribingHandover,
     /// The unit a message about the patient was sent to, reading that message.
     AddressedMessage,
+    /// A look-up in the directory of health personnel and organisations (FHIR
+    /// Practitioner, PractitionerRole, Organization): no patient's record.
+    Directory,
 }
 
 impl AllowedBy {
@@ -252,6 +255,7 @@ impl AllowedBy {
             Self::Admission => "admission",
             Self::PrescribingHandover => "prescribing_handover",
             Self::AddressedMessage => "addressed_message",
+            Self::Directory => "directory",
         }
     }
 
@@ -270,6 +274,7 @@ impl AllowedBy {
             Self::Admission => "innleggelse",
             Self::PrescribingHandover => "overtatt forskrivning",
             Self::AddressedMessage => "melding til enheten",
+            Self::Directory => "oppslag i katalogen over helsepersonell og virksomheter",
         }
     }
 
@@ -288,6 +293,7 @@ impl AllowedBy {
             Self::Admission,
             Self::PrescribingHandover,
             Self::AddressedMessage,
+            Self::Directory,
         ]
         .into_iter()
         .find(|a| a.code() == code)

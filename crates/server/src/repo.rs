@@ -338,6 +338,25 @@ impl<'a> PatientRepo<'a> {
         Ok(())
     }
 
+    /// Records a read of the directory of health personnel and organisations: no
+    /// patient's record, so no relation is asked for; every staff actor may look
+    /// people and places up, and the read is in the log all the same.
+    pub async fn record_directory_read(&self, detail: &str) -> AppResult<()> {
+        let mut tx = self.state.store.write().await?;
+        let decision = Decision::Allow(AllowedBy::Directory);
+        self.audit(
+            &mut tx,
+            None,
+            DataCategory::Identity,
+            Action::Read,
+            decision,
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Decides reads of several categories of one patient, recorded together; all
     /// must be allowed.
     pub async fn authorize_read_all(

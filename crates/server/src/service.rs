@@ -54,7 +54,7 @@ pub use conversation::ConversationItem;
 pub use dispensing::{
     CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList, take_home_days,
 };
-pub use fhir_support::{Candidates, Granted, PatientScope, Period};
+pub use fhir_support::{Candidates, FhirDirectory, Granted, PatientScope, Period};
 pub use health::HealthView;
 pub use identity::{IdentityChange, Registration};
 pub use leader::LeaderOverview;

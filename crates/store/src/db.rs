@@ -94,6 +94,8 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "login_failures.account_kind, login_failures.account_key, login_failures.client_address",
     ),
     ("organisations_org_number_unique", "organisations.org_number"),
+    ("organisations_her_id_unique", "organisations.her_id"),
+    ("users_hpr_number_unique", "users.hpr_number"),
     ("organisations_name_unique", "organisations.name"),
     (
         "place_closed_days_once",

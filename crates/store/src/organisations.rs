@@ -143,9 +143,11 @@ pub async fn set_registration(
     conn: &mut AnyConnection,
     id: OrganisationId,
     registration: &Registration,
+    at: jiff::Timestamp,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE organisations SET org_number = $1, her_id = $2, address = $3, phone = $4, responsible_unit_id = $5
+        "UPDATE organisations SET org_number = $1, her_id = $2, address = $3, phone = $4, responsible_unit_id = $5,
+             updated_at = $7
          WHERE id = $6",
     )
     .bind(registration.org_number.as_ref().map(|n| n.as_str().to_string()))
@@ -154,6 +156,7 @@ pub async fn set_registration(
     .bind(&registration.phone)
     .bind(registration.responsible_unit.map(|u| u.to_string()))
     .bind(id.to_string())
+    .bind(micros(at))
     .execute(conn)
     .await
     .map_err(classify)?;
@@ -168,22 +171,47 @@ pub async fn registration(conn: &mut AnyConnection, id: OrganisationId) -> Resul
     .bind(id.to_string())
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
-        let org_number: Option<String> = sqlx::Row::try_get(&r, "org_number")?;
-        let her_id: Option<String> = sqlx::Row::try_get(&r, "her_id")?;
-        Ok(Registration {
-            org_number: org_number
-                .map(|n| OrgNumber::parse(&n).map_err(|_| corrupt(format!("organisation number {n}"))))
-                .transpose()?,
-            her_id: her_id
-                .map(|n| HerId::parse(&n).map_err(|_| corrupt(format!("HER-id {n}"))))
-                .transpose()?,
-            address: text(&r, "address")?,
-            phone: text(&r, "phone")?,
-            responsible_unit: crate::codec::parsed_opt(&r, "responsible_unit_id")?,
-        })
+    row.as_ref().map(registration_from_row).transpose()
+}
+
+fn registration_from_row(r: &AnyRow) -> Result<Registration> {
+    let org_number: Option<String> = sqlx::Row::try_get(r, "org_number")?;
+    let her_id: Option<String> = sqlx::Row::try_get(r, "her_id")?;
+    Ok(Registration {
+        org_number: org_number
+            .map(|n| OrgNumber::parse(&n).map_err(|_| corrupt(format!("organisation number {n}"))))
+            .transpose()?,
+        her_id: her_id
+            .map(|n| HerId::parse(&n).map_err(|_| corrupt(format!("HER-id {n}"))))
+            .transpose()?,
+        address: text(r, "address")?,
+        phone: text(r, "phone")?,
+        responsible_unit: crate::codec::parsed_opt(r, "responsible_unit_id")?,
     })
-    .transpose()
+}
+
+/// Every organisation's registration, and when its row was created and last
+/// changed (its `updated_at`, else its `created_at`).
+pub async fn registrations(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(OrganisationId, Registration, jiff::Timestamp)>> {
+    let rows = sqlx::query(
+        "SELECT id, org_number, her_id, address, phone, responsible_unit_id, created_at, updated_at
+         FROM organisations",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let changed = crate::codec::instant_opt(r, "updated_at")?;
+            let created = crate::codec::instant(r, "created_at")?;
+            Ok((
+                parsed(r, "id")?,
+                registration_from_row(r)?,
+                changed.unwrap_or(created).max(created),
+            ))
+        })
+        .collect()
 }
 
 /// A dispensing place's opening hours and capacity, beside its opening days.

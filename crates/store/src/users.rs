@@ -162,9 +162,10 @@ pub async fn set_active(
     by: Option<UserId>,
     at: Timestamp,
 ) -> Result<()> {
-    sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+    sqlx::query("UPDATE users SET active = $1, updated_at = $3 WHERE id = $2")
         .bind(i64::from(active))
         .bind(id.to_string())
+        .bind(micros(at))
         .execute(&mut *conn)
         .await?;
     sqlx::query(
@@ -220,12 +221,21 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<UserRecord>> {
     rows.iter().map(from_row).collect()
 }
 
-pub async fn set_hpr_number(conn: &mut AnyConnection, id: UserId, hpr: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE users SET hpr_number = $1 WHERE id = $2")
+/// Sets a user's HPR number (a number another user has is a conflict:
+/// `users_hpr_number_unique`).
+pub async fn set_hpr_number(
+    conn: &mut AnyConnection,
+    id: UserId,
+    hpr: Option<&str>,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET hpr_number = $1, updated_at = $3 WHERE id = $2")
         .bind(hpr.map(str::to_string))
         .bind(id.to_string())
+        .bind(micros(at))
         .execute(conn)
-        .await?;
+        .await
+        .map_err(classify)?;
     Ok(())
 }
 
@@ -329,19 +339,7 @@ pub async fn extra_roles(conn: &mut AnyConnection, user: UserId) -> Result<Vec<E
     .bind(user.to_string())
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let role = text(r, "role")?;
-            let kind = text(r, "kind")?;
-            Ok(ExtraRole {
-                organisation_id: parsed(r, "organisation_id")?,
-                organisation_kind: OrganisationKind::from_code(&kind)
-                    .ok_or_else(|| corrupt(format!("kind {kind}")))?,
-                organisation_name: text(r, "name")?,
-                role: Role::from_code(&role).ok_or_else(|| corrupt(format!("role {role}")))?,
-            })
-        })
-        .collect()
+    rows.iter().map(extra_role_from_row).collect()
 }
 
 /// Removes invitations that expired unused more than a day ago; how many.
@@ -379,4 +377,68 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[UserId]) -> Result<Vec<User
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let rows = crate::db::rows_for_ids(conn, &format!("{SELECT} WHERE u.id IN ({{ids}})"), &[], &ids).await?;
     rows.iter().map(from_row).collect()
+}
+
+/// A user as the directory serves them (FHIR Practitioner): the HPR number, when
+/// the row last changed, and the roles at other organisations than the home one.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub user: StaffUser,
+    pub active: bool,
+    pub hpr_number: Option<String>,
+    /// `updated_at`, else `created_at`.
+    pub last_changed: Timestamp,
+    pub extra_roles: Vec<ExtraRole>,
+}
+
+/// Every user with what [`Registered`] holds, by name.
+pub async fn registered(conn: &mut AnyConnection) -> Result<Vec<Registered>> {
+    let rows = sqlx::query(&format!(
+        "{SELECT_REGISTERED} ORDER BY u.display_name, u.username"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let roles = sqlx::query(
+        "SELECT r.user_id, r.organisation_id, r.role, o.kind, o.name FROM user_roles r
+         JOIN organisations o ON o.id = r.organisation_id ORDER BY o.name, r.role",
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut extra: std::collections::HashMap<UserId, Vec<ExtraRole>> = std::collections::HashMap::new();
+    for r in &roles {
+        extra
+            .entry(parsed(r, "user_id")?)
+            .or_default()
+            .push(extra_role_from_row(r)?);
+    }
+    rows.iter()
+        .map(|row| {
+            let record = from_row(row)?;
+            let created = crate::codec::instant(row, "created_at")?;
+            let changed = crate::codec::instant_opt(row, "updated_at")?.unwrap_or(created);
+            Ok(Registered {
+                extra_roles: extra.remove(&record.user.id).unwrap_or_default(),
+                user: record.user,
+                active: record.active,
+                hpr_number: sqlx::Row::try_get(row, "hpr_number")?,
+                last_changed: changed.max(created),
+            })
+        })
+        .collect()
+}
+
+const SELECT_REGISTERED: &str = "SELECT u.id, u.username, u.display_name, u.role, u.organisation_id, o.kind AS org_kind,
+    u.password_hash, u.active, u.failed_logins, u.last_failed_login_at, u.hpr_number, u.created_at, u.updated_at
+    FROM users u JOIN organisations o ON o.id = u.organisation_id";
+
+fn extra_role_from_row(r: &AnyRow) -> Result<ExtraRole> {
+    let role = text(r, "role")?;
+    let kind = text(r, "kind")?;
+    Ok(ExtraRole {
+        organisation_id: parsed(r, "organisation_id")?,
+        organisation_kind: OrganisationKind::from_code(&kind)
+            .ok_or_else(|| corrupt(format!("kind {kind}")))?,
+        organisation_name: text(r, "name")?,
+        role: Role::from_code(&role).ok_or_else(|| corrupt(format!("role {role}")))?,
+    })
 }

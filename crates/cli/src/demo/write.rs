@@ -17,7 +17,7 @@ use samhand_domain::ids::{
     PlanVersionId, TaskId, UserId,
 };
 use samhand_domain::message::{Message, MessageKind, Party};
-use samhand_domain::organisation::OrganisationKind;
+use samhand_domain::organisation::{HerId, OrgNumber, OrganisationKind, Registration};
 use samhand_domain::policy::ClinicalPolicy;
 use samhand_domain::privacy::{CareTeamMember, ConsentRecord, EmergencyAccess, TeamRole};
 use samhand_domain::stay::{BundleEntry, BundleEntryId, BundleItem, Stay, StayKind};
@@ -75,8 +75,68 @@ pub(super) async fn write_organisations_and_users(
         .await
         .with_context(|| format!("insert user {}", user.username))?;
     }
+    write_register_numbers(&mut tx, world, created_at).await?;
     tx.commit().await.context("commit organisations and users")?;
     Ok(())
+}
+
+/// Synthetic register numbers: organisation numbers beginning with 1 (Enhetsregisteret
+/// issues none: real ones begin with 8 or 9) with a valid check digit, HER-ids
+/// and HPR numbers of nine digits (longer than any in use), and the places'
+/// addresses with their postal codes.
+async fn write_register_numbers(
+    tx: &mut samhand_store::WriteTx,
+    world: &World,
+    at: Timestamp,
+) -> anyhow::Result<()> {
+    let mut serial = 1_000_000u32;
+    for (n, org) in world.all_organisations().enumerate() {
+        let org_number = loop {
+            serial += 1;
+            if let Ok(number) = OrgNumber::parse(&synthetic_org_number(serial)) {
+                break number;
+            }
+        };
+        let address = world
+            .places
+            .iter()
+            .find(|p| p.org.id == org.id)
+            .map(|p| format!("Torget {}, {} {}", n + 1, p.postcode, org.municipality))
+            .unwrap_or_default();
+        let registration = Registration {
+            org_number: Some(org_number),
+            her_id: HerId::parse(&format!("{}", 900_000_000 + n)).ok(),
+            address,
+            ..Registration::default()
+        };
+        organisations::set_registration(tx, org.id, &registration, at)
+            .await
+            .with_context(|| format!("register numbers of {}", org.name))?;
+    }
+    for (n, user) in world.users.iter().enumerate() {
+        if user.role != samhand_domain::organisation::Role::Administrator {
+            let hpr = format!("{}", 800_000_000 + n);
+            users::set_hpr_number(tx, user.id, Some(&hpr), at)
+                .await
+                .with_context(|| format!("HPR number of {}", user.username))?;
+        }
+    }
+    Ok(())
+}
+
+/// "1" and seven digits of `serial`, with the modulus-11 check digit (which may
+/// be 10: the parse then refuses it and the next serial is taken).
+fn synthetic_org_number(serial: u32) -> String {
+    let body = format!("1{:07}", serial % 10_000_000);
+    const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
+    let sum: u32 = body
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .zip(WEIGHTS)
+        .map(|(d, w)| d * w)
+        .sum();
+    let check = (11 - sum % 11) % 11;
+    format!("{body}{check}")
 }
 
 /// Care team seats, consents, health information and one emergency access for a few

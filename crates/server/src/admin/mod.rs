@@ -16,7 +16,8 @@ pub use organisations::{
 };
 pub use users::{
     AddedUser, INVITATION_DAYS, MIN_PASSWORD_CHARS, MIN_REASON_CHARS, NewUserInput, UserView,
-    accept_invitation, add_role, add_user, invite_again, invited_user, set_user_active, users_view,
+    accept_invitation, add_role, add_user, invite_again, invited_user, set_hpr_number, set_user_active,
+    users_view,
 };
 
 use samhand_domain::access::may_administer;

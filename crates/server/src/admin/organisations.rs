@@ -108,7 +108,13 @@ async fn checked_organisation(
 }
 
 fn number_taken(error: samhand_store::StoreError) -> AppError {
-    AppError::from(error).conflict_as("Det finnes allerede en organisasjon med dette organisasjonsnummeret.")
+    match error {
+        samhand_store::StoreError::Conflict("organisations_her_id_unique") => {
+            AppError::Conflict("Det finnes allerede en organisasjon med denne HER-id-en.".into())
+        }
+        error => AppError::from(error)
+            .conflict_as("Det finnes allerede en organisasjon med dette organisasjonsnummeret."),
+    }
 }
 
 /// Registers an organisation. A dispensing place opens every day until its opening
@@ -141,7 +147,7 @@ pub(crate) async fn insert_organisation(
     organisations::insert(tx, &organisation, now).await.map_err(|e| {
         AppError::from(e).conflict_as("Det finnes allerede en organisasjon med dette navnet.")
     })?;
-    organisations::set_registration(tx, organisation.id, &registration)
+    organisations::set_registration(tx, organisation.id, &registration, now)
         .await
         .map_err(number_taken)?;
     Ok((organisation, registration))
@@ -173,7 +179,7 @@ pub async fn update_registration(
         return Err(AppError::Invalid(errors));
     }
     let mut tx = state.store.write().await?;
-    organisations::set_registration(&mut tx, id, &registration)
+    organisations::set_registration(&mut tx, id, &registration, state.clock.now())
         .await
         .map_err(number_taken)?;
     tx.commit().await?;

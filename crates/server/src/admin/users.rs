@@ -220,7 +220,9 @@ pub(crate) async fn insert_user(
     )
     .await
     .map_err(|e| AppError::from(e).conflict_as("Brukernavnet er opptatt."))?;
-    users::set_hpr_number(tx, id, checked.hpr.as_ref().map(HprNumber::as_str)).await?;
+    users::set_hpr_number(tx, id, checked.hpr.as_ref().map(HprNumber::as_str), now)
+        .await
+        .map_err(hpr_taken)?;
     if let Some(token) = &invitation {
         let expires = now + SignedDuration::from_hours(24 * INVITATION_DAYS);
         users::insert_invitation(tx, &token_hash(token), id, by.map(|b| b.id), now, expires).await?;
@@ -356,6 +358,38 @@ pub async fn add_role(
     .map_err(|e| AppError::from(e).conflict_as("Brukeren har allerede denne rollen her."))?;
     tx.commit().await?;
     Ok(())
+}
+
+fn hpr_taken(error: samhand_store::StoreError) -> AppError {
+    AppError::from(error).conflict_as("En annen bruker har allerede dette HPR-nummeret.")
+}
+
+/// Sets or clears (empty text) a user's HPR number.
+pub async fn set_hpr_number(
+    state: &AppState,
+    by: Option<&StaffUser>,
+    id: UserId,
+    text: &str,
+) -> AppResult<Option<HprNumber>> {
+    check_administrator(by)?;
+    let hpr = optional(text)
+        .map(HprNumber::parse)
+        .transpose()
+        .map_err(|e| AppError::Invalid(FieldErrors::single("hpr_number", e)))?;
+    let mut tx = state.store.write().await?;
+    if users::by_id(&mut tx, id).await?.is_none() {
+        return Err(AppError::NotFound("brukeren".into()));
+    }
+    users::set_hpr_number(
+        &mut tx,
+        id,
+        hpr.as_ref().map(HprNumber::as_str),
+        state.clock.now(),
+    )
+    .await
+    .map_err(hpr_taken)?;
+    tx.commit().await?;
+    Ok(hpr)
 }
 
 /// A user as the administrator sees them.

@@ -192,6 +192,36 @@ pub async fn add_organisation(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/organisations/{id}/registration",
+    tag = "admin",
+    operation_id = "admin_set_registration",
+    summary = "Set an organisation's organisation number, HER-id, address, phone and responsible LAR unit (name and kind stay)",
+    params(("id" = String, Path, format = "uuid", description = "The organisation")),
+    request_body = OrganisationRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Set", body = AdminOrganisationDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn set_registration(
+    State(state): State<AppState>,
+    staff: ApiStaff,
+    PathId(id): PathId<OrganisationId>,
+    ApiJson(request): ApiJson<OrganisationRequest>,
+) -> Result<Json<AdminOrganisationDto>, ApiError> {
+    admin::update_registration(&state, Some(&staff.0), id, &request.into()).await?;
+    Ok(Json(organisation_dto(&state, &staff, id).await?))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PlaceRequest {
     /// Seven booleans, Monday first.
@@ -543,6 +573,43 @@ pub async fn reactivate(
     ApiJson(request): ApiJson<StatusRequest>,
 ) -> Result<Json<AdminUserDto>, ApiError> {
     set_active(state, staff, id, true, &request.reason).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HprRequest {
+    /// Digits from the Health Personnel Register; empty removes the number.
+    #[serde(default)]
+    pub hpr_number: String,
+}
+
+#[utoipa::path(
+    put,
+    path = "/admin/users/{id}/hpr-number",
+    tag = "admin",
+    operation_id = "admin_set_hpr_number",
+    summary = "Set or remove a user's HPR number",
+    params(("id" = String, Path, format = "uuid", description = "The user")),
+    request_body = HprRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Set", body = AdminUserDto),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 413, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn set_hpr_number(
+    State(state): State<AppState>,
+    staff: ApiStaff,
+    PathId(id): PathId<UserId>,
+    ApiJson(request): ApiJson<HprRequest>,
+) -> Result<Json<AdminUserDto>, ApiError> {
+    admin::set_hpr_number(&state, Some(&staff.0), id, &request.hpr_number).await?;
+    Ok(Json(AdminUserDto::from(&user_view(&state, &staff, id).await?)))
 }
 
 async fn set_active(

@@ -168,7 +168,8 @@ pub async fn create(
     let stay = service.fhir_record_stay(patient, &input).await?;
     let organisations = service.fhir_organisations().await?;
     let today = samhand_domain::time::oslo_date(state.clock.now());
-    let resource = encounters(&[StayRecord::new(stay.clone())], &organisations, today).remove(0);
+    let resource = encounters(&[StayRecord::new(stay.clone())], &organisations, today);
+    let resource = super::load::linked(&service, resource).await?.remove(0);
     let mut response = fhir_response(StatusCode::CREATED, &resource);
     let location = format!("{}/Encounter/{}/_history/1", base_url(&headers), stay.id);
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -276,6 +277,7 @@ pub async fn update(
         })?;
     let organisations = service.fhir_organisations().await?;
     let today = samhand_domain::time::oslo_date(state.clock.now());
-    let resource = encounters(std::slice::from_ref(&record), &organisations, today).remove(0);
+    let resource = encounters(std::slice::from_ref(&record), &organisations, today);
+    let resource = super::load::linked(&service, resource).await?.remove(0);
     Ok(super::written(StatusCode::OK, headers, &resource))
 }

@@ -23,6 +23,24 @@ pub async fn build(
     if grants.is_empty() {
         return Ok(Vec::new());
     }
+    let built = build_unlinked(service, kind, grants, period).await?;
+    linked(service, built).await
+}
+
+/// The resources with the national identifier in every reference to a
+/// Practitioner or an Organization (the HPR number, organisation number or HER-id).
+pub async fn linked(service: &Service<'_>, mut resources: Vec<Value>) -> FhirResult<Vec<Value>> {
+    let registry = super::directory::registry(&service.fhir_directory().await?);
+    resources.iter_mut().for_each(|r| registry.link(r));
+    Ok(resources)
+}
+
+async fn build_unlinked(
+    service: &Service<'_>,
+    kind: Kind,
+    grants: &[Granted],
+    period: Period,
+) -> FhirResult<Vec<Value>> {
     let today = samhand_domain::time::oslo_date(service.now());
     Ok(match kind {
         Kind::Patient => patient::patients(&service.fhir_identity_versions(grants).await?),

@@ -138,6 +138,59 @@ fn resource(kind: Kind) -> Value {
     value
 }
 
+/// The directory's types (no patient data): read and search.
+fn directory_resource(name: &str) -> Value {
+    let param = |name: &str, kind: &str, doc: &str| json!({"name": name, "type": kind, "documentation": doc});
+    let mut params = vec![
+        param("_id", "token", "the resource's id"),
+        param(
+            "identifier",
+            "token",
+            match name {
+                "Practitioner" => {
+                    "[system|]value: the HPR number (urn:oid:2.16.578.1.12.4.1.4.4) or Samhand's user id (https://samhand.no/fhir/user)"
+                }
+                "Organization" => {
+                    "[system|]value: the organisation number (urn:oid:2.16.578.1.12.4.1.4.101), the HER-id (urn:oid:2.16.578.1.12.4.1.2) or Samhand's id (https://samhand.no/fhir/organisation)"
+                }
+                _ => "[system|]value of the role's identifier (https://samhand.no/fhir/practitioner-role)",
+            },
+        ),
+        param("active", "token", "true or false"),
+        param(
+            "_lastUpdated",
+            "date",
+            "compared as instants, as on the other types",
+        ),
+        param("_count", "number", "page size, default 50, at most 100"),
+        param("_offset", "number", "where the page starts"),
+    ];
+    if name == "PractitionerRole" {
+        params.push(param("practitioner", "reference", "Practitioner/{id}"));
+        params.push(param("organization", "reference", "Organization/{id}"));
+    } else {
+        params.push(param(
+            "name",
+            "string",
+            "a word of the name begins with it (case-insensitive)",
+        ));
+    }
+    let mut value = json!({
+        "type": name,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "versioning": "versioned",
+        "readHistory": false,
+        "searchParam": params,
+        "documentation": "The directory of health personnel and organisations Samhand knows (no patient data); every read is recorded in the audit log. References to users and organisations in the other resources carry a literal reference to these and the HPR number, organisation number or HER-id as identifier where known.",
+    });
+    match name {
+        "Practitioner" => value["supportedProfile"] = json!([super::directory::NO_BASIS_PRACTITIONER]),
+        "Organization" => value["supportedProfile"] = json!([super::directory::NO_BASIS_ORGANIZATION]),
+        _ => {}
+    }
+    value
+}
+
 pub async fn capability_statement(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     let statement = json!({
@@ -167,7 +220,11 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
                     "extension": [{"url": "token", "valueUri": format!("{base}/token")}]
                 }]
             },
-            "resource": Kind::ALL.into_iter().map(resource).collect::<Vec<_>>(),
+            "resource": Kind::ALL
+                .into_iter()
+                .map(resource)
+                .chain(super::directory::TYPES.into_iter().map(directory_resource))
+                .collect::<Vec<_>>(),
             "operation": [{
                 "name": "export",
                 "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",

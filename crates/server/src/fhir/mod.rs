@@ -9,6 +9,7 @@
 mod body;
 mod careplan;
 mod communication;
+mod directory;
 mod encounter;
 mod export;
 mod load;
@@ -18,6 +19,7 @@ mod observation;
 pub mod outcome;
 mod patient;
 mod patient_write;
+pub mod references;
 mod search;
 mod search_params;
 pub mod token;
@@ -42,6 +44,7 @@ use crate::service::{Period, Service};
 pub use export::jobs::{Jobs as ExportJobs, Limits as ExportLimits};
 pub use load::{current_versions, version_of};
 use outcome::{FhirError, FhirResult};
+pub use references::{organisation_reference, user_reference};
 pub use token::{FHIR_TOKEN_PREFIX, register_client};
 
 /// The FHIR version Samhand speaks.
@@ -82,6 +85,7 @@ pub fn routes() -> Router<AppState> {
                 .layer(write_limit())
                 .get(search::search_patient),
         )
+        .merge(directory::routes())
         .route("/{kind}", get(search::search))
         .route("/{kind}/{id}", get(read).put(update).layer(write_limit()))
         .route("/{kind}/{id}/_history", get(history))
@@ -305,6 +309,11 @@ impl Kind {
     }
 }
 
+/// Whether Samhand serves the resource type named (for scopes).
+fn served_type(name: &str) -> bool {
+    Kind::from_name(name).is_some() || directory::TYPES.contains(&name)
+}
+
 enum Owner {
     Patient,
     Table(OwnerTable),
@@ -335,7 +344,7 @@ impl Scopes {
                 return None;
             }
             let (resource, permission) = rest.split_once('.')?;
-            if resource != "*" && Kind::from_name(resource).is_none() {
+            if resource != "*" && !served_type(resource) {
                 return None;
             }
             let (read, write) = match permission {
@@ -359,8 +368,13 @@ impl Scopes {
     }
 
     pub fn allows(&self, kind: Kind, action: Action) -> bool {
+        self.allows_type(kind.name(), action)
+    }
+
+    /// Whether the scopes cover `action` on the resource type named.
+    pub fn allows_type(&self, name: &str, action: Action) -> bool {
         self.0.iter().any(|(resource, read, write)| {
-            (resource == "*" || resource == kind.name())
+            (resource == "*" || resource == name)
                 && match action {
                     Action::Read => *read,
                     Action::Write | Action::Correct => *write,
@@ -387,17 +401,21 @@ impl Scopes {
 
     /// The scopes asked for that the registration covers; `None` if one is not.
     pub fn narrowed_to(&self, registered: &Scopes) -> Option<Scopes> {
-        let kinds = |resource: &str| -> Vec<Kind> {
+        fn types(resource: &str) -> Vec<&str> {
             if resource == "*" {
-                Kind::ALL.to_vec()
+                Kind::ALL
+                    .iter()
+                    .map(|k| k.name())
+                    .chain(directory::TYPES)
+                    .collect()
             } else {
-                Kind::from_name(resource).into_iter().collect()
+                vec![resource]
             }
-        };
+        }
         for (resource, read, write) in &self.0 {
-            for kind in kinds(resource) {
-                if (*read && !registered.allows(kind, Action::Read))
-                    || (*write && !registered.allows(kind, Action::Write))
+            for name in types(resource) {
+                if (*read && !registered.allows_type(name, Action::Read))
+                    || (*write && !registered.allows_type(name, Action::Write))
                 {
                     return None;
                 }
@@ -423,22 +441,33 @@ impl FhirCaller {
     /// Refuses, and records in the audit log, an interaction the token's scopes do
     /// not cover, whatever the policy would say.
     pub async fn require(&self, state: &AppState, kind: Kind, action: Action, what: &str) -> FhirResult<()> {
-        if self.scopes.allows(kind, action) {
+        self.require_type(state, kind.name(), kind.category(), action, what)
+            .await
+    }
+
+    /// [`Self::require`] for any type served, named, whose reads the audit log
+    /// files under `category`.
+    pub async fn require_type(
+        &self,
+        state: &AppState,
+        name: &str,
+        category: DataCategory,
+        action: Action,
+        what: &str,
+    ) -> FhirResult<()> {
+        if self.scopes.allows_type(name, action) {
             return Ok(());
         }
         let detail = format!(
-            "FHIR {what}: refused, the token has no {} scope for {}",
+            "FHIR {what}: refused, the token has no {} scope for {name}",
             action.code(),
-            kind.name()
         );
         PatientRepo::new(state, self.actor())
-            .record_denial(None, kind.category(), action, &detail)
+            .record_denial(None, category, action, &detail)
             .await?;
         Err(FhirError::MissingScope(format!(
-            "Tokenet gir ikke tilgang til å {} {}. Be om scope system/{}.{}.",
+            "Tokenet gir ikke tilgang til å {} {name}. Be om scope system/{name}.{}.",
             if action == Action::Read { "lese" } else { "skrive" },
-            kind.name(),
-            kind.name(),
             action.code()
         )))
     }
@@ -520,7 +549,11 @@ async fn versions_of(service: &Service<'_>, kind: Kind, id: &str) -> FhirResult<
     let all = if kind == Kind::Communication {
         let messages = service.patient_messages(patient).await?;
         let organisations = service.fhir_organisations().await?;
-        communication::communications(&[messages], &organisations)
+        load::linked(
+            service,
+            communication::communications(&[messages], &organisations),
+        )
+        .await?
     } else {
         let grant = service.fhir_grant(patient, kind.category(), &detail).await?;
         load::build(service, kind, &[grant], Period::ALL).await?
@@ -753,33 +786,6 @@ fn with_etag(mut response: Response, resource: &Value) -> Response {
 /// A reference to a Patient resource Samhand serves.
 pub fn patient_reference(patient: PatientId) -> Value {
     json!({"reference": format!("Patient/{patient}")})
-}
-
-/// A reference by identifier to an organisation (Samhand serves no Organization
-/// resources, so no literal reference that would lead nowhere).
-pub fn organisation_reference(
-    id: samhand_domain::ids::OrganisationId,
-    organisations: &std::collections::HashMap<
-        samhand_domain::ids::OrganisationId,
-        samhand_domain::organisation::Organisation,
-    >,
-) -> Value {
-    let mut reference = json!({
-        "type": "Organization",
-        "identifier": {"system": format!("{SAMHAND_SYSTEM}/organisation"), "value": id.to_string()},
-    });
-    if let Some(org) = organisations.get(&id) {
-        reference["display"] = json!(org.name);
-    }
-    reference
-}
-
-/// A reference by identifier to a Samhand user (no Practitioner resources yet).
-pub fn user_reference(id: samhand_domain::ids::UserId) -> Value {
-    json!({
-        "type": "Practitioner",
-        "identifier": {"system": format!("{SAMHAND_SYSTEM}/user"), "value": id.to_string()},
-    })
 }
 
 /// An instant as FHIR writes it (UTC, seconds).

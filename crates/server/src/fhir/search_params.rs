@@ -142,7 +142,7 @@ fn utc_date(at: Timestamp) -> Date {
     at.to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
-fn parse_date_param(value: &str) -> FhirResult<DateCondition> {
+pub(super) fn parse_date_param(value: &str) -> FhirResult<DateCondition> {
     let (prefix, rest) = match value.get(..2) {
         Some("eq") => (Prefix::Eq, &value[2..]),
         Some("ge") => (Prefix::Ge, &value[2..]),
@@ -170,7 +170,7 @@ fn parse_date_param(value: &str) -> FhirResult<DateCondition> {
 /// condition, compared as the instants both cover (FHIR's ranges): `ge` and `gt`
 /// when the resource reaches at or after the value's start or end, `le` and `lt`
 /// when it begins before the value's end or start, `eq` when it lies within.
-fn date_matches(value: &str, condition: &DateCondition) -> bool {
+pub(super) fn date_matches(value: &str, condition: &DateCondition) -> bool {
     let Some(r) = range_of(value) else {
         return false;
     };
@@ -195,7 +195,7 @@ fn parse_patient_reference(value: &str) -> FhirResult<PatientId> {
     })
 }
 
-fn number(key: &str, value: &str) -> FhirResult<usize> {
+pub(super) fn number(key: &str, value: &str) -> FhirResult<usize> {
     value
         .parse()
         .map_err(|_| FhirError::BadRequest(format!("{key} må være et tall, ikke «{value}».")))
@@ -380,7 +380,7 @@ fn audit_seq(resource: &Value) -> Option<i64> {
     resource["id"].as_str().and_then(|id| id.parse().ok())
 }
 
-fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'/' => {

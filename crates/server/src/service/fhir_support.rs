@@ -107,6 +107,19 @@ fn patients_for(grants: &[Granted], category: DataCategory) -> AppResult<Vec<Pat
     Ok(grants.iter().map(|g| g.patient).collect())
 }
 
+/// The directory as the FHIR API serves it (Practitioner, PractitionerRole,
+/// Organization) and completes its references with.
+#[derive(Debug, Clone, Default)]
+pub struct FhirDirectory {
+    pub users: Vec<samhand_store::users::Registered>,
+    pub registrations: Vec<(
+        OrganisationId,
+        samhand_domain::organisation::Registration,
+        jiff::Timestamp,
+    )>,
+    pub organisations: HashMap<OrganisationId, Organisation>,
+}
+
 /// How many audit entries one AuditEvent search reads per patient at most.
 const AUDIT_EVENT_LIMIT: i64 = 2000;
 
@@ -479,6 +492,26 @@ impl Service<'_> {
     /// Every organisation, for names and references.
     pub async fn fhir_organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
         self.organisations().await
+    }
+
+    /// The directory of health personnel and organisations (no patient data):
+    /// every user with their HPR number and roles, every organisation with its
+    /// registration and when it last changed. What is returned of it is recorded
+    /// with [`Self::fhir_record_directory_read`].
+    pub async fn fhir_directory(&self) -> AppResult<FhirDirectory> {
+        self.staff()?;
+        let organisations = self.organisations().await?;
+        let mut conn = self.state.store.read().await?;
+        Ok(FhirDirectory {
+            users: samhand_store::users::registered(&mut conn).await?,
+            registrations: samhand_store::organisations::registrations(&mut conn).await?,
+            organisations,
+        })
+    }
+
+    /// Records that the directory was read (`detail`: what was asked).
+    pub async fn fhir_record_directory_read(&self, detail: &str) -> AppResult<()> {
+        self.repo.record_directory_read(detail).await
     }
 
     /// Records a laboratory's drug test for a patient, named by id, by national

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/brukere/{id}/status", post(users::change_status))
         .route("/admin/brukere/{id}/invitasjon", post(users::invite))
         .route("/admin/brukere/{id}/rolle", post(users::add_role))
+        .route("/admin/brukere/{id}/hpr", post(users::set_hpr_number))
         .route(
             "/invitasjon/{token}",
             get(users::invitation).post(users::accept_invitation),

@@ -235,6 +235,12 @@ async fn render_one(
                 button.ok type="submit" { "Aktiver " (user.display_name) " igjen" }
             }
         }
+        h2 { "HPR-nummer" }
+        form.stack method="post" action={ "/admin/brukere/" (user.id) "/hpr" } {
+            (csrf(&staff.csrf))
+            (input("HPR-nummer", "hpr_number", "text", if form.get("hpr_number").is_empty() { view.hpr_number.as_deref().unwrap_or("") } else { form.get("hpr_number") }, errors, Some("Fra Helsepersonellregisteret. Tomt felt fjerner nummeret.")))
+            button.secondary type="submit" { "Lagre HPR-nummer" }
+        }
         h2 { "Roller ved andre organisasjoner" }
         @if view.extra_roles.is_empty() { p.muted { "Ingen." } }
         ul { @for extra in &view.extra_roles { li { (extra.role.label_nb()) ", " (extra.organisation_name) } } }
@@ -379,6 +385,34 @@ pub async fn add_role(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+pub async fn set_hpr_number(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> PageResult {
+    let id: UserId = parse_id(&id)?;
+    let notice = match admin::set_hpr_number(&state, Some(&staff.user), id, form.get("hpr_number")).await {
+        Ok(Some(_)) => "HPR-nummeret er lagret.",
+        Ok(None) => "HPR-nummeret er fjernet.",
+        Err(AppError::Invalid(errors)) => return render_one(&state, &staff, id, &form, &errors, None).await,
+        Err(AppError::Conflict(message)) => {
+            let errors = FieldErrors::single("hpr_number", message);
+            return render_one(&state, &staff, id, &form, &errors, None).await;
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let notice = html! { p.notice role="status" { (notice) } };
+    render_one(
+        &state,
+        &staff,
+        id,
+        &FormData::default(),
+        &FieldErrors::default(),
+        Some(notice),
+    )
+    .await
 }
 
 /// The page an invited user opens from the link: choose a password.
