@@ -87,6 +87,9 @@ pub struct DrugTestInput {
     pub lab: String,
     pub supervised: bool,
     pub results: Vec<(String, String, Option<bool>)>,
+    /// What the laboratory sent to identify the test and the patient (kept
+    /// beside the test as sent).
+    pub received: Vec<crate::received::ReceivedIdentifier>,
 }
 
 impl DrugTestInput {
@@ -173,6 +176,7 @@ mod tests {
             lab: "Fjordvik sykehus, laboratoriet".into(),
             supervised: true,
             results: vec![("AMPH".into(), "Amfetamin".into(), Some(false))],
+            received: Vec::new(),
         }
     }
 

@@ -25,6 +25,7 @@ pub mod overdose;
 pub mod patient;
 pub mod policy;
 pub mod privacy;
+pub mod received;
 pub mod schedule;
 pub mod stay;
 pub mod stock;

@@ -197,6 +197,12 @@ impl FromStr for NationalId {
     }
 }
 
+/// Whether eleven digits carry valid check digits by either rule (an H-number's
+/// are computed as a fødselsnummer's).
+pub(crate) fn has_check_digits(digits: &[u8; 11]) -> bool {
+    rule_of(digits).is_some()
+}
+
 /// The rule whose check digits the number has, if either: the second check digit
 /// as always, the first leaving remainder 0 (classic) or 1–3 (from 2032).
 fn rule_of(digits: &[u8; 11]) -> Option<CheckRule> {

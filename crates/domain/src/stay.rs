@@ -69,6 +69,9 @@ pub struct StayInput {
     pub planned_end_on: Option<Date>,
     pub opioid_use: bool,
     pub substitution_continued: bool,
+    /// What another system sent to identify the stay, itself and the patient
+    /// (kept beside the stay, never changed).
+    pub received: Vec<crate::received::ReceivedIdentifier>,
 }
 
 impl StayInput {
@@ -167,6 +170,8 @@ pub struct StayEvent {
 pub struct StayRecord {
     pub stay: Stay,
     pub events: Vec<StayEvent>,
+    /// The identifiers another system sent with the stay.
+    pub received: Vec<crate::received::ReceivedIdentifier>,
 }
 
 impl StayRecord {
@@ -174,6 +179,7 @@ impl StayRecord {
         Self {
             stay,
             events: Vec::new(),
+            received: Vec::new(),
         }
     }
 
@@ -712,6 +718,7 @@ mod tests {
             planned_end_on: Some(date(2026, 11, 30)),
             opioid_use: true,
             substitution_continued: false,
+            received: Vec::new(),
         }
     }
 

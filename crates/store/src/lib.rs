@@ -22,6 +22,7 @@ pub mod patient_write;
 pub mod patients;
 pub mod portal;
 pub mod privacy;
+pub mod received;
 pub mod scheduler;
 pub mod sessions;
 pub mod stays;

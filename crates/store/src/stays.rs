@@ -177,6 +177,11 @@ pub async fn stays_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Resul
             stays[*i].events.push(event);
         }
     }
+    let ids: Vec<String> = stays.iter().map(|s| s.stay.id.to_string()).collect();
+    let mut received = crate::received::of_records(conn, &ids).await?;
+    for record in &mut stays {
+        record.received = received.remove(&record.stay.id.to_string()).unwrap_or_default();
+    }
     Ok(stays)
 }
 

@@ -84,6 +84,7 @@ pub fn encounters(
             } else if let Some(end) = record.planned_end() {
                 resource["extension"] = json!([{"url": PLANNED_END_URL, "valueDate": end.to_string()}]);
             }
+            super::received::write(&mut resource, &record.received, "serviceProvider");
             resource
         })
         .collect()
@@ -93,7 +94,10 @@ fn invalid(field: &'static str, message: impl Into<String>) -> FhirError {
     FhirError::App(AppError::Invalid(FieldErrors::single(field, message)))
 }
 
-fn read_encounter(body: &Value) -> FhirResult<(PatientId, StayInput)> {
+/// What a received Encounter says: the patient named by reference (or, when only
+/// an H-number names them, `None`: the service finds whom it was received for
+/// before) and the stay.
+fn read_encounter(body: &Value) -> FhirResult<(Option<PatientId>, StayInput)> {
     if body["resourceType"].as_str() != Some("Encounter") {
         return Err(FhirError::BadRequest(format!(
             "Her tas bare imot Encounter, ikke {}.",
@@ -105,13 +109,13 @@ fn read_encounter(body: &Value) -> FhirResult<(PatientId, StayInput)> {
     let patient = body["subject"]["reference"]
         .as_str()
         .and_then(|r| r.strip_prefix("Patient/"))
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| {
-            invalid(
-                "subject.reference",
-                "subject må vise til en pasient: Patient/{id}.",
-            )
-        })?;
+        .and_then(|id| id.parse().ok());
+    if patient.is_none() && super::received::h_number_of(&body["subject"])?.is_none() {
+        return Err(invalid(
+            "subject.reference",
+            "subject må vise til en pasient: Patient/{id} (eller et H-nummer mottatt for pasienten før).",
+        ));
+    }
     let date = |value: &Value| {
         value
             .as_str()
@@ -124,8 +128,10 @@ fn read_encounter(body: &Value) -> FhirResult<(PatientId, StayInput)> {
         .unwrap_or("")
         .to_string();
     let provider = &body["serviceProvider"];
-    let institution_id = provider["identifier"]["value"]
+    let institution_id = provider["reference"]
         .as_str()
+        .and_then(|r| r.strip_prefix("Organization/"))
+        .or(provider["identifier"]["value"].as_str())
         .and_then(|v| v.parse().ok());
     let planned_end = body["extension"]
         .as_array()
@@ -147,8 +153,42 @@ fn read_encounter(body: &Value) -> FhirResult<(PatientId, StayInput)> {
             // the safe side for tolerance.
             opioid_use: true,
             substitution_continued: false,
+            received: super::received::read(body, provider)?,
         },
     ))
+}
+
+/// The organisation Samhand knows by the organisation number or HER-id the
+/// provider was sent with, when it was not named by Samhand's own id.
+async fn known_provider(service: &Service<'_>, input: &mut StayInput) -> FhirResult<()> {
+    use samhand_domain::received::ReceivedElement;
+    let Some(sent) = input
+        .received
+        .iter()
+        .find(|r| r.element == ReceivedElement::Provider)
+    else {
+        return Ok(());
+    };
+    if input.institution_id.is_some() {
+        return Ok(());
+    }
+    let directory = service.fhir_directory().await?;
+    input.institution_id = directory
+        .registrations
+        .iter()
+        .find(|(_, registration, _)| match sent.system.as_str() {
+            super::references::ORG_NUMBER_SYSTEM => registration
+                .org_number
+                .as_ref()
+                .is_some_and(|n| n.as_str() == sent.value),
+            super::references::HER_ID_SYSTEM => registration
+                .her_id
+                .as_ref()
+                .is_some_and(|h| h.as_str() == sent.value),
+            _ => false,
+        })
+        .map(|(id, _, _)| *id);
+    Ok(())
 }
 
 /// `POST /fhir/Encounter`: a patient admitted to an institution.
@@ -163,12 +203,15 @@ pub async fn create(
         .await?;
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| FhirError::BadRequest(format!("Innholdet er ikke gyldig JSON ({e}).")))?;
-    let (patient, input) = read_encounter(&body)?;
+    let (patient, mut input) = read_encounter(&body)?;
     let service = Service::new(&state, caller.actor());
+    known_provider(&service, &mut input).await?;
     let stay = service.fhir_record_stay(patient, &input).await?;
     let organisations = service.fhir_organisations().await?;
     let today = samhand_domain::time::oslo_date(state.clock.now());
-    let resource = encounters(&[StayRecord::new(stay.clone())], &organisations, today);
+    let mut record = StayRecord::new(stay.clone());
+    record.received = input.received;
+    let resource = encounters(&[record], &organisations, today);
     let resource = super::load::linked(&service, resource).await?.remove(0);
     let mut response = fhir_response(StatusCode::CREATED, &resource);
     let location = format!("{}/Encounter/{}/_history/1", base_url(&headers), stay.id);

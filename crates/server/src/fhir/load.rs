@@ -84,7 +84,12 @@ async fn build_unlinked(
         }
         Kind::Flag => medication::flags(&service.fhir_blocks(grants).await?),
         Kind::AuditEvent => communication::audit_events(&service.fhir_audit_entries(grants, period).await?),
-        Kind::Observation => observation::observations(&service.fhir_drug_tests(grants, period).await?),
+        Kind::Observation => {
+            let tests = service.fhir_drug_tests(grants, period).await?;
+            let ids: Vec<String> = tests.iter().map(|t| t.id.to_string()).collect();
+            let received = service.fhir_received(grants, &ids).await?;
+            observation::observations(&tests, &received)
+        }
         Kind::Encounter => {
             let organisations = service.fhir_organisations().await?;
             encounter::encounters(&service.fhir_stays(grants).await?, &organisations, today)

@@ -33,7 +33,7 @@ fn search_params(kind: Kind) -> Vec<Value> {
             params.push(param(
                 "identifier",
                 "token",
-                "urn:oid:2.16.578.1.12.4.1.4.1|{fødselsnummer} or urn:oid:2.16.578.1.12.4.1.4.2|{D-nummer}",
+                "urn:oid:2.16.578.1.12.4.1.4.1|{fødselsnummer}, urn:oid:2.16.578.1.12.4.1.4.2|{D-nummer}, or urn:oid:2.16.578.1.12.4.1.4.3|{H-number} (the patient an Encounter or Observation was received for with it)",
             ));
             params.push(param("_id", "token", "the patient's id"));
         }
@@ -54,11 +54,18 @@ fn search_params(kind: Kind) -> Vec<Value> {
             params.push(param(
                 "patient.identifier",
                 "token",
-                "the patient's fødselsnummer or D-nummer",
+                "the patient's fødselsnummer or D-nummer, or an H-number (urn:oid:2.16.578.1.12.4.1.4.3) received with a stay or a drug test",
             ));
             params.push(param("_id", "token", "the resource's id"));
             if kind != Kind::AuditEvent {
                 params.push(param("status", "token", "the resource's status"));
+            }
+            if matches!(kind, Kind::Encounter | Kind::Observation) {
+                params.push(param(
+                    "identifier",
+                    "token",
+                    "[system|]value of an identifier the sending system gave the stay or the test (kept as received)",
+                ));
             }
             if kind == Kind::MedicationRequest {
                 params.push(param(

@@ -19,6 +19,7 @@ mod observation;
 pub mod outcome;
 mod patient;
 mod patient_write;
+mod received;
 pub mod references;
 mod search;
 mod search_params;

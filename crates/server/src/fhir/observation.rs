@@ -10,8 +10,10 @@ use axum::response::Response;
 use samhand_domain::access::Action;
 use samhand_domain::drug_test::{DrugTest, DrugTestInput};
 use samhand_domain::ids::{DrugTestId, PatientId};
+use samhand_domain::received::ReceivedIdentifier;
 use samhand_domain::validation::FieldErrors;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 use super::outcome::{FhirError, FhirResult};
 use super::{
@@ -26,8 +28,19 @@ const SNOMED: &str = "http://snomed.info/sct";
 const POSITIVE: &str = "10828004";
 const NEGATIVE: &str = "260385009";
 
-pub fn observations(tests: &[DrugTest]) -> Vec<Value> {
-    tests.iter().map(observation).collect()
+/// The drug tests as Observations, with what the laboratory sent to identify
+/// each (by the test's id).
+pub fn observations(tests: &[DrugTest], received: &HashMap<String, Vec<ReceivedIdentifier>>) -> Vec<Value> {
+    tests
+        .iter()
+        .map(|t| {
+            let mut resource = observation(t);
+            if let Some(received) = received.get(&t.id.to_string()) {
+                super::received::write(&mut resource, received, "performer");
+            }
+            resource
+        })
+        .collect()
 }
 
 fn observation(t: &DrugTest) -> Value {
@@ -111,6 +124,11 @@ fn read_observation(body: &Value) -> FhirResult<Received> {
         .as_array()
         .map(|components| components.iter().map(read_component).collect())
         .unwrap_or_default();
+    let performer = body["performer"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["identifier"].is_object()))
+        .unwrap_or(&Value::Null);
+    let received = super::received::read(body, performer)?;
     Ok(Received {
         patient,
         national_id,
@@ -119,6 +137,7 @@ fn read_observation(body: &Value) -> FhirResult<Received> {
             lab,
             supervised,
             results,
+            received,
         },
     })
 }
@@ -156,15 +175,18 @@ fn read_subject(subject: &Value) -> FhirResult<(Option<PatientId>, Option<String
         ),
         None => None,
     };
+    let h_number = super::received::h_number_of(subject)?;
     let national_id = match &subject["identifier"] {
         Value::Null => None,
+        _ if h_number.is_some() => None,
         identifier => {
             let system = identifier["system"].as_str().unwrap_or("");
             if system != FNR_SYSTEM && system != DNR_SYSTEM {
                 return Err(invalid(
                     "subject.identifier.system",
                     format!(
-                        "Pasienten identifiseres med fødselsnummer ({FNR_SYSTEM}) eller D-nummer ({DNR_SYSTEM})."
+                        "Pasienten identifiseres med fødselsnummer ({FNR_SYSTEM}), D-nummer ({DNR_SYSTEM}) eller et H-nummer mottatt før ({}).",
+                        super::references::H_NUMBER_SYSTEM
                     ),
                 ));
             }
@@ -178,7 +200,7 @@ fn read_subject(subject: &Value) -> FhirResult<(Option<PatientId>, Option<String
             Some(value.to_string())
         }
     };
-    if patient.is_none() && national_id.is_none() {
+    if patient.is_none() && national_id.is_none() && h_number.is_none() {
         return Err(invalid(
             "subject",
             "Prøvesvaret sier ikke hvilken pasient det gjelder.",
@@ -226,7 +248,8 @@ pub async fn create(
     let test = service
         .fhir_record_drug_test(received.patient, received.national_id.as_deref(), &received.input)
         .await?;
-    let resource = observation(&test);
+    let sent = HashMap::from([(test.id.to_string(), received.input.received.clone())]);
+    let resource = observations(std::slice::from_ref(&test), &sent).remove(0);
     let mut response = fhir_response(StatusCode::CREATED, &resource);
     let location = format!("{}/Observation/{}/_history/1", base_url(&headers), test.id);
     if let Ok(value) = HeaderValue::from_str(&location) {

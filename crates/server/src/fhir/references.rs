@@ -21,7 +21,7 @@ pub const ORG_NUMBER_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.4.101";
 pub const HER_ID_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.2";
 /// H-numbers (hjelpenummer): a hospital's temporary identity for a person whose
 /// fødselsnummer is not known.
-pub const H_NUMBER_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.4.3";
+pub use samhand_domain::received::H_NUMBER_SYSTEM;
 
 /// Samhand's own identifier systems for users and organisations.
 pub fn user_system() -> String {

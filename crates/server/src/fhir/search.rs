@@ -115,7 +115,7 @@ async fn page_of(
     if kind != Kind::Communication {
         let returned = match request.scope {
             PatientScope::Related | PatientScope::Listed(_) => grants_returned(kind, &page, &grants),
-            PatientScope::One(_) | PatientScope::NationalId(_) => grants,
+            PatientScope::One(_) | PatientScope::NationalId(_) | PatientScope::HNumber(_) => grants,
         };
         service.fhir_record_reads(&returned, &detail).await?;
     }

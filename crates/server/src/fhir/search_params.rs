@@ -203,7 +203,10 @@ pub(super) fn number(key: &str, value: &str) -> FhirResult<usize> {
 
 /// The types whose resources carry an `identifier` the search matches.
 fn has_identifier(kind: Kind) -> bool {
-    matches!(kind, Kind::Patient | Kind::MedicationRequest)
+    matches!(
+        kind,
+        Kind::Patient | Kind::MedicationRequest | Kind::Encounter | Kind::Observation
+    )
 }
 
 impl SearchRequest {
@@ -294,6 +297,14 @@ impl SearchRequest {
     /// `identifier=[system|]number`: a fødselsnummer or D-nummer names the patient.
     fn national_id(&mut self, value: &str) {
         let (system, number) = value.split_once('|').unwrap_or(("", value));
+        // An H-number finds the patient it was received for with a stay or a test.
+        if system == super::references::H_NUMBER_SYSTEM {
+            match samhand_domain::received::HNumber::parse(number) {
+                Ok(number) => self.scope = PatientScope::HNumber(number),
+                Err(_) => self.no_match = true,
+            }
+            return;
+        }
         if !system.is_empty() && system != FNR_SYSTEM && system != DNR_SYSTEM {
             self.no_match = true;
         }

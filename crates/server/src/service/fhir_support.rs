@@ -19,6 +19,7 @@ use samhand_domain::national_id::NationalId;
 use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::{Episode, IdentityVersion};
 use samhand_domain::privacy::PrivacyFacts;
+use samhand_domain::received::{ReceivedElement, ReceivedIdentifier};
 use samhand_domain::stay::{Stay, StayInput, StayRecord};
 use samhand_domain::validation::FieldErrors;
 use samhand_store::audit::{self, StoredEntry};
@@ -36,6 +37,9 @@ pub enum PatientScope {
     One(PatientId),
     /// `identifier=urn:oid:…|{fødselsnummer or D-nummer}`.
     NationalId(NationalId),
+    /// `identifier=urn:oid:2.16.578.1.12.4.1.4.3|{H-number}`: the patients it was
+    /// received for with a stay or a drug test (never anyone else).
+    HNumber(samhand_domain::received::HNumber),
     /// No patient named: everyone the caller's organisation (or the caller, by a
     /// care team seat) is related to.
     Related,
@@ -120,6 +124,21 @@ pub struct FhirDirectory {
     pub organisations: HashMap<OrganisationId, Organisation>,
 }
 
+fn h_number_alone() -> AppError {
+    AppError::Invalid(FieldErrors::single(
+        "subject.identifier",
+        "H-nummeret er ikke mottatt for noen pasient i Samhand før, og ingen registreres på et H-nummer alene: \
+         send pasientens id (Patient/{id}) eller fødselsnummer. Ingenting ble lagret.",
+    ))
+}
+
+fn h_number_elsewhere() -> AppError {
+    AppError::Invalid(FieldErrors::single(
+        "subject.identifier",
+        "H-nummeret er mottatt for en annen pasient før. Ingenting ble lagret.",
+    ))
+}
+
 /// How many audit entries one AuditEvent search reads per patient at most.
 const AUDIT_EVENT_LIMIT: i64 = 2000;
 
@@ -137,6 +156,15 @@ impl Service<'_> {
                 .await?
                 .map(|p| vec![p.id])
                 .unwrap_or_default(),
+            PatientScope::HNumber(number) => {
+                samhand_store::received::patients_with(
+                    &mut conn,
+                    ReceivedElement::HNumber,
+                    samhand_domain::received::H_NUMBER_SYSTEM,
+                    number.as_str(),
+                )
+                .await?
+            }
             PatientScope::Related => {
                 fhir_store::candidate_patients(&mut conn, staff.organisation_id, staff.id).await?
             }
@@ -475,7 +503,21 @@ impl Service<'_> {
 
     /// Records that a patient is admitted to an institution (an Encounter from
     /// another system), through the same admission as the UI's.
-    pub async fn fhir_record_stay(&self, patient_id: PatientId, input: &StayInput) -> AppResult<Stay> {
+    pub async fn fhir_record_stay(
+        &self,
+        patient_id: Option<PatientId>,
+        input: &StayInput,
+    ) -> AppResult<Stay> {
+        let patient_id = match patient_id {
+            Some(id) => id,
+            None => self
+                .fhir_patient_by_h_number(&input.received)
+                .await?
+                .ok_or_else(h_number_alone)?,
+        };
+        if self.fhir_h_number_elsewhere(patient_id, &input.received).await? {
+            return Err(h_number_elsewhere());
+        }
         let exists = {
             let mut conn = self.state.store.read().await?;
             patients::get(&mut conn, patient_id).await?.is_some()
@@ -487,6 +529,63 @@ impl Service<'_> {
             )));
         }
         self.admit_stay(patient_id, input).await
+    }
+
+    /// The patient an H-number among `received` was received for before, if it
+    /// names exactly one: an H-number never makes a new person.
+    pub async fn fhir_patient_by_h_number(
+        &self,
+        received: &[ReceivedIdentifier],
+    ) -> AppResult<Option<PatientId>> {
+        let Some(number) = received.iter().find(|r| r.element == ReceivedElement::HNumber) else {
+            return Ok(None);
+        };
+        let mut conn = self.state.store.read().await?;
+        let found = samhand_store::received::patients_with(
+            &mut conn,
+            ReceivedElement::HNumber,
+            &number.system,
+            &number.value,
+        )
+        .await?;
+        Ok(match found.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        })
+    }
+
+    /// Whether an H-number among `received` was received before for another
+    /// patient than `patient` (then a record sent with it names two people).
+    async fn fhir_h_number_elsewhere(
+        &self,
+        patient: PatientId,
+        received: &[ReceivedIdentifier],
+    ) -> AppResult<bool> {
+        let Some(number) = received.iter().find(|r| r.element == ReceivedElement::HNumber) else {
+            return Ok(false);
+        };
+        let mut conn = self.state.store.read().await?;
+        let found = samhand_store::received::patients_with(
+            &mut conn,
+            ReceivedElement::HNumber,
+            &number.system,
+            &number.value,
+        )
+        .await?;
+        Ok(found.iter().any(|p| *p != patient))
+    }
+
+    /// The identifiers received with some records loaded under `grants`.
+    pub async fn fhir_received(
+        &self,
+        grants: &[Granted],
+        record_ids: &[String],
+    ) -> AppResult<HashMap<String, Vec<ReceivedIdentifier>>> {
+        if grants.is_empty() || record_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut conn = self.state.store.read().await?;
+        Ok(samhand_store::received::of_records(&mut conn, record_ids).await?)
     }
 
     /// Every organisation, for names and references.
@@ -530,6 +629,15 @@ impl Service<'_> {
                 "Pasienten prøvesvaret gjelder finnes ikke i Samhand.",
             ))
         };
+        // Named by an H-number alone: only a patient it was received for before.
+        let patient_id = match (patient_id, named_national_id) {
+            (None, None) => Some(
+                self.fhir_patient_by_h_number(&input.received)
+                    .await?
+                    .ok_or_else(h_number_alone)?,
+            ),
+            _ => patient_id,
+        };
         let patient = {
             let mut conn = self.state.store.read().await?;
             match (patient_id, named_national_id) {
@@ -563,11 +671,27 @@ impl Service<'_> {
                 )));
             }
         }
+        if self.fhir_h_number_elsewhere(patient_id, &input.received).await? {
+            self.repo
+                .record_refused_write(&grant, "the H-number was received for another patient")
+                .await?;
+            return Err(h_number_elsewhere());
+        }
         let test = input
             .parse(patient_id, self.today(), self.actor().id(), self.now())
             .map_err(AppError::Invalid)?;
         let mut tx = self.repo.begin_write(&grant).await?;
         fhir_store::insert_drug_test(&mut tx, &test).await?;
+        let record_id = test.id.to_string();
+        samhand_store::received::insert(
+            &mut tx,
+            patient_id,
+            &record_id,
+            &input.received,
+            test.recorded_by,
+            test.recorded_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(test)
     }

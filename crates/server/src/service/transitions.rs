@@ -269,6 +269,7 @@ impl Service<'_> {
             },
             opioid_use: input.opioid_use,
             substitution_continued: input.substitution_continued,
+            received: Vec::new(),
         })
     }
 
@@ -341,6 +342,16 @@ impl Service<'_> {
         );
         let mut tx = self.repo.begin_write(&grant).await?;
         store::insert_stay(&mut tx, &stay).await?;
+        let record_id = stay.id.to_string();
+        samhand_store::received::insert(
+            &mut tx,
+            patient_id,
+            &record_id,
+            &input.received,
+            stay.recorded_by,
+            stay.recorded_at,
+        )
+        .await?;
         let message = self.automatic_message(
             patient_id,
             MessageKind::Admission,

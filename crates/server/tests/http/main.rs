@@ -17,6 +17,7 @@ mod fhir;
 mod fhir_directory;
 mod fhir_export;
 mod fhir_hardening;
+mod fhir_received;
 mod fhir_sync;
 mod forms;
 mod leader;
