@@ -56,7 +56,11 @@ pub fn encounters(
             let mut resource = json!({
                 "resourceType": "Encounter",
                 "id": s.id.to_string(),
-                "meta": {"versionId": version.to_string(), "lastUpdated": instant(last_updated)},
+                "meta": {
+                    "versionId": version.to_string(),
+                    "lastUpdated": instant(last_updated),
+                    "profile": [super::conformance::canonical(super::conformance::LAR_STAY)],
+                },
                 "status": status,
                 "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP", "display": "inpatient encounter"},
                 "type": [{

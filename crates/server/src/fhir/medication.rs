@@ -18,7 +18,12 @@ use serde_json::{Value, json};
 
 use super::{SAMHAND_SYSTEM, instant, mg, patient_reference, user_reference};
 
-/// The medicine, by its ATC code (WHO) and Samhand's own code.
+/// The ATC code system as WHO names it, and as the Norwegian code system
+/// (Volven 7180, used by e-resept and FEST) names it: the same codes.
+pub const ATC_WHO: &str = "http://www.whocc.no/atc";
+pub const ATC_NORWAY: &str = "urn:oid:2.16.578.1.12.4.1.1.7180";
+
+/// The medicine, by its ATC code (WHO and the Norwegian OID) and Samhand's own code.
 fn medication(substance: Substance) -> Value {
     let atc = match substance {
         Substance::MethadoneOralSolution => "N07BC02",
@@ -31,7 +36,10 @@ fn medication(substance: Substance) -> Value {
     };
     json!({
         "coding": [
-            {"system": "http://www.whocc.no/atc", "code": atc},
+            {"system": ATC_WHO, "code": atc},
+            // The same code in the ATC code system of the Norwegian volume
+            // (kodeverk 7180), as e-resept and FEST name it.
+            {"system": ATC_NORWAY, "code": atc},
             {"system": format!("{SAMHAND_SYSTEM}/CodeSystem/substance"), "code": substance.code(), "display": substance.name()},
         ],
         "text": substance.name(),

@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::encounter::{PLANNED_END_URL, RESUME_ON_URL};
-use super::{FHIR_VERSION, Kind, base_url, fhir_response};
+use super::{FHIR_VERSION, Kind, base_url, conformance, fhir_response};
 
 /// The search parameters of a type, beyond the common ones.
 fn search_params(kind: Kind) -> Vec<Value> {
@@ -142,7 +142,34 @@ fn resource(kind: Kind) -> Value {
     if kind != Kind::Patient {
         value["searchInclude"] = json!([format!("{}:patient", kind.name())]);
     }
+    let profile = match kind {
+        Kind::Patient => Some(super::patient::NO_BASIS_PATIENT.to_string()),
+        Kind::EpisodeOfCare => Some(conformance::canonical(conformance::LAR_EPISODE)),
+        Kind::Encounter => Some(conformance::canonical(conformance::LAR_STAY)),
+        Kind::Observation => Some(conformance::canonical(conformance::LAR_DRUG_TEST)),
+        _ => None,
+    };
+    if let Some(profile) = profile {
+        value["supportedProfile"] = json!([profile]);
+    }
     value
+}
+
+/// Samhand's own definitions: read and search, without a token.
+fn structure_definition_resource() -> Value {
+    json!({
+        "type": "StructureDefinition",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "versioning": "no-version",
+        "readHistory": false,
+        "searchParam": [
+            {"name": "_id", "type": "token"},
+            {"name": "url", "type": "uri"},
+            {"name": "name", "type": "string"},
+            {"name": "type", "type": "token"},
+        ],
+        "documentation": "Samhand's extensions and LAR profiles (their canonical URLs are https://samhand.no/fhir/StructureDefinition/{id}); no token needed. The same definitions as a FHIR package: GET [base]/package.tgz.",
+    })
 }
 
 /// The directory's types (no patient data): read and search.
@@ -231,6 +258,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
                 .into_iter()
                 .map(resource)
                 .chain(super::directory::TYPES.into_iter().map(directory_resource))
+                .chain(std::iter::once(structure_definition_resource()))
                 .collect::<Vec<_>>(),
             "operation": [{
                 "name": "export",

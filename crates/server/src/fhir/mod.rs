@@ -9,6 +9,7 @@
 mod body;
 mod careplan;
 mod communication;
+pub mod conformance;
 mod directory;
 mod encounter;
 mod export;
@@ -17,6 +18,7 @@ mod medication;
 mod metadata;
 mod observation;
 pub mod outcome;
+mod package;
 mod patient;
 mod patient_write;
 mod received;
@@ -87,6 +89,7 @@ pub fn routes() -> Router<AppState> {
                 .get(search::search_patient),
         )
         .merge(directory::routes())
+        .merge(conformance::routes())
         .route("/{kind}", get(search::search))
         .route("/{kind}/{id}", get(read).put(update).layer(write_limit()))
         .route("/{kind}/{id}/_history", get(history))

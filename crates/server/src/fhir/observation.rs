@@ -67,7 +67,11 @@ fn observation(t: &DrugTest) -> Value {
     let mut resource = json!({
         "resourceType": "Observation",
         "id": t.id.to_string(),
-        "meta": {"versionId": t.version.to_string(), "lastUpdated": instant(t.recorded_at)},
+        "meta": {
+            "versionId": t.version.to_string(),
+            "lastUpdated": instant(t.recorded_at),
+            "profile": [super::conformance::canonical(super::conformance::LAR_DRUG_TEST)],
+        },
         "status": if t.version > 1 { "corrected" } else { "final" },
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory", "display": "Laboratory"}]}],
         "code": {

@@ -17,6 +17,9 @@ use super::{
     user_reference,
 };
 
+/// HL7 Norway's base profile for a patient, which every Patient conforms to.
+pub const NO_BASIS_PATIENT: &str = "http://hl7.no/fhir/StructureDefinition/no-basis-Patient";
+
 /// Every version of who the patients are, one Patient resource version each.
 pub fn patients(versions: &[IdentityVersion]) -> Vec<Value> {
     versions.iter().map(patient).collect()
@@ -30,7 +33,11 @@ pub fn patient(p: &IdentityVersion) -> Value {
     let mut resource = json!({
         "resourceType": "Patient",
         "id": p.patient_id.to_string(),
-        "meta": {"versionId": p.version.to_string(), "lastUpdated": instant(p.recorded_at)},
+        "meta": {
+            "versionId": p.version.to_string(),
+            "lastUpdated": instant(p.recorded_at),
+            "profile": [NO_BASIS_PATIENT],
+        },
         "identifier": [{"use": "official", "system": system, "value": p.national_id.as_str()}],
         "active": true,
         "name": [{"use": "official", "family": p.family_name, "given": [p.given_name], "text": p.full_name()}],
@@ -46,7 +53,7 @@ pub fn patient(p: &IdentityVersion) -> Value {
         resource["telecom"] = json!([{"system": "phone", "value": p.phone, "use": "mobile"}]);
     }
     if !p.address.trim().is_empty() {
-        resource["address"] = json!([{"use": "home", "text": p.address}]);
+        resource["address"] = json!([super::references::address(&p.address, "home")]);
     }
     resource
 }
@@ -71,7 +78,11 @@ pub fn episodes(
             json!({
                 "resourceType": "EpisodeOfCare",
                 "id": e.id.to_string(),
-                "meta": {"versionId": if e.ended.is_some() { "2" } else { "1" }, "lastUpdated": instant(e.created_at)},
+                "meta": {
+                    "versionId": if e.ended.is_some() { "2" } else { "1" },
+                    "lastUpdated": instant(e.created_at),
+                    "profile": [super::conformance::canonical(super::conformance::LAR_EPISODE)],
+                },
                 "status": status,
                 "type": [{
                     "coding": [{"system": format!("{SAMHAND_SYSTEM}/CodeSystem/episode-type"), "code": "lar", "display": "Legemiddelassistert rehabilitering (LAR)"}],
