@@ -179,8 +179,7 @@ pub fn requests(orders: &[SignedDoseOrder], episodes: &[Episode], today: Date) -
                 "dispenseRequest": {"validityPeriod": validity},
             });
             if index > 0 {
-                resource["priorPrescription"] =
-                    json!({"reference": format!("MedicationRequest/{id}/_history/{index}")});
+                resource["priorPrescription"] = json!({"reference": format!("MedicationRequest/{id}/_history/{index}"), "type": "MedicationRequest"});
             }
             out.push(resource);
         }

@@ -1,5 +1,6 @@
-//! The FHIR R4 API: every resource type Samhand emits validated by an independent
-//! implementation (the fhir.resources R4 models, tests/fhir/validate.py), a real
+//! The FHIR R4 API: every resource type Samhand emits validated by two independent
+//! implementations (the fhir.resources R4 models, tests/fhir/validate.py, and FHIR.js,
+//! tests/fhirjs/validate.mjs), a real
 //! FHIR client (fhirpy, tests/fhir/client_scenario.py) against the running app,
 //! the access matrix through FHIR, the token endpoint, bulk export, and bad input.
 
@@ -104,6 +105,16 @@ impl TestApp {
             .first()
             .map_or(0, |e| e.seq)
     }
+}
+
+/// Validates every *.json file in `dir` with both independent R4 validators: the
+/// fhir.resources models (Python) and FHIR.js (node), unexpected elements errors.
+pub async fn validate_r4(dir: &std::path::Path) {
+    let (ok, stdout, stderr) = run_python("validate.py", vec![dir.display().to_string()]).await;
+    assert!(ok, "fhir.resources refused Samhand's FHIR:\n{stdout}\n{stderr}");
+    let (ok, stdout, stderr) =
+        venv::run_node("fhirjs", "validate.mjs", vec![dir.display().to_string()]).await;
+    assert!(ok, "FHIR.js refused Samhand's FHIR:\n{stdout}\n{stderr}");
 }
 
 pub async fn fhir_read(response: reqwest::Response) -> (StatusCode, Value) {
@@ -438,11 +449,7 @@ async fn every_resource_type_samhand_emits_validates_against_the_independent_r4_
     ] {
         assert!(types.contains(wanted), "no {wanted} was emitted: {types:?}");
     }
-    let (ok, stdout, stderr) = run_python("validate.py", vec![dir.path().display().to_string()]).await;
-    assert!(
-        ok,
-        "the independent validator refused Samhand's FHIR:\n{stdout}\n{stderr}"
-    );
+    validate_r4(dir.path()).await;
 }
 
 #[tokio::test]
@@ -1471,6 +1478,5 @@ async fn a_system_reports_an_extension_and_a_discharge_as_encounter_updates_thro
     // The discharged Encounter validates against the independent R4 models.
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("encounter.json"), v3.to_string()).expect("write");
-    let (ok, stdout, stderr) = run_python("validate.py", vec![dir.path().display().to_string()]).await;
-    assert!(ok, "validate.py: {stdout}{stderr}");
+    validate_r4(dir.path()).await;
 }

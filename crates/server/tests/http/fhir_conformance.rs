@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::fhir::{entries, fhir_read, fhir_world};
 use crate::helpers::spawn_app;
-use crate::venv::{self, repo_root};
+use crate::venv;
 
 /// Every extension URL in `value`, however deep.
 fn extension_urls(value: &Value, found: &mut Vec<String>) {
@@ -30,14 +30,7 @@ fn extension_urls(value: &Value, found: &mut Vec<String>) {
 }
 
 async fn validate(dir: &std::path::Path) {
-    let script = repo_root().join("tests/fhir/validate.py");
-    let (ok, stdout, stderr) = venv::run(
-        "fhir",
-        "python",
-        vec![script.display().to_string(), dir.display().to_string()],
-    )
-    .await;
-    assert!(ok, "the independent validator refused:\n{stdout}\n{stderr}");
+    crate::fhir::validate_r4(dir).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use crate::fhir::{entries, fhir_read, fhir_world};
 use crate::helpers::{Staff, TestApp, read, spawn_app};
-use crate::venv::{self, repo_root};
 
 pub const HPR: &str = "urn:oid:2.16.578.1.12.4.1.4.4";
 pub const ORG_NUMBER: &str = "urn:oid:2.16.578.1.12.4.1.4.101";
@@ -319,17 +318,7 @@ async fn the_directory_validates_against_the_independent_r4_models() {
             save(&resource);
         }
     }
-    let script = repo_root().join("tests/fhir/validate.py");
-    let (ok, stdout, stderr) = venv::run(
-        "fhir",
-        "python",
-        vec![script.display().to_string(), dir.path().display().to_string()],
-    )
-    .await;
-    assert!(
-        ok,
-        "the independent validator refused Samhand's FHIR:\n{stdout}\n{stderr}"
-    );
+    crate::fhir::validate_r4(dir.path()).await;
 }
 
 #[tokio::test]

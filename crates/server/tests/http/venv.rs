@@ -51,3 +51,24 @@ pub async fn run(tool: &str, program: &str, args: Vec<String>) -> (bool, String,
     .await
     .expect("venv task")
 }
+
+/// Runs a node script of tests/<tool> (whose packages its setup.sh installs once)
+/// off the async runtime; returns (success, stdout, stderr).
+pub async fn run_node(tool: &str, script: &str, args: Vec<String>) -> (bool, String, String) {
+    venv_bin(tool);
+    let script = repo_root().join("tests").join(tool).join(script);
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new("node")
+            .arg(&script)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run node {}: {e}", script.display()));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    })
+    .await
+    .expect("node task")
+}
