@@ -386,7 +386,8 @@ pub struct Registered {
     pub user: StaffUser,
     pub active: bool,
     pub hpr_number: Option<String>,
-    /// `updated_at`, else `created_at`.
+    /// The latest of `updated_at`, `created_at` and when a role at another
+    /// organisation was given.
     pub last_changed: Timestamp,
     pub extra_roles: Vec<ExtraRole>,
 }
@@ -399,23 +400,31 @@ pub async fn registered(conn: &mut AnyConnection) -> Result<Vec<Registered>> {
     .fetch_all(&mut *conn)
     .await?;
     let roles = sqlx::query(
-        "SELECT r.user_id, r.organisation_id, r.role, o.kind, o.name FROM user_roles r
+        "SELECT r.user_id, r.organisation_id, r.role, r.created_at, o.kind, o.name FROM user_roles r
          JOIN organisations o ON o.id = r.organisation_id ORDER BY o.name, r.role",
     )
     .fetch_all(conn)
     .await?;
     let mut extra: std::collections::HashMap<UserId, Vec<ExtraRole>> = std::collections::HashMap::new();
+    let mut role_added: std::collections::HashMap<UserId, Timestamp> = std::collections::HashMap::new();
     for r in &roles {
-        extra
-            .entry(parsed(r, "user_id")?)
-            .or_default()
-            .push(extra_role_from_row(r)?);
+        let user: UserId = parsed(r, "user_id")?;
+        let added = crate::codec::instant(r, "created_at")?;
+        role_added
+            .entry(user)
+            .and_modify(|at| *at = (*at).max(added))
+            .or_insert(added);
+        extra.entry(user).or_default().push(extra_role_from_row(r)?);
     }
     rows.iter()
         .map(|row| {
             let record = from_row(row)?;
             let created = crate::codec::instant(row, "created_at")?;
             let changed = crate::codec::instant_opt(row, "updated_at")?.unwrap_or(created);
+            // A role given at another organisation changes the user's roles too.
+            let changed = role_added
+                .get(&record.user.id)
+                .map_or(changed, |at| changed.max(*at));
             Ok(Registered {
                 extra_roles: extra.remove(&record.user.id).unwrap_or_default(),
                 user: record.user,

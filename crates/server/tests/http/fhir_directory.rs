@@ -5,12 +5,13 @@
 //! organisation carrying both a literal reference and the national identifier;
 //! all valid R4 by the independent validator.
 
+use jiff::civil::Time;
 use reqwest::StatusCode;
 use samhand_domain::organisation::Role;
 use serde_json::{Value, json};
 
 use crate::fhir::{entries, fhir_read, fhir_world};
-use crate::helpers::{Staff, TestApp, read, spawn_app};
+use crate::helpers::{Staff, TestApp, read, spawn_app, start_day};
 
 pub const HPR: &str = "urn:oid:2.16.578.1.12.4.1.4.4";
 pub const ORG_NUMBER: &str = "urn:oid:2.16.578.1.12.4.1.4.101";
@@ -297,7 +298,28 @@ async fn the_directory_validates_against_the_independent_r4_models() {
         .send()
         .await
         .expect("metadata");
-    save(&fhir_read(response).await.1);
+    let statement = fhir_read(response).await.1;
+    for kind in [
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "StructureDefinition",
+    ] {
+        let resource = statement["rest"][0]["resource"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["type"] == json!(kind))
+            .unwrap_or_else(|| panic!("{kind} is not in the CapabilityStatement"));
+        let params: Vec<&str> = resource["searchParam"]
+            .as_array()
+            .expect("params")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(params.contains(&"_id"), "{kind}: {params:?}");
+    }
+    save(&statement);
     for path in [
         "/Practitioner".to_string(),
         "/PractitionerRole".to_string(),
@@ -330,12 +352,27 @@ async fn the_administrator_sets_an_hpr_number_on_the_users_page_and_a_wrong_one_
     let (status, html, _) = app.submit(&admin, &path, &[("hpr_number", "12 ab")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("HPR-nummeret er et tall"), "{html}");
+    let konsulent = format!("/Practitioner/{}", w.konsulent.id);
+    let read_konsulent = || app.fhir_get(&w.lege.token, &konsulent);
+    let (_, before) = read_konsulent().await;
+    app.set_oslo_time(start_day(), Time::constant(9, 30, 0, 0));
     let (status, html, _) = app.submit(&admin, &path, &[("hpr_number", "812345679")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("HPR-nummeret er lagret") && html.contains("812345679"),
         "{html}"
     );
+    // A system syncing the directory by _lastUpdated learns of the new number.
+    let (_, after) = read_konsulent().await;
+    assert_ne!(after["meta"]["lastUpdated"], before["meta"]["lastUpdated"]);
+    assert_eq!(after["meta"]["lastUpdated"], json!("2026-11-23T08:30:00Z"));
+    let (_, changed) = app
+        .fhir_get(
+            &w.lege.token,
+            "/Practitioner?_lastUpdated=ge2026-11-23T09:30:00%2B01:00",
+        )
+        .await;
+    assert_eq!(changed["total"], json!(1), "{changed}");
     let (status, _) = app
         .fhir_get(
             &w.lege.token,
