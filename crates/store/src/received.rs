@@ -84,3 +84,26 @@ pub async fn patients_with(
     .await?;
     rows.iter().map(|r| parsed(r, "patient_id")).collect()
 }
+
+/// The H-numbers received for each of the patients, in order.
+pub async fn h_numbers_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<HashMap<PatientId, Vec<String>>> {
+    let rows = crate::db::rows_for_patients(
+        conn,
+        "SELECT DISTINCT patient_id, value FROM received_identifiers
+         WHERE element = $1 AND patient_id IN ({ids}) ORDER BY value",
+        &[ReceivedElement::HNumber.code().to_string()],
+        patients,
+    )
+    .await?;
+    let mut found: HashMap<PatientId, Vec<String>> = HashMap::new();
+    for row in &rows {
+        found
+            .entry(parsed(row, "patient_id")?)
+            .or_default()
+            .push(text(row, "value")?);
+    }
+    Ok(found)
+}

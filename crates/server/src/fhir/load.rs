@@ -43,7 +43,11 @@ async fn build_unlinked(
 ) -> FhirResult<Vec<Value>> {
     let today = samhand_domain::time::oslo_date(service.now());
     Ok(match kind {
-        Kind::Patient => patient::patients(&service.fhir_identity_versions(grants).await?),
+        Kind::Patient => {
+            let mut patients = patient::patients(&service.fhir_identity_versions(grants).await?);
+            super::received::add_h_numbers(&mut patients, &service.fhir_h_numbers(grants).await?);
+            patients
+        }
         Kind::CarePlan => {
             let organisations = service.fhir_organisations().await?;
             let (plans, words) = service.fhir_plans(grants).await?;

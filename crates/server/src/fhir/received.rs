@@ -91,3 +91,22 @@ pub fn write(resource: &mut Value, received: &[ReceivedIdentifier], provider: &s
             json!({"use": "temp", "system": number.system, "value": number.value});
     }
 }
+
+/// A patient's H-numbers, received with their stays and tests, as identifiers of
+/// the Patient (use `temp`), so a search by one finds a Patient that carries it.
+pub fn add_h_numbers(
+    patients: &mut [Value],
+    numbers: &std::collections::HashMap<samhand_domain::ids::PatientId, Vec<String>>,
+) {
+    for patient in patients {
+        let id = patient["id"].as_str().and_then(|id| id.parse().ok());
+        let Some(found) = id.and_then(|id| numbers.get(&id)) else {
+            continue;
+        };
+        if let Some(identifiers) = patient["identifier"].as_array_mut() {
+            for number in found {
+                identifiers.push(json!({"use": "temp", "system": H_NUMBER_SYSTEM, "value": number}));
+            }
+        }
+    }
+}

@@ -75,9 +75,9 @@ async fn included_patients(service: &Service<'_>, kind: Kind, page: &[Value]) ->
     service
         .fhir_record_reads(&grants, &format!("FHIR search {}: _include patient", kind.name()))
         .await?;
-    Ok(current_versions(super::patient::patients(
-        &service.fhir_identity_versions(&grants).await?,
-    )))
+    let mut patients = super::patient::patients(&service.fhir_identity_versions(&grants).await?);
+    super::received::add_h_numbers(&mut patients, &service.fhir_h_numbers(&grants).await?);
+    Ok(current_versions(patients))
 }
 
 /// Finds the page and records what is returned: the patients on it, or the one

@@ -370,6 +370,13 @@ impl Service<'_> {
         Ok(patients::identity_versions_of(&mut conn, &ids).await?)
     }
 
+    /// The H-numbers received for the patients (Identity grants).
+    pub async fn fhir_h_numbers(&self, grants: &[Granted]) -> AppResult<HashMap<PatientId, Vec<String>>> {
+        let ids = patients_for(grants, DataCategory::Identity)?;
+        let mut conn = self.state.store.read().await?;
+        Ok(samhand_store::received::h_numbers_of(&mut conn, &ids).await?)
+    }
+
     /// Every version of the patients' individual plans, and every version of what
     /// each patient wrote in their own words (PlanAndGoals grants).
     pub async fn fhir_plans(

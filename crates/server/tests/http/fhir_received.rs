@@ -190,6 +190,14 @@ async fn an_h_number_finds_the_patient_it_came_with_but_never_enrols_or_names_a_
             .unwrap_or_else(|| format!("Patient/{}", found[0]["id"].as_str().unwrap_or("")));
         assert_eq!(patient, format!("Patient/{a}"), "{path}");
     }
+    let (_, found) = app
+        .fhir_get(token, &format!("/Patient?identifier={H_NUMBER}|{FIRST_H}"))
+        .await;
+    assert_eq!(
+        entries(&found)[0]["identifier"][1],
+        json!({"use": "temp", "system": H_NUMBER, "value": FIRST_H}),
+        "the Patient carries the H-number it was found by: {found}"
+    );
     let (_, none) = app
         .fhir_get(
             token,
@@ -214,7 +222,7 @@ async fn an_h_number_finds_the_patient_it_came_with_but_never_enrols_or_names_a_
     assert_eq!(by_number["total"], json!(1));
     // What is served with the received identifiers is valid R4.
     let dir = tempfile::tempdir().expect("dir");
-    for (n, resource) in [stay, test].iter().enumerate() {
+    for (n, resource) in [stay, test, found].iter().enumerate() {
         std::fs::write(dir.path().join(format!("{n:03}.json")), resource.to_string()).expect("write");
     }
     crate::fhir::validate_r4(dir.path()).await;
