@@ -384,3 +384,42 @@ async fn the_administrator_sets_an_hpr_number_on_the_users_page_and_a_wrong_one_
     let (status, _, _) = app.submit(&lege, &path, &[("hpr_number", "812345670")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_her_id_another_organisation_has_is_refused_on_the_organisations_page_at_the_her_id() {
+    let app = spawn_app().await;
+    app.register_identifiers().await;
+    let admin = app.session_of("admin").await;
+    let path = format!("/admin/organisasjoner/{}", app.world.pharmacy);
+    let (status, html, _) = app
+        .submit(
+            &admin,
+            &path,
+            &[("form", "registration"), ("her_id", "900000001")],
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(
+        html.contains("Det finnes allerede en organisasjon med denne HER-id-en."),
+        "{html}"
+    );
+    let (status, html, _) = app
+        .submit(
+            &admin,
+            &path,
+            &[
+                ("form", "registration"),
+                ("her_id", "900000003"),
+                ("address", "Torget 2, 9008 Fjordvik"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (_, found) = app
+        .fhir_get(
+            &app.world.lege.token,
+            &format!("/Organization?identifier={HER_ID}|900000003"),
+        )
+        .await;
+    assert_eq!(entries(&found)[0]["address"][0]["postalCode"], json!("9008"));
+}

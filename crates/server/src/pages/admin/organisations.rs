@@ -198,7 +198,7 @@ fn registration_form(
             input type="hidden" name="form" value="registration";
             (input("Organisasjonsnummer", "org_number", "text", sent.value("registration", "org_number", registration.org_number.as_ref().map(|n| n.as_str()).unwrap_or("")), &errors, Some("9 siffer")))
             (input("HER-id", "her_id", "text", sent.value("registration", "her_id", registration.her_id.as_ref().map(|n| n.as_str()).unwrap_or("")), &errors, None))
-            (input("Adresse", "address", "text", sent.value("registration", "address", &registration.address), &errors, None))
+            (input("Adresse", "address", "text", sent.value("registration", "address", &registration.address), &errors, Some("Gate, postnummer og sted, som «Storgata 1, 9008 Fjordvik»")))
             (input("Telefon", "phone", "text", sent.value("registration", "phone", &registration.phone), &errors, None))
             @if !view.organisation.kind.is_lar_unit() {
                 (select("Ansvarlig LAR-enhet", "responsible_unit", &unit_options(views), sent.value("registration", "responsible_unit", &unit), &errors))
@@ -397,6 +397,10 @@ pub async fn change(
     let errors = match done {
         Ok(()) => return render_one(&state, &staff, id, &Sent::default(), Some(notice)).await,
         Err(AppError::Invalid(errors)) => errors,
+        // The registration's conflicts are the organisation number's or the HER-id's.
+        Err(AppError::Conflict(message)) if field == "org_number" && message.contains("HER-id") => {
+            FieldErrors::single("her_id", message)
+        }
         Err(AppError::Conflict(message)) => FieldErrors::single(field, message),
         Err(other) => return Err(other.into()),
     };
