@@ -291,7 +291,7 @@ pub async fn update(
         })
         .unwrap_or_default();
     let service = Service::new(state, caller.actor());
-    let corrected = service
+    let (corrected, identifiers) = service
         .fhir_correct_drug_test(
             test,
             received.patient,
@@ -301,5 +301,7 @@ pub async fn update(
             &reason,
         )
         .await?;
-    Ok(super::written(StatusCode::OK, headers, &observation(&corrected)))
+    let sent = HashMap::from([(corrected.id.to_string(), identifiers)]);
+    let resource = observations(std::slice::from_ref(&corrected), &sent).remove(0);
+    Ok(super::written(StatusCode::OK, headers, &resource))
 }

@@ -404,7 +404,7 @@ impl Service<'_> {
         expected: Option<i64>,
         input: &DrugTestInput,
         reason: &str,
-    ) -> AppResult<DrugTest> {
+    ) -> AppResult<(DrugTest, Vec<ReceivedIdentifier>)> {
         let not_found = || AppError::NotFound(format!("Observation/{test}"));
         let patient_id = {
             let mut conn = self.state.store.read().await?;
@@ -421,7 +421,8 @@ impl Service<'_> {
             .await?;
         let patient = self.patient(patient_id).await?;
         let same_person = named_patient.is_none_or(|p| p == patient_id)
-            && named_national_id.is_none_or(|n| NationalId::parse(n).is_ok_and(|n| n == patient.national_id));
+            && named_national_id.is_none_or(|n| NationalId::parse(n).is_ok_and(|n| n == patient.national_id))
+            && !self.fhir_h_number_elsewhere(patient_id, &input.received).await?;
         if !same_person {
             self.repo
                 .record_refused_write(&grant, "the correction names another patient")
@@ -464,6 +465,20 @@ impl Service<'_> {
             }
             Err(CorrectionError::Invalid(errors)) => return Err(AppError::Invalid(errors)),
         };
+        // What the correction was sent with beyond what the test already had.
+        let record_id = test.to_string();
+        let mut received = {
+            let mut conn = self.state.store.read().await?;
+            samhand_store::received::of_records(&mut conn, std::slice::from_ref(&record_id)).await?
+        }
+        .remove(&record_id)
+        .unwrap_or_default();
+        let new: Vec<ReceivedIdentifier> = input
+            .received
+            .iter()
+            .filter(|r| !received.contains(r))
+            .cloned()
+            .collect();
         let mut tx = self.repo.begin_write(&grant).await?;
         match fhir_store::insert_drug_test(&mut tx, &next).await {
             Ok(()) => {}
@@ -476,8 +491,18 @@ impl Service<'_> {
             }
             Err(other) => return Err(other.into()),
         }
+        samhand_store::received::insert(
+            &mut tx,
+            patient_id,
+            &record_id,
+            &new,
+            next.recorded_by,
+            next.recorded_at,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(next)
+        received.extend(new);
+        Ok((next, received))
     }
 
     /// The messages about the granted patients that the actor may see, through the

@@ -175,6 +175,23 @@ async fn an_h_number_finds_the_patient_it_came_with_but_never_enrols_or_names_a_
     assert_eq!(status, StatusCode::CREATED, "{test}");
     assert_eq!(test["subject"]["reference"], json!(format!("Patient/{a}")));
     assert_eq!(test["subject"]["identifier"]["value"], json!(FIRST_H));
+    // A correction answers with what was received as a read does.
+    let mut correction = test.clone();
+    correction["note"] = json!([{"text": "Feil prøve analysert"}]);
+    let id = test["id"].as_str().expect("id");
+    let (status, corrected) = app
+        .fhir_put(
+            token,
+            &format!("/Observation/{id}"),
+            &correction.to_string(),
+            Some("1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    let (_, read) = app.fhir_get(token, &format!("/Observation/{id}")).await;
+    assert_eq!(corrected, read);
+    assert_eq!(read["identifier"], test["identifier"]);
+    assert_eq!(read["subject"]["identifier"]["value"], json!(FIRST_H));
     for path in [
         format!("/Patient?identifier={H_NUMBER}|{FIRST_H}"),
         format!("/Observation?patient.identifier={H_NUMBER}|{FIRST_H}"),
