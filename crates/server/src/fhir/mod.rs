@@ -2,14 +2,16 @@
 //! client-credentials token endpoint for system clients, read / search / history of
 //! the resources Samhand holds, a person registered or their identity corrected
 //! as a Patient, a laboratory's drug test received or corrected as an
-//! Observation, a stay reported as an Encounter, and bulk export. Only this module knows FHIR JSON: it builds it by
+//! Observation, a stay reported as an Encounter, bulk export, the directory of
+//! health personnel and organisations (Practitioner, PractitionerRole,
+//! Organization) and Samhand's own StructureDefinitions and FHIR package. Only this module knows FHIR JSON: it builds it by
 //! hand from domain types with `serde_json`, and every read and write goes through
 //! [`crate::service::Service`] and so the policy and the audit log.
 
 mod body;
 mod careplan;
 mod communication;
-pub mod conformance;
+mod conformance;
 mod directory;
 mod encounter;
 mod export;
