@@ -3,7 +3,8 @@
 Usage: client_scenario.py BASE CLIENT_ID CLIENT_SECRET FNR NEW_FNR
   1. gets a token by OAuth2 client credentials (client_secret_basic),
   2. finds the patient by fødselsnummer (identifier search),
-  3. reads the patient's dose order (MedicationRequest),
+  3. reads the patient's dose order (MedicationRequest) and follows its
+     requester to the Practitioner,
   4. posts a laboratory's drug test result (Observation) and reads it back,
   5. pages through the dispensing history (MedicationAdministration and
      MedicationDispense, _count=2, following the next links),
@@ -59,6 +60,13 @@ def main(base, client_id, secret, fnr, new_fnr):
     assert orders, "no MedicationRequest"
     order = client.reference("MedicationRequest", orders[0].id).to_resource()
     daily_mg = order["dosageInstruction"][0]["maxDosePerPeriod"]["numerator"]["value"]
+    # The prescriber is a link the client follows: a literal reference to a
+    # Practitioner, whose identifier is the one the reference carries.
+    requester = client.reference(reference=order["requester"]["reference"]).to_resource()
+    assert requester.resource_type == "Practitioner", requester
+    assert order["requester"]["identifier"] in [
+        {"system": i["system"], "value": i["value"]} for i in requester["identifier"]
+    ], (order["requester"], requester)
 
     observation = client.resource(
         "Observation",
@@ -141,6 +149,7 @@ def main(base, client_id, secret, fnr, new_fnr):
                 "patient": patient.id,
                 "order": order.id,
                 "daily_mg": daily_mg,
+                "requester": requester.id,
                 "observation": observation.id,
                 "observation_version": stored["meta"]["versionId"],
                 "registered": registered.id,

@@ -480,6 +480,11 @@ async fn a_real_fhir_client_gets_a_token_finds_the_patient_reads_the_order_posts
     assert_eq!(result["patient"], json!(a));
     assert_eq!(result["daily_mg"], json!(70.0));
     assert_eq!(
+        result["requester"],
+        json!(app.world.lege.id.to_string()),
+        "the client followed the order's requester to the doctor"
+    );
+    assert_eq!(
         result["pages"]["MedicationAdministration"]["first_page"],
         json!(2)
     );
