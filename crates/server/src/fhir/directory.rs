@@ -233,6 +233,20 @@ async fn load(state: &AppState, caller: &FhirCaller, kind: Type, detail: &str) -
     Ok(resources(kind, &directory))
 }
 
+/// Every resource of the directory type `name`, for a bulk export whose token's
+/// scopes were checked; the read is recorded.
+pub async fn for_export(service: &Service<'_>, name: &str) -> FhirResult<Vec<Value>> {
+    let kind = [Type::Practitioner, Type::PractitionerRole, Type::Organization]
+        .into_iter()
+        .find(|t| t.name() == name)
+        .ok_or_else(|| AppError::Internal(format!("no directory type {name}")))?;
+    let directory = service.fhir_directory().await?;
+    service
+        .fhir_record_directory_read(&format!("FHIR export {}", kind.name()))
+        .await?;
+    Ok(resources(kind, &directory))
+}
+
 async fn read(state: AppState, caller: FhirCaller, kind: Type, id: String) -> FhirResult<Response> {
     let detail = format!("FHIR read {}/{id}", kind.name());
     let resource = load(&state, &caller, kind, &detail)

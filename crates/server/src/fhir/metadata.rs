@@ -263,7 +263,7 @@ pub async fn capability_statement(headers: HeaderMap) -> Response {
             "operation": [{
                 "name": "export",
                 "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
-                "documentation": "GET [base]/$export or [base]/Group/{organisation id}/$export with Prefer: respond-async; the caller's related patients, policy applied. _type is a comma-separated list of the types above (an unknown type is 400). At most SAMHAND_EXPORT_JOBS_PER_CLIENT running exports per client and SAMHAND_EXPORT_JOBS in all (429 with Retry-After otherwise). DELETE on the status URL cancels an export and deletes its files; a finished export's files expire after SAMHAND_EXPORT_EXPIRE_MINUTES (404 after)."
+                "documentation": "GET [base]/$export or [base]/Group/{organisation id}/$export with Prefer: respond-async; the caller's related patients, policy applied, and the directory their references lead to (Practitioner, PractitionerRole, Organization). _type is a comma-separated list of the types above (an unknown type is 400). At most SAMHAND_EXPORT_JOBS_PER_CLIENT running exports per client and SAMHAND_EXPORT_JOBS in all (429 with Retry-After otherwise). DELETE on the status URL cancels an export and deletes its files; a finished export's files expire after SAMHAND_EXPORT_EXPIRE_MINUTES (404 after)."
             }],
         }],
     });

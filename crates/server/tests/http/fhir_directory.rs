@@ -423,3 +423,63 @@ async fn a_her_id_another_organisation_has_is_refused_on_the_organisations_page_
         .await;
     assert_eq!(entries(&found)[0]["address"][0]["postalCode"], json!("9008"));
 }
+
+#[tokio::test]
+async fn a_bulk_export_carries_the_directory_its_references_lead_to() {
+    let app = spawn_app().await;
+    app.register_identifiers().await;
+    let token = &app.world.lege.token;
+    let response = app
+        .client
+        .get(app.url("/fhir/$export?_type=Practitioner,Organization,PractitionerRole"))
+        .bearer_auth(token)
+        .header("Prefer", "respond-async")
+        .send()
+        .await
+        .expect("kick-off");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let status_url = response
+        .headers()
+        .get("content-location")
+        .and_then(|v| v.to_str().ok())
+        .expect("status url")
+        .to_string();
+    let mut manifest = Value::Null;
+    for _ in 0..100 {
+        let answer = app
+            .client
+            .get(&status_url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("status");
+        if answer.status() == StatusCode::OK {
+            manifest = answer.json().await.expect("manifest");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let types: Vec<&str> = manifest["output"]
+        .as_array()
+        .expect("output")
+        .iter()
+        .filter_map(|o| o["type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["Practitioner", "Organization", "PractitionerRole"],
+        "{manifest}"
+    );
+    let url = manifest["output"][0]["url"].as_str().expect("url");
+    let lines = app
+        .client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("file")
+        .text()
+        .await
+        .expect("ndjson");
+    assert!(lines.lines().any(|l| l.contains(DOCTOR_HPR)), "{lines}");
+}

@@ -11,8 +11,6 @@ use std::sync::Mutex;
 use jiff::{SignedDuration, Timestamp};
 use samhand_domain::ids::UserId;
 
-use super::super::Kind;
-
 /// What a job has come to.
 #[derive(Debug, Clone)]
 pub enum JobState {
@@ -20,7 +18,8 @@ pub enum JobState {
     /// Finished: each file's type and how many resources it holds.
     Done {
         finished: Timestamp,
-        files: Vec<(Kind, u64)>,
+        /// Each file's resource type and how many resources it holds.
+        files: Vec<(&'static str, u64)>,
     },
     Failed {
         finished: Timestamp,

@@ -71,9 +71,10 @@ pub async fn kick_off_group(
     kick_off(state, caller, (headers, uri), query, Some(group)).await
 }
 
-/// The types asked for by `_type` (each once, in the order first named), or all;
-/// an unknown type is refused.
-fn requested_kinds(params: &[(String, String)]) -> FhirResult<Vec<Kind>> {
+/// The types asked for by `_type` (each once, in the order first named), or all:
+/// the patient data's, and the directory's (Practitioner, PractitionerRole,
+/// Organization); an unknown type is refused.
+fn requested_kinds(params: &[(String, String)]) -> FhirResult<(Vec<Kind>, Vec<&'static str>)> {
     let named: Vec<&str> = params
         .iter()
         .filter(|(k, _)| k == "_type")
@@ -82,10 +83,17 @@ fn requested_kinds(params: &[(String, String)]) -> FhirResult<Vec<Kind>> {
         .filter(|name| !name.is_empty())
         .collect();
     if named.is_empty() {
-        return Ok(Kind::ALL.to_vec());
+        return Ok((Kind::ALL.to_vec(), super::directory::TYPES.to_vec()));
     }
     let mut kinds = Vec::new();
+    let mut directory = Vec::new();
     for name in named {
+        if let Some(found) = super::directory::TYPES.iter().find(|t| **t == name) {
+            if !directory.contains(found) {
+                directory.push(*found);
+            }
+            continue;
+        }
         let kind = Kind::from_name(name).ok_or_else(|| {
             FhirError::BadRequest(format!(
                 "_type: ressurstypen «{name}» eksporteres ikke. Se /fhir/metadata for typene Samhand har."
@@ -95,7 +103,7 @@ fn requested_kinds(params: &[(String, String)]) -> FhirResult<Vec<Kind>> {
             kinds.push(kind);
         }
     }
-    Ok(kinds)
+    Ok((kinds, directory))
 }
 
 fn busy(why: Busy) -> FhirError {
@@ -150,11 +158,12 @@ async fn kick_off(
     }
     let Query(params) =
         query.map_err(|e| FhirError::BadRequest(format!("Parameterne kunne ikke leses ({e}).")))?;
-    let mut kinds = requested_kinds(&params)?;
+    let (mut kinds, mut directory) = requested_kinds(&params)?;
     let since = requested_since(&params)?;
     // Only what the token may read; the rest is left out, not refused.
     kinds.retain(|k| caller.scopes.allows(*k, Action::Read));
-    if kinds.is_empty() {
+    directory.retain(|t| caller.scopes.allows_type(t, Action::Read));
+    if kinds.is_empty() && directory.is_empty() {
         return Err(FhirError::MissingScope(
             "Tokenet gir ikke lesetilgang til noen ressurstype.".into(),
         ));
@@ -175,7 +184,12 @@ async fn kick_off(
     };
     let id = job.id.clone();
     state.exports.start(job).map_err(busy)?;
-    let task = tokio::spawn(run_job(state.clone(), caller, (kinds, since), id.clone()));
+    let task = tokio::spawn(run_job(
+        state.clone(),
+        caller,
+        (kinds, directory, since),
+        id.clone(),
+    ));
     state.exports.attach(&id, task.abort_handle());
     let mut response = (
         StatusCode::ACCEPTED,
@@ -193,11 +207,11 @@ async fn kick_off(
 async fn run_job(
     state: AppState,
     caller: FhirCaller,
-    (kinds, since): (Vec<Kind>, Option<Timestamp>),
+    (kinds, directory, since): (Vec<Kind>, Vec<&'static str>, Option<Timestamp>),
     id: String,
 ) {
     let dir = state.exports.dir(&id);
-    let result = run::run(&state, &caller, (&kinds, since), dir).await;
+    let result = run::run(&state, &caller, (&kinds, &directory, since), dir).await;
     let finished = state.clock.now();
     state.exports.finish(
         &id,
@@ -235,10 +249,10 @@ pub async fn status(
             let base = base_url(&headers);
             let output: Vec<Value> = files
                 .iter()
-                .map(|(kind, count)| {
+                .map(|(name, count)| {
                     json!({
-                        "type": kind.name(),
-                        "url": format!("{base}/$export-file/{id}/{}.ndjson", kind.name()),
+                        "type": name,
+                        "url": format!("{base}/$export-file/{id}/{name}.ndjson"),
                         "count": count,
                     })
                 })
@@ -290,11 +304,11 @@ pub async fn file(
         )));
     };
     let name = file.strip_suffix(".ndjson").unwrap_or(&file);
-    let (kind, _) = files
+    let (found, _) = files
         .into_iter()
-        .find(|(kind, _)| kind.name() == name)
+        .find(|(found, _)| *found == name)
         .ok_or_else(|| FhirError::App(AppError::NotFound(format!("filen {file}"))))?;
-    let path = state.exports.dir(&job.id).join(format!("{}.ndjson", kind.name()));
+    let path = state.exports.dir(&job.id).join(format!("{found}.ndjson"));
     let opened = std::fs::File::open(&path)
         .map_err(|_| FhirError::App(AppError::NotFound(format!("filen {file}"))))?;
     Ok((

@@ -28,20 +28,21 @@ const AUDIT_PAGE: i64 = 1000;
 /// The open NDJSON files of a job, one per type, created at the first line.
 struct Files {
     dir: PathBuf,
-    open: HashMap<&'static str, (Kind, BufWriter<File>, u64)>,
+    open: HashMap<&'static str, (BufWriter<File>, u64)>,
 }
 
 impl Files {
-    fn write(&mut self, kind: Kind, resources: &[Value]) -> FhirResult<()> {
+    /// Appends resources of the type `name` to its file.
+    fn write(&mut self, name: &'static str, resources: &[Value]) -> FhirResult<()> {
         if resources.is_empty() {
             return Ok(());
         }
-        let io = |e: std::io::Error| AppError::Internal(format!("writing the export's {}: {e}", kind.name()));
-        if !self.open.contains_key(kind.name()) {
-            let file = File::create(self.dir.join(format!("{}.ndjson", kind.name()))).map_err(io)?;
-            self.open.insert(kind.name(), (kind, BufWriter::new(file), 0));
+        let io = |e: std::io::Error| AppError::Internal(format!("writing the export's {name}: {e}"));
+        if !self.open.contains_key(name) {
+            let file = File::create(self.dir.join(format!("{name}.ndjson"))).map_err(io)?;
+            self.open.insert(name, (BufWriter::new(file), 0));
         }
-        let Some((_, writer, count)) = self.open.get_mut(kind.name()) else {
+        let Some((writer, count)) = self.open.get_mut(name) else {
             return Ok(());
         };
         for resource in resources {
@@ -54,15 +55,15 @@ impl Files {
     }
 
     /// Flushes every file; what each holds, in the order the types were asked for.
-    fn close(self, kinds: &[Kind]) -> FhirResult<Vec<(Kind, u64)>> {
+    fn close(self, names: &[&'static str]) -> FhirResult<Vec<(&'static str, u64)>> {
         let mut open = self.open;
         let mut files = Vec::new();
-        for kind in kinds {
-            if let Some((kind, mut writer, count)) = open.remove(kind.name()) {
+        for name in names {
+            if let Some((mut writer, count)) = open.remove(name) {
                 writer
                     .flush()
                     .map_err(|e| AppError::Internal(format!("writing the export: {e}")))?;
-                files.push((kind, count));
+                files.push((*name, count));
             }
         }
         Ok(files)
@@ -87,9 +88,9 @@ fn changed_since(resource: &Value, since: Option<Timestamp>) -> bool {
 pub async fn run(
     state: &AppState,
     caller: &FhirCaller,
-    (kinds, since): (&[Kind], Option<Timestamp>),
+    (kinds, directory, since): (&[Kind], &[&'static str], Option<Timestamp>),
     dir: PathBuf,
-) -> FhirResult<Vec<(Kind, u64)>> {
+) -> FhirResult<Vec<(&'static str, u64)>> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| AppError::Internal(format!("creating {}: {e}", dir.display())))?;
     let service = Service::new(state, caller.actor());
@@ -121,10 +122,21 @@ pub async fn run(
                     .fhir_record_reads(&written, &format!("FHIR export {}", kind.name()))
                     .await?;
             }
-            files.write(*kind, &resources)?;
+            files.write(kind.name(), &resources)?;
         }
     }
-    files.close(kinds)
+    // The directory the references lead to: no patient's data, one read each.
+    for name in directory {
+        let mut resources = super::super::directory::for_export(&service, name).await?;
+        resources.retain(|r| changed_since(r, since));
+        files.write(name, &resources)?;
+    }
+    let names: Vec<&'static str> = kinds
+        .iter()
+        .map(|k| k.name())
+        .chain(directory.iter().copied())
+        .collect();
+    files.close(&names)
 }
 
 /// The audit log of a batch's patients, paged through in sequence order.
@@ -148,7 +160,7 @@ async fn export_audit_log(
                 read.push(grant);
             }
         }
-        files.write(Kind::AuditEvent, &events)?;
+        files.write(Kind::AuditEvent.name(), &events)?;
         if (page.len() as i64) < AUDIT_PAGE {
             break;
         }
