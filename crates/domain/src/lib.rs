@@ -26,6 +26,8 @@ pub mod patient;
 pub mod policy;
 pub mod privacy;
 pub mod schedule;
+pub mod status;
+pub mod status_report;
 pub mod stay;
 pub mod stock;
 pub mod substance;

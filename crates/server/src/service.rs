@@ -42,6 +42,7 @@ mod overdose;
 mod patients;
 mod portal;
 mod privacy;
+mod status;
 mod stock;
 pub mod timed;
 mod transitions;
@@ -66,6 +67,7 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
+pub use status::{StatusReport, StatusView, csv_line, status_report_csv};
 pub use stock::{
     CountInput, CountResult, DeviationView, FollowUpInput, StockInput, StockView, count_deviation,
 };

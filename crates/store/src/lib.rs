@@ -24,6 +24,7 @@ pub mod portal;
 pub mod privacy;
 pub mod scheduler;
 pub mod sessions;
+pub mod status;
 pub mod stays;
 pub mod stock;
 pub mod testing;

@@ -33,6 +33,7 @@ mod reads;
 mod recent_doses;
 mod regressions;
 mod scheduler;
+mod status;
 mod stays;
 mod stock;
 mod venv;
