@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use anyhow::anyhow;
+use std::io::Write as _;
+
+use anyhow::{Context as _, anyhow};
 use clap::{Subcommand, ValueEnum};
 use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::time::SystemClock;
-use samhand_server::service::{Service, status_report_csv};
+use samhand_server::service::{Service, StatusReport, csv_line, status_report_table, status_report_xlsx};
 use samhand_server::{AppState, Config};
 use samhand_store::{organisations, users};
 
@@ -17,6 +19,7 @@ use crate::{Failure, app_failure, connect};
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
     Csv,
+    Xlsx,
 }
 
 #[derive(Subcommand)]
@@ -35,19 +38,30 @@ pub enum ReportCommand {
         /// unit's leader.
         #[arg(long = "as")]
         as_user: Option<String>,
+        /// Where the XLSX workbook is written; standard output when left out.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
     },
 }
 
 pub async fn run(config: Config, command: ReportCommand) -> Result<(), Failure> {
     let store = connect(&config).await?;
     let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    // One arm per report; `pharmacy` (the pharmacy's monthly count) plugs in here.
     let result = match command {
         ReportCommand::Status {
             year,
-            format: Format::Csv,
+            format,
             unit,
             as_user,
-        } => status(&state, &year, unit.as_deref(), as_user.as_deref()).await,
+            output,
+        } => {
+            let reports = status_reports(&state, &year, unit.as_deref(), as_user.as_deref()).await;
+            match reports {
+                Ok(reports) => write_status(&reports, format, output.as_deref()),
+                Err(failure) => Err(failure),
+            }
+        }
     };
     store.close().await;
     result
@@ -105,25 +119,20 @@ async fn units_and_actors(
     Ok(chosen)
 }
 
-async fn status(
+/// The status report of each unit, each made through the service as its actor
+/// (policy and audit per patient).
+async fn status_reports(
     state: &AppState,
     year: &str,
     unit: Option<&str>,
     as_user: Option<&str>,
-) -> Result<(), Failure> {
-    let mut header_written = false;
+) -> Result<Vec<StatusReport>, Failure> {
+    let mut reports = Vec::new();
     for (_, staff) in units_and_actors(state, unit, as_user).await? {
         let report = Service::new(state, &staff)
             .status_report(year)
             .await
             .map_err(app_failure)?;
-        let csv = status_report_csv(&report);
-        let (header, rows) = csv.split_once("\r\n").unwrap_or((&csv, ""));
-        if !header_written {
-            print!("{header}\r\n");
-            header_written = true;
-        }
-        print!("{rows}");
         eprintln!(
             "{}: {} patients in {}, made as {}",
             report.unit.name,
@@ -131,9 +140,44 @@ async fn status(
             report.year.year,
             staff.username
         );
+        reports.push(report);
     }
-    if !header_written {
+    if reports.is_empty() {
         return Err(anyhow!("no report was made").into());
+    }
+    Ok(reports)
+}
+
+/// Writes the reports as one CSV (one header row) to standard output, or as one
+/// XLSX workbook to `output` or standard output.
+fn write_status(
+    reports: &[StatusReport],
+    format: Format,
+    output: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let bytes = match format {
+        Format::Csv => {
+            let mut text = String::new();
+            for (n, report) in reports.iter().enumerate() {
+                let (header, rows) = status_report_table(report);
+                if n == 0 {
+                    text.push_str(&csv_line(&header));
+                }
+                for row in rows {
+                    text.push_str(&csv_line(&row));
+                }
+            }
+            text.into_bytes()
+        }
+        Format::Xlsx => status_report_xlsx(reports).map_err(app_failure)?,
+    };
+    match output {
+        Some(path) => std::fs::write(path, bytes).with_context(|| format!("write {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes).context("write to standard output")?;
+            stdout.flush().context("write to standard output")?;
+        }
     }
     Ok(())
 }

@@ -67,7 +67,9 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
-pub use status::{StatusReport, StatusView, csv_line, status_report_csv};
+pub use status::{
+    StatusReport, StatusView, csv_line, status_report_csv, status_report_table, status_report_xlsx,
+};
 pub use stock::{
     CountInput, CountResult, DeviationView, FollowUpInput, StockInput, StockView, count_deviation,
 };

@@ -285,6 +285,11 @@ fn report_routes() -> Vec<Route> {
         ),
         route(Method::GET, "/status-report", status::status_report),
         route(Method::GET, "/status-report/csv", status::status_report_csv_file),
+        route(
+            Method::GET,
+            "/status-report/xlsx",
+            status::status_report_xlsx_file,
+        ),
         route(Method::POST, "/status-report/signoffs", status::sign_off),
     ]
 }
@@ -402,6 +407,7 @@ fn admin_routes() -> Vec<Route> {
         status::save_status_assessment,
         status::status_report,
         status::status_report_csv_file,
+        status::status_report_xlsx_file,
         status::sign_off,
         admin::organisations,
         admin::add_organisation,
@@ -477,6 +483,24 @@ pub(crate) fn csv_response(body: String, file_name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// An XLSX workbook to download.
+pub(crate) fn xlsx_response(body: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file_name}\""),

@@ -14,14 +14,14 @@ use samhand_domain::status_report::Column;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::csv_response;
 use super::extract::{ApiJson, ApiQuery, PathId};
 use super::problem::ProblemResponse;
 use super::wire::{self, NamedRef};
+use super::{csv_response, xlsx_response};
 use crate::AppState;
 use crate::auth::{ApiActor, ApiStaff};
 use crate::error::ApiError;
-use crate::service::{Service, StatusReport, status_report_csv};
+use crate::service::{Service, StatusReport, status_report_csv, status_report_xlsx};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatusAssessmentDto {
@@ -368,6 +368,35 @@ pub async fn status_report_csv_file(
     Ok(csv_response(
         status_report_csv(&report),
         &format!("statusrapport-{}.csv", report.year.year),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/status-report/xlsx",
+    tag = "status",
+    operation_id = "status_report_xlsx",
+    summary = "The yearly status report as an XLSX workbook: the CSV's columns, and the totals",
+    params(YearQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sheets «Pasienter» and «Totaler»", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn status_report_xlsx_file(
+    State(state): State<AppState>,
+    ApiStaff(staff): ApiStaff,
+    ApiQuery(query): ApiQuery<YearQuery>,
+) -> Result<Response, ApiError> {
+    let report = Service::new(&state, &staff).status_report(&query.year).await?;
+    let year = report.year.year;
+    Ok(xlsx_response(
+        status_report_xlsx(std::slice::from_ref(&report))?,
+        &format!("statusrapport-{year}.xlsx"),
     ))
 }
 

@@ -147,6 +147,7 @@ fn patient_routes() -> Router<AppState> {
         .route("/pasienter/{id}/status", get(status::show).post(status::save))
         .route("/statusrapport", get(status::report))
         .route("/statusrapport/csv", get(status::csv))
+        .route("/statusrapport/xlsx", get(status::xlsx))
         .route("/statusrapport/godkjenn", post(status::sign_off))
         .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
 }

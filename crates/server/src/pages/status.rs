@@ -22,7 +22,7 @@ use crate::pages::forms::{
 };
 use crate::pages::labels::instant_nb;
 use crate::pages::layout::page;
-use crate::service::{Service, StatusReport, StatusView, status_report_csv};
+use crate::service::{Service, StatusReport, StatusView, status_report_csv, status_report_xlsx};
 
 /// Who gave a version, in words.
 fn given_by(view: &StatusView, index: usize) -> String {
@@ -319,7 +319,12 @@ pub async fn report(
             input #ar type="number" name="ar" value=(y) min="2000" max="2100";
             button type="submit" { "Vis" }
         }
-        p { a href={ "/statusrapport/csv?ar=" (y) } download { "Last ned som CSV" } " (kolonnene er beskrevet i README)" }
+        p {
+            a href={ "/statusrapport/csv?ar=" (y) } download { "Last ned som CSV" }
+            " · "
+            a href={ "/statusrapport/xlsx?ar=" (y) } download { "Last ned som Excel (XLSX)" }
+            " (kolonnene er beskrevet i README)"
+        }
         div.cards {
             (signoff_section(&staff, &report))
             (totals_section(&report))
@@ -339,6 +344,20 @@ pub async fn csv(
     Ok(crate::api::csv_response(
         status_report_csv(&report),
         &format!("statusrapport-{}.csv", report.year.year),
+    ))
+}
+
+pub async fn xlsx(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Query(param): Query<YearParam>,
+) -> PageResult {
+    let year = year_or_current(&state, &param);
+    let report = Service::new(&state, &staff.user).status_report(&year).await?;
+    let year = report.year.year;
+    Ok(crate::api::xlsx_response(
+        status_report_xlsx(std::slice::from_ref(&report))?,
+        &format!("statusrapport-{year}.xlsx"),
     ))
 }
 

@@ -65,27 +65,90 @@ const REPORT_CATEGORIES: [DataCategory; 5] = [
     DataCategory::PlanAndGoals,
 ];
 
-/// The report's CSV: a header row (`unit`, `patient_id`, then each column's code
-/// and after the columns each one's `_source`), and one row per patient.
-pub fn status_report_csv(report: &StatusReport) -> String {
+/// The report's table: the header (`unit`, `patient_id`, then each column's code
+/// and after the columns each one's `_source`) and one row per patient. The CSV and
+/// the XLSX are this table.
+pub fn status_report_table(report: &StatusReport) -> (Vec<String>, Vec<Vec<String>>) {
     let columns = Column::all();
     let mut header = vec!["unit".to_string(), "patient_id".to_string()];
     header.extend(columns.iter().map(|c| c.code().to_string()));
     header.extend(columns.iter().map(|c| format!("{}_source", c.code())));
+    let rows = report
+        .rows
+        .iter()
+        .map(|(_, row)| {
+            let mut cells = vec![report.unit.name.clone(), row.patient_id.to_string()];
+            cells.extend(
+                columns
+                    .iter()
+                    .map(|c| row.value(*c).map(|v| v.code.clone()).unwrap_or_default()),
+            );
+            cells.extend(
+                columns
+                    .iter()
+                    .map(|c| row.value(*c).map(|v| v.source.code()).unwrap_or_default()),
+            );
+            cells
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The reports' tables as one XLSX workbook: a sheet «Pasienter» with the CSV's
+/// columns (every cell as text, so codes and ids are never read as numbers), and a
+/// sheet «Totaler» with each unit's totals.
+pub fn status_report_xlsx(reports: &[StatusReport]) -> AppResult<Vec<u8>> {
+    xlsx_workbook(reports).map_err(|e| AppError::Internal(format!("the status report as XLSX: {e}")))
+}
+
+fn xlsx_workbook(reports: &[StatusReport]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = workbook.add_worksheet().set_name("Pasienter")?;
+    let mut line: u32 = 0;
+    for (n, report) in reports.iter().enumerate() {
+        let (header, rows) = status_report_table(report);
+        if n == 0 {
+            for (col, cell) in header.iter().enumerate() {
+                sheet.write_string_with_format(line, col as u16, cell, &bold)?;
+            }
+            line += 1;
+        }
+        for row in rows {
+            for (col, cell) in row.iter().enumerate() {
+                sheet.write_string(line, col as u16, cell)?;
+            }
+            line += 1;
+        }
+    }
+    let sheet = workbook.add_worksheet().set_name("Totaler")?;
+    for (col, title) in ["Enhet", "Gruppe", "Tall", "Antall", "Av"].iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *title, &bold)?;
+    }
+    let mut line: u32 = 1;
+    for report in reports {
+        for total in &report.totals {
+            sheet.write_string(line, 0, &report.unit.name)?;
+            sheet.write_string(line, 1, total.group)?;
+            sheet.write_string(line, 2, &total.label_nb)?;
+            match total.value {
+                Some(value) => sheet.write_number(line, 3, value),
+                None => sheet.write_number(line, 3, total.count as f64),
+            }?;
+            sheet.write_number(line, 4, total.of as f64)?;
+            line += 1;
+        }
+    }
+    workbook.save_to_buffer()
+}
+
+/// The report's CSV: a header row (`unit`, `patient_id`, then each column's code
+/// and after the columns each one's `_source`), and one row per patient.
+pub fn status_report_csv(report: &StatusReport) -> String {
+    let (header, rows) = status_report_table(report);
     let mut out = csv_line(&header);
-    for (_, row) in &report.rows {
-        let mut cells = vec![report.unit.name.clone(), row.patient_id.to_string()];
-        cells.extend(
-            columns
-                .iter()
-                .map(|c| row.value(*c).map(|v| v.code.clone()).unwrap_or_default()),
-        );
-        cells.extend(
-            columns
-                .iter()
-                .map(|c| row.value(*c).map(|v| v.source.code()).unwrap_or_default()),
-        );
-        out.push_str(&csv_line(&cells));
+    for row in rows {
+        out.push_str(&csv_line(&row));
     }
     out
 }
