@@ -180,6 +180,10 @@ fn portal_routes() -> Router<AppState> {
             get(portal::plan::crisis_plan).post(portal::plan::save_crisis_plan),
         )
         .route(
+            "/portal/status",
+            get(portal::status::show).post(portal::status::save),
+        )
+        .route(
             "/portal/onsker",
             get(portal::messages::requests).post(portal::messages::send_request),
         )

@@ -289,3 +289,52 @@ async fn the_yearly_report_is_pre_filled_from_the_record_with_each_fields_source
     assert!(html.contains("Pasient320 Testesen"), "{html}");
     assert!(html.contains("Journalen er endret etter godkjenningen"), "{html}");
 }
+
+#[tokio::test]
+async fn the_patient_answers_the_self_reported_parts_in_the_portal_and_staff_see_them_as_the_patients() {
+    let app = spawn_app().await;
+    let (patient, portal) = app.activated(128).await;
+    let (status, html) = app.portal_get(&portal, "/portal/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Slik har jeg det") && html.contains("name=\"housing\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("name=\"hepatitis_c\""),
+        "the clinician's questions are not offered: {html}"
+    );
+    // A clinician's question posted anyway is refused and nothing is saved.
+    let (status, _) = app
+        .portal_post(
+            &portal,
+            "/portal/status",
+            &[("housing", "own"), ("hepatitis_c", "cured")],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the portal form only takes the self-reported questions"
+    );
+    let (status, html) = app
+        .portal_post(&portal, "/portal/status", &[("housing", "castle")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+
+    let (status, view) = app
+        .get_json(
+            &app.world.lege,
+            &format!("/api/v1/patients/{patient}/status-assessments"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let versions = view["history"].as_array().expect("history");
+    assert_eq!(versions.len(), 1, "{view}");
+    assert_eq!(versions[0]["by_patient"], json!(true), "{view}");
+    assert!(!view.to_string().contains("hepatitis_c\":\"cured"), "{view}");
+    let session = app.session_of("lege").await;
+    let (status, html) = app.page(&session, &format!("/pasienter/{patient}/status")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Fra pasienten"), "{html}");
+}
