@@ -137,6 +137,21 @@ async fn assessments_are_versions_by_staff_and_by_the_patient_who_gives_only_the
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Fra pasienten"), "{html}");
     assert!(html.contains("Midlertidig botilbud"), "{html}");
+
+    // A version is never changed or removed, not even directly in the database.
+    let mut conn = app.state.store.read().await.expect("conn");
+    for sql in [
+        "UPDATE status_assessments SET housing = 'own'",
+        "DELETE FROM status_assessments",
+    ] {
+        let refused = sqlx::query(sql).execute(&mut *conn).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("append-only")),
+            "{sql}: {refused:?}"
+        );
+    }
 }
 
 #[tokio::test]
