@@ -148,6 +148,7 @@ fn patient_routes() -> Router<AppState> {
         .route("/statusrapport", get(status::report))
         .route("/statusrapport/csv", get(status::csv))
         .route("/statusrapport/xlsx", get(status::xlsx))
+        .route("/statusrapport/pasient/{id}", get(status::patient_row))
         .route("/statusrapport/godkjenn", post(status::sign_off))
         .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
 }

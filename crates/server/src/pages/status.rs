@@ -286,7 +286,7 @@ fn rows_section(report: &StatusReport) -> Markup {
             tbody {
                 @for (patient, row) in &report.rows {
                     tr {
-                        th scope="row" { a href={ "/pasienter/" (patient.id) "/status" } { (patient.full_name()) } }
+                        th scope="row" { a href={ "/statusrapport/pasient/" (patient.id) "?ar=" (report.year.year) } { (patient.full_name()) } }
                         @for field in SHOWN {
                             @let value = row.value(Column::Record(field));
                             td title=[value.map(|v| v.source.label_nb())] { (value.map_or("–", |v| v.label_nb.as_str())) }
@@ -359,6 +359,53 @@ pub async fn xlsx(
         status_report_xlsx(std::slice::from_ref(&report))?,
         &format!("statusrapport-{year}.xlsx"),
     ))
+}
+
+/// One patient's row of the report: every column with its value and where the
+/// value came from.
+pub async fn patient_row(
+    State(state): State<AppState>,
+    staff: UiStaff,
+    Path(id): Path<String>,
+    Query(param): Query<YearParam>,
+) -> PageResult {
+    let id = parse_id(&id)?;
+    let year = year_or_current(&state, &param);
+    let report = Service::new(&state, &staff.user).status_report(&year).await?;
+    let y = report.year.year;
+    let (patient, row) = report
+        .rows
+        .iter()
+        .find(|(p, _)| p.id == id)
+        .ok_or_else(|| AppError::NotFound("pasienten i statusrapporten".into()))?;
+    let body = html! {
+        h1 { "Statusrapport " (y) ": " (patient.full_name()) }
+        p {
+            a href={ "/statusrapport?ar=" (y) } { "Tilbake til rapporten" }
+            " · "
+            a href={ "/pasienter/" (id) "/status" } { "Statusvurdering" }
+        }
+        table data-testid="report-row" {
+            thead { tr { th scope="col" { "Felt" } th scope="col" { "Verdi" } th scope="col" { "Kilde" } } }
+            tbody {
+                @for column in Column::all() {
+                    @let value = row.value(column);
+                    tr {
+                        th scope="row" { (column.label_nb()) }
+                        td { (value.map_or("–", |v| v.label_nb.as_str())) }
+                        td {
+                            @match value.map(|v| &v.source) {
+                                Some(Source::Missing) | None => { span.badge.warn { "Mangler" } }
+                                Some(source @ Source::Assessment { by_patient: true, .. }) => { (source.label_nb()) " " span.badge { "Fra pasienten" } }
+                                Some(source) => { (source.label_nb()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Statusrapport for pasient", &staff, body).into_response())
 }
 
 pub async fn sign_off(State(state): State<AppState>, StaffForm { staff, form }: StaffForm) -> PageResult {

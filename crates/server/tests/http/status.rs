@@ -303,6 +303,20 @@ async fn the_yearly_report_is_pre_filled_from_the_record_with_each_fields_source
     assert!(html.contains("Årlig statusrapport 2026"), "{html}");
     assert!(html.contains("Pasient320 Testesen"), "{html}");
     assert!(html.contains("Journalen er endret etter godkjenningen"), "{html}");
+    // One patient's row: every column with its value and its source.
+    let (status, html) = app
+        .page(&session, &format!("/statusrapport/pasient/{patient}?ar=2026"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Signert ordinasjon")
+            && html.contains("Registrerte overdoser")
+            && html.contains("Mangler"),
+        "{html}"
+    );
+    let (status, xlsx) = app.page(&session, "/statusrapport/xlsx?ar=2026").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xlsx.starts_with("PK"), "an XLSX workbook");
 }
 
 #[tokio::test]
