@@ -230,6 +230,16 @@ await run(async () => {
   ]);
   check(((await phone.locator("main").textContent()) || "").includes("av deg"), "the crisis plan was not saved by the patient");
 
+  step("give my own status answers");
+  await follow(phone, "Slik har jeg det", "/portal/status");
+  await accessible(phone, "/portal/status");
+  await phone.getByLabel("Bolig").selectOption("own");
+  await Promise.all([
+    phone.waitForURL((url) => url.pathname === "/portal/status"),
+    phone.getByRole("button", { name: "Lagre svarene mine" }).click(),
+  ]);
+  check(((await phone.locator("main").textContent()) || "").includes("Du svarte sist"), "the status answers were not saved");
+
   step("who has read the record");
   await follow(phone, "Hvem har lest", "/portal/innsyn");
   check(((await phone.locator("main").textContent()) || "").includes("Lege"), "the doctor's reading is not in the log");
@@ -259,6 +269,7 @@ await run(async () => {
     threadPath,
     "/portal/mal",
     "/portal/kriseplan",
+    "/portal/status",
     "/portal/onsker",
     "/portal/samtykke",
     "/portal/innsyn",

@@ -66,6 +66,9 @@ pub struct BenchOptions {
     /// Print the figures as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
+    /// Stop after the yearly status report is measured (no HTTP phases).
+    #[arg(long)]
+    pub status_report_only: bool,
 }
 
 struct Latencies(Vec<Duration>);
@@ -123,6 +126,10 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         options.concurrency
     );
     let state = AppState::new(store.clone(), Arc::new(SystemClock), bench_config(&data_dir)?);
+    measure_status_report(&state, &world, today).await?;
+    if options.status_report_only {
+        return Ok(());
+    }
     let base = spawn_server(&url, &data_dir)?;
     let target = Arc::new(target(&state, base, &world, &options).await?);
     let figures = measure(&target, &world, &options, raw).await?;
@@ -182,6 +189,31 @@ fn spawn_server(url: &str, data_dir: &std::path::Path) -> anyhow::Result<String>
         })?;
     ready.recv()??;
     Ok(base)
+}
+
+/// The unit's yearly status report for this year (every patient, a year of
+/// history), made as the unit's prescriber through the service: policy, audit and
+/// the set-based reads, as the page and `samhand report status` make it.
+async fn measure_status_report(state: &AppState, world: &BenchWorld, today: Date) -> anyhow::Result<()> {
+    let prescriber = StaffUser {
+        id: world.doctor,
+        username: "bench.lege".into(),
+        display_name: "bench.lege".into(),
+        role: Role::Prescriber,
+        organisation_id: world.unit,
+        organisation_kind: OrganisationKind::HealthTrustLarUnit,
+    };
+    let started = Instant::now();
+    let report = samhand_server::service::Service::new(state, &prescriber)
+        .status_report(&today.year().to_string())
+        .await
+        .map_err(|e| anyhow::anyhow!("the status report: {e:?}"))?;
+    println!(
+        "yearly status report: {} patients in {:.2} s",
+        report.rows.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Tokens for each place's dispensing staff and the prescriber.
@@ -450,6 +482,8 @@ struct BenchWorld {
     /// (place index, patient)
     patients: Vec<(usize, PatientId)>,
     staff_usernames: Vec<String>,
+    unit: OrganisationId,
+    doctor: UserId,
 }
 
 fn plus(date: Date, days: i64) -> Date {
@@ -513,6 +547,8 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
     Ok(BenchWorld {
         patients,
         staff_usernames: staff.staff_usernames,
+        unit: staff.unit,
+        doctor: staff.doctor,
     })
 }
 

@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod ops;
+mod report;
 mod rng;
 
 use std::process::ExitCode;
@@ -111,6 +112,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditCommand,
+    },
+    /// Reports on standard output: `samhand report status --year 2026 --format csv`.
+    Report {
+        #[command(subcommand)]
+        action: report::ReportCommand,
     },
     /// FHIR system clients (OAuth2 client credentials at /fhir/token).
     FhirClient {
@@ -370,6 +376,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Policy {
             action: PolicyCommand::Set { key, value, by },
         } => set_policy(&config, &key, value, &by).await,
+        Command::Report { action } => report::run(config, action).await,
         Command::Bench(options) => bench::run(options).await.map_err(Failure::Error),
         Command::FhirClient {
             action:

@@ -1,7 +1,8 @@
 //! The browser tests: the real `samhand serve --demo` binary on a free port, driven
 //! by the scripts of tests/browser: dispense.mjs (dispensing staff at the window),
 //! meeting.mjs (a coordinator's meeting, minutes and task), discharge.mjs (the
-//! discharge checklist), portal.mjs (the patient portal) and stock.mjs (a stock
+//! discharge checklist), portal.mjs (the patient portal), status_report.mjs (the
+//! leader's yearly status report) and stock.mjs (a stock
 //! count with a witness, at tablet size), in Debian's
 //! headless Chromium. SQLite in a temporary directory, or a fresh PostgreSQL database
 //! when DATABASE_URL points at a PostgreSQL server.
@@ -112,6 +113,11 @@ fn a_coordinator_holds_a_meeting_with_a_task_and_its_owner_marks_it_done_in_chro
 #[test]
 fn an_institution_completes_the_discharge_checklist_before_a_planned_discharge_in_chromium() {
     run_browser_script("discharge.mjs");
+}
+
+#[test]
+fn the_leader_reads_signs_off_and_downloads_the_yearly_status_report_in_chromium() {
+    run_browser_script("status_report.mjs");
 }
 
 #[test]

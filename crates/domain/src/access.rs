@@ -680,6 +680,12 @@ pub fn may_lead(actor: &StaffUser) -> bool {
     actor.role == Role::Leader
 }
 
+/// Whether the actor makes the LAR unit's yearly status report: clinical staff of
+/// a LAR unit (its leader signs it off, [`may_lead`]).
+pub fn may_report_status(actor: &StaffUser) -> bool {
+    actor.organisation_kind == OrganisationKind::HealthTrustLarUnit && is_clinical_at_lar_unit(actor.role)
+}
+
 /// Whether the actor coordinates responsibility groups and has the coordinator's
 /// overview.
 pub fn may_coordinate(actor: &StaffUser) -> bool {

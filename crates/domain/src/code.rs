@@ -89,6 +89,10 @@ mod tests {
         holds::<care::LifeDomain>();
         holds::<care::PatientRequestKind>();
         holds::<care::PlanStatus>();
+        holds::<status::Occasion>();
+        holds::<status::StatusField>();
+        holds::<status_report::RecordSource>();
+        holds::<status_report::RecordField>();
         holds::<care::TaskStatus>();
         holds::<dispensing::OutcomeKind>();
         holds::<health::HealthConditionKind>();

@@ -27,6 +27,8 @@ pub mod policy;
 pub mod privacy;
 pub mod received;
 pub mod schedule;
+pub mod status;
+pub mod status_report;
 pub mod stay;
 pub mod stock;
 pub mod substance;

@@ -42,6 +42,7 @@ mod overdose;
 mod patients;
 mod portal;
 mod privacy;
+mod status;
 mod stock;
 pub mod timed;
 mod transitions;
@@ -65,6 +66,9 @@ pub use patients::{EnrolInput, Offers, Overview, Photo};
 pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
+};
+pub use status::{
+    StatusReport, StatusView, csv_line, status_report_csv, status_report_table, status_report_xlsx,
 };
 pub use stock::{
     CountInput, CountResult, DeviationView, FollowUpInput, StockInput, StockView, count_deviation,

@@ -90,6 +90,14 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
     ),
     ("users_username_unique", "users.username"),
     (
+        "status_assessments_version_unique",
+        "status_assessments.patient_id, status_assessments.version",
+    ),
+    (
+        "status_report_signoffs_version_unique",
+        "status_report_signoffs.unit_id, status_report_signoffs.year, status_report_signoffs.version",
+    ),
+    (
         "login_failures_once",
         "login_failures.account_kind, login_failures.account_key, login_failures.client_address",
     ),

@@ -25,6 +25,7 @@ pub mod privacy;
 pub mod received;
 pub mod scheduler;
 pub mod sessions;
+pub mod status;
 pub mod stays;
 pub mod stock;
 pub mod testing;

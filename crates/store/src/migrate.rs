@@ -56,6 +56,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (23, "login_failures", "0023_login_failures.sql"),
     (24, "audit_keyed", "0024_audit_keyed.sql"),
     (25, "config_version", "0025_config_version.sql"),
+    (30, "status_assessments", "0030_status_assessments.sql"),
     (32, "register_identifiers", "0032_register_identifiers.sql"),
     (35, "edi_transport", "0035_edi_transport.sql"),
 ];

@@ -17,6 +17,7 @@ mod history;
 mod names;
 mod orders;
 mod png;
+mod status;
 mod stock;
 mod world;
 mod write;
@@ -230,7 +231,14 @@ pub async fn create_demo_world(
         .map(|p| p.id)
         .take(6)
         .collect();
+    // Status assessments for the first patients (see `status`).
+    let assessed: Vec<(PatientId, jiff::civil::Date)> = plans
+        .iter()
+        .take(30)
+        .map(|p| (p.id, p.episode.started_on))
+        .collect();
     write_patients(store, &world.actor(world.user_named("lege")?), plans).await?;
+    status::write_status_assessments(store, &world, &assessed, today).await?;
     write_privacy(store, &world, &privacy_patients, today).await?;
     write_collaboration(store, &world, &privacy_patients, today).await?;
     if let Some(admitted) = privacy_patients.last() {

@@ -21,6 +21,7 @@ mod overdose;
 mod patients;
 mod privacy;
 mod problem;
+mod status;
 mod stays;
 mod stock;
 mod wire;
@@ -92,6 +93,7 @@ fn route_table() -> Vec<Route> {
         privacy_routes(),
         collaboration_routes(),
         stay_routes(),
+        report_routes(),
         admin_routes(),
     ]
     .into_iter()
@@ -268,6 +270,30 @@ fn stay_routes() -> Vec<Route> {
     ]
 }
 
+/// Status assessments and the yearly status report.
+fn report_routes() -> Vec<Route> {
+    vec![
+        route(
+            Method::GET,
+            "/patients/{id}/status-assessments",
+            status::status_assessments,
+        ),
+        route(
+            Method::POST,
+            "/patients/{id}/status-assessments",
+            status::save_status_assessment,
+        ),
+        route(Method::GET, "/status-report", status::status_report),
+        route(Method::GET, "/status-report/csv", status::status_report_csv_file),
+        route(
+            Method::GET,
+            "/status-report/xlsx",
+            status::status_report_xlsx_file,
+        ),
+        route(Method::POST, "/status-report/signoffs", status::sign_off),
+    ]
+}
+
 /// The administration: organisations, users, FHIR clients and the import.
 fn admin_routes() -> Vec<Route> {
     vec![
@@ -383,6 +409,12 @@ fn admin_routes() -> Vec<Route> {
         stays::discharge,
         stays::hand_over,
         stays::acknowledge_handover,
+        status::status_assessments,
+        status::save_status_assessment,
+        status::status_report,
+        status::status_report_csv_file,
+        status::status_report_xlsx_file,
+        status::sign_off,
         admin::organisations,
         admin::add_organisation,
         admin::set_place,
@@ -413,6 +445,7 @@ fn admin_routes() -> Vec<Route> {
         (name = "collaboration", description = "The responsibility group: meetings, minutes, tasks, the individual plan, the coordinator's overview"),
         (name = "overdose", description = "Overdose prevention: the crisis plan, naloxone hand-outs and the report per place, overdose events"),
         (name = "stays", description = "Stays at institutions, the discharge bundle, «time i hånden», prescribing hand-over"),
+        (name = "status", description = "Status assessments in versions and the yearly status report: pre-filled rows with their sources, totals, CSV, sign-off"),
         (name = "admin", description = "Administration: organisations, dispensing places, users, FHIR system clients"),
         (name = "meta", description = "This document"),
     )
@@ -451,6 +484,39 @@ async fn openapi_json() -> Response {
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+/// A CSV file to download.
+pub(crate) fn csv_response(body: String, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// An XLSX workbook to download.
+pub(crate) fn xlsx_response(body: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn unknown_address() -> ApiError {

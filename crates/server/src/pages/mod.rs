@@ -20,6 +20,7 @@ pub mod overdose;
 pub mod patients;
 pub mod portal;
 pub mod privacy;
+pub mod status;
 pub mod stays;
 pub mod stock;
 
@@ -143,6 +144,12 @@ fn patient_routes() -> Router<AppState> {
         .route("/revurderinger", get(patients::reviews::overdue))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
+        .route("/pasienter/{id}/status", get(status::show).post(status::save))
+        .route("/statusrapport", get(status::report))
+        .route("/statusrapport/csv", get(status::csv))
+        .route("/statusrapport/xlsx", get(status::xlsx))
+        .route("/statusrapport/pasient/{id}", get(status::patient_row))
+        .route("/statusrapport/godkjenn", post(status::sign_off))
         .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
 }
 
@@ -172,6 +179,10 @@ fn portal_routes() -> Router<AppState> {
         .route(
             "/portal/kriseplan",
             get(portal::plan::crisis_plan).post(portal::plan::save_crisis_plan),
+        )
+        .route(
+            "/portal/status",
+            get(portal::status::show).post(portal::status::save),
         )
         .route(
             "/portal/onsker",

@@ -36,6 +36,7 @@ mod reads;
 mod recent_doses;
 mod regressions;
 mod scheduler;
+mod status;
 mod stays;
 mod stock;
 mod venv;

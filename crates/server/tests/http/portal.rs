@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, csrf_in, national_id, set_cookie, spawn_app};
 
 /// A portal session: the cookie and the page's CSRF token.
-struct Portal {
+pub(crate) struct Portal {
     cookie: String,
     csrf: String,
 }
@@ -54,7 +54,7 @@ impl TestApp {
         (status, response.text().await.expect("html"), cookie)
     }
 
-    async fn portal_get(&self, portal: &Portal, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn portal_get(&self, portal: &Portal, path: &str) -> (StatusCode, String) {
         let response = self
             .client
             .get(self.url(path))
@@ -65,7 +65,7 @@ impl TestApp {
         (response.status(), response.text().await.expect("html"))
     }
 
-    async fn portal_post(
+    pub(crate) async fn portal_post(
         &self,
         portal: &Portal,
         path: &str,
@@ -85,7 +85,7 @@ impl TestApp {
     }
 
     /// A patient on daily methadone with the portal set up and logged in.
-    async fn activated(&self, n: u16) -> (String, Portal) {
+    pub(crate) async fn activated(&self, n: u16) -> (String, Portal) {
         let patient = self.patient_on_daily_methadone(n).await;
         let code = self.portal_code(&patient).await;
         let fnr = number_of(n);

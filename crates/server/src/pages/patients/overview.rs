@@ -139,6 +139,10 @@ fn identity_and_warnings(o: &Overview, may_prescribe: bool) -> Markup {
                 " · "
                 a href={ "/pasienter/" (o.patient.id) "/plan" } { "Individuell plan" }
             }
+            @if o.offers.record_health {
+                " · "
+                a href={ "/pasienter/" (o.patient.id) "/status" } { "Statusvurdering" }
+            }
         }
         @if let Some(notes) = &o.health {
             section.card aria-labelledby="health" {

@@ -10,6 +10,7 @@ pub mod login;
 pub mod messages;
 pub mod plan;
 pub mod privacy;
+pub mod status;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -24,11 +25,12 @@ use crate::portal::PortalPatient;
 use crate::service::Service;
 
 /// The portal's pages, in the order of the menu; each page's title is its label.
-const PORTAL_MENU: [(&str, &str); 8] = [
+const PORTAL_MENU: [(&str, &str); 9] = [
     ("/portal", "Min side"),
     ("/portal/meldinger", "Meldinger"),
     ("/portal/mal", "Mine mål"),
     ("/portal/kriseplan", "Kriseplan"),
+    ("/portal/status", "Slik har jeg det"),
     ("/portal/onsker", "Ønsker"),
     ("/portal/samtykke", "Hvem ser hva"),
     ("/portal/innsyn", "Hvem har lest"),
