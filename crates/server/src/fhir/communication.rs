@@ -1,14 +1,13 @@
 //! Communication (messages between services, with their recipients and read
-//! receipts) and AuditEvent (the audit log's entries about a patient).
+//! receipts).
 
 use std::collections::HashMap;
 
 use samhand_domain::ids::OrganisationId;
 use samhand_domain::organisation::Organisation;
-use samhand_store::audit::StoredEntry;
 use serde_json::{Value, json};
 
-use super::{SAMHAND_SYSTEM, instant, organisation_reference, patient_reference, user_reference};
+use super::{SAMHAND_SYSTEM, instant, organisation_reference, patient_reference};
 use crate::service::PatientMessages;
 
 /// The messages the caller may see. The text is included only where the policy
@@ -72,57 +71,4 @@ pub fn communications(
         }
     }
     out
-}
-
-/// The audit log's entries as AuditEvents; the id is the entry's place in the chain.
-pub fn audit_events(entries: &[StoredEntry]) -> Vec<Value> {
-    entries
-        .iter()
-        .map(|e| {
-            let write = e.action == "write";
-            let mut agent = json!({
-                "type": {"coding": [{"system": format!("{SAMHAND_SYSTEM}/CodeSystem/actor-role"), "code": e.actor_role}]},
-                "who": if e.actor_role == "patient" {
-                    json!({"identifier": {"system": format!("{SAMHAND_SYSTEM}/user"), "value": e.actor_id}, "display": "pasienten selv"})
-                } else {
-                    e.actor_id.parse().map(user_reference).unwrap_or_else(|_| json!({"display": e.actor_id}))
-                },
-                "requestor": true,
-                "policy": [format!("{SAMHAND_SYSTEM}/access-relation/{}", e.relation.replace('+', "-"))],
-            });
-            if let Ok(org) = e.actor_organisation.parse::<OrganisationId>() {
-                agent["altId"] = json!(org.to_string());
-            }
-            let mut entity = vec![json!({
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
-                "name": e.category,
-                "description": e.detail,
-            })];
-            if let Some(patient) = e.patient_id.as_deref().and_then(|p| p.parse().ok()) {
-                entity.insert(
-                    0,
-                    json!({
-                        "what": patient_reference(patient),
-                        "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
-                    }),
-                );
-            }
-            let mut resource = json!({
-                "resourceType": "AuditEvent",
-                "id": e.seq.to_string(),
-                "meta": {"versionId": "1", "lastUpdated": instant(e.at)},
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation"},
-                "action": if write { "U" } else { "R" },
-                "recorded": instant(e.at),
-                "outcome": if e.allowed { "0" } else { "4" },
-                "agent": [agent],
-                "source": {"observer": {"display": "Samhand"}, "site": "Samhand"},
-                "entity": entity,
-            });
-            if !e.allowed {
-                resource["outcomeDesc"] = json!("Avvist av tilgangsstyringen");
-            }
-            resource
-        })
-        .collect()
 }

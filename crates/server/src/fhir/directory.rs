@@ -121,10 +121,14 @@ fn practitioner(user: &Registered) -> Value {
 
 /// The id of a user's role at an organisation: the user's id, the organisation
 /// id's random tail and the role's number (at most 51 characters).
-fn role_id(user: &Registered, organisation: samhand_domain::ids::OrganisationId, role: Role) -> String {
+pub(super) fn role_id(
+    user: samhand_domain::ids::UserId,
+    organisation: samhand_domain::ids::OrganisationId,
+    role: Role,
+) -> String {
     let org = organisation.to_string();
     let index = Role::ALL.iter().position(|r| *r == role).unwrap_or(0);
-    format!("{}-{}{index:02}", user.user.id, &org[org.len() - 12..])
+    format!("{user}-{}{index:02}", &org[org.len() - 12..])
 }
 
 fn practitioner_roles(
@@ -136,7 +140,7 @@ fn practitioner_roles(
     std::iter::once(home)
         .chain(extra)
         .map(|(organisation, role)| {
-            let id = role_id(user, organisation, role);
+            let id = role_id(user.user.id, organisation, role);
             json!({
                 "resourceType": "PractitionerRole",
                 "id": id,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::outcome::FhirResult;
-use super::{Kind, careplan, communication, encounter, medication, observation, patient};
+use super::{Kind, audit_event, careplan, communication, encounter, medication, observation, patient};
 use crate::service::{Granted, Period, Service};
 
 /// Every version of every resource of `kind` about the granted patients, within
@@ -87,7 +87,7 @@ async fn build_unlinked(
             medication::administrations(&service.fhir_doses(grants, period).await?, &episodes)
         }
         Kind::Flag => medication::flags(&service.fhir_blocks(grants).await?),
-        Kind::AuditEvent => communication::audit_events(&service.fhir_audit_entries(grants, period).await?),
+        Kind::AuditEvent => audit_event::audit_events(&service.fhir_audit_entries(grants, period).await?),
         Kind::Observation => {
             let tests = service.fhir_drug_tests(grants, period).await?;
             let ids: Vec<String> = tests.iter().map(|t| t.id.to_string()).collect();

@@ -8,6 +8,7 @@
 //! hand from domain types with `serde_json`, and every read and write goes through
 //! [`crate::service::Service`] and so the policy and the audit log.
 
+mod audit_event;
 mod body;
 mod careplan;
 mod communication;

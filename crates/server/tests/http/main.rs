@@ -14,6 +14,7 @@ mod dispensing;
 mod edi;
 mod episodes;
 mod fhir;
+mod fhir_audit;
 mod fhir_conformance;
 mod fhir_directory;
 mod fhir_export;

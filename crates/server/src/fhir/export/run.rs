@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::super::load::{build, current_versions};
 use super::super::outcome::FhirResult;
 use super::super::search::grants_returned;
-use super::super::{FhirCaller, Kind, communication};
+use super::super::{FhirCaller, Kind, audit_event};
 use crate::AppState;
 use crate::error::AppError;
 use crate::service::{Granted, PatientScope, Period, Service};
@@ -153,7 +153,7 @@ async fn export_audit_log(
             break;
         };
         after = last.seq;
-        let mut events = communication::audit_events(&page);
+        let mut events = audit_event::audit_events(&page);
         events.retain(|e| changed_since(e, since));
         for grant in grants_returned(Kind::AuditEvent, &events, grants) {
             if !read.contains(&grant) {
