@@ -144,6 +144,29 @@ crate::coded! {
     }
 }
 
+impl CountKind {
+    /// Whether the store keeps the count per place. Overdoses and deaths happen to a
+    /// patient, not at a window: they are the unit's figures, and a place shows none
+    /// rather than a misleading zero.
+    pub fn per_place(self) -> bool {
+        !matches!(self, Self::Overdoses | Self::Deaths)
+    }
+
+    pub fn label_nb(self) -> &'static str {
+        match self {
+            Self::SupervisedDoses => "Doser tatt under tilsyn",
+            Self::TakeHomeDoses => "Utleverte ta-med-doser",
+            Self::WithheldDoses => "Holdt tilbake",
+            Self::MissedDoses => "Uteblitte doser",
+            Self::Blocks => "Sperringer",
+            Self::Overdoses => "Overdoser",
+            Self::Deaths => "Dødsfall",
+            Self::DischargeBundles => "Utskrivningspakker fullført",
+            Self::Deviations => "Avvik",
+        }
+    }
+}
+
 /// One aggregated count: how many of a kind in a month at a place (`None`: no place
 /// known, counted for the unit only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -208,4 +208,5 @@ fn counts_add_up_per_place_and_for_the_unit() {
     );
     assert_eq!(result.places[0].months[0].count(CountKind::Overdoses), 0);
     assert_eq!(result.places[1].months[0].count(CountKind::Overdoses), 1);
+    assert!(CountKind::SupervisedDoses.per_place() && !CountKind::Deaths.per_place());
 }
