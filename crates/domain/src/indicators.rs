@@ -16,6 +16,9 @@ use jiff::civil::Date;
 use crate::ids::{OrganisationId, PatientId};
 use crate::time::{days_between, oslo_date};
 
+mod export;
+pub use export::{CSV_COLUMNS, csv, summary_nb};
+
 /// Days after the start within which the first responsibility-group meeting should
 /// be held (DOMAIN.md: the group meets every 6 weeks; the planning phase forms it).
 pub const FIRST_MEETING_DAYS: i64 = 42;
