@@ -16,6 +16,7 @@ pub mod format;
 pub mod health;
 pub mod ids;
 pub mod import;
+pub mod indicators;
 pub mod login;
 pub mod message;
 pub mod missed;

@@ -13,6 +13,7 @@ pub mod edi;
 pub mod fhir;
 mod group;
 pub mod health;
+pub mod indicators;
 pub mod messages;
 pub mod migrate;
 pub mod orders;
