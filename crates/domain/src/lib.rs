@@ -24,6 +24,7 @@ pub mod national_id;
 pub mod organisation;
 pub mod overdose;
 pub mod patient;
+pub mod pharmacy_count;
 pub mod policy;
 pub mod privacy;
 pub mod received;
