@@ -26,6 +26,7 @@ pub mod patient;
 pub mod policy;
 pub mod privacy;
 pub mod received;
+pub mod referral;
 pub mod schedule;
 pub mod status;
 pub mod status_report;
