@@ -75,7 +75,12 @@ impl ReferralDetails {
             &input.referrer_service,
             "Skriv inn den henvisende tjenesten (f.eks. fastlegekontor eller NAV-kontor).",
         );
-        let reason = required_text(errors, "reason", &input.reason, "Skriv inn årsaken til henvisningen.");
+        let reason = required_text(
+            errors,
+            "reason",
+            &input.reason,
+            "Skriv inn årsaken til henvisningen.",
+        );
         let referrer_assessment = required_text(
             errors,
             "referrer_assessment",
@@ -98,10 +103,9 @@ impl ReferralDetails {
                 "received_on",
                 "Skriv inn en gyldig dato for når henvisningen kom (dd.mm.åååå).",
             ),
-            Some(day) if day > today => errors.push(
-                "received_on",
-                "Mottaksdatoen kan ikke være i framtiden.",
-            ),
+            Some(day) if day > today => {
+                errors.push("received_on", "Mottaksdatoen kan ikke være i framtiden.")
+            }
             Some(_) => {}
         }
         let received_on = received_on?;
@@ -174,11 +178,17 @@ mod tests {
         assert!(ReferralDetails::parse(&input, today, &mut errors).is_none());
         assert!(errors.for_field("received_on").is_some());
         let mut errors = FieldErrors::default();
-        let ok = ReferralInput { received_on: "2026-03-09".into(), ..input.clone() };
+        let ok = ReferralInput {
+            received_on: "2026-03-09".into(),
+            ..input.clone()
+        };
         let details = ReferralDetails::parse(&ok, today, &mut errors).expect("valid");
         assert_eq!(details.received_on, date(2026, 3, 9));
         let mut errors = FieldErrors::default();
-        let empty = ReferralInput { reason: " ".into(), ..ok };
+        let empty = ReferralInput {
+            reason: " ".into(),
+            ..ok
+        };
         assert!(ReferralDetails::parse(&empty, today, &mut errors).is_none());
         assert!(errors.for_field("reason").is_some());
     }
