@@ -68,7 +68,7 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
-pub use referrals::{ReferralRegistration, Registered};
+pub use referrals::{ReferralRegistration, Registered, WaitingReferral};
 pub use status::{
     StatusReport, StatusView, csv_line, status_report_csv, status_report_table, status_report_xlsx,
 };

@@ -81,12 +81,14 @@ pub async fn of_patient(conn: &mut AnyConnection, patient: PatientId) -> Result<
     rows.iter().map(referral).collect()
 }
 
-/// The referrals whose episode is under `unit` and has not ended, oldest received
-/// first: what the unit's waiting list is made of.
+/// The referrals whose episode is under `unit`, still in phase referral and not
+/// ended, oldest received
+/// first: the unassessed part of the unit's waiting list.
 pub async fn open_of_unit(conn: &mut AnyConnection, unit: OrganisationId) -> Result<Vec<Referral>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM referrals r JOIN episodes e ON e.id = r.episode_id
          WHERE e.responsible_unit = $1
+           AND e.phase = 'referral'
            AND NOT EXISTS (SELECT 1 FROM episode_ends x WHERE x.episode_id = e.id)
          ORDER BY r.received_on, r.id"
     );

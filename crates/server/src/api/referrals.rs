@@ -1,4 +1,5 @@
-//! Referrals: registering one as it arrives.
+//! Referrals: registering one as it arrives, and the unit's referrals waiting for
+//! their assessment.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use super::problem::ProblemResponse;
 use crate::AppState;
 use crate::auth::ApiStaff;
 use crate::error::ApiError;
-use crate::service::{ReferralRegistration, Service};
+use crate::service::{ReferralRegistration, Service, WaitingReferral};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReferralRequest {
@@ -130,4 +131,64 @@ pub async fn register(
             assessment_deadline: done.assessment_deadline.to_string(),
         }),
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaitingReferralDto {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub patient_id: String,
+    pub national_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub referrer_name: String,
+    pub referrer_service: String,
+    #[schema(format = Date)]
+    pub received_on: String,
+    /// Days from the day received to today (Oslo).
+    pub days_waited: i64,
+    /// The last day for the assessment.
+    #[schema(format = Date)]
+    pub assessment_deadline: String,
+    /// The deadline has passed and the referral is not assessed.
+    pub breached: bool,
+}
+
+fn waiting_dto(w: WaitingReferral) -> WaitingReferralDto {
+    WaitingReferralDto {
+        id: w.referral.id,
+        patient_id: w.patient.id.to_string(),
+        national_id: w.patient.national_id.as_str().to_string(),
+        given_name: w.patient.given_name,
+        family_name: w.patient.family_name,
+        referrer_name: w.referral.details.referrer_name,
+        referrer_service: w.referral.details.referrer_service,
+        received_on: w.referral.details.received_on.to_string(),
+        days_waited: w.days_waited,
+        assessment_deadline: w.deadline.to_string(),
+        breached: w.breached,
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/referrals",
+    tag = "referrals",
+    operation_id = "waiting_referrals",
+    summary = "The caller's unit's referrals not yet assessed, oldest first, with days waited, the deadline and whether it is breached",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Referrals waiting for assessment that the caller may see", body = Vec<WaitingReferralDto>),
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        (status = 500, response = ProblemResponse),
+    )
+)]
+pub async fn waiting(
+    State(state): State<AppState>,
+    actor: ApiStaff,
+) -> Result<Json<Vec<WaitingReferralDto>>, ApiError> {
+    let list = Service::new(&state, &actor.0).waiting_referrals().await?;
+    Ok(Json(list.into_iter().map(waiting_dto).collect()))
 }

@@ -167,3 +167,60 @@ fn same_name(existing: &Patient, referred: &NewPatient) -> bool {
     norm(&existing.given_name) == norm(&referred.given_name)
         && norm(&existing.family_name) == norm(&referred.family_name)
 }
+
+/// A referral waiting for its assessment.
+#[derive(Debug, Clone)]
+pub struct WaitingReferral {
+    pub referral: Referral,
+    pub patient: Patient,
+    pub deadline: jiff::civil::Date,
+    /// Days from the day received to today.
+    pub days_waited: i64,
+    /// Whether the deadline has passed without an assessment.
+    pub breached: bool,
+}
+
+impl Service<'_> {
+    /// The actor's unit's referrals not yet assessed, oldest first, each with its
+    /// deadline and whether it is breached; only patients the actor may see (each
+    /// read audited).
+    pub async fn waiting_referrals(&self) -> AppResult<Vec<WaitingReferral>> {
+        let unit = self.staff()?.organisation_id;
+        let (open, found) = {
+            let mut conn = self.state.store.read().await?;
+            let open = referrals::open_of_unit(&mut conn, unit).await?;
+            let ids: Vec<PatientId> = open.iter().map(|r| r.patient_id).collect();
+            let found = patients::patients_of(&mut conn, &ids).await?;
+            (open, found)
+        };
+        let ids: Vec<PatientId> = open.iter().map(|r| r.patient_id).collect();
+        let data = self.load_data(&ids).await?;
+        let with_relations = super::relations_of(&data, &ids, self.now());
+        let allowed: std::collections::HashSet<PatientId> = self
+            .repo
+            .authorize_reads(&with_relations, DataCategory::Identity, "referral waiting list")
+            .await?
+            .into_iter()
+            .collect();
+        let policy = self.policy().await?;
+        let today = self.today();
+        let by_id: std::collections::HashMap<PatientId, Patient> =
+            found.into_iter().map(|p| (p.id, p)).collect();
+        Ok(open
+            .into_iter()
+            .filter(|r| allowed.contains(&r.patient_id))
+            .filter_map(|referral| {
+                let patient = by_id.get(&referral.patient_id)?.clone();
+                let received = referral.details.received_on;
+                let deadline = assessment_deadline(received, policy.referral_assessment_working_days);
+                Some(WaitingReferral {
+                    days_waited: samhand_domain::time::days_between(received, today),
+                    breached: today > deadline,
+                    deadline,
+                    patient,
+                    referral,
+                })
+            })
+            .collect())
+    }
+}

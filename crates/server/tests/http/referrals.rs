@@ -157,3 +157,37 @@ async fn a_referral_with_bad_input_or_from_outside_the_unit_is_refused_and_chang
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert_eq!(persons(&app).await, count);
 }
+
+#[tokio::test]
+async fn the_waiting_list_shows_days_waited_the_deadline_and_the_breach() {
+    let app = spawn_app().await;
+    // The test clock stands on Monday 23 November 2026.
+    // Received Monday 9 November: 10 working days end Monday 23 November (today),
+    // so it is not yet breached. Received Friday 6 November: due Friday 20
+    // November, breached.
+    for (n, given, received) in [(331, "Anne", "2026-11-09"), (332, "Berit", "2026-11-06")] {
+        let (status, created) = app
+            .post_json(
+                &app.world.konsulent,
+                "/api/v1/referrals",
+                &referral(&app, n, given, received),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+    }
+    let (status, list) = app.get_json(&app.world.lege, "/api/v1/referrals").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let list = list.as_array().expect("list");
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["given_name"], "Berit");
+    assert_eq!(list[0]["days_waited"], 17);
+    assert_eq!(list[0]["assessment_deadline"], "2026-11-20");
+    assert_eq!(list[0]["breached"], true);
+    assert_eq!(list[1]["given_name"], "Anne");
+    assert_eq!(list[1]["assessment_deadline"], "2026-11-23");
+    assert_eq!(list[1]["breached"], false);
+    // Another unit's doctor sees none of them.
+    let (status, other) = app.get_json(&app.world.fremmed_lege, "/api/v1/referrals").await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    assert_eq!(other.as_array().map(Vec::len), Some(0));
+}
