@@ -191,3 +191,22 @@ async fn the_waiting_list_shows_days_waited_the_deadline_and_the_breach() {
     assert_eq!(status, StatusCode::OK, "{other}");
     assert_eq!(other.as_array().map(Vec::len), Some(0));
 }
+
+#[tokio::test]
+async fn the_waiting_list_page_says_the_breach_in_words() {
+    let app = spawn_app().await;
+    let (status, created) = app
+        .post_json(
+            &app.world.konsulent,
+            "/api/v1/referrals",
+            &referral(&app, 341, "Dagny", "2026-11-06"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let session = app.session_of(app.world.lege.username).await;
+    let (status, html) = app.page(&session, "/venteliste").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Dagny Testesen"), "{html}");
+    assert!(html.contains("Fristen er passert"), "{html}");
+    assert!(html.contains("har passert fristen for vurdering"), "{html}");
+}
