@@ -28,6 +28,7 @@ pub mod pharmacy_count;
 pub mod policy;
 pub mod privacy;
 pub mod received;
+pub mod referral;
 pub mod schedule;
 pub mod status;
 pub mod status_report;

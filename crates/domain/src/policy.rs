@@ -69,6 +69,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 5,
         description_nb: "Største forskjell i mg mellom telling og lagerregnskap før tellingen blir et avvik som må følges opp (en hel tablett eller sprøyte er alltid avvik)",
     },
+    PolicySetting {
+        key: "referral.assessment_working_days",
+        default: 10,
+        description_nb: "Frist for vurdering av en henvisning, i virkedager etter mottak (pasient- og brukerrettighetsloven § 2-2)",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -90,6 +95,8 @@ pub struct ClinicalPolicy {
     pub correction_window_days: i64,
     /// A count that differs from the ledger by more than this is a deviation.
     pub stock_count_deviation_threshold: Dose,
+    /// Working days after receipt within which a referral is assessed.
+    pub referral_assessment_working_days: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -134,6 +141,8 @@ impl ClinicalPolicy {
             stay_planning_notice_days: get("stays.planning_notice_days"),
             correction_window_days: get("dispensing.correction_window_days"),
             stock_count_deviation_threshold: Dose::from_mg(get("stock.count_deviation_threshold_mg") as u64),
+            // A deadline of zero working days would be breached on arrival.
+            referral_assessment_working_days: get("referral.assessment_working_days").max(1),
         }
     }
 }

@@ -42,6 +42,7 @@ mod overdose;
 mod patients;
 mod portal;
 mod privacy;
+mod referrals;
 mod status;
 mod stock;
 pub mod timed;
@@ -67,6 +68,7 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
+pub use referrals::{ReferralRegistration, Registered, WaitingReferral};
 pub use status::{
     StatusReport, StatusView, csv_line, status_report_csv, status_report_table, status_report_xlsx,
 };

@@ -59,6 +59,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (30, "status_assessments", "0030_status_assessments.sql"),
     (32, "register_identifiers", "0032_register_identifiers.sql"),
     (35, "edi_transport", "0035_edi_transport.sql"),
+    (36, "referrals", "0036_referrals.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

@@ -17,6 +17,7 @@ mod history;
 mod names;
 mod orders;
 mod png;
+mod referrals;
 mod status;
 mod stock;
 mod world;
@@ -239,6 +240,7 @@ pub async fn create_demo_world(
         .collect();
     write_patients(store, &world.actor(world.user_named("lege")?), plans).await?;
     status::write_status_assessments(store, &world, &assessed, today).await?;
+    referrals::write_referrals(store, &world, today).await?;
     write_privacy(store, &world, &privacy_patients, today).await?;
     write_collaboration(store, &world, &privacy_patients, today).await?;
     if let Some(admitted) = privacy_patients.last() {
@@ -388,6 +390,17 @@ mod tests {
             .collect()
     }
 
+    /// The LAR unit of the demo's referrals (the one the most of them are under).
+    async fn stored_unit(conn: &mut sqlx::AnyConnection) -> samhand_domain::ids::OrganisationId {
+        let row: (String,) = sqlx::query_as(
+            "SELECT e.responsible_unit FROM referrals r JOIN episodes e ON e.id = r.episode_id LIMIT 1",
+        )
+        .fetch_one(conn)
+        .await
+        .expect("a referral");
+        row.0.parse().expect("id")
+    }
+
     #[tokio::test]
     async fn the_demo_world_blocks_exactly_one_patient_and_is_created_only_once() {
         let today = jiff::civil::date(2026, 11, 23);
@@ -406,6 +419,21 @@ mod tests {
             .map(|(id, _, _)| *id)
             .collect();
         assert_eq!(blocked.len(), 1, "exactly one patient must be reassessed");
+
+        // Three referrals wait for assessment at the LAR unit, one past its deadline.
+        {
+            let mut conn = store.read().await.expect("connection");
+            let unit = stored_unit(&mut conn).await;
+            let waiting = samhand_store::referrals::open_of_unit(&mut conn, unit)
+                .await
+                .expect("referrals");
+            assert_eq!(waiting.len(), 3);
+            let breached = waiting
+                .iter()
+                .filter(|r| samhand_domain::referral::assessment_deadline(r.details.received_on, 10) < today)
+                .count();
+            assert_eq!(breached, 1);
+        }
 
         // Stock in real units: every count signed by two, one deviation open, and
         // the first centre's first methadone delivery above 12 000 mg.

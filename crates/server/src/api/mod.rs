@@ -21,6 +21,7 @@ mod overdose;
 mod patients;
 mod privacy;
 mod problem;
+mod referrals;
 mod status;
 mod stays;
 mod stock;
@@ -107,6 +108,8 @@ fn patient_routes() -> Vec<Route> {
     vec![
         route(Method::GET, "/patients", patients::search),
         route(Method::POST, "/patients", patients::enrol),
+        route(Method::POST, "/referrals", referrals::register),
+        route(Method::GET, "/referrals", referrals::waiting),
         route(Method::GET, "/patients/{id}", patients::overview),
         route(Method::POST, "/patients/{id}/end", patients::end_episode),
         route(Method::GET, "/patients/{id}/dose-orders", orders::history),
@@ -341,6 +344,8 @@ fn admin_routes() -> Vec<Route> {
         openapi_json,
         patients::search,
         patients::enrol,
+        referrals::register,
+        referrals::waiting,
         patients::overview,
         patients::end_episode,
         orders::history,
@@ -434,6 +439,7 @@ fn admin_routes() -> Vec<Route> {
     modifiers(&BearerScheme),
     tags(
         (name = "patients", description = "Enrolment, search, the overview, ending treatment"),
+        (name = "referrals", description = "Referrals to LAR as they arrive"),
         (name = "dose-orders", description = "Drafting, signing and discarding dose orders"),
         (name = "arrangements", description = "Dispensing arrangements and covers for single days"),
         (name = "dispensing", description = "Today's list and recording dispensings"),

@@ -20,6 +20,7 @@ pub mod overdose;
 pub mod patients;
 pub mod portal;
 pub mod privacy;
+pub mod referrals;
 pub mod status;
 pub mod stays;
 pub mod stock;
@@ -144,6 +145,7 @@ fn patient_routes() -> Router<AppState> {
         .route("/revurderinger", get(patients::reviews::overdue))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
+        .route("/venteliste", get(referrals::waiting))
         .route("/pasienter/{id}/status", get(status::show).post(status::save))
         .route("/statusrapport", get(status::report))
         .route("/statusrapport/csv", get(status::csv))

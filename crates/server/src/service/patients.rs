@@ -236,7 +236,7 @@ impl Service<'_> {
     /// The patient already registered with this number, coming back after LAR ended:
     /// enrolment starts a new episode for them. Refused, into `errors`, while an
     /// episode still runs, or when the new start is before the last end.
-    async fn returning_patient(
+    pub(super) async fn returning_patient(
         &self,
         new_patient: &samhand_domain::patient::NewPatient,
         started_on: Option<Date>,
@@ -495,7 +495,7 @@ impl Service<'_> {
 }
 
 /// The colleague with this id and role, as a form names them.
-fn colleague<'a>(
+pub(super) fn colleague<'a>(
     staff: &'a [samhand_domain::organisation::StaffUser],
     id: &str,
     role: Role,

@@ -35,6 +35,7 @@ mod portal;
 mod privacy;
 mod reads;
 mod recent_doses;
+mod referrals;
 mod regressions;
 mod scheduler;
 mod status;

@@ -1,0 +1,226 @@
+//! Referrals (henvisning): registered by the LAR unit's staff when a paper or
+//! electronic referral arrives. A referral opens a LAR episode in phase `referral`
+//! under the unit, for the person it names: a new person, or the one already
+//! registered with that fødselsnummer (never a second one, never a person whose
+//! name differs from the referral's: H77).
+
+use samhand_domain::access;
+use samhand_domain::category::DataCategory;
+use samhand_domain::ids::{EpisodeId, PatientId};
+use samhand_domain::organisation::Role;
+use samhand_domain::patient::{Episode, NewPatient, Patient, PatientInput, Phase};
+use samhand_domain::referral::{Referral, ReferralDetails, ReferralInput, assessment_deadline};
+use samhand_domain::validation::FieldErrors;
+use samhand_store::{patients, referrals};
+
+use crate::error::{AppError, AppResult};
+
+use super::patients::colleague;
+use super::{Service, conflict_from};
+
+/// Input to register a referral: the person, who at the unit assesses it, and the
+/// referral itself.
+#[derive(Debug, Clone, Default)]
+pub struct ReferralRegistration {
+    pub patient: PatientInput,
+    pub doctor_id: String,
+    pub consultant_id: String,
+    pub referral: ReferralInput,
+}
+
+/// A registered referral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub patient_id: PatientId,
+    pub episode_id: EpisodeId,
+    pub referral_id: String,
+    /// Whether the person was already registered (no new person was made).
+    pub existing_person: bool,
+    pub assessment_deadline: jiff::civil::Date,
+}
+
+impl Service<'_> {
+    /// Registers a referral received by the actor's LAR unit.
+    pub async fn register_referral(&self, input: &ReferralRegistration) -> AppResult<Registered> {
+        self.require_enrolment("referral registration").await?;
+        let today = self.today();
+        let mut errors = FieldErrors::default();
+        let new_patient = NewPatient::parse(&input.patient, today, &mut errors);
+        let details = ReferralDetails::parse(&input.referral, today, &mut errors);
+        let staff = self.colleagues().await?;
+        let doctor = colleague(&staff, &input.doctor_id, Role::Prescriber);
+        if doctor.is_none() {
+            errors.push("doctor_id", "Velg ansvarlig lege ved enheten.");
+        }
+        let consultant = colleague(&staff, &input.consultant_id, Role::LarConsultant);
+        if consultant.is_none() {
+            errors.push("consultant_id", "Velg LAR-konsulent ved enheten.");
+        }
+        let existing = match &new_patient {
+            Some(new_patient) => {
+                self.referred_person(new_patient, details.as_ref().map(|d| d.received_on), &mut errors)
+                    .await?
+            }
+            None => None,
+        };
+        let (Some(new_patient), Some(details), Some(doctor), Some(consultant), true) =
+            (new_patient, details, doctor, consultant, errors.is_empty())
+        else {
+            return Err(AppError::Invalid(errors));
+        };
+        let patient_id = existing.unwrap_or_else(PatientId::new);
+        let now = self.now();
+        let unit = self.staff()?.organisation_id;
+        let episode = Episode {
+            id: EpisodeId::new(),
+            patient_id,
+            responsible_unit: unit,
+            doctor: doctor.id,
+            consultant: consultant.id,
+            started_on: details.received_on,
+            phase: Phase::Referral,
+            ended: None,
+            created_at: now,
+        };
+        let referral = Referral {
+            id: uuid::Uuid::now_v7().to_string(),
+            patient_id,
+            episode_id: episode.id,
+            details,
+            referred_by_user: None,
+            registered_by: self.actor().id(),
+            registered_at: now,
+        };
+        let grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::Identity,
+            access::AllowedBy::Enrolment,
+            if existing.is_some() {
+                "referral registered for a person already registered: a new LAR episode in phase referral"
+            } else {
+                "referral registered: a new person and a LAR episode in phase referral"
+            },
+        );
+        let mut tx = self.repo.begin_write(&grant).await?;
+        let referral_grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::HealthInformation,
+            access::AllowedBy::Enrolment,
+            "referral: reason and the referring service's assessment",
+        );
+        self.repo.record_write_also(&mut tx, &referral_grant)?;
+        if existing.is_none() {
+            patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
+                .await
+                .map_err(|e| {
+                    conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert.")
+                })?;
+        }
+        patients::insert_episode(&mut tx, &episode, self.actor().id()).await?;
+        referrals::insert(&mut tx, &referral).await?;
+        tx.commit().await?;
+        let policy = self.policy().await?;
+        Ok(Registered {
+            patient_id,
+            episode_id: episode.id,
+            referral_id: referral.id,
+            existing_person: existing.is_some(),
+            assessment_deadline: assessment_deadline(
+                referral.details.received_on,
+                policy.referral_assessment_working_days,
+            ),
+        })
+    }
+
+    /// The person already registered with the referral's fødselsnummer, if any. A
+    /// referral is attached to them only when the names agree (a typing error in
+    /// the number must not attach a referral to someone else), and only when no
+    /// episode of theirs runs (they are in LAR already).
+    async fn referred_person(
+        &self,
+        new_patient: &NewPatient,
+        received_on: Option<jiff::civil::Date>,
+        errors: &mut FieldErrors,
+    ) -> AppResult<Option<PatientId>> {
+        let existing: Option<Patient> = {
+            let mut conn = self.state.store.read().await?;
+            patients::by_national_id(&mut conn, &new_patient.national_id).await?
+        };
+        let Some(existing) = existing else {
+            return Ok(None);
+        };
+        if !same_name(&existing, new_patient) {
+            errors.push(
+                "national_id",
+                "Fødselsnummeret er registrert på en person med et annet navn. Kontroller fødselsnummer og navn mot henvisningen.",
+            );
+            return Ok(None);
+        }
+        self.returning_patient(new_patient, received_on, errors).await
+    }
+}
+
+/// Whether a registered person and a referral's person have the same name (case
+/// and surrounding space aside).
+fn same_name(existing: &Patient, referred: &NewPatient) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    norm(&existing.given_name) == norm(&referred.given_name)
+        && norm(&existing.family_name) == norm(&referred.family_name)
+}
+
+/// A referral waiting for its assessment.
+#[derive(Debug, Clone)]
+pub struct WaitingReferral {
+    pub referral: Referral,
+    pub patient: Patient,
+    pub deadline: jiff::civil::Date,
+    /// Days from the day received to today.
+    pub days_waited: i64,
+    /// Whether the deadline has passed without an assessment.
+    pub breached: bool,
+}
+
+impl Service<'_> {
+    /// The actor's unit's referrals not yet assessed, oldest first, each with its
+    /// deadline and whether it is breached; only patients the actor may see (each
+    /// read audited).
+    pub async fn waiting_referrals(&self) -> AppResult<Vec<WaitingReferral>> {
+        let unit = self.staff()?.organisation_id;
+        let (open, found) = {
+            let mut conn = self.state.store.read().await?;
+            let open = referrals::open_of_unit(&mut conn, unit).await?;
+            let ids: Vec<PatientId> = open.iter().map(|r| r.patient_id).collect();
+            let found = patients::patients_of(&mut conn, &ids).await?;
+            (open, found)
+        };
+        let ids: Vec<PatientId> = open.iter().map(|r| r.patient_id).collect();
+        let data = self.load_data(&ids).await?;
+        let with_relations = super::relations_of(&data, &ids, self.now());
+        let allowed: std::collections::HashSet<PatientId> = self
+            .repo
+            .authorize_reads(&with_relations, DataCategory::Identity, "referral waiting list")
+            .await?
+            .into_iter()
+            .collect();
+        let policy = self.policy().await?;
+        let today = self.today();
+        let by_id: std::collections::HashMap<PatientId, Patient> =
+            found.into_iter().map(|p| (p.id, p)).collect();
+        Ok(open
+            .into_iter()
+            .filter(|r| allowed.contains(&r.patient_id))
+            .filter_map(|referral| {
+                let patient = by_id.get(&referral.patient_id)?.clone();
+                let received = referral.details.received_on;
+                let deadline = assessment_deadline(received, policy.referral_assessment_working_days);
+                Some(WaitingReferral {
+                    days_waited: samhand_domain::time::days_between(received, today),
+                    breached: today > deadline,
+                    deadline,
+                    patient,
+                    referral,
+                })
+            })
+            .collect())
+    }
+}
