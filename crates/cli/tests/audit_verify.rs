@@ -192,7 +192,7 @@ fn entries_removed_after_the_server_died_are_found_by_the_checkpoint_it_wrote_wh
     // Reads write audit entries; the running server anchors them within a second.
     let postgres = url.starts_with("postgres").then_some(url.as_str());
     let token = support::demo_server::token(dir.path(), postgres, "utdeler");
-    // Today's list: one audit entry per listed patient.
+    // Today's list: one audit entry naming the listed patients.
     let listed = runtime().block_on(async {
         let response = reqwest::Client::new()
             .get(format!("http://127.0.0.1:{port}/api/v1/dispensing/today"))

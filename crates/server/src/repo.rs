@@ -430,7 +430,30 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<Vec<PatientId>> {
-        self.decide_reads(patients, category, detail, true).await
+        self.decide_reads(patients, category, detail, true, false).await
+    }
+
+    /// As [`Self::authorize_reads`], for a list that shows many patients at once
+    /// (today's dispensing list): the view is one audit entry per outcome and
+    /// relation, naming the patients it covers (`audit_patients`), so that each
+    /// patient's access log still shows it (H67).
+    pub async fn authorize_list_reads(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<Vec<PatientId>> {
+        self.decide_reads(patients, category, detail, true, true).await
+    }
+
+    /// As [`Self::optional_reads`], recorded as [`Self::authorize_list_reads`] does.
+    pub async fn optional_list_reads(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<Vec<PatientId>> {
+        self.decide_reads(patients, category, detail, false, true).await
     }
 
     /// Reads that a page adds when the policy allows them (health information on
@@ -442,7 +465,7 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<Vec<PatientId>> {
-        self.decide_reads(patients, category, detail, false).await
+        self.decide_reads(patients, category, detail, false, false).await
     }
 
     /// The policy's read decision for each patient, recorded nowhere yet: for a
@@ -497,13 +520,15 @@ impl<'a> PatientRepo<'a> {
     }
 
     /// One read decision per patient, audited in one transaction (the denied ones
-    /// too when `audit_denied`); returns the allowed patients.
+    /// too when `audit_denied`): an entry per patient, or when `as_list` one entry
+    /// per decision naming its patients. Returns the allowed patients.
     async fn decide_reads(
         &self,
         patients: &[(PatientId, PatientRelations)],
         category: DataCategory,
         detail: &str,
         audit_denied: bool,
+        as_list: bool,
     ) -> AppResult<Vec<PatientId>> {
         let decisions: Vec<(PatientId, Decision)> = patients
             .iter()
@@ -515,7 +540,22 @@ impl<'a> PatientRepo<'a> {
             })
             .filter(|(_, decision)| audit_denied || decision.is_allowed())
             .collect();
-        if !decisions.is_empty() {
+        if as_list && !decisions.is_empty() {
+            let now = self.state.clock.now();
+            let mut by_decision: Vec<(Decision, Vec<PatientId>)> = Vec::new();
+            for (patient, decision) in &decisions {
+                match by_decision.iter_mut().find(|(d, _)| d == decision) {
+                    Some((_, ids)) => ids.push(*patient),
+                    None => by_decision.push((*decision, vec![*patient])),
+                }
+            }
+            let mut tx = self.state.store.write().await?;
+            for (decision, ids) in &by_decision {
+                let entry = self.entry(now, None, category, Action::Read, *decision, detail);
+                audit::append_about_many(&self.state.store, &mut tx, &entry, ids).await?;
+            }
+            tx.commit().await?;
+        } else if !decisions.is_empty() {
             let now = self.state.clock.now();
             let entries: Vec<AuditEntry<'_>> = decisions
                 .iter()

@@ -273,8 +273,10 @@ pub async fn verify(store: &Store, checkpoint_dir: Option<&Path>) -> Result<Veri
         .bind(PAGE)
         .fetch_all(&mut *conn)
         .await?;
+        let links = links_of_page(&mut conn, &rows).await?;
         for row in &rows {
-            if let Some(found) = check_entry(row, key, &marks, &mut walk)? {
+            let linked = links.get(&int(row, "seq")?).map_or(&[][..], Vec::as_slice);
+            if let Some(found) = check_entry(row, linked, key, &marks, &mut walk)? {
                 return Ok(found);
             }
         }
@@ -304,6 +306,16 @@ pub async fn verify(store: &Store, checkpoint_dir: Option<&Path>) -> Result<Veri
             ),
         );
     }
+    let stray = sqlx::query("SELECT MIN(seq) AS seq FROM audit_patients WHERE seq > $1")
+        .bind(last)
+        .fetch_one(&mut *conn)
+        .await?;
+    if let Some(seq) = sqlx::Row::try_get::<Option<i64>, _>(&stray, "seq")? {
+        return broken(
+            seq,
+            format!("patients are linked to entry {seq}, which is not in the log: links were added"),
+        );
+    }
     Ok(Verification::Intact {
         entries: last,
         unkeyed: walk.unkeyed,
@@ -311,10 +323,39 @@ pub async fn verify(store: &Store, checkpoint_dir: Option<&Path>) -> Result<Veri
     })
 }
 
+/// The patients linked to the entries of a page (`audit_patients`), sorted, by
+/// sequence number.
+async fn links_of_page(
+    conn: &mut sqlx::AnyConnection,
+    rows: &[sqlx::any::AnyRow],
+) -> Result<BTreeMap<i64, Vec<String>>> {
+    let mut links: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(links);
+    };
+    let found = sqlx::query("SELECT seq, patient_id FROM audit_patients WHERE seq >= $1 AND seq <= $2")
+        .bind(int(first, "seq")?)
+        .bind(int(last, "seq")?)
+        .fetch_all(conn)
+        .await?;
+    for row in &found {
+        links
+            .entry(int(row, "seq")?)
+            .or_default()
+            .push(text(row, "patient_id")?);
+    }
+    // Sorted here, as when hashed: a database's collation may order them otherwise.
+    for linked in links.values_mut() {
+        linked.sort();
+    }
+    Ok(links)
+}
+
 /// Checks one entry against the walk so far and moves the walk on; what is
 /// wrong with it, if anything.
 fn check_entry(
     row: &sqlx::any::AnyRow,
+    linked: &[String],
     key: Option<&AuditKey>,
     marks: &BTreeMap<i64, Checkpoint>,
     walk: &mut Walk,
@@ -336,7 +377,7 @@ fn check_entry(
     if prev_hash != walk.prev_hash {
         return found("does not follow the entry before it".into());
     }
-    let line = crate::audit::canonical_row(row)?;
+    let line = crate::audit::canonical_row(row, linked)?;
     let stored_hash = text(row, "hash")?;
     let keyed = int(row, "keyed")? != 0;
     if keyed {

@@ -43,8 +43,9 @@ fn canonical(
     relation: &str,
     detail: &str,
     prev_hash: &str,
+    linked: &[String],
 ) -> String {
-    let fields = [
+    let mut fields = vec![
         seq.to_string(),
         at.to_string(),
         actor_id.into(),
@@ -58,6 +59,11 @@ fn canonical(
         detail.into(),
         prev_hash.into(),
     ];
+    // An entry about many patients names them (sorted) in one more field; an
+    // entry without links hashes as entries always have.
+    if !linked.is_empty() {
+        fields.push(linked.join(","));
+    }
     // Length-prefixed, so no field can be shifted into its neighbour.
     fields
         .iter()
@@ -71,8 +77,9 @@ pub(crate) fn plain_hash(line: &str) -> String {
     crate::anchor::hex(&Sha256::digest(line.as_bytes()))
 }
 
-/// The line a stored entry was hashed from.
-pub(crate) fn canonical_row(row: &AnyRow) -> Result<String> {
+/// The line a stored entry was hashed from, given the patients linked to it
+/// (`audit_patients`, sorted).
+pub(crate) fn canonical_row(row: &AnyRow, linked: &[String]) -> Result<String> {
     let patient: Option<String> = sqlx::Row::try_get(row, "patient_id")?;
     Ok(canonical(
         int(row, "seq")?,
@@ -87,6 +94,7 @@ pub(crate) fn canonical_row(row: &AnyRow) -> Result<String> {
         &text(row, "relation")?,
         &text(row, "detail")?,
         &text(row, "prev_hash")?,
+        linked,
     ))
 }
 
@@ -102,18 +110,56 @@ const COLUMNS: usize = 14;
 /// limits).
 const ROWS_PER_INSERT: usize = 200;
 
+/// Links per multi-row INSERT into `audit_patients`.
+const LINKS_PER_INSERT: usize = 1000;
+
 /// Appends entries in order within the caller's transaction: the chain's head is
 /// read (and on PostgreSQL locked) once per batch of writes, each entry hashed onto
 /// the one before, the rows written in multi-row inserts, and the head row written
 /// once, when the batch commits ([`crate::group`]).
 pub async fn append_all(store: &Store, tx: &mut WriteTx, entries: &[AuditEntry<'_>]) -> Result<()> {
+    let entries: Vec<(&AuditEntry<'_>, Vec<String>)> = entries.iter().map(|e| (e, Vec::new())).collect();
+    append_entries(store, tx, &entries).await
+}
+
+/// Appends one entry about many patients within the caller's transaction (a view
+/// of a list): one row in the log without a patient, and one link per patient in
+/// `audit_patients`, which the entry's hash covers. Every reader of a patient's
+/// entries sees it as an entry about that patient.
+pub async fn append_about_many(
+    store: &Store,
+    tx: &mut WriteTx,
+    entry: &AuditEntry<'_>,
+    patients: &[PatientId],
+) -> Result<()> {
+    let mut linked: Vec<String> = patients.iter().map(ToString::to_string).collect();
+    linked.extend(entry.patient.map(|p| p.to_string()));
+    linked.sort();
+    linked.dedup();
+    if linked.is_empty() {
+        return Ok(());
+    }
+    let entry = AuditEntry {
+        patient: None,
+        ..entry.clone()
+    };
+    append_entries(store, tx, &[(&entry, linked)]).await
+}
+
+/// Appends entries, each with the patients linked to it, in order.
+async fn append_entries(
+    store: &Store,
+    tx: &mut WriteTx,
+    entries: &[(&AuditEntry<'_>, Vec<String>)],
+) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
     let (mut seq, mut prev_hash) = tx.audit_head(store.lock_audit_head_sql()).await?;
     // (seq, at, actor, role, org, patient, category, action, allowed, relation, detail, prev, hash)
     let mut rows = Vec::with_capacity(entries.len());
-    for entry in entries {
+    let mut links: Vec<(i64, &str)> = Vec::new();
+    for (entry, linked) in entries {
         seq += 1;
         let at = micros(entry.at);
         let actor_id = entry.actor.id().to_string();
@@ -133,7 +179,9 @@ pub async fn append_all(store: &Store, tx: &mut WriteTx, entries: &[AuditEntry<'
             entry.relation,
             entry.detail,
             &prev_hash,
+            linked,
         );
+        links.extend(linked.iter().map(|p| (seq, p.as_str())));
         let this_hash = match store.audit_key() {
             Some(key) => key.mac(&line),
             None => plain_hash(&line),
@@ -174,6 +222,17 @@ pub async fn append_all(store: &Store, tx: &mut WriteTx, entries: &[AuditEntry<'
                 .bind(prev.clone())
                 .bind(this.clone())
                 .bind(keyed);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    for chunk in links.chunks(LINKS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO audit_patients (seq, patient_id) VALUES {}",
+            crate::db::row_placeholders(tx, chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (seq, patient) in chunk {
+            query = query.bind(*seq).bind(*patient);
         }
         query.execute(&mut **tx).await?;
     }
@@ -223,14 +282,28 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredEntry> {
 
 pub(crate) const SELECT: &str = "SELECT seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed FROM audit_log";
 
-/// The entries about one patient, newest first.
+/// An entry about one patient (`{cond}` on `patient_id`, `{range}` on `at` or
+/// nothing): the entries naming them in `patient_id`, and those linked to them
+/// through `audit_patients` (a list view), with `patient_id` set to them.
+fn about_patient_sql(cond: &str, range: &str) -> String {
+    format!(
+        "SELECT seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail FROM audit_log WHERE patient_id {cond}{range} \
+         UNION ALL SELECT a.seq, a.at, a.actor_id, a.actor_role, a.actor_organisation, l.patient_id, a.category, a.action, a.allowed, a.relation, a.detail \
+         FROM audit_patients l JOIN audit_log a ON a.seq = l.seq WHERE l.patient_id {cond}{}",
+        range.replace(" at ", " a.at ").replace(" seq ", " a.seq ")
+    )
+}
+
+/// The entries about one patient, newest first: their own and the list views that
+/// named them.
 pub async fn for_patient(
     conn: &mut AnyConnection,
     patient: PatientId,
     limit: i64,
 ) -> Result<Vec<StoredEntry>> {
     let rows = sqlx::query(&format!(
-        "{SELECT} WHERE patient_id = $1 ORDER BY seq DESC LIMIT $2"
+        "{} ORDER BY seq DESC LIMIT $2",
+        about_patient_sql("= $1", "")
     ))
     .bind(patient.to_string())
     .bind(limit)
@@ -239,7 +312,8 @@ pub async fn for_patient(
     rows.iter().map(stored_from_row).collect()
 }
 
-/// The entries about one patient made in [from, until), newest first, at most `limit`.
+/// The entries about one patient made in [from, until), newest first, at most
+/// `limit`: their own and the list views that named them.
 pub async fn for_patient_between(
     conn: &mut AnyConnection,
     patient: PatientId,
@@ -248,7 +322,8 @@ pub async fn for_patient_between(
     limit: i64,
 ) -> Result<Vec<StoredEntry>> {
     let rows = sqlx::query(&format!(
-        "{SELECT} WHERE patient_id = $1 AND at >= $2 AND at < $3 ORDER BY seq DESC LIMIT $4"
+        "{} ORDER BY seq DESC LIMIT $4",
+        about_patient_sql("= $1", " AND at >= $2 AND at < $3")
     ))
     .bind(patient.to_string())
     .bind(micros(from))
@@ -260,19 +335,24 @@ pub async fn for_patient_between(
 }
 
 /// The next `limit` entries about some patients after sequence number `after`, in
-/// the log's order: for paging through the log without loading it.
+/// the log's order: for paging through the log without loading it. A list view
+/// that named several of them is one entry, given as about the first of them.
 pub async fn for_patients_after(
     conn: &mut AnyConnection,
     patients: &[PatientId],
     after: i64,
     limit: i64,
 ) -> Result<Vec<StoredEntry>> {
-    // Each chunk of ids gives its first `limit`; the first `limit` of them all are
-    // among those.
-    let sql = format!("{SELECT} WHERE seq > {after} AND patient_id IN ({{ids}}) ORDER BY seq LIMIT {limit}");
+    // Each chunk of ids gives its first `limit` entries; the first `limit` of them
+    // all are among those.
+    let sql = format!(
+        "SELECT * FROM ({}) e ORDER BY seq, patient_id LIMIT {limit}",
+        about_patient_sql("IN ({ids})", &format!(" AND seq > {after}"))
+    );
     let rows = crate::db::rows_for_patients(conn, &sql, &[], patients).await?;
     let mut entries = rows.iter().map(stored_from_row).collect::<Result<Vec<_>>>()?;
-    entries.sort_by_key(|e| e.seq);
+    entries.sort_by(|a, b| (a.seq, &a.patient_id).cmp(&(b.seq, &b.patient_id)));
+    entries.dedup_by_key(|e| e.seq);
     entries.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(entries)
 }

@@ -58,6 +58,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (25, "config_version", "0025_config_version.sql"),
     (30, "status_assessments", "0030_status_assessments.sql"),
     (32, "register_identifiers", "0032_register_identifiers.sql"),
+    (34, "audit_patients", "0034_audit_patients.sql"),
     (35, "edi_transport", "0035_edi_transport.sql"),
     (36, "referrals", "0036_referrals.sql"),
 ];

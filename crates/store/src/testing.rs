@@ -45,6 +45,24 @@ pub async fn allow_tampering_with_the_audit_log(conn: &mut sqlx::AnyConnection, 
     }
 }
 
+/// Drops the append-only triggers of `audit_patients` (the patients an audit
+/// entry names), for tests that tamper with them.
+pub async fn allow_tampering_with_audit_links(conn: &mut sqlx::AnyConnection, backend: crate::Backend) {
+    let statements: &[&str] = match backend {
+        crate::Backend::Sqlite => &[
+            "DROP TRIGGER audit_patients_no_update",
+            "DROP TRIGGER audit_patients_no_delete",
+        ],
+        crate::Backend::Postgres => &["DROP TRIGGER audit_patients_append_only ON audit_patients"],
+    };
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut *conn)
+            .await
+            .expect("drop the append-only trigger");
+    }
+}
+
 /// The audit key of test worlds (never a real one).
 pub fn audit_key() -> crate::anchor::AuditKey {
     crate::anchor::AuditKey::from_bytes(b"samhand test audit key: not for any real log")

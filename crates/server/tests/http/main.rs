@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod admin;
 mod arrangements;
+mod audit_list;
 mod bounds;
 mod calendar;
 mod collaboration;

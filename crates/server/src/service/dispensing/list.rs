@@ -89,7 +89,7 @@ impl Service<'_> {
         let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(data, listed, self.now());
         let allowed: HashSet<PatientId> = self
             .repo
-            .authorize_reads(
+            .authorize_list_reads(
                 &with_relations,
                 DataCategory::Dispensing,
                 "today's dispensing list",
@@ -102,9 +102,15 @@ impl Service<'_> {
             .into_iter()
             .filter(|(id, _)| allowed.contains(id))
             .collect();
-        let health = self
-            .health_notes_where_shared(&shared_with_place, "today's dispensing list: health information")
+        let health_allowed = self
+            .repo
+            .optional_list_reads(
+                &shared_with_place,
+                DataCategory::HealthInformation,
+                "today's dispensing list: health information",
+            )
             .await?;
+        let health = self.health_notes_of_allowed(&health_allowed).await?;
         let (from, to) = recorded_range(date, self.today());
         let mut conn = self.state.store.read().await?;
         let recent = dispensing_store::recent_doses_of(
