@@ -148,14 +148,7 @@ impl Service<'_> {
         let mut errors = FieldErrors::default();
         let new_patient = NewPatient::parse(&input.patient, self.today(), &mut errors);
         let staff = self.colleagues().await?;
-        let doctor = colleague(&staff, &input.doctor_id, Role::Prescriber);
-        if doctor.is_none() {
-            errors.push("doctor_id", "Velg ansvarlig lege ved enheten.");
-        }
-        let consultant = colleague(&staff, &input.consultant_id, Role::LarConsultant);
-        if consultant.is_none() {
-            errors.push("consultant_id", "Velg LAR-konsulent ved enheten.");
-        }
+        let (doctor, consultant) = episode_team(&staff, &input.doctor_id, &input.consultant_id, &mut errors);
         let started_on = parse_date(&input.started_on);
         if started_on.is_none() {
             errors.push(
@@ -495,7 +488,7 @@ impl Service<'_> {
 }
 
 /// The colleague with this id and role, as a form names them.
-pub(super) fn colleague<'a>(
+fn colleague<'a>(
     staff: &'a [samhand_domain::organisation::StaffUser],
     id: &str,
     role: Role,
@@ -503,6 +496,28 @@ pub(super) fn colleague<'a>(
     staff
         .iter()
         .find(|u| u.id.to_string() == id.trim() && u.role == role)
+}
+
+/// The unit's doctor and LAR consultant a new episode is given, each a colleague
+/// in that role; one not chosen, or not such a colleague, is told at its field.
+pub(super) fn episode_team<'a>(
+    staff: &'a [samhand_domain::organisation::StaffUser],
+    doctor_id: &str,
+    consultant_id: &str,
+    errors: &mut FieldErrors,
+) -> (
+    Option<&'a samhand_domain::organisation::StaffUser>,
+    Option<&'a samhand_domain::organisation::StaffUser>,
+) {
+    let doctor = colleague(staff, doctor_id, Role::Prescriber);
+    if doctor.is_none() {
+        errors.push("doctor_id", "Velg ansvarlig lege ved enheten.");
+    }
+    let consultant = colleague(staff, consultant_id, Role::LarConsultant);
+    if consultant.is_none() {
+        errors.push("consultant_id", "Velg LAR-konsulent ved enheten.");
+    }
+    (doctor, consultant)
 }
 
 /// An identity photo must be JPEG, PNG or WebP, at most 5 MB.

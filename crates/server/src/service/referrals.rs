@@ -7,7 +7,6 @@
 use samhand_domain::access;
 use samhand_domain::category::DataCategory;
 use samhand_domain::ids::{EpisodeId, PatientId};
-use samhand_domain::organisation::Role;
 use samhand_domain::patient::{Episode, NewPatient, Patient, PatientInput, Phase};
 use samhand_domain::referral::{Referral, ReferralDetails, ReferralInput, assessment_deadline};
 use samhand_domain::validation::FieldErrors;
@@ -15,7 +14,7 @@ use samhand_store::{patients, referrals};
 
 use crate::error::{AppError, AppResult};
 
-use super::patients::colleague;
+use super::patients::episode_team;
 use super::{Service, conflict_from};
 
 /// Input to register a referral: the person, who at the unit assesses it, and the
@@ -48,14 +47,7 @@ impl Service<'_> {
         let new_patient = NewPatient::parse(&input.patient, today, &mut errors);
         let details = ReferralDetails::parse(&input.referral, today, &mut errors);
         let staff = self.colleagues().await?;
-        let doctor = colleague(&staff, &input.doctor_id, Role::Prescriber);
-        if doctor.is_none() {
-            errors.push("doctor_id", "Velg ansvarlig lege ved enheten.");
-        }
-        let consultant = colleague(&staff, &input.consultant_id, Role::LarConsultant);
-        if consultant.is_none() {
-            errors.push("consultant_id", "Velg LAR-konsulent ved enheten.");
-        }
+        let (doctor, consultant) = episode_team(&staff, &input.doctor_id, &input.consultant_id, &mut errors);
         let existing = match &new_patient {
             Some(new_patient) => {
                 self.referred_person(new_patient, details.as_ref().map(|d| d.received_on), &mut errors)
