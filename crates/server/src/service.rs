@@ -40,6 +40,7 @@ mod moving;
 mod orders;
 mod overdose;
 mod patients;
+mod pharmacy_count;
 mod portal;
 mod privacy;
 mod referrals;
@@ -64,6 +65,7 @@ pub use messages::{MessageView, PatientMessages, related_units};
 pub use moving::{MoveInput, Moved};
 pub use overdose::{CrisisPlanView, NaloxoneReport, NaloxoneView, OverdoseSummary, OverdosesView};
 pub use patients::{EnrolInput, Offers, Overview, Photo};
+pub use pharmacy_count::{PharmacyCount, pharmacy_count_csv};
 pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,

@@ -21,6 +21,7 @@ pub mod organisations;
 pub mod overdose;
 pub mod patient_write;
 pub mod patients;
+pub mod pharmacy_count;
 pub mod portal;
 pub mod privacy;
 pub mod received;

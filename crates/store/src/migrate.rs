@@ -57,6 +57,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (24, "audit_keyed", "0024_audit_keyed.sql"),
     (25, "config_version", "0025_config_version.sql"),
     (30, "status_assessments", "0030_status_assessments.sql"),
+    (31, "pharmacy_counts", "0031_pharmacy_counts.sql"),
     (32, "register_identifiers", "0032_register_identifiers.sql"),
     (34, "audit_patients", "0034_audit_patients.sql"),
     (35, "edi_transport", "0035_edi_transport.sql"),

@@ -19,6 +19,7 @@ mod messages;
 mod orders;
 mod overdose;
 mod patients;
+mod pharmacy_count;
 mod privacy;
 mod problem;
 mod referrals;
@@ -294,6 +295,13 @@ fn report_routes() -> Vec<Route> {
             status::status_report_xlsx_file,
         ),
         route(Method::POST, "/status-report/signoffs", status::sign_off),
+        route(Method::GET, "/pharmacy-count", pharmacy_count::pharmacy_count),
+        route(
+            Method::GET,
+            "/pharmacy-count/csv",
+            pharmacy_count::pharmacy_count_csv_file,
+        ),
+        route(Method::POST, "/pharmacy-count/approvals", pharmacy_count::approve),
     ]
 }
 
@@ -420,6 +428,9 @@ fn admin_routes() -> Vec<Route> {
         status::status_report_csv_file,
         status::status_report_xlsx_file,
         status::sign_off,
+        pharmacy_count::pharmacy_count,
+        pharmacy_count::pharmacy_count_csv_file,
+        pharmacy_count::approve,
         admin::organisations,
         admin::add_organisation,
         admin::set_place,
@@ -451,7 +462,7 @@ fn admin_routes() -> Vec<Route> {
         (name = "collaboration", description = "The responsibility group: meetings, minutes, tasks, the individual plan, the coordinator's overview"),
         (name = "overdose", description = "Overdose prevention: the crisis plan, naloxone hand-outs and the report per place, overdose events"),
         (name = "stays", description = "Stays at institutions, the discharge bundle, «time i hånden», prescribing hand-over"),
-        (name = "status", description = "Status assessments in versions and the yearly status report: pre-filled rows with their sources, totals, CSV, sign-off"),
+        (name = "status", description = "Status assessments in versions and the yearly status report: pre-filled rows with their sources, totals, CSV, sign-off; the pharmacy's monthly count and its approval"),
         (name = "admin", description = "Administration: organisations, dispensing places, users, FHIR system clients"),
         (name = "meta", description = "This document"),
     )

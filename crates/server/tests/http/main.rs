@@ -32,6 +32,7 @@ mod openapi;
 mod ops;
 mod orders;
 mod overdose;
+mod pharmacy_count;
 mod portal;
 mod privacy;
 mod reads;
