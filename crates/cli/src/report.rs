@@ -10,7 +10,9 @@ use anyhow::{Context as _, anyhow};
 use clap::{Subcommand, ValueEnum};
 use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::time::SystemClock;
-use samhand_server::service::{Service, StatusReport, csv_line, status_report_table, status_report_xlsx};
+use samhand_server::service::{
+    Service, StatusReport, csv_line, pharmacy_count_csv, status_report_table, status_report_xlsx,
+};
 use samhand_server::{AppState, Config};
 use samhand_store::{organisations, users};
 
@@ -42,12 +44,27 @@ pub enum ReportCommand {
         #[arg(long)]
         output: Option<std::path::PathBuf>,
     },
+    /// The pharmacy's count of a month: a header row and one row per patient of each
+    /// pharmacy and LAR unit (columns in README, «The pharmacy's count»).
+    Pharmacy {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// The LAR unit's id or exact name; every LAR unit when left out.
+        #[arg(long)]
+        unit: Option<String>,
+        /// The staff user the count is read (and audited) as; by default each
+        /// unit's leader.
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
 }
 
 pub async fn run(config: Config, command: ReportCommand) -> Result<(), Failure> {
     let store = connect(&config).await?;
     let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
-    // One arm per report; `pharmacy` (the pharmacy's monthly count) plugs in here.
     let result = match command {
         ReportCommand::Status {
             year,
@@ -62,6 +79,12 @@ pub async fn run(config: Config, command: ReportCommand) -> Result<(), Failure> 
                 Err(failure) => Err(failure),
             }
         }
+        ReportCommand::Pharmacy {
+            month,
+            format,
+            unit,
+            as_user,
+        } => pharmacy_counts(&state, &month, format, unit.as_deref(), as_user.as_deref()).await,
     };
     store.close().await;
     result
@@ -146,6 +169,41 @@ async fn status_reports(
         return Err(anyhow!("no report was made").into());
     }
     Ok(reports)
+}
+
+/// The pharmacy's counts of each unit, made through the service as its actor (one
+/// audited view per unit), written as one CSV to standard output.
+async fn pharmacy_counts(
+    state: &AppState,
+    month: &str,
+    format: Format,
+    unit: Option<&str>,
+    as_user: Option<&str>,
+) -> Result<(), Failure> {
+    if matches!(format, Format::Xlsx) {
+        return Err(anyhow!("the pharmacy's count is written as CSV only (--format csv)").into());
+    }
+    let mut counts = Vec::new();
+    for (unit, staff) in units_and_actors(state, unit, as_user).await? {
+        let these = Service::new(state, &staff)
+            .pharmacy_counts(month)
+            .await
+            .map_err(app_failure)?;
+        eprintln!(
+            "{}: {} pharmacies, {} patients, read as {}",
+            unit.name,
+            these.len(),
+            these.iter().map(|c| c.lines.len()).sum::<usize>(),
+            staff.username
+        );
+        counts.extend(these);
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(pharmacy_count_csv(&counts).as_bytes())
+        .context("write to standard output")?;
+    stdout.flush().context("write to standard output")?;
+    Ok(())
 }
 
 /// Writes the reports as one CSV (one header row) to standard output, or as one

@@ -2,7 +2,8 @@
 //! temporary directory, or a fresh PostgreSQL database when DATABASE_URL points at
 //! a PostgreSQL server): the CSV has one header row and one row per patient in LAR
 //! during the year, every patient in it was read under the policy and audited, and
-//! the XLSX is a workbook.
+//! the XLSX is a workbook. And `samhand report pharmacy`: one row per patient with
+//! hand-outs at a pharmacy in the month, read as one audited view.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -132,4 +133,96 @@ fn report_status_writes_a_header_and_one_audited_row_per_patient_in_lar_during_t
     );
     let bytes = std::fs::read(&workbook).expect("the workbook");
     assert!(bytes.starts_with(b"PK"), "an XLSX file is a zip archive");
+}
+
+/// The patients of `month` whose hand-outs at a pharmacy are on record (voided
+/// doses left out), and those the pharmacy count's view named in the audit log.
+async fn at_pharmacies_and_audited(url: &str, month: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let store = samhand_store::Store::connect(url, 2).await.expect("connect");
+    let mut conn = store.read().await.expect("conn");
+    let handed_out = sqlx::query(
+        "SELECT DISTINCT d.patient_id FROM dispensed_doses d \
+         JOIN dispensing_events e ON e.id = d.event_id \
+         JOIN organisations o ON o.id = e.place_id \
+         WHERE o.kind = 'pharmacy' AND d.amount_ug > 0 AND e.day >= $1 AND e.day <= $2",
+    )
+    .bind(format!("{month}-01"))
+    .bind(format!("{month}-31"))
+    .fetch_all(&mut *conn)
+    .await
+    .expect("doses")
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
+    let audited = sqlx::query(
+        "SELECT DISTINCT p.patient_id FROM audit_log a JOIN audit_patients p ON p.seq = a.seq \
+         WHERE a.detail = $1 AND a.allowed = 1 AND a.action = 'read'",
+    )
+    .bind(format!("pharmacy count {month}"))
+    .fetch_all(&mut *conn)
+    .await
+    .expect("audit log")
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
+    drop(conn);
+    store.close().await;
+    (handed_out, audited)
+}
+
+#[test]
+fn report_pharmacy_writes_a_header_and_one_row_per_patient_and_pharmacy_of_the_month() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = runtime().block_on(samhand_store::testing::fresh_database_url(dir.path()));
+    samhand(dir.path(), &url, &["demo", "--patients", "40"]);
+    // The month of yesterday: the demo's history runs up to yesterday.
+    let yesterday = jiff::Zoned::now().date().yesterday().expect("yesterday");
+    let month = format!("{:04}-{:02}", yesterday.year(), yesterday.month());
+
+    let output = samhand(
+        dir.path(),
+        &url,
+        &["report", "pharmacy", "--month", &month, "--format", "csv"],
+    );
+    let csv = String::from_utf8(output.stdout).expect("utf-8");
+    let mut lines = csv.lines();
+    let header = cells(lines.next().expect("a header row"));
+    assert_eq!(
+        header,
+        [
+            "month",
+            "pharmacy_id",
+            "pharmacy",
+            "patient_id",
+            "supervised_intakes",
+            "supervised_dates",
+            "take_home_handouts",
+            "take_home_dates",
+            "lar_unit"
+        ]
+    );
+    let rows: Vec<Vec<String>> = lines.map(cells).collect();
+    assert!(rows.iter().all(|r| r.len() == header.len()), "{csv}");
+    let (handed_out, audited) = runtime().block_on(at_pharmacies_and_audited(&url, &month));
+    assert!(
+        !handed_out.is_empty(),
+        "the demo's pharmacies handed out doses in {month}"
+    );
+    let reported: BTreeSet<String> = rows.iter().map(|r| r[3].clone()).collect();
+    assert_eq!(
+        reported, handed_out,
+        "every patient with a hand-out at a pharmacy"
+    );
+    assert_eq!(audited, handed_out, "the view is in each patient's access log");
+    for row in &rows {
+        assert_eq!(row[0], month);
+        let supervised: usize = row[4].parse().expect("a count");
+        let take_home: usize = row[6].parse().expect("a count");
+        assert!(supervised + take_home > 0, "{row:?}");
+        let days = row[5].split_whitespace().count();
+        assert!(
+            days <= supervised,
+            "a date for each day with a supervised intake: {row:?}"
+        );
+    }
 }

@@ -686,6 +686,14 @@ pub fn may_report_status(actor: &StaffUser) -> bool {
     actor.organisation_kind == OrganisationKind::HealthTrustLarUnit && is_clinical_at_lar_unit(actor.role)
 }
 
+/// Whether the actor sees the pharmacy's monthly count: staff at a pharmacy (their
+/// own) and those who make the LAR unit's reports (what pharmacies handed out to
+/// the unit's patients).
+pub fn may_see_pharmacy_count(actor: &StaffUser) -> bool {
+    (actor.organisation_kind == OrganisationKind::Pharmacy && works_with_patients(actor))
+        || may_report_status(actor)
+}
+
 /// Whether the actor coordinates responsibility groups and has the coordinator's
 /// overview.
 pub fn may_coordinate(actor: &StaffUser) -> bool {

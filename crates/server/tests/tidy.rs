@@ -237,6 +237,12 @@ const WRITES_WITHOUT_A_PATIENT_WRITE: &[(&str, &str, &str)] = &[
         "a read receipt, recorded with the read it goes with (PatientRepo::record_read)",
     ),
     (
+        "store/src/pharmacy_count.rs",
+        "insert_approval",
+        "the leader's approval freezes the count that the same request's reads decided and audited \
+         (one list view per category); no clinical record is written, and the copy is append-only",
+    ),
+    (
         "store/src/portal.rs",
         "activate",
         "the patient sets their own password with a one-time code: an account, not the record",

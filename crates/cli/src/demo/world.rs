@@ -375,12 +375,13 @@ fn place(i: usize, spec: PlaceSpec, users: &mut Users) -> Place {
         );
         staff.push(witness);
     } else {
+        // The first pharmacy's pharmacist logs in: the pharmacy's own count.
         staff.push(users.add(
             &format!("utdeler.{slug}"),
             STAFF_NAMES[i],
             Role::DispensingStaff,
             org.id,
-            false,
+            slug == "apotek.torg",
         ));
         // Not among the recorders, so that the history stays as it was.
         witness = users.add(

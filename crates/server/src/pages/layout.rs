@@ -96,6 +96,9 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
     if access::may_report_status(user) {
         more.push(("/statusrapport", "Årlig statusrapport"));
     }
+    if access::may_see_pharmacy_count(user) {
+        more.push(("/apotektelling", "Apotekets telling"));
+    }
     if access::may_use_emergency_access(user) {
         more.push(("/akuttilgang", "Akuttilgang til journal"));
     }

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod moving;
 pub mod overdose;
 pub mod patients;
+pub mod pharmacy_count;
 pub mod portal;
 pub mod privacy;
 pub mod referrals;
@@ -152,6 +153,9 @@ fn patient_routes() -> Router<AppState> {
         .route("/statusrapport/xlsx", get(status::xlsx))
         .route("/statusrapport/pasient/{id}", get(status::patient_row))
         .route("/statusrapport/godkjenn", post(status::sign_off))
+        .route("/apotektelling", get(pharmacy_count::count))
+        .route("/apotektelling/csv", get(pharmacy_count::csv))
+        .route("/apotektelling/godkjenn", post(pharmacy_count::approve))
         .route("/pasienter/{id}/portalkode", post(privacy::portal_code))
 }
 

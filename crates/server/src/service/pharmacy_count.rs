@@ -109,21 +109,21 @@ impl Service<'_> {
         organisations: &HashMap<OrganisationId, Organisation>,
     ) -> AppResult<(Vec<OrganisationId>, Option<OrganisationId>)> {
         let staff = self.staff()?;
-        if staff.organisation_kind == OrganisationKind::Pharmacy && access::works_with_patients(staff) {
+        if !access::may_see_pharmacy_count(staff) {
+            return Err(AppError::Forbidden(
+                "Apotekets telling er for apoteket og LAR-enheten.".into(),
+            ));
+        }
+        if staff.organisation_kind == OrganisationKind::Pharmacy {
             return Ok((vec![staff.organisation_id], None));
         }
-        if access::may_report_status(staff) {
-            let mut pharmacies: Vec<OrganisationId> = organisations
-                .values()
-                .filter(|o| o.kind == OrganisationKind::Pharmacy)
-                .map(|o| o.id)
-                .collect();
-            pharmacies.sort();
-            return Ok((pharmacies, Some(staff.organisation_id)));
-        }
-        Err(AppError::Forbidden(
-            "Apotekets telling er for apoteket og LAR-enheten.".into(),
-        ))
+        let mut pharmacies: Vec<OrganisationId> = organisations
+            .values()
+            .filter(|o| o.kind == OrganisationKind::Pharmacy)
+            .map(|o| o.id)
+            .collect();
+        pharmacies.sort();
+        Ok((pharmacies, Some(staff.organisation_id)))
     }
 
     /// The month's counts the actor sees: the pharmacy's own (one per LAR unit), or

@@ -217,7 +217,7 @@ async fn a_pharmacy_month_is_counted_approved_frozen_and_a_later_correction_show
 }
 
 #[tokio::test]
-async fn a_pharmacy_sees_only_its_own_count_and_the_view_is_in_the_patients_access_log() {
+async fn a_pharmacy_sees_only_its_own_patients_in_the_view_in_their_access_log_and_not_those_who_moved_on() {
     let app = spawn_app().await;
     let w = &app.world;
     let at_pharmacy = app.enrol(311, start_day()).await;
@@ -246,4 +246,66 @@ async fn a_pharmacy_sees_only_its_own_count_and_the_view_is_in_the_patients_acce
         after.0 + after.1 > before.0 + before.1,
         "the view is in the patient's access log"
     );
+
+    // The patient moves on to the centre: the pharmacy no longer sees who they
+    // were, only that a patient was left out; the LAR unit still sees the line.
+    app.arrange(&at_pharmacy, w.centre, "AAAAAAA", date(2026, 11, 25))
+        .await;
+    app.set_oslo_time(date(2026, 11, 26), Time::constant(9, 0, 0, 0));
+    let (status, counts) = app.pharmacy_count(&w.apotek, "2026-11").await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(counts[0]["lines"], json!([]), "{counts}");
+    assert_eq!(counts[0]["hidden_patients"], json!(1), "{counts}");
+    let (_, unit_view) = app.pharmacy_count(&w.leder, "2026-11").await;
+    assert_eq!(unit_view[0]["lines"][0]["patient"]["id"], json!(at_pharmacy));
+    assert_eq!(unit_view[0]["hidden_patients"], json!(0));
+}
+
+#[tokio::test]
+async fn the_leader_approves_a_month_on_the_page_and_the_pharmacy_sees_it_approved() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.enrol(321, start_day()).await;
+    app.sign_methadone(&patient, &["60"], start_day()).await;
+    app.arrange(&patient, w.pharmacy, "AAAAAAT", start_day()).await;
+    app.dispense_on(&w.apotek, &patient, date(2026, 11, 23), "p")
+        .await;
+    app.set_oslo_time(date(2026, 12, 3), Time::constant(10, 0, 0, 0));
+
+    // By default the page shows last month, the one a claim is made for.
+    let pharmacy = app.session_of("apotek").await;
+    let (status, html) = app.page(&pharmacy, "/apotektelling").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Apotekets telling 2026-11"), "{html}");
+    assert!(html.contains("Pasient321 Testesen"), "{html}");
+    assert!(html.contains("Tellingen er ikke godkjent ennå."), "{html}");
+    assert!(
+        !html.contains("/apotektelling/godkjenn"),
+        "only the unit's leader approves"
+    );
+    let (status, csv) = app.page(&pharmacy, "/apotektelling/csv?maned=2026-11").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.contains(&patient), "{csv}");
+
+    let leader = app.session_of("leder").await;
+    let (_, html) = app.page(&leader, "/apotektelling?maned=2026-11").await;
+    assert!(html.contains("/apotektelling/godkjenn"), "{html}");
+    let pharmacy_id = w.pharmacy.to_string();
+    let (status, _, location) = app
+        .submit(
+            &leader,
+            "/apotektelling/godkjenn",
+            &[("maned", "2026-11"), ("apotek", pharmacy_id.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/apotektelling?maned=2026-11"));
+    let (_, html) = app.page(&pharmacy, "/apotektelling?maned=2026-11").await;
+    assert!(html.contains("Godkjent (versjon 1)"), "{html}");
+    assert!(html.contains("Som nå"), "{html}");
+
+    // A staff member of a dispensing centre has no such page.
+    let centre = app.session_of("utdeler").await;
+    let (status, _) = app.page(&centre, "/apotektelling?maned=2026-11").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
