@@ -407,7 +407,7 @@ mod tests {
         let (_dir, store, clock, summary) = demo_on(today, DemoSize::default()).await;
         assert_eq!(summary.patients, 300);
         assert!((60..=80).contains(&summary.patients_at_first_centre));
-        assert_eq!(summary.logins.len(), 10);
+        assert_eq!(summary.logins.len(), 11);
 
         let stored = stored_patients(&store, today).await;
         assert_eq!(stored.len(), 300);
