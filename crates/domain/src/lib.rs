@@ -11,6 +11,7 @@ pub mod dispensing;
 pub mod dose;
 pub mod dose_order;
 pub mod drug_test;
+pub mod drug_test_regime;
 pub mod edi;
 pub mod format;
 pub mod health;

@@ -74,6 +74,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 10,
         description_nb: "Frist for vurdering av en henvisning, i virkedager etter mottak (pasient- og brukerrettighetsloven § 2-2)",
     },
+    PolicySetting {
+        key: "drug_tests.sample_grace_days",
+        default: 2,
+        description_nb: "Dager etter at en prøveperiode er over før en prøve som ikke er levert, vises som manglende",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -97,6 +102,8 @@ pub struct ClinicalPolicy {
     pub stock_count_deviation_threshold: Dose,
     /// Working days after receipt within which a referral is assessed.
     pub referral_assessment_working_days: i64,
+    /// Days after a drug-test window before a sample not delivered shows as missing.
+    pub sample_grace_days: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -143,6 +150,7 @@ impl ClinicalPolicy {
             stock_count_deviation_threshold: Dose::from_mg(get("stock.count_deviation_threshold_mg") as u64),
             // A deadline of zero working days would be breached on arrival.
             referral_assessment_working_days: get("referral.assessment_working_days").max(1),
+            sample_grace_days: get("drug_tests.sample_grace_days"),
         }
     }
 }

@@ -55,6 +55,7 @@ crate::coded! {
         DoseOrder = "dose_order",
         Arrangement = "arrangement",
         LabResults = "lab_results",
+        DrugTestRegime = "drug_test_regime",
         Overdoses = "overdoses",
         Stays = "stays",
         Plan = "plan",
@@ -69,6 +70,7 @@ impl RecordSource {
             Self::DoseOrder => "Signert ordinasjon",
             Self::Arrangement => "Utleveringsordningen",
             Self::LabResults => "Mottatte prøvesvar",
+            Self::DrugTestRegime => "Prøveregimet",
             Self::Overdoses => "Registrerte overdoser",
             Self::Stays => "Registrerte opphold",
             Self::Plan => "Individuell plan",
@@ -300,6 +302,8 @@ pub struct PatientHistory<'a> {
     pub place_kinds: &'a HashMap<OrganisationId, OrganisationKind>,
     /// The sample days of the laboratory results received.
     pub drug_test_days: &'a [Date],
+    /// Every version of the patient's drug-test regime.
+    pub regimes: &'a [crate::drug_test_regime::Regime],
     pub overdoses: &'a [OverdoseEvent],
     pub stays: &'a [StayRecord],
     pub plans: &'a [PlanStatusAt],
@@ -553,18 +557,30 @@ fn year_values(
     history: PatientHistory<'_>,
     put: &mut impl FnMut(RecordField, ReportValue),
 ) {
-    let from = episode.started_on.max(year.first);
-    let days = (reference.since(from).map_or(0, |s| s.get_days()) + 1).max(1);
-    let tests = history
-        .drug_test_days
+    // The samples asked for per week: the regime in force at the reference day;
+    // without one, the rate of the results received in the year.
+    let in_force = history
+        .regimes
         .iter()
-        .filter(|d| **d >= from && **d <= reference)
-        .count();
-    let per_week = tests as f64 * 7.0 / f64::from(days);
+        .filter(|r| r.valid_from <= reference)
+        .max_by_key(|r| (r.valid_from, r.version));
+    let (source, per_week) = match in_force {
+        Some(regime) if !regime.ended => (RecordSource::DrugTestRegime, regime.frequency.per_week()),
+        _ => {
+            let from = episode.started_on.max(year.first);
+            let days = (reference.since(from).map_or(0, |s| s.get_days()) + 1).max(1);
+            let tests = history
+                .drug_test_days
+                .iter()
+                .filter(|d| **d >= from && **d <= reference)
+                .count();
+            (RecordSource::LabResults, tests as f64 * 7.0 / f64::from(days))
+        }
+    };
     put(
         RecordField::DrugTestsPerWeek,
         ReportValue::record(
-            RecordSource::LabResults,
+            source,
             format_number(per_week),
             format_number(per_week).replace('.', ","),
         ),

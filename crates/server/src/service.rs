@@ -29,6 +29,7 @@ mod arrangements;
 mod collaboration;
 mod conversation;
 mod dispensing;
+mod drug_test_regime;
 mod drug_tests;
 pub mod edi;
 mod fhir_support;
@@ -57,6 +58,7 @@ pub use conversation::ConversationItem;
 pub use dispensing::{
     CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList, take_home_days,
 };
+pub use drug_test_regime::{RegimeFollowUp, RegimeView};
 pub use fhir_support::{Candidates, FhirDirectory, Granted, PatientScope, Period};
 pub use health::HealthView;
 pub use identity::{IdentityChange, Registration};

@@ -147,6 +147,14 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "drug_tests_version_once",
         "drug_tests.series_id, drug_tests.version",
     ),
+    (
+        "pharmacy_count_approvals_version_unique",
+        "pharmacy_count_approvals.unit_id, pharmacy_count_approvals.pharmacy_id, pharmacy_count_approvals.month, pharmacy_count_approvals.version",
+    ),
+    (
+        "drug_test_regimes_version_unique",
+        "drug_test_regimes.patient_id, drug_test_regimes.version",
+    ),
     ("stock_ledger_reversed_once", "stock_ledger.reverses_line_id"),
     ("deviation_closed_once", "deviation_follow_ups.deviation_id"),
 ];

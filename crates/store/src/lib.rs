@@ -9,6 +9,7 @@ pub mod codec;
 pub mod collaboration;
 pub mod db;
 pub mod dispensing;
+pub mod drug_test_regimes;
 pub mod edi;
 pub mod fhir;
 mod group;

@@ -59,6 +59,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (30, "status_assessments", "0030_status_assessments.sql"),
     (31, "pharmacy_counts", "0031_pharmacy_counts.sql"),
     (32, "register_identifiers", "0032_register_identifiers.sql"),
+    (33, "drug_test_regimes", "0033_drug_test_regimes.sql"),
     (34, "audit_patients", "0034_audit_patients.sql"),
     (35, "edi_transport", "0035_edi_transport.sql"),
     (36, "referrals", "0036_referrals.sql"),

@@ -59,6 +59,7 @@ struct World {
     arrangements: Vec<Arrangement>,
     kinds: HashMap<OrganisationId, OrganisationKind>,
     tests: Vec<Date>,
+    regimes: Vec<crate::drug_test_regime::Regime>,
     overdoses: Vec<OverdoseEvent>,
     assessments: Vec<StatusAssessment>,
 }
@@ -104,6 +105,7 @@ impl World {
             arrangements,
             kinds: HashMap::from([(place, OrganisationKind::Pharmacy)]),
             tests: vec![date(2026, 3, 10), date(2026, 6, 10), date(2025, 6, 1)],
+            regimes: Vec::new(),
             overdoses: vec![OverdoseEvent {
                 id: OverdoseEventId::new(),
                 patient_id: PatientId::new(),
@@ -145,6 +147,7 @@ impl World {
                 arrangements: &self.arrangements,
                 place_kinds: &self.kinds,
                 drug_test_days: &self.tests,
+                regimes: &self.regimes,
                 overdoses: &self.overdoses,
                 stays: &[],
                 plans: &[],
@@ -185,6 +188,10 @@ fn a_re_intake_is_pre_filled_from_the_record_with_each_fields_source() {
     assert_eq!(value(record(RecordField::IndividualPlan)).code, "no");
     // Two results in the 306 days from 1 March to 31 December.
     assert_eq!(value(record(RecordField::DrugTestsPerWeek)).code, "0");
+    assert_eq!(
+        value(record(RecordField::DrugTestsPerWeek)).source,
+        Source::Record(RecordSource::LabResults)
+    );
     let housing = value(Column::Status(StatusField::Housing));
     assert_eq!(housing.code, "municipal");
     assert_eq!(housing.source.code(), "assessment:1:2026-03-01:staff");
@@ -233,4 +240,41 @@ fn the_totals_count_and_share_as_the_national_report() {
     assert_eq!(line("Kommunal bolig").percent(), Some(100.0));
     assert_eq!(line("Pasienter med minst én overdose").count, 2);
     assert_eq!(line("Buprenorfin (alle former)").count, 2);
+}
+
+#[test]
+fn drug_tests_per_week_come_from_the_regime_in_force_at_the_reference_day() {
+    use crate::drug_test_regime::{Frequency, Regime, RegimeReason, TestedSubstance};
+    let mut world = World::new();
+    let regime = |version: i64, from: Date, frequency: Frequency, ended: bool| Regime {
+        id: format!("r{version}"),
+        patient_id: world.patient.id,
+        version,
+        valid_from: from,
+        reason: RegimeReason::MoreTakeHome,
+        note: String::new(),
+        substances: vec![TestedSubstance::Opioids],
+        frequency,
+        supervised: true,
+        where_given: "Apoteket".into(),
+        review_on: date(2027, 6, 1),
+        ended,
+        recorded_by: UserId::new(),
+        recorded_at: Timestamp::UNIX_EPOCH,
+    };
+    world.regimes = vec![
+        regime(1, date(2026, 4, 1), Frequency::Weekly, false),
+        regime(2, date(2026, 9, 1), Frequency::TwiceAWeek, false),
+    ];
+    let row = world.row(2026).expect("in treatment");
+    let per_week = row.value(record(RecordField::DrugTestsPerWeek)).expect("value");
+    assert_eq!(per_week.code, "2");
+    assert_eq!(per_week.source, Source::Record(RecordSource::DrugTestRegime));
+    // Ended before the year's end: back to the results received.
+    world
+        .regimes
+        .push(regime(3, date(2026, 11, 1), Frequency::Weekly, true));
+    let row = world.row(2026).expect("in treatment");
+    let per_week = row.value(record(RecordField::DrugTestsPerWeek)).expect("value");
+    assert_eq!(per_week.source, Source::Record(RecordSource::LabResults));
 }

@@ -12,6 +12,7 @@ mod base64;
 mod collaboration;
 mod directory;
 mod dispensing;
+mod drug_test_regime;
 mod extract;
 mod health;
 mod leader;
@@ -295,6 +296,22 @@ fn report_routes() -> Vec<Route> {
             status::status_report_xlsx_file,
         ),
         route(Method::POST, "/status-report/signoffs", status::sign_off),
+        route(
+            Method::GET,
+            "/patients/{id}/drug-test-regime",
+            drug_test_regime::drug_test_regime,
+        ),
+        route(
+            Method::POST,
+            "/patients/{id}/drug-test-regime",
+            drug_test_regime::decide,
+        ),
+        route(
+            Method::POST,
+            "/patients/{id}/drug-test-regime/end",
+            drug_test_regime::end,
+        ),
+        route(Method::GET, "/drug-test-follow-up", drug_test_regime::follow_up),
         route(Method::GET, "/pharmacy-count", pharmacy_count::pharmacy_count),
         route(
             Method::GET,
@@ -428,6 +445,10 @@ fn admin_routes() -> Vec<Route> {
         status::status_report_csv_file,
         status::status_report_xlsx_file,
         status::sign_off,
+        drug_test_regime::drug_test_regime,
+        drug_test_regime::decide,
+        drug_test_regime::end,
+        drug_test_regime::follow_up,
         pharmacy_count::pharmacy_count,
         pharmacy_count::pharmacy_count_csv_file,
         pharmacy_count::approve,
@@ -462,7 +483,7 @@ fn admin_routes() -> Vec<Route> {
         (name = "collaboration", description = "The responsibility group: meetings, minutes, tasks, the individual plan, the coordinator's overview"),
         (name = "overdose", description = "Overdose prevention: the crisis plan, naloxone hand-outs and the report per place, overdose events"),
         (name = "stays", description = "Stays at institutions, the discharge bundle, «time i hånden», prescribing hand-over"),
-        (name = "status", description = "Status assessments in versions and the yearly status report: pre-filled rows with their sources, totals, CSV, sign-off; the pharmacy's monthly count and its approval"),
+        (name = "status", description = "Status assessments in versions and the yearly status report: pre-filled rows with their sources, totals, CSV, sign-off; the pharmacy's monthly count and its approval; the drug-test regime, samples expected against delivered"),
         (name = "admin", description = "Administration: organisations, dispensing places, users, FHIR system clients"),
         (name = "meta", description = "This document"),
     )

@@ -6,10 +6,11 @@ use maud::{Markup, html};
 use samhand_domain::drug_test::DrugTest;
 use samhand_domain::format::date_nb;
 
-pub fn section(tests: &[DrugTest]) -> Markup {
+pub fn section(tests: &[DrugTest], regime: Option<&crate::service::RegimeView>) -> Markup {
     html! {
         section.card aria-labelledby="drug-tests" data-testid="drug-tests" {
             h2 #drug-tests { "Rusmiddeltester" }
+            @if let Some(regime) = regime { (crate::pages::drug_test_regime::summary(regime)) h3 { "Prøvesvar" } }
             @if tests.is_empty() {
                 p { "Ingen prøvesvar er mottatt." }
             } @else {

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod collaboration;
 pub mod dispensing;
+pub mod drug_test_regime;
 pub mod drug_tests;
 mod error_page;
 pub mod forms;
@@ -148,6 +149,11 @@ fn patient_routes() -> Router<AppState> {
         .route("/leder", get(leader::show))
         .route("/venteliste", get(referrals::waiting))
         .route("/pasienter/{id}/status", get(status::show).post(status::save))
+        .route(
+            "/pasienter/{id}/proveregime",
+            get(drug_test_regime::show).post(drug_test_regime::decide),
+        )
+        .route("/pasienter/{id}/proveregime/avslutt", post(drug_test_regime::end))
         .route("/statusrapport", get(status::report))
         .route("/statusrapport/csv", get(status::csv))
         .route("/statusrapport/xlsx", get(status::xlsx))

@@ -386,6 +386,10 @@ impl Service<'_> {
         for (patient, day) in store::drug_test_days_of(&mut conn, allowed, earliest, year.last).await? {
             tests.entry(patient).or_default().push(day);
         }
+        let mut regimes: HashMap<PatientId, Vec<_>> = HashMap::new();
+        for regime in samhand_store::drug_test_regimes::of_patients(&mut conn, allowed).await? {
+            regimes.entry(regime.patient_id).or_default().push(regime);
+        }
         let mut overdoses: HashMap<PatientId, Vec<_>> = HashMap::new();
         for event in overdose_store::overdoses_of(&mut conn, allowed).await? {
             overdoses.entry(event.patient_id).or_default().push(event);
@@ -418,6 +422,7 @@ impl Service<'_> {
                     arrangements: &d.arrangements,
                     place_kinds: &kinds,
                     drug_test_days: tests.get(&id).map_or(&[][..], Vec::as_slice),
+                    regimes: regimes.get(&id).map_or(&[][..], Vec::as_slice),
                     overdoses: overdoses.get(&id).map_or(&[][..], Vec::as_slice),
                     stays: &d.privacy.stays,
                     plans: plans.get(&id).map_or(&[][..], Vec::as_slice),

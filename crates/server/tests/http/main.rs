@@ -12,6 +12,7 @@ mod calendar;
 mod collaboration;
 mod directory;
 mod dispensing;
+mod drug_test_regime;
 mod edi;
 mod episodes;
 mod fhir;

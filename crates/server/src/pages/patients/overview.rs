@@ -417,6 +417,10 @@ pub async fn show(
     };
     let emergency = service.running_emergency_access(id).await?;
     let drug_tests = service.drug_tests_where_allowed(id).await?;
+    let regime = match &drug_tests {
+        Some(_) => service.drug_test_regime_where_allowed(id).await?,
+        None => None,
+    };
     let overdose = service.overdose_summary(id, &overview.data).await?;
     let body = html! {
         @if let Some(text) = saved_notice(&saved.lagret) { (notice(text)) }
@@ -425,7 +429,7 @@ pub async fn show(
         @if overview.offers.correct_identity {
             (crate::pages::identity::overview_section(id, &overview.identity, &staff))
         }
-        @if let Some(tests) = &drug_tests { (crate::pages::drug_tests::section(tests)) }
+        @if let Some(tests) = &drug_tests { (crate::pages::drug_tests::section(tests, regime.as_ref())) }
         (crate::pages::overdose::overview_section(id, &overdose, access::may_enrol(&staff.user).is_allowed(), overview.offers.plan))
     };
     Ok(page(&overview.patient.full_name(), &staff, body).into_response())

@@ -1,5 +1,6 @@
 //! Overdue reviews: arrangements in force whose review date has passed, for the
-//! patients of the staff member's unit.
+//! patients of the staff member's unit; and drug-test regimes with samples not
+//! delivered or past their review.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -13,7 +14,9 @@ use crate::pages::layout::page;
 use crate::service::Service;
 
 pub async fn overdue(State(state): State<AppState>, staff: UiStaff) -> PageResult {
-    let reviews = Service::new(&state, &staff.user).overdue_reviews().await?;
+    let service = Service::new(&state, &staff.user);
+    let reviews = service.overdue_reviews().await?;
+    let drug_tests = service.drug_test_follow_up().await?;
     let body = html! {
         h1 { "Forfalte revurderinger av utleveringsordning" }
         p.hint { "Ordninger i kraft der revurderingsdatoen er passert, for pasienter ved din enhet." }
@@ -34,6 +37,7 @@ pub async fn overdue(State(state): State<AppState>, staff: UiStaff) -> PageResul
                 }
             }
         }
+        (crate::pages::drug_test_regime::follow_up_section(&drug_tests))
         p.hint { "Innlogget som " (staff.user.display_name) " (" (staff.user.role.label_nb()) ")." }
     };
     Ok(page("Revurderinger", &staff, body).into_response())

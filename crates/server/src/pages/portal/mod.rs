@@ -162,7 +162,7 @@ pub async fn home(State(state): State<AppState>, patient: PortalPatient) -> Page
             }
         }
         @if !home.drug_tests.is_empty() {
-            (crate::pages::drug_tests::section(&home.drug_tests))
+            (crate::pages::drug_tests::section(&home.drug_tests, None))
         }
         section.card aria-labelledby="plan" {
             h2 #plan { "Planen din" }
