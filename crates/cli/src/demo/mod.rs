@@ -12,6 +12,7 @@
 //! stock plan and ledger) and [`write`] (everything to the store); [`names`] and
 //! [`png`] supply names and photos.
 
+mod drug_tests;
 mod generator;
 mod history;
 mod names;
@@ -240,6 +241,13 @@ pub async fn create_demo_world(
         .collect();
     write_patients(store, &world.actor(world.user_named("lege")?), plans).await?;
     status::write_status_assessments(store, &world, &assessed, today).await?;
+    drug_tests::write_drug_tests(
+        store,
+        &world,
+        &privacy_patients[..privacy_patients.len().min(4)],
+        today,
+    )
+    .await?;
     referrals::write_referrals(store, &world, today).await?;
     write_privacy(store, &world, &privacy_patients, today).await?;
     write_collaboration(store, &world, &privacy_patients, today).await?;
