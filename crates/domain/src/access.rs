@@ -237,6 +237,9 @@ pub enum AllowedBy {
     /// A look-up in the directory of health personnel and organisations (FHIR
     /// Practitioner, PractitionerRole, Organization): no patient's record.
     Directory,
+    /// A message sent by EDI to a service outside Samhand that the patient
+    /// consented to share the message's category with.
+    EdiConsent,
 }
 
 impl AllowedBy {
@@ -256,6 +259,7 @@ impl AllowedBy {
             Self::PrescribingHandover => "prescribing_handover",
             Self::AddressedMessage => "addressed_message",
             Self::Directory => "directory",
+            Self::EdiConsent => "edi+consent",
         }
     }
 
@@ -275,6 +279,7 @@ impl AllowedBy {
             Self::PrescribingHandover => "overtatt forskrivning",
             Self::AddressedMessage => "melding til enheten",
             Self::Directory => "oppslag i katalogen over helsepersonell og virksomheter",
+            Self::EdiConsent => "sendt som EDI-melding, med samtykke",
         }
     }
 
@@ -294,6 +299,7 @@ impl AllowedBy {
             Self::PrescribingHandover,
             Self::AddressedMessage,
             Self::Directory,
+            Self::EdiConsent,
         ]
         .into_iter()
         .find(|a| a.code() == code)

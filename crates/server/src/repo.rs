@@ -271,6 +271,28 @@ impl<'a> PatientRepo<'a> {
         Ok(())
     }
 
+    /// Records, in a write begun, that a message about the patient goes by EDI to a
+    /// service outside Samhand the patient consented to share its category with: the
+    /// disclosure lands in the patient's access log with the event that caused it.
+    pub fn record_edi_disclosure(
+        &self,
+        write: &mut PatientWrite,
+        patient: PatientId,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<()> {
+        let entry = self.entry(
+            self.state.clock.now(),
+            Some(patient),
+            category,
+            Action::Read,
+            Decision::Allow(AllowedBy::EdiConsent),
+            detail,
+        );
+        write.record(std::slice::from_ref(&entry))?;
+        Ok(())
+    }
+
     /// Records a write the policy allowed but the clinical rules refused (a dose
     /// already dispensed, nothing due), so that every attempt is in the log.
     pub async fn record_refused_write(&self, grant: &WriteGrant, reason: &str) -> AppResult<()> {

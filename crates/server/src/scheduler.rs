@@ -33,7 +33,8 @@ pub enum Job {
     /// Sessions past their idle or absolute limit, and expired one-time codes and
     /// invitations, are removed.
     ExpiredSessions,
-    /// Received EDI messages in the inbox are read and answered (AppRec).
+    /// Queued EDI messages are written to the outbox, and received ones in the
+    /// inbox are read and answered (AppRec).
     EdiInbox,
 }
 
@@ -74,7 +75,9 @@ impl Job {
             Self::MissedDoseNotices => timed::send_missed_dose_notices(state).await? as u64,
             Self::UnrecordedAppointments => timed::send_unrecorded_appointment_notices(state).await? as u64,
             Self::ExpiredSessions => timed::end_expired_sessions(state).await?,
-            Self::EdiInbox => crate::service::edi::process_inbox(state).await?,
+            Self::EdiInbox => {
+                crate::service::flush_outbox(state).await? + crate::service::edi::process_inbox(state).await?
+            }
         })
     }
 }

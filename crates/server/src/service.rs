@@ -32,6 +32,7 @@ mod dispensing;
 mod drug_test_regime;
 mod drug_tests;
 pub mod edi;
+mod edi_out;
 mod fhir_support;
 mod health;
 mod identity;
@@ -59,6 +60,7 @@ pub use dispensing::{
     CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList, take_home_days,
 };
 pub use drug_test_regime::{RegimeFollowUp, RegimeView};
+pub use edi_out::flush_outbox;
 pub use fhir_support::{Candidates, FhirDirectory, Granted, PatientScope, Period};
 pub use health::HealthView;
 pub use identity::{IdentityChange, Registration};

@@ -136,3 +136,68 @@ pub async fn unanswered(conn: &mut AnyConnection, sent_before: Timestamp) -> Res
     .await?;
     rows.iter().map(sent_from_row).collect()
 }
+
+/// A message queued for a service outside Samhand, in the transaction of the event
+/// it tells of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub patient_id: samhand_domain::ids::PatientId,
+    /// The Samhand message it carries.
+    pub message_id: samhand_domain::ids::MessageId,
+    pub organisation_id: OrganisationId,
+    pub sent: SentRecord,
+    pub xml: String,
+}
+
+/// Queues a message and records it as sent, in the event's write; the same message
+/// to the same organisation twice is a `Conflict`.
+pub async fn queue_outgoing(write: &mut crate::PatientWrite, out: &Outgoing) -> Result<()> {
+    let conn = write.of(out.patient_id)?;
+    sqlx::query(
+        "INSERT INTO edi_outbox (msg_id, patient_id, message_id, organisation_id, file_name, xml, queued_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&out.sent.msg_id)
+    .bind(out.patient_id.to_string())
+    .bind(out.message_id.to_string())
+    .bind(out.organisation_id.to_string())
+    .bind(&out.sent.file_name)
+    .bind(&out.xml)
+    .bind(micros(out.sent.sent_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    record_sent(conn, &out.sent).await
+}
+
+/// Queued messages not yet written to the outbox: (msg_id, file name, XML), oldest
+/// first.
+pub async fn unwritten(conn: &mut AnyConnection) -> Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT o.msg_id, o.file_name, o.xml FROM edi_outbox o
+         LEFT JOIN edi_outbox_written w ON w.msg_id = o.msg_id
+         WHERE w.msg_id IS NULL ORDER BY o.queued_at, o.msg_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((text(row, "msg_id")?, text(row, "file_name")?, text(row, "xml")?)))
+        .collect()
+}
+
+/// Marks a queued message written to the outbox; marking it again changes nothing.
+pub async fn mark_written(conn: &mut AnyConnection, msg_id: &str, at: Timestamp) -> Result<()> {
+    let done = sqlx::query("SELECT msg_id FROM edi_outbox_written WHERE msg_id = $1")
+        .bind(msg_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if done.is_none() {
+        sqlx::query("INSERT INTO edi_outbox_written (msg_id, written_at) VALUES ($1, $2)")
+            .bind(msg_id)
+            .bind(micros(at))
+            .execute(conn)
+            .await
+            .map_err(classify)?;
+    }
+    Ok(())
+}

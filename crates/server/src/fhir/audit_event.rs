@@ -47,7 +47,8 @@ pub fn purpose(relation: &str) -> Option<(&'static str, &'static str)> {
         | AllowedBy::StayInstitution
         | AllowedBy::Admission
         | AllowedBy::PrescribingHandover
-        | AllowedBy::AddressedMessage => ("TREAT", "treatment"),
+        | AllowedBy::AddressedMessage
+        | AllowedBy::EdiConsent => ("TREAT", "treatment"),
     })
 }
 

@@ -109,6 +109,7 @@ impl Service<'_> {
     ) -> AppResult<()> {
         if let Some(message) = self.automatic_message(patient, kind, subject, body, recipients) {
             message_store::insert(tx, &message).await?;
+            self.queue_edi(tx, &message).await?;
         }
         Ok(())
     }

@@ -164,3 +164,121 @@ fn party(name: &str, her: &str) -> samhand_domain::edi::EdiParty {
         her_id: samhand_domain::edi::HerId::parse(her).unwrap(),
     }
 }
+
+impl TestApp {
+    /// A GP office outside Samhand (a HER-id, nobody working in Samhand), and the
+    /// LAR unit's HER-id; the office's id.
+    async fn outside_gp_office(&self) -> samhand_domain::ids::OrganisationId {
+        use samhand_domain::organisation::{HerId, Organisation, OrganisationKind, Registration};
+        let office = Organisation {
+            id: samhand_domain::ids::OrganisationId::new(),
+            name: "Torget legekontor".into(),
+            kind: OrganisationKind::GpOffice,
+            municipality: "Fjordvik".into(),
+            open_on_public_holidays: false,
+            open_weekdays: [true; 7],
+            closed_days: Vec::new(),
+        };
+        let now = self.state.clock.now();
+        let mut tx = self.state.store.write().await.expect("tx");
+        samhand_store::organisations::insert(&mut tx, &office, now)
+            .await
+            .expect("office");
+        for (org, her) in [(office.id, "8100042"), (self.world.unit, "8100001")] {
+            let registration = Registration {
+                her_id: Some(HerId::parse(her).expect("her")),
+                ..Registration::default()
+            };
+            samhand_store::organisations::set_registration(&mut tx, org, &registration, now)
+                .await
+                .expect("registration");
+        }
+        tx.commit().await.expect("commit");
+        office.id
+    }
+
+    async fn sign_dose_change(&self, patient: &str, mg: &str) {
+        let from = crate::helpers::start_day();
+        self.sign_methadone(patient, &[mg], from).await;
+    }
+}
+
+fn dialogs(dir: &Path) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("dialog-"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_signed_dose_change_goes_by_edi_to_the_consented_gp_office_outside_samhand_and_validates() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let office = app.outside_gp_office().await;
+    let dirs = app.state.config.edi_dirs();
+    let shared = app.patient_on_daily_methadone(501).await;
+    let not_shared = app.patient_on_daily_methadone(502).await;
+    let inside = app.patient_on_daily_methadone(503).await;
+    app.consent(&w.lege, &shared, office, "medication", true).await;
+    // The GP office in Samhand reads its messages there: no EDI to it.
+    app.consent(&w.lege, &inside, w.gp_office, "medication", true)
+        .await;
+    // Consent to another category sends nothing for a dose change.
+    app.consent(&w.lege, &not_shared, office, "health_information", true)
+        .await;
+
+    for patient in [&shared, &not_shared, &inside] {
+        app.sign_dose_change(patient, "70").await;
+    }
+    let written = samhand_server::service::flush_outbox(&app.state)
+        .await
+        .expect("flush");
+    assert_eq!(written, 1);
+    let sent = dialogs(&dirs.outbox);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    xmllint_validates(&sent[0]).expect("the Hodemelding validates against the official schemas");
+    let xml = std::fs::read_to_string(&sent[0]).unwrap();
+    let fnr = crate::helpers::national_id(501);
+    assert!(
+        xml.contains(&fnr) && xml.contains("Torget legekontor") && xml.contains("8100042"),
+        "{xml}"
+    );
+    assert!(xml.contains("DIALOG_NOTAT"), "{xml}");
+
+    // Written once: a second run (or a restart) writes nothing again.
+    assert_eq!(
+        samhand_server::service::flush_outbox(&app.state)
+            .await
+            .expect("flush"),
+        0
+    );
+    let again = restarted(&app).await;
+    assert_eq!(
+        samhand_server::service::flush_outbox(&again)
+            .await
+            .expect("flush"),
+        0
+    );
+    assert_eq!(dialogs(&dirs.outbox).len(), 1);
+
+    // The sending is in the patient's access log, as allowed by the consent.
+    let mut conn = app.state.store.read().await.expect("conn");
+    let log = samhand_store::audit::for_patient(&mut conn, shared.parse().expect("id"), 1000)
+        .await
+        .expect("log");
+    assert!(
+        log.iter()
+            .any(|e| e.relation == "edi+consent" && e.detail.contains("Torget legekontor")),
+        "the sending is audited"
+    );
+    let sent_rows = samhand_store::edi::unanswered(
+        &mut conn,
+        app.state.clock.now() + jiff::SignedDuration::from_secs(1),
+    )
+    .await
+    .expect("sent");
+    assert_eq!(sent_rows.len(), 1, "recorded as sent, awaiting its receipt");
+}

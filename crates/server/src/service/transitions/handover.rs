@@ -198,6 +198,7 @@ impl Service<'_> {
                 ..message
             };
             message_store::insert(tx, &message).await?;
+            self.queue_edi(tx, &message).await?;
         }
         Ok(())
     }
