@@ -33,6 +33,7 @@ mod drug_test_regime;
 mod drug_tests;
 pub mod edi;
 mod edi_out;
+mod edi_unplaced;
 mod fhir_support;
 mod health;
 mod identity;

@@ -155,6 +155,11 @@ const NAMED_CONSTRAINTS: &[(&str, &str)] = &[
         "drug_test_regimes_version_unique",
         "drug_test_regimes.patient_id, drug_test_regimes.version",
     ),
+    ("edi_unplaced_resolutions_pkey", "edi_unplaced_resolutions.msg_id"),
+    (
+        "edi_outbox_once",
+        "edi_outbox.message_id, edi_outbox.organisation_id",
+    ),
     ("stock_ledger_reversed_once", "stock_ledger.reverses_line_id"),
     ("deviation_closed_once", "deviation_follow_ups.deviation_id"),
 ];

@@ -201,3 +201,129 @@ pub async fn mark_written(conn: &mut AnyConnection, msg_id: &str, at: Timestamp)
     }
     Ok(())
 }
+
+/// The organisation with this HER-id, if any.
+pub async fn organisation_by_her_id(
+    conn: &mut AnyConnection,
+    her_id: &str,
+) -> Result<Option<OrganisationId>> {
+    let row = sqlx::query("SELECT id FROM organisations WHERE her_id = $1")
+        .bind(her_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| parsed(&r, "id")).transpose()
+}
+
+/// A received Dialogmelding not linked to a patient, for the receiving unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnplacedRecord {
+    pub msg_id: String,
+    pub receiver_id: OrganisationId,
+    pub sender_name: String,
+    pub sender_her_id: String,
+    pub msg_type: String,
+    pub issued_at: Timestamp,
+    pub national_id: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub topic: String,
+    pub body: String,
+    pub reason: samhand_domain::edi::Unplaced,
+    pub received_at: Timestamp,
+    /// How it was resolved (linked or refused), by whom and when; `None` while open.
+    pub resolution: Option<(String, samhand_domain::ids::UserId, Timestamp)>,
+}
+
+pub async fn insert_unplaced(conn: &mut AnyConnection, r: &UnplacedRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO edi_unplaced (msg_id, receiver_id, sender_name, sender_her_id, msg_type, issued_at, national_id,
+            family_name, given_name, topic, body, reason, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&r.msg_id)
+    .bind(r.receiver_id.to_string())
+    .bind(&r.sender_name)
+    .bind(&r.sender_her_id)
+    .bind(&r.msg_type)
+    .bind(micros(r.issued_at))
+    .bind(&r.national_id)
+    .bind(&r.family_name)
+    .bind(&r.given_name)
+    .bind(&r.topic)
+    .bind(&r.body)
+    .bind(r.reason.code())
+    .bind(micros(r.received_at))
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+fn unplaced_from_row(row: &AnyRow) -> Result<UnplacedRecord> {
+    let outcome: Option<String> = sqlx::Row::try_get(row, "outcome")?;
+    let resolution = match outcome {
+        Some(outcome) => Some((outcome, parsed(row, "resolved_by")?, instant(row, "resolved_at")?)),
+        None => None,
+    };
+    Ok(UnplacedRecord {
+        msg_id: text(row, "msg_id")?,
+        receiver_id: parsed(row, "receiver_id")?,
+        sender_name: text(row, "sender_name")?,
+        sender_her_id: text(row, "sender_her_id")?,
+        msg_type: text(row, "msg_type")?,
+        issued_at: instant(row, "issued_at")?,
+        national_id: text(row, "national_id")?,
+        family_name: text(row, "family_name")?,
+        given_name: text(row, "given_name")?,
+        topic: text(row, "topic")?,
+        body: text(row, "body")?,
+        reason: crate::codec::coded(row, "reason")?,
+        received_at: instant(row, "received_at")?,
+        resolution,
+    })
+}
+
+const UNPLACED: &str =
+    "SELECT u.msg_id, u.receiver_id, u.sender_name, u.sender_her_id, u.msg_type, u.issued_at,
+    u.national_id, u.family_name, u.given_name, u.topic, u.body, u.reason, u.received_at,
+    r.outcome, r.resolved_by, r.resolved_at
+    FROM edi_unplaced u LEFT JOIN edi_unplaced_resolutions r ON r.msg_id = u.msg_id";
+
+/// The unit's received messages not linked to a patient, newest first.
+pub async fn unplaced_for(conn: &mut AnyConnection, receiver: OrganisationId) -> Result<Vec<UnplacedRecord>> {
+    let rows = sqlx::query(&format!(
+        "{UNPLACED} WHERE u.receiver_id = $1 ORDER BY u.received_at DESC, u.msg_id"
+    ))
+    .bind(receiver.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(unplaced_from_row).collect()
+}
+
+pub async fn unplaced(conn: &mut AnyConnection, msg_id: &str) -> Result<Option<UnplacedRecord>> {
+    let row = sqlx::query(&format!("{UNPLACED} WHERE u.msg_id = $1"))
+        .bind(msg_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(unplaced_from_row).transpose()
+}
+
+/// Resolves an unplaced message (`linked` or `refused`); resolving it twice is a
+/// `Conflict`.
+pub async fn resolve_unplaced(
+    conn: &mut AnyConnection,
+    msg_id: &str,
+    outcome: &str,
+    by: samhand_domain::ids::UserId,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query("INSERT INTO edi_unplaced_resolutions (msg_id, outcome, resolved_by, resolved_at) VALUES ($1, $2, $3, $4)")
+        .bind(msg_id)
+        .bind(outcome)
+        .bind(by.to_string())
+        .bind(micros(at))
+        .execute(conn)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}

@@ -64,6 +64,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (35, "edi_transport", "0035_edi_transport.sql"),
     (36, "referrals", "0036_referrals.sql"),
     (41, "edi_outbox", "0041_edi_outbox.sql"),
+    (42, "edi_unplaced", "0042_edi_unplaced.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

@@ -12,8 +12,10 @@ use uuid::Uuid;
 
 use crate::national_id::NationalId;
 
+mod placement;
 mod read;
 pub use crate::organisation::HerId;
+pub use placement::{Unplaced, named_number, placement};
 pub use read::{Inbound, ReceivedAppRec, ReceivedDialog, ReceivedPatient, Rejection, read_message};
 
 const NS_MSGHEAD: &str = "http://www.kith.no/xmlstds/msghead/2006-05-24";

@@ -13,6 +13,7 @@ mod collaboration;
 mod directory;
 mod dispensing;
 mod drug_test_regime;
+mod edi;
 mod extract;
 mod health;
 mod leader;
@@ -147,6 +148,9 @@ fn directory_and_message_routes() -> Vec<Route> {
         route(Method::GET, "/staff", directory::staff),
         route(Method::GET, "/leader/overview", leader::overview),
         route(Method::GET, "/inbox", messages::inbox),
+        route(Method::GET, "/edi/unplaced", edi::unplaced),
+        route(Method::POST, "/edi/unplaced/{id}/link", edi::link),
+        route(Method::POST, "/edi/unplaced/{id}/refuse", edi::refuse),
         route(Method::POST, "/messages/{id}/read", messages::mark_read),
         route(Method::GET, "/patients/{id}/messages", messages::patient_messages),
         route(Method::POST, "/patients/{id}/messages", messages::send),
@@ -396,6 +400,9 @@ fn admin_routes() -> Vec<Route> {
         directory::staff,
         leader::overview,
         messages::inbox,
+        edi::unplaced,
+        edi::link,
+        edi::refuse,
         messages::mark_read,
         messages::patient_messages,
         messages::send,

@@ -125,37 +125,162 @@ async fn the_inbox_is_answered_once_and_a_malformed_message_gets_an_error_receip
     assert_eq!(receipts, 1, "the receipt is recorded once");
 }
 
-#[tokio::test]
-async fn a_dialogmelding_waits_in_the_inbox_until_it_can_be_linked() {
-    let app = spawn_app().await;
-    let dirs = app.state.config.edi_dirs();
-    std::fs::create_dir_all(&dirs.inbox).unwrap();
-    let dialog = samhand_domain::edi::hodemelding(&samhand_domain::edi::Dialog {
+/// A Dialogmelding from a GP office to the LAR unit about a patient.
+fn notat_about(app: &TestApp, fnr: &str, family: &str, text: &str) -> String {
+    samhand_domain::edi::hodemelding(&samhand_domain::edi::Dialog {
         kind: samhand_domain::edi::DialogKind::Notat,
         msg_id: uuid::Uuid::new_v4(),
         generated: app.state.clock.now(),
         sender: party("Torget legekontor", "8100042"),
         receiver: party("LAR", "8100001"),
         patient: samhand_domain::edi::EdiPatient {
-            family_name: "Nordmann".into(),
+            family_name: family.into(),
             given_name: "Kari".into(),
-            national_id: samhand_domain::national_id::NationalId::synthetic(
-                jiff::civil::date(1985, 4, 12),
-                123,
-            )
-            .unwrap(),
+            national_id: samhand_domain::national_id::NationalId::parse(fnr).unwrap(),
         },
         conversation: None,
         topic: "Til orientering".into(),
-        text: "Hun har vært hos oss i dag.".into(),
-    });
-    std::fs::write(dirs.inbox.join("notat.xml"), dialog).unwrap();
+        text: text.into(),
+    })
+}
+
+fn receipts(dir: &Path) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("apprec-"))
+        })
+        .map(|p| {
+            xmllint_validates(&p).expect("the receipt validates");
+            std::fs::read_to_string(p).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dialogmelding_lands_in_the_units_inbox_linked_by_fodselsnummer_and_is_answered_ok_once() {
+    let app = spawn_app().await;
+    app.outside_gp_office().await;
+    let dirs = app.state.config.edi_dirs();
+    std::fs::create_dir_all(&dirs.inbox).unwrap();
+    let patient = app.patient_on_daily_methadone(511).await;
+    let fnr = crate::helpers::national_id(511);
+    std::fs::write(
+        dirs.inbox.join("notat.xml"),
+        notat_about(&app, &fnr, "Testesen", "Hun har vært hos oss i dag."),
+    )
+    .unwrap();
     let done = samhand_server::service::edi::process_inbox(&app.state)
         .await
         .expect("process");
-    assert_eq!(done, 0);
-    assert_eq!(files(&dirs.inbox).len(), 1, "not refused, not linked silently");
-    assert!(files(&dirs.outbox).is_empty());
+    assert_eq!(done, 1);
+    let answered = receipts(&dirs.outbox);
+    assert_eq!(answered.len(), 1);
+    assert!(answered[0].contains(r#"<Status V="1""#), "OK: {}", answered[0]);
+    // In the LAR unit's inbox, about the patient.
+    let (_, inbox) = app.get_json(&app.world.lege, "/api/v1/inbox").await;
+    let found: Vec<&serde_json::Value> = inbox
+        .as_array()
+        .expect("inbox")
+        .iter()
+        .filter(|m| m["patient"]["id"] == serde_json::json!(patient))
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("Torget legekontor"))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{inbox}");
+    // A restart processes nothing twice.
+    let again = restarted(&app).await;
+    assert_eq!(
+        samhand_server::service::edi::process_inbox(&again)
+            .await
+            .expect("process"),
+        0
+    );
+    assert_eq!(receipts(&dirs.outbox).len(), 1);
+}
+
+#[tokio::test]
+async fn a_dialogmelding_for_a_patient_not_in_lar_or_another_name_is_held_not_linked_silently() {
+    let app = spawn_app().await;
+    app.outside_gp_office().await;
+    let dirs = app.state.config.edi_dirs();
+    std::fs::create_dir_all(&dirs.inbox).unwrap();
+    let patient = app.patient_on_daily_methadone(521).await;
+    let fnr = crate::helpers::national_id(521);
+    let unknown = crate::helpers::national_id(529);
+    std::fs::write(
+        dirs.inbox.join("a.xml"),
+        notat_about(&app, &fnr, "Hansen", "Feil navn?"),
+    )
+    .unwrap();
+    std::fs::write(
+        dirs.inbox.join("b.xml"),
+        notat_about(&app, &unknown, "Olsen", "Ukjent"),
+    )
+    .unwrap();
+    let done = samhand_server::service::edi::process_inbox(&app.state)
+        .await
+        .expect("process");
+    assert_eq!(done, 2);
+    assert!(
+        receipts(&dirs.outbox).is_empty(),
+        "no receipt before it is resolved"
+    );
+    let (_, inbox) = app.get_json(&app.world.lege, "/api/v1/inbox").await;
+    assert!(
+        !inbox.to_string().contains("Feil navn?") && !inbox.to_string().contains("Ukjent"),
+        "nothing linked silently: {inbox}"
+    );
+    let (status, held) = app.get_json(&app.world.lege, "/api/v1/edi/unplaced").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{held}");
+    let held = held.as_array().expect("held").clone();
+    assert_eq!(held.len(), 2, "{held:?}");
+    let reason_of = |text: &str| {
+        held.iter()
+            .find(|m| m["text"].as_str() == Some(text))
+            .map(|m| (m["reason"].clone(), m["msg_id"].as_str().unwrap().to_string()))
+            .expect("held")
+    };
+    let (mismatch, mismatch_id) = reason_of("Feil navn?");
+    let (unknown_reason, unknown_id) = reason_of("Ukjent");
+    assert_eq!(mismatch, serde_json::json!("name_mismatch"));
+    assert_eq!(unknown_reason, serde_json::json!("unknown_patient"));
+    // Staff at another place cannot see or resolve them.
+    let (_, theirs) = app.get_json(&app.world.utdeler, "/api/v1/edi/unplaced").await;
+    assert_eq!(theirs, serde_json::json!([]));
+
+    // The unknown patient cannot be linked, only refused: an error receipt (E35).
+    let link = |id: &str| format!("/api/v1/edi/unplaced/{id}/link");
+    let refuse = |id: &str| format!("/api/v1/edi/unplaced/{id}/refuse");
+    let (status, problem) = app
+        .post_json(&app.world.lege, &link(&unknown_id), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, _) = app
+        .post_json(&app.world.lege, &refuse(&unknown_id), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let answered = receipts(&dirs.outbox);
+    assert_eq!(answered.len(), 1);
+    assert!(answered[0].contains("E35"), "{}", answered[0]);
+    let (status, _) = app
+        .post_json(&app.world.lege, &refuse(&unknown_id), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CONFLICT);
+
+    // The name mismatch, once checked, is linked by the unit: into the inbox.
+    let (status, linked) = app
+        .post_json(&app.world.lege, &link(&mismatch_id), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{linked}");
+    assert_eq!(linked["patient_id"], serde_json::json!(patient));
+    let (_, inbox) = app.get_json(&app.world.lege, "/api/v1/inbox").await;
+    assert!(inbox.to_string().contains("Feil navn?"), "{inbox}");
+    assert_eq!(receipts(&dirs.outbox).len(), 2);
 }
 
 fn party(name: &str, her: &str) -> samhand_domain::edi::EdiParty {
