@@ -79,6 +79,11 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 2,
         description_nb: "Dager etter at en prøveperiode er over før en prøve som ikke er levert, vises som manglende",
     },
+    PolicySetting {
+        key: "edi.receipt_hours",
+        default: 24,
+        description_nb: "Timer etter at en EDI-melding er sendt uten kvittering (AppRec) før den vises som ubesvart",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -104,6 +109,8 @@ pub struct ClinicalPolicy {
     pub referral_assessment_working_days: i64,
     /// Days after a drug-test window before a sample not delivered shows as missing.
     pub sample_grace_days: i64,
+    /// Hours after an EDI message is sent before one without receipt is flagged.
+    pub edi_receipt_hours: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -151,6 +158,8 @@ impl ClinicalPolicy {
             // A deadline of zero working days would be breached on arrival.
             referral_assessment_working_days: get("referral.assessment_working_days").max(1),
             sample_grace_days: get("drug_tests.sample_grace_days"),
+            // A receipt cannot come back at once; an hour is the least.
+            edi_receipt_hours: get("edi.receipt_hours").max(1),
         }
     }
 }

@@ -108,9 +108,21 @@ pub async fn inbox(State(state): State<AppState>, staff: UiStaff) -> PageResult 
     let views = service.inbox().await?;
     let organisations = service.organisations().await?;
     let unread = views.iter().filter(|v| !v.read_here).count();
+    let held = service
+        .unplaced_edi()
+        .await?
+        .iter()
+        .filter(|r| r.resolution.is_none())
+        .count();
+    let unanswered = service.unanswered_edi().await?.len();
     let body = html! {
         h1 { "Innboks" }
         p { strong { (unread) } " uleste meldinger til din enhet." }
+        @if held + unanswered > 0 {
+            div.error role="status" {
+                a href="/edi" { "EDI-meldinger: " (held) " mottatte til avklaring, " (unanswered) " sendte uten kvittering" }
+            }
+        }
         @if views.iter().any(|v| v.escalated) {
             div.error role="alert" { "Viktige meldinger er ulest etter fristen og er eskalert til leder." }
         }

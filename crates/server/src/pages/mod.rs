@@ -7,6 +7,7 @@ pub mod collaboration;
 pub mod dispensing;
 pub mod drug_test_regime;
 pub mod drug_tests;
+pub mod edi;
 mod error_page;
 pub mod forms;
 pub mod health;
@@ -220,6 +221,9 @@ fn portal_routes() -> Router<AppState> {
 fn message_and_privacy_routes() -> Router<AppState> {
     Router::new()
         .route("/innboks", get(messages::inbox))
+        .route("/edi", get(edi::show))
+        .route("/edi/{id}/knytt", post(edi::link))
+        .route("/edi/{id}/avvis", post(edi::refuse))
         .route("/meldinger/{id}/lest", post(messages::mark_read))
         .route(
             "/pasienter/{id}/meldinger",

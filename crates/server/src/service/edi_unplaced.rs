@@ -155,3 +155,23 @@ impl Service<'_> {
         Ok(patient.id)
     }
 }
+
+impl Service<'_> {
+    /// Messages the actor's unit sent by EDI that no receipt has answered within
+    /// the policy's hours (`edi.receipt_hours`), oldest first: flagged, like an
+    /// important message unread.
+    pub async fn unanswered_edi(&self) -> AppResult<Vec<samhand_store::edi::SentRecord>> {
+        let staff = self.staff()?;
+        if !access::works_with_patients(staff) {
+            return Err(AppError::Forbidden("Listen er for helsepersonell.".into()));
+        }
+        let hours = self.policy().await?.edi_receipt_hours;
+        let before = self.now() - jiff::SignedDuration::from_hours(hours);
+        let mut conn = self.state.store.read().await?;
+        Ok(store::unanswered(&mut conn, before)
+            .await?
+            .into_iter()
+            .filter(|s| s.sender_id == staff.organisation_id)
+            .collect())
+    }
+}

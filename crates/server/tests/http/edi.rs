@@ -252,6 +252,16 @@ async fn a_dialogmelding_for_a_patient_not_in_lar_or_another_name_is_held_not_li
     // Staff at another place cannot see or resolve them.
     let (_, theirs) = app.get_json(&app.world.utdeler, "/api/v1/edi/unplaced").await;
     assert_eq!(theirs, serde_json::json!([]));
+    // The unit sees them from its inbox, on the EDI page.
+    let lege = app.session_of("lege").await;
+    let (_, html) = app.page(&lege, "/innboks").await;
+    assert!(html.contains("2 mottatte til avklaring"), "{html}");
+    let (status, html) = app.page(&lege, "/edi").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        html.contains("Feil navn?") && html.contains("Navnet i meldingen stemmer ikke med fødselsnummeret"),
+        "{html}"
+    );
 
     // The unknown patient cannot be linked, only refused: an error receipt (E35).
     let link = |id: &str| format!("/api/v1/edi/unplaced/{id}/link");
