@@ -13,6 +13,7 @@
 //! [`png`] supply names and photos.
 
 mod drug_tests;
+mod edi;
 mod generator;
 mod history;
 mod names;
@@ -250,6 +251,9 @@ pub async fn create_demo_world(
     .await?;
     referrals::write_referrals(store, &world, today).await?;
     write_privacy(store, &world, &privacy_patients, today).await?;
+    if let Some(first) = privacy_patients.first() {
+        edi::write_edi(store, &world, *first, today).await?;
+    }
     write_collaboration(store, &world, &privacy_patients, today).await?;
     if let Some(admitted) = privacy_patients.last() {
         write_stay(store, &world, *admitted, today).await?;
@@ -416,6 +420,13 @@ mod tests {
         assert_eq!(summary.patients, 300);
         assert!((60..=80).contains(&summary.patients_at_first_centre));
         assert_eq!(summary.logins.len(), 11);
+        {
+            // A message to the GP office outside Samhand waits for the outbox.
+            let mut conn = store.read().await.expect("conn");
+            let queued = samhand_store::edi::unwritten(&mut conn).await.expect("queued");
+            assert_eq!(queued.len(), 1);
+            assert!(queued[0].2.contains("Torget legekontor"));
+        }
 
         let stored = stored_patients(&store, today).await;
         assert_eq!(stored.len(), 300);

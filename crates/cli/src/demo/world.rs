@@ -277,6 +277,9 @@ impl World {
         let others = vec![
             organisation("Fjordvik legesenter", GpOffice, "Fjordvik", WEEKDAYS, false),
             organisation("NAV Fjordvik", NavOffice, "Fjordvik", WEEKDAYS, false),
+            // A GP office outside Samhand: nobody works in Samhand there, so its
+            // patients' news reach it by EDI (a HER-id, the patients' consent).
+            organisation("Torget legekontor", GpOffice, "Fjordvik", WEEKDAYS, false),
         ];
         let mut users = Users(Vec::new());
         let lege = users.add("lege", "Ingrid Solheim", Role::Prescriber, unit.id, true);
