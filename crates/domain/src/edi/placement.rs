@@ -1,7 +1,7 @@
 //! Where a received Dialogmelding goes (issue 18): to the receiving unit's inbox,
 //! linked to the patient, only when its fødselsnummer names a patient in LAR whose
 //! family name is the one written; otherwise to the unit's list to resolve, never
-//! linked silently (H80).
+//! linked silently (H84).
 
 use crate::national_id::NationalId;
 use crate::patient::Patient;

@@ -5,7 +5,7 @@
 //! code) in the outbox. A Dialogmelding for a unit of Samhand (by HER-id) lands in
 //! its inbox, linked to the patient, when its fødselsnummer names a patient in LAR
 //! with the name written, and is answered OK; otherwise it waits on the unit's list
-//! to resolve, never linked silently ([`edi::placement`], H80), and is answered
+//! to resolve, never linked silently ([`edi::placement`], H84), and is answered
 //! when resolved (an error receipt when it cannot be placed).
 
 use samhand_domain::edi::{

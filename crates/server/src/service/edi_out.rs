@@ -5,7 +5,7 @@
 //! category with, that has a HER-id and no one working in Samhand (else it reads the
 //! message in Samhand). Queued in the event's own write with an entry in the
 //! patient's access log, and written to the outbox after the commit
-//! ([`flush_outbox`]), so the event and its message land together or neither (H80).
+//! ([`flush_outbox`]), so the event and its message land together or neither (H83).
 
 use samhand_domain::edi::{self, Dialog, DialogKind, EdiParty, EdiPatient};
 use samhand_domain::ids::OrganisationId;

@@ -1,5 +1,5 @@
 //! Received Dialogmeldinger held because they could not be linked to a patient in
-//! LAR (H80): the receiving unit's list, and its resolution of each, once: linked to
+//! LAR (H84): the receiving unit's list, and its resolution of each, once: linked to
 //! the patient after checking (a write under the policy, into the inbox, answered
 //! OK), or refused (answered with an error receipt, E35).
 
