@@ -6,7 +6,6 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
-use samhand_domain::access;
 use samhand_domain::drug_test_regime::{Frequency, RegimeInput, RegimeReason, TestedSubstance};
 use samhand_domain::format::date_nb;
 use samhand_domain::ids::PatientId;
@@ -199,7 +198,7 @@ async fn regime_page(
         h1 { "Prøveregime: " (view.patient.full_name()) }
         p { a href={ "/pasienter/" (id) } { "Tilbake til oversikten" } }
         section.card { (summary(&view)) }
-        @if access::may_prescribe(&staff.user) { (decide_form(staff, &view, form, errors, &today)) }
+        @if view.may_decide { (decide_form(staff, &view, form, errors, &today)) }
         (windows_section(&view))
         (versions_section(&view))
     };

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use jiff::Span;
 use jiff::civil::Date;
-use samhand_domain::access::{self, DataCategory, PatientRelations};
+use samhand_domain::access::{self, Action, DataCategory, PatientRelations};
 use samhand_domain::drug_test_regime::{self as regime, Regime, RegimeInput, SampleTally, SampleWindow};
 use samhand_domain::ids::{PatientId, UserId};
 use samhand_domain::patient::Patient;
@@ -31,6 +31,9 @@ pub struct RegimeView {
     pub tally: SampleTally,
     pub review_overdue: bool,
     pub names: HashMap<UserId, String>,
+    /// Whether the reader may decide a new version (a prescriber with a relation
+    /// that lets them write; not an emergency access).
+    pub may_decide: bool,
 }
 
 impl RegimeView {
@@ -108,6 +111,15 @@ impl Service<'_> {
         versions.sort_by_key(|r| std::cmp::Reverse(r.version));
         let review_overdue = versions.first().is_some_and(|r| r.review_overdue(today));
         let names = self.names(versions.iter().map(|r| r.recorded_by)).await?;
+        let may_decide = match self.staff() {
+            Ok(staff) if access::may_prescribe(staff) => {
+                let relations = self.repo.relations(patient.id).await?;
+                self.repo
+                    .decision(&relations, DataCategory::DrugTests, Action::Write)
+                    .is_allowed()
+            }
+            _ => false,
+        };
         Ok(RegimeView {
             patient,
             versions,
@@ -115,6 +127,7 @@ impl Service<'_> {
             tally,
             review_overdue,
             names,
+            may_decide,
         })
     }
 
