@@ -312,7 +312,7 @@ pub(crate) async fn rederive(conn: &mut AnyConnection, patient: PatientId) -> Re
 /// Writes the rows of patients whose whole history the caller derived or knows
 /// (the backfill; the bench's synthetic world, written in bulk past the recording
 /// path), in multi-row statements, replacing any row there.
-pub async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, DoseDayState)]) -> Result<()> {
+pub(crate) async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, DoseDayState)]) -> Result<()> {
     for chunk in states.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given) VALUES {}

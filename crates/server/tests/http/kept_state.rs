@@ -117,13 +117,13 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
         app.set_oslo_time(day, Time::constant(9, 0, 0, 0));
         // Some patients stay away for a stretch: runs long enough to block.
         for (i, patient) in ids.iter().enumerate() {
-            let away = (n / 10 + i) % 5 == 0 && n % 10 < 6;
+            let away = (n / 10 + i).is_multiple_of(5) && n % 10 < 6;
             if !away {
                 one_day(&app, patient, day, rng.next()).await;
             }
         }
         assert_kept_equals_derived(&app, &patients, day).await;
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             let tomorrow = day + 1.days();
             app.set_oslo_time(tomorrow, Time::constant(7, 0, 0, 0));
             let mut expected = BTreeMap::new();
@@ -139,7 +139,8 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
             // The prescriber reassesses some blocked patients (a new signed order),
             // which lifts the block from that day.
             for (i, id) in ids.iter().enumerate() {
-                if expected.get(id).is_some_and(|(kind, _)| kind == "blocked") && rng.next() % 2 == 0 {
+                if expected.get(id).is_some_and(|(kind, _)| kind == "blocked") && rng.next().is_multiple_of(2)
+                {
                     app.sign_methadone(id, &["60"], tomorrow).await;
                     reassessed[i].push(tomorrow);
                 }
