@@ -131,19 +131,11 @@ async fn insert_doses(
     order_ids: &[DoseOrderId],
 ) -> Result<()> {
     for (recorded, order_id) in doses.iter().zip(order_ids) {
-        let generation = sqlx::query(
-            "SELECT COUNT(*) AS n FROM dispensing_voids WHERE patient_id = $1 AND dose_date = $2 AND part = $3",
-        )
-        .bind(event.patient_id.to_string())
-        .bind(date_text(recorded.key.date))
-        .bind(i64::from(recorded.key.part))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(classify)?;
-        let generation = int(&generation, "n")?;
+        // The generation after the dose's voided ones, counted in the same statement.
         sqlx::query(
             "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug, generation)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, COUNT(*) FROM dispensing_voids
+             WHERE patient_id = $2 AND dose_date = $3 AND part = $4",
         )
         .bind(event.id.to_string())
         .bind(event.patient_id.to_string())
@@ -154,7 +146,6 @@ async fn insert_doses(
         .bind(order_id.to_string())
         .bind(dose_ug(recorded.amount))
         .bind(dose_ug(recorded.ordered))
-        .bind(generation)
         .execute(&mut *conn)
         .await
         .map_err(classify)?;
