@@ -402,12 +402,16 @@ pub async fn recent_doses_of(
     to: Date,
 ) -> Result<RecentDoses> {
     let near = near.clamp(from, to);
-    // The days near in full and the depot injections before them, in one query.
+    // The days near in full and the depot injections before them, in one
+    // statement of two parts, each a range of the (patient, day) index (an OR of
+    // the two ranges would read the whole lookback).
     let sql = format!(
-        "{DOSE_SELECT} WHERE d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
-         AND ((d.dose_date >= $1 AND d.dose_date <= $2)
-              OR (d.dose_date >= $3 AND d.dose_date < $1 AND d.mode = $4))
-         ORDER BY d.dose_date, d.part"
+        "SELECT * FROM ({DOSE_SELECT} WHERE d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
+         AND d.dose_date >= $1 AND d.dose_date <= $2
+         UNION ALL
+         {DOSE_SELECT} WHERE d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
+         AND d.dose_date >= $3 AND d.dose_date < $1 AND d.mode = $4) recent
+         ORDER BY recent.dose_date, recent.part"
     );
     let leading = [
         date_text(near),
