@@ -271,6 +271,20 @@ struct Figures {
     export_peak_rss_mb: f64,
 }
 
+/// How many dispensings and overviews the statement count sends.
+const STATEMENT_SAMPLE: usize = 10;
+
+/// Up to `n` patients from `first`, the rest from `then` when `first` runs out.
+fn reserve(
+    first: &mut impl Iterator<Item = (usize, PatientId)>,
+    then: &mut impl Iterator<Item = (usize, PatientId)>,
+    n: usize,
+) -> Vec<(usize, PatientId)> {
+    let mut taken: Vec<_> = first.take(n).collect();
+    taken.extend(then.take(n - taken.len()));
+    taken
+}
+
 /// Every phase, in order, printed as it finishes.
 async fn measure(
     target: &Arc<phases::Target>,
@@ -278,10 +292,27 @@ async fn measure(
     options: &BenchOptions,
     raw: f64,
 ) -> anyhow::Result<Figures> {
-    // Today's dose of distinct patients away from the big place, each used once:
-    // the dispensing phase, the mixed phase, then the statement count.
+    // Today's dose of distinct patients, each used once. The statement count and
+    // the mixed phase take theirs first, so that a small world whose dispensing
+    // phase would use every patient still counts real dispensings (it once counted
+    // none and reported 0.0); the big place's patients, listed but never dispensed
+    // by the phases, fill in where the others run out.
     let mut undispensed = world.patients.iter().filter(|(place, _)| *place != 0).copied();
+    let mut spare = world.patients.iter().filter(|(place, _)| *place == 0).copied();
+    let counted_patients = reserve(&mut undispensed, &mut spare, STATEMENT_SAMPLE);
+    ensure!(
+        !counted_patients.is_empty(),
+        "no patient left to count a dispensing's statements on"
+    );
+    let for_mixed = reserve(&mut undispensed, &mut spare, options.mixed / 5 + 1);
     let dispensings: Vec<_> = undispensed.by_ref().take(options.dispensings).collect();
+    if dispensings.len() < options.dispensings {
+        println!(
+            "only {} patients left for the dispensing phase (of {} asked for)",
+            dispensings.len(),
+            options.dispensings
+        );
+    }
     let requests = dispensings
         .iter()
         .map(|(place, patient)| phases::Request::Dispense(*place, *patient));
@@ -295,7 +326,6 @@ async fn measure(
     let overview = measure_overview(target).await?;
     let reads = target.load(target.overviews(options.reads, 5)).await?;
     println!("{}", reads.describe("overview reads"));
-    let for_mixed: Vec<_> = undispensed.by_ref().take(options.mixed / 5 + 1).collect();
     let mixed = target
         .load(phases::mixed(target, options.mixed, &for_mixed))
         .await?;
@@ -306,12 +336,14 @@ async fn measure(
         world.patients.len(),
         ms(alerts.percentile(50.0))
     );
-    let counted: Vec<_> = undispensed
-        .take(10)
-        .map(|(place, patient)| phases::Request::Dispense(place, patient))
+    let counted: Vec<_> = counted_patients
+        .iter()
+        .map(|(place, patient)| phases::Request::Dispense(*place, *patient))
         .collect();
     let statements_dispensing = target.statements_per_request(&counted).await?;
-    let statements_overview = target.statements_per_request(&target.overviews(10, 13)).await?;
+    let statements_overview = target
+        .statements_per_request(&target.overviews(STATEMENT_SAMPLE, 13))
+        .await?;
     println!(
         "statements per request: dispensing {statements_dispensing:.1}, overview {statements_overview:.1}"
     );

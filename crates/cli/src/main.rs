@@ -108,6 +108,15 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Compare every patient's kept dosing state (the days dosed that the window,
+    /// the list and the alerts read) with the state derived from the full history;
+    /// exit 1 naming each patient that differs.
+    VerifyState {
+        /// Derive every patient's state from the history again first (after a
+        /// mismatch was reported and its cause found).
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -367,6 +376,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit {
             action: AuditCommand::Checkpoint,
         } => checkpoint_audit(&config).await,
+        Command::VerifyState { rebuild } => ops::verify_state(&config, rebuild).await,
         Command::Backup { to } => ops::backup(&config, &to).await,
         Command::Import { file, apply } => ops::import(config, &file, apply).await,
         Command::Restore { from, force } => ops::restore(&config, &from, force).await,

@@ -1,5 +1,5 @@
-//! Operations on the database itself: `samhand backup`, `samhand restore` and
-//! `samhand import`.
+//! Operations on the database itself: `samhand backup`, `samhand restore`,
+//! `samhand import` and `samhand verify-state`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,7 @@ use samhand_store::Store;
 use samhand_store::anchor::{self, AuditKey, Verification};
 use samhand_store::backup::{DATABASE_FILE, backup_sqlite, replaced_name};
 
-use crate::{Failure, connect, describe_database};
+use crate::{Failure, connect, connect_without_key, describe_database};
 
 const POSTGRES_BACKUP: &str = "Samhand on PostgreSQL is backed up with PostgreSQL's own tools: \
     pg_dump --format=custom --file=samhand.dump \"$DATABASE_URL\", and restored into an empty database with \
@@ -217,4 +217,41 @@ pub async fn import(config: Config, file: &Path, apply: bool) -> Result<(), Fail
         return Err(Failure::Reported);
     }
     Ok(())
+}
+
+/// `samhand verify-state`: every patient's kept dosing state against the state
+/// derived from their whole history (H68). Exit 0 with a summary when all are
+/// equal; exit 1 naming each patient that differs and how.
+pub async fn verify_state(config: &Config, rebuild: bool) -> Result<(), Failure> {
+    let store = connect_without_key(config).await?;
+    let result = async {
+        if rebuild {
+            let patients = samhand_store::day_state::rebuild(&store).await?;
+            println!("derived the kept dosing state of {patients} patients from the history");
+        }
+        let mut conn = store.read().await?;
+        samhand_store::day_state::verify(&mut conn).await
+    }
+    .await;
+    store.close().await;
+    let (patients, mismatches) = result.context("cannot verify the kept dosing state")?;
+    if mismatches.is_empty() {
+        println!(
+            "kept dosing state intact: {patients} patients, each equal to the state derived from the history"
+        );
+        return Ok(());
+    }
+    for mismatch in &mismatches {
+        println!(
+            "patient {}: kept: {}; derived from the history: {}",
+            mismatch.patient, mismatch.kept, mismatch.derived
+        );
+    }
+    println!(
+        "kept dosing state differs from the history for {} of {patients} patients: \
+         missed-dose alerts and blocks of these patients may be wrong until it is rebuilt \
+         (`samhand verify-state --rebuild`)",
+        mismatches.len()
+    );
+    Err(Failure::Reported)
 }

@@ -19,8 +19,10 @@ fn bench_json_prints_every_figure_of_every_phase_on_its_last_line() {
             "20",
             "--history-days",
             "7",
+            // Every patient away from the big place: the statement count must
+            // still find patients of its own (it once counted none and said 0.0).
             "--dispensings",
-            "10",
+            "40",
             "--reads",
             "20",
             "--mixed",
@@ -66,6 +68,8 @@ fn bench_json_prints_every_figure_of_every_phase_on_its_last_line() {
     assert_eq!(figures["alerts_patients"], 60, "{last}");
     // Each patient's identity, order and episode came out of the export.
     assert!(figures["export_resources"].as_u64() >= Some(180), "{last}");
-    // A dispensing is at least its write and its audit entry; the counter sees them.
+    // A dispensing is at least its write and its audit entry, and an overview at
+    // least its reads; the counter sees them.
     assert!(figures["statements_dispensing"].as_f64() >= Some(2.0), "{last}");
+    assert!(figures["statements_overview"].as_f64() >= Some(2.0), "{last}");
 }

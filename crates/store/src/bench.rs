@@ -76,6 +76,15 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
         }
         query.execute(&mut *conn).await?;
     }
+    // The kept dosing state of this history: every day from `from` to `to` dosed.
+    let states: Vec<_> = patients
+        .iter()
+        .map(|p| {
+            let state = crate::day_state::DoseDayState::of_history(days.iter().copied(), dose_ug(p.dose) > 0);
+            (p.patient, state)
+        })
+        .collect();
+    crate::day_state::put_many(conn, &states).await?;
     Ok(())
 }
 

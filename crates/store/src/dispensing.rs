@@ -95,7 +95,11 @@ pub async fn insert(
 ) -> Result<()> {
     let conn = write.of(event.patient_id)?;
     insert_event(conn, event).await?;
-    insert_doses(conn, event, doses, substance, order_ids).await
+    insert_doses(conn, event, doses, substance, order_ids).await?;
+    // The kept dosing state moves in the same transaction (H68).
+    let days: Vec<Date> = doses.iter().map(|d| d.key.date).collect();
+    let above_zero = doses.iter().any(|d| dose_ug(d.amount) > 0);
+    crate::day_state::record(conn, event.patient_id, event.outcome, &days, above_zero).await
 }
 
 async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Result<()> {
@@ -127,19 +131,11 @@ async fn insert_doses(
     order_ids: &[DoseOrderId],
 ) -> Result<()> {
     for (recorded, order_id) in doses.iter().zip(order_ids) {
-        let generation = sqlx::query(
-            "SELECT COUNT(*) AS n FROM dispensing_voids WHERE patient_id = $1 AND dose_date = $2 AND part = $3",
-        )
-        .bind(event.patient_id.to_string())
-        .bind(date_text(recorded.key.date))
-        .bind(i64::from(recorded.key.part))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(classify)?;
-        let generation = int(&generation, "n")?;
+        // The generation after the dose's voided ones, counted in the same statement.
         sqlx::query(
             "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug, generation)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, COUNT(*) FROM dispensing_voids
+             WHERE patient_id = $2 AND dose_date = $3 AND part = $4",
         )
         .bind(event.id.to_string())
         .bind(event.patient_id.to_string())
@@ -150,7 +146,6 @@ async fn insert_doses(
         .bind(order_id.to_string())
         .bind(dose_ug(recorded.amount))
         .bind(dose_ug(recorded.ordered))
-        .bind(generation)
         .execute(&mut *conn)
         .await
         .map_err(classify)?;
@@ -203,7 +198,9 @@ pub async fn insert_correction(
     if let Some((dose, substance, order)) = replacement {
         insert_doses(conn, event, std::slice::from_ref(dose), substance, &[order]).await?;
     }
-    Ok(())
+    // A void can take a day away: the kept dosing state is derived again, in the
+    // same transaction (H68).
+    crate::day_state::rederive(conn, event.patient_id).await
 }
 
 fn correction_from_row(row: &AnyRow) -> Result<CorrectionRecord> {
@@ -388,8 +385,11 @@ pub struct RecentDoses {
     /// whole range; voided doses left out.
     pub doses: Vec<DispensedDose>,
     /// Each patient's days in the whole range with a dose had (given, reduced or
-    /// handed over; not withheld, not voided), ascending.
+    /// handed over; not withheld, not voided), ascending: from the kept dosing
+    /// state ([`crate::day_state`]).
     pub dosed_days: std::collections::HashMap<PatientId, Vec<Date>>,
+    /// The patients with a dose above zero standing, as [`ever_dosed`] finds them.
+    pub ever_given: std::collections::HashSet<PatientId>,
 }
 
 /// The recorded doses of some patients for dose dates in [from, to], in full from
@@ -402,50 +402,33 @@ pub async fn recent_doses_of(
     to: Date,
 ) -> Result<RecentDoses> {
     let near = near.clamp(from, to);
-    let mut doses = doses_of(conn, patients, near, to).await?;
-    let injections = format!(
-        "{DOSE_SELECT} WHERE d.dose_date >= $1 AND d.dose_date < $2 AND d.mode = $3
-         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL ORDER BY d.dose_date, d.part"
+    // The days near in full and the depot injections before them, in one
+    // statement of two parts, each a range of the (patient, day) index (an OR of
+    // the two ranges would read the whole lookback).
+    let sql = format!(
+        "SELECT * FROM ({DOSE_SELECT} WHERE d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
+         AND d.dose_date >= $1 AND d.dose_date <= $2
+         UNION ALL
+         {DOSE_SELECT} WHERE d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
+         AND d.dose_date >= $3 AND d.dose_date < $1 AND d.mode = $4) recent
+         ORDER BY recent.dose_date, recent.part"
     );
     let leading = [
-        date_text(from),
         date_text(near),
+        date_text(to),
+        date_text(from),
         IntakeMode::Injection.code().to_string(),
     ];
-    let earlier = rows_for_patients(conn, &injections, &leading, patients).await?;
-    let mut all = earlier.iter().map(dose_from_row).collect::<Result<Vec<_>>>()?;
-    all.append(&mut doses);
-    let aggregate = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        "string_agg(DISTINCT d.dose_date, ',')"
-    } else {
-        "group_concat(DISTINCT d.dose_date)"
-    };
-    let days = format!(
-        "SELECT d.patient_id, {aggregate} AS days
-         FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
-         LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
-             AND v.part = d.part AND v.generation = d.generation
-         WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND e.outcome <> $3
-         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
-         GROUP BY d.patient_id"
-    );
-    let leading = [
-        date_text(from),
-        date_text(to),
-        OutcomeKind::Withheld.code().to_string(),
-    ];
-    let mut dosed_days = std::collections::HashMap::new();
-    for row in rows_for_patients(conn, &days, &leading, patients).await? {
-        let list = text(&row, "days")?;
-        let mut days = list
-            .split(',')
-            .map(|d| d.parse::<Date>().map_err(corrupt))
-            .collect::<Result<Vec<_>>>()?;
-        days.sort();
-        dosed_days.insert(parsed(&row, "patient_id")?, days);
-    }
+    let all = rows_for_patients(conn, &sql, &leading, patients)
+        .await?
+        .iter()
+        .map(dose_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    // The days dosed come from the kept state, one row per patient (H68).
+    let (dosed_days, ever_given) = crate::day_state::dosed_days_of(conn, patients, from, to).await?;
     Ok(RecentDoses {
         doses: all,
         dosed_days,
+        ever_given,
     })
 }

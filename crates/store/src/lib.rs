@@ -7,6 +7,7 @@ pub mod backup;
 pub mod bench;
 pub mod codec;
 pub mod collaboration;
+pub mod day_state;
 pub mod db;
 pub mod dispensing;
 pub mod drug_test_regimes;

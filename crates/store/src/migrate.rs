@@ -63,6 +63,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (34, "audit_patients", "0034_audit_patients.sql"),
     (35, "edi_transport", "0035_edi_transport.sql"),
     (36, "referrals", "0036_referrals.sql"),
+    (37, "dose_day_state", "0037_dose_day_state.sql"),
     (41, "edi_outbox", "0041_edi_outbox.sql"),
     (42, "edi_unplaced", "0042_edi_unplaced.sql"),
 ];
@@ -196,6 +197,11 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
             name = migration.name,
             "applied migration"
         );
+    }
+    // Kept state that a migration asks to be derived from the data already there
+    // (0037: the dosing state; H69).
+    if let Some(patients) = crate::day_state::backfill(store).await? {
+        tracing::info!(patients, "derived the kept dosing state from the history");
     }
     Ok(())
 }

@@ -161,55 +161,49 @@ pub async fn balances(
     conn: &mut AnyConnection,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
-    let rows = sqlx::query("SELECT DISTINCT product FROM stock_ledger WHERE place_id = $1")
-        .bind(place.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut products = Vec::new();
+    // One statement for every product: each product's latest count (none: its
+    // whole ledger), and the sums per movement from that count on.
+    let rows = sqlx::query(
+        "SELECT l.product, l.movement, CAST(SUM(l.quantity_milli) AS BIGINT) AS total
+         FROM stock_ledger l
+         LEFT JOIN (
+             SELECT c.product, c.recorded_at, c.id FROM stock_ledger c
+             WHERE c.place_id = $1 AND c.movement = 'counted'
+             AND NOT EXISTS (
+                 SELECT 1 FROM stock_ledger n
+                 WHERE n.place_id = $1 AND n.product = c.product AND n.movement = 'counted'
+                 AND (n.recorded_at > c.recorded_at OR (n.recorded_at = c.recorded_at AND n.id > c.id)))
+         ) lc ON lc.product = l.product
+         WHERE l.place_id = $1
+         AND (lc.id IS NULL OR l.recorded_at > lc.recorded_at OR (l.recorded_at = lc.recorded_at AND l.id >= lc.id))
+         GROUP BY l.product, l.movement",
+    )
+    .bind(place.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut per_product: Vec<(&'static Product, Vec<(StockMovement, Quantity)>)> = Vec::new();
     for row in &rows {
         let code = text(row, "product")?;
-        products.push(Product::from_code(&code).ok_or_else(|| corrupt(format!("product {code}")))?);
-    }
-    products.sort_by_key(|p| Product::ALL.iter().position(|c| c.code == p.code));
-    let mut balances = Vec::new();
-    for product in products {
-        let last_count = sqlx::query(
-            "SELECT recorded_at, id FROM stock_ledger
-             WHERE place_id = $1 AND product = $2 AND movement = 'counted'
-             ORDER BY recorded_at DESC, id DESC LIMIT 1",
-        )
-        .bind(place.to_string())
-        .bind(product.code)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let (since, from_id) = match &last_count {
-            Some(row) => (int(row, "recorded_at")?, text(row, "id")?),
-            None => (i64::MIN, String::new()),
-        };
-        let sums = sqlx::query(
-            "SELECT movement, CAST(SUM(quantity_milli) AS BIGINT) AS total FROM stock_ledger
-             WHERE place_id = $1 AND product = $2 AND (recorded_at > $3 OR (recorded_at = $3 AND id >= $4))
-             GROUP BY movement",
-        )
-        .bind(place.to_string())
-        .bind(product.code)
-        .bind(since)
-        .bind(from_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut entries = Vec::new();
-        for row in &sums {
-            let movement = text(row, "movement")?;
-            entries.push((
-                StockMovement::from_code(&movement).ok_or_else(|| corrupt(format!("movement {movement}")))?,
-                Quantity::from_milli(int(row, "total")?),
-            ));
+        let product = Product::from_code(&code).ok_or_else(|| corrupt(format!("product {code}")))?;
+        let movement = text(row, "movement")?;
+        let entry = (
+            StockMovement::from_code(&movement).ok_or_else(|| corrupt(format!("movement {movement}")))?,
+            Quantity::from_milli(int(row, "total")?),
+        );
+        match per_product.iter_mut().find(|(p, _)| p.code == product.code) {
+            Some((_, entries)) => entries.push(entry),
+            None => per_product.push((product, vec![entry])),
         }
-        // The count (the only one from its instant on) first, then what came after.
-        entries.sort_by_key(|(m, _)| *m != StockMovement::Counted);
-        balances.push((product, samhand_domain::stock::balance(&entries)));
     }
-    Ok(balances)
+    per_product.sort_by_key(|(p, _)| Product::ALL.iter().position(|c| c.code == p.code));
+    Ok(per_product
+        .into_iter()
+        .map(|(product, mut entries)| {
+            // The count (the only one from its instant on) first, then what came after.
+            entries.sort_by_key(|(m, _)| *m != StockMovement::Counted);
+            (product, samhand_domain::stock::balance(&entries))
+        })
+        .collect())
 }
 
 /// The lines a dispensing took from the place's stock (movement `dispensed`).

@@ -14,10 +14,10 @@ use serde_json::json;
 use crate::helpers::*;
 
 /// A small deterministic generator (the history differs per seed, not per run).
-struct Lcg(u64);
+pub(crate) struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -28,7 +28,7 @@ impl Lcg {
 
 /// One day at the window for `patient`: given, reduced, withheld, not collected,
 /// or given and then corrected as not given.
-async fn one_day(app: &TestApp, patient: &str, day: Date, choice: u64) {
+pub(crate) async fn one_day(app: &TestApp, patient: &str, day: Date, choice: u64) {
     let w = &app.world;
     let key = format!("{patient}-{day}");
     let body = match choice % 10 {

@@ -133,7 +133,7 @@ impl Service<'_> {
                 dispensing_store::corrections_of(&mut conn, &allowed_ids, date, date).await?,
                 |c| c.event.patient_id,
             ),
-            ever_dosed: dispensing_store::ever_dosed(&mut conn, &allowed_ids).await?,
+            ever_dosed: recent.ever_given,
             groups: (*self.directory(&mut conn).await?.groups(&mut conn).await?).clone(),
             health,
         })

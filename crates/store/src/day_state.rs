@@ -1,0 +1,465 @@
+//! The kept dosing state of each patient (issue 16, lever 1; migration 0037; H68,
+//! H69): one row per patient with the days they had a dose (given, reduced or
+//! handed over; not withheld, not voided) from [`KEPT_DAYS`] before their latest
+//! such day on, that latest day, and whether a dose above zero ever stands. The
+//! window, today's list, the alerts and a recording read it instead of
+//! aggregating the 60-day lookback of doses joined to their events.
+//!
+//! What is kept is the input of the missed-dose rule, not its verdict. The
+//! verdict (the run of days without dose, the block) also depends on the
+//! schedule, the stays and the reassessments, and on days passing without any
+//! write; it is computed from this row and the patient's schedule data on every
+//! read, as before, so nothing but the days dosed can go stale.
+//!
+//! The row is a function of the history ([`derived_of`]) and is written in the
+//! transaction of every write that changes the history: a recording adds its
+//! days ([`record`]), a correction derives the row again ([`rederive`]). Both
+//! lock the row first, so concurrent writes of one patient on PostgreSQL cannot
+//! lose each other's days. `samhand verify-state` compares kept with derived.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Span;
+use jiff::civil::Date;
+use samhand_domain::dispensing::OutcomeKind;
+use samhand_domain::ids::PatientId;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::codec::{corrupt, date_text, int, parsed, text};
+use crate::db::{Result, classify, rows_for_patients};
+
+/// How many days before the latest day dosed the row keeps: twice the missed-dose
+/// lookback, so that a read of the lookback as of any day up to that latest day
+/// plus the lookback (and a week of take-home ahead) finds every day it needs.
+/// An older range falls back to the history ([`DoseDayState::covers`]).
+pub const KEPT_DAYS: i64 = 2 * samhand_domain::missed::LOOKBACK_DAYS;
+
+/// One patient's kept (or derived) state. No row is the default: no day dosed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DoseDayState {
+    /// The latest dose date of a dose had, future take-home days included.
+    pub last_dosed: Option<Date>,
+    /// The days dosed from `last_dosed - KEPT_DAYS` on, ascending, each once.
+    pub dosed_days: Vec<Date>,
+    /// Whether a dose with an amount above zero stands (the next dose is not the
+    /// patient's first).
+    pub ever_given: bool,
+}
+
+impl DoseDayState {
+    /// The state of a history: every day dosed (any order) and whether a dose
+    /// above zero stands.
+    pub fn of_history(days: impl IntoIterator<Item = Date>, ever_given: bool) -> Self {
+        let mut state = Self {
+            ever_given,
+            ..Self::default()
+        };
+        state.add(days);
+        state
+    }
+
+    /// The first day the row keeps, if any day is dosed.
+    fn kept_from(&self) -> Option<Date> {
+        self.last_dosed
+            .map(|last| last.checked_sub(Span::new().days(KEPT_DAYS)).unwrap_or(last))
+    }
+
+    /// Adds days dosed: the set grows, the latest day moves on, and days that fall
+    /// out of the kept range go.
+    pub fn add(&mut self, days: impl IntoIterator<Item = Date>) {
+        self.dosed_days.extend(days);
+        self.dosed_days.sort();
+        self.dosed_days.dedup();
+        self.last_dosed = self.dosed_days.last().copied().max(self.last_dosed);
+        if let Some(from) = self.kept_from() {
+            self.dosed_days.retain(|d| *d >= from);
+        }
+    }
+
+    /// Whether the row holds every day dosed from `from` on.
+    pub fn covers(&self, from: Date) -> bool {
+        self.kept_from().is_none_or(|kept| from >= kept)
+    }
+
+    /// The days dosed in [from, to] (only meaningful when [`Self::covers`] `from`).
+    pub fn days_in(&self, from: Date, to: Date) -> Vec<Date> {
+        self.dosed_days
+            .iter()
+            .copied()
+            .filter(|d| *d >= from && *d <= to)
+            .collect()
+    }
+}
+
+fn encode(days: &[Date]) -> String {
+    days.iter().map(|d| date_text(*d)).collect::<Vec<_>>().join(",")
+}
+
+fn decode(list: &str) -> Result<Vec<Date>> {
+    list.split(',')
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse::<Date>().map_err(corrupt))
+        .collect()
+}
+
+fn state_from_row(row: &AnyRow) -> Result<DoseDayState> {
+    Ok(DoseDayState {
+        last_dosed: crate::codec::parsed_opt(row, "last_dosed_day")?,
+        dosed_days: decode(&text(row, "dosed_days")?)?,
+        ever_given: int(row, "ever_given")? != 0,
+    })
+}
+
+/// The kept rows of some patients (patients without a row are left out: their
+/// state is the default).
+pub async fn kept_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<HashMap<PatientId, DoseDayState>> {
+    let sql = "SELECT patient_id, last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id IN ({ids})";
+    rows_for_patients(conn, sql, &[], patients)
+        .await?
+        .iter()
+        .map(|row| Ok((parsed(row, "patient_id")?, state_from_row(row)?)))
+        .collect()
+}
+
+/// Each dose day of some patients as the full history has it: whether a dose
+/// stands that was had, and whether one above zero stands (voided doses left
+/// out).
+const HISTORY_DAYS: &str = "SELECT d.patient_id, d.dose_date,
+        MAX(CASE WHEN e.outcome <> $1 THEN 1 ELSE 0 END) AS dosed,
+        MAX(CASE WHEN d.amount_ug > 0 THEN 1 ELSE 0 END) AS given
+    FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
+    LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
+        AND v.part = d.part AND v.generation = d.generation
+    WHERE v.correction_event_id IS NULL AND d.patient_id IN ({ids})
+    GROUP BY d.patient_id, d.dose_date";
+
+/// The state of some patients derived from their whole history of recorded doses,
+/// corrections applied: what the kept row must equal. Patients with no dose that
+/// counts are left out (their state is the default).
+pub async fn derived_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<HashMap<PatientId, DoseDayState>> {
+    let leading = [OutcomeKind::Withheld.code().to_string()];
+    let mut days: HashMap<PatientId, (Vec<Date>, bool)> = HashMap::new();
+    for row in rows_for_patients(conn, HISTORY_DAYS, &leading, patients).await? {
+        let entry = days.entry(parsed(&row, "patient_id")?).or_default();
+        if int(&row, "dosed")? != 0 {
+            entry.0.push(parsed(&row, "dose_date")?);
+        }
+        entry.1 |= int(&row, "given")? != 0;
+    }
+    Ok(days
+        .into_iter()
+        .map(|(patient, (days, given))| (patient, DoseDayState::of_history(days, given)))
+        .filter(|(_, state)| *state != DoseDayState::default())
+        .collect())
+}
+
+/// The days dosed of some patients in [from, to], from the history: the lookback
+/// as read before the kept state, and still where the row does not reach back.
+pub async fn dosed_days_from_history(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: Date,
+    to: Date,
+) -> Result<HashMap<PatientId, Vec<Date>>> {
+    if patients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let aggregate = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        "string_agg(DISTINCT d.dose_date, ',')"
+    } else {
+        "group_concat(DISTINCT d.dose_date)"
+    };
+    let sql = format!(
+        "SELECT d.patient_id, {aggregate} AS days
+         FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
+         LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
+             AND v.part = d.part AND v.generation = d.generation
+         WHERE d.dose_date >= $1 AND d.dose_date <= $2 AND e.outcome <> $3
+         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
+         GROUP BY d.patient_id"
+    );
+    let leading = [
+        date_text(from),
+        date_text(to),
+        OutcomeKind::Withheld.code().to_string(),
+    ];
+    let mut dosed = HashMap::new();
+    for row in rows_for_patients(conn, &sql, &leading, patients).await? {
+        let mut days = decode(&text(&row, "days")?)?;
+        days.sort();
+        dosed.insert(parsed(&row, "patient_id")?, days);
+    }
+    Ok(dosed)
+}
+
+/// Some patients' days dosed in [from, to] and which of them ever had a dose above
+/// zero: from the kept rows, and from the history for a patient whose row does not
+/// reach back to `from`.
+pub async fn dosed_days_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: Date,
+    to: Date,
+) -> Result<(HashMap<PatientId, Vec<Date>>, HashSet<PatientId>)> {
+    let kept = kept_of(conn, patients).await?;
+    let mut dosed = HashMap::new();
+    let mut ever_given = HashSet::new();
+    let mut beyond = Vec::new();
+    for (patient, state) in &kept {
+        if state.ever_given {
+            ever_given.insert(*patient);
+        }
+        if !state.covers(from) {
+            beyond.push(*patient);
+            continue;
+        }
+        let days = state.days_in(from, to);
+        if !days.is_empty() {
+            dosed.insert(*patient, days);
+        }
+    }
+    dosed.extend(dosed_days_from_history(conn, &beyond, from, to).await?);
+    Ok((dosed, ever_given))
+}
+
+/// Locks a patient's row for the rest of the transaction (made when missing) and
+/// reads it. On SQLite the write transaction already holds the database's one
+/// write lock.
+async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDayState> {
+    let select = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        "SELECT last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id = $1 FOR UPDATE"
+    } else {
+        "SELECT last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id = $1"
+    };
+    for _ in 0..2 {
+        let row = sqlx::query(select)
+            .bind(patient.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = row {
+            return state_from_row(&row);
+        }
+        // A concurrent first write of the same patient waits here for the other
+        // to commit, and then finds its row.
+        sqlx::query(
+            "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given) VALUES ($1, NULL, '', 0)
+             ON CONFLICT (patient_id) DO NOTHING",
+        )
+        .bind(patient.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    }
+    Err(crate::StoreError::Corrupt(format!(
+        "the kept dosing state of patient {patient} could not be locked"
+    )))
+}
+
+async fn store(conn: &mut AnyConnection, patient: PatientId, state: &DoseDayState) -> Result<()> {
+    sqlx::query(
+        "UPDATE dose_day_state SET last_dosed_day = $2, dosed_days = $3, ever_given = $4 WHERE patient_id = $1",
+    )
+    .bind(patient.to_string())
+    .bind(state.last_dosed.map(date_text))
+    .bind(encode(&state.dosed_days))
+    .bind(i64::from(state.ever_given))
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Adds a recording's doses to the patient's row, in the recording's transaction:
+/// its days when the outcome is a dose had, and whether one is above zero.
+pub(crate) async fn record(
+    conn: &mut AnyConnection,
+    patient: PatientId,
+    outcome: OutcomeKind,
+    days: &[Date],
+    above_zero: bool,
+) -> Result<()> {
+    let days: &[Date] = if outcome.is_dosed() { days } else { &[] };
+    if days.is_empty() && !above_zero {
+        // Nothing the derivation reads changes (a withheld dose of zero).
+        return Ok(());
+    }
+    let mut state = lock(conn, patient).await?;
+    state.add(days.iter().copied());
+    state.ever_given |= above_zero;
+    store(conn, patient, &state).await
+}
+
+/// Derives the patient's row again from the history, in the transaction of a
+/// correction (a void can take a day away, and with it the latest day). The row
+/// is locked before the history is read, so a concurrent recording's days are
+/// either seen here or added after.
+pub(crate) async fn rederive(conn: &mut AnyConnection, patient: PatientId) -> Result<()> {
+    lock(conn, patient).await?;
+    let state = derived_of(conn, &[patient])
+        .await?
+        .remove(&patient)
+        .unwrap_or_default();
+    store(conn, patient, &state).await
+}
+
+/// Writes the rows of patients whose whole history the caller derived or knows
+/// (the backfill; the bench's synthetic world, written in bulk past the recording
+/// path), in multi-row statements, replacing any row there.
+pub(crate) async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, DoseDayState)]) -> Result<()> {
+    for chunk in states.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given) VALUES {}
+             ON CONFLICT (patient_id) DO UPDATE SET last_dosed_day = excluded.last_dosed_day,
+             dosed_days = excluded.dosed_days, ever_given = excluded.ever_given",
+            crate::db::row_placeholders(conn, chunk.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for (patient, state) in chunk {
+            query = query
+                .bind(patient.to_string())
+                .bind(state.last_dosed.map(date_text))
+                .bind(encode(&state.dosed_days))
+                .bind(i64::from(state.ever_given));
+        }
+        query.execute(&mut *conn).await.map_err(classify)?;
+    }
+    Ok(())
+}
+
+/// Rows per multi-row statement of [`put_many`].
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Every patient id, in batches for [`verify`] and [`backfill`].
+async fn all_patients(conn: &mut AnyConnection) -> Result<Vec<PatientId>> {
+    sqlx::query("SELECT id FROM patients ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| parsed(row, "id"))
+        .collect()
+}
+
+/// Patients derived per query by [`verify`] and [`backfill`].
+const BATCH: usize = 200;
+
+/// A patient whose kept row differs from their history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub patient: PatientId,
+    pub kept: DoseDayState,
+    pub derived: DoseDayState,
+}
+
+/// Compares every patient's kept row with the state derived from their history.
+/// Returns the patients compared and those that differ.
+pub async fn verify(conn: &mut AnyConnection) -> Result<(usize, Vec<Mismatch>)> {
+    let patients = all_patients(conn).await?;
+    let mut mismatches = Vec::new();
+    for batch in patients.chunks(BATCH) {
+        let mut kept = kept_of(conn, batch).await?;
+        let mut derived = derived_of(conn, batch).await?;
+        for patient in batch {
+            let kept = kept.remove(patient).unwrap_or_default();
+            let derived = derived.remove(patient).unwrap_or_default();
+            if kept != derived {
+                mismatches.push(Mismatch {
+                    patient: *patient,
+                    kept,
+                    derived,
+                });
+            }
+        }
+    }
+    Ok((patients.len(), mismatches))
+}
+
+/// Builds the rows from the history once, when migration 0037 has left its mark
+/// (`dose_day_state_backfill`): a database that had doses before the kept state
+/// existed. The rows and the removal of the mark commit together, so a start
+/// that stops half-way builds them again at the next start. Returns the number
+/// of patients derived, or `None` when nothing was pending.
+pub async fn backfill(store: &crate::Store) -> Result<Option<usize>> {
+    let mut tx = store.write().await?;
+    let pending = sqlx::query("SELECT COUNT(*) AS n FROM dose_day_state_backfill")
+        .fetch_one(&mut *tx)
+        .await?;
+    if int(&pending, "n")? == 0 {
+        return Ok(None);
+    }
+    let patients = all_patients(&mut tx).await?;
+    for batch in patients.chunks(BATCH) {
+        let derived: Vec<_> = derived_of(&mut tx, batch).await?.into_iter().collect();
+        put_many(&mut tx, &derived).await?;
+    }
+    sqlx::query("DELETE FROM dose_day_state_backfill")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(patients.len()))
+}
+
+/// Derives every patient's row from the history again (`samhand verify-state
+/// --rebuild`): sets the mark and runs [`backfill`]. Returns the patients derived.
+pub async fn rebuild(store: &crate::Store) -> Result<usize> {
+    let mut tx = store.write().await?;
+    sqlx::query("INSERT INTO dose_day_state_backfill (pending) VALUES (1) ON CONFLICT (pending) DO NOTHING")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(backfill(store).await?.unwrap_or_default())
+}
+
+impl std::fmt::Display for DoseDayState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = self
+            .last_dosed
+            .map_or_else(|| "none".to_string(), |d| d.to_string());
+        write!(
+            f,
+            "latest day dosed {last}, {} days kept ({}), dose above zero {}",
+            self.dosed_days.len(),
+            encode(&self.dosed_days),
+            if self.ever_given { "yes" } else { "no" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn adding_days_keeps_the_range_before_the_latest_and_covers_only_within_it() {
+        let last = date(2026, 6, 1);
+        let old = last.checked_sub(Span::new().days(KEPT_DAYS + 1)).expect("date");
+        let edge = last.checked_sub(Span::new().days(KEPT_DAYS)).expect("date");
+        let mut state = DoseDayState::default();
+        assert!(state.covers(old), "no day dosed: nothing to miss");
+        state.add([old, edge]);
+        assert_eq!(state.dosed_days, vec![old, edge]);
+        state.add([last, last]);
+        assert_eq!(state.dosed_days, vec![edge, last], "the day out of range goes");
+        assert_eq!(state.last_dosed, Some(last));
+        assert!(state.covers(edge));
+        assert!(!state.covers(old));
+        // An earlier day added later does not move the latest day back.
+        state.add([date(2026, 5, 1)]);
+        assert_eq!(state.last_dosed, Some(last));
+        assert_eq!(
+            state,
+            DoseDayState::of_history([old, edge, last, date(2026, 5, 1)], false)
+        );
+        assert_eq!(
+            decode(&encode(&state.dosed_days)).expect("decode"),
+            state.dosed_days
+        );
+    }
+}
