@@ -24,6 +24,7 @@ pub mod patients;
 pub mod portal;
 pub mod privacy;
 pub mod received;
+pub mod referral_assessments;
 pub mod referrals;
 pub mod scheduler;
 pub mod sessions;

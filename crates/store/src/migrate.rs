@@ -61,6 +61,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (34, "audit_patients", "0034_audit_patients.sql"),
     (35, "edi_transport", "0035_edi_transport.sql"),
     (36, "referrals", "0036_referrals.sql"),
+    (38, "referral_assessments", "0038_referral_assessments.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.
