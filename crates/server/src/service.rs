@@ -42,6 +42,8 @@ mod overdose;
 mod patients;
 mod portal;
 mod privacy;
+mod referral_care;
+mod referral_waiting;
 mod referrals;
 mod status;
 mod stock;
@@ -68,7 +70,9 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
-pub use referrals::{ReferralRegistration, Registered, WaitingReferral};
+pub use referral_care::{ChecklistDone, ChecklistRow, ReferralCase};
+pub use referral_waiting::{WaitingReferral, WaitingStage};
+pub use referrals::{ReferralRegistration, Registered};
 pub use status::{
     StatusReport, StatusView, csv_line, status_report_csv, status_report_table, status_report_xlsx,
 };

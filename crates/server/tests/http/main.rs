@@ -36,6 +36,7 @@ mod portal;
 mod privacy;
 mod reads;
 mod recent_doses;
+mod referral_care;
 mod referrals;
 mod regressions;
 mod scheduler;
