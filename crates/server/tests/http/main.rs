@@ -37,6 +37,7 @@ mod privacy;
 mod reads;
 mod recent_doses;
 mod referral_care;
+mod referral_pages;
 mod referrals;
 mod regressions;
 mod scheduler;
