@@ -130,6 +130,9 @@ async fn a_correction_is_a_new_version_with_why_and_no_right_takes_the_patient_o
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
+    // The next day, a correction: a new version; the day assessed stays the
+    // first one's (a correction cannot move a late assessment into time: H80).
+    app.set_oslo_time(date(2026, 11, 24), Time::constant(10, 0, 0, 0));
     // Without saying why: refused, nothing stored.
     let no_right = json!({"decision": "no_right", "reason": "Ikke opioidavhengig etter nærmere utredning"});
     let (status, problem) = app.post_json(&app.world.lege, &path, &no_right).await;
@@ -140,7 +143,8 @@ async fn a_correction_is_a_new_version_with_why_and_no_right_takes_the_patient_o
     let (status, second) = app.post_json(&app.world.lege, &path, &corrected).await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
     assert_eq!(second["version"], 2);
-    assert_eq!(second["assessed_on"], first["assessed_on"]);
+    assert_eq!(second["assessed_on"], "2026-11-23");
+    assert_eq!(first["assessed_on"], "2026-11-23");
     let (status, case) = app
         .get_json(
             &app.world.lege,
