@@ -54,7 +54,9 @@ const REFERRED: [(&str, &str, i64, &str, &str); 5] = [
 /// After a referral (by its index in [`REFERRED`]): assessed how many days after
 /// receipt with a right, the latest start how many days from today; and a
 /// quick-start offer with its answer.
-fn course(n: usize) -> (Option<(i64, i64)>, Option<(&'static str, OfferAnswer)>) {
+type Course = (Option<(i64, i64)>, Option<(&'static str, OfferAnswer)>);
+
+fn course(n: usize) -> Course {
     match n {
         1 => (
             None,
