@@ -70,7 +70,7 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
-pub use referral_care::{ChecklistDone, ChecklistRow, ReferralCase};
+pub use referral_care::{ChecklistDone, ChecklistRow, PlanningChecklist, ReferralCase};
 pub use referral_waiting::{WaitingReferral, WaitingStage};
 pub use referrals::{ReferralRegistration, Registered};
 pub use status::{

@@ -320,8 +320,8 @@ pub async fn checklist(
     actor: ApiStaff,
     PathId(patient): PathId<PatientId>,
 ) -> Result<Json<ChecklistDto>, ApiError> {
-    let (episode, rows) = Service::new(&state, &actor.0).planning_checklist(patient).await?;
-    Ok(Json(checklist_dto(episode.id, &rows)))
+    let list = Service::new(&state, &actor.0).planning_checklist(patient).await?;
+    Ok(Json(checklist_dto(list.episode.id, &list.rows)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -363,8 +363,11 @@ pub async fn check(
 ) -> Result<(StatusCode, Json<ChecklistDto>), ApiError> {
     let service = Service::new(&state, &actor.0);
     service.check_planning_item(patient, &r.item, &r.note).await?;
-    let (episode, rows) = service.planning_checklist(patient).await?;
-    Ok((StatusCode::CREATED, Json(checklist_dto(episode.id, &rows))))
+    let list = service.planning_checklist(patient).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(checklist_dto(list.episode.id, &list.rows)),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

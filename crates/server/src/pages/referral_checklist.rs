@@ -7,8 +7,9 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
+use samhand_domain::format::date_nb;
 use samhand_domain::ids::{PatientId, UserId};
-use samhand_domain::patient::{Episode, Phase};
+use samhand_domain::patient::Phase;
 
 use crate::AppState;
 use crate::auth::UiStaff;
@@ -17,29 +18,29 @@ use crate::pages::PageResult;
 use crate::pages::forms::{FormData, StaffForm, csrf, error_summary, input, parse_id, select};
 use crate::pages::labels::instant_nb;
 use crate::pages::layout::page;
-use crate::service::{ChecklistRow, Service};
+use crate::service::{PlanningChecklist, Service};
 
 /// What the overview shows: the checklist where the actor may read it and the
 /// episode is in referral, planning or start.
 pub struct Checklist {
-    pub episode: Episode,
-    pub rows: Vec<ChecklistRow>,
+    pub list: PlanningChecklist,
     pub names: std::collections::HashMap<UserId, String>,
 }
 
 pub async fn load(service: &Service<'_>, patient: PatientId) -> Result<Option<Checklist>, AppError> {
-    let (episode, rows) = match service.planning_checklist(patient).await {
+    let list = match service.planning_checklist(patient).await {
         Ok(found) => found,
         Err(AppError::Forbidden(_) | AppError::NotFound(_)) => return Ok(None),
         Err(other) => return Err(other),
     };
+    let episode = &list.episode;
     if !matches!(episode.phase, Phase::Referral | Phase::Planning | Phase::Start) || episode.ended.is_some() {
         return Ok(None);
     }
     let names = service
-        .names(rows.iter().filter_map(|r| r.done.as_ref().map(|d| d.by)))
+        .names(list.rows.iter().filter_map(|r| r.done.as_ref().map(|d| d.by)))
         .await?;
-    Ok(Some(Checklist { episode, rows, names }))
+    Ok(Some(Checklist { list, names }))
 }
 
 pub fn section(
@@ -50,6 +51,7 @@ pub fn section(
     errors: &samhand_domain::validation::FieldErrors,
 ) -> Markup {
     let open: Vec<(String, String)> = list
+        .list
         .rows
         .iter()
         .filter(|r| r.done.is_none() || !r.done.as_ref().is_some_and(|d| d.derived))
@@ -58,8 +60,22 @@ pub fn section(
     html! {
         section.card aria-labelledby="planning" data-testid="planning-checklist" {
             h2 #planning { "Planlegging før oppstart" }
+            @if let Some(referral) = &list.list.referral {
+                p data-testid="referral-link" {
+                    "Henvist " (date_nb(referral.details.received_on)) " av " (referral.details.referrer_service) ". "
+                    @match &list.list.assessment {
+                        Some(a) => {
+                            (a.content.decision.label_nb())
+                            @if let Some(latest) = a.content.latest_start { ", seneste oppstart " strong { (date_nb(latest)) } }
+                            ". "
+                        }
+                        None => { "Ikke vurdert ennå. " }
+                    }
+                    a href={ "/venteliste/" (referral.id) } { "Henvisning og vurdering" }
+                }
+            }
             ul.checklist {
-                @for r in &list.rows {
+                @for r in &list.list.rows {
                     li {
                         @match &r.done {
                             Some(d) => {

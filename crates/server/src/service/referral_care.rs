@@ -41,6 +41,16 @@ pub struct ChecklistRow {
     pub done: Option<ChecklistDone>,
 }
 
+/// The planning checklist of an episode, with the referral that opened it and
+/// the assessment in force, so the way from referral to first dose reads as one.
+#[derive(Debug, Clone)]
+pub struct PlanningChecklist {
+    pub episode: Episode,
+    pub rows: Vec<ChecklistRow>,
+    pub referral: Option<Referral>,
+    pub assessment: Option<Assessment>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ChecklistDone {
     /// What was decided, in words.
@@ -289,17 +299,27 @@ impl Service<'_> {
     /// group, an individual plan, a signed dose order of the episode, an
     /// arrangement with a dispensing place, a stay at an institution), else by the
     /// latest check by hand, else open.
-    pub async fn planning_checklist(&self, patient: PatientId) -> AppResult<(Episode, Vec<ChecklistRow>)> {
+    pub async fn planning_checklist(&self, patient: PatientId) -> AppResult<PlanningChecklist> {
         self.patient(patient).await?;
         self.repo
             .authorize_read(patient, DataCategory::HealthInformation, "planning checklist")
             .await?;
         let (episode, data) = self.current_episode(patient).await?;
-        let (checks, plans) = {
+        let (checks, plans, referral, assessment) = {
             let mut conn = self.state.store.read().await?;
+            let referral = referrals::of_episode(&mut conn, episode.id).await?;
+            let assessment = match &referral {
+                Some(r) => store::assessments_of(&mut conn, std::slice::from_ref(&r.id))
+                    .await?
+                    .remove(&r.id)
+                    .and_then(|mut v| v.pop()),
+                None => None,
+            };
             (
                 store::checks_of(&mut conn, episode.id).await?,
                 collaboration::plans_of(&mut conn, &[patient]).await?,
+                referral,
+                assessment,
             )
         };
         let now = self.now();
@@ -363,7 +383,12 @@ impl Service<'_> {
                 }
             })
             .collect();
-        Ok((episode, rows))
+        Ok(PlanningChecklist {
+            episode,
+            rows,
+            referral,
+            assessment,
+        })
     }
 }
 

@@ -144,6 +144,14 @@ async fn the_overview_shows_the_planning_checklist_and_an_item_is_checked_from_i
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Planlegging før oppstart"), "{html}");
     assert!(html.contains("Oppstart i institusjon eller hjemme"), "{html}");
+    assert!(
+        html.contains("Ikke vurdert ennå."),
+        "the referral is named on the overview: {html}"
+    );
+    assert!(
+        html.contains(&format!("/venteliste/{}", created["id"].as_str().unwrap())),
+        "{html}"
+    );
     let path = format!("/pasienter/{patient}/sjekkliste");
     let (status, html, _) = app
         .submit(&konsulent, &path, &[("item", "start_setting"), ("note", "")])
