@@ -66,6 +66,17 @@ await run(async () => {
   check(letter.includes("Statsforvalteren"), "the letter does not tell of the right to complain");
   await t.accessible(page, "the decision letter");
 
+  step("the patient's overview shows the planning checklist with the assessment");
+  await page.goBack();
+  await Promise.all([
+    page.waitForURL((url) => /^\/pasienter\/[0-9a-f-]{36}$/.test(url.pathname)),
+    page.getByRole("link", { name: "Pasientens oversikt" }).click(),
+  ]);
+  const planning = (await page.locator("[data-testid=planning-checklist]").textContent()) || "";
+  check(planning.includes("seneste oppstart"), `the checklist does not name the latest start: ${planning}`);
+  check(planning.includes("Valg av legemiddel"), "the checklist has no medicine item");
+  await t.accessible(page, "the overview with the planning checklist");
+
   step("the waiting list has one fewer unassessed referral");
   await page.goto(t.baseUrl + "/venteliste");
   const after = await page.locator("table[data-testid=waiting] tbody tr").count();
