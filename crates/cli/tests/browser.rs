@@ -141,6 +141,11 @@ fn a_nurse_withholds_holds_the_take_home_doses_corrects_searches_and_prints_at_a
 }
 
 #[test]
+fn the_lar_unit_assesses_a_referral_from_the_waiting_list_at_tablet_and_phone_width_in_chromium() {
+    run_browser_script("referral.mjs");
+}
+
+#[test]
 fn dispensing_staff_record_a_stock_count_a_colleague_witnesses_at_tablet_size_in_chromium() {
     run_browser_script("stock.mjs");
 }

@@ -30,6 +30,7 @@ pub mod policy;
 pub mod privacy;
 pub mod received;
 pub mod referral;
+pub mod referral_assessment;
 pub mod schedule;
 pub mod status;
 pub mod status_report;

@@ -46,6 +46,8 @@ mod patients;
 mod pharmacy_count;
 mod portal;
 mod privacy;
+mod referral_care;
+mod referral_waiting;
 mod referrals;
 mod status;
 mod stock;
@@ -75,7 +77,9 @@ pub use portal::PortalHome;
 pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
-pub use referrals::{ReferralRegistration, Registered, WaitingReferral};
+pub use referral_care::{ChecklistDone, ChecklistRow, PlanningChecklist, ReferralCase};
+pub use referral_waiting::{WaitingReferral, WaitingStage};
+pub use referrals::{ReferralRegistration, Registered};
 pub use status::{
     StatusReport, StatusView, csv_line, status_report_csv, status_report_table, status_report_xlsx,
 };

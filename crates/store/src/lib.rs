@@ -27,6 +27,7 @@ pub mod pharmacy_count;
 pub mod portal;
 pub mod privacy;
 pub mod received;
+pub mod referral_assessments;
 pub mod referrals;
 pub mod scheduler;
 pub mod sessions;

@@ -64,6 +64,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (35, "edi_transport", "0035_edi_transport.sql"),
     (36, "referrals", "0036_referrals.sql"),
     (37, "dose_day_state", "0037_dose_day_state.sql"),
+    (38, "referral_assessments", "0038_referral_assessments.sql"),
     (41, "edi_outbox", "0041_edi_outbox.sql"),
     (42, "edi_unplaced", "0042_edi_unplaced.sql"),
 ];

@@ -69,6 +69,40 @@ pub async fn of_episode(conn: &mut AnyConnection, episode: EpisodeId) -> Result<
     row.as_ref().map(referral).transpose()
 }
 
+/// One referral by id.
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Referral>> {
+    let sql = format!("SELECT {COLUMNS} FROM referrals r WHERE r.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(classify)?;
+    row.as_ref().map(referral).transpose()
+}
+
+/// The referrals received by `unit` (its episodes) from `from` to `to`
+/// inclusive, ended or not: the indicators' population.
+pub async fn received_by_unit(
+    conn: &mut AnyConnection,
+    unit: OrganisationId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Referral>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM referrals r JOIN episodes e ON e.id = r.episode_id
+         WHERE e.responsible_unit = $1 AND r.received_on >= $2 AND r.received_on <= $3
+         ORDER BY r.received_on, r.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(unit.to_string())
+        .bind(date_text(from))
+        .bind(date_text(to))
+        .fetch_all(conn)
+        .await
+        .map_err(classify)?;
+    rows.iter().map(referral).collect()
+}
+
 /// The referrals of one patient, oldest first.
 pub async fn of_patient(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<Referral>> {
     let sql =
@@ -81,14 +115,13 @@ pub async fn of_patient(conn: &mut AnyConnection, patient: PatientId) -> Result<
     rows.iter().map(referral).collect()
 }
 
-/// The referrals whose episode is under `unit`, still in phase referral and not
-/// ended, oldest received
-/// first: the unassessed part of the unit's waiting list.
+/// The referrals whose episode is under `unit` and not ended, oldest received
+/// first: the unit's waiting list before the assessments and first doses are
+/// looked at (the episode's phase is not: an assessed patient may be planned).
 pub async fn open_of_unit(conn: &mut AnyConnection, unit: OrganisationId) -> Result<Vec<Referral>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM referrals r JOIN episodes e ON e.id = r.episode_id
          WHERE e.responsible_unit = $1
-           AND e.phase = 'referral'
            AND NOT EXISTS (SELECT 1 FROM episode_ends x WHERE x.episode_id = e.id)
          ORDER BY r.received_on, r.id"
     );

@@ -439,19 +439,35 @@ mod tests {
             .collect();
         assert_eq!(blocked.len(), 1, "exactly one patient must be reassessed");
 
-        // Three referrals wait for assessment at the LAR unit, one past its deadline.
+        // Five referrals wait at the LAR unit: three for assessment (one past its
+        // deadline), two assessed with a right (one past the latest start).
         {
             let mut conn = store.read().await.expect("connection");
             let unit = stored_unit(&mut conn).await;
             let waiting = samhand_store::referrals::open_of_unit(&mut conn, unit)
                 .await
                 .expect("referrals");
-            assert_eq!(waiting.len(), 3);
+            assert_eq!(waiting.len(), 5);
+            let ids: Vec<String> = waiting.iter().map(|r| r.id.clone()).collect();
+            let assessed = samhand_store::referral_assessments::assessments_of(&mut conn, &ids)
+                .await
+                .expect("assessments");
+            let offers = samhand_store::referral_assessments::offers_of(&mut conn, &ids)
+                .await
+                .expect("offers");
+            assert_eq!(offers.len(), 2, "two quick-start offers");
             let breached = waiting
                 .iter()
+                .filter(|r| !assessed.contains_key(&r.id))
                 .filter(|r| samhand_domain::referral::assessment_deadline(r.details.received_on, 10) < today)
                 .count();
             assert_eq!(breached, 1);
+            let late_start = assessed
+                .values()
+                .filter_map(|v| v.last()?.content.latest_start)
+                .filter(|latest| *latest < today)
+                .count();
+            assert_eq!((assessed.len(), late_start), (2, 1));
         }
 
         // Stock in real units: every count signed by two, one deviation open, and

@@ -1,6 +1,8 @@
-//! The demo's referrals waiting for assessment: three people referred to the LAR
-//! unit, received 2, 7 and 25 days ago, so the waiting list (`/venteliste`) shows
-//! one past its working-day deadline.
+//! The demo's referrals: three people waiting for assessment, received 2, 7 and
+//! 25 days ago (one past its working-day deadline, one offered a quick start),
+//! and two assessed with a right but not started: one with the latest start ahead
+//! (offered a quick start, declined), one past it. The waiting list
+//! (`/venteliste`) shows both kinds of breach.
 
 use anyhow::Context;
 use jiff::civil::Date;
@@ -8,12 +10,16 @@ use samhand_domain::ids::{EpisodeId, PatientId};
 use samhand_domain::national_id::NationalId;
 use samhand_domain::patient::{Episode, NewPatient, Phase};
 use samhand_domain::referral::{Referral, ReferralDetails};
-use samhand_store::{PatientWrite, Store, patients, referrals};
+use samhand_domain::referral_assessment::{
+    Assessment, AssessmentDecision, Decision, OfferAnswer, QuickStartOffer,
+};
+use samhand_store::{PatientWrite, Store, patients, referral_assessments, referrals};
 
 use super::world::World;
 use super::{at, plus};
 
-const REFERRED: [(&str, &str, i64, &str, &str); 3] = [
+/// Who, received how many days ago, by whom.
+const REFERRED: [(&str, &str, i64, &str, &str); 5] = [
     (
         "Ingrid",
         "Venteberg",
@@ -35,7 +41,93 @@ const REFERRED: [(&str, &str, i64, &str, &str); 3] = [
         "Overlege Eva Eksempel",
         "Akuttmottaket, sykehuset",
     ),
+    (
+        "Kari",
+        "Rettesen",
+        20,
+        "Fastlege Hilde Fiktiv",
+        "Storgata legekontor",
+    ),
+    ("Mads", "Ventli", 40, "Sosionom Siv Sample", "NAV Sentrum"),
 ];
+
+/// After a referral (by its index in [`REFERRED`]): assessed how many days after
+/// receipt with a right, the latest start how many days from today; and a
+/// quick-start offer with its answer.
+type Course = (Option<(i64, i64)>, Option<(&'static str, OfferAnswer)>);
+
+fn course(n: usize) -> Course {
+    match n {
+        1 => (
+            None,
+            Some((
+                "Lavterskel oppstart med buprenorfin hos fastlegen",
+                OfferAnswer::Accepted,
+            )),
+        ),
+        3 => (
+            Some((8, 10)),
+            Some((
+                "Rask oppstart med buprenorfin ved LAR-poliklinikken",
+                OfferAnswer::Declined,
+            )),
+        ),
+        4 => (Some((9, -2)), None),
+        _ => (None, None),
+    }
+}
+
+/// The assessment and the offer of the demo's referral `n`, in its write.
+async fn write_course(
+    tx: &mut PatientWrite,
+    n: usize,
+    referral: &Referral,
+    by: samhand_domain::ids::UserId,
+    today: Date,
+) -> anyhow::Result<()> {
+    let (assessed, offer) = course(n);
+    let received_on = referral.details.received_on;
+    if let Some((after, latest)) = assessed {
+        let assessed_on = plus(received_on, after);
+        referral_assessments::insert_assessment(
+            tx,
+            &Assessment {
+                id: uuid::Uuid::now_v7().to_string(),
+                referral_id: referral.id.clone(),
+                patient_id: referral.patient_id,
+                version: 1,
+                content: AssessmentDecision {
+                    decision: Decision::Right,
+                    latest_start: Some(plus(today, latest)),
+                    reason: "Opioidavhengighet; oppfyller kriteriene for LAR".into(),
+                    correction_reason: None,
+                },
+                assessed_on,
+                assessed_by: by,
+                assessed_at: at(assessed_on, 11, 0),
+            },
+        )
+        .await?;
+    }
+    if let Some((offered, answer)) = offer {
+        let offered_on = plus(received_on, 1);
+        referral_assessments::insert_offer(
+            tx,
+            &QuickStartOffer {
+                id: uuid::Uuid::now_v7().to_string(),
+                referral_id: referral.id.clone(),
+                patient_id: referral.patient_id,
+                offered: offered.into(),
+                offered_on,
+                answer,
+                recorded_by: by,
+                recorded_at: at(offered_on, 12, 0),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 pub(super) async fn write_referrals(store: &Store, world: &World, today: Date) -> anyhow::Result<()> {
     let lege = world.user_named("lege")?;
@@ -100,6 +192,7 @@ pub(super) async fn write_referrals(store: &Store, world: &World, today: Date) -
         patients::insert(&mut tx, patient_id, &person, konsulent.id, registered_at).await?;
         patients::insert_episode(&mut tx, &episode, konsulent.id).await?;
         referrals::insert(&mut tx, &referral).await?;
+        write_course(&mut tx, n, &referral, lege.id, today).await?;
         tx.commit().await.context("commit demo referral")?;
     }
     Ok(())

@@ -24,6 +24,7 @@ mod patients;
 mod pharmacy_count;
 mod privacy;
 mod problem;
+mod referral_care;
 mod referrals;
 mod status;
 mod stays;
@@ -113,6 +114,24 @@ fn patient_routes() -> Vec<Route> {
         route(Method::POST, "/patients", patients::enrol),
         route(Method::POST, "/referrals", referrals::register),
         route(Method::GET, "/referrals", referrals::waiting),
+        route(Method::GET, "/referrals/indicators", referral_care::indicators),
+        route(Method::GET, "/referrals/{id}", referral_care::show),
+        route(Method::POST, "/referrals/{id}/assessment", referral_care::assess),
+        route(
+            Method::POST,
+            "/referrals/{id}/quick-start",
+            referral_care::quick_start,
+        ),
+        route(
+            Method::GET,
+            "/patients/{id}/planning-checklist",
+            referral_care::checklist,
+        ),
+        route(
+            Method::POST,
+            "/patients/{id}/planning-checklist",
+            referral_care::check,
+        ),
         route(Method::GET, "/patients/{id}", patients::overview),
         route(Method::POST, "/patients/{id}/end", patients::end_episode),
         route(Method::GET, "/patients/{id}/dose-orders", orders::history),
@@ -375,6 +394,12 @@ fn admin_routes() -> Vec<Route> {
         patients::enrol,
         referrals::register,
         referrals::waiting,
+        referral_care::indicators,
+        referral_care::show,
+        referral_care::assess,
+        referral_care::quick_start,
+        referral_care::checklist,
+        referral_care::check,
         patients::overview,
         patients::end_episode,
         orders::history,
@@ -478,7 +503,7 @@ fn admin_routes() -> Vec<Route> {
     modifiers(&BearerScheme),
     tags(
         (name = "patients", description = "Enrolment, search, the overview, ending treatment"),
-        (name = "referrals", description = "Referrals to LAR as they arrive"),
+        (name = "referrals", description = "Referrals to LAR: registration, assessment, the waiting list, quick-start offers, the planning checklist and waiting-time indicators"),
         (name = "dose-orders", description = "Drafting, signing and discarding dose orders"),
         (name = "arrangements", description = "Dispensing arrangements and covers for single days"),
         (name = "dispensing", description = "Today's list and recording dispensings"),

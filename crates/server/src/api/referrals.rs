@@ -151,8 +151,19 @@ pub struct WaitingReferralDto {
     /// The last day for the assessment.
     #[schema(format = Date)]
     pub assessment_deadline: String,
-    /// The deadline has passed and the referral is not assessed.
+    /// `unassessed` (waiting for the assessment) or `awaiting_start` (assessed
+    /// with a right, no first dose yet).
+    pub stage: String,
+    /// The deadline in force: the assessment deadline, or the latest start date.
+    #[schema(format = Date)]
+    pub deadline: String,
+    /// The latest start date set at the assessment, when assessed with a right.
+    #[schema(format = Date)]
+    pub latest_start: Option<String>,
+    /// The deadline in force has passed.
     pub breached: bool,
+    /// Low-threshold start offers, in the order recorded.
+    pub quick_start_offers: Vec<super::referral_care::QuickStartDto>,
 }
 
 fn waiting_dto(w: WaitingReferral) -> WaitingReferralDto {
@@ -166,8 +177,16 @@ fn waiting_dto(w: WaitingReferral) -> WaitingReferralDto {
         referrer_service: w.referral.details.referrer_service,
         received_on: w.referral.details.received_on.to_string(),
         days_waited: w.days_waited,
-        assessment_deadline: w.deadline.to_string(),
+        assessment_deadline: w.assessment_deadline.to_string(),
+        stage: w.stage.code().to_string(),
+        deadline: w.deadline.to_string(),
+        latest_start: w
+            .assessment
+            .as_ref()
+            .and_then(|a| a.content.latest_start)
+            .map(|d| d.to_string()),
         breached: w.breached,
+        quick_start_offers: w.offers.iter().map(super::referral_care::offer_dto).collect(),
     }
 }
 
@@ -176,7 +195,7 @@ fn waiting_dto(w: WaitingReferral) -> WaitingReferralDto {
     path = "/referrals",
     tag = "referrals",
     operation_id = "waiting_referrals",
-    summary = "The caller's unit's referrals not yet assessed, oldest first, with days waited, the deadline and whether it is breached",
+    summary = "The caller's unit's waiting list, oldest first: referrals not yet assessed and patients assessed with a right but not started, with days waited, the deadline in force and whether it is breached",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Referrals waiting for assessment that the caller may see", body = Vec<WaitingReferralDto>),

@@ -23,6 +23,9 @@ pub mod patients;
 pub mod pharmacy_count;
 pub mod portal;
 pub mod privacy;
+pub mod referral_case;
+pub mod referral_checklist;
+pub mod referral_new;
 pub mod referrals;
 pub mod status;
 pub mod stays;
@@ -149,6 +152,15 @@ fn patient_routes() -> Router<AppState> {
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
         .route("/venteliste", get(referrals::waiting))
+        .route(
+            "/venteliste/ny",
+            get(referral_new::form).post(referral_new::submit),
+        )
+        .route("/venteliste/{id}", get(referral_case::show))
+        .route("/venteliste/{id}/vurdering", post(referral_case::assess))
+        .route("/venteliste/{id}/rask-oppstart", post(referral_case::offer))
+        .route("/venteliste/{id}/brev", get(referral_case::letter))
+        .route("/pasienter/{id}/sjekkliste", post(referral_checklist::check))
         .route("/pasienter/{id}/status", get(status::show).post(status::save))
         .route(
             "/pasienter/{id}/proveregime",

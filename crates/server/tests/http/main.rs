@@ -39,6 +39,8 @@ mod portal;
 mod privacy;
 mod reads;
 mod recent_doses;
+mod referral_care;
+mod referral_pages;
 mod referrals;
 mod regressions;
 mod scheduler;

@@ -422,12 +422,16 @@ pub async fn show(
         None => None,
     };
     let overdose = service.overdose_summary(id, &overview.data).await?;
+    let checklist = crate::pages::referral_checklist::load(&service, id).await?;
     let body = html! {
         @if let Some(text) = saved_notice(&saved.lagret) { (notice(text)) }
         @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
         (overview_body(&overview))
         @if overview.offers.correct_identity {
             (crate::pages::identity::overview_section(id, &overview.identity, &staff))
+        }
+        @if let Some(list) = &checklist {
+            (crate::pages::referral_checklist::section(id, list, &staff, &Default::default(), &Default::default()))
         }
         @if let Some(tests) = &drug_tests { (crate::pages::drug_tests::section(tests, regime.as_ref())) }
         (crate::pages::overdose::overview_section(id, &overdose, access::may_enrol(&staff.user).is_allowed(), overview.offers.plan))
