@@ -237,6 +237,8 @@ pub enum AllowedBy {
     /// A look-up in the directory of health personnel and organisations (FHIR
     /// Practitioner, PractitionerRole, Organization): no patient's record.
     Directory,
+    /// The unit's indicators: counts over the unit's patients, no patient named.
+    UnitIndicators,
 }
 
 impl AllowedBy {
@@ -256,6 +258,7 @@ impl AllowedBy {
             Self::PrescribingHandover => "prescribing_handover",
             Self::AddressedMessage => "addressed_message",
             Self::Directory => "directory",
+            Self::UnitIndicators => "unit_indicators",
         }
     }
 
@@ -275,6 +278,7 @@ impl AllowedBy {
             Self::PrescribingHandover => "overtatt forskrivning",
             Self::AddressedMessage => "melding til enheten",
             Self::Directory => "oppslag i katalogen over helsepersonell og virksomheter",
+            Self::UnitIndicators => "enhetens indikatorer (samlede tall, ingen enkeltpasient)",
         }
     }
 
@@ -294,6 +298,7 @@ impl AllowedBy {
             Self::PrescribingHandover,
             Self::AddressedMessage,
             Self::Directory,
+            Self::UnitIndicators,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -678,6 +683,12 @@ pub fn may_keep_stock(actor: &StaffUser) -> bool {
 /// the emergency accesses opened there.
 pub fn may_lead(actor: &StaffUser) -> bool {
     actor.role == Role::Leader
+}
+
+/// Whether the actor sees the unit's indicators (counts per dispensing place and
+/// month, no patient named): the leader of a LAR unit, for their own unit only.
+pub fn may_see_indicators(actor: &StaffUser) -> bool {
+    may_lead(actor) && actor.organisation_kind == OrganisationKind::HealthTrustLarUnit
 }
 
 /// Whether the actor makes the LAR unit's yearly status report: clinical staff of

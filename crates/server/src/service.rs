@@ -34,6 +34,7 @@ pub mod edi;
 mod fhir_support;
 mod health;
 mod identity;
+mod indicators;
 mod leader;
 mod messages;
 mod moving;

@@ -216,6 +216,28 @@ pub async fn counts(
             ..count_row(&row, None)?
         });
     }
+    // Drug-test samples delivered by the unit's patients: the unit's figure only.
+    let samples = sqlx::query(
+        "SELECT SUBSTR(t.sample_date, 1, 7) AS month, COUNT(*) AS n FROM drug_tests t
+         WHERE t.patient_id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $1)
+           AND t.sample_date >= $2 AND t.sample_date <= $3
+           AND t.version = (SELECT MAX(l.version) FROM drug_tests l WHERE l.series_id = t.series_id)
+         GROUP BY SUBSTR(t.sample_date, 1, 7)",
+    );
+    for row in samples
+        .bind(unit.to_string())
+        .bind(&from_text)
+        .bind(&to_text)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(classify)?
+    {
+        out.push(MonthCount {
+            place: None,
+            kind: CountKind::DrugTestSamples,
+            ..count_row(&row, None)?
+        });
+    }
     out.extend(deviations(conn, unit, from, to).await?);
     Ok(out)
 }

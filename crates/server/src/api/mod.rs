@@ -14,6 +14,7 @@ mod directory;
 mod dispensing;
 mod extract;
 mod health;
+mod indicators;
 mod leader;
 mod messages;
 mod orders;
@@ -43,6 +44,7 @@ use problem::{Problem, ProblemResponse};
 
 /// Base64 for the FHIR token endpoint's HTTP Basic client authentication.
 pub(crate) use base64::decode as base64_decode;
+pub(crate) use indicators::file_name as indicators_file_name;
 
 pub fn routes() -> Router<AppState> {
     route_table()
@@ -294,6 +296,8 @@ fn report_routes() -> Vec<Route> {
             status::status_report_xlsx_file,
         ),
         route(Method::POST, "/status-report/signoffs", status::sign_off),
+        route(Method::GET, "/indicators", indicators::indicators),
+        route(Method::GET, "/indicators.csv", indicators::indicators_csv),
     ]
 }
 
@@ -420,6 +424,8 @@ fn admin_routes() -> Vec<Route> {
         status::status_report_csv_file,
         status::status_report_xlsx_file,
         status::sign_off,
+        indicators::indicators,
+        indicators::indicators_csv,
         admin::organisations,
         admin::add_organisation,
         admin::set_place,

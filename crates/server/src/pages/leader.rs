@@ -15,6 +15,7 @@ use crate::service::Service;
 
 pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Response, PageError> {
     let o = Service::new(&state, &staff.user).leader_overview().await?;
+    let figures = Service::new(&state, &staff.user).indicator_summary().await?;
     let body = html! {
         h1 { "Oversikt for leder: " (o.unit.name) }
         div.cards {
@@ -72,6 +73,9 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
                         li { a href={ "/pasienter/" (patient.id) "/moter" } { (patient.full_name()) } ": " (task.description) " (frist " (date_nb(task.due_on)) ")" }
                     }
                 }
+            }
+            @if let Some(found) = &figures {
+                (crate::pages::indicators::leader_card(found))
             }
             section.card data-testid="overdoses" {
                 h2 { "Overdoser" }

@@ -3,6 +3,7 @@
 //! its field and keep what was typed; every form carries the session's CSRF token.
 
 pub mod admin;
+pub mod chart;
 pub mod collaboration;
 pub mod dispensing;
 pub mod drug_tests;
@@ -10,6 +11,7 @@ mod error_page;
 pub mod forms;
 pub mod health;
 pub mod identity;
+pub mod indicators;
 pub mod labels;
 pub mod layout;
 pub mod leader;
@@ -145,6 +147,8 @@ fn patient_routes() -> Router<AppState> {
         .route("/revurderinger", get(patients::reviews::overdue))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
+        .route("/indikatorer", get(indicators::show))
+        .route("/indikatorer.csv", get(indicators::csv))
         .route("/venteliste", get(referrals::waiting))
         .route("/pasienter/{id}/status", get(status::show).post(status::save))
         .route("/statusrapport", get(status::report))

@@ -23,6 +23,7 @@ mod fhir_hardening;
 mod fhir_received;
 mod fhir_sync;
 mod forms;
+mod indicators;
 mod leader;
 mod login;
 mod messages;
