@@ -14,6 +14,7 @@ pub struct Line {
 }
 
 /// A line chart over labelled points (months, days).
+#[derive(Default)]
 pub struct LineChart<'a> {
     /// The chart's accessible name: a sentence with its numbers.
     pub summary: &'a str,
@@ -22,6 +23,15 @@ pub struct LineChart<'a> {
     pub lines: Vec<Line>,
     /// The y axis's top; the largest value (at least 1) with some room when none.
     pub y_max: Option<f64>,
+    /// Shaded spans of points, first to last included (a stay at an institution).
+    pub bands: Vec<(usize, usize)>,
+    /// What the shaded spans are, for the legend.
+    pub bands_label: &'a str,
+    /// Single events at a point: (point, drawn as a warning); e.g. drug tests,
+    /// positive ones as filled red squares, negative as open green circles.
+    pub marks: Vec<(usize, bool)>,
+    /// The marks' legend: (warning, other).
+    pub marks_labels: (&'a str, &'a str),
 }
 
 pub const WIDTH: u32 = 720;
@@ -74,6 +84,7 @@ fn draw(chart: &LineChart<'_>, out: &mut String) -> Result<(), Box<dyn std::erro
             .fold(0.0_f64, |a, b| a.max(*b));
         (max * 1.15).max(1.0).ceil()
     });
+    let x = |i: usize| SegmentValue::CenterOf(i32::try_from(i).unwrap_or(i32::MAX));
     let root = SVGBackend::with_string(out, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut plot = ChartBuilder::on(&root)
@@ -106,6 +117,20 @@ fn draw(chart: &LineChart<'_>, out: &mut String) -> Result<(), Box<dyn std::erro
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 16))
         .draw()?;
+    if !chart.bands.is_empty() {
+        let shade = RGBColor(200, 200, 215).mix(0.6).filled();
+        plot.draw_series(chart.bands.iter().map(|(a, b)| {
+            Rectangle::new(
+                [
+                    (SegmentValue::Exact(i32::try_from(*a).unwrap_or(0)), top),
+                    (SegmentValue::Exact(i32::try_from(*b + 1).unwrap_or(0)), 0.0),
+                ],
+                shade,
+            )
+        }))?
+        .label(chart.bands_label)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], shade));
+    }
     for (i, line) in chart.lines.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let points: Vec<(SegmentValue<i32>, f64)> = line
@@ -125,6 +150,36 @@ fn draw(chart: &LineChart<'_>, out: &mut String) -> Result<(), Box<dyn std::erro
                 .label(line.label.clone())
                 .legend(legend);
             plot.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+        }
+    }
+    let (warn, calm) = (RGBColor(190, 0, 30), RGBColor(0, 122, 61));
+    let base = top * 0.04;
+    for (warning, label) in [(true, chart.marks_labels.0), (false, chart.marks_labels.1)] {
+        let points: Vec<usize> = chart
+            .marks
+            .iter()
+            .filter(|(_, w)| *w == warning)
+            .map(|(i, _)| *i)
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        if warning {
+            plot.draw_series(
+                points
+                    .iter()
+                    .map(|i| TriangleMarker::new((x(*i), base), 7, warn.filled())),
+            )?
+            .label(label)
+            .legend(move |(x, y)| TriangleMarker::new((x + 9, y), 7, warn.filled()));
+        } else {
+            plot.draw_series(
+                points
+                    .iter()
+                    .map(|i| Circle::new((x(*i), base), 5, calm.stroke_width(2))),
+            )?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x + 9, y), 5, calm.stroke_width(2)));
         }
     }
     plot.configure_series_labels()
@@ -155,7 +210,15 @@ mod tests {
                 dashed: false,
             }],
             y_max: None,
+            bands: vec![(0, 0)],
+            bands_label: "Opphold",
+            marks: vec![(1, true)],
+            marks_labels: ("Positiv", "Negativ"),
         });
+        assert!(
+            svg.contains("\nOpphold\n</text>") && svg.contains("\nPositiv\n</text>"),
+            "{svg}"
+        );
         assert!(svg.starts_with("<svg role=\"img\" class=\"chart\" aria-label=\"Enheten: 3 i behandling i 2026-01, 4 i 2026-02 &amp; mer\""), "{svg}");
         assert!(svg.contains("<title>Enheten: 3 i behandling"), "{svg}");
         assert!(svg.contains("\n2026-02\n</text>"), "{svg}");

@@ -115,6 +115,7 @@ fn load_chart(found: &Indicators) -> Markup {
         y_label: "Pasienter",
         lines,
         y_max: None,
+        ..LineChart::default()
     });
     figure(
         "load",
@@ -155,6 +156,7 @@ fn shares_chart(found: &Indicators) -> Markup {
         y_label: "Prosent",
         lines,
         y_max: Some(100.0),
+        ..LineChart::default()
     });
     figure("shares", "Andeler for enheten (prosent)", &summary, &svg)
 }
@@ -188,6 +190,7 @@ fn events_chart(found: &Indicators) -> Markup {
         y_label: "Antall",
         lines,
         y_max: None,
+        ..LineChart::default()
     });
     figure("events", "Hendelser for enheten per måned", &summary, &svg)
 }

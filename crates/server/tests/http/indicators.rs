@@ -253,3 +253,49 @@ async fn the_page_draws_well_formed_svg_charts_with_their_summaries_and_tables()
     let (status, _) = app.page(&other, "/indikatorer").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// The chart SVGs in a page, each parsed as XML: (aria-label, title).
+fn charts_in(html: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<svg") {
+        let end = rest[start..].find("</svg>").expect("closed svg") + start + "</svg>".len();
+        let svg = &rest[start..end];
+        rest = &rest[end..];
+        if !svg.contains("class=\"chart\"") {
+            continue;
+        }
+        let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+        let root = doc.root_element();
+        assert_eq!(root.attribute("role"), Some("img"));
+        let title = root
+            .children()
+            .find(|n| n.has_tag_name("title"))
+            .and_then(|n| n.text())
+            .expect("title");
+        found.push((
+            root.attribute("aria-label").expect("label").to_string(),
+            title.to_string(),
+        ));
+    }
+    found
+}
+
+#[tokio::test]
+async fn the_patient_overview_draws_the_dose_history_with_a_summary_and_a_table() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(510).await;
+    let session = app.session_of("lege").await;
+    let (status, html) = app.page(&session, &format!("/pasienter/{patient}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("data-testid=\"dose-history\""), "{html}");
+    let charts = charts_in(&html);
+    assert_eq!(charts.len(), 1, "{html}");
+    let (label, title) = &charts[0];
+    assert_eq!(label, title);
+    assert!(
+        label.starts_with("Døgndose de siste 90 dagene: 60 mg hele tiden med forordning. 0 rusmiddeltester"),
+        "{label}"
+    );
+    assert!(html.contains("<td>Døgndose 60 mg</td>"), "{html}");
+}
