@@ -2,7 +2,7 @@
 //! by the scripts of tests/browser: dispense.mjs (dispensing staff at the window),
 //! meeting.mjs (a coordinator's meeting, minutes and task), discharge.mjs (the
 //! discharge checklist), portal.mjs (the patient portal), status_report.mjs (the
-//! leader's yearly status report) and stock.mjs (a stock
+//! leader's yearly status report), indicators.mjs (the unit's indicators) and stock.mjs (a stock
 //! count with a witness, at tablet size), in Debian's
 //! headless Chromium. SQLite in a temporary directory, or a fresh PostgreSQL database
 //! when DATABASE_URL points at a PostgreSQL server.
@@ -118,6 +118,12 @@ fn an_institution_completes_the_discharge_checklist_before_a_planned_discharge_i
 #[test]
 fn the_leader_reads_signs_off_and_downloads_the_yearly_status_report_in_chromium() {
     run_browser_script("status_report.mjs");
+}
+
+#[test]
+fn the_leader_reads_the_indicators_charts_and_tables_and_a_dose_chart_at_tablet_and_phone_width_in_chromium()
+{
+    run_browser_script("indicators.mjs");
 }
 
 #[test]

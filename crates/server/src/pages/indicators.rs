@@ -212,7 +212,7 @@ fn series_table(found: &Indicators, series: &Series) -> Markup {
     html! {
         section.indicator-table data-testid="indicator-table" {
             h2 { (name) }
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label={ "Tabell: " (name) } {
                 table {
                     caption { "Indikatorer for " (name) " per måned" }
                     thead { tr { th scope="col" { "Indikator" } @for m in &found.months { th scope="col" { (m.label()) } } } }
