@@ -196,10 +196,14 @@ crate::coded! {
 
 impl CountKind {
     /// Whether the store keeps the count per place. Overdoses and deaths happen to a
-    /// patient, not at a window, and so is a drug-test sample: they are the unit's
+    /// patient, not at a window, and so do a drug-test sample and a block after
+    /// missed doses (its notice goes to every service of the patient): they are the unit's
     /// figures, and a place shows none rather than a misleading zero.
     pub fn per_place(self) -> bool {
-        !matches!(self, Self::Overdoses | Self::Deaths | Self::DrugTestSamples)
+        !matches!(
+            self,
+            Self::Overdoses | Self::Deaths | Self::DrugTestSamples | Self::Blocks
+        )
     }
 
     pub fn label_nb(self) -> &'static str {
