@@ -2,7 +2,9 @@
 //! by the scripts of tests/browser: dispense.mjs (dispensing staff at the window),
 //! meeting.mjs (a coordinator's meeting, minutes and task), discharge.mjs (the
 //! discharge checklist), portal.mjs (the patient portal), status_report.mjs (the
-//! leader's yearly status report), pharmacy_count.mjs (the pharmacy's count), drug_test_regime.mjs (the drug-test regime) and stock.mjs (a stock
+//! leader's yearly status report), pharmacy_count.mjs (the pharmacy's count),
+//! drug_test_regime.mjs (the drug-test regime), indicators.mjs (the unit's
+//! indicators) and stock.mjs (a stock
 //! count with a witness, at tablet size), in Debian's
 //! headless Chromium. SQLite in a temporary directory, or a fresh PostgreSQL database
 //! when DATABASE_URL points at a PostgreSQL server.
@@ -128,6 +130,9 @@ fn the_leader_approves_a_pharmacys_month_and_the_pharmacist_reads_it_on_a_phone_
 #[test]
 fn the_doctor_follows_up_samples_not_delivered_and_changes_the_drug_test_regime_in_chromium() {
     run_browser_script("drug_test_regime.mjs");
+fn the_leader_reads_the_indicators_charts_and_tables_and_a_dose_chart_at_tablet_and_phone_width_in_chromium()
+{
+    run_browser_script("indicators.mjs");
 }
 
 #[test]

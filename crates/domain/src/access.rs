@@ -240,6 +240,8 @@ pub enum AllowedBy {
     /// A message sent by EDI to a service outside Samhand that the patient
     /// consented to share the message's category with.
     EdiConsent,
+    /// The unit's indicators: counts over the unit's patients, no patient named.
+    UnitIndicators,
 }
 
 impl AllowedBy {
@@ -260,6 +262,7 @@ impl AllowedBy {
             Self::AddressedMessage => "addressed_message",
             Self::Directory => "directory",
             Self::EdiConsent => "edi+consent",
+            Self::UnitIndicators => "unit_indicators",
         }
     }
 
@@ -280,6 +283,7 @@ impl AllowedBy {
             Self::AddressedMessage => "melding til enheten",
             Self::Directory => "oppslag i katalogen over helsepersonell og virksomheter",
             Self::EdiConsent => "sendt som EDI-melding, med samtykke",
+            Self::UnitIndicators => "enhetens indikatorer (samlede tall, ingen enkeltpasient)",
         }
     }
 
@@ -300,6 +304,7 @@ impl AllowedBy {
             Self::AddressedMessage,
             Self::Directory,
             Self::EdiConsent,
+            Self::UnitIndicators,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -684,6 +689,12 @@ pub fn may_keep_stock(actor: &StaffUser) -> bool {
 /// the emergency accesses opened there.
 pub fn may_lead(actor: &StaffUser) -> bool {
     actor.role == Role::Leader
+}
+
+/// Whether the actor sees the unit's indicators (counts per dispensing place and
+/// month, no patient named): the leader of a LAR unit, for their own unit only.
+pub fn may_see_indicators(actor: &StaffUser) -> bool {
+    may_lead(actor) && actor.organisation_kind == OrganisationKind::HealthTrustLarUnit
 }
 
 /// Whether the actor makes the LAR unit's yearly status report: clinical staff of

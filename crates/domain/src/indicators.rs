@@ -15,6 +15,7 @@ use jiff::civil::Date;
 
 use crate::ids::{OrganisationId, PatientId};
 use crate::time::{days_between, oslo_date};
+use crate::validation::FieldErrors;
 
 mod export;
 pub use export::{CSV_COLUMNS, csv, summary_nb};
@@ -85,6 +86,49 @@ pub fn months_ending(last: YearMonth, count: u16) -> Vec<YearMonth> {
     (0..count).map(|i| last.plus(i - count + 1)).collect()
 }
 
+/// The most months one request covers (three years).
+pub const MAX_MONTHS: i32 = 36;
+
+/// The months from `from` to `to` («yyyy-mm», both included), oldest first. Left
+/// empty, `to` is the current month and `from` eleven months before `to`. A month
+/// that is not «yyyy-mm», a range running backwards, longer than [`MAX_MONTHS`] or
+/// starting after the current month, is refused with a message per field.
+pub fn month_range(from: &str, to: &str, today: Date) -> Result<Vec<YearMonth>, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let parse = |text: &str, field: &'static str, errors: &mut FieldErrors| {
+        if text.trim().is_empty() {
+            return None;
+        }
+        let month = YearMonth::parse(text);
+        if month.is_none() {
+            errors.push(field, "Skriv måneden som åååå-mm, f.eks. 2026-03.");
+        }
+        month
+    };
+    let to_month = parse(to, "to", &mut errors);
+    let from_month = parse(from, "from", &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let current = YearMonth::of(today);
+    let last = to_month.unwrap_or(current);
+    let first = from_month.unwrap_or(last.plus(-11));
+    let span = months_between(first, last) + 1;
+    if first > last {
+        errors.push("from", "Første måned må være før eller lik siste måned.");
+    } else if span > MAX_MONTHS {
+        errors.push("from", format!("Velg høyst {MAX_MONTHS} måneder om gangen."));
+    } else if first > current {
+        errors.push("from", "Første måned kan ikke være etter denne måneden.");
+    }
+    errors.into_result(())?;
+    Ok((0..span).map(|i| first.plus(i)).collect())
+}
+
+fn months_between(a: YearMonth, b: YearMonth) -> i32 {
+    (i32::from(b.year) - i32::from(a.year)) * 12 + i32::from(b.month) - i32::from(a.month)
+}
+
 /// A dispensing place of the unit, with its administrator-set capacity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
@@ -144,15 +188,22 @@ crate::coded! {
         Deaths = "deaths",
         DischargeBundles = "discharge_bundles",
         Deviations = "deviations",
+        /// Drug-test samples delivered (the latest version of each test), by the
+        /// sample's date. Expected samples need the drug-test regime, not yet kept.
+        DrugTestSamples = "drug_test_samples",
     }
 }
 
 impl CountKind {
     /// Whether the store keeps the count per place. Overdoses and deaths happen to a
-    /// patient, not at a window: they are the unit's figures, and a place shows none
-    /// rather than a misleading zero.
+    /// patient, not at a window, and so do a drug-test sample and a block after
+    /// missed doses (its notice goes to every service of the patient): they are the unit's
+    /// figures, and a place shows none rather than a misleading zero.
     pub fn per_place(self) -> bool {
-        !matches!(self, Self::Overdoses | Self::Deaths)
+        !matches!(
+            self,
+            Self::Overdoses | Self::Deaths | Self::DrugTestSamples | Self::Blocks
+        )
     }
 
     pub fn label_nb(self) -> &'static str {
@@ -166,6 +217,7 @@ impl CountKind {
             Self::Deaths => "Dødsfall",
             Self::DischargeBundles => "Utskrivningspakker fullført",
             Self::Deviations => "Avvik",
+            Self::DrugTestSamples => "Urinprøver levert",
         }
     }
 }

@@ -364,17 +364,23 @@ impl<'a> PatientRepo<'a> {
     /// patient's record, so no relation is asked for; every staff actor may look
     /// people and places up, and the read is in the log all the same.
     pub async fn record_directory_read(&self, detail: &str) -> AppResult<()> {
+        self.record_unnamed_read(AllowedBy::Directory, DataCategory::Identity, detail)
+            .await
+    }
+
+    /// Records a read that names no patient (the directory, the unit's indicators):
+    /// the caller has checked the actor may make it; the read is in the log all the
+    /// same.
+    pub async fn record_unnamed_read(
+        &self,
+        by: AllowedBy,
+        category: DataCategory,
+        detail: &str,
+    ) -> AppResult<()> {
         let mut tx = self.state.store.write().await?;
-        let decision = Decision::Allow(AllowedBy::Directory);
-        self.audit(
-            &mut tx,
-            None,
-            DataCategory::Identity,
-            Action::Read,
-            decision,
-            detail,
-        )
-        .await?;
+        let decision = Decision::Allow(by);
+        self.audit(&mut tx, None, category, Action::Read, decision, detail)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -37,6 +37,7 @@ mod edi_unplaced;
 mod fhir_support;
 mod health;
 mod identity;
+mod indicators;
 mod leader;
 mod messages;
 mod moving;

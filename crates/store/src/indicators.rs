@@ -216,8 +216,70 @@ pub async fn counts(
             ..count_row(&row, None)?
         });
     }
+    // Drug-test samples delivered by the unit's patients: the unit's figure only.
+    let samples = sqlx::query(
+        "SELECT SUBSTR(t.sample_date, 1, 7) AS month, COUNT(*) AS n FROM drug_tests t
+         WHERE t.patient_id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $1)
+           AND t.sample_date >= $2 AND t.sample_date <= $3
+           AND t.version = (SELECT MAX(l.version) FROM drug_tests l WHERE l.series_id = t.series_id)
+         GROUP BY SUBSTR(t.sample_date, 1, 7)",
+    );
+    for row in samples
+        .bind(unit.to_string())
+        .bind(&from_text)
+        .bind(&to_text)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(classify)?
+    {
+        out.push(MonthCount {
+            place: None,
+            kind: CountKind::DrugTestSamples,
+            ..count_row(&row, None)?
+        });
+    }
     out.extend(deviations(conn, unit, from, to).await?);
+    out.extend(blocks(conn, unit, from, to).await?);
     Ok(out)
+}
+
+/// Blocks after missed doses, from the record they leave: the one notice Samhand
+/// sends per block (`messages.event_key` «missed_block:<patient>:<since>», unique),
+/// put in the Oslo month it was sent. The unit's figure only: the notice goes to
+/// every service of the patient, not to one place.
+async fn blocks(
+    conn: &mut AnyConnection,
+    unit: OrganisationId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<MonthCount>> {
+    let start = start_of_oslo_day(from);
+    let end = start_of_oslo_day(samhand_domain::time::next_day(to));
+    let rows = sqlx::query(
+        "SELECT m.sent_at FROM messages m
+         WHERE m.event_key LIKE 'missed_block:%' AND m.sent_at >= $2 AND m.sent_at < $3
+           AND m.patient_id IN (SELECT patient_id FROM episodes WHERE responsible_unit = $1)",
+    )
+    .bind(unit.to_string())
+    .bind(micros(start))
+    .bind(micros(end))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(classify)?;
+    let mut by: HashMap<YearMonth, u64> = HashMap::new();
+    for row in &rows {
+        *by.entry(YearMonth::of_instant(instant(row, "sent_at")?))
+            .or_default() += 1;
+    }
+    Ok(by
+        .into_iter()
+        .map(|(month, count)| MonthCount {
+            month,
+            place: None,
+            kind: CountKind::Blocks,
+            count,
+        })
+        .collect())
 }
 
 /// Deviations are stamped with an instant: read within the window, one row each

@@ -97,6 +97,14 @@ async fn counts_and_episodes_are_read_per_place_and_oslo_month() {
     // A deviation at 00:30 Oslo time on 1 February is 31 January in UTC: February (H73).
     let at = oslo_timestamp(date(2026, 2, 1).to_datetime(time(0, 30, 0, 0))).as_microsecond();
     run(&store, &format!("INSERT INTO deviations (id, place_id, kind, description, reported_by, reported_at) VALUES ('{}', '{a}', 'other', '', '{user}', {at})", uuid::Uuid::new_v4())).await;
+    // A block's notice at 00:30 Oslo time on 1 February counts in February; another
+    // message does not count (H73).
+    for (key, kind) in [
+        (format!("'missed_block:{p1}:2026-01-25'"), "missed_doses"),
+        ("NULL".to_string(), "other"),
+    ] {
+        run(&store, &format!("INSERT INTO messages (id, patient_id, kind, subject, body, important, sent_at, event_key) VALUES ('{}', '{p1}', '{kind}', 'S', 'B', 1, {at}, {key})", uuid::Uuid::new_v4())).await;
+    }
 
     let mut conn = store.read().await.expect("conn");
     let places = samhand_store::indicators::places(&mut conn, unit)
@@ -146,6 +154,13 @@ async fn counts_and_episodes_are_read_per_place_and_oslo_month() {
     assert_eq!(result.places[0].months[0].count(CountKind::Deviations), 0);
     assert_eq!(result.unit.months[0].count(CountKind::Overdoses), 1);
     assert_eq!(result.unit.months[1].count(CountKind::Deaths), 1);
+    assert_eq!(
+        (
+            result.unit.months[0].count(CountKind::Blocks),
+            result.unit.months[1].count(CountKind::Blocks)
+        ),
+        (0, 1)
+    );
     // January: both at A; February: p1 moved to B, p2 died.
     assert_eq!(
         (jan_a.in_treatment, feb_a.in_treatment, feb_b.in_treatment),

@@ -33,6 +33,10 @@ use super::stock::StockPlan;
 use super::world::World;
 use super::{NotEmpty, at, plus};
 
+/// The unit's total capacity over its dispensing places, shared by their share of
+/// the patients (synthetic).
+const DEMO_CAPACITY: u32 = 400;
+
 /// Organisations, groups and staff, in one transaction; the demo logins get the
 /// password `hashes` in order.
 pub(super) async fn write_organisations_and_users(
@@ -103,15 +107,34 @@ async fn write_register_numbers(
             .find(|p| p.org.id == org.id)
             .map(|p| format!("Torget {}, {} {}", n + 1, p.postcode, org.municipality))
             .unwrap_or_default();
+        let place = world.places.iter().find(|p| p.org.id == org.id);
         let registration = Registration {
             org_number: Some(org_number),
             her_id: HerId::parse(&format!("{}", 900_000_000 + n)).ok(),
             address,
+            // The dispensing places are the LAR unit's: its indicators show them.
+            responsible_unit: place.map(|_| world.unit.id),
             ..Registration::default()
         };
         organisations::set_registration(tx, org.id, &registration, at)
             .await
             .with_context(|| format!("register numbers of {}", org.name))?;
+        if let Some(place) = place {
+            // A synthetic capacity in proportion to the place's share of patients.
+            let settings = organisations::PlaceSettings {
+                capacity: Some(((place.share * f64::from(DEMO_CAPACITY)).ceil() as i64).max(5)),
+                ..organisations::PlaceSettings::default()
+            };
+            organisations::set_place(
+                tx,
+                org.id,
+                org.open_weekdays,
+                org.open_on_public_holidays,
+                &settings,
+            )
+            .await
+            .with_context(|| format!("capacity of {}", org.name))?;
+        }
     }
     for (n, user) in world.users.iter().enumerate() {
         if user.role != samhand_domain::organisation::Role::Administrator {

@@ -5,7 +5,7 @@
 use super::{CountKind, Indicators, MonthIndicators, Series, Share};
 
 /// The CSV's header, in order.
-pub const CSV_COLUMNS: [&str; 20] = [
+pub const CSV_COLUMNS: [&str; 21] = [
     "place",
     "month",
     "in_treatment",
@@ -25,6 +25,7 @@ pub const CSV_COLUMNS: [&str; 20] = [
     "deaths",
     "discharge_bundles",
     "deviations",
+    "drug_test_samples",
     "note",
 ];
 
@@ -75,6 +76,7 @@ pub fn csv(indicators: &Indicators) -> String {
                 count_cell(series, month, CountKind::Deaths),
                 count_cell(series, month, CountKind::DischargeBundles),
                 count_cell(series, month, CountKind::Deviations),
+                count_cell(series, month, CountKind::DrugTestSamples),
                 String::new(),
             ];
             out.push_str(&row.join(","));

@@ -210,3 +210,30 @@ fn counts_add_up_per_place_and_for_the_unit() {
     assert_eq!(result.places[1].months[0].count(CountKind::Overdoses), 1);
     assert!(CountKind::SupervisedDoses.per_place() && !CountKind::Deaths.per_place());
 }
+
+#[test]
+fn a_month_range_defaults_to_the_last_twelve_months_and_refuses_bad_months() {
+    let today = date(2026, 11, 23);
+    let months = month_range("", "", today).expect("default");
+    assert_eq!(
+        (months.len(), months[0], months[11]),
+        (12, month(2025, 12), month(2026, 11))
+    );
+    assert_eq!(
+        month_range("2025-12", "2026-02", today).expect("range"),
+        vec![month(2025, 12), month(2026, 1), month(2026, 2)]
+    );
+    let field = |from: &str, to: &str| {
+        let errors = month_range(from, to, today).expect_err("refused");
+        ["from", "to"]
+            .into_iter()
+            .filter(|f| errors.for_field(f).is_some())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(field("2026-13", "2026-01"), vec!["from"]);
+    assert_eq!(field("2026-01", "januar"), vec!["to"]);
+    assert_eq!(field("2026-03", "2026-01"), vec!["from"]);
+    assert_eq!(field("2023-01", "2026-01"), vec!["from"]);
+    assert_eq!(field("2027-01", "2027-02"), vec!["from"]);
+    assert_eq!(month_range("2023-11", "2026-10", today).expect("36").len(), 36);
+}

@@ -16,6 +16,7 @@ mod drug_test_regime;
 mod edi;
 mod extract;
 mod health;
+mod indicators;
 mod leader;
 mod messages;
 mod orders;
@@ -47,6 +48,7 @@ use problem::{Problem, ProblemResponse};
 
 /// Base64 for the FHIR token endpoint's HTTP Basic client authentication.
 pub(crate) use base64::decode as base64_decode;
+pub(crate) use indicators::file_name as indicators_file_name;
 
 pub fn routes() -> Router<AppState> {
     route_table()
@@ -342,6 +344,8 @@ fn report_routes() -> Vec<Route> {
             pharmacy_count::pharmacy_count_csv_file,
         ),
         route(Method::POST, "/pharmacy-count/approvals", pharmacy_count::approve),
+        route(Method::GET, "/indicators", indicators::indicators),
+        route(Method::GET, "/indicators.csv", indicators::indicators_csv),
     ]
 }
 
@@ -484,6 +488,8 @@ fn admin_routes() -> Vec<Route> {
         pharmacy_count::pharmacy_count,
         pharmacy_count::pharmacy_count_csv_file,
         pharmacy_count::approve,
+        indicators::indicators,
+        indicators::indicators_csv,
         admin::organisations,
         admin::add_organisation,
         admin::set_place,

@@ -37,7 +37,7 @@ pub fn purpose(relation: &str) -> Option<(&'static str, &'static str)> {
         AllowedBy::EmergencyAccess => ("ETREAT", "Emergency Treatment"),
         AllowedBy::PatientSelf => ("PATRQT", "patient requested"),
         AllowedBy::EmergencyReview => ("HCOMPL", "health compliance"),
-        AllowedBy::Directory => ("HOPERAT", "healthcare operations"),
+        AllowedBy::Directory | AllowedBy::UnitIndicators => ("HOPERAT", "healthcare operations"),
         AllowedBy::ResponsibleLarUnit
         | AllowedBy::DispensingPlace
         | AllowedBy::DispensingPlaceConsent

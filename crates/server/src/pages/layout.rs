@@ -93,6 +93,9 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
     if access::may_lead(user) {
         more.push(("/akuttilganger", "Kontroll av akuttilganger"));
     }
+    if access::may_see_indicators(user) {
+        more.push(("/indikatorer", "Indikatorer"));
+    }
     if access::may_report_status(user) {
         more.push(("/statusrapport", "Årlig statusrapport"));
     }

@@ -16,6 +16,7 @@ use crate::service::Service;
 pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Response, PageError> {
     let o = Service::new(&state, &staff.user).leader_overview().await?;
     let waiting = crate::pages::referrals::leader_breaches(&state, &staff, &o.unit).await?;
+    let figures = Service::new(&state, &staff.user).indicator_summary().await?;
     let body = html! {
         h1 { "Oversikt for leder: " (o.unit.name) }
         div.cards {
@@ -75,6 +76,9 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff) -> Result<Respo
                 }
             }
             (waiting)
+            @if let Some(found) = &figures {
+                (crate::pages::indicators::leader_card(found))
+            }
             section.card data-testid="overdoses" {
                 h2 { "Overdoser" }
                 p { strong { (count_nb(o.overdoses_last_year, "overdose", "overdoser")) } " siste 12 måneder blant enhetens pasienter." }

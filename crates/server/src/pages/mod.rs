@@ -3,6 +3,7 @@
 //! its field and keep what was typed; every form carries the session's CSRF token.
 
 pub mod admin;
+pub mod chart;
 pub mod collaboration;
 pub mod dispensing;
 pub mod drug_test_regime;
@@ -12,6 +13,7 @@ mod error_page;
 pub mod forms;
 pub mod health;
 pub mod identity;
+pub mod indicators;
 pub mod labels;
 pub mod layout;
 pub mod leader;
@@ -151,6 +153,8 @@ fn patient_routes() -> Router<AppState> {
         .route("/revurderinger", get(patients::reviews::overdue))
         .route("/pasienter/{id}/flytt", get(moving::show).post(moving::submit))
         .route("/leder", get(leader::show))
+        .route("/indikatorer", get(indicators::show))
+        .route("/indikatorer.csv", get(indicators::csv))
         .route("/venteliste", get(referrals::waiting))
         .route(
             "/venteliste/ny",

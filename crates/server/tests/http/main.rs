@@ -24,6 +24,7 @@ mod fhir_hardening;
 mod fhir_received;
 mod fhir_sync;
 mod forms;
+mod indicators;
 mod kept_state;
 mod leader;
 mod login;

@@ -6,6 +6,7 @@
 //! change comes back to the overview with a notice.
 
 pub mod arrangements;
+pub mod dose_chart;
 pub mod ending;
 pub mod enrol;
 pub mod orders;

@@ -427,6 +427,7 @@ pub async fn show(
         @if let Some(text) = saved_notice(&saved.lagret) { (notice(text)) }
         @if let Some(access) = &emergency { (crate::pages::privacy::emergency_banner(access)) }
         (overview_body(&overview))
+        (super::dose_chart::section(&overview, drug_tests.as_deref()))
         @if overview.offers.correct_identity {
             (crate::pages::identity::overview_section(id, &overview.identity, &staff))
         }
