@@ -130,6 +130,9 @@ fn the_leader_approves_a_pharmacys_month_and_the_pharmacist_reads_it_on_a_phone_
 #[test]
 fn the_doctor_follows_up_samples_not_delivered_and_changes_the_drug_test_regime_in_chromium() {
     run_browser_script("drug_test_regime.mjs");
+}
+
+#[test]
 fn the_leader_reads_the_indicators_charts_and_tables_and_a_dose_chart_at_tablet_and_phone_width_in_chromium()
 {
     run_browser_script("indicators.mjs");
