@@ -395,3 +395,46 @@ fn no_source_file_outgrows_its_room() {
     .collect();
     assert_none(found, "a file larger than a room (split it by area)");
 }
+
+/// utoipa keys the OpenAPI document's components by the type's name: two types of
+/// one name silently share one schema, and answers of one are then checked against
+/// the other's (schemathesis found a deviation's follow-up checked as a drug test's).
+#[test]
+fn every_openapi_schema_has_a_name_of_its_own() {
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (file, text) in ["crates/server/src", "crates/domain/src"]
+        .iter()
+        .flat_map(|dir| sources(dir))
+    {
+        let lines: Vec<(usize, &str)> = code_lines(&text).collect();
+        for (i, (_, line)) in lines.iter().enumerate() {
+            if !(line.contains("derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            let named = lines[i + 1..].iter().take(8).find_map(|(number, next)| {
+                let next = next.trim();
+                let renamed = next
+                    .strip_prefix("#[schema(as = ")
+                    .and_then(|r| r.split(')').next());
+                let declared = ["pub struct ", "pub enum ", "struct ", "enum "]
+                    .iter()
+                    .find_map(|p| next.strip_prefix(p))
+                    .map(|r| {
+                        r.split(|c: char| !c.is_alphanumeric() && c != '_')
+                            .next()
+                            .unwrap_or(r)
+                    });
+                renamed.or(declared).map(|name| (name.to_string(), *number))
+            });
+            if let Some((name, number)) = named {
+                seen.entry(name).or_default().push(format!("{file}:{number}"));
+            }
+        }
+    }
+    let twice: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, places)| places.len() > 1)
+        .map(|(name, places)| format!("{name}: {}", places.join(", ")))
+        .collect();
+    assert_none(twice, "OpenAPI schema names declared twice");
+}

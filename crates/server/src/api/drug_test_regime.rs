@@ -237,7 +237,7 @@ pub async fn end(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct FollowUpDto {
+pub struct SampleFollowUpDto {
     pub patient: NamedRef,
     pub regime: RegimeDto,
     /// Samples in the windows of the last four weeks.
@@ -255,7 +255,7 @@ pub struct FollowUpDto {
     summary = "The unit's list: patients with samples not delivered in the last four weeks, or a regime past its review",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The list, by name", body = [FollowUpDto]),
+        (status = 200, description = "The list, by name", body = [SampleFollowUpDto]),
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         (status = 500, response = ProblemResponse),
@@ -264,12 +264,12 @@ pub struct FollowUpDto {
 pub async fn follow_up(
     State(state): State<AppState>,
     ApiStaff(staff): ApiStaff,
-) -> Result<Json<Vec<FollowUpDto>>, ApiError> {
+) -> Result<Json<Vec<SampleFollowUpDto>>, ApiError> {
     let list = Service::new(&state, &staff).drug_test_follow_up().await?;
     let names = HashMap::new();
     Ok(Json(
         list.iter()
-            .map(|f| FollowUpDto {
+            .map(|f| SampleFollowUpDto {
                 patient: NamedRef {
                     id: f.patient.id.to_string(),
                     name: Some(f.patient.full_name()),
