@@ -356,6 +356,33 @@ pub async fn person(
     row.as_ref().map(person_from_row).transpose()
 }
 
+/// The kinds of privacy fact some patients have any rows of, in one statement:
+/// most patients have no emergency access, named person, stay or hand-over, and
+/// reading each kind only where there is one saves a request up to four
+/// statements (issue 16).
+async fn fact_kinds_present(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+) -> Result<std::collections::HashSet<String>> {
+    const KINDS: [(&str, &str); 6] = [
+        ("care_team", "care_team_members"),
+        ("consents", "consents"),
+        ("emergency", "emergency_accesses"),
+        ("people", "named_people"),
+        ("stays", "stays"),
+        ("handovers", "prescribing_handovers"),
+    ];
+    let sql = KINDS
+        .iter()
+        .map(|(kind, table)| {
+            format!("SELECT '{kind}' AS kind FROM (SELECT 1 AS one FROM {table} WHERE patient_id IN ({{ids}}) LIMIT 1) {kind}_any")
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(|row| text(row, "kind")).collect()
+}
+
 /// Everything the access decision needs about some patients' privacy.
 pub async fn facts_of(
     conn: &mut AnyConnection,
@@ -363,24 +390,42 @@ pub async fn facts_of(
 ) -> Result<std::collections::HashMap<PatientId, PrivacyFacts>> {
     let mut facts: std::collections::HashMap<PatientId, PrivacyFacts> =
         patients.iter().map(|p| (*p, PrivacyFacts::default())).collect();
-    for member in members_of(conn, patients).await? {
-        facts.entry(member.patient_id).or_default().care_team.push(member);
+    if patients.is_empty() {
+        return Ok(facts);
     }
-    for consent in consents_of(conn, patients).await? {
-        facts
-            .entry(consent.patient_id)
-            .or_default()
-            .consents
-            .push(consent);
+    let present = fact_kinds_present(conn, patients).await?;
+    let has = |kind: &str| present.contains(kind);
+    if has("care_team") {
+        for member in members_of(conn, patients).await? {
+            facts.entry(member.patient_id).or_default().care_team.push(member);
+        }
     }
-    for access in emergency_of(conn, patients).await? {
-        facts.entry(access.patient_id).or_default().emergency.push(access);
+    if has("consents") {
+        for consent in consents_of(conn, patients).await? {
+            facts
+                .entry(consent.patient_id)
+                .or_default()
+                .consents
+                .push(consent);
+        }
     }
-    for person in people_of(conn, patients).await? {
-        facts.entry(person.patient_id).or_default().people.push(person);
+    if has("emergency") {
+        for access in emergency_of(conn, patients).await? {
+            facts.entry(access.patient_id).or_default().emergency.push(access);
+        }
     }
-    for stay in crate::stays::stays_of(conn, patients).await? {
-        facts.entry(stay.stay.patient_id).or_default().stays.push(stay);
+    if has("people") {
+        for person in people_of(conn, patients).await? {
+            facts.entry(person.patient_id).or_default().people.push(person);
+        }
+    }
+    if has("stays") {
+        for stay in crate::stays::stays_of(conn, patients).await? {
+            facts.entry(stay.stay.patient_id).or_default().stays.push(stay);
+        }
+    }
+    if !has("handovers") {
+        return Ok(facts);
     }
     for handover in crate::stays::handovers_of(conn, patients).await? {
         facts
