@@ -213,6 +213,29 @@ async fn measure_status_report(state: &AppState, world: &BenchWorld, today: Date
         report.rows.len(),
         started.elapsed().as_secs_f64()
     );
+    // The unit's indicators over the last twelve months, as its leader: the
+    // aggregated counts and the follow-up computed per patient from batched reads
+    // (missed doses over the whole history, bundles, expected samples).
+    let leader = StaffUser {
+        role: Role::Leader,
+        ..prescriber
+    };
+    let started = Instant::now();
+    let found = samhand_server::service::Service::new(state, &leader)
+        .indicators("", "", "")
+        .await
+        .map_err(|e| anyhow::anyhow!("the indicators: {e:?}"))?;
+    let missed: u64 = found
+        .unit
+        .months
+        .iter()
+        .map(|m| m.count(samhand_domain::indicators::CountKind::MissedDoses))
+        .sum();
+    println!(
+        "unit indicators: {} months, {missed} missed doses, in {:.2} s",
+        found.months.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
