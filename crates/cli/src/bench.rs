@@ -236,6 +236,33 @@ async fn measure_status_report(state: &AppState, world: &BenchWorld, today: Date
         found.months.len(),
         started.elapsed().as_secs_f64()
     );
+    // The leader's overview card: the last full month and the one before.
+    let started = Instant::now();
+    samhand_server::service::Service::new(state, &leader)
+        .indicator_summary()
+        .await
+        .map_err(|e| anyhow::anyhow!("the key figures: {e:?}"))?;
+    println!(
+        "the leader's key figures (two months): {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    {
+        let current = samhand_domain::indicators::YearMonth::of(today);
+        let mut conn = state.store.read().await?;
+        samhand_store::indicators::followup_counts(
+            &mut conn,
+            world.unit,
+            current.plus(-2).first_day(),
+            current.plus(-1).last_day(),
+            today,
+        )
+        .await?;
+    }
+    println!(
+        "of which the follow-up (two months): {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
