@@ -1,6 +1,7 @@
 // Browser test: the LAR unit's leader opens the indicators from the overview at a
 // tablet's and a phone's width, sees the charts (SVG images with their summaries)
-// and the tables, downloads the CSV; a prescriber's patient overview shows the dose
+// and the tables (missed doses, discharges with the bundle and samples expected
+// among them, not all zero in the demo), downloads the CSV; a prescriber's patient overview shows the dose
 // history chart. Every page passes axe-core; any console error fails the test.
 //
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/indicators.mjs
@@ -18,7 +19,7 @@ const { browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
 async function chartsAndTables(page, width) {
   const charts = page.locator("figure.chart svg[role=img]");
   const count = await charts.count();
-  check(count === 3, `${count} charts at ${width} px, not 3`);
+  check(count === 4, `${count} charts at ${width} px, not 4`);
   for (let i = 0; i < count; i += 1) {
     const chart = charts.nth(i);
     const label = (await chart.getAttribute("aria-label")) || "";
@@ -35,6 +36,15 @@ async function chartsAndTables(page, width) {
   const summary = (await page.locator("[data-testid=chart-load] p.summary").textContent()) || "";
   check(/Enheten: \d+ i behandling/.test(summary), `the load summary: ${summary}`);
   check(!/Enheten: 0 i behandling i \S+, 0 i/.test(summary), `the demo's indicators are empty: ${summary}`);
+  // The follow-up: discharges beside bundles completed, samples expected beside
+  // delivered, in the chart's summary and as rows of the unit's table.
+  const followUp = (await page.locator("[data-testid=chart-follow-up] p.summary").textContent()) || "";
+  check(/tiltakspakken fullført ved \d+ av \d+ utskrivninger, \d+ urinprøver levert av \d+ forventet/.test(followUp), `the follow-up summary: ${followUp}`);
+  for (const row of ["Uteblitte doser", "Utskrivninger fra opphold", "Utskrivninger med tiltakspakken fullført", "Urinprøver forventet"]) {
+    const cells = await tables.first().locator("tr", { has: page.locator("th", { hasText: row }) }).locator("td").allTextContents();
+    check(cells.length > 0, `the unit's table has no row «${row}»`);
+    check(cells.some((c) => Number(c) > 0), `the demo's «${row}» is 0 every month: ${cells.join(" ")}`);
+  }
 }
 
 await run(async () => {
@@ -80,7 +90,7 @@ await run(async () => {
   await t.accessible(lege, "the patient overview with the dose chart");
 
   console.log(
-    `indicators: ok: leder saw 3 charts with tables at 1024 and 390 px, downloaded ${rows.length - 1} CSV rows; ` +
+    `indicators: ok: leder saw 4 charts with tables at 1024 and 390 px, downloaded ${rows.length - 1} CSV rows; ` +
       `the overview's dose chart: ${label.slice(0, 60)}…; Chromium ${browser.version()}; ${t.seconds()} s; screenshot ${screenshotPath}`,
   );
 });

@@ -29,6 +29,7 @@ use crate::rng::Rng;
 
 mod phases;
 pub mod probe;
+mod reports;
 
 /// The size of the world and of the measurements.
 #[derive(Debug, Clone, clap::Args)]
@@ -126,7 +127,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         options.concurrency
     );
     let state = AppState::new(store.clone(), Arc::new(SystemClock), bench_config(&data_dir)?);
-    measure_status_report(&state, &world, today).await?;
+    reports::measure_reports(&state, &world, today).await?;
     if options.status_report_only {
         return Ok(());
     }
@@ -189,31 +190,6 @@ fn spawn_server(url: &str, data_dir: &std::path::Path) -> anyhow::Result<String>
         })?;
     ready.recv()??;
     Ok(base)
-}
-
-/// The unit's yearly status report for this year (every patient, a year of
-/// history), made as the unit's prescriber through the service: policy, audit and
-/// the set-based reads, as the page and `samhand report status` make it.
-async fn measure_status_report(state: &AppState, world: &BenchWorld, today: Date) -> anyhow::Result<()> {
-    let prescriber = StaffUser {
-        id: world.doctor,
-        username: "bench.lege".into(),
-        display_name: "bench.lege".into(),
-        role: Role::Prescriber,
-        organisation_id: world.unit,
-        organisation_kind: OrganisationKind::HealthTrustLarUnit,
-    };
-    let started = Instant::now();
-    let report = samhand_server::service::Service::new(state, &prescriber)
-        .status_report(&today.year().to_string())
-        .await
-        .map_err(|e| anyhow::anyhow!("the status report: {e:?}"))?;
-    println!(
-        "yearly status report: {} patients in {:.2} s",
-        report.rows.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
 }
 
 /// Tokens for each place's dispensing staff and the prescriber.

@@ -18,6 +18,7 @@ use crate::time::{days_between, oslo_date};
 use crate::validation::FieldErrors;
 
 mod export;
+pub mod followup;
 pub use export::{CSV_COLUMNS, csv, summary_nb};
 
 /// Days after the start within which the first responsibility-group meeting should
@@ -186,23 +187,34 @@ crate::coded! {
         Blocks = "blocks",
         Overdoses = "overdoses",
         Deaths = "deaths",
+        /// Discharges from stays the overdose-prevention bundle applies to, by the
+        /// discharge day, at the place in force that day.
+        Discharges = "discharges",
+        /// Of those, the discharges whose bundle was completed (every item done).
         DischargeBundles = "discharge_bundles",
         Deviations = "deviations",
         /// Drug-test samples delivered (the latest version of each test), by the
-        /// sample's date. Expected samples need the drug-test regime, not yet kept.
+        /// sample's date.
         DrugTestSamples = "drug_test_samples",
+        /// Samples the regimes in force expect, per window ending in the month.
+        DrugTestSamplesExpected = "drug_test_samples_expected",
     }
 }
 
 impl CountKind {
     /// Whether the store keeps the count per place. Overdoses and deaths happen to a
     /// patient, not at a window, and so do a drug-test sample and a block after
-    /// missed doses (its notice goes to every service of the patient): they are the unit's
-    /// figures, and a place shows none rather than a misleading zero.
+    /// missed doses (its notice goes to every service of the patient), and the samples
+    /// a regime expects: they are the unit's figures, and a place shows none rather
+    /// than a misleading zero.
     pub fn per_place(self) -> bool {
         !matches!(
             self,
-            Self::Overdoses | Self::Deaths | Self::DrugTestSamples | Self::Blocks
+            Self::Overdoses
+                | Self::Deaths
+                | Self::DrugTestSamples
+                | Self::DrugTestSamplesExpected
+                | Self::Blocks
         )
     }
 
@@ -215,9 +227,11 @@ impl CountKind {
             Self::Blocks => "Sperringer",
             Self::Overdoses => "Overdoser",
             Self::Deaths => "Dødsfall",
-            Self::DischargeBundles => "Utskrivningspakker fullført",
+            Self::Discharges => "Utskrivninger fra opphold",
+            Self::DischargeBundles => "Utskrivninger med tiltakspakken fullført",
             Self::Deviations => "Avvik",
             Self::DrugTestSamples => "Urinprøver levert",
+            Self::DrugTestSamplesExpected => "Urinprøver forventet",
         }
     }
 }

@@ -529,7 +529,7 @@ pub(crate) mod tests {
 
     /// A stay from `from`, without the substitution dose, discharged on `out` with
     /// home dispensing resuming on `resume` (still at the institution when `None`).
-    fn stay(w: &World, from: Date, out: Option<(Date, Date)>) -> StayRecord {
+    pub fn stay(w: &World, from: Date, out: Option<(Date, Date)>) -> StayRecord {
         use crate::stay::{Discharge, Stay, StayEvent, StayEventId, StayEventKind, StayKind};
         let stay = Stay {
             id: crate::ids::StayId::new(),

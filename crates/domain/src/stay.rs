@@ -463,6 +463,36 @@ pub struct BundleEvidence {
     pub appointments: Vec<Date>,
 }
 
+/// What the record shows about one stay's derived items: naloxone hand-outs and
+/// crisis plans saved from the stay's start, and the appointments registered for
+/// the stay. The stay's page and the unit indicators both tick the checklist from it.
+pub fn evidence_for(
+    record: &StayRecord,
+    kits: &[crate::overdose::NaloxoneKit],
+    plans: &[crate::overdose::CrisisPlanVersion],
+    appointments: &[Appointment],
+) -> BundleEvidence {
+    let since = record.stay.starts_on;
+    BundleEvidence {
+        naloxone: kits
+            .iter()
+            .filter(|k| k.patient_id == record.stay.patient_id && k.handed_out_on >= since)
+            .map(|k| (k.handed_out_on, k.training_given))
+            .collect(),
+        crisis_plans: plans
+            .iter()
+            .filter(|p| p.patient_id == record.stay.patient_id)
+            .map(|p| crate::time::oslo_date(p.recorded_at))
+            .filter(|d| *d >= since)
+            .collect(),
+        appointments: appointments
+            .iter()
+            .filter(|a| a.stay_id == Some(record.stay.id))
+            .map(|a| a.at.date())
+            .collect(),
+    }
+}
+
 /// Each item of the bundle and where it stands.
 pub fn checklist(entries: &[BundleEntry], evidence: &BundleEvidence) -> Vec<(BundleItem, ItemState)> {
     BundleItem::ALL

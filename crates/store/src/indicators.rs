@@ -3,7 +3,9 @@
 //! as Oslo civil days ('yyyy-mm-dd') are grouped by their first seven characters,
 //! the same on SQLite and PostgreSQL; the few instants (deviations) are read as rows
 //! within the window and put in their Oslo month by the domain (H73). Nothing reads
-//! a dose per patient: 10,000 patients give a few hundred rows.
+//! a dose per patient: 10,000 patients give a few hundred rows. The figures that
+//! follow each patient's own rules (missed doses, bundles, expected samples) are
+//! in [`followup`]: batched reads for the whole unit, computed in memory.
 
 use std::collections::HashMap;
 
@@ -20,6 +22,9 @@ use sqlx::Row;
 
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify};
+
+mod followup;
+pub use followup::followup_counts;
 
 /// The unit's dispensing places (organisations whose responsible unit it is), with
 /// their administrator-set capacity.

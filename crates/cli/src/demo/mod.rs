@@ -12,6 +12,7 @@
 //! stock plan and ledger) and [`write`] (everything to the store); [`names`] and
 //! [`png`] supply names and photos.
 
+mod discharges;
 mod drug_tests;
 mod edi;
 mod generator;
@@ -257,6 +258,9 @@ pub async fn create_demo_world(
     write_collaboration(store, &world, &privacy_patients, today).await?;
     if let Some(admitted) = privacy_patients.last() {
         write_stay(store, &world, *admitted, today).await?;
+    }
+    if privacy_patients.len() > 3 {
+        discharges::write_discharged_stays(store, &world, &privacy_patients[1..3], today).await?;
     }
     tracing::debug!(elapsed = ?started.elapsed(), "demo: patients written");
     write_stock(store, &stock_plan).await?;

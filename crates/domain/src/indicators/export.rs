@@ -5,7 +5,7 @@
 use super::{CountKind, Indicators, MonthIndicators, Series, Share};
 
 /// The CSV's header, in order.
-pub const CSV_COLUMNS: [&str; 21] = [
+pub const CSV_COLUMNS: [&str; 23] = [
     "place",
     "month",
     "in_treatment",
@@ -23,9 +23,11 @@ pub const CSV_COLUMNS: [&str; 21] = [
     "blocks",
     "overdoses",
     "deaths",
+    "discharges",
     "discharge_bundles",
     "deviations",
     "drug_test_samples",
+    "drug_test_samples_expected",
     "note",
 ];
 
@@ -74,9 +76,11 @@ pub fn csv(indicators: &Indicators) -> String {
                 count_cell(series, month, CountKind::Blocks),
                 count_cell(series, month, CountKind::Overdoses),
                 count_cell(series, month, CountKind::Deaths),
+                count_cell(series, month, CountKind::Discharges),
                 count_cell(series, month, CountKind::DischargeBundles),
                 count_cell(series, month, CountKind::Deviations),
                 count_cell(series, month, CountKind::DrugTestSamples),
+                count_cell(series, month, CountKind::DrugTestSamplesExpected),
                 String::new(),
             ];
             out.push_str(&row.join(","));

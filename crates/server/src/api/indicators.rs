@@ -65,8 +65,9 @@ pub struct MonthDto {
     pub meeting_in_time: ShareDto,
     /// Patients in treatment with an individual plan started.
     pub plans_in_use: ShareDto,
-    /// Count code (the CSV's column) → count. Overdoses and deaths are the unit's
-    /// figures only and are left out at a place.
+    /// Count code (the CSV's column) → count. Overdoses, deaths, blocks and the
+    /// drug-test samples delivered and expected are the unit's figures only and are
+    /// left out at a place.
     pub counts: BTreeMap<String, u64>,
 }
 
@@ -137,8 +138,10 @@ fn dto(indicators: &Indicators) -> IndicatorsDto {
     operation_id = "indicators",
     summary = "The unit's indicators per dispensing place and month",
     description = "For the LAR unit's leader: patients in treatment against capacity, retention, take-home share, \
-        withheld and missed doses, blocks, overdoses, deaths, meetings within six weeks, plans, discharge bundles, \
-        deviations. Counts only, no patient named; the read is audited.",
+        withheld and missed doses, blocks, overdoses, deaths, meetings within six weeks, plans, discharges and those \
+        with the overdose-prevention bundle completed, drug-test samples delivered and expected, deviations (the \
+        count codes are the CSV's columns, README «Unit indicators»). Counts only, no patient named; the read is \
+        audited.",
     params(IndicatorQuery),
     security(("bearer" = [])),
     responses(

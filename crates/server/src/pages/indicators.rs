@@ -38,15 +38,21 @@ impl Params {
     }
 }
 
-/// The counts the page charts, in the order of the table.
-const EVENT_KINDS: [CountKind; 8] = [
+/// The events the page charts, in the order of the table.
+const EVENT_KINDS: [CountKind; 6] = [
     CountKind::WithheldDoses,
     CountKind::MissedDoses,
     CountKind::Blocks,
     CountKind::Overdoses,
     CountKind::Deaths,
-    CountKind::DischargeBundles,
     CountKind::Deviations,
+];
+
+/// The follow-up the page charts, each done beside what was due.
+const FOLLOW_UP_KINDS: [CountKind; 4] = [
+    CountKind::Discharges,
+    CountKind::DischargeBundles,
+    CountKind::DrugTestSamplesExpected,
     CountKind::DrugTestSamples,
 ];
 
@@ -195,6 +201,60 @@ fn events_chart(found: &Indicators) -> Markup {
     figure("events", "Hendelser for enheten per måned", &summary, &svg)
 }
 
+/// Discharges beside those with the bundle completed, and samples expected beside
+/// those delivered: the unit's figures.
+fn follow_up_chart(found: &Indicators) -> Markup {
+    let months = labels(found);
+    let unit = &found.unit.months;
+    let lines = FOLLOW_UP_KINDS
+        .iter()
+        .map(|kind| Line {
+            label: kind.label_nb().into(),
+            values: unit.iter().map(|m| Some(m.count(*kind) as f64)).collect(),
+            dashed: matches!(kind, CountKind::Discharges | CountKind::DrugTestSamplesExpected),
+        })
+        .collect();
+    let summary = match unit.last() {
+        Some(last) => follow_up_summary(last),
+        None => "Ingen måneder å vise.".into(),
+    };
+    let svg = line_chart(&LineChart {
+        summary: &summary,
+        x_labels: &months,
+        y_label: "Antall",
+        lines,
+        y_max: None,
+        ..LineChart::default()
+    });
+    figure(
+        "follow-up",
+        "Tiltakspakke ved utskrivning og urinprøver mot forventet",
+        &summary,
+        &svg,
+    )
+}
+
+/// The follow-up of one month in words: bundles completed of the discharges, and
+/// samples delivered of those expected.
+fn follow_up_summary(month: &MonthIndicators) -> String {
+    let bundles = Share {
+        part: month.count(CountKind::DischargeBundles),
+        whole: month.count(CountKind::Discharges),
+    };
+    let samples = Share {
+        part: month.count(CountKind::DrugTestSamples),
+        whole: month.count(CountKind::DrugTestSamplesExpected),
+    };
+    format!(
+        "Enheten i {}: tiltakspakken fullført ved {} av {} utskrivninger, {} urinprøver levert av {} forventet.",
+        month.month.map(|m| m.label()).unwrap_or_default(),
+        bundles.part,
+        bundles.whole,
+        samples.part,
+        samples.whole,
+    )
+}
+
 fn figure(id: &str, title: &str, summary: &str, svg: &str) -> Markup {
     html! {
         figure.chart data-testid={ "chart-" (id) } {
@@ -222,7 +282,7 @@ fn series_table(found: &Indicators, series: &Series) -> Markup {
                         tr { th scope="row" { "Ta-med-andel" } @for m in &series.months { td { (share_cell(m.take_home)) } } }
                         tr { th scope="row" { "Møte i ansvarsgruppen innen seks uker" } @for m in &series.months { td { (share_cell(m.meeting_in_time)) } } }
                         tr { th scope="row" { "Individuell plan i bruk" } @for m in &series.months { td { (share_cell(m.plans_in_use)) } } }
-                        @for kind in EVENT_KINDS {
+                        @for kind in EVENT_KINDS.iter().chain(&FOLLOW_UP_KINDS).copied() {
                             @if !per_place || kind.per_place() {
                                 tr { th scope="row" { (kind.label_nb()) } @for m in &series.months { td { (m.count(kind)) } } }
                             }
@@ -260,12 +320,16 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff, Query(params): 
             " (kolonnene er beskrevet i README). Tallene er samlet for enheten; ingen pasient er navngitt."
         }
         p.note {
-            "Urinprøver: Samhand har ennå ikke prøveregimet (forventede prøver), så bare leverte prøver vises. "
-            "Overdoser, dødsfall og urinprøver telles for enheten, ikke per sted."
+            "Uteblitte doser er dager pasienten skulle hatt dose etter forordning og utleveringsavtale uten at noe "
+            "ble registrert (ikke dager med ta-med-dose, opphold på institusjon eller tilbakeholdt dose). "
+            "Tiltakspakken er fullført når alle punktene er gjort; et fravalgt punkt teller som ikke fullført. "
+            "Forventede urinprøver følger prøveregimet: prøvene i hver periode som endte i måneden. "
+            "Overdoser, dødsfall, sperringer og urinprøver telles for enheten, ikke per sted."
         }
         (load_chart(&found))
         (shares_chart(&found))
         (events_chart(&found))
+        (follow_up_chart(&found))
         @for series in std::iter::once(&found.unit).chain(&found.places) {
             (series_table(&found, series))
         }
@@ -301,7 +365,7 @@ pub fn leader_card(found: &Indicators) -> Markup {
                     tbody {
                         tr { th scope="row" { "Pasienter i behandling" } td { (last.in_treatment) } td { (before.in_treatment) } }
                         tr { th scope="row" { "Ta-med-andel" } td { (share_cell(last.take_home)) } td { (share_cell(before.take_home)) } }
-                        @for kind in [CountKind::WithheldDoses, CountKind::Overdoses, CountKind::Deviations] {
+                        @for kind in [CountKind::WithheldDoses, CountKind::MissedDoses, CountKind::Overdoses, CountKind::Deviations] {
                             tr { th scope="row" { (kind.label_nb()) } td { (last.count(kind)) } td { (before.count(kind)) } }
                         }
                     }

@@ -39,7 +39,10 @@ impl Service<'_> {
             let places = store::places(&mut conn, unit).await?;
             // Retention looks at episodes started up to 23 months before a month.
             let episodes = store::episodes(&mut conn, unit, first.plus(-23).first_day()).await?;
-            let counts = store::counts(&mut conn, unit, first.first_day(), last.last_day()).await?;
+            let mut counts = store::counts(&mut conn, unit, first.first_day(), last.last_day()).await?;
+            counts.extend(
+                store::followup_counts(&mut conn, unit, first.first_day(), last.last_day(), today).await?,
+            );
             (places, episodes, counts)
         };
         // Only the unit's own places are ever shown (H81).

@@ -18,8 +18,8 @@ use samhand_domain::organisation::{Organisation, StaffUser};
 use samhand_domain::patient::{NewPatient, Patient, PatientInput};
 use samhand_domain::stay::{
     self, Appointment, AppointmentId, AppointmentInput, BundleEntry, BundleEntryId, BundleEntryInput,
-    BundleEvidence, BundleItem, DischargeInput, Handover, HandoverId, ItemState, Stay, StayEvent,
-    StayEventId, StayEventKind, StayInput, StayRecord,
+    BundleItem, DischargeInput, Handover, HandoverId, ItemState, Stay, StayEvent, StayEventId, StayEventKind,
+    StayInput, StayRecord,
 };
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::fhir::OwnerTable;
@@ -568,25 +568,12 @@ fn stay_view(record: &StayRecord, loaded: &StayEvidence, data: &PatientData, tod
         plans,
         appointments,
     } = loaded;
-    let since = record.stay.starts_on;
     let own_appointments: Vec<Appointment> = appointments
         .iter()
         .filter(|a| a.stay_id == Some(record.stay.id))
         .cloned()
         .collect();
-    let evidence = BundleEvidence {
-        naloxone: kits
-            .iter()
-            .filter(|k| k.handed_out_on >= since)
-            .map(|k| (k.handed_out_on, k.training_given))
-            .collect(),
-        crisis_plans: plans
-            .iter()
-            .map(|p| samhand_domain::time::oslo_date(p.recorded_at))
-            .filter(|d| *d >= since)
-            .collect(),
-        appointments: own_appointments.iter().map(|a| a.at.date()).collect(),
-    };
+    let evidence = stay::evidence_for(record, kits, plans, &own_appointments);
     let own: Vec<BundleEntry> = entries
         .iter()
         .filter(|e| e.stay_id == record.stay.id)

@@ -226,7 +226,7 @@ async fn the_page_draws_well_formed_svg_charts_with_their_summaries_and_tables()
             "month labels as text: {svg}"
         );
     }
-    assert_eq!(charts, 3, "{html}");
+    assert_eq!(charts, 4, "{html}");
     assert!(
         html.contains("Enheten: 0 i behandling i 2026-10, 2 i 2026-11."),
         "{html}"

@@ -25,6 +25,7 @@ mod fhir_received;
 mod fhir_sync;
 mod forms;
 mod indicators;
+mod indicators_followup;
 mod kept_state;
 mod leader;
 mod login;
