@@ -20,18 +20,45 @@ crate::coded! {
     }
 }
 
-/// Who is asking: a staff member, or the patient for themself.
+/// Who is asking: a staff member, or the patient for themself; or Samhand itself,
+/// acting on the clock without anyone (a block after missed doses told by EDI).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Staff(StaffUser),
     Patient(PatientUser),
+    System(SystemActor),
 }
 
+/// Samhand acting by itself on behalf of a unit (the scheduler's notices). It is
+/// no user: the policy allows it nothing, and the audit log names it as
+/// [`SYSTEM_ACTOR_ID`] with the role `system`, never as a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemActor {
+    /// The unit it acts for (the patient's responsible LAR unit).
+    pub organisation_id: OrganisationId,
+    /// What it does, e.g. "scheduler".
+    pub job: &'static str,
+}
+
+/// The actor id the audit log records for Samhand acting by itself.
+pub const SYSTEM_ACTOR_ID: &str = "samhand-system";
+
 impl Actor {
+    /// The user acting; Samhand acting by itself is no user and has the nil id
+    /// (the audit log records [`Self::audit_id`]).
     pub fn id(&self) -> UserId {
         match self {
             Self::Staff(s) => s.id,
             Self::Patient(p) => p.id,
+            Self::System(_) => UserId::from_uuid(uuid::Uuid::nil()),
+        }
+    }
+
+    /// The actor as written to the audit log.
+    pub fn audit_id(&self) -> String {
+        match self {
+            Self::System(_) => SYSTEM_ACTOR_ID.to_string(),
+            other => other.id().to_string(),
         }
     }
 
@@ -39,6 +66,7 @@ impl Actor {
         match self {
             Self::Staff(s) => &s.display_name,
             Self::Patient(p) => &p.display_name,
+            Self::System(_) => "Samhand (automatisk)",
         }
     }
 
@@ -47,6 +75,7 @@ impl Actor {
         match self {
             Self::Staff(s) => s.role.code(),
             Self::Patient(_) => "patient",
+            Self::System(_) => "system",
         }
     }
 
@@ -55,13 +84,14 @@ impl Actor {
         match self {
             Self::Staff(s) => s.organisation_id.to_string(),
             Self::Patient(_) => String::new(),
+            Self::System(s) => s.organisation_id.to_string(),
         }
     }
 
     pub fn staff(&self) -> Option<&StaffUser> {
         match self {
             Self::Staff(s) => Some(s),
-            Self::Patient(_) => None,
+            Self::Patient(_) | Self::System(_) => None,
         }
     }
 }
@@ -373,6 +403,9 @@ pub fn decide(
         (_, Action::Correct) => decide(actor, relations, category, Action::Write),
         (Actor::Patient(patient), _) => decide_for_patient(patient, relations, category, action),
         (Actor::Staff(staff), _) => decide_for_staff(staff, relations, category, action),
+        // Samhand by itself reads nothing through the policy: what it sends is
+        // recorded as the disclosure that allows it (`AllowedBy::EdiConsent`).
+        (Actor::System(_), _) => Decision::Deny,
     }
 }
 
@@ -1149,6 +1182,30 @@ mod tests {
             DataCategory::Medication,
             Action::Read
         ));
+    }
+
+    #[test]
+    fn samhand_acting_by_itself_is_allowed_nothing_and_is_audited_as_no_user() {
+        let unit = OrganisationId::new();
+        let system = Actor::System(SystemActor {
+            organisation_id: unit,
+            job: "scheduler",
+        });
+        let relations = PatientRelations {
+            patient: Some(PatientId::new()),
+            responsible_units: vec![unit],
+            consents: vec![(unit, DataCategory::Notes)],
+            ..Default::default()
+        };
+        for category in DataCategory::ALL {
+            for action in [Action::Read, Action::Write, Action::Correct] {
+                assert_eq!(decide(&system, &relations, category, action), Decision::Deny);
+            }
+        }
+        assert_eq!(system.audit_id(), SYSTEM_ACTOR_ID);
+        assert_eq!(system.role_code(), "system");
+        assert_eq!(system.organisation_code(), unit.to_string());
+        assert!(system.staff().is_none());
     }
 
     #[test]

@@ -21,6 +21,8 @@ crate::coded! {
         Admission = "admission",
         Discharge = "discharge",
         Overdose = "overdose",
+        /// The end of LAR (an episode ended), whatever the reason.
+        EndOfLar = "end_of_lar",
         /// An invitation to a meeting of the responsibility group.
         MeetingInvitation = "meeting_invitation",
         FreeText = "free_text",
@@ -38,6 +40,7 @@ impl MessageKind {
             Self::Admission => "Innleggelse",
             Self::Discharge => "Utskrivning",
             Self::Overdose => "Overdose",
+            Self::EndOfLar => "LAR avsluttet",
             Self::MeetingInvitation => "Innkalling til ansvarsgruppemøte",
             Self::FreeText => "Fritekst",
         }
@@ -47,7 +50,8 @@ impl MessageKind {
     /// its content only where the access policy lets them read that category.
     pub fn category(self) -> DataCategory {
         match self {
-            Self::DoseChange => DataCategory::Medication,
+            // The end of LAR tells that the prescribing ends: medication.
+            Self::DoseChange | Self::EndOfLar => DataCategory::Medication,
             Self::ArrangementChange
             | Self::WithheldDose
             | Self::DispensingCorrection
@@ -70,6 +74,7 @@ impl MessageKind {
                 | Self::Admission
                 | Self::Discharge
                 | Self::Overdose
+                | Self::EndOfLar
         )
     }
 }

@@ -246,6 +246,19 @@ impl<'a> PatientRepo<'a> {
     /// Begins the transaction of an allowed write with its audit entry: the
     /// [`PatientWrite`] the store's functions for the clinical record require, and
     /// only for this grant's patient.
+    /// A write by Samhand itself (the scheduler's notice of a block): begun with no
+    /// access recorded, so it holds no patient's record until an access is recorded
+    /// in it (an EDI disclosure, [`Self::record_edi_disclosure`]), which the audit
+    /// log then names as Samhand's, not a person's. Refused for any other actor.
+    pub async fn begin_system_write(&self) -> AppResult<PatientWrite> {
+        if !matches!(self.actor, Actor::System(_)) {
+            return Err(AppError::Internal(
+                "a write without an access is Samhand's own only".into(),
+            ));
+        }
+        Ok(PatientWrite::begin(&self.state.store, &[]).await?)
+    }
+
     pub async fn begin_write(&self, grant: &WriteGrant) -> AppResult<PatientWrite> {
         let entry = self.grant_entry(grant, &grant.detail);
         Ok(PatientWrite::begin(&self.state.store, std::slice::from_ref(&entry)).await?)

@@ -1,7 +1,8 @@
 //! Sending EDI (issue 18): the automatic messages a GP office outside Samhand is
 //! told by Norwegian EDI (a Hodemelding with a Dialogmelding notat): a signed dose
-//! change, a withheld or reduced dose, a block, an admission and a discharge, an
-//! overdose. Sent only to a GP office the patient consented to share the message's
+//! change, a withheld or reduced dose, a block after missed doses (raised by the
+//! scheduler, with Samhand itself as the audited actor: H87), an admission and a
+//! discharge, an overdose and the end of LAR. Sent only to a GP office the patient consented to share the message's
 //! category with, that has a HER-id and no one working in Samhand (else it reads the
 //! message in Samhand). Queued in the event's own write with an entry in the
 //! patient's access log, and written to the outbox after the commit
@@ -19,13 +20,14 @@ use crate::AppState;
 use crate::error::{AppError, AppResult};
 
 /// The kinds of automatic message that go by EDI to a GP office outside Samhand.
-const EDI_KINDS: [MessageKind; 6] = [
+const EDI_KINDS: [MessageKind; 7] = [
     MessageKind::DoseChange,
     MessageKind::WithheldDose,
     MessageKind::MissedDoses,
     MessageKind::Admission,
     MessageKind::Discharge,
     MessageKind::Overdose,
+    MessageKind::EndOfLar,
 ];
 
 /// Writes the queued messages to the outbox, each marked written after its file is
@@ -101,7 +103,13 @@ impl Service<'_> {
         if receivers.is_empty() {
             return Ok(());
         }
-        let Some(sender_id) = message.sender_organisation else {
+        // A notice from Samhand itself (the scheduler) goes on behalf of the unit
+        // the system actor acts for.
+        let system_unit = match self.actor() {
+            samhand_domain::access::Actor::System(system) => Some(system.organisation_id),
+            _ => None,
+        };
+        let Some(sender_id) = message.sender_organisation.or(system_unit) else {
             return Ok(());
         };
         let (sender_name, sender_her) = {
@@ -158,7 +166,9 @@ impl Service<'_> {
                 },
                 xml: edi::hodemelding(&dialog),
             };
-            store::queue_outgoing(write, &out).await?;
+            // Recorded first: the disclosure is the access that lets the write
+            // hold the patient's outgoing message (a write by Samhand itself has
+            // no other).
             self.repo.record_edi_disclosure(
                 write,
                 patient.id,
@@ -169,6 +179,7 @@ impl Service<'_> {
                     her_id.as_str()
                 ),
             )?;
+            store::queue_outgoing(write, &out).await?;
         }
         Ok(())
     }

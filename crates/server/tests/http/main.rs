@@ -14,6 +14,7 @@ mod directory;
 mod dispensing;
 mod drug_test_regime;
 mod edi;
+mod edi_events;
 mod episodes;
 mod fhir;
 mod fhir_audit;
