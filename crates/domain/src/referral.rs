@@ -7,7 +7,7 @@ use jiff::ToSpan;
 use jiff::civil::{Date, Weekday};
 
 use crate::calendar::public_holiday;
-use crate::ids::{EpisodeId, PatientId, UserId};
+use crate::ids::{EpisodeId, OrganisationId, PatientId, UserId};
 use crate::validation::{FieldErrors, parse_date, required_text};
 
 /// Whether a date is a Norwegian working day: Monday to Friday and not a public
@@ -128,6 +128,9 @@ pub struct Referral {
     pub details: ReferralDetails,
     /// The Samhand user of the referring service, when it referred in Samhand.
     pub referred_by_user: Option<UserId>,
+    /// The referring service as a registered organisation, when it is one (in
+    /// Samhand, or outside it with a HER-id): told of the assessment decision.
+    pub referrer_organisation: Option<OrganisationId>,
     pub registered_by: UserId,
     pub registered_at: jiff::Timestamp,
 }

@@ -243,9 +243,6 @@ impl<'a> PatientRepo<'a> {
         }
     }
 
-    /// Begins the transaction of an allowed write with its audit entry: the
-    /// [`PatientWrite`] the store's functions for the clinical record require, and
-    /// only for this grant's patient.
     /// A write by Samhand itself (the scheduler's notice of a block): begun with no
     /// access recorded, so it holds no patient's record until an access is recorded
     /// in it (an EDI disclosure, [`Self::record_edi_disclosure`]), which the audit
@@ -259,6 +256,9 @@ impl<'a> PatientRepo<'a> {
         Ok(PatientWrite::begin(&self.state.store, &[]).await?)
     }
 
+    /// Begins the transaction of an allowed write with its audit entry: the
+    /// [`PatientWrite`] the store's functions for the clinical record require, and
+    /// only for this grant's patient.
     pub async fn begin_write(&self, grant: &WriteGrant) -> AppResult<PatientWrite> {
         let entry = self.grant_entry(grant, &grant.detail);
         Ok(PatientWrite::begin(&self.state.store, std::slice::from_ref(&entry)).await?)
@@ -285,13 +285,15 @@ impl<'a> PatientRepo<'a> {
     }
 
     /// Records, in a write begun, that a message about the patient goes by EDI to a
-    /// service outside Samhand the patient consented to share its category with: the
-    /// disclosure lands in the patient's access log with the event that caused it.
+    /// service outside Samhand, allowed `by` the patient's consent to its category
+    /// (or, for the assessment decision, by the referral itself): the disclosure
+    /// lands in the patient's access log with the event that caused it.
     pub fn record_edi_disclosure(
         &self,
         write: &mut PatientWrite,
         patient: PatientId,
         category: DataCategory,
+        by: AllowedBy,
         detail: &str,
     ) -> AppResult<()> {
         let entry = self.entry(
@@ -299,7 +301,7 @@ impl<'a> PatientRepo<'a> {
             Some(patient),
             category,
             Action::Read,
-            Decision::Allow(AllowedBy::EdiConsent),
+            Decision::Allow(by),
             detail,
         );
         write.record(std::slice::from_ref(&entry))?;

@@ -178,6 +178,7 @@ pub(super) async fn write_referrals(store: &Store, world: &World, today: Date) -
                 received_on,
             },
             referred_by_user: None,
+            referrer_organisation: None,
             registered_by: konsulent.id,
             registered_at,
         };

@@ -62,6 +62,12 @@ pub struct ReferralRequest {
     #[serde(default)]
     #[schema(required = true, format = Date)]
     pub received_on: String,
+    /// The referring service as a registered organisation, if it is one: told of
+    /// the assessment decision (in Samhand, or by EDI when outside Samhand with a
+    /// HER-id).
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub referrer_organisation_id: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -119,6 +125,7 @@ pub async fn register(
             referrer_assessment: r.referrer_assessment,
             received_on: r.received_on,
         },
+        referrer_organisation_id: r.referrer_organisation_id,
     };
     let done = Service::new(&state, &actor.0).register_referral(&input).await?;
     Ok((

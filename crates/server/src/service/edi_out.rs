@@ -8,6 +8,7 @@
 //! patient's access log, and written to the outbox after the commit
 //! ([`flush_outbox`]), so the event and its message land together or neither (H83).
 
+use samhand_domain::access::{AllowedBy, DataCategory};
 use samhand_domain::edi::{self, Dialog, DialogKind, EdiParty, EdiPatient};
 use samhand_domain::ids::OrganisationId;
 use samhand_domain::message::{Message, MessageKind};
@@ -54,19 +55,18 @@ pub async fn flush_outbox(state: &AppState) -> AppResult<u64> {
 }
 
 impl Service<'_> {
-    /// The GP offices outside Samhand among `consented`: each with its HER-id.
-    async fn outside_gp_offices(
+    /// The services outside Samhand among `among` (of `kind` when given): each
+    /// with its HER-id, none with anyone working in Samhand.
+    async fn outside_services(
         &self,
-        consented: &[OrganisationId],
+        among: &[OrganisationId],
+        kind: Option<OrganisationKind>,
     ) -> AppResult<Vec<(String, OrganisationId, edi::HerId)>> {
         let organisations = self.organisations().await?;
         let mut found = Vec::new();
         let mut conn = self.state.store.read().await?;
-        for id in consented {
-            let Some(org) = organisations
-                .get(id)
-                .filter(|o| o.kind == OrganisationKind::GpOffice)
-            else {
+        for id in among {
+            let Some(org) = organisations.get(id).filter(|o| kind.is_none_or(|k| o.kind == k)) else {
                 continue;
             };
             let Some(her_id) = organisations::registration(&mut conn, *id)
@@ -99,7 +99,9 @@ impl Service<'_> {
             .collect();
         consented.sort();
         consented.dedup();
-        let receivers = self.outside_gp_offices(&consented).await?;
+        let receivers = self
+            .outside_services(&consented, Some(OrganisationKind::GpOffice))
+            .await?;
         if receivers.is_empty() {
             return Ok(());
         }
@@ -112,6 +114,57 @@ impl Service<'_> {
         let Some(sender_id) = message.sender_organisation.or(system_unit) else {
             return Ok(());
         };
+        self.queue_dialogs(
+            write,
+            message,
+            sender_id,
+            receivers,
+            (category, AllowedBy::EdiConsent),
+        )
+        .await
+    }
+
+    /// Queues the assessment decision `message` by EDI to the referring service
+    /// `referrer` when it is outside Samhand (nobody working in Samhand) and has a
+    /// HER-id; whether it was queued. No consent is asked: the referral is the
+    /// referrer's own treatment relation, and the law has the specialist service
+    /// answer the referrer (recorded as `referral_answer`, H88).
+    pub(super) async fn queue_referral_answer(
+        &self,
+        write: &mut PatientWrite,
+        message: &Message,
+        referrer: OrganisationId,
+    ) -> AppResult<bool> {
+        let receivers = self.outside_services(&[referrer], None).await?;
+        let Some(sender_id) = message.sender_organisation else {
+            return Ok(false);
+        };
+        if receivers.is_empty() {
+            return Ok(false);
+        }
+        self.queue_dialogs(
+            write,
+            message,
+            sender_id,
+            receivers,
+            (message.kind.category(), AllowedBy::ReferralAnswer),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Queues `message` as a Dialogmelding (notat) from `sender_id` to each of
+    /// `receivers`, each sending recorded in the patient's access log as a
+    /// disclosure of `category` allowed `by`. A sender without a HER-id cannot
+    /// send: logged.
+    async fn queue_dialogs(
+        &self,
+        write: &mut PatientWrite,
+        message: &Message,
+        sender_id: OrganisationId,
+        receivers: Vec<(String, OrganisationId, edi::HerId)>,
+        (category, by): (DataCategory, AllowedBy),
+    ) -> AppResult<()> {
         let (sender_name, sender_her) = {
             let mut conn = self.state.store.read().await?;
             let name = organisations::get(&mut conn, sender_id).await?.map(|o| o.name);
@@ -123,7 +176,7 @@ impl Service<'_> {
         let Some(sender_her) = sender_her else {
             tracing::warn!(
                 organisation = %sender_id,
-                "an EDI message to a GP office outside Samhand was not sent: the sender has no HER-id"
+                "an EDI message to a service outside Samhand was not sent: the sender has no HER-id"
             );
             return Ok(());
         };
@@ -169,15 +222,16 @@ impl Service<'_> {
             // Recorded first: the disclosure is the access that lets the write
             // hold the patient's outgoing message (a write by Samhand itself has
             // no other).
+            let what = match by {
+                AllowedBy::ReferralAnswer => "referral assessment",
+                _ => message.kind.code(),
+            };
             self.repo.record_edi_disclosure(
                 write,
                 patient.id,
                 category,
-                &format!(
-                    "EDI {} to {name} (HER-id {})",
-                    message.kind.code(),
-                    her_id.as_str()
-                ),
+                by,
+                &format!("EDI {what} to {name} (HER-id {})", her_id.as_str()),
             )?;
             store::queue_outgoing(write, &out).await?;
         }

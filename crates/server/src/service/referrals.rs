@@ -6,7 +6,7 @@
 
 use samhand_domain::access;
 use samhand_domain::category::DataCategory;
-use samhand_domain::ids::{EpisodeId, PatientId};
+use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId};
 use samhand_domain::patient::{Episode, NewPatient, Patient, PatientInput, Phase};
 use samhand_domain::referral::{Referral, ReferralDetails, ReferralInput, assessment_deadline};
 use samhand_domain::validation::FieldErrors;
@@ -25,6 +25,9 @@ pub struct ReferralRegistration {
     pub doctor_id: String,
     pub consultant_id: String,
     pub referral: ReferralInput,
+    /// The referring service as a registered organisation (optional): told of the
+    /// assessment decision, in Samhand or by EDI.
+    pub referrer_organisation_id: String,
 }
 
 /// A registered referral.
@@ -48,6 +51,9 @@ impl Service<'_> {
         let details = ReferralDetails::parse(&input.referral, today, &mut errors);
         let staff = self.colleagues().await?;
         let (doctor, consultant) = episode_team(&staff, &input.doctor_id, &input.consultant_id, &mut errors);
+        let referrer_organisation = self
+            .registered_referrer(&input.referrer_organisation_id, &mut errors)
+            .await?;
         let existing = match &new_patient {
             Some(new_patient) => {
                 self.referred_person(new_patient, details.as_ref().map(|d| d.received_on), &mut errors)
@@ -80,6 +86,7 @@ impl Service<'_> {
             episode_id: episode.id,
             details,
             referred_by_user: None,
+            referrer_organisation,
             registered_by: self.actor().id(),
             registered_at: now,
         };
@@ -122,6 +129,35 @@ impl Service<'_> {
                 policy.referral_assessment_working_days,
             ),
         })
+    }
+
+    /// The referring organisation a registration names, if any: one in the
+    /// register and not the receiving unit itself.
+    async fn registered_referrer(
+        &self,
+        id: &str,
+        errors: &mut FieldErrors,
+    ) -> AppResult<Option<OrganisationId>> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Ok(None);
+        }
+        let organisations = self.organisations().await?;
+        let unit = self.staff()?.organisation_id;
+        match id
+            .parse::<OrganisationId>()
+            .ok()
+            .filter(|o| organisations.contains_key(o))
+        {
+            Some(organisation) if organisation != unit => Ok(Some(organisation)),
+            _ => {
+                errors.push(
+                    "referrer_organisation_id",
+                    "Velg en registrert henvisende tjeneste, eller la feltet stå tomt.",
+                );
+                Ok(None)
+            }
+        }
     }
 
     /// The person already registered with the referral's fødselsnummer, if any. A

@@ -41,6 +41,7 @@ mod portal;
 mod privacy;
 mod reads;
 mod recent_doses;
+mod referral_answer;
 mod referral_care;
 mod referral_pages;
 mod referrals;
