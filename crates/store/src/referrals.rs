@@ -136,3 +136,18 @@ pub async fn open_of_unit(conn: &mut AnyConnection, unit: OrganisationId) -> Res
         .map_err(classify)?;
     rows.iter().map(referral).collect()
 }
+
+/// The referrals a referring organisation sent from Samhand (or was registered as
+/// the referrer of), newest received first: its status list.
+pub async fn sent_from(conn: &mut AnyConnection, organisation: OrganisationId) -> Result<Vec<Referral>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM referrals r WHERE r.referrer_organisation_id = $1
+         ORDER BY r.received_on DESC, r.id DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(organisation.to_string())
+        .fetch_all(conn)
+        .await
+        .map_err(classify)?;
+    rows.iter().map(referral).collect()
+}

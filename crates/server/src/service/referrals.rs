@@ -90,34 +90,20 @@ impl Service<'_> {
             registered_by: self.actor().id(),
             registered_at: now,
         };
-        let grant = self.repo.creation_grant(
-            patient_id,
-            DataCategory::Identity,
+        let detail = if existing.is_some() {
+            "referral registered for a person already registered: a new LAR episode in phase referral"
+        } else {
+            "referral registered: a new person and a LAR episode in phase referral"
+        };
+        let new_person = existing.is_none().then_some(&new_patient);
+        self.store_referral(
+            new_person,
+            &episode,
+            &referral,
             access::AllowedBy::Enrolment,
-            if existing.is_some() {
-                "referral registered for a person already registered: a new LAR episode in phase referral"
-            } else {
-                "referral registered: a new person and a LAR episode in phase referral"
-            },
-        );
-        let mut tx = self.repo.begin_write(&grant).await?;
-        let referral_grant = self.repo.creation_grant(
-            patient_id,
-            DataCategory::HealthInformation,
-            access::AllowedBy::Enrolment,
-            "referral: reason and the referring service's assessment",
-        );
-        self.repo.record_write_also(&mut tx, &referral_grant)?;
-        if existing.is_none() {
-            patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
-                .await
-                .map_err(|e| {
-                    conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert.")
-                })?;
-        }
-        patients::insert_episode(&mut tx, &episode, self.actor().id()).await?;
-        referrals::insert(&mut tx, &referral).await?;
-        tx.commit().await?;
+            detail,
+        )
+        .await?;
         let policy = self.policy().await?;
         Ok(Registered {
             patient_id,
@@ -129,6 +115,43 @@ impl Service<'_> {
                 policy.referral_assessment_working_days,
             ),
         })
+    }
+
+    /// Writes a referral with its episode (and the person, when new) in one write,
+    /// allowed `by` enrolment (the unit's staff) or the referral (a referring
+    /// service in Samhand), the referral's health information recorded with it.
+    pub(super) async fn store_referral(
+        &self,
+        new_person: Option<&NewPatient>,
+        episode: &Episode,
+        referral: &Referral,
+        by: access::AllowedBy,
+        detail: &str,
+    ) -> AppResult<()> {
+        let patient_id = referral.patient_id;
+        let grant = self
+            .repo
+            .creation_grant(patient_id, DataCategory::Identity, by, detail);
+        let mut tx = self.repo.begin_write(&grant).await?;
+        let referral_grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::HealthInformation,
+            by,
+            "referral: reason and the referring service's assessment",
+        );
+        self.repo.record_write_also(&mut tx, &referral_grant)?;
+        let now = self.now();
+        if let Some(new_patient) = new_person {
+            patients::insert(&mut tx, patient_id, new_patient, self.actor().id(), now)
+                .await
+                .map_err(|e| {
+                    conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert.")
+                })?;
+        }
+        patients::insert_episode(&mut tx, episode, self.actor().id()).await?;
+        referrals::insert(&mut tx, referral).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The referring organisation a registration names, if any: one in the
@@ -164,7 +187,7 @@ impl Service<'_> {
     /// referral is attached to them only when the names agree (a typing error in
     /// the number must not attach a referral to someone else), and only when no
     /// episode of theirs runs (they are in LAR already).
-    async fn referred_person(
+    pub(super) async fn referred_person(
         &self,
         new_patient: &NewPatient,
         received_on: Option<jiff::civil::Date>,

@@ -44,6 +44,7 @@ mod recent_doses;
 mod referral_answer;
 mod referral_care;
 mod referral_pages;
+mod referral_sent;
 mod referrals;
 mod regressions;
 mod scheduler;
