@@ -1,8 +1,10 @@
 // Browser test: the LAR unit's doctor reads the waiting list (both kinds of breach,
 // who was offered a quick start), assesses a referral with a latest start date and
 // opens the decision letter at tablet width; at phone width a refused assessment
-// shows its Norwegian error; the leader's overview names the breaches. Every page
-// passes axe-core and no console error is let through.
+// shows its Norwegian error; the leader's overview names the breaches; the GP
+// (fastlege) sends a referral to the LAR unit from Samhand and sees its status,
+// and the unit finds it on its waiting list. Every page passes axe-core and no
+// console error is let through.
 //
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/referral.mjs
 //
@@ -24,6 +26,25 @@ function plusDays(days) {
   const d = new Date(`${t.today}T12:00:00Z`);
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
+}
+
+/// A valid fødselsnummer born on 15.06.1990 (the check digits by mod 11).
+function nationalId() {
+  const w1 = [3, 7, 6, 1, 8, 9, 4, 5, 2];
+  const w2 = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+  for (let i = 101; i < 500; i++) {
+    const digits = `150690${String(i).padStart(3, "0")}`.split("").map(Number);
+    const check = (weights, ds) => {
+      const r = 11 - (weights.reduce((sum, w, n) => sum + w * ds[n], 0) % 11);
+      return r === 11 ? 0 : r;
+    };
+    const k1 = check(w1, digits);
+    if (k1 === 10) continue;
+    const k2 = check(w2, [...digits, k1]);
+    if (k2 === 10) continue;
+    return digits.join("") + k1 + k2;
+  }
+  throw new Error("no valid number");
 }
 
 await run(async () => {
@@ -101,6 +122,35 @@ await run(async () => {
   check(error.includes("seneste oppstart"), `no Norwegian error: ${error}`);
   await t.accessible(phone, "a refused assessment (phone)");
 
+  step("the GP sends a referral to the LAR unit and sees its status");
+  const gp = await logIn("fastlege", TABLET);
+  await gp.goto(t.baseUrl + "/henvisninger");
+  const sentBefore = (await gp.locator("table[data-testid=sent-referrals]").textContent()) || "";
+  check(sentBefore.includes("Venteberg"), `the demo GP's referral is not listed: ${sentBefore}`);
+  await t.accessible(gp, "the GP's referrals");
+  await Promise.all([
+    gp.waitForURL((url) => url.pathname === "/henvisninger/ny"),
+    gp.getByRole("link", { name: "Send ny henvisning" }).click(),
+  ]);
+  await t.accessible(gp, "the GP's referral form");
+  const form = gp.locator("[data-testid=sent-referral-form]");
+  await form.locator("select[name=lar_unit_id]").selectOption({ index: 1 });
+  await form.locator("input[name=national_id]").fill(nationalId());
+  await form.locator("input[name=given_name]").fill("Gunn");
+  await form.locator("input[name=family_name]").fill("Henvisdal");
+  await form.locator("textarea[name=reason]").fill("Opioidavhengighet, ønsker LAR");
+  await form.locator("textarea[name=referrer_assessment]").fill("Motivert; trenger rask vurdering");
+  await Promise.all([
+    gp.waitForURL((url) => url.pathname === "/henvisninger"),
+    gp.getByRole("button", { name: "Send henvisning" }).click(),
+  ]);
+  const sentAfter = (await gp.locator("table[data-testid=sent-referrals]").textContent()) || "";
+  check(sentAfter.includes("Gunn Henvisdal") && sentAfter.includes("Mottatt"), `the sent referral is not listed: ${sentAfter}`);
+  await t.accessible(gp, "the GP's referrals after sending");
+  await page.goto(t.baseUrl + "/venteliste");
+  const received = (await page.locator("table[data-testid=waiting]").textContent()) || "";
+  check(received.includes("Gunn Henvisdal"), "the unit does not find the GP's referral on its waiting list");
+
   step("the leader's overview names the breaches");
   const leader = await logIn("leder", TABLET);
   await leader.goto(t.baseUrl + "/leder");
@@ -109,7 +159,8 @@ await run(async () => {
   await t.accessible(leader, "the leader's overview");
 
   console.log(
-    `referral: ok: lege assessed ${name} and printed the letter; phone refusal in Norwegian; leader sees breaches; ` +
+    `referral: ok: lege assessed ${name} and printed the letter; phone refusal in Norwegian; the GP sent a referral ` +
+      `the unit received; leader sees breaches; ` +
       `Chromium ${browser.version()}; ${t.seconds()} s; screenshot ${screenshotPath}`,
   );
 });

@@ -20,18 +20,45 @@ crate::coded! {
     }
 }
 
-/// Who is asking: a staff member, or the patient for themself.
+/// Who is asking: a staff member, or the patient for themself; or Samhand itself,
+/// acting on the clock without anyone (a block after missed doses told by EDI).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Staff(StaffUser),
     Patient(PatientUser),
+    System(SystemActor),
 }
 
+/// Samhand acting by itself on behalf of a unit (the scheduler's notices). It is
+/// no user: the policy allows it nothing, and the audit log names it as
+/// [`SYSTEM_ACTOR_ID`] with the role `system`, never as a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemActor {
+    /// The unit it acts for (the patient's responsible LAR unit).
+    pub organisation_id: OrganisationId,
+    /// What it does, e.g. "scheduler".
+    pub job: &'static str,
+}
+
+/// The actor id the audit log records for Samhand acting by itself.
+pub const SYSTEM_ACTOR_ID: &str = "samhand-system";
+
 impl Actor {
+    /// The user acting; Samhand acting by itself is no user and has the nil id
+    /// (the audit log records [`Self::audit_id`]).
     pub fn id(&self) -> UserId {
         match self {
             Self::Staff(s) => s.id,
             Self::Patient(p) => p.id,
+            Self::System(_) => UserId::from_uuid(uuid::Uuid::nil()),
+        }
+    }
+
+    /// The actor as written to the audit log.
+    pub fn audit_id(&self) -> String {
+        match self {
+            Self::System(_) => SYSTEM_ACTOR_ID.to_string(),
+            other => other.id().to_string(),
         }
     }
 
@@ -39,6 +66,7 @@ impl Actor {
         match self {
             Self::Staff(s) => &s.display_name,
             Self::Patient(p) => &p.display_name,
+            Self::System(_) => "Samhand (automatisk)",
         }
     }
 
@@ -47,6 +75,7 @@ impl Actor {
         match self {
             Self::Staff(s) => s.role.code(),
             Self::Patient(_) => "patient",
+            Self::System(_) => "system",
         }
     }
 
@@ -55,13 +84,14 @@ impl Actor {
         match self {
             Self::Staff(s) => s.organisation_id.to_string(),
             Self::Patient(_) => String::new(),
+            Self::System(s) => s.organisation_id.to_string(),
         }
     }
 
     pub fn staff(&self) -> Option<&StaffUser> {
         match self {
             Self::Staff(s) => Some(s),
-            Self::Patient(_) => None,
+            Self::Patient(_) | Self::System(_) => None,
         }
     }
 }
@@ -207,109 +237,8 @@ pub fn relations_from(
     relations
 }
 
-/// Why access was allowed: written to the audit log with the access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AllowedBy {
-    ResponsibleLarUnit,
-    DispensingPlace,
-    /// The dispensing place, for a category the patient consented to share with it.
-    DispensingPlaceConsent,
-    CareTeam,
-    /// A care team member, for a category the patient consented to share with the
-    /// member's organisation.
-    CareTeamConsent,
-    PatientSelf,
-    /// Akuttilgang: no relation, a reason given, time-limited.
-    EmergencyAccess,
-    /// A leader reviewing an emergency access made by their organisation's staff.
-    EmergencyReview,
-    /// Registering a new patient: LAR-unit staff may create a record they will be
-    /// responsible for.
-    Enrolment,
-    /// The institution where the patient is admitted, during the stay.
-    StayInstitution,
-    /// An institution registering an admission (a new relation, like enrolment).
-    Admission,
-    /// The service prescribing responsibility was handed over to.
-    PrescribingHandover,
-    /// The unit a message about the patient was sent to, reading that message.
-    AddressedMessage,
-    /// A look-up in the directory of health personnel and organisations (FHIR
-    /// Practitioner, PractitionerRole, Organization): no patient's record.
-    Directory,
-    /// A message sent by EDI to a service outside Samhand that the patient
-    /// consented to share the message's category with.
-    EdiConsent,
-    /// The unit's indicators: counts over the unit's patients, no patient named.
-    UnitIndicators,
-}
-
-impl AllowedBy {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::ResponsibleLarUnit => "responsible_lar_unit",
-            Self::DispensingPlace => "dispensing_place",
-            Self::DispensingPlaceConsent => "dispensing_place+consent",
-            Self::CareTeam => "care_team",
-            Self::CareTeamConsent => "care_team+consent",
-            Self::PatientSelf => "patient_self",
-            Self::EmergencyAccess => "emergency_access",
-            Self::EmergencyReview => "emergency_review",
-            Self::Enrolment => "enrolment",
-            Self::StayInstitution => "stay_institution",
-            Self::Admission => "admission",
-            Self::PrescribingHandover => "prescribing_handover",
-            Self::AddressedMessage => "addressed_message",
-            Self::Directory => "directory",
-            Self::EdiConsent => "edi+consent",
-            Self::UnitIndicators => "unit_indicators",
-        }
-    }
-
-    pub fn label_nb(self) -> &'static str {
-        match self {
-            Self::ResponsibleLarUnit => "ansvarlig LAR-enhet",
-            Self::DispensingPlace => "utleveringssted",
-            Self::DispensingPlaceConsent => "utleveringssted, med samtykke",
-            Self::CareTeam => "ansvarsgruppe",
-            Self::CareTeamConsent => "ansvarsgruppe, med samtykke",
-            Self::PatientSelf => "pasienten selv",
-            Self::EmergencyAccess => "AKUTTILGANG",
-            Self::EmergencyReview => "kontroll av akuttilgang",
-            Self::Enrolment => "registrering",
-            Self::StayInstitution => "institusjon under opphold",
-            Self::Admission => "innleggelse",
-            Self::PrescribingHandover => "overtatt forskrivning",
-            Self::AddressedMessage => "melding til enheten",
-            Self::Directory => "oppslag i katalogen over helsepersonell og virksomheter",
-            Self::EdiConsent => "sendt som EDI-melding, med samtykke",
-            Self::UnitIndicators => "enhetens indikatorer (samlede tall, ingen enkeltpasient)",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            Self::ResponsibleLarUnit,
-            Self::DispensingPlace,
-            Self::DispensingPlaceConsent,
-            Self::CareTeam,
-            Self::CareTeamConsent,
-            Self::PatientSelf,
-            Self::EmergencyAccess,
-            Self::EmergencyReview,
-            Self::Enrolment,
-            Self::StayInstitution,
-            Self::Admission,
-            Self::PrescribingHandover,
-            Self::AddressedMessage,
-            Self::Directory,
-            Self::EdiConsent,
-            Self::UnitIndicators,
-        ]
-        .into_iter()
-        .find(|a| a.code() == code)
-    }
-}
+mod allowed_by;
+pub use allowed_by::AllowedBy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -373,6 +302,9 @@ pub fn decide(
         (_, Action::Correct) => decide(actor, relations, category, Action::Write),
         (Actor::Patient(patient), _) => decide_for_patient(patient, relations, category, action),
         (Actor::Staff(staff), _) => decide_for_staff(staff, relations, category, action),
+        // Samhand by itself reads nothing through the policy: what it sends is
+        // recorded as the disclosure that allows it (`AllowedBy::EdiConsent`).
+        (Actor::System(_), _) => Decision::Deny,
     }
 }
 
@@ -1149,6 +1081,30 @@ mod tests {
             DataCategory::Medication,
             Action::Read
         ));
+    }
+
+    #[test]
+    fn samhand_acting_by_itself_is_allowed_nothing_and_is_audited_as_no_user() {
+        let unit = OrganisationId::new();
+        let system = Actor::System(SystemActor {
+            organisation_id: unit,
+            job: "scheduler",
+        });
+        let relations = PatientRelations {
+            patient: Some(PatientId::new()),
+            responsible_units: vec![unit],
+            consents: vec![(unit, DataCategory::Notes)],
+            ..Default::default()
+        };
+        for category in DataCategory::ALL {
+            for action in [Action::Read, Action::Write, Action::Correct] {
+                assert_eq!(decide(&system, &relations, category, action), Decision::Deny);
+            }
+        }
+        assert_eq!(system.audit_id(), SYSTEM_ACTOR_ID);
+        assert_eq!(system.role_code(), "system");
+        assert_eq!(system.organisation_code(), unit.to_string());
+        assert!(system.staff().is_none());
     }
 
     #[test]

@@ -21,6 +21,10 @@ crate::coded! {
         Admission = "admission",
         Discharge = "discharge",
         Overdose = "overdose",
+        /// The end of LAR (an episode ended), whatever the reason.
+        EndOfLar = "end_of_lar",
+        /// The assessment decision on a referral, to the patient and the referrer.
+        ReferralDecision = "referral_decision",
         /// An invitation to a meeting of the responsibility group.
         MeetingInvitation = "meeting_invitation",
         FreeText = "free_text",
@@ -38,6 +42,8 @@ impl MessageKind {
             Self::Admission => "Innleggelse",
             Self::Discharge => "Utskrivning",
             Self::Overdose => "Overdose",
+            Self::EndOfLar => "LAR avsluttet",
+            Self::ReferralDecision => "Vurdering av henvisning",
             Self::MeetingInvitation => "Innkalling til ansvarsgruppemøte",
             Self::FreeText => "Fritekst",
         }
@@ -47,7 +53,11 @@ impl MessageKind {
     /// its content only where the access policy lets them read that category.
     pub fn category(self) -> DataCategory {
         match self {
-            Self::DoseChange => DataCategory::Medication,
+            // The end of LAR tells that the prescribing ends; the referral decision
+            // whether medication-assisted treatment starts, and by when: both
+            // medication, which a unit the message is addressed to reads (the
+            // referrer reads the answer to its referral, nothing more).
+            Self::DoseChange | Self::EndOfLar | Self::ReferralDecision => DataCategory::Medication,
             Self::ArrangementChange
             | Self::WithheldDose
             | Self::DispensingCorrection
@@ -70,6 +80,7 @@ impl MessageKind {
                 | Self::Admission
                 | Self::Discharge
                 | Self::Overdose
+                | Self::EndOfLar
         )
     }
 }

@@ -7,7 +7,8 @@ use jiff::ToSpan;
 use jiff::civil::{Date, Weekday};
 
 use crate::calendar::public_holiday;
-use crate::ids::{EpisodeId, PatientId, UserId};
+use crate::ids::{EpisodeId, OrganisationId, PatientId, UserId};
+use crate::organisation::{OrganisationKind, Role, StaffUser};
 use crate::validation::{FieldErrors, parse_date, required_text};
 
 /// Whether a date is a Norwegian working day: Monday to Friday and not a public
@@ -35,6 +36,21 @@ pub fn add_working_days(from: Date, working_days: i64) -> Date {
 /// The last day on which a referral received on `received_on` is assessed in time.
 pub fn assessment_deadline(received_on: Date, working_days: i64) -> Date {
     add_working_days(received_on, working_days)
+}
+
+/// Whether a staff member may send a referral to a LAR unit from Samhand: a
+/// referring service's health personnel, at a GP office (the fastlege) or a
+/// municipal health and care service (LAR centre, home service, prison health
+/// service); not an administrator, not NAV (not a health service) and not a LAR
+/// unit (whose staff register the referrals they receive).
+pub fn may_refer(staff: &StaffUser) -> bool {
+    matches!(
+        staff.organisation_kind,
+        OrganisationKind::GpOffice
+            | OrganisationKind::MunicipalLarCentre
+            | OrganisationKind::HomeService
+            | OrganisationKind::PrisonHealthService
+    ) && staff.role != Role::Administrator
 }
 
 /// A referral as typed by staff or a referring service.
@@ -128,6 +144,9 @@ pub struct Referral {
     pub details: ReferralDetails,
     /// The Samhand user of the referring service, when it referred in Samhand.
     pub referred_by_user: Option<UserId>,
+    /// The referring service as a registered organisation, when it is one (in
+    /// Samhand, or outside it with a HER-id): told of the assessment decision.
+    pub referrer_organisation: Option<OrganisationId>,
     pub registered_by: UserId,
     pub registered_at: jiff::Timestamp,
 }

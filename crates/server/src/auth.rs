@@ -374,7 +374,7 @@ impl FromRequestParts<AppState> for ApiStaff {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match api_actor(parts, state).await? {
             Actor::Staff(user) => Ok(Self(user)),
-            actor @ Actor::Patient(_) => {
+            actor @ (Actor::Patient(_) | Actor::System(_)) => {
                 let detail = format!("staff endpoint {} {}", parts.method, parts.uri.path());
                 crate::repo::PatientRepo::new(state, &actor)
                     .record_denial(None, DataCategory::Identity, Action::Read, &detail)

@@ -243,6 +243,19 @@ impl<'a> PatientRepo<'a> {
         }
     }
 
+    /// A write by Samhand itself (the scheduler's notice of a block): begun with no
+    /// access recorded, so it holds no patient's record until an access is recorded
+    /// in it (an EDI disclosure, [`Self::record_edi_disclosure`]), which the audit
+    /// log then names as Samhand's, not a person's. Refused for any other actor.
+    pub async fn begin_system_write(&self) -> AppResult<PatientWrite> {
+        if !matches!(self.actor, Actor::System(_)) {
+            return Err(AppError::Internal(
+                "a write without an access is Samhand's own only".into(),
+            ));
+        }
+        Ok(PatientWrite::begin(&self.state.store, &[]).await?)
+    }
+
     /// Begins the transaction of an allowed write with its audit entry: the
     /// [`PatientWrite`] the store's functions for the clinical record require, and
     /// only for this grant's patient.
@@ -272,13 +285,15 @@ impl<'a> PatientRepo<'a> {
     }
 
     /// Records, in a write begun, that a message about the patient goes by EDI to a
-    /// service outside Samhand the patient consented to share its category with: the
-    /// disclosure lands in the patient's access log with the event that caused it.
+    /// service outside Samhand, allowed `by` the patient's consent to its category
+    /// (or, for the assessment decision, by the referral itself): the disclosure
+    /// lands in the patient's access log with the event that caused it.
     pub fn record_edi_disclosure(
         &self,
         write: &mut PatientWrite,
         patient: PatientId,
         category: DataCategory,
+        by: AllowedBy,
         detail: &str,
     ) -> AppResult<()> {
         let entry = self.entry(
@@ -286,7 +301,7 @@ impl<'a> PatientRepo<'a> {
             Some(patient),
             category,
             Action::Read,
-            Decision::Allow(AllowedBy::EdiConsent),
+            Decision::Allow(by),
             detail,
         );
         write.record(std::slice::from_ref(&entry))?;

@@ -48,6 +48,7 @@ mod pharmacy_count;
 mod portal;
 mod privacy;
 mod referral_care;
+mod referral_sent;
 mod referral_waiting;
 mod referrals;
 mod status;
@@ -79,6 +80,7 @@ pub use privacy::{
     AccessLogGroup, AccessLogLine, ConsentInput, EmergencyForReview, PrivacyView, group_access_log,
 };
 pub use referral_care::{ChecklistDone, ChecklistRow, PlanningChecklist, ReferralCase};
+pub use referral_sent::{SentReferral, SentReferralInput, SentStatus};
 pub use referral_waiting::{WaitingReferral, WaitingStage};
 pub use referrals::{ReferralRegistration, Registered};
 pub use status::{

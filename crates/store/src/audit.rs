@@ -162,7 +162,7 @@ async fn append_entries(
     for (entry, linked) in entries {
         seq += 1;
         let at = micros(entry.at);
-        let actor_id = entry.actor.id().to_string();
+        let actor_id = entry.actor.audit_id();
         let org = entry.actor.organisation_code();
         let patient = entry.patient.map(|p| p.to_string());
         let allowed = i64::from(entry.allowed);

@@ -67,6 +67,11 @@ const MIGRATIONS: &[Migration] = migrations![
     (38, "referral_assessments", "0038_referral_assessments.sql"),
     (41, "edi_outbox", "0041_edi_outbox.sql"),
     (42, "edi_unplaced", "0042_edi_unplaced.sql"),
+    (
+        44,
+        "referral_referrer_organisation",
+        "0044_referral_referrer_organisation.sql"
+    ),
 ];
 
 /// The SQL a migration's source gives for one database.

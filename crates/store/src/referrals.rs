@@ -17,8 +17,9 @@ pub async fn insert(write: &mut PatientWrite, referral: &Referral) -> Result<()>
     let d = &referral.details;
     sqlx::query(
         "INSERT INTO referrals (id, patient_id, episode_id, referrer_name, referrer_service, reason,
-             referrer_assessment, received_on, referred_by_user, registered_by, registered_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             referrer_assessment, received_on, referred_by_user, registered_by, registered_at,
+             referrer_organisation_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&referral.id)
     .bind(referral.patient_id.to_string())
@@ -31,6 +32,7 @@ pub async fn insert(write: &mut PatientWrite, referral: &Referral) -> Result<()>
     .bind(referral.referred_by_user.map(|u| u.to_string()))
     .bind(referral.registered_by.to_string())
     .bind(micros(referral.registered_at))
+    .bind(referral.referrer_organisation.map(|o| o.to_string()))
     .execute(conn)
     .await
     .map_err(classify)?;
@@ -50,13 +52,15 @@ fn referral(row: &AnyRow) -> Result<Referral> {
             received_on: parsed::<Date>(row, "received_on")?,
         },
         referred_by_user: parsed_opt(row, "referred_by_user")?,
+        referrer_organisation: parsed_opt(row, "referrer_organisation_id")?,
         registered_by: parsed(row, "registered_by")?,
         registered_at: instant(row, "registered_at")?,
     })
 }
 
 const COLUMNS: &str = "r.id, r.patient_id, r.episode_id, r.referrer_name, r.referrer_service, r.reason,
-    r.referrer_assessment, r.received_on, r.referred_by_user, r.registered_by, r.registered_at";
+    r.referrer_assessment, r.received_on, r.referred_by_user, r.registered_by, r.registered_at,
+    r.referrer_organisation_id";
 
 /// The referral that opened an episode, if it was opened by one.
 pub async fn of_episode(conn: &mut AnyConnection, episode: EpisodeId) -> Result<Option<Referral>> {
@@ -127,6 +131,21 @@ pub async fn open_of_unit(conn: &mut AnyConnection, unit: OrganisationId) -> Res
     );
     let rows = sqlx::query(&sql)
         .bind(unit.to_string())
+        .fetch_all(conn)
+        .await
+        .map_err(classify)?;
+    rows.iter().map(referral).collect()
+}
+
+/// The referrals a referring organisation sent from Samhand (or was registered as
+/// the referrer of), newest received first: its status list.
+pub async fn sent_from(conn: &mut AnyConnection, organisation: OrganisationId) -> Result<Vec<Referral>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM referrals r WHERE r.referrer_organisation_id = $1
+         ORDER BY r.received_on DESC, r.id DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(organisation.to_string())
         .fetch_all(conn)
         .await
         .map_err(classify)?;

@@ -472,6 +472,18 @@ mod tests {
                 .filter(|latest| *latest < today)
                 .count();
             assert_eq!((assessed.len(), late_start), (2, 1));
+            // One was sent from Samhand by the demo GP, one names the GP office
+            // outside Samhand as its registered referrer.
+            let by_gp: Vec<_> = waiting.iter().filter(|r| r.referred_by_user.is_some()).collect();
+            assert_eq!(by_gp.len(), 1);
+            assert_eq!(by_gp[0].referrer_organisation.map(|_| ()), Some(()));
+            assert_eq!(
+                waiting
+                    .iter()
+                    .filter(|r| r.referrer_organisation.is_some() && r.referred_by_user.is_none())
+                    .count(),
+                1
+            );
         }
 
         // Stock in real units: every count signed by two, one deviation open, and

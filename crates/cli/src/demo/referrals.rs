@@ -2,7 +2,9 @@
 //! 25 days ago (one past its working-day deadline, one offered a quick start),
 //! and two assessed with a right but not started: one with the latest start ahead
 //! (offered a quick start, declined), one past it. The waiting list
-//! (`/venteliste`) shows both kinds of breach.
+//! (`/venteliste`) shows both kinds of breach. The newest was sent from Samhand by
+//! the demo GP (`fastlege`, who sees its status on `/henvisninger`); one names
+//! Torget legekontor, the GP office outside Samhand, as the registered referrer.
 
 use anyhow::Context;
 use jiff::civil::Date;
@@ -24,6 +26,7 @@ const REFERRED: [(&str, &str, i64, &str, &str); 5] = [
         "Ingrid",
         "Venteberg",
         2,
+        // Replaced by the demo GP in Samhand, who sent it (see `sent_by_gp`).
         "Fastlege Hilde Fiktiv",
         "Storgata legekontor",
     ),
@@ -46,7 +49,7 @@ const REFERRED: [(&str, &str, i64, &str, &str); 5] = [
         "Rettesen",
         20,
         "Fastlege Hilde Fiktiv",
-        "Storgata legekontor",
+        "Torget legekontor",
     ),
     ("Mads", "Ventli", 40, "Sosionom Siv Sample", "NAV Sentrum"),
 ];
@@ -132,7 +135,24 @@ async fn write_course(
 pub(super) async fn write_referrals(store: &Store, world: &World, today: Date) -> anyhow::Result<()> {
     let lege = world.user_named("lege")?;
     let konsulent = world.user_named("konsulent")?;
+    let fastlege = world.user_named("fastlege")?;
+    let torget = world
+        .all_organisations()
+        .find(|o| o.name == "Torget legekontor")
+        .map(|o| o.id);
     for (n, (given, family, days_ago, referrer, service)) in REFERRED.iter().enumerate() {
+        // The first was sent from Samhand by the demo GP: received that day, from
+        // the GP and the GP's office.
+        let sent_by_gp = n == 0;
+        let (registrar, referrer, service) = if sent_by_gp {
+            (
+                fastlege,
+                fastlege.display_name.as_str(),
+                world.organisation_name(fastlege.organisation),
+            )
+        } else {
+            (konsulent, *referrer, *service)
+        };
         let received_on = plus(today, -days_ago);
         let birth = jiff::civil::date(1991 + n as i16, 3, 11);
         let Some(national_id) = (0..500u16).find_map(|i| NationalId::synthetic(birth, (401 + i) % 500))
@@ -170,27 +190,32 @@ pub(super) async fn write_referrals(store: &Store, world: &World, today: Date) -
             patient_id,
             episode_id: episode.id,
             details: ReferralDetails {
-                referrer_name: (*referrer).into(),
-                referrer_service: (*service).into(),
+                referrer_name: referrer.into(),
+                referrer_service: service.into(),
                 reason: "Opioidavhengighet; ønsker legemiddelassistert behandling".into(),
                 referrer_assessment:
                     "Langvarig heroinbruk, flere overdoser siste år; anbefaler rask oppstart".into(),
                 received_on,
             },
-            referred_by_user: None,
-            registered_by: konsulent.id,
+            referred_by_user: sent_by_gp.then_some(fastlege.id),
+            referrer_organisation: if sent_by_gp {
+                Some(fastlege.organisation)
+            } else {
+                torget.filter(|_| service == "Torget legekontor")
+            },
+            registered_by: registrar.id,
             registered_at,
         };
         let mut tx = PatientWrite::synthetic_history(
             store,
-            &world.actor(konsulent),
+            &world.actor(registrar),
             &[patient_id],
             registered_at,
             "demo: referral registered",
         )
         .await?;
-        patients::insert(&mut tx, patient_id, &person, konsulent.id, registered_at).await?;
-        patients::insert_episode(&mut tx, &episode, konsulent.id).await?;
+        patients::insert(&mut tx, patient_id, &person, registrar.id, registered_at).await?;
+        patients::insert_episode(&mut tx, &episode, registrar.id).await?;
         referrals::insert(&mut tx, &referral).await?;
         write_course(&mut tx, n, &referral, lege.id, today).await?;
         tx.commit().await.context("commit demo referral")?;

@@ -26,6 +26,7 @@ mod pharmacy_count;
 mod privacy;
 mod problem;
 mod referral_care;
+mod referral_sent;
 mod referrals;
 mod status;
 mod stays;
@@ -117,6 +118,7 @@ fn patient_routes() -> Vec<Route> {
         route(Method::POST, "/referrals", referrals::register),
         route(Method::GET, "/referrals", referrals::waiting),
         route(Method::GET, "/referrals/indicators", referral_care::indicators),
+        route(Method::GET, "/referrals/sent", referral_sent::sent),
         route(Method::GET, "/referrals/{id}", referral_care::show),
         route(Method::POST, "/referrals/{id}/assessment", referral_care::assess),
         route(
@@ -398,6 +400,7 @@ fn admin_routes() -> Vec<Route> {
         patients::enrol,
         referrals::register,
         referrals::waiting,
+        referral_sent::sent,
         referral_care::indicators,
         referral_care::show,
         referral_care::assess,

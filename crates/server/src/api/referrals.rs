@@ -14,7 +14,7 @@ use super::problem::ProblemResponse;
 use crate::AppState;
 use crate::auth::ApiStaff;
 use crate::error::ApiError;
-use crate::service::{ReferralRegistration, Service, WaitingReferral};
+use crate::service::{ReferralRegistration, SentReferralInput, Service, WaitingReferral};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReferralRequest {
@@ -62,6 +62,19 @@ pub struct ReferralRequest {
     #[serde(default)]
     #[schema(required = true, format = Date)]
     pub received_on: String,
+    /// The referring service as a registered organisation, if it is one: told of
+    /// the assessment decision (in Samhand, or by EDI when outside Samhand with a
+    /// HER-id).
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub referrer_organisation_id: String,
+    /// For a referring service in Samhand (a GP, a municipal health and care
+    /// service): the LAR unit the referral is sent to. The referral is then received
+    /// today, from the caller and their service; the unit's own fields (doctor,
+    /// consultant, referrer, day received) are not used.
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub lar_unit_id: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,7 +97,7 @@ pub struct ReferralCreated {
     path = "/referrals",
     tag = "referrals",
     operation_id = "register_referral",
-    summary = "Register a referral received by the caller's LAR unit: the person (new or already registered) and a LAR episode in phase referral",
+    summary = "Register a referral received by the caller's LAR unit, or send one from a referring service in Samhand to the LAR unit named by lar_unit_id: the person (new or already registered) and a LAR episode in phase referral",
     request_body = ReferralRequest,
     security(("bearer" = [])),
     responses(
@@ -102,6 +115,22 @@ pub async fn register(
     actor: ApiStaff,
     ApiJson(r): ApiJson<ReferralRequest>,
 ) -> Result<(StatusCode, Json<ReferralCreated>), ApiError> {
+    if !r.lar_unit_id.trim().is_empty() {
+        let sent = SentReferralInput {
+            lar_unit_id: r.lar_unit_id,
+            patient: PatientInput {
+                national_id: r.national_id,
+                given_name: r.given_name,
+                family_name: r.family_name,
+                phone: r.phone,
+                address: r.address,
+            },
+            reason: r.reason,
+            referrer_assessment: r.referrer_assessment,
+        };
+        let done = Service::new(&state, &actor.0).send_referral(&sent).await?;
+        return Ok((StatusCode::CREATED, Json(created(done))));
+    }
     let input = ReferralRegistration {
         patient: PatientInput {
             national_id: r.national_id,
@@ -119,18 +148,20 @@ pub async fn register(
             referrer_assessment: r.referrer_assessment,
             received_on: r.received_on,
         },
+        referrer_organisation_id: r.referrer_organisation_id,
     };
     let done = Service::new(&state, &actor.0).register_referral(&input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ReferralCreated {
-            id: done.referral_id,
-            patient_id: done.patient_id.to_string(),
-            episode_id: done.episode_id.to_string(),
-            existing_person: done.existing_person,
-            assessment_deadline: done.assessment_deadline.to_string(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(created(done))))
+}
+
+fn created(done: crate::service::Registered) -> ReferralCreated {
+    ReferralCreated {
+        id: done.referral_id,
+        patient_id: done.patient_id.to_string(),
+        episode_id: done.episode_id.to_string(),
+        existing_person: done.existing_person,
+        assessment_deadline: done.assessment_deadline.to_string(),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -48,7 +48,9 @@ pub fn purpose(relation: &str) -> Option<(&'static str, &'static str)> {
         | AllowedBy::Admission
         | AllowedBy::PrescribingHandover
         | AllowedBy::AddressedMessage
-        | AllowedBy::EdiConsent => ("TREAT", "treatment"),
+        | AllowedBy::EdiConsent
+        | AllowedBy::ReferralAnswer
+        | AllowedBy::Referrer => ("TREAT", "treatment"),
     })
 }
 

@@ -105,6 +105,9 @@ fn nav(user: &StaffUser, csrf: &str) -> Markup {
     if access::may_use_emergency_access(user) {
         more.push(("/akuttilgang", "Akuttilgang til journal"));
     }
+    if samhand_domain::referral::may_refer(user) {
+        more.push(("/henvisninger", "Henvisninger til LAR"));
+    }
     html! {
         header.top {
             nav.main aria-label="Hovedmeny" {

@@ -28,6 +28,7 @@ pub mod privacy;
 pub mod referral_case;
 pub mod referral_checklist;
 pub mod referral_new;
+pub mod referral_sent;
 pub mod referrals;
 pub mod status;
 pub mod stays;
@@ -156,6 +157,11 @@ fn patient_routes() -> Router<AppState> {
         .route("/indikatorer", get(indicators::show))
         .route("/indikatorer.csv", get(indicators::csv))
         .route("/venteliste", get(referrals::waiting))
+        .route("/henvisninger", get(referral_sent::list))
+        .route(
+            "/henvisninger/ny",
+            get(referral_sent::form).post(referral_sent::submit),
+        )
         .route(
             "/venteliste/ny",
             get(referral_new::form).post(referral_new::submit),

@@ -34,6 +34,14 @@ async fn form_page(state: &AppState, staff: &UiStaff, form: &FormData, errors: &
         .filter(|u| u.role == Role::LarConsultant)
         .map(|u| (u.id.to_string(), u.display_name.clone()))
         .collect();
+    let mut referrers: Vec<(String, String)> = Service::new(state, &staff.user)
+        .organisations()
+        .await?
+        .into_values()
+        .filter(|o| o.id != staff.user.organisation_id)
+        .map(|o| (o.id.to_string(), format!("{} ({})", o.name, o.municipality)))
+        .collect();
+    referrers.sort_by(|a, b| a.1.cmp(&b.1));
     let today = state.clock.today().to_string();
     let received = if form.has("received_on") {
         form.get("received_on")
@@ -60,6 +68,9 @@ async fn form_page(state: &AppState, staff: &UiStaff, form: &FormData, errors: &
                 (input("Henvist av (person)", "referrer_name", "text", form.get("referrer_name"), errors, None))
                 (input("Henvisende tjeneste", "referrer_service", "text", form.get("referrer_service"), errors,
                     Some("F.eks. fastlegekontor, kommunal tjeneste, psykolog eller sykehusavdeling")))
+                (select("Henvisende tjeneste i registeret (valgfritt)", "referrer_organisation_id", &referrers,
+                    form.get("referrer_organisation_id"), errors))
+                p.hint { "Er tjenesten registrert, får den svar på vurderingen: i Samhand, eller som EDI-melding når den har HER-id og ikke bruker Samhand." }
                 (textarea("Årsak til henvisningen", "reason", form.get("reason"), errors))
                 (textarea("Henviserens vurdering", "referrer_assessment", form.get("referrer_assessment"), errors))
                 (input("Mottatt", "received_on", "date", received, errors, None))
@@ -100,6 +111,7 @@ pub async fn submit(State(state): State<AppState>, StaffForm { staff, form }: St
             referrer_assessment: form.get("referrer_assessment").into(),
             received_on: form.get("received_on").into(),
         },
+        referrer_organisation_id: form.get("referrer_organisation_id").into(),
     };
     match Service::new(&state, &staff.user).register_referral(&input).await {
         Ok(done) => Ok(Redirect::to(&format!("/venteliste/{}", done.referral_id)).into_response()),

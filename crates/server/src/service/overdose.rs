@@ -497,22 +497,38 @@ impl Service<'_> {
         }))
     }
 
+    /// The notice of an end that raises no overdose follow-up (a transfer to
+    /// another unit, a death): the related units are told that LAR ended, and by
+    /// EDI a consented GP office outside Samhand.
+    pub(super) async fn end_notice(&self, patient: PatientId, end: &EpisodeEnd) -> AppResult<EndFollowUp> {
+        let data = self.patient_data(patient).await?;
+        let relations = data.relations(patient, self.now());
+        Ok(EndFollowUp {
+            patient,
+            subject: format!("LAR avsluttet {}", date_nb(end.on)),
+            body: format!(
+                "LAR-behandlingen er avsluttet fra {}. Årsak: {}. Forskrivning og utlevering i LAR stanser fra denne dagen.",
+                date_nb(end.on),
+                samhand_domain::status_report::end_reason_label(end.reason)
+            ),
+            recipients: related_units(&relations),
+            tasks: Vec::new(),
+        })
+    }
+
     /// Writes the prepared alert and tasks in the end's own transaction.
     pub(super) async fn write_end_follow_up(
         &self,
         tx: &mut samhand_store::PatientWrite,
-        follow_up: Option<EndFollowUp>,
+        follow_up: EndFollowUp,
     ) -> AppResult<()> {
-        let Some(follow_up) = follow_up else {
-            return Ok(());
-        };
         for task in &follow_up.tasks {
             task_store::insert_task(tx, task).await?;
         }
         self.send_automatic(
             tx,
             follow_up.patient,
-            MessageKind::Discharge,
+            MessageKind::EndOfLar,
             follow_up.subject,
             follow_up.body,
             follow_up.recipients,

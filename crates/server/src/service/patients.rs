@@ -476,7 +476,12 @@ impl Service<'_> {
             decided_by: self.actor().id(),
         };
         // Ending LAR raises the same overdose follow-up as a discharge (DOMAIN.md).
-        let follow_up = self.prepare_end_follow_up(patient, &episode, &end).await?;
+        // Every end tells the related units (and a consented GP office outside
+        // Samhand by EDI) that LAR ended: with the follow-up, or as a plain notice.
+        let follow_up = match self.prepare_end_follow_up(patient, &episode, &end).await? {
+            Some(follow_up) => follow_up,
+            None => self.end_notice(patient, &end).await?,
+        };
         let mut tx = self.repo.begin_write(&grant).await?;
         patients::end_episode(&mut tx, episode.id, &end, self.now())
             .await

@@ -71,7 +71,7 @@ impl Service<'_> {
     pub fn actor_patient(&self) -> Option<PatientId> {
         match self.actor() {
             samhand_domain::access::Actor::Patient(p) => Some(p.patient_id),
-            samhand_domain::access::Actor::Staff(_) => None,
+            samhand_domain::access::Actor::Staff(_) | samhand_domain::access::Actor::System(_) => None,
         }
     }
 }

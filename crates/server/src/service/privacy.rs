@@ -743,12 +743,19 @@ impl Service<'_> {
         Ok(entries
             .into_iter()
             .map(|entry| {
+                let system = entry.actor_id == samhand_domain::access::SYSTEM_ACTOR_ID;
                 let who = entry
                     .actor_id
                     .parse::<UserId>()
                     .ok()
                     .and_then(|id| names.get(&id).cloned())
-                    .unwrap_or_else(|| "ukjent bruker".into());
+                    .unwrap_or_else(|| {
+                        if system {
+                            "Samhand (automatisk)".into()
+                        } else {
+                            "ukjent bruker".into()
+                        }
+                    });
                 let organisation = entry
                     .actor_organisation
                     .parse::<OrganisationId>()
@@ -759,9 +766,11 @@ impl Service<'_> {
                     at: entry.at,
                     actor_id: entry.actor_id,
                     who,
-                    role: Role::from_code(&entry.actor_role)
-                        .map(|r| r.label_nb().to_string())
-                        .unwrap_or(entry.actor_role),
+                    role: match Role::from_code(&entry.actor_role) {
+                        Some(r) => r.label_nb().to_string(),
+                        None if system => "Automatisk melding".to_string(),
+                        None => entry.actor_role,
+                    },
                     organisation,
                     category: DataCategory::from_code(&entry.category),
                     action: entry.action,

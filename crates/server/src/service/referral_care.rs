@@ -162,15 +162,7 @@ impl Service<'_> {
             assessed_by: staff.id,
             assessed_at: now,
         };
-        let referrer_unit = match case.referral.referred_by_user {
-            Some(user) => {
-                let mut conn = self.state.store.read().await?;
-                users::by_id(&mut conn, user)
-                    .await?
-                    .map(|u| u.user.organisation_id)
-            }
-            None => None,
-        };
+        let referrer_unit = self.referrer_unit(&case.referral).await?;
         let mut tx = self.repo.begin_write(&grant).await?;
         match store::insert_assessment(&mut tx, &assessment).await {
             Ok(()) => {}
@@ -187,9 +179,34 @@ impl Service<'_> {
         }
         for message in decision_messages(&assessment, &staff, referrer_unit, now) {
             message_store::insert(&mut tx, &message).await?;
+            // The referrer outside Samhand is answered by EDI (H88); one in Samhand
+            // reads the message there.
+            if message.party == Party::Services
+                && let Some(referrer) = referrer_unit
+            {
+                self.queue_referral_answer(&mut tx, &message, referrer).await?;
+            }
         }
         tx.commit().await?;
         Ok(assessment)
+    }
+
+    /// The referring service to tell of the decision: the organisation the referral
+    /// names, else the unit of the Samhand user who referred.
+    async fn referrer_unit(
+        &self,
+        referral: &Referral,
+    ) -> AppResult<Option<samhand_domain::ids::OrganisationId>> {
+        if let Some(organisation) = referral.referrer_organisation {
+            return Ok(Some(organisation));
+        }
+        let Some(user) = referral.referred_by_user else {
+            return Ok(None);
+        };
+        let mut conn = self.state.store.read().await?;
+        Ok(users::by_id(&mut conn, user)
+            .await?
+            .map(|u| u.user.organisation_id))
     }
 
     /// Records an offer of a low-threshold start to a patient on the waiting list.
@@ -421,7 +438,7 @@ fn decision_messages(
     let message = |party, subject: &str, body: String, recipients| Message {
         id: MessageId::new(),
         patient_id: a.patient_id,
-        kind: MessageKind::FreeText,
+        kind: MessageKind::ReferralDecision,
         subject: subject.to_string(),
         body,
         important: false,

@@ -6,7 +6,7 @@
 
 use samhand_domain::access;
 use samhand_domain::category::DataCategory;
-use samhand_domain::ids::{EpisodeId, PatientId};
+use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId};
 use samhand_domain::patient::{Episode, NewPatient, Patient, PatientInput, Phase};
 use samhand_domain::referral::{Referral, ReferralDetails, ReferralInput, assessment_deadline};
 use samhand_domain::validation::FieldErrors;
@@ -25,6 +25,9 @@ pub struct ReferralRegistration {
     pub doctor_id: String,
     pub consultant_id: String,
     pub referral: ReferralInput,
+    /// The referring service as a registered organisation (optional): told of the
+    /// assessment decision, in Samhand or by EDI.
+    pub referrer_organisation_id: String,
 }
 
 /// A registered referral.
@@ -48,6 +51,9 @@ impl Service<'_> {
         let details = ReferralDetails::parse(&input.referral, today, &mut errors);
         let staff = self.colleagues().await?;
         let (doctor, consultant) = episode_team(&staff, &input.doctor_id, &input.consultant_id, &mut errors);
+        let referrer_organisation = self
+            .registered_referrer(&input.referrer_organisation_id, &mut errors)
+            .await?;
         let existing = match &new_patient {
             Some(new_patient) => {
                 self.referred_person(new_patient, details.as_ref().map(|d| d.received_on), &mut errors)
@@ -80,37 +86,24 @@ impl Service<'_> {
             episode_id: episode.id,
             details,
             referred_by_user: None,
+            referrer_organisation,
             registered_by: self.actor().id(),
             registered_at: now,
         };
-        let grant = self.repo.creation_grant(
-            patient_id,
-            DataCategory::Identity,
+        let detail = if existing.is_some() {
+            "referral registered for a person already registered: a new LAR episode in phase referral"
+        } else {
+            "referral registered: a new person and a LAR episode in phase referral"
+        };
+        let new_person = existing.is_none().then_some(&new_patient);
+        self.store_referral(
+            new_person,
+            &episode,
+            &referral,
             access::AllowedBy::Enrolment,
-            if existing.is_some() {
-                "referral registered for a person already registered: a new LAR episode in phase referral"
-            } else {
-                "referral registered: a new person and a LAR episode in phase referral"
-            },
-        );
-        let mut tx = self.repo.begin_write(&grant).await?;
-        let referral_grant = self.repo.creation_grant(
-            patient_id,
-            DataCategory::HealthInformation,
-            access::AllowedBy::Enrolment,
-            "referral: reason and the referring service's assessment",
-        );
-        self.repo.record_write_also(&mut tx, &referral_grant)?;
-        if existing.is_none() {
-            patients::insert(&mut tx, patient_id, &new_patient, self.actor().id(), now)
-                .await
-                .map_err(|e| {
-                    conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert.")
-                })?;
-        }
-        patients::insert_episode(&mut tx, &episode, self.actor().id()).await?;
-        referrals::insert(&mut tx, &referral).await?;
-        tx.commit().await?;
+            detail,
+        )
+        .await?;
         let policy = self.policy().await?;
         Ok(Registered {
             patient_id,
@@ -124,11 +117,77 @@ impl Service<'_> {
         })
     }
 
+    /// Writes a referral with its episode (and the person, when new) in one write,
+    /// allowed `by` enrolment (the unit's staff) or the referral (a referring
+    /// service in Samhand), the referral's health information recorded with it.
+    pub(super) async fn store_referral(
+        &self,
+        new_person: Option<&NewPatient>,
+        episode: &Episode,
+        referral: &Referral,
+        by: access::AllowedBy,
+        detail: &str,
+    ) -> AppResult<()> {
+        let patient_id = referral.patient_id;
+        let grant = self
+            .repo
+            .creation_grant(patient_id, DataCategory::Identity, by, detail);
+        let mut tx = self.repo.begin_write(&grant).await?;
+        let referral_grant = self.repo.creation_grant(
+            patient_id,
+            DataCategory::HealthInformation,
+            by,
+            "referral: reason and the referring service's assessment",
+        );
+        self.repo.record_write_also(&mut tx, &referral_grant)?;
+        let now = self.now();
+        if let Some(new_patient) = new_person {
+            patients::insert(&mut tx, patient_id, new_patient, self.actor().id(), now)
+                .await
+                .map_err(|e| {
+                    conflict_from(e, "En pasient med dette fødselsnummeret er allerede registrert.")
+                })?;
+        }
+        patients::insert_episode(&mut tx, episode, self.actor().id()).await?;
+        referrals::insert(&mut tx, referral).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The referring organisation a registration names, if any: one in the
+    /// register and not the receiving unit itself.
+    async fn registered_referrer(
+        &self,
+        id: &str,
+        errors: &mut FieldErrors,
+    ) -> AppResult<Option<OrganisationId>> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Ok(None);
+        }
+        let organisations = self.organisations().await?;
+        let unit = self.staff()?.organisation_id;
+        match id
+            .parse::<OrganisationId>()
+            .ok()
+            .filter(|o| organisations.contains_key(o))
+        {
+            Some(organisation) if organisation != unit => Ok(Some(organisation)),
+            _ => {
+                errors.push(
+                    "referrer_organisation_id",
+                    "Velg en registrert henvisende tjeneste, eller la feltet stå tomt.",
+                );
+                Ok(None)
+            }
+        }
+    }
+
     /// The person already registered with the referral's fødselsnummer, if any. A
     /// referral is attached to them only when the names agree (a typing error in
     /// the number must not attach a referral to someone else), and only when no
     /// episode of theirs runs (they are in LAR already).
-    async fn referred_person(
+    pub(super) async fn referred_person(
         &self,
         new_patient: &NewPatient,
         received_on: Option<jiff::civil::Date>,

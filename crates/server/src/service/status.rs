@@ -183,17 +183,14 @@ fn digest(text: &str) -> String {
 fn write_category(actor: &Actor) -> DataCategory {
     match actor {
         Actor::Patient(_) => DataCategory::PlanAndGoals,
-        Actor::Staff(_) => DataCategory::HealthInformation,
+        Actor::Staff(_) | Actor::System(_) => DataCategory::HealthInformation,
     }
 }
 
 impl Service<'_> {
     pub async fn status_assessments(&self, patient_id: PatientId) -> AppResult<StatusView> {
         let patient = self.patient(patient_id).await?;
-        let category = match self.actor() {
-            Actor::Patient(_) => DataCategory::PlanAndGoals,
-            Actor::Staff(_) => DataCategory::HealthInformation,
-        };
+        let category = write_category(self.actor());
         self.repo
             .authorize_read(patient_id, category, "status assessments")
             .await?;

@@ -7,14 +7,14 @@
 
 use jiff::Span;
 use jiff::civil::Date;
-use samhand_domain::access::PatientRelations;
+use samhand_domain::access::{Actor, PatientRelations, SystemActor};
 use samhand_domain::format::{count_nb, date_nb};
 use samhand_domain::ids::{MessageId, OrganisationId, PatientId};
 use samhand_domain::message::{Message, MessageKind, Party};
 use samhand_store::{StoreError, messages as message_store, organisations, patients, sessions, stays};
 
 use super::alerts::{AlertKind, alerts_today};
-use super::{PatientData, clinical_policy, load_patient_data, related_units};
+use super::{PatientData, Service, clinical_policy, load_patient_data, related_units};
 use crate::AppState;
 use crate::error::AppResult;
 
@@ -211,20 +211,55 @@ async fn notify_block(
         None,
         recipients,
     );
-    match message {
-        Some(message) => {
-            send_once(
-                state,
-                key,
-                Message {
-                    important: true,
-                    ..message
-                },
-            )
-            .await
-        }
-        None => Ok(false),
+    let Some(message) = message else {
+        return Ok(false);
+    };
+    let message = Message {
+        important: true,
+        ..message
+    };
+    // The unit whose order is blocked: Samhand tells on its behalf, and by EDI a
+    // GP office outside Samhand the patient consented to share dispensing with.
+    match data.episode_on(state.clock.today()).map(|e| e.responsible_unit) {
+        Some(unit) => send_once_with_edi(state, key, message, unit).await,
+        None => send_once(state, key, message).await,
     }
+}
+
+/// Sends a notice keyed to its event, once, like [`send_once`], and in the same
+/// transaction queues it by EDI where the patient consented ([`Service::queue_edi`]),
+/// with Samhand itself, acting for `unit`, as the actor the audit log records for
+/// the disclosure (H87).
+async fn send_once_with_edi(
+    state: &AppState,
+    key: String,
+    mut message: Message,
+    unit: OrganisationId,
+) -> AppResult<bool> {
+    {
+        let mut conn = state.store.read().await?;
+        if message_store::event_sent(&mut conn, &key).await? {
+            return Ok(false);
+        }
+    }
+    message.event_key = Some(key);
+    let service = Service::new(
+        state,
+        Actor::System(SystemActor {
+            organisation_id: unit,
+            job: "scheduler",
+        }),
+    );
+    let mut write = service.repo.begin_system_write().await?;
+    match message_store::insert_notice(&mut write, &message).await {
+        Ok(()) => {}
+        // Another server sent it at the same moment.
+        Err(StoreError::Conflict(_)) => return Ok(false),
+        Err(other) => return Err(other.into()),
+    }
+    service.queue_edi(&mut write, &message).await?;
+    write.commit().await?;
+    Ok(true)
 }
 
 /// How long after a «time i hånden» its outcome must be recorded before the owner's

@@ -12,7 +12,7 @@ use samhand_store::Store;
 
 use crate::helpers::{TestApp, spawn_app};
 
-fn files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect())
         .unwrap_or_default();
@@ -20,7 +20,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn xmllint_validates(file: &Path) -> Result<(), String> {
+pub(crate) fn xmllint_validates(file: &Path) -> Result<(), String> {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../standards/kith-edi/edi-all.xsd");
     let out = Command::new("xmllint")
         .args(["--nonet", "--noout", "--schema"])
@@ -303,7 +303,7 @@ fn party(name: &str, her: &str) -> samhand_domain::edi::EdiParty {
 impl TestApp {
     /// A GP office outside Samhand (a HER-id, nobody working in Samhand), and the
     /// LAR unit's HER-id; the office's id.
-    async fn outside_gp_office(&self) -> samhand_domain::ids::OrganisationId {
+    pub(crate) async fn outside_gp_office(&self) -> samhand_domain::ids::OrganisationId {
         use samhand_domain::organisation::{HerId, Organisation, OrganisationKind, Registration};
         let office = Organisation {
             id: samhand_domain::ids::OrganisationId::new(),
@@ -338,7 +338,7 @@ impl TestApp {
     }
 }
 
-fn dialogs(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn dialogs(dir: &Path) -> Vec<PathBuf> {
     files(dir)
         .into_iter()
         .filter(|p| {

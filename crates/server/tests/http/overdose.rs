@@ -302,7 +302,7 @@ async fn ending_lar_alerts_the_care_team_and_tasks_the_consultant_with_no_crisis
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let lar = app
-        .inbox_kind(&w.lege, "discharge", "LAR avsluttet 23.11.2026")
+        .inbox_kind(&w.lege, "end_of_lar", "LAR avsluttet 23.11.2026")
         .await;
     assert_eq!(lar.len(), 2, "{lar:?}");
     assert_eq!(lar[0]["important"], json!(true));
@@ -311,7 +311,7 @@ async fn ending_lar_alerts_the_care_team_and_tasks_the_consultant_with_no_crisis
         .inbox_of(&w.utdeler)
         .await
         .into_iter()
-        .filter(|m| m["kind"] == json!("discharge"))
+        .filter(|m| m["kind"] == json!("end_of_lar"))
         .collect();
     assert_eq!(place.len(), 2, "the dispensing place is told: {place:?}");
     assert_eq!(place[0]["important"], json!(true));
