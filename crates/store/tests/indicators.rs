@@ -168,3 +168,47 @@ async fn counts_and_episodes_are_read_per_place_and_oslo_month() {
     );
     assert_eq!(result.unit.months[1].in_treatment, 1);
 }
+
+/// H86 on the real database: the samples a regime of the unit's patient expects,
+/// per month its weeks end in, read for the unit only (another unit's patient's
+/// regime is not counted), and no other follow-up without stays or schedules.
+#[tokio::test]
+async fn samples_expected_are_read_from_the_units_regimes() {
+    let (store, _dir) = fresh().await;
+    let (unit, other_unit) = (OrganisationId::new(), OrganisationId::new());
+    let user = uuid::Uuid::new_v4();
+    for id in [unit, other_unit] {
+        run(&store, &format!("INSERT INTO organisations (id, name, kind, municipality, created_at) VALUES ('{id}', 'LAR {id}', 'lar_unit', 'Oslo', 0)")).await;
+    }
+    run(&store, &format!("INSERT INTO users (id, username, display_name, role, organisation_id, created_at) VALUES ('{user}', 'u', 'U', 'doctor', '{unit}', 0)")).await;
+    let (ours, theirs) = (PatientId::new(), PatientId::new());
+    for (p, n, owner) in [(ours, "1", unit), (theirs, "2", other_unit)] {
+        run(&store, &format!("INSERT INTO patients (id, national_id, given_name, family_name, phone, address, created_by, created_at) VALUES ('{p}', '{n}', 'G', 'F', '', '', '{user}', 0)")).await;
+        run(&store, &format!("INSERT INTO episodes (id, patient_id, responsible_unit, doctor_id, consultant_id, started_on, phase, created_by, created_at) VALUES ('{}', '{p}', '{owner}', '{user}', '{user}', '2026-10-01', 'stabilisation', '{user}', 0)", uuid::Uuid::new_v4())).await;
+        // Weekly from Monday 2 November.
+        run(&store, &format!("INSERT INTO drug_test_regimes (id, patient_id, version, valid_from, reason, note, substances, frequency, supervised, where_given, review_on, ended, recorded_by, recorded_at) VALUES ('{}', '{p}', 1, '2026-11-02', 'more_take_home', '', 'opioids', 'weekly', 1, 'LAR', '2027-05-01', 0, '{user}', 0)", uuid::Uuid::new_v4())).await;
+    }
+    let mut conn = store.read().await.expect("conn");
+    let counts = samhand_store::indicators::followup_counts(
+        &mut conn,
+        unit,
+        date(2026, 11, 1),
+        date(2026, 12, 31),
+        date(2026, 12, 15),
+    )
+    .await
+    .expect("follow-up");
+    let expected: Vec<(String, Option<OrganisationId>, u64)> = counts
+        .iter()
+        .map(|c| {
+            assert_eq!(c.kind, CountKind::DrugTestSamplesExpected, "{c:?}");
+            (c.month.label(), c.place, c.count)
+        })
+        .collect();
+    // Weeks ending 8, 15, 22 and 29 November; 6 and 13 December (the week ending
+    // the 20th has not ended on the 15th).
+    assert_eq!(
+        expected,
+        vec![("2026-11".to_string(), None, 4), ("2026-12".to_string(), None, 2)]
+    );
+}

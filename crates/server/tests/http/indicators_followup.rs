@@ -265,6 +265,13 @@ async fn missed_doses_bundles_and_expected_samples_follow_each_patients_rules() 
     );
     assert!(html.contains("Urinprøver forventet"));
     assert!(!html.contains("ennå ikke prøveregimet"));
+    // The leader's key figures: November's missed dose against October's none.
+    let (status, overview) = app.page(&session, "/leder").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        overview.contains("<th scope=\"row\">Uteblitte doser</th><td>1</td><td>0</td>"),
+        "{overview}"
+    );
 
     // 5 January 2027: December's four weeks ended (6th, 13th, 20th, 27th): eight
     // samples expected. Every December day of both is missed, blocked days too:
