@@ -86,8 +86,18 @@ async fn a_gp_refers_to_a_lar_unit_which_finds_it_received_today_and_the_gp_sees
         "{inbox}"
     );
 
-    // The status list is in the patient's access log as read by the referrer.
+    // The first dose: started, as the referrer sees it.
     let patient = created["patient_id"].as_str().unwrap();
+    let day = crate::helpers::start_day();
+    app.sign_methadone(patient, &["30"], day).await;
+    app.arrange(patient, w.centre, "AAAAAAA", day).await;
+    let (status, given) = app.dispense(&w.utdeler, patient, "first", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{given}");
+    let (_, list) = sent_list(&app, &w.fastlege).await;
+    assert_eq!(list[0]["status"], "started", "{list}");
+    assert_eq!(list[0]["status_text"], "Startet i LAR 23.11.2026");
+
+    // The status list is in the patient's access log as read by the referrer.
     let mut conn = app.state.store.read().await.expect("conn");
     let log = samhand_store::audit::for_patient(&mut conn, patient.parse().unwrap(), 1000)
         .await
