@@ -155,10 +155,20 @@ impl Service<'_> {
             today,
             &mut errors,
         );
+        // A person already in Samhand is found as for the unit's registration, but
+        // the referrer is not told why one cannot be referred (already in LAR, or
+        // registered under another name): that would tell who is in LAR (H89).
+        let mut person_errors = FieldErrors::default();
         let existing = match &new_patient {
-            Some(p) => self.referred_person(p, Some(today), &mut errors).await?,
+            Some(p) => self.referred_person(p, Some(today), &mut person_errors).await?,
             None => None,
         };
+        if !person_errors.is_empty() {
+            errors.push(
+                "national_id",
+                "Henvisningen kan ikke sendes for denne personen fra Samhand. Kontroller fødselsnummer og navn, eller kontakt LAR-enheten.",
+            );
+        }
         let (Some(unit), Some((doctor, consultant)), Some(new_patient), Some(details), true) =
             (unit, team, new_patient, details, errors.is_empty())
         else {

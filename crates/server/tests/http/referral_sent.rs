@@ -86,8 +86,18 @@ async fn a_gp_refers_to_a_lar_unit_which_finds_it_received_today_and_the_gp_sees
         "{inbox}"
     );
 
-    // The status list is in the patient's access log as read by the referrer.
+    // The first dose: started, as the referrer sees it.
     let patient = created["patient_id"].as_str().unwrap();
+    let day = crate::helpers::start_day();
+    app.sign_methadone(patient, &["30"], day).await;
+    app.arrange(patient, w.centre, "AAAAAAA", day).await;
+    let (status, given) = app.dispense(&w.utdeler, patient, "first", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{given}");
+    let (_, list) = sent_list(&app, &w.fastlege).await;
+    assert_eq!(list[0]["status"], "started", "{list}");
+    assert_eq!(list[0]["status_text"], "Startet i LAR 23.11.2026");
+
+    // The status list is in the patient's access log as read by the referrer.
     let mut conn = app.state.store.read().await.expect("conn");
     let log = samhand_store::audit::for_patient(&mut conn, patient.parse().unwrap(), 1000)
         .await
@@ -153,6 +163,21 @@ async fn the_referrer_sees_the_status_only_and_others_see_nothing() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
         assert_eq!(error_fields(&problem), ["lar_unit_id"]);
     }
+    // A person already in LAR, or the number under another name: refused without
+    // telling the referrer which (that would tell who is in LAR).
+    let in_lar = app.patient_on_daily_methadone(806).await;
+    let mut messages = Vec::new();
+    for (n, family) in [(806, "Sendesen"), (802, "Annetnavn")] {
+        let mut body = sent_body(&app, n, &w.unit.to_string());
+        body["family_name"] = json!(family);
+        let (status, problem) = send(&app, &w.fastlege, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(error_fields(&problem), ["national_id"]);
+        messages.push(problem["errors"].to_string());
+    }
+    assert_eq!(messages[0], messages[1], "the same words either way");
+    assert!(!messages[0].contains("allerede i LAR"), "{}", messages[0]);
+    let _ = in_lar;
     let mut conn = app.state.store.read().await.expect("conn");
     let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM referrals")
         .fetch_one(&mut *conn)
