@@ -14,7 +14,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("admin");
 const { baseUrl, browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -133,7 +133,7 @@ await run(async () => {
   await page.locator("p.notice[role=status]").filter({ hasText: "er deaktivert" }).waitFor();
   check((await page.locator("ul.log").textContent()).includes("Sluttet i stillingen"), "the history lacks the reason");
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
 
   step("the user's next click goes to the login page");
   await Promise.all([

@@ -16,7 +16,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("discharge");
 const { baseUrl, browser, resultsDir, screenshotPath, today, step, check, logIn, run } = t;
@@ -105,7 +105,7 @@ await run(async () => {
   await done.waitFor();
   check(((await done.textContent()) || "").includes("Utskrevet"), "the discharge is not shown");
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
   check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join("; ")}`);
 
   const seconds = t.seconds();

@@ -16,7 +16,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("dispense");
 const { baseUrl, password, browser, resultsDir, screenshotPath, step, check, newPage, run } = t;
@@ -138,7 +138,7 @@ await run(async () => {
 
   step("screenshot");
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: false });
+  await page.screenshot({ path: screenshotPath, fullPage: false, timeout: SCREENSHOT_MS });
 
   check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join("; ")}`);
   const seconds = t.seconds();

@@ -10,7 +10,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("drug_test_regime");
 const { browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -50,7 +50,7 @@ await run(async () => {
   check(summary.includes("To ganger i uka"), `the new version is not in force: ${summary}`);
   await t.accessible(page, "the changed regime");
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
 
   step("the overview shows the regime on a phone");
   const phone = await logIn("lege", { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });

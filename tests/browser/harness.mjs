@@ -21,6 +21,9 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/
 
 // Each step gets a few seconds; a broken page fails fast instead of hanging.
 export const STEP_MS = 5000;
+// A full-page screenshot of a long page (every patient of the status report) is
+// evidence, not a step: on a loaded machine it took over five seconds.
+export const SCREENSHOT_MS = 30000;
 
 /// Starts the test called `name`: exits 2 without BASE_URL, 1 when Chromium does not start.
 export async function harness(name) {
@@ -158,7 +161,7 @@ export async function harness(name) {
           try {
             mkdirSync(resultsDir, { recursive: true });
             const failurePath = join(resultsDir, `${name}-failure.png`);
-            await lastPage.screenshot({ path: failurePath, fullPage: true, timeout: STEP_MS });
+            await lastPage.screenshot({ path: failurePath, fullPage: true, timeout: SCREENSHOT_MS });
             console.error(`${name}: screenshot of the failure in ${failurePath}`);
           } catch {
             // The failure message above is what matters.

@@ -11,7 +11,7 @@
 
 import { mkdirSync, readFileSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("indicators");
 const { browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -68,7 +68,7 @@ await run(async () => {
   const rows = text.trim().split("\r\n");
   check(rows.length > 12 && rows[1].startsWith("unit,"), `the CSV has ${rows.length} lines`);
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
 
   step("the indicators at a phone's width");
   const phone = await logIn("leder", { viewport: { width: 390, height: 844 } });

@@ -18,7 +18,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("meeting");
 const { browser, resultsDir, screenshotPath, today, step, check, logIn, run } = t;
@@ -98,7 +98,7 @@ await run(async () => {
   check(text.includes(taskText), "the task is not in the minutes");
   check((await page.locator("[data-testid=next-meeting]").count()) === 1, "no next meeting proposed");
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
   check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join("; ")}`);
 
   step("log in as konsulent, the task's owner");

@@ -9,7 +9,7 @@
 
 import { mkdirSync, readFileSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("pharmacy_count");
 const { browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -46,7 +46,7 @@ await run(async () => {
   check(text.startsWith("month,pharmacy_id,pharmacy,patient_id,"), `the CSV has no header: ${text.slice(0, 60)}`);
   check(text.trim().split("\r\n").length > patients, "the CSV has fewer rows than the first pharmacy's patients");
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
 
   step("a pharmacist opens their own count on a phone");
   const phone = await logIn("utdeler.apotek.torg", { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });

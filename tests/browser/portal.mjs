@@ -24,7 +24,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("portal");
 const { baseUrl, browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -142,7 +142,7 @@ await run(async () => {
   await phone.getByRole("heading", { name: "Medisinen din" }).waitFor();
   await accessible(phone, "/portal");
   mkdirSync(resultsDir, { recursive: true });
-  await phone.screenshot({ path: screenshotPath, fullPage: true });
+  await phone.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
 
   step("the start page counts the unread message; read it and answer");
   check(

@@ -13,7 +13,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("referral");
 const { browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -103,7 +103,7 @@ await run(async () => {
   const after = await page.locator("table[data-testid=waiting] tbody tr").count();
   check(after === before - 1, `unassessed ${before} → ${after}`);
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
 
   step("at phone width a latest start missing is refused in Norwegian");
   const phone = await logIn("lege", PHONE);

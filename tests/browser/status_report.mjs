@@ -9,7 +9,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("status_report");
 const { browser, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -61,7 +61,7 @@ await run(async () => {
   check(readFileSync(await xlsx.path()).subarray(0, 2).toString() === "PK", "the XLSX is not a workbook");
 
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
   console.log(
     `status_report: ok: leder read ${count} rows and ${name}'s sources, signed off, downloaded CSV and XLSX; ` +
       `Chromium ${browser.version()}; ${t.seconds()} s; screenshot ${screenshotPath}`,

@@ -19,7 +19,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("stock");
 const { baseUrl, resultsDir, screenshotPath, step, check, logIn, run } = t;
@@ -96,7 +96,7 @@ await run(async () => {
   );
   await accessible(page, "/lager after the count");
   mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true, timeout: SCREENSHOT_MS });
 
   console.log(`stock: OK in ${t.seconds()} s (axe: ${checked.join(", ")})`);
 });

@@ -18,7 +18,7 @@
 
 import { mkdirSync } from "node:fs";
 
-import { harness } from "./harness.mjs";
+import { harness, SCREENSHOT_MS } from "./harness.mjs";
 
 const t = await harness("window");
 const { baseUrl, resultsDir, screenshotPath, step, check, run } = t;
@@ -174,7 +174,7 @@ await run(async () => {
   step("screenshot");
   mkdirSync(resultsDir, { recursive: true });
   await row.scrollIntoViewIfNeeded();
-  await page.screenshot({ path: screenshotPath, fullPage: false });
+  await page.screenshot({ path: screenshotPath, fullPage: false, timeout: SCREENSHOT_MS });
   console.log(
     `window: ok: ${name}: withheld, take-home held, refused without a reason and handed over with one, ` +
       `a stale tab refused with a focused summary, corrected, printed; axe clean on ${checked.length} pages; ` +

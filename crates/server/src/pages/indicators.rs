@@ -295,9 +295,21 @@ fn series_table(found: &Indicators, series: &Series) -> Markup {
 }
 
 pub async fn show(State(state): State<AppState>, staff: UiStaff, Query(params): Query<Params>) -> PageResult {
-    let found = Service::new(&state, &staff.user)
-        .indicators(&params.fra, &params.til, &params.sted)
-        .await?;
+    let service = Service::new(&state, &staff.user);
+    let found = service.indicators(&params.fra, &params.til, &params.sted).await?;
+    // The waiting time from referral to assessment and start (issue 18), for the
+    // same months, as on the waiting list.
+    let waiting = match (found.months.first(), found.months.last()) {
+        (Some(first), Some(last)) => {
+            let to = last.last_day().min(state.clock.today());
+            match service.referral_indicators(first.first_day(), to).await {
+                Ok(rows) => Some(rows),
+                Err(crate::error::AppError::Forbidden(_)) => None,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        _ => None,
+    };
     let first = found.months.first().map(|m| m.label()).unwrap_or_default();
     let last = found.months.last().map(|m| m.label()).unwrap_or_default();
     let query = params.query();
@@ -330,6 +342,7 @@ pub async fn show(State(state): State<AppState>, staff: UiStaff, Query(params): 
         (shares_chart(&found))
         (events_chart(&found))
         (follow_up_chart(&found))
+        @if let Some(rows) = &waiting { (crate::pages::referrals::indicators_table(rows)) }
         @for series in std::iter::once(&found.unit).chain(&found.places) {
             (series_table(&found, series))
         }

@@ -74,7 +74,7 @@ pub fn indicators_table(rows: &[MonthIndicators]) -> Markup {
         section.card data-testid="indicators" {
             h2 { "Ventetid per måned" }
             @if rows.is_empty() {
-                p { "Ingen henvisninger mottatt siste år." }
+                p { "Ingen henvisninger mottatt i perioden." }
             } @else {
                 div.scroll role="region" aria-label="Ventetid per måned" tabindex="0" {
                     table {

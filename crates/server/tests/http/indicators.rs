@@ -235,6 +235,10 @@ async fn the_page_draws_well_formed_svg_charts_with_their_summaries_and_tables()
         html.contains("LAR-senteret Sentrum: 0 i behandling i 2026-10, 1 i 2026-11 av en kapasitet på 10.")
     );
     assert_eq!(html.matches("data-testid=\"indicator-table\"").count(), 3);
+    // The waiting time from referral to assessment and start, for the same months
+    // (none received in this world).
+    assert!(html.contains("Ventetid per måned"), "{html}");
+    assert!(html.contains("Ingen henvisninger mottatt i perioden."), "{html}");
     assert!(
         html.contains("href=\"/indikatorer.csv?fra=2026-10&amp;til=2026-11\""),
         "{html}"
