@@ -61,6 +61,18 @@ impl FormData {
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
     }
+
+    /// The person's fields, named alike in every form that registers a person
+    /// (enrolment, a referral registered by the unit, a referral sent to it).
+    pub fn patient_input(&self) -> samhand_domain::patient::PatientInput {
+        samhand_domain::patient::PatientInput {
+            national_id: self.get("national_id").into(),
+            given_name: self.get("given_name").into(),
+            family_name: self.get("family_name").into(),
+            phone: self.get("phone").into(),
+            address: self.get("address").into(),
+        }
+    }
 }
 
 /// The error list at the top of a form, linking each message to its field.

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use samhand_domain::access;
 use samhand_domain::organisation::Role;
-use samhand_domain::patient::PatientInput;
 use samhand_domain::referral::ReferralInput;
 use samhand_domain::validation::FieldErrors;
 
@@ -95,13 +94,7 @@ pub async fn form(State(state): State<AppState>, staff: UiStaff) -> PageResult {
 
 pub async fn submit(State(state): State<AppState>, StaffForm { staff, form }: StaffForm) -> PageResult {
     let input = ReferralRegistration {
-        patient: PatientInput {
-            national_id: form.get("national_id").into(),
-            given_name: form.get("given_name").into(),
-            family_name: form.get("family_name").into(),
-            phone: form.get("phone").into(),
-            address: form.get("address").into(),
-        },
+        patient: form.patient_input(),
         doctor_id: form.get("doctor_id").into(),
         consultant_id: form.get("consultant_id").into(),
         referral: ReferralInput {

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use samhand_domain::format::date_nb;
-use samhand_domain::patient::PatientInput;
 use samhand_domain::validation::FieldErrors;
 
 use crate::AppState;
@@ -99,13 +98,7 @@ pub async fn form(State(state): State<AppState>, staff: UiStaff) -> PageResult {
 pub async fn submit(State(state): State<AppState>, StaffForm { staff, form }: StaffForm) -> PageResult {
     let input = SentReferralInput {
         lar_unit_id: form.get("lar_unit_id").into(),
-        patient: PatientInput {
-            national_id: form.get("national_id").into(),
-            given_name: form.get("given_name").into(),
-            family_name: form.get("family_name").into(),
-            phone: form.get("phone").into(),
-            address: form.get("address").into(),
-        },
+        patient: form.patient_input(),
         reason: form.get("reason").into(),
         referrer_assessment: form.get("referrer_assessment").into(),
     };

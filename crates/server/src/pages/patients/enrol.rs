@@ -136,13 +136,7 @@ pub async fn submit(State(state): State<AppState>, staff: UiStaff, mut multipart
     }
     staff.check_csrf(form.get("csrf"))?;
     let input = EnrolInput {
-        patient: samhand_domain::patient::PatientInput {
-            national_id: form.get("national_id").into(),
-            given_name: form.get("given_name").into(),
-            family_name: form.get("family_name").into(),
-            phone: form.get("phone").into(),
-            address: form.get("address").into(),
-        },
+        patient: form.patient_input(),
         doctor_id: form.get("doctor_id").into(),
         consultant_id: form.get("consultant_id").into(),
         started_on: form.get("started_on").into(),
