@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod edge;
 mod ops;
 mod report;
 mod rng;
@@ -82,6 +83,14 @@ enum Command {
         /// Revoke every token of the user instead of issuing one.
         #[arg(long)]
         revoke: bool,
+    },
+    /// Samhand at a dispensing place: serve the window on the place's own SQLite
+    /// (SAMHAND_DATA_DIR, SAMHAND_ADDR) and sync with the central server
+    /// (SAMHAND_EDGE_UPSTREAM, SAMHAND_EDGE_TOKEN); or, on the central server,
+    /// issue or revoke a place's credential.
+    Edge {
+        #[command(subcommand)]
+        action: Option<edge::EdgeCommand>,
     },
     /// Build a country-sized world in a fresh database and measure dispensing,
     /// today's list and the patient overview through HTTP (see BENCHMARKS.md).
@@ -387,6 +396,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             action: PolicyCommand::Set { key, value, by },
         } => set_policy(&config, &key, value, &by).await,
         Command::Report { action } => report::run(config, action).await,
+        Command::Edge { action } => edge::run(config, action).await,
         Command::Bench(options) => bench::run(options).await.map_err(Failure::Error),
         Command::FhirClient {
             action:

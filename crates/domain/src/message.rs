@@ -27,6 +27,9 @@ crate::coded! {
         ReferralDecision = "referral_decision",
         /// An invitation to a meeting of the responsibility group.
         MeetingInvitation = "meeting_invitation",
+        /// A recording made at a place's edge while offline that the central
+        /// record contradicts: maybe a dose given twice.
+        PossibleDoubleDose = "possible_double_dose",
         FreeText = "free_text",
     }
 }
@@ -45,6 +48,7 @@ impl MessageKind {
             Self::EndOfLar => "LAR avsluttet",
             Self::ReferralDecision => "Vurdering av henvisning",
             Self::MeetingInvitation => "Innkalling til ansvarsgruppemøte",
+            Self::PossibleDoubleDose => "Mulig dobbel dose",
             Self::FreeText => "Fritekst",
         }
     }
@@ -62,6 +66,7 @@ impl MessageKind {
             | Self::WithheldDose
             | Self::DispensingCorrection
             | Self::MissedDoses
+            | Self::PossibleDoubleDose
             | Self::Admission
             | Self::Discharge => DataCategory::Dispensing,
             Self::Overdose => DataCategory::HealthInformation,

@@ -84,6 +84,16 @@ pub const SETTINGS: &[PolicySetting] = &[
         default: 24,
         description_nb: "Timer etter at en EDI-melding er sendt uten kvittering (AppRec) før den vises som ubesvart",
     },
+    PolicySetting {
+        key: "edge.days_ahead",
+        default: 3,
+        description_nb: "Hvor mange dager fram et utleveringssted med lokal Samhand (edge) holder pasientenes data for drift uten forbindelse",
+    },
+    PolicySetting {
+        key: "edge.offline_confirm_hours",
+        default: 24,
+        description_nb: "Timer uten forbindelse før hver utlevering ved et sted med lokal Samhand (edge) må bekreftes av en kollega",
+    },
 ];
 
 /// The policy in force, as typed values.
@@ -111,6 +121,11 @@ pub struct ClinicalPolicy {
     pub sample_grace_days: i64,
     /// Hours after an EDI message is sent before one without receipt is flagged.
     pub edi_receipt_hours: i64,
+    /// Days ahead of today that a place's edge holds its patients' data for.
+    pub edge_days_ahead: i64,
+    /// Hours offline after which each recording at an edge needs a colleague's
+    /// confirmation.
+    pub edge_offline_confirm_hours: i64,
 }
 
 impl Default for ClinicalPolicy {
@@ -160,6 +175,9 @@ impl ClinicalPolicy {
             sample_grace_days: get("drug_tests.sample_grace_days"),
             // A receipt cannot come back at once; an hour is the least.
             edi_receipt_hours: get("edi.receipt_hours").max(1),
+            edge_days_ahead: get("edge.days_ahead"),
+            // Offline for no time at all is not offline; an hour is the least.
+            edge_offline_confirm_hours: get("edge.offline_confirm_hours").max(1),
         }
     }
 }

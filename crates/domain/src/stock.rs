@@ -540,6 +540,9 @@ crate::coded! {
         StockCountMismatch = "stock_count_mismatch",
         /// Something that nearly went wrong, reported and followed up.
         NearMiss = "near_miss",
+        /// A recording made at the place's edge while offline that the central
+        /// record contradicts (a dose given elsewhere too, a new order, a block).
+        EdgeConflict = "edge_conflict",
     }
 }
 
@@ -548,6 +551,7 @@ impl DeviationKind {
         match self {
             Self::StockCountMismatch => "Telleavvik",
             Self::NearMiss => "Nestenulykke",
+            Self::EdgeConflict => "Konflikt etter utlevering uten forbindelse",
         }
     }
 }

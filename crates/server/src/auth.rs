@@ -215,6 +215,8 @@ pub struct UiStaff {
     pub roles: Vec<RoleChoice>,
     /// The hash of the session's token.
     pub session: String,
+    /// At a place's edge: the link to the central server, as the banner says it.
+    pub edge_banner: Option<(bool, String)>,
 }
 
 /// One of the roles a user holds: where, as what, and whether they act in it now.
@@ -305,6 +307,10 @@ impl FromRequestParts<AppState> for UiStaff {
             csrf: live.csrf,
             roles,
             session: live.token_hash,
+            edge_banner: state
+                .edge
+                .as_ref()
+                .map(|link| (link.status().connected, link.banner_nb())),
         })
     }
 }

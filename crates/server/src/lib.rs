@@ -10,6 +10,7 @@ pub mod config;
 pub mod connections;
 pub mod cookies;
 pub mod directory;
+pub mod edge;
 pub mod edi;
 pub mod error;
 pub mod fhir;
@@ -57,6 +58,9 @@ pub struct AppState {
     /// Organisations, groups, policy, users and tokens kept in memory while the
     /// database's version of them stands still.
     pub directory: Arc<directory::Directory>,
+    /// At a place's edge (`samhand edge`): the link to the central server, shown
+    /// on every page; `None` on the central server.
+    pub edge: Option<Arc<edge::EdgeLink>>,
 }
 
 impl AppState {
@@ -90,6 +94,7 @@ impl AppState {
             login_limits,
             heavy_work: Arc::new(tokio::sync::Semaphore::new(heavy_work_permits())),
             directory: Arc::default(),
+            edge: None,
             config: Arc::new(config),
             oidc,
             portal_oidc,
@@ -113,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .nest("/fhir", fhir::routes())
+        .nest("/edge/v1", edge::central::routes())
         .route("/healthz", axum::routing::get(observe::healthz))
         .route("/readyz", axum::routing::get(observe::readyz))
         .route("/metrics", axum::routing::get(observe::metrics))
@@ -191,7 +197,7 @@ pub async fn serve_app(
     connections::serve(listener, router(state), limits, stop).await
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -206,6 +206,21 @@ impl<'a> PatientRepo<'a> {
             .await
     }
 
+    /// The write of a dose given at the place's edge while it was offline, when
+    /// the place lost its relation to the patient meanwhile (the patient moved,
+    /// the treatment ended): a dose given is a fact and is stored, audited as
+    /// [`AllowedBy::EdgeRecording`], with the conflict shown to the prescriber
+    /// and the place (H93). Only for the staff of the place the edge serves.
+    pub fn edge_recording_grant(&self, patient: PatientId, detail: &str) -> WriteGrant {
+        WriteGrant {
+            patient,
+            category: DataCategory::Dispensing,
+            action: Action::Write,
+            decision: AllowedBy::EdgeRecording,
+            detail: detail.to_string(),
+        }
+    }
+
     /// As [`Self::authorize_write_with`], for a correction of an earlier record
     /// (`Action::Correct`: at the window, also the place's leader and a prescriber).
     pub async fn authorize_correction_with(

@@ -31,6 +31,7 @@ mod conversation;
 mod dispensing;
 mod drug_test_regime;
 mod drug_tests;
+pub mod edge_feed;
 pub mod edi;
 mod edi_out;
 mod edi_unplaced;
@@ -61,6 +62,7 @@ pub use alerts::{Alert, AlertKind};
 pub use arrangements::OverdueReview;
 pub use collaboration::{CoordinatorOverview, GroupStatus, InvitationView, MeetingsView, MyTasks, PlanView};
 pub use conversation::ConversationItem;
+pub use dispensing::edge_intake::{Conflict, Intake, PushedDose, PushedRecording};
 pub use dispensing::{
     CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList, take_home_days,
 };

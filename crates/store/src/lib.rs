@@ -11,6 +11,7 @@ pub mod day_state;
 pub mod db;
 pub mod dispensing;
 pub mod drug_test_regimes;
+pub mod edge;
 pub mod edi;
 pub mod fhir;
 mod group;

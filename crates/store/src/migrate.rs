@@ -72,6 +72,7 @@ const MIGRATIONS: &[Migration] = migrations![
         "referral_referrer_organisation",
         "0044_referral_referrer_organisation.sql"
     ),
+    (46, "edge", "0046_edge.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

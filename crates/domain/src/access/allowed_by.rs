@@ -42,6 +42,10 @@ pub enum AllowedBy {
     Referrer,
     /// The unit's indicators: counts over the unit's patients, no patient named.
     UnitIndicators,
+    /// A dose given at the place's edge while it was offline, taken into the
+    /// record after the place lost its relation to the patient meanwhile: a dose
+    /// given is a fact, stored with the conflict (H93).
+    EdgeRecording,
 }
 
 impl AllowedBy {
@@ -65,6 +69,7 @@ impl AllowedBy {
             Self::ReferralAnswer => "referral_answer",
             Self::Referrer => "referrer",
             Self::UnitIndicators => "unit_indicators",
+            Self::EdgeRecording => "edge_recording",
         }
     }
 
@@ -88,6 +93,7 @@ impl AllowedBy {
             Self::ReferralAnswer => "svar til henvisende instans",
             Self::Referrer => "henvisende instans, status for henvisningen",
             Self::UnitIndicators => "enhetens indikatorer (samlede tall, ingen enkeltpasient)",
+            Self::EdgeRecording => "utlevering registrert uten forbindelse, tatt inn etterpå",
         }
     }
 
@@ -111,6 +117,7 @@ impl AllowedBy {
             Self::ReferralAnswer,
             Self::Referrer,
             Self::UnitIndicators,
+            Self::EdgeRecording,
         ]
         .into_iter()
         .find(|a| a.code() == code)

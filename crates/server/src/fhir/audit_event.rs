@@ -48,6 +48,7 @@ pub fn purpose(relation: &str) -> Option<(&'static str, &'static str)> {
         | AllowedBy::Admission
         | AllowedBy::PrescribingHandover
         | AllowedBy::AddressedMessage
+        | AllowedBy::EdgeRecording
         | AllowedBy::EdiConsent
         | AllowedBy::ReferralAnswer
         | AllowedBy::Referrer => ("TREAT", "treatment"),

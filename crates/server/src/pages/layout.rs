@@ -166,6 +166,9 @@ pub fn page(title: &str, staff: &UiStaff, body: Markup) -> Markup {
             body {
                 (nav(&staff.user, &staff.csrf))
                 (role_switch(staff))
+                @if let Some((connected, text)) = &staff.edge_banner {
+                    div.edge-link.connected[*connected] role="status" data-testid="edge-link" { (text) }
+                }
                 main { (body) }
             }
         }

@@ -31,6 +31,7 @@ use super::{
 use crate::error::{AppError, AppResult};
 
 mod corrections;
+pub mod edge_intake;
 mod list;
 
 /// One patient on today's list.

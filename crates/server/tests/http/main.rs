@@ -13,6 +13,7 @@ mod collaboration;
 mod directory;
 mod dispensing;
 mod drug_test_regime;
+mod edge;
 mod edi;
 mod edi_events;
 mod episodes;

@@ -14,6 +14,13 @@ impl Service<'_> {
         original: DispensingId,
         request: &CorrectionRequest,
     ) -> AppResult<CorrectionResult> {
+        // A correction takes back a recording the central record may hold
+        // already, or may not yet: at the edge it is not made (H96).
+        if self.state.edge.is_some() {
+            return Err(AppError::Conflict(
+                "Korrigering gjøres i sentral Samhand, ikke i stedets lokale Samhand.".into(),
+            ));
+        }
         let event = {
             let mut conn = self.state.store.read().await?;
             dispensing_store::event_of(&mut conn, original).await?
