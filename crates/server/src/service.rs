@@ -64,7 +64,8 @@ pub use collaboration::{CoordinatorOverview, GroupStatus, InvitationView, Meetin
 pub use conversation::ConversationItem;
 pub use dispensing::edge_intake::{Conflict, Intake, PushedDose, PushedRecording};
 pub use dispensing::{
-    CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList, take_home_days,
+    Confirmer, CorrectionRequest, CorrectionResult, DispenseRequest, DispenseResult, ListRow, TodayList,
+    take_home_days,
 };
 pub use drug_test_regime::{RegimeFollowUp, RegimeView};
 pub use edi_out::flush_outbox;

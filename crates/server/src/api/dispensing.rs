@@ -17,7 +17,9 @@ use super::wire::{self, Amount, NamedRef, Window};
 use crate::AppState;
 use crate::auth::{ApiActor, ApiStaff};
 use crate::error::ApiError;
-use crate::service::{CorrectionRequest, DispenseRequest, DispenseResult, ListRow, Service, TodayList};
+use crate::service::{
+    Confirmer, CorrectionRequest, DispenseRequest, DispenseResult, ListRow, Service, TodayList,
+};
 
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
@@ -308,6 +310,17 @@ pub struct DispenseRequestDto {
     /// reduced (the prescriber is told). Without it such a request is refused with
     /// 409 naming the withheld dose.
     pub override_reason: Option<String>,
+    /// At a place's edge offline for longer than the policy allows: a colleague
+    /// at the place confirms the recording with their username and password
+    /// (without it, 422 on `confirmer_username` saying why).
+    pub confirmer: Option<ConfirmerDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmerDto {
+    pub username: String,
+    #[schema(format = Password)]
+    pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -409,6 +422,7 @@ impl From<&DispenseResult> for DispensingDto {
 pub async fn record(
     State(state): State<AppState>,
     actor: ApiActor,
+    client: crate::client::Client,
     headers: HeaderMap,
     ApiJson(request): ApiJson<DispenseRequestDto>,
 ) -> Result<(StatusCode, Json<DispensingDto>), ApiError> {
@@ -435,6 +449,11 @@ pub async fn record(
         identity_confirmed: request.identity_confirmed,
         doses,
         override_reason: request.override_reason.unwrap_or_default(),
+        confirmer: request.confirmer.map(|c| Confirmer {
+            username: c.username,
+            password: c.password,
+            client: client.address,
+        }),
     };
     let result = Service::new(&state, &actor.0)
         .record_dispensing(&dispense)

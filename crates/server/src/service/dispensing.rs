@@ -33,6 +33,9 @@ use crate::error::{AppError, AppResult};
 mod corrections;
 pub mod edge_intake;
 mod list;
+mod offline;
+
+pub use offline::Confirmer;
 
 /// One patient on today's list.
 #[derive(Debug, Clone)]
@@ -98,6 +101,10 @@ pub struct TodayList {
     /// Patients whose dispensing here pauses today for a stay, with why.
     pub paused: Vec<(Patient, String)>,
     pub names: HashMap<UserId, String>,
+    /// At a place's edge: corrections are made centrally (H96).
+    pub at_edge: bool,
+    /// At an edge long offline: why each recording needs a colleague (H97).
+    pub confirmation: Option<String>,
 }
 
 impl TodayList {
@@ -121,6 +128,8 @@ pub struct DispenseRequest {
     /// Why take-home doses are handed over although today's dose was withheld or
     /// reduced; empty when not overriding the hold.
     pub override_reason: String,
+    /// A colleague's confirmation, needed at an edge long offline (H97).
+    pub confirmer: Option<Confirmer>,
 }
 
 #[derive(Debug, Clone)]
@@ -253,6 +262,7 @@ impl Service<'_> {
         }
         let outcome = Outcome::parse(&request.outcome, &request.reason, &request.reduced_mg)
             .map_err(AppError::Invalid)?;
+        let confirmed_by = self.offline_confirmer(&place, request).await?;
         let plan = self
             .plan_dispensing(request, patient_id, data, place.id, &outcome, today)
             .await?;
@@ -268,7 +278,7 @@ impl Service<'_> {
             day: today,
             outcome: outcome.kind(),
             reason,
-            identity_confirmed_by: self.actor().id(),
+            identity_confirmed_by: confirmed_by.unwrap_or(self.actor().id()),
             recorded_by: self.actor().id(),
             recorded_at: self.now(),
         };

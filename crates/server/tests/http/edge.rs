@@ -497,3 +497,64 @@ async fn page_at(edge: &Edge, client: &reqwest::Client, path: &str) -> String {
     assert_eq!(response.status(), StatusCode::OK, "{path} at the edge");
     response.text().await.expect("html")
 }
+
+#[tokio::test]
+async fn after_a_day_offline_each_recording_at_the_edge_needs_a_colleague_and_the_list_says_why() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(1).await;
+    let proxy = Proxy::to(&app.base).await;
+    let edge = Edge::start(&app, &proxy, &credential(&app).await).await;
+    edge.sync.round().await.expect("sync");
+    let token = edge.token("utdeler").await;
+    proxy.cut();
+    assert!(matches!(edge.sync.round().await, Err(SyncError::Offline(_))));
+    // Within the policy's 24 hours a recording needs no one else.
+    let (status, body) = edge.dispense(&token, &patient, "day-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    edge.clock.advance(SignedDuration::from_hours(25));
+    let (status, body) = edge.dispense(&token, &patient, "day-2").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), vec!["confirmer_username"], "{body}");
+    assert!(body.to_string().contains("25 timer"), "says why: {body}");
+    let confirmed = |username: &str, password: &str| {
+        edge.client
+            .post(format!("{}/api/v1/dispensings", edge.base))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "day-2")
+            .json(&json!({
+                "patient_id": patient,
+                "identity_confirmed": true,
+                "confirmer": {"username": username, "password": password},
+            }))
+            .send()
+    };
+    let (status, body) = read(confirmed("utdeler", PASSWORD).await.expect("self")).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not the one recording: {body}"
+    );
+    assert_eq!(error_fields(&body), vec!["confirmer_password"], "{body}");
+    let (status, body) = read(confirmed("koordinator", "feil-passord").await.expect("wrong")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = read(confirmed("koordinator", PASSWORD).await.expect("colleague")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().expect("id").parse().expect("uuid");
+    let mut conn = edge.state.store.read().await.expect("conn");
+    let event = samhand_store::dispensing::event_of(&mut conn, id)
+        .await
+        .expect("event")
+        .expect("stored");
+    assert_eq!(
+        event.identity_confirmed_by, app.world.koordinator.id,
+        "the colleague is kept"
+    );
+    drop(conn);
+    // The list at the edge says why, and the form asks for the colleague.
+    let (_, session) = login_at(&edge, "utdeler").await;
+    let page = page_at(&edge, &session, "/utlevering").await;
+    assert!(
+        page.contains("data-testid=\"offline-confirmation\""),
+        "the reason on the list"
+    );
+}

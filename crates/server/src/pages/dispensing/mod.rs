@@ -24,7 +24,7 @@ use crate::auth::UiStaff;
 use crate::error::{AppError, PageError};
 use crate::pages::forms::{FormData, StaffForm, csrf};
 use crate::pages::layout::page;
-use crate::service::{CorrectionRequest, DispenseRequest, ListRow, Service, TodayList};
+use crate::service::{Confirmer, CorrectionRequest, DispenseRequest, ListRow, Service, TodayList};
 use rows::row_markup;
 
 /// What the list shows: everyone, or only some.
@@ -226,6 +226,12 @@ fn list_page(
     }
     html! {
         h1 { "Utlevering " (weekday_nb(list.date)) " " (date_nb(list.date)) " – " (list.place.name) }
+        @if let Some(why) = &list.confirmation {
+            div.warning role="alert" data-testid="offline-confirmation" { (why) }
+        }
+        @if list.at_edge {
+            p.hint { "Korrigering av en registrering gjøres i sentral Samhand." }
+        }
         (day_notices(list, message, is_today))
         (arrivals(list, is_today))
         (filters_form(list, filters))
@@ -374,6 +380,7 @@ fn list_date(text: &str) -> Result<Option<jiff::civil::Date>, PageError> {
 
 pub async fn record(
     State(state): State<AppState>,
+    client: crate::client::Client,
     StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
     let doses: Vec<DoseKey> = form
@@ -399,6 +406,11 @@ pub async fn record(
         reduced_mg: form.get("reduced_mg").into(),
         identity_confirmed: form.get("identity_confirmed") == "yes",
         override_reason: form.get("override_reason").into(),
+        confirmer: (!form.get("confirmer_username").trim().is_empty()).then(|| Confirmer {
+            username: form.get("confirmer_username").into(),
+            password: form.get("confirmer_password").into(),
+            client: client.address,
+        }),
     };
     let service = Service::new(&state, &staff.user);
     match service.record_dispensing(&request).await {

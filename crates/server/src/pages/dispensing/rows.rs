@@ -184,13 +184,13 @@ fn row_actions(
             @if !done { span.hint { "Kan bare registreres på dagen." } }
         } @else {
             @if own_dose_pending || (held.is_empty() && !pending.is_empty()) {
-                (record_forms(row, staff, typed, &pending))
+                (record_forms(row, staff, typed, &pending, list.confirmation.is_some()))
             }
             @if !held.is_empty() {
-                (held_actions(row, held, staff, typed))
+                (held_actions(row, held, staff, typed, list.confirmation.is_some()))
             }
         }
-        @if is_today {
+        @if is_today && !list.at_edge {
             @for (event, doses) in events_of(row) {
                 (correction_form(event, &doses, staff, &list.names))
             }
@@ -200,7 +200,13 @@ fn row_actions(
 
 /// Dispensing what is due in one tap, or withholding or reducing it with the
 /// pre-dose assessment's reason.
-fn record_forms(row: &ListRow, staff: &UiStaff, typed: Option<&FormData>, pending: &[&DueDose]) -> Markup {
+fn record_forms(
+    row: &ListRow,
+    staff: &UiStaff,
+    typed: Option<&FormData>,
+    pending: &[&DueDose],
+    confirm: bool,
+) -> Markup {
     let id = row.patient.id;
     let supervised_today = pending.iter().find(|d| d.mode == IntakeMode::Supervised);
     html! {
@@ -210,6 +216,7 @@ fn record_forms(row: &ListRow, staff: &UiStaff, typed: Option<&FormData>, pendin
             input type="hidden" name="idempotency_key" value=(random_token());
             input type="hidden" name="outcome" value=(OutcomeKind::Given.code());
             label.checkbox { input type="checkbox" name="identity_confirmed" value="yes" required data-testid="identity"; "Identitet bekreftet" }
+            @if confirm { (confirmer_fields("utlever", id)) }
             button.ok type="submit" disabled[row.is_blocked()] data-testid="dispense" {
                 @if pending.iter().all(|d| d.mode == IntakeMode::Injection) { "Registrer satt" } @else { "Utlever" }
             }
@@ -239,8 +246,22 @@ fn record_forms(row: &ListRow, staff: &UiStaff, typed: Option<&FormData>, pendin
                     (typed.filter(|t| t.get("scope") != "take_home").map(|t| t.get("reason")).unwrap_or_default())
                 }
                 p.hint { "Ta-med-dosene for dagen holdes også tilbake." }
+                @if confirm { (confirmer_fields("vurdering", id)) }
                 button.danger type="submit" { "Registrer" }
             }
+        }
+    }
+}
+
+/// A colleague's confirmation of the recording, at an edge long offline (H97).
+fn confirmer_fields(form: &str, id: samhand_domain::ids::PatientId) -> Markup {
+    html! {
+        fieldset.confirmer data-testid="confirmer" {
+            legend { "Bekreftet av kollega" }
+            label for={ "confirmer-" (form) "-" (id) } { "Kollegaens brukernavn" }
+            input type="text" id={ "confirmer-" (form) "-" (id) } name="confirmer_username" autocomplete="off" required;
+            label for={ "confirmer-pw-" (form) "-" (id) } { "Kollegaens passord" }
+            input type="password" id={ "confirmer-pw-" (form) "-" (id) } name="confirmer_password" autocomplete="off" required;
         }
     }
 }
@@ -256,7 +277,13 @@ fn dose_ref(key: DoseKey) -> String {
 
 /// The take-home doses held with today's dose: withhold them too, or hand them
 /// over deliberately with a written reason (the prescriber is told).
-fn held_actions(row: &ListRow, held: &[&DueDose], staff: &UiStaff, typed: Option<&FormData>) -> Markup {
+fn held_actions(
+    row: &ListRow,
+    held: &[&DueDose],
+    staff: &UiStaff,
+    typed: Option<&FormData>,
+    confirm: bool,
+) -> Markup {
     let id = row.patient.id;
     let typed = typed.filter(|t| t.get("scope") == "take_home");
     html! {
@@ -269,6 +296,7 @@ fn held_actions(row: &ListRow, held: &[&DueDose], staff: &UiStaff, typed: Option
             input type="hidden" name="identity_confirmed" value="yes";
             input type="hidden" name="reason" value="Holdt tilbake sammen med dagens dose.";
             @for d in held { input type="hidden" name="dose" value=(dose_ref(d.scheduled.key)); }
+            @if confirm { (confirmer_fields("hold", id)) }
             button.danger type="submit" { "Registrer ta-med-dosene som holdt tilbake" }
         }
         details open[typed.is_some_and(|t| asked(t) == Some(OutcomeKind::Given))] {
@@ -285,6 +313,7 @@ fn held_actions(row: &ListRow, held: &[&DueDose], staff: &UiStaff, typed: Option
                 textarea id={ "override-" (id) } name="override_reason" rows="2" required {
                     (typed.map(|t| t.get("override_reason")).unwrap_or_default())
                 }
+                @if confirm { (confirmer_fields("likevel", id)) }
                 button.secondary type="submit" { "Utlever likevel" }
             }
         }

@@ -64,7 +64,10 @@ impl Service<'_> {
             None => "Stengt denne dagen".to_string(),
         });
         let names = self.names(recorders_of(&rows)).await?;
+        let confirmation = self.offline_confirmation_reason().await?;
         Ok(TodayList {
+            at_edge: self.state.edge.is_some(),
+            confirmation,
             place,
             date,
             now: self.now(),
