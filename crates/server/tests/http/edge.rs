@@ -301,6 +301,7 @@ async fn a_dose_given_at_a_guest_place_and_at_the_edge_is_stored_twice_with_one_
     app.set_oslo_time(start_day(), Time::constant(7, 0, 0, 0));
     let patient = app.patient_on_daily_methadone(1).await;
     let other = app.patient_on_daily_methadone(2).await;
+    let third = app.patient_on_daily_methadone(3).await;
     let proxy = Proxy::to(&app.base).await;
     let edge = Edge::start(&app, &proxy, &credential(&app).await).await;
     edge.sync.round().await.expect("sync");
@@ -326,8 +327,21 @@ async fn a_dose_given_at_a_guest_place_and_at_the_edge_is_stored_twice_with_one_
         let (status, body) = edge.dispense(&token, p, key).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
+    // A dose withheld at the edge is told to the prescriber when it arrives.
+    let response = edge
+        .client
+        .post(format!("{}/api/v1/dispensings", edge.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "edge-3")
+        .json(&json!({"patient_id": third, "identity_confirmed": true, "outcome": "withheld", "reason": "Ruset ved oppmøte"}))
+        .send()
+        .await
+        .expect("withheld at the edge");
+    assert_eq!(response.status(), StatusCode::CREATED);
     proxy.restore();
     edge.sync.round().await.expect("sync");
+    let (_, inbox) = app.get_json(&w.lege, "/api/v1/inbox").await;
+    assert!(inbox.to_string().contains("Ruset ved oppmøte"), "{inbox}");
     // Both recordings of the first patient are stored; one deviation; alerts.
     let mut conn = app.state.store.read().await.expect("conn");
     use sqlx::Row;
@@ -338,13 +352,14 @@ async fn a_dose_given_at_a_guest_place_and_at_the_edge_is_stored_twice_with_one_
         .expect("events")
         .get("n");
     assert_eq!(events, 2, "the guest place's recording and the edge's");
-    let conflicts: Vec<String> = sqlx::query("SELECT conflicts FROM edge_recordings ORDER BY given_at")
-        .fetch_all(&mut *conn)
-        .await
-        .expect("received")
-        .iter()
-        .map(|r| r.get::<String, _>("conflicts"))
-        .collect();
+    let conflicts: Vec<String> =
+        sqlx::query("SELECT conflicts FROM edge_recordings WHERE conflicts <> '' ORDER BY given_at")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("received")
+            .iter()
+            .map(|r| r.get::<String, _>("conflicts"))
+            .collect();
     assert_eq!(
         conflicts,
         vec!["dispensed_elsewhere".to_string(), "order_changed".to_string()]

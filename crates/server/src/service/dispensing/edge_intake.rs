@@ -255,6 +255,18 @@ impl Service<'_> {
             }
             Err(other) => return Err(other.into()),
         }
+        // A withheld or reduced dose is told to the prescriber as at central,
+        // with the day it was assessed at the window.
+        let told = match parsed.event.outcome {
+            OutcomeKind::Withheld => Some((
+                "Dose holdt tilbake",
+                parsed.event.reason.clone().unwrap_or_default(),
+            )),
+            OutcomeKind::Reduced => Some(("Dose redusert", parsed.event.reason.clone().unwrap_or_default())),
+            OutcomeKind::Given | OutcomeKind::Corrected => None,
+        };
+        self.tell_of_recording(&mut tx, &data, patient, &place, parsed.event.day, told)
+            .await?;
         let codes: Vec<String> = conflicts.iter().map(|c| c.code().to_string()).collect();
         let deviation = if conflicts.is_empty() {
             None
