@@ -145,6 +145,46 @@ pub async fn revoke_credentials(
     Ok((org.name, revoked))
 }
 
+/// What may be written at the edge: logging in and out, choosing a role, and the
+/// window's recordings. Everything else is written in central Samhand: a change
+/// made here would never reach central, and the next snapshot would not show it
+/// (H98).
+const WRITES_AT_THE_EDGE: &[&str] = &[
+    "/login",
+    "/logout",
+    "/rolle",
+    "/utlevering",
+    "/api/v1/dispensings",
+];
+
+/// The routes as the edge serves them: every write but the window's refused.
+pub fn router_at_edge(state: crate::AppState) -> axum::Router {
+    crate::router(state).layer(axum::middleware::from_fn(only_the_window_writes))
+}
+
+/// Refuses, at the edge, every write but the window's, with a clear message.
+pub async fn only_the_window_writes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let method = request.method();
+    let reads = method == axum::http::Method::GET
+        || method == axum::http::Method::HEAD
+        || method == axum::http::Method::OPTIONS;
+    if reads || WRITES_AT_THE_EDGE.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let refusal = crate::error::AppError::Conflict(
+        "Ved stedets lokale Samhand registreres bare utleveringer. Gjør dette i sentral Samhand.".into(),
+    );
+    if request.uri().path().starts_with("/api/") || request.uri().path().starts_with("/fhir") {
+        crate::error::ApiError(refusal).into_response()
+    } else {
+        crate::error::PageError(refusal).into_response()
+    }
+}
+
 /// Serves the edge: the same routes on the place's own database, with the sync
 /// beside, until SIGTERM or Ctrl-C. No scheduler runs here: the central server
 /// sends the notices.
@@ -165,7 +205,8 @@ pub async fn serve_edge(
         tracing::info!("stopping the edge");
         let _ = stop_tx.send(true);
     });
-    let served = crate::serve_app(listener, state, stop_rx).await;
+    let limits = state.config.connections;
+    let served = crate::connections::serve(listener, router_at_edge(state), limits, stop_rx).await;
     let _ = tokio::time::timeout(crate::SHUTDOWN_GRACE, syncing).await;
     served
 }

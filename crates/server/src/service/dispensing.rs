@@ -285,9 +285,13 @@ impl Service<'_> {
         let mut tx = self.repo.begin_write(grant).await?;
         match self.write_dispensing(&mut tx, &event, &plan).await {
             Ok(()) => {
-                let told = told_of(&outcome, plan.overriding_hold, &request.override_reason);
-                self.tell_of_recording(&mut tx, data, patient_id, &place, today, told)
-                    .await?;
+                // At a place's edge the prescriber is told by central, when the
+                // recording arrives there.
+                if self.state.edge.is_none() {
+                    let told = told_of(&outcome, plan.overriding_hold, &request.override_reason);
+                    self.tell_of_recording(&mut tx, data, patient_id, &place, today, told)
+                        .await?;
+                }
                 tx.commit().await?;
             }
             Err(StoreError::Conflict(_)) => {

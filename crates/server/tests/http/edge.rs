@@ -96,7 +96,12 @@ impl Edge {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (_, never_stop) = tokio::sync::watch::channel(false);
-        tokio::spawn(samhand_server::serve_app(listener, state.clone(), never_stop));
+        tokio::spawn(samhand_server::connections::serve(
+            listener,
+            samhand_server::edge::router_at_edge(state.clone()),
+            state.config.connections,
+            never_stop,
+        ));
         let settings = EdgeSettings {
             upstream: proxy.base.clone(),
             token: token.to_string(),
@@ -223,6 +228,21 @@ async fn sixty_recordings_made_offline_reach_central_exactly_once_in_order_with_
         .await
         .expect("correction at the edge");
     assert_eq!(correction.status(), StatusCode::CONFLICT);
+    // Nothing but the window's recordings is written at the edge (H98).
+    let note = edge
+        .client
+        .post(format!(
+            "{}/api/v1/patients/{}/health-information",
+            edge.base, patients[0]
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "epilepsy", "text": "Skrevet ved stedet"}))
+        .send()
+        .await
+        .expect("a health note at the edge");
+    assert_eq!(note.status(), StatusCode::CONFLICT);
+    let (_, problem) = read(note).await;
+    assert!(problem.to_string().contains("bare utleveringer"), "{problem}");
     assert!(matches!(edge.sync.round().await, Err(SyncError::Offline(_))));
     let banner = edge.link.banner_nb();
     assert!(
