@@ -514,3 +514,127 @@ impl From<base64::DecodeError> for StoreError {
         corrupt(error.to_string())
     }
 }
+
+/// What the edge deletes of a patient who left the place, table by table in an
+/// order where nothing is deleted while a row still refers to it: the rows the
+/// snapshots brought, and what the edge wrote itself (its recordings, their
+/// stock lines and messages). `$1` is the patient.
+const PURGE: &[(&str, &str)] = &[
+    (
+        "message_recipients",
+        "message_id IN (SELECT id FROM messages WHERE patient_id = $1)",
+    ),
+    (
+        "message_receipts",
+        "message_id IN (SELECT id FROM messages WHERE patient_id = $1)",
+    ),
+    ("message_patient_receipts", "patient_id = $1"),
+    ("messages", "patient_id = $1"),
+    (
+        "stock_ledger",
+        "dispensing_event_id IN (SELECT id FROM dispensing_events WHERE patient_id = $1)",
+    ),
+    (
+        "stock_entries",
+        "dispensing_event_id IN (SELECT id FROM dispensing_events WHERE patient_id = $1)",
+    ),
+    (
+        "edge_known_events",
+        "event_id IN (SELECT id FROM dispensing_events WHERE patient_id = $1)",
+    ),
+    ("dose_day_state", "patient_id = $1"),
+    ("dispensing_voids", "patient_id = $1"),
+    (
+        "dispensing_corrections",
+        "event_id IN (SELECT id FROM dispensing_events WHERE patient_id = $1)",
+    ),
+    ("dispensed_doses", "patient_id = $1"),
+    ("dispensing_events", "patient_id = $1"),
+    ("health_notes", "patient_id = $1"),
+    ("prescribing_handovers", "patient_id = $1"),
+    (
+        "care_team_member_ends",
+        "member_id IN (SELECT id FROM care_team_members WHERE patient_id = $1)",
+    ),
+    ("care_team_members", "patient_id = $1"),
+    ("consents", "patient_id = $1"),
+    (
+        "stay_events",
+        "stay_id IN (SELECT id FROM stays WHERE patient_id = $1)",
+    ),
+    ("stays", "patient_id = $1"),
+    ("covers", "patient_id = $1"),
+    ("arrangements", "patient_id = $1"),
+    ("dose_order_discards", "patient_id = $1"),
+    ("dose_order_signatures", "patient_id = $1"),
+    ("dose_orders", "patient_id = $1"),
+    (
+        "episode_ends",
+        "episode_id IN (SELECT id FROM episodes WHERE patient_id = $1)",
+    ),
+    ("episodes", "patient_id = $1"),
+    ("patient_photos", "patient_id = $1"),
+    ("patient_identity_versions", "patient_id = $1"),
+    ("patients", "id = $1"),
+];
+
+/// Lets the edge delete what it holds of a patient who left the place: the
+/// edge's copy of the record is a cache of central's, which keeps every row, so
+/// the triggers that refuse deletes at central are dropped from the edge's own
+/// SQLite (never at central: PostgreSQL is refused, and a SQLite database is
+/// changed only when `samhand edge` runs on it).
+pub async fn allow_purge(store: &crate::Store) -> Result<()> {
+    if store.backend() != crate::Backend::Sqlite {
+        return Err(StoreError::Corrupt(
+            "only an edge's SQLite database is purged".into(),
+        ));
+    }
+    let mut conn = store.read().await?;
+    let tables: Vec<&str> = PURGE.iter().map(|(t, _)| *t).collect();
+    let rows = sqlx::query(
+        "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_delete'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    drop(conn);
+    for row in rows {
+        let (name, table) = (text(&row, "name")?, text(&row, "tbl_name")?);
+        if tables.contains(&table.as_str()) && is_identifier(&name) {
+            let mut tx = store.write().await?;
+            sqlx::query(&format!("DROP TRIGGER IF EXISTS {name}"))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes what the edge holds of the patients not in `keep` (the place's
+/// patients by the latest snapshot), except those with recordings still to push;
+/// returns whom it removed.
+pub async fn purge_patients(tx: &mut WriteTx, keep: &[String]) -> Result<Vec<String>> {
+    let keep_json = serde_json::to_string(keep).map_err(|e| corrupt(e.to_string()))?;
+    let leaving: Vec<String> = sqlx::query(
+        "SELECT p.id FROM patients p
+         WHERE p.id NOT IN (SELECT value FROM json_each($1))
+           AND NOT EXISTS (SELECT 1 FROM dispensing_events e WHERE e.patient_id = p.id
+                           AND NOT EXISTS (SELECT 1 FROM edge_known_events k WHERE k.event_id = e.id))",
+    )
+    .bind(keep_json)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| text(r, "id"))
+    .collect::<Result<_>>()?;
+    for patient in &leaving {
+        for (table, filter) in PURGE {
+            sqlx::query(&format!("DELETE FROM {table} WHERE {filter}"))
+                .bind(patient)
+                .execute(&mut **tx)
+                .await
+                .map_err(classify)?;
+        }
+    }
+    Ok(leaving)
+}

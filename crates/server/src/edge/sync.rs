@@ -63,6 +63,7 @@ impl EdgeSync {
         settings: EdgeSettings,
         link: Arc<EdgeLink>,
     ) -> Result<Self, SyncError> {
+        edge_store::allow_purge(&state.store).await?;
         let mut tx = state.store.write().await?;
         let kept = edge_store::edge_state(&mut tx, &uuid::Uuid::now_v7().to_string()).await?;
         tx.commit().await?;
@@ -310,8 +311,23 @@ pub async fn apply_snapshot(state: &AppState, snapshot: &Value, etag: Option<&st
     }
     let now = state.clock.now();
     edge_store::mark_known(&mut tx, &known, now).await?;
+    // Whoever the place no longer has is removed here (their recordings pushed
+    // first), and only they (H99).
+    let keep: Vec<String> = snapshot["patients"]
+        .as_array()
+        .ok_or_else(|| SyncError::Offline("a snapshot without its patients".into()))?
+        .iter()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect();
+    let removed = edge_store::purge_patients(&mut tx, &keep).await?;
     edge_store::mark_pulled(&mut tx, etag, now).await?;
     tx.commit().await?;
+    if !removed.is_empty() {
+        tracing::info!(
+            patients = removed.len(),
+            "removed the patients the place no longer has"
+        );
+    }
     Ok(())
 }
 

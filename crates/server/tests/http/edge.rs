@@ -593,3 +593,60 @@ async fn after_a_day_offline_each_recording_at_the_edge_needs_a_colleague_and_th
         "the reason on the list"
     );
 }
+
+#[tokio::test]
+async fn a_patient_who_leaves_the_place_is_removed_from_the_edge_once_pushed() {
+    let app = spawn_app().await;
+    let stays = app.patient_on_daily_methadone(1).await;
+    let leaves = app.patient_on_daily_methadone(2).await;
+    let proxy = Proxy::to(&app.base).await;
+    let edge = Edge::start(&app, &proxy, &credential(&app).await).await;
+    edge.sync.round().await.expect("sync");
+    let token = edge.token("utdeler").await;
+    let (status, body) = edge.dispense(&token, &leaves, "before-moving").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    edge.sync.round().await.expect("pushed");
+    // Central moves the patient to another place from tomorrow on; for the
+    // edge's days ahead she is still the place's, then she is not.
+    let tomorrow = start_day().tomorrow().expect("tomorrow");
+    app.arrange(&leaves, app.world.other_centre, "AAAAAAA", tomorrow)
+        .await;
+    edge.sync.round().await.expect("sync");
+    let held = |patient: String| {
+        let state = edge.state.clone();
+        async move {
+            let mut conn = state.store.read().await.expect("conn");
+            use sqlx::Row;
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM patients WHERE id = $1")
+                .bind(&patient)
+                .fetch_one(&mut *conn)
+                .await
+                .expect("count")
+                .get("n");
+            let events: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM dispensing_events WHERE patient_id = $1")
+                    .bind(&patient)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .expect("count")
+                    .get("n");
+            (n, events)
+        }
+    };
+    assert_eq!(held(leaves.clone()).await, (1, 1), "still the place's today");
+    app.clock.advance(SignedDuration::from_hours(24 * 4));
+    edge.clock.set(app.state.clock.now());
+    edge.sync.round().await.expect("sync days later");
+    assert_eq!(held(leaves.clone()).await, (0, 0), "removed from the edge");
+    assert_eq!(held(stays.clone()).await.0, 1, "the place's patient stays");
+    // Central keeps everything.
+    let mut conn = app.state.store.read().await.expect("conn");
+    use sqlx::Row;
+    let events: i64 = sqlx::query("SELECT COUNT(*) AS n FROM dispensing_events WHERE patient_id = $1")
+        .bind(&leaves)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count")
+        .get("n");
+    assert_eq!(events, 1);
+}
