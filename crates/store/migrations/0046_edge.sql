@@ -44,6 +44,8 @@ CREATE TABLE edge_state (
     id {integer} PRIMARY KEY,
     instance_id TEXT NOT NULL,
     etag TEXT,
+    -- The central record's change mark when that snapshot was made.
+    change_cursor TEXT,
     last_pulled_at {integer},
     offline_since {integer},
     audit_shipped_seq {integer} NOT NULL DEFAULT 0

@@ -24,6 +24,56 @@ pub struct EdgeCredential {
     pub place_id: OrganisationId,
 }
 
+/// The central record's change mark: one row of cheap maxima (each over an index,
+/// or over a small table) that moves whenever a row a snapshot holds is added or
+/// the directory changes. Ids are UUIDv7 and grow with time. It can miss a change
+/// (ids from two servers' clocks out of step), so an edge asks for the whole
+/// snapshot now and then all the same.
+pub async fn change_mark(conn: &mut AnyConnection) -> Result<String> {
+    const BY_ID: &[&str] = &[
+        "patients",
+        "patient_photos",
+        "episodes",
+        "dose_orders",
+        "arrangements",
+        "covers",
+        "stays",
+        "stay_events",
+        "consents",
+        "care_team_members",
+        "health_notes",
+        "prescribing_handovers",
+        "dispensing_events",
+        "user_status_changes",
+    ];
+    const BY_TIME: &[(&str, &str)] = &[
+        ("patient_identity_versions", "recorded_at"),
+        ("episode_ends", "decided_at"),
+        ("dose_order_signatures", "signed_at"),
+        ("dose_order_discards", "discarded_at"),
+        ("care_team_member_ends", "ended_at"),
+    ];
+    let parts: Vec<String> =
+        std::iter::once("(SELECT CAST(version AS TEXT) FROM config_version WHERE id = 1)".to_string())
+            .chain(BY_ID.iter().map(|t| format!("(SELECT MAX(id) FROM {t})")))
+            .chain(
+                BY_TIME
+                    .iter()
+                    .map(|(t, c)| format!("(SELECT CAST(MAX({c}) AS TEXT) FROM {t})")),
+            )
+            .collect();
+    let sql = format!(
+        "SELECT {} AS mark",
+        parts
+            .iter()
+            .map(|p| format!("COALESCE({p}, '-')"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ")
+    );
+    let row = sqlx::query(&sql).fetch_one(conn).await?;
+    text(&row, "mark")
+}
+
 /// Keeps a new credential for a place (only the token's hash).
 pub async fn insert_credential(
     tx: &mut WriteTx,
@@ -266,6 +316,7 @@ fn is_identifier(name: &str) -> bool {
 pub struct EdgeState {
     pub instance_id: String,
     pub etag: Option<String>,
+    pub change_cursor: Option<String>,
     pub last_pulled_at: Option<Timestamp>,
     pub offline_since: Option<Timestamp>,
     pub audit_shipped_seq: i64,
@@ -283,6 +334,7 @@ pub async fn edge_state(tx: &mut WriteTx, new_instance: &str) -> Result<EdgeStat
     Ok(EdgeState {
         instance_id: text(&row, "instance_id")?,
         etag: row.try_get("etag")?,
+        change_cursor: row.try_get("change_cursor")?,
         last_pulled_at: instant_opt(&row, "last_pulled_at")?,
         offline_since: instant_opt(&row, "offline_since")?,
         audit_shipped_seq: row.try_get("audit_shipped_seq")?,
@@ -298,6 +350,7 @@ pub async fn read_edge_state(conn: &mut AnyConnection) -> Result<Option<EdgeStat
         Ok(EdgeState {
             instance_id: text(&row, "instance_id")?,
             etag: row.try_get("etag")?,
+            change_cursor: row.try_get("change_cursor")?,
             last_pulled_at: instant_opt(&row, "last_pulled_at")?,
             offline_since: instant_opt(&row, "offline_since")?,
             audit_shipped_seq: row.try_get("audit_shipped_seq")?,
@@ -307,12 +360,19 @@ pub async fn read_edge_state(conn: &mut AnyConnection) -> Result<Option<EdgeStat
 }
 
 /// A snapshot was applied (or found unchanged): the link is up.
-pub async fn mark_pulled(tx: &mut WriteTx, etag: Option<&str>, now: Timestamp) -> Result<()> {
+pub async fn mark_pulled(
+    tx: &mut WriteTx,
+    etag: Option<&str>,
+    cursor: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
-        "UPDATE edge_state SET etag = COALESCE($1, etag), last_pulled_at = $2, offline_since = NULL WHERE id = 1",
+        "UPDATE edge_state SET etag = COALESCE($1, etag), change_cursor = COALESCE($3, change_cursor),
+         last_pulled_at = $2, offline_since = NULL WHERE id = 1",
     )
     .bind(etag)
     .bind(micros(now))
+    .bind(cursor)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -96,7 +96,22 @@ async fn feed(
     State(state): State<AppState>,
     caller: EdgeCaller,
     headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
+    // The change cursor: when the central record has not moved since the edge's
+    // snapshot (nor the day), the edge holds what it would be sent.
+    let mark = {
+        let mut conn = state.store.read().await.map_err(AppError::from)?;
+        let mark = edge_store::change_mark(&mut conn).await.map_err(AppError::from)?;
+        crate::auth::hex(&Sha256::digest(
+            format!("{}|{mark}", state.clock.today()).as_bytes(),
+        ))
+    };
+    let cursor_header = HeaderValue::from_str(&mark).map_err(|e| AppError::Internal(e.to_string()))?;
+    let cursor_name = header::HeaderName::from_static(super::sync::CURSOR_HEADER);
+    if headers.contains_key(header::IF_NONE_MATCH) && query.cursor.as_deref() == Some(mark.as_str()) {
+        return Ok((StatusCode::NOT_MODIFIED, [(cursor_name, cursor_header)]).into_response());
+    }
     let staff = caller.as_staff(&state).await?;
     let service = Service::new(&state, Actor::Staff(staff));
     let days_ahead = service.policy().await?.edge_days_ahead;
@@ -109,7 +124,11 @@ async fn feed(
         .is_some_and(|v| v == etag);
     let etag_header = HeaderValue::from_str(&etag).map_err(|e| AppError::Internal(e.to_string()))?;
     if held {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_header), (cursor_name, cursor_header)],
+        )
+            .into_response());
     }
     service.record_edge_snapshot(&patients).await?;
     Ok((
@@ -117,10 +136,17 @@ async fn feed(
         [
             (header::ETAG, etag_header),
             (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (cursor_name, cursor_header),
         ],
         body,
     )
         .into_response())
+}
+
+/// The edge's change cursor, from the snapshot it holds.
+#[derive(Debug, Deserialize)]
+pub struct FeedQuery {
+    pub cursor: Option<String>,
 }
 
 /// Recordings pushed by an edge, in the order they were made.

@@ -53,6 +53,7 @@ pub struct EdgeSync {
     link: Arc<EdgeLink>,
     client: reqwest::Client,
     instance: String,
+    rounds: std::sync::atomic::AtomicU64,
 }
 
 impl EdgeSync {
@@ -91,6 +92,7 @@ impl EdgeSync {
             link,
             client,
             instance: kept.instance_id,
+            rounds: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -252,21 +254,35 @@ impl EdgeSync {
         }
     }
 
-    /// Pulls the place's snapshot, unless the edge holds it already.
+    /// Pulls the place's snapshot, unless the edge holds it already: with the
+    /// change cursor central answers 304 without making the snapshot when nothing
+    /// moved; every [`FULL_EVERY`] rounds the edge asks without it, so a change the
+    /// cursor missed is at most that many rounds behind.
     async fn pull(&self) -> Result<(), SyncError> {
-        let etag = {
+        let kept = {
             let mut conn = self.state.store.read().await?;
-            edge_store::read_edge_state(&mut conn).await?.and_then(|s| s.etag)
+            edge_store::read_edge_state(&mut conn).await?
         };
+        let round = self.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut request = self.client.get(self.url("feed"));
-        if let Some(etag) = &etag {
+        if let Some(kept) = &kept
+            && let Some(etag) = &kept.etag
+        {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            if let Some(cursor) = kept.change_cursor.as_ref().filter(|_| round % FULL_EVERY != 0) {
+                request = request.query(&[("cursor", cursor)]);
+            }
         }
         let response = self.send(request).await?;
         let now = self.state.clock.now();
+        let cursor = response
+            .headers()
+            .get(CURSOR_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         if response.status() == reqwest::StatusCode::NOT_MODIFIED {
             let mut tx = self.state.store.write().await?;
-            edge_store::mark_pulled(&mut tx, None, now).await?;
+            edge_store::mark_pulled(&mut tx, None, cursor.as_deref(), now).await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -280,13 +296,24 @@ impl EdgeSync {
             .map(str::to_string);
         let snapshot: Value = serde_json::from_slice(&response.bytes().await?)
             .map_err(|e| SyncError::Offline(format!("snapshot: {e}")))?;
-        apply_snapshot(&self.state, &snapshot, new_etag.as_deref()).await
+        apply_snapshot(&self.state, &snapshot, new_etag.as_deref(), cursor.as_deref()).await
     }
 }
 
+/// Rounds between two pulls without the change cursor.
+const FULL_EVERY: u64 = 30;
+
+/// The header central names its change mark in.
+pub const CURSOR_HEADER: &str = "x-samhand-cursor";
+
 /// Applies a snapshot in one transaction: only the tables a snapshot may hold,
 /// each as its kind of rows is applied; the recordings in it are known to central.
-pub async fn apply_snapshot(state: &AppState, snapshot: &Value, etag: Option<&str>) -> Result<(), SyncError> {
+pub async fn apply_snapshot(
+    state: &AppState,
+    snapshot: &Value,
+    etag: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<(), SyncError> {
     let tables = snapshot["tables"]
         .as_array()
         .ok_or_else(|| SyncError::Offline("a snapshot without tables".into()))?;
@@ -320,7 +347,7 @@ pub async fn apply_snapshot(state: &AppState, snapshot: &Value, etag: Option<&st
         .filter_map(|p| p.as_str().map(str::to_string))
         .collect();
     let removed = edge_store::purge_patients(&mut tx, &keep).await?;
-    edge_store::mark_pulled(&mut tx, etag, now).await?;
+    edge_store::mark_pulled(&mut tx, etag, cursor, now).await?;
     tx.commit().await?;
     if !removed.is_empty() {
         tracing::info!(

@@ -475,16 +475,63 @@ async fn the_feed_holds_only_the_place_s_patients_and_only_the_place_s_passwords
         let at_centre = ["utdeler", "koordinator", "stedleder"].contains(&row[name].as_str().unwrap_or(""));
         assert_eq!(!row[hash].is_null(), at_centre, "{row}");
     }
-    // The same snapshot again is not sent again.
+    let cursor = response_cursor(&app, &token, &etag, None).await;
+    // The same snapshot again is not sent again; with the change cursor it is not
+    // even made again.
     let again = app
         .client
         .get(app.url("/edge/v1/feed"))
         .bearer_auth(&token)
-        .header("if-none-match", etag)
+        .header("if-none-match", etag.clone())
+        .query(&[("cursor", &cursor)])
         .send()
         .await
         .expect("feed");
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    // A change at central moves the cursor: the snapshot is sent with the change.
+    app.sign_methadone(&here, &["80"], start_day()).await;
+    let changed = app
+        .client
+        .get(app.url("/edge/v1/feed"))
+        .bearer_auth(&token)
+        .header("if-none-match", etag)
+        .query(&[("cursor", &cursor)])
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_ne!(
+        changed.headers()["x-samhand-cursor"].to_str().expect("cursor"),
+        cursor
+    );
+    let (_, body) = read(changed).await;
+    assert!(
+        body.to_string().contains("80000"),
+        "the new order is in the snapshot"
+    );
+}
+
+/// The change cursor central names for the snapshot the edge holds.
+async fn response_cursor(
+    app: &TestApp,
+    token: &str,
+    etag: &reqwest::header::HeaderValue,
+    cursor: Option<&str>,
+) -> String {
+    let mut request = app
+        .client
+        .get(app.url("/edge/v1/feed"))
+        .bearer_auth(token)
+        .header("if-none-match", etag.clone());
+    if let Some(cursor) = cursor {
+        request = request.query(&[("cursor", cursor)]);
+    }
+    let response = request.send().await.expect("feed");
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    response.headers()["x-samhand-cursor"]
+        .to_str()
+        .expect("cursor")
+        .to_string()
 }
 
 /// A recording as the edge pushes it, read from the edge's store.
