@@ -4,8 +4,9 @@
 //! discharge checklist), portal.mjs (the patient portal), status_report.mjs (the
 //! leader's yearly status report), pharmacy_count.mjs (the pharmacy's count),
 //! drug_test_regime.mjs (the drug-test regime), indicators.mjs (the unit's
-//! indicators) and stock.mjs (a stock
-//! count with a witness, at tablet size), in Debian's
+//! indicators), stock.mjs (a stock
+//! count with a witness, at tablet size) and edge.mjs (the window at a place's
+//! `samhand edge` with central down), in Debian's
 //! headless Chromium. SQLite in a temporary directory, or a fresh PostgreSQL database
 //! when DATABASE_URL points at a PostgreSQL server.
 //!
@@ -19,6 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use support::demo_server::{free_port, fresh_postgres_database, repo_root, start_server, wait_until_healthy};
+use support::edge::{edge_credential, kill, start_edge, token_at_edge};
 
 fn chromium() -> PathBuf {
     let path = std::env::var_os("SAMHAND_CHROMIUM")
@@ -156,4 +158,65 @@ fn the_lar_unit_assesses_a_referral_from_the_waiting_list_at_tablet_and_phone_wi
 #[test]
 fn dispensing_staff_record_a_stock_count_a_colleague_witnesses_at_tablet_size_in_chromium() {
     run_browser_script("stock.mjs");
+}
+
+/// The window at a place's own Samhand (`samhand edge`) after the link to central
+/// went down: the banner says so, a dose is recorded, at tablet and phone width.
+#[test]
+fn the_window_at_a_place_s_edge_keeps_dispensing_offline_at_tablet_and_phone_width_in_chromium() {
+    if std::env::var_os("SAMHAND_SKIP_BROWSER_TESTS").is_some_and(|v| v == "1") {
+        eprintln!("browser test edge.mjs: skipped (SAMHAND_SKIP_BROWSER_TESTS=1)");
+        return;
+    }
+    let root = repo_root();
+    let browser_dir = root.join("tests/browser");
+    let chromium = chromium();
+    ensure_node_modules(&browser_dir);
+    let dir = tempfile::tempdir().expect("temporary data directory");
+    let (central_dir, edge_dir) = (dir.path().join("central"), dir.path().join("edge"));
+    std::fs::create_dir_all(&central_dir).expect("central dir");
+    std::fs::create_dir_all(&edge_dir).expect("edge dir");
+    let database_url = fresh_postgres_database(&central_dir);
+    let (central_port, edge_port) = (free_port(), free_port());
+    let mut central = start_server(central_port, &central_dir, database_url.as_deref());
+    wait_until_healthy(&mut central, central_port);
+    let place = demo_place_of_utdeler(&central_dir, database_url.as_deref(), central_port);
+    let credential = edge_credential(&central_dir, database_url.as_deref(), &place);
+    let edge = start_edge(edge_port, &edge_dir, central_port, &credential);
+    token_at_edge(&edge_dir, "utdeler");
+    kill(&mut central.child);
+    let status = Command::new("node")
+        .arg(browser_dir.join("edge.mjs"))
+        .current_dir(&root)
+        .env("BASE_URL", format!("http://127.0.0.1:{edge_port}"))
+        .env("SAMHAND_CHROMIUM", &chromium)
+        .status()
+        .expect("run node (install Debian's nodejs)");
+    assert!(
+        status.success(),
+        "tests/browser/edge.mjs failed ({status}); edge log:\n{}",
+        support::edge::edge_log(&edge_dir)
+    );
+    drop(edge);
+}
+
+/// The name of the place where the demo's `utdeler` works, from today's list.
+fn demo_place_of_utdeler(dir: &Path, database_url: Option<&str>, port: u16) -> String {
+    let token = support::demo_server::token(dir, database_url, "utdeler");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let list: serde_json::Value = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/api/v1/dispensing/today"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("today's list")
+            .json()
+            .await
+            .expect("json");
+        list["place"]["name"].as_str().expect("the place").to_string()
+    })
 }

@@ -6,9 +6,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use samhand_store::Store;
@@ -16,84 +14,6 @@ use serde_json::{Value, json};
 use support::demo_server::{
     Server, free_port, fresh_postgres_database, http_status, start_server, token, wait_until_healthy,
 };
-
-/// The edge process, killed when the test ends.
-struct EdgeProcess(Child);
-
-impl Drop for EdgeProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_edge(port: u16, dir: &Path, upstream: u16, credential: &str) -> EdgeProcess {
-    let log = File::options()
-        .create(true)
-        .append(true)
-        .open(dir.join("edge.log"))
-        .expect("edge log");
-    let child = Command::new(env!("CARGO_BIN_EXE_samhand"))
-        .arg("edge")
-        .env("SAMHAND_ADDR", format!("127.0.0.1:{port}"))
-        .env("SAMHAND_DATA_DIR", dir)
-        .env("SAMHAND_EDGE_UPSTREAM", format!("http://127.0.0.1:{upstream}"))
-        .env("SAMHAND_EDGE_TOKEN", credential)
-        .env("SAMHAND_EDGE_INTERVAL_MS", "200")
-        .env("SAMHAND_COOKIE_SECURE", "false")
-        .env("SAMHAND_LOG", "info")
-        .env_remove("DATABASE_URL")
-        .env_remove("DATABASE_URL_FILE")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start samhand edge");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http_status(port, "/healthz") != Some(200) {
-        assert!(
-            Instant::now() < deadline,
-            "the edge did not start: {}",
-            edge_log(dir)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    EdgeProcess(child)
-}
-
-fn edge_log(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("edge.log")).unwrap_or_default()
-}
-
-fn kill(child: &mut Child) {
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
-}
-
-/// `samhand edge token --place NAME` against central's database: its last line.
-fn edge_credential(dir: &Path, database_url: Option<&str>, place: &str) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_samhand"));
-    command
-        .args(["edge", "token", "--place", place])
-        .env("SAMHAND_DATA_DIR", dir)
-        .env("SAMHAND_LOG", "warn");
-    match database_url {
-        Some(url) => command.env("DATABASE_URL", url),
-        None => command.env_remove("DATABASE_URL").env_remove("DATABASE_URL_FILE"),
-    };
-    let output = command.output().expect("samhand edge token");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .expect("a credential")
-        .trim()
-        .to_string()
-}
 
 async fn get(client: &reqwest::Client, port: u16, path: &str, token: &str) -> Value {
     let response = client
@@ -174,30 +94,7 @@ fn killing_the_edge_and_central_during_pushes_loses_and_doubles_nothing() {
     let credential = edge_credential(&central_dir, database_url.as_deref(), &place);
     let mut edge = start_edge(edge_port, &edge_dir, central_port, &credential);
     // The edge has the place's staff once it has synced.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let edge_token = loop {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_samhand"));
-        command
-            .args(["token", "--user", "utdeler"])
-            .env("SAMHAND_DATA_DIR", &edge_dir)
-            .env("SAMHAND_LOG", "warn")
-            .env_remove("DATABASE_URL");
-        let output = command.output().expect("token at the edge");
-        if output.status.success() {
-            break String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .last()
-                .expect("token")
-                .trim()
-                .to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the edge never synced: {}",
-            edge_log(&edge_dir)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let edge_token = token_at_edge(&edge_dir, "utdeler");
 
     let (first, second) = due.split_at(due.len() / 2);
     let record = |patients: &[String], round: &str| -> Vec<String> {

@@ -1,1 +1,2 @@
 pub mod demo_server;
+pub mod edge;

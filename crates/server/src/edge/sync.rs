@@ -269,7 +269,11 @@ impl EdgeSync {
             && let Some(etag) = &kept.etag
         {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-            if let Some(cursor) = kept.change_cursor.as_ref().filter(|_| !round.is_multiple_of(FULL_EVERY)) {
+            if let Some(cursor) = kept
+                .change_cursor
+                .as_ref()
+                .filter(|_| !round.is_multiple_of(FULL_EVERY))
+            {
                 request = request.query(&[("cursor", cursor)]);
             }
         }
