@@ -6,14 +6,14 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use samhand_store::Store;
 use serde_json::{Value, json};
 use support::demo_server::{
-    Server, free_port, fresh_postgres_database, http_status, start_server, token, wait_until_healthy,
+    Server, free_port, fresh_postgres_database, start_server, token, wait_until_healthy,
 };
+use support::edge::{edge_credential, edge_log, kill, start_edge, token_at_edge};
 
 async fn get(client: &reqwest::Client, port: u16, path: &str, token: &str) -> Value {
     let response = client
