@@ -54,6 +54,27 @@ pub struct TodayListDto {
     pub uncovered: Vec<ListUncoveredDto>,
     /// Patients of this place at an institution that day: dispensing here pauses.
     pub paused: Vec<ListPausedDto>,
+    /// At a place's own Samhand (`samhand edge`): the link to the central server;
+    /// null at central.
+    pub edge: Option<EdgeLinkDto>,
+}
+
+/// The link of a place's edge to the central server, as the banner says it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EdgeLinkDto {
+    pub connected: bool,
+    /// Since when the central server has not answered, or null.
+    #[schema(format = DateTime)]
+    pub offline_since: Option<String>,
+    /// When the place's data last came from the central server, or null.
+    #[schema(format = DateTime)]
+    pub last_updated: Option<String>,
+    /// Recordings made here that the central server does not have yet.
+    pub waiting: i64,
+    /// The banner's words: «Tilkoblet», or «Frakoblet siden 07:12 – sist oppdatert 07:11».
+    pub status: String,
+    /// When each recording needs a colleague's confirmation (offline too long): why.
+    pub confirmation_needed: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -285,6 +306,17 @@ pub async fn today(
                 note: note.clone(),
             })
             .collect(),
+        edge: state.edge.as_ref().map(|link| {
+            let status = link.status();
+            EdgeLinkDto {
+                connected: status.connected,
+                offline_since: status.offline_since.map(wire::instant),
+                last_updated: status.last_pulled_at.map(wire::instant),
+                waiting: status.unpushed,
+                status: link.banner_nb(),
+                confirmation_needed: list.confirmation.clone(),
+            }
+        }),
     }))
 }
 

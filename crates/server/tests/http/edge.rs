@@ -250,6 +250,10 @@ async fn sixty_recordings_made_offline_reach_central_exactly_once_in_order_with_
         "{banner}"
     );
     assert!(banner.contains("60 registreringer venter"), "{banner}");
+    let list = edge.list(&token).await;
+    assert_eq!(list["edge"]["connected"], json!(false), "{}", list["edge"]);
+    assert_eq!(list["edge"]["waiting"], json!(60));
+    assert_eq!(list["edge"]["status"], json!(banner));
     // The web page at the edge shows it too.
     let (_, session) = login_at(&edge, "utdeler").await;
     let page = page_at(&edge, &session, "/utlevering").await;
