@@ -62,14 +62,14 @@ pub struct DispensedDose {
     pub voided_by: Option<DispensingId>,
 }
 
-const EVENT_COLUMNS: &str = "id, idempotency_key, patient_id, place_id, day, outcome, reason, identity_confirmed_by, recorded_by, recorded_at";
+pub(crate) const EVENT_COLUMNS: &str = "id, idempotency_key, patient_id, place_id, day, outcome, reason, identity_confirmed_by, recorded_by, recorded_at";
 const EVENT_COLUMNS_E: &str = "e.id, e.idempotency_key, e.patient_id, e.place_id, e.day, e.outcome, e.reason, e.identity_confirmed_by, e.recorded_by, e.recorded_at";
 
 fn outcome_of(row: &AnyRow) -> Result<OutcomeKind> {
     coded(row, "outcome")
 }
 
-fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
     Ok(DispensingEvent {
         id: parsed(row, "id")?,
         idempotency_key: text(row, "idempotency_key")?,
@@ -263,7 +263,7 @@ pub async fn event_of(conn: &mut AnyConnection, id: DispensingId) -> Result<Opti
 }
 
 /// Every recorded dose with its event and, when voided, the correction that voided it.
-const DOSE_SELECT: &str =
+pub(crate) const DOSE_SELECT: &str =
     "SELECT d.event_id, d.patient_id, d.dose_date, d.part, d.mode, d.substance, d.order_id,
     d.amount_ug, d.ordered_ug, d.generation, e.outcome, e.reason, e.place_id, e.recorded_at, e.recorded_by,
     v.correction_event_id AS voided_by
@@ -271,7 +271,7 @@ const DOSE_SELECT: &str =
     LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
         AND v.part = d.part AND v.generation = d.generation";
 
-fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
+pub(crate) fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
     let substance = text(row, "substance")?;
     Ok(DispensedDose {
         event_id: parsed(row, "event_id")?,

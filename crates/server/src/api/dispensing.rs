@@ -436,9 +436,7 @@ pub async fn record(
         doses,
         override_reason: request.override_reason.unwrap_or_default(),
     };
-    let result = Service::new(&state, &actor.0)
-        .record_dispensing(&dispense)
-        .await?;
+    let result = actor.service(&state).record_dispensing(&dispense).await?;
     let status = if result.replayed {
         StatusCode::OK
     } else {

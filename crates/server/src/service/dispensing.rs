@@ -25,6 +25,8 @@ use samhand_domain::validation::FieldErrors;
 use samhand_store::dispensing::{CorrectionRecord, DispensedDose, DispensingEvent};
 use samhand_store::{StoreError, dispensing as dispensing_store, orders as order_store, patients};
 
+use samhand_store::one_patient::Also;
+
 use super::{
     MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state_on, relations_of, with_schedule,
 };
@@ -200,10 +202,21 @@ impl Service<'_> {
             .patient_id
             .parse()
             .map_err(|_| field("patient_id", "Ukjent pasient."))?;
-        self.patient(patient_id).await?;
         let today = self.today();
-        // The schedule's inputs are also what the relations follow from: loaded once.
-        let data = self.patient_data(patient_id).await?;
+        // The schedule's inputs are also what the relations follow from: loaded once,
+        // in one statement with the event of the idempotency key (a retry) and the
+        // recorded doses the plan reads, which are used only once it is allowed.
+        let (from, to) = recorded_range(today, today);
+        let record = self
+            .patient_record(
+                patient_id,
+                Also {
+                    event_key: idempotency_key(&request.idempotency_key).ok(),
+                    recent: Some((from, near_days(today, today), to)),
+                },
+            )
+            .await?;
+        let data = &record.data;
         // The access decision comes first, also for a retried request: a replay hands
         // back dispensing data, which only those with the relation may see.
         let grant = self
@@ -216,7 +229,7 @@ impl Service<'_> {
             )
             .await?;
         let result = self
-            .record_dispensing_granted(request, patient_id, &data, &grant, today)
+            .record_dispensing_granted(request, patient_id, &record, &grant, today)
             .await;
         self.audit_attempt(&grant, &result).await?;
         result
@@ -237,23 +250,28 @@ impl Service<'_> {
         }
     }
 
-    pub(super) async fn record_dispensing_granted(
+    async fn record_dispensing_granted(
         &self,
         request: &DispenseRequest,
         patient_id: PatientId,
-        data: &PatientData,
+        record: &super::PatientRecord,
         grant: &crate::repo::WriteGrant,
         today: Date,
     ) -> AppResult<DispenseResult> {
+        let data = &record.data;
         let place = self.own_place().await?;
         let key = idempotency_key(&request.idempotency_key)?;
-        if let Some(replay) = self.replay(key, patient_id, request).await? {
+        if let Some(replay) = self
+            .replay_of(record.event_by_key.clone(), patient_id, request)
+            .await?
+        {
             return Ok(replay);
         }
         let outcome = Outcome::parse(&request.outcome, &request.reason, &request.reduced_mg)
             .map_err(AppError::Invalid)?;
+        let recent = record.recent.clone().unwrap_or_default();
         let plan = self
-            .plan_dispensing(request, patient_id, data, place.id, &outcome, today)
+            .plan_dispensing(request, patient_id, data, recent, place.id, &outcome, today)
             .await?;
         let reason = match (&outcome, plan.overriding_hold) {
             (Outcome::Given, true) => Some(request.override_reason.trim().to_string()),
@@ -303,23 +321,19 @@ impl Service<'_> {
     /// Decides what the recording writes from the doses due today and those already
     /// recorded, refusing it when the rules (identity, a block, the take-home hold) say
     /// so.
+    #[allow(clippy::too_many_arguments)]
     async fn plan_dispensing(
         &self,
         request: &DispenseRequest,
         patient_id: PatientId,
         data: &PatientData,
+        mut recent: dispensing_store::RecentDoses,
         place: OrganisationId,
         outcome: &Outcome,
         today: Date,
     ) -> AppResult<PlannedDispensing> {
         let policy = self.policy().await?;
         let due = with_schedule(data, today, |s| s.due_at(place, today)).unwrap_or_default();
-        let mut recent = {
-            let mut conn = self.state.store.read().await?;
-            let (from, to) = recorded_range(today, today);
-            dispensing_store::recent_doses_of(&mut conn, &[patient_id], from, near_days(today, today), to)
-                .await?
-        };
         let recorded = recent.doses;
         let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
         let past = past_doses(&recorded);
@@ -461,8 +475,21 @@ impl Service<'_> {
         patient: PatientId,
         request: &DispenseRequest,
     ) -> AppResult<Option<DispenseResult>> {
-        let mut conn = self.state.store.read().await?;
-        let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
+        let event = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::event_by_key(&mut conn, key).await?
+        };
+        self.replay_of(event, patient, request).await
+    }
+
+    /// [`Self::replay`] with the event of the key as read already.
+    async fn replay_of(
+        &self,
+        event: Option<DispensingEvent>,
+        patient: PatientId,
+        request: &DispenseRequest,
+    ) -> AppResult<Option<DispenseResult>> {
+        let Some(event) = event else {
             return Ok(None);
         };
         let asked = match request.outcome.trim() {
@@ -477,7 +504,10 @@ impl Service<'_> {
                 "Idempotensnøkkelen er allerede brukt for en annen utlevering.".into(),
             ));
         }
-        let doses = dispensing_store::doses_of_event(&mut conn, event.id).await?;
+        let doses = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, event.id).await?
+        };
         Ok(Some(DispenseResult {
             event,
             doses,
