@@ -93,13 +93,29 @@ pub async fn insert(
     substance: Substance,
     order_ids: &[DoseOrderId],
 ) -> Result<()> {
+    insert_returning(write, event, doses, substance, order_ids)
+        .await
+        .map(drop)
+}
+
+/// As [`insert`], giving back the doses as written (as [`doses_of_event`] would
+/// read them after the commit, without reading them).
+pub async fn insert_returning(
+    write: &mut PatientWrite,
+    event: &DispensingEvent,
+    doses: &[RecordedDose],
+    substance: Substance,
+    order_ids: &[DoseOrderId],
+) -> Result<Vec<DispensedDose>> {
     let conn = write.of(event.patient_id)?;
     insert_event(conn, event).await?;
-    insert_doses(conn, event, doses, substance, order_ids).await?;
+    let mut written = insert_doses(conn, event, doses, substance, order_ids).await?;
     // The kept dosing state moves in the same transaction (H68).
     let days: Vec<Date> = doses.iter().map(|d| d.key.date).collect();
     let above_zero = doses.iter().any(|d| dose_ug(d.amount) > 0);
-    crate::day_state::record(conn, event.patient_id, event.outcome, &days, above_zero).await
+    crate::day_state::record(conn, event.patient_id, event.outcome, &days, above_zero).await?;
+    written.sort_by_key(|d| (d.key.date, d.key.part));
+    Ok(written)
 }
 
 async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Result<()> {
@@ -122,20 +138,23 @@ async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Resu
     Ok(())
 }
 
-/// Writes the doses of an event, each under the generation after its last voided one.
+/// Writes the doses of an event, each under the generation after its last voided
+/// one, and gives them back as written.
 async fn insert_doses(
     conn: &mut AnyConnection,
     event: &DispensingEvent,
     doses: &[RecordedDose],
     substance: Substance,
     order_ids: &[DoseOrderId],
-) -> Result<()> {
+) -> Result<Vec<DispensedDose>> {
+    let mut written = Vec::with_capacity(doses.len());
     for (recorded, order_id) in doses.iter().zip(order_ids) {
         // The generation after the dose's voided ones, counted in the same statement.
-        sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug, generation)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, COUNT(*) FROM dispensing_voids
-             WHERE patient_id = $2 AND dose_date = $3 AND part = $4",
+             WHERE patient_id = $2 AND dose_date = $3 AND part = $4
+             RETURNING generation",
         )
         .bind(event.id.to_string())
         .bind(event.patient_id.to_string())
@@ -146,11 +165,29 @@ async fn insert_doses(
         .bind(order_id.to_string())
         .bind(dose_ug(recorded.amount))
         .bind(dose_ug(recorded.ordered))
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await
         .map_err(classify)?;
+        written.push(DispensedDose {
+            event_id: event.id,
+            patient_id: event.patient_id,
+            key: recorded.key,
+            mode: recorded.mode,
+            substance,
+            order_id: *order_id,
+            amount: recorded.amount,
+            ordered: recorded.ordered,
+            generation: int(&row, "generation")?,
+            outcome: event.outcome,
+            reason: event.reason.clone(),
+            place_id: event.place_id,
+            // As stored: in microseconds.
+            recorded_at: Timestamp::from_microsecond(micros(event.recorded_at)).map_err(corrupt)?,
+            recorded_by: event.recorded_by,
+            voided_by: None,
+        });
     }
-    Ok(())
+    Ok(written)
 }
 
 /// A correction as stored: its own event, the event it corrects, and how.

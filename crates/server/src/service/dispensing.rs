@@ -290,12 +290,13 @@ impl Service<'_> {
             recorded_at: self.now(),
         };
         let mut tx = self.repo.begin_write(grant).await?;
-        match self.write_dispensing(&mut tx, &event, &plan).await {
-            Ok(()) => {
+        let doses = match self.write_dispensing(&mut tx, &event, &plan).await {
+            Ok(doses) => {
                 let told = told_of(&outcome, plan.overriding_hold, &request.override_reason);
                 self.tell_of_recording(&mut tx, data, patient_id, &place, today, told)
                     .await?;
                 tx.commit().await?;
+                doses
             }
             Err(StoreError::Conflict(_)) => {
                 // Another request recorded the dose first, maybe in the batch
@@ -306,10 +307,6 @@ impl Service<'_> {
                 return self.taken_meanwhile(key, patient_id, request, first, today).await;
             }
             Err(other) => return Err(other.into()),
-        }
-        let doses = {
-            let mut conn = self.state.store.read().await?;
-            dispensing_store::doses_of_event(&mut conn, event.id).await?
         };
         Ok(DispenseResult {
             event,
@@ -376,18 +373,21 @@ impl Service<'_> {
         })
     }
 
-    /// Writes the recording and takes what was given from the place's stock; a
-    /// conflict means another request recorded one of the doses first.
+    /// Writes the recording and takes what was given from the place's stock, giving
+    /// back the doses as written; a conflict means another request recorded one of
+    /// the doses first.
     async fn write_dispensing(
         &self,
         tx: &mut samhand_store::PatientWrite,
         event: &DispensingEvent,
         plan: &PlannedDispensing,
-    ) -> Result<(), StoreError> {
-        dispensing_store::insert(tx, event, &plan.doses, plan.substance, &plan.order_ids).await?;
+    ) -> Result<Vec<DispensedDose>, StoreError> {
+        let doses =
+            dispensing_store::insert_returning(tx, event, &plan.doses, plan.substance, &plan.order_ids)
+                .await?;
         let given: Dose = plan.doses.iter().map(|r| r.amount).sum();
         if given.is_zero() {
-            return Ok(());
+            return Ok(doses);
         }
         super::stock::take_for_dispensing(
             tx,
@@ -398,7 +398,8 @@ impl Service<'_> {
             self.actor().id(),
             event.recorded_at,
         )
-        .await
+        .await?;
+        Ok(doses)
     }
 
     /// Another request recorded the dose between the decision and the write: the same
