@@ -220,7 +220,7 @@ async fn after_a_conflict_settling_shows_the_write_that_came_first() {
 /// entries go onto the head its process's last commit left (issue 16, no read of
 /// the head row), which the other process may have moved meanwhile. The statement
 /// that writes them checks the head row, and on a mismatch the head is read and
-/// the entries chained again: the chain stays one, in turn and at once (H1).
+/// the entries chained again: the chain stays one, in turn and at once (H56).
 #[tokio::test]
 async fn two_processes_appending_in_turn_and_at_once_keep_one_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
