@@ -331,8 +331,12 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
         .trim())
 }
 
-/// Whoever holds a valid bearer token: a staff member or a patient.
-async fn api_actor(parts: &Parts, state: &AppState) -> Result<Actor, AppError> {
+/// Whoever holds a valid bearer token: a staff member or a patient, with the
+/// directory as the check of a staff token read it.
+async fn api_actor(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(Actor, Option<std::sync::Arc<crate::directory::Snapshot>>), AppError> {
     let token = bearer(parts)?;
     let mut conn = state.store.read().await?;
     let now = state.clock.now();
@@ -340,7 +344,7 @@ async fn api_actor(parts: &Parts, state: &AppState) -> Result<Actor, AppError> {
         let patient = privacy::patient_by_token(&mut conn, &token_hash(token), now)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        return Ok(Actor::Patient(patient));
+        return Ok((Actor::Patient(patient), None));
     }
     let directory = state.directory.current(&mut conn).await?;
     let user_id = directory
@@ -352,19 +356,36 @@ async fn api_actor(parts: &Parts, state: &AppState) -> Result<Actor, AppError> {
         .await?
         .filter(|r| r.active)
         .ok_or(AppError::Unauthenticated)?;
-    Ok(Actor::Staff(record.user))
+    Ok((Actor::Staff(record.user), Some(directory)))
 }
 
 /// Anyone calling the API with a bearer token, for endpoints about one patient's
 /// record, where the access policy decides between staff and the patient.
-#[derive(Debug, Clone)]
-pub struct ApiActor(pub Actor);
+#[derive(Clone)]
+pub struct ApiActor(pub Actor, Option<std::sync::Arc<crate::directory::Snapshot>>);
+
+impl std::fmt::Debug for ApiActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ApiActor").field(&self.0).finish()
+    }
+}
+
+impl ApiActor {
+    /// The service of this request, with the directory as the token check read it:
+    /// its version is read once per request, not again by the service (issue 16).
+    /// For operations that do not change the directory (nothing read after such a
+    /// change may come from the copy read before it).
+    pub fn service<'a>(&self, state: &'a AppState) -> crate::service::Service<'a> {
+        crate::service::Service::with_directory(state, &self.0, self.1.clone())
+    }
+}
 
 impl FromRequestParts<AppState> for ApiActor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(api_actor(parts, state).await?))
+        let (actor, directory) = api_actor(parts, state).await?;
+        Ok(Self(actor, directory))
     }
 }
 
@@ -378,7 +399,7 @@ impl FromRequestParts<AppState> for ApiStaff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match api_actor(parts, state).await? {
+        match api_actor(parts, state).await?.0 {
             Actor::Staff(user) => Ok(Self(user)),
             actor @ (Actor::Patient(_) | Actor::System(_)) => {
                 let detail = format!("staff endpoint {} {}", parts.method, parts.uri.path());

@@ -18,6 +18,7 @@ use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::schedule::{Cover, PatientSchedule};
 use samhand_domain::validation::FieldErrors;
 use samhand_store::dispensing::DispensedDose;
+use samhand_store::one_patient::{self, Also};
 use samhand_store::{
     StoreError, orders as order_store, patients as patient_store, privacy as privacy_store, users,
 };
@@ -152,6 +153,35 @@ impl PatientData {
     }
 }
 
+/// One patient as a request about them reads them before its access decision
+/// ([`Service::patient_record`]).
+pub(crate) struct PatientRecord {
+    pub patient: Patient,
+    pub data: PatientData,
+    /// Every order, drafts and discarded ones too, in the order written.
+    pub orders: Vec<samhand_domain::dose_order::DoseOrder>,
+    /// The dispensing event of [`Also::event_key`], if there is one.
+    pub event_by_key: Option<samhand_store::dispensing::DispensingEvent>,
+    /// When [`Also::recent`] was asked for.
+    pub recent: Option<samhand_store::dispensing::RecentDoses>,
+}
+
+impl PatientRecord {
+    fn data_of(found: one_patient::OnePatient) -> PatientData {
+        PatientData {
+            episodes: found.episodes,
+            orders: found
+                .orders
+                .into_iter()
+                .filter_map(SignedDoseOrder::from_stored)
+                .collect(),
+            arrangements: found.arrangements,
+            covers: found.covers,
+            privacy: found.privacy,
+        }
+    }
+}
+
 /// Each patient's relations at `now`, from their loaded data (none where nothing
 /// was loaded), as the batch reads of the repo take them.
 pub fn relations_of(
@@ -233,6 +263,20 @@ impl<'a> Service<'a> {
             state,
             repo: PatientRepo::new(state, actor),
             directory: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// As [`Self::new`], with the directory as this request already read it (the
+    /// token check), if it did: the service does not read its version again.
+    pub fn with_directory(
+        state: &'a AppState,
+        actor: impl Into<Actor>,
+        directory: Option<std::sync::Arc<crate::directory::Snapshot>>,
+    ) -> Self {
+        Self {
+            state,
+            repo: PatientRepo::new(state, actor),
+            directory: tokio::sync::OnceCell::new_with(directory),
         }
     }
 
@@ -330,13 +374,32 @@ impl<'a> Service<'a> {
         load_patient_data(self.state, ids).await
     }
 
-    /// The schedule data of one patient.
+    /// The schedule data of one patient (in one statement, see
+    /// [`samhand_store::one_patient`]).
     async fn patient_data(&self, patient: PatientId) -> AppResult<PatientData> {
-        Ok(self
-            .load_data(&[patient])
-            .await?
-            .remove(&patient)
-            .unwrap_or_default())
+        let mut conn = self.state.store.read().await?;
+        let found = one_patient::read(&mut conn, patient, Also::default()).await?;
+        Ok(PatientRecord::data_of(found))
+    }
+
+    /// A patient, their schedule data and what else `also` asks for, in one
+    /// statement; not found when there is no such patient.
+    async fn patient_record(&self, patient: PatientId, also: Also<'_>) -> AppResult<PatientRecord> {
+        let mut conn = self.state.store.read().await?;
+        let mut found = one_patient::read(&mut conn, patient, also).await?;
+        let Some(person) = found.patient.take() else {
+            return Err(AppError::NotFound("pasienten".into()));
+        };
+        let orders = found.orders.clone();
+        let event_by_key = found.event_by_key.take();
+        let recent = found.recent.take();
+        Ok(PatientRecord {
+            patient: person,
+            data: PatientRecord::data_of(found),
+            orders,
+            event_by_key,
+            recent,
+        })
     }
 
     async fn patient(&self, id: PatientId) -> AppResult<Patient> {

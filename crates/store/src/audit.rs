@@ -146,17 +146,27 @@ pub async fn append_about_many(
     append_entries(store, tx, &[(&entry, linked)]).await
 }
 
-/// Appends entries, each with the patients linked to it, in order.
-async fn append_entries(
+/// One audit row as written: the entry with its place in the chain.
+struct Row<'e, 'a> {
+    seq: i64,
+    at: i64,
+    actor_id: String,
+    org: String,
+    patient: Option<String>,
+    allowed: i64,
+    entry: &'e AuditEntry<'a>,
+    prev_hash: String,
+    hash: String,
+}
+
+/// The entries chained onto the head `(seq, hash)`: their rows, the patient links
+/// and the head after them.
+#[allow(clippy::type_complexity)]
+fn chain<'e, 'a>(
     store: &Store,
-    tx: &mut WriteTx,
-    entries: &[(&AuditEntry<'_>, Vec<String>)],
-) -> Result<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let (mut seq, mut prev_hash) = tx.audit_head(store.lock_audit_head_sql()).await?;
-    // (seq, at, actor, role, org, patient, category, action, allowed, relation, detail, prev, hash)
+    entries: &'e [(&'e AuditEntry<'a>, Vec<String>)],
+    (mut seq, mut prev_hash): (i64, String),
+) -> (Vec<Row<'e, 'a>>, Vec<(i64, &'e str)>, (i64, String)) {
     let mut rows = Vec::with_capacity(entries.len());
     let mut links: Vec<(i64, &str)> = Vec::new();
     for (entry, linked) in entries {
@@ -182,11 +192,11 @@ async fn append_entries(
             linked,
         );
         links.extend(linked.iter().map(|p| (seq, p.as_str())));
-        let this_hash = match store.audit_key() {
+        let hash = match store.audit_key() {
             Some(key) => key.mac(&line),
             None => plain_hash(&line),
         };
-        rows.push((
+        rows.push(Row {
             seq,
             at,
             actor_id,
@@ -194,37 +204,128 @@ async fn append_entries(
             patient,
             allowed,
             entry,
-            prev_hash,
-            this_hash.clone(),
-        ));
-        prev_hash = this_hash;
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
     }
+    (rows, links, (seq, prev_hash))
+}
+
+/// Binds the rows' values in the order of [`COLUMNS`].
+fn bind_rows<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    rows: &'q [Row<'_, '_>],
+    keyed: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for row in rows {
+        query = query
+            .bind(row.seq)
+            .bind(row.at)
+            .bind(row.actor_id.clone())
+            .bind(row.entry.actor.role_code())
+            .bind(row.org.clone())
+            .bind(row.patient.clone())
+            .bind(row.entry.category.code())
+            .bind(row.entry.action.code())
+            .bind(row.allowed)
+            .bind(row.entry.relation)
+            .bind(row.entry.detail)
+            .bind(row.prev_hash.clone())
+            .bind(row.hash.clone())
+            .bind(keyed);
+    }
+    query
+}
+
+const INSERT: &str = "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed)";
+
+/// Writes the rows chained onto `expected`, the head as this process's last
+/// commit left it, only if the head row still holds it, in one statement; false
+/// (nothing written) when it does not. On PostgreSQL the same statement moves the
+/// head row to `head` (and so locks it until the commit); on SQLite, whose batch
+/// holds the database's write lock, the head row is written at the commit.
+async fn insert_if_head_is(
+    store: &Store,
+    tx: &mut WriteTx,
+    rows: &[Row<'_, '_>],
+    expected: &(i64, String),
+    head: &(i64, String),
+) -> Result<bool> {
+    let keyed = i64::from(store.audit_key().is_some());
+    let values = crate::db::row_placeholders(tx, rows.len(), COLUMNS);
+    let postgres = store.backend() == crate::Backend::Postgres;
+    let sql = if postgres {
+        let n = rows.len() * COLUMNS;
+        format!(
+            "WITH moved AS (UPDATE audit_head SET seq = ${}, hash = ${} WHERE id = 1 AND seq = ${} AND hash = ${} RETURNING id) \
+             {INSERT} SELECT v.* FROM moved, (VALUES {values}) AS v(seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed)",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        )
+    } else {
+        format!(
+            "{INSERT} SELECT * FROM (VALUES {values}) WHERE EXISTS (SELECT 1 FROM audit_head WHERE id = 1 AND seq = ? AND hash = ?)"
+        )
+    };
+    let mut query = bind_rows(sqlx::query(&sql), rows, keyed);
+    if postgres {
+        query = query.bind(head.0).bind(head.1.clone());
+    }
+    let done = query
+        .bind(expected.0)
+        .bind(expected.1.clone())
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() != rows.len() as u64 {
+        return Ok(false);
+    }
+    tx.set_audit_head(head.0, head.1.clone(), !postgres);
+    Ok(true)
+}
+
+/// Appends entries, each with the patients linked to it, in order.
+async fn append_entries(
+    store: &Store,
+    tx: &mut WriteTx,
+    entries: &[(&AuditEntry<'_>, Vec<String>)],
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    // The batch's first entries go onto the head the last commit left, checked by
+    // the statement that writes them (issue 16: no read of the head row per
+    // request); should the row hold another head, it is read (and on PostgreSQL
+    // locked) and the entries chained again onto it.
+    if !tx.holds_audit_head()
+        && entries.len() <= ROWS_PER_INSERT
+        && let Some(expected) = tx.last_committed_audit_head()
+    {
+        let (rows, links, head) = chain(store, entries, expected.clone());
+        if insert_if_head_is(store, tx, &rows, &expected, &head).await? {
+            return insert_links(tx, &links).await;
+        }
+    }
+    let start = tx.audit_head(store.lock_audit_head_sql()).await?;
+    let (rows, links, (seq, hash)) = chain(store, entries, start);
     let keyed = i64::from(store.audit_key().is_some());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed) VALUES {}",
+            "{INSERT} VALUES {}",
             crate::db::row_placeholders(tx, chunk.len(), COLUMNS)
         );
-        let mut query = sqlx::query(&sql);
-        for (seq, at, actor_id, org, patient, allowed, entry, prev, this) in chunk {
-            query = query
-                .bind(*seq)
-                .bind(*at)
-                .bind(actor_id.clone())
-                .bind(entry.actor.role_code())
-                .bind(org.clone())
-                .bind(patient.clone())
-                .bind(entry.category.code())
-                .bind(entry.action.code())
-                .bind(*allowed)
-                .bind(entry.relation)
-                .bind(entry.detail)
-                .bind(prev.clone())
-                .bind(this.clone())
-                .bind(keyed);
-        }
-        query.execute(&mut **tx).await?;
+        bind_rows(sqlx::query(&sql), chunk, keyed)
+            .execute(&mut **tx)
+            .await?;
     }
+    insert_links(tx, &links).await?;
+    tx.move_audit_head(seq, hash);
+    Ok(())
+}
+
+/// Writes the links of entries about many patients.
+async fn insert_links(tx: &mut WriteTx, links: &[(i64, &str)]) -> Result<()> {
     for chunk in links.chunks(LINKS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO audit_patients (seq, patient_id) VALUES {}",
@@ -236,7 +337,6 @@ async fn append_entries(
         }
         query.execute(&mut **tx).await?;
     }
-    tx.move_audit_head(seq, prev_hash);
     Ok(())
 }
 

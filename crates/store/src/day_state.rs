@@ -103,7 +103,7 @@ fn decode(list: &str) -> Result<Vec<Date>> {
         .collect()
 }
 
-fn state_from_row(row: &AnyRow) -> Result<DoseDayState> {
+pub(crate) fn state_from_row(row: &AnyRow) -> Result<DoseDayState> {
     Ok(DoseDayState {
         last_dosed: crate::codec::parsed_opt(row, "last_dosed_day")?,
         dosed_days: decode(&text(row, "dosed_days")?)?,
@@ -209,10 +209,21 @@ pub async fn dosed_days_of(
     to: Date,
 ) -> Result<(HashMap<PatientId, Vec<Date>>, HashSet<PatientId>)> {
     let kept = kept_of(conn, patients).await?;
+    dosed_days_of_kept(conn, &kept, from, to).await
+}
+
+/// [`dosed_days_of`] from the kept rows as read already (patients without a row
+/// left out).
+pub(crate) async fn dosed_days_of_kept(
+    conn: &mut AnyConnection,
+    kept: &HashMap<PatientId, DoseDayState>,
+    from: Date,
+    to: Date,
+) -> Result<(HashMap<PatientId, Vec<Date>>, HashSet<PatientId>)> {
     let mut dosed = HashMap::new();
     let mut ever_given = HashSet::new();
     let mut beyond = Vec::new();
-    for (patient, state) in &kept {
+    for (patient, state) in kept {
         if state.ever_given {
             ever_given.insert(*patient);
         }

@@ -62,14 +62,14 @@ pub struct DispensedDose {
     pub voided_by: Option<DispensingId>,
 }
 
-const EVENT_COLUMNS: &str = "id, idempotency_key, patient_id, place_id, day, outcome, reason, identity_confirmed_by, recorded_by, recorded_at";
+pub(crate) const EVENT_COLUMNS: &str = "id, idempotency_key, patient_id, place_id, day, outcome, reason, identity_confirmed_by, recorded_by, recorded_at";
 const EVENT_COLUMNS_E: &str = "e.id, e.idempotency_key, e.patient_id, e.place_id, e.day, e.outcome, e.reason, e.identity_confirmed_by, e.recorded_by, e.recorded_at";
 
 fn outcome_of(row: &AnyRow) -> Result<OutcomeKind> {
     coded(row, "outcome")
 }
 
-fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<DispensingEvent> {
     Ok(DispensingEvent {
         id: parsed(row, "id")?,
         idempotency_key: text(row, "idempotency_key")?,
@@ -93,13 +93,29 @@ pub async fn insert(
     substance: Substance,
     order_ids: &[DoseOrderId],
 ) -> Result<()> {
+    insert_returning(write, event, doses, substance, order_ids)
+        .await
+        .map(drop)
+}
+
+/// As [`insert`], giving back the doses as written (as [`doses_of_event`] would
+/// read them after the commit, without reading them).
+pub async fn insert_returning(
+    write: &mut PatientWrite,
+    event: &DispensingEvent,
+    doses: &[RecordedDose],
+    substance: Substance,
+    order_ids: &[DoseOrderId],
+) -> Result<Vec<DispensedDose>> {
     let conn = write.of(event.patient_id)?;
     insert_event(conn, event).await?;
-    insert_doses(conn, event, doses, substance, order_ids).await?;
+    let mut written = insert_doses(conn, event, doses, substance, order_ids).await?;
     // The kept dosing state moves in the same transaction (H68).
     let days: Vec<Date> = doses.iter().map(|d| d.key.date).collect();
     let above_zero = doses.iter().any(|d| dose_ug(d.amount) > 0);
-    crate::day_state::record(conn, event.patient_id, event.outcome, &days, above_zero).await
+    crate::day_state::record(conn, event.patient_id, event.outcome, &days, above_zero).await?;
+    written.sort_by_key(|d| (d.key.date, d.key.part));
+    Ok(written)
 }
 
 async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Result<()> {
@@ -122,20 +138,23 @@ async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Resu
     Ok(())
 }
 
-/// Writes the doses of an event, each under the generation after its last voided one.
+/// Writes the doses of an event, each under the generation after its last voided
+/// one, and gives them back as written.
 async fn insert_doses(
     conn: &mut AnyConnection,
     event: &DispensingEvent,
     doses: &[RecordedDose],
     substance: Substance,
     order_ids: &[DoseOrderId],
-) -> Result<()> {
+) -> Result<Vec<DispensedDose>> {
+    let mut written = Vec::with_capacity(doses.len());
     for (recorded, order_id) in doses.iter().zip(order_ids) {
         // The generation after the dose's voided ones, counted in the same statement.
-        sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug, generation)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, COUNT(*) FROM dispensing_voids
-             WHERE patient_id = $2 AND dose_date = $3 AND part = $4",
+             WHERE patient_id = $2 AND dose_date = $3 AND part = $4
+             RETURNING generation",
         )
         .bind(event.id.to_string())
         .bind(event.patient_id.to_string())
@@ -146,11 +165,29 @@ async fn insert_doses(
         .bind(order_id.to_string())
         .bind(dose_ug(recorded.amount))
         .bind(dose_ug(recorded.ordered))
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await
         .map_err(classify)?;
+        written.push(DispensedDose {
+            event_id: event.id,
+            patient_id: event.patient_id,
+            key: recorded.key,
+            mode: recorded.mode,
+            substance,
+            order_id: *order_id,
+            amount: recorded.amount,
+            ordered: recorded.ordered,
+            generation: int(&row, "generation")?,
+            outcome: event.outcome,
+            reason: event.reason.clone(),
+            place_id: event.place_id,
+            // As stored: in microseconds.
+            recorded_at: Timestamp::from_microsecond(micros(event.recorded_at)).map_err(corrupt)?,
+            recorded_by: event.recorded_by,
+            voided_by: None,
+        });
     }
-    Ok(())
+    Ok(written)
 }
 
 /// A correction as stored: its own event, the event it corrects, and how.
@@ -263,7 +300,7 @@ pub async fn event_of(conn: &mut AnyConnection, id: DispensingId) -> Result<Opti
 }
 
 /// Every recorded dose with its event and, when voided, the correction that voided it.
-const DOSE_SELECT: &str =
+pub(crate) const DOSE_SELECT: &str =
     "SELECT d.event_id, d.patient_id, d.dose_date, d.part, d.mode, d.substance, d.order_id,
     d.amount_ug, d.ordered_ug, d.generation, e.outcome, e.reason, e.place_id, e.recorded_at, e.recorded_by,
     v.correction_event_id AS voided_by
@@ -271,7 +308,7 @@ const DOSE_SELECT: &str =
     LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
         AND v.part = d.part AND v.generation = d.generation";
 
-fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
+pub(crate) fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
     let substance = text(row, "substance")?;
     Ok(DispensedDose {
         event_id: parsed(row, "event_id")?,

@@ -77,6 +77,11 @@ pub(crate) struct Writer {
     writes: AtomicU64,
     pool: AnyPool,
     backend: Backend,
+    /// The audit head as this process's last commit left it: a batch's first
+    /// entries are chained onto it without reading the head row, by a statement
+    /// that writes them only if the row still holds it (another process, or a
+    /// concurrent write on PostgreSQL, may have moved it; then the row is read).
+    last_head: std::sync::Mutex<Option<(i64, String)>>,
 }
 
 /// Counts a writer as queued until it holds the batch (or gives up waiting).
@@ -105,6 +110,7 @@ impl Writer {
             writes: AtomicU64::new(0),
             pool,
             backend,
+            last_head: std::sync::Mutex::new(None),
         })
     }
 
@@ -207,10 +213,11 @@ impl Writer {
         let Some(mut tx) = guard.tx.take() else {
             return;
         };
-        let outcome = match guard.audit_head.take() {
+        let head = guard.audit_head.take();
+        let outcome = match &head {
             Some(head) if head.moved => sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(head.seq)
-                .bind(head.hash)
+                .bind(head.hash.clone())
                 .execute(&mut *tx)
                 .await
                 .map(|_| ())
@@ -225,6 +232,13 @@ impl Writer {
             }
         };
         if outcome.is_ok() {
+            if let Some(head) = head {
+                let mut last = self.last_head.lock().expect("the audit head's lock");
+                // Of two commits finishing together, the later head stays.
+                if last.as_ref().is_none_or(|(seq, _)| *seq < head.seq) {
+                    *last = Some((head.seq, head.hash));
+                }
+            }
             self.batches.fetch_add(1, Ordering::Relaxed);
             self.writes
                 .fetch_add(guard.waiting.len() as u64, Ordering::Relaxed);
@@ -341,12 +355,31 @@ impl WriteTx {
 
     /// Moves the audit head after appending entries up to `seq`.
     pub(crate) fn move_audit_head(&mut self, seq: i64, hash: String) {
+        self.set_audit_head(seq, hash, true);
+    }
+
+    /// Sets the audit head as the batch has it: `moved` when the head row is still
+    /// to be written at the commit.
+    pub(crate) fn set_audit_head(&mut self, seq: i64, hash: String, moved: bool) {
         let batch = self.guard.as_mut().expect("a held batch");
-        batch.audit_head = Some(AuditHead {
-            seq,
-            hash,
-            moved: true,
-        });
+        batch.audit_head = Some(AuditHead { seq, hash, moved });
+    }
+
+    /// Whether this batch has read (or written) the audit head already.
+    pub(crate) fn holds_audit_head(&self) -> bool {
+        self.guard
+            .as_ref()
+            .is_some_and(|batch| batch.audit_head.is_some())
+    }
+
+    /// The audit head as this process's last commit left it, if it knows it: what
+    /// the head row holds unless something else moved it since.
+    pub(crate) fn last_committed_audit_head(&self) -> Option<(i64, String)> {
+        self.writer
+            .last_head
+            .lock()
+            .expect("the audit head's lock")
+            .clone()
     }
 }
 

@@ -20,7 +20,7 @@ use crate::codec::{
 use crate::db::rows_for_patients;
 use crate::db::{Result, StoreError, classify};
 
-const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, o.episode_id, o.substance, o.form, o.parts, o.effective_from,
+pub(crate) const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, o.episode_id, o.substance, o.form, o.parts, o.effective_from,
     o.titration, o.reason, o.created_by, o.created_at, s.version, s.signed_by, s.signed_at, s.warnings_confirmed,
     d.discarded_by, d.discarded_at, d.reason AS discard_reason
     FROM dose_orders o LEFT JOIN dose_order_signatures s ON s.order_id = o.id
@@ -51,7 +51,7 @@ fn parse_titration(text: &str) -> Result<Vec<TitrationStep>> {
         .collect()
 }
 
-fn order_from_row(row: &AnyRow) -> Result<DoseOrder> {
+pub(crate) fn order_from_row(row: &AnyRow) -> Result<DoseOrder> {
     let substance = text(row, "substance")?;
     let form = text(row, "form")?;
     let version: Option<i64> = row.try_get("version")?;
@@ -200,11 +200,11 @@ pub async fn signed_orders_of(
     Ok(signed)
 }
 
-const ARRANGEMENT_SELECT: &str =
+pub(crate) const ARRANGEMENT_SELECT: &str =
     "SELECT id, patient_id, version, place_id, week, valid_from, review_on, group_id,
     window_start, window_end, reason, decided_by, decided_at FROM arrangements";
 
-fn arrangement_from_row(row: &AnyRow) -> Result<Arrangement> {
+pub(crate) fn arrangement_from_row(row: &AnyRow) -> Result<Arrangement> {
     let week = text(row, "week")?;
     let start: Option<jiff::civil::Time> = parsed_opt(row, "window_start")?;
     let end: Option<jiff::civil::Time> = parsed_opt(row, "window_end")?;
@@ -294,7 +294,7 @@ pub async fn patients_at_place(
     rows.iter().map(|r| parsed(r, "patient_id")).collect()
 }
 
-fn cover_from_row(row: &AnyRow) -> Result<Cover> {
+pub(crate) fn cover_from_row(row: &AnyRow) -> Result<Cover> {
     let kind = text(row, "kind")?;
     let kind = match kind.as_str() {
         "take_home_from" => CoverKind::TakeHomeFrom(
@@ -339,9 +339,12 @@ pub async fn insert_cover(write: &mut PatientWrite, cover: &Cover) -> Result<()>
     Ok(())
 }
 
+pub(crate) const COVER_SELECT: &str =
+    "SELECT id, patient_id, cover_date, kind, take_home_from, place_id, decided_by, decided_at FROM covers";
+
 pub async fn covers_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Cover>> {
-    let sql = "SELECT id, patient_id, cover_date, kind, take_home_from, place_id, decided_by, decided_at FROM covers WHERE patient_id IN ({ids})";
-    let rows = rows_for_patients(conn, sql, &[], patients).await?;
+    let sql = format!("{COVER_SELECT} WHERE patient_id IN ({{ids}})");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     rows.iter().map(cover_from_row).collect()
 }
 

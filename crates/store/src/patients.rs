@@ -13,10 +13,11 @@ use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
 use crate::patient_write::{Owner, PatientWrite};
 
-const PATIENT_SELECT: &str = "SELECT p.id, p.national_id, p.given_name, p.family_name, p.phone, p.address,
+pub(crate) const PATIENT_SELECT: &str =
+    "SELECT p.id, p.national_id, p.given_name, p.family_name, p.phone, p.address,
     (SELECT COUNT(*) FROM patient_photos ph WHERE ph.patient_id = p.id) AS photos FROM patients p";
 
-fn patient_from_row(row: &AnyRow) -> Result<Patient> {
+pub(crate) fn patient_from_row(row: &AnyRow) -> Result<Patient> {
     let national_id = text(row, "national_id")?;
     Ok(Patient {
         id: parsed(row, "id")?,
@@ -246,11 +247,12 @@ pub async fn photo(conn: &mut AnyConnection, patient: PatientId) -> Result<Optio
         .transpose()
 }
 
-const EPISODE_SELECT: &str = "SELECT e.id, e.patient_id, e.responsible_unit, e.doctor_id, e.consultant_id,
+pub(crate) const EPISODE_SELECT: &str =
+    "SELECT e.id, e.patient_id, e.responsible_unit, e.doctor_id, e.consultant_id,
     e.started_on, e.phase, e.created_at, x.ended_on, x.reason AS end_reason, x.note AS end_note,
     x.decided_by AS end_by FROM episodes e LEFT JOIN episode_ends x ON x.episode_id = e.id";
 
-fn episode_from_row(row: &AnyRow) -> Result<Episode> {
+pub(crate) fn episode_from_row(row: &AnyRow) -> Result<Episode> {
     let phase = text(row, "phase")?;
     let ended_on: Option<String> = row.try_get("ended_on")?;
     let ended = match ended_on {

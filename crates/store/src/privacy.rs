@@ -364,6 +364,14 @@ async fn fact_kinds_present(
     conn: &mut AnyConnection,
     patients: &[PatientId],
 ) -> Result<std::collections::HashSet<String>> {
+    let sql = fact_kind_probes("IN ({ids})").join(" UNION ALL ");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(|row| text(row, "fact_kind")).collect()
+}
+
+/// One SELECT per kind of privacy fact, each giving the kind as `fact_kind` in one
+/// row if the patients (`patient_id {cond}`) have any row of it, else no row.
+pub(crate) fn fact_kind_probes(cond: &str) -> Vec<String> {
     const KINDS: [(&str, &str); 6] = [
         ("care_team", "care_team_members"),
         ("consents", "consents"),
@@ -372,15 +380,12 @@ async fn fact_kinds_present(
         ("stays", "stays"),
         ("handovers", "prescribing_handovers"),
     ];
-    let sql = KINDS
+    KINDS
         .iter()
         .map(|(kind, table)| {
-            format!("SELECT '{kind}' AS kind FROM (SELECT 1 AS one FROM {table} WHERE patient_id IN ({{ids}}) LIMIT 1) {kind}_any")
+            format!("SELECT CAST('{kind}' AS TEXT) AS fact_kind FROM (SELECT 1 AS one FROM {table} WHERE patient_id {cond} LIMIT 1) {kind}_any")
         })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
-    rows.iter().map(|row| text(row, "kind")).collect()
+        .collect()
 }
 
 /// Everything the access decision needs about some patients' privacy.
@@ -388,12 +393,24 @@ pub async fn facts_of(
     conn: &mut AnyConnection,
     patients: &[PatientId],
 ) -> Result<std::collections::HashMap<PatientId, PrivacyFacts>> {
-    let mut facts: std::collections::HashMap<PatientId, PrivacyFacts> =
+    let facts: std::collections::HashMap<PatientId, PrivacyFacts> =
         patients.iter().map(|p| (*p, PrivacyFacts::default())).collect();
     if patients.is_empty() {
         return Ok(facts);
     }
     let present = fact_kinds_present(conn, patients).await?;
+    facts_of_kinds(conn, patients, &present, facts).await
+}
+
+/// [`facts_of`] once the kinds of fact the patients have any rows of are known
+/// (`present`, as [`fact_kind_probes`] name them): reads those kinds only, into
+/// `facts`.
+pub(crate) async fn facts_of_kinds(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    present: &std::collections::HashSet<String>,
+    mut facts: std::collections::HashMap<PatientId, PrivacyFacts>,
+) -> Result<std::collections::HashMap<PatientId, PrivacyFacts>> {
     let has = |kind: &str| present.contains(kind);
     if has("care_team") {
         for member in members_of(conn, patients).await? {

@@ -103,6 +103,41 @@ pub async fn insert_line(conn: &mut AnyConnection, line: &NewStockLine<'_>) -> R
     Ok(id)
 }
 
+/// Writes ledger lines in one statement (a dispensing taken from more than one
+/// product) and returns their ids, in order.
+pub async fn insert_lines(conn: &mut AnyConnection, lines: &[NewStockLine<'_>]) -> Result<Vec<String>> {
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = lines.iter().map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let sql = format!(
+        "INSERT INTO stock_ledger (id, place_id, product, substance, movement, quantity_milli, amount_ug, note,
+             dispensing_event_id, correction_id, reverses_line_id, count_id, recorded_by, recorded_at)
+         VALUES {}",
+        crate::db::row_placeholders(conn, lines.len(), 14)
+    );
+    let mut query = sqlx::query(&sql);
+    for (id, line) in ids.iter().zip(lines) {
+        query = query
+            .bind(id.clone())
+            .bind(line.place.to_string())
+            .bind(line.product.code)
+            .bind(line.product.substance.code())
+            .bind(line.movement.code())
+            .bind(line.quantity.milli())
+            .bind(line.product.micrograms(line.quantity))
+            .bind(line.note)
+            .bind(line.dispensing.map(|d| d.to_string()))
+            .bind(line.correction.map(|d| d.to_string()))
+            .bind(line.reverses)
+            .bind(line.count)
+            .bind(line.by.to_string())
+            .bind(micros(line.at));
+    }
+    query.execute(conn).await.map_err(classify)?;
+    Ok(ids)
+}
+
 const LINE_COLUMNS: &str = "id, place_id, product, movement, quantity_milli, amount_ug, note, dispensing_event_id, \
      correction_id, reverses_line_id, count_id, recorded_by, recorded_at";
 

@@ -215,3 +215,54 @@ async fn after_a_conflict_settling_shows_the_write_that_came_first() {
     assert_eq!(second.await.expect("join"), ["dose"]);
     first_done.await.expect("join").expect("committed");
 }
+
+/// Two server processes on one database, each with its own writer: a write's
+/// entries go onto the head its process's last commit left (issue 16, no read of
+/// the head row), which the other process may have moved meanwhile. The statement
+/// that writes them checks the head row, and on a mismatch the head is read and
+/// the entries chained again: the chain stays one, in turn and at once (H56).
+#[tokio::test]
+async fn two_processes_appending_in_turn_and_at_once_keep_one_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = samhand_store::testing::fresh_database_url(dir.path()).await;
+    let open = || async {
+        Store::connect(&url, 4)
+            .await
+            .expect("connect")
+            .with_audit_key(samhand_store::testing::audit_key())
+    };
+    let first = open().await;
+    let mut tx = first.write().await.expect("tx");
+    sqlx::query("CREATE TABLE probe (id TEXT PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await
+        .expect("create");
+    tx.commit().await.expect("commit");
+    let second = open().await;
+    // In turn: each process's cached head goes stale whenever the other wrote.
+    for i in 0..8 {
+        let store = if i % 3 == 1 { &second } else { &first };
+        let mut tx = store.write().await.expect("tx");
+        write_probe(store, &mut tx, &format!("turn-{i}"))
+            .await
+            .expect("write");
+        tx.commit().await.expect("commit");
+    }
+    assert_eq!(entries(&first).await, 8);
+    // At once, from both.
+    let writers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = if i % 2 == 0 { first.clone() } else { second.clone() };
+            tokio::spawn(async move {
+                let mut tx = store.write().await?;
+                write_probe(&store, &mut tx, &format!("once-{i}")).await?;
+                tx.commit().await
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("join").expect("committed");
+    }
+    assert_eq!(entries(&second).await, 16);
+    assert_eq!(committed(&first).await.len(), 16);
+}

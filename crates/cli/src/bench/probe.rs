@@ -98,8 +98,44 @@ where
 struct Counter;
 
 impl<S: tracing::Subscriber> Layer<S> for Counter {
-    fn on_event(&self, _event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        if std::env::var_os(LIST_STATEMENTS).is_some() {
+            let mut statement = Statement::default();
+            event.record(&mut statement);
+            eprintln!(
+                "statement: {}",
+                statement.0.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+}
+
+/// Set (to anything), the bench prints every statement it counts to stderr, one a
+/// line: where a request's statements go.
+const LIST_STATEMENTS: &str = "SAMHAND_BENCH_LIST_STATEMENTS";
+
+/// The SQL text of one of sqlx's statement events (its summary when the text is
+/// not logged).
+#[derive(Default)]
+struct Statement(String);
+
+impl tracing::field::Visit for Statement {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "db.statement" && !value.trim().is_empty()
+            || field.name() == "summary" && self.0.is_empty()
+        {
+            self.0 = value.to_owned();
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "db.statement" || field.name() == "summary" && self.0.is_empty() {
+            let text = format!("{value:?}");
+            if !text.trim().is_empty() {
+                self.0 = text;
+            }
+        }
     }
 }
 

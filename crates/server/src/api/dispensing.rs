@@ -487,9 +487,7 @@ pub async fn record(
             client: client.address,
         }),
     };
-    let result = Service::new(&state, &actor.0)
-        .record_dispensing(&dispense)
-        .await?;
+    let result = actor.service(&state).record_dispensing(&dispense).await?;
     let status = if result.replayed {
         StatusCode::OK
     } else {

@@ -432,7 +432,7 @@ pub async fn overview(
     actor: ApiActor,
     PathId(patient): PathId<PatientId>,
 ) -> Result<Json<OverviewDto>, ApiError> {
-    let service = Service::new(&state, &actor.0);
+    let service = actor.service(&state);
     let overview = service.overview(patient).await?;
     let groups = service.groups().await?;
     Ok(Json(overview_dto(&overview, &groups)))

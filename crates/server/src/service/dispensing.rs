@@ -25,6 +25,8 @@ use samhand_domain::validation::FieldErrors;
 use samhand_store::dispensing::{CorrectionRecord, DispensedDose, DispensingEvent};
 use samhand_store::{StoreError, dispensing as dispensing_store, orders as order_store, patients};
 
+use samhand_store::one_patient::Also;
+
 use super::{
     MISSED_LOOKBACK_DAYS, PatientData, Service, field, missed_state_on, relations_of, with_schedule,
 };
@@ -210,10 +212,21 @@ impl Service<'_> {
             .patient_id
             .parse()
             .map_err(|_| field("patient_id", "Ukjent pasient."))?;
-        self.patient(patient_id).await?;
         let today = self.today();
-        // The schedule's inputs are also what the relations follow from: loaded once.
-        let data = self.patient_data(patient_id).await?;
+        // The schedule's inputs are also what the relations follow from: loaded once,
+        // in one statement with the event of the idempotency key (a retry) and the
+        // recorded doses the plan reads, which are used only once it is allowed.
+        let (from, to) = recorded_range(today, today);
+        let record = self
+            .patient_record(
+                patient_id,
+                Also {
+                    event_key: idempotency_key(&request.idempotency_key).ok(),
+                    recent: Some((from, near_days(today, today), to)),
+                },
+            )
+            .await?;
+        let data = &record.data;
         // The access decision comes first, also for a retried request: a replay hands
         // back dispensing data, which only those with the relation may see.
         let grant = self
@@ -226,7 +239,7 @@ impl Service<'_> {
             )
             .await?;
         let result = self
-            .record_dispensing_granted(request, patient_id, &data, &grant, today)
+            .record_dispensing_granted(request, patient_id, &record, &grant, today)
             .await;
         self.audit_attempt(&grant, &result).await?;
         result
@@ -247,24 +260,29 @@ impl Service<'_> {
         }
     }
 
-    pub(super) async fn record_dispensing_granted(
+    async fn record_dispensing_granted(
         &self,
         request: &DispenseRequest,
         patient_id: PatientId,
-        data: &PatientData,
+        record: &super::PatientRecord,
         grant: &crate::repo::WriteGrant,
         today: Date,
     ) -> AppResult<DispenseResult> {
+        let data = &record.data;
         let place = self.own_place().await?;
         let key = idempotency_key(&request.idempotency_key)?;
-        if let Some(replay) = self.replay(key, patient_id, request).await? {
+        if let Some(replay) = self
+            .replay_of(record.event_by_key.clone(), patient_id, request)
+            .await?
+        {
             return Ok(replay);
         }
         let outcome = Outcome::parse(&request.outcome, &request.reason, &request.reduced_mg)
             .map_err(AppError::Invalid)?;
         let confirmed_by = self.offline_confirmer(&place, request).await?;
+        let recent = record.recent.clone().unwrap_or_default();
         let plan = self
-            .plan_dispensing(request, patient_id, data, place.id, &outcome, today)
+            .plan_dispensing(request, patient_id, data, recent, place.id, &outcome, today)
             .await?;
         let reason = match (&outcome, plan.overriding_hold) {
             (Outcome::Given, true) => Some(request.override_reason.trim().to_string()),
@@ -283,8 +301,8 @@ impl Service<'_> {
             recorded_at: self.now(),
         };
         let mut tx = self.repo.begin_write(grant).await?;
-        match self.write_dispensing(&mut tx, &event, &plan).await {
-            Ok(()) => {
+        let doses = match self.write_dispensing(&mut tx, &event, &plan).await {
+            Ok(doses) => {
                 // At a place's edge the prescriber is told by central, when the
                 // recording arrives there.
                 if self.state.edge.is_none() {
@@ -293,6 +311,7 @@ impl Service<'_> {
                         .await?;
                 }
                 tx.commit().await?;
+                doses
             }
             Err(StoreError::Conflict(_)) => {
                 // Another request recorded the dose first, maybe in the batch
@@ -303,10 +322,6 @@ impl Service<'_> {
                 return self.taken_meanwhile(key, patient_id, request, first, today).await;
             }
             Err(other) => return Err(other.into()),
-        }
-        let doses = {
-            let mut conn = self.state.store.read().await?;
-            dispensing_store::doses_of_event(&mut conn, event.id).await?
         };
         Ok(DispenseResult {
             event,
@@ -318,23 +333,19 @@ impl Service<'_> {
     /// Decides what the recording writes from the doses due today and those already
     /// recorded, refusing it when the rules (identity, a block, the take-home hold) say
     /// so.
+    #[allow(clippy::too_many_arguments)]
     async fn plan_dispensing(
         &self,
         request: &DispenseRequest,
         patient_id: PatientId,
         data: &PatientData,
+        mut recent: dispensing_store::RecentDoses,
         place: OrganisationId,
         outcome: &Outcome,
         today: Date,
     ) -> AppResult<PlannedDispensing> {
         let policy = self.policy().await?;
         let due = with_schedule(data, today, |s| s.due_at(place, today)).unwrap_or_default();
-        let mut recent = {
-            let mut conn = self.state.store.read().await?;
-            let (from, to) = recorded_range(today, today);
-            dispensing_store::recent_doses_of(&mut conn, &[patient_id], from, near_days(today, today), to)
-                .await?
-        };
         let recorded = recent.doses;
         let already: HashSet<DoseKey> = recorded.iter().map(|d| d.key).collect();
         let past = past_doses(&recorded);
@@ -377,18 +388,21 @@ impl Service<'_> {
         })
     }
 
-    /// Writes the recording and takes what was given from the place's stock; a
-    /// conflict means another request recorded one of the doses first.
+    /// Writes the recording and takes what was given from the place's stock, giving
+    /// back the doses as written; a conflict means another request recorded one of
+    /// the doses first.
     async fn write_dispensing(
         &self,
         tx: &mut samhand_store::PatientWrite,
         event: &DispensingEvent,
         plan: &PlannedDispensing,
-    ) -> Result<(), StoreError> {
-        dispensing_store::insert(tx, event, &plan.doses, plan.substance, &plan.order_ids).await?;
+    ) -> Result<Vec<DispensedDose>, StoreError> {
+        let doses =
+            dispensing_store::insert_returning(tx, event, &plan.doses, plan.substance, &plan.order_ids)
+                .await?;
         let given: Dose = plan.doses.iter().map(|r| r.amount).sum();
         if given.is_zero() {
-            return Ok(());
+            return Ok(doses);
         }
         super::stock::take_for_dispensing(
             tx,
@@ -399,7 +413,8 @@ impl Service<'_> {
             self.actor().id(),
             event.recorded_at,
         )
-        .await
+        .await?;
+        Ok(doses)
     }
 
     /// Another request recorded the dose between the decision and the write: the same
@@ -476,8 +491,21 @@ impl Service<'_> {
         patient: PatientId,
         request: &DispenseRequest,
     ) -> AppResult<Option<DispenseResult>> {
-        let mut conn = self.state.store.read().await?;
-        let Some(event) = dispensing_store::event_by_key(&mut conn, key).await? else {
+        let event = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::event_by_key(&mut conn, key).await?
+        };
+        self.replay_of(event, patient, request).await
+    }
+
+    /// [`Self::replay`] with the event of the key as read already.
+    async fn replay_of(
+        &self,
+        event: Option<DispensingEvent>,
+        patient: PatientId,
+        request: &DispenseRequest,
+    ) -> AppResult<Option<DispenseResult>> {
+        let Some(event) = event else {
             return Ok(None);
         };
         let asked = match request.outcome.trim() {
@@ -492,7 +520,10 @@ impl Service<'_> {
                 "Idempotensnøkkelen er allerede brukt for en annen utlevering.".into(),
             ));
         }
-        let doses = dispensing_store::doses_of_event(&mut conn, event.id).await?;
+        let doses = {
+            let mut conn = self.state.store.read().await?;
+            dispensing_store::doses_of_event(&mut conn, event.id).await?
+        };
         Ok(Some(DispenseResult {
             event,
             doses,

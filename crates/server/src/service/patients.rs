@@ -16,7 +16,8 @@ use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patien
 use samhand_domain::schedule::UncoveredDay;
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::dispensing::DispensedDose;
-use samhand_store::{dispensing as dispensing_store, orders as order_store, patients};
+use samhand_store::one_patient::Also;
+use samhand_store::{dispensing as dispensing_store, patients};
 
 use crate::error::{AppError, AppResult};
 
@@ -327,10 +328,15 @@ impl Service<'_> {
     }
 
     pub async fn overview(&self, patient_id: PatientId) -> AppResult<Overview> {
-        let patient = self.patient(patient_id).await?;
         let today = self.today();
-        // What the relations follow from is also what the overview shows: loaded once.
-        let data = self.patient_data(patient_id).await?;
+        // What the relations follow from is also what the overview shows: loaded once,
+        // with the patient and every order, in one statement.
+        let super::PatientRecord {
+            patient,
+            data,
+            orders: mut orders_written,
+            ..
+        } = self.patient_record(patient_id, Also::default()).await?;
         // The relations decide the overview's reads and, below, its health information.
         let relations = data.relations(patient_id, self.now());
         // The health information the patient shares is read in the same record.
@@ -353,11 +359,13 @@ impl Service<'_> {
             .await?;
         let policy = self.policy().await?;
         let OverviewRecords {
-            orders,
             recent,
             lookback,
             identity,
         } = self.overview_records(patient_id, today).await?;
+        // Newest first.
+        orders_written.reverse();
+        let orders = orders_written;
         let missed = missed_state(&data, &lookback, today, &policy);
         let organisations = self.organisations().await?;
         let is_open =
@@ -408,8 +416,6 @@ impl Service<'_> {
     async fn overview_records(&self, patient_id: PatientId, today: Date) -> AppResult<OverviewRecords> {
         let mut conn = self.state.store.read().await?;
         let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
-        let mut orders = order_store::orders(&mut conn, patient_id).await?;
-        orders.reverse();
         let from = today
             .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
             .unwrap_or(today);
@@ -422,7 +428,6 @@ impl Service<'_> {
             dispensing_store::dose_history_of(&mut conn, &[patient_id], recent_from, today).await?;
         recent.reverse();
         Ok(OverviewRecords {
-            orders,
             recent,
             lookback,
             identity,
@@ -539,8 +544,6 @@ fn check_photo(photo: &Photo, errors: &mut FieldErrors) {
 
 /// What the overview reads from the store besides the patient's data.
 struct OverviewRecords {
-    /// All versions and drafts, newest first.
-    orders: Vec<DoseOrder>,
     /// The last days' recordings, newest first, corrected ones included.
     recent: Vec<DispensedDose>,
     /// The recordings the missed-dose rule looks back on.

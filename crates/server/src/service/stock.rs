@@ -546,24 +546,22 @@ pub(crate) async fn take_for_dispensing(
         return Ok(());
     }
     let shelf = stock_store::balances(conn, place).await?;
-    for take in products_for_dose(substance, amount, &shelf) {
-        stock_store::insert_line(
-            conn,
-            &NewStockLine {
-                dispensing: Some(event),
-                ..NewStockLine::new(
-                    place,
-                    take.product,
-                    StockMovement::Dispensed,
-                    take.quantity,
-                    "",
-                    actor,
-                    at,
-                )
-            },
-        )
-        .await?;
-    }
+    let lines: Vec<NewStockLine<'_>> = products_for_dose(substance, amount, &shelf)
+        .into_iter()
+        .map(|take| NewStockLine {
+            dispensing: Some(event),
+            ..NewStockLine::new(
+                place,
+                take.product,
+                StockMovement::Dispensed,
+                take.quantity,
+                "",
+                actor,
+                at,
+            )
+        })
+        .collect();
+    stock_store::insert_lines(conn, &lines).await?;
     Ok(())
 }
 

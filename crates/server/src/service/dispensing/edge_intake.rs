@@ -245,7 +245,7 @@ impl Service<'_> {
             overriding_hold: false,
         };
         match self.write_dispensing(&mut tx, &parsed.event, &plan).await {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
                 // The same event (a retry racing itself) or a dose taken meanwhile:
                 // try again from the start, where the replay or the conflict shows.

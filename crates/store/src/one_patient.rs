@@ -1,0 +1,386 @@
+//! What a request about one patient reads before its access decision, in one
+//! statement (issue 16): the patient, the schedule's inputs (episodes, orders,
+//! arrangements, covers), which kinds of privacy fact there are any rows of, and
+//! on request the dispensing event of an idempotency key and the recorded doses
+//! the window reads about a day with the kept dosing state. A dispensing and an
+//! overview each read these on every request; as separate statements they were
+//! eight to ten of them.
+//!
+//! The statement is a UNION ALL of one SELECT per kind of row, each the very query
+//! the kind's own reader runs (the same SELECT text, so the same indexes), tagged
+//! with its kind in `input`. Every branch gives every column of every kind, its
+//! own and typed NULLs for the others' (PostgreSQL types a UNION's columns pair
+//! by pair, so an untyped NULL would not do), and the rows are decoded by the
+//! kinds' own row readers, which read their columns by name. Privacy facts of the
+//! kinds present are then read as [`crate::privacy::facts_of`] reads them; a kept
+//! row that does not reach back far enough falls back to the history, as
+//! [`crate::day_state::dosed_days_of`] does.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::civil::Date;
+use samhand_domain::arrangement::Arrangement;
+use samhand_domain::dose_order::DoseOrder;
+use samhand_domain::ids::PatientId;
+use samhand_domain::patient::{Episode, Patient};
+use samhand_domain::privacy::PrivacyFacts;
+use samhand_domain::schedule::{Cover, IntakeMode};
+use sqlx::AnyConnection;
+
+use crate::codec::{date_text, text};
+use crate::day_state::DoseDayState;
+use crate::db::Result;
+use crate::dispensing::{DispensingEvent, RecentDoses};
+
+/// A column's type, for the typed NULL of the branches without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Text,
+    Int,
+}
+
+use Ty::{Int, Text};
+
+impl Ty {
+    fn sql(self) -> &'static str {
+        match self {
+            Text => "TEXT",
+            Int => "BIGINT",
+        }
+    }
+}
+
+type Columns = &'static [(&'static str, Ty)];
+
+const PATIENT: Columns = &[
+    ("id", Text),
+    ("national_id", Text),
+    ("given_name", Text),
+    ("family_name", Text),
+    ("phone", Text),
+    ("address", Text),
+    ("photos", Int),
+];
+
+const EPISODE: Columns = &[
+    ("id", Text),
+    ("patient_id", Text),
+    ("responsible_unit", Text),
+    ("doctor_id", Text),
+    ("consultant_id", Text),
+    ("started_on", Text),
+    ("phase", Text),
+    ("created_at", Int),
+    ("ended_on", Text),
+    ("end_reason", Text),
+    ("end_note", Text),
+    ("end_by", Text),
+];
+
+const ORDER: Columns = &[
+    ("id", Text),
+    ("patient_id", Text),
+    ("episode_id", Text),
+    ("substance", Text),
+    ("form", Text),
+    ("parts", Text),
+    ("effective_from", Text),
+    ("titration", Text),
+    ("reason", Text),
+    ("created_by", Text),
+    ("created_at", Int),
+    ("version", Int),
+    ("signed_by", Text),
+    ("signed_at", Int),
+    ("warnings_confirmed", Text),
+    ("discarded_by", Text),
+    ("discarded_at", Int),
+    ("discard_reason", Text),
+];
+
+const ARRANGEMENT: Columns = &[
+    ("id", Text),
+    ("patient_id", Text),
+    ("version", Int),
+    ("place_id", Text),
+    ("week", Text),
+    ("valid_from", Text),
+    ("review_on", Text),
+    ("group_id", Text),
+    ("window_start", Text),
+    ("window_end", Text),
+    ("reason", Text),
+    ("decided_by", Text),
+    ("decided_at", Int),
+];
+
+const COVER: Columns = &[
+    ("id", Text),
+    ("patient_id", Text),
+    ("cover_date", Text),
+    ("kind", Text),
+    ("take_home_from", Text),
+    ("place_id", Text),
+    ("decided_by", Text),
+    ("decided_at", Int),
+];
+
+const FACT_KIND: Columns = &[("fact_kind", Text)];
+
+const EVENT: Columns = &[
+    ("id", Text),
+    ("idempotency_key", Text),
+    ("patient_id", Text),
+    ("place_id", Text),
+    ("day", Text),
+    ("outcome", Text),
+    ("reason", Text),
+    ("identity_confirmed_by", Text),
+    ("recorded_by", Text),
+    ("recorded_at", Int),
+];
+
+const KEPT: Columns = &[
+    ("patient_id", Text),
+    ("last_dosed_day", Text),
+    ("dosed_days", Text),
+    ("ever_given", Int),
+];
+
+const DOSE: Columns = &[
+    ("event_id", Text),
+    ("patient_id", Text),
+    ("dose_date", Text),
+    ("part", Int),
+    ("mode", Text),
+    ("substance", Text),
+    ("order_id", Text),
+    ("amount_ug", Int),
+    ("ordered_ug", Int),
+    ("generation", Int),
+    ("outcome", Text),
+    ("reason", Text),
+    ("place_id", Text),
+    ("recorded_at", Int),
+    ("recorded_by", Text),
+    ("voided_by", Text),
+];
+
+/// What else to read with the patient's record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Also<'a> {
+    /// The dispensing event recorded under this idempotency key, if any (a
+    /// retried recording is answered with it).
+    pub event_key: Option<&'a str>,
+    /// The recorded doses of dose dates in [from, to], in full from `near` on, and
+    /// the kept dosing state: `(from, near, to)`, as
+    /// [`crate::dispensing::recent_doses_of`] reads them.
+    pub recent: Option<(Date, Date, Date)>,
+}
+
+/// One patient's record as read by [`read`].
+#[derive(Debug, Clone, Default)]
+pub struct OnePatient {
+    /// None when there is no such patient.
+    pub patient: Option<Patient>,
+    /// Oldest first.
+    pub episodes: Vec<Episode>,
+    /// Every order, drafts and discarded ones too, in the order written.
+    pub orders: Vec<DoseOrder>,
+    /// By version.
+    pub arrangements: Vec<Arrangement>,
+    /// By date.
+    pub covers: Vec<Cover>,
+    pub privacy: PrivacyFacts,
+    /// The event of [`Also::event_key`] (of whichever patient it was recorded for).
+    pub event_by_key: Option<DispensingEvent>,
+    /// When [`Also::recent`] was asked for.
+    pub recent: Option<RecentDoses>,
+    /// The kept dosing state as read (the default where the patient has no row),
+    /// when [`Also::recent`] was asked for.
+    pub kept: Option<DoseDayState>,
+}
+
+/// One branch of the statement: its kind, its columns and its SELECT.
+struct Part {
+    input: &'static str,
+    columns: Columns,
+    select: String,
+}
+
+/// The UNION ALL of the parts, each giving every part's columns.
+fn union_sql(parts: &[Part]) -> String {
+    let mut all: Vec<(&str, Ty)> = Vec::new();
+    for part in parts {
+        for &(name, ty) in part.columns {
+            match all.iter().find(|(n, _)| *n == name) {
+                Some((_, known)) => assert_eq!(*known, ty, "column {name} with two types"),
+                None => all.push((name, ty)),
+            }
+        }
+    }
+    parts
+        .iter()
+        .map(|part| {
+            let columns = all
+                .iter()
+                .map(|(name, ty)| {
+                    if part.columns.iter().any(|(n, _)| n == name) {
+                        format!("q.{name}")
+                    } else {
+                        format!("CAST(NULL AS {}) AS {name}", ty.sql())
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "SELECT CAST('{}' AS TEXT) AS input, {columns} FROM ({}) q",
+                part.input, part.select
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// Reads one patient's record (see the module's text): one statement, and one
+/// more per kind of privacy fact present, and one for a kept dosing state that
+/// does not reach back to the start of [`Also::recent`].
+pub async fn read(conn: &mut AnyConnection, patient: PatientId, also: Also<'_>) -> Result<OnePatient> {
+    let mut binds = vec![patient.to_string()];
+    let mut parts = vec![
+        Part {
+            input: "patient",
+            columns: PATIENT,
+            select: format!("{} WHERE p.id = $1", crate::patients::PATIENT_SELECT),
+        },
+        Part {
+            input: "episode",
+            columns: EPISODE,
+            select: format!("{} WHERE e.patient_id = $1", crate::patients::EPISODE_SELECT),
+        },
+        Part {
+            input: "order",
+            columns: ORDER,
+            select: format!("{} WHERE o.patient_id = $1", crate::orders::ORDER_SELECT),
+        },
+        Part {
+            input: "arrangement",
+            columns: ARRANGEMENT,
+            select: format!("{} WHERE patient_id = $1", crate::orders::ARRANGEMENT_SELECT),
+        },
+        Part {
+            input: "cover",
+            columns: COVER,
+            select: format!("{} WHERE patient_id = $1", crate::orders::COVER_SELECT),
+        },
+    ];
+    parts.extend(
+        crate::privacy::fact_kind_probes("= $1")
+            .into_iter()
+            .map(|select| Part {
+                input: "fact_kind",
+                columns: FACT_KIND,
+                select,
+            }),
+    );
+    if let Some(key) = also.event_key {
+        binds.push(key.to_string());
+        parts.push(Part {
+            input: "event",
+            columns: EVENT,
+            select: format!(
+                "SELECT {} FROM dispensing_events WHERE idempotency_key = ${}",
+                crate::dispensing::EVENT_COLUMNS,
+                binds.len()
+            ),
+        });
+    }
+    if let Some((from, near, to)) = also.recent {
+        let near = near.clamp(from, to);
+        let n = binds.len();
+        binds.extend([
+            date_text(near),
+            date_text(to),
+            date_text(from),
+            IntakeMode::Injection.code().to_string(),
+        ]);
+        let (near, to, from, mode) = (n + 1, n + 2, n + 3, n + 4);
+        let doses = crate::dispensing::DOSE_SELECT;
+        // As `recent_doses_of`: the days near in full, and the depot injections
+        // before them, each a range of the (patient, day) index.
+        parts.push(Part {
+            input: "dose",
+            columns: DOSE,
+            select: format!(
+                "{doses} WHERE d.patient_id = $1 AND v.correction_event_id IS NULL
+                 AND d.dose_date >= ${near} AND d.dose_date <= ${to}"
+            ),
+        });
+        parts.push(Part {
+            input: "dose",
+            columns: DOSE,
+            select: format!(
+                "{doses} WHERE d.patient_id = $1 AND v.correction_event_id IS NULL
+                 AND d.dose_date >= ${from} AND d.dose_date < ${near} AND d.mode = ${mode}"
+            ),
+        });
+        parts.push(Part {
+            input: "kept",
+            columns: KEPT,
+            select: "SELECT patient_id, last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id = $1"
+                .into(),
+        });
+    }
+    let sql = union_sql(&parts);
+    let mut query = sqlx::query(&sql);
+    for value in &binds {
+        query = query.bind(value.clone());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+
+    let mut found = OnePatient::default();
+    let mut present = HashSet::new();
+    let mut doses = Vec::new();
+    let mut kept = None;
+    for row in &rows {
+        match text(row, "input")?.as_str() {
+            "patient" => found.patient = Some(crate::patients::patient_from_row(row)?),
+            "episode" => found.episodes.push(crate::patients::episode_from_row(row)?),
+            "order" => found.orders.push(crate::orders::order_from_row(row)?),
+            "arrangement" => found.arrangements.push(crate::orders::arrangement_from_row(row)?),
+            "cover" => found.covers.push(crate::orders::cover_from_row(row)?),
+            "fact_kind" => {
+                present.insert(text(row, "fact_kind")?);
+            }
+            "event" => found.event_by_key = Some(crate::dispensing::event_from_row(row)?),
+            "dose" => doses.push(crate::dispensing::dose_from_row(row)?),
+            "kept" => kept = Some(crate::day_state::state_from_row(row)?),
+            other => return Err(crate::codec::corrupt(format!("input {other}"))),
+        }
+    }
+    found.episodes.sort_by_key(|e| (e.started_on, e.created_at));
+    found.orders.sort_by_key(|o| (o.created_at, o.id));
+    found.arrangements.sort_by_key(|a| a.version);
+    found.covers.sort_by_key(|c| (c.date, c.decided_at));
+    if !present.is_empty() {
+        let facts = HashMap::from([(patient, PrivacyFacts::default())]);
+        found.privacy = crate::privacy::facts_of_kinds(conn, &[patient], &present, facts)
+            .await?
+            .remove(&patient)
+            .unwrap_or_default();
+    }
+    if let Some((from, _, to)) = also.recent {
+        doses.sort_by_key(|d| (d.key.date, d.key.part));
+        let kept_rows: HashMap<PatientId, DoseDayState> =
+            kept.clone().map(|k| (patient, k)).into_iter().collect();
+        let (dosed_days, ever_given) =
+            crate::day_state::dosed_days_of_kept(conn, &kept_rows, from, to).await?;
+        found.recent = Some(RecentDoses {
+            doses,
+            dosed_days,
+            ever_given,
+        });
+        found.kept = Some(kept.unwrap_or_default());
+    }
+    Ok(found)
+}
