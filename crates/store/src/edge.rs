@@ -331,12 +331,16 @@ pub async fn edge_state(tx: &mut WriteTx, new_instance: &str) -> Result<EdgeStat
     let row = sqlx::query("SELECT * FROM edge_state WHERE id = 1")
         .fetch_one(&mut **tx)
         .await?;
+    state_from_row(&row)
+}
+
+fn state_from_row(row: &AnyRow) -> Result<EdgeState> {
     Ok(EdgeState {
-        instance_id: text(&row, "instance_id")?,
+        instance_id: text(row, "instance_id")?,
         etag: row.try_get("etag")?,
         change_cursor: row.try_get("change_cursor")?,
-        last_pulled_at: instant_opt(&row, "last_pulled_at")?,
-        offline_since: instant_opt(&row, "offline_since")?,
+        last_pulled_at: instant_opt(row, "last_pulled_at")?,
+        offline_since: instant_opt(row, "offline_since")?,
         audit_shipped_seq: row.try_get("audit_shipped_seq")?,
     })
 }
@@ -346,17 +350,7 @@ pub async fn read_edge_state(conn: &mut AnyConnection) -> Result<Option<EdgeStat
     let row = sqlx::query("SELECT * FROM edge_state WHERE id = 1")
         .fetch_optional(conn)
         .await?;
-    row.map(|row| {
-        Ok(EdgeState {
-            instance_id: text(&row, "instance_id")?,
-            etag: row.try_get("etag")?,
-            change_cursor: row.try_get("change_cursor")?,
-            last_pulled_at: instant_opt(&row, "last_pulled_at")?,
-            offline_since: instant_opt(&row, "offline_since")?,
-            audit_shipped_seq: row.try_get("audit_shipped_seq")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(state_from_row).transpose()
 }
 
 /// A snapshot was applied (or found unchanged): the link is up.
