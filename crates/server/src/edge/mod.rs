@@ -95,6 +95,17 @@ impl EdgeLink {
     }
 }
 
+/// The place by its id or exact name.
+async fn find_place(
+    state: &crate::AppState,
+    place: &str,
+) -> crate::error::AppResult<samhand_domain::organisation::Organisation> {
+    let mut conn = state.store.read().await?;
+    crate::admin::find_organisation(&mut conn, place)
+        .await?
+        .ok_or_else(|| crate::error::AppError::NotFound(format!("stedet {place}")))
+}
+
 /// Issues a credential for a place's edge (on the central server); returns the
 /// token, which is shown only now (only its hash is kept). Only a place that
 /// dispenses can have one.
@@ -102,11 +113,7 @@ pub async fn issue_credential(
     state: &crate::AppState,
     place: &str,
 ) -> crate::error::AppResult<(String, String)> {
-    let mut conn = state.store.read().await?;
-    let org = crate::admin::find_organisation(&mut conn, place)
-        .await?
-        .ok_or_else(|| crate::error::AppError::NotFound(format!("stedet {place}")))?;
-    drop(conn);
+    let org = find_place(state, place).await?;
     if !org.kind.can_dispense() {
         return Err(crate::error::AppError::Conflict(format!(
             "{} er ikke et utleveringssted.",
@@ -133,11 +140,7 @@ pub async fn revoke_credentials(
     state: &crate::AppState,
     place: &str,
 ) -> crate::error::AppResult<(String, u64)> {
-    let mut conn = state.store.read().await?;
-    let org = crate::admin::find_organisation(&mut conn, place)
-        .await?
-        .ok_or_else(|| crate::error::AppError::NotFound(format!("stedet {place}")))?;
-    drop(conn);
+    let org = find_place(state, place).await?;
     let mut tx = state.store.write().await?;
     let revoked = samhand_store::edge::revoke_place(&mut tx, org.id, state.clock.now()).await?;
     tx.commit().await?;
