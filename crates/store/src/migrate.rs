@@ -72,6 +72,7 @@ const MIGRATIONS: &[Migration] = migrations![
         "referral_referrer_organisation",
         "0044_referral_referrer_organisation.sql"
     ),
+    (45, "dispensed_doses_by_mode", "0045_dispensed_doses_by_mode.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.
