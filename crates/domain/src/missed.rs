@@ -17,6 +17,24 @@ pub fn lookback_from(today: Date) -> Date {
         .unwrap_or(today)
 }
 
+/// Whether the patient had a dose on every day the rule judges as of `today` (the
+/// lookback up to yesterday), from their days dosed (ascending, each once). Such a
+/// patient's state is the default whatever their schedule, stays and
+/// reassessments: each judged day is dosed or not scheduled, so no run of days
+/// without dose starts and no block is set (H90). The alerts and today's list
+/// skip the schedule of such a patient; the proof is the property test below.
+pub fn dosed_throughout(dosed_days: &[Date], today: Date) -> bool {
+    let from = lookback_from(today);
+    let Ok(judged) = usize::try_from((today - from).get_days()) else {
+        return false;
+    };
+    let start = dosed_days.partition_point(|d| *d < from);
+    let end = dosed_days.partition_point(|d| *d < today);
+    // Ascending and each once: as many days in [from, today) as days judged means
+    // every one of them is there.
+    judged > 0 && end - start == judged
+}
+
 /// What happened on one past day, as far as the medicine is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DayOutcome {
@@ -220,6 +238,50 @@ mod tests {
     }
 
     proptest! {
+        /// A patient dosed on every judged day is never alerted nor blocked, whatever
+        /// was scheduled, whatever the reassessments and whatever came before the
+        /// lookback; and one judged day scheduled without dose makes them fall out of
+        /// the shortcut (H90).
+        #[test]
+        fn a_patient_dosed_throughout_the_lookback_has_the_default_state(
+            dosed in proptest::collection::vec(any::<bool>(), 80),
+            scheduled in proptest::collection::vec(any::<bool>(), 80),
+            signed in proptest::collection::vec(0usize..70, 0..4),
+            tolerated in 0u32..6,
+        ) {
+            let policy = MissedDosePolicy { alert_after_days: 1, tolerated_days: tolerated };
+            // Day 0 is 70 days before today: ten days before the lookback.
+            let start = date(2026, 9, 1);
+            let at = |i: usize| start.checked_add(jiff::Span::new().days(i as i64)).expect("date");
+            let today = at(70);
+            let dosed_days: Vec<Date> = (0..80).filter(|i| dosed[*i]).map(at).collect();
+            let from = lookback_from(today);
+            // The outcomes as the schedule judges them (PatientSchedule::missed_state).
+            let outcomes: Vec<(Date, DayOutcome)> = (0..80)
+                .map(|i| (at(i), match (scheduled[i], dosed[i]) {
+                    (false, _) => NotScheduled,
+                    (true, true) => Dosed,
+                    (true, false) => WithoutDose,
+                }))
+                .filter(|(d, _)| *d >= from && *d < today)
+                .collect();
+            let reassessments: Vec<Date> = signed.iter().map(|i| at(*i)).collect();
+            let state = assess(&outcomes, &reassessments, today, &policy);
+            if dosed_throughout(&dosed_days, today) {
+                prop_assert_eq!(state, MissedDoseState::default());
+            }
+            let missed_yesterday = scheduled[69] && !dosed[69];
+            if missed_yesterday {
+                prop_assert!(!dosed_throughout(&dosed_days, today));
+                prop_assert!(state.alert);
+            }
+            let all_judged: Vec<Date> = (0..80).map(at).filter(|d| *d >= from && *d < today).collect();
+            prop_assert!(dosed_throughout(&all_judged, today));
+            let mut one_short = all_judged.clone();
+            one_short.remove(signed.first().copied().unwrap_or(0) % one_short.len());
+            prop_assert!(!dosed_throughout(&one_short, today));
+        }
+
         /// The counter equals the length of the trailing run of days without dose
         /// (skipping unscheduled days), and the order is blocked exactly when some run
         /// was longer than tolerated (no reassessments).

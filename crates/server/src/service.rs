@@ -243,6 +243,11 @@ pub fn missed_state_on(
     today: Date,
     policy: &ClinicalPolicy,
 ) -> MissedDoseState {
+    // A patient dosed on every judged day needs no schedule: the state is the
+    // default whatever it holds (H90).
+    if samhand_domain::missed::dosed_throughout(dosed_days, today) {
+        return MissedDoseState::default();
+    }
     with_schedule(data, today, |schedule| {
         schedule.missed_state(today, &|d| dosed_days.binary_search(&d).is_ok(), &policy.missed)
     })

@@ -412,6 +412,26 @@ pub async fn ever_dosed(
     rows.iter().map(|row| parsed(row, "patient_id")).collect()
 }
 
+/// The doses of some patients on `day` that were withheld or reduced (any outcome
+/// but given), voided ones left out: what the alerts show of the day, read
+/// without the doses given (the outcome and the day are filtered in SQL).
+pub async fn assessed_doses_on(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    day: Date,
+) -> Result<Vec<DispensedDose>> {
+    let sql = format!(
+        "{DOSE_SELECT} WHERE d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL
+         AND d.dose_date = $1 AND e.outcome <> $2 ORDER BY d.dose_date, d.part"
+    );
+    let leading = [date_text(day), OutcomeKind::Given.code().to_string()];
+    rows_for_patients(conn, &sql, &leading, patients)
+        .await?
+        .iter()
+        .map(dose_from_row)
+        .collect()
+}
+
 /// Some patients' recorded doses as the window and the missed-dose rule read them
 /// around a day: every dose near the day in full, and of the weeks before only what
 /// the rules look at (depot injections in full, the other doses as the days dosed),

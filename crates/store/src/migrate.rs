@@ -72,6 +72,7 @@ const MIGRATIONS: &[Migration] = migrations![
         "referral_referrer_organisation",
         "0044_referral_referrer_organisation.sql"
     ),
+    (45, "dispensed_doses_by_mode", "0045_dispensed_doses_by_mode.sql"),
     (46, "edge", "0046_edge.sql"),
 ];
 

@@ -354,7 +354,7 @@ pub async fn read(conn: &mut AnyConnection, patient: PatientId, also: Also<'_>) 
             }
             "event" => found.event_by_key = Some(crate::dispensing::event_from_row(row)?),
             "dose" => doses.push(crate::dispensing::dose_from_row(row)?),
-            "kept" => kept = Some(crate::day_state::state_from_row(row)?),
+            "kept" => kept = Some(crate::day_state::state_from_row(row, "")?),
             other => return Err(crate::codec::corrupt(format!("input {other}"))),
         }
     }

@@ -11,7 +11,7 @@ use samhand_domain::ids::{OrganisationId, PatientId};
 use samhand_domain::organisation::Role;
 use samhand_domain::patient::Patient;
 use samhand_store::dispensing::DispensedDose;
-use samhand_store::{dispensing as dispensing_store, orders as order_store, patients};
+use samhand_store::{day_state, dispensing as dispensing_store, orders as order_store, patients};
 
 use crate::error::AppResult;
 
@@ -114,6 +114,11 @@ impl Service<'_> {
 /// The alerts of these patients today, with the data they were found in: what the
 /// alert list shows and what the clock's missed-dose notices send
 /// ([`super::timed`]). No access decision: the caller decides what to show.
+///
+/// One kept row per patient decides who needs their schedule at all: a patient
+/// dosed on every day of the lookback has no missed-dose alert whatever their
+/// schedule (H90), so only the others, and those with a dose withheld or reduced
+/// today, have their schedule inputs loaded.
 pub(super) async fn alerts_today(
     state: &crate::AppState,
     ids: &[PatientId],
@@ -122,34 +127,46 @@ pub(super) async fn alerts_today(
     Vec<(PatientId, AlertKind)>,
     HashMap<PatientId, super::PatientData>,
 )> {
-    let data = super::load_patient_data(state, ids).await?;
-    let running: Vec<PatientId> = ids
+    let from = today
+        .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
+        .unwrap_or(today);
+    let (dosed_days, assessed) = {
+        let mut conn = state.store.read().await?;
+        let (dosed_days, _) = day_state::dosed_days_of(&mut conn, ids, from, today).await?;
+        let assessed = dispensing_store::assessed_doses_on(&mut conn, ids, today).await?;
+        (dosed_days, assessed)
+    };
+    let mut today_doses: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
+    for dose in assessed {
+        today_doses.entry(dose.patient_id).or_default().push(dose);
+    }
+    let dosed_of = |id: &PatientId| dosed_days.get(id).map(Vec::as_slice).unwrap_or_default();
+    let candidates: Vec<PatientId> = ids
+        .iter()
+        .filter(|id| {
+            today_doses.contains_key(id) || !samhand_domain::missed::dosed_throughout(dosed_of(id), today)
+        })
+        .copied()
+        .collect();
+    let data = super::load_patient_data(state, &candidates).await?;
+    let policy = super::clinical_policy(state).await?;
+    let found = candidates
         .iter()
         .filter(|id| {
             data.get(id)
                 .and_then(|d| d.episode_on(today))
                 .is_some_and(|e| e.is_active_on(today))
         })
-        .copied()
-        .collect();
-    let policy = super::clinical_policy(state).await?;
-    let from = today
-        .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
-        .unwrap_or(today);
-    let recent = {
-        let mut conn = state.store.read().await?;
-        dispensing_store::recent_doses_of(&mut conn, &running, from, today, today).await?
-    };
-    let mut today_doses: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
-    for dose in recent.doses.into_iter().filter(|d| d.key.date == today) {
-        today_doses.entry(dose.patient_id).or_default().push(dose);
-    }
-    let found = running
-        .iter()
         .filter_map(|id| {
             let recorded = today_doses.get(id).map(Vec::as_slice).unwrap_or_default();
-            let dosed = recent.dosed_days.get(id).map(Vec::as_slice).unwrap_or_default();
-            Some(alerts_of(*id, data.get(id)?, recorded, dosed, today, &policy))
+            Some(alerts_of(
+                *id,
+                data.get(id)?,
+                recorded,
+                dosed_of(id),
+                today,
+                &policy,
+            ))
         })
         .flatten()
         .collect();

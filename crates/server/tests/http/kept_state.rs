@@ -105,9 +105,12 @@ async fn alerts(app: &TestApp) -> BTreeMap<String, (String, u64)> {
 async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_randomized_history() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
-    for n in 0..8 {
+    for n in 0..9 {
         ids.push(app.patient_on_daily_methadone(400 + n).await);
     }
+    // The last patient takes every dose: from day 60 on, dosed throughout the
+    // lookback, so the alerts skip their schedule (H90) among patients that do not.
+    let steady = ids.len() - 1;
     let patients: Vec<PatientId> = ids.iter().map(|p| p.parse().expect("id")).collect();
     let mut rng = Lcg(0x0037_5eed);
     let mut reassessed: Vec<Vec<Date>> = vec![Vec::new(); ids.len()];
@@ -117,9 +120,10 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
         app.set_oslo_time(day, Time::constant(9, 0, 0, 0));
         // Some patients stay away for a stretch: runs long enough to block.
         for (i, patient) in ids.iter().enumerate() {
-            let away = (n / 10 + i).is_multiple_of(5) && n % 10 < 6;
+            let away = i != steady && (n / 10 + i).is_multiple_of(5) && n % 10 < 6;
             if !away {
-                one_day(&app, patient, day, rng.next()).await;
+                let choice = rng.next();
+                one_day(&app, patient, day, if i == steady { 0 } else { choice }).await;
             }
         }
         assert_kept_equals_derived(&app, &patients, day).await;
@@ -154,6 +158,24 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
         "{seen:?}"
     );
     assert!(reassessed.iter().any(|r| !r.is_empty()));
+    let mut conn = app.state.store.read().await.expect("conn");
+    let today = day;
+    let (dosed, _) =
+        samhand_store::day_state::dosed_days_of(&mut conn, &patients, lookback_from(today), today)
+            .await
+            .expect("days dosed");
+    let throughout = |p: &PatientId| {
+        samhand_domain::missed::dosed_throughout(dosed.get(p).map(Vec::as_slice).unwrap_or_default(), today)
+    };
+    assert!(
+        throughout(&patients[steady]),
+        "the steady patient takes the shortcut"
+    );
+    assert!(
+        patients.iter().filter(|p| !throughout(p)).count() >= 4,
+        "most do not"
+    );
+    drop(conn);
     let mut conn = app.state.store.read().await.expect("conn");
     let (compared, mismatches) = verify(&mut conn).await.expect("verify");
     assert!(compared >= patients.len());
