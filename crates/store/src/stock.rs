@@ -77,30 +77,8 @@ impl<'a> NewStockLine<'a> {
 /// Writes one ledger line and returns its id. A second reversal of the same line is
 /// the `stock_ledger_reversed_once` conflict.
 pub async fn insert_line(conn: &mut AnyConnection, line: &NewStockLine<'_>) -> Result<String> {
-    let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO stock_ledger (id, place_id, product, substance, movement, quantity_milli, amount_ug, note,
-             dispensing_event_id, correction_id, reverses_line_id, count_id, recorded_by, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(&id)
-    .bind(line.place.to_string())
-    .bind(line.product.code)
-    .bind(line.product.substance.code())
-    .bind(line.movement.code())
-    .bind(line.quantity.milli())
-    .bind(line.product.micrograms(line.quantity))
-    .bind(line.note)
-    .bind(line.dispensing.map(|d| d.to_string()))
-    .bind(line.correction.map(|d| d.to_string()))
-    .bind(line.reverses)
-    .bind(line.count)
-    .bind(line.by.to_string())
-    .bind(micros(line.at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
-    Ok(id)
+    let mut ids = insert_lines(conn, std::slice::from_ref(line)).await?;
+    Ok(ids.remove(0))
 }
 
 /// Writes ledger lines in one statement (a dispensing taken from more than one
