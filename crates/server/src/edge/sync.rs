@@ -206,7 +206,7 @@ impl EdgeSync {
             }
             let body = serde_json::json!({"instance_id": self.instance, "recordings": recordings});
             let response = self
-                .send(self.client.post(self.url("recordings")).json_body(&body))
+                .send(self.client.post(self.url("recordings")).json(&body))
                 .await?;
             if !response.status().is_success() {
                 let status = response.status();
@@ -239,9 +239,7 @@ impl EdgeSync {
                 return Ok(());
             }
             let body = serde_json::json!({"instance_id": self.instance, "entries": entries});
-            let response = self
-                .send(self.client.post(self.url("audit")).json_body(&body))
-                .await?;
+            let response = self.send(self.client.post(self.url("audit")).json(&body)).await?;
             if !response.status().is_success() {
                 let status = response.status();
                 return Err(SyncError::Offline(format!("audit shipping refused ({status})")));
@@ -360,16 +358,4 @@ pub async fn apply_snapshot(
         );
     }
     Ok(())
-}
-
-/// A JSON body without reqwest's `json` feature.
-trait JsonBody {
-    fn json_body(self, body: &Value) -> Self;
-}
-
-impl JsonBody for reqwest::RequestBuilder {
-    fn json_body(self, body: &Value) -> Self {
-        self.header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::to_vec(body).unwrap_or_default())
-    }
 }

@@ -246,15 +246,12 @@ impl Service<'_> {
                 (true, "health_notes") => Some(&health),
                 (true, _) => Some(&ids),
             };
-            let mut rows = export_rows(&mut conn, t.table, t.filter, &leading, list).await?;
-            if t.table == "users" {
-                keep_passwords_of_place(
-                    &mut rows,
-                    &place.id.to_string(),
-                    &staff_of(&mut conn, place.id).await?,
-                );
-            }
-            tables.push(rows);
+            tables.push(export_rows(&mut conn, t.table, t.filter, &leading, list).await?);
+        }
+        let place_id = place.id.to_string();
+        let with_role_here = staff_of(&tables, &place_id);
+        if let Some(users) = tables.iter_mut().find(|t| t.table == "users") {
+            keep_passwords_of_place(users, &place_id, &with_role_here);
         }
         Ok((
             PlaceSnapshot {
@@ -282,25 +279,22 @@ impl Service<'_> {
     }
 }
 
-/// The users with a role at the place besides those whose own organisation it is.
-async fn staff_of(
-    conn: &mut samhand_store::Conn,
-    place: samhand_domain::ids::OrganisationId,
-) -> AppResult<HashSet<String>> {
-    let roles = export_rows(
-        conn,
-        "user_roles",
-        "t.organisation_id = $1",
-        &[place.to_string()],
-        None,
-    )
-    .await?;
-    let user = roles.columns.iter().position(|c| c == "user_id");
-    Ok(roles
+/// The users with a role at the place besides those whose own organisation it
+/// is, from the snapshot's `user_roles` rows.
+fn staff_of(tables: &[TableRows], place: &str) -> HashSet<String> {
+    let Some(roles) = tables.iter().find(|t| t.table == "user_roles") else {
+        return HashSet::new();
+    };
+    let column = |name: &str| roles.columns.iter().position(|c| c == name);
+    let (Some(user), Some(org)) = (column("user_id"), column("organisation_id")) else {
+        return HashSet::new();
+    };
+    roles
         .rows
         .iter()
-        .filter_map(|r| user.and_then(|i| r[i].as_str()).map(str::to_string))
-        .collect())
+        .filter(|r| r[org].as_str() == Some(place))
+        .filter_map(|r| r[user].as_str().map(str::to_string))
+        .collect()
 }
 
 /// Only the place's own staff can log in at the edge: every other user's

@@ -204,8 +204,11 @@ impl Service<'_> {
         }
         let parsed = parse(pushed, place.id)?;
         let patient = parsed.event.patient_id;
-        self.patient(patient).await?;
-        let data = self.patient_data(patient).await?;
+        // The patient and the schedule data in one read; not found when no such patient.
+        let data = self
+            .patient_record(patient, samhand_store::one_patient::Also::default())
+            .await?
+            .data;
         let (conflicts, taken) = self.conflicts_of(&parsed, &data, place.id).await?;
         let relations = data.relations(patient, self.now());
         let grant = self
