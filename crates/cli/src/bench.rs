@@ -240,6 +240,8 @@ struct Figures {
     alerts_ms: f64,
     alerts_patients: usize,
     rss_mb: f64,
+    rss_anon_mb: f64,
+    rss_file_mb: f64,
     statements_dispensing: f64,
     statements_overview: f64,
     export_s: f64,
@@ -331,8 +333,14 @@ async fn measure(
         export.elapsed.as_secs_f64(),
         export.peak_rss_mb
     );
-    let rss_mb = probe::rss_mb();
-    println!("resident memory after the run: {rss_mb:.0} MB (the server and the load generator)");
+    // The resident memory of the server at rest after the day: one period of its
+    // trimming task after the last request (server::memory).
+    tokio::time::sleep(samhand_server::memory::TRIM_EVERY + Duration::from_secs(1)).await;
+    let (rss_mb, rss_anon_mb, rss_file_mb) = (probe::rss_mb(), probe::rss_anon_mb(), probe::rss_file_mb());
+    println!(
+        "resident memory after the run: {rss_mb:.0} MB (the server and the load generator): \
+         {rss_anon_mb:.0} MB allocated, {rss_file_mb:.0} MB of mapped files"
+    );
     let millis = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(Figures {
         raw_inserts_per_s: raw,
@@ -351,6 +359,8 @@ async fn measure(
         alerts_ms: millis(alerts.percentile(50.0)),
         alerts_patients: world.patients.len(),
         rss_mb,
+        rss_anon_mb,
+        rss_file_mb,
         statements_dispensing,
         statements_overview,
         export_s: export.elapsed.as_secs_f64(),

@@ -15,6 +15,7 @@ pub mod edi;
 pub mod error;
 pub mod fhir;
 pub mod limits;
+pub mod memory;
 pub mod observe;
 pub mod oidc;
 pub mod pages;
@@ -156,6 +157,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = scheduler::spawn(state.clone(), stop_rx.clone());
     let checkpoints = scheduler::spawn_checkpoints(state.clone(), stop_rx.clone());
+    let trim = memory::spawn_trim(stop_rx.clone());
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("stopping: finishing running requests");
@@ -182,6 +184,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     if let Some(checkpoints) = checkpoints {
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, checkpoints).await;
     }
+    trim.abort();
     served
 }
 

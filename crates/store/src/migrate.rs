@@ -74,6 +74,11 @@ const MIGRATIONS: &[Migration] = migrations![
     ),
     (45, "dispensed_doses_by_mode", "0045_dispensed_doses_by_mode.sql"),
     (46, "edge", "0046_edge.sql"),
+    (
+        47,
+        "dispensing_events_patient_day",
+        "0047_dispensing_events_patient_day.sql"
+    ),
 ];
 
 /// The SQL a migration's source gives for one database.

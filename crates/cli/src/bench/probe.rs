@@ -39,18 +39,34 @@ pub fn server_cpu_seconds() -> f64 {
     ticks as f64 / TICKS_PER_SECOND
 }
 
-/// The process's resident memory, in MB.
-pub fn rss_mb() -> f64 {
+/// A memory figure of the process's `/proc/self/status` (`VmRSS`, `RssAnon`, …), in MB.
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|line| line.starts_with("VmRSS:"))
+                .find(|line| line.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))
                 .and_then(|line| line.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The process's resident memory, in MB.
+pub fn rss_mb() -> f64 {
+    status_mb("VmRSS")
+}
+
+/// Of the resident memory, what the process allocated (heap, stacks), in MB.
+pub fn rss_anon_mb() -> f64 {
+    status_mb("RssAnon")
+}
+
+/// Of the resident memory, the pages of mapped files (the binary, and the SQLite
+/// database read through its memory map), in MB: the system's page cache, shared.
+pub fn rss_file_mb() -> f64 {
+    status_mb("RssFile")
 }
 
 /// Resets the process's peak resident memory, so that [`peak_rss_mb`] tells the
@@ -61,16 +77,7 @@ pub fn reset_peak_rss() {
 
 /// The process's peak resident memory since the last [`reset_peak_rss`], in MB.
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    status_mb("VmHWM")
 }
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
