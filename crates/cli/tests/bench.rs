@@ -72,4 +72,11 @@ fn bench_json_prints_every_figure_of_every_phase_on_its_last_line() {
     // least its reads; the counter sees them.
     assert!(figures["statements_dispensing"].as_f64() >= Some(2.0), "{last}");
     assert!(figures["statements_overview"].as_f64() >= Some(2.0), "{last}");
+    // The resident memory is its allocated part and its mapped files.
+    let part = |key: &str| figures[key].as_f64().unwrap_or_else(|| panic!("{key} in {last}"));
+    assert!(part("rss_anon_mb") > 0.0, "{last}");
+    assert!(
+        (part("rss_anon_mb") + part("rss_file_mb") - part("rss_mb")).abs() < 5.0,
+        "{last}"
+    );
 }
