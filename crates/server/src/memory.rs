@@ -29,22 +29,10 @@ pub fn release_free_memory() {}
 
 /// Starts the task that calls [`release_free_memory`] every [`TRIM_EVERY`] on a
 /// blocking thread, until `stop` turns true.
-pub fn spawn_trim(mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(TRIM_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            if *stop.borrow() {
-                break;
-            }
-            let _ = tokio::task::spawn_blocking(release_free_memory).await;
-        }
-    })
+pub fn spawn_trim(stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(crate::scheduler::every(TRIM_EVERY.as_secs(), stop, || async {
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
+    }))
 }
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]

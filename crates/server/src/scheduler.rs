@@ -179,7 +179,7 @@ pub fn spawn_checkpoints(
 
 /// Runs `work` at once and then every `seconds`, until `stop` turns true (a run in
 /// progress is finished first).
-async fn every<F, Fut>(seconds: u64, mut stop: watch::Receiver<bool>, mut work: F)
+pub(crate) async fn every<F, Fut>(seconds: u64, mut stop: watch::Receiver<bool>, mut work: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
