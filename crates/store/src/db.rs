@@ -275,6 +275,16 @@ impl Store {
                     Ok(())
                 })
             })
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    // A connection back from a request that was dropped halfway may
+                    // still be inside a transaction (its rollback queued but not yet
+                    // run, or lost): let the queue run, and close it if it still is,
+                    // which ends the transaction and frees SQLite's write lock (H100).
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect_with(options)
             .await?;
         let store = Self {

@@ -186,7 +186,7 @@ impl Writer {
         }
         let mut attempt = 0;
         loop {
-            match self.pool.begin_with("BEGIN IMMEDIATE").await {
+            match begin_immediate(&self.pool).await {
                 Ok(tx) => return Ok(tx),
                 Err(error) if crate::db::is_busy(&error) && attempt < BUSY_RETRIES => {
                     attempt += 1;
@@ -286,6 +286,21 @@ impl Writer {
             runtime.spawn(async move { writer.settle().await });
         }
     }
+}
+
+/// `BEGIN IMMEDIATE` on a pooled SQLite connection, run to its end even when the
+/// caller is dropped halfway (its request went away). sqlx's SQLite driver, given a
+/// BEGIN statement of its own, has begun the transaction before it hands back the
+/// `Transaction` that would roll it back; dropped in between, the connection went
+/// back to the pool inside the transaction, holding the database's write lock, and
+/// every later write failed "database is locked" (H100). In a task of its own the
+/// begin completes, and a `Transaction` nobody waits for any more is dropped there,
+/// which rolls it back.
+async fn begin_immediate(pool: &AnyPool) -> std::result::Result<Transaction<'static, Any>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+        .await
+        .map_err(|joined| sqlx::Error::Io(std::io::Error::other(joined)))?
 }
 
 /// A write transaction: a savepoint of the batch, holding the batch until it ends.
@@ -460,5 +475,51 @@ impl std::ops::DerefMut for WriteTx {
             .as_mut()
             .and_then(|g| g.tx.as_deref_mut())
             .expect("a held batch is open")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Polls `work` `polls` times, yielding between polls, and drops it unfinished.
+    async fn abandon_after<F: std::future::Future>(polls: usize, work: F) {
+        let mut work = std::pin::pin!(work);
+        for _ in 0..polls {
+            let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+            if polled.is_ready() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_begin_abandoned_halfway_leaves_no_transaction_open() {
+        // H100, at its source: a plain pool, without the store's check on release.
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(4)
+            .connect(&url)
+            .await
+            .expect("pool");
+        let mut left_open = 0;
+        for attempt in 0..1000 {
+            abandon_after(1 + attempt % 60, async {
+                let _ = begin_immediate(&pool).await;
+            })
+            .await;
+            // A begin still running in its task ends, and rolls back, meanwhile.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let mut conn = pool.acquire().await.expect("a pooled connection");
+            sqlx::Connection::ping(&mut *conn).await.expect("ping");
+            if sqlx::Connection::is_in_transaction(&*conn) {
+                left_open += 1;
+                conn.close_on_drop();
+            }
+        }
+        assert_eq!(left_open, 0, "abandoned begins left their transaction open");
     }
 }

@@ -266,3 +266,60 @@ async fn two_processes_appending_in_turn_and_at_once_keep_one_chain() {
     assert_eq!(entries(&second).await, 16);
     assert_eq!(committed(&first).await.len(), 16);
 }
+
+/// Polls `work` `polls` times, yielding between polls, and drops it unfinished:
+/// a request whose client went away at that point.
+async fn abandon_after<F: std::future::Future>(polls: usize, work: F) {
+    let mut work = std::pin::pin!(work);
+    for _ in 0..polls {
+        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+        if polled.is_ready() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_given_back_inside_a_transaction_is_not_handed_out_again() {
+    // H100: a request dropped while its transaction began (the client went away)
+    // gave its connection back to the pool inside the transaction (sqlx's SQLite
+    // driver has begun it before it hands back the `Transaction` that would roll it
+    // back). On SQLite that connection held the write lock: every later write, each
+    // dispensing, failed "database is locked".
+    let (store, _dir) = fresh().await;
+    let begin = match store.backend() {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    for attempt in 0..400 {
+        let mut conn = store.read().await.expect("a pooled connection");
+        abandon_after(1 + attempt % 30, async {
+            let tx = sqlx::Connection::begin_with(&mut *conn, begin).await;
+            drop(tx);
+        })
+        .await;
+    }
+    // No pooled connection is inside a transaction...
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(store.read().await.expect("a pooled connection"));
+    }
+    for conn in &mut held {
+        sqlx::Connection::ping(&mut **conn).await.expect("ping");
+        assert!(!sqlx::Connection::is_in_transaction(&**conn));
+    }
+    drop(held);
+    // ...and writes go through at once.
+    let written = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut tx = store.write().await?;
+        write_probe(&store, &mut tx, "after").await?;
+        tx.commit().await
+    })
+    .await;
+    assert!(
+        matches!(written, Ok(Ok(()))),
+        "a write after abandoned begins: {written:?}"
+    );
+    assert_eq!(committed(&store).await, ["after"]);
+}
