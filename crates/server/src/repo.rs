@@ -172,7 +172,7 @@ impl<'a> PatientRepo<'a> {
     ) -> AppResult<AllowedBy> {
         let relations = self.relations(patient).await?;
         let decision = access::decide(&self.actor, &relations, category, Action::Read);
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.state.store.write_audit().await?;
         self.audit(&mut tx, Some(patient), category, Action::Read, decision, detail)
             .await?;
         tx.commit().await?;
@@ -343,7 +343,7 @@ impl<'a> PatientRepo<'a> {
 
     /// An allowed attempt that wrote nothing, in a transaction of its own.
     async fn record_attempt(&self, grant: &WriteGrant, detail: &str) -> AppResult<()> {
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.state.store.write_audit().await?;
         self.audit(
             &mut tx,
             Some(grant.patient),
@@ -383,7 +383,7 @@ impl<'a> PatientRepo<'a> {
         action: Action,
         detail: &str,
     ) -> AppResult<()> {
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.state.store.write_audit().await?;
         self.audit(&mut tx, patient, category, action, Decision::Deny, detail)
             .await?;
         tx.commit().await?;
@@ -407,7 +407,7 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<()> {
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.state.store.write_audit().await?;
         let decision = Decision::Allow(by);
         self.audit(&mut tx, None, category, Action::Read, decision, detail)
             .await?;
@@ -470,7 +470,7 @@ impl<'a> PatientRepo<'a> {
                 self.entry(now, Some(patient), *category, Action::Read, *decision, detail)
             }))
             .collect();
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.state.store.write_audit().await?;
         audit::append_all(&self.state.store, &mut tx, &entries).await?;
         tx.commit().await?;
         if denied {
@@ -571,7 +571,7 @@ impl<'a> PatientRepo<'a> {
                 )
             })
             .collect();
-        let mut tx = self.state.store.write().await?;
+        let mut tx = self.state.store.write_audit().await?;
         audit::append_all(&self.state.store, &mut tx, &entries).await?;
         tx.commit().await?;
         Ok(())
@@ -607,7 +607,7 @@ impl<'a> PatientRepo<'a> {
                     None => by_decision.push((*decision, vec![*patient])),
                 }
             }
-            let mut tx = self.state.store.write().await?;
+            let mut tx = self.state.store.write_audit().await?;
             for (decision, ids) in &by_decision {
                 let entry = self.entry(now, None, category, Action::Read, *decision, detail);
                 audit::append_about_many(&self.state.store, &mut tx, &entry, ids).await?;
@@ -621,7 +621,7 @@ impl<'a> PatientRepo<'a> {
                     self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
                 })
                 .collect();
-            let mut tx = self.state.store.write().await?;
+            let mut tx = self.state.store.write_audit().await?;
             audit::append_all(&self.state.store, &mut tx, &entries).await?;
             tx.commit().await?;
         }

@@ -281,6 +281,9 @@ impl Store {
                     // still be inside a transaction (its rollback queued but not yet
                     // run, or lost): let the queue run, and close it if it still is,
                     // which ends the transaction and frees SQLite's write lock (H100).
+                    if !sqlx::Connection::is_in_transaction(conn) {
+                        return Ok(true);
+                    }
                     sqlx::Connection::ping(conn).await?;
                     Ok(!sqlx::Connection::is_in_transaction(conn))
                 })
@@ -326,6 +329,14 @@ impl Store {
     /// [`crate::group`]).
     pub async fn write(&self) -> Result<WriteTx> {
         self.writer.begin().await
+    }
+
+    /// Begins a write transaction that holds nothing but audit entries (a read's):
+    /// as [`Self::write`], but on PostgreSQL too a part of the process's shared
+    /// batch, so that reads take the audit chain's head once per batch rather than
+    /// once each.
+    pub async fn write_audit(&self) -> Result<WriteTx> {
+        self.writer.begin_batched().await
     }
 
     /// Waits until every write committed so far is durable and visible to reads on

@@ -16,7 +16,10 @@
 //! is a transaction of its own ([`Writer::begin_alone`]): its statements run beside
 //! other writes', PostgreSQL groups the commits, and only the audit head row is
 //! taken in turn (locked by a write's first entry until it commits), also between
-//! two server processes on one database.
+//! two server processes on one database. The reads' audit entries, which are all
+//! their transactions hold, share the batch there too ([`Writer::begin_batched`]):
+//! every audited read held the head row through a commit of its own, so reads
+//! passed one commit at a time (issue 16).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -114,12 +117,20 @@ impl Writer {
         })
     }
 
-    /// Takes the batch, opening its transaction if none is open, and starts a write
-    /// in a savepoint of it.
+    /// Starts a write: on SQLite in the shared batch, on PostgreSQL in a
+    /// transaction of its own.
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<WriteTx> {
         if self.backend == Backend::Postgres {
             return self.begin_alone().await;
         }
+        self.begin_batched().await
+    }
+
+    /// Takes the batch, opening its transaction if none is open, and starts a write
+    /// in a savepoint of it. On PostgreSQL too for writes of nothing but audit
+    /// entries (the reads'): a burst of reads then takes the audit head and commits
+    /// once per batch instead of once each.
+    pub(crate) async fn begin_batched(self: &Arc<Self>) -> Result<WriteTx> {
         let mut guard = self.hold().await;
         if guard.tx.is_none() {
             guard.tx = Some(self.begin_batch().await?);

@@ -129,6 +129,76 @@ async fn writes_queued_behind_one_another_share_one_commit_and_each_lands() {
     assert_eq!(entries(&store).await, 11);
 }
 
+/// Appends a read's audit entry in a transaction holding nothing else.
+async fn record_read(store: &Store, tx: &mut WriteTx, what: &str) -> Result<(), StoreError> {
+    let actor = actor();
+    audit::append(
+        store,
+        tx,
+        &AuditEntry {
+            at: Timestamp::from_second(1_800_000_000).expect("ts"),
+            actor: &actor,
+            patient: Some(PatientId::new()),
+            category: DataCategory::Dispensing,
+            action: Action::Read,
+            allowed: true,
+            relation: "dispensing_place",
+            detail: what,
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_audit_entries_share_one_commit_on_either_database_beside_other_writes() {
+    // Issue 16: on PostgreSQL each audited read held the audit head row through a
+    // commit of its own, so reads passed one commit at a time.
+    let (store, _dir) = fresh().await;
+    let before = store.write_stats();
+    let mut first = store.write_audit().await.expect("tx");
+    record_read(&store, &mut first, "read 0").await.expect("append");
+    let reads: Vec<_> = (1..=10)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.write_audit().await?;
+                record_read(&store, &mut tx, &format!("read {i}")).await?;
+                tx.commit().await
+            })
+        })
+        .collect();
+    until_queued(&store, 10).await;
+    // Other writes meanwhile: in the batch on SQLite, each its own on PostgreSQL,
+    // where they wait for the batch's head.
+    let writes: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.write().await?;
+                write_probe(&store, &mut tx, &format!("w{i}")).await?;
+                tx.commit().await
+            })
+        })
+        .collect();
+    first.commit().await.expect("committed");
+    for read in reads {
+        read.await.expect("join").expect("committed");
+    }
+    let after_reads = store.write_stats();
+    for write in writes {
+        write.await.expect("join").expect("committed");
+    }
+    // The eleven reads went in one commit (the writes may have joined it on SQLite).
+    assert!(after_reads.writes - before.writes >= 11);
+    assert!(
+        after_reads.batches - before.batches <= 5,
+        "{} commits for eleven reads and four writes",
+        after_reads.batches - before.batches
+    );
+    assert_eq!(committed(&store).await.len(), 4);
+    assert_eq!(entries(&store).await, 15);
+}
+
 #[tokio::test]
 async fn a_write_that_fails_or_is_dropped_in_a_batch_takes_back_only_itself() {
     let (store, _dir) = fresh().await;
