@@ -493,18 +493,6 @@ impl std::ops::DerefMut for WriteTx {
 mod tests {
     use super::*;
 
-    /// Polls `work` `polls` times, yielding between polls, and drops it unfinished.
-    async fn abandon_after<F: std::future::Future>(polls: usize, work: F) {
-        let mut work = std::pin::pin!(work);
-        for _ in 0..polls {
-            let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
-            if polled.is_ready() {
-                return;
-            }
-            tokio::task::yield_now().await;
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_begin_abandoned_halfway_leaves_no_transaction_open() {
         // H100, at its source: a plain pool, without the store's check on release.
@@ -518,7 +506,7 @@ mod tests {
             .expect("pool");
         let mut left_open = 0;
         for attempt in 0..1000 {
-            abandon_after(1 + attempt % 60, async {
+            crate::testing::abandon_after(1 + attempt % 60, async {
                 let _ = begin_immediate(&pool).await;
             })
             .await;

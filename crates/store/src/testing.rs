@@ -82,3 +82,16 @@ pub fn dispensing_staff() -> samhand_domain::access::Actor {
         organisation_kind: OrganisationKind::MunicipalLarCentre,
     })
 }
+
+/// Polls `work` `polls` times, yielding to the runtime between polls, and drops it
+/// unfinished: a request whose client went away at that point (H100).
+pub async fn abandon_after<F: std::future::Future>(polls: usize, work: F) {
+    let mut work = std::pin::pin!(work);
+    for _ in 0..polls {
+        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+        if polled.is_ready() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}

@@ -40,8 +40,12 @@ async fn write_probe(store: &Store, tx: &mut WriteTx, id: &str) -> Result<(), St
         .execute(&mut **tx)
         .await
         .map_err(samhand_store::db::classify)?;
+    append_one(store, tx, Action::Write, &format!("probe {id}")).await
+}
+
+/// Appends one entry about a new patient by the dispensing staff.
+async fn append_one(store: &Store, tx: &mut WriteTx, action: Action, detail: &str) -> Result<(), StoreError> {
     let actor = actor();
-    let detail = format!("probe {id}");
     audit::append(
         store,
         tx,
@@ -50,10 +54,10 @@ async fn write_probe(store: &Store, tx: &mut WriteTx, id: &str) -> Result<(), St
             actor: &actor,
             patient: Some(PatientId::new()),
             category: DataCategory::Dispensing,
-            action: Action::Write,
+            action,
             allowed: true,
             relation: "dispensing_place",
-            detail: &detail,
+            detail,
         },
     )
     .await
@@ -84,6 +88,42 @@ async fn until_queued(store: &Store, n: usize) {
     panic!("{n} writers never queued (now {})", store.writers_queued());
 }
 
+/// What the writers of [`spawn_writers`] write.
+#[derive(Clone, Copy)]
+enum Writes {
+    /// A probe row and its entry, in a write of its own.
+    Probes,
+    /// A read's audit entry, in a transaction holding nothing else.
+    Reads,
+}
+
+/// One writer task per name, each in a transaction of its own.
+fn spawn_writers(
+    store: &Store,
+    names: impl Iterator<Item = String>,
+    writes: Writes,
+) -> Vec<tokio::task::JoinHandle<Result<(), StoreError>>> {
+    names
+        .map(|name| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                match writes {
+                    Writes::Probes => {
+                        let mut tx = store.write().await?;
+                        write_probe(&store, &mut tx, &name).await?;
+                        tx.commit().await
+                    }
+                    Writes::Reads => {
+                        let mut tx = store.write_audit().await?;
+                        append_one(&store, &mut tx, Action::Read, &name).await?;
+                        tx.commit().await
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
 async fn entries(store: &Store) -> i64 {
     match anchor::verify(store, None).await.expect("verify") {
         Verification::Intact { entries, .. } => entries,
@@ -97,16 +137,7 @@ async fn writes_queued_behind_one_another_share_one_commit_and_each_lands() {
     let before = store.write_stats();
     let mut first = store.write().await.expect("tx");
     write_probe(&store, &mut first, "a00").await.expect("write");
-    let writers: Vec<_> = (1..=10)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut tx = store.write().await?;
-                write_probe(&store, &mut tx, &format!("a{i:02}")).await?;
-                tx.commit().await
-            })
-        })
-        .collect();
+    let writers = spawn_writers(&store, (1..=10).map(|i| format!("a{i:02}")), Writes::Probes);
     let grouped = store.backend() == Backend::Sqlite;
     if grouped {
         until_queued(&store, 10).await;
@@ -129,26 +160,6 @@ async fn writes_queued_behind_one_another_share_one_commit_and_each_lands() {
     assert_eq!(entries(&store).await, 11);
 }
 
-/// Appends a read's audit entry in a transaction holding nothing else.
-async fn record_read(store: &Store, tx: &mut WriteTx, what: &str) -> Result<(), StoreError> {
-    let actor = actor();
-    audit::append(
-        store,
-        tx,
-        &AuditEntry {
-            at: Timestamp::from_second(1_800_000_000).expect("ts"),
-            actor: &actor,
-            patient: Some(PatientId::new()),
-            category: DataCategory::Dispensing,
-            action: Action::Read,
-            allowed: true,
-            relation: "dispensing_place",
-            detail: what,
-        },
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_audit_entries_share_one_commit_on_either_database_beside_other_writes() {
     // Issue 16: on PostgreSQL each audited read held the audit head row through a
@@ -156,30 +167,14 @@ async fn reads_audit_entries_share_one_commit_on_either_database_beside_other_wr
     let (store, _dir) = fresh().await;
     let before = store.write_stats();
     let mut first = store.write_audit().await.expect("tx");
-    record_read(&store, &mut first, "read 0").await.expect("append");
-    let reads: Vec<_> = (1..=10)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut tx = store.write_audit().await?;
-                record_read(&store, &mut tx, &format!("read {i}")).await?;
-                tx.commit().await
-            })
-        })
-        .collect();
+    append_one(&store, &mut first, Action::Read, "read 0")
+        .await
+        .expect("append");
+    let reads = spawn_writers(&store, (1..=10).map(|i| format!("read {i}")), Writes::Reads);
     until_queued(&store, 10).await;
     // Other writes meanwhile: in the batch on SQLite, each its own on PostgreSQL,
     // where they wait for the batch's head.
-    let writes: Vec<_> = (0..4)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut tx = store.write().await?;
-                write_probe(&store, &mut tx, &format!("w{i}")).await?;
-                tx.commit().await
-            })
-        })
-        .collect();
+    let writes = spawn_writers(&store, (0..4).map(|i| format!("w{i}")), Writes::Probes);
     first.commit().await.expect("committed");
     for read in reads {
         read.await.expect("join").expect("committed");
@@ -337,19 +332,6 @@ async fn two_processes_appending_in_turn_and_at_once_keep_one_chain() {
     assert_eq!(committed(&first).await.len(), 16);
 }
 
-/// Polls `work` `polls` times, yielding between polls, and drops it unfinished:
-/// a request whose client went away at that point.
-async fn abandon_after<F: std::future::Future>(polls: usize, work: F) {
-    let mut work = std::pin::pin!(work);
-    for _ in 0..polls {
-        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
-        if polled.is_ready() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_given_back_inside_a_transaction_is_not_handed_out_again() {
     // H100: a request dropped while its transaction began (the client went away)
@@ -364,7 +346,7 @@ async fn a_connection_given_back_inside_a_transaction_is_not_handed_out_again() 
     };
     for attempt in 0..400 {
         let mut conn = store.read().await.expect("a pooled connection");
-        abandon_after(1 + attempt % 30, async {
+        samhand_store::testing::abandon_after(1 + attempt % 30, async {
             let tx = sqlx::Connection::begin_with(&mut *conn, begin).await;
             drop(tx);
         })
