@@ -27,6 +27,21 @@ pub fn release_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn release_free_memory() {}
 
+/// A memory figure of this process from `/proc/self/status` (`VmRSS`,
+/// `RssAnon`, `RssFile`, `VmHWM`, …), in MB; 0 where there is none.
+pub fn status_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// Starts the task that calls [`release_free_memory`] every [`TRIM_EVERY`] on a
 /// blocking thread, until `stop` turns true.
 pub fn spawn_trim(stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
@@ -39,18 +54,6 @@ pub fn spawn_trim(stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::Join
 mod tests {
     use super::*;
 
-    /// The process's allocated resident memory (`RssAnon`), in MB.
-    fn allocated_mb() -> f64 {
-        let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-        let kb: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("RssAnon:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kb| kb.parse().ok())
-            .expect("RssAnon in /proc/self/status");
-        kb / 1024.0
-    }
-
     #[test]
     fn freed_memory_in_the_middle_of_the_heap_goes_back_to_the_system() {
         // 256 MB in small blocks (below the allocator's mmap threshold, so on the
@@ -60,9 +63,10 @@ mod tests {
         let mut blocks: Vec<Vec<u8>> = (0..65_536).map(|i| vec![(i % 251) as u8; 4096]).collect();
         let last = blocks.pop().expect("a block");
         drop(blocks);
-        let before = allocated_mb();
+        let before = status_mb("RssAnon");
         release_free_memory();
-        let after = allocated_mb();
+        let after = status_mb("RssAnon");
+        assert!(before > 0.0, "RssAnon in /proc/self/status");
         assert!(
             before - after > 128.0,
             "release_free_memory gave back {:.0} MB of 256 MB freed ({before:.0} → {after:.0} MB)",

@@ -174,12 +174,9 @@ pub async fn balances(
     conn: &mut AnyConnection,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
-    let sql = balances_sql();
-    let mut query = sqlx::query(&sql).bind(place.to_string());
-    for product in Product::ALL {
-        query = query.bind(product.code);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = bind_balances(sqlx::query(&BALANCES_SQL), place)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut per_product: Vec<(&'static Product, Vec<(StockMovement, Quantity)>)> = Vec::new();
     for row in &rows {
         let code = text(row, "product")?;
@@ -205,8 +202,23 @@ pub async fn balances(
         .collect())
 }
 
-/// The statement of [`balances`]: `$1` the place, then each product's code in the
-/// order of [`Product::ALL`].
+/// The statement of [`balances`], built once: `$1` the place, then each product's
+/// code in the order of [`Product::ALL`] ([`bind_balances`]).
+static BALANCES_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(balances_sql);
+
+/// Binds the place and the catalogue's codes to [`BALANCES_SQL`] (or a statement
+/// that contains it).
+fn bind_balances<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    place: OrganisationId,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    Product::ALL
+        .iter()
+        .fold(query.bind(place.to_string()), |query, product| {
+            query.bind(product.code)
+        })
+}
+
 fn balances_sql() -> String {
     // One statement for every product of the catalogue: each product's latest
     // count (none: its whole ledger), found by the counts' index, and the sums per
@@ -536,12 +548,8 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
         let store = Store::connect(&url, 2).await.expect("store");
         let mut conn = store.read().await.expect("conn");
-        let explain = format!("EXPLAIN QUERY PLAN {}", balances_sql());
-        let mut plan = sqlx::query(&explain).bind(OrganisationId::new().to_string());
-        for product in Product::ALL {
-            plan = plan.bind(product.code);
-        }
-        let details: Vec<String> = plan
+        let explain = format!("EXPLAIN QUERY PLAN {}", *BALANCES_SQL);
+        let details: Vec<String> = bind_balances(sqlx::query(&explain), OrganisationId::new())
             .fetch_all(&mut *conn)
             .await
             .expect("plan")

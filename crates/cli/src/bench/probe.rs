@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use samhand_server::memory::status_mb;
 use tracing::Metadata;
 use tracing_subscriber::filter::DynFilterFn;
 use tracing_subscriber::layer::{Context, Layer};
@@ -37,20 +38,6 @@ pub fn server_cpu_seconds() -> f64 {
         ticks += field(11) + field(12);
     }
     ticks as f64 / TICKS_PER_SECOND
-}
-
-/// A memory figure of the process's `/proc/self/status` (`VmRSS`, `RssAnon`, …), in MB.
-fn status_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// The process's resident memory, in MB.
