@@ -22,7 +22,7 @@ use samhand_store::{dispensing as dispensing_store, patients};
 use crate::error::{AppError, AppResult};
 
 use super::{
-    MISSED_LOOKBACK_DAYS, OVERVIEW_DAYS, PatientData, Service, conflict_from, missed_state, relations_of,
+    MISSED_LOOKBACK_DAYS, OVERVIEW_DAYS, PatientData, Service, conflict_from, missed_state_on, relations_of,
     with_schedule,
 };
 
@@ -360,13 +360,13 @@ impl Service<'_> {
         let policy = self.policy().await?;
         let OverviewRecords {
             recent,
-            lookback,
+            dosed_days,
             identity,
         } = self.overview_records(patient_id, today).await?;
         // Newest first.
         orders_written.reverse();
         let orders = orders_written;
-        let missed = missed_state(&data, &lookback, today, &policy);
+        let missed = missed_state_on(&data, &dosed_days, today, &policy);
         let organisations = self.organisations().await?;
         let is_open =
             |place: OrganisationId, date: Date| organisations.get(&place).is_none_or(|o| o.is_open_on(date));
@@ -411,15 +411,20 @@ impl Service<'_> {
         })
     }
 
-    /// The overview's reads from the store: who the patient has been, the orders
-    /// (newest first), the missed-dose rule's lookback and the last days' history.
+    /// The overview's reads from the store: who the patient has been, the days of
+    /// the missed-dose rule's lookback the patient had a dose and the last days'
+    /// history.
     async fn overview_records(&self, patient_id: PatientId, today: Date) -> AppResult<OverviewRecords> {
         let mut conn = self.state.store.read().await?;
         let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
         let from = today
             .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
             .unwrap_or(today);
-        let lookback = dispensing_store::doses_of(&mut conn, &[patient_id], from, today).await?;
+        // From the kept state, one row, as the window's list reads them (H68), not
+        // the lookback's recorded doses decoded in full.
+        let (mut dosed, _) =
+            samhand_store::day_state::dosed_days_of(&mut conn, &[patient_id], from, today).await?;
+        let dosed_days = dosed.remove(&patient_id).unwrap_or_default();
         let recent_from = today
             .checked_sub(Span::new().days(OVERVIEW_DAYS))
             .unwrap_or(today);
@@ -429,7 +434,7 @@ impl Service<'_> {
         recent.reverse();
         Ok(OverviewRecords {
             recent,
-            lookback,
+            dosed_days,
             identity,
         })
     }
@@ -546,8 +551,8 @@ fn check_photo(photo: &Photo, errors: &mut FieldErrors) {
 struct OverviewRecords {
     /// The last days' recordings, newest first, corrected ones included.
     recent: Vec<DispensedDose>,
-    /// The recordings the missed-dose rule looks back on.
-    lookback: Vec<DispensedDose>,
+    /// The days of the missed-dose rule's lookback the patient had a dose, ascending.
+    dosed_days: Vec<Date>,
     identity: Vec<samhand_domain::patient::IdentityVersion>,
 }
 

@@ -2,8 +2,8 @@
 //! of given, reduced, withheld, missed and corrected doses recorded through the
 //! API, every patient's kept row equals the row derived from the full history, the
 //! days dosed the window, the list and the alerts read equal the lookback of the
-//! history, and the prescriber's alerts say what the missed-dose rule says over
-//! the full history. A database from before the kept state gets its rows at start.
+//! history, and the prescriber's alerts and the patient overview say what the
+//! missed-dose rule says over the full history. A database from before the kept state gets its rows at start.
 
 use std::collections::BTreeMap;
 
@@ -101,6 +101,23 @@ async fn alerts(app: &TestApp) -> BTreeMap<String, (String, u64)> {
         .collect()
 }
 
+/// The overview's missed-dose state as (kind, days), as [`alerts`] gives it.
+async fn overview_missed(app: &TestApp, patient: &str) -> Option<(String, u64)> {
+    let (status, body) = app
+        .get_json(&app.world.lege, &format!("/api/v1/patients/{patient}"))
+        .await;
+    assert!(status.is_success(), "{body}");
+    let missed = &body["missed_doses"];
+    let days = missed["consecutive_days"].as_u64().expect("days");
+    if missed["blocked"] == true {
+        Some(("blocked".into(), days))
+    } else if missed["alert"] == true {
+        Some(("missed".into(), days))
+    } else {
+        None
+    }
+}
+
 #[tokio::test]
 async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_randomized_history() {
     let app = spawn_app().await;
@@ -137,6 +154,15 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
                 }
             }
             assert_eq!(alerts(&app).await, expected, "alerts on {tomorrow}");
+            // Each patient's overview says what the alerts say (both read the
+            // days dosed from the kept state).
+            for id in &ids {
+                assert_eq!(
+                    overview_missed(&app, id).await,
+                    expected.get(id).cloned(),
+                    "overview of {id} on {tomorrow}"
+                );
+            }
             for (kind, _) in expected.values() {
                 *seen.entry(kind.clone()).or_insert(0) += 1;
             }
