@@ -3,7 +3,10 @@
 //! handed over; not withheld, not voided) from [`KEPT_DAYS`] before their latest
 //! such day on, that latest day, and whether a dose above zero ever stands. The
 //! window, today's list, the alerts and a recording read it instead of
-//! aggregating the 60-day lookback of doses joined to their events.
+//! aggregating the 60-day lookback of doses joined to their events. Since
+//! migration 0048 it also keeps the days with a dose recorded withheld or reduced
+//! (any outcome but given), so that the alerts look up the doses of only those
+//! patients with one today (H102).
 //!
 //! What is kept is the input of the missed-dose rule, not its verdict. The
 //! verdict (the run of days without dose, the block) also depends on the
@@ -45,6 +48,9 @@ pub struct DoseDayState {
     /// Whether a dose with an amount above zero stands (the next dose is not the
     /// patient's first).
     pub ever_given: bool,
+    /// The dose dates with a dose standing whose recording's outcome is not given
+    /// (withheld, reduced, a correction), from the same first day on, ascending.
+    pub assessed_days: Vec<Date>,
 }
 
 impl DoseDayState {
@@ -59,9 +65,17 @@ impl DoseDayState {
         state
     }
 
-    /// The first day the row keeps, if any day is dosed.
+    /// As [`Self::of_history`], with the days of a dose withheld or reduced.
+    pub fn with_assessed(mut self, days: impl IntoIterator<Item = Date>) -> Self {
+        self.add_assessed(days);
+        self
+    }
+
+    /// The first day the row keeps, if any day is dosed or assessed: [`KEPT_DAYS`]
+    /// before the later of the latest day dosed and the latest day assessed.
     fn kept_from(&self) -> Option<Date> {
         self.last_dosed
+            .max(self.assessed_days.last().copied())
             .map(|last| last.checked_sub(Span::new().days(KEPT_DAYS)).unwrap_or(last))
     }
 
@@ -69,11 +83,25 @@ impl DoseDayState {
     /// out of the kept range go.
     pub fn add(&mut self, days: impl IntoIterator<Item = Date>) {
         self.dosed_days.extend(days);
-        self.dosed_days.sort();
-        self.dosed_days.dedup();
-        self.last_dosed = self.dosed_days.last().copied().max(self.last_dosed);
+        self.last_dosed = self.dosed_days.iter().copied().max().max(self.last_dosed);
+        self.settle();
+    }
+
+    /// Adds days with a dose withheld or reduced, as [`Self::add`] adds days dosed.
+    pub fn add_assessed(&mut self, days: impl IntoIterator<Item = Date>) {
+        self.assessed_days.extend(days);
+        self.settle();
+    }
+
+    /// Sorts both lists, each day once, and lets the days before the kept range go.
+    fn settle(&mut self) {
+        for days in [&mut self.dosed_days, &mut self.assessed_days] {
+            days.sort();
+            days.dedup();
+        }
         if let Some(from) = self.kept_from() {
             self.dosed_days.retain(|d| *d >= from);
+            self.assessed_days.retain(|d| *d >= from);
         }
     }
 
@@ -133,6 +161,7 @@ pub(crate) fn state_from_row(row: &AnyRow, from: &str) -> Result<DoseDayState> {
         last_dosed: crate::codec::parsed_opt(row, "last_dosed_day")?,
         dosed_days: decode_from(&text(row, "dosed_days")?, from)?,
         ever_given: int(row, "ever_given")? != 0,
+        assessed_days: decode_from(&text(row, "assessed_days")?, from)?,
     })
 }
 
@@ -152,7 +181,7 @@ async fn kept_rows(
     patients: &[PatientId],
     from: &str,
 ) -> Result<HashMap<PatientId, DoseDayState>> {
-    let sql = "SELECT patient_id, last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id IN ({ids})";
+    let sql = "SELECT patient_id, last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state WHERE patient_id IN ({ids})";
     rows_for_patients(conn, sql, &[], patients)
         .await?
         .iter()
@@ -165,7 +194,8 @@ async fn kept_rows(
 /// out).
 const HISTORY_DAYS: &str = "SELECT d.patient_id, d.dose_date,
         MAX(CASE WHEN e.outcome <> $1 THEN 1 ELSE 0 END) AS dosed,
-        MAX(CASE WHEN d.amount_ug > 0 THEN 1 ELSE 0 END) AS given
+        MAX(CASE WHEN d.amount_ug > 0 THEN 1 ELSE 0 END) AS given,
+        MAX(CASE WHEN e.outcome <> $2 THEN 1 ELSE 0 END) AS assessed
     FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
     LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
         AND v.part = d.part AND v.generation = d.generation
@@ -179,18 +209,36 @@ pub async fn derived_of(
     conn: &mut AnyConnection,
     patients: &[PatientId],
 ) -> Result<HashMap<PatientId, DoseDayState>> {
-    let leading = [OutcomeKind::Withheld.code().to_string()];
-    let mut days: HashMap<PatientId, (Vec<Date>, bool)> = HashMap::new();
+    let leading = [
+        OutcomeKind::Withheld.code().to_string(),
+        OutcomeKind::Given.code().to_string(),
+    ];
+    #[derive(Default)]
+    struct History {
+        dosed: Vec<Date>,
+        given: bool,
+        assessed: Vec<Date>,
+    }
+    let mut days: HashMap<PatientId, History> = HashMap::new();
     for row in rows_for_patients(conn, HISTORY_DAYS, &leading, patients).await? {
         let entry = days.entry(parsed(&row, "patient_id")?).or_default();
+        let day: Date = parsed(&row, "dose_date")?;
         if int(&row, "dosed")? != 0 {
-            entry.0.push(parsed(&row, "dose_date")?);
+            entry.dosed.push(day);
         }
-        entry.1 |= int(&row, "given")? != 0;
+        if int(&row, "assessed")? != 0 {
+            entry.assessed.push(day);
+        }
+        entry.given |= int(&row, "given")? != 0;
     }
     Ok(days
         .into_iter()
-        .map(|(patient, (days, given))| (patient, DoseDayState::of_history(days, given)))
+        .map(|(patient, h)| {
+            (
+                patient,
+                DoseDayState::of_history(h.dosed, h.given).with_assessed(h.assessed),
+            )
+        })
         .filter(|(_, state)| *state != DoseDayState::default())
         .collect())
 }
@@ -247,6 +295,40 @@ pub async fn dosed_days_of(
     dosed_days_of_kept(conn, &kept, from, to).await
 }
 
+/// What the alerts read of some patients' kept rows about the lookback [from, to]
+/// (H102).
+#[derive(Debug, Clone, Default)]
+pub struct Lookback {
+    /// Each patient's days dosed in [from, to], as [`dosed_days_of`] gives them.
+    pub dosed_days: HashMap<PatientId, Vec<Date>>,
+    /// The patients who may have a dose withheld or reduced on `to`: those whose
+    /// row has that day, and those whose row does not reach back to it. A patient
+    /// without a row has no dose recorded at all.
+    pub assessed_on_to: Vec<PatientId>,
+}
+
+/// The days dosed of some patients in [from, to], and who of them may have a dose
+/// withheld or reduced on `to`: one kept row per patient.
+pub async fn lookback_of(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    from: Date,
+    to: Date,
+) -> Result<Lookback> {
+    let kept = kept_rows(conn, patients, &date_text(from)).await?;
+    let mut assessed_on_to: Vec<PatientId> = kept
+        .iter()
+        .filter(|(_, state)| !state.covers(to) || state.assessed_days.binary_search(&to).is_ok())
+        .map(|(patient, _)| *patient)
+        .collect();
+    assessed_on_to.sort();
+    let (dosed_days, _) = dosed_days_of_kept(conn, &kept, from, to).await?;
+    Ok(Lookback {
+        dosed_days,
+        assessed_on_to,
+    })
+}
+
 /// [`dosed_days_of`] from the kept rows as read already (patients without a row
 /// left out).
 pub(crate) async fn dosed_days_of_kept(
@@ -280,9 +362,9 @@ pub(crate) async fn dosed_days_of_kept(
 /// write lock.
 async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDayState> {
     let select = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        "SELECT last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id = $1 FOR UPDATE"
+        "SELECT last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state WHERE patient_id = $1 FOR UPDATE"
     } else {
-        "SELECT last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id = $1"
+        "SELECT last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state WHERE patient_id = $1"
     };
     for _ in 0..2 {
         let row = sqlx::query(select)
@@ -295,7 +377,7 @@ async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDaySta
         // A concurrent first write of the same patient waits here for the other
         // to commit, and then finds its row.
         sqlx::query(
-            "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given) VALUES ($1, NULL, '', 0)
+            "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given, assessed_days) VALUES ($1, NULL, '', 0, '')
              ON CONFLICT (patient_id) DO NOTHING",
         )
         .bind(patient.to_string())
@@ -310,12 +392,14 @@ async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDaySta
 
 async fn store(conn: &mut AnyConnection, patient: PatientId, state: &DoseDayState) -> Result<()> {
     sqlx::query(
-        "UPDATE dose_day_state SET last_dosed_day = $2, dosed_days = $3, ever_given = $4 WHERE patient_id = $1",
+        "UPDATE dose_day_state SET last_dosed_day = $2, dosed_days = $3, ever_given = $4, assessed_days = $5
+         WHERE patient_id = $1",
     )
     .bind(patient.to_string())
     .bind(state.last_dosed.map(date_text))
     .bind(encode(&state.dosed_days))
     .bind(i64::from(state.ever_given))
+    .bind(encode(&state.assessed_days))
     .execute(&mut *conn)
     .await
     .map_err(classify)?;
@@ -323,7 +407,8 @@ async fn store(conn: &mut AnyConnection, patient: PatientId, state: &DoseDayStat
 }
 
 /// Adds a recording's doses to the patient's row, in the recording's transaction:
-/// its days when the outcome is a dose had, and whether one is above zero.
+/// its days when the outcome is a dose had, its days as assessed when the outcome
+/// is not given, and whether one is above zero.
 pub(crate) async fn record(
     conn: &mut AnyConnection,
     patient: PatientId,
@@ -331,13 +416,15 @@ pub(crate) async fn record(
     days: &[Date],
     above_zero: bool,
 ) -> Result<()> {
-    let days: &[Date] = if outcome.is_dosed() { days } else { &[] };
-    if days.is_empty() && !above_zero {
-        // Nothing the derivation reads changes (a withheld dose of zero).
+    let dosed: &[Date] = if outcome.is_dosed() { days } else { &[] };
+    let assessed: &[Date] = if outcome == OutcomeKind::Given { &[] } else { days };
+    if dosed.is_empty() && assessed.is_empty() && !above_zero {
+        // Nothing the derivation reads changes.
         return Ok(());
     }
     let mut state = lock(conn, patient).await?;
-    state.add(days.iter().copied());
+    state.add(dosed.iter().copied());
+    state.add_assessed(assessed.iter().copied());
     state.ever_given |= above_zero;
     store(conn, patient, &state).await
 }
@@ -361,10 +448,11 @@ pub(crate) async fn rederive(conn: &mut AnyConnection, patient: PatientId) -> Re
 pub(crate) async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, DoseDayState)]) -> Result<()> {
     for chunk in states.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given) VALUES {}
+            "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given, assessed_days) VALUES {}
              ON CONFLICT (patient_id) DO UPDATE SET last_dosed_day = excluded.last_dosed_day,
-             dosed_days = excluded.dosed_days, ever_given = excluded.ever_given",
-            crate::db::row_placeholders(conn, chunk.len(), 4)
+             dosed_days = excluded.dosed_days, ever_given = excluded.ever_given,
+             assessed_days = excluded.assessed_days",
+            crate::db::row_placeholders(conn, chunk.len(), 5)
         );
         let mut query = sqlx::query(&sql);
         for (patient, state) in chunk {
@@ -372,7 +460,8 @@ pub(crate) async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, Dos
                 .bind(patient.to_string())
                 .bind(state.last_dosed.map(date_text))
                 .bind(encode(&state.dosed_days))
-                .bind(i64::from(state.ever_given));
+                .bind(i64::from(state.ever_given))
+                .bind(encode(&state.assessed_days));
         }
         query.execute(&mut *conn).await.map_err(classify)?;
     }
@@ -469,10 +558,11 @@ impl std::fmt::Display for DoseDayState {
             .map_or_else(|| "none".to_string(), |d| d.to_string());
         write!(
             f,
-            "latest day dosed {last}, {} days kept ({}), dose above zero {}",
+            "latest day dosed {last}, {} days kept ({}), dose above zero {}, days withheld or reduced ({})",
             self.dosed_days.len(),
             encode(&self.dosed_days),
-            if self.ever_given { "yes" } else { "no" }
+            if self.ever_given { "yes" } else { "no" },
+            encode(&self.assessed_days)
         )
     }
 }
@@ -517,6 +607,33 @@ mod tests {
         assert!(
             decode("2026-02-30").is_err(),
             "a kept day that is no day is corruption"
+        );
+    }
+
+    /// H102: the days withheld or reduced are kept over the same range as the days
+    /// dosed, a range that ends at the later of the two latest days, so a patient
+    /// withheld day after day keeps a bounded list and the same row as derived.
+    #[test]
+    fn assessed_days_share_the_kept_range_and_move_it_on() {
+        let last = date(2026, 6, 1);
+        let days_before = |n: i64| last.checked_sub(Span::new().days(n)).expect("date");
+        let mut withheld_only = DoseDayState::default();
+        withheld_only.add_assessed((0..=KEPT_DAYS + 30).map(days_before));
+        assert_eq!(withheld_only.assessed_days.len() as i64, KEPT_DAYS + 1);
+        assert_eq!(withheld_only.assessed_days.first(), Some(&days_before(KEPT_DAYS)));
+        assert_eq!(withheld_only.last_dosed, None);
+        // Dosed long ago, withheld lately: the old dosed days fall out of the range,
+        // and the row no longer covers them.
+        let mut state = DoseDayState::default();
+        state.add([days_before(KEPT_DAYS + 5)]);
+        assert!(state.covers(days_before(KEPT_DAYS + 5)));
+        state.add_assessed([last]);
+        assert_eq!(state.dosed_days, Vec::<Date>::new());
+        assert_eq!(state.last_dosed, Some(days_before(KEPT_DAYS + 5)));
+        assert!(!state.covers(days_before(KEPT_DAYS + 5)));
+        assert_eq!(
+            state,
+            DoseDayState::of_history([days_before(KEPT_DAYS + 5)], false).with_assessed([last])
         );
     }
 

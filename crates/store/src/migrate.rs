@@ -79,6 +79,7 @@ const MIGRATIONS: &[Migration] = migrations![
         "dispensing_events_patient_day",
         "0047_dispensing_events_patient_day.sql"
     ),
+    (48, "dose_day_state_assessed", "0048_dose_day_state_assessed.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

@@ -145,6 +145,7 @@ const KEPT: Columns = &[
     ("last_dosed_day", Text),
     ("dosed_days", Text),
     ("ever_given", Int),
+    ("assessed_days", Text),
 ];
 
 const DOSE: Columns = &[
@@ -327,8 +328,10 @@ pub async fn read(conn: &mut AnyConnection, patient: PatientId, also: Also<'_>) 
         parts.push(Part {
             input: "kept",
             columns: KEPT,
-            select: "SELECT patient_id, last_dosed_day, dosed_days, ever_given FROM dose_day_state WHERE patient_id = $1"
-                .into(),
+            select:
+                "SELECT patient_id, last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state
+                     WHERE patient_id = $1"
+                    .into(),
         });
     }
     let sql = union_sql(&parts);

@@ -118,7 +118,8 @@ impl Service<'_> {
 /// One kept row per patient decides who needs their schedule at all: a patient
 /// dosed on every day of the lookback has no missed-dose alert whatever their
 /// schedule (H90), so only the others, and those with a dose withheld or reduced
-/// today, have their schedule inputs loaded.
+/// today, have their schedule inputs loaded. The same row tells who had a dose
+/// withheld or reduced today, and only their doses of today are read (H102).
 pub(super) async fn alerts_today(
     state: &crate::AppState,
     ids: &[PatientId],
@@ -132,9 +133,10 @@ pub(super) async fn alerts_today(
         .unwrap_or(today);
     let (dosed_days, assessed) = {
         let mut conn = state.store.read().await?;
-        let (dosed_days, _) = day_state::dosed_days_of(&mut conn, ids, from, today).await?;
-        let assessed = dispensing_store::assessed_doses_on(&mut conn, ids, today).await?;
-        (dosed_days, assessed)
+        let lookback = day_state::lookback_of(&mut conn, ids, from, today).await?;
+        let assessed =
+            dispensing_store::assessed_doses_on(&mut conn, &lookback.assessed_on_to, today).await?;
+        (lookback.dosed_days, assessed)
     };
     let mut today_doses: HashMap<PatientId, Vec<DispensedDose>> = HashMap::new();
     for dose in assessed {

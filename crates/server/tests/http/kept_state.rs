@@ -5,10 +5,11 @@
 //! history, and the prescriber's alerts and the patient overview say what the
 //! missed-dose rule says over the full history. A database from before the kept state gets its rows at start.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::ToSpan;
 use jiff::civil::{Date, Time};
+use samhand_domain::dispensing::OutcomeKind;
 use samhand_domain::ids::PatientId;
 use samhand_domain::missed::{DayOutcome, MissedDosePolicy, assess, lookback_from};
 use samhand_store::day_state::{derived_of, dosed_days_from_history, kept_of, verify};
@@ -101,6 +102,43 @@ async fn alerts(app: &TestApp) -> BTreeMap<String, (String, u64)> {
         .collect()
 }
 
+/// The prescriber's alerts of doses withheld, reduced or corrected today: the
+/// kinds per patient.
+async fn assessed_alerts(app: &TestApp) -> BTreeMap<String, BTreeSet<String>> {
+    let (status, body) = app.get_json(&app.world.lege, "/api/v1/alerts").await;
+    assert!(status.is_success(), "{body}");
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for alert in body.as_array().expect("alerts") {
+        let kind = alert["kind"].as_str().expect("kind");
+        if kind != "blocked" && kind != "missed" {
+            found
+                .entry(alert["patient_id"].as_str().expect("id").to_string())
+                .or_default()
+                .insert(kind.to_string());
+        }
+    }
+    found
+}
+
+/// What the history has of doses standing on `day` whose outcome is not given:
+/// the outcomes per patient (H102: what [`assessed_alerts`] must show).
+async fn assessed_in_history(
+    app: &TestApp,
+    patients: &[PatientId],
+    day: Date,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut conn = app.state.store.read().await.expect("conn");
+    let doses = doses_of(&mut conn, patients, day, day).await.expect("doses");
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for dose in doses.iter().filter(|d| d.outcome != OutcomeKind::Given) {
+        expected
+            .entry(dose.patient_id.to_string())
+            .or_default()
+            .insert(dose.outcome.code().to_string());
+    }
+    expected
+}
+
 /// The overview's missed-dose state as (kind, days), as [`alerts`] gives it.
 async fn overview_missed(app: &TestApp, patient: &str) -> Option<(String, u64)> {
     let (status, body) = app
@@ -144,6 +182,13 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
             }
         }
         assert_kept_equals_derived(&app, &patients, day).await;
+        let assessed = assessed_in_history(&app, &patients, day).await;
+        assert_eq!(
+            assessed_alerts(&app).await,
+            assessed,
+            "alerts of doses withheld or reduced on {day}"
+        );
+        *seen.entry("assessed".into()).or_insert(0) += assessed.len();
         if n.is_multiple_of(4) {
             let tomorrow = day + 1.days();
             app.set_oslo_time(tomorrow, Time::constant(7, 0, 0, 0));
@@ -180,7 +225,7 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
     }
     // The history had both kinds of alert to compare, and reassessments.
     assert!(
-        seen.get("blocked") > Some(&3) && seen.get("missed") > Some(&3),
+        seen.get("blocked") > Some(&3) && seen.get("missed") > Some(&3) && seen.get("assessed") > Some(&20),
         "{seen:?}"
     );
     assert!(reassessed.iter().any(|r| !r.is_empty()));
