@@ -61,6 +61,11 @@ pub struct Config {
     /// SAMHAND_EXPORT_EXPIRE_MINUTES: how long a finished export's files are kept
     /// (in `<data_dir>/exports/`) before they are removed and its URLs answer 404.
     pub export_expire_minutes: i64,
+    /// SAMHAND_FHIR_SEARCH_MAX_MATCHES: the most records a FHIR search may match
+    /// before it is refused as too costly (400, `too-costly`): a search over a whole
+    /// population's dispensings is to be narrowed by patient or period, or made a
+    /// bulk export (H103).
+    pub fhir_search_max_matches: usize,
     /// SAMHAND_DEMO_PASSWORD (or _FILE): the password of the demo logins.
     pub demo_password: Secret,
     /// SAMHAND_LOG: the log filter.
@@ -400,6 +405,8 @@ impl Config {
             export_jobs: number("SAMHAND_EXPORT_JOBS", 4, 1, 64)? as usize,
             export_jobs_per_client: number("SAMHAND_EXPORT_JOBS_PER_CLIENT", 1, 1, 64)? as usize,
             export_expire_minutes: number("SAMHAND_EXPORT_EXPIRE_MINUTES", 60, 1, 7 * 24 * 60)?,
+            fhir_search_max_matches: number("SAMHAND_FHIR_SEARCH_MAX_MATCHES", 10_000, 1, 1_000_000)?
+                as usize,
             demo_password: secret("SAMHAND_DEMO_PASSWORD")?
                 .unwrap_or_else(|| Secret::new(DEFAULT_DEMO_PASSWORD)),
             log: get("SAMHAND_LOG").unwrap_or_else(|| "info".into()),

@@ -373,13 +373,46 @@ pub async fn doses_recorded_in(
     to_date: Date,
 ) -> Result<Vec<DispensedDose>> {
     let sql = format!(
-        "{DOSE_SELECT} WHERE e.recorded_at >= {} AND e.recorded_at < {} AND d.dose_date <= $1
-         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL ORDER BY d.dose_date, d.part",
-        micros(from),
-        micros(until)
+        "{DOSE_SELECT} {} ORDER BY d.dose_date, d.part",
+        recorded_in_where(from, until)
     );
     let rows = rows_for_patients(conn, &sql, &[date_text(to_date)], patients).await?;
     rows.iter().map(dose_from_row).collect()
+}
+
+/// Whether [`doses_recorded_in`] would read more than `cap` doses: counted by the
+/// database, each statement stopping at `cap + 1`, so that nothing of a search
+/// over a whole population is read into memory to find out (H103).
+pub async fn doses_recorded_in_exceed(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    (from, until, to_date): (Timestamp, Timestamp, Date),
+    cap: usize,
+) -> Result<bool> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
+         LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
+             AND v.part = d.part AND v.generation = d.generation
+         {} LIMIT {}) capped",
+        recorded_in_where(from, until),
+        cap.saturating_add(1)
+    );
+    let mut seen = 0usize;
+    for row in rows_for_patients(conn, &sql, &[date_text(to_date)], patients).await? {
+        seen = seen.saturating_add(usize::try_from(int(&row, "n")?).unwrap_or(usize::MAX));
+    }
+    Ok(seen > cap)
+}
+
+/// The doses of [`doses_recorded_in`]: recorded in [from, until), dose date up to
+/// `$1`, of the listed patients, not voided.
+fn recorded_in_where(from: Timestamp, until: Timestamp) -> String {
+    format!(
+        "WHERE e.recorded_at >= {} AND e.recorded_at < {} AND d.dose_date <= $1
+         AND d.patient_id IN ({{ids}}) AND v.correction_event_id IS NULL",
+        micros(from),
+        micros(until)
+    )
 }
 
 /// Every recorded dose of some patients for dose dates in [from, to], voided ones

@@ -2,7 +2,9 @@
 //! each: 400 for what cannot be read, 401 without a valid token, 403 for a refusal
 //! (the policy or a missing scope), 404, 409 (a duplicate), 412 (a stale If-Match),
 //! 415 for a write that is not FHIR JSON, 422 for content that breaks the rules,
-//! 429 (with `Retry-After`) when too many exports are running.
+//! 429 (with `Retry-After`) when too many exports are running, and 400 with the
+//! issue code `too-costly` for a search that matches more than a server may read
+//! at once.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,6 +37,9 @@ pub enum FhirError {
     UnsupportedMediaType(String),
     /// An answer asked for in a format Samhand does not write (XML): 406.
     NotAcceptable(String),
+    /// A search that matches more records than a search may read (H103): 400,
+    /// `too-costly`, saying how to narrow it.
+    TooCostly(String),
 }
 
 pub type FhirResult<T> = Result<T, FhirError>;
@@ -49,7 +54,7 @@ impl FhirError {
     fn status(&self) -> StatusCode {
         match self {
             Self::App(error) => error.status(),
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::TooCostly(_) => StatusCode::BAD_REQUEST,
             Self::MissingScope(_) => StatusCode::FORBIDDEN,
             Self::NotSupported(_) => StatusCode::NOT_FOUND,
             Self::Duplicate { .. } => StatusCode::CONFLICT,
@@ -91,6 +96,7 @@ impl FhirError {
                 vec![issue(code, error.message_nb())]
             }
             Self::BadRequest(text) => vec![issue("structure", text.clone())],
+            Self::TooCostly(text) => vec![issue("too-costly", text.clone())],
             Self::MissingScope(text) => vec![issue("forbidden", text.clone())],
             Self::NotSupported(text) | Self::UnsupportedMediaType(text) | Self::NotAcceptable(text) => {
                 vec![issue("not-supported", text.clone())]

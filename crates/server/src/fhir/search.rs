@@ -99,6 +99,7 @@ async fn page_of(
             .await?;
         return Ok((0, Vec::new()));
     }
+    refuse_too_costly(service, kind, request, &grants).await?;
     let found = matching(service, kind, request, &grants).await?;
     if kind == Kind::AuditEvent {
         // Before this search records its reads: the pages see no newer entry.
@@ -120,6 +121,29 @@ async fn page_of(
         service.fhir_record_reads(&returned, &detail).await?;
     }
     Ok((total, page))
+}
+
+/// Refuses a search of the dispensings (MedicationDispense, MedicationAdministration)
+/// that matches more than the server's limit, before anything is loaded: without a
+/// patient or a period, a prescriber's search went through every dose their
+/// patients ever had, gigabytes for a unit of 10,000, and the server ran out of
+/// memory (H103). Counted in SQL, stopping at the limit.
+async fn refuse_too_costly(
+    service: &Service<'_>,
+    kind: Kind,
+    request: &SearchRequest,
+    grants: &[Granted],
+) -> FhirResult<()> {
+    if !matches!(kind, Kind::MedicationDispense | Kind::MedicationAdministration) {
+        return Ok(());
+    }
+    if let Some(cap) = service.fhir_doses_beyond_limit(grants, request.period()).await? {
+        return Err(FhirError::TooCostly(format!(
+            "Søket treffer flere enn {cap} utleveringer. Avgrens det med pasient (patient) eller periode \
+             (date, _lastUpdated), eller hent alt som masseeksport ($export)."
+        )));
+    }
+    Ok(())
 }
 
 pub async fn run_search(

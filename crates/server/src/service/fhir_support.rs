@@ -291,6 +291,24 @@ impl Service<'_> {
         Ok(dispensing_store::doses_recorded_in(&mut conn, &ids, from, until, self.today()).await?)
     }
 
+    /// The server's limit of a FHIR search (`SAMHAND_FHIR_SEARCH_MAX_MATCHES`) when
+    /// [`Self::fhir_doses`] would load more doses than it, counted in SQL without
+    /// loading them (H103).
+    pub async fn fhir_doses_beyond_limit(
+        &self,
+        grants: &[Granted],
+        period: Period,
+    ) -> AppResult<Option<usize>> {
+        let cap = self.state.config.fhir_search_max_matches;
+        let ids = patients_for(grants, DataCategory::Dispensing)?;
+        let (from, until) = period.instants();
+        let mut conn = self.state.store.read().await?;
+        let beyond =
+            dispensing_store::doses_recorded_in_exceed(&mut conn, &ids, (from, until, self.today()), cap)
+                .await?;
+        Ok(beyond.then_some(cap))
+    }
+
     /// The missed-dose state of each patient whose order is blocked today
     /// (Dispensing grants).
     pub async fn fhir_blocks(&self, grants: &[Granted]) -> AppResult<Vec<(PatientId, MissedDoseState)>> {

@@ -1,5 +1,6 @@
 //! The FHIR API's hardening (issue 15): a search audits what it returned, searches
-//! are bounded and filter their dates in the database, strict handling of unknown
+//! are bounded and filter their dates in the database, a search of the
+//! dispensings beyond the server's limit is refused (H103), strict handling of unknown
 //! parameters, the identifier search, and FHIR JSON for writes. Bulk export is
 //! `fhir_export`.
 
@@ -7,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fhir::{FNR, drug_test, entries, fhir_read, fhir_world};
-use crate::helpers::{TestApp, national_id, spawn_app};
+use crate::helpers::{TestApp, app_listener, national_id, spawn_app, spawn_app_on};
 
 impl TestApp {
     /// The patients the audit log names in the entries after `seq`: (patient, allowed).
@@ -148,6 +149,58 @@ async fn searches_are_bounded_and_their_date_range_is_applied_in_the_database() 
         .fhir_get(token, &format!("/Observation?patient={a}&date=ge2026-11-21"))
         .await;
     assert_eq!(none["total"], json!(0), "{none}");
+}
+
+/// H103: a search of the dispensings that matches more than the server's limit is
+/// refused before anything is loaded (400, `too-costly`, in Norwegian, saying how to
+/// narrow it) and records nothing; narrowed by period it is answered.
+/// Without the limit a prescriber's search over 10,000 patients read every dose
+/// they ever had into memory and the server ran out of it.
+#[tokio::test]
+async fn a_search_of_the_dispensings_beyond_the_limit_is_refused_before_anything_is_loaded() {
+    let overrides = [("SAMHAND_FHIR_SEARCH_MAX_MATCHES", "4".to_string())];
+    let app = spawn_app_on(app_listener().await, &overrides).await;
+    let (a, _) = fhir_world(&app).await;
+    let token = &app.world.konsulent.token;
+    let before = app.audit_len().await;
+    for kind in ["MedicationDispense", "MedicationAdministration"] {
+        // Doses were recorded 23 to 27 November, two a day from the 25th, and
+        // take-home ones on the 27th: more than the limit.
+        for search in [format!("/{kind}"), format!("/{kind}?patient={a}&_count=1")] {
+            let (status, outcome) = app.fhir_get(token, &search).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{search}: {outcome}");
+            assert_eq!(outcome["resourceType"], json!("OperationOutcome"));
+            assert_eq!(outcome["issue"][0]["code"], json!("too-costly"), "{outcome}");
+            let text = outcome["issue"][0]["diagnostics"].as_str().expect("text");
+            assert!(
+                text.contains("flere enn 4 utleveringer") && text.contains("$export"),
+                "{text}"
+            );
+        }
+    }
+    assert_eq!(
+        app.audit_after(before).await,
+        vec![],
+        "a refused search read nothing"
+    );
+    // The limit counts the dispensings read, supervised and take-home alike, so
+    // narrowed to two days both types are answered.
+    for (kind, total) in [("MedicationAdministration", 2), ("MedicationDispense", 0)] {
+        let (status, narrowed) = app
+            .fhir_get(
+                token,
+                &format!("/{kind}?patient={a}&date=ge2026-11-23&date=le2026-11-24"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{narrowed}");
+        assert_eq!(narrowed["total"], json!(total), "23 and 24 November: {narrowed}");
+    }
+    let (status, patients) = app.fhir_get(token, "/Patient").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "other searches are not counted: {patients}"
+    );
 }
 
 #[tokio::test]
