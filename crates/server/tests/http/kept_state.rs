@@ -2,8 +2,8 @@
 //! of given, reduced, withheld, missed and corrected doses recorded through the
 //! API, every patient's kept row equals the row derived from the full history, the
 //! days dosed the window, the list and the alerts read equal the lookback of the
-//! history, and the prescriber's alerts and the patient overview say what the
-//! missed-dose rule says over the full history. A database from before the kept state gets its rows at start.
+//! history, and the prescriber's alerts, the FHIR Flags and the patient overview
+//! say what the missed-dose rule says over the full history. A database from before the kept state gets its rows at start.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -139,6 +139,25 @@ async fn assessed_in_history(
     expected
 }
 
+/// The patients with a missed-dose Flag in a FHIR search over all of them.
+async fn flagged(app: &TestApp) -> BTreeSet<String> {
+    let (status, bundle) = app.fhir_get(&app.world.lege.token, "/Flag?_count=100").await;
+    assert!(status.is_success(), "{bundle}");
+    bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            e["resource"]["subject"]["reference"]
+                .as_str()
+                .expect("subject")
+                .trim_start_matches("Patient/")
+                .to_string()
+        })
+        .collect()
+}
+
 /// The overview's missed-dose state as (kind, days), as [`alerts`] gives it.
 async fn overview_missed(app: &TestApp, patient: &str) -> Option<(String, u64)> {
     let (status, body) = app
@@ -199,6 +218,13 @@ async fn the_kept_state_equals_the_history_and_the_alerts_the_rule_after_a_rando
                 }
             }
             assert_eq!(alerts(&app).await, expected, "alerts on {tomorrow}");
+            // The FHIR Flags are the blocks the alerts name.
+            let blocked: BTreeSet<String> = expected
+                .iter()
+                .filter(|(_, (kind, _))| kind == "blocked")
+                .map(|(id, _)| id.clone())
+                .collect();
+            assert_eq!(flagged(&app).await, blocked, "Flags on {tomorrow}");
             // Each patient's overview says what the alerts say (both read the
             // days dosed from the kept state).
             for id in &ids {
