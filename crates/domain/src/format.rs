@@ -37,10 +37,37 @@ where
     format!("{n} {}", plural_nb(n, one, many))
 }
 
+/// A whole number as Norwegian writes it, thousands apart by a no-break space:
+/// `integer_nb(10_000)` is «10\u{a0}000».
+pub fn integer_nb(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use jiff::civil::{date, time};
+
+    #[test]
+    fn a_whole_number_has_its_thousands_apart() {
+        for (n, expected) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1\u{a0}000"),
+            (10_000, "10\u{a0}000"),
+            (1_234_567, "1\u{a0}234\u{a0}567"),
+        ] {
+            assert_eq!(integer_nb(n), expected, "{n}");
+        }
+    }
 
     #[test]
     fn a_count_takes_the_singular_only_for_one() {

@@ -139,8 +139,9 @@ async fn refuse_too_costly(
     }
     if let Some(cap) = service.fhir_doses_beyond_limit(grants, request.period()).await? {
         return Err(FhirError::TooCostly(format!(
-            "Søket treffer flere enn {cap} utleveringer. Avgrens det med pasient (patient) eller periode \
-             (date, _lastUpdated), eller hent alt som masseeksport ($export)."
+            "Søket treffer flere enn {} utleveringer. Avgrens det med pasient (patient) eller periode \
+             (date, _lastUpdated), eller hent alt som masseeksport ($export).",
+            samhand_domain::format::integer_nb(cap)
         )));
     }
     Ok(())
