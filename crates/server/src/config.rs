@@ -63,8 +63,8 @@ pub struct Config {
     pub export_expire_minutes: i64,
     /// SAMHAND_FHIR_SEARCH_MAX_MATCHES: the most records a FHIR search may match
     /// before it is refused as too costly (400, `too-costly`): a search over a whole
-    /// population's dispensings is to be narrowed by patient or period, or made a
-    /// bulk export (H103).
+    /// population's dispensings or drug tests is to be narrowed by patient or
+    /// period, or made a bulk export (H103).
     pub fhir_search_max_matches: usize,
     /// SAMHAND_DEMO_PASSWORD (or _FILE): the password of the demo logins.
     pub demo_password: Secret,

@@ -225,18 +225,37 @@ pub async fn drug_test_versions_sampled_in(
     from: jiff::civil::Date,
     to: jiff::civil::Date,
 ) -> Result<Vec<DrugTest>> {
-    // Dates as text compare as dates (ISO 8601); they are formatted here, not taken
-    // from the request.
-    drug_test_rows(
-        conn,
-        patients,
-        &format!(
-            "AND t.series_id IN (SELECT s.series_id FROM drug_tests s WHERE s.sample_date >= '{}' AND s.sample_date <= '{}')",
-            date_text(from),
-            date_text(to)
-        ),
+    drug_test_rows(conn, patients, &sampled_in(from, to)).await
+}
+
+/// Whether [`drug_test_versions_sampled_in`] would read more than `cap` versions:
+/// counted by the database, each statement stopping at `cap + 1` (H103).
+pub async fn drug_test_versions_sampled_in_exceed(
+    conn: &mut AnyConnection,
+    patients: &[PatientId],
+    (from, to): (jiff::civil::Date, jiff::civil::Date),
+    cap: usize,
+) -> Result<bool> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM drug_tests t WHERE t.patient_id IN ({{ids}}) {} LIMIT {}) capped",
+        sampled_in(from, to),
+        cap.saturating_add(1)
+    );
+    let mut seen = 0usize;
+    for row in rows_for_patients(conn, &sql, &[], patients).await? {
+        seen = seen.saturating_add(usize::try_from(int(&row, "n")?).unwrap_or(usize::MAX));
+    }
+    Ok(seen > cap)
+}
+
+/// The series with a version sampled in [from, to]. Dates as text compare as
+/// dates (ISO 8601); they are formatted here, not taken from the request.
+fn sampled_in(from: jiff::civil::Date, to: jiff::civil::Date) -> String {
+    format!(
+        "AND t.series_id IN (SELECT s.series_id FROM drug_tests s WHERE s.sample_date >= '{}' AND s.sample_date <= '{}')",
+        date_text(from),
+        date_text(to)
     )
-    .await
 }
 
 /// Which of some patients have any message about them.

@@ -124,27 +124,38 @@ async fn page_of(
 }
 
 /// Refuses a search of the dispensings (MedicationDispense, MedicationAdministration)
-/// that matches more than the server's limit, before anything is loaded: without a
-/// patient or a period, a prescriber's search went through every dose their
-/// patients ever had, gigabytes for a unit of 10,000, and the server ran out of
-/// memory (H103). Counted in SQL, stopping at the limit.
+/// or the drug tests (Observation) that matches more than the server's limit,
+/// before anything is loaded: without a patient or a period, a prescriber's search
+/// went through every dose their patients ever had, gigabytes for a unit of
+/// 10,000, and the server ran out of memory (H103). Counted in SQL, stopping at
+/// the limit.
 async fn refuse_too_costly(
     service: &Service<'_>,
     kind: Kind,
     request: &SearchRequest,
     grants: &[Granted],
 ) -> FhirResult<()> {
-    if !matches!(kind, Kind::MedicationDispense | Kind::MedicationAdministration) {
-        return Ok(());
-    }
-    if let Some(cap) = service.fhir_doses_beyond_limit(grants, request.period()).await? {
-        return Err(FhirError::TooCostly(format!(
-            "Søket treffer flere enn {} utleveringer. Avgrens det med pasient (patient) eller periode \
+    let (beyond, what) = match kind {
+        Kind::MedicationDispense | Kind::MedicationAdministration => (
+            service.fhir_doses_beyond_limit(grants, request.period()).await?,
+            "utleveringer",
+        ),
+        Kind::Observation => (
+            service
+                .fhir_drug_tests_beyond_limit(grants, request.period())
+                .await?,
+            "prøvesvar",
+        ),
+        _ => return Ok(()),
+    };
+    match beyond {
+        Some(cap) => Err(FhirError::TooCostly(format!(
+            "Søket treffer flere enn {} {what}. Avgrens det med pasient (patient) eller periode \
              (date, _lastUpdated), eller hent alt som masseeksport ($export).",
             samhand_domain::format::integer_nb(cap)
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub async fn run_search(

@@ -390,6 +390,22 @@ impl Service<'_> {
         Ok(fhir_store::drug_test_versions_sampled_in(&mut conn, &ids, period.from, period.to).await?)
     }
 
+    /// The server's limit of a FHIR search when [`Self::fhir_drug_tests`] would load
+    /// more versions than it, counted in SQL without loading them (H103).
+    pub async fn fhir_drug_tests_beyond_limit(
+        &self,
+        grants: &[Granted],
+        period: Period,
+    ) -> AppResult<Option<usize>> {
+        let cap = self.state.config.fhir_search_max_matches;
+        let ids = patients_for(grants, DataCategory::DrugTests)?;
+        let mut conn = self.state.store.read().await?;
+        let beyond =
+            fhir_store::drug_test_versions_sampled_in_exceed(&mut conn, &ids, (period.from, period.to), cap)
+                .await?;
+        Ok(beyond.then_some(cap))
+    }
+
     /// Every version of who the patients are (Identity grants).
     pub async fn fhir_identity_versions(&self, grants: &[Granted]) -> AppResult<Vec<IdentityVersion>> {
         let ids = patients_for(grants, DataCategory::Identity)?;

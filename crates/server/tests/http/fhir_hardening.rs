@@ -151,7 +151,7 @@ async fn searches_are_bounded_and_their_date_range_is_applied_in_the_database() 
     assert_eq!(none["total"], json!(0), "{none}");
 }
 
-/// H103: a search of the dispensings that matches more than the server's limit is
+/// H103: a search of the dispensings or the drug tests that matches more than the server's limit is
 /// refused before anything is loaded (400, `too-costly`, in Norwegian, saying how to
 /// narrow it) and records nothing; narrowed by period it is answered.
 /// Without the limit a prescriber's search over 10,000 patients read every dose
@@ -183,6 +183,33 @@ async fn a_search_of_the_dispensings_beyond_the_limit_is_refused_before_anything
         vec![],
         "a refused search read nothing"
     );
+    // One drug test was sampled on 20 November; four more make five versions.
+    for sampled in ["2026-11-02", "2026-11-09", "2026-11-13", "2026-11-16"] {
+        let (status, body) = app
+            .fhir_post(
+                &app.world.lege.token,
+                "/Observation",
+                &drug_test(&a, None, sampled).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let before = app.audit_len().await;
+    let (status, outcome) = app.fhir_get(token, "/Observation").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{outcome}");
+    assert_eq!(outcome["issue"][0]["code"], json!("too-costly"), "{outcome}");
+    let text = outcome["issue"][0]["diagnostics"].as_str().expect("text");
+    assert!(text.contains("flere enn 4 prøvesvar"), "{text}");
+    assert_eq!(
+        app.audit_after(before).await,
+        vec![],
+        "a refused search read nothing"
+    );
+    let (status, narrowed) = app
+        .fhir_get(token, &format!("/Observation?patient={a}&date=ge2026-11-13"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{narrowed}");
+    assert_eq!(narrowed["total"], json!(3), "13, 16 and 20 November: {narrowed}");
     // The limit counts the dispensings read, supervised and take-home alike, so
     // narrowed to two days both types are answered.
     for (kind, total) in [("MedicationAdministration", 2), ("MedicationDispense", 0)] {
