@@ -562,6 +562,22 @@ async fn build_world(store: &Store, options: &BenchOptions, today: Date) -> anyh
         samhand_store::bench::insert_history(&mut tx, &doses, history_from, plus(today, -1)).await?;
         tx.commit().await?;
     }
+    let counted: Vec<_> = staff
+        .places
+        .iter()
+        .map(|p| p.id)
+        .zip(staff.staff_ids.iter().copied())
+        .collect();
+    let mut tx = store.write().await?;
+    samhand_store::bench::insert_weekly_counts(
+        &mut tx,
+        &counted,
+        staff.doctor,
+        history_from,
+        plus(today, -1),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(BenchWorld {
         patients,
         staff_usernames: staff.staff_usernames,

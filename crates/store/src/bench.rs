@@ -5,6 +5,7 @@
 use jiff::civil::{Date, Time};
 use samhand_domain::dose::Dose;
 use samhand_domain::ids::{DoseOrderId, OrganisationId, PatientId, UserId};
+use samhand_domain::stock::{Product, Quantity, StockMovement, products_for_dose};
 use samhand_domain::substance::Substance;
 
 use crate::Conn;
@@ -75,6 +76,7 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
                 .bind(dose_ug(p.dose));
         }
         query.execute(&mut *conn).await?;
+        insert_taken(conn, chunk).await?;
     }
     // The kept dosing state of this history: every day from `from` to `to` dosed.
     let states: Vec<_> = patients
@@ -85,6 +87,104 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
         })
         .collect();
     crate::day_state::put_many(conn, &states).await?;
+    Ok(())
+}
+
+/// The place's stock lines of the history's doses, as a recording takes them:
+/// each dose's product (the catalogue's first of its substance) and quantity.
+async fn insert_taken(conn: &mut Conn, doses: &[(&DailyHistory, Date, String)]) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO stock_ledger (id, place_id, product, substance, movement, quantity_milli, amount_ug, note,
+             dispensing_event_id, recorded_by, recorded_at) VALUES {}",
+        crate::db::row_placeholders(conn, doses.len(), 11)
+    );
+    let mut query = sqlx::query(&sql);
+    for (p, day, event) in doses {
+        let take = products_for_dose(p.substance, p.dose, &[])
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::codec::corrupt(format!("no product for {}", p.substance.code())))?;
+        let at = samhand_domain::time::oslo_timestamp(day.to_datetime(Time::constant(9, 0, 0, 0)));
+        query = query
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(p.place.to_string())
+            .bind(take.product.code)
+            .bind(p.substance.code())
+            .bind(StockMovement::Dispensed.code())
+            .bind(take.quantity.milli())
+            .bind(take.product.micrograms(take.quantity))
+            .bind("")
+            .bind(event.clone())
+            .bind(p.staff.to_string())
+            .bind(micros(at));
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A stock count of every product at each place every seventh day from `from` to
+/// `to`, at 08:00 before the day's doses, by the place's staff member and
+/// witnessed by `witness`: the balance a recording reads starts at the last one,
+/// and the place's ledger holds a year of lines before it (H101).
+pub async fn insert_weekly_counts(
+    conn: &mut Conn,
+    places: &[(OrganisationId, UserId)],
+    witness: UserId,
+    from: Date,
+    to: Date,
+) -> Result<()> {
+    // Ten thousand units of each product: more than a week of doses takes.
+    let counted = Quantity::from_milli(10_000_000);
+    let mut counts = Vec::new();
+    for (place, staff) in places {
+        for day in samhand_domain::time::days_inclusive(from, to).step_by(7) {
+            let at = samhand_domain::time::oslo_timestamp(day.to_datetime(Time::constant(8, 0, 0, 0)));
+            for product in Product::ALL {
+                counts.push((uuid::Uuid::now_v7().to_string(), *place, *staff, product, at));
+            }
+        }
+    }
+    for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO stock_counts (id, place_id, product, counted_milli, expected_milli, note, counted_by, witnessed_by, counted_at) VALUES {}",
+            crate::db::row_placeholders(conn, chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, place, staff, product, at) in chunk {
+            query = query
+                .bind(id.clone())
+                .bind(place.to_string())
+                .bind(product.code)
+                .bind(counted.milli())
+                .bind(counted.milli())
+                .bind("")
+                .bind(staff.to_string())
+                .bind(witness.to_string())
+                .bind(micros(*at));
+        }
+        query.execute(&mut *conn).await?;
+        let sql = format!(
+            "INSERT INTO stock_ledger (id, place_id, product, substance, movement, quantity_milli, amount_ug, note,
+                 count_id, recorded_by, recorded_at) VALUES {}",
+            crate::db::row_placeholders(conn, chunk.len(), 11)
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, place, staff, product, at) in chunk {
+            query = query
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(place.to_string())
+                .bind(product.code)
+                .bind(product.substance.code())
+                .bind(StockMovement::Counted.code())
+                .bind(counted.milli())
+                .bind(product.micrograms(counted))
+                .bind("")
+                .bind(id.clone())
+                .bind(staff.to_string())
+                .bind(micros(*at));
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

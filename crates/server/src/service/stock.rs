@@ -570,8 +570,6 @@ pub(crate) async fn take_for_dispensing(
 /// same product and quantity that names the line it reverses and the `correction`.
 /// A line is reversed at most once (`stock_ledger_reversed_once`, a
 /// [`StoreError::Conflict`]); a dispensing that took nothing writes nothing.
-// Called by the dispensing corrections being built alongside; until they land, only
-// the tests below call it. Remove the allow then.
 pub(crate) async fn return_for_correction(
     conn: &mut AnyConnection,
     place: OrganisationId,
