@@ -433,6 +433,28 @@ pub(crate) async fn rows_for_patients(
     rows_for_ids(conn, sql, leading, &ids).await
 }
 
+/// Whether `select` (with `{ids}` as [`rows_for_patients`] takes it) has more than
+/// `cap` rows: counted by the database, each chunk's statement stopping at
+/// `cap + 1`, so that nothing is read into memory to find out (H103).
+pub(crate) async fn more_rows_than(
+    conn: &mut sqlx::AnyConnection,
+    select: &str,
+    leading: &[String],
+    patients: &[samhand_domain::ids::PatientId],
+    cap: usize,
+) -> Result<bool> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM ({select} LIMIT {}) capped",
+        cap.saturating_add(1)
+    );
+    let mut seen = 0usize;
+    for row in rows_for_patients(conn, &sql, leading, patients).await? {
+        let n = crate::codec::int(&row, "n")?;
+        seen = seen.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    Ok(seen > cap)
+}
+
 /// Rows for many ids: runs `sql`, whose `{ids}` stands for the IN list (as in
 /// `id IN ({ids})`), once per chunk of ids, binding `leading` (for `$1…$n` before
 /// the list) and then the chunk.

@@ -389,19 +389,8 @@ pub async fn doses_recorded_in_exceed(
     (from, until, to_date): (Timestamp, Timestamp, Date),
     cap: usize,
 ) -> Result<bool> {
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM dispensed_doses d JOIN dispensing_events e ON e.id = d.event_id
-         LEFT JOIN dispensing_voids v ON v.patient_id = d.patient_id AND v.dose_date = d.dose_date
-             AND v.part = d.part AND v.generation = d.generation
-         {} LIMIT {}) capped",
-        recorded_in_where(from, until),
-        cap.saturating_add(1)
-    );
-    let mut seen = 0usize;
-    for row in rows_for_patients(conn, &sql, &[date_text(to_date)], patients).await? {
-        seen = seen.saturating_add(usize::try_from(int(&row, "n")?).unwrap_or(usize::MAX));
-    }
-    Ok(seen > cap)
+    let select = format!("{DOSE_SELECT} {}", recorded_in_where(from, until));
+    crate::db::more_rows_than(conn, &select, &[date_text(to_date)], patients, cap).await
 }
 
 /// The doses of [`doses_recorded_in`]: recorded in [from, until), dose date up to

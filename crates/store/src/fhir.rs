@@ -236,16 +236,11 @@ pub async fn drug_test_versions_sampled_in_exceed(
     (from, to): (jiff::civil::Date, jiff::civil::Date),
     cap: usize,
 ) -> Result<bool> {
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM drug_tests t WHERE t.patient_id IN ({{ids}}) {} LIMIT {}) capped",
-        sampled_in(from, to),
-        cap.saturating_add(1)
+    let select = format!(
+        "SELECT 1 FROM drug_tests t WHERE t.patient_id IN ({{ids}}) {}",
+        sampled_in(from, to)
     );
-    let mut seen = 0usize;
-    for row in rows_for_patients(conn, &sql, &[], patients).await? {
-        seen = seen.saturating_add(usize::try_from(int(&row, "n")?).unwrap_or(usize::MAX));
-    }
-    Ok(seen > cap)
+    crate::db::more_rows_than(conn, &select, &[], patients, cap).await
 }
 
 /// The series with a version sampled in [from, to]. Dates as text compare as
