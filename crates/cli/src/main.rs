@@ -118,8 +118,9 @@ enum Command {
         force: bool,
     },
     /// Compare every patient's kept dosing state (the days dosed that the window,
-    /// the list and the alerts read) with the state derived from the full history;
-    /// exit 1 naming each patient that differs.
+    /// the list and the alerts read) with the state derived from the full history,
+    /// and every place's kept stock balances with its ledger; exit 1 naming each
+    /// patient or product that differs.
     VerifyState {
         /// Derive every patient's state from the history again first (after a
         /// mismatch was reported and its cause found).

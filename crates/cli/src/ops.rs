@@ -220,38 +220,71 @@ pub async fn import(config: Config, file: &Path, apply: bool) -> Result<(), Fail
 }
 
 /// `samhand verify-state`: every patient's kept dosing state against the state
-/// derived from their whole history (H68). Exit 0 with a summary when all are
-/// equal; exit 1 naming each patient that differs and how.
+/// derived from their whole history (H68), and every place's kept stock balances
+/// against its ledger (H104). Exit 0 with a summary when all are equal; exit 1
+/// naming each patient or product that differs and how.
 pub async fn verify_state(config: &Config, rebuild: bool) -> Result<(), Failure> {
     let store = connect_without_key(config).await?;
     let result = async {
         if rebuild {
             let patients = samhand_store::day_state::rebuild(&store).await?;
             println!("derived the kept dosing state of {patients} patients from the history");
+            let places = samhand_store::stock_balance::rebuild(&store).await?;
+            println!("derived the kept stock balances of {places} places from the ledger");
         }
         let mut conn = store.read().await?;
-        samhand_store::day_state::verify(&mut conn).await
+        let dosing = samhand_store::day_state::verify(&mut conn).await?;
+        let stock = samhand_store::stock_balance::verify(&mut conn).await?;
+        Ok::<_, samhand_store::StoreError>((dosing, stock))
     }
     .await;
     store.close().await;
-    let (patients, mismatches) = result.context("cannot verify the kept dosing state")?;
+    let ((patients, mismatches), (places, stock_mismatches)) =
+        result.context("cannot verify the kept state")?;
     if mismatches.is_empty() {
         println!(
             "kept dosing state intact: {patients} patients, each equal to the state derived from the history"
         );
-        return Ok(());
-    }
-    for mismatch in &mismatches {
+    } else {
+        for mismatch in &mismatches {
+            println!(
+                "patient {}: kept: {}; derived from the history: {}",
+                mismatch.patient, mismatch.kept, mismatch.derived
+            );
+        }
         println!(
-            "patient {}: kept: {}; derived from the history: {}",
-            mismatch.patient, mismatch.kept, mismatch.derived
+            "kept dosing state differs from the history for {} of {patients} patients: \
+             missed-dose alerts and blocks of these patients may be wrong until it is rebuilt \
+             (`samhand verify-state --rebuild`)",
+            mismatches.len()
         );
     }
-    println!(
-        "kept dosing state differs from the history for {} of {patients} patients: \
-         missed-dose alerts and blocks of these patients may be wrong until it is rebuilt \
-         (`samhand verify-state --rebuild`)",
-        mismatches.len()
-    );
-    Err(Failure::Reported)
+    if stock_mismatches.is_empty() {
+        println!("kept stock balances intact: {places} places, each equal to its ledger");
+    } else {
+        let shown = |row: &Option<samhand_store::stock_balance::KeptBalance>| {
+            row.as_ref()
+                .map_or_else(|| "none".to_string(), ToString::to_string)
+        };
+        for mismatch in &stock_mismatches {
+            println!(
+                "place {}, product {}: kept: {}; derived from the ledger: {}",
+                mismatch.place,
+                mismatch.product.code,
+                shown(&mismatch.kept),
+                shown(&mismatch.derived)
+            );
+        }
+        println!(
+            "kept stock balances differ from the ledger for {} products: the products a \
+             dispensing takes and the balance a count is compared with may be wrong until they \
+             are rebuilt (`samhand verify-state --rebuild`)",
+            stock_mismatches.len()
+        );
+    }
+    if mismatches.is_empty() && stock_mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Reported)
+    }
 }

@@ -118,4 +118,15 @@ fn bench_json_prints_every_figure_of_every_phase_on_its_last_line() {
         counted > 0 && counted == counts,
         "{counted} lines, {counts} counts"
     );
+    // The ledger was written around the kept balances; the world derives them,
+    // and the run's dispensings kept them (H104).
+    let verified = Command::new(env!("CARGO_BIN_EXE_samhand"))
+        .arg("verify-state")
+        .env("SAMHAND_DATA_DIR", dir.path())
+        .env("SAMHAND_LOG", "warn")
+        .output()
+        .expect("run samhand verify-state");
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{text}");
+    assert!(text.contains("kept stock balances intact: 3 places"), "{text}");
 }

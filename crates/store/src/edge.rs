@@ -690,5 +690,10 @@ pub async fn purge_patients(tx: &mut WriteTx, keep: &[String]) -> Result<Vec<Str
                 .map_err(classify)?;
         }
     }
+    if !leaving.is_empty() {
+        // Their recordings' stock lines went: the kept balances follow the
+        // ledger that is left (H104).
+        crate::stock_balance::rederive_all(tx).await?;
+    }
     Ok(leaving)
 }

@@ -36,6 +36,7 @@ pub mod sessions;
 pub mod status;
 pub mod stays;
 pub mod stock;
+pub mod stock_balance;
 pub mod testing;
 pub mod users;
 

@@ -80,6 +80,7 @@ const MIGRATIONS: &[Migration] = migrations![
         "0047_dispensing_events_patient_day.sql"
     ),
     (48, "dose_day_state_assessed", "0048_dose_day_state_assessed.sql"),
+    (49, "stock_balances", "0049_stock_balances.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.
@@ -216,6 +217,10 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
     // (0037: the dosing state; H69).
     if let Some(patients) = crate::day_state::backfill(store).await? {
         tracing::info!(patients, "derived the kept dosing state from the history");
+    }
+    // (0049: the stock balances; H104.)
+    if let Some(places) = crate::stock_balance::backfill(store).await? {
+        tracing::info!(places, "derived the kept stock balances from the ledger");
     }
     Ok(())
 }

@@ -112,7 +112,9 @@ pub async fn insert_lines(conn: &mut AnyConnection, lines: &[NewStockLine<'_>]) 
             .bind(line.by.to_string())
             .bind(micros(line.at));
     }
-    query.execute(conn).await.map_err(classify)?;
+    query.execute(&mut *conn).await.map_err(classify)?;
+    let written: Vec<(&str, &NewStockLine<'_>)> = ids.iter().map(String::as_str).zip(lines).collect();
+    crate::stock_balance::apply(conn, &written).await?;
     Ok(ids)
 }
 
@@ -167,10 +169,24 @@ pub async fn recent_lines(
     rows.iter().map(line_from_row).collect()
 }
 
+/// What each product at a place holds, in catalogue order: the kept balances
+/// (H104), one row per product the place has a ledger for.
+pub async fn balances(
+    conn: &mut AnyConnection,
+    place: OrganisationId,
+) -> Result<Vec<(&'static Product, Quantity)>> {
+    Ok(crate::stock_balance::of_place(conn, place)
+        .await?
+        .into_iter()
+        .map(|kept| (kept.product, kept.quantity))
+        .collect())
+}
+
 /// What the ledger says each product at a place holds, in catalogue order: its last
 /// count and everything after it, summed by the database per product, so that a
-/// year of dispensings is not read at every dispensing.
-pub async fn balances(
+/// year of dispensings is not read at every dispensing. What the kept balances
+/// are derived from and checked against.
+pub async fn ledger_balances(
     conn: &mut AnyConnection,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
@@ -624,7 +640,7 @@ mod tests {
         tx.commit().await.expect("commit");
 
         let mut conn = store.read().await.expect("conn");
-        let balances: Vec<(&str, i64, i64)> = balances(&mut conn, place.id)
+        let balances: Vec<(&str, i64, i64)> = ledger_balances(&mut conn, place.id)
             .await
             .expect("balances")
             .into_iter()

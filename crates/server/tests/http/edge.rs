@@ -690,6 +690,14 @@ async fn a_patient_who_leaves_the_place_is_removed_from_the_edge_once_pushed() {
     edge.sync.round().await.expect("sync days later");
     assert_eq!(held(leaves.clone()).await, (0, 0), "removed from the edge");
     assert_eq!(held(stays.clone()).await.0, 1, "the place's patient stays");
+    // Her recording's stock line went with her: the edge's kept balances follow
+    // the ledger that is left (H104).
+    let mut conn = edge.state.store.read().await.expect("conn");
+    let (_, mismatches) = samhand_store::stock_balance::verify(&mut conn)
+        .await
+        .expect("verify");
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    drop(conn);
     // Central keeps everything.
     let mut conn = app.state.store.read().await.expect("conn");
     use sqlx::Row;
