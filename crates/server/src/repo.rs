@@ -588,7 +588,46 @@ impl<'a> PatientRepo<'a> {
         audit_denied: bool,
         as_list: bool,
     ) -> AppResult<Vec<PatientId>> {
-        let decisions: Vec<(PatientId, Decision)> = patients
+        let decisions = self.read_decisions(patients, category, audit_denied);
+        self.record_decisions(&decisions, category, detail, as_list)
+            .await?;
+        Ok(allowed_of(&decisions))
+    }
+
+    /// As [`Self::authorize_list_reads`], with the list's entry written while
+    /// `reads` reads what the list shows of the allowed patients: the decision
+    /// comes first, and nothing is returned before the entry is committed (a
+    /// failed entry fails the whole request, and what was read is dropped). The
+    /// list no longer waits for the audit's commit before it starts reading.
+    pub async fn authorize_list_reads_while<T, F, Fut>(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+        detail: &str,
+        reads: F,
+    ) -> AppResult<(Vec<PatientId>, T)>
+    where
+        F: FnOnce(Vec<PatientId>) -> Fut,
+        Fut: std::future::Future<Output = AppResult<T>>,
+    {
+        let decisions = self.read_decisions(patients, category, true);
+        let allowed = allowed_of(&decisions);
+        let ((), read) = tokio::try_join!(
+            self.record_decisions(&decisions, category, detail, true),
+            reads(allowed.clone())
+        )?;
+        Ok((allowed, read))
+    }
+
+    /// The policy's read decision for each patient (only the allowed ones unless
+    /// `with_denied`).
+    fn read_decisions(
+        &self,
+        patients: &[(PatientId, PatientRelations)],
+        category: DataCategory,
+        with_denied: bool,
+    ) -> Vec<(PatientId, Decision)> {
+        patients
             .iter()
             .map(|(patient, relations)| {
                 (
@@ -596,40 +635,47 @@ impl<'a> PatientRepo<'a> {
                     access::decide(&self.actor, relations, category, Action::Read),
                 )
             })
-            .filter(|(_, decision)| audit_denied || decision.is_allowed())
-            .collect();
-        if as_list && !decisions.is_empty() {
-            let now = self.state.clock.now();
+            .filter(|(_, decision)| with_denied || decision.is_allowed())
+            .collect()
+    }
+
+    /// Records read decisions in one transaction: an entry per patient, or when
+    /// `as_list` one entry per decision naming its patients.
+    async fn record_decisions(
+        &self,
+        decisions: &[(PatientId, Decision)],
+        category: DataCategory,
+        detail: &str,
+        as_list: bool,
+    ) -> AppResult<()> {
+        if decisions.is_empty() {
+            return Ok(());
+        }
+        let now = self.state.clock.now();
+        let mut tx = self.state.store.write_audit().await?;
+        if as_list {
             let mut by_decision: Vec<(Decision, Vec<PatientId>)> = Vec::new();
-            for (patient, decision) in &decisions {
+            for (patient, decision) in decisions {
                 match by_decision.iter_mut().find(|(d, _)| d == decision) {
                     Some((_, ids)) => ids.push(*patient),
                     None => by_decision.push((*decision, vec![*patient])),
                 }
             }
-            let mut tx = self.state.store.write_audit().await?;
             for (decision, ids) in &by_decision {
                 let entry = self.entry(now, None, category, Action::Read, *decision, detail);
                 audit::append_about_many(&self.state.store, &mut tx, &entry, ids).await?;
             }
-            tx.commit().await?;
-        } else if !decisions.is_empty() {
-            let now = self.state.clock.now();
+        } else {
             let entries: Vec<AuditEntry<'_>> = decisions
                 .iter()
                 .map(|(patient, decision)| {
                     self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
                 })
                 .collect();
-            let mut tx = self.state.store.write_audit().await?;
             audit::append_all(&self.state.store, &mut tx, &entries).await?;
-            tx.commit().await?;
         }
-        Ok(decisions
-            .into_iter()
-            .filter(|(_, d)| d.is_allowed())
-            .map(|(p, _)| p)
-            .collect())
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The audit entry of one decision.
@@ -684,4 +730,13 @@ fn allowed(decision: Decision) -> AppResult<AllowedBy> {
         Decision::Allow(by) => Ok(by),
         Decision::Deny => Err(AppError::Forbidden(DENIED_NB.into())),
     }
+}
+
+/// The patients a set of decisions allows.
+fn allowed_of(decisions: &[(PatientId, Decision)]) -> Vec<PatientId> {
+    decisions
+        .iter()
+        .filter(|(_, d)| d.is_allowed())
+        .map(|(p, _)| *p)
+        .collect()
 }

@@ -1,6 +1,6 @@
 -- The kept stock balance of each product at each place (issue 16; H104): what the
--- ledger holds by its last count and the lines after it, with the latest line
--- applied (its instant and id). Written in the transaction of every ledger line
+-- ledger holds by its last count and the lines after it, with that count and the
+-- latest line applied (each by instant and id, as the ledger orders its lines). Written in the transaction of every ledger line
 -- (`stock_balance` in the store), so that a dispensing reads one row per product
 -- instead of summing a week of lines inside the write batch (1,700 lines at a
 -- place of 250 patients: a third of the recordings a second). Always derivable
@@ -10,6 +10,8 @@ CREATE TABLE stock_balances (
     place_id TEXT NOT NULL REFERENCES organisations (id),
     product TEXT NOT NULL,
     quantity_milli BIGINT NOT NULL,
+    count_at BIGINT,
+    count_id TEXT,
     last_at BIGINT NOT NULL,
     last_id TEXT NOT NULL,
     PRIMARY KEY (place_id, product)

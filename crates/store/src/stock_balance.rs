@@ -1,19 +1,25 @@
 //! The kept stock balance of each product at each place (`stock_balances`; H104):
-//! what the ledger holds by the product's last count and the lines after it, with
-//! the instant and id of the latest line applied. Every ledger line is applied in
-//! the transaction that writes it ([`apply`], called by `stock::insert_lines`), so
-//! a dispensing reads one row per product where it summed the lines since the last
-//! count, inside the write batch. A line that does not come after the latest one
-//! applied (an edge's recording taken later, a count entered for an earlier
-//! instant) derives the product's row from the ledger again, as the ledger orders
-//! its lines by instant and id. The rows are a cache of the ledger: always
-//! derivable ([`derived_of_place`], `samhand verify-state`).
+//! what the ledger holds by the product's last count and the lines after it. Every
+//! ledger line is applied in the transaction that writes it ([`apply`], called by
+//! `stock::insert_lines`), so a dispensing reads one row per product where it
+//! summed the lines since the last count, inside the write batch.
+//!
+//! The ledger orders its lines by instant and id, and a balance is the last count
+//! and every line after it, whenever it was written. So the row keeps that count
+//! (its instant and id) and the latest line applied: a movement after the count
+//! moves the balance, one before it is left out (the count already holds it), in
+//! whatever order transactions commit; a count after every line applied sets the
+//! balance, one before the kept count is left out. Only a count between the two
+//! (entered for an instant before lines already applied) derives the row from
+//! the ledger again. The rows are a cache of the ledger: always derivable
+//! ([`derived_of_place`], `samhand verify-state`).
 
 use std::collections::HashMap;
 
 use samhand_domain::ids::OrganisationId;
 use samhand_domain::stock::{Product, Quantity, StockMovement};
 use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, int, micros, parsed, text};
 use crate::db::{Result, classify};
@@ -25,19 +31,24 @@ pub struct KeptBalance {
     pub place: OrganisationId,
     pub product: &'static Product,
     pub quantity: Quantity,
-    /// The latest line applied, as the ledger orders them: its instant (µs) and id.
-    pub last_at: i64,
-    pub last_id: String,
+    /// The last count, where the balance starts: its instant (µs) and id.
+    pub count: Option<(i64, String)>,
+    /// The latest line applied, as the ledger orders them: its instant and id.
+    pub last: (i64, String),
 }
 
 impl std::fmt::Display for KeptBalance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.count.as_ref().map_or_else(
+            || "no count".to_string(),
+            |(at, id)| format!("count {id} at {at}"),
+        );
         write!(
             f,
-            "{} thousandths, latest line {} at {}",
+            "{} thousandths, {count}, latest line {} at {}",
             self.quantity.milli(),
-            self.last_id,
-            self.last_at
+            self.last.1,
+            self.last.0
         )
     }
 }
@@ -46,26 +57,29 @@ fn product_of(code: &str) -> Result<&'static Product> {
     Product::from_code(code).ok_or_else(|| corrupt(format!("product {code}")))
 }
 
+const COLUMNS: &str = "place_id, product, quantity_milli, count_at, count_id, last_at, last_id";
+
+fn kept_from_row(row: &AnyRow) -> Result<KeptBalance> {
+    let count_at: Option<i64> = sqlx::Row::try_get(row, "count_at")?;
+    let count_id: Option<String> = sqlx::Row::try_get(row, "count_id")?;
+    Ok(KeptBalance {
+        place: parsed(row, "place_id")?,
+        product: product_of(&text(row, "product")?)?,
+        quantity: Quantity::from_milli(int(row, "quantity_milli")?),
+        count: count_at.zip(count_id),
+        last: (int(row, "last_at")?, text(row, "last_id")?),
+    })
+}
+
 /// The kept balances of a place, in catalogue order: each product it has a ledger for.
 pub async fn of_place(conn: &mut AnyConnection, place: OrganisationId) -> Result<Vec<KeptBalance>> {
-    let rows = sqlx::query(
-        "SELECT place_id, product, quantity_milli, last_at, last_id FROM stock_balances WHERE place_id = $1",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM stock_balances WHERE place_id = $1"
+    ))
     .bind(place.to_string())
     .fetch_all(conn)
     .await?;
-    let mut kept = rows
-        .iter()
-        .map(|row| {
-            Ok(KeptBalance {
-                place: parsed(row, "place_id")?,
-                product: product_of(&text(row, "product")?)?,
-                quantity: Quantity::from_milli(int(row, "quantity_milli")?),
-                last_at: int(row, "last_at")?,
-                last_id: text(row, "last_id")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut kept = rows.iter().map(kept_from_row).collect::<Result<Vec<_>>>()?;
     kept.sort_by_key(|k| catalogue_position(k.product));
     Ok(kept)
 }
@@ -74,88 +88,90 @@ fn catalogue_position(product: &Product) -> Option<usize> {
     Product::ALL.iter().position(|c| c.code == product.code)
 }
 
-/// What one write's lines of one product do to its balance, in the ledger's
-/// order: set it (a count among them, and what came after the count) or move it.
-struct Effect {
-    place: OrganisationId,
-    product: &'static Product,
-    /// The balance after the lines when they hold a count; otherwise how far they
-    /// move it.
-    quantity: Quantity,
-    sets: bool,
-    first: (i64, String),
-    last: (i64, String),
-}
-
-/// A line written: its instant (µs), its id, the line.
-type Written<'a> = (i64, &'a str, &'a NewStockLine<'a>);
-
-fn effects<'a>(lines: &[(&'a str, &'a NewStockLine<'a>)]) -> Vec<Effect> {
-    let mut groups: Vec<((OrganisationId, &'static str), Vec<Written<'a>>)> = Vec::new();
-    for (id, line) in lines {
-        let key = (line.place, line.product.code);
-        let entry = (micros(line.at), *id, *line);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, group)) => group.push(entry),
-            None => groups.push((key, vec![entry])),
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(_, mut group)| {
-            group.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-            let entries: Vec<(StockMovement, Quantity)> =
-                group.iter().map(|(_, _, l)| (l.movement, l.quantity)).collect();
-            let (first, last) = (&group[0], &group[group.len() - 1]);
-            Effect {
-                place: first.2.place,
-                product: first.2.product,
-                // From zero, the fold is the net movement, or with a count the
-                // balance from the count on.
-                quantity: samhand_domain::stock::balance(&entries),
-                sets: entries.iter().any(|(m, _)| *m == StockMovement::Counted),
-                first: (first.0, first.1.to_string()),
-                last: (last.0, last.1.to_string()),
-            }
-        })
-        .collect()
+/// `(stock_balances.{at}, stock_balances.{id})` before the line `($4, $5)`, as the
+/// ledger orders lines.
+fn kept_before_line(at: &str, id: &str) -> String {
+    format!("(stock_balances.{at} < $4 OR (stock_balances.{at} = $4 AND stock_balances.{id} < $5))")
 }
 
 /// Applies lines just written (each with its id) to the kept balances, in the
-/// same transaction: one statement per product they touch. A product whose
-/// latest applied line does not come before these is derived from the ledger
-/// again. Without a row, the product had no line at the place, and the lines
-/// are its whole ledger.
+/// same transaction, in the ledger's order: one statement per line. Without a
+/// row, the product had no line at the place, and the line is its whole ledger.
 pub(crate) async fn apply(conn: &mut AnyConnection, lines: &[(&str, &NewStockLine<'_>)]) -> Result<()> {
-    for effect in effects(lines) {
-        // The row is locked by the upsert even where its condition leaves it
-        // unchanged (PostgreSQL), so the derivation below sees every line
-        // committed before it, and a later line's upsert waits for it.
-        let applied = sqlx::query(
-            "INSERT INTO stock_balances (place_id, product, quantity_milli, last_at, last_id)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (place_id, product) DO UPDATE SET
-               quantity_milli = CASE WHEN $6 = 1 THEN $3 ELSE stock_balances.quantity_milli + $3 END,
-               last_at = $4, last_id = $5
-             WHERE stock_balances.last_at < $7 OR (stock_balances.last_at = $7 AND stock_balances.last_id < $8)
-             RETURNING product",
-        )
-        .bind(effect.place.to_string())
-        .bind(effect.product.code)
-        .bind(effect.quantity.milli())
-        .bind(effect.last.0)
-        .bind(effect.last.1.clone())
-        .bind(i64::from(effect.sets))
-        .bind(effect.first.0)
-        .bind(effect.first.1.clone())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(classify)?;
-        if applied.is_none() {
-            let derived = derived_of_place(conn, effect.place).await?;
-            if let Some(row) = derived.iter().find(|k| k.product.code == effect.product.code) {
-                put(conn, row).await?;
-            }
+    let mut lines: Vec<(i64, &str, &NewStockLine<'_>)> = lines
+        .iter()
+        .map(|(id, line)| (micros(line.at), *id, *line))
+        .collect();
+    lines.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for (at, id, line) in lines {
+        if line.movement == StockMovement::Counted {
+            apply_count(conn, at, id, line).await?;
+        } else {
+            apply_movement(conn, at, id, line).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A movement: added to the balance when it comes after the kept count (or there
+/// is none), left out when before it; the latest line moves on. Never derived:
+/// concurrent movements each add theirs under the row's lock, in any order.
+async fn apply_movement(conn: &mut AnyConnection, at: i64, id: &str, line: &NewStockLine<'_>) -> Result<()> {
+    let signed = samhand_domain::stock::balance(&[(line.movement, line.quantity)]);
+    let after_count = format!(
+        "(stock_balances.count_at IS NULL OR {})",
+        kept_before_line("count_at", "count_id")
+    );
+    let later = kept_before_line("last_at", "last_id");
+    sqlx::query(&format!(
+        "INSERT INTO stock_balances ({COLUMNS}) VALUES ($1, $2, $3, NULL, NULL, $4, $5)
+         ON CONFLICT (place_id, product) DO UPDATE SET
+           quantity_milli = stock_balances.quantity_milli + CASE WHEN {after_count} THEN $3 ELSE 0 END,
+           last_at = CASE WHEN {later} THEN $4 ELSE stock_balances.last_at END,
+           last_id = CASE WHEN {later} THEN $5 ELSE stock_balances.last_id END"
+    ))
+    .bind(line.place.to_string())
+    .bind(line.product.code)
+    .bind(signed.milli())
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// A count: after every line applied it sets the balance; before the kept count
+/// it changes nothing (a later count holds it); between the two, the row is
+/// derived from the ledger again. The upsert locks the row even where its
+/// condition leaves it unchanged (PostgreSQL), so the derivation sees every line
+/// committed before it, and a later line's upsert waits for it.
+async fn apply_count(conn: &mut AnyConnection, at: i64, id: &str, line: &NewStockLine<'_>) -> Result<()> {
+    let later = kept_before_line("last_at", "last_id");
+    let applied = sqlx::query(&format!(
+        "INSERT INTO stock_balances ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $4, $5)
+         ON CONFLICT (place_id, product) DO UPDATE SET
+           quantity_milli = CASE WHEN {later} THEN $3 ELSE stock_balances.quantity_milli END,
+           count_at = CASE WHEN {later} THEN $4 ELSE stock_balances.count_at END,
+           count_id = CASE WHEN {later} THEN $5 ELSE stock_balances.count_id END,
+           last_at = CASE WHEN {later} THEN $4 ELSE stock_balances.last_at END,
+           last_id = CASE WHEN {later} THEN $5 ELSE stock_balances.last_id END
+         WHERE {later} OR NOT (stock_balances.count_at IS NULL OR {})
+         RETURNING product",
+        kept_before_line("count_at", "count_id")
+    ))
+    .bind(line.place.to_string())
+    .bind(line.product.code)
+    .bind(line.quantity.milli())
+    .bind(at)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(classify)?;
+    if applied.is_none() {
+        let derived = derived_of_place(conn, line.place).await?;
+        if let Some(row) = derived.iter().find(|k| k.product.code == line.product.code) {
+            put(conn, row).await?;
         }
     }
     Ok(())
@@ -163,26 +179,53 @@ pub(crate) async fn apply(conn: &mut AnyConnection, lines: &[(&str, &NewStockLin
 
 /// Sets a kept row as given.
 async fn put(conn: &mut AnyConnection, row: &KeptBalance) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO stock_balances (place_id, product, quantity_milli, last_at, last_id)
-         VALUES ($1, $2, $3, $4, $5)
+    sqlx::query(&format!(
+        "INSERT INTO stock_balances ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (place_id, product) DO UPDATE SET
-           quantity_milli = $3, last_at = $4, last_id = $5",
-    )
+           quantity_milli = $3, count_at = $4, count_id = $5, last_at = $6, last_id = $7"
+    ))
     .bind(row.place.to_string())
     .bind(row.product.code)
     .bind(row.quantity.milli())
-    .bind(row.last_at)
-    .bind(row.last_id.clone())
+    .bind(row.count.as_ref().map(|c| c.0))
+    .bind(row.count.as_ref().map(|c| c.1.clone()))
+    .bind(row.last.0)
+    .bind(row.last.1.clone())
     .execute(conn)
     .await
     .map_err(classify)?;
     Ok(())
 }
 
+/// The instant and id of a product's latest line at a place (of one movement,
+/// or any), as the ledger orders them.
+async fn latest_line(
+    conn: &mut AnyConnection,
+    place: OrganisationId,
+    product: &Product,
+    counted_only: bool,
+) -> Result<Option<(i64, String)>> {
+    let movement = if counted_only {
+        "AND movement = 'counted'"
+    } else {
+        ""
+    };
+    let latest = sqlx::query(&format!(
+        "SELECT recorded_at, id FROM stock_ledger WHERE place_id = $1 AND product = $2 {movement}
+         ORDER BY recorded_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(place.to_string())
+    .bind(product.code)
+    .fetch_optional(conn)
+    .await?;
+    latest
+        .map(|row| Ok((int(&row, "recorded_at")?, text(&row, "id")?)))
+        .transpose()
+}
+
 /// The balances of a place derived from its ledger alone, in catalogue order:
-/// each product's sums from its last count on (`stock::ledger_balances`) and its
-/// latest line.
+/// each product's sums from its last count on (`stock::ledger_balances`), that
+/// count and its latest line.
 pub async fn derived_of_place(conn: &mut AnyConnection, place: OrganisationId) -> Result<Vec<KeptBalance>> {
     let sums: HashMap<&str, Quantity> = crate::stock::ledger_balances(conn, place)
         .await?
@@ -191,21 +234,13 @@ pub async fn derived_of_place(conn: &mut AnyConnection, place: OrganisationId) -
         .collect();
     let mut derived = Vec::new();
     for product in Product::ALL {
-        let latest = sqlx::query(
-            "SELECT recorded_at, id FROM stock_ledger WHERE place_id = $1 AND product = $2
-             ORDER BY recorded_at DESC, id DESC LIMIT 1",
-        )
-        .bind(place.to_string())
-        .bind(product.code)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(latest) = latest {
+        if let Some(last) = latest_line(conn, place, product, false).await? {
             derived.push(KeptBalance {
                 place,
                 product,
                 quantity: sums.get(product.code).copied().unwrap_or(Quantity::ZERO),
-                last_at: int(&latest, "recorded_at")?,
-                last_id: text(&latest, "id")?,
+                count: latest_line(conn, place, product, true).await?,
+                last,
             });
         }
     }
@@ -479,5 +514,53 @@ mod tests {
             [(product.code, 340_000)]
         );
         assert!(verify(&mut conn).await.expect("verify").1.is_empty());
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_at_one_place_leave_the_kept_balances_equal_to_the_ledger() {
+        // On PostgreSQL the writes of a place's dispensings and counts run at
+        // once, and commit in another order than their instants; each must move
+        // the kept row as the ledger orders its lines.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, 20)
+            .await
+            .expect("store");
+        let start = Timestamp::from_second(1_795_000_000).expect("instant");
+        let (place, staff) = place_with_staff(&store, "LAR-senteret", start).await;
+        let writers = (0..12u64).map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut rng = Rng(0x9e37_79b9 + writer);
+                for _ in 0..12 {
+                    let movement = match rng.below(10) {
+                        0 => StockMovement::Counted,
+                        1 => StockMovement::Received,
+                        _ => StockMovement::Dispensed,
+                    };
+                    let at = start
+                        .checked_add(jiff::SignedDuration::from_millis(rng.below(5_000) as i64))
+                        .expect("instant");
+                    let line = NewStockLine::new(
+                        place,
+                        &Product::ALL[rng.below(2) as usize],
+                        movement,
+                        Quantity::from_milli(1 + rng.below(90_000) as i64),
+                        "",
+                        staff,
+                        at,
+                    );
+                    let mut tx = store.write().await.expect("tx");
+                    stock::insert_line(&mut tx, &line).await.expect("line");
+                    tokio::task::yield_now().await;
+                    tx.commit().await.expect("commit");
+                }
+            })
+        });
+        for writer in writers.collect::<Vec<_>>() {
+            writer.await.expect("writer");
+        }
+        let mut conn = store.read().await.expect("conn");
+        let (_, mismatches) = verify(&mut conn).await.expect("verify");
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
     }
 }

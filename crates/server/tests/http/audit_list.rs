@@ -73,3 +73,35 @@ async fn a_list_view_is_one_entry_that_each_listed_patient_sees() {
         samhand_store::anchor::Verification::Intact { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_list_whose_audit_entry_cannot_be_written_shows_no_one() {
+    // The list's entry commits while its facts are read; nothing of them may
+    // leave the server unless the entry was written.
+    let app = spawn_app().await;
+    let w = &app.world;
+    let patient = app.patient_on_daily_methadone(84).await;
+    let alter = |sql: &'static str| {
+        let store = app.state.store.clone();
+        async move {
+            let mut tx = store.write().await.expect("tx");
+            sqlx::query(sql).execute(&mut *tx).await.expect("alter");
+            tx.commit().await.expect("commit");
+        }
+    };
+    alter("ALTER TABLE audit_patients RENAME TO audit_patients_away").await;
+    let (status, body) = read(
+        app.get(&w.utdeler, "/api/v1/dispensing/today")
+            .send()
+            .await
+            .expect("list"),
+    )
+    .await;
+    alter("ALTER TABLE audit_patients_away RENAME TO audit_patients").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(!body.to_string().contains(&patient), "{body}");
+    assert!(body["rows"].is_null(), "{body}");
+    // With the log back, the same list shows the patient.
+    let list = app.today_list(&w.utdeler).await;
+    assert!(list.to_string().contains(&patient), "{list}");
+}

@@ -90,20 +90,32 @@ impl Service<'_> {
         date: Date,
     ) -> AppResult<ListFacts> {
         let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(data, listed, self.now());
-        let allowed: HashSet<PatientId> = self
+        // The list's audit entry commits while its facts are read (nothing is
+        // returned before it has).
+        let (_, facts) = self
             .repo
-            .authorize_list_reads(
+            .authorize_list_reads_while(
                 &with_relations,
                 DataCategory::Dispensing,
                 "today's dispensing list",
+                |allowed| self.read_list_facts(allowed, &with_relations, date),
             )
-            .await?
-            .into_iter()
-            .collect();
-        let allowed_ids: Vec<PatientId> = allowed.iter().copied().collect();
+            .await?;
+        Ok(facts)
+    }
+
+    /// [`Self::list_facts`] of the patients the place may read.
+    async fn read_list_facts(
+        &self,
+        allowed_ids: Vec<PatientId>,
+        with_relations: &[(PatientId, PatientRelations)],
+        date: Date,
+    ) -> AppResult<ListFacts> {
+        let allowed: HashSet<PatientId> = allowed_ids.iter().copied().collect();
         let shared_with_place: Vec<(PatientId, PatientRelations)> = with_relations
-            .into_iter()
+            .iter()
             .filter(|(id, _)| allowed.contains(id))
+            .cloned()
             .collect();
         let health_allowed = self
             .repo
