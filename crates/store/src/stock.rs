@@ -182,91 +182,6 @@ pub async fn balances(
         .collect())
 }
 
-/// What the ledger says each product at a place holds, in catalogue order: its last
-/// count and everything after it, summed by the database per product, so that a
-/// year of dispensings is not read at every dispensing. What the kept balances
-/// are derived from and checked against.
-pub async fn ledger_balances(
-    conn: &mut AnyConnection,
-    place: OrganisationId,
-) -> Result<Vec<(&'static Product, Quantity)>> {
-    let rows = bind_balances(sqlx::query(&BALANCES_SQL), place)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut per_product: Vec<(&'static Product, Vec<(StockMovement, Quantity)>)> = Vec::new();
-    for row in &rows {
-        let code = text(row, "product")?;
-        let product = Product::from_code(&code).ok_or_else(|| corrupt(format!("product {code}")))?;
-        let movement = text(row, "movement")?;
-        let entry = (
-            StockMovement::from_code(&movement).ok_or_else(|| corrupt(format!("movement {movement}")))?,
-            Quantity::from_milli(int(row, "total")?),
-        );
-        match per_product.iter_mut().find(|(p, _)| p.code == product.code) {
-            Some((_, entries)) => entries.push(entry),
-            None => per_product.push((product, vec![entry])),
-        }
-    }
-    per_product.sort_by_key(|(p, _)| Product::ALL.iter().position(|c| c.code == p.code));
-    Ok(per_product
-        .into_iter()
-        .map(|(product, mut entries)| {
-            // The count (the only one from its instant on) first, then what came after.
-            entries.sort_by_key(|(m, _)| *m != StockMovement::Counted);
-            (product, samhand_domain::stock::balance(&entries))
-        })
-        .collect())
-}
-
-/// The statement of [`balances`], built once: `$1` the place, then each product's
-/// code in the order of [`Product::ALL`] ([`bind_balances`]).
-static BALANCES_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(balances_sql);
-
-/// Binds the place and the catalogue's codes to [`BALANCES_SQL`] (or a statement
-/// that contains it).
-fn bind_balances<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    place: OrganisationId,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    Product::ALL
-        .iter()
-        .fold(query.bind(place.to_string()), |query, product| {
-            query.bind(product.code)
-        })
-}
-
-fn balances_sql() -> String {
-    // One statement for every product of the catalogue: each product's latest
-    // count (none: its whole ledger), found by the counts' index, and the sums per
-    // movement of its lines from that count on, a range of the (place, product,
-    // time) index. Joined on the place alone, the lines were every line of the
-    // place, a year of dispensings at every dispensing (H101). The CROSS JOIN keeps
-    // the products the outer loop in SQLite, whose planner, not knowing the bound
-    // values, otherwise put the place's lines first.
-    let products = (0..Product::ALL.len())
-        .map(|i| format!("(CAST(${} AS TEXT))", i + 2))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let last_count = |column: &str| {
-        format!(
-            "(SELECT c.{column} FROM stock_ledger c WHERE c.place_id = $1 AND c.product = p.column1 \
-             AND c.movement = 'counted' ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1)"
-        )
-    };
-    format!(
-        "SELECT l.product, l.movement, CAST(SUM(l.quantity_milli) AS BIGINT) AS total
-         FROM (SELECT p.column1 AS product, {} AS at, {} AS id FROM (VALUES {products}) p) lc
-         CROSS JOIN stock_ledger l WHERE l.place_id = $1 AND l.product = lc.product
-         AND l.recorded_at >= COALESCE(lc.at, {})
-         AND (lc.id IS NULL OR l.recorded_at > lc.at OR l.id >= lc.id)
-         GROUP BY l.product, l.movement",
-        last_count("recorded_at"),
-        last_count("id"),
-        // The earliest instant (an integer on both databases, so the index serves).
-        i64::MIN + 1,
-    )
-}
-
 /// The lines a dispensing took from the place's stock (movement `dispensed`).
 pub async fn taken_by(
     conn: &mut AnyConnection,
@@ -553,34 +468,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_balance_reads_each_products_lines_from_its_last_count_on() {
-        // H101: the balance at each dispensing read every line of the place (a
-        // year of dispensings: 0.3 s a dispensing at a 400-patient place, inside
-        // the write batch). Its lines must be a range of the (place, product,
-        // time) index from the count on. The plan is SQLite's; PostgreSQL plans a
-        // table this small by scanning it, and the HTTP stock tests check the
-        // balances themselves on both.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
-        let store = Store::connect(&url, 2).await.expect("store");
-        let mut conn = store.read().await.expect("conn");
-        let explain = format!("EXPLAIN QUERY PLAN {}", *BALANCES_SQL);
-        let details: Vec<String> = bind_balances(sqlx::query(&explain), OrganisationId::new())
-            .fetch_all(&mut *conn)
-            .await
-            .expect("plan")
-            .iter()
-            .map(|row| text(row, "detail").expect("detail"))
-            .collect();
-        assert!(
-            details.iter().any(|d| d.contains(
-                "SEARCH l USING INDEX stock_ledger_place (place_id=? AND product=? AND recorded_at>?)"
-            )),
-            "{details:#?}"
-        );
-    }
-
-    #[tokio::test]
     async fn migration_0017_carries_each_substances_mg_balance_over_to_its_default_product() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, 2)
@@ -640,11 +527,17 @@ mod tests {
         tx.commit().await.expect("commit");
 
         let mut conn = store.read().await.expect("conn");
-        let balances: Vec<(&str, i64, i64)> = ledger_balances(&mut conn, place.id)
+        let balances: Vec<(&str, i64, i64)> = crate::stock_balance::derived_of_place(&mut conn, place.id)
             .await
             .expect("balances")
             .into_iter()
-            .map(|(p, q)| (p.code, q.milli(), p.micrograms(q)))
+            .map(|k| {
+                (
+                    k.product.code,
+                    k.quantity.milli(),
+                    k.product.micrograms(k.quantity),
+                )
+            })
             .collect();
         assert_eq!(
             balances,
