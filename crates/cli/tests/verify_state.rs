@@ -38,17 +38,23 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-#[test]
-fn verify_state_passes_on_the_demo_and_names_a_patient_whose_kept_state_was_changed() {
+/// A demo database (30 patients) that `verify-state` passes: its directory, a
+/// runtime, its URL and what `verify-state` said.
+fn demo_verified() -> (tempfile::TempDir, tokio::runtime::Runtime, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
     let url = rt.block_on(samhand_store::testing::fresh_database_url(dir.path()));
     let demo = samhand(dir.path(), &url, &["demo", "--patients", "30"]);
     assert!(demo.status.success(), "{}", stdout(&demo));
-
     let intact = samhand(dir.path(), &url, &["verify-state"]);
     let text = stdout(&intact);
     assert!(intact.status.success(), "{text}");
+    (dir, rt, url, text)
+}
+
+#[test]
+fn verify_state_passes_on_the_demo_and_names_a_patient_whose_kept_state_was_changed() {
+    let (dir, rt, url, text) = demo_verified();
     assert!(text.contains("kept dosing state intact"), "{text}");
 
     // A patient with days dosed loses them behind the recording path.
@@ -85,15 +91,7 @@ fn verify_state_passes_on_the_demo_and_names_a_patient_whose_kept_state_was_chan
 
 #[test]
 fn verify_state_names_a_stock_balance_that_left_the_ledger_and_rebuild_derives_it_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rt = runtime();
-    let url = rt.block_on(samhand_store::testing::fresh_database_url(dir.path()));
-    let demo = samhand(dir.path(), &url, &["demo", "--patients", "30"]);
-    assert!(demo.status.success(), "{}", stdout(&demo));
-
-    let intact = samhand(dir.path(), &url, &["verify-state"]);
-    let text = stdout(&intact);
-    assert!(intact.status.success(), "{text}");
+    let (dir, rt, url, text) = demo_verified();
     assert!(text.contains("kept stock balances intact"), "{text}");
 
     // One product's kept balance moves behind the ledger's back.
