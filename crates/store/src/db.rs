@@ -383,7 +383,7 @@ impl Store {
 const IDS_PER_QUERY: usize = 5_000;
 
 /// Whether the connection is to PostgreSQL (else SQLite).
-fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
+pub(crate) fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
     conn.backend_name().eq_ignore_ascii_case("postgresql")
 }
 

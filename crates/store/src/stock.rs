@@ -182,6 +182,19 @@ pub async fn balances(
         .collect())
 }
 
+/// As [`balances`], with the place's rows locked until the write transaction
+/// ends on PostgreSQL: what a count compares with.
+pub async fn balances_for_update(
+    conn: &mut AnyConnection,
+    place: OrganisationId,
+) -> Result<Vec<(&'static Product, Quantity)>> {
+    Ok(crate::stock_balance::of_place_for_update(conn, place)
+        .await?
+        .into_iter()
+        .map(|kept| (kept.product, kept.quantity))
+        .collect())
+}
+
 /// The lines a dispensing took from the place's stock (movement `dispensed`).
 pub async fn taken_by(
     conn: &mut AnyConnection,

@@ -71,8 +71,27 @@ fn kept_from_row(row: &AnyRow) -> Result<KeptBalance> {
 
 /// The kept balances of a place, in catalogue order: each product it has a ledger for.
 pub async fn of_place(conn: &mut AnyConnection, place: OrganisationId) -> Result<Vec<KeptBalance>> {
+    read_place(conn, place, "").await
+}
+
+/// As [`of_place`], and locks the rows for the rest of the write transaction on
+/// PostgreSQL (SQLite's write transaction already holds its one write lock): a
+/// count compares with a balance that no dispensing moves before it is written.
+pub async fn of_place_for_update(
+    conn: &mut AnyConnection,
+    place: OrganisationId,
+) -> Result<Vec<KeptBalance>> {
+    let lock = if crate::db::is_postgres(conn) {
+        "FOR UPDATE"
+    } else {
+        ""
+    };
+    read_place(conn, place, lock).await
+}
+
+async fn read_place(conn: &mut AnyConnection, place: OrganisationId, lock: &str) -> Result<Vec<KeptBalance>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM stock_balances WHERE place_id = $1"
+        "SELECT {COLUMNS} FROM stock_balances WHERE place_id = $1 {lock}"
     ))
     .bind(place.to_string())
     .fetch_all(conn)
@@ -627,5 +646,74 @@ mod tests {
             )),
             "{details:#?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_counts_balance_holds_off_a_dispensing_until_the_count_is_written() {
+        // PostgreSQL: the count reads the balance it compares with, and a
+        // dispensing that commits before the count is written would make it a
+        // dose off. (SQLite's write transactions run one at a time.)
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, 4)
+            .await
+            .expect("store");
+        if store.backend() != crate::Backend::Postgres {
+            return;
+        }
+        let at = Timestamp::from_second(1_795_000_000).expect("instant");
+        let (place, staff) = place_with_staff(&store, "LAR-senteret", at).await;
+        let product = &Product::ALL[0];
+        let line = |movement, milli| {
+            NewStockLine::new(
+                place,
+                product,
+                movement,
+                Quantity::from_milli(milli),
+                "",
+                staff,
+                at,
+            )
+        };
+        let mut tx = store.write().await.expect("tx");
+        stock::insert_line(&mut tx, &line(StockMovement::Received, 500_000))
+            .await
+            .expect("received");
+        tx.commit().await.expect("commit");
+
+        let mut count = store.write().await.expect("the count's transaction");
+        let expected = stock::balances_for_update(&mut count, place)
+            .await
+            .expect("balances");
+        assert_eq!(expected[0].1.milli(), 500_000);
+        let dispensing = tokio::spawn({
+            let store = store.clone();
+            // Recorded a second after the count's instant: after it in the ledger.
+            let line = NewStockLine {
+                at: at
+                    .checked_add(jiff::SignedDuration::from_secs(1))
+                    .expect("instant"),
+                ..line(StockMovement::Dispensed, 60_000)
+            };
+            async move {
+                let mut tx = store.write().await.expect("tx");
+                stock::insert_line(&mut tx, &line).await.expect("dispensed");
+                tx.commit().await.expect("commit");
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!dispensing.is_finished(), "the dispensing waits for the count");
+        stock::insert_line(&mut count, &line(StockMovement::Counted, 500_000))
+            .await
+            .expect("counted");
+        count.commit().await.expect("commit");
+        dispensing.await.expect("the dispensing");
+        let mut conn = store.read().await.expect("conn");
+        assert_eq!(
+            stock::balances(&mut conn, place).await.expect("after")[0]
+                .1
+                .milli(),
+            440_000
+        );
+        assert!(verify(&mut conn).await.expect("verify").1.is_empty());
     }
 }

@@ -287,9 +287,9 @@ impl Service<'_> {
         let policy = self.policy().await?;
         let now = self.now();
         let mut tx = self.state.store.write().await?;
-        // The balance is read inside the write transaction, so that a dispensing
-        // cannot slip in between the count and its comparison.
-        let expected = stock_store::balances(&mut tx, place.id)
+        // The balance is read inside the write transaction, its rows locked, so
+        // that a dispensing cannot slip in between the count and its comparison.
+        let expected = stock_store::balances_for_update(&mut tx, place.id)
             .await?
             .into_iter()
             .find(|(p, _)| p.code == product.code)
