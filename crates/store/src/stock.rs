@@ -175,11 +175,7 @@ pub async fn balances(
     conn: &mut AnyConnection,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
-    Ok(crate::stock_balance::of_place(conn, place)
-        .await?
-        .into_iter()
-        .map(|kept| (kept.product, kept.quantity))
-        .collect())
+    Ok(quantities(crate::stock_balance::of_place(conn, place).await?))
 }
 
 /// As [`balances`], with the place's rows locked until the write transaction
@@ -188,11 +184,13 @@ pub async fn balances_for_update(
     conn: &mut AnyConnection,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
-    Ok(crate::stock_balance::of_place_for_update(conn, place)
-        .await?
-        .into_iter()
-        .map(|kept| (kept.product, kept.quantity))
-        .collect())
+    Ok(quantities(
+        crate::stock_balance::of_place_for_update(conn, place).await?,
+    ))
+}
+
+fn quantities(kept: Vec<crate::stock_balance::KeptBalance>) -> Vec<(&'static Product, Quantity)> {
+    kept.into_iter().map(|k| (k.product, k.quantity)).collect()
 }
 
 /// The lines a dispensing took from the place's stock (movement `dispensed`).

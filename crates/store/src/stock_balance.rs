@@ -185,11 +185,10 @@ async fn apply_count(conn: &mut AnyConnection, at: i64, id: &str, line: &NewStoc
     .fetch_optional(&mut *conn)
     .await
     .map_err(classify)?;
-    if applied.is_none() {
-        let derived = derived_of_place(conn, line.place).await?;
-        if let Some(row) = derived.iter().find(|k| k.product.code == line.product.code) {
-            put(conn, row).await?;
-        }
+    if applied.is_none()
+        && let Some(row) = derived_of(conn, line.place, line.product).await?
+    {
+        put(conn, &row).await?;
     }
     Ok(())
 }
@@ -246,19 +245,29 @@ async fn latest_line(
 pub async fn derived_of_place(conn: &mut AnyConnection, place: OrganisationId) -> Result<Vec<KeptBalance>> {
     let mut derived = Vec::new();
     for product in Product::ALL {
-        let Some(last) = latest_line(conn, place, product, false).await? else {
-            continue;
-        };
-        let count = latest_line(conn, place, product, true).await?;
-        derived.push(KeptBalance {
-            place,
-            product,
-            quantity: sum_from(conn, place, product, count.as_ref()).await?,
-            count,
-            last,
-        });
+        derived.extend(derived_of(conn, place, product).await?);
     }
     Ok(derived)
+}
+
+/// One product's balance at a place derived from its ledger alone; `None`
+/// without a line.
+async fn derived_of(
+    conn: &mut AnyConnection,
+    place: OrganisationId,
+    product: &'static Product,
+) -> Result<Option<KeptBalance>> {
+    let Some(last) = latest_line(conn, place, product, false).await? else {
+        return Ok(None);
+    };
+    let count = latest_line(conn, place, product, true).await?;
+    Ok(Some(KeptBalance {
+        place,
+        product,
+        quantity: sum_from(conn, place, product, count.as_ref()).await?,
+        count,
+        last,
+    }))
 }
 
 /// What a product's ledger at a place holds: the count (none: from the first
@@ -267,7 +276,7 @@ pub async fn derived_of_place(conn: &mut AnyConnection, place: OrganisationId) -
 /// as a range of the (place, product, time) index (H101): a statement that
 /// joined every product with its count was planned by PostgreSQL over far more
 /// lines, 1.7 s a place on the bench's world.
-pub async fn sum_from(
+async fn sum_from(
     conn: &mut AnyConnection,
     place: OrganisationId,
     product: &Product,
@@ -399,6 +408,17 @@ mod tests {
     use crate::users::{self, NewUser};
     use crate::{Store, organisations, stock};
 
+    /// A fresh database of the kind the run asks for, with `pool` connections,
+    /// and a place with a staff member.
+    async fn fresh_place(pool: u32, at: Timestamp) -> (tempfile::TempDir, Store, OrganisationId, UserId) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, pool)
+            .await
+            .expect("store");
+        let (place, staff) = place_with_staff(&store, "LAR-senteret", at).await;
+        (dir, store, place, staff)
+    }
+
     async fn place_with_staff(store: &Store, name: &str, at: Timestamp) -> (OrganisationId, UserId) {
         let place = Organisation {
             id: OrganisationId::new(),
@@ -524,12 +544,8 @@ mod tests {
     async fn a_ledger_written_before_the_kept_balances_is_derived_once_at_the_next_start() {
         // Migration 0049 leaves its mark on a database whose ledger has lines:
         // the start after it derives each product's row, and removes the mark.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, 2)
-            .await
-            .expect("store");
         let at = Timestamp::from_second(1_795_000_000).expect("instant");
-        let (place, staff) = place_with_staff(&store, "LAR-senteret", at).await;
+        let (_dir, store, place, staff) = fresh_place(2, at).await;
         let product = &Product::ALL[0];
         let mut tx = store.write().await.expect("tx");
         for (movement, milli) in [
@@ -576,12 +592,8 @@ mod tests {
         // On PostgreSQL the writes of a place's dispensings and counts run at
         // once, and commit in another order than their instants; each must move
         // the kept row as the ledger orders its lines.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, 20)
-            .await
-            .expect("store");
         let start = Timestamp::from_second(1_795_000_000).expect("instant");
-        let (place, staff) = place_with_staff(&store, "LAR-senteret", start).await;
+        let (_dir, store, place, staff) = fresh_place(20, start).await;
         let writers = (0..12u64).map(|writer| {
             let store = store.clone();
             tokio::spawn(async move {
@@ -653,15 +665,11 @@ mod tests {
         // PostgreSQL: the count reads the balance it compares with, and a
         // dispensing that commits before the count is written would make it a
         // dose off. (SQLite's write transactions run one at a time.)
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::connect(&crate::testing::fresh_database_url(dir.path()).await, 4)
-            .await
-            .expect("store");
+        let at = Timestamp::from_second(1_795_000_000).expect("instant");
+        let (_dir, store, place, staff) = fresh_place(4, at).await;
         if store.backend() != crate::Backend::Postgres {
             return;
         }
-        let at = Timestamp::from_second(1_795_000_000).expect("instant");
-        let (place, staff) = place_with_staff(&store, "LAR-senteret", at).await;
         let product = &Product::ALL[0];
         let line = |movement, milli| {
             NewStockLine::new(
