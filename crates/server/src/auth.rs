@@ -338,7 +338,7 @@ async fn api_actor(
     state: &AppState,
 ) -> Result<(Actor, Option<std::sync::Arc<crate::directory::Snapshot>>), AppError> {
     let token = bearer(parts)?;
-    let mut conn = state.store.read().await?;
+    let mut conn = state.store.reader().await?;
     let now = state.clock.now();
     if token.starts_with(PATIENT_TOKEN_PREFIX) {
         let patient = privacy::patient_by_token(&mut conn, &token_hash(token), now)

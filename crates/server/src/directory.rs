@@ -14,8 +14,9 @@ use samhand_domain::arrangement::PatientGroup;
 use samhand_domain::ids::{OrganisationId, UserId};
 use samhand_domain::organisation::Organisation;
 use samhand_domain::policy::ClinicalPolicy;
+use samhand_store::native::Fetch;
 use samhand_store::users::{ExtraRole, UserRecord};
-use samhand_store::{Conn, organisations, users};
+use samhand_store::{organisations, users};
 use tokio::sync::OnceCell;
 
 use crate::error::AppResult;
@@ -35,7 +36,7 @@ impl Default for Directory {
 
 impl Directory {
     /// The copy as of the database's version now (one statement).
-    pub async fn current(&self, conn: &mut Conn) -> AppResult<Arc<Snapshot>> {
+    pub async fn current(&self, conn: &mut impl Fetch) -> AppResult<Arc<Snapshot>> {
         let version = users::config_version(conn).await?;
         let mut current = self.current.lock().expect("the directory's lock");
         if current.version != version {
@@ -78,7 +79,7 @@ impl Snapshot {
 
     pub async fn organisations(
         &self,
-        conn: &mut Conn,
+        conn: &mut impl Fetch,
     ) -> AppResult<Arc<HashMap<OrganisationId, Organisation>>> {
         let all = self
             .organisations
@@ -90,7 +91,7 @@ impl Snapshot {
         Ok(all.clone())
     }
 
-    pub async fn groups(&self, conn: &mut Conn) -> AppResult<Arc<Vec<PatientGroup>>> {
+    pub async fn groups(&self, conn: &mut impl Fetch) -> AppResult<Arc<Vec<PatientGroup>>> {
         let groups = self
             .groups
             .get_or_try_init(|| async {
@@ -100,7 +101,7 @@ impl Snapshot {
         Ok(groups.clone())
     }
 
-    pub async fn policy(&self, conn: &mut Conn) -> AppResult<ClinicalPolicy> {
+    pub async fn policy(&self, conn: &mut impl Fetch) -> AppResult<ClinicalPolicy> {
         let policy = self
             .policy
             .get_or_try_init(|| async {
@@ -114,7 +115,7 @@ impl Snapshot {
     /// Users by id (also those not found, as `None`), reading the unknown in one query.
     pub async fn users(
         &self,
-        conn: &mut Conn,
+        conn: &mut impl Fetch,
         ids: &[UserId],
     ) -> AppResult<HashMap<UserId, Option<UserRecord>>> {
         let missing: Vec<UserId> = {
@@ -135,11 +136,11 @@ impl Snapshot {
             .collect())
     }
 
-    pub async fn user(&self, conn: &mut Conn, id: UserId) -> AppResult<Option<UserRecord>> {
+    pub async fn user(&self, conn: &mut impl Fetch, id: UserId) -> AppResult<Option<UserRecord>> {
         Ok(self.users(conn, &[id]).await?.remove(&id).flatten())
     }
 
-    pub async fn extra_roles(&self, conn: &mut Conn, user: UserId) -> AppResult<Vec<ExtraRole>> {
+    pub async fn extra_roles(&self, conn: &mut impl Fetch, user: UserId) -> AppResult<Vec<ExtraRole>> {
         if let Some(roles) = self.extra_roles.lock().expect("the directory's lock").get(&user) {
             return Ok(roles.clone());
         }
@@ -154,7 +155,7 @@ impl Snapshot {
     /// The user of a staff API token that is neither revoked nor expired at `now`.
     pub async fn token_user(
         &self,
-        conn: &mut Conn,
+        conn: &mut impl Fetch,
         token_hash: &str,
         now: Timestamp,
     ) -> AppResult<Option<UserId>> {

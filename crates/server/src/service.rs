@@ -319,7 +319,7 @@ impl<'a> Service<'a> {
     /// The directory as of this request (its version read once per request).
     async fn directory(
         &self,
-        conn: &mut samhand_store::Conn,
+        conn: &mut impl samhand_store::native::Fetch,
     ) -> AppResult<std::sync::Arc<crate::directory::Snapshot>> {
         let snapshot = self
             .directory
@@ -329,12 +329,12 @@ impl<'a> Service<'a> {
     }
 
     pub async fn policy(&self) -> AppResult<ClinicalPolicy> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         self.directory(&mut conn).await?.policy(&mut conn).await
     }
 
     pub async fn organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         let all = self.directory(&mut conn).await?.organisations(&mut conn).await?;
         Ok((*all).clone())
     }
@@ -366,7 +366,7 @@ impl<'a> Service<'a> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         let found = self.directory(&mut conn).await?.users(&mut conn, &ids).await?;
         Ok(found
             .into_iter()
@@ -390,7 +390,7 @@ impl<'a> Service<'a> {
     /// A patient, their schedule data and what else `also` asks for, in one
     /// statement; not found when there is no such patient.
     async fn patient_record(&self, patient: PatientId, also: Also<'_>) -> AppResult<PatientRecord> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         let mut found = one_patient::read(&mut conn, patient, also).await?;
         let Some(person) = found.patient.take() else {
             return Err(AppError::NotFound("pasienten".into()));
@@ -417,7 +417,7 @@ impl<'a> Service<'a> {
 
 /// The clinical policy in force.
 pub(crate) async fn clinical_policy(state: &AppState) -> AppResult<ClinicalPolicy> {
-    let mut conn = state.store.read().await?;
+    let mut conn = state.store.reader().await?;
     state.directory.current(&mut conn).await?.policy(&mut conn).await
 }
 
@@ -428,7 +428,7 @@ pub(crate) async fn load_patient_data(
     state: &AppState,
     ids: &[PatientId],
 ) -> AppResult<HashMap<PatientId, PatientData>> {
-    let mut conn = state.store.read().await?;
+    let mut conn = state.store.reader().await?;
     let mut data: HashMap<PatientId, PatientData> =
         ids.iter().map(|id| (*id, PatientData::default())).collect();
     for episode in patient_store::episodes_of(&mut conn, ids).await? {

@@ -31,6 +31,7 @@ use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, date_text, int, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::native::Fetch;
 
 /// How many days before the latest day dosed the row keeps: twice the missed-dose
 /// lookback, so that a read of the lookback as of any day up to that latest day
@@ -177,7 +178,7 @@ pub async fn kept_of(
 /// As [`kept_of`], with only the days from `from` (as text, "" for all) decoded:
 /// what a read of a range needs, without the days before it.
 async fn kept_rows(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     from: &str,
 ) -> Result<HashMap<PatientId, DoseDayState>> {
@@ -246,7 +247,7 @@ pub async fn derived_of(
 /// The days dosed of some patients in [from, to], from the history: the lookback
 /// as read before the kept state, and still where the row does not reach back.
 pub async fn dosed_days_from_history(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     from: Date,
     to: Date,
@@ -254,7 +255,7 @@ pub async fn dosed_days_from_history(
     if patients.is_empty() {
         return Ok(HashMap::new());
     }
-    let aggregate = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+    let aggregate = if crate::db::is_postgres(conn) {
         "string_agg(DISTINCT d.dose_date, ',')"
     } else {
         "group_concat(DISTINCT d.dose_date)"
@@ -286,7 +287,7 @@ pub async fn dosed_days_from_history(
 /// zero: from the kept rows, and from the history for a patient whose row does not
 /// reach back to `from`.
 pub async fn dosed_days_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     from: Date,
     to: Date,
@@ -332,7 +333,7 @@ pub async fn lookback_of(
 /// [`dosed_days_of`] from the kept rows as read already (patients without a row
 /// left out).
 pub(crate) async fn dosed_days_of_kept(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     kept: &HashMap<PatientId, DoseDayState>,
     from: Date,
     to: Date,
@@ -361,7 +362,7 @@ pub(crate) async fn dosed_days_of_kept(
 /// reads it. On SQLite the write transaction already holds the database's one
 /// write lock.
 async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDayState> {
-    let select = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+    let select = if crate::db::is_postgres(conn) {
         "SELECT last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state WHERE patient_id = $1 FOR UPDATE"
     } else {
         "SELECT last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state WHERE patient_id = $1"

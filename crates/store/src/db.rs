@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::native::Fetch;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
@@ -34,6 +35,9 @@ pub enum StoreError {
     /// The write was in a batch whose commit failed; nothing of the batch landed.
     #[error("the write's batch did not commit: {0}")]
     Batch(String),
+    /// SQLite's own library refused a read of a [`crate::native::Reader`].
+    #[error("database error: {0}")]
+    Native(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -221,9 +225,15 @@ pub struct Store {
     /// The key the audit chain is MACed with; without one, entries are chained
     /// with plain SHA-256 (tests and tools that write no real log).
     audit_key: Option<Arc<crate::anchor::AuditKey>>,
+    /// On SQLite, the connections of the hot reads (see [`crate::native`]).
+    native: Option<Arc<crate::native::NativeReads>>,
 }
 
 pub use crate::group::{WriteStats, WriteTx};
+
+/// How long a PostgreSQL connection may lie idle in the pool before it is tested
+/// with a ping when it is handed out again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
 
 impl Store {
     /// Connects to `database_url` (sqlite:… or postgres:…), with the SQLite pragmas
@@ -255,6 +265,20 @@ impl Store {
                 max_connections
             })
             .acquire_timeout(Duration::from_secs(30))
+            // The pool's default pings every connection before it hands it out: on
+            // SQLite a hand-off to the connection's thread and back for nothing (the
+            // file cannot hang up), on PostgreSQL a round trip per request. Only a
+            // PostgreSQL connection idle long enough for the server or the network
+            // to have dropped it is tested, and replaced if it does not answer.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -295,6 +319,10 @@ impl Store {
             pool,
             backend,
             audit_key: None,
+            native: match backend {
+                Backend::Sqlite => crate::native::NativeReads::for_url(database_url),
+                Backend::Postgres => None,
+            },
         };
         Ok(store)
     }
@@ -322,6 +350,15 @@ impl Store {
     /// A connection for reads.
     pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// A connection for the hot reads, which run on the calling thread on SQLite
+    /// (see [`crate::native`]).
+    pub async fn reader(&self) -> Result<crate::native::Reader> {
+        match &self.native {
+            Some(native) => Ok(crate::native::Reader::Native(native.connection()?)),
+            None => Ok(crate::native::Reader::Pool(self.pool.acquire().await?)),
+        }
     }
 
     /// Begins a write transaction: a part of the process's next batch of writes,
@@ -383,8 +420,8 @@ impl Store {
 const IDS_PER_QUERY: usize = 5_000;
 
 /// Whether the connection is to PostgreSQL (else SQLite).
-pub(crate) fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
-    conn.backend_name().eq_ignore_ascii_case("postgresql")
+pub(crate) fn is_postgres<C: crate::native::Fetch + ?Sized>(conn: &C) -> bool {
+    conn.backend() == Backend::Postgres
 }
 
 /// `(…), (…)`: the placeholders of a multi-row INSERT of `rows` rows of `columns`
@@ -413,7 +450,7 @@ pub(crate) fn row_placeholders(conn: &sqlx::AnyConnection, rows: usize, columns:
 /// One bound value instead of one per id: SQLite looks bound parameters up by name
 /// in a list, so a statement with hundreds of them costs time quadratic in their
 /// number to bind.
-fn id_list_subquery(conn: &sqlx::AnyConnection, n: usize) -> String {
+fn id_list_subquery<C: crate::native::Fetch + ?Sized>(conn: &C, n: usize) -> String {
     if is_postgres(conn) {
         format!("SELECT json_array_elements_text(${n}::json)")
     } else {
@@ -424,7 +461,7 @@ fn id_list_subquery(conn: &sqlx::AnyConnection, n: usize) -> String {
 /// Rows for many patients: runs `sql`, whose `{ids}` stands for the IN list, once
 /// per chunk of ids, binding `leading` (for `$1…$n` before the list) and then the ids.
 pub(crate) async fn rows_for_patients(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut impl Fetch,
     sql: &str,
     leading: &[String],
     patients: &[samhand_domain::ids::PatientId],
@@ -459,7 +496,7 @@ pub(crate) async fn more_rows_than(
 /// `id IN ({ids})`), once per chunk of ids, binding `leading` (for `$1…$n` before
 /// the list) and then the chunk.
 pub(crate) async fn rows_for_ids(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut impl crate::native::Fetch,
     sql: &str,
     leading: &[String],
     ids: &[String],
@@ -488,7 +525,7 @@ pub(crate) async fn rows_for_ids(
         } else {
             serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?
         };
-        rows.extend(query.bind(list).fetch_all(&mut *conn).await?);
+        rows.extend(conn.fetch_all(query.bind(list)).await?);
     }
     Ok(rows)
 }

@@ -19,6 +19,7 @@ use crate::codec::{
 };
 use crate::db::rows_for_patients;
 use crate::db::{Result, classify};
+use crate::native::Fetch;
 
 /// One recording at the window, as stored.
 #[derive(Debug, Clone)]
@@ -250,7 +251,7 @@ fn correction_from_row(row: &AnyRow) -> Result<CorrectionRecord> {
 
 /// The corrections of some patients' recordings made on days in [from, to].
 pub async fn corrections_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     from: Date,
     to: Date,
@@ -407,7 +408,7 @@ fn recorded_in_where(from: Timestamp, until: Timestamp) -> String {
 /// Every recorded dose of some patients for dose dates in [from, to], voided ones
 /// included: the history, where a correction shows beside what it corrected.
 pub async fn dose_history_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     from: Date,
     to: Date,
@@ -474,7 +475,7 @@ pub struct RecentDoses {
 /// The recorded doses of some patients for dose dates in [from, to], in full from
 /// `near` on (see [`RecentDoses`]).
 pub async fn recent_doses_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     from: Date,
     near: Date,

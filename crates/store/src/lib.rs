@@ -19,6 +19,7 @@ pub mod health;
 pub mod indicators;
 pub mod messages;
 pub mod migrate;
+pub mod native;
 pub mod one_patient;
 pub mod orders;
 pub mod organisations;

@@ -25,7 +25,6 @@ use samhand_domain::ids::PatientId;
 use samhand_domain::patient::{Episode, Patient};
 use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::schedule::{Cover, IntakeMode};
-use sqlx::AnyConnection;
 
 use crate::codec::{date_text, text};
 use crate::day_state::DoseDayState;
@@ -39,6 +38,7 @@ enum Ty {
     Int,
 }
 
+use crate::native::{Fetch, FetchOn};
 use Ty::{Int, Text};
 
 impl Ty {
@@ -246,7 +246,7 @@ fn union_sql(parts: &[Part]) -> String {
 /// Reads one patient's record (see the module's text): one statement, and one
 /// more per kind of privacy fact present, and one for a kept dosing state that
 /// does not reach back to the start of [`Also::recent`].
-pub async fn read(conn: &mut AnyConnection, patient: PatientId, also: Also<'_>) -> Result<OnePatient> {
+pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> Result<OnePatient> {
     let mut binds = vec![patient.to_string()];
     let mut parts = vec![
         Part {
@@ -339,7 +339,7 @@ pub async fn read(conn: &mut AnyConnection, patient: PatientId, also: Also<'_>) 
     for value in &binds {
         query = query.bind(value.clone());
     }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = query.fetch_all_on(&mut *conn).await?;
 
     let mut found = OnePatient::default();
     let mut present = HashSet::new();

@@ -19,6 +19,7 @@ use crate::codec::{
 };
 use crate::db::rows_for_patients;
 use crate::db::{Result, StoreError, classify};
+use crate::native::{Fetch, FetchOn};
 
 pub(crate) const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, o.episode_id, o.substance, o.form, o.parts, o.effective_from,
     o.titration, o.reason, o.created_by, o.created_at, s.version, s.signed_by, s.signed_at, s.warnings_confirmed,
@@ -187,10 +188,7 @@ pub async fn orders(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<
 }
 
 /// The signed versions of many patients.
-pub async fn signed_orders_of(
-    conn: &mut AnyConnection,
-    patients: &[PatientId],
-) -> Result<Vec<SignedDoseOrder>> {
+pub async fn signed_orders_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<SignedDoseOrder>> {
     let sql = format!("{ORDER_SELECT} WHERE s.version IS NOT NULL AND o.patient_id IN ({{ids}})");
     let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     let mut signed = Vec::new();
@@ -262,7 +260,7 @@ pub async fn arrangements(conn: &mut AnyConnection, patient: PatientId) -> Resul
     rows.iter().map(arrangement_from_row).collect()
 }
 
-pub async fn arrangements_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Arrangement>> {
+pub async fn arrangements_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<Arrangement>> {
     let sql = format!("{ARRANGEMENT_SELECT} WHERE patient_id IN ({{ids}})");
     let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     rows.iter().map(arrangement_from_row).collect()
@@ -279,7 +277,7 @@ pub async fn all_arrangements(conn: &mut AnyConnection) -> Result<Vec<Arrangemen
 /// Patients who have, or have had, an arrangement at a place or a cover there from a
 /// date: the candidates for a place's list; the schedule decides who is due.
 pub async fn patients_at_place(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: samhand_domain::ids::OrganisationId,
     from: jiff::civil::Date,
 ) -> Result<Vec<PatientId>> {
@@ -289,7 +287,7 @@ pub async fn patients_at_place(
     )
     .bind(place.to_string())
     .bind(date_text(from))
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(|r| parsed(r, "patient_id")).collect()
 }
@@ -342,7 +340,7 @@ pub async fn insert_cover(write: &mut PatientWrite, cover: &Cover) -> Result<()>
 pub(crate) const COVER_SELECT: &str =
     "SELECT id, patient_id, cover_date, kind, take_home_from, place_id, decided_by, decided_at FROM covers";
 
-pub async fn covers_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Cover>> {
+pub async fn covers_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<Cover>> {
     let sql = format!("{COVER_SELECT} WHERE patient_id IN ({{ids}})");
     let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     rows.iter().map(cover_from_row).collect()

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, int, micros, parsed, text, time_text};
 use crate::db::{Result, classify};
+use crate::native::{Fetch, FetchOn};
 
 const COLUMNS: &str = "id, name, kind, municipality, open_weekdays, open_on_public_holidays";
 
@@ -31,10 +32,7 @@ fn from_row(row: &AnyRow) -> Result<Organisation> {
 }
 
 /// Fills in the closed days of the organisations read.
-async fn with_closed_days(
-    conn: &mut AnyConnection,
-    mut orgs: Vec<Organisation>,
-) -> Result<Vec<Organisation>> {
+async fn with_closed_days(conn: &mut impl Fetch, mut orgs: Vec<Organisation>) -> Result<Vec<Organisation>> {
     if orgs.is_empty() {
         return Ok(orgs);
     }
@@ -69,9 +67,9 @@ pub async fn insert(conn: &mut AnyConnection, org: &Organisation, at: jiff::Time
     Ok(())
 }
 
-pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Organisation>> {
+pub async fn all(conn: &mut impl Fetch) -> Result<Vec<Organisation>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations ORDER BY name"))
-        .fetch_all(&mut *conn)
+        .fetch_all_on(&mut *conn)
         .await?;
     let orgs = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
     with_closed_days(conn, orgs).await
@@ -110,11 +108,11 @@ pub async fn insert_group(conn: &mut AnyConnection, group: &PatientGroup) -> Res
     Ok(())
 }
 
-pub async fn groups(conn: &mut AnyConnection) -> Result<Vec<PatientGroup>> {
+pub async fn groups(conn: &mut impl Fetch) -> Result<Vec<PatientGroup>> {
     let rows = sqlx::query(
         "SELECT id, place_id, name, window_start, window_end FROM patient_groups ORDER BY window_start",
     )
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(group_from_row).collect()
 }
@@ -292,9 +290,9 @@ pub async fn insert_closed_day(
 }
 
 /// Every place's closed days, by date.
-pub async fn closed_days(conn: &mut AnyConnection) -> Result<Vec<ClosedDay>> {
+pub async fn closed_days(conn: &mut impl Fetch) -> Result<Vec<ClosedDay>> {
     let rows = sqlx::query("SELECT place_id, closed_on, reason FROM place_closed_days ORDER BY closed_on")
-        .fetch_all(conn)
+        .fetch_all_on(conn)
         .await?;
     rows.iter()
         .map(|r| {

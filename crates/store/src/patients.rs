@@ -11,6 +11,7 @@ use sqlx::{AnyConnection, Row};
 use crate::Conn;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::native::Fetch;
 use crate::patient_write::{Owner, PatientWrite};
 
 pub(crate) const PATIENT_SELECT: &str =
@@ -105,7 +106,7 @@ pub async fn insert_identity_version(write: &mut PatientWrite, v: &IdentityVersi
 
 /// Every version of the identity of some patients, oldest first per patient.
 pub async fn identity_versions_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
 ) -> Result<Vec<IdentityVersion>> {
     let rows = rows_for_patients(
@@ -344,13 +345,13 @@ pub async fn episode(conn: &mut AnyConnection, id: EpisodeId) -> Result<Option<E
 }
 
 /// Episodes of many patients at once (for today's list).
-pub async fn episodes_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Episode>> {
+pub async fn episodes_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<Episode>> {
     let sql = format!("{EPISODE_SELECT} WHERE e.patient_id IN ({{ids}})");
     let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     rows.iter().map(episode_from_row).collect()
 }
 
-pub async fn patients_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Patient>> {
+pub async fn patients_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<Patient>> {
     let sql = format!("{PATIENT_SELECT} WHERE p.id IN ({{ids}})");
     let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     rows.iter().map(patient_from_row).collect()

@@ -14,6 +14,7 @@ use sqlx::any::AnyRow;
 use crate::PatientWrite;
 use crate::codec::{corrupt, instant, instant_opt, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 use crate::patient_write::Owner;
 
 // ------------------------------------------------------------------ consents
@@ -56,7 +57,7 @@ fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord> {
 }
 
 /// Every consent decision of some patients, oldest first.
-pub async fn consents_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<ConsentRecord>> {
+pub async fn consents_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<ConsentRecord>> {
     let rows = rows_for_patients(
         conn,
         "SELECT id, patient_id, organisation_id, category, given, recorded_at, recorded_by, by_patient, note
@@ -146,7 +147,7 @@ pub async fn member(conn: &mut AnyConnection, id: CareTeamMemberId) -> Result<Op
 }
 
 /// Every care team seat of some patients, ended ones included, oldest first.
-pub async fn members_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<CareTeamMember>> {
+pub async fn members_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<CareTeamMember>> {
     let rows = rows_for_patients(
         conn,
         "SELECT m.id, m.patient_id, m.user_id, m.organisation_id, m.team_role, m.added_at, m.added_by,
@@ -230,7 +231,7 @@ fn emergency_from_row(row: &AnyRow) -> Result<EmergencyAccess> {
 }
 
 /// Every emergency access to some patients, oldest first.
-pub async fn emergency_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<EmergencyAccess>> {
+pub async fn emergency_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<EmergencyAccess>> {
     let sql = format!("{EMERGENCY_SELECT} WHERE a.patient_id IN ({{ids}}) ORDER BY a.started_at, a.id");
     let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     rows.iter().map(emergency_from_row).collect()
@@ -338,7 +339,7 @@ fn person_from_row(row: &AnyRow) -> Result<NamedPerson> {
 }
 
 /// Every person some patients named, ended ones included, oldest first.
-pub async fn people_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<NamedPerson>> {
+pub async fn people_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<NamedPerson>> {
     let sql = format!("{PEOPLE_SELECT} WHERE n.patient_id IN ({{ids}}) ORDER BY n.added_at, n.id");
     let rows = rows_for_patients(conn, &sql, &[], patients).await?;
     rows.iter().map(person_from_row).collect()
@@ -361,7 +362,7 @@ pub async fn person(
 /// reading each kind only where there is one saves a request up to four
 /// statements (issue 16).
 async fn fact_kinds_present(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
 ) -> Result<std::collections::HashSet<String>> {
     let sql = fact_kind_probes("IN ({ids})").join(" UNION ALL ");
@@ -390,7 +391,7 @@ pub(crate) fn fact_kind_probes(cond: &str) -> Vec<String> {
 
 /// Everything the access decision needs about some patients' privacy.
 pub async fn facts_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
 ) -> Result<std::collections::HashMap<PatientId, PrivacyFacts>> {
     let facts: std::collections::HashMap<PatientId, PrivacyFacts> =
@@ -406,7 +407,7 @@ pub async fn facts_of(
 /// (`present`, as [`fact_kind_probes`] name them): reads those kinds only, into
 /// `facts`.
 pub(crate) async fn facts_of_kinds(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     present: &std::collections::HashSet<String>,
     mut facts: std::collections::HashMap<PatientId, PrivacyFacts>,
@@ -508,7 +509,7 @@ pub async fn insert_patient_token(
 
 /// The active patient account of a valid (unexpired, unrevoked) patient token.
 pub async fn patient_by_token(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<PatientUser>> {
@@ -519,7 +520,7 @@ pub async fn patient_by_token(
     )
     .bind(token_hash)
     .bind(micros(now))
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     row.map(|r| {
         Ok(PatientUser {

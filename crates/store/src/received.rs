@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 
 use crate::codec::{corrupt, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_ids};
+use crate::native::Fetch;
 use crate::patient_write::PatientWrite;
 
 /// Keeps what was received with the record `record_id` of `patient`.
@@ -45,7 +46,7 @@ pub async fn insert(
 
 /// What was received with each of the records, by record id, in the order received.
 pub async fn of_records(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     record_ids: &[String],
 ) -> Result<HashMap<String, Vec<ReceivedIdentifier>>> {
     let sql = "SELECT record_id, element, system, value FROM received_identifiers

@@ -19,6 +19,7 @@ use sqlx::any::AnyRow;
 use crate::StoreError;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::native::Fetch;
 use crate::patient_write::{Owner, PatientWrite};
 
 /// The unique index that allows one discharge per stay.
@@ -106,7 +107,7 @@ pub async fn insert_event(write: &mut PatientWrite, event: &StayEvent) -> Result
 }
 
 /// The stays of some patients with their events, oldest start first.
-pub async fn stays_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<StayRecord>> {
+pub async fn stays_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<StayRecord>> {
     let rows = rows_for_patients(
         conn,
         "SELECT id, patient_id, kind, institution, institution_id, starts_on, planned_end_on, opioid_use,
@@ -412,7 +413,7 @@ pub async fn acknowledge_handover(
 }
 
 /// The hand-overs of some patients with their acknowledgements, oldest first.
-pub async fn handovers_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<Handover>> {
+pub async fn handovers_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<Handover>> {
     let rows = rows_for_patients(
         conn,
         "SELECT h.id, h.patient_id, h.stay_id, h.from_organisation, h.to_organisation, h.order_summary, h.taper_plan,

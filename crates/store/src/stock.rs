@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify};
+use crate::native::{Fetch, FetchOn};
 
 /// One line of a product's ledger.
 #[derive(Debug, Clone)]
@@ -404,9 +405,9 @@ pub async fn follow_ups(conn: &mut AnyConnection, place: OrganisationId) -> Resu
 }
 
 /// The stored policy values, oldest first (the latest per key wins).
-pub async fn policy_values(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
+pub async fn policy_values(conn: &mut impl Fetch) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query("SELECT key, value FROM policy_settings ORDER BY set_at, id")
-        .fetch_all(conn)
+        .fetch_all_on(conn)
         .await?;
     rows.iter()
         .map(|r| Ok((text(r, "key")?, crate::codec::int(r, "value")?)))

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, int, micros, parsed, text};
 use crate::db::{Result, classify};
+use crate::native::{Fetch, FetchOn};
 
 /// A user row with what login needs.
 #[derive(Debug, Clone)]
@@ -331,13 +332,13 @@ pub async fn insert_role(
 }
 
 /// The user's roles at other organisations.
-pub async fn extra_roles(conn: &mut AnyConnection, user: UserId) -> Result<Vec<ExtraRole>> {
+pub async fn extra_roles(conn: &mut impl Fetch, user: UserId) -> Result<Vec<ExtraRole>> {
     let rows = sqlx::query(
         "SELECT r.organisation_id, r.role, o.kind, o.name FROM user_roles r JOIN organisations o ON o.id = r.organisation_id
          WHERE r.user_id = $1 ORDER BY o.name, r.role",
     )
     .bind(user.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(extra_role_from_row).collect()
 }
@@ -352,12 +353,12 @@ pub async fn delete_expired_invitations(conn: &mut AnyConnection, now: Timestamp
 }
 
 /// The user and expiry of an API token that is not revoked (expired or not).
-pub async fn api_token(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<(UserId, Timestamp)>> {
+pub async fn api_token(conn: &mut impl Fetch, token_hash: &str) -> Result<Option<(UserId, Timestamp)>> {
     let row = sqlx::query(
         "SELECT user_id, expires_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(token_hash)
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     row.map(|r| Ok((parsed(&r, "user_id")?, crate::codec::instant(&r, "expires_at")?)))
         .transpose()
@@ -365,15 +366,15 @@ pub async fn api_token(conn: &mut AnyConnection, token_hash: &str) -> Result<Opt
 
 /// The version of the organisations, groups, policy, users, roles and API tokens:
 /// moved on by the database at every change of them (migration 0025).
-pub async fn config_version(conn: &mut AnyConnection) -> Result<i64> {
+pub async fn config_version(conn: &mut impl Fetch) -> Result<i64> {
     let row = sqlx::query("SELECT version FROM config_version WHERE id = 1")
-        .fetch_one(conn)
+        .fetch_one_on(conn)
         .await?;
     crate::codec::int(&row, "version")
 }
 
 /// Users by id, in one query (those not found are left out).
-pub async fn by_ids(conn: &mut AnyConnection, ids: &[UserId]) -> Result<Vec<UserRecord>> {
+pub async fn by_ids(conn: &mut impl Fetch, ids: &[UserId]) -> Result<Vec<UserRecord>> {
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let rows = crate::db::rows_for_ids(conn, &format!("{SELECT} WHERE u.id IN ({{ids}})"), &[], &ids).await?;
     rows.iter().map(from_row).collect()

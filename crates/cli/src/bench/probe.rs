@@ -70,23 +70,29 @@ pub fn peak_rss_mb() -> f64 {
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
-/// A tracing layer that counts sqlx's statement events while counting is on (and
+/// A tracing layer that counts the statement events (sqlx's and the store's own) while counting is on (and
 /// asks sqlx for them only then, so the other phases pay nothing).
 pub fn statement_counter<S>() -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     let filter = DynFilterFn::new(|metadata: &Metadata<'_>, _| {
-        metadata.target() == "sqlx::query" && COUNTING.load(Ordering::Relaxed)
+        is_statement(metadata) && COUNTING.load(Ordering::Relaxed)
     })
     .with_callsite_filter(|metadata| {
-        if metadata.target() == "sqlx::query" {
+        if is_statement(metadata) {
             tracing::subscriber::Interest::sometimes()
         } else {
             tracing::subscriber::Interest::never()
         }
     });
     Counter.with_filter(filter)
+}
+
+/// sqlx's event for each statement it runs, and the store's for each it runs on
+/// SQLite's own connection (`samhand_store::native`).
+fn is_statement(metadata: &Metadata<'_>) -> bool {
+    metadata.target() == "sqlx::query" || metadata.target() == samhand_store::native::STATEMENT_EVENTS
 }
 
 struct Counter;

@@ -415,7 +415,7 @@ impl Service<'_> {
     /// the missed-dose rule's lookback the patient had a dose and the last days'
     /// history.
     async fn overview_records(&self, patient_id: PatientId, today: Date) -> AppResult<OverviewRecords> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
         let from = today
             .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))

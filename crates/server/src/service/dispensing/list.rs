@@ -12,7 +12,7 @@ impl Service<'_> {
         let today = self.today();
         let date = date.unwrap_or(today);
         let candidates = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             order_store::patients_at_place(&mut conn, place.id, date.min(today)).await?
         };
         let data = self.load_data(&candidates).await?;
@@ -127,7 +127,7 @@ impl Service<'_> {
             .await?;
         let health = self.health_notes_of_allowed(&health_allowed).await?;
         let (from, to) = recorded_range(date, self.today());
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         let recent = dispensing_store::recent_doses_of(
             &mut conn,
             &allowed_ids,

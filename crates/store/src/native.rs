@@ -1,0 +1,457 @@
+//! The hot reads on SQLite, run on the calling thread (issue 16).
+//!
+//! sqlx's SQLite driver runs each connection on a thread of its own and hands every
+//! statement, and every row of its answer, across to it and back: about thirty
+//! thread switches for one patient's overview, and half the server's CPU under a
+//! read load. The reads that every request or every dispensing makes go through
+//! [`Fetch`] instead. On SQLite a [`Reader`] holds a connection of SQLite's own
+//! library (the one sqlx already builds), and runs the same query, with the same
+//! arguments, right where it is asked, into the same `Any` rows the decoders read,
+//! so the store's functions keep one text of each query and one decoder for both
+//! databases. On PostgreSQL a [`Reader`] is an ordinary connection of the pool.
+//!
+//! These connections only read (`PRAGMA query_only`), each statement on its own as
+//! sqlx runs them (SQLite's autocommit), so they see what is committed, as the
+//! pool's connections do; every write goes through the writer ([`crate::group`]).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use sqlx::any::{Any, AnyArguments, AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValue};
+use sqlx::pool::PoolConnection;
+use sqlx::query::Query;
+use sqlx::{AnyConnection, Execute};
+use sqlx_core::any::{AnyColumn, AnyValueKind};
+use sqlx_core::ext::ustr::UStr;
+
+use crate::db::{Backend, Result, StoreError};
+
+/// A query of the store, as it is written for sqlx: its text and its arguments.
+pub type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+/// Runs a query and answers its rows: through sqlx on a connection of the pool or a
+/// transaction, or right here on a [`Reader`]'s own SQLite connection.
+pub trait Fetch: Send {
+    fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> impl Future<Output = Result<Vec<AnyRow>>> + Send;
+
+    fn fetch_optional<'q>(
+        &mut self,
+        query: AnyQuery<'q>,
+    ) -> impl Future<Output = Result<Option<AnyRow>>> + Send;
+
+    /// Which database answers: the store writes a few queries per database.
+    fn backend(&self) -> Backend;
+
+    /// The one row the query answers; an error when it answers none.
+    fn fetch_one<'q>(&mut self, query: AnyQuery<'q>) -> impl Future<Output = Result<AnyRow>> + Send {
+        async move {
+            self.fetch_optional(query)
+                .await?
+                .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        }
+    }
+}
+
+/// A query run on any [`Fetch`]: `sqlx::query(…).bind(…).fetch_all_on(conn)`, as
+/// sqlx's own `fetch_all(conn)` runs it on a connection of the pool.
+pub trait FetchOn<'q> {
+    fn fetch_all_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<Vec<AnyRow>>> + Send;
+    fn fetch_optional_on<C: Fetch>(self, conn: &mut C)
+    -> impl Future<Output = Result<Option<AnyRow>>> + Send;
+    fn fetch_one_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<AnyRow>> + Send;
+}
+
+impl<'q> FetchOn<'q> for AnyQuery<'q> {
+    fn fetch_all_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<Vec<AnyRow>>> + Send {
+        conn.fetch_all(self)
+    }
+
+    fn fetch_optional_on<C: Fetch>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Option<AnyRow>>> + Send {
+        conn.fetch_optional(self)
+    }
+
+    fn fetch_one_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<AnyRow>> + Send {
+        conn.fetch_one(self)
+    }
+}
+
+fn backend_of(conn: &AnyConnection) -> Backend {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+impl Fetch for AnyConnection {
+    fn backend(&self) -> Backend {
+        backend_of(self)
+    }
+
+    async fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> Result<Vec<AnyRow>> {
+        Ok(query.fetch_all(self).await?)
+    }
+
+    async fn fetch_optional<'q>(&mut self, query: AnyQuery<'q>) -> Result<Option<AnyRow>> {
+        Ok(query.fetch_optional(self).await?)
+    }
+}
+
+/// A connection for the hot reads: SQLite's own on SQLite, the pool's on
+/// PostgreSQL (see the module's text).
+pub enum Reader {
+    Pool(PoolConnection<Any>),
+    Native(NativeConn),
+}
+
+/// A pooled connection, and a write transaction, which reads what it has written
+/// so far.
+macro_rules! fetch_through_deref {
+    ($($ty:ty),*) => {$(
+        impl Fetch for $ty {
+            fn backend(&self) -> Backend {
+                backend_of(self)
+            }
+
+            async fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> Result<Vec<AnyRow>> {
+                Ok(query.fetch_all(&mut **self).await?)
+            }
+
+            async fn fetch_optional<'q>(&mut self, query: AnyQuery<'q>) -> Result<Option<AnyRow>> {
+                Ok(query.fetch_optional(&mut **self).await?)
+            }
+        }
+    )*};
+}
+
+fetch_through_deref!(PoolConnection<Any>, crate::WriteTx, crate::PatientWrite);
+
+impl Fetch for Reader {
+    fn backend(&self) -> Backend {
+        match self {
+            Reader::Pool(conn) => conn.backend(),
+            Reader::Native(_) => Backend::Sqlite,
+        }
+    }
+
+    async fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> Result<Vec<AnyRow>> {
+        match self {
+            Reader::Pool(conn) => conn.fetch_all(query).await,
+            Reader::Native(conn) => conn.rows(query, None),
+        }
+    }
+
+    async fn fetch_optional<'q>(&mut self, query: AnyQuery<'q>) -> Result<Option<AnyRow>> {
+        match self {
+            Reader::Pool(conn) => conn.fetch_optional(query).await,
+            Reader::Native(conn) => Ok(conn.rows(query, Some(1))?.into_iter().next()),
+        }
+    }
+}
+
+/// The idle connections of SQLite's own library to the database file.
+pub(crate) struct NativeReads {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// The target of the event each native statement logs, as sqlx logs its own under
+/// `sqlx::query` (the literal in [`NativeConn::rows`], which the macro needs).
+pub const STATEMENT_EVENTS: &str = "samhand_store::native";
+
+/// At most this many idle connections are kept; more are opened while many
+/// requests read at once, and closed when they are handed back.
+const MAX_IDLE: usize = 8;
+
+impl NativeReads {
+    /// For a database URL naming a file (`sqlite://path?…`); none for one in memory,
+    /// which another connection cannot open.
+    pub(crate) fn for_url(database_url: &str) -> Option<Arc<Self>> {
+        let rest = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))?;
+        let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || path == ":memory:" || options.contains("mode=memory") {
+            return None;
+        }
+        Some(Arc::new(Self {
+            path: PathBuf::from(path),
+            idle: Mutex::new(Vec::new()),
+        }))
+    }
+
+    pub(crate) fn connection(self: &Arc<Self>) -> Result<NativeConn> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        Ok(NativeConn {
+            conn: Some(conn),
+            reads: self.clone(),
+        })
+    }
+
+    fn open(&self) -> Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(native)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(native)?;
+        conn.pragma_update(None, "query_only", true).map_err(native)?;
+        // Every request commits its audit entry, and a connection that maps the
+        // file unmaps it at its next read after any commit: reading the changed
+        // pages anew costs less here (0.64 against 0.71 ms of CPU per overview,
+        // BENCHMARKS.md).
+        conn.pragma_update(None, "mmap_size", 0).map_err(native)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+}
+
+/// A connection of SQLite's own library, handed back to the idle ones when dropped.
+pub struct NativeConn {
+    conn: Option<rusqlite::Connection>,
+    reads: Arc<NativeReads>,
+}
+
+impl Drop for NativeConn {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = self.reads.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+impl NativeConn {
+    /// Runs the query on this thread, its arguments bound as sqlx binds them
+    /// (`$N` and `?N` by number, a bare `?` by position), and answers at most
+    /// `limit` rows as `Any` rows of the values' own types, as sqlx's driver does.
+    fn rows(&mut self, mut query: AnyQuery<'_>, limit: Option<usize>) -> Result<Vec<AnyRow>> {
+        let conn = self.conn.as_ref().expect("a connection until dropped");
+        let sql = query.sql();
+        let arguments = query
+            .take_arguments()
+            .map_err(|e| StoreError::Corrupt(format!("the arguments of a query: {e}")))?;
+        let values = arguments.map(|a| a.values.0).unwrap_or_default();
+        let mut statement = conn.prepare_cached(sql).map_err(native)?;
+        let mut positional = 0;
+        for index in 1..=statement.parameter_count() {
+            let number = match statement.parameter_name(index) {
+                Some(name) => name
+                    .strip_prefix(['$', '?'])
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("an unsupported parameter {name}")))?,
+                None => {
+                    positional += 1;
+                    positional
+                }
+            };
+            // SQLite reads a parameter left unbound as NULL; sqlx leaves them so.
+            let Some(value) = values.get(number - 1) else {
+                break;
+            };
+            statement
+                .raw_bind_parameter(index, sql_value(value)?)
+                .map_err(native)?;
+        }
+        let names: Vec<UStr> = statement.column_names().into_iter().map(UStr::new).collect();
+        let columns: Vec<AnyColumn> = names
+            .iter()
+            .enumerate()
+            .map(|(ordinal, name)| AnyColumn {
+                ordinal,
+                name: name.clone(),
+                type_info: AnyTypeInfo {
+                    kind: AnyTypeInfoKind::Null,
+                },
+            })
+            .collect();
+        let column_names: Arc<sqlx_core::HashMap<UStr, usize>> = Arc::new(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(ordinal, name)| (name, ordinal))
+                .collect(),
+        );
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while limit.is_none_or(|limit| out.len() < limit) {
+            let Some(row) = rows.next().map_err(native)? else {
+                break;
+            };
+            let values = (0..columns.len())
+                .map(|i| row.get_ref(i).map_err(native).and_then(any_value))
+                .collect::<Result<Vec<_>>>()?;
+            out.push(AnyRow {
+                column_names: column_names.clone(),
+                columns: columns.clone(),
+                values,
+            });
+        }
+        // As sqlx logs each statement it runs (the bench counts both).
+        tracing::debug!(target: "samhand_store::native", { db.statement = sql, rows_returned = out.len() }, "statement");
+        Ok(out)
+    }
+}
+
+/// An argument as SQLite binds it.
+fn sql_value<'a>(value: &'a AnyValueKind<'_>) -> Result<ToSqlOutput<'a>> {
+    use rusqlite::types::Value;
+    Ok(match value {
+        AnyValueKind::Null(_) => ToSqlOutput::Owned(Value::Null),
+        AnyValueKind::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
+        AnyValueKind::SmallInt(i) => ToSqlOutput::Owned(Value::Integer(i64::from(*i))),
+        AnyValueKind::Integer(i) => ToSqlOutput::Owned(Value::Integer(i64::from(*i))),
+        AnyValueKind::BigInt(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+        AnyValueKind::Real(f) => ToSqlOutput::Owned(Value::Real(f64::from(*f))),
+        AnyValueKind::Double(f) => ToSqlOutput::Owned(Value::Real(*f)),
+        AnyValueKind::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+        AnyValueKind::Blob(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "an argument sqlx added since: {other:?}"
+            )));
+        }
+    })
+}
+
+/// A value as sqlx's SQLite driver gives it to an `Any` row: by the value's own
+/// type (SQLite's columns have none), text as UTF-8.
+fn any_value(value: ValueRef<'_>) -> Result<AnyValue> {
+    let kind = match value {
+        ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
+        ValueRef::Integer(i) => AnyValueKind::BigInt(i),
+        ValueRef::Real(f) => AnyValueKind::Double(f),
+        ValueRef::Text(bytes) => AnyValueKind::Text(Cow::Owned(
+            std::str::from_utf8(bytes)
+                .map_err(|e| StoreError::Corrupt(format!("text that is not UTF-8: {e}")))?
+                .to_owned(),
+        )),
+        ValueRef::Blob(bytes) => AnyValueKind::Blob(Cow::Owned(bytes.to_vec())),
+    };
+    Ok(AnyValue { kind })
+}
+
+fn native(error: rusqlite::Error) -> StoreError {
+    StoreError::Native(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Row, TypeInfo, ValueRef as _};
+
+    use super::*;
+    use crate::Store;
+
+    /// A row's values as text, by each value's own type, NULL whatever its kind.
+    fn shown(row: &AnyRow) -> Vec<String> {
+        (0..row.len())
+            .map(|i| {
+                let value = row.try_get_raw(i).expect("value");
+                if value.is_null() {
+                    return "NULL".to_owned();
+                }
+                match value.type_info().name() {
+                    "BIGINT" => format!("int {}", row.get::<i64, _>(i)),
+                    "DOUBLE" => format!("real {}", row.get::<f64, _>(i)),
+                    "TEXT" => format!("text {:?}", row.get::<String, _>(i)),
+                    "BLOB" => format!("blob {:?}", row.get::<Vec<u8>, _>(i)),
+                    other => other.to_string(),
+                }
+            })
+            .chain(
+                row.columns()
+                    .iter()
+                    .map(|c| format!("column {}", sqlx::Column::name(c))),
+            )
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_native_read_answers_the_rows_and_binds_the_arguments_as_sqlx_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&Store::sqlite_url(dir.path()), 2)
+            .await
+            .expect("store");
+        let mut setup = store.read().await.expect("conn");
+        sqlx::query("CREATE TABLE t (name TEXT, n INTEGER, x REAL, bytes BLOB, note TEXT)")
+            .execute(&mut *setup)
+            .await
+            .expect("table");
+        sqlx::query(
+            "INSERT INTO t VALUES ('a', 1, 0.5, x'00ff', NULL), ('bø', 2, NULL, NULL, 'å æ'), \
+             ('c', 3, -2.25, x'', ''), ('d', 4, 1e300, x'01', 'x')",
+        )
+        .execute(&mut *setup)
+        .await
+        .expect("rows");
+        drop(setup);
+        let mut native = store.reader().await.expect("reader");
+        assert!(matches!(native, Reader::Native(_)), "SQLite reads natively");
+        let mut pool = Reader::Pool(store.read().await.expect("conn"));
+        let queries = || {
+            [
+                // Numbered out of order and used twice, as the store writes them.
+                sqlx::query("SELECT name, n, x, bytes, note FROM t WHERE n >= $2 AND name <> $1 OR n = $2 ORDER BY n")
+                    .bind("c")
+                    .bind(2_i64),
+                sqlx::query("SELECT ? AS first, ? AS second, ? AS third, ? AS unbound")
+                    .bind("én")
+                    .bind(Option::<String>::None)
+                    .bind(true),
+                sqlx::query("SELECT count(*) AS rows, sum(x) AS total FROM t WHERE name IN (SELECT value FROM json_each($1))")
+                    .bind(r#"["a","bø","zz"]"#),
+                sqlx::query("SELECT name FROM t WHERE n > $1").bind(99_i64),
+            ]
+        };
+        for (from_pool, from_native) in queries().into_iter().zip(queries()) {
+            let expected: Vec<_> = pool
+                .fetch_all(from_pool)
+                .await
+                .expect("pool")
+                .iter()
+                .map(shown)
+                .collect();
+            let got: Vec<_> = native
+                .fetch_all(from_native)
+                .await
+                .expect("native")
+                .iter()
+                .map(shown)
+                .collect();
+            assert_eq!(got, expected);
+        }
+        assert_eq!(
+            native
+                .fetch_all(sqlx::query("SELECT name FROM t WHERE n >= $1").bind(2_i64))
+                .await
+                .expect("rows")
+                .len(),
+            3,
+            "the test reads what it wrote"
+        );
+        let first = native
+            .fetch_optional(sqlx::query("SELECT name FROM t ORDER BY n DESC"))
+            .await
+            .expect("one row")
+            .map(|row| row.get::<String, _>("name"));
+        assert_eq!(first.as_deref(), Some("d"));
+        let refused = native
+            .fetch_all(sqlx::query("INSERT INTO t (name) VALUES ('e')"))
+            .await;
+        assert!(refused.is_err(), "a native connection only reads");
+    }
+}
