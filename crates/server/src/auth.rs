@@ -232,7 +232,7 @@ pub struct RoleChoice {
 /// while they still hold it, else at home; and every role they hold, when more
 /// than one.
 async fn acting_as(
-    conn: &mut samhand_store::Conn,
+    conn: &mut impl samhand_store::native::Fetch,
     directory: &crate::directory::Snapshot,
     home: StaffUser,
     acting: Option<&(samhand_domain::ids::OrganisationId, String)>,
@@ -294,7 +294,7 @@ impl FromRequestParts<AppState> for UiStaff {
         let live = session::resume(state, AccountKind::Staff, &parts.headers)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let mut conn = state.store.read().await.map_err(AppError::from)?;
+        let mut conn = state.store.reader().await.map_err(AppError::from)?;
         let directory = state.directory.current(&mut conn).await?;
         let record = directory
             .user(&mut conn, live.account)

@@ -49,7 +49,7 @@ async fn account_by_number(state: &AppState, national_id: &str) -> Result<Option
     let Ok(number) = NationalId::parse(national_id) else {
         return Ok(None);
     };
-    let mut conn = state.store.read().await?;
+    let mut conn = state.store.reader().await?;
     let Some(patient) = patients::by_national_id(&mut conn, &number).await? else {
         return Ok(None);
     };
@@ -101,7 +101,7 @@ pub async fn activate(
         return Err(refused());
     };
     let code_id = {
-        let mut conn = state.store.read().await?;
+        let mut conn = state.store.reader().await?;
         portal::valid_code(&mut conn, account.id, &token_hash(&normalise_code(code)), now).await?
     };
     let Some(code_id) = code_id else {
@@ -147,14 +147,14 @@ pub async fn login(
 pub async fn login_with_national_id(state: &AppState, pid: &str) -> Result<String, AppError> {
     let patient = match NationalId::parse(pid.trim()) {
         Ok(number) => {
-            let mut conn = state.store.read().await?;
+            let mut conn = state.store.reader().await?;
             patients::by_national_id(&mut conn, &number).await?
         }
         Err(_) => None,
     };
     let account = match &patient {
         Some(p) => {
-            let mut conn = state.store.read().await?;
+            let mut conn = state.store.reader().await?;
             portal::account_of_patient(&mut conn, p.id).await?
         }
         None => None,
@@ -209,7 +209,7 @@ impl FromRequestParts<AppState> for PortalPatient {
         let live = session::resume(state, AccountKind::Patient, &parts.headers)
             .await?
             .ok_or_else(unauthenticated)?;
-        let mut conn = state.store.read().await.map_err(AppError::from)?;
+        let mut conn = state.store.reader().await.map_err(AppError::from)?;
         let user = portal::patient_user(&mut conn, live.account)
             .await
             .map_err(AppError::from)?

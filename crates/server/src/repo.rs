@@ -58,7 +58,7 @@ impl<'a> PatientRepo<'a> {
     }
 
     pub async fn relations(&self, patient: PatientId) -> AppResult<PatientRelations> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         let episodes = samhand_store::patients::episodes(&mut conn, patient).await?;
         let arrangements = samhand_store::orders::arrangements(&mut conn, patient).await?;
         let covers = samhand_store::orders::covers_of(&mut conn, &[patient]).await?;

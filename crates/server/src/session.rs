@@ -89,7 +89,7 @@ pub async fn resume(
         return Ok(None);
     };
     let hash = token_hash(&token);
-    let mut conn = state.store.read().await?;
+    let mut conn = state.store.reader().await?;
     let Some(session) = sessions::find(&mut conn, kind, &hash).await? else {
         return Ok(None);
     };

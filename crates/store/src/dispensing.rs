@@ -19,7 +19,7 @@ use crate::codec::{
 };
 use crate::db::rows_for_patients;
 use crate::db::{Result, classify};
-use crate::native::Fetch;
+use crate::native::{Fetch, FetchOn};
 
 /// One recording at the window, as stored.
 #[derive(Debug, Clone)]
@@ -280,12 +280,12 @@ pub async fn correction_of_event(
     row.as_ref().map(correction_from_row).transpose()
 }
 
-pub async fn event_by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<DispensingEvent>> {
+pub async fn event_by_key(conn: &mut impl Fetch, key: &str) -> Result<Option<DispensingEvent>> {
     let row = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM dispensing_events WHERE idempotency_key = $1"
     ))
     .bind(key)
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     row.as_ref().map(event_from_row).transpose()
 }
@@ -336,12 +336,12 @@ pub(crate) fn dose_from_row(row: &AnyRow) -> Result<DispensedDose> {
 
 /// The doses recorded for an event, voided ones included (what a retried request
 /// gets back, and what a correction takes back).
-pub async fn doses_of_event(conn: &mut AnyConnection, event: DispensingId) -> Result<Vec<DispensedDose>> {
+pub async fn doses_of_event(conn: &mut impl Fetch, event: DispensingId) -> Result<Vec<DispensedDose>> {
     let rows = sqlx::query(&format!(
         "{DOSE_SELECT} WHERE d.event_id = $1 ORDER BY d.dose_date, d.part"
     ))
     .bind(event.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(dose_from_row).collect()
 }
@@ -349,7 +349,7 @@ pub async fn doses_of_event(conn: &mut AnyConnection, event: DispensingId) -> Re
 /// Recorded doses of some patients for dose dates in [from, to], as they stand:
 /// doses voided by a correction are left out.
 pub async fn doses_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
     from: Date,
     to: Date,

@@ -2,12 +2,12 @@
 
 use samhand_domain::health::{HealthConditionKind, HealthNote};
 use samhand_domain::ids::PatientId;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::PatientWrite;
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify, rows_for_patients};
+use crate::native::Fetch;
 
 pub async fn insert(write: &mut PatientWrite, note: &HealthNote) -> Result<()> {
     let conn = write.of(note.patient_id)?;
@@ -46,7 +46,7 @@ fn from_row(row: &AnyRow) -> Result<HealthNote> {
 }
 
 /// Every version of the notes of some patients, oldest first.
-pub async fn notes_of(conn: &mut AnyConnection, patients: &[PatientId]) -> Result<Vec<HealthNote>> {
+pub async fn notes_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<HealthNote>> {
     let rows = rows_for_patients(
         conn,
         "SELECT id, patient_id, kind, text, active, replaces, reason, recorded_by, recorded_at

@@ -168,7 +168,7 @@ pub const STATEMENT_EVENTS: &str = "samhand_store::native";
 
 /// At most this many idle connections are kept; more are opened while many
 /// requests read at once, and closed when they are handed back.
-const MAX_IDLE: usize = 8;
+const MAX_IDLE: usize = 4;
 
 impl NativeReads {
     /// For a database URL naming a file (`sqlite://path?…`); none for one in memory,
@@ -213,7 +213,10 @@ impl NativeReads {
         // pages anew costs less here (0.64 against 0.71 ms of CPU per overview,
         // BENCHMARKS.md).
         conn.pragma_update(None, "mmap_size", 0).map_err(native)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        // For the same reason a page cache of its own outlives no commit: a small
+        // one holds what one read touches (SQLite's default is 2 MB).
+        conn.pragma_update(None, "cache_size", -512).map_err(native)?;
+        conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
     }
 }

@@ -250,12 +250,12 @@ pub async fn insert_arrangement(write: &mut PatientWrite, a: &Arrangement) -> Re
     Ok(())
 }
 
-pub async fn arrangements(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<Arrangement>> {
+pub async fn arrangements(conn: &mut impl Fetch, patient: PatientId) -> Result<Vec<Arrangement>> {
     let rows = sqlx::query(&format!(
         "{ARRANGEMENT_SELECT} WHERE patient_id = $1 ORDER BY version"
     ))
     .bind(patient.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(arrangement_from_row).collect()
 }

@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 use crate::Conn;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
 use crate::db::{Result, classify, rows_for_patients};
-use crate::native::Fetch;
+use crate::native::{Fetch, FetchOn};
 use crate::patient_write::{Owner, PatientWrite};
 
 pub(crate) const PATIENT_SELECT: &str =
@@ -144,10 +144,10 @@ pub async fn get(conn: &mut AnyConnection, id: PatientId) -> Result<Option<Patie
     row.as_ref().map(patient_from_row).transpose()
 }
 
-pub async fn by_national_id(conn: &mut AnyConnection, national_id: &NationalId) -> Result<Option<Patient>> {
+pub async fn by_national_id(conn: &mut impl Fetch, national_id: &NationalId) -> Result<Option<Patient>> {
     let row = sqlx::query(&format!("{PATIENT_SELECT} WHERE p.national_id = $1"))
         .bind(national_id.as_str())
-        .fetch_optional(conn)
+        .fetch_optional_on(conn)
         .await?;
     row.as_ref().map(patient_from_row).transpose()
 }
@@ -326,12 +326,12 @@ pub async fn end_episode(
 }
 
 /// All episodes of a patient, oldest first.
-pub async fn episodes(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<Episode>> {
+pub async fn episodes(conn: &mut impl Fetch, patient: PatientId) -> Result<Vec<Episode>> {
     let rows = sqlx::query(&format!(
         "{EPISODE_SELECT} WHERE e.patient_id = $1 ORDER BY e.started_on, e.created_at"
     ))
     .bind(patient.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(episode_from_row).collect()
 }

@@ -9,16 +9,17 @@ use sqlx::AnyConnection;
 use crate::PatientWrite;
 use crate::codec::{instant, instant_opt, int, micros, parsed, text};
 use crate::db::{Result, classify};
+use crate::native::{Fetch, FetchOn};
 
 /// The patient behind an active portal account, as the portal acts for them.
-pub async fn patient_user(conn: &mut AnyConnection, account: UserId) -> Result<Option<PatientUser>> {
+pub async fn patient_user(conn: &mut impl Fetch, account: UserId) -> Result<Option<PatientUser>> {
     let row = sqlx::query(
         "SELECT a.id, a.patient_id, p.given_name, p.family_name
          FROM patient_accounts a JOIN patients p ON p.id = a.patient_id
          WHERE a.id = $1 AND a.active = 1",
     )
     .bind(account.to_string())
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     row.map(|r| {
         Ok(PatientUser {
@@ -41,13 +42,13 @@ pub struct Account {
     pub last_failed_login_at: Option<Timestamp>,
 }
 
-pub async fn account_of_patient(conn: &mut AnyConnection, patient: PatientId) -> Result<Option<Account>> {
+pub async fn account_of_patient(conn: &mut impl Fetch, patient: PatientId) -> Result<Option<Account>> {
     let row = sqlx::query(
         "SELECT id, patient_id, active, password_hash, failed_logins, last_failed_login_at
          FROM patient_accounts WHERE patient_id = $1",
     )
     .bind(patient.to_string())
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     row.map(|r| {
         Ok(Account {
@@ -88,7 +89,7 @@ pub async fn insert_code(
 
 /// The id of an unused, unexpired code of the account with this hash.
 pub async fn valid_code(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     account: UserId,
     code_hash: &str,
     now: Timestamp,
@@ -100,7 +101,7 @@ pub async fn valid_code(
     .bind(account.to_string())
     .bind(code_hash)
     .bind(micros(now))
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     row.map(|r| text(&r, "id")).transpose()
 }
@@ -160,13 +161,13 @@ pub async fn insert_request(
 
 /// The tasks that came from the patient's requests.
 pub async fn request_tasks(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patient: PatientId,
 ) -> Result<Vec<samhand_domain::ids::TaskId>> {
     let rows =
         sqlx::query("SELECT task_id FROM patient_requests WHERE patient_id = $1 ORDER BY created_at DESC")
             .bind(patient.to_string())
-            .fetch_all(conn)
+            .fetch_all_on(conn)
             .await?;
     rows.iter().map(|r| parsed(r, "task_id")).collect()
 }
@@ -205,12 +206,12 @@ pub async fn insert_own_words(
 }
 
 /// Every version of the patient's own words, oldest first.
-pub async fn own_words(conn: &mut AnyConnection, patient: PatientId) -> Result<Vec<OwnWords>> {
+pub async fn own_words(conn: &mut impl Fetch, patient: PatientId) -> Result<Vec<OwnWords>> {
     let rows = sqlx::query(
         "SELECT domain, goal, comment, written_at FROM plan_patient_words WHERE patient_id = $1 ORDER BY written_at, id",
     )
     .bind(patient.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter()
         .map(|r| {

@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 
 use crate::codec::{instant, micros, parsed, text};
 use crate::db::{Result, classify};
+use crate::native::{Fetch, FetchOn};
 
 /// Whose account: a staff user (`users`) or a patient's portal account
 /// (`patient_accounts`).
@@ -82,7 +83,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn find(conn: &mut AnyConnection, kind: AccountKind, token_hash: &str) -> Result<Option<Session>> {
+pub async fn find(conn: &mut impl Fetch, kind: AccountKind, token_hash: &str) -> Result<Option<Session>> {
     let acting = match kind {
         AccountKind::Staff => ", acting_organisation_id, acting_role",
         AccountKind::Patient => "",
@@ -92,7 +93,7 @@ pub async fn find(conn: &mut AnyConnection, kind: AccountKind, token_hash: &str)
         owner = kind.owner_column(),
         table = kind.sessions()
     );
-    let row = sqlx::query(&sql).bind(token_hash).fetch_optional(conn).await?;
+    let row = sqlx::query(&sql).bind(token_hash).fetch_optional_on(conn).await?;
     row.map(|r| {
         let (organisation, role): (Option<OrganisationId>, Option<String>) = match kind {
             AccountKind::Staff => (

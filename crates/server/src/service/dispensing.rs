@@ -432,7 +432,7 @@ impl Service<'_> {
             return Ok(replay);
         }
         let recorded = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             let (from, to) = recorded_range(today, today);
             dispensing_store::doses_of(&mut conn, &[patient], from, to).await?
         };
@@ -492,7 +492,7 @@ impl Service<'_> {
         request: &DispenseRequest,
     ) -> AppResult<Option<DispenseResult>> {
         let event = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             dispensing_store::event_by_key(&mut conn, key).await?
         };
         self.replay_of(event, patient, request).await
@@ -521,7 +521,7 @@ impl Service<'_> {
             ));
         }
         let doses = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             dispensing_store::doses_of_event(&mut conn, event.id).await?
         };
         Ok(Some(DispenseResult {

@@ -28,7 +28,7 @@ impl Service<'_> {
             .authorize_read(patient, DataCategory::HealthInformation, "health information")
             .await?;
         let history = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             health_store::notes_of(&mut conn, &[patient]).await?
         };
         let current = health::current(&history).into_iter().cloned().collect();
@@ -68,7 +68,7 @@ impl Service<'_> {
             return Ok(shared);
         }
         let history = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             health_store::notes_of(&mut conn, allowed).await?
         };
         for note in health::current(&history) {
@@ -93,7 +93,7 @@ impl Service<'_> {
             )
             .await?;
         let history = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             health_store::notes_of(&mut conn, &[patient]).await?
         };
         let content = input.parse(&history).map_err(AppError::Invalid)?;

@@ -158,7 +158,7 @@ impl Service<'_> {
             return Err(AppError::Forbidden("Siden er for pasienten selv.".into()));
         };
         let mine = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             portal_store::request_tasks(&mut conn, patient).await?
         };
         let mut tasks: Vec<samhand_domain::care::Task> = self
@@ -189,7 +189,7 @@ impl Service<'_> {
             )
             .await?;
         let all = {
-            let mut conn = self.state.store.read().await?;
+            let mut conn = self.state.store.reader().await?;
             portal_store::own_words(&mut conn, patient).await?
         };
         Ok(samhand_domain::care::LifeDomain::ALL
