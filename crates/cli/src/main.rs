@@ -296,6 +296,12 @@ impl From<StoreError> for Failure {
     }
 }
 
+/// mimalloc instead of glibc's allocator for Rust's allocations (SQLite's own stay
+/// with the C library's `malloc`): glibc's took a sixth of the CPU of a patient
+/// overview (BENCHMARKS.md, 6 December, afternoon).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -4,7 +4,9 @@
 //! bulk export freed in its arenas, one per thread that allocated, and the server's
 //! resident memory stayed at the peak of its heaviest request for good (issue 16
 //! measured 0.9–1.6 GB after the alerts, never returned). A task beside the server
-//! hands the free pages back every [`TRIM_EVERY`].
+//! hands the free pages back every [`TRIM_EVERY`]. The `samhand` binary allocates
+//! Rust's memory with mimalloc, which returns its own; SQLite's allocations stay
+//! with the C library's `malloc`, and this trims those.
 
 use std::time::Duration;
 
