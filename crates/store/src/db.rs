@@ -420,7 +420,7 @@ impl Store {
 const IDS_PER_QUERY: usize = 5_000;
 
 /// Whether the connection is to PostgreSQL (else SQLite).
-pub(crate) fn is_postgres<C: crate::native::Fetch + ?Sized>(conn: &C) -> bool {
+pub(crate) fn is_postgres<C: Fetch + ?Sized>(conn: &C) -> bool {
     conn.backend() == Backend::Postgres
 }
 
@@ -450,7 +450,7 @@ pub(crate) fn row_placeholders(conn: &sqlx::AnyConnection, rows: usize, columns:
 /// One bound value instead of one per id: SQLite looks bound parameters up by name
 /// in a list, so a statement with hundreds of them costs time quadratic in their
 /// number to bind.
-fn id_list_subquery<C: crate::native::Fetch + ?Sized>(conn: &C, n: usize) -> String {
+fn id_list_subquery<C: Fetch + ?Sized>(conn: &C, n: usize) -> String {
     if is_postgres(conn) {
         format!("SELECT json_array_elements_text(${n}::json)")
     } else {
@@ -496,7 +496,7 @@ pub(crate) async fn more_rows_than(
 /// `id IN ({ids})`), once per chunk of ids, binding `leading` (for `$1…$n` before
 /// the list) and then the chunk.
 pub(crate) async fn rows_for_ids(
-    conn: &mut impl crate::native::Fetch,
+    conn: &mut impl Fetch,
     sql: &str,
     leading: &[String],
     ids: &[String],

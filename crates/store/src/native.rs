@@ -163,7 +163,7 @@ pub(crate) struct NativeReads {
 }
 
 /// The target of the event each native statement logs, as sqlx logs its own under
-/// `sqlx::query` (the literal in [`NativeConn::rows`], which the macro needs).
+/// `sqlx::query`.
 pub const STATEMENT_EVENTS: &str = "samhand_store::native";
 
 /// At most this many idle connections are kept; more are opened while many
@@ -305,7 +305,7 @@ impl NativeConn {
             });
         }
         // As sqlx logs each statement it runs (the bench counts both).
-        tracing::debug!(target: "samhand_store::native", { db.statement = sql, rows_returned = out.len() }, "statement");
+        tracing::debug!(target: STATEMENT_EVENTS, { db.statement = sql, rows_returned = out.len() }, "statement");
         Ok(out)
     }
 }
