@@ -13,15 +13,16 @@ use samhand_domain::ids::UserId;
 use samhand_domain::login::{
     MAX_FAILED_LOGINS, SessionState, attempt_allowed, failures_count_since, locked_message_nb, session_state,
 };
+use samhand_store::sessions;
 pub use samhand_store::sessions::AccountKind;
 use samhand_store::sessions::LoginSource;
-use samhand_store::{Conn, sessions};
 
 use crate::AppState;
 use crate::auth::{random_token, token_hash, verify_password_off_thread};
 use crate::cookies;
 use crate::error::AppError;
 use crate::limits::too_many;
+use samhand_store::native::Fetch;
 
 /// A session ends after this long even when in use.
 pub const SESSION_MAX_HOURS: i64 = 12;
@@ -37,7 +38,7 @@ fn cookie_base(kind: AccountKind) -> &'static str {
 /// Starts a session for an account that has proved who it is, by password or at an
 /// OpenID provider; returns the token for the cookie.
 pub async fn start(
-    conn: &mut Conn,
+    conn: &mut impl Fetch,
     kind: AccountKind,
     account: UserId,
     now: Timestamp,

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 
 use crate::codec::{int, micros, text};
 use crate::db::{Result, Store, WriteTx};
+use crate::native::FetchOn;
 
 /// One access to record.
 #[derive(Debug, Clone)]
@@ -276,9 +277,9 @@ async fn insert_if_head_is(
     let done = query
         .bind(expected.0)
         .bind(expected.1.clone())
-        .execute(&mut **tx)
+        .execute_on(tx)
         .await?;
-    if done.rows_affected() != rows.len() as u64 {
+    if done != rows.len() as u64 {
         return Ok(false);
     }
     tx.set_audit_head(head.0, head.1.clone(), !postgres);
@@ -315,9 +316,7 @@ async fn append_entries(
             "{INSERT} VALUES {}",
             crate::db::row_placeholders(tx, chunk.len(), COLUMNS)
         );
-        bind_rows(sqlx::query(&sql), chunk, keyed)
-            .execute(&mut **tx)
-            .await?;
+        bind_rows(sqlx::query(&sql), chunk, keyed).execute_on(tx).await?;
     }
     insert_links(tx, &links).await?;
     tx.move_audit_head(seq, hash);
@@ -335,7 +334,7 @@ async fn insert_links(tx: &mut WriteTx, links: &[(i64, &str)]) -> Result<()> {
         for (seq, patient) in chunk {
             query = query.bind(*seq).bind(*patient);
         }
-        query.execute(&mut **tx).await?;
+        query.execute_on(tx).await?;
     }
     Ok(())
 }

@@ -8,9 +8,9 @@ use samhand_domain::ids::{DoseOrderId, OrganisationId, PatientId, UserId};
 use samhand_domain::stock::{Product, Quantity, StockMovement, products_for_dose};
 use samhand_domain::substance::Substance;
 
-use crate::Conn;
 use crate::codec::{date_text, dose_ug, micros};
 use crate::db::Result;
+use crate::native::{Fetch, FetchOn};
 
 /// One patient's daily supervised dose, for the history.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,12 @@ const ROWS_PER_STATEMENT: usize = 400;
 
 /// Writes a dispensing event and its dose for every patient and day from `from` to
 /// `to`, recorded at 09:00 Oslo time on the day.
-pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Date, to: Date) -> Result<()> {
+pub async fn insert_history(
+    conn: &mut impl Fetch,
+    patients: &[DailyHistory],
+    from: Date,
+    to: Date,
+) -> Result<()> {
     let days: Vec<Date> = samhand_domain::time::days_inclusive(from, to).collect();
     let rows: Vec<(&DailyHistory, Date, String)> = patients
         .iter()
@@ -56,7 +61,7 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
                 .bind(p.staff.to_string())
                 .bind(micros(at));
         }
-        query.execute(&mut *conn).await?;
+        query.execute_on(&mut *conn).await?;
 
         let sql = format!(
             "INSERT INTO dispensed_doses (event_id, patient_id, dose_date, part, mode, substance, order_id, amount_ug, ordered_ug) VALUES {}",
@@ -75,7 +80,7 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
                 .bind(dose_ug(p.dose))
                 .bind(dose_ug(p.dose));
         }
-        query.execute(&mut *conn).await?;
+        query.execute_on(&mut *conn).await?;
         insert_taken(conn, chunk).await?;
     }
     // The kept dosing state of this history: every day from `from` to `to` dosed.
@@ -92,7 +97,7 @@ pub async fn insert_history(conn: &mut Conn, patients: &[DailyHistory], from: Da
 
 /// The place's stock lines of the history's doses, as a recording takes them:
 /// each dose's product (the catalogue's first of its substance) and quantity.
-async fn insert_taken(conn: &mut Conn, doses: &[(&DailyHistory, Date, String)]) -> Result<()> {
+async fn insert_taken(conn: &mut impl Fetch, doses: &[(&DailyHistory, Date, String)]) -> Result<()> {
     let sql = format!(
         "INSERT INTO stock_ledger (id, place_id, product, substance, movement, quantity_milli, amount_ug, note,
              dispensing_event_id, recorded_by, recorded_at) VALUES {}",
@@ -118,7 +123,7 @@ async fn insert_taken(conn: &mut Conn, doses: &[(&DailyHistory, Date, String)]) 
             .bind(p.staff.to_string())
             .bind(micros(at));
     }
-    query.execute(&mut *conn).await?;
+    query.execute_on(&mut *conn).await?;
     Ok(())
 }
 
@@ -127,7 +132,7 @@ async fn insert_taken(conn: &mut Conn, doses: &[(&DailyHistory, Date, String)]) 
 /// witnessed by `witness`: the balance a recording reads starts at the last one,
 /// and the place's ledger holds a year of lines before it (H101).
 pub async fn insert_weekly_counts(
-    conn: &mut Conn,
+    conn: &mut impl Fetch,
     places: &[(OrganisationId, UserId)],
     witness: UserId,
     from: Date,
@@ -162,7 +167,7 @@ pub async fn insert_weekly_counts(
                 .bind(witness.to_string())
                 .bind(micros(*at));
         }
-        query.execute(&mut *conn).await?;
+        query.execute_on(&mut *conn).await?;
         let sql = format!(
             "INSERT INTO stock_ledger (id, place_id, product, substance, movement, quantity_milli, amount_ug, note,
                  count_id, recorded_by, recorded_at) VALUES {}",
@@ -183,14 +188,14 @@ pub async fn insert_weekly_counts(
                 .bind(staff.to_string())
                 .bind(micros(*at));
         }
-        query.execute(&mut *conn).await?;
+        query.execute_on(&mut *conn).await?;
     }
     Ok(())
 }
 
-pub async fn create_raw_table(conn: &mut Conn) -> Result<()> {
+pub async fn create_raw_table(conn: &mut impl Fetch) -> Result<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        .execute(conn)
+        .execute_on(conn)
         .await?;
     Ok(())
 }

@@ -13,7 +13,8 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text, time_text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 use crate::patient_write::{Owner, PatientWrite};
 
 // ------------------------------------------------------------------- meetings
@@ -33,9 +34,9 @@ pub async fn insert_meeting(write: &mut PatientWrite, meeting: &Meeting) -> Resu
     .bind(meeting.agenda.join("\n"))
     .bind(meeting.scheduled_by.to_string())
     .bind(micros(meeting.scheduled_at))
-    .execute(&mut *conn)
+    .execute_on(&mut *conn)
     .await
-    .map_err(classify)?;
+    ?;
     for invitation in &meeting.invitations {
         sqlx::query(
             "INSERT INTO care_meeting_invitations (meeting_id, user_id, organisation_id, invited_at)
@@ -45,9 +46,8 @@ pub async fn insert_meeting(write: &mut PatientWrite, meeting: &Meeting) -> Resu
         .bind(invitation.user_id.to_string())
         .bind(invitation.organisation_id.to_string())
         .bind(micros(invitation.invited_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -68,17 +68,16 @@ pub async fn insert_minutes(write: &mut PatientWrite, minutes: &Minutes) -> Resu
     .bind(date_text(minutes.next_meeting_proposed))
     .bind(minutes.recorded_by.to_string())
     .bind(micros(minutes.recorded_at))
-    .execute(&mut *conn)
+    .execute_on(&mut *conn)
     .await
-    .map_err(classify)?;
+    ?;
     for (user, present) in &minutes.attendance {
         sqlx::query("INSERT INTO care_meeting_attendance (meeting_id, user_id, present) VALUES ($1, $2, $3)")
             .bind(minutes.meeting_id.to_string())
             .bind(user.to_string())
             .bind(i64::from(*present))
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
+            .execute_on(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -200,9 +199,9 @@ pub async fn insert_task(write: &mut PatientWrite, task: &Task) -> Result<()> {
     .bind(date_text(task.due_on))
     .bind(task.created_by.to_string())
     .bind(micros(task.created_at))
-    .execute(&mut *conn)
+    .execute_on(&mut *conn)
     .await
-    .map_err(classify)?;
+    ?;
     for change in &task.changes {
         insert_status_row(conn, change).await?;
     }
@@ -216,7 +215,7 @@ pub async fn insert_task_status(write: &mut PatientWrite, change: &TaskStatusCha
 }
 
 /// A status change of a task whose patient the caller has checked.
-async fn insert_status_row(conn: &mut AnyConnection, change: &TaskStatusChange) -> Result<()> {
+async fn insert_status_row(conn: &mut impl Fetch, change: &TaskStatusChange) -> Result<()> {
     sqlx::query(
         "INSERT INTO care_task_statuses (id, task_id, seq, status, note, changed_by, changed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -228,9 +227,8 @@ async fn insert_status_row(conn: &mut AnyConnection, change: &TaskStatusChange) 
     .bind(&change.note)
     .bind(change.changed_by.to_string())
     .bind(micros(change.changed_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -337,9 +335,9 @@ pub async fn insert_plan_version(write: &mut PatientWrite, plan: &PlanVersion) -
     .bind(&plan.reason)
     .bind(plan.recorded_by.to_string())
     .bind(micros(plan.recorded_at))
-    .execute(&mut *conn)
+    .execute_on(&mut *conn)
     .await
-    .map_err(classify)?;
+    ?;
     for (g, goal) in plan.goals.iter().enumerate() {
         sqlx::query(
             "INSERT INTO plan_goals (plan_version_id, position, life_domain, goal, evaluate_on)
@@ -350,9 +348,8 @@ pub async fn insert_plan_version(write: &mut PatientWrite, plan: &PlanVersion) -
         .bind(goal.domain.code())
         .bind(&goal.goal)
         .bind(goal.evaluate_on.map(date_text))
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(&mut *conn)
+        .await?;
         for (m, measure) in goal.measures.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO plan_measures (plan_version_id, goal_position, position, description, responsible_organisation_id)
@@ -363,9 +360,9 @@ pub async fn insert_plan_version(write: &mut PatientWrite, plan: &PlanVersion) -
             .bind(m as i64)
             .bind(&measure.description)
             .bind(measure.responsible.to_string())
-            .execute(&mut *conn)
+            .execute_on(&mut *conn)
             .await
-            .map_err(classify)?;
+            ?;
         }
     }
     Ok(())

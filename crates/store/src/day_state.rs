@@ -30,8 +30,8 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, date_text, int, parsed, text};
-use crate::db::{Result, classify, rows_for_patients};
-use crate::native::Fetch;
+use crate::db::{Result, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 
 /// How many days before the latest day dosed the row keeps: twice the missed-dose
 /// lookback, so that a read of the lookback as of any day up to that latest day
@@ -207,7 +207,7 @@ const HISTORY_DAYS: &str = "SELECT d.patient_id, d.dose_date,
 /// corrections applied: what the kept row must equal. Patients with no dose that
 /// counts are left out (their state is the default).
 pub async fn derived_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patients: &[PatientId],
 ) -> Result<HashMap<PatientId, DoseDayState>> {
     let leading = [
@@ -361,7 +361,7 @@ pub(crate) async fn dosed_days_of_kept(
 /// Locks a patient's row for the rest of the transaction (made when missing) and
 /// reads it. On SQLite the write transaction already holds the database's one
 /// write lock.
-async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDayState> {
+async fn lock(conn: &mut impl Fetch, patient: PatientId) -> Result<DoseDayState> {
     let select = if crate::db::is_postgres(conn) {
         "SELECT last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state WHERE patient_id = $1 FOR UPDATE"
     } else {
@@ -370,7 +370,7 @@ async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDaySta
     for _ in 0..2 {
         let row = sqlx::query(select)
             .bind(patient.to_string())
-            .fetch_optional(&mut *conn)
+            .fetch_optional_on(&mut *conn)
             .await?;
         if let Some(row) = row {
             return state_from_row(&row, "");
@@ -382,16 +382,15 @@ async fn lock(conn: &mut AnyConnection, patient: PatientId) -> Result<DoseDaySta
              ON CONFLICT (patient_id) DO NOTHING",
         )
         .bind(patient.to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(&mut *conn)
+        .await?;
     }
     Err(crate::StoreError::Corrupt(format!(
         "the kept dosing state of patient {patient} could not be locked"
     )))
 }
 
-async fn store(conn: &mut AnyConnection, patient: PatientId, state: &DoseDayState) -> Result<()> {
+async fn store(conn: &mut impl Fetch, patient: PatientId, state: &DoseDayState) -> Result<()> {
     sqlx::query(
         "UPDATE dose_day_state SET last_dosed_day = $2, dosed_days = $3, ever_given = $4, assessed_days = $5
          WHERE patient_id = $1",
@@ -401,9 +400,8 @@ async fn store(conn: &mut AnyConnection, patient: PatientId, state: &DoseDayStat
     .bind(encode(&state.dosed_days))
     .bind(i64::from(state.ever_given))
     .bind(encode(&state.assessed_days))
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -411,7 +409,7 @@ async fn store(conn: &mut AnyConnection, patient: PatientId, state: &DoseDayStat
 /// its days when the outcome is a dose had, its days as assessed when the outcome
 /// is not given, and whether one is above zero.
 pub(crate) async fn record(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     patient: PatientId,
     outcome: OutcomeKind,
     days: &[Date],
@@ -434,7 +432,7 @@ pub(crate) async fn record(
 /// correction (a void can take a day away, and with it the latest day). The row
 /// is locked before the history is read, so a concurrent recording's days are
 /// either seen here or added after.
-pub(crate) async fn rederive(conn: &mut AnyConnection, patient: PatientId) -> Result<()> {
+pub(crate) async fn rederive(conn: &mut impl Fetch, patient: PatientId) -> Result<()> {
     lock(conn, patient).await?;
     let state = derived_of(conn, &[patient])
         .await?
@@ -446,7 +444,7 @@ pub(crate) async fn rederive(conn: &mut AnyConnection, patient: PatientId) -> Re
 /// Writes the rows of patients whose whole history the caller derived or knows
 /// (the backfill; the bench's synthetic world, written in bulk past the recording
 /// path), in multi-row statements, replacing any row there.
-pub(crate) async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, DoseDayState)]) -> Result<()> {
+pub(crate) async fn put_many(conn: &mut impl Fetch, states: &[(PatientId, DoseDayState)]) -> Result<()> {
     for chunk in states.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO dose_day_state (patient_id, last_dosed_day, dosed_days, ever_given, assessed_days) VALUES {}
@@ -464,7 +462,7 @@ pub(crate) async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, Dos
                 .bind(i64::from(state.ever_given))
                 .bind(encode(&state.assessed_days));
         }
-        query.execute(&mut *conn).await.map_err(classify)?;
+        query.execute_on(&mut *conn).await?;
     }
     Ok(())
 }
@@ -473,9 +471,9 @@ pub(crate) async fn put_many(conn: &mut AnyConnection, states: &[(PatientId, Dos
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// Every patient id, in batches for [`verify`] and [`backfill`].
-async fn all_patients(conn: &mut AnyConnection) -> Result<Vec<PatientId>> {
+async fn all_patients(conn: &mut impl Fetch) -> Result<Vec<PatientId>> {
     sqlx::query("SELECT id FROM patients ORDER BY id")
-        .fetch_all(&mut *conn)
+        .fetch_all_on(&mut *conn)
         .await?
         .iter()
         .map(|row| parsed(row, "id"))
@@ -524,7 +522,7 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<(usize, Vec<Mismatch>)> 
 pub async fn backfill(store: &crate::Store) -> Result<Option<usize>> {
     let mut tx = store.write().await?;
     let pending = sqlx::query("SELECT COUNT(*) AS n FROM dose_day_state_backfill")
-        .fetch_one(&mut *tx)
+        .fetch_one_on(&mut tx)
         .await?;
     if int(&pending, "n")? == 0 {
         return Ok(None);
@@ -535,7 +533,7 @@ pub async fn backfill(store: &crate::Store) -> Result<Option<usize>> {
         put_many(&mut tx, &derived).await?;
     }
     sqlx::query("DELETE FROM dose_day_state_backfill")
-        .execute(&mut *tx)
+        .execute_on(&mut tx)
         .await?;
     tx.commit().await?;
     Ok(Some(patients.len()))
@@ -546,7 +544,7 @@ pub async fn backfill(store: &crate::Store) -> Result<Option<usize>> {
 pub async fn rebuild(store: &crate::Store) -> Result<usize> {
     let mut tx = store.write().await?;
     sqlx::query("INSERT INTO dose_day_state_backfill (pending) VALUES (1) ON CONFLICT (pending) DO NOTHING")
-        .execute(&mut *tx)
+        .execute_on(&mut tx)
         .await?;
     tx.commit().await?;
     Ok(backfill(store).await?.unwrap_or_default())

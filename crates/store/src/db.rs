@@ -200,8 +200,8 @@ pub fn classify(error: sqlx::Error) -> StoreError {
 }
 
 /// Runs a statement without parameters or rows, such as a savepoint.
-pub async fn execute(conn: &mut sqlx::AnyConnection, statement: &str) -> Result<()> {
-    sqlx::query(statement).execute(conn).await?;
+pub async fn execute(conn: &mut impl Fetch, statement: &str) -> Result<()> {
+    conn.execute(sqlx::query(statement)).await?;
     Ok(())
 }
 
@@ -284,15 +284,15 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // Durable commits, write-ahead log, enforced references, and a
                         // wait instead of an error when another connection writes.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        Executor::execute(&mut *conn, "PRAGMA journal_mode = WAL").await?;
+                        Executor::execute(&mut *conn, "PRAGMA synchronous = FULL").await?;
+                        Executor::execute(&mut *conn, "PRAGMA foreign_keys = ON").await?;
+                        Executor::execute(&mut *conn, "PRAGMA busy_timeout = 10000").await?;
                         // Every commit by another connection empties a reader's own page
                         // cache (and every request commits its audit entry): reads
                         // through the memory map use the system's page cache instead.
                         if let Some(bytes) = sqlite_mmap_bytes() {
-                            conn.execute(format!("PRAGMA mmap_size = {bytes}").as_str())
+                            Executor::execute(&mut *conn, format!("PRAGMA mmap_size = {bytes}").as_str())
                                 .await?;
                         }
                     }
@@ -315,7 +315,14 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Self {
-            writer: crate::group::Writer::new(pool.clone(), backend),
+            writer: crate::group::Writer::new(
+                pool.clone(),
+                backend,
+                match backend {
+                    Backend::Sqlite => crate::native::database_file(database_url),
+                    Backend::Postgres => None,
+                },
+            ),
             pool,
             backend,
             audit_key: None,
@@ -427,7 +434,7 @@ pub(crate) fn is_postgres<C: Fetch + ?Sized>(conn: &C) -> bool {
 /// `(…), (…)`: the placeholders of a multi-row INSERT of `rows` rows of `columns`
 /// values, bound in order. On SQLite they are anonymous (`?`): it looks named ones
 /// up in a list, which for thousands of them costs more than the insert.
-pub(crate) fn row_placeholders(conn: &sqlx::AnyConnection, rows: usize, columns: usize) -> String {
+pub(crate) fn row_placeholders(conn: &impl Fetch, rows: usize, columns: usize) -> String {
     let postgres = is_postgres(conn);
     (0..rows)
         .map(|r| {

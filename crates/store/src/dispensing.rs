@@ -17,8 +17,8 @@ use crate::PatientWrite;
 use crate::codec::{
     coded, corrupt, date_text, dose, dose_ug, instant, int, micros, parsed, parsed_opt, text,
 };
+use crate::db::Result;
 use crate::db::rows_for_patients;
-use crate::db::{Result, classify};
 use crate::native::{Fetch, FetchOn};
 
 /// One recording at the window, as stored.
@@ -119,7 +119,7 @@ pub async fn insert_returning(
     Ok(written)
 }
 
-async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Result<()> {
+async fn insert_event(conn: &mut impl Fetch, event: &DispensingEvent) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO dispensing_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
@@ -133,16 +133,15 @@ async fn insert_event(conn: &mut AnyConnection, event: &DispensingEvent) -> Resu
     .bind(event.identity_confirmed_by.to_string())
     .bind(event.recorded_by.to_string())
     .bind(micros(event.recorded_at))
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// Writes the doses of an event, each under the generation after its last voided
 /// one, and gives them back as written.
 async fn insert_doses(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     event: &DispensingEvent,
     doses: &[RecordedDose],
     substance: Substance,
@@ -166,9 +165,8 @@ async fn insert_doses(
         .bind(order_id.to_string())
         .bind(dose_ug(recorded.amount))
         .bind(dose_ug(recorded.ordered))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(classify)?;
+        .fetch_one_on(&mut *conn)
+        .await?;
         written.push(DispensedDose {
             event_id: event.id,
             patient_id: event.patient_id,
@@ -217,9 +215,8 @@ pub async fn insert_correction(
         .bind(event.id.to_string())
         .bind(corrects.to_string())
         .bind(kind.code())
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(&mut *conn)
+        .await?;
     for dose in voided {
         sqlx::query(
             "INSERT INTO dispensing_voids (correction_event_id, patient_id, dose_date, part, generation) VALUES ($1, $2, $3, $4, $5)",
@@ -229,9 +226,9 @@ pub async fn insert_correction(
         .bind(date_text(dose.key.date))
         .bind(i64::from(dose.key.part))
         .bind(dose.generation)
-        .execute(&mut *conn)
+        .execute_on(&mut *conn)
         .await
-        .map_err(classify)?;
+        ?;
     }
     if let Some((dose, substance, order)) = replacement {
         insert_doses(conn, event, std::slice::from_ref(dose), substance, &[order]).await?;

@@ -8,7 +8,8 @@ use sqlx::any::AnyRow;
 
 use crate::PatientWrite;
 use crate::codec::{coded, corrupt, date_text, instant, int, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, rows_for_patients};
+use crate::native::FetchOn;
 
 /// Inserts a version; the same version twice is a `Conflict` (someone else
 /// decided first).
@@ -34,9 +35,9 @@ pub async fn insert(write: &mut PatientWrite, regime: &Regime) -> Result<()> {
     .bind(i64::from(regime.ended))
     .bind(regime.recorded_by.to_string())
     .bind(micros(regime.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 

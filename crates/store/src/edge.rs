@@ -15,7 +15,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Column, Row, TypeInfo as _, ValueRef};
 
 use crate::codec::{corrupt, instant_opt, micros, parsed, text};
-use crate::db::{Result, StoreError, WriteTx, classify};
+use crate::db::{Result, StoreError, WriteTx};
+use crate::native::{Fetch, FetchOn};
 
 /// A place's edge credential, as found by its token.
 #[derive(Debug, Clone)]
@@ -89,9 +90,8 @@ pub async fn insert_credential(
     .bind(place.to_string())
     .bind(token_hash)
     .bind(micros(now))
-    .execute(&mut **tx)
-    .await
-    .map_err(classify)?;
+    .execute_on(tx)
+    .await?;
     Ok(())
 }
 
@@ -101,9 +101,9 @@ pub async fn revoke_place(tx: &mut WriteTx, place: OrganisationId, now: Timestam
         sqlx::query("UPDATE edge_credentials SET revoked_at = $1 WHERE place_id = $2 AND revoked_at IS NULL")
             .bind(micros(now))
             .bind(place.to_string())
-            .execute(&mut **tx)
+            .execute_on(tx)
             .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 /// The credential in force with this token hash, if there is one.
@@ -299,7 +299,7 @@ pub async fn apply_rows(tx: &mut WriteTx, rows: &TableRows, apply: Apply, key: &
                 other => return Err(corrupt(format!("a value of {}: {other}", rows.table))),
             };
         }
-        query.execute(&mut **tx).await.map_err(classify)?;
+        query.execute_on(tx).await?;
     }
     Ok(())
 }
@@ -326,10 +326,10 @@ pub struct EdgeState {
 pub async fn edge_state(tx: &mut WriteTx, new_instance: &str) -> Result<EdgeState> {
     sqlx::query("INSERT INTO edge_state (id, instance_id) VALUES (1, $1) ON CONFLICT DO NOTHING")
         .bind(new_instance)
-        .execute(&mut **tx)
+        .execute_on(tx)
         .await?;
     let row = sqlx::query("SELECT * FROM edge_state WHERE id = 1")
-        .fetch_one(&mut **tx)
+        .fetch_one_on(tx)
         .await?;
     state_from_row(&row)
 }
@@ -367,7 +367,7 @@ pub async fn mark_pulled(
     .bind(etag)
     .bind(micros(now))
     .bind(cursor)
-    .execute(&mut **tx)
+    .execute_on(tx)
     .await?;
     Ok(())
 }
@@ -376,7 +376,7 @@ pub async fn mark_pulled(
 pub async fn mark_offline(tx: &mut WriteTx, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE edge_state SET offline_since = COALESCE(offline_since, $1) WHERE id = 1")
         .bind(micros(now))
-        .execute(&mut **tx)
+        .execute_on(tx)
         .await?;
     Ok(())
 }
@@ -385,7 +385,7 @@ pub async fn mark_offline(tx: &mut WriteTx, now: Timestamp) -> Result<()> {
 pub async fn mark_audit_shipped(tx: &mut WriteTx, seq: i64) -> Result<()> {
     sqlx::query("UPDATE edge_state SET audit_shipped_seq = $1 WHERE id = 1 AND audit_shipped_seq < $1")
         .bind(seq)
-        .execute(&mut **tx)
+        .execute_on(tx)
         .await?;
     Ok(())
 }
@@ -398,7 +398,7 @@ pub async fn mark_known(tx: &mut WriteTx, events: &[String], now: Timestamp) -> 
         )
         .bind(event)
         .bind(micros(now))
-        .execute(&mut **tx)
+        .execute_on(tx)
         .await?;
     }
     Ok(())
@@ -504,9 +504,9 @@ pub async fn insert_received(
     .bind(micros(r.received_at))
     .bind(r.conflicts.join(" "))
     .bind(&r.payload)
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -547,7 +547,7 @@ fn received_from_row(row: &AnyRow) -> Result<ReceivedRecording> {
 /// Marks an edge's audit entry as taken into the central chain; false when it
 /// was already (a retry).
 pub async fn take_audit_entry(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     instance: &str,
     seq: i64,
     now: Timestamp,
@@ -558,9 +558,9 @@ pub async fn take_audit_entry(
     .bind(instance)
     .bind(seq)
     .bind(micros(now))
-    .execute(conn)
+    .execute_on(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 impl From<base64::DecodeError> for StoreError {
@@ -656,7 +656,7 @@ pub async fn allow_purge(store: &crate::Store) -> Result<()> {
         if tables.contains(&table.as_str()) && is_identifier(&name) {
             let mut tx = store.write().await?;
             sqlx::query(&format!("DROP TRIGGER IF EXISTS {name}"))
-                .execute(&mut *tx)
+                .execute_on(&mut tx)
                 .await?;
             tx.commit().await?;
         }
@@ -676,7 +676,7 @@ pub async fn purge_patients(tx: &mut WriteTx, keep: &[String]) -> Result<Vec<Str
                            AND NOT EXISTS (SELECT 1 FROM edge_known_events k WHERE k.event_id = e.id))",
     )
     .bind(keep_json)
-    .fetch_all(&mut **tx)
+    .fetch_all_on(tx)
     .await?
     .iter()
     .map(|r| text(r, "id"))
@@ -685,9 +685,8 @@ pub async fn purge_patients(tx: &mut WriteTx, keep: &[String]) -> Result<Vec<Str
         for (table, filter) in PURGE {
             sqlx::query(&format!("DELETE FROM {table} WHERE {filter}"))
                 .bind(patient)
-                .execute(&mut **tx)
-                .await
-                .map_err(classify)?;
+                .execute_on(tx)
+                .await?;
         }
     }
     if !leaving.is_empty() {

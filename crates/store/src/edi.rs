@@ -8,7 +8,8 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, instant, micros, parsed, text};
-use crate::db::{Result, classify};
+use crate::db::Result;
+use crate::native::{Fetch, FetchOn};
 
 /// A received file that has been dealt with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,10 +45,10 @@ pub struct ReceiptRecord {
 }
 
 /// What became of the file with this hash, if it has been processed.
-pub async fn processed(conn: &mut AnyConnection, file_hash: &str) -> Result<Option<InboxOutcome>> {
+pub async fn processed(conn: &mut impl Fetch, file_hash: &str) -> Result<Option<InboxOutcome>> {
     let row = sqlx::query("SELECT outcome FROM edi_inbox_files WHERE file_hash = $1")
         .bind(file_hash)
-        .fetch_optional(conn)
+        .fetch_optional_on(conn)
         .await?;
     row.map(|r| {
         let code = text(&r, "outcome")?;
@@ -59,7 +60,7 @@ pub async fn processed(conn: &mut AnyConnection, file_hash: &str) -> Result<Opti
 /// Records a processed file, in the transaction that stores what it said. A file
 /// already recorded is a `Conflict("edi_inbox_files_once")`: the transaction is
 /// then to be rolled back, since another run has processed it.
-pub async fn record_processed(conn: &mut AnyConnection, file: &InboxFileRecord) -> Result<()> {
+pub async fn record_processed(conn: &mut impl Fetch, file: &InboxFileRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO edi_inbox_files (file_hash, file_name, msg_id, outcome, processed_at)
          VALUES ($1, $2, $3, $4, $5)",
@@ -69,13 +70,12 @@ pub async fn record_processed(conn: &mut AnyConnection, file: &InboxFileRecord) 
     .bind(file.msg_id.as_deref())
     .bind(file.outcome.code())
     .bind(micros(file.processed_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
-pub async fn record_sent(conn: &mut AnyConnection, sent: &SentRecord) -> Result<()> {
+pub async fn record_sent(conn: &mut impl Fetch, sent: &SentRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO edi_sent (msg_id, msg_type, sender_id, receiver_her_id, receiver_name, file_name, sent_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -87,13 +87,12 @@ pub async fn record_sent(conn: &mut AnyConnection, sent: &SentRecord) -> Result<
     .bind(&sent.receiver_name)
     .bind(&sent.file_name)
     .bind(micros(sent.sent_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
-pub async fn record_receipt(conn: &mut AnyConnection, receipt: &ReceiptRecord) -> Result<()> {
+pub async fn record_receipt(conn: &mut impl Fetch, receipt: &ReceiptRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO edi_receipts (receipt_id, original_msg_id, ok, errors, received_at)
          VALUES ($1, $2, $3, $4, $5)",
@@ -103,9 +102,8 @@ pub async fn record_receipt(conn: &mut AnyConnection, receipt: &ReceiptRecord) -
     .bind(i64::from(receipt.ok))
     .bind(&receipt.errors)
     .bind(micros(receipt.received_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -164,9 +162,8 @@ pub async fn queue_outgoing(write: &mut crate::PatientWrite, out: &Outgoing) -> 
     .bind(&out.sent.file_name)
     .bind(&out.xml)
     .bind(micros(out.sent.sent_at))
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(&mut *conn)
+    .await?;
     record_sent(conn, &out.sent).await
 }
 
@@ -186,18 +183,17 @@ pub async fn unwritten(conn: &mut AnyConnection) -> Result<Vec<(String, String, 
 }
 
 /// Marks a queued message written to the outbox; marking it again changes nothing.
-pub async fn mark_written(conn: &mut AnyConnection, msg_id: &str, at: Timestamp) -> Result<()> {
+pub async fn mark_written(conn: &mut impl Fetch, msg_id: &str, at: Timestamp) -> Result<()> {
     let done = sqlx::query("SELECT msg_id FROM edi_outbox_written WHERE msg_id = $1")
         .bind(msg_id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional_on(&mut *conn)
         .await?;
     if done.is_none() {
         sqlx::query("INSERT INTO edi_outbox_written (msg_id, written_at) VALUES ($1, $2)")
             .bind(msg_id)
             .bind(micros(at))
-            .execute(conn)
-            .await
-            .map_err(classify)?;
+            .execute_on(conn)
+            .await?;
     }
     Ok(())
 }
@@ -234,7 +230,7 @@ pub struct UnplacedRecord {
     pub resolution: Option<(String, samhand_domain::ids::UserId, Timestamp)>,
 }
 
-pub async fn insert_unplaced(conn: &mut AnyConnection, r: &UnplacedRecord) -> Result<()> {
+pub async fn insert_unplaced(conn: &mut impl Fetch, r: &UnplacedRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO edi_unplaced (msg_id, receiver_id, sender_name, sender_her_id, msg_type, issued_at, national_id,
             family_name, given_name, topic, body, reason, received_at)
@@ -253,9 +249,8 @@ pub async fn insert_unplaced(conn: &mut AnyConnection, r: &UnplacedRecord) -> Re
     .bind(&r.body)
     .bind(r.reason.code())
     .bind(micros(r.received_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -311,7 +306,7 @@ pub async fn unplaced(conn: &mut AnyConnection, msg_id: &str) -> Result<Option<U
 /// Resolves an unplaced message (`linked` or `refused`); resolving it twice is a
 /// `Conflict`.
 pub async fn resolve_unplaced(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     msg_id: &str,
     outcome: &str,
     by: samhand_domain::ids::UserId,
@@ -322,8 +317,7 @@ pub async fn resolve_unplaced(
         .bind(outcome)
         .bind(by.to_string())
         .bind(micros(at))
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(conn)
+        .await?;
     Ok(())
 }

@@ -10,7 +10,8 @@ use sqlx::AnyConnection;
 
 use crate::PatientWrite;
 use crate::codec::{date_text, instant, int, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 
 /// A registered client as stored.
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ pub struct FhirClient {
     pub scopes: String,
 }
 
-pub async fn insert_client(conn: &mut AnyConnection, client: &FhirClient, at: Timestamp) -> Result<()> {
+pub async fn insert_client(conn: &mut impl Fetch, client: &FhirClient, at: Timestamp) -> Result<()> {
     sqlx::query(
         "INSERT INTO fhir_clients (id, name, user_id, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -32,9 +33,8 @@ pub async fn insert_client(conn: &mut AnyConnection, client: &FhirClient, at: Ti
     .bind(&client.secret_hash)
     .bind(&client.scopes)
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -94,17 +94,17 @@ pub async fn clients(conn: &mut AnyConnection) -> Result<Vec<ClientListing>> {
 
 /// Revokes a client: its tokens stop at once (they are looked up with the client).
 /// Whether it was active.
-pub async fn revoke_client(conn: &mut AnyConnection, id: &str, at: Timestamp) -> Result<bool> {
+pub async fn revoke_client(conn: &mut impl Fetch, id: &str, at: Timestamp) -> Result<bool> {
     let done = sqlx::query("UPDATE fhir_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(micros(at))
         .bind(id)
-        .execute(conn)
+        .execute_on(conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 pub async fn insert_token(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     token_hash: &str,
     client_id: &str,
     scopes: &str,
@@ -119,9 +119,8 @@ pub async fn insert_token(
     .bind(scopes)
     .bind(micros(issued_at))
     .bind(micros(expires_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -179,9 +178,9 @@ pub async fn insert_drug_test(write: &mut PatientWrite, test: &DrugTest) -> Resu
     .bind(test.id.to_string())
     .bind(test.version)
     .bind(&test.reason)
-    .execute(&mut *conn)
+    .execute_on(&mut *conn)
     .await
-    .map_err(classify)?;
+    ?;
     for result in &test.results {
         sqlx::query(
             "INSERT INTO drug_test_results (drug_test_id, substance_code, substance_name, positive) VALUES ($1, $2, $3, $4)",
@@ -190,9 +189,9 @@ pub async fn insert_drug_test(write: &mut PatientWrite, test: &DrugTest) -> Resu
         .bind(&result.code)
         .bind(&result.name)
         .bind(i64::from(result.positive))
-        .execute(&mut *conn)
+        .execute_on(&mut *conn)
         .await
-        .map_err(classify)?;
+        ?;
     }
     Ok(())
 }

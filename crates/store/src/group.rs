@@ -25,10 +25,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
-use crate::db::{Backend, Result, StoreError, classify};
+use crate::batch_tx::{BatchTx, NativeWriter};
+use crate::db::{Backend, Result, StoreError};
+use crate::native::{AnyQuery, Fetch, FetchOn};
 
 /// Writes in one batch at most, so a steady stream of writers still commits.
 const MAX_BATCH: usize = 64;
@@ -64,7 +67,10 @@ pub(crate) struct AuditHead {
 /// The open batch.
 #[derive(Default)]
 pub(crate) struct Batch {
-    tx: Option<Transaction<'static, Any>>,
+    tx: Option<BatchTx>,
+    /// On SQLite (a file), the connection of SQLite's own library the batches run
+    /// on, between them.
+    native: Option<NativeWriter>,
     /// Writes whose savepoints were released into `tx`, waiting for its commit.
     waiting: Vec<oneshot::Sender<Outcome>>,
     /// The audit head, once the batch has read (and on PostgreSQL locked) it.
@@ -105,9 +111,14 @@ impl Drop for Queued<'_> {
 }
 
 impl Writer {
-    pub(crate) fn new(pool: AnyPool, backend: Backend) -> Arc<Self> {
+    /// The writer of the database the pool connects to; `native_file` the SQLite
+    /// file its batches write with SQLite's own library ([`crate::batch_tx`]).
+    pub(crate) fn new(pool: AnyPool, backend: Backend, native_file: Option<std::path::PathBuf>) -> Arc<Self> {
         Arc::new(Self {
-            batch: Arc::new(Mutex::new(Batch::default())),
+            batch: Arc::new(Mutex::new(Batch {
+                native: native_file.map(NativeWriter::new),
+                ..Batch::default()
+            })),
             queued: AtomicUsize::new(0),
             batches: AtomicU64::new(0),
             writes: AtomicU64::new(0),
@@ -133,7 +144,8 @@ impl Writer {
     pub(crate) async fn begin_batched(self: &Arc<Self>) -> Result<WriteTx> {
         let mut guard = self.hold().await;
         if guard.tx.is_none() {
-            guard.tx = Some(self.begin_batch().await?);
+            let tx = self.begin_batch(&mut guard).await?;
+            guard.tx = Some(tx);
         }
         // The first write of a batch needs no savepoint: undoing it is rolling the
         // batch back.
@@ -162,7 +174,7 @@ impl Writer {
     /// the end of each write.
     async fn begin_alone(self: &Arc<Self>) -> Result<WriteTx> {
         let batch = Batch {
-            tx: Some(self.pool.begin().await?),
+            tx: Some(BatchTx::Pool(self.pool.begin().await?)),
             ..Batch::default()
         };
         let guard = Arc::new(Mutex::new(batch)).lock_owned().await;
@@ -191,14 +203,17 @@ impl Writer {
     /// up front (`BEGIN IMMEDIATE`), so that no statement inside it can fail with
     /// "database is locked" halfway; should another process hold the lock for longer
     /// than the busy timeout, the begin is retried.
-    async fn begin_batch(&self) -> Result<Transaction<'static, Any>> {
+    async fn begin_batch(&self, batch: &mut Batch) -> Result<BatchTx> {
         if self.backend == Backend::Postgres {
-            return Ok(self.pool.begin().await?);
+            return Ok(BatchTx::Pool(self.pool.begin().await?));
+        }
+        if let Some(native) = batch.native.as_mut() {
+            return native.begin().await;
         }
         let mut attempt = 0;
         loop {
             match begin_immediate(&self.pool).await {
-                Ok(tx) => return Ok(tx),
+                Ok(tx) => return Ok(BatchTx::Pool(tx)),
                 Err(error) if crate::db::is_busy(&error) && attempt < BUSY_RETRIES => {
                     attempt += 1;
                     tracing::warn!(attempt, "SQLite busy at BEGIN IMMEDIATE; retrying");
@@ -229,16 +244,16 @@ impl Writer {
             Some(head) if head.moved => sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(head.seq)
                 .bind(head.hash.clone())
-                .execute(&mut *tx)
+                .execute_on(&mut tx)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
             _ => Ok(()),
         };
         let outcome = match outcome {
-            Ok(()) => tx.commit().await.map_err(|e| classify(e).to_string()),
+            Ok(()) => tx.commit(guard.native.as_mut()).await.map_err(|e| e.to_string()),
             Err(why) => {
-                let _ = tx.rollback().await;
+                let _ = tx.rollback(guard.native.as_mut()).await;
                 Err(why)
             }
         };
@@ -264,7 +279,7 @@ impl Writer {
     async fn abort(&self, guard: &mut Batch, why: &str) {
         guard.audit_head = None;
         if let Some(tx) = guard.tx.take() {
-            let _ = tx.rollback().await;
+            let _ = tx.rollback(guard.native.as_mut()).await;
         }
         for waiter in guard.waiting.drain(..) {
             let _ = waiter.send(Err(format!("the batch was rolled back: {why}")));
@@ -368,7 +383,7 @@ impl WriteTx {
             return Ok((head.seq, head.hash.clone()));
         }
         let tx = batch.tx.as_mut().expect("a held batch is open");
-        let row = sqlx::query(lock_sql).fetch_one(&mut **tx).await?;
+        let row = sqlx::query(lock_sql).fetch_one_on(tx).await?;
         let head = AuditHead {
             seq: crate::codec::int(&row, "seq")?,
             hash: crate::codec::text(&row, "hash")?,
@@ -420,7 +435,7 @@ async fn undo(
     if !savepoint {
         guard.audit_head = None;
         if let Some(tx) = guard.tx.take() {
-            tx.rollback().await?;
+            tx.rollback(guard.native.as_mut()).await?;
         }
         return Ok(());
     }
@@ -470,22 +485,54 @@ impl Drop for WriteTx {
     }
 }
 
-impl std::ops::Deref for WriteTx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &Self::Target {
+impl WriteTx {
+    /// Runs a script of several statements without arguments (a migration).
+    pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<()> {
+        match self.open() {
+            BatchTx::Pool(tx) => {
+                sqlx::raw_sql(sql).execute(&mut **tx).await?;
+                Ok(())
+            }
+            BatchTx::Native(conn) => conn.execute_batch(sql).map_err(crate::native::native),
+        }
+    }
+
+    /// Whether this write runs on SQLite's own connection.
+    #[cfg(test)]
+    pub(crate) fn runs_natively(&mut self) -> bool {
+        matches!(self.open(), BatchTx::Native(_))
+    }
+
+    fn open(&mut self) -> &mut BatchTx {
         self.guard
-            .as_ref()
-            .and_then(|g| g.tx.as_deref())
+            .as_mut()
+            .and_then(|g| g.tx.as_mut())
             .expect("a held batch is open")
     }
 }
 
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.guard
-            .as_mut()
-            .and_then(|g| g.tx.as_deref_mut())
-            .expect("a held batch is open")
+/// A write reads what it has written so far.
+impl Fetch for WriteTx {
+    fn backend(&self) -> Backend {
+        self.writer.backend
+    }
+
+    fn fetch_all<'q>(
+        &mut self,
+        query: AnyQuery<'q>,
+    ) -> impl std::future::Future<Output = Result<Vec<AnyRow>>> + Send {
+        self.open().fetch_all(query)
+    }
+
+    fn fetch_optional<'q>(
+        &mut self,
+        query: AnyQuery<'q>,
+    ) -> impl std::future::Future<Output = Result<Option<AnyRow>>> + Send {
+        self.open().fetch_optional(query)
+    }
+
+    fn execute<'q>(&mut self, query: AnyQuery<'q>) -> impl std::future::Future<Output = Result<u64>> + Send {
+        self.open().execute(query)
     }
 }
 

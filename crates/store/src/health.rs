@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 
 use crate::PatientWrite;
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
-use crate::db::{Result, classify, rows_for_patients};
-use crate::native::Fetch;
+use crate::db::{Result, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 
 pub async fn insert(write: &mut PatientWrite, note: &HealthNote) -> Result<()> {
     let conn = write.of(note.patient_id)?;
@@ -24,9 +24,9 @@ pub async fn insert(write: &mut PatientWrite, note: &HealthNote) -> Result<()> {
     .bind(&note.reason)
     .bind(note.recorded_by.to_string())
     .bind(micros(note.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 

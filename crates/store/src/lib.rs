@@ -4,6 +4,7 @@
 pub mod anchor;
 pub mod audit;
 pub mod backup;
+mod batch_tx;
 pub mod bench;
 pub mod codec;
 pub mod collaboration;

@@ -11,7 +11,8 @@ use sqlx::any::AnyRow;
 
 use crate::PatientWrite;
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
-use crate::db::{Result, classify, rows_for_ids, rows_for_patients};
+use crate::db::{Result, rows_for_ids, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 
 /// Writes a message about a patient with its recipients, in a write that holds an
 /// access to that patient: one a person sends, or one Samhand sends on a person's
@@ -27,11 +28,11 @@ pub async fn insert(write: &mut PatientWrite, message: &Message) -> Result<()> {
 /// [`insert`]. Nobody writes it, so there is no person's access to record, and
 /// it is read under the policy like any message. Only the scheduler's jobs
 /// (`server::service::timed`) send one; a tidy test holds that.
-pub async fn insert_notice(conn: &mut AnyConnection, message: &Message) -> Result<()> {
+pub async fn insert_notice(conn: &mut impl Fetch, message: &Message) -> Result<()> {
     insert_row(conn, message).await
 }
 
-async fn insert_row(conn: &mut AnyConnection, message: &Message) -> Result<()> {
+async fn insert_row(conn: &mut impl Fetch, message: &Message) -> Result<()> {
     sqlx::query(
         "INSERT INTO messages (id, patient_id, kind, subject, body, important, sent_by, sender_organisation, sent_at, event_key, party, in_reply_to)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -48,16 +49,14 @@ async fn insert_row(conn: &mut AnyConnection, message: &Message) -> Result<()> {
     .bind(message.event_key.clone())
     .bind(message.party.code())
     .bind(message.in_reply_to.map(|m| m.to_string()))
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(&mut *conn)
+    .await?;
     for recipient in &message.recipients {
         sqlx::query("INSERT INTO message_recipients (message_id, organisation_id) VALUES ($1, $2)")
             .bind(message.id.to_string())
             .bind(recipient.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
+            .execute_on(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -71,15 +70,14 @@ pub async fn event_sent(conn: &mut AnyConnection, event_key: &str) -> Result<boo
     Ok(int(&row, "n")? > 0)
 }
 
-pub async fn insert_receipt(conn: &mut AnyConnection, receipt: &Receipt) -> Result<()> {
+pub async fn insert_receipt(conn: &mut impl Fetch, receipt: &Receipt) -> Result<()> {
     sqlx::query("INSERT INTO message_receipts (message_id, organisation_id, read_by, read_at) VALUES ($1, $2, $3, $4)")
         .bind(receipt.message_id.to_string())
         .bind(receipt.organisation_id.to_string())
         .bind(receipt.read_by.to_string())
         .bind(micros(receipt.read_at))
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(conn)
+        .await?;
     Ok(())
 }
 
@@ -166,7 +164,7 @@ pub async fn get(conn: &mut AnyConnection, id: MessageId) -> Result<Option<Messa
 }
 
 /// The read receipts of some messages.
-pub async fn receipts_of(conn: &mut AnyConnection, messages: &[MessageId]) -> Result<Vec<Receipt>> {
+pub async fn receipts_of(conn: &mut impl Fetch, messages: &[MessageId]) -> Result<Vec<Receipt>> {
     let ids: Vec<String> = messages.iter().map(ToString::to_string).collect();
     let sql = "SELECT message_id, organisation_id, read_by, read_at FROM message_receipts WHERE message_id IN ({ids}) ORDER BY read_at";
     rows_for_ids(conn, sql, &[], &ids)
@@ -186,7 +184,7 @@ pub async fn receipts_of(conn: &mut AnyConnection, messages: &[MessageId]) -> Re
 /// The patient's read receipt of a message from the team. A second one is a
 /// `Conflict("message_patient_receipts_once")`.
 pub async fn insert_patient_receipt(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     message: MessageId,
     patient: PatientId,
     account: UserId,
@@ -199,15 +197,14 @@ pub async fn insert_patient_receipt(
     .bind(patient.to_string())
     .bind(account.to_string())
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
 /// The patients' read receipts of some messages.
 pub async fn patient_receipts_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     messages: &[MessageId],
 ) -> Result<Vec<PatientReceipt>> {
     let ids: Vec<String> = messages.iter().map(ToString::to_string).collect();

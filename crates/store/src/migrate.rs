@@ -11,9 +11,10 @@
 //! start (an edited migration would leave databases that differ without saying so).
 
 use sha2::{Digest, Sha256};
-use sqlx::{Executor, Row};
+use sqlx::Row;
 
-use crate::db::{Backend, Store, StoreError, classify};
+use crate::db::{Backend, Store, StoreError};
+use crate::native::FetchOn;
 
 struct Migration {
     version: i64,
@@ -134,7 +135,8 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
         .try_get::<i64, _>("n")?
         == 0
     {
-        conn.execute(
+        crate::db::execute(
+            &mut *conn,
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
         )
         .await?;
@@ -158,8 +160,11 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
         }
     } > 0;
     if !has_checksum {
-        conn.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")
-            .await?;
+        crate::db::execute(
+            &mut *conn,
+            "ALTER TABLE schema_migrations ADD COLUMN checksum TEXT",
+        )
+        .await?;
     }
     drop(conn);
     for migration in MIGRATIONS {
@@ -168,7 +173,7 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
         let mut tx = store.write().await?;
         let applied = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
             .bind(migration.version)
-            .fetch_optional(&mut *tx)
+            .fetch_optional_on(&mut tx)
             .await?
             .map(|row| row.try_get::<Option<String>, _>("checksum"))
             .transpose()?;
@@ -185,15 +190,14 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
                 sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
                     .bind(&sum)
                     .bind(migration.version)
-                    .execute(&mut *tx)
+                    .execute_on(&mut tx)
                     .await?;
                 tx.commit().await?;
                 continue;
             }
             None => {}
         }
-        sqlx::raw_sql(&sql)
-            .execute(&mut *tx)
+        tx.execute_script(&sql)
             .await
             .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", migration.version, migration.name)))?;
         sqlx::query(
@@ -203,9 +207,8 @@ pub async fn run(store: &Store) -> Result<(), StoreError> {
         .bind(migration.name)
         .bind(jiff::Timestamp::now().as_microsecond())
         .bind(&sum)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        .execute_on(&mut tx)
+        .await?;
         tx.commit().await?;
         tracing::info!(
             version = migration.version,

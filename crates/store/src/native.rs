@@ -28,7 +28,7 @@ use sqlx::{AnyConnection, Execute};
 use sqlx_core::any::{AnyColumn, AnyValueKind};
 use sqlx_core::ext::ustr::UStr;
 
-use crate::db::{Backend, Result, StoreError};
+use crate::db::{Backend, Result, StoreError, classify};
 
 /// A query of the store, as it is written for sqlx: its text and its arguments.
 pub type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
@@ -42,6 +42,9 @@ pub trait Fetch: Send {
         &mut self,
         query: AnyQuery<'q>,
     ) -> impl Future<Output = Result<Option<AnyRow>>> + Send;
+
+    /// Runs a statement to its end and answers the rows it changed.
+    fn execute<'q>(&mut self, query: AnyQuery<'q>) -> impl Future<Output = Result<u64>> + Send;
 
     /// Which database answers: the store writes a few queries per database.
     fn backend(&self) -> Backend;
@@ -63,6 +66,7 @@ pub trait FetchOn<'q> {
     fn fetch_optional_on<C: Fetch>(self, conn: &mut C)
     -> impl Future<Output = Result<Option<AnyRow>>> + Send;
     fn fetch_one_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<AnyRow>> + Send;
+    fn execute_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<u64>> + Send;
 }
 
 impl<'q> FetchOn<'q> for AnyQuery<'q> {
@@ -80,6 +84,10 @@ impl<'q> FetchOn<'q> for AnyQuery<'q> {
     fn fetch_one_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<AnyRow>> + Send {
         conn.fetch_one(self)
     }
+
+    fn execute_on<C: Fetch>(self, conn: &mut C) -> impl Future<Output = Result<u64>> + Send {
+        conn.execute(self)
+    }
 }
 
 fn backend_of(conn: &AnyConnection) -> Backend {
@@ -96,11 +104,15 @@ impl Fetch for AnyConnection {
     }
 
     async fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> Result<Vec<AnyRow>> {
-        Ok(query.fetch_all(self).await?)
+        query.fetch_all(self).await.map_err(classify)
     }
 
     async fn fetch_optional<'q>(&mut self, query: AnyQuery<'q>) -> Result<Option<AnyRow>> {
-        Ok(query.fetch_optional(self).await?)
+        query.fetch_optional(self).await.map_err(classify)
+    }
+
+    async fn execute<'q>(&mut self, query: AnyQuery<'q>) -> Result<u64> {
+        Ok(query.execute(self).await.map_err(classify)?.rows_affected())
     }
 }
 
@@ -111,27 +123,26 @@ pub enum Reader {
     Native(NativeConn),
 }
 
-/// A pooled connection, and a write transaction, which reads what it has written
-/// so far.
-macro_rules! fetch_through_deref {
-    ($($ty:ty),*) => {$(
-        impl Fetch for $ty {
-            fn backend(&self) -> Backend {
-                backend_of(self)
-            }
+impl Fetch for PoolConnection<Any> {
+    fn backend(&self) -> Backend {
+        backend_of(self)
+    }
 
-            async fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> Result<Vec<AnyRow>> {
-                Ok(query.fetch_all(&mut **self).await?)
-            }
+    fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> impl Future<Output = Result<Vec<AnyRow>>> + Send {
+        (**self).fetch_all(query)
+    }
 
-            async fn fetch_optional<'q>(&mut self, query: AnyQuery<'q>) -> Result<Option<AnyRow>> {
-                Ok(query.fetch_optional(&mut **self).await?)
-            }
-        }
-    )*};
+    fn fetch_optional<'q>(
+        &mut self,
+        query: AnyQuery<'q>,
+    ) -> impl Future<Output = Result<Option<AnyRow>>> + Send {
+        (**self).fetch_optional(query)
+    }
+
+    fn execute<'q>(&mut self, query: AnyQuery<'q>) -> impl Future<Output = Result<u64>> + Send {
+        (**self).execute(query)
+    }
 }
-
-fetch_through_deref!(PoolConnection<Any>, crate::WriteTx, crate::PatientWrite);
 
 impl Fetch for Reader {
     fn backend(&self) -> Backend {
@@ -154,6 +165,14 @@ impl Fetch for Reader {
             Reader::Native(conn) => Ok(conn.rows(query, Some(1))?.into_iter().next()),
         }
     }
+
+    async fn execute<'q>(&mut self, query: AnyQuery<'q>) -> Result<u64> {
+        match self {
+            Reader::Pool(conn) => conn.execute(query).await,
+            // Refused by SQLite: a native reader only reads.
+            Reader::Native(conn) => execute(conn.conn.as_ref().expect("a connection until dropped"), query),
+        }
+    }
 }
 
 /// The idle connections of SQLite's own library to the database file.
@@ -170,19 +189,25 @@ pub const STATEMENT_EVENTS: &str = "samhand_store::native";
 /// requests read at once, and closed when they are handed back.
 const MAX_IDLE: usize = 4;
 
+/// The file a SQLite database URL (`sqlite://path?…`) names; none for a database
+/// in memory, which another connection cannot open.
+pub(crate) fn database_file(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || options.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
 impl NativeReads {
     /// For a database URL naming a file (`sqlite://path?…`); none for one in memory,
     /// which another connection cannot open.
     pub(crate) fn for_url(database_url: &str) -> Option<Arc<Self>> {
-        let rest = database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| database_url.strip_prefix("sqlite:"))?;
-        let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
-        if path.is_empty() || path == ":memory:" || options.contains("mode=memory") {
-            return None;
-        }
         Some(Arc::new(Self {
-            path: PathBuf::from(path),
+            path: database_file(database_url)?,
             idle: Mutex::new(Vec::new()),
         }))
     }
@@ -239,75 +264,109 @@ impl Drop for NativeConn {
 }
 
 impl NativeConn {
-    /// Runs the query on this thread, its arguments bound as sqlx binds them
-    /// (`$N` and `?N` by number, a bare `?` by position), and answers at most
-    /// `limit` rows as `Any` rows of the values' own types, as sqlx's driver does.
-    fn rows(&mut self, mut query: AnyQuery<'_>, limit: Option<usize>) -> Result<Vec<AnyRow>> {
-        let conn = self.conn.as_ref().expect("a connection until dropped");
-        let sql = query.sql();
-        let arguments = query
-            .take_arguments()
-            .map_err(|e| StoreError::Corrupt(format!("the arguments of a query: {e}")))?;
-        let values = arguments.map(|a| a.values.0).unwrap_or_default();
-        let mut statement = conn.prepare_cached(sql).map_err(native)?;
-        let mut positional = 0;
-        for index in 1..=statement.parameter_count() {
-            let number = match statement.parameter_name(index) {
-                Some(name) => name
-                    .strip_prefix(['$', '?'])
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .ok_or_else(|| StoreError::Corrupt(format!("an unsupported parameter {name}")))?,
-                None => {
-                    positional += 1;
-                    positional
-                }
-            };
-            // SQLite reads a parameter left unbound as NULL; sqlx leaves them so.
-            let Some(value) = values.get(number - 1) else {
-                break;
-            };
-            statement
-                .raw_bind_parameter(index, sql_value(value)?)
-                .map_err(native)?;
-        }
-        let names: Vec<UStr> = statement.column_names().into_iter().map(UStr::new).collect();
-        let columns: Vec<AnyColumn> = names
-            .iter()
-            .enumerate()
-            .map(|(ordinal, name)| AnyColumn {
-                ordinal,
-                name: name.clone(),
-                type_info: AnyTypeInfo {
-                    kind: AnyTypeInfoKind::Null,
-                },
-            })
-            .collect();
-        let column_names: Arc<sqlx_core::HashMap<UStr, usize>> = Arc::new(
-            names
-                .into_iter()
-                .enumerate()
-                .map(|(ordinal, name)| (name, ordinal))
-                .collect(),
-        );
-        let mut rows = statement.raw_query();
-        let mut out = Vec::new();
-        while limit.is_none_or(|limit| out.len() < limit) {
-            let Some(row) = rows.next().map_err(native)? else {
-                break;
-            };
-            let values = (0..columns.len())
-                .map(|i| row.get_ref(i).map_err(native).and_then(any_value))
-                .collect::<Result<Vec<_>>>()?;
-            out.push(AnyRow {
-                column_names: column_names.clone(),
-                columns: columns.clone(),
-                values,
-            });
-        }
-        // As sqlx logs each statement it runs (the bench counts both).
-        tracing::debug!(target: STATEMENT_EVENTS, { db.statement = sql, rows_returned = out.len() }, "statement");
-        Ok(out)
+    fn rows(&mut self, query: AnyQuery<'_>, limit: Option<usize>) -> Result<Vec<AnyRow>> {
+        rows(
+            self.conn.as_ref().expect("a connection until dropped"),
+            query,
+            limit,
+        )
     }
+}
+
+/// A statement prepared (or taken from the connection's cache) with the query's
+/// arguments bound as sqlx binds them: `$N` and `?N` by number, a bare `?` by
+/// position; SQLite reads a parameter left unbound as NULL, and sqlx leaves them so.
+fn prepared<'c>(
+    conn: &'c rusqlite::Connection,
+    query: &mut AnyQuery<'_>,
+) -> Result<rusqlite::CachedStatement<'c>> {
+    let sql = query.sql();
+    let arguments = query
+        .take_arguments()
+        .map_err(|e| StoreError::Corrupt(format!("the arguments of a query: {e}")))?;
+    let values = arguments.map(|a| a.values.0).unwrap_or_default();
+    let mut statement = conn.prepare_cached(sql).map_err(native)?;
+    let mut positional = 0;
+    for index in 1..=statement.parameter_count() {
+        let number = match statement.parameter_name(index) {
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("an unsupported parameter {name}")))?,
+            None => {
+                positional += 1;
+                positional
+            }
+        };
+        let Some(value) = values.get(number - 1) else {
+            break;
+        };
+        statement
+            .raw_bind_parameter(index, sql_value(value)?)
+            .map_err(native)?;
+    }
+    Ok(statement)
+}
+
+/// Runs the query on this thread and answers at most `limit` rows as `Any` rows of
+/// the values' own types, as sqlx's driver does.
+pub(crate) fn rows(
+    conn: &rusqlite::Connection,
+    mut query: AnyQuery<'_>,
+    limit: Option<usize>,
+) -> Result<Vec<AnyRow>> {
+    let sql = query.sql();
+    let mut statement = prepared(conn, &mut query)?;
+    let names: Vec<UStr> = statement.column_names().into_iter().map(UStr::new).collect();
+    let columns: Vec<AnyColumn> = names
+        .iter()
+        .enumerate()
+        .map(|(ordinal, name)| AnyColumn {
+            ordinal,
+            name: name.clone(),
+            type_info: AnyTypeInfo {
+                kind: AnyTypeInfoKind::Null,
+            },
+        })
+        .collect();
+    let column_names: Arc<sqlx_core::HashMap<UStr, usize>> = Arc::new(
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(ordinal, name)| (name, ordinal))
+            .collect(),
+    );
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while limit.is_none_or(|limit| out.len() < limit) {
+        let Some(row) = rows.next().map_err(native)? else {
+            break;
+        };
+        let values = (0..columns.len())
+            .map(|i| row.get_ref(i).map_err(native).and_then(any_value))
+            .collect::<Result<Vec<_>>>()?;
+        out.push(AnyRow {
+            column_names: column_names.clone(),
+            columns: columns.clone(),
+            values,
+        });
+    }
+    // As sqlx logs each statement it runs (the bench counts both).
+    tracing::debug!(target: STATEMENT_EVENTS, { db.statement = sql, rows_returned = out.len() }, "statement");
+    Ok(out)
+}
+
+/// Runs the statement to its end on this thread (the rows of a `RETURNING` are
+/// passed over, as sqlx's `execute` does) and answers the rows it changed.
+pub(crate) fn execute(conn: &rusqlite::Connection, mut query: AnyQuery<'_>) -> Result<u64> {
+    let sql = query.sql();
+    let mut statement = prepared(conn, &mut query)?;
+    let mut rows = statement.raw_query();
+    while rows.next().map_err(native)?.is_some() {}
+    drop(rows);
+    let changed = conn.changes();
+    tracing::debug!(target: STATEMENT_EVENTS, { db.statement = sql, rows_affected = changed }, "statement");
+    Ok(changed)
 }
 
 /// An argument as SQLite binds it.
@@ -348,8 +407,69 @@ fn any_value(value: ValueRef<'_>) -> Result<AnyValue> {
     Ok(AnyValue { kind })
 }
 
-fn native(error: rusqlite::Error) -> StoreError {
-    StoreError::Native(error.to_string())
+/// SQLite's refusal as sqlx's SQLite driver reports it: a database error with the
+/// extended result code and SQLite's message, so that a unique or foreign-key
+/// violation, or a busy database, is told apart as it is on sqlx's connections.
+pub(crate) fn native(error: rusqlite::Error) -> StoreError {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            let message = message.unwrap_or_else(|| failure.to_string());
+            crate::db::classify(sqlx::Error::Database(Box::new(SqliteRefusal {
+                code: failure.extended_code,
+                message,
+            })))
+        }
+        other => StoreError::Native(other.to_string()),
+    }
+}
+
+/// An error of SQLite's own library, as a database error of sqlx.
+#[derive(Debug)]
+struct SqliteRefusal {
+    code: std::ffi::c_int,
+    message: String,
+}
+
+impl std::fmt::Display for SqliteRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SqliteRefusal {}
+
+impl sqlx::error::DatabaseError for SqliteRefusal {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ErrorKind::UniqueViolation,
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::codec::{
     time_text,
 };
 use crate::db::rows_for_patients;
-use crate::db::{Result, StoreError, classify};
+use crate::db::{Result, StoreError};
 use crate::native::{Fetch, FetchOn};
 
 pub(crate) const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, o.episode_id, o.substance, o.form, o.parts, o.effective_from,
@@ -113,9 +113,9 @@ pub async fn insert_draft(write: &mut PatientWrite, order: &DoseOrder) -> Result
     .bind(&c.reason)
     .bind(order.created_by.to_string())
     .bind(micros(order.created_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -136,10 +136,10 @@ pub async fn insert_signature(write: &mut PatientWrite, order: &SignedDoseOrder)
     .bind(s.signed_by.to_string())
     .bind(micros(s.signed_at))
     .bind(s.warnings_confirmed.clone())
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
-    if written.rows_affected() == 0 {
+    ?;
+    if written == 0 {
         return Err(StoreError::Conflict("dose_order_discarded"));
     }
     Ok(())
@@ -159,10 +159,9 @@ pub async fn insert_discard(write: &mut PatientWrite, order: &DoseOrder, discard
     .bind(discard.discarded_by.to_string())
     .bind(micros(discard.discarded_at))
     .bind(&discard.reason)
-    .execute(conn)
-    .await
-    .map_err(classify)?;
-    if written.rows_affected() == 0 {
+    .execute_on(conn)
+    .await?;
+    if written == 0 {
         return Err(StoreError::Conflict("dose_order_signed"));
     }
     Ok(())
@@ -244,9 +243,9 @@ pub async fn insert_arrangement(write: &mut PatientWrite, a: &Arrangement) -> Re
     .bind(&c.reason)
     .bind(a.decided_by.to_string())
     .bind(micros(a.decided_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -331,9 +330,9 @@ pub async fn insert_cover(write: &mut PatientWrite, cover: &Cover) -> Result<()>
     .bind(place)
     .bind(cover.decided_by.to_string())
     .bind(micros(cover.decided_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -347,10 +346,10 @@ pub async fn covers_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<
 }
 
 /// The next version number for a patient's arrangement.
-pub async fn next_arrangement_version(conn: &mut AnyConnection, patient: PatientId) -> Result<u32> {
+pub async fn next_arrangement_version(conn: &mut impl Fetch, patient: PatientId) -> Result<u32> {
     let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM arrangements WHERE patient_id = $1")
         .bind(patient.to_string())
-        .fetch_one(conn)
+        .fetch_one_on(conn)
         .await?;
     Ok(u32::try_from(int(&row, "v")?).map_err(corrupt)? + 1)
 }

@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, int, micros, parsed, text, time_text};
-use crate::db::{Result, classify};
+use crate::db::Result;
 use crate::native::{Fetch, FetchOn};
 
 const COLUMNS: &str = "id, name, kind, municipality, open_weekdays, open_on_public_holidays";
@@ -44,7 +44,7 @@ async fn with_closed_days(conn: &mut impl Fetch, mut orgs: Vec<Organisation>) ->
     Ok(orgs)
 }
 
-pub async fn insert(conn: &mut AnyConnection, org: &Organisation, at: jiff::Timestamp) -> Result<()> {
+pub async fn insert(conn: &mut impl Fetch, org: &Organisation, at: jiff::Timestamp) -> Result<()> {
     let weekdays: String = org
         .open_weekdays
         .iter()
@@ -61,9 +61,8 @@ pub async fn insert(conn: &mut AnyConnection, org: &Organisation, at: jiff::Time
     .bind(weekdays)
     .bind(i64::from(org.open_on_public_holidays))
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -75,10 +74,10 @@ pub async fn all(conn: &mut impl Fetch) -> Result<Vec<Organisation>> {
     with_closed_days(conn, orgs).await
 }
 
-pub async fn get(conn: &mut AnyConnection, id: OrganisationId) -> Result<Option<Organisation>> {
+pub async fn get(conn: &mut impl Fetch, id: OrganisationId) -> Result<Option<Organisation>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations WHERE id = $1"))
         .bind(id.to_string())
-        .fetch_optional(&mut *conn)
+        .fetch_optional_on(&mut *conn)
         .await?;
     let org = row.as_ref().map(from_row).transpose()?;
     Ok(with_closed_days(conn, org.into_iter().collect()).await?.pop())
@@ -95,16 +94,15 @@ fn group_from_row(row: &AnyRow) -> Result<PatientGroup> {
     })
 }
 
-pub async fn insert_group(conn: &mut AnyConnection, group: &PatientGroup) -> Result<()> {
+pub async fn insert_group(conn: &mut impl Fetch, group: &PatientGroup) -> Result<()> {
     sqlx::query("INSERT INTO patient_groups (id, place_id, name, window_start, window_end) VALUES ($1, $2, $3, $4, $5)")
         .bind(group.id.to_string())
         .bind(group.place_id.to_string())
         .bind(&group.name)
         .bind(time_text(group.window.start))
         .bind(time_text(group.window.end))
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(conn)
+        .await?;
     Ok(())
 }
 
@@ -127,10 +125,10 @@ pub async fn group(conn: &mut AnyConnection, id: PatientGroupId) -> Result<Optio
 }
 
 /// The organisation of this exact name.
-pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Organisation>> {
+pub async fn by_name(conn: &mut impl Fetch, name: &str) -> Result<Option<Organisation>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations WHERE name = $1"))
         .bind(name)
-        .fetch_optional(&mut *conn)
+        .fetch_optional_on(&mut *conn)
         .await?;
     let org = row.as_ref().map(from_row).transpose()?;
     Ok(with_closed_days(conn, org.into_iter().collect()).await?.pop())
@@ -138,7 +136,7 @@ pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Orga
 
 /// Sets what the register and the address book know of an organisation.
 pub async fn set_registration(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     id: OrganisationId,
     registration: &Registration,
     at: jiff::Timestamp,
@@ -155,19 +153,18 @@ pub async fn set_registration(
     .bind(registration.responsible_unit.map(|u| u.to_string()))
     .bind(id.to_string())
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
 /// What the register and the address book know of an organisation.
-pub async fn registration(conn: &mut AnyConnection, id: OrganisationId) -> Result<Option<Registration>> {
+pub async fn registration(conn: &mut impl Fetch, id: OrganisationId) -> Result<Option<Registration>> {
     let row = sqlx::query(
         "SELECT org_number, her_id, address, phone, responsible_unit_id FROM organisations WHERE id = $1",
     )
     .bind(id.to_string())
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     row.as_ref().map(registration_from_row).transpose()
 }
@@ -223,7 +220,7 @@ pub struct PlaceSettings {
 /// Sets a place's opening days (Monday first), whether it keeps open on public
 /// holidays, its opening hours and its capacity.
 pub async fn set_place(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     id: OrganisationId,
     open_weekdays: [bool; 7],
     open_on_public_holidays: bool,
@@ -241,7 +238,7 @@ pub async fn set_place(
     .bind(settings.closes_at.map(time_text))
     .bind(settings.capacity)
     .bind(id.to_string())
-    .execute(conn)
+    .execute_on(conn)
     .await?;
     Ok(())
 }
@@ -270,7 +267,7 @@ pub struct ClosedDay {
 }
 
 pub async fn insert_closed_day(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     day: &ClosedDay,
     by: Option<samhand_domain::ids::UserId>,
     at: jiff::Timestamp,
@@ -283,9 +280,8 @@ pub async fn insert_closed_day(
     .bind(&day.reason)
     .bind(by.map(|u| u.to_string()))
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 

@@ -14,14 +14,15 @@ use sqlx::any::AnyRow;
 use crate::PatientWrite;
 use crate::StoreError;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, rows_for_patients};
+use crate::native::FetchOn;
 
 /// The unique constraint on crisis plan versions, named here rather than in
 /// `db::classify`'s shared list: SQLite names the columns, PostgreSQL the constraint.
 pub const CRISIS_PLAN_VERSION_TAKEN: &str = "crisis_plan_versions_version_unique";
 
-fn classify_plan(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error
+fn classify_plan(error: StoreError) -> StoreError {
+    if let StoreError::Database(sqlx::Error::Database(db)) = &error
         && db.is_unique_violation()
         && (db.constraint() == Some(CRISIS_PLAN_VERSION_TAKEN)
             || db
@@ -30,7 +31,7 @@ fn classify_plan(error: sqlx::Error) -> StoreError {
     {
         return StoreError::Conflict(CRISIS_PLAN_VERSION_TAKEN);
     }
-    classify(error)
+    error
 }
 
 // ------------------------------------------------------------------ crisis plan
@@ -51,7 +52,7 @@ pub async fn insert_crisis_plan(write: &mut PatientWrite, plan: &CrisisPlanVersi
     .bind(plan.recorded_by.to_string())
     .bind(i64::from(plan.by_patient))
     .bind(micros(plan.recorded_at))
-    .execute(&mut *conn)
+    .execute_on(&mut *conn)
     .await
     .map_err(classify_plan)?;
     for (position, contact) in plan.contacts.iter().enumerate() {
@@ -62,9 +63,9 @@ pub async fn insert_crisis_plan(write: &mut PatientWrite, plan: &CrisisPlanVersi
         .bind(position as i64)
         .bind(&contact.name)
         .bind(&contact.phone)
-        .execute(&mut *conn)
+        .execute_on(&mut *conn)
         .await
-        .map_err(classify)?;
+        ?;
     }
     Ok(())
 }
@@ -136,9 +137,9 @@ pub async fn insert_naloxone(write: &mut PatientWrite, kit: &NaloxoneKit) -> Res
     .bind(&kit.note)
     .bind(kit.handed_out_by.to_string())
     .bind(micros(kit.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -210,9 +211,9 @@ pub async fn insert_overdose(write: &mut PatientWrite, event: &OverdoseEvent) ->
     .bind(event.recorded_by.to_string())
     .bind(event.recorded_organisation.to_string())
     .bind(micros(event.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 

@@ -11,11 +11,12 @@
 use jiff::Timestamp;
 use samhand_domain::access::{Action, Actor, AllowedBy, DataCategory};
 use samhand_domain::ids::PatientId;
-use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 use crate::audit::{self, AuditEntry};
 use crate::codec::parsed;
-use crate::db::{Result, Store, StoreError, WriteTx};
+use crate::db::{Backend, Result, Store, StoreError, WriteTx};
+use crate::native::{AnyQuery, Fetch, FetchOn};
 
 /// A row that records hang on without a patient of their own (a stay's events, a
 /// meeting's minutes, the end of a seat): the write looks its patient up.
@@ -132,7 +133,7 @@ impl PatientWrite {
 
     /// The connection, for a record of `patient`: refused unless an access to that
     /// patient was recorded in this transaction.
-    pub(crate) fn of(&mut self, patient: PatientId) -> Result<&mut AnyConnection> {
+    pub(crate) fn of(&mut self, patient: PatientId) -> Result<&mut WriteTx> {
         if !self.recorded.iter().any(|r| r.patient == patient) {
             return Err(StoreError::Unrecorded(format!(
                 "no access to patient {patient} was recorded in this transaction"
@@ -144,10 +145,10 @@ impl PatientWrite {
     /// The connection, for a record that hangs on the row `id` of `owner`: the
     /// row's patient is read in this transaction, then checked as by [`Self::of`].
     /// The caller cannot name the patient, so it cannot name the wrong one.
-    pub(crate) async fn of_owner(&mut self, owner: Owner, id: &str) -> Result<&mut AnyConnection> {
+    pub(crate) async fn of_owner(&mut self, owner: Owner, id: &str) -> Result<&mut WriteTx> {
         let row = sqlx::query(owner.patient_query())
             .bind(id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional_on(&mut self.tx)
             .await?;
         let Some(row) = row else {
             return Err(StoreError::Unrecorded(format!(
@@ -181,17 +182,28 @@ impl PatientWrite {
     }
 }
 
-/// The other statements of the transaction (stock, messages, tasks) take the
-/// connection as it is.
-impl std::ops::Deref for PatientWrite {
-    type Target = AnyConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.tx
+/// The other statements of the transaction (stock, messages, tasks) run on it as
+/// on any connection.
+impl Fetch for PatientWrite {
+    fn backend(&self) -> Backend {
+        self.tx.backend()
     }
-}
 
-impl std::ops::DerefMut for PatientWrite {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+    fn fetch_all<'q>(
+        &mut self,
+        query: AnyQuery<'q>,
+    ) -> impl std::future::Future<Output = Result<Vec<AnyRow>>> + Send {
+        self.tx.fetch_all(query)
+    }
+
+    fn fetch_optional<'q>(
+        &mut self,
+        query: AnyQuery<'q>,
+    ) -> impl std::future::Future<Output = Result<Option<AnyRow>>> + Send {
+        self.tx.fetch_optional(query)
+    }
+
+    fn execute<'q>(&mut self, query: AnyQuery<'q>) -> impl std::future::Future<Output = Result<u64>> + Send {
+        self.tx.execute(query)
     }
 }

@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::Conn;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, rows_for_patients};
 use crate::native::{Fetch, FetchOn};
 use crate::patient_write::{Owner, PatientWrite};
 
@@ -53,13 +53,13 @@ pub async fn insert(
     .bind(&patient.address)
     .bind(by.to_string())
     .bind(micros(at))
-    .execute(&mut *conn)
+    .execute_on(&mut *conn)
     .await
-    .map_err(classify)?;
+    ?;
     insert_identity_row(conn, &IdentityVersion::first(id, patient, by, at)).await
 }
 
-async fn insert_identity_row(conn: &mut AnyConnection, v: &IdentityVersion) -> Result<()> {
+async fn insert_identity_row(conn: &mut impl Fetch, v: &IdentityVersion) -> Result<()> {
     sqlx::query(
         "INSERT INTO patient_identity_versions
             (patient_id, version, national_id, given_name, family_name, phone, address, reason, recorded_by, recorded_at)
@@ -75,9 +75,8 @@ async fn insert_identity_row(conn: &mut AnyConnection, v: &IdentityVersion) -> R
     .bind(&v.reason)
     .bind(v.recorded_by.to_string())
     .bind(micros(v.recorded_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -98,9 +97,8 @@ pub async fn insert_identity_version(write: &mut PatientWrite, v: &IdentityVersi
     .bind(&v.address)
     .bind(v.patient_id.to_string())
     .bind(v.national_id.as_str())
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -136,10 +134,10 @@ pub async fn identity_versions_of(
         .collect()
 }
 
-pub async fn get(conn: &mut AnyConnection, id: PatientId) -> Result<Option<Patient>> {
+pub async fn get(conn: &mut impl Fetch, id: PatientId) -> Result<Option<Patient>> {
     let row = sqlx::query(&format!("{PATIENT_SELECT} WHERE p.id = $1"))
         .bind(id.to_string())
-        .fetch_optional(conn)
+        .fetch_optional_on(conn)
         .await?;
     row.as_ref().map(patient_from_row).transpose()
 }
@@ -230,9 +228,8 @@ pub async fn insert_photo(
     .bind(bytes.to_vec())
     .bind(by.to_string())
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -297,9 +294,9 @@ pub async fn insert_episode(write: &mut PatientWrite, episode: &Episode, by: Use
     .bind(episode.phase.code())
     .bind(by.to_string())
     .bind(micros(episode.created_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -319,9 +316,9 @@ pub async fn end_episode(
     .bind(&end.note)
     .bind(end.decided_by.to_string())
     .bind(micros(at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 

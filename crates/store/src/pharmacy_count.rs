@@ -11,7 +11,8 @@ use samhand_domain::schedule::IntakeMode;
 use sqlx::AnyConnection;
 
 use crate::codec::{date_text, instant, int, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_ids};
+use crate::db::{Result, rows_for_ids};
+use crate::native::{Fetch, FetchOn};
 
 /// The hand-outs recorded at some places on days in [from, to], per place, patient
 /// and day: doses voided by a correction and withheld doses (nothing given) left
@@ -86,7 +87,7 @@ pub struct Approval {
 
 /// Inserts an approval with its frozen days; the same version twice is a
 /// `Conflict` (someone else approved first).
-pub async fn insert_approval(conn: &mut AnyConnection, approval: &Approval, days: &[CountDay]) -> Result<()> {
+pub async fn insert_approval(conn: &mut impl Fetch, approval: &Approval, days: &[CountDay]) -> Result<()> {
     sqlx::query(
         "INSERT INTO pharmacy_count_approvals (id, unit_id, pharmacy_id, month, version, supervised, take_home, approved_by, approved_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -100,9 +101,8 @@ pub async fn insert_approval(conn: &mut AnyConnection, approval: &Approval, days
     .bind(approval.take_home)
     .bind(approval.approved_by.to_string())
     .bind(micros(approval.approved_at))
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(&mut *conn)
+    .await?;
     for day in days {
         sqlx::query(
             "INSERT INTO pharmacy_count_approved_days (approval_id, patient_id, day, supervised, take_home)
@@ -113,9 +113,8 @@ pub async fn insert_approval(conn: &mut AnyConnection, approval: &Approval, days
         .bind(date_text(day.day))
         .bind(i64::from(day.supervised))
         .bind(i64::from(day.take_home))
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(&mut *conn)
+        .await?;
     }
     Ok(())
 }

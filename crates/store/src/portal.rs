@@ -4,11 +4,10 @@
 use jiff::Timestamp;
 use samhand_domain::ids::{PatientId, UserId};
 use samhand_domain::privacy::PatientUser;
-use sqlx::AnyConnection;
 
 use crate::PatientWrite;
 use crate::codec::{instant, instant_opt, int, micros, parsed, text};
-use crate::db::{Result, classify};
+use crate::db::Result;
 use crate::native::{Fetch, FetchOn};
 
 /// The patient behind an active portal account, as the portal acts for them.
@@ -64,7 +63,7 @@ pub async fn account_of_patient(conn: &mut impl Fetch, patient: PatientId) -> Re
 }
 
 pub async fn insert_code(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     account: UserId,
     code_hash: &str,
     created_by: UserId,
@@ -81,9 +80,8 @@ pub async fn insert_code(
     .bind(micros(now))
     .bind(created_by.to_string())
     .bind(micros(expires_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -108,7 +106,7 @@ pub async fn valid_code(
 
 /// Uses a code (once: a second use changes nothing) and sets the password.
 pub async fn activate(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     code_id: &str,
     account: UserId,
     password_hash: &str,
@@ -118,9 +116,8 @@ pub async fn activate(
         sqlx::query("UPDATE patient_activation_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
             .bind(micros(now))
             .bind(code_id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+            .execute_on(&mut *conn)
+            .await?;
     if used == 0 {
         return Ok(false);
     }
@@ -129,7 +126,7 @@ pub async fn activate(
     )
     .bind(password_hash)
     .bind(account.to_string())
-    .execute(conn)
+    .execute_on(conn)
     .await?;
     Ok(true)
 }
@@ -153,9 +150,9 @@ pub async fn insert_request(
     .bind(kind)
     .bind(task.to_string())
     .bind(micros(now))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -199,9 +196,8 @@ pub async fn insert_own_words(
     .bind(&words.goal)
     .bind(&words.comment)
     .bind(micros(words.written_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -226,10 +222,10 @@ pub async fn own_words(conn: &mut impl Fetch, patient: PatientId) -> Result<Vec<
 }
 
 /// Removes one-time codes that expired unused more than a day ago; how many.
-pub async fn delete_expired_codes(conn: &mut AnyConnection, now: Timestamp) -> Result<u64> {
+pub async fn delete_expired_codes(conn: &mut impl Fetch, now: Timestamp) -> Result<u64> {
     let done = sqlx::query("DELETE FROM patient_activation_codes WHERE used_at IS NULL AND expires_at < $1")
         .bind(micros(now - jiff::SignedDuration::from_hours(24)))
-        .execute(conn)
+        .execute_on(conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }

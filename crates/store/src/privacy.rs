@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 
 use crate::PatientWrite;
 use crate::codec::{corrupt, instant, instant_opt, int, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, rows_for_patients};
 use crate::native::{Fetch, FetchOn};
 use crate::patient_write::Owner;
 
@@ -34,9 +34,9 @@ pub async fn insert_consent(write: &mut PatientWrite, record: &ConsentRecord) ->
     .bind(record.recorded_by.to_string())
     .bind(i64::from(record.by_patient))
     .bind(&record.note)
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -84,9 +84,9 @@ pub async fn insert_member(write: &mut PatientWrite, member: &CareTeamMember) ->
     .bind(member.role.code())
     .bind(micros(member.added_at))
     .bind(member.added_by.to_string())
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -104,9 +104,8 @@ pub async fn end_member(
     .bind(micros(end.at))
     .bind(end.by.to_string())
     .bind(&end.reason)
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -176,9 +175,9 @@ pub async fn insert_emergency(write: &mut PatientWrite, access: &EmergencyAccess
     .bind(&access.reason)
     .bind(micros(access.started_at))
     .bind(micros(access.expires_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -198,9 +197,9 @@ pub async fn insert_review(
     .bind(review.reviewed_by.to_string())
     .bind(micros(review.reviewed_at))
     .bind(&review.note)
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -283,9 +282,9 @@ pub async fn insert_person(write: &mut PatientWrite, person: &NamedPerson) -> Re
     .bind(i64::from(person.in_care_team))
     .bind(micros(person.added_at))
     .bind(person.added_by.to_string())
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -302,9 +301,8 @@ pub async fn end_person(
     .bind(micros(end.at))
     .bind(end.by.to_string())
     .bind(&end.reason)
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -467,7 +465,7 @@ pub async fn ensure_account(
     let conn = write.of(patient)?;
     let existing = sqlx::query("SELECT id FROM patient_accounts WHERE patient_id = $1")
         .bind(patient.to_string())
-        .fetch_optional(&mut *conn)
+        .fetch_optional_on(&mut *conn)
         .await?;
     if let Some(row) = existing {
         return parsed(&row, "id");
@@ -480,14 +478,14 @@ pub async fn ensure_account(
     .bind(patient.to_string())
     .bind(micros(now))
     .bind(created_by.to_string())
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(id)
 }
 
 pub async fn insert_patient_token(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     token_hash: &str,
     account: UserId,
     now: Timestamp,
@@ -501,9 +499,8 @@ pub async fn insert_patient_token(
     .bind(account.to_string())
     .bind(micros(now))
     .bind(micros(expires_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 

@@ -10,8 +10,8 @@ use samhand_domain::received::{ReceivedElement, ReceivedIdentifier};
 use sqlx::AnyConnection;
 
 use crate::codec::{corrupt, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_ids};
-use crate::native::Fetch;
+use crate::db::{Result, rows_for_ids};
+use crate::native::{Fetch, FetchOn};
 use crate::patient_write::PatientWrite;
 
 /// Keeps what was received with the record `record_id` of `patient`.
@@ -37,9 +37,9 @@ pub async fn insert(
         .bind(&identifier.value)
         .bind(recorded_by.to_string())
         .bind(micros(at))
-        .execute(&mut *conn)
+        .execute_on(&mut *conn)
         .await
-        .map_err(classify)?;
+        ?;
     }
     Ok(())
 }

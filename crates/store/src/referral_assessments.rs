@@ -15,6 +15,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify, rows_for_ids, rows_for_patients};
+use crate::native::FetchOn;
 use crate::patient_write::PatientWrite;
 
 /// Records one version of a referral's assessment. A second writer of the same
@@ -37,9 +38,8 @@ pub async fn insert_assessment(write: &mut PatientWrite, a: &Assessment) -> Resu
     .bind(date_text(a.assessed_on))
     .bind(a.assessed_by.to_string())
     .bind(micros(a.assessed_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -103,9 +103,9 @@ pub async fn insert_offer(write: &mut PatientWrite, o: &QuickStartOffer) -> Resu
     .bind(o.answer.code())
     .bind(o.recorded_by.to_string())
     .bind(micros(o.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -149,9 +149,8 @@ pub async fn insert_check(write: &mut PatientWrite, c: &ChecklistCheck) -> Resul
     .bind(&c.note)
     .bind(c.checked_by.to_string())
     .bind(micros(c.checked_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 

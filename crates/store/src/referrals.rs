@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::codec::{date_text, instant, micros, parsed, parsed_opt, text};
 use crate::db::{Result, classify};
+use crate::native::FetchOn;
 use crate::patient_write::PatientWrite;
 
 /// Records a referral of `referral.patient_id`.
@@ -33,9 +34,8 @@ pub async fn insert(write: &mut PatientWrite, referral: &Referral) -> Result<()>
     .bind(referral.registered_by.to_string())
     .bind(micros(referral.registered_at))
     .bind(referral.referrer_organisation.map(|o| o.to_string()))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 

@@ -6,12 +6,13 @@ use sqlx::AnyConnection;
 
 use crate::codec::{instant_opt, int, micros, text};
 use crate::db::Result;
+use crate::native::{Fetch, FetchOn};
 
 /// Takes the lease on `job` for `holder` until `lease_until`, when the job is due
 /// at `now` and no other holder's lease runs; whether it was taken. One statement,
 /// so two servers cannot both take it.
 pub async fn take_lease(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     job: &str,
     holder: &str,
     now: Timestamp,
@@ -19,7 +20,7 @@ pub async fn take_lease(
 ) -> Result<bool> {
     sqlx::query("INSERT INTO scheduler_jobs (job) VALUES ($1) ON CONFLICT (job) DO NOTHING")
         .bind(job)
-        .execute(&mut *conn)
+        .execute_on(&mut *conn)
         .await?;
     let taken = sqlx::query(
         "UPDATE scheduler_jobs SET holder = $1, lease_until = $2, last_started_at = $3
@@ -29,14 +30,14 @@ pub async fn take_lease(
     .bind(micros(lease_until))
     .bind(micros(now))
     .bind(job)
-    .execute(conn)
+    .execute_on(conn)
     .await?;
-    Ok(taken.rows_affected() == 1)
+    Ok(taken == 1)
 }
 
 /// Gives the lease back after a run, with when the job is next due and how it went.
 pub async fn finish(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     job: &str,
     holder: &str,
     now: Timestamp,
@@ -53,7 +54,7 @@ pub async fn finish(
     .bind(outcome)
     .bind(job)
     .bind(holder)
-    .execute(conn)
+    .execute_on(conn)
     .await?;
     Ok(())
 }

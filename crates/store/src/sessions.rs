@@ -8,7 +8,7 @@ use samhand_domain::ids::{OrganisationId, UserId};
 use sqlx::AnyConnection;
 
 use crate::codec::{instant, micros, parsed, text};
-use crate::db::{Result, classify};
+use crate::db::Result;
 use crate::native::{Fetch, FetchOn};
 
 /// Whose account: a staff user (`users`) or a patient's portal account
@@ -57,7 +57,7 @@ pub struct Session {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     kind: AccountKind,
     token_hash: &str,
     account: UserId,
@@ -77,9 +77,8 @@ pub async fn insert(
         .bind(csrf_token)
         .bind(micros(now))
         .bind(micros(expires_at))
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(conn)
+        .await?;
     Ok(())
 }
 
@@ -115,7 +114,7 @@ pub async fn find(conn: &mut impl Fetch, kind: AccountKind, token_hash: &str) ->
 
 /// Sets the organisation and role a staff session acts in (`None`: the home ones).
 pub async fn set_acting(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     token_hash: &str,
     acting: Option<(OrganisationId, &str)>,
 ) -> Result<()> {
@@ -123,17 +122,12 @@ pub async fn set_acting(
         .bind(acting.map(|(org, _)| org.to_string()))
         .bind(acting.map(|(_, role)| role.to_string()))
         .bind(token_hash)
-        .execute(conn)
+        .execute_on(conn)
         .await?;
     Ok(())
 }
 
-pub async fn touch(
-    conn: &mut AnyConnection,
-    kind: AccountKind,
-    token_hash: &str,
-    now: Timestamp,
-) -> Result<()> {
+pub async fn touch(conn: &mut impl Fetch, kind: AccountKind, token_hash: &str, now: Timestamp) -> Result<()> {
     let sql = format!(
         "UPDATE {} SET last_seen_at = $1 WHERE token_hash = $2",
         kind.sessions()
@@ -141,32 +135,35 @@ pub async fn touch(
     sqlx::query(&sql)
         .bind(micros(now))
         .bind(token_hash)
-        .execute(conn)
+        .execute_on(conn)
         .await?;
     Ok(())
 }
 
-pub async fn delete(conn: &mut AnyConnection, kind: AccountKind, token_hash: &str) -> Result<()> {
+pub async fn delete(conn: &mut impl Fetch, kind: AccountKind, token_hash: &str) -> Result<()> {
     let sql = format!("DELETE FROM {} WHERE token_hash = $1", kind.sessions());
-    sqlx::query(&sql).bind(token_hash).execute(conn).await?;
+    sqlx::query(&sql).bind(token_hash).execute_on(conn).await?;
     Ok(())
 }
 
 /// Ends every session of one account at once; returns how many there were.
-pub async fn delete_all_of(conn: &mut AnyConnection, kind: AccountKind, account: UserId) -> Result<u64> {
+pub async fn delete_all_of(conn: &mut impl Fetch, kind: AccountKind, account: UserId) -> Result<u64> {
     let sql = format!(
         "DELETE FROM {} WHERE {} = $1",
         kind.sessions(),
         kind.owner_column()
     );
-    let done = sqlx::query(&sql).bind(account.to_string()).execute(conn).await?;
-    Ok(done.rows_affected())
+    let done = sqlx::query(&sql)
+        .bind(account.to_string())
+        .execute_on(conn)
+        .await?;
+    Ok(done)
 }
 
 /// Ends the sessions that expired, or were last used before `idle_since`; returns
 /// how many.
 pub async fn delete_expired(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     kind: AccountKind,
     now: Timestamp,
     idle_since: Timestamp,
@@ -178,9 +175,9 @@ pub async fn delete_expired(
     let done = sqlx::query(&sql)
         .bind(micros(now))
         .bind(micros(idle_since))
-        .execute(conn)
+        .execute_on(conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 /// One account as seen from one client address, for the login's lockout: the
@@ -201,7 +198,7 @@ pub struct LoginSource<'a> {
 /// Returns the count with this attempt; a right password then removes the row
 /// ([`clear_login_failures`]).
 pub async fn reserve_login_attempt(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     source: LoginSource<'_>,
     now: Timestamp,
     window_start: Timestamp,
@@ -223,35 +220,34 @@ pub async fn reserve_login_attempt(
     .bind(micros(now))
     .bind(micros(window_start))
     .bind(max)
-    .fetch_one(conn)
-    .await
-    .map_err(classify)?;
+    .fetch_one_on(conn)
+    .await?;
     crate::codec::int(&row, "failures")
 }
 
 /// Forgets the failures from `source` after a right password.
-pub async fn clear_login_failures(conn: &mut AnyConnection, source: LoginSource<'_>) -> Result<()> {
+pub async fn clear_login_failures(conn: &mut impl Fetch, source: LoginSource<'_>) -> Result<()> {
     sqlx::query(
         "DELETE FROM login_failures WHERE account_kind = $1 AND account_key = $2 AND client_address = $3",
     )
     .bind(source.kind.code())
     .bind(source.account_key)
     .bind(source.address)
-    .execute(conn)
+    .execute_on(conn)
     .await?;
     Ok(())
 }
 
 /// Forgets an account's failures from every address (a new password was set).
 pub async fn clear_all_login_failures(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     kind: AccountKind,
     account: UserId,
 ) -> Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE account_kind = $1 AND account_key = $2")
         .bind(kind.code())
         .bind(account.to_string())
-        .execute(conn)
+        .execute_on(conn)
         .await?;
     Ok(())
 }
@@ -271,10 +267,10 @@ pub async fn login_failures_of(conn: &mut AnyConnection, kind: AccountKind, acco
 
 /// Removes the failures whose last one was before `before` (they no longer lock
 /// anything); returns how many rows.
-pub async fn prune_login_failures(conn: &mut AnyConnection, before: Timestamp) -> Result<u64> {
+pub async fn prune_login_failures(conn: &mut impl Fetch, before: Timestamp) -> Result<u64> {
     let done = sqlx::query("DELETE FROM login_failures WHERE last_failed_at < $1")
         .bind(micros(before))
-        .execute(conn)
+        .execute_on(conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }

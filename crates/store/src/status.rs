@@ -11,7 +11,8 @@ use sqlx::any::AnyRow;
 
 use crate::PatientWrite;
 use crate::codec::{coded, corrupt, date_text, instant, int, micros, parsed, text};
-use crate::db::{Result, classify, rows_for_patients};
+use crate::db::{Result, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 
 fn field_columns() -> String {
     StatusField::ALL
@@ -48,7 +49,7 @@ pub async fn insert_assessment(write: &mut PatientWrite, assessment: &StatusAsse
     for field in StatusField::ALL {
         query = query.bind(assessment.answers.get(field).map(str::to_string));
     }
-    query.execute(conn).await.map_err(classify)?;
+    query.execute_on(conn).await?;
     Ok(())
 }
 
@@ -103,7 +104,7 @@ pub struct SignOff {
 }
 
 /// Inserts a sign-off; the same version twice is a `Conflict`.
-pub async fn insert_signoff(conn: &mut AnyConnection, signoff: &SignOff) -> Result<()> {
+pub async fn insert_signoff(conn: &mut impl Fetch, signoff: &SignOff) -> Result<()> {
     sqlx::query(
         "INSERT INTO status_report_signoffs (id, unit_id, year, version, patients, digest, signed_by, signed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -116,9 +117,8 @@ pub async fn insert_signoff(conn: &mut AnyConnection, signoff: &SignOff) -> Resu
     .bind(signoff.digest.clone())
     .bind(signoff.signed_by.to_string())
     .bind(micros(signoff.signed_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 

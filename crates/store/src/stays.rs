@@ -18,21 +18,21 @@ use sqlx::any::AnyRow;
 
 use crate::StoreError;
 use crate::codec::{corrupt, date_text, instant, int, micros, parsed, parsed_opt, text};
-use crate::db::{Result, classify, rows_for_patients};
-use crate::native::Fetch;
+use crate::db::{Result, rows_for_patients};
+use crate::native::{Fetch, FetchOn};
 use crate::patient_write::{Owner, PatientWrite};
 
 /// The unique index that allows one discharge per stay.
 pub const ONE_DISCHARGE: &str = "stay_events_one_discharge";
 
-fn classify_event(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error
+fn classify_event(error: StoreError) -> StoreError {
+    if let StoreError::Database(sqlx::Error::Database(db)) = &error
         && db.is_unique_violation()
         && (db.constraint() == Some(ONE_DISCHARGE) || db.message().ends_with("stay_events.stay_id"))
     {
         return StoreError::Conflict(ONE_DISCHARGE);
     }
-    classify(error)
+    error
 }
 
 fn int_opt(row: &AnyRow, column: &str) -> Result<Option<i64>> {
@@ -57,9 +57,8 @@ pub async fn insert_stay(write: &mut PatientWrite, stay: &Stay) -> Result<()> {
     .bind(i64::from(stay.substitution_continued))
     .bind(stay.recorded_by.to_string())
     .bind(micros(stay.recorded_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -100,7 +99,7 @@ pub async fn insert_event(write: &mut PatientWrite, event: &StayEvent) -> Result
     .bind(&event.reason)
     .bind(event.recorded_by.to_string())
     .bind(micros(event.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
     .map_err(classify_event)?;
     Ok(())
@@ -236,9 +235,8 @@ pub async fn insert_bundle_entry(write: &mut PatientWrite, entry: &BundleEntry) 
     .bind(&entry.note)
     .bind(entry.recorded_by.to_string())
     .bind(micros(entry.recorded_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -287,9 +285,9 @@ pub async fn insert_appointment(write: &mut PatientWrite, appointment: &Appointm
     .bind(appointment.owner.to_string())
     .bind(appointment.recorded_by.to_string())
     .bind(micros(appointment.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -311,9 +309,9 @@ pub async fn insert_outcome(
     .bind(i64::from(attended))
     .bind(by.to_string())
     .bind(micros(at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -385,9 +383,9 @@ pub async fn insert_handover(write: &mut PatientWrite, handover: &Handover) -> R
     .bind(&handover.taper_plan)
     .bind(handover.recorded_by.to_string())
     .bind(micros(handover.recorded_at))
-    .execute(conn)
+    .execute_on(conn)
     .await
-    .map_err(classify)?;
+    ?;
     Ok(())
 }
 
@@ -403,11 +401,13 @@ pub async fn acknowledge_handover(
         .bind(id.to_string())
         .bind(by.to_string())
         .bind(micros(at))
-        .execute(conn)
+        .execute_on(conn)
         .await
         .map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("handover_acknowledged"),
-            _ => classify(error),
+            StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                StoreError::Conflict("handover_acknowledged")
+            }
+            _ => error,
         })?;
     Ok(())
 }

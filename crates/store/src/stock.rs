@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, instant, int, micros, parsed, parsed_opt, text};
-use crate::db::{Result, classify};
+use crate::db::Result;
 use crate::native::{Fetch, FetchOn};
 
 /// One line of a product's ledger.
@@ -77,14 +77,14 @@ impl<'a> NewStockLine<'a> {
 
 /// Writes one ledger line and returns its id. A second reversal of the same line is
 /// the `stock_ledger_reversed_once` conflict.
-pub async fn insert_line(conn: &mut AnyConnection, line: &NewStockLine<'_>) -> Result<String> {
+pub async fn insert_line(conn: &mut impl Fetch, line: &NewStockLine<'_>) -> Result<String> {
     let mut ids = insert_lines(conn, std::slice::from_ref(line)).await?;
     Ok(ids.remove(0))
 }
 
 /// Writes ledger lines in one statement (a dispensing taken from more than one
 /// product) and returns their ids, in order.
-pub async fn insert_lines(conn: &mut AnyConnection, lines: &[NewStockLine<'_>]) -> Result<Vec<String>> {
+pub async fn insert_lines(conn: &mut impl Fetch, lines: &[NewStockLine<'_>]) -> Result<Vec<String>> {
     if lines.is_empty() {
         return Ok(Vec::new());
     }
@@ -113,7 +113,7 @@ pub async fn insert_lines(conn: &mut AnyConnection, lines: &[NewStockLine<'_>]) 
             .bind(line.by.to_string())
             .bind(micros(line.at));
     }
-    query.execute(&mut *conn).await.map_err(classify)?;
+    query.execute_on(&mut *conn).await?;
     let written: Vec<(&str, &NewStockLine<'_>)> = ids.iter().map(String::as_str).zip(lines).collect();
     crate::stock_balance::apply(conn, &written).await?;
     Ok(ids)
@@ -173,7 +173,7 @@ pub async fn recent_lines(
 /// What each product at a place holds, in catalogue order: the kept balances
 /// (H104), one row per product the place has a ledger for.
 pub async fn balances(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
     Ok(quantities(crate::stock_balance::of_place(conn, place).await?))
@@ -182,7 +182,7 @@ pub async fn balances(
 /// As [`balances`], with the place's rows locked until the write transaction
 /// ends on PostgreSQL: what a count compares with.
 pub async fn balances_for_update(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
 ) -> Result<Vec<(&'static Product, Quantity)>> {
     Ok(quantities(
@@ -196,7 +196,7 @@ fn quantities(kept: Vec<crate::stock_balance::KeptBalance>) -> Vec<(&'static Pro
 
 /// The lines a dispensing took from the place's stock (movement `dispensed`).
 pub async fn taken_by(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
     event: DispensingId,
 ) -> Result<Vec<StockLine>> {
@@ -206,7 +206,7 @@ pub async fn taken_by(
     ))
     .bind(place.to_string())
     .bind(event.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(line_from_row).collect()
 }
@@ -226,7 +226,7 @@ pub struct StockCount {
     pub counted_at: Timestamp,
 }
 
-pub async fn insert_count(conn: &mut AnyConnection, count: &StockCount) -> Result<()> {
+pub async fn insert_count(conn: &mut impl Fetch, count: &StockCount) -> Result<()> {
     sqlx::query(
         "INSERT INTO stock_counts (id, place_id, product, counted_milli, expected_milli, note, counted_by, witnessed_by, counted_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -240,9 +240,8 @@ pub async fn insert_count(conn: &mut AnyConnection, count: &StockCount) -> Resul
     .bind(count.counted_by.to_string())
     .bind(count.witnessed_by.to_string())
     .bind(micros(count.counted_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -289,7 +288,7 @@ pub struct Deviation {
     pub reported_at: Timestamp,
 }
 
-pub async fn insert_deviation(conn: &mut AnyConnection, d: &Deviation) -> Result<()> {
+pub async fn insert_deviation(conn: &mut impl Fetch, d: &Deviation) -> Result<()> {
     sqlx::query(
         "INSERT INTO deviations (id, place_id, kind, substance, product, count_id, difference_ug, description, reported_by, reported_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -304,9 +303,8 @@ pub async fn insert_deviation(conn: &mut AnyConnection, d: &Deviation) -> Result
     .bind(&d.description)
     .bind(d.reported_by.to_string())
     .bind(micros(d.reported_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -363,7 +361,7 @@ pub struct FollowUp {
 }
 
 /// Writes a follow-up; a second closing note is the `deviation_closed_once` conflict.
-pub async fn insert_follow_up(conn: &mut AnyConnection, f: &FollowUp) -> Result<()> {
+pub async fn insert_follow_up(conn: &mut impl Fetch, f: &FollowUp) -> Result<()> {
     sqlx::query(
         "INSERT INTO deviation_follow_ups (id, deviation_id, note, closes, written_by, written_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -374,9 +372,8 @@ pub async fn insert_follow_up(conn: &mut AnyConnection, f: &FollowUp) -> Result<
     .bind(i64::from(f.closes))
     .bind(f.written_by.to_string())
     .bind(micros(f.written_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -441,7 +438,7 @@ pub async fn policy_changes(conn: &mut AnyConnection) -> Result<Vec<PolicyChange
 }
 
 pub async fn set_policy_value(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     key: &str,
     value: i64,
     by: Option<UserId>,
@@ -453,9 +450,8 @@ pub async fn set_policy_value(
         .bind(value)
         .bind(by.map(|u| u.to_string()))
         .bind(micros(at))
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(conn)
+        .await?;
     Ok(())
 }
 
@@ -528,12 +524,11 @@ mod tests {
             .bind(ug as i64)
             .bind(nurse.to_string())
             .bind(micros(at) + i as i64)
-            .execute(&mut *tx)
+            .execute_on(&mut tx)
             .await
             .expect("old entry");
         }
-        sqlx::raw_sql(&backfill(store.backend()))
-            .execute(&mut *tx)
+        tx.execute_script(&backfill(store.backend()))
             .await
             .expect("the migration's copy");
         tx.commit().await.expect("commit");

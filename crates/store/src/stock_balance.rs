@@ -20,7 +20,8 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, int, micros, parsed, text};
-use crate::db::{Result, classify};
+use crate::db::Result;
+use crate::native::{Fetch, FetchOn};
 use crate::stock::NewStockLine;
 
 /// One product's kept balance at a place.
@@ -70,17 +71,14 @@ fn kept_from_row(row: &AnyRow) -> Result<KeptBalance> {
 }
 
 /// The kept balances of a place, in catalogue order: each product it has a ledger for.
-pub async fn of_place(conn: &mut AnyConnection, place: OrganisationId) -> Result<Vec<KeptBalance>> {
+pub async fn of_place(conn: &mut impl Fetch, place: OrganisationId) -> Result<Vec<KeptBalance>> {
     read_place(conn, place, "").await
 }
 
 /// As [`of_place`], and locks the rows for the rest of the write transaction on
 /// PostgreSQL (SQLite's write transaction already holds its one write lock): a
 /// count compares with a balance that no dispensing moves before it is written.
-pub async fn of_place_for_update(
-    conn: &mut AnyConnection,
-    place: OrganisationId,
-) -> Result<Vec<KeptBalance>> {
+pub async fn of_place_for_update(conn: &mut impl Fetch, place: OrganisationId) -> Result<Vec<KeptBalance>> {
     let lock = if crate::db::is_postgres(conn) {
         "FOR UPDATE"
     } else {
@@ -89,12 +87,12 @@ pub async fn of_place_for_update(
     read_place(conn, place, lock).await
 }
 
-async fn read_place(conn: &mut AnyConnection, place: OrganisationId, lock: &str) -> Result<Vec<KeptBalance>> {
+async fn read_place(conn: &mut impl Fetch, place: OrganisationId, lock: &str) -> Result<Vec<KeptBalance>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM stock_balances WHERE place_id = $1 {lock}"
     ))
     .bind(place.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     let mut kept = rows.iter().map(kept_from_row).collect::<Result<Vec<_>>>()?;
     kept.sort_by_key(|k| catalogue_position(k.product));
@@ -114,7 +112,7 @@ fn kept_before_line(at: &str, id: &str) -> String {
 /// Applies lines just written (each with its id) to the kept balances, in the
 /// same transaction, in the ledger's order: one statement per line. Without a
 /// row, the product had no line at the place, and the line is its whole ledger.
-pub(crate) async fn apply(conn: &mut AnyConnection, lines: &[(&str, &NewStockLine<'_>)]) -> Result<()> {
+pub(crate) async fn apply(conn: &mut impl Fetch, lines: &[(&str, &NewStockLine<'_>)]) -> Result<()> {
     let mut lines: Vec<(i64, &str, &NewStockLine<'_>)> = lines
         .iter()
         .map(|(id, line)| (micros(line.at), *id, *line))
@@ -133,7 +131,7 @@ pub(crate) async fn apply(conn: &mut AnyConnection, lines: &[(&str, &NewStockLin
 /// A movement: added to the balance when it comes after the kept count (or there
 /// is none), left out when before it; the latest line moves on. Never derived:
 /// concurrent movements each add theirs under the row's lock, in any order.
-async fn apply_movement(conn: &mut AnyConnection, at: i64, id: &str, line: &NewStockLine<'_>) -> Result<()> {
+async fn apply_movement(conn: &mut impl Fetch, at: i64, id: &str, line: &NewStockLine<'_>) -> Result<()> {
     let signed = samhand_domain::stock::balance(&[(line.movement, line.quantity)]);
     let after_count = format!(
         "(stock_balances.count_at IS NULL OR {})",
@@ -152,9 +150,8 @@ async fn apply_movement(conn: &mut AnyConnection, at: i64, id: &str, line: &NewS
     .bind(signed.milli())
     .bind(at)
     .bind(id)
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -163,7 +160,7 @@ async fn apply_movement(conn: &mut AnyConnection, at: i64, id: &str, line: &NewS
 /// derived from the ledger again. The upsert locks the row even where its
 /// condition leaves it unchanged (PostgreSQL), so the derivation sees every line
 /// committed before it, and a later line's upsert waits for it.
-async fn apply_count(conn: &mut AnyConnection, at: i64, id: &str, line: &NewStockLine<'_>) -> Result<()> {
+async fn apply_count(conn: &mut impl Fetch, at: i64, id: &str, line: &NewStockLine<'_>) -> Result<()> {
     let later = kept_before_line("last_at", "last_id");
     let applied = sqlx::query(&format!(
         "INSERT INTO stock_balances ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $4, $5)
@@ -182,9 +179,8 @@ async fn apply_count(conn: &mut AnyConnection, at: i64, id: &str, line: &NewStoc
     .bind(line.quantity.milli())
     .bind(at)
     .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(classify)?;
+    .fetch_optional_on(&mut *conn)
+    .await?;
     if applied.is_none()
         && let Some(row) = derived_of(conn, line.place, line.product).await?
     {
@@ -194,7 +190,7 @@ async fn apply_count(conn: &mut AnyConnection, at: i64, id: &str, line: &NewStoc
 }
 
 /// Sets a kept row as given.
-async fn put(conn: &mut AnyConnection, row: &KeptBalance) -> Result<()> {
+async fn put(conn: &mut impl Fetch, row: &KeptBalance) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO stock_balances ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (place_id, product) DO UPDATE SET
@@ -207,16 +203,15 @@ async fn put(conn: &mut AnyConnection, row: &KeptBalance) -> Result<()> {
     .bind(row.count.as_ref().map(|c| c.1.clone()))
     .bind(row.last.0)
     .bind(row.last.1.clone())
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
 /// The instant and id of a product's latest line at a place (of one movement,
 /// or any), as the ledger orders them.
 async fn latest_line(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
     product: &Product,
     counted_only: bool,
@@ -232,7 +227,7 @@ async fn latest_line(
     ))
     .bind(place.to_string())
     .bind(product.code)
-    .fetch_optional(conn)
+    .fetch_optional_on(conn)
     .await?;
     latest
         .map(|row| Ok((int(&row, "recorded_at")?, text(&row, "id")?)))
@@ -242,7 +237,7 @@ async fn latest_line(
 /// The balances of a place derived from its ledger alone, in catalogue order:
 /// for each product its latest line, its last count, and the sums per movement
 /// of its lines from that count on.
-pub async fn derived_of_place(conn: &mut AnyConnection, place: OrganisationId) -> Result<Vec<KeptBalance>> {
+pub async fn derived_of_place(conn: &mut impl Fetch, place: OrganisationId) -> Result<Vec<KeptBalance>> {
     let mut derived = Vec::new();
     for product in Product::ALL {
         derived.extend(derived_of(conn, place, product).await?);
@@ -253,7 +248,7 @@ pub async fn derived_of_place(conn: &mut AnyConnection, place: OrganisationId) -
 /// One product's balance at a place derived from its ledger alone; `None`
 /// without a line.
 async fn derived_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
     product: &'static Product,
 ) -> Result<Option<KeptBalance>> {
@@ -277,7 +272,7 @@ async fn derived_of(
 /// joined every product with its count was planned by PostgreSQL over far more
 /// lines, 1.7 s a place on the bench's world.
 async fn sum_from(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
     product: &Product,
     count: Option<&(i64, String)>,
@@ -288,7 +283,7 @@ async fn sum_from(
         .bind(product.code)
         .bind(from)
         .bind(from_id)
-        .fetch_all(conn)
+        .fetch_all_on(conn)
         .await?;
     let mut entries = rows
         .iter()
@@ -312,11 +307,11 @@ const SUM_FROM_SQL: &str = "SELECT movement, CAST(SUM(quantity_milli) AS BIGINT)
      GROUP BY movement";
 
 /// The places with a ledger line or a kept row.
-async fn places(conn: &mut AnyConnection) -> Result<Vec<OrganisationId>> {
+async fn places(conn: &mut impl Fetch) -> Result<Vec<OrganisationId>> {
     let rows = sqlx::query(
         "SELECT place_id FROM stock_ledger UNION SELECT place_id FROM stock_balances ORDER BY place_id",
     )
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(|r| parsed(r, "place_id")).collect()
 }
@@ -357,10 +352,10 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<(usize, Vec<Mismatch>)> 
 /// Derives every place's rows from its ledger again, in the caller's
 /// transaction (after an edge removed the lines of patients who left): rows of
 /// products without a line go. Returns the places derived.
-pub async fn rederive_all(conn: &mut AnyConnection) -> Result<usize> {
+pub async fn rederive_all(conn: &mut impl Fetch) -> Result<usize> {
     let places = places(conn).await?;
     sqlx::query("DELETE FROM stock_balances")
-        .execute(&mut *conn)
+        .execute_on(&mut *conn)
         .await?;
     for place in &places {
         for row in derived_of_place(conn, *place).await? {
@@ -376,14 +371,14 @@ pub async fn rederive_all(conn: &mut AnyConnection) -> Result<usize> {
 pub async fn backfill(store: &crate::Store) -> Result<Option<usize>> {
     let mut tx = store.write().await?;
     let pending = sqlx::query("SELECT COUNT(*) AS n FROM stock_balances_backfill")
-        .fetch_one(&mut *tx)
+        .fetch_one_on(&mut tx)
         .await?;
     if int(&pending, "n")? == 0 {
         return Ok(None);
     }
     let places = rederive_all(&mut tx).await?;
     sqlx::query("DELETE FROM stock_balances_backfill")
-        .execute(&mut *tx)
+        .execute_on(&mut tx)
         .await?;
     tx.commit().await?;
     Ok(Some(places))
@@ -566,11 +561,11 @@ mod tests {
         }
         // As the ledger stood before the migration: lines, no kept rows.
         sqlx::query("DELETE FROM stock_balances")
-            .execute(&mut *tx)
+            .execute_on(&mut tx)
             .await
             .expect("before 0049");
         sqlx::query("INSERT INTO stock_balances_backfill (pending) VALUES (1)")
-            .execute(&mut *tx)
+            .execute_on(&mut tx)
             .await
             .expect("the migration's mark");
         tx.commit().await.expect("commit");

@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{corrupt, int, micros, parsed, text};
-use crate::db::{Result, classify};
+use crate::db::Result;
 use crate::native::{Fetch, FetchOn};
 
 /// A user row with what login needs.
@@ -52,7 +52,7 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut AnyConnection, user: &NewUser<'_>, at: Timestamp) -> Result<()> {
+pub async fn insert(conn: &mut impl Fetch, user: &NewUser<'_>, at: Timestamp) -> Result<()> {
     sqlx::query(
         "INSERT INTO users (id, username, display_name, role, organisation_id, password_hash, active, failed_logins, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7)",
@@ -64,9 +64,8 @@ pub async fn insert(conn: &mut AnyConnection, user: &NewUser<'_>, at: Timestamp)
     .bind(user.organisation_id.to_string())
     .bind(user.password_hash.map(str::to_string))
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -78,10 +77,10 @@ pub async fn by_username(conn: &mut AnyConnection, username: &str) -> Result<Opt
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn by_id(conn: &mut AnyConnection, id: UserId) -> Result<Option<UserRecord>> {
+pub async fn by_id(conn: &mut impl Fetch, id: UserId) -> Result<Option<UserRecord>> {
     let row = sqlx::query(&format!("{SELECT} WHERE u.id = $1"))
         .bind(id.to_string())
-        .fetch_optional(conn)
+        .fetch_optional_on(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -97,17 +96,17 @@ pub async fn by_organisation(conn: &mut AnyConnection, org: OrganisationId) -> R
     rows.iter().map(|r| from_row(r).map(|u| u.user)).collect()
 }
 
-pub async fn set_password(conn: &mut AnyConnection, id: UserId, hash: &str) -> Result<()> {
+pub async fn set_password(conn: &mut impl Fetch, id: UserId, hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0 WHERE id = $2")
         .bind(hash)
         .bind(id.to_string())
-        .execute(conn)
+        .execute_on(conn)
         .await?;
     Ok(())
 }
 
 pub async fn insert_api_token(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     token_hash: &str,
     user_id: UserId,
     now: Timestamp,
@@ -120,9 +119,8 @@ pub async fn insert_api_token(
         .bind(user_id.to_string())
         .bind(micros(now))
         .bind(micros(expires_at))
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(conn)
+        .await?;
     Ok(id)
 }
 
@@ -143,20 +141,20 @@ pub async fn api_token_user(
 }
 
 /// Revokes every token of a user; returns how many were revoked.
-pub async fn revoke_api_tokens(conn: &mut AnyConnection, user_id: UserId, now: Timestamp) -> Result<u64> {
+pub async fn revoke_api_tokens(conn: &mut impl Fetch, user_id: UserId, now: Timestamp) -> Result<u64> {
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(micros(now))
         .bind(user_id.to_string())
-        .execute(conn)
+        .execute_on(conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 /// Deactivates or reactivates a user, with who (`None`: on the server's command
 /// line), when and why in `user_status_changes`. The caller ends the sessions and
 /// tokens of a deactivated user in the same transaction.
 pub async fn set_active(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     id: UserId,
     active: bool,
     reason: &str,
@@ -167,7 +165,7 @@ pub async fn set_active(
         .bind(i64::from(active))
         .bind(id.to_string())
         .bind(micros(at))
-        .execute(&mut *conn)
+        .execute_on(&mut *conn)
         .await?;
     sqlx::query(
         "INSERT INTO user_status_changes (id, user_id, active, reason, changed_by, changed_at)
@@ -179,9 +177,8 @@ pub async fn set_active(
     .bind(reason)
     .bind(by.map(|u| u.to_string()))
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -225,7 +222,7 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<UserRecord>> {
 /// Sets a user's HPR number (a number another user has is a conflict:
 /// `users_hpr_number_unique`).
 pub async fn set_hpr_number(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     id: UserId,
     hpr: Option<&str>,
     at: Timestamp,
@@ -234,9 +231,8 @@ pub async fn set_hpr_number(
         .bind(hpr.map(str::to_string))
         .bind(id.to_string())
         .bind(micros(at))
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+        .execute_on(conn)
+        .await?;
     Ok(())
 }
 
@@ -250,7 +246,7 @@ pub async fn hpr_number(conn: &mut AnyConnection, id: UserId) -> Result<Option<S
 
 /// A one-time invitation: its hash, whose, and until when.
 pub async fn insert_invitation(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     token_hash: &str,
     user: UserId,
     by: Option<UserId>,
@@ -265,9 +261,8 @@ pub async fn insert_invitation(
     .bind(by.map(|u| u.to_string()))
     .bind(micros(now))
     .bind(micros(expires_at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -290,14 +285,14 @@ pub async fn invitation_user(
 
 /// Uses an invitation up; whether it was still unused (one statement, so it is used
 /// once).
-pub async fn use_invitation(conn: &mut AnyConnection, token_hash: &str, now: Timestamp) -> Result<bool> {
+pub async fn use_invitation(conn: &mut impl Fetch, token_hash: &str, now: Timestamp) -> Result<bool> {
     let done =
         sqlx::query("UPDATE user_invitations SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
             .bind(micros(now))
             .bind(token_hash)
-            .execute(conn)
+            .execute_on(conn)
             .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// A role at another organisation than the user's home one.
@@ -310,7 +305,7 @@ pub struct ExtraRole {
 }
 
 pub async fn insert_role(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     user: UserId,
     organisation: OrganisationId,
     role: Role,
@@ -325,9 +320,8 @@ pub async fn insert_role(
     .bind(role.code())
     .bind(by.map(|u| u.to_string()))
     .bind(micros(at))
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+    .execute_on(conn)
+    .await?;
     Ok(())
 }
 
@@ -344,12 +338,12 @@ pub async fn extra_roles(conn: &mut impl Fetch, user: UserId) -> Result<Vec<Extr
 }
 
 /// Removes invitations that expired unused more than a day ago; how many.
-pub async fn delete_expired_invitations(conn: &mut AnyConnection, now: Timestamp) -> Result<u64> {
+pub async fn delete_expired_invitations(conn: &mut impl Fetch, now: Timestamp) -> Result<u64> {
     let done = sqlx::query("DELETE FROM user_invitations WHERE used_at IS NULL AND expires_at < $1")
         .bind(micros(now - jiff::SignedDuration::from_hours(24)))
-        .execute(conn)
+        .execute_on(conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 /// The user and expiry of an API token that is not revoked (expired or not).

@@ -10,6 +10,7 @@ use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::ids::PatientId;
 use samhand_store::anchor::{self, Verification};
 use samhand_store::audit::{self, AuditEntry};
+use samhand_store::native::FetchOn;
 use samhand_store::{Backend, Store, StoreError, WriteTx};
 use sqlx::Row;
 
@@ -22,7 +23,7 @@ async fn fresh() -> (Store, tempfile::TempDir) {
         .with_audit_key(samhand_store::testing::audit_key());
     let mut tx = store.write().await.expect("tx");
     sqlx::query("CREATE TABLE probe (id TEXT PRIMARY KEY)")
-        .execute(&mut *tx)
+        .execute_on(&mut tx)
         .await
         .expect("create");
     tx.commit().await.expect("commit");
@@ -37,9 +38,8 @@ fn actor() -> Actor {
 async fn write_probe(store: &Store, tx: &mut WriteTx, id: &str) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO probe (id) VALUES ($1)")
         .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map_err(samhand_store::db::classify)?;
+        .execute_on(tx)
+        .await?;
     append_one(store, tx, Action::Write, &format!("probe {id}")).await
 }
 
@@ -299,7 +299,7 @@ async fn two_processes_appending_in_turn_and_at_once_keep_one_chain() {
     let first = open().await;
     let mut tx = first.write().await.expect("tx");
     sqlx::query("CREATE TABLE probe (id TEXT PRIMARY KEY)")
-        .execute(&mut *tx)
+        .execute_on(&mut tx)
         .await
         .expect("create");
     tx.commit().await.expect("commit");

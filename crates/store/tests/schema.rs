@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use samhand_store::native::FetchOn;
 use samhand_store::{Backend, Store};
 use sqlx::Row;
 
@@ -228,7 +229,7 @@ async fn a_migration_changed_after_it_was_applied_stops_the_start() {
         let mut tx = store.write().await.expect("tx");
         sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = 1")
             .bind("0000")
-            .execute(&mut *tx)
+            .execute_on(&mut tx)
             .await
             .expect("tamper");
         tx.commit().await.expect("commit");

@@ -23,10 +23,11 @@ pub use users::{
 use samhand_domain::access::may_administer;
 use samhand_domain::ids::OrganisationId;
 use samhand_domain::organisation::{Organisation, StaffUser};
-use samhand_store::{Conn, organisations as org_store};
+use samhand_store::organisations as org_store;
 
 use crate::auth::require;
 use crate::error::AppError;
+use samhand_store::native::Fetch;
 
 type AppResult<T> = Result<T, AppError>;
 
@@ -43,7 +44,7 @@ pub(crate) fn optional(text: &str) -> Option<&str> {
 }
 
 /// The organisation with this id, or else this exact name.
-pub async fn find_organisation(conn: &mut Conn, id_or_name: &str) -> AppResult<Option<Organisation>> {
+pub async fn find_organisation(conn: &mut impl Fetch, id_or_name: &str) -> AppResult<Option<Organisation>> {
     let key = id_or_name.trim();
     if let Ok(id) = key.parse::<OrganisationId>()
         && let Some(org) = org_store::get(conn, id).await?

@@ -6,11 +6,12 @@ use samhand_domain::organisation::{
     HerId, OrgNumber, Organisation, OrganisationKind, Registration, StaffUser, check_responsible_unit,
 };
 use samhand_domain::validation::{FieldErrors, parse_date, parse_time};
-use samhand_store::{Conn, organisations};
+use samhand_store::organisations;
 
 use super::{AppResult, check_administrator, find_organisation, optional};
 use crate::AppState;
 use crate::error::AppError;
+use samhand_store::native::Fetch;
 
 /// An organisation as typed in a form, a request or on the command line.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +31,7 @@ pub struct OrganisationInput {
 /// The registration of an organisation of `kind`, checked field by field into
 /// `errors`.
 async fn checked_registration(
-    conn: &mut Conn,
+    conn: &mut impl Fetch,
     kind: Option<OrganisationKind>,
     input: &OrganisationInput,
     errors: &mut FieldErrors,
@@ -79,7 +80,7 @@ async fn checked_registration(
 /// The organisation and its registration, checked field by field; every problem is
 /// named at once.
 async fn checked_organisation(
-    conn: &mut Conn,
+    conn: &mut impl Fetch,
     input: &OrganisationInput,
 ) -> AppResult<(Organisation, Registration)> {
     let mut errors = FieldErrors::default();
@@ -139,7 +140,7 @@ pub async fn add_organisation(
 
 /// Checks and writes an organisation in the caller's transaction.
 pub(crate) async fn insert_organisation(
-    tx: &mut Conn,
+    tx: &mut impl Fetch,
     input: &OrganisationInput,
     now: jiff::Timestamp,
 ) -> AppResult<(Organisation, Registration)> {

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::{hash_password_off_thread, random_token, token_hash};
 use crate::error::AppError;
 use crate::session::AccountKind;
+use samhand_store::native::Fetch;
 
 /// The shortest reason for a deactivation or reactivation.
 pub const MIN_REASON_CHARS: usize = 5;
@@ -142,7 +143,7 @@ struct CheckedUser {
 }
 
 /// Checks a new user field by field; every problem is named at once.
-async fn checked_user(conn: &mut samhand_store::Conn, input: &NewUserInput) -> AppResult<CheckedUser> {
+async fn checked_user(conn: &mut impl Fetch, input: &NewUserInput) -> AppResult<CheckedUser> {
     let mut errors = FieldErrors::default();
     let username = input.username.trim();
     if username.is_empty() || username.chars().count() > 64 || username.chars().any(char::is_whitespace) {
@@ -197,7 +198,7 @@ async fn checked_user(conn: &mut samhand_store::Conn, input: &NewUserInput) -> A
 /// Writes a new user in the caller's transaction: with the password's hash, or an
 /// invitation.
 pub(crate) async fn insert_user(
-    tx: &mut samhand_store::Conn,
+    tx: &mut impl Fetch,
     by: Option<&StaffUser>,
     input: &NewUserInput,
     hash: Option<&str>,

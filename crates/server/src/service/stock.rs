@@ -19,13 +19,13 @@ use samhand_domain::organisation::{Organisation, Role, StaffUser};
 use samhand_domain::stock::{Product, Quantity, StockMovement, is_deviation, products_for_dose};
 use samhand_domain::substance::Substance;
 use samhand_domain::validation::FieldErrors;
-use samhand_store::Conn as AnyConnection;
 use samhand_store::stock::{self as stock_store, Deviation, FollowUp, NewStockLine, StockCount, StockLine};
 use samhand_store::{StoreError, orders as order_store, patients};
 
 use super::Service;
 use crate::auth::check_password;
 use crate::error::{AppError, AppResult};
+use samhand_store::native::Fetch;
 
 /// How many ledger lines the stock page shows.
 const RECENT_LINES: i64 = 50;
@@ -534,7 +534,7 @@ impl Service<'_> {
 /// [`products_for_dose`] from what the place's ledger holds, each tied to `event`.
 /// Nothing is written for a dose of zero.
 pub(crate) async fn take_for_dispensing(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
     substance: Substance,
     amount: Dose,
@@ -571,7 +571,7 @@ pub(crate) async fn take_for_dispensing(
 /// A line is reversed at most once (`stock_ledger_reversed_once`, a
 /// [`StoreError::Conflict`]); a dispensing that took nothing writes nothing.
 pub(crate) async fn return_for_correction(
-    conn: &mut AnyConnection,
+    conn: &mut impl Fetch,
     place: OrganisationId,
     original: DispensingId,
     correction: DispensingId,

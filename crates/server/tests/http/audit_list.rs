@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use reqwest::StatusCode;
+use samhand_store::native::FetchOn;
 use serde_json::json;
 
 /// The AuditEvents about `patient` that the responsible LAR unit finds.
@@ -85,7 +86,7 @@ async fn a_list_whose_audit_entry_cannot_be_written_shows_no_one() {
         let store = app.state.store.clone();
         async move {
             let mut tx = store.write().await.expect("tx");
-            sqlx::query(sql).execute(&mut *tx).await.expect("alter");
+            sqlx::query(sql).execute_on(&mut tx).await.expect("alter");
             tx.commit().await.expect("commit");
         }
     };

@@ -17,6 +17,7 @@ use samhand_store::dispensing::{doses_of, recent_doses_of};
 
 use crate::helpers::*;
 use crate::recent_doses::{Lcg, one_day};
+use samhand_store::native::FetchOn;
 
 /// Kept equals derived for every patient, and the days dosed as the hot paths
 /// read them equal the history's lookback as of `today`.
@@ -303,11 +304,11 @@ async fn a_database_from_before_the_kept_state_gets_it_derived_at_start() {
     let store = &app.state.store;
     let mut tx = store.write().await.expect("tx");
     sqlx::query("DELETE FROM dose_day_state")
-        .execute(&mut *tx)
+        .execute_on(&mut tx)
         .await
         .expect("empty");
     sqlx::query("INSERT INTO dose_day_state_backfill (pending) VALUES (1)")
-        .execute(&mut *tx)
+        .execute_on(&mut tx)
         .await
         .expect("mark");
     tx.commit().await.expect("commit");

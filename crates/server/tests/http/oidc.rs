@@ -14,6 +14,7 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, StatusCode, Url};
 
 use crate::helpers::{TestApp, app_listener, national_id, spawn_app, spawn_app_on};
+use samhand_store::native::FetchOn;
 
 /// How long node may take to start the provider.
 const PROVIDER_START: Duration = Duration::from_secs(30);
@@ -490,7 +491,7 @@ async fn an_identity_that_is_no_active_samhand_user_is_refused_in_norwegian_and_
     {
         let mut tx = app.state.store.write().await.expect("tx");
         sqlx::query("UPDATE users SET active = 0 WHERE username = 'utdeler2'")
-            .execute(&mut *tx)
+            .execute_on(&mut tx)
             .await
             .expect("deactivate");
         tx.commit().await.expect("commit");

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Staff, TestApp, read, spawn_app, start_day};
+use samhand_store::native::FetchOn;
 
 /// Friday 27 November 2026: with the week "ATATATT" the weekend's doses are handed
 /// over on Friday.
@@ -670,7 +671,7 @@ async fn a_recording_that_fails_midway_says_the_outcome_is_unknown_and_retries_w
     {
         let mut tx = app.state.store.write().await.expect("tx");
         sqlx::query(&rename("stock_ledger", "stock_ledger_away"))
-            .execute(&mut *tx)
+            .execute_on(&mut tx)
             .await
             .expect("rename");
         tx.commit().await.expect("commit");
@@ -695,7 +696,7 @@ async fn a_recording_that_fails_midway_says_the_outcome_is_unknown_and_retries_w
     {
         let mut tx = app.state.store.write().await.expect("tx");
         sqlx::query(&rename("stock_ledger_away", "stock_ledger"))
-            .execute(&mut *tx)
+            .execute_on(&mut tx)
             .await
             .expect("rename back");
         tx.commit().await.expect("commit");
