@@ -351,13 +351,13 @@ impl<'a> Service<'a> {
     }
 
     pub async fn groups(&self) -> AppResult<Vec<PatientGroup>> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         Ok((*self.directory(&mut conn).await?.groups(&mut conn).await?).clone())
     }
 
     /// Staff of the actor's own organisation.
     pub async fn colleagues(&self) -> AppResult<Vec<StaffUser>> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         Ok(users::by_organisation(&mut conn, self.staff()?.organisation_id).await?)
     }
 
@@ -382,7 +382,7 @@ impl<'a> Service<'a> {
     /// The schedule data of one patient (in one statement, see
     /// [`samhand_store::one_patient`]).
     async fn patient_data(&self, patient: PatientId) -> AppResult<PatientData> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         let found = one_patient::read(&mut conn, patient, Also::default()).await?;
         Ok(PatientRecord::data_of(found))
     }
@@ -408,7 +408,7 @@ impl<'a> Service<'a> {
     }
 
     async fn patient(&self, id: PatientId) -> AppResult<Patient> {
-        let mut conn = self.state.store.read().await?;
+        let mut conn = self.state.store.reader().await?;
         patient_store::get(&mut conn, id)
             .await?
             .ok_or_else(|| AppError::NotFound("pasienten".into()))

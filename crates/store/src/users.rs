@@ -86,12 +86,12 @@ pub async fn by_id(conn: &mut impl Fetch, id: UserId) -> Result<Option<UserRecor
 }
 
 /// Staff of an organisation with a role (e.g. the prescribers of a LAR unit).
-pub async fn by_organisation(conn: &mut AnyConnection, org: OrganisationId) -> Result<Vec<StaffUser>> {
+pub async fn by_organisation(conn: &mut impl Fetch, org: OrganisationId) -> Result<Vec<StaffUser>> {
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE u.organisation_id = $1 AND u.active = 1 ORDER BY u.display_name"
     ))
     .bind(org.to_string())
-    .fetch_all(conn)
+    .fetch_all_on(conn)
     .await?;
     rows.iter().map(|r| from_row(r).map(|u| u.user)).collect()
 }
