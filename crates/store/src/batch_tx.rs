@@ -236,6 +236,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_closed_store_refuses_writes_and_the_writer_names_the_file_the_pool_opens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let odd = dir.path().join("a#b c");
+        std::fs::create_dir(&odd).expect("dir");
+        let url = format!(
+            "sqlite://{}/samhand.db?mode=rwc",
+            odd.display().to_string().replace('%', "%25").replace('#', "%23")
+        );
+        assert_eq!(
+            crate::native::database_file(&url),
+            Some(odd.join("samhand.db")),
+            "decoded as sqlx decodes it"
+        );
+        for memory in [
+            "sqlite::memory:",
+            "sqlite://file::memory:?cache=shared",
+            "sqlite://x.db?mode=memory",
+        ] {
+            assert_eq!(crate::native::database_file(memory), None, "{memory}");
+        }
+        let store = Store::connect(&url, 2).await.expect("store");
+        let mut tx = store.write().await.expect("write");
+        crate::db::execute(&mut tx, "CREATE TABLE before_closing (id TEXT)")
+            .await
+            .expect("write");
+        tx.commit().await.expect("commit");
+        store.close().await;
+        assert!(store.write().await.is_err(), "a closed store takes no writes");
+        assert!(odd.join("samhand.db").exists());
+    }
+
+    #[tokio::test]
     async fn a_batch_waits_asleep_while_another_process_holds_the_write_lock() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::connect(&Store::sqlite_url(dir.path()), 2)

@@ -292,6 +292,15 @@ impl Writer {
         self.commit(&mut guard).await;
     }
 
+    /// Commits what the batch holds and closes the connection of SQLite's own
+    /// library: later writes go to the pool, which refuses them once it is closed
+    /// too ([`crate::Store::close`]).
+    pub(crate) async fn close(self: &Arc<Self>) {
+        let mut guard = self.hold().await;
+        self.commit(&mut guard).await;
+        guard.native = None;
+    }
+
     /// Batches committed and the writes in them so far.
     pub(crate) fn stats(&self) -> WriteStats {
         WriteStats {

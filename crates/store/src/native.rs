@@ -17,6 +17,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -196,10 +197,12 @@ pub(crate) fn database_file(database_url: &str) -> Option<PathBuf> {
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))?;
     let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path == ":memory:" || options.contains("mode=memory") {
+    if path.is_empty() || path.contains(":memory:") || options.contains("mode=memory") {
         return None;
     }
-    Some(PathBuf::from(path))
+    // The file as sqlx's pool opens it: its parser drops a `#…` and decodes `%XX`.
+    let parsed = sqlx::sqlite::SqliteConnectOptions::from_str(database_url).ok()?;
+    Some(parsed.get_filename().to_path_buf())
 }
 
 impl NativeReads {
@@ -432,7 +435,8 @@ struct SqliteRefusal {
 
 impl std::fmt::Display for SqliteRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        // As sqlx shows SQLite's errors.
+        write!(f, "(code: {}) {}", self.code, self.message)
     }
 }
 
