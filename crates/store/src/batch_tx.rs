@@ -90,20 +90,10 @@ fn is_busy(error: &StoreError) -> bool {
 }
 
 fn open(path: &Path) -> Result<rusqlite::Connection> {
-    use rusqlite::OpenFlags;
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(native)?;
-    conn.busy_timeout(BLOCKING_BUSY_WAIT).map_err(native)?;
+    let conn = crate::native::open_file(path, BLOCKING_BUSY_WAIT, WRITER_CACHE_KIB, 64)?;
     // As the pool's connections: durable commits, enforced references.
     conn.pragma_update(None, "synchronous", "FULL").map_err(native)?;
     conn.pragma_update(None, "foreign_keys", true).map_err(native)?;
-    conn.pragma_update(None, "mmap_size", 0).map_err(native)?;
-    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
-        .map_err(native)?;
-    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 

@@ -25,13 +25,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::batch_tx::{BatchTx, NativeWriter};
 use crate::db::{Backend, Result, StoreError};
-use crate::native::{AnyQuery, Fetch, FetchOn};
+use crate::native::FetchOn;
 
 /// Writes in one batch at most, so a steady stream of writers still commits.
 const MAX_BATCH: usize = 64;
@@ -520,30 +519,8 @@ impl WriteTx {
     }
 }
 
-/// A write reads what it has written so far.
-impl Fetch for WriteTx {
-    fn backend(&self) -> Backend {
-        self.writer.backend
-    }
-
-    fn fetch_all<'q>(
-        &mut self,
-        query: AnyQuery<'q>,
-    ) -> impl std::future::Future<Output = Result<Vec<AnyRow>>> + Send {
-        self.open().fetch_all(query)
-    }
-
-    fn fetch_optional<'q>(
-        &mut self,
-        query: AnyQuery<'q>,
-    ) -> impl std::future::Future<Output = Result<Option<AnyRow>>> + Send {
-        self.open().fetch_optional(query)
-    }
-
-    fn execute<'q>(&mut self, query: AnyQuery<'q>) -> impl std::future::Future<Output = Result<u64>> + Send {
-        self.open().execute(query)
-    }
-}
+// A write reads what it has written so far.
+crate::native::fetch_through!(WriteTx, backend: |w| w.writer.backend, inner: |w| w.open());
 
 #[cfg(test)]
 mod tests {

@@ -124,26 +124,45 @@ pub enum Reader {
     Native(NativeConn),
 }
 
-impl Fetch for PoolConnection<Any> {
-    fn backend(&self) -> Backend {
-        backend_of(self)
-    }
+/// `Fetch` for a type whose statements run on a `Fetch` it holds: `backend` and
+/// `inner` name the held one (for `&self` and `&mut self`).
+macro_rules! fetch_through {
+    ($ty:ty, backend: |$b:ident| $backend:expr, inner: |$s:ident| $inner:expr) => {
+        impl $crate::native::Fetch for $ty {
+            fn backend(&self) -> $crate::db::Backend {
+                let $b = self;
+                $backend
+            }
 
-    fn fetch_all<'q>(&mut self, query: AnyQuery<'q>) -> impl Future<Output = Result<Vec<AnyRow>>> + Send {
-        (**self).fetch_all(query)
-    }
+            fn fetch_all<'q>(
+                &mut self,
+                query: $crate::native::AnyQuery<'q>,
+            ) -> impl std::future::Future<Output = $crate::db::Result<Vec<sqlx::any::AnyRow>>> + Send {
+                let $s = self;
+                $crate::native::Fetch::fetch_all($inner, query)
+            }
 
-    fn fetch_optional<'q>(
-        &mut self,
-        query: AnyQuery<'q>,
-    ) -> impl Future<Output = Result<Option<AnyRow>>> + Send {
-        (**self).fetch_optional(query)
-    }
+            fn fetch_optional<'q>(
+                &mut self,
+                query: $crate::native::AnyQuery<'q>,
+            ) -> impl std::future::Future<Output = $crate::db::Result<Option<sqlx::any::AnyRow>>> + Send {
+                let $s = self;
+                $crate::native::Fetch::fetch_optional($inner, query)
+            }
 
-    fn execute<'q>(&mut self, query: AnyQuery<'q>) -> impl Future<Output = Result<u64>> + Send {
-        (**self).execute(query)
-    }
+            fn execute<'q>(
+                &mut self,
+                query: $crate::native::AnyQuery<'q>,
+            ) -> impl std::future::Future<Output = $crate::db::Result<u64>> + Send {
+                let $s = self;
+                $crate::native::Fetch::execute($inner, query)
+            }
+        }
+    };
 }
+pub(crate) use fetch_through;
+
+fetch_through!(PoolConnection<Any>, backend: |c| backend_of(c), inner: |c| &mut **c);
 
 impl Fetch for Reader {
     fn backend(&self) -> Backend {
@@ -171,7 +190,7 @@ impl Fetch for Reader {
         match self {
             Reader::Pool(conn) => conn.execute(query).await,
             // Refused by SQLite: a native reader only reads.
-            Reader::Native(conn) => execute(conn.conn.as_ref().expect("a connection until dropped"), query),
+            Reader::Native(conn) => execute(conn.conn(), query),
         }
     }
 }
@@ -228,25 +247,39 @@ impl NativeReads {
     }
 
     fn open(&self) -> Result<rusqlite::Connection> {
-        use rusqlite::OpenFlags;
-        let conn = rusqlite::Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(native)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(native)?;
+        // A page cache of its own outlives no commit by another connection (and
+        // every request commits its audit entry): a small one holds what one read
+        // touches (SQLite's default is 2 MB).
+        let conn = open_file(&self.path, Duration::from_secs(10), 512, 32)?;
         conn.pragma_update(None, "query_only", true).map_err(native)?;
-        // Every request commits its audit entry, and a connection that maps the
-        // file unmaps it at its next read after any commit: reading the changed
-        // pages anew costs less here (0.64 against 0.71 ms of CPU per overview,
-        // BENCHMARKS.md).
-        conn.pragma_update(None, "mmap_size", 0).map_err(native)?;
-        // For the same reason a page cache of its own outlives no commit: a small
-        // one holds what one read touches (SQLite's default is 2 MB).
-        conn.pragma_update(None, "cache_size", -512).map_err(native)?;
-        conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
     }
+}
+
+/// A connection of SQLite's own library to the database file, as the readers and
+/// the writer ([`crate::batch_tx`]) open theirs: waiting `busy_wait` for another
+/// connection's lock, a page cache of `cache_kib`, `statements` kept prepared, and
+/// no memory map. Every request commits its audit entry, and a connection that maps
+/// the file unmaps it at its next read after any commit: reading the changed pages
+/// anew costs less (0.64 against 0.71 ms of CPU per overview, BENCHMARKS.md).
+pub(crate) fn open_file(
+    path: &std::path::Path,
+    busy_wait: Duration,
+    cache_kib: i64,
+    statements: usize,
+) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(native)?;
+    conn.busy_timeout(busy_wait).map_err(native)?;
+    conn.pragma_update(None, "mmap_size", 0).map_err(native)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)
+        .map_err(native)?;
+    conn.set_prepared_statement_cache_capacity(statements);
+    Ok(conn)
 }
 
 /// A connection of SQLite's own library, handed back to the idle ones when dropped.
@@ -267,12 +300,12 @@ impl Drop for NativeConn {
 }
 
 impl NativeConn {
+    fn conn(&self) -> &rusqlite::Connection {
+        self.conn.as_ref().expect("a connection until dropped")
+    }
+
     fn rows(&mut self, query: AnyQuery<'_>, limit: Option<usize>) -> Result<Vec<AnyRow>> {
-        rows(
-            self.conn.as_ref().expect("a connection until dropped"),
-            query,
-            limit,
-        )
+        rows(self.conn(), query, limit)
     }
 }
 

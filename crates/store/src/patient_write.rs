@@ -11,12 +11,11 @@
 use jiff::Timestamp;
 use samhand_domain::access::{Action, Actor, AllowedBy, DataCategory};
 use samhand_domain::ids::PatientId;
-use sqlx::any::AnyRow;
 
 use crate::audit::{self, AuditEntry};
 use crate::codec::parsed;
-use crate::db::{Backend, Result, Store, StoreError, WriteTx};
-use crate::native::{AnyQuery, Fetch, FetchOn};
+use crate::db::{Result, Store, StoreError, WriteTx};
+use crate::native::FetchOn;
 
 /// A row that records hang on without a patient of their own (a stay's events, a
 /// meeting's minutes, the end of a seat): the write looks its patient up.
@@ -182,28 +181,6 @@ impl PatientWrite {
     }
 }
 
-/// The other statements of the transaction (stock, messages, tasks) run on it as
-/// on any connection.
-impl Fetch for PatientWrite {
-    fn backend(&self) -> Backend {
-        self.tx.backend()
-    }
-
-    fn fetch_all<'q>(
-        &mut self,
-        query: AnyQuery<'q>,
-    ) -> impl std::future::Future<Output = Result<Vec<AnyRow>>> + Send {
-        self.tx.fetch_all(query)
-    }
-
-    fn fetch_optional<'q>(
-        &mut self,
-        query: AnyQuery<'q>,
-    ) -> impl std::future::Future<Output = Result<Option<AnyRow>>> + Send {
-        self.tx.fetch_optional(query)
-    }
-
-    fn execute<'q>(&mut self, query: AnyQuery<'q>) -> impl std::future::Future<Output = Result<u64>> + Send {
-        self.tx.execute(query)
-    }
-}
+// The other statements of the transaction (stock, messages, tasks) run on it as
+// on any connection.
+crate::native::fetch_through!(PatientWrite, backend: |w| w.tx.backend(), inner: |w| &mut w.tx);
