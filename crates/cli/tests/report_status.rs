@@ -155,7 +155,8 @@ async fn at_pharmacies_and_audited(url: &str, month: &str) -> (BTreeSet<String>,
     .map(|r| r.get::<String, _>(0))
     .collect();
     let audited = sqlx::query(
-        "SELECT DISTINCT p.patient_id FROM audit_log a JOIN audit_patients p ON p.seq = a.seq \
+        "SELECT DISTINCT p.patient_id FROM audit_log a JOIN audit_entry_sets e ON e.seq = a.seq \
+         JOIN audit_patient_sets p ON p.set_id = e.set_id \
          WHERE a.detail = $1 AND a.allowed = 1 AND a.action = 'read'",
     )
     .bind(format!("pharmacy count {month}"))

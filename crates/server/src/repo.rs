@@ -493,7 +493,7 @@ impl<'a> PatientRepo<'a> {
 
     /// As [`Self::authorize_reads`], for a list that shows many patients at once
     /// (today's dispensing list): the view is one audit entry per outcome and
-    /// relation, naming the patients it covers (`audit_patients`), so that each
+    /// relation, naming the patients it covers (a set of them, `audit_patient_sets`), so that each
     /// patient's access log still shows it (H67).
     pub async fn authorize_list_reads(
         &self,

@@ -306,7 +306,7 @@ pub async fn verify(store: &Store, checkpoint_dir: Option<&Path>) -> Result<Veri
             ),
         );
     }
-    let stray = sqlx::query("SELECT MIN(seq) AS seq FROM audit_patients WHERE seq > $1")
+    let stray = sqlx::query("SELECT MIN(seq) AS seq FROM audit_entry_sets WHERE seq > $1")
         .bind(last)
         .fetch_one(&mut *conn)
         .await?;
@@ -323,8 +323,9 @@ pub async fn verify(store: &Store, checkpoint_dir: Option<&Path>) -> Result<Veri
     })
 }
 
-/// The patients linked to the entries of a page (`audit_patients`), sorted, by
-/// sequence number.
+/// The patients linked to the entries of a page (the set each names,
+/// `audit_entry_sets`, and its members, `audit_patient_sets`), sorted, by
+/// sequence number. A set named by several entries of the page is read once.
 async fn links_of_page(
     conn: &mut sqlx::AnyConnection,
     rows: &[sqlx::any::AnyRow],
@@ -333,16 +334,25 @@ async fn links_of_page(
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(links);
     };
-    let found = sqlx::query("SELECT seq, patient_id FROM audit_patients WHERE seq >= $1 AND seq <= $2")
+    let named = sqlx::query("SELECT seq, set_id FROM audit_entry_sets WHERE seq >= $1 AND seq <= $2")
         .bind(int(first, "seq")?)
         .bind(int(last, "seq")?)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await?;
-    for row in &found {
-        links
-            .entry(int(row, "seq")?)
-            .or_default()
-            .push(text(row, "patient_id")?);
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in &named {
+        let set = text(row, "set_id")?;
+        if !members.contains_key(&set) {
+            let found = sqlx::query("SELECT patient_id FROM audit_patient_sets WHERE set_id = $1")
+                .bind(&set)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| text(r, "patient_id"))
+                .collect::<Result<Vec<_>>>()?;
+            members.insert(set.clone(), found);
+        }
+        links.insert(int(row, "seq")?, members[&set].clone());
     }
     // Sorted here, as when hashed: a database's collation may order them otherwise.
     for linked in links.values_mut() {

@@ -79,7 +79,7 @@ pub(crate) fn plain_hash(line: &str) -> String {
 }
 
 /// The line a stored entry was hashed from, given the patients linked to it
-/// (`audit_patients`, sorted).
+/// (the members of the set it names, sorted).
 pub(crate) fn canonical_row(row: &AnyRow, linked: &[String]) -> Result<String> {
     let patient: Option<String> = sqlx::Row::try_get(row, "patient_id")?;
     Ok(canonical(
@@ -111,8 +111,8 @@ const COLUMNS: usize = 14;
 /// limits).
 const ROWS_PER_INSERT: usize = 200;
 
-/// Links per multi-row INSERT into `audit_patients`.
-const LINKS_PER_INSERT: usize = 1000;
+/// Members per multi-row INSERT into `audit_patient_sets`.
+const MEMBERS_PER_INSERT: usize = 1000;
 
 /// Appends entries in order within the caller's transaction: the chain's head is
 /// read (and on PostgreSQL locked) once per batch of writes, each entry hashed onto
@@ -125,7 +125,8 @@ pub async fn append_all(store: &Store, tx: &mut WriteTx, entries: &[AuditEntry<'
 
 /// Appends one entry about many patients within the caller's transaction (a view
 /// of a list): one row in the log without a patient, and one link per patient in
-/// `audit_patients`, which the entry's hash covers. Every reader of a patient's
+/// a set of patients (`audit_patient_sets`, written once per set), which the
+/// entry's hash covers. Every reader of a patient's
 /// entries sees it as an entry about that patient.
 pub async fn append_about_many(
     store: &Store,
@@ -160,16 +161,16 @@ struct Row<'e, 'a> {
     hash: String,
 }
 
-/// The entries chained onto the head `(seq, hash)`: their rows, the patient links
-/// and the head after them.
+/// The entries chained onto the head `(seq, hash)`: their rows, the patients
+/// linked to each entry that names many, and the head after them.
 #[allow(clippy::type_complexity)]
 fn chain<'e, 'a>(
     store: &Store,
     entries: &'e [(&'e AuditEntry<'a>, Vec<String>)],
     (mut seq, mut prev_hash): (i64, String),
-) -> (Vec<Row<'e, 'a>>, Vec<(i64, &'e str)>, (i64, String)) {
+) -> (Vec<Row<'e, 'a>>, Vec<(i64, &'e [String])>, (i64, String)) {
     let mut rows = Vec::with_capacity(entries.len());
-    let mut links: Vec<(i64, &str)> = Vec::new();
+    let mut links: Vec<(i64, &[String])> = Vec::new();
     for (entry, linked) in entries {
         seq += 1;
         let at = micros(entry.at);
@@ -192,7 +193,9 @@ fn chain<'e, 'a>(
             &prev_hash,
             linked,
         );
-        links.extend(linked.iter().map(|p| (seq, p.as_str())));
+        if !linked.is_empty() {
+            links.push((seq, linked.as_slice()));
+        }
         let hash = match store.audit_key() {
             Some(key) => key.mac(&line),
             None => plain_hash(&line),
@@ -323,16 +326,59 @@ async fn append_entries(
     Ok(())
 }
 
-/// Writes the links of entries about many patients.
-async fn insert_links(tx: &mut WriteTx, links: &[(i64, &str)]) -> Result<()> {
-    for chunk in links.chunks(LINKS_PER_INSERT) {
+/// The name of a set of patients (sorted ids): the SHA-256 of the ids as the
+/// entry's line names them, so that the same patients are one set however many
+/// entries name them.
+pub(crate) fn set_id(linked: &[String]) -> String {
+    crate::anchor::hex(&Sha256::digest(linked.join(",").as_bytes()))
+}
+
+/// Writes the links of entries about many patients: each entry's set of patients
+/// (`audit_entry_sets`), and the set's members (`audit_patient_sets`) unless the
+/// set is already stored, as it is from the second view of the same list on.
+async fn insert_links(tx: &mut WriteTx, links: &[(i64, &[String])]) -> Result<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<(i64, String)> = links.iter().map(|(seq, linked)| (*seq, set_id(linked))).collect();
+    let mut written: Vec<&str> = Vec::new();
+    for ((_, linked), (_, set)) in links.iter().zip(&named) {
+        if written.contains(&set.as_str()) {
+            continue;
+        }
+        written.push(set);
+        let stored = sqlx::query("SELECT 1 AS one FROM audit_patient_sets WHERE set_id = $1 LIMIT 1")
+            .bind(set.as_str())
+            .fetch_optional_on(tx)
+            .await?;
+        if stored.is_none() {
+            insert_members(tx, set, linked).await?;
+        }
+    }
+    let sql = format!(
+        "INSERT INTO audit_entry_sets (seq, set_id) VALUES {}",
+        crate::db::row_placeholders(tx, named.len(), 2)
+    );
+    let mut query = sqlx::query(&sql);
+    for (seq, set) in &named {
+        query = query.bind(*seq).bind(set.as_str());
+    }
+    query.execute_on(tx).await?;
+    Ok(())
+}
+
+/// Writes the members of a set of patients; another process writing the same set
+/// at the same time (PostgreSQL) writes the same rows, so a member already there
+/// is passed over.
+async fn insert_members(tx: &mut WriteTx, set: &str, linked: &[String]) -> Result<()> {
+    for chunk in linked.chunks(MEMBERS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO audit_patients (seq, patient_id) VALUES {}",
+            "INSERT INTO audit_patient_sets (set_id, patient_id) VALUES {} ON CONFLICT DO NOTHING",
             crate::db::row_placeholders(tx, chunk.len(), 2)
         );
         let mut query = sqlx::query(&sql);
-        for (seq, patient) in chunk {
-            query = query.bind(*seq).bind(*patient);
+        for patient in chunk {
+            query = query.bind(set).bind(patient.as_str());
         }
         query.execute_on(tx).await?;
     }
@@ -382,13 +428,13 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredEntry> {
 pub(crate) const SELECT: &str = "SELECT seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed FROM audit_log";
 
 /// An entry about one patient (`{cond}` on `patient_id`, `{range}` on `at` or
-/// nothing): the entries naming them in `patient_id`, and those linked to them
-/// through `audit_patients` (a list view), with `patient_id` set to them.
+/// nothing): the entries naming them in `patient_id`, and those naming a set of
+/// patients with them in it (a list view), with `patient_id` set to them.
 fn about_patient_sql(cond: &str, range: &str) -> String {
     format!(
         "SELECT seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail FROM audit_log WHERE patient_id {cond}{range} \
-         UNION ALL SELECT a.seq, a.at, a.actor_id, a.actor_role, a.actor_organisation, l.patient_id, a.category, a.action, a.allowed, a.relation, a.detail \
-         FROM audit_patients l JOIN audit_log a ON a.seq = l.seq WHERE l.patient_id {cond}{}",
+         UNION ALL SELECT a.seq, a.at, a.actor_id, a.actor_role, a.actor_organisation, m.patient_id, a.category, a.action, a.allowed, a.relation, a.detail \
+         FROM audit_patient_sets m JOIN audit_entry_sets l ON l.set_id = m.set_id JOIN audit_log a ON a.seq = l.seq WHERE m.patient_id {cond}{}",
         range.replace(" at ", " a.at ").replace(" seq ", " a.seq ")
     )
 }
@@ -463,4 +509,82 @@ pub async fn latest(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredEn
         .fetch_all(conn)
         .await?;
     rows.iter().map(stored_from_row).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use samhand_domain::access::{Action, DataCategory};
+    use samhand_domain::ids::PatientId;
+
+    use super::{AuditEntry, COLUMNS, INSERT, bind_rows, chain};
+    use crate::anchor::{self, Verification};
+    use crate::{Store, migrate};
+
+    /// Migration 0050 moves the links written before it (one row per patient and
+    /// entry in `audit_patients`) into sets: the chain stays intact, and each
+    /// patient's log still shows the view.
+    #[tokio::test]
+    async fn the_links_written_before_sets_are_moved_into_sets_with_the_chain_intact() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = crate::testing::fresh_database_url(dir.path()).await;
+        let store = Store::open(&url, 2)
+            .await
+            .expect("open")
+            .with_audit_key(crate::testing::audit_key());
+        migrate::run_up_to(&store, 49).await.expect("up to 0049");
+        let actor = crate::testing::dispensing_staff();
+        let entry = AuditEntry {
+            at: jiff::Timestamp::from_second(1_800_000_000).expect("ts"),
+            actor: &actor,
+            patient: None,
+            category: DataCategory::Dispensing,
+            action: Action::Read,
+            allowed: true,
+            relation: "dispensing_place",
+            detail: "today's dispensing list",
+        };
+        let mut listed: Vec<String> = (0..3).map(|_| PatientId::new().to_string()).collect();
+        listed.sort();
+        // As the build before 0050 wrote a list view: the entry, then a link per patient.
+        let entries = [(&entry, listed.clone())];
+        let (rows, _, (seq, hash)) = chain(&store, &entries, (0, String::new()));
+        let mut conn = store.read().await.expect("conn");
+        let sql = format!(
+            "{INSERT} VALUES {}",
+            crate::db::row_placeholders(&*conn, rows.len(), COLUMNS)
+        );
+        bind_rows(sqlx::query(&sql), &rows, 1)
+            .execute(&mut *conn)
+            .await
+            .expect("entry");
+        for patient in &listed {
+            sqlx::query("INSERT INTO audit_patients (seq, patient_id) VALUES (1, $1)")
+                .bind(patient)
+                .execute(&mut *conn)
+                .await
+                .expect("link");
+        }
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(hash)
+            .execute(&mut *conn)
+            .await
+            .expect("head");
+        drop(conn);
+        migrate::run(&store).await.expect("0050");
+        assert!(matches!(
+            anchor::verify(&store, None).await.expect("verify"),
+            Verification::Intact { entries: 1, .. }
+        ));
+        let mut conn = store.read().await.expect("conn");
+        for patient in &listed {
+            let id: PatientId = patient.parse().expect("id");
+            let log = super::for_patient(&mut conn, id, 10).await.expect("log");
+            assert_eq!(
+                log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                vec![1],
+                "{patient}"
+            );
+        }
+    }
 }

@@ -443,13 +443,16 @@ pub async fn audit_after(conn: &mut AnyConnection, seq: i64, limit: i64) -> Resu
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let seq: i64 = row.try_get("seq")?;
-        let linked = sqlx::query("SELECT patient_id FROM audit_patients WHERE seq = $1 ORDER BY patient_id")
-            .bind(seq)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| text(r, "patient_id"))
-            .collect::<Result<Vec<_>>>()?;
+        let linked = sqlx::query(
+            "SELECT m.patient_id FROM audit_entry_sets e JOIN audit_patient_sets m ON m.set_id = e.set_id \
+             WHERE e.seq = $1 ORDER BY m.patient_id",
+        )
+        .bind(seq)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| text(r, "patient_id"))
+        .collect::<Result<Vec<_>>>()?;
         let patient: Option<String> = row.try_get("patient_id")?;
         out.push(json!({
             "seq": seq,

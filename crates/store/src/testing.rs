@@ -45,15 +45,20 @@ pub async fn allow_tampering_with_the_audit_log(conn: &mut sqlx::AnyConnection, 
     }
 }
 
-/// Drops the append-only triggers of `audit_patients` (the patients an audit
-/// entry names), for tests that tamper with them.
+/// Drops the append-only triggers of `audit_patient_sets` and `audit_entry_sets`
+/// (the patients an audit entry names), for tests that tamper with them.
 pub async fn allow_tampering_with_audit_links(conn: &mut sqlx::AnyConnection, backend: crate::Backend) {
     let statements: &[&str] = match backend {
         crate::Backend::Sqlite => &[
-            "DROP TRIGGER audit_patients_no_update",
-            "DROP TRIGGER audit_patients_no_delete",
+            "DROP TRIGGER audit_patient_sets_no_update",
+            "DROP TRIGGER audit_patient_sets_no_delete",
+            "DROP TRIGGER audit_entry_sets_no_update",
+            "DROP TRIGGER audit_entry_sets_no_delete",
         ],
-        crate::Backend::Postgres => &["DROP TRIGGER audit_patients_append_only ON audit_patients"],
+        crate::Backend::Postgres => &[
+            "DROP TRIGGER audit_patient_sets_append_only ON audit_patient_sets",
+            "DROP TRIGGER audit_entry_sets_append_only ON audit_entry_sets",
+        ],
     };
     for statement in statements {
         sqlx::query(statement)

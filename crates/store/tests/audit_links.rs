@@ -1,6 +1,7 @@
 //! An audit entry about many patients (a view of today's list, H67): each patient's
-//! entries show it, the chain covers the patients it names, and the links are
-//! append-only. On SQLite, or PostgreSQL when DATABASE_URL is set.
+//! entries show it, the chain covers the patients it names, the same patients are
+//! stored once however many views name them (H106), and the links are append-only.
+//! On SQLite, or PostgreSQL when DATABASE_URL is set.
 
 use jiff::Timestamp;
 use samhand_domain::access::{Action, DataCategory};
@@ -105,7 +106,10 @@ async fn a_removed_link_breaks_the_chain_at_its_entry() {
     write_view(&store, &listed).await;
     execute(
         &store,
-        &format!("DELETE FROM audit_patients WHERE patient_id = '{}'", listed[1]),
+        &format!(
+            "DELETE FROM audit_patient_sets WHERE patient_id = '{}'",
+            listed[1]
+        ),
     )
     .await;
     assert!(matches!(
@@ -120,19 +124,33 @@ async fn an_added_link_breaks_the_chain() {
     let listed: Vec<PatientId> = (0..2).map(|_| PatientId::new()).collect();
     write_view(&store, &listed).await;
     let stranger = PatientId::new();
-    // To an entry about many patients, to one about a single patient, and to
-    // an entry that was never written.
-    for (seq, broken_at) in [(1, 1), (2, 2), (9, 9)] {
+    // A patient added to the set of the entry about many; that set given to the
+    // entry about a single patient, and to an entry that was never written.
+    let tampering = [
+        (
+            format!(
+                "INSERT INTO audit_patient_sets (set_id, patient_id) SELECT set_id, '{stranger}' FROM audit_entry_sets WHERE seq = 1"
+            ),
+            1,
+        ),
+        (
+            "INSERT INTO audit_entry_sets (seq, set_id) SELECT 2, set_id FROM audit_entry_sets WHERE seq = 1"
+                .to_string(),
+            2,
+        ),
+        (
+            "INSERT INTO audit_entry_sets (seq, set_id) SELECT 9, set_id FROM audit_entry_sets WHERE seq = 1"
+                .to_string(),
+            9,
+        ),
+    ];
+    for (sql, broken_at) in tampering {
         let (store, _dir) = fresh().await;
         write_view(&store, &listed).await;
-        execute(
-            &store,
-            &format!("INSERT INTO audit_patients (seq, patient_id) VALUES ({seq}, '{stranger}')"),
-        )
-        .await;
+        execute(&store, &sql).await;
         match anchor::verify(&store, None).await.expect("verify") {
-            Verification::Broken { seq: Some(at), .. } => assert_eq!(at, broken_at),
-            other => panic!("link to {seq}: {other:?}"),
+            Verification::Broken { seq: Some(at), .. } => assert_eq!(at, broken_at, "{sql}"),
+            other => panic!("{sql}: {other:?}"),
         }
     }
     drop(store);
@@ -145,9 +163,86 @@ async fn the_database_refuses_to_change_or_delete_links() {
     write_view(&store, &listed).await;
     let mut conn = store.read().await.expect("conn");
     for sql in [
-        "UPDATE audit_patients SET patient_id = 'x'",
-        "DELETE FROM audit_patients",
+        "UPDATE audit_patient_sets SET patient_id = 'x'",
+        "DELETE FROM audit_patient_sets",
+        "UPDATE audit_entry_sets SET set_id = 'x'",
+        "DELETE FROM audit_entry_sets",
     ] {
         assert!(sqlx::query(sql).execute(&mut *conn).await.is_err(), "{sql}");
     }
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    let mut conn = store.read().await.expect("conn");
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn the_same_patients_are_stored_once_however_many_views_name_them() {
+    let (store, _dir) = fresh().await;
+    let listed: Vec<PatientId> = (0..3).map(|_| PatientId::new()).collect();
+    // A view whose transaction is rolled back leaves no set behind that a later
+    // view could take for stored.
+    let actor = samhand_store::testing::dispensing_staff();
+    let mut tx = store.write().await.expect("tx");
+    let rolled_back = AuditEntry {
+        at: Timestamp::from_second(1_800_000_000).expect("ts"),
+        actor: &actor,
+        patient: None,
+        category: DataCategory::Dispensing,
+        action: Action::Read,
+        allowed: true,
+        relation: "dispensing_place",
+        detail: "today's dispensing list",
+    };
+    audit::append_about_many(&store, &mut tx, &rolled_back, &listed)
+        .await
+        .expect("append");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(count(&store, "audit_patient_sets").await, 0);
+    write_view(&store, &listed).await;
+    // The same patients in another order, then one more of them.
+    let mut reordered = listed.clone();
+    reordered.reverse();
+    write_view(&store, &reordered).await;
+    assert_eq!(count(&store, "audit_patient_sets").await, 3, "one set of three");
+    let mut grown = listed.clone();
+    grown.push(PatientId::new());
+    write_view(&store, &grown).await;
+    assert_eq!(
+        count(&store, "audit_patient_sets").await,
+        3 + 4,
+        "and a set of four"
+    );
+    assert_eq!(
+        count(&store, "audit_entry_sets").await,
+        3,
+        "each view names its set"
+    );
+    let mut conn = store.read().await.expect("conn");
+    for patient in &listed {
+        let entries = audit::for_patient(&mut conn, *patient, 10).await.expect("log");
+        let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![5, 3, 1], "{patient}: each view, newest first");
+    }
+    let newcomer = audit::for_patient(&mut conn, grown[3], 10).await.expect("log");
+    assert_eq!(newcomer.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5]);
+    drop(conn);
+    assert!(matches!(
+        anchor::verify(&store, None).await.expect("verify"),
+        Verification::Intact { entries: 6, .. }
+    ));
+    // Taking a patient out of the shared set breaks the first entry naming it.
+    execute(
+        &store,
+        &format!("DELETE FROM audit_patient_sets WHERE patient_id = '{}' AND set_id IN (SELECT set_id FROM audit_entry_sets WHERE seq = 3)", listed[0]),
+    )
+    .await;
+    assert!(matches!(
+        anchor::verify(&store, None).await.expect("verify"),
+        Verification::Broken { seq: Some(1), .. }
+    ));
 }

@@ -90,7 +90,7 @@ async fn a_list_whose_audit_entry_cannot_be_written_shows_no_one() {
             tx.commit().await.expect("commit");
         }
     };
-    alter("ALTER TABLE audit_patients RENAME TO audit_patients_away").await;
+    alter("ALTER TABLE audit_entry_sets RENAME TO audit_entry_sets_away").await;
     let (status, body) = read(
         app.get(&w.utdeler, "/api/v1/dispensing/today")
             .send()
@@ -98,7 +98,7 @@ async fn a_list_whose_audit_entry_cannot_be_written_shows_no_one() {
             .expect("list"),
     )
     .await;
-    alter("ALTER TABLE audit_patients_away RENAME TO audit_patients").await;
+    alter("ALTER TABLE audit_entry_sets_away RENAME TO audit_entry_sets").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert!(!body.to_string().contains(&patient), "{body}");
     assert!(body["rows"].is_null(), "{body}");

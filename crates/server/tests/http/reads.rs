@@ -13,10 +13,10 @@ use serde_json::json;
 
 use crate::helpers::{Staff, TestApp, WebSession, spawn_app};
 
-/// Tables a read may change: the audit log with the patients its list views name
-/// (`audit_patients`), and the sessions (a login is not a read, and is done
-/// before the count).
-const WRITTEN_BY_READS: [&str; 2] = ["audit_log", "audit_patients"];
+/// Tables a read may change: the audit log with the sets of patients its list
+/// views name (`audit_entry_sets`, `audit_patient_sets`), and the sessions (a login
+/// is not a read, and is done before the count).
+const WRITTEN_BY_READS: [&str; 3] = ["audit_log", "audit_entry_sets", "audit_patient_sets"];
 /// Pages per user: enough to reach every page kind from the menus.
 const MAX_PAGES: usize = 120;
 
