@@ -333,18 +333,20 @@ impl<'a> Service<'a> {
         self.directory(&mut conn).await?.policy(&mut conn).await
     }
 
-    pub async fn organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
+    /// Every organisation, as the directory keeps them (shared, not copied: a
+    /// dispensing and an overview each ask).
+    pub async fn organisations(&self) -> AppResult<std::sync::Arc<HashMap<OrganisationId, Organisation>>> {
         let mut conn = self.state.store.reader().await?;
-        let all = self.directory(&mut conn).await?.organisations(&mut conn).await?;
-        Ok((*all).clone())
+        self.directory(&mut conn).await?.organisations(&mut conn).await
     }
 
     pub async fn dispensing_places(&self) -> AppResult<Vec<Organisation>> {
         let mut places: Vec<Organisation> = self
             .organisations()
             .await?
-            .into_values()
+            .values()
             .filter(|o| o.kind.can_dispense())
+            .cloned()
             .collect();
         places.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(places)

@@ -187,9 +187,10 @@ pub async fn set_arrangement(
     };
     let service = Service::new(&state, &actor.0);
     let arrangement = service.set_arrangement(patient, &input).await?;
+    let organisations = service.organisations().await?;
     let context = ArrangementContext {
         today: state.clock.today(),
-        organisations: &service.organisations().await?,
+        organisations: &organisations,
         groups: &service.groups().await?,
         names: &HashMap::from([(actor.0.id(), actor.0.display_name().to_string())]),
     };
@@ -349,9 +350,10 @@ pub async fn move_patient(
             },
         )
         .await?;
+    let organisations = service.organisations().await?;
     let context = ArrangementContext {
         today: state.clock.today(),
-        organisations: &service.organisations().await?,
+        organisations: &organisations,
         groups: &service.groups().await?,
         names: &HashMap::from([(actor.0.id(), actor.0.display_name().to_string())]),
     };

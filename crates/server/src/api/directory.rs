@@ -46,12 +46,12 @@ pub async fn organisations(
     let mut all: Vec<OrganisationDto> = Service::new(&state, &actor.0)
         .organisations()
         .await?
-        .into_values()
+        .values()
         .map(|o| OrganisationDto {
             id: o.id.to_string(),
-            name: o.name,
+            name: o.name.clone(),
             kind: o.kind.code().into(),
-            municipality: o.municipality,
+            municipality: o.municipality.clone(),
         })
         .collect();
     all.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));

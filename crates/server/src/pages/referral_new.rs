@@ -36,7 +36,7 @@ async fn form_page(state: &AppState, staff: &UiStaff, form: &FormData, errors: &
     let mut referrers: Vec<(String, String)> = Service::new(state, &staff.user)
         .organisations()
         .await?
-        .into_values()
+        .values()
         .filter(|o| o.id != staff.user.organisation_id)
         .map(|o| (o.id.to_string(), format!("{} ({})", o.name, o.municipality)))
         .collect();

@@ -40,7 +40,7 @@ pub struct MeetingsView {
     /// Whether the actor may convene the group and write minutes.
     pub may_convene: bool,
     pub names: HashMap<UserId, String>,
-    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
     pub today: jiff::civil::Date,
 }
 
@@ -57,7 +57,7 @@ pub struct InvitationView {
     /// The agenda and minutes are not shown from it.
     pub meeting: Meeting,
     pub names: HashMap<UserId, String>,
-    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
 }
 
 /// The tasks a staff member owns.
@@ -78,7 +78,7 @@ pub struct PlanView {
     /// Newest first.
     pub history: Vec<PlanVersion>,
     pub names: HashMap<UserId, String>,
-    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
     pub today: jiff::civil::Date,
 }
 
@@ -648,7 +648,7 @@ impl Service<'_> {
             let mut conn = self.state.store.read().await?;
             store::plans_of(&mut conn, &[patient]).await?
         };
-        let organisations: Vec<OrganisationId> = self.organisations().await?.into_keys().collect();
+        let organisations: Vec<OrganisationId> = self.organisations().await?.keys().copied().collect();
         let content = input
             .parse(care::current_plan(&history), &organisations, self.today())
             .map_err(AppError::Invalid)?;

@@ -121,7 +121,7 @@ pub struct FhirDirectory {
         samhand_domain::organisation::Registration,
         jiff::Timestamp,
     )>,
-    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
 }
 
 fn h_number_alone() -> AppError {
@@ -664,7 +664,9 @@ impl Service<'_> {
     }
 
     /// Every organisation, for names and references.
-    pub async fn fhir_organisations(&self) -> AppResult<HashMap<OrganisationId, Organisation>> {
+    pub async fn fhir_organisations(
+        &self,
+    ) -> AppResult<std::sync::Arc<HashMap<OrganisationId, Organisation>>> {
         self.organisations().await
     }
 

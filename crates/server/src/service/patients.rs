@@ -61,7 +61,7 @@ pub struct Overview {
     pub recent: Vec<DispensedDose>,
     pub missed: MissedDoseState,
     pub uncovered: Vec<UncoveredDay>,
-    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
     pub names: HashMap<UserId, String>,
     pub today: Date,
     /// Health information in force, when the actor may read it.

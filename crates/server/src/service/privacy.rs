@@ -41,7 +41,7 @@ pub struct PrivacyView {
     pub emergency: Vec<EmergencyAccess>,
     /// Next of kin and others the patient named, active ones first.
     pub people: Vec<NamedPerson>,
-    pub organisations: HashMap<OrganisationId, Organisation>,
+    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
     pub names: HashMap<UserId, String>,
     pub now: jiff::Timestamp,
 }

@@ -107,9 +107,9 @@ impl Service<'_> {
         let mut units: Vec<(OrganisationId, String)> = self
             .organisations()
             .await?
-            .into_values()
+            .values()
             .filter(|o| o.kind == OrganisationKind::HealthTrustLarUnit)
-            .map(|o| (o.id, o.name))
+            .map(|o| (o.id, o.name.clone()))
             .collect();
         units.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(units)
