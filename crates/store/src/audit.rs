@@ -513,10 +513,9 @@ pub async fn latest(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredEn
 
 #[cfg(test)]
 mod tests {
-    use samhand_domain::access::{Action, DataCategory};
     use samhand_domain::ids::PatientId;
 
-    use super::{AuditEntry, COLUMNS, INSERT, bind_rows, chain};
+    use super::{COLUMNS, INSERT, bind_rows, chain};
     use crate::anchor::{self, Verification};
     use crate::{Store, migrate};
 
@@ -533,16 +532,7 @@ mod tests {
             .with_audit_key(crate::testing::audit_key());
         migrate::run_up_to(&store, 49).await.expect("up to 0049");
         let actor = crate::testing::dispensing_staff();
-        let entry = AuditEntry {
-            at: jiff::Timestamp::from_second(1_800_000_000).expect("ts"),
-            actor: &actor,
-            patient: None,
-            category: DataCategory::Dispensing,
-            action: Action::Read,
-            allowed: true,
-            relation: "dispensing_place",
-            detail: "today's dispensing list",
-        };
+        let entry = crate::testing::list_view_entry(&actor, None);
         let mut listed: Vec<String> = (0..3).map(|_| PatientId::new().to_string()).collect();
         listed.sort();
         // As the build before 0050 wrote a list view: the entry, then a link per patient.

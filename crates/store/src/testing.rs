@@ -100,3 +100,22 @@ pub async fn abandon_after<F: std::future::Future>(polls: usize, work: F) {
         tokio::task::yield_now().await;
     }
 }
+
+/// The audit entry of a view of today's list by `actor`, about `patient` or (with
+/// none) about the patients `audit::append_about_many` is given: for tests of the
+/// audit log.
+pub fn list_view_entry(
+    actor: &samhand_domain::access::Actor,
+    patient: Option<samhand_domain::ids::PatientId>,
+) -> crate::audit::AuditEntry<'_> {
+    crate::audit::AuditEntry {
+        at: jiff::Timestamp::from_second(1_800_000_000).expect("a valid instant"),
+        actor,
+        patient,
+        category: samhand_domain::access::DataCategory::Dispensing,
+        action: samhand_domain::access::Action::Read,
+        allowed: true,
+        relation: "dispensing_place",
+        detail: "today's dispensing list",
+    }
+}

@@ -4,11 +4,10 @@
 //! On SQLite, or PostgreSQL when DATABASE_URL is set.
 
 use jiff::Timestamp;
-use samhand_domain::access::{Action, DataCategory};
 use samhand_domain::ids::PatientId;
 use samhand_store::Store;
 use samhand_store::anchor::{self, Verification};
-use samhand_store::audit::{self, AuditEntry};
+use samhand_store::audit;
 
 async fn fresh() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -23,16 +22,7 @@ async fn fresh() -> (Store, tempfile::TempDir) {
 /// One entry about `patients`, then one about a single other patient.
 async fn write_view(store: &Store, patients: &[PatientId]) -> PatientId {
     let actor = samhand_store::testing::dispensing_staff();
-    let entry = |patient| AuditEntry {
-        at: Timestamp::from_second(1_800_000_000).expect("ts"),
-        actor: &actor,
-        patient,
-        category: DataCategory::Dispensing,
-        action: Action::Read,
-        allowed: true,
-        relation: "dispensing_place",
-        detail: "today's dispensing list",
-    };
+    let entry = |patient| samhand_store::testing::list_view_entry(&actor, patient);
     let mut tx = store.write().await.expect("tx");
     audit::append_about_many(store, &mut tx, &entry(None), patients)
         .await
@@ -188,16 +178,7 @@ async fn the_same_patients_are_stored_once_however_many_views_name_them() {
     // view could take for stored.
     let actor = samhand_store::testing::dispensing_staff();
     let mut tx = store.write().await.expect("tx");
-    let rolled_back = AuditEntry {
-        at: Timestamp::from_second(1_800_000_000).expect("ts"),
-        actor: &actor,
-        patient: None,
-        category: DataCategory::Dispensing,
-        action: Action::Read,
-        allowed: true,
-        relation: "dispensing_place",
-        detail: "today's dispensing list",
-    };
+    let rolled_back = samhand_store::testing::list_view_entry(&actor, None);
     audit::append_about_many(&store, &mut tx, &rolled_back, &listed)
         .await
         .expect("append");
