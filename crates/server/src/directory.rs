@@ -21,6 +21,10 @@ use tokio::sync::OnceCell;
 
 use crate::error::AppResult;
 
+/// Every organisation by id, as the directory keeps them: shared by the requests
+/// that ask, never copied per request.
+pub type Organisations = Arc<HashMap<OrganisationId, Organisation>>;
+
 /// The process's kept copy, replaced whenever the version moves.
 pub struct Directory {
     current: Mutex<Arc<Snapshot>>,
@@ -54,7 +58,7 @@ impl Directory {
 /// One version's copy, each part read the first time it is needed.
 pub struct Snapshot {
     version: i64,
-    organisations: OnceCell<Arc<HashMap<OrganisationId, Organisation>>>,
+    organisations: OnceCell<Organisations>,
     groups: OnceCell<Arc<Vec<PatientGroup>>>,
     policy: OnceCell<ClinicalPolicy>,
     users: Mutex<HashMap<UserId, Option<UserRecord>>>,
@@ -77,10 +81,7 @@ impl Snapshot {
         }
     }
 
-    pub async fn organisations(
-        &self,
-        conn: &mut impl Fetch,
-    ) -> AppResult<Arc<HashMap<OrganisationId, Organisation>>> {
+    pub async fn organisations(&self, conn: &mut impl Fetch) -> AppResult<Organisations> {
         let all = self
             .organisations
             .get_or_try_init(|| async {

@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use samhand_domain::access::{self, Actor, PatientRelations};
 use samhand_domain::arrangement::{Arrangement, PatientGroup};
 use samhand_domain::dose_order::SignedDoseOrder;
-use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId, UserId};
+use samhand_domain::ids::{EpisodeId, PatientId, UserId};
 use samhand_domain::missed::MissedDoseState;
 use samhand_domain::organisation::{Organisation, StaffUser};
 use samhand_domain::patient::{Episode, Patient};
@@ -335,7 +335,7 @@ impl<'a> Service<'a> {
 
     /// Every organisation, as the directory keeps them (shared, not copied: a
     /// dispensing and an overview each ask).
-    pub async fn organisations(&self) -> AppResult<std::sync::Arc<HashMap<OrganisationId, Organisation>>> {
+    pub async fn organisations(&self) -> AppResult<crate::directory::Organisations> {
         let mut conn = self.state.store.reader().await?;
         self.directory(&mut conn).await?.organisations(&mut conn).await
     }

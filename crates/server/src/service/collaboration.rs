@@ -13,7 +13,7 @@ use samhand_domain::care::{
 use samhand_domain::ids::{
     MeetingId, OrganisationId, PatientId, PlanVersionId, TaskId, TaskStatusId, UserId,
 };
-use samhand_domain::organisation::{Organisation, Role, StaffUser};
+use samhand_domain::organisation::{Role, StaffUser};
 use samhand_domain::patient::Patient;
 use samhand_domain::privacy::CareTeamMember;
 use samhand_domain::validation::FieldErrors;
@@ -40,7 +40,7 @@ pub struct MeetingsView {
     /// Whether the actor may convene the group and write minutes.
     pub may_convene: bool,
     pub names: HashMap<UserId, String>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
     pub today: jiff::civil::Date,
 }
 
@@ -57,7 +57,7 @@ pub struct InvitationView {
     /// The agenda and minutes are not shown from it.
     pub meeting: Meeting,
     pub names: HashMap<UserId, String>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
 }
 
 /// The tasks a staff member owns.
@@ -78,7 +78,7 @@ pub struct PlanView {
     /// Newest first.
     pub history: Vec<PlanVersion>,
     pub names: HashMap<UserId, String>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
     pub today: jiff::civil::Date,
 }
 

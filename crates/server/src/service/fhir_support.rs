@@ -16,7 +16,6 @@ use samhand_domain::drug_test::{self, CorrectionError, DrugTest, DrugTestInput};
 use samhand_domain::ids::{DoseOrderId, DrugTestId, EpisodeId, OrganisationId, PatientId};
 use samhand_domain::missed::MissedDoseState;
 use samhand_domain::national_id::NationalId;
-use samhand_domain::organisation::Organisation;
 use samhand_domain::patient::{Episode, IdentityVersion};
 use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::received::{ReceivedElement, ReceivedIdentifier};
@@ -121,7 +120,7 @@ pub struct FhirDirectory {
         samhand_domain::organisation::Registration,
         jiff::Timestamp,
     )>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
 }
 
 fn h_number_alone() -> AppError {
@@ -664,9 +663,7 @@ impl Service<'_> {
     }
 
     /// Every organisation, for names and references.
-    pub async fn fhir_organisations(
-        &self,
-    ) -> AppResult<std::sync::Arc<HashMap<OrganisationId, Organisation>>> {
+    pub async fn fhir_organisations(&self) -> AppResult<crate::directory::Organisations> {
         self.organisations().await
     }
 

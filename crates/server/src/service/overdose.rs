@@ -39,7 +39,7 @@ pub struct NaloxoneView {
     pub patient: Patient,
     pub kits: Vec<NaloxoneKit>,
     pub names: HashMap<UserId, String>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
 }
 
 /// A patient's overdoses, newest first.
@@ -48,7 +48,7 @@ pub struct OverdosesView {
     pub patient: Patient,
     pub events: Vec<OverdoseEvent>,
     pub names: HashMap<UserId, String>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
 }
 
 /// Kits per place and month for the caller's unit.
@@ -57,7 +57,7 @@ pub struct NaloxoneReport {
     pub from: Date,
     pub to: Date,
     pub lines: Vec<NaloxoneReportLine>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
 }
 
 /// What the patient overview shows about overdose risk. Each part is `None` when

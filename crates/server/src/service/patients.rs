@@ -11,7 +11,7 @@ use samhand_domain::dose::Dose;
 use samhand_domain::dose_order::{DailyDose, DoseOrder, SignedDoseOrder, dose_on, effective_order};
 use samhand_domain::ids::{EpisodeId, OrganisationId, PatientId, UserId};
 use samhand_domain::missed::MissedDoseState;
-use samhand_domain::organisation::{Organisation, Role};
+use samhand_domain::organisation::Role;
 use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patient, PatientInput, Phase};
 use samhand_domain::schedule::UncoveredDay;
 use samhand_domain::validation::{FieldErrors, parse_date};
@@ -61,7 +61,7 @@ pub struct Overview {
     pub recent: Vec<DispensedDose>,
     pub missed: MissedDoseState,
     pub uncovered: Vec<UncoveredDay>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
     pub names: HashMap<UserId, String>,
     pub today: Date,
     /// Health information in force, when the actor may read it.

@@ -12,7 +12,7 @@ use samhand_domain::ids::{
     CareTeamMemberId, ConsentId, EmergencyAccessId, OrganisationId, PatientId, UserId,
 };
 use samhand_domain::national_id::NationalId;
-use samhand_domain::organisation::{Organisation, Role, StaffUser};
+use samhand_domain::organisation::{Role, StaffUser};
 use samhand_domain::patient::Patient;
 use samhand_domain::privacy::{
     CareTeamMember, ConsentRecord, EmergencyAccess, EmergencyReview, MIN_EMERGENCY_REASON_CHARS,
@@ -41,7 +41,7 @@ pub struct PrivacyView {
     pub emergency: Vec<EmergencyAccess>,
     /// Next of kin and others the patient named, active ones first.
     pub people: Vec<NamedPerson>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
     pub names: HashMap<UserId, String>,
     pub now: jiff::Timestamp,
 }

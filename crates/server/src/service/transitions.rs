@@ -60,7 +60,7 @@ pub struct StaysView {
     pub blocked: Option<String>,
     pub in_lar: bool,
     pub names: HashMap<UserId, String>,
-    pub organisations: std::sync::Arc<HashMap<OrganisationId, Organisation>>,
+    pub organisations: crate::directory::Organisations,
     /// Institutions a stay may be at.
     pub institutions: Vec<Organisation>,
     /// Who may own a follow-up appointment or a task.
