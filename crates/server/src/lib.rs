@@ -14,6 +14,7 @@ pub mod edge;
 pub mod edi;
 pub mod error;
 pub mod fhir;
+pub mod kept;
 pub mod limits;
 pub mod memory;
 pub mod observe;
@@ -59,6 +60,9 @@ pub struct AppState {
     /// Organisations, groups, policy, users and tokens kept in memory while the
     /// database's version of them stands still.
     pub directory: Arc<directory::Directory>,
+    /// What this process keeps of the patients on today's lists, right while
+    /// the database's feed of changed patients names none of them (H107).
+    pub kept: Arc<kept::KeptPatients>,
     /// At a place's edge (`samhand edge`): the link to the central server, shown
     /// on every page; `None` on the central server.
     pub edge: Option<Arc<edge::EdgeLink>>,
@@ -95,6 +99,7 @@ impl AppState {
             login_limits,
             heavy_work: Arc::new(tokio::sync::Semaphore::new(heavy_work_permits())),
             directory: Arc::default(),
+            kept: Arc::default(),
             edge: None,
             config: Arc::new(config),
             oidc,

@@ -184,8 +184,8 @@ impl PatientRecord {
 
 /// Each patient's relations at `now`, from their loaded data (none where nothing
 /// was loaded), as the batch reads of the repo take them.
-pub fn relations_of(
-    data: &HashMap<PatientId, PatientData>,
+pub fn relations_of<D: std::borrow::Borrow<PatientData>>(
+    data: &HashMap<PatientId, D>,
     ids: &[PatientId],
     now: Timestamp,
 ) -> Vec<(PatientId, PatientRelations)> {
@@ -193,7 +193,9 @@ pub fn relations_of(
         .map(|id| {
             (
                 *id,
-                data.get(id).map(|d| d.relations(*id, now)).unwrap_or_default(),
+                data.get(id)
+                    .map(|d| d.borrow().relations(*id, now))
+                    .unwrap_or_default(),
             )
         })
         .collect()

@@ -354,6 +354,11 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite's own read connections, where the hot reads go.
+    pub(crate) fn native_reads(&self) -> Option<&Arc<crate::native::NativeReads>> {
+        self.native.as_ref()
+    }
+
     /// A connection for reads.
     pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.pool.acquire().await?)

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 mod batch_tx;
 pub mod bench;
+pub mod changes;
 pub mod codec;
 pub mod collaboration;
 pub mod day_state;

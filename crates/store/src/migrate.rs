@@ -83,6 +83,7 @@ const MIGRATIONS: &[Migration] = migrations![
     (48, "dose_day_state_assessed", "0048_dose_day_state_assessed.sql"),
     (49, "stock_balances", "0049_stock_balances.sql"),
     (50, "audit_patient_sets", "0050_audit_patient_sets.sql"),
+    (51, "patient_changes", "0051_patient_changes.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

@@ -199,7 +199,13 @@ impl Fetch for Reader {
 pub(crate) struct NativeReads {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// Where the connections opened from now on write the names of the tables
+    /// their statements read, when a test asks ([`Self::watch_tables`]).
+    watched: Mutex<Option<TablesRead>>,
 }
+
+/// The names of the tables read, as [`crate::testing::watch_tables_read`] records them.
+pub type TablesRead = Arc<Mutex<std::collections::BTreeSet<String>>>;
 
 /// The target of the event each native statement logs, as sqlx logs its own under
 /// `sqlx::query`.
@@ -231,11 +237,28 @@ impl NativeReads {
         Some(Arc::new(Self {
             path: database_file(database_url)?,
             idle: Mutex::new(Vec::new()),
+            watched: Mutex::new(None),
         }))
     }
 
+    /// From now on, every read connection records the tables its statements read
+    /// (SQLite's authorizer, called as a statement is prepared): the idle ones are
+    /// not used again, so that each statement is prepared on a watched connection.
+    pub(crate) fn watch_tables(&self) -> TablesRead {
+        let tables = TablesRead::default();
+        *self.watched.lock().unwrap_or_else(|e| e.into_inner()) = Some(tables.clone());
+        tables
+    }
+
     pub(crate) fn connection(self: &Arc<Self>) -> Result<NativeConn> {
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        // While a test watches, each read opens a connection of its own: one
+        // handed back by a read that began before the watch is not watched.
+        let watching = self.watched.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let idle = if watching {
+            None
+        } else {
+            self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+        };
         let conn = match idle {
             Some(conn) => conn,
             None => self.open()?,
@@ -252,6 +275,17 @@ impl NativeReads {
         // touches (SQLite's default is 2 MB).
         let conn = open_file(&self.path, Duration::from_secs(10), 512, 32)?;
         conn.pragma_update(None, "query_only", true).map_err(native)?;
+        if let Some(tables) = self.watched.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            conn.authorizer(Some(move |context: rusqlite::hooks::AuthContext<'_>| {
+                if let rusqlite::hooks::AuthAction::Read { table_name, .. } = context.action {
+                    tables
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(table_name.to_string());
+                }
+                rusqlite::hooks::Authorization::Allow
+            }));
+        }
         Ok(conn)
     }
 }

@@ -368,18 +368,20 @@ async fn fact_kinds_present(
     rows.iter().map(|row| text(row, "fact_kind")).collect()
 }
 
+/// The kinds of privacy fact, each with the table that says whether a patient has any.
+pub(crate) const FACT_KINDS: [(&str, &str); 6] = [
+    ("care_team", "care_team_members"),
+    ("consents", "consents"),
+    ("emergency", "emergency_accesses"),
+    ("people", "named_people"),
+    ("stays", "stays"),
+    ("handovers", "prescribing_handovers"),
+];
+
 /// One SELECT per kind of privacy fact, each giving the kind as `fact_kind` in one
 /// row if the patients (`patient_id {cond}`) have any row of it, else no row.
 pub(crate) fn fact_kind_probes(cond: &str) -> Vec<String> {
-    const KINDS: [(&str, &str); 6] = [
-        ("care_team", "care_team_members"),
-        ("consents", "consents"),
-        ("emergency", "emergency_accesses"),
-        ("people", "named_people"),
-        ("stays", "stays"),
-        ("handovers", "prescribing_handovers"),
-    ];
-    KINDS
+    FACT_KINDS
         .iter()
         .map(|(kind, table)| {
             format!("SELECT CAST('{kind}' AS TEXT) AS fact_kind FROM (SELECT 1 AS one FROM {table} WHERE patient_id {cond} LIMIT 1) {kind}_any")

@@ -119,3 +119,26 @@ pub fn list_view_entry(
         detail: "today's dispensing list",
     }
 }
+
+/// Records the names of the tables every read on SQLite's own connections reads
+/// from now on (the hot reads: today's list, an overview); `None` on PostgreSQL or
+/// a SQLite database in memory, whose reads go through sqlx.
+pub fn watch_tables_read(store: &crate::Store) -> Option<crate::native::TablesRead> {
+    store.native_reads().map(|reads| reads.watch_tables())
+}
+
+/// Reads every kind of privacy fact of `patients`, whether they have any or not:
+/// [`crate::privacy::facts_of`] reads only the kinds present, and a test of which
+/// tables the reads touch needs them all.
+pub async fn read_every_privacy_fact(
+    conn: &mut impl crate::native::Fetch,
+    patients: &[samhand_domain::ids::PatientId],
+) -> crate::db::Result<()> {
+    let every: std::collections::HashSet<String> = crate::privacy::FACT_KINDS
+        .iter()
+        .map(|(kind, _)| kind.to_string())
+        .collect();
+    crate::privacy::facts_of_kinds(conn, patients, &every, std::collections::HashMap::new())
+        .await
+        .map(|_| ())
+}

@@ -28,6 +28,7 @@ mod fhir_sync;
 mod forms;
 mod indicators;
 mod indicators_followup;
+mod kept_list;
 mod kept_state;
 mod leader;
 mod login;

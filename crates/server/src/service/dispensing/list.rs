@@ -1,7 +1,12 @@
 //! Today's list at a place: who is due, what was recorded, the missed-dose state,
 //! the time windows and the identity-check marks, read as the policy allows.
 
+use std::sync::Arc;
+
+use samhand_domain::health::HealthNote;
+
 use super::*;
+use crate::kept::{FactsKey, KeptFacts, KeptPatient, View};
 
 impl Service<'_> {
     /// Today's list (or another day's) at the actor's place.
@@ -15,7 +20,14 @@ impl Service<'_> {
             let mut conn = self.state.store.reader().await?;
             order_store::patients_at_place(&mut conn, place.id, date.min(today)).await?
         };
-        let data = self.load_data(&candidates).await?;
+        // What this process keeps of the candidates, without those changed since
+        // (H107); the rest is read and kept once the list is made.
+        let view = {
+            let mut conn = self.state.store.reader().await?;
+            self.state.kept.view(&mut conn, &candidates).await?
+        };
+        let mut read: HashMap<PatientId, KeptPatient> = HashMap::new();
+        let data = self.list_data(&view, &candidates, &mut read).await?;
         let due: Vec<(PatientId, Vec<DueDose>)> = candidates
             .iter()
             .filter_map(|id| {
@@ -33,7 +45,8 @@ impl Service<'_> {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut facts = self.list_facts(&listed, &data, date).await?;
+        let mut facts = self.list_facts(&view, &mut read, &listed, &data, date).await?;
+        self.state.kept.keep(&view, read);
         let policy = self.policy().await?;
         let mut rows: Vec<ListRow> = due
             .into_iter()
@@ -80,13 +93,38 @@ impl Service<'_> {
         })
     }
 
+    /// The schedule data of `ids`: as kept in `view`, or read (and put in `read`).
+    async fn list_data(
+        &self,
+        view: &View,
+        ids: &[PatientId],
+        read: &mut HashMap<PatientId, KeptPatient>,
+    ) -> AppResult<HashMap<PatientId, Arc<PatientData>>> {
+        let mut data: HashMap<PatientId, Arc<PatientData>> = ids
+            .iter()
+            .filter_map(|id| Some((*id, view.patients.get(id)?.data.clone()?)))
+            .collect();
+        let missing = view.missing(ids, |p| p.data.is_some());
+        if !missing.is_empty() {
+            for (id, loaded) in self.load_data(&missing).await? {
+                let loaded = Arc::new(loaded);
+                read.entry(id).or_default().data = Some(loaded.clone());
+                data.insert(id, loaded);
+            }
+        }
+        Ok(data)
+    }
+
     /// What the list shows of the patients on it, read as the policy allows: the
     /// read decided and audited for each (dispensing), the health information the
-    /// patient shares with the place, and their recordings around `date`.
+    /// patient shares with the place, and their recordings around `date`; as kept
+    /// in `view`, or read (and put in `read`).
     async fn list_facts(
         &self,
+        view: &View,
+        read: &mut HashMap<PatientId, KeptPatient>,
         listed: &[PatientId],
-        data: &HashMap<PatientId, PatientData>,
+        data: &HashMap<PatientId, Arc<PatientData>>,
         date: Date,
     ) -> AppResult<ListFacts> {
         let with_relations: Vec<(PatientId, PatientRelations)> = relations_of(data, listed, self.now());
@@ -98,7 +136,7 @@ impl Service<'_> {
                 &with_relations,
                 DataCategory::Dispensing,
                 "today's dispensing list",
-                |allowed| self.read_list_facts(allowed, &with_relations, date),
+                |allowed| self.read_list_facts(allowed, &with_relations, date, view, read),
             )
             .await?;
         Ok(facts)
@@ -110,6 +148,8 @@ impl Service<'_> {
         allowed_ids: Vec<PatientId>,
         with_relations: &[(PatientId, PatientRelations)],
         date: Date,
+        view: &View,
+        read: &mut HashMap<PatientId, KeptPatient>,
     ) -> AppResult<ListFacts> {
         let allowed: HashSet<PatientId> = allowed_ids.iter().copied().collect();
         let shared_with_place: Vec<(PatientId, PatientRelations)> = with_relations
@@ -125,33 +165,58 @@ impl Service<'_> {
                 "today's dispensing list: health information",
             )
             .await?;
-        let health = self.health_notes_of_allowed(&health_allowed).await?;
+        let health = self.list_health(&health_allowed, view, read).await?;
         let (from, to) = recorded_range(date, self.today());
-        let mut conn = self.state.store.reader().await?;
-        let recent = dispensing_store::recent_doses_of(
-            &mut conn,
-            &allowed_ids,
+        let key = FactsKey {
             from,
-            near_days(date, self.today()),
+            near: near_days(date, self.today()),
             to,
-        )
-        .await?;
+            day: date,
+        };
+        let mut facts: HashMap<PatientId, Arc<KeptFacts>> = allowed_ids
+            .iter()
+            .filter_map(|id| Some((*id, view.patients.get(id)?.facts_for(key)?.clone())))
+            .collect();
+        let missing = view.missing(&allowed_ids, |p| p.facts_for(key).is_some());
+        let mut conn = self.state.store.reader().await?;
+        if !missing.is_empty() {
+            for (id, found) in read_facts(&mut conn, &missing, key).await? {
+                let found = Arc::new(found);
+                read.entry(id).or_default().facts = Some(found.clone());
+                facts.insert(id, found);
+            }
+        }
         Ok(ListFacts {
-            people: patients::patients_of(&mut conn, &allowed_ids)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect(),
-            recorded: by_patient(recent.doses, |d| d.patient_id),
-            dosed_days: recent.dosed_days,
-            corrections: by_patient(
-                dispensing_store::corrections_of(&mut conn, &allowed_ids, date, date).await?,
-                |c| c.event.patient_id,
-            ),
-            ever_dosed: recent.ever_given,
+            facts,
             groups: (*self.directory(&mut conn).await?.groups(&mut conn).await?).clone(),
             health,
         })
+    }
+
+    /// The health information in force of the patients the place may see it of:
+    /// as kept in `view`, or read (and put in `read`).
+    async fn list_health(
+        &self,
+        health_allowed: &[PatientId],
+        view: &View,
+        read: &mut HashMap<PatientId, KeptPatient>,
+    ) -> AppResult<HashMap<PatientId, Arc<Vec<HealthNote>>>> {
+        let missing = view.missing(health_allowed, |p| p.health.is_some());
+        let mut found = self.health_notes_of_allowed(&missing).await?;
+        Ok(health_allowed
+            .iter()
+            .filter_map(|id| {
+                let notes = match found.remove(id) {
+                    Some(notes) => {
+                        let notes = Arc::new(notes);
+                        read.entry(*id).or_default().health = Some(notes.clone());
+                        notes
+                    }
+                    None => view.patients.get(id)?.health.clone()?,
+                };
+                Some((*id, notes))
+            })
+            .collect())
     }
 
     /// Doses in the days ahead that this place hands out but would fall on a day it
@@ -160,7 +225,7 @@ impl Service<'_> {
         &self,
         place: &Organisation,
         candidates: &[PatientId],
-        data: &HashMap<PatientId, PatientData>,
+        data: &HashMap<PatientId, Arc<PatientData>>,
         date: Date,
     ) -> AppResult<Vec<(PatientId, UncoveredDay)>> {
         let policy = self.policy().await?;
@@ -185,25 +250,60 @@ impl Service<'_> {
 
 /// What the list knows of the patients the policy let the place read.
 struct ListFacts {
-    people: HashMap<PatientId, Patient>,
-    /// Recorded doses in full: near the day, and depot injections of the lookback.
-    recorded: HashMap<PatientId, Vec<DispensedDose>>,
-    /// The days of the lookback each patient had a dose, ascending.
-    dosed_days: HashMap<PatientId, Vec<Date>>,
-    corrections: HashMap<PatientId, Vec<CorrectionRecord>>,
-    ever_dosed: HashSet<PatientId>,
+    /// Each patient's identity, recorded doses and corrections.
+    facts: HashMap<PatientId, Arc<KeptFacts>>,
     groups: Vec<samhand_domain::arrangement::PatientGroup>,
-    health: HashMap<PatientId, Vec<samhand_domain::health::HealthNote>>,
+    /// The health information of the patients who share it with the place.
+    health: HashMap<PatientId, Arc<Vec<HealthNote>>>,
 }
 
 impl ListFacts {
+    fn person(&self, id: PatientId) -> Option<&Patient> {
+        self.facts.get(&id)?.person.as_ref()
+    }
+
     /// Items about patients, with each patient the place may read.
     fn with_people<T>(&self, items: Vec<(PatientId, T)>) -> Vec<(Patient, T)> {
         items
             .into_iter()
-            .filter_map(|(id, item)| self.people.get(&id).map(|p| (p.clone(), item)))
+            .filter_map(|(id, item)| self.person(id).map(|p| (p.clone(), item)))
             .collect()
     }
+}
+
+/// The identity, recorded doses and corrections of `ids` as a list reads them for
+/// `key`, in four statements.
+async fn read_facts(
+    conn: &mut impl samhand_store::native::Fetch,
+    ids: &[PatientId],
+    key: FactsKey,
+) -> AppResult<HashMap<PatientId, KeptFacts>> {
+    let recent = dispensing_store::recent_doses_of(conn, ids, key.from, key.near, key.to).await?;
+    let mut people: HashMap<PatientId, Patient> = patients::patients_of(conn, ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut recorded = by_patient(recent.doses, |d| d.patient_id);
+    let mut dosed_days = recent.dosed_days;
+    let mut corrections = by_patient(
+        dispensing_store::corrections_of(conn, ids, key.day, key.day).await?,
+        |c| c.event.patient_id,
+    );
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let facts = KeptFacts {
+                read_for: key,
+                person: people.remove(id),
+                recorded: recorded.remove(id).unwrap_or_default(),
+                dosed_days: dosed_days.remove(id).unwrap_or_default(),
+                ever_dosed: recent.ever_given.contains(id),
+                corrections: corrections.remove(id).unwrap_or_default(),
+            };
+            (*id, facts)
+        })
+        .collect())
 }
 
 /// One patient's row: what is still due with what was recorded, the missed-dose
@@ -218,9 +318,10 @@ fn list_row(
     judged_on: Date,
     policy: &samhand_domain::policy::ClinicalPolicy,
 ) -> Option<ListRow> {
-    let patient = facts.people.get(&id)?.clone();
-    let recorded = facts.recorded.get(&id).map(Vec::as_slice).unwrap_or_default();
-    let dosed_days = facts.dosed_days.get(&id).map(Vec::as_slice).unwrap_or_default();
+    let kept = facts.facts.get(&id)?.clone();
+    let patient = kept.person.clone()?;
+    let recorded = kept.recorded.as_slice();
+    let dosed_days = kept.dosed_days.as_slice();
     let missed = missed_state_on(data, dosed_days, judged_on, policy);
     let arrangement = effective_arrangement(&data.arrangements, date);
     let group = arrangement
@@ -248,10 +349,10 @@ fn list_row(
         due,
         after_stay: samhand_domain::stay::block_follows_stay(&data.privacy.stays, &missed),
         missed,
-        health: facts.health.remove(&id),
+        health: facts.health.get(&id).map(|notes| notes.to_vec()),
         hold: take_home_hold(&past, date),
-        first_dose: !facts.ever_dosed.contains(&id),
-        corrections: facts.corrections.remove(&id).unwrap_or_default(),
+        first_dose: !kept.ever_dosed,
+        corrections: kept.corrections.clone(),
     })
 }
 
@@ -260,7 +361,7 @@ fn list_row(
 fn paused_at(
     place: &Organisation,
     candidates: &[PatientId],
-    data: &HashMap<PatientId, PatientData>,
+    data: &HashMap<PatientId, Arc<PatientData>>,
     date: Date,
 ) -> Vec<(PatientId, String)> {
     candidates
