@@ -66,13 +66,18 @@ pub fn easter_sunday(year: i16) -> Date {
 /// the same day (Ascension Day on 1 May, Whit Monday on 17 May), both are listed, the
 /// fixed-date one first.
 pub fn public_holidays(year: i16) -> Vec<(Date, PublicHoliday)> {
+    holidays_of(year).to_vec()
+}
+
+/// [`public_holidays`] without allocating: Norway has twelve each year.
+fn holidays_of(year: i16) -> [(Date, PublicHoliday); 12] {
     let easter = easter_sunday(year);
     let after_easter = |days: i32| {
         easter
             .checked_add(days.days())
             .expect("holidays around Easter stay within the same year")
     };
-    let mut holidays = vec![
+    let mut holidays = [
         (Date::constant(year, 1, 1), PublicHoliday::NewYearsDay),
         (after_easter(-3), PublicHoliday::MaundyThursday),
         (after_easter(-2), PublicHoliday::GoodFriday),
@@ -91,10 +96,26 @@ pub fn public_holidays(year: i16) -> Vec<(Date, PublicHoliday)> {
     holidays
 }
 
+thread_local! {
+    /// The last year's holidays this thread asked for: a list or a schedule asks
+    /// for the days of one or two years, thousands of times.
+    static LAST_YEAR: std::cell::Cell<Option<(i16, [(Date, PublicHoliday); 12])>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// The public holiday on a date, if any. On a day that is two holidays at once, this
 /// is the fixed-date one (Labour Day or Constitution Day).
 pub fn public_holiday(date: Date) -> Option<PublicHoliday> {
-    public_holidays(date.year())
+    let year = date.year();
+    let holidays = LAST_YEAR.with(|last| match last.get() {
+        Some((kept, holidays)) if kept == year => holidays,
+        _ => {
+            let holidays = holidays_of(year);
+            last.set(Some((year, holidays)));
+            holidays
+        }
+    });
+    holidays
         .into_iter()
         .find(|&(holiday_date, _)| holiday_date == date)
         .map(|(_, holiday)| holiday)

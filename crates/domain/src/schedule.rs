@@ -96,18 +96,10 @@ impl<'a> PatientSchedule<'a> {
     /// The doses of a day, one per part; empty when the episode is not running, no
     /// signed order or arrangement is in effect, or a depot injection is not due.
     pub fn doses_on(&self, date: Date) -> Vec<ScheduledDose> {
-        if !self.episode.is_active_on(date) || effective_arrangement(self.arrangements, date).is_none() {
-            return Vec::new();
-        }
-        let Some((order, daily)) = dose_on(self.orders, date) else {
+        let Some((order, daily)) = self.dosing_on(date) else {
             return Vec::new();
         };
         let content = order.content();
-        if let DosingInterval::EveryDays(n) = content.substance.interval()
-            && days_between(content.effective_from, date) % i64::from(n) != 0
-        {
-            return Vec::new();
-        }
         daily
             .parts()
             .iter()
@@ -123,6 +115,27 @@ impl<'a> PatientSchedule<'a> {
                 order_version: order.version(),
             })
             .collect()
+    }
+
+    /// Whether any dose is due on a date: [`Self::doses_on`] without the list.
+    pub fn has_doses_on(&self, date: Date) -> bool {
+        self.dosing_on(date)
+            .is_some_and(|(_, daily)| !daily.parts().is_empty())
+    }
+
+    /// The order and its daily dose in effect on a date, when a dose is due.
+    fn dosing_on(&self, date: Date) -> Option<(&'a SignedDoseOrder, &'a crate::dose_order::DailyDose)> {
+        if !self.episode.is_active_on(date) || effective_arrangement(self.arrangements, date).is_none() {
+            return None;
+        }
+        let (order, daily) = dose_on(self.orders, date)?;
+        let content = order.content();
+        if let DosingInterval::EveryDays(n) = content.substance.interval()
+            && days_between(content.effective_from, date) % i64::from(n) != 0
+        {
+            return None;
+        }
+        Some((order, daily))
     }
 
     /// Whether dispensing at home pauses on a date (the patient is at an
@@ -267,8 +280,7 @@ impl<'a> PatientSchedule<'a> {
             .min();
         days_inclusive(from, to)
             .map(|date| {
-                let outcome = if self.doses_on(date).is_empty() || known_from.is_none_or(|known| date < known)
-                {
+                let outcome = if !self.has_doses_on(date) || known_from.is_none_or(|known| date < known) {
                     DayOutcome::NotScheduled
                 } else if let Some(stay) = pausing_stay(self.stays, date) {
                     // A day at an institution counts as dosed only when the usual
@@ -338,7 +350,7 @@ impl<'a> PatientSchedule<'a> {
     ) -> Vec<UncoveredDay> {
         let mut uncovered = Vec::new();
         for date in days_inclusive(from, to) {
-            if self.doses_on(date).is_empty() {
+            if !self.has_doses_on(date) {
                 continue;
             }
             if let Some(attendance) = self.attendance_for(date)

@@ -106,7 +106,7 @@ pub fn days_inclusive(from: Date, to: Date) -> impl Iterator<Item = Date> {
     let mut next = Some(from);
     std::iter::from_fn(move || {
         let day = next.filter(|d| *d <= to)?;
-        next = day.checked_add(1.day()).ok();
+        next = day.tomorrow().ok();
         Some(day)
     })
 }
