@@ -16,12 +16,14 @@
 //!   still where that view left it; otherwise it serves that view alone.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jiff::civil::Date;
 use samhand_domain::health::HealthNote;
 use samhand_domain::ids::PatientId;
+use samhand_domain::missed::{MissedDosePolicy, MissedDoseState};
 use samhand_domain::patient::Patient;
+use samhand_domain::policy::ClinicalPolicy;
 use samhand_store::changes::{self, Mark};
 use samhand_store::dispensing::{CorrectionRecord, DispensedDose};
 use samhand_store::native::Fetch;
@@ -46,6 +48,49 @@ pub struct KeptFacts {
     pub ever_dosed: bool,
     /// The corrections recorded on the list's day.
     pub corrections: Vec<CorrectionRecord>,
+    /// The missed-dose state last computed from these facts (see
+    /// [`Self::missed_state`]).
+    pub missed: OnceLock<MissedMemo>,
+}
+
+/// A missed-dose state with what it was computed from.
+#[derive(Debug)]
+pub struct MissedMemo {
+    data: Arc<PatientData>,
+    judged_on: Date,
+    policy: MissedDosePolicy,
+    state: MissedDoseState,
+}
+
+impl KeptFacts {
+    /// The missed-dose state as of `judged_on` from these days dosed and the
+    /// schedule data `data`: computed once and then remembered for the same
+    /// schedule data (the same kept copy), day and thresholds. Both copies are
+    /// dropped together when the patient changes (H107), and a new day or
+    /// threshold computes it again.
+    pub fn missed_state(
+        &self,
+        data: &Arc<PatientData>,
+        judged_on: Date,
+        policy: &ClinicalPolicy,
+    ) -> MissedDoseState {
+        if let Some(memo) = self.missed.get()
+            && Arc::ptr_eq(&memo.data, data)
+            && memo.judged_on == judged_on
+            && memo.policy == policy.missed
+        {
+            return memo.state;
+        }
+        let state = crate::service::missed_state_on(data, &self.dosed_days, judged_on, policy);
+        // The first inputs are remembered; others (rare) are computed each time.
+        let _ = self.missed.set(MissedMemo {
+            data: data.clone(),
+            judged_on,
+            policy: policy.missed,
+            state,
+        });
+        state
+    }
 }
 
 /// The dates a list's facts are read for: the first and last day of doses, the

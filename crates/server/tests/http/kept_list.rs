@@ -145,3 +145,33 @@ async fn every_table_the_list_reads_of_its_patients_feeds_the_record_of_changes(
         "read into what the list keeps, but no trigger tells of their changes: {unfed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_threshold_changed_blocks_a_kept_patient_at_the_next_view() {
+    let app = spawn_app().await;
+    let patient = app.patient_on_daily_methadone(95).await;
+    // Monday to Wednesday without a dose: three days, as many as are tolerated.
+    app.set_oslo_time(jiff::civil::date(2026, 11, 26), Time::constant(9, 0, 0, 0));
+    let row = app
+        .row_on_list(&app.world.utdeler, &patient)
+        .await
+        .expect("on the list");
+    assert_eq!(row["blocked"], json!(false), "{row}");
+    // Nothing about the patient changes; the policy does.
+    let mut tx = app.state.store.write().await.expect("tx");
+    samhand_store::stock::set_policy_value(
+        &mut tx,
+        "missed_dose.tolerated_days",
+        2,
+        Some(app.world.leder.id),
+        app.state.clock.now(),
+    )
+    .await
+    .expect("policy");
+    tx.commit().await.expect("commit");
+    let row = app
+        .row_on_list(&app.world.utdeler, &patient)
+        .await
+        .expect("on the list");
+    assert_eq!(row["blocked"], json!(true), "two tolerated now: {row}");
+}

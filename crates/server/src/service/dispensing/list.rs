@@ -1,7 +1,7 @@
 //! Today's list at a place: who is due, what was recorded, the missed-dose state,
 //! the time windows and the identity-check marks, read as the policy allows.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use samhand_domain::health::HealthNote;
 
@@ -300,6 +300,7 @@ async fn read_facts(
                 dosed_days: dosed_days.remove(id).unwrap_or_default(),
                 ever_dosed: recent.ever_given.contains(id),
                 corrections: corrections.remove(id).unwrap_or_default(),
+                missed: OnceLock::new(),
             };
             (*id, facts)
         })
@@ -312,7 +313,7 @@ async fn read_facts(
 fn list_row(
     id: PatientId,
     due: Vec<DueDose>,
-    data: &PatientData,
+    data: &Arc<PatientData>,
     facts: &mut ListFacts,
     date: Date,
     judged_on: Date,
@@ -321,8 +322,7 @@ fn list_row(
     let kept = facts.facts.get(&id)?.clone();
     let patient = kept.person.clone()?;
     let recorded = kept.recorded.as_slice();
-    let dosed_days = kept.dosed_days.as_slice();
-    let missed = missed_state_on(data, dosed_days, judged_on, policy);
+    let missed = kept.missed_state(data, judged_on, policy);
     let arrangement = effective_arrangement(&data.arrangements, date);
     let group = arrangement
         .and_then(|a| a.content.group_id)
