@@ -69,8 +69,11 @@ pub fn public_holidays(year: i16) -> Vec<(Date, PublicHoliday)> {
     holidays_of(year).to_vec()
 }
 
-/// [`public_holidays`] without allocating: Norway has twelve each year.
-fn holidays_of(year: i16) -> [(Date, PublicHoliday); 12] {
+/// A year's public holidays: Norway has twelve each year.
+type YearHolidays = [(Date, PublicHoliday); 12];
+
+/// [`public_holidays`] without allocating.
+fn holidays_of(year: i16) -> YearHolidays {
     let easter = easter_sunday(year);
     let after_easter = |days: i32| {
         easter
@@ -99,7 +102,7 @@ fn holidays_of(year: i16) -> [(Date, PublicHoliday); 12] {
 thread_local! {
     /// The last year's holidays this thread asked for: a list or a schedule asks
     /// for the days of one or two years, thousands of times.
-    static LAST_YEAR: std::cell::Cell<Option<(i16, [(Date, PublicHoliday); 12])>> =
+    static LAST_YEAR: std::cell::Cell<Option<(i16, YearHolidays)>> =
         const { std::cell::Cell::new(None) };
 }
 
