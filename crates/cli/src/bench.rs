@@ -370,7 +370,7 @@ async fn measure(
 }
 
 /// Today's list at the big place, twenty times (every view writes one audit entry
-/// per patient).
+/// naming the listed patients).
 async fn measure_list(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<Latencies> {
     let list_url = format!("{base}/api/v1/dispensing/today");
     let mut list_latencies = Vec::new();
@@ -379,8 +379,10 @@ async fn measure_list(client: &reqwest::Client, base: &str, token: &str) -> anyh
         let t = Instant::now();
         let response = client.get(&list_url).bearer_auth(token).send().await?;
         ensure!(response.status().is_success(), "list: {}", response.status());
-        let body: serde_json::Value = response.json().await?;
+        // Timed to the response's last byte; parsing it is the client's work.
+        let body = response.bytes().await?;
         list_latencies.push(t.elapsed());
+        let body: serde_json::Value = serde_json::from_slice(&body)?;
         rows = body["rows"].as_array().map(Vec::len).unwrap_or(0);
     }
     let list = Latencies(list_latencies);
@@ -397,9 +399,14 @@ async fn measure_list(client: &reqwest::Client, base: &str, token: &str) -> anyh
 async fn measure_overview(target: &phases::Target) -> anyhow::Result<Latencies> {
     let mut latencies = Vec::new();
     for request in target.overviews(200, 7) {
+        let phases::Request::Overview(patient) = request else {
+            continue;
+        };
+        // Timed as the list is: to the response's last byte.
         let started = Instant::now();
-        target.send(request).await?;
+        let body = target.overview(patient).await?;
         latencies.push(started.elapsed());
+        let _: serde_json::Value = serde_json::from_slice(body.as_ref())?;
     }
     let overview = Latencies(latencies);
     println!(

@@ -453,6 +453,36 @@ impl<'a> PatientRepo<'a> {
         optional: Option<(DataCategory, &str)>,
         detail: &str,
     ) -> AppResult<bool> {
+        let (shared, ()) = self
+            .authorize_read_all_and_optional_while(
+                patient,
+                relations,
+                categories,
+                optional,
+                detail,
+                |_| async { Ok(()) },
+            )
+            .await?;
+        Ok(shared)
+    }
+
+    /// As [`Self::authorize_read_all_and_optional`], and runs `reads` (told
+    /// whether the optional category is shared) while the audit entries commit,
+    /// once all of `categories` are allowed: nothing `reads` answers is returned
+    /// before the entries have committed, and nothing at all if they fail.
+    pub async fn authorize_read_all_and_optional_while<T, F, Fut>(
+        &self,
+        patient: PatientId,
+        relations: &PatientRelations,
+        categories: &[DataCategory],
+        optional: Option<(DataCategory, &str)>,
+        detail: &str,
+        reads: F,
+    ) -> AppResult<(bool, T)>
+    where
+        F: FnOnce(bool) -> Fut,
+        Fut: std::future::Future<Output = AppResult<T>>,
+    {
         let decide = |category: DataCategory| access::decide(&self.actor, relations, category, Action::Read);
         let decisions: Vec<(DataCategory, Decision)> = categories.iter().map(|c| (*c, decide(*c))).collect();
         let denied = decisions.iter().any(|(_, d)| !d.is_allowed());
@@ -470,14 +500,19 @@ impl<'a> PatientRepo<'a> {
                 self.entry(now, Some(patient), *category, Action::Read, *decision, detail)
             }))
             .collect();
-        let mut tx = self.state.store.write_audit().await?;
-        audit::append_all(&self.state.store, &mut tx, &entries).await?;
-        tx.commit().await?;
+        let record = async {
+            let mut tx = self.state.store.write_audit().await?;
+            audit::append_all(&self.state.store, &mut tx, &entries).await?;
+            tx.commit().await?;
+            Ok::<(), AppError>(())
+        };
         if denied {
-            Err(AppError::Forbidden(DENIED_NB.into()))
-        } else {
-            Ok(optional.is_some())
+            record.await?;
+            return Err(AppError::Forbidden(DENIED_NB.into()));
         }
+        let shared = optional.is_some();
+        let ((), read) = tokio::try_join!(record, reads(shared))?;
+        Ok((shared, read))
     }
 
     /// Reads for many patients at once (today's list): one decision and one audit

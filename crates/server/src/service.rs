@@ -395,6 +395,8 @@ impl<'a> Service<'a> {
     /// statement; not found when there is no such patient.
     async fn patient_record(&self, patient: PatientId, also: Also<'_>) -> AppResult<PatientRecord> {
         let mut conn = self.state.store.reader().await?;
+        // The statement and those of the privacy facts present, one snapshot.
+        conn.hold_snapshot()?;
         let mut found = one_patient::read(&mut conn, patient, also).await?;
         let Some(person) = found.patient.take() else {
             return Err(AppError::NotFound("pasienten".into()));

@@ -164,6 +164,19 @@ pub(crate) use fetch_through;
 
 fetch_through!(PoolConnection<Any>, backend: |c| backend_of(c), inner: |c| &mut **c);
 
+impl Reader {
+    /// Makes the reads that follow on SQLite's own connection one snapshot, until
+    /// the reader is dropped: SQLite checks its log for other connections' commits
+    /// (and, after one, reads every page anew) once, not at each statement. On
+    /// PostgreSQL each statement keeps its own snapshot, as before.
+    pub fn hold_snapshot(&mut self) -> Result<()> {
+        match self {
+            Reader::Pool(_) => Ok(()),
+            Reader::Native(conn) => conn.conn().execute_batch("BEGIN").map_err(native),
+        }
+    }
+}
+
 impl Fetch for Reader {
     fn backend(&self) -> Backend {
         match self {
@@ -325,6 +338,11 @@ pub struct NativeConn {
 impl Drop for NativeConn {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
+            // A snapshot held ([`Reader::hold_snapshot`]) ends here; a connection
+            // that cannot end it is closed, not handed to the next read.
+            if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+                return;
+            }
             let mut idle = self.reads.idle.lock().unwrap_or_else(|e| e.into_inner());
             if idle.len() < MAX_IDLE {
                 idle.push(conn);

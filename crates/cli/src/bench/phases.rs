@@ -39,14 +39,8 @@ impl Target {
     pub async fn send(&self, request: Request) -> anyhow::Result<()> {
         match request {
             Request::Overview(patient) => {
-                let response = self
-                    .client
-                    .get(format!("{}/api/v1/patients/{patient}", self.base))
-                    .bearer_auth(&self.doctor_token)
-                    .send()
-                    .await?;
-                ensure!(response.status().is_success(), "overview: {}", response.status());
-                let _: serde_json::Value = response.json().await?;
+                let body = self.overview(patient).await?;
+                let _: serde_json::Value = serde_json::from_slice(body.as_ref())?;
             }
             Request::Dispense(place, patient) => {
                 let response = self
@@ -65,6 +59,19 @@ impl Target {
             }
         }
         Ok(())
+    }
+
+    /// A patient's overview as the prescriber reads it, to its last byte (not
+    /// yet parsed: the time to parse it is the client's, not the server's).
+    pub async fn overview(&self, patient: PatientId) -> anyhow::Result<impl AsRef<[u8]>> {
+        let response = self
+            .client
+            .get(format!("{}/api/v1/patients/{patient}", self.base))
+            .bearer_auth(&self.doctor_token)
+            .send()
+            .await?;
+        ensure!(response.status().is_success(), "overview: {}", response.status());
+        Ok(response.bytes().await?)
     }
 
     /// Runs the requests `concurrency` at a time: the time, the latencies, and the

@@ -339,10 +339,11 @@ impl Service<'_> {
         } = self.patient_record(patient_id, Also::default()).await?;
         // The relations decide the overview's reads and, below, its health information.
         let relations = data.relations(patient_id, self.now());
-        // The health information the patient shares is read in the same record.
-        let health_shared = self
+        // The health information the patient shares is read in the same record;
+        // the overview's reads run while the audit entries commit.
+        let (_, (records, health)) = self
             .repo
-            .authorize_read_all_and_optional(
+            .authorize_read_all_and_optional_while(
                 patient_id,
                 &relations,
                 &[
@@ -355,6 +356,17 @@ impl Service<'_> {
                     "patient overview: health information",
                 )),
                 "patient overview",
+                |health_shared| async move {
+                    let records = self.overview_records(patient_id, today).await?;
+                    let health = match health_shared {
+                        true => self
+                            .health_notes_of_allowed(&[patient_id])
+                            .await?
+                            .remove(&patient_id),
+                        false => None,
+                    };
+                    Ok((records, health))
+                },
             )
             .await?;
         let policy = self.policy().await?;
@@ -362,7 +374,7 @@ impl Service<'_> {
             recent,
             dosed_days,
             identity,
-        } = self.overview_records(patient_id, today).await?;
+        } = records;
         // Newest first.
         orders_written.reverse();
         let orders = orders_written;
@@ -383,13 +395,6 @@ impl Service<'_> {
         let arrangement = effective_arrangement(&data.arrangements, today).cloned();
         let names = self.names(named_in_overview(&orders, &recent, &data)).await?;
         let offers = Offers::of(&self.repo, &relations);
-        let health = match health_shared {
-            true => self
-                .health_notes_of_allowed(&[patient_id])
-                .await?
-                .remove(&patient_id),
-            false => None,
-        };
         Ok(Overview {
             health,
             identity,
@@ -416,6 +421,8 @@ impl Service<'_> {
     /// history.
     async fn overview_records(&self, patient_id: PatientId, today: Date) -> AppResult<OverviewRecords> {
         let mut conn = self.state.store.reader().await?;
+        // Three statements, one snapshot: SQLite looks for other commits once.
+        conn.hold_snapshot()?;
         let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
         let from = today
             .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
