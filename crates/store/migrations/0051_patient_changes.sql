@@ -115,18 +115,19 @@ CREATE FUNCTION samhand_note_change(patient TEXT) RETURNS void LANGUAGE sql AS $
 $$;
 -- The row's patient: its `patient_id`, or for `patients` its `id`, or found
 -- through the row it names (TG_ARGV: the column naming it and that row's table).
+-- NEW is NULL in a DELETE's trigger and OLD in an INSERT's.
 CREATE FUNCTION samhand_patient_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    changed JSONB := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
     patient TEXT;
 BEGIN
     IF TG_NARGS = 2 THEN
         EXECUTE format('SELECT patient_id FROM %I WHERE id = $1', TG_ARGV[1])
-            INTO patient USING changed ->> TG_ARGV[0];
+            INTO patient
+            USING to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[0];
     ELSIF TG_TABLE_NAME = 'patients' THEN
-        patient := changed ->> 'id';
+        patient := CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END;
     ELSE
-        patient := changed ->> 'patient_id';
+        patient := CASE WHEN TG_OP = 'DELETE' THEN OLD.patient_id ELSE NEW.patient_id END;
     END IF;
     IF patient IS NOT NULL THEN
         PERFORM samhand_note_change(patient);

@@ -130,8 +130,14 @@ async fn a_change_names_its_patient_until_a_reader_has_seen_it() {
         );
         assert!(seen.next > start.next);
     }
+    // On SQLite a patient seen is not named again. On PostgreSQL they are until
+    // every transaction older than the change has ended (other tests' on the same
+    // server too): named again costs a read, never a wrong list.
+    let exact = store.backend() == Backend::Sqlite;
     let quiet = since(&store, Some(seen.next)).await;
-    assert!(quiet.patients.is_empty(), "seen once: {:?}", quiet.patients);
+    if exact {
+        assert!(quiet.patients.is_empty(), "seen once: {:?}", quiet.patients);
+    }
 
     // An update and a row of another table name the patient again.
     execute(
@@ -140,7 +146,10 @@ async fn a_change_names_its_patient_until_a_reader_has_seen_it() {
     )
     .await;
     let updated = since(&store, Some(quiet.next)).await;
-    assert_eq!(updated.patients, HashSet::from([first]));
+    assert!(updated.patients.contains(&first), "{:?}", updated.patients);
+    if exact {
+        assert_eq!(updated.patients, HashSet::from([first]));
+    }
     execute(
         &store,
         &format!(
@@ -150,7 +159,10 @@ async fn a_change_names_its_patient_until_a_reader_has_seen_it() {
     )
     .await;
     let noted = since(&store, Some(updated.next)).await;
-    assert_eq!(noted.patients, HashSet::from([second]));
+    assert!(noted.patients.contains(&second), "{:?}", noted.patients);
+    if exact {
+        assert_eq!(noted.patients, HashSet::from([second]));
+    }
 }
 
 #[tokio::test]
