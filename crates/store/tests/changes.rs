@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use samhand_domain::ids::PatientId;
 use samhand_store::changes::{self, FED_TABLES};
+use samhand_store::native::FetchOn;
 use samhand_store::{Backend, Store};
 use sqlx::Row;
 
@@ -198,4 +199,28 @@ async fn a_change_not_yet_committed_is_named_once_it_commits() {
         "committed after the mark: {:?}",
         after.patients
     );
+}
+
+#[tokio::test]
+async fn a_snapshot_held_by_a_reader_ends_with_it_and_the_next_read_sees_later_writes() {
+    let (store, _dir) = fresh().await;
+    let first = write_patient(&store, 0).await;
+    let count = "SELECT COUNT(*) AS n FROM patients";
+    {
+        let mut reader = store.reader().await.expect("reader");
+        reader.hold_snapshot().expect("snapshot");
+        let row = sqlx::query(count).fetch_one_on(&mut reader).await.expect("count");
+        assert_eq!(row.get::<i64, _>("n"), 1, "{first}");
+        // A write while the snapshot is held is not in it.
+        write_patient(&store, 1).await;
+        let row = sqlx::query(count).fetch_one_on(&mut reader).await.expect("count");
+        if store.backend() == Backend::Sqlite {
+            assert_eq!(row.get::<i64, _>("n"), 1, "one snapshot until dropped");
+        }
+    }
+    // The connection goes back to the idle ones: the next reader (the same
+    // connection on SQLite) reads the database as it is now.
+    let mut reader = store.reader().await.expect("reader");
+    let row = sqlx::query(count).fetch_one_on(&mut reader).await.expect("count");
+    assert_eq!(row.get::<i64, _>("n"), 2, "the write after the snapshot");
 }

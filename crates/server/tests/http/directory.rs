@@ -7,12 +7,6 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-/// Runs a statement as another process would: straight on the database.
-async fn elsewhere(app: &TestApp, sql: &str, value: &str) {
-    let mut conn = app.state.store.read().await.expect("conn");
-    sqlx::query(sql).bind(value).execute(&mut *conn).await.expect(sql);
-}
-
 #[tokio::test]
 async fn a_token_revoked_or_a_user_deactivated_elsewhere_is_refused_at_the_next_request() {
     let app = spawn_app().await;
@@ -21,16 +15,14 @@ async fn a_token_revoked_or_a_user_deactivated_elsewhere_is_refused_at_the_next_
         let (status, _) = app.get_json(staff, "/api/v1/alerts").await;
         assert_eq!(status, StatusCode::OK, "{} is let in first", staff.username);
     }
-    elsewhere(
-        &app,
+    app.elsewhere(
         "UPDATE api_tokens SET revoked_at = 1 WHERE user_id = $1",
         &w.lege.id.to_string(),
     )
     .await;
     let (status, _) = app.get_json(&w.lege, "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the revoked token");
-    elsewhere(
-        &app,
+    app.elsewhere(
         "UPDATE users SET active = 0 WHERE id = $1",
         &w.utdeler.id.to_string(),
     )
@@ -45,8 +37,7 @@ async fn a_place_renamed_elsewhere_is_shown_by_its_new_name_at_once() {
     let w = &app.world;
     let list = app.today_list(&w.utdeler).await;
     let before = list["place"]["name"].as_str().expect("place name").to_string();
-    elsewhere(
-        &app,
+    app.elsewhere(
         "UPDATE organisations SET name = 'Omdøpt LAR-senter' WHERE id = $1",
         &w.centre.to_string(),
     )

@@ -320,17 +320,7 @@ async fn many_simultaneous_requests_for_one_dose_give_exactly_one_dispensing() {
 async fn the_block_threshold_comes_from_the_policy_table() {
     let app = spawn_app().await;
     let patient = app.patient_on_daily_methadone(10).await;
-    let mut tx = app.state.store.write().await.expect("tx");
-    samhand_store::stock::set_policy_value(
-        &mut tx,
-        "missed_dose.tolerated_days",
-        2,
-        Some(app.world.leder.id),
-        app.state.clock.now(),
-    )
-    .await
-    .expect("policy");
-    tx.commit().await.expect("commit");
+    app.set_policy("missed_dose.tolerated_days", 2).await;
     // Monday to Wednesday without a dose: three days, more than the two now tolerated.
     app.set_oslo_time(date(2026, 11, 26), Time::constant(9, 0, 0, 0));
     let list = app.today_list(&app.world.utdeler).await;

@@ -683,6 +683,28 @@ impl TestApp {
             .collect()
     }
 
+    /// Sets a value of the clinical policy as the leader, straight in the store.
+    pub async fn set_policy(&self, key: &str, value: i64) {
+        let mut tx = self.state.store.write().await.expect("tx");
+        samhand_store::stock::set_policy_value(
+            &mut tx,
+            key,
+            value,
+            Some(self.world.leder.id),
+            self.state.clock.now(),
+        )
+        .await
+        .expect("policy");
+        tx.commit().await.expect("commit");
+    }
+
+    /// Runs a statement as another process would: straight on the database, with
+    /// `value` as its one parameter.
+    pub async fn elsewhere(&self, sql: &str, value: &str) {
+        let mut conn = self.state.store.read().await.expect("conn");
+        sqlx::query(sql).bind(value).execute(&mut *conn).await.expect(sql);
+    }
+
     /// A logged-in browser session for one of the seeded users.
     pub async fn session_of(&self, username: &str) -> WebSession {
         let (status, session) = self.login(username, PASSWORD).await;

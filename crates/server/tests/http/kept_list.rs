@@ -11,12 +11,6 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-/// Runs a statement as another process would: straight on the database.
-async fn elsewhere(app: &TestApp, sql: &str, value: &str) {
-    let mut conn = app.state.store.read().await.expect("conn");
-    sqlx::query(sql).bind(value).execute(&mut *conn).await.expect(sql);
-}
-
 #[tokio::test]
 async fn the_list_shows_at_once_what_changed_elsewhere_in_the_patients_it_keeps() {
     let app = spawn_app().await;
@@ -29,8 +23,7 @@ async fn the_list_shows_at_once_what_changed_elsewhere_in_the_patients_it_keeps(
     assert!(app.state.kept.len() >= 2, "the list keeps its patients");
 
     // A name corrected at the database's prompt, as another process would write it.
-    elsewhere(
-        &app,
+    app.elsewhere(
         "UPDATE patients SET family_name = 'Endretsen' WHERE id = $1",
         &patient,
     )
@@ -158,17 +151,7 @@ async fn a_threshold_changed_blocks_a_kept_patient_at_the_next_view() {
         .expect("on the list");
     assert_eq!(row["blocked"], json!(false), "{row}");
     // Nothing about the patient changes; the policy does.
-    let mut tx = app.state.store.write().await.expect("tx");
-    samhand_store::stock::set_policy_value(
-        &mut tx,
-        "missed_dose.tolerated_days",
-        2,
-        Some(app.world.leder.id),
-        app.state.clock.now(),
-    )
-    .await
-    .expect("policy");
-    tx.commit().await.expect("commit");
+    app.set_policy("missed_dose.tolerated_days", 2).await;
     let row = app
         .row_on_list(&app.world.utdeler, &patient)
         .await
