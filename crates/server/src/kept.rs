@@ -197,7 +197,7 @@ impl KeptPatients {
         }
     }
 
-    /// How many patients are kept (for tests and the metrics).
+    /// How many patients are kept (the tests look).
     pub fn len(&self) -> usize {
         self.lock().patients.len()
     }
