@@ -3,7 +3,8 @@
 //! database when DATABASE_URL points at a PostgreSQL server): for every patient it
 //! gives exactly what the kinds' own readers give one statement each: the patient,
 //! episodes, every order, arrangements, covers, privacy facts, the event of an
-//! idempotency key, the recorded doses about a day and the kept dosing state.
+//! idempotency key, the recorded doses about a day and the kept dosing state, and
+//! the overview's history (identity versions, recordings, days dosed).
 
 use std::process::Command;
 
@@ -82,9 +83,21 @@ fn one_statement_reads_what_the_readers_of_each_kind_read_for_every_demo_patient
             .execute(&mut *conn)
             .await
             .expect("draft");
+            // And a corrected identity.
+            sqlx::query(
+                "INSERT INTO patient_identity_versions (patient_id, version, national_id, given_name, family_name, phone, address, reason, recorded_by, recorded_at)
+                 SELECT patient_id, version + 1, national_id, given_name, 'Rettesen', phone, address, 'Feil etternavn', recorded_by, recorded_at + 1
+                 FROM patient_identity_versions WHERE patient_id = $1 AND version = 1",
+            )
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await
+            .expect("identity version");
         }
         let (from, near, to) = (today - 60.days(), today - 1.days(), today + 7.days());
+        let (lookback, history_from) = (today - 28.days(), today - 14.days());
         let (mut with_facts, mut with_covers, mut with_doses, mut with_drafts) = (0, 0, 0, 0);
+        let (mut with_history, mut with_versions) = (0, 0);
         for id in ids {
             let key: Option<String> =
                 sqlx::query("SELECT idempotency_key FROM dispensing_events WHERE patient_id = $1 LIMIT 1")
@@ -96,6 +109,7 @@ fn one_statement_reads_what_the_readers_of_each_kind_read_for_every_demo_patient
             let also = Also {
                 event_key: key.as_deref(),
                 recent: Some((from, near, to)),
+                history: Some((lookback, history_from, to)),
             };
             let read = one_patient::read(&mut conn, id, also).await.expect("one statement");
 
@@ -138,7 +152,31 @@ fn one_statement_reads_what_the_readers_of_each_kind_read_for_every_demo_patient
                 .remove(&id)
                 .unwrap_or_default();
             assert_eq!(read.kept, Some(kept));
+
+            let identity = patients::identity_versions_of(&mut conn, &[id]).await.expect("identity");
+            let doses = dispensing::dose_history_of(&mut conn, &[id], history_from, to)
+                .await
+                .expect("history");
+            let (mut dosed, _) = day_state::dosed_days_of(&mut conn, &[id], lookback, to)
+                .await
+                .expect("dosed days");
+            let dosed = dosed.remove(&id).unwrap_or_default();
+            // With the other parts, and alone (as the overview reads it).
+            let alone = Also {
+                history: Some((lookback, history_from, to)),
+                ..Also::default()
+            };
+            let read_alone = one_patient::read(&mut conn, id, alone).await.expect("history alone");
+            assert!(read_alone.recent.is_none() && read_alone.kept.is_none());
+            for history in [read.history.expect("asked for"), read_alone.history.expect("asked for")] {
+                assert_eq!(shown(&history.identity), shown(&identity));
+                assert_eq!(shown(&history.doses), shown(&doses));
+                assert_eq!(history.dosed_days, dosed);
+            }
+            with_history += usize::from(!doses.is_empty() && !dosed.is_empty());
+            with_versions += usize::from(identity.len() > 1);
         }
+        assert!(with_history > 0 && with_versions == 3, "history {with_history}, versions {with_versions}");
         // The demo has every kind for the comparison to mean something.
         assert!(with_facts > 0 && with_covers > 0 && with_doses > 0 && with_drafts > 0,
             "facts {with_facts}, covers {with_covers}, doses {with_doses}, drafts {with_drafts}");

@@ -164,6 +164,8 @@ pub(crate) struct PatientRecord {
     pub event_by_key: Option<samhand_store::dispensing::DispensingEvent>,
     /// When [`Also::recent`] was asked for.
     pub recent: Option<samhand_store::dispensing::RecentDoses>,
+    /// When [`Also::history`] was asked for.
+    pub history: Option<one_patient::History>,
 }
 
 impl PatientRecord {
@@ -404,12 +406,14 @@ impl<'a> Service<'a> {
         let orders = found.orders.clone();
         let event_by_key = found.event_by_key.take();
         let recent = found.recent.take();
+        let history = found.history.take();
         Ok(PatientRecord {
             patient: person,
             data: PatientRecord::data_of(found),
             orders,
             event_by_key,
             recent,
+            history,
         })
     }
 

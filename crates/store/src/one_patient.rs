@@ -1,10 +1,11 @@
 //! What a request about one patient reads before its access decision, in one
 //! statement (issue 16): the patient, the schedule's inputs (episodes, orders,
 //! arrangements, covers), which kinds of privacy fact there are any rows of, and
-//! on request the dispensing event of an idempotency key and the recorded doses
-//! the window reads about a day with the kept dosing state. A dispensing and an
-//! overview each read these on every request; as separate statements they were
-//! eight to ten of them.
+//! on request the dispensing event of an idempotency key, the recorded doses
+//! the window reads about a day with the kept dosing state, and the overview's
+//! history (the identity's versions and the last days' recordings). A dispensing
+//! and an overview each read these on every request; as separate statements they
+//! were eight to ten of them.
 //!
 //! The statement is a UNION ALL of one SELECT per kind of row, each the very query
 //! the kind's own reader runs (the same SELECT text, so the same indexes), tagged
@@ -23,14 +24,14 @@ use jiff::civil::Date;
 use samhand_domain::arrangement::Arrangement;
 use samhand_domain::dose_order::DoseOrder;
 use samhand_domain::ids::PatientId;
-use samhand_domain::patient::{Episode, Patient};
+use samhand_domain::patient::{Episode, IdentityVersion, Patient};
 use samhand_domain::privacy::PrivacyFacts;
 use samhand_domain::schedule::{Cover, IntakeMode};
 
 use crate::codec::{date_text, text};
 use crate::day_state::DoseDayState;
 use crate::db::Result;
-use crate::dispensing::{DispensingEvent, RecentDoses};
+use crate::dispensing::{DispensedDose, DispensingEvent, RecentDoses};
 
 /// A column's type, for the typed NULL of the branches without it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +142,19 @@ const EVENT: Columns = &[
     ("recorded_at", Int),
 ];
 
+const IDENTITY: Columns = &[
+    ("patient_id", Text),
+    ("version", Int),
+    ("national_id", Text),
+    ("given_name", Text),
+    ("family_name", Text),
+    ("phone", Text),
+    ("address", Text),
+    ("reason", Text),
+    ("recorded_by", Text),
+    ("recorded_at", Int),
+];
+
 const KEPT: Columns = &[
     ("patient_id", Text),
     ("last_dosed_day", Text),
@@ -178,6 +192,22 @@ pub struct Also<'a> {
     /// the kept dosing state: `(from, near, to)`, as
     /// [`crate::dispensing::recent_doses_of`] reads them.
     pub recent: Option<(Date, Date, Date)>,
+    /// The overview's history: `(lookback, from, to)`, the days dosed in
+    /// [lookback, to] from the kept dosing state, and every recorded dose of dose
+    /// dates in [from, to], voided ones too.
+    pub history: Option<(Date, Date, Date)>,
+}
+
+/// What [`Also::history`] reads.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Every version of the patient's identity, oldest first.
+    pub identity: Vec<IdentityVersion>,
+    /// The recorded doses, voided ones beside their corrections, by dose date,
+    /// part and generation.
+    pub doses: Vec<DispensedDose>,
+    /// The days of the lookback with a dose had, ascending.
+    pub dosed_days: Vec<Date>,
 }
 
 /// One patient's record as read by [`read`].
@@ -201,6 +231,8 @@ pub struct OnePatient {
     /// The kept dosing state as read (the default where the patient has no row),
     /// when [`Also::recent`] was asked for.
     pub kept: Option<DoseDayState>,
+    /// When [`Also::history`] was asked for.
+    pub history: Option<History>,
 }
 
 /// One branch of the statement: its kind, its columns and its SELECT.
@@ -244,16 +276,42 @@ fn union_sql(parts: &[Part]) -> String {
         .join(" UNION ALL ")
 }
 
-/// The statement of [`read`] with or without the event of a key and the recent
-/// doses: four texts, each built once (building it took a fifteenth of an
-/// overview's time, issue 16). `$1` is the patient, then the key, then the days.
-fn statement(event: bool, recent: bool) -> &'static str {
-    static BUILT: [OnceLock<String>; 4] = [const { OnceLock::new() }; 4];
-    BUILT[usize::from(event) * 2 + usize::from(recent)].get_or_init(|| union_sql(&parts(event, recent)))
+/// Which of the optional parts a statement has.
+#[derive(Debug, Clone, Copy)]
+struct Optional {
+    event: bool,
+    recent: bool,
+    history: bool,
+}
+
+/// The statement of [`read`] with or without the event of a key, the recent
+/// doses and the history: eight texts, each built once (building it took a
+/// fifteenth of an overview's time, issue 16). `$1` is the patient, then the
+/// key, then the recent days, then the history's.
+fn statement(with: Optional) -> &'static str {
+    static BUILT: [OnceLock<String>; 8] = [const { OnceLock::new() }; 8];
+    let index = usize::from(with.event) * 4 + usize::from(with.recent) * 2 + usize::from(with.history);
+    BUILT[index].get_or_init(|| union_sql(&parts(with)))
+}
+
+/// The kept dosing state's part.
+fn kept_part() -> Part {
+    Part {
+        input: "kept",
+        columns: KEPT,
+        select: "SELECT patient_id, last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state
+                 WHERE patient_id = $1"
+            .into(),
+    }
 }
 
 /// The parts of [`statement`].
-fn parts(event: bool, recent: bool) -> Vec<Part> {
+fn parts(with: Optional) -> Vec<Part> {
+    let Optional {
+        event,
+        recent,
+        history,
+    } = with;
     let mut parts = vec![
         Part {
             input: "patient",
@@ -322,14 +380,31 @@ fn parts(event: bool, recent: bool) -> Vec<Part> {
                  AND d.dose_date >= ${from} AND d.dose_date < ${near} AND d.mode = ${mode}"
             ),
         });
+        parts.push(kept_part());
+    }
+    if history {
+        let n = 1 + usize::from(event) + 4 * usize::from(recent);
+        let (from, to) = (n + 1, n + 2);
         parts.push(Part {
-            input: "kept",
-            columns: KEPT,
-            select:
-                "SELECT patient_id, last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state
-                     WHERE patient_id = $1"
-                    .into(),
+            input: "identity",
+            columns: IDENTITY,
+            select: format!(
+                "{} WHERE patient_id = $1",
+                crate::patients::IDENTITY_VERSION_SELECT
+            ),
         });
+        // As `dose_history_of`: corrected recordings too.
+        parts.push(Part {
+            input: "history",
+            columns: DOSE,
+            select: format!(
+                "{} WHERE d.patient_id = $1 AND d.dose_date >= ${from} AND d.dose_date <= ${to}",
+                crate::dispensing::DOSE_SELECT
+            ),
+        });
+        if !recent {
+            parts.push(kept_part());
+        }
     }
     parts
 }
@@ -349,7 +424,14 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
             IntakeMode::Injection.code().to_string(),
         ]);
     }
-    let sql = statement(also.event_key.is_some(), also.recent.is_some());
+    if let Some((_, from, to)) = also.history {
+        binds.extend([date_text(from), date_text(to)]);
+    }
+    let sql = statement(Optional {
+        event: also.event_key.is_some(),
+        recent: also.recent.is_some(),
+        history: also.history.is_some(),
+    });
     let mut query = sqlx::query(sql);
     for value in binds {
         query = query.bind(value);
@@ -359,7 +441,13 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
     let mut found = OnePatient::default();
     let mut present = HashSet::new();
     let mut doses = Vec::new();
+    let mut history = History::default();
     let mut kept = None;
+    // The overview alone needs the kept days from its lookback on.
+    let kept_from = match (also.recent, also.history) {
+        (None, Some((lookback, _, _))) => date_text(lookback),
+        _ => String::new(),
+    };
     for row in &rows {
         match text(row, "input")?.as_str() {
             "patient" => found.patient = Some(crate::patients::patient_from_row(row)?),
@@ -372,7 +460,11 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
             }
             "event" => found.event_by_key = Some(crate::dispensing::event_from_row(row)?),
             "dose" => doses.push(crate::dispensing::dose_from_row(row)?),
-            "kept" => kept = Some(crate::day_state::state_from_row(row, "")?),
+            "history" => history.doses.push(crate::dispensing::dose_from_row(row)?),
+            "identity" => history
+                .identity
+                .push(crate::patients::identity_version_from_row(row)?),
+            "kept" => kept = Some(crate::day_state::state_from_row(row, &kept_from)?),
             other => return Err(crate::codec::corrupt(format!("input {other}"))),
         }
     }
@@ -398,7 +490,17 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
             dosed_days,
             ever_given,
         });
-        found.kept = Some(kept.unwrap_or_default());
+        found.kept = Some(kept.clone().unwrap_or_default());
+    }
+    if let Some((lookback, _, to)) = also.history {
+        history.identity.sort_by_key(|v| v.version);
+        history
+            .doses
+            .sort_by_key(|d| (d.key.date, d.key.part, d.generation));
+        let kept_rows: HashMap<PatientId, DoseDayState> = kept.map(|k| (patient, k)).into_iter().collect();
+        let (mut dosed, _) = crate::day_state::dosed_days_of_kept(conn, &kept_rows, lookback, to).await?;
+        history.dosed_days = dosed.remove(&patient).unwrap_or_default();
+        found.history = Some(history);
     }
     Ok(found)
 }

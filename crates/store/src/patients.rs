@@ -102,36 +102,34 @@ pub async fn insert_identity_version(write: &mut PatientWrite, v: &IdentityVersi
     Ok(())
 }
 
+/// The versions of patients' identities, for a `WHERE` to follow.
+pub(crate) const IDENTITY_VERSION_SELECT: &str = "SELECT patient_id, version, national_id, given_name, family_name, phone, address, reason, recorded_by, recorded_at
+    FROM patient_identity_versions";
+
 /// Every version of the identity of some patients, oldest first per patient.
 pub async fn identity_versions_of(
     conn: &mut impl Fetch,
     patients: &[PatientId],
 ) -> Result<Vec<IdentityVersion>> {
-    let rows = rows_for_patients(
-        conn,
-        "SELECT patient_id, version, national_id, given_name, family_name, phone, address, reason, recorded_by, recorded_at
-         FROM patient_identity_versions WHERE patient_id IN ({ids}) ORDER BY patient_id, version",
-        &[],
-        patients,
-    )
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let national_id = text(row, "national_id")?;
-            Ok(IdentityVersion {
-                patient_id: parsed(row, "patient_id")?,
-                version: int(row, "version")?,
-                national_id: NationalId::parse(&national_id).map_err(|_| corrupt("stored national id"))?,
-                given_name: text(row, "given_name")?,
-                family_name: text(row, "family_name")?,
-                phone: text(row, "phone")?,
-                address: text(row, "address")?,
-                reason: text(row, "reason")?,
-                recorded_by: parsed(row, "recorded_by")?,
-                recorded_at: instant(row, "recorded_at")?,
-            })
-        })
-        .collect()
+    let sql = format!("{IDENTITY_VERSION_SELECT} WHERE patient_id IN ({{ids}}) ORDER BY patient_id, version");
+    let rows = rows_for_patients(conn, &sql, &[], patients).await?;
+    rows.iter().map(identity_version_from_row).collect()
+}
+
+pub(crate) fn identity_version_from_row(row: &AnyRow) -> Result<IdentityVersion> {
+    let national_id = text(row, "national_id")?;
+    Ok(IdentityVersion {
+        patient_id: parsed(row, "patient_id")?,
+        version: int(row, "version")?,
+        national_id: NationalId::parse(&national_id).map_err(|_| corrupt("stored national id"))?,
+        given_name: text(row, "given_name")?,
+        family_name: text(row, "family_name")?,
+        phone: text(row, "phone")?,
+        address: text(row, "address")?,
+        reason: text(row, "reason")?,
+        recorded_by: parsed(row, "recorded_by")?,
+        recorded_at: instant(row, "recorded_at")?,
+    })
 }
 
 pub async fn get(conn: &mut impl Fetch, id: PatientId) -> Result<Option<Patient>> {

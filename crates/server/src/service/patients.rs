@@ -16,8 +16,8 @@ use samhand_domain::patient::{EndReason, Episode, EpisodeEnd, NewPatient, Patien
 use samhand_domain::schedule::UncoveredDay;
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::dispensing::DispensedDose;
-use samhand_store::one_patient::Also;
-use samhand_store::{dispensing as dispensing_store, patients};
+use samhand_store::one_patient::{Also, History};
+use samhand_store::patients;
 
 use crate::error::{AppError, AppResult};
 
@@ -329,19 +329,33 @@ impl Service<'_> {
 
     pub async fn overview(&self, patient_id: PatientId) -> AppResult<Overview> {
         let today = self.today();
+        let days_back = |days| today.checked_sub(Span::new().days(days)).unwrap_or(today);
         // What the relations follow from is also what the overview shows: loaded once,
-        // with the patient and every order, in one statement.
+        // with the patient, every order and the history, in one statement. Nothing
+        // of it is shown before the access decision below.
+        let also = Also {
+            history: Some((days_back(MISSED_LOOKBACK_DAYS), days_back(OVERVIEW_DAYS), today)),
+            ..Also::default()
+        };
         let super::PatientRecord {
             patient,
             data,
             orders: mut orders_written,
+            history,
             ..
-        } = self.patient_record(patient_id, Also::default()).await?;
+        } = self.patient_record(patient_id, also).await?;
+        let History {
+            identity,
+            doses: mut recent,
+            dosed_days,
+        } = history.unwrap_or_default();
+        // Newest first.
+        recent.reverse();
         // The relations decide the overview's reads and, below, its health information.
         let relations = data.relations(patient_id, self.now());
-        // The health information the patient shares is read in the same record;
-        // the overview's reads run while the audit entries commit.
-        let (_, (records, health)) = self
+        // The health information the patient shares is read while the audit
+        // entries commit.
+        let (_, health) = self
             .repo
             .authorize_read_all_and_optional_while(
                 patient_id,
@@ -357,24 +371,17 @@ impl Service<'_> {
                 )),
                 "patient overview",
                 |health_shared| async move {
-                    let records = self.overview_records(patient_id, today).await?;
-                    let health = match health_shared {
+                    Ok(match health_shared {
                         true => self
                             .health_notes_of_allowed(&[patient_id])
                             .await?
                             .remove(&patient_id),
                         false => None,
-                    };
-                    Ok((records, health))
+                    })
                 },
             )
             .await?;
         let policy = self.policy().await?;
-        let OverviewRecords {
-            recent,
-            dosed_days,
-            identity,
-        } = records;
         // Newest first.
         orders_written.reverse();
         let orders = orders_written;
@@ -413,36 +420,6 @@ impl Service<'_> {
             today,
             data,
             offers,
-        })
-    }
-
-    /// The overview's reads from the store: who the patient has been, the days of
-    /// the missed-dose rule's lookback the patient had a dose and the last days'
-    /// history.
-    async fn overview_records(&self, patient_id: PatientId, today: Date) -> AppResult<OverviewRecords> {
-        let mut conn = self.state.store.reader().await?;
-        // Three statements, one snapshot: SQLite looks for other commits once.
-        conn.hold_snapshot()?;
-        let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
-        let from = today
-            .checked_sub(Span::new().days(MISSED_LOOKBACK_DAYS))
-            .unwrap_or(today);
-        // From the kept state, one row, as the window's list reads them (H68), not
-        // the lookback's recorded doses decoded in full.
-        let (mut dosed, _) =
-            samhand_store::day_state::dosed_days_of(&mut conn, &[patient_id], from, today).await?;
-        let dosed_days = dosed.remove(&patient_id).unwrap_or_default();
-        let recent_from = today
-            .checked_sub(Span::new().days(OVERVIEW_DAYS))
-            .unwrap_or(today);
-        // The history shows corrected recordings too, beside their corrections.
-        let mut recent =
-            dispensing_store::dose_history_of(&mut conn, &[patient_id], recent_from, today).await?;
-        recent.reverse();
-        Ok(OverviewRecords {
-            recent,
-            dosed_days,
-            identity,
         })
     }
 
@@ -552,15 +529,6 @@ fn check_photo(photo: &Photo, errors: &mut FieldErrors) {
     } else if photo.bytes.len() > 5 * 1024 * 1024 {
         errors.push("photo", "Bildet kan være høyst 5 MB.");
     }
-}
-
-/// What the overview reads from the store besides the patient's data.
-struct OverviewRecords {
-    /// The last days' recordings, newest first, corrected ones included.
-    recent: Vec<DispensedDose>,
-    /// The days of the missed-dose rule's lookback the patient had a dose, ascending.
-    dosed_days: Vec<Date>,
-    identity: Vec<samhand_domain::patient::IdentityVersion>,
 }
 
 /// The dose scheduled today and, for a depot, the next injection day with its dose.

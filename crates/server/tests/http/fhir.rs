@@ -1347,6 +1347,10 @@ async fn staff_correct_name_phone_and_address_on_the_overview_with_a_reason_and_
     let lege = app.session_of("lege").await;
     let (_, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
     assert!(html.contains("Rett navn, telefon eller adresse"), "{html}");
+    assert!(
+        html.contains("Alle versjoner av personopplysningene (1)"),
+        "{html}"
+    );
     let path = format!("/pasienter/{a}/personopplysninger");
     let fields = |version: &'static str, family: &'static str, reason: &'static str| {
         vec![
@@ -1374,6 +1378,14 @@ async fn staff_correct_name_phone_and_address_on_the_overview_with_a_reason_and_
     let (_, html) = app.page(&lege, &format!("/pasienter/{a}")).await;
     assert!(
         html.contains("Pasient431 Nyesen") && html.contains("Nygata 3"),
+        "{html}"
+    );
+    // The overview's form starts from the newest of both versions (read with
+    // the patient's record, issue 16).
+    assert!(
+        html.contains("Alle versjoner av personopplysningene (2)")
+            && html.contains(r#"name="version" value="2""#)
+            && html.contains(r#"value="Nyesen""#),
         "{html}"
     );
     // A second form loaded at version 1 would overwrite that correction: refused.
