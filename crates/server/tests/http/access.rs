@@ -27,6 +27,14 @@ async fn the_overview_follows_the_care_relation_and_every_attempt_is_audited() {
     for (staff, expected) in cases {
         let (status, body) = read(app.get(staff, &path).send().await.expect("get")).await;
         assert_eq!(status, expected, "{}: {body}", staff.username);
+        if status == StatusCode::FORBIDDEN {
+            // What was read with the record before the decision is not shown.
+            assert!(
+                body.get("patient").is_none() && body.get("recent_dispensings").is_none(),
+                "{}: {body}",
+                staff.username
+            );
+        }
     }
     let (allowed, denied) = app.audit_counts(&patient).await;
     // The overview reads three categories, each audited; the three at the LAR unit
