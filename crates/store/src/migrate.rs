@@ -84,6 +84,11 @@ const MIGRATIONS: &[Migration] = migrations![
     (49, "stock_balances", "0049_stock_balances.sql"),
     (50, "audit_patient_sets", "0050_audit_patient_sets.sql"),
     (51, "patient_changes", "0051_patient_changes.sql"),
+    (
+        52,
+        "dispensing_events_patient_recorded",
+        "0052_dispensing_events_patient_recorded.sql"
+    ),
 ];
 
 /// The SQL a migration's source gives for one database.

@@ -1,0 +1,11 @@
+-- The recordings of a patient by instant (H103): a FHIR search of the dispensings
+-- narrowed by a period (`date`, `_lastUpdated`) reads the listed patients' events
+-- recorded in the period, one short range per patient, and then their doses by
+-- event (dispensed_doses_event). With only the (patient, day) keys the search
+-- walked each patient's whole dose history to filter on the event's instant: for
+-- a prescriber of 10,000 patients with a year of daily doses, 7.8 s on SQLite to
+-- count one day's doses before the search was refused. An index on the instant
+-- alone serves a period of every patient, but a search of one patient would walk
+-- every patient's events of the period (5 s for one patient over all time,
+-- against 3 ms by patient).
+CREATE INDEX dispensing_events_patient_recorded ON dispensing_events (patient_id, recorded_at);
