@@ -276,6 +276,16 @@ impl Kind {
         }
     }
 
+    /// Whether a resource's `meta.lastUpdated` is the instant of its
+    /// [`Self::date_element`]: a recording at the window and an audit entry are
+    /// written once, and both elements are built from the one instant.
+    pub fn updated_at_its_date(self) -> bool {
+        matches!(
+            self,
+            Self::MedicationDispense | Self::MedicationAdministration | Self::AuditEvent
+        )
+    }
+
     /// The name R4 gives the search parameter on [`Self::date_element`] (`date`
     /// is taken too, as Samhand's first versions named them all).
     pub fn date_param(self) -> &'static str {

@@ -28,7 +28,7 @@ pub async fn matching(
     request: &SearchRequest,
     grants: &[Granted],
 ) -> FhirResult<Vec<Value>> {
-    let all = current_versions(build(service, kind, grants, request.period()).await?);
+    let all = current_versions(build(service, kind, grants, request.period(kind)).await?);
     let mut found: Vec<Value> = all.into_iter().filter(|r| request.keeps(kind, r)).collect();
     if let Some(path) = kind.date_element() {
         // Newest first, then by id (a number, the AuditEvent's, by its value).
@@ -137,12 +137,14 @@ async fn refuse_too_costly(
 ) -> FhirResult<()> {
     let (beyond, what) = match kind {
         Kind::MedicationDispense | Kind::MedicationAdministration => (
-            service.fhir_doses_beyond_limit(grants, request.period()).await?,
+            service
+                .fhir_doses_beyond_limit(grants, request.period(kind))
+                .await?,
             "utleveringer",
         ),
         Kind::Observation => (
             service
-                .fhir_drug_tests_beyond_limit(grants, request.period())
+                .fhir_drug_tests_beyond_limit(grants, request.period(kind))
                 .await?,
             "prøvesvar",
         ),

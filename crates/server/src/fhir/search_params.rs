@@ -316,10 +316,19 @@ impl SearchRequest {
 
     /// The days the `date` conditions can match (a day wider than the instants:
     /// the first in UTC, the last in Oslo), for the store to filter by
-    /// (the conditions themselves are applied exactly by [`Self::keeps`]).
-    pub fn period(&self) -> Period {
+    /// (the conditions themselves are applied exactly by [`Self::keeps`]). Where
+    /// a resource of `kind` was last updated at its date (a recording, an audit
+    /// entry), the `_lastUpdated` conditions narrow it too: a sync of the
+    /// dispensings by `_lastUpdated` alone was counted over every dose the
+    /// caller's patients ever had, and refused (H103).
+    pub fn period(&self, kind: Kind) -> Period {
+        let updated: &[DateCondition] = if kind.updated_at_its_date() {
+            &self.last_updated
+        } else {
+            &[]
+        };
         let mut period = Period::ALL;
-        for condition in &self.dates {
+        for condition in self.dates.iter().chain(updated) {
             if matches!(condition.prefix, Prefix::Eq | Prefix::Ge | Prefix::Gt) {
                 period.from = period.from.max(condition.first);
             }
@@ -489,11 +498,41 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(
-            request.period(),
+            request.period(Kind::MedicationDispense),
             // The Oslo month begins at 23:00Z on 31 October.
             Period {
                 from: jiff::civil::date(2026, 10, 31),
                 to: jiff::civil::date(2026, 11, 25)
+            }
+        );
+    }
+
+    #[test]
+    fn last_updated_narrows_the_period_where_it_is_the_resources_date() {
+        let params = [
+            ("_lastUpdated".to_string(), "ge2026-12-01".to_string()),
+            ("date".to_string(), "le2026-12-04".to_string()),
+        ];
+        let narrowed = Period {
+            from: jiff::civil::date(2026, 11, 30),
+            to: jiff::civil::date(2026, 12, 4),
+        };
+        for kind in [
+            Kind::MedicationDispense,
+            Kind::MedicationAdministration,
+            Kind::AuditEvent,
+        ] {
+            let request = SearchRequest::parse(kind, &params, Handling::Lenient).expect("parses");
+            assert_eq!(request.period(kind), narrowed, "{kind:?}");
+        }
+        // A drug test's version is updated after it was sampled: `_lastUpdated`
+        // says nothing of the sampling date the store filters by.
+        let request = SearchRequest::parse(Kind::Observation, &params, Handling::Lenient).expect("parses");
+        assert_eq!(
+            request.period(Kind::Observation),
+            Period {
+                from: Period::ALL.from,
+                to: jiff::civil::date(2026, 12, 4)
             }
         );
     }

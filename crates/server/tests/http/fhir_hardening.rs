@@ -230,6 +230,44 @@ async fn a_search_of_the_dispensings_beyond_the_limit_is_refused_before_anything
     );
 }
 
+/// H103 by period: a search of the dispensings over all the caller's patients is
+/// counted by the doses recorded in its period, `date` or `_lastUpdated` alike (a
+/// recording's lastUpdated is its instant): refused when the period holds more
+/// than the limit, answered when it holds fewer. A sync by `_lastUpdated` was
+/// counted over every dose ever recorded, and refused.
+#[tokio::test]
+async fn a_search_of_the_dispensings_is_counted_by_the_doses_recorded_in_its_period() {
+    let overrides = [("SAMHAND_FHIR_SEARCH_MAX_MATCHES", "4".to_string())];
+    let app = spawn_app_on(app_listener().await, &overrides).await;
+    fhir_world(&app).await;
+    let token = &app.world.konsulent.token;
+    for kind in ["MedicationDispense", "MedicationAdministration"] {
+        // From the 25th: two doses a day, and the take-home ones of the 27th.
+        for period in ["date=ge2026-11-25", "_lastUpdated=ge2026-11-25"] {
+            let before = app.audit_len().await;
+            let (status, outcome) = app.fhir_get(token, &format!("/{kind}?{period}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{kind}?{period}: {outcome}");
+            assert_eq!(outcome["issue"][0]["code"], json!("too-costly"), "{outcome}");
+            assert_eq!(
+                app.audit_after(before).await,
+                vec![],
+                "a refused search read nothing"
+            );
+        }
+        // The 23rd and the 24th: one supervised dose a day.
+        let total = if kind == "MedicationAdministration" { 2 } else { 0 };
+        for period in [
+            "date=ge2026-11-23&date=le2026-11-24",
+            "_lastUpdated=ge2026-11-23&_lastUpdated=le2026-11-24",
+            "_lastUpdated=gt2026-11-23T07:00:00Z&date=lt2026-11-25",
+        ] {
+            let (status, bundle) = app.fhir_get(token, &format!("/{kind}?{period}")).await;
+            assert_eq!(status, StatusCode::OK, "{kind}?{period}: {bundle}");
+            assert_eq!(bundle["total"], json!(total), "{kind}?{period}: {bundle}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn strict_handling_refuses_unknown_parameters_and_identifier_finds_the_patient() {
     let app = spawn_app().await;
