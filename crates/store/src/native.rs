@@ -405,37 +405,19 @@ pub(crate) fn rows(
 ) -> Result<Vec<AnyRow>> {
     let sql = query.sql();
     let mut statement = prepared(conn, &mut query)?;
-    let names: Vec<UStr> = statement.column_names().into_iter().map(UStr::new).collect();
-    let columns: Vec<AnyColumn> = names
-        .iter()
-        .enumerate()
-        .map(|(ordinal, name)| AnyColumn {
-            ordinal,
-            name: name.clone(),
-            type_info: AnyTypeInfo {
-                kind: AnyTypeInfoKind::Null,
-            },
-        })
-        .collect();
-    let column_names: Arc<sqlx_core::HashMap<UStr, usize>> = Arc::new(
-        names
-            .into_iter()
-            .enumerate()
-            .map(|(ordinal, name)| (name, ordinal))
-            .collect(),
-    );
+    let shape = Shape::of(&statement.column_names());
     let mut rows = statement.raw_query();
     let mut out = Vec::new();
     while limit.is_none_or(|limit| out.len() < limit) {
         let Some(row) = rows.next().map_err(native)? else {
             break;
         };
-        let values = (0..columns.len())
+        let values = (0..shape.columns.len())
             .map(|i| row.get_ref(i).map_err(native).and_then(any_value))
             .collect::<Result<Vec<_>>>()?;
         out.push(AnyRow {
-            column_names: column_names.clone(),
-            columns: columns.clone(),
+            column_names: shape.names.clone(),
+            columns: shape.columns.clone(),
             values,
         });
     }
@@ -480,6 +462,88 @@ fn sql_value<'a>(value: &'a AnyValueKind<'_>) -> Result<ToSqlOutput<'a>> {
 
 /// A value as sqlx's SQLite driver gives it to an `Any` row: by the value's own
 /// type (SQLite's columns have none), text as UTF-8.
+/// The columns of an answer as its `Any` rows name them: built once per list of
+/// column names on each thread, with each name stored once for the process, so
+/// that a row's columns are a copy of plain values. Built afresh for every
+/// statement, they were two allocations per column and an atomic count per
+/// column and row (the overview's one statement has about 75 columns; issue 16).
+struct Shape {
+    columns: Vec<AnyColumn>,
+    names: Arc<sqlx_core::HashMap<UStr, usize>>,
+}
+
+/// Shapes kept per thread, at most: beyond it they are built anew.
+const MAX_SHAPES: usize = 512;
+
+thread_local! {
+    static SHAPES: std::cell::RefCell<std::collections::HashMap<u64, Vec<std::rc::Rc<Shape>>>> =
+        std::cell::RefCell::default();
+}
+
+impl Shape {
+    /// The shape of an answer with these column names.
+    fn of(names: &[&str]) -> std::rc::Rc<Shape> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        names.hash(&mut hasher);
+        let key = hasher.finish();
+        SHAPES.with(|shapes| {
+            let mut shapes = shapes.borrow_mut();
+            let same = |shape: &&std::rc::Rc<Shape>| {
+                shape.columns.len() == names.len()
+                    && shape.columns.iter().zip(names).all(|(c, n)| &*c.name == *n)
+            };
+            if let Some(found) = shapes.get(&key).and_then(|kept| kept.iter().find(same)) {
+                return found.clone();
+            }
+            if shapes.len() >= MAX_SHAPES {
+                shapes.clear();
+            }
+            let shape = std::rc::Rc::new(Shape::new(names));
+            shapes.entry(key).or_default().push(shape.clone());
+            shape
+        })
+    }
+
+    fn new(names: &[&str]) -> Shape {
+        let names: Vec<UStr> = names.iter().map(|name| UStr::Static(interned(name))).collect();
+        Shape {
+            columns: names
+                .iter()
+                .enumerate()
+                .map(|(ordinal, name)| AnyColumn {
+                    ordinal,
+                    name: name.clone(),
+                    type_info: AnyTypeInfo {
+                        kind: AnyTypeInfoKind::Null,
+                    },
+                })
+                .collect(),
+            names: Arc::new(
+                names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(ordinal, name)| (name, ordinal))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A column name, stored once for the life of the process: the names are those
+/// of the store's own statements, a set fixed by its code.
+fn interned(name: &str) -> &'static str {
+    static NAMES: Mutex<Option<std::collections::HashSet<&'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().expect("the column names' lock");
+    let names = names.get_or_insert_with(Default::default);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(name);
+    name
+}
+
 fn any_value(value: ValueRef<'_>) -> Result<AnyValue> {
     let kind = match value {
         ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
@@ -627,6 +691,11 @@ mod tests {
                 sqlx::query("SELECT count(*) AS rows, sum(x) AS total FROM t WHERE name IN (SELECT value FROM json_each($1))")
                     .bind(r#"["a","bø","zz"]"#),
                 sqlx::query("SELECT name FROM t WHERE n > $1").bind(99_i64),
+                // The same names in another order, and other names as many: each
+                // answer is named as its own statement names it (the shapes kept).
+                sqlx::query("SELECT n AS a, name AS b FROM t ORDER BY n"),
+                sqlx::query("SELECT name AS b, n AS a FROM t ORDER BY n"),
+                sqlx::query("SELECT n AS b, name AS c FROM t ORDER BY n"),
             ]
         };
         for (from_pool, from_native) in queries().into_iter().zip(queries()) {
@@ -655,6 +724,14 @@ mod tests {
             3,
             "the test reads what it wrote"
         );
+        for sql in [
+            "SELECT n AS a, name AS b FROM t ORDER BY n",
+            "SELECT name AS b, n AS a FROM t ORDER BY n",
+        ] {
+            let rows = native.fetch_all(sqlx::query(sql)).await.expect("rows");
+            let by_name: Vec<(i64, String)> = rows.iter().map(|r| (r.get("a"), r.get("b"))).collect();
+            assert_eq!(by_name[0], (1, "a".to_string()), "{sql}");
+        }
         let first = native
             .fetch_optional(sqlx::query("SELECT name FROM t ORDER BY n DESC"))
             .await

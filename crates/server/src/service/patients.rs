@@ -17,7 +17,7 @@ use samhand_domain::schedule::UncoveredDay;
 use samhand_domain::validation::{FieldErrors, parse_date};
 use samhand_store::dispensing::DispensedDose;
 use samhand_store::one_patient::{Also, History};
-use samhand_store::patients;
+use samhand_store::{Backend, patients};
 
 use crate::error::{AppError, AppResult};
 
@@ -330,11 +330,16 @@ impl Service<'_> {
     pub async fn overview(&self, patient_id: PatientId) -> AppResult<Overview> {
         let today = self.today();
         let days_back = |days| today.checked_sub(Span::new().days(days)).unwrap_or(today);
+        let range = (days_back(MISSED_LOOKBACK_DAYS), days_back(OVERVIEW_DAYS), today);
         // What the relations follow from is also what the overview shows: loaded once,
-        // with the patient, every order and the history, in one statement. Nothing
-        // of it is shown before the access decision below.
+        // with the patient and every order, in one statement. On PostgreSQL, where
+        // each statement is a round trip, the history comes in it too; on SQLite a
+        // statement is a call on this thread, and the history's rows as wide as the
+        // record's cost more than the three statements they save (BENCHMARKS.md,
+        // 7 December). Nothing of it is shown before the access decision below.
+        let with_record = self.state.store.backend() == Backend::Postgres;
         let also = Also {
-            history: Some((days_back(MISSED_LOOKBACK_DAYS), days_back(OVERVIEW_DAYS), today)),
+            history: with_record.then_some(range),
             ..Also::default()
         };
         let super::PatientRecord {
@@ -344,18 +349,11 @@ impl Service<'_> {
             history,
             ..
         } = self.patient_record(patient_id, also).await?;
-        let History {
-            identity,
-            doses: mut recent,
-            dosed_days,
-        } = history.unwrap_or_default();
-        // Newest first.
-        recent.reverse();
         // The relations decide the overview's reads and, below, its health information.
         let relations = data.relations(patient_id, self.now());
-        // The health information the patient shares is read while the audit
-        // entries commit.
-        let (_, health) = self
+        // The health information the patient shares (and on SQLite the history) is
+        // read while the audit entries commit.
+        let (_, (history, health)) = self
             .repo
             .authorize_read_all_and_optional_while(
                 patient_id,
@@ -371,16 +369,28 @@ impl Service<'_> {
                 )),
                 "patient overview",
                 |health_shared| async move {
-                    Ok(match health_shared {
+                    let history = match history {
+                        Some(history) => history,
+                        None => self.overview_history(patient_id, range).await?,
+                    };
+                    let health = match health_shared {
                         true => self
                             .health_notes_of_allowed(&[patient_id])
                             .await?
                             .remove(&patient_id),
                         false => None,
-                    })
+                    };
+                    Ok((history, health))
                 },
             )
             .await?;
+        let History {
+            identity,
+            doses: mut recent,
+            dosed_days,
+        } = history;
+        // Newest first.
+        recent.reverse();
         let policy = self.policy().await?;
         // Newest first.
         orders_written.reverse();
@@ -420,6 +430,26 @@ impl Service<'_> {
             today,
             data,
             offers,
+        })
+    }
+
+    /// What [`Also::history`] reads, as separate statements in one snapshot (see
+    /// [`Self::overview`]).
+    async fn overview_history(
+        &self,
+        patient_id: PatientId,
+        (lookback, from, to): (Date, Date, Date),
+    ) -> AppResult<History> {
+        let mut conn = self.state.store.reader().await?;
+        conn.hold_snapshot()?;
+        let identity = patients::identity_versions_of(&mut conn, &[patient_id]).await?;
+        let (mut dosed, _) =
+            samhand_store::day_state::dosed_days_of(&mut conn, &[patient_id], lookback, to).await?;
+        let doses = samhand_store::dispensing::dose_history_of(&mut conn, &[patient_id], from, to).await?;
+        Ok(History {
+            identity,
+            doses,
+            dosed_days: dosed.remove(&patient_id).unwrap_or_default(),
         })
     }
 
