@@ -175,6 +175,10 @@ pub async fn kept_of(
     kept_rows(conn, patients, "").await
 }
 
+/// The kept rows, for a `WHERE` to follow.
+pub(crate) const KEPT_SELECT: &str =
+    "SELECT patient_id, last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state";
+
 /// As [`kept_of`], with only the days from `from` (as text, "" for all) decoded:
 /// what a read of a range needs, without the days before it.
 async fn kept_rows(
@@ -182,8 +186,8 @@ async fn kept_rows(
     patients: &[PatientId],
     from: &str,
 ) -> Result<HashMap<PatientId, DoseDayState>> {
-    let sql = "SELECT patient_id, last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state WHERE patient_id IN ({ids})";
-    rows_for_patients(conn, sql, &[], patients)
+    let sql = format!("{KEPT_SELECT} WHERE patient_id IN ({{ids}})");
+    rows_for_patients(conn, &sql, &[], patients)
         .await?
         .iter()
         .map(|row| Ok((parsed(row, "patient_id")?, state_from_row(row, from)?)))

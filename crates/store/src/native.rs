@@ -460,8 +460,6 @@ fn sql_value<'a>(value: &'a AnyValueKind<'_>) -> Result<ToSqlOutput<'a>> {
     })
 }
 
-/// A value as sqlx's SQLite driver gives it to an `Any` row: by the value's own
-/// type (SQLite's columns have none), text as UTF-8.
 /// The columns of an answer as its `Any` rows name them: built once per list of
 /// column names on each thread, with each name stored once for the process, so
 /// that a row's columns are a copy of plain values. Built afresh for every
@@ -544,6 +542,8 @@ fn interned(name: &str) -> &'static str {
     name
 }
 
+/// A value as sqlx's SQLite driver gives it to an `Any` row: by the value's own
+/// type (SQLite's columns have none), text as UTF-8.
 fn any_value(value: ValueRef<'_>) -> Result<AnyValue> {
     let kind = match value {
         ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),

@@ -299,9 +299,7 @@ fn kept_part() -> Part {
     Part {
         input: "kept",
         columns: KEPT,
-        select: "SELECT patient_id, last_dosed_day, dosed_days, ever_given, assessed_days FROM dose_day_state
-                 WHERE patient_id = $1"
-            .into(),
+        select: format!("{} WHERE patient_id = $1", crate::day_state::KEPT_SELECT),
     }
 }
 
@@ -479,10 +477,10 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
             .remove(&patient)
             .unwrap_or_default();
     }
+    // The kept state as the readers of many patients have it: the row, if any.
+    let mut kept_rows: HashMap<PatientId, DoseDayState> = kept.map(|k| (patient, k)).into_iter().collect();
     if let Some((from, _, to)) = also.recent {
         doses.sort_by_key(|d| (d.key.date, d.key.part));
-        let kept_rows: HashMap<PatientId, DoseDayState> =
-            kept.clone().map(|k| (patient, k)).into_iter().collect();
         let (dosed_days, ever_given) =
             crate::day_state::dosed_days_of_kept(conn, &kept_rows, from, to).await?;
         found.recent = Some(RecentDoses {
@@ -490,17 +488,18 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
             dosed_days,
             ever_given,
         });
-        found.kept = Some(kept.clone().unwrap_or_default());
     }
     if let Some((lookback, _, to)) = also.history {
         history.identity.sort_by_key(|v| v.version);
         history
             .doses
             .sort_by_key(|d| (d.key.date, d.key.part, d.generation));
-        let kept_rows: HashMap<PatientId, DoseDayState> = kept.map(|k| (patient, k)).into_iter().collect();
         let (mut dosed, _) = crate::day_state::dosed_days_of_kept(conn, &kept_rows, lookback, to).await?;
         history.dosed_days = dosed.remove(&patient).unwrap_or_default();
         found.history = Some(history);
+    }
+    if also.recent.is_some() {
+        found.kept = Some(kept_rows.remove(&patient).unwrap_or_default());
     }
     Ok(found)
 }
