@@ -546,7 +546,6 @@ pub async fn recent_doses_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
 
     #[tokio::test]
     async fn a_period_reads_the_listed_patients_events_in_it_and_then_their_doses() {
@@ -556,22 +555,16 @@ mod tests {
         // The plan is SQLite's (whose planner has no statistics, so the plan of an
         // empty database is the plan of a full one); PostgreSQL's, which depends
         // on its statistics, was read with EXPLAIN on 2 million doses (H103).
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
-        let store = Store::connect(&url, 2).await.expect("store");
-        let mut conn = store.read().await.expect("conn");
         let from = Timestamp::from_second(1_796_428_800).expect("from");
         let until = Timestamp::from_second(1_796_515_200).expect("until");
         let select = recorded_in_select(from, until).replace("{ids}", "SELECT value FROM json_each($2)");
-        let details: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {select}"))
-            .bind("2026-12-05")
-            .bind(serde_json::json!([PatientId::new().to_string()]).to_string())
-            .fetch_all(&mut *conn)
-            .await
-            .expect("plan")
-            .iter()
-            .map(|row| text(row, "detail").expect("detail"))
-            .collect();
+        let explain = format!("EXPLAIN QUERY PLAN {select}");
+        let details = crate::testing::sqlite_plan(
+            sqlx::query(&explain)
+                .bind("2026-12-05")
+                .bind(serde_json::json!([PatientId::new().to_string()]).to_string()),
+        )
+        .await;
         let events = details.iter().position(|d| {
             d == "SEARCH e USING INDEX dispensing_events_patient_recorded (patient_id=? AND recorded_at>? AND recorded_at<?)"
         });

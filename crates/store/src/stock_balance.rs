@@ -632,21 +632,15 @@ mod tests {
         // the (place, product, time) index from the count on, not every line of
         // the place. The plan is SQLite's; on PostgreSQL the bench's world showed
         // the same statement reading 2,961 lines by the same index in 10 ms.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
-        let store = Store::connect(&url, 2).await.expect("store");
-        let mut conn = store.read().await.expect("conn");
-        let details: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {SUM_FROM_SQL}"))
-            .bind(OrganisationId::new().to_string())
-            .bind(Product::ALL[0].code)
-            .bind(0_i64)
-            .bind("")
-            .fetch_all(&mut *conn)
-            .await
-            .expect("plan")
-            .iter()
-            .map(|row| text(row, "detail").expect("detail"))
-            .collect();
+        let explain = format!("EXPLAIN QUERY PLAN {SUM_FROM_SQL}");
+        let details = crate::testing::sqlite_plan(
+            sqlx::query(&explain)
+                .bind(OrganisationId::new().to_string())
+                .bind(Product::ALL[0].code)
+                .bind(0_i64)
+                .bind(""),
+        )
+        .await;
         assert!(
             details.iter().any(|d| d.contains(
                 "SEARCH stock_ledger USING INDEX stock_ledger_place (place_id=? AND product=? AND recorded_at>?)"

@@ -142,3 +142,23 @@ pub async fn read_every_privacy_fact(
         .await
         .map(|_| ())
 }
+
+/// SQLite's plan of a query (an `EXPLAIN QUERY PLAN` with its arguments) on an
+/// empty database of the current schema, as each step's detail: SQLite's planner
+/// has no statistics, so it plans a full database the same way.
+#[cfg(test)]
+pub(crate) async fn sqlite_plan<'q>(
+    explain: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
+    let store = crate::Store::connect(&url, 2).await.expect("store");
+    let mut conn = store.read().await.expect("conn");
+    explain
+        .fetch_all(&mut *conn)
+        .await
+        .expect("plan")
+        .iter()
+        .map(|row| crate::codec::text(row, "detail").expect("detail"))
+        .collect()
+}
