@@ -11,7 +11,7 @@ use std::process::Command;
 use jiff::ToSpan;
 use samhand_domain::ids::PatientId;
 use samhand_store::one_patient::{self, Also};
-use samhand_store::{day_state, dispensing, orders, patients, privacy};
+use samhand_store::{day_state, dispensing, health, orders, patients, privacy};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -97,7 +97,7 @@ fn one_statement_reads_what_the_readers_of_each_kind_read_for_every_demo_patient
         let (from, near, to) = (today - 60.days(), today - 1.days(), today + 7.days());
         let (lookback, history_from) = (today - 28.days(), today - 14.days());
         let (mut with_facts, mut with_covers, mut with_doses, mut with_drafts) = (0, 0, 0, 0);
-        let (mut with_history, mut with_versions) = (0, 0);
+        let (mut with_history, mut with_versions, mut with_notes) = (0, 0, 0);
         for id in ids {
             let key: Option<String> =
                 sqlx::query("SELECT idempotency_key FROM dispensing_events WHERE patient_id = $1 LIMIT 1")
@@ -110,6 +110,7 @@ fn one_statement_reads_what_the_readers_of_each_kind_read_for_every_demo_patient
                 event_key: key.as_deref(),
                 recent: Some((from, near, to)),
                 history: Some((lookback, history_from, to)),
+                health: true,
             };
             let read = one_patient::read(&mut conn, id, also).await.expect("one statement");
 
@@ -164,6 +165,7 @@ fn one_statement_reads_what_the_readers_of_each_kind_read_for_every_demo_patient
             // With the other parts, and alone (as the overview reads it).
             let alone = Also {
                 history: Some((lookback, history_from, to)),
+                health: true,
                 ..Also::default()
             };
             let read_alone = one_patient::read(&mut conn, id, alone).await.expect("history alone");
@@ -173,10 +175,16 @@ fn one_statement_reads_what_the_readers_of_each_kind_read_for_every_demo_patient
                 assert_eq!(shown(&history.doses), shown(&doses));
                 assert_eq!(history.dosed_days, dosed);
             }
+            let notes = health::notes_of(&mut conn, &[id]).await.expect("health notes");
+            for read_notes in [&read.health, &read_alone.health] {
+                assert_eq!(read_notes.as_ref(), Some(&notes));
+            }
+            with_notes += usize::from(!notes.is_empty());
             with_history += usize::from(!doses.is_empty() && !dosed.is_empty());
             with_versions += usize::from(identity.len() > 1);
         }
         assert!(with_history > 0 && with_versions == 3, "history {with_history}, versions {with_versions}");
+        assert!(with_notes > 0, "the demo has patients with health notes");
         // The demo has every kind for the comparison to mean something.
         assert!(with_facts > 0 && with_covers > 0 && with_doses > 0 && with_drafts > 0,
             "facts {with_facts}, covers {with_covers}, doses {with_doses}, drafts {with_drafts}");

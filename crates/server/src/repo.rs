@@ -172,10 +172,8 @@ impl<'a> PatientRepo<'a> {
     ) -> AppResult<AllowedBy> {
         let relations = self.relations(patient).await?;
         let decision = access::decide(&self.actor, &relations, category, Action::Read);
-        let mut tx = self.state.store.write_audit().await?;
-        self.audit(&mut tx, Some(patient), category, Action::Read, decision, detail)
+        self.record(Some(patient), category, Action::Read, decision, detail)
             .await?;
-        tx.commit().await?;
         allowed(decision)
     }
 
@@ -341,20 +339,16 @@ impl<'a> PatientRepo<'a> {
         .await
     }
 
-    /// An allowed attempt that wrote nothing, in a transaction of its own.
+    /// An allowed attempt that wrote nothing, in a write of its own.
     async fn record_attempt(&self, grant: &WriteGrant, detail: &str) -> AppResult<()> {
-        let mut tx = self.state.store.write_audit().await?;
-        self.audit(
-            &mut tx,
+        self.record(
             Some(grant.patient),
             grant.category,
             grant.action,
             Decision::Allow(grant.decision),
             detail,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// A write's input as the clinical rules judged it: the value, or, when they
@@ -374,7 +368,7 @@ impl<'a> PatientRepo<'a> {
         }
     }
 
-    /// Records a denied access in a transaction of its own, so that it stays even
+    /// Records a denied access in a write of its own, so that it stays even
     /// though the request is refused.
     pub async fn record_denial(
         &self,
@@ -383,11 +377,8 @@ impl<'a> PatientRepo<'a> {
         action: Action,
         detail: &str,
     ) -> AppResult<()> {
-        let mut tx = self.state.store.write_audit().await?;
-        self.audit(&mut tx, patient, category, action, Decision::Deny, detail)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(patient, category, action, Decision::Deny, detail)
+            .await
     }
 
     /// Records a read of the directory of health personnel and organisations: no
@@ -407,12 +398,8 @@ impl<'a> PatientRepo<'a> {
         category: DataCategory,
         detail: &str,
     ) -> AppResult<()> {
-        let mut tx = self.state.store.write_audit().await?;
-        let decision = Decision::Allow(by);
-        self.audit(&mut tx, None, category, Action::Read, decision, detail)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(None, category, Action::Read, Decision::Allow(by), detail)
+            .await
     }
 
     /// Decides reads of several categories of one patient, recorded together; all
@@ -501,9 +488,7 @@ impl<'a> PatientRepo<'a> {
             }))
             .collect();
         let record = async {
-            let mut tx = self.state.store.write_audit().await?;
-            audit::append_all(&self.state.store, &mut tx, &entries).await?;
-            tx.commit().await?;
+            audit::record(&self.state.store, &entries).await?;
             Ok::<(), AppError>(())
         };
         if denied {
@@ -606,9 +591,7 @@ impl<'a> PatientRepo<'a> {
                 )
             })
             .collect();
-        let mut tx = self.state.store.write_audit().await?;
-        audit::append_all(&self.state.store, &mut tx, &entries).await?;
-        tx.commit().await?;
+        audit::record(&self.state.store, &entries).await?;
         Ok(())
     }
 
@@ -687,7 +670,6 @@ impl<'a> PatientRepo<'a> {
             return Ok(());
         }
         let now = self.state.clock.now();
-        let mut tx = self.state.store.write_audit().await?;
         if as_list {
             let mut by_decision: Vec<(Decision, Vec<PatientId>)> = Vec::new();
             for (patient, decision) in decisions {
@@ -696,10 +678,14 @@ impl<'a> PatientRepo<'a> {
                     None => by_decision.push((*decision, vec![*patient])),
                 }
             }
-            for (decision, ids) in &by_decision {
-                let entry = self.entry(now, None, category, Action::Read, *decision, detail);
-                audit::append_about_many(&self.state.store, &mut tx, &entry, ids).await?;
-            }
+            let entries: Vec<(AuditEntry<'_>, &[PatientId])> = by_decision
+                .iter()
+                .map(|(decision, ids)| {
+                    let entry = self.entry(now, None, category, Action::Read, *decision, detail);
+                    (entry, ids.as_slice())
+                })
+                .collect();
+            audit::record_with_many(&self.state.store, &[], &entries).await?;
         } else {
             let entries: Vec<AuditEntry<'_>> = decisions
                 .iter()
@@ -707,9 +693,30 @@ impl<'a> PatientRepo<'a> {
                     self.entry(now, Some(*patient), category, Action::Read, *decision, detail)
                 })
                 .collect();
-            audit::append_all(&self.state.store, &mut tx, &entries).await?;
+            audit::record(&self.state.store, &entries).await?;
         }
-        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records one decision, all the request writes, with other reads' entries
+    /// ([`audit::record`]).
+    async fn record(
+        &self,
+        patient: Option<PatientId>,
+        category: DataCategory,
+        action: Action,
+        decision: Decision,
+        detail: &str,
+    ) -> AppResult<()> {
+        let entry = self.entry(
+            self.state.clock.now(),
+            patient,
+            category,
+            action,
+            decision,
+            detail,
+        );
+        audit::record(&self.state.store, std::slice::from_ref(&entry)).await?;
         Ok(())
     }
 

@@ -166,6 +166,8 @@ pub(crate) struct PatientRecord {
     pub recent: Option<samhand_store::dispensing::RecentDoses>,
     /// When [`Also::history`] was asked for.
     pub history: Option<one_patient::History>,
+    /// When [`Also::health`] was asked for: every version, oldest first.
+    pub health: Option<Vec<samhand_domain::health::HealthNote>>,
 }
 
 impl PatientRecord {
@@ -407,6 +409,7 @@ impl<'a> Service<'a> {
         let event_by_key = found.event_by_key.take();
         let recent = found.recent.take();
         let history = found.history.take();
+        let health = found.health.take();
         Ok(PatientRecord {
             patient: person,
             data: PatientRecord::data_of(found),
@@ -414,6 +417,7 @@ impl<'a> Service<'a> {
             event_by_key,
             recent,
             history,
+            health,
         })
     }
 

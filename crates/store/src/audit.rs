@@ -134,18 +134,70 @@ pub async fn append_about_many(
     entry: &AuditEntry<'_>,
     patients: &[PatientId],
 ) -> Result<()> {
+    match about_many(entry, patients) {
+        Some((entry, linked)) => append_entries(store, tx, &[(&entry, linked)]).await,
+        None => Ok(()),
+    }
+}
+
+/// The entry about many patients as written: without a patient of its own, and
+/// the patients it names (its own among them), sorted; none when it names nobody.
+fn about_many<'a>(entry: &AuditEntry<'a>, patients: &[PatientId]) -> Option<(AuditEntry<'a>, Vec<String>)> {
     let mut linked: Vec<String> = patients.iter().map(ToString::to_string).collect();
     linked.extend(entry.patient.map(|p| p.to_string()));
     linked.sort();
     linked.dedup();
     if linked.is_empty() {
-        return Ok(());
+        return None;
     }
     let entry = AuditEntry {
         patient: None,
         ..entry.clone()
     };
-    append_entries(store, tx, &[(&entry, linked)]).await
+    Some((entry, linked))
+}
+
+/// Records the entries of a read, all it writes; returns once they are durably
+/// committed, all of them or none. On PostgreSQL they are queued with other
+/// reads' and written together with them ([`crate::audit_queue`]). On SQLite
+/// they are a write of their own in the batch: its statements are calls on this
+/// thread, and handing the entries to the queue's task cost more CPU than the
+/// INSERTs it saved (BENCHMARKS.md, 7 December, morning).
+pub async fn record(store: &Store, entries: &[AuditEntry<'_>]) -> Result<()> {
+    let entries: Vec<(&AuditEntry<'_>, Vec<String>)> = entries.iter().map(|e| (e, Vec::new())).collect();
+    record_entries(store, &entries).await
+}
+
+/// [`record`] of entries each with the patients it names.
+async fn record_entries(store: &Store, entries: &[(&AuditEntry<'_>, Vec<String>)]) -> Result<()> {
+    if store.backend() == crate::Backend::Postgres {
+        return store.audit_queue().record(store, entries).await;
+    }
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.write_audit().await?;
+    append_entries(store, &mut tx, entries).await?;
+    tx.commit().await
+}
+
+/// As [`record`], with entries about many patients (views of a list, as
+/// [`append_about_many`] writes them) beside entries about one.
+pub async fn record_with_many(
+    store: &Store,
+    entries: &[AuditEntry<'_>],
+    about_many_patients: &[(AuditEntry<'_>, &[PatientId])],
+) -> Result<()> {
+    let many: Vec<(AuditEntry<'_>, Vec<String>)> = about_many_patients
+        .iter()
+        .filter_map(|(entry, patients)| about_many(entry, patients))
+        .collect();
+    let entries: Vec<(&AuditEntry<'_>, Vec<String>)> = entries
+        .iter()
+        .map(|e| (e, Vec::new()))
+        .chain(many.iter().map(|(e, linked)| (e, linked.clone())))
+        .collect();
+    record_entries(store, &entries).await
 }
 
 /// One audit row as written: the entry with its place in the chain.
@@ -290,7 +342,7 @@ async fn insert_if_head_is(
 }
 
 /// Appends entries, each with the patients linked to it, in order.
-async fn append_entries(
+pub(crate) async fn append_entries(
     store: &Store,
     tx: &mut WriteTx,
     entries: &[(&AuditEntry<'_>, Vec<String>)],

@@ -227,6 +227,8 @@ pub struct Store {
     audit_key: Option<Arc<crate::anchor::AuditKey>>,
     /// On SQLite, the connections of the hot reads (see [`crate::native`]).
     native: Option<Arc<crate::native::NativeReads>>,
+    /// The reads' audit entries, written together ([`crate::audit_queue`]).
+    audit_queue: Arc<crate::audit_queue::AuditQueue>,
 }
 
 pub use crate::group::{WriteStats, WriteTx};
@@ -326,6 +328,7 @@ impl Store {
             pool,
             backend,
             audit_key: None,
+            audit_queue: Arc::default(),
             native: match backend {
                 Backend::Sqlite => crate::native::NativeReads::for_url(database_url),
                 Backend::Postgres => None,
@@ -388,6 +391,11 @@ impl Store {
         self.writer.begin_batched().await
     }
 
+    /// The queue the reads' audit entries are written from.
+    pub(crate) fn audit_queue(&self) -> &crate::audit_queue::AuditQueue {
+        &self.audit_queue
+    }
+
     /// Waits until every write committed so far is durable and visible to reads on
     /// other connections: after a conflict, before reading who wrote first.
     pub async fn settle(&self) {
@@ -397,6 +405,12 @@ impl Store {
     /// Batches committed by this process, and the writes in them.
     pub fn write_stats(&self) -> crate::group::WriteStats {
         self.writer.stats()
+    }
+
+    /// Reads whose audit entries wait in the queue now, not yet taken to be
+    /// written (for tests that line them up).
+    pub fn audit_reads_queued(&self) -> usize {
+        self.audit_queue.queued()
     }
 
     /// Writers waiting for their turn at the batch now (for tests that line them up).

@@ -30,7 +30,7 @@ pub async fn insert(write: &mut PatientWrite, note: &HealthNote) -> Result<()> {
     Ok(())
 }
 
-fn from_row(row: &AnyRow) -> Result<HealthNote> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<HealthNote> {
     let kind = text(row, "kind")?;
     Ok(HealthNote {
         id: parsed(row, "id")?,
@@ -45,12 +45,15 @@ fn from_row(row: &AnyRow) -> Result<HealthNote> {
     })
 }
 
+/// The notes' SELECT, to which a reader adds its WHERE.
+pub(crate) const NOTE_SELECT: &str =
+    "SELECT id, patient_id, kind, text, active, replaces, reason, recorded_by, recorded_at FROM health_notes";
+
 /// Every version of the notes of some patients, oldest first.
 pub async fn notes_of(conn: &mut impl Fetch, patients: &[PatientId]) -> Result<Vec<HealthNote>> {
     let rows = rows_for_patients(
         conn,
-        "SELECT id, patient_id, kind, text, active, replaces, reason, recorded_by, recorded_at
-         FROM health_notes WHERE patient_id IN ({ids}) ORDER BY recorded_at, id",
+        &format!("{NOTE_SELECT} WHERE patient_id IN ({{ids}}) ORDER BY recorded_at, id"),
         &[],
         patients,
     )

@@ -182,6 +182,18 @@ const DOSE: Columns = &[
     ("voided_by", Text),
 ];
 
+const HEALTH: Columns = &[
+    ("id", Text),
+    ("patient_id", Text),
+    ("kind", Text),
+    ("text", Text),
+    ("active", Int),
+    ("replaces", Text),
+    ("reason", Text),
+    ("recorded_by", Text),
+    ("recorded_at", Int),
+];
+
 /// What else to read with the patient's record.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Also<'a> {
@@ -196,6 +208,9 @@ pub struct Also<'a> {
     /// [lookback, to] from the kept dosing state, and every recorded dose of dose
     /// dates in [from, to], voided ones too.
     pub history: Option<(Date, Date, Date)>,
+    /// Every version of the health notes the patient shares, as
+    /// [`crate::health::notes_of`] reads them.
+    pub health: bool,
 }
 
 /// What [`Also::history`] reads.
@@ -233,6 +248,8 @@ pub struct OnePatient {
     pub kept: Option<DoseDayState>,
     /// When [`Also::history`] was asked for.
     pub history: Option<History>,
+    /// When [`Also::health`] was asked for: every version, oldest first.
+    pub health: Option<Vec<samhand_domain::health::HealthNote>>,
 }
 
 /// One branch of the statement: its kind, its columns and its SELECT.
@@ -282,15 +299,19 @@ struct Optional {
     event: bool,
     recent: bool,
     history: bool,
+    health: bool,
 }
 
 /// The statement of [`read`] with or without the event of a key, the recent
-/// doses and the history: eight texts, each built once (building it took a
-/// fifteenth of an overview's time, issue 16). `$1` is the patient, then the
-/// key, then the recent days, then the history's.
+/// doses, the history and the health notes: sixteen texts, each built once
+/// (building it took a fifteenth of an overview's time, issue 16). `$1` is the
+/// patient, then the key, then the recent days, then the history's.
 fn statement(with: Optional) -> &'static str {
-    static BUILT: [OnceLock<String>; 8] = [const { OnceLock::new() }; 8];
-    let index = usize::from(with.event) * 4 + usize::from(with.recent) * 2 + usize::from(with.history);
+    static BUILT: [OnceLock<String>; 16] = [const { OnceLock::new() }; 16];
+    let index = usize::from(with.event) * 8
+        + usize::from(with.recent) * 4
+        + usize::from(with.history) * 2
+        + usize::from(with.health);
     BUILT[index].get_or_init(|| union_sql(&parts(with)))
 }
 
@@ -309,6 +330,7 @@ fn parts(with: Optional) -> Vec<Part> {
         event,
         recent,
         history,
+        health,
     } = with;
     let mut parts = vec![
         Part {
@@ -404,6 +426,13 @@ fn parts(with: Optional) -> Vec<Part> {
             parts.push(kept_part());
         }
     }
+    if health {
+        parts.push(Part {
+            input: "health",
+            columns: HEALTH,
+            select: format!("{} WHERE patient_id = $1", crate::health::NOTE_SELECT),
+        });
+    }
     parts
 }
 
@@ -429,6 +458,7 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
         event: also.event_key.is_some(),
         recent: also.recent.is_some(),
         history: also.history.is_some(),
+        health: also.health,
     });
     let mut query = sqlx::query(sql);
     for value in binds {
@@ -441,6 +471,7 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
     let mut doses = Vec::new();
     let mut history = History::default();
     let mut kept = None;
+    let mut health = also.health.then(Vec::new);
     // The overview alone needs the kept days from its lookback on.
     let kept_from = match (also.recent, also.history) {
         (None, Some((lookback, _, _))) => date_text(lookback),
@@ -463,6 +494,11 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
                 .identity
                 .push(crate::patients::identity_version_from_row(row)?),
             "kept" => kept = Some(crate::day_state::state_from_row(row, &kept_from)?),
+            "health" => {
+                if let Some(notes) = health.as_mut() {
+                    notes.push(crate::health::from_row(row)?);
+                }
+            }
             other => return Err(crate::codec::corrupt(format!("input {other}"))),
         }
     }
@@ -470,6 +506,10 @@ pub async fn read(conn: &mut impl Fetch, patient: PatientId, also: Also<'_>) -> 
     found.orders.sort_by_key(|o| (o.created_at, o.id));
     found.arrangements.sort_by_key(|a| a.version);
     found.covers.sort_by_key(|c| (c.date, c.decided_at));
+    if let Some(notes) = health.as_mut() {
+        notes.sort_by_key(|n| (n.recorded_at, n.id));
+    }
+    found.health = health;
     if !present.is_empty() {
         let facts = HashMap::from([(patient, PrivacyFacts::default())]);
         found.privacy = crate::privacy::facts_of_kinds(conn, &[patient], &present, facts)

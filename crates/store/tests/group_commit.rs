@@ -375,3 +375,87 @@ async fn a_connection_given_back_inside_a_transaction_is_not_handed_out_again() 
     );
     assert_eq!(committed(&store).await, ["after"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_recorded_meanwhile_are_written_together_and_written_all_the_same_when_their_requests_go_away()
+{
+    // Issue 16: on PostgreSQL a read's entries go to the queue, and one task
+    // writes all queued in one write, so sixteen reads no longer run sixteen
+    // INSERTs in turn, each a round trip. (On SQLite each read's entries are a
+    // write of the batch, as the test above has them.)
+    let (store, _dir) = fresh().await;
+    if store.backend() != Backend::Postgres {
+        return;
+    }
+    // A read holding the batch (on PostgreSQL the reads' entries share one).
+    let mut first = store.write_audit().await.expect("tx");
+    append_one(&store, &mut first, Action::Read, "held")
+        .await
+        .expect("append");
+    let before = store.write_stats();
+    let reads: Vec<_> = (0..12)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let actor = actor();
+                let detail = format!("read {i}");
+                let entry = AuditEntry {
+                    at: Timestamp::from_second(1_800_000_000).expect("ts"),
+                    actor: &actor,
+                    patient: Some(PatientId::new()),
+                    category: DataCategory::Dispensing,
+                    action: Action::Read,
+                    allowed: true,
+                    relation: "dispensing_place",
+                    detail: &detail,
+                };
+                audit::record(&store, &[entry]).await
+            })
+        })
+        .collect();
+    // The queue's task has taken a read and waits for the batch; the rest wait
+    // in the queue.
+    until_queued(&store, 1).await;
+    for _ in 0..500 {
+        if store.audit_reads_queued() == 11 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(store.audit_reads_queued(), 11, "the reads wait in the queue");
+    // Every request goes away while its entry waits, the one whose entry the
+    // task has taken too: the entries are written all the same.
+    for read in &reads {
+        read.abort();
+    }
+    first.commit().await.expect("committed");
+    for read in reads {
+        let gone = read.await.expect_err("aborted");
+        assert!(gone.is_cancelled(), "{gone}");
+    }
+    for _ in 0..500 {
+        if store.audit_reads_queued() == 0 && store.write_stats().writes - before.writes >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    store.settle().await;
+    let after = store.write_stats();
+    // The held read's batch, then the first read alone, then the eleven together.
+    assert_eq!(after.writes - before.writes, 3, "writes for thirteen reads");
+    assert_eq!(entries(&store).await, 13);
+    let mut conn = store.read().await.expect("conn");
+    let details: Vec<String> = sqlx::query("SELECT detail FROM audit_log WHERE action = 'read' ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect();
+    let mut expected: Vec<String> = (0..12).map(|i| format!("read {i}")).collect();
+    expected.push("held".into());
+    let mut found = details;
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected, "every read's entry");
+}

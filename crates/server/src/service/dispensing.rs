@@ -223,7 +223,7 @@ impl Service<'_> {
                 Also {
                     event_key: idempotency_key(&request.idempotency_key).ok(),
                     recent: Some((from, near_days(today, today), to)),
-                    history: None,
+                    ..Also::default()
                 },
             )
             .await?;

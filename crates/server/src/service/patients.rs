@@ -333,13 +333,15 @@ impl Service<'_> {
         let range = (days_back(MISSED_LOOKBACK_DAYS), days_back(OVERVIEW_DAYS), today);
         // What the relations follow from is also what the overview shows: loaded once,
         // with the patient and every order, in one statement. On PostgreSQL, where
-        // each statement is a round trip, the history comes in it too; on SQLite a
-        // statement is a call on this thread, and the history's rows as wide as the
-        // record's cost more than the three statements they save (BENCHMARKS.md,
-        // 7 December). Nothing of it is shown before the access decision below.
+        // each statement is a round trip, the history and the health notes come in
+        // it too; on SQLite a statement is a call on this thread, and the history's
+        // rows as wide as the record's cost more than the statements they save
+        // (BENCHMARKS.md, 7 December). Nothing of it is shown before the access
+        // decision below, and the health notes only if it allows them.
         let with_record = self.state.store.backend() == Backend::Postgres;
         let also = Also {
             history: with_record.then_some(range),
+            health: with_record,
             ..Also::default()
         };
         let super::PatientRecord {
@@ -347,6 +349,7 @@ impl Service<'_> {
             data,
             orders: mut orders_written,
             history,
+            health: health_read,
             ..
         } = self.patient_record(patient_id, also).await?;
         // The relations decide the overview's reads and, below, its health information.
@@ -373,12 +376,18 @@ impl Service<'_> {
                         Some(history) => history,
                         None => self.overview_history(patient_id, range).await?,
                     };
-                    let health = match health_shared {
-                        true => self
+                    let health = match (health_shared, health_read) {
+                        (false, _) => None,
+                        (true, Some(notes)) => Some(
+                            samhand_domain::health::current(&notes)
+                                .into_iter()
+                                .cloned()
+                                .collect(),
+                        ),
+                        (true, None) => self
                             .health_notes_of_allowed(&[patient_id])
                             .await?
                             .remove(&patient_id),
-                        false => None,
                     };
                     Ok((history, health))
                 },
