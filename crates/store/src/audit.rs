@@ -295,6 +295,38 @@ fn bind_rows<'q>(
 
 const INSERT: &str = "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed)";
 
+/// On PostgreSQL the rows come as one JSON array, `$1`, whatever their number:
+/// one statement text, prepared once per connection. As many texts as numbers of
+/// rows (a batch of reads' entries has any number up to 200) were each prepared
+/// and kept by every connection of the pool, some 30 MB of them.
+const FROM_JSON: &str = "json_to_recordset(CAST($1 AS JSON)) AS v(seq BIGINT, at BIGINT, actor_id TEXT, actor_role TEXT, actor_organisation TEXT, patient_id TEXT, category TEXT, action TEXT, allowed BIGINT, relation TEXT, detail TEXT, prev_hash TEXT, hash TEXT, keyed BIGINT)";
+
+/// The rows as [`FROM_JSON`] reads them.
+fn rows_json(rows: &[Row<'_, '_>], keyed: i64) -> String {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "seq": row.seq,
+                "at": row.at,
+                "actor_id": row.actor_id,
+                "actor_role": row.entry.actor.role_code(),
+                "actor_organisation": row.org,
+                "patient_id": row.patient,
+                "category": row.entry.category.code(),
+                "action": row.entry.action.code(),
+                "allowed": row.allowed,
+                "relation": row.entry.relation,
+                "detail": row.entry.detail,
+                "prev_hash": row.prev_hash,
+                "hash": row.hash,
+                "keyed": keyed,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
 /// Writes the rows chained onto `expected`, the head as this process's last
 /// commit left it, only if the head row still holds it, in one statement; false
 /// (nothing written) when it does not. On PostgreSQL the same statement moves the
@@ -308,27 +340,25 @@ async fn insert_if_head_is(
     head: &(i64, String),
 ) -> Result<bool> {
     let keyed = i64::from(store.audit_key().is_some());
-    let values = crate::db::row_placeholders(tx, rows.len(), COLUMNS);
     let postgres = store.backend() == crate::Backend::Postgres;
     let sql = if postgres {
-        let n = rows.len() * COLUMNS;
         format!(
-            "WITH moved AS (UPDATE audit_head SET seq = ${}, hash = ${} WHERE id = 1 AND seq = ${} AND hash = ${} RETURNING id) \
-             {INSERT} SELECT v.* FROM moved, (VALUES {values}) AS v(seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed)",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
+            "WITH moved AS (UPDATE audit_head SET seq = $2, hash = $3 WHERE id = 1 AND seq = $4 AND hash = $5 RETURNING id) \
+             {INSERT} SELECT v.* FROM moved, {FROM_JSON}"
         )
     } else {
+        let values = crate::db::row_placeholders(tx, rows.len(), COLUMNS);
         format!(
             "{INSERT} SELECT * FROM (VALUES {values}) WHERE EXISTS (SELECT 1 FROM audit_head WHERE id = 1 AND seq = ? AND hash = ?)"
         )
     };
-    let mut query = bind_rows(sqlx::query(&sql), rows, keyed);
-    if postgres {
-        query = query.bind(head.0).bind(head.1.clone());
-    }
+    let query = match postgres {
+        true => sqlx::query(&sql)
+            .bind(rows_json(rows, keyed))
+            .bind(head.0)
+            .bind(head.1.clone()),
+        false => bind_rows(sqlx::query(&sql), rows, keyed),
+    };
     let done = query
         .bind(expected.0)
         .bind(expected.1.clone())
@@ -367,6 +397,14 @@ pub(crate) async fn append_entries(
     let (rows, links, (seq, hash)) = chain(store, entries, start);
     let keyed = i64::from(store.audit_key().is_some());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
+        if store.backend() == crate::Backend::Postgres {
+            let sql = format!("{INSERT} SELECT v.* FROM {FROM_JSON}");
+            sqlx::query(&sql)
+                .bind(rows_json(chunk, keyed))
+                .execute_on(tx)
+                .await?;
+            continue;
+        }
         let sql = format!(
             "{INSERT} VALUES {}",
             crate::db::row_placeholders(tx, chunk.len(), COLUMNS)

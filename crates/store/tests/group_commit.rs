@@ -393,29 +393,30 @@ async fn reads_recorded_meanwhile_are_written_together_and_written_all_the_same_
         .await
         .expect("append");
     let before = store.write_stats();
-    let reads: Vec<_> = (0..12)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let actor = actor();
-                let detail = format!("read {i}");
-                let entry = AuditEntry {
-                    at: Timestamp::from_second(1_800_000_000).expect("ts"),
-                    actor: &actor,
-                    patient: Some(PatientId::new()),
-                    category: DataCategory::Dispensing,
-                    action: Action::Read,
-                    allowed: true,
-                    relation: "dispensing_place",
-                    detail: &detail,
-                };
-                audit::record(&store, &[entry]).await
-            })
+    let read = |i: usize| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let actor = actor();
+            let detail = format!("read {i}");
+            let entry = AuditEntry {
+                at: Timestamp::from_second(1_800_000_000).expect("ts"),
+                actor: &actor,
+                patient: Some(PatientId::new()),
+                category: DataCategory::Dispensing,
+                action: Action::Read,
+                allowed: true,
+                relation: "dispensing_place",
+                detail: &detail,
+            };
+            audit::record(&store, &[entry]).await
         })
-        .collect();
-    // The queue's task has taken a read and waits for the batch; the rest wait
-    // in the queue.
+    };
+    // The queue's task takes the first read and waits for the batch; the rest
+    // wait in the queue meanwhile.
+    let mut reads = vec![read(0)];
     until_queued(&store, 1).await;
+    assert_eq!(store.audit_reads_queued(), 0, "the task took the first");
+    reads.extend((1..12).map(read));
     for _ in 0..500 {
         if store.audit_reads_queued() == 11 {
             break;
@@ -458,4 +459,53 @@ async fn reads_recorded_meanwhile_are_written_together_and_written_all_the_same_
     found.sort();
     expected.sort();
     assert_eq!(found, expected, "every read's entry");
+}
+
+#[tokio::test]
+async fn entries_with_any_text_are_written_as_given_and_the_chain_verifies() {
+    // On PostgreSQL the rows go as one JSON array: quotes, backslashes, line
+    // breaks and letters beyond ASCII must come out as they went in.
+    let (store, _dir) = fresh().await;
+    let odd = [
+        "«Nødnummer» \"sitert\" \\ skråstrek",
+        "linje en\nlinje to\tfane",
+        "emoji ✓ 🙂 and {\"json\": [1]}",
+    ];
+    let actor = actor();
+    let odd_entries: Vec<AuditEntry<'_>> = odd
+        .iter()
+        .map(|detail| AuditEntry {
+            at: Timestamp::from_second(1_800_000_000).expect("ts"),
+            actor: &actor,
+            patient: Some(PatientId::new()),
+            category: DataCategory::Dispensing,
+            action: Action::Read,
+            allowed: true,
+            relation: "dispensing_place",
+            detail,
+        })
+        .collect();
+    audit::record(&store, &odd_entries).await.expect("recorded");
+    // And again past the first entries of a batch (the head read, not assumed).
+    let mut tx = store.write_audit().await.expect("tx");
+    append_one(&store, &mut tx, Action::Read, "first")
+        .await
+        .expect("append");
+    audit::append_all(&store, &mut tx, &odd_entries)
+        .await
+        .expect("append");
+    tx.commit().await.expect("commit");
+    assert_eq!(entries(&store).await, 7);
+    let mut conn = store.read().await.expect("conn");
+    let details: Vec<String> = sqlx::query("SELECT detail FROM audit_log ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect();
+    let mut expected: Vec<&str> = odd.to_vec();
+    expected.push("first");
+    expected.extend(odd);
+    assert_eq!(details, expected);
 }
