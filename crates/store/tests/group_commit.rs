@@ -43,24 +43,24 @@ async fn write_probe(store: &Store, tx: &mut WriteTx, id: &str) -> Result<(), St
     append_one(store, tx, Action::Write, &format!("probe {id}")).await
 }
 
+/// An entry about a new patient by `actor` at the dispensing place.
+fn entry<'a>(actor: &'a Actor, action: Action, detail: &'a str) -> AuditEntry<'a> {
+    AuditEntry {
+        at: Timestamp::from_second(1_800_000_000).expect("ts"),
+        actor,
+        patient: Some(PatientId::new()),
+        category: DataCategory::Dispensing,
+        action,
+        allowed: true,
+        relation: "dispensing_place",
+        detail,
+    }
+}
+
 /// Appends one entry about a new patient by the dispensing staff.
 async fn append_one(store: &Store, tx: &mut WriteTx, action: Action, detail: &str) -> Result<(), StoreError> {
     let actor = actor();
-    audit::append(
-        store,
-        tx,
-        &AuditEntry {
-            at: Timestamp::from_second(1_800_000_000).expect("ts"),
-            actor: &actor,
-            patient: Some(PatientId::new()),
-            category: DataCategory::Dispensing,
-            action,
-            allowed: true,
-            relation: "dispensing_place",
-            detail,
-        },
-    )
-    .await
+    audit::append(store, tx, &entry(&actor, action, detail)).await
 }
 
 /// The probe rows as other connections see them.
@@ -121,6 +121,18 @@ fn spawn_writers(
                 }
             })
         })
+        .collect()
+}
+
+/// The entries' details, in the chain's order.
+async fn details(store: &Store) -> Vec<String> {
+    let mut conn = store.read().await.expect("conn");
+    sqlx::query("SELECT detail FROM audit_log ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
         .collect()
 }
 
@@ -398,17 +410,7 @@ async fn reads_recorded_meanwhile_are_written_together_and_written_all_the_same_
         tokio::spawn(async move {
             let actor = actor();
             let detail = format!("read {i}");
-            let entry = AuditEntry {
-                at: Timestamp::from_second(1_800_000_000).expect("ts"),
-                actor: &actor,
-                patient: Some(PatientId::new()),
-                category: DataCategory::Dispensing,
-                action: Action::Read,
-                allowed: true,
-                relation: "dispensing_place",
-                detail: &detail,
-            };
-            audit::record(&store, &[entry]).await
+            audit::record(&store, &[entry(&actor, Action::Read, &detail)]).await
         })
     };
     // The queue's task takes the first read and waits for the batch; the rest
@@ -445,14 +447,7 @@ async fn reads_recorded_meanwhile_are_written_together_and_written_all_the_same_
     // The held read's batch, then the first read alone, then the eleven together.
     assert_eq!(after.writes - before.writes, 3, "writes for thirteen reads");
     assert_eq!(entries(&store).await, 13);
-    let mut conn = store.read().await.expect("conn");
-    let details: Vec<String> = sqlx::query("SELECT detail FROM audit_log WHERE action = 'read' ORDER BY seq")
-        .fetch_all(&mut *conn)
-        .await
-        .expect("select")
-        .iter()
-        .map(|r| r.get::<String, _>("detail"))
-        .collect();
+    let details = details(&store).await;
     let mut expected: Vec<String> = (0..12).map(|i| format!("read {i}")).collect();
     expected.push("held".into());
     let mut found = details;
@@ -474,16 +469,7 @@ async fn entries_with_any_text_are_written_as_given_and_the_chain_verifies() {
     let actor = actor();
     let odd_entries: Vec<AuditEntry<'_>> = odd
         .iter()
-        .map(|detail| AuditEntry {
-            at: Timestamp::from_second(1_800_000_000).expect("ts"),
-            actor: &actor,
-            patient: Some(PatientId::new()),
-            category: DataCategory::Dispensing,
-            action: Action::Read,
-            allowed: true,
-            relation: "dispensing_place",
-            detail,
-        })
+        .map(|detail| entry(&actor, Action::Read, detail))
         .collect();
     audit::record(&store, &odd_entries).await.expect("recorded");
     // And again past the first entries of a batch (the head read, not assumed).
@@ -496,14 +482,7 @@ async fn entries_with_any_text_are_written_as_given_and_the_chain_verifies() {
         .expect("append");
     tx.commit().await.expect("commit");
     assert_eq!(entries(&store).await, 7);
-    let mut conn = store.read().await.expect("conn");
-    let details: Vec<String> = sqlx::query("SELECT detail FROM audit_log ORDER BY seq")
-        .fetch_all(&mut *conn)
-        .await
-        .expect("select")
-        .iter()
-        .map(|r| r.get::<String, _>("detail"))
-        .collect();
+    let details = details(&store).await;
     let mut expected: Vec<&str> = odd.to_vec();
     expected.push("first");
     expected.extend(odd);
