@@ -685,7 +685,7 @@ impl<'a> PatientRepo<'a> {
                     (entry, ids.as_slice())
                 })
                 .collect();
-            audit::record_with_many(&self.state.store, &[], &entries).await?;
+            audit::record_about_many(&self.state.store, &entries).await?;
         } else {
             let entries: Vec<AuditEntry<'_>> = decisions
                 .iter()

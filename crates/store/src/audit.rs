@@ -181,22 +181,14 @@ async fn record_entries(store: &Store, entries: &[(&AuditEntry<'_>, Vec<String>)
     tx.commit().await
 }
 
-/// As [`record`], with entries about many patients (views of a list, as
-/// [`append_about_many`] writes them) beside entries about one.
-pub async fn record_with_many(
-    store: &Store,
-    entries: &[AuditEntry<'_>],
-    about_many_patients: &[(AuditEntry<'_>, &[PatientId])],
-) -> Result<()> {
-    let many: Vec<(AuditEntry<'_>, Vec<String>)> = about_many_patients
+/// As [`record`], for entries about many patients each (the views of a list, as
+/// [`append_about_many`] writes them).
+pub async fn record_about_many(store: &Store, about: &[(AuditEntry<'_>, &[PatientId])]) -> Result<()> {
+    let (entries, linked): (Vec<AuditEntry<'_>>, Vec<Vec<String>>) = about
         .iter()
         .filter_map(|(entry, patients)| about_many(entry, patients))
-        .collect();
-    let entries: Vec<(&AuditEntry<'_>, Vec<String>)> = entries
-        .iter()
-        .map(|e| (e, Vec::new()))
-        .chain(many.iter().map(|(e, linked)| (e, linked.clone())))
-        .collect();
+        .unzip();
+    let entries: Vec<(&AuditEntry<'_>, Vec<String>)> = entries.iter().zip(linked).collect();
     record_entries(store, &entries).await
 }
 
