@@ -708,16 +708,28 @@ impl<'a> PatientRepo<'a> {
         decision: Decision,
         detail: &str,
     ) -> AppResult<()> {
-        let entry = self.entry(
+        let entry = self.entry_now(patient, category, action, decision, detail);
+        audit::record(&self.state.store, std::slice::from_ref(&entry)).await?;
+        Ok(())
+    }
+
+    /// [`Self::entry`] at the clock's now.
+    fn entry_now<'e>(
+        &'e self,
+        patient: Option<PatientId>,
+        category: DataCategory,
+        action: Action,
+        decision: Decision,
+        detail: &'e str,
+    ) -> AuditEntry<'e> {
+        self.entry(
             self.state.clock.now(),
             patient,
             category,
             action,
             decision,
             detail,
-        );
-        audit::record(&self.state.store, std::slice::from_ref(&entry)).await?;
-        Ok(())
+        )
     }
 
     /// The audit entry of one decision.
@@ -754,14 +766,7 @@ impl<'a> PatientRepo<'a> {
         decision: Decision,
         detail: &str,
     ) -> AppResult<()> {
-        let entry = self.entry(
-            self.state.clock.now(),
-            patient,
-            category,
-            action,
-            decision,
-            detail,
-        );
+        let entry = self.entry_now(patient, category, action, decision, detail);
         audit::append(&self.state.store, tx, &entry).await?;
         Ok(())
     }

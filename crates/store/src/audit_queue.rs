@@ -123,23 +123,17 @@ impl AuditQueue {
 
 /// A read's entries as the queue keeps them.
 fn owned(entries: &[(&AuditEntry<'_>, Vec<String>)], told: oneshot::Sender<Outcome>) -> Pending {
-    let mut actors: Vec<Actor> = Vec::new();
-    let mut last: Option<(*const Actor, usize)> = None;
+    // Each actor cloned once: a read's entries all name the same one (by
+    // reference), and a list's read has thousands of entries.
+    let mut actors: Vec<&Actor> = Vec::new();
     let entries = entries
         .iter()
         .map(|(entry, linked)| {
-            let actor = match last {
-                Some((ptr, index)) if std::ptr::eq(ptr, entry.actor) => index,
-                _ => {
-                    let index = match actors.iter().position(|a| a == entry.actor) {
-                        Some(index) => index,
-                        None => {
-                            actors.push(entry.actor.clone());
-                            actors.len() - 1
-                        }
-                    };
-                    last = Some((entry.actor, index));
-                    index
+            let actor = match actors.iter().position(|a| std::ptr::eq(*a, entry.actor)) {
+                Some(index) => index,
+                None => {
+                    actors.push(entry.actor);
+                    actors.len() - 1
                 }
             };
             Queued {
@@ -156,7 +150,7 @@ fn owned(entries: &[(&AuditEntry<'_>, Vec<String>)], told: oneshot::Sender<Outco
         })
         .collect();
     Pending {
-        actors,
+        actors: actors.into_iter().cloned().collect(),
         entries,
         told,
     }
