@@ -18,7 +18,6 @@ use samhand_domain::organisation::Role;
 use samhand_domain::time::{Clock, SystemClock};
 use samhand_server::config::{ConfigError, DEFAULT_DEMO_PASSWORD};
 use samhand_server::{AppState, Config};
-use samhand_store::anchor::{self, Verification};
 use samhand_store::{Store, StoreError, organisations, users};
 
 use crate::demo::DemoSize;
@@ -388,10 +387,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token { user, revoke: true } => revoke_tokens(&config, &user).await,
         Command::Audit {
             action: AuditCommand::Verify,
-        } => verify_audit(&config).await,
+        } => ops::verify_audit(&config).await,
         Command::Audit {
             action: AuditCommand::Checkpoint,
-        } => checkpoint_audit(&config).await,
+        } => ops::checkpoint_audit(&config).await,
         Command::VerifyState { rebuild } => ops::verify_state(&config, rebuild).await,
         Command::Backup { to } => ops::backup(&config, &to).await,
         Command::Import { file, apply } => ops::import(config, &file, apply).await,
@@ -772,76 +771,5 @@ async fn set_policy(config: &Config, key: &str, value: i64, by: &str) -> Result<
     tx.commit().await?;
     store.close().await;
     println!("{key} = {value}, decided by {}", user.user.display_name);
-    Ok(())
-}
-
-/// `samhand audit verify`: the chain against its key and the checkpoints. The key
-/// is not created here: a log that needs one it cannot find is an error.
-async fn verify_audit(config: &Config) -> Result<(), Failure> {
-    let mut store = connect_without_key(config).await?;
-    if let Some(key) = config.audit_key(false)? {
-        store = store.with_audit_key(key);
-    }
-    let checkpoints = config.audit_checkpoints();
-    let verification = anchor::verify(&store, Some(&checkpoints)).await;
-    store.close().await;
-    match verification.context("cannot verify the audit log")? {
-        Verification::Intact {
-            entries,
-            unkeyed,
-            checkpoints: checked,
-        } => {
-            println!("audit log intact: {entries} entries");
-            if unkeyed > 0 {
-                println!(
-                    "  the first {unkeyed} entries were written before the audit key was set: chained, not keyed"
-                );
-            }
-            if checked == 0 {
-                println!(
-                    "  no checkpoints in {}: removals from the end cannot be told",
-                    checkpoints.display()
-                );
-            } else {
-                println!(
-                    "  checked against {checked} checkpoints in {}",
-                    checkpoints.display()
-                );
-            }
-            Ok(())
-        }
-        Verification::Broken {
-            seq: Some(seq),
-            problem,
-        } => {
-            println!("audit log broken at entry {seq}: {problem}");
-            Err(Failure::Reported)
-        }
-        Verification::Broken { seq: None, problem } => {
-            println!("audit checkpoints broken: {problem}");
-            Err(Failure::Reported)
-        }
-    }
-}
-
-/// `samhand audit checkpoint`: writes a signed checkpoint of the chain's head now
-/// (the scheduler does so on its own while the server runs).
-async fn checkpoint_audit(config: &Config) -> Result<(), Failure> {
-    let store = connect(config).await?;
-    let dir = config.audit_checkpoints();
-    let written = anchor::write_checkpoint(&store, &dir, SystemClock.now()).await;
-    store.close().await;
-    match written.context("cannot write the audit checkpoint")? {
-        Some(checkpoint) => println!(
-            "audit checkpoint written to {}: entry {} at {}",
-            dir.display(),
-            checkpoint.seq,
-            checkpoint.at
-        ),
-        None => println!(
-            "no new audit entries since the last checkpoint in {}",
-            dir.display()
-        ),
-    }
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! Operations on the database itself: `samhand backup`, `samhand restore`,
-//! `samhand import` and `samhand verify-state`.
+//! `samhand import`, `samhand verify-state` and `samhand audit verify|checkpoint`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
+use samhand_domain::time::{Clock, SystemClock};
 use samhand_server::Config;
 use samhand_store::Store;
 use samhand_store::anchor::{self, AuditKey, Verification};
@@ -287,4 +288,81 @@ pub async fn verify_state(config: &Config, rebuild: bool) -> Result<(), Failure>
     } else {
         Err(Failure::Reported)
     }
+}
+
+/// `samhand audit verify`: the chain against its key and the checkpoints. The key
+/// is not created here: a log that needs one it cannot find is an error.
+pub async fn verify_audit(config: &Config) -> Result<(), Failure> {
+    let mut store = connect_without_key(config).await?;
+    if let Some(key) = config.audit_key(false)? {
+        store = store.with_audit_key(key);
+    }
+    let checkpoints = config.audit_checkpoints();
+    let verification = anchor::verify(&store, Some(&checkpoints)).await;
+    store.close().await;
+    match verification.context("cannot verify the audit log")? {
+        Verification::Intact {
+            entries,
+            unkeyed,
+            checkpoints: checked,
+            parked,
+        } => {
+            println!("audit log intact: {entries} entries");
+            if parked > 0 {
+                println!(
+                    "  {parked} more were written with their writes and wait to be chained: a server's start chains them"
+                );
+            }
+            if unkeyed > 0 {
+                println!(
+                    "  the first {unkeyed} entries were written before the audit key was set: chained, not keyed"
+                );
+            }
+            if checked == 0 {
+                println!(
+                    "  no checkpoints in {}: removals from the end cannot be told",
+                    checkpoints.display()
+                );
+            } else {
+                println!(
+                    "  checked against {checked} checkpoints in {}",
+                    checkpoints.display()
+                );
+            }
+            Ok(())
+        }
+        Verification::Broken {
+            seq: Some(seq),
+            problem,
+        } => {
+            println!("audit log broken at entry {seq}: {problem}");
+            Err(Failure::Reported)
+        }
+        Verification::Broken { seq: None, problem } => {
+            println!("audit checkpoints broken: {problem}");
+            Err(Failure::Reported)
+        }
+    }
+}
+
+/// `samhand audit checkpoint`: writes a signed checkpoint of the chain's head now
+/// (the scheduler does so on its own while the server runs).
+pub async fn checkpoint_audit(config: &Config) -> Result<(), Failure> {
+    let store = connect(config).await?;
+    let dir = config.audit_checkpoints();
+    let written = anchor::write_checkpoint(&store, &dir, SystemClock.now()).await;
+    store.close().await;
+    match written.context("cannot write the audit checkpoint")? {
+        Some(checkpoint) => println!(
+            "audit checkpoint written to {}: entry {} at {}",
+            dir.display(),
+            checkpoint.seq,
+            checkpoint.at
+        ),
+        None => println!(
+            "no new audit entries since the last checkpoint in {}",
+            dir.display()
+        ),
+    }
+    Ok(())
 }

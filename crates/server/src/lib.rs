@@ -159,6 +159,9 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 /// export, say) and returns.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     state.exports.remove_stale_files();
+    // Audit entries a stopped process left parked go into the chain (H109).
+    let store = state.store.clone();
+    tokio::spawn(async move { store.chain_parked_audit_entries().await });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = scheduler::spawn(state.clone(), stop_rx.clone());
     let checkpoints = scheduler::spawn_checkpoints(state.clone(), stop_rx.clone());

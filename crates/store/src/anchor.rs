@@ -210,6 +210,10 @@ pub enum Verification {
         unkeyed: i64,
         /// Checkpoints the chain was checked against.
         checkpoints: usize,
+        /// Entries written with their writes and waiting to be chained
+        /// ([`crate::audit_parked`]): left by a process that stopped, until a
+        /// server starts.
+        parked: i64,
     },
     /// The first thing that does not hold: at which entry (if it is about one),
     /// and what.
@@ -320,6 +324,7 @@ pub async fn verify(store: &Store, checkpoint_dir: Option<&Path>) -> Result<Veri
         entries: last,
         unkeyed: walk.unkeyed,
         checkpoints: marks.len(),
+        parked: crate::audit_parked::count(&mut conn).await?,
     })
 }
 

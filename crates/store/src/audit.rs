@@ -192,15 +192,46 @@ pub async fn record_about_many(store: &Store, about: &[(AuditEntry<'_>, &[Patien
     record_entries(store, &entries).await
 }
 
+/// An entry's fields as chained and written, before its place in the chain is
+/// known: a request's entry, or one parked by a write on PostgreSQL
+/// ([`crate::audit_parked`]).
+pub(crate) struct Unchained<'e> {
+    pub at: i64,
+    pub actor_id: String,
+    pub role: &'e str,
+    pub org: String,
+    pub patient: Option<String>,
+    pub category: &'e str,
+    pub action: &'e str,
+    pub allowed: i64,
+    pub relation: &'e str,
+    pub detail: &'e str,
+    /// The patients an entry about many names (sorted), else empty.
+    pub linked: &'e [String],
+}
+
+impl<'e> Unchained<'e> {
+    pub(crate) fn of(entry: &'e AuditEntry<'_>, linked: &'e [String]) -> Self {
+        Self {
+            at: micros(entry.at),
+            actor_id: entry.actor.audit_id(),
+            role: entry.actor.role_code(),
+            org: entry.actor.organisation_code(),
+            patient: entry.patient.map(|p| p.to_string()),
+            category: entry.category.code(),
+            action: entry.action.code(),
+            allowed: i64::from(entry.allowed),
+            relation: entry.relation,
+            detail: entry.detail,
+            linked,
+        }
+    }
+}
+
 /// One audit row as written: the entry with its place in the chain.
-struct Row<'e, 'a> {
+pub(crate) struct Row<'e> {
     seq: i64,
-    at: i64,
-    actor_id: String,
-    org: String,
-    patient: Option<String>,
-    allowed: i64,
-    entry: &'e AuditEntry<'a>,
+    fields: Unchained<'e>,
     prev_hash: String,
     hash: String,
 }
@@ -208,37 +239,32 @@ struct Row<'e, 'a> {
 /// The entries chained onto the head `(seq, hash)`: their rows, the patients
 /// linked to each entry that names many, and the head after them.
 #[allow(clippy::type_complexity)]
-fn chain<'e, 'a>(
+pub(crate) fn chain<'e>(
     store: &Store,
-    entries: &'e [(&'e AuditEntry<'a>, Vec<String>)],
+    entries: Vec<Unchained<'e>>,
     (mut seq, mut prev_hash): (i64, String),
-) -> (Vec<Row<'e, 'a>>, Vec<(i64, &'e [String])>, (i64, String)) {
+) -> (Vec<Row<'e>>, Vec<(i64, &'e [String])>, (i64, String)) {
     let mut rows = Vec::with_capacity(entries.len());
     let mut links: Vec<(i64, &[String])> = Vec::new();
-    for (entry, linked) in entries {
+    for fields in entries {
         seq += 1;
-        let at = micros(entry.at);
-        let actor_id = entry.actor.audit_id();
-        let org = entry.actor.organisation_code();
-        let patient = entry.patient.map(|p| p.to_string());
-        let allowed = i64::from(entry.allowed);
         let line = canonical(
             seq,
-            at,
-            &actor_id,
-            entry.actor.role_code(),
-            &org,
-            patient.as_deref().unwrap_or_default(),
-            entry.category.code(),
-            entry.action.code(),
-            allowed,
-            entry.relation,
-            entry.detail,
+            fields.at,
+            &fields.actor_id,
+            fields.role,
+            &fields.org,
+            fields.patient.as_deref().unwrap_or_default(),
+            fields.category,
+            fields.action,
+            fields.allowed,
+            fields.relation,
+            fields.detail,
             &prev_hash,
-            linked,
+            fields.linked,
         );
-        if !linked.is_empty() {
-            links.push((seq, linked.as_slice()));
+        if !fields.linked.is_empty() {
+            links.push((seq, fields.linked));
         }
         let hash = match store.audit_key() {
             Some(key) => key.mac(&line),
@@ -246,12 +272,7 @@ fn chain<'e, 'a>(
         };
         rows.push(Row {
             seq,
-            at,
-            actor_id,
-            org,
-            patient,
-            allowed,
-            entry,
+            fields,
             prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
             hash,
         });
@@ -262,22 +283,23 @@ fn chain<'e, 'a>(
 /// Binds the rows' values in the order of [`COLUMNS`].
 fn bind_rows<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    rows: &'q [Row<'_, '_>],
+    rows: &'q [Row<'_>],
     keyed: i64,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     for row in rows {
+        let f = &row.fields;
         query = query
             .bind(row.seq)
-            .bind(row.at)
-            .bind(row.actor_id.clone())
-            .bind(row.entry.actor.role_code())
-            .bind(row.org.clone())
-            .bind(row.patient.clone())
-            .bind(row.entry.category.code())
-            .bind(row.entry.action.code())
-            .bind(row.allowed)
-            .bind(row.entry.relation)
-            .bind(row.entry.detail)
+            .bind(f.at)
+            .bind(f.actor_id.clone())
+            .bind(f.role)
+            .bind(f.org.clone())
+            .bind(f.patient.clone())
+            .bind(f.category)
+            .bind(f.action)
+            .bind(f.allowed)
+            .bind(f.relation)
+            .bind(f.detail)
             .bind(row.prev_hash.clone())
             .bind(row.hash.clone())
             .bind(keyed);
@@ -285,34 +307,37 @@ fn bind_rows<'q>(
     query
 }
 
-const INSERT: &str = "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed)";
+pub(crate) const INSERT: &str = "INSERT INTO audit_log (seq, at, actor_id, actor_role, actor_organisation, patient_id, category, action, allowed, relation, detail, prev_hash, hash, keyed)";
 
 /// On PostgreSQL the rows come as one JSON array, `$1`, whatever their number:
 /// one statement text, prepared once per connection. As many texts as numbers of
 /// rows (a batch of reads' entries has any number up to 200) were each prepared
 /// and kept by every connection of the pool, some 30 MB of them.
-const FROM_JSON: &str = "json_to_recordset(CAST($1 AS JSON)) AS v(seq BIGINT, at BIGINT, actor_id TEXT, actor_role TEXT, actor_organisation TEXT, patient_id TEXT, category TEXT, action TEXT, allowed BIGINT, relation TEXT, detail TEXT, prev_hash TEXT, hash TEXT, keyed BIGINT)";
+pub(crate) const FROM_JSON: &str = "json_to_recordset(CAST($1 AS JSON)) AS v(seq BIGINT, at BIGINT, actor_id TEXT, actor_role TEXT, actor_organisation TEXT, patient_id TEXT, category TEXT, action TEXT, allowed BIGINT, relation TEXT, detail TEXT, prev_hash TEXT, hash TEXT, keyed BIGINT)";
 
-/// The rows as [`FROM_JSON`] reads them.
-fn rows_json(rows: &[Row<'_, '_>], keyed: i64) -> String {
+/// The rows as [`FROM_JSON`] reads them, each with the patients it names
+/// (comma-separated) for [`crate::audit_parked`].
+pub(crate) fn rows_json(rows: &[Row<'_>], keyed: i64) -> String {
     let rows: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
+            let f = &row.fields;
             serde_json::json!({
                 "seq": row.seq,
-                "at": row.at,
-                "actor_id": row.actor_id,
-                "actor_role": row.entry.actor.role_code(),
-                "actor_organisation": row.org,
-                "patient_id": row.patient,
-                "category": row.entry.category.code(),
-                "action": row.entry.action.code(),
-                "allowed": row.allowed,
-                "relation": row.entry.relation,
-                "detail": row.entry.detail,
+                "at": f.at,
+                "actor_id": f.actor_id,
+                "actor_role": f.role,
+                "actor_organisation": f.org,
+                "patient_id": f.patient,
+                "category": f.category,
+                "action": f.action,
+                "allowed": f.allowed,
+                "relation": f.relation,
+                "detail": f.detail,
                 "prev_hash": row.prev_hash,
                 "hash": row.hash,
                 "keyed": keyed,
+                "linked": f.linked.join(","),
             })
         })
         .collect();
@@ -327,7 +352,7 @@ fn rows_json(rows: &[Row<'_, '_>], keyed: i64) -> String {
 async fn insert_if_head_is(
     store: &Store,
     tx: &mut WriteTx,
-    rows: &[Row<'_, '_>],
+    rows: &[Row<'_>],
     expected: &(i64, String),
     head: &(i64, String),
 ) -> Result<bool> {
@@ -369,24 +394,43 @@ pub(crate) async fn append_entries(
     tx: &mut WriteTx,
     entries: &[(&AuditEntry<'_>, Vec<String>)],
 ) -> Result<()> {
+    let entries = entries
+        .iter()
+        .map(|(entry, linked)| Unchained::of(entry, linked))
+        .collect();
+    append_unchained(store, tx, entries).await
+}
+
+/// Appends entries in order: chained onto the head, or on PostgreSQL, by a write
+/// of its own that finds the head taken, parked ([`crate::audit_parked`]).
+pub(crate) async fn append_unchained(
+    store: &Store,
+    tx: &mut WriteTx,
+    entries: Vec<Unchained<'_>>,
+) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
+    }
+    if tx.is_alone() && !tx.holds_audit_head() {
+        return crate::audit_parked::chain_or_park(store, tx, entries).await;
     }
     // The batch's first entries go onto the head the last commit left, checked by
     // the statement that writes them (issue 16: no read of the head row per
     // request); should the row hold another head, it is read (and on PostgreSQL
     // locked) and the entries chained again onto it.
+    let mut entries = Some(entries);
     if !tx.holds_audit_head()
-        && entries.len() <= ROWS_PER_INSERT
+        && entries.as_ref().is_some_and(|e| e.len() <= ROWS_PER_INSERT)
         && let Some(expected) = tx.last_committed_audit_head()
     {
-        let (rows, links, head) = chain(store, entries, expected.clone());
+        let (rows, links, head) = chain(store, entries.take().expect("kept"), expected.clone());
         if insert_if_head_is(store, tx, &rows, &expected, &head).await? {
             return insert_links(tx, &links).await;
         }
+        entries = Some(rows.into_iter().map(|row| row.fields).collect());
     }
     let start = tx.audit_head(store.lock_audit_head_sql()).await?;
-    let (rows, links, (seq, hash)) = chain(store, entries, start);
+    let (rows, links, (seq, hash)) = chain(store, entries.expect("kept"), start);
     let keyed = i64::from(store.audit_key().is_some());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         if store.backend() == crate::Backend::Postgres {
@@ -418,7 +462,7 @@ pub(crate) fn set_id(linked: &[String]) -> String {
 /// Writes the links of entries about many patients: each entry's set of patients
 /// (`audit_entry_sets`), and the set's members (`audit_patient_sets`) unless the
 /// set is already stored, as it is from the second view of the same list on.
-async fn insert_links(tx: &mut WriteTx, links: &[(i64, &[String])]) -> Result<()> {
+pub(crate) async fn insert_links(tx: &mut WriteTx, links: &[(i64, &[String])]) -> Result<()> {
     if links.is_empty() {
         return Ok(());
     }
@@ -597,7 +641,7 @@ pub async fn latest(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredEn
 mod tests {
     use samhand_domain::ids::PatientId;
 
-    use super::{COLUMNS, INSERT, bind_rows, chain};
+    use super::{COLUMNS, INSERT, Unchained, bind_rows, chain};
     use crate::anchor::{self, Verification};
     use crate::{Store, migrate};
 
@@ -618,8 +662,7 @@ mod tests {
         let mut listed: Vec<String> = (0..3).map(|_| PatientId::new().to_string()).collect();
         listed.sort();
         // As the build before 0050 wrote a list view: the entry, then a link per patient.
-        let entries = [(&entry, listed.clone())];
-        let (rows, _, (seq, hash)) = chain(&store, &entries, (0, String::new()));
+        let (rows, _, (seq, hash)) = chain(&store, vec![Unchained::of(&entry, &listed)], (0, String::new()));
         let mut conn = store.read().await.expect("conn");
         let sql = format!(
             "{INSERT} VALUES {}",

@@ -12,13 +12,15 @@
 //! goes away while its entries are written cannot leave the others' half done.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jiff::Timestamp;
 use samhand_domain::access::{Action, Actor, DataCategory};
 use samhand_domain::ids::PatientId;
 use tokio::sync::oneshot;
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, Unchained};
+use crate::audit_parked::Parked;
 use crate::db::{Result, Store, StoreError};
 
 /// Entries per write at most (whole reads are taken; one read with more is
@@ -64,6 +66,10 @@ struct State {
 #[derive(Default)]
 pub(crate) struct AuditQueue {
     state: Mutex<State>,
+    /// Whether entries may be parked (PostgreSQL, [`crate::audit_parked`]): the
+    /// commits of writes that parked some since the task last took the parked,
+    /// or 1 when a batch left some behind.
+    parked_due: AtomicUsize,
 }
 
 impl AuditQueue {
@@ -78,7 +84,35 @@ impl AuditQueue {
             return Ok(());
         }
         let (told, outcome) = oneshot::channel();
-        let pending = owned(entries, told);
+        self.enqueue(store, owned(entries, told));
+        match outcome.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(StoreError::Batch(why)),
+            Err(_) => Err(StoreError::Batch("the audit entries were not written".into())),
+        }
+    }
+
+    /// Waits until the entries parked so far ([`crate::audit_parked`]) are
+    /// chained by a batch. A batch that fails leaves them parked, to be chained
+    /// by the next; the write that parked them is committed all the same.
+    pub(crate) async fn chain_parked(&self, store: &Store) {
+        let (told, outcome) = oneshot::channel();
+        self.parked_due.fetch_add(1, Ordering::SeqCst);
+        let nothing = Pending {
+            actors: Vec::new(),
+            entries: Vec::new(),
+            told,
+        };
+        self.enqueue(store, nothing);
+        match outcome.await {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => tracing::warn!(%why, "parked audit entries not chained yet"),
+            Err(_) => tracing::warn!("parked audit entries not chained yet"),
+        }
+    }
+
+    /// Queues a read's entries, and starts the task unless it runs.
+    fn enqueue(&self, store: &Store, pending: Pending) {
         let start = {
             let mut state = self.state.lock().expect("the audit queue's lock");
             state.pending.push(pending);
@@ -87,11 +121,12 @@ impl AuditQueue {
         if start {
             tokio::spawn(write_queued(store.clone()));
         }
-        match outcome.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(StoreError::Batch(why)),
-            Err(_) => Err(StoreError::Batch("the audit entries were not written".into())),
-        }
+    }
+
+    /// Puts taken reads back at the head of the queue, to be taken first.
+    fn requeue(&self, taken: Vec<Pending>) {
+        let mut state = self.state.lock().expect("the audit queue's lock");
+        state.pending.splice(0..0, taken);
     }
 
     /// Reads queued and not yet taken by the writing task.
@@ -100,12 +135,16 @@ impl AuditQueue {
     }
 
     /// The reads queued now, whole, up to [`ENTRIES_PER_WRITE`] entries (at least
-    /// one read); none, and the task ends, when nothing is queued.
-    fn take(&self) -> Vec<Pending> {
+    /// one read, or none when only parked entries are due); `None`, and the task
+    /// ends, when nothing is.
+    fn take(&self) -> Option<Vec<Pending>> {
         let mut state = self.state.lock().expect("the audit queue's lock");
         if state.pending.is_empty() {
+            if self.parked_due.load(Ordering::SeqCst) > 0 {
+                return Some(Vec::new());
+            }
             state.writing = false;
-            return Vec::new();
+            return None;
         }
         let mut entries = 0;
         let whole = state
@@ -117,7 +156,7 @@ impl AuditQueue {
             })
             .count()
             .max(1);
-        state.pending.drain(..whole).collect()
+        Some(state.pending.drain(..whole).collect())
     }
 }
 
@@ -159,20 +198,35 @@ fn owned(entries: &[(&AuditEntry<'_>, Vec<String>)], told: oneshot::Sender<Outco
 /// Writes what is queued, a write at a time, until nothing is.
 async fn write_queued(store: Store) {
     let queue = store.audit_queue();
-    loop {
-        let mut taken = queue.take();
-        if taken.is_empty() {
-            return;
-        }
-        let outcome = write(&store, &mut taken).await.map_err(|e| e.to_string());
+    while let Some(mut taken) = queue.take() {
+        let parked_due = queue.parked_due.swap(0, Ordering::SeqCst);
+        let outcome = write(&store, &mut taken, parked_due > 0).await;
+        let outcome = match outcome {
+            Ok(false) => {
+                // More parked than one write takes: those waiting for the parked
+                // wait for the next write, which takes the rest.
+                queue.parked_due.fetch_add(1, Ordering::SeqCst);
+                let (waiting, written): (Vec<Pending>, Vec<Pending>) =
+                    taken.into_iter().partition(|p| p.entries.is_empty());
+                queue.requeue(waiting);
+                taken = written;
+                Ok(())
+            }
+            Ok(true) => Ok(()),
+            // Parked entries a failed batch took stay parked; the next write that
+            // parks, or the next start, has them chained (retrying here would go
+            // round while the database fails).
+            Err(error) => Err(error.to_string()),
+        };
         for pending in taken {
             let _ = pending.told.send(outcome.clone());
         }
     }
 }
 
-/// The taken reads' entries in one write, in the order they came.
-async fn write(store: &Store, taken: &mut [Pending]) -> Result<()> {
+/// The taken reads' entries in one write, in the order they came, after the
+/// parked entries if `parked` are due; whether every parked entry was taken.
+async fn write(store: &Store, taken: &mut [Pending], parked: bool) -> Result<bool> {
     let linked: Vec<Vec<String>> = taken
         .iter_mut()
         .flat_map(|p| p.entries.iter_mut().map(|q| std::mem::take(&mut q.linked)))
@@ -192,8 +246,20 @@ async fn write(store: &Store, taken: &mut [Pending]) -> Result<()> {
             })
         })
         .collect();
-    let entries: Vec<(&AuditEntry<'_>, Vec<String>)> = entries.iter().zip(linked).collect();
     let mut tx = store.write_audit().await?;
-    crate::audit::append_entries(store, &mut tx, &entries).await?;
-    tx.commit().await
+    let parked = match parked {
+        true => crate::audit_parked::take(&mut tx).await?,
+        false => Vec::new(),
+    };
+    let all_taken = (parked.len() as i64) < crate::audit_parked::PARKED_PER_WRITE;
+    let mut unchained: Vec<Unchained<'_>> = parked.iter().map(Parked::unchained).collect();
+    unchained.extend(
+        entries
+            .iter()
+            .zip(&linked)
+            .map(|(entry, linked)| Unchained::of(entry, linked)),
+    );
+    crate::audit::append_unchained(store, &mut tx, unchained).await?;
+    tx.commit().await?;
+    Ok(all_taken)
 }

@@ -396,6 +396,15 @@ impl Store {
         &self.audit_queue
     }
 
+    /// Chains the audit entries that writes parked and that are still parked (a
+    /// process stopped before its audit writer took them): on PostgreSQL, where
+    /// writes park entries ([`crate::audit_parked`]), at a server's start.
+    pub async fn chain_parked_audit_entries(&self) {
+        if self.backend == Backend::Postgres {
+            self.audit_queue.chain_parked(self).await;
+        }
+    }
+
     /// Waits until every write committed so far is durable and visible to reads on
     /// other connections: after a conflict, before reading who wrote first.
     pub async fn settle(&self) {

@@ -14,9 +14,11 @@
 //!
 //! That is SQLite, which has one writer at a time anyway. On PostgreSQL each write
 //! is a transaction of its own ([`Writer::begin_alone`]): its statements run beside
-//! other writes', PostgreSQL groups the commits, and only the audit head row is
-//! taken in turn (locked by a write's first entry until it commits), also between
-//! two server processes on one database. The reads' audit entries, which are all
+//! other writes', and PostgreSQL groups the commits. A write takes the audit head
+//! row (locked by its first entry until it commits) only if no other write holds
+//! it; else its entries are parked and chained after its commit
+//! ([`crate::audit_parked`]), also between two server processes on one
+//! database. The reads' audit entries, which are all
 //! their transactions hold, share the batch there too ([`Writer::begin_batched`]):
 //! every audited read held the head row through a commit of its own, so reads
 //! passed one commit at a time (issue 16).
@@ -163,6 +165,7 @@ impl Writer {
             savepoint,
             head_at_start,
             alone: false,
+            parked: None,
         })
     }
 
@@ -183,6 +186,7 @@ impl Writer {
             savepoint: false,
             head_at_start: None,
             alone: true,
+            parked: None,
         })
     }
 
@@ -347,6 +351,9 @@ pub struct WriteTx {
     head_at_start: Option<AuditHead>,
     /// A transaction of its own (PostgreSQL), committed by its own commit.
     alone: bool,
+    /// The store, once this write parked audit entries to be chained after its
+    /// commit ([`crate::audit_parked`]).
+    parked: Option<crate::Store>,
 }
 
 impl WriteTx {
@@ -370,10 +377,14 @@ impl WriteTx {
         }
         drop(guard);
         match outcome.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(StoreError::Batch(why)),
-            Err(_) => Err(StoreError::Batch("the batch ended without a commit".into())),
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => return Err(StoreError::Batch(why)),
+            Err(_) => return Err(StoreError::Batch("the batch ended without a commit".into())),
         }
+        if let Some(store) = self.parked.take() {
+            store.audit_queue().chain_parked(&store).await;
+        }
+        Ok(())
     }
 
     /// Undoes everything this write wrote (a dry run, or a refusal found midway);
@@ -412,6 +423,22 @@ impl WriteTx {
     pub(crate) fn set_audit_head(&mut self, seq: i64, hash: String, moved: bool) {
         let batch = self.guard.as_mut().expect("a held batch");
         batch.audit_head = Some(AuditHead { seq, hash, moved });
+    }
+
+    /// Whether this write is a transaction of its own (PostgreSQL's writes).
+    pub(crate) fn is_alone(&self) -> bool {
+        self.alone
+    }
+
+    /// Whether this write parked audit entries ([`crate::audit_parked`]).
+    pub(crate) fn has_parked(&self) -> bool {
+        self.parked.is_some()
+    }
+
+    /// Notes that this write parked audit entries: its commit waits until they
+    /// are chained.
+    pub(crate) fn mark_parked(&mut self, store: &crate::Store) {
+        self.parked = Some(store.clone());
     }
 
     /// Whether this batch has read (or written) the audit head already.

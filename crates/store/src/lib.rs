@@ -3,6 +3,7 @@
 
 pub mod anchor;
 pub mod audit;
+mod audit_parked;
 mod audit_queue;
 pub mod backup;
 mod batch_tx;

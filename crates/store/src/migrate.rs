@@ -89,6 +89,7 @@ const MIGRATIONS: &[Migration] = migrations![
         "dispensing_events_patient_recorded",
         "0052_dispensing_events_patient_recorded.sql"
     ),
+    (53, "audit_parked", "0053_audit_parked.sql"),
 ];
 
 /// The SQL a migration's source gives for one database.

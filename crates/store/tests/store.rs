@@ -35,6 +35,7 @@ fn intact(entries: i64) -> Verification {
         entries,
         unkeyed: 0,
         checkpoints: 0,
+        parked: 0,
     }
 }
 

@@ -192,6 +192,7 @@ async fn the_scheduler_anchors_the_audit_log_in_signed_checkpoints_outside_the_d
             entries,
             unkeyed,
             checkpoints,
+            ..
         } => {
             assert_eq!(checkpoints, 2);
             assert_eq!(unkeyed, 0, "a server's entries are keyed");
