@@ -315,30 +315,38 @@ pub(crate) const INSERT: &str = "INSERT INTO audit_log (seq, at, actor_id, actor
 /// and kept by every connection of the pool, some 30 MB of them.
 pub(crate) const FROM_JSON: &str = "json_to_recordset(CAST($1 AS JSON)) AS v(seq BIGINT, at BIGINT, actor_id TEXT, actor_role TEXT, actor_organisation TEXT, patient_id TEXT, category TEXT, action TEXT, allowed BIGINT, relation TEXT, detail TEXT, prev_hash TEXT, hash TEXT, keyed BIGINT)";
 
-/// The rows as [`FROM_JSON`] reads them, each with the patients it names
+/// An entry's fields as a JSON object, with the patients it names
 /// (comma-separated) for [`crate::audit_parked`].
+pub(crate) fn fields_json(f: &Unchained<'_>) -> serde_json::Map<String, serde_json::Value> {
+    let serde_json::Value::Object(fields) = serde_json::json!({
+        "at": f.at,
+        "actor_id": f.actor_id,
+        "actor_role": f.role,
+        "actor_organisation": f.org,
+        "patient_id": f.patient,
+        "category": f.category,
+        "action": f.action,
+        "allowed": f.allowed,
+        "relation": f.relation,
+        "detail": f.detail,
+        "linked": f.linked.join(","),
+    }) else {
+        unreachable!("a JSON object")
+    };
+    fields
+}
+
+/// The rows as [`FROM_JSON`] reads them.
 pub(crate) fn rows_json(rows: &[Row<'_>], keyed: i64) -> String {
     let rows: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
-            let f = &row.fields;
-            serde_json::json!({
-                "seq": row.seq,
-                "at": f.at,
-                "actor_id": f.actor_id,
-                "actor_role": f.role,
-                "actor_organisation": f.org,
-                "patient_id": f.patient,
-                "category": f.category,
-                "action": f.action,
-                "allowed": f.allowed,
-                "relation": f.relation,
-                "detail": f.detail,
-                "prev_hash": row.prev_hash,
-                "hash": row.hash,
-                "keyed": keyed,
-                "linked": f.linked.join(","),
-            })
+            let mut fields = fields_json(&row.fields);
+            fields.insert("seq".into(), row.seq.into());
+            fields.insert("prev_hash".into(), row.prev_hash.clone().into());
+            fields.insert("hash".into(), row.hash.clone().into());
+            fields.insert("keyed".into(), keyed.into());
+            serde_json::Value::Object(fields)
         })
         .collect();
     serde_json::Value::Array(rows).to_string()

@@ -18,7 +18,7 @@
 
 use sqlx::Row;
 
-use crate::audit::{FROM_JSON, Unchained, chain, insert_links, rows_json};
+use crate::audit::{FROM_JSON, Unchained, chain, fields_json, insert_links, rows_json};
 use crate::codec::{int, text};
 use crate::db::{Result, Store, WriteTx};
 use crate::native::FetchOn;
@@ -79,21 +79,7 @@ pub(crate) async fn chain_or_park(
 async fn park(store: &Store, tx: &mut WriteTx, entries: &[Unchained<'_>]) -> Result<()> {
     let json: Vec<serde_json::Value> = entries
         .iter()
-        .map(|f| {
-            serde_json::json!({
-                "at": f.at,
-                "actor_id": f.actor_id,
-                "actor_role": f.role,
-                "actor_organisation": f.org,
-                "patient_id": f.patient,
-                "category": f.category,
-                "action": f.action,
-                "allowed": f.allowed,
-                "relation": f.relation,
-                "detail": f.detail,
-                "linked": f.linked.join(","),
-            })
-        })
+        .map(|f| serde_json::Value::Object(fields_json(f)))
         .collect();
     sqlx::query(&format!("{INSERT_PARKED} FROM {PARKED_JSON}"))
         .bind(serde_json::Value::Array(json).to_string())
