@@ -389,6 +389,22 @@ pub(crate) fn fact_kind_probes(cond: &str) -> Vec<String> {
         .collect()
 }
 
+/// An expression (a scalar SELECT) giving the kinds of privacy fact the patient
+/// (`patient_id {cond}`) has any rows of, each followed by a comma; empty when
+/// none: [`fact_kind_probes`] as one column of a row of the patient's statement
+/// (`one_patient`: six branches of a UNION, each as wide as the statement, cost
+/// PostgreSQL more to start than to run; issue 16).
+pub(crate) fn fact_kinds_listed(cond: &str) -> String {
+    let listed = FACT_KINDS
+        .iter()
+        .map(|(kind, table)| {
+            format!("COALESCE((SELECT '{kind},' FROM {table} WHERE patient_id {cond} LIMIT 1), '')")
+        })
+        .collect::<Vec<_>>()
+        .join(" || ");
+    format!("SELECT CAST({listed} AS TEXT) AS fact_kinds")
+}
+
 /// Everything the access decision needs about some patients' privacy.
 pub async fn facts_of(
     conn: &mut impl Fetch,
