@@ -426,19 +426,20 @@ pub(crate) async fn append_unchained(
     // the statement that writes them (issue 16: no read of the head row per
     // request); should the row hold another head, it is read (and on PostgreSQL
     // locked) and the entries chained again onto it.
-    let mut entries = Some(entries);
-    if !tx.holds_audit_head()
-        && entries.as_ref().is_some_and(|e| e.len() <= ROWS_PER_INSERT)
+    let entries = if !tx.holds_audit_head()
+        && entries.len() <= ROWS_PER_INSERT
         && let Some(expected) = tx.last_committed_audit_head()
     {
-        let (rows, links, head) = chain(store, entries.take().expect("kept"), expected.clone());
+        let (rows, links, head) = chain(store, entries, expected.clone());
         if insert_if_head_is(store, tx, &rows, &expected, &head).await? {
             return insert_links(tx, &links).await;
         }
-        entries = Some(rows.into_iter().map(|row| row.fields).collect());
-    }
+        rows.into_iter().map(|row| row.fields).collect()
+    } else {
+        entries
+    };
     let start = tx.audit_head(store.lock_audit_head_sql()).await?;
-    let (rows, links, (seq, hash)) = chain(store, entries.expect("kept"), start);
+    let (rows, links, (seq, hash)) = chain(store, entries, start);
     let keyed = i64::from(store.audit_key().is_some());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         if store.backend() == crate::Backend::Postgres {
